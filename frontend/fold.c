@@ -1,0 +1,164 @@
+/*
+ * fold.c: graph rewrites after shape inference.
+ *
+ * graph_fold_bn: Conv -> BatchNormalization becomes one Conv when the conv's
+ *   output feeds only the BN and every weight and BN parameter is an f32
+ *   constant with data: W'[m] = W[m] * s[m], b'[m] = (b[m] - mean[m]) * s[m]
+ *   + beta[m], s = gamma / sqrt(var + eps).  New tensors are made, since a
+ *   weight may be shared.  ConvTranspose folds the same way on its output
+ *   channels ([C, M/group, ...] weights).
+ * graph_fuse_act: an activation whose input is a compute layer's only use
+ *   is kept with that layer (Node.act); the layer then writes the
+ *   activation's output.
+ * graph_prune: nodes whose outputs nothing reads are dropped.
+ */
+#include "frontend.h"
+
+#include <math.h>
+#include <string.h>
+
+static bool f32_const(const Model *m, TensorId t) {
+  return t && m->tensors[t].kind == TK_CONST && m->tensors[t].data &&
+         m->tensors[t].dtype == DT_F32;
+}
+
+static TensorId new_const(Model *m, const char *name, const Tensor *like, int rank,
+                          const int64_t *dims) {
+  TensorId t = model_add_tensor(m, name, DT_F32, rank, dims, TK_CONST);
+  if (!t) return 0;
+  Tensor *T = &m->tensors[t];
+  T->is_param = true;
+  T->data = arena_alloc(&m->arena, (size_t)tensor_numel(T) * 4);
+  (void)like;
+  return T->data ? t : 0;
+}
+
+static float getf(const Tensor *t, int64_t i) {
+  float v;
+  memcpy(&v, (const char *)t->data + 4 * i, 4);
+  return v;
+}
+
+static void setf(Tensor *t, int64_t i, float v) { memcpy((char *)t->data + 4 * i, &v, 4); }
+
+Rc graph_fold_bn(Model *m, Diag *d) {
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    Node *bn = &m->nodes[i];
+    if (bn->dead || bn->op != OP_BATCHNORM) continue;
+    TensorId x = bn->in[0];
+    NodeId p = m->tensors[x].producer;
+    if (!p) continue;
+    Node *cv = &m->nodes[p];
+    if (cv->dead || (cv->op != OP_CONV && cv->op != OP_CONVTRANSPOSE) || cv->act || cv->bn_folded)
+      continue;
+    if (m->tensors[x].is_output || graph_uses(m, x) != 1) continue;
+    TensorId w = cv->in[1], b = cv->nin > 2 ? cv->in[2] : 0;
+    if (!f32_const(m, w) || (b && !f32_const(m, b))) continue;
+    bool ok = true;
+    for (int k = 1; k < 5; k++) ok = ok && f32_const(m, bn->in[k]);
+    if (!ok) continue;
+
+    const Tensor *W = &m->tensors[w];
+    int64_t M = m->tensors[x].dims[1];
+    int64_t per = 1; /* elements per (row of W) */
+    for (int k = 2; k < W->rank; k++) per *= W->dims[k];
+    TensorId nw = new_const(m, arena_printf(&m->arena, "%s.bnfold", W->name), W, W->rank, W->dims);
+    TensorId nb = new_const(m, arena_printf(&m->arena, "%s.bias.bnfold", cv->name), NULL, 1, &M);
+    if (!nw || !nb) {
+      diag_error(d, NULL, "out of memory folding BatchNormalization");
+      return RC_INTERNAL;
+    }
+    /* Pointers after the tensor array may have moved. */
+    W = &m->tensors[w];
+    bn = &m->nodes[i];
+    cv = &m->nodes[p];
+    const Tensor *g = &m->tensors[bn->in[1]], *be = &m->tensors[bn->in[2]],
+                 *mu = &m->tensors[bn->in[3]], *var = &m->tensors[bn->in[4]];
+    Tensor *NW = &m->tensors[nw], *NB = &m->tensors[nb];
+    float eps = bn->a.epsilon;
+    for (int64_t o = 0; o < M; o++) {
+      float s = getf(g, o) / sqrtf(getf(var, o) + eps);
+      float bias = b ? getf(&m->tensors[b], o) : 0.0f;
+      setf(NB, o, (bias - getf(mu, o)) * s + getf(be, o));
+    }
+    if (cv->op == OP_CONV) {
+      for (int64_t o = 0; o < M; o++) {
+        float s = getf(g, o) / sqrtf(getf(var, o) + eps);
+        int64_t row = W->dims[1] * per;
+        for (int64_t k = 0; k < row; k++) setf(NW, o * row + k, getf(W, o * row + k) * s);
+      }
+    } else {
+      int64_t C = W->dims[0], Mg = W->dims[1], cpg = C / cv->a.group;
+      for (int64_t ci = 0; ci < C; ci++)
+        for (int64_t j = 0; j < Mg; j++) {
+          int64_t o = (ci / cpg) * Mg + j;
+          float s = getf(g, o) / sqrtf(getf(var, o) + eps);
+          for (int64_t k = 0; k < per; k++) {
+            int64_t at = (ci * Mg + j) * per + k;
+            setf(NW, at, getf(W, at) * s);
+          }
+        }
+    }
+    if (cv->nin < 3) {
+      TensorId *in = arena_alloc(&m->arena, sizeof(TensorId) * 3);
+      if (!in) return RC_INTERNAL;
+      memcpy(in, cv->in, sizeof(TensorId) * (size_t)cv->nin);
+      cv->in = in;
+      cv->nin = 3;
+    }
+    cv->in[1] = nw;
+    cv->in[2] = nb;
+    cv->out[0] = bn->out[0];
+    m->tensors[bn->out[0]].producer = p;
+    m->tensors[x].producer = 0;
+    cv->bn_folded = true;
+    bn->dead = true;
+  }
+  return RC_OK;
+}
+
+static bool is_activation(Op op) {
+  return op == OP_RELU || op == OP_CLIP || op == OP_LEAKYRELU || op == OP_HARDSIGMOID ||
+         op == OP_HARDSWISH || op == OP_SIGMOID;
+}
+
+Rc graph_fuse_act(Model *m, Diag *d) {
+  (void)d;
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    Node *act = &m->nodes[i];
+    if (act->dead || !is_activation(act->op)) continue;
+    TensorId x = act->in[0];
+    NodeId p = m->tensors[x].producer;
+    if (!p) continue;
+    Node *l = &m->nodes[p];
+    if (l->dead || op_class(l->op) != 'L' || l->act || l->nout != 1) continue;
+    if (m->tensors[x].is_output || graph_uses(m, x) != 1) continue;
+    l->act = act->op;
+    l->act_a = act->a;
+    l->out[0] = act->out[0];
+    m->tensors[act->out[0]].producer = p;
+    m->tensors[x].producer = 0;
+    act->dead = true;
+  }
+  return RC_OK;
+}
+
+void graph_prune(Model *m) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (uint32_t i = m->nnodes - 1; i >= 1; i--) {
+      Node *n = &m->nodes[i];
+      if (n->dead) continue;
+      bool used = false;
+      for (int k = 0; k < n->nout && !used; k++)
+        used = n->out[k] && graph_uses(m, n->out[k]) > 0;
+      if (!used) {
+        n->dead = true;
+        for (int k = 0; k < n->nout; k++)
+          if (n->out[k]) m->tensors[n->out[k]].producer = 0;
+        changed = true;
+      }
+    }
+  }
+}

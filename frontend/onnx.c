@@ -1,0 +1,1338 @@
+/*
+ * onnx.c: ONNX ModelProto <-> graph IR.  The only file that includes the
+ * protobuf-c generated header.
+ *
+ * Import (onnx_import): unpack, check IR version and opset, make tensors for
+ * graph inputs (with --input-shape applied), initializers and Constant
+ * nodes, make nodes with typed attributes, then sort, infer shapes, fold and
+ * fuse (infer.c, fold.c).  Every problem is reported with the file and the
+ * place in it; unsupported ops and attribute values are gathered over the
+ * whole model and reported at once, grouped by (op, what) with a count.
+ *
+ * Export (onnx_write): the zoo's models as ONNX IR version 8, opset 13, with
+ * attribute-carried values (Clip bounds, Slice ranges, Squeeze axes) turned
+ * back into the constant inputs opset 13 wants.
+ */
+#include "frontend.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx.pb-c.h"
+
+/* A model file larger than protobuf's own 2 GiB limit cannot be valid. */
+#define MAX_MODEL_BYTES ((size_t)2 << 30)
+
+void import_options_default(ImportOptions *o) { memset(o, 0, sizeof *o); }
+
+bool parse_input_shape(const char *arg, InputShape *s, Diag *d) {
+  const char *eq = strrchr(arg, '=');
+  if (!eq || eq == arg || !eq[1]) {
+    diag_error(d, NULL, "--input-shape '%s': expected NAME=D0xD1x..., e.g. x=1x3x640x640", arg);
+    return false;
+  }
+  s->name = arg;
+  s->rank = 0;
+  const char *p = eq + 1;
+  while (*p) {
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || v <= 0 || v > (1LL << 31) || (*end && *end != 'x')) {
+      diag_error(d, NULL, "--input-shape '%s': dims must be positive integers separated by 'x'",
+                 arg);
+      return false;
+    }
+    if (s->rank == NAASC_MAX_RANK) {
+      diag_error(d, NULL, "--input-shape '%s': more than %d dims", arg, NAASC_MAX_RANK);
+      return false;
+    }
+    s->dims[s->rank++] = v;
+    p = *end ? end + 1 : end;
+    if (*end == 'x' && !*p) {
+      diag_error(d, NULL, "--input-shape '%s': trailing 'x'", arg);
+      return false;
+    }
+  }
+  /* The name is the part before '='; keep it NUL-free by copying. */
+  size_t n = (size_t)(eq - arg);
+  char *name = xmalloc(n + 1);
+  if (!name) return false;
+  memcpy(name, arg, n);
+  name[n] = 0;
+  s->name = name; /* owned by the options for the life of the process */
+  return true;
+}
+
+/* ---- the importer's state -------------------------------------------- */
+
+typedef struct {
+  const char *op;     /* ONNX op_type */
+  const char *what;   /* "op", or "attribute 'mode'='cubic'" */
+  int count;
+  const char *names[4];
+} Unsupported;
+
+typedef struct {
+  Model *m;
+  Diag *d;
+  const ImportOptions *o;
+  const char *dir;       /* for external data; NULL refuses it */
+  TensorId *slots;       /* name -> tensor id, open addressing */
+  uint32_t nslots;
+  Unsupported *unsup;
+  int nunsup, capunsup;
+  int64_t opset;
+} Importer;
+
+static uint32_t hash_str(const char *s) {
+  uint32_t h = 2166136261u;
+  while (*s) h = (h ^ (unsigned char)*s++) * 16777619u;
+  return h;
+}
+
+static TensorId name_find(Importer *im, const char *name) {
+  uint32_t mask = im->nslots - 1;
+  for (uint32_t i = hash_str(name) & mask;; i = (i + 1) & mask) {
+    TensorId t = im->slots[i];
+    if (!t) return 0;
+    if (strcmp(im->m->tensors[t].name, name) == 0) return t;
+  }
+}
+
+/* Binds a name; returns false if it is already bound. */
+static bool name_bind(Importer *im, TensorId t) {
+  uint32_t mask = im->nslots - 1;
+  const char *name = im->m->tensors[t].name;
+  for (uint32_t i = hash_str(name) & mask;; i = (i + 1) & mask) {
+    TensorId u = im->slots[i];
+    if (!u) {
+      im->slots[i] = t;
+      return true;
+    }
+    if (strcmp(im->m->tensors[u].name, name) == 0) return false;
+  }
+}
+
+static const char *where_node(Importer *im, const char *name) {
+  return arena_printf(&im->m->arena, "node '%s'", name);
+}
+
+static void unsupported(Importer *im, const char *op, const char *what, const char *node) {
+  for (int i = 0; i < im->nunsup; i++) {
+    Unsupported *u = &im->unsup[i];
+    if (strcmp(u->op, op) == 0 && strcmp(u->what, what) == 0) {
+      if (u->count < 4) u->names[u->count] = node;
+      u->count++;
+      return;
+    }
+  }
+  if (im->nunsup == im->capunsup) {
+    int nc = im->capunsup ? 2 * im->capunsup : 8;
+    Unsupported *p = xrealloc(im->unsup, sizeof *p * (size_t)nc);
+    if (!p) return;
+    im->unsup = p;
+    im->capunsup = nc;
+  }
+  Unsupported *u = &im->unsup[im->nunsup++];
+  memset(u, 0, sizeof *u);
+  u->op = arena_strdup(&im->m->arena, op);
+  u->what = arena_strdup(&im->m->arena, what);
+  u->names[0] = node;
+  u->count = 1;
+}
+
+/* ---- tensors ---------------------------------------------------------- */
+
+/* Constants may be empty (a Resize's unused roi is a [0] tensor); graph
+ * inputs and computed values may not. */
+static bool check_dims_ex(Importer *im, const char *where, int n, const int64_t *dims,
+                          bool allow_empty) {
+  if (n > NAASC_MAX_RANK) {
+    diag_error(im->d, where, "rank %d is more than the %d supported", n, NAASC_MAX_RANK);
+    return false;
+  }
+  int64_t numel = 1;
+  for (int i = 0; i < n; i++) {
+    if (dims[i] < 0) {
+      diag_error(im->d, where, "dimension %d is negative (%" PRId64 ")", i, dims[i]);
+      return false;
+    }
+    if (dims[i] == 0 && !allow_empty) {
+      diag_error(im->d, where, "dimension %d is zero: empty tensors are not supported", i);
+      return false;
+    }
+    if (dims[i] && numel > NAASC_MAX_ELEMS / dims[i]) {
+      diag_error(im->d, where,
+                 "has more than 2^31 elements (dims product overflows the accepted size)");
+      return false;
+    }
+    numel *= dims[i];
+  }
+  return true;
+}
+
+static bool check_dims(Importer *im, const char *where, int n, const int64_t *dims) {
+  return check_dims_ex(im, where, n, dims, false);
+}
+
+/* Is `loc` a plain relative path that stays below the model's folder? */
+static bool safe_relative_path(const char *loc) {
+  if (!*loc || loc[0] == '/') return false;
+  const char *p = loc;
+  while (*p) {
+    const char *q = strchr(p, '/');
+    size_t n = q ? (size_t)(q - p) : strlen(p);
+    if ((n == 2 && p[0] == '.' && p[1] == '.') || n == 0) return false;
+    p = q ? q + 1 : p + n;
+  }
+  return true;
+}
+
+static bool read_external(Importer *im, const char *where, const Onnx__TensorProto *tp,
+                          void *dst, size_t nbytes) {
+  const char *loc = NULL;
+  long long off = 0, len = -1;
+  for (size_t i = 0; i < tp->n_external_data; i++) {
+    const char *k = tp->external_data[i]->key, *v = tp->external_data[i]->value;
+    if (!k || !v) continue;
+    char *end;
+    if (strcmp(k, "location") == 0)
+      loc = v;
+    else if (strcmp(k, "offset") == 0) {
+      off = strtoll(v, &end, 10);
+      if (*end || off < 0) {
+        diag_error(im->d, where, "external data offset '%s' is not a non-negative integer", v);
+        return false;
+      }
+    } else if (strcmp(k, "length") == 0) {
+      len = strtoll(v, &end, 10);
+      if (*end || len < 0) {
+        diag_error(im->d, where, "external data length '%s' is not a non-negative integer", v);
+        return false;
+      }
+    }
+  }
+  if (!loc) {
+    diag_error(im->d, where, "external data has no 'location'");
+    return false;
+  }
+  if (!im->dir) {
+    diag_error(im->d, where, "external data '%s' cannot be read when the model is not a file",
+               loc);
+    return false;
+  }
+  if (!safe_relative_path(loc)) {
+    diag_error(im->d, where,
+               "external data location '%s' must be a relative path inside the model's folder",
+               loc);
+    return false;
+  }
+  if (len >= 0 && (size_t)len != nbytes) {
+    diag_error(im->d, where, "external data length %lld disagrees with its dims (%zu bytes)", len,
+               nbytes);
+    return false;
+  }
+  char *path = arena_printf(&im->m->arena, "%s/%s", im->dir, loc);
+  FILE *f = path ? fopen(path, "rb") : NULL;
+  if (!f) {
+    diag_error(im->d, where, "cannot open external data file '%s'", path ? path : loc);
+    return false;
+  }
+  bool ok = fseek(f, off, SEEK_SET) == 0 && fread(dst, 1, nbytes, f) == nbytes;
+  fclose(f);
+  if (!ok)
+    diag_error(im->d, where, "external data file '%s' is too short for %zu bytes at offset %lld",
+               path, nbytes, off);
+  return ok;
+}
+
+/* Copies a TensorProto's payload into dst (numel elements of dt). */
+static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorProto *tp, DType dt,
+                           int64_t numel, void *dst) {
+  size_t es = dtype_size(dt), nbytes = (size_t)numel * es;
+  if (tp->segment) {
+    diag_error(im->d, where, "segmented tensors are not supported");
+    return false;
+  }
+  if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+    return read_external(im, where, tp, dst, nbytes);
+  if (tp->has_raw_data) {
+    if (tp->raw_data.len != nbytes) {
+      diag_error(im->d, where, "raw_data has %zu bytes but its dims and type need %zu",
+                 tp->raw_data.len, nbytes);
+      return false;
+    }
+    if (nbytes) memcpy(dst, tp->raw_data.data, nbytes);
+    return true;
+  }
+  size_t have;
+  const char *field;
+  unsigned char *o = dst;
+  switch (dt) {
+  case DT_F32: have = tp->n_float_data; field = "float_data"; break;
+  case DT_F64: have = tp->n_double_data; field = "double_data"; break;
+  case DT_I64: have = tp->n_int64_data; field = "int64_data"; break;
+  case DT_U32: case DT_U64: have = tp->n_uint64_data; field = "uint64_data"; break;
+  default: have = tp->n_int32_data; field = "int32_data"; break;
+  }
+  if (have != (size_t)numel) {
+    diag_error(im->d, where, "%s has %zu values but its dims need %" PRId64, field, have, numel);
+    return false;
+  }
+  for (int64_t i = 0; i < numel; i++) {
+    switch (dt) {
+    case DT_F32: memcpy(o + 4 * i, &tp->float_data[i], 4); break;
+    case DT_F64: memcpy(o + 8 * i, &tp->double_data[i], 8); break;
+    case DT_I64: memcpy(o + 8 * i, &tp->int64_data[i], 8); break;
+    case DT_U64: memcpy(o + 8 * i, &tp->uint64_data[i], 8); break;
+    case DT_U32: { uint32_t v = (uint32_t)tp->uint64_data[i]; memcpy(o + 4 * i, &v, 4); break; }
+    case DT_I32: memcpy(o + 4 * i, &tp->int32_data[i], 4); break;
+    case DT_I16: case DT_U16: case DT_F16: case DT_BF16: {
+      uint16_t v = (uint16_t)tp->int32_data[i];
+      memcpy(o + 2 * i, &v, 2);
+      break;
+    }
+    default: o[i] = (unsigned char)tp->int32_data[i]; break;
+    }
+  }
+  return true;
+}
+
+/* A constant tensor from a TensorProto; 0 on error (reported). */
+static TensorId tensor_from_proto(Importer *im, const Onnx__TensorProto *tp, const char *name,
+                                  const char *where) {
+  int dtv = tp->has_data_type ? tp->data_type : 0;
+  if (!dtype_valid(dtv) || dtype_size((DType)dtv) == 0) {
+    diag_error(im->d, where, "element type %d (%s) is not supported", dtv,
+               dtype_valid(dtv) ? dtype_name((DType)dtv) : "unknown");
+    return 0;
+  }
+  if (!check_dims_ex(im, where, (int)tp->n_dims, tp->dims, true)) return 0;
+  DType dt = (DType)dtv;
+  TensorId t = model_add_tensor(im->m, name, dt, (int)tp->n_dims, tp->dims, TK_CONST);
+  if (!t) goto oom;
+  Tensor *T = &im->m->tensors[t];
+  int64_t numel = tensor_numel(T);
+  T->data = arena_alloc(&im->m->arena, (size_t)numel * dtype_size(dt));
+  if (!T->data) goto oom;
+  if (!tensor_payload(im, where, tp, dt, numel, T->data)) return 0;
+  return t;
+oom:
+  diag_error(im->d, where, "out of memory");
+  return 0;
+}
+
+/* ---- attributes -------------------------------------------------------- */
+
+static const Onnx__AttributeProto *attr_find(const Onnx__NodeProto *np, const char *name) {
+  for (size_t i = 0; i < np->n_attribute; i++)
+    if (np->attribute[i]->name && strcmp(np->attribute[i]->name, name) == 0)
+      return np->attribute[i];
+  return NULL;
+}
+
+static int64_t attr_int(const Onnx__NodeProto *np, const char *name, int64_t def) {
+  const Onnx__AttributeProto *a = attr_find(np, name);
+  return a && a->has_i ? a->i : def;
+}
+
+static float attr_float(const Onnx__NodeProto *np, const char *name, float def) {
+  const Onnx__AttributeProto *a = attr_find(np, name);
+  return a && a->has_f ? a->f : def;
+}
+
+/* The string attribute as a NUL-terminated arena copy, or def. */
+static const char *attr_str(Importer *im, const Onnx__NodeProto *np, const char *name,
+                            const char *def) {
+  const Onnx__AttributeProto *a = attr_find(np, name);
+  if (!a || !a->has_s) return def;
+  return arena_strndup(&im->m->arena, (const char *)a->s.data, a->s.len);
+}
+
+/* Reads an ints attribute into v[max]; returns its length, or -1 if too long. */
+static int attr_ints(const Onnx__NodeProto *np, const char *name, int64_t *v, int max) {
+  const Onnx__AttributeProto *a = attr_find(np, name);
+  if (!a) return 0;
+  if (a->n_ints > (size_t)max) return -1;
+  for (size_t i = 0; i < a->n_ints; i++) v[i] = a->ints[i];
+  return (int)a->n_ints;
+}
+
+/* Attributes naasc understands per op, as a comma-separated list. */
+static const char *known_attrs(Op op) {
+  switch (op) {
+  case OP_CONV: return "kernel_shape,strides,pads,dilations,group,auto_pad";
+  case OP_CONVTRANSPOSE:
+    return "kernel_shape,strides,pads,dilations,group,auto_pad,output_padding,output_shape";
+  case OP_MAXPOOL:
+    return "kernel_shape,strides,pads,dilations,auto_pad,ceil_mode,storage_order";
+  case OP_AVGPOOL: return "kernel_shape,strides,pads,auto_pad,ceil_mode,count_include_pad";
+  case OP_GEMM: return "alpha,beta,transA,transB";
+  case OP_LEAKYRELU: return "alpha";
+  case OP_HARDSIGMOID: return "alpha,beta";
+  case OP_CLIP: return "min,max";
+  case OP_BATCHNORM: return "epsilon,momentum,spatial,training_mode";
+  case OP_CONCAT: case OP_FLATTEN: case OP_GATHER: case OP_SOFTMAX: return "axis";
+  case OP_TRANSPOSE: return "perm";
+  case OP_SQUEEZE: case OP_UNSQUEEZE: return "axes";
+  case OP_REDUCEMEAN: return "axes,keepdims";
+  case OP_CAST: return "to,saturate";
+  case OP_RESIZE:
+    return "mode,coordinate_transformation_mode,nearest_mode,cubic_coeff_a,exclude_outside,"
+           "extrapolation_value";
+  case OP_SLICE: return "starts,ends,axes";
+  case OP_SHAPE: return "start,end";
+  case OP_RESHAPE: return "allowzero";
+  case OP_DROPOUT: return "ratio,seed";
+  default: return "";
+  }
+}
+
+static bool list_has(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    const char *c = strchr(p, ',');
+    size_t k = c ? (size_t)(c - p) : strlen(p);
+    if (k == n && strncmp(p, name, n) == 0) return true;
+    p += k + (c ? 1 : 0);
+  }
+  return false;
+}
+
+static int str_index(const char *s, const char *const *names, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(s, names[i]) == 0) return i;
+  return -1;
+}
+
+/* Fills n->a from the node's attributes; unsupported values are recorded.
+ * Returns false when the node cannot be taken as is. */
+static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
+  Attrs *a = &n->a;
+  const char *op = np->op_type;
+  bool ok = true;
+  char buf[160];
+#define UNSUP(...)                                   \
+  do {                                               \
+    snprintf(buf, sizeof buf, __VA_ARGS__);          \
+    unsupported(im, op, buf, n->name);               \
+    ok = false;                                      \
+  } while (0)
+
+  for (size_t i = 0; i < np->n_attribute; i++) {
+    const char *an = np->attribute[i]->name ? np->attribute[i]->name : "";
+    if (np->attribute[i]->g || np->attribute[i]->n_graphs) UNSUP("attribute '%s' (a subgraph)", an);
+    else if (!list_has(known_attrs(n->op), an)) UNSUP("attribute '%s'", an);
+  }
+  switch (n->op) {
+  case OP_CONV:
+  case OP_CONVTRANSPOSE:
+  case OP_MAXPOOL:
+  case OP_AVGPOOL: {
+    int k = attr_ints(np, "kernel_shape", a->kernel, NAASC_MAX_RANK);
+    int s = attr_ints(np, "strides", a->strides, NAASC_MAX_RANK);
+    int p = attr_ints(np, "pads", a->pads, 2 * NAASC_MAX_RANK);
+    int dl = attr_ints(np, "dilations", a->dilations, NAASC_MAX_RANK);
+    if (k < 0 || s < 0 || p < 0 || dl < 0) UNSUP("more than %d spatial dims", NAASC_MAX_RANK);
+    a->nsp = k; /* 0: taken from the weights in infer.c */
+    if (p > 0 && p % 2) {
+      diag_error(im->d, where_node(im, n->name), "pads has %d values, not 2 per spatial dim", p);
+      return false;
+    }
+    static const char *const ap[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+    const char *aps = attr_str(im, np, "auto_pad", "NOTSET");
+    int api = str_index(aps, ap, 4);
+    if (api < 0) UNSUP("attribute auto_pad='%s'", aps);
+    else a->auto_pad = (AutoPad)api;
+    a->group = attr_int(np, "group", 1);
+    a->ceil_mode = attr_int(np, "ceil_mode", 0) != 0;
+    a->count_include_pad = attr_int(np, "count_include_pad", 0) != 0;
+    if (n->op == OP_CONVTRANSPOSE) {
+      if (attr_ints(np, "output_padding", a->out_pad, NAASC_MAX_RANK) < 0) UNSUP("output_padding");
+      int os = attr_ints(np, "output_shape", a->out_shape, NAASC_MAX_RANK);
+      if (os < 0) UNSUP("output_shape");
+      a->has_out_shape = os > 0;
+    }
+    if ((n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) && k == 0) {
+      diag_error(im->d, where_node(im, n->name), "%s needs the attribute kernel_shape", op);
+      return false;
+    }
+    break;
+  }
+  case OP_GEMM:
+    a->alpha = attr_float(np, "alpha", 1.0f);
+    a->beta = attr_float(np, "beta", 1.0f);
+    a->trans_a = attr_int(np, "transA", 0) != 0;
+    a->trans_b = attr_int(np, "transB", 0) != 0;
+    break;
+  case OP_LEAKYRELU: a->alpha = attr_float(np, "alpha", 0.01f); break;
+  case OP_HARDSIGMOID:
+    a->alpha = attr_float(np, "alpha", 0.2f);
+    a->beta = attr_float(np, "beta", 0.5f);
+    break;
+  case OP_CLIP:
+    a->clip_min = attr_float(np, "min", -INFINITY);
+    a->clip_max = attr_float(np, "max", INFINITY);
+    break;
+  case OP_BATCHNORM:
+    a->epsilon = attr_float(np, "epsilon", 1e-5f);
+    if (attr_int(np, "training_mode", 0)) UNSUP("attribute training_mode=1");
+    if (attr_int(np, "spatial", 1) != 1) UNSUP("attribute spatial=0");
+    if (np->n_output > 1) UNSUP("training outputs (running mean/var)");
+    break;
+  case OP_SOFTMAX: a->axis = attr_int(np, "axis", im->opset >= 13 ? -1 : 1); break;
+  case OP_FLATTEN: a->axis = attr_int(np, "axis", 1); break;
+  case OP_GATHER: a->axis = attr_int(np, "axis", 0); break;
+  case OP_CONCAT:
+    if (!attr_find(np, "axis")) {
+      diag_error(im->d, where_node(im, n->name), "Concat needs the attribute axis");
+      return false;
+    }
+    a->axis = attr_int(np, "axis", 0);
+    break;
+  case OP_TRANSPOSE:
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+  case OP_REDUCEMEAN:
+    a->naxes = attr_ints(np, n->op == OP_TRANSPOSE ? "perm" : "axes", a->axes, NAASC_MAX_RANK);
+    if (a->naxes < 0) UNSUP("more than %d axes", NAASC_MAX_RANK);
+    a->keepdims = attr_int(np, "keepdims", 1) != 0;
+    /* naxes = -2 marks "axes come from an input" (opset 13 Squeeze/Unsqueeze). */
+    if (!attr_find(np, n->op == OP_TRANSPOSE ? "perm" : "axes")) a->naxes = -1;
+    break;
+  case OP_CAST: {
+    int64_t to = attr_int(np, "to", 0);
+    if (!dtype_valid((int)to) || dtype_size((DType)to) == 0) UNSUP("attribute to=%" PRId64, to);
+    else a->to = (DType)to;
+    break;
+  }
+  case OP_RESIZE: {
+    static const char *const modes[] = {"nearest", "linear"};
+    static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
+                                         "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+    static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                        "ceil"};
+    const char *m = attr_str(im, np, "mode", "nearest");
+    const char *c = attr_str(im, np, "coordinate_transformation_mode",
+                             im->opset >= 11 ? "half_pixel" : "asymmetric");
+    const char *nm = attr_str(im, np, "nearest_mode", "round_prefer_floor");
+    int mi = str_index(m, modes, 2), ci = str_index(c, coords, 5), ni = str_index(nm, nears, 4);
+    if (mi < 0) UNSUP("attribute mode='%s'", m);
+    if (ci < 0) UNSUP("attribute coordinate_transformation_mode='%s'", c);
+    if (ni < 0) UNSUP("attribute nearest_mode='%s'", nm);
+    if (attr_int(np, "exclude_outside", 0)) UNSUP("attribute exclude_outside=1");
+    if (mi >= 0) a->rz_mode = (ResizeMode)mi;
+    if (ci >= 0) a->rz_coord = (ResizeCoord)ci;
+    if (ni >= 0) a->rz_nearest = (ResizeNearest)ni;
+    break;
+  }
+  case OP_SLICE:
+    if (im->opset < 10) {
+      int ns = attr_ints(np, "starts", a->starts, NAASC_MAX_RANK);
+      int ne = attr_ints(np, "ends", a->ends, NAASC_MAX_RANK);
+      int na = attr_ints(np, "axes", a->axes, NAASC_MAX_RANK);
+      if (ns < 0 || ne < 0 || na < 0 || ns != ne || (na && na != ns)) {
+        diag_error(im->d, where_node(im, n->name), "Slice starts/ends/axes lengths disagree");
+        return false;
+      }
+      a->naxes = ns;
+      for (int i = 0; i < ns; i++) {
+        if (!na) a->axes[i] = i;
+        a->steps[i] = 1;
+      }
+    } else {
+      a->naxes = -1; /* from inputs */
+    }
+    break;
+  case OP_SHAPE:
+    a->shape_start = attr_int(np, "start", 0);
+    a->shape_end = attr_int(np, "end", INT64_MAX);
+    break;
+  case OP_RESHAPE: a->allowzero = attr_int(np, "allowzero", 0) != 0; break;
+  default: break;
+  }
+  if (n->op == OP_MAXPOOL && np->n_output > 1 && np->output[1] && np->output[1][0])
+    UNSUP("output Indices");
+#undef UNSUP
+  return ok;
+}
+
+/* ---- graph ------------------------------------------------------------ */
+
+/* A graph input or output's declared element type and shape. */
+static bool value_info_type(Importer *im, const Onnx__ValueInfoProto *vi, const char *where,
+                            DType *dt, int *rank, int64_t *dims, const char **params) {
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+    diag_error(im->d, where, "only tensor types are supported");
+    return false;
+  }
+  int et = tp->tensor_type->has_elem_type ? tp->tensor_type->elem_type : 0;
+  if (!dtype_valid(et)) {
+    diag_error(im->d, where, "element type %d is not supported", et);
+    return false;
+  }
+  *dt = (DType)et;
+  const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
+  if (!sh) {
+    *rank = -1;
+    return true;
+  }
+  if (sh->n_dim > NAASC_MAX_RANK) {
+    diag_error(im->d, where, "rank %zu is more than the %d supported", sh->n_dim, NAASC_MAX_RANK);
+    return false;
+  }
+  *rank = (int)sh->n_dim;
+  for (size_t i = 0; i < sh->n_dim; i++) {
+    const Onnx__TensorShapeProto__Dimension *dm = sh->dim[i];
+    dims[i] = -1;
+    params[i] = NULL;
+    if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+      dims[i] = dm->dim_value;
+    else if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
+      params[i] = arena_strdup(&im->m->arena, dm->dim_param);
+  }
+  return true;
+}
+
+static bool add_graph_input(Importer *im, const Onnx__ValueInfoProto *vi) {
+  const char *where = arena_printf(&im->m->arena, "input '%s'", vi->name);
+  DType dt;
+  int rank;
+  int64_t dims[NAASC_MAX_RANK];
+  const char *params[NAASC_MAX_RANK] = {0};
+  if (!value_info_type(im, vi, where, &dt, &rank, dims, params)) return false;
+  const InputShape *fix = NULL;
+  for (int i = 0; i < im->o->nshapes; i++)
+    if (strcmp(im->o->shapes[i].name, vi->name) == 0) fix = &im->o->shapes[i];
+  if (fix) {
+    if (rank >= 0 && fix->rank != rank) {
+      diag_error(im->d, where, "--input-shape gives %d dims but the input has rank %d", fix->rank,
+                 rank);
+      return false;
+    }
+    for (int i = 0; i < fix->rank; i++) {
+      if (rank >= 0 && dims[i] > 0 && dims[i] != fix->dims[i]) {
+        diag_error(im->d, where,
+                   "--input-shape gives dim %d = %" PRId64 " but the model fixes it to %" PRId64,
+                   i, fix->dims[i], dims[i]);
+        return false;
+      }
+      dims[i] = fix->dims[i];
+    }
+    rank = fix->rank;
+  }
+  TensorId t = model_add_tensor(im->m, vi->name, dt, rank, dims, TK_INPUT);
+  if (!t) return false;
+  Tensor *T = &im->m->tensors[t];
+  for (int i = 0; i < rank && !fix; i++) T->dim_param[i] = params[i];
+  if (!name_bind(im, t)) {
+    diag_error(im->d, where, "the name is defined twice");
+    return false;
+  }
+  return model_add_input(im->m, t);
+}
+
+/* A dynamic input is an error unless --input-shape fixed it. */
+static bool check_static_inputs(Importer *im) {
+  bool ok = true;
+  for (uint32_t i = 0; i < im->m->ninputs; i++) {
+    Tensor *T = &im->m->tensors[im->m->inputs[i]];
+    if (T->kind != TK_INPUT) continue;
+    if (tensor_shape_known(T)) {
+      const char *where = arena_printf(&im->m->arena, "input '%s'", T->name);
+      if (!check_dims(im, where, T->rank, T->dims)) ok = false;
+      continue;
+    }
+    char dims[256] = "";
+    size_t k = 0;
+    for (int j = 0; j < T->rank && k < sizeof dims - 40; j++) {
+      if (T->dims[j] >= 0)
+        k += (size_t)snprintf(dims + k, sizeof dims - k, "%s%" PRId64, j ? "," : "", T->dims[j]);
+      else
+        k += (size_t)snprintf(dims + k, sizeof dims - k, "%s%s", j ? "," : "",
+                              T->dim_param[j] ? T->dim_param[j] : "?");
+    }
+    diag_error(im->d, arena_printf(&im->m->arena, "input '%s'", T->name),
+               "has dynamic dims [%s]; fix them with --input-shape %s=D0x...", T->rank < 0 ? "*" : dims,
+               T->name);
+    ok = false;
+  }
+  return ok;
+}
+
+/* Binds an input to a constant TensorProto file (--input-data). */
+static bool bind_input_data(Importer *im, const InputData *b) {
+  TensorId t = name_find(im, b->name);
+  if (!t || im->m->tensors[t].kind != TK_INPUT) {
+    diag_error(im->d, NULL, "--input-data %s: the model has no graph input named '%s'", b->name,
+               b->name);
+    return false;
+  }
+  TensorId c;
+  Diag sub = *im->d;
+  sub.file = b->path;
+  if (onnx_read_tensor_file(b->path, im->m, NULL, &c, &sub) != RC_OK) {
+    im->d->nerrors += sub.nerrors - im->d->nerrors;
+    return false;
+  }
+  Tensor *T = &im->m->tensors[t], *C = &im->m->tensors[c];
+  if (C->dtype != T->dtype) {
+    diag_error(im->d, b->path, "has type %s but input '%s' is %s", dtype_name(C->dtype), T->name,
+               dtype_name(T->dtype));
+    return false;
+  }
+  T->kind = TK_CONST;
+  T->rank = C->rank;
+  memcpy(T->dims, C->dims, sizeof T->dims);
+  T->data = C->data;
+  return true;
+}
+
+static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
+  Model *m = im->m;
+  Diag *d = im->d;
+  if (!mp->has_ir_version || mp->ir_version < NAASC_IR_VERSION_MIN ||
+      mp->ir_version > NAASC_IR_VERSION_MAX) {
+    diag_error(d, NULL, "IR version %" PRId64 " is not supported (naasc reads %d to %d)",
+               mp->has_ir_version ? mp->ir_version : (int64_t)0, NAASC_IR_VERSION_MIN,
+               NAASC_IR_VERSION_MAX);
+    return RC_BADINPUT;
+  }
+  m->ir_version = mp->ir_version;
+  im->opset = -1;
+  for (size_t i = 0; i < mp->n_opset_import; i++) {
+    const char *dom = mp->opset_import[i]->domain;
+    if (!dom || !*dom || strcmp(dom, "ai.onnx") == 0) im->opset = mp->opset_import[i]->version;
+  }
+  if (im->opset < NAASC_OPSET_MIN || im->opset > NAASC_OPSET_MAX) {
+    if (im->opset < 0)
+      diag_error(d, NULL, "the model imports no version of the default ONNX opset");
+    else
+      diag_error(d, NULL, "opset %" PRId64 " is not supported (naasc reads opsets %d to %d)",
+                 im->opset, NAASC_OPSET_MIN, NAASC_OPSET_MAX);
+    return RC_BADINPUT;
+  }
+  m->opset = im->opset;
+  m->producer = arena_strdup(&m->arena, mp->producer_name ? mp->producer_name : "");
+  const Onnx__GraphProto *g = mp->graph;
+  if (!g) {
+    diag_error(d, NULL, "the model has no graph");
+    return RC_BADINPUT;
+  }
+  if (g->name && *g->name) m->name = arena_strdup(&m->arena, g->name);
+  if (g->n_sparse_initializer) {
+    diag_error(d, NULL, "sparse initializers are not supported");
+    return RC_BADINPUT;
+  }
+
+  /* Name table sized for every name the graph can define. */
+  size_t names = g->n_input + g->n_initializer + 1;
+  for (size_t i = 0; i < g->n_node; i++) names += g->node[i]->n_output;
+  if (names > (1u << 26)) {
+    diag_error(d, NULL, "the graph defines %zu names, too many", names);
+    return RC_BADINPUT;
+  }
+  im->nslots = 16;
+  while (im->nslots < 2 * names) im->nslots *= 2;
+  im->slots = xcalloc(im->nslots, sizeof(TensorId));
+  if (!im->slots) return RC_INTERNAL;
+
+  /* Initializers first: an input with an initializer of the same name (IR < 4) is a constant. */
+  for (size_t i = 0; i < g->n_initializer; i++) {
+    const Onnx__TensorProto *tp = g->initializer[i];
+    const char *name = tp->name ? tp->name : "";
+    const char *where = arena_printf(&m->arena, "initializer '%s'", name);
+    if (!*name) {
+      diag_error(d, where, "an initializer has no name");
+      return RC_BADINPUT;
+    }
+    TensorId t = tensor_from_proto(im, tp, name, where);
+    if (!t) return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
+    if (!name_bind(im, t)) {
+      diag_error(d, where, "the name is defined twice");
+      return RC_BADINPUT;
+    }
+  }
+  for (size_t i = 0; i < g->n_input; i++) {
+    const Onnx__ValueInfoProto *vi = g->input[i];
+    if (!vi->name || !*vi->name) {
+      diag_error(d, NULL, "graph input %zu has no name", i);
+      return RC_BADINPUT;
+    }
+    if (name_find(im, vi->name)) continue; /* an initializer (IR < 4 style) */
+    if (!add_graph_input(im, vi)) return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
+  }
+  for (int i = 0; i < im->o->ndata; i++)
+    if (!bind_input_data(im, &im->o->data[i])) return RC_BADINPUT;
+  if (!check_static_inputs(im)) return RC_BADINPUT;
+
+  /* Nodes: outputs first (so any order resolves), then inputs. */
+  NodeId *ids = xcalloc(g->n_node + 1, sizeof *ids);
+  if (!ids) return RC_INTERNAL;
+  Rc rc = RC_BADINPUT;
+  for (size_t i = 0; i < g->n_node; i++) {
+    const Onnx__NodeProto *np = g->node[i];
+    const char *opt = np->op_type ? np->op_type : "";
+    const char *name = np->name && *np->name
+                           ? np->name
+                           : arena_printf(&m->arena, "%s_%zu", *opt ? opt : "node", i);
+    const char *where = where_node(im, name);
+    bool default_domain = !np->domain || !*np->domain || strcmp(np->domain, "ai.onnx") == 0;
+    Op op = default_domain ? op_find(opt) : OP_NONE;
+    if (op == OP_CONSTANT) {
+      const Onnx__AttributeProto *av = np->n_attribute == 1 ? np->attribute[0] : NULL;
+      const char *outname = np->n_output == 1 ? np->output[0] : NULL;
+      if (!outname || !*outname) {
+        diag_error(d, where, "Constant needs exactly one output");
+        goto fail;
+      }
+      TensorId t = 0;
+      if (av && av->t && strcmp(av->name, "value") == 0) {
+        t = tensor_from_proto(im, av->t, outname, where);
+      } else if (av && (strcmp(av->name, "value_float") == 0 || strcmp(av->name, "value_int") == 0 ||
+                        strcmp(av->name, "value_floats") == 0 ||
+                        strcmp(av->name, "value_ints") == 0)) {
+        bool isf = av->name[6] == 'f';
+        bool list = av->name[strlen(av->name) - 1] == 's';
+        int64_t n = list ? (int64_t)(isf ? av->n_floats : av->n_ints) : 1;
+        t = model_add_tensor(m, outname, isf ? DT_F32 : DT_I64, list ? 1 : 0, &n, TK_CONST);
+        if (t) {
+          Tensor *T = &m->tensors[t];
+          T->data = arena_alloc(&m->arena, (size_t)(n ? n : 1) * (isf ? 4 : 8));
+          if (!T->data) goto oom;
+          if (list && isf) memcpy(T->data, av->floats, (size_t)n * 4);
+          else if (list) memcpy(T->data, av->ints, (size_t)n * 8);
+          else if (isf) memcpy(T->data, &av->f, 4);
+          else memcpy(T->data, &av->i, 8);
+        }
+      } else {
+        unsupported(im, "Constant", av ? arena_printf(&m->arena, "attribute '%s'", av->name)
+                                       : "without exactly one value attribute", name);
+        continue;
+      }
+      if (!t) goto fail;
+      if (!name_bind(im, t)) {
+        diag_error(d, where, "output '%s' is defined twice", outname);
+        goto fail;
+      }
+      continue;
+    }
+    TensorId outs[16];
+    if (np->n_output == 0 || np->n_output > 16) {
+      diag_error(d, where, "has %zu outputs", np->n_output);
+      goto fail;
+    }
+    for (size_t j = 0; j < np->n_output; j++) {
+      outs[j] = 0;
+      if (!np->output[j] || !*np->output[j]) continue; /* an omitted optional output */
+      outs[j] = model_add_tensor(m, np->output[j], DT_UNDEF, -1, NULL, TK_VALUE);
+      if (!outs[j]) goto oom;
+      if (!name_bind(im, outs[j])) {
+        diag_error(d, where, "output '%s' is defined twice", np->output[j]);
+        goto fail;
+      }
+    }
+    NodeId id = model_add_node(m, op ? op : OP_HOST, name, (int)np->n_input, NULL,
+                               (int)np->n_output, outs);
+    if (!id) goto oom;
+    Node *n = &m->nodes[id];
+    n->onnx_op = arena_strdup(&m->arena, opt);
+    ids[i] = id;
+    if (!op) {
+      unsupported(im, opt, default_domain ? "op" : arena_printf(&m->arena, "op of domain '%s'", np->domain), n->name);
+      n->host_only = true;
+    } else if (!parse_attrs(im, np, n)) {
+      if (d->nerrors) goto fail;
+      n->host_only = true;
+    }
+  }
+  for (size_t i = 0; i < g->n_node; i++) {
+    if (!ids[i]) continue;
+    const Onnx__NodeProto *np = g->node[i];
+    Node *n = &m->nodes[ids[i]];
+    for (size_t j = 0; j < np->n_input; j++) {
+      const char *in = np->input[j];
+      if (!in || !*in) continue; /* omitted optional input */
+      TensorId t = name_find(im, in);
+      if (!t) {
+        diag_error(d, where_node(im, n->name), "reads undefined tensor '%s'", in);
+        goto fail;
+      }
+      n->in[j] = t;
+    }
+  }
+  for (size_t i = 0; i < g->n_output; i++) {
+    const char *on = g->output[i]->name;
+    TensorId t = on ? name_find(im, on) : 0;
+    if (!t) {
+      diag_error(d, NULL, "graph output '%s' is not defined by any node, input or initializer",
+                 on ? on : "");
+      goto fail;
+    }
+    if (!model_add_output(m, t)) goto oom;
+  }
+  if (g->n_output == 0) {
+    diag_error(d, NULL, "the graph has no outputs");
+    goto fail;
+  }
+
+  if (im->nunsup) {
+    for (int i = 0; i < im->nunsup; i++) {
+      Unsupported *u = &im->unsup[i];
+      char list[200] = "";
+      size_t k = 0;
+      for (int j = 0; j < u->count && j < 4 && k < sizeof list; j++)
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "", u->names[j]);
+      if (u->count > 4 && k < sizeof list) snprintf(list + k, sizeof list - k, ", ...");
+      if (im->o->allow_unsupported)
+        diag_warn(d, NULL, "unsupported %s: %s (%d node%s: %s); running on the host", u->op,
+                  u->what, u->count, u->count == 1 ? "" : "s", list);
+      else
+        diag_error(d, NULL, "unsupported %s: %s (%d node%s: %s)", u->op, u->what, u->count,
+                   u->count == 1 ? "" : "s", list);
+    }
+    if (!im->o->allow_unsupported) {
+      diag_note(d, NULL, "--allow-unsupported runs these nodes on the host");
+      goto fail;
+    }
+    /* Host-only outputs take the types the model declares for them. */
+    for (size_t i = 0; i < g->n_value_info + g->n_output; i++) {
+      const Onnx__ValueInfoProto *vi =
+          i < g->n_value_info ? g->value_info[i] : g->output[i - g->n_value_info];
+      TensorId t = vi->name ? name_find(im, vi->name) : 0;
+      if (!t || m->tensors[t].kind != TK_VALUE || m->tensors[t].rank >= 0) continue;
+      NodeId p = m->tensors[t].producer;
+      if (!p || !m->nodes[p].host_only) continue;
+      Tensor *T = &m->tensors[t];
+      const char *params[NAASC_MAX_RANK];
+      if (!value_info_type(im, vi, vi->name, &T->dtype, &T->rank, T->dims, params)) goto fail;
+    }
+    for (uint32_t i = 1; i < m->nnodes; i++)
+      if (m->nodes[i].host_only) m->nodes[i].op = OP_HOST;
+  }
+  xfree(ids);
+  ids = NULL;
+
+  if ((rc = graph_toposort(m, d)) != RC_OK) return rc;
+  if ((rc = graph_check(m, d)) != RC_OK) return rc;
+  if ((rc = graph_infer(m, d)) != RC_OK) return rc;
+  if (!im->o->no_fold) {
+    if ((rc = graph_fold_bn(m, d)) != RC_OK) return rc;
+    if ((rc = graph_fuse_act(m, d)) != RC_OK) return rc;
+  }
+  graph_prune(m);
+  return RC_OK;
+oom:
+  diag_error(d, NULL, "out of memory");
+  rc = RC_INTERNAL;
+fail:
+  xfree(ids);
+  return rc;
+}
+
+Rc onnx_import_buffer(const uint8_t *buf, size_t len, const char *dir, const ImportOptions *o,
+                      Model **out, Diag *d) {
+  *out = NULL;
+  ImportOptions def;
+  if (!o) {
+    import_options_default(&def);
+    o = &def;
+  }
+  if (len == 0) {
+    diag_error(d, NULL, "the file is empty, not an ONNX model");
+    return RC_BADINPUT;
+  }
+  Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+  if (!mp) {
+    diag_error(d, NULL, "not a valid ONNX model: the protobuf does not parse (truncated or not "
+                        "ONNX)");
+    return RC_BADINPUT;
+  }
+  Importer im = {0};
+  im.d = d;
+  im.o = o;
+  im.dir = dir;
+  im.m = model_create("main");
+  Rc rc = RC_INTERNAL;
+  if (!im.m) goto done;
+  im.m->source = arena_strdup(&im.m->arena, d ? d->file : NULL);
+  int before = d ? d->nerrors : 0;
+  rc = import_model(&im, mp);
+  if (rc == RC_OK && d && d->nerrors > before) rc = RC_BADINPUT;
+done:
+  onnx__model_proto__free_unpacked(mp, NULL);
+  xfree(im.slots);
+  xfree(im.unsup);
+  if (rc != RC_OK) {
+    model_destroy(im.m);
+    return rc;
+  }
+  *out = im.m;
+  return RC_OK;
+}
+
+Rc onnx_import(const char *path, const ImportOptions *o, Model **out, Diag *d) {
+  uint8_t *buf;
+  size_t len;
+  *out = NULL;
+  Rc rc = file_read_all(path, MAX_MODEL_BYTES, &buf, &len, d);
+  if (rc != RC_OK) return rc;
+  char *dir = strdup(path);
+  char *slash = dir ? strrchr(dir, '/') : NULL;
+  if (slash)
+    *slash = 0;
+  else if (dir) {
+    free(dir);
+    dir = strdup(".");
+  }
+  rc = dir ? onnx_import_buffer(buf, len, dir, o, out, d) : RC_INTERNAL;
+  free(dir);
+  xfree(buf);
+  return rc;
+}
+
+Rc onnx_read_tensor_file(const char *path, Model *m, const char *name, TensorId *out, Diag *d) {
+  uint8_t *buf;
+  size_t len;
+  *out = 0;
+  Rc rc = file_read_all(path, MAX_MODEL_BYTES, &buf, &len, d);
+  if (rc != RC_OK) return rc;
+  Onnx__TensorProto *tp = len ? onnx__tensor_proto__unpack(NULL, len, buf) : NULL;
+  xfree(buf);
+  if (!tp) {
+    diag_error(d, NULL, "not a serialized ONNX TensorProto");
+    return RC_BADINPUT;
+  }
+  Importer im = {0};
+  im.m = m;
+  im.d = d;
+  im.dir = NULL;
+  const char *tname = name ? name : (tp->name && *tp->name ? tp->name : "tensor");
+  *out = tensor_from_proto(&im, tp, tname, arena_printf(&m->arena, "tensor '%s'", tname));
+  xfree(im.unsup);
+  onnx__tensor_proto__free_unpacked(tp, NULL);
+  return *out ? RC_OK : RC_BADINPUT;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+typedef struct {
+  Arena a; /* everything the ModelProto points to */
+  Onnx__TensorProto **inits;
+  size_t ninits, capinits;
+  const Model *m;
+  bool oom;
+} Writer;
+
+static void *wnew(Writer *w, size_t n) {
+  void *p = arena_alloc(&w->a, n);
+  if (!p) w->oom = true;
+  return p;
+}
+
+static Onnx__TensorProto *w_tensor(Writer *w, const char *name, DType dt, int rank,
+                                   const int64_t *dims, const void *data) {
+  Onnx__TensorProto *tp = wnew(w, sizeof *tp);
+  if (!tp) return NULL;
+  onnx__tensor_proto__init(tp);
+  tp->name = arena_strdup(&w->a, name);
+  tp->has_data_type = 1;
+  tp->data_type = dt;
+  tp->n_dims = (size_t)rank;
+  tp->dims = wnew(w, sizeof(int64_t) * (size_t)(rank ? rank : 1));
+  int64_t numel = 1;
+  for (int i = 0; i < rank && tp->dims; i++) {
+    tp->dims[i] = dims[i];
+    numel *= dims[i];
+  }
+  tp->has_raw_data = 1;
+  tp->raw_data.len = (size_t)numel * dtype_size(dt);
+  tp->raw_data.data = (uint8_t *)data;
+  return tp;
+}
+
+static bool w_add_init(Writer *w, Onnx__TensorProto *tp) {
+  if (!tp) return false;
+  if (w->ninits == w->capinits) {
+    size_t nc = w->capinits ? 2 * w->capinits : 64;
+    Onnx__TensorProto **p = xrealloc(w->inits, nc * sizeof *p);
+    if (!p) return w->oom = true, false;
+    w->inits = p;
+    w->capinits = nc;
+  }
+  w->inits[w->ninits++] = tp;
+  return true;
+}
+
+/* A small i64 or f32 constant input made for the exporter. */
+static const char *w_const(Writer *w, const char *node, const char *what, DType dt, int64_t n,
+                           const void *vals) {
+  const char *name = arena_printf(&w->a, "%s.%s", node, what);
+  void *data = wnew(w, (size_t)(n ? n : 1) * dtype_size(dt));
+  if (!name || !data) return NULL;
+  memcpy(data, vals, (size_t)n * dtype_size(dt));
+  w_add_init(w, w_tensor(w, name, dt, 1, &n, data));
+  return name;
+}
+
+static Onnx__ValueInfoProto *w_value_info(Writer *w, const Tensor *t) {
+  Onnx__ValueInfoProto *vi = wnew(w, sizeof *vi);
+  Onnx__TypeProto *tp = wnew(w, sizeof *tp);
+  Onnx__TypeProto__Tensor *tt = wnew(w, sizeof *tt);
+  Onnx__TensorShapeProto *sh = wnew(w, sizeof *sh);
+  if (!vi || !tp || !tt || !sh) return NULL;
+  onnx__value_info_proto__init(vi);
+  onnx__type_proto__init(tp);
+  onnx__type_proto__tensor__init(tt);
+  onnx__tensor_shape_proto__init(sh);
+  vi->name = (char *)t->name;
+  vi->type = tp;
+  tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+  tp->tensor_type = tt;
+  tt->has_elem_type = 1;
+  tt->elem_type = t->dtype;
+  tt->shape = sh;
+  sh->n_dim = (size_t)(t->rank > 0 ? t->rank : 0);
+  sh->dim = wnew(w, sizeof(void *) * (sh->n_dim ? sh->n_dim : 1));
+  for (size_t i = 0; i < sh->n_dim && sh->dim; i++) {
+    Onnx__TensorShapeProto__Dimension *dm = wnew(w, sizeof *dm);
+    if (!dm) return NULL;
+    onnx__tensor_shape_proto__dimension__init(dm);
+    if (t->dims[i] >= 0) {
+      dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+      dm->dim_value = t->dims[i];
+    } else {
+      dm->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+      dm->dim_param = (char *)(t->dim_param[i] ? t->dim_param[i] : "?");
+    }
+    sh->dim[i] = dm;
+  }
+  return vi;
+}
+
+typedef struct {
+  Onnx__AttributeProto **v;
+  size_t n;
+} AttrList;
+
+static Onnx__AttributeProto *w_attr(Writer *w, AttrList *l, const char *name) {
+  Onnx__AttributeProto *a = wnew(w, sizeof *a);
+  if (!a) return NULL;
+  onnx__attribute_proto__init(a);
+  a->name = (char *)name;
+  l->v[l->n++] = a;
+  return a;
+}
+
+static void w_ints(Writer *w, AttrList *l, const char *name, const int64_t *v, int n) {
+  Onnx__AttributeProto *a = w_attr(w, l, name);
+  if (!a) return;
+  a->has_type = 1;
+  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+  a->n_ints = (size_t)n;
+  a->ints = wnew(w, sizeof(int64_t) * (size_t)(n ? n : 1));
+  if (a->ints) memcpy(a->ints, v, sizeof(int64_t) * (size_t)n);
+}
+
+static void w_int(Writer *w, AttrList *l, const char *name, int64_t v) {
+  Onnx__AttributeProto *a = w_attr(w, l, name);
+  if (!a) return;
+  a->has_type = 1;
+  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+  a->has_i = 1;
+  a->i = v;
+}
+
+static void w_float(Writer *w, AttrList *l, const char *name, float v) {
+  Onnx__AttributeProto *a = w_attr(w, l, name);
+  if (!a) return;
+  a->has_type = 1;
+  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+  a->has_f = 1;
+  a->f = v;
+}
+
+static void w_string(Writer *w, AttrList *l, const char *name, const char *s) {
+  Onnx__AttributeProto *a = w_attr(w, l, name);
+  if (!a) return;
+  a->has_type = 1;
+  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+  a->has_s = 1;
+  a->s.data = (uint8_t *)s;
+  a->s.len = strlen(s);
+}
+
+static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
+  const Model *m = w->m;
+  Onnx__NodeProto *np = wnew(w, sizeof *np);
+  if (!np) return NULL;
+  onnx__node_proto__init(np);
+  np->name = (char *)n->name;
+  np->op_type = (char *)(n->op == OP_HOST ? n->onnx_op : op_name(n->op));
+  np->input = wnew(w, sizeof(char *) * (size_t)(n->nin + 4));
+  np->output = wnew(w, sizeof(char *) * (size_t)(n->nout ? n->nout : 1));
+  AttrList al = {wnew(w, sizeof(void *) * 16), 0};
+  if (!np->input || !np->output || !al.v) return NULL;
+  for (int i = 0; i < n->nin; i++) np->input[i] = (char *)(n->in[i] ? m->tensors[n->in[i]].name : "");
+  np->n_input = (size_t)n->nin;
+  for (int i = 0; i < n->nout; i++) np->output[i] = (char *)(n->out[i] ? m->tensors[n->out[i]].name : "");
+  np->n_output = (size_t)n->nout;
+  const Attrs *a = &n->a;
+  switch (n->op) {
+  case OP_CONV:
+  case OP_CONVTRANSPOSE:
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+    w_ints(w, &al, "kernel_shape", a->kernel, a->nsp);
+    w_ints(w, &al, "strides", a->strides, a->nsp);
+    w_ints(w, &al, "pads", a->pads, 2 * a->nsp);
+    if (n->op != OP_AVGPOOL) w_ints(w, &al, "dilations", a->dilations, a->nsp);
+    if (n->op == OP_CONV || n->op == OP_CONVTRANSPOSE) w_int(w, &al, "group", a->group);
+    if (n->op == OP_CONVTRANSPOSE) w_ints(w, &al, "output_padding", a->out_pad, a->nsp);
+    if (n->op == OP_AVGPOOL) w_int(w, &al, "count_include_pad", a->count_include_pad);
+    if ((n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) && a->ceil_mode) w_int(w, &al, "ceil_mode", 1);
+    break;
+  case OP_GEMM:
+    w_float(w, &al, "alpha", a->alpha);
+    w_float(w, &al, "beta", a->beta);
+    w_int(w, &al, "transA", a->trans_a);
+    w_int(w, &al, "transB", a->trans_b);
+    break;
+  case OP_LEAKYRELU: w_float(w, &al, "alpha", a->alpha); break;
+  case OP_HARDSIGMOID:
+    w_float(w, &al, "alpha", a->alpha);
+    w_float(w, &al, "beta", a->beta);
+    break;
+  case OP_BATCHNORM: w_float(w, &al, "epsilon", a->epsilon); break;
+  case OP_CONCAT: case OP_FLATTEN: case OP_GATHER: case OP_SOFTMAX:
+    w_int(w, &al, "axis", a->axis);
+    break;
+  case OP_TRANSPOSE: w_ints(w, &al, "perm", a->axes, a->naxes); break;
+  case OP_REDUCEMEAN:
+    w_ints(w, &al, "axes", a->axes, a->naxes);
+    w_int(w, &al, "keepdims", a->keepdims);
+    break;
+  case OP_CAST: w_int(w, &al, "to", a->to); break;
+  case OP_CLIP: {
+    /* opset 13: the bounds are rank-0 inputs. */
+    const char *lo = arena_printf(&w->a, "%s.min", n->name);
+    const char *hi = arena_printf(&w->a, "%s.max", n->name);
+    float *v = wnew(w, 8);
+    if (!lo || !hi || !v) return NULL;
+    v[0] = a->clip_min;
+    v[1] = a->clip_max;
+    w_add_init(w, w_tensor(w, lo, DT_F32, 0, NULL, &v[0]));
+    w_add_init(w, w_tensor(w, hi, DT_F32, 0, NULL, &v[1]));
+    np->input[1] = (char *)lo;
+    np->input[2] = (char *)hi;
+    np->n_input = 3;
+    break;
+  }
+  case OP_SLICE:
+    np->input[1] = (char *)w_const(w, n->name, "starts", DT_I64, a->naxes, a->starts);
+    np->input[2] = (char *)w_const(w, n->name, "ends", DT_I64, a->naxes, a->ends);
+    np->input[3] = (char *)w_const(w, n->name, "axes", DT_I64, a->naxes, a->axes);
+    np->input[4] = (char *)w_const(w, n->name, "steps", DT_I64, a->naxes, a->steps);
+    np->n_input = 5;
+    break;
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+    np->input[1] = (char *)w_const(w, n->name, "axes", DT_I64, a->naxes, a->axes);
+    np->n_input = 2;
+    break;
+  case OP_RESHAPE: {
+    const Tensor *o = &m->tensors[n->out[0]];
+    np->input[1] = (char *)w_const(w, n->name, "shape", DT_I64, o->rank, o->dims);
+    np->n_input = 2;
+    break;
+  }
+  case OP_RESIZE: {
+    static const char *const modes[] = {"nearest", "linear"};
+    static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
+                                         "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+    w_string(w, &al, "mode", modes[a->rz_mode]);
+    w_string(w, &al, "coordinate_transformation_mode", coords[a->rz_coord]);
+    const Tensor *x = &m->tensors[n->in[0]];
+    np->input[1] = (char *)"";
+    np->input[2] = (char *)w_const(w, n->name, "scales", DT_F32, x->rank, a->rz_scales);
+    np->n_input = 3;
+    break;
+  }
+  default: break;
+  }
+  np->attribute = al.v;
+  np->n_attribute = al.n;
+  return np;
+}
+
+Rc onnx_write(const Model *m, const char *path, Diag *d) {
+  Writer w = {0};
+  arena_init(&w.a);
+  w.m = m;
+  Rc rc = RC_INTERNAL;
+  uint8_t *buf = NULL;
+  Onnx__ModelProto mp;
+  Onnx__GraphProto g;
+  Onnx__OperatorSetIdProto opset;
+  Onnx__OperatorSetIdProto *opsets[1] = {&opset};
+  onnx__model_proto__init(&mp);
+  onnx__graph_proto__init(&g);
+  onnx__operator_set_id_proto__init(&opset);
+  mp.has_ir_version = 1;
+  mp.ir_version = 8;
+  mp.producer_name = (char *)"naasc";
+  mp.producer_version = (char *)"0.1";
+  opset.domain = (char *)"";
+  opset.has_version = 1;
+  opset.version = 13;
+  mp.n_opset_import = 1;
+  mp.opset_import = opsets;
+  mp.graph = &g;
+  g.name = (char *)m->name;
+
+  for (uint32_t i = 1; i < m->ntensors; i++) {
+    const Tensor *t = &m->tensors[i];
+    if (t->kind != TK_CONST || graph_uses(m, i) == 0) continue;
+    if (!t->data) {
+      diag_error(d, t->name, "constant has no data to write");
+      rc = RC_BADINPUT;
+      goto done;
+    }
+    w_add_init(&w, w_tensor(&w, t->name, t->dtype, t->rank, t->dims, t->data));
+  }
+  g.n_input = m->ninputs;
+  g.input = wnew(&w, sizeof(void *) * (m->ninputs + 1));
+  for (uint32_t i = 0; i < m->ninputs && g.input; i++)
+    g.input[i] = w_value_info(&w, &m->tensors[m->inputs[i]]);
+  g.n_output = m->noutputs;
+  g.output = wnew(&w, sizeof(void *) * (m->noutputs + 1));
+  for (uint32_t i = 0; i < m->noutputs && g.output; i++)
+    g.output[i] = w_value_info(&w, &m->tensors[m->outputs[i]]);
+  g.node = wnew(&w, sizeof(void *) * m->nnodes);
+  for (uint32_t i = 1; i < m->nnodes && g.node; i++) {
+    if (m->nodes[i].dead) continue;
+    if (m->nodes[i].act || m->nodes[i].bn_folded) {
+      diag_error(d, m->nodes[i].name, "fused nodes cannot be written as ONNX");
+      rc = RC_BADINPUT;
+      goto done;
+    }
+    g.node[g.n_node++] = w_node(&w, &m->nodes[i]);
+  }
+  if (w.oom) goto done;
+  g.initializer = w.inits;
+  g.n_initializer = w.ninits;
+  size_t len = onnx__model_proto__get_packed_size(&mp);
+  buf = xmalloc(len);
+  if (!buf) goto done;
+  onnx__model_proto__pack(&mp, buf);
+  rc = file_write_atomic(path, buf, len, d);
+done:
+  if (rc == RC_INTERNAL) diag_error(d, NULL, "out of memory writing '%s'", path);
+  xfree(buf);
+  xfree(w.inits);
+  arena_free(&w.a);
+  return rc;
+}

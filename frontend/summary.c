@@ -1,0 +1,107 @@
+/*
+ * summary.c: MACs and parameters per layer, and the --summary table.
+ *
+ * MACs (multiply-accumulates) count the PE-array work only:
+ *   Conv          N * M * prod(output spatial) * (C/group) * prod(kernel)
+ *   ConvTranspose N * C * prod(input spatial) * (M/group) * prod(kernel)
+ *   Gemm          M * N * K
+ *   MatMul        prod(batch) * M * K * N
+ * Parameters are the elements of a layer's constant (or weight-input)
+ * operands: W and B of Conv/ConvTranspose/Gemm, a constant B of MatMul,
+ * and the four vectors of a BatchNormalization that could not be folded.
+ */
+#include "frontend.h"
+
+#include <inttypes.h>
+
+static int64_t numel_of(const Model *m, TensorId t) {
+  return t ? tensor_numel(&m->tensors[t]) : 0;
+}
+
+static bool is_weight(const Model *m, TensorId t) {
+  return t && (m->tensors[t].kind == TK_CONST || m->tensors[t].is_param);
+}
+
+int64_t node_macs(const Model *m, const Node *n) {
+  if (n->dead) return 0;
+  const Tensor *x = n->nin ? &m->tensors[n->in[0]] : NULL;
+  const Tensor *o = n->nout && n->out[0] ? &m->tensors[n->out[0]] : NULL;
+  if (!x || !o) return 0;
+  switch (n->op) {
+  case OP_CONV: {
+    const Tensor *w = &m->tensors[n->in[1]];
+    return tensor_numel(o) * tensor_numel(w) / w->dims[0];
+  }
+  case OP_CONVTRANSPOSE: {
+    const Tensor *w = &m->tensors[n->in[1]];
+    /* each input element meets (M/group) * prod(kernel) weights */
+    return tensor_numel(x) * (tensor_numel(w) / w->dims[0]);
+  }
+  case OP_GEMM: {
+    int64_t K = n->a.trans_a ? x->dims[0] : x->dims[1];
+    return tensor_numel(o) * K;
+  }
+  case OP_MATMUL:
+    return tensor_numel(o) * x->dims[x->rank - 1];
+  default:
+    return 0;
+  }
+}
+
+int64_t node_params(const Model *m, const Node *n) {
+  if (n->dead) return 0;
+  int64_t p = 0;
+  switch (n->op) {
+  case OP_CONV:
+  case OP_CONVTRANSPOSE:
+  case OP_GEMM:
+  case OP_MATMUL:
+    for (int i = 1; i < n->nin && i < 3; i++)
+      if (is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
+    return p;
+  case OP_BATCHNORM:
+    for (int i = 1; i < 5 && i < n->nin; i++)
+      if (is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
+    return p;
+  default:
+    return 0;
+  }
+}
+
+static void shape_str(char *buf, size_t n, const Tensor *t) {
+  FILE *f = fmemopen(buf, n, "w");
+  if (!f) {
+    buf[0] = 0;
+    return;
+  }
+  type_print(f, t);
+  fclose(f);
+}
+
+void summary_print(FILE *f, const Model *m) {
+  char ib[96], ob[96], opb[64];
+  int64_t macs = 0, params = 0;
+  int layers = 0, nodes = 0;
+  fprintf(f, "%-36s %-26s %-24s %-24s %14s %11s\n", "layer", "op", "input", "output", "MACs",
+          "params");
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    const Node *n = &m->nodes[i];
+    if (n->dead) continue;
+    const Tensor *x = n->nin && n->in[0] ? &m->tensors[n->in[0]] : NULL;
+    const Tensor *o = n->nout && n->out[0] ? &m->tensors[n->out[0]] : NULL;
+    if (x) shape_str(ib, sizeof ib, x); else snprintf(ib, sizeof ib, "-");
+    if (o) shape_str(ob, sizeof ob, o); else snprintf(ob, sizeof ob, "-");
+    snprintf(opb, sizeof opb, "%s%s%s%s%s", n->op == OP_HOST ? n->onnx_op : op_name(n->op),
+             n->bn_folded ? "+BN" : "", n->act ? "+" : "", n->act ? op_name(n->act) : "",
+             n->host_only ? " (host)" : "");
+    int64_t mc = node_macs(m, n), pc = node_params(m, n);
+    fprintf(f, "%-36s %-26s %-24s %-24s %14" PRId64 " %11" PRId64 "\n", n->name, opb, ib, ob, mc,
+            pc);
+    macs += mc;
+    params += pc;
+    nodes++;
+    layers += op_class(n->op) == 'L';
+  }
+  fprintf(f, "nodes=%d\n", nodes);
+  fprintf(f, "total layers=%d macs=%" PRId64 " params=%" PRId64 "\n", layers, macs, params);
+}

@@ -1,0 +1,75 @@
+/*
+ * fileio.c: whole-file reads and atomic writes.  Nothing already written is
+ * lost: a write goes to "PATH.tmp.PID", is flushed to disk, then renamed
+ * over PATH, so a reader sees the old file or the new one, never a part.
+ */
+#include "ir.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+Rc file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, Diag *d) {
+  *buf = NULL;
+  *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    diag_error(d, NULL, "cannot open '%s': %s", path, strerror(errno));
+    return RC_BADINPUT;
+  }
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    diag_error(d, NULL, "'%s' is not a regular file", path);
+    fclose(f);
+    return RC_BADINPUT;
+  }
+  if ((uint64_t)st.st_size > max) {
+    diag_error(d, NULL, "'%s' is %lld bytes, more than the %zu accepted", path,
+               (long long)st.st_size, max);
+    fclose(f);
+    return RC_BADINPUT;
+  }
+  size_t n = (size_t)st.st_size;
+  uint8_t *p = xmalloc(n ? n : 1);
+  if (!p) {
+    diag_error(d, NULL, "out of memory reading '%s'", path);
+    fclose(f);
+    return RC_INTERNAL;
+  }
+  if (n && fread(p, 1, n, f) != n) {
+    diag_error(d, NULL, "cannot read '%s': %s", path, strerror(errno));
+    xfree(p);
+    fclose(f);
+    return RC_BADINPUT;
+  }
+  fclose(f);
+  *buf = p;
+  *len = n;
+  return RC_OK;
+}
+
+Rc file_write_atomic(const char *path, const void *buf, size_t len, Diag *d) {
+  size_t n = strlen(path) + 32;
+  char *tmp = xmalloc(n);
+  if (!tmp) return RC_INTERNAL;
+  snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) {
+    diag_error(d, NULL, "cannot create '%s': %s", tmp, strerror(errno));
+    xfree(tmp);
+    return RC_BADINPUT;
+  }
+  bool ok = fwrite(buf, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  int err = errno;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    if (ok) err = errno;
+    diag_error(d, NULL, "cannot write '%s': %s", path, strerror(err));
+    remove(tmp);
+    xfree(tmp);
+    return RC_BADINPUT;
+  }
+  xfree(tmp);
+  return RC_OK;
+}

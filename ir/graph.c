@@ -1,0 +1,326 @@
+/*
+ * graph.c: building, querying and checking the graph IR (ir.h).
+ */
+#include "ir.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+  int v;
+  const char *name;
+  size_t size;
+} dtype_tab[] = {
+#define X(e, v, s, sz) {v, s, sz},
+    NAASC_DTYPES(X)
+#undef X
+};
+
+const char *dtype_name(DType t) {
+  for (size_t i = 0; i < sizeof dtype_tab / sizeof dtype_tab[0]; i++)
+    if (dtype_tab[i].v == (int)t) return dtype_tab[i].name;
+  return "?";
+}
+
+size_t dtype_size(DType t) {
+  for (size_t i = 0; i < sizeof dtype_tab / sizeof dtype_tab[0]; i++)
+    if (dtype_tab[i].v == (int)t) return dtype_tab[i].size;
+  return 0;
+}
+
+bool dtype_valid(int v) {
+  for (size_t i = 0; i < sizeof dtype_tab / sizeof dtype_tab[0]; i++)
+    if (dtype_tab[i].v == v) return v != 0;
+  return false;
+}
+
+static const struct {
+  const char *name;
+  char cls;
+} op_tab[] = {
+    {"<none>", '?'},
+#define X(e, s, c) {s, c},
+    NAASC_OPS(X)
+#undef X
+};
+
+const char *op_name(Op op) { return op < OP_COUNT ? op_tab[op].name : "?"; }
+char op_class(Op op) { return op < OP_COUNT ? op_tab[op].cls : '?'; }
+
+Op op_find(const char *s) {
+  for (int i = 1; i < OP_COUNT; i++)
+    if (i != OP_HOST && strcmp(op_tab[i].name, s) == 0) return (Op)i;
+  return OP_NONE;
+}
+
+Model *model_create(const char *name) {
+  Model *m = xcalloc(1, sizeof *m);
+  if (!m) return NULL;
+  arena_init(&m->arena);
+  m->name = arena_strdup(&m->arena, name ? name : "main");
+  m->tensors = xcalloc(16, sizeof *m->tensors);
+  m->nodes = xcalloc(16, sizeof *m->nodes);
+  if (!m->name || !m->tensors || !m->nodes) {
+    model_destroy(m);
+    return NULL;
+  }
+  m->ntensors = m->nnodes = 1;
+  m->captensors = m->capnodes = 16;
+  return m;
+}
+
+void model_destroy(Model *m) {
+  if (!m) return;
+  arena_free(&m->arena);
+  xfree(m->tensors);
+  xfree(m->nodes);
+  xfree(m->inputs);
+  xfree(m->outputs);
+  xfree(m);
+}
+
+static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem) {
+  if (need <= *cap) return true;
+  uint32_t nc = *cap ? *cap : 8;
+  while (nc < need) {
+    if (nc > UINT32_MAX / 2) return false;
+    nc *= 2;
+  }
+  void *q = xrealloc(*p, (size_t)nc * elem);
+  if (!q) return false;
+  memset((char *)q + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
+  *p = q;
+  *cap = nc;
+  return true;
+}
+
+TensorId model_add_tensor(Model *m, const char *name, DType dt, int rank, const int64_t *dims,
+                          TensorKind kind) {
+  if (rank > NAASC_MAX_RANK) return 0;
+  if (!grow((void **)&m->tensors, &m->captensors, m->ntensors + 1, sizeof(Tensor))) return 0;
+  Tensor *t = &m->tensors[m->ntensors];
+  memset(t, 0, sizeof *t);
+  t->name = arena_strdup(&m->arena, name);
+  if (name && !t->name) return 0;
+  t->dtype = dt;
+  t->rank = rank;
+  for (int i = 0; i < NAASC_MAX_RANK; i++) t->dims[i] = (dims && i < rank) ? dims[i] : -1;
+  t->kind = kind;
+  return m->ntensors++;
+}
+
+void attrs_default(Attrs *a) {
+  memset(a, 0, sizeof *a);
+  for (int i = 0; i < NAASC_MAX_RANK; i++) a->strides[i] = a->dilations[i] = 1;
+  a->group = 1;
+  a->alpha = 1.0f;
+  a->beta = 1.0f;
+  a->epsilon = 1e-5f;
+  a->clip_min = -INFINITY;
+  a->clip_max = INFINITY;
+  a->keepdims = true;
+  a->axis = 0;
+  a->rz_cubic_a = -0.75f;
+  a->shape_end = INT64_MAX;
+}
+
+NodeId model_add_node(Model *m, Op op, const char *name, int nin, const TensorId *in, int nout,
+                      const TensorId *out) {
+  if (nin < 0 || nout < 0) return 0;
+  if (!grow((void **)&m->nodes, &m->capnodes, m->nnodes + 1, sizeof(Node))) return 0;
+  Node *n = &m->nodes[m->nnodes];
+  memset(n, 0, sizeof *n);
+  n->op = op;
+  n->onnx_op = op_name(op);
+  n->name = name ? arena_strdup(&m->arena, name)
+                 : arena_printf(&m->arena, "%s_%u", op_name(op), m->nnodes);
+  n->nin = nin;
+  n->nout = nout;
+  n->in = arena_alloc(&m->arena, sizeof(TensorId) * (size_t)(nin ? nin : 1));
+  n->out = arena_alloc(&m->arena, sizeof(TensorId) * (size_t)(nout ? nout : 1));
+  if (!n->name || !n->in || !n->out) return 0;
+  if (in) memcpy(n->in, in, sizeof(TensorId) * (size_t)nin);
+  if (out) memcpy(n->out, out, sizeof(TensorId) * (size_t)nout);
+  attrs_default(&n->a);
+  attrs_default(&n->act_a);
+  NodeId id = m->nnodes++;
+  for (int i = 0; i < nout; i++)
+    if (out && out[i] && out[i] < m->ntensors) m->tensors[out[i]].producer = id;
+  return id;
+}
+
+bool model_add_input(Model *m, TensorId t) {
+  if (!grow((void **)&m->inputs, &m->capinputs, m->ninputs + 1, sizeof(TensorId))) return false;
+  m->inputs[m->ninputs++] = t;
+  return true;
+}
+
+bool model_add_output(Model *m, TensorId t) {
+  if (!grow((void **)&m->outputs, &m->capoutputs, m->noutputs + 1, sizeof(TensorId)))
+    return false;
+  m->outputs[m->noutputs++] = t;
+  m->tensors[t].is_output = true;
+  return true;
+}
+
+TensorId model_find_tensor(const Model *m, const char *name) {
+  for (uint32_t i = 1; i < m->ntensors; i++)
+    if (m->tensors[i].name && strcmp(m->tensors[i].name, name) == 0) return i;
+  return 0;
+}
+
+bool tensor_shape_known(const Tensor *t) {
+  if (t->rank < 0) return false;
+  for (int i = 0; i < t->rank; i++)
+    if (t->dims[i] < 0) return false;
+  return true;
+}
+
+int64_t tensor_numel(const Tensor *t) {
+  if (!tensor_shape_known(t)) return -1;
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++) {
+    if (t->dims[i] && n > NAASC_MAX_ELEMS / t->dims[i]) return -1;
+    n *= t->dims[i];
+  }
+  return n;
+}
+
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  float f;
+  if (exp == 0)
+    f = ldexpf((float)man, -24);
+  else if (exp == 31)
+    f = man ? NAN : INFINITY;
+  else
+    f = ldexpf((float)(man | 0x400), (int)exp - 25);
+  return sign ? -f : f;
+}
+
+double tensor_get_f(const Tensor *t, int64_t i) {
+  const unsigned char *p = t->data;
+  switch (t->dtype) {
+  case DT_F32: { float v; memcpy(&v, p + 4 * i, 4); return v; }
+  case DT_F64: { double v; memcpy(&v, p + 8 * i, 8); return v; }
+  case DT_F16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return half_to_float(v); }
+  case DT_BF16: { uint16_t v; memcpy(&v, p + 2 * i, 2); uint32_t w = (uint32_t)v << 16; float f; memcpy(&f, &w, 4); return f; }
+  case DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
+  default: return (double)tensor_get_i(t, i);
+  }
+}
+
+int64_t tensor_get_i(const Tensor *t, int64_t i) {
+  const unsigned char *p = t->data;
+  switch (t->dtype) {
+  case DT_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return v; }
+  case DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (int64_t)v; }
+  case DT_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
+  case DT_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
+  case DT_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+  case DT_U16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+  case DT_I8: return (int8_t)p[i];
+  case DT_U8: case DT_BOOL: return p[i];
+  default: {
+    double d = tensor_get_f(t, i);
+    if (!(d == d)) return 0;
+    if (d >= 9.2e18) return INT64_MAX;
+    if (d <= -9.2e18) return INT64_MIN;
+    return (int64_t)d;
+  }
+  }
+}
+
+int graph_uses(const Model *m, TensorId t) {
+  int n = m->tensors[t].is_output ? 1 : 0;
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    const Node *nd = &m->nodes[i];
+    if (nd->dead) continue;
+    for (int j = 0; j < nd->nin; j++) n += nd->in[j] == t;
+  }
+  return n;
+}
+
+Rc graph_check(const Model *m, Diag *d) {
+  int before = d ? d->nerrors : 0;
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    const Node *n = &m->nodes[i];
+    if (n->dead) continue;
+    for (int j = 0; j < n->nin; j++)
+      if (n->in[j] >= m->ntensors)
+        diag_error(d, n->name, "input %d has invalid tensor id %u", j, n->in[j]);
+    for (int j = 0; j < n->nout; j++) {
+      TensorId t = n->out[j];
+      if (!t) continue;
+      if (t >= m->ntensors) {
+        diag_error(d, n->name, "output %d has invalid tensor id %u", j, t);
+        continue;
+      }
+      if (m->tensors[t].kind != TK_VALUE)
+        diag_error(d, n->name, "output '%s' is a graph input or constant", m->tensors[t].name);
+      if (m->tensors[t].producer != i)
+        diag_error(d, n->name, "output '%s' has another producer", m->tensors[t].name);
+    }
+  }
+  return d && d->nerrors > before ? RC_BADINPUT : RC_OK;
+}
+
+Rc graph_toposort(Model *m, Diag *d) {
+  uint32_t n = m->nnodes;
+  int *pending = xcalloc(n, sizeof *pending);
+  NodeId *order = xcalloc(n, sizeof *order);
+  NodeId *newid = xcalloc(n, sizeof *newid);
+  Node *sorted = xcalloc(n, sizeof *sorted);
+  Rc rc = RC_INTERNAL;
+  if (!pending || !order || !newid || !sorted) goto fail;
+  /* pending[i] = inputs of node i produced by a live node not yet placed. */
+  uint32_t norder = 0, head = 0, live = 0;
+  for (uint32_t i = 1; i < n; i++) {
+    if (m->nodes[i].dead) continue;
+    live++;
+    for (int j = 0; j < m->nodes[i].nin; j++) {
+      TensorId t = m->nodes[i].in[j];
+      if (t && m->tensors[t].producer && !m->nodes[m->tensors[t].producer].dead) pending[i]++;
+    }
+    if (!pending[i]) order[norder++] = i;
+  }
+  while (head < norder) {
+    NodeId u = order[head++];
+    /* Release consumers of u's outputs; a node may read the same tensor twice. */
+    for (uint32_t i = 1; i < n; i++) {
+      Node *c = &m->nodes[i];
+      if (c->dead || !pending[i]) continue;
+      for (int j = 0; j < c->nin; j++) {
+        TensorId t = c->in[j];
+        if (t && m->tensors[t].producer == u) pending[i]--;
+      }
+      if (!pending[i]) order[norder++] = i;
+    }
+  }
+  if (norder != live) {
+    for (uint32_t i = 1; i < n; i++)
+      if (!m->nodes[i].dead && pending[i]) {
+        diag_error(d, arena_printf(&m->arena, "node '%s'", m->nodes[i].name),
+                   "the graph has a cycle through this node");
+        break;
+      }
+    rc = RC_BADINPUT;
+    goto fail;
+  }
+  for (uint32_t k = 0; k < norder; k++) {
+    sorted[k + 1] = m->nodes[order[k]];
+    newid[order[k]] = k + 1;
+  }
+  memcpy(m->nodes + 1, sorted + 1, sizeof(Node) * norder);
+  m->nnodes = norder + 1;
+  for (uint32_t t = 1; t < m->ntensors; t++)
+    m->tensors[t].producer = m->tensors[t].producer ? newid[m->tensors[t].producer] : 0;
+  rc = RC_OK;
+fail:
+  xfree(pending);
+  xfree(order);
+  xfree(newid);
+  xfree(sorted);
+  return rc;
+}

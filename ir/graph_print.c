@@ -1,0 +1,177 @@
+/*
+ * graph_print.c: the text form of the graph IR (--emit=graph).  One line per
+ * graph input, constant, node and output; each node line shows its output
+ * types, its op, its inputs and the attributes that op defines.  The format
+ * is documented in docs/user-guide.md; tests compare it byte for byte.
+ */
+#include "ir.h"
+
+#include <inttypes.h>
+#include <math.h>
+
+void type_print(FILE *f, const Tensor *t) {
+  fprintf(f, "%s", dtype_name(t->dtype));
+  if (t->rank < 0) {
+    fputs("[*]", f);
+    return;
+  }
+  fputc('[', f);
+  for (int i = 0; i < t->rank; i++) {
+    if (i) fputc(',', f);
+    if (t->dims[i] >= 0)
+      fprintf(f, "%" PRId64, t->dims[i]);
+    else if (t->dim_param[i])
+      fprintf(f, "%s", t->dim_param[i]);
+    else
+      fputc('?', f);
+  }
+  fputc(']', f);
+}
+
+static void ilist(FILE *f, const char *key, const int64_t *v, int n) {
+  fprintf(f, " %s=[", key);
+  for (int i = 0; i < n; i++) fprintf(f, i ? ",%" PRId64 : "%" PRId64, v[i]);
+  fputc(']', f);
+}
+
+static void fval(FILE *f, const char *key, float v) {
+  if (isinf(v))
+    fprintf(f, " %s=%sinf", key, v < 0 ? "-" : "");
+  else
+    fprintf(f, " %s=%.9g", key, v);
+}
+
+static const char *const autopad_names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+static const char *const rz_mode_names[] = {"nearest", "linear"};
+static const char *const rz_coord_names[] = {"half_pixel", "asymmetric", "align_corners",
+                                             "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+static const char *const rz_near_names[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                            "ceil"};
+
+static void attrs_print(FILE *f, Op op, const Attrs *a) {
+  switch (op) {
+  case OP_CONV:
+  case OP_CONVTRANSPOSE:
+    fprintf(f, " group=%" PRId64, a->group);
+    ilist(f, "kernel", a->kernel, a->nsp);
+    ilist(f, "strides", a->strides, a->nsp);
+    ilist(f, "pads", a->pads, 2 * a->nsp);
+    ilist(f, "dilations", a->dilations, a->nsp);
+    if (op == OP_CONVTRANSPOSE) ilist(f, "output_padding", a->out_pad, a->nsp);
+    break;
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+    ilist(f, "kernel", a->kernel, a->nsp);
+    ilist(f, "strides", a->strides, a->nsp);
+    ilist(f, "pads", a->pads, 2 * a->nsp);
+    if (op == OP_MAXPOOL) ilist(f, "dilations", a->dilations, a->nsp);
+    if (a->ceil_mode) fputs(" ceil_mode=1", f);
+    if (op == OP_AVGPOOL) fprintf(f, " count_include_pad=%d", a->count_include_pad);
+    break;
+  case OP_GEMM:
+    fprintf(f, " transA=%d transB=%d", a->trans_a, a->trans_b);
+    fval(f, "alpha", a->alpha);
+    fval(f, "beta", a->beta);
+    break;
+  case OP_LEAKYRELU: fval(f, "alpha", a->alpha); break;
+  case OP_HARDSIGMOID:
+    fval(f, "alpha", a->alpha);
+    fval(f, "beta", a->beta);
+    break;
+  case OP_CLIP:
+    fval(f, "min", a->clip_min);
+    fval(f, "max", a->clip_max);
+    break;
+  case OP_BATCHNORM: fval(f, "epsilon", a->epsilon); break;
+  case OP_CONCAT:
+  case OP_FLATTEN:
+  case OP_GATHER:
+  case OP_SOFTMAX: fprintf(f, " axis=%" PRId64, a->axis); break;
+  case OP_TRANSPOSE: ilist(f, "perm", a->axes, a->naxes); break;
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE: ilist(f, "axes", a->axes, a->naxes); break;
+  case OP_REDUCEMEAN:
+    ilist(f, "axes", a->axes, a->naxes);
+    fprintf(f, " keepdims=%d", a->keepdims);
+    break;
+  case OP_CAST: fprintf(f, " to=%s", dtype_name(a->to)); break;
+  case OP_RESIZE:
+    fprintf(f, " mode=%s coord=%s", rz_mode_names[a->rz_mode], rz_coord_names[a->rz_coord]);
+    if (a->rz_mode == RZ_NEAREST) fprintf(f, " nearest=%s", rz_near_names[a->rz_nearest]);
+    break;
+  default: break;
+  }
+  (void)autopad_names;
+}
+
+static void const_values(FILE *f, const Tensor *t) {
+  int64_t n = tensor_numel(t);
+  if (!t->data || n < 0 || n > 8 || dtype_size(t->dtype) == 0) return;
+  fputs(" = [", f);
+  bool fl = t->dtype == DT_F32 || t->dtype == DT_F64 || t->dtype == DT_F16 || t->dtype == DT_BF16;
+  for (int64_t i = 0; i < n; i++) {
+    if (i) fputc(',', f);
+    if (fl)
+      fprintf(f, "%.9g", tensor_get_f(t, i));
+    else
+      fprintf(f, "%" PRId64, tensor_get_i(t, i));
+  }
+  fputc(']', f);
+}
+
+void graph_print(FILE *f, const Model *m) {
+  fprintf(f, "graph \"%s\" ir=%" PRId64 " opset=%" PRId64 " {\n", m->name ? m->name : "",
+          m->ir_version, m->opset);
+  for (uint32_t i = 0; i < m->ninputs; i++) {
+    const Tensor *t = &m->tensors[m->inputs[i]];
+    fprintf(f, "  input %%%s : ", t->name);
+    type_print(f, t);
+    fputc('\n', f);
+  }
+  /* Constants that a live node reads, in tensor order. */
+  for (uint32_t i = 1; i < m->ntensors; i++) {
+    const Tensor *t = &m->tensors[i];
+    if (t->kind != TK_CONST || (!t->is_output && graph_uses(m, i) == 0)) continue;
+    fprintf(f, "  const %%%s : ", t->name);
+    type_print(f, t);
+    if (!t->data) fputs(" (no data)", f);
+    const_values(f, t);
+    fputc('\n', f);
+  }
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    const Node *n = &m->nodes[i];
+    if (n->dead) continue;
+    fputs("  ", f);
+    int shown = 0;
+    for (int j = 0; j < n->nout; j++) {
+      if (!n->out[j]) continue;
+      const Tensor *t = &m->tensors[n->out[j]];
+      fprintf(f, "%s%%%s : ", shown++ ? ", " : "", t->name);
+      type_print(f, t);
+    }
+    fprintf(f, " = %s(", n->op == OP_HOST ? n->onnx_op : op_name(n->op));
+    for (int j = 0; j < n->nin; j++) {
+      if (j) fputs(", ", f);
+      if (n->in[j])
+        fprintf(f, "%%%s", m->tensors[n->in[j]].name);
+      else
+        fputs("_", f);
+    }
+    fputc(')', f);
+    attrs_print(f, n->op, &n->a);
+    if (n->bn_folded) fputs(" +BatchNormalization", f);
+    if (n->act) {
+      fprintf(f, " +%s", op_name(n->act));
+      attrs_print(f, n->act, &n->act_a);
+    }
+    if (n->host_only) fputs(" host", f);
+    fprintf(f, "  # %s\n", n->name);
+  }
+  for (uint32_t i = 0; i < m->noutputs; i++) {
+    const Tensor *t = &m->tensors[m->outputs[i]];
+    fprintf(f, "  output %%%s : ", t->name);
+    type_print(f, t);
+    fputc('\n', f);
+  }
+  fputs("}\n", f);
+}

@@ -1,0 +1,211 @@
+/*
+ * naasc.c: the naasc command line.
+ *
+ *   naasc MODEL.onnx [--summary | --emit=graph | --emit=onnx -o FILE] [options]
+ *   naasc zoo NAME -o FILE.onnx [--no-weights] [--seed N]
+ *   naasc zoo --list
+ *   naasc --list-ops [--format=markdown]
+ *
+ * Exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error
+ * (docs/user-guide.md).  Every error names the file and the place in it.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+
+#ifndef NAASC_VERSION
+#define NAASC_VERSION "0.0.0"
+#endif
+
+static const char usage_text[] =
+    "usage: naasc MODEL.onnx [options]        compile a model (default: print its summary)\n"
+    "       naasc zoo NAME -o FILE.onnx [--no-weights] [--seed N]\n"
+    "       naasc zoo --list\n"
+    "       naasc --list-ops [--format=markdown]\n"
+    "\n"
+    "options:\n"
+    "  --summary                 per-layer table: op, shapes, MACs, parameters; then totals\n"
+    "  --emit=graph              print the graph IR (one op a line)\n"
+    "  --emit=onnx               write the imported graph back as ONNX (needs -o, --no-fold)\n"
+    "  -o FILE                   output file (written atomically)\n"
+    "  --input-shape NAME=DIMS   fix a dynamic input, e.g. x=1x3x640x640 (repeatable)\n"
+    "  --input-data NAME=FILE.pb bind an input to a constant TensorProto (repeatable)\n"
+    "  --allow-unsupported       run unsupported nodes on the host instead of failing\n"
+    "  --no-fold                 keep BatchNormalization and activations as separate nodes\n"
+    "  --help, --version\n"
+    "\n"
+    "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n";
+
+static int usage_error(const char *fmt, const char *arg) {
+  fprintf(stderr, "naasc: error: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\nTry 'naasc --help'.\n");
+  return RC_USAGE;
+}
+
+/* "--flag=value" or "--flag value": returns the value or NULL. */
+static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
+  size_t n = strlen(flag);
+  if (strncmp(argv[*i], flag, n) != 0) return NULL;
+  if (argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
+  return NULL;
+}
+
+static bool is_flag(const char *arg, const char *flag) {
+  size_t n = strlen(flag);
+  return strncmp(arg, flag, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+}
+
+static int list_ops(bool markdown) {
+  static const char *const cls[] = {"L", "compute layer (PE array)", "V", "vector unit",
+                                    "S", "shape/data movement (folded when constant)"};
+  if (markdown) {
+    printf("| ONNX op | kind |\n|---|---|\n");
+  }
+  for (int op = 1; op < OP_COUNT; op++) {
+    if (op == OP_HOST) continue;
+    if (!markdown) {
+      printf("%s\n", op_name((Op)op));
+      continue;
+    }
+    const char *kind = "?";
+    for (int k = 0; k < 6; k += 2)
+      if (cls[k][0] == op_class((Op)op)) kind = cls[k + 1];
+    printf("| %s | %s |\n", op_name((Op)op), kind);
+  }
+  return RC_OK;
+}
+
+static int cmd_zoo(int argc, char **argv) {
+  const char *name = NULL, *out = NULL;
+  bool weights = true;
+  uint64_t seed = 1;
+  for (int i = 2; i < argc; i++) {
+    const char *v;
+    if (strcmp(argv[i], "--list") == 0) {
+      int n;
+      const ZooEntry *z = zoo_list(&n);
+      for (int k = 0; k < n; k++) printf("%-14s %s\n", z[k].name, z[k].desc);
+      return RC_OK;
+    } else if (strcmp(argv[i], "--no-weights") == 0) {
+      weights = false;
+    } else if ((v = flag_value(argc, argv, &i, "--seed"))) {
+      char *end;
+      seed = strtoull(v, &end, 10);
+      if (*end || !*v) return usage_error("--seed takes a non-negative integer, not '%s'", v);
+    } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+      out = argv[++i];
+    } else if (argv[i][0] == '-') {
+      return usage_error("unknown option '%s' for 'naasc zoo'", argv[i]);
+    } else if (!name) {
+      name = argv[i];
+    } else {
+      return usage_error("unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (!name) return usage_error("%s", "naasc zoo needs a network name (naasc zoo --list)");
+  if (!out) return usage_error("%s", "naasc zoo needs -o FILE.onnx");
+  Diag d;
+  diag_init(&d, stderr, "naasc zoo");
+  Model *m = NULL;
+  Rc rc = zoo_build(name, weights, seed, &m, &d);
+  if (rc != RC_OK) return rc;
+  d.file = out;
+  rc = onnx_write(m, out, &d);
+  model_destroy(m);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_text, stderr);
+    return RC_USAGE;
+  }
+  if (strcmp(argv[1], "zoo") == 0) return cmd_zoo(argc, argv);
+
+  ImportOptions opt;
+  import_options_default(&opt);
+  const char *model = NULL, *out = NULL, *emit = NULL;
+  bool summary = false, list = false, markdown = false;
+  Diag d;
+  diag_init(&d, stderr, "naasc");
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage_text, stdout);
+      return RC_OK;
+    } else if (strcmp(a, "--version") == 0) {
+      printf("naasc %s (ONNX IR %d-%d, opsets %d-%d)\n", NAASC_VERSION, NAASC_IR_VERSION_MIN,
+             NAASC_IR_VERSION_MAX, NAASC_OPSET_MIN, NAASC_OPSET_MAX);
+      return RC_OK;
+    } else if (strcmp(a, "--list-ops") == 0) {
+      list = true;
+    } else if (is_flag(a, "--format")) {
+      v = flag_value(argc, argv, &i, "--format");
+      if (!v || strcmp(v, "markdown") != 0) return usage_error("--format takes 'markdown'%s", "");
+      markdown = true;
+    } else if (strcmp(a, "--summary") == 0) {
+      summary = true;
+    } else if (is_flag(a, "--emit")) {
+      emit = flag_value(argc, argv, &i, "--emit");
+      if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0))
+        return usage_error("--emit takes 'graph' or 'onnx', not '%s'", emit ? emit : "");
+    } else if (strcmp(a, "-o") == 0) {
+      if (i + 1 >= argc) return usage_error("%s", "-o needs a file name");
+      out = argv[++i];
+    } else if (is_flag(a, "--input-shape")) {
+      v = flag_value(argc, argv, &i, "--input-shape");
+      if (!v) return usage_error("%s", "--input-shape needs NAME=DIMS");
+      if (opt.nshapes == NAASC_MAX_BINDINGS) return usage_error("%s", "too many --input-shape flags");
+      if (!parse_input_shape(v, &opt.shapes[opt.nshapes++], &d)) return RC_USAGE;
+    } else if (is_flag(a, "--input-data")) {
+      v = flag_value(argc, argv, &i, "--input-data");
+      const char *eq = v ? strchr(v, '=') : NULL;
+      if (!eq || eq == v || !eq[1]) return usage_error("%s", "--input-data needs NAME=FILE.pb");
+      if (opt.ndata == NAASC_MAX_BINDINGS) return usage_error("%s", "too many --input-data flags");
+      char *name = strndup(v, (size_t)(eq - v));
+      if (!name) return RC_INTERNAL;
+      opt.data[opt.ndata].name = name;
+      opt.data[opt.ndata++].path = eq + 1;
+    } else if (strcmp(a, "--allow-unsupported") == 0) {
+      opt.allow_unsupported = true;
+    } else if (strcmp(a, "--no-fold") == 0) {
+      opt.no_fold = true;
+    } else if (a[0] == '-' && a[1]) {
+      return usage_error("unknown option '%s'", a);
+    } else if (!model) {
+      model = a;
+    } else {
+      return usage_error("more than one model given ('%s')", a);
+    }
+  }
+  if (list) return list_ops(markdown);
+  if (!model) return usage_error("%s", "no model given");
+  if (emit && strcmp(emit, "onnx") == 0 && !out) return usage_error("%s", "--emit=onnx needs -o FILE");
+
+  d.file = model;
+  Model *m = NULL;
+  Rc rc = onnx_import(model, &opt, &m, &d);
+  if (rc != RC_OK) return rc;
+  if (emit && strcmp(emit, "onnx") == 0) {
+    d.file = out;
+    rc = onnx_write(m, out, &d);
+  } else {
+    FILE *f = stdout;
+    if (out && !(f = fopen(out, "w"))) {
+      diag_error(&d, NULL, "cannot write '%s'", out);
+      model_destroy(m);
+      return RC_BADINPUT;
+    }
+    if (emit)
+      graph_print(f, m);
+    if (summary || !emit)
+      summary_print(f, m);
+    if (f != stdout && fclose(f) != 0) rc = RC_BADINPUT;
+  }
+  model_destroy(m);
+  return rc;
+}
