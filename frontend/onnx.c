@@ -887,11 +887,14 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
       for (int j = 0; j < u->count && j < 4 && k < sizeof list; j++)
         k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "", u->names[j]);
       if (u->count > 4 && k < sizeof list) snprintf(list + k, sizeof list - k, ", ...");
+      /* "unsupported op 'FooOp' (...)" or "unsupported Resize attribute mode='cubic' (...)" */
+      const char *what = strcmp(u->what, "op") == 0 ? arena_printf(&m->arena, "op '%s'", u->op)
+                                                     : arena_printf(&m->arena, "%s %s", u->op, u->what);
       if (im->o->allow_unsupported)
-        diag_warn(d, NULL, "unsupported %s: %s (%d node%s: %s); running on the host", u->op,
-                  u->what, u->count, u->count == 1 ? "" : "s", list);
+        diag_warn(d, NULL, "unsupported %s (%d node%s: %s); running on the host", what, u->count,
+                  u->count == 1 ? "" : "s", list);
       else
-        diag_error(d, NULL, "unsupported %s: %s (%d node%s: %s)", u->op, u->what, u->count,
+        diag_error(d, NULL, "unsupported %s (%d node%s: %s)", what, u->count,
                    u->count == 1 ? "" : "s", list);
     }
     if (!im->o->allow_unsupported) {

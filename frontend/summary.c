@@ -6,9 +6,10 @@
  *   ConvTranspose N * C * prod(input spatial) * (M/group) * prod(kernel)
  *   Gemm          M * N * K
  *   MatMul        prod(batch) * M * K * N
- * Parameters are the elements of a layer's constant (or weight-input)
- * operands: W and B of Conv/ConvTranspose/Gemm, a constant B of MatMul,
- * and the four vectors of a BatchNormalization that could not be folded.
+ * Parameters are the elements of a layer's weight operands (those no node
+ * computes: initializers, or graph inputs standing in for them): W and B of
+ * Conv/ConvTranspose/Gemm/MatMul, and the four vectors of a
+ * BatchNormalization that could not be folded.
  */
 #include "frontend.h"
 
@@ -18,8 +19,10 @@ static int64_t numel_of(const Model *m, TensorId t) {
   return t ? tensor_numel(&m->tensors[t]) : 0;
 }
 
+/* A weight is an operand no node computes: an initializer, or a graph
+ * input standing in for one (zoo --no-weights). */
 static bool is_weight(const Model *m, TensorId t) {
-  return t && (m->tensors[t].kind == TK_CONST || m->tensors[t].is_param);
+  return t && m->tensors[t].kind != TK_VALUE;
 }
 
 int64_t node_macs(const Model *m, const Node *n) {

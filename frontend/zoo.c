@@ -1,0 +1,779 @@
+/*
+ * zoo.c: the model zoo (frontend.h: zoo_list, zoo_build).  Published
+ * networks built directly in the graph IR, ready for onnx_write or for the
+ * rest of the compiler without an ONNX file.
+ *
+ * Every model built here keeps these invariants:
+ *   - NCHW, batch 1, f32; ir_version 8, opset 13; the model is named after
+ *     the zoo name;
+ *   - graph input "input" comes first; without weights every parameter
+ *     follows it as a further graph input (TK_INPUT, no data);
+ *   - one graph output, "output"; every other tensor is named after the
+ *     node producing it, or "<node>.weight" etc. for its parameters, so
+ *     node names and tensor names are each unique;
+ *   - nodes are added in topological order, and every tensor has its full
+ *     static shape, computed here with the ONNX conv/pool formulas;
+ *   - parameters (conv/gemm W and B, BN scale/bias/mean/var) are is_param;
+ *     with weights they are TK_CONST, filled from a splitmix64 stream of
+ *     `seed` in creation order, so (name, seed) always gives the same model.
+ *
+ * Sources of the layer shapes and of the published figures (MACs, params;
+ * torchvision's "GFLOPS" column counts multiply-accumulates, its params
+ * count BN scale+bias but not the running statistics):
+ *   vgg16       Simonyan & Zisserman, ICLR 2015, Table 1 config D;
+ *               torchvision vgg16 docs: 15.47 G MACs, 138.36 M params.
+ *   resnet50    He et al., CVPR 2016, Table 1; v1.5 layout (stride on the
+ *               3x3 conv) of torchvision resnet50 docs: 4.09 G, 25.557 M.
+ *   resnet18    He et al., CVPR 2016, Table 1; torchvision resnet18 docs:
+ *               1.81 G, 11.69 M.
+ *   unet        Ronneberger et al., MICCAI 2015, Fig. 1 (572x572 in,
+ *               388x388x2 out); about 31.03 M params; no published MACs.
+ *   mobilenetv2 Sandler et al., CVPR 2018, Table 2; torchvision
+ *               mobilenet_v2 docs: 0.30 G, 3.504 M.
+ *   squeezenet  Iandola et al., arXiv:1602.07360, Table 1 (v1.0);
+ *               torchvision squeezenet1_0 docs: 0.82 G, 1.248 M.
+ *   mnasnet     Tan et al., CVPR 2019, Fig. 7(a) and Table 1 (MnasNet-A1:
+ *               312 M MACs, 3.9 M params); block list of the authors' TF
+ *               reference (tensorflow/tpu mnasnet_models.py, mnasnet_a1):
+ *               SE reduces to input_filters * 0.25, ReLU, then Sigmoid.
+ *   alexnet     Krizhevsky et al., NIPS 2012, one-tower torchvision layout;
+ *               torchvision alexnet docs: 0.71 G, 61.1 M.
+ *   nb201:ARCH  Dong & Yang, ICLR 2020, Fig. 1 (NAS-Bench-201), layer by
+ *               layer as the benchmark's TinyNetwork / InferCell
+ *               (xautodl); /work/shared/data/nasbench201/README.md.
+ *
+ * AdaptiveAvgPool2d of VGG (7x7) and AlexNet (6x6) is the identity at 224x224
+ * and is left out; Dropout is the identity at inference and is left out.
+ */
+#include "frontend.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ZOO_NAME 160 /* longest node or tensor name built here, with room to spare */
+
+/* NAS-Bench-201 cell: op[j][i] is the op of edge i -> j (i < j <= 3). */
+enum { NB_NONE, NB_SKIP, NB_CONV1, NB_CONV3, NB_POOL, NB_NOPS };
+
+typedef struct {
+  int op[4][4];
+  bool use[4]; /* node j is built: it is nonzero and node 3 reads it */
+} Nb201Arch;
+
+typedef struct {
+  Model *m;
+  bool weights;          /* parameters are TK_CONST with data, else TK_INPUT */
+  uint64_t rng;          /* splitmix64 state */
+  const Nb201Arch *arch; /* the cell of an nb201 network, else NULL */
+} ZooCtx;
+
+typedef TensorId (*ZooBuildFn)(ZooCtx *z, TensorId x);
+
+typedef enum { INIT_HE, INIT_BIAS, INIT_BN_SCALE, INIT_BN_SHIFT, INIT_BN_VAR } ZooInit;
+
+static const char *zoo_name(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static const char *zoo_name(char *buf, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, ZOO_NAME, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+/* splitmix64 (Steele et al., OOPSLA 2014), then 24 bits to [lo, hi). */
+static float zoo_uniform(ZooCtx *z, float lo, float hi) {
+  uint64_t r = (z->rng += UINT64_C(0x9e3779b97f4a7c15));
+  r = (r ^ (r >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  r = (r ^ (r >> 27)) * UINT64_C(0x94d049bb133111eb);
+  r ^= r >> 31;
+  return lo + (hi - lo) * (float)(r >> 40) * (1.0f / 16777216.0f);
+}
+
+/* A parameter "<owner>.<what>"; fan_in sets the He-uniform bound of INIT_HE. */
+static TensorId zoo_param(ZooCtx *z, const char *owner, const char *what, int rank,
+                          const int64_t *dims, ZooInit init, int64_t fan_in) {
+  char name[ZOO_NAME];
+  Model *m = z->m;
+  TensorId t = model_add_tensor(m, zoo_name(name, "%s.%s", owner, what), DT_F32, rank, dims,
+                                z->weights ? TK_CONST : TK_INPUT);
+  if (!t) return 0;
+  m->tensors[t].is_param = true;
+  if (!z->weights) return model_add_input(m, t) ? t : 0;
+  int64_t n = tensor_numel(&m->tensors[t]);
+  float *p = n > 0 ? arena_alloc(&m->arena, (size_t)n * sizeof *p) : NULL;
+  if (!p) return 0;
+  float lo = 0.5f, hi = 1.5f; /* INIT_BN_SCALE, INIT_BN_VAR */
+  if (init == INIT_HE) {
+    hi = sqrtf(6.0f / (float)(fan_in > 0 ? fan_in : 1));
+    lo = -hi;
+  } else if (init == INIT_BIAS) {
+    lo = -0.01f, hi = 0.01f;
+  } else if (init == INIT_BN_SHIFT) {
+    lo = -0.1f, hi = 0.1f;
+  }
+  for (int64_t i = 0; i < n; i++) p[i] = zoo_uniform(z, lo, hi);
+  m->tensors[t].data = p;
+  return t;
+}
+
+/* A node reading in[0..nin) and writing a new tensor named like the node;
+ * the node is returned for its attributes (NULL if an input is missing or
+ * an allocation failed) and its output stored in *y. */
+static Node *zoo_node(ZooCtx *z, Op op, const char *name, int nin, const TensorId *in, int rank,
+                      const int64_t *dims, TensorId *y) {
+  *y = 0;
+  for (int i = 0; i < nin; i++)
+    if (!in[i]) return NULL;
+  TensorId t = model_add_tensor(z->m, name, DT_F32, rank, dims, TK_VALUE);
+  NodeId n = t ? model_add_node(z->m, op, name, nin, in, 1, &t) : 0;
+  if (!n) return NULL;
+  *y = t;
+  return &z->m->nodes[n];
+}
+
+static void zoo_shape(const ZooCtx *z, TensorId x, int64_t d[NAASC_MAX_RANK]) {
+  memcpy(d, z->m->tensors[x].dims, sizeof z->m->tensors[x].dims);
+}
+
+static void zoo_window(Attrs *a, int64_t k, int64_t s, int64_t p) {
+  a->nsp = 2;
+  for (int i = 0; i < 2; i++) {
+    a->kernel[i] = k;
+    a->strides[i] = s;
+    a->pads[i] = a->pads[i + 2] = p;
+  }
+}
+
+/* Conv with a k x k kernel, stride s and padding p on every side. */
+static TensorId zoo_conv(ZooCtx *z, const char *name, TensorId x, int64_t M, int64_t k, int64_t s,
+                         int64_t p, int64_t group, bool bias) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  int64_t wd[4] = {M, d[1] / group, k, k}, bd[1] = {M};
+  int64_t od[4] = {d[0], M, (d[2] + 2 * p - k) / s + 1, (d[3] + 2 * p - k) / s + 1};
+  TensorId in[3] = {x, zoo_param(z, name, "weight", 4, wd, INIT_HE, wd[1] * k * k), 0};
+  if (bias) in[2] = zoo_param(z, name, "bias", 1, bd, INIT_BIAS, 0);
+  TensorId y;
+  Node *n = zoo_node(z, OP_CONV, name, bias ? 3 : 2, in, 4, od, &y);
+  if (!n) return 0;
+  zoo_window(&n->a, k, s, p);
+  n->a.group = group;
+  return y;
+}
+
+/* ConvTranspose with a k x k kernel, stride s, no padding, with bias. */
+static TensorId zoo_convt(ZooCtx *z, const char *name, TensorId x, int64_t M, int64_t k,
+                          int64_t s) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  int64_t wd[4] = {d[1], M, k, k}, bd[1] = {M};
+  int64_t od[4] = {d[0], M, (d[2] - 1) * s + k, (d[3] - 1) * s + k};
+  /* Each output pixel sees C * k*k / s^2 inputs. */
+  int64_t fan_in = d[1] * k * k / (s * s);
+  TensorId in[3] = {x, zoo_param(z, name, "weight", 4, wd, INIT_HE, fan_in),
+                    zoo_param(z, name, "bias", 1, bd, INIT_BIAS, 0)};
+  TensorId y;
+  Node *n = zoo_node(z, OP_CONVTRANSPOSE, name, 3, in, 4, od, &y);
+  if (!n) return 0;
+  zoo_window(&n->a, k, s, 0);
+  return y;
+}
+
+static TensorId zoo_bn(ZooCtx *z, const char *name, TensorId x) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  int64_t cd[1] = {d[1]};
+  TensorId in[5] = {x, zoo_param(z, name, "weight", 1, cd, INIT_BN_SCALE, 0),
+                    zoo_param(z, name, "bias", 1, cd, INIT_BN_SHIFT, 0),
+                    zoo_param(z, name, "running_mean", 1, cd, INIT_BN_SHIFT, 0),
+                    zoo_param(z, name, "running_var", 1, cd, INIT_BN_VAR, 0)};
+  TensorId y;
+  Node *n = zoo_node(z, OP_BATCHNORM, name, 5, in, 4, d, &y);
+  if (!n) return 0;
+  n->a.epsilon = 1e-5f;
+  return y;
+}
+
+/* Relu, Sigmoid, or Clip to [0, 6] (ReLU6); OP_NONE passes x through. */
+static TensorId zoo_act(ZooCtx *z, Op op, const char *name, TensorId x) {
+  if (!x || op == OP_NONE) return x;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  TensorId y;
+  Node *n = zoo_node(z, op, name, 1, &x, z->m->tensors[x].rank, d, &y);
+  if (!n) return 0;
+  if (op == OP_CLIP) {
+    n->a.clip_min = 0.0f;
+    n->a.clip_max = 6.0f;
+  }
+  return y;
+}
+
+/* Add or Mul; b is a or broadcasts to it. */
+static TensorId zoo_binary(ZooCtx *z, Op op, const char *name, TensorId a, TensorId b) {
+  if (!a || !b) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, a, d);
+  TensorId in[2] = {a, b}, y;
+  return zoo_node(z, op, name, 2, in, 4, d, &y) ? y : 0;
+}
+
+/* MaxPool or AveragePool (count_include_pad=0); ceil_mode as in PyTorch,
+ * where the last window must start inside the input. */
+static TensorId zoo_pool(ZooCtx *z, Op op, const char *name, TensorId x, int64_t k, int64_t s,
+                         int64_t p, bool ceil_mode) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  for (int i = 2; i < 4; i++) {
+    int64_t span = d[i] + 2 * p - k, o = (ceil_mode ? span + s - 1 : span) / s + 1;
+    if (ceil_mode && (o - 1) * s >= d[i] + p) o--;
+    d[i] = o;
+  }
+  TensorId y;
+  Node *n = zoo_node(z, op, name, 1, &x, 4, d, &y);
+  if (!n) return 0;
+  zoo_window(&n->a, k, s, p);
+  n->a.ceil_mode = ceil_mode;
+  return y;
+}
+
+static TensorId zoo_concat(ZooCtx *z, const char *name, TensorId a, TensorId b) {
+  if (!a || !b) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, a, d);
+  d[1] += z->m->tensors[b].dims[1];
+  TensorId in[2] = {a, b}, y;
+  Node *n = zoo_node(z, OP_CONCAT, name, 2, in, 4, d, &y);
+  if (!n) return 0;
+  n->a.axis = 1;
+  return y;
+}
+
+/* Slice the centre h x w window out of x (U-Net's skip crop). */
+static TensorId zoo_crop(ZooCtx *z, const char *name, TensorId x, int64_t h, int64_t w) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  int64_t t = (d[2] - h) / 2, l = (d[3] - w) / 2;
+  d[2] = h;
+  d[3] = w;
+  TensorId y;
+  Node *n = zoo_node(z, OP_SLICE, name, 1, &x, 4, d, &y);
+  if (!n) return 0;
+  n->a.naxes = 2;
+  n->a.axes[0] = 2, n->a.starts[0] = t, n->a.ends[0] = t + h, n->a.steps[0] = 1;
+  n->a.axes[1] = 3, n->a.starts[1] = l, n->a.ends[1] = l + w, n->a.steps[1] = 1;
+  return y;
+}
+
+static TensorId zoo_gap(ZooCtx *z, const char *name, TensorId x) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  d[2] = d[3] = 1;
+  TensorId y;
+  return zoo_node(z, OP_GLOBALAVGPOOL, name, 1, &x, 4, d, &y) ? y : 0;
+}
+
+static TensorId zoo_flatten(ZooCtx *z, const char *name, TensorId x) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  int64_t od[2] = {d[0], d[1] * d[2] * d[3]};
+  TensorId y;
+  Node *n = zoo_node(z, OP_FLATTEN, name, 1, &x, 2, od, &y);
+  if (!n) return 0;
+  n->a.axis = 1;
+  return y;
+}
+
+/* Gemm y = x * W^T + B with W [N, K], as torch.nn.Linear. */
+static TensorId zoo_gemm(ZooCtx *z, const char *name, TensorId x, int64_t N) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  int64_t wd[2] = {N, d[1]}, bd[1] = {N}, od[2] = {d[0], N};
+  TensorId in[3] = {x, zoo_param(z, name, "weight", 2, wd, INIT_HE, d[1]),
+                    zoo_param(z, name, "bias", 1, bd, INIT_BIAS, 0)};
+  TensorId y;
+  Node *n = zoo_node(z, OP_GEMM, name, 3, in, 2, od, &y);
+  if (!n) return 0;
+  n->a.trans_b = true;
+  n->a.alpha = n->a.beta = 1.0f;
+  return y;
+}
+
+/* Conv (no bias, padding k/2) -> BatchNormalization -> act, named
+ * pfx+cn, pfx+bn, pfx+an. */
+static TensorId zoo_cba(ZooCtx *z, TensorId x, const char *pfx, const char *cn, const char *bn,
+                        const char *an, int64_t M, int64_t k, int64_t s, int64_t group, Op act) {
+  char b[ZOO_NAME];
+  x = zoo_conv(z, zoo_name(b, "%s%s", pfx, cn), x, M, k, s, k / 2, group, false);
+  x = zoo_bn(z, zoo_name(b, "%s%s", pfx, bn), x);
+  return act == OP_NONE ? x : zoo_act(z, act, zoo_name(b, "%s%s", pfx, an), x);
+}
+
+/* Conv (with bias) -> Relu, named pfx+cn and pfx+an. */
+static TensorId zoo_cr(ZooCtx *z, TensorId x, const char *pfx, const char *cn, const char *an,
+                       int64_t M, int64_t k, int64_t s, int64_t p) {
+  char b[ZOO_NAME];
+  x = zoo_conv(z, zoo_name(b, "%s%s", pfx, cn), x, M, k, s, p, 1, true);
+  return zoo_act(z, OP_RELU, zoo_name(b, "%s%s", pfx, an), x);
+}
+
+/* GlobalAveragePool -> Flatten -> Gemm to `classes`. */
+static TensorId zoo_head(ZooCtx *z, TensorId x, const char *pool, const char *fc,
+                         int64_t classes) {
+  x = zoo_gap(z, pool, x);
+  x = zoo_flatten(z, "flatten", x);
+  return zoo_gemm(z, fc, x, classes);
+}
+
+/* The 4096-4096-classes MLP of VGG and AlexNet; idx = torchvision indices
+ * of classifier fc1, relu1, fc2, relu2, fc3. */
+static TensorId zoo_mlp(ZooCtx *z, TensorId x, const int idx[5]) {
+  char b[ZOO_NAME];
+  x = zoo_flatten(z, "flatten", x);
+  for (int i = 0; i < 2; i++) {
+    x = zoo_gemm(z, zoo_name(b, "classifier.%d", idx[2 * i]), x, 4096);
+    x = zoo_act(z, OP_RELU, zoo_name(b, "classifier.%d", idx[2 * i + 1]), x);
+  }
+  return zoo_gemm(z, zoo_name(b, "classifier.%d", idx[4]), x, 1000);
+}
+
+static TensorId zoo_vgg16(ZooCtx *z, TensorId x) {
+  static const int cfg[] = {64,  64,  0,   128, 128, 0,   256, 256, 256,
+                            0,   512, 512, 512, 0,   512, 512, 512, 0}; /* 0 = max pool */
+  static const int idx[5] = {0, 1, 3, 4, 6};
+  char b[ZOO_NAME], c[ZOO_NAME];
+  int f = 0;
+  for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++, f++) {
+    zoo_name(b, "%d", f);
+    if (cfg[i])
+      x = zoo_cr(z, x, "features.", b, zoo_name(c, "%d", ++f), cfg[i], 3, 1, 1);
+    else
+      x = zoo_pool(z, OP_MAXPOOL, zoo_name(c, "features.%d", f), x, 2, 2, 0, false);
+  }
+  return zoo_mlp(z, x, idx);
+}
+
+static TensorId zoo_alexnet(ZooCtx *z, TensorId x) {
+  static const struct {
+    int m, k, s, p;
+    bool pool;
+  } cfg[] = {{64, 11, 4, 2, true},   {192, 5, 1, 2, true},  {384, 3, 1, 1, false},
+             {256, 3, 1, 1, false}, {256, 3, 1, 1, true}};
+  static const int idx[5] = {1, 2, 4, 5, 6};
+  char b[ZOO_NAME], c[ZOO_NAME];
+  int f = 0;
+  for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+    zoo_name(b, "%d", f);
+    x = zoo_cr(z, x, "features.", b, zoo_name(c, "%d", f + 1), cfg[i].m, cfg[i].k, cfg[i].s,
+               cfg[i].p);
+    f += 2;
+    if (cfg[i].pool)
+      x = zoo_pool(z, OP_MAXPOOL, zoo_name(b, "features.%d", f++), x, 3, 2, 0, false);
+  }
+  return zoo_mlp(z, x, idx);
+}
+
+/* torchvision ResNet: BasicBlock (resnet18) or Bottleneck v1.5 (resnet50). */
+static TensorId zoo_resnet(ZooCtx *z, TensorId x, const int blocks[4], bool bottleneck) {
+  char b[ZOO_NAME], p[ZOO_NAME];
+  int64_t expansion = bottleneck ? 4 : 1, inplanes = 64;
+  x = zoo_cba(z, x, "", "conv1", "bn1", "relu", 64, 7, 2, 1, OP_RELU);
+  x = zoo_pool(z, OP_MAXPOOL, "maxpool", x, 3, 2, 1, false);
+  for (int l = 0; l < 4; l++) {
+    int64_t planes = INT64_C(64) << l;
+    for (int i = 0; i < blocks[l]; i++) {
+      int64_t s = l > 0 && i == 0 ? 2 : 1;
+      TensorId y, sc = x;
+      zoo_name(p, "layer%d.%d.", l + 1, i);
+      if (bottleneck) {
+        y = zoo_cba(z, x, p, "conv1", "bn1", "relu1", planes, 1, 1, 1, OP_RELU);
+        y = zoo_cba(z, y, p, "conv2", "bn2", "relu2", planes, 3, s, 1, OP_RELU);
+        y = zoo_cba(z, y, p, "conv3", "bn3", "", planes * 4, 1, 1, 1, OP_NONE);
+      } else {
+        y = zoo_cba(z, x, p, "conv1", "bn1", "relu1", planes, 3, s, 1, OP_RELU);
+        y = zoo_cba(z, y, p, "conv2", "bn2", "", planes, 3, 1, 1, OP_NONE);
+      }
+      if (s != 1 || inplanes != planes * expansion)
+        sc = zoo_cba(z, x, p, "downsample.0", "downsample.1", "", planes * expansion, 1, s, 1,
+                     OP_NONE);
+      x = zoo_binary(z, OP_ADD, zoo_name(b, "%sadd", p), y, sc);
+      x = zoo_act(z, OP_RELU, zoo_name(b, "%srelu", p), x);
+      inplanes = planes * expansion;
+    }
+  }
+  return zoo_head(z, x, "avgpool", "fc", 1000);
+}
+
+static TensorId zoo_resnet18(ZooCtx *z, TensorId x) {
+  static const int blocks[4] = {2, 2, 2, 2};
+  return zoo_resnet(z, x, blocks, false);
+}
+
+static TensorId zoo_resnet50(ZooCtx *z, TensorId x) {
+  static const int blocks[4] = {3, 4, 6, 3};
+  return zoo_resnet(z, x, blocks, true);
+}
+
+/* U-Net: enc1..enc5 (two valid 3x3 conv + ReLU, 2x2 max pool before
+ * enc2..enc5), dec4..dec1 (2x2 up-conv halving channels, centre crop of the
+ * encoder output, concat [crop, up], two valid 3x3 conv + ReLU), head 1x1. */
+static TensorId zoo_unet(ZooCtx *z, TensorId x) {
+  char b[ZOO_NAME], p[ZOO_NAME];
+  TensorId skip[4] = {0};
+  for (int l = 0; l < 5; l++) {
+    int64_t c = INT64_C(64) << l;
+    if (l) x = zoo_pool(z, OP_MAXPOOL, zoo_name(b, "pool%d", l), x, 2, 2, 0, false);
+    zoo_name(p, "enc%d.", l + 1);
+    x = zoo_cr(z, x, p, "conv1", "relu1", c, 3, 1, 0);
+    x = zoo_cr(z, x, p, "conv2", "relu2", c, 3, 1, 0);
+    if (l < 4) skip[l] = x;
+  }
+  for (int l = 3; l >= 0 && x; l--) {
+    int64_t c = INT64_C(64) << l;
+    zoo_name(p, "dec%d.", l + 1);
+    TensorId up = zoo_convt(z, zoo_name(b, "%supconv", p), x, c, 2, 2);
+    if (!up) return 0;
+    int64_t h = z->m->tensors[up].dims[2], w = z->m->tensors[up].dims[3];
+    x = zoo_crop(z, zoo_name(b, "%scrop", p), skip[l], h, w);
+    x = zoo_concat(z, zoo_name(b, "%sconcat", p), x, up);
+    x = zoo_cr(z, x, p, "conv1", "relu1", c, 3, 1, 0);
+    x = zoo_cr(z, x, p, "conv2", "relu2", c, 3, 1, 0);
+  }
+  return zoo_conv(z, "head", x, 2, 1, 1, 0, 1, true);
+}
+
+/* torchvision MobileNetV2 1.0, ReLU6 as Clip(0, 6). */
+static TensorId zoo_mobilenetv2(ZooCtx *z, TensorId x) {
+  static const int cfg[][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                               {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}}; /* t, c, n, s */
+  char b[ZOO_NAME], p[ZOO_NAME];
+  int64_t in = 32;
+  int f = 1;
+  x = zoo_cba(z, x, "features.0.", "0", "1", "2", 32, 3, 2, 1, OP_CLIP);
+  for (size_t r = 0; r < sizeof cfg / sizeof cfg[0]; r++) {
+    int64_t t = cfg[r][0], c = cfg[r][1];
+    for (int i = 0; i < cfg[r][2]; i++, f++) {
+      int64_t s = i ? 1 : cfg[r][3], hidden = in * t;
+      TensorId y = x;
+      if (t != 1)
+        y = zoo_cba(z, y, zoo_name(p, "features.%d.conv.0.", f), "0", "1", "2", hidden, 1, 1, 1,
+                    OP_CLIP);
+      y = zoo_cba(z, y, zoo_name(p, "features.%d.conv.%d.", f, t != 1), "0", "1", "2", hidden, 3,
+                  s, hidden, OP_CLIP);
+      y = zoo_cba(z, y, zoo_name(p, "features.%d.conv.", f), t != 1 ? "2" : "1",
+                  t != 1 ? "3" : "2", "", c, 1, 1, 1, OP_NONE);
+      if (s == 1 && in == c) y = zoo_binary(z, OP_ADD, zoo_name(b, "features.%d.add", f), x, y);
+      x = y;
+      in = c;
+    }
+  }
+  x = zoo_cba(z, x, zoo_name(p, "features.%d.", f), "0", "1", "2", 1280, 1, 1, 1, OP_CLIP);
+  return zoo_head(z, x, "avgpool", "classifier.1", 1000);
+}
+
+/* SqueezeNet 1.0 fire module: squeeze 1x1, expand 1x1 and 3x3, concat. */
+static TensorId zoo_fire(ZooCtx *z, TensorId x, int f, int64_t sq, int64_t e1, int64_t e3) {
+  char b[ZOO_NAME], p[ZOO_NAME];
+  zoo_name(p, "features.%d.", f);
+  x = zoo_cr(z, x, p, "squeeze", "squeeze_activation", sq, 1, 1, 0);
+  TensorId a = zoo_cr(z, x, p, "expand1x1", "expand1x1_activation", e1, 1, 1, 0);
+  TensorId c = zoo_cr(z, x, p, "expand3x3", "expand3x3_activation", e3, 3, 1, 1);
+  return zoo_concat(z, zoo_name(b, "%sconcat", p), a, c);
+}
+
+static TensorId zoo_squeezenet(ZooCtx *z, TensorId x) {
+  static const int fire[][3] = {{16, 64, 64},   {16, 64, 64},   {32, 128, 128},
+                                {32, 128, 128}, {48, 192, 192}, {48, 192, 192},
+                                {64, 256, 256}, {64, 256, 256}}; /* squeeze, e1x1, e3x3 */
+  char b[ZOO_NAME];
+  int k = 0;
+  x = zoo_cr(z, x, "features.", "0", "1", 96, 7, 2, 0);
+  for (int f = 2; f <= 12; f++) {
+    if (f == 2 || f == 6 || f == 11) {
+      x = zoo_pool(z, OP_MAXPOOL, zoo_name(b, "features.%d", f), x, 3, 2, 0, true);
+    } else {
+      x = zoo_fire(z, x, f, fire[k][0], fire[k][1], fire[k][2]);
+      k++;
+    }
+  }
+  x = zoo_cr(z, x, "classifier.", "1", "2", 1000, 1, 1, 0);
+  x = zoo_gap(z, "classifier.3", x);
+  return zoo_flatten(z, "flatten", x);
+}
+
+/* Squeeze-and-excitation: GlobalAveragePool -> 1x1 conv to rd -> Relu ->
+ * 1x1 conv back -> Sigmoid -> Mul with x. */
+static TensorId zoo_se(ZooCtx *z, TensorId x, const char *pfx, int64_t rd) {
+  if (!x) return 0;
+  char b[ZOO_NAME];
+  int64_t c = z->m->tensors[x].dims[1];
+  TensorId s = zoo_gap(z, zoo_name(b, "%sse.pool", pfx), x);
+  s = zoo_cr(z, s, pfx, "se.reduce", "se.relu", rd, 1, 1, 0);
+  s = zoo_conv(z, zoo_name(b, "%sse.expand", pfx), s, c, 1, 1, 0, 1, true);
+  s = zoo_act(z, OP_SIGMOID, zoo_name(b, "%sse.gate", pfx), s);
+  return zoo_binary(z, OP_MUL, zoo_name(b, "%sse.mul", pfx), x, s);
+}
+
+/* MnasNet-A1: stem, 7 stages of MBConv (the first a SepConv, e = 1), head. */
+static TensorId zoo_mnasnet(ZooCtx *z, TensorId x) {
+  static const struct {
+    int r, k, s, e, c;
+    bool se;
+  } cfg[] = {{1, 3, 1, 1, 16, false}, {2, 3, 2, 6, 24, false}, {3, 5, 2, 3, 40, true},
+             {4, 3, 2, 6, 80, false}, {2, 3, 1, 6, 112, true}, {3, 5, 2, 6, 160, true},
+             {1, 3, 1, 6, 320, false}};
+  char b[ZOO_NAME], p[ZOO_NAME];
+  int64_t in = 32;
+  x = zoo_cba(z, x, "stem.", "conv", "bn", "relu", 32, 3, 2, 1, OP_RELU);
+  for (int st = 0; st < (int)(sizeof cfg / sizeof cfg[0]); st++) {
+    for (int i = 0; i < cfg[st].r; i++) {
+      int64_t s = i ? 1 : cfg[st].s, c = cfg[st].c, hidden = in * cfg[st].e;
+      TensorId y = x;
+      zoo_name(p, "blocks.%d.%d.", st, i);
+      if (cfg[st].e != 1)
+        y = zoo_cba(z, y, p, "expand", "expand_bn", "expand_relu", hidden, 1, 1, 1, OP_RELU);
+      y = zoo_cba(z, y, p, "dw", "dw_bn", "dw_relu", hidden, cfg[st].k, s, hidden, OP_RELU);
+      if (cfg[st].se) y = zoo_se(z, y, p, in / 4 > 1 ? in / 4 : 1);
+      y = zoo_cba(z, y, p, "project", "project_bn", "", c, 1, 1, 1, OP_NONE);
+      if (s == 1 && in == c) y = zoo_binary(z, OP_ADD, zoo_name(b, "%sadd", p), x, y);
+      x = y;
+      in = c;
+    }
+  }
+  x = zoo_cba(z, x, "head.", "conv", "bn", "relu", 1280, 1, 1, 1, OP_RELU);
+  return zoo_head(z, x, "avgpool", "classifier", 1000);
+}
+
+/* ---- NAS-Bench-201 ------------------------------------------------------ */
+
+static const char *const nb201_ops[NB_NOPS] = {"none", "skip_connect", "nor_conv_1x1",
+                                               "nor_conv_3x3", "avg_pool_3x3"};
+
+static Rc nb201_fail(Diag *d, const char *arch, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static Rc nb201_fail(Diag *d, const char *arch, const char *at, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  diag_error(d, NULL,
+             "nb201 arch '%s': %s at offset %d (expected "
+             "|op~0|+|op~0|op~1|+|op~0|op~1|op~2| with op one of none, skip_connect, "
+             "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3)",
+             arch, msg, (int)(at - arch));
+  return RC_BADINPUT;
+}
+
+static bool nb201_eat(const char **s, char c) {
+  if (**s != c) return false;
+  (*s)++;
+  return true;
+}
+
+/* Parses an arch string into a; a node whose every input edge is none (or
+ * reads a zero node) is zero and dropped, as is a node node 3 does not read. */
+static Rc nb201_parse(const char *arch, Nb201Arch *a, Diag *d) {
+  const char *s = arch;
+  memset(a, 0, sizeof *a);
+  for (int j = 1; j <= 3; j++) {
+    bool seen[3] = {false, false, false};
+    if (j > 1 && !nb201_eat(&s, '+'))
+      return nb201_fail(d, arch, s, "expected '+' before node %d", j);
+    if (!nb201_eat(&s, '|')) return nb201_fail(d, arch, s, "expected '|'");
+    for (int k = 0; k < j; k++) {
+      size_t len = strcspn(s, "~|+");
+      if (len == 0 && (*s == '\0' || *s == '+'))
+        return nb201_fail(d, arch, s, "node %d has %d input edges, not %d", j, k, j);
+      int op = NB_NOPS;
+      for (int o = 0; o < NB_NOPS; o++)
+        if (strlen(nb201_ops[o]) == len && strncmp(s, nb201_ops[o], len) == 0) op = o;
+      if (op == NB_NOPS)
+        return nb201_fail(d, arch, s, "node %d: unknown op '%.*s'", j, (int)len, s);
+      s += len;
+      if (!nb201_eat(&s, '~')) return nb201_fail(d, arch, s, "expected '~' after the op");
+      if (*s < '0' || *s > '9') return nb201_fail(d, arch, s, "expected an input node number");
+      int i = *s - '0';
+      if (i >= j || (s[1] >= '0' && s[1] <= '9'))
+        return nb201_fail(d, arch, s, "node %d cannot read node %.*s (only 0..%d)", j,
+                          (int)strspn(s, "0123456789"), s, j - 1);
+      if (seen[i]) return nb201_fail(d, arch, s, "node %d lists input %d twice", j, i);
+      seen[i] = true;
+      a->op[j][i] = op;
+      s++;
+      if (!nb201_eat(&s, '|')) return nb201_fail(d, arch, s, "expected '|'");
+    }
+  }
+  if (*s) return nb201_fail(d, arch, s, "unexpected text after node 3");
+  bool zero[4] = {false, true, true, true}, live[4] = {false, false, false, true};
+  for (int j = 1; j <= 3; j++)
+    for (int i = 0; i < j; i++)
+      if (a->op[j][i] != NB_NONE && !zero[i]) zero[j] = false;
+  if (zero[3]) {
+    diag_error(d, NULL,
+               "nb201 arch '%s': the cell is disconnected: no path of non-'none' edges "
+               "leads from node 0 to node 3",
+               arch);
+    return RC_BADINPUT;
+  }
+  for (int j = 3; j >= 1; j--)
+    for (int i = 0; i < j; i++)
+      if (live[j] && !zero[j] && a->op[j][i] != NB_NONE && !zero[i]) live[i] = true;
+  for (int j = 0; j <= 3; j++) a->use[j] = live[j] && !zero[j];
+  return RC_OK;
+}
+
+/* One edge's op applied to x (skip_connect is x itself). */
+static TensorId nb201_edge(ZooCtx *z, TensorId x, int op, const char *pfx) {
+  char b[ZOO_NAME];
+  if (!x) return 0;
+  int64_t c = z->m->tensors[x].dims[1];
+  switch (op) {
+  case NB_CONV1:
+  case NB_CONV3:
+    x = zoo_act(z, OP_RELU, zoo_name(b, "%srelu", pfx), x);
+    return zoo_cba(z, x, pfx, "conv", "bn", "", c, op == NB_CONV1 ? 1 : 3, 1, 1, OP_NONE);
+  case NB_POOL: return zoo_pool(z, OP_AVGPOOL, zoo_name(b, "%spool", pfx), x, 3, 1, 1, false);
+  default: return x;
+  }
+}
+
+/* Cell n: node j = sum over used i < j of op(i -> j)(node i); edge names
+ * "cells.N.edgeIJ.*" for the edge from node I to node J. */
+static TensorId nb201_cell(ZooCtx *z, TensorId x, int n) {
+  const Nb201Arch *a = z->arch;
+  char b[ZOO_NAME], p[ZOO_NAME];
+  TensorId node[4] = {x, 0, 0, 0};
+  for (int j = 1; j <= 3; j++) {
+    if (!a->use[j]) continue;
+    int terms = 0;
+    for (int i = 0; i < j; i++) {
+      if (!a->use[i] || a->op[j][i] == NB_NONE) continue;
+      TensorId e = nb201_edge(z, node[i], a->op[j][i], zoo_name(p, "cells.%d.edge%d%d.", n, i, j));
+      if (terms++)
+        e = zoo_binary(z, OP_ADD, zoo_name(b, "cells.%d.node%d.add%d", n, j, terms - 1),
+                       node[j], e);
+      node[j] = e;
+    }
+  }
+  return node[3];
+}
+
+/* Residual reduction block between stages: ReLUConvBN 3x3 s2, ReLUConvBN
+ * 3x3, plus 2x2 avg-pool s2 -> 1x1 conv shortcut. */
+static TensorId nb201_reduce(ZooCtx *z, TensorId x, int n, int64_t c) {
+  char b[ZOO_NAME], p[ZOO_NAME];
+  TensorId y = zoo_act(z, OP_RELU, zoo_name(b, "cells.%d.conv_a.relu", n), x);
+  y = zoo_cba(z, y, zoo_name(p, "cells.%d.conv_a.", n), "conv", "bn", "", c, 3, 2, 1, OP_NONE);
+  y = zoo_act(z, OP_RELU, zoo_name(b, "cells.%d.conv_b.relu", n), y);
+  y = zoo_cba(z, y, zoo_name(p, "cells.%d.conv_b.", n), "conv", "bn", "", c, 3, 1, 1, OP_NONE);
+  TensorId sc = zoo_pool(z, OP_AVGPOOL, zoo_name(b, "cells.%d.downsample.pool", n), x, 2, 2, 0,
+                         false);
+  sc = zoo_conv(z, zoo_name(b, "cells.%d.downsample.conv", n), sc, c, 1, 1, 0, 1, false);
+  return zoo_binary(z, OP_ADD, zoo_name(b, "cells.%d.add", n), y, sc);
+}
+
+static TensorId zoo_nb201(ZooCtx *z, TensorId x) {
+  int n = 0;
+  x = zoo_cba(z, x, "stem.", "conv", "bn", "", 16, 3, 1, 1, OP_NONE);
+  for (int st = 0; st < 3; st++) {
+    if (st) x = nb201_reduce(z, x, n++, INT64_C(16) << st);
+    for (int i = 0; i < 5; i++) x = nb201_cell(z, x, n++);
+  }
+  x = zoo_bn(z, "lastact.bn", x);
+  x = zoo_act(z, OP_RELU, "lastact.relu", x);
+  return zoo_head(z, x, "global_pooling", "classifier", 10);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+/* name, builder, input channels and side, description */
+#define ZOO_NETS(X)                                                                          \
+  X("vgg16", zoo_vgg16, 3, 224, "VGG-16 (config D, no BN), 1x3x224x224 -> 1000")             \
+  X("resnet50", zoo_resnet50, 3, 224, "ResNet-50 v1.5 (torchvision), 1x3x224x224 -> 1000")   \
+  X("resnet18", zoo_resnet18, 3, 224, "ResNet-18 (torchvision), 1x3x224x224 -> 1000")        \
+  X("unet", zoo_unet, 1, 572, "U-Net (Ronneberger 2015), valid convs, 1x1x572x572 -> 1x2x388x388") \
+  X("mobilenetv2", zoo_mobilenetv2, 3, 224, "MobileNetV2 1.0 (torchvision), 1x3x224x224 -> 1000") \
+  X("squeezenet", zoo_squeezenet, 3, 224, "SqueezeNet 1.0 (torchvision), 1x3x224x224 -> 1000") \
+  X("mnasnet", zoo_mnasnet, 3, 224, "MnasNet-A1 1.0 with SE, 1x3x224x224 -> 1000")          \
+  X("alexnet", zoo_alexnet, 3, 224, "AlexNet (torchvision), 1x3x224x224 -> 1000")
+
+static const ZooEntry zoo_entries[] = {
+#define X(name, fn, c, hw, desc) {name, desc},
+    ZOO_NETS(X)
+#undef X
+    {"nb201:ARCH", "NAS-Bench-201 CIFAR network, 1x3x32x32 -> 10; ARCH is "
+                   "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|, op one of none, skip_connect, "
+                   "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3"},
+};
+
+static const struct {
+  ZooBuildFn fn;
+  int64_t c, hw;
+} zoo_nets[] = {
+#define X(name, fn, c, hw, desc) {fn, c, hw},
+    ZOO_NETS(X)
+#undef X
+};
+
+const ZooEntry *zoo_list(int *n) {
+  if (n) *n = (int)(sizeof zoo_entries / sizeof zoo_entries[0]);
+  return zoo_entries;
+}
+
+Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d) {
+  size_t nfixed = sizeof zoo_nets / sizeof zoo_nets[0];
+  Nb201Arch arch;
+  ZooCtx z = {NULL, weights, seed, NULL};
+  ZooBuildFn fn = NULL;
+  int64_t in_dims[4] = {1, 3, 32, 32};
+  if (!out) return RC_INTERNAL;
+  *out = NULL;
+  if (name && strncmp(name, "nb201:", 6) == 0) {
+    Rc rc = nb201_parse(name + 6, &arch, d);
+    if (rc != RC_OK) return rc;
+    fn = zoo_nb201;
+    z.arch = &arch;
+  }
+  for (size_t i = 0; name && !fn && i < nfixed; i++)
+    if (strcmp(name, zoo_entries[i].name) == 0) {
+      fn = zoo_nets[i].fn;
+      in_dims[1] = zoo_nets[i].c;
+      in_dims[2] = in_dims[3] = zoo_nets[i].hw;
+    }
+  if (!fn) {
+    char list[256] = "";
+    for (size_t i = 0, len = 0; i <= nfixed && len < sizeof list; i++)
+      len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                              zoo_entries[i].name);
+    diag_error(d, NULL, "unknown zoo network '%s' (valid: %s)", name ? name : "(null)", list);
+    return RC_BADINPUT;
+  }
+  Model *m = z.m = model_create(name);
+  if (!m) goto fail;
+  m->ir_version = 8;
+  m->opset = 13;
+  m->producer = arena_strdup(&m->arena, "naasc zoo");
+  TensorId x = model_add_tensor(m, "input", DT_F32, 4, in_dims, TK_INPUT);
+  if (!m->producer || !x || !model_add_input(m, x)) goto fail;
+  TensorId y = fn(&z, x);
+  if (!y || !(m->tensors[y].name = arena_strdup(&m->arena, "output"))) goto fail;
+  if (!model_add_output(m, y)) goto fail;
+  *out = m;
+  return RC_OK;
+fail:
+  diag_error(d, NULL, "zoo network '%s': out of memory", name);
+  model_destroy(m);
+  return RC_INTERNAL;
+}
