@@ -194,17 +194,22 @@ int main(int argc, char **argv) {
     d.file = out;
     rc = onnx_write(m, out, &d);
   } else {
-    FILE *f = stdout;
-    if (out && !(f = fopen(out, "w"))) {
-      diag_error(&d, NULL, "cannot write '%s'", out);
+    /* Text goes to stdout, or to a buffer written atomically to -o. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = out ? open_memstream(&buf, &len) : stdout;
+    if (!f) {
       model_destroy(m);
-      return RC_BADINPUT;
+      return RC_INTERNAL;
     }
-    if (emit)
-      graph_print(f, m);
-    if (summary || !emit)
-      summary_print(f, m);
-    if (f != stdout && fclose(f) != 0) rc = RC_BADINPUT;
+    if (emit) graph_print(f, m);
+    if (summary || !emit) summary_print(f, m);
+    if (out) {
+      fclose(f);
+      d.file = out;
+      rc = file_write_atomic(out, buf, len, &d);
+      free(buf);
+    }
   }
   model_destroy(m);
   return rc;
