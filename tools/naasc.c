@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "frontend.h"
+#include "passes.h"
 
 #ifndef NAASC_VERSION
 #define NAASC_VERSION "0.0.0"
@@ -28,6 +29,7 @@ static const char usage_text[] =
     "options:\n"
     "  --summary                 per-layer table: op, shapes, MACs, parameters; then totals\n"
     "  --emit=graph              print the graph IR (one op a line)\n"
+    "  --emit=nir                print the loop-nest IR (docs/ir.md)\n"
     "  --emit=onnx               write the imported graph back as ONNX (needs -o, --no-fold)\n"
     "  -o FILE                   output file (written atomically)\n"
     "  --input-shape NAME=DIMS   fix a dynamic input, e.g. x=1x3x640x640 (repeatable)\n"
@@ -151,8 +153,8 @@ int main(int argc, char **argv) {
       summary = true;
     } else if (is_flag(a, "--emit")) {
       emit = flag_value(argc, argv, &i, "--emit");
-      if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0))
-        return usage_error("--emit takes 'graph' or 'onnx', not '%s'", emit ? emit : "");
+      if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0))
+        return usage_error("--emit takes 'graph', 'nir' or 'onnx', not '%s'", emit ? emit : "");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a file name");
       out = argv[++i];
@@ -202,12 +204,20 @@ int main(int argc, char **argv) {
       model_destroy(m);
       return RC_INTERNAL;
     }
-    if (emit) graph_print(f, m);
+    if (emit && strcmp(emit, "nir") == 0) {
+      Module *mod = NULL;
+      rc = lower_model(m, &mod, &d);
+      if (rc == RC_OK) rc = module_verify(mod, &d);
+      if (rc == RC_OK) module_print(f, mod);
+      module_destroy(mod);
+    } else if (emit) {
+      graph_print(f, m);
+    }
     if (summary || !emit) summary_print(f, m);
     if (out) {
       fclose(f);
       d.file = out;
-      rc = file_write_atomic(out, buf, len, &d);
+      if (rc == RC_OK) rc = file_write_atomic(out, buf, len, &d);
       free(buf);
     }
   }

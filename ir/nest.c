@@ -1,0 +1,244 @@
+/*
+ * nest.c: building and printing the loop-nest IR (nest.h).  The printer
+ * writes everything needed to rebuild the module except constant payloads
+ * (weights stay in the model); nest_parse.c reads the same grammar
+ * (docs/ir.md), and print -> parse -> print is byte-identical.
+ */
+#include "nest.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem) {
+  if (need <= *cap) return true;
+  uint32_t nc = *cap ? *cap : 8;
+  while (nc < need) {
+    if (nc > UINT32_MAX / 2) return false;
+    nc *= 2;
+  }
+  void *q = xrealloc(*p, (size_t)nc * elem);
+  if (!q) return false;
+  memset((char *)q + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
+  *p = q;
+  *cap = nc;
+  return true;
+}
+
+Module *module_create(const char *name) {
+  Module *m = xcalloc(1, sizeof *m);
+  if (!m) return NULL;
+  arena_init(&m->arena);
+  m->name = arena_strdup(&m->arena, name ? name : "main");
+  if (!m->name || !grow((void **)&m->tensors, &m->captensors, 16, sizeof(NTensor))) {
+    module_destroy(m);
+    return NULL;
+  }
+  m->ntensors = 1;
+  return m;
+}
+
+void module_destroy(Module *m) {
+  if (!m) return;
+  arena_free(&m->arena);
+  xfree(m->tensors);
+  xfree(m->nests);
+  xfree(m);
+}
+
+uint32_t module_add_tensor(Module *m, const char *name, DType dt, int rank, const int64_t *dims,
+                           TensorRole role) {
+  if (rank < 0 || rank > NAASC_MAX_RANK) return 0;
+  if (!grow((void **)&m->tensors, &m->captensors, m->ntensors + 1, sizeof(NTensor))) return 0;
+  NTensor *t = &m->tensors[m->ntensors];
+  memset(t, 0, sizeof *t);
+  t->name = arena_strdup(&m->arena, name);
+  if (!t->name) return 0;
+  t->dtype = dt;
+  t->rank = rank;
+  for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
+  t->role = role;
+  return m->ntensors++;
+}
+
+uint32_t module_find_tensor(const Module *m, const char *name) {
+  for (uint32_t i = 1; i < m->ntensors; i++)
+    if (strcmp(m->tensors[i].name, name) == 0) return i;
+  return 0;
+}
+
+Nest *module_add_nest(Module *m, NestKind kind, const char *name) {
+  if (!grow((void **)&m->nests, &m->capnests, m->nnests + 1, sizeof(Nest))) return NULL;
+  Nest *n = &m->nests[m->nnests];
+  memset(n, 0, sizeof *n);
+  n->kind = kind;
+  n->name = arena_strdup(&m->arena, name);
+  if (!n->name) return NULL;
+  n->vop = "";
+  n->loc = "";
+  m->nnests++;
+  return n;
+}
+
+int64_t nest_macs(const Nest *n) {
+  if (n->kind != NK_MAC) return 0;
+  int64_t p = 1;
+  for (int i = 0; i < n->ndims; i++) p *= n->dims[i].bound;
+  return p;
+}
+
+/* ---- printing ---------------------------------------------------------- */
+
+/* Names print bare when made of these characters, quoted otherwise. */
+static bool bare_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '/' || c == '-' || c == '#' || c == '$';
+}
+
+static void print_name(FILE *f, char sigil, const char *s) {
+  bool bare = *s != 0;
+  for (const char *p = s; *p; p++) bare = bare && bare_char(*p);
+  if (sigil) fputc(sigil, f);
+  if (bare) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (const char *p = s; *p; p++) {
+    if (*p == '"' || *p == '\\') fputc('\\', f);
+    if (*p == '\n')
+      fputs("\\n", f);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+static void print_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const char *p = s; *p; p++) {
+    if (*p == '"' || *p == '\\') fputc('\\', f);
+    if (*p == '\n')
+      fputs("\\n", f);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+static const char *const role_names[] = {"input", "weight", "value", "output"};
+static const char *const kind_names[] = {"mac", "vec", "move", "view"};
+static const char *const acc_names[] = {"read", "write", "update"};
+
+static void print_affine(FILE *f, const Nest *n, const Affine *a) {
+  bool any = false;
+  for (int d = 0; d < n->ndims; d++) {
+    int64_t c = a->coef[d];
+    if (!c) continue;
+    if (c < 0) fputc('-', f);
+    else if (any) fputc('+', f);
+    fputs(n->dims[d].name, f);
+    if (c != 1 && c != -1) fprintf(f, "*%" PRId64, c < 0 ? -c : c);
+    any = true;
+  }
+  if (a->cst || !any) {
+    if (any && a->cst > 0) fputc('+', f);
+    fprintf(f, "%" PRId64, a->cst);
+  }
+}
+
+static void print_floats(FILE *f, const float *v, int n) {
+  for (int i = 0; i < n; i++) {
+    if (i) fputc(',', f);
+    if (isinf(v[i]))
+      fputs(v[i] < 0 ? "-inf" : "inf", f);
+    else
+      fprintf(f, "%.9g", v[i]);
+  }
+}
+
+void module_print(FILE *f, const Module *m) {
+  fputs("module ", f);
+  print_string(f, m->name);
+  fputs("\n\n", f);
+  for (uint32_t i = 1; i < m->ntensors; i++) {
+    const NTensor *t = &m->tensors[i];
+    fputs("tensor ", f);
+    print_name(f, '%', t->name);
+    fprintf(f, " : %s[", dtype_name(t->dtype));
+    for (int k = 0; k < t->rank; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, t->dims[k]);
+    fprintf(f, "] %s\n", role_names[t->role]);
+  }
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    const Nest *n = &m->nests[i];
+    fputs("\nnest ", f);
+    print_name(f, '@', n->name);
+    fprintf(f, " %s", kind_names[n->kind]);
+    if (n->vop && *n->vop) fprintf(f, "(%s)", n->vop);
+    fputs(" loc ", f);
+    print_string(f, n->loc ? n->loc : "");
+    fputs(" {\n", f);
+    if (n->ndims) {
+      fputs("  dims", f);
+      for (int d = 0; d < n->ndims; d++)
+        fprintf(f, "%s %s=%" PRId64 "%s", d ? "," : "", n->dims[d].name, n->dims[d].bound,
+                n->dims[d].reduce ? " reduce" : "");
+      fputc('\n', f);
+    }
+    for (int a = 0; a < n->nacc; a++) {
+      const Access *ac = &n->acc[a];
+      fprintf(f, "  %s = %s ", ac->role, acc_names[ac->kind]);
+      print_name(f, '%', m->tensors[ac->tensor].name);
+      if (ac->ix == IX_GATHER) {
+        fputs("[gather]", f);
+      } else if (ac->ix == IX_AFFINE) {
+        fputc('[', f);
+        for (int k = 0; k < ac->rank; k++) {
+          if (k) fputs(", ", f);
+          print_affine(f, n, &ac->idx[k]);
+        }
+        fputc(']', f);
+        bool padded = false;
+        for (int k = 0; k < ac->rank; k++) padded = padded || ac->pad_lo[k] || ac->pad_hi[k];
+        if (padded) {
+          fputs(" pad(", f);
+          for (int k = 0; k < ac->rank; k++)
+            fprintf(f, "%s%" PRId64 ":%" PRId64, k ? "," : "", ac->pad_lo[k], ac->pad_hi[k]);
+          fputc(')', f);
+        }
+      }
+      fputc('\n', f);
+    }
+    if (n->has_bias || n->act) {
+      fputs("  epilogue", f);
+      if (n->has_bias) fputs(" bias", f);
+      if (n->act) {
+        float ab[2] = {n->act_alpha, n->act_beta};
+        fprintf(f, " %s(", op_name(n->act));
+        print_floats(f, ab, 2);
+        fputc(')', f);
+      }
+      fputc('\n', f);
+    }
+    bool fp = false, ip = false;
+    for (int k = 0; k < 4; k++) {
+      fp = fp || n->fparam[k] != 0;
+      ip = ip || n->iparam[k] != 0;
+    }
+    if (fp || ip) {
+      fputs("  params", f);
+      if (fp) {
+        fputs(" f(", f);
+        print_floats(f, n->fparam, 4);
+        fputc(')', f);
+      }
+      if (ip) {
+        fputs(" i(", f);
+        for (int k = 0; k < 4; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, n->iparam[k]);
+        fputc(')', f);
+      }
+      fputc('\n', f);
+    }
+    fputs("}\n", f);
+  }
+}

@@ -1,0 +1,473 @@
+/*
+ * nest_parse.c: the parser of the loop-nest IR text form (docs/ir.md), a
+ * recursive descent over characters.  Every error names line:col and what
+ * was expected.  '#' starts a comment that runs to the end of the line.
+ */
+#include "nest.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const char *s, *end;
+  const char *p;
+  int line, col;
+  Diag *d;
+  Module *m;
+  bool failed;
+} Parser;
+
+static void advance(Parser *ps) {
+  if (*ps->p == '\n') {
+    ps->line++;
+    ps->col = 1;
+  } else {
+    ps->col++;
+  }
+  ps->p++;
+}
+
+static int peekc(Parser *ps) { return ps->p < ps->end ? (unsigned char)*ps->p : -1; }
+
+static void skip_ws(Parser *ps) {
+  for (;;) {
+    int c = peekc(ps);
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      advance(ps);
+    } else if (c == '#') {
+      while (peekc(ps) != -1 && peekc(ps) != '\n') advance(ps);
+    } else {
+      return;
+    }
+  }
+}
+
+static bool error_at(Parser *ps, const char *fmt, const char *what) {
+  if (ps->failed) return false;
+  ps->failed = true;
+  char where[32];
+  snprintf(where, sizeof where, "%d:%d", ps->line, ps->col);
+  diag_error(ps->d, where, fmt, what);
+  return false;
+}
+
+static bool expect(Parser *ps, char c) {
+  skip_ws(ps);
+  if (peekc(ps) == c) {
+    advance(ps);
+    return true;
+  }
+  char w[4] = {'\'', c, '\'', 0};
+  return error_at(ps, "expected %s", w);
+}
+
+static bool accept(Parser *ps, char c) {
+  skip_ws(ps);
+  if (peekc(ps) == c) {
+    advance(ps);
+    return true;
+  }
+  return false;
+}
+
+static bool is_ident_start(int c) { return isalpha(c) || c == '_'; }
+static bool is_ident(int c) { return isalnum(c) || c == '_'; }
+static bool bare_char(int c) {
+  return isalnum(c) || c == '_' || c == '.' || c == ':' || c == '/' || c == '-' || c == '#' ||
+         c == '$';
+}
+
+/* An identifier [A-Za-z_][A-Za-z0-9_]* into buf. */
+static bool ident(Parser *ps, char *buf, size_t n, const char *what) {
+  skip_ws(ps);
+  size_t k = 0;
+  if (!is_ident_start(peekc(ps))) return error_at(ps, "expected %s", what);
+  while (is_ident(peekc(ps))) {
+    if (k + 1 < n) buf[k++] = (char)peekc(ps);
+    advance(ps);
+  }
+  buf[k] = 0;
+  return true;
+}
+
+static bool keyword(Parser *ps, const char *kw) {
+  char buf[64];
+  const char *save = ps->p;
+  int line = ps->line, col = ps->col;
+  skip_ws(ps);
+  if (!is_ident_start(peekc(ps))) return false;
+  ident(ps, buf, sizeof buf, kw);
+  if (strcmp(buf, kw) == 0) return true;
+  ps->p = save;
+  ps->line = line;
+  ps->col = col;
+  return false;
+}
+
+static bool expect_keyword(Parser *ps, const char *kw) {
+  if (keyword(ps, kw)) return true;
+  char w[80];
+  snprintf(w, sizeof w, "'%s'", kw);
+  skip_ws(ps);
+  return error_at(ps, "expected %s", w);
+}
+
+/* A quoted string with \" \\ \n escapes, into the arena. */
+static const char *string_lit(Parser *ps) {
+  skip_ws(ps);
+  if (peekc(ps) != '"') {
+    error_at(ps, "expected %s", "a quoted string");
+    return NULL;
+  }
+  advance(ps);
+  size_t cap = 64, k = 0;
+  char *buf = xmalloc(cap);
+  if (!buf) return NULL;
+  for (;;) {
+    int c = peekc(ps);
+    if (c == -1 || c == '\n') {
+      xfree(buf);
+      error_at(ps, "%s", "unterminated string");
+      return NULL;
+    }
+    advance(ps);
+    if (c == '"') break;
+    if (c == '\\') {
+      c = peekc(ps);
+      if (c != '"' && c != '\\' && c != 'n') {
+        xfree(buf);
+        error_at(ps, "%s", "unknown escape in string (\\\", \\\\ and \\n are allowed)");
+        return NULL;
+      }
+      advance(ps);
+      if (c == 'n') c = '\n';
+    }
+    if (k + 2 > cap) {
+      char *nb = xrealloc(buf, cap *= 2);
+      if (!nb) {
+        xfree(buf);
+        return NULL;
+      }
+      buf = nb;
+    }
+    buf[k++] = (char)c;
+  }
+  const char *r = arena_strndup(&ps->m->arena, buf, k);
+  xfree(buf);
+  return r;
+}
+
+/* %name or @name (bare or quoted). */
+static const char *sigil_name(Parser *ps, char sigil, const char *what) {
+  skip_ws(ps);
+  if (peekc(ps) != sigil) {
+    error_at(ps, "expected %s", what);
+    return NULL;
+  }
+  advance(ps);
+  if (peekc(ps) == '"') return string_lit(ps);
+  const char *start = ps->p;
+  while (peekc(ps) != -1 && bare_char(peekc(ps))) advance(ps);
+  if (ps->p == start) {
+    error_at(ps, "expected %s", what);
+    return NULL;
+  }
+  return arena_strndup(&ps->m->arena, start, (size_t)(ps->p - start));
+}
+
+static bool integer(Parser *ps, int64_t *v) {
+  skip_ws(ps);
+  const char *start = ps->p;
+  if (peekc(ps) == '-') advance(ps);
+  if (!isdigit(peekc(ps))) {
+    ps->p = start;
+    return error_at(ps, "expected %s", "an integer");
+  }
+  while (isdigit(peekc(ps))) advance(ps);
+  char buf[32];
+  size_t n = (size_t)(ps->p - start);
+  if (n >= sizeof buf) return error_at(ps, "%s", "integer too long");
+  memcpy(buf, start, n);
+  buf[n] = 0;
+  errno = 0;
+  *v = strtoll(buf, NULL, 10);
+  if (errno) return error_at(ps, "%s", "integer out of range");
+  return true;
+}
+
+static bool number(Parser *ps, float *v) {
+  skip_ws(ps);
+  const char *start = ps->p;
+  bool neg = false;
+  if (peekc(ps) == '-') {
+    neg = true;
+    advance(ps);
+  }
+  if (keyword(ps, "inf")) {
+    *v = neg ? -INFINITY : INFINITY;
+    return true;
+  }
+  while (peekc(ps) != -1 && (isalnum(peekc(ps)) || peekc(ps) == '.' || peekc(ps) == '+' ||
+                             (peekc(ps) == '-' && (ps->p[-1] == 'e' || ps->p[-1] == 'E'))))
+    advance(ps);
+  char buf[64];
+  size_t n = (size_t)(ps->p - start);
+  if (n == 0 || n >= sizeof buf) return error_at(ps, "expected %s", "a number");
+  memcpy(buf, start, n);
+  buf[n] = 0;
+  char *e;
+  double x = strtod(buf, &e);
+  if (*e || e == buf) return error_at(ps, "expected %s", "a number");
+  *v = (float)x;
+  return true;
+}
+
+static int find_str(const char *s, const char *const *names, int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(s, names[i]) == 0) return i;
+  return -1;
+}
+
+static bool parse_tensor(Parser *ps) {
+  static const char *const roles[] = {"input", "weight", "value", "output"};
+  const char *name = sigil_name(ps, '%', "a tensor name (%name)");
+  if (!name || !expect(ps, ':')) return false;
+  char dt[16];
+  if (!ident(ps, dt, sizeof dt, "an element type")) return false;
+  DType dtype = DT_UNDEF;
+  for (int v = 1; v < 32; v++)
+    if (dtype_valid(v) && strcmp(dtype_name((DType)v), dt) == 0) dtype = (DType)v;
+  if (!dtype) return error_at(ps, "unknown element type '%s'", dt);
+  if (!expect(ps, '[')) return false;
+  int64_t dims[NAASC_MAX_RANK];
+  int rank = 0;
+  if (!accept(ps, ']')) {
+    do {
+      if (rank == NAASC_MAX_RANK) return error_at(ps, "%s", "more than 8 dims");
+      if (!integer(ps, &dims[rank])) return false;
+      if (dims[rank] < 0) return error_at(ps, "%s", "a dim must not be negative");
+      rank++;
+    } while (accept(ps, ','));
+    if (!expect(ps, ']')) return false;
+  }
+  char role[16];
+  if (!ident(ps, role, sizeof role, "a tensor role (input, weight, value, output)")) return false;
+  int r = find_str(role, roles, 4);
+  if (r < 0) return error_at(ps, "unknown tensor role '%s'", role);
+  if (module_find_tensor(ps->m, name)) return error_at(ps, "tensor '%s' is defined twice", name);
+  if (!module_add_tensor(ps->m, name, dtype, rank, dims, (TensorRole)r))
+    return error_at(ps, "%s", "out of memory");
+  return true;
+}
+
+static int dim_index(const Nest *n, const char *name) {
+  for (int d = 0; d < n->ndims; d++)
+    if (strcmp(n->dims[d].name, name) == 0) return d;
+  return -1;
+}
+
+/* EXPR := TERM {('+'|'-') TERM};  TERM := INT | DIM ['*' INT] */
+static bool parse_affine(Parser *ps, const Nest *n, Affine *a) {
+  memset(a, 0, sizeof *a);
+  int sign = 1;
+  skip_ws(ps);
+  if (peekc(ps) == '-') {
+    advance(ps);
+    sign = -1;
+  }
+  for (;;) {
+    skip_ws(ps);
+    if (isdigit(peekc(ps))) {
+      int64_t v;
+      if (!integer(ps, &v)) return false;
+      a->cst += sign * v;
+    } else {
+      char name[32];
+      if (!ident(ps, name, sizeof name, "a dim name or an integer")) return false;
+      int d = dim_index(n, name);
+      if (d < 0) return error_at(ps, "'%s' is not a dim of this nest", name);
+      int64_t c = 1;
+      if (accept(ps, '*') && !integer(ps, &c)) return false;
+      a->coef[d] += sign * c;
+    }
+    skip_ws(ps);
+    if (peekc(ps) == '+') sign = 1;
+    else if (peekc(ps) == '-') sign = -1;
+    else return true;
+    advance(ps);
+  }
+}
+
+static bool parse_access(Parser *ps, Nest *n, const char *role) {
+  static const char *const kinds[] = {"read", "write", "update"};
+  if (n->nacc == NEST_MAX_ACCESS) return error_at(ps, "%s", "too many accesses in one nest");
+  Access *a = &n->acc[n->nacc];
+  memset(a, 0, sizeof *a);
+  a->role = arena_strdup(&ps->m->arena, role);
+  if (!expect(ps, '=')) return false;
+  char k[16];
+  if (!ident(ps, k, sizeof k, "read, write or update")) return false;
+  int ki = find_str(k, kinds, 3);
+  if (ki < 0) return error_at(ps, "expected read, write or update, not '%s'", k);
+  a->kind = (AccessKind)ki;
+  const char *tn = sigil_name(ps, '%', "a tensor name (%name)");
+  if (!tn) return false;
+  a->tensor = module_find_tensor(ps->m, tn);
+  if (!a->tensor) return error_at(ps, "undefined tensor '%s'", tn);
+  skip_ws(ps);
+  if (peekc(ps) != '[') {
+    a->ix = IX_WHOLE;
+  } else {
+    advance(ps);
+    if (keyword(ps, "gather")) {
+      a->ix = IX_GATHER;
+    } else {
+      a->ix = IX_AFFINE;
+      if (!accept(ps, ']')) {
+        do {
+          if (a->rank == NAASC_MAX_RANK) return error_at(ps, "%s", "more than 8 indices");
+          if (!parse_affine(ps, n, &a->idx[a->rank++])) return false;
+        } while (accept(ps, ','));
+      } else {
+        n->nacc++;
+        return true;
+      }
+    }
+    if (!expect(ps, ']')) return false;
+    if (keyword(ps, "pad")) {
+      if (!expect(ps, '(')) return false;
+      for (int i = 0; i < a->rank; i++) {
+        if (i && !expect(ps, ',')) return false;
+        if (!integer(ps, &a->pad_lo[i]) || !expect(ps, ':') || !integer(ps, &a->pad_hi[i]))
+          return false;
+      }
+      if (!expect(ps, ')')) return false;
+    }
+  }
+  n->nacc++;
+  return true;
+}
+
+static bool parse_nest(Parser *ps) {
+  static const char *const kinds[] = {"mac", "vec", "move", "view"};
+  const char *name = sigil_name(ps, '@', "a nest name (@name)");
+  if (!name) return false;
+  char kind[16];
+  if (!ident(ps, kind, sizeof kind, "a nest kind (mac, vec, move, view)")) return false;
+  int k = find_str(kind, kinds, 4);
+  if (k < 0) return error_at(ps, "unknown nest kind '%s'", kind);
+  Nest *n = module_add_nest(ps->m, (NestKind)k, name);
+  if (!n) return error_at(ps, "%s", "out of memory");
+  if (accept(ps, '(')) {
+    skip_ws(ps);
+    const char *start = ps->p;
+    while (peekc(ps) != -1 && peekc(ps) != ')' && peekc(ps) != '\n') advance(ps);
+    n->vop = arena_strndup(&ps->m->arena, start, (size_t)(ps->p - start));
+    if (!expect(ps, ')')) return false;
+  }
+  if (!expect_keyword(ps, "loc")) return false;
+  if (!(n->loc = string_lit(ps))) return false;
+  if (!expect(ps, '{')) return false;
+  if (keyword(ps, "dims")) {
+    do {
+      if (n->ndims == NEST_MAX_DIMS) return error_at(ps, "%s", "more than 8 dims");
+      char dn[32];
+      if (!ident(ps, dn, sizeof dn, "a dim name")) return false;
+      if (dim_index(n, dn) >= 0) return error_at(ps, "dim '%s' is declared twice", dn);
+      NestDim *d = &n->dims[n->ndims];
+      d->name = arena_strdup(&ps->m->arena, dn);
+      if (!expect(ps, '=') || !integer(ps, &d->bound)) return false;
+      d->reduce = keyword(ps, "reduce");
+      n->ndims++;
+    } while (accept(ps, ','));
+  }
+  for (;;) {
+    skip_ws(ps);
+    if (accept(ps, '}')) return true;
+    char word[32];
+    if (!ident(ps, word, sizeof word, "an access (NAME = read|write|update ...), epilogue, params or '}'"))
+      return false;
+    if (strcmp(word, "epilogue") == 0) {
+      for (;;) {
+        if (keyword(ps, "bias")) {
+          n->has_bias = true;
+          continue;
+        }
+        skip_ws(ps);
+        if (!is_ident_start(peekc(ps))) break;
+        const char *save = ps->p;
+        int line = ps->line, col = ps->col;
+        char an[32];
+        ident(ps, an, sizeof an, "an activation");
+        skip_ws(ps);
+        if (peekc(ps) != '(') { /* not an activation: the next statement */
+          ps->p = save;
+          ps->line = line;
+          ps->col = col;
+          break;
+        }
+        Op op = op_find(an);
+        if (!op || op_class(op) != 'V') return error_at(ps, "unknown activation '%s'", an);
+        n->act = op;
+        if (!expect(ps, '(') || !number(ps, &n->act_alpha) || !expect(ps, ',') ||
+            !number(ps, &n->act_beta) || !expect(ps, ')'))
+          return false;
+      }
+    } else if (strcmp(word, "params") == 0) {
+      for (;;) {
+        if (keyword(ps, "f")) {
+          if (!expect(ps, '(')) return false;
+          for (int i = 0; i < 4; i++)
+            if ((i && !expect(ps, ',')) || !number(ps, &n->fparam[i])) return false;
+          if (!expect(ps, ')')) return false;
+        } else if (keyword(ps, "i")) {
+          if (!expect(ps, '(')) return false;
+          for (int i = 0; i < 4; i++)
+            if ((i && !expect(ps, ',')) || !integer(ps, &n->iparam[i])) return false;
+          if (!expect(ps, ')')) return false;
+        } else {
+          break;
+        }
+      }
+    } else if (!parse_access(ps, n, word)) {
+      return false;
+    }
+  }
+}
+
+Rc module_parse(const char *text, size_t len, Module **out, Diag *d) {
+  *out = NULL;
+  Parser ps = {text, text + len, text, 1, 1, d, NULL, false};
+  ps.m = module_create("main");
+  if (!ps.m) return RC_INTERNAL;
+  for (size_t i = 0; i < len; i++)
+    if (text[i] == 0) {
+      diag_error(d, NULL, "the file contains a NUL byte at offset %zu", i);
+      module_destroy(ps.m);
+      return RC_BADINPUT;
+    }
+  const char *name;
+  if (!expect_keyword(&ps, "module") || !(name = string_lit(&ps))) goto fail;
+  ps.m->name = name;
+  for (;;) {
+    skip_ws(&ps);
+    if (peekc(&ps) == -1) break;
+    if (keyword(&ps, "tensor")) {
+      if (!parse_tensor(&ps)) goto fail;
+    } else if (keyword(&ps, "nest")) {
+      if (!parse_nest(&ps)) goto fail;
+    } else {
+      error_at(&ps, "expected %s", "'tensor', 'nest' or the end of the file");
+      goto fail;
+    }
+  }
+  *out = ps.m;
+  return RC_OK;
+fail:
+  module_destroy(ps.m);
+  return RC_BADINPUT;
+}

@@ -1,0 +1,89 @@
+/*
+ * nest_verify.c: the verifier of the loop-nest IR.  Each message names the
+ * nest and the rule it breaks, so tests can name the rule:
+ *   dim-bound        every dim has bound >= 1
+ *   access-rank      an affine access has one index per tensor dim
+ *   access-bounds    an index stays within the tensor, give or take its padding
+ *   access-target    writes and updates go to values or outputs, never inputs or weights
+ *   mac-shape        a mac nest updates one tensor and reads at least two
+ *   def-before-use   a value is written by an earlier nest before it is read
+ *   output-written   every value and output tensor is written by some nest
+ */
+#include "nest.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+static const char *where(const Module *m, const Nest *n) {
+  return arena_printf((Arena *)&m->arena, "nest '%s'", n->name);
+}
+
+static void affine_range(const Nest *n, const Affine *a, int64_t *lo, int64_t *hi) {
+  *lo = *hi = a->cst;
+  for (int d = 0; d < n->ndims; d++) {
+    int64_t span = a->coef[d] * (n->dims[d].bound - 1);
+    if (span < 0) *lo += span;
+    else *hi += span;
+  }
+}
+
+Rc module_verify(const Module *m, Diag *d) {
+  int before = d->nerrors;
+  uint8_t *written = xcalloc(m->ntensors ? m->ntensors : 1, 1);
+  if (!written) return RC_INTERNAL;
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    const Nest *n = &m->nests[i];
+    int updates = 0, reads = 0;
+    for (int k = 0; k < n->ndims; k++)
+      if (n->dims[k].bound < 1)
+        diag_error(d, where(m, n), "dim-bound: dim %s has bound %" PRId64 ", must be at least 1",
+                   n->dims[k].name, n->dims[k].bound);
+    for (int a = 0; a < n->nacc; a++) {
+      const Access *ac = &n->acc[a];
+      if (!ac->tensor || ac->tensor >= m->ntensors) {
+        diag_error(d, where(m, n), "access %s names no tensor", ac->role);
+        continue;
+      }
+      const NTensor *t = &m->tensors[ac->tensor];
+      if (ac->kind == ACC_READ) {
+        reads++;
+        if (t->role == TR_VALUE || t->role == TR_OUTPUT) {
+          if (!written[ac->tensor])
+            diag_error(d, where(m, n), "def-before-use: %s reads %%%s before any nest writes it",
+                       ac->role, t->name);
+        }
+      } else {
+        updates += ac->kind == ACC_UPDATE;
+        if (t->role == TR_INPUT || t->role == TR_WEIGHT)
+          diag_error(d, where(m, n), "access-target: %s writes %%%s, which is a graph %s",
+                     ac->role, t->name, t->role == TR_INPUT ? "input" : "weight");
+      }
+      if (ac->ix != IX_AFFINE) continue;
+      if (ac->rank != t->rank) {
+        diag_error(d, where(m, n), "access-rank: %s indexes %%%s with %d indices, it has rank %d",
+                   ac->role, t->name, ac->rank, t->rank);
+        continue;
+      }
+      for (int k = 0; k < ac->rank; k++) {
+        int64_t lo, hi;
+        affine_range(n, &ac->idx[k], &lo, &hi);
+        if (lo < -ac->pad_lo[k] || hi > t->dims[k] - 1 + ac->pad_hi[k])
+          diag_error(d, where(m, n),
+                     "access-bounds: %s index %d of %%%s spans [%" PRId64 ", %" PRId64
+                     "], outside [0, %" PRId64 "] with padding %" PRId64 ":%" PRId64,
+                     ac->role, k, t->name, lo, hi, t->dims[k] - 1, ac->pad_lo[k], ac->pad_hi[k]);
+      }
+    }
+    if (n->kind == NK_MAC && (updates != 1 || reads < 2))
+      diag_error(d, where(m, n), "mac-shape: a mac nest needs one update and two reads, it has %d and %d",
+                 updates, reads);
+    for (int a = 0; a < n->nacc; a++)
+      if (n->acc[a].kind != ACC_READ && n->acc[a].tensor < m->ntensors) written[n->acc[a].tensor] = 1;
+  }
+  for (uint32_t t = 1; t < m->ntensors; t++)
+    if ((m->tensors[t].role == TR_VALUE || m->tensors[t].role == TR_OUTPUT) && !written[t])
+      diag_error(d, NULL, "output-written: tensor %%%s is a %s but no nest writes it",
+                 m->tensors[t].name, m->tensors[t].role == TR_VALUE ? "value" : "output");
+  xfree(written);
+  return d->nerrors > before ? RC_BADINPUT : RC_OK;
+}

@@ -1,0 +1,509 @@
+/*
+ * lower.c: graph IR -> loop-nest IR.  One nest per live node (Concat gives
+ * one move nest per input).  The shapes are static after import, so every
+ * bound and index here is a number.
+ *
+ *   Conv           mac  N G K C P Q R S   I[N, G*Cg+C, P*s+R*d-p, Q*s+S*d-p] (padded)
+ *                                         W[G*Kg+K, C, R, S]  O[N, G*Kg+K, P, Q] +=
+ *   ConvTranspose  mac  P Q run over the input: O[.., P*s+R*d-p, ..] += I[.., P, Q] * W
+ *   Gemm/MatMul    mac  N=rows K=cols C=inner, G=batch (MatMul with batched B)
+ *   pools          vec  N C P Q R S with the window as reduce dims
+ *   element-wise   vec  over the output dims, broadcast inputs index 0 on size-1 dims
+ *   softmax, reducemean, batchnorm, cast, resize (gather)    vec
+ *   concat, slice, transpose, gather                          move
+ *   reshape, flatten, squeeze, unsqueeze, identity, dropout   view
+ * 1-D convolutions and pools lower with Q = S = 1; 3-D ones are refused.
+ */
+#include "passes.h"
+
+#include <string.h>
+
+typedef struct {
+  const Model *g;
+  Module *m;
+  uint32_t *tmap; /* graph tensor id -> module tensor id */
+  Diag *d;
+} Lower;
+
+static uint32_t mt(Lower *L, TensorId t) {
+  if (!t) return 0;
+  if (L->tmap[t]) return L->tmap[t];
+  const Tensor *T = &L->g->tensors[t];
+  TensorRole role = T->kind == TK_INPUT ? (T->is_param ? TR_WEIGHT : TR_INPUT)
+                    : T->kind == TK_CONST ? TR_WEIGHT
+                    : T->is_output ? TR_OUTPUT : TR_VALUE;
+  return L->tmap[t] = module_add_tensor(L->m, T->name, T->dtype, T->rank, T->dims, role);
+}
+
+static void dim(Nest *n, const char *name, int64_t bound, bool reduce) {
+  NestDim *d = &n->dims[n->ndims++];
+  d->name = name;
+  d->bound = bound;
+  d->reduce = reduce;
+}
+
+static Access *acc(Nest *n, const char *role, AccessKind k, uint32_t t, int rank) {
+  Access *a = &n->acc[n->nacc++];
+  memset(a, 0, sizeof *a);
+  a->role = role;
+  a->kind = k;
+  a->tensor = t;
+  a->rank = rank;
+  a->ix = IX_AFFINE;
+  return a;
+}
+
+/* idx = c0*d0 + c1*d1 + cst (dims by index; -1 for none). */
+static void ix(Access *a, int k, int d0, int64_t c0, int d1, int64_t c1, int64_t cst) {
+  memset(&a->idx[k], 0, sizeof a->idx[k]);
+  if (d0 >= 0) a->idx[k].coef[d0] += c0;
+  if (d1 >= 0) a->idx[k].coef[d1] += c1;
+  a->idx[k].cst = cst;
+}
+
+enum { DN, DG, DK, DC, DP, DQ, DR, DS };
+
+static Nest *new_nest(Lower *L, NestKind k, const Node *nd, const char *suffix) {
+  const char *name = suffix ? arena_printf(&L->m->arena, "%s%s", nd->name, suffix) : nd->name;
+  Nest *n = name ? module_add_nest(L->m, k, name) : NULL;
+  if (n) n->loc = arena_printf(&L->m->arena, "%s:node '%s'", L->g->source ? L->g->source : "",
+                               nd->name);
+  return n;
+}
+
+static void epilogue(Nest *n, const Node *nd) {
+  n->act = nd->act;
+  if (nd->act == OP_CLIP) {
+    n->act_alpha = nd->act_a.clip_min;
+    n->act_beta = nd->act_a.clip_max;
+  } else if (nd->act == OP_LEAKYRELU || nd->act == OP_HARDSIGMOID) {
+    n->act_alpha = nd->act_a.alpha;
+    n->act_beta = nd->act == OP_HARDSIGMOID ? nd->act_a.beta : 0;
+  }
+}
+
+static bool lower_conv(Lower *L, const Node *nd) {
+  const Tensor *x = &L->g->tensors[nd->in[0]], *w = &L->g->tensors[nd->in[1]];
+  const Tensor *o = &L->g->tensors[nd->out[0]];
+  const Attrs *a = &nd->a;
+  bool tr = nd->op == OP_CONVTRANSPOSE;
+  if (a->nsp > 2) {
+    diag_error(L->d, arena_printf(&L->m->arena, "node '%s'", nd->name),
+               "%d-D convolution cannot be lowered (1-D and 2-D are supported)", a->nsp);
+    return false;
+  }
+  Nest *n = new_nest(L, NK_MAC, nd, NULL);
+  if (!n) return false;
+  int64_t G = a->group, Cg = tr ? x->dims[1] / G : w->dims[1], Kg = tr ? w->dims[1] : w->dims[0] / G;
+  bool two = a->nsp == 2;
+  int64_t sp_in[2] = {x->dims[2], two ? x->dims[3] : 1};
+  int64_t sp_out[2] = {o->dims[2], two ? o->dims[3] : 1};
+  int64_t kr[2] = {a->kernel[0], two ? a->kernel[1] : 1};
+  int64_t st[2] = {a->strides[0], two ? a->strides[1] : 1};
+  int64_t dl[2] = {a->dilations[0], two ? a->dilations[1] : 1};
+  int64_t pb[2] = {a->pads[0], two ? a->pads[1] : 0};
+  int64_t pe[2] = {a->pads[a->nsp], two ? a->pads[a->nsp + 1] : 0};
+  const int64_t *it = tr ? sp_in : sp_out; /* P, Q iterate over these */
+  dim(n, "N", x->dims[0], false);
+  dim(n, "G", G, false);
+  dim(n, "K", Kg, false);
+  dim(n, "C", Cg, true);
+  dim(n, "P", it[0], false);
+  dim(n, "Q", it[1], false);
+  dim(n, "R", kr[0], true);
+  dim(n, "S", kr[1], true);
+  int nsp = x->rank - 2;
+  /* The windowed tensor (I for conv, O for transposed conv) and the plain one. */
+  Access *win = tr ? NULL : acc(n, "I", ACC_READ, mt(L, nd->in[0]), x->rank);
+  Access *I = win;
+  if (tr) {
+    I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), x->rank);
+    ix(I, 0, DN, 1, -1, 0, 0);
+    ix(I, 1, DG, Cg, DC, 1, 0);
+    ix(I, 2, DP, 1, -1, 0, 0);
+    if (nsp == 2) ix(I, 3, DQ, 1, -1, 0, 0);
+  } else {
+    ix(I, 0, DN, 1, -1, 0, 0);
+    ix(I, 1, DG, Cg, DC, 1, 0);
+  }
+  Access *W = acc(n, "W", ACC_READ, mt(L, nd->in[1]), w->rank);
+  if (tr) {
+    ix(W, 0, DG, Cg, DC, 1, 0);
+    ix(W, 1, DK, 1, -1, 0, 0);
+  } else {
+    ix(W, 0, DG, Kg, DK, 1, 0);
+    ix(W, 1, DC, 1, -1, 0, 0);
+  }
+  ix(W, 2, DR, 1, -1, 0, 0);
+  if (nsp == 2) ix(W, 3, DS, 1, -1, 0, 0);
+  if (nd->nin > 2 && nd->in[2]) {
+    Access *B = acc(n, "B", ACC_READ, mt(L, nd->in[2]), 1);
+    ix(B, 0, DG, Kg, DK, 1, 0);
+    n->has_bias = true;
+  }
+  Access *O = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), o->rank);
+  ix(O, 0, DN, 1, -1, 0, 0);
+  ix(O, 1, DG, Kg, DK, 1, 0);
+  if (!tr) {
+    ix(O, 2, DP, 1, -1, 0, 0);
+    if (nsp == 2) ix(O, 3, DQ, 1, -1, 0, 0);
+    win = I;
+  } else {
+    win = O;
+  }
+  /* Windowed index: P*s + R*d - pad, and how far it leaves the tensor. */
+  const Tensor *wt = tr ? o : x;
+  for (int k = 0; k < nsp; k++) {
+    ix(win, 2 + k, k ? DQ : DP, st[k], k ? DS : DR, dl[k], -pb[k]);
+    int64_t hi = (it[k] - 1) * st[k] + (kr[k] - 1) * dl[k] - pb[k];
+    win->pad_lo[2 + k] = pb[k];
+    win->pad_hi[2 + k] = hi > wt->dims[2 + k] - 1 ? hi - (wt->dims[2 + k] - 1) : 0;
+    (void)pe;
+  }
+  epilogue(n, nd);
+  return true;
+}
+
+static bool lower_gemm(Lower *L, const Node *nd) {
+  const Tensor *A = &L->g->tensors[nd->in[0]], *B = &L->g->tensors[nd->in[1]];
+  const Tensor *o = &L->g->tensors[nd->out[0]];
+  Nest *n = new_nest(L, NK_MAC, nd, NULL);
+  if (!n) return false;
+  bool gemm = nd->op == OP_GEMM;
+  int orank = o->rank;
+  /* MatMul: rows = product of A's non-matrix dims when B is a plain matrix. */
+  int64_t batch = 1;
+  bool batched_b = !gemm && B->rank > 2;
+  if (batched_b)
+    for (int k = 0; k < orank - 2; k++) batch *= o->dims[k];
+  int64_t Kin = gemm ? (nd->a.trans_a ? A->dims[0] : A->dims[1]) : A->dims[A->rank - 1];
+  int64_t cols = o->dims[orank - 1];
+  int64_t rows = tensor_numel(o) / cols / batch;
+  if (!gemm && A->rank == 1) rows = 1;
+  if (!gemm && B->rank == 1) cols = 1;
+  dim(n, "N", rows, false);
+  dim(n, "G", batch, false);
+  dim(n, "K", B->rank == 1 ? 1 : cols, false);
+  dim(n, "C", Kin, true);
+  dim(n, "P", 1, false);
+  dim(n, "Q", 1, false);
+  dim(n, "R", 1, true);
+  dim(n, "S", 1, true);
+  if (!gemm && !batched_b && A->rank > 2) {
+    /* rows span A's leading dims: the nest reads A as a [rows, Kin] view. */
+    Access *I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), A->rank);
+    I->ix = IX_WHOLE;
+  } else {
+    Access *I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), A->rank);
+    if (gemm) {
+      ix(I, nd->a.trans_a ? 1 : 0, DN, 1, -1, 0, 0);
+      ix(I, nd->a.trans_a ? 0 : 1, DC, 1, -1, 0, 0);
+    } else if (A->rank == 1) {
+      ix(I, 0, DC, 1, -1, 0, 0);
+    } else {
+      for (int k = 0; k < A->rank - 2; k++) /* batch dims of A: broadcast or G */
+        ix(I, k, A->dims[k] == 1 ? -1 : DG, 1, -1, 0, 0);
+      if (A->rank > 3) I->ix = IX_WHOLE;
+      ix(I, A->rank - 2, DN, 1, -1, 0, 0);
+      ix(I, A->rank - 1, DC, 1, -1, 0, 0);
+    }
+  }
+  Access *W = acc(n, "W", ACC_READ, mt(L, nd->in[1]), B->rank);
+  if (gemm) {
+    ix(W, nd->a.trans_b ? 1 : 0, DC, 1, -1, 0, 0);
+    ix(W, nd->a.trans_b ? 0 : 1, DK, 1, -1, 0, 0);
+  } else if (B->rank == 1) {
+    ix(W, 0, DC, 1, -1, 0, 0);
+  } else {
+    for (int k = 0; k < B->rank - 2; k++) ix(W, k, B->dims[k] == 1 ? -1 : DG, 1, -1, 0, 0);
+    if (B->rank > 3) W->ix = IX_WHOLE;
+    ix(W, B->rank - 2, DC, 1, -1, 0, 0);
+    ix(W, B->rank - 1, DK, 1, -1, 0, 0);
+  }
+  if (gemm && nd->nin > 2 && nd->in[2]) {
+    const Tensor *C = &L->g->tensors[nd->in[2]];
+    Access *Bi = acc(n, "B", ACC_READ, mt(L, nd->in[2]), C->rank);
+    for (int k = 0; k < C->rank; k++) {
+      int od = 2 - C->rank + k; /* which output dim this broadcasts against */
+      ix(Bi, k, C->dims[k] == 1 ? -1 : (od == 0 ? DN : DK), 1, -1, 0, 0);
+    }
+    n->has_bias = true;
+    n->fparam[0] = nd->a.alpha;
+    n->fparam[1] = nd->a.beta;
+  } else if (gemm) {
+    n->fparam[0] = nd->a.alpha;
+  }
+  Access *O = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), orank);
+  if (orank == 1) {
+    ix(O, 0, A->rank == 1 ? DK : DN, 1, -1, 0, 0);
+  } else if (batched_b || gemm || orank == 2) {
+    for (int k = 0; k < orank - 2; k++) ix(O, k, DG, 1, -1, 0, 0);
+    if (orank > 3) O->ix = IX_WHOLE;
+    ix(O, orank - 2, DN, 1, -1, 0, 0);
+    ix(O, orank - 1, DK, 1, -1, 0, 0);
+  } else {
+    O->ix = IX_WHOLE; /* [batch..., M, N] viewed as [rows, N] */
+  }
+  epilogue(n, nd);
+  return true;
+}
+
+/* A vec nest over the output's dims, reading each input with broadcasting. */
+static bool lower_elementwise(Lower *L, const Node *nd, const char *vop) {
+  const Tensor *o = &L->g->tensors[nd->out[0]];
+  Nest *n = new_nest(L, NK_VEC, nd, NULL);
+  if (!n) return false;
+  n->vop = vop;
+  static const char *const dn[] = {"d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7"};
+  for (int k = 0; k < o->rank; k++) dim(n, dn[k], o->dims[k], false);
+  static const char *const roles[] = {"X", "Y", "Z", "U", "V", "A"};
+  for (int i = 0; i < nd->nin && i < 6; i++) {
+    if (!nd->in[i]) continue;
+    const Tensor *t = &L->g->tensors[nd->in[i]];
+    Access *a = acc(n, roles[i], ACC_READ, mt(L, nd->in[i]), t->rank);
+    for (int k = 0; k < t->rank; k++) {
+      int od = o->rank - t->rank + k;
+      ix(a, k, t->dims[k] == 1 && o->dims[od] != 1 ? -1 : od, 1, -1, 0, 0);
+    }
+  }
+  Access *y = acc(n, "O", ACC_WRITE, mt(L, nd->out[0]), o->rank);
+  for (int k = 0; k < o->rank; k++) ix(y, k, k, 1, -1, 0, 0);
+  return true;
+}
+
+static bool lower_pool(Lower *L, const Node *nd) {
+  const Tensor *x = &L->g->tensors[nd->in[0]], *o = &L->g->tensors[nd->out[0]];
+  const Attrs *a = &nd->a;
+  if (x->rank > 4) {
+    diag_error(L->d, arena_printf(&L->m->arena, "node '%s'", nd->name),
+               "%d-D pooling cannot be lowered (1-D and 2-D are supported)", x->rank - 2);
+    return false;
+  }
+  Nest *n = new_nest(L, NK_VEC, nd, NULL);
+  if (!n) return false;
+  bool global = nd->op == OP_GLOBALAVGPOOL, two = x->rank == 4;
+  n->vop = nd->op == OP_MAXPOOL ? "maxpool" : global ? "globalavgpool" : "avgpool";
+  dim(n, "N", x->dims[0], false);
+  dim(n, "C", x->dims[1], false);
+  dim(n, "P", o->dims[2], false);
+  dim(n, "Q", two ? o->dims[3] : 1, false);
+  int64_t kr[2] = {global ? x->dims[2] : a->kernel[0], global ? (two ? x->dims[3] : 1) : (two ? a->kernel[1] : 1)};
+  dim(n, "R", kr[0], true);
+  dim(n, "S", kr[1], true);
+  Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[0]), x->rank);
+  ix(X, 0, DN, 1, -1, 0, 0);
+  ix(X, 1, 1, 1, -1, 0, 0);
+  for (int k = 0; k < x->rank - 2; k++) {
+    int64_t s = global ? 1 : a->strides[k], dl = global ? 1 : a->dilations[k];
+    int64_t pb = global ? 0 : a->pads[k];
+    ix(X, 2 + k, global ? -1 : 2 + k, s, 4 + k, dl, -pb);
+    int64_t hi = (o->dims[2 + k] - 1) * (global ? 0 : s) + (kr[k] - 1) * dl - pb;
+    X->pad_lo[2 + k] = pb;
+    X->pad_hi[2 + k] = hi > x->dims[2 + k] - 1 ? hi - (x->dims[2 + k] - 1) : 0;
+  }
+  Access *Y = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), o->rank);
+  ix(Y, 0, DN, 1, -1, 0, 0);
+  ix(Y, 1, 1, 1, -1, 0, 0);
+  for (int k = 0; k < o->rank - 2; k++) ix(Y, 2 + k, 2 + k, 1, -1, 0, 0);
+  n->iparam[0] = a->count_include_pad;
+  return true;
+}
+
+/* vec/move nests over the input's dims with some dims reduced (softmax, reducemean). */
+static bool lower_reduce(Lower *L, const Node *nd, const char *vop) {
+  const Tensor *x = &L->g->tensors[nd->in[0]], *o = &L->g->tensors[nd->out[0]];
+  Nest *n = new_nest(L, NK_VEC, nd, NULL);
+  if (!n) return false;
+  n->vop = vop;
+  static const char *const dn[] = {"d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7"};
+  bool red[NAASC_MAX_RANK] = {0};
+  if (nd->op == OP_SOFTMAX) {
+    /* opset 13: one axis; before it, every axis from `axis` on (a 2-D coercion). */
+    for (int k = 0; k < x->rank; k++)
+      red[k] = L->g->opset >= 13 ? k == nd->a.axis : k >= nd->a.axis;
+    n->iparam[0] = nd->a.axis;
+  } else {
+    for (int i = 0; i < nd->a.naxes; i++) red[nd->a.axes[i]] = true;
+  }
+  for (int k = 0; k < x->rank; k++) dim(n, dn[k], x->dims[k], red[k]);
+  Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[0]), x->rank);
+  for (int k = 0; k < x->rank; k++) ix(X, k, k, 1, -1, 0, 0);
+  Access *Y = acc(n, "O", nd->op == OP_SOFTMAX ? ACC_WRITE : ACC_UPDATE, mt(L, nd->out[0]), o->rank);
+  for (int k = 0, j = 0; k < x->rank; k++) {
+    if (nd->op == OP_SOFTMAX) ix(Y, j++, k, 1, -1, 0, 0);
+    else if (!red[k]) ix(Y, j++, k, 1, -1, 0, 0);
+    else if (nd->a.keepdims) ix(Y, j++, -1, 0, -1, 0, 0);
+  }
+  return true;
+}
+
+static bool lower_move(Lower *L, const Node *nd) {
+  const Tensor *o = &L->g->tensors[nd->out[0]];
+  static const char *const dn[] = {"d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7"};
+  const Attrs *a = &nd->a;
+  if (nd->op == OP_CONCAT) {
+    int64_t off = 0;
+    for (int i = 0; i < nd->nin; i++) {
+      const Tensor *t = &L->g->tensors[nd->in[i]];
+      Nest *n = new_nest(L, NK_MOVE, nd, arena_printf(&L->m->arena, ".%d", i));
+      if (!n) return false;
+      n->vop = "copy";
+      for (int k = 0; k < t->rank; k++) dim(n, dn[k], t->dims[k], false);
+      Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[i]), t->rank);
+      Access *Y = acc(n, "O", ACC_WRITE, mt(L, nd->out[0]), o->rank);
+      for (int k = 0; k < t->rank; k++) {
+        ix(X, k, k, 1, -1, 0, 0);
+        ix(Y, k, k, 1, -1, 0, k == a->axis ? off : 0);
+      }
+      off += t->dims[a->axis];
+    }
+    return true;
+  }
+  Nest *n = new_nest(L, NK_MOVE, nd, NULL);
+  if (!n) return false;
+  const Tensor *x = &L->g->tensors[nd->in[0]];
+  for (int k = 0; k < o->rank; k++) dim(n, dn[k], o->dims[k], false);
+  Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[0]), x->rank);
+  if (nd->op == OP_TRANSPOSE) {
+    n->vop = "transpose";
+    for (int k = 0; k < o->rank; k++) ix(X, (int)a->axes[k], k, 1, -1, 0, 0);
+  } else if (nd->op == OP_SLICE) {
+    n->vop = "slice";
+    for (int k = 0; k < x->rank; k++) ix(X, k, k, 1, -1, 0, 0);
+    for (int i = 0; i < a->naxes; i++) ix(X, (int)a->axes[i], (int)a->axes[i], a->steps[i], -1, 0, a->starts[i]);
+  } else { /* gather with a computed index */
+    n->vop = "gather";
+    n->iparam[0] = a->axis;
+    X->ix = IX_GATHER;
+    const Tensor *t = &L->g->tensors[nd->in[1]];
+    Access *I = acc(n, "Idx", ACC_READ, mt(L, nd->in[1]), t->rank);
+    I->ix = IX_GATHER;
+  }
+  Access *Y = acc(n, "O", ACC_WRITE, mt(L, nd->out[0]), o->rank);
+  for (int k = 0; k < o->rank; k++) ix(Y, k, k, 1, -1, 0, 0);
+  return true;
+}
+
+static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *vop) {
+  Nest *n = new_nest(L, kind, nd, NULL);
+  if (!n) return false;
+  n->vop = vop;
+  static const char *const roles[] = {"X", "Y", "Z", "U", "V", "A", "B", "C"};
+  for (int i = 0; i < nd->nin && n->nacc < NEST_MAX_ACCESS - 1; i++) {
+    if (!nd->in[i]) continue;
+    Access *a = acc(n, roles[i], ACC_READ, mt(L, nd->in[i]), 0);
+    a->ix = IX_WHOLE;
+  }
+  for (int i = 0; i < nd->nout && n->nacc < NEST_MAX_ACCESS; i++) {
+    if (!nd->out[i]) continue;
+    Access *a = acc(n, i ? arena_printf(&L->m->arena, "O%d", i) : "O", ACC_WRITE, mt(L, nd->out[i]), 0);
+    a->ix = IX_WHOLE;
+  }
+  return true;
+}
+
+static const char *vec_name(Op op) {
+  switch (op) {
+  case OP_RELU: return "relu";
+  case OP_CLIP: return "clip";
+  case OP_LEAKYRELU: return "leakyrelu";
+  case OP_HARDSIGMOID: return "hardsigmoid";
+  case OP_HARDSWISH: return "hardswish";
+  case OP_SIGMOID: return "sigmoid";
+  case OP_SQRT: return "sqrt";
+  case OP_ADD: return "add";
+  case OP_SUB: return "sub";
+  case OP_MUL: return "mul";
+  case OP_DIV: return "div";
+  case OP_MAX: return "max";
+  case OP_POW: return "pow";
+  case OP_CAST: return "cast";
+  case OP_BATCHNORM: return "batchnorm";
+  default: return NULL;
+  }
+}
+
+Rc lower_model(const Model *g, Module **out, Diag *d) {
+  *out = NULL;
+  Lower L = {g, module_create(g->name), xcalloc(g->ntensors + 1, sizeof(uint32_t)), d};
+  if (!L.m || !L.tmap) goto oom;
+  /* Graph inputs and outputs first, in order, so the module lists them at the top. */
+  for (uint32_t i = 0; i < g->ninputs; i++)
+    if (!mt(&L, g->inputs[i])) goto oom;
+  for (uint32_t i = 1; i < g->nnodes; i++) {
+    const Node *nd = &g->nodes[i];
+    if (nd->dead) continue;
+    bool ok;
+    const char *v;
+    switch (nd->op) {
+    case OP_CONV:
+    case OP_CONVTRANSPOSE: ok = lower_conv(&L, nd); break;
+    case OP_GEMM:
+    case OP_MATMUL: ok = lower_gemm(&L, nd); break;
+    case OP_MAXPOOL:
+    case OP_AVGPOOL:
+    case OP_GLOBALAVGPOOL: ok = lower_pool(&L, nd); break;
+    case OP_SOFTMAX: ok = lower_reduce(&L, nd, "softmax"); break;
+    case OP_REDUCEMEAN: ok = lower_reduce(&L, nd, "reducemean"); break;
+    case OP_CONCAT:
+    case OP_TRANSPOSE:
+    case OP_SLICE:
+    case OP_GATHER: ok = lower_move(&L, nd); break;
+    case OP_RESIZE: {
+      ok = lower_elementwise(&L, nd, "resize");
+      if (ok) {
+        Nest *n = &L.m->nests[L.m->nnests - 1];
+        n->acc[0].ix = IX_GATHER;
+        n->iparam[0] = nd->a.rz_mode;
+        n->iparam[1] = nd->a.rz_coord;
+        n->iparam[2] = nd->a.rz_nearest;
+        for (int k = 0; k < 4 && k < g->tensors[nd->in[0]].rank; k++)
+          n->fparam[k] = nd->a.rz_scales[k];
+      }
+      break;
+    }
+    case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE:
+    case OP_IDENTITY: case OP_DROPOUT:
+      ok = lower_whole(&L, nd, NK_VIEW, "");
+      break;
+    case OP_HOST: ok = lower_whole(&L, nd, NK_VEC, arena_printf(&L.m->arena, "host:%s", nd->onnx_op)); break;
+    default:
+      if (!(v = vec_name(nd->op))) {
+        diag_error(d, arena_printf(&L.m->arena, "node '%s'", nd->name), "no lowering for %s",
+                   op_name(nd->op));
+        ok = false;
+        break;
+      }
+      ok = lower_elementwise(&L, nd, v);
+      if (ok) {
+        Nest *n = &L.m->nests[L.m->nnests - 1];
+        const Attrs *a = &nd->a;
+        if (nd->op == OP_CLIP) { n->fparam[0] = a->clip_min; n->fparam[1] = a->clip_max; }
+        if (nd->op == OP_LEAKYRELU) n->fparam[0] = a->alpha;
+        if (nd->op == OP_HARDSIGMOID) { n->fparam[0] = a->alpha; n->fparam[1] = a->beta; }
+        if (nd->op == OP_BATCHNORM) {
+          n->fparam[0] = a->epsilon;
+          for (int k = 1; k < n->nacc - 1; k++) { /* per-channel vectors index dim 1 */
+            Access *ac = &n->acc[k];
+            memset(ac->idx, 0, sizeof ac->idx);
+            ac->idx[0].coef[1] = 1;
+          }
+        }
+        if (nd->op == OP_CAST) n->iparam[0] = a->to;
+      }
+    }
+    if (!ok) {
+      if (d->nerrors) goto fail;
+      goto oom;
+    }
+  }
+  xfree(L.tmap);
+  *out = L.m;
+  return RC_OK;
+oom:
+  diag_error(d, NULL, "out of memory lowering the model");
+fail:
+  xfree(L.tmap);
+  module_destroy(L.m);
+  return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
+}
