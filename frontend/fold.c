@@ -22,14 +22,12 @@ static bool f32_const(const Model *m, TensorId t) {
          m->tensors[t].dtype == DT_F32;
 }
 
-static TensorId new_const(Model *m, const char *name, const Tensor *like, int rank,
-                          const int64_t *dims) {
+static TensorId new_const(Model *m, const char *name, int rank, const int64_t *dims) {
   TensorId t = model_add_tensor(m, name, DT_F32, rank, dims, TK_CONST);
   if (!t) return 0;
   Tensor *T = &m->tensors[t];
   T->is_param = true;
   T->data = arena_alloc(&m->arena, (size_t)tensor_numel(T) * 4);
-  (void)like;
   return T->data ? t : 0;
 }
 
@@ -62,8 +60,12 @@ Rc graph_fold_bn(Model *m, Diag *d) {
     int64_t M = m->tensors[x].dims[1];
     int64_t per = 1; /* elements per (row of W) */
     for (int k = 2; k < W->rank; k++) per *= W->dims[k];
-    TensorId nw = new_const(m, arena_printf(&m->arena, "%s.bnfold", W->name), W, W->rank, W->dims);
-    TensorId nb = new_const(m, arena_printf(&m->arena, "%s.bias.bnfold", cv->name), NULL, 1, &M);
+    /* Copies: adding tensors may move the tensor array under W. */
+    int64_t wdims[NAASC_MAX_RANK];
+    int wrank = W->rank;
+    memcpy(wdims, W->dims, sizeof wdims);
+    TensorId nw = new_const(m, arena_printf(&m->arena, "%s.bnfold", W->name), wrank, wdims);
+    TensorId nb = new_const(m, arena_printf(&m->arena, "%s.bias.bnfold", cv->name), 1, &M);
     if (!nw || !nb) {
       diag_error(d, NULL, "out of memory folding BatchNormalization");
       return RC_INTERNAL;

@@ -16,14 +16,16 @@
 #define NAASC_OPSET_MAX 17
 #define NAASC_MAX_BINDINGS 32
 
+#define NAASC_MAX_NAME 256
+
 typedef struct {
-  const char *name;
+  char name[NAASC_MAX_NAME];
   int rank;
   int64_t dims[NAASC_MAX_RANK];
 } InputShape;
 
 typedef struct {
-  const char *name;
+  char name[NAASC_MAX_NAME];
   const char *path; /* a serialized TensorProto (.pb) */
 } InputData;
 
@@ -39,6 +41,8 @@ typedef struct {
 void import_options_default(ImportOptions *o);
 /* Parses "NAME=1x3x640x640"; false (with a message in d) if malformed. */
 bool parse_input_shape(const char *arg, InputShape *s, Diag *d);
+/* Parses "NAME=FILE.pb"; false (with a message in d) if malformed. */
+bool parse_input_data(const char *arg, InputData *b, Diag *d);
 
 /* Reads an ONNX model and runs shape inference, folding and fusion: the
  * result is fully static or the call fails.  *out is NULL on failure. */

@@ -170,10 +170,10 @@ static bool infer_window_op(Ctx *c, Tensor *x, Tensor *w) {
       int64_t o;
       if (a->has_out_shape || a->auto_pad == PAD_SAME_UPPER || a->auto_pad == PAD_SAME_LOWER) {
         o = a->has_out_shape ? a->out_shape[i] : in * s;
-        int64_t total = full - o;
-        if (total < 0) FAIL("output_shape %" PRId64 " is larger than the transposed convolution gives", o);
-        /* ONNX: SAME_UPPER puts the extra pad at the start for ConvTranspose. */
-        a->pads[i] = a->auto_pad == PAD_SAME_LOWER ? total / 2 : total - total / 2;
+        /* ONNX ConvTranspose: total = full - output; SAME_UPPER: begin = total/2, otherwise
+         * begin = total - total/2 (a negative total widens the output; floor division). */
+        int64_t total = full - o, half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+        a->pads[i] = a->auto_pad == PAD_SAME_UPPER ? half : total - half;
         a->pads[i + nsp] = total - a->pads[i];
       } else {
         if (a->auto_pad == PAD_VALID) a->pads[i] = a->pads[i + nsp] = 0;
@@ -360,7 +360,7 @@ static bool infer_node(Ctx *c) {
     if (!need_inputs(c, 1, 3)) return false;
     Tensor *tm = in_t(c, 2);
     if (tm && (tm->kind != TK_CONST || !tm->data || tensor_get_i(tm, 0) != 0))
-      FAIL("Dropout in training mode is not supported (training_mode must be a constant false)");
+      FAIL("unsupported Dropout in training mode (training_mode must be a constant false)");
     keep_inputs(c, 1);
     set_out(c, 0, x->dtype, x->rank, x->dims);
     set_out(c, 1, DT_BOOL, x->rank, x->dims);

@@ -33,7 +33,13 @@ bool parse_input_shape(const char *arg, InputShape *s, Diag *d) {
     diag_error(d, NULL, "--input-shape '%s': expected NAME=D0xD1x..., e.g. x=1x3x640x640", arg);
     return false;
   }
-  s->name = arg;
+  size_t n = (size_t)(eq - arg);
+  if (n >= NAASC_MAX_NAME) {
+    diag_error(d, NULL, "--input-shape '%s': the name is longer than %d bytes", arg, NAASC_MAX_NAME - 1);
+    return false;
+  }
+  memcpy(s->name, arg, n);
+  s->name[n] = 0;
   s->rank = 0;
   const char *p = eq + 1;
   while (*p) {
@@ -55,13 +61,19 @@ bool parse_input_shape(const char *arg, InputShape *s, Diag *d) {
       return false;
     }
   }
-  /* The name is the part before '='; keep it NUL-free by copying. */
-  size_t n = (size_t)(eq - arg);
-  char *name = xmalloc(n + 1);
-  if (!name) return false;
-  memcpy(name, arg, n);
-  name[n] = 0;
-  s->name = name; /* owned by the options for the life of the process */
+  return true;
+}
+
+bool parse_input_data(const char *arg, InputData *b, Diag *d) {
+  const char *eq = strchr(arg, '=');
+  size_t n = eq ? (size_t)(eq - arg) : 0;
+  if (!eq || n == 0 || !eq[1] || n >= NAASC_MAX_NAME) {
+    diag_error(d, NULL, "--input-data '%s': expected NAME=FILE.pb", arg);
+    return false;
+  }
+  memcpy(b->name, arg, n);
+  b->name[n] = 0;
+  b->path = eq + 1;
   return true;
 }
 
@@ -764,6 +776,14 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
     }
     if (name_find(im, vi->name)) continue; /* an initializer (IR < 4 style) */
     if (!add_graph_input(im, vi)) return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
+  }
+  for (int i = 0; i < im->o->nshapes; i++) {
+    TensorId t = name_find(im, im->o->shapes[i].name);
+    if (!t || m->tensors[t].kind != TK_INPUT) {
+      diag_error(d, NULL, "--input-shape %s: the model has no graph input named '%s'",
+                 im->o->shapes[i].name, im->o->shapes[i].name);
+      return RC_BADINPUT;
+    }
   }
   for (int i = 0; i < im->o->ndata; i++)
     if (!bind_input_data(im, &im->o->data[i])) return RC_BADINPUT;

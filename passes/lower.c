@@ -156,7 +156,7 @@ static bool lower_conv(Lower *L, const Node *nd) {
   for (int k = 0; k < nsp; k++) {
     ix(win, 2 + k, k ? DQ : DP, st[k], k ? DS : DR, dl[k], -pb[k]);
     int64_t hi = (it[k] - 1) * st[k] + (kr[k] - 1) * dl[k] - pb[k];
-    win->pad_lo[2 + k] = pb[k];
+    win->pad_lo[2 + k] = pb[k] > 0 ? pb[k] : 0;
     win->pad_hi[2 + k] = hi > wt->dims[2 + k] - 1 ? hi - (wt->dims[2 + k] - 1) : 0;
     (void)pe;
   }

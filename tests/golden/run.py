@@ -53,7 +53,8 @@ def main():
         return 0
     ok = True
     if p.returncode != want_exit:
-        print(f"FAIL: exit code {p.returncode}, expected {want_exit}")
+        print(f"FAIL: exit code {p.returncode}, expected {want_exit}; stderr:")
+        sys.stdout.write(err.decode(errors="replace")[-4000:])
         ok = False
     for suffix, got in ((".out", out), (".err", err)):
         path = base + suffix
