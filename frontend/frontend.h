@@ -35,7 +35,6 @@ typedef struct {
   InputData data[NAASC_MAX_BINDINGS];    /* --input-data NAME=FILE.pb: a constant input */
   int ndata;
   bool allow_unsupported;                /* mark unsupported nodes host-only */
-  bool no_fold;                          /* keep BatchNormalization and activations apart */
 } ImportOptions;
 
 void import_options_default(ImportOptions *o);
@@ -44,8 +43,9 @@ bool parse_input_shape(const char *arg, InputShape *s, Diag *d);
 /* Parses "NAME=FILE.pb"; false (with a message in d) if malformed. */
 bool parse_input_data(const char *arg, InputData *b, Diag *d);
 
-/* Reads an ONNX model and runs shape inference, folding and fusion: the
- * result is fully static or the call fails.  *out is NULL on failure. */
+/* Reads an ONNX model and runs shape inference and constant folding: the
+ * result is fully static or the call fails.  *out is NULL on failure.
+ * BatchNormalization folding and fusion are passes (passes.h). */
 Rc onnx_import(const char *path, const ImportOptions *o, Model **out, Diag *d);
 /* The same from memory; `dir` is where external data files are looked up
  * (NULL: external data is refused).  This is the fuzzing entry point. */
@@ -60,12 +60,6 @@ Rc onnx_write(const Model *m, const char *path, Diag *d);
 /* Shape inference and constant folding over the sorted graph.  Nodes whose
  * inputs are all constant and whose op folds become constants. */
 Rc graph_infer(Model *m, Diag *d);
-/* Folds BatchNormalization into the Conv (or ConvTranspose) before it. */
-Rc graph_fold_bn(Model *m, Diag *d);
-/* Keeps an activation with its producing layer (Node.act). */
-Rc graph_fuse_act(Model *m, Diag *d);
-/* Drops nodes and constants nothing reads any more. */
-void graph_prune(Model *m);
 
 /* MACs and parameters of one node (0 for ops that do no MACs). */
 int64_t node_macs(const Model *m, const Node *n);

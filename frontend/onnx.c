@@ -4,8 +4,8 @@
  *
  * Import (onnx_import): unpack, check IR version and opset, make tensors for
  * graph inputs (with --input-shape applied), initializers and Constant
- * nodes, make nodes with typed attributes, then sort, infer shapes, fold and
- * fuse (infer.c, fold.c).  Every problem is reported with the file and the
+ * nodes, make nodes with typed attributes, then sort, infer shapes and fold
+ * constants (infer.c).  Every problem is reported with the file and the
  * place in it; unsupported ops and attribute values are gathered over the
  * whole model and reported at once, grouped by (op, what) with a count.
  *
@@ -942,10 +942,6 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
   if ((rc = graph_toposort(m, d)) != RC_OK) return rc;
   if ((rc = graph_check(m, d)) != RC_OK) return rc;
   if ((rc = graph_infer(m, d)) != RC_OK) return rc;
-  if (!im->o->no_fold) {
-    if ((rc = graph_fold_bn(m, d)) != RC_OK) return rc;
-    if ((rc = graph_fuse_act(m, d)) != RC_OK) return rc;
-  }
   graph_prune(m);
   return RC_OK;
 oom:

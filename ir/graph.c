@@ -324,3 +324,24 @@ fail:
   xfree(sorted);
   return rc;
 }
+
+/* Drops nodes whose outputs nothing reads, until none is left. */
+void graph_prune(Model *m) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (uint32_t i = m->nnodes - 1; i >= 1; i--) {
+      Node *n = &m->nodes[i];
+      if (n->dead) continue;
+      bool used = false;
+      for (int k = 0; k < n->nout && !used; k++)
+        used = n->out[k] && graph_uses(m, n->out[k]) > 0;
+      if (!used) {
+        n->dead = true;
+        for (int k = 0; k < n->nout; k++)
+          if (n->out[k]) m->tensors[n->out[k]].producer = 0;
+        changed = true;
+      }
+    }
+  }
+}

@@ -302,6 +302,8 @@ Rc graph_check(const Model *m, Diag *d);
 Rc graph_toposort(Model *m, Diag *d);
 /* Number of live consumers of tensor t (graph outputs count as one). */
 int graph_uses(const Model *m, TensorId t);
+/* Drops nodes whose outputs nothing reads (dead code). */
+void graph_prune(Model *m);
 
 /* ---- printing -------------------------------------------------------- */
 

@@ -157,12 +157,35 @@ static void print_floats(FILE *f, const float *v, int n) {
   }
 }
 
-void module_print(FILE *f, const Module *m) {
+/* Whether name is among names[0..n), each a comma-separated list (all if n == 0). */
+static bool selected(const char *name, const char *const *names, int n) {
+  if (n == 0) return true;
+  size_t len = strlen(name);
+  for (int i = 0; i < n; i++)
+    for (const char *s = names[i]; *s;) {
+      const char *c = strchr(s, ',');
+      size_t k = c ? (size_t)(c - s) : strlen(s);
+      if (k == len && strncmp(s, name, len) == 0) return true;
+      s += k + (c ? 1 : 0);
+    }
+  return false;
+}
+
+void module_print(FILE *f, const Module *m) { module_print_filtered(f, m, NULL, 0); }
+
+void module_print_filtered(FILE *f, const Module *m, const char *const *names, int nnames) {
   fputs("module ", f);
   print_string(f, m->name);
   fputs("\n\n", f);
   for (uint32_t i = 1; i < m->ntensors; i++) {
     const NTensor *t = &m->tensors[i];
+    if (nnames) { /* a filtered dump shows the tensors of the selected nests only */
+      bool used = false;
+      for (uint32_t k = 0; k < m->nnests && !used; k++)
+        if (selected(m->nests[k].name, names, nnames))
+          for (int a = 0; a < m->nests[k].nacc; a++) used = used || m->nests[k].acc[a].tensor == i;
+      if (!used) continue;
+    }
     fputs("tensor ", f);
     print_name(f, '%', t->name);
     fprintf(f, " : %s[", dtype_name(t->dtype));
@@ -171,6 +194,7 @@ void module_print(FILE *f, const Module *m) {
   }
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *n = &m->nests[i];
+    if (!selected(n->name, names, nnames)) continue;
     fputs("\nnest ", f);
     print_name(f, '@', n->name);
     fprintf(f, " %s", kind_names[n->kind]);
@@ -237,6 +261,11 @@ void module_print(FILE *f, const Module *m) {
         for (int k = 0; k < 4; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, n->iparam[k]);
         fputc(')', f);
       }
+      fputc('\n', f);
+    }
+    if (n->note) {
+      fputs("  note ", f);
+      print_string(f, n->note);
       fputc('\n', f);
     }
     fputs("}\n", f);

@@ -98,6 +98,7 @@ typedef struct {
   float act_alpha, act_beta; /* its parameters (Clip min/max, LeakyRelu alpha, HardSigmoid) */
   float fparam[4];      /* vector-op parameters (epsilon, alpha, ...) by vop */
   int64_t iparam[4];
+  const char *note;     /* free text left by a pass (e.g. a plugin's analysis), or NULL */
 } Nest;
 
 typedef struct {
@@ -119,6 +120,9 @@ int64_t nest_macs(const Nest *n); /* product of dim bounds for NK_MAC, else 0 */
 
 /* Text form (docs/ir.md). */
 void module_print(FILE *f, const Module *m);
+/* The same with only the nests named in names[0..n), each entry a comma-separated
+ * list of names (all nests if n == 0). */
+void module_print_filtered(FILE *f, const Module *m, const char *const *names, int n);
 /* Parses the text form; errors carry line:col through d (d->file names the file). */
 Rc module_parse(const char *text, size_t len, Module **out, Diag *d);
 /* Checks the invariants; each broken rule is reported naming the nest. */

@@ -19,6 +19,7 @@ typedef struct {
   Diag *d;
   Module *m;
   bool failed;
+  int tline, tcol; /* where the last token started, for errors about it */
 } Parser;
 
 static void advance(Parser *ps) {
@@ -46,13 +47,28 @@ static void skip_ws(Parser *ps) {
   }
 }
 
-static bool error_at(Parser *ps, const char *fmt, const char *what) {
+static bool error_lc(Parser *ps, int line, int col, const char *fmt, const char *what) {
   if (ps->failed) return false;
   ps->failed = true;
   char where[32];
-  snprintf(where, sizeof where, "%d:%d", ps->line, ps->col);
+  snprintf(where, sizeof where, "%d:%d", line, col);
   diag_error(ps->d, where, fmt, what);
   return false;
+}
+
+/* An error at the current position (what was expected here). */
+static bool error_at(Parser *ps, const char *fmt, const char *what) {
+  return error_lc(ps, ps->line, ps->col, fmt, what);
+}
+
+/* An error about the token just read, at its start. */
+static bool error_tok(Parser *ps, const char *fmt, const char *what) {
+  return error_lc(ps, ps->tline, ps->tcol, fmt, what);
+}
+
+static void mark(Parser *ps) {
+  ps->tline = ps->line;
+  ps->tcol = ps->col;
 }
 
 static bool expect(Parser *ps, char c) {
@@ -84,6 +100,7 @@ static bool bare_char(int c) {
 /* An identifier [A-Za-z_][A-Za-z0-9_]* into buf. */
 static bool ident(Parser *ps, char *buf, size_t n, const char *what) {
   skip_ws(ps);
+  mark(ps);
   size_t k = 0;
   if (!is_ident_start(peekc(ps))) return error_at(ps, "expected %s", what);
   while (is_ident(peekc(ps))) {
@@ -119,6 +136,7 @@ static bool expect_keyword(Parser *ps, const char *kw) {
 /* A quoted string with \" \\ \n escapes, into the arena. */
 static const char *string_lit(Parser *ps) {
   skip_ws(ps);
+  mark(ps);
   if (peekc(ps) != '"') {
     error_at(ps, "expected %s", "a quoted string");
     return NULL;
@@ -131,7 +149,7 @@ static const char *string_lit(Parser *ps) {
     int c = peekc(ps);
     if (c == -1 || c == '\n') {
       xfree(buf);
-      error_at(ps, "%s", "unterminated string");
+      error_tok(ps, "%s", "unterminated string");
       return NULL;
     }
     advance(ps);
@@ -164,12 +182,19 @@ static const char *string_lit(Parser *ps) {
 /* %name or @name (bare or quoted). */
 static const char *sigil_name(Parser *ps, char sigil, const char *what) {
   skip_ws(ps);
+  mark(ps);
   if (peekc(ps) != sigil) {
     error_at(ps, "expected %s", what);
     return NULL;
   }
   advance(ps);
-  if (peekc(ps) == '"') return string_lit(ps);
+  if (peekc(ps) == '"') {
+    int l = ps->tline, c = ps->tcol;
+    const char *r = string_lit(ps);
+    ps->tline = l;
+    ps->tcol = c;
+    return r;
+  }
   const char *start = ps->p;
   while (peekc(ps) != -1 && bare_char(peekc(ps))) advance(ps);
   if (ps->p == start) {
@@ -181,6 +206,7 @@ static const char *sigil_name(Parser *ps, char sigil, const char *what) {
 
 static bool integer(Parser *ps, int64_t *v) {
   skip_ws(ps);
+  mark(ps);
   const char *start = ps->p;
   if (peekc(ps) == '-') advance(ps);
   if (!isdigit(peekc(ps))) {
@@ -195,7 +221,7 @@ static bool integer(Parser *ps, int64_t *v) {
   buf[n] = 0;
   errno = 0;
   *v = strtoll(buf, NULL, 10);
-  if (errno) return error_at(ps, "%s", "integer out of range");
+  if (errno) return error_tok(ps, "%s", "integer out of range");
   return true;
 }
 
@@ -235,13 +261,14 @@ static int find_str(const char *s, const char *const *names, int n) {
 static bool parse_tensor(Parser *ps) {
   static const char *const roles[] = {"input", "weight", "value", "output"};
   const char *name = sigil_name(ps, '%', "a tensor name (%name)");
+  int nline = ps->tline, ncol = ps->tcol;
   if (!name || !expect(ps, ':')) return false;
   char dt[16];
   if (!ident(ps, dt, sizeof dt, "an element type")) return false;
   DType dtype = DT_UNDEF;
   for (int v = 1; v < 32; v++)
     if (dtype_valid(v) && strcmp(dtype_name((DType)v), dt) == 0) dtype = (DType)v;
-  if (!dtype) return error_at(ps, "unknown element type '%s'", dt);
+  if (!dtype) return error_tok(ps, "unknown element type '%s'", dt);
   if (!expect(ps, '[')) return false;
   int64_t dims[NAASC_MAX_RANK];
   int rank = 0;
@@ -249,7 +276,7 @@ static bool parse_tensor(Parser *ps) {
     do {
       if (rank == NAASC_MAX_RANK) return error_at(ps, "%s", "more than 8 dims");
       if (!integer(ps, &dims[rank])) return false;
-      if (dims[rank] < 0) return error_at(ps, "%s", "a dim must not be negative");
+      if (dims[rank] < 0) return error_tok(ps, "%s", "a dim must not be negative");
       rank++;
     } while (accept(ps, ','));
     if (!expect(ps, ']')) return false;
@@ -257,8 +284,8 @@ static bool parse_tensor(Parser *ps) {
   char role[16];
   if (!ident(ps, role, sizeof role, "a tensor role (input, weight, value, output)")) return false;
   int r = find_str(role, roles, 4);
-  if (r < 0) return error_at(ps, "unknown tensor role '%s'", role);
-  if (module_find_tensor(ps->m, name)) return error_at(ps, "tensor '%s' is defined twice", name);
+  if (r < 0) return error_tok(ps, "unknown tensor role '%s'", role);
+  if (module_find_tensor(ps->m, name)) return error_lc(ps, nline, ncol, "tensor '%s' is defined twice", name);
   if (!module_add_tensor(ps->m, name, dtype, rank, dims, (TensorRole)r))
     return error_at(ps, "%s", "out of memory");
   return true;
@@ -289,7 +316,7 @@ static bool parse_affine(Parser *ps, const Nest *n, Affine *a) {
       char name[32];
       if (!ident(ps, name, sizeof name, "a dim name or an integer")) return false;
       int d = dim_index(n, name);
-      if (d < 0) return error_at(ps, "'%s' is not a dim of this nest", name);
+      if (d < 0) return error_tok(ps, "'%s' is not a dim of this nest", name);
       int64_t c = 1;
       if (accept(ps, '*') && !integer(ps, &c)) return false;
       a->coef[d] += sign * c;
@@ -312,12 +339,12 @@ static bool parse_access(Parser *ps, Nest *n, const char *role) {
   char k[16];
   if (!ident(ps, k, sizeof k, "read, write or update")) return false;
   int ki = find_str(k, kinds, 3);
-  if (ki < 0) return error_at(ps, "expected read, write or update, not '%s'", k);
+  if (ki < 0) return error_tok(ps, "expected read, write or update, not '%s'", k);
   a->kind = (AccessKind)ki;
   const char *tn = sigil_name(ps, '%', "a tensor name (%name)");
   if (!tn) return false;
   a->tensor = module_find_tensor(ps->m, tn);
-  if (!a->tensor) return error_at(ps, "undefined tensor '%s'", tn);
+  if (!a->tensor) return error_tok(ps, "undefined tensor '%s'", tn);
   skip_ws(ps);
   if (peekc(ps) != '[') {
     a->ix = IX_WHOLE;
@@ -359,7 +386,7 @@ static bool parse_nest(Parser *ps) {
   char kind[16];
   if (!ident(ps, kind, sizeof kind, "a nest kind (mac, vec, move, view)")) return false;
   int k = find_str(kind, kinds, 4);
-  if (k < 0) return error_at(ps, "unknown nest kind '%s'", kind);
+  if (k < 0) return error_tok(ps, "unknown nest kind '%s'", kind);
   Nest *n = module_add_nest(ps->m, (NestKind)k, name);
   if (!n) return error_at(ps, "%s", "out of memory");
   if (accept(ps, '(')) {
@@ -377,7 +404,7 @@ static bool parse_nest(Parser *ps) {
       if (n->ndims == NEST_MAX_DIMS) return error_at(ps, "%s", "more than 8 dims");
       char dn[32];
       if (!ident(ps, dn, sizeof dn, "a dim name")) return false;
-      if (dim_index(n, dn) >= 0) return error_at(ps, "dim '%s' is declared twice", dn);
+      if (dim_index(n, dn) >= 0) return error_tok(ps, "dim '%s' is declared twice", dn);
       NestDim *d = &n->dims[n->ndims];
       d->name = arena_strdup(&ps->m->arena, dn);
       if (!expect(ps, '=') || !integer(ps, &d->bound)) return false;
@@ -411,12 +438,14 @@ static bool parse_nest(Parser *ps) {
           break;
         }
         Op op = op_find(an);
-        if (!op || op_class(op) != 'V') return error_at(ps, "unknown activation '%s'", an);
+        if (!op || op_class(op) != 'V') return error_tok(ps, "unknown activation '%s'", an);
         n->act = op;
         if (!expect(ps, '(') || !number(ps, &n->act_alpha) || !expect(ps, ',') ||
             !number(ps, &n->act_beta) || !expect(ps, ')'))
           return false;
       }
+    } else if (strcmp(word, "note") == 0) {
+      if (!(n->note = string_lit(ps))) return false;
     } else if (strcmp(word, "params") == 0) {
       for (;;) {
         if (keyword(ps, "f")) {
@@ -441,7 +470,7 @@ static bool parse_nest(Parser *ps) {
 
 Rc module_parse(const char *text, size_t len, Module **out, Diag *d) {
   *out = NULL;
-  Parser ps = {text, text + len, text, 1, 1, d, NULL, false};
+  Parser ps = {text, text + len, text, 1, 1, d, NULL, false, 1, 1};
   ps.m = module_create("main");
   if (!ps.m) return RC_INTERNAL;
   for (size_t i = 0; i < len; i++)

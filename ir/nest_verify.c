@@ -82,8 +82,8 @@ Rc module_verify(const Module *m, Diag *d) {
   }
   for (uint32_t t = 1; t < m->ntensors; t++)
     if ((m->tensors[t].role == TR_VALUE || m->tensors[t].role == TR_OUTPUT) && !written[t])
-      diag_error(d, NULL, "output-written: tensor %%%s is a %s but no nest writes it",
-                 m->tensors[t].name, m->tensors[t].role == TR_VALUE ? "value" : "output");
+      diag_error(d, NULL, "output-written: tensor %%%s is %s but no nest writes it",
+                 m->tensors[t].name, m->tensors[t].role == TR_VALUE ? "a value" : "an output");
   xfree(written);
   return d->nerrors > before ? RC_BADINPUT : RC_OK;
 }

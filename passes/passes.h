@@ -1,6 +1,13 @@
 /*
  * passes.h: the one interface of passes/: lowering the graph IR to the
- * loop-nest IR, and the passes over loop nests with their pass manager.
+ * loop-nest IR, the passes, and the pass manager that runs pipelines of
+ * them with MLIR/LLVM-style instrumentation (IR printing, timing,
+ * statistics, debug output, verification after each pass).
+ *
+ * A pipeline is a string: "fold-bn,fuse-act,lower,verify" or with options
+ * "tile{level=glb,K=16}".  A pass acts on one IR level: the graph (before
+ * `lower`), the loop nests (after it), or it is `lower` itself.  Plugins
+ * add passes through one entry point (plugin.h).
  */
 #ifndef NAASC_PASSES_H
 #define NAASC_PASSES_H
@@ -8,7 +15,123 @@
 #include "ir.h"
 #include "nest.h"
 
+/* Folds BatchNormalization into the Conv (or ConvTranspose) before it. */
+Rc graph_fold_bn(Model *m, Diag *d);
+/* Keeps an activation with its producing layer (Node.act). */
+Rc graph_fuse_act(Model *m, Diag *d);
+
 /* Graph IR -> loop-nest IR: one nest per live node (Concat: one per input). */
 Rc lower_model(const Model *g, Module **out, Diag *d);
+
+/* What a pipeline transforms: the graph until `lower`, then the nests. */
+typedef struct {
+  Model *graph;  /* owned; NULL once lowered */
+  Module *mod;   /* owned; NULL before `lower` */
+} Program;
+
+void program_free(Program *p);
+
+typedef enum { PASS_GRAPH = 0, PASS_NEST, PASS_LOWER } PassLevel;
+
+#define PASS_MAX_OPTS 16
+typedef struct {
+  int n;
+  struct {
+    const char *key, *value;
+  } v[PASS_MAX_OPTS];
+} PassArgs;
+
+/* The value of option `key`, or NULL. */
+const char *pass_arg(const PassArgs *a, const char *key);
+
+typedef struct PassCtx PassCtx;
+/* Adds delta to the counter `name` of the running pass (--stats). */
+void pass_stat(PassCtx *c, const char *name, int64_t delta);
+/* Whether --debug-only names `component` (or --debug was given). */
+bool pass_debug_enabled(const PassCtx *c, const char *component);
+void pass_debug(const PassCtx *c, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef Rc (*PassFn)(Program *p, const PassArgs *args, PassCtx *ctx, Diag *d);
+
+typedef struct {
+  const char *name;     /* as written in pipelines */
+  const char *summary;  /* one line, for --list-passes */
+  PassLevel level;
+  const char *options;  /* accepted option keys, comma-separated; "*" any; NULL none */
+  PassFn run;
+} PassInfo;
+
+typedef struct PassRegistry PassRegistry;
+PassRegistry *pass_registry_create(void); /* with the built-in passes */
+void pass_registry_destroy(PassRegistry *r);
+bool pass_register(PassRegistry *r, const PassInfo *info); /* false: name taken or full */
+const PassInfo *pass_find(const PassRegistry *r, const char *name);
+void pass_list(FILE *f, const PassRegistry *r);
+/* Loads a plugin (plugin.h) and registers its passes. */
+Rc pass_load_plugin(PassRegistry *r, const char *path, Diag *d);
+
+/* Named pipelines. */
+#define PIPELINE_O0 "lower,verify"
+#define PIPELINE_O2 "fold-bn,fuse-act,lower,verify"
+
+#define PIPELINE_MAX 64
+typedef struct {
+  int n;
+  const PassInfo *pass[PIPELINE_MAX];
+  PassArgs args[PIPELINE_MAX];
+  Arena arena; /* option strings */
+} Pipeline;
+
+Rc pipeline_parse(const PassRegistry *r, const char *text, Pipeline *out, Diag *d);
+void pipeline_print(FILE *f, const Pipeline *pl); /* the expanded pipeline, reparseable */
+void pipeline_free(Pipeline *pl);
+
+#define PM_MAX_NAMES 32
+typedef struct {
+  const char *print_before[PM_MAX_NAMES];
+  int nprint_before;
+  const char *print_after[PM_MAX_NAMES];
+  int nprint_after;
+  bool print_after_all, print_after_change, print_after_failure;
+  const char *tree_dir;                  /* --print-ir-tree-dir */
+  const char *filter[PM_MAX_NAMES];      /* --filter-layers; each entry a comma-separated list */
+  int nfilter;
+  bool time_passes, stats;
+  const char *stats_json;                /* --stats-json=FILE */
+  const char *debug_only[PM_MAX_NAMES];  /* --debug-only */
+  int ndebug;
+  bool debug_all;                        /* --debug */
+  bool verify_each;
+  FILE *dump;                            /* where IR dumps go (stderr) */
+} PMOptions;
+
+void pm_options_default(PMOptions *o); /* verify_each on in builds without NDEBUG */
+/* Parses one instrumentation flag; returns 1 if taken, 0 if not ours, -1 if malformed. */
+int pm_parse_flag(PMOptions *o, const char *arg, Diag *d);
+/* Runs the pipeline on p.  Stops at the first failing pass. */
+Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d);
+
+/* The pipeline flags shared by naasc and naasc-opt: -O0, -O2,
+ * --pass-pipeline=P (-p P), --print-pipeline, --list-passes,
+ * --load-pass-plugin=LIB, and every pm_parse_flag instrumentation flag. */
+typedef struct {
+  const char *pipeline;
+  bool print_pipeline, list_passes;
+  const char *plugins[16];
+  int nplugins;
+  PMOptions pm;
+} DriverOptions;
+
+void driver_options_default(DriverOptions *o, const char *pipeline);
+/* Parses argv[*i] (and its value); 1 taken, 0 not a pipeline flag, -1 malformed (reported). */
+int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d);
+/* Makes the registry (built-ins and plugins) and parses the pipeline; handles
+ * --list-passes and --print-pipeline (printing to out).  On failure nothing
+ * is left to free. */
+Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *out, Diag *d);
+
+/* Prints the current IR (graph or nests), restricted to the named layers if any. */
+void program_print(FILE *f, const Program *p, const char *const *filter, int nfilter);
 
 #endif

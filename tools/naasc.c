@@ -35,7 +35,18 @@ static const char usage_text[] =
     "  --input-shape NAME=DIMS   fix a dynamic input, e.g. x=1x3x640x640 (repeatable)\n"
     "  --input-data NAME=FILE.pb bind an input to a constant TensorProto (repeatable)\n"
     "  --allow-unsupported       run unsupported nodes on the host instead of failing\n"
-    "  --no-fold                 keep BatchNormalization and activations as separate nodes\n"
+    "  -O0, -O2                  named pipelines: -O0 '" PIPELINE_O0 "', -O2 '" PIPELINE_O2 "' (default)\n"
+    "  --no-fold                 the same as -O0: keep BatchNormalization and activations apart\n"
+    "  --pass-pipeline=P, -p P   run pipeline P, e.g. 'fold-bn,fuse-act,lower'\n"
+    "  --print-pipeline          print the expanded pipeline\n"
+    "  --list-passes             list the passes (built-in and from plugins)\n"
+    "  --load-pass-plugin=LIB    load a pass plugin (repeatable)\n"
+    "\n"
+    "pass instrumentation:\n"
+    "  --print-ir-before=PASS[,..]  --print-ir-after=PASS[,..]  --print-ir-after-all\n"
+    "  --print-ir-after-change  --print-ir-after-failure  --print-ir-tree-dir=DIR\n"
+    "  --filter-layers=NAME[,..]  --time-passes  --stats  --stats-json=FILE\n"
+    "  --debug-only=COMPONENT[,..]  --debug  --verify-each  --no-verify-each\n"
     "  --help, --version\n"
     "\n"
     "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n";
@@ -131,7 +142,10 @@ int main(int argc, char **argv) {
   ImportOptions opt;
   import_options_default(&opt);
   const char *model = NULL, *out = NULL, *emit = NULL;
+  int pmr;
   bool summary = false, list = false, markdown = false;
+  DriverOptions drv;
+  driver_options_default(&drv, PIPELINE_O2);
   Diag d;
   diag_init(&d, stderr, "naasc");
   for (int i = 1; i < argc; i++) {
@@ -171,7 +185,9 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--allow-unsupported") == 0) {
       opt.allow_unsupported = true;
     } else if (strcmp(a, "--no-fold") == 0) {
-      opt.no_fold = true;
+      drv.pipeline = PIPELINE_O0;
+    } else if ((pmr = driver_parse_flag(&drv, argc, argv, &i, &d)) != 0) {
+      if (pmr < 0) return RC_USAGE;
     } else if (a[0] == '-' && a[1]) {
       return usage_error("unknown option '%s'", a);
     } else if (!model) {
@@ -181,42 +197,60 @@ int main(int argc, char **argv) {
     }
   }
   if (list) return list_ops(markdown);
-  if (!model) return usage_error("%s", "no model given");
-  if (emit && strcmp(emit, "onnx") == 0 && !out) return usage_error("%s", "--emit=onnx needs -o FILE");
+  PassRegistry *reg;
+  Pipeline pl;
+  Rc rc = driver_setup(&drv, &reg, &pl, model ? stderr : stdout, &d);
+  if (rc != RC_OK) return rc;
+  if (!model) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return drv.print_pipeline || drv.list_passes ? RC_OK : usage_error("%s", "no model given");
+  }
+  bool nir = emit && strcmp(emit, "nir") == 0;
+  if (emit && strcmp(emit, "onnx") == 0 && !out) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("%s", "--emit=onnx needs -o FILE");
+  }
+  /* Graph outputs (summary, graph, onnx) run the pipeline up to 'lower'. */
+  int lower_at = -1;
+  for (int i = 0; i < pl.n; i++)
+    if (pl.pass[i]->level == PASS_LOWER && lower_at < 0) lower_at = i;
+  if (nir && lower_at < 0) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("%s", "--emit=nir needs 'lower' in the pipeline");
+  }
+  if (!nir && lower_at >= 0) pl.n = lower_at;
 
   d.file = model;
   Model *m = NULL;
-  Rc rc = onnx_import(model, &opt, &m, &d);
-  if (rc != RC_OK) return rc;
-  if (emit && strcmp(emit, "onnx") == 0) {
+  rc = onnx_import(model, &opt, &m, &d);
+  Program prog = {m, NULL};
+  if (rc == RC_OK) rc = pm_run(&pl, &prog, &drv.pm, &d);
+  if (rc == RC_OK && emit && strcmp(emit, "onnx") == 0) {
     d.file = out;
-    rc = onnx_write(m, out, &d);
-  } else {
+    rc = onnx_write(prog.graph, out, &d);
+  } else if (rc == RC_OK) {
     /* Text goes to stdout, or to a buffer written atomically to -o. */
     char *buf = NULL;
     size_t len = 0;
     FILE *f = out ? open_memstream(&buf, &len) : stdout;
-    if (!f) {
-      model_destroy(m);
-      return RC_INTERNAL;
-    }
-    if (emit && strcmp(emit, "nir") == 0) {
-      Module *mod = NULL;
-      rc = lower_model(m, &mod, &d);
-      if (rc == RC_OK) rc = module_verify(mod, &d);
-      if (rc == RC_OK) module_print(f, mod);
-      module_destroy(mod);
-    } else if (emit) {
-      graph_print(f, m);
-    }
-    if (summary || !emit) summary_print(f, m);
-    if (out) {
-      fclose(f);
-      d.file = out;
-      if (rc == RC_OK) rc = file_write_atomic(out, buf, len, &d);
-      free(buf);
+    if (!f) rc = RC_INTERNAL;
+    else {
+      if (nir) module_print(f, prog.mod);
+      else if (emit) graph_print(f, prog.graph);
+      if (!nir && (summary || !emit)) summary_print(f, prog.graph);
+      if (out) {
+        fclose(f);
+        d.file = out;
+        rc = file_write_atomic(out, buf, len, &d);
+        free(buf);
+      }
     }
   }
-  model_destroy(m);
+  program_free(&prog);
+  pipeline_free(&pl);
+  pass_registry_destroy(reg);
   return rc;
 }

@@ -1,11 +1,13 @@
 /*
- * naasc_opt.c: naasc-opt, the loop-nest IR driver (in the spirit of
- * mlir-opt): reads .nir text (or lowers an ONNX model), verifies it, and
- * prints it.  print -> parse -> print is byte-identical.
+ * naasc_opt.c: naasc-opt, the loop-nest IR driver in the spirit of mlir-opt.
+ * It reads .nir text (or an ONNX model, which it imports), runs a pass
+ * pipeline with the pass manager's instrumentation, and prints the result.
+ * print -> parse -> print is byte-identical.
  *
- *   naasc-opt IN.nir [-o OUT.nir]
- *   naasc-opt MODEL.onnx [--input-shape NAME=DIMS]... [-o OUT.nir]
+ *   naasc-opt IN.nir [-p PIPELINE] [-o OUT.nir] [instrumentation flags]
+ *   naasc-opt MODEL.onnx [--input-shape NAME=DIMS]... [-O0|-O2|-p PIPELINE] [-o OUT.nir]
  *
+ * Default pipelines: "verify" for .nir input, -O2 for ONNX input.
  * Exit codes as naasc: 0 ok, 1 bad input, 2 bad usage, 3 internal error.
  */
 #include <stdlib.h>
@@ -18,7 +20,15 @@ static const char usage_text[] =
     "usage: naasc-opt IN.nir|MODEL.onnx [options]\n"
     "  -o FILE                   write the result to FILE (atomically)\n"
     "  --input-shape NAME=DIMS   fix a dynamic input of an ONNX model (repeatable)\n"
-    "  --help\n";
+    "  -O0, -O2                  named pipelines: -O0 '" PIPELINE_O0 "', -O2 '" PIPELINE_O2 "'\n"
+    "  --pass-pipeline=P, -p P   run pipeline P (default: 'verify' for .nir, -O2 for .onnx)\n"
+    "  --print-pipeline  --list-passes  --load-pass-plugin=LIB\n"
+    "  --print-ir-before=PASS[,..]  --print-ir-after=PASS[,..]  --print-ir-after-all\n"
+    "  --print-ir-after-change  --print-ir-after-failure  --print-ir-tree-dir=DIR\n"
+    "  --filter-layers=NAME[,..]  --time-passes  --stats  --stats-json=FILE\n"
+    "  --debug-only=COMPONENT[,..]  --debug  --verify-each  --no-verify-each\n"
+    "  --help\n"
+    "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n";
 
 static bool ends_with(const char *s, const char *suf) {
   size_t n = strlen(s), k = strlen(suf);
@@ -29,19 +39,24 @@ int main(int argc, char **argv) {
   const char *in = NULL, *out = NULL;
   ImportOptions opt;
   import_options_default(&opt);
+  DriverOptions drv;
+  driver_options_default(&drv, NULL);
   Diag d;
   diag_init(&d, stderr, "naasc-opt");
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "--help") == 0) {
+    int r;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(usage_text, stdout);
       return RC_OK;
     } else if (strcmp(a, "-o") == 0 && i + 1 < argc) {
       out = argv[++i];
-    } else if (strncmp(a, "--input-shape", 13) == 0) {
+    } else if (strncmp(a, "--input-shape", 13) == 0 && (a[13] == '=' || a[13] == 0)) {
       const char *v = a[13] == '=' ? a + 14 : (i + 1 < argc ? argv[++i] : NULL);
       if (!v || opt.nshapes == NAASC_MAX_BINDINGS || !parse_input_shape(v, &opt.shapes[opt.nshapes++], &d))
         return RC_USAGE;
+    } else if ((r = driver_parse_flag(&drv, argc, argv, &i, &d)) != 0) {
+      if (r < 0) return RC_USAGE;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "naasc-opt: error: unknown option '%s'\nTry 'naasc-opt --help'.\n", a);
       return RC_USAGE;
@@ -52,35 +67,40 @@ int main(int argc, char **argv) {
       return RC_USAGE;
     }
   }
+  bool onnx = in && ends_with(in, ".onnx");
+  if (!drv.pipeline) drv.pipeline = onnx ? PIPELINE_O2 : "verify";
+  PassRegistry *reg;
+  Pipeline pl;
+  Rc rc = driver_setup(&drv, &reg, &pl, in ? stderr : stdout, &d);
+  if (rc != RC_OK) return rc;
   if (!in) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    if (drv.print_pipeline || drv.list_passes) return RC_OK;
     fputs(usage_text, stderr);
     return RC_USAGE;
   }
   d.file = in;
-  Module *mod = NULL;
-  Rc rc;
-  if (ends_with(in, ".onnx")) {
-    Model *g = NULL;
-    rc = onnx_import(in, &opt, &g, &d);
-    if (rc == RC_OK) rc = lower_model(g, &mod, &d);
-    model_destroy(g);
+  Program prog = {NULL, NULL};
+  if (onnx) {
+    rc = onnx_import(in, &opt, &prog.graph, &d);
   } else {
     uint8_t *buf;
     size_t len;
     rc = file_read_all(in, (size_t)1 << 30, &buf, &len, &d);
     if (rc == RC_OK) {
-      rc = module_parse((const char *)buf, len, &mod, &d);
+      rc = module_parse((const char *)buf, len, &prog.mod, &d);
       xfree(buf);
     }
   }
-  if (rc == RC_OK) rc = module_verify(mod, &d);
+  if (rc == RC_OK) rc = pm_run(&pl, &prog, &drv.pm, &d);
   if (rc == RC_OK) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = out ? open_memstream(&text, &len) : stdout;
     if (!f) rc = RC_INTERNAL;
     else {
-      module_print(f, mod);
+      program_print(f, &prog, NULL, 0);
       if (out) {
         fclose(f);
         d.file = out;
@@ -89,6 +109,8 @@ int main(int argc, char **argv) {
       }
     }
   }
-  module_destroy(mod);
+  program_free(&prog);
+  pipeline_free(&pl);
+  pass_registry_destroy(reg);
   return rc;
 }

@@ -10,9 +10,8 @@
  * graph_fuse_act: an activation whose input is a compute layer's only use
  *   is kept with that layer (Node.act); the layer then writes the
  *   activation's output.
- * graph_prune: nodes whose outputs nothing reads are dropped.
  */
-#include "frontend.h"
+#include "passes.h"
 
 #include <math.h>
 #include <string.h>
@@ -143,24 +142,4 @@ Rc graph_fuse_act(Model *m, Diag *d) {
     act->dead = true;
   }
   return RC_OK;
-}
-
-void graph_prune(Model *m) {
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (uint32_t i = m->nnodes - 1; i >= 1; i--) {
-      Node *n = &m->nodes[i];
-      if (n->dead) continue;
-      bool used = false;
-      for (int k = 0; k < n->nout && !used; k++)
-        used = n->out[k] && graph_uses(m, n->out[k]) > 0;
-      if (!used) {
-        n->dead = true;
-        for (int k = 0; k < n->nout; k++)
-          if (n->out[k]) m->tensors[n->out[k]].producer = 0;
-        changed = true;
-      }
-    }
-  }
 }

@@ -1,0 +1,84 @@
+/*
+ * builtin.c: the built-in passes and their registration.
+ *
+ *   fold-bn    graph  fold BatchNormalization into the conv before it
+ *   fuse-act   graph  keep activations with their producing layer
+ *   prune      graph  drop nodes nothing reads
+ *   lower      graph->nest  one loop nest per layer
+ *   verify     nest   run the verifier (also after every pass with --verify-each)
+ */
+#include "passes.h"
+
+
+static int live_nodes(const Model *m, Op op) {
+  int n = 0;
+  for (uint32_t i = 1; i < m->nnodes; i++) n += !m->nodes[i].dead && (op == OP_NONE || m->nodes[i].op == op);
+  return n;
+}
+
+static Rc run_fold_bn(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
+  (void)a;
+  int before = live_nodes(p->graph, OP_BATCHNORM);
+  Rc rc = graph_fold_bn(p->graph, d);
+  int folded = before - live_nodes(p->graph, OP_BATCHNORM);
+  pass_stat(c, "bn-folded", folded);
+  pass_stat(c, "bn-kept", before - folded);
+  pass_debug(c, "fold-bn", "folded %d of %d BatchNormalization nodes", folded, before);
+  return rc;
+}
+
+static Rc run_fuse_act(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
+  (void)a;
+  int before = live_nodes(p->graph, OP_NONE);
+  Rc rc = graph_fuse_act(p->graph, d);
+  pass_stat(c, "activations-fused", before - live_nodes(p->graph, OP_NONE));
+  return rc;
+}
+
+static Rc run_prune(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
+  (void)a;
+  (void)d;
+  int before = live_nodes(p->graph, OP_NONE);
+  graph_prune(p->graph);
+  pass_stat(c, "nodes-removed", before - live_nodes(p->graph, OP_NONE));
+  return RC_OK;
+}
+
+static Rc run_lower(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
+  (void)a;
+  Module *mod = NULL;
+  Rc rc = lower_model(p->graph, &mod, d);
+  if (rc != RC_OK) return rc;
+  int mac = 0;
+  for (uint32_t i = 0; i < mod->nnests; i++) {
+    mac += mod->nests[i].kind == NK_MAC;
+    pass_debug(c, "lower", "nest '%s': %d dims, %d accesses", mod->nests[i].name,
+               mod->nests[i].ndims, mod->nests[i].nacc);
+  }
+  pass_stat(c, "nests", mod->nnests);
+  pass_stat(c, "mac-nests", mac);
+  pass_stat(c, "tensors", mod->ntensors - 1);
+  model_destroy(p->graph);
+  p->graph = NULL;
+  p->mod = mod;
+  return RC_OK;
+}
+
+static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
+  (void)a;
+  Rc rc = module_verify(p->mod, d);
+  pass_stat(c, "nests-verified", p->mod->nnests);
+  return rc;
+}
+
+void builtin_passes_register(PassRegistry *r);
+void builtin_passes_register(PassRegistry *r) {
+  static const PassInfo passes[] = {
+      {"fold-bn", "fold BatchNormalization into the preceding conv", PASS_GRAPH, NULL, run_fold_bn},
+      {"fuse-act", "keep activations with their producing layer", PASS_GRAPH, NULL, run_fuse_act},
+      {"prune", "drop nodes nothing reads", PASS_GRAPH, NULL, run_prune},
+      {"lower", "lower the graph to loop nests, one per layer", PASS_LOWER, NULL, run_lower},
+      {"verify", "check the loop-nest IR invariants", PASS_NEST, NULL, run_verify},
+  };
+  for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) pass_register(r, &passes[i]);
+}

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Small ONNX models for the loop-nest IR golden tests (nir_*.test).
+
+  nir_models.py NAME OUT.onnx      write model NAME to OUT.onnx
+  nir_models.py --list             the names
+
+Each model holds one op (or a short chain) with shapes chosen so that the
+lowered indices and paddings can be checked by hand: asymmetric pads,
+stride and dilation together, a window that runs past the end of the input.
+Weights are initializers (role `weight` in the IR); their values do not
+matter to the lowering, so they are zeros.
+"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+F = TensorProto.FLOAT
+
+
+def inp(name, shape):
+    return helper.make_tensor_value_info(name, F, shape)
+
+
+def out(name):
+    return helper.make_tensor_value_info(name, F, None)
+
+
+def w(name, shape, dtype=np.float32):
+    return numpy_helper.from_array(np.zeros(shape, dtype), name)
+
+
+def c(name, values, dtype):
+    return numpy_helper.from_array(np.array(values, dtype), name)
+
+
+def model(name, nodes, inputs, outputs, inits, opset=13):
+    g = helper.make_graph(nodes, name, inputs, [out(o) for o in outputs], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 7
+    # Give the outputs their shapes (the checker wants one on every output).
+    inferred = onnx.shape_inference.infer_shapes(m, strict_mode=True)
+    shapes = {v.name: v.type for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
+    for o in m.graph.output:
+        o.type.CopyFrom(shapes[o.name])
+    return m
+
+
+def conv():
+    # H: 9 + pads 1/1, kernel 3 dilation 2 stride 2 -> 4 rows; last row reads 3*2+2*2-1 = 9 = 8+1.
+    # W: 9 + pads 2/0, kernel 3 stride 2 -> 5 cols; last col reads 4*2+2-2 = 8 = 8+0.
+    n = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv", pads=[1, 2, 1, 0],
+                         strides=[2, 2], dilations=[2, 1])
+    return model("conv", [n], [inp("x", [1, 4, 9, 9])], ["y"], [w("w", [6, 4, 3, 3]), w("b", [6])])
+
+
+def conv_depthwise():
+    n = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="dw", group=4, pads=[1, 1, 1, 1])
+    return model("conv_depthwise", [n], [inp("x", [1, 4, 8, 8])], ["y"],
+                 [w("w", [4, 1, 3, 3]), w("b", [4])])
+
+
+def conv_grouped():
+    # 6 input channels in 2 groups of 3, 4 output channels in 2 groups of 2; no bias.
+    n = helper.make_node("Conv", ["x", "w"], ["y"], name="gconv", group=2, strides=[1, 2])
+    return model("conv_grouped", [n], [inp("x", [2, 6, 5, 7])], ["y"], [w("w", [4, 3, 3, 3])])
+
+
+def conv_1d():
+    # 10 + pads 1/1, kernel 3 dilation 2 -> 8; last reads 7+2*2-1 = 10 = 9+1.
+    n = helper.make_node("Conv", ["x", "w"], ["y"], name="conv1d", pads=[1, 1], dilations=[2])
+    return model("conv_1d", [n], [inp("x", [1, 3, 10])], ["y"], [w("w", [5, 3, 3])])
+
+
+def conv_transpose():
+    # 5x5 -> (5-1)*2 + 3 - 2*1 = 9 (no output_padding): the last scatter row 4*2+2-1 = 9 = 8+1.
+    n = helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], name="up", strides=[2, 2],
+                         pads=[1, 1, 1, 1])
+    return model("conv_transpose", [n], [inp("x", [1, 4, 5, 5])], ["y"],
+                 [w("w", [4, 3, 3, 3]), w("b", [3])])
+
+
+def conv_relu():
+    n1 = helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1])
+    n2 = helper.make_node("Relu", ["c"], ["y"], name="relu")
+    return model("conv_relu", [n1, n2], [inp("x", [1, 3, 6, 6])], ["y"],
+                 [w("w", [8, 3, 3, 3]), w("b", [8])])
+
+
+def gemm():
+    n = helper.make_node("Gemm", ["a", "b", "c"], ["y"], name="fc", transB=1, alpha=0.5, beta=2.0)
+    return model("gemm", [n], [inp("a", [2, 8])], ["y"], [w("b", [5, 8]), w("c", [5])])
+
+
+def matmul_2d():
+    n = helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")
+    return model("matmul_2d", [n], [inp("a", [3, 8])], ["y"], [w("b", [8, 4])])
+
+
+def matmul_batched_w2d():
+    # [2,3,8] x [8,4]: the batch folds into the rows (N = 6), A and O are read as [6, 8] / [6, 4].
+    n = helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")
+    return model("matmul_batched_w2d", [n], [inp("a", [2, 3, 8])], ["y"], [w("b", [8, 4])])
+
+
+def matmul_batched():
+    # [2,3,8] x [2,8,4] and a broadcast A: [1,3,8] x [2,8,4].
+    n1 = helper.make_node("MatMul", ["a", "b"], ["y"], name="bmm")
+    n2 = helper.make_node("MatMul", ["a1", "b"], ["y1"], name="bmm_bcast")
+    return model("matmul_batched", [n1, n2], [inp("a", [2, 3, 8]), inp("a1", [1, 3, 8]),
+                                              inp("b", [2, 8, 4])], ["y", "y1"], [])
+
+
+def maxpool():
+    # 7 + pads 1/1, kernel 3 stride 2 -> 4; last window 3*2+2-1 = 7 = 6+1.
+    # ceil_mode, kernel 2 stride 2, no pads: 7 -> 4; last window 3*2+1 = 7 = 6+1.
+    n1 = helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[3, 3],
+                          strides=[2, 2], pads=[1, 1, 1, 1])
+    n2 = helper.make_node("MaxPool", ["x"], ["y2"], name="pool_ceil", kernel_shape=[2, 2],
+                          strides=[2, 2], ceil_mode=1)
+    return model("maxpool", [n1, n2], [inp("x", [1, 2, 7, 7])], ["y", "y2"], [])
+
+
+def avgpool():
+    n = helper.make_node("AveragePool", ["x"], ["y"], name="avg", kernel_shape=[3, 2],
+                         pads=[1, 0, 1, 0], count_include_pad=1)
+    return model("avgpool", [n], [inp("x", [1, 2, 5, 6])], ["y"], [])
+
+
+def globalavgpool():
+    n = helper.make_node("GlobalAveragePool", ["x"], ["y"], name="gap")
+    return model("globalavgpool", [n], [inp("x", [1, 3, 5, 6])], ["y"], [])
+
+
+def add_broadcast():
+    # [2,3,4,5] + [3,1,1] (a weight) and + [4,1] (an input): size-1 dims index 0.
+    n1 = helper.make_node("Add", ["x", "b"], ["s"], name="add_w")
+    n2 = helper.make_node("Add", ["s", "z"], ["y"], name="add_in")
+    return model("add_broadcast", [n1, n2], [inp("x", [2, 3, 4, 5]), inp("z", [4, 1])], ["y"],
+                 [w("b", [3, 1, 1])])
+
+
+def clip():
+    n = helper.make_node("Clip", ["x", "lo", "hi"], ["y"], name="clip")
+    return model("clip", [n], [inp("x", [2, 3])], ["y"],
+                 [c("lo", -1.0, np.float32), c("hi", 2.5, np.float32)])
+
+
+def batchnorm():
+    n = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn",
+                         epsilon=1e-3)
+    return model("batchnorm", [n], [inp("x", [1, 3, 4, 4])], ["y"],
+                 [w("s", [3]), w("b", [3]), w("m", [3]), w("v", [3])])
+
+
+def softmax():
+    # opset 13: one axis (-1 = the last); opset 11: every axis from `axis` on.
+    n = helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=-1)
+    return model("softmax", [n], [inp("x", [2, 3, 4])], ["y"], [])
+
+
+def softmax_opset11():
+    n = helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=1)
+    return model("softmax_opset11", [n], [inp("x", [2, 3, 4])], ["y"], [], opset=11)
+
+
+def reducemean():
+    n1 = helper.make_node("ReduceMean", ["x"], ["y"], name="mean_keep", axes=[2, -1], keepdims=1)
+    n2 = helper.make_node("ReduceMean", ["x"], ["y2"], name="mean_drop", axes=[1], keepdims=0)
+    return model("reducemean", [n1, n2], [inp("x", [1, 3, 4, 5])], ["y", "y2"], [])
+
+
+def concat():
+    n = helper.make_node("Concat", ["a", "b", "c"], ["y"], name="cat", axis=1)
+    return model("concat", [n], [inp("a", [1, 2, 4]), inp("b", [1, 3, 4]), inp("c", [1, 1, 4])],
+                 ["y"], [])
+
+
+def slice_():
+    # axis 2: 2:8:2 -> 3; axis -1 (3): -1 down to 0 (exclusive) by -2 -> 7, 5, 3, 1.
+    n = helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"], name="slice")
+    return model("slice", [n], [inp("x", [1, 2, 10, 8])], ["y"],
+                 [c("st", [2, -1], np.int64), c("en", [8, 0], np.int64),
+                  c("ax", [2, -1], np.int64), c("sp", [2, -2], np.int64)])
+
+
+def transpose():
+    n = helper.make_node("Transpose", ["x"], ["y"], name="tr", perm=[2, 0, 1])
+    return model("transpose", [n], [inp("x", [2, 3, 4])], ["y"], [])
+
+
+def resize():
+    n = helper.make_node("Resize", ["x", "", "sc"], ["y"], name="up", mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    return model("resize", [n], [inp("x", [1, 2, 3, 4])], ["y"],
+                 [c("sc", [1, 1, 2, 2], np.float32)])
+
+
+def views():
+    n1 = helper.make_node("Reshape", ["x", "sh"], ["r"], name="reshape")
+    n2 = helper.make_node("Flatten", ["r"], ["y"], name="flatten", axis=1)
+    return model("views", [n1, n2], [inp("x", [1, 2, 3, 4])], ["y"],
+                 [c("sh", [1, 6, -1], np.int64)])
+
+
+MODELS = {
+    "conv": conv, "conv_depthwise": conv_depthwise, "conv_grouped": conv_grouped,
+    "conv_1d": conv_1d, "conv_transpose": conv_transpose, "conv_relu": conv_relu,
+    "gemm": gemm, "matmul_2d": matmul_2d, "matmul_batched_w2d": matmul_batched_w2d,
+    "matmul_batched": matmul_batched, "maxpool": maxpool, "avgpool": avgpool,
+    "globalavgpool": globalavgpool, "add_broadcast": add_broadcast, "clip": clip,
+    "batchnorm": batchnorm, "softmax": softmax, "softmax_opset11": softmax_opset11,
+    "reducemean": reducemean, "concat": concat, "slice": slice_, "transpose": transpose,
+    "resize": resize, "views": views,
+}
+
+
+def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "--list":
+        print("\n".join(MODELS))
+        return 0
+    if len(sys.argv) != 3 or sys.argv[1] not in MODELS:
+        print("usage: nir_models.py NAME OUT.onnx | --list\nnames: " + " ".join(MODELS),
+              file=sys.stderr)
+        return 2
+    m = MODELS[sys.argv[1]]()
+    onnx.checker.check_model(m)
+    onnx.save(m, sys.argv[2])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
