@@ -20,8 +20,10 @@
  * Invariants (nest_verify checks them):
  *   - every access has one index expression per tensor dim, affine in the
  *     nest's dims; an index may leave the tensor's bounds only by the
- *     access's declared padding (reads of padding are zeros; writes outside
- *     the bounds of a scatter are dropped);
+ *     access's declared padding.  A read of padding gives the op's identity
+ *     (0 for mac and sums, -inf for maxpool; avgpool leaves it out of the
+ *     count unless iparam[0] = count_include_pad); writes outside the bounds
+ *     of a scatter (conv-transpose) are dropped;
  *   - dims have bound >= 1; names are unique within a nest.
  */
 #ifndef NAASC_NEST_H

@@ -104,7 +104,8 @@ static bool ident(Parser *ps, char *buf, size_t n, const char *what) {
   size_t k = 0;
   if (!is_ident_start(peekc(ps))) return error_at(ps, "expected %s", what);
   while (is_ident(peekc(ps))) {
-    if (k + 1 < n) buf[k++] = (char)peekc(ps);
+    if (k + 1 >= n) return error_tok(ps, "%s is too long", what);
+    buf[k++] = (char)peekc(ps);
     advance(ps);
   }
   buf[k] = 0;
@@ -276,7 +277,7 @@ static bool parse_tensor(Parser *ps) {
     do {
       if (rank == NAASC_MAX_RANK) return error_at(ps, "%s", "more than 8 dims");
       if (!integer(ps, &dims[rank])) return false;
-      if (dims[rank] < 0) return error_tok(ps, "%s", "a dim must not be negative");
+      if (dims[rank] < 1) return error_tok(ps, "%s", "a dim must be at least 1");
       rank++;
     } while (accept(ps, ','));
     if (!expect(ps, ']')) return false;
@@ -392,7 +393,7 @@ static bool parse_nest(Parser *ps) {
   if (accept(ps, '(')) {
     skip_ws(ps);
     const char *start = ps->p;
-    while (peekc(ps) != -1 && peekc(ps) != ')' && peekc(ps) != '\n') advance(ps);
+    while (peekc(ps) != -1 && peekc(ps) != ')' && peekc(ps) != '\n' && peekc(ps) != ' ') advance(ps);
     n->vop = arena_strndup(&ps->m->arena, start, (size_t)(ps->p - start));
     if (!expect(ps, ')')) return false;
   }
@@ -419,6 +420,7 @@ static bool parse_nest(Parser *ps) {
     if (!ident(ps, word, sizeof word, "an access (NAME = read|write|update ...), epilogue, params or '}'"))
       return false;
     if (strcmp(word, "epilogue") == 0) {
+      if (n->kind != NK_MAC) return error_tok(ps, "%s", "only mac nests have an epilogue");
       for (;;) {
         if (keyword(ps, "bias")) {
           n->has_bias = true;
@@ -438,7 +440,9 @@ static bool parse_nest(Parser *ps) {
           break;
         }
         Op op = op_find(an);
-        if (!op || op_class(op) != 'V') return error_tok(ps, "unknown activation '%s'", an);
+        if (op != OP_RELU && op != OP_CLIP && op != OP_LEAKYRELU && op != OP_HARDSIGMOID &&
+            op != OP_HARDSWISH && op != OP_SIGMOID)
+          return error_tok(ps, "unknown activation '%s'", an);
         n->act = op;
         if (!expect(ps, '(') || !number(ps, &n->act_alpha) || !expect(ps, ',') ||
             !number(ps, &n->act_beta) || !expect(ps, ')'))

@@ -171,52 +171,58 @@ static bool lower_gemm(Lower *L, const Node *nd) {
   if (!n) return false;
   bool gemm = nd->op == OP_GEMM;
   int orank = o->rank;
-  /* MatMul: rows = product of A's non-matrix dims when B is a plain matrix. */
-  int64_t batch = 1;
+  /* MatMul (numpy semantics): a 1-D A or B is a vector; with a batched B the
+   * output's batch dims become G; with a 2-D B, A's leading dims and M fold
+   * into the rows N.  An operand whose batch dims cannot be indexed by the
+   * single dim G (several batch dims, or broadcasting within them) is
+   * accessed whole, as a view. */
+  bool avec = !gemm && A->rank == 1, bvec = !gemm && B->rank == 1;
   bool batched_b = !gemm && B->rank > 2;
-  if (batched_b)
-    for (int k = 0; k < orank - 2; k++) batch *= o->dims[k];
+  int obatch = batched_b ? orank - (avec ? 1 : 2) : 0; /* output batch dims */
+  int64_t batch = 1;
+  for (int k = 0; k < obatch; k++) batch *= o->dims[k];
+  int64_t cols = bvec ? 1 : o->dims[orank - 1];
+  int64_t rows = avec ? 1 : tensor_numel(o) / cols / batch;
   int64_t Kin = gemm ? (nd->a.trans_a ? A->dims[0] : A->dims[1]) : A->dims[A->rank - 1];
-  int64_t cols = o->dims[orank - 1];
-  int64_t rows = tensor_numel(o) / cols / batch;
-  if (!gemm && A->rank == 1) rows = 1;
-  if (!gemm && B->rank == 1) cols = 1;
   dim(n, "N", rows, false);
   dim(n, "G", batch, false);
-  dim(n, "K", B->rank == 1 ? 1 : cols, false);
+  dim(n, "K", cols, false);
   dim(n, "C", Kin, true);
   dim(n, "P", 1, false);
   dim(n, "Q", 1, false);
   dim(n, "R", 1, true);
   dim(n, "S", 1, true);
-  if (!gemm && !batched_b && A->rank > 2) {
-    /* rows span A's leading dims: the nest reads A as a [rows, Kin] view. */
-    Access *I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), A->rank);
+  /* Can G index this operand's batch dims (one dim, of the full batch size or 1)? */
+  bool one_batch = obatch <= 1;
+  Access *I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), A->rank);
+  if (gemm) {
+    ix(I, nd->a.trans_a ? 1 : 0, DN, 1, -1, 0, 0);
+    ix(I, nd->a.trans_a ? 0 : 1, DC, 1, -1, 0, 0);
+  } else if (avec) {
+    ix(I, 0, DC, 1, -1, 0, 0);
+  } else if (!batched_b) {
+    if (A->rank > 2) I->ix = IX_WHOLE; /* rows span A's leading dims */
+    else {
+      ix(I, 0, DN, 1, -1, 0, 0);
+      ix(I, 1, DC, 1, -1, 0, 0);
+    }
+  } else if (!one_batch || A->rank > 3) {
     I->ix = IX_WHOLE;
   } else {
-    Access *I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), A->rank);
-    if (gemm) {
-      ix(I, nd->a.trans_a ? 1 : 0, DN, 1, -1, 0, 0);
-      ix(I, nd->a.trans_a ? 0 : 1, DC, 1, -1, 0, 0);
-    } else if (A->rank == 1) {
-      ix(I, 0, DC, 1, -1, 0, 0);
-    } else {
-      for (int k = 0; k < A->rank - 2; k++) /* batch dims of A: broadcast or G */
-        ix(I, k, A->dims[k] == 1 ? -1 : DG, 1, -1, 0, 0);
-      if (A->rank > 3) I->ix = IX_WHOLE;
-      ix(I, A->rank - 2, DN, 1, -1, 0, 0);
-      ix(I, A->rank - 1, DC, 1, -1, 0, 0);
-    }
+    if (A->rank == 3) ix(I, 0, A->dims[0] == 1 ? -1 : DG, 1, -1, 0, 0);
+    ix(I, A->rank - 2, DN, 1, -1, 0, 0);
+    ix(I, A->rank - 1, DC, 1, -1, 0, 0);
   }
   Access *W = acc(n, "W", ACC_READ, mt(L, nd->in[1]), B->rank);
   if (gemm) {
     ix(W, nd->a.trans_b ? 1 : 0, DC, 1, -1, 0, 0);
     ix(W, nd->a.trans_b ? 0 : 1, DK, 1, -1, 0, 0);
-  } else if (B->rank == 1) {
+  } else if (bvec) {
     ix(W, 0, DC, 1, -1, 0, 0);
+  } else if (!one_batch || B->rank > 3) {
+    W->ix = IX_WHOLE;
   } else {
-    for (int k = 0; k < B->rank - 2; k++) ix(W, k, B->dims[k] == 1 ? -1 : DG, 1, -1, 0, 0);
-    if (B->rank > 3) W->ix = IX_WHOLE;
+    if (B->rank == 3) ix(W, 0, B->dims[0] == 1 ? -1 : DG, 1, -1, 0, 0);
     ix(W, B->rank - 2, DC, 1, -1, 0, 0);
     ix(W, B->rank - 1, DK, 1, -1, 0, 0);
   }
@@ -234,15 +240,17 @@ static bool lower_gemm(Lower *L, const Node *nd) {
     n->fparam[0] = nd->a.alpha;
   }
   Access *O = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), orank);
-  if (orank == 1) {
-    ix(O, 0, A->rank == 1 ? DK : DN, 1, -1, 0, 0);
-  } else if (batched_b || gemm || orank == 2) {
-    for (int k = 0; k < orank - 2; k++) ix(O, k, DG, 1, -1, 0, 0);
-    if (orank > 3) O->ix = IX_WHOLE;
-    ix(O, orank - 2, DN, 1, -1, 0, 0);
-    ix(O, orank - 1, DK, 1, -1, 0, 0);
+  if (gemm || (!batched_b && !avec && !bvec && orank == 2)) {
+    ix(O, 0, DN, 1, -1, 0, 0);
+    ix(O, 1, DK, 1, -1, 0, 0);
+  } else if (orank == 1) {
+    ix(O, 0, avec ? DK : DN, 1, -1, 0, 0);
+  } else if (batched_b && one_batch) {
+    ix(O, 0, DG, 1, -1, 0, 0);
+    if (!avec) ix(O, 1, DN, 1, -1, 0, 0);
+    if (!bvec) ix(O, orank - 1, DK, 1, -1, 0, 0);
   } else {
-    O->ix = IX_WHOLE; /* [batch..., M, N] viewed as [rows, N] */
+    O->ix = IX_WHOLE; /* [batch..., M, N] viewed as [rows, N] or [G, rows, N] */
   }
   epilogue(n, nd);
   return true;

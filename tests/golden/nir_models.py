@@ -112,6 +112,24 @@ def matmul_batched():
                                               inp("b", [2, 8, 4])], ["y", "y1"], [])
 
 
+def matmul_vectors():
+    # numpy's 1-D rules: [3,8] x [8] -> [3] (N = 3), [2,3,8] x [8] -> [2,3] (N = 6, A and O
+    # whole), [8] x [2,8,4] -> [2,4] (G = 2, N = 1).
+    n1 = helper.make_node("MatMul", ["a", "v"], ["y"], name="mv")
+    n2 = helper.make_node("MatMul", ["a3", "v"], ["y3"], name="mv_batched")
+    n3 = helper.make_node("MatMul", ["v", "b"], ["yb"], name="vm_batched")
+    return model("matmul_vectors", [n1, n2, n3],
+                 [inp("a", [3, 8]), inp("a3", [2, 3, 8]), inp("v", [8]), inp("b", [2, 8, 4])],
+                 ["y", "y3", "yb"], [])
+
+
+def matmul_batch4d():
+    # [5,2,3,8] x [2,8,4] -> [5,2,3,4]: two batch dims, B broadcast along the first; G = 10
+    # cannot index B's batch dim of 2, so A, B and O are accessed whole.
+    n = helper.make_node("MatMul", ["a", "b"], ["y"], name="bmm4")
+    return model("matmul_batch4d", [n], [inp("a", [5, 2, 3, 8]), inp("b", [2, 8, 4])], ["y"], [])
+
+
 def maxpool():
     # 7 + pads 1/1, kernel 3 stride 2 -> 4; last window 3*2+2-1 = 7 = 6+1.
     # ceil_mode, kernel 2 stride 2, no pads: 7 -> 4; last window 3*2+1 = 7 = 6+1.
@@ -208,7 +226,8 @@ MODELS = {
     "conv": conv, "conv_depthwise": conv_depthwise, "conv_grouped": conv_grouped,
     "conv_1d": conv_1d, "conv_transpose": conv_transpose, "conv_relu": conv_relu,
     "gemm": gemm, "matmul_2d": matmul_2d, "matmul_batched_w2d": matmul_batched_w2d,
-    "matmul_batched": matmul_batched, "maxpool": maxpool, "avgpool": avgpool,
+    "matmul_batched": matmul_batched, "matmul_vectors": matmul_vectors,
+    "matmul_batch4d": matmul_batch4d, "maxpool": maxpool, "avgpool": avgpool,
     "globalavgpool": globalavgpool, "add_broadcast": add_broadcast, "clip": clip,
     "batchnorm": batchnorm, "softmax": softmax, "softmax_opset11": softmax_opset11,
     "reducemean": reducemean, "concat": concat, "slice": slice_, "transpose": transpose,
