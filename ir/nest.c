@@ -173,6 +173,110 @@ static bool selected(const char *name, const char *const *names, int n) {
 
 void module_print(FILE *f, const Module *m) { module_print_filtered(f, m, NULL, 0); }
 
+/* The mapping as a tiled loop nest, outermost level first: its temporal
+ * loops with factor > 1 in order, then its spatial loops (axes z, y, x).
+ * Factor-1 loops are left out: where they sit changes nothing. */
+static void print_mapping(FILE *f, const NestMapping *nm) {
+  static const char axis[] = "xyz";
+  fputs("  map ", f);
+  print_string(f, nm->target);
+  fputs(" {\n", f);
+  for (int l = 0; l < nm->m.nlevels; l++) {
+    const LevelMapping *lm = &nm->m.level[l];
+    fputs("    level ", f);
+    print_name(f, 0, nm->level[l]);
+    fputs(" keep(", f);
+    bool first = true;
+    for (int t = 0; t < NTENSORS; t++)
+      if (lm->keep & (1u << t)) {
+        fprintf(f, "%s%c", first ? "" : ",", accel_tensor_letter(t));
+        first = false;
+      }
+    fputs(")\n", f);
+    for (int k = 0; k < NDIMS; k++) {
+      int dd = lm->order[k];
+      if (lm->factor[dd] <= 1) continue;
+      fprintf(f, "      for %c in %" PRId64, accel_dim_letter(dd), lm->factor[dd]);
+      if (lm->remainder[dd] > 0 && lm->remainder[dd] < lm->factor[dd])
+        fprintf(f, " rem %" PRId64, lm->remainder[dd]);
+      fputc('\n', f);
+    }
+    for (int a = ACCEL_MAX_AXES - 1; a >= 0; a--)
+      for (int k = 0; k < NDIMS; k++) {
+        int dd = lm->spatial_order[a][k];
+        if (lm->spatial[a][dd] <= 1) continue;
+        fprintf(f, "      spatial %c %c in %" PRId64 "\n", axis[a], accel_dim_letter(dd),
+                lm->spatial[a][dd]);
+      }
+  }
+  fputs("  }\n", f);
+}
+
+bool nest_problem(const Nest *n, Problem *p) {
+  static const char names[] = "NGKCPQRS";
+  static const int to_dim[] = {DIM_N, DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
+  if (n->kind != NK_MAC || n->ndims != 8) return false;
+  memset(p, 0, sizeof *p);
+  snprintf(p->name, sizeof p->name, "%s", n->name);
+  for (int i = 0; i < 8; i++) {
+    if (n->dims[i].name[0] != names[i] || n->dims[i].name[1]) return false;
+    p->dim[to_dim[i]] = n->dims[i].bound;
+  }
+  p->stride[0] = p->stride[1] = p->dilation[0] = p->dilation[1] = 1;
+  /* The windowed access (I of a conv) indexes rows with P*stride + R*dilation. */
+  for (int a = 0; a < n->nacc; a++) {
+    const Access *ac = &n->acc[a];
+    if (strcmp(ac->role, "I") != 0 || ac->ix != IX_AFFINE || ac->rank < 3) continue;
+    for (int k = 0; k < 2 && 2 + k < ac->rank; k++) {
+      const Affine *e = &ac->idx[2 + k];
+      if (e->coef[4 + k] > 0) p->stride[k] = e->coef[4 + k];
+      if (e->coef[6 + k] > 0) p->dilation[k] = e->coef[6 + k];
+    }
+  }
+  return true;
+}
+
+bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag *d) {
+  bool ok = true;
+  for (int dd = 0; dd < NDIMS; dd++) {
+    /* Loops of dd from the outermost: level temporal, then spatial z, y, x.
+     * bound = (((r_n - 1) f_{n-1} + (r_{n-1} - 1)) f_{n-2} + ...) f_0 + r_0. */
+    int64_t f[ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES)], r[ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES)];
+    int n = 0;
+    for (int l = 0; l < m->nlevels; l++) {
+      const LevelMapping *lm = &m->level[l];
+      if (lm->factor[dd] < 1) {
+        diag_error(d, where, "map-coverage: factor %" PRId64 " of %c at level %d is not positive",
+                   lm->factor[dd], accel_dim_letter(dd), l);
+        return false;
+      }
+      f[n] = lm->factor[dd];
+      r[n++] = mapping_residual(lm, dd);
+      for (int a = ACCEL_MAX_AXES - 1; a >= 0; a--) {
+        if (lm->spatial[a][dd] < 1) {
+          diag_error(d, where, "map-coverage: spatial factor of %c at level %d is not positive",
+                     accel_dim_letter(dd), l);
+          return false;
+        }
+        f[n] = r[n] = lm->spatial[a][dd];
+        n++;
+      }
+    }
+    int64_t acc = 0;
+    for (int k = 0; k < n; k++) {
+      acc = k == 0 ? r[0] - 1 : acc * f[k] + (r[k] - 1);
+      if (acc > INT64_C(1) << 40) break;
+    }
+    acc += 1;
+    if (acc != p->dim[dd]) {
+      diag_error(d, where, "map-coverage: the loops over %c cover %" PRId64 ", its bound is %" PRId64,
+                 accel_dim_letter(dd), acc, p->dim[dd]);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 void module_print_filtered(FILE *f, const Module *m, const char *const *names, int nnames) {
   fputs("module ", f);
   print_string(f, m->name);
@@ -268,6 +372,7 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
       print_string(f, n->note);
       fputc('\n', f);
     }
+    if (n->map) print_mapping(f, n->map);
     fputs("}\n", f);
   }
 }

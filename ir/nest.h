@@ -29,6 +29,7 @@
 #ifndef NAASC_NEST_H
 #define NAASC_NEST_H
 
+#include "accel.h"
 #include "ir.h"
 
 #define NEST_MAX_DIMS 8
@@ -85,6 +86,14 @@ typedef struct {
   bool reduce;      /* a reduction dim (C, R, S of a conv; window dims of a pool) */
 } NestDim;
 
+/* A mac nest's mapping onto an accelerator (accel.h), with the names the
+ * text form needs: the target architecture and its storage levels. */
+typedef struct {
+  char target[ACCEL_NAME_MAX];
+  char level[ACCEL_MAX_LEVELS][ACCEL_NAME_MAX]; /* outermost (DRAM) first */
+  Mapping m;
+} NestMapping;
+
 typedef struct {
   NestKind kind;
   const char *name;     /* the graph node's name */
@@ -101,6 +110,7 @@ typedef struct {
   float fparam[4];      /* vector-op parameters (epsilon, alpha, ...) by vop */
   int64_t iparam[4];
   const char *note;     /* free text left by a pass (e.g. a plugin's analysis), or NULL */
+  NestMapping *map;     /* mac nests: the mapping once mapped (module arena), or NULL */
 } Nest;
 
 typedef struct {
@@ -129,5 +139,12 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
 Rc module_parse(const char *text, size_t len, Module **out, Diag *d);
 /* Checks the invariants; each broken rule is reported naming the nest. */
 Rc module_verify(const Module *m, Diag *d);
+
+/* The accelerator problem of a mac nest (dims N G K C P Q R S, stride and
+ * dilation read off the windowed access); false if n is not such a nest. */
+bool nest_problem(const Nest *n, Problem *p);
+/* Checks that a mapping covers every dim of p exactly (Timeloop's rule for
+ * imperfect factors); reports "map-coverage" errors through d. */
+bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag *d);
 
 #endif

@@ -380,6 +380,127 @@ static bool parse_access(Parser *ps, Nest *n, const char *role) {
   return true;
 }
 
+/* map "TARGET" { level NAME keep(T,..) {for D in F [rem R]} {spatial A D in F} ... } */
+static bool parse_mapping(Parser *ps, Nest *n) {
+  if (n->kind != NK_MAC) return error_tok(ps, "%s", "only mac nests have a mapping");
+  if (n->map) return error_tok(ps, "%s", "the nest has two mappings");
+  NestMapping *nm = arena_alloc(&ps->m->arena, sizeof *nm);
+  if (!nm) return error_at(ps, "%s", "out of memory");
+  const char *target = string_lit(ps);
+  if (!target) return false;
+  if (strlen(target) >= ACCEL_NAME_MAX) return error_tok(ps, "%s", "the target name is too long");
+  strcpy(nm->target, target);
+  if (!expect(ps, '{')) return false;
+  int l = -1;
+  uint8_t placed[NDIMS]; /* how many temporal loops of this level are ordered */
+  int nplaced = 0;
+  uint8_t sp_placed[ACCEL_MAX_AXES] = {0};
+  for (;;) {
+    if (accept(ps, '}')) break;
+    char word[16];
+    if (!ident(ps, word, sizeof word, "'level', 'for', 'spatial' or '}'")) return false;
+    if (strcmp(word, "level") == 0) {
+      if (l >= 0) { /* finish the previous level's order with its factor-1 dims */
+        LevelMapping *lm = &nm->m.level[l];
+        for (int dd = 0; dd < NDIMS; dd++) {
+          bool seen = false;
+          for (int k = 0; k < nplaced; k++) seen = seen || placed[k] == dd;
+          if (!seen) placed[nplaced++] = (uint8_t)dd;
+        }
+        memcpy(lm->order, placed, NDIMS);
+      }
+      if (++l == ACCEL_MAX_LEVELS) return error_tok(ps, "%s", "more than 8 levels");
+      skip_ws(ps);
+      mark(ps);
+      const char *name;
+      if (peekc(ps) == '"') name = string_lit(ps);
+      else {
+        const char *start = ps->p;
+        while (peekc(ps) != -1 && bare_char(peekc(ps))) advance(ps);
+        name = arena_strndup(&ps->m->arena, start, (size_t)(ps->p - start));
+        if (name && !*name) return error_at(ps, "expected %s", "a level name");
+      }
+      if (!name) return false;
+      if (strlen(name) >= ACCEL_NAME_MAX) return error_tok(ps, "%s", "the level name is too long");
+      strcpy(nm->level[l], name);
+      LevelMapping *lm = &nm->m.level[l];
+      level_mapping_init(lm, 0);
+      nplaced = 0;
+      memset(sp_placed, 0, sizeof sp_placed);
+      for (int a = 0; a < ACCEL_MAX_AXES; a++)
+        for (int k = 0; k < NDIMS; k++) lm->spatial_order[a][k] = 0xFF;
+      if (!expect_keyword(ps, "keep") || !expect(ps, '(')) return false;
+      if (!accept(ps, ')')) {
+        do {
+          skip_ws(ps);
+          mark(ps);
+          int t = accel_tensor_from_letter((char)peekc(ps));
+          if (t < 0) return error_at(ps, "expected %s", "a tensor letter (W, I or O)");
+          advance(ps);
+          if (lm->keep & (1u << t)) return error_tok(ps, "%s", "a tensor is kept twice");
+          lm->keep |= (uint8_t)(1u << t);
+        } while (accept(ps, ','));
+        if (!expect(ps, ')')) return false;
+      }
+      nm->m.nlevels = l + 1;
+      continue;
+    }
+    if (l < 0) return error_tok(ps, "%s", "a loop before the first 'level'");
+    LevelMapping *lm = &nm->m.level[l];
+    bool spatial = strcmp(word, "spatial") == 0;
+    if (!spatial && strcmp(word, "for") != 0)
+      return error_tok(ps, "expected 'level', 'for', 'spatial' or '}', not '%s'", word);
+    int axis = 0;
+    if (spatial) {
+      char ax[4];
+      if (!ident(ps, ax, sizeof ax, "an axis (x, y or z)")) return false;
+      axis = ax[1] ? -1 : ax[0] == 'x' ? 0 : ax[0] == 'y' ? 1 : ax[0] == 'z' ? 2 : -1;
+      if (axis < 0) return error_tok(ps, "unknown axis '%s' (x, y or z)", ax);
+    }
+    char dn[4];
+    if (!ident(ps, dn, sizeof dn, "a dim letter (G N K C P Q R S)")) return false;
+    int dd = dn[1] ? -1 : accel_dim_from_letter(dn[0]);
+    if (dd < 0 || dn[0] == 'M') return error_tok(ps, "unknown dim '%s' (G N K C P Q R S)", dn);
+    if (!expect_keyword(ps, "in")) return false;
+    int64_t f, r = 0;
+    if (!integer(ps, &f)) return false;
+    if (f < 2) return error_tok(ps, "%s", "a loop factor must be at least 2 (factor-1 loops are left out)");
+    if (spatial) {
+      if (lm->spatial[axis][dd] != 1) return error_tok(ps, "%s", "the dim is unrolled twice on this axis");
+      lm->spatial[axis][dd] = f;
+      lm->spatial_order[axis][sp_placed[axis]++] = (uint8_t)dd;
+    } else {
+      if (lm->factor[dd] != 1) return error_tok(ps, "%s", "the dim has two loops at this level");
+      if (keyword(ps, "rem")) {
+        if (!integer(ps, &r)) return false;
+        if (r < 1 || r >= f) return error_tok(ps, "%s", "a remainder must be between 1 and the factor - 1");
+      }
+      lm->factor[dd] = f;
+      lm->remainder[dd] = r;
+      placed[nplaced++] = (uint8_t)dd;
+    }
+  }
+  if (l < 0) return error_at(ps, "%s", "a mapping needs at least one level");
+  LevelMapping *lm = &nm->m.level[l];
+  for (int dd = 0; dd < NDIMS; dd++) {
+    bool seen = false;
+    for (int k = 0; k < nplaced; k++) seen = seen || placed[k] == dd;
+    if (!seen) placed[nplaced++] = (uint8_t)dd;
+  }
+  memcpy(lm->order, placed, NDIMS);
+  /* Spatial orders: the unrolled dims as given, then the rest in dim order. */
+  for (int k = 0; k <= l; k++)
+    for (int a = 0; a < ACCEL_MAX_AXES; a++) {
+      LevelMapping *x = &nm->m.level[k];
+      int cnt = 0;
+      while (cnt < NDIMS && x->spatial_order[a][cnt] != 0xFF) cnt++;
+      for (int dd = 0; dd < NDIMS; dd++)
+        if (x->spatial[a][dd] == 1) x->spatial_order[a][cnt++] = (uint8_t)dd;
+    }
+  n->map = nm;
+  return true;
+}
+
 static bool parse_nest(Parser *ps) {
   static const char *const kinds[] = {"mac", "vec", "move", "view"};
   const char *name = sigil_name(ps, '@', "a nest name (@name)");
@@ -448,6 +569,8 @@ static bool parse_nest(Parser *ps) {
             !number(ps, &n->act_beta) || !expect(ps, ')'))
           return false;
       }
+    } else if (strcmp(word, "map") == 0) {
+      if (!parse_mapping(ps, n)) return false;
     } else if (strcmp(word, "note") == 0) {
       if (!(n->note = string_lit(ps))) return false;
     } else if (strcmp(word, "params") == 0) {

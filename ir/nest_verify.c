@@ -8,6 +8,9 @@
  *   mac-shape        a mac nest updates one tensor and reads at least two
  *   def-before-use   a value is written by an earlier nest before it is read
  *   output-written   every value and output tensor is written by some nest
+ *   map-coverage     a mapped mac nest's loops cover each dim exactly
+ * The checks of a mapping against its architecture (fan-out, connectivity,
+ * capacities, keep/bypass) need the architecture: backend/ makes them.
  */
 #include "nest.h"
 
@@ -73,6 +76,13 @@ Rc module_verify(const Module *m, Diag *d) {
                      "], outside [0, %" PRId64 "] with padding %" PRId64 ":%" PRId64,
                      ac->role, k, t->name, lo, hi, t->dims[k] - 1, ac->pad_lo[k], ac->pad_hi[k]);
       }
+    }
+    if (n->map) {
+      Problem p;
+      if (!nest_problem(n, &p))
+        diag_error(d, where(m, n), "map-coverage: a mapping needs a mac nest over N G K C P Q R S");
+      else
+        mapping_covers(&n->map->m, &p, where(m, n), d);
     }
     if (n->kind == NK_MAC && (updates != 1 || reads < 2))
       diag_error(d, where(m, n), "mac-shape: a mac nest needs one update and two reads, it has %d and %d",
