@@ -9,6 +9,10 @@
  */
 #include "passes.h"
 
+#include <string.h>
+
+#include "backend.h"
+
 
 static int live_nodes(const Model *m, Op op) {
   int n = 0;
@@ -64,13 +68,36 @@ static Rc run_lower(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   return RC_OK;
 }
 
+/* The IR invariants, and every mapping against the target when there is one. */
 static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   (void)a;
   Rc rc = module_verify(p->mod, d);
+  int mapped = 0;
+  for (uint32_t i = 0; i < p->mod->nnests && rc == RC_OK; i++) {
+    const Nest *n = &p->mod->nests[i];
+    Problem pr;
+    if (!n->map || !nest_problem(n, &pr)) continue;
+    mapped++;
+    if (!p->arch) continue;
+    if (strcmp(n->map->target, p->arch->name) != 0) {
+      diag_error(d, n->name, "map-target: mapped for '%s', the target is '%s'", n->map->target,
+                 p->arch->name);
+      rc = RC_BADINPUT;
+      break;
+    }
+    Diag sub = *d;
+    if (cost_check_mapping(&pr, p->arch, &n->map->m, &sub) != RC_OK) {
+      d->nerrors = sub.nerrors;
+      diag_note(d, n->name, "the mapping of this nest breaks the rules above");
+      rc = RC_BADINPUT;
+    }
+  }
   pass_stat(c, "nests-verified", p->mod->nnests);
+  pass_stat(c, "mappings-checked", p->arch ? mapped : 0);
   return rc;
 }
 
+void map_passes_register(PassRegistry *r); /* map.c */
 void builtin_passes_register(PassRegistry *r);
 void builtin_passes_register(PassRegistry *r) {
   static const PassInfo passes[] = {
@@ -81,4 +108,5 @@ void builtin_passes_register(PassRegistry *r) {
       {"verify", "check the loop-nest IR invariants", PASS_NEST, NULL, run_verify},
   };
   for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) pass_register(r, &passes[i]);
+  map_passes_register(r);
 }

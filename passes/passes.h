@@ -12,6 +12,7 @@
 #ifndef NAASC_PASSES_H
 #define NAASC_PASSES_H
 
+#include "accel.h"
 #include "ir.h"
 #include "nest.h"
 
@@ -25,8 +26,10 @@ Rc lower_model(const Model *g, Module **out, Diag *d);
 
 /* What a pipeline transforms: the graph until `lower`, then the nests. */
 typedef struct {
-  Model *graph;  /* owned; NULL once lowered */
-  Module *mod;   /* owned; NULL before `lower` */
+  Model *graph;      /* owned; NULL once lowered */
+  Module *mod;       /* owned; NULL before `lower` */
+  const Arch *arch;  /* the target accelerator (--target), or NULL */
+  int jobs;          /* threads passes may use (--jobs); 0 or 1: one */
 } Program;
 
 void program_free(Program *p);
@@ -114,9 +117,12 @@ Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d);
 
 /* The pipeline flags shared by naasc and naasc-opt: -O0, -O2,
  * --pass-pipeline=P (-p P), --print-pipeline, --list-passes,
- * --load-pass-plugin=LIB, and every pm_parse_flag instrumentation flag. */
+ * --load-pass-plugin=LIB, --target=NAME|FILE, --jobs=N, and every
+ * pm_parse_flag instrumentation flag. */
 typedef struct {
   const char *pipeline;
+  const char *target;       /* --target NAME|FILE */
+  int jobs;                 /* --jobs N */
   bool print_pipeline, list_passes;
   const char *plugins[16];
   int nplugins;
@@ -130,6 +136,10 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d);
  * --list-passes and --print-pipeline (printing to out).  On failure nothing
  * is left to free. */
 Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *out, Diag *d);
+
+/* Loads the --target architecture: a Timeloop validation case (*.json, its
+ * arch), and later preset names and YAML files.  NULL name: *a untouched, RC_OK. */
+Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d);
 
 /* Prints the current IR (graph or nests), restricted to the named layers if any. */
 void program_print(FILE *f, const Program *p, const char *const *filter, int nfilter);

@@ -549,6 +549,24 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) 
     } else {
       o->pipeline = v;
     }
+  } else if (strcmp(a, "--target") == 0 || strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
+    if (*i + 1 >= argc) {
+      diag_error(d, NULL, "%s needs a value", a);
+      return -1;
+    }
+    const char *v = argv[++*i];
+    if (a[2] == 't') o->target = v;
+    else if ((o->jobs = atoi(v)) < 1 || o->jobs > 64) {
+      diag_error(d, NULL, "%s takes 1 to 64 threads, not '%s'", a, v);
+      return -1;
+    }
+  } else if ((a = flag_val(argv[*i], "--target"))) {
+    o->target = a;
+  } else if ((a = flag_val(argv[*i], "--jobs"))) {
+    if ((o->jobs = atoi(a)) < 1 || o->jobs > 64) {
+      diag_error(d, NULL, "--jobs takes 1 to 64 threads, not '%s'", a);
+      return -1;
+    }
   } else if ((a = flag_val(argv[*i], "--pass-pipeline"))) o->pipeline = a;
   else if ((a = flag_val(argv[*i], "--load-pass-plugin"))) {
     if (o->nplugins == 16) {
@@ -575,4 +593,23 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
     *reg = NULL;
   }
   return rc;
+}
+
+#include "backend.h"
+
+Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d) {
+  if (!o->target) return RC_OK;
+  size_t n = strlen(o->target);
+  if (n > 5 && strcmp(o->target + n - 5, ".json") == 0) {
+    static CostCase c; /* large; one target per process */
+    Diag sub = *d;
+    sub.file = o->target;
+    Rc rc = case_load(o->target, &c, &sub);
+    d->nerrors = sub.nerrors;
+    if (rc == RC_OK) *a = c.arch;
+    return rc;
+  }
+  diag_error(d, NULL, "--target %s: not a known architecture (give a Timeloop validation case .json)",
+             o->target);
+  return RC_BADINPUT;
 }

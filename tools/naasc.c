@@ -16,6 +16,8 @@
 #include "frontend.h"
 #include "passes.h"
 
+int naasc_cost_main(int argc, char **argv); /* naasc_cost.c */
+
 #ifndef NAASC_VERSION
 #define NAASC_VERSION "0.0.0"
 #endif
@@ -24,6 +26,7 @@ static const char usage_text[] =
     "usage: naasc MODEL.onnx [options]        compile a model (default: print its summary)\n"
     "       naasc zoo NAME -o FILE.onnx [--no-weights] [--seed N]\n"
     "       naasc zoo --list\n"
+    "       naasc cost --check CASE.json ... | --arch A.yaml --problem P.yaml --mapping M.yaml\n"
     "       naasc --list-ops [--format=markdown]\n"
     "\n"
     "options:\n"
@@ -138,6 +141,7 @@ int main(int argc, char **argv) {
     return RC_USAGE;
   }
   if (strcmp(argv[1], "zoo") == 0) return cmd_zoo(argc, argv);
+  if (strcmp(argv[1], "cost") == 0) return naasc_cost_main(argc - 1, argv + 1);
 
   ImportOptions opt;
   import_options_default(&opt);
@@ -226,7 +230,13 @@ int main(int argc, char **argv) {
   d.file = model;
   Model *m = NULL;
   rc = onnx_import(model, &opt, &m, &d);
-  Program prog = {m, NULL};
+  Program prog = {.graph = m};
+  static Arch target;
+  if (rc == RC_OK && drv.target) {
+    rc = driver_load_target(&drv, &target, &d);
+    prog.arch = &target;
+  }
+  prog.jobs = drv.jobs;
   if (rc == RC_OK) rc = pm_run(&pl, &prog, &drv.pm, &d);
   if (rc == RC_OK && emit && strcmp(emit, "onnx") == 0) {
     d.file = out;

@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
     return RC_USAGE;
   }
   d.file = in;
-  Program prog = {NULL, NULL};
+  Program prog = {.graph = NULL};
   if (onnx) {
     rc = onnx_import(in, &opt, &prog.graph, &d);
   } else {
@@ -93,6 +93,12 @@ int main(int argc, char **argv) {
       xfree(buf);
     }
   }
+  static Arch target;
+  if (rc == RC_OK && drv.target) {
+    rc = driver_load_target(&drv, &target, &d);
+    prog.arch = &target;
+  }
+  prog.jobs = drv.jobs;
   if (rc == RC_OK) rc = pm_run(&pl, &prog, &drv.pm, &d);
   if (rc == RC_OK) {
     char *text = NULL;

@@ -1,0 +1,417 @@
+/*
+ * mapper.c: the NAAS encoding of a mapping as a vector in [0,1]^n and the
+ * mapper that searches it with any optimizer of opt.c.
+ *
+ * Encoding (NAAS, Lin et al. DAC 2021, section III-B), per storage level l:
+ *   - 8 loop-order importances: the dims sorted by importance, highest
+ *     outermost, give the temporal order;
+ *   - 8 tiling ratios: the level's temporal factor of dim d is the divisor
+ *     of d's remaining extent E nearest to E^ratio (a ratio of the layer
+ *     dimension, so one vector fits every layer);
+ *   - per array axis with fan-out > 1: 8 spatial importances and 2 fill
+ *     ratios: the most important dim the axis' connectivity allows is
+ *     unrolled by a divisor of its remaining extent chosen by the first
+ *     ratio, and the second most important fills what fan-out is left when
+ *     the second ratio says so;
+ *   - 3 keep genes (W, I, O): kept when > 0.5 and the level allows it.
+ * Decoding goes from the outermost level inwards for spatial factors, then
+ * from the innermost level outwards for temporal factors; DRAM takes what
+ * is left.  Every decoded mapping covers each dim exactly (perfect
+ * factors); whether it fits the capacities is for cost_eval to say.
+ */
+#include "mapper.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int count_axes(const Arch *a, int *lev, int *ax) {
+  int n = 0;
+  for (int l = 0; l < a->nlevels; l++)
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      if (a->level[l].fanout[x] > 1) {
+        lev[n] = l;
+        ax[n] = x;
+        n++;
+      }
+  return n;
+}
+
+int mapspace_dim(const Arch *a) {
+  int lev[ACCEL_MAX_LEVELS * ACCEL_MAX_AXES], ax[ACCEL_MAX_LEVELS * ACCEL_MAX_AXES];
+  return a->nlevels * (NDIMS + NDIMS + NTENSORS) + count_axes(a, lev, ax) * (NDIMS + 2);
+}
+
+/* The divisor of e nearest to target in log scale, among those <= cap. */
+static int64_t divisor_near(int64_t e, double target, int64_t cap) {
+  int64_t best = 1;
+  double bd = 1e300;
+  for (int64_t f = 1; f * f <= e; f++) {
+    if (e % f) continue;
+    int64_t c2[2] = {f, e / f};
+    for (int k = 0; k < 2; k++) {
+      if (c2[k] > cap) continue;
+      double dist = fabs(log((double)c2[k]) - log(target));
+      if (dist < bd || (dist == bd && c2[k] < best)) {
+        bd = dist;
+        best = c2[k];
+      }
+    }
+  }
+  return best;
+}
+
+void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *m) {
+  int L = a->nlevels;
+  const double *order = x, *ratio = x + L * NDIMS, *keep = x + 2 * L * NDIMS;
+  const double *sp = x + L * (2 * NDIMS + NTENSORS);
+  int64_t rem[NDIMS];
+  for (int d = 0; d < NDIMS; d++) rem[d] = p->dim[d];
+  m->nlevels = L;
+  for (int l = 0; l < L; l++) {
+    LevelMapping *lm = &m->level[l];
+    level_mapping_init(lm, 0);
+    /* Order: dims by importance, highest outermost (ties by dim index). */
+    uint8_t idx[NDIMS];
+    for (int d = 0; d < NDIMS; d++) idx[d] = (uint8_t)d;
+    for (int i = 1; i < NDIMS; i++) {
+      uint8_t v = idx[i];
+      int j = i - 1;
+      while (j >= 0 && order[l * NDIMS + idx[j]] < order[l * NDIMS + v]) {
+        idx[j + 1] = idx[j];
+        j--;
+      }
+      idx[j + 1] = v;
+    }
+    memcpy(lm->order, idx, NDIMS);
+    uint8_t allowed = a->level[l].keeps_allowed;
+    if (a->level[l].is_dram || l == 0) {
+      lm->keep = ACCEL_ALL_TENSORS & allowed ? ACCEL_ALL_TENSORS : allowed;
+    } else {
+      for (int t = 0; t < NTENSORS; t++)
+        if ((allowed & (1u << t)) && keep[l * NTENSORS + t] > 0.5) lm->keep |= (uint8_t)(1u << t);
+    }
+  }
+  /* Spatial factors, outer levels first. */
+  for (int l = 0; l < L; l++)
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+      int64_t fan = a->level[l].fanout[ax];
+      if (fan <= 1) continue;
+      const double *g = sp;
+      sp += NDIMS + 2;
+      uint8_t conn = a->level[l].connectivity[ax];
+      int first = -1, second = -1;
+      for (int d = 0; d < NDIMS; d++) {
+        if (!(conn & (1u << d)) || rem[d] <= 1) continue;
+        if (first < 0 || g[d] > g[first]) {
+          second = first;
+          first = d;
+        } else if (second < 0 || g[d] > g[second]) {
+          second = d;
+        }
+      }
+      LevelMapping *lm = &m->level[l];
+      if (first < 0) continue;
+      int64_t cap = fan < rem[first] ? fan : rem[first];
+      int64_t f1 = divisor_near(rem[first], pow((double)cap, 0.25 + 0.75 * g[NDIMS]), cap);
+      lm->spatial[ax][first] = f1;
+      rem[first] /= f1;
+      int64_t left = fan / f1;
+      if (second >= 0 && left > 1 && g[NDIMS + 1] > 0.5) {
+        int64_t c2 = left < rem[second] ? left : rem[second];
+        int64_t f2 = divisor_near(rem[second], (double)c2, c2);
+        lm->spatial[ax][second] = f2;
+        rem[second] /= f2;
+      }
+      /* Spatial order: the unrolled dims by importance. */
+      int k = 0;
+      if (second >= 0 && lm->spatial[ax][second] > 1 && g[second] > g[first]) {
+        lm->spatial_order[ax][k++] = (uint8_t)second;
+        lm->spatial_order[ax][k++] = (uint8_t)first;
+      } else {
+        lm->spatial_order[ax][k++] = (uint8_t)first;
+        if (second >= 0 && lm->spatial[ax][second] > 1) lm->spatial_order[ax][k++] = (uint8_t)second;
+      }
+      for (int d = 0; d < NDIMS; d++)
+        if (lm->spatial[ax][d] == 1) lm->spatial_order[ax][k++] = (uint8_t)d;
+    }
+  /* Temporal factors, innermost level first; DRAM (level 0) takes the rest. */
+  for (int l = L - 1; l >= 1; l--)
+    for (int d = 0; d < NDIMS; d++) {
+      if (rem[d] <= 1) continue;
+      double r = ratio[l * NDIMS + d];
+      int64_t f = divisor_near(rem[d], pow((double)rem[d], r), rem[d]);
+      m->level[l].factor[d] = f;
+      rem[d] /= f;
+    }
+  for (int d = 0; d < NDIMS; d++) m->level[0].factor[d] = rem[d];
+}
+
+/* ---- the mapper ---------------------------------------------------------------- */
+
+const char *map_strategy_name(MapStrategy s) {
+  static const char *const n[] = {"es", "random", "genetic", "exhaustive"};
+  return s >= 0 && s <= MAP_EXHAUSTIVE ? n[s] : "?";
+}
+
+bool map_strategy_parse(const char *s, MapStrategy *out) {
+  for (int i = 0; i <= MAP_EXHAUSTIVE; i++)
+    if (strcmp(s, map_strategy_name((MapStrategy)i)) == 0) {
+      *out = (MapStrategy)i;
+      return true;
+    }
+  return false;
+}
+
+void mapper_options_default(MapperOptions *o) {
+  memset(o, 0, sizeof *o);
+  o->strategy = MAP_ES;
+  o->budget = 2000;
+  o->seed = 1;
+}
+
+static double fitness(const CostResult *c, MapObjective obj) {
+  switch (obj) {
+  case MAPOBJ_ENERGY: return c->energy_pj;
+  case MAPOBJ_LATENCY: return (double)c->cycles;
+  default: return c->energy_pj * (double)c->cycles;
+  }
+}
+
+/* ---- exhaustive search ----------------------------------------------------------
+ * Every perfect factorization of every dim over the spatial slots (axes with
+ * fan-out > 1 whose connectivity allows the dim, within the fan-out) and the
+ * temporal levels (DRAM takes the rest), every keep set the levels allow, and
+ * every loop order per level up to equivalence: loops of factor 1 never
+ * matter, so only the orders of a level's loops with factor > 1 are tried.
+ * Mappings that overflow a capacity are rejected by cost_eval.  The budget
+ * caps the number of evaluations; res->complete says whether the whole
+ * space was evaluated, in which case the result is proven optimal. */
+
+typedef struct {
+  const Problem *p;
+  const Arch *a;
+  const MapperOptions *o;
+  MapResult *res;
+  Mapping m;
+  int slot_level[ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES)];
+  int slot_axis[ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES)]; /* -1: temporal */
+  int nslots;
+  bool stop;
+} Exh;
+
+static void exh_eval(Exh *e) {
+  if (e->res->evals >= e->o->budget) {
+    e->stop = true;
+    return;
+  }
+  CostResult c;
+  e->res->evals++;
+  if (cost_eval(e->p, e->a, &e->m, &c) != COST_OK) return;
+  e->res->valid++;
+  double f = fitness(&c, e->o->objective);
+  if (f < e->res->best_fitness) {
+    e->res->best_fitness = f;
+    e->res->best = e->m;
+    e->res->cost = c;
+  }
+}
+
+/* Orders of level l (then deeper levels); dims with factor 1 go last in dim order. */
+static void exh_orders(Exh *e, int l) {
+  if (e->stop) return;
+  if (l == e->a->nlevels) {
+    exh_eval(e);
+    return;
+  }
+  LevelMapping *lm = &e->m.level[l];
+  uint8_t live[NDIMS];
+  int k = 0, j = 0;
+  for (int d = 0; d < NDIMS; d++)
+    if (lm->factor[d] > 1) live[k++] = (uint8_t)d;
+  for (int d = 0; d < NDIMS; d++)
+    if (lm->factor[d] <= 1) lm->order[k + j++] = (uint8_t)d;
+  /* Lexicographic permutations of live[0..k). */
+  for (;;) {
+    memcpy(lm->order, live, (size_t)k);
+    exh_orders(e, l + 1);
+    if (e->stop) return;
+    int i = k - 2;
+    while (i >= 0 && live[i] >= live[i + 1]) i--;
+    if (i < 0) break;
+    int t = k - 1;
+    while (live[t] <= live[i]) t--;
+    uint8_t x = live[i]; live[i] = live[t]; live[t] = x;
+    for (int a = i + 1, b = k - 1; a < b; a++, b--) {
+      x = live[a]; live[a] = live[b]; live[b] = x;
+    }
+  }
+}
+
+static void exh_keeps(Exh *e, int l) {
+  if (e->stop) return;
+  if (l == e->a->nlevels) {
+    exh_orders(e, 0);
+    return;
+  }
+  uint8_t allowed = e->a->level[l].keeps_allowed;
+  for (unsigned k = 0; k < 8; k++) {
+    if (k & ~(unsigned)allowed) continue;
+    e->m.level[l].keep = (uint8_t)k;
+    exh_keeps(e, l + 1);
+    if (e->stop) return;
+  }
+}
+
+static void exh_factors(Exh *e, int d, int s, int64_t left) {
+  if (e->stop) return;
+  if (d == NDIMS) {
+    exh_keeps(e, 1);
+    return;
+  }
+  if (s == e->nslots) {
+    e->m.level[0].factor[d] = left;
+    exh_factors(e, d + 1, 0, e->p->dim[d + 1 < NDIMS ? d + 1 : 0]);
+    return;
+  }
+  int l = e->slot_level[s], ax = e->slot_axis[s];
+  LevelMapping *lm = &e->m.level[l];
+  int64_t cap = left;
+  if (ax >= 0) {
+    if (!(e->a->level[l].connectivity[ax] & (1u << d))) cap = 1;
+    int64_t used = 1;
+    for (int x = 0; x < NDIMS; x++)
+      if (x != d) used *= lm->spatial[ax][x];
+    int64_t room = e->a->level[l].fanout[ax] / used;
+    if (room < cap) cap = room;
+  }
+  for (int64_t f = 1; f <= cap; f++) {
+    if (left % f) continue;
+    if (ax >= 0) lm->spatial[ax][d] = f;
+    else lm->factor[d] = f;
+    exh_factors(e, d, s + 1, left / f);
+    if (e->stop) break;
+  }
+  if (ax >= 0) lm->spatial[ax][d] = 1;
+  else lm->factor[d] = 1;
+}
+
+static Rc exhaustive_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res) {
+  Exh e = {p, a, o, res, {0}, {0}, {0}, 0, false};
+  e.m.nlevels = a->nlevels;
+  for (int l = 0; l < a->nlevels; l++) level_mapping_init(&e.m.level[l], l == 0 ? ACCEL_ALL_TENSORS : 0);
+  for (int l = 0; l < a->nlevels; l++) {
+    for (int ax = ACCEL_MAX_AXES - 1; ax >= 0; ax--)
+      if (a->level[l].fanout[ax] > 1) {
+        e.slot_level[e.nslots] = l;
+        e.slot_axis[e.nslots++] = ax;
+      }
+    if (l > 0) {
+      e.slot_level[e.nslots] = l;
+      e.slot_axis[e.nslots++] = -1;
+    }
+  }
+  exh_factors(&e, 0, 0, p->dim[0]);
+  res->complete = !e.stop;
+  return RC_OK;
+}
+
+Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
+  memset(res, 0, sizeof *res);
+  res->best_fitness = INFINITY;
+  if (o->strategy == MAP_EXHAUSTIVE) {
+    exhaustive_run(p, a, o, res);
+    if (!res->valid) {
+      diag_error(d, p->name, "no valid mapping among %lld evaluated%s", (long long)res->evals,
+                 res->complete ? " (the whole space)" : "");
+      return RC_BADINPUT;
+    }
+    return RC_OK;
+  }
+  int n = mapspace_dim(a);
+  OptKind kind = o->strategy == MAP_RANDOM ? OPT_RANDOM
+                 : o->strategy == MAP_GENETIC ? OPT_GENETIC : OPT_CMAES;
+  int popsize = o->popsize;
+  Optimizer *opt = opt_create(kind, n, popsize, 0.3, o->seed);
+  double *x = xmalloc(sizeof(double) * (size_t)n);
+  double *fit = xmalloc(sizeof(double) * 4096);
+  if (!opt || !x || !fit) {
+    opt_destroy(opt);
+    xfree(x);
+    xfree(fit);
+    diag_error(d, p->name, "out of memory in the mapper");
+    return RC_INTERNAL;
+  }
+  int64_t budget = o->budget > 0 ? o->budget : 2000;
+  Mapping m;
+  CostResult c;
+  int last_err = COST_OK, stall = 0, restarts = 0;
+  double run_best = INFINITY;
+  Rng rr;
+  rng_seed(&rr, o->seed ^ 0x5bd1e995u);
+  while (res->evals < budget) {
+    int lam = opt_popsize(opt);
+    double gen_best = INFINITY;
+    for (int i = 0; i < lam; i++) {
+      fit[i] = INFINITY;
+      if (res->evals >= budget) continue;
+      opt_ask(opt, i, x);
+      /* Invalid designs are resampled (NAAS), a bounded number of times. */
+      for (int tries = 0; tries < 8 && res->evals < budget; tries++) {
+        if (tries) opt_resample(opt, i, x);
+        mapspace_decode(p, a, x, &m);
+        int err = cost_eval(p, a, &m, &c);
+        res->evals++;
+        if (err != COST_OK) {
+          last_err = err;
+          continue;
+        }
+        res->valid++;
+        fit[i] = fitness(&c, o->objective);
+        if (fit[i] < gen_best) gen_best = fit[i];
+        if (fit[i] < res->best_fitness) {
+          res->best_fitness = fit[i];
+          res->best = m;
+          res->cost = c;
+        }
+        break;
+      }
+    }
+    opt_tell(opt, fit);
+    /* IPOP restarts (Auger and Hansen, CEC 2005): when a CMA-ES run stalls,
+     * start again from a random centre with twice the population. */
+    if (kind != OPT_CMAES) continue;
+    if (gen_best < run_best * (1 - 1e-9)) {
+      run_best = gen_best;
+      stall = 0;
+    } else if (++stall >= 10 + 30 * n / lam && res->evals < budget) {
+      int np = 2 * opt_popsize(opt);
+      if (np > 4096) np = 4096;
+      opt_destroy(opt);
+      opt = opt_create(kind, n, np, 0.3, o->seed + (uint64_t)++restarts * 0x9e3779b97f4a7c15ULL);
+      if (!opt) {
+        xfree(x);
+        xfree(fit);
+        return RC_INTERNAL;
+      }
+      for (int k = 0; k < n; k++) x[k] = rng_uniform(&rr);
+      opt_set_mean(opt, x);
+      stall = 0;
+      run_best = INFINITY;
+    }
+  }
+  res->restarts = restarts;
+  opt_destroy(opt);
+  xfree(x);
+  xfree(fit);
+  if (!res->valid) {
+    diag_error(d, p->name, "no valid mapping in %lld tries: the last failed with '%s' (%s)",
+               (long long)res->evals, cost_error_name(last_err),
+               last_err == COST_ECAPACITY ? "the smallest tiles do not fit a buffer"
+               : last_err == COST_ECONNECT ? "the connectivity admits no dim of the layer"
+                                           : "see docs/cost-model.md");
+    return RC_BADINPUT;
+  }
+  return RC_OK;
+}

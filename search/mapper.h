@@ -1,0 +1,45 @@
+/*
+ * mapper.h: the mapper of one layer on one architecture (mapper.c) and the
+ * NAAS encoding it searches.  Part of search/'s interface (search.h
+ * includes it).
+ */
+#ifndef NAASC_MAPPER_H
+#define NAASC_MAPPER_H
+
+#include "accel.h"
+#include "backend.h"
+#include "search.h"
+
+typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE } MapStrategy;
+typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
+
+typedef struct {
+  MapStrategy strategy;
+  MapObjective objective;
+  int64_t budget;   /* cost evaluations */
+  int popsize;      /* 0: the optimizer's default */
+  uint64_t seed;
+} MapperOptions;
+
+typedef struct {
+  Mapping best;
+  CostResult cost;
+  double best_fitness;
+  int64_t evals, valid;
+  bool complete; /* exhaustive: the whole space was evaluated within the budget */
+  int restarts;  /* es: IPOP restarts made */
+} MapResult;
+
+void mapper_options_default(MapperOptions *o);
+const char *map_strategy_name(MapStrategy s);
+bool map_strategy_parse(const char *s, MapStrategy *out);
+
+/* Length of the NAAS vector encoding a mapping on a. */
+int mapspace_dim(const Arch *a);
+/* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
+void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *m);
+
+/* Searches a mapping of p on a; RC_BADINPUT (reported) if none is valid. */
+Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * opt.c: the optimizers behind the ask/tell interface of search.h.
+ *
+ *   random   uniform samples in [0,1]^n (the baseline Timeloop's random
+ *            mapper stands for);
+ *   cmaes    CMA-ES as in Hansen, "The CMA Evolution Strategy: A Tutorial"
+ *            (arXiv:1604.00772), with the default parameters of its Table 1:
+ *            weighted recombination, cumulative step-size adaptation, rank-1
+ *            and rank-mu covariance updates; the covariance is
+ *            eigen-decomposed with LAPACKE_dsyev every generation.  Samples
+ *            are clipped to [0,1] and the clipped point is what the update
+ *            sees (a repair), as NAAS samples within [0,1];
+ *   genetic  GAMMA-style (Kao and Krishna, ICCAD 2020): elitism, tournament
+ *            selection, uniform crossover, Gaussian mutation.
+ *
+ * All state lives in one heap block per optimizer so a checkpoint is a copy.
+ */
+#include "search.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- xoshiro256** (Blackman and Vigna) ---------------------------------- */
+
+static uint64_t splitmix(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void rng_seed(Rng *r, uint64_t seed) {
+  for (int i = 0; i < 4; i++) r->s[i] = splitmix(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t rng_next(Rng *r) {
+  uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return res;
+}
+
+double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+
+double rng_normal(Rng *r) {
+  double u = rng_uniform(r), v = rng_uniform(r);
+  return sqrt(-2.0 * log(u > 0 ? u : 0x1.0p-53)) * cos(6.283185307179586 * v);
+}
+
+/* ---- the optimizer ----------------------------------------------------------- */
+
+struct Optimizer {
+  OptKind kind;
+  int n, lambda, mu;
+  Rng rng;
+  int64_t gen;
+  /* CMA-ES */
+  double sigma, mueff, cs, ds, cc, c1, cmu, chin;
+  double *mean, *C, *B, *D, *pc, *ps, *w; /* C, B: n*n; D: n (sqrt eigenvalues) */
+  double *pop;                             /* lambda * n: the current generation */
+  double *fit;                             /* lambda, for genetic's next generation */
+  double *tmp;                             /* n*n scratch */
+  double *block;                           /* one allocation for all of the above */
+  size_t nblock;
+};
+
+const char *opt_name(OptKind k) {
+  return k == OPT_RANDOM ? "random" : k == OPT_CMAES ? "cmaes" : k == OPT_GENETIC ? "genetic" : "?";
+}
+
+bool opt_parse(const char *s, OptKind *k) {
+  if (strcmp(s, "random") == 0) *k = OPT_RANDOM;
+  else if (strcmp(s, "cmaes") == 0 || strcmp(s, "es") == 0) *k = OPT_CMAES;
+  else if (strcmp(s, "genetic") == 0) *k = OPT_GENETIC;
+  else return false;
+  return true;
+}
+
+static double clip01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+Optimizer *opt_create(OptKind kind, int n, int popsize, double sigma0, uint64_t seed) {
+  if (n < 1) return NULL;
+  Optimizer *o = xcalloc(1, sizeof *o);
+  if (!o) return NULL;
+  o->kind = kind;
+  o->n = n;
+  o->lambda = popsize > 0 ? popsize : (kind == OPT_CMAES ? 4 + (int)(3 * log((double)n)) : 32);
+  if (o->lambda < 4) o->lambda = 4;
+  o->mu = o->lambda / 2;
+  rng_seed(&o->rng, seed);
+  size_t nn = (size_t)n * (size_t)n;
+  o->nblock = 3 * nn + 8 * (size_t)n + (size_t)o->lambda * (size_t)(n + 2) + (size_t)o->mu;
+  o->block = xcalloc(o->nblock, sizeof(double));
+  if (!o->block) {
+    xfree(o);
+    return NULL;
+  }
+  double *p = o->block;
+  o->C = p; p += nn;
+  o->B = p; p += nn;
+  o->tmp = p; p += nn + 3 * (size_t)n; /* scratch: at least 3n */
+  o->mean = p; p += n;
+  o->D = p; p += n;
+  o->pc = p; p += n;
+  o->ps = p; p += n;
+  p += n; /* spare */
+  o->pop = p; p += (size_t)o->lambda * (size_t)n;
+  o->fit = p; p += o->lambda;
+  p += o->lambda;
+  o->w = p;
+  o->sigma = sigma0 > 0 ? sigma0 : 0.3;
+  for (int i = 0; i < n; i++) {
+    o->mean[i] = 0.5;
+    o->C[(size_t)i * n + i] = 1;
+    o->B[(size_t)i * n + i] = 1;
+    o->D[i] = 1;
+  }
+  /* Hansen's Table 1 defaults. */
+  double sw = 0, sw2 = 0;
+  for (int i = 0; i < o->mu; i++) {
+    o->w[i] = log(o->mu + 0.5) - log(i + 1.0);
+    sw += o->w[i];
+  }
+  for (int i = 0; i < o->mu; i++) {
+    o->w[i] /= sw;
+    sw2 += o->w[i] * o->w[i];
+  }
+  o->mueff = 1 / sw2;
+  o->cs = (o->mueff + 2) / (n + o->mueff + 5);
+  o->ds = 1 + 2 * fmax(0, sqrt((o->mueff - 1) / (n + 1)) - 1) + o->cs;
+  o->cc = (4 + o->mueff / n) / (n + 4 + 2 * o->mueff / n);
+  o->c1 = 2 / ((n + 1.3) * (n + 1.3) + o->mueff);
+  o->cmu = fmin(1 - o->c1, 2 * (o->mueff - 2 + 1 / o->mueff) / ((n + 2.0) * (n + 2.0) + o->mueff));
+  o->chin = sqrt((double)n) * (1 - 1.0 / (4 * n) + 1.0 / (21.0 * n * n));
+  /* The first generation of the genetic algorithm is uniform. */
+  if (kind == OPT_GENETIC)
+    for (size_t i = 0; i < (size_t)o->lambda * (size_t)n; i++) o->pop[i] = rng_uniform(&o->rng);
+  return o;
+}
+
+void opt_destroy(Optimizer *o) {
+  if (!o) return;
+  xfree(o->block);
+  xfree(o);
+}
+
+int opt_popsize(const Optimizer *o) { return o->lambda; }
+
+void opt_set_mean(Optimizer *o, const double *m) {
+  for (int i = 0; i < o->n; i++) o->mean[i] = clip01(m[i]);
+}
+int opt_dim(const Optimizer *o) { return o->n; }
+
+static void sample(Optimizer *o, int i) {
+  double *x = o->pop + (size_t)i * o->n;
+  int n = o->n;
+  if (o->kind == OPT_RANDOM) {
+    for (int k = 0; k < n; k++) x[k] = rng_uniform(&o->rng);
+  } else if (o->kind == OPT_CMAES) {
+    double *z = o->tmp; /* n values */
+    for (int k = 0; k < n; k++) z[k] = o->D[k] * rng_normal(&o->rng);
+    for (int r = 0; r < n; r++) {
+      double s = 0;
+      for (int k = 0; k < n; k++) s += o->B[(size_t)r * n + k] * z[k];
+      x[r] = clip01(o->mean[r] + o->sigma * s);
+    }
+  } else { /* genetic: a fresh random individual */
+    for (int k = 0; k < n; k++) x[k] = rng_uniform(&o->rng);
+  }
+}
+
+void opt_ask(Optimizer *o, int i, double *x) {
+  if (o->kind != OPT_GENETIC) sample(o, i);
+  memcpy(x, o->pop + (size_t)i * o->n, sizeof(double) * (size_t)o->n);
+}
+
+void opt_resample(Optimizer *o, int i, double *x) {
+  sample(o, i);
+  memcpy(x, o->pop + (size_t)i * o->n, sizeof(double) * (size_t)o->n);
+}
+
+/* Indices of fit sorted ascending (stable; +inf last). */
+static void rank(const double *fit, int n, int *idx) {
+  for (int i = 0; i < n; i++) idx[i] = i;
+  for (int i = 1; i < n; i++) {
+    int v = idx[i], j = i - 1;
+    while (j >= 0 && fit[idx[j]] > fit[v]) {
+      idx[j + 1] = idx[j];
+      j--;
+    }
+    idx[j + 1] = v;
+  }
+}
+
+static void cmaes_tell(Optimizer *o, const int *idx) {
+  int n = o->n;
+  double *old = o->tmp;          /* old mean (first n of tmp) */
+  double *step = o->tmp + n;     /* (m' - m) / sigma */
+  double *cinv = o->tmp + 2 * n; /* C^{-1/2} step */
+  memcpy(old, o->mean, sizeof(double) * (size_t)n);
+  for (int k = 0; k < n; k++) {
+    double s = 0;
+    for (int i = 0; i < o->mu; i++) s += o->w[i] * o->pop[(size_t)idx[i] * n + k];
+    o->mean[k] = s;
+    step[k] = (o->mean[k] - old[k]) / o->sigma;
+  }
+  /* C^{-1/2} step = B D^-1 B^T step */
+  for (int k = 0; k < n; k++) {
+    double s = 0;
+    for (int r = 0; r < n; r++) s += o->B[(size_t)r * n + k] * step[r];
+    cinv[k] = s / o->D[k];
+  }
+  double norm = 0;
+  for (int r = 0; r < n; r++) {
+    double s = 0;
+    for (int k = 0; k < n; k++) s += o->B[(size_t)r * n + k] * cinv[k];
+    o->ps[r] = (1 - o->cs) * o->ps[r] + sqrt(o->cs * (2 - o->cs) * o->mueff) * s;
+    norm += o->ps[r] * o->ps[r];
+  }
+  norm = sqrt(norm);
+  double gen = (double)(o->gen + 1);
+  bool hs = norm / sqrt(1 - pow(1 - o->cs, 2 * gen)) < (1.4 + 2.0 / (n + 1)) * o->chin;
+  for (int k = 0; k < n; k++)
+    o->pc[k] = (1 - o->cc) * o->pc[k] + (hs ? sqrt(o->cc * (2 - o->cc) * o->mueff) : 0) * step[k];
+  double keep = 1 - o->c1 - o->cmu + (hs ? 0 : o->c1 * o->cc * (2 - o->cc));
+  for (int r = 0; r < n; r++)
+    for (int c = 0; c <= r; c++) {
+      double rmu = 0;
+      for (int i = 0; i < o->mu; i++) {
+        const double *x = o->pop + (size_t)idx[i] * n;
+        rmu += o->w[i] * (x[r] - old[r]) * (x[c] - old[c]);
+      }
+      double v = keep * o->C[(size_t)r * n + c] + o->c1 * o->pc[r] * o->pc[c] +
+                 o->cmu * rmu / (o->sigma * o->sigma);
+      o->C[(size_t)r * n + c] = o->C[(size_t)c * n + r] = v;
+    }
+  o->sigma *= exp((o->cs / o->ds) * (norm / o->chin - 1));
+  if (o->sigma > 1) o->sigma = 1; /* the domain is [0,1] */
+  if (o->sigma < 1e-12) o->sigma = 1e-12;
+  /* Eigen-decomposition C = B diag(D^2) B^T, lazily: every
+   * lambda / ((c1 + cmu) * n * 10) generations (Hansen's tutorial, B.2). */
+  int every = (int)(o->lambda / ((o->c1 + o->cmu) * n * 10));
+  if (every > 1 && (o->gen + 1) % every) return;
+  memcpy(o->B, o->C, sizeof(double) * (size_t)n * (size_t)n);
+  double *ev = o->tmp; /* n eigenvalues (old/step no longer needed) */
+  if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', n, o->B, n, ev) != 0) {
+    /* Numerical trouble: restart the covariance, keep the mean. */
+    memset(o->C, 0, sizeof(double) * (size_t)n * (size_t)n);
+    memset(o->B, 0, sizeof(double) * (size_t)n * (size_t)n);
+    for (int k = 0; k < n; k++) {
+      o->C[(size_t)k * n + k] = o->B[(size_t)k * n + k] = 1;
+      o->D[k] = 1;
+    }
+    return;
+  }
+  for (int k = 0; k < n; k++) o->D[k] = sqrt(ev[k] > 1e-20 ? ev[k] : 1e-20);
+}
+
+static void genetic_tell(Optimizer *o, const int *idx, const double *fit) {
+  int n = o->n, lam = o->lambda, elite = lam / 8 > 1 ? lam / 8 : 1;
+  size_t sz = (size_t)lam * (size_t)n;
+  double *tmp = xmalloc(sizeof(double) * sz);
+  if (!tmp) return; /* out of memory: keep the population as it is */
+  for (int e = 0; e < elite; e++)
+    memcpy(tmp + (size_t)e * n, o->pop + (size_t)idx[e] * n, sizeof(double) * (size_t)n);
+  for (int c = elite; c < lam; c++) {
+    int par[2];
+    for (int p = 0; p < 2; p++) { /* tournament of 3 */
+      int best = (int)(rng_next(&o->rng) % (uint64_t)lam);
+      for (int t = 0; t < 2; t++) {
+        int q = (int)(rng_next(&o->rng) % (uint64_t)lam);
+        if (fit[q] < fit[best]) best = q;
+      }
+      par[p] = best;
+    }
+    double *x = tmp + (size_t)c * n;
+    for (int k = 0; k < n; k++) {
+      x[k] = o->pop[(size_t)par[rng_next(&o->rng) & 1] * n + k];
+      if (rng_uniform(&o->rng) < 1.5 / n) x[k] = clip01(x[k] + 0.2 * rng_normal(&o->rng));
+    }
+  }
+  memcpy(o->pop, tmp, sizeof(double) * sz);
+  xfree(tmp);
+}
+
+void opt_tell(Optimizer *o, const double *fitness) {
+  int idx[4096];
+  int lam = o->lambda < 4096 ? o->lambda : 4096;
+  rank(fitness, lam, idx);
+  if (o->kind == OPT_CMAES) cmaes_tell(o, idx);
+  else if (o->kind == OPT_GENETIC) genetic_tell(o, idx, fitness);
+  o->gen++;
+}
+
+/* ---- checkpoints ---------------------------------------------------------------- */
+
+size_t opt_save(const Optimizer *o, void *buf, size_t cap) {
+  size_t need = sizeof(int) * 3 + sizeof o->rng + sizeof o->gen + sizeof o->sigma +
+                sizeof(double) * o->nblock;
+  if (!buf) return need;
+  if (cap < need) return 0;
+  char *p = buf;
+  int hdr[3] = {(int)o->kind, o->n, o->lambda};
+  memcpy(p, hdr, sizeof hdr); p += sizeof hdr;
+  memcpy(p, &o->rng, sizeof o->rng); p += sizeof o->rng;
+  memcpy(p, &o->gen, sizeof o->gen); p += sizeof o->gen;
+  memcpy(p, &o->sigma, sizeof o->sigma); p += sizeof o->sigma;
+  memcpy(p, o->block, sizeof(double) * o->nblock);
+  return need;
+}
+
+bool opt_load(Optimizer *o, const void *buf, size_t len) {
+  if (len != opt_save(o, NULL, 0)) return false;
+  const char *p = buf;
+  int hdr[3];
+  memcpy(hdr, p, sizeof hdr); p += sizeof hdr;
+  if (hdr[0] != (int)o->kind || hdr[1] != o->n || hdr[2] != o->lambda) return false;
+  memcpy(&o->rng, p, sizeof o->rng); p += sizeof o->rng;
+  memcpy(&o->gen, p, sizeof o->gen); p += sizeof o->gen;
+  memcpy(&o->sigma, p, sizeof o->sigma); p += sizeof o->sigma;
+  memcpy(o->block, p, sizeof(double) * o->nblock);
+  return true;
+}

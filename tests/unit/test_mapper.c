@@ -1,0 +1,133 @@
+/*
+ * test_mapper.c: the mapper on tiny layers, where exhaustive search proves
+ * the optimum: the default (es) mapper must find the same EDP, every
+ * mapping it returns must pass cost_check_mapping, and a run is a pure
+ * function of the seed.  The architecture is a made-up three-level toy (its
+ * numbers are test values, not hardware figures).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mapper.h"
+#include "test.h"
+
+static void toy_arch(Arch *a) {
+  memset(a, 0, sizeof *a);
+  strcpy(a->name, "toy");
+  a->nlevels = 3;
+  const char *names[3] = {"DRAM", "GLB", "RF"};
+  for (int l = 0; l < 3; l++) {
+    Level *v = &a->level[l];
+    strcpy(v->name, names[l]);
+    v->is_dram = l == 0;
+    v->instances = l == 2 ? 4 : 1;
+    v->mesh_x = l == 2 ? 2 : 1;
+    v->mesh_y = l == 2 ? 2 : 1;
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
+      v->fanout[x] = 1;
+      v->connectivity[x] = ACCEL_ALL_DIMS;
+    }
+    v->word_bits = 16;
+    v->block_words = 1;
+    v->capacity_words = l == 0 ? 0 : l == 1 ? 256 : 16;
+    v->multiple_buffering = 1;
+    v->keeps_allowed = ACCEL_ALL_TENSORS;
+    v->e_read_pj = l == 0 ? 200 : l == 1 ? 6 : 1;
+    v->e_fill_pj = v->e_read_pj;
+    v->e_update_pj = v->e_read_pj;
+  }
+  a->level[1].fanout[AXIS_X] = 2;
+  a->level[1].fanout[AXIS_Y] = 2;
+  a->mac_instances = 4;
+  a->mac_mesh_x = 2;
+  a->mac_mesh_y = 2;
+  a->mac_energy_pj = 1;
+  a->clock_mhz = 200;
+}
+
+static void problem(Problem *p, int64_t k, int64_t c, int64_t pq, int64_t rs) {
+  memset(p, 0, sizeof *p);
+  strcpy(p->name, "tiny");
+  int64_t dims[NDIMS] = {1, 1, k, c, pq, pq, rs, rs};
+  memcpy(p->dim, dims, sizeof dims);
+  p->stride[0] = p->stride[1] = p->dilation[0] = p->dilation[1] = 1;
+}
+
+static void test_es_matches_exhaustive(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem shapes[3];
+  problem(&shapes[0], 4, 2, 2, 1);
+  problem(&shapes[1], 2, 2, 3, 2);
+  problem(&shapes[2], 8, 1, 2, 1);
+  for (int i = 0; i < 3; i++) {
+    Diag d;
+    diag_init(&d, stderr, "test");
+    MapperOptions o;
+    mapper_options_default(&o);
+    o.strategy = MAP_EXHAUSTIVE;
+    o.budget = 20000000;
+    MapResult ex, es;
+    CHECK_EQ(mapper_run(&shapes[i], &a, &o, &ex, &d), RC_OK);
+    CHECK(ex.complete);
+    o.strategy = MAP_ES;
+    o.budget = 16000;
+    CHECK_EQ(mapper_run(&shapes[i], &a, &o, &es, &d), RC_OK);
+    CHECK(es.best_fitness >= ex.best_fitness * (1 - 1e-12)); /* exhaustive is optimal */
+    CHECK_NEAR(es.best_fitness / ex.best_fitness, 1.0, 1e-9);
+    CHECK_EQ(cost_check_mapping(&shapes[i], &a, &es.best, &d), RC_OK);
+    CHECK_EQ(cost_check_mapping(&shapes[i], &a, &ex.best, &d), RC_OK);
+  }
+}
+
+static void test_deterministic(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 16, 8, 6, 3);
+  Diag d;
+  diag_init(&d, stderr, "test");
+  MapperOptions o;
+  mapper_options_default(&o);
+  o.budget = 1500;
+  MapResult r1, r2, r3;
+  mapper_run(&p, &a, &o, &r1, &d);
+  mapper_run(&p, &a, &o, &r2, &d);
+  o.seed = 2;
+  mapper_run(&p, &a, &o, &r3, &d);
+  CHECK(r1.best_fitness == r2.best_fitness);
+  CHECK(memcmp(&r1.best, &r2.best, sizeof r1.best) == 0);
+  CHECK_EQ(r1.evals, 1500);
+  CHECK(r3.evals == 1500);
+}
+
+/* A layer the model rejects (a zero dim): a clear error naming why, no crash. */
+static void test_impossible(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 2, 2, 2, 1);
+  p.dim[DIM_K] = 0;
+  char *buf = NULL;
+  size_t len = 0;
+  Diag d;
+  diag_init(&d, open_memstream(&buf, &len), "test");
+  MapperOptions o;
+  mapper_options_default(&o);
+  o.budget = 300;
+  MapResult r;
+  CHECK_EQ(mapper_run(&p, &a, &o, &r, &d), RC_BADINPUT);
+  fclose(d.out);
+  CHECK_STR_HAS(buf, "test: tiny: error: no valid mapping");
+  CHECK_STR_HAS(buf, "problem");
+  CHECK_EQ(r.valid, 0);
+  free(buf);
+}
+
+int main(void) {
+  RUN(test_es_matches_exhaustive);
+  RUN(test_deterministic);
+  RUN(test_impossible);
+  TEST_END();
+}

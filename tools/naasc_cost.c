@@ -1,0 +1,158 @@
+/*
+ * naasc_cost.c: `naasc cost`, the command line of the cost model.
+ *
+ *   naasc cost --check CASE.json [CASE.json ...]
+ *       evaluates each Timeloop validation case and prints, per figure,
+ *       naasc's value, the reference value and the relative difference;
+ *       exits 0 only if every count is equal and every cycle, energy and
+ *       utilization figure is within 1%.
+ *   naasc cost --arch A.yaml --problem P.yaml --mapping M.yaml
+ *       evaluates one mapping and prints its cost (docs/cost-model.md).
+ *
+ * Exit codes as everywhere in naasc: 0 ok, 1 differences or bad input,
+ * 2 usage.  tools/naasc.c calls naasc_cost_main with argv[0] == "cost".
+ */
+#include <string.h>
+
+#include "backend.h"
+
+int naasc_cost_main(int argc, char **argv);
+
+static const char usage_text[] =
+    "usage: naasc cost --check CASE.json [CASE.json ...] [--quiet]\n"
+    "       naasc cost --arch ARCH.yaml --problem PROBLEM.yaml --mapping MAPPING.yaml\n"
+    "\n"
+    "  --check       compare with the reference figures of Timeloop validation cases\n"
+    "                (shared/validation/timeloop); exit 0 only if all counts are equal\n"
+    "                and cycles, energies and utilization are within 1%\n"
+    "  --quiet, -q   with --check, print only the figures that differ\n"
+    "  --arch, --problem, --mapping\n"
+    "                evaluate one mapping given as YAML files (docs/cost-model.md)\n";
+
+static int usage_error(const char *msg) {
+  fprintf(stderr, "naasc cost: %s\n%s", msg, usage_text);
+  return RC_USAGE;
+}
+
+static int check_cases(char **paths, int n, bool quiet) {
+  static CostCase c; /* large; one at a time */
+  int ok = 0, bad = 0;
+  for (int i = 0; i < n; i++) {
+    Diag d;
+    diag_init(&d, stderr, paths[i]);
+    if (case_load(paths[i], &c, &d) != RC_OK) {
+      bad++;
+      continue;
+    }
+    printf("== %s (%s)\n", c.name, paths[i]);
+    CostResult r;
+    int err = cost_eval(&c.problem, &c.arch, &c.mapping, &r);
+    if (err) {
+      d.file = paths[i];
+      cost_check_mapping(&c.problem, &c.arch, &c.mapping, &d);
+      printf("  FAIL: the mapping cannot be evaluated (%s)\n", cost_error_name(err));
+      bad++;
+      continue;
+    }
+    int diff = cost_compare(&r, &c.expected, &c.arch, stdout, quiet);
+    if (diff) {
+      printf("  FAIL: %d figure%s differ%s\n", diff, diff == 1 ? "" : "s", diff == 1 ? "s" : "");
+      bad++;
+    } else {
+      printf("  ok: every count equal, cycles and energy within 1%%\n");
+      ok++;
+    }
+  }
+  printf("%d case%s: %d ok, %d failed\n", n, n == 1 ? "" : "s", ok, bad);
+  return bad ? RC_BADINPUT : RC_OK;
+}
+
+static void print_result(const Arch *a, const CostResult *r) {
+  static const char *const kinds[3] = {"reads", "fills", "updates"};
+  printf("%-24s %-3s %16s %16s %16s %12s %16s\n", "level", "T", kinds[0], kinds[1], kinds[2],
+         "tile_words", "energy_pJ");
+  for (int l = 0; l < r->nlevels; l++) {
+    const LevelCost *lc = &r->level[l];
+    for (int t = 0; t < NTENSORS; t++)
+      printf("%-24s %-3c %16lld %16lld %16lld %12lld %16.6g\n", a->level[l].name,
+             accel_tensor_letter(t), (long long)lc->total[t].reads, (long long)lc->total[t].fills,
+             (long long)lc->total[t].updates, (long long)lc->tile_words[t],
+             lc->tensor_energy_pj[t]);
+  }
+  printf("\n%-24s %16s %12s\n", "level", "cycles", "slowdown");
+  for (int l = 0; l < r->nlevels; l++)
+    printf("%-24s %16lld %12.4f\n", a->level[l].name, (long long)r->level[l].cycles,
+           r->level[l].slowdown);
+  printf("\nmacs              %lld on %lld of %lld MACs\n", (long long)r->macs,
+         (long long)r->mac_utilized_instances, (long long)a->mac_instances);
+  printf("compute_cycles    %lld\n", (long long)r->compute_cycles);
+  printf("cycles            %lld (bound by %s)\n", (long long)r->cycles,
+         r->bottleneck < 0 ? "compute" : a->level[r->bottleneck].name);
+  if (r->seconds > 0) printf("time              %.6g s at %.6g MHz\n", r->seconds, a->clock_mhz);
+  printf("utilization       %.6f\n", r->utilization);
+  printf("energy_pJ         %.6f (MAC %.6f)\n", r->energy_pj, r->mac_energy_pj);
+  printf("energy_pJ/MAC     %.6f\n", r->energy_pj / (double)r->macs);
+  printf("edp               %.6e pJ*cycles\n", r->edp);
+  if (r->area_um2 > 0) printf("area              %.6g mm^2 (placeholder model)\n", r->area_um2 * 1e-6);
+}
+
+static int eval_files(const char *ap, const char *pp, const char *mp) {
+  static Arch a;
+  static Problem p;
+  static Mapping m;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  if (arch_load(ap, &a, &d) != RC_OK) return RC_BADINPUT;
+  if (problem_load(pp, &p, &d) != RC_OK) return RC_BADINPUT;
+  if (mapping_load(mp, &a, &m, &d) != RC_OK) return RC_BADINPUT;
+  d.file = mp;
+  if (cost_check_mapping(&p, &a, &m, &d) != RC_OK) return RC_BADINPUT;
+  CostResult r;
+  if (cost_eval(&p, &a, &m, &r) != COST_OK) return RC_INTERNAL;
+  printf("problem %s on arch %s\n\n", p.name, a.name);
+  print_result(&a, &r);
+  return RC_OK;
+}
+
+int naasc_cost_main(int argc, char **argv) {
+  const char *arch = NULL, *problem = NULL, *mapping = NULL;
+  char *cases[4096];
+  int ncases = 0;
+  bool check = false, quiet = false;
+  for (int i = 1; i < argc; i++) {
+    const char *s = argv[i];
+    if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+      fputs(usage_text, stdout);
+      return RC_OK;
+    } else if (strcmp(s, "--check") == 0) {
+      check = true;
+    } else if (strcmp(s, "--quiet") == 0 || strcmp(s, "-q") == 0) {
+      quiet = true;
+    } else if (strcmp(s, "--arch") == 0 || strcmp(s, "--problem") == 0 ||
+               strcmp(s, "--mapping") == 0) {
+      if (i + 1 >= argc) return usage_error("an option needs a file name");
+      const char **dst = s[2] == 'a' ? &arch : s[2] == 'p' ? &problem : &mapping;
+      if (*dst) return usage_error("an option is given twice");
+      *dst = argv[++i];
+    } else if (s[0] == '-' && s[1]) {
+      fprintf(stderr, "naasc cost: unknown option '%s'\n%s", s, usage_text);
+      return RC_USAGE;
+    } else {
+      if (ncases >= (int)(sizeof cases / sizeof cases[0])) return usage_error("too many files");
+      cases[ncases++] = argv[i];
+    }
+  }
+  bool files = arch || problem || mapping;
+  if (check && files) return usage_error("--check and --arch/--problem/--mapping exclude each other");
+  if (check) {
+    if (!ncases) return usage_error("--check needs at least one CASE.json");
+    return check_cases(cases, ncases, quiet);
+  }
+  if (files) {
+    if (!arch || !problem || !mapping)
+      return usage_error("--arch, --problem and --mapping go together");
+    if (ncases) return usage_error("unexpected file argument");
+    return eval_files(arch, problem, mapping);
+  }
+  return usage_error("nothing to do");
+}
