@@ -130,6 +130,14 @@ typedef struct {
   double area_um2_fixed;
 } Level;
 
+/* The vector unit beside the array (pooling, element-wise ops); not yet
+ * used by the layer cost model, carried for the compiler. */
+typedef struct {
+  int64_t lanes;           /* 0 = none */
+  double energy_pj_per_op;
+  double area_um2;         /* placeholder */
+} VectorUnit;
+
 typedef struct {
   char name[ACCEL_NAME_MAX];
   int nlevels;                   /* 1..ACCEL_MAX_LEVELS */
@@ -137,7 +145,8 @@ typedef struct {
   int64_t mac_instances, mac_mesh_x, mac_mesh_y;
   double mac_energy_pj;          /* one MAC */
   double mac_area_um2;           /* placeholder, as Level.area_* */
-  double clock_mhz;              /* for seconds and EDP in J*s; 0 = unknown */
+  VectorUnit vector;
+  double clock_mhz;              /* for seconds; 0 = unknown */
 } Arch;
 
 /* ---- Mapping ----------------------------------------------------------- */

@@ -1,0 +1,88 @@
+/*
+ * backend.h: the one interface of backend/: the analytical cost model
+ * (cost.c), the readers of the Timeloop validation cases and of the YAML
+ * arch/problem/mapping files (case.c) and the comparison of two
+ * CostResults (report.c).
+ *
+ * The cost model reproduces Timeloop v3.0.3's counts in closed form
+ * (docs/cost-model.md); it allocates nothing and keeps no state, so any
+ * number of threads may call cost_eval at once.
+ */
+#ifndef NAASC_BACKEND_H
+#define NAASC_BACKEND_H
+
+#include <stdio.h>
+
+#include "accel.h"
+#include "ir.h"
+
+/* ---- cost model -------------------------------------------------------- */
+
+/* Why a (problem, arch, mapping) triple cannot be evaluated. */
+typedef enum {
+  COST_OK = 0,
+  COST_EPROBLEM,     /* a dim, stride or dilation < 1, or sizes overflow */
+  COST_EARCH,        /* the arch is malformed (no levels, fanout < 1, ...) */
+  COST_ELEVELS,      /* mapping and arch have different level counts */
+  COST_EFACTOR,      /* a factor < 1, a bad remainder or order, or dims not covered exactly */
+  COST_EFANOUT,      /* a spatial unrolling exceeds an axis' fanout */
+  COST_ECONNECT,     /* a dim unrolled on an axis that does not allow it */
+  COST_EKEEP,        /* keep not a subset of keeps_allowed, or DRAM not keeping all */
+  COST_ECAPACITY,    /* the kept tiles exceed a level's capacity */
+  COST_EUNSUPPORTED, /* valid in principle, not modelled (docs/cost-model.md) */
+  COST_NERRORS
+} CostError;
+
+/* "ok", "factor", ...: a short name of a CostError. */
+const char *cost_error_name(int err);
+
+/* Evaluates the mapping: fills *out and returns COST_OK, or returns the
+ * first reason the mapping is invalid (*out is then unspecified).
+ * No allocation, no I/O. */
+int cost_eval(const Problem *p, const Arch *a, const Mapping *m, CostResult *out);
+
+/* cost_eval with Timeloop's extrapolated walk everywhere instead of the
+ * closed forms for perfect nests: slower, the same results; for tests. */
+int cost_eval_reference(const Problem *p, const Arch *a, const Mapping *m, CostResult *out);
+
+/* Checks the triple as cost_eval does, reporting every violation through d
+ * in words a user can act on.  RC_OK if cost_eval would succeed. */
+Rc cost_check_mapping(const Problem *p, const Arch *a, const Mapping *m, Diag *d);
+
+/* ---- validation cases --------------------------------------------------- */
+
+/* A case of shared/validation/timeloop ("dnn-accel-costmodel-validation/1"):
+ * the triple plus Timeloop's figures in CostResult form (only the fields
+ * the case states are set; edp, seconds and area stay 0). */
+typedef struct {
+  char name[2 * ACCEL_NAME_MAX + 32];
+  Problem problem;
+  Arch arch;
+  Mapping mapping;
+  CostResult expected;
+} CostCase;
+
+/* Reads one case file.  Errors name the file, the line and the key
+ * ("case.json:12:7: error: 'arch.levels[2].instances': expected an integer"). */
+Rc case_load(const char *path, CostCase *c, Diag *d);
+
+/* ---- YAML inputs ---------------------------------------------------------- */
+
+/* The architecture, problem and mapping files of `naasc cost --arch A.yaml
+ * --problem P.yaml --mapping M.yaml` (formats in docs/cost-model.md).
+ * Unknown keys are errors; every error names file:line:column and the key
+ * path.  A mapping is read against its arch (levels are matched by name). */
+Rc arch_load(const char *path, Arch *a, Diag *d);
+Rc problem_load(const char *path, Problem *p, Diag *d);
+Rc mapping_load(const char *path, const Arch *a, Mapping *m, Diag *d);
+
+/* ---- comparison --------------------------------------------------------- */
+
+/* How many figures differ: access counts must be equal; cycles, energies and
+ * utilization within COST_REL_TOL.  Prints one line per figure to out (NULL:
+ * silent); with only_failures, only the lines that differ. */
+#define COST_REL_TOL 0.01
+int cost_compare(const CostResult *got, const CostResult *want, const Arch *a, FILE *out,
+                 bool only_failures);
+
+#endif

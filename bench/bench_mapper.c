@@ -1,0 +1,116 @@
+/*
+ * bench_mapper.c: mapping quality and speed, every unique mac layer of the
+ * given models on the given architecture.
+ *
+ *   bench_mapper TARGET MODEL.onnx [MODEL.onnx ...] [--budget N] [--long X] [--seed S]
+ *
+ * TARGET is anything --target takes.  For each unique layer shape it runs:
+ *   es       the default mapper (NAAS evolution strategy), N evaluations;
+ *   random   random search with the same N evaluations (the Timeloop baseline);
+ *   long     the default mapper with X times the evaluations, and exhaustive
+ *            search when the layer's space is small enough to finish, as the
+ *            reference for "near-optimal";
+ * and prints the EDP ratios per layer and their geomean, plus the time of
+ * the default mapper per model.  A benchmark, not a test: figures go to
+ * docs/benchmarks.md with the command that made them.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "frontend.h"
+#include "mapper.h"
+#include "passes.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    fprintf(stderr, "usage: bench_mapper TARGET MODEL.onnx... [--budget N] [--long X] [--seed S]\n");
+    return 2;
+  }
+  DriverOptions drv;
+  driver_options_default(&drv, NULL);
+  drv.target = argv[1];
+  int64_t budget = 2000, longx = 100;
+  uint64_t seed = 1;
+  const char *models[16];
+  int nmodels = 0;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--budget") == 0 && i + 1 < argc) budget = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--long") == 0 && i + 1 < argc) longx = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
+    else if (nmodels < 16) models[nmodels++] = argv[i];
+  }
+  Diag d;
+  diag_init(&d, stderr, "bench_mapper");
+  static Arch arch;
+  if (driver_load_target(&drv, &arch, &d) != RC_OK) return 1;
+  printf("target %s, budget %lld evaluations per layer, long run x%lld, seed %llu\n\n", arch.name,
+         (long long)budget, (long long)longx, (unsigned long long)seed);
+  printf("%-28s %-34s %9s %9s %9s %8s\n", "model", "layer", "es/best", "rand/es", "best", "es ms");
+  double g_es = 0, g_rand = 0;
+  int n = 0;
+  for (int mi = 0; mi < nmodels; mi++) {
+    Model *g = NULL;
+    Module *mod = NULL;
+    d.file = models[mi];
+    if (onnx_import(models[mi], NULL, &g, &d) != RC_OK) return 1;
+    graph_fold_bn(g, &d);
+    graph_fuse_act(g, &d);
+    if (lower_model(g, &mod, &d) != RC_OK) return 1;
+    Problem seen[256];
+    int nseen = 0;
+    double t_model = 0;
+    for (uint32_t i = 0; i < mod->nnests; i++) {
+      Problem p;
+      if (!nest_problem(&mod->nests[i], &p)) continue;
+      bool dup = false;
+      for (int k = 0; k < nseen && !dup; k++)
+        dup = memcmp(seen[k].dim, p.dim, sizeof p.dim) == 0 &&
+              memcmp(seen[k].stride, p.stride, sizeof p.stride) == 0 &&
+              memcmp(seen[k].dilation, p.dilation, sizeof p.dilation) == 0;
+      if (dup || nseen == 256) continue;
+      seen[nseen++] = p;
+      MapperOptions o;
+      mapper_options_default(&o);
+      o.budget = budget;
+      o.seed = seed;
+      MapResult es, rnd, lg, ex;
+      double t0 = now();
+      if (mapper_run(&p, &arch, &o, &es, &d) != RC_OK) continue;
+      double t_es = now() - t0;
+      t_model += t_es;
+      o.strategy = MAP_RANDOM;
+      mapper_run(&p, &arch, &o, &rnd, &d);
+      o.strategy = MAP_ES;
+      o.budget = budget * longx;
+      o.seed = seed + 1000;
+      mapper_run(&p, &arch, &o, &lg, &d);
+      double best = fmin(lg.best_fitness, es.best_fitness);
+      const char *ref = "long";
+      o.strategy = MAP_EXHAUSTIVE;
+      o.budget = 3000000;
+      if (mapper_run(&p, &arch, &o, &ex, &d) == RC_OK && ex.complete) {
+        best = ex.best_fitness;
+        ref = "exhaustive";
+      }
+      printf("%-28s %-34s %9.4f %9.3f %9s %8.1f\n", g->name, mod->nests[i].name,
+             es.best_fitness / best, rnd.best_fitness / es.best_fitness, ref, 1000 * t_es);
+      g_es += log(es.best_fitness / best);
+      g_rand += log(rnd.best_fitness / es.best_fitness);
+      n++;
+    }
+    printf("%-28s default mapper time for its %d unique layers: %.3f s\n\n", g->name, nseen, t_model);
+    module_destroy(mod);
+    model_destroy(g);
+  }
+  printf("geomean over %d layers: es / best = %.4f, random / es = %.3f\n", n, exp(g_es / n),
+         exp(g_rand / n));
+  return 0;
+}
