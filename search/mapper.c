@@ -317,6 +317,102 @@ static Rc exhaustive_run(const Problem *p, const Arch *a, const MapperOptions *o
   return RC_OK;
 }
 
+/* ---- local search ------------------------------------------------------------------
+ * First-improvement hill climbing from the best mapping found, over its
+ * neighbours: move one prime factor of a dim between two loops (temporal
+ * levels and array axes), swap two adjacent loops of a level's order, or
+ * toggle one keep bit.  Neighbours are visited in a seeded random order; a
+ * pass without improvement ends the climb (a local optimum). */
+
+typedef struct {
+  const Problem *p;
+  const Arch *a;
+  const MapperOptions *o;
+  MapResult *res;
+  int64_t budget;
+  Rng rng;
+} Climb;
+
+static bool climb_try(Climb *c, const Mapping *m) {
+  if (c->res->evals >= c->budget) return false;
+  CostResult r;
+  c->res->evals++;
+  if (cost_eval(c->p, c->a, m, &r) != COST_OK) return false;
+  c->res->valid++;
+  double f = fitness(&r, c->o->objective);
+  if (f < c->res->best_fitness * (1 - 1e-12)) {
+    c->res->best_fitness = f;
+    c->res->best = *m;
+    c->res->cost = r;
+    return true;
+  }
+  return false;
+}
+
+static int64_t smallest_prime(int64_t v) {
+  for (int64_t q = 2; q * q <= v; q++)
+    if (v % q == 0) return q;
+  return v;
+}
+
+/* Slot k of dim d: temporal at level k / (1 + AXES), else spatial axis (k % (1 + AXES)) - 1. */
+static int64_t *slot_ref(Mapping *m, int k, int d) {
+  int l = k / (1 + ACCEL_MAX_AXES), s = k % (1 + ACCEL_MAX_AXES);
+  return s == 0 ? &m->level[l].factor[d] : &m->level[l].spatial[s - 1][d];
+}
+
+static void local_search(Climb *c) {
+  int L = c->a->nlevels, nslots = L * (1 + ACCEL_MAX_AXES);
+  bool improved = true;
+  while (improved && c->res->evals < c->budget) {
+    improved = false;
+    /* Moves, in one random order per pass: (kind, a, b, d) packed. */
+    int nmoves = 0;
+    static __thread int moves[4096];
+    for (int d = 0; d < NDIMS; d++)
+      for (int s = 0; s < nslots; s++)
+        for (int t = 0; t < nslots; t++)
+          if (s != t && nmoves < 4000) moves[nmoves++] = (0 << 24) | (d << 16) | (s << 8) | t;
+    for (int l = 0; l < L; l++)
+      for (int k = 0; k + 1 < NDIMS; k++) moves[nmoves++] = (1 << 24) | (l << 8) | k;
+    for (int l = 1; l < L; l++)
+      for (int t = 0; t < NTENSORS; t++) moves[nmoves++] = (2 << 24) | (l << 8) | t;
+    for (int i = nmoves - 1; i > 0; i--) {
+      int j = (int)(rng_next(&c->rng) % (uint64_t)(i + 1)), x = moves[i];
+      moves[i] = moves[j];
+      moves[j] = x;
+    }
+    for (int i = 0; i < nmoves && c->res->evals < c->budget; i++) {
+      Mapping m = c->res->best;
+      int kind = moves[i] >> 24, a = (moves[i] >> 8) & 0xFF, b = moves[i] & 0xFF;
+      if (kind == 0) {
+        int d = (moves[i] >> 16) & 0xFF;
+        int64_t *fs = slot_ref(&m, a, d), *ft = slot_ref(&m, b, d);
+        int ls = a / (1 + ACCEL_MAX_AXES), lt = b / (1 + ACCEL_MAX_AXES);
+        if (*fs <= 1 || m.level[ls].remainder[d] || m.level[lt].remainder[d]) continue;
+        if (b % (1 + ACCEL_MAX_AXES) && c->a->level[lt].fanout[b % (1 + ACCEL_MAX_AXES) - 1] <= 1) continue;
+        int64_t q = smallest_prime(*fs);
+        *fs /= q;
+        *ft *= q;
+      } else if (kind == 1) {
+        LevelMapping *lm = &m.level[a];
+        /* swap the b-th and next loop among the level's loops with factor > 1 */
+        int live[NDIMS], nl = 0;
+        for (int k = 0; k < NDIMS; k++)
+          if (lm->factor[lm->order[k]] > 1) live[nl++] = k;
+        if (b + 1 >= nl) continue;
+        uint8_t x = lm->order[live[b]];
+        lm->order[live[b]] = lm->order[live[b + 1]];
+        lm->order[live[b + 1]] = x;
+      } else {
+        if (!(c->a->level[a].keeps_allowed & (1u << b))) continue;
+        m.level[a].keep ^= (uint8_t)(1u << b);
+      }
+      if (climb_try(c, &m)) improved = true;
+    }
+  }
+}
+
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
   res->best_fitness = INFINITY;
@@ -343,7 +439,9 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
     diag_error(d, p->name, "out of memory in the mapper");
     return RC_INTERNAL;
   }
-  int64_t budget = o->budget > 0 ? o->budget : 2000;
+  int64_t total = o->budget > 0 ? o->budget : 2000;
+  /* The evolution strategy explores; a local search finishes (es only). */
+  int64_t budget = kind == OPT_CMAES && total >= 100 ? total * 3 / 5 : total;
   Mapping m;
   CostResult c;
   int last_err = COST_OK, stall = 0, restarts = 0;
@@ -402,6 +500,11 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
     }
   }
   res->restarts = restarts;
+  if (kind == OPT_CMAES && res->valid) {
+    Climb cl = {p, a, o, res, total, {{0}}};
+    rng_seed(&cl.rng, o->seed ^ 0xc2b2ae3d27d4eb4fULL);
+    local_search(&cl);
+  }
   opt_destroy(opt);
   xfree(x);
   xfree(fit);
