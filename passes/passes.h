@@ -77,6 +77,9 @@ Rc pass_load_plugin(PassRegistry *r, const char *path, Diag *d);
 /* Named pipelines. */
 #define PIPELINE_O0 "lower,verify"
 #define PIPELINE_O2 "fold-bn,fuse-act,lower,verify"
+/* The same when a target is given: the layers are mapped too. */
+#define PIPELINE_O0_MAP "lower,map,verify"
+#define PIPELINE_O2_MAP "fold-bn,fuse-act,lower,map,verify"
 
 #define PIPELINE_MAX 64
 typedef struct {
@@ -140,6 +143,10 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
 /* Loads the --target architecture: a Timeloop validation case (*.json, its
  * arch), and later preset names and YAML files.  NULL name: *a untouched, RC_OK. */
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d);
+
+/* The cost report of a mapped module (report.c): a table to `table` (may be
+ * NULL) and, with json_path, JSON there and an SVG chart beside it. */
+Rc report_write(const Module *m, const Arch *a, FILE *table, const char *json_path, Diag *d);
 
 /* Prints the current IR (graph or nests), restricted to the named layers if any. */
 void program_print(FILE *f, const Program *p, const char *const *filter, int nfilter);

@@ -33,6 +33,11 @@ static const char usage_text[] =
     "  --summary                 per-layer table: op, shapes, MACs, parameters; then totals\n"
     "  --emit=graph              print the graph IR (one op a line)\n"
     "  --emit=nir                print the loop-nest IR (docs/ir.md)\n"
+    "  --target NAME|FILE        the accelerator: a preset, an architecture YAML file, or a\n"
+    "                            Timeloop validation case (.json); the pipeline then maps\n"
+    "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
+    "                            an SVG chart (FILE.svg)\n"
+    "  --jobs N, -j N            threads for the mapper\n"
     "  --emit=onnx               write the imported graph back as ONNX (needs -o, --no-fold)\n"
     "  -o FILE                   output file (written atomically)\n"
     "  --input-shape NAME=DIMS   fix a dynamic input, e.g. x=1x3x640x640 (repeatable)\n"
@@ -145,7 +150,7 @@ int main(int argc, char **argv) {
 
   ImportOptions opt;
   import_options_default(&opt);
-  const char *model = NULL, *out = NULL, *emit = NULL;
+  const char *model = NULL, *out = NULL, *emit = NULL, *report = NULL;
   int pmr;
   bool summary = false, list = false, markdown = false;
   DriverOptions drv;
@@ -169,6 +174,10 @@ int main(int argc, char **argv) {
       markdown = true;
     } else if (strcmp(a, "--summary") == 0) {
       summary = true;
+    } else if (strcmp(a, "--report") == 0) {
+      report = "-";
+    } else if (strncmp(a, "--report=", 9) == 0 && a[9]) {
+      report = a + 9;
     } else if (is_flag(a, "--emit")) {
       emit = flag_value(argc, argv, &i, "--emit");
       if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0))
@@ -201,6 +210,9 @@ int main(int argc, char **argv) {
     }
   }
   if (list) return list_ops(markdown);
+  /* With a target the named pipelines map the layers too. */
+  if (drv.target && strcmp(drv.pipeline, PIPELINE_O2) == 0) drv.pipeline = PIPELINE_O2_MAP;
+  if (drv.target && strcmp(drv.pipeline, PIPELINE_O0) == 0) drv.pipeline = PIPELINE_O0_MAP;
   PassRegistry *reg;
   Pipeline pl;
   Rc rc = driver_setup(&drv, &reg, &pl, model ? stderr : stdout, &d);
@@ -216,16 +228,30 @@ int main(int argc, char **argv) {
     pass_registry_destroy(reg);
     return usage_error("%s", "--emit=onnx needs -o FILE");
   }
-  /* Graph outputs (summary, graph, onnx) run the pipeline up to 'lower'. */
-  int lower_at = -1;
-  for (int i = 0; i < pl.n; i++)
-    if (pl.pass[i]->level == PASS_LOWER && lower_at < 0) lower_at = i;
-  if (nir && lower_at < 0) {
+  if (report && !drv.target) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
-    return usage_error("%s", "--emit=nir needs 'lower' in the pipeline");
+    return usage_error("%s", "--report needs --target NAME|FILE");
   }
-  if (!nir && lower_at >= 0) pl.n = lower_at;
+  /* The graph part of the pipeline runs first (summary, graph, onnx look at
+   * the graph); the rest only when nests are wanted (nir, report). */
+  int lower_at = pl.n;
+  for (int i = 0; i < pl.n; i++)
+    if (pl.pass[i]->level == PASS_LOWER) {
+      lower_at = i;
+      break;
+    }
+  bool nests = nir || report;
+  if (nests && lower_at == pl.n) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("%s", "--emit=nir and --report need 'lower' in the pipeline");
+  }
+  Pipeline rest = pl; /* pl[lower_at..n), shifted */
+  rest.n = pl.n - lower_at;
+  memmove(rest.pass, pl.pass + lower_at, sizeof(pl.pass[0]) * (size_t)rest.n);
+  memmove(rest.args, pl.args + lower_at, sizeof(pl.args[0]) * (size_t)rest.n);
+  pl.n = lower_at;
 
   d.file = model;
   Model *m = NULL;
@@ -238,26 +264,32 @@ int main(int argc, char **argv) {
   }
   prog.jobs = drv.jobs;
   if (rc == RC_OK) rc = pm_run(&pl, &prog, &drv.pm, &d);
+  /* Text goes to stdout, or to a buffer written atomically to -o. */
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = NULL;
+  if (rc == RC_OK && !(emit && strcmp(emit, "onnx") == 0)) {
+    f = out ? open_memstream(&buf, &len) : stdout;
+    if (!f) rc = RC_INTERNAL;
+  }
   if (rc == RC_OK && emit && strcmp(emit, "onnx") == 0) {
     d.file = out;
     rc = onnx_write(prog.graph, out, &d);
   } else if (rc == RC_OK) {
-    /* Text goes to stdout, or to a buffer written atomically to -o. */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = out ? open_memstream(&buf, &len) : stdout;
-    if (!f) rc = RC_INTERNAL;
-    else {
-      if (nir) module_print(f, prog.mod);
-      else if (emit) graph_print(f, prog.graph);
-      if (!nir && (summary || !emit)) summary_print(f, prog.graph);
-      if (out) {
-        fclose(f);
-        d.file = out;
-        rc = file_write_atomic(out, buf, len, &d);
-        free(buf);
-      }
+    if (emit && !nir) graph_print(f, prog.graph);
+    if (summary || (!emit && !report)) summary_print(f, prog.graph);
+    if (nests) {
+      rc = pm_run(&rest, &prog, &drv.pm, &d);
+      if (rc == RC_OK && nir) module_print(f, prog.mod);
+      if (rc == RC_OK && report)
+        rc = report_write(prog.mod, prog.arch, f, strcmp(report, "-") ? report : NULL, &d);
     }
+  }
+  if (f && out) {
+    fclose(f);
+    d.file = out;
+    if (rc == RC_OK) rc = file_write_atomic(out, buf, len, &d);
+    free(buf);
   }
   program_free(&prog);
   pipeline_free(&pl);

@@ -1,0 +1,231 @@
+/*
+ * report.c: the cost report of a mapped module (--report).
+ *
+ * Every mapped mac nest is evaluated on the target with the cost model; the
+ * report gives per layer and in total: energy by storage level (and the
+ * MACs), cycles, utilization, EDP and MACs per cycle.  Three forms:
+ *   - a table (text),
+ *   - JSON, schema "naasc-report/1" (docs/cost-model.md, "Reports"),
+ *   - an SVG chart: per-layer energy by level as stacked bars, and cycles as
+ *     a line on a second axis; self-contained, it opens in any browser.
+ * Layer totals add energies and cycles (the layers run one after another);
+ * the total EDP is total energy x total cycles.  Vector-unit nests are not
+ * costed yet and are counted in `vector_nests`.
+ */
+#include "passes.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+typedef struct {
+  const char *name;
+  CostResult c;
+  int64_t macs;
+} Row;
+
+static int collect(const Module *m, const Arch *a, Row **rows, int *nvec, Diag *d) {
+  *rows = xcalloc(m->nnests + 1, sizeof **rows);
+  if (!*rows) return -1;
+  int n = 0;
+  *nvec = 0;
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    const Nest *nt = &m->nests[i];
+    Problem p;
+    if (!nest_problem(nt, &p)) {
+      *nvec += nt->kind == NK_VEC;
+      continue;
+    }
+    if (!nt->map) {
+      diag_error(d, nt->name, "report: this mac nest has no mapping (run 'map' first)");
+      return -1;
+    }
+    Row *r = &(*rows)[n];
+    r->name = nt->name;
+    r->macs = problem_macs(&p);
+    int err = cost_eval(&p, a, &nt->map->m, &r->c);
+    if (err != COST_OK) {
+      diag_error(d, nt->name, "report: the mapping does not evaluate on '%s' (%s)", a->name,
+                 cost_error_name(err));
+      return -1;
+    }
+    n++;
+  }
+  return n;
+}
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+    else fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+static void json_row(FILE *f, const Arch *a, const char *name, int64_t macs, double energy,
+                     const double *lev, double mac_e, const double *ten, int64_t cycles,
+                     int64_t compute, double util, const char *bottleneck) {
+  fputs("{\"name\": ", f);
+  json_str(f, name);
+  fprintf(f, ", \"macs\": %" PRId64 ", \"cycles\": %" PRId64 ", \"compute_cycles\": %" PRId64
+             ", \"utilization\": %.6g, \"energy_pj\": %.9g, \"edp_pj_cycles\": %.9g, "
+             "\"macs_per_cycle\": %.6g, \"bottleneck\": ",
+          macs, cycles, compute, util, energy, energy * (double)cycles,
+          cycles ? (double)macs / (double)cycles : 0);
+  json_str(f, bottleneck);
+  fputs(", \"energy_by_level_pj\": {", f);
+  for (int l = 0; l < a->nlevels; l++) {
+    json_str(f, a->level[l].name);
+    fprintf(f, ": %.9g, ", lev[l]);
+  }
+  fprintf(f, "\"mac\": %.9g}, \"energy_by_tensor_pj\": {\"W\": %.9g, \"I\": %.9g, \"O\": %.9g}}",
+          mac_e, ten[0], ten[1], ten[2]);
+}
+
+static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f"};
+
+static void svg(FILE *f, const Module *m, const Arch *a, const Row *rows, int n) {
+  int W = 190 + 28 * (n > 8 ? n : 8), H = 500, x0 = 90, y0 = 70, ph = 300;
+  double emax = 0;
+  int64_t cmax = 0;
+  for (int i = 0; i < n; i++) {
+    emax = fmax(emax, rows[i].c.energy_pj);
+    if (rows[i].c.cycles > cmax) cmax = rows[i].c.cycles;
+  }
+  if (emax <= 0) emax = 1;
+  if (cmax <= 0) cmax = 1;
+  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+             "font-family=\"sans-serif\" font-size=\"11\">\n", W, H);
+  fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
+  fprintf(f, "<text x=\"%d\" y=\"20\" font-size=\"14\">%s on %s: energy by level (bars, pJ) and cycles (line)</text>\n",
+          x0, m->name, a->name);
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", x0, y0, x0, y0 + ph);
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", x0, y0 + ph, W - 90, y0 + ph);
+  fprintf(f, "<text transform=\"translate(16,%d) rotate(-90)\" text-anchor=\"middle\">energy (pJ)</text>\n", y0 + ph / 2);
+  fprintf(f, "<text transform=\"translate(%d,%d) rotate(90)\" text-anchor=\"middle\">cycles</text>\n", W - 10, y0 + ph / 2);
+  for (int t = 0; t <= 4; t++) {
+    double v = emax * t / 4;
+    int y = y0 + ph - ph * t / 4;
+    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.3g</text>\n", x0 - 4, y + 4, v);
+    fprintf(f, "<text x=\"%d\" y=\"%d\">%.3g</text>\n", W - 86, y + 4, (double)cmax * t / 4);
+  }
+  for (int i = 0; i < n; i++) {
+    double acc = 0;
+    int x = x0 + 8 + 28 * i;
+    for (int l = -1; l < a->nlevels; l++) { /* -1: the MACs */
+      double e = l < 0 ? rows[i].c.mac_energy_pj : rows[i].c.level[l].energy_pj;
+      if (e <= 0) continue;
+      double h = ph * e / emax, y = y0 + ph - ph * (acc + e) / emax;
+      fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"20\" height=\"%.1f\" fill=\"%s\"><title>%s %s: %.4g pJ</title></rect>\n",
+              x, y, h, palette[(l + 1) % 9], rows[i].name, l < 0 ? "MAC" : a->level[l].name, e);
+      acc += e;
+    }
+    fprintf(f, "<text transform=\"translate(%d,%d) rotate(60)\">%s</text>\n", x + 4, y0 + ph + 8, rows[i].name);
+  }
+  fputs("<polyline fill=\"none\" stroke=\"black\" stroke-width=\"1.5\" points=\"", f);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "%d,%.1f ", x0 + 18 + 28 * i, y0 + ph - ph * (double)rows[i].c.cycles / (double)cmax);
+  fputs("\"/>\n", f);
+  for (int l = -1; l < a->nlevels; l++) {
+    int x = x0 + 110 * ((l + 1) % 6), y = 34 + 14 * ((l + 1) / 6);
+    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
+            x, y, palette[(l + 1) % 9], x + 14, y + 9, l < 0 ? "MAC" : a->level[l].name);
+  }
+  fputs("</svg>\n", f);
+}
+
+Rc report_write(const Module *m, const Arch *a, FILE *table, const char *json_path, Diag *d) {
+  Row *rows;
+  int nvec;
+  int n = collect(m, a, &rows, &nvec, d);
+  if (n < 0) {
+    xfree(rows);
+    return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
+  }
+  double lev_tot[ACCEL_MAX_LEVELS] = {0}, ten_tot[NTENSORS] = {0}, mac_tot = 0, e_tot = 0;
+  int64_t cyc_tot = 0, comp_tot = 0, macs_tot = 0;
+  for (int i = 0; i < n; i++) {
+    for (int l = 0; l < a->nlevels; l++) lev_tot[l] += rows[i].c.level[l].energy_pj;
+    for (int t = 0; t < NTENSORS; t++) ten_tot[t] += rows[i].c.tensor_energy_pj[t];
+    mac_tot += rows[i].c.mac_energy_pj;
+    e_tot += rows[i].c.energy_pj;
+    cyc_tot += rows[i].c.cycles;
+    comp_tot += rows[i].c.compute_cycles;
+    macs_tot += rows[i].macs;
+  }
+  if (table) {
+    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs)\n", m->name, a->name, a->mac_instances);
+    fprintf(table, "%-32s %12s %7s %12s %10s", "layer", "cycles", "util", "energy_pJ", "MACs/cyc");
+    for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.12s", a->level[l].name);
+    fprintf(table, " %12s %12s\n", "MAC", "EDP");
+    for (int i = 0; i < n; i++) {
+      const CostResult *c = &rows[i].c;
+      fprintf(table, "%-32s %12" PRId64 " %7.3f %12.5g %10.2f", rows[i].name, c->cycles,
+              c->utilization, c->energy_pj, (double)rows[i].macs / (double)c->cycles);
+      for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.5g", c->level[l].energy_pj);
+      fprintf(table, " %12.5g %12.5g\n", c->mac_energy_pj, c->energy_pj * (double)c->cycles);
+    }
+    fprintf(table, "%-32s %12" PRId64 " %7.3f %12.5g %10.2f", "total", cyc_tot,
+            cyc_tot ? (double)macs_tot / ((double)a->mac_instances * (double)cyc_tot) : 0, e_tot,
+            cyc_tot ? (double)macs_tot / (double)cyc_tot : 0);
+    for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.5g", lev_tot[l]);
+    fprintf(table, " %12.5g %12.5g\n", mac_tot, e_tot * (double)cyc_tot);
+    if (nvec) fprintf(table, "(%d vector-unit nests are not costed)\n", nvec);
+  }
+  Rc rc = RC_OK;
+  if (json_path) {
+    char *buf = NULL, *sbuf = NULL;
+    size_t len = 0, slen = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+      xfree(rows);
+      return RC_INTERNAL;
+    }
+    fputs("{\n  \"format\": \"naasc-report/1\",\n  \"model\": ", f);
+    json_str(f, m->name);
+    fputs(",\n  \"target\": ", f);
+    json_str(f, a->name);
+    fprintf(f, ",\n  \"mac_instances\": %" PRId64 ",\n  \"clock_mhz\": %.6g,\n  \"vector_nests\": %d,\n  \"layers\": [",
+            a->mac_instances, a->clock_mhz, nvec);
+    for (int i = 0; i < n; i++) {
+      const CostResult *c = &rows[i].c;
+      double lev[ACCEL_MAX_LEVELS];
+      for (int l = 0; l < a->nlevels; l++) lev[l] = c->level[l].energy_pj;
+      fputs(i ? ",\n    " : "\n    ", f);
+      json_row(f, a, rows[i].name, rows[i].macs, c->energy_pj, lev, c->mac_energy_pj,
+               c->tensor_energy_pj, c->cycles, c->compute_cycles, c->utilization,
+               c->bottleneck < 0 ? "compute" : a->level[c->bottleneck].name);
+    }
+    fputs("\n  ],\n  \"total\": ", f);
+    json_row(f, a, "total", macs_tot, e_tot, lev_tot, mac_tot, ten_tot, cyc_tot, comp_tot,
+             cyc_tot ? (double)macs_tot / ((double)a->mac_instances * (double)cyc_tot) : 0, "-");
+    fputs("\n}\n", f);
+    fclose(f);
+    rc = file_write_atomic(json_path, buf, len, d);
+    free(buf);
+    /* The chart beside it: FILE.json -> FILE.svg. */
+    size_t pl = strlen(json_path);
+    char *svg_path = xmalloc(pl + 5);
+    FILE *s = open_memstream(&sbuf, &slen);
+    if (rc == RC_OK && svg_path && s) {
+      strcpy(svg_path, json_path);
+      if (pl > 5 && strcmp(svg_path + pl - 5, ".json") == 0) svg_path[pl - 5] = 0;
+      strcat(svg_path, ".svg");
+      svg(s, m, a, rows, n);
+      fclose(s);
+      s = NULL;
+      rc = file_write_atomic(svg_path, sbuf, slen, d);
+    }
+    if (s) fclose(s);
+    free(sbuf);
+    xfree(svg_path);
+  }
+  xfree(rows);
+  return rc;
+}
