@@ -318,11 +318,11 @@ static Rc exhaustive_run(const Problem *p, const Arch *a, const MapperOptions *o
 }
 
 /* ---- local search ------------------------------------------------------------------
- * First-improvement hill climbing from the best mapping found, over its
- * neighbours: move one prime factor of a dim between two loops (temporal
+ * Iterated first-improvement hill climbing from the best mapping found, over
+ * its neighbours: move one prime factor of a dim between two loops (temporal
  * levels and array axes), swap two adjacent loops of a level's order, or
  * toggle one keep bit.  Neighbours are visited in a seeded random order; a
- * pass without improvement ends the climb (a local optimum). */
+ * pass without improvement is a local optimum, which is then kicked. */
 
 typedef struct {
   const Problem *p;
@@ -333,17 +333,22 @@ typedef struct {
   Rng rng;
 } Climb;
 
-static bool climb_try(Climb *c, const Mapping *m) {
+/* Evaluates m; true if it beats *cur_fit (then *cur = m).  The global best follows. */
+static bool climb_try(Climb *c, const Mapping *m, Mapping *cur, double *cur_fit) {
   if (c->res->evals >= c->budget) return false;
   CostResult r;
   c->res->evals++;
   if (cost_eval(c->p, c->a, m, &r) != COST_OK) return false;
   c->res->valid++;
   double f = fitness(&r, c->o->objective);
-  if (f < c->res->best_fitness * (1 - 1e-12)) {
+  if (f < c->res->best_fitness) {
     c->res->best_fitness = f;
     c->res->best = *m;
     c->res->cost = r;
+  }
+  if (f < *cur_fit * (1 - 1e-12)) {
+    *cur_fit = f;
+    *cur = *m;
     return true;
   }
   return false;
@@ -361,56 +366,249 @@ static int64_t *slot_ref(Mapping *m, int k, int d) {
   return s == 0 ? &m->level[l].factor[d] : &m->level[l].spatial[s - 1][d];
 }
 
+/* The loops a factor can live in: each level's temporal loop and each array
+ * axis with fan-out > 1 (encoded as level * (1 + AXES) + 0 or 1 + axis). */
+static int live_slots(const Arch *a, int *slots) {
+  int n = 0;
+  for (int l = 0; l < a->nlevels; l++) {
+    slots[n++] = l * (1 + ACCEL_MAX_AXES);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      if (a->level[l].fanout[x] > 1) slots[n++] = l * (1 + ACCEL_MAX_AXES) + 1 + x;
+  }
+  return n;
+}
+
+static bool is_spatial(int slot) { return slot % (1 + ACCEL_MAX_AXES) != 0; }
+
+/* Moves one prime factor of d from slot s to slot t; false if there is none
+ * or a remainder is in the way. */
+static bool move_factor(Mapping *m, int d, int s, int t) {
+  int64_t *fs = slot_ref(m, s, d), *ft = slot_ref(m, t, d);
+  int ls = s / (1 + ACCEL_MAX_AXES), lt = t / (1 + ACCEL_MAX_AXES);
+  if (s == t || *fs <= 1 || m->level[ls].remainder[d] || m->level[lt].remainder[d]) return false;
+  int64_t q = smallest_prime(*fs);
+  *fs /= q;
+  *ft *= q;
+  return true;
+}
+
+/* Neighbour i of the move list applied to m (false: not applicable).  Kinds:
+ * 0 move a prime of d from slot a to slot b; 1 swap adjacent loops; 2 toggle
+ * a keep bit; 3 exchange on an array axis: a prime of d out of spatial slot a
+ * to temporal slot b, and a prime of e from slot b into a. */
+static bool apply_move(const Climb *c, Mapping *m, uint32_t mv) {
+  int kind = (int)(mv >> 28), d = (int)(mv >> 24) & 0xF, e = (int)(mv >> 20) & 0xF;
+  int a = (int)(mv >> 10) & 0x3FF, b = (int)mv & 0x3FF;
+  if (kind == 0) return move_factor(m, d, a, b);
+  if (kind == 1) {
+    LevelMapping *lm = &m->level[a];
+    int live[NDIMS], nl = 0;
+    for (int k = 0; k < NDIMS; k++)
+      if (lm->factor[lm->order[k]] > 1) live[nl++] = k;
+    if (b + 1 >= nl) return false;
+    uint8_t x = lm->order[live[b]];
+    lm->order[live[b]] = lm->order[live[b + 1]];
+    lm->order[live[b + 1]] = x;
+    return true;
+  }
+  if (kind == 2) {
+    if (!(c->a->level[a].keeps_allowed & (1u << b))) return false;
+    m->level[a].keep ^= (uint8_t)(1u << b);
+    return true;
+  }
+  return d != e && move_factor(m, d, a, b) && move_factor(m, e, b, a);
+}
+
+static int make_moves(const Climb *c, uint32_t *moves, int cap) {
+  int slots[ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES)];
+  int ns = live_slots(c->a, slots), n = 0, L = c->a->nlevels;
+  for (int d = 0; d < NDIMS; d++) {
+    if (c->p->dim[d] <= 1) continue;
+    for (int i = 0; i < ns; i++)
+      for (int j = 0; j < ns; j++)
+        if (i != j && n < cap) moves[n++] = (uint32_t)d << 24 | (uint32_t)slots[i] << 10 | (uint32_t)slots[j];
+  }
+  for (int l = 0; l < L && n < cap; l++)
+    for (int k = 0; k + 1 < NDIMS && n < cap; k++) moves[n++] = 1u << 28 | (uint32_t)l << 10 | (uint32_t)k;
+  for (int l = 1; l < L; l++)
+    for (int t = 0; t < NTENSORS && n < cap; t++) moves[n++] = 2u << 28 | (uint32_t)l << 10 | (uint32_t)t;
+  for (int i = 0; i < ns; i++) {
+    if (!is_spatial(slots[i])) continue;
+    for (int j = 0; j < ns; j++) {
+      if (is_spatial(slots[j])) continue;
+      for (int d = 0; d < NDIMS; d++)
+        for (int e = 0; e < NDIMS; e++)
+          if (d != e && c->p->dim[d] > 1 && c->p->dim[e] > 1 && n < cap)
+            moves[n++] = 3u << 28 | (uint32_t)d << 24 | (uint32_t)e << 20 |
+                         (uint32_t)slots[i] << 10 | (uint32_t)slots[j];
+    }
+  }
+  return n;
+}
+
+#define MAX_MOVES 16384
+
+static void climb(Climb *c, Mapping *start, double *start_fit, uint32_t *moves, int nmoves);
+
+/* Iterated local search: climb to a local optimum, then kick the best mapping
+ * with a few random moves and climb again, until the budget is spent. */
 static void local_search(Climb *c) {
-  int L = c->a->nlevels, nslots = L * (1 + ACCEL_MAX_AXES);
+  uint32_t *moves = xmalloc(sizeof(uint32_t) * MAX_MOVES);
+  if (!moves) return;
+  int nmoves = make_moves(c, moves, MAX_MOVES);
+  Mapping cur = c->res->best;
+  double cur_fit = c->res->best_fitness;
+  climb(c, &cur, &cur_fit, moves, nmoves);
+  while (c->res->evals < c->budget) {
+    Mapping m = c->res->best;
+    for (int k = 0, done = 0; k < 20 && done < 3; k++)
+      done += apply_move(c, &m, moves[rng_next(&c->rng) % (uint64_t)nmoves]);
+    CostResult r;
+    c->res->evals++;
+    if (cost_eval(c->p, c->a, &m, &r) != COST_OK) continue;
+    c->res->valid++;
+    double f = fitness(&r, c->o->objective);
+    if (f < c->res->best_fitness) {
+      c->res->best_fitness = f;
+      c->res->best = m;
+      c->res->cost = r;
+    }
+    climb(c, &m, &f, moves, nmoves);
+  }
+  xfree(moves);
+}
+
+/* First-improvement hill climbing from *start (updated in place). */
+static void climb(Climb *c, Mapping *start, double *start_fit, uint32_t *moves, int nmoves) {
   bool improved = true;
   while (improved && c->res->evals < c->budget) {
     improved = false;
-    /* Moves, in one random order per pass: (kind, a, b, d) packed. */
-    int nmoves = 0;
-    static __thread int moves[4096];
-    for (int d = 0; d < NDIMS; d++)
-      for (int s = 0; s < nslots; s++)
-        for (int t = 0; t < nslots; t++)
-          if (s != t && nmoves < 4000) moves[nmoves++] = (0 << 24) | (d << 16) | (s << 8) | t;
-    for (int l = 0; l < L; l++)
-      for (int k = 0; k + 1 < NDIMS; k++) moves[nmoves++] = (1 << 24) | (l << 8) | k;
-    for (int l = 1; l < L; l++)
-      for (int t = 0; t < NTENSORS; t++) moves[nmoves++] = (2 << 24) | (l << 8) | t;
-    for (int i = nmoves - 1; i > 0; i--) {
-      int j = (int)(rng_next(&c->rng) % (uint64_t)(i + 1)), x = moves[i];
+    for (int i = nmoves - 1; i > 0; i--) { /* a fresh random order each pass */
+      int j = (int)(rng_next(&c->rng) % (uint64_t)(i + 1));
+      uint32_t x = moves[i];
       moves[i] = moves[j];
       moves[j] = x;
     }
     for (int i = 0; i < nmoves && c->res->evals < c->budget; i++) {
-      Mapping m = c->res->best;
-      int kind = moves[i] >> 24, a = (moves[i] >> 8) & 0xFF, b = moves[i] & 0xFF;
-      if (kind == 0) {
-        int d = (moves[i] >> 16) & 0xFF;
-        int64_t *fs = slot_ref(&m, a, d), *ft = slot_ref(&m, b, d);
-        int ls = a / (1 + ACCEL_MAX_AXES), lt = b / (1 + ACCEL_MAX_AXES);
-        if (*fs <= 1 || m.level[ls].remainder[d] || m.level[lt].remainder[d]) continue;
-        if (b % (1 + ACCEL_MAX_AXES) && c->a->level[lt].fanout[b % (1 + ACCEL_MAX_AXES) - 1] <= 1) continue;
-        int64_t q = smallest_prime(*fs);
-        *fs /= q;
-        *ft *= q;
-      } else if (kind == 1) {
-        LevelMapping *lm = &m.level[a];
-        /* swap the b-th and next loop among the level's loops with factor > 1 */
-        int live[NDIMS], nl = 0;
-        for (int k = 0; k < NDIMS; k++)
-          if (lm->factor[lm->order[k]] > 1) live[nl++] = k;
-        if (b + 1 >= nl) continue;
-        uint8_t x = lm->order[live[b]];
-        lm->order[live[b]] = lm->order[live[b + 1]];
-        lm->order[live[b + 1]] = x;
-      } else {
-        if (!(c->a->level[a].keeps_allowed & (1u << b))) continue;
-        m.level[a].keep ^= (uint8_t)(1u << b);
-      }
-      if (climb_try(c, &m)) improved = true;
+      Mapping m = *start;
+      if (!apply_move(c, &m, moves[i])) continue;
+      if (climb_try(c, &m, start, start_fit)) improved = true;
     }
   }
+}
+
+/* ---- spatial seeds ----------------------------------------------------------------
+ * Array utilization drives cycles, and it is the hardest thing for a local
+ * search to change (growing one dim on an axis means shrinking another).
+ * So the best spatial assignments are enumerated directly: per array axis,
+ * one or two dims its connectivity allows, by divisors, maximising the PEs
+ * used; the SEEDS best become starting points (temporal loops at DRAM), and
+ * each is climbed with an equal share of the budget. */
+
+#define SEEDS 6
+
+typedef struct {
+  int64_t f[ACCEL_MAX_LEVELS * ACCEL_MAX_AXES][NDIMS];
+  double util;
+} SpatialSeed;
+
+static void seeds_rec(const Problem *p, const Arch *a, int ax_i, const int *lev, const int *axs,
+                      int nax, int64_t *rem, SpatialSeed *cur, SpatialSeed *best, int *nbest) {
+  if (ax_i == nax) {
+    double used = 1, total = 1;
+    for (int k = 0; k < nax; k++) {
+      int64_t prod = 1;
+      for (int d = 0; d < NDIMS; d++) prod *= cur->f[k][d];
+      used *= (double)prod;
+      total *= (double)a->level[lev[k]].fanout[axs[k]];
+    }
+    cur->util = used / total;
+    /* Keep the SEEDS best (stable: earlier wins ties). */
+    int pos = *nbest;
+    while (pos > 0 && best[pos - 1].util < cur->util) pos--;
+    if (pos >= SEEDS) return;
+    int last = *nbest < SEEDS ? *nbest : SEEDS - 1;
+    for (int k = last; k > pos; k--) best[k] = best[k - 1];
+    best[pos] = *cur;
+    if (*nbest < SEEDS) (*nbest)++;
+    return;
+  }
+  int l = lev[ax_i], ax = axs[ax_i];
+  int64_t fan = a->level[l].fanout[ax];
+  uint8_t conn = a->level[l].connectivity[ax];
+  /* nothing on this axis */
+  seeds_rec(p, a, ax_i + 1, lev, axs, nax, rem, cur, best, nbest);
+  for (int d1 = 0; d1 < NDIMS; d1++) {
+    if (!(conn & (1u << d1)) || rem[d1] <= 1) continue;
+    for (int64_t f1 = 2; f1 <= fan && f1 <= rem[d1]; f1++) {
+      if (rem[d1] % f1) continue;
+      cur->f[ax_i][d1] = f1;
+      rem[d1] /= f1;
+      seeds_rec(p, a, ax_i + 1, lev, axs, nax, rem, cur, best, nbest);
+      for (int d2 = d1 + 1; d2 < NDIMS; d2++) {
+        if (!(conn & (1u << d2)) || rem[d2] <= 1) continue;
+        for (int64_t f2 = 2; f1 * f2 <= fan && f2 <= rem[d2]; f2++) {
+          if (rem[d2] % f2) continue;
+          cur->f[ax_i][d2] = f2;
+          rem[d2] /= f2;
+          seeds_rec(p, a, ax_i + 1, lev, axs, nax, rem, cur, best, nbest);
+          rem[d2] *= f2;
+          cur->f[ax_i][d2] = 1;
+        }
+      }
+      rem[d1] *= f1;
+      cur->f[ax_i][d1] = 1;
+    }
+  }
+}
+
+static void seeded_climbs(Climb *c) {
+  int lev[ACCEL_MAX_LEVELS * ACCEL_MAX_AXES], axs[ACCEL_MAX_LEVELS * ACCEL_MAX_AXES];
+  int nax = count_axes(c->a, lev, axs);
+  if (nax == 0 || nax > 4) return;
+  SpatialSeed cur, best[SEEDS];
+  for (int k = 0; k < nax; k++)
+    for (int d = 0; d < NDIMS; d++) cur.f[k][d] = 1;
+  int64_t rem[NDIMS];
+  memcpy(rem, c->p->dim, sizeof rem);
+  int nbest = 0;
+  seeds_rec(c->p, c->a, 0, lev, axs, nax, rem, &cur, best, &nbest);
+  uint32_t *moves = xmalloc(sizeof(uint32_t) * MAX_MOVES);
+  if (!moves) return;
+  int nmoves = make_moves(c, moves, MAX_MOVES);
+  int64_t end = c->budget;
+  for (int s = 0; s < nbest && c->res->evals < end; s++) {
+    Mapping m;
+    m.nlevels = c->a->nlevels;
+    for (int l = 0; l < c->a->nlevels; l++)
+      level_mapping_init(&m.level[l], l == 0 ? ACCEL_ALL_TENSORS : c->a->level[l].keeps_allowed);
+    int64_t left[NDIMS];
+    memcpy(left, c->p->dim, sizeof left);
+    for (int k = 0; k < nax; k++)
+      for (int d = 0; d < NDIMS; d++) {
+        m.level[lev[k]].spatial[axs[k]][d] = best[s].f[k][d];
+        left[d] /= best[s].f[k][d];
+      }
+    for (int d = 0; d < NDIMS; d++) m.level[0].factor[d] = left[d];
+    CostResult r;
+    c->res->evals++;
+    double f = INFINITY;
+    if (cost_eval(c->p, c->a, &m, &r) == COST_OK) {
+      c->res->valid++;
+      f = fitness(&r, c->o->objective);
+      if (f < c->res->best_fitness) {
+        c->res->best_fitness = f;
+        c->res->best = m;
+        c->res->cost = r;
+      }
+    } else {
+      continue; /* the all-at-DRAM start does not fit (a level must keep too much) */
+    }
+    c->budget = c->res->evals + (end - c->res->evals) / (nbest - s);
+    climb(c, &m, &f, moves, nmoves);
+  }
+  c->budget = end;
+  xfree(moves);
 }
 
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
@@ -441,7 +639,7 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
   }
   int64_t total = o->budget > 0 ? o->budget : 2000;
   /* The evolution strategy explores; a local search finishes (es only). */
-  int64_t budget = kind == OPT_CMAES && total >= 100 ? total * 3 / 5 : total;
+  int64_t budget = kind == OPT_CMAES && total >= 100 ? total / 4 : total;
   Mapping m;
   CostResult c;
   int last_err = COST_OK, stall = 0, restarts = 0;
@@ -500,10 +698,14 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
     }
   }
   res->restarts = restarts;
-  if (kind == OPT_CMAES && res->valid) {
-    Climb cl = {p, a, o, res, total, {{0}}};
+  if (kind == OPT_CMAES) {
+    Climb cl = {p, a, o, res, 0, {{0}}};
     rng_seed(&cl.rng, o->seed ^ 0xc2b2ae3d27d4eb4fULL);
-    local_search(&cl);
+    /* Seeds that fill the array best, each climbed a little (spatial first). */
+    cl.budget = res->evals + (total - res->evals) / 2;
+    seeded_climbs(&cl);
+    cl.budget = total;
+    if (res->valid) local_search(&cl);
   }
   opt_destroy(opt);
   xfree(x);
