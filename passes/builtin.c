@@ -80,7 +80,7 @@ static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
     mapped++;
     if (!p->arch) continue;
     if (strcmp(n->map->target, p->arch->name) != 0) {
-      diag_error(d, n->name, "map-target: mapped for '%s', the target is '%s'", n->map->target,
+      diag_error(d, arena_printf(&p->mod->arena, "nest '%s'", n->name), "map-target: mapped for '%s', the target is '%s'", n->map->target,
                  p->arch->name);
       rc = RC_BADINPUT;
       break;
@@ -88,7 +88,7 @@ static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
     Diag sub = *d;
     if (cost_check_mapping(&pr, p->arch, &n->map->m, &sub) != RC_OK) {
       d->nerrors = sub.nerrors;
-      diag_note(d, n->name, "the mapping of this nest breaks the rules above");
+      diag_note(d, arena_printf(&p->mod->arena, "nest '%s'", n->name), "its mapping breaks the rules above");
       rc = RC_BADINPUT;
     }
   }
