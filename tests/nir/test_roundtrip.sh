@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# print -> parse -> print of the loop-nest IR is byte-identical, for every zoo
+# network and every real model, after lowering and after mapping.
+#   test_roundtrip.sh NAASC_DIR WORKDIR TARGET OCR_CACHE
+set -uo pipefail
+bin=$(cd "$1" && pwd) work=$2 target=$(realpath "$3") ocr=$4
+mkdir -p "$work"
+cd "$work" || exit 1
+pass=0 fail=0
+check() { # name model.onnx [extra naasc flags]
+  local name=$1 model=$2; shift 2
+  for stage in lowered mapped; do
+    local flags=(--emit=nir)
+    [ $stage = mapped ] && flags+=(--target "$target" -p 'fold-bn,fuse-act,lower,map{budget=200},verify')
+    if ! "$bin/naasc" "$model" "$@" "${flags[@]}" -o "$name.$stage.nir" 2> err.txt; then
+      echo "FAIL $name $stage: naasc: $(head -3 err.txt)"; fail=$((fail + 1)); continue
+    fi
+    local t=()
+    [ $stage = mapped ] && t=(--target "$target")
+    if "$bin/naasc-opt" "$name.$stage.nir" "${t[@]}" -o "$name.$stage.2.nir" 2> err.txt &&
+       cmp -s "$name.$stage.nir" "$name.$stage.2.nir"; then
+      echo "ok   $name $stage ($(grep -c '^nest ' "$name.$stage.nir") nests, $(grep -c '  map ' "$name.$stage.nir") mapped)"
+      pass=$((pass + 1))
+    else
+      echo "FAIL $name $stage: not byte-identical: $(head -3 err.txt)"; fail=$((fail + 1))
+    fi
+  done
+}
+for net in vgg16 resnet50 resnet18 unet mobilenetv2 squeezenet mnasnet alexnet \
+           'nb201:|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|'; do
+  name=${net%%:*}
+  "$bin/naasc" zoo "$net" --no-weights -o "$name.onnx" || { echo "FAIL zoo $net"; fail=$((fail + 1)); continue; }
+  check "$name" "$name.onnx"
+done
+if [ -f "$ocr/ch_PP-OCRv4_det_infer.onnx" ]; then
+  check ocr_det "$ocr/ch_PP-OCRv4_det_infer.onnx" --input-shape x=1x3x640x640
+  check ocr_rec "$ocr/ch_PP-OCRv4_rec_infer.onnx" --input-shape x=1x3x48x320
+  check ocr_cls "$ocr/ch_ppocr_mobile_v2.0_cls_infer.onnx" --input-shape x=1x3x48x192
+else
+  echo "note: the OCR models are not in $ocr (realmodels.ocr fetches them); only the zoo was checked"
+fi
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
