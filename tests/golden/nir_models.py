@@ -130,6 +130,34 @@ def matmul_batch4d():
     return model("matmul_batch4d", [n], [inp("a", [5, 2, 3, 8]), inp("b", [2, 8, 4])], ["y"], [])
 
 
+def misc_ops():
+    # The element-wise, shape and data ops not covered elsewhere, each lowered once:
+    # Sigmoid, HardSigmoid, LeakyRelu, HardSwish, Sqrt, Pow, Div, Sub, Max, Mul, Cast,
+    # a Gather with a computed index, Identity, Dropout, Squeeze, Unsqueeze, Flatten.
+    nodes = [
+        helper.make_node("Sigmoid", ["x"], ["a"], name="sigmoid"),
+        helper.make_node("HardSigmoid", ["a"], ["b"], alpha=0.25, beta=0.5, name="hardsigmoid"),
+        helper.make_node("LeakyRelu", ["b"], ["c"], alpha=0.1, name="leakyrelu"),
+        helper.make_node("HardSwish", ["c"], ["d"], name="hardswish"),
+        helper.make_node("Sqrt", ["d"], ["e"], name="sqrt"),
+        helper.make_node("Pow", ["e", "two"], ["f"], name="pow"),
+        helper.make_node("Div", ["f", "x"], ["g"], name="div"),
+        helper.make_node("Sub", ["g", "x"], ["h"], name="sub"),
+        helper.make_node("Max", ["h", "x", "a"], ["i"], name="max3"),
+        helper.make_node("Mul", ["i", "x"], ["j"], name="mul"),
+        helper.make_node("Identity", ["j"], ["k"], name="identity"),
+        helper.make_node("Dropout", ["k"], ["l"], name="dropout"),
+        helper.make_node("Unsqueeze", ["l", "ax0"], ["m"], name="unsqueeze"),
+        helper.make_node("Squeeze", ["m", "ax0"], ["n"], name="squeeze"),
+        helper.make_node("Flatten", ["n"], ["o"], axis=1, name="flatten"),
+        helper.make_node("Cast", ["idx"], ["idx64"], to=TensorProto.INT64, name="cast"),
+        helper.make_node("Gather", ["o", "idx64"], ["y"], axis=1, name="gather"),
+    ]
+    return model("misc_ops", nodes,
+                 [inp("x", [1, 2, 3, 4]), helper.make_tensor_value_info("idx", TensorProto.INT32, [5])],
+                 ["y"], [c("two", [2.0], np.float32), c("ax0", [0], np.int64)], opset=14)
+
+
 def maxpool():
     # 7 + pads 1/1, kernel 3 stride 2 -> 4; last window 3*2+2-1 = 7 = 6+1.
     # ceil_mode, kernel 2 stride 2, no pads: 7 -> 4; last window 3*2+1 = 7 = 6+1.
@@ -227,7 +255,7 @@ MODELS = {
     "conv_1d": conv_1d, "conv_transpose": conv_transpose, "conv_relu": conv_relu,
     "gemm": gemm, "matmul_2d": matmul_2d, "matmul_batched_w2d": matmul_batched_w2d,
     "matmul_batched": matmul_batched, "matmul_vectors": matmul_vectors,
-    "matmul_batch4d": matmul_batch4d, "maxpool": maxpool, "avgpool": avgpool,
+    "matmul_batch4d": matmul_batch4d, "misc_ops": misc_ops, "maxpool": maxpool, "avgpool": avgpool,
     "globalavgpool": globalavgpool, "add_broadcast": add_broadcast, "clip": clip,
     "batchnorm": batchnorm, "softmax": softmax, "softmax_opset11": softmax_opset11,
     "reducemean": reducemean, "concat": concat, "slice": slice_, "transpose": transpose,
