@@ -85,4 +85,29 @@ Rc mapping_load(const char *path, const Arch *a, Mapping *m, Diag *d);
 int cost_compare(const CostResult *got, const CostResult *want, const Arch *a, FILE *out,
                  bool only_failures);
 
+/* ---- architecture presets and printing (preset.c, arch_print.c) ------------
+ * Appended for the NAAS baseline presets (backend/presets/README.md). */
+
+/* arch_load of the len bytes at text, named `name` in messages (case.c). */
+Rc arch_load_text(const char *text, size_t len, const char *name, Arch *a, Diag *d);
+
+/* The presets compiled into the library (backend/presets/NAME.yaml): their
+ * names, in a fixed order; *n gets the count. */
+const char *const *arch_preset_names(int *n);
+
+/* The YAML text of a preset (with its citations), or NULL; *len its length. */
+const char *arch_preset_text(const char *name, size_t *len);
+
+/* Loads a preset by name; RC_BADINPUT (reported, listing the presets) if
+ * there is no such preset. */
+Rc arch_preset_load(const char *name, Arch *a, Diag *d);
+
+/* A --target: a preset name, an arch file (*.yaml, *.yml) or a Timeloop
+ * validation case (*.json, its arch).  RC_BADINPUT (reported) otherwise. */
+Rc arch_resolve(const char *name_or_path, Arch *a, Diag *d);
+
+/* Writes a in the YAML arch format; arch_load reads it back to the same
+ * struct, so print -> load -> print is byte-identical. */
+void arch_print(FILE *f, const Arch *a);
+
 #endif

@@ -395,24 +395,27 @@ static void read_expected(Reader *r, yaml_node_t *root, const Arch *a, CostResul
   }
 }
 
-/* Loads the document at path into r; the root node, or NULL (reported). */
-static yaml_node_t *doc_open(Reader *r, const char *path, Diag *d, bool *loaded) {
-  FILE *f = fopen(path, "rb");
+/* Loads the document at path (or, when text is not NULL, the len bytes at
+ * text, which path only names) into r; the root node, or NULL (reported). */
+static yaml_node_t *doc_open(Reader *r, const char *path, const char *text, size_t len, Diag *d,
+                             bool *loaded) {
+  FILE *f = text ? NULL : fopen(path, "rb");
   yaml_parser_t parser;
   yaml_node_t *root = NULL;
   memset(r, 0, sizeof *r);
   r->d = d;
   *loaded = false;
-  if (!f) {
+  if (!text && !f) {
     diag_error(d, NULL, "cannot open: %s", strerror(errno));
     return NULL;
   }
   if (!yaml_parser_initialize(&parser)) {
     diag_error(d, NULL, "cannot initialise the YAML parser");
-    fclose(f);
+    if (f) fclose(f);
     return NULL;
   }
-  yaml_parser_set_input_file(&parser, f);
+  if (text) yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  else yaml_parser_set_input_file(&parser, f);
   if (!yaml_parser_load(&parser, &r->doc)) {
     char where[32];
     snprintf(where, sizeof where, "%zu:%zu", parser.problem_mark.line + 1,
@@ -428,7 +431,7 @@ static yaml_node_t *doc_open(Reader *r, const char *path, Diag *d, bool *loaded)
     }
   }
   yaml_parser_delete(&parser);
-  fclose(f);
+  if (f) fclose(f);
   return root;
 }
 
@@ -438,7 +441,7 @@ Rc case_load(const char *path, CostCase *c, Diag *d) {
   bool loaded;
   memset(c, 0, sizeof *c);
   d->file = path;
-  yaml_node_t *root = doc_open(&r, path, d, &loaded);
+  yaml_node_t *root = doc_open(&r, path, NULL, 0, d, &loaded);
   if (root) {
     char fmt[64];
     get_str(&r, root, "", "format", fmt, sizeof fmt);
@@ -528,7 +531,78 @@ static void axes_int(Reader *r, yaml_node_t *m, const char *ctx, const char *key
   for (int x = 0; x < ACCEL_MAX_AXES; x++) v[x] = opt_int(r, n, sub, axes[x], v[x]);
 }
 
-Rc arch_load(const char *path, Arch *a, Diag *d) {
+/* ---- value checks of arch files ------------------------------------------------
+ * Run once an arch file has read without errors: every count, size and energy
+ * the cost model relies on is in range, reported at the offending key. */
+
+/* Unless ok, reports key of mapping m.  Values the file does not give are
+ * defaults, or derived from fan-outs whose own errors are reported. */
+static void want(Reader *r, yaml_node_t *m, const char *ctx, const char *key, bool ok,
+                 const char *msg) {
+  yaml_node_t *n = ok ? NULL : get(r, m, ctx, key, true);
+  if (n) rd_error(r, n, ctx, key, msg);
+}
+
+static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
+  static const char *const axes[] = {"x", "y", "z"};
+  static const char *const tensors[] = {"W", "I", "O"};
+  static const char *const at_least_1 = "must be at least 1";
+  static const char *const not_negative = "must not be negative";
+  yaml_node_t *lv = get(r, root, "", "levels", true);
+  want(r, root, "", "clock_mhz", a->clock_mhz >= 0, "must not be negative (0 = unknown)");
+  for (int l = 0; lv && l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    yaml_node_t *n = seq_at(r, lv, l), *sub;
+    char ctx[48], sctx[80];
+    snprintf(ctx, sizeof ctx, "levels[%d]", l);
+    want(r, n, ctx, "instances", L->instances >= 1, at_least_1);
+    snprintf(sctx, sizeof sctx, "%s.mesh", ctx);
+    sub = get(r, n, ctx, "mesh", true);
+    want(r, sub, sctx, "x", L->mesh_x >= 1, at_least_1);
+    want(r, sub, sctx, "y", L->mesh_y >= 1, at_least_1);
+    snprintf(sctx, sizeof sctx, "%s.fanout", ctx);
+    sub = get(r, n, ctx, "fanout", true);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      want(r, sub, sctx, axes[x], L->fanout[x] >= 1, at_least_1);
+    snprintf(sctx, sizeof sctx, "%s.connectivity", ctx);
+    sub = get(r, n, ctx, "connectivity", true);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      want(r, sub, sctx, axes[x], L->connectivity[x] != 0,
+           "names no dimension (give letters of GNKCPQRS)");
+    want(r, n, ctx, "word_bits", L->word_bits >= 1, at_least_1);
+    want(r, n, ctx, "block_words", L->block_words >= 1, at_least_1);
+    want(r, n, ctx, "capacity_words", L->capacity_words >= 0,
+         "must not be negative (0 = unbounded)");
+    snprintf(sctx, sizeof sctx, "%s.tensor_capacity_words", ctx);
+    sub = get(r, n, ctx, "tensor_capacity_words", true);
+    for (int t = 0; t < NTENSORS; t++)
+      want(r, sub, sctx, tensors[t], L->tensor_capacity_words[t] >= 0,
+           "must not be negative (0 = no limit)");
+    want(r, n, ctx, "multiple_buffering", L->multiple_buffering >= 1,
+         "must be at least 1 (1 = single buffering)");
+    snprintf(sctx, sizeof sctx, "%s.energy_pj", ctx);
+    sub = get(r, n, ctx, "energy_pj", true);
+    want(r, sub, sctx, "read", L->e_read_pj >= 0, not_negative);
+    want(r, sub, sctx, "fill", L->e_fill_pj >= 0, not_negative);
+    want(r, sub, sctx, "update", L->e_update_pj >= 0, not_negative);
+    want(r, n, ctx, "area_um2_per_word", L->area_um2_per_word >= 0, not_negative);
+    want(r, n, ctx, "area_um2", L->area_um2_fixed >= 0, not_negative);
+  }
+  yaml_node_t *mac = get(r, root, "", "mac", true), *mesh = get(r, mac, "mac", "mesh", true);
+  want(r, mac, "mac", "instances", a->mac_instances >= 1, "must be at least 1 (an arch needs MACs)");
+  want(r, mesh, "mac.mesh", "x", a->mac_mesh_x >= 1, at_least_1);
+  want(r, mesh, "mac.mesh", "y", a->mac_mesh_y >= 1, at_least_1);
+  want(r, mac, "mac", "energy_pj", a->mac_energy_pj >= 0, not_negative);
+  want(r, mac, "mac", "area_um2", a->mac_area_um2 >= 0, not_negative);
+  yaml_node_t *vec = get(r, root, "", "vector_unit", true);
+  want(r, vec, "vector_unit", "lanes", a->vector.lanes >= 0, not_negative);
+  want(r, vec, "vector_unit", "energy_pj_per_op", a->vector.energy_pj_per_op >= 0, not_negative);
+  want(r, vec, "vector_unit", "area_um2", a->vector.area_um2 >= 0, not_negative);
+}
+
+/* arch_load and arch_load_text: the file at path, or the len bytes at text
+ * (named path in messages). */
+static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Diag *d) {
   static const char *const top_keys[] = {"name", "clock_mhz", "levels", "mac", "vector_unit", NULL};
   static const char *const level_keys[] = {
       "name", "dram", "instances", "mesh", "fanout", "connectivity", "word_bits", "block_words",
@@ -546,7 +620,7 @@ Rc arch_load(const char *path, Arch *a, Diag *d) {
   bool loaded;
   memset(a, 0, sizeof *a);
   d->file = path;
-  yaml_node_t *root = doc_open(&r, path, d, &loaded);
+  yaml_node_t *root = doc_open(&r, path, text, len, d, &loaded);
   if (!root) goto done;
   check_keys(&r, root, "", top_keys);
   get_str(&r, root, "", "name", a->name, sizeof a->name);
@@ -646,10 +720,17 @@ Rc arch_load(const char *path, Arch *a, Diag *d) {
     a->vector.energy_pj_per_op = opt_num(&r, vec, "vector_unit", "energy_pj_per_op", 0);
     a->vector.area_um2 = opt_num(&r, vec, "vector_unit", "area_um2", 0);
   }
+  if (!r.nerr) arch_check_values(&r, root, a);
 done:
   if (loaded) yaml_document_delete(&r.doc);
   d->file = saved_file;
   return (root && !r.nerr) ? RC_OK : RC_BADINPUT;
+}
+
+Rc arch_load(const char *path, Arch *a, Diag *d) { return arch_read(path, NULL, 0, a, d); }
+
+Rc arch_load_text(const char *text, size_t len, const char *name, Arch *a, Diag *d) {
+  return arch_read(name, text, len, a, d);
 }
 
 Rc problem_load(const char *path, Problem *p, Diag *d) {
@@ -660,7 +741,7 @@ Rc problem_load(const char *path, Problem *p, Diag *d) {
   bool loaded;
   memset(p, 0, sizeof *p);
   d->file = path;
-  yaml_node_t *root = doc_open(&r, path, d, &loaded);
+  yaml_node_t *root = doc_open(&r, path, NULL, 0, d, &loaded);
   if (!root) goto done;
   check_keys(&r, root, "", keys);
   get_str(&r, root, "", "name", p->name, sizeof p->name);
@@ -694,7 +775,7 @@ Rc mapping_load(const char *path, const Arch *a, Mapping *m, Diag *d) {
   bool loaded;
   memset(m, 0, sizeof *m);
   d->file = path;
-  yaml_node_t *root = doc_open(&r, path, d, &loaded);
+  yaml_node_t *root = doc_open(&r, path, NULL, 0, d, &loaded);
   if (!root) goto done;
   check_keys(&r, root, "", top_keys);
   yaml_node_t *lv = get_kind(&r, root, "", "levels", YAML_SEQUENCE_NODE, false);

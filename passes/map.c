@@ -49,6 +49,7 @@ static NestMapping *new_mapping(Module *m, const Arch *a) {
 
 /* Every loop at DRAM; each level keeps what it may (DRAM everything). */
 static void trivial_mapping(const Problem *p, const Arch *a, Mapping *m) {
+  memset(m, 0, sizeof *m);
   m->nlevels = a->nlevels;
   for (int l = 0; l < a->nlevels; l++) {
     uint8_t keep = l == 0 ? ACCEL_ALL_TENSORS : a->level[l].keeps_allowed;

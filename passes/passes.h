@@ -140,8 +140,8 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d);
  * is left to free. */
 Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *out, Diag *d);
 
-/* Loads the --target architecture: a Timeloop validation case (*.json, its
- * arch), and later preset names and YAML files.  NULL name: *a untouched, RC_OK. */
+/* Loads the --target architecture: a preset name, an architecture YAML file,
+ * or a Timeloop validation case (*.json, its arch).  No target: RC_OK. */
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d);
 
 /* The cost report of a mapped module (report.c): a table to `table` (may be

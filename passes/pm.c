@@ -599,17 +599,5 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
 
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d) {
   if (!o->target) return RC_OK;
-  size_t n = strlen(o->target);
-  if (n > 5 && strcmp(o->target + n - 5, ".json") == 0) {
-    static CostCase c; /* large; one target per process */
-    Diag sub = *d;
-    sub.file = o->target;
-    Rc rc = case_load(o->target, &c, &sub);
-    d->nerrors = sub.nerrors;
-    if (rc == RC_OK) *a = c.arch;
-    return rc;
-  }
-  diag_error(d, NULL, "--target %s: not a known architecture (give a Timeloop validation case .json)",
-             o->target);
-  return RC_BADINPUT;
+  return arch_resolve(o->target, a, d); /* a preset, a YAML file, or a validation case */
 }

@@ -15,6 +15,7 @@
 
 #include "frontend.h"
 #include "passes.h"
+#include "backend.h"
 
 int naasc_cost_main(int argc, char **argv); /* naasc_cost.c */
 
@@ -38,6 +39,8 @@ static const char usage_text[] =
     "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
     "                            an SVG chart (FILE.svg)\n"
     "  --jobs N, -j N            threads for the mapper\n"
+    "  --print-arch NAME|FILE    print an architecture in the YAML format (round-trips)\n"
+    "  --list-targets            the preset architectures\n"
     "  --emit=onnx               write the imported graph back as ONNX (needs -o, --no-fold)\n"
     "  -o FILE                   output file (written atomically)\n"
     "  --input-shape NAME=DIMS   fix a dynamic input, e.g. x=1x3x640x640 (repeatable)\n"
@@ -168,6 +171,19 @@ int main(int argc, char **argv) {
       return RC_OK;
     } else if (strcmp(a, "--list-ops") == 0) {
       list = true;
+    } else if (is_flag(a, "--print-arch")) {
+      v = flag_value(argc, argv, &i, "--print-arch");
+      if (!v) return usage_error("%s", "--print-arch needs a preset name or a file");
+      static Arch pa;
+      diag_init(&d, stderr, NULL);
+      Rc prc = arch_resolve(v, &pa, &d);
+      if (prc == RC_OK) arch_print(stdout, &pa);
+      return prc;
+    } else if (strcmp(a, "--list-targets") == 0) {
+      int np;
+      const char *const *names = arch_preset_names(&np);
+      for (int k = 0; k < np; k++) printf("%s\n", names[k]);
+      return RC_OK;
     } else if (is_flag(a, "--format")) {
       v = flag_value(argc, argv, &i, "--format");
       if (!v || strcmp(v, "markdown") != 0) return usage_error("--format takes 'markdown'%s", "");

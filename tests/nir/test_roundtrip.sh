@@ -3,7 +3,8 @@
 # network and every real model, after lowering and after mapping.
 #   test_roundtrip.sh NAASC_DIR WORKDIR TARGET OCR_CACHE
 set -uo pipefail
-bin=$(cd "$1" && pwd) work=$2 target=$(realpath "$3") ocr=$4
+bin=$(cd "$1" && pwd) work=$2 target=$3 ocr=$4
+[ -e "$target" ] && target=$(realpath "$target") # a file; else a preset name
 mkdir -p "$work"
 cd "$work" || exit 1
 pass=0 fail=0

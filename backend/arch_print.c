@@ -1,0 +1,218 @@
+/*
+ * arch_print.c: writes an Arch in naasc's YAML architecture format
+ * (docs/cost-model.md, "Input files"), the inverse of arch_load.
+ *
+ * Invariants: arch_load reads the output back into the same struct, so
+ * print -> load -> print is byte-identical; a field equal to the value
+ * arch_load would give it by default (including the instance counts and
+ * meshes derived from the fan-outs above) is left out; numbers are written
+ * in the shortest form that reads back to the same double.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+/* v as an integer when it is one, else the shortest %g form that strtod
+ * reads back exactly. */
+static void put_num(FILE *f, double v) {
+  char buf[40];
+  if (v == floor(v) && fabs(v) < 1e15) {
+    fprintf(f, "%.0f", v);
+    return;
+  }
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  fputs(buf, f);
+}
+
+/* A name as a plain YAML scalar when that is safe, else double-quoted. */
+static void put_name(FILE *f, const char *s) {
+  bool plain = s[0] != 0;
+  for (const char *p = s; *p && plain; p++) {
+    unsigned char c = (unsigned char)*p;
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    plain = alnum || c == '_' || (p != s && (c == '-' || c == '.'));
+  }
+  if (plain) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (const char *p = s; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+/* Flow-mapping writer: "{a: 1, b: 2}" with the separators in between. */
+typedef struct {
+  FILE *f;
+  int n;
+} Flow;
+
+static void flow_key(Flow *w, const char *key) {
+  fprintf(w->f, "%s%s: ", w->n++ ? ", " : "{", key);
+}
+
+static void flow_int(Flow *w, const char *key, int64_t v) {
+  flow_key(w, key);
+  fprintf(w->f, "%" PRId64, v);
+}
+
+static void flow_num(Flow *w, const char *key, double v) {
+  flow_key(w, key);
+  put_num(w->f, v);
+}
+
+static void flow_end(Flow *w) {
+  if (w->n) fputc('}', w->f);
+}
+
+/* Dimension letters in GNKCPQRS order ("" for none, which arch_load refuses). */
+static void put_dims(FILE *f, uint8_t mask) {
+  if (!mask) fputs("\"\"", f);
+  for (int d = 0; d < NDIMS; d++)
+    if (mask >> d & 1) fputc(accel_dim_letter(d), f);
+}
+
+static void put_level(FILE *f, const Level *L, int64_t above, int64_t above_x, int64_t above_y) {
+  static const char *const axes[] = {"x", "y", "z"};
+  static const char *const tensors[] = {"W", "I", "O"};
+  fputs("  - name: ", f);
+  put_name(f, L->name);
+  fputc('\n', f);
+  if (L->is_dram) fputs("    dram: true\n", f);
+  if (L->instances != above) fprintf(f, "    instances: %" PRId64 "\n", L->instances);
+  if (L->mesh_x != above_x || L->mesh_y != above_y) {
+    Flow w = {f, 0};
+    fputs("    mesh: ", f);
+    if (L->mesh_x != above_x) flow_int(&w, "x", L->mesh_x);
+    if (L->mesh_y != above_y) flow_int(&w, "y", L->mesh_y);
+    flow_end(&w);
+    fputc('\n', f);
+  }
+  if (L->word_bits != 16) fprintf(f, "    word_bits: %d\n", L->word_bits);
+  if (L->block_words != 1) fprintf(f, "    block_words: %" PRId64 "\n", L->block_words);
+  if (L->capacity_words != 0) fprintf(f, "    capacity_words: %" PRId64 "\n", L->capacity_words);
+  if (L->tensor_capacity_words[0] || L->tensor_capacity_words[1] || L->tensor_capacity_words[2]) {
+    Flow w = {f, 0};
+    fputs("    tensor_capacity_words: ", f);
+    for (int t = 0; t < NTENSORS; t++)
+      if (L->tensor_capacity_words[t]) flow_int(&w, tensors[t], L->tensor_capacity_words[t]);
+    flow_end(&w);
+    fputc('\n', f);
+  }
+  if (L->multiple_buffering != 1) {
+    fputs("    multiple_buffering: ", f);
+    put_num(f, L->multiple_buffering);
+    fputc('\n', f);
+  }
+  if (L->keeps_allowed != ACCEL_ALL_TENSORS) {
+    int n = 0;
+    fputs("    keeps: [", f);
+    for (int t = 0; t < NTENSORS; t++)
+      if (L->keeps_allowed >> t & 1) fprintf(f, "%s%c", n++ ? ", " : "", accel_tensor_letter(t));
+    fputs("]\n", f);
+  }
+  if (L->read_bw != 0 || L->write_bw != 0 || L->shared_bw != 0) {
+    Flow w = {f, 0};
+    fputs("    bandwidth: ", f);
+    if (L->read_bw != 0) flow_num(&w, "read", L->read_bw);
+    if (L->write_bw != 0) flow_num(&w, "write", L->write_bw);
+    if (L->shared_bw != 0) flow_num(&w, "shared", L->shared_bw);
+    flow_end(&w);
+    fputc('\n', f);
+  }
+  if (L->fanout[0] != 1 || L->fanout[1] != 1 || L->fanout[2] != 1) {
+    Flow w = {f, 0};
+    fputs("    fanout: ", f);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      if (L->fanout[x] != 1) flow_int(&w, axes[x], L->fanout[x]);
+    flow_end(&w);
+    fputc('\n', f);
+  }
+  bool conn = false;
+  for (int x = 0; x < ACCEL_MAX_AXES; x++) conn |= L->connectivity[x] != ACCEL_ALL_DIMS;
+  if (conn) {
+    Flow w = {f, 0};
+    fputs("    connectivity: ", f);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      if (L->connectivity[x] != ACCEL_ALL_DIMS) {
+        flow_key(&w, axes[x]);
+        put_dims(f, L->connectivity[x]);
+      }
+    flow_end(&w);
+    fputc('\n', f);
+  }
+  Flow e = {f, 0};
+  fputs("    energy_pj: ", f);
+  flow_num(&e, "read", L->e_read_pj);
+  if (L->e_fill_pj != L->e_read_pj) flow_num(&e, "fill", L->e_fill_pj);
+  if (L->e_update_pj != L->e_fill_pj) flow_num(&e, "update", L->e_update_pj);
+  flow_end(&e);
+  fputc('\n', f);
+  if (L->area_um2_per_word != 0) {
+    fputs("    area_um2_per_word: ", f);
+    put_num(f, L->area_um2_per_word);
+    fputc('\n', f);
+  }
+  if (L->area_um2_fixed != 0) {
+    fputs("    area_um2: ", f);
+    put_num(f, L->area_um2_fixed);
+    fputc('\n', f);
+  }
+}
+
+void arch_print(FILE *f, const Arch *a) {
+  fputs("# naasc architecture (format: docs/cost-model.md, \"Input files\")\n", f);
+  fputs("name: ", f);
+  put_name(f, a->name);
+  fputc('\n', f);
+  if (a->clock_mhz != 0) {
+    fputs("clock_mhz: ", f);
+    put_num(f, a->clock_mhz);
+    fputc('\n', f);
+  }
+  fputs("levels:\n", f);
+  /* The instances and meshes arch_load derives from the fan-outs above. */
+  int64_t above = 1, above_x = 1, above_y = 1;
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    put_level(f, L, above, above_x, above_y);
+    above = L->instances * L->fanout[0] * L->fanout[1] * L->fanout[2];
+    above_x = L->mesh_x * L->fanout[AXIS_X];
+    above_y = L->mesh_y * L->fanout[AXIS_Y] * L->fanout[AXIS_Z];
+  }
+  Flow w = {f, 0};
+  fputs("mac: ", f);
+  if (a->mac_instances != above) flow_int(&w, "instances", a->mac_instances);
+  if (a->mac_mesh_x != above_x || a->mac_mesh_y != above_y) {
+    Flow m = {f, 0};
+    flow_key(&w, "mesh");
+    if (a->mac_mesh_x != above_x) flow_int(&m, "x", a->mac_mesh_x);
+    if (a->mac_mesh_y != above_y) flow_int(&m, "y", a->mac_mesh_y);
+    flow_end(&m);
+  }
+  flow_num(&w, "energy_pj", a->mac_energy_pj);
+  if (a->mac_area_um2 != 0) flow_num(&w, "area_um2", a->mac_area_um2);
+  flow_end(&w);
+  fputc('\n', f);
+  const VectorUnit *v = &a->vector;
+  if (v->lanes != 0 || v->energy_pj_per_op != 0 || v->area_um2 != 0) {
+    Flow u = {f, 0};
+    fputs("vector_unit: ", f);
+    if (v->lanes != 0) flow_int(&u, "lanes", v->lanes);
+    if (v->energy_pj_per_op != 0) flow_num(&u, "energy_pj_per_op", v->energy_pj_per_op);
+    if (v->area_um2 != 0) flow_num(&u, "area_um2", v->area_um2);
+    flow_end(&u);
+    fputc('\n', f);
+  }
+}
