@@ -68,6 +68,7 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
   const double *sp = x + L * (2 * NDIMS + NTENSORS);
   int64_t rem[NDIMS];
   for (int d = 0; d < NDIMS; d++) rem[d] = p->dim[d];
+  memset(m, 0, sizeof *m); /* padding too: mappings are compared and hashed as bytes */
   m->nlevels = L;
   for (int l = 0; l < L; l++) {
     LevelMapping *lm = &m->level[l];
@@ -124,17 +125,16 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
         lm->spatial[ax][second] = f2;
         rem[second] /= f2;
       }
-      /* Spatial order: the unrolled dims by importance. */
-      int k = 0;
-      if (second >= 0 && lm->spatial[ax][second] > 1 && g[second] > g[first]) {
-        lm->spatial_order[ax][k++] = (uint8_t)second;
-        lm->spatial_order[ax][k++] = (uint8_t)first;
-      } else {
-        lm->spatial_order[ax][k++] = (uint8_t)first;
-        if (second >= 0 && lm->spatial[ax][second] > 1) lm->spatial_order[ax][k++] = (uint8_t)second;
+      /* Spatial order: the unrolled dims by importance, then the others. */
+      int k = 0, u[2] = {first, second};
+      if (second >= 0 && g[second] > g[first]) {
+        u[0] = second;
+        u[1] = first;
       }
-      for (int d = 0; d < NDIMS; d++)
-        if (lm->spatial[ax][d] == 1) lm->spatial_order[ax][k++] = (uint8_t)d;
+      for (int i = 0; i < 2; i++)
+        if (u[i] >= 0 && lm->spatial[ax][u[i]] > 1) lm->spatial_order[ax][k++] = (uint8_t)u[i];
+      for (int dd = 0; dd < NDIMS; dd++)
+        if (lm->spatial[ax][dd] == 1) lm->spatial_order[ax][k++] = (uint8_t)dd;
     }
   /* Temporal factors, innermost level first; DRAM (level 0) takes the rest. */
   for (int l = L - 1; l >= 1; l--)
@@ -579,6 +579,7 @@ static void seeded_climbs(Climb *c) {
   int64_t end = c->budget;
   for (int s = 0; s < nbest && c->res->evals < end; s++) {
     Mapping m;
+    memset(&m, 0, sizeof m);
     m.nlevels = c->a->nlevels;
     for (int l = 0; l < c->a->nlevels; l++)
       level_mapping_init(&m.level[l], l == 0 ? ACCEL_ALL_TENSORS : c->a->level[l].keeps_allowed);
