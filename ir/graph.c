@@ -80,7 +80,7 @@ void model_destroy(Model *m) {
   xfree(m);
 }
 
-static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem) {
+bool ir_grow(void **p, uint32_t *cap, uint32_t need, size_t elem) {
   if (need <= *cap) return true;
   uint32_t nc = *cap ? *cap : 8;
   while (nc < need) {
@@ -98,7 +98,7 @@ static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem) {
 TensorId model_add_tensor(Model *m, const char *name, DType dt, int rank, const int64_t *dims,
                           TensorKind kind) {
   if (rank > NAASC_MAX_RANK) return 0;
-  if (!grow((void **)&m->tensors, &m->captensors, m->ntensors + 1, sizeof(Tensor))) return 0;
+  if (!ir_grow((void **)&m->tensors, &m->captensors, m->ntensors + 1, sizeof(Tensor))) return 0;
   Tensor *t = &m->tensors[m->ntensors];
   memset(t, 0, sizeof *t);
   t->name = arena_strdup(&m->arena, name);
@@ -128,7 +128,7 @@ void attrs_default(Attrs *a) {
 NodeId model_add_node(Model *m, Op op, const char *name, int nin, const TensorId *in, int nout,
                       const TensorId *out) {
   if (nin < 0 || nout < 0) return 0;
-  if (!grow((void **)&m->nodes, &m->capnodes, m->nnodes + 1, sizeof(Node))) return 0;
+  if (!ir_grow((void **)&m->nodes, &m->capnodes, m->nnodes + 1, sizeof(Node))) return 0;
   Node *n = &m->nodes[m->nnodes];
   memset(n, 0, sizeof *n);
   n->op = op;
@@ -151,13 +151,13 @@ NodeId model_add_node(Model *m, Op op, const char *name, int nin, const TensorId
 }
 
 bool model_add_input(Model *m, TensorId t) {
-  if (!grow((void **)&m->inputs, &m->capinputs, m->ninputs + 1, sizeof(TensorId))) return false;
+  if (!ir_grow((void **)&m->inputs, &m->capinputs, m->ninputs + 1, sizeof(TensorId))) return false;
   m->inputs[m->ninputs++] = t;
   return true;
 }
 
 bool model_add_output(Model *m, TensorId t) {
-  if (!grow((void **)&m->outputs, &m->capoutputs, m->noutputs + 1, sizeof(TensorId)))
+  if (!ir_grow((void **)&m->outputs, &m->capoutputs, m->noutputs + 1, sizeof(TensorId)))
     return false;
   m->outputs[m->noutputs++] = t;
   m->tensors[t].is_output = true;
@@ -344,4 +344,16 @@ void graph_prune(Model *m) {
       }
     }
   }
+}
+
+bool name_in_lists(const char *name, const char *const *lists, int n) {
+  size_t len = strlen(name);
+  for (int i = 0; i < n; i++)
+    for (const char *s = lists[i]; *s;) {
+      const char *c = strchr(s, ',');
+      size_t k = c ? (size_t)(c - s) : strlen(s);
+      if (k == len && strncmp(s, name, len) == 0) return true;
+      s += k + (c ? 1 : 0);
+    }
+  return false;
 }

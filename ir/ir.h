@@ -75,6 +75,12 @@ void diag_note(Diag *d, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void diag_verror(Diag *d, const char *kind, const char *where, const char *fmt, va_list ap);
 
+/* Grows a heap array *p of *cap elements of elem bytes to hold need; new
+ * elements are zeroed.  false on overflow or allocation failure. */
+bool ir_grow(void **p, uint32_t *cap, uint32_t need, size_t elem);
+/* Whether name is one of the comma-separated names of any of lists[0..n). */
+bool name_in_lists(const char *name, const char *const *lists, int n);
+
 /* ---- files ----------------------------------------------------------- */
 
 /* Reads a whole file (at most `max` bytes) into a heap buffer the caller frees. */

@@ -10,27 +10,12 @@
 #include <math.h>
 #include <string.h>
 
-static bool grow(void **p, uint32_t *cap, uint32_t need, size_t elem) {
-  if (need <= *cap) return true;
-  uint32_t nc = *cap ? *cap : 8;
-  while (nc < need) {
-    if (nc > UINT32_MAX / 2) return false;
-    nc *= 2;
-  }
-  void *q = xrealloc(*p, (size_t)nc * elem);
-  if (!q) return false;
-  memset((char *)q + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
-  *p = q;
-  *cap = nc;
-  return true;
-}
-
 Module *module_create(const char *name) {
   Module *m = xcalloc(1, sizeof *m);
   if (!m) return NULL;
   arena_init(&m->arena);
   m->name = arena_strdup(&m->arena, name ? name : "main");
-  if (!m->name || !grow((void **)&m->tensors, &m->captensors, 16, sizeof(NTensor))) {
+  if (!m->name || !ir_grow((void **)&m->tensors, &m->captensors, 16, sizeof(NTensor))) {
     module_destroy(m);
     return NULL;
   }
@@ -49,7 +34,7 @@ void module_destroy(Module *m) {
 uint32_t module_add_tensor(Module *m, const char *name, DType dt, int rank, const int64_t *dims,
                            TensorRole role) {
   if (rank < 0 || rank > NAASC_MAX_RANK) return 0;
-  if (!grow((void **)&m->tensors, &m->captensors, m->ntensors + 1, sizeof(NTensor))) return 0;
+  if (!ir_grow((void **)&m->tensors, &m->captensors, m->ntensors + 1, sizeof(NTensor))) return 0;
   NTensor *t = &m->tensors[m->ntensors];
   memset(t, 0, sizeof *t);
   t->name = arena_strdup(&m->arena, name);
@@ -68,7 +53,7 @@ uint32_t module_find_tensor(const Module *m, const char *name) {
 }
 
 Nest *module_add_nest(Module *m, NestKind kind, const char *name) {
-  if (!grow((void **)&m->nests, &m->capnests, m->nnests + 1, sizeof(Nest))) return NULL;
+  if (!ir_grow((void **)&m->nests, &m->capnests, m->nnests + 1, sizeof(Nest))) return NULL;
   Nest *n = &m->nests[m->nnests];
   memset(n, 0, sizeof *n);
   n->kind = kind;
@@ -95,14 +80,7 @@ static bool bare_char(char c) {
          c == '.' || c == ':' || c == '/' || c == '-' || c == '#' || c == '$';
 }
 
-static void print_name(FILE *f, char sigil, const char *s) {
-  bool bare = *s != 0;
-  for (const char *p = s; *p; p++) bare = bare && bare_char(*p);
-  if (sigil) fputc(sigil, f);
-  if (bare) {
-    fputs(s, f);
-    return;
-  }
+static void print_string(FILE *f, const char *s) {
   fputc('"', f);
   for (const char *p = s; *p; p++) {
     if (*p == '"' || *p == '\\') fputc('\\', f);
@@ -114,16 +92,14 @@ static void print_name(FILE *f, char sigil, const char *s) {
   fputc('"', f);
 }
 
-static void print_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const char *p = s; *p; p++) {
-    if (*p == '"' || *p == '\\') fputc('\\', f);
-    if (*p == '\n')
-      fputs("\\n", f);
-    else
-      fputc(*p, f);
-  }
-  fputc('"', f);
+static void print_name(FILE *f, char sigil, const char *s) {
+  bool bare = *s != 0;
+  for (const char *p = s; *p; p++) bare = bare && bare_char(*p);
+  if (sigil) fputc(sigil, f);
+  if (bare)
+    fputs(s, f);
+  else
+    print_string(f, s);
 }
 
 static const char *const role_names[] = {"input", "weight", "value", "output"};
@@ -157,18 +133,8 @@ static void print_floats(FILE *f, const float *v, int n) {
   }
 }
 
-/* Whether name is among names[0..n), each a comma-separated list (all if n == 0). */
 static bool selected(const char *name, const char *const *names, int n) {
-  if (n == 0) return true;
-  size_t len = strlen(name);
-  for (int i = 0; i < n; i++)
-    for (const char *s = names[i]; *s;) {
-      const char *c = strchr(s, ',');
-      size_t k = c ? (size_t)(c - s) : strlen(s);
-      if (k == len && strncmp(s, name, len) == 0) return true;
-      s += k + (c ? 1 : 0);
-    }
-  return false;
+  return n == 0 || name_in_lists(name, names, n);
 }
 
 void module_print(FILE *f, const Module *m) { module_print_filtered(f, m, NULL, 0); }

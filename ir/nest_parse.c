@@ -380,6 +380,16 @@ static bool parse_access(Parser *ps, Nest *n, const char *role) {
   return true;
 }
 
+/* Completes a level's temporal order: the placed dims, then the rest in dim order. */
+static void finish_order(LevelMapping *lm, uint8_t *placed, int nplaced) {
+  for (int dd = 0; dd < NDIMS; dd++) {
+    bool seen = false;
+    for (int k = 0; k < nplaced; k++) seen = seen || placed[k] == dd;
+    if (!seen) placed[nplaced++] = (uint8_t)dd;
+  }
+  memcpy(lm->order, placed, NDIMS);
+}
+
 /* map "TARGET" { level NAME keep(T,..) {for D in F [rem R]} {spatial A D in F} ... } */
 static bool parse_mapping(Parser *ps, Nest *n) {
   if (n->kind != NK_MAC) return error_tok(ps, "%s", "only mac nests have a mapping");
@@ -400,15 +410,7 @@ static bool parse_mapping(Parser *ps, Nest *n) {
     char word[16];
     if (!ident(ps, word, sizeof word, "'level', 'for', 'spatial' or '}'")) return false;
     if (strcmp(word, "level") == 0) {
-      if (l >= 0) { /* finish the previous level's order with its factor-1 dims */
-        LevelMapping *lm = &nm->m.level[l];
-        for (int dd = 0; dd < NDIMS; dd++) {
-          bool seen = false;
-          for (int k = 0; k < nplaced; k++) seen = seen || placed[k] == dd;
-          if (!seen) placed[nplaced++] = (uint8_t)dd;
-        }
-        memcpy(lm->order, placed, NDIMS);
-      }
+      if (l >= 0) finish_order(&nm->m.level[l], placed, nplaced); /* the previous level */
       if (++l == ACCEL_MAX_LEVELS) return error_tok(ps, "%s", "more than 8 levels");
       skip_ws(ps);
       mark(ps);
@@ -481,13 +483,7 @@ static bool parse_mapping(Parser *ps, Nest *n) {
     }
   }
   if (l < 0) return error_at(ps, "%s", "a mapping needs at least one level");
-  LevelMapping *lm = &nm->m.level[l];
-  for (int dd = 0; dd < NDIMS; dd++) {
-    bool seen = false;
-    for (int k = 0; k < nplaced; k++) seen = seen || placed[k] == dd;
-    if (!seen) placed[nplaced++] = (uint8_t)dd;
-  }
-  memcpy(lm->order, placed, NDIMS);
+  finish_order(&nm->m.level[l], placed, nplaced);
   /* Spatial orders: the unrolled dims as given, then the rest in dim order. */
   for (int k = 0; k <= l; k++)
     for (int a = 0; a < ACCEL_MAX_AXES; a++) {

@@ -148,6 +148,10 @@ Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d);
  * NULL) and, with json_path, JSON there and an SVG chart beside it. */
 Rc report_write(const Module *m, const Arch *a, FILE *table, const char *json_path, Diag *d);
 
+/* Verifies the nests (and mappings against the target) unless the pipeline
+ * that ran ended with `verify`: nothing is emitted unverified. */
+Rc pm_verify_before_emit(const PassRegistry *r, const Pipeline *ran, Program *p, Diag *d);
+
 /* Prints the current IR (graph or nests), restricted to the named layers if any. */
 void program_print(FILE *f, const Program *p, const char *const *filter, int nfilter);
 

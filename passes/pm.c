@@ -333,17 +333,8 @@ int pm_parse_flag(PMOptions *o, const char *arg, Diag *d) {
   return 1;
 }
 
-/* Whether name is one of the comma-separated names in any of list[0..n). */
 static bool in_list(const char *name, const char *const *list, int n) {
-  size_t len = strlen(name);
-  for (int i = 0; i < n; i++)
-    for (const char *s = list[i]; *s;) {
-      const char *c = strchr(s, ',');
-      size_t k = c ? (size_t)(c - s) : strlen(s);
-      if (k == len && strncmp(s, name, len) == 0) return true;
-      s += k + (c ? 1 : 0);
-    }
-  return false;
+  return name_in_lists(name, list, n);
 }
 
 void program_print(FILE *f, const Program *p, const char *const *filter, int nfilter) {
@@ -600,4 +591,15 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d) {
   if (!o->target) return RC_OK;
   return arch_resolve(o->target, a, d); /* a preset, a YAML file, or a validation case */
+}
+
+Rc pm_verify_before_emit(const PassRegistry *r, const Pipeline *ran, Program *p, Diag *d) {
+  if (!p->mod || (ran->n && strcmp(ran->pass[ran->n - 1]->name, "verify") == 0)) return RC_OK;
+  Pipeline v;
+  Rc rc = pipeline_parse(r, "verify", &v, d);
+  PMOptions quiet; /* an implicit check: no instrumentation output of its own */
+  pm_options_default(&quiet);
+  if (rc == RC_OK) rc = pm_run(&v, p, &quiet, d);
+  pipeline_free(&v);
+  return rc;
 }

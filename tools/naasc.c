@@ -297,14 +297,7 @@ int main(int argc, char **argv) {
     if (nests) {
       rc = pm_run(&rest, &prog, &drv.pm, &d);
       /* The IR is always verified before it is emitted, whatever the pipeline. */
-      if (rc == RC_OK && !(rest.n && strcmp(rest.pass[rest.n - 1]->name, "verify") == 0)) {
-        Pipeline v;
-        rc = pipeline_parse(reg, "verify", &v, &d);
-        PMOptions quiet; /* an implicit check: no instrumentation output of its own */
-        pm_options_default(&quiet);
-        if (rc == RC_OK) rc = pm_run(&v, &prog, &quiet, &d);
-        pipeline_free(&v);
-      }
+      if (rc == RC_OK) rc = pm_verify_before_emit(reg, &rest, &prog, &d);
       if (rc == RC_OK && nir) module_print(f, prog.mod);
       if (rc == RC_OK && report)
         rc = report_write(prog.mod, prog.arch, f, strcmp(report, "-") ? report : NULL, &d);

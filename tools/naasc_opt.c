@@ -101,14 +101,7 @@ int main(int argc, char **argv) {
   prog.jobs = drv.jobs;
   if (rc == RC_OK) rc = pm_run(&pl, &prog, &drv.pm, &d);
   /* Nests are always verified before they are printed, whatever the pipeline. */
-  if (rc == RC_OK && prog.mod && !(pl.n && strcmp(pl.pass[pl.n - 1]->name, "verify") == 0)) {
-    Pipeline v;
-    rc = pipeline_parse(reg, "verify", &v, &d);
-    PMOptions quiet; /* an implicit check: no instrumentation output of its own */
-    pm_options_default(&quiet);
-    if (rc == RC_OK) rc = pm_run(&v, &prog, &quiet, &d);
-    pipeline_free(&v);
-  }
+  if (rc == RC_OK) rc = pm_verify_before_emit(reg, &pl, &prog, &d);
   if (rc == RC_OK) {
     char *text = NULL;
     size_t len = 0;
