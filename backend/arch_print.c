@@ -152,6 +152,21 @@ static void put_level(FILE *f, const Level *L, int64_t above, int64_t above_x, i
     flow_end(&w);
     fputc('\n', f);
   }
+  if (L->noc_pj_per_hop != 0 || L->no_multicast || L->no_reduction) {
+    Flow w = {f, 0};
+    fputs("    noc: ", f);
+    if (L->noc_pj_per_hop != 0) flow_num(&w, "energy_pj_per_hop", L->noc_pj_per_hop);
+    if (L->no_multicast) {
+      flow_key(&w, "multicast");
+      fputs("false", f);
+    }
+    if (L->no_reduction) {
+      flow_key(&w, "reduction");
+      fputs("false", f);
+    }
+    flow_end(&w);
+    fputc('\n', f);
+  }
   Flow e = {f, 0};
   fputs("    energy_pj: ", f);
   flow_num(&e, "read", L->e_read_pj);

@@ -607,7 +607,8 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
   static const char *const level_keys[] = {
       "name", "dram", "instances", "mesh", "fanout", "connectivity", "word_bits", "block_words",
       "capacity_words", "tensor_capacity_words", "multiple_buffering", "keeps", "bandwidth",
-      "energy_pj", "area_um2_per_word", "area_um2", NULL};
+      "energy_pj", "area_um2_per_word", "area_um2", "noc", NULL};
+  static const char *const noc_keys[] = {"energy_pj_per_hop", "multicast", "reduction", NULL};
   static const char *const mac_keys[] = {"instances", "mesh", "energy_pj", "area_um2", NULL};
   static const char *const vec_keys[] = {"lanes", "energy_pj_per_op", "area_um2", NULL};
   static const char *const bw_keys[] = {"read", "write", "shared", NULL};
@@ -692,6 +693,14 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
       L->e_read_pj = get_num(&r, e, sub, "read", false);
       L->e_fill_pj = opt_num(&r, e, sub, "fill", L->e_read_pj);
       L->e_update_pj = opt_num(&r, e, sub, "update", L->e_fill_pj);
+    }
+    yaml_node_t *noc = get_kind(&r, n, ctx, "noc", YAML_MAPPING_NODE, true);
+    if (noc) {
+      snprintf(sub, sizeof sub, "%s.noc", ctx);
+      check_keys(&r, noc, sub, noc_keys);
+      L->noc_pj_per_hop = opt_num(&r, noc, sub, "energy_pj_per_hop", 0);
+      L->no_multicast = !opt_bool(&r, noc, sub, "multicast", true);
+      L->no_reduction = !opt_bool(&r, noc, sub, "reduction", true);
     }
     L->area_um2_per_word = opt_num(&r, n, ctx, "area_um2_per_word", 0);
     L->area_um2_fixed = opt_num(&r, n, ctx, "area_um2", 0);

@@ -1019,10 +1019,26 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
      * the innermost level, one per multicast group and child delta above;
      * a bypassed child passes its own children's requests up (MaskTiles). */
     int64_t per_pe = out->macs / nest->util[nl];
+    int64_t sends[ACCEL_MAX_LEVELS]; /* words one instance's network delivers (or gathers) */
     for (int l = nl - 1; l >= 0; l--) {
-      int64_t g = multicast_groups(p, nest, l, t);
-      if (l == nl - 1) A[l] = g * per_pe;
-      else A[l] = g * ((m->level[l + 1].keep >> t & 1) ? D[l + 1] : A[l + 1]);
+      int64_t g = multicast_groups(p, nest, l, t), kids = 1;
+      for (int i = 0; i < NDIMS; i++) kids *= nest->spf[l][i];
+      /* Without multicast (or spatial reduction for O) every child is served alone. */
+      if (t == TENSOR_O ? a->level[l].no_reduction : a->level[l].no_multicast) g = kids;
+      int64_t child = l == nl - 1 ? per_pe : ((m->level[l + 1].keep >> t & 1) ? D[l + 1] : A[l + 1]);
+      A[l] = g * child;
+      sends[l] = kids * child; /* each access reaches kids / g children, one hop each */
+    }
+    /* The network below each level, kept or bypassed: one hop per word it
+     * delivers to (or gathers from) its children (docs/cost-model.md). */
+    for (int l = 0; l < nl; l++) {
+      double noc = a->level[l].noc_pj_per_hop * (double)sends[l] * (double)nest->util[l];
+      if (noc <= 0) continue;
+      LevelCost *lc = &out->level[l];
+      lc->noc_energy_pj += noc;
+      lc->tensor_energy_pj[t] += noc;
+      lc->energy_pj += noc;
+      out->tensor_energy_pj[t] += noc;
     }
     for (int l = 0; l < nl; l++) {
       LevelCost *lc = &out->level[l];
@@ -1040,9 +1056,10 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
       lc->total[t].reads = pi->reads * nest->util[l];
       lc->total[t].fills = pi->fills * nest->util[l];
       lc->total[t].updates = pi->updates * nest->util[l];
-      lc->tensor_energy_pj[t] = level_energy(&a->level[l], pi, nest->util[l]);
-      lc->energy_pj += lc->tensor_energy_pj[t];
-      out->tensor_energy_pj[t] += lc->tensor_energy_pj[t];
+      double e = level_energy(&a->level[l], pi, nest->util[l]);
+      lc->tensor_energy_pj[t] += e;
+      lc->energy_pj += e;
+      out->tensor_energy_pj[t] += e;
     }
   }
 

@@ -124,6 +124,12 @@ typedef struct {
   uint8_t keeps_allowed;             /* tensors this level may hold (bit per TENSOR_*) */
   double read_bw, write_bw, shared_bw; /* words/cycle per instance; "write" = fills + updates */
   double e_read_pj, e_fill_pj, e_update_pj; /* pJ per block access */
+  /* The network from this level to its fan-out (YAML `noc`): energy to move
+   * one word one hop, and whether one parent access may serve every child
+   * needing the same word (multicast; spatial reduction for outputs).  The
+   * zero defaults are Timeloop's: free wires, multicast and reduction on. */
+  double noc_pj_per_hop;
+  bool no_multicast, no_reduction;
   /* Area placeholders (um^2), not yet calibrated to a technology; see
    * docs/cost-model.md "Area".  0 leaves the term out. */
   double area_um2_per_word;
@@ -205,7 +211,8 @@ typedef struct {
   int64_t partition_words[NTENSORS];   /* distinct words one instance holds over the run */
   int64_t cycles;                      /* this level's bandwidth-limited cycles */
   double slowdown;                     /* <= 1; 1 = keeps up with compute */
-  double energy_pj;                    /* all tensors, all utilized instances */
+  double energy_pj;                    /* all tensors, all utilized instances (NoC included) */
+  double noc_energy_pj;                /* of which the network below this level */
   double tensor_energy_pj[NTENSORS];
 } LevelCost;
 

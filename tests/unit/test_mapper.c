@@ -125,7 +125,41 @@ static void test_impossible(void) {
   free(buf);
 }
 
+/* The network term, counted by hand: K2 on x, C2 on y below the GLB, one
+ * MAC per PE.  Each of the 4 PEs receives one W and one I word and sends one
+ * partial O up: 12 words, one hop each.  With multicast, the 2 PEs sharing an
+ * input word cost one GLB read; without, two.  Likewise spatial reduction
+ * halves the GLB updates of O. */
+static void test_noc(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 2, 2, 1, 1);
+  Mapping m;
+  memset(&m, 0, sizeof m);
+  m.nlevels = 3;
+  for (int l = 0; l < 3; l++) level_mapping_init(&m.level[l], ACCEL_ALL_TENSORS);
+  m.level[1].spatial[AXIS_X][DIM_K] = 2;
+  m.level[1].spatial[AXIS_Y][DIM_C] = 2;
+  CostResult base, noc, nomc;
+  CHECK_EQ(cost_eval(&p, &a, &m, &base), COST_OK);
+  a.level[1].noc_pj_per_hop = 2;
+  CHECK_EQ(cost_eval(&p, &a, &m, &noc), COST_OK);
+  CHECK_NEAR(noc.level[1].noc_energy_pj, 12 * 2.0, 1e-9);
+  CHECK_NEAR(noc.energy_pj - base.energy_pj, 24.0, 1e-9);
+  CHECK_EQ(noc.level[1].total[TENSOR_I].reads, base.level[1].total[TENSOR_I].reads);
+  a.level[1].no_multicast = true;
+  a.level[1].no_reduction = true;
+  CHECK_EQ(cost_eval(&p, &a, &m, &nomc), COST_OK);
+  CHECK_EQ(base.level[1].total[TENSOR_I].reads, 2);
+  CHECK_EQ(nomc.level[1].total[TENSOR_I].reads, 4);
+  CHECK_EQ(base.level[1].total[TENSOR_O].updates, 2);
+  CHECK_EQ(nomc.level[1].total[TENSOR_O].updates, 4);
+  CHECK_NEAR(nomc.level[1].noc_energy_pj, 24.0, 1e-9); /* the same 12 words travel */
+}
+
 int main(void) {
+  RUN(test_noc);
   RUN(test_es_matches_exhaustive);
   RUN(test_deterministic);
   RUN(test_impossible);
