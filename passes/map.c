@@ -1,7 +1,7 @@
 /*
  * map.c: the mapping passes over mac nests.
  *
- *   map{strategy=es|random|genetic|exhaustive,budget=N,seed=S,objective=edp|energy|latency}
+ *   map{strategy=es|random|genetic|exhaustive|surrogate,budget=N,seed=S,objective=edp|energy|latency}
  *       searches tiling, loop order, spatial binding and keep/bypass of every
  *       mac nest on the target (search/mapper.c) and writes the best mapping
  *       into the nest.  Identical layer shapes are mapped once (a cache keyed
@@ -127,7 +127,7 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   mapper_options_default(&opt);
   const char *v;
   if ((v = pass_arg(a, "strategy")) && !map_strategy_parse(v, &opt.strategy)) {
-    diag_error(d, "pipeline", "map: unknown strategy '%s' (es, random, genetic, exhaustive)", v);
+    diag_error(d, "pipeline", "map: unknown strategy '%s' (es, random, genetic, exhaustive, surrogate)", v);
     return RC_USAGE;
   }
   if ((v = pass_arg(a, "budget"))) opt.budget = strtoll(v, NULL, 10);

@@ -150,13 +150,16 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
 
 /* ---- the mapper ---------------------------------------------------------------- */
 
+Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
+                 double (*fitness)(const CostResult *, MapObjective)); /* surrogate.c */
+
 const char *map_strategy_name(MapStrategy s) {
-  static const char *const n[] = {"es", "random", "genetic", "exhaustive"};
-  return s >= 0 && s <= MAP_EXHAUSTIVE ? n[s] : "?";
+  static const char *const n[] = {"es", "random", "genetic", "exhaustive", "surrogate"};
+  return s >= 0 && s <= MAP_SURROGATE ? n[s] : "?";
 }
 
 bool map_strategy_parse(const char *s, MapStrategy *out) {
-  for (int i = 0; i <= MAP_EXHAUSTIVE; i++)
+  for (int i = 0; i <= MAP_SURROGATE; i++)
     if (strcmp(s, map_strategy_name((MapStrategy)i)) == 0) {
       *out = (MapStrategy)i;
       return true;
@@ -615,6 +618,12 @@ static void seeded_climbs(Climb *c) {
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
   res->best_fitness = INFINITY;
+  if (o->strategy == MAP_SURROGATE) {
+    Rc rc = surrogate_run(p, a, o, res, fitness);
+    if (rc == RC_BADINPUT)
+      diag_error(d, p->name, "no valid mapping in %lld tries", (long long)res->evals);
+    return rc;
+  }
   if (o->strategy == MAP_EXHAUSTIVE) {
     exhaustive_run(p, a, o, res);
     if (!res->valid) {

@@ -10,7 +10,7 @@
 #include "backend.h"
 #include "search.h"
 
-typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE } MapStrategy;
+typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE, MAP_SURROGATE } MapStrategy;
 typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
 
 typedef struct {

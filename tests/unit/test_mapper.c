@@ -158,8 +158,32 @@ static void test_noc(void) {
   CHECK_NEAR(nomc.level[1].noc_energy_pj, 24.0, 1e-9); /* the same 12 words travel */
 }
 
+/* Every strategy returns a valid mapping, the same for the same seed. */
+static void test_strategies(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 16, 8, 6, 3);
+  Diag d;
+  diag_init(&d, stderr, "test");
+  for (int s = MAP_ES; s <= MAP_SURROGATE; s++) {
+    if (s == MAP_EXHAUSTIVE) continue;
+    MapperOptions o;
+    mapper_options_default(&o);
+    o.strategy = (MapStrategy)s;
+    o.budget = 600;
+    MapResult r1, r2;
+    CHECK_EQ(mapper_run(&p, &a, &o, &r1, &d), RC_OK);
+    CHECK_EQ(mapper_run(&p, &a, &o, &r2, &d), RC_OK);
+    CHECK(r1.best_fitness == r2.best_fitness);
+    CHECK(r1.evals <= 600);
+    CHECK_EQ(cost_check_mapping(&p, &a, &r1.best, &d), RC_OK);
+  }
+}
+
 int main(void) {
   RUN(test_noc);
+  RUN(test_strategies);
   RUN(test_es_matches_exhaustive);
   RUN(test_deterministic);
   RUN(test_impossible);
