@@ -174,6 +174,14 @@ void mapper_options_default(MapperOptions *o) {
   o->seed = 1;
 }
 
+bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f) {
+  if (!(f < res->best_fitness)) return false;
+  res->best_fitness = f;
+  res->best = *m;
+  res->cost = *c;
+  return true;
+}
+
 static double fitness(const CostResult *c, MapObjective obj) {
   switch (obj) {
   case MAPOBJ_ENERGY: return c->energy_pj;
@@ -214,11 +222,7 @@ static void exh_eval(Exh *e) {
   if (cost_eval(e->p, e->a, &e->m, &c) != COST_OK) return;
   e->res->valid++;
   double f = fitness(&c, e->o->objective);
-  if (f < e->res->best_fitness) {
-    e->res->best_fitness = f;
-    e->res->best = e->m;
-    e->res->cost = c;
-  }
+  mapresult_offer(e->res, &e->m, &c, f);
 }
 
 /* Orders of level l (then deeper levels); dims with factor 1 go last in dim order. */
@@ -344,11 +348,7 @@ static bool climb_try(Climb *c, const Mapping *m, Mapping *cur, double *cur_fit)
   if (cost_eval(c->p, c->a, m, &r) != COST_OK) return false;
   c->res->valid++;
   double f = fitness(&r, c->o->objective);
-  if (f < c->res->best_fitness) {
-    c->res->best_fitness = f;
-    c->res->best = *m;
-    c->res->cost = r;
-  }
+  mapresult_offer(c->res, m, &r, f);
   if (f < *cur_fit * (1 - 1e-12)) {
     *cur_fit = f;
     *cur = *m;
@@ -471,11 +471,7 @@ static void local_search(Climb *c) {
     if (cost_eval(c->p, c->a, &m, &r) != COST_OK) continue;
     c->res->valid++;
     double f = fitness(&r, c->o->objective);
-    if (f < c->res->best_fitness) {
-      c->res->best_fitness = f;
-      c->res->best = m;
-      c->res->cost = r;
-    }
+    mapresult_offer(c->res, &m, &r, f);
     climb(c, &m, &f, moves, nmoves);
   }
   xfree(moves);
@@ -600,11 +596,7 @@ static void seeded_climbs(Climb *c) {
     if (cost_eval(c->p, c->a, &m, &r) == COST_OK) {
       c->res->valid++;
       f = fitness(&r, c->o->objective);
-      if (f < c->res->best_fitness) {
-        c->res->best_fitness = f;
-        c->res->best = m;
-        c->res->cost = r;
-      }
+      mapresult_offer(c->res, &m, &r, f);
     } else {
       continue; /* the all-at-DRAM start does not fit (a level must keep too much) */
     }
@@ -676,11 +668,7 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
         res->valid++;
         fit[i] = fitness(&c, o->objective);
         if (fit[i] < gen_best) gen_best = fit[i];
-        if (fit[i] < res->best_fitness) {
-          res->best_fitness = fit[i];
-          res->best = m;
-          res->cost = c;
-        }
+        mapresult_offer(res, &m, &c, fit[i]);
         break;
       }
     }

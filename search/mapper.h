@@ -39,6 +39,9 @@ int mapspace_dim(const Arch *a);
 /* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
 void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *m);
 
+/* Keeps (m, c) as res's best if f beats it; true if it did (for strategies). */
+bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f);
+
 /* Searches a mapping of p on a; RC_BADINPUT (reported) if none is valid. */
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d);
 

@@ -133,11 +133,7 @@ static void eval_point(Samples *S, const double *x) {
   if (cost_eval(S->p, S->a, &m, &c) != COST_OK) return;
   S->res->valid++;
   double fv = S->fitness(&c, S->o->objective);
-  if (fv < S->res->best_fitness) {
-    S->res->best_fitness = fv;
-    S->res->best = m;
-    S->res->cost = c;
-  }
+  mapresult_offer(S->res, &m, &c, fv);
   memcpy(S->X + (size_t)S->ns * S->n, x, sizeof(double) * (size_t)S->n);
   S->Y[S->ns++] = log(fv);
 }
