@@ -197,6 +197,13 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
                jobs[job_of[i]].res.best_fitness, (long long)jobs[job_of[i]].res.evals,
                (long long)jobs[job_of[i]].res.valid);
   }
+  double space = 0;
+  for (int k = 0; k < njobs; k++) {
+    double s = mapspace_log10_size(&jobs[k].prob, p->arch);
+    if (s > space) space = s;
+    pass_debug(c, "map", "layer shape %d: mapping space about 10^%.1f", k, s);
+  }
+  pass_stat(c, "largest-space-log10", (int64_t)(space + 0.5));
   pass_stat(c, "mac-nests-mapped", rc == RC_OK ? mac : 0);
   pass_stat(c, "unique-layers", njobs);
   pass_stat(c, "cache-hits", mac - njobs);

@@ -148,6 +148,45 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
   for (int d = 0; d < NDIMS; d++) m->level[0].factor[d] = rem[d];
 }
 
+/* ---- the size of the space ---------------------------------------------------------
+ * log10 of: for every dim, the ordered perfect factorizations of its bound
+ * over the loops that may carry it (each level's temporal loop, and the
+ * array axes whose connectivity allows it; fan-out limits not applied),
+ * times every keep set the levels allow, times the loop orders per level up
+ * to equivalence, bounded by (dims with bound > 1)! per level. */
+
+static double log10_binom(int n, int k) {
+  return (lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0)) / log(10.0);
+}
+
+double mapspace_log10_size(const Problem *p, const Arch *a) {
+  double s = 0;
+  int live = 0;
+  for (int d = 0; d < NDIMS; d++) {
+    if (p->dim[d] > 1) live++;
+    int slots = a->nlevels;
+    for (int l = 0; l < a->nlevels; l++)
+      for (int x = 0; x < ACCEL_MAX_AXES; x++)
+        if (a->level[l].fanout[x] > 1 && (a->level[l].connectivity[x] & (1u << d))) slots++;
+    /* ordered factorizations over `slots` loops: prod over prime powers q^e of C(e+slots-1, slots-1) */
+    int64_t v = p->dim[d];
+    for (int64_t q = 2; q * q <= v; q++) {
+      int e = 0;
+      while (v % q == 0) v /= q, e++;
+      if (e) s += log10_binom(e + slots - 1, slots - 1);
+    }
+    if (v > 1) s += log10((double)slots);
+  }
+  for (int l = 1; l < a->nlevels; l++) {
+    int k = 0;
+    for (int t = 0; t < NTENSORS; t++) k += (a->level[l].keeps_allowed >> t) & 1;
+    s += k * log10(2.0);
+    s += lgamma(live + 1.0) / log(10.0);
+  }
+  s += lgamma(live + 1.0) / log(10.0); /* DRAM's order */
+  return s;
+}
+
 /* ---- the mapper ---------------------------------------------------------------- */
 
 Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,

@@ -34,6 +34,9 @@ void mapper_options_default(MapperOptions *o);
 const char *map_strategy_name(MapStrategy s);
 bool map_strategy_parse(const char *s, MapStrategy *out);
 
+/* log10 of the size of p's mapping space on a (see mapper.c). */
+double mapspace_log10_size(const Problem *p, const Arch *a);
+
 /* Length of the NAAS vector encoding a mapping on a. */
 int mapspace_dim(const Arch *a);
 /* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
