@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
   DriverOptions drv;
   driver_options_default(&drv, NULL);
   drv.target = argv[1];
-  int64_t budget = 2000, longx = 100;
+  int64_t budget = 20000, longx = 100; /* the mapper's default budget */
   uint64_t seed = 1;
   const char *models[16], *save_ref = NULL, *load_ref = NULL;
   int nmodels = 0;
