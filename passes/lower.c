@@ -102,7 +102,6 @@ static bool lower_conv(Lower *L, const Node *nd) {
   int64_t st[2] = {a->strides[0], two ? a->strides[1] : 1};
   int64_t dl[2] = {a->dilations[0], two ? a->dilations[1] : 1};
   int64_t pb[2] = {a->pads[0], two ? a->pads[1] : 0};
-  int64_t pe[2] = {a->pads[a->nsp], two ? a->pads[a->nsp + 1] : 0};
   const int64_t *it = tr ? sp_in : sp_out; /* P, Q iterate over these */
   dim(n, "N", x->dims[0], false);
   dim(n, "G", G, false);
@@ -158,7 +157,6 @@ static bool lower_conv(Lower *L, const Node *nd) {
     int64_t hi = (it[k] - 1) * st[k] + (kr[k] - 1) * dl[k] - pb[k];
     win->pad_lo[2 + k] = pb[k] > 0 ? pb[k] : 0;
     win->pad_hi[2 + k] = hi > wt->dims[2 + k] - 1 ? hi - (wt->dims[2 + k] - 1) : 0;
-    (void)pe;
   }
   epilogue(n, nd);
   return true;
