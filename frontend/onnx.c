@@ -994,10 +994,11 @@ done:
 }
 
 Rc onnx_import(const char *path, const ImportOptions *o, Model **out, Diag *d) {
-  uint8_t *buf;
+  const uint8_t *buf;
   size_t len;
   *out = NULL;
-  Rc rc = file_read_all(path, MAX_MODEL_BYTES, &buf, &len, d);
+  /* Mapped, not read: the payloads are copied once by protobuf-c anyway. */
+  Rc rc = file_map(path, MAX_MODEL_BYTES, &buf, &len, d);
   if (rc != RC_OK) return rc;
   char *dir = strdup(path);
   char *slash = dir ? strrchr(dir, '/') : NULL;
@@ -1009,7 +1010,7 @@ Rc onnx_import(const char *path, const ImportOptions *o, Model **out, Diag *d) {
   }
   rc = dir ? onnx_import_buffer(buf, len, dir, o, out, d) : RC_INTERNAL;
   free(dir);
-  xfree(buf);
+  file_unmap(buf, len);
   return rc;
 }
 

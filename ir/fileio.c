@@ -3,10 +3,13 @@
  * lost: a write goes to "PATH.tmp.PID", is flushed to disk, then renamed
  * over PATH, so a reader sees the old file or the new one, never a part.
  */
+#define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "ir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,4 +75,46 @@ Rc file_write_atomic(const char *path, const void *buf, size_t len, Diag *d) {
   }
   xfree(tmp);
   return RC_OK;
+}
+
+Rc file_map(const char *path, size_t max, const uint8_t **buf, size_t *len, Diag *d) {
+  *buf = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) {
+    diag_error(d, NULL, "cannot open '%s': %s", path, strerror(errno));
+    return RC_BADINPUT;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    diag_error(d, NULL, "'%s' is not a regular file", path);
+    close(fd);
+    return RC_BADINPUT;
+  }
+  if ((uint64_t)st.st_size > max) {
+    diag_error(d, NULL, "'%s' is %lld bytes, more than the %zu accepted", path,
+               (long long)st.st_size, max);
+    close(fd);
+    return RC_BADINPUT;
+  }
+  if (st.st_size == 0) { /* nothing to map; the caller reports an empty file */
+    close(fd);
+    return RC_OK;
+  }
+#ifndef MAP_POPULATE
+#define MAP_POPULATE 0
+#endif
+  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) {
+    diag_error(d, NULL, "cannot map '%s': %s", path, strerror(errno));
+    return RC_BADINPUT;
+  }
+  *buf = p;
+  *len = (size_t)st.st_size;
+  return RC_OK;
+}
+
+void file_unmap(const uint8_t *buf, size_t len) {
+  if (buf && len) munmap((void *)(uintptr_t)buf, len);
 }

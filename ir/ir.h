@@ -85,6 +85,10 @@ bool name_in_lists(const char *name, const char *const *lists, int n);
 
 /* Reads a whole file (at most `max` bytes) into a heap buffer the caller frees. */
 Rc file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, Diag *d);
+/* Maps a whole regular file read-only (at most `max` bytes); an empty file
+ * gives *buf = NULL, *len = 0.  Undo with file_unmap. */
+Rc file_map(const char *path, size_t max, const uint8_t **buf, size_t *len, Diag *d);
+void file_unmap(const uint8_t *buf, size_t len);
 /* Writes a file atomically: a temporary beside it, fsync, rename over path. */
 Rc file_write_atomic(const char *path, const void *buf, size_t len, Diag *d);
 
