@@ -1,5 +1,5 @@
 /*
- * fileio.c: whole-file reads and atomic writes.  Nothing already written is
+ * fileio.c: whole-file reads (or read-only maps) and atomic writes.  Nothing already written is
  * lost: a write goes to "PATH.tmp.PID", is flushed to disk, then renamed
  * over PATH, so a reader sees the old file or the new one, never a part.
  */
@@ -13,40 +13,54 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-Rc file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, Diag *d) {
-  *buf = NULL;
-  *len = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+/* Opens a regular file of at most max bytes; *fd and *size on success. */
+static Rc open_checked(const char *path, size_t max, int *fd, size_t *size, Diag *d) {
+  *fd = open(path, O_RDONLY);
+  if (*fd < 0) {
     diag_error(d, NULL, "cannot open '%s': %s", path, strerror(errno));
     return RC_BADINPUT;
   }
   struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     diag_error(d, NULL, "'%s' is not a regular file", path);
-    fclose(f);
+    close(*fd);
     return RC_BADINPUT;
   }
   if ((uint64_t)st.st_size > max) {
     diag_error(d, NULL, "'%s' is %lld bytes, more than the %zu accepted", path,
                (long long)st.st_size, max);
-    fclose(f);
+    close(*fd);
     return RC_BADINPUT;
   }
-  size_t n = (size_t)st.st_size;
+  *size = (size_t)st.st_size;
+  return RC_OK;
+}
+
+Rc file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, Diag *d) {
+  *buf = NULL;
+  *len = 0;
+  int fd;
+  size_t n;
+  Rc rc = open_checked(path, max, &fd, &n, d);
+  if (rc != RC_OK) return rc;
   uint8_t *p = xmalloc(n ? n : 1);
   if (!p) {
     diag_error(d, NULL, "out of memory reading '%s'", path);
-    fclose(f);
+    close(fd);
     return RC_INTERNAL;
   }
-  if (n && fread(p, 1, n, f) != n) {
-    diag_error(d, NULL, "cannot read '%s': %s", path, strerror(errno));
-    xfree(p);
-    fclose(f);
-    return RC_BADINPUT;
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = read(fd, p + got, n - got);
+    if (k <= 0) {
+      diag_error(d, NULL, "cannot read '%s': %s", path, k < 0 ? strerror(errno) : "short file");
+      xfree(p);
+      close(fd);
+      return RC_BADINPUT;
+    }
+    got += (size_t)k;
   }
-  fclose(f);
+  close(fd);
   *buf = p;
   *len = n;
   return RC_OK;
@@ -80,38 +94,25 @@ Rc file_write_atomic(const char *path, const void *buf, size_t len, Diag *d) {
 Rc file_map(const char *path, size_t max, const uint8_t **buf, size_t *len, Diag *d) {
   *buf = NULL;
   *len = 0;
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) {
-    diag_error(d, NULL, "cannot open '%s': %s", path, strerror(errno));
-    return RC_BADINPUT;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    diag_error(d, NULL, "'%s' is not a regular file", path);
-    close(fd);
-    return RC_BADINPUT;
-  }
-  if ((uint64_t)st.st_size > max) {
-    diag_error(d, NULL, "'%s' is %lld bytes, more than the %zu accepted", path,
-               (long long)st.st_size, max);
-    close(fd);
-    return RC_BADINPUT;
-  }
-  if (st.st_size == 0) { /* nothing to map; the caller reports an empty file */
+  int fd;
+  size_t n;
+  Rc rc = open_checked(path, max, &fd, &n, d);
+  if (rc != RC_OK) return rc;
+  if (n == 0) { /* nothing to map; the caller reports an empty file */
     close(fd);
     return RC_OK;
   }
 #ifndef MAP_POPULATE
 #define MAP_POPULATE 0
 #endif
-  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   close(fd);
   if (p == MAP_FAILED) {
     diag_error(d, NULL, "cannot map '%s': %s", path, strerror(errno));
     return RC_BADINPUT;
   }
   *buf = p;
-  *len = (size_t)st.st_size;
+  *len = n;
   return RC_OK;
 }
 
