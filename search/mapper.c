@@ -92,6 +92,7 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
     } else {
       for (int t = 0; t < NTENSORS; t++)
         if ((allowed & (1u << t)) && keep[l * NTENSORS + t] > 0.5) lm->keep |= (uint8_t)(1u << t);
+      lm->keep |= a->level[l].keeps_required;
     }
   }
   /* Spatial factors, outer levels first. */
@@ -179,7 +180,8 @@ double mapspace_log10_size(const Problem *p, const Arch *a) {
   }
   for (int l = 1; l < a->nlevels; l++) {
     int k = 0;
-    for (int t = 0; t < NTENSORS; t++) k += (a->level[l].keeps_allowed >> t) & 1;
+    for (int t = 0; t < NTENSORS; t++)
+      k += (a->level[l].keeps_allowed & ~a->level[l].keeps_required) >> t & 1;
     s += k * log10(2.0);
     s += lgamma(live + 1.0) / log(10.0);
   }
@@ -304,6 +306,7 @@ static void exh_keeps(Exh *e, int l) {
   uint8_t allowed = e->a->level[l].keeps_allowed;
   for (unsigned k = 0; k < 8; k++) {
     if (k & ~(unsigned)allowed) continue;
+    if (e->a->level[l].keeps_required & ~k) continue;
     e->m.level[l].keep = (uint8_t)k;
     exh_keeps(e, l + 1);
     if (e->stop) return;
@@ -455,6 +458,7 @@ static bool apply_move(const Climb *c, Mapping *m, uint32_t mv) {
   }
   if (kind == 2) {
     if (!(c->a->level[a].keeps_allowed & (1u << b))) return false;
+    if (c->a->level[a].keeps_required & (1u << b)) return false;
     m->level[a].keep ^= (uint8_t)(1u << b);
     return true;
   }
@@ -649,9 +653,69 @@ static void seeded_climbs(Climb *c) {
   xfree(moves);
 }
 
+/* The tensors of mask as "W, I" for messages. */
+static const char *tensor_list(uint8_t mask, char buf[16]) {
+  int n = 0;
+  buf[0] = 0;
+  for (int t = 0; t < NTENSORS; t++)
+    if (mask >> t & 1) n += snprintf(buf + n, (size_t)(16 - n), "%s%c", n ? ", " : "", accel_tensor_letter(t));
+  return buf;
+}
+
+Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
+  Rc rc = RC_OK;
+  /* The smallest tiles: every factor at DRAM, so a level holds one word of
+   * each tensor it keeps, and it need keep only its must_keep tensors. */
+  for (int l = 1; l < a->nlevels; l++) {
+    const Level *lv = &a->level[l];
+    uint8_t req = lv->keeps_required;
+    if (!req || lv->is_dram) continue;
+    char tl[16];
+    int64_t need = 0;
+    for (int t = 0; t < NTENSORS; t++) need += req >> t & 1;
+    double mb = lv->multiple_buffering > 0 ? lv->multiple_buffering : 1;
+    int64_t cap = (int64_t)floor((double)lv->capacity_words / mb);
+    if (lv->capacity_words > 0 && need > cap) {
+      diag_error(d, p->name,
+                 "no mapping fits: level '%s' must keep %s (must_keep), and even the smallest tiles "
+                 "(one word of each) need %lld words; it holds %lld",
+                 lv->name, tensor_list(req, tl), (long long)need, (long long)cap);
+      rc = RC_BADINPUT;
+    }
+  }
+  /* The array: some axis with fanout > 1 should admit a dim this layer
+   * iterates over; if none does, the layer runs on one PE (legal, slow). */
+  bool any_array = false, usable = false;
+  for (int l = 0; l < a->nlevels; l++)
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
+      if (a->level[l].fanout[x] <= 1) continue;
+      any_array = true;
+      for (int dd = 0; dd < NDIMS; dd++)
+        if ((a->level[l].connectivity[x] >> dd & 1) && p->dim[dd] > 1) usable = true;
+    }
+  if (any_array && !usable && rc == RC_OK) {
+    char conn[256];
+    int n = 0;
+    conn[0] = 0;
+    for (int l = 0; l < a->nlevels && n < 200; l++)
+      for (int x = 0; x < ACCEL_MAX_AXES && n < 200; x++) {
+        if (a->level[l].fanout[x] <= 1) continue;
+        n += snprintf(conn + n, sizeof conn - (size_t)n, "%s'%s' %c: ", n ? "; " : "", a->level[l].name,
+                      "xyz"[x]);
+        for (int dd = 0; dd < NDIMS && n < 200; dd++)
+          if (a->level[l].connectivity[x] >> dd & 1)
+            n += snprintf(conn + n, sizeof conn - (size_t)n, "%c", accel_dim_letter(dd));
+      }
+    diag_warn(d, p->name, "the array's connectivity (%s) admits no dim of this layer with more than "
+              "one iteration: it runs on one PE", conn);
+  }
+  return rc;
+}
+
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
   res->best_fitness = INFINITY;
+  if (mapper_check(p, a, d) != RC_OK) return RC_BADINPUT;
   if (o->strategy == MAP_SURROGATE) {
     Rc rc = surrogate_run(p, a, o, res, fitness);
     if (rc == RC_BADINPUT)

@@ -45,7 +45,13 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
 /* Keeps (m, c) as res's best if f beats it; true if it did (for strategies). */
 bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f);
 
-/* Searches a mapping of p on a; RC_BADINPUT (reported) if none is valid. */
+/* Checks before a search that some mapping of p on a can exist: an error
+ * (RC_BADINPUT) naming the layer and the constraint when a level's
+ * must_keep tensors do not fit even as their smallest tiles; a warning when
+ * the array's connectivity admits no dim of the layer (it runs on one PE). */
+Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
+
+/* Searches a mapping of p on a (mapper_check first); RC_BADINPUT (reported) if none is valid. */
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d);
 
 #endif
