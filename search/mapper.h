@@ -37,6 +37,11 @@ bool map_strategy_parse(const char *s, MapStrategy *out);
 /* log10 of the size of p's mapping space on a (see mapper.c). */
 double mapspace_log10_size(const Problem *p, const Arch *a);
 
+/* Classes of loop dims that may trade places in a level's order without
+ * changing any count (same tensors indexed, no sliding window); cls[d] is
+ * the lowest dim of d's class. */
+void mapspace_order_classes(const Problem *p, uint8_t cls[NDIMS]);
+
 /* Length of the NAAS vector encoding a mapping on a. */
 int mapspace_dim(const Arch *a);
 /* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
