@@ -2,9 +2,10 @@
  * kernel.c: the plain C reference of a compute tile and the libffi call of
  * a compiled one (kernel.h).
  *
- * kernel_ref walks the nest with an odometer: idx[] counts the loops,
- * innermost fastest, and the three operand offsets are kept up to date
- * incrementally (a carry out of loop l rewinds that loop's contribution).
+ * kernel_ref runs the innermost loop as a plain for loop and walks the
+ * outer ones with an odometer: idx[] counts them, the last fastest, and
+ * the three operand offsets are kept up to date incrementally (a carry out
+ * of loop l rewinds that loop's contribution).
  * The arithmetic in the body is the contract codegen.c reproduces bit for
  * bit: p = i*w rounded to float, then o = o + p rounded to float.  The
  * file is compiled with -ffp-contract=off (runtime/CMakeLists.txt) so the
@@ -23,12 +24,17 @@
 void kernel_ref(const TileKernel *k, float *o, const float *i, const float *w) {
   int n = k->nloops;
   assert(n >= 1 && n <= KERNEL_MAX_LOOPS);
+  int in = n - 1; /* the innermost loop runs as a plain for loop */
+  int64_t nb = k->bound[in];
+  int64_t so = k->stride[KOP_O][in], si = k->stride[KOP_I][in], sw = k->stride[KOP_W][in];
   int64_t idx[KERNEL_MAX_LOOPS] = {0};
   int64_t oi = 0, ii = 0, wi = 0;
   for (;;) {
-    float p = i[ii] * w[wi];
-    o[oi] = o[oi] + p;
-    int l = n - 1;
+    for (int64_t x = 0; x < nb; x++) {
+      float p = i[ii + x * si] * w[wi + x * sw];
+      o[oi + x * so] = o[oi + x * so] + p;
+    }
+    int l = in - 1;
     for (; l >= 0; l--) {
       if (++idx[l] < k->bound[l]) {
         oi += k->stride[KOP_O][l];
