@@ -667,9 +667,15 @@ static void score_of(const NaasWorkload *w, const NaasOptions *o, const JobOut *
     lc += log(C[m]);
   }
   if (o->max_area_um2 > 0 && area > o->max_area_um2) return;
-  s->energy_pj = exp(le / w->nmodels);
-  s->cycles = exp(lc / w->nmodels);
-  s->edp = exp((le + lc) / w->nmodels);
+  if (w->nmodels == 1) { /* exact, not through logarithms */
+    s->energy_pj = E[0];
+    s->cycles = C[0];
+    s->edp = E[0] * C[0];
+  } else {
+    s->energy_pj = exp(le / w->nmodels);
+    s->cycles = exp(lc / w->nmodels);
+    s->edp = exp((le + lc) / w->nmodels);
+  }
   s->score = fitness_of(o->objective, s->energy_pj, s->cycles);
   s->valid = true;
 }
@@ -777,7 +783,7 @@ static void describe(const Arch *a, NaasCandidate *c) {
 }
 
 static void json_num(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, "%.9g", v);
+  if (isfinite(v)) fprintf(f, "%.17g", v);
   else fputs("null", f);
 }
 

@@ -222,7 +222,7 @@ static void write_result_json(FILE *f, const char *budget, bool fixed, const Naa
   fprintf(f, "],\n  \"objective\": \"%s\",\n  \"seed\": %" PRIu64 ",\n",
           o->objective == NAAS_OBJ_ENERGY ? "energy" : o->objective == NAAS_OBJ_LATENCY ? "latency" : "edp",
           o->seed);
-  fprintf(f, "  \"score\": %.9g,\n  \"edp\": %.9g,\n  \"energy_pj\": %.9g,\n  \"cycles\": %.9g,\n"
+  fprintf(f, "  \"score\": %.17g,\n  \"edp\": %.17g,\n  \"energy_pj\": %.17g,\n  \"cycles\": %.17g,\n"
              "  \"area_um2\": %.9g,\n",
           r->score, r->edp, r->energy_pj, r->cycles, r->area_um2);
   const Arch *a = &r->arch;
@@ -253,7 +253,7 @@ static void write_result_json(FILE *f, const char *budget, bool fixed, const Naa
       }
     fprintf(f, "%s\n    {\"model\": ", m ? "," : "");
     json_s(f, w->model_name[m]);
-    fprintf(f, ", \"energy_pj\": %.9g, \"cycles\": %.9g, \"edp\": %.9g}", e, c, e * c);
+    fprintf(f, ", \"energy_pj\": %.17g, \"cycles\": %.17g, \"edp\": %.17g}", e, c, e * c);
   }
   fprintf(f, "\n  ],\n  \"layer_shapes\": %d,\n  \"iterations\": %" PRId64 ",\n  \"candidates\": %" PRId64
              ",\n  \"evals\": %" PRId64 ",\n  \"seconds\": %.3f,\n  \"jobs\": %d,\n  \"ranks\": %d\n}\n",
