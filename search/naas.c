@@ -274,9 +274,9 @@ static bool cache_put(NaasCache *c, uint64_t k1, uint64_t k2, const JobOut *out)
 /* ---- options and budget --------------------------------------------------- */
 
 /* Defaults tuned on MobileNetV2 within eyeriss (docs/benchmarks.md). */
-#define DEFAULT_ITERATIONS 30
+#define DEFAULT_ITERATIONS 24
 #define DEFAULT_POPSIZE 16
-#define DEFAULT_MAP_BUDGET 1500
+#define DEFAULT_MAP_BUDGET 1000
 
 void naas_options_default(NaasOptions *o) {
   memset(o, 0, sizeof *o);

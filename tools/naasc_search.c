@@ -48,14 +48,14 @@ static const char usage_text[] =
     "  --max-area UM2           bound on the design's area (um^2)\n"
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
-    "  --iterations N           generations of the outer search (default 30)\n"
+    "  --iterations N           generations of the outer search (default 24)\n"
     "  --popsize N              candidates per generation (default 16)\n"
-    "  --map-budget N           mapper evaluations per layer and candidate (default 1500)\n"
+    "  --map-budget N           mapper evaluations per layer and candidate (default 1000)\n"
     "  --optimizer cmaes|random the outer optimizer (default cmaes; random is the baseline)\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
     "  --fixed                  no search: the budget design itself, each layer's best mapping\n"
     "  --seed N                 the same seed gives the same result for any --jobs or -np\n"
-    "  --jobs N, -j N           threads\n"
+    "  --jobs N, -j N           threads (default: one per online CPU)\n"
     "  --checkpoint FILE        save the search state after every iteration (atomically)\n"
     "  --resume                 continue from --checkpoint FILE\n"
     "  --no-progress            no progress line (it is shown when stderr is a terminal)\n"
@@ -208,7 +208,37 @@ static const char *mode_name(bool fixed, const NaasOptions *o) {
   return fixed ? "fixed" : o->sizing_only ? "sizing-only" : o->optimizer == OPT_RANDOM ? "random" : "naas";
 }
 
-static void write_result_json(FILE *f, const char *budget, bool fixed, const NaasOptions *o,
+/* A roofline bound under the cost model for any design within budget b: per
+ * layer, its compulsory DRAM traffic (every weight, input and output word
+ * once) at b's DRAM bandwidth and its MACs on all of b's PEs; energy, that
+ * traffic at b's DRAM read energy plus the MACs.  Geomean over models. */
+static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *en, double *edp) {
+  double le = 0, lc = 0;
+  const Level *D = &b->level[0];
+  double bw = D->shared_bw > 0 ? D->shared_bw : D->read_bw > 0 ? D->read_bw + (D->write_bw > 0 ? D->write_bw : 0) : 0;
+  for (int m = 0; m < w->nmodels; m++) {
+    double E = 0, C = 0;
+    for (int i = 0; i < w->nlayers; i++) {
+      const NaasLayer *l = &w->layers[i];
+      if (l->model != m) continue;
+      const Problem *p = &l->p;
+      const int64_t *x = p->dim;
+      double W = (double)x[DIM_G] * x[DIM_K] * x[DIM_C] * x[DIM_R] * x[DIM_S];
+      double I = (double)x[DIM_N] * x[DIM_G] * x[DIM_C] * problem_input_extent(p, 0) * problem_input_extent(p, 1);
+      double O = (double)x[DIM_N] * x[DIM_G] * x[DIM_K] * x[DIM_P] * x[DIM_Q];
+      double macs = (double)problem_macs(p), c1 = macs / (double)b->mac_instances, c2 = bw > 0 ? (W + I + O) / bw : 0;
+      C += (double)l->count * (c1 > c2 ? c1 : c2);
+      E += (double)l->count * ((W + I + O) * D->e_read_pj + macs * b->mac_energy_pj);
+    }
+    le += log(E);
+    lc += log(C);
+  }
+  *en = exp(le / w->nmodels);
+  *cyc = exp(lc / w->nmodels);
+  *edp = exp((le + lc) / w->nmodels);
+}
+
+static void write_result_json(FILE *f, const char *budget, const Arch *barch, bool fixed, const NaasOptions *o,
                               const NaasWorkload *w, const NaasResult *r, int nranks) {
   fputs("{\n  \"schema\": \"naasc-search-result/1\",\n  \"mode\": ", f);
   json_s(f, mode_name(fixed, o));
@@ -255,7 +285,10 @@ static void write_result_json(FILE *f, const char *budget, bool fixed, const Naa
     json_s(f, w->model_name[m]);
     fprintf(f, ", \"energy_pj\": %.17g, \"cycles\": %.17g, \"edp\": %.17g}", e, c, e * c);
   }
-  fprintf(f, "\n  ],\n  \"layer_shapes\": %d,\n  \"iterations\": %" PRId64 ",\n  \"candidates\": %" PRId64
+  double bc, be, bedp;
+  roofline(w, barch, &bc, &be, &bedp);
+  fprintf(f, "\n  ],\n  \"bound\": {\"cycles\": %.17g, \"energy_pj\": %.17g, \"edp\": %.17g},", bc, be, bedp);
+  fprintf(f, "\n  \"layer_shapes\": %d,\n  \"iterations\": %" PRId64 ",\n  \"candidates\": %" PRId64
              ",\n  \"evals\": %" PRId64 ",\n  \"seconds\": %.3f,\n  \"jobs\": %d,\n  \"ranks\": %d\n}\n",
           w->nlayers, r->iterations, r->candidates, r->evals, r->seconds, o->jobs, nranks);
 }
@@ -412,7 +445,8 @@ int naasc_search_main(int argc, char **argv) {
   const char *models[NAAS_MAX_MODELS];
   int nmodels = 0;
   bool fixed = false, quiet = false, no_progress = false;
-  o.jobs = 1;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  o.jobs = ncpu > 64 ? 64 : ncpu > 1 ? (int)ncpu : 1; /* results do not depend on it */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
     int64_t n;
@@ -559,7 +593,7 @@ int naasc_search_main(int argc, char **argv) {
     }
     p = join(dir, "result", ".json");
     if (rc == RC_OK && p && mem_open(&m)) {
-      write_result_json(m.f, budget, fixed, &o, &w, &r, nranks);
+      write_result_json(m.f, budget, &barch, fixed, &o, &w, &r, nranks);
       rc = mem_commit(&m, p, &d);
     }
     free(p);
