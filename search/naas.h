@@ -68,6 +68,7 @@ typedef struct {
   bool progress;           /* a progress line on stderr */
   /* Added after the interface was fixed: */
   int64_t stop_after_iteration; /* stop (checkpoint written) after this many; 0 = never; tests */
+  int64_t final_map_budget;  /* the best design's final mapping, per layer; 0 = 20000 (map's default) */
 } NaasOptions;
 
 void naas_options_default(NaasOptions *o);
@@ -106,6 +107,7 @@ typedef struct {
   int64_t iterations;     /* generations done */
   int64_t resumed_at;     /* generations read from the checkpoint */
   bool stopped;           /* stop_after_iteration ended the search early (no design in r) */
+  double search_score;    /* the best score as the search saw it (map_budget mappings); score <= it */
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and

@@ -51,6 +51,8 @@ static const char usage_text[] =
     "  --iterations N           generations of the outer search (default 24)\n"
     "  --popsize N              candidates per generation (default 16)\n"
     "  --map-budget N           mapper evaluations per layer and candidate (default 1000)\n"
+    "  --final-map-budget N     the best design's final mapping per layer (default 20000; the\n"
+    "                           better of it and the search's mappings is kept)\n"
     "  --optimizer cmaes|random the outer optimizer (default cmaes; random is the baseline)\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
     "  --fixed                  no search: the budget design itself, each layer's best mapping\n"
@@ -252,6 +254,7 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
   fprintf(f, "],\n  \"objective\": \"%s\",\n  \"seed\": %" PRIu64 ",\n",
           o->objective == NAAS_OBJ_ENERGY ? "energy" : o->objective == NAAS_OBJ_LATENCY ? "latency" : "edp",
           o->seed);
+  fprintf(f, "  \"search_score\": %.17g,\n", fixed ? r->score : r->search_score);
   fprintf(f, "  \"score\": %.17g,\n  \"edp\": %.17g,\n  \"energy_pj\": %.17g,\n  \"cycles\": %.17g,\n"
              "  \"area_um2\": %.9g,\n",
           r->score, r->edp, r->energy_pj, r->cycles, r->area_um2);
@@ -488,6 +491,9 @@ int naasc_search_main(int argc, char **argv) {
       v = flag_value(argc, argv, &i, "--optimizer");
       if (!v || !opt_parse(v, &o.optimizer) || o.optimizer == OPT_GENETIC)
         return usage_error("--optimizer takes cmaes or random, not '%s'", v ? v : "");
+    } else if (is_flag(a, "--final-map-budget")) {
+      v = flag_value(argc, argv, &i, "--final-map-budget");
+      if (!v || !parse_i64(v, &o.final_map_budget, 1)) return usage_error("--final-map-budget takes a positive integer, not '%s'", v ? v : "");
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.sizing_only = true;
     } else if (strcmp(a, "--fixed") == 0) {
