@@ -11,8 +11,11 @@
  *
  * The searched accelerator (the template, docs/search.md):
  *   DRAM -> glb (one shared buffer, keeps W I O) -> PE array of 1-3 axes
+ *        [-> cluster buffer, one per cluster of PEs, keeps W I O -> more axes]
  *        -> rf (one register file per PE, keeps W I O) -> MAC
- * and its vector, in order:
+ * (the optional cluster level is NVDLA's and the EdgeTPU's shape: per-cell
+ * or per-column accumulators between the big buffer and the MACs), and its
+ * vector, in order:
  *   [0] array axes k in {1,2,3};  [1] PEs, in steps of 8 up to the budget's;
  *   [2],[3] the shape: each axis but the last takes an even share of what is
  *   left (array dims in steps of 2);  [4] rf words per PE (steps of 8 words
@@ -20,7 +23,10 @@
  *   scale, within what the PEs' rfs leave of the budget's on-chip bytes);
  *   [6] DRAM bandwidth (eighths of the budget's);  then per axis 8 genes: the
  *   importance of G K C P Q R S and how many of the most important (1-3) are
- *   the axis' parallel dims (NAAS's importance encoding of connectivity).
+ *   the axis' parallel dims (NAAS's importance encoding of connectivity);
+ *   [31] how many of the axes fan out from the glb to clusters (0: no
+ *   cluster level; the rest fan out from each cluster to its PEs);  [32]
+ *   the cluster buffer's words (steps of 16 B, log scale, up to 16 KB).
  * Sizing only (--sizing-only, the paper's "sizing" baseline) keeps the
  * budget's own hierarchy and connectivity and searches, one gene each, every
  * array axis' size (steps of 2, from half to twice the budget's), every
@@ -70,6 +76,7 @@
 #define A_RF_FIXED 162.68  /* [AR] RF per instance */
 
 #define RF_MAX_WORDS 512   /* 1 KB: the RF energy class bound of the presets' scheme */
+#define CLUSTER_MAX_WORDS 8192 /* 16 KB per cluster: the EdgeTPU preset's per-column accumulators [T3] */
 #define STEP_WORDS 8       /* NAAS's 16-byte buffer step, in 16-bit words */
 #define PE_STEP 8          /* NAAS's PE step */
 #define NCONN 7            /* G K C P Q R S: the dims whose importance is encoded */
@@ -353,7 +360,8 @@ static int64_t clampi(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : 
 
 static double gene(const double *x, int i) { return x[i] < 0 ? 0 : x[i] > 1 ? 1 : x[i]; }
 
-#define TEMPLATE_GENES (7 + ACCEL_MAX_AXES * (NCONN + 1))
+#define TEMPLATE_SPLIT (7 + ACCEL_MAX_AXES * (NCONN + 1)) /* the cluster split, then the cluster buffer */
+#define TEMPLATE_GENES (TEMPLATE_SPLIT + 2)
 
 static int sizing_genes(const Arch *b) {
   int n = 1; /* DRAM bandwidth */
@@ -377,11 +385,31 @@ static void set_dram_bw(Level *L, double bw) {
 
 /* The template design of vector x within the budget; false if it breaks
  * the budget's bytes (then it is resampled). */
+static void level_init(Level *L, const char *name, int64_t words) {
+  snprintf(L->name, sizeof L->name, "%s", name);
+  L->word_bits = 16;
+  L->block_words = 1;
+  L->capacity_words = words;
+  L->multiple_buffering = 1;
+  L->keeps_allowed = ACCEL_ALL_TENSORS;
+  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) L->fanout[ax] = 1, L->connectivity[ax] = ACCEL_ALL_DIMS;
+}
+
+/* words in steps of STEP_WORDS, log scale over [STEP_WORDS, hi] by gene g;
+ * below one step, all of hi (>= 1) or 0 if there is no room. */
+static int64_t decode_words(double g, int64_t hi, bool round_down) {
+  if (hi < STEP_WORDS) return hi >= 1 ? hi : 0;
+  double v = exp(log((double)STEP_WORDS) + g * (log((double)hi) - log((double)STEP_WORDS)));
+  int64_t w = STEP_WORDS * (int64_t)(round_down ? floor(v / STEP_WORDS) : floor(v / STEP_WORDS + 0.5));
+  return clampi(w, STEP_WORDS, STEP_WORDS * (hi / STEP_WORDS));
+}
+
+/* The template design of vector x within the budget; false if it breaks
+ * the budget's bytes (then it is resampled). */
 static bool decode_template(const Arch *budget, const Budget *bg, const double *x, Arch *a) {
   memset(a, 0, sizeof *a);
   snprintf(a->name, sizeof a->name, "naas-%.30s", budget->name);
   a->clock_mhz = budget->clock_mhz;
-  a->nlevels = 3;
   a->level[0] = budget->level[0];
   set_dram_bw(&a->level[0], decode_bw(bg, gene(x, 6)));
   for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) a->level[0].fanout[ax] = 1, a->level[0].connectivity[ax] = ACCEL_ALL_DIMS;
@@ -408,68 +436,68 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
     }
     size[k - 1] = left >= 2 ? 2 * (left / 2) : 1;
   }
-  Level *g = &a->level[1], *r = &a->level[2];
-  snprintf(g->name, sizeof g->name, "glb");
-  snprintf(r->name, sizeof r->name, "rf");
+  /* Axes [0, split) fan out from the global buffer to clusters, each with a
+   * cluster buffer; axes [split, k) from there to the PEs.  split 0: no
+   * cluster level, every axis under the global buffer. */
+  int split = k >= 2 ? (int)clampi((int64_t)floor(gene(x, TEMPLATE_SPLIT) * k), 0, k - 1) : 0;
+  int L = split ? 4 : 3;
+  a->nlevels = L;
+  Level *g = &a->level[1], *c = split ? &a->level[2] : NULL, *r = &a->level[L - 1];
+  level_init(g, "glb", 0);
+  if (c) level_init(c, "cluster", 0);
+  level_init(r, "rf", 0);
+  int64_t clusters = 1;
   for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
-    g->fanout[ax] = size[ax];
-    g->connectivity[ax] = ACCEL_ALL_DIMS;
-    r->fanout[ax] = 1;
-    r->connectivity[ax] = ACCEL_ALL_DIMS;
     if (size[ax] <= 1) continue;
+    Level *owner = c && ax >= split ? c : g;
+    if (owner == g) clusters *= size[ax];
+    owner->fanout[ax] = size[ax];
     /* Importance: the m most important of G K C P Q R S are parallel here. */
     const double *imp = x + 7 + ax * (NCONN + 1);
     int m = 1 + (int)floor(gene(imp, NCONN) * 2.999);
     uint8_t conn = (uint8_t)(1u << DIM_N), used = 0;
     for (int j = 0; j < m; j++) {
       int best = -1;
-      for (int c = 0; c < NCONN; c++)
-        if (!(used & (1u << c)) && (best < 0 || imp[c] > imp[best])) best = c;
+      for (int cd = 0; cd < NCONN; cd++)
+        if (!(used & (1u << cd)) && (best < 0 || imp[cd] > imp[best])) best = cd;
       used |= (uint8_t)(1u << best);
       conn |= (uint8_t)(1u << conn_dim[best]);
     }
-    g->connectivity[ax] = conn;
+    owner->connectivity[ax] = conn;
   }
   int64_t P = size[0] * size[1] * size[2];
-  /* Register file per PE, then the global buffer from what is left. */
-  int64_t rfmax = (bg->onchip_words - STEP_WORDS) / P;
-  if (rfmax > RF_MAX_WORDS) rfmax = RF_MAX_WORDS;
-  int64_t rf;
-  if (rfmax >= STEP_WORDS) {
-    double v = exp(log((double)STEP_WORDS) + gene(x, 4) * (log((double)rfmax) - log((double)STEP_WORDS)));
-    rf = clampi(STEP_WORDS * (int64_t)floor(v / STEP_WORDS + 0.5), STEP_WORDS, STEP_WORDS * (rfmax / STEP_WORDS));
-  } else {
-    rf = (bg->onchip_words - 1) / P;
-    if (rf < 1) return false;
+  /* Register file per PE, cluster buffers, then the global buffer from what is left. */
+  int64_t room = bg->onchip_words - 1 - (c ? clusters : 0);
+  int64_t rf = decode_words(gene(x, 4), room / P < RF_MAX_WORDS ? room / P : RF_MAX_WORDS, false);
+  if (rf < 1) return false;
+  int64_t left = bg->onchip_words - rf * P;
+  if (c) {
+    int64_t hi = (left - 1) / clusters;
+    int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1), hi < CLUSTER_MAX_WORDS ? hi : CLUSTER_MAX_WORDS, false);
+    if (cw < 1) return false;
+    c->capacity_words = cw;
+    left -= cw * clusters;
+    /* Energy class by size, as the presets' scheme draws it (README: RF up
+     * to about 1 KB per instance, buffer class above). */
+    bool small = cw <= RF_MAX_WORDS;
+    c->e_read_pj = c->e_fill_pj = c->e_update_pj = small ? E_RF : E_GLB;
+    c->area_um2_per_word = small ? A_RF_WORD : A_SRAM_WORD;
+    c->area_um2_fixed = small ? A_RF_FIXED : 0;
   }
-  int64_t left = bg->onchip_words - rf * P, glb;
-  if (left >= STEP_WORDS) {
-    double v = exp(log((double)STEP_WORDS) + gene(x, 5) * (log((double)left) - log((double)STEP_WORDS)));
-    glb = clampi(STEP_WORDS * (int64_t)floor(v / STEP_WORDS), STEP_WORDS, STEP_WORDS * (left / STEP_WORDS));
-  } else {
-    glb = left;
-    if (glb < 1) return false;
-  }
+  int64_t glb = decode_words(gene(x, 5), left, true);
+  if (glb < 1) return false;
   /* The global buffer: the budget's on-chip bandwidth (its outermost level's). */
   const Level *bl = budget->nlevels > 1 ? &budget->level[1] : NULL;
-  g->word_bits = 16;
-  g->block_words = 1;
   g->capacity_words = glb;
-  g->multiple_buffering = 1;
-  g->keeps_allowed = ACCEL_ALL_TENSORS;
   if (bl && !bl->is_dram) {
     g->read_bw = bl->read_bw;
     g->write_bw = bl->write_bw;
     g->shared_bw = bl->shared_bw;
   }
   g->e_read_pj = g->e_fill_pj = g->e_update_pj = E_GLB;
-  g->noc_pj_per_hop = E_HOP;
+  g->noc_pj_per_hop = E_HOP; /* the presets charge the hop on the level that fans out from the big buffer */
   g->area_um2_per_word = A_SRAM_WORD;
-  r->word_bits = 16;
-  r->block_words = 1;
   r->capacity_words = rf;
-  r->multiple_buffering = 1;
-  r->keeps_allowed = ACCEL_ALL_TENSORS;
   r->e_read_pj = r->e_fill_pj = r->e_update_pj = E_RF;
   r->area_um2_per_word = A_RF_WORD;
   r->area_um2_fixed = A_RF_FIXED;
@@ -983,11 +1011,13 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     goto done;
   }
   {
-    /* The search starts at the centre of the space, with the budget's whole
-     * DRAM bandwidth: more never costs anything in the cost model, so less
-     * is only worth trying, not starting from. */
+    /* The search starts at the centre of the space, except: the budget's
+     * whole DRAM bandwidth, and a global buffer of every byte the register
+     * files leave.  Neither costs energy per access in the presets' scheme
+     * (only area), so less is worth trying, not starting from. */
     for (int k = 0; k < dim; k++) xs[k] = 0.5;
     xs[o->sizing_only ? 0 : 6] = 1.0;
+    if (!o->sizing_only) xs[5] = 1.0;
     opt_set_mean(opt, xs);
   }
   uint64_t fp = fingerprint(w, budget, o, dim);
