@@ -996,7 +996,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   NaasCache *cache = o->cache ? o->cache : naas_cache_create();
   Optimizer *opt = opt_create(o->optimizer, dim, lam, 0.3, o->seed);
   double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs), *fit = xcalloc((size_t)lam, sizeof *fit);
-  double *best_x = xcalloc((size_t)dim, sizeof *best_x);
+  double *best_x = xcalloc((size_t)dim, sizeof *best_x), *x0 = xcalloc((size_t)dim, sizeof *x0);
   Arch *archs = xcalloc((size_t)lam, sizeof *archs);
   bool *ok = xcalloc((size_t)lam, sizeof *ok);
   int nl = w->nlayers;
@@ -1005,7 +1005,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   Rc rc = RC_OK;
   NaasCandidate *log = NULL;
   int64_t caplog = 0;
-  if (!cache || !opt || !xs || !fit || !best_x || !archs || !ok || !jobs || !outs) {
+  if (!cache || !opt || !xs || !fit || !best_x || !x0 || !archs || !ok || !jobs || !outs) {
     diag_error(d, "search", "out of memory");
     rc = RC_INTERNAL;
     goto done;
@@ -1015,10 +1015,10 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
      * whole DRAM bandwidth, and a global buffer of every byte the register
      * files leave.  Neither costs energy per access in the presets' scheme
      * (only area), so less is worth trying, not starting from. */
-    for (int k = 0; k < dim; k++) xs[k] = 0.5;
-    xs[o->sizing_only ? 0 : 6] = 1.0;
-    if (!o->sizing_only) xs[5] = 1.0;
-    opt_set_mean(opt, xs);
+    for (int k = 0; k < dim; k++) x0[k] = 0.5;
+    x0[o->sizing_only ? 0 : 6] = 1.0;
+    if (!o->sizing_only) x0[5] = 1.0;
+    opt_set_mean(opt, x0);
   }
   uint64_t fp = fingerprint(w, budget, o, dim);
   CkptHeader h;
@@ -1034,13 +1034,19 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   }
   double tstart = now_s() - h.seconds;
   bool stop = false;
+  /* A fresh search first evaluates its starting point (the centre, which for
+   * --sizing-only is the budget design itself), outside the optimizer's
+   * generations: it is logged with index -1. */
+  bool start = h.nlog == 0;
   while (h.iter < iters && !stop) {
+    int n = start ? 1 : lam;
     /* Ask: decode, resampling designs over the budget (or --max-area). */
-    for (int i = 0; i < lam; i++) {
+    for (int i = 0; i < n; i++) {
       double *x = xs + (size_t)i * dim;
-      opt_ask(opt, i, x);
+      if (start) memcpy(x, x0, sizeof(double) * (size_t)dim);
+      else opt_ask(opt, i, x);
       ok[i] = false;
-      for (int t = 0; t < MAX_RESAMPLE && !ok[i]; t++) {
+      for (int t = 0; t < (start ? 1 : MAX_RESAMPLE) && !ok[i]; t++) {
         if (t) opt_resample(opt, i, x);
         ok[i] = o->sizing_only ? decode_sizing(budget, &bg, x, &archs[i])
                                : decode_template(budget, &bg, x, &archs[i]);
@@ -1049,7 +1055,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     }
     /* The (layer, design) pairs not cached yet, deduplicated in candidate order. */
     int njobs = 0;
-    for (int i = 0; i < lam; i++) {
+    for (int i = 0; i < n; i++) {
       if (!ok[i]) continue;
       for (int j = 0; j < nl; j++) {
         Job probe = {0};
@@ -1079,7 +1085,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     }
     /* Tell: scores in candidate order. */
     double gen_best = INFINITY;
-    for (int i = 0; i < lam; i++) {
+    for (int i = 0; i < n; i++) {
       Score s = {0};
       s.score = INFINITY;
       if (ok[i]) {
@@ -1109,7 +1115,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       NaasCandidate *c = &log[h.nlog++];
       memset(c, 0, sizeof *c);
       c->iteration = h.iter;
-      c->index = i;
+      c->index = start ? -1 : i;
       c->valid = s.valid;
       c->score = fit[i];
       c->edp = s.valid ? s.edp : INFINITY;
@@ -1118,6 +1124,10 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       c->area_um2 = ok[i] ? arch_area(&archs[i]) : 0;
       if (ok[i]) describe(&archs[i], c);
       h.candidates++;
+    }
+    if (start) {
+      start = false;
+      continue;
     }
     opt_tell(opt, fit);
     h.iter++;
@@ -1194,6 +1204,6 @@ done:
   if (log) xfree(log);
   if (!o->cache) naas_cache_destroy(cache);
   opt_destroy(opt);
-  xfree(xs), xfree(fit), xfree(best_x), xfree(archs), xfree(ok), xfree(jobs), xfree(outs);
+  xfree(xs), xfree(fit), xfree(best_x), xfree(x0), xfree(archs), xfree(ok), xfree(jobs), xfree(outs);
   return rc;
 }

@@ -120,8 +120,9 @@ static void test_search(void) {
   CHECK(onchip_bytes(&r1.arch) <= onchip_bytes(&b));
   CHECK(r1.arch.level[0].shared_bw > 0 && r1.arch.level[0].shared_bw <= 4);
   /* Every candidate logged; the result is the best valid one. */
-  CHECK_EQ(r1.nlog, 18);
-  CHECK_EQ(r1.candidates, 18);
+  CHECK_EQ(r1.nlog, 1 + 18); /* the starting point, then 3 generations of 6 */
+  CHECK_EQ(r1.candidates, 1 + 18);
+  CHECK_EQ(r1.log[0].index, -1);
   double best = INFINITY;
   for (int64_t i = 0; i < r1.nlog; i++)
     if (r1.log[i].valid && r1.log[i].score < best) best = r1.log[i].score;
@@ -168,6 +169,11 @@ static void test_sizing_only_keeps_connectivity(void) {
     }
   CHECK(r.arch.mac_instances <= 256);
   CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
+  /* The first candidate is the budget design itself; the result is no worse. */
+  CHECK_EQ(r.log[0].index, -1);
+  CHECK_EQ(r.log[0].pes, 256);
+  CHECK_EQ(r.log[0].onchip_bytes, (int64_t)onchip_bytes(&b));
+  CHECK(r.log[0].valid && r.search_score <= r.log[0].score);
   check_score(&w, &r);
   naas_result_free(&r);
   free(w.layers);
