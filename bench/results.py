@@ -20,7 +20,7 @@ traffic at the budget's bandwidth and its MACs on all of the budget's PEs.
                    [--work DIR] [--doc docs/results.md] [--no-doc]
 
 --quick: 8 iterations of 12 candidates, mapper budget 500 (the defaults are
-naasc's: 24 x 16, 1000).  Every run's command, time and evaluations are kept
+naasc's: 60 x 16, 1000).  Every run's command, time and evaluations are kept
 in WORK/runs.json and the table says exactly what was run.
 """
 import argparse
@@ -177,7 +177,7 @@ def main():
     ap.add_argument("--no-doc", action="store_true")
     a = ap.parse_args()
     a.argv = [x for x in sys.argv[2:]]
-    a.iterations = a.iterations or (8 if a.quick else 24)
+    a.iterations = a.iterations or (8 if a.quick else 60)
     a.popsize = a.popsize or (12 if a.quick else 16)
     a.map_budget = a.map_budget or (500 if a.quick else 1000)
     budgets = a.budgets.split(",") if a.budgets else None

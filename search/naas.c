@@ -281,7 +281,7 @@ static bool cache_put(NaasCache *c, uint64_t k1, uint64_t k2, const JobOut *out)
 /* ---- options and budget --------------------------------------------------- */
 
 /* Defaults tuned on MobileNetV2 within eyeriss (docs/benchmarks.md). */
-#define DEFAULT_ITERATIONS 24
+#define DEFAULT_ITERATIONS 60
 #define DEFAULT_POPSIZE 16
 #define DEFAULT_MAP_BUDGET 1000
 #define DEFAULT_FINAL_MAP_BUDGET 20000 /* the map pass's default (mapper.c) */

@@ -48,7 +48,7 @@ static const char usage_text[] =
     "  --max-area UM2           bound on the design's area (um^2)\n"
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
-    "  --iterations N           generations of the outer search (default 24)\n"
+    "  --iterations N           generations of the outer search (default 60)\n"
     "  --popsize N              candidates per generation (default 16)\n"
     "  --map-budget N           mapper evaluations per layer and candidate (default 1000)\n"
     "  --final-map-budget N     the best design's final mapping per layer (default 20000; the\n"
