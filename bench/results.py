@@ -103,7 +103,7 @@ def table(results, a, machine):
                  "baseline EDP / (compulsory DRAM traffic at the budget's bandwidth, MACs on all its PEs).")
     lines.append("")
     lines.append("| budget | network | speedup | energy saving | EDP vs baseline | EDP vs sizing-only | "
-                 "EDP vs random | bound on EDP gain | searched design | search time (s) | evaluations |")
+                 "EDP vs random | bound on EDP gain | searched design | time of the 3 searches (s) | their evaluations |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     summary = []
     for budget, nets in results:

@@ -1157,6 +1157,10 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   r->log = log;
   r->nlog = h.nlog;
   log = NULL;
+  if (o->log_json && rank == 0) {
+    rc = naas_log_write(o->log_json, r, d);
+    if (rc != RC_OK) goto done;
+  }
   if (!h.have_best) {
     diag_error(d, budget->name, "no valid design found in %" PRId64 " candidates: every one broke a bound "
                "(--max-area, --max-latency, --max-energy) or had a layer without a valid mapping",

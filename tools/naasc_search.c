@@ -610,7 +610,7 @@ int naasc_search_main(int argc, char **argv) {
     free(p);
     if (rc == RC_OK && !fixed) {
       p = join(dir, "search", ".json");
-      rc = p ? naas_log_write(o.log_json ? o.log_json : p, &r, &d) : RC_INTERNAL;
+      rc = p ? naas_log_write(p, &r, &d) : RC_INTERNAL;
       free(p);
       p = join(dir, "convergence", ".svg");
       if (rc == RC_OK) rc = p ? write_svg(p, &r, what, false, &d) : RC_INTERNAL;

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "naas.h"
@@ -113,7 +114,26 @@ static void test_search(void) {
   NaasResult r1, r2;
   CHECK_EQ(naas_search(&w, &b, &o, &r1, &d), RC_OK);
   o.jobs = 2;
+  char logpath[] = "/tmp/test_naas_log_XXXXXX";
+  int fd = mkstemp(logpath);
+  CHECK(fd >= 0);
+  if (fd >= 0) close(fd);
+  o.log_json = logpath;
   CHECK_EQ(naas_search(&w, &b, &o, &r2, &d), RC_OK);
+  /* The log: every candidate, one "iteration" key each. */
+  FILE *lf = fopen(logpath, "r");
+  CHECK(lf != NULL);
+  if (lf) {
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, lf);
+    buf[n] = 0;
+    fclose(lf);
+    CHECK_STR_HAS(buf, "\"schema\": \"naasc-search-log/1\"");
+    int k = 0;
+    for (const char *q = buf; (q = strstr(q, "\"iteration\"")); q++) k++;
+    CHECK_EQ(k, 19);
+  }
+  unlink(logpath);
   check_score(&w, &r1);
   /* Within the budget: PEs, on-chip bytes, DRAM bandwidth. */
   CHECK(r1.arch.mac_instances <= 168);
