@@ -313,6 +313,7 @@ static void emit_mapping(Buf *b, const Nest *n, const Module *mod, const Mapping
 Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, size_t *outlen,
             CmdStats *st, Diag *d) {
   Buf b = {0};
+  TensorId *extra = NULL;
   CmdStats local;
   if (!st) st = &local;
   memset(st, 0, sizeof *st);
@@ -359,13 +360,24 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     }
   }
 
+  /* Graph outputs the import folded to constants are in no nest: they go
+   * into the stream as outputs with their values. */
+  uint32_t nextra = 0;
+  extra = g ? xcalloc(g->noutputs + 1, sizeof *extra) : NULL;
+  for (uint32_t i = 0; g && extra && i < g->noutputs; i++) {
+    const Tensor *T = &g->tensors[g->outputs[i]];
+    if (T->kind == TK_CONST && T->data && dtype_size(T->dtype) && !module_find_tensor(mod, T->name))
+      extra[nextra++] = g->outputs[i];
+  }
+  if (g && !extra) goto oom;
+
   /* Header (patched at the end), arch. */
   for (int i = 0; i < CMDF_HEADER_BYTES; i++) put8(&b, 0);
   size_t arch_off = b.n;
   put(&b, archb, archn);
   /* Tensors. */
   size_t tens_off = b.n;
-  put32(&b, mod->ntensors - 1);
+  put32(&b, mod->ntensors - 1 + nextra);
   uint64_t wbytes = 0;
   for (uint32_t t = 1; t < mod->ntensors; t++) {
     const NTensor *T = &mod->tensors[t];
@@ -379,6 +391,19 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     uint64_t len = wdata[t] ? (uint64_t)numel * dtype_size(T->dtype) : 0;
     woff[t] = wbytes;
     put64(&b, wdata[t] ? wbytes : 0);
+    put64(&b, len);
+    wbytes += (len + 63) / 64 * 64;
+  }
+  for (uint32_t i = 0; i < nextra; i++) {
+    const Tensor *T = &g->tensors[extra[i]];
+    putstr(&b, T->name);
+    put8(&b, (uint8_t)T->dtype);
+    put8(&b, (uint8_t)TR_OUTPUT);
+    put8(&b, (uint8_t)T->rank);
+    put8(&b, 0);
+    for (int k = 0; k < T->rank; k++) put64(&b, (uint64_t)T->dims[k]);
+    uint64_t len = (uint64_t)tensor_numel(T) * dtype_size(T->dtype);
+    put64(&b, wbytes);
     put64(&b, len);
     wbytes += (len + 63) / 64 * 64;
   }
@@ -416,6 +441,11 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     while (b.n - wstart < woff[t]) put8(&b, 0);
     put(&b, wdata[t], len);
   }
+  for (uint32_t i = 0; i < nextra; i++) {
+    const Tensor *T = &g->tensors[extra[i]];
+    while ((b.n - wstart) % 64) put8(&b, 0);
+    put(&b, T->data, (size_t)tensor_numel(T) * dtype_size(T->dtype));
+  }
   while (b.n - wstart < wbytes) put8(&b, 0);
   if (b.oom) goto oom;
   memcpy(b.p, CMDF_MAGIC, 8);
@@ -434,12 +464,14 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   st->weight_bytes = wbytes;
   xfree(wdata);
   xfree(woff);
+  xfree(extra);
   *out = b.p;
   *outlen = b.n;
   return RC_OK;
 oom:
   xfree(wdata);
   xfree(woff);
+  xfree(extra);
   xfree(b.p);
   diag_error(d, NULL, "out of memory writing the command stream");
   return RC_INTERNAL;

@@ -101,7 +101,7 @@ void rt_set(RtTensor *t, int64_t i, double v) {
     float f = (float)v;
     uint32_t u;
     memcpy(&u, &f, 4);
-    u += 0x7fff + ((u >> 16) & 1); /* round to nearest even */
+    /* truncation, as ONNX 1.12's Cast test data (its reference drops the low half) */
     ((uint16_t *)p)[i] = (uint16_t)(u >> 16);
     break;
   }
@@ -278,7 +278,10 @@ static double resize_coord(const Nest *n, int k, int64_t xo, int64_t in, int64_t
   switch (n->iparam[1]) {
   case 0: return ((double)xo + 0.5) / s - 0.5;
   case 1: return (double)xo / s;
-  case 2: return out == 1 ? 0 : (double)xo * (double)(in - 1) / (double)(out - 1);
+  case 2: { /* ONNX measures the resized length as in * scale, unrounded */
+    double len = (double)in * s;
+    return len == 1 || out == 1 ? 0 : (double)xo * (double)(in - 1) / (len - 1);
+  }
   case 3: return out > 1 ? ((double)xo + 0.5) / s - 0.5 : 0;
   default: return ((double)xo + 0.5) / s;
   }

@@ -155,12 +155,12 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
     if (t->role == TR_WEIGHT) {
       if (len != bytes) FAIL("weight '%s': %" PRIu64 " bytes of data, its shape needs %" PRIu64, t->name, len, bytes);
       if (off > wlen || len > wlen - off) FAIL("weight '%s': data at %" PRIu64 "+%" PRIu64 " is outside the weight section (%" PRIu64 " bytes)", t->name, off, len, wlen);
-    } else if (len != 0) {
-      FAIL("tensor '%s' is not a weight but has data", t->name);
+    } else if (len != 0 && (t->role != TR_OUTPUT || len != bytes || off > wlen || len > wlen - off)) {
+      FAIL("tensor '%s': data where none belongs (only weights, and outputs that are constants, carry data)", t->name);
     }
     t->data = xcalloc((size_t)bytes, 1);
     if (!t->data) FAIL("out of memory for tensor '%s' (%" PRIu64 " bytes)", t->name, bytes);
-    if (t->role == TR_WEIGHT) memcpy(t->data, weights + off, (size_t)len);
+    if (len) memcpy(t->data, weights + off, (size_t)len);
   }
   if (c->off != c->n) FAIL("tensor table has %zu bytes left over", c->n - c->off);
   return true;
