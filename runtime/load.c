@@ -129,6 +129,7 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
   p->t = arena_alloc(&p->arena, sizeof(RtTensor) * (n + 1));
   p->bound = arena_alloc(&p->arena, n + 1);
   if (!p->t || !p->bound) FAIL("out of memory");
+  uint64_t total_bytes = 0;
   for (uint32_t i = 1; i <= n; i++) {
     RtTensor *t = &p->t[i];
     set_where(L, c->base + c->off, NULL);
@@ -158,6 +159,8 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
     } else if (len != 0 && (t->role != TR_OUTPUT || len != bytes || off > wlen || len > wlen - off)) {
       FAIL("tensor '%s': data where none belongs (only weights, and outputs that are constants, carry data)", t->name);
     }
+    total_bytes += bytes;
+    if (total_bytes > (UINT64_C(1) << 36)) FAIL("the tensors need more than 64 GiB");
     t->data = xcalloc((size_t)bytes, 1);
     if (!t->data) FAIL("out of memory for tensor '%s' (%" PRIu64 " bytes)", t->name, bytes);
     if (len) memcpy(t->data, weights + off, (size_t)len);
@@ -241,6 +244,33 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
              n->name, k, ac->role, lo, hi, q, T->name, T->dims[q], ac->pad_lo[q], ac->pad_hi[q]);
     }
   }
+  return true;
+}
+
+/* Bounds the work a layer can ask for, so no stream can make the runtime
+ * spin: every dim indexes some affine access, and the points are at most
+ * numel(result) x numel(largest operand) (a conv's MACs are O x W, a pool's
+ * O x window, an element-wise op's O). */
+static bool check_work(Ld *L, const Nest *n) {
+  if (n->kind == NK_VIEW) return true;
+  int64_t out = 1, in = 1;
+  bool gathers = false;
+  for (int k = 0; k < n->nacc; k++) {
+    const RtTensor *t = &L->p->t[n->acc[k].tensor];
+    if (n->acc[k].kind == ACC_READ) in = t->numel > in ? t->numel : in;
+    else out = t->numel > out ? t->numel : out;
+    gathers |= n->acc[k].ix != IX_AFFINE;
+  }
+  double points = 1;
+  for (int dd = 0; dd < n->ndims; dd++) {
+    points *= (double)n->dims[dd].bound;
+    bool used = false;
+    for (int k = 0; k < n->nacc; k++)
+      if (n->acc[k].ix == IX_AFFINE)
+        for (int q = 0; q < n->acc[k].rank; q++) used |= n->acc[k].idx[q].coef[dd] != 0;
+    if (!used && !gathers && n->dims[dd].bound > 1) FAIL("layer '%s': dim %s indexes no operand", n->name, n->dims[dd].name);
+  }
+  if (points > (double)out * (double)in) FAIL("layer '%s': %.0f points for a %" PRId64 "-element result", n->name, points, out);
   return true;
 }
 
@@ -488,8 +518,12 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
     if (lp->axis && (ragged_inside >> lp->dim & 1)) FAIL("layer '%s': a spatial loop over %c encloses a remainder", n->name, accel_dim_letter(lp->dim));
     if (!lp->axis && lp->r != lp->f) ragged_inside |= (uint8_t)(1u << lp->dim);
   }
-  for (int dd = 0; dd < NDIMS; dd++)
+  double padded = 1, real = 1;
+  for (int dd = 0; dd < NDIMS; dd++) {
     if (resid[0][dd] != ly->prob.dim[dd]) FAIL("layer '%s': the loops over %c cover %" PRId64 ", the layer has %" PRId64, n->name, accel_dim_letter(dd), resid[0][dd], ly->prob.dim[dd]);
+    padded *= (double)full[0][dd], real *= (double)ly->prob.dim[dd];
+  }
+  if (padded > 256 * real) FAIL("layer '%s': the loops walk %.0f points for %.0f MACs", n->name, padded, real);
   /* Instances and MACs used. */
   int64_t util = 1;
   for (int l = 0; l < nl; l++) {
@@ -582,7 +616,7 @@ static bool read_commands(Ld *L, Cur *c) {
       if (!read_nest(L, &r, &ly->nest)) return false;
       set_where(L, at, ly->nest.name);
       ly->counts.name = ly->nest.name;
-      if (!check_layer_ops(L, &ly->nest)) return false;
+      if (!check_layer_ops(L, &ly->nest) || !check_work(L, &ly->nest)) return false;
       st = S_IN;
       has_compute = has_kernel = has_vec = false;
     } else if (!ly || st == S_OUT) {
