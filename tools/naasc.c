@@ -273,7 +273,7 @@ int main(int argc, char **argv) {
   }
   /* -o FILE.cmd with a target: the binary command stream. */
   size_t olen = out ? strlen(out) : 0;
-  if (!emit && drv.target && olen > 4 && strcmp(out + olen - 4, ".cmd") == 0) emit = "cmd";
+  if (!emit && olen > 4 && strcmp(out + olen - 4, ".cmd") == 0) emit = "cmd";
   bool nir = emit && strcmp(emit, "nir") == 0;
   bool cmd_bin = emit && strcmp(emit, "cmd") == 0, cmd_text = emit && strcmp(emit, "cmd-text") == 0;
   if ((cmd_bin || cmd_text) && !drv.target) {
