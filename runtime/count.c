@@ -3,9 +3,11 @@
  * tensor, counted by replaying the layer's tile movement with the rules the
  * cost model takes from Timeloop (docs/cost-model.md sections 3-5):
  *
- *   - fills: one instance of each level is followed through every iteration
- *     of the temporal loops outside it (remainders included); each time its
- *     tile of a tensor moves, the words it receives are |new \ old| under
+ *   - fills: one instance of each level is followed through the temporal
+ *     loops outside it (remainders included), at Timeloop's evaluation
+ *     points (iteration 0, then 1 standing for the other n-1; in run-last
+ *     mode 0, 1, n-2, n-1), or with `exact` through every iteration; each
+ *     time its tile of a tensor moves, the words it receives are |new \ old| under
  *     Timeloop's rules: equal boxes give 0, boxes that overlap and differ
  *     along one axis give the new slice, anything else the whole tile, and a
  *     move whose translation differs from the last remembered one refetches
@@ -17,7 +19,12 @@
  *     passing their children's requests up, outputs without first reads.
  *
  * The MACs are the ones the compute tiles performed (RtLayerCounts.macs).
- * Nothing here calls the cost model; tests/runtime compares the two.
+ * Nothing here calls the cost model; tests/runtime compares the two.  The
+ * evaluation points matter only where a move's translation depends on the
+ * iteration an inner loop is reset from: a Q step that cancels an S reset
+ * exactly (translation 0, a refetch under the translation rule) when the
+ * inner loop really ends at n-1 is a one-column slide when it ends at 1,
+ * as Timeloop samples it (docs/runtime.md, "Counting").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,62 +87,117 @@ typedef struct {
   CBox prev;
   int64_t tr[NAX];
   bool have_prev, have_tr;
+  bool sampled;   /* Timeloop's evaluation points instead of every iteration */
+  bool imperfect; /* some loop of the layer has a remainder (run-last mode) */
+  int quirk;      /* the loop right outside the tile, if temporal, else -1 */
+  int64_t d1;
   int64_t words;
+  int64_t visits; /* leaves visited; the walk gives up past RT_COUNT_BUDGET */
 } Mover;
 
-/* The tile arrives at box b: count what it receives. */
-static void arrive(Mover *mv, const CBox *b) {
+#define RT_COUNT_BUDGET (INT64_C(1) << 31)
+
+/* The tile arrives at box b: the words it receives (and the state). */
+static int64_t arrive(Mover *mv, const CBox *b) {
+  mv->visits++;
   if (!mv->have_prev) {
-    mv->words += csize(b);
     mv->prev = *b, mv->have_prev = true;
-    return;
+    return csize(b);
   }
-  int64_t t[NAX];
+  int64_t t[NAX], w;
   for (int x = 0; x < NAX; x++) t[x] = b->lo[x] - mv->prev.lo[x];
   if (!mv->have_tr) {
     memcpy(mv->tr, t, sizeof t), mv->have_tr = true;
-    mv->words += csub(b, &mv->prev);
+    w = csub(b, &mv->prev);
   } else if (memcmp(t, mv->tr, sizeof t) == 0) {
-    mv->words += csub(b, &mv->prev);
+    w = csub(b, &mv->prev);
   } else {
     mv->have_tr = false;
-    mv->words += csize(b);
+    w = csize(b);
   }
   mv->prev = *b;
+  return w;
 }
 
-static void move_walk(Mover *mv, int j, int64_t lo[NDIMS], uint8_t last) {
+/* The iterations of a loop of n visited, with the iterations each stands
+ * for: all of them, or Timeloop's evaluation points (nest-analysis.cpp):
+ * 0, then 1 for the n-1 others; in run-last mode 0, 1 (for n-3), n-2, n-1. */
+static int points(const Mover *mv, int64_t n, int64_t idx[4], int64_t wt[4]) {
+  idx[0] = 0, wt[0] = 1;
+  if (n < 2) return 1;
+  if (!mv->sampled) return 0; /* every iteration */
+  if (!mv->imperfect) {
+    idx[1] = 1, wt[1] = n - 1;
+    return 2;
+  }
+  if (n <= 3) {
+    for (int k = 1; k < n; k++) idx[k] = k, wt[k] = 1;
+    return (int)n;
+  }
+  idx[1] = 1, wt[1] = n - 3, idx[2] = n - 2, wt[2] = 1, idx[3] = n - 1, wt[3] = 1;
+  return 4;
+}
+
+static void leaf_box(const Mover *mv, const int64_t lo[NDIMS], uint8_t last, CBox *b) {
+  int64_t ext[NDIMS];
+  for (int dd = 0; dd < NDIMS; dd++) ext[dd] = (last >> dd & 1) ? mv->resid[dd] : mv->full[dd];
+  cbox(mv->p, mv->t, lo, ext, b);
+}
+
+static void move_walk(Mover *mv, int j, int64_t lo[NDIMS], uint8_t last, int64_t mult) {
+  if (mv->visits > RT_COUNT_BUDGET) return;
   if (j == mv->m) {
-    int64_t ext[NDIMS];
-    for (int dd = 0; dd < NDIMS; dd++) ext[dd] = (last >> dd & 1) ? mv->resid[dd] : mv->full[dd];
     CBox b;
-    cbox(mv->p, mv->t, lo, ext, &b);
-    arrive(mv, &b);
+    leaf_box(mv, lo, last, &b);
+    mv->words += mult * arrive(mv, &b);
     return;
   }
   const RtLoop *lp = mv->loop[j];
   int dd = lp->dim;
   bool is_last = last >> dd & 1;
-  int64_t n = is_last ? lp->r : lp->f, o0 = lo[dd];
-  for (int64_t i = 0; i < n; i++) {
+  int64_t n = is_last ? lp->r : lp->f, o0 = lo[dd], idx[4], wt[4];
+  int np = points(mv, n, idx, wt);
+  int64_t count = np ? np : n;
+  for (int64_t k = 0; k < count; k++) {
+    int64_t i = np ? idx[k] : k, w = np ? wt[k] : 1;
     lo[dd] = o0 + i * lp->stride;
-    move_walk(mv, j + 1, lo, (is_last && i == n - 1) ? last : (uint8_t)(last & ~(1u << dd)));
+    uint8_t l2 = (is_last && i == n - 1) ? last : (uint8_t)(last & ~(1u << dd));
+    if (j == mv->quirk && np == 4 && j + 1 == mv->m) {
+      /* Timeloop's loop right outside the tile reuses iteration 1's delta
+       * for iteration n-2 (it evaluates n-2 only to track the state). */
+      CBox b;
+      leaf_box(mv, lo, l2, &b);
+      int64_t delta = arrive(mv, &b);
+      if (k == 1) mv->d1 = delta;
+      if (k == 2) delta = mv->d1;
+      mv->words += mult * w * delta;
+    } else {
+      move_walk(mv, j + 1, lo, l2, mult * w);
+    }
   }
   lo[dd] = o0;
 }
 
-/* Words one instance of level l receives of tensor t over the layer. */
-static int64_t fills_of(const Problem *p, const RtLayer *L, int l, int t,
+/* Words one instance of level l receives of tensor t over the layer; -1 if
+ * the walk is too long. */
+static int64_t fills_of(const Problem *p, const RtLayer *L, int l, int t, bool sampled,
                         int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
                         int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]) {
   Mover mv;
   memset(&mv, 0, sizeof mv);
-  mv.p = p, mv.L = L, mv.t = t, mv.full = full[l], mv.resid = resid[l];
-  for (int k = 0; k < L->nloops && L->loop[k].level < l; k++)
+  mv.p = p, mv.L = L, mv.t = t, mv.full = full[l], mv.resid = resid[l], mv.sampled = sampled;
+  mv.quirk = -1;
+  int lastk = -1;
+  for (int k = 0; k < L->nloops; k++) {
+    mv.imperfect |= L->loop[k].r != L->loop[k].f;
+    if (L->loop[k].level >= l) continue;
+    lastk = k;
     if (!L->loop[k].axis) mv.loop[mv.m++] = &L->loop[k];
+  }
+  if (lastk >= 0 && L->loop[lastk].level == l - 1 && !L->loop[lastk].axis) mv.quirk = mv.m - 1;
   int64_t lo[NDIMS] = {0};
-  move_walk(&mv, 0, lo, ACCEL_ALL_DIMS);
-  return mv.words;
+  move_walk(&mv, 0, lo, ACCEL_ALL_DIMS, 1);
+  return mv.visits > RT_COUNT_BUDGET ? -1 : mv.words;
 }
 
 static int cmp_box(const void *a, const void *b) { return memcmp(a, b, sizeof(int64_t) * NAX); }
@@ -179,12 +241,13 @@ static int64_t words_of(const Problem *p, int t, const int64_t *e) {
   }
 }
 
-void rt_count_layer(const RtProgram *prog, RtLayer *L) {
+void rt_count_layer(const RtProgram *prog, RtLayer *L, bool exact) {
   const Arch *a = &prog->arch;
   const Problem *p = &L->prob;
   int nl = a->nlevels;
   RtLayerCounts *c = &L->counts;
   memset(c->total, 0, sizeof c->total);
+  c->counted = false;
   c->nlevels = nl;
   int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], resid[ACCEL_MAX_LEVELS + 1][NDIMS];
   rt_loop_extents(L, nl, full, resid);
@@ -214,7 +277,10 @@ void rt_count_layer(const RtProgram *prog, RtLayer *L) {
       }
     }
     D[0] = part[0];
-    for (int l = 1; l < nl; l++) D[l] = (L->keep[l] >> t & 1) ? fills_of(p, L, l, t, full, resid) : 0;
+    for (int l = 1; l < nl; l++) {
+      D[l] = (L->keep[l] >> t & 1) ? fills_of(p, L, l, t, !exact, full, resid) : 0;
+      if (D[l] < 0) return; /* too long to walk: left uncounted */
+    }
     for (int l = nl - 1; l >= 0; l--) {
       int64_t kids = 1;
       for (int i = 0; i < NDIMS; i++) kids *= spf[l][i];
@@ -241,4 +307,5 @@ void rt_count_layer(const RtProgram *prog, RtLayer *L) {
     }
   }
   c->counted = true;
+  c->exact = exact;
 }

@@ -285,7 +285,7 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
       } else {
         rc = rt_exec_mac(p, L, o, d);
       }
-      if (rc == RC_OK && o->count && L->mapped) rt_count_layer(p, L);
+      if (rc == RC_OK && o->count && L->mapped) rt_count_layer(p, L, o->count_exact);
     } else {
       rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
     }

@@ -65,7 +65,7 @@ void rt_set(RtTensor *t, int64_t i, double v);
 
 /* Mac layers: the tiled executor (exec.c) and the access counter (count.c). */
 Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d);
-void rt_count_layer(const RtProgram *p, RtLayer *L);
+void rt_count_layer(const RtProgram *p, RtLayer *L, bool exact);
 /* Derived loop strides and extents, shared by the validator and executor:
  * full[l][d] and resid[l][d] (l in 0..nl) as cost.c's nest. */
 void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],

@@ -65,6 +65,7 @@ typedef struct {
   void *compile_ctx;
   bool no_jit;
   bool count; /* count accesses per level (the mapped mac layers) */
+  bool count_exact; /* follow every iteration, not Timeloop's evaluation points */
   bool reference; /* every layer through the reference interpreter, no tiling */
   bool skip_compute; /* mac layers: walk the tiles and count, run no kernels (count tests) */
 } RuntimeOptions;
@@ -79,6 +80,7 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d);
 typedef struct {
   const char *name;
   bool counted;          /* a mapped mac layer that ran with counting on */
+  bool exact;            /* counted over every iteration (count_exact) */
   int nlevels;
   AccessCounts total[ACCEL_MAX_LEVELS][NTENSORS]; /* summed over utilized instances */
   int64_t macs;          /* MACs the compute tiles performed */

@@ -30,6 +30,8 @@ static const char usage_text[] =
     "  --no-jit               run compute tiles with the C reference loop\n"
     "  --reference            run every layer through the loop-nest interpreter (no tiling)\n"
     "  --counts               print reads/fills/updates per mac layer, level and tensor\n"
+    "                         (at Timeloop's evaluation points, as the cost model)\n"
+    "  --counts=exact         the same over every iteration of every loop\n"
     "  --disasm               print the stream's disassembly and exit\n"
     "  --time                 print the run time to stderr\n"
     "\n"
@@ -102,7 +104,7 @@ int main(int argc, char **argv) {
   const char *model = NULL, *outdir = NULL, *target = NULL;
   const char *in_name[64], *in_path[64];
   int nin = 0;
-  bool no_jit = false, reference = false, counts = false, disasm = false, timing = false;
+  bool no_jit = false, reference = false, counts = false, exact = false, disasm = false, timing = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -128,6 +130,8 @@ int main(int argc, char **argv) {
       reference = true;
     } else if (!strcmp(a, "--counts")) {
       counts = true;
+    } else if (!strcmp(a, "--counts=exact")) {
+      counts = exact = true;
     } else if (!strcmp(a, "--disasm")) {
       disasm = true;
     } else if (!strcmp(a, "--time")) {
@@ -184,6 +188,7 @@ int main(int argc, char **argv) {
   opt.no_jit = no_jit;
   opt.reference = reference;
   opt.count = counts;
+  opt.count_exact = exact;
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   if (rc == RC_OK) rc = rt_run(p, &opt, &d);
