@@ -5,8 +5,9 @@
  * runs r iterations when every enclosing loop over its dim is last), and
  * each compute tile gathers its I, W and O tiles from DRAM into dense local
  * buffers (the bounding box of each access over the tile, padding read as
- * zeros), runs the tile's kernel (compiled by the injected provider, or the
- * C reference loop below), and writes the in-bounds part of O back.  The
+ * zeros), runs the tile's kernel (compiled by the injected provider and
+ * called through libffi, or kernel_ref, runtime/kernel.h), and writes the
+ * in-bounds part of O back.  The
  * epilogue (bias, Gemm's alpha/beta, activation) runs once all tiles are
  * done.  Counting (count.c) follows the same loops level by level.
  *
@@ -16,6 +17,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "kernel.h" /* runtime/kernel.h: kernel_ref, kernel_call_ffi */
 #include "rt.h"
 
 void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o); /* interp.c */
@@ -45,30 +47,6 @@ Rc rt_set_input(RtProgram *p, const char *name, DType dt, int rank, const int64_
   memcpy(t->data, data, (size_t)t->numel * dtype_size(t->dtype));
   p->bound[id] = true;
   return RC_OK;
-}
-
-/* The C reference of a kernel: o[oi] += i[ii] * w[wi] over the loops. */
-static void kernel_ref_local(const TileKernel *k, float *o, const float *i, const float *w) {
-  int n = k->nloops;
-  int64_t idx[KERNEL_MAX_LOOPS] = {0};
-  int64_t oo = 0, io = 0, wo = 0;
-  const int64_t last = k->bound[n - 1], so = k->stride[KOP_O][n - 1], si = k->stride[KOP_I][n - 1],
-                sw = k->stride[KOP_W][n - 1];
-  for (;;) {
-    float *op = o + oo;
-    const float *ip = i + io, *wp = w + wo;
-    for (int64_t j = 0; j < last; j++) op[j * so] += ip[j * si] * wp[j * sw];
-    int l = n - 2;
-    for (; l >= 0; l--) {
-      oo += k->stride[KOP_O][l], io += k->stride[KOP_I][l], wo += k->stride[KOP_W][l];
-      if (++idx[l] < k->bound[l]) break;
-      oo -= k->stride[KOP_O][l] * k->bound[l];
-      io -= k->stride[KOP_I][l] * k->bound[l];
-      wo -= k->stride[KOP_W][l] * k->bound[l];
-      idx[l] = 0;
-    }
-    if (l < 0) return;
-  }
 }
 
 /* Kernel by value: compiled once per program, or the reference (fn NULL). */
@@ -193,8 +171,8 @@ static void run_tile(Exec *E, const int64_t origin[NDIMS], const int64_t ext[NDI
     E->rc = rc;
     return;
   }
-  if (fn) fn(E->buf[KOP_O], E->buf[KOP_I], E->buf[KOP_W]);
-  else kernel_ref_local(&k, E->buf[KOP_O], E->buf[KOP_I], E->buf[KOP_W]);
+  if (fn) kernel_call_ffi(fn, E->buf[KOP_O], E->buf[KOP_I], E->buf[KOP_W]);
+  else kernel_ref(&k, E->buf[KOP_O], E->buf[KOP_I], E->buf[KOP_W]);
   box_copy(E->buf[KOP_O], E->ten[KOP_O], base[KOP_O], size[KOP_O], true);
   E->L->counts.macs += kernel_macs(&k);
   E->L->counts.tiles++;

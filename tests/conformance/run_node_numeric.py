@@ -3,14 +3,16 @@
 naasc's command stream and runtime, and compares the outputs with ONNX's.
 
 Usage: run_node_numeric.py NAASC NAASC_RUN WORKDIR SCRATCH [--presets eyeriss,nvdla-256]
-                           [-j N] [-k SUBSTRING] [-v]
+                           [-j N] [-k SUBSTRING] [-v] [--no-jit]
 
 A case is supported as in run_node_shapes.py (same op list, opsets, refusals;
 cases naasc refuses on purpose are skipped here, run_node_shapes checks the
 refusal).  Per supported case and preset:
 
   naasc model.onnx --target PRESET -o SCRATCH/.../model.cmd [--input-data ...]
-  naasc-run model.cmd --input NAME=input_K.pb ... -o SCRATCH/.../out --no-jit
+  naasc-run model.cmd --input NAME=input_K.pb ... -o SCRATCH/.../out [--no-jit]
+
+(compute tiles compiled by the LLVM JIT, or with --no-jit the C reference)
 
 Cases in KNOWN_REFUSALS must instead be refused cleanly (exit 1, the reason
 on stderr); they count as passed and are listed.  (the same inputs are bound as constants with --input-data as in
@@ -54,6 +56,7 @@ KNOWN_REFUSALS = {
     "test_castlike_STRING_to_FLOAT_expanded": (STRING, "element type 8"),
 }
 TIMEOUT = 60
+NO_JIT = False
 
 
 def run(cmd):
@@ -109,7 +112,7 @@ def check(naasc, nrun, case_dir, preset, scratch):
     cmdf = os.path.join(work, "model.cmd")
     outdir = os.path.join(work, "out")
     args = [naasc, model_path, "--target", preset, "-o", cmdf]
-    runargs = [nrun, cmdf, "-o", outdir, "--no-jit"]
+    runargs = [nrun, cmdf, "-o", outdir] + (["--no-jit"] if NO_JIT else [])
     params = {n.input[i] for n in model.graph.node
               for i in shapes.PARAM_SLOTS.get(n.op_type, ()) if i < len(n.input)}
     for k, gi in enumerate(shapes.graph_inputs(model)):
@@ -167,7 +170,10 @@ def main():
     ap.add_argument("-j", type=int, default=2)
     ap.add_argument("-k", default="")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--no-jit", action="store_true", help="C reference kernels instead of the JIT")
     args = ap.parse_args()
+    global NO_JIT
+    NO_JIT = args.no_jit
     cases = sorted(d for d in glob.glob(os.path.join(args.workdir, "node", "test_*"))
                    if os.path.isfile(os.path.join(d, "model.onnx")) and args.k in d)
     if not cases:
