@@ -194,7 +194,7 @@ static void put_tile(Buf *b, CmdOp op, int l, int t, const Nest *n, const Module
 }
 
 /* The kernel of a compute tile of extents ext: one loop per accel dim of
- * extent > 1 in the level's temporal order, element strides of the dense
+ * extent > 1 in the order C R S G N K P Q, element strides of the dense
  * local tiles (outputs O[n,g,k,p,q], inputs I[n,g,c,h,w], weights W[g,k,c,r,s]
  * in the bounding-box layout of docs/cmd-format.md). */
 static void put_kernel(Buf *b, const Nest *n, const Mapping *m, int l, const int64_t ext[NDIMS],
@@ -221,16 +221,11 @@ static void put_kernel(Buf *b, const Nest *n, const Mapping *m, int l, const int
       s *= size[q];
     }
   }
-  /* Loop order: the dims the level iterates (factor > 1), in its order,
-   * then the others in G N K C P Q R S order (the runtime derives the same). */
-  uint8_t order[NDIMS], seen = 0;
-  int no = 0;
-  for (int i = 0; i < NDIMS; i++) {
-    int dd = m->level[l].order[i];
-    if (m->level[l].factor[dd] > 1) order[no++] = (uint8_t)dd, seen |= (uint8_t)(1u << dd);
-  }
-  for (int dd = 0; dd < NDIMS; dd++)
-    if (!(seen >> dd & 1)) order[no++] = (uint8_t)dd;
+  /* Loop order: the reduction dims outermost, the output dims inside them
+   * with Q (unit stride in O) innermost, so the innermost loop runs across
+   * outputs and vectorizes (the runtime derives the same order). */
+  static const uint8_t order[NDIMS] = {DIM_C, DIM_R, DIM_S, DIM_G, DIM_N, DIM_K, DIM_P, DIM_Q};
+  (void)m;
   for (int i = 0; i < NDIMS; i++) {
     int dd = order[i];
     if (ext[dd] <= 1) continue;

@@ -449,17 +449,9 @@ bool rt_tile_kernel(const RtLayer *L, const RtTensor *t, const int64_t ext[NDIMS
       s *= size[q];
     }
   }
-  /* Loops in the compute level's temporal order: its loops first, then the
-   * dims it does not iterate, in G N K C P Q R S order. */
-  uint8_t order[NDIMS], seen = 0;
-  int no = 0;
-  for (int i = 0; i < L->nloops; i++) {
-    const RtLoop *lp = &L->loop[i];
-    if (lp->level == L->compute_level && lp->axis == 0 && !(seen >> lp->dim & 1))
-      order[no++] = lp->dim, seen |= (uint8_t)(1u << lp->dim);
-  }
-  for (int dd = 0; dd < NDIMS; dd++)
-    if (!(seen >> dd & 1)) order[no++] = (uint8_t)dd;
+  /* Reductions outermost, outputs inside, Q (unit stride in O) innermost:
+   * the innermost loop runs across outputs and vectorizes. */
+  static const uint8_t order[NDIMS] = {DIM_C, DIM_R, DIM_S, DIM_G, DIM_N, DIM_K, DIM_P, DIM_Q};
   for (int i = 0; i < NDIMS; i++) {
     int dd = order[i];
     if (ext[dd] <= 1) continue;
