@@ -233,9 +233,9 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
         int64_t cf = e->coef[dd];
         if (cf == 0) continue;
         if (dd >= n->ndims || cf < -LIM31 || cf > LIM31) FAIL("layer '%s': access %d index %d has a bad coefficient", n->name, k, q);
-        int64_t span = cf * (n->dims[dd].bound - 1);
-        if (span < 0) lo += span;
-        else hi += span;
+        int64_t span = cf * (n->dims[dd].bound - 1); /* |span| < 2^62 */
+        if (__builtin_add_overflow(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi))
+          FAIL("layer '%s': access %d index %d overflows", n->name, k, q);
       }
       if (ac->pad_lo[q] < 0 || ac->pad_hi[q] < 0 || ac->pad_lo[q] > LIM31 || ac->pad_hi[q] > LIM31)
         FAIL("layer '%s': access %d index %d has bad padding", n->name, k, q);
@@ -541,6 +541,9 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
     for (int q = T->rank - 1; q >= 0; q--) {
       int64_t size = T->dims[q];
       if (ac->ix == IX_AFFINE) {
+        double dsize = 1;
+        for (int dd = 0; dd < NDIMS; dd++) dsize += (double)ac->idx[q].coef[rt_nest_dim[dd]] * (double)(full[tl->level][dd] - 1);
+        if (dsize > (double)LIM31 * 4) FAIL("layer '%s': tile %d of '%s' is too large", n->name, i, T->name);
         size = 1;
         for (int dd = 0; dd < NDIMS; dd++) size += ac->idx[q].coef[rt_nest_dim[dd]] * (full[tl->level][dd] - 1);
       }
@@ -558,15 +561,15 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
     for (int i = 0; i < ly->ntiles; i++) has_store |= ly->tile[i].store && ly->tile[i].level == l;
     if (want_store != has_store) FAIL("layer '%s': level '%s' loads outputs without storing them", n->name, lv->name);
     if (lv->is_dram || !lv->capacity_words) continue;
-    int64_t words = 0;
-    const int64_t *e = full[l];
+    double words = 0, e[NDIMS]; /* in double: a tampered tile must not overflow */
+    for (int dd = 0; dd < NDIMS; dd++) e[dd] = (double)full[l][dd];
     const Problem *pb = &ly->prob;
     if (ly->keep[l] >> TENSOR_W & 1) words += e[DIM_G] * e[DIM_K] * e[DIM_C] * e[DIM_R] * e[DIM_S];
     if (ly->keep[l] >> TENSOR_O & 1) words += e[DIM_G] * e[DIM_N] * e[DIM_K] * e[DIM_P] * e[DIM_Q];
     if (ly->keep[l] >> TENSOR_I & 1)
-      words += e[DIM_G] * e[DIM_N] * e[DIM_C] * ((e[DIM_P] - 1) * pb->stride[0] + (e[DIM_R] - 1) * pb->dilation[0] + 1) *
-               ((e[DIM_Q] - 1) * pb->stride[1] + (e[DIM_S] - 1) * pb->dilation[1] + 1);
-    if (words > lv->capacity_words) FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tiles need %" PRId64, n->name, lv->name, lv->capacity_words, words);
+      words += e[DIM_G] * e[DIM_N] * e[DIM_C] * ((e[DIM_P] - 1) * (double)pb->stride[0] + (e[DIM_R] - 1) * (double)pb->dilation[0] + 1) *
+               ((e[DIM_Q] - 1) * (double)pb->stride[1] + (e[DIM_S] - 1) * (double)pb->dilation[1] + 1);
+    if (words > (double)lv->capacity_words) FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tiles need %.0f", n->name, lv->name, lv->capacity_words, words);
   }
   /* The kernel must be the one the runtime derives for the compute tile. */
   int lc = nl > 1 ? 1 : 0;
