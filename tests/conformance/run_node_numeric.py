@@ -65,6 +65,8 @@ def run(cmd):
         return r.returncode, r.stdout, r.stderr
     except subprocess.TimeoutExpired:
         return "timeout", "", "timed out after %d s" % TIMEOUT
+    except OSError as e:  # a missing binary is this case's failure, not the runner's
+        return "oserror", "", str(e)
 
 
 def to_array(t, elem_type):
