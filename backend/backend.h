@@ -111,6 +111,31 @@ Rc arch_resolve(const char *name_or_path, Arch *a, Diag *d);
  * struct, so print -> load -> print is byte-identical. */
 void arch_print(FILE *f, const Arch *a);
 
+
+/* ---- command stream (cmd_emit.c) -------------------------------------------
+ * Appended for the runtime (#6); the format is docs/cmd-format.md, its
+ * constants ir/cmdfmt.h.  The reader, validator and disassembler are in
+ * runtime/ (runtime.h).  Declared only where nest.h is included first:
+ * cost.c has a private type named Nest. */
+#ifdef NAASC_NEST_H
+
+typedef struct {
+  size_t bytes;        /* the whole stream */
+  size_t cmd_bytes;    /* the command section */
+  size_t weight_bytes; /* the weight section (64-byte aligned entries) */
+  int layers, mac_layers;
+  int commands;        /* records in the command section */
+  uint32_t kernels;    /* distinct compute-tile kernels */
+} CmdStats;
+
+/* Writes the command stream of a lowered module (mac nests mapped onto a, or
+ * unmapped) into a heap buffer *out (caller frees with xfree).  Weight
+ * values come from g, matched by tensor name; a weight without data is an
+ * error naming it.  st (may be NULL) gets the sizes. */
+Rc cmd_emit(const Module *m, const Model *g, const Arch *a, uint8_t **out, size_t *len,
+            CmdStats *st, Diag *d);
+#endif
+
 /* ---- codegen: compute tiles compiled with LLVM (codegen.c) ----------------
  * Appended for the JIT of issue #6.  A Codegen owns an ORC LLJIT; each
  * distinct TileKernel (kernel_equal) is compiled once, with LLVM's O2

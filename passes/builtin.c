@@ -62,7 +62,12 @@ static Rc run_lower(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   pass_stat(c, "nests", mod->nnests);
   pass_stat(c, "mac-nests", mac);
   pass_stat(c, "tensors", mod->ntensors - 1);
-  model_destroy(p->graph);
+  if (p->keep_weights) { /* the command stream needs the weight values */
+    model_destroy(p->weights);
+    p->weights = p->graph;
+  } else {
+    model_destroy(p->graph);
+  }
   p->graph = NULL;
   p->mod = mod;
   return RC_OK;

@@ -30,6 +30,8 @@ typedef struct {
   Module *mod;       /* owned; NULL before `lower` */
   const Arch *arch;  /* the target accelerator (--target), or NULL */
   int jobs;          /* threads passes may use (--jobs); 0 or 1: one */
+  bool keep_weights; /* `lower` keeps the graph in `weights` instead of freeing it */
+  Model *weights;    /* owned; the lowered graph, for its weight data (cmd_emit) */
 } Program;
 
 void program_free(Program *p);

@@ -44,8 +44,10 @@ struct PassCtx {
 
 void program_free(Program *p) {
   model_destroy(p->graph);
+  model_destroy(p->weights);
   module_destroy(p->mod);
   p->graph = NULL;
+  p->weights = NULL;
   p->mod = NULL;
 }
 

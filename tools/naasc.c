@@ -16,6 +16,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "backend.h"
+#include "runtime.h"
 
 int naasc_cost_main(int argc, char **argv); /* naasc_cost.c */
 int naasc_search_main(int argc, char **argv); /* naasc_search.c */
@@ -36,6 +37,9 @@ static const char usage_text[] =
     "  --summary                 per-layer table: op, shapes, MACs, parameters; then totals\n"
     "  --emit=graph              print the graph IR (one op a line)\n"
     "  --emit=nir                print the loop-nest IR (docs/ir.md)\n"
+    "  --emit=cmd                write the binary command stream (needs --target and -o;\n"
+    "                            implied by -o FILE.cmd); run it with naasc-run\n"
+    "  --emit=cmd-text           print the command stream's disassembly (docs/cmd-format.md)\n"
     "  --target NAME|FILE        the accelerator: a preset, an architecture YAML file, or a\n"
     "                            Timeloop validation case (.json); the pipeline then maps\n"
     "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
@@ -145,6 +149,34 @@ static int cmd_zoo(int argc, char **argv) {
   return rc;
 }
 
+/* The command stream of the lowered, mapped program: written atomically to
+ * path (binary), or disassembled to f. */
+static Rc emit_cmd(const Program *prog, const char *path, FILE *f, Diag *d) {
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  CmdStats st;
+  Rc rc = cmd_emit(prog->mod, prog->weights, prog->arch, &bytes, &len, &st, d);
+  if (rc != RC_OK) return rc;
+  if (path) {
+    const char *file = d->file;
+    d->file = path;
+    rc = file_write_atomic(path, bytes, len, d);
+    d->file = file;
+  } else {
+    RtProgram *rp = NULL;
+    rc = rt_load(bytes, len, prog->arch, &rp, d);
+    if (rc != RC_OK) { /* the writer made a stream its own reader refuses */
+      diag_error(d, NULL, "internal error: the emitted command stream does not load");
+      rc = RC_INTERNAL;
+    } else {
+      rt_disasm(f, rp);
+    }
+    rt_destroy(rp);
+  }
+  xfree(bytes);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_text, stderr);
@@ -200,8 +232,9 @@ int main(int argc, char **argv) {
       report = a + 9;
     } else if (is_flag(a, "--emit")) {
       emit = flag_value(argc, argv, &i, "--emit");
-      if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0))
-        return usage_error("--emit takes 'graph', 'nir' or 'onnx', not '%s'", emit ? emit : "");
+      if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0 &&
+                    strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0))
+        return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd' or 'cmd-text', not '%s'", emit ? emit : "");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a file name");
       out = argv[++i];
@@ -242,7 +275,21 @@ int main(int argc, char **argv) {
     pass_registry_destroy(reg);
     return drv.print_pipeline || drv.list_passes ? RC_OK : usage_error("%s", "no model given");
   }
+  /* -o FILE.cmd with a target: the binary command stream. */
+  size_t olen = out ? strlen(out) : 0;
+  if (!emit && olen > 4 && strcmp(out + olen - 4, ".cmd") == 0) emit = "cmd";
   bool nir = emit && strcmp(emit, "nir") == 0;
+  bool cmd_bin = emit && strcmp(emit, "cmd") == 0, cmd_text = emit && strcmp(emit, "cmd-text") == 0;
+  if ((cmd_bin || cmd_text) && !drv.target) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("--emit=%s needs --target NAME|FILE", emit);
+  }
+  if (cmd_bin && !out) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("%s", "--emit=cmd needs -o FILE.cmd");
+  }
   if (emit && strcmp(emit, "onnx") == 0 && !out) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
@@ -261,11 +308,11 @@ int main(int argc, char **argv) {
       lower_at = i;
       break;
     }
-  bool nests = nir || report;
+  bool nests = nir || report || cmd_bin || cmd_text;
   if (nests && lower_at == pl.n) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
-    return usage_error("%s", "--emit=nir and --report need 'lower' in the pipeline");
+    return usage_error("%s", "--emit=nir, --emit=cmd and --report need 'lower' in the pipeline");
   }
   Pipeline rest = pl; /* pl[lower_at..n), shifted */
   rest.n = pl.n - lower_at;
@@ -276,7 +323,7 @@ int main(int argc, char **argv) {
   d.file = model;
   Model *m = NULL;
   rc = onnx_import(model, &opt, &m, &d);
-  Program prog = {.graph = m};
+  Program prog = {.graph = m, .keep_weights = cmd_bin || cmd_text};
   static Arch target;
   if (rc == RC_OK && drv.target) {
     rc = driver_load_target(&drv, &target, &d);
@@ -288,7 +335,7 @@ int main(int argc, char **argv) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = NULL;
-  if (rc == RC_OK && !(emit && strcmp(emit, "onnx") == 0)) {
+  if (rc == RC_OK && !(emit && strcmp(emit, "onnx") == 0) && !cmd_bin) {
     f = out ? open_memstream(&buf, &len) : stdout;
     if (!f) rc = RC_INTERNAL;
   }
@@ -296,13 +343,14 @@ int main(int argc, char **argv) {
     d.file = out;
     rc = onnx_write(prog.graph, out, &d);
   } else if (rc == RC_OK) {
-    if (emit && !nir) graph_print(f, prog.graph);
+    if (emit && strcmp(emit, "graph") == 0) graph_print(f, prog.graph);
     if (summary || (!emit && !report)) summary_print(f, prog.graph);
     if (nests) {
       rc = pm_run(&rest, &prog, &drv.pm, &d);
       /* The IR is always verified before it is emitted, whatever the pipeline. */
       if (rc == RC_OK) rc = pm_verify_before_emit(reg, &rest, &prog, &d);
       if (rc == RC_OK && nir) module_print(f, prog.mod);
+      if (rc == RC_OK && (cmd_bin || cmd_text)) rc = emit_cmd(&prog, cmd_bin ? out : NULL, f, &d);
       if (rc == RC_OK && report)
         rc = report_write(prog.mod, prog.arch, f, strcmp(report, "-") ? report : NULL, &d);
     }

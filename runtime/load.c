@@ -1,0 +1,864 @@
+/*
+ * load.c: reads and validates a command stream (docs/cmd-format.md), and
+ * disassembles it.  Built to be fuzzed: one cursor does every read and
+ * refuses to step past its section; every count is bounded before it sizes
+ * anything; every index a layer can form is checked against its tensor, and
+ * every loop, tile and kernel against what the runtime derives itself from
+ * the layer and the architecture.  An error names the byte offset and the
+ * layer.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdfmt.h"
+#include "rt.h"
+
+#define LIM31 (INT64_C(1) << 31)
+
+typedef struct {
+  const uint8_t *p;
+  size_t n, off, base; /* base: offset of p in the file, for messages */
+  bool bad;
+} Cur;
+
+static uint64_t get_n(Cur *c, int bytes) {
+  if (c->bad || c->n - c->off < (size_t)bytes) {
+    c->bad = true;
+    return 0;
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; i++) v |= (uint64_t)c->p[c->off + (size_t)i] << (8 * i);
+  c->off += (size_t)bytes;
+  return v;
+}
+static uint8_t get8(Cur *c) { return (uint8_t)get_n(c, 1); }
+static uint32_t get32(Cur *c) { return (uint32_t)get_n(c, 4); }
+static int64_t get64(Cur *c) { return (int64_t)get_n(c, 8); }
+static float getf(Cur *c) {
+  uint32_t u = get32(c);
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+/* A string of len bytes into the arena (NUL-terminated); NULL on overrun. */
+static const char *getstr_n(Cur *c, Arena *a, size_t len) {
+  if (c->bad || c->n - c->off < len) {
+    c->bad = true;
+    return NULL;
+  }
+  const char *s = arena_strndup(a, (const char *)c->p + c->off, len);
+  c->off += len;
+  if (!s) c->bad = true;
+  return s;
+}
+static const char *getstr(Cur *c, Arena *a, size_t max) {
+  uint32_t len = get32(c);
+  if (len > max) {
+    c->bad = true;
+    return NULL;
+  }
+  return getstr_n(c, a, len);
+}
+
+typedef struct {
+  RtProgram *p;
+  Diag *d;
+  char where[160];
+} Ld;
+
+#define FAIL(...)                                                                                  \
+  do {                                                                                             \
+    diag_error(L->d, L->where[0] ? L->where : NULL, __VA_ARGS__);                                  \
+    return false;                                                                                  \
+  } while (0)
+
+static void set_where(Ld *L, size_t off, const char *layer) {
+  if (layer)
+    snprintf(L->where, sizeof L->where, "offset %zu (layer '%.80s')", off, layer);
+  else
+    snprintf(L->where, sizeof L->where, "offset %zu", off);
+}
+
+/* ---- architecture ---------------------------------------------------------- */
+
+static bool read_arch(Ld *L, Cur *c) {
+  Arch *a = &L->p->arch;
+  memset(a, 0, sizeof *a);
+  int64_t nl = get64(c);
+  if (c->bad || nl < 1 || nl > ACCEL_MAX_LEVELS) FAIL("architecture: %" PRId64 " levels, expected 1..%d", nl, ACCEL_MAX_LEVELS);
+  a->nlevels = (int)nl;
+  for (int l = 0; l < a->nlevels; l++) {
+    Level *lv = &a->level[l];
+    if (c->n - c->off < ACCEL_NAME_MAX) FAIL("architecture section truncated");
+    memcpy(lv->name, c->p + c->off, ACCEL_NAME_MAX);
+    lv->name[ACCEL_NAME_MAX - 1] = 0;
+    c->off += ACCEL_NAME_MAX;
+    lv->is_dram = get8(c);
+    lv->keeps_allowed = get8(c);
+    lv->no_multicast = get8(c);
+    lv->no_reduction = get8(c);
+    get32(c);
+    lv->instances = get64(c);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) lv->fanout[x] = get64(c);
+    lv->capacity_words = get64(c);
+    lv->block_words = get64(c);
+    if (c->bad) FAIL("architecture section truncated");
+    if (lv->instances < 1 || lv->instances > LIM31 || lv->capacity_words < 0 || lv->block_words < 1)
+      FAIL("architecture: level '%s' has a bad instance count, capacity or block size", lv->name);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      if (lv->fanout[x] < 1 || lv->fanout[x] > LIM31)
+        FAIL("architecture: level '%s' has a bad fan-out", lv->name);
+    if (lv->keeps_allowed & ~ACCEL_ALL_TENSORS) FAIL("architecture: level '%s' keeps unknown tensors", lv->name);
+  }
+  a->mac_instances = get64(c);
+  if (c->bad || a->mac_instances < 1 || a->mac_instances > LIM31) FAIL("architecture: bad MAC count");
+  if (c->off != c->n) FAIL("architecture section has %zu bytes left over", c->n - c->off);
+  snprintf(a->name, sizeof a->name, "%s", "stream");
+  return true;
+}
+
+/* ---- tensors ----------------------------------------------------------------- */
+
+static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
+  RtProgram *p = L->p;
+  uint32_t n = get32(c);
+  if (c->bad || n > (1u << 20) || (uint64_t)n * 12 > c->n) FAIL("tensor table: bad count %u", n);
+  p->ntensors = (int)n;
+  p->t = arena_alloc(&p->arena, sizeof(RtTensor) * (n + 1));
+  p->bound = arena_alloc(&p->arena, n + 1);
+  if (!p->t || !p->bound) FAIL("out of memory");
+  uint64_t total_bytes = 0;
+  for (uint32_t i = 1; i <= n; i++) {
+    RtTensor *t = &p->t[i];
+    set_where(L, c->base + c->off, NULL);
+    t->name = getstr(c, &p->arena, 4096);
+    int dt = get8(c), role = get8(c), rank = get8(c);
+    get8(c);
+    if (c->bad) FAIL("tensor table truncated");
+    if (!dtype_valid(dt) || !dtype_size((DType)dt)) FAIL("tensor '%s': element type %d is not supported", t->name, dt);
+    if (role > TR_OUTPUT) FAIL("tensor '%s': bad role %d", t->name, role);
+    if (rank > NAASC_MAX_RANK) FAIL("tensor '%s': rank %d", t->name, rank);
+    t->dtype = (DType)dt;
+    t->role = (TensorRole)role;
+    t->rank = rank;
+    t->numel = 1;
+    for (int k = 0; k < rank; k++) {
+      t->dims[k] = get64(c);
+      if (t->dims[k] < 1 || t->dims[k] > NAASC_MAX_ELEMS) FAIL("tensor '%s': dim %d is %" PRId64, t->name, k, t->dims[k]);
+      t->numel *= t->dims[k];
+      if (t->numel > NAASC_MAX_ELEMS) FAIL("tensor '%s' has more than 2^31 elements", t->name);
+    }
+    uint64_t off = (uint64_t)get64(c), len = (uint64_t)get64(c);
+    if (c->bad) FAIL("tensor table truncated");
+    uint64_t bytes = (uint64_t)t->numel * dtype_size(t->dtype);
+    if (t->role == TR_WEIGHT) {
+      if (len != bytes) FAIL("weight '%s': %" PRIu64 " bytes of data, its shape needs %" PRIu64, t->name, len, bytes);
+      if (off > wlen || len > wlen - off) FAIL("weight '%s': data at %" PRIu64 "+%" PRIu64 " is outside the weight section (%" PRIu64 " bytes)", t->name, off, len, wlen);
+    } else if (len != 0 && (t->role != TR_OUTPUT || len != bytes || off > wlen || len > wlen - off)) {
+      FAIL("tensor '%s': data where none belongs (only weights, and outputs that are constants, carry data)", t->name);
+    }
+    total_bytes += bytes;
+    if (total_bytes > (UINT64_C(1) << 36)) FAIL("the tensors need more than 64 GiB");
+    t->data = xcalloc((size_t)bytes, 1);
+    if (!t->data) FAIL("out of memory for tensor '%s' (%" PRIu64 " bytes)", t->name, bytes);
+    if (len) memcpy(t->data, weights + off, (size_t)len);
+  }
+  if (c->off != c->n) FAIL("tensor table has %zu bytes left over", c->n - c->off);
+  return true;
+}
+
+/* ---- layers ------------------------------------------------------------------ */
+
+static bool read_nest(Ld *L, Cur *c, Nest *n) {
+  Arena *a = &L->p->arena;
+  memset(n, 0, sizeof *n);
+  n->name = getstr(c, a, 4096);
+  n->vop = getstr(c, a, 4096);
+  n->kind = (NestKind)get8(c);
+  n->ndims = get8(c);
+  n->nacc = get8(c);
+  n->has_bias = get8(c) != 0;
+  n->act = (Op)get8(c);
+  get8(c); /* mapped: implied by the loop commands */
+  get_n(c, 2);
+  n->act_alpha = getf(c);
+  n->act_beta = getf(c);
+  for (int i = 0; i < 4; i++) n->fparam[i] = getf(c);
+  for (int i = 0; i < 4; i++) n->iparam[i] = get64(c);
+  if (c->bad) FAIL("layer record truncated");
+  if (n->kind > NK_VIEW) FAIL("layer '%s': bad kind %d", n->name, (int)n->kind);
+  if (n->ndims > NEST_MAX_DIMS || n->nacc > NEST_MAX_ACCESS) FAIL("layer '%s': %d dims, %d accesses", n->name, n->ndims, n->nacc);
+  if (n->act != OP_NONE && (n->act >= OP_COUNT || op_class(n->act) != 'V')) FAIL("layer '%s': bad activation %d", n->name, (int)n->act);
+  int64_t points = 1;
+  for (int i = 0; i < n->ndims; i++) {
+    NestDim *d = &n->dims[i];
+    d->bound = get64(c);
+    d->reduce = get8(c) != 0;
+    uint8_t len = get8(c);
+    if (len > 31) c->bad = true;
+    d->name = getstr_n(c, a, len);
+    if (c->bad) FAIL("layer record truncated");
+    if (d->bound < 1 || d->bound > LIM31) FAIL("layer '%s': dim %d bound %" PRId64, n->name, i, d->bound);
+    points *= d->bound;
+    if (points > (INT64_C(1) << 40)) FAIL("layer '%s': more than 2^40 points", n->name);
+  }
+  for (int k = 0; k < n->nacc; k++) {
+    Access *ac = &n->acc[k];
+    ac->tensor = get32(c);
+    ac->kind = (AccessKind)get8(c);
+    ac->ix = (IndexKind)get8(c);
+    ac->rank = get8(c);
+    uint8_t len = get8(c);
+    if (len > 31) c->bad = true;
+    ac->role = getstr_n(c, a, len);
+    if (c->bad) FAIL("layer record truncated");
+    if (ac->tensor < 1 || ac->tensor > (uint32_t)L->p->ntensors) FAIL("layer '%s': access %d names tensor %u, the stream has %d", n->name, k, ac->tensor, L->p->ntensors);
+    if (ac->kind > ACC_UPDATE || ac->ix > IX_WHOLE) FAIL("layer '%s': access %d has a bad kind", n->name, k);
+    if (ac->ix != IX_AFFINE) continue;
+    const RtTensor *T = &L->p->t[ac->tensor];
+    if (ac->rank != T->rank) FAIL("layer '%s': access %d has %d indices, tensor '%s' has rank %d", n->name, k, ac->rank, T->name, T->rank);
+    for (int q = 0; q < ac->rank; q++) {
+      Affine *e = &ac->idx[q];
+      for (int dd = 0; dd < NEST_MAX_DIMS; dd++) e->coef[dd] = get64(c);
+      e->cst = get64(c);
+      ac->pad_lo[q] = get64(c);
+      ac->pad_hi[q] = get64(c);
+      if (c->bad) FAIL("layer record truncated");
+      /* Every index this access forms lies in the tensor or its padding. */
+      int64_t lo = e->cst, hi = e->cst;
+      if (lo < -LIM31 || lo > LIM31) FAIL("layer '%s': access %d index %d offset out of range", n->name, k, q);
+      for (int dd = 0; dd < NEST_MAX_DIMS; dd++) {
+        int64_t cf = e->coef[dd];
+        if (cf == 0) continue;
+        if (dd >= n->ndims || cf < -LIM31 || cf > LIM31) FAIL("layer '%s': access %d index %d has a bad coefficient", n->name, k, q);
+        int64_t span = cf * (n->dims[dd].bound - 1); /* |span| < 2^62 */
+        if (__builtin_add_overflow(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi))
+          FAIL("layer '%s': access %d index %d overflows", n->name, k, q);
+      }
+      if (ac->pad_lo[q] < 0 || ac->pad_hi[q] < 0 || ac->pad_lo[q] > LIM31 || ac->pad_hi[q] > LIM31)
+        FAIL("layer '%s': access %d index %d has bad padding", n->name, k, q);
+      if (lo < -ac->pad_lo[q] || hi > T->dims[q] - 1 + ac->pad_hi[q])
+        FAIL("layer '%s': access %d (%s) reaches index %" PRId64 "..%" PRId64 " of dim %d of '%s' (size %" PRId64 ", padding %" PRId64 ":%" PRId64 ")",
+             n->name, k, ac->role, lo, hi, q, T->name, T->dims[q], ac->pad_lo[q], ac->pad_hi[q]);
+    }
+  }
+  return true;
+}
+
+/* Bounds the work a layer can ask for, so no stream can make the runtime
+ * spin: every dim indexes some affine access, and the points are at most
+ * numel(result) x numel(largest operand) (a conv's MACs are O x W, a pool's
+ * O x window, an element-wise op's O). */
+static bool check_work(Ld *L, const Nest *n) {
+  if (n->kind == NK_VIEW) return true;
+  int64_t out = 1, in = 1;
+  bool gathers = false;
+  for (int k = 0; k < n->nacc; k++) {
+    const RtTensor *t = &L->p->t[n->acc[k].tensor];
+    if (n->acc[k].kind == ACC_READ) in = t->numel > in ? t->numel : in;
+    else out = t->numel > out ? t->numel : out;
+    gathers |= n->acc[k].ix != IX_AFFINE;
+  }
+  double points = 1;
+  for (int dd = 0; dd < n->ndims; dd++) {
+    points *= (double)n->dims[dd].bound;
+    bool used = false;
+    for (int k = 0; k < n->nacc; k++)
+      if (n->acc[k].ix == IX_AFFINE)
+        for (int q = 0; q < n->acc[k].rank; q++) used |= n->acc[k].idx[q].coef[dd] != 0;
+    if (!used && !gathers && n->dims[dd].bound > 1) FAIL("layer '%s': dim %s indexes no operand", n->name, n->dims[dd].name);
+  }
+  if (points > (double)out * (double)in) FAIL("layer '%s': %.0f points for a %" PRId64 "-element result", n->name, points, out);
+  return true;
+}
+
+/* The access named role, or NULL. */
+static const Access *find_acc(const Nest *n, const char *role) {
+  for (int a = 0; a < n->nacc; a++)
+    if (strcmp(n->acc[a].role, role) == 0) return &n->acc[a];
+  return NULL;
+}
+
+static bool is_identity_write(const Nest *n, const Access *o) {
+  (void)n;
+  if (o->ix != IX_AFFINE) return false;
+  for (int q = 0; q < o->rank; q++)
+    if (o->pad_lo[q] || o->pad_hi[q]) return false;
+  return true;
+}
+
+/* What the interpreter needs of each kind of layer (interp.c follows it). */
+static bool check_layer_ops(Ld *L, const Nest *n) {
+  RtTensor *T = L->p->t;
+  const Access *last = n->nacc ? &n->acc[n->nacc - 1] : NULL;
+  const char *v = n->vop;
+  if (n->kind == NK_VIEW) {
+    const Access *x = n->nacc ? &n->acc[0] : NULL;
+    if (!x || x->kind != ACC_READ || n->nacc < 2) FAIL("layer '%s': a view needs a read and a write", n->name);
+    for (int k = 1; k < n->nacc; k++) {
+      const Access *o = &n->acc[k];
+      if (o->kind == ACC_READ) continue;
+      const RtTensor *to = &T[o->tensor], *tx = &T[x->tensor];
+      bool copy = to->numel == tx->numel && to->dtype == tx->dtype;
+      if (!copy && to->dtype != DT_BOOL) FAIL("layer '%s': view of %" PRId64 " %s elements as %" PRId64 " %s", n->name, tx->numel, dtype_name(tx->dtype), to->numel, dtype_name(to->dtype));
+      if (to->role == TR_WEIGHT || to->role == TR_INPUT) FAIL("layer '%s' writes a constant or input", n->name);
+    }
+    return true;
+  }
+  if (!last || last->kind == ACC_READ) FAIL("layer '%s': no result access", n->name);
+  if (T[last->tensor].role == TR_WEIGHT || T[last->tensor].role == TR_INPUT) FAIL("layer '%s' writes a constant or input", n->name);
+  if (n->kind == NK_MAC) {
+    const Access *I = find_acc(n, "I"), *W = find_acc(n, "W"), *O = find_acc(n, "O");
+    if (!I || !W || !O || O->kind != ACC_UPDATE) FAIL("layer '%s': a mac layer needs I, W and an O update", n->name);
+    const Access *ops[4] = {I, W, O, n->has_bias ? find_acc(n, "B") : NULL};
+    if (n->has_bias && !ops[3]) FAIL("layer '%s': bias without a B access", n->name);
+    for (int k = 0; k < 4; k++)
+      if (ops[k] && T[ops[k]->tensor].dtype != DT_F32) FAIL("layer '%s': mac operands must be f32", n->name);
+    bool whole = I->ix == IX_WHOLE || W->ix == IX_WHOLE || O->ix == IX_WHOLE;
+    if (I->ix == IX_GATHER || W->ix == IX_GATHER || O->ix == IX_GATHER) FAIL("layer '%s': gather in a mac layer", n->name);
+    if (whole) {
+      /* numpy matmul of whole operands: A[..., M, C] x B[..., C, K]. */
+      const RtTensor *a = &T[I->tensor], *b = &T[W->tensor], *o = &T[O->tensor];
+      if (a->rank < 1 || b->rank < 1) FAIL("layer '%s': matmul of a scalar", n->name);
+      int64_t ca = a->dims[a->rank - 1], cb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+      if (ca != cb) FAIL("layer '%s': matmul inner dims %" PRId64 " and %" PRId64 " differ", n->name, ca, cb);
+      int rb = a->rank > b->rank ? a->rank : b->rank;
+      int64_t numel = (a->rank > 1 ? a->dims[a->rank - 2] : 1) * (b->rank > 1 ? b->dims[b->rank - 1] : 1);
+      for (int k = 0; k < rb - 2; k++) {
+        int ia = a->rank - 3 - k, ib = b->rank - 3 - k;
+        int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1) FAIL("layer '%s': matmul batch dims do not broadcast", n->name);
+        numel *= da > db ? da : db;
+      }
+      if (numel != o->numel) FAIL("layer '%s': matmul output has %" PRId64 " elements, expected %" PRId64, n->name, o->numel, numel);
+      if (n->has_bias) FAIL("layer '%s': bias on a whole-tensor matmul", n->name);
+      return true;
+    }
+    if (n->has_bias) {
+      /* Each bias index is a constant or equals one output index. */
+      const Access *B = ops[3];
+      if (B->ix != IX_AFFINE) FAIL("layer '%s': bias not affine", n->name);
+      for (int j = 0; j < B->rank; j++) {
+        bool cst = true, found = false;
+        for (int dd = 0; dd < NEST_MAX_DIMS; dd++) cst &= B->idx[j].coef[dd] == 0;
+        for (int q = 0; q < O->rank && !cst; q++)
+          if (memcmp(&B->idx[j], &O->idx[q], sizeof(Affine)) == 0) found = true;
+        if (!cst && !found) FAIL("layer '%s': bias index %d follows no output index", n->name, j);
+      }
+    }
+    for (int k = 0; k < 3; k++)
+      for (int q = 0; q < ops[k]->rank; q++)
+        for (int dd = 0; dd < NEST_MAX_DIMS; dd++)
+          if (ops[k]->idx[q].coef[dd] < 0) FAIL("layer '%s': negative coefficient in a mac operand", n->name);
+    return true;
+  }
+  /* vec and move layers */
+  if (strncmp(v, "host:", 5) == 0) FAIL("layer '%s' is an op run on the host (%s); the runtime has no host implementation", n->name, v + 5);
+  static const char *const un[] = {"relu", "clip", "leakyrelu", "hardsigmoid", "hardswish", "sigmoid", "sqrt", "cast", NULL};
+  static const char *const bin[] = {"add", "sub", "mul", "div", "pow", NULL};
+  int want = -1; /* reads used, -2: at least one */
+  for (int i = 0; un[i]; i++) if (strcmp(v, un[i]) == 0) want = 1;
+  for (int i = 0; bin[i]; i++) if (strcmp(v, bin[i]) == 0) want = 2;
+  if (strcmp(v, "max") == 0) want = -2;
+  if (strcmp(v, "batchnorm") == 0) want = 5;
+  bool elementwise = want != -1;
+  if (elementwise || !strcmp(v, "copy") || !strcmp(v, "slice") || !strcmp(v, "transpose")) {
+    int reads = 0;
+    for (int k = 0; k < n->nacc - 1; k++) {
+      if (n->acc[k].kind != ACC_READ || n->acc[k].ix != IX_AFFINE) FAIL("layer '%s': operand %d is not an affine read", n->name, k);
+      reads++;
+    }
+    if (!elementwise) want = 1;
+    if ((want >= 0 && reads != want) || (want == -2 && reads < 1)) FAIL("layer '%s' (%s): %d operands", n->name, v, reads);
+    if (last->kind != ACC_WRITE || !is_identity_write(n, last)) FAIL("layer '%s': result must be a plain write", n->name);
+    if (!elementwise && T[n->acc[0].tensor].dtype != T[last->tensor].dtype) FAIL("layer '%s': a move changes the element type", n->name);
+    if (!strcmp(v, "cast") && (!dtype_valid((int)n->iparam[0]) || (DType)n->iparam[0] != T[last->tensor].dtype)) FAIL("layer '%s': cast target", n->name);
+    return true;
+  }
+  if (!strcmp(v, "maxpool") || !strcmp(v, "avgpool") || !strcmp(v, "globalavgpool") || !strcmp(v, "reducemean") || !strcmp(v, "softmax")) {
+    if (n->nacc != 2 || n->acc[0].kind != ACC_READ || n->acc[0].ix != IX_AFFINE) FAIL("layer '%s' (%s): needs one affine read", n->name, v);
+    AccessKind want_k = strcmp(v, "softmax") ? ACC_UPDATE : ACC_WRITE;
+    if (last->kind != want_k || !is_identity_write(n, last)) FAIL("layer '%s': bad result access", n->name);
+    return true;
+  }
+  if (!strcmp(v, "resize")) {
+    const RtTensor *x = &T[n->acc[0].tensor], *o = &T[last->tensor];
+    if (n->acc[0].ix != IX_GATHER || !is_identity_write(n, last) || last->kind != ACC_WRITE) FAIL("layer '%s': resize needs a gather read and a plain write", n->name);
+    if (x->rank != o->rank || x->rank > 4 || n->iparam[0] < 0 || n->iparam[0] > 1 || n->iparam[1] < 0 || n->iparam[1] > 4 || n->iparam[2] < 0 || n->iparam[2] > 3)
+      FAIL("layer '%s': resize parameters", n->name);
+    return true;
+  }
+  if (!strcmp(v, "gather")) {
+    if (n->nacc != 3) FAIL("layer '%s': gather needs X, Idx and O", n->name);
+    const RtTensor *x = &T[n->acc[0].tensor], *ix = &T[n->acc[1].tensor], *o = &T[last->tensor];
+    int64_t ax = n->iparam[0];
+    if (ax < 0 || ax >= x->rank || o->rank != x->rank - 1 + ix->rank || x->dtype != o->dtype) FAIL("layer '%s': gather shapes", n->name);
+    if (ix->dtype != DT_I64 && ix->dtype != DT_I32) FAIL("layer '%s': gather indices must be i32 or i64", n->name);
+    for (int k = 0; k < o->rank; k++) {
+      int64_t want_d = k < ax ? x->dims[k] : k < ax + ix->rank ? ix->dims[k - ax] : x->dims[k - ix->rank + 1];
+      if (o->dims[k] != want_d) FAIL("layer '%s': gather output shape", n->name);
+    }
+    if (!is_identity_write(n, last)) FAIL("layer '%s': gather result", n->name);
+    return true;
+  }
+  FAIL("layer '%s': unknown vector op '%s'", n->name, v);
+}
+
+static const char dim_names[] = "NGKCPQRS";
+const int rt_nest_dim[NDIMS] = {1, 0, 2, 3, 4, 5, 6, 7};
+
+const Access *rt_mac_access(const Nest *n, int t) {
+  return find_acc(n, t == TENSOR_W ? "W" : t == TENSOR_I ? "I" : "O");
+}
+
+void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
+                     int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]) {
+  int64_t scale[NDIMS], res[NDIMS];
+  for (int i = 0; i < NDIMS; i++) scale[i] = res[i] = 1, full[nl][i] = resid[nl][i] = 1;
+  int k = L->nloops - 1;
+  for (int l = nl - 1; l >= 0; l--) {
+    for (; k >= 0 && L->loop[k].level == l; k--) {
+      RtLoop *lp = &L->loop[k];
+      lp->stride = scale[lp->dim];
+      res[lp->dim] += scale[lp->dim] * (lp->r - 1);
+      scale[lp->dim] *= lp->f;
+    }
+    for (int i = 0; i < NDIMS; i++) full[l][i] = scale[i], resid[l][i] = res[i];
+  }
+}
+
+bool rt_tile_kernel(const RtLayer *L, const RtTensor *t, const int64_t ext[NDIMS], TileKernel *k) {
+  const Nest *n = &L->nest;
+  memset(k, 0, sizeof *k);
+  int64_t ls[KOP_N][NDIMS];
+  memset(ls, 0, sizeof ls);
+  static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
+  for (int op = 0; op < KOP_N; op++) {
+    const Access *ac = rt_mac_access(n, tens[op]);
+    if (!ac || ac->ix != IX_AFFINE) return false;
+    int rank = t[ac->tensor].rank;
+    int64_t size[NAASC_MAX_RANK], s = 1;
+    for (int q = 0; q < rank; q++) {
+      size[q] = 1;
+      for (int dd = 0; dd < NDIMS; dd++) size[q] += ac->idx[q].coef[rt_nest_dim[dd]] * (ext[dd] - 1);
+    }
+    for (int q = rank - 1; q >= 0; q--) {
+      for (int dd = 0; dd < NDIMS; dd++) ls[op][dd] += ac->idx[q].coef[rt_nest_dim[dd]] * s;
+      s *= size[q];
+    }
+  }
+  /* Reductions outermost, outputs inside, Q (unit stride in O) innermost:
+   * the innermost loop runs across outputs and vectorizes. */
+  static const uint8_t order[NDIMS] = {DIM_C, DIM_R, DIM_S, DIM_G, DIM_N, DIM_K, DIM_P, DIM_Q};
+  for (int i = 0; i < NDIMS; i++) {
+    int dd = order[i];
+    if (ext[dd] <= 1) continue;
+    k->bound[k->nloops] = ext[dd];
+    for (int op = 0; op < KOP_N; op++) k->stride[op][k->nloops] = ls[op][dd];
+    k->nloops++;
+  }
+  if (k->nloops == 0) k->bound[k->nloops++] = 1;
+  return true;
+}
+
+/* The mapping of a mac layer: loops, tiles, kernel, checked against the
+ * arch and the layer. */
+static bool check_mapping(Ld *L, RtLayer *ly) {
+  const Arch *a = &L->p->arch;
+  const Nest *n = &ly->nest;
+  int nl = a->nlevels;
+  if (n->ndims != 8) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
+  for (int i = 0; i < 8; i++)
+    if (n->dims[i].name[0] != dim_names[i] || n->dims[i].name[1]) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
+  if (!nest_problem(n, &ly->prob)) FAIL("layer '%s': not a mac problem", n->name);
+  /* Loops: levels in order; per level temporal first then spatial z, y, x. */
+  int prev_key = -1;
+  uint32_t seen[ACCEL_MAX_LEVELS][4] = {{0}};
+  int64_t spat[ACCEL_MAX_LEVELS][ACCEL_MAX_AXES];
+  for (int l = 0; l < nl; l++)
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) spat[l][x] = 1;
+  for (int i = 0; i < ly->nloops; i++) {
+    const RtLoop *lp = &ly->loop[i];
+    if (lp->level >= nl || lp->axis > 3 || lp->dim >= NDIMS) FAIL("layer '%s': loop %d: level %d, axis %d, dim %d out of range (the arch has %d levels)", n->name, i, lp->level, lp->axis, lp->dim, nl);
+    int key = lp->level * 4 + (lp->axis ? 4 - lp->axis : 0);
+    if (key < prev_key) FAIL("layer '%s': loop %d is out of nesting order", n->name, i);
+    prev_key = key;
+    if (seen[lp->level][lp->axis] >> lp->dim & 1) FAIL("layer '%s': loop %d repeats dim %c at its level", n->name, i, accel_dim_letter(lp->dim));
+    seen[lp->level][lp->axis] |= 1u << lp->dim;
+    if (lp->f < 2 || lp->f > LIM31 || lp->r < 1 || lp->r > lp->f) FAIL("layer '%s': loop %d has factor %" PRId64 " rem %" PRId64, n->name, i, lp->f, lp->r);
+    if (lp->axis) {
+      if (lp->r != lp->f) FAIL("layer '%s': loop %d: a spatial loop with a remainder", n->name, i);
+      spat[lp->level][lp->axis - 1] *= lp->f;
+      if (spat[lp->level][lp->axis - 1] > a->level[lp->level].fanout[lp->axis - 1])
+        FAIL("layer '%s': level '%s' unrolls %" PRId64 " on axis %c, its fan-out is %" PRId64, n->name, a->level[lp->level].name, spat[lp->level][lp->axis - 1], "xyz"[lp->axis - 1], a->level[lp->level].fanout[lp->axis - 1]);
+    }
+  }
+  int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], resid[ACCEL_MAX_LEVELS + 1][NDIMS];
+  /* Coverage before extents, so no product can overflow. */
+  for (int dd = 0; dd < NDIMS; dd++) {
+    double prod = 1;
+    for (int i = 0; i < ly->nloops; i++)
+      if (ly->loop[i].dim == dd) prod *= (double)ly->loop[i].f;
+    if (prod > (double)LIM31 * 4) FAIL("layer '%s': the loops over %c multiply to more than 2^33", n->name, accel_dim_letter(dd));
+  }
+  rt_loop_extents(ly, nl, full, resid);
+  uint8_t ragged_inside = 0;
+  for (int i = ly->nloops - 1; i >= 0; i--) {
+    const RtLoop *lp = &ly->loop[i];
+    if (lp->axis && (ragged_inside >> lp->dim & 1)) FAIL("layer '%s': a spatial loop over %c encloses a remainder", n->name, accel_dim_letter(lp->dim));
+    if (!lp->axis && lp->r != lp->f) ragged_inside |= (uint8_t)(1u << lp->dim);
+  }
+  double padded = 1, real = 1;
+  for (int dd = 0; dd < NDIMS; dd++) {
+    if (resid[0][dd] != ly->prob.dim[dd]) FAIL("layer '%s': the loops over %c cover %" PRId64 ", the layer has %" PRId64, n->name, accel_dim_letter(dd), resid[0][dd], ly->prob.dim[dd]);
+    padded *= (double)full[0][dd], real *= (double)ly->prob.dim[dd];
+  }
+  if (padded > 256 * real) FAIL("layer '%s': the loops walk %.0f points for %.0f MACs", n->name, padded, real);
+  /* Instances and MACs used. */
+  int64_t util = 1;
+  for (int l = 0; l < nl; l++) {
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) util *= spat[l][x];
+    int64_t have = l + 1 < nl ? a->level[l + 1].instances : a->mac_instances;
+    if (util > have) FAIL("layer '%s': the mapping uses %" PRId64 " instances below level '%s', the arch has %" PRId64, n->name, util, a->level[l].name, have);
+  }
+  /* Tiles: a load per kept tensor and level, sizes as the runtime derives
+   * them, kept tiles within capacity. */
+  for (int l = 0; l < nl; l++) ly->keep[l] = l == 0 ? ACCEL_ALL_TENSORS : 0;
+  for (int i = 0; i < ly->ntiles; i++) {
+    const RtTile *tl = &ly->tile[i];
+    if (tl->level < 1 || tl->level >= nl || tl->tensor >= NTENSORS) FAIL("layer '%s': tile %d at level %d, tensor %d", n->name, i, tl->level, tl->tensor);
+    if (tl->store && tl->tensor != TENSOR_O) FAIL("layer '%s': a store of a tensor other than O", n->name);
+    if (!tl->store) {
+      if (ly->keep[tl->level] >> tl->tensor & 1) FAIL("layer '%s': two loads of %c at level %d", n->name, accel_tensor_letter(tl->tensor), tl->level);
+      ly->keep[tl->level] |= (uint8_t)(1u << tl->tensor);
+    }
+    const Access *ac = rt_mac_access(n, tl->tensor);
+    const RtTensor *T = &L->p->t[ac->tensor];
+    if (tl->rank != T->rank || tl->affine != (ac->ix == IX_AFFINE)) FAIL("layer '%s': tile %d does not match tensor '%s'", n->name, i, T->name);
+    int64_t stride = 1;
+    for (int q = T->rank - 1; q >= 0; q--) {
+      int64_t size = T->dims[q];
+      if (ac->ix == IX_AFFINE) {
+        double dsize = 1;
+        for (int dd = 0; dd < NDIMS; dd++) dsize += (double)ac->idx[q].coef[rt_nest_dim[dd]] * (double)(full[tl->level][dd] - 1);
+        if (dsize > (double)LIM31 * 4) FAIL("layer '%s': tile %d of '%s' is too large", n->name, i, T->name);
+        size = 1;
+        for (int dd = 0; dd < NDIMS; dd++) size += ac->idx[q].coef[rt_nest_dim[dd]] * (full[tl->level][dd] - 1);
+      }
+      if (tl->size[q] != size || tl->stride[q] != stride || tl->pad_lo[q] != (ac->ix == IX_AFFINE ? ac->pad_lo[q] : 0) || tl->pad_hi[q] != (ac->ix == IX_AFFINE ? ac->pad_hi[q] : 0))
+        FAIL("layer '%s': tile %d of '%s' at level '%s': dim %d has size %" PRId64 " stride %" PRId64 ", the mapping gives %" PRId64 " and %" PRId64, n->name, i, T->name, a->level[tl->level].name, q, tl->size[q], tl->stride[q], size, stride);
+      stride *= T->dims[q];
+    }
+  }
+  for (int i = 0; i < ly->ntiles; i++)
+    if (ly->tile[i].store && !(ly->keep[ly->tile[i].level] >> TENSOR_O & 1)) FAIL("layer '%s': a store without a load at level %d", n->name, ly->tile[i].level);
+  for (int l = 1; l < nl; l++) {
+    const Level *lv = &a->level[l];
+    if (ly->keep[l] & ~lv->keeps_allowed) FAIL("layer '%s': level '%s' may not keep what the stream loads into it", n->name, lv->name);
+    bool want_store = ly->keep[l] >> TENSOR_O & 1, has_store = false;
+    for (int i = 0; i < ly->ntiles; i++) has_store |= ly->tile[i].store && ly->tile[i].level == l;
+    if (want_store != has_store) FAIL("layer '%s': level '%s' loads outputs without storing them", n->name, lv->name);
+    if (lv->is_dram || !lv->capacity_words) continue;
+    double words = 0, e[NDIMS]; /* in double: a tampered tile must not overflow */
+    for (int dd = 0; dd < NDIMS; dd++) e[dd] = (double)full[l][dd];
+    const Problem *pb = &ly->prob;
+    if (ly->keep[l] >> TENSOR_W & 1) words += e[DIM_G] * e[DIM_K] * e[DIM_C] * e[DIM_R] * e[DIM_S];
+    if (ly->keep[l] >> TENSOR_O & 1) words += e[DIM_G] * e[DIM_N] * e[DIM_K] * e[DIM_P] * e[DIM_Q];
+    if (ly->keep[l] >> TENSOR_I & 1)
+      words += e[DIM_G] * e[DIM_N] * e[DIM_C] * ((e[DIM_P] - 1) * (double)pb->stride[0] + (e[DIM_R] - 1) * (double)pb->dilation[0] + 1) *
+               ((e[DIM_Q] - 1) * (double)pb->stride[1] + (e[DIM_S] - 1) * (double)pb->dilation[1] + 1);
+    if (words > (double)lv->capacity_words) FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tiles need %.0f", n->name, lv->name, lv->capacity_words, words);
+  }
+  /* The kernel must be the one the runtime derives for the compute tile. */
+  int lc = nl > 1 ? 1 : 0;
+  if (ly->compute_level != lc) FAIL("layer '%s': compute at level %d, expected %d", n->name, ly->compute_level, lc);
+  TileKernel k;
+  if (rt_tile_kernel(ly, L->p->t, full[lc], &k) && !kernel_equal(&k, &ly->kernel))
+    FAIL("layer '%s': the kernel does not match the compute tile", n->name);
+  return true;
+}
+
+static bool read_commands(Ld *L, Cur *c) {
+  RtProgram *p = L->p;
+  int cap = 0;
+  RtLayer *ly = NULL;
+  enum { S_OUT, S_IN, S_SYNCED } st = S_OUT;
+  bool has_compute = false, has_kernel = false, has_vec = false;
+  while (c->off < c->n) {
+    size_t at = c->base + c->off;
+    set_where(L, at, ly ? ly->nest.name : NULL);
+    uint8_t op = get8(c);
+    get8(c);
+    get_n(c, 2);
+    uint32_t len = get32(c);
+    if (c->bad) FAIL("command header truncated");
+    if (len > CMDF_MAX_PAYLOAD || len > c->n - c->off) FAIL("command %u: payload of %u bytes runs past the command section", op, len);
+    Cur r = {c->p + c->off, len, 0, c->base + c->off, false};
+    c->off += len;
+    if (op == CMD_LAYER) {
+      if (st != S_OUT) FAIL("a layer begins inside another");
+      if (p->nlayers == cap) {
+        cap = cap ? cap * 2 : 64;
+        if (cap > (1 << 20)) FAIL("too many layers");
+        RtLayer *nl2 = xrealloc(p->layers, sizeof(RtLayer) * (size_t)cap);
+        if (!nl2) FAIL("out of memory");
+        p->layers = nl2;
+      }
+      ly = &p->layers[p->nlayers++];
+      memset(ly, 0, sizeof *ly);
+      if (!read_nest(L, &r, &ly->nest)) return false;
+      set_where(L, at, ly->nest.name);
+      ly->counts.name = ly->nest.name;
+      if (!check_layer_ops(L, &ly->nest) || !check_work(L, &ly->nest)) return false;
+      st = S_IN;
+      has_compute = has_kernel = has_vec = false;
+    } else if (!ly || st == S_OUT) {
+      FAIL("command %u outside a layer", op);
+    } else if (op == CMD_LOOP) {
+      if (st != S_IN || ly->ntiles || has_kernel || has_vec) FAIL("a loop after the layer's tiles");
+      if (ly->nloops == RT_MAX_LOOPS) FAIL("too many loops");
+      RtLoop *lp = &ly->loop[ly->nloops++];
+      lp->level = get8(&r);
+      lp->axis = get8(&r);
+      lp->dim = get8(&r);
+      get8(&r);
+      lp->f = get64(&r);
+      lp->r = get64(&r);
+      ly->mapped = true;
+    } else if (op == CMD_LOAD || op == CMD_STORE) {
+      if (st != S_IN || has_kernel || has_vec) FAIL("a tile outside the mapping");
+      if (ly->ntiles == RT_MAX_TILES) FAIL("too many tiles");
+      RtTile *tl = &ly->tile[ly->ntiles++];
+      tl->store = op == CMD_STORE;
+      tl->level = get8(&r);
+      tl->tensor = get8(&r);
+      tl->rank = get8(&r);
+      tl->affine = get8(&r);
+      if (tl->rank > NAASC_MAX_RANK) FAIL("tile rank %d", tl->rank);
+      for (int q = 0; q < tl->rank; q++) {
+        tl->size[q] = get64(&r);
+        tl->stride[q] = get64(&r);
+        tl->pad_lo[q] = get64(&r);
+        tl->pad_hi[q] = get64(&r);
+      }
+      ly->mapped = true;
+    } else if (op == CMD_KERNEL) {
+      if (st != S_IN || has_kernel || has_vec) FAIL("a misplaced kernel");
+      TileKernel *k = &ly->kernel;
+      memset(k, 0, sizeof *k);
+      uint32_t nloops = get32(&r);
+      if (nloops < 1 || nloops > KERNEL_MAX_LOOPS) FAIL("kernel with %u loops", nloops);
+      k->nloops = (int)nloops;
+      for (int i = 0; i < k->nloops; i++) {
+        k->bound[i] = get64(&r);
+        for (int o = 0; o < KOP_N; o++) k->stride[o][i] = get64(&r);
+      }
+      has_kernel = true;
+      ly->mapped = true;
+    } else if (op == CMD_COMPUTE) {
+      if (st != S_IN || !has_kernel || has_compute) FAIL("compute without its kernel");
+      ly->compute_level = get8(&r);
+      get8(&r);
+      get_n(&r, 2);
+      ly->kernel_id = get32(&r);
+      has_compute = true;
+    } else if (op == CMD_VECOP) {
+      if (st != S_IN || ly->mapped || has_vec) FAIL("a vector op in a mapped layer");
+      has_vec = true;
+    } else if (op == CMD_SYNC) {
+      if (st != S_IN) FAIL("two syncs");
+      if (ly->mapped && (!has_compute || ly->nest.kind != NK_MAC)) FAIL("a mapped layer without compute");
+      if (!ly->mapped && !has_vec) FAIL("a layer without compute or vector op");
+      if (ly->mapped && !check_mapping(L, ly)) return false;
+      st = S_SYNCED;
+    } else if (op == CMD_END) {
+      if (st != S_SYNCED) FAIL("a layer ends before its sync");
+      st = S_OUT;
+    } else {
+      FAIL("unknown command %u", op);
+    }
+    if (r.bad) FAIL("command %u: payload truncated", op);
+    if (r.off != r.n) FAIL("command %u: %zu bytes of payload left over", op, r.n - r.off);
+  }
+  if (st != S_OUT) FAIL("the stream ends inside layer '%s'", ly ? ly->nest.name : "?");
+  return true;
+}
+
+Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, Diag *d) {
+  *out = NULL;
+  RtProgram *p = xcalloc(1, sizeof *p);
+  if (!p) {
+    diag_error(d, NULL, "out of memory");
+    return RC_INTERNAL;
+  }
+  arena_init(&p->arena);
+  Ld Ls = {p, d, ""}, *L = &Ls;
+  Cur h = {buf, len, 0, 0, false};
+  if (len < CMDF_HEADER_BYTES) {
+    diag_error(d, NULL, "not a command stream: %zu bytes, the header alone is %d", len, CMDF_HEADER_BYTES);
+    goto fail;
+  }
+  if (memcmp(buf, CMDF_MAGIC, 8) != 0) {
+    diag_error(d, "offset 0", "not a naasc command stream (bad magic)");
+    goto fail;
+  }
+  h.off = 8;
+  uint32_t ver = get32(&h), hb = get32(&h);
+  uint64_t hash = (uint64_t)get64(&h);
+  uint64_t sec[7];
+  for (int i = 0; i < 7; i++) sec[i] = (uint64_t)get64(&h);
+  if (ver != CMDF_VERSION) {
+    diag_error(d, "offset 8", "command stream version %u, this runtime reads version %d", ver, CMDF_VERSION);
+    goto fail;
+  }
+  /* Sections: arch, tensors, commands, weights, back to back to the end. */
+  uint64_t arch_off = sec[0], arch_len = sec[1], t_off = sec[2], t_len = sec[3], c_off = sec[4],
+           c_len = sec[5], w_len = sec[6];
+  if (hb != CMDF_HEADER_BYTES || arch_off != CMDF_HEADER_BYTES || arch_len > len ||
+      t_off != arch_off + arch_len || t_len > len || c_off != t_off + t_len || c_len > len ||
+      c_off + c_len > len || w_len != len - (c_off + c_len)) {
+    diag_error(d, "offset 12", "the section table does not describe a %zu-byte stream (truncated or tampered)", len);
+    goto fail;
+  }
+  if (cmdf_hash(buf + arch_off, (size_t)arch_len) != hash) {
+    diag_error(d, "offset 16", "the architecture section does not match its hash (tampered)");
+    goto fail;
+  }
+  Cur ac = {buf + arch_off, (size_t)arch_len, 0, (size_t)arch_off, false};
+  set_where(L, (size_t)arch_off, NULL);
+  if (!read_arch(L, &ac)) goto fail;
+  p->arch_hash = hash;
+  if (expect) {
+    uint64_t want = cmdf_arch_hash(expect);
+    if (want != hash) {
+      diag_error(d, NULL, "the stream was compiled for another architecture (levels %s...; hash %016" PRIx64 "), not '%s' (hash %016" PRIx64 ")",
+                 p->arch.level[p->arch.nlevels > 1 ? 1 : 0].name, hash, expect->name, want);
+      goto fail;
+    }
+    snprintf(p->arch.name, sizeof p->arch.name, "%s", expect->name);
+  }
+  Cur tc = {buf + t_off, (size_t)t_len, 0, (size_t)t_off, false};
+  if (!read_tensors(L, &tc, buf + c_off + c_len, w_len)) goto fail;
+  Cur cc = {buf + c_off, (size_t)c_len, 0, (size_t)c_off, false};
+  if (!read_commands(L, &cc)) goto fail;
+  p->stream_bytes = len, p->cmd_bytes = (size_t)c_len, p->weight_bytes = (size_t)w_len;
+  *out = p;
+  return RC_OK;
+fail:
+  rt_destroy(p);
+  return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
+}
+
+void rt_destroy(RtProgram *p) {
+  if (!p) return;
+  for (int i = 1; p->t && i <= p->ntensors; i++) xfree(p->t[i].data);
+  xfree(p->layers);
+  xfree(p->kcache);
+  arena_free(&p->arena);
+  xfree(p);
+}
+
+int rt_ntensors(const RtProgram *p) { return p->ntensors; }
+const RtTensor *rt_tensor(const RtProgram *p, int id) { return id >= 1 && id <= p->ntensors ? &p->t[id] : NULL; }
+int rt_find_tensor(const RtProgram *p, const char *name) {
+  for (int i = 1; i <= p->ntensors; i++)
+    if (strcmp(p->t[i].name, name) == 0) return i;
+  return 0;
+}
+const char *rt_arch_name(const RtProgram *p) { return p->arch.name; }
+int rt_nlayers(const RtProgram *p) { return p->nlayers; }
+const RtLayerCounts *rt_layer_counts(const RtProgram *p, int i) { return i >= 0 && i < p->nlayers ? &p->layers[i].counts : NULL; }
+const Nest *rt_layer_nest(const RtProgram *p, int i) { return i >= 0 && i < p->nlayers ? &p->layers[i].nest : NULL; }
+
+/* ---- disassembly ----------------------------------------------------------------- */
+
+static const char *const role_names[] = {"input", "weight", "value", "output"};
+static const char *const kind_names[] = {"mac", "vec", "move", "view"};
+
+static void print_affine(FILE *f, const Nest *n, const Affine *e) {
+  bool any = false;
+  for (int dd = 0; dd < n->ndims; dd++) {
+    if (!e->coef[dd]) continue;
+    if (any && e->coef[dd] > 0) fputc('+', f);
+    if (e->coef[dd] == -1) fputc('-', f);
+    fputs(n->dims[dd].name, f);
+    if (e->coef[dd] != 1 && e->coef[dd] != -1) fprintf(f, "*%" PRId64, e->coef[dd]);
+    any = true;
+  }
+  if (e->cst || !any) fprintf(f, any ? "%+" PRId64 : "%" PRId64, e->cst);
+}
+
+void rt_disasm(FILE *f, const RtProgram *p) {
+  const Arch *a = &p->arch;
+  fprintf(f, "; naasc command stream v%d: %zu bytes (commands %zu, weights %zu)\n", CMDF_VERSION,
+          p->stream_bytes, p->cmd_bytes, p->weight_bytes);
+  fprintf(f, "arch hash %016" PRIx64 " macs %" PRId64 "\n", p->arch_hash, a->mac_instances);
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *lv = &a->level[l];
+    fprintf(f, "  level %d %s%s instances %" PRId64 " fanout %" PRId64 "x%" PRId64 "x%" PRId64 " capacity %" PRId64 " keeps ",
+            l, lv->name, lv->is_dram ? " dram" : "", lv->instances, lv->fanout[0], lv->fanout[1], lv->fanout[2], lv->capacity_words);
+    for (int t = 0; t < NTENSORS; t++)
+      if (lv->keeps_allowed >> t & 1) fputc(accel_tensor_letter(t), f);
+    fputc('\n', f);
+  }
+  for (int i = 1; i <= p->ntensors; i++) {
+    const RtTensor *t = &p->t[i];
+    fprintf(f, "tensor %%%d \"%s\" %s[", i, t->name, dtype_name(t->dtype));
+    for (int k = 0; k < t->rank; k++) fprintf(f, "%s%" PRId64, k ? "," : "", t->dims[k]);
+    fprintf(f, "] %s\n", role_names[t->role]);
+  }
+  for (int i = 0; i < p->nlayers; i++) {
+    const RtLayer *ly = &p->layers[i];
+    const Nest *n = &ly->nest;
+    fprintf(f, "layer \"%s\" %s", n->name, kind_names[n->kind]);
+    if (n->vop && n->vop[0]) fprintf(f, "(%s)", n->vop);
+    fputs(" dims", f);
+    for (int k = 0; k < n->ndims; k++) fprintf(f, " %s=%" PRId64 "%s", n->dims[k].name, n->dims[k].bound, n->dims[k].reduce ? "r" : "");
+    fputc('\n', f);
+    for (int k = 0; k < n->nacc; k++) {
+      const Access *ac = &n->acc[k];
+      static const char *const akind[] = {"read", "write", "update"};
+      fprintf(f, "  %s = %s %%%u", ac->role, akind[ac->kind], ac->tensor);
+      if (ac->ix == IX_GATHER) fputs("[gather]", f);
+      else if (ac->ix == IX_WHOLE) fputs("[]", f);
+      else {
+        fputc('[', f);
+        for (int q = 0; q < ac->rank; q++) {
+          if (q) fputc(',', f);
+          print_affine(f, n, &ac->idx[q]);
+        }
+        fputc(']', f);
+      }
+      fputc('\n', f);
+    }
+    if (n->has_bias || n->act) fprintf(f, "  epilogue%s %s(%g,%g)\n", n->has_bias ? " bias" : "", n->act ? op_name(n->act) : "none", n->act_alpha, n->act_beta);
+    for (int k = 0; k < ly->nloops; k++) {
+      const RtLoop *lp = &ly->loop[k];
+      if (lp->axis) fprintf(f, "  loop L%d spatial.%c %c in %" PRId64 "\n", lp->level, "xyz"[lp->axis - 1], accel_dim_letter(lp->dim), lp->f);
+      else if (lp->r != lp->f) fprintf(f, "  loop L%d %c in %" PRId64 " rem %" PRId64 "\n", lp->level, accel_dim_letter(lp->dim), lp->f, lp->r);
+      else fprintf(f, "  loop L%d %c in %" PRId64 "\n", lp->level, accel_dim_letter(lp->dim), lp->f);
+    }
+    for (int k = 0; k < ly->ntiles; k++) {
+      const RtTile *tl = &ly->tile[k];
+      fprintf(f, "  %s L%d %c size [", tl->store ? "store" : "load", tl->level, accel_tensor_letter(tl->tensor));
+      for (int q = 0; q < tl->rank; q++) fprintf(f, "%s%" PRId64, q ? "," : "", tl->size[q]);
+      fputs("] stride [", f);
+      for (int q = 0; q < tl->rank; q++) fprintf(f, "%s%" PRId64, q ? "," : "", tl->stride[q]);
+      fputs("] pad [", f);
+      for (int q = 0; q < tl->rank; q++) fprintf(f, "%s%" PRId64 ":%" PRId64, q ? "," : "", tl->pad_lo[q], tl->pad_hi[q]);
+      fputs("]\n", f);
+    }
+    if (ly->mapped) {
+      const TileKernel *k = &ly->kernel;
+      fprintf(f, "  kernel #%u loops", ly->kernel_id);
+      for (int j = 0; j < k->nloops; j++)
+        fprintf(f, " %" PRId64 "(o%" PRId64 ",i%" PRId64 ",w%" PRId64 ")", k->bound[j], k->stride[KOP_O][j], k->stride[KOP_I][j], k->stride[KOP_W][j]);
+      fprintf(f, "\n  compute L%d kernel #%u\n", ly->compute_level, ly->kernel_id);
+    } else {
+      fputs("  vecop\n", f);
+    }
+    fputs("  sync\nend\n", f);
+  }
+}

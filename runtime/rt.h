@@ -1,0 +1,80 @@
+/*
+ * rt.h: what the files of runtime/ share (not an interface: runtime.h is).
+ * A loaded program: the architecture read back from the stream, the tensor
+ * table with the DRAM buffers, and per layer the nest, its loops, tiles and
+ * kernel as the validator accepted them.
+ */
+#ifndef NAASC_RT_H
+#define NAASC_RT_H
+
+#include "runtime.h"
+
+#define RT_MAX_LOOPS (ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES) * NDIMS)
+#define RT_MAX_TILES (ACCEL_MAX_LEVELS * NTENSORS * 2)
+
+typedef struct {
+  uint8_t level, axis, dim; /* axis 0: temporal; 1..3: spatial x, y, z */
+  int64_t f, r;
+  int64_t stride;           /* product of f of the same-dim loops inside (derived) */
+} RtLoop;
+
+typedef struct {
+  bool store;
+  uint8_t level, tensor, rank, affine;
+  int64_t size[NAASC_MAX_RANK], stride[NAASC_MAX_RANK];
+  int64_t pad_lo[NAASC_MAX_RANK], pad_hi[NAASC_MAX_RANK];
+} RtTile;
+
+typedef struct {
+  Nest nest;
+  bool mapped;
+  Problem prob;                  /* mapped mac layers */
+  int nloops;
+  RtLoop loop[RT_MAX_LOOPS];     /* outermost first */
+  int ntiles;
+  RtTile tile[RT_MAX_TILES];
+  uint8_t keep[ACCEL_MAX_LEVELS]; /* tensors loaded at each level (DRAM: all) */
+  int compute_level;
+  TileKernel kernel;             /* of the full compute tile */
+  uint32_t kernel_id;
+  RtLayerCounts counts;
+} RtLayer;
+
+typedef struct {
+  TileKernel k;
+  KernelFn fn; /* NULL: the C reference */
+} RtKernelEntry;
+
+struct RtProgram {
+  Arena arena;
+  Arch arch;             /* the fields the stream carries (cmdfmt.h) */
+  uint64_t arch_hash;
+  int ntensors;
+  RtTensor *t;           /* [0] unused */
+  bool *bound;           /* inputs bound by rt_set_input */
+  int nlayers;
+  RtLayer *layers;
+  RtKernelEntry *kcache;
+  int nk, capk;
+  size_t stream_bytes, cmd_bytes, weight_bytes;
+};
+
+/* Element i of t as a double, and stores (converted to t's type). */
+double rt_get(const RtTensor *t, int64_t i);
+void rt_set(RtTensor *t, int64_t i, double v);
+
+/* Mac layers: the tiled executor (exec.c) and the access counter (count.c). */
+Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d);
+void rt_count_layer(const RtProgram *p, RtLayer *L, bool exact);
+/* Derived loop strides and extents, shared by the validator and executor:
+ * full[l][d] and resid[l][d] (l in 0..nl) as cost.c's nest. */
+void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
+                     int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]);
+/* The kernel of a compute tile of (accel-dim) extents ext, as the emitter
+ * writes it; false if an operand is not affine. */
+bool rt_tile_kernel(const RtLayer *L, const RtTensor *t, const int64_t ext[NDIMS], TileKernel *k);
+/* Nest dim index of accel dim d, and the mac access of an accel tensor. */
+extern const int rt_nest_dim[NDIMS];
+const Access *rt_mac_access(const Nest *n, int t);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * runtime.h: the one interface of runtime/: it loads a command stream
+ * (docs/cmd-format.md), validates it completely before anything runs,
+ * executes it on buffers sized from the stream's architecture, counts the
+ * reads, fills and updates of every storage level and tensor the way the
+ * cost model does (docs/runtime.md), and hands back the output tensors.
+ *
+ * Layering: runtime -> ir only.  Compute tiles run through a kernel
+ * provider the caller injects (RuntimeOptions.compile, e.g. the LLVM JIT of
+ * backend/codegen.c); without one, or with no_jit, a plain C reference loop
+ * runs them.
+ *
+ * Invariants:
+ *   - rt_load never trusts the stream: every read is bounds-checked, every
+ *     index a layer can form is checked against its tensor (and padding),
+ *     every loop, tile and kernel against what the runtime derives itself
+ *     from the layer and the architecture.  A stream that loads runs without
+ *     reading or writing outside any buffer;
+ *   - an RtProgram owns a copy of everything it needs (the caller may free
+ *     the bytes after rt_load).
+ */
+#ifndef NAASC_RUNTIME_H
+#define NAASC_RUNTIME_H
+
+#include <stdio.h>
+
+#include "accel.h"
+#include "ir.h"
+#include "kernel.h"
+#include "nest.h"
+
+typedef struct RtProgram RtProgram;
+
+/* Loads and validates a stream.  expect (may be NULL) is the architecture
+ * the caller means to run on: a stream for another one is refused. */
+Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, Diag *d);
+void rt_destroy(RtProgram *p);
+
+/* The text disassembly of a loaded stream (naasc --emit=cmd-text). */
+void rt_disasm(FILE *f, const RtProgram *p);
+
+/* A tensor as the runtime holds it: dense row-major elements of dtype. */
+typedef struct {
+  const char *name;
+  DType dtype;
+  int rank;
+  int64_t dims[NAASC_MAX_RANK];
+  int64_t numel;
+  TensorRole role;
+  void *data; /* numel * dtype_size(dtype) bytes, owned by the program */
+} RtTensor;
+
+int rt_ntensors(const RtProgram *p);           /* ids 1..n */
+const RtTensor *rt_tensor(const RtProgram *p, int id);
+int rt_find_tensor(const RtProgram *p, const char *name); /* 0 if none */
+const char *rt_arch_name(const RtProgram *p);
+
+/* Binds a graph input: shape and element type must equal the stream's. */
+Rc rt_set_input(RtProgram *p, const char *name, DType dt, int rank, const int64_t *dims,
+                const void *data, Diag *d);
+
+typedef struct {
+  /* Compiles a kernel into *fn; NULL (or no_jit) uses the C reference. */
+  Rc (*compile)(void *ctx, const TileKernel *k, KernelFn *fn, Diag *d);
+  void *compile_ctx;
+  bool no_jit;
+  bool count; /* count accesses per level (the mapped mac layers) */
+  bool count_exact; /* follow every iteration, not Timeloop's evaluation points */
+  bool reference; /* every layer through the reference interpreter, no tiling */
+  bool skip_compute; /* mac layers: walk the tiles and count, run no kernels (count tests) */
+} RuntimeOptions;
+
+void rt_options_default(RuntimeOptions *o);
+
+/* Runs every layer in order.  RC_BADINPUT if an input is unbound or a
+ * gather index is out of range (reported naming the layer). */
+Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d);
+
+/* Per mapped mac layer: the accesses counted while it ran. */
+typedef struct {
+  const char *name;
+  bool counted;          /* a mapped mac layer that ran with counting on */
+  bool exact;            /* counted over every iteration (count_exact) */
+  int nlevels;
+  AccessCounts total[ACCEL_MAX_LEVELS][NTENSORS]; /* summed over utilized instances */
+  int64_t macs;          /* MACs the compute tiles performed */
+  int64_t tiles;         /* compute tiles run */
+} RtLayerCounts;
+
+int rt_nlayers(const RtProgram *p);
+const RtLayerCounts *rt_layer_counts(const RtProgram *p, int layer);
+/* The layer's nest as the stream describes it (names point into p). */
+const Nest *rt_layer_nest(const RtProgram *p, int layer);
+/* The layer's mapping rebuilt from its loop commands (NULL if unmapped). */
+const Mapping *rt_layer_mapping(const RtProgram *p, int layer);
+
+/* The reference interpreter of one unmapped nest over dense tensors
+ * (tensors[acc.tensor]); every NestKind.  Also what rt_run uses for
+ * vector, move and view layers.  The tensors must match the nest. */
+Rc rt_interpret_nest(const Nest *n, RtTensor *tensors, int ntensors, Diag *d);
+
+#endif

@@ -1,0 +1,234 @@
+#!/usr/bin/python3
+"""run_node_numeric.py: runs ONNX's backend node cases end to end through
+naasc's command stream and runtime, and compares the outputs with ONNX's.
+
+Usage: run_node_numeric.py NAASC NAASC_RUN WORKDIR SCRATCH [--presets eyeriss,nvdla-256]
+                           [-j N] [-k SUBSTRING] [-v] [--no-jit]
+
+A case is supported as in run_node_shapes.py (same op list, opsets, refusals;
+cases naasc refuses on purpose are skipped here, run_node_shapes checks the
+refusal).  Per supported case and preset:
+
+  naasc model.onnx --target PRESET -o SCRATCH/.../model.cmd [--input-data ...]
+  naasc-run model.cmd --input NAME=input_K.pb ... -o SCRATCH/.../out [--no-jit]
+
+(compute tiles compiled by the LLVM JIT, or with --no-jit the C reference)
+
+Cases in KNOWN_REFUSALS must instead be refused cleanly (exit 1, the reason
+on stderr); they count as passed and are listed.  (the same inputs are bound as constants with --input-data as in
+run_node_shapes.py: integer inputs and operands naasc needs as constants;
+also an input whose data contradicts its declared shape),
+then every output_K.pb must equal SCRATCH/.../out/NAME.pb: same element type
+and shape, values within rtol 1e-3 and atol 1e-7 (|got - want| <= atol +
+rtol * |want|; NaN matches NaN; integers and bools exactly).
+
+Prints pass/total per op and preset and every failing case with its reason.
+Exit codes: 0 all pass, 1 some failure, 2 bad usage, 77 skip (no cases).
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import glob
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_node_shapes as shapes  # noqa: E402
+
+RTOL, ATOL = 1e-3, 1e-7
+# Supported-op cases the compiler refuses on purpose (before the runtime sees
+# them): case -> reason.  The refusal itself is checked by run_node_shapes.py
+# or here (a clean exit 1 naming the reason).
+D3 = "3-D convolution or pooling (the lowering handles 1-D and 2-D)"
+STRING = "string tensors (the runtime holds numeric types only)"
+KNOWN_REFUSALS = {
+    "test_averagepool_3d_default": (D3, "3-D"),
+    "test_maxpool_3d_default": (D3, "3-D"),
+    "test_convtranspose_3d": (D3, "3-D"),
+    "test_cast_STRING_to_FLOAT": (STRING, "element type 8"),
+    "test_castlike_STRING_to_FLOAT_expanded": (STRING, "element type 8"),
+}
+TIMEOUT = 60
+NO_JIT = False
+
+
+def run(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=TIMEOUT)
+        return r.returncode, r.stdout, r.stderr
+    except subprocess.TimeoutExpired:
+        return "timeout", "", "timed out after %d s" % TIMEOUT
+    except OSError as e:  # a missing binary is this case's failure, not the runner's
+        return "oserror", "", str(e)
+
+
+def to_array(t, elem_type):
+    if t.data_type == onnx.TensorProto.UINT16 and elem_type == onnx.TensorProto.BFLOAT16:
+        # numpy has no bf16: widen the stored halves to f32
+        a = numpy_helper.to_array(t).astype(np.uint32) << 16
+        return a.view(np.float32)
+    if t.data_type == onnx.TensorProto.BFLOAT16:
+        raw = np.frombuffer(t.raw_data, dtype=np.uint16) if t.raw_data else np.array(t.int32_data, dtype=np.uint16)
+        return (raw.astype(np.uint32) << 16).view(np.float32).reshape(list(t.dims))
+    return numpy_helper.to_array(t)
+
+
+def compare(got, want):
+    """None if equal within tolerance, else why not."""
+    if got.shape != want.shape:
+        return "shape %s, want %s" % (list(got.shape), list(want.shape))
+    if want.dtype.kind in "fc":
+        g = got.astype(np.float64)
+        w = want.astype(np.float64)
+        both_nan = np.isnan(g) & np.isnan(w)
+        same_inf = np.isinf(w) & (g == w)
+        with np.errstate(invalid="ignore"):
+            err = np.abs(g - w)
+        ok = both_nan | same_inf | (err <= ATOL + RTOL * np.abs(w))
+        if not ok.all():
+            i = int(np.argmax(~ok.reshape(-1)))
+            return "%d of %d values differ; first at flat index %d: got %r, want %r" % (
+                int((~ok).sum()), ok.size, i, g.reshape(-1)[i], w.reshape(-1)[i])
+        return None
+    if not np.array_equal(got, want):
+        i = int(np.argmax((got != want).reshape(-1)))
+        return "%d values differ; first at flat index %d: got %r, want %r" % (
+            int((got != want).sum()), i, got.reshape(-1)[i], want.reshape(-1)[i])
+    return None
+
+
+def check(naasc, nrun, case_dir, preset, scratch):
+    name = os.path.basename(case_dir)
+    model_path = os.path.join(case_dir, "model.onnx")
+    model = onnx.load(model_path, load_external_data=False)
+    ds = os.path.join(case_dir, "test_data_set_0")
+    work = os.path.join(scratch, preset, name)
+    os.makedirs(work, exist_ok=True)
+    cmdf = os.path.join(work, "model.cmd")
+    outdir = os.path.join(work, "out")
+    args = [naasc, model_path, "--target", preset, "-o", cmdf]
+    runargs = [nrun, cmdf, "-o", outdir] + (["--no-jit"] if NO_JIT else [])
+    params = {n.input[i] for n in model.graph.node
+              for i in shapes.PARAM_SLOTS.get(n.op_type, ()) if i < len(n.input)}
+    for k, gi in enumerate(shapes.graph_inputs(model)):
+        pb = os.path.join(ds, "input_%d.pb" % k)
+        if gi.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16:
+            # numpy has no bf16: the test data holds the bits as u16; say bf16
+            t = shapes.load_tensor(pb)
+            if t.data_type == onnx.TensorProto.UINT16:
+                t.data_type = onnx.TensorProto.BFLOAT16
+                pb = os.path.join(work, "input_%d.bf16.pb" % k)
+                with open(pb, "wb") as f:
+                    f.write(t.SerializeToString())
+        declared = [d.dim_value if d.HasField("dim_value") else -1
+                    for d in gi.type.tensor_type.shape.dim]
+        mismatch = declared and list(shapes.load_tensor(pb).dims) != declared and -1 not in declared
+        # A declared shape the data does not have (CastLike's 'like', which
+        # only lends its type) is bound at compile time, as the data says.
+        if gi.type.tensor_type.elem_type in shapes.BOUND_DTYPES or gi.name in params or mismatch:
+            args += ["--input-data", "%s=%s" % (gi.name, pb)]
+        else:
+            runargs += ["--input", "%s=%s" % (gi.name, pb)]
+    known = KNOWN_REFUSALS.get(name)
+    rc, out, err = run(args)
+    if rc == 1 and known and known[1] in err:
+        return None
+    if rc != 0:
+        return "compile failed (exit %s): %s" % (rc, err.strip().splitlines()[-1] if err.strip() else "")
+    rc, out, err = run(runargs)
+    if rc == 1 and known and known[1] in err:
+        return None
+    if rc != 0:
+        return "run failed (exit %s): %s" % (rc, err.strip().splitlines()[-1] if err.strip() else "")
+    if known:
+        return "now runs: take it off KNOWN_REFUSALS (%s)" % known[0]
+    for k, go in enumerate(model.graph.output):
+        want = to_array(shapes.load_tensor(os.path.join(ds, "output_%d.pb" % k)),
+                        go.type.tensor_type.elem_type)
+        path = os.path.join(outdir, go.name.replace("/", "_") + ".pb")
+        if not os.path.isfile(path):
+            return "no output file for '%s'" % go.name
+        got = to_array(shapes.load_tensor(path), go.type.tensor_type.elem_type)
+        why = compare(got, want)
+        if why:
+            return "output '%s': %s" % (go.name, why)
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("naasc")
+    ap.add_argument("naasc_run")
+    ap.add_argument("workdir")
+    ap.add_argument("scratch")
+    ap.add_argument("--presets", default="eyeriss,nvdla-256")
+    ap.add_argument("-j", type=int, default=2)
+    ap.add_argument("-k", default="")
+    ap.add_argument("-v", action="store_true")
+    ap.add_argument("--no-jit", action="store_true", help="C reference kernels instead of the JIT")
+    args = ap.parse_args()
+    global NO_JIT
+    NO_JIT = args.no_jit
+    cases = sorted(d for d in glob.glob(os.path.join(args.workdir, "node", "test_*"))
+                   if os.path.isfile(os.path.join(d, "model.onnx")) and args.k in d)
+    if not cases:
+        print("SKIP: no cases in %s/node (run gen_node_cases.py first)" % args.workdir)
+        return 77
+    ops = shapes.list_ops(args.naasc)
+    todo = []
+    for c in cases:
+        name = os.path.basename(c)
+        model = onnx.load(os.path.join(c, "model.onnx"), load_external_data=False)
+        if shapes.unsupported_reason(model, ops) is not None or name in shapes.EXPECTED_REFUSALS:
+            continue
+        group = shapes.group_of(name, model)
+        for p in args.presets.split(","):
+            todo.append((c, name, group, p))
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.j)) as pool:
+        res = list(pool.map(lambda x: (x, check(args.naasc, args.naasc_run, x[0], x[3], args.scratch)), todo))
+    dt = time.monotonic() - t0
+    per = collections.OrderedDict()
+    for (c, name, group, p), why in res:
+        s = per.setdefault((group, p), [0, 0])
+        s[1] += 1
+        s[0] += why is None
+    presets = args.presets.split(",")
+    print("per op (passed/total per preset): " + "  ".join(presets))
+    for group in sorted({g for g, _ in per}):
+        cells = []
+        for p in presets:
+            s = per.get((group, p), [0, 0])
+            cells.append("%3d/%-3d" % (s[0], s[1]))
+        fail = any(per.get((group, p), [0, 0])[0] != per.get((group, p), [0, 0])[1] for p in presets)
+        print("  %-28s %s%s" % (group, "  ".join(cells), "  FAIL" if fail else ""))
+    fails = [(x, why) for x, why in res if why is not None]
+    if args.v:
+        for (c, name, group, p), why in res:
+            print("%s %s [%s]" % ("PASS" if why is None else "FAIL", name, p))
+    if fails:
+        print("\nfailures:")
+        for (c, name, group, p), why in fails:
+            print("FAIL %s [%s, %s]: %s" % (name, group, p, why))
+    refused = sorted({x[1] for x, why in res if why is None and x[1] in KNOWN_REFUSALS})
+    if refused:
+        print("\nrefused on purpose (counted as passed): " + ", ".join(
+            "%s (%s)" % (n, KNOWN_REFUSALS[n][0]) for n in refused))
+    for p in presets:
+        n = sum(1 for x, _ in res if x[3] == p)
+        ok = sum(1 for x, why in res if x[3] == p and why is None)
+        print("%s: %d/%d supported cases match ONNX's outputs" % (p, ok, n))
+    print("run time %.1f s" % dt)
+    print("%d passed, %d failed" % (len(res) - len(fails), len(fails)))
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

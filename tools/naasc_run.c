@@ -1,0 +1,248 @@
+/*
+ * naasc_run.c: executes a command stream.
+ *
+ *   naasc-run MODEL.cmd --input NAME=x.pb ... -o OUTDIR [--target NAME|FILE]
+ *             [--no-jit] [--reference] [--counts] [--disasm] [--time]
+ *
+ * Writes OUTDIR/OUTPUT.pb (an ONNX TensorProto) per graph output, each
+ * atomically.  --target checks the stream was compiled for that
+ * architecture; --counts prints the accesses counted per mac layer, level
+ * and tensor; --reference runs every layer through the nest interpreter.
+ * Exit codes: 0 ok, 1 bad input (stream, inputs), 2 bad usage, 3 internal.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "backend.h"
+#include "frontend.h"
+#include "runtime.h"
+
+static const char usage_text[] =
+    "usage: naasc-run MODEL.cmd --input NAME=FILE.pb ... -o OUTDIR [options]\n"
+    "\n"
+    "options:\n"
+    "  --input NAME=FILE.pb   bind a graph input to a serialized ONNX TensorProto (repeatable)\n"
+    "  -o OUTDIR              write OUTDIR/OUTPUT.pb per graph output (created if missing)\n"
+    "  --target NAME|FILE     refuse a stream compiled for another architecture\n"
+    "  --no-jit               run compute tiles with the C reference loop (default: LLVM JIT)\n"
+    "  --reference            run every layer through the loop-nest interpreter (no tiling)\n"
+    "  --counts               print reads/fills/updates per mac layer, level and tensor\n"
+    "                         (at Timeloop's evaluation points, as the cost model)\n"
+    "  --counts=exact         the same over every iteration of every loop\n"
+    "  --disasm               print the stream's disassembly and exit\n"
+    "  --time                 print the run time to stderr\n"
+    "\n"
+    "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n";
+
+static int usage_error(const char *msg, const char *arg) {
+  fprintf(stderr, "naasc-run: error: %s%s\nTry 'naasc-run --help'.\n", msg, arg ? arg : "");
+  return RC_USAGE;
+}
+
+/* ---- TensorProto out (fields: dims 1, data_type 2, name 8, raw_data 9) ---- */
+
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+} Out;
+
+static bool out_put(Out *o, const void *s, size_t n) {
+  if (o->n + n > o->cap) {
+    size_t c = o->cap ? o->cap * 2 : 256;
+    while (c < o->n + n) c *= 2;
+    uint8_t *q = realloc(o->p, c);
+    if (!q) return false;
+    o->p = q, o->cap = c;
+  }
+  memcpy(o->p + o->n, s, n);
+  o->n += n;
+  return true;
+}
+
+static bool out_varint(Out *o, uint64_t v) {
+  uint8_t b[10];
+  int n = 0;
+  do {
+    b[n] = (uint8_t)(v & 0x7f);
+    v >>= 7;
+    if (v) b[n] |= 0x80;
+    n++;
+  } while (v);
+  return out_put(o, b, (size_t)n);
+}
+
+static bool tensor_proto(Out *o, const RtTensor *t) {
+  bool ok = true;
+  for (int k = 0; k < t->rank; k++) ok &= out_varint(o, 1 << 3 | 0) && out_varint(o, (uint64_t)t->dims[k]);
+  ok &= out_varint(o, 2 << 3 | 0) && out_varint(o, (uint64_t)t->dtype);
+  size_t nl = strlen(t->name);
+  ok &= out_varint(o, 8 << 3 | 2) && out_varint(o, nl) && out_put(o, t->name, nl);
+  size_t bytes = (size_t)t->numel * dtype_size(t->dtype);
+  ok &= out_varint(o, 9 << 3 | 2) && out_varint(o, bytes) && out_put(o, t->data, bytes);
+  return ok;
+}
+
+/* The kernel provider: the LLVM JIT of backend/codegen.c. */
+static Rc jit_compile(void *ctx, const TileKernel *k, KernelFn *fn, Diag *d) {
+  return codegen_kernel(ctx, k, fn, d);
+}
+
+static void print_counts(const RtProgram *p) {
+  printf("%-32s %-3s %-14s %-2s %14s %14s %14s\n", "layer", "lvl", "", "T", "reads", "fills", "updates");
+  for (int i = 0; i < rt_nlayers(p); i++) {
+    const RtLayerCounts *c = rt_layer_counts(p, i);
+    if (!c->counted) continue;
+    for (int l = 0; l < c->nlevels; l++)
+      for (int t = 0; t < NTENSORS; t++) {
+        const AccessCounts *a = &c->total[l][t];
+        if (!a->reads && !a->fills && !a->updates) continue;
+        printf("%-32.32s %-3d %-14s %-2c %14lld %14lld %14lld\n", c->name, l, "", accel_tensor_letter(t),
+               (long long)a->reads, (long long)a->fills, (long long)a->updates);
+      }
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *model = NULL, *outdir = NULL, *target = NULL;
+  const char *in_name[64], *in_path[64];
+  int nin = 0;
+  bool no_jit = false, reference = false, counts = false, exact = false, disasm = false, timing = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      fputs(usage_text, stdout);
+      return RC_OK;
+    } else if (!strcmp(a, "--input") || !strncmp(a, "--input=", 8)) {
+      const char *v = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+      const char *eq = v ? strchr(v, '=') : NULL;
+      if (!eq || eq == v || !eq[1]) return usage_error("--input needs NAME=FILE.pb", NULL);
+      if (nin == 64) return usage_error("too many --input flags", NULL);
+      char *name = strndup(v, (size_t)(eq - v));
+      if (!name) return RC_INTERNAL;
+      in_name[nin] = name, in_path[nin++] = eq + 1;
+    } else if (!strcmp(a, "-o")) {
+      if (i + 1 >= argc) return usage_error("-o needs a directory", NULL);
+      outdir = argv[++i];
+    } else if (!strcmp(a, "--target") || !strncmp(a, "--target=", 9)) {
+      target = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!target || !*target) return usage_error("--target needs a preset or a file", NULL);
+    } else if (!strcmp(a, "--no-jit")) {
+      no_jit = true;
+    } else if (!strcmp(a, "--reference")) {
+      reference = true;
+    } else if (!strcmp(a, "--counts")) {
+      counts = true;
+    } else if (!strcmp(a, "--counts=exact")) {
+      counts = exact = true;
+    } else if (!strcmp(a, "--disasm")) {
+      disasm = true;
+    } else if (!strcmp(a, "--time")) {
+      timing = true;
+    } else if (a[0] == '-' && a[1]) {
+      return usage_error("unknown option ", a);
+    } else if (!model) {
+      model = a;
+    } else {
+      return usage_error("more than one stream given: ", a);
+    }
+  }
+  if (!model) return usage_error("no command stream given", NULL);
+  Diag d;
+  diag_init(&d, stderr, model);
+  static Arch arch;
+  Rc rc = RC_OK;
+  if (target) {
+    d.file = target;
+    rc = arch_resolve(target, &arch, &d);
+    if (rc != RC_OK) return rc;
+    d.file = model;
+  }
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  rc = file_read_all(model, (size_t)1 << 34, &buf, &len, &d);
+  if (rc != RC_OK) return rc;
+  RtProgram *p = NULL;
+  rc = rt_load(buf, len, target ? &arch : NULL, &p, &d);
+  xfree(buf);
+  if (rc != RC_OK) return rc;
+  if (disasm) {
+    rt_disasm(stdout, p);
+    rt_destroy(p);
+    return RC_OK;
+  }
+  Model *scratch = model_create("inputs");
+  if (!scratch) rc = RC_INTERNAL;
+  for (int i = 0; rc == RC_OK && i < nin; i++) {
+    TensorId t;
+    d.file = in_path[i];
+    rc = onnx_read_tensor_file(in_path[i], scratch, in_name[i], &t, &d);
+    if (rc != RC_OK) break;
+    const Tensor *T = &scratch->tensors[t];
+    d.file = model;
+    /* numpy has no bf16: ONNX's own test data stores bf16 inputs as u16 bits. */
+    DType dt = T->dtype;
+    int id = rt_find_tensor(p, in_name[i]);
+    if (dt == DT_U16 && id && rt_tensor(p, id)->dtype == DT_BF16) dt = DT_BF16;
+    rc = rt_set_input(p, in_name[i], dt, T->rank, T->dims, T->data, &d);
+  }
+  RuntimeOptions opt;
+  rt_options_default(&opt);
+  opt.no_jit = no_jit;
+  opt.reference = reference;
+  opt.count = counts;
+  opt.count_exact = exact;
+  Codegen *cg = NULL;
+  if (rc == RC_OK && !no_jit && !reference) {
+    cg = codegen_create(&d);
+    if (!cg) rc = RC_INTERNAL;
+    opt.compile = jit_compile;
+    opt.compile_ctx = cg;
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (rc == RC_OK) rc = rt_run(p, &opt, &d);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (rc == RC_OK && timing && cg) {
+    int64_t nk;
+    double secs;
+    codegen_stats(cg, &nk, &secs);
+    fprintf(stderr, "naasc-run: %lld kernels compiled in %.3f s (included below)\n", (long long)nk, secs);
+  }
+  if (rc == RC_OK && timing)
+    fprintf(stderr, "naasc-run: %s: %.3f s (%s)\n", model,
+            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
+            reference ? "reference interpreter" : no_jit ? "tiled, C reference kernels" : "tiled, JIT kernels");
+  if (rc == RC_OK && counts) print_counts(p);
+  if (rc == RC_OK && outdir) {
+    if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+      diag_error(&d, NULL, "cannot create output directory '%s': %s", outdir, strerror(errno));
+      rc = RC_BADINPUT;
+    }
+    for (int i = 1; rc == RC_OK && i <= rt_ntensors(p); i++) {
+      const RtTensor *t = rt_tensor(p, i);
+      if (t->role != TR_OUTPUT) continue;
+      char *fname = strdup(t->name);
+      for (char *c = fname; c && *c; c++)
+        if (*c == '/') *c = '_';
+      size_t plen = strlen(outdir) + strlen(fname) + 8;
+      char *path = malloc(plen);
+      Out o = {0};
+      if (!fname || !path || !tensor_proto(&o, t)) {
+        rc = RC_INTERNAL;
+      } else {
+        snprintf(path, plen, "%s/%s.pb", outdir, fname);
+        d.file = path;
+        rc = file_write_atomic(path, o.p, o.n, &d);
+      }
+      free(o.p), free(path), free(fname);
+    }
+  }
+  for (int i = 0; i < nin; i++) free((void *)in_name[i]);
+  model_destroy(scratch);
+  rt_destroy(p);
+  codegen_destroy(cg);
+  return rc;
+}
