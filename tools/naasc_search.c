@@ -7,6 +7,7 @@
  * Writes into DIR (default ./naasc-search/), every file atomically:
  *   arch.yaml            the best accelerator (usable with --target)
  *   MODEL.nir            each model lowered and mapped onto it
+ *   MODEL.cmd            its command stream on the design (naasc-run runs it)
  *   MODEL.report.txt     its cost report (table), MODEL.report.json and .svg
  *   result.json          the figures of the best design and of the run
  *   search.json          every candidate evaluated
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nest.h" /* before backend.h: cmd_emit */
 #include "backend.h"
 #include "frontend.h"
 #include "naas.h"
@@ -125,12 +127,14 @@ static bool is_zoo_name(const char *s) {
 }
 
 /* Imports (or builds from the zoo) and lowers one model. */
-static Rc load_module(const char *arg, const char *label, Module **out, Diag *d) {
+/* Lowers a model; *graph keeps the graph for its weights (the command
+ * stream of the best design), the caller destroys it. */
+static Rc load_module(const char *arg, const char *label, Module **out, Model **graph, Diag *d) {
   Model *g = NULL;
   Rc rc;
   if (access(arg, F_OK) != 0 && is_zoo_name(arg)) {
     d->file = "naasc zoo";
-    rc = zoo_build(arg, false, 1, &g, d);
+    rc = zoo_build(arg, true, 1, &g, d); /* weights (seed 1): the stream carries them */
   } else {
     ImportOptions io;
     import_options_default(&io);
@@ -139,8 +143,11 @@ static Rc load_module(const char *arg, const char *label, Module **out, Diag *d)
   }
   if (rc != RC_OK) return rc;
   rc = lower_model(g, out, d);
-  model_destroy(g);
-  if (rc != RC_OK) return rc;
+  if (rc != RC_OK) {
+    model_destroy(g);
+    return rc;
+  }
+  *graph = g;
   (*out)->name = arena_strdup(&(*out)->arena, label);
   return (*out)->name ? RC_OK : RC_INTERNAL;
 }
@@ -547,7 +554,9 @@ int naasc_search_main(int argc, char **argv) {
   static Arch barch;
   NaasWorkload w = {0};
   Module *mods[NAAS_MAX_MODELS] = {0};
+  Model *graphs[NAAS_MAX_MODELS] = {0};
   char *labels[NAAS_MAX_MODELS] = {0};
+  CmdStats cst[NAAS_MAX_MODELS] = {{0}};
   NaasResult r = {0};
   Rc rc = arch_resolve(budget, &barch, &d);
   for (int k = 0; k < nmodels && rc == RC_OK; k++) {
@@ -558,7 +567,7 @@ int naasc_search_main(int argc, char **argv) {
         diag_error(&d, models[k], "two models named '%s'; give each model once", labels[k]);
         rc = RC_BADINPUT;
       }
-    if (rc == RC_OK) rc = load_module(models[k], labels[k], &mods[k], &d);
+    if (rc == RC_OK) rc = load_module(models[k], labels[k], &mods[k], &graphs[k], &d);
     d.file = models[k];
     if (rc == RC_OK) rc = naas_workload_add_module(&w, mods[k], &d);
   }
@@ -600,7 +609,16 @@ int naasc_search_main(int argc, char **argv) {
         if (rc == RC_OK) rc = mem_commit(&m, txt, &d);
         else fclose(m.f), free(m.buf);
       }
-      free(nir), free(txt), free(js);
+      char *cmd = join(dir, labels[k], ".cmd");
+      if (rc == RC_OK && !cmd) rc = RC_INTERNAL;
+      if (rc == RC_OK) { /* the compiled model on the design: naasc-run runs it */
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        rc = cmd_emit(mods[k], graphs[k], &r.arch, &bytes, &len, &cst[k], &d);
+        if (rc == RC_OK) rc = file_write_atomic(cmd, bytes, len, &d);
+        xfree(bytes);
+      }
+      free(nir), free(txt), free(js), free(cmd);
     }
     p = join(dir, "result", ".json");
     if (rc == RC_OK && p && mem_open(&m)) {
@@ -637,13 +655,16 @@ int naasc_search_main(int argc, char **argv) {
     printf(", DRAM %.4g words/cycle, area %.4g mm^2\n", a->level[0].shared_bw, r.area_um2 / 1e6);
     printf("%" PRId64 " candidates, %" PRId64 " cost evaluations, %.1f s; outputs in %s/\n", r.candidates, r.evals,
            r.seconds, dir);
-    printf("command stream: pending (the runtime's emitter is not on main yet); see %s/*.nir and *.report.txt\n", dir);
+    for (int k = 0; k < w.nmodels; k++)
+      printf("command stream: %s/%s.cmd (%zu bytes: %zu of commands, %zu of weights; run it with naasc-run)\n",
+             dir, labels[k], cst[k].bytes, cst[k].cmd_bytes, cst[k].weight_bytes);
   }
 done:
   naas_result_free(&r);
   naas_workload_free(&w);
   for (int k = 0; k < nmodels; k++) {
     if (mods[k]) module_destroy(mods[k]);
+    if (graphs[k]) model_destroy(graphs[k]);
     free(labels[k]);
   }
 #ifdef NAASC_MPI
