@@ -93,7 +93,7 @@ typedef struct {
   int n;                            /* rows: 15625 */
   int32_t *index;                   /* the benchmark's index of each row (heap) */
   uint8_t (*ops)[NB201_EDGES];      /* each row's cell (heap) */
-  float (*acc)[NB201_NDATASETS];    /* test accuracy in percent per dataset (heap) */
+  double (*acc)[NB201_NDATASETS];   /* test accuracy in percent per dataset (heap) */
   int32_t by_code[NB201_CELLS];     /* row of each cell code */
 } Nb201Table;
 

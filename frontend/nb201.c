@@ -151,7 +151,7 @@ Rc nb201_table_load(const char *path, Nb201Table *t, Diag *d) {
           rc = row_fail(d, line, "bad accuracy");
           goto done;
         }
-        t->acc[t->n][k] = (float)v;
+        t->acc[t->n][k] = v;
         p = q + 1;
       }
       int code = nb201_code(ops);
