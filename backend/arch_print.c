@@ -122,6 +122,13 @@ static void put_level(FILE *f, const Level *L, int64_t above, int64_t above_x, i
       if (L->keeps_allowed >> t & 1) fprintf(f, "%s%c", n++ ? ", " : "", accel_tensor_letter(t));
     fputs("]\n", f);
   }
+  if (L->keeps_required) {
+    int n = 0;
+    fputs("    must_keep: [", f);
+    for (int t = 0; t < NTENSORS; t++)
+      if (L->keeps_required >> t & 1) fprintf(f, "%s%c", n++ ? ", " : "", accel_tensor_letter(t));
+    fputs("]\n", f);
+  }
   if (L->read_bw != 0 || L->write_bw != 0 || L->shared_bw != 0) {
     Flow w = {f, 0};
     fputs("    bandwidth: ", f);

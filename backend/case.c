@@ -606,7 +606,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
   static const char *const top_keys[] = {"name", "clock_mhz", "levels", "mac", "vector_unit", NULL};
   static const char *const level_keys[] = {
       "name", "dram", "instances", "mesh", "fanout", "connectivity", "word_bits", "block_words",
-      "capacity_words", "tensor_capacity_words", "multiple_buffering", "keeps", "bandwidth",
+      "capacity_words", "tensor_capacity_words", "multiple_buffering", "keeps", "must_keep", "bandwidth",
       "energy_pj", "area_um2_per_word", "area_um2", "noc", NULL};
   static const char *const noc_keys[] = {"energy_pj_per_hop", "multicast", "reduction", NULL};
   static const char *const mac_keys[] = {"instances", "mesh", "energy_pj", "area_um2", NULL};
@@ -678,6 +678,10 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
     L->multiple_buffering = opt_num(&r, n, ctx, "multiple_buffering", 1);
     L->keeps_allowed = get(&r, n, ctx, "keeps", true) ? get_tensors(&r, n, ctx, "keeps")
                                                       : ACCEL_ALL_TENSORS;
+    L->keeps_required = get(&r, n, ctx, "must_keep", true) ? get_tensors(&r, n, ctx, "must_keep") : 0;
+    if (L->keeps_required & ~L->keeps_allowed)
+      rd_error(&r, get(&r, n, ctx, "must_keep", true), ctx, "must_keep",
+               "every tensor listed must also be in keeps");
     yaml_node_t *bw = get_kind(&r, n, ctx, "bandwidth", YAML_MAPPING_NODE, true);
     if (bw) {
       snprintf(sub, sizeof sub, "%s.bandwidth", ctx);

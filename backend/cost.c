@@ -146,6 +146,7 @@ static int check_level_fast(const LevelMapping *lm, const Level *lv, bool outerm
     if (nz & ~(unsigned)lv->connectivity[x]) return COST_ECONNECT;
   }
   if (lm->keep & ~lv->keeps_allowed & ACCEL_ALL_TENSORS) return COST_EKEEP;
+  if (lv->keeps_required & ~lm->keep) return COST_EKEEP;
   if (outermost && (lm->keep & ACCEL_ALL_TENSORS) != ACCEL_ALL_TENSORS) return COST_EKEEP;
   return COST_OK;
 }
@@ -193,6 +194,8 @@ static int check_level_verbose(const LevelMapping *lm, const Level *lv, bool out
   }
   if (lm->keep & ~lv->keeps_allowed & ACCEL_ALL_TENSORS)
     FAIL(COST_EKEEP, "level '%s' may not keep the tensors it is asked to keep", lv->name);
+  if (lv->keeps_required & ~lm->keep)
+    FAIL(COST_EKEEP, "level '%s' must keep the tensors its must_keep lists", lv->name);
   if (outermost && (lm->keep & ACCEL_ALL_TENSORS) != ACCEL_ALL_TENSORS)
     FAIL(COST_EKEEP, "the outermost level '%s' must keep W, I and O", lv->name);
   return err;

@@ -122,6 +122,8 @@ typedef struct {
   int64_t tensor_capacity_words[NTENSORS]; /* optional per-tensor limit, 0 = none */
   double multiple_buffering;         /* effective capacity = capacity / this (1 = single) */
   uint8_t keeps_allowed;             /* tensors this level may hold (bit per TENSOR_*) */
+  uint8_t keeps_required;            /* of those, tensors it must hold (YAML must_keep;
+                                        Timeloop's `keep` constraint); 0 = none */
   double read_bw, write_bw, shared_bw; /* words/cycle per instance; "write" = fills + updates */
   double e_read_pj, e_fill_pj, e_update_pj; /* pJ per block access */
   /* The network from this level to its fan-out (YAML `noc`): energy to move

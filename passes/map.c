@@ -65,6 +65,8 @@ typedef struct {
   MapResult res;
   Rc rc;
   uint64_t seed;
+  int nerrors, nwarnings; /* of the mapper's diagnostics, */
+  char *msgs;             /* which are kept here until the threads join */
 } Job;
 
 typedef struct {
@@ -75,7 +77,6 @@ typedef struct {
   int next;
   pthread_mutex_t lock;
   Diag *d;
-  pthread_mutex_t dlock;
 } Work;
 
 static bool same_problem(const Problem *a, const Problem *b) {
@@ -104,20 +105,16 @@ static void *worker(void *arg) {
     Job *j = &w->jobs[i];
     MapperOptions o = w->opt;
     o.seed = j->seed;
-    /* Errors go to a private diag, then to the shared one under a lock. */
+    /* Diagnostics go to a private buffer, printed in job order later. */
     char *buf = NULL;
     size_t len = 0;
     Diag pd;
     diag_init(&pd, open_memstream(&buf, &len), w->d->file);
     j->rc = mapper_run(&j->prob, w->arch, &o, &j->res, &pd);
     if (pd.out) fclose(pd.out);
-    if (pd.nerrors) {
-      pthread_mutex_lock(&w->dlock);
-      if (w->d->out && buf) fputs(buf, w->d->out);
-      w->d->nerrors += pd.nerrors;
-      pthread_mutex_unlock(&w->dlock);
-    }
-    free(buf);
+    j->nerrors = pd.nerrors;
+    j->nwarnings = pd.nwarnings;
+    j->msgs = buf; /* printed in job order after the threads join */
   }
 }
 
@@ -168,7 +165,7 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
     }
     job_of[i] = k;
   }
-  Work w = {jobs, njobs, p->arch, opt, 0, PTHREAD_MUTEX_INITIALIZER, d, PTHREAD_MUTEX_INITIALIZER};
+  Work w = {jobs, njobs, p->arch, opt, 0, PTHREAD_MUTEX_INITIALIZER, d};
   int nthreads = p->jobs > 1 ? p->jobs : 1;
   if (nthreads > njobs) nthreads = njobs;
   pthread_t th[64];
@@ -179,6 +176,12 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
   Rc rc = RC_OK;
   int64_t evals = 0;
+  for (int k = 0; k < njobs; k++) {
+    if (jobs[k].msgs && (jobs[k].nerrors || jobs[k].nwarnings) && d->out) fputs(jobs[k].msgs, d->out);
+    d->nerrors += jobs[k].nerrors;
+    d->nwarnings += jobs[k].nwarnings;
+    free(jobs[k].msgs);
+  }
   for (int k = 0; k < njobs; k++) {
     evals += jobs[k].res.evals;
     if (jobs[k].rc != RC_OK && rc == RC_OK) rc = jobs[k].rc;

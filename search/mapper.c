@@ -92,6 +92,7 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
     } else {
       for (int t = 0; t < NTENSORS; t++)
         if ((allowed & (1u << t)) && keep[l * NTENSORS + t] > 0.5) lm->keep |= (uint8_t)(1u << t);
+      lm->keep |= a->level[l].keeps_required;
     }
   }
   /* Spatial factors, outer levels first. */
@@ -148,12 +149,79 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
   for (int d = 0; d < NDIMS; d++) m->level[0].factor[d] = rem[d];
 }
 
+/* ---- equivalent loop orders ------------------------------------------------------
+ * Two neighbouring loops of a level (loops of factor 1 between them aside)
+ * that index exactly the same tensors, neither sliding a window, can trade
+ * places without changing any count: every tensor is indexed by both or by
+ * neither, and no other loop moves, so each tensor's tiles and the number of
+ * times they change stay the same.  (Loops farther apart cannot: a tensor
+ * indexed by neither sees a different product of factors outside its
+ * innermost indexing loop.)  So orders are equivalent when they differ only
+ * within runs of neighbouring same-class loops; the representative has each
+ * run in ascending dim order.  A window dim (P, Q, R, S) slides when the
+ * layer has both its output and its filter extent > 1 on that axis; it then
+ * forms a class of its own.  Classes are numbered by the lowest dim in them;
+ * tests/unit/test_mapper.c checks the claim against the cost model on random
+ * mappings. */
+
+void mapspace_order_classes(const Problem *p, uint8_t cls[NDIMS]) {
+  uint8_t key[NDIMS];
+  for (int d = 0; d < NDIMS; d++) {
+    key[d] = 0;
+    for (int t = 0; t < NTENSORS; t++)
+      if (accel_tensor_dims(t) >> d & 1) key[d] |= (uint8_t)(1u << t);
+    int ax = (d == DIM_P || d == DIM_R) ? 0 : (d == DIM_Q || d == DIM_S) ? 1 : -1;
+    if (ax >= 0 && p->dim[ax ? DIM_Q : DIM_P] > 1 && p->dim[ax ? DIM_S : DIM_R] > 1)
+      key[d] = (uint8_t)(0x80 | d); /* sliding: alone */
+  }
+  for (int d = 0; d < NDIMS; d++) {
+    cls[d] = (uint8_t)d;
+    for (int e = 0; e < d; e++)
+      if (key[e] == key[d]) {
+        cls[d] = cls[e];
+        break;
+      }
+  }
+}
+
+/* Whether order[0..k) (the live loops) has every run of neighbouring
+ * same-class dims in ascending order: the representative of its class. */
+static bool order_canonical(const uint8_t *order, int k, const uint8_t cls[NDIMS]) {
+  for (int i = 0; i + 1 < k; i++)
+    if (cls[order[i]] == cls[order[i + 1]] && order[i] > order[i + 1]) return false;
+  return true;
+}
+
+/* log10 of the orders of the live dims up to equivalence, counted (at most
+ * 8! = 40320 permutations). */
+static double log10_orders(const Problem *p, const uint8_t cls[NDIMS]) {
+  uint8_t v[NDIMS];
+  int k = 0;
+  for (int d = 0; d < NDIMS; d++)
+    if (p->dim[d] > 1) v[k++] = (uint8_t)d;
+  double n = 0;
+  for (;;) {
+    n += order_canonical(v, k, cls);
+    int i = k - 2;
+    while (i >= 0 && v[i] >= v[i + 1]) i--;
+    if (i < 0) break;
+    int t = k - 1;
+    while (v[t] <= v[i]) t--;
+    uint8_t x = v[i]; v[i] = v[t]; v[t] = x;
+    for (int a = i + 1, b = k - 1; a < b; a++, b--) {
+      x = v[a]; v[a] = v[b]; v[b] = x;
+    }
+  }
+  return log10(n);
+}
+
 /* ---- the size of the space ---------------------------------------------------------
  * log10 of: for every dim, the ordered perfect factorizations of its bound
  * over the loops that may carry it (each level's temporal loop, and the
  * array axes whose connectivity allows it; fan-out limits not applied),
  * times every keep set the levels allow, times the loop orders per level up
- * to equivalence, bounded by (dims with bound > 1)! per level. */
+ * to equivalence, bounded per level by (dims with bound > 1)! over the
+ * orders within each class of equivalent dims (mapspace_order_classes). */
 
 static double log10_binom(int n, int k) {
   return (lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0)) / log(10.0);
@@ -161,9 +229,10 @@ static double log10_binom(int n, int k) {
 
 double mapspace_log10_size(const Problem *p, const Arch *a) {
   double s = 0;
-  int live = 0;
+  uint8_t cls[NDIMS];
+  mapspace_order_classes(p, cls);
+  double orders = log10_orders(p, cls);
   for (int d = 0; d < NDIMS; d++) {
-    if (p->dim[d] > 1) live++;
     int slots = a->nlevels;
     for (int l = 0; l < a->nlevels; l++)
       for (int x = 0; x < ACCEL_MAX_AXES; x++)
@@ -179,11 +248,12 @@ double mapspace_log10_size(const Problem *p, const Arch *a) {
   }
   for (int l = 1; l < a->nlevels; l++) {
     int k = 0;
-    for (int t = 0; t < NTENSORS; t++) k += (a->level[l].keeps_allowed >> t) & 1;
+    for (int t = 0; t < NTENSORS; t++)
+      k += (a->level[l].keeps_allowed & ~a->level[l].keeps_required) >> t & 1;
     s += k * log10(2.0);
-    s += lgamma(live + 1.0) / log(10.0);
+    s += orders;
   }
-  s += lgamma(live + 1.0) / log(10.0); /* DRAM's order */
+  s += orders; /* DRAM's order */
   return s;
 }
 
@@ -234,7 +304,8 @@ static double fitness(const CostResult *c, MapObjective obj) {
  * fan-out > 1 whose connectivity allows the dim, within the fan-out) and the
  * temporal levels (DRAM takes the rest), every keep set the levels allow, and
  * every loop order per level up to equivalence: loops of factor 1 never
- * matter, so only the orders of a level's loops with factor > 1 are tried.
+ * matter, so only the orders of a level's loops with factor > 1 are tried,
+ * and of loops that may trade places (mapspace_order_classes) one order.
  * Mappings that overflow a capacity are rejected by cost_eval.  The budget
  * caps the number of evaluations; res->complete says whether the whole
  * space was evaluated, in which case the result is proven optimal. */
@@ -249,6 +320,7 @@ typedef struct {
   int slot_axis[ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES)]; /* -1: temporal */
   int nslots;
   bool stop;
+  uint8_t cls[NDIMS]; /* order equivalence classes */
 } Exh;
 
 static void exh_eval(Exh *e) {
@@ -281,7 +353,7 @@ static void exh_orders(Exh *e, int l) {
   /* Lexicographic permutations of live[0..k). */
   for (;;) {
     memcpy(lm->order, live, (size_t)k);
-    exh_orders(e, l + 1);
+    if (order_canonical(live, k, e->cls)) exh_orders(e, l + 1);
     if (e->stop) return;
     int i = k - 2;
     while (i >= 0 && live[i] >= live[i + 1]) i--;
@@ -304,6 +376,7 @@ static void exh_keeps(Exh *e, int l) {
   uint8_t allowed = e->a->level[l].keeps_allowed;
   for (unsigned k = 0; k < 8; k++) {
     if (k & ~(unsigned)allowed) continue;
+    if (e->a->level[l].keeps_required & ~k) continue;
     e->m.level[l].keep = (uint8_t)k;
     exh_keeps(e, l + 1);
     if (e->stop) return;
@@ -344,7 +417,8 @@ static void exh_factors(Exh *e, int d, int s, int64_t left) {
 }
 
 static Rc exhaustive_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res) {
-  Exh e = {p, a, o, res, {0}, {0}, {0}, 0, false};
+  Exh e = {p, a, o, res, {0}, {0}, {0}, 0, false, {0}};
+  mapspace_order_classes(p, e.cls);
   e.m.nlevels = a->nlevels;
   for (int l = 0; l < a->nlevels; l++) level_mapping_init(&e.m.level[l], l == 0 ? ACCEL_ALL_TENSORS : 0);
   for (int l = 0; l < a->nlevels; l++) {
@@ -455,6 +529,7 @@ static bool apply_move(const Climb *c, Mapping *m, uint32_t mv) {
   }
   if (kind == 2) {
     if (!(c->a->level[a].keeps_allowed & (1u << b))) return false;
+    if (c->a->level[a].keeps_required & (1u << b)) return false;
     m->level[a].keep ^= (uint8_t)(1u << b);
     return true;
   }
@@ -649,9 +724,69 @@ static void seeded_climbs(Climb *c) {
   xfree(moves);
 }
 
+/* The tensors of mask as "W, I" for messages. */
+static const char *tensor_list(uint8_t mask, char buf[16]) {
+  int n = 0;
+  buf[0] = 0;
+  for (int t = 0; t < NTENSORS; t++)
+    if (mask >> t & 1) n += snprintf(buf + n, (size_t)(16 - n), "%s%c", n ? ", " : "", accel_tensor_letter(t));
+  return buf;
+}
+
+Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
+  Rc rc = RC_OK;
+  /* The smallest tiles: every factor at DRAM, so a level holds one word of
+   * each tensor it keeps, and it need keep only its must_keep tensors. */
+  for (int l = 1; l < a->nlevels; l++) {
+    const Level *lv = &a->level[l];
+    uint8_t req = lv->keeps_required;
+    if (!req || lv->is_dram) continue;
+    char tl[16];
+    int64_t need = 0;
+    for (int t = 0; t < NTENSORS; t++) need += req >> t & 1;
+    double mb = lv->multiple_buffering > 0 ? lv->multiple_buffering : 1;
+    int64_t cap = (int64_t)floor((double)lv->capacity_words / mb);
+    if (lv->capacity_words > 0 && need > cap) {
+      diag_error(d, p->name,
+                 "no mapping fits: level '%s' must keep %s (must_keep), and even the smallest tiles "
+                 "(one word of each) need %lld words; it holds %lld",
+                 lv->name, tensor_list(req, tl), (long long)need, (long long)cap);
+      rc = RC_BADINPUT;
+    }
+  }
+  /* The array: some axis with fanout > 1 should admit a dim this layer
+   * iterates over; if none does, the layer runs on one PE (legal, slow). */
+  bool any_array = false, usable = false;
+  for (int l = 0; l < a->nlevels; l++)
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
+      if (a->level[l].fanout[x] <= 1) continue;
+      any_array = true;
+      for (int dd = 0; dd < NDIMS; dd++)
+        if ((a->level[l].connectivity[x] >> dd & 1) && p->dim[dd] > 1) usable = true;
+    }
+  if (any_array && !usable && rc == RC_OK) {
+    char conn[256];
+    int n = 0;
+    conn[0] = 0;
+    for (int l = 0; l < a->nlevels && n < 200; l++)
+      for (int x = 0; x < ACCEL_MAX_AXES && n < 200; x++) {
+        if (a->level[l].fanout[x] <= 1) continue;
+        n += snprintf(conn + n, sizeof conn - (size_t)n, "%s'%s' %c: ", n ? "; " : "", a->level[l].name,
+                      "xyz"[x]);
+        for (int dd = 0; dd < NDIMS && n < 200; dd++)
+          if (a->level[l].connectivity[x] >> dd & 1)
+            n += snprintf(conn + n, sizeof conn - (size_t)n, "%c", accel_dim_letter(dd));
+      }
+    diag_warn(d, p->name, "the array's connectivity (%s) admits no dim of this layer with more than "
+              "one iteration: it runs on one PE", conn);
+  }
+  return rc;
+}
+
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
   res->best_fitness = INFINITY;
+  if (mapper_check(p, a, d) != RC_OK) return RC_BADINPUT;
   if (o->strategy == MAP_SURROGATE) {
     Rc rc = surrogate_run(p, a, o, res, fitness);
     if (rc == RC_BADINPUT)

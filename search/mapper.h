@@ -37,6 +37,11 @@ bool map_strategy_parse(const char *s, MapStrategy *out);
 /* log10 of the size of p's mapping space on a (see mapper.c). */
 double mapspace_log10_size(const Problem *p, const Arch *a);
 
+/* Classes of loop dims that may trade places in a level's order without
+ * changing any count (same tensors indexed, no sliding window); cls[d] is
+ * the lowest dim of d's class. */
+void mapspace_order_classes(const Problem *p, uint8_t cls[NDIMS]);
+
 /* Length of the NAAS vector encoding a mapping on a. */
 int mapspace_dim(const Arch *a);
 /* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
@@ -45,7 +50,13 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
 /* Keeps (m, c) as res's best if f beats it; true if it did (for strategies). */
 bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f);
 
-/* Searches a mapping of p on a; RC_BADINPUT (reported) if none is valid. */
+/* Checks before a search that some mapping of p on a can exist: an error
+ * (RC_BADINPUT) naming the layer and the constraint when a level's
+ * must_keep tensors do not fit even as their smallest tiles; a warning when
+ * the array's connectivity admits no dim of the layer (it runs on one PE). */
+Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
+
+/* Searches a mapping of p on a (mapper_check first); RC_BADINPUT (reported) if none is valid. */
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d);
 
 #endif
