@@ -11,6 +11,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,68 @@ static int failures;
 
 static Nb201Table table;
 static double acc10[NAS_CELLS];
+
+/* Every code formats to an arch string that parses back to it; the table's
+ * strings are the formatted ones; 341 cells have no path 0 -> 3 (counted by
+ * brute force in Python: itertools.product over the 6 edges). */
+static void test_cells(const char *csv) {
+  int disconnected = 0, bad = 0;
+  for (int c = 0; c < NAS_CELLS; c++) {
+    uint8_t ops[NB201_EDGES], back[NB201_EDGES];
+    char s[NB201_ARCH_MAX];
+    nb201_decode(c, ops);
+    nb201_format(ops, s, sizeof s);
+    Diag q;
+    diag_init(&q, NULL, NULL);
+    if (nb201_parse(s, back, &q) != RC_OK || nb201_code(back) != c) bad++;
+    disconnected += !nb201_connected(ops);
+  }
+  CHECK(bad == 0, "%d cells do not round-trip", bad);
+  CHECK(disconnected == 341, "%d disconnected cells", disconnected);
+  /* The table's own strings: every one is the formatted string of its cell. */
+  FILE *f = fopen(csv, "r");
+  char line[512];
+  int rows = 0, same = 0;
+  while (f && fgets(line, sizeof line, f)) {
+    char *a = strchr(line, ','), *b = a ? strchr(a + 1, ',') : NULL;
+    if (!a || !b || rows++ == 0) continue;
+    *b = 0;
+    uint8_t ops[NB201_EDGES];
+    char s[NB201_ARCH_MAX];
+    Diag q;
+    diag_init(&q, NULL, NULL);
+    if (nb201_parse(a + 1, ops, &q) != RC_OK) continue;
+    nb201_format(ops, s, sizeof s);
+    same += strcmp(s, a + 1) == 0 && table.index[table.by_code[nb201_code(ops)]] == atoi(line);
+  }
+  if (f) fclose(f);
+  CHECK(same == NAS_CELLS, "%d of the table's rows match their cell", same);
+  /* A broken table is refused with its line. */
+  const char *bads[3] = {"index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n",
+                         "index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|,1,2,3\n",
+                         "index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2,3\n"};
+  const char *want[3] = {"line 2: error: bad accuracy", "line 2: error: malformed arch",
+                         "line 2: error: 1 cells, not 15625"};
+  for (int k = 0; k < 3; k++) {
+    char path[] = "/tmp/test_nas_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) continue;
+    FILE *t = fdopen(fd, "w");
+    fputs(bads[k], t);
+    fclose(t);
+    char *msg = NULL;
+    size_t len = 0;
+    Diag d;
+    diag_init(&d, open_memstream(&msg, &len), NULL);
+    Nb201Table bt;
+    Rc rc = nb201_table_load(path, &bt, &d);
+    fclose(d.out);
+    CHECK(rc == RC_BADINPUT && msg && strstr(msg, want[k]) && strstr(msg, path), "case %d: %s", k,
+          msg ? msg : "");
+    free(msg);
+    remove(path);
+  }
+}
 
 static void test_kendall(void) {
   double a[5] = {1, 2, 3, 4, 5}, b[5] = {3, 1, 2, 5, 4}, r[5] = {5, 4, 3, 2, 1};
@@ -262,6 +325,7 @@ int main(int argc, char **argv) {
              predictor_tau(ks[i], 1, true, 1));
     return 0;
   }
+  test_cells(argv[1]);
   test_kendall();
   test_pareto();
   test_evolution();
