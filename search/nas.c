@@ -98,9 +98,11 @@ static int score(Run *u, int code) {
   return i;
 }
 
+/* A child of `code` with an accuracy; after 1000 draws without one (a
+ * table with holes around the parent), the parent itself (a repeat). */
 static int mutate(Rng *rng, const double *acc, int code) {
   uint8_t ops[NAS_EDGES];
-  for (;;) {
+  for (int tries = 0; tries < 1000; tries++) {
     int c = code;
     for (int e = 0; e < NAS_EDGES; e++, c /= NAS_OPS) ops[e] = (uint8_t)(c % NAS_OPS);
     int e = rng_below(rng, NAS_EDGES);
@@ -110,6 +112,7 @@ static int mutate(Rng *rng, const double *acc, int code) {
     for (int k = NAS_EDGES - 1; k >= 0; k--) child = child * NAS_OPS + ops[k];
     if (!isnan(acc[child])) return child;
   }
+  return code;
 }
 
 Rc nas_search(const NasOptions *o, NasResult *r, Diag *d) {
