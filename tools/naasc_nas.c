@@ -218,7 +218,8 @@ static Rc attach_mappings(Module *mod, const NaasWorkload *w, const NaasResult *
 
 /* Accuracy (y) against log10 EDP (x) of every cell scored; the front joined. */
 static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, const int *front,
-                       int nf, int best, double base_edp, double base_acc, const char *title) {
+                       int nf, int best, double base_edp, double base_acc, double min_acc,
+                       double max_edp, const char *title) {
   const double W = 640, H = 420, L = 70, R = 20, T = 40, B = 50;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (int i = 0; i < n; i++) {
@@ -231,6 +232,8 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
   }
   if (!(x1 > x0)) x0 -= 0.5, x1 += 0.5;
   if (!(y1 > y0)) y0 -= 0.5, y1 += 0.5;
+  double px = 0.03 * (x1 - x0), py = 0.03 * (y1 - y0); /* margins inside the axes */
+  x0 -= px, x1 += px, y0 -= py, y1 += py;
 #define SX(v) (L + ((v) - x0) / (x1 - x0) * (W - L - R))
 #define SY(v) (H - B - ((v) - y0) / (y1 - y0) * (H - T - B))
   fprintf(f,
@@ -254,6 +257,16 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
           "<text x=\"16\" y=\"%g\" transform=\"rotate(-90 16 %g)\" text-anchor=\"middle\">"
           "accuracy (%%)</text>\n",
           (L + W - R) / 2, H - 12, (T + H - B) / 2, (T + H - B) / 2);
+  if (min_acc > y0 && min_acc < y1)
+    fprintf(f,
+            "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#888\" "
+            "stroke-dasharray=\"4 3\"/>\n<text x=\"%g\" y=\"%.1f\" fill=\"#666\">bound %.2f%%</text>\n",
+            L, SY(min_acc), W - R, SY(min_acc), L + 4, SY(min_acc) - 4, min_acc);
+  if (max_edp > 0 && log10(max_edp) > x0 && log10(max_edp) < x1)
+    fprintf(f,
+            "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#888\" "
+            "stroke-dasharray=\"4 3\"/>\n<text x=\"%.1f\" y=\"%g\" fill=\"#666\">EDP bound</text>\n",
+            SX(log10(max_edp)), T, SX(log10(max_edp)), H - B, SX(log10(max_edp)) + 4, T + 12);
   for (int i = 0; i < n; i++)
     fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#9ab\"/>\n", SX(log10(h[i].edp)),
             SY(acc[i]));
@@ -267,14 +280,26 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
   if (best >= 0)
     fprintf(f,
             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"none\" stroke=\"black\" "
-            "stroke-width=\"2\"/>\n<text x=\"%.1f\" y=\"%.1f\">searched</text>\n",
-            SX(log10(h[best].edp)), SY(acc[best]), SX(log10(h[best].edp)) + 9, SY(acc[best]) - 6);
+            "stroke-width=\"2\"/>\n",
+            SX(log10(h[best].edp)), SY(acc[best]));
+  if (base_edp > 0)
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"#36c\"/>\n",
+            SX(log10(base_edp)) - 4, SY(base_acc) - 4);
+  /* The legend, bottom right (the front rises to the top right). */
+  double lx = W - R - 250, ly = H - B - 70;
+  fprintf(f,
+          "<rect x=\"%g\" y=\"%g\" width=\"244\" height=\"64\" fill=\"white\" stroke=\"#ccc\"/>\n"
+          "<circle cx=\"%g\" cy=\"%g\" r=\"2.5\" fill=\"#9ab\"/><text x=\"%g\" y=\"%g\">network scored</text>\n"
+          "<circle cx=\"%g\" cy=\"%g\" r=\"3.5\" fill=\"#c33\"/><text x=\"%g\" y=\"%g\">Pareto front</text>\n"
+          "<circle cx=\"%g\" cy=\"%g\" r=\"6\" fill=\"none\" stroke=\"black\" stroke-width=\"2\"/>"
+          "<text x=\"%g\" y=\"%g\">the design</text>\n",
+          lx, ly, lx + 12, ly + 14, lx + 24, ly + 18, lx + 12, ly + 30, lx + 24, ly + 34, lx + 12,
+          ly + 48, lx + 24, ly + 52);
   if (base_edp > 0)
     fprintf(f,
-            "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"#36c\"/>\n"
-            "<text x=\"%.1f\" y=\"%.1f\">most accurate cell, own dataflow</text>\n",
-            SX(log10(base_edp)) - 4, SY(base_acc) - 4, SX(log10(base_edp)) - 220,
-            SY(base_acc) - 8);
+            "<rect x=\"%g\" y=\"%g\" width=\"8\" height=\"8\" fill=\"#36c\"/>"
+            "<text x=\"%g\" y=\"%g\">most accurate,</text><text x=\"%g\" y=\"%g\">own dataflow</text>\n",
+            lx + 118, ly + 10, lx + 132, ly + 18, lx + 132, ly + 34);
   fprintf(f, "</svg>\n");
 #undef SX
 #undef SY
@@ -634,7 +659,8 @@ int naasc_nas_main(int argc, char **argv) {
       char title[160];
       snprintf(title, sizeof title, "NAS-Bench-201 %s on %s: %d networks scored",
                nb201_dataset_name(dataset), budget.name, nr.nhist);
-      pareto_svg(f, tp, tacc, nr.nhist, front, nf, pick, baselines ? fb.edp : 0, truth[top], title);
+      pareto_svg(f, tp, tacc, nr.nhist, front, nf, pick, baselines ? fb.edp : 0, truth[top],
+                 have_min ? min_acc : -1, have_min ? 0 : max_edp, title);
       rc = write_buf(dir, "pareto.svg", f, &buf, &len, &d);
     }
     if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
