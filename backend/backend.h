@@ -15,6 +15,7 @@
 
 #include "accel.h"
 #include "ir.h"
+#include "kernel.h"
 
 /* ---- cost model -------------------------------------------------------- */
 
@@ -109,5 +110,30 @@ Rc arch_resolve(const char *name_or_path, Arch *a, Diag *d);
 /* Writes a in the YAML arch format; arch_load reads it back to the same
  * struct, so print -> load -> print is byte-identical. */
 void arch_print(FILE *f, const Arch *a);
+
+/* ---- codegen: compute tiles compiled with LLVM (codegen.c) ----------------
+ * Appended for the JIT of issue #6.  A Codegen owns an ORC LLJIT; each
+ * distinct TileKernel (kernel_equal) is compiled once, with LLVM's O2
+ * pipeline for the host CPU, into a function whose results are
+ * bit-identical to kernel_ref (runtime/kernel.h).  All calls on one
+ * Codegen are serialized by its mutex: any number of threads may share it.
+ * Compiled functions stay valid until codegen_destroy. */
+
+typedef struct Codegen Codegen;
+
+/* A JIT for the host; NULL (reported) if LLVM cannot target it. */
+Codegen *codegen_create(Diag *d);
+void codegen_destroy(Codegen *cg);
+
+/* The compiled function of k in *fn, from the cache or compiled now.
+ * RC_BADINPUT (reported, *fn NULL) if k breaks ir/kernel.h's invariants
+ * (nloops outside 1..KERNEL_MAX_LOOPS, a bound < 1, a stride < 0) or an
+ * index or its MAC count overflows int64; RC_INTERNAL (reported) if LLVM
+ * fails.  The function requires o to overlap neither i nor w. */
+Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d);
+
+/* Kernels compiled so far (cache hits not counted) and the wall-clock
+ * seconds spent compiling them (IR, O2, machine code, symbol lookup). */
+void codegen_stats(const Codegen *cg, int64_t *kernels, double *compile_seconds);
 
 #endif

@@ -451,6 +451,7 @@ typedef struct {
   MapResult *res;
   int64_t budget;
   Rng rng;
+  bool vary_keeps; /* seeded_climbs: start some seeds with bypasses */
 } Climb;
 
 /* Evaluates m; true if it beats *cur_fit (then *cur = m).  The global best follows. */
@@ -697,8 +698,16 @@ static void seeded_climbs(Climb *c) {
     Mapping m;
     memset(&m, 0, sizeof m);
     m.nlevels = c->a->nlevels;
-    for (int l = 0; l < c->a->nlevels; l++)
-      level_mapping_init(&m.level[l], l == 0 ? ACCEL_ALL_TENSORS : c->a->level[l].keeps_allowed);
+    for (int l = 0; l < c->a->nlevels; l++) {
+      uint8_t keep = l == 0 ? ACCEL_ALL_TENSORS : c->a->level[l].keeps_allowed;
+      /* Chains after the first start half their seeds with some tensors
+       * bypassing some levels: a basin the climbs rarely cross into. */
+      if (l > 0 && c->vary_keeps && (s & 1))
+        for (int t = 0; t < NTENSORS; t++)
+          if ((keep >> t & 1) && !(c->a->level[l].keeps_required >> t & 1) && rng_uniform(&c->rng) < 0.35)
+            keep &= (uint8_t)~(1u << t);
+      level_mapping_init(&m.level[l], keep);
+    }
     int64_t left[NDIMS];
     memcpy(left, c->p->dim, sizeof left);
     for (int k = 0; k < nax; k++)
@@ -722,6 +731,99 @@ static void seeded_climbs(Climb *c) {
   }
   c->budget = end;
   xfree(moves);
+}
+
+/* One run of an optimizer (es: CMA-ES with IPOP restarts, then climbs from
+ * the best array fills and an iterated local search) with o's budget and
+ * seed, offering its mappings to res.  RC_INTERNAL on allocation failure;
+ * *last_err gets the last reason a candidate was invalid. */
+static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int chain, MapResult *res,
+                    int *last_err_out, Diag *d) {
+  int n = mapspace_dim(a);
+  OptKind kind = o->strategy == MAP_RANDOM ? OPT_RANDOM
+                 : o->strategy == MAP_GENETIC ? OPT_GENETIC : OPT_CMAES;
+  int popsize = o->popsize;
+  Optimizer *opt = opt_create(kind, n, popsize, 0.3, o->seed);
+  double *x = xmalloc(sizeof(double) * (size_t)n);
+  double *fit = xmalloc(sizeof(double) * 4096);
+  if (!opt || !x || !fit) {
+    opt_destroy(opt);
+    xfree(x);
+    xfree(fit);
+    diag_error(d, p->name, "out of memory in the mapper");
+    return RC_INTERNAL;
+  }
+  int64_t start = res->evals, total = o->budget; /* res is the chain's own: start is 0 */
+  /* The evolution strategy explores; a local search finishes (es only). */
+  int64_t budget = kind == OPT_CMAES && total - start >= 100 ? start + (total - start) / 4 : total;
+  Mapping m;
+  CostResult c;
+  int last_err = COST_OK, stall = 0, restarts = 0;
+  double run_best = INFINITY;
+  Rng rr;
+  rng_seed(&rr, o->seed ^ 0x5bd1e995u);
+  while (res->evals < budget) {
+    int lam = opt_popsize(opt);
+    double gen_best = INFINITY;
+    for (int i = 0; i < lam; i++) {
+      fit[i] = INFINITY;
+      if (res->evals >= budget) continue;
+      opt_ask(opt, i, x);
+      /* Invalid designs are resampled (NAAS), a bounded number of times. */
+      for (int tries = 0; tries < 8 && res->evals < budget; tries++) {
+        if (tries) opt_resample(opt, i, x);
+        mapspace_decode(p, a, x, &m);
+        int err = cost_eval(p, a, &m, &c);
+        res->evals++;
+        if (err != COST_OK) {
+          last_err = err;
+          continue;
+        }
+        res->valid++;
+        fit[i] = fitness(&c, o->objective);
+        if (fit[i] < gen_best) gen_best = fit[i];
+        mapresult_offer(res, &m, &c, fit[i]);
+        break;
+      }
+    }
+    opt_tell(opt, fit);
+    /* IPOP restarts (Auger and Hansen, CEC 2005): when a CMA-ES run stalls,
+     * start again from a random centre with twice the population. */
+    if (kind != OPT_CMAES) continue;
+    if (gen_best < run_best * (1 - 1e-9)) {
+      run_best = gen_best;
+      stall = 0;
+    } else if (++stall >= 10 + 30 * n / lam && res->evals < budget) {
+      int np = 2 * opt_popsize(opt);
+      if (np > 4096) np = 4096;
+      opt_destroy(opt);
+      opt = opt_create(kind, n, np, 0.3, o->seed + (uint64_t)++restarts * 0x9e3779b97f4a7c15ULL);
+      if (!opt) {
+        xfree(x);
+        xfree(fit);
+        return RC_INTERNAL;
+      }
+      for (int k = 0; k < n; k++) x[k] = rng_uniform(&rr);
+      opt_set_mean(opt, x);
+      stall = 0;
+      run_best = INFINITY;
+    }
+  }
+  res->restarts = restarts;
+  if (kind == OPT_CMAES) {
+    Climb cl = {p, a, o, res, 0, {{0}}, chain > 0};
+    rng_seed(&cl.rng, o->seed ^ 0xc2b2ae3d27d4eb4fULL);
+    /* Seeds that fill the array best, each climbed a little (spatial first). */
+    cl.budget = res->evals + (total - res->evals) / 2;
+    seeded_climbs(&cl);
+    cl.budget = total;
+    if (res->valid) local_search(&cl);
+  }
+  opt_destroy(opt);
+  xfree(x);
+  xfree(fit);
+  *last_err_out = last_err;
+  return RC_OK;
 }
 
 /* The tensors of mask as "W, I" for messages. */
@@ -802,89 +904,27 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
     }
     return RC_OK;
   }
-  int n = mapspace_dim(a);
-  OptKind kind = o->strategy == MAP_RANDOM ? OPT_RANDOM
-                 : o->strategy == MAP_GENETIC ? OPT_GENETIC : OPT_CMAES;
-  int popsize = o->popsize;
-  Optimizer *opt = opt_create(kind, n, popsize, 0.3, o->seed);
-  double *x = xmalloc(sizeof(double) * (size_t)n);
-  double *fit = xmalloc(sizeof(double) * 4096);
-  if (!opt || !x || !fit) {
-    opt_destroy(opt);
-    xfree(x);
-    xfree(fit);
-    diag_error(d, p->name, "out of memory in the mapper");
-    return RC_INTERNAL;
-  }
+  /* es: independent chains, each with a share of the budget and its own
+   * seed; the best wins.  A layer's landscape has several basins, and which
+   * one a chain settles in depends on its seed more than on its length
+   * (docs/design.md, "The mapper"), so a few shorter chains beat one long. */
+  int chains = o->strategy == MAP_ES ? (o->chains > 0 ? o->chains : o->budget >= 8000 ? 2 : 1) : 1;
   int64_t total = o->budget > 0 ? o->budget : 20000;
-  /* The evolution strategy explores; a local search finishes (es only). */
-  int64_t budget = kind == OPT_CMAES && total >= 100 ? total / 4 : total;
-  Mapping m;
-  CostResult c;
-  int last_err = COST_OK, stall = 0, restarts = 0;
-  double run_best = INFINITY;
-  Rng rr;
-  rng_seed(&rr, o->seed ^ 0x5bd1e995u);
-  while (res->evals < budget) {
-    int lam = opt_popsize(opt);
-    double gen_best = INFINITY;
-    for (int i = 0; i < lam; i++) {
-      fit[i] = INFINITY;
-      if (res->evals >= budget) continue;
-      opt_ask(opt, i, x);
-      /* Invalid designs are resampled (NAAS), a bounded number of times. */
-      for (int tries = 0; tries < 8 && res->evals < budget; tries++) {
-        if (tries) opt_resample(opt, i, x);
-        mapspace_decode(p, a, x, &m);
-        int err = cost_eval(p, a, &m, &c);
-        res->evals++;
-        if (err != COST_OK) {
-          last_err = err;
-          continue;
-        }
-        res->valid++;
-        fit[i] = fitness(&c, o->objective);
-        if (fit[i] < gen_best) gen_best = fit[i];
-        mapresult_offer(res, &m, &c, fit[i]);
-        break;
-      }
-    }
-    opt_tell(opt, fit);
-    /* IPOP restarts (Auger and Hansen, CEC 2005): when a CMA-ES run stalls,
-     * start again from a random centre with twice the population. */
-    if (kind != OPT_CMAES) continue;
-    if (gen_best < run_best * (1 - 1e-9)) {
-      run_best = gen_best;
-      stall = 0;
-    } else if (++stall >= 10 + 30 * n / lam && res->evals < budget) {
-      int np = 2 * opt_popsize(opt);
-      if (np > 4096) np = 4096;
-      opt_destroy(opt);
-      opt = opt_create(kind, n, np, 0.3, o->seed + (uint64_t)++restarts * 0x9e3779b97f4a7c15ULL);
-      if (!opt) {
-        xfree(x);
-        xfree(fit);
-        return RC_INTERNAL;
-      }
-      for (int k = 0; k < n; k++) x[k] = rng_uniform(&rr);
-      opt_set_mean(opt, x);
-      stall = 0;
-      run_best = INFINITY;
-    }
+  int last_err = COST_OK;
+  for (int k = 0; k < chains; k++) {
+    MapperOptions ok = *o;
+    ok.budget = total / chains + (k < total % chains ? 1 : 0);
+    ok.seed = k == 0 ? o->seed : o->seed + (uint64_t)k * 0xd1b54a32d192ed03ULL;
+    MapResult cr; /* each chain on its own: its climbs start from its own best */
+    memset(&cr, 0, sizeof cr);
+    cr.best_fitness = INFINITY;
+    Rc rc = chain_run(p, a, &ok, k, &cr, &last_err, d);
+    if (rc != RC_OK) return rc;
+    res->evals += cr.evals;
+    res->valid += cr.valid;
+    res->restarts += cr.restarts;
+    if (cr.valid) mapresult_offer(res, &cr.best, &cr.cost, cr.best_fitness);
   }
-  res->restarts = restarts;
-  if (kind == OPT_CMAES) {
-    Climb cl = {p, a, o, res, 0, {{0}}};
-    rng_seed(&cl.rng, o->seed ^ 0xc2b2ae3d27d4eb4fULL);
-    /* Seeds that fill the array best, each climbed a little (spatial first). */
-    cl.budget = res->evals + (total - res->evals) / 2;
-    seeded_climbs(&cl);
-    cl.budget = total;
-    if (res->valid) local_search(&cl);
-  }
-  opt_destroy(opt);
-  xfree(x);
-  xfree(fit);
   if (!res->valid) {
     diag_error(d, p->name, "no valid mapping in %lld tries: the last failed with '%s' (%s)",
                (long long)res->evals, cost_error_name(last_err),

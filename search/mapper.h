@@ -18,6 +18,7 @@ typedef struct {
   MapObjective objective;
   int64_t budget;   /* cost evaluations */
   int popsize;      /* 0: the optimizer's default */
+  int chains;       /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
   uint64_t seed;
 } MapperOptions;
 
