@@ -86,7 +86,8 @@ int nas_pareto(const NasPoint *p, int n, int *idx);
 double nas_kendall_tau(const double *a, const double *b, int n);
 
 /* ---- accuracy predictor (predictor.c) -------------------------------------
- * An MLP over the cell's 6 x 5 one-hot encoding (two ReLU hidden layers,
+ * An MLP over the cell's 6 x 5 one-hot encoding, edges that cannot change
+ * the output counted as none (two ReLU hidden layers,
  * Adam on the squared error of standardized targets), with SemiNAS's
  * self-training: fit the labelled cells, predict a pool of unlabelled ones,
  * add the predictions as labels, refit (Luo et al., NeurIPS 2020). */

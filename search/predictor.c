@@ -1,8 +1,9 @@
 /*
  * predictor.c: the accuracy predictor of the semi-supervised network search
  * (nas.h: predictor_*).  A cell is encoded as 30 inputs, the one-hot op of
- * each of its 6 edges; an MLP with two ReLU hidden layers maps them to the
- * accuracy, standardized by the labels' mean and deviation.  Training is
+ * each of its 6 edges (dead edges as none: cell_inputs); an MLP with two
+ * ReLU hidden layers maps them to the accuracy, standardized by the labels'
+ * mean and deviation.  Training is
  * minibatch Adam (Kingma and Ba, ICLR 2015; beta1 0.9, beta2 0.999) on the
  * squared error with L2 weight decay.
  *
@@ -17,6 +18,7 @@
 #include "search.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define NIN (NAS_EDGES * NAS_OPS)
@@ -43,8 +45,23 @@ void predictor_options_default(PredictorOptions *o) {
   o->seed = 1;
 }
 
+/* The one-hot inputs of a cell: the op of each edge, where an edge that
+ * cannot change the output (it leaves a node only zeros reach, or enters a
+ * node that node 3 does not read) counts as `none`, so cells that build the
+ * same network share an encoding. */
 static void cell_inputs(int code, int on[NAS_EDGES]) {
-  for (int e = 0; e < NAS_EDGES; e++, code /= NAS_OPS) on[e] = e * NAS_OPS + code % NAS_OPS;
+  static const int from[NAS_EDGES] = {0, 0, 1, 0, 1, 2}, to[NAS_EDGES] = {1, 2, 2, 3, 3, 3};
+  int op[NAS_EDGES];
+  for (int e = 0; e < NAS_EDGES; e++, code /= NAS_OPS) op[e] = code % NAS_OPS;
+  bool reach[4] = {true, false, false, false}, used[4] = {false, false, false, true};
+  for (int e = 0; e < NAS_EDGES; e++)
+    if (op[e] && reach[from[e]]) reach[to[e]] = true;
+  for (int e = NAS_EDGES - 1; e >= 0; e--)
+    if (op[e] && used[to[e]]) used[from[e]] = true;
+  for (int e = 0; e < NAS_EDGES; e++) {
+    bool live = reach[from[e]] && used[to[e]] && reach[to[e]];
+    on[e] = e * NAS_OPS + (live ? op[e] : 0);
+  }
 }
 
 static Predictor *net_new(int h) {

@@ -5,7 +5,7 @@
  *   - the Pareto front of a hand-made set;
  *   - regularized evolution: deterministic per seed, each cell scored once,
  *     and on a synthetic hardware score it reaches the brute-force optimum;
- *   - the predictor: its tau on held-out cells clears a threshold that the
+ *   - the predictor: its tau on held-out cells clears a threshold (0.55) that the
  *     same predictor trained on shuffled labels does not.
  * Usage: test_nas TABLE.csv [--taus]  (--taus prints tau for K = 50, 100, 500)
  */
@@ -331,8 +331,8 @@ int main(int argc, char **argv) {
   test_evolution();
   double tau = predictor_tau(100, 1, false, 1), ctl = predictor_tau(100, 1, true, 1);
   printf("predictor K=100 seed 1: tau %.4f, shuffled-label control %.4f\n", tau, ctl);
-  CHECK(tau > 0.45, "tau %.4f", tau);
-  CHECK(ctl < 0.45, "the shuffled control reaches tau %.4f: the threshold tests nothing", ctl);
+  CHECK(tau > 0.55, "tau %.4f", tau);
+  CHECK(ctl < 0.55, "the shuffled control reaches tau %.4f: the threshold tests nothing", ctl);
   nb201_table_free(&table);
   if (failures) fprintf(stderr, "%d failures\n", failures);
   return failures ? 1 : 0;
