@@ -62,6 +62,9 @@ for row in h:
 feas = [row for row in h if float(row["accuracy"]) >= 93.0]
 want = min(feas, key=lambda x: (float(x["edp"]), -float(x["accuracy"])))
 check(int(want["index"]) == net["index"], "design %d, the cheapest feasible scored cell is %s" % (net["index"], want["index"]))
+row = next(x for x in h if int(x["index"]) == net["index"])
+check(abs(float(row["edp"]) / r["accelerator"]["edp"] - 1) < 1e-5,
+      "the design's accelerator, searched again, has EDP %g; during the search %s" % (r["accelerator"]["edp"], row["edp"]))
 check(r["search"]["networks_evaluated"] == len(h), "networks_evaluated %d vs %d rows" % (r["search"]["networks_evaluated"], len(h)))
 check(r["search"]["proposals"] == 30, "proposals")
 # the Pareto front, recomputed
