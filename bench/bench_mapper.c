@@ -126,7 +126,10 @@ int main(int argc, char **argv) {
           ref = "exhaustive";
         }
       }
-      if (ref_out) fprintf(ref_out, "%s %s %.17g\n", g->name, mod->nests[i].name, best);
+      if (ref_out) {
+        fprintf(ref_out, "%s %s %.17g\n", g->name, mod->nests[i].name, best);
+        fflush(ref_out); /* a partial run still leaves a usable reference */
+      }
       printf("%-28s %-34s %9.4f %9.3f %9s %8.1f\n", g->name, mod->nests[i].name,
              es.best_fitness / best, rnd.best_fitness / es.best_fitness, ref, 1000 * t_es);
       g_es += log(es.best_fitness / best);

@@ -129,6 +129,10 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   }
   if ((v = pass_arg(a, "budget"))) opt.budget = strtoll(v, NULL, 10);
   if ((v = pass_arg(a, "seed"))) opt.seed = strtoull(v, NULL, 10);
+  if ((v = pass_arg(a, "chains")) && ((opt.chains = atoi(v)) < 1 || opt.chains > 64)) {
+    diag_error(d, "pipeline", "map: chains must be 1 to 64, not '%s'", v);
+    return RC_USAGE;
+  }
   if ((v = pass_arg(a, "objective"))) {
     if (strcmp(v, "edp") == 0) opt.objective = MAPOBJ_EDP;
     else if (strcmp(v, "energy") == 0) opt.objective = MAPOBJ_ENERGY;
@@ -319,7 +323,7 @@ void map_passes_register(PassRegistry *r);
 void map_passes_register(PassRegistry *r) {
   static const PassInfo passes[] = {
       {"map", "search the mapping of every mac nest on the target", PASS_NEST,
-       "strategy,budget,seed,objective", run_map},
+       "strategy,budget,seed,objective,chains", run_map},
       {"tile", "move temporal factors to a level", PASS_NEST, "*", run_tile},
       {"reorder", "set a level's loop order", PASS_NEST, "level,order,layer", run_reorder},
       {"bind", "unroll dims on the array axes below a level", PASS_NEST, "level,layer,x,y,z", run_bind},

@@ -566,6 +566,7 @@ static int make_moves(const Climb *c, uint32_t *moves, int cap) {
 
 #define MAX_MOVES 16384
 #define KICK_MOVES 6
+#define KICK_REPAIRS 8 /* tuned on ResNet-50, eyeriss and nvdla-256: docs/design.md */
 
 static void climb(Climb *c, Mapping *start, double *start_fit, uint32_t *moves, int nmoves);
 
@@ -584,7 +585,20 @@ static void local_search(Climb *c) {
       done += apply_move(c, &m, moves[rng_next(&c->rng) % (uint64_t)nmoves]);
     CostResult r;
     c->res->evals++;
-    if (cost_eval(c->p, c->a, &m, &r) != COST_OK) continue;
+    int err = cost_eval(c->p, c->a, &m, &r);
+    /* A kick that overflows a buffer is repaired, not dropped: primes of
+     * random dims move one level outwards until the tiles fit. */
+    for (int rep = 0; err == COST_ECAPACITY && rep < KICK_REPAIRS && c->res->evals < c->budget; rep++) {
+      int l = 1 + (int)(rng_next(&c->rng) % (uint64_t)(c->a->nlevels - 1)), e = -1, seen = 0;
+      for (int dd = 0; dd < NDIMS; dd++)
+        if (m.level[l].factor[dd] > 1 && !m.level[l].remainder[dd] &&
+            rng_next(&c->rng) % (uint64_t)++seen == 0)
+          e = dd;
+      if (e < 0 || !move_factor(&m, e, l * (1 + ACCEL_MAX_AXES), (l - 1) * (1 + ACCEL_MAX_AXES))) continue;
+      c->res->evals++;
+      err = cost_eval(c->p, c->a, &m, &r);
+    }
+    if (err != COST_OK) continue;
     c->res->valid++;
     double f = fitness(&r, c->o->objective);
     mapresult_offer(c->res, &m, &r, f);
