@@ -60,6 +60,8 @@ static const char usage_text[] =
     "  --map-budget N       mapper evaluations per layer and accelerator (default 400)\n"
     "  --fixed              score every network on the budget arch as is (its own dataflow)\n"
     "  --no-baselines       skip the most-accurate-network baselines in result.json\n"
+    "  --reference CELL     also compare with this network (arch string or index) on the\n"
+    "                       budget arch with its own dataflow, e.g. NAS-Bench-201's ResNet\n"
     "  --nb201-data FILE    the accuracy table (default: found as data/nasbench201/README.md says)\n"
     "  --jobs N, -j N       threads for the accelerator search\n"
     "  -o DIR               output directory (default naasc-nas)\n"
@@ -321,7 +323,8 @@ static void json_figures(FILE *f, const char *key, const Figures *g, bool comma)
 }
 
 int naasc_nas_main(int argc, char **argv) {
-  const char *space = NULL, *budget_name = NULL, *dir = "naasc-nas", *data = NULL;
+  const char *space = NULL, *budget_name = NULL, *dir = "naasc-nas", *data = NULL,
+             *reference = NULL;
   Nb201Dataset dataset = NB201_CIFAR10;
   bool have_min = false, have_max = false, baselines = true, fixed = false, progress = false;
   double min_acc = 0, max_edp = 0;
@@ -355,6 +358,9 @@ int naasc_nas_main(int argc, char **argv) {
     } else if (is_flag(a, "--budget")) {
       if (!(budget_name = flag_value(argc, argv, &i, "--budget")))
         return usage_error("%s", "--budget needs a preset name or a file");
+    } else if (is_flag(a, "--reference")) {
+      if (!(reference = flag_value(argc, argv, &i, "--reference")))
+        return usage_error("%s", "--reference needs a cell (arch string or index)");
     } else if (is_flag(a, "--nb201-data")) {
       if (!(data = flag_value(argc, argv, &i, "--nb201-data")))
         return usage_error("%s", "--nb201-data needs a file");
@@ -425,6 +431,28 @@ int naasc_nas_main(int argc, char **argv) {
     if (!isnan(truth[c]) && (top < 0 || truth[c] > truth[top])) top = c;
   }
 
+  int ref = -1; /* --reference */
+  if (reference) {
+    uint8_t ops[NB201_EDGES];
+    const char *digits = reference + strspn(reference, "0123456789");
+    if (*reference && !*digits) {
+      int r = nb201_table_find_index(tab, strtol(reference, NULL, 10));
+      if (r >= 0) ref = nb201_code(tab->ops[r]);
+    } else if (nb201_parse(reference, ops, &d) == RC_OK) {
+      ref = nb201_code(ops);
+    } else {
+      nb201_table_free(tab);
+      xfree(tab), xfree(truth), xfree(seen);
+      return RC_BADINPUT;
+    }
+    if (ref < 0 || isnan(truth[ref])) {
+      diag_error(&d, NULL, "--reference %s: %s", reference,
+                 ref < 0 ? "no such index" : "the cell has no network (node 3 is unreachable)");
+      nb201_table_free(tab);
+      xfree(tab), xfree(truth), xfree(seen);
+      return RC_BADINPUT;
+    }
+  }
   if (have_min && min_acc > truth[top]) {
     diag_error(&d, NULL, "--min-accuracy %g: no NAS-Bench-201 network reaches it on %s (the best "
                          "reaches %.2f%%)", min_acc, nb201_dataset_name(dataset), truth[top]);
@@ -520,8 +548,8 @@ int naasc_nas_main(int argc, char **argv) {
 
   /* The design again, for its accelerator and mappings (the cache and the
    * seed make it the same run), and the baselines. */
-  NaasResult best = {0}, base = {0}, seq = {0};
-  Figures fb = {0}, fs = {0};
+  NaasResult best = {0}, base = {0}, seq = {0}, refr = {0};
+  Figures fb = {0}, fs = {0}, fr = {0};
   Module *mod = NULL;
   NaasWorkload w = {0};
   int pick = rc == RC_OK ? (nr.best >= 0 ? nr.best : nr.closest) : -1;
@@ -564,6 +592,12 @@ int naasc_nas_main(int argc, char **argv) {
     fb = (Figures){base.edp, base.energy_pj, base.cycles, base.seconds, base.candidates};
     if (rc == RC_OK) rc = score_cell(&h, top, &seq, &d);
     fs = (Figures){seq.edp, seq.energy_pj, seq.cycles, seq.seconds, seq.candidates};
+  }
+  if (rc == RC_OK && ref >= 0) {
+    HwCtx hb = h;
+    hb.fixed = true;
+    rc = score_cell(&hb, ref, &refr, &d);
+    fr = (Figures){refr.edp, refr.energy_pj, refr.cycles, refr.seconds, refr.candidates};
   }
 
   if (rc == RC_OK && mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -637,6 +671,17 @@ int naasc_nas_main(int argc, char **argv) {
         fprintf(f, "  \"vs_sequential\": {\"edp_reduction\": %.4f, \"accuracy_gain\": %.4f},\n",
                 fs.edp / best.edp, truth[b->code] - truth[top]);
       }
+      if (ref >= 0) {
+        char rs[NB201_ARCH_MAX];
+        nb201_format(tab->ops[tab->by_code[ref]], rs, sizeof rs);
+        fprintf(f, "  \"reference\": {\"index\": %d, \"code\": %d, \"arch\": ",
+                tab->index[tab->by_code[ref]], ref);
+        json_str(f, rs);
+        fprintf(f, ", \"accuracy\": %.4f,\n", truth[ref]);
+        json_figures(f, "own_dataflow", &fr, false);
+        fprintf(f, "  },\n  \"vs_reference\": {\"edp_reduction\": %.4f, \"accuracy_gain\": %.4f},\n",
+                fr.edp / best.edp, truth[b->code] - truth[ref]);
+      }
       fprintf(f, "  \"pareto\": [");
       for (int i = 0; i < nf; i++)
         fprintf(f, "%s{\"code\": %d, \"accuracy\": %.4f, \"edp\": %.6e}", i ? ", " : "",
@@ -694,6 +739,7 @@ int naasc_nas_main(int argc, char **argv) {
   naas_workload_free(&w);
   module_destroy(mod);
   naas_result_free(&best), naas_result_free(&base), naas_result_free(&seq);
+  naas_result_free(&refr);
   nas_result_free(&nr);
   naas_cache_destroy(cache);
   nb201_table_free(tab);

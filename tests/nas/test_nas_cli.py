@@ -89,6 +89,18 @@ check(m and abs(float(m.group(1)) / r["accelerator"]["edp"] - 1) < 1e-4, "report
 q = subprocess.run([naasc, "--print-arch", os.path.join(o1, "arch.yaml")], capture_output=True, text=True)
 check(q.returncode == 0 and q.stdout == open(os.path.join(o1, "arch.yaml")).read(), "arch.yaml round trip")
 
+# 1b. a reference network: NAS-Bench-201's ResNet cell by index
+o1b = os.path.join(work, "ref")
+p = run(["--min-accuracy", "93.0", "--seed", "3", "--reference", "11472", "--no-baselines"], o1b)
+rr = json.load(open(os.path.join(o1b, "result.json")))
+check(p.returncode == 0 and rr["reference"]["index"] == 11472 and abs(rr["reference"]["accuracy"] - acc[11472]) < 1e-3,
+      "reference: %s" % p.stderr)
+check(abs(rr["vs_reference"]["edp_reduction"] * rr["accelerator"]["edp"] / rr["reference"]["own_dataflow"]["edp"] - 1) < 1e-3,
+      "vs_reference edp_reduction")
+check(abs(rr["vs_reference"]["accuracy_gain"] - (rr["network"]["accuracy"] - acc[11472])) < 1e-3, "vs_reference accuracy_gain")
+p = run(["--min-accuracy", "93.0", "--reference", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"], os.path.join(work, "err"))
+check(p.returncode == 1 and "no network" in p.stderr, "disconnected reference: %d %s" % (p.returncode, p.stderr))
+
 # 2. the same seed, the same run
 o2 = os.path.join(work, "min2")
 p = run(["--min-accuracy", "93.0", "--seed", "3"], o2)
