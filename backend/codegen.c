@@ -21,7 +21,8 @@
  *   - loops are in the kernel's order, so each output element sees its
  *     updates in the reference's order; vectorization across distinct
  *     output elements does not change any element's sequence, and a
- *     float reduction is never vectorized without the reassoc flag;
+ *     float reduction is never reassociated (LLVM vectorizes one only with
+ *     the reassoc flag, or as an in-order reduction, which keeps the order);
  *   - noalias on the operands encodes the contract of runtime/kernel.h
  *     (o overlaps neither i nor w), which is what lets LLVM vectorize.
  *
