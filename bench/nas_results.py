@@ -90,14 +90,14 @@ def main():
         res = r0["reference"]
         re_ = run(a.naasc, base + ["--min-accuracy", "%.4f" % res["accuracy"], "--reference", str(RESNET),
                                    "--no-baselines"], w("E"), log)
-        rf = run(a.naasc, base + ["--max-edp", "%.6e" % res["own_dataflow"]["edp"], "--reference",
+        rf = run(a.naasc, base + ["--max-edp", repr(res["own_dataflow"]["edp"]), "--reference",
                                   str(RESNET), "--no-baselines"], w("F"), log)
         res_rows.append((ds, "E", re_, res))
         res_rows.append((ds, "F", rf, res))
         top = r0["baselines"]["most_accurate"]
         own = r0["baselines"]["own_dataflow"]["edp"]
         ra = run(a.naasc, base + ["--min-accuracy", "%.4f" % top["accuracy"]], w("A"), log)
-        rb = run(a.naasc, base + ["--max-edp", "%.6e" % own], w("B"), log)
+        rb = run(a.naasc, base + ["--max-edp", repr(own)], w("B"), log)
         rc = run(a.naasc, base + ["--min-accuracy", "%.4f" % (top["accuracy"] - 0.5)], w("C"), log)
         for tag, r in (("A", ra), ("B", rb), ("C", rc)):
             rows.append((ds, tag, r, top, own))

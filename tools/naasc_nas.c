@@ -316,7 +316,7 @@ typedef struct {
 
 static void json_figures(FILE *f, const char *key, const Figures *g, bool comma) {
   fprintf(f,
-          "    \"%s\": {\"edp\": %.6e, \"energy_pj\": %.6e, \"cycles\": %.6e, "
+          "    \"%s\": {\"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, "
           "\"candidates\": %lld, \"seconds\": %.3f}%s\n",
           key, g->edp, g->energy_pj, g->cycles, (long long)g->candidates, g->seconds,
           comma ? "," : "");
@@ -637,7 +637,7 @@ int naasc_nas_main(int argc, char **argv) {
               truth[b->code], b->acc, labels > 0 && seen[b->code] == truth[b->code] ? "true" : "false");
       fprintf(f, "  \"accelerator\": {\"name\": ");
       json_str(f, best.arch.name);
-      fprintf(f, ", \"edp\": %.6e, \"energy_pj\": %.6e, \"cycles\": %.6e, \"area_um2\": %.6e, "
+      fprintf(f, ", \"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, \"area_um2\": %.17g, "
                  "\"mode\": \"%s\"},\n",
               best.edp, best.energy_pj, best.cycles, best.area_um2, fixed ? "fixed" : "joint");
       fprintf(f, "  \"search\": {\"networks_evaluated\": %d, \"proposals\": %lld, \"seconds\": %.3f, "
@@ -653,7 +653,7 @@ int naasc_nas_main(int argc, char **argv) {
                    "\"kendall_tau_without_pseudo_labels\": %.4f, \"pseudo_rounds\": %lld, "
                    "\"pseudo_pool\": %lld, \"seconds\": %.3f,\n"
                    "                \"verified\": %d, \"labels_used\": %lld, \"by_prediction_alone\": "
-                   "{\"index\": %d, \"accuracy\": %.4f, \"accuracy_seen\": %.4f, \"edp\": %.6e}},\n",
+                   "{\"index\": %d, \"accuracy\": %.4f, \"accuracy_seen\": %.4f, \"edp\": %.17g}},\n",
                 (long long)labels, tau, tau_plain, (long long)rounds, (long long)pool, pred_seconds,
                 verified, (long long)labels + new_labels, tab->index[tab->by_code[pp->code]],
                 truth[pp->code], pp->acc, pp->edp);
@@ -684,7 +684,7 @@ int naasc_nas_main(int argc, char **argv) {
       }
       fprintf(f, "  \"pareto\": [");
       for (int i = 0; i < nf; i++)
-        fprintf(f, "%s{\"code\": %d, \"accuracy\": %.4f, \"edp\": %.6e}", i ? ", " : "",
+        fprintf(f, "%s{\"code\": %d, \"accuracy\": %.4f, \"edp\": %.17g}", i ? ", " : "",
                 tp[front[i]].code, tacc[front[i]], tp[front[i]].edp);
       fprintf(f, "]\n}\n");
       rc = write_buf(dir, "result.json", f, &buf, &len, &d);
@@ -695,7 +695,7 @@ int naasc_nas_main(int argc, char **argv) {
         const NasPoint *p = &nr.hist[i];
         char s[NB201_ARCH_MAX];
         nb201_format(tab->ops[tab->by_code[p->code]], s, sizeof s);
-        fprintf(f, "%d,%d,%s,%.4f,%.4f,%.6e,%.6e,%.6e\n", p->code, tab->index[tab->by_code[p->code]],
+        fprintf(f, "%d,%d,%s,%.4f,%.4f,%.17g,%.17g,%.17g\n", p->code, tab->index[tab->by_code[p->code]],
                 s, truth[p->code], p->acc, p->edp, p->energy_pj, p->cycles);
       }
       rc = write_buf(dir, "history.csv", f, &buf, &len, &d);

@@ -109,7 +109,7 @@ check(p.returncode == 0 and open(os.path.join(o1, "history.csv")).read() == open
 # 3. max accuracy, EDP <= a bound
 bound = sorted(float(x["edp"]) for x in h)[len(h) // 2]
 o3 = os.path.join(work, "max")
-p = run(["--max-edp", "%.6e" % bound, "--no-baselines"], o3)
+p = run(["--max-edp", repr(bound), "--no-baselines"], o3)
 check(p.returncode == 0, "max-edp run: %s" % p.stderr)
 r3 = json.load(open(os.path.join(o3, "result.json")))
 h3 = history(o3)
