@@ -17,6 +17,7 @@ PKGS=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev      # ONNX: protoc-c + onnx.proto
   libyaml-dev liblapacke-dev                             # arch files, CMA-ES eigen
   python3 python3-onnx python3-numpy                     # test generators and checkers
+  libopenmpi-dev openmpi-bin                             # naasc --search over MPI ranks (NAASC_MPI)
 )
 # Commands that may come from elsewhere (a machine may carry its own Node.js
 # with npm): installed from Debian only when the command is missing.

@@ -66,9 +66,29 @@ typedef struct {
   bool resume;             /* continue from checkpoint */
   const char *log_json;    /* every candidate, or NULL */
   bool progress;           /* a progress line on stderr */
+  /* Added after the interface was fixed: */
+  int64_t stop_after_iteration; /* stop (checkpoint written) after this many; 0 = never; tests */
+  int64_t final_map_budget;  /* the best design's final mapping, per layer; 0 = 20000 (map's default) */
 } NaasOptions;
 
 void naas_options_default(NaasOptions *o);
+
+/* One evaluated candidate of the search, for the log and the plots. */
+#define NAAS_LOG_AXES 6
+typedef struct {
+  int64_t iteration;      /* generation, from 0 */
+  int index;              /* candidate in its generation */
+  bool valid;             /* within every bound, every layer mapped */
+  double score, edp, energy_pj, cycles, area_um2; /* +inf when not valid */
+  int64_t pes;
+  int naxes;              /* array axes (fan-outs > 1, outermost level first) */
+  int64_t axis[NAAS_LOG_AXES];
+  uint8_t connectivity[NAAS_LOG_AXES]; /* parallel dims per axis (bit per DIM_*) */
+  int64_t inner_words;    /* innermost storage level's capacity (the PE's rf) */
+  int64_t glb_words;      /* the outermost on-chip level's capacity */
+  int64_t onchip_bytes;   /* all on-chip storage */
+  double dram_bw;         /* words/cycle, 0 = unlimited */
+} NaasCandidate;
 
 typedef struct {
   Arch arch;              /* the design (for naas_eval_fixed: the given one) */
@@ -81,6 +101,13 @@ typedef struct {
   int64_t candidates;     /* accelerators evaluated */
   int64_t evals;          /* cost-model evaluations, mapper included */
   double seconds;
+  /* Added after the interface was fixed (naas_search only): */
+  NaasCandidate *log;     /* heap, every candidate in order; naas_result_free */
+  int64_t nlog;
+  int64_t iterations;     /* generations done */
+  int64_t resumed_at;     /* generations read from the checkpoint */
+  bool stopped;           /* stop_after_iteration ended the search early (no design in r) */
+  double search_score;    /* the best score as the search saw it (map_budget mappings); score <= it */
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and
@@ -96,5 +123,10 @@ Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, N
                    Diag *d);
 
 void naas_result_free(NaasResult *r);
+
+/* Writes r's candidate log as JSON ("naasc-search-log/1") atomically. */
+Rc naas_log_write(const char *path, const NaasResult *r, Diag *d);
+/* The letters of a connectivity mask ("KC"), into buf[NDIMS + 1]. */
+void naas_conn_string(uint8_t conn, char *buf);
 
 #endif

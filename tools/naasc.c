@@ -18,6 +18,7 @@
 #include "backend.h"
 
 int naasc_cost_main(int argc, char **argv); /* naasc_cost.c */
+int naasc_search_main(int argc, char **argv); /* naasc_search.c */
 int naasc_nas_main(int argc, char **argv);  /* naasc_nas.c: --search --nas (#8) */
 
 #ifndef NAASC_VERSION
@@ -29,6 +30,7 @@ static const char usage_text[] =
     "       naasc zoo NAME -o FILE.onnx [--no-weights] [--seed N]\n"
     "       naasc zoo --list\n"
     "       naasc cost --check CASE.json ... | --arch A.yaml --problem P.yaml --mapping M.yaml\n"
+    "       naasc --search MODEL.onnx|ZOO-NAME ... --budget NAME|FILE.yaml [-o DIR]  (naasc --search --help)\n"
     "       naasc --list-ops [--format=markdown]\n"
     "       naasc --search --nas nasbench201 --budget NAME (--min-accuracy P | --max-edp X) [-o DIR]\n"
     "\n"
@@ -154,6 +156,8 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "cost") == 0) return naasc_cost_main(argc - 1, argv + 1);
   for (int i = 1; i < argc; i++) /* before --search: the network level takes it */
     if (strcmp(argv[i], "--nas") == 0 || strncmp(argv[i], "--nas=", 6) == 0) return naasc_nas_main(argc, argv);
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--search") == 0) return naasc_search_main(argc, argv);
 
   ImportOptions opt;
   import_options_default(&opt);

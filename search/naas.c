@@ -1,0 +1,1213 @@
+/*
+ * naas.c: the NAAS accelerator-and-mapping co-search (Lin, Yang, Han, DAC
+ * 2021) and the scoring of a fixed accelerator (naas.h).
+ *
+ * Two levels, as in the paper.  The outer level is CMA-ES (opt.c) over a
+ * real vector in [0,1]^n that decodes to an accelerator within the budget;
+ * the inner level is the mapper (mapper.c) of every layer shape on that
+ * accelerator.  A candidate's score is per model (total energy) x (total
+ * cycles) of its layers run one after another, and the geometric mean of
+ * that over the models (or energy or cycles alone, --objective).
+ *
+ * The searched accelerator (the template, docs/search.md):
+ *   DRAM -> glb (one shared buffer, keeps W I O) -> PE array of 1-3 axes
+ *        [-> cluster buffer, one per cluster of PEs, keeps W I O -> more axes]
+ *        -> rf (one register file per PE, keeps W I O) -> MAC
+ * (the optional cluster level is NVDLA's and the EdgeTPU's shape: per-cell
+ * or per-column accumulators between the big buffer and the MACs), and its
+ * vector, in order:
+ *   [0] array axes k in {1,2,3};  [1] PEs, in steps of 8 up to the budget's;
+ *   [2],[3] the shape: each axis but the last takes an even share of what is
+ *   left (array dims in steps of 2);  [4] rf words per PE (steps of 8 words
+ *   = 16 B, up to 512 words, log scale);  [5] glb words (steps of 16 B, log
+ *   scale, within what the PEs' rfs leave of the budget's on-chip bytes);
+ *   [6] DRAM bandwidth (eighths of the budget's);  then per axis 8 genes: the
+ *   importance of G K C P Q R S and how many of the most important (1-3) are
+ *   the axis' parallel dims (NAAS's importance encoding of connectivity);
+ *   [31] how many of the axes fan out from the glb to clusters (0: no
+ *   cluster level; the rest fan out from each cluster to its PEs);  [32]
+ *   the cluster buffer's words (steps of 16 B, log scale, up to 16 KB).
+ * Sizing only (--sizing-only, the paper's "sizing" baseline) keeps the
+ * budget's own hierarchy and connectivity and searches, one gene each, every
+ * array axis' size (steps of 2, from half to twice the budget's), every
+ * on-chip level's capacity (steps of 16 B, a quarter to 4x) and the DRAM
+ * bandwidth.  Decoding either vector never exceeds the budget's PEs; a
+ * design over its on-chip bytes or --max-area is invalid and resampled
+ * (NAAS rejects and resamples).
+ *
+ * Determinism: every random draw is the optimizer's (seeded by --seed);
+ * the mapper's seed of a layer depends only on (layer shape, seed).  A
+ * generation's (layer, accelerator) pairs missing from the cache are listed
+ * in candidate order, deduplicated, evaluated in parallel (threads, and MPI
+ * ranks when built with NAASC_MPI) and put into the cache; scores are then
+ * read in candidate order.  So results do not depend on --jobs or -np, nor
+ * on the cache's contents, nor on a resume.
+ *
+ * Checkpoints (--checkpoint) are written atomically after every generation:
+ * a fingerprint of (workload, budget, options), the optimizer's state, the
+ * best vector, the counters and the candidate log.
+ */
+#include "naas.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef NAASC_MPI
+#include <mpi.h>
+#endif
+
+/* ---- energy and area of the template (backend/presets/README.md) ---------
+ * The same scheme the presets use, so searched designs and baselines compare
+ * alike: Chen, Emer, Sze, ISCA 2016, Table IV, normalised to one MAC; area
+ * from the Accelergy table of the Eyeriss-like design (README, "One area
+ * scheme"). */
+#define E_MAC 1.0          /* [EN] ALU 1x */
+#define E_RF 1.0           /* [EN] RF (0.5 kB) 1x; the rf is at most 1 KB, the README's RF class */
+#define E_GLB 6.0          /* [EN] global buffer 6x */
+#define E_HOP 2.0          /* [EN] inter-PE 2x per hop */
+#define A_MAC 1239.5       /* [AR] 16-bit MAC, um^2 */
+#define A_SRAM_WORD 17.739 /* [AR] SRAM per 16-bit word */
+#define A_RF_WORD 18.0833  /* [AR] RF per 16-bit word */
+#define A_RF_FIXED 162.68  /* [AR] RF per instance */
+
+#define RF_MAX_WORDS 512   /* 1 KB: the RF energy class bound of the presets' scheme */
+#define CLUSTER_MAX_WORDS 8192 /* 16 KB per cluster: the EdgeTPU preset's per-column accumulators [T3] */
+#define STEP_WORDS 8       /* NAAS's 16-byte buffer step, in 16-bit words */
+#define PE_STEP 8          /* NAAS's PE step */
+#define NCONN 7            /* G K C P Q R S: the dims whose importance is encoded */
+#define MAX_RESAMPLE 32
+
+static const int conn_dim[NCONN] = {DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
+
+/* ---- workload ------------------------------------------------------------ */
+
+static bool same_problem(const Problem *a, const Problem *b) {
+  return memcmp(a->dim, b->dim, sizeof a->dim) == 0 &&
+         memcmp(a->stride, b->stride, sizeof a->stride) == 0 &&
+         memcmp(a->dilation, b->dilation, sizeof a->dilation) == 0;
+}
+
+Rc naas_workload_add_module(NaasWorkload *w, const Module *m, Diag *d) {
+  const char *name = m->name ? m->name : "model";
+  if (w->nmodels == NAAS_MAX_MODELS) {
+    diag_error(d, name, "more than %d models in one search", NAAS_MAX_MODELS);
+    return RC_BADINPUT;
+  }
+  int model = w->nmodels, first = w->nlayers;
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    Problem p;
+    if (!nest_problem(&m->nests[i], &p)) continue;
+    int k = first;
+    while (k < w->nlayers && !same_problem(&w->layers[k].p, &p)) k++;
+    if (k < w->nlayers) {
+      w->layers[k].count++;
+      continue;
+    }
+    if (w->nlayers == w->caplayers) {
+      int cap = w->caplayers ? 2 * w->caplayers : 32;
+      NaasLayer *nl = xrealloc(w->layers, sizeof *nl * (size_t)cap);
+      if (!nl) {
+        diag_error(d, name, "out of memory");
+        return RC_INTERNAL;
+      }
+      w->layers = nl;
+      w->caplayers = cap;
+    }
+    NaasLayer *l = &w->layers[w->nlayers++];
+    memset(l, 0, sizeof *l);
+    l->p = p;
+    l->count = 1;
+    l->model = model;
+    snprintf(l->layer, sizeof l->layer, "%s", m->nests[i].name ? m->nests[i].name : "?");
+  }
+  if (w->nlayers == first) {
+    diag_error(d, name, "no mappable layer: the search needs convolutions or matrix products "
+                        "(mac nests), and this model has none");
+    return RC_BADINPUT;
+  }
+  snprintf(w->model_name[model], ACCEL_NAME_MAX, "%s", name);
+  w->nmodels++;
+  return RC_OK;
+}
+
+void naas_workload_free(NaasWorkload *w) {
+  xfree(w->layers);
+  memset(w, 0, sizeof *w);
+}
+
+/* ---- hashing ------------------------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+  const unsigned char *s = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+static uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static uint64_t problem_hash(const Problem *p, uint64_t h) {
+  h = fnv(h, p->dim, sizeof p->dim);
+  h = fnv(h, p->stride, sizeof p->stride);
+  return fnv(h, p->dilation, sizeof p->dilation);
+}
+
+/* The fields of an Arch the cost model reads (not its name), hashed. */
+static uint64_t arch_hash(const Arch *a, uint64_t h) {
+  h = fnv(h, &a->nlevels, sizeof a->nlevels);
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    h = fnv(h, &L->is_dram, sizeof L->is_dram);
+    h = fnv(h, &L->instances, sizeof L->instances);
+    h = fnv(h, L->fanout, sizeof L->fanout);
+    h = fnv(h, L->connectivity, sizeof L->connectivity);
+    h = fnv(h, &L->word_bits, sizeof L->word_bits);
+    h = fnv(h, &L->block_words, sizeof L->block_words);
+    h = fnv(h, &L->capacity_words, sizeof L->capacity_words);
+    h = fnv(h, L->tensor_capacity_words, sizeof L->tensor_capacity_words);
+    h = fnv(h, &L->multiple_buffering, sizeof L->multiple_buffering);
+    h = fnv(h, &L->keeps_allowed, sizeof L->keeps_allowed);
+    h = fnv(h, &L->read_bw, sizeof L->read_bw);
+    h = fnv(h, &L->write_bw, sizeof L->write_bw);
+    h = fnv(h, &L->shared_bw, sizeof L->shared_bw);
+    h = fnv(h, &L->e_read_pj, sizeof L->e_read_pj);
+    h = fnv(h, &L->e_fill_pj, sizeof L->e_fill_pj);
+    h = fnv(h, &L->e_update_pj, sizeof L->e_update_pj);
+    h = fnv(h, &L->noc_pj_per_hop, sizeof L->noc_pj_per_hop);
+    h = fnv(h, &L->no_multicast, sizeof L->no_multicast);
+    h = fnv(h, &L->no_reduction, sizeof L->no_reduction);
+    h = fnv(h, &L->area_um2_per_word, sizeof L->area_um2_per_word);
+    h = fnv(h, &L->area_um2_fixed, sizeof L->area_um2_fixed);
+  }
+  h = fnv(h, &a->mac_instances, sizeof a->mac_instances);
+  h = fnv(h, &a->mac_energy_pj, sizeof a->mac_energy_pj);
+  return fnv(h, &a->mac_area_um2, sizeof a->mac_area_um2);
+}
+
+/* ---- the cache ------------------------------------------------------------ */
+
+/* What the search keeps of one mapper run: enough to score a candidate. */
+typedef struct {
+  double energy_pj, cycles, fitness, area_um2;
+  int64_t evals;
+  int32_t rc;
+  int32_t unused;
+} JobOut;
+
+typedef struct {
+  uint64_t k1, k2; /* two independent hashes of (shape, arch, mapper options); k1 = 0: empty */
+  JobOut out;
+} CacheEntry;
+
+struct NaasCache {
+  pthread_mutex_t lock;
+  CacheEntry *e;
+  size_t cap, n;
+  int64_t hits, misses;
+};
+
+NaasCache *naas_cache_create(void) {
+  NaasCache *c = xcalloc(1, sizeof *c);
+  if (!c) return NULL;
+  pthread_mutex_init(&c->lock, NULL);
+  return c;
+}
+
+void naas_cache_destroy(NaasCache *c) {
+  if (!c) return;
+  pthread_mutex_destroy(&c->lock);
+  xfree(c->e);
+  xfree(c);
+}
+
+static bool cache_find(NaasCache *c, uint64_t k1, uint64_t k2, JobOut *out) {
+  bool found = false;
+  pthread_mutex_lock(&c->lock);
+  if (c->cap)
+    for (size_t i = k1 & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+      if (!c->e[i].k1) break;
+      if (c->e[i].k1 == k1 && c->e[i].k2 == k2) {
+        *out = c->e[i].out;
+        found = true;
+        break;
+      }
+    }
+  if (found) c->hits++;
+  else c->misses++;
+  pthread_mutex_unlock(&c->lock);
+  return found;
+}
+
+static void cache_put_locked(NaasCache *c, uint64_t k1, uint64_t k2, const JobOut *out) {
+  size_t i = k1 & (c->cap - 1);
+  while (c->e[i].k1 && !(c->e[i].k1 == k1 && c->e[i].k2 == k2)) i = (i + 1) & (c->cap - 1);
+  if (!c->e[i].k1) c->n++;
+  c->e[i].k1 = k1;
+  c->e[i].k2 = k2;
+  c->e[i].out = *out;
+}
+
+/* false: out of memory (the entry is simply not kept). */
+static bool cache_put(NaasCache *c, uint64_t k1, uint64_t k2, const JobOut *out) {
+  pthread_mutex_lock(&c->lock);
+  if (2 * (c->n + 1) > c->cap) {
+    size_t ncap = c->cap ? 2 * c->cap : 4096;
+    CacheEntry *old = c->e, *ne = xcalloc(ncap, sizeof *ne);
+    if (!ne) {
+      pthread_mutex_unlock(&c->lock);
+      return false;
+    }
+    size_t ocap = c->cap;
+    c->e = ne;
+    c->cap = ncap;
+    c->n = 0;
+    for (size_t i = 0; i < ocap; i++)
+      if (old[i].k1) cache_put_locked(c, old[i].k1, old[i].k2, &old[i].out);
+    xfree(old);
+  }
+  cache_put_locked(c, k1, k2, out);
+  pthread_mutex_unlock(&c->lock);
+  return true;
+}
+
+/* ---- options and budget --------------------------------------------------- */
+
+/* Defaults tuned on MobileNetV2 within eyeriss (docs/benchmarks.md). */
+#define DEFAULT_ITERATIONS 60
+#define DEFAULT_POPSIZE 16
+#define DEFAULT_MAP_BUDGET 1000
+#define DEFAULT_FINAL_MAP_BUDGET 20000 /* the map pass's default (mapper.c) */
+
+void naas_options_default(NaasOptions *o) {
+  memset(o, 0, sizeof *o);
+  o->objective = NAAS_OBJ_EDP;
+  o->optimizer = OPT_CMAES;
+  o->seed = 1;
+  o->jobs = 1;
+}
+
+typedef struct {
+  int64_t pes;          /* MACs */
+  int64_t onchip_words; /* 16-bit words of on-chip storage (all levels, all instances) */
+  double dram_bw;       /* words/cycle; <= 0 unlimited */
+} Budget;
+
+static int64_t onchip_bits(const Arch *a) {
+  int64_t bits = 0;
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    if (L->is_dram) continue;
+    int64_t cap = L->capacity_words;
+    if (cap <= 0)
+      for (int t = 0; t < NTENSORS; t++) cap += L->tensor_capacity_words[t];
+    bits += L->instances * cap * (L->word_bits > 0 ? L->word_bits : 16);
+  }
+  return bits;
+}
+
+static void budget_of(const Arch *a, Budget *b) {
+  b->pes = a->mac_instances;
+  b->onchip_words = onchip_bits(a) / 16;
+  b->dram_bw = a->level[0].shared_bw > 0 ? a->level[0].shared_bw
+               : a->level[0].read_bw > 0 ? a->level[0].read_bw + (a->level[0].write_bw > 0 ? a->level[0].write_bw : 0)
+                                         : 0;
+}
+
+/* Instances and meshes from the fan-outs, as arch_load computes them. */
+static void arch_finish(Arch *a) {
+  int64_t above = 1, ax = 1, ay = 1;
+  for (int l = 0; l < a->nlevels; l++) {
+    Level *L = &a->level[l];
+    L->instances = above;
+    L->mesh_x = ax;
+    L->mesh_y = ay;
+    above = L->instances * L->fanout[0] * L->fanout[1] * L->fanout[2];
+    ax = L->mesh_x * L->fanout[AXIS_X];
+    ay = L->mesh_y * L->fanout[AXIS_Y] * L->fanout[AXIS_Z];
+  }
+  a->mac_instances = above;
+  a->mac_mesh_x = ax;
+  a->mac_mesh_y = ay;
+}
+
+/* cost.c's area model (docs/cost-model.md, "Area"), before any mapping. */
+static double arch_area(const Arch *a) {
+  double area = (double)a->mac_instances * a->mac_area_um2;
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    if (L->is_dram) continue;
+    area += (double)L->instances * ((double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed);
+  }
+  return area;
+}
+
+/* ---- decoding ---------------------------------------------------------------- */
+
+static int64_t even_round(double v) {
+  int64_t e = 2 * (int64_t)floor(v / 2 + 0.5);
+  return e < 2 ? 2 : e;
+}
+
+static int64_t clampi(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static double gene(const double *x, int i) { return x[i] < 0 ? 0 : x[i] > 1 ? 1 : x[i]; }
+
+#define TEMPLATE_SPLIT (7 + ACCEL_MAX_AXES * (NCONN + 1)) /* the cluster split, then the cluster buffer */
+#define TEMPLATE_GENES (TEMPLATE_SPLIT + 2)
+
+static int sizing_genes(const Arch *b) {
+  int n = 1; /* DRAM bandwidth */
+  for (int l = 0; l < b->nlevels; l++) {
+    if (b->level[l].is_dram) continue;
+    n++; /* capacity */
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) n += b->level[l].fanout[x] > 1;
+  }
+  return n;
+}
+
+static double decode_bw(const Budget *bg, double g) {
+  if (bg->dram_bw <= 0) return 0;
+  return bg->dram_bw * (double)(1 + (int)floor(g * 7.999)) / 8.0;
+}
+
+static void set_dram_bw(Level *L, double bw) {
+  L->read_bw = L->write_bw = 0;
+  L->shared_bw = bw;
+}
+
+/* The template design of vector x within the budget; false if it breaks
+ * the budget's bytes (then it is resampled). */
+static void level_init(Level *L, const char *name, int64_t words) {
+  snprintf(L->name, sizeof L->name, "%s", name);
+  L->word_bits = 16;
+  L->block_words = 1;
+  L->capacity_words = words;
+  L->multiple_buffering = 1;
+  L->keeps_allowed = ACCEL_ALL_TENSORS;
+  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) L->fanout[ax] = 1, L->connectivity[ax] = ACCEL_ALL_DIMS;
+}
+
+/* words in steps of STEP_WORDS, log scale over [STEP_WORDS, hi] by gene g;
+ * below one step, all of hi (>= 1) or 0 if there is no room. */
+static int64_t decode_words(double g, int64_t hi, bool round_down) {
+  if (hi < STEP_WORDS) return hi >= 1 ? hi : 0;
+  double v = exp(log((double)STEP_WORDS) + g * (log((double)hi) - log((double)STEP_WORDS)));
+  int64_t w = STEP_WORDS * (int64_t)(round_down ? floor(v / STEP_WORDS) : floor(v / STEP_WORDS + 0.5));
+  return clampi(w, STEP_WORDS, STEP_WORDS * (hi / STEP_WORDS));
+}
+
+/* The template design of vector x within the budget; false if it breaks
+ * the budget's bytes (then it is resampled). */
+static bool decode_template(const Arch *budget, const Budget *bg, const double *x, Arch *a) {
+  memset(a, 0, sizeof *a);
+  snprintf(a->name, sizeof a->name, "naas-%.30s", budget->name);
+  a->clock_mhz = budget->clock_mhz;
+  a->level[0] = budget->level[0];
+  set_dram_bw(&a->level[0], decode_bw(bg, gene(x, 6)));
+  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) a->level[0].fanout[ax] = 1, a->level[0].connectivity[ax] = ACCEL_ALL_DIMS;
+  /* PEs and the array's shape. */
+  int64_t T;
+  int k = 1 + (int)floor(gene(x, 0) * 2.999);
+  if (bg->pes >= PE_STEP) {
+    int64_t steps = bg->pes / PE_STEP;
+    T = PE_STEP * clampi((int64_t)floor(gene(x, 1) * (double)steps + 0.5), 1, steps);
+  } else {
+    T = bg->pes;
+    k = 1;
+  }
+  int64_t size[ACCEL_MAX_AXES] = {1, 1, 1};
+  if (k == 1) {
+    size[0] = T;
+  } else {
+    int64_t left = T;
+    for (int i = 0; i < k - 1; i++) {
+      int64_t hi = 2 * ((left >> (k - 1 - i)) / 2); /* leave at least 2 per later axis */
+      if (hi < 2) hi = 2;
+      size[i] = clampi(even_round(pow((double)left, gene(x, 2 + i))), 2, hi);
+      left /= size[i];
+    }
+    size[k - 1] = left >= 2 ? 2 * (left / 2) : 1;
+  }
+  /* Axes [0, split) fan out from the global buffer to clusters, each with a
+   * cluster buffer; axes [split, k) from there to the PEs.  split 0: no
+   * cluster level, every axis under the global buffer. */
+  int split = k >= 2 ? (int)clampi((int64_t)floor(gene(x, TEMPLATE_SPLIT) * k), 0, k - 1) : 0;
+  int L = split ? 4 : 3;
+  a->nlevels = L;
+  Level *g = &a->level[1], *c = split ? &a->level[2] : NULL, *r = &a->level[L - 1];
+  level_init(g, "glb", 0);
+  if (c) level_init(c, "cluster", 0);
+  level_init(r, "rf", 0);
+  int64_t clusters = 1;
+  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+    if (size[ax] <= 1) continue;
+    Level *owner = c && ax >= split ? c : g;
+    if (owner == g) clusters *= size[ax];
+    owner->fanout[ax] = size[ax];
+    /* Importance: the m most important of G K C P Q R S are parallel here. */
+    const double *imp = x + 7 + ax * (NCONN + 1);
+    int m = 1 + (int)floor(gene(imp, NCONN) * 2.999);
+    uint8_t conn = (uint8_t)(1u << DIM_N), used = 0;
+    for (int j = 0; j < m; j++) {
+      int best = -1;
+      for (int cd = 0; cd < NCONN; cd++)
+        if (!(used & (1u << cd)) && (best < 0 || imp[cd] > imp[best])) best = cd;
+      used |= (uint8_t)(1u << best);
+      conn |= (uint8_t)(1u << conn_dim[best]);
+    }
+    owner->connectivity[ax] = conn;
+  }
+  int64_t P = size[0] * size[1] * size[2];
+  /* Register file per PE, cluster buffers, then the global buffer from what is left. */
+  int64_t room = bg->onchip_words - 1 - (c ? clusters : 0);
+  int64_t rf = decode_words(gene(x, 4), room / P < RF_MAX_WORDS ? room / P : RF_MAX_WORDS, false);
+  if (rf < 1) return false;
+  int64_t left = bg->onchip_words - rf * P;
+  if (c) {
+    int64_t hi = (left - 1) / clusters;
+    int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1), hi < CLUSTER_MAX_WORDS ? hi : CLUSTER_MAX_WORDS, false);
+    if (cw < 1) return false;
+    c->capacity_words = cw;
+    left -= cw * clusters;
+    /* Energy class by size, as the presets' scheme draws it (README: RF up
+     * to about 1 KB per instance, buffer class above). */
+    bool small = cw <= RF_MAX_WORDS;
+    c->e_read_pj = c->e_fill_pj = c->e_update_pj = small ? E_RF : E_GLB;
+    c->area_um2_per_word = small ? A_RF_WORD : A_SRAM_WORD;
+    c->area_um2_fixed = small ? A_RF_FIXED : 0;
+  }
+  int64_t glb = decode_words(gene(x, 5), left, true);
+  if (glb < 1) return false;
+  /* The global buffer: the budget's on-chip bandwidth (its outermost level's). */
+  const Level *bl = budget->nlevels > 1 ? &budget->level[1] : NULL;
+  g->capacity_words = glb;
+  if (bl && !bl->is_dram) {
+    g->read_bw = bl->read_bw;
+    g->write_bw = bl->write_bw;
+    g->shared_bw = bl->shared_bw;
+  }
+  g->e_read_pj = g->e_fill_pj = g->e_update_pj = E_GLB;
+  g->noc_pj_per_hop = E_HOP; /* the presets charge the hop on the level that fans out from the big buffer */
+  g->area_um2_per_word = A_SRAM_WORD;
+  r->capacity_words = rf;
+  r->e_read_pj = r->e_fill_pj = r->e_update_pj = E_RF;
+  r->area_um2_per_word = A_RF_WORD;
+  r->area_um2_fixed = A_RF_FIXED;
+  a->mac_energy_pj = E_MAC;
+  a->mac_area_um2 = A_MAC;
+  a->vector = budget->vector;
+  arch_finish(a);
+  return a->mac_instances <= bg->pes && onchip_bits(a) / 16 <= bg->onchip_words;
+}
+
+/* The budget's own design resized by x (sizing only). */
+static bool decode_sizing(const Arch *budget, const Budget *bg, const double *x, Arch *a) {
+  *a = *budget;
+  snprintf(a->name, sizeof a->name, "sized-%.30s", budget->name);
+  int i = 0;
+  set_dram_bw(&a->level[0], decode_bw(bg, gene(x, i++)));
+  for (int l = 0; l < a->nlevels; l++) {
+    Level *L = &a->level[l];
+    if (L->is_dram) continue;
+    double s = pow(2.0, (gene(x, i++) - 0.5) * 4); /* a quarter to 4x */
+    int64_t c = L->capacity_words;
+    int64_t nc = c >= 2 * STEP_WORDS ? STEP_WORDS * (int64_t)floor((double)c * s / STEP_WORDS + 0.5)
+                                     : (int64_t)floor((double)c * s + 0.5);
+    if (nc < 1) nc = 1;
+    for (int t = 0; t < NTENSORS; t++)
+      if (L->tensor_capacity_words[t] > 0 && c > 0) {
+        int64_t tc = (int64_t)floor((double)L->tensor_capacity_words[t] * (double)nc / (double)c);
+        L->tensor_capacity_words[t] = tc < 1 ? 1 : tc;
+      }
+    if (c > 0) L->capacity_words = nc;
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+      if (budget->level[l].fanout[ax] <= 1) continue;
+      double f = (double)budget->level[l].fanout[ax] * pow(2.0, (gene(x, i++) - 0.5) * 2);
+      L->fanout[ax] = even_round(f);
+    }
+  }
+  arch_finish(a);
+  return a->mac_instances <= bg->pes && onchip_bits(a) / 16 <= bg->onchip_words;
+}
+
+/* ---- running mapper jobs -------------------------------------------------------- */
+
+typedef struct {
+  const Problem *p;
+  const Arch *a;
+  uint64_t seed;
+  uint64_t k1, k2;
+  MapResult *full; /* the whole result, or NULL */
+  JobOut out;
+} Job;
+
+typedef struct {
+  Job *jobs;
+  int njobs;
+  int rank, nranks; /* job i belongs to rank i % nranks */
+  MapperOptions mo;
+  int next;
+  pthread_mutex_t lock;
+} Pool;
+
+static double fitness_of(NaasObjective o, double e, double c) {
+  return o == NAAS_OBJ_ENERGY ? e : o == NAAS_OBJ_LATENCY ? c : e * c;
+}
+
+static void run_job(const MapperOptions *base, Job *j) {
+  MapperOptions mo = *base;
+  mo.seed = j->seed;
+  MapResult local, *res = j->full ? j->full : &local;
+  Diag quiet;
+  diag_init(&quiet, NULL, NULL);
+  Rc rc = mapper_run(j->p, j->a, &mo, res, &quiet);
+  memset(&j->out, 0, sizeof j->out);
+  j->out.rc = rc;
+  j->out.evals = res->evals;
+  if (rc == RC_OK) {
+    j->out.energy_pj = res->cost.energy_pj;
+    j->out.cycles = (double)res->cost.cycles;
+    j->out.fitness = res->best_fitness;
+    j->out.area_um2 = res->cost.area_um2;
+  }
+}
+
+static void *pool_worker(void *arg) {
+  Pool *w = arg;
+  for (;;) {
+    pthread_mutex_lock(&w->lock);
+    int i = w->next;
+    while (i < w->njobs && i % w->nranks != w->rank) i++;
+    w->next = i + 1;
+    pthread_mutex_unlock(&w->lock);
+    if (i >= w->njobs) return NULL;
+    run_job(&w->mo, &w->jobs[i]);
+  }
+}
+
+static void mpi_rank(int *rank, int *nranks) {
+  *rank = 0;
+  *nranks = 1;
+#ifdef NAASC_MPI
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (init && !fin) {
+    MPI_Comm_rank(MPI_COMM_WORLD, rank);
+    MPI_Comm_size(MPI_COMM_WORLD, nranks);
+  }
+#endif
+}
+
+/* Runs jobs[0..n) on `threads` threads; with distribute, split over the MPI
+ * ranks too and exchanged so every rank ends with every job's out.  false:
+ * a resource failed. */
+static bool pool_run(Job *jobs, int n, const MapperOptions *mo, int threads, bool distribute) {
+  if (n <= 0) return true;
+  Pool w = {jobs, n, 0, 1, *mo, 0, PTHREAD_MUTEX_INITIALIZER};
+  if (distribute) mpi_rank(&w.rank, &w.nranks);
+  int mine = (n - w.rank + w.nranks - 1) / w.nranks;
+  int nt = threads > 1 ? threads : 1;
+  if (nt > mine) nt = mine > 0 ? mine : 1;
+  if (nt > 64) nt = 64;
+  pthread_t th[64];
+  int started = 0;
+  for (int t = 1; t < nt; t++)
+    if (pthread_create(&th[started], NULL, pool_worker, &w) == 0) started++;
+  pool_worker(&w);
+  for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+  pthread_mutex_destroy(&w.lock);
+#ifdef NAASC_MPI
+  if (w.nranks > 1) {
+    /* Rank r did jobs r, r + R, ...: send them in that order, unpack by index. */
+    int R = w.nranks;
+    int *counts = xcalloc((size_t)R, sizeof(int)), *displs = xcalloc((size_t)R, sizeof(int));
+    JobOut *sendb = xcalloc((size_t)mine + 1, sizeof(JobOut)), *recvb = xcalloc((size_t)n, sizeof(JobOut));
+    if (!counts || !displs || !sendb || !recvb) {
+      xfree(counts), xfree(displs), xfree(sendb), xfree(recvb);
+      return false;
+    }
+    for (int k = 0, i = w.rank; i < n; i += R, k++) sendb[k] = jobs[i].out;
+    int off = 0;
+    for (int r = 0; r < R; r++) {
+      int c = (n - r + R - 1) / R;
+      if (c < 0) c = 0;
+      counts[r] = c * (int)sizeof(JobOut);
+      displs[r] = off;
+      off += counts[r];
+    }
+    MPI_Allgatherv(sendb, counts[w.rank], MPI_BYTE, recvb, counts, displs, MPI_BYTE, MPI_COMM_WORLD);
+    for (int r = 0; r < R; r++)
+      for (int k = 0, i = r; i < n; i += R, k++) jobs[i].out = recvb[displs[r] / (int)sizeof(JobOut) + k];
+    xfree(counts), xfree(displs), xfree(sendb), xfree(recvb);
+  }
+#endif
+  return true;
+}
+
+/* ---- scoring ------------------------------------------------------------------ */
+
+typedef struct {
+  bool valid;
+  double score, edp, energy_pj, cycles, area_um2;
+} Score;
+
+static uint64_t layer_seed(const NaasLayer *l, uint64_t seed) {
+  return mix64(problem_hash(&l->p, seed ^ 0x6e6161732d6d6170ULL));
+}
+
+static void job_keys(const NaasLayer *l, const Arch *a, const MapperOptions *mo, Job *j) {
+  uint64_t h = fnv(0xcbf29ce484222325ULL, &mo->budget, sizeof mo->budget);
+  h = fnv(h, &mo->objective, sizeof mo->objective);
+  h = fnv(h, &mo->strategy, sizeof mo->strategy);
+  uint64_t s = layer_seed(l, mo->seed);
+  h = fnv(h, &s, sizeof s);
+  h = arch_hash(a, problem_hash(&l->p, h));
+  j->k1 = h ? h : 1;
+  j->k2 = mix64(h ^ 0x243f6a8885a308d3ULL) ^ arch_hash(a, problem_hash(&l->p, 0x84222325cbf29ce4ULL));
+  j->seed = s;
+}
+
+/* Per model: energy and cycles summed over its layers; bounds applied. */
+static void score_of(const NaasWorkload *w, const NaasOptions *o, const JobOut *outs, double area,
+                     Score *s) {
+  double E[NAAS_MAX_MODELS] = {0}, C[NAAS_MAX_MODELS] = {0};
+  memset(s, 0, sizeof *s);
+  s->area_um2 = area;
+  s->score = INFINITY;
+  for (int i = 0; i < w->nlayers; i++) {
+    if (outs[i].rc != RC_OK) return;
+    E[w->layers[i].model] += (double)w->layers[i].count * outs[i].energy_pj;
+    C[w->layers[i].model] += (double)w->layers[i].count * outs[i].cycles;
+  }
+  double le = 0, lc = 0;
+  for (int m = 0; m < w->nmodels; m++) {
+    if (o->max_cycles > 0 && C[m] > o->max_cycles) return;
+    if (o->max_energy_pj > 0 && E[m] > o->max_energy_pj) return;
+    le += log(E[m]);
+    lc += log(C[m]);
+  }
+  if (o->max_area_um2 > 0 && area > o->max_area_um2) return;
+  if (w->nmodels == 1) { /* exact, not through logarithms */
+    s->energy_pj = E[0];
+    s->cycles = C[0];
+    s->edp = E[0] * C[0];
+  } else {
+    s->energy_pj = exp(le / w->nmodels);
+    s->cycles = exp(lc / w->nmodels);
+    s->edp = exp((le + lc) / w->nmodels);
+  }
+  s->score = fitness_of(o->objective, s->energy_pj, s->cycles);
+  s->valid = true;
+}
+
+static void mapper_opts(const NaasOptions *o, MapperOptions *mo) {
+  mapper_options_default(mo);
+  mo->strategy = MAP_ES;
+  mo->objective = o->objective == NAAS_OBJ_ENERGY ? MAPOBJ_ENERGY
+                  : o->objective == NAAS_OBJ_LATENCY ? MAPOBJ_LATENCY : MAPOBJ_EDP;
+  mo->budget = o->map_budget > 0 ? o->map_budget : DEFAULT_MAP_BUDGET;
+  mo->seed = o->seed;
+}
+
+/* Maps every layer of w on a (all of it, on this rank) and fills r. */
+static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r, Diag *d) {
+  MapperOptions mo;
+  mapper_opts(o, &mo);
+  int n = w->nlayers;
+  Job *jobs = xcalloc((size_t)n, sizeof *jobs);
+  MapResult *full = xcalloc((size_t)n, sizeof *full);
+  JobOut *outs = xcalloc((size_t)n, sizeof *outs);
+  r->mapping = xcalloc((size_t)n, sizeof *r->mapping);
+  r->cost = xcalloc((size_t)n, sizeof *r->cost);
+  if (!jobs || !full || !outs || !r->mapping || !r->cost) {
+    xfree(jobs), xfree(full), xfree(outs);
+    diag_error(d, "search", "out of memory");
+    return RC_INTERNAL;
+  }
+  for (int i = 0; i < n; i++) {
+    jobs[i].p = &w->layers[i].p;
+    jobs[i].a = a;
+    jobs[i].full = &full[i];
+    job_keys(&w->layers[i], a, &mo, &jobs[i]);
+  }
+  Rc rc = pool_run(jobs, n, &mo, o->jobs, false) ? RC_OK : RC_INTERNAL;
+  for (int i = 0; i < n && rc == RC_OK; i++) {
+    outs[i] = jobs[i].out;
+    r->evals += jobs[i].out.evals;
+    if (jobs[i].out.rc != RC_OK) {
+      diag_error(d, w->layers[i].layer, "no valid mapping of this layer (model '%s') on '%s': "
+                 "the smallest tiles do not fit, or no parallel dim applies",
+                 w->model_name[w->layers[i].model], a->name);
+      rc = RC_BADINPUT;
+      break;
+    }
+    r->mapping[i] = full[i].best;
+    r->cost[i] = full[i].cost;
+    if (o->cache) cache_put(o->cache, jobs[i].k1, jobs[i].k2, &jobs[i].out);
+  }
+  r->nlayers = n;
+  r->arch = *a;
+  r->area_um2 = arch_area(a);
+  if (rc == RC_OK) {
+    Score s;
+    score_of(w, o, outs, r->area_um2, &s);
+    r->score = s.score;
+    r->edp = s.edp;
+    r->energy_pj = s.energy_pj;
+    r->cycles = s.cycles;
+  }
+  xfree(jobs), xfree(full), xfree(outs);
+  return rc;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r, Diag *d) {
+  memset(r, 0, sizeof *r);
+  double t0 = now_s();
+  Rc rc = eval_full(w, a, o, r, d);
+  r->candidates = 1;
+  r->seconds = now_s() - t0;
+  return rc;
+}
+
+void naas_result_free(NaasResult *r) {
+  xfree(r->mapping);
+  xfree(r->cost);
+  xfree(r->log);
+  r->mapping = NULL;
+  r->cost = NULL;
+  r->log = NULL;
+}
+
+/* ---- the log ------------------------------------------------------------------- */
+
+static void describe(const Arch *a, NaasCandidate *c) {
+  c->pes = a->mac_instances;
+  c->naxes = 0;
+  for (int l = 0; l < a->nlevels; l++)
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
+      if (a->level[l].fanout[ax] > 1 && c->naxes < NAAS_LOG_AXES) {
+        c->axis[c->naxes] = a->level[l].fanout[ax];
+        c->connectivity[c->naxes] = a->level[l].connectivity[ax];
+        c->naxes++;
+      }
+  c->onchip_bytes = onchip_bits(a) / 8;
+  c->inner_words = a->level[a->nlevels - 1].capacity_words;
+  c->glb_words = a->nlevels > 1 ? a->level[1].capacity_words : 0;
+  c->dram_bw = a->level[0].shared_bw;
+}
+
+static void json_num(FILE *f, double v) {
+  if (isfinite(v)) fprintf(f, "%.17g", v);
+  else fputs("null", f);
+}
+
+void naas_conn_string(uint8_t conn, char *buf) {
+  int k = 0;
+  for (int d = 0; d < NDIMS; d++)
+    if (conn & (1u << d)) buf[k++] = accel_dim_letter(d);
+  buf[k] = 0;
+}
+
+Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) {
+    diag_error(d, path, "out of memory");
+    return RC_INTERNAL;
+  }
+  fprintf(f, "{\"schema\": \"naasc-search-log/1\", \"candidates\": [");
+  for (int64_t i = 0; i < r->nlog; i++) {
+    const NaasCandidate *c = &r->log[i];
+    fprintf(f, "%s\n  {\"iteration\": %" PRId64 ", \"index\": %d, \"valid\": %s, \"score\": ", i ? "," : "",
+            c->iteration, c->index, c->valid ? "true" : "false");
+    json_num(f, c->score);
+    fputs(", \"edp\": ", f);
+    json_num(f, c->edp);
+    fputs(", \"energy_pj\": ", f);
+    json_num(f, c->energy_pj);
+    fputs(", \"cycles\": ", f);
+    json_num(f, c->cycles);
+    fputs(", \"area_um2\": ", f);
+    json_num(f, c->area_um2);
+    fprintf(f, ", \"pes\": %" PRId64 ", \"array\": [", c->pes);
+    for (int k = 0; k < c->naxes; k++) fprintf(f, "%s%" PRId64, k ? ", " : "", c->axis[k]);
+    fputs("], \"connectivity\": [", f);
+    for (int k = 0; k < c->naxes; k++) {
+      char s[NDIMS + 1];
+      naas_conn_string(c->connectivity[k], s);
+      fprintf(f, "%s\"%s\"", k ? ", " : "", s);
+    }
+    fprintf(f, "], \"inner_words\": %" PRId64 ", \"glb_words\": %" PRId64 ", \"onchip_bytes\": %" PRId64
+               ", \"dram_bw\": ",
+            c->inner_words, c->glb_words, c->onchip_bytes);
+    json_num(f, c->dram_bw);
+    fputs("}", f);
+  }
+  fprintf(f, "\n]}\n");
+  fclose(f);
+  Rc rc = file_write_atomic(path, buf, len, d);
+  free(buf);
+  return rc;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------ */
+
+#define CKPT_MAGIC "NAASCKP1"
+
+static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, int dim) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (int i = 0; i < w->nlayers; i++) {
+    h = problem_hash(&w->layers[i].p, h);
+    h = fnv(h, &w->layers[i].count, sizeof w->layers[i].count);
+    h = fnv(h, &w->layers[i].model, sizeof w->layers[i].model);
+  }
+  h = arch_hash(budget, h);
+  int32_t v[5] = {(int32_t)o->objective, (int32_t)o->optimizer, (int32_t)o->sizing_only, o->popsize, dim};
+  h = fnv(h, v, sizeof v);
+  h = fnv(h, &o->map_budget, sizeof o->map_budget);
+  h = fnv(h, &o->seed, sizeof o->seed);
+  h = fnv(h, &o->max_area_um2, sizeof o->max_area_um2);
+  h = fnv(h, &o->max_cycles, sizeof o->max_cycles);
+  return fnv(h, &o->max_energy_pj, sizeof o->max_energy_pj);
+}
+
+typedef struct {
+  uint64_t fp;
+  int64_t iter, candidates, evals, nlog;
+  double seconds, best_score;
+  int32_t dim, have_best;
+  uint64_t optlen;
+} CkptHeader;
+
+static Rc ckpt_write(const char *path, const CkptHeader *h, const Optimizer *opt, const double *best_x,
+                     const NaasCandidate *log, Diag *d) {
+  size_t olen = (size_t)h->optlen;
+  size_t len = 8 + sizeof *h + olen + sizeof(double) * (size_t)h->dim + sizeof *log * (size_t)h->nlog;
+  char *buf = xmalloc(len), *p = buf;
+  if (!buf) {
+    diag_error(d, path, "out of memory writing the checkpoint");
+    return RC_INTERNAL;
+  }
+  memcpy(p, CKPT_MAGIC, 8), p += 8;
+  memcpy(p, h, sizeof *h), p += sizeof *h;
+  opt_save(opt, p, olen), p += olen;
+  memcpy(p, best_x, sizeof(double) * (size_t)h->dim), p += sizeof(double) * (size_t)h->dim;
+  if (h->nlog) memcpy(p, log, sizeof *log * (size_t)h->nlog);
+  Rc rc = file_write_atomic(path, buf, len, d);
+  xfree(buf);
+  return rc;
+}
+
+/* Reads a checkpoint into the search's state; RC_BADINPUT (reported) if it
+ * is unreadable or from another search. */
+static Rc ckpt_read(const char *path, uint64_t fp, Optimizer *opt, int dim, CkptHeader *h, double *best_x,
+                    NaasCandidate **log, int64_t *caplog, Diag *d) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  Diag fd = *d;
+  fd.file = path;
+  Rc rc = file_read_all(path, (size_t)1 << 34, &buf, &len, &fd);
+  d->nerrors = fd.nerrors;
+  if (rc != RC_OK) return RC_BADINPUT;
+  const uint8_t *p = buf;
+  if (len < 8 + sizeof *h || memcmp(p, CKPT_MAGIC, 8) != 0) {
+    diag_error(d, path, "not a naasc search checkpoint (bad magic or truncated)");
+    goto bad;
+  }
+  memcpy(h, p + 8, sizeof *h);
+  p += 8 + sizeof *h;
+  if (h->fp != fp || h->dim != dim) {
+    diag_error(d, path, "this checkpoint is from another search (different models, budget or options); "
+                        "resume with the same command line");
+    goto bad;
+  }
+  if (h->nlog < 0 || h->iter < 0 || h->optlen != opt_save(opt, NULL, 0) ||
+      len != 8 + sizeof *h + h->optlen + sizeof(double) * (size_t)dim + sizeof **log * (size_t)h->nlog) {
+    diag_error(d, path, "checkpoint truncated or corrupt (%zu bytes)", len);
+    goto bad;
+  }
+  if (!opt_load(opt, p, (size_t)h->optlen)) {
+    diag_error(d, path, "checkpoint's optimizer state does not match this search");
+    goto bad;
+  }
+  p += h->optlen;
+  memcpy(best_x, p, sizeof(double) * (size_t)dim);
+  p += sizeof(double) * (size_t)dim;
+  if (h->nlog > *caplog) {
+    NaasCandidate *nl = xrealloc(*log, sizeof **log * (size_t)h->nlog);
+    if (!nl) {
+      xfree(buf);
+      diag_error(d, path, "out of memory reading the checkpoint");
+      return RC_INTERNAL;
+    }
+    *log = nl;
+    *caplog = h->nlog;
+  }
+  if (h->nlog) memcpy(*log, p, sizeof **log * (size_t)h->nlog);
+  xfree(buf);
+  return RC_OK;
+bad:
+  xfree(buf);
+  return RC_BADINPUT;
+}
+
+/* ---- the search ------------------------------------------------------------------ */
+
+Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r, Diag *d) {
+  memset(r, 0, sizeof *r);
+  double t0 = now_s();
+  if (w->nlayers < 1) {
+    diag_error(d, "search", "no mappable layer in the workload");
+    return RC_BADINPUT;
+  }
+  Budget bg;
+  budget_of(budget, &bg);
+  if (bg.pes < 1 || bg.onchip_words < 2 || budget->nlevels < 1 || !budget->level[0].is_dram) {
+    diag_error(d, budget->name,
+               "impossible budget: %" PRId64 " PEs and %" PRId64 " bytes on chip%s; the smallest design "
+               "needs 1 PE, one word of register file and one of global buffer (4 bytes)",
+               bg.pes, 2 * bg.onchip_words, budget->nlevels >= 1 && !budget->level[0].is_dram
+                                                 ? " and no DRAM level first" : "");
+    return RC_BADINPUT;
+  }
+  int rank, nranks;
+  mpi_rank(&rank, &nranks);
+  int dim = o->sizing_only ? sizing_genes(budget) : TEMPLATE_GENES;
+  int lam = o->popsize > 0 ? o->popsize : DEFAULT_POPSIZE;
+  int64_t iters = o->iterations > 0 ? o->iterations : DEFAULT_ITERATIONS;
+  MapperOptions mo;
+  mapper_opts(o, &mo);
+  NaasCache *cache = o->cache ? o->cache : naas_cache_create();
+  Optimizer *opt = opt_create(o->optimizer, dim, lam, 0.3, o->seed);
+  double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs), *fit = xcalloc((size_t)lam, sizeof *fit);
+  double *best_x = xcalloc((size_t)dim, sizeof *best_x), *x0 = xcalloc((size_t)dim, sizeof *x0);
+  Arch *archs = xcalloc((size_t)lam, sizeof *archs);
+  bool *ok = xcalloc((size_t)lam, sizeof *ok);
+  int nl = w->nlayers;
+  Job *jobs = xcalloc((size_t)lam * (size_t)nl, sizeof *jobs);
+  JobOut *outs = xcalloc((size_t)lam * (size_t)nl, sizeof *outs);
+  Rc rc = RC_OK;
+  NaasCandidate *log = NULL;
+  int64_t caplog = 0;
+  if (!cache || !opt || !xs || !fit || !best_x || !x0 || !archs || !ok || !jobs || !outs) {
+    diag_error(d, "search", "out of memory");
+    rc = RC_INTERNAL;
+    goto done;
+  }
+  {
+    /* The search starts at the centre of the space, except: the budget's
+     * whole DRAM bandwidth, and a global buffer of every byte the register
+     * files leave.  Neither costs energy per access in the presets' scheme
+     * (only area), so less is worth trying, not starting from. */
+    for (int k = 0; k < dim; k++) x0[k] = 0.5;
+    x0[o->sizing_only ? 0 : 6] = 1.0;
+    if (!o->sizing_only) x0[5] = 1.0;
+    opt_set_mean(opt, x0);
+  }
+  uint64_t fp = fingerprint(w, budget, o, dim);
+  CkptHeader h;
+  memset(&h, 0, sizeof h);
+  h.fp = fp;
+  h.dim = dim;
+  h.optlen = opt_save(opt, NULL, 0);
+  h.best_score = INFINITY;
+  if (o->resume && o->checkpoint) {
+    rc = ckpt_read(o->checkpoint, fp, opt, dim, &h, best_x, &log, &caplog, d);
+    if (rc != RC_OK) goto done;
+    r->resumed_at = h.iter;
+  }
+  double tstart = now_s() - h.seconds;
+  bool stop = false;
+  /* A fresh search first evaluates its starting point (the centre, which for
+   * --sizing-only is the budget design itself), outside the optimizer's
+   * generations: it is logged with index -1. */
+  bool start = h.nlog == 0;
+  while (h.iter < iters && !stop) {
+    int n = start ? 1 : lam;
+    /* Ask: decode, resampling designs over the budget (or --max-area). */
+    for (int i = 0; i < n; i++) {
+      double *x = xs + (size_t)i * dim;
+      if (start) memcpy(x, x0, sizeof(double) * (size_t)dim);
+      else opt_ask(opt, i, x);
+      ok[i] = false;
+      for (int t = 0; t < (start ? 1 : MAX_RESAMPLE) && !ok[i]; t++) {
+        if (t) opt_resample(opt, i, x);
+        ok[i] = o->sizing_only ? decode_sizing(budget, &bg, x, &archs[i])
+                               : decode_template(budget, &bg, x, &archs[i]);
+        if (ok[i] && o->max_area_um2 > 0 && arch_area(&archs[i]) > o->max_area_um2) ok[i] = false;
+      }
+    }
+    /* The (layer, design) pairs not cached yet, deduplicated in candidate order. */
+    int njobs = 0;
+    for (int i = 0; i < n; i++) {
+      if (!ok[i]) continue;
+      for (int j = 0; j < nl; j++) {
+        Job probe = {0};
+        probe.p = &w->layers[j].p;
+        probe.a = &archs[i];
+        job_keys(&w->layers[j], &archs[i], &mo, &probe);
+        JobOut got;
+        JobOut *dst = &outs[(size_t)i * nl + j];
+        if (cache_find(cache, probe.k1, probe.k2, &got)) {
+          *dst = got;
+          continue;
+        }
+        int k = 0;
+        while (k < njobs && !(jobs[k].k1 == probe.k1 && jobs[k].k2 == probe.k2)) k++;
+        if (k == njobs) jobs[njobs++] = probe;
+        dst->rc = -1 - k; /* filled from job k below */
+      }
+    }
+    if (!pool_run(jobs, njobs, &mo, o->jobs, true)) {
+      diag_error(d, "search", "out of memory");
+      rc = RC_INTERNAL;
+      goto done;
+    }
+    for (int k = 0; k < njobs; k++) {
+      h.evals += jobs[k].out.evals;
+      cache_put(cache, jobs[k].k1, jobs[k].k2, &jobs[k].out);
+    }
+    /* Tell: scores in candidate order. */
+    double gen_best = INFINITY;
+    for (int i = 0; i < n; i++) {
+      Score s = {0};
+      s.score = INFINITY;
+      if (ok[i]) {
+        JobOut *row = &outs[(size_t)i * nl];
+        for (int j = 0; j < nl; j++)
+          if (row[j].rc < 0) row[j] = jobs[-1 - row[j].rc].out;
+        score_of(w, o, row, arch_area(&archs[i]), &s);
+      }
+      fit[i] = s.valid ? s.score : INFINITY;
+      if (fit[i] < gen_best) gen_best = fit[i];
+      if (s.valid && s.score < h.best_score) {
+        h.best_score = s.score;
+        h.have_best = 1;
+        memcpy(best_x, xs + (size_t)i * dim, sizeof(double) * (size_t)dim);
+      }
+      if (h.nlog == caplog) {
+        int64_t nc = caplog ? 2 * caplog : 256;
+        NaasCandidate *nlg = xrealloc(log, sizeof *nlg * (size_t)nc);
+        if (!nlg) {
+          diag_error(d, "search", "out of memory");
+          rc = RC_INTERNAL;
+          goto done;
+        }
+        log = nlg;
+        caplog = nc;
+      }
+      NaasCandidate *c = &log[h.nlog++];
+      memset(c, 0, sizeof *c);
+      c->iteration = h.iter;
+      c->index = start ? -1 : i;
+      c->valid = s.valid;
+      c->score = fit[i];
+      c->edp = s.valid ? s.edp : INFINITY;
+      c->energy_pj = s.valid ? s.energy_pj : INFINITY;
+      c->cycles = s.valid ? s.cycles : INFINITY;
+      c->area_um2 = ok[i] ? arch_area(&archs[i]) : 0;
+      if (ok[i]) describe(&archs[i], c);
+      h.candidates++;
+    }
+    if (start) {
+      start = false;
+      continue;
+    }
+    opt_tell(opt, fit);
+    h.iter++;
+    h.seconds = now_s() - tstart;
+    if (o->checkpoint && rank == 0) {
+      rc = ckpt_write(o->checkpoint, &h, opt, best_x, log, d);
+      if (rc != RC_OK) goto done;
+    }
+    if (o->progress && rank == 0) {
+      double per = h.seconds / (double)(h.iter - r->resumed_at > 0 ? h.iter - r->resumed_at : 1);
+      (void)gen_best;
+      fprintf(stderr, "\rnaas: iteration %" PRId64 "/%" PRId64 "  best %s %.4g  candidates %" PRId64
+                      "  ETA %.0f s   ",
+              h.iter, iters, o->objective == NAAS_OBJ_ENERGY ? "energy" : o->objective == NAAS_OBJ_LATENCY
+                                                                           ? "cycles" : "EDP",
+              h.best_score, h.candidates, per * (double)(iters - h.iter));
+      fflush(stderr);
+    }
+    if (o->stop_after_iteration > 0 && h.iter >= o->stop_after_iteration && h.iter < iters) {
+      stop = true;
+      r->stopped = true;
+    }
+  }
+  if (o->progress && rank == 0) fputc('\n', stderr);
+  r->iterations = h.iter;
+  r->candidates = h.candidates;
+  r->log = log;
+  r->nlog = h.nlog;
+  log = NULL;
+  if (o->log_json && rank == 0) {
+    rc = naas_log_write(o->log_json, r, d);
+    if (rc != RC_OK) goto done;
+  }
+  if (!h.have_best) {
+    diag_error(d, budget->name, "no valid design found in %" PRId64 " candidates: every one broke a bound "
+               "(--max-area, --max-latency, --max-energy) or had a layer without a valid mapping",
+               h.candidates);
+    rc = RC_BADINPUT;
+    goto done;
+  }
+  {
+    Arch best;
+    if (o->sizing_only) decode_sizing(budget, &bg, best_x, &best);
+    else decode_template(budget, &bg, best_x, &best);
+    /* The best design's layers are mapped again with the search's budget
+     * (the same mappings it scored) and with the final budget (the `map`
+     * pass's default, as the baselines get); the better set is the result. */
+    NaasOptions fo = *o;
+    fo.cache = NULL;
+    rc = eval_full(w, &best, &fo, r, d);
+    int64_t final_budget = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+    r->search_score = r->score;
+    if (rc == RC_OK && final_budget > mo.budget) {
+      NaasResult r2;
+      memset(&r2, 0, sizeof r2);
+      fo.map_budget = final_budget;
+      rc = eval_full(w, &best, &fo, &r2, d);
+      h.evals += r2.evals;
+      if (rc == RC_OK && r2.score < r->score) {
+        xfree(r->mapping);
+        xfree(r->cost);
+        r->mapping = r2.mapping;
+        r->cost = r2.cost;
+        r->score = r2.score;
+        r->edp = r2.edp;
+        r->energy_pj = r2.energy_pj;
+        r->cycles = r2.cycles;
+        r2.mapping = NULL;
+        r2.cost = NULL;
+      }
+      naas_result_free(&r2);
+    }
+    r->evals = h.evals; /* the search's, plus the final mapping's */
+    r->candidates = h.candidates;
+  }
+done:
+  r->seconds = now_s() - t0;
+  if (log) xfree(log);
+  if (!o->cache) naas_cache_destroy(cache);
+  opt_destroy(opt);
+  xfree(xs), xfree(fit), xfree(best_x), xfree(x0), xfree(archs), xfree(ok), xfree(jobs), xfree(outs);
+  return rc;
+}

@@ -1,0 +1,261 @@
+/*
+ * test_naas.c: unit tests of the NAAS co-search (search/naas.c) on small
+ * hand-built workloads: the score is the per-model (sum of energies) x (sum
+ * of cycles) recomputed here from the per-layer costs the cost model gives
+ * for the returned mappings; searched designs stay within the budget; the
+ * result does not depend on the thread count; sizing-only keeps the
+ * budget's connectivity; bounds and impossible budgets are enforced.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "naas.h"
+#include "test.h"
+
+static Problem conv(int64_t k, int64_t c, int64_t pq, int64_t rs, int64_t g) {
+  Problem p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.name, sizeof p.name, "conv");
+  for (int d = 0; d < NDIMS; d++) p.dim[d] = 1;
+  p.dim[DIM_G] = g;
+  p.dim[DIM_K] = k;
+  p.dim[DIM_C] = c;
+  p.dim[DIM_P] = p.dim[DIM_Q] = pq;
+  p.dim[DIM_R] = p.dim[DIM_S] = rs;
+  p.stride[0] = p.stride[1] = p.dilation[0] = p.dilation[1] = 1;
+  return p;
+}
+
+static void add(NaasWorkload *w, Problem p, int64_t count, int model) {
+  if (w->nlayers == w->caplayers) {
+    w->caplayers = w->caplayers ? 2 * w->caplayers : 8;
+    w->layers = realloc(w->layers, sizeof *w->layers * (size_t)w->caplayers);
+  }
+  NaasLayer *l = &w->layers[w->nlayers++];
+  memset(l, 0, sizeof *l);
+  l->p = p;
+  l->count = count;
+  l->model = model;
+  snprintf(l->layer, sizeof l->layer, "layer%d", w->nlayers);
+  if (model >= w->nmodels) {
+    w->nmodels = model + 1;
+    snprintf(w->model_name[model], ACCEL_NAME_MAX, "m%d", model);
+  }
+}
+
+static void two_models(NaasWorkload *w) {
+  memset(w, 0, sizeof *w);
+  add(w, conv(32, 16, 14, 3, 1), 2, 0);
+  add(w, conv(64, 32, 7, 1, 1), 1, 0);
+  add(w, conv(1, 1, 14, 3, 32), 3, 1); /* depthwise */
+  add(w, conv(16, 32, 14, 1, 1), 1, 1);
+}
+
+static double onchip_bytes(const Arch *a) {
+  double b = 0;
+  for (int l = 0; l < a->nlevels; l++)
+    if (!a->level[l].is_dram)
+      b += (double)a->level[l].instances * (double)a->level[l].capacity_words * a->level[l].word_bits / 8;
+  return b;
+}
+
+/* The score from the returned mappings, evaluated again here. */
+static void check_score(const NaasWorkload *w, const NaasResult *r) {
+  double E[2] = {0}, C[2] = {0};
+  for (int i = 0; i < w->nlayers; i++) {
+    CostResult c;
+    CHECK_EQ(cost_eval(&w->layers[i].p, &r->arch, &r->mapping[i], &c), COST_OK);
+    CHECK_NEAR(c.energy_pj, r->cost[i].energy_pj, 1e-6 * c.energy_pj);
+    E[w->layers[i].model] += (double)w->layers[i].count * c.energy_pj;
+    C[w->layers[i].model] += (double)w->layers[i].count * (double)c.cycles;
+  }
+  double edp = sqrt(E[0] * C[0] * E[1] * C[1]);
+  CHECK_NEAR(r->edp, edp, 1e-9 * edp);
+  CHECK_NEAR(r->score, edp, 1e-9 * edp);
+  CHECK_NEAR(r->energy_pj, sqrt(E[0] * E[1]), 1e-9 * r->energy_pj);
+  CHECK_NEAR(r->cycles, sqrt(C[0] * C[1]), 1e-9 * r->cycles);
+}
+
+static void test_fixed(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch a;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("eyeriss", &a, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.map_budget = 400;
+  NaasResult r;
+  CHECK_EQ(naas_eval_fixed(&w, &a, &o, &r, &d), RC_OK);
+  CHECK_EQ(r.nlayers, 4);
+  CHECK_EQ(r.arch.mac_instances, 168);
+  check_score(&w, &r);
+  CHECK(r.evals > 0 && r.evals <= 4 * 400);
+  naas_result_free(&r);
+  free(w.layers);
+}
+
+static void test_search(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.map_budget = 300;
+  o.iterations = 3;
+  o.popsize = 6;
+  o.seed = 7;
+  NaasResult r1, r2;
+  CHECK_EQ(naas_search(&w, &b, &o, &r1, &d), RC_OK);
+  o.jobs = 2;
+  char logpath[] = "/tmp/test_naas_log_XXXXXX";
+  int fd = mkstemp(logpath);
+  CHECK(fd >= 0);
+  if (fd >= 0) close(fd);
+  o.log_json = logpath;
+  CHECK_EQ(naas_search(&w, &b, &o, &r2, &d), RC_OK);
+  /* The log: every candidate, one "iteration" key each. */
+  FILE *lf = fopen(logpath, "r");
+  CHECK(lf != NULL);
+  if (lf) {
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, lf);
+    buf[n] = 0;
+    fclose(lf);
+    CHECK_STR_HAS(buf, "\"schema\": \"naasc-search-log/1\"");
+    int k = 0;
+    for (const char *q = buf; (q = strstr(q, "\"iteration\"")); q++) k++;
+    CHECK_EQ(k, 19);
+  }
+  unlink(logpath);
+  check_score(&w, &r1);
+  /* Within the budget: PEs, on-chip bytes, DRAM bandwidth. */
+  CHECK(r1.arch.mac_instances <= 168);
+  CHECK(onchip_bytes(&r1.arch) <= onchip_bytes(&b));
+  CHECK(r1.arch.level[0].shared_bw > 0 && r1.arch.level[0].shared_bw <= 4);
+  /* Every candidate logged; the result is the best valid one. */
+  CHECK_EQ(r1.nlog, 1 + 18); /* the starting point, then 3 generations of 6 */
+  CHECK_EQ(r1.candidates, 1 + 18);
+  CHECK_EQ(r1.log[0].index, -1);
+  double best = INFINITY;
+  for (int64_t i = 0; i < r1.nlog; i++)
+    if (r1.log[i].valid && r1.log[i].score < best) best = r1.log[i].score;
+  CHECK_NEAR(best, r1.search_score, 1e-9 * best);
+  CHECK(r1.score <= r1.search_score); /* the final mapping keeps the better of two budgets */
+  for (int64_t i = 0; i < r1.nlog; i++)
+    if (r1.log[i].valid) {
+      CHECK(r1.log[i].pes <= 168);
+      CHECK(r1.log[i].pes >= 8 && r1.log[i].pes % 2 == 0);
+      CHECK(r1.log[i].onchip_bytes <= onchip_bytes(&b));
+    }
+  /* The same with two threads. */
+  CHECK(memcmp(&r1.arch, &r2.arch, sizeof r1.arch) == 0);
+  CHECK(r1.score == r2.score);
+  CHECK_EQ(r1.evals, r2.evals);
+  CHECK(memcmp(r1.mapping, r2.mapping, sizeof *r1.mapping * 4) == 0);
+  CHECK(memcmp(r1.log, r2.log, sizeof *r1.log * (size_t)r1.nlog) == 0);
+  naas_result_free(&r1);
+  naas_result_free(&r2);
+  free(w.layers);
+}
+
+static void test_sizing_only_keeps_connectivity(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("nvdla-256", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.map_budget = 300;
+  o.iterations = 2;
+  o.popsize = 6;
+  o.sizing_only = true;
+  NaasResult r;
+  CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
+  CHECK_EQ(r.arch.nlevels, b.nlevels);
+  for (int l = 0; l < b.nlevels; l++)
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+      CHECK_EQ(r.arch.level[l].connectivity[ax], b.level[l].connectivity[ax]);
+      CHECK_EQ(r.arch.level[l].keeps_allowed, b.level[l].keeps_allowed);
+      CHECK_EQ(r.arch.level[l].fanout[ax] > 1, b.level[l].fanout[ax] > 1);
+    }
+  CHECK(r.arch.mac_instances <= 256);
+  CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
+  /* The first candidate is the budget design itself; the result is no worse. */
+  CHECK_EQ(r.log[0].index, -1);
+  CHECK_EQ(r.log[0].pes, 256);
+  CHECK_EQ(r.log[0].onchip_bytes, (int64_t)onchip_bytes(&b));
+  CHECK(r.log[0].valid && r.search_score <= r.log[0].score);
+  check_score(&w, &r);
+  naas_result_free(&r);
+  free(w.layers);
+}
+
+static void test_bounds(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.map_budget = 200;
+  o.iterations = 2;
+  o.popsize = 6;
+  o.max_area_um2 = 0.6e6; /* well under eyeriss's 2.06 mm^2 */
+  NaasResult r;
+  CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
+  CHECK(r.area_um2 <= 0.6e6);
+  CHECK(r.area_um2 > 0);
+  for (int64_t i = 0; i < r.nlog; i++)
+    if (r.log[i].valid) CHECK(r.log[i].area_um2 <= 0.6e6);
+  naas_result_free(&r);
+  /* A latency bound no design meets: a clear error. */
+  o.max_area_um2 = 0;
+  o.max_cycles = 10;
+  Diag q;
+  diag_init(&q, NULL, NULL);
+  CHECK_EQ(naas_search(&w, &b, &o, &r, &q), RC_BADINPUT);
+  naas_result_free(&r);
+  free(w.layers);
+}
+
+static void test_impossible_budget(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  memset(&b, 0, sizeof b);
+  snprintf(b.name, sizeof b.name, "tiny");
+  b.nlevels = 1;
+  b.level[0].is_dram = true;
+  b.level[0].instances = 1;
+  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) b.level[0].fanout[ax] = 1;
+  b.mac_instances = 1;
+  NaasOptions o;
+  naas_options_default(&o);
+  NaasResult r;
+  Diag q;
+  diag_init(&q, NULL, NULL);
+  CHECK_EQ(naas_search(&w, &b, &o, &r, &q), RC_BADINPUT);
+  CHECK_EQ(q.nerrors, 1);
+  naas_result_free(&r);
+  free(w.layers);
+}
+
+int main(void) {
+  RUN(test_fixed);
+  RUN(test_search);
+  RUN(test_sizing_only_keeps_connectivity);
+  RUN(test_bounds);
+  RUN(test_impossible_budget);
+  TEST_END();
+}
