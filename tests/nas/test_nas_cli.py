@@ -38,7 +38,8 @@ def check(cond, msg):
 
 def run(args, out):
     p = subprocess.run([naasc, "--search", "--nas", "nasbench201", "--budget", "eyeriss",
-                        "--cycles", "30", "--map-budget", "200", "-o", out] + args,
+                        "--cycles", "30", "--map-budget", "200", "--naas-iterations", "2",
+                        "--naas-popsize", "4", "-o", out] + args,
                        capture_output=True, text=True)
     return p
 
