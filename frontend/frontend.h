@@ -73,9 +73,49 @@ typedef struct {
   const char *desc;
 } ZooEntry;
 const ZooEntry *zoo_list(int *n);
-/* Builds the named network ("resnet50", or "nb201:|op~0|+|...|" for a
- * NAS-Bench-201 cell).  With weights, they are random from `seed`;
+/* Builds the named network ("resnet50"; "nb201:|op~0|+|...|" or "nb201:INDEX"
+ * for a NAS-Bench-201 CIFAR-10 network, "nb201-cifar100:", "nb201-imagenet16:"
+ * for the other two datasets).  With weights, they are random from `seed`;
  * without, the weights become graph inputs (shapes only). */
 Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d);
+
+/* ---- NAS-Bench-201 (nb201.c; the parser is zoo.c's) ----------------------
+ * A cell is 6 edge ops in the arch string's order (0->1, 0->2, 1->2, 0->3,
+ * 1->3, 2->3); its code is the ops as a base-5 number, edge 0 lowest. */
+enum { NB201_NONE = 0, NB201_SKIP, NB201_CONV1, NB201_CONV3, NB201_POOL, NB201_NOPS };
+#define NB201_EDGES 6
+#define NB201_CELLS 15625 /* 5^6 */
+#define NB201_ARCH_MAX 128 /* longest arch string, NUL included */
+
+typedef enum { NB201_CIFAR10 = 0, NB201_CIFAR100, NB201_IMAGENET16, NB201_NDATASETS } Nb201Dataset;
+
+typedef struct {
+  int n;                            /* rows: 15625 */
+  int32_t *index;                   /* the benchmark's index of each row (heap) */
+  uint8_t (*ops)[NB201_EDGES];      /* each row's cell (heap) */
+  double (*acc)[NB201_NDATASETS];   /* test accuracy in percent per dataset (heap) */
+  int32_t by_code[NB201_CELLS];     /* row of each cell code */
+} Nb201Table;
+
+const char *nb201_op_name(int op);
+int nb201_code(const uint8_t ops[NB201_EDGES]);
+void nb201_decode(int code, uint8_t ops[NB201_EDGES]);
+/* The benchmark's arch string of a cell (n >= NB201_ARCH_MAX always fits). */
+void nb201_format(const uint8_t ops[NB201_EDGES], char *buf, size_t n);
+/* Parses an arch string (connected or not); RC_BADINPUT (reported) if malformed. */
+Rc nb201_parse(const char *arch, uint8_t ops[NB201_EDGES], Diag *d);
+/* Whether a path of non-none edges joins node 0 to node 3 (else no network). */
+bool nb201_connected(const uint8_t ops[NB201_EDGES]);
+/* The table's path: `given`, else $NAASC_NB201_CSV, else beside the binary
+ * (../data/nasbench201/, ../share/naasc/nasbench201/), else the source tree's
+ * copy.  false if none is found. */
+bool nb201_table_locate(const char *given, char *buf, size_t n);
+/* Reads the table; RC_BADINPUT (reported with the line) unless it holds every
+ * cell exactly once.  Free with nb201_table_free. */
+Rc nb201_table_load(const char *path, Nb201Table *t, Diag *d);
+void nb201_table_free(Nb201Table *t);
+int nb201_table_find_index(const Nb201Table *t, long index); /* row, or -1 */
+bool nb201_dataset_parse(const char *s, Nb201Dataset *out);
+const char *nb201_dataset_name(Nb201Dataset k);
 
 #endif

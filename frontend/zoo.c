@@ -49,12 +49,13 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ZOO_NAME 160 /* longest node or tensor name built here, with room to spare */
 
 /* NAS-Bench-201 cell: op[j][i] is the op of edge i -> j (i < j <= 3). */
-enum { NB_NONE, NB_SKIP, NB_CONV1, NB_CONV3, NB_POOL, NB_NOPS };
+enum { NB_NONE = NB201_NONE, NB_SKIP, NB_CONV1, NB_CONV3, NB_POOL, NB_NOPS };
 
 typedef struct {
   int op[4][4];
@@ -66,6 +67,7 @@ typedef struct {
   bool weights;          /* parameters are TK_CONST with data, else TK_INPUT */
   uint64_t rng;          /* splitmix64 state */
   const Nb201Arch *arch; /* the cell of an nb201 network, else NULL */
+  int64_t classes;       /* nb201: 10, 100 or 120 by dataset */
 } ZooCtx;
 
 typedef TensorId (*ZooBuildFn)(ZooCtx *z, TensorId x);
@@ -582,9 +584,8 @@ static bool nb201_eat(const char **s, char c) {
   return true;
 }
 
-/* Parses an arch string into a; a node whose every input edge is none (or
- * reads a zero node) is zero and dropped, as is a node node 3 does not read. */
-static Rc nb201_parse(const char *arch, Nb201Arch *a, Diag *d) {
+/* Parses the syntax of an arch string into a->op (connected or not). */
+static Rc nb201_parse_ops(const char *arch, Nb201Arch *a, Diag *d) {
   const char *s = arch;
   memset(a, 0, sizeof *a);
   for (int j = 1; j <= 3; j++) {
@@ -616,6 +617,23 @@ static Rc nb201_parse(const char *arch, Nb201Arch *a, Diag *d) {
     }
   }
   if (*s) return nb201_fail(d, arch, s, "unexpected text after node 3");
+  return RC_OK;
+}
+
+Rc nb201_parse(const char *arch, uint8_t ops[NB201_EDGES], Diag *d) {
+  Nb201Arch a;
+  Rc rc = nb201_parse_ops(arch, &a, d);
+  if (rc != RC_OK) return rc;
+  static const int to[NB201_EDGES] = {1, 2, 2, 3, 3, 3}, from[NB201_EDGES] = {0, 0, 1, 0, 1, 2};
+  for (int e = 0; e < NB201_EDGES; e++) ops[e] = (uint8_t)a.op[to[e]][from[e]];
+  return RC_OK;
+}
+
+/* Parses an arch string into a; a node whose every input edge is none (or
+ * reads a zero node) is zero and dropped, as is a node node 3 does not read. */
+static Rc nb201_parse_cell(const char *arch, Nb201Arch *a, Diag *d) {
+  Rc rc = nb201_parse_ops(arch, a, d);
+  if (rc != RC_OK) return rc;
   bool zero[4] = {false, true, true, true}, live[4] = {false, false, false, true};
   for (int j = 1; j <= 3; j++)
     for (int i = 0; i < j; i++)
@@ -693,7 +711,7 @@ static TensorId zoo_nb201(ZooCtx *z, TensorId x) {
   }
   x = zoo_bn(z, "lastact.bn", x);
   x = zoo_act(z, OP_RELU, "lastact.relu", x);
-  return zoo_head(z, x, "global_pooling", "classifier", 10);
+  return zoo_head(z, x, "global_pooling", "classifier", z->classes);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -713,9 +731,12 @@ static const ZooEntry zoo_entries[] = {
 #define X(name, fn, c, hw, desc) {name, desc},
     ZOO_NETS(X)
 #undef X
-    {"nb201:ARCH", "NAS-Bench-201 CIFAR network, 1x3x32x32 -> 10; ARCH is "
+    {"nb201:ARCH", "NAS-Bench-201 CIFAR-10 network, 1x3x32x32 -> 10; ARCH is "
                    "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|, op one of none, skip_connect, "
-                   "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3"},
+                   "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3, or the benchmark's index "
+                   "(nb201:123, from data/nasbench201)"},
+    {"nb201-cifar100:ARCH", "the same for CIFAR-100, 1x3x32x32 -> 100"},
+    {"nb201-imagenet16:ARCH", "the same for ImageNet16-120, 1x3x16x16 -> 120"},
 };
 
 static const struct {
@@ -732,16 +753,59 @@ const ZooEntry *zoo_list(int *n) {
   return zoo_entries;
 }
 
+/* An nb201 cell given as an arch string (copied) or as the benchmark's
+ * index (looked up in the table nb201_table_locate finds). */
+static Rc nb201_resolve(const char *cell, char *text, size_t n, Diag *d) {
+  if (!*cell || cell[strspn(cell, "0123456789")] != 0) {
+    snprintf(text, n, "%s", cell);
+    return RC_OK;
+  }
+  char path[4096];
+  if (!nb201_table_locate(NULL, path, sizeof path)) {
+    diag_error(d, NULL,
+               "nb201:%s: the NAS-Bench-201 table (data/nasbench201/accuracy.csv) was not "
+               "found; set NAASC_NB201_CSV",
+               cell);
+    return RC_BADINPUT;
+  }
+  Nb201Table *t = xmalloc(sizeof *t);
+  if (!t) return RC_INTERNAL;
+  Rc rc = nb201_table_load(path, t, d);
+  if (rc == RC_OK) {
+    int r = nb201_table_find_index(t, strtol(cell, NULL, 10));
+    if (r < 0) {
+      diag_error(d, NULL, "nb201:%s: no such index (the benchmark's are 0..%d)", cell,
+                 NB201_CELLS - 1);
+      rc = RC_BADINPUT;
+    } else {
+      nb201_format(t->ops[r], text, n);
+    }
+    nb201_table_free(t);
+  }
+  xfree(t);
+  return rc;
+}
+
 Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d) {
   size_t nfixed = sizeof zoo_nets / sizeof zoo_nets[0];
   Nb201Arch arch;
-  ZooCtx z = {NULL, weights, seed, NULL};
+  ZooCtx z = {NULL, weights, seed, NULL, 0};
   ZooBuildFn fn = NULL;
   int64_t in_dims[4] = {1, 3, 32, 32};
   if (!out) return RC_INTERNAL;
   *out = NULL;
+  const char *cell = NULL;
   if (name && strncmp(name, "nb201:", 6) == 0) {
-    Rc rc = nb201_parse(name + 6, &arch, d);
+    cell = name + 6, z.classes = 10;
+  } else if (name && strncmp(name, "nb201-cifar100:", 15) == 0) {
+    cell = name + 15, z.classes = 100;
+  } else if (name && strncmp(name, "nb201-imagenet16:", 17) == 0) {
+    cell = name + 17, z.classes = 120, in_dims[2] = in_dims[3] = 16;
+  }
+  if (cell) {
+    char text[NB201_ARCH_MAX];
+    Rc rc = nb201_resolve(cell, text, sizeof text, d);
+    if (rc == RC_OK) rc = nb201_parse_cell(text, &arch, d);
     if (rc != RC_OK) return rc;
     fn = zoo_nb201;
     z.arch = &arch;

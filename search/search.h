@@ -54,4 +54,7 @@ bool opt_load(Optimizer *o, const void *buf, size_t len);
 const char *opt_name(OptKind k);
 bool opt_parse(const char *name, OptKind *k);
 
+/* The network level (#8): NAS-Bench-201 cell search and accuracy predictor. */
+#include "nas.h"
+
 #endif

@@ -20,6 +20,7 @@
 
 int naasc_cost_main(int argc, char **argv); /* naasc_cost.c */
 int naasc_search_main(int argc, char **argv); /* naasc_search.c */
+int naasc_nas_main(int argc, char **argv);  /* naasc_nas.c: --search --nas (#8) */
 
 #ifndef NAASC_VERSION
 #define NAASC_VERSION "0.0.0"
@@ -32,6 +33,7 @@ static const char usage_text[] =
     "       naasc cost --check CASE.json ... | --arch A.yaml --problem P.yaml --mapping M.yaml\n"
     "       naasc --search MODEL.onnx|ZOO-NAME ... --budget NAME|FILE.yaml [-o DIR]  (naasc --search --help)\n"
     "       naasc --list-ops [--format=markdown]\n"
+    "       naasc --search --nas nasbench201 --budget NAME (--min-accuracy P | --max-edp X) [-o DIR]\n"
     "\n"
     "options:\n"
     "  --summary                 per-layer table: op, shapes, MACs, parameters; then totals\n"
@@ -184,6 +186,8 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "zoo") == 0) return cmd_zoo(argc, argv);
   if (strcmp(argv[1], "cost") == 0) return naasc_cost_main(argc - 1, argv + 1);
+  for (int i = 1; i < argc; i++) /* before --search: the network level takes it */
+    if (strcmp(argv[i], "--nas") == 0 || strncmp(argv[i], "--nas=", 6) == 0) return naasc_nas_main(argc, argv);
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--search") == 0) return naasc_search_main(argc, argv);
 
