@@ -120,9 +120,11 @@ int main(int argc, char **argv) {
       const char *eq = v ? strchr(v, '=') : NULL;
       if (!eq || eq == v || !eq[1]) return usage_error("--input needs NAME=FILE.pb", NULL);
       if (nin == 64) return usage_error("too many --input flags", NULL);
-      char *name = strndup(v, (size_t)(eq - v));
-      if (!name) return RC_INTERNAL;
-      in_name[nin] = name, in_path[nin++] = eq + 1;
+      static char names[64][256]; /* no heap: early returns leak nothing */
+      if ((size_t)(eq - v) >= sizeof names[0]) return usage_error("--input name too long: ", v);
+      memcpy(names[nin], v, (size_t)(eq - v));
+      names[nin][eq - v] = 0;
+      in_name[nin] = names[nin], in_path[nin++] = eq + 1;
     } else if (!strcmp(a, "-o")) {
       if (i + 1 >= argc) return usage_error("-o needs a directory", NULL);
       outdir = argv[++i];
@@ -240,7 +242,6 @@ int main(int argc, char **argv) {
       free(o.p), free(path), free(fname);
     }
   }
-  for (int i = 0; i < nin; i++) free((void *)in_name[i]);
   model_destroy(scratch);
   rt_destroy(p);
   codegen_destroy(cg);
