@@ -24,6 +24,7 @@
 #include "backend.h"
 #include "cmdfmt.h"
 #include "kernel.h"
+#include "tileplan.h"
 
 typedef struct {
   uint8_t *p;
@@ -32,7 +33,7 @@ typedef struct {
 } Buf;
 
 static void put(Buf *b, const void *src, size_t n) {
-  if (b->oom) return;
+  if (b->oom || n == 0) return;
   if (b->n + n > b->cap) {
     size_t c = b->cap ? b->cap : 4096;
     while (c < b->n + n) c *= 2;
@@ -133,7 +134,6 @@ static void put_nest(Buf *b, const Nest *n) {
 }
 
 /* Nest dim index (N G K C P Q R S order of the IR) of an accel DIM_*. */
-static const int nest_dim_of[NDIMS] = {1, 0, 2, 3, 4, 5, 6, 7}; /* G N K C P Q R S -> nest */
 
 /* The access of a mac nest for an accel tensor, or NULL. */
 static const Access *mac_access(const Nest *n, int t) {
@@ -141,18 +141,6 @@ static const Access *mac_access(const Nest *n, int t) {
   for (int a = 0; a < n->nacc; a++)
     if (n->acc[a].role && strcmp(n->acc[a].role, role) == 0) return &n->acc[a];
   return NULL;
-}
-
-/* Extents of level l's tile per accel dim (the product of the factors at
- * levels >= l, and of the spatial factors below l). */
-static void tile_extent(const Mapping *m, int l, int64_t ext[NDIMS]) {
-  for (int d = 0; d < NDIMS; d++) {
-    ext[d] = 1;
-    for (int k = l; k < m->nlevels; k++) {
-      ext[d] *= m->level[k].factor[d];
-      for (int x = 0; x < ACCEL_MAX_AXES; x++) ext[d] *= m->level[k].spatial[x][d];
-    }
-  }
 }
 
 /* The load (or store) of tensor t's tile at level l: per tensor dim the
@@ -181,7 +169,7 @@ static void put_tile(Buf *b, CmdOp op, int l, int t, const Nest *n, const Module
     if (ac->ix == IX_AFFINE && k < ac->rank) {
       size = 1;
       for (int dd = 0; dd < NDIMS; dd++) {
-        int64_t c = ac->idx[k].coef[nest_dim_of[dd]];
+        int64_t c = ac->idx[k].coef[tp_nest_dim[dd]];
         size += (c < 0 ? -c : c) * (ext[dd] - 1);
       }
     }
@@ -193,47 +181,33 @@ static void put_tile(Buf *b, CmdOp op, int l, int t, const Nest *n, const Module
   rec_end(b, r);
 }
 
-/* The kernel of a compute tile of extents ext: one loop per accel dim of
- * extent > 1 in the order C R S G N K P Q, element strides of the dense
- * local tiles (outputs O[n,g,k,p,q], inputs I[n,g,c,h,w], weights W[g,k,c,r,s]
- * in the bounding-box layout of docs/cmd-format.md). */
-static void put_kernel(Buf *b, const Nest *n, const Mapping *m, int l, const int64_t ext[NDIMS],
-                       const Module *mod, uint32_t *nkernels) {
+/* The kernel of the compute tile (tileplan.h): operands read from the
+ * slots of their source levels, then the COMPUTE command. */
+static void put_kernel(Buf *b, const Nest *n, int lc, const uint8_t keep[ACCEL_MAX_LEVELS],
+                       int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], uint32_t *nkernels) {
   TileKernel k;
-  memset(&k, 0, sizeof k);
-  int64_t lstride[KOP_N][NDIMS];
-  memset(lstride, 0, sizeof lstride);
+  TpSlot lay[KOP_N];
+  const TpSlot *lp[KOP_N];
   static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
+  bool affine = true;
   for (int op = 0; op < KOP_N; op++) {
     const Access *ac = mac_access(n, tens[op]);
-    if (!ac || ac->ix != IX_AFFINE) continue;
-    int rank = mod->tensors[ac->tensor].rank;
-    int64_t size[NAASC_MAX_RANK], s = 1;
-    for (int q = 0; q < rank; q++) {
-      size[q] = 1;
-      for (int dd = 0; dd < NDIMS; dd++) {
-        int64_t c = ac->idx[q].coef[nest_dim_of[dd]];
-        size[q] += (c < 0 ? -c : c) * (ext[dd] - 1);
-      }
+    if (!ac || ac->ix != IX_AFFINE) {
+      affine = false;
+      memset(&lay[op], 0, sizeof lay[op]);
+    } else {
+      TpAcc ta;
+      tp_acc(ac, &ta);
+      tp_slot(&ta, full[tp_source(keep, lc, tens[op])], &lay[op]);
     }
-    for (int q = rank - 1; q >= 0; q--) {
-      for (int dd = 0; dd < NDIMS; dd++) lstride[op][dd] += ac->idx[q].coef[nest_dim_of[dd]] * s;
-      s *= size[q];
-    }
+    lp[op] = &lay[op];
   }
-  /* Loop order: the reduction dims outermost, the output dims inside them
-   * with Q (unit stride in O) innermost, so the innermost loop runs across
-   * outputs and vectorizes (the runtime derives the same order). */
-  static const uint8_t order[NDIMS] = {DIM_C, DIM_R, DIM_S, DIM_G, DIM_N, DIM_K, DIM_P, DIM_Q};
-  (void)m;
-  for (int i = 0; i < NDIMS; i++) {
-    int dd = order[i];
-    if (ext[dd] <= 1) continue;
-    k.bound[k.nloops] = ext[dd];
-    for (int op = 0; op < KOP_N; op++) k.stride[op][k.nloops] = lstride[op][dd];
-    k.nloops++;
+  if (affine) {
+    tp_kernel(lp, full[lc], &k);
+  } else { /* whole-tensor operands: the runtime multiplies them whole */
+    memset(&k, 0, sizeof k);
+    k.nloops = 1, k.bound[0] = 1;
   }
-  if (k.nloops == 0) k.bound[k.nloops++] = 1;
   size_t r = rec_begin(b, CMD_KERNEL);
   put32(b, (uint32_t)k.nloops);
   for (int i = 0; i < k.nloops; i++) {
@@ -242,67 +216,140 @@ static void put_kernel(Buf *b, const Nest *n, const Mapping *m, int l, const int
   }
   rec_end(b, r);
   size_t c = rec_begin(b, CMD_COMPUTE);
-  put8(b, (uint8_t)l);
+  put8(b, (uint8_t)lc);
   put8(b, 0);
   put16(b, 0);
   put32(b, (*nkernels)++);
   rec_end(b, c);
 }
 
-static void emit_mapping(Buf *b, const Nest *n, const Module *mod, const Mapping *m, CmdStats *st) {
+/* Packs the weights w (float32, dense) of a mapped layer as the cells of
+ * tileplan.h into pk, and writes the WPACK command; false if out of memory
+ * or the cells would outnumber the weights. */
+static bool put_wpack(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Module *mod,
+                      uint32_t tensor, const float *w, const TpLoop *loop, int nloops, int pw,
+                      int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS]) {
+  TpAcc wa_, *wa = &wa_;
+  tp_acc(mac_access(n, TENSOR_W), wa);
+  const NTensor *T = &mod->tensors[tensor];
+  int64_t bound[NDIMS], numel = 1;
+  for (int d = 0; d < NDIMS; d++) bound[d] = n->dims[tp_nest_dim[d]].bound;
+  for (int k = 0; k < T->rank; k++) numel *= T->dims[k];
+  TpPack pp;
+  if (!tp_pack_plan(wa, loop, nloops, pw, full, bound, numel, &pp)) return false;
+  while (pk->n % 64) put8(pk, 0);
+  uint64_t off = pk_base + pk->n;
+  size_t start = pk->n;
+  float *cell = NULL;
+  int64_t cap = 0;
+  for (int64_t i = 0; i < pp.ncells; i++) {
+    int64_t o[NDIMS], e[NDIMS];
+    tp_pack_cell(&pp, bound, i, o, e);
+    TpSlot lay;
+    tp_slot(wa, e, &lay);
+    if (lay.words > cap) {
+      float *nc = xrealloc(cell, sizeof(float) * (size_t)lay.words);
+      if (!nc) {
+        xfree(cell);
+        return false;
+      }
+      cell = nc, cap = lay.words;
+    }
+    tp_slot_tensor(wa, T->rank, T->dims, (float *)w, cell, &lay, o, e, false);
+    put(pk, cell, sizeof(float) * (size_t)lay.words);
+  }
+  xfree(cell);
+  if (pk->oom) return false;
+  size_t r = rec_begin(b, CMD_WPACK);
+  put8(b, (uint8_t)pw);
+  put8(b, (uint8_t)pp.n);
+  put16(b, 0);
+  put32(b, tensor);
+  put64(b, off);
+  put64(b, (uint64_t)(pk->n - start));
+  for (int j = 0; j < NDIMS; j++) put8(b, j < pp.n ? pp.order[j] : 0);
+  rec_end(b, r);
+  return true;
+}
+
+/* The mapping of one mac nest: loops, tiles, the weight cells (when its
+ * weights are packed: w not NULL), the kernel. */
+static bool emit_mapping(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Module *mod,
+                         const Mapping *m, const float *w, CmdStats *st) {
+  TpLoop loop[TP_MAX_LOOPS];
+  int nloops = 0;
   /* Loops, outermost first: level temporal (in order), then spatial z, y, x. */
   for (int l = 0; l < m->nlevels; l++) {
     const LevelMapping *lm = &m->level[l];
     for (int i = 0; i < NDIMS; i++) {
       int dd = lm->order[i];
       if (lm->factor[dd] <= 1) continue;
-      size_t r = rec_begin(b, CMD_LOOP);
-      put8(b, (uint8_t)l);
-      put8(b, 0);
-      put8(b, (uint8_t)dd);
-      put8(b, 0);
-      put64(b, (uint64_t)lm->factor[dd]);
-      put64(b, (uint64_t)mapping_residual(lm, dd));
-      rec_end(b, r);
-      st->commands++;
+      loop[nloops++] = (TpLoop){(uint8_t)l, 0, (uint8_t)dd, lm->factor[dd], mapping_residual(lm, dd), 0};
     }
     for (int x = ACCEL_MAX_AXES - 1; x >= 0; x--)
       for (int i = 0; i < NDIMS; i++) {
         int dd = lm->spatial_order[x][i];
         if (lm->spatial[x][dd] <= 1) continue;
-        size_t r = rec_begin(b, CMD_LOOP);
-        put8(b, (uint8_t)l);
-        put8(b, (uint8_t)(1 + x));
-        put8(b, (uint8_t)dd);
-        put8(b, 0);
-        put64(b, (uint64_t)lm->spatial[x][dd]);
-        put64(b, (uint64_t)lm->spatial[x][dd]);
-        rec_end(b, r);
-        st->commands++;
+        loop[nloops++] = (TpLoop){(uint8_t)l, (uint8_t)(1 + x), (uint8_t)dd, lm->spatial[x][dd], lm->spatial[x][dd], 0};
       }
   }
+  for (int i = 0; i < nloops; i++) {
+    size_t r = rec_begin(b, CMD_LOOP);
+    put8(b, loop[i].level);
+    put8(b, loop[i].axis);
+    put8(b, loop[i].dim);
+    put8(b, 0);
+    put64(b, (uint64_t)loop[i].f);
+    put64(b, (uint64_t)loop[i].r);
+    rec_end(b, r);
+    st->commands++;
+  }
+  int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], resid[ACCEL_MAX_LEVELS + 1][NDIMS];
+  tp_extents(loop, nloops, m->nlevels, full, resid);
+  uint8_t keep[ACCEL_MAX_LEVELS] = {0};
   /* Tiles: the loads of every kept tensor at every level below DRAM, and
    * the stores of outputs back. */
   for (int l = 1; l < m->nlevels; l++) {
-    int64_t ext[NDIMS];
-    tile_extent(m, l, ext);
+    keep[l] = m->level[l].keep;
     for (int t = 0; t < NTENSORS; t++) {
       if (!(m->level[l].keep >> t & 1)) continue;
-      put_tile(b, CMD_LOAD, l, t, n, mod, ext);
+      put_tile(b, CMD_LOAD, l, t, n, mod, full[l]);
       st->commands++;
       if (t == TENSOR_O) {
-        put_tile(b, CMD_STORE, l, t, n, mod, ext);
+        put_tile(b, CMD_STORE, l, t, n, mod, full[l]);
         st->commands++;
       }
     }
   }
-  /* The compute tile: level 1's (the first on-chip level), or the whole
-   * layer on a one-level arch. */
-  int lc = m->nlevels > 1 ? 1 : 0;
-  int64_t ext[NDIMS];
-  tile_extent(m, lc, ext);
-  put_kernel(b, n, m, lc, ext, mod, &st->kernels);
+  int lc = tp_compute_level(full, m->nlevels);
+  if (w) {
+    const Access *wa = mac_access(n, TENSOR_W);
+    if (!put_wpack(b, pk, pk_base, n, mod, wa->tensor, w, loop, nloops, tp_wfetch_level(keep, lc), full))
+      return false;
+    st->commands++;
+  }
+  put_kernel(b, n, lc, keep, full, &st->kernels);
   st->commands += 2;
+  return true;
+}
+
+/* Weights packed in their layer's cells: float32 weights read by exactly
+ * one access of the module, the W operand of a mapped mac nest on an arch
+ * with on-chip levels.  Sets packed[t]. */
+static void choose_packed(const Module *mod, const Arch *a, bool *packed) {
+  uint32_t *uses = xcalloc(mod->ntensors + 1, sizeof *uses);
+  if (!uses) return; /* nothing packed: the dense layout is always valid */
+  for (uint32_t i = 0; i < mod->nnests; i++)
+    for (int k = 0; k < mod->nests[i].nacc; k++) uses[mod->nests[i].acc[k].tensor]++;
+  for (uint32_t i = 0; i < mod->nnests && a->nlevels > 1; i++) {
+    const Nest *n = &mod->nests[i];
+    if (n->kind != NK_MAC || !n->map || n->ndims != 8) continue;
+    const Access *wa = mac_access(n, TENSOR_W);
+    if (!wa || wa->ix != IX_AFFINE || wa->tensor >= mod->ntensors) continue;
+    const NTensor *T = &mod->tensors[wa->tensor];
+    if (T->role == TR_WEIGHT && T->dtype == DT_F32 && uses[wa->tensor] == 1) packed[wa->tensor] = true;
+  }
+  xfree(uses);
 }
 
 Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, size_t *outlen,
@@ -323,7 +370,9 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   /* Weight data by module tensor: found in the graph by name. */
   const void **wdata = xcalloc(mod->ntensors + 1, sizeof *wdata);
   uint64_t *woff = xcalloc(mod->ntensors + 1, sizeof *woff);
-  if (!wdata || !woff) goto oom;
+  bool *packed = xcalloc(mod->ntensors + 1, sizeof *packed);
+  Buf pk = {0};
+  if (!wdata || !woff || !packed) goto oom;
   for (uint32_t t = 1; t < mod->ntensors; t++) {
     const NTensor *T = &mod->tensors[t];
     if (T->role != TR_WEIGHT) continue;
@@ -333,6 +382,7 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
                  T->name);
       xfree(wdata);
       xfree(woff);
+      xfree(packed);
       return RC_BADINPUT;
     }
     if (!dtype_size(T->dtype)) {
@@ -340,6 +390,7 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
                  T->name, dtype_name(T->dtype));
       xfree(wdata);
       xfree(woff);
+      xfree(packed);
       return RC_BADINPUT;
     }
     wdata[t] = g->tensors[gt].data;
@@ -351,9 +402,11 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
                  n->map->target, a->name);
       xfree(wdata);
       xfree(woff);
+      xfree(packed);
       return RC_BADINPUT;
     }
   }
+  choose_packed(mod, a, packed);
 
   /* Graph outputs the import folded to constants are in no nest: they go
    * into the stream as outputs with their values. */
@@ -380,12 +433,12 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     put8(&b, (uint8_t)T->dtype);
     put8(&b, (uint8_t)T->role);
     put8(&b, (uint8_t)T->rank);
-    put8(&b, 0);
+    put8(&b, packed[t]);
     int64_t numel = 1;
     for (int k = 0; k < T->rank; k++) put64(&b, (uint64_t)T->dims[k]), numel *= T->dims[k];
-    uint64_t len = wdata[t] ? (uint64_t)numel * dtype_size(T->dtype) : 0;
+    uint64_t len = wdata[t] && !packed[t] ? (uint64_t)numel * dtype_size(T->dtype) : 0;
     woff[t] = wbytes;
-    put64(&b, wdata[t] ? wbytes : 0);
+    put64(&b, len ? wbytes : 0);
     put64(&b, len);
     wbytes += (len + 63) / 64 * 64;
   }
@@ -414,7 +467,9 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     st->commands += 3;
     if (n->kind == NK_MAC && n->map) {
       st->mac_layers++;
-      emit_mapping(&b, n, mod, &n->map->m, st);
+      const Access *wa = mac_access(n, TENSOR_W);
+      const float *w = wa && packed[wa->tensor] ? wdata[wa->tensor] : NULL;
+      if (!emit_mapping(&b, &pk, wbytes, n, mod, &n->map->m, w, st)) goto oom;
     } else {
       size_t v = rec_begin(&b, CMD_VECOP);
       rec_end(&b, v);
@@ -428,7 +483,7 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   /* Weights, 64-byte aligned within their section. */
   size_t wstart = b.n;
   for (uint32_t t = 1; t < mod->ntensors; t++) {
-    if (!wdata[t]) continue;
+    if (!wdata[t] || packed[t]) continue;
     const NTensor *T = &mod->tensors[t];
     int64_t numel = 1;
     for (int k = 0; k < T->rank; k++) numel *= T->dims[k];
@@ -442,7 +497,10 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     put(&b, T->data, (size_t)tensor_numel(T) * dtype_size(T->dtype));
   }
   while (b.n - wstart < wbytes) put8(&b, 0);
-  if (b.oom) goto oom;
+  /* The packed weights follow, their offsets counted from wbytes. */
+  put(&b, pk.p, pk.n);
+  wbytes += pk.n;
+  if (b.oom || pk.oom) goto oom;
   memcpy(b.p, CMDF_MAGIC, 8);
   b.p[8] = CMDF_VERSION, b.p[9] = b.p[10] = b.p[11] = 0;
   b.p[12] = CMDF_HEADER_BYTES, b.p[13] = b.p[14] = b.p[15] = 0;
@@ -459,6 +517,8 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   st->weight_bytes = wbytes;
   xfree(wdata);
   xfree(woff);
+  xfree(packed);
+  xfree(pk.p);
   xfree(extra);
   *out = b.p;
   *outlen = b.n;
@@ -466,6 +526,8 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
 oom:
   xfree(wdata);
   xfree(woff);
+  xfree(packed);
+  xfree(pk.p);
   xfree(extra);
   xfree(b.p);
   diag_error(d, NULL, "out of memory writing the command stream");

@@ -21,7 +21,7 @@
 #include "accel.h"
 
 #define CMDF_MAGIC "NAASCCMD" /* 8 bytes, no NUL */
-#define CMDF_VERSION 1
+#define CMDF_VERSION 2
 #define CMDF_HEADER_BYTES 80
 
 /* Header, at offset 0 (all u64 unless noted):
@@ -40,7 +40,8 @@ typedef enum {
   CMD_VECOP = 6,   /* the vector unit runs the layer (element-wise, pooling, moves, views) */
   CMD_SYNC = 7,    /* barrier: everything before it is complete */
   CMD_END = 8,     /* end of a layer */
-  CMD_KERNEL = 9   /* a TileKernel descriptor, referenced by CMD_COMPUTE */
+  CMD_KERNEL = 9,  /* a TileKernel descriptor, referenced by CMD_COMPUTE */
+  CMD_WPACK = 10   /* a mapped layer's weights, packed as its cells (ir/tileplan.h) */
 } CmdOp;
 
 #define CMDF_MAX_PAYLOAD (1u << 20)

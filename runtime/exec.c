@@ -1,18 +1,35 @@
 /*
  * exec.c: runs a loaded program.  Vector, move and view layers go to the
- * reference interpreter (interp.c).  A mac layer runs tiled: the loops
- * outside its compute level walk the layer (remainders included: a loop
- * runs r iterations when every enclosing loop over its dim is last), and
- * each compute tile gathers its I, W and O tiles from DRAM into dense local
- * buffers (the bounding box of each access over the tile, padding read as
- * zeros), runs the tile's kernel (compiled by the injected provider and
- * called through libffi, or kernel_ref, runtime/kernel.h), and writes the
- * in-bounds part of O back.  The
- * epilogue (bias, Gemm's alpha/beta, activation) runs once all tiles are
- * done.  Counting (count.c) follows the same loops level by level.
+ * reference interpreter (interp.c).  A mac layer runs tiled, on buffers
+ * sized by the architecture (ir/tileplan.h):
+ *
+ *   - every on-chip level from 1 down to the layer's compute level holds a
+ *     slot for each tensor it keeps, inside one buffer of the level's
+ *     capacity; the loops of the mapping walk the layer (remainders
+ *     included: a loop runs r iterations when every enclosing loop over its
+ *     dim is last), and on entering a level's tile each of its slots is
+ *     filled from the nearest level above that keeps the tensor (DRAM: the
+ *     tensor, padding read as zeros, or for packed weights the cell that
+ *     holds the tile); outputs go back the same way when the tile is left.
+ *     An input or weight slot whose tile did not change is not refilled;
+ *   - the compute tile (the compute level's, with every loop inside it) runs
+ *     one kernel, compiled by the injected provider and called through
+ *     libffi, or kernel_ref (runtime/kernel.h), reading each operand in
+ *     place from the innermost slot that holds it, or from a staging box if
+ *     no level at or above the compute level keeps it;
+ *   - the epilogue (bias, Gemm's alpha/beta, activation) runs once all
+ *     tiles are done.
+ *
+ * The levels below the compute level are not held: their loops run inside
+ * the kernel (docs/runtime.md, "Execution").  RuntimeOptions.inner moves
+ * the compute level to the innermost level, so every level is held, at the
+ * price of a kernel call per innermost tile.  Counting (count.c) replays
+ * the same loops with the cost model's rules; the words the executor moved
+ * are recorded beside them (RtLayerCounts.moved).
  *
  * Invariants: the program passed rt_load, so every tile stays inside its
- * tensor or padding and every kernel index inside its local buffer.
+ * tensor or padding, every slot inside its level's capacity, and every
+ * kernel index inside its slot.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -72,121 +89,151 @@ static Rc kernel_get(RtProgram *p, const TileKernel *k, const RuntimeOptions *o,
 }
 
 typedef struct {
+  bool on;       /* the level holds a slot of the tensor */
+  int parent;    /* the level it is filled from; -1: DRAM */
+  TpSlot lay;    /* the layout of the full tile */
+  float *buf;
+  int64_t wext[NDIMS], words; /* the words of the last tile's extents */
+  int64_t org[NDIMS], ext[NDIMS]; /* the tile it holds */
+  bool valid;
+} Slot;
+
+typedef struct {
+  bool have;
+  TileKernel k;
+  KernelFn fn;
+} KSlot;
+
+typedef struct {
   RtProgram *p;
   RtLayer *L;
   const RuntimeOptions *o;
   Diag *d;
-  const Access *acc[3]; /* O, I, W (KOP_* order) */
-  RtTensor *ten[3];
-  float *buf[3];
-  size_t cap[3];
+  const Access *acc[NTENSORS]; /* W, I, O */
+  TpAcc ta[NTENSORS];
+  RtTensor *ten[NTENSORS];
+  int lc, l0;                  /* compute level; first level holding slots */
   int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], resid[ACCEL_MAX_LEVELS + 1][NDIMS];
-  int nouter; /* loops outside the compute level */
+  int64_t bound[NDIMS];
+  int first[ACCEL_MAX_LEVELS + 1]; /* first loop of level >= l */
+  uint8_t rel[NTENSORS];       /* dims each tensor's index depends on */
+  uint8_t ragged;              /* dims whose compute tile can be cut short */
+  Slot s[ACCEL_MAX_LEVELS][NTENSORS];
+  int src[NTENSORS];
+  float *mem[ACCEL_MAX_LEVELS];
+  KSlot *kc;                   /* [256]: the kernel per last-mask & ragged */
   Rc rc;
 } Exec;
 
-/* Copies the box [base, base+size) of t between DRAM and a dense local
- * buffer; positions outside t read as 0 and are not written back. */
-static void box_copy(float *local, RtTensor *t, const int64_t *base, const int64_t *size, bool store) {
-  float *src = t->data;
-  int r = t->rank;
-  if (r == 0) {
-    if (store) src[0] = local[0];
-    else local[0] = src[0];
-    return;
-  }
-  int64_t x[NAASC_MAX_RANK] = {0};
-  int64_t inner = size[r - 1], b = base[r - 1], dim = t->dims[r - 1];
-  int64_t lo = b < 0 ? -b : 0, hi = b + inner > dim ? dim - b : inner; /* valid j in [lo, hi) */
-  float *lp = local;
-  for (;;) {
-    bool in = true;
-    int64_t off = 0;
-    for (int q = 0; q < r - 1; q++) {
-      int64_t v = base[q] + x[q];
-      if (v < 0 || v >= t->dims[q]) in = false;
-      off = off * t->dims[q] + v;
-    }
-    if (!in || hi <= lo) {
-      if (!store) memset(lp, 0, sizeof(float) * (size_t)inner);
-    } else {
-      float *row = src + off * dim + b;
-      if (store) {
-        memcpy(row + lo, lp + lo, sizeof(float) * (size_t)(hi - lo));
-      } else {
-        if (lo) memset(lp, 0, sizeof(float) * (size_t)lo);
-        memcpy(lp + lo, row + lo, sizeof(float) * (size_t)(hi - lo));
-        if (hi < inner) memset(lp + hi, 0, sizeof(float) * (size_t)(inner - hi));
-      }
-    }
-    lp += inner;
-    int q = r - 2;
-    for (; q >= 0; q--) {
-      if (++x[q] < size[q]) break;
-      x[q] = 0;
-    }
-    if (q < 0) return;
-  }
+static const int kop_tensor[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
+
+static bool same_tile(const Slot *S, const int64_t o[NDIMS], const int64_t e[NDIMS], uint8_t rel) {
+  if (!S->valid) return false;
+  for (int d = 0; d < NDIMS; d++)
+    if ((rel >> d & 1) && (S->org[d] != o[d] || S->ext[d] != e[d])) return false;
+  return true;
 }
 
-static void run_tile(Exec *E, const int64_t origin[NDIMS], const int64_t ext[NDIMS]) {
-  if (E->rc != RC_OK) return;
-  if (E->o->skip_compute) {
-    int64_t macs = 1;
-    for (int dd = 0; dd < NDIMS; dd++) macs *= ext[dd];
-    E->L->counts.macs += macs;
-    E->L->counts.tiles++;
-    return;
+static int64_t tile_words(const TpAcc *ac, Slot *S, const int64_t e[NDIMS]) {
+  if (S->words && memcmp(S->wext, e, sizeof S->wext) == 0) return S->words;
+  TpSlot t;
+  tp_slot(ac, e, &t);
+  memcpy(S->wext, e, sizeof S->wext);
+  return S->words = t.words;
+}
+
+/* Fills slot (l, t) with the tile at o of extents e from its parent. */
+static void fill(Exec *E, int l, int t, const int64_t o[NDIMS], const int64_t e[NDIMS]) {
+  Slot *S = &E->s[l][t];
+  const TpAcc *ac = &E->ta[t];
+  RtLayer *L = E->L;
+  if (t != TENSOR_O && same_tile(S, o, e, E->rel[t])) return;
+  if (S->parent >= 0) {
+    const Slot *P = &E->s[S->parent][t];
+    tp_slot_slot(ac, P->buf, &P->lay, P->org, S->buf, &S->lay, o, e, false);
+  } else if (t == TENSOR_W && L->wp_cells) {
+    int64_t i = tp_pack_index(&L->wp, o), co[NDIMS], ce[NDIMS];
+    tp_pack_cell(&L->wp, E->bound, i, co, ce);
+    TpSlot cl;
+    tp_slot(ac, ce, &cl);
+    tp_slot_slot(ac, L->wp_data + L->wp_cells[i], &cl, co, S->buf, &S->lay, o, e, false);
+  } else {
+    RtTensor *T = E->ten[t];
+    tp_slot_tensor(ac, T->rank, T->dims, T->data, S->buf, &S->lay, o, e, false);
   }
-  int64_t base[3][NAASC_MAX_RANK], size[3][NAASC_MAX_RANK];
-  for (int op = 0; op < 3; op++) {
-    const Access *ac = E->acc[op];
-    size_t words = 1;
-    for (int q = 0; q < ac->rank; q++) {
-      base[op][q] = ac->idx[q].cst;
-      size[op][q] = 1;
-      for (int dd = 0; dd < NDIMS; dd++) {
-        int64_t c = ac->idx[q].coef[rt_nest_dim[dd]];
-        base[op][q] += c * origin[dd];
-        size[op][q] += c * (ext[dd] - 1);
-      }
-      words *= (size_t)size[op][q];
+  memcpy(S->org, o, sizeof S->org);
+  memcpy(S->ext, e, sizeof S->ext);
+  S->valid = true;
+  L->counts.moved[l][t] += tile_words(ac, S, e);
+}
+
+/* Writes slot (l, O)'s tile back to its parent. */
+static void drain(Exec *E, int l, const int64_t o[NDIMS], const int64_t e[NDIMS]) {
+  Slot *S = &E->s[l][TENSOR_O];
+  const TpAcc *ac = &E->ta[TENSOR_O];
+  if (S->parent >= 0) {
+    Slot *P = &E->s[S->parent][TENSOR_O];
+    tp_slot_slot(ac, P->buf, &P->lay, P->org, S->buf, &S->lay, o, e, true);
+  } else {
+    RtTensor *T = E->ten[TENSOR_O];
+    tp_slot_tensor(ac, T->rank, T->dims, T->data, S->buf, &S->lay, o, e, true);
+  }
+  E->L->counts.drained[l] += tile_words(ac, S, e);
+}
+
+static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
+  int lc = E->lc;
+  int64_t ext[NDIMS];
+  for (int dd = 0; dd < NDIMS; dd++) ext[dd] = (last >> dd & 1) ? E->resid[lc][dd] : E->full[lc][dd];
+  KSlot *ks = &E->kc[last & E->ragged];
+  if (!ks->have) {
+    rt_tile_kernel(E->L, lc, E->full, ext, &ks->k);
+    Rc rc = kernel_get(E->p, &ks->k, E->o, &ks->fn, E->d);
+    if (rc != RC_OK) {
+      E->rc = rc;
+      return;
     }
-    if (words > E->cap[op]) {
-      float *nb = xrealloc(E->buf[op], words * sizeof(float));
-      if (!nb) {
-        diag_error(E->d, E->L->nest.name, "out of memory for a %zu-word tile", words);
-        E->rc = RC_INTERNAL;
-        return;
-      }
-      E->buf[op] = nb, E->cap[op] = words;
-    }
-    box_copy(E->buf[op], E->ten[op], base[op], size[op], false);
+    ks->have = true;
   }
-  TileKernel k;
-  rt_tile_kernel(E->L, E->p->t, ext, &k);
-  KernelFn fn;
-  Rc rc = kernel_get(E->p, &k, E->o, &fn, E->d);
-  if (rc != RC_OK) {
-    E->rc = rc;
-    return;
+  float *ptr[KOP_N];
+  for (int op = 0; op < KOP_N; op++) {
+    const Slot *S = &E->s[E->src[kop_tensor[op]]][kop_tensor[op]];
+    int64_t off = 0;
+    for (int d = 0; d < NDIMS; d++) off += (origin[d] - S->org[d]) * S->lay.lstride[d];
+    ptr[op] = S->buf + off;
   }
-  if (fn) kernel_call_ffi(fn, E->buf[KOP_O], E->buf[KOP_I], E->buf[KOP_W]);
-  else kernel_ref(&k, E->buf[KOP_O], E->buf[KOP_I], E->buf[KOP_W]);
-  box_copy(E->buf[KOP_O], E->ten[KOP_O], base[KOP_O], size[KOP_O], true);
-  E->L->counts.macs += kernel_macs(&k);
+  if (ks->fn) kernel_call_ffi(ks->fn, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
+  else kernel_ref(&ks->k, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
+  E->L->counts.macs += kernel_macs(&ks->k);
   E->L->counts.tiles++;
 }
 
-/* Walks loops j.. outside the compute level; last: dims whose enclosing
- * loops are all in their last iteration. */
-static void walk(Exec *E, int j, int64_t origin[NDIMS], uint8_t last) {
+/* Walks loops j.. with levels l.. still to enter; last: dims whose
+ * enclosing loops are all in their last iteration. */
+static void walk(Exec *E, int j, int l, int64_t origin[NDIMS], uint8_t last) {
   if (E->rc != RC_OK) return;
-  if (j == E->nouter) {
+  if (l <= E->lc && E->first[l] == j) {
+    if (E->o->skip_compute) {
+      walk(E, j, l + 1, origin, last);
+      return;
+    }
     int64_t ext[NDIMS];
-    int lc = E->L->compute_level;
-    for (int dd = 0; dd < NDIMS; dd++) ext[dd] = (last >> dd & 1) ? E->resid[lc][dd] : E->full[lc][dd];
-    run_tile(E, origin, ext);
+    for (int dd = 0; dd < NDIMS; dd++) ext[dd] = (last >> dd & 1) ? E->resid[l][dd] : E->full[l][dd];
+    for (int t = 0; t < NTENSORS; t++)
+      if (E->s[l][t].on) fill(E, l, t, origin, ext);
+    walk(E, j, l + 1, origin, last);
+    if (E->s[l][TENSOR_O].on && E->rc == RC_OK) drain(E, l, origin, ext);
+    return;
+  }
+  if (l > E->lc) {
+    if (E->o->skip_compute) {
+      int64_t macs = 1;
+      for (int dd = 0; dd < NDIMS; dd++) macs *= (last >> dd & 1) ? E->resid[E->lc][dd] : E->full[E->lc][dd];
+      E->L->counts.macs += macs;
+      E->L->counts.tiles++;
+    } else {
+      run_tile(E, origin, last);
+    }
     return;
   }
   const RtLoop *lp = &E->L->loop[j];
@@ -196,48 +243,103 @@ static void walk(Exec *E, int j, int64_t origin[NDIMS], uint8_t last) {
   for (int64_t i = 0; i < n; i++) {
     origin[dd] = o0 + i * lp->stride;
     uint8_t l2 = (is_last && i == n - 1) ? last : (uint8_t)(last & ~(1u << dd));
-    walk(E, j + 1, origin, l2);
+    walk(E, j + 1, l, origin, l2);
   }
   origin[dd] = o0;
 }
 
+/* The slots of a layer: which levels hold which tensors, their parents,
+ * layouts and memory (one buffer per level, of its capacity). */
+static bool plan_slots(Exec *E) {
+  RtLayer *L = E->L;
+  const Arch *a = &E->p->arch;
+  for (int t = 0; t < NTENSORS; t++) {
+    int parent = -1;
+    for (int l = E->l0; l <= E->lc; l++) {
+      bool keeps = l >= 1 && (L->keep[l] >> t & 1);
+      if (!keeps && !(l == E->lc && E->src[t] == l)) continue;
+      Slot *S = &E->s[l][t];
+      S->on = true;
+      S->parent = parent;
+      tp_slot(&E->ta[t], E->full[l], &S->lay);
+      parent = l;
+    }
+  }
+  for (int l = E->l0; l <= E->lc; l++) {
+    int64_t words = 0;
+    for (int t = 0; t < NTENSORS; t++)
+      if (E->s[l][t].on) words += E->s[l][t].lay.words;
+    int64_t cap = l >= 1 && a->level[l].capacity_words > words ? a->level[l].capacity_words : words;
+    E->mem[l] = xmalloc(sizeof(float) * (size_t)(cap ? cap : 1));
+    if (!E->mem[l]) {
+      diag_error(E->d, L->nest.name, "out of memory for level %d's buffer (%" PRId64 " words)", l, cap);
+      return false;
+    }
+    int64_t at = 0;
+    for (int t = 0; t < NTENSORS; t++)
+      if (E->s[l][t].on) E->s[l][t].buf = E->mem[l] + at, at += E->s[l][t].lay.words;
+  }
+  return true;
+}
+
 Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
   const Nest *n = &L->nest;
-  Exec E;
-  memset(&E, 0, sizeof E);
-  E.p = p, E.L = L, E.o = o, E.d = d;
-  static const int tens[3] = {TENSOR_O, TENSOR_I, TENSOR_W};
-  for (int op = 0; op < 3; op++) {
-    E.acc[op] = rt_mac_access(n, tens[op]);
-    E.ten[op] = &p->t[E.acc[op]->tensor];
+  Exec *E = xcalloc(1, sizeof *E);
+  KSlot *kc = xcalloc(256, sizeof *kc);
+  if (!E || !kc) {
+    xfree(E);
+    xfree(kc);
+    diag_error(d, n->name, "out of memory");
+    return RC_INTERNAL;
+  }
+  E->p = p, E->L = L, E->o = o, E->d = d, E->kc = kc;
+  for (int t = 0; t < NTENSORS; t++) {
+    E->acc[t] = rt_mac_access(n, t);
+    tp_acc(E->acc[t], &E->ta[t]);
+    E->ten[t] = &p->t[E->acc[t]->tensor];
   }
   L->counts.macs = L->counts.tiles = 0;
-  float *out = E.ten[KOP_O]->data;
-  if (E.acc[KOP_I]->ix != IX_AFFINE || E.acc[KOP_W]->ix != IX_AFFINE || E.acc[KOP_O]->ix != IX_AFFINE) {
-    rt_matmul_whole(E.ten[KOP_I], E.ten[KOP_W], out);
+  memset(L->counts.moved, 0, sizeof L->counts.moved);
+  memset(L->counts.drained, 0, sizeof L->counts.drained);
+  float *out = E->ten[TENSOR_O]->data;
+  if (E->acc[TENSOR_I]->ix != IX_AFFINE || E->acc[TENSOR_W]->ix != IX_AFFINE || E->acc[TENSOR_O]->ix != IX_AFFINE) {
+    rt_matmul_whole(E->ten[TENSOR_I], E->ten[TENSOR_W], out);
     int64_t macs = 1;
     for (int k = 0; k < n->ndims; k++) macs *= n->dims[k].bound;
     L->counts.macs = macs, L->counts.tiles = 1;
   } else {
-    memset(out, 0, sizeof(float) * (size_t)E.ten[KOP_O]->numel);
-    int64_t origin[NDIMS] = {0};
+    memset(out, 0, sizeof(float) * (size_t)E->ten[TENSOR_O]->numel);
+    for (int dd = 0; dd < NDIMS; dd++) E->bound[dd] = n->dims[tp_nest_dim[dd]].bound;
     if (L->mapped) {
-      rt_loop_extents(L, p->arch.nlevels, E.full, E.resid);
-      while (E.nouter < L->nloops && L->loop[E.nouter].level < L->compute_level) E.nouter++;
-    } else { /* one tile: the whole layer */
-      L->compute_level = 0;
-      for (int dd = 0; dd < NDIMS; dd++) E.full[0][dd] = E.resid[0][dd] = 1;
-      for (int k = 0; k < n->ndims && k < NDIMS; k++) {
-        int dd = -1;
-        for (int a = 0; a < NDIMS; a++)
-          if (rt_nest_dim[a] == k) dd = a;
-        E.full[0][dd] = E.resid[0][dd] = n->dims[k].bound;
-      }
+      int nl = p->arch.nlevels;
+      rt_loop_extents(L, nl, E->full, E->resid);
+      E->lc = o->inner && nl > 1 ? nl - 1 : L->compute_level;
+      E->l0 = E->lc >= 1 ? 1 : 0;
+    } else { /* one tile: the whole layer, staged */
+      E->lc = E->l0 = 0;
+      for (int dd = 0; dd < NDIMS; dd++) E->full[0][dd] = E->resid[0][dd] = E->bound[dd];
     }
-    walk(&E, 0, origin, ACCEL_ALL_DIMS);
+    for (int l = 0, j = 0; l <= E->lc; l++) {
+      while (j < L->nloops && L->loop[j].level < l) j++;
+      E->first[l] = j;
+    }
+    for (int t = 0; t < NTENSORS; t++) {
+      E->src[t] = E->lc >= 1 ? tp_source(L->keep, E->lc, t) : 0;
+      for (int q = 0; q < E->acc[t]->rank; q++)
+        for (int dd = 0; dd < NDIMS; dd++)
+          if (E->acc[t]->idx[q].coef[tp_nest_dim[dd]]) E->rel[t] |= (uint8_t)(1u << dd);
+    }
+    for (int dd = 0; dd < NDIMS; dd++)
+      if (E->resid[E->lc][dd] != E->full[E->lc][dd]) E->ragged |= (uint8_t)(1u << dd);
+    if (!plan_slots(E)) E->rc = RC_INTERNAL;
+    int64_t origin[NDIMS] = {0};
+    if (E->rc == RC_OK) walk(E, 0, E->l0, origin, ACCEL_ALL_DIMS);
   }
-  for (int op = 0; op < 3; op++) xfree(E.buf[op]);
-  if (E.rc != RC_OK) return E.rc;
+  Rc rc = E->rc;
+  for (int l = 0; l < ACCEL_MAX_LEVELS; l++) xfree(E->mem[l]);
+  xfree(kc);
+  xfree(E);
+  if (rc != RC_OK) return rc;
   rt_mac_epilogue(n, p->t);
   return RC_OK;
 }

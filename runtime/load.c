@@ -66,6 +66,8 @@ typedef struct {
   RtProgram *p;
   Diag *d;
   char where[160];
+  const uint8_t *w; /* the weight section */
+  uint64_t wlen;
 } Ld;
 
 #define FAIL(...)                                                                                  \
@@ -128,14 +130,15 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
   p->ntensors = (int)n;
   p->t = arena_alloc(&p->arena, sizeof(RtTensor) * (n + 1));
   p->bound = arena_alloc(&p->arena, n + 1);
-  if (!p->t || !p->bound) FAIL("out of memory");
+  p->packed = arena_alloc(&p->arena, n + 1);
+  if (!p->t || !p->bound || !p->packed) FAIL("out of memory");
+  memset(p->packed, 0, n + 1);
   uint64_t total_bytes = 0;
   for (uint32_t i = 1; i <= n; i++) {
     RtTensor *t = &p->t[i];
     set_where(L, c->base + c->off, NULL);
     t->name = getstr(c, &p->arena, 4096);
-    int dt = get8(c), role = get8(c), rank = get8(c);
-    get8(c);
+    int dt = get8(c), role = get8(c), rank = get8(c), packed = get8(c);
     if (c->bad) FAIL("tensor table truncated");
     if (!dtype_valid(dt) || !dtype_size((DType)dt)) FAIL("tensor '%s': element type %d is not supported", t->name, dt);
     if (role > TR_OUTPUT) FAIL("tensor '%s': bad role %d", t->name, role);
@@ -153,7 +156,11 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
     uint64_t off = (uint64_t)get64(c), len = (uint64_t)get64(c);
     if (c->bad) FAIL("tensor table truncated");
     uint64_t bytes = (uint64_t)t->numel * dtype_size(t->dtype);
-    if (t->role == TR_WEIGHT) {
+    if (packed) {
+      if (packed != 1 || t->role != TR_WEIGHT || t->dtype != DT_F32 || len || off)
+        FAIL("tensor '%s': only float32 weights without data of their own may be packed", t->name);
+      p->packed[i] = 1;
+    } else if (t->role == TR_WEIGHT) {
       if (len != bytes) FAIL("weight '%s': %" PRIu64 " bytes of data, its shape needs %" PRIu64, t->name, len, bytes);
       if (off > wlen || len > wlen - off) FAIL("weight '%s': data at %" PRIu64 "+%" PRIu64 " is outside the weight section (%" PRIu64 " bytes)", t->name, off, len, wlen);
     } else if (len != 0 && (t->role != TR_OUTPUT || len != bytes || off > wlen || len > wlen - off)) {
@@ -407,7 +414,7 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
 }
 
 static const char dim_names[] = "NGKCPQRS";
-const int rt_nest_dim[NDIMS] = {1, 0, 2, 3, 4, 5, 6, 7};
+#define rt_nest_dim tp_nest_dim
 
 const Access *rt_mac_access(const Nest *n, int t) {
   return find_acc(n, t == TENSOR_W ? "W" : t == TENSOR_I ? "I" : "O");
@@ -415,51 +422,83 @@ const Access *rt_mac_access(const Nest *n, int t) {
 
 void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
                      int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]) {
-  int64_t scale[NDIMS], res[NDIMS];
-  for (int i = 0; i < NDIMS; i++) scale[i] = res[i] = 1, full[nl][i] = resid[nl][i] = 1;
-  int k = L->nloops - 1;
-  for (int l = nl - 1; l >= 0; l--) {
-    for (; k >= 0 && L->loop[k].level == l; k--) {
-      RtLoop *lp = &L->loop[k];
-      lp->stride = scale[lp->dim];
-      res[lp->dim] += scale[lp->dim] * (lp->r - 1);
-      scale[lp->dim] *= lp->f;
-    }
-    for (int i = 0; i < NDIMS; i++) full[l][i] = scale[i], resid[l][i] = res[i];
-  }
+  tp_extents(L->loop, L->nloops, nl, full, resid);
 }
 
-bool rt_tile_kernel(const RtLayer *L, const RtTensor *t, const int64_t ext[NDIMS], TileKernel *k) {
-  const Nest *n = &L->nest;
-  memset(k, 0, sizeof *k);
-  int64_t ls[KOP_N][NDIMS];
-  memset(ls, 0, sizeof ls);
+bool rt_tile_kernel(const RtLayer *L, int lc, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
+                    const int64_t ext[NDIMS], TileKernel *k) {
   static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
+  TpSlot lay[KOP_N];
+  const TpSlot *lp[KOP_N];
   for (int op = 0; op < KOP_N; op++) {
-    const Access *ac = rt_mac_access(n, tens[op]);
+    const Access *ac = rt_mac_access(&L->nest, tens[op]);
     if (!ac || ac->ix != IX_AFFINE) return false;
-    int rank = t[ac->tensor].rank;
-    int64_t size[NAASC_MAX_RANK], s = 1;
-    for (int q = 0; q < rank; q++) {
-      size[q] = 1;
-      for (int dd = 0; dd < NDIMS; dd++) size[q] += ac->idx[q].coef[rt_nest_dim[dd]] * (ext[dd] - 1);
-    }
-    for (int q = rank - 1; q >= 0; q--) {
-      for (int dd = 0; dd < NDIMS; dd++) ls[op][dd] += ac->idx[q].coef[rt_nest_dim[dd]] * s;
-      s *= size[q];
+    TpAcc ta;
+    tp_acc(ac, &ta);
+    tp_slot(&ta, full[tp_source(L->keep, lc, tens[op])], &lay[op]);
+    lp[op] = &lay[op];
+  }
+  tp_kernel(lp, ext, k);
+  return true;
+}
+
+/* The packed weights of a layer: the cell plan the runtime derives, the
+ * length of the cells, then the dense tensor rebuilt from them (for the
+ * reference paths) and the cells kept for the tiled executor. */
+static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS]) {
+  RtProgram *p = L->p;
+  const Nest *n = &ly->nest;
+  const Access *wacc = rt_mac_access(n, TENSOR_W);
+  TpAcc wa_, *wa = &wa_;
+  tp_acc(wacc, wa);
+  if (wacc->ix != IX_AFFINE || wacc->tensor != ly->wp_tensor || ly->wp_tensor < 1 || ly->wp_tensor > (uint32_t)p->ntensors)
+    FAIL("layer '%s': packs tensor %%%u, its weights are %%%u", n->name, ly->wp_tensor, wacc->tensor);
+  RtTensor *T = &p->t[ly->wp_tensor];
+  if (p->packed[ly->wp_tensor] != 1) FAIL("layer '%s': weight '%s' is not declared packed, or is packed twice", n->name, T->name);
+  int pw = tp_wfetch_level(ly->keep, ly->compute_level);
+  if (ly->wp.level != pw) FAIL("layer '%s': weights packed at level %d, they are fetched at level %d", n->name, ly->wp.level, pw);
+  int64_t bound[NDIMS];
+  for (int d = 0; d < NDIMS; d++) bound[d] = ly->prob.dim[d];
+  TpPack pk;
+  if (!tp_pack_plan(wa, ly->loop, ly->nloops, pw, full, bound, T->numel, &pk)) FAIL("layer '%s': more weight cells than weights", n->name);
+  if (pk.n != ly->wp.n || memcmp(pk.order, ly->wp.order, (size_t)pk.n) != 0) FAIL("layer '%s': the weight cells are not in the order of the loops", n->name);
+  int64_t *cells = xmalloc(sizeof(int64_t) * (size_t)(pk.ncells + 1));
+  if (!cells) FAIL("out of memory");
+  int64_t words = 0;
+  for (int64_t i = 0; i < pk.ncells; i++) {
+    int64_t o[NDIMS], e[NDIMS];
+    tp_pack_cell(&pk, bound, i, o, e);
+    TpSlot lay;
+    tp_slot(wa, e, &lay);
+    cells[i] = words;
+    words += lay.words;
+    if (words > T->numel * 64) {
+      xfree(cells);
+      FAIL("layer '%s': the weight cells hold over 64 times the weights", n->name);
     }
   }
-  /* Reductions outermost, outputs inside, Q (unit stride in O) innermost:
-   * the innermost loop runs across outputs and vectorizes. */
-  static const uint8_t order[NDIMS] = {DIM_C, DIM_R, DIM_S, DIM_G, DIM_N, DIM_K, DIM_P, DIM_Q};
-  for (int i = 0; i < NDIMS; i++) {
-    int dd = order[i];
-    if (ext[dd] <= 1) continue;
-    k->bound[k->nloops] = ext[dd];
-    for (int op = 0; op < KOP_N; op++) k->stride[op][k->nloops] = ls[op][dd];
-    k->nloops++;
+  cells[pk.ncells] = words;
+  if ((uint64_t)words * 4 != ly->wp_len || ly->wp_off > L->wlen || ly->wp_len > L->wlen - ly->wp_off) {
+    xfree(cells);
+    FAIL("layer '%s': %" PRIu64 " bytes of weight cells at %" PRIu64 ", the plan needs %" PRId64 " inside a %" PRIu64 "-byte section", n->name, ly->wp_len, ly->wp_off, words * 4, L->wlen);
   }
-  if (k->nloops == 0) k->bound[k->nloops++] = 1;
+  float *data = xmalloc((size_t)ly->wp_len + 4);
+  if (!data) {
+    xfree(cells);
+    FAIL("out of memory");
+  }
+  memcpy(data, L->w + ly->wp_off, (size_t)ly->wp_len);
+  for (int64_t i = 0; i < pk.ncells; i++) {
+    int64_t o[NDIMS], e[NDIMS];
+    tp_pack_cell(&pk, bound, i, o, e);
+    TpSlot lay;
+    tp_slot(wa, e, &lay);
+    tp_slot_tensor(wa, T->rank, T->dims, T->data, data + cells[i], &lay, o, e, true);
+  }
+  ly->wp = pk;
+  ly->wp_data = data;
+  ly->wp_cells = cells;
+  p->packed[ly->wp_tensor] = 2;
   return true;
 }
 
@@ -473,6 +512,13 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
   for (int i = 0; i < 8; i++)
     if (n->dims[i].name[0] != dim_names[i] || n->dims[i].name[1]) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
   if (!nest_problem(n, &ly->prob)) FAIL("layer '%s': not a mac problem", n->name);
+  for (int t = 0; t < NTENSORS; t++) {
+    const Access *ac = rt_mac_access(n, t);
+    if (!ac) FAIL("layer '%s': a mapped layer needs operands W, I and O", n->name);
+    for (int q = 0; ac->ix == IX_AFFINE && q < ac->rank; q++)
+      for (int k = 0; k < n->ndims; k++)
+        if (ac->idx[q].coef[k] < 0) FAIL("layer '%s': operand %s has a negative coefficient", n->name, ac->role);
+  }
   /* Loops: levels in order; per level temporal first then spatial z, y, x. */
   int prev_key = -1;
   uint32_t seen[ACCEL_MAX_LEVELS][4] = {{0}};
@@ -570,13 +616,26 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
       words += e[DIM_G] * e[DIM_N] * e[DIM_C] * ((e[DIM_P] - 1) * (double)pb->stride[0] + (e[DIM_R] - 1) * (double)pb->dilation[0] + 1) *
                ((e[DIM_Q] - 1) * (double)pb->stride[1] + (e[DIM_S] - 1) * (double)pb->dilation[1] + 1);
     if (words > (double)lv->capacity_words) FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tiles need %.0f", n->name, lv->name, lv->capacity_words, words);
+    /* The slots the runtime holds (tileplan.h) must fit too. */
+    int64_t slots = 0;
+    for (int t = 0; t < NTENSORS; t++) {
+      const Access *ac = rt_mac_access(n, t);
+      if (!(ly->keep[l] >> t & 1) || ac->ix != IX_AFFINE) continue;
+      TpSlot s;
+      TpAcc ta;
+      tp_acc(ac, &ta);
+      tp_slot(&ta, full[l], &s);
+      slots += s.words;
+    }
+    if (slots > lv->capacity_words) FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tile slots need %" PRId64, n->name, lv->name, lv->capacity_words, slots);
   }
-  /* The kernel must be the one the runtime derives for the compute tile. */
-  int lc = nl > 1 ? 1 : 0;
+  /* The compute level and its kernel must be the ones the runtime derives. */
+  int lc = tp_compute_level(full, nl);
   if (ly->compute_level != lc) FAIL("layer '%s': compute at level %d, expected %d", n->name, ly->compute_level, lc);
   TileKernel k;
-  if (rt_tile_kernel(ly, L->p->t, full[lc], &k) && !kernel_equal(&k, &ly->kernel))
+  if (rt_tile_kernel(ly, lc, full, full[lc], &k) && !kernel_equal(&k, &ly->kernel))
     FAIL("layer '%s': the kernel does not match the compute tile", n->name);
+  if (ly->has_wpack && !check_wpack(L, ly, full)) return false;
   return true;
 }
 
@@ -617,7 +676,7 @@ static bool read_commands(Ld *L, Cur *c) {
     } else if (!ly || st == S_OUT) {
       FAIL("command %u outside a layer", op);
     } else if (op == CMD_LOOP) {
-      if (st != S_IN || ly->ntiles || has_kernel || has_vec) FAIL("a loop after the layer's tiles");
+      if (st != S_IN || ly->ntiles || ly->has_wpack || has_kernel || has_vec) FAIL("a loop after the layer's tiles");
       if (ly->nloops == RT_MAX_LOOPS) FAIL("too many loops");
       RtLoop *lp = &ly->loop[ly->nloops++];
       lp->level = get8(&r);
@@ -628,7 +687,7 @@ static bool read_commands(Ld *L, Cur *c) {
       lp->r = get64(&r);
       ly->mapped = true;
     } else if (op == CMD_LOAD || op == CMD_STORE) {
-      if (st != S_IN || has_kernel || has_vec) FAIL("a tile outside the mapping");
+      if (st != S_IN || ly->has_wpack || has_kernel || has_vec) FAIL("a tile outside the mapping");
       if (ly->ntiles == RT_MAX_TILES) FAIL("too many tiles");
       RtTile *tl = &ly->tile[ly->ntiles++];
       tl->store = op == CMD_STORE;
@@ -644,6 +703,17 @@ static bool read_commands(Ld *L, Cur *c) {
         tl->pad_hi[q] = get64(&r);
       }
       ly->mapped = true;
+    } else if (op == CMD_WPACK) {
+      if (st != S_IN || ly->has_wpack || has_kernel || has_vec || !ly->mapped) FAIL("a misplaced weight pack");
+      ly->wp.level = get8(&r);
+      ly->wp.n = get8(&r);
+      get_n(&r, 2);
+      ly->wp_tensor = get32(&r);
+      ly->wp_off = (uint64_t)get64(&r);
+      ly->wp_len = (uint64_t)get64(&r);
+      for (int j = 0; j < NDIMS; j++) ly->wp.order[j] = get8(&r);
+      if (ly->wp.n > NDIMS) FAIL("a weight pack over %d dims", ly->wp.n);
+      ly->has_wpack = true;
     } else if (op == CMD_KERNEL) {
       if (st != S_IN || has_kernel || has_vec) FAIL("a misplaced kernel");
       TileKernel *k = &ly->kernel;
@@ -686,6 +756,22 @@ static bool read_commands(Ld *L, Cur *c) {
   return true;
 }
 
+/* A packed weight is filled by exactly one layer and read by no other. */
+static bool check_packed_uses(Ld *L) {
+  RtProgram *p = L->p;
+  set_where(L, 0, NULL);
+  L->where[0] = 0;
+  for (int i = 1; i <= p->ntensors; i++) {
+    if (!p->packed[i]) continue;
+    if (p->packed[i] != 2) FAIL("weight '%s' is declared packed, but no layer packs it", p->t[i].name);
+    int uses = 0;
+    for (int k = 0; k < p->nlayers; k++)
+      for (int a = 0; a < p->layers[k].nest.nacc; a++) uses += p->layers[k].nest.acc[a].tensor == (uint32_t)i;
+    if (uses != 1) FAIL("weight '%s' is packed for one layer but read %d times", p->t[i].name, uses);
+  }
+  return true;
+}
+
 Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, Diag *d) {
   *out = NULL;
   RtProgram *p = xcalloc(1, sizeof *p);
@@ -694,7 +780,7 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
     return RC_INTERNAL;
   }
   arena_init(&p->arena);
-  Ld Ls = {p, d, ""}, *L = &Ls;
+  Ld Ls = {p, d, "", NULL, 0}, *L = &Ls;
   Cur h = {buf, len, 0, 0, false};
   if (len < CMDF_HEADER_BYTES) {
     diag_error(d, NULL, "not a command stream: %zu bytes, the header alone is %d", len, CMDF_HEADER_BYTES);
@@ -742,7 +828,9 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
   Cur tc = {buf + t_off, (size_t)t_len, 0, (size_t)t_off, false};
   if (!read_tensors(L, &tc, buf + c_off + c_len, w_len)) goto fail;
   Cur cc = {buf + c_off, (size_t)c_len, 0, (size_t)c_off, false};
+  L->w = buf + c_off + c_len, L->wlen = w_len;
   if (!read_commands(L, &cc)) goto fail;
+  if (!check_packed_uses(L)) goto fail;
   p->stream_bytes = len, p->cmd_bytes = (size_t)c_len, p->weight_bytes = (size_t)w_len;
   *out = p;
   return RC_OK;
@@ -754,6 +842,10 @@ fail:
 void rt_destroy(RtProgram *p) {
   if (!p) return;
   for (int i = 1; p->t && i <= p->ntensors; i++) xfree(p->t[i].data);
+  for (int i = 0; p->layers && i < p->nlayers; i++) {
+    xfree(p->layers[i].wp_data);
+    xfree(p->layers[i].wp_cells);
+  }
   xfree(p->layers);
   xfree(p->kcache);
   arena_free(&p->arena);
@@ -849,6 +941,12 @@ void rt_disasm(FILE *f, const RtProgram *p) {
       fputs("] pad [", f);
       for (int q = 0; q < tl->rank; q++) fprintf(f, "%s%" PRId64 ":%" PRId64, q ? "," : "", tl->pad_lo[q], tl->pad_hi[q]);
       fputs("]\n", f);
+    }
+    if (ly->has_wpack) {
+      fprintf(f, "  wpack L%d W %%%u cells %" PRId64 " order ", ly->wp.level, ly->wp_tensor, ly->wp.ncells);
+      if (!ly->wp.n) fputc('-', f);
+      for (int j = 0; j < ly->wp.n; j++) fputc(accel_dim_letter(ly->wp.order[j]), f);
+      fprintf(f, " bytes %" PRIu64 " at %" PRIu64 "\n", ly->wp_len, ly->wp_off);
     }
     if (ly->mapped) {
       const TileKernel *k = &ly->kernel;

@@ -8,15 +8,12 @@
 #define NAASC_RT_H
 
 #include "runtime.h"
+#include "tileplan.h"
 
 #define RT_MAX_LOOPS (ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES) * NDIMS)
 #define RT_MAX_TILES (ACCEL_MAX_LEVELS * NTENSORS * 2)
 
-typedef struct {
-  uint8_t level, axis, dim; /* axis 0: temporal; 1..3: spatial x, y, z */
-  int64_t f, r;
-  int64_t stride;           /* product of f of the same-dim loops inside (derived) */
-} RtLoop;
+typedef TpLoop RtLoop; /* ir/tileplan.h */
 
 typedef struct {
   bool store;
@@ -37,6 +34,14 @@ typedef struct {
   int compute_level;
   TileKernel kernel;             /* of the full compute tile */
   uint32_t kernel_id;
+  /* Weights packed as cells (CMD_WPACK): the plan, the cells' bytes (owned,
+   * float32) and each cell's offset in words; wp_cells NULL if dense. */
+  bool has_wpack;
+  uint32_t wp_tensor;
+  uint64_t wp_off, wp_len;
+  TpPack wp;
+  float *wp_data;
+  int64_t *wp_cells;
   RtLayerCounts counts;
 } RtLayer;
 
@@ -51,6 +56,7 @@ struct RtProgram {
   uint64_t arch_hash;
   int ntensors;
   RtTensor *t;           /* [0] unused */
+  uint8_t *packed;       /* per tensor: 1 its data comes from a WPACK, 2 it came */
   bool *bound;           /* inputs bound by rt_set_input */
   int nlayers;
   RtLayer *layers;
@@ -66,15 +72,15 @@ void rt_set(RtTensor *t, int64_t i, double v);
 /* Mac layers: the tiled executor (exec.c) and the access counter (count.c). */
 Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d);
 void rt_count_layer(const RtProgram *p, RtLayer *L, bool exact);
-/* Derived loop strides and extents, shared by the validator and executor:
- * full[l][d] and resid[l][d] (l in 0..nl) as cost.c's nest. */
+/* Derived loop strides and extents (tp_extents of the layer's loops). */
 void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
                      int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]);
-/* The kernel of a compute tile of (accel-dim) extents ext, as the emitter
- * writes it; false if an operand is not affine. */
-bool rt_tile_kernel(const RtLayer *L, const RtTensor *t, const int64_t ext[NDIMS], TileKernel *k);
-/* Nest dim index of accel dim d, and the mac access of an accel tensor. */
-extern const int rt_nest_dim[NDIMS];
+/* The kernel of a compute tile of extents ext at level lc, its operands in
+ * the slots of their source levels (tileplan.h); false if an operand is
+ * not affine. */
+bool rt_tile_kernel(const RtLayer *L, int lc, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
+                    const int64_t ext[NDIMS], TileKernel *k);
+/* The mac access of an accel tensor. */
 const Access *rt_mac_access(const Nest *n, int t);
 
 #endif

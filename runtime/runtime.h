@@ -68,6 +68,7 @@ typedef struct {
   bool count_exact; /* follow every iteration, not Timeloop's evaluation points */
   bool reference; /* every layer through the reference interpreter, no tiling */
   bool skip_compute; /* mac layers: walk the tiles and count, run no kernels (count tests) */
+  bool inner; /* compute at the innermost level: every level's slots held (slow) */
 } RuntimeOptions;
 
 void rt_options_default(RuntimeOptions *o);
@@ -85,6 +86,11 @@ typedef struct {
   AccessCounts total[ACCEL_MAX_LEVELS][NTENSORS]; /* summed over utilized instances */
   int64_t macs;          /* MACs the compute tiles performed */
   int64_t tiles;         /* compute tiles run */
+  /* What the executor itself moved: words filled into each level's slot of
+   * each tensor (unchanged input and weight tiles are not refilled), and
+   * output words written back from each level. */
+  int64_t moved[ACCEL_MAX_LEVELS][NTENSORS];
+  int64_t drained[ACCEL_MAX_LEVELS];
 } RtLayerCounts;
 
 int rt_nlayers(const RtProgram *p);

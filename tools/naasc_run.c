@@ -2,12 +2,14 @@
  * naasc_run.c: executes a command stream.
  *
  *   naasc-run MODEL.cmd --input NAME=x.pb ... -o OUTDIR [--target NAME|FILE]
- *             [--no-jit] [--reference] [--counts] [--disasm] [--time]
+ *             [--no-jit] [--reference] [--counts] [--moved] [--inner] [--disasm] [--time]
  *
  * Writes OUTDIR/OUTPUT.pb (an ONNX TensorProto) per graph output, each
  * atomically.  --target checks the stream was compiled for that
  * architecture; --counts prints the accesses counted per mac layer, level
- * and tensor; --reference runs every layer through the nest interpreter.
+ * and tensor; --moved the words the executor moved between its buffers;
+ * --inner computes at the innermost level; --reference runs every layer
+ * through the nest interpreter.
  * Exit codes: 0 ok, 1 bad input (stream, inputs), 2 bad usage, 3 internal.
  */
 #include <errno.h>
@@ -32,6 +34,10 @@ static const char usage_text[] =
     "  --counts               print reads/fills/updates per mac layer, level and tensor\n"
     "                         (at Timeloop's evaluation points, as the cost model)\n"
     "  --counts=exact         the same over every iteration of every loop\n"
+    "  --moved                print the words the executor moved into (and out of) each\n"
+    "                         level's buffers, per mac layer and tensor\n"
+    "  --inner                compute at the innermost level, so every storage level is\n"
+    "                         held as a buffer (a functional simulation; slower)\n"
     "  --disasm               print the stream's disassembly and exit\n"
     "  --time                 print the run time to stderr\n"
     "\n"
@@ -105,11 +111,27 @@ static void print_counts(const RtProgram *p) {
   }
 }
 
+static void print_moved(const RtProgram *p) {
+  printf("%-32s %-3s %-2s %14s %14s\n", "layer", "lvl", "T", "filled", "drained");
+  for (int i = 0; i < rt_nlayers(p); i++) {
+    const RtLayerCounts *c = rt_layer_counts(p, i);
+    if (!c->tiles) continue;
+    for (int l = 0; l < ACCEL_MAX_LEVELS; l++)
+      for (int t = 0; t < NTENSORS; t++) {
+        int64_t out = t == TENSOR_O ? c->drained[l] : 0;
+        if (!c->moved[l][t] && !out) continue;
+        printf("%-32.32s %-3d %-2c %14lld %14lld\n", c->name, l, accel_tensor_letter(t), (long long)c->moved[l][t],
+               (long long)out);
+      }
+  }
+}
+
 int main(int argc, char **argv) {
   const char *model = NULL, *outdir = NULL, *target = NULL;
   const char *in_name[64], *in_path[64];
   int nin = 0;
   bool no_jit = false, reference = false, counts = false, exact = false, disasm = false, timing = false;
+  bool moved = false, inner = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -141,6 +163,10 @@ int main(int argc, char **argv) {
       counts = exact = true;
     } else if (!strcmp(a, "--disasm")) {
       disasm = true;
+    } else if (!strcmp(a, "--moved")) {
+      moved = true;
+    } else if (!strcmp(a, "--inner")) {
+      inner = true;
     } else if (!strcmp(a, "--time")) {
       timing = true;
     } else if (a[0] == '-' && a[1]) {
@@ -196,6 +222,7 @@ int main(int argc, char **argv) {
   opt.reference = reference;
   opt.count = counts;
   opt.count_exact = exact;
+  opt.inner = inner;
   Codegen *cg = NULL;
   if (rc == RC_OK && !no_jit && !reference) {
     cg = codegen_create(&d);
@@ -218,6 +245,7 @@ int main(int argc, char **argv) {
             (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
             reference ? "reference interpreter" : no_jit ? "tiled, C reference kernels" : "tiled, JIT kernels");
   if (rc == RC_OK && counts) print_counts(p);
+  if (rc == RC_OK && moved) print_moved(p);
   if (rc == RC_OK && outdir) {
     if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
       diag_error(&d, NULL, "cannot create output directory '%s': %s", outdir, strerror(errno));

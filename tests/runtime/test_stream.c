@@ -12,7 +12,11 @@
  *    is wrong: empty, truncated headers and sections, bad magic, another
  *    version, a tampered architecture, another architecture, an access
  *    out of its tensor's bounds, loops that do not cover a layer.
- * 3. Fuzzing: ITERATIONS (default 3000) variants, each with random bit
+ * 3. Packed weights: both mac layers' weights are stored as cells; the
+ *    loader rebuilds them bit for bit; two swapped words of a cell change
+ *    exactly two weights; a wrong cell length, order, level, tensor or
+ *    packed flag is refused by name.
+ * 4. Fuzzing: ITERATIONS (default 3000) variants, each with random bit
  *    flips, 64-bit overwrites or a truncation (mostly outside the weights):
  *    every variant is either refused (RC_BADINPUT with a message) or loads
  *    and runs to RC_OK or RC_BADINPUT.  Under ASan/UBSan any bad access
@@ -27,6 +31,7 @@
 #include "frontend.h"
 #include "passes.h"
 #include "runtime.h"
+#include "cmdfmt.h"
 #include "../unit/test.h"
 
 static Arch eyeriss, nvdla;
@@ -212,8 +217,11 @@ static void test_bad(void) {
   b[0] = 'X';
   expect_refused("magic", b, good_len, NULL, "bad magic");
   memcpy(b, good, good_len);
-  b[8] = 2;
-  expect_refused("version", b, good_len, NULL, "version 2");
+  b[8] = CMDF_VERSION + 1;
+  expect_refused("version", b, good_len, NULL, "version 3");
+  memcpy(b, good, good_len);
+  b[8] = 1; /* streams of format 1 (dense weights) are refused too */
+  expect_refused("old version", b, good_len, NULL, "version 1");
   memcpy(b, good, good_len);
   b[80 + 8 + 100] ^= 1; /* inside the architecture section */
   expect_refused("arch tampered", b, good_len, NULL, "hash");
@@ -233,6 +241,101 @@ static void test_bad(void) {
   CHECK_EQ(compile(edit_cover, &s, &n, NULL), RC_OK);
   expect_refused("coverage", s, n, NULL, "cover");
   xfree(s);
+}
+
+static uint64_t rd(const uint8_t *p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+/* The payload offset of the skip-th record of op in a stream's commands, or 0. */
+static size_t find_record(const uint8_t *b, uint8_t op, int skip) {
+  size_t at = (size_t)rd(b + 56, 8), end = at + (size_t)rd(b + 64, 8);
+  while (at + 8 <= end) {
+    if (b[at] == op && skip-- == 0) return at + 8;
+    at += 8 + (size_t)rd(b + at + 4, 4);
+  }
+  return 0;
+}
+
+/* The offset of tensor `name`'s packed flag in the tensor table, or 0. */
+static size_t find_packed_flag(const uint8_t *b, const char *name) {
+  size_t at = (size_t)rd(b + 40, 8);
+  uint32_t n = (uint32_t)rd(b + at, 4);
+  at += 4;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t len = (uint32_t)rd(b + at, 4);
+    bool hit = len == strlen(name) && memcmp(b + at + 4, name, len) == 0;
+    at += 4 + len;
+    if (hit) return at + 3;
+    at += 4 + 8 * (size_t)b[at + 2] + 16;
+  }
+  return 0;
+}
+
+/* Loads b and returns a copy of weight `name`'s dense data (NULL if refused). */
+static float *loaded_weight(const uint8_t *b, size_t n, const char *name, int64_t *numel) {
+  Diag d;
+  diag_init(&d, stderr, "stream");
+  RtProgram *p = NULL;
+  if (rt_load(b, n, NULL, &p, &d) != RC_OK) return NULL;
+  const RtTensor *t = rt_tensor(p, rt_find_tensor(p, name));
+  float *out = t ? xmalloc(sizeof(float) * (size_t)t->numel) : NULL;
+  if (out) memcpy(out, t->data, sizeof(float) * (size_t)t->numel), *numel = t->numel;
+  rt_destroy(p);
+  return out;
+}
+
+/* Packed weights: both mac layers' weights are packed; the loader rebuilds
+ * them bit for bit; the runtime reads the packed cells (two swapped words
+ * show up as two changed weights); each inconsistency is refused. */
+static void test_packed(void) {
+  size_t conv = find_record(good, CMD_WPACK, 0), fc = find_record(good, CMD_WPACK, 1);
+  CHECK(conv && fc);
+  CHECK_EQ(find_record(good, CMD_WPACK, 2), 0);
+  static const char *const names[2] = {"w", "g"};
+  static const float scale[2] = {0.1f, 0.05f};
+  for (int k = 0; k < 2; k++) {
+    CHECK(find_packed_flag(good, names[k]) && good[find_packed_flag(good, names[k])] == 1);
+    int64_t numel = 0;
+    float *wt = loaded_weight(good, good_len, names[k], &numel);
+    CHECK(wt != NULL);
+    for (int64_t i = 0; wt && i < numel; i++) CHECK_EQ(wt[i], scale[k] * (float)((i * 7) % 11 - 5));
+    xfree(wt);
+  }
+  uint8_t *b = xmalloc(good_len);
+  size_t wsec = (size_t)(rd(good + 56, 8) + rd(good + 64, 8));
+  /* Swap the first two different words of the fc's cells. */
+  memcpy(b, good, good_len);
+  size_t blob = wsec + (size_t)rd(good + fc + 8, 8);
+  size_t j = 4;
+  while (memcmp(b + blob, b + blob + j, 4) == 0) j += 4;
+  uint8_t tmp[4];
+  memcpy(tmp, b + blob, 4), memcpy(b + blob, b + blob + j, 4), memcpy(b + blob + j, tmp, 4);
+  int64_t numel = 0;
+  float *wt = loaded_weight(b, good_len, "g", &numel);
+  int changed = 0;
+  for (int64_t i = 0; wt && i < numel; i++) changed += wt[i] != 0.05f * (float)((i * 7) % 11 - 5);
+  CHECK_EQ(changed, 2);
+  xfree(wt);
+  /* The cells' length, their order, their level, the tensor, the flag. */
+  memcpy(b, good, good_len);
+  put64(b + fc + 16, rd(good + fc + 16, 8) + 4);
+  expect_refused("cells length", b, good_len, NULL, "bytes of weight cells");
+  memcpy(b, good, good_len);
+  b[fc + 24] = (uint8_t)((b[fc + 24] + 1) % 8);
+  expect_refused("cell order", b, good_len, NULL, "order of the loops");
+  memcpy(b, good, good_len);
+  b[fc] ^= 1;
+  expect_refused("cell level", b, good_len, NULL, "fetched at level");
+  memcpy(b, good, good_len);
+  b[fc + 4] = b[conv + 4];
+  expect_refused("cell tensor", b, good_len, NULL, "packs tensor");
+  memcpy(b, good, good_len);
+  b[find_packed_flag(b, "g")] = 0;
+  expect_refused("unpacked flag", b, good_len, NULL, "bytes of data");
+  xfree(b);
 }
 
 static uint64_t rng_state = 88172645463325252ull;
@@ -287,6 +390,7 @@ int main(int argc, char **argv) {
          st.weight_bytes, st.layers);
   RUN(test_good);
   RUN(test_bad);
+  RUN(test_packed);
   RUN(test_fuzz);
   xfree(good);
   TEST_END();
