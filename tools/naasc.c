@@ -17,6 +17,7 @@
 #include "passes.h"
 #include "backend.h"
 #include "runtime.h"
+#include "cli.h"
 
 int naasc_cost_main(int argc, char **argv); /* naasc_cost.c */
 int naasc_search_main(int argc, char **argv); /* naasc_search.c */
@@ -71,24 +72,7 @@ static const char usage_text[] =
     "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n";
 
 static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, "naasc: error: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\nTry 'naasc --help'.\n");
-  return RC_USAGE;
-}
-
-/* "--flag=value" or "--flag value": returns the value or NULL. */
-static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
-  size_t n = strlen(flag);
-  if (strncmp(argv[*i], flag, n) != 0) return NULL;
-  if (argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
-  return NULL;
-}
-
-static bool is_flag(const char *arg, const char *flag) {
-  size_t n = strlen(flag);
-  return strncmp(arg, flag, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+  return cli_usage_error("naasc --help", fmt, arg);
 }
 
 static int list_ops(bool markdown) {
@@ -124,7 +108,7 @@ static int cmd_zoo(int argc, char **argv) {
       return RC_OK;
     } else if (strcmp(argv[i], "--no-weights") == 0) {
       weights = false;
-    } else if ((v = flag_value(argc, argv, &i, "--seed"))) {
+    } else if ((v = cli_flag_value(argc, argv, &i, "--seed"))) {
       char *end;
       seed = strtoull(v, &end, 10);
       if (*end || !*v) return usage_error("--seed takes a non-negative integer, not '%s'", v);
@@ -211,8 +195,8 @@ int main(int argc, char **argv) {
       return RC_OK;
     } else if (strcmp(a, "--list-ops") == 0) {
       list = true;
-    } else if (is_flag(a, "--print-arch")) {
-      v = flag_value(argc, argv, &i, "--print-arch");
+    } else if (cli_is_flag(a, "--print-arch")) {
+      v = cli_flag_value(argc, argv, &i, "--print-arch");
       if (!v) return usage_error("%s", "--print-arch needs a preset name or a file");
       static Arch pa;
       diag_init(&d, stderr, NULL);
@@ -224,8 +208,8 @@ int main(int argc, char **argv) {
       const char *const *names = arch_preset_names(&np);
       for (int k = 0; k < np; k++) printf("%s\n", names[k]);
       return RC_OK;
-    } else if (is_flag(a, "--format")) {
-      v = flag_value(argc, argv, &i, "--format");
+    } else if (cli_is_flag(a, "--format")) {
+      v = cli_flag_value(argc, argv, &i, "--format");
       if (!v || strcmp(v, "markdown") != 0) return usage_error("--format takes 'markdown'%s", "");
       markdown = true;
     } else if (strcmp(a, "--summary") == 0) {
@@ -234,21 +218,21 @@ int main(int argc, char **argv) {
       report = "-";
     } else if (strncmp(a, "--report=", 9) == 0 && a[9]) {
       report = a + 9;
-    } else if (is_flag(a, "--emit")) {
-      emit = flag_value(argc, argv, &i, "--emit");
+    } else if (cli_is_flag(a, "--emit")) {
+      emit = cli_flag_value(argc, argv, &i, "--emit");
       if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0 &&
                     strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0))
         return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd' or 'cmd-text', not '%s'", emit ? emit : "");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a file name");
       out = argv[++i];
-    } else if (is_flag(a, "--input-shape")) {
-      v = flag_value(argc, argv, &i, "--input-shape");
+    } else if (cli_is_flag(a, "--input-shape")) {
+      v = cli_flag_value(argc, argv, &i, "--input-shape");
       if (!v) return usage_error("%s", "--input-shape needs NAME=DIMS");
       if (opt.nshapes == NAASC_MAX_BINDINGS) return usage_error("%s", "too many --input-shape flags");
       if (!parse_input_shape(v, &opt.shapes[opt.nshapes++], &d)) return RC_USAGE;
-    } else if (is_flag(a, "--input-data")) {
-      v = flag_value(argc, argv, &i, "--input-data");
+    } else if (cli_is_flag(a, "--input-data")) {
+      v = cli_flag_value(argc, argv, &i, "--input-data");
       if (!v) return usage_error("%s", "--input-data needs NAME=FILE.pb");
       if (opt.ndata == NAASC_MAX_BINDINGS) return usage_error("%s", "too many --input-data flags");
       if (!parse_input_data(v, &opt.data[opt.ndata++], &d)) return RC_USAGE;

@@ -33,6 +33,7 @@
 #include "frontend.h"
 #include "naas.h"
 #include "passes.h"
+#include "cli.h"
 
 int naasc_nas_main(int argc, char **argv);
 
@@ -68,23 +69,7 @@ static const char usage_text[] =
     "  --progress           progress lines on stderr\n";
 
 static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, "naasc: error: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\nTry 'naasc --search --nas nasbench201 --help'.\n");
-  return RC_USAGE;
-}
-
-static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
-  size_t n = strlen(flag);
-  if (strncmp(argv[*i], flag, n) != 0) return NULL;
-  if (argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
-  return NULL;
-}
-
-static bool is_flag(const char *arg, const char *flag) {
-  size_t n = strlen(flag);
-  return strncmp(arg, flag, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+  return cli_usage_error("naasc --search --nas nasbench201 --help", fmt, arg);
 }
 
 static bool parse_i64(const char *s, int64_t lo, int64_t *out) {
@@ -337,32 +322,32 @@ int naasc_nas_main(int argc, char **argv) {
       return RC_OK;
     } else if (strcmp(a, "--search") == 0) {
       continue;
-    } else if (is_flag(a, "--nas")) {
-      if (!(space = flag_value(argc, argv, &i, "--nas")))
+    } else if (cli_is_flag(a, "--nas")) {
+      if (!(space = cli_flag_value(argc, argv, &i, "--nas")))
         return usage_error("%s", "--nas needs a space (nasbench201)");
-    } else if (is_flag(a, "--dataset")) {
-      v = flag_value(argc, argv, &i, "--dataset");
+    } else if (cli_is_flag(a, "--dataset")) {
+      v = cli_flag_value(argc, argv, &i, "--dataset");
       if (!v || !nb201_dataset_parse(v, &dataset))
         return usage_error("--dataset takes cifar10, cifar100 or imagenet16-120, not '%s'",
                            v ? v : "");
-    } else if (is_flag(a, "--min-accuracy")) {
-      v = flag_value(argc, argv, &i, "--min-accuracy");
+    } else if (cli_is_flag(a, "--min-accuracy")) {
+      v = cli_flag_value(argc, argv, &i, "--min-accuracy");
       if (!parse_f64(v, &min_acc) || min_acc < 0 || min_acc > 100)
         return usage_error("--min-accuracy takes a percentage, not '%s'", v ? v : "");
       have_min = true;
-    } else if (is_flag(a, "--max-edp")) {
-      v = flag_value(argc, argv, &i, "--max-edp");
+    } else if (cli_is_flag(a, "--max-edp")) {
+      v = cli_flag_value(argc, argv, &i, "--max-edp");
       if (!parse_f64(v, &max_edp) || max_edp <= 0)
         return usage_error("--max-edp takes a positive number, not '%s'", v ? v : "");
       have_max = true;
-    } else if (is_flag(a, "--budget")) {
-      if (!(budget_name = flag_value(argc, argv, &i, "--budget")))
+    } else if (cli_is_flag(a, "--budget")) {
+      if (!(budget_name = cli_flag_value(argc, argv, &i, "--budget")))
         return usage_error("%s", "--budget needs a preset name or a file");
-    } else if (is_flag(a, "--reference")) {
-      if (!(reference = flag_value(argc, argv, &i, "--reference")))
+    } else if (cli_is_flag(a, "--reference")) {
+      if (!(reference = cli_flag_value(argc, argv, &i, "--reference")))
         return usage_error("%s", "--reference needs a cell (arch string or index)");
-    } else if (is_flag(a, "--nb201-data")) {
-      if (!(data = flag_value(argc, argv, &i, "--nb201-data")))
+    } else if (cli_is_flag(a, "--nb201-data")) {
+      if (!(data = cli_flag_value(argc, argv, &i, "--nb201-data")))
         return usage_error("%s", "--nb201-data needs a file");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a directory");
@@ -385,9 +370,9 @@ int naasc_nas_main(int argc, char **argv) {
       int64_t *dst[] = {&cycles, &population, &sample,     &seed,     &labels, &rounds,
                         &pool,   &naas_iters, &naas_pop, &map_budget, &jobs,   &jobs, &verify};
       int k = 0, nk = (int)(sizeof ints / sizeof ints[0]);
-      while (k < nk && !is_flag(a, ints[k].flag)) k++;
+      while (k < nk && !cli_is_flag(a, ints[k].flag)) k++;
       if (k == nk) return usage_error("unknown option '%s' for 'naasc --search --nas'", a);
-      v = flag_value(argc, argv, &i, ints[k].flag);
+      v = cli_flag_value(argc, argv, &i, ints[k].flag);
       if (!parse_i64(v, ints[k].lo, dst[k]))
         return usage_error(ints[k].lo ? "%s takes a positive integer" : "%s takes an integer >= 0",
                            ints[k].flag);

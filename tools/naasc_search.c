@@ -29,6 +29,7 @@
 #include "frontend.h"
 #include "naas.h"
 #include "passes.h"
+#include "cli.h"
 
 #ifdef NAASC_MPI
 #include <mpi.h>
@@ -69,23 +70,7 @@ static const char usage_text[] =
     "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n";
 
 static int usage_error(const char *fmt, const char *arg) {
-  fprintf(stderr, "naasc: error: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\nTry 'naasc --search --help'.\n");
-  return RC_USAGE;
-}
-
-static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
-  size_t n = strlen(flag);
-  if (strncmp(argv[*i], flag, n) != 0) return NULL;
-  if (argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
-  return NULL;
-}
-
-static bool is_flag(const char *arg, const char *flag) {
-  size_t n = strlen(flag);
-  return strncmp(arg, flag, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+  return cli_usage_error("naasc --search --help", fmt, arg);
 }
 
 static bool parse_i64(const char *v, int64_t *out, int64_t min) {
@@ -464,62 +449,62 @@ int naasc_search_main(int argc, char **argv) {
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(usage_text, stdout);
       return RC_OK;
-    } else if (is_flag(a, "--budget")) {
-      if (!(budget = flag_value(argc, argv, &i, "--budget"))) return usage_error("%s", "--budget needs a preset name or a file");
+    } else if (cli_is_flag(a, "--budget")) {
+      if (!(budget = cli_flag_value(argc, argv, &i, "--budget"))) return usage_error("%s", "--budget needs a preset name or a file");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a folder");
       dir = argv[++i];
-    } else if (is_flag(a, "--objective")) {
-      v = flag_value(argc, argv, &i, "--objective");
+    } else if (cli_is_flag(a, "--objective")) {
+      v = cli_flag_value(argc, argv, &i, "--objective");
       if (v && strcmp(v, "edp") == 0) o.objective = NAAS_OBJ_EDP;
       else if (v && strcmp(v, "energy") == 0) o.objective = NAAS_OBJ_ENERGY;
       else if (v && strcmp(v, "latency") == 0) o.objective = NAAS_OBJ_LATENCY;
       else return usage_error("--objective takes edp, energy or latency, not '%s'", v ? v : "");
-    } else if (is_flag(a, "--max-area")) {
-      v = flag_value(argc, argv, &i, "--max-area");
+    } else if (cli_is_flag(a, "--max-area")) {
+      v = cli_flag_value(argc, argv, &i, "--max-area");
       if (!v || !parse_pos(v, &o.max_area_um2)) return usage_error("--max-area takes a positive area in um^2, not '%s'", v ? v : "");
-    } else if (is_flag(a, "--max-latency")) {
-      v = flag_value(argc, argv, &i, "--max-latency");
+    } else if (cli_is_flag(a, "--max-latency")) {
+      v = cli_flag_value(argc, argv, &i, "--max-latency");
       if (!v || !parse_pos(v, &o.max_cycles)) return usage_error("--max-latency takes a positive number of cycles, not '%s'", v ? v : "");
-    } else if (is_flag(a, "--max-energy")) {
-      v = flag_value(argc, argv, &i, "--max-energy");
+    } else if (cli_is_flag(a, "--max-energy")) {
+      v = cli_flag_value(argc, argv, &i, "--max-energy");
       if (!v || !parse_pos(v, &o.max_energy_pj)) return usage_error("--max-energy takes a positive energy in pJ, not '%s'", v ? v : "");
-    } else if (is_flag(a, "--iterations")) {
-      v = flag_value(argc, argv, &i, "--iterations");
+    } else if (cli_is_flag(a, "--iterations")) {
+      v = cli_flag_value(argc, argv, &i, "--iterations");
       if (!v || !parse_i64(v, &o.iterations, 1)) return usage_error("--iterations takes a positive integer, not '%s'", v ? v : "");
-    } else if (is_flag(a, "--popsize")) {
-      v = flag_value(argc, argv, &i, "--popsize");
+    } else if (cli_is_flag(a, "--popsize")) {
+      v = cli_flag_value(argc, argv, &i, "--popsize");
       if (!v || !parse_i64(v, &n, 4) || n > 4096) return usage_error("--popsize takes an integer from 4 to 4096, not '%s'", v ? v : "");
       o.popsize = (int)n;
-    } else if (is_flag(a, "--map-budget")) {
-      v = flag_value(argc, argv, &i, "--map-budget");
+    } else if (cli_is_flag(a, "--map-budget")) {
+      v = cli_flag_value(argc, argv, &i, "--map-budget");
       if (!v || !parse_i64(v, &o.map_budget, 1)) return usage_error("--map-budget takes a positive integer, not '%s'", v ? v : "");
-    } else if (is_flag(a, "--optimizer")) {
-      v = flag_value(argc, argv, &i, "--optimizer");
+    } else if (cli_is_flag(a, "--optimizer")) {
+      v = cli_flag_value(argc, argv, &i, "--optimizer");
       if (!v || !opt_parse(v, &o.optimizer) || o.optimizer == OPT_GENETIC)
         return usage_error("--optimizer takes cmaes or random, not '%s'", v ? v : "");
-    } else if (is_flag(a, "--final-map-budget")) {
-      v = flag_value(argc, argv, &i, "--final-map-budget");
+    } else if (cli_is_flag(a, "--final-map-budget")) {
+      v = cli_flag_value(argc, argv, &i, "--final-map-budget");
       if (!v || !parse_i64(v, &o.final_map_budget, 1)) return usage_error("--final-map-budget takes a positive integer, not '%s'", v ? v : "");
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.sizing_only = true;
     } else if (strcmp(a, "--fixed") == 0) {
       fixed = true;
-    } else if (is_flag(a, "--seed")) {
-      v = flag_value(argc, argv, &i, "--seed");
+    } else if (cli_is_flag(a, "--seed")) {
+      v = cli_flag_value(argc, argv, &i, "--seed");
       if (!v || !parse_i64(v, &n, 0)) return usage_error("--seed takes a non-negative integer, not '%s'", v ? v : "");
       o.seed = (uint64_t)n;
-    } else if (is_flag(a, "--jobs") || strncmp(a, "-j", 2) == 0) {
+    } else if (cli_is_flag(a, "--jobs") || strncmp(a, "-j", 2) == 0) {
       v = strcmp(a, "-j") == 0 ? (i + 1 < argc ? argv[++i] : NULL)
-          : a[1] == 'j' ? a + 2 : flag_value(argc, argv, &i, "--jobs");
+          : a[1] == 'j' ? a + 2 : cli_flag_value(argc, argv, &i, "--jobs");
       if (!v || !parse_i64(v, &n, 1) || n > 64) return usage_error("--jobs takes an integer from 1 to 64, not '%s'", v ? v : "");
       o.jobs = (int)n;
-    } else if (is_flag(a, "--checkpoint")) {
-      if (!(o.checkpoint = flag_value(argc, argv, &i, "--checkpoint"))) return usage_error("%s", "--checkpoint needs a file");
+    } else if (cli_is_flag(a, "--checkpoint")) {
+      if (!(o.checkpoint = cli_flag_value(argc, argv, &i, "--checkpoint"))) return usage_error("%s", "--checkpoint needs a file");
     } else if (strcmp(a, "--resume") == 0) {
       o.resume = true;
-    } else if (is_flag(a, "--stop-after-iteration")) { /* hidden: tests of --resume */
-      v = flag_value(argc, argv, &i, "--stop-after-iteration");
+    } else if (cli_is_flag(a, "--stop-after-iteration")) { /* hidden: tests of --resume */
+      v = cli_flag_value(argc, argv, &i, "--stop-after-iteration");
       if (!v || !parse_i64(v, &o.stop_after_iteration, 1)) return usage_error("--stop-after-iteration takes a positive integer, not '%s'", v ? v : "");
     } else if (strcmp(a, "--no-progress") == 0) {
       no_progress = true;
