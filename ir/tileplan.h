@@ -33,9 +33,10 @@
 
 #define TP_MAX_LOOPS (ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES) * NDIMS)
 
-/* A compute tile of fewer MACs than this runs at the level above instead
- * (the per-call cost of a kernel is about that of 64 MACs; docs/runtime.md). */
-#define TP_MIN_TILE_MACS 64
+/* A compute tile of fewer MACs than this runs at the level above instead:
+ * below it the calls, the walk and the small copies cost more than the
+ * MACs (measured, docs/design.md "Runtime buffers and weight cells"). */
+#define TP_MIN_TILE_MACS 512
 
 /* Nest dim index (N G K C P Q R S) of accel dim d (G N K C P Q R S). */
 extern const int tp_nest_dim[NDIMS];

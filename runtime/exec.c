@@ -5,13 +5,16 @@
  *
  *   - every on-chip level from 1 down to the layer's compute level holds a
  *     slot for each tensor it keeps, inside one buffer of the level's
- *     capacity; the loops of the mapping walk the layer (remainders
- *     included: a loop runs r iterations when every enclosing loop over its
- *     dim is last), and on entering a level's tile each of its slots is
+ *     capacity per instance the mapping uses (every PE below a spatial
+ *     fan-out has its own, as on the array); the loops of the mapping walk
+ *     the layer (remainders included: a loop runs r iterations when every
+ *     enclosing loop over its dim is last), and on entering a level's tile each of its slots is
  *     filled from the nearest level above that keeps the tensor (DRAM: the
  *     tensor, padding read as zeros, or for packed weights the cell that
  *     holds the tile); outputs go back the same way when the tile is left.
- *     An input or weight slot whose tile did not change is not refilled;
+ *     An input or weight slot whose tile did not change is not refilled,
+ *     and an output slot whose tile starts the reduction (every reduction
+ *     dim at 0) is zeroed instead of filled;
  *   - the compute tile (the compute level's, with every loop inside it) runs
  *     one kernel, compiled by the injected provider and called through
  *     libffi, or kernel_ref (runtime/kernel.h), reading each operand in
@@ -28,8 +31,9 @@
  * are recorded beside them (RtLayerCounts.moved).
  *
  * Invariants: the program passed rt_load, so every tile stays inside its
- * tensor or padding, every slot inside its level's capacity, and every
- * kernel index inside its slot.
+ * tensor or padding, every slot inside its level's buffer (the capacity,
+ * or more where the loader warned that an operand's slots exceed it), and
+ * every kernel index inside its slot.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -88,14 +92,20 @@ static Rc kernel_get(RtProgram *p, const TileKernel *k, const RuntimeOptions *o,
   return RC_OK;
 }
 
+/* One instance's copy of a slot. */
+typedef struct {
+  float *buf;
+  int64_t org[NDIMS], ext[NDIMS]; /* the tile it holds */
+  bool valid;
+  int64_t wext[NDIMS], words;     /* the words of the last tile's extents */
+} Inst;
+
 typedef struct {
   bool on;       /* the level holds a slot of the tensor */
   int parent;    /* the level it is filled from; -1: DRAM */
   TpSlot lay;    /* the layout of the full tile */
-  float *buf;
-  int64_t wext[NDIMS], words; /* the words of the last tile's extents */
-  int64_t org[NDIMS], ext[NDIMS]; /* the tile it holds */
-  bool valid;
+  Inst *in;      /* per instance of the level the mapping uses */
+  Inst *cur;     /* the instance the walk is in */
 } Slot;
 
 typedef struct {
@@ -118,23 +128,28 @@ typedef struct {
   int first[ACCEL_MAX_LEVELS + 1]; /* first loop of level >= l */
   uint8_t rel[NTENSORS];       /* dims each tensor's index depends on */
   uint8_t ragged;              /* dims whose compute tile can be cut short */
+  uint8_t red;                 /* reduction dims */
   Slot s[ACCEL_MAX_LEVELS][NTENSORS];
   int src[NTENSORS];
   float *mem[ACCEL_MAX_LEVELS];
+  Inst *inst[ACCEL_MAX_LEVELS];
+  int64_t ninst[ACCEL_MAX_LEVELS];   /* instances held per level (1: one shared) */
   KSlot *kc;                   /* [256]: the kernel per last-mask & ragged */
   Rc rc;
 } Exec;
 
 static const int kop_tensor[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
 
-static bool same_tile(const Slot *S, const int64_t o[NDIMS], const int64_t e[NDIMS], uint8_t rel) {
+#define RT_INST_BYTES (INT64_C(256) << 20)
+
+static bool same_tile(const Inst *S, const int64_t o[NDIMS], const int64_t e[NDIMS], uint8_t rel) {
   if (!S->valid) return false;
   for (int d = 0; d < NDIMS; d++)
     if ((rel >> d & 1) && (S->org[d] != o[d] || S->ext[d] != e[d])) return false;
   return true;
 }
 
-static int64_t tile_words(const TpAcc *ac, Slot *S, const int64_t e[NDIMS]) {
+static int64_t tile_words(const TpAcc *ac, Inst *S, const int64_t e[NDIMS]) {
   if (S->words && memcmp(S->wext, e, sizeof S->wext) == 0) return S->words;
   TpSlot t;
   tp_slot(ac, e, &t);
@@ -142,43 +157,52 @@ static int64_t tile_words(const TpAcc *ac, Slot *S, const int64_t e[NDIMS]) {
   return S->words = t.words;
 }
 
-/* Fills slot (l, t) with the tile at o of extents e from its parent. */
+/* Fills slot (l, t) of the current instance with the tile at o of
+ * extents e from its parent. */
 static void fill(Exec *E, int l, int t, const int64_t o[NDIMS], const int64_t e[NDIMS]) {
   Slot *S = &E->s[l][t];
+  Inst *I = S->cur;
   const TpAcc *ac = &E->ta[t];
   RtLayer *L = E->L;
-  if (t != TENSOR_O && same_tile(S, o, e, E->rel[t])) return;
-  if (S->parent >= 0) {
-    const Slot *P = &E->s[S->parent][t];
-    tp_slot_slot(ac, P->buf, &P->lay, P->org, S->buf, &S->lay, o, e, false);
+  if (t != TENSOR_O && same_tile(I, o, e, E->rel[t])) return;
+  /* Outputs indexed by no reduction dim (not a transposed conv's scatter)
+   * are first touched by the tile whose reduction dims all start at 0. */
+  bool first = t == TENSOR_O && !(E->rel[TENSOR_O] & E->red);
+  for (int d = 0; first && d < NDIMS; d++) first = !(E->red >> d & 1) || o[d] == 0;
+  if (first) {
+    memset(I->buf, 0, sizeof(float) * (size_t)S->lay.words);
+  } else if (S->parent >= 0) {
+    const Inst *P = E->s[S->parent][t].cur;
+    tp_slot_slot(ac, P->buf, &E->s[S->parent][t].lay, P->org, I->buf, &S->lay, o, e, false);
   } else if (t == TENSOR_W && L->wp_cells) {
     int64_t i = tp_pack_index(&L->wp, o), co[NDIMS], ce[NDIMS];
     tp_pack_cell(&L->wp, E->bound, i, co, ce);
     TpSlot cl;
     tp_slot(ac, ce, &cl);
-    tp_slot_slot(ac, L->wp_data + L->wp_cells[i], &cl, co, S->buf, &S->lay, o, e, false);
+    tp_slot_slot(ac, L->wp_data + L->wp_cells[i], &cl, co, I->buf, &S->lay, o, e, false);
   } else {
     RtTensor *T = E->ten[t];
-    tp_slot_tensor(ac, T->rank, T->dims, T->data, S->buf, &S->lay, o, e, false);
+    tp_slot_tensor(ac, T->rank, T->dims, T->data, I->buf, &S->lay, o, e, false);
   }
-  memcpy(S->org, o, sizeof S->org);
-  memcpy(S->ext, e, sizeof S->ext);
-  S->valid = true;
-  L->counts.moved[l][t] += tile_words(ac, S, e);
+  memcpy(I->org, o, sizeof I->org);
+  memcpy(I->ext, e, sizeof I->ext);
+  I->valid = true;
+  if (!first) L->counts.moved[l][t] += tile_words(ac, I, e);
 }
 
 /* Writes slot (l, O)'s tile back to its parent. */
 static void drain(Exec *E, int l, const int64_t o[NDIMS], const int64_t e[NDIMS]) {
   Slot *S = &E->s[l][TENSOR_O];
+  Inst *I = S->cur;
   const TpAcc *ac = &E->ta[TENSOR_O];
   if (S->parent >= 0) {
-    Slot *P = &E->s[S->parent][TENSOR_O];
-    tp_slot_slot(ac, P->buf, &P->lay, P->org, S->buf, &S->lay, o, e, true);
+    Inst *P = E->s[S->parent][TENSOR_O].cur;
+    tp_slot_slot(ac, P->buf, &E->s[S->parent][TENSOR_O].lay, P->org, I->buf, &S->lay, o, e, true);
   } else {
     RtTensor *T = E->ten[TENSOR_O];
-    tp_slot_tensor(ac, T->rank, T->dims, T->data, S->buf, &S->lay, o, e, true);
+    tp_slot_tensor(ac, T->rank, T->dims, T->data, I->buf, &S->lay, o, e, true);
   }
-  E->L->counts.drained[l] += tile_words(ac, S, e);
+  E->L->counts.drained[l] += tile_words(ac, I, e);
 }
 
 static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
@@ -199,8 +223,8 @@ static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
   for (int op = 0; op < KOP_N; op++) {
     const Slot *S = &E->s[E->src[kop_tensor[op]]][kop_tensor[op]];
     int64_t off = 0;
-    for (int d = 0; d < NDIMS; d++) off += (origin[d] - S->org[d]) * S->lay.lstride[d];
-    ptr[op] = S->buf + off;
+    for (int d = 0; d < NDIMS; d++) off += (origin[d] - S->cur->org[d]) * S->lay.lstride[d];
+    ptr[op] = S->cur->buf + off;
   }
   if (ks->fn) kernel_call_ffi(ks->fn, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
   else kernel_ref(&ks->k, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
@@ -209,19 +233,24 @@ static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
 }
 
 /* Walks loops j.. with levels l.. still to enter; last: dims whose
- * enclosing loops are all in their last iteration. */
-static void walk(Exec *E, int j, int l, int64_t origin[NDIMS], uint8_t last) {
+ * enclosing loops are all in their last iteration; inst: the instance
+ * (the mixed-radix index of the spatial loops walked so far). */
+static void walk(Exec *E, int j, int l, int64_t origin[NDIMS], uint8_t last, int64_t inst) {
   if (E->rc != RC_OK) return;
   if (l <= E->lc && E->first[l] == j) {
     if (E->o->skip_compute) {
-      walk(E, j, l + 1, origin, last);
+      walk(E, j, l + 1, origin, last, inst);
       return;
     }
     int64_t ext[NDIMS];
     for (int dd = 0; dd < NDIMS; dd++) ext[dd] = (last >> dd & 1) ? E->resid[l][dd] : E->full[l][dd];
+    Inst *in = E->inst[l] + (E->ninst[l] > 1 ? inst * NTENSORS : 0);
     for (int t = 0; t < NTENSORS; t++)
-      if (E->s[l][t].on) fill(E, l, t, origin, ext);
-    walk(E, j, l + 1, origin, last);
+      if (E->s[l][t].on) {
+        E->s[l][t].cur = &in[t];
+        fill(E, l, t, origin, ext);
+      }
+    walk(E, j, l + 1, origin, last, inst);
     if (E->s[l][TENSOR_O].on && E->rc == RC_OK) drain(E, l, origin, ext);
     return;
   }
@@ -243,7 +272,7 @@ static void walk(Exec *E, int j, int l, int64_t origin[NDIMS], uint8_t last) {
   for (int64_t i = 0; i < n; i++) {
     origin[dd] = o0 + i * lp->stride;
     uint8_t l2 = (is_last && i == n - 1) ? last : (uint8_t)(last & ~(1u << dd));
-    walk(E, j + 1, l, origin, l2);
+    walk(E, j + 1, l, origin, l2, lp->axis ? inst * lp->f + i : inst);
   }
   origin[dd] = o0;
 }
@@ -265,19 +294,34 @@ static bool plan_slots(Exec *E) {
       parent = l;
     }
   }
+  /* Each instance of a level the mapping uses (the product of the spatial
+   * factors above it) has its own buffer, as on the array, unless that
+   * would take more than RT_INST_BYTES: then one buffer is shared. */
+  int64_t words[ACCEL_MAX_LEVELS] = {0}, spat[ACCEL_MAX_LEVELS], total = 0;
   for (int l = E->l0; l <= E->lc; l++) {
-    int64_t words = 0;
     for (int t = 0; t < NTENSORS; t++)
-      if (E->s[l][t].on) words += E->s[l][t].lay.words;
-    int64_t cap = l >= 1 && a->level[l].capacity_words > words ? a->level[l].capacity_words : words;
-    E->mem[l] = xmalloc(sizeof(float) * (size_t)(cap ? cap : 1));
-    if (!E->mem[l]) {
-      diag_error(E->d, L->nest.name, "out of memory for level %d's buffer (%" PRId64 " words)", l, cap);
+      if (E->s[l][t].on) words[l] += E->s[l][t].lay.words;
+    if (l >= 1 && a->level[l].capacity_words > words[l]) words[l] = a->level[l].capacity_words;
+    spat[l] = 1;
+    for (int j = 0; j < L->nloops; j++)
+      if (L->loop[j].axis && L->loop[j].level < l) spat[l] *= L->loop[j].f;
+    total += spat[l] * words[l];
+  }
+  bool shared = total > RT_INST_BYTES / (int64_t)sizeof(float);
+  for (int l = E->l0; l <= E->lc; l++) {
+    E->ninst[l] = shared ? 1 : spat[l];
+    int64_t cap = words[l] ? words[l] : 1;
+    E->mem[l] = xmalloc(sizeof(float) * (size_t)(cap * E->ninst[l]));
+    E->inst[l] = xcalloc((size_t)(E->ninst[l] * NTENSORS), sizeof(Inst));
+    if (!E->mem[l] || !E->inst[l]) {
+      diag_error(E->d, L->nest.name, "out of memory for level %d's buffers (%" PRId64 " x %" PRId64 " words)", l, E->ninst[l], cap);
       return false;
     }
-    int64_t at = 0;
-    for (int t = 0; t < NTENSORS; t++)
-      if (E->s[l][t].on) E->s[l][t].buf = E->mem[l] + at, at += E->s[l][t].lay.words;
+    for (int64_t i = 0; i < E->ninst[l]; i++) {
+      int64_t at = i * cap;
+      for (int t = 0; t < NTENSORS; t++)
+        if (E->s[l][t].on) E->inst[l][i * NTENSORS + t].buf = E->mem[l] + at, at += E->s[l][t].lay.words;
+    }
   }
   return true;
 }
@@ -309,7 +353,10 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     L->counts.macs = macs, L->counts.tiles = 1;
   } else {
     memset(out, 0, sizeof(float) * (size_t)E->ten[TENSOR_O]->numel);
-    for (int dd = 0; dd < NDIMS; dd++) E->bound[dd] = n->dims[tp_nest_dim[dd]].bound;
+    for (int dd = 0; dd < NDIMS; dd++) {
+      E->bound[dd] = n->dims[tp_nest_dim[dd]].bound;
+      if (n->dims[tp_nest_dim[dd]].reduce) E->red |= (uint8_t)(1u << dd);
+    }
     if (L->mapped) {
       int nl = p->arch.nlevels;
       rt_loop_extents(L, nl, E->full, E->resid);
@@ -333,10 +380,10 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
       if (E->resid[E->lc][dd] != E->full[E->lc][dd]) E->ragged |= (uint8_t)(1u << dd);
     if (!plan_slots(E)) E->rc = RC_INTERNAL;
     int64_t origin[NDIMS] = {0};
-    if (E->rc == RC_OK) walk(E, 0, E->l0, origin, ACCEL_ALL_DIMS);
+    if (E->rc == RC_OK) walk(E, 0, E->l0, origin, ACCEL_ALL_DIMS, 0);
   }
   Rc rc = E->rc;
-  for (int l = 0; l < ACCEL_MAX_LEVELS; l++) xfree(E->mem[l]);
+  for (int l = 0; l < ACCEL_MAX_LEVELS; l++) xfree(E->mem[l]), xfree(E->inst[l]);
   xfree(kc);
   xfree(E);
   if (rc != RC_OK) return rc;

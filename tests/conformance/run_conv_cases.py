@@ -2,6 +2,7 @@
 """run_conv_cases.py: compiles and runs the conv cases of gen_conv_cases.py on presets.
 
 Usage: run_conv_cases.py NAASC NAASC_RUN CASEDIR SCRATCH [--target PRESET ...]
+                         [--run-flag FLAG ...]
 
 For every CASEDIR/test_conv_*/ and every preset (default: eyeriss and
 nvdla-256):
@@ -9,6 +10,7 @@ nvdla-256):
     NAASC model.onnx --target PRESET -o SCRATCH/PRESET/CASE/model.cmd
     NAASC_RUN model.cmd --input x=test_data_set_0/input_0.pb -o SCRATCH/PRESET/CASE/out/
 
+(with each --run-flag added, e.g. --inner to hold every storage level)
 and compares out/y.pb (the model's output name) with output_0.pb: same
 shape, float32, and |got - want| <= atol + rtol * |want| everywhere
 (rtol 1e-3, atol 1e-7).  Prints pass/total and each failure with its reason.
@@ -66,7 +68,7 @@ def run_case(onnx, numpy_helper, args, case_dir, preset):
     run = [args.naasc_run, cmd_path]
     for k, iname in enumerate(inputs):
         run += ["--input", "%s=%s" % (iname, os.path.join(data, "input_%d.pb" % k))]
-    run += ["-o", outdir + "/"]
+    run += ["-o", outdir + "/"] + (args.run_flags or [])
     p = subprocess.run(run, capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         return "naasc-run exit %d: %s" % (p.returncode, first_line(p.stderr))
@@ -97,6 +99,8 @@ def main():
     ap.add_argument("scratch")
     ap.add_argument("--target", action="append", dest="targets",
                     help="a preset (repeatable; default eyeriss and nvdla-256)")
+    ap.add_argument("--run-flag", action="append", dest="run_flags",
+                    help="a flag for naasc-run (repeatable)")
     args = ap.parse_args()
     targets = args.targets or ["eyeriss", "nvdla-256"]
 
@@ -124,8 +128,9 @@ def main():
                 passed += 1
             else:
                 print("FAIL %s on %s: %s" % (c, preset, why))
-    print("conv cases: %d/%d pass (rtol %g, atol %g; presets %s)"
-          % (passed, total, RTOL, ATOL, ", ".join(targets)))
+    print("conv cases: %d/%d pass (rtol %g, atol %g; presets %s%s)"
+          % (passed, total, RTOL, ATOL, ", ".join(targets),
+             "; naasc-run " + " ".join(args.run_flags) if args.run_flags else ""))
     return 0 if passed == total else 1
 
 
