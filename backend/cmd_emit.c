@@ -186,24 +186,15 @@ static void put_tile(Buf *b, CmdOp op, int l, int t, const Nest *n, const Module
 static void put_kernel(Buf *b, const Nest *n, int lc, const uint8_t keep[ACCEL_MAX_LEVELS],
                        int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], uint32_t *nkernels) {
   TileKernel k;
-  TpSlot lay[KOP_N];
-  const TpSlot *lp[KOP_N];
   static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
+  const Access *acc[KOP_N];
   bool affine = true;
   for (int op = 0; op < KOP_N; op++) {
-    const Access *ac = mac_access(n, tens[op]);
-    if (!ac || ac->ix != IX_AFFINE) {
-      affine = false;
-      memset(&lay[op], 0, sizeof lay[op]);
-    } else {
-      TpAcc ta;
-      tp_acc(ac, &ta);
-      tp_slot(&ta, full[tp_source(keep, lc, tens[op])], &lay[op]);
-    }
-    lp[op] = &lay[op];
+    acc[op] = mac_access(n, tens[op]);
+    affine &= acc[op] && acc[op]->ix == IX_AFFINE;
   }
   if (affine) {
-    tp_kernel(lp, full[lc], &k);
+    tp_layer_kernel(acc, keep, lc, full, full[lc], &k);
   } else { /* whole-tensor operands: the runtime multiplies them whole */
     memset(&k, 0, sizeof k);
     k.nloops = 1, k.bound[0] = 1;
@@ -240,25 +231,16 @@ static bool put_wpack(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Mo
   while (pk->n % 64) put8(pk, 0);
   uint64_t off = pk_base + pk->n;
   size_t start = pk->n;
-  float *cell = NULL;
-  int64_t cap = 0;
-  for (int64_t i = 0; i < pp.ncells; i++) {
-    int64_t o[NDIMS], e[NDIMS];
-    tp_pack_cell(&pp, bound, i, o, e);
-    TpSlot lay;
-    tp_slot(wa, e, &lay);
-    if (lay.words > cap) {
-      float *nc = xrealloc(cell, sizeof(float) * (size_t)lay.words);
-      if (!nc) {
-        xfree(cell);
-        return false;
-      }
-      cell = nc, cap = lay.words;
-    }
-    tp_slot_tensor(wa, T->rank, T->dims, (float *)w, cell, &lay, o, e, false);
-    put(pk, cell, sizeof(float) * (size_t)lay.words);
+  int64_t *offsets = xmalloc(sizeof(int64_t) * (size_t)(pp.ncells + 1));
+  int64_t words = offsets ? tp_pack_offsets(wa, &pp, bound, offsets, INT64_MAX) : -1;
+  float *cells = words >= 0 ? xmalloc(sizeof(float) * (size_t)(words + 1)) : NULL;
+  if (cells) {
+    tp_pack_copy(wa, &pp, bound, offsets, cells, T->rank, T->dims, (float *)w, false);
+    put(pk, cells, sizeof(float) * (size_t)words);
   }
-  xfree(cell);
+  xfree(offsets);
+  if (!cells) return false;
+  xfree(cells);
   if (pk->oom) return false;
   size_t r = rec_begin(b, CMD_WPACK);
   put8(b, (uint8_t)pw);

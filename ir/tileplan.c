@@ -243,3 +243,45 @@ int64_t tp_pack_index(const TpPack *pk, const int64_t o[NDIMS]) {
   }
   return i;
 }
+
+void tp_layer_kernel(const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
+                     int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], const int64_t ext[NDIMS],
+                     TileKernel *k) {
+  static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
+  TpSlot lay[KOP_N];
+  const TpSlot *lp[KOP_N];
+  for (int op = 0; op < KOP_N; op++) {
+    TpAcc ta;
+    tp_acc(acc[op], &ta);
+    tp_slot(&ta, full[tp_source(keep, lc, tens[op])], &lay[op]);
+    lp[op] = &lay[op];
+  }
+  tp_kernel(lp, ext, k);
+}
+
+int64_t tp_pack_offsets(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS],
+                        int64_t *offsets, int64_t max_words) {
+  int64_t words = 0;
+  for (int64_t i = 0; i < pk->ncells; i++) {
+    int64_t o[NDIMS], e[NDIMS];
+    tp_pack_cell(pk, bound, i, o, e);
+    TpSlot lay;
+    tp_slot(w, e, &lay);
+    if (offsets) offsets[i] = words;
+    words += lay.words;
+    if (words > max_words) return -1;
+  }
+  if (offsets) offsets[pk->ncells] = words;
+  return words;
+}
+
+void tp_pack_copy(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS], const int64_t *offsets,
+                  float *packed, int rank, const int64_t *dims, float *tensor, bool to_tensor) {
+  for (int64_t i = 0; i < pk->ncells; i++) {
+    int64_t o[NDIMS], e[NDIMS];
+    tp_pack_cell(pk, bound, i, o, e);
+    TpSlot lay;
+    tp_slot(w, e, &lay);
+    tp_slot_tensor(w, rank, dims, tensor, packed + offsets[i], &lay, o, e, to_tensor);
+  }
+}

@@ -98,6 +98,13 @@ void tp_base(const TpAcc *ac, const int64_t o[NDIMS], int64_t base[NAASC_MAX_RAN
  * outputs' unit stride, innermost so the JIT vectorizes it). */
 void tp_kernel(const TpSlot *const lay[KOP_N], const int64_t ext[NDIMS], TileKernel *k);
 
+/* The kernel of a mapped layer's compute tile of extents ext at level lc:
+ * each operand (KOP order; acc[op] affine) in the slot of its source level
+ * (tp_source over keep), laid out for that level's full tile. */
+void tp_layer_kernel(const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
+                     int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], const int64_t ext[NDIMS],
+                     TileKernel *k);
+
 /* Copies between a slot (origin o, extents e, strides of lay) and a dense
  * tensor of rank/dims: positions outside the tensor read as 0 and are not
  * written back. */
@@ -129,6 +136,14 @@ bool tp_pack_plan(const TpAcc *w, const TpLoop *loop, int nloops, int pw,
 /* Cell number i's origin and extents. */
 void tp_pack_cell(const TpPack *pk, const int64_t bound[NDIMS], int64_t i, int64_t o[NDIMS],
                   int64_t e[NDIMS]);
+/* Each cell's offset in words in the packed data (offsets[ncells] is the
+ * total; offsets may be NULL); returns the total, or -1 past max_words. */
+int64_t tp_pack_offsets(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS],
+                        int64_t *offsets, int64_t max_words);
+/* Copies every cell between the packed data (at offsets) and the dense
+ * tensor (rank, dims): packs it, or with to_tensor unpacks it. */
+void tp_pack_copy(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS], const int64_t *offsets,
+                  float *packed, int rank, const int64_t *dims, float *tensor, bool to_tensor);
 /* The number of the cell holding accel point o. */
 int64_t tp_pack_index(const TpPack *pk, const int64_t o[NDIMS]);
 

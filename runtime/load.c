@@ -427,18 +427,11 @@ void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIM
 
 bool rt_tile_kernel(const RtLayer *L, int lc, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
                     const int64_t ext[NDIMS], TileKernel *k) {
-  static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
-  TpSlot lay[KOP_N];
-  const TpSlot *lp[KOP_N];
-  for (int op = 0; op < KOP_N; op++) {
-    const Access *ac = rt_mac_access(&L->nest, tens[op]);
-    if (!ac || ac->ix != IX_AFFINE) return false;
-    TpAcc ta;
-    tp_acc(ac, &ta);
-    tp_slot(&ta, full[tp_source(L->keep, lc, tens[op])], &lay[op]);
-    lp[op] = &lay[op];
-  }
-  tp_kernel(lp, ext, k);
+  const Access *acc[KOP_N] = {rt_mac_access(&L->nest, TENSOR_O), rt_mac_access(&L->nest, TENSOR_I),
+                              rt_mac_access(&L->nest, TENSOR_W)};
+  for (int op = 0; op < KOP_N; op++)
+    if (!acc[op] || acc[op]->ix != IX_AFFINE) return false;
+  tp_layer_kernel(acc, L->keep, lc, full, ext, k);
   return true;
 }
 
@@ -464,20 +457,11 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
   if (pk.n != ly->wp.n || memcmp(pk.order, ly->wp.order, (size_t)pk.n) != 0) FAIL("layer '%s': the weight cells are not in the order of the loops", n->name);
   int64_t *cells = xmalloc(sizeof(int64_t) * (size_t)(pk.ncells + 1));
   if (!cells) FAIL("out of memory");
-  int64_t words = 0;
-  for (int64_t i = 0; i < pk.ncells; i++) {
-    int64_t o[NDIMS], e[NDIMS];
-    tp_pack_cell(&pk, bound, i, o, e);
-    TpSlot lay;
-    tp_slot(wa, e, &lay);
-    cells[i] = words;
-    words += lay.words;
-    if (words > T->numel * 64) {
-      xfree(cells);
-      FAIL("layer '%s': the weight cells hold over 64 times the weights", n->name);
-    }
+  int64_t words = tp_pack_offsets(wa, &pk, bound, cells, T->numel * 64);
+  if (words < 0) {
+    xfree(cells);
+    FAIL("layer '%s': the weight cells hold over 64 times the weights", n->name);
   }
-  cells[pk.ncells] = words;
   if ((uint64_t)words * 4 != ly->wp_len || ly->wp_off > L->wlen || ly->wp_len > L->wlen - ly->wp_off) {
     xfree(cells);
     FAIL("layer '%s': %" PRIu64 " bytes of weight cells at %" PRIu64 ", the plan needs %" PRId64 " inside a %" PRIu64 "-byte section", n->name, ly->wp_len, ly->wp_off, words * 4, L->wlen);
@@ -488,13 +472,7 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
     FAIL("out of memory");
   }
   memcpy(data, L->w + ly->wp_off, (size_t)ly->wp_len);
-  for (int64_t i = 0; i < pk.ncells; i++) {
-    int64_t o[NDIMS], e[NDIMS];
-    tp_pack_cell(&pk, bound, i, o, e);
-    TpSlot lay;
-    tp_slot(wa, e, &lay);
-    tp_slot_tensor(wa, T->rank, T->dims, T->data, data + cells[i], &lay, o, e, true);
-  }
+  tp_pack_copy(wa, &pk, bound, cells, data, T->rank, T->dims, T->data, true);
   ly->wp = pk;
   ly->wp_data = data;
   ly->wp_cells = cells;
