@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 /* v as an integer when it is one, else the shortest %g form that strtod
  * reads back exactly. */

@@ -1,8 +1,10 @@
 /*
- * backend.h: the one interface of backend/: the analytical cost model
- * (cost.c), the readers of the Timeloop validation cases and of the YAML
- * arch/problem/mapping files (case.c) and the comparison of two
- * CostResults (report.c).
+ * backend.h: the public interface of backend/ (included as
+ * "backend/backend.h"; backend/ depends on ir/ only): the analytical cost
+ * model (cost.c), the readers of the Timeloop validation cases and of the
+ * YAML arch/problem/mapping files (case.c), the comparison of two
+ * CostResults (report.c), and the architecture presets and printer
+ * (preset.c, arch_print.c).
  *
  * The cost model reproduces Timeloop v3.0.3's counts in closed form
  * (docs/cost-model.md); it allocates nothing and keeps no state, so any
@@ -13,9 +15,7 @@
 
 #include <stdio.h>
 
-#include "accel.h"
-#include "ir.h"
-#include "kernel.h"
+#include "ir/ir.h"
 
 /* ---- cost model -------------------------------------------------------- */
 
@@ -87,7 +87,8 @@ int cost_compare(const CostResult *got, const CostResult *want, const Arch *a, F
                  bool only_failures);
 
 /* ---- architecture presets and printing (preset.c, arch_print.c) ------------
- * Appended for the NAAS baseline presets (backend/presets/README.md). */
+ * The presets are backend/presets/NAME.yaml (backend/presets/README.md),
+ * compiled into the library. */
 
 /* arch_load of the len bytes at text, named `name` in messages (case.c). */
 Rc arch_load_text(const char *text, size_t len, const char *name, Arch *a, Diag *d);
@@ -110,55 +111,5 @@ Rc arch_resolve(const char *name_or_path, Arch *a, Diag *d);
 /* Writes a in the YAML arch format; arch_load reads it back to the same
  * struct, so print -> load -> print is byte-identical. */
 void arch_print(FILE *f, const Arch *a);
-
-
-/* ---- command stream (cmd_emit.c) -------------------------------------------
- * Appended for the runtime (#6); the format is docs/cmd-format.md, its
- * constants ir/cmdfmt.h.  The reader, validator and disassembler are in
- * runtime/ (runtime.h).  Declared only where nest.h is included first:
- * cost.c has a private type named Nest. */
-#ifdef NAASC_NEST_H
-
-typedef struct {
-  size_t bytes;        /* the whole stream */
-  size_t cmd_bytes;    /* the command section */
-  size_t weight_bytes; /* the weight section (64-byte aligned entries) */
-  int layers, mac_layers;
-  int commands;        /* records in the command section */
-  uint32_t kernels;    /* distinct compute-tile kernels */
-} CmdStats;
-
-/* Writes the command stream of a lowered module (mac nests mapped onto a, or
- * unmapped) into a heap buffer *out (caller frees with xfree).  Weight
- * values come from g, matched by tensor name; a weight without data is an
- * error naming it.  st (may be NULL) gets the sizes. */
-Rc cmd_emit(const Module *m, const Model *g, const Arch *a, uint8_t **out, size_t *len,
-            CmdStats *st, Diag *d);
-#endif
-
-/* ---- codegen: compute tiles compiled with LLVM (codegen.c) ----------------
- * Appended for the JIT of issue #6.  A Codegen owns an ORC LLJIT; each
- * distinct TileKernel (kernel_equal) is compiled once, with LLVM's O2
- * pipeline for the host CPU, into a function whose results are
- * bit-identical to kernel_ref (runtime/kernel.h).  All calls on one
- * Codegen are serialized by its mutex: any number of threads may share it.
- * Compiled functions stay valid until codegen_destroy. */
-
-typedef struct Codegen Codegen;
-
-/* A JIT for the host; NULL (reported) if LLVM cannot target it. */
-Codegen *codegen_create(Diag *d);
-void codegen_destroy(Codegen *cg);
-
-/* The compiled function of k in *fn, from the cache or compiled now.
- * RC_BADINPUT (reported, *fn NULL) if k breaks ir/kernel.h's invariants
- * (nloops outside 1..KERNEL_MAX_LOOPS, a bound < 1, a stride < 0) or an
- * index or its MAC count overflows int64; RC_INTERNAL (reported) if LLVM
- * fails.  The function requires o to overlap neither i nor w. */
-Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d);
-
-/* Kernels compiled so far (cache hits not counted) and the wall-clock
- * seconds spent compiling them (IR, O2, machine code, symbol lookup). */
-void codegen_stats(const Codegen *cg, int64_t *kernels, double *compile_seconds);
 
 #endif

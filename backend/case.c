@@ -19,7 +19,7 @@
 
 #include <yaml.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 typedef struct {
   yaml_document_t doc;

@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 typedef struct {
   const char *name;
@@ -20,7 +20,7 @@ typedef struct {
 } PresetText;
 
 /* preset_names[] and preset_texts[], in the order of NAASC_PRESETS. */
-#include "presets.inc"
+#include "gen/backend/presets.inc"
 
 enum { NPRESETS = (int)(sizeof preset_texts / sizeof preset_texts[0]) };
 

@@ -6,7 +6,7 @@
  */
 #include <math.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 typedef struct {
   FILE *out;

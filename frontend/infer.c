@@ -14,7 +14,7 @@
  *      (Shape -> Gather -> Concat -> Reshape) disappear.
  * After it every live tensor has a static shape, or the pass failed.
  */
-#include "frontend.h"
+#include "frontend/frontend.h"
 
 #include <inttypes.h>
 #include <math.h>

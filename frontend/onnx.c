@@ -13,14 +13,14 @@
  * attribute-carried values (Clip bounds, Slice ranges, Squeeze axes) turned
  * back into the constant inputs opset 13 wants.
  */
-#include "frontend.h"
+#include "frontend/frontend.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "onnx.pb-c.h"
+#include "gen/onnx/onnx.pb-c.h"
 
 /* A model file larger than protobuf's own 2 GiB limit cannot be valid. */
 #define MAX_MODEL_BYTES ((size_t)2 << 30)

@@ -11,7 +11,7 @@
  * Conv/ConvTranspose/Gemm/MatMul, and the four vectors of a
  * BatchNormalization that could not be folded.
  */
-#include "frontend.h"
+#include "frontend/frontend.h"
 
 #include <inttypes.h>
 

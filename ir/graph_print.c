@@ -4,7 +4,7 @@
  * types, its op, its inputs and the attributes that op defines.  The format
  * is documented in docs/user-guide.md; tests compare it byte for byte.
  */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -1,5 +1,11 @@
 /*
- * ir.h: the one interface of ir/: arenas, diagnostics and the graph IR.
+ * ir.h: the public interface of ir/, the data structures every other
+ * library shares (included as "ir/ir.h"; ir/ depends on no other library):
+ *
+ *   - arenas, diagnostics, files, element types;
+ *   - the graph IR: tensors and nodes, the op table;
+ *   - the accelerator nouns: Problem, Arch, Mapping, CostResult;
+ *   - the loop-nest IR: Module, Nest, NestMapping, its text form and verifier.
  *
  * The graph IR is what the frontend makes of an ONNX model (or what the zoo
  * builds): tensors and nodes in per-kind arrays indexed by small ids, id 0 =
@@ -125,7 +131,7 @@ bool dtype_valid(int v);           /* v is one of NAASC_DTYPES */
 /* ---- operators ------------------------------------------------------- */
 
 /* The op table: enum, ONNX name, what it computes.  Layer kinds of the
- * summary and the later lowering expand from the `cls` column:
+ * summary and the lowering (passes/lower.c) expand from the `cls` column:
  *   L = compute layer (MACs on the PE array), V = vector unit op,
  *   S = shape/data movement, folded when its inputs are constant. */
 #define NAASC_OPS(X)                                                             \
@@ -321,5 +327,384 @@ void graph_prune(Model *m);
 void type_print(FILE *f, const Tensor *t);
 /* The graph IR text form, one op a line (docs/user-guide.md). */
 void graph_print(FILE *f, const Model *m);
+
+/* ==== the accelerator nouns ============================================ */
+
+/*
+ * The accelerator-side nouns.  A Problem is one layer as a
+ * perfectly nested loop over G N K C P Q R S; an Arch is a storage hierarchy
+ * from DRAM inwards over a PE array of up to three spatial axes; a Mapping
+ * tiles, orders, unrolls and bypasses the Problem on the Arch; a CostResult
+ * is what backend/cost.c derives from the three (docs/cost-model.md).
+ *
+ * Invariants:
+ *   - every struct here is plain data with fixed-size arrays and no pointers,
+ *     so the search copies candidates with memcpy and never frees them;
+ *   - storage levels are listed outermost (DRAM) first, at most
+ *     ACCEL_MAX_LEVELS of them; Arch.nlevels == Mapping.nlevels;
+ *   - dimension and tensor indices are the DIM_* and TENSOR_* enumerators,
+ *     and masks over them use bit (1u << index);
+ *   - counts are in words, energies in pJ, bandwidths in words per cycle.
+ */
+
+/* ---- dimensions and tensors ------------------------------------------- */
+
+/* Loop dimensions of a convolution (Timeloop calls K "M").  Depthwise is
+ * G = channels, K = C = 1; a matmul or FC layer is P = Q = R = S = 1. */
+typedef enum {
+  DIM_G = 0, /* groups */
+  DIM_N,     /* batch */
+  DIM_K,     /* output channels per group */
+  DIM_C,     /* input channels per group */
+  DIM_P,     /* output rows (pairs with R, stride[0], dilation[0]) */
+  DIM_Q,     /* output columns (pairs with S, stride[1], dilation[1]) */
+  DIM_R,     /* filter rows */
+  DIM_S,     /* filter columns */
+  NDIMS
+} Dim;
+
+/* W[g,k,c,r,s], I[n,g,c,p*stride0+r*dil0,q*stride1+s*dil1], O[n,g,k,p,q]. */
+typedef enum { TENSOR_W = 0, TENSOR_I, TENSOR_O, NTENSORS } AccelTensor;
+
+#define ACCEL_ALL_DIMS ((uint8_t)0xFF)
+#define ACCEL_ALL_TENSORS ((uint8_t)0x07)
+
+#define ACCEL_MAX_LEVELS 8 /* storage levels, DRAM included */
+#define ACCEL_MAX_AXES 3   /* PE-array axes: x, y, z */
+#define ACCEL_NAME_MAX 48  /* names, NUL included */
+
+enum { AXIS_X = 0, AXIS_Y, AXIS_Z };
+
+/* Dimension letters in DIM_* order and tensor letters in TENSOR_* order. */
+static inline char accel_dim_letter(int d) { return "GNKCPQRS"[d & 7]; }
+static inline char accel_tensor_letter(int t) { return "WIO"[t % 3]; }
+
+/* DIM_* for a letter (K or M for output channels), or -1. */
+static inline int accel_dim_from_letter(char c) {
+  switch (c) {
+  case 'G': return DIM_G;
+  case 'N': return DIM_N;
+  case 'K': case 'M': return DIM_K;
+  case 'C': return DIM_C;
+  case 'P': return DIM_P;
+  case 'Q': return DIM_Q;
+  case 'R': return DIM_R;
+  case 'S': return DIM_S;
+  default: return -1;
+  }
+}
+
+/* TENSOR_* for a letter, or -1. */
+static inline int accel_tensor_from_letter(char c) {
+  return c == 'W' ? TENSOR_W : c == 'I' ? TENSOR_I : c == 'O' ? TENSOR_O : -1;
+}
+
+/* Mask of the dims that index tensor t (the others leave its tile in place). */
+static inline uint8_t accel_tensor_dims(int t) {
+  switch (t) {
+  case TENSOR_W: return (uint8_t)(1u << DIM_G | 1u << DIM_K | 1u << DIM_C | 1u << DIM_R | 1u << DIM_S);
+  case TENSOR_I:
+    return (uint8_t)(1u << DIM_G | 1u << DIM_N | 1u << DIM_C | 1u << DIM_P | 1u << DIM_Q |
+                     1u << DIM_R | 1u << DIM_S);
+  default: return (uint8_t)(1u << DIM_G | 1u << DIM_N | 1u << DIM_K | 1u << DIM_P | 1u << DIM_Q);
+  }
+}
+
+/* ---- Problem ----------------------------------------------------------- */
+
+typedef struct {
+  char name[ACCEL_NAME_MAX];
+  int64_t dim[NDIMS];  /* bounds, each >= 1 */
+  int64_t stride[2];   /* [0] pairs with P/R, [1] with Q/S */
+  int64_t dilation[2]; /* likewise */
+} Problem;
+
+static inline int64_t problem_macs(const Problem *p) {
+  int64_t m = 1;
+  for (int d = 0; d < NDIMS; d++) m *= p->dim[d];
+  return m;
+}
+
+/* Padded input extent along axis a (0: rows, from P and R; 1: columns). */
+static inline int64_t problem_input_extent(const Problem *p, int a) {
+  int64_t out = p->dim[a ? DIM_Q : DIM_P], win = p->dim[a ? DIM_S : DIM_R];
+  return (out - 1) * p->stride[a] + (win - 1) * p->dilation[a] + 1;
+}
+
+/* ---- Arch -------------------------------------------------------------- */
+
+/* One storage level.  Capacities are per instance; bandwidths per instance
+ * in words/cycle, <= 0 meaning unlimited.  Energies are per access of one
+ * block of block_words words (Timeloop's vector access, README 4.5). */
+typedef struct {
+  char name[ACCEL_NAME_MAX];
+  bool is_dram;                      /* unbounded, no in-place reduction */
+  int64_t instances;                 /* physical instances (= mesh_x * mesh_y) */
+  int64_t mesh_x, mesh_y;
+  int64_t fanout[ACCEL_MAX_AXES];    /* to the next inner level (or the MACs), per axis; >= 1 */
+  uint8_t connectivity[ACCEL_MAX_AXES]; /* dims allowed to unroll on each axis (NAAS parallel dims) */
+  int word_bits;
+  int64_t block_words;               /* words per access, >= 1 */
+  int64_t capacity_words;            /* 0 = unbounded */
+  int64_t tensor_capacity_words[NTENSORS]; /* optional per-tensor limit, 0 = none */
+  double multiple_buffering;         /* effective capacity = capacity / this (1 = single) */
+  uint8_t keeps_allowed;             /* tensors this level may hold (bit per TENSOR_*) */
+  uint8_t keeps_required;            /* of those, tensors it must hold (YAML must_keep;
+                                        Timeloop's `keep` constraint); 0 = none */
+  double read_bw, write_bw, shared_bw; /* words/cycle per instance; "write" = fills + updates */
+  double e_read_pj, e_fill_pj, e_update_pj; /* pJ per block access */
+  /* The network from this level to its fan-out (YAML `noc`): energy to move
+   * one word one hop, and whether one parent access may serve every child
+   * needing the same word (multicast; spatial reduction for outputs).  The
+   * zero defaults are Timeloop's: free wires, multicast and reduction on. */
+  double noc_pj_per_hop;
+  bool no_multicast, no_reduction;
+  /* Area placeholders (um^2), not yet calibrated to a technology; see
+   * docs/cost-model.md "Area".  0 leaves the term out. */
+  double area_um2_per_word;
+  double area_um2_fixed;
+} Level;
+
+/* The vector unit beside the array (pooling, element-wise ops); not yet
+ * used by the layer cost model, carried for the compiler. */
+typedef struct {
+  int64_t lanes;           /* 0 = none */
+  double energy_pj_per_op;
+  double area_um2;         /* placeholder */
+} VectorUnit;
+
+typedef struct {
+  char name[ACCEL_NAME_MAX];
+  int nlevels;                   /* 1..ACCEL_MAX_LEVELS */
+  Level level[ACCEL_MAX_LEVELS]; /* [0] is DRAM */
+  int64_t mac_instances, mac_mesh_x, mac_mesh_y;
+  double mac_energy_pj;          /* one MAC */
+  double mac_area_um2;           /* placeholder, as Level.area_* */
+  VectorUnit vector;
+  double clock_mhz;              /* for seconds; 0 = unknown */
+} Arch;
+
+/* ---- Mapping ----------------------------------------------------------- */
+
+/* One storage level's loops.  Nesting, outermost first: level 0 temporal,
+ * level 0 spatial z, y, x, level 1 temporal, ... down to the innermost
+ * level's temporal loops around one MAC.  A temporal factor f with
+ * remainder r (0 < r < f) runs r iterations instead of f when every
+ * enclosing loop of the same dim is in its last iteration (Timeloop's
+ * "Q=5,2"); remainder 0 or == factor means a perfect factor. */
+typedef struct {
+  int64_t factor[NDIMS];                    /* temporal factor f >= 1 */
+  int64_t remainder[NDIMS];                 /* 0 or r in 1..f */
+  uint8_t order[NDIMS];                     /* temporal permutation, outermost first */
+  int64_t spatial[ACCEL_MAX_AXES][NDIMS];   /* unrolling per axis, >= 1 */
+  uint8_t spatial_order[ACCEL_MAX_AXES][NDIMS]; /* permutation per axis, outermost first */
+  uint8_t keep;                             /* tensors stored here (bit per TENSOR_*) */
+} LevelMapping;
+
+typedef struct {
+  int nlevels;
+  LevelMapping level[ACCEL_MAX_LEVELS];
+} Mapping;
+
+/* Loop iterations of a factor: r if 0 < r < f, else f. */
+static inline int64_t mapping_residual(const LevelMapping *m, int d) {
+  int64_t f = m->factor[d], r = m->remainder[d];
+  return (r > 0 && r < f) ? r : f;
+}
+
+/* Sets every factor to 1, orders to G N K C P Q R S, keep to `keep`. */
+static inline void level_mapping_init(LevelMapping *m, uint8_t keep) {
+  for (int d = 0; d < NDIMS; d++) {
+    m->factor[d] = 1;
+    m->remainder[d] = 0;
+    m->order[d] = (uint8_t)d;
+    for (int a = 0; a < ACCEL_MAX_AXES; a++) {
+      m->spatial[a][d] = 1;
+      m->spatial_order[a][d] = (uint8_t)d;
+    }
+  }
+  m->keep = keep;
+}
+
+/* ---- CostResult --------------------------------------------------------- */
+
+typedef struct {
+  int64_t reads, fills, updates;
+} AccessCounts;
+
+typedef struct {
+  AccessCounts total[NTENSORS];        /* summed over utilized instances (Timeloop's totals) */
+  AccessCounts per_instance[NTENSORS]; /* one instance */
+  int64_t utilized_instances;          /* product of the spatial factors above this level */
+  int64_t tile_words[NTENSORS];        /* utilized capacity; 0 if not kept */
+  int64_t partition_words[NTENSORS];   /* distinct words one instance holds over the run */
+  int64_t cycles;                      /* this level's bandwidth-limited cycles */
+  double slowdown;                     /* <= 1; 1 = keeps up with compute */
+  double energy_pj;                    /* all tensors, all utilized instances (NoC included) */
+  double noc_energy_pj;                /* of which the network below this level */
+  double tensor_energy_pj[NTENSORS];
+} LevelCost;
+
+typedef struct {
+  int nlevels;
+  LevelCost level[ACCEL_MAX_LEVELS];
+  int64_t macs;                   /* real MACs (the problem's) */
+  int64_t mac_utilized_instances; /* PEs the mapping uses */
+  int64_t compute_cycles;         /* product of all temporal factors (remainders padded) */
+  int64_t cycles;                 /* max of compute_cycles and every level's cycles */
+  int bottleneck;                 /* -1: compute; else the level setting cycles */
+  double mac_energy_pj;
+  double tensor_energy_pj[NTENSORS]; /* summed over levels */
+  double energy_pj;               /* MACs + all levels (network energy is 0) */
+  double edp;                     /* energy_pj * cycles (pJ x cycles) */
+  double seconds;                 /* cycles / clock; 0 if the clock is unknown */
+  double utilization;             /* macs / (mac_instances * cycles) */
+  double area_um2;                /* placeholder model, docs/cost-model.md */
+} CostResult;
+
+/* ==== the loop-nest IR ================================================= */
+
+/*
+ * The loop-nest IR.  One Nest per layer of the graph IR: a perfect
+ * loop nest over named dims whose body reads and writes tensors through
+ * affine index expressions.  A Module is the nests of one model plus the
+ * tensors they touch; its text form (.nir, docs/ir.md) prints and parses
+ * exactly: print -> parse -> print is byte-identical.
+ *
+ * Kinds of nest (NestKind):
+ *   NK_MAC   multiply-accumulate on the PE array: O += I * W.  Convolution
+ *            uses dims N G K C P Q R S; Gemm/MatMul the same with
+ *            P=Q=R=S=1; ConvTranspose iterates over input positions and
+ *            scatters into O (output index = p*stride + r*dilation - pad).
+ *   NK_VEC   vector-unit op: element-wise, pooling, softmax, reductions,
+ *            resize, batch norm.  `vop` names the op.
+ *   NK_MOVE  data movement: copy with affine source and destination
+ *            (concat pieces, slice, transpose, gather of constants).
+ *   NK_VIEW  a new shape for the same row-major data (reshape, flatten,
+ *            squeeze, unsqueeze, identity, dropout): no loops, no traffic.
+ *
+ * Invariants (module_verify checks them):
+ *   - every access has one index expression per tensor dim, affine in the
+ *     nest's dims; an index may leave the tensor's bounds only by the
+ *     access's declared padding.  A read of padding gives the op's identity
+ *     (0 for mac and sums, -inf for maxpool; avgpool leaves it out of the
+ *     count unless iparam[0] = count_include_pad); writes outside the bounds
+ *     of a scatter (conv-transpose) are dropped;
+ *   - dims have bound >= 1; names are unique within a nest.
+ */
+#define NEST_MAX_DIMS 8
+#define NEST_MAX_ACCESS 8
+
+typedef enum { NK_MAC = 0, NK_VEC, NK_MOVE, NK_VIEW } NestKind;
+
+typedef enum {
+  ACC_READ = 0, /* operand read */
+  ACC_WRITE,    /* result written once per point */
+  ACC_UPDATE    /* result accumulated (+=) over the reduction dims */
+} AccessKind;
+
+typedef enum {
+  TR_INPUT = 0, /* graph input */
+  TR_WEIGHT,    /* constant operand (weights, bias, folded constants) */
+  TR_VALUE,     /* intermediate produced by a nest */
+  TR_OUTPUT     /* graph output (produced by a nest) */
+} TensorRole;
+
+typedef struct {
+  int64_t coef[NEST_MAX_DIMS]; /* coefficient of each nest dim */
+  int64_t cst;
+} Affine;
+
+typedef enum {
+  IX_AFFINE = 0, /* one affine expression per tensor dim */
+  IX_GATHER,     /* the op computes the index (resize, gather): the whole tensor may be read */
+  IX_WHOLE       /* the whole tensor, as is (views, host ops) */
+} IndexKind;
+
+typedef struct {
+  uint32_t tensor;             /* id in Module.tensors (0 = none) */
+  AccessKind kind;
+  IndexKind ix;
+  const char *role;            /* "I", "W", "O", "B", "X", "Y", ... short name of the operand */
+  int rank;
+  Affine idx[NAASC_MAX_RANK];
+  int64_t pad_lo[NAASC_MAX_RANK]; /* how far below 0 an index may go (zeros) */
+  int64_t pad_hi[NAASC_MAX_RANK]; /* how far past dim-1 an index may go */
+} Access;
+
+typedef struct {
+  const char *name;
+  DType dtype;
+  int rank;
+  int64_t dims[NAASC_MAX_RANK];
+  TensorRole role;
+} NTensor;
+
+typedef struct {
+  const char *name; /* "N", "K", "d0", ... */
+  int64_t bound;
+  bool reduce;      /* a reduction dim (C, R, S of a conv; window dims of a pool) */
+} NestDim;
+
+/* A mac nest's mapping onto an accelerator (a Mapping), with the names the
+ * text form needs: the target architecture and its storage levels. */
+typedef struct {
+  char target[ACCEL_NAME_MAX];
+  char level[ACCEL_MAX_LEVELS][ACCEL_NAME_MAX]; /* outermost (DRAM) first */
+  Mapping m;
+} NestMapping;
+
+typedef struct {
+  NestKind kind;
+  const char *name;     /* the graph node's name */
+  const char *loc;      /* "file.onnx:node 'conv1'" */
+  const char *vop;      /* vector/move op: "relu", "maxpool", "add", "copy", ... */
+  int ndims;
+  NestDim dims[NEST_MAX_DIMS];
+  int nacc;
+  Access acc[NEST_MAX_ACCESS];
+  /* Epilogue of a MAC nest, applied to each finished output. */
+  bool has_bias;        /* the B access adds a per-output-channel bias */
+  Op act;               /* fused activation or OP_NONE */
+  float act_alpha, act_beta; /* its parameters (Clip min/max, LeakyRelu alpha, HardSigmoid) */
+  float fparam[4];      /* vector-op parameters (epsilon, alpha, ...) by vop */
+  int64_t iparam[4];
+  const char *note;     /* free text left by a pass (e.g. a plugin's analysis), or NULL */
+  NestMapping *map;     /* mac nests: the mapping once mapped (module arena), or NULL */
+} Nest;
+
+typedef struct {
+  Arena arena;
+  const char *name;
+  NTensor *tensors;           /* [0] unused */
+  uint32_t ntensors, captensors;
+  Nest *nests;
+  uint32_t nnests, capnests;
+} Module;
+
+Module *module_create(const char *name);
+void module_destroy(Module *m);
+uint32_t module_add_tensor(Module *m, const char *name, DType dt, int rank, const int64_t *dims,
+                           TensorRole role); /* its id, 0 on failure */
+uint32_t module_find_tensor(const Module *m, const char *name); /* 0 if none */
+Nest *module_add_nest(Module *m, NestKind kind, const char *name); /* NULL on failure */
+int64_t nest_macs(const Nest *n); /* product of dim bounds for NK_MAC, else 0 */
+
+/* Text form (docs/ir.md). */
+void module_print(FILE *f, const Module *m);
+/* The same with only the nests named in names[0..n), each entry a comma-separated
+ * list of names (all nests if n == 0). */
+void module_print_filtered(FILE *f, const Module *m, const char *const *names, int n);
+/* Parses the text form; errors carry line:col through d (d->file names the file). */
+Rc module_parse(const char *text, size_t len, Module **out, Diag *d);
+/* Checks the invariants; each broken rule is reported naming the nest. */
+Rc module_verify(const Module *m, Diag *d);
+
+/* The accelerator problem of a mac nest (dims N G K C P Q R S, stride and
+ * dilation read off the windowed access); false if n is not such a nest. */
+bool nest_problem(const Nest *n, Problem *p);
+/* Checks that a mapping covers every dim of p exactly (Timeloop's rule for
+ * imperfect factors); reports "map-coverage" errors through d. */
+bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag *d);
 
 #endif

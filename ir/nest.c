@@ -1,10 +1,10 @@
 /*
- * nest.c: building and printing the loop-nest IR (nest.h).  The printer
+ * nest.c: building and printing the loop-nest IR (ir.h).  The printer
  * writes everything needed to rebuild the module except constant payloads
  * (weights stay in the model); nest_parse.c reads the same grammar
  * (docs/ir.md), and print -> parse -> print is byte-identical.
  */
-#include "nest.h"
+#include "ir/ir.h"
 
 #include <inttypes.h>
 #include <math.h>

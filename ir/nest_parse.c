@@ -3,7 +3,7 @@
  * recursive descent over characters.  Every error names line:col and what
  * was expected.  '#' starts a comment that runs to the end of the line.
  */
-#include "nest.h"
+#include "ir/ir.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
  * The checks of a mapping against its architecture (fan-out, connectivity,
  * capacities, keep/bypass) need the architecture: backend/ makes them.
  */
-#include "nest.h"
+#include "ir/ir.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

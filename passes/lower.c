@@ -14,7 +14,7 @@
  *   reshape, flatten, squeeze, unsqueeze, identity, dropout   view
  * 1-D convolutions and pools lower with Q = S = 1; 3-D ones are refused.
  */
-#include "passes.h"
+#include "passes/passes.h"
 
 #include <string.h>
 

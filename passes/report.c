@@ -12,14 +12,14 @@
  * the total EDP is total energy x total cycles.  Vector-unit nests are not
  * costed yet and are counted in `vector_nests`.
  */
-#include "passes.h"
+#include "passes/passes.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 typedef struct {
   const char *name;

@@ -1,7 +1,7 @@
 /*
  * exec.c: runs a loaded program.  Vector, move and view layers go to the
  * reference interpreter (interp.c).  A mac layer runs tiled, on buffers
- * sized by the architecture (ir/tileplan.h):
+ * sized by the architecture (the tile plan of stream/stream.h):
  *
  *   - every on-chip level from 1 down to the layer's compute level holds a
  *     slot for each tensor it keeps, inside one buffer of the level's
@@ -17,7 +17,7 @@
  *     dim at 0) is zeroed instead of filled;
  *   - the compute tile (the compute level's, with every loop inside it) runs
  *     one kernel, compiled by the injected provider and called through
- *     libffi, or kernel_ref (runtime/kernel.h), reading each operand in
+ *     libffi, or kernel_ref (stream/stream.h), reading each operand in
  *     place from the innermost slot that holds it, or from a staging box if
  *     no level at or above the compute level keeps it;
  *   - the epilogue (bias, Gemm's alpha/beta, activation) runs once all
@@ -38,11 +38,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "kernel.h" /* runtime/kernel.h: kernel_ref, kernel_call_ffi */
-#include "rt.h"
-
-void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o); /* interp.c */
-void rt_mac_epilogue(const Nest *n, RtTensor *T);                     /* interp.c */
+#include "runtime/internal.h"
 
 void rt_options_default(RuntimeOptions *o) {
   memset(o, 0, sizeof *o);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt.h"
+#include "runtime/internal.h"
 
 /* ---- elements --------------------------------------------------------------- */
 
@@ -375,7 +375,6 @@ static Rc run_view(const Nest *n, RtTensor *T) {
 /* ---- mac nests ------------------------------------------------------------------- */
 
 /* numpy matmul of whole operands with broadcast batch dims, into o (f32). */
-void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o);
 void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o) {
   int64_t M = a->rank > 1 ? a->dims[a->rank - 2] : 1, C = a->dims[a->rank - 1];
   int64_t K = b->rank > 1 ? b->dims[b->rank - 1] : 1;
@@ -417,7 +416,6 @@ void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o) {
 
 /* The epilogue of a finished mac output (sums in o->data): Gemm's alpha and
  * beta, the bias, the activation. */
-void rt_mac_epilogue(const Nest *n, RtTensor *T);
 void rt_mac_epilogue(const Nest *n, RtTensor *T) {
   const Access *O = NULL, *B = NULL;
   for (int a = 0; a < n->nacc; a++) {

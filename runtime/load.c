@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmdfmt.h"
-#include "rt.h"
+#include "runtime/internal.h"
 
 #define LIM31 (INT64_C(1) << 31)
 
@@ -594,7 +593,7 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
       words += e[DIM_G] * e[DIM_N] * e[DIM_C] * ((e[DIM_P] - 1) * (double)pb->stride[0] + (e[DIM_R] - 1) * (double)pb->dilation[0] + 1) *
                ((e[DIM_Q] - 1) * (double)pb->stride[1] + (e[DIM_S] - 1) * (double)pb->dilation[1] + 1);
     if (words > (double)lv->capacity_words) FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tiles need %.0f", n->name, lv->name, lv->capacity_words, words);
-    /* The slots the runtime holds (tileplan.h) fit too, except for operands
+    /* The slots the runtime holds (the tile plan) fit too, except for operands
      * the cost model sizes as a convolution's that are not indexed as one
      * (a transposed conv's scattered output): those are reported. */
     int64_t slots = 0;

@@ -15,7 +15,7 @@
  * each cell is scored once (a memo by code); `cycles` bounds proposals, so
  * the run ends even when every child is a repeat.
  */
-#include "search.h"
+#include "search/search.h"
 
 #include <math.h>
 #include <stdlib.h>

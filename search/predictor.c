@@ -15,7 +15,7 @@
  * Invariants: everything random comes from one Rng seeded by o->seed, so a
  * fit is a pure function of its inputs; training allocates once.
  */
-#include "search.h"
+#include "search/search.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -13,15 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend.h"
-#include "passes.h"
-#include "backend.h"
-#include "runtime.h"
-#include "cli.h"
-
-int naasc_cost_main(int argc, char **argv); /* naasc_cost.c */
-int naasc_search_main(int argc, char **argv); /* naasc_search.c */
-int naasc_nas_main(int argc, char **argv);  /* naasc_nas.c: --search --nas (#8) */
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+#include "backend/backend.h"
+#include "runtime/runtime.h"
+#include "stream/stream.h"
+#include "tools/internal.h"
 
 #ifndef NAASC_VERSION
 #define NAASC_VERSION "0.0.0"

@@ -14,9 +14,8 @@
  */
 #include <string.h>
 
-#include "backend.h"
-
-int naasc_cost_main(int argc, char **argv);
+#include "backend/backend.h"
+#include "tools/internal.h"
 
 static const char usage_text[] =
     "usage: naasc cost --check CASE.json [CASE.json ...] [--quiet]\n"

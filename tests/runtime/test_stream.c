@@ -26,13 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nest.h"
-#include "backend.h"
-#include "frontend.h"
-#include "passes.h"
-#include "runtime.h"
-#include "cmdfmt.h"
-#include "../unit/test.h"
+#include "ir/ir.h"
+#include "backend/backend.h"
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+#include "runtime/runtime.h"
+#include "stream/stream.h"
+#include "tests/unit/test.h"
 
 static Arch eyeriss, nvdla;
 static uint8_t *good;

@@ -1,25 +1,19 @@
 /*
- * kernel.c: the plain C reference of a compute tile and the libffi call of
- * a compiled one (kernel.h).
+ * kernel.c: kernel_ref, the plain C reference of a compute tile and the
+ * definition of what a TileKernel computes (stream.h).
  *
  * kernel_ref runs the innermost loop as a plain for loop and walks the
  * outer ones with an odometer: idx[] counts them, the last fastest, and
  * the three operand offsets are kept up to date incrementally (a carry out
  * of loop l rewinds that loop's contribution).
- * The arithmetic in the body is the contract codegen.c reproduces bit for
- * bit: p = i*w rounded to float, then o = o + p rounded to float.  The
- * file is compiled with -ffp-contract=off (runtime/CMakeLists.txt) so the
- * compiler may not fuse the two into an FMA.
- *
- * The ffi call interface is prepared once (pthread_once) and only read
- * afterwards, so kernel_call_ffi is safe from any number of threads.
+ * The arithmetic in the body is the contract codegen/codegen.c reproduces
+ * bit for bit: p = i*w rounded to float, then o = o + p rounded to float.
+ * The file is compiled with -ffp-contract=off (stream/CMakeLists.txt) so
+ * the compiler may not fuse the two into an FMA.
  */
 #include <assert.h>
-#include <ffi.h>
-#include <pthread.h>
-#include <stdlib.h>
 
-#include "kernel.h"
+#include "stream/stream.h"
 
 void kernel_ref(const TileKernel *k, float *o, const float *i, const float *w) {
   int n = k->nloops;
@@ -50,21 +44,4 @@ void kernel_ref(const TileKernel *k, float *o, const float *i, const float *w) {
     }
     if (l < 0) return;
   }
-}
-
-static ffi_cif kernel_cif;
-static ffi_type *kernel_arg_types[3] = {&ffi_type_pointer, &ffi_type_pointer, &ffi_type_pointer};
-static pthread_once_t kernel_cif_once = PTHREAD_ONCE_INIT;
-static ffi_status kernel_cif_status;
-
-static void kernel_cif_prep(void) {
-  kernel_cif_status = ffi_prep_cif(&kernel_cif, FFI_DEFAULT_ABI, 3, &ffi_type_void, kernel_arg_types);
-}
-
-void kernel_call_ffi(KernelFn fn, float *o, const float *i, const float *w) {
-  pthread_once(&kernel_cif_once, kernel_cif_prep);
-  /* Three pointers and void: ffi_prep_cif can only fail on a broken libffi. */
-  if (kernel_cif_status != FFI_OK) abort();
-  void *args[3] = {&o, &i, &w};
-  ffi_call(&kernel_cif, FFI_FN(fn), NULL, args);
 }

@@ -1,11 +1,11 @@
 /*
  * tileplan.c: tile extents, slot layouts, kernels, copies and weight cells
- * of mapped mac layers (tileplan.h), shared by the stream's writer and its
- * runtime.
+ * of mapped mac layers (the tile plan of stream.h), shared by the stream's
+ * writer (emit.c) and the runtime's loader and executor.
  */
 #include <string.h>
 
-#include "tileplan.h"
+#include "stream/stream.h"
 
 const int tp_nest_dim[NDIMS] = {1, 0, 2, 3, 4, 5, 6, 7};
 

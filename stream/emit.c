@@ -1,5 +1,5 @@
 /*
- * cmd_emit.c: the command stream writer (docs/cmd-format.md).  From a
+ * emit.c: the command stream writer (cmd_emit) (docs/cmd-format.md).  From a
  * lowered (and, with a target, mapped) Module, the graph Model that holds
  * the weight values, and the Arch, it writes one binary stream: a header,
  * the architecture section (hashed), the tensor table, the commands of every
@@ -20,11 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nest.h"
-#include "backend.h"
-#include "cmdfmt.h"
-#include "kernel.h"
-#include "tileplan.h"
+#include "stream/stream.h"
 
 typedef struct {
   uint8_t *p;

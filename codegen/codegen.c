@@ -1,5 +1,5 @@
 /*
- * codegen.c: compute tiles (ir/kernel.h) compiled to host code with the
+ * codegen.c: compute tiles (stream/stream.h) compiled to host code with the
  * LLVM C API: one LLVM IR function per distinct TileKernel, optimized with
  * LLVM's O2 pipeline for the host CPU, added to an ORC LLJIT and looked up
  * as a KernelFn.  The only file of naasc that includes <llvm-c/...>.
@@ -12,7 +12,7 @@
  *         o[oi] = o[oi] + (i[ii] * w[wi])
  *
  * with every bound and stride a constant.  Invariants that make it
- * bit-identical to kernel_ref (runtime/kernel.c):
+ * bit-identical to kernel_ref (stream/kernel.c):
  *   - one fmul and one fadd per iteration, in the reference's operand
  *     order, with no fast-math flags: LLVM may not reassociate, contract
  *     into FMA (TargetOptions keep AllowFPOpFusion at Standard, which fuses
@@ -23,7 +23,7 @@
  *     output elements does not change any element's sequence, and a
  *     float reduction is never reassociated (LLVM vectorizes one only with
  *     the reassoc flag, or as an in-order reduction, which keeps the order);
- *   - noalias on the operands encodes the contract of runtime/kernel.h
+ *   - noalias on the operands encodes the contract of kernel_ref
  *     (o overlaps neither i nor w), which is what lets LLVM vectorize.
  *
  * Compiled code is cached by value (kernel_equal) in an open-addressing
@@ -42,9 +42,10 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
-#include "backend.h"
+#include "codegen/codegen.h"
 
 typedef struct {
   TileKernel k;
@@ -84,7 +85,7 @@ static Rc llvm_error(Diag *d, const char *what, LLVMErrorRef e) {
   return RC_INTERNAL;
 }
 
-/* The invariants of ir/kernel.h, and no index or MAC count beyond int64. */
+/* The invariants of a TileKernel (stream.h), and no index or MAC count beyond int64. */
 static Rc kernel_check(const TileKernel *k, Diag *d) {
   if (k->nloops < 1 || k->nloops > KERNEL_MAX_LOOPS) {
     diag_error(d, "codegen", "kernel has %d loops, expected 1 to %d", k->nloops, KERNEL_MAX_LOOPS);

@@ -1,19 +1,19 @@
 /*
- * rt.h: what the files of runtime/ share (not an interface: runtime.h is).
+ * internal.h: what the files of runtime/ share (runtime.h is the interface).
  * A loaded program: the architecture read back from the stream, the tensor
  * table with the DRAM buffers, and per layer the nest, its loops, tiles and
  * kernel as the validator accepted them.
  */
-#ifndef NAASC_RT_H
-#define NAASC_RT_H
+#ifndef NAASC_RUNTIME_INTERNAL_H
+#define NAASC_RUNTIME_INTERNAL_H
 
-#include "runtime.h"
-#include "tileplan.h"
+#include "runtime/runtime.h"
+#include "stream/stream.h"
 
 #define RT_MAX_LOOPS (ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES) * NDIMS)
 #define RT_MAX_TILES (ACCEL_MAX_LEVELS * NTENSORS * 2)
 
-typedef TpLoop RtLoop; /* ir/tileplan.h */
+typedef TpLoop RtLoop; /* the tile plan of stream/stream.h */
 
 typedef struct {
   bool store;
@@ -52,7 +52,7 @@ typedef struct {
 
 struct RtProgram {
   Arena arena;
-  Arch arch;             /* the fields the stream carries (cmdfmt.h) */
+  Arch arch;             /* the fields the stream carries (cmdf_arch_bytes) */
   uint64_t arch_hash;
   int ntensors;
   RtTensor *t;           /* [0] unused */
@@ -76,11 +76,18 @@ void rt_count_layer(const RtProgram *p, RtLayer *L, bool exact);
 void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
                      int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]);
 /* The kernel of a compute tile of extents ext at level lc, its operands in
- * the slots of their source levels (tileplan.h); false if an operand is
+ * the slots of their source levels (the tile plan); false if an operand is
  * not affine. */
 bool rt_tile_kernel(const RtLayer *L, int lc, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
                     const int64_t ext[NDIMS], TileKernel *k);
 /* The mac access of an accel tensor. */
 const Access *rt_mac_access(const Nest *n, int t);
+
+/* numpy matmul of whole operands with broadcast batch dims, into o (f32)
+ * (interp.c). */
+void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o);
+/* The epilogue of a finished mac output (sums in the O tensor's data):
+ * Gemm's alpha and beta, the bias, the activation (interp.c). */
+void rt_mac_epilogue(const Nest *n, RtTensor *T);
 
 #endif

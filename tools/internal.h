@@ -1,7 +1,9 @@
 /*
- * cli.h: the command-line helpers of the naasc binary's modes (naasc.c,
- * naasc_search.c, naasc_nas.c): a usage error, and the two forms of a
- * flag with a value, "--flag=value" and "--flag value".
+ * internal.h: what the files of tools/ share: the entry points of the naasc
+ * binary's modes (naasc_cost.c, naasc_search.c, naasc_nas.c, called from
+ * naasc.c's main) and the command-line helpers of those modes: a usage
+ * error, and the two forms of a flag with a value, "--flag=value" and
+ * "--flag value".
  *
  * Invariants:
  *   - a usage error is one line "naasc: error: ..." then one line naming
@@ -12,14 +14,21 @@
  * static inline: the naasc executable exports its symbols to pass plugins
  * (ENABLE_EXPORTS), and these add none.
  */
-#ifndef NAASC_TOOLS_CLI_H
-#define NAASC_TOOLS_CLI_H
+#ifndef NAASC_TOOLS_INTERNAL_H
+#define NAASC_TOOLS_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ir.h"
+#include "ir/ir.h"
+
+/* The modes of naasc: `naasc cost ...` (argv[0] is "cost"), `naasc --search
+ * ...` and `naasc --search --nas ...` (the whole command line).  Each returns
+ * the exit code. */
+int naasc_cost_main(int argc, char **argv);
+int naasc_search_main(int argc, char **argv);
+int naasc_nas_main(int argc, char **argv);
 
 /* Prints "naasc: error: " fmt (with arg) and "Try 'help'."; returns RC_USAGE. */
 static inline int cli_usage_error(const char *help, const char *fmt, const char *arg) {
