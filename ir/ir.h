@@ -350,7 +350,16 @@ void graph_print(FILE *f, const Model *m);
 /* ---- dimensions and tensors ------------------------------------------- */
 
 /* Loop dimensions of a convolution (Timeloop calls K "M").  Depthwise is
- * G = channels, K = C = 1; a matmul or FC layer is P = Q = R = S = 1. */
+ * G = channels, K = C = 1; a matmul or FC layer is P = Q = R = S = 1.
+ *
+ * One order of the dims everywhere: every array or mask indexed by a dim
+ * (Problem.dim, LevelMapping.factor and order, connectivity, the tile
+ * plan's extents, the command stream's loop records) uses these DIM_*
+ * indices, G N K C P Q R S.  A mac nest's list of loops is not an index
+ * but an order: as lowered and printed it is N G K C P Q R S
+ * (nest_mac_order, the default loop order of an unmapped nest), and each of
+ * its NestDims carries its DIM_* (NestDim.dim), so code finds a dim's
+ * position in a nest with nest_dim_pos and never assumes it. */
 typedef enum {
   DIM_G = 0, /* groups */
   DIM_N,     /* batch */
@@ -377,6 +386,11 @@ enum { AXIS_X = 0, AXIS_Y, AXIS_Z };
 
 /* Dimension letters in DIM_* order and tensor letters in TENSOR_* order. */
 static inline char accel_dim_letter(int d) { return "GNKCPQRS"[d & 7]; }
+/* The same as a string ("G", "N", ...): the dim names of a mac nest. */
+static inline const char *accel_dim_name(int d) {
+  static const char *const names[NDIMS] = {"G", "N", "K", "C", "P", "Q", "R", "S"};
+  return names[d & 7];
+}
 static inline char accel_tensor_letter(int t) { return "WIO"[t % 3]; }
 
 /* DIM_* for a letter (K or M for output channels), or -1. */
@@ -644,7 +658,12 @@ typedef struct {
   const char *name; /* "N", "K", "d0", ... */
   int64_t bound;
   bool reduce;      /* a reduction dim (C, R, S of a conv; window dims of a pool) */
+  int8_t dim;       /* a mac nest's loop: its DIM_*; -1 in other nests (nest_set_dim_ids) */
 } NestDim;
+
+/* The default loop order of a mac nest, outermost first: N G K C P Q R S,
+ * the order the lowering makes its dims in and the text form prints them. */
+extern const uint8_t nest_mac_order[NDIMS];
 
 /* A mac nest's mapping onto an accelerator (a Mapping), with the names the
  * text form needs: the target architecture and its storage levels. */
@@ -700,8 +719,15 @@ Rc module_parse(const char *text, size_t len, Module **out, Diag *d);
 /* Checks the invariants; each broken rule is reported naming the nest. */
 Rc module_verify(const Module *m, Diag *d);
 
-/* The accelerator problem of a mac nest (dims N G K C P Q R S, stride and
- * dilation read off the windowed access); false if n is not such a nest. */
+/* Sets every NestDim.dim of n: in a mac nest, a dim named by one of the
+ * letters G N K C P Q R S gets that DIM_*, any other -1; in other nests -1.
+ * The parser and the stream's loader call it; the lowering sets them. */
+void nest_set_dim_ids(Nest *n);
+/* The position in n->dims of the loop over DIM_* d, or -1. */
+int nest_dim_pos(const Nest *n, int d);
+/* The accelerator problem of a mac nest (its eight dims carry the eight
+ * DIM_*, in any order; stride and dilation read off the windowed access);
+ * false if n is not such a nest. */
 bool nest_problem(const Nest *n, Problem *p);
 /* Checks that a mapping covers every dim of p exactly (Timeloop's rule for
  * imperfect factors); reports "map-coverage" errors through d. */

@@ -178,16 +178,35 @@ static void print_mapping(FILE *f, const NestMapping *nm) {
   fputs("  }\n", f);
 }
 
-bool nest_problem(const Nest *n, Problem *p) {
-  static const char names[] = "NGKCPQRS";
-  static const int to_dim[] = {DIM_N, DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
-  if (n->kind != NK_MAC || n->ndims != 8) return false;
-  memset(p, 0, sizeof *p);
-  snprintf(p->name, sizeof p->name, "%s", n->name);
-  for (int i = 0; i < 8; i++) {
-    if (n->dims[i].name[0] != names[i] || n->dims[i].name[1]) return false;
-    p->dim[to_dim[i]] = n->dims[i].bound;
+const uint8_t nest_mac_order[NDIMS] = {DIM_N, DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
+
+void nest_set_dim_ids(Nest *n) {
+  for (int i = 0; i < n->ndims; i++) {
+    const char *name = n->dims[i].name;
+    int d = -1;
+    for (int k = 0; k < NDIMS && n->kind == NK_MAC && name && name[0] && !name[1]; k++)
+      if (accel_dim_letter(k) == name[0]) d = k;
+    n->dims[i].dim = (int8_t)d;
   }
+}
+
+int nest_dim_pos(const Nest *n, int d) {
+  for (int i = 0; i < n->ndims; i++)
+    if (n->dims[i].dim == d) return i;
+  return -1;
+}
+
+bool nest_problem(const Nest *n, Problem *p) {
+  if (n->kind != NK_MAC || n->ndims != NDIMS) return false;
+  memset(p, 0, sizeof *p);
+  unsigned seen = 0;
+  for (int i = 0; i < NDIMS; i++) {
+    int d = n->dims[i].dim;
+    if (d < 0 || d >= NDIMS || (seen >> d & 1)) return false;
+    seen |= 1u << d;
+    p->dim[d] = n->dims[i].bound;
+  }
+  snprintf(p->name, sizeof p->name, "%s", n->name);
   p->stride[0] = p->stride[1] = p->dilation[0] = p->dilation[1] = 1;
   /* The windowed access (I of a conv) indexes rows with P*stride + R*dilation. */
   for (int a = 0; a < n->nacc; a++) {
@@ -195,8 +214,9 @@ bool nest_problem(const Nest *n, Problem *p) {
     if (strcmp(ac->role, "I") != 0 || ac->ix != IX_AFFINE || ac->rank < 3) continue;
     for (int k = 0; k < 2 && 2 + k < ac->rank; k++) {
       const Affine *e = &ac->idx[2 + k];
-      if (e->coef[4 + k] > 0) p->stride[k] = e->coef[4 + k];
-      if (e->coef[6 + k] > 0) p->dilation[k] = e->coef[6 + k];
+      int64_t cs = e->coef[nest_dim_pos(n, k ? DIM_Q : DIM_P)], cd = e->coef[nest_dim_pos(n, k ? DIM_S : DIM_R)];
+      if (cs > 0) p->stride[k] = cs;
+      if (cd > 0) p->dilation[k] = cd;
     }
   }
   return true;

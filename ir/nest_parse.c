@@ -529,6 +529,7 @@ static bool parse_nest(Parser *ps) {
       d->reduce = keyword(ps, "reduce");
       n->ndims++;
     } while (accept(ps, ','));
+    nest_set_dim_ids(n);
   }
   for (;;) {
     skip_ws(ps);

@@ -40,6 +40,19 @@ static void dim(Nest *n, const char *name, int64_t bound, bool reduce) {
   d->name = name;
   d->bound = bound;
   d->reduce = reduce;
+  d->dim = -1;
+}
+
+/* The eight loops of a mac nest in the default order (nest_mac_order),
+ * bound[DIM_*] each, C R S reducing; pos[DIM_*] gets each one's position,
+ * which the index expressions below use. */
+static void mac_dims(Nest *n, const int64_t bound[NDIMS], int pos[NDIMS]) {
+  for (int i = 0; i < NDIMS; i++) {
+    int d = nest_mac_order[i];
+    pos[d] = n->ndims;
+    dim(n, accel_dim_name(d), bound[d], d == DIM_C || d == DIM_R || d == DIM_S);
+    n->dims[pos[d]].dim = (int8_t)d;
+  }
 }
 
 static Access *acc(Nest *n, const char *role, AccessKind k, uint32_t t, int rank) {
@@ -60,8 +73,6 @@ static void ix(Access *a, int k, int d0, int64_t c0, int d1, int64_t c1, int64_t
   if (d1 >= 0) a->idx[k].coef[d1] += c1;
   a->idx[k].cst = cst;
 }
-
-enum { DN, DG, DK, DC, DP, DQ, DR, DS };
 
 static Nest *new_nest(Lower *L, NestKind k, const Node *nd, const char *suffix) {
   const char *name = suffix ? arena_printf(&L->m->arena, "%s%s", nd->name, suffix) : nd->name;
@@ -103,49 +114,46 @@ static bool lower_conv(Lower *L, const Node *nd) {
   int64_t dl[2] = {a->dilations[0], two ? a->dilations[1] : 1};
   int64_t pb[2] = {a->pads[0], two ? a->pads[1] : 0};
   const int64_t *it = tr ? sp_in : sp_out; /* P, Q iterate over these */
-  dim(n, "N", x->dims[0], false);
-  dim(n, "G", G, false);
-  dim(n, "K", Kg, false);
-  dim(n, "C", Cg, true);
-  dim(n, "P", it[0], false);
-  dim(n, "Q", it[1], false);
-  dim(n, "R", kr[0], true);
-  dim(n, "S", kr[1], true);
+  int64_t bound[NDIMS];
+  bound[DIM_N] = x->dims[0], bound[DIM_G] = G, bound[DIM_K] = Kg, bound[DIM_C] = Cg;
+  bound[DIM_P] = it[0], bound[DIM_Q] = it[1], bound[DIM_R] = kr[0], bound[DIM_S] = kr[1];
+  int pos[NDIMS];
+  mac_dims(n, bound, pos);
   int nsp = x->rank - 2;
   /* The windowed tensor (I for conv, O for transposed conv) and the plain one. */
   Access *win = tr ? NULL : acc(n, "I", ACC_READ, mt(L, nd->in[0]), x->rank);
   Access *I = win;
   if (tr) {
     I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), x->rank);
-    ix(I, 0, DN, 1, -1, 0, 0);
-    ix(I, 1, DG, Cg, DC, 1, 0);
-    ix(I, 2, DP, 1, -1, 0, 0);
-    if (nsp == 2) ix(I, 3, DQ, 1, -1, 0, 0);
+    ix(I, 0, pos[DIM_N], 1, -1, 0, 0);
+    ix(I, 1, pos[DIM_G], Cg, pos[DIM_C], 1, 0);
+    ix(I, 2, pos[DIM_P], 1, -1, 0, 0);
+    if (nsp == 2) ix(I, 3, pos[DIM_Q], 1, -1, 0, 0);
   } else {
-    ix(I, 0, DN, 1, -1, 0, 0);
-    ix(I, 1, DG, Cg, DC, 1, 0);
+    ix(I, 0, pos[DIM_N], 1, -1, 0, 0);
+    ix(I, 1, pos[DIM_G], Cg, pos[DIM_C], 1, 0);
   }
   Access *W = acc(n, "W", ACC_READ, mt(L, nd->in[1]), w->rank);
   if (tr) {
-    ix(W, 0, DG, Cg, DC, 1, 0);
-    ix(W, 1, DK, 1, -1, 0, 0);
+    ix(W, 0, pos[DIM_G], Cg, pos[DIM_C], 1, 0);
+    ix(W, 1, pos[DIM_K], 1, -1, 0, 0);
   } else {
-    ix(W, 0, DG, Kg, DK, 1, 0);
-    ix(W, 1, DC, 1, -1, 0, 0);
+    ix(W, 0, pos[DIM_G], Kg, pos[DIM_K], 1, 0);
+    ix(W, 1, pos[DIM_C], 1, -1, 0, 0);
   }
-  ix(W, 2, DR, 1, -1, 0, 0);
-  if (nsp == 2) ix(W, 3, DS, 1, -1, 0, 0);
+  ix(W, 2, pos[DIM_R], 1, -1, 0, 0);
+  if (nsp == 2) ix(W, 3, pos[DIM_S], 1, -1, 0, 0);
   if (nd->nin > 2 && nd->in[2]) {
     Access *B = acc(n, "B", ACC_READ, mt(L, nd->in[2]), 1);
-    ix(B, 0, DG, Kg, DK, 1, 0);
+    ix(B, 0, pos[DIM_G], Kg, pos[DIM_K], 1, 0);
     n->has_bias = true;
   }
   Access *O = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), o->rank);
-  ix(O, 0, DN, 1, -1, 0, 0);
-  ix(O, 1, DG, Kg, DK, 1, 0);
+  ix(O, 0, pos[DIM_N], 1, -1, 0, 0);
+  ix(O, 1, pos[DIM_G], Kg, pos[DIM_K], 1, 0);
   if (!tr) {
-    ix(O, 2, DP, 1, -1, 0, 0);
-    if (nsp == 2) ix(O, 3, DQ, 1, -1, 0, 0);
+    ix(O, 2, pos[DIM_P], 1, -1, 0, 0);
+    if (nsp == 2) ix(O, 3, pos[DIM_Q], 1, -1, 0, 0);
     win = I;
   } else {
     win = O;
@@ -153,7 +161,7 @@ static bool lower_conv(Lower *L, const Node *nd) {
   /* Windowed index: P*s + R*d - pad, and how far it leaves the tensor. */
   const Tensor *wt = tr ? o : x;
   for (int k = 0; k < nsp; k++) {
-    ix(win, 2 + k, k ? DQ : DP, st[k], k ? DS : DR, dl[k], -pb[k]);
+    ix(win, 2 + k, k ? pos[DIM_Q] : pos[DIM_P], st[k], k ? pos[DIM_S] : pos[DIM_R], dl[k], -pb[k]);
     int64_t hi = (it[k] - 1) * st[k] + (kr[k] - 1) * dl[k] - pb[k];
     win->pad_lo[2 + k] = pb[k] > 0 ? pb[k] : 0;
     win->pad_hi[2 + k] = hi > wt->dims[2 + k] - 1 ? hi - (wt->dims[2 + k] - 1) : 0;
@@ -182,54 +190,50 @@ static bool lower_gemm(Lower *L, const Node *nd) {
   int64_t cols = bvec ? 1 : o->dims[orank - 1];
   int64_t rows = avec ? 1 : tensor_numel(o) / cols / batch;
   int64_t Kin = gemm ? (nd->a.trans_a ? A->dims[0] : A->dims[1]) : A->dims[A->rank - 1];
-  dim(n, "N", rows, false);
-  dim(n, "G", batch, false);
-  dim(n, "K", cols, false);
-  dim(n, "C", Kin, true);
-  dim(n, "P", 1, false);
-  dim(n, "Q", 1, false);
-  dim(n, "R", 1, true);
-  dim(n, "S", 1, true);
+  int64_t bound[NDIMS] = {[DIM_N] = rows, [DIM_G] = batch, [DIM_K] = cols, [DIM_C] = Kin,
+                          [DIM_P] = 1, [DIM_Q] = 1, [DIM_R] = 1, [DIM_S] = 1};
+  int pos[NDIMS];
+  mac_dims(n, bound, pos);
   /* Can G index this operand's batch dims (one dim, of the full batch size or 1)? */
   bool one_batch = obatch <= 1;
   Access *I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), A->rank);
   if (gemm) {
-    ix(I, nd->a.trans_a ? 1 : 0, DN, 1, -1, 0, 0);
-    ix(I, nd->a.trans_a ? 0 : 1, DC, 1, -1, 0, 0);
+    ix(I, nd->a.trans_a ? 1 : 0, pos[DIM_N], 1, -1, 0, 0);
+    ix(I, nd->a.trans_a ? 0 : 1, pos[DIM_C], 1, -1, 0, 0);
   } else if (avec) {
-    ix(I, 0, DC, 1, -1, 0, 0);
+    ix(I, 0, pos[DIM_C], 1, -1, 0, 0);
   } else if (!batched_b) {
     if (A->rank > 2) I->ix = IX_WHOLE; /* rows span A's leading dims */
     else {
-      ix(I, 0, DN, 1, -1, 0, 0);
-      ix(I, 1, DC, 1, -1, 0, 0);
+      ix(I, 0, pos[DIM_N], 1, -1, 0, 0);
+      ix(I, 1, pos[DIM_C], 1, -1, 0, 0);
     }
   } else if (!one_batch || A->rank > 3) {
     I->ix = IX_WHOLE;
   } else {
-    if (A->rank == 3) ix(I, 0, A->dims[0] == 1 ? -1 : DG, 1, -1, 0, 0);
-    ix(I, A->rank - 2, DN, 1, -1, 0, 0);
-    ix(I, A->rank - 1, DC, 1, -1, 0, 0);
+    if (A->rank == 3) ix(I, 0, A->dims[0] == 1 ? -1 : pos[DIM_G], 1, -1, 0, 0);
+    ix(I, A->rank - 2, pos[DIM_N], 1, -1, 0, 0);
+    ix(I, A->rank - 1, pos[DIM_C], 1, -1, 0, 0);
   }
   Access *W = acc(n, "W", ACC_READ, mt(L, nd->in[1]), B->rank);
   if (gemm) {
-    ix(W, nd->a.trans_b ? 1 : 0, DC, 1, -1, 0, 0);
-    ix(W, nd->a.trans_b ? 0 : 1, DK, 1, -1, 0, 0);
+    ix(W, nd->a.trans_b ? 1 : 0, pos[DIM_C], 1, -1, 0, 0);
+    ix(W, nd->a.trans_b ? 0 : 1, pos[DIM_K], 1, -1, 0, 0);
   } else if (bvec) {
-    ix(W, 0, DC, 1, -1, 0, 0);
+    ix(W, 0, pos[DIM_C], 1, -1, 0, 0);
   } else if (!one_batch || B->rank > 3) {
     W->ix = IX_WHOLE;
   } else {
-    if (B->rank == 3) ix(W, 0, B->dims[0] == 1 ? -1 : DG, 1, -1, 0, 0);
-    ix(W, B->rank - 2, DC, 1, -1, 0, 0);
-    ix(W, B->rank - 1, DK, 1, -1, 0, 0);
+    if (B->rank == 3) ix(W, 0, B->dims[0] == 1 ? -1 : pos[DIM_G], 1, -1, 0, 0);
+    ix(W, B->rank - 2, pos[DIM_C], 1, -1, 0, 0);
+    ix(W, B->rank - 1, pos[DIM_K], 1, -1, 0, 0);
   }
   if (gemm && nd->nin > 2 && nd->in[2]) {
     const Tensor *C = &L->g->tensors[nd->in[2]];
     Access *Bi = acc(n, "B", ACC_READ, mt(L, nd->in[2]), C->rank);
     for (int k = 0; k < C->rank; k++) {
       int od = 2 - C->rank + k; /* which output dim this broadcasts against */
-      ix(Bi, k, C->dims[k] == 1 ? -1 : (od == 0 ? DN : DK), 1, -1, 0, 0);
+      ix(Bi, k, C->dims[k] == 1 ? -1 : (od == 0 ? pos[DIM_N] : pos[DIM_K]), 1, -1, 0, 0);
     }
     n->has_bias = true;
     n->fparam[0] = nd->a.alpha;
@@ -239,14 +243,14 @@ static bool lower_gemm(Lower *L, const Node *nd) {
   }
   Access *O = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), orank);
   if (gemm || (!batched_b && !avec && !bvec && orank == 2)) {
-    ix(O, 0, DN, 1, -1, 0, 0);
-    ix(O, 1, DK, 1, -1, 0, 0);
+    ix(O, 0, pos[DIM_N], 1, -1, 0, 0);
+    ix(O, 1, pos[DIM_K], 1, -1, 0, 0);
   } else if (orank == 1) {
-    ix(O, 0, avec ? DK : DN, 1, -1, 0, 0);
+    ix(O, 0, avec ? pos[DIM_K] : pos[DIM_N], 1, -1, 0, 0);
   } else if (batched_b && one_batch) {
-    ix(O, 0, DG, 1, -1, 0, 0);
-    if (!avec) ix(O, 1, DN, 1, -1, 0, 0);
-    if (!bvec) ix(O, orank - 1, DK, 1, -1, 0, 0);
+    ix(O, 0, pos[DIM_G], 1, -1, 0, 0);
+    if (!avec) ix(O, 1, pos[DIM_N], 1, -1, 0, 0);
+    if (!bvec) ix(O, orank - 1, pos[DIM_K], 1, -1, 0, 0);
   } else {
     O->ix = IX_WHOLE; /* [batch..., M, N] viewed as [rows, N] or [G, rows, N] */
   }
@@ -297,7 +301,7 @@ static bool lower_pool(Lower *L, const Node *nd) {
   dim(n, "R", kr[0], true);
   dim(n, "S", kr[1], true);
   Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[0]), x->rank);
-  ix(X, 0, DN, 1, -1, 0, 0);
+  ix(X, 0, 0, 1, -1, 0, 0);
   ix(X, 1, 1, 1, -1, 0, 0);
   for (int k = 0; k < x->rank - 2; k++) {
     int64_t s = global ? 1 : a->strides[k], dl = global ? 1 : a->dilations[k];
@@ -308,7 +312,7 @@ static bool lower_pool(Lower *L, const Node *nd) {
     X->pad_hi[2 + k] = hi > x->dims[2 + k] - 1 ? hi - (x->dims[2 + k] - 1) : 0;
   }
   Access *Y = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), o->rank);
-  ix(Y, 0, DN, 1, -1, 0, 0);
+  ix(Y, 0, 0, 1, -1, 0, 0);
   ix(Y, 1, 1, 1, -1, 0, 0);
   for (int k = 0; k < o->rank - 2; k++) ix(Y, 2 + k, 2 + k, 1, -1, 0, 0);
   n->iparam[0] = a->count_include_pad;

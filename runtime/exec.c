@@ -335,7 +335,7 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
   E->p = p, E->L = L, E->o = o, E->d = d, E->kc = kc;
   for (int t = 0; t < NTENSORS; t++) {
     E->acc[t] = rt_mac_access(n, t);
-    tp_acc(E->acc[t], &E->ta[t]);
+    tp_acc(n, E->acc[t], &E->ta[t]);
     E->ten[t] = &p->t[E->acc[t]->tensor];
   }
   L->counts.macs = L->counts.tiles = 0;
@@ -349,9 +349,10 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     L->counts.macs = macs, L->counts.tiles = 1;
   } else {
     memset(out, 0, sizeof(float) * (size_t)E->ten[TENSOR_O]->numel);
-    for (int dd = 0; dd < NDIMS; dd++) {
-      E->bound[dd] = n->dims[tp_nest_dim[dd]].bound;
-      if (n->dims[tp_nest_dim[dd]].reduce) E->red |= (uint8_t)(1u << dd);
+    for (int i = 0; i < n->ndims; i++) {
+      int dd = n->dims[i].dim;
+      E->bound[dd] = n->dims[i].bound;
+      if (n->dims[i].reduce) E->red |= (uint8_t)(1u << dd);
     }
     if (L->mapped) {
       int nl = p->arch.nlevels;
@@ -369,8 +370,8 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     for (int t = 0; t < NTENSORS; t++) {
       E->src[t] = E->lc >= 1 ? tp_source(L->keep, E->lc, t) : 0;
       for (int q = 0; q < E->acc[t]->rank; q++)
-        for (int dd = 0; dd < NDIMS; dd++)
-          if (E->acc[t]->idx[q].coef[tp_nest_dim[dd]]) E->rel[t] |= (uint8_t)(1u << dd);
+        for (int i = 0; i < n->ndims; i++)
+          if (E->acc[t]->idx[q].coef[i]) E->rel[t] |= (uint8_t)(1u << n->dims[i].dim);
     }
     for (int dd = 0; dd < NDIMS; dd++)
       if (E->resid[E->lc][dd] != E->full[E->lc][dd]) E->ragged |= (uint8_t)(1u << dd);
@@ -401,8 +402,8 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
     if (o->reference) {
       rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
     } else if (L->nest.kind == NK_MAC) {
-      bool unmapped_ok = L->mapped || L->nest.ndims == 8;
-      if (!unmapped_ok) {
+      Problem pr;
+      if (!L->mapped && !nest_problem(&L->nest, &pr)) {
         /* An unmapped mac nest of another shape: the interpreter runs it. */
         rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
       } else {

@@ -210,6 +210,7 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
     points *= d->bound;
     if (points > (INT64_C(1) << 40)) FAIL("layer '%s': more than 2^40 points", n->name);
   }
+  nest_set_dim_ids(n);
   for (int k = 0; k < n->nacc; k++) {
     Access *ac = &n->acc[k];
     ac->tensor = get32(c);
@@ -412,9 +413,6 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
   FAIL("layer '%s': unknown vector op '%s'", n->name, v);
 }
 
-static const char dim_names[] = "NGKCPQRS";
-#define rt_nest_dim tp_nest_dim
-
 const Access *rt_mac_access(const Nest *n, int t) {
   return find_acc(n, t == TENSOR_W ? "W" : t == TENSOR_I ? "I" : "O");
 }
@@ -430,7 +428,7 @@ bool rt_tile_kernel(const RtLayer *L, int lc, int64_t full[ACCEL_MAX_LEVELS + 1]
                               rt_mac_access(&L->nest, TENSOR_W)};
   for (int op = 0; op < KOP_N; op++)
     if (!acc[op] || acc[op]->ix != IX_AFFINE) return false;
-  tp_layer_kernel(acc, L->keep, lc, full, ext, k);
+  tp_layer_kernel(&L->nest, acc, L->keep, lc, full, ext, k);
   return true;
 }
 
@@ -442,7 +440,7 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
   const Nest *n = &ly->nest;
   const Access *wacc = rt_mac_access(n, TENSOR_W);
   TpAcc wa_, *wa = &wa_;
-  tp_acc(wacc, wa);
+  tp_acc(n, wacc, wa);
   if (wacc->ix != IX_AFFINE || wacc->tensor != ly->wp_tensor || ly->wp_tensor < 1 || ly->wp_tensor > (uint32_t)p->ntensors)
     FAIL("layer '%s': packs tensor %%%u, its weights are %%%u", n->name, ly->wp_tensor, wacc->tensor);
   RtTensor *T = &p->t[ly->wp_tensor];
@@ -485,10 +483,7 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
   const Arch *a = &L->p->arch;
   const Nest *n = &ly->nest;
   int nl = a->nlevels;
-  if (n->ndims != 8) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
-  for (int i = 0; i < 8; i++)
-    if (n->dims[i].name[0] != dim_names[i] || n->dims[i].name[1]) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
-  if (!nest_problem(n, &ly->prob)) FAIL("layer '%s': not a mac problem", n->name);
+  if (!nest_problem(n, &ly->prob)) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
   for (int t = 0; t < NTENSORS; t++) {
     const Access *ac = rt_mac_access(n, t);
     if (!ac) FAIL("layer '%s': a mapped layer needs operands W, I and O", n->name);
@@ -565,10 +560,10 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
       int64_t size = T->dims[q];
       if (ac->ix == IX_AFFINE) {
         double dsize = 1;
-        for (int dd = 0; dd < NDIMS; dd++) dsize += (double)ac->idx[q].coef[rt_nest_dim[dd]] * (double)(full[tl->level][dd] - 1);
+        for (int k = 0; k < n->ndims; k++) dsize += (double)ac->idx[q].coef[k] * (double)(full[tl->level][n->dims[k].dim] - 1);
         if (dsize > (double)LIM31 * 4) FAIL("layer '%s': tile %d of '%s' is too large", n->name, i, T->name);
         size = 1;
-        for (int dd = 0; dd < NDIMS; dd++) size += ac->idx[q].coef[rt_nest_dim[dd]] * (full[tl->level][dd] - 1);
+        for (int k = 0; k < n->ndims; k++) size += ac->idx[q].coef[k] * (full[tl->level][n->dims[k].dim] - 1);
       }
       if (tl->size[q] != size || tl->stride[q] != stride || tl->pad_lo[q] != (ac->ix == IX_AFFINE ? ac->pad_lo[q] : 0) || tl->pad_hi[q] != (ac->ix == IX_AFFINE ? ac->pad_hi[q] : 0))
         FAIL("layer '%s': tile %d of '%s' at level '%s': dim %d has size %" PRId64 " stride %" PRId64 ", the mapping gives %" PRId64 " and %" PRId64, n->name, i, T->name, a->level[tl->level].name, q, tl->size[q], tl->stride[q], size, stride);
@@ -602,7 +597,7 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
       if (!(ly->keep[l] >> t & 1) || ac->ix != IX_AFFINE) continue;
       TpSlot s;
       TpAcc ta;
-      tp_acc(ac, &ta);
+      tp_acc(n, ac, &ta);
       tp_slot(&ta, full[l], &s);
       slots += s.words;
     }

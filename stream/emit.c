@@ -129,8 +129,6 @@ static void put_nest(Buf *b, const Nest *n) {
   }
 }
 
-/* Nest dim index (N G K C P Q R S order of the IR) of an accel DIM_*. */
-
 /* The access of a mac nest for an accel tensor, or NULL. */
 static const Access *mac_access(const Nest *n, int t) {
   const char *role = t == TENSOR_W ? "W" : t == TENSOR_I ? "I" : "O";
@@ -164,9 +162,9 @@ static void put_tile(Buf *b, CmdOp op, int l, int t, const Nest *n, const Module
     int64_t size = T->dims[k];
     if (ac->ix == IX_AFFINE && k < ac->rank) {
       size = 1;
-      for (int dd = 0; dd < NDIMS; dd++) {
-        int64_t c = ac->idx[k].coef[tp_nest_dim[dd]];
-        size += (c < 0 ? -c : c) * (ext[dd] - 1);
+      for (int i = 0; i < n->ndims; i++) {
+        int64_t c = ac->idx[k].coef[i];
+        if (n->dims[i].dim >= 0) size += (c < 0 ? -c : c) * (ext[n->dims[i].dim] - 1);
       }
     }
     put64(b, (uint64_t)size);
@@ -190,7 +188,7 @@ static void put_kernel(Buf *b, const Nest *n, int lc, const uint8_t keep[ACCEL_M
     affine &= acc[op] && acc[op]->ix == IX_AFFINE;
   }
   if (affine) {
-    tp_layer_kernel(acc, keep, lc, full, full[lc], &k);
+    tp_layer_kernel(n, acc, keep, lc, full, full[lc], &k);
   } else { /* whole-tensor operands: the runtime multiplies them whole */
     memset(&k, 0, sizeof k);
     k.nloops = 1, k.bound[0] = 1;
@@ -217,10 +215,12 @@ static bool put_wpack(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Mo
                       uint32_t tensor, const float *w, const TpLoop *loop, int nloops, int pw,
                       int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS]) {
   TpAcc wa_, *wa = &wa_;
-  tp_acc(mac_access(n, TENSOR_W), wa);
+  tp_acc(n, mac_access(n, TENSOR_W), wa);
   const NTensor *T = &mod->tensors[tensor];
-  int64_t bound[NDIMS], numel = 1;
-  for (int d = 0; d < NDIMS; d++) bound[d] = n->dims[tp_nest_dim[d]].bound;
+  Problem pr;
+  if (!nest_problem(n, &pr)) return false; /* choose_packed checked it */
+  const int64_t *bound = pr.dim;
+  int64_t numel = 1;
   for (int k = 0; k < T->rank; k++) numel *= T->dims[k];
   TpPack pp;
   if (!tp_pack_plan(wa, loop, nloops, pw, full, bound, numel, &pp)) return false;
@@ -321,7 +321,8 @@ static void choose_packed(const Module *mod, const Arch *a, bool *packed) {
     for (int k = 0; k < mod->nests[i].nacc; k++) uses[mod->nests[i].acc[k].tensor]++;
   for (uint32_t i = 0; i < mod->nnests && a->nlevels > 1; i++) {
     const Nest *n = &mod->nests[i];
-    if (n->kind != NK_MAC || !n->map || n->ndims != 8) continue;
+    Problem pr;
+    if (!n->map || !nest_problem(n, &pr)) continue;
     const Access *wa = mac_access(n, TENSOR_W);
     if (!wa || wa->ix != IX_AFFINE || wa->tensor >= mod->ntensors) continue;
     const NTensor *T = &mod->tensors[wa->tensor];

@@ -181,9 +181,6 @@ void kernel_ref(const TileKernel *k, float *o, const float *i, const float *w);
  * MACs (measured, docs/design.md "Runtime buffers and weight cells"). */
 #define TP_MIN_TILE_MACS 512
 
-/* Nest dim index (N G K C P Q R S) of accel dim d (G N K C P Q R S). */
-extern const int tp_nest_dim[NDIMS];
-
 typedef struct {
   uint8_t level, axis, dim; /* axis 0: temporal; 1..3: spatial x, y, z */
   int64_t f, r;             /* factor, and iterations when every enclosing loop of dim is last */
@@ -206,8 +203,9 @@ int tp_source(const uint8_t keep[ACCEL_MAX_LEVELS], int lc, int t);
  * keeps W, or lc (the staging box). */
 int tp_wfetch_level(const uint8_t keep[ACCEL_MAX_LEVELS], int lc);
 
-/* An affine access compiled for the copies: per tensor dim its terms in
- * the accel dims other than G, its constant, and its G coefficient. */
+/* An affine access of a mac nest compiled for the copies: per tensor dim
+ * its terms in the DIM_* other than G (in the nest's loop order), its
+ * constant, and its G coefficient. */
 typedef struct {
   int rank;
   bool gi;                               /* some index depends on G */
@@ -217,7 +215,7 @@ typedef struct {
   int64_t cst[NAASC_MAX_RANK], gcoef[NAASC_MAX_RANK];
 } TpAcc;
 
-void tp_acc(const Access *ac, TpAcc *a);
+void tp_acc(const Nest *n, const Access *ac, TpAcc *a);
 
 /* The slot of an access over a tile of extents ext: per g in [0, ext[G]), a
  * row-major box of size[q] over the tensor dims. */
@@ -242,9 +240,10 @@ void tp_base(const TpAcc *ac, const int64_t o[NDIMS], int64_t base[NAASC_MAX_RAN
 void tp_kernel(const TpSlot *const lay[KOP_N], const int64_t ext[NDIMS], TileKernel *k);
 
 /* The kernel of a mapped layer's compute tile of extents ext at level lc:
- * each operand (KOP order; acc[op] affine) in the slot of its source level
- * (tp_source over keep), laid out for that level's full tile. */
-void tp_layer_kernel(const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
+ * each operand (KOP order; acc[op] an affine access of mac nest n) in the
+ * slot of its source level (tp_source over keep), laid out for that
+ * level's full tile. */
+void tp_layer_kernel(const Nest *n, const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
                      int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], const int64_t ext[NDIMS],
                      TileKernel *k);
 

@@ -7,8 +7,6 @@
 
 #include "stream/stream.h"
 
-const int tp_nest_dim[NDIMS] = {1, 0, 2, 3, 4, 5, 6, 7};
-
 void tp_extents(TpLoop *loop, int nloops, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
                 int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]) {
   int64_t scale[NDIMS], res[NDIMS];
@@ -47,16 +45,20 @@ int tp_wfetch_level(const uint8_t keep[ACCEL_MAX_LEVELS], int lc) {
   return lc;
 }
 
-void tp_acc(const Access *ac, TpAcc *a) {
+void tp_acc(const Nest *n, const Access *ac, TpAcc *a) {
   memset(a, 0, sizeof *a);
   a->rank = ac->rank;
   for (int q = 0; q < ac->rank; q++) {
     a->cst[q] = ac->idx[q].cst;
-    a->gcoef[q] = ac->idx[q].coef[tp_nest_dim[DIM_G]];
-    a->gi |= a->gcoef[q] != 0;
-    for (int d = 0; d < NDIMS; d++) {
-      int64_t c = ac->idx[q].coef[tp_nest_dim[d]];
-      if (d == DIM_G || !c) continue;
+    for (int i = 0; i < n->ndims; i++) {
+      int d = n->dims[i].dim;
+      int64_t c = ac->idx[q].coef[i];
+      if (d < 0 || !c) continue;
+      if (d == DIM_G) {
+        a->gcoef[q] = c;
+        a->gi = true;
+        continue;
+      }
       a->dim[q][a->nterm[q]] = (uint8_t)d;
       a->coef[q][a->nterm[q]++] = c;
     }
@@ -244,7 +246,7 @@ int64_t tp_pack_index(const TpPack *pk, const int64_t o[NDIMS]) {
   return i;
 }
 
-void tp_layer_kernel(const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
+void tp_layer_kernel(const Nest *n, const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
                      int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], const int64_t ext[NDIMS],
                      TileKernel *k) {
   static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
@@ -252,7 +254,7 @@ void tp_layer_kernel(const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MA
   const TpSlot *lp[KOP_N];
   for (int op = 0; op < KOP_N; op++) {
     TpAcc ta;
-    tp_acc(acc[op], &ta);
+    tp_acc(n, acc[op], &ta);
     tp_slot(&ta, full[tp_source(keep, lc, tens[op])], &lay[op]);
     lp[op] = &lay[op];
   }
