@@ -591,7 +591,7 @@ typedef struct {
  *            P=Q=R=S=1; ConvTranspose iterates over input positions and
  *            scatters into O (output index = p*stride + r*dilation - pad).
  *   NK_VEC   vector-unit op: element-wise, pooling, softmax, reductions,
- *            resize, batch norm.  `vop` names the op.
+ *            resize, batch norm.  `vop` is the op (NAASC_VOPS).
  *   NK_MOVE  data movement: copy with affine source and destination
  *            (concat pieces, slice, transpose, gather of constants).
  *   NK_VIEW  a new shape for the same row-major data (reshape, flatten,
@@ -602,9 +602,10 @@ typedef struct {
  *     nest's dims; an index may leave the tensor's bounds only by the
  *     access's declared padding.  A read of padding gives the op's identity
  *     (0 for mac and sums, -inf for maxpool; avgpool leaves it out of the
- *     count unless iparam[0] = count_include_pad); writes outside the bounds
+ *     count unless its count_include_pad is 1); writes outside the bounds
  *     of a scatter (conv-transpose) are dropped;
- *   - dims have bound >= 1; names are unique within a nest.
+ *   - dims have bound >= 1; names are unique within a nest;
+ *   - a nest's op is one of its kind (vop_kind(vop) == kind).
  */
 #define NEST_MAX_DIMS 8
 #define NEST_MAX_ACCESS 8
@@ -635,11 +636,46 @@ typedef enum {
   IX_WHOLE       /* the whole tensor, as is (views, host ops) */
 } IndexKind;
 
+/* The roles of a nest's operands, by the short names the text form gives
+ * them ("I = read %x[...]"); what each operand is depends on the op
+ * (NAASC_VOPS lists the roles each op reads). */
+#define NAASC_ROLES(X)                                                         \
+  X(ROLE_I, "I")     /* mac: the input (a conv's windowed operand) */          \
+  X(ROLE_W, "W")     /* mac: the weights */                                    \
+  X(ROLE_B, "B")     /* mac: the bias; a host op's seventh input */            \
+  X(ROLE_O, "O")     /* the result */                                          \
+  X(ROLE_X, "X")     /* vec, move, view: the first operand */                  \
+  X(ROLE_Y, "Y")     /* the second (batchnorm: the scale) */                   \
+  X(ROLE_Z, "Z")     /* the third (batchnorm: the bias) */                     \
+  X(ROLE_U, "U")     /* the fourth (batchnorm: the mean) */                    \
+  X(ROLE_V, "V")     /* the fifth (batchnorm: the variance) */                 \
+  X(ROLE_A, "A")     /* the sixth */                                           \
+  X(ROLE_C, "C")     /* the eighth input of a host op (never lowered: 7 fit) */ \
+  X(ROLE_IDX, "Idx") /* gather: the indices */                                 \
+  X(ROLE_O1, "O1")   /* a second result (Dropout's mask, host ops) */          \
+  X(ROLE_O2, "O2")   /* further results of host ops */                         \
+  X(ROLE_O3, "O3")                                                             \
+  X(ROLE_O4, "O4")                                                             \
+  X(ROLE_O5, "O5")                                                             \
+  X(ROLE_O6, "O6")                                                             \
+  X(ROLE_O7, "O7")
+
+typedef enum {
+  ROLE_NONE = 0,
+#define X(e, s) e,
+  NAASC_ROLES(X)
+#undef X
+  ROLE_COUNT
+} Role;
+
+const char *role_name(Role r);   /* "I", "Idx"; "" for ROLE_NONE */
+Role role_find(const char *name); /* ROLE_NONE if unknown */
+
 typedef struct {
   uint32_t tensor;             /* id in Module.tensors (0 = none) */
   AccessKind kind;
   IndexKind ix;
-  const char *role;            /* "I", "W", "O", "B", "X", "Y", ... short name of the operand */
+  Role role;                   /* which operand of the op it is */
   int rank;
   Affine idx[NAASC_MAX_RANK];
   int64_t pad_lo[NAASC_MAX_RANK]; /* how far below 0 an index may go (zeros) */
@@ -673,11 +709,96 @@ typedef struct {
   Mapping m;
 } NestMapping;
 
+/* The op of every nest: one line per vec and move op, and the one unnamed
+ * op of every mac nest and of every view nest.  Columns: enum, its name in
+ * the text form ("vec(relu)"; "" prints none), the kind of nest it belongs
+ * to, the fewest and most operands it reads and their roles in order, and
+ * its parameters: the names of its float parameters in the slots of the
+ * text form's f(...), of its integer ones in i(...) (NestParams names them
+ * in code).  Slots an op does not name are 0.  The comment says what it
+ * computes, per point of the nest (docs/ir.md, "Semantics").  The printer,
+ * the parser, the verifier, the command stream's writer and loader and the
+ * interpreter all expand from or look up this table. */
+#define NAASC_VOPS(X)                                                                                         \
+  X(VOP_MAC, "", NK_MAC, 2, 3, "I W B", "alpha beta", "")  /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0): alpha*O + beta*B */ \
+  X(VOP_RELU, "relu", NK_VEC, 1, 1, "X", "", "")             /* max(x, 0) */                                   \
+  X(VOP_CLIP, "clip", NK_VEC, 1, 1, "X", "min max", "")      /* min(max(x, min), max) */                       \
+  X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, 1, 1, "X", "alpha", "") /* x < 0 ? alpha*x : x */                      \
+  X(VOP_HARDSIGMOID, "hardsigmoid", NK_VEC, 1, 1, "X", "alpha beta", "") /* clamp(alpha*x + beta, 0, 1) */     \
+  X(VOP_HARDSWISH, "hardswish", NK_VEC, 1, 1, "X", "", "")   /* x * clamp(x/6 + 1/2, 0, 1) */                  \
+  X(VOP_SIGMOID, "sigmoid", NK_VEC, 1, 1, "X", "", "")       /* 1 / (1 + exp(-x)) */                           \
+  X(VOP_SQRT, "sqrt", NK_VEC, 1, 1, "X", "", "")             /* sqrt(x) */                                     \
+  X(VOP_ADD, "add", NK_VEC, 2, 2, "X Y", "", "")             /* x + y (operands broadcast by their indices) */ \
+  X(VOP_SUB, "sub", NK_VEC, 2, 2, "X Y", "", "")             /* x - y */                                       \
+  X(VOP_MUL, "mul", NK_VEC, 2, 2, "X Y", "", "")             /* x * y */                                       \
+  X(VOP_DIV, "div", NK_VEC, 2, 2, "X Y", "", "")             /* x / y; integers: truncated, 0 when y is 0 */   \
+  X(VOP_MAX, "max", NK_VEC, 1, 6, "X Y Z U V A", "", "")     /* the largest operand; NaN wins */               \
+  X(VOP_POW, "pow", NK_VEC, 2, 2, "X Y", "", "")             /* x ^ y */                                       \
+  X(VOP_CAST, "cast", NK_VEC, 1, 1, "X", "", "to")           /* x converted to the element type `to` (a DType) */ \
+  X(VOP_BATCHNORM, "batchnorm", NK_VEC, 5, 5, "X Y Z U V", "epsilon", "") /* (x - u) / sqrt(v + epsilon) * y + z */ \
+  X(VOP_MAXPOOL, "maxpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* max over the window (the reduce dims); padding never wins */ \
+  X(VOP_AVGPOOL, "avgpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* mean over the window; padding counts when count_include_pad is 1 */ \
+  X(VOP_GLOBALAVGPOOL, "globalavgpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* mean over the spatial dims */ \
+  X(VOP_SOFTMAX, "softmax", NK_VEC, 1, 1, "X", "", "axis")   /* exp(x - max) / sum over the reduce dims; axis: ONNX's, normalised */ \
+  X(VOP_REDUCEMEAN, "reducemean", NK_VEC, 1, 1, "X", "", "") /* mean over the reduce dims */                   \
+  X(VOP_RESIZE, "resize", NK_VEC, 1, 1, "X", "scale0 scale1 scale2 scale3", "mode coord nearest") /* ONNX Resize: X sampled at each point (docs/ir.md lists the modes) */ \
+  X(VOP_HOST, "host", NK_VEC, 0, 7, "X Y Z U V A B", "", "") /* an op run on the host, "host:OPTYPE" (Nest.host_op); whole operands */ \
+  X(VOP_COPY, "copy", NK_MOVE, 1, 1, "X", "", "")            /* O[o] = X[x]: a piece of a Concat */            \
+  X(VOP_SLICE, "slice", NK_MOVE, 1, 1, "X", "", "")          /* O[o] = X[x]: a strided sub-range */            \
+  X(VOP_TRANSPOSE, "transpose", NK_MOVE, 1, 1, "X", "", "")  /* O[o] = X[x]: X's dims permuted */              \
+  X(VOP_GATHER, "gather", NK_MOVE, 2, 2, "X Idx", "", "axis") /* X indexed along axis by the values of Idx */  \
+  X(VOP_VIEW, "", NK_VIEW, 1, 1, "X", "", "")                /* O is X with O's shape; Dropout's mask O1 is all ones */
+
+typedef enum {
+  VOP_NONE = 0,
+#define X(e, s, k, rmin, rmax, roles, fp, ip) e,
+  NAASC_VOPS(X)
+#undef X
+  VOP_COUNT
+} VecOp;
+
+const char *vop_name(VecOp op);  /* "relu"; "" for VOP_MAC, VOP_VIEW and VOP_NONE */
+NestKind vop_kind(VecOp op);
+/* The op of a nest of kind k named name (a "host:OPTYPE" name is VOP_HOST);
+ * VOP_NONE if k has no such op. */
+VecOp vop_find(NestKind k, const char *name);
+/* The fewest and most operands op reads, and their roles in order (up to
+ * NEST_MAX_ACCESS); returns how many roles it lists. */
+int vop_reads(VecOp op, int *min, int *max, Role roles[NEST_MAX_ACCESS]);
+/* How many float (type 'f') or integer ('i') parameters op has, and their
+ * names, space-separated (the table's column). */
+int vop_nparams(VecOp op, char type);
+const char *vop_param_names(VecOp op, char type);
+
+/* The parameters of a nest's op, in the four float and four integer slots
+ * of the text form (f(...) and i(...)), which the command stream stores as
+ * they are; the views give the slots the names of NAASC_VOPS. */
+typedef struct {
+  union {
+    float v[4];                             /* f(...), slot by slot */
+    struct { float alpha, beta; } mac;      /* VOP_MAC (Gemm); alpha 0 for other mac nests */
+    struct { float min, max; } clip;        /* VOP_CLIP; -inf/inf for no bound */
+    struct { float alpha; } leakyrelu;      /* VOP_LEAKYRELU */
+    struct { float alpha, beta; } hardsigmoid; /* VOP_HARDSIGMOID */
+    struct { float epsilon; } batchnorm;    /* VOP_BATCHNORM */
+    struct { float scale[4]; } resize;      /* VOP_RESIZE: output/input per dim 0..3; 0: from the shapes */
+  } f;
+  union {
+    int64_t v[4];                           /* i(...), slot by slot */
+    struct { int64_t to; } cast;            /* VOP_CAST: the target DType */
+    struct { int64_t count_include_pad; } pool; /* VOP_MAXPOOL, VOP_AVGPOOL, VOP_GLOBALAVGPOOL: 0 or 1 */
+    struct { int64_t axis; } softmax;       /* VOP_SOFTMAX, in 0..rank-1 */
+    struct { int64_t axis; } gather;        /* VOP_GATHER, in 0..rank-1 */
+    struct { int64_t mode, coord, nearest; } resize; /* VOP_RESIZE: ResizeMode, ResizeCoord, ResizeNearest */
+  } i;
+} NestParams;
+
 typedef struct {
   NestKind kind;
   const char *name;     /* the graph node's name */
   const char *loc;      /* "file.onnx:node 'conv1'" */
-  const char *vop;      /* vector/move op: "relu", "maxpool", "add", "copy", ... */
+  VecOp vop;            /* the nest's op: one of its kind (NAASC_VOPS) */
+  const char *host_op;  /* VOP_HOST: the ONNX op type it runs; else NULL */
   int ndims;
   NestDim dims[NEST_MAX_DIMS];
   int nacc;
@@ -686,8 +807,7 @@ typedef struct {
   bool has_bias;        /* the B access adds a per-output-channel bias */
   Op act;               /* fused activation or OP_NONE */
   float act_alpha, act_beta; /* its parameters (Clip min/max, LeakyRelu alpha, HardSigmoid) */
-  float fparam[4];      /* vector-op parameters (epsilon, alpha, ...) by vop */
-  int64_t iparam[4];
+  NestParams param;     /* the op's parameters */
   const char *note;     /* free text left by a pass (e.g. a plugin's analysis), or NULL */
   NestMapping *map;     /* mac nests: the mapping once mapped (module arena), or NULL */
 } Nest;
@@ -706,7 +826,11 @@ void module_destroy(Module *m);
 uint32_t module_add_tensor(Module *m, const char *name, DType dt, int rank, const int64_t *dims,
                            TensorRole role); /* its id, 0 on failure */
 uint32_t module_find_tensor(const Module *m, const char *name); /* 0 if none */
-Nest *module_add_nest(Module *m, NestKind kind, const char *name); /* NULL on failure */
+/* A new nest of kind `kind`: a mac or view nest gets its kind's one op,
+ * a vec or move nest VOP_NONE until its builder sets one.  NULL on failure. */
+Nest *module_add_nest(Module *m, NestKind kind, const char *name);
+/* The first access of n with role r, or NULL. */
+const Access *nest_access(const Nest *n, Role r);
 int64_t nest_macs(const Nest *n); /* product of dim bounds for NK_MAC, else 0 */
 
 /* Text form (docs/ir.md). */

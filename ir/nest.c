@@ -59,10 +59,85 @@ Nest *module_add_nest(Module *m, NestKind kind, const char *name) {
   n->kind = kind;
   n->name = arena_strdup(&m->arena, name);
   if (!n->name) return NULL;
-  n->vop = "";
+  n->vop = kind == NK_MAC ? VOP_MAC : kind == NK_VIEW ? VOP_VIEW : VOP_NONE;
   n->loc = "";
   m->nnests++;
   return n;
+}
+
+const Access *nest_access(const Nest *n, Role r) {
+  for (int a = 0; a < n->nacc; a++)
+    if (n->acc[a].role == r) return &n->acc[a];
+  return NULL;
+}
+
+/* ---- the op and role tables ------------------------------------------------ */
+
+static const struct {
+  const char *name;
+  NestKind kind;
+  int rmin, rmax;
+  const char *roles, *fparams, *iparams;
+} vops[VOP_COUNT] = {
+    [VOP_NONE] = {"", NK_VEC, 0, 0, "", "", ""},
+#define X(e, s, k, rmin, rmax, roles, fp, ip) [e] = {s, k, rmin, rmax, roles, fp, ip},
+    NAASC_VOPS(X)
+#undef X
+};
+
+static const char *const role_names[ROLE_COUNT] = {
+    [ROLE_NONE] = "",
+#define X(e, s) [e] = s,
+    NAASC_ROLES(X)
+#undef X
+};
+
+const char *vop_name(VecOp op) { return op > VOP_NONE && op < VOP_COUNT ? vops[op].name : ""; }
+
+NestKind vop_kind(VecOp op) { return op > VOP_NONE && op < VOP_COUNT ? vops[op].kind : NK_VEC; }
+
+VecOp vop_find(NestKind k, const char *name) {
+  if (k == NK_VEC && strncmp(name, "host:", 5) == 0 && name[5]) return VOP_HOST;
+  for (int op = VOP_NONE + 1; op < VOP_COUNT; op++)
+    if (op != VOP_HOST && vops[op].kind == k && strcmp(vops[op].name, name) == 0) return (VecOp)op;
+  return VOP_NONE;
+}
+
+/* The number of space-separated words of s. */
+static int words(const char *s) {
+  int n = 0;
+  for (const char *p = s; *p; p++) n += *p != ' ' && (p == s || p[-1] == ' ');
+  return n;
+}
+
+int vop_reads(VecOp op, int *min, int *max, Role roles[NEST_MAX_ACCESS]) {
+  if (op <= VOP_NONE || op >= VOP_COUNT) op = VOP_NONE;
+  *min = vops[op].rmin, *max = vops[op].rmax;
+  int n = 0;
+  for (const char *p = vops[op].roles; *p && n < NEST_MAX_ACCESS;) {
+    char word[8];
+    size_t k = 0;
+    while (*p && *p != ' ' && k + 1 < sizeof word) word[k++] = *p++;
+    word[k] = 0;
+    while (*p == ' ') p++;
+    roles[n++] = role_find(word);
+  }
+  return n;
+}
+
+int vop_nparams(VecOp op, char type) { return words(vop_param_names(op, type)); }
+
+const char *vop_param_names(VecOp op, char type) {
+  if (op <= VOP_NONE || op >= VOP_COUNT) return "";
+  return type == 'f' ? vops[op].fparams : vops[op].iparams;
+}
+
+const char *role_name(Role r) { return r > ROLE_NONE && r < ROLE_COUNT ? role_names[r] : ""; }
+
+Role role_find(const char *name) {
+  for (int r = ROLE_NONE + 1; r < ROLE_COUNT; r++)
+    if (strcmp(role_names[r], name) == 0) return (Role)r;
+  return ROLE_NONE;
 }
 
 int64_t nest_macs(const Nest *n) {
@@ -102,7 +177,7 @@ static void print_name(FILE *f, char sigil, const char *s) {
     print_string(f, s);
 }
 
-static const char *const role_names[] = {"input", "weight", "value", "output"};
+static const char *const tensor_role_names[] = {"input", "weight", "value", "output"};
 static const char *const kind_names[] = {"mac", "vec", "move", "view"};
 static const char *const acc_names[] = {"read", "write", "update"};
 
@@ -211,7 +286,7 @@ bool nest_problem(const Nest *n, Problem *p) {
   /* The windowed access (I of a conv) indexes rows with P*stride + R*dilation. */
   for (int a = 0; a < n->nacc; a++) {
     const Access *ac = &n->acc[a];
-    if (strcmp(ac->role, "I") != 0 || ac->ix != IX_AFFINE || ac->rank < 3) continue;
+    if (ac->role != ROLE_I || ac->ix != IX_AFFINE || ac->rank < 3) continue;
     for (int k = 0; k < 2 && 2 + k < ac->rank; k++) {
       const Affine *e = &ac->idx[2 + k];
       int64_t cs = e->coef[nest_dim_pos(n, k ? DIM_Q : DIM_P)], cd = e->coef[nest_dim_pos(n, k ? DIM_S : DIM_R)];
@@ -280,7 +355,7 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     print_name(f, '%', t->name);
     fprintf(f, " : %s[", dtype_name(t->dtype));
     for (int k = 0; k < t->rank; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, t->dims[k]);
-    fprintf(f, "] %s\n", role_names[t->role]);
+    fprintf(f, "] %s\n", tensor_role_names[t->role]);
   }
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *n = &m->nests[i];
@@ -288,7 +363,8 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     fputs("\nnest ", f);
     print_name(f, '@', n->name);
     fprintf(f, " %s", kind_names[n->kind]);
-    if (n->vop && *n->vop) fprintf(f, "(%s)", n->vop);
+    if (n->vop == VOP_HOST) fprintf(f, "(host:%s)", n->host_op ? n->host_op : "");
+    else if (*vop_name(n->vop)) fprintf(f, "(%s)", vop_name(n->vop));
     fputs(" loc ", f);
     print_string(f, n->loc ? n->loc : "");
     fputs(" {\n", f);
@@ -301,7 +377,7 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     }
     for (int a = 0; a < n->nacc; a++) {
       const Access *ac = &n->acc[a];
-      fprintf(f, "  %s = %s ", ac->role, acc_names[ac->kind]);
+      fprintf(f, "  %s = %s ", role_name(ac->role), acc_names[ac->kind]);
       print_name(f, '%', m->tensors[ac->tensor].name);
       if (ac->ix == IX_GATHER) {
         fputs("[gather]", f);
@@ -336,19 +412,19 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     }
     bool fp = false, ip = false;
     for (int k = 0; k < 4; k++) {
-      fp = fp || n->fparam[k] != 0;
-      ip = ip || n->iparam[k] != 0;
+      fp = fp || n->param.f.v[k] != 0;
+      ip = ip || n->param.i.v[k] != 0;
     }
     if (fp || ip) {
       fputs("  params", f);
       if (fp) {
         fputs(" f(", f);
-        print_floats(f, n->fparam, 4);
+        print_floats(f, n->param.f.v, 4);
         fputc(')', f);
       }
       if (ip) {
         fputs(" i(", f);
-        for (int k = 0; k < 4; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, n->iparam[k]);
+        for (int k = 0; k < 4; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, n->param.i.v[k]);
         fputc(')', f);
       }
       fputc('\n', f);

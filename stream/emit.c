@@ -87,9 +87,22 @@ static void rec_end(Buf *b, size_t start) {
   for (int i = 0; i < 4; i++) b->p[start - 4 + i] = (uint8_t)(len >> (8 * i));
 }
 
+/* A nest's op as the stream names it: its name in the text form
+ * ("relu"; "" for mac and view nests; "host:OPTYPE"). */
+static void put_vop(Buf *b, const Nest *n) {
+  const char *name = vop_name(n->vop), *host = n->vop == VOP_HOST && n->host_op ? n->host_op : NULL;
+  size_t len = strlen(name), hlen = host ? strlen(host) : 0;
+  put32(b, (uint32_t)(host ? len + 1 + hlen : len));
+  put(b, name, len);
+  if (host) {
+    put8(b, ':');
+    put(b, host, hlen);
+  }
+}
+
 static void put_nest(Buf *b, const Nest *n) {
   putstr(b, n->name);
-  putstr(b, n->vop);
+  put_vop(b, n);
   put8(b, (uint8_t)n->kind);
   put8(b, (uint8_t)n->ndims);
   put8(b, (uint8_t)n->nacc);
@@ -99,8 +112,8 @@ static void put_nest(Buf *b, const Nest *n) {
   put16(b, 0);
   putf(b, n->act_alpha);
   putf(b, n->act_beta);
-  for (int i = 0; i < 4; i++) putf(b, n->fparam[i]);
-  for (int i = 0; i < 4; i++) put64(b, (uint64_t)n->iparam[i]);
+  for (int i = 0; i < 4; i++) putf(b, n->param.f.v[i]);
+  for (int i = 0; i < 4; i++) put64(b, (uint64_t)n->param.i.v[i]);
   for (int i = 0; i < n->ndims; i++) {
     put64(b, (uint64_t)n->dims[i].bound);
     put8(b, n->dims[i].reduce);
@@ -115,10 +128,10 @@ static void put_nest(Buf *b, const Nest *n) {
     put8(b, (uint8_t)ac->kind);
     put8(b, (uint8_t)ac->ix);
     put8(b, (uint8_t)ac->rank);
-    size_t len = ac->role ? strlen(ac->role) : 0;
-    if (len > 31) len = 31;
+    const char *role = role_name(ac->role);
+    size_t len = strlen(role);
     put8(b, (uint8_t)len);
-    put(b, ac->role, len);
+    put(b, role, len);
     if (ac->ix != IX_AFFINE) continue;
     for (int k = 0; k < ac->rank; k++) {
       for (int d = 0; d < NEST_MAX_DIMS; d++) put64(b, (uint64_t)ac->idx[k].coef[d]);
@@ -131,10 +144,7 @@ static void put_nest(Buf *b, const Nest *n) {
 
 /* The access of a mac nest for an accel tensor, or NULL. */
 static const Access *mac_access(const Nest *n, int t) {
-  const char *role = t == TENSOR_W ? "W" : t == TENSOR_I ? "I" : "O";
-  for (int a = 0; a < n->nacc; a++)
-    if (n->acc[a].role && strcmp(n->acc[a].role, role) == 0) return &n->acc[a];
-  return NULL;
+  return nest_access(n, t == TENSOR_W ? ROLE_W : t == TENSOR_I ? ROLE_I : ROLE_O);
 }
 
 /* The load (or store) of tensor t's tile at level l: per tensor dim the
@@ -175,7 +185,7 @@ static void put_tile(Buf *b, CmdOp op, int l, int t, const Nest *n, const Module
   rec_end(b, r);
 }
 
-/* The kernel of the compute tile (tileplan.h): operands read from the
+/* The kernel of the compute tile (the tile plan): operands read from the
  * slots of their source levels, then the COMPUTE command. */
 static void put_kernel(Buf *b, const Nest *n, int lc, const uint8_t keep[ACCEL_MAX_LEVELS],
                        int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], uint32_t *nkernels) {
@@ -209,7 +219,7 @@ static void put_kernel(Buf *b, const Nest *n, int lc, const uint8_t keep[ACCEL_M
 }
 
 /* Packs the weights w (float32, dense) of a mapped layer as the cells of
- * tileplan.h into pk, and writes the WPACK command; false if out of memory
+ * the tile plan into pk, and writes the WPACK command; false if out of memory
  * or the cells would outnumber the weights. */
 static bool put_wpack(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Module *mod,
                       uint32_t tensor, const float *w, const TpLoop *loop, int nloops, int pw,
