@@ -1,5 +1,5 @@
 /*
- * nas.c: the network level of NAAS (nas.h): regularized evolution over
+ * nas.c: the network level of NAAS (search.h): regularized evolution over
  * NAS-Bench-201 cells, each scored by an accuracy table and a hardware
  * callback, plus the Pareto front and Kendall's tau used to report it.
  *
