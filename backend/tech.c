@@ -45,6 +45,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -785,8 +786,10 @@ static Rc check(const TechComponent *c, Diag *d, const char *where) {
       return RC_BADINPUT;
     }
     if (c->acc_given && (c->acc == TECH_INT) != (c->number == TECH_INT)) {
-      diag_error(d, where, "acc=%s: a %s MAC accumulates in %s", tech_number_name(c->acc),
-                 tech_number_name(c->number),
+      char acc[16];
+      if (c->acc == TECH_INT) snprintf(acc, sizeof acc, "int%d", c->acc_bits);
+      else snprintf(acc, sizeof acc, "%s", tech_number_name(c->acc));
+      diag_error(d, where, "acc=%s: a %s MAC accumulates in %s", acc, tech_number_name(c->number),
                  c->number == TECH_INT ? "an integer (acc=intN)" : "a float (acc=fp16, bf16 or fp32)");
       return RC_BADINPUT;
     }

@@ -37,9 +37,10 @@ static const char usage_text[] =
     "\n"
     "example: naasc tech sram depth=2048 width=256 banks=4 ports=2 technology=45nm\n";
 
-static int usage_error(const char *msg, const char *arg) {
+/* Prints "naasc tech: error: " fmt (with arg) and the help hint; RC_USAGE. */
+static int usage_error(const char *fmt, const char *arg) {
   fprintf(stderr, "naasc tech: error: ");
-  fprintf(stderr, msg, arg);
+  fprintf(stderr, fmt, arg);
   fprintf(stderr, "\nTry 'naasc tech --help'.\n");
   return RC_USAGE;
 }
@@ -68,7 +69,7 @@ static void print_json(const TechComponent *c, const TechCost *r) {
 }
 
 int naasc_tech_main(int argc, char **argv) {
-  if (argc < 2) return usage_error("%sgive a component kind and its attributes", "");
+  if (argc < 2) return usage_error("%s", "give a component kind and its attributes");
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     fputs(usage_text, stdout);
     return RC_OK;
