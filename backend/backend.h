@@ -112,4 +112,81 @@ Rc arch_resolve(const char *name_or_path, Arch *a, Diag *d);
  * struct, so print -> load -> print is byte-identical. */
 void arch_print(FILE *f, const Arch *a);
 
+/* ---- technology model (tech.c) ---------------------------------------------
+ * Energy per action and area of a component from its attributes and the
+ * technology node (docs/technology.md: the model, its data and how far it is
+ * from each published point).  No allocation, no state: thread-safe. */
+
+typedef enum {
+  TECH_NONE = 0,
+  TECH_SRAM,    /* an SRAM array (CACTI): depth, width, banks, ports */
+  TECH_REGFILE, /* a flip-flop register file: depth, width, banks, ports */
+  TECH_MAC,     /* a multiply-accumulate unit (or its multiplier or adder) */
+  TECH_DRAM,    /* off-chip DRAM: type, width per access */
+  TECH_NOC,     /* an on-chip wire hop: width, length */
+  TECH_NKINDS
+} TechKind;
+
+/* Number formats of a MAC's operands and accumulator. */
+typedef enum { TECH_INT = 0, TECH_BINARY, TECH_FP16, TECH_BF16, TECH_FP32 } TechNumber;
+
+/* The part of a MAC to cost: all of it, the multiplier, or the adder. */
+typedef enum { TECH_OP_MAC = 0, TECH_OP_MUL, TECH_OP_ADD } TechOp;
+
+typedef enum { TECH_LPDDR4 = 0, TECH_DDR4, TECH_HBM2, TECH_GDDR5, TECH_NDRAM } TechDram;
+
+/* A component; tech_init sets the defaults noted. */
+typedef struct {
+  TechKind kind;
+  double node_nm;     /* technology node, 7-130 nm; 0 = not given (needed but for DRAM) */
+  int64_t depth;      /* words (sram, regfile) */
+  int width;          /* bits per word or access (sram, regfile, dram, noc) */
+  int banks;          /* sram, regfile: 1-32 (1) */
+  int ports;          /* read-write ports, sram, regfile: 1-4 (1) */
+  TechNumber number;  /* mac operands (TECH_INT) */
+  int bits;           /* mac: integer operand width (0 = not given) */
+  TechNumber acc;     /* mac accumulator format, when acc_given */
+  int acc_bits;       /* its width for TECH_INT */
+  bool acc_given;     /* else: an integer of 2 x bits, or the operands' float format */
+  TechOp op;          /* mac: TECH_OP_MAC */
+  TechDram dram;      /* dram: TECH_LPDDR4 */
+  double length_mm;   /* noc: the hop's wire length (0 = not given) */
+  double cycle_ns;    /* clock period that leakage per cycle is for (1 ns) */
+} TechComponent;
+
+/* The model's answer.  Storage (sram, regfile, dram): read/write/update pJ
+ * per access of one word; mac: energy_pj per operation; noc: energy_pj per
+ * hop of width bits.  extrapolated: the component lies outside the data the
+ * model was fitted to (the CACTI grid, Horowitz's 8-32 bit points, ...). */
+typedef struct {
+  double read_pj, write_pj, update_pj;
+  double energy_pj;
+  double leak_pj_per_cycle;
+  double area_um2;
+  bool extrapolated;
+} TechCost;
+
+/* A component of that kind with the defaults above. */
+void tech_init(TechComponent *c, TechKind kind);
+
+/* Sets the attribute `attr` ("depth", "width", "banks", "ports",
+ * "technology", "cycle_ns", "type", "bits", "acc", "op", "length_mm", as the
+ * kind takes them; docs/technology.md) from its text.  RC_BADINPUT
+ * (reported through d at `where`, naming the attribute and the value) for
+ * an attribute the kind does not take or a value that does not parse. */
+Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d, const char *where);
+
+/* Evaluates c into *out.  RC_BADINPUT (reported, naming the value) if c is
+ * outside the model: a node outside 7-130 nm, a depth or width of 0 or too
+ * large, a missing attribute, ... */
+Rc tech_eval(const TechComponent *c, TechCost *out, Diag *d, const char *where);
+
+/* "sram", ...; TECH_NONE if name is no kind. */
+const char *tech_kind_name(TechKind k);
+TechKind tech_kind_find(const char *name);
+const char *tech_number_name(TechNumber t);
+const char *tech_dram_name(TechDram t);
+/* The model's DRAM energy per bit read or written (pJ). */
+double tech_dram_pj_per_bit(TechDram t);
+
 #endif

@@ -29,6 +29,7 @@
 int naasc_cost_main(int argc, char **argv);
 int naasc_search_main(int argc, char **argv);
 int naasc_nas_main(int argc, char **argv);
+int naasc_tech_main(int argc, char **argv);
 
 /* Prints "naasc: error: " fmt (with arg) and "Try 'help'."; returns RC_USAGE. */
 static inline int cli_usage_error(const char *help, const char *fmt, const char *arg) {

@@ -29,6 +29,7 @@ static const char usage_text[] =
     "       naasc zoo NAME -o FILE.onnx [--no-weights] [--seed N]\n"
     "       naasc zoo --list\n"
     "       naasc cost --check CASE.json ... | --arch A.yaml --problem P.yaml --mapping M.yaml\n"
+    "       naasc tech KIND ATTR=VALUE ...      energy and area of one component (naasc tech --help)\n"
     "       naasc --search MODEL.onnx|ZOO-NAME ... --budget NAME|FILE.yaml [-o DIR]  (naasc --search --help)\n"
     "       naasc --list-ops [--format=markdown]\n"
     "       naasc --search --nas nasbench201 --budget NAME (--min-accuracy P | --max-edp X) [-o DIR]\n"
@@ -167,6 +168,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "zoo") == 0) return cmd_zoo(argc, argv);
   if (strcmp(argv[1], "cost") == 0) return naasc_cost_main(argc - 1, argv + 1);
+  if (strcmp(argv[1], "tech") == 0) return naasc_tech_main(argc - 1, argv + 1);
   for (int i = 1; i < argc; i++) /* before --search: the network level takes it */
     if (strcmp(argv[i], "--nas") == 0 || strncmp(argv[i], "--nas=", 6) == 0) return naasc_nas_main(argc, argv);
   for (int i = 1; i < argc; i++)
