@@ -1090,6 +1090,16 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
     lc->cycles = slow < 1.0 ? (int64_t)ceil(cc / slow) : out->compute_cycles;
     if (lc->cycles > out->cycles) out->cycles = lc->cycles, out->bottleneck = l;
   }
+  /* Leakage (Timeloop's BufferLevel::FinalizeBufferEnergy): every cycle of
+   * the run, on each utilized instance (one if the level keeps nothing). */
+  for (int l = 0; l < nl; l++) {
+    const Level *lv = &a->level[l];
+    if (lv->leak_pj_per_cycle <= 0) continue;
+    double e = lv->leak_pj_per_cycle * (double)out->cycles * (double)(m->level[l].keep ? nest->util[l] : 1);
+    out->level[l].leak_energy_pj = e;
+    out->level[l].energy_pj += e;
+    out->energy_pj += e;
+  }
   out->edp = out->energy_pj * (double)out->cycles;
   out->seconds = a->clock_mhz > 0 ? (double)out->cycles / (a->clock_mhz * 1e6) : 0;
   out->utilization = (double)out->macs / ((double)a->mac_instances * (double)out->cycles);
