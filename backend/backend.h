@@ -211,10 +211,10 @@ void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r);
 int cost_compare_levels(const CostResult *got, const CostResult *want, const Arch *a,
                         const bool *stated, FILE *out, bool only_failures);
 
-/* Writes Timeloop's input files into folder dir (timeloop_write.c): with a,
- * arch.yaml (the processed v0.4 tree, constraints included), arch.ERT.yaml
- * and arch.ART.yaml; with p, LAYER.problem.yaml; with m (needs a and p),
- * LAYER.map.yaml; layer NULL names them problem.yaml and map.yaml.  What
+/* Writes Timeloop's input files into folder dir (timeloop_write.c): with a
+ * and no layer, arch.yaml (the processed v0.4 tree, constraints included),
+ * arch.ERT.yaml and arch.ART.yaml; with p, LAYER.problem.yaml; with m (needs
+ * a and p), LAYER.map.yaml; layer NULL names them problem.yaml and map.yaml.  What
  * Timeloop cannot express is refused (a third array axis, a dimension on
  * both axes of one level) or, when it changes no count, kept in naasc_*
  * attributes Timeloop ignores, with a warning through d. */

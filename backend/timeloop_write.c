@@ -72,6 +72,121 @@ static const char *mac_name(const Arch *a) {
   return "mac";
 }
 
+/* Timeloop's view of arch a for mapping m (m may be NULL), in v and vm.  A
+ * Timeloop spatial directive puts each dimension on one axis, so a level
+ * where m unrolls dimensions on both axes (the set D) gets a level of its
+ * own below it, NAME_x, that keeps nothing (as timeloopfe adds for a fanning
+ * container) and takes over part of the fan-out:
+ *   mode 'x': D's X unrolling (the level keeps the rest: sliding windows
+ *             stay whole), when D's X factors divide the X fan-out;
+ *   mode 'y': likewise D's Y unrolling;
+ *   mode 'a': all of the X unrolling.
+ * The network energy moves to NAME_x, where naasc charges the last hop.
+ * pos[l] is level l's index in v; *split tells whether a level was split.
+ * A level that keeps nothing is written as timeloopfe's dummy_storage (one
+ * 1-bit word), an area as one number per instance.  false (reported) if the
+ * view does not exist; same_figures then checks it counts as naasc does. */
+static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *vm, int pos[ACCEL_MAX_LEVELS],
+                 bool *split_any, Diag *d) {
+  *v = *a;
+  v->nlevels = 0;
+  if (m) vm->nlevels = 0;
+  *split_any = false;
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    const LevelMapping *lm = m ? &m->level[l] : NULL;
+    uint8_t dup = 0;
+    for (int dd = 0; lm && dd < NDIMS; dd++)
+      if (lm->spatial[AXIS_X][dd] > 1 && lm->spatial[AXIS_Y][dd] > 1) dup |= (uint8_t)(1u << dd);
+    /* the axis handed to the new level, and which of its dims */
+    int ax = mode == 'y' ? AXIS_Y : AXIS_X;
+    uint8_t moved = mode == 'a' ? ACCEL_ALL_DIMS : dup;
+    int64_t q = 1, rest = 1;
+    for (int dd = 0; dup && dd < NDIMS; dd++) {
+      if (moved >> dd & 1) q *= lm->spatial[ax][dd];
+      else rest *= lm->spatial[ax][dd];
+    }
+    if (dup && mode == 'a') q = L->fanout[AXIS_X];
+    if (dup && (L->fanout[ax] % q || rest > L->fanout[ax] / q)) {
+      diag_error(d, NULL, "level '%s': the unrolling on both axes does not divide the fan-out", L->name);
+      return false;
+    }
+    if (v->nlevels + 1 + (dup != 0) > ACCEL_MAX_LEVELS) {
+      diag_error(d, NULL, "level '%s' unrolls a dimension on both axes, which needs a level of its own in "
+                          "Timeloop: more than %d levels", L->name, ACCEL_MAX_LEVELS);
+      return false;
+    }
+    pos[l] = v->nlevels;
+    Level *V = &v->level[v->nlevels];
+    *V = *L;
+    if (!L->is_dram) V->area_um2_fixed += (double)L->capacity_words * L->area_um2_per_word;
+    V->area_um2_per_word = 0;
+    if (!V->keeps_allowed) {
+      V->capacity_words = 1, V->word_bits = 1, V->block_words = 1;
+      V->e_read_pj = V->e_fill_pj = V->e_update_pj = V->leak_pj_per_cycle = 0;
+    }
+    if (m) vm->level[v->nlevels] = *lm;
+    v->nlevels++;
+    if (!dup) continue;
+    *split_any = true;
+    Level *X = &v->level[v->nlevels];
+    memset(X, 0, sizeof *X);
+    if (strlen(L->name) + 3 > sizeof X->name) {
+      diag_error(d, NULL, "level name '%s' too long", L->name);
+      return false;
+    }
+    snprintf(X->name, sizeof X->name, "%s_x", L->name);
+    for (int k = 0; k < a->nlevels; k++)
+      if (strcmp(a->level[k].name, X->name) == 0) {
+        diag_error(d, NULL, "level '%s' must be split for Timeloop, and '%s' is taken", L->name, X->name);
+        return false;
+      }
+    V->fanout[ax] = L->fanout[ax] / q;
+    X->fanout[AXIS_X] = X->fanout[AXIS_Y] = X->fanout[AXIS_Z] = 1;
+    X->fanout[ax] = q;
+    X->instances = L->instances * V->fanout[AXIS_X] * V->fanout[AXIS_Y];
+    X->mesh_x = L->mesh_x * V->fanout[AXIS_X], X->mesh_y = L->mesh_y * V->fanout[AXIS_Y];
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) X->connectivity[x] = ACCEL_ALL_DIMS;
+    X->connectivity[ax] = L->connectivity[ax];
+    if (V->fanout[ax] == 1) V->connectivity[ax] = ACCEL_ALL_DIMS;
+    X->word_bits = 1, X->block_words = 1, X->capacity_words = 1, X->multiple_buffering = 1;
+    X->noc_pj_per_hop = L->noc_pj_per_hop;
+    X->no_multicast = L->no_multicast, X->no_reduction = L->no_reduction;
+    V->noc_pj_per_hop = 0;
+    LevelMapping *XM = &vm->level[v->nlevels], *VM = &vm->level[v->nlevels - 1];
+    level_mapping_init(XM, 0);
+    for (int dd = 0; dd < NDIMS; dd++)
+      if (moved >> dd & 1) XM->spatial[ax][dd] = VM->spatial[ax][dd], VM->spatial[ax][dd] = 1;
+    memcpy(XM->spatial_order[ax], VM->spatial_order[ax], NDIMS);
+    v->nlevels++;
+  }
+  if (m) vm->nlevels = v->nlevels;
+  return true;
+}
+
+/* Whether the view gives naasc's figures (every count, cycles, energy). */
+static bool same_figures(const Problem *p, const Arch *a, const Mapping *m, const Arch *v, const Mapping *vm,
+                         const int *pos, bool report, Diag *d) {
+  CostResult r, q;
+  int e = cost_eval(p, a, m, &r);
+  if (e != COST_OK) {
+    diag_error(d, NULL, "the mapping of '%s' does not evaluate on '%s' (%s)", p->name, a->name, cost_error_name(e));
+    return false;
+  }
+  bool ok = cost_eval(p, v, vm, &q) == COST_OK && r.cycles == q.cycles &&
+            fabs(r.energy_pj - q.energy_pj) <= 1e-9 * fabs(r.energy_pj);
+  for (int l = 0; ok && l < a->nlevels; l++)
+    for (int t = 0; t < NTENSORS; t++) {
+      const AccessCounts *x = &r.level[l].total[t], *y = &q.level[pos[l]].total[t];
+      ok &= x->reads == y->reads && x->fills == y->fills && x->updates == y->updates;
+    }
+  if (!ok && report)
+    diag_error(d, NULL, "the mapping of '%s' unrolls a dimension on both axes of a level, which Timeloop expresses "
+                        "only as two levels, and there the figures differ (inputs shared diagonally across the "
+                        "axes are counted once per axis): not written", p->name);
+  return ok;
+}
+
 /* Timeloop's mesh of every level from the fan-outs; false (reported) when
  * the arch does not fit Timeloop's two-axis meshes. */
 static bool meshes(const Arch *a, int64_t mx[ACCEL_MAX_LEVELS + 1], int64_t my[ACCEL_MAX_LEVELS + 1], Diag *d) {
@@ -113,6 +228,20 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
     fprintf(f, "    - name: %s[1..%lld]\n", L->name, (long long)L->instances);
+    if (!L->keeps_allowed) { /* keeps nothing: timeloopfe's dummy level */
+      fprintf(f, "      class: dummy_storage\n      attributes: {width: 1, depth: 1, datawidth: 1, meshX: %lld, "
+                 "meshY: %lld", (long long)mx[l], (long long)my[l]);
+      if (L->noc_pj_per_hop != 0) {
+        fprintf(f, ", naasc_noc_energy_pj_per_hop: "), put_num(f, L->noc_pj_per_hop);
+        diag_warn(d, NULL, "level '%s': naasc's network energy (%g pJ per word and hop) has no Timeloop "
+                           "counterpart; it is kept as naasc_noc_energy_pj_per_hop, which Timeloop ignores, so "
+                           "Timeloop's energy will lack it", L->name, L->noc_pj_per_hop);
+      }
+      if (L->no_multicast) fprintf(f, ", naasc_no_multicast: true");
+      if (L->no_reduction) fprintf(f, ", naasc_no_reduction: true");
+      fprintf(f, "}\n");
+      continue;
+    }
     fprintf(f, "      class: %s\n", L->is_dram ? "DRAM" : "SRAM");
     fprintf(f, "      attributes:\n");
     fprintf(f, "        datawidth: %d\n", L->word_bits);
@@ -201,7 +330,7 @@ static void write_tables(FILE *ert, FILE *art, const Arch *a) {
       fputc('\n', ert);
     }
     fprintf(art, "  - name: %s.%s[1..%lld]\n    area: ", a->name, L->name, (long long)L->instances);
-    put_num(art, L->is_dram ? 0 : (double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed);
+    put_num(art, L->is_dram ? 0 : L->area_um2_fixed);
     fputc('\n', art);
   }
   fprintf(ert, "  - name: %s.%s[1..%lld]\n    actions:\n    - name: mac_random\n      arguments: {}\n      energy: ",
@@ -344,8 +473,30 @@ static Rc out_close(Out *o, const char *dir, const char *name, bool write, Diag 
 }
 
 Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p, const Mapping *m, Diag *d) {
+  static Arch v; /* large; the tools call this from one thread */
+  static Mapping vm;
+  int pos[ACCEL_MAX_LEVELS];
+  bool split = false;
   int64_t mx[ACCEL_MAX_LEVELS + 1], my[ACCEL_MAX_LEVELS + 1];
-  if (a && !meshes(a, mx, my, d)) return RC_BADINPUT;
+  if (m && !(a && p)) {
+    diag_error(d, NULL, "internal error: a mapping is written with its arch and problem");
+    return RC_INTERNAL;
+  }
+  if (a && !m && (!view(a, NULL, 'a', &v, NULL, pos, &split, d) || !meshes(&v, mx, my, d))) return RC_BADINPUT;
+  if (m) { /* the first view that counts as naasc does */
+    static const char modes[] = "xya";
+    Diag quiet;
+    diag_init(&quiet, NULL, NULL);
+    bool found = false;
+    for (int i = 0; !found && modes[i]; i++)
+      found = view(a, m, modes[i], &v, &vm, pos, &split, &quiet) && meshes(&v, mx, my, &quiet) &&
+              same_figures(p, a, m, &v, &vm, pos, false, &quiet);
+    if (!found) { /* say why, with the last view tried */
+      if (view(a, m, 'a', &v, &vm, pos, &split, d) && meshes(&v, mx, my, d))
+        same_figures(p, a, m, &v, &vm, pos, true, d);
+      return RC_BADINPUT;
+    }
+  }
   if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
     diag_error(d, NULL, "cannot create the folder: %s", strerror(errno));
     return RC_BADINPUT;
@@ -354,9 +505,9 @@ Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Probl
   const char *pre = layer ? layer : "", *dot = layer ? "." : "";
   Out o;
   Rc rc = RC_OK;
-  if (m && a && p) {
+  if (m) {
     if (!out_open(&o)) return RC_INTERNAL;
-    bool ok = write_mapping(o.f, a, p, m, d);
+    bool ok = write_mapping(o.f, &v, p, &vm, d);
     snprintf(name, sizeof name, "%s%smap.yaml", pre, dot);
     rc = out_close(&o, dir, name, ok, d);
     if (!ok) return RC_BADINPUT;
@@ -367,17 +518,22 @@ Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Probl
     snprintf(name, sizeof name, "%s%sproblem.yaml", pre, dot);
     rc = out_close(&o, dir, name, true, d);
   }
-  if (rc == RC_OK && a) {
-    Out e, r;
+  /* The arch: arch.yaml with its tables; for a layer whose mapping split a
+   * level, LAYER.arch.yaml (the tables of arch.yaml serve it). */
+  if (rc == RC_OK && a && (!layer || split)) {
     if (!out_open(&o)) return RC_INTERNAL;
-    if (!out_open(&e)) return out_close(&o, dir, "", false, d), RC_INTERNAL;
-    if (!out_open(&r)) return out_close(&o, dir, "", false, d), out_close(&e, dir, "", false, d), RC_INTERNAL;
-    write_arch(o.f, a, mx, my, d);
-    write_tables(e.f, r.f, a);
-    rc = out_close(&o, dir, "arch.yaml", true, d);
-    Rc rc2 = out_close(&e, dir, "arch.ERT.yaml", rc == RC_OK, d);
-    Rc rc3 = out_close(&r, dir, "arch.ART.yaml", rc == RC_OK && rc2 == RC_OK, d);
-    rc = rc != RC_OK ? rc : rc2 != RC_OK ? rc2 : rc3;
+    write_arch(o.f, &v, mx, my, d);
+    snprintf(name, sizeof name, "%s%sarch.yaml", pre, dot);
+    rc = out_close(&o, dir, name, true, d);
+  }
+  if (rc == RC_OK && a && !layer) {
+    Out e, r;
+    if (!out_open(&e)) return RC_INTERNAL;
+    if (!out_open(&r)) return out_close(&e, dir, "", false, d), RC_INTERNAL;
+    write_tables(e.f, r.f, &v);
+    rc = out_close(&e, dir, "arch.ERT.yaml", true, d);
+    Rc rc2 = out_close(&r, dir, "arch.ART.yaml", rc == RC_OK, d);
+    rc = rc != RC_OK ? rc : rc2;
   }
   return rc;
 }
