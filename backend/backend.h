@@ -52,7 +52,7 @@ Rc cost_check_mapping(const Problem *p, const Arch *a, const Mapping *m, Diag *d
 
 /* ---- validation cases --------------------------------------------------- */
 
-/* A case of shared/validation/timeloop ("dnn-accel-costmodel-validation/1"):
+/* A case of tests/data/timeloop ("dnn-accel-costmodel-validation/1"):
  * the triple plus Timeloop's figures in CostResult form (only the fields
  * the case states are set; edp, seconds and area stay 0). */
 typedef struct {

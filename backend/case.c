@@ -1,7 +1,7 @@
 /*
  * case.c: the readers of backend/: Timeloop validation cases (format
  * "dnn-accel-costmodel-validation/1", documented in section 3 of
- * shared/validation/timeloop/README.md) into a CostCase, and naasc's YAML
+ * tests/data/timeloop/README.md) into a CostCase, and naasc's YAML
  * architecture, problem and mapping files (docs/cost-model.md, "Input
  * files").  Both go through libyaml's document loader (JSON is YAML's flow
  * style), which gives every node a line and column for the messages.

@@ -4,7 +4,7 @@
  * Timeloop v3.0.3's "legacy" model count for count, then energy, cycles,
  * utilization and EDP.  docs/cost-model.md has the equations and where each
  * comes from in Timeloop; the section numbers "README x.y" below refer to
- * shared/validation/timeloop/README.md.
+ * tests/data/timeloop/README.md.
  *
  * How it works, in four steps:
  *   1. nest_build flattens the mapping into Timeloop's loop nest: per level

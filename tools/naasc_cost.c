@@ -33,7 +33,7 @@ static const char usage_text[] =
     "         [--emit=timeloop -o DIR]\n"
     "\n"
     "  --check       compare with the reference figures of Timeloop validation cases\n"
-    "                (shared/validation/timeloop); exit 0 only if all counts are equal\n"
+    "                (tests/data/timeloop); exit 0 only if all counts are equal\n"
     "                and cycles, energies and utilization are within 1%\n"
     "  --quiet, -q   with --check, print only the figures that differ\n"
     "  --arch, --problem, --mapping\n"
