@@ -1932,7 +1932,8 @@ static void apply_constraints(Tl *t) {
     Ref v = t->cons_lists[i];
     Ref lst = is_seq(v) ? v : getv(v, "targets");
     if (!is_seq(lst)) {
-      if (!is_null(v)) err_at(t, v, "constraints: expected 'targets', a list of directives");
+      if (!is_null(v) && !(is_map(v) && is_null(get(v, "targets"))))
+        err_at(t, v, "constraints: expected 'targets', a list of directives");
       continue;
     }
     for (int j = 0; j < seq_len(lst); j++) {

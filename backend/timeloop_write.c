@@ -273,7 +273,11 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
           (long long)a->mac_instances);
   fprintf(f, "        meshX: %lld\n        meshY: %lld\n", (long long)mx[a->nlevels], (long long)my[a->nlevels]);
   /* naasc's dataflow as Timeloop's constraints (for timeloop-mapper). */
-  fprintf(f, "architecture_constraints:\n  targets:\n");
+  char *cbuf = NULL;
+  size_t clen = 0;
+  FILE *out = f;
+  f = open_memstream(&cbuf, &clen);
+  if (!f) f = out; /* no memory: written in place, possibly as an empty list */
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
     unsigned byp = ACCEL_ALL_TENSORS & ~L->keeps_allowed, keep = L->keeps_required;
@@ -308,6 +312,11 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
         if (!(cx >> dd & 1)) fputc(dim_char(dd), f);
       fprintf(f, "\n    split: %d\n", nx);
     }
+  }
+  if (f != out) {
+    fclose(f);
+    fprintf(out, "architecture_constraints:\n  targets:%s\n%s", clen ? "" : " []", clen ? cbuf : "");
+    free(cbuf);
   }
 }
 
