@@ -93,9 +93,12 @@ Rc arch_resolve(const char *t, Arch *a, Diag *d) {
     return rc;
   }
   if (kind == SPEC_OTHER) {
+    const char *file = d->file;
     memset(a, 0, sizeof *a);
-    diag_error(d, NULL, "%s: neither a naasc architecture (keys name, levels, mac: docs/cost-model.md) nor a "
-                        "Timeloop specification (key architecture: docs/timeloop.md)", t);
+    d->file = t;
+    diag_error(d, NULL, "neither a naasc architecture (keys name, levels, mac: docs/cost-model.md) nor a "
+                        "Timeloop specification (key architecture: docs/timeloop.md)");
+    d->file = file;
     return RC_BADINPUT;
   }
   if (ends_with(t, ".yaml") || ends_with(t, ".yml")) return arch_load(t, a, d);

@@ -664,6 +664,13 @@ static void read_sections(Tl *t, TlFile *f) {
       "ERT_summary", "ART_summary", "model", "version", "environment_variables", "mapper_constraints",
       "timeloop_front_end", NULL};
   Ref root = {f, yaml_document_get_root_node(&f->doc)};
+  Ref nk = {NULL, NULL};
+  if (get_depth(root, "levels", &nk, 0).n || get_depth(root, "dims", &nk, 0).n) { /* naasc's own formats */
+    bool prob = key_eq(scal(nk), "dims");
+    err_at(t, nk, "'%s': this is a naasc %s file, not a Timeloop specification (give it with %s)", scal(nk),
+           prob ? "problem" : "architecture or mapping", prob ? "--problem" : "--arch or --mapping");
+    return;
+  }
   for (yaml_node_pair_t *pr = root.n->data.mapping.pairs.start; pr < root.n->data.mapping.pairs.top; pr++) {
     Ref k = {f, yaml_document_get_node(&f->doc, pr->key)};
     Ref v = {f, yaml_document_get_node(&f->doc, pr->value)};
@@ -697,10 +704,6 @@ static void read_sections(Tl *t, TlFile *f) {
       if (seq_len(tg) > 0 || (is_seq(v) && seq_len(v) > 0))
         err_at(t, k, "'sparse_optimizations': a sparse (Sparseloop) specification: naasc's cost model is "
                      "dense and does not model sparsity, gating, skipping or compressed formats");
-    } else if (key_eq(ks, "levels") || key_eq(ks, "dims")) {
-      err_at(t, k, "'%s': this is a naasc %s file, not a Timeloop specification (give it with --%s)", ks,
-             key_eq(ks, "dims") ? "problem" : "architecture or mapping",
-             key_eq(ks, "dims") ? "problem" : "arch/--mapping");
     } else {
       err_at(t, k, "unknown Timeloop section '%s' (naasc reads architecture, "
                    "architecture_constraints, problem, mapping, variables, ERT and ART)", ks);
@@ -2039,7 +2042,9 @@ static void read_mapping(Tl *t) {
   m->nlevels = a->nlevels;
   bool has[ACCEL_MAX_LEVELS][3] = {{0}};
   int perm_t[ACCEL_MAX_LEVELS][NDIMS], np_t[ACCEL_MAX_LEVELS] = {0};
-  for (int l = 0; l < a->nlevels; l++) level_mapping_init(&m->level[l], ACCEL_ALL_TENSORS);
+  /* A level without a datatype directive keeps what its constraints allow
+   * (timeloopfe hands the constraints to timeloop-model as directives). */
+  for (int l = 0; l < a->nlevels; l++) level_mapping_init(&m->level[l], a->level[l].keeps_allowed);
   for (int i = 0; i < seq_len(lst); i++) {
     Ref c = seq_at(lst, i);
     Ref tg = getv(c, "target"), ty = getv(c, "type");
