@@ -511,6 +511,16 @@ static TlFile *file_load(Tl *t, const char *path) {
     return NULL;
   }
   for (yaml_node_t *nd = f->doc.nodes.start; nd < f->doc.nodes.top; nd++) {
+    if (nd->type == YAML_MAPPING_NODE) /* a key given twice: YAML forbids it, timeloopfe refuses it */
+      for (yaml_node_pair_t *a = nd->data.mapping.pairs.start; a < nd->data.mapping.pairs.top; a++)
+        for (yaml_node_pair_t *b = nd->data.mapping.pairs.start; b < a; b++) {
+          Ref ka = {f, yaml_document_get_node(&f->doc, a->key)}, kb = {f, yaml_document_get_node(&f->doc, b->key)};
+          if (scal(ka) && scal(kb) && key_eq(scal(ka), scal(kb)) && strcmp(scal(ka), "<<") != 0) {
+            err_at(t, ka, "key '%s' given twice in one mapping (first at line %zu)", scal(ka),
+                   kb.n->start_mark.line + 1);
+            break;
+          }
+        }
     if (!custom_tag(nd)) continue;
     bool ok = false;
     for (int i = 0; arch_tags[i]; i++)
