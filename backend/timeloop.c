@@ -864,11 +864,12 @@ static bool read_space(Tl *t, Ref ds, Space *sp, Ref coefs) {
         Ref c = seq_at(term, 1);
         const char *cn = scal(c);
         bool known = false;
-        for (int j = 0; cn && j < seq_len(coefs); j++)
-          if (strcmp(cn, scal(getv(seq_at(coefs, j), "name")) ? scal(getv(seq_at(coefs, j), "name")) : "") == 0)
-            known = true;
+        for (int j = 0; cn && j < seq_len(coefs); j++) {
+          const char *dn2 = scal(getv(seq_at(coefs, j), "name"));
+          known |= dn2 && strcmp(cn, dn2) == 0;
+        }
         char *end;
-        if (cn && !known) {
+        if (cn && !known) { /* else a literal number */
           strtod(cn, &end);
           if (*end || end == cn) {
             err_at(t, c, "data space '%s': coefficient '%s' is not declared in 'coefficients'", nm, cn);
@@ -1684,12 +1685,10 @@ static void build_arch(Tl *t) {
     /* naasc's own terms, which Timeloop ignores (written by --emit=timeloop). */
     static const char *const noc[] = {"naasc_noc_energy_pj_per_hop", NULL},
                              *const nmc[] = {"naasc_no_multicast", NULL}, *const nrd[] = {"naasc_no_reduction", NULL},
-                             *const tcw[] = {"naasc_tensor_capacity_words", NULL},
-                             *const apw[] = {"naasc_area_um2_per_word", NULL};
+                             *const tcw[] = {"naasc_tensor_capacity_words", NULL};
     if (attr_num(t, c, noc, &x)) L->noc_pj_per_hop = x;
     if ((r = attr(c, nmc)).n) L->no_multicast = is_true(scal(r));
     if ((r = attr(c, nrd)).n) L->no_reduction = is_true(scal(r));
-    if (attr_num(t, c, apw, &x)) L->area_um2_per_word = x;
     if ((r = attr(c, tcw)).n) {
       if (!is_seq(r) || seq_len(r) != NTENSORS) {
         err_at(t, r, "'naasc_tensor_capacity_words': expected [W, I, O]");
@@ -1730,8 +1729,6 @@ static void build_arch(Tl *t) {
         if (!av.n) err_at(t, ar, "ART entry '%s': missing 'area'", L->name);
         return;
       }
-      L->area_um2_fixed -= L->area_um2_per_word * (double)L->capacity_words;
-      if (L->area_um2_fixed < 0) L->area_um2_fixed = 0;
     }
   }
   for (int l = 1; l < nst; l++)
@@ -2012,8 +2009,6 @@ static void apply_constraints(Tl *t) {
           int_at(t, sr, NULL, "split", &split)) {
         uint8_t xm = 0, ym = 0;
         for (int k = 0; k < np; k++) {
-          int pos = 0; /* position among all of Timeloop's dims */
-          (void)pos;
           if (k < split) xm |= (uint8_t)(1u << perm[k]);
           else ym |= (uint8_t)(1u << perm[k]);
         }
@@ -2051,7 +2046,6 @@ static void read_mapping(Tl *t) {
   }
   m->nlevels = a->nlevels;
   bool has[ACCEL_MAX_LEVELS][3] = {{0}};
-  int perm_t[ACCEL_MAX_LEVELS][NDIMS], np_t[ACCEL_MAX_LEVELS] = {0};
   /* A level without a datatype directive keeps what its constraints allow
    * (timeloopfe hands the constraints to timeloop-model as directives). */
   for (int l = 0; l < a->nlevels; l++) level_mapping_init(&m->level[l], a->level[l].keeps_allowed);
@@ -2133,8 +2127,6 @@ static void read_mapping(Tl *t) {
     if (kind == 0) {
       for (int d = 0; d < NDIMS; d++) lm->factor[d] = f[d], lm->remainder[d] = rem[d];
       for (int k = 0; k < NDIMS; k++) lm->order[k] = (uint8_t)full[NDIMS - 1 - k];
-      memcpy(perm_t[l], full, sizeof full);
-      np_t[l] = nf;
     } else {
       /* Spatial: the first `split` of Timeloop's (innermost-first)
        * permutation go on X, the rest on Y; with no split, all on X. */
@@ -2198,8 +2190,6 @@ static void read_mapping(Tl *t) {
       }
     }
   }
-  (void)perm_t;
-  (void)np_t;
   if (!t->nerr) t->s->have |= TL_HAVE_MAPPING;
 }
 
@@ -2238,18 +2228,16 @@ static bool add_tables_beside(Tl *t, const char *path, PathList *pl, bool ert, b
 }
 
 Rc timeloop_load(const char *const *paths, int npaths, unsigned need, TimeloopSpec *s, Diag *d) {
-  static Tl tl; /* large; not reentrant across threads (the tools call it once) */
-  Tl *t = &tl;
-  memset(t, 0, sizeof *t);
   memset(s, 0, sizeof *s);
-  t->d = d;
-  t->s = s;
-  t->files = xcalloc(TL_MAX_FILES, sizeof *t->files);
-  PathList pl = {{0}, 0};
-  if (!t->files) {
+  Tl *t = xcalloc(1, sizeof *t); /* large: on the heap, so that threads may load at once */
+  if (!t || !(t->files = xcalloc(TL_MAX_FILES, sizeof *t->files))) {
+    xfree(t);
     diag_error(d, NULL, "out of memory");
     return RC_INTERNAL;
   }
+  t->d = d;
+  t->s = s;
+  PathList pl = {{0}, 0};
   t->where = npaths ? paths[0] : NULL;
   for (int i = 0; i < npaths && !t->nerr; i++) {
     if (is_dir(paths[i])) {
@@ -2315,7 +2303,9 @@ Rc timeloop_load(const char *const *paths, int npaths, unsigned need, TimeloopSp
   for (int dd = 0; dd < NTENSORS; dd++) snprintf(s->tensor_name[dd], sizeof s->tensor_name[0], "%s", t->tname[dd]);
   paths_free(&pl);
   files_free(t);
-  if (t->nerr) {
+  int nerr = t->nerr;
+  xfree(t);
+  if (nerr) {
     s->have = 0;
     return RC_BADINPUT;
   }

@@ -481,9 +481,9 @@ static Rc out_close(Out *o, const char *dir, const char *name, bool write, Diag 
   return rc;
 }
 
-Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p, const Mapping *m, Diag *d) {
-  static Arch v; /* large; the tools call this from one thread */
-  static Mapping vm;
+/* timeloop_write with its views (large) on the heap. */
+static Rc write_all(const char *dir, const char *layer, const Arch *a, const Problem *p, const Mapping *m, Arch *vp,
+                    Mapping *vmp, Diag *d) {
   int pos[ACCEL_MAX_LEVELS];
   bool split = false;
   int64_t mx[ACCEL_MAX_LEVELS + 1], my[ACCEL_MAX_LEVELS + 1];
@@ -491,18 +491,18 @@ Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Probl
     diag_error(d, NULL, "internal error: a mapping is written with its arch and problem");
     return RC_INTERNAL;
   }
-  if (a && !m && (!view(a, NULL, 'a', &v, NULL, pos, &split, d) || !meshes(&v, mx, my, d))) return RC_BADINPUT;
+  if (a && !m && (!view(a, NULL, 'a', vp, NULL, pos, &split, d) || !meshes(vp, mx, my, d))) return RC_BADINPUT;
   if (m) { /* the first view that counts as naasc does */
     static const char modes[] = "xya";
     Diag quiet;
     diag_init(&quiet, NULL, NULL);
     bool found = false;
     for (int i = 0; !found && modes[i]; i++)
-      found = view(a, m, modes[i], &v, &vm, pos, &split, &quiet) && meshes(&v, mx, my, &quiet) &&
-              same_figures(p, a, m, &v, &vm, pos, false, &quiet);
+      found = view(a, m, modes[i], vp, vmp, pos, &split, &quiet) && meshes(vp, mx, my, &quiet) &&
+              same_figures(p, a, m, vp, vmp, pos, false, &quiet);
     if (!found) { /* say why, with the last view tried */
-      if (view(a, m, 'a', &v, &vm, pos, &split, d) && meshes(&v, mx, my, d))
-        same_figures(p, a, m, &v, &vm, pos, true, d);
+      if (view(a, m, 'a', vp, vmp, pos, &split, d) && meshes(vp, mx, my, d))
+        same_figures(p, a, m, vp, vmp, pos, true, d);
       return RC_BADINPUT;
     }
   }
@@ -516,7 +516,7 @@ Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Probl
   Rc rc = RC_OK;
   if (m) {
     if (!out_open(&o)) return RC_INTERNAL;
-    bool ok = write_mapping(o.f, &v, p, &vm, d);
+    bool ok = write_mapping(o.f, vp, p, vmp, d);
     snprintf(name, sizeof name, "%s%smap.yaml", pre, dot);
     rc = out_close(&o, dir, name, ok, d);
     if (!ok) return RC_BADINPUT;
@@ -531,7 +531,7 @@ Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Probl
    * level, LAYER.arch.yaml (the tables of arch.yaml serve it). */
   if (rc == RC_OK && a && (!layer || split)) {
     if (!out_open(&o)) return RC_INTERNAL;
-    write_arch(o.f, &v, mx, my, d);
+    write_arch(o.f, vp, mx, my, d);
     snprintf(name, sizeof name, "%s%sarch.yaml", pre, dot);
     rc = out_close(&o, dir, name, true, d);
   }
@@ -539,10 +539,20 @@ Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Probl
     Out e, r;
     if (!out_open(&e)) return RC_INTERNAL;
     if (!out_open(&r)) return out_close(&e, dir, "", false, d), RC_INTERNAL;
-    write_tables(e.f, r.f, &v);
+    write_tables(e.f, r.f, vp);
     rc = out_close(&e, dir, "arch.ERT.yaml", true, d);
     Rc rc2 = out_close(&r, dir, "arch.ART.yaml", rc == RC_OK, d);
     rc = rc != RC_OK ? rc : rc2;
   }
+  return rc;
+}
+
+Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p, const Mapping *m, Diag *d) {
+  Arch *vp = xmalloc(sizeof *vp);
+  Mapping *vmp = xmalloc(sizeof *vmp);
+  Rc rc = vp && vmp ? write_all(dir, layer, a, p, m, vp, vmp, d) : RC_INTERNAL;
+  if (rc == RC_INTERNAL && !(vp && vmp)) diag_error(d, NULL, "out of memory");
+  xfree(vp);
+  xfree(vmp);
   return rc;
 }
