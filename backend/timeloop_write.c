@@ -135,7 +135,7 @@ static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *v
       diag_error(d, NULL, "level name '%s' too long", L->name);
       return false;
     }
-    snprintf(X->name, sizeof X->name, "%s_x", L->name);
+    snprintf(X->name, sizeof X->name, "%.*s_x", (int)sizeof X->name - 3, L->name);
     for (int k = 0; k < a->nlevels; k++)
       if (strcmp(a->level[k].name, X->name) == 0) {
         diag_error(d, NULL, "level '%s' must be split for Timeloop, and '%s' is taken", L->name, X->name);
