@@ -32,6 +32,7 @@ static const char usage_text[] =
     "       naasc zoo NAME -o FILE.onnx [--no-weights] [--seed N]\n"
     "       naasc zoo --list\n"
     "       naasc cost --check CASE.json ... | --arch A.yaml --problem P.yaml --mapping M.yaml\n"
+    "       naasc cost --timeloop PATH... [--emit=timeloop -o DIR]   (docs/timeloop.md)\n"
     "       naasc --search MODEL.onnx|ZOO-NAME ... --budget NAME|FILE.yaml [-o DIR]  (naasc --search --help)\n"
     "       naasc --list-ops [--format=markdown]\n"
     "       naasc --search --nas nasbench201 --budget NAME (--min-accuracy P | --max-edp X) [-o DIR]\n"
