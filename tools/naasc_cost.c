@@ -35,7 +35,7 @@ static const char usage_text[] =
     "  --check       compare with the reference figures of Timeloop validation cases\n"
     "                (tests/data/timeloop); exit 0 only if all counts are equal\n"
     "                and cycles, energies and utilization are within 1%\n"
-    "  --quiet, -q   with --check, print only the figures that differ\n"
+    "  --quiet, -q   with --check or --timeloop, print only the figures that differ\n"
     "  --arch, --problem, --mapping\n"
     "                evaluate one mapping given as YAML files (docs/cost-model.md);\n"
     "                naasc's own or Timeloop's, told apart by their content\n"
@@ -43,7 +43,7 @@ static const char usage_text[] =
     "                evaluate a Timeloop v0.3/v0.4 specification (files or folders: arch,\n"
     "                problem, mapping, Accelergy ERT/ART) and print Timeloop's figures; with a\n"
     "                *.stats.txt, compare with it (exit 0 only if every count is equal and\n"
-    "                energy and cycles are within 1%%) (docs/timeloop.md)\n"
+    "                energy and cycles are within 1%) (docs/timeloop.md)\n"
     "  --emit=timeloop -o DIR\n"
     "                also write the architecture, problem and mapping as Timeloop files\n";
 
