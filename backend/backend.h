@@ -52,7 +52,7 @@ Rc cost_check_mapping(const Problem *p, const Arch *a, const Mapping *m, Diag *d
 
 /* ---- validation cases --------------------------------------------------- */
 
-/* A case of shared/validation/timeloop ("dnn-accel-costmodel-validation/1"):
+/* A case of tests/data/timeloop ("dnn-accel-costmodel-validation/1"):
  * the triple plus Timeloop's figures in CostResult form (only the fields
  * the case states are set; edp, seconds and area stay 0). */
 typedef struct {
@@ -104,8 +104,10 @@ const char *arch_preset_text(const char *name, size_t *len);
  * there is no such preset. */
 Rc arch_preset_load(const char *name, Arch *a, Diag *d);
 
-/* A --target: a preset name, an arch file (*.yaml, *.yml) or a Timeloop
- * validation case (*.json, its arch).  RC_BADINPUT (reported) otherwise. */
+/* A --target: a preset name, an arch file (*.yaml, *.yml: naasc's, or a
+ * Timeloop specification, told apart by content; timeloop_load), a folder of
+ * Timeloop files, or a Timeloop validation case (*.json, its arch).
+ * RC_BADINPUT (reported) otherwise. */
 Rc arch_resolve(const char *name_or_path, Arch *a, Diag *d);
 
 /* Writes a in the YAML arch format; arch_load reads it back to the same
@@ -188,5 +190,63 @@ const char *tech_number_name(TechNumber t);
 const char *tech_dram_name(TechDram t);
 /* The model's DRAM energy per bit read or written (pJ). */
 double tech_dram_pj_per_bit(TechDram t);
+
+/* ---- Timeloop and Accelergy specifications (timeloop.c) --------------------
+ * naasc reads Timeloop's specifications (v0.3 tree, v0.4 node list and the
+ * v0.4 processed form of parsed-processed-input.yaml; formats and limits in
+ * docs/timeloop.md), Accelergy's ERT/ART and Timeloop's statistics, and
+ * writes its own nouns back as Timeloop files (timeloop_write.c). */
+
+#define TL_HAVE_ARCH 1u
+#define TL_HAVE_PROBLEM 2u
+#define TL_HAVE_MAPPING 4u
+
+/* What a set of Timeloop files holds, in naasc's nouns. */
+typedef struct {
+  char design[ACCEL_NAME_MAX];               /* the top container's name */
+  unsigned have;                             /* TL_HAVE_* read */
+  Arch arch;                                 /* constraints applied: keeps, connectivity */
+  Problem problem;
+  Mapping mapping;
+  char mac_name[ACCEL_NAME_MAX];             /* the compute component */
+  char dim_name[NDIMS][16];                  /* Timeloop's name of each DIM_*, "" if none */
+  char tensor_name[NTENSORS][ACCEL_NAME_MAX]; /* the data spaces W, I, O */
+  char stats_path[4096];                     /* a *.stats.txt among the inputs, or "" */
+} TimeloopSpec;
+
+/* Reads Timeloop files: each path a file, or a folder (with Timeloop's
+ * parsed-processed-input.yaml: it and the *.map.yaml, *.ERT.yaml, *.ART.yaml
+ * and *.stats.txt beside it; else its *.yaml files).  An architecture's
+ * ERT/ART are also looked for beside its file.  need: TL_HAVE_* that must be
+ * present (a mapping needs the arch and problem).  Every error names
+ * file:line:column; sparse specifications are refused. */
+Rc timeloop_load(const char *const *paths, int npaths, unsigned need, TimeloopSpec *s, Diag *d);
+
+/* What a YAML file is, by its top-level keys. */
+typedef enum { SPEC_UNREADABLE, SPEC_NAASC, SPEC_TIMELOOP, SPEC_OTHER } SpecKind;
+SpecKind spec_file_kind(const char *path);
+
+/* Timeloop's figures from a *.stats.txt, as a CostResult over s's arch;
+ * stated[l] tells the levels it reports (it leaves out those that keep
+ * nothing).  Level energies include leakage. */
+Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want,
+                       bool stated[ACCEL_MAX_LEVELS], Diag *d);
+
+/* r printed in Timeloop's terms (its names and statistics labels). */
+void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r);
+
+/* cost_compare over the levels with stated[l] (all if stated is NULL) (report.c). */
+int cost_compare_levels(const CostResult *got, const CostResult *want, const Arch *a,
+                        const bool *stated, FILE *out, bool only_failures);
+
+/* Writes Timeloop's input files into folder dir (timeloop_write.c): with a
+ * and no layer, arch.yaml (the processed v0.4 tree, constraints included),
+ * arch.ERT.yaml and arch.ART.yaml; with p, LAYER.problem.yaml; with m (needs
+ * a and p), LAYER.map.yaml; layer NULL names them problem.yaml and map.yaml.  What
+ * Timeloop cannot express is refused (a third array axis, a dimension on
+ * both axes of one level) or, when it changes no count, kept in naasc_*
+ * attributes Timeloop ignores, with a warning through d. */
+Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p,
+                  const Mapping *m, Diag *d);
 
 #endif

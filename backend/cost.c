@@ -4,7 +4,7 @@
  * Timeloop v3.0.3's "legacy" model count for count, then energy, cycles,
  * utilization and EDP.  docs/cost-model.md has the equations and where each
  * comes from in Timeloop; the section numbers "README x.y" below refer to
- * shared/validation/timeloop/README.md.
+ * tests/data/timeloop/README.md.
  *
  * How it works, in four steps:
  *   1. nest_build flattens the mapping into Timeloop's loop nest: per level
@@ -1090,6 +1090,16 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
     lc->slowdown = slow;
     lc->cycles = slow < 1.0 ? (int64_t)ceil(cc / slow) : out->compute_cycles;
     if (lc->cycles > out->cycles) out->cycles = lc->cycles, out->bottleneck = l;
+  }
+  /* Leakage (Timeloop's BufferLevel::FinalizeBufferEnergy): every cycle of
+   * the run, on each utilized instance (one if the level keeps nothing). */
+  for (int l = 0; l < nl; l++) {
+    const Level *lv = &a->level[l];
+    if (lv->leak_pj_per_cycle <= 0) continue;
+    double e = lv->leak_pj_per_cycle * (double)out->cycles * (double)(m->level[l].keep ? nest->util[l] : 1);
+    out->level[l].leak_energy_pj = e;
+    out->level[l].energy_pj += e;
+    out->energy_pj += e;
   }
   out->edp = out->energy_pj * (double)out->cycles;
   out->seconds = a->clock_mhz > 0 ? (double)out->cycles / (a->clock_mhz * 1e6) : 0;

@@ -467,6 +467,9 @@ typedef struct {
                                         Timeloop's `keep` constraint); 0 = none */
   double read_bw, write_bw, shared_bw; /* words/cycle per instance; "write" = fills + updates */
   double e_read_pj, e_fill_pj, e_update_pj; /* pJ per block access */
+  double leak_pj_per_cycle;          /* static energy per instance and cycle (Timeloop's `leak`
+                                        action), charged for the utilized instances over the
+                                        whole run; 0 = none */
   /* The network from this level to its fan-out (YAML `noc`): energy to move
    * one word one hop, and whether one parent access may serve every child
    * needing the same word (multicast; spatial reduction for outputs).  The
@@ -556,6 +559,7 @@ typedef struct {
   double slowdown;                     /* <= 1; 1 = keeps up with compute */
   double energy_pj;                    /* all tensors, all utilized instances (NoC included) */
   double noc_energy_pj;                /* of which the network below this level */
+  double leak_energy_pj;               /* of which leakage (Level.leak_pj_per_cycle) */
   double tensor_energy_pj[NTENSORS];
 } LevelCost;
 

@@ -30,6 +30,7 @@ static const char usage_text[] =
     "       naasc zoo --list\n"
     "       naasc cost --check CASE.json ... | --arch A.yaml --problem P.yaml --mapping M.yaml\n"
     "       naasc tech KIND ATTR=VALUE ...      energy and area of one component (naasc tech --help)\n"
+    "       naasc cost --timeloop PATH... [--emit=timeloop -o DIR]   (docs/timeloop.md)\n"
     "       naasc --search MODEL.onnx|ZOO-NAME ... --budget NAME|FILE.yaml [-o DIR]  (naasc --search --help)\n"
     "       naasc --list-ops [--format=markdown]\n"
     "       naasc --search --nas nasbench201 --budget NAME (--min-accuracy P | --max-edp X) [-o DIR]\n"
@@ -41,8 +42,11 @@ static const char usage_text[] =
     "  --emit=cmd                write the binary command stream (needs --target and -o;\n"
     "                            implied by -o FILE.cmd); run it with naasc-run\n"
     "  --emit=cmd-text           print the command stream's disassembly (docs/cmd-format.md)\n"
-    "  --target NAME|FILE        the accelerator: a preset, an architecture YAML file, or a\n"
-    "                            Timeloop validation case (.json); the pipeline then maps\n"
+    "  --emit=timeloop           write the target and each layer's problem and mapping as\n"
+    "                            Timeloop v0.4 files (needs --target and -o DIR; docs/timeloop.md)\n"
+    "  --target NAME|FILE        the accelerator: a preset, an architecture YAML file (naasc's\n"
+    "                            or Timeloop's), a folder of Timeloop files, or a Timeloop\n"
+    "                            validation case (.json); the pipeline then maps\n"
     "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
     "                            an SVG chart (FILE.svg)\n"
     "  --jobs N, -j N            threads for the mapper\n"
@@ -161,6 +165,40 @@ static Rc emit_cmd(const Program *prog, const char *path, FILE *f, Diag *d) {
   return rc;
 }
 
+/* --emit=timeloop: the target and, per mapped layer, its problem and mapping
+ * as Timeloop files in dir (docs/timeloop.md); file names are the layer
+ * names with characters other than letters, digits, '.', '-' and '_' as '_'.
+ * A layer Timeloop cannot express is reported and skipped (exit 1). */
+static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
+  const char *file = d->file;
+  d->file = dir;
+  Rc rc = timeloop_write(dir, NULL, prog->arch, NULL, NULL, d);
+  int bad = 0;
+  uint32_t n = prog->mod->nnests;
+  char (*names)[ACCEL_NAME_MAX + 16] = xcalloc(n + 1, sizeof *names);
+  if (!names) rc = RC_INTERNAL;
+  for (uint32_t i = 0; rc == RC_OK && i < n; i++) {
+    const Nest *nt = &prog->mod->nests[i];
+    Problem p;
+    if (!nest_problem(nt, &p) || !nt->map) continue;
+    char *nm = names[i];
+    snprintf(nm, ACCEL_NAME_MAX, "%s", nt->name);
+    for (char *c = nm; *c; c++)
+      if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+            *c == '-' || *c == '_'))
+        *c = '_';
+    for (uint32_t k = 0; k < i; k++) /* two layers named alike: number the second */
+      if (strcmp(names[k], nm) == 0) snprintf(nm + strlen(nm), 16, "_%u", i);
+    /* a layer Timeloop cannot express is reported; the others are written */
+    Rc lrc = timeloop_write(dir, nm, prog->arch, &p, &nt->map->m, d);
+    if (lrc == RC_INTERNAL) rc = lrc;
+    bad += lrc != RC_OK;
+  }
+  xfree(names);
+  d->file = file;
+  return rc == RC_OK && bad ? RC_BADINPUT : rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_text, stderr);
@@ -220,8 +258,9 @@ int main(int argc, char **argv) {
     } else if (cli_is_flag(a, "--emit")) {
       emit = cli_flag_value(argc, argv, &i, "--emit");
       if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0 &&
-                    strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0))
-        return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd' or 'cmd-text', not '%s'", emit ? emit : "");
+                    strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0 && strcmp(emit, "timeloop") != 0))
+        return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd', 'cmd-text' or 'timeloop', not '%s'",
+                           emit ? emit : "");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a file name");
       out = argv[++i];
@@ -267,6 +306,12 @@ int main(int argc, char **argv) {
   if (!emit && olen > 4 && strcmp(out + olen - 4, ".cmd") == 0) emit = "cmd";
   bool nir = emit && strcmp(emit, "nir") == 0;
   bool cmd_bin = emit && strcmp(emit, "cmd") == 0, cmd_text = emit && strcmp(emit, "cmd-text") == 0;
+  bool tl = emit && strcmp(emit, "timeloop") == 0;
+  if (tl && (!drv.target || !out)) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("%s", "--emit=timeloop needs --target NAME|FILE and -o DIR");
+  }
   if ((cmd_bin || cmd_text) && !drv.target) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
@@ -295,7 +340,7 @@ int main(int argc, char **argv) {
       lower_at = i;
       break;
     }
-  bool nests = nir || report || cmd_bin || cmd_text;
+  bool nests = nir || report || cmd_bin || cmd_text || tl;
   if (nests && lower_at == pl.n) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
@@ -323,7 +368,7 @@ int main(int argc, char **argv) {
   size_t len = 0;
   FILE *f = NULL;
   if (rc == RC_OK && !(emit && strcmp(emit, "onnx") == 0) && !cmd_bin) {
-    f = out ? open_memstream(&buf, &len) : stdout;
+    f = out && !tl ? open_memstream(&buf, &len) : stdout; /* with timeloop, -o is a folder */
     if (!f) rc = RC_INTERNAL;
   }
   if (rc == RC_OK && emit && strcmp(emit, "onnx") == 0) {
@@ -338,11 +383,12 @@ int main(int argc, char **argv) {
       if (rc == RC_OK) rc = pm_verify_before_emit(reg, &rest, &prog, &d);
       if (rc == RC_OK && nir) module_print(f, prog.mod);
       if (rc == RC_OK && (cmd_bin || cmd_text)) rc = emit_cmd(&prog, cmd_bin ? out : NULL, f, &d);
+      if (rc == RC_OK && tl) rc = emit_timeloop(&prog, out, &d);
       if (rc == RC_OK && report)
         rc = report_write(prog.mod, prog.arch, f, strcmp(report, "-") ? report : NULL, &d);
     }
   }
-  if (f && out) {
+  if (f && out && !tl) {
     fclose(f);
     d.file = out;
     if (rc == RC_OK) rc = file_write_atomic(out, buf, len, &d);
