@@ -60,4 +60,34 @@ Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
 /* Searches a mapping of p on a (mapper_check first); RC_BADINPUT (reported) if none is valid. */
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d);
 
+/* ---- whole-network schedules (scheduler.c) ---------------------------------
+ * The search of a Schedule (ir/accel.h) above the mappings of a mapped
+ * module; its costs are backend's (schedule.c).  Declared only where
+ * nest.h is included before this header. */
+#ifdef NAASC_NEST_H
+
+typedef struct {
+  MapObjective objective; /* of the whole network: EDP, energy or cycles */
+  int max_nests;          /* longest group tried, in nests (vector nests included) */
+} SchedOptions;
+
+typedef struct {
+  double layer_energy_pj, energy_pj; /* layer by layer, and the schedule found (the search's counts) */
+  int64_t layer_cycles, cycles;
+  int64_t configs;    /* (last nest, setting) pairs evaluated */
+  int64_t groups;     /* (group, setting) pairs that can run */
+  int64_t candidates; /* of those, kept for the programme (Pareto per group) */
+  int64_t tile_evals; /* cost_eval calls for tiles */
+  int iterations;     /* of the programme (lambda) */
+} SchedSearchStats;
+
+void sched_options_default(SchedOptions *o);
+
+/* The best schedule of sm's module found by the search in scheduler.c's
+ * header (never worse than layer by layer under the search's counts; no
+ * groups if none helps).  RC_INTERNAL only if memory runs out. */
+Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSearchStats *st, Diag *d);
+
+#endif
+
 #endif
