@@ -1249,8 +1249,9 @@ static Rc group_eval(SchedModel *sm, const SchedGroup *g, CostResult *res, doubl
   } while (0)
   if (g->first >= g->last || g->last >= sm->n) BAD("a group needs two or more consecutive nests");
   if (g->home >= sm->a->nlevels || !(sm->homes >> g->home & 1))
-    BAD("level %d cannot hold a group's activations on '%s' (it must be on chip, one instance, and allowed to keep I and O)",
-        g->home, sm->a->name);
+    BAD("level '%s' of '%s' cannot hold a group's activations (a home level is on chip, has one instance, and "
+        "may keep I and O)",
+        g->home < sm->a->nlevels ? sm->a->level[g->home].name : "?", sm->a->name);
   if (g->mode == SCHED_DEPTH && g->weights_home && !(sm->a->level[g->home].keeps_allowed >> TENSOR_W & 1))
     BAD("level '%s' may not keep weights", sm->a->level[g->home].name);
   const char *why = range_rules(sm, g->first, g->last);

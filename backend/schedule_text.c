@@ -196,7 +196,9 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
   Lexer lx = {text, text + len, 1, 1, d, {0}};
   Names nm;
   memset(&nm, 0, sizeof nm);
-  if (!names_build(&nm, m)) {
+  int *lines = xcalloc(SCHED_MAX_GROUPS, sizeof *lines); /* of each group, for messages */
+  if (!lines || !names_build(&nm, m)) {
+    xfree(lines);
     xfree(nm.slot);
     xfree(nm.dup);
     return RC_INTERNAL;
@@ -206,7 +208,6 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
   bool q, header = false;
   int before = d->nerrors;
   int32_t next_free = 0; /* first nest not yet in a group */
-  const char *prev_name = NULL;
   while (lx.p < lx.end && d->nerrors == before) {
     int r = next_tok(&lx, tok, sizeof tok, &tl, &tc, &q);
     if (r < 0) break;
@@ -267,8 +268,16 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
       }
       if (n == 0) {
         if (k < next_free) {
-          diag_error(d, at(&lx, tl, tc), "'%s' is already in a group, or comes before the previous group's '%s' in the module",
-                     tok, prev_name ? prev_name : "?");
+          int in = -1;
+          for (uint32_t q2 = 0; q2 < s->ngroups; q2++)
+            if ((uint32_t)k >= s->group[q2].first && (uint32_t)k <= s->group[q2].last) in = (int)q2;
+          if (in >= 0)
+            diag_error(d, at(&lx, tl, tc), "'%s' is already in the group of line %d: groups do not overlap", tok,
+                       lines[in]);
+          else
+            diag_error(d, at(&lx, tl, tc),
+                       "'%s' comes before the group of line %d in the module: groups come in the module's order", tok,
+                       lines[s->ngroups - 1]);
           break;
         }
         g.first = (uint32_t)k;
@@ -353,13 +362,14 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
     char where[64];
     snprintf(where, sizeof where, "%d:%d", gl, gc);
     if (sched_group_check(sm, &g, where, d) != RC_OK) break;
+    lines[s->ngroups] = gl;
     s->group[s->ngroups++] = g;
     next_free = last + 1;
-    prev_name = last_name;
     skip_line(&lx);
   }
   if (d->nerrors == before && !header) diag_error(d, at(&lx, lx.line, 1), "expected 'schedule \"MODEL\" target \"TARGET\"' first");
   xfree(nm.slot);
   xfree(nm.dup);
+  xfree(lines);
   return d->nerrors == before ? RC_OK : RC_BADINPUT;
 }

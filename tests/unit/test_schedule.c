@@ -447,7 +447,7 @@ static void test_refusals(void) {
   fclose(d.out);
   CHECK_STR_HAS(buf, "t: here: group 'a'..'b': error: its activations do not fit level 'GLB' (86 words) with tiles of 2x2");
   CHECK_STR_HAS(buf, "its tile is not within the last nest's output");
-  CHECK_STR_HAS(buf, "level 0 cannot hold a group's activations");
+  CHECK_STR_HAS(buf, "level 'DRAM' of 'toy2' cannot hold a group's activations");
   free(buf);
   sched_model_destroy(sm);
   teardown(&f);
