@@ -106,6 +106,8 @@ struct SchedModel {
   TileSum *cache;     /* open addressing, ncache slots (a power of two) */
   uint32_t ncache, ucache;
   int64_t evals;      /* cost_eval calls for tiles */
+  uint32_t rules_b;   /* rules_ok's memo: for groups ending at rules_b - 1 (0: none) */
+  int8_t rules[64];   /* [b - a]: 1 range_rules passes, -1 it fails, 0 not known */
 };
 
 static bool is_act(const NTensor *t) { return t->role != TR_WEIGHT; }
@@ -630,9 +632,10 @@ typedef struct {
 
 static int64_t iv_len(Iv v) { return v.hi > v.lo ? v.hi - v.lo : 0; }
 
-/* The part of v not in the previous tile's p (intervals move forward). */
-static Iv iv_new(Iv v, const Iv *prev) {
-  if (prev && prev->hi > v.lo) v.lo = prev->hi;
+/* The part of v beyond hi, the furthest earlier tiles reached (intervals
+ * move forward from tile to tile). */
+static Iv iv_new(Iv v, int64_t hi) {
+  if (hi > v.lo) v.lo = hi;
   return v;
 }
 
@@ -653,6 +656,7 @@ typedef struct {
   bool *touched;      /* [slot]: some consumer in the window needs it */
   bool *reach;        /* [nest - w0]: the nest's output leads to b */
   Axis ax[2];         /* rows, columns */
+  int8_t *esc;        /* [slot]: escapes(), -1 not known yet */
   int bad;            /* nonzero: the window cannot run depth-first at all */
   const char *why;    /* for a report */
 } Window;
@@ -661,6 +665,7 @@ static int slot_get(Window *w, uint32_t t) {
   if (w->slot_of[t] >= 0) return w->slot_of[t];
   w->slot_t[w->nslots] = t;
   w->touched[w->nslots] = false;
+  w->esc[w->nslots] = -1;
   for (int x = 0; x < 2; x++)
     for (int i = 0; i < w->ax[x].nt; i++) w->ax[x].need[w->nslots * w->ax[x].nt + i] = (Iv){0, 0};
   w->slot_of[t] = w->nslots;
@@ -673,6 +678,7 @@ static void window_free(Window *w) {
   xfree(w->slot_t);
   xfree(w->slot_of);
   xfree(w->touched);
+  xfree(w->esc);
   xfree(w->reach);
   xfree(w->ax[0].need);
   xfree(w->ax[1].need);
@@ -704,10 +710,12 @@ static Rc window_init(Window *w, SchedModel *sm, const SchedGroup *cfg, uint32_t
   w->slot_t = xcalloc((size_t)maxslots, sizeof *w->slot_t);
   w->slot_of = xmalloc(sizeof *w->slot_of * (m->ntensors ? m->ntensors : 1));
   w->touched = xcalloc((size_t)maxslots, sizeof *w->touched);
+  w->esc = xcalloc((size_t)maxslots, sizeof *w->esc);
   w->reach = xcalloc(b - w0 + 1, sizeof *w->reach);
   w->ax[0].need = xcalloc((size_t)maxslots * (size_t)w->ax[0].nt, sizeof(Iv));
   w->ax[1].need = xcalloc((size_t)maxslots * (size_t)w->ax[1].nt, sizeof(Iv));
-  if (!w->slot_t || !w->slot_of || !w->touched || !w->reach || !w->ax[0].need || !w->ax[1].need) return RC_INTERNAL;
+  if (!w->slot_t || !w->slot_of || !w->touched || !w->esc || !w->reach || !w->ax[0].need || !w->ax[1].need)
+    return RC_INTERNAL;
   for (uint32_t t = 0; t < m->ntensors; t++) w->slot_of[t] = -1;
   int sb = slot_get(w, nb->out[0]);
   w->touched[sb] = true;
@@ -791,22 +799,25 @@ static void window_add(Window *w, uint32_t k, int *changed, int *nchanged) {
  * copies out (always the new part). */
 static Iv axis_need(const Window *w, int x, int s, int i) { return w->ax[x].need[s * w->ax[x].nt + i]; }
 
-static Iv axis_new(const Window *w, int x, int s, int i) {
-  Iv v = axis_need(w, x, s, i);
-  /* the last earlier tile that needed something */
-  for (int j = i - 1; j >= 0; j--) {
-    Iv p = axis_need(w, x, s, j);
-    if (p.hi > p.lo) return iv_new(v, &p);
-  }
-  return v;
-}
-
+/* Whether the policy computes (and copies in) only the new part along axis x. */
 static bool policy_new(int overlap, int x) {
   return overlap == OVERLAP_CACHE_ALL || (overlap == OVERLAP_CACHE_H && x == 1);
 }
 
-static Iv axis_comp(const Window *w, int x, int s, int i) {
-  return policy_new(w->cfg.overlap, x) ? axis_new(w, x, s, i) : axis_need(w, x, s, i);
+/* Whether the tiles compute all of slot s that its tensor holds (the sum of
+ * the new parts covers it): a tensor needed after the group must be whole. */
+static bool slot_whole(const Window *w, int s) {
+  const TInfo *ti = &w->sm->ti[w->slot_t[s]];
+  for (int x = 0; x < 2; x++) {
+    int64_t covered = 0, hi = INT64_MIN;
+    for (int i = 0; i < w->ax[x].nt; i++) {
+      Iv v = axis_need(w, x, s, i);
+      covered += iv_len(iv_new(v, hi));
+      if (v.hi > v.lo && v.hi > hi) hi = v.hi;
+    }
+    if (covered != (x ? ti->cols : ti->rows)) return false;
+  }
+  return true;
 }
 
 /* ---- whether a tensor leaves a group ------------------------------------------- */
@@ -827,6 +838,12 @@ static bool escapes(const SchedModel *sm, uint32_t t, uint32_t b, int depth) {
   return false;
 }
 
+/* escapes() of a window's slot, memoised (it depends on the window's b only). */
+static bool slot_escapes(Window *w, int s) {
+  if (w->esc[s] < 0) w->esc[s] = escapes(w->sm, w->slot_t[s], w->b, 0);
+  return w->esc[s];
+}
+
 /* ---- one nest's cost in a group ---------------------------------------------- */
 
 /* The cost of mac nest k in a depth-first window; copyin: it copies in its
@@ -840,7 +857,7 @@ static int nest_cost_depth(Window *w, uint32_t k, bool copyin, double *energy, i
   bool wres = w->cfg.weights_home;
   int so = w->slot_of[ni->out[0]];
   int si = w->slot_of[ni->itensor];
-  bool esc = k == w->b || escapes(sm, ni->out[0], w->b, 0);
+  bool esc = k == w->b || slot_escapes(w, so);
   const TInfo *to = &sm->ti[ni->out[0]], *tin = &sm->ti[ni->itensor];
   /* Classes of tiles along each axis: (computed, copied in, copied out, first). */
   typedef struct {
@@ -857,9 +874,14 @@ static int nest_cost_depth(Window *w, uint32_t k, bool copyin, double *energy, i
       err = COST_EUNSUPPORTED;
       break;
     }
+    bool pn = policy_new(w->cfg.overlap, x);
+    int64_t so_hi = INT64_MIN, si_hi = INT64_MIN; /* the furthest an earlier tile reached */
     for (int i = 0; i < A->nt; i++) {
-      Cls c = {iv_len(axis_comp(w, x, so, i)), copyin ? iv_len(axis_comp(w, x, si, i)) : 0,
-               esc ? iv_len(axis_new(w, x, so, i)) : 0, 1, wres && i == 0};
+      Iv o = axis_need(w, x, so, i), in = copyin ? axis_need(w, x, si, i) : (Iv){0, 0};
+      Iv on = iv_new(o, so_hi), inn = iv_new(in, si_hi);
+      if (o.hi > o.lo && o.hi > so_hi) so_hi = o.hi;
+      if (in.hi > in.lo && in.hi > si_hi) si_hi = in.hi;
+      Cls c = {iv_len(pn ? on : o), iv_len(pn ? inn : in), esc ? iv_len(on) : 0, 1, wres && i == 0};
       int j = 0;
       while (j < ncls[x] && !(cls[x][j].comp == c.comp && cls[x][j].cin == c.cin && cls[x][j].cout == c.cout &&
                               cls[x][j].first == c.first))
@@ -1019,6 +1041,19 @@ static const char *range_rules(const SchedModel *sm, uint32_t a, uint32_t b) {
   return NULL;
 }
 
+/* range_rules(a, b) == NULL, remembered for the last b asked about (the
+ * search asks for one b under many settings). */
+static bool rules_ok(SchedModel *sm, uint32_t a, uint32_t b) {
+  if (sm->rules_b != b + 1) {
+    sm->rules_b = b + 1;
+    memset(sm->rules, 0, sizeof sm->rules);
+  }
+  if (b - a >= 64) return false;
+  int8_t *r = &sm->rules[b - a];
+  if (!*r) *r = range_rules(sm, a, b) ? -1 : 1;
+  return *r > 0;
+}
+
 /* Peak activation words at home of a layer-by-layer group [a, b]: during
  * each nest, every tensor produced and read inside the group that is live
  * (from its first writer to its last reader in the group), plus the tiles
@@ -1048,31 +1083,93 @@ static int64_t layer_peak(const SchedModel *sm, uint32_t a, uint32_t b, const in
   return peak;
 }
 
-/* Words a depth-first group keeps at home for slot s: its largest region
- * (rows x columns), plus, when fully cached, the rows kept for the next row
- * of tiles at full width.  Every tensor of the group counts at once
- * (conservative: they are not all live together). */
-static int64_t slot_footprint(const Window *w, int s) {
-  const TInfo *ti = &w->sm->ti[w->slot_t[s]];
-  int64_t mr = 0, mc = 0, line = 0;
+/* What a depth-first group keeps at home for slot s, per tile: while the
+ * tensor is live in the tile (from its writer, or the first mac nest that
+ * copies it in, to its last reader in the group) its region, the largest
+ * rows x columns any tile needs; at all times what the overlap policy keeps
+ * for later tiles: the columns shared with the next tile (cached
+ * horizontally) and, fully cached, the rows shared with the next row of
+ * tiles at full width.  Largest over tiles per axis, so an upper bound. */
+typedef struct {
+  bool on;         /* kept at home at all */
+  uint32_t ws, we; /* live from nest ws to nest we */
+  int64_t extra;   /* words while live, beyond keep */
+  int64_t keep;    /* words kept across the tile walk */
+} Live;
+
+static int64_t max_overlap(const Window *w, int x, int s) {
+  int64_t o = 0;
+  for (int i = 0; i + 1 < w->ax[x].nt; i++) {
+    Iv p = axis_need(w, x, s, i), q = axis_need(w, x, s, i + 1);
+    if (p.hi > p.lo && q.hi > q.lo && p.hi > q.lo) {
+      int64_t v = (p.hi < q.hi ? p.hi : q.hi) - q.lo;
+      if (v > o) o = v;
+    }
+  }
+  return o;
+}
+
+static Live slot_live(const Window *w, int s, uint32_t a) {
+  const SchedModel *sm = w->sm;
+  uint32_t t = w->slot_t[s];
+  const TInfo *ti = &sm->ti[t];
+  Live lv = {false, 0, 0, 0, 0};
+  bool produced = ti->first_prod >= (int32_t)a && ti->first_prod <= (int32_t)w->b;
+  int32_t ws = produced ? ti->first_prod : -1, we = ws;
+  for (uint32_t c = ti->cons0; c < ti->cons1; c++) {
+    uint32_t r = sm->cons[c];
+    if (r < a || r > w->b) continue;
+    if (ws < 0 && sm->ni[r].mac) ws = (int32_t)r; /* staged: the first mac reader copies it in */
+    if (ws >= 0 && (int32_t)r > we) we = (int32_t)r;
+  }
+  if (ws < 0) return lv; /* read from DRAM by vector nests only */
+  int64_t mr = 0, mc = 0;
   for (int i = 0; i < w->ax[0].nt; i++) {
     int64_t l = iv_len(axis_need(w, 0, s, i));
     if (l > mr) mr = l;
-    if (w->cfg.overlap == OVERLAP_CACHE_ALL) {
-      int64_t o = 0; /* rows shared with the previous and with the next row of tiles */
-      for (int j = i - 1; j <= i; j++) {
-        if (j < 0 || j + 1 >= w->ax[0].nt) continue;
-        Iv p = axis_need(w, 0, s, j), q = axis_need(w, 0, s, j + 1);
-        if (p.hi > q.lo && q.hi > q.lo && p.hi > p.lo) o += p.hi - q.lo;
-      }
-      if (o > line) line = o;
-    }
   }
   for (int i = 0; i < w->ax[1].nt; i++) {
     int64_t l = iv_len(axis_need(w, 1, s, i));
     if (l > mc) mc = l;
   }
-  return ti->depth * (mr * mc + line * ti->cols);
+  int64_t region = ti->depth * mr * mc, cache_h = 0, line = 0;
+  if (w->cfg.overlap != OVERLAP_RECOMPUTE) cache_h = ti->depth * mr * max_overlap(w, 1, s);
+  if (w->cfg.overlap == OVERLAP_CACHE_ALL) line = ti->depth * max_overlap(w, 0, s) * ti->cols;
+  lv.on = true, lv.ws = (uint32_t)ws, lv.we = (uint32_t)(we > ws ? we : ws);
+  lv.keep = cache_h + line, lv.extra = region - cache_h;
+  return lv;
+}
+
+/* The words at home per nest of the window: keep of every slot, plus extra
+ * of the slots live at that nest. */
+typedef struct {
+  uint32_t amin;
+  int64_t base;  /* sum of keep */
+  int64_t *occ;  /* [k - amin]: sum of extra of the slots live at k */
+  Live *slot;    /* current contribution of each slot */
+} Occupancy;
+
+static void occ_set(Occupancy *oc, int s, Live nv) {
+  Live *o = &oc->slot[s];
+  if (o->on) {
+    oc->base -= o->keep;
+    for (uint32_t k = o->ws; k <= o->we; k++) oc->occ[k - oc->amin] -= o->extra;
+  }
+  *o = nv;
+  if (nv.on) {
+    oc->base += nv.keep;
+    for (uint32_t k = nv.ws; k <= nv.we; k++) oc->occ[k - oc->amin] += nv.extra;
+  }
+}
+
+/* Whether the group [a, b] fits at home: at every nest k the activations
+ * (base + occ) and the weights (all of them at home, or k's W tile). */
+static bool occ_fits(const Occupancy *oc, const Level *hl, uint32_t a, uint32_t b, int64_t wres, const int64_t *wtile) {
+  for (uint32_t k = a; k <= b; k++) {
+    int64_t w = wres ? wres : (wtile ? wtile[k - oc->amin] : 0);
+    if (!fits(hl, oc->base + oc->occ[k - oc->amin], w)) return false;
+  }
+  return true;
 }
 
 /* Whether mac nest k copies its I in, in a depth-first group from a: I is a
@@ -1087,23 +1184,15 @@ static bool first_mac_reader(const SchedModel *sm, uint32_t k, uint32_t a) {
   return true;
 }
 
-/* Whether every tensor that leaves the depth-first group [a, w->b] is
- * computed whole by its tiles (a tensor needed after the group must be). */
-static bool escaping_whole(const Window *w, uint32_t a) {
-  const SchedModel *sm = w->sm;
-  for (uint32_t k = a; k <= w->b; k++) {
-    const NInfo *ni = &sm->ni[k];
-    for (int q = 0; q < ni->nout; q++) {
-      if (k != w->b && !escapes(sm, ni->out[q], w->b, 0)) continue;
-      int s = w->slot_of[ni->out[q]];
-      const TInfo *ti = &sm->ti[ni->out[q]];
-      if (s < 0) return false;
-      for (int x = 0; x < 2; x++) {
-        int64_t covered = 0;
-        for (int i = 0; i < w->ax[x].nt; i++) covered += iv_len(axis_new(w, x, s, i));
-        if (covered != (x ? ti->cols : ti->rows)) return false;
-      }
-    }
+/* Whether every tensor nest k writes that leaves the depth-first group
+ * (it is the last nest's, or read after it) is computed whole. */
+static bool nest_whole(Window *w, uint32_t k) {
+  const NInfo *ni = &w->sm->ni[k];
+  for (int q = 0; q < ni->nout; q++) {
+    int s = w->slot_of[ni->out[q]];
+    if (s < 0) return false;
+    if (k != w->b && !slot_escapes(w, s)) continue;
+    if (!slot_whole(w, s)) return false;
   }
   return true;
 }
@@ -1125,7 +1214,7 @@ Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint3
   Rc rc = (ek && ck && nonres && have) ? RC_OK : RC_INTERNAL;
   if (rc == RC_OK && cfg->mode == SCHED_LAYER) {
     for (uint32_t a = b; rc == RC_OK && a-- > amin;) {
-      if (range_rules(sm, a, b)) continue;
+      if (!rules_ok(sm, a, b)) continue;
       double en = 0;
       int64_t cy = 0;
       bool good = true;
@@ -1151,18 +1240,17 @@ Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint3
     }
   } else if (rc == RC_OK) {
     rc = window_init(&w, sm, cfg, amin, b);
-    int64_t *fp = NULL;
     int *changed = NULL;
-    bool *counted = NULL;
+    Occupancy oc = {amin, 0, NULL, NULL};
     if (rc == RC_OK && !w.bad) {
       int maxslots = 1;
       for (uint32_t k = amin; k <= b; k++) maxslots += sm->ni[k].nout + sm->ni[k].nin;
-      fp = xcalloc((size_t)maxslots, sizeof *fp);
-      changed = xcalloc((size_t)maxslots, sizeof *changed);
-      counted = xcalloc((size_t)maxslots, sizeof *counted);
-      if (!fp || !changed || !counted) rc = RC_INTERNAL;
+      changed = xcalloc((size_t)maxslots + NEST_MAX_ACCESS * 2, sizeof *changed);
+      oc.occ = xcalloc(n, sizeof *oc.occ);
+      oc.slot = xcalloc((size_t)maxslots, sizeof *oc.slot);
+      if (!changed || !oc.occ || !oc.slot) rc = RC_INTERNAL;
     }
-    int64_t act = 0, wsum = 0;
+    int64_t wsum = 0;
     for (uint32_t a = b + 1; rc == RC_OK && !w.bad && a-- > amin;) {
       const NInfo *na = &sm->ni[a];
       int nch;
@@ -1172,29 +1260,25 @@ Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint3
       for (int q = 0; q < nch; q++) {
         int s = changed[q];
         if (!slot_forward(&w, s)) fwd = false;
-        if (counted[s]) {
-          act -= fp[s];
-          act += fp[s] = slot_footprint(&w, s);
-        }
         /* a staged input grew: the mac nests copying it in cost more */
         for (uint32_t k = a + 1; k <= b; k++)
           if (sm->ni[k].mac && sm->ni[k].itensor == w.slot_t[s]) have[(k - amin) * 2 + 1] = 0;
       }
       if (!fwd) break;
-      /* what nest a adds at home: its outputs, and the input it stages if mac */
-      for (int q = 0; q < na->nout + (na->mac ? na->nin : 0); q++) {
-        uint32_t t = q < na->nout ? na->out[q] : na->in[q - na->nout].tensor;
-        int s = w.slot_of[t];
-        if (s < 0 || counted[s]) continue;
-        counted[s] = true;
-        act += fp[s] = slot_footprint(&w, s);
+      /* what changes at home: the slots that grew, nest a's outputs (now
+       * written in the group) and inputs (a new reader) */
+      for (int q = 0; q < na->nout + na->nin; q++) {
+        int s = w.slot_of[q < na->nout ? na->out[q] : na->in[q - na->nout].tensor];
+        if (s >= 0) changed[nch++] = s;
       }
+      for (int q = 0; q < nch; q++) occ_set(&oc, changed[q], slot_live(&w, changed[q], a));
       if (na->mac) wsum += na->wwords;
-      if (!fits(hl, act, cfg->weights_home ? wsum : 0)) break; /* longer groups only hold more */
-      if (a == b || range_rules(sm, a, b)) continue;
+      if (!occ_fits(&oc, hl, a, b, cfg->weights_home ? wsum : 0, NULL)) break; /* longer groups hold more */
+      if (!nest_whole(&w, a)) break; /* a tensor leaving it is not whole: nor in longer groups */
+      if (a == b || !rules_ok(sm, a, b)) continue;
       /* costs: per mac nest, with or without copying its I in */
       double en = 0;
-      int64_t cy = 0, wmax = 0;
+      int64_t cy = 0;
       bool good = true;
       for (uint32_t k = a; k <= b && good; k++) {
         const NInfo *ni = &sm->ni[k];
@@ -1211,17 +1295,15 @@ Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint3
           good = false;
           break;
         }
-        if (nonres[k - amin] > wmax) wmax = nonres[k - amin];
         en += ek[v], cy += ck[v];
       }
       if (!good) continue;
-      if (!cfg->weights_home && !fits(hl, act, wmax)) continue;
-      if (!escaping_whole(&w, a)) continue;
+      if (!cfg->weights_home && !occ_fits(&oc, hl, a, b, 0, nonres)) continue;
       E[a - amin] = en, C[a - amin] = cy, ok[a - amin] = true;
     }
-    xfree(fp);
     xfree(changed);
-    xfree(counted);
+    xfree(oc.occ);
+    xfree(oc.slot);
   }
   window_free(&w);
   xfree(ek);
@@ -1289,8 +1371,8 @@ static Rc group_eval(SchedModel *sm, const SchedGroup *g, CostResult *res, doubl
       }
     }
     xfree(changed);
-    if (rc == RC_OK && !msg && !good && !escaping_whole(&w, g->first))
-      msg = "a tensor read after the group is not computed whole by its tiles";
+    for (uint32_t k = g->first; rc == RC_OK && !msg && !good && k <= g->last; k++)
+      if (!nest_whole(&w, k)) msg = "a tensor read after the group is not computed whole by its tiles";
   }
   if (rc == RC_OK && !good) {
     if (!msg && g->mode == SCHED_DEPTH)

@@ -69,6 +69,8 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
 typedef struct {
   MapObjective objective; /* of the whole network: EDP, energy or cycles */
   int max_nests;          /* longest group tried, in nests (vector nests included) */
+  int64_t max_row_parts;  /* depth-first tiles: the last nest's rows cut into at most this many */
+  int64_t max_col_parts;  /* and its columns */
 } SchedOptions;
 
 typedef struct {

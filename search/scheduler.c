@@ -40,6 +40,8 @@ void sched_options_default(SchedOptions *o) {
   memset(o, 0, sizeof *o);
   o->objective = MAPOBJ_EDP;
   o->max_nests = 32;
+  o->max_row_parts = 1 << 20;
+  o->max_col_parts = 1 << 20;
 }
 
 typedef struct {
@@ -65,15 +67,19 @@ static bool cand_push(Cands *cs, const Cand *c) {
   return true;
 }
 
-/* Tile extents to try along an axis of n: n split into parts. */
-static int tile_sizes(int64_t n, const int *parts, int nparts, int64_t *out) {
+/* Tile extents to try along an axis of n: ceil(n / parts) for every parts
+ * up to 16, then parts growing by a quarter each step (about 2 sqrt(n)
+ * extents for small n, 16 + 4.5 ln(n / 16) beyond), each extent once,
+ * largest first. */
+static int tile_sizes(int64_t n, int64_t max_parts, int64_t *out, int cap) {
   int k = 0;
-  for (int i = 0; i < nparts; i++) {
-    if (parts[i] > n) break;
-    int64_t t = (n + parts[i] - 1) / parts[i];
+  for (int64_t parts = 1; parts <= n && parts <= max_parts && k < cap;
+       parts = parts < 16 ? parts + 1 : parts + (parts + 3) / 4) {
+    int64_t t = (n + parts - 1) / parts;
     if (k && out[k - 1] == t) continue;
     out[k++] = t;
   }
+  if (max_parts >= n && k < cap && out[k - 1] != 1) out[k++] = 1;
   return k;
 }
 
@@ -114,7 +120,9 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
   double *dp = xcalloc(n + 1, sizeof *dp);
   int64_t *from = xcalloc(n + 1, sizeof *from); /* -1: nest alone; else the candidate */
   Schedule *cur = xcalloc(1, sizeof *cur), *prev = xcalloc(1, sizeof *prev);
-  Rc rc = (e1 && c1 && first && E && C && ok && dp && from && cur && prev) ? RC_OK : RC_INTERNAL;
+  int capcfg = 256;
+  SchedGroup *cfgs = xmalloc(sizeof *cfgs * (size_t)capcfg);
+  Rc rc = (e1 && c1 && first && E && C && ok && dp && from && cur && prev && cfgs) ? RC_OK : RC_INTERNAL;
   double layer_e = 0;
   int64_t layer_c = 0;
   for (uint32_t i = 0; rc == RC_OK && i < n; i++) {
@@ -124,15 +132,12 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
   }
   st->layer_energy_pj = layer_e, st->layer_cycles = layer_c;
   /* Candidates: every group [a, b] that can run, every setting. */
-  static const int row_parts[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
-  static const int col_parts[] = {1, 2, 4};
   uint8_t homes = sched_model_homes(sm);
   int maxlen = o->max_nests > 1 ? o->max_nests : 2;
   for (uint32_t b = 0; rc == RC_OK && b < n; b++) {
     first[b] = (uint32_t)cs.n;
     if (!homes || b == 0) continue;
     uint32_t amin = b + 1 > (uint32_t)maxlen ? b + 1 - (uint32_t)maxlen : 0;
-    SchedGroup cfgs[1024];
     int ncfg = 0;
     for (int h = 1; h < a->nlevels; h++) {
       if (!(homes >> h & 1)) continue;
@@ -140,12 +145,20 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
       memset(&g, 0, sizeof g);
       g.home = (uint8_t)h;
       g.mode = SCHED_LAYER;
+      if (ncfg == capcfg) {
+        SchedGroup *nc2 = xrealloc(cfgs, sizeof *cfgs * (size_t)(capcfg *= 2));
+        if (!nc2) {
+          rc = RC_INTERNAL;
+          goto out;
+        }
+        cfgs = nc2;
+      }
       cfgs[ncfg++] = g;
       int64_t rows, cols;
       if (!sched_nest_tileable(sm, b, &rows, &cols)) continue;
-      int64_t tr[32], tcl[8];
-      int nr = tile_sizes(rows, row_parts, (int)(sizeof row_parts / sizeof row_parts[0]), tr);
-      int nc = tile_sizes(cols, col_parts, (int)(sizeof col_parts / sizeof col_parts[0]), tcl);
+      int64_t tr[128], tcl[128];
+      int nr = tile_sizes(rows, o->max_row_parts, tr, 128);
+      int nc = tile_sizes(cols, o->max_col_parts, tcl, 128);
       int nw = (a->level[h].keeps_allowed >> TENSOR_W & 1) ? 2 : 1;
       for (int i = 0; i < nr; i++)
         for (int j = 0; j < nc; j++)
@@ -154,7 +167,14 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
               bool one_col = tcl[j] == cols, one_tile = one_col && tr[i] == rows;
               if (ov == OVERLAP_CACHE_H && one_col) continue;   /* nothing to cache horizontally */
               if (ov == OVERLAP_CACHE_ALL && one_tile) continue; /* nothing to cache at all */
-              if (ncfg == (int)(sizeof cfgs / sizeof cfgs[0])) break;
+              if (ncfg == capcfg) {
+                SchedGroup *nc2 = xrealloc(cfgs, sizeof *cfgs * (size_t)(capcfg *= 2));
+                if (!nc2) {
+                  rc = RC_INTERNAL;
+                  goto out;
+                }
+                cfgs = nc2;
+              }
               g.mode = SCHED_DEPTH;
               g.tile[0] = tr[i], g.tile[1] = tcl[j];
               g.overlap = (uint8_t)ov;
@@ -242,8 +262,10 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
     if (same || o->objective != MAPOBJ_EDP || next == lambda) break;
     lambda = next;
   }
+out:
   st->tile_evals = sched_model_tile_evals(sm);
   (void)d;
+  xfree(cfgs);
   xfree(e1);
   xfree(c1);
   xfree(cs.v);

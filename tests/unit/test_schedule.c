@@ -423,9 +423,15 @@ static void test_residual_depth(void) {
 }
 
 /* Groups that cannot run are refused, saying why.  With a GLB of 86 words
- * layer a alone just fits (W 18 + I 36 + O 32), and so does the chain layer
- * by layer (during a: y 32 resident + W 18 + I 36); depth-first with one
- * tile of 2x2 holds x 36, y 32 and z 4 at once plus a W tile of 18: 90. */
+ * layer a alone just fits (W 18 + I 36 + O 32).  Depth-first, home holds per
+ * tensor its region while live in the tile (rows x columns of the largest
+ * tile) and, at all times, what the policy keeps (schedule.c, Live):
+ *   tiles 1x1, recompute: during a, x 5*5 + y 2*3*3 = 43, with a's W tile
+ *     18: 61 words; during b, y 18 + z 1 + W 18 = 37: fits.
+ *   tiles 1x1, fully cached: x keeps 5 rows x 4 shared columns (20) and 4
+ *     shared rows at full width 6 (24); y keeps 2*3*2 = 12 and 2*2*4 = 16:
+ *     72 words always; during a add x's region beyond it, 25 - 20 = 5, and
+ *     y's, 18 - 12 = 6, and a's W tile 18: 101 > 86: refused. */
 static void test_refusals(void) {
   Fixture f;
   CHECK(setup(&f, chain_nir));
@@ -438,14 +444,16 @@ static void test_refusals(void) {
   CHECK_EQ(sched_model_create(f.mod, &f.arch, &sm, &d), RC_OK);
   SchedGroup g = {0, 1, SCHED_LAYER, 0, GLB, 0, {0, 0}};
   CHECK_EQ(sched_group_check(sm, &g, "here", &d), RC_OK);
-  SchedGroup g1 = {0, 1, SCHED_DEPTH, OVERLAP_RECOMPUTE, GLB, 0, {2, 2}};
+  SchedGroup g0 = {0, 1, SCHED_DEPTH, OVERLAP_RECOMPUTE, GLB, 0, {1, 1}};
+  CHECK_EQ(sched_group_check(sm, &g0, "here", &d), RC_OK);
+  SchedGroup g1 = {0, 1, SCHED_DEPTH, OVERLAP_CACHE_ALL, GLB, 0, {1, 1}};
   CHECK_EQ(sched_group_check(sm, &g1, "here", &d), RC_BADINPUT);
   SchedGroup g2 = {0, 1, SCHED_DEPTH, OVERLAP_RECOMPUTE, GLB, 0, {3, 1}};
   CHECK_EQ(sched_group_check(sm, &g2, "here", &d), RC_BADINPUT);
   SchedGroup g3 = {0, 1, SCHED_LAYER, 0, DRAM, 0, {0, 0}};
   CHECK_EQ(sched_group_check(sm, &g3, "here", &d), RC_BADINPUT);
   fclose(d.out);
-  CHECK_STR_HAS(buf, "t: here: group 'a'..'b': error: its activations do not fit level 'GLB' (86 words) with tiles of 2x2");
+  CHECK_STR_HAS(buf, "t: here: group 'a'..'b': error: its activations do not fit level 'GLB' (86 words) with tiles of 1x1");
   CHECK_STR_HAS(buf, "its tile is not within the last nest's output");
   CHECK_STR_HAS(buf, "level 'DRAM' of 'toy2' cannot hold a group's activations");
   free(buf);
