@@ -27,8 +27,10 @@
  *      to the tensor), giving per tile the part of each tensor needed.  Per
  *      overlap policy each nest computes the needed part, or only its new
  *      part.  A nest's tile is a problem with P and Q cut down, mapped by
- *      the nest's mapping shrunk to it (shrink_mapping), and costed by
- *      cost_eval; tiles of equal shape and copies share one evaluation.
+ *      the nest's mapping shrunk to it (sched_shrink_mapping), and costed
+ *      by cost_eval; tiles of equal shape and copies share one evaluation.
+ * sched_range_costs, the search's entry point, adds the nests of a group
+ * [a, b] one at a time from b downwards, so one pass prices every start a.
  * Counts are exact for these rules; energies and cycles follow cost.c's
  * formulas on the new counts (energies by difference where counts change).
  *
@@ -170,7 +172,10 @@ static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
     for (int k = 0; k < n->nacc; k++) {
       const Access *ac = &n->acc[k];
       if (!ac->role || !ac->tensor) continue;
-      if (strcmp(ac->role, "I") == 0) ni->itensor = ac->tensor;
+      if (strcmp(ac->role, "I") == 0) {
+        ni->itensor = ac->tensor;
+        if (!is_act(&m->tensors[ac->tensor])) ni->groupable = false; /* a constant input */
+      }
       if (strcmp(ac->role, "W") == 0 && is_act(&m->tensors[ac->tensor])) ni->groupable = false;
     }
     const Problem *p = &ni->prob;

@@ -45,10 +45,10 @@ echo
 
 # CPU seconds (user + system) of the whole compile and report, best of three.
 cpu() {
-  local best=""
+  local best="" t
   for _ in 1 2 3; do
-    local t
-    t=$( { /usr/bin/time -f "%U %S" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1 | awk '{print $1 + $2}')
+    /usr/bin/time -f "%U %S" -o "$WORK/time.txt" "$@" > /dev/null 2>&1
+    t=$(awk '{print $1 + $2}' "$WORK/time.txt")
     if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
   done
   echo "$best"
