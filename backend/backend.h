@@ -1,8 +1,9 @@
 /*
  * backend.h: the one interface of backend/: the analytical cost model
  * (cost.c), the readers of the Timeloop validation cases and of the YAML
- * arch/problem/mapping files (case.c) and the comparison of two
- * CostResults (report.c).
+ * arch/problem/mapping files (case.c), the comparison of two CostResults
+ * (report.c), and the cost of whole-network schedules and their text form
+ * (schedule.c, schedule_text.c).
  *
  * The cost model reproduces Timeloop v3.0.3's counts in closed form
  * (docs/cost-model.md); it allocates nothing and keeps no state, so any

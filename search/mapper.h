@@ -1,7 +1,8 @@
 /*
- * mapper.h: the mapper of one layer on one architecture (mapper.c) and the
- * NAAS encoding it searches.  Part of search/'s interface (search.h
- * includes it).
+ * mapper.h: the mapper of one layer on one architecture (mapper.c), the
+ * NAAS encoding it searches, and the search of a whole-network schedule
+ * above the mapped layers (scheduler.c).  Part of search/'s interface
+ * (search.h includes it).
  */
 #ifndef NAASC_MAPPER_H
 #define NAASC_MAPPER_H
