@@ -189,6 +189,12 @@ int64_t sched_model_tile_evals(const SchedModel *sm);
 /* Whether nest's output can end a depth-first group; its rows and columns. */
 bool sched_nest_tileable(const SchedModel *sm, uint32_t nest, int64_t *rows, int64_t *cols);
 
+/* Recomputes r's total energy, cycles, EDP and utilization from its level
+ * energies and per-instance counts, as schedule.c does after it moves
+ * counts (cost.c's formulas, README 4.5-4.6).  On cost_eval's own result it
+ * must reproduce it exactly (checked on every zoo layer by schedule.zoo). */
+void sched_recount(CostResult *r, const Arch *a);
+
 /* The mapping of a tile of rows x cols of a layer: full's loops over P and
  * Q cut down (innermost first, each factor to the largest divisor of what
  * is left; DRAM takes the rest).  Equal bounds give full unchanged. */

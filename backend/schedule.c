@@ -399,6 +399,8 @@ static void finish(CostResult *r, const Arch *a) {
   r->utilization = r->cycles ? (double)r->macs / ((double)a->mac_instances * (double)r->cycles) : 0;
 }
 
+void sched_recount(CostResult *r, const Arch *a) { finish(r, a); }
+
 /* Words a copy moves between DRAM and home, by tensor. */
 typedef struct {
   int64_t in;   /* activation copied in: DRAM reads, home fills (tensor I) */

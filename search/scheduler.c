@@ -83,6 +83,28 @@ static int tile_sizes(int64_t n, int64_t max_parts, int64_t *out, int cap) {
   return k;
 }
 
+static bool cfg_push(SchedGroup **v, int *n, int *cap, const SchedGroup *g) {
+  if (*n == *cap) {
+    SchedGroup *nv = xrealloc(*v, sizeof *nv * (size_t)(*cap * 2));
+    if (!nv) return false;
+    *v = nv, *cap *= 2;
+  }
+  (*v)[(*n)++] = *g;
+  return true;
+}
+
+static bool same_schedule(const Schedule *x, const Schedule *y) {
+  if (x->ngroups != y->ngroups) return false;
+  for (uint32_t k = 0; k < x->ngroups; k++) {
+    const SchedGroup *p = &x->group[k], *q = &y->group[k];
+    if (p->first != q->first || p->last != q->last || p->mode != q->mode || p->overlap != q->overlap ||
+        p->home != q->home || p->weights_home != q->weights_home || p->tile[0] != q->tile[0] ||
+        p->tile[1] != q->tile[1])
+      return false;
+  }
+  return true;
+}
+
 /* By start, then energy, then cycles: a sweep keeps the Pareto front. */
 static int cand_cmp(const void *x, const void *y) {
   const Cand *p = x, *q = y;
@@ -145,15 +167,10 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
       memset(&g, 0, sizeof g);
       g.home = (uint8_t)h;
       g.mode = SCHED_LAYER;
-      if (ncfg == capcfg) {
-        SchedGroup *nc2 = xrealloc(cfgs, sizeof *cfgs * (size_t)(capcfg *= 2));
-        if (!nc2) {
-          rc = RC_INTERNAL;
-          goto out;
-        }
-        cfgs = nc2;
+      if (!cfg_push(&cfgs, &ncfg, &capcfg, &g)) {
+        rc = RC_INTERNAL;
+        goto out;
       }
-      cfgs[ncfg++] = g;
       int64_t rows, cols;
       if (!sched_nest_tileable(sm, b, &rows, &cols)) continue;
       int64_t tr[128], tcl[128];
@@ -167,19 +184,14 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
               bool one_col = tcl[j] == cols, one_tile = one_col && tr[i] == rows;
               if (ov == OVERLAP_CACHE_H && one_col) continue;   /* nothing to cache horizontally */
               if (ov == OVERLAP_CACHE_ALL && one_tile) continue; /* nothing to cache at all */
-              if (ncfg == capcfg) {
-                SchedGroup *nc2 = xrealloc(cfgs, sizeof *cfgs * (size_t)(capcfg *= 2));
-                if (!nc2) {
-                  rc = RC_INTERNAL;
-                  goto out;
-                }
-                cfgs = nc2;
-              }
               g.mode = SCHED_DEPTH;
               g.tile[0] = tr[i], g.tile[1] = tcl[j];
               g.overlap = (uint8_t)ov;
               g.weights_home = (uint8_t)w;
-              cfgs[ncfg++] = g;
+              if (!cfg_push(&cfgs, &ncfg, &capcfg, &g)) {
+                rc = RC_INTERNAL;
+                goto out;
+              }
             }
     }
     for (int k = 0; rc == RC_OK && k < ncfg; k++) {
@@ -250,8 +262,7 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
     }
     st->iterations++;
     double sc = score(o->objective, te, tc);
-    bool same = iter > 0 && cur->ngroups == prev->ngroups &&
-                memcmp(cur->group, prev->group, sizeof cur->group[0] * cur->ngroups) == 0;
+    bool same = iter > 0 && same_schedule(cur, prev);
     memcpy(prev, cur, sizeof *prev);
     if (sc < best_score) {
       best_score = sc;
@@ -264,7 +275,7 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
   }
 out:
   st->tile_evals = sched_model_tile_evals(sm);
-  (void)d;
+  if (rc != RC_OK) diag_error(d, NULL, "the schedule search ran out of memory");
   xfree(cfgs);
   xfree(e1);
   xfree(c1);

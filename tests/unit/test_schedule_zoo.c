@@ -11,7 +11,9 @@
  *      CostResult equal, byte for byte, to cost_eval of its mapping, and the
  *      report of that schedule byte-identical (table and JSON) to the layer
  *      report's;
- *   2. every mapping shrunk to its own P x Q is the mapping itself;
+ *   2. every mapping shrunk to its own P x Q is the mapping itself, and
+ *      schedule.c's recount of energy and cycles (sched_recount) gives
+ *      cost_eval's figures on cost_eval's own result;
  *   3. the searched schedule: it evaluates, its EDP is not above layer by
  *      layer's, the search's fast counts agree with the full evaluation
  *      (cycles exactly, energy within 1e-9 relative), and its text form
@@ -112,6 +114,13 @@ static void run_one(const char *net, const char *preset, int budget, const char 
     if (cost_eval(&p, &arch, &nt->map->m, &r) != COST_OK) FAIL("'%s' does not evaluate", nt->name);
     else if (memcmp(&r, &per0[i], sizeof r) != 0) FAIL("'%s': layer schedule differs from cost_eval", nt->name);
     e_sum += r.energy_pj, c_sum += r.cycles;
+    /* schedule.c's copy of cost.c's energy and cycle formulas */
+    CostResult rc2 = r;
+    sched_recount(&rc2, &arch);
+    if (rc2.cycles != r.cycles || rc2.energy_pj != r.energy_pj || rc2.bottleneck != r.bottleneck ||
+        rc2.utilization != r.utilization)
+      FAIL("'%s': recounting cost_eval's result gives cycles %lld, energy %.17g (cost_eval %lld, %.17g)", nt->name,
+           (long long)rc2.cycles, rc2.energy_pj, (long long)r.cycles, r.energy_pj);
     /* 2. the shrink at full size */
     Mapping sh;
     sched_shrink_mapping(&nt->map->m, p.dim[DIM_P], p.dim[DIM_Q], &sh);
