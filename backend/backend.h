@@ -3,8 +3,10 @@
  * "backend/backend.h"; backend/ depends on ir/ only): the analytical cost
  * model (cost.c), the readers of the Timeloop validation cases and of the
  * YAML arch/problem/mapping files (case.c), the comparison of two
- * CostResults (report.c), and the architecture presets and printer
- * (preset.c, arch_print.c).
+ * CostResults (report.c), the architecture presets and printer
+ * (preset.c, arch_print.c), the technology model (tech.c), Timeloop's and
+ * Accelergy's formats (timeloop.c, timeloop_write.c), and the cost of
+ * whole-network schedules and their text form (schedule.c, schedule_text.c).
  *
  * The cost model reproduces Timeloop v3.0.3's counts in closed form
  * (docs/cost-model.md); it allocates nothing and keeps no state, so any
@@ -248,5 +250,79 @@ int cost_compare_levels(const CostResult *got, const CostResult *want, const Arc
  * attributes Timeloop ignores, with a warning through d. */
 Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p,
                   const Mapping *m, Diag *d);
+
+/* ---- whole-network schedules (schedule.c, schedule_text.c) ------------------
+ * The cost of a Schedule (ir/ir.h) of a mapped module: docs/cost-model.md,
+ * "Whole-network schedules".  */
+
+/* A module and its target analysed for schedules: every mac nest's layer
+ * cost (cost_eval of its mapping), the writers and readers of every tensor,
+ * and a cache of tile costs.  Not to be shared between threads. */
+typedef struct SchedModel SchedModel;
+
+/* RC_BADINPUT (reported, naming the nest) if a mac nest has no mapping or
+ * its mapping does not evaluate on a.  m and a must outlive the model. */
+Rc sched_model_create(const Module *m, const Arch *a, SchedModel **out, Diag *d);
+void sched_model_destroy(SchedModel *sm);
+
+/* The levels (bit per level) that may hold a group's activations: on chip,
+ * one instance, allowed to keep I and O. */
+uint8_t sched_model_homes(const SchedModel *sm);
+const Module *sched_model_module(const SchedModel *sm);
+const Arch *sched_model_arch(const SchedModel *sm);
+/* A mac nest's cost alone (cost_eval of its mapping), or NULL. */
+const CostResult *sched_model_layer(const SchedModel *sm, uint32_t nest);
+/* cost_eval calls made for depth-first tiles so far. */
+int64_t sched_model_tile_evals(const SchedModel *sm);
+/* Whether nest's output can end a depth-first group; its rows and columns. */
+bool sched_nest_tileable(const SchedModel *sm, uint32_t nest, int64_t *rows, int64_t *cols);
+
+/* Recomputes r's total energy, cycles, EDP and utilization from its level
+ * energies and per-instance counts, as schedule.c does after it moves
+ * counts (cost.c's formulas, README 4.5-4.6).  On cost_eval's own result it
+ * must reproduce it exactly (checked on every zoo layer by schedule.zoo). */
+void sched_recount(CostResult *r, const Arch *a);
+
+/* The mapping of a tile of rows x cols of a layer: full's loops over P and
+ * Q cut down (innermost first, each factor to the largest divisor of what
+ * is left; DRAM takes the rest).  Equal bounds give full unchanged. */
+void sched_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mapping *out);
+
+/* The costs of every group [a, b] with amin <= a < b and the settings of
+ * cfg (its first and last are ignored): E[a - amin] pJ and C[a - amin]
+ * cycles, summed over the group's mac nests, where ok[a - amin]; groups that
+ * cannot run get ok false.  The search's entry point: one pass serves every
+ * start a. */
+Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint32_t b, double *E, int64_t *C,
+                     bool *ok);
+
+/* RC_OK if group g can run; else RC_BADINPUT, with why reported at
+ * "where: group 'FIRST'..'LAST'". */
+Rc sched_group_check(SchedModel *sm, const SchedGroup *g, const char *where, Diag *d);
+
+typedef struct {
+  double energy_pj;   /* sum over the mac nests, in module order */
+  int64_t cycles;     /* sum: the nests and tiles run one after another */
+  double edp;         /* energy_pj * cycles */
+  int64_t macs;       /* MACs run (recomputed overlaps included) */
+  int64_t dram_words; /* reads + fills + updates at level 0, every tensor */
+} SchedTotals;
+
+/* Evaluates schedule s: per_nest[i] (m->nnests entries) gets mac nest i's
+ * counts under s in cost_eval's form, zero for other nests; a nest in no
+ * group gets cost_eval's result unchanged.  RC_BADINPUT (reported) if a
+ * group cannot run. */
+Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedTotals *tot, Diag *d);
+
+/* The text form (docs/cost-model.md): a header naming the model and target,
+ * then one line per group naming its nests.  print -> parse -> print is
+ * byte-identical. */
+void schedule_print(FILE *f, const Module *m, const Arch *a, const Schedule *s);
+
+/* Parses the text form against the model: names must be nests of the
+ * module, each group consecutive nests, groups in order; each group is then
+ * checked (sched_group_check).  Errors carry line:col (d->file names the
+ * file). */
+Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Diag *d);
 
 #endif

@@ -580,6 +580,55 @@ typedef struct {
   double area_um2;                /* placeholder model, docs/cost-model.md */
 } CostResult;
 
+/* ---- Schedule ------------------------------------------------------------ */
+
+/* A whole-network schedule above the per-layer mappings (docs/cost-model.md,
+ * "Whole-network schedules").  The nests of a lowered module run in module
+ * order (a topological order); a group is a range [first, last] of two or
+ * more consecutive nests that runs as one unit, its activations kept in the
+ * on-chip level `home`.  Nests in no group run alone: a schedule with no
+ * groups is the layer-by-layer schedule of cost_eval.
+ *
+ *   SCHED_LAYER  the group's layers run one after another, whole, and the
+ *                tensors produced and consumed inside the group stay in home.
+ *   SCHED_DEPTH  depth-first (DeFiNES, Mei et al., HPCA 2023): the last
+ *                nest's output is cut into tiles of tile[0] rows x tile[1]
+ *                columns, visited row-major; per tile every nest computes the
+ *                part of its output that the tile needs; every activation the
+ *                group's layers read or write lives in home.  `overlap` says
+ *                what happens to the parts two neighbouring tiles share.
+ *
+ * Invariants: groups are listed in module order and do not overlap; first <
+ * last; home >= 1 names an on-chip storage level.  Plain data, as every
+ * noun here: a Schedule is copied with memcpy. */
+typedef enum {
+  SCHED_LAYER = 0, /* layer by layer, intermediates resident in home */
+  SCHED_DEPTH      /* depth-first over tiles of the last nest's output */
+} SchedMode;
+
+/* DeFiNES's three ways to treat the overlap of neighbouring tiles. */
+typedef enum {
+  OVERLAP_RECOMPUTE = 0, /* fully recompute: every tile computes all it needs */
+  OVERLAP_CACHE_H,       /* cache horizontally (the left neighbour's columns), recompute vertically */
+  OVERLAP_CACHE_ALL      /* fully cache: every element of every tensor is computed once */
+} SchedOverlap;
+
+#define SCHED_MAX_GROUPS 2048
+
+typedef struct {
+  uint32_t first, last;  /* nest indices in module order, first < last */
+  uint8_t mode;          /* SchedMode */
+  uint8_t overlap;       /* SchedOverlap; SCHED_DEPTH only (else 0) */
+  uint8_t home;          /* storage level holding the group's activations (>= 1) */
+  uint8_t weights_home;  /* SCHED_DEPTH: the group's weights are fetched once and kept in home */
+  int64_t tile[2];       /* SCHED_DEPTH: rows, columns of the last nest's output per tile (else 0) */
+} SchedGroup;
+
+typedef struct {
+  uint32_t ngroups;
+  SchedGroup group[SCHED_MAX_GROUPS];
+} Schedule;
+
 /* ==== the loop-nest IR ================================================= */
 
 /*

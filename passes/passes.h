@@ -182,4 +182,13 @@ const NaascPluginInfo *naasc_plugin_info(void);
 typedef const NaascPluginInfo *(*NaascPluginInfoFn)(void);
 #define NAASC_PLUGIN_ENTRY "naasc_plugin_info"
 
+/* ---- the report of a whole-network schedule (report.c) ----------------------
+ * report_write with every mac nest's cost taken from per_nest (schedule_eval's
+ * results for s) and, when s has groups, a section per group: its DRAM
+ * words, energy and cycles against its layers run alone, and the network's
+ * against layer by layer (in JSON under "schedule").  Without groups it is
+ * report_write, byte for byte. */
+Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *s, const CostResult *per_nest,
+                         FILE *table, const char *json_path, Diag *d);
+
 #endif

@@ -351,4 +351,35 @@ Predictor *predictor_fit(const int *codes, const double *y, int n, const int *un
 double predictor_predict(const Predictor *p, int code);
 void predictor_destroy(Predictor *p);
 
+/* ---- whole-network schedules (scheduler.c) ---------------------------------
+ * The search of a Schedule (ir/ir.h) above the mappings of a mapped
+ * module; its costs are backend's (schedule.c). */
+
+/* The module analysed for schedules (backend/backend.h, sched_model_create). */
+typedef struct SchedModel SchedModel;
+
+typedef struct {
+  MapObjective objective; /* of the whole network: EDP, energy or cycles */
+  int max_nests;          /* longest group tried, in nests (vector nests included) */
+  int64_t max_row_parts;  /* depth-first tiles: the last nest's rows cut into at most this many */
+  int64_t max_col_parts;  /* and its columns */
+} SchedOptions;
+
+typedef struct {
+  double layer_energy_pj, energy_pj; /* layer by layer, and the schedule found (the search's counts) */
+  int64_t layer_cycles, cycles;
+  int64_t configs;    /* (last nest, setting) pairs evaluated */
+  int64_t groups;     /* (group, setting) pairs that can run */
+  int64_t candidates; /* of those, kept for the programme (Pareto per group) */
+  int64_t tile_evals; /* cost_eval calls for tiles */
+  int iterations;     /* of the programme (lambda) */
+} SchedSearchStats;
+
+void sched_options_default(SchedOptions *o);
+
+/* The best schedule of sm's module found by the search in scheduler.c's
+ * header (never worse than layer by layer under the search's counts; no
+ * groups if none helps).  RC_INTERNAL only if memory runs out. */
+Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSearchStats *st, Diag *d);
+
 #endif

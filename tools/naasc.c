@@ -17,6 +17,7 @@
 #include "passes/passes.h"
 #include "backend/backend.h"
 #include "runtime/runtime.h"
+#include "search/search.h"
 #include "stream/stream.h"
 #include "tools/internal.h"
 
@@ -49,6 +50,9 @@ static const char usage_text[] =
     "                            validation case (.json); the pipeline then maps\n"
     "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
     "                            an SVG chart (FILE.svg)\n"
+    "  --schedule=best|layer|FILE  the whole-network schedule the report uses: searched\n"
+    "                            (best, the default), layer by layer, or read from FILE\n"
+    "  --emit=schedule           write the schedule (text, docs/cost-model.md); needs --target\n"
     "  --jobs N, -j N            threads for the mapper\n"
     "  --print-arch NAME|FILE    print an architecture in the YAML format (round-trips)\n"
     "  --list-targets            the preset architectures\n"
@@ -199,6 +203,52 @@ static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
   return rc == RC_OK && bad ? RC_BADINPUT : rc;
 }
 
+/* The whole-network schedule of the mapped program (--schedule): searched
+ * ("best": kept only if the evaluation confirms it beats layer by layer),
+ * "layer", or read from a file; then printed (sched_out) and/or reported. */
+static Rc run_schedule(const Program *prog, const char *how, FILE *f, bool emit_sched, const char *report, Diag *d) {
+  SchedModel *sm = NULL;
+  Schedule *s = xcalloc(1, sizeof *s), *none = xcalloc(1, sizeof *none);
+  CostResult *per = xcalloc(prog->mod->nnests + 1, sizeof *per);
+  CostResult *per0 = xcalloc(prog->mod->nnests + 1, sizeof *per0);
+  Rc rc = s && none && per && per0 ? sched_model_create(prog->mod, prog->arch, &sm, d) : RC_INTERNAL;
+  SchedTotals tot, tot0;
+  if (rc == RC_OK && strcmp(how, "best") == 0) {
+    SchedOptions o;
+    sched_options_default(&o);
+    SchedSearchStats st;
+    rc = sched_search(sm, &o, s, &st, d);
+    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
+    if (rc == RC_OK) rc = schedule_eval(sm, none, per0, &tot0, d);
+    /* The search's counts and the evaluation's agree up to rounding; keep
+     * the layer schedule unless the evaluation confirms the gain. */
+    if (rc == RC_OK && !(tot.edp < tot0.edp)) {
+      s->ngroups = 0;
+      memcpy(per, per0, sizeof *per * prog->mod->nnests);
+    }
+  } else if (rc == RC_OK && strcmp(how, "layer") != 0) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    const char *file = d->file;
+    d->file = how;
+    rc = file_read_all(how, (size_t)64 << 20, &buf, &len, d);
+    if (rc == RC_OK) rc = schedule_parse((const char *)buf, len, sm, s, d);
+    d->file = file;
+    xfree(buf);
+    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
+  }
+  if (rc == RC_OK && emit_sched) schedule_print(f, prog->mod, prog->arch, s);
+  if (rc == RC_OK && report)
+    rc = report_write_schedule(prog->mod, prog->arch, s, per, emit_sched ? NULL : f,
+                               strcmp(report, "-") ? report : NULL, d);
+  sched_model_destroy(sm);
+  xfree(s);
+  xfree(none);
+  xfree(per);
+  xfree(per0);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_text, stderr);
@@ -214,7 +264,7 @@ int main(int argc, char **argv) {
 
   ImportOptions opt;
   import_options_default(&opt);
-  const char *model = NULL, *out = NULL, *emit = NULL, *report = NULL;
+  const char *model = NULL, *out = NULL, *emit = NULL, *report = NULL, *schedule = NULL;
   int pmr;
   bool summary = false, list = false, markdown = false;
   DriverOptions drv;
@@ -258,9 +308,13 @@ int main(int argc, char **argv) {
     } else if (cli_is_flag(a, "--emit")) {
       emit = cli_flag_value(argc, argv, &i, "--emit");
       if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0 &&
-                    strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0 && strcmp(emit, "timeloop") != 0))
-        return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd', 'cmd-text' or 'timeloop', not '%s'",
+                    strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0 && strcmp(emit, "timeloop") != 0 &&
+                    strcmp(emit, "schedule") != 0))
+        return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd', 'cmd-text', 'timeloop' or 'schedule', not '%s'",
                            emit ? emit : "");
+    } else if (cli_is_flag(a, "--schedule")) {
+      schedule = cli_flag_value(argc, argv, &i, "--schedule");
+      if (!schedule || !*schedule) return usage_error("%s", "--schedule takes best, layer or a schedule file");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a file name");
       out = argv[++i];
@@ -332,6 +386,17 @@ int main(int argc, char **argv) {
     pass_registry_destroy(reg);
     return usage_error("%s", "--report needs --target NAME|FILE");
   }
+  bool emit_sched = emit && strcmp(emit, "schedule") == 0;
+  const char *sched_err = NULL;
+  if (emit_sched && !drv.target) sched_err = "--emit=schedule needs --target NAME|FILE";
+  else if (emit_sched && report && strcmp(report, "-") == 0)
+    sched_err = "--emit=schedule prints the schedule: give the report a file (--report=FILE.json)";
+  else if (schedule && !report && !emit_sched) sched_err = "--schedule applies to --report and --emit=schedule";
+  if (sched_err) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("%s", sched_err);
+  }
   /* The graph part of the pipeline runs first (summary, graph, onnx look at
    * the graph); the rest only when nests are wanted (nir, report). */
   int lower_at = pl.n;
@@ -340,7 +405,7 @@ int main(int argc, char **argv) {
       lower_at = i;
       break;
     }
-  bool nests = nir || report || cmd_bin || cmd_text || tl;
+  bool nests = nir || report || cmd_bin || cmd_text || tl || emit_sched;
   if (nests && lower_at == pl.n) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
@@ -384,8 +449,11 @@ int main(int argc, char **argv) {
       if (rc == RC_OK && nir) module_print(f, prog.mod);
       if (rc == RC_OK && (cmd_bin || cmd_text)) rc = emit_cmd(&prog, cmd_bin ? out : NULL, f, &d);
       if (rc == RC_OK && tl) rc = emit_timeloop(&prog, out, &d);
-      if (rc == RC_OK && report)
+      bool layer = schedule && strcmp(schedule, "layer") == 0;
+      if (rc == RC_OK && report && layer && !emit_sched)
         rc = report_write(prog.mod, prog.arch, f, strcmp(report, "-") ? report : NULL, &d);
+      else if (rc == RC_OK && (report || emit_sched))
+        rc = run_schedule(&prog, schedule ? schedule : "best", f, emit_sched, report, &d);
     }
   }
   if (f && out && !tl) {
