@@ -10,8 +10,8 @@ and onnxruntime-node (scripts/setup-ort.sh, or --ort DIR), then per model:
 
   1. reads the ONNX file (python3-onnx): size, IR version, opsets, producer,
      inputs (symbolic dims named), outputs, op types with counts at the top
-     level and inside If/Loop/Scan bodies, data types of initializers and of
-     Constant nodes, parameter count;
+     level and inside If/Loop/Scan bodies, data types of initializers (of
+     the main graph and of subgraphs) and of Constant nodes, parameter count;
   2. writes its inputs (registry.make_inputs, from --seed) to
      SCRATCH/ID/inputs/*.pb and runs onnxruntime on them (ort_run.js) into
      SCRATCH/ID/ort/*.pb, the reference later tests compare with;
@@ -53,7 +53,10 @@ def dtype_name(code):
     return TensorProto.DataType.Name(code).lower()
 
 
-def walk(graph, depth, ops, sub_ops, consts):
+def walk(graph, depth, ops, sub_ops, consts, sub_inits):
+    if depth > 0:
+        for t in graph.initializer:
+            sub_inits[dtype_name(t.data_type)] += 1
     for n in graph.node:
         (ops if depth == 0 else sub_ops)[n.op_type] += 1
         if n.op_type == "Constant":
@@ -62,9 +65,9 @@ def walk(graph, depth, ops, sub_ops, consts):
                     consts[dtype_name(a.t.data_type)] += 1
         for a in n.attribute:
             if a.type == onnx.AttributeProto.GRAPH:
-                walk(a.g, depth + 1, ops, sub_ops, consts)
+                walk(a.g, depth + 1, ops, sub_ops, consts, sub_inits)
             for g in a.graphs:
-                walk(g, depth + 1, ops, sub_ops, consts)
+                walk(g, depth + 1, ops, sub_ops, consts, sub_inits)
 
 
 def dims_of(vi):
@@ -80,8 +83,8 @@ def dims_of(vi):
 def describe(path):
     m = onnx.load(path, load_external_data=False)
     inits = {t.name for t in m.graph.initializer}
-    ops, sub_ops, consts = collections.Counter(), collections.Counter(), collections.Counter()
-    walk(m.graph, 0, ops, sub_ops, consts)
+    ops, sub_ops, consts, sub_inits = (collections.Counter() for _ in range(4))
+    walk(m.graph, 0, ops, sub_ops, consts, sub_inits)
     init_types = collections.Counter(dtype_name(t.data_type) for t in m.graph.initializer)
     params = 0
     tensors = list(m.graph.initializer) + [a.t for n in m.graph.node if n.op_type == "Constant"
@@ -99,7 +102,8 @@ def describe(path):
         inputs=[(i.name, dims_of(i), dtype_name(i.type.tensor_type.elem_type))
                 for i in m.graph.input if i.name not in inits],
         outputs=[(o.name, dims_of(o), dtype_name(o.type.tensor_type.elem_type)) for o in m.graph.output],
-        ops=ops, sub_ops=sub_ops, init_types=init_types, const_types=consts, params=params,
+        ops=ops, sub_ops=sub_ops, init_types=init_types, const_types=consts, sub_init_types=sub_inits,
+        params=params,
         symbolic=any(not d.isdigit() for i in m.graph.input if i.name not in inits
                      for d in dims_of(i).strip("[]").split(",") if d))
 
@@ -273,7 +277,10 @@ def write_doc(results, args, supported, commit, cmdline, ort_version, naasc_vers
         w("- ops (%d nodes): %s" % (sum(i["ops"].values()), fmt_ops(i["ops"])))
         if i["sub_ops"]:
             w("- ops inside If/Loop/Scan bodies (%d nodes): %s" % (sum(i["sub_ops"].values()), fmt_ops(i["sub_ops"])))
-        w("- initializers: %s; Constant nodes: %s" % (fmt_ops(i["init_types"]) or "none", fmt_ops(i["const_types"]) or "none"))
+        w("- initializers: %s%s; Constant nodes (subgraphs too): %s" % (
+            fmt_ops(i["init_types"]) or "none",
+            "; in subgraphs: " + fmt_ops(i["sub_init_types"]) if i["sub_init_types"] else "",
+            fmt_ops(i["const_types"]) or "none"))
         w("- inputs used: %s" % ", ".join(
             "`%s` %s" % (n, list(s) if s else "scalar") for n, s, _d, _f in m.spec["inputs"]))
         if r["ort"].ok:
