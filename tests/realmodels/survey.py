@@ -209,7 +209,9 @@ def write_doc(results, args, supported, commit, cmdline, ort_version, naasc_vers
     w("")
     w("naasc is run with the flags that fix each model's dynamic dims (`--input-shape`) and bind its "
       "constant inputs (`--input-data sr=16000` for Silero); paths are shortened to MODELS/, OCR/ and "
-      "SCRATCH/ (the model caches and the survey's scratch directory).")
+      "SCRATCH/ (the model caches and the survey's scratch directory). Times are wall-clock seconds "
+      "on the machine that ran the survey (2 cores, shared with other builds and tests when this was "
+      "generated): indicative only.")
     w("")
     w("## Summary")
     w("")
