@@ -30,10 +30,10 @@ typedef struct {
   const char *where;
 } Ctx;
 
-#define FAIL(...)                             \
-  do {                                        \
-    diag_error(c->d, c->where, __VA_ARGS__);  \
-    return false;                             \
+#define FAIL(...)                            \
+  do {                                       \
+    diag_error(c->d, c->where, __VA_ARGS__); \
+    return false;                            \
   } while (0)
 
 static Tensor *in_t(Ctx *c, int i) {
@@ -55,8 +55,10 @@ static void set_out(Ctx *c, int i, DType dt, int rank, const int64_t *dims) {
 static bool need_inputs(Ctx *c, int lo, int hi) {
   int present = 0;
   for (int i = 0; i < c->n->nin; i++) present += c->n->in[i] != 0;
-  if (c->n->nin < lo || !c->n->in[0]) FAIL("%s needs at least %d input%s", op_name(c->n->op), lo, lo == 1 ? "" : "s");
-  if (hi >= 0 && c->n->nin > hi) FAIL("%s takes at most %d inputs, not %d", op_name(c->n->op), hi, c->n->nin);
+  if (c->n->nin < lo || !c->n->in[0])
+    FAIL("%s needs at least %d input%s", op_name(c->n->op), lo, lo == 1 ? "" : "s");
+  if (hi >= 0 && c->n->nin > hi)
+    FAIL("%s takes at most %d inputs, not %d", op_name(c->n->op), hi, c->n->nin);
   for (int i = 0; i < lo; i++)
     if (!c->n->in[i]) FAIL("%s input %d is required", op_name(c->n->op), i);
   (void)present;
@@ -146,7 +148,9 @@ static bool window(Ctx *c, int64_t in, int64_t k, int64_t s, int64_t dl, int64_t
   }
   if (*pb < 0 || *pe < 0) FAIL("pads must not be negative");
   int64_t span = in + *pb + *pe - ek;
-  if (span < 0) FAIL("the window (%" PRId64 " with dilation) is larger than the padded input (%" PRId64 ")", ek, in + *pb + *pe);
+  if (span < 0)
+    FAIL("the window (%" PRId64 " with dilation) is larger than the padded input (%" PRId64 ")", ek,
+         in + *pb + *pe);
   *out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
   return true;
 }
@@ -154,12 +158,15 @@ static bool window(Ctx *c, int64_t in, int64_t k, int64_t s, int64_t dl, int64_t
 static bool infer_window_op(Ctx *c, Tensor *x, Tensor *w) {
   Attrs *a = &c->n->a;
   int nsp = x->rank - 2;
-  if (x->rank < 3) FAIL("input '%s' has rank %d; %s needs N, C and spatial dims", x->name, x->rank, op_name(c->n->op));
+  if (x->rank < 3)
+    FAIL("input '%s' has rank %d; %s needs N, C and spatial dims", x->name, x->rank,
+         op_name(c->n->op));
   if (a->nsp == 0 && w) {
     a->nsp = w->rank - 2;
     for (int i = 0; i < a->nsp; i++) a->kernel[i] = w->dims[i + 2];
   }
-  if (a->nsp != nsp) FAIL("kernel_shape has %d dims but the input has %d spatial dims", a->nsp, nsp);
+  if (a->nsp != nsp)
+    FAIL("kernel_shape has %d dims but the input has %d spatial dims", a->nsp, nsp);
   int64_t dims[NAASC_MAX_RANK];
   dims[0] = x->dims[0];
   for (int i = 0; i < nsp; i++) {
@@ -189,18 +196,27 @@ static bool infer_window_op(Ctx *c, Tensor *x, Tensor *w) {
   a->auto_pad = PAD_NOTSET;
   a->has_out_shape = false;
   if (c->n->op == OP_CONV) {
-    if (w->rank != x->rank) FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
+    if (w->rank != x->rank)
+      FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
     for (int i = 0; i < nsp; i++)
       if (w->dims[i + 2] != a->kernel[i]) FAIL("kernel_shape disagrees with weight '%s'", w->name);
     if (a->group <= 0 || x->dims[1] % a->group || w->dims[0] % a->group)
-      FAIL("group %" PRId64 " does not divide the channels (%" PRId64 " in, %" PRId64 " out)", a->group, x->dims[1], w->dims[0]);
+      FAIL("group %" PRId64 " does not divide the channels (%" PRId64 " in, %" PRId64 " out)",
+           a->group, x->dims[1], w->dims[0]);
     if (w->dims[1] * a->group != x->dims[1])
-      FAIL("weight '%s' expects %" PRId64 " input channels per group, input has %" PRId64 " in %" PRId64 " groups", w->name, w->dims[1], x->dims[1], a->group);
+      FAIL("weight '%s' expects %" PRId64 " input channels per group, input has %" PRId64
+           " in %" PRId64 " groups",
+           w->name, w->dims[1], x->dims[1], a->group);
     dims[1] = w->dims[0];
   } else if (c->n->op == OP_CONVTRANSPOSE) {
-    if (w->rank != x->rank) FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
-    if (w->dims[0] != x->dims[1]) FAIL("weight '%s' expects %" PRId64 " input channels, input has %" PRId64, w->name, w->dims[0], x->dims[1]);
-    if (a->group <= 0 || x->dims[1] % a->group) FAIL("group %" PRId64 " does not divide the %" PRId64 " input channels", a->group, x->dims[1]);
+    if (w->rank != x->rank)
+      FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
+    if (w->dims[0] != x->dims[1])
+      FAIL("weight '%s' expects %" PRId64 " input channels, input has %" PRId64, w->name,
+           w->dims[0], x->dims[1]);
+    if (a->group <= 0 || x->dims[1] % a->group)
+      FAIL("group %" PRId64 " does not divide the %" PRId64 " input channels", a->group,
+           x->dims[1]);
     for (int i = 0; i < nsp; i++)
       if (w->dims[i + 2] != a->kernel[i]) FAIL("kernel_shape disagrees with weight '%s'", w->name);
     dims[1] = w->dims[1] * a->group;
@@ -208,7 +224,8 @@ static bool infer_window_op(Ctx *c, Tensor *x, Tensor *w) {
     dims[1] = x->dims[1];
   }
   Tensor *b = in_t(c, 2);
-  if ((c->n->op == OP_CONV || c->n->op == OP_CONVTRANSPOSE) && b && (b->rank != 1 || b->dims[0] != dims[1]))
+  if ((c->n->op == OP_CONV || c->n->op == OP_CONVTRANSPOSE) && b &&
+      (b->rank != 1 || b->dims[0] != dims[1]))
     FAIL("bias '%s' must have %" PRId64 " elements", b->name, dims[1]);
   set_out(c, 0, x->dtype, x->rank, dims);
   return true;
@@ -218,11 +235,14 @@ static bool infer_slice_params(Ctx *c, Tensor *x) {
   Attrs *a = &c->n->a;
   if (a->naxes == -1) { /* opset 10+: from inputs */
     int ns, ne, na, nst;
-    if (!const_ints(c, 1, a->starts, NAASC_MAX_RANK, &ns) || !const_ints(c, 2, a->ends, NAASC_MAX_RANK, &ne) ||
-        !const_ints(c, 3, a->axes, NAASC_MAX_RANK, &na) || !const_ints(c, 4, a->steps, NAASC_MAX_RANK, &nst))
+    if (!const_ints(c, 1, a->starts, NAASC_MAX_RANK, &ns) ||
+        !const_ints(c, 2, a->ends, NAASC_MAX_RANK, &ne) ||
+        !const_ints(c, 3, a->axes, NAASC_MAX_RANK, &na) ||
+        !const_ints(c, 4, a->steps, NAASC_MAX_RANK, &nst))
       return false;
     if (ns < 0 || ne < 0) FAIL("Slice needs starts and ends");
-    if (ns != ne || (na >= 0 && na != ns) || (nst >= 0 && nst != ns)) FAIL("Slice starts, ends, axes and steps lengths disagree");
+    if (ns != ne || (na >= 0 && na != ns) || (nst >= 0 && nst != ns))
+      FAIL("Slice starts, ends, axes and steps lengths disagree");
     a->naxes = ns;
     for (int i = 0; i < ns; i++) {
       if (na < 0) a->axes[i] = i;
@@ -265,14 +285,23 @@ static bool infer_matmul(Ctx *c, Tensor *A, Tensor *B, int *rank, int64_t *dims)
   int ar = A->rank, br = B->rank;
   memcpy(ad, A->dims, sizeof(int64_t) * (size_t)ar);
   memcpy(bd, B->dims, sizeof(int64_t) * (size_t)br);
-  if (ar == 1) { ad[1] = ad[0]; ad[0] = 1; ar = 2; }
-  if (br == 1) { bd[1] = 1; br = 2; }
-  if (ad[ar - 1] != bd[br - 2]) FAIL("MatMul inner dims disagree: %" PRId64 " vs %" PRId64, ad[ar - 1], bd[br - 2]);
+  if (ar == 1) {
+    ad[1] = ad[0];
+    ad[0] = 1;
+    ar = 2;
+  }
+  if (br == 1) {
+    bd[1] = 1;
+    br = 2;
+  }
+  if (ad[ar - 1] != bd[br - 2])
+    FAIL("MatMul inner dims disagree: %" PRId64 " vs %" PRId64, ad[ar - 1], bd[br - 2]);
   int r = ar > br ? ar : br;
   for (int k = 0; k < r - 2; k++) {
     int ia = k - (r - ar), ib = k - (r - br);
     int64_t x = ia >= 0 ? ad[ia] : 1, y = ib >= 0 ? bd[ib] : 1;
-    if (x != y && x != 1 && y != 1) FAIL("MatMul batch dims do not broadcast: %" PRId64 " vs %" PRId64, x, y);
+    if (x != y && x != 1 && y != 1)
+      FAIL("MatMul batch dims do not broadcast: %" PRId64 " vs %" PRId64, x, y);
     dims[k] = x == 1 ? y : x;
   }
   int o = r - 2;
@@ -319,7 +348,8 @@ static bool infer_node(Ctx *c) {
       if (C->rank > 2) FAIL("Gemm C has rank %d", C->rank);
       for (int k = 0; k < C->rank; k++) {
         int64_t want = dims[2 - C->rank + k];
-        if (C->dims[k] != 1 && C->dims[k] != want) FAIL("Gemm C does not broadcast to [%" PRId64 ",%" PRId64 "]", M, N);
+        if (C->dims[k] != 1 && C->dims[k] != want)
+          FAIL("Gemm C does not broadcast to [%" PRId64 ",%" PRId64 "]", M, N);
       }
     }
     set_out(c, 0, x->dtype, 2, dims);
@@ -335,7 +365,9 @@ static bool infer_node(Ctx *c) {
     if (x->rank < 2) FAIL("BatchNormalization input must have rank 2 or more");
     for (int i = 1; i < 5; i++) {
       Tensor *p = in_t(c, i);
-      if (p->rank != 1 || p->dims[0] != x->dims[1]) FAIL("BatchNormalization input %d ('%s') must have %" PRId64 " elements", i, p->name, x->dims[1]);
+      if (p->rank != 1 || p->dims[0] != x->dims[1])
+        FAIL("BatchNormalization input %d ('%s') must have %" PRId64 " elements", i, p->name,
+             x->dims[1]);
     }
     set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
@@ -351,8 +383,13 @@ static bool infer_node(Ctx *c) {
     set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
   }
-  case OP_RELU: case OP_LEAKYRELU: case OP_HARDSIGMOID: case OP_HARDSWISH: case OP_SIGMOID:
-  case OP_SQRT: case OP_IDENTITY:
+  case OP_RELU:
+  case OP_LEAKYRELU:
+  case OP_HARDSIGMOID:
+  case OP_HARDSWISH:
+  case OP_SIGMOID:
+  case OP_SQRT:
+  case OP_IDENTITY:
     if (!need_inputs(c, 1, 1)) return false;
     set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
@@ -366,7 +403,11 @@ static bool infer_node(Ctx *c) {
     set_out(c, 1, DT_BOOL, x->rank, x->dims);
     return true;
   }
-  case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_POW:
+  case OP_ADD:
+  case OP_SUB:
+  case OP_MUL:
+  case OP_DIV:
+  case OP_POW:
     if (!need_inputs(c, 2, 2)) return false;
     if (!broadcast(c, 0, 1, &rank, dims)) return false;
     set_out(c, 0, x->dtype, rank, dims);
@@ -394,8 +435,10 @@ static bool infer_node(Ctx *c) {
     }
     rank = 0;
     for (int i = 0; i < x->rank; i++) {
-      if (!red[i]) dims[rank++] = x->dims[i];
-      else if (a->keepdims) dims[rank++] = 1;
+      if (!red[i])
+        dims[rank++] = x->dims[i];
+      else if (a->keepdims)
+        dims[rank++] = 1;
     }
     set_out(c, 0, x->dtype, rank, dims);
     return true;
@@ -436,9 +479,12 @@ static bool infer_node(Ctx *c) {
     for (int i = 0; i < n->nin; i++) {
       Tensor *t = in_t(c, i);
       if (!t) FAIL("Concat input %d is missing", i);
-      if (t->rank != x->rank) FAIL("Concat input '%s' has rank %d, expected %d", t->name, t->rank, x->rank);
+      if (t->rank != x->rank)
+        FAIL("Concat input '%s' has rank %d, expected %d", t->name, t->rank, x->rank);
       for (int k = 0; k < x->rank; k++)
-        if (k != a->axis && t->dims[k] != x->dims[k]) FAIL("Concat input '%s' dim %d is %" PRId64 ", expected %" PRId64, t->name, k, t->dims[k], x->dims[k]);
+        if (k != a->axis && t->dims[k] != x->dims[k])
+          FAIL("Concat input '%s' dim %d is %" PRId64 ", expected %" PRId64, t->name, k, t->dims[k],
+               x->dims[k]);
       dims[a->axis] += t->dims[a->axis];
     }
     set_out(c, 0, x->dtype, x->rank, dims);
@@ -466,7 +512,9 @@ static bool infer_node(Ctx *c) {
       }
     }
     if (infer_at >= 0) {
-      if (total % known) FAIL("Reshape cannot infer the -1 dim: %" PRId64 " elements do not divide by %" PRId64, total, known);
+      if (total % known)
+        FAIL("Reshape cannot infer the -1 dim: %" PRId64 " elements do not divide by %" PRId64,
+             total, known);
       sh[infer_at] = total / known;
       known *= sh[infer_at];
     }
@@ -478,7 +526,8 @@ static bool infer_node(Ctx *c) {
   case OP_FLATTEN: {
     if (!need_inputs(c, 1, 1)) return false;
     int64_t ax = norm_axis(a->axis, x->rank);
-    if (ax < 0 || ax > x->rank) FAIL("Flatten axis %" PRId64 " is out of range for rank %d", a->axis, x->rank);
+    if (ax < 0 || ax > x->rank)
+      FAIL("Flatten axis %" PRId64 " is out of range for rank %d", a->axis, x->rank);
     a->axis = ax;
     dims[0] = dims[1] = 1;
     for (int i = 0; i < x->rank; i++) dims[i < ax ? 0 : 1] *= x->dims[i];
@@ -520,7 +569,9 @@ static bool infer_node(Ctx *c) {
       }
       for (int i = 0; i < a->naxes; i++) {
         if (!axis_ok(c, &a->axes[i], x->rank, "Squeeze axis")) return false;
-        if (x->dims[a->axes[i]] != 1) FAIL("Squeeze axis %" PRId64 " has size %" PRId64 ", not 1", a->axes[i], x->dims[a->axes[i]]);
+        if (x->dims[a->axes[i]] != 1)
+          FAIL("Squeeze axis %" PRId64 " has size %" PRId64 ", not 1", a->axes[i],
+               x->dims[a->axes[i]]);
         drop[a->axes[i]] = true;
       }
       rank = 0;
@@ -529,7 +580,8 @@ static bool infer_node(Ctx *c) {
     } else {
       if (a->naxes < 0) FAIL("Unsqueeze needs axes");
       rank = x->rank + a->naxes;
-      if (rank > NAASC_MAX_RANK) FAIL("Unsqueeze gives rank %d, more than %d", rank, NAASC_MAX_RANK);
+      if (rank > NAASC_MAX_RANK)
+        FAIL("Unsqueeze gives rank %d, more than %d", rank, NAASC_MAX_RANK);
       bool ins[NAASC_MAX_RANK] = {0};
       for (int i = 0; i < a->naxes; i++) {
         if (!axis_ok(c, &a->axes[i], rank, "Unsqueeze axis")) return false;
@@ -585,8 +637,7 @@ static bool infer_node(Ctx *c) {
     if (!need_inputs(c, 1, 1)) return false;
     set_out(c, 0, a->to, x->rank, x->dims);
     return true;
-  default:
-    FAIL("no shape inference for %s", op_name(n->op));
+  default: FAIL("no shape inference for %s", op_name(n->op));
   }
 }
 
@@ -597,15 +648,40 @@ static bool is_float(DType t) { return t == DT_F32 || t == DT_F64 || t == DT_F16
 static void put(Tensor *t, int64_t i, double f, int64_t v) {
   unsigned char *p = t->data;
   switch (t->dtype) {
-  case DT_F32: { float x = (float)f; memcpy(p + 4 * i, &x, 4); break; }
+  case DT_F32: {
+    float x = (float)f;
+    memcpy(p + 4 * i, &x, 4);
+    break;
+  }
   case DT_F64: memcpy(p + 8 * i, &f, 8); break;
   case DT_I64: memcpy(p + 8 * i, &v, 8); break;
-  case DT_U64: { uint64_t x = (uint64_t)v; memcpy(p + 8 * i, &x, 8); break; }
-  case DT_I32: { int32_t x = (int32_t)v; memcpy(p + 4 * i, &x, 4); break; }
-  case DT_U32: { uint32_t x = (uint32_t)v; memcpy(p + 4 * i, &x, 4); break; }
-  case DT_I16: { int16_t x = (int16_t)v; memcpy(p + 2 * i, &x, 2); break; }
-  case DT_U16: { uint16_t x = (uint16_t)v; memcpy(p + 2 * i, &x, 2); break; }
-  case DT_I8: case DT_U8: p[i] = (unsigned char)v; break;
+  case DT_U64: {
+    uint64_t x = (uint64_t)v;
+    memcpy(p + 8 * i, &x, 8);
+    break;
+  }
+  case DT_I32: {
+    int32_t x = (int32_t)v;
+    memcpy(p + 4 * i, &x, 4);
+    break;
+  }
+  case DT_U32: {
+    uint32_t x = (uint32_t)v;
+    memcpy(p + 4 * i, &x, 4);
+    break;
+  }
+  case DT_I16: {
+    int16_t x = (int16_t)v;
+    memcpy(p + 2 * i, &x, 2);
+    break;
+  }
+  case DT_U16: {
+    uint16_t x = (uint16_t)v;
+    memcpy(p + 2 * i, &x, 2);
+    break;
+  }
+  case DT_I8:
+  case DT_U8: p[i] = (unsigned char)v; break;
   case DT_BOOL: p[i] = v != 0; break;
   default: break;
   }
@@ -615,7 +691,11 @@ static void put(Tensor *t, int64_t i, double f, int64_t v) {
 static void copy_elem(Tensor *dst, int64_t j, const Tensor *src, int64_t i) {
   if (is_float(src->dtype)) {
     double f = tensor_get_f(src, i);
-    int64_t v = dst->dtype == DT_BOOL ? (f != 0) : (f != f ? 0 : (f >= 9.2e18 ? INT64_MAX : f <= -9.2e18 ? INT64_MIN : (int64_t)f));
+    int64_t v = dst->dtype == DT_BOOL ? (f != 0)
+                                      : (f != f ? 0
+                                                : (f >= 9.2e18    ? INT64_MAX
+                                                   : f <= -9.2e18 ? INT64_MIN
+                                                                  : (int64_t)f));
     put(dst, j, f, v);
   } else {
     int64_t v = tensor_get_i(src, i);
@@ -642,13 +722,27 @@ static void unflatten(int64_t lin, const Tensor *t, int64_t *idx) {
 
 static bool op_folds(Op op) {
   switch (op) {
-  case OP_SHAPE: case OP_GATHER: case OP_CONCAT: case OP_RESHAPE: case OP_FLATTEN:
-  case OP_SQUEEZE: case OP_UNSQUEEZE: case OP_SLICE: case OP_CAST: case OP_IDENTITY:
-  case OP_DROPOUT: case OP_TRANSPOSE: case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV:
-  case OP_MAX: case OP_POW: case OP_SQRT: case OP_RELU:
-    return true;
-  default:
-    return false;
+  case OP_SHAPE:
+  case OP_GATHER:
+  case OP_CONCAT:
+  case OP_RESHAPE:
+  case OP_FLATTEN:
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+  case OP_SLICE:
+  case OP_CAST:
+  case OP_IDENTITY:
+  case OP_DROPOUT:
+  case OP_TRANSPOSE:
+  case OP_ADD:
+  case OP_SUB:
+  case OP_MUL:
+  case OP_DIV:
+  case OP_MAX:
+  case OP_POW:
+  case OP_SQRT:
+  case OP_RELU: return true;
+  default: return false;
   }
 }
 
@@ -695,11 +789,17 @@ static bool fold_node(Ctx *c) {
   case OP_SHAPE:
     for (int64_t i = 0; i < numel; i++) put(o, i, 0, x->dims[a->shape_start + i]);
     break;
-  case OP_IDENTITY: case OP_DROPOUT: case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE:
-  case OP_UNSQUEEZE: case OP_CAST:
+  case OP_IDENTITY:
+  case OP_DROPOUT:
+  case OP_RESHAPE:
+  case OP_FLATTEN:
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+  case OP_CAST:
     for (int64_t i = 0; i < numel; i++) copy_elem(o, i, x, i);
     break;
-  case OP_RELU: case OP_SQRT:
+  case OP_RELU:
+  case OP_SQRT:
     for (int64_t i = 0; i < numel; i++) {
       if (is_float(o->dtype)) {
         double f = tensor_get_f(x, i);
@@ -710,7 +810,12 @@ static bool fold_node(Ctx *c) {
       }
     }
     break;
-  case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_POW: case OP_MAX:
+  case OP_ADD:
+  case OP_SUB:
+  case OP_MUL:
+  case OP_DIV:
+  case OP_POW:
+  case OP_MAX:
     for (int64_t i = 0; i < numel; i++) {
       unflatten(i, o, idx);
       if (is_float(o->dtype)) {
@@ -752,7 +857,9 @@ static bool fold_node(Ctx *c) {
       for (int64_t q = 0; q < nidx; q++) {
         int64_t g = tensor_get_i(ix, q);
         if (g < 0) g += ad;
-        if (g < 0 || g >= ad) FAIL("Gather index %" PRId64 " is out of range for dim %" PRId64, tensor_get_i(ix, q), ad);
+        if (g < 0 || g >= ad)
+          FAIL("Gather index %" PRId64 " is out of range for dim %" PRId64, tensor_get_i(ix, q),
+               ad);
         for (int64_t r = 0; r < inner; r++) copy_elem(o, j++, x, (p * ad + g) * inner + r);
       }
     break;
@@ -765,15 +872,15 @@ static bool fold_node(Ctx *c) {
         for (int k = 0; k < o->rank; k++) src[a->axes[k]] = idx[k];
       } else {
         memcpy(src, idx, sizeof src);
-        for (int k = 0; k < a->naxes; k++) src[a->axes[k]] = a->starts[k] + idx[a->axes[k]] * a->steps[k];
+        for (int k = 0; k < a->naxes; k++)
+          src[a->axes[k]] = a->starts[k] + idx[a->axes[k]] * a->steps[k];
       }
       int64_t off = 0;
       for (int k = 0; k < x->rank; k++) off = off * x->dims[k] + src[k];
       copy_elem(o, i, x, off);
     }
     break;
-  default:
-    FAIL("cannot fold %s", op_name(n->op));
+  default: FAIL("cannot fold %s", op_name(n->op));
   }
   for (int i = 0; i < n->nout; i++) {
     Tensor *t = out_t(c, i);
@@ -801,7 +908,10 @@ Rc graph_infer(Model *m, Diag *d) {
       for (int k = 0; k < n->nout; k++) {
         Tensor *t = out_t(&c, k);
         if (t && !tensor_shape_known(t)) {
-          diag_error(d, c.where, "cannot infer the shape of output '%s' of unsupported op %s; declare it in the model's value_info", t->name, n->onnx_op);
+          diag_error(
+              d, c.where,
+              "cannot infer the shape of output '%s' of unsupported op %s; declare it in the model's value_info",
+              t->name, n->onnx_op);
           return RC_BADINPUT;
         }
       }
@@ -832,7 +942,8 @@ Rc graph_infer(Model *m, Diag *d) {
         return RC_BADINPUT;
       }
       if (numel == 0 && !all_const) {
-        diag_error(d, c.where, "output '%s' is empty (a zero dim): empty tensors are not supported", t->name);
+        diag_error(d, c.where, "output '%s' is empty (a zero dim): empty tensors are not supported",
+                   t->name);
         return RC_BADINPUT;
       }
       if (numel > FOLD_LIMIT) all_const = false;

@@ -35,7 +35,8 @@ bool parse_input_shape(const char *arg, InputShape *s, Diag *d) {
   }
   size_t n = (size_t)(eq - arg);
   if (n >= NAASC_MAX_NAME) {
-    diag_error(d, NULL, "--input-shape '%s': the name is longer than %d bytes", arg, NAASC_MAX_NAME - 1);
+    diag_error(d, NULL, "--input-shape '%s': the name is longer than %d bytes", arg,
+               NAASC_MAX_NAME - 1);
     return false;
   }
   memcpy(s->name, arg, n);
@@ -80,8 +81,8 @@ bool parse_input_data(const char *arg, InputData *b, Diag *d) {
 /* ---- the importer's state -------------------------------------------- */
 
 typedef struct {
-  const char *op;     /* ONNX op_type */
-  const char *what;   /* "op", or "attribute 'mode'='cubic'" */
+  const char *op;   /* ONNX op_type */
+  const char *what; /* "op", or "attribute 'mode'='cubic'" */
   int count;
   const char *names[4];
 } Unsupported;
@@ -90,8 +91,8 @@ typedef struct {
   Model *m;
   Diag *d;
   const ImportOptions *o;
-  const char *dir;       /* for external data; NULL refuses it */
-  TensorId *slots;       /* name -> tensor id, open addressing */
+  const char *dir; /* for external data; NULL refuses it */
+  TensorId *slots; /* name -> tensor id, open addressing */
   uint32_t nslots;
   Unsupported *unsup;
   int nunsup, capunsup;
@@ -202,8 +203,8 @@ static bool safe_relative_path(const char *loc) {
   return true;
 }
 
-static bool read_external(Importer *im, const char *where, const Onnx__TensorProto *tp,
-                          void *dst, size_t nbytes) {
+static bool read_external(Importer *im, const char *where, const Onnx__TensorProto *tp, void *dst,
+                          size_t nbytes) {
   const char *loc = NULL;
   long long off = 0, len = -1;
   for (size_t i = 0; i < tp->n_external_data; i++) {
@@ -231,8 +232,7 @@ static bool read_external(Importer *im, const char *where, const Onnx__TensorPro
     return false;
   }
   if (!im->dir) {
-    diag_error(im->d, where, "external data '%s' cannot be read when the model is not a file",
-               loc);
+    diag_error(im->d, where, "external data '%s' cannot be read when the model is not a file", loc);
     return false;
   }
   if (!safe_relative_path(loc)) {
@@ -283,11 +283,27 @@ static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorPr
   const char *field;
   unsigned char *o = dst;
   switch (dt) {
-  case DT_F32: have = tp->n_float_data; field = "float_data"; break;
-  case DT_F64: have = tp->n_double_data; field = "double_data"; break;
-  case DT_I64: have = tp->n_int64_data; field = "int64_data"; break;
-  case DT_U32: case DT_U64: have = tp->n_uint64_data; field = "uint64_data"; break;
-  default: have = tp->n_int32_data; field = "int32_data"; break;
+  case DT_F32:
+    have = tp->n_float_data;
+    field = "float_data";
+    break;
+  case DT_F64:
+    have = tp->n_double_data;
+    field = "double_data";
+    break;
+  case DT_I64:
+    have = tp->n_int64_data;
+    field = "int64_data";
+    break;
+  case DT_U32:
+  case DT_U64:
+    have = tp->n_uint64_data;
+    field = "uint64_data";
+    break;
+  default:
+    have = tp->n_int32_data;
+    field = "int32_data";
+    break;
   }
   if (have != (size_t)numel) {
     diag_error(im->d, where, "%s has %zu values but its dims need %" PRId64, field, have, numel);
@@ -299,9 +315,16 @@ static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorPr
     case DT_F64: memcpy(o + 8 * i, &tp->double_data[i], 8); break;
     case DT_I64: memcpy(o + 8 * i, &tp->int64_data[i], 8); break;
     case DT_U64: memcpy(o + 8 * i, &tp->uint64_data[i], 8); break;
-    case DT_U32: { uint32_t v = (uint32_t)tp->uint64_data[i]; memcpy(o + 4 * i, &v, 4); break; }
+    case DT_U32: {
+      uint32_t v = (uint32_t)tp->uint64_data[i];
+      memcpy(o + 4 * i, &v, 4);
+      break;
+    }
     case DT_I32: memcpy(o + 4 * i, &tp->int32_data[i], 4); break;
-    case DT_I16: case DT_U16: case DT_F16: case DT_BF16: {
+    case DT_I16:
+    case DT_U16:
+    case DT_F16:
+    case DT_BF16: {
       uint16_t v = (uint16_t)tp->int32_data[i];
       memcpy(o + 2 * i, &v, 2);
       break;
@@ -378,17 +401,20 @@ static const char *known_attrs(Op op) {
   case OP_CONV: return "kernel_shape,strides,pads,dilations,group,auto_pad";
   case OP_CONVTRANSPOSE:
     return "kernel_shape,strides,pads,dilations,group,auto_pad,output_padding,output_shape";
-  case OP_MAXPOOL:
-    return "kernel_shape,strides,pads,dilations,auto_pad,ceil_mode,storage_order";
+  case OP_MAXPOOL: return "kernel_shape,strides,pads,dilations,auto_pad,ceil_mode,storage_order";
   case OP_AVGPOOL: return "kernel_shape,strides,pads,auto_pad,ceil_mode,count_include_pad";
   case OP_GEMM: return "alpha,beta,transA,transB";
   case OP_LEAKYRELU: return "alpha";
   case OP_HARDSIGMOID: return "alpha,beta";
   case OP_CLIP: return "min,max";
   case OP_BATCHNORM: return "epsilon,momentum,spatial,training_mode";
-  case OP_CONCAT: case OP_FLATTEN: case OP_GATHER: case OP_SOFTMAX: return "axis";
+  case OP_CONCAT:
+  case OP_FLATTEN:
+  case OP_GATHER:
+  case OP_SOFTMAX: return "axis";
   case OP_TRANSPOSE: return "perm";
-  case OP_SQUEEZE: case OP_UNSQUEEZE: return "axes";
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE: return "axes";
   case OP_REDUCEMEAN: return "axes,keepdims";
   case OP_CAST: return "to,saturate";
   case OP_RESIZE:
@@ -426,17 +452,19 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
   const char *op = np->op_type;
   bool ok = true;
   char buf[160];
-#define UNSUP(...)                                   \
-  do {                                               \
-    snprintf(buf, sizeof buf, __VA_ARGS__);          \
-    unsupported(im, op, buf, n->name);               \
-    ok = false;                                      \
+#define UNSUP(...)                          \
+  do {                                      \
+    snprintf(buf, sizeof buf, __VA_ARGS__); \
+    unsupported(im, op, buf, n->name);      \
+    ok = false;                             \
   } while (0)
 
   for (size_t i = 0; i < np->n_attribute; i++) {
     const char *an = np->attribute[i]->name ? np->attribute[i]->name : "";
-    if (np->attribute[i]->g || np->attribute[i]->n_graphs) UNSUP("attribute '%s' (a subgraph)", an);
-    else if (!list_has(known_attrs(n->op), an)) UNSUP("attribute '%s'", an);
+    if (np->attribute[i]->g || np->attribute[i]->n_graphs)
+      UNSUP("attribute '%s' (a subgraph)", an);
+    else if (!list_has(known_attrs(n->op), an))
+      UNSUP("attribute '%s'", an);
   }
   switch (n->op) {
   case OP_CONV:
@@ -456,8 +484,10 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     static const char *const ap[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
     const char *aps = attr_str(im, np, "auto_pad", "NOTSET");
     int api = str_index(aps, ap, 4);
-    if (api < 0) UNSUP("attribute auto_pad='%s'", aps);
-    else a->auto_pad = (AutoPad)api;
+    if (api < 0)
+      UNSUP("attribute auto_pad='%s'", aps);
+    else
+      a->auto_pad = (AutoPad)api;
     a->group = attr_int(np, "group", 1);
     a->ceil_mode = attr_int(np, "ceil_mode", 0) != 0;
     a->count_include_pad = attr_int(np, "count_include_pad", 0) != 0;
@@ -516,16 +546,17 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     break;
   case OP_CAST: {
     int64_t to = attr_int(np, "to", 0);
-    if (!dtype_valid((int)to) || dtype_size((DType)to) == 0) UNSUP("attribute to=%" PRId64, to);
-    else a->to = (DType)to;
+    if (!dtype_valid((int)to) || dtype_size((DType)to) == 0)
+      UNSUP("attribute to=%" PRId64, to);
+    else
+      a->to = (DType)to;
     break;
   }
   case OP_RESIZE: {
     static const char *const modes[] = {"nearest", "linear"};
     static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
                                          "pytorch_half_pixel", "tf_half_pixel_for_nn"};
-    static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
-                                        "ceil"};
+    static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     const char *m = attr_str(im, np, "mode", "nearest");
     const char *c = attr_str(im, np, "coordinate_transformation_mode",
                              im->opset >= 11 ? "half_pixel" : "asymmetric");
@@ -628,8 +659,8 @@ static bool add_graph_input(Importer *im, const Onnx__ValueInfoProto *vi) {
     for (int i = 0; i < fix->rank; i++) {
       if (rank >= 0 && dims[i] > 0 && dims[i] != fix->dims[i]) {
         diag_error(im->d, where,
-                   "--input-shape gives dim %d = %" PRId64 " but the model fixes it to %" PRId64,
-                   i, fix->dims[i], dims[i]);
+                   "--input-shape gives dim %d = %" PRId64 " but the model fixes it to %" PRId64, i,
+                   fix->dims[i], dims[i]);
         return false;
       }
       dims[i] = fix->dims[i];
@@ -668,8 +699,8 @@ static bool check_static_inputs(Importer *im) {
                               T->dim_param[j] ? T->dim_param[j] : "?");
     }
     diag_error(im->d, arena_printf(&im->m->arena, "input '%s'", T->name),
-               "has dynamic dims [%s]; fix them with --input-shape %s=D0x...", T->rank < 0 ? "*" : dims,
-               T->name);
+               "has dynamic dims [%s]; fix them with --input-shape %s=D0x...",
+               T->rank < 0 ? "*" : dims, T->name);
     ok = false;
   }
   return ok;
@@ -812,9 +843,9 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
       TensorId t = 0;
       if (av && av->t && strcmp(av->name, "value") == 0) {
         t = tensor_from_proto(im, av->t, outname, where);
-      } else if (av && (strcmp(av->name, "value_float") == 0 || strcmp(av->name, "value_int") == 0 ||
-                        strcmp(av->name, "value_floats") == 0 ||
-                        strcmp(av->name, "value_ints") == 0)) {
+      } else if (av &&
+                 (strcmp(av->name, "value_float") == 0 || strcmp(av->name, "value_int") == 0 ||
+                  strcmp(av->name, "value_floats") == 0 || strcmp(av->name, "value_ints") == 0)) {
         bool isf = av->name[6] == 'f';
         bool list = av->name[strlen(av->name) - 1] == 's';
         int64_t n = list ? (int64_t)(isf ? av->n_floats : av->n_ints) : 1;
@@ -823,14 +854,20 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
           Tensor *T = &m->tensors[t];
           T->data = arena_alloc(&m->arena, (size_t)(n ? n : 1) * (isf ? 4 : 8));
           if (!T->data) goto oom;
-          if (list && isf) memcpy(T->data, av->floats, (size_t)n * 4);
-          else if (list) memcpy(T->data, av->ints, (size_t)n * 8);
-          else if (isf) memcpy(T->data, &av->f, 4);
-          else memcpy(T->data, &av->i, 8);
+          if (list && isf)
+            memcpy(T->data, av->floats, (size_t)n * 4);
+          else if (list)
+            memcpy(T->data, av->ints, (size_t)n * 8);
+          else if (isf)
+            memcpy(T->data, &av->f, 4);
+          else
+            memcpy(T->data, &av->i, 8);
         }
       } else {
-        unsupported(im, "Constant", av ? arena_printf(&m->arena, "attribute '%s'", av->name)
-                                       : "without exactly one value attribute", name);
+        unsupported(im, "Constant",
+                    av ? arena_printf(&m->arena, "attribute '%s'", av->name)
+                       : "without exactly one value attribute",
+                    name);
         continue;
       }
       if (!t) goto fail;
@@ -855,14 +892,16 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
         goto fail;
       }
     }
-    NodeId id = model_add_node(m, op ? op : OP_HOST, name, (int)np->n_input, NULL,
-                               (int)np->n_output, outs);
+    NodeId id =
+        model_add_node(m, op ? op : OP_HOST, name, (int)np->n_input, NULL, (int)np->n_output, outs);
     if (!id) goto oom;
     Node *n = &m->nodes[id];
     n->onnx_op = arena_strdup(&m->arena, opt);
     ids[i] = id;
     if (!op) {
-      unsupported(im, opt, default_domain ? "op" : arena_printf(&m->arena, "op of domain '%s'", np->domain), n->name);
+      unsupported(im, opt,
+                  default_domain ? "op" : arena_printf(&m->arena, "op of domain '%s'", np->domain),
+                  n->name);
       n->host_only = true;
     } else if (!parse_attrs(im, np, n)) {
       if (d->nerrors) goto fail;
@@ -908,8 +947,9 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
         k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "", u->names[j]);
       if (u->count > 4 && k < sizeof list) snprintf(list + k, sizeof list - k, ", ...");
       /* "unsupported op 'FooOp' (...)" or "unsupported Resize attribute mode='cubic' (...)" */
-      const char *what = strcmp(u->what, "op") == 0 ? arena_printf(&m->arena, "op '%s'", u->op)
-                                                     : arena_printf(&m->arena, "%s %s", u->op, u->what);
+      const char *what = strcmp(u->what, "op") == 0
+                             ? arena_printf(&m->arena, "op '%s'", u->op)
+                             : arena_printf(&m->arena, "%s %s", u->op, u->what);
       if (im->o->allow_unsupported)
         diag_warn(d, NULL, "unsupported %s (%d node%s: %s); running on the host", what, u->count,
                   u->count == 1 ? "" : "s", list);
@@ -966,8 +1006,9 @@ Rc onnx_import_buffer(const uint8_t *buf, size_t len, const char *dir, const Imp
   }
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
   if (!mp) {
-    diag_error(d, NULL, "not a valid ONNX model: the protobuf does not parse (truncated or not "
-                        "ONNX)");
+    diag_error(d, NULL,
+               "not a valid ONNX model: the protobuf does not parse (truncated or not "
+               "ONNX)");
     return RC_BADINPUT;
   }
   Importer im = {0};
@@ -1196,9 +1237,11 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
   np->output = wnew(w, sizeof(char *) * (size_t)(n->nout ? n->nout : 1));
   AttrList al = {wnew(w, sizeof(void *) * 16), 0};
   if (!np->input || !np->output || !al.v) return NULL;
-  for (int i = 0; i < n->nin; i++) np->input[i] = (char *)(n->in[i] ? m->tensors[n->in[i]].name : "");
+  for (int i = 0; i < n->nin; i++)
+    np->input[i] = (char *)(n->in[i] ? m->tensors[n->in[i]].name : "");
   np->n_input = (size_t)n->nin;
-  for (int i = 0; i < n->nout; i++) np->output[i] = (char *)(n->out[i] ? m->tensors[n->out[i]].name : "");
+  for (int i = 0; i < n->nout; i++)
+    np->output[i] = (char *)(n->out[i] ? m->tensors[n->out[i]].name : "");
   np->n_output = (size_t)n->nout;
   const Attrs *a = &n->a;
   switch (n->op) {
@@ -1227,9 +1270,10 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     w_float(w, &al, "beta", a->beta);
     break;
   case OP_BATCHNORM: w_float(w, &al, "epsilon", a->epsilon); break;
-  case OP_CONCAT: case OP_FLATTEN: case OP_GATHER: case OP_SOFTMAX:
-    w_int(w, &al, "axis", a->axis);
-    break;
+  case OP_CONCAT:
+  case OP_FLATTEN:
+  case OP_GATHER:
+  case OP_SOFTMAX: w_int(w, &al, "axis", a->axis); break;
   case OP_TRANSPOSE: w_ints(w, &al, "perm", a->axes, a->naxes); break;
   case OP_REDUCEMEAN:
     w_ints(w, &al, "axes", a->axes, a->naxes);

@@ -15,15 +15,11 @@
 
 #include <inttypes.h>
 
-static int64_t numel_of(const Model *m, TensorId t) {
-  return t ? tensor_numel(&m->tensors[t]) : 0;
-}
+static int64_t numel_of(const Model *m, TensorId t) { return t ? tensor_numel(&m->tensors[t]) : 0; }
 
 /* A weight is an operand no node computes: an initializer, or a graph
  * input standing in for one (zoo --no-weights). */
-static bool is_weight(const Model *m, TensorId t) {
-  return t && m->tensors[t].kind != TK_VALUE;
-}
+static bool is_weight(const Model *m, TensorId t) { return t && m->tensors[t].kind != TK_VALUE; }
 
 int64_t node_macs(const Model *m, const Node *n) {
   if (n->dead) return 0;
@@ -44,10 +40,8 @@ int64_t node_macs(const Model *m, const Node *n) {
     int64_t K = n->a.trans_a ? x->dims[0] : x->dims[1];
     return tensor_numel(o) * K;
   }
-  case OP_MATMUL:
-    return tensor_numel(o) * x->dims[x->rank - 1];
-  default:
-    return 0;
+  case OP_MATMUL: return tensor_numel(o) * x->dims[x->rank - 1];
+  default: return 0;
   }
 }
 
@@ -66,8 +60,7 @@ int64_t node_params(const Model *m, const Node *n) {
     for (int i = 1; i < 5 && i < n->nin; i++)
       if (is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
     return p;
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -92,8 +85,14 @@ void summary_print(FILE *f, const Model *m) {
     if (n->dead) continue;
     const Tensor *x = n->nin && n->in[0] ? &m->tensors[n->in[0]] : NULL;
     const Tensor *o = n->nout && n->out[0] ? &m->tensors[n->out[0]] : NULL;
-    if (x) shape_str(ib, sizeof ib, x); else snprintf(ib, sizeof ib, "-");
-    if (o) shape_str(ob, sizeof ob, o); else snprintf(ob, sizeof ob, "-");
+    if (x)
+      shape_str(ib, sizeof ib, x);
+    else
+      snprintf(ib, sizeof ib, "-");
+    if (o)
+      shape_str(ob, sizeof ob, o);
+    else
+      snprintf(ob, sizeof ob, "-");
     snprintf(opb, sizeof opb, "%s%s%s%s%s", n->op == OP_HOST ? n->onnx_op : op_name(n->op),
              n->bn_folded ? "+BN" : "", n->act ? "+" : "", n->act ? op_name(n->act) : "",
              n->host_only ? " (host)" : "");

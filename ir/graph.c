@@ -38,10 +38,9 @@ bool dtype_valid(int v) {
 static const struct {
   const char *name;
   char cls;
-} op_tab[] = {
-    {"<none>", '?'},
+} op_tab[] = {{"<none>", '?'},
 #define X(e, s, c) {s, c},
-    NAASC_OPS(X)
+              NAASC_OPS(X)
 #undef X
 };
 
@@ -202,11 +201,34 @@ static float half_to_float(uint16_t h) {
 double tensor_get_f(const Tensor *t, int64_t i) {
   const unsigned char *p = t->data;
   switch (t->dtype) {
-  case DT_F32: { float v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_F64: { double v; memcpy(&v, p + 8 * i, 8); return v; }
-  case DT_F16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return half_to_float(v); }
-  case DT_BF16: { uint16_t v; memcpy(&v, p + 2 * i, 2); uint32_t w = (uint32_t)v << 16; float f; memcpy(&f, &w, 4); return f; }
-  case DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
+  case DT_F32: {
+    float v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_F64: {
+    double v;
+    memcpy(&v, p + 8 * i, 8);
+    return v;
+  }
+  case DT_F16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return half_to_float(v);
+  }
+  case DT_BF16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    uint32_t w = (uint32_t)v << 16;
+    float f;
+    memcpy(&f, &w, 4);
+    return f;
+  }
+  case DT_U64: {
+    uint64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return (double)v;
+  }
   default: return (double)tensor_get_i(t, i);
   }
 }
@@ -214,14 +236,39 @@ double tensor_get_f(const Tensor *t, int64_t i) {
 int64_t tensor_get_i(const Tensor *t, int64_t i) {
   const unsigned char *p = t->data;
   switch (t->dtype) {
-  case DT_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return v; }
-  case DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (int64_t)v; }
-  case DT_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
-  case DT_U16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+  case DT_I64: {
+    int64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return v;
+  }
+  case DT_U64: {
+    uint64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return (int64_t)v;
+  }
+  case DT_I32: {
+    int32_t v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_U32: {
+    uint32_t v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_I16: {
+    int16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return v;
+  }
+  case DT_U16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return v;
+  }
   case DT_I8: return (int8_t)p[i];
-  case DT_U8: case DT_BOOL: return p[i];
+  case DT_U8:
+  case DT_BOOL: return p[i];
   default: {
     double d = tensor_get_f(t, i);
     if (!(d == d)) return 0;
@@ -334,8 +381,7 @@ void graph_prune(Model *m) {
       Node *n = &m->nodes[i];
       if (n->dead) continue;
       bool used = false;
-      for (int k = 0; k < n->nout && !used; k++)
-        used = n->out[k] && graph_uses(m, n->out[k]) > 0;
+      for (int k = 0; k < n->nout && !used; k++) used = n->out[k] && graph_uses(m, n->out[k]) > 0;
       if (!used) {
         n->dead = true;
         for (int k = 0; k < n->nout; k++)

@@ -39,11 +39,11 @@ typedef enum {
 /* ---- memory ---------------------------------------------------------- */
 
 /* All heap allocation goes through these, so tests can inject failure. */
-void *xmalloc(size_t n);          /* NULL on failure (or injected failure) */
+void *xmalloc(size_t n); /* NULL on failure (or injected failure) */
 void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t n);
 void xfree(void *p);
-void xalloc_fail_after(long n);   /* test hook: fail the n-th call from now; -1 off */
+void xalloc_fail_after(long n); /* test hook: fail the n-th call from now; -1 off */
 
 typedef struct ArenaChunk ArenaChunk;
 typedef struct {
@@ -56,8 +56,7 @@ void arena_free(Arena *a);
 void *arena_alloc(Arena *a, size_t n);       /* zeroed, 16-byte aligned; NULL on failure */
 char *arena_strdup(Arena *a, const char *s); /* NULL s gives NULL */
 char *arena_strndup(Arena *a, const char *s, size_t n);
-char *arena_printf(Arena *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- diagnostics ----------------------------------------------------- */
 
@@ -101,21 +100,21 @@ Rc file_write_atomic(const char *path, const void *buf, size_t len, Diag *d);
 /* ---- element types --------------------------------------------------- */
 
 /* Values are ONNX TensorProto.DataType's, so they round-trip unchanged. */
-#define NAASC_DTYPES(X)                                                     \
-  X(DT_UNDEF, 0, "undef", 0)                                                \
-  X(DT_F32, 1, "f32", 4)                                                    \
-  X(DT_U8, 2, "u8", 1)                                                      \
-  X(DT_I8, 3, "i8", 1)                                                      \
-  X(DT_U16, 4, "u16", 2)                                                    \
-  X(DT_I16, 5, "i16", 2)                                                    \
-  X(DT_I32, 6, "i32", 4)                                                    \
-  X(DT_I64, 7, "i64", 8)                                                    \
-  X(DT_STRING, 8, "string", 0)                                              \
-  X(DT_BOOL, 9, "bool", 1)                                                  \
-  X(DT_F16, 10, "f16", 2)                                                   \
-  X(DT_F64, 11, "f64", 8)                                                   \
-  X(DT_U32, 12, "u32", 4)                                                   \
-  X(DT_U64, 13, "u64", 8)                                                   \
+#define NAASC_DTYPES(X)        \
+  X(DT_UNDEF, 0, "undef", 0)   \
+  X(DT_F32, 1, "f32", 4)       \
+  X(DT_U8, 2, "u8", 1)         \
+  X(DT_I8, 3, "i8", 1)         \
+  X(DT_U16, 4, "u16", 2)       \
+  X(DT_I16, 5, "i16", 2)       \
+  X(DT_I32, 6, "i32", 4)       \
+  X(DT_I64, 7, "i64", 8)       \
+  X(DT_STRING, 8, "string", 0) \
+  X(DT_BOOL, 9, "bool", 1)     \
+  X(DT_F16, 10, "f16", 2)      \
+  X(DT_F64, 11, "f64", 8)      \
+  X(DT_U32, 12, "u32", 4)      \
+  X(DT_U64, 13, "u64", 8)      \
   X(DT_BF16, 16, "bf16", 2)
 
 typedef enum {
@@ -124,9 +123,9 @@ typedef enum {
 #undef X
 } DType;
 
-const char *dtype_name(DType t);   /* "f32"; "?" for an unknown value */
-size_t dtype_size(DType t);        /* bytes per element; 0 if not a fixed-size numeric type */
-bool dtype_valid(int v);           /* v is one of NAASC_DTYPES */
+const char *dtype_name(DType t); /* "f32"; "?" for an unknown value */
+size_t dtype_size(DType t);      /* bytes per element; 0 if not a fixed-size numeric type */
+bool dtype_valid(int v);         /* v is one of NAASC_DTYPES */
 
 /* ---- operators ------------------------------------------------------- */
 
@@ -134,56 +133,56 @@ bool dtype_valid(int v);           /* v is one of NAASC_DTYPES */
  * summary and the lowering (passes/lower.c) expand from the `cls` column:
  *   L = compute layer (MACs on the PE array), V = vector unit op,
  *   S = shape/data movement, folded when its inputs are constant. */
-#define NAASC_OPS(X)                                                             \
-  X(OP_CONV, "Conv", 'L')                     /* N-d convolution, groups, dilation */ \
-  X(OP_CONVTRANSPOSE, "ConvTranspose", 'L')   /* transposed convolution */       \
-  X(OP_GEMM, "Gemm", 'L')                     /* alpha*A'*B' + beta*C */          \
-  X(OP_MATMUL, "MatMul", 'L')                 /* numpy matmul, batched */         \
-  X(OP_BATCHNORM, "BatchNormalization", 'V')  /* inference-mode BN */             \
-  X(OP_RELU, "Relu", 'V')                     /* max(x, 0) */                     \
-  X(OP_CLIP, "Clip", 'V')                     /* min(max(x, lo), hi) */           \
-  X(OP_LEAKYRELU, "LeakyRelu", 'V')           /* x<0 ? alpha*x : x */            \
-  X(OP_HARDSIGMOID, "HardSigmoid", 'V')       /* clamp(alpha*x+beta, 0, 1) */     \
-  X(OP_HARDSWISH, "HardSwish", 'V')           /* x*clamp(x/6+1/2, 0, 1) */        \
-  X(OP_SIGMOID, "Sigmoid", 'V')               /* 1/(1+exp(-x)) */                 \
-  X(OP_ADD, "Add", 'V')                       /* broadcast a+b */                 \
-  X(OP_SUB, "Sub", 'V')                       /* broadcast a-b */                 \
-  X(OP_MUL, "Mul", 'V')                       /* broadcast a*b */                 \
-  X(OP_DIV, "Div", 'V')                       /* broadcast a/b */                 \
-  X(OP_MAX, "Max", 'V')                       /* variadic broadcast max */        \
-  X(OP_POW, "Pow", 'V')                       /* broadcast a^b */                 \
-  X(OP_SQRT, "Sqrt", 'V')                     /* sqrt(x) */                       \
-  X(OP_MAXPOOL, "MaxPool", 'V')               /* window max */                    \
-  X(OP_AVGPOOL, "AveragePool", 'V')           /* window mean */                   \
-  X(OP_GLOBALAVGPOOL, "GlobalAveragePool", 'V') /* mean over spatial dims */      \
-  X(OP_SOFTMAX, "Softmax", 'V')               /* softmax along an axis */         \
-  X(OP_REDUCEMEAN, "ReduceMean", 'V')         /* mean over axes */                \
-  X(OP_RESIZE, "Resize", 'V')                 /* nearest/linear resampling */     \
-  X(OP_CONCAT, "Concat", 'S')                 /* join along an axis */            \
-  X(OP_RESHAPE, "Reshape", 'S')               /* new shape, same data */          \
-  X(OP_FLATTEN, "Flatten", 'S')               /* 2-D view around an axis */       \
-  X(OP_TRANSPOSE, "Transpose", 'S')           /* permute axes */                  \
-  X(OP_SQUEEZE, "Squeeze", 'S')               /* drop size-1 axes */              \
-  X(OP_UNSQUEEZE, "Unsqueeze", 'S')           /* insert size-1 axes */            \
-  X(OP_SLICE, "Slice", 'S')                   /* strided sub-range */             \
-  X(OP_SHAPE, "Shape", 'S')                   /* shape as an i64 tensor */        \
-  X(OP_GATHER, "Gather", 'S')                 /* take along an axis */            \
-  X(OP_CAST, "Cast", 'S')                     /* element type conversion */       \
-  X(OP_IDENTITY, "Identity", 'S')             /* copy */                          \
-  X(OP_DROPOUT, "Dropout", 'S')               /* inference: identity */           \
-  X(OP_CONSTANT, "Constant", 'S')             /* a literal (folded on import) */  \
-  X(OP_HOST, "<host>", 'H')                   /* unsupported op run on the host */
+#define NAASC_OPS(X)                                                                    \
+  X(OP_CONV, "Conv", 'L')                       /* N-d convolution, groups, dilation */ \
+  X(OP_CONVTRANSPOSE, "ConvTranspose", 'L')     /* transposed convolution */            \
+  X(OP_GEMM, "Gemm", 'L')                       /* alpha*A'*B' + beta*C */              \
+  X(OP_MATMUL, "MatMul", 'L')                   /* numpy matmul, batched */             \
+  X(OP_BATCHNORM, "BatchNormalization", 'V')    /* inference-mode BN */                 \
+  X(OP_RELU, "Relu", 'V')                       /* max(x, 0) */                         \
+  X(OP_CLIP, "Clip", 'V')                       /* min(max(x, lo), hi) */               \
+  X(OP_LEAKYRELU, "LeakyRelu", 'V')             /* x<0 ? alpha*x : x */                 \
+  X(OP_HARDSIGMOID, "HardSigmoid", 'V')         /* clamp(alpha*x+beta, 0, 1) */         \
+  X(OP_HARDSWISH, "HardSwish", 'V')             /* x*clamp(x/6+1/2, 0, 1) */            \
+  X(OP_SIGMOID, "Sigmoid", 'V')                 /* 1/(1+exp(-x)) */                     \
+  X(OP_ADD, "Add", 'V')                         /* broadcast a+b */                     \
+  X(OP_SUB, "Sub", 'V')                         /* broadcast a-b */                     \
+  X(OP_MUL, "Mul", 'V')                         /* broadcast a*b */                     \
+  X(OP_DIV, "Div", 'V')                         /* broadcast a/b */                     \
+  X(OP_MAX, "Max", 'V')                         /* variadic broadcast max */            \
+  X(OP_POW, "Pow", 'V')                         /* broadcast a^b */                     \
+  X(OP_SQRT, "Sqrt", 'V')                       /* sqrt(x) */                           \
+  X(OP_MAXPOOL, "MaxPool", 'V')                 /* window max */                        \
+  X(OP_AVGPOOL, "AveragePool", 'V')             /* window mean */                       \
+  X(OP_GLOBALAVGPOOL, "GlobalAveragePool", 'V') /* mean over spatial dims */            \
+  X(OP_SOFTMAX, "Softmax", 'V')                 /* softmax along an axis */             \
+  X(OP_REDUCEMEAN, "ReduceMean", 'V')           /* mean over axes */                    \
+  X(OP_RESIZE, "Resize", 'V')                   /* nearest/linear resampling */         \
+  X(OP_CONCAT, "Concat", 'S')                   /* join along an axis */                \
+  X(OP_RESHAPE, "Reshape", 'S')                 /* new shape, same data */              \
+  X(OP_FLATTEN, "Flatten", 'S')                 /* 2-D view around an axis */           \
+  X(OP_TRANSPOSE, "Transpose", 'S')             /* permute axes */                      \
+  X(OP_SQUEEZE, "Squeeze", 'S')                 /* drop size-1 axes */                  \
+  X(OP_UNSQUEEZE, "Unsqueeze", 'S')             /* insert size-1 axes */                \
+  X(OP_SLICE, "Slice", 'S')                     /* strided sub-range */                 \
+  X(OP_SHAPE, "Shape", 'S')                     /* shape as an i64 tensor */            \
+  X(OP_GATHER, "Gather", 'S')                   /* take along an axis */                \
+  X(OP_CAST, "Cast", 'S')                       /* element type conversion */           \
+  X(OP_IDENTITY, "Identity", 'S')               /* copy */                              \
+  X(OP_DROPOUT, "Dropout", 'S')                 /* inference: identity */               \
+  X(OP_CONSTANT, "Constant", 'S')               /* a literal (folded on import) */      \
+  X(OP_HOST, "<host>", 'H')                     /* unsupported op run on the host */
 
 typedef enum {
   OP_NONE = 0,
 #define X(e, s, c) e,
   NAASC_OPS(X)
 #undef X
-  OP_COUNT
+      OP_COUNT
 } Op;
 
-const char *op_name(Op op);      /* ONNX op_type */
-char op_class(Op op);            /* 'L', 'V', 'S', 'H' */
+const char *op_name(Op op);        /* ONNX op_type */
+char op_class(Op op);              /* 'L', 'V', 'S', 'H' */
 Op op_find(const char *onnx_name); /* OP_NONE if not supported */
 
 /* ---- tensors and nodes ----------------------------------------------- */
@@ -204,14 +203,14 @@ typedef enum {
 typedef struct {
   const char *name;
   DType dtype;
-  int rank;                           /* -1 while unknown */
-  int64_t dims[NAASC_MAX_RANK];       /* -1 for an unknown dim */
+  int rank;                              /* -1 while unknown */
+  int64_t dims[NAASC_MAX_RANK];          /* -1 for an unknown dim */
   const char *dim_param[NAASC_MAX_RANK]; /* symbolic dim names of graph inputs, or NULL */
   TensorKind kind;
-  void *data;                         /* TK_CONST payload, dense row-major; NULL if absent */
-  NodeId producer;                    /* 0 for inputs and constants */
-  bool is_output;                     /* a graph output */
-  bool is_param;                      /* a weight or bias of a layer (for the summary) */
+  void *data;      /* TK_CONST payload, dense row-major; NULL if absent */
+  NodeId producer; /* 0 for inputs and constants */
+  bool is_output;  /* a graph output */
+  bool is_param;   /* a weight or bias of a layer (for the summary) */
 } Tensor;
 
 /* Typed attributes; each op reads the fields it defines (docs/user-guide.md
@@ -220,80 +219,86 @@ typedef struct {
 typedef enum { PAD_NOTSET = 0, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } AutoPad;
 typedef enum { RZ_NEAREST = 0, RZ_LINEAR } ResizeMode;
 typedef enum {
-  RZC_HALF_PIXEL = 0, RZC_ASYMMETRIC, RZC_ALIGN_CORNERS, RZC_PYTORCH_HALF_PIXEL,
+  RZC_HALF_PIXEL = 0,
+  RZC_ASYMMETRIC,
+  RZC_ALIGN_CORNERS,
+  RZC_PYTORCH_HALF_PIXEL,
   RZC_TF_HALF_PIXEL_FOR_NN
 } ResizeCoord;
 typedef enum {
-  RZN_ROUND_PREFER_FLOOR = 0, RZN_ROUND_PREFER_CEIL, RZN_FLOOR, RZN_CEIL
+  RZN_ROUND_PREFER_FLOOR = 0,
+  RZN_ROUND_PREFER_CEIL,
+  RZN_FLOOR,
+  RZN_CEIL
 } ResizeNearest;
 
 typedef struct {
-  int nsp;                              /* number of spatial dims */
+  int nsp; /* number of spatial dims */
   int64_t kernel[NAASC_MAX_RANK];
   int64_t strides[NAASC_MAX_RANK];
   int64_t dilations[NAASC_MAX_RANK];
   int64_t pads[2 * NAASC_MAX_RANK];
-  int64_t out_pad[NAASC_MAX_RANK];      /* ConvTranspose output_padding */
+  int64_t out_pad[NAASC_MAX_RANK]; /* ConvTranspose output_padding */
   AutoPad auto_pad;
   int64_t group;
   bool ceil_mode;
   bool count_include_pad;
-  int64_t axis;                         /* Concat, Flatten, Gather, Softmax */
-  int naxes;                            /* Transpose perm, Squeeze/Unsqueeze/ReduceMean axes */
+  int64_t axis; /* Concat, Flatten, Gather, Softmax */
+  int naxes;    /* Transpose perm, Squeeze/Unsqueeze/ReduceMean axes */
   int64_t axes[NAASC_MAX_RANK];
   bool keepdims;
-  bool trans_a, trans_b;                /* Gemm */
-  float alpha, beta;                    /* Gemm, LeakyRelu, HardSigmoid */
-  float epsilon;                        /* BatchNormalization */
-  float clip_min, clip_max;             /* Clip (after its bounds are folded) */
-  DType to;                             /* Cast */
+  bool trans_a, trans_b;    /* Gemm */
+  float alpha, beta;        /* Gemm, LeakyRelu, HardSigmoid */
+  float epsilon;            /* BatchNormalization */
+  float clip_min, clip_max; /* Clip (after its bounds are folded) */
+  DType to;                 /* Cast */
   ResizeMode rz_mode;
   ResizeCoord rz_coord;
   ResizeNearest rz_nearest;
   float rz_cubic_a;
-  int64_t shape_start, shape_end;       /* Shape (opset 15); end = INT64_MAX for none */
-  int64_t starts[NAASC_MAX_RANK];       /* Slice, for axes[0..naxes) */
+  int64_t shape_start, shape_end; /* Shape (opset 15); end = INT64_MAX for none */
+  int64_t starts[NAASC_MAX_RANK]; /* Slice, for axes[0..naxes) */
   int64_t ends[NAASC_MAX_RANK];
   int64_t steps[NAASC_MAX_RANK];
-  int64_t out_shape[NAASC_MAX_RANK];    /* ConvTranspose output_shape (spatial), if has_out_shape */
+  int64_t out_shape[NAASC_MAX_RANK]; /* ConvTranspose output_shape (spatial), if has_out_shape */
   bool has_out_shape;
-  float rz_scales[NAASC_MAX_RANK];      /* Resize scale per axis (output/input if sizes given) */
-  bool allowzero;                       /* Reshape (opset 14) */
+  float rz_scales[NAASC_MAX_RANK]; /* Resize scale per axis (output/input if sizes given) */
+  bool allowzero;                  /* Reshape (opset 14) */
 } Attrs;
 
 typedef struct {
   Op op;
-  const char *name;       /* ONNX node name, or a made-up one ("Conv_12") */
-  const char *onnx_op;    /* the ONNX op_type as written (OP_HOST keeps it here) */
+  const char *name;    /* ONNX node name, or a made-up one ("Conv_12") */
+  const char *onnx_op; /* the ONNX op_type as written (OP_HOST keeps it here) */
   int nin, nout;
-  TensorId *in;           /* arena; 0 = absent optional input */
+  TensorId *in; /* arena; 0 = absent optional input */
   TensorId *out;
   Attrs a;
-  Op act;                 /* fused activation (OP_RELU, OP_CLIP, ...), or OP_NONE */
-  Attrs act_a;            /* its attributes */
-  bool bn_folded;         /* a BatchNormalization was folded into this conv */
-  bool host_only;         /* --allow-unsupported: runs on the host */
-  bool dead;              /* removed by a rewrite; skipped by every walk */
+  Op act;         /* fused activation (OP_RELU, OP_CLIP, ...), or OP_NONE */
+  Attrs act_a;    /* its attributes */
+  bool bn_folded; /* a BatchNormalization was folded into this conv */
+  bool host_only; /* --allow-unsupported: runs on the host */
+  bool dead;      /* removed by a rewrite; skipped by every walk */
 } Node;
 
 typedef struct {
   Arena arena;
-  const char *name;       /* graph name */
-  const char *source;     /* file it came from, for diagnostics */
+  const char *name;   /* graph name */
+  const char *source; /* file it came from, for diagnostics */
   int64_t ir_version;
   int64_t opset;
   const char *producer;
-  Tensor *tensors;        /* [0] unused */
+  Tensor *tensors; /* [0] unused */
   uint32_t ntensors, captensors;
-  Node *nodes;            /* [0] unused */
+  Node *nodes; /* [0] unused */
   uint32_t nnodes, capnodes;
-  TensorId *inputs;       /* graph inputs, in order */
+  TensorId *inputs; /* graph inputs, in order */
   uint32_t ninputs, capinputs;
-  TensorId *outputs;      /* graph outputs, in order */
+  TensorId *outputs; /* graph outputs, in order */
   uint32_t noutputs, capoutputs;
 } Model;
 
-Model *model_create(const char *name);   /* heap; NULL on failure */
+Model *model_create(const char *name); /* heap; NULL on failure */
 void model_destroy(Model *m);
 
 /* Builders return 0 on allocation failure. */
@@ -304,9 +309,9 @@ NodeId model_add_node(Model *m, Op op, const char *name, int nin, const TensorId
 bool model_add_input(Model *m, TensorId t);
 bool model_add_output(Model *m, TensorId t);
 TensorId model_find_tensor(const Model *m, const char *name); /* 0 if none */
-void attrs_default(Attrs *a);           /* ONNX defaults: strides/dilations 1, alpha 1, ... */
+void attrs_default(Attrs *a); /* ONNX defaults: strides/dilations 1, alpha 1, ... */
 
-int64_t tensor_numel(const Tensor *t);  /* -1 if the shape is unknown or too large */
+int64_t tensor_numel(const Tensor *t); /* -1 if the shape is unknown or too large */
 bool tensor_shape_known(const Tensor *t);
 /* Element i of a numeric constant, converted; the tensor must have data. */
 double tensor_get_f(const Tensor *t, int64_t i);
@@ -398,7 +403,8 @@ static inline int accel_dim_from_letter(char c) {
   switch (c) {
   case 'G': return DIM_G;
   case 'N': return DIM_N;
-  case 'K': case 'M': return DIM_K;
+  case 'K':
+  case 'M': return DIM_K;
   case 'C': return DIM_C;
   case 'P': return DIM_P;
   case 'Q': return DIM_Q;
@@ -416,7 +422,8 @@ static inline int accel_tensor_from_letter(char c) {
 /* Mask of the dims that index tensor t (the others leave its tile in place). */
 static inline uint8_t accel_tensor_dims(int t) {
   switch (t) {
-  case TENSOR_W: return (uint8_t)(1u << DIM_G | 1u << DIM_K | 1u << DIM_C | 1u << DIM_R | 1u << DIM_S);
+  case TENSOR_W:
+    return (uint8_t)(1u << DIM_G | 1u << DIM_K | 1u << DIM_C | 1u << DIM_R | 1u << DIM_S);
   case TENSOR_I:
     return (uint8_t)(1u << DIM_G | 1u << DIM_N | 1u << DIM_C | 1u << DIM_P | 1u << DIM_Q |
                      1u << DIM_R | 1u << DIM_S);
@@ -452,22 +459,23 @@ static inline int64_t problem_input_extent(const Problem *p, int a) {
  * block of block_words words (Timeloop's vector access, README 4.5). */
 typedef struct {
   char name[ACCEL_NAME_MAX];
-  bool is_dram;                      /* unbounded, no in-place reduction */
-  int64_t instances;                 /* physical instances (= mesh_x * mesh_y) */
+  bool is_dram;      /* unbounded, no in-place reduction */
+  int64_t instances; /* physical instances (= mesh_x * mesh_y) */
   int64_t mesh_x, mesh_y;
-  int64_t fanout[ACCEL_MAX_AXES];    /* to the next inner level (or the MACs), per axis; >= 1 */
-  uint8_t connectivity[ACCEL_MAX_AXES]; /* dims allowed to unroll on each axis (NAAS parallel dims) */
+  int64_t fanout[ACCEL_MAX_AXES]; /* to the next inner level (or the MACs), per axis; >= 1 */
+  uint8_t
+      connectivity[ACCEL_MAX_AXES]; /* dims allowed to unroll on each axis (NAAS parallel dims) */
   int word_bits;
-  int64_t block_words;               /* words per access, >= 1 */
-  int64_t capacity_words;            /* 0 = unbounded */
+  int64_t block_words;                     /* words per access, >= 1 */
+  int64_t capacity_words;                  /* 0 = unbounded */
   int64_t tensor_capacity_words[NTENSORS]; /* optional per-tensor limit, 0 = none */
-  double multiple_buffering;         /* effective capacity = capacity / this (1 = single) */
-  uint8_t keeps_allowed;             /* tensors this level may hold (bit per TENSOR_*) */
-  uint8_t keeps_required;            /* of those, tensors it must hold (YAML must_keep;
+  double multiple_buffering;               /* effective capacity = capacity / this (1 = single) */
+  uint8_t keeps_allowed;                   /* tensors this level may hold (bit per TENSOR_*) */
+  uint8_t keeps_required;                  /* of those, tensors it must hold (YAML must_keep;
                                         Timeloop's `keep` constraint); 0 = none */
-  double read_bw, write_bw, shared_bw; /* words/cycle per instance; "write" = fills + updates */
+  double read_bw, write_bw, shared_bw;     /* words/cycle per instance; "write" = fills + updates */
   double e_read_pj, e_fill_pj, e_update_pj; /* pJ per block access */
-  double leak_pj_per_cycle;          /* static energy per instance and cycle (Timeloop's `leak`
+  double leak_pj_per_cycle; /* static energy per instance and cycle (Timeloop's `leak`
                                         action), charged for the utilized instances over the
                                         whole run; 0 = none */
   /* The network from this level to its fan-out (YAML `noc`): energy to move
@@ -485,9 +493,9 @@ typedef struct {
 /* The vector unit beside the array (pooling, element-wise ops); not yet
  * used by the layer cost model, carried for the compiler. */
 typedef struct {
-  int64_t lanes;           /* 0 = none */
+  int64_t lanes; /* 0 = none */
   double energy_pj_per_op;
-  double area_um2;         /* placeholder */
+  double area_um2; /* placeholder */
 } VectorUnit;
 
 typedef struct {
@@ -495,10 +503,10 @@ typedef struct {
   int nlevels;                   /* 1..ACCEL_MAX_LEVELS */
   Level level[ACCEL_MAX_LEVELS]; /* [0] is DRAM */
   int64_t mac_instances, mac_mesh_x, mac_mesh_y;
-  double mac_energy_pj;          /* one MAC */
-  double mac_area_um2;           /* placeholder, as Level.area_* */
+  double mac_energy_pj; /* one MAC */
+  double mac_area_um2;  /* placeholder, as Level.area_* */
   VectorUnit vector;
-  double clock_mhz;              /* for seconds; 0 = unknown */
+  double clock_mhz; /* for seconds; 0 = unknown */
 } Arch;
 
 /* ---- Mapping ----------------------------------------------------------- */
@@ -510,12 +518,12 @@ typedef struct {
  * enclosing loop of the same dim is in its last iteration (Timeloop's
  * "Q=5,2"); remainder 0 or == factor means a perfect factor. */
 typedef struct {
-  int64_t factor[NDIMS];                    /* temporal factor f >= 1 */
-  int64_t remainder[NDIMS];                 /* 0 or r in 1..f */
-  uint8_t order[NDIMS];                     /* temporal permutation, outermost first */
-  int64_t spatial[ACCEL_MAX_AXES][NDIMS];   /* unrolling per axis, >= 1 */
+  int64_t factor[NDIMS];                        /* temporal factor f >= 1 */
+  int64_t remainder[NDIMS];                     /* 0 or r in 1..f */
+  uint8_t order[NDIMS];                         /* temporal permutation, outermost first */
+  int64_t spatial[ACCEL_MAX_AXES][NDIMS];       /* unrolling per axis, >= 1 */
   uint8_t spatial_order[ACCEL_MAX_AXES][NDIMS]; /* permutation per axis, outermost first */
-  uint8_t keep;                             /* tensors stored here (bit per TENSOR_*) */
+  uint8_t keep;                                 /* tensors stored here (bit per TENSOR_*) */
 } LevelMapping;
 
 typedef struct {
@@ -573,11 +581,11 @@ typedef struct {
   int bottleneck;                 /* -1: compute; else the level setting cycles */
   double mac_energy_pj;
   double tensor_energy_pj[NTENSORS]; /* summed over levels */
-  double energy_pj;               /* MACs + all levels (network energy is 0) */
-  double edp;                     /* energy_pj * cycles (pJ x cycles) */
-  double seconds;                 /* cycles / clock; 0 if the clock is unknown */
-  double utilization;             /* macs / (mac_instances * cycles) */
-  double area_um2;                /* placeholder model, docs/cost-model.md */
+  double energy_pj;                  /* MACs + all levels (network energy is 0) */
+  double edp;                        /* energy_pj * cycles (pJ x cycles) */
+  double seconds;                    /* cycles / clock; 0 if the clock is unknown */
+  double utilization;                /* macs / (mac_instances * cycles) */
+  double area_um2;                   /* placeholder model, docs/cost-model.md */
 } CostResult;
 
 /* ---- Schedule ------------------------------------------------------------ */
@@ -609,19 +617,19 @@ typedef enum {
 /* DeFiNES's three ways to treat the overlap of neighbouring tiles. */
 typedef enum {
   OVERLAP_RECOMPUTE = 0, /* fully recompute: every tile computes all it needs */
-  OVERLAP_CACHE_H,       /* cache horizontally (the left neighbour's columns), recompute vertically */
-  OVERLAP_CACHE_ALL      /* fully cache: every element of every tensor is computed once */
+  OVERLAP_CACHE_H,  /* cache horizontally (the left neighbour's columns), recompute vertically */
+  OVERLAP_CACHE_ALL /* fully cache: every element of every tensor is computed once */
 } SchedOverlap;
 
 #define SCHED_MAX_GROUPS 2048
 
 typedef struct {
-  uint32_t first, last;  /* nest indices in module order, first < last */
-  uint8_t mode;          /* SchedMode */
-  uint8_t overlap;       /* SchedOverlap; SCHED_DEPTH only (else 0) */
-  uint8_t home;          /* storage level holding the group's activations (>= 1) */
-  uint8_t weights_home;  /* SCHED_DEPTH: the group's weights are fetched once and kept in home */
-  int64_t tile[2];       /* SCHED_DEPTH: rows, columns of the last nest's output per tile (else 0) */
+  uint32_t first, last; /* nest indices in module order, first < last */
+  uint8_t mode;         /* SchedMode */
+  uint8_t overlap;      /* SchedOverlap; SCHED_DEPTH only (else 0) */
+  uint8_t home;         /* storage level holding the group's activations (>= 1) */
+  uint8_t weights_home; /* SCHED_DEPTH: the group's weights are fetched once and kept in home */
+  int64_t tile[2];      /* SCHED_DEPTH: rows, columns of the last nest's output per tile (else 0) */
 } SchedGroup;
 
 typedef struct {
@@ -692,25 +700,25 @@ typedef enum {
 /* The roles of a nest's operands, by the short names the text form gives
  * them ("I = read %x[...]"); what each operand is depends on the op
  * (NAASC_VOPS lists the roles each op reads). */
-#define NAASC_ROLES(X)                                                         \
-  X(ROLE_I, "I")     /* mac: the input (a conv's windowed operand) */          \
-  X(ROLE_W, "W")     /* mac: the weights */                                    \
-  X(ROLE_B, "B")     /* mac: the bias; a host op's seventh input */            \
-  X(ROLE_O, "O")     /* the result */                                          \
-  X(ROLE_X, "X")     /* vec, move, view: the first operand */                  \
-  X(ROLE_Y, "Y")     /* the second (batchnorm: the scale) */                   \
-  X(ROLE_Z, "Z")     /* the third (batchnorm: the bias) */                     \
-  X(ROLE_U, "U")     /* the fourth (batchnorm: the mean) */                    \
-  X(ROLE_V, "V")     /* the fifth (batchnorm: the variance) */                 \
-  X(ROLE_A, "A")     /* the sixth */                                           \
+#define NAASC_ROLES(X)                                                          \
+  X(ROLE_I, "I")     /* mac: the input (a conv's windowed operand) */           \
+  X(ROLE_W, "W")     /* mac: the weights */                                     \
+  X(ROLE_B, "B")     /* mac: the bias; a host op's seventh input */             \
+  X(ROLE_O, "O")     /* the result */                                           \
+  X(ROLE_X, "X")     /* vec, move, view: the first operand */                   \
+  X(ROLE_Y, "Y")     /* the second (batchnorm: the scale) */                    \
+  X(ROLE_Z, "Z")     /* the third (batchnorm: the bias) */                      \
+  X(ROLE_U, "U")     /* the fourth (batchnorm: the mean) */                     \
+  X(ROLE_V, "V")     /* the fifth (batchnorm: the variance) */                  \
+  X(ROLE_A, "A")     /* the sixth */                                            \
   X(ROLE_C, "C")     /* the eighth input of a host op (never lowered: 7 fit) */ \
-  X(ROLE_IDX, "Idx") /* gather: the indices */                                 \
-  X(ROLE_O1, "O1")   /* a second result (Dropout's mask, host ops) */          \
-  X(ROLE_O2, "O2")   /* further results of host ops */                         \
-  X(ROLE_O3, "O3")                                                             \
-  X(ROLE_O4, "O4")                                                             \
-  X(ROLE_O5, "O5")                                                             \
-  X(ROLE_O6, "O6")                                                             \
+  X(ROLE_IDX, "Idx") /* gather: the indices */                                  \
+  X(ROLE_O1, "O1")   /* a second result (Dropout's mask, host ops) */           \
+  X(ROLE_O2, "O2")   /* further results of host ops */                          \
+  X(ROLE_O3, "O3")                                                              \
+  X(ROLE_O4, "O4")                                                              \
+  X(ROLE_O5, "O5")                                                              \
+  X(ROLE_O6, "O6")                                                              \
   X(ROLE_O7, "O7")
 
 typedef enum {
@@ -718,17 +726,17 @@ typedef enum {
 #define X(e, s) e,
   NAASC_ROLES(X)
 #undef X
-  ROLE_COUNT
+      ROLE_COUNT
 } Role;
 
-const char *role_name(Role r);   /* "I", "Idx"; "" for ROLE_NONE */
+const char *role_name(Role r);    /* "I", "Idx"; "" for ROLE_NONE */
 Role role_find(const char *name); /* ROLE_NONE if unknown */
 
 typedef struct {
-  uint32_t tensor;             /* id in Module.tensors (0 = none) */
+  uint32_t tensor; /* id in Module.tensors (0 = none) */
   AccessKind kind;
   IndexKind ix;
-  Role role;                   /* which operand of the op it is */
+  Role role; /* which operand of the op it is */
   int rank;
   Affine idx[NAASC_MAX_RANK];
   int64_t pad_lo[NAASC_MAX_RANK]; /* how far below 0 an index may go (zeros) */
@@ -746,8 +754,8 @@ typedef struct {
 typedef struct {
   const char *name; /* "N", "K", "d0", ... */
   int64_t bound;
-  bool reduce;      /* a reduction dim (C, R, S of a conv; window dims of a pool) */
-  int8_t dim;       /* a mac nest's loop: its DIM_*; -1 in other nests (nest_set_dim_ids) */
+  bool reduce; /* a reduction dim (C, R, S of a conv; window dims of a pool) */
+  int8_t dim;  /* a mac nest's loop: its DIM_*; -1 in other nests (nest_set_dim_ids) */
 } NestDim;
 
 /* The default loop order of a mac nest, outermost first: N G K C P Q R S,
@@ -772,45 +780,57 @@ typedef struct {
  * computes, per point of the nest (docs/ir.md, "Semantics").  The printer,
  * the parser, the verifier, the command stream's writer and loader and the
  * interpreter all expand from or look up this table. */
-#define NAASC_VOPS(X)                                                                                         \
-  X(VOP_MAC, "", NK_MAC, 2, 3, "I W B", "alpha beta", "")  /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0): alpha*O + beta*B */ \
-  X(VOP_RELU, "relu", NK_VEC, 1, 1, "X", "", "")             /* max(x, 0) */                                   \
-  X(VOP_CLIP, "clip", NK_VEC, 1, 1, "X", "min max", "")      /* min(max(x, min), max) */                       \
-  X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, 1, 1, "X", "alpha", "") /* x < 0 ? alpha*x : x */                      \
-  X(VOP_HARDSIGMOID, "hardsigmoid", NK_VEC, 1, 1, "X", "alpha beta", "") /* clamp(alpha*x + beta, 0, 1) */     \
-  X(VOP_HARDSWISH, "hardswish", NK_VEC, 1, 1, "X", "", "")   /* x * clamp(x/6 + 1/2, 0, 1) */                  \
-  X(VOP_SIGMOID, "sigmoid", NK_VEC, 1, 1, "X", "", "")       /* 1 / (1 + exp(-x)) */                           \
-  X(VOP_SQRT, "sqrt", NK_VEC, 1, 1, "X", "", "")             /* sqrt(x) */                                     \
-  X(VOP_ADD, "add", NK_VEC, 2, 2, "X Y", "", "")             /* x + y (operands broadcast by their indices) */ \
-  X(VOP_SUB, "sub", NK_VEC, 2, 2, "X Y", "", "")             /* x - y */                                       \
-  X(VOP_MUL, "mul", NK_VEC, 2, 2, "X Y", "", "")             /* x * y */                                       \
-  X(VOP_DIV, "div", NK_VEC, 2, 2, "X Y", "", "")             /* x / y; integers: truncated, 0 when y is 0 */   \
-  X(VOP_MAX, "max", NK_VEC, 1, 6, "X Y Z U V A", "", "")     /* the largest operand; NaN wins */               \
-  X(VOP_POW, "pow", NK_VEC, 2, 2, "X Y", "", "")             /* x ^ y */                                       \
-  X(VOP_CAST, "cast", NK_VEC, 1, 1, "X", "", "to")           /* x converted to the element type `to` (a DType) */ \
-  X(VOP_BATCHNORM, "batchnorm", NK_VEC, 5, 5, "X Y Z U V", "epsilon", "") /* (x - u) / sqrt(v + epsilon) * y + z */ \
-  X(VOP_MAXPOOL, "maxpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* max over the window (the reduce dims); padding never wins */ \
-  X(VOP_AVGPOOL, "avgpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* mean over the window; padding counts when count_include_pad is 1 */ \
-  X(VOP_GLOBALAVGPOOL, "globalavgpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* mean over the spatial dims */ \
-  X(VOP_SOFTMAX, "softmax", NK_VEC, 1, 1, "X", "", "axis")   /* exp(x - max) / sum over the reduce dims; axis: ONNX's, normalised */ \
-  X(VOP_REDUCEMEAN, "reducemean", NK_VEC, 1, 1, "X", "", "") /* mean over the reduce dims */                   \
-  X(VOP_RESIZE, "resize", NK_VEC, 1, 1, "X", "scale0 scale1 scale2 scale3", "mode coord nearest") /* ONNX Resize: X sampled at each point (docs/ir.md lists the modes) */ \
-  X(VOP_HOST, "host", NK_VEC, 0, 7, "X Y Z U V A B", "", "") /* an op run on the host, "host:OPTYPE" (Nest.host_op); whole operands */ \
-  X(VOP_COPY, "copy", NK_MOVE, 1, 1, "X", "", "")            /* O[o] = X[x]: a piece of a Concat */            \
-  X(VOP_SLICE, "slice", NK_MOVE, 1, 1, "X", "", "")          /* O[o] = X[x]: a strided sub-range */            \
-  X(VOP_TRANSPOSE, "transpose", NK_MOVE, 1, 1, "X", "", "")  /* O[o] = X[x]: X's dims permuted */              \
-  X(VOP_GATHER, "gather", NK_MOVE, 2, 2, "X Idx", "", "axis") /* X indexed along axis by the values of Idx */  \
-  X(VOP_VIEW, "", NK_VIEW, 1, 1, "X", "", "")                /* O is X with O's shape; Dropout's mask O1 is all ones */
+#define NAASC_VOPS(X)                                                                               \
+  X(VOP_MAC, "", NK_MAC, 2, 3, "I W B", "alpha beta",                                               \
+    "") /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0): alpha*O + beta*B */ \
+  X(VOP_RELU, "relu", NK_VEC, 1, 1, "X", "", "")                /* max(x, 0) */                     \
+  X(VOP_CLIP, "clip", NK_VEC, 1, 1, "X", "min max", "")         /* min(max(x, min), max) */         \
+  X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, 1, 1, "X", "alpha", "") /* x < 0 ? alpha*x : x */           \
+  X(VOP_HARDSIGMOID, "hardsigmoid", NK_VEC, 1, 1, "X", "alpha beta",                                \
+    "")                                                    /* clamp(alpha*x + beta, 0, 1) */        \
+  X(VOP_HARDSWISH, "hardswish", NK_VEC, 1, 1, "X", "", "") /* x * clamp(x/6 + 1/2, 0, 1) */         \
+  X(VOP_SIGMOID, "sigmoid", NK_VEC, 1, 1, "X", "", "")     /* 1 / (1 + exp(-x)) */                  \
+  X(VOP_SQRT, "sqrt", NK_VEC, 1, 1, "X", "", "")           /* sqrt(x) */                            \
+  X(VOP_ADD, "add", NK_VEC, 2, 2, "X Y", "", "") /* x + y (operands broadcast by their indices) */  \
+  X(VOP_SUB, "sub", NK_VEC, 2, 2, "X Y", "", "") /* x - y */                                        \
+  X(VOP_MUL, "mul", NK_VEC, 2, 2, "X Y", "", "") /* x * y */                                        \
+  X(VOP_DIV, "div", NK_VEC, 2, 2, "X Y", "", "") /* x / y; integers: truncated, 0 when y is 0 */    \
+  X(VOP_MAX, "max", NK_VEC, 1, 6, "X Y Z U V A", "", "") /* the largest operand; NaN wins */        \
+  X(VOP_POW, "pow", NK_VEC, 2, 2, "X Y", "", "")         /* x ^ y */                                \
+  X(VOP_CAST, "cast", NK_VEC, 1, 1, "X", "",                                                        \
+    "to") /* x converted to the element type `to` (a DType) */                                      \
+  X(VOP_BATCHNORM, "batchnorm", NK_VEC, 5, 5, "X Y Z U V", "epsilon",                               \
+    "") /* (x - u) / sqrt(v + epsilon) * y + z */                                                   \
+  X(VOP_MAXPOOL, "maxpool", NK_VEC, 1, 1, "X", "",                                                  \
+    "count_include_pad") /* max over the window (the reduce dims); padding never wins */            \
+  X(VOP_AVGPOOL, "avgpool", NK_VEC, 1, 1, "X", "",                                                  \
+    "count_include_pad") /* mean over the window; padding counts when count_include_pad is 1 */     \
+  X(VOP_GLOBALAVGPOOL, "globalavgpool", NK_VEC, 1, 1, "X", "",                                      \
+    "count_include_pad") /* mean over the spatial dims */                                           \
+  X(VOP_SOFTMAX, "softmax", NK_VEC, 1, 1, "X", "",                                                  \
+    "axis") /* exp(x - max) / sum over the reduce dims; axis: ONNX's, normalised */                 \
+  X(VOP_REDUCEMEAN, "reducemean", NK_VEC, 1, 1, "X", "", "") /* mean over the reduce dims */        \
+  X(VOP_RESIZE, "resize", NK_VEC, 1, 1, "X", "scale0 scale1 scale2 scale3",                         \
+    "mode coord nearest") /* ONNX Resize: X sampled at each point (docs/ir.md lists the modes) */   \
+  X(VOP_HOST, "host", NK_VEC, 0, 7, "X Y Z U V A B", "",                                            \
+    "") /* an op run on the host, "host:OPTYPE" (Nest.host_op); whole operands */                   \
+  X(VOP_COPY, "copy", NK_MOVE, 1, 1, "X", "", "")           /* O[o] = X[x]: a piece of a Concat */  \
+  X(VOP_SLICE, "slice", NK_MOVE, 1, 1, "X", "", "")         /* O[o] = X[x]: a strided sub-range */  \
+  X(VOP_TRANSPOSE, "transpose", NK_MOVE, 1, 1, "X", "", "") /* O[o] = X[x]: X's dims permuted */    \
+  X(VOP_GATHER, "gather", NK_MOVE, 2, 2, "X Idx", "",                                               \
+    "axis") /* X indexed along axis by the values of Idx */                                         \
+  X(VOP_VIEW, "", NK_VIEW, 1, 1, "X", "",                                                           \
+    "") /* O is X with O's shape; Dropout's mask O1 is all ones */
 
 typedef enum {
   VOP_NONE = 0,
 #define X(e, s, k, rmin, rmax, roles, fp, ip) e,
   NAASC_VOPS(X)
 #undef X
-  VOP_COUNT
+      VOP_COUNT
 } VecOp;
 
-const char *vop_name(VecOp op);  /* "relu"; "" for VOP_MAC, VOP_VIEW and VOP_NONE */
+const char *vop_name(VecOp op); /* "relu"; "" for VOP_MAC, VOP_VIEW and VOP_NONE */
 NestKind vop_kind(VecOp op);
 /* The op of a nest of kind k named name (a "host:OPTYPE" name is VOP_HOST);
  * VOP_NONE if k has no such op. */
@@ -828,47 +848,69 @@ const char *vop_param_names(VecOp op, char type);
  * they are; the views give the slots the names of NAASC_VOPS. */
 typedef struct {
   union {
-    float v[4];                             /* f(...), slot by slot */
-    struct { float alpha, beta; } mac;      /* VOP_MAC (Gemm); alpha 0 for other mac nests */
-    struct { float min, max; } clip;        /* VOP_CLIP; -inf/inf for no bound */
-    struct { float alpha; } leakyrelu;      /* VOP_LEAKYRELU */
-    struct { float alpha, beta; } hardsigmoid; /* VOP_HARDSIGMOID */
-    struct { float epsilon; } batchnorm;    /* VOP_BATCHNORM */
-    struct { float scale[4]; } resize;      /* VOP_RESIZE: output/input per dim 0..3; 0: from the shapes */
+    float v[4]; /* f(...), slot by slot */
+    struct {
+      float alpha, beta;
+    } mac; /* VOP_MAC (Gemm); alpha 0 for other mac nests */
+    struct {
+      float min, max;
+    } clip; /* VOP_CLIP; -inf/inf for no bound */
+    struct {
+      float alpha;
+    } leakyrelu; /* VOP_LEAKYRELU */
+    struct {
+      float alpha, beta;
+    } hardsigmoid; /* VOP_HARDSIGMOID */
+    struct {
+      float epsilon;
+    } batchnorm; /* VOP_BATCHNORM */
+    struct {
+      float scale[4];
+    } resize; /* VOP_RESIZE: output/input per dim 0..3; 0: from the shapes */
   } f;
   union {
-    int64_t v[4];                           /* i(...), slot by slot */
-    struct { int64_t to; } cast;            /* VOP_CAST: the target DType */
-    struct { int64_t count_include_pad; } pool; /* VOP_MAXPOOL, VOP_AVGPOOL, VOP_GLOBALAVGPOOL: 0 or 1 */
-    struct { int64_t axis; } softmax;       /* VOP_SOFTMAX, in 0..rank-1 */
-    struct { int64_t axis; } gather;        /* VOP_GATHER, in 0..rank-1 */
-    struct { int64_t mode, coord, nearest; } resize; /* VOP_RESIZE: ResizeMode, ResizeCoord, ResizeNearest */
+    int64_t v[4]; /* i(...), slot by slot */
+    struct {
+      int64_t to;
+    } cast; /* VOP_CAST: the target DType */
+    struct {
+      int64_t count_include_pad;
+    } pool; /* VOP_MAXPOOL, VOP_AVGPOOL, VOP_GLOBALAVGPOOL: 0 or 1 */
+    struct {
+      int64_t axis;
+    } softmax; /* VOP_SOFTMAX, in 0..rank-1 */
+    struct {
+      int64_t axis;
+    } gather; /* VOP_GATHER, in 0..rank-1 */
+    struct {
+      int64_t mode, coord, nearest;
+    } resize; /* VOP_RESIZE: ResizeMode, ResizeCoord, ResizeNearest */
   } i;
 } NestParams;
 
 typedef struct {
   NestKind kind;
-  const char *name;     /* the graph node's name */
-  const char *loc;      /* "file.onnx:node 'conv1'" */
-  VecOp vop;            /* the nest's op: one of its kind (NAASC_VOPS) */
-  const char *host_op;  /* VOP_HOST: the ONNX op type it runs; else NULL */
+  const char *name;    /* the graph node's name */
+  const char *loc;     /* "file.onnx:node 'conv1'" */
+  VecOp vop;           /* the nest's op: one of its kind (NAASC_VOPS) */
+  const char *host_op; /* VOP_HOST: the ONNX op type it runs; else NULL */
   int ndims;
   NestDim dims[NEST_MAX_DIMS];
   int nacc;
   Access acc[NEST_MAX_ACCESS];
   /* Epilogue of a MAC nest, applied to each finished output. */
-  bool has_bias;        /* the B access adds a per-output-channel bias */
-  Op act;               /* fused activation or OP_NONE */
+  bool has_bias;             /* the B access adds a per-output-channel bias */
+  Op act;                    /* fused activation or OP_NONE */
   float act_alpha, act_beta; /* its parameters (Clip min/max, LeakyRelu alpha, HardSigmoid) */
-  NestParams param;     /* the op's parameters */
-  const char *note;     /* free text left by a pass (e.g. a plugin's analysis), or NULL */
-  NestMapping *map;     /* mac nests: the mapping once mapped (module arena), or NULL */
+  NestParams param;          /* the op's parameters */
+  const char *note;          /* free text left by a pass (e.g. a plugin's analysis), or NULL */
+  NestMapping *map;          /* mac nests: the mapping once mapped (module arena), or NULL */
 } Nest;
 
 typedef struct {
   Arena arena;
   const char *name;
-  NTensor *tensors;           /* [0] unused */
+  NTensor *tensors; /* [0] unused */
   uint32_t ntensors, captensors;
   Nest *nests;
   uint32_t nnests, capnests;
@@ -877,7 +919,7 @@ typedef struct {
 Module *module_create(const char *name);
 void module_destroy(Module *m);
 uint32_t module_add_tensor(Module *m, const char *name, DType dt, int rank, const int64_t *dims,
-                           TensorRole role); /* its id, 0 on failure */
+                           TensorRole role);                    /* its id, 0 on failure */
 uint32_t module_find_tensor(const Module *m, const char *name); /* 0 if none */
 /* A new nest of kind `kind`: a mac or view nest gets its kind's one op,
  * a vec or move nest VOP_NONE until its builder sets one.  NULL on failure. */

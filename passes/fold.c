@@ -17,8 +17,7 @@
 #include <string.h>
 
 static bool f32_const(const Model *m, TensorId t) {
-  return t && m->tensors[t].kind == TK_CONST && m->tensors[t].data &&
-         m->tensors[t].dtype == DT_F32;
+  return t && m->tensors[t].kind == TK_CONST && m->tensors[t].data && m->tensors[t].dtype == DT_F32;
 }
 
 static TensorId new_const(Model *m, const char *name, int rank, const int64_t *dims) {
