@@ -15,6 +15,19 @@
  * --exact counts over every iteration instead of Timeloop's evaluation
  * points: where the two differ, so does the cost model (a finding, not a
  * runtime bug; docs/runtime.md).
+ *
+ * The counts above come from runtime/count.c, which re-implements the cost
+ * model's counting rules: equal counts show two implementations of one set
+ * of rules agree.  --moved adds the independent check: the words the
+ * executor itself copied into each buffer (RtLayerCounts.moved, runtime/
+ * exec.c, which knows nothing of those rules), against cost_eval's fills,
+ * on every level the executor held (1 to its compute level) and every
+ * tensor the level keeps.  They must be equal exactly, except the input of
+ * a layer whose windows overlap (a kernel wider than its stride): there the
+ * executor copies every new tile whole while the model, like a line buffer,
+ * fills only the slice it lacks, so the executor may only move more (the
+ * difference is derived by hand for one case in golden/run_moved_overlap).
+ * --moved runs the kernels (the executor moves nothing without them).
  * Exit 0 if all equal, 1 otherwise.
  */
 #include <stdlib.h>
@@ -26,7 +39,20 @@
 #include "passes.h"
 #include "runtime.h"
 
-static bool exact_mode;
+static bool exact_mode, moved_mode;
+/* --moved: (level, tensor) pairs compared, [0] exactly, [1] sliding-window
+ * inputs (executor >= model); layers not tiled; words. */
+static long long mv_cmp[2], mv_ok[2], mv_whole, mv_extra, mv_model;
+
+/* Whether consecutive windows of the input overlap along H or W: a kernel
+ * wider than one tap whose span exceeds the stride. */
+static bool overlaps(const Problem *p) {
+  for (int x = 0; x < 2; x++) {
+    int64_t k = p->dim[x ? DIM_S : DIM_R];
+    if (k > 1 && p->stride[x] < (k - 1) * p->dilation[x] + 1) return true;
+  }
+  return false;
+}
 
 static int run_one(const char *net, const char *preset, bool compute, int *layers, int *equal) {
   Diag d;
@@ -92,6 +118,34 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     if (c->macs != cr.macs)
       printf("  %s/%s layer '%s': %lld MACs run, %lld in the problem\n", net, preset, n->name,
              (long long)c->macs, (long long)cr.macs);
+    if (moved_mode) {
+      /* The executor's own moved words against the model's fills, on every
+       * level it held (1 .. its compute level) and every tensor that level
+       * keeps (a tensor the level bypasses may get a staging box there,
+       * which no level keeps and the model does not count). */
+      bool ov = overlaps(&p);
+      if (c->held < 1) {
+        printf("  %s/%s layer '%s': not tiled (a whole-tensor MatMul): no moved words\n", net, preset, n->name);
+        mv_whole++;
+      }
+      for (int l = 1; l <= c->held; l++)
+        for (int t = 0; t < NTENSORS; t++) {
+          if (!(n->map->m.level[l].keep >> t & 1)) continue;
+          long long mv = c->moved[l][t], f = cr.level[l].total[t].fills;
+          bool slide = ov && t == TENSOR_I;
+          mv_cmp[slide]++;
+          if (slide ? mv >= f : mv == f) {
+            mv_ok[slide]++;
+            if (slide) mv_extra += mv - f, mv_model += f;
+            continue;
+          }
+          bad = 1;
+          printf("  %s/%s layer '%s' (R%lld S%lld stride %lld,%lld) level %s %c: executor moved %lld, model fills %lld%s\n",
+                 net, preset, n->name, (long long)p.dim[DIM_R], (long long)p.dim[DIM_S], (long long)p.stride[0],
+                 (long long)p.stride[1], arch.level[l].name, accel_tensor_letter(t), mv, f,
+                 slide ? " (a sliding window: the executor may only move more)" : "");
+        }
+    }
     ne += same;
     if (!same) bad = 1;
   }
@@ -111,12 +165,14 @@ int main(int argc, char **argv) {
   for (; a < argc && argv[a][0] == '-'; a++) {
     if (!strcmp(argv[a], "--no-compute")) compute = false;
     else if (!strcmp(argv[a], "--exact")) exact_mode = true;
+    else if (!strcmp(argv[a], "--moved")) moved_mode = true;
     else break;
   }
   if (argc - a != 2) {
-    fprintf(stderr, "usage: test_counts [--no-compute] [--exact] NET[,NET...] PRESET[,PRESET...]\n");
+    fprintf(stderr, "usage: test_counts [--no-compute] [--exact] [--moved] NET[,NET...] PRESET[,PRESET...]\n");
     return 2;
   }
+  if (moved_mode) compute = true; /* the executor moves nothing without its tiles */
   int bad = 0, layers = 0, equal = 0;
   char *nets = strdup(argv[a]), *presets = argv[a + 1];
   for (char *s1, *net = strtok_r(nets, ",", &s1); net; net = strtok_r(NULL, ",", &s1)) {
@@ -127,5 +183,10 @@ int main(int argc, char **argv) {
   }
   free(nets);
   printf("%d/%d mac layers: runtime counts equal to the cost model's\n", equal, layers);
+  if (moved_mode)
+    printf("executor moved words against the model's fills: %lld/%lld (level, tensor) pairs equal without "
+           "sliding windows; %lld/%lld sliding-window inputs at or above the model (%lld words moved beyond "
+           "the model's %lld); %lld layers not tiled\n",
+           mv_ok[0], mv_cmp[0], mv_ok[1], mv_cmp[1], mv_extra, mv_model, mv_whole);
   return bad || layers == 0;
 }
