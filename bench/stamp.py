@@ -64,6 +64,7 @@ def main():
     when = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if p.returncode != 0:
+        sys.stderr.write(p.stdout)
         sys.stderr.write(p.stderr)
         sys.stderr.write("stamp.py: %s exited %d\n" % (" ".join(cmd), p.returncode))
         return p.returncode
