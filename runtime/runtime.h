@@ -95,6 +95,9 @@ typedef struct {
    * output words written back from each level. */
   int64_t moved[ACCEL_MAX_LEVELS][NTENSORS];
   int64_t drained[ACCEL_MAX_LEVELS];
+  int held; /* the deepest level the executor held as buffers (its compute
+                            level); moved and drained are 0 below it; -1: no tiles (a
+                            whole-tensor MatMul) */
 } RtLayerCounts;
 
 int rt_nlayers(const RtProgram *p);

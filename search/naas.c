@@ -776,6 +776,10 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->nlayers = n;
   r->arch = *a;
   r->area_um2 = arch_area(a);
+  r->effort.map_budget = r->effort.final_map_budget = mo.budget; /* this one pass */
+  r->effort.seed = mo.seed;
+  r->effort.strategy = (int)mo.strategy;
+  r->effort.objective = (int)mo.objective;
   if (rc == RC_OK) {
     Score s;
     score_of(w, o, outs, r->area_um2, &s);
@@ -794,11 +798,95 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* ---- equal effort ------------------------------------------------------------ */
+
+static int64_t final_budget_of(const NaasOptions *o) {
+  return o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+}
+
+void naas_effort_of(const NaasOptions *o, NaasEffort *e) {
+  MapperOptions mo;
+  mapper_opts(o, &mo);
+  memset(e, 0, sizeof *e);
+  e->map_budget = mo.budget;
+  int64_t fb = final_budget_of(o);
+  e->final_map_budget = fb > mo.budget ? fb : mo.budget;
+  e->seed = mo.seed;
+  e->strategy = (int)mo.strategy;
+  e->objective = (int)mo.objective;
+}
+
+bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b) {
+  return a->map_budget == b->map_budget && a->final_map_budget == b->final_map_budget &&
+         a->seed == b->seed && a->strategy == b->strategy && a->objective == b->objective;
+}
+
+void naas_effort_print_json(FILE *f, const NaasEffort *e) {
+  fprintf(f,
+          "{\"map_budget\": %" PRId64 ", \"final_map_budget\": %" PRId64 ", \"seed\": %" PRIu64
+          ", \"strategy\": \"%s\", \"objective\": \"%s\"}",
+          e->map_budget, e->final_map_budget, e->seed, map_strategy_name((MapStrategy)e->strategy),
+          e->objective == MAPOBJ_ENERGY    ? "energy"
+          : e->objective == MAPOBJ_LATENCY ? "latency"
+                                           : "edp");
+}
+
+/* Two passes, o's map_budget then its final budget, the better set kept;
+ * r->effort records the budgets the passes used. */
+Rc naas_map_design(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                   Diag *d) {
+  NaasOptions fo = *o;
+  fo.cache = NULL;
+  Rc rc = eval_full(w, a, &fo, r, d);
+  if (rc != RC_OK) return rc;
+  int64_t fb = final_budget_of(o);
+  if (fb <= r->effort.map_budget) return RC_OK;
+  NaasResult r2;
+  memset(&r2, 0, sizeof r2);
+  fo.map_budget = fb;
+  rc = eval_full(w, a, &fo, &r2, d);
+  r->evals += r2.evals;
+  r->effort.final_map_budget = r2.effort.map_budget;
+  if (rc == RC_OK && r2.score < r->score) {
+    xfree(r->mapping);
+    xfree(r->cost);
+    r->mapping = r2.mapping;
+    r->cost = r2.cost;
+    r->score = r2.score;
+    r->edp = r2.edp;
+    r->energy_pj = r2.energy_pj;
+    r->cycles = r2.cycles;
+    r2.mapping = NULL;
+    r2.cost = NULL;
+  }
+  naas_result_free(&r2);
+  return rc;
+}
+
+Rc naas_compare(const NaasResult *design, const NaasResult *baseline, NaasRatios *q, Diag *d) {
+  memset(q, 0, sizeof *q);
+  const NaasEffort *a = &design->effort, *b = &baseline->effort;
+  if (a->map_budget <= 0 || b->map_budget <= 0 || !naas_effort_equal(a, b)) {
+    diag_error(d, "compare",
+               "'%s' and '%s' were not mapped with the same effort (mapper budgets %" PRId64
+               " then %" PRId64 ", seed %" PRIu64 " against %" PRId64 " then %" PRId64
+               ", seed %" PRIu64 "): a comparison needs both "
+               "sides mapped by naas_map_design with the same options",
+               design->arch.name, baseline->arch.name, a->map_budget, a->final_map_budget, a->seed,
+               b->map_budget, b->final_map_budget, b->seed);
+    return RC_INTERNAL;
+  }
+  q->speedup = baseline->cycles / design->cycles;
+  q->energy_saving = baseline->energy_pj / design->energy_pj;
+  q->edp_gain = baseline->edp / design->edp;
+  return RC_OK;
+}
+
 Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
                    Diag *d) {
   memset(r, 0, sizeof *r);
   double t0 = now_s();
-  Rc rc = eval_full(w, a, o, r, d);
+  Rc rc = naas_map_design(w, a, o, r, d);
   r->candidates = 1;
   r->seconds = now_s() - t0;
   return rc;
@@ -1116,6 +1204,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       h.evals += jobs[k].out.evals;
       cache_put(cache, jobs[k].k1, jobs[k].k2, &jobs[k].out);
     }
+    if (!start && o->on_generation) o->on_generation(o->on_generation_ctx, h.iter);
     /* Tell: scores in candidate order. */
     double gen_best = INFINITY;
     for (int i = 0; i < n; i++) {
@@ -1211,34 +1300,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       decode_sizing(budget, &bg, best_x, &best);
     else
       decode_template(budget, &bg, best_x, &best);
-    /* The best design's layers are mapped again with the search's budget
-     * (the same mappings it scored) and with the final budget (the `map`
-     * pass's default, as the baselines get); the better set is the result. */
-    NaasOptions fo = *o;
-    fo.cache = NULL;
-    rc = eval_full(w, &best, &fo, r, d);
-    int64_t final_budget = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
-    r->search_score = r->score;
-    if (rc == RC_OK && final_budget > mo.budget) {
-      NaasResult r2;
-      memset(&r2, 0, sizeof r2);
-      fo.map_budget = final_budget;
-      rc = eval_full(w, &best, &fo, &r2, d);
-      h.evals += r2.evals;
-      if (rc == RC_OK && r2.score < r->score) {
-        xfree(r->mapping);
-        xfree(r->cost);
-        r->mapping = r2.mapping;
-        r->cost = r2.cost;
-        r->score = r2.score;
-        r->edp = r2.edp;
-        r->energy_pj = r2.energy_pj;
-        r->cycles = r2.cycles;
-        r2.mapping = NULL;
-        r2.cost = NULL;
-      }
-      naas_result_free(&r2);
-    }
+    /* The best design's final mappings: naas_map_design, as every baseline
+     * gets them (a pass with the search's budget, the same mappings it
+     * scored, and one with the final budget; the better set is the result).
+     * The search's own score is the best logged candidate's. */
+    int64_t evals0 = r->evals;
+    rc = naas_map_design(w, &best, o, r, d);
+    r->search_score = h.best_score;
+    h.evals += r->evals - evals0;
     r->evals = h.evals; /* the search's, plus the final mapping's */
     r->candidates = h.candidates;
   }

@@ -183,9 +183,36 @@ typedef struct {
   int64_t stop_after_iteration; /* stop (checkpoint written) after this many; 0 = never; tests */
   int64_t
       final_map_budget; /* the best design's final mapping, per layer; 0 = 20000 (map's default) */
+  /* Called after each generation's mapper runs, before its checkpoint; tests of resume (NULL: none). */
+  void (*on_generation)(void *ctx, int64_t iteration);
+  void *on_generation_ctx;
 } NaasOptions;
 
 void naas_options_default(NaasOptions *o);
+
+/* ---- equal effort ---------------------------------------------------------
+ * Every comparison of two designs (a searched design against its budget
+ * design, the network co-search against its own-dataflow and reference
+ * designs, sizing-only and random search against NAAS) maps both sides the
+ * same way: naas_map_design, with one NaasEffort.  A result records the
+ * effort its mappings actually got; naas_compare refuses two results whose
+ * efforts differ, and the drivers write the effort of every side into
+ * result.json so tests and bench scripts can check it too. */
+typedef struct {
+  int64_t
+      map_budget; /* mapper evaluations per layer of the first pass (the search's per-candidate budget) */
+  int64_t
+      final_map_budget; /* per layer, the second pass; the better of the two sets is kept (= map_budget: one pass) */
+  uint64_t seed; /* the mapper's seed; a layer's seed is a hash of it and the layer's shape */
+  int strategy;  /* MapStrategy */
+  int objective; /* MapObjective */
+} NaasEffort;
+
+/* The effort naas_map_design gives a design under options o. */
+void naas_effort_of(const NaasOptions *o, NaasEffort *e);
+bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b);
+/* {"map_budget": N, "final_map_budget": N, "seed": N, "strategy": "es", "objective": "edp"} */
+void naas_effort_print_json(FILE *f, const NaasEffort *e);
 
 /* One evaluated candidate of the search, for the log and the plots. */
 #define NAAS_LOG_AXES 6
@@ -222,6 +249,7 @@ typedef struct {
   int64_t resumed_at;  /* generations read from the checkpoint */
   bool stopped;        /* stop_after_iteration ended the search early (no design in r) */
   double search_score; /* the best score as the search saw it (map_budget mappings); score <= it */
+  NaasEffort effort;   /* what the mappings got (naas_map_design); zero if none */
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and
@@ -231,10 +259,30 @@ typedef struct {
 Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
                Diag *d);
 
-/* Scores a fixed accelerator: the best mapping the mapper finds for every
- * layer on `a` (the baseline "with its own dataflow"). */
+/* Maps every layer of w on the fixed design a with naas_effort_of(o): a
+ * pass at o's map_budget and one at its final_map_budget (when larger),
+ * both with o's seed, keeping the set with the better score.  The one way
+ * a design's final mappings are made: naas_search uses it for its best
+ * design, naas_eval_fixed for a baseline. */
+Rc naas_map_design(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                   Diag *d);
+
+/* Scores a fixed accelerator (the baseline "with its own dataflow"):
+ * naas_map_design of `a`, so with the same effort as naas_search's design
+ * under the same options. */
 Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
                    Diag *d);
+
+/* Baseline over design: higher is better for the design. */
+typedef struct {
+  double speedup;       /* baseline cycles / design cycles */
+  double energy_saving; /* baseline energy / design energy */
+  double edp_gain;      /* baseline EDP / design EDP */
+} NaasRatios;
+
+/* The ratios of two results of the same workload; RC_INTERNAL (reported)
+ * if they were mapped with different efforts or one was not mapped. */
+Rc naas_compare(const NaasResult *design, const NaasResult *baseline, NaasRatios *q, Diag *d);
 
 void naas_result_free(NaasResult *r);
 
