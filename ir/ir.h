@@ -53,6 +53,19 @@ char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* ---- checked arithmetic ---------------------------------------------- */
+
+/* Every product or sum of counts read from a file (a record count times a
+ * record size, a tensor's dims, a loop nest's bounds, a section's offset
+ * plus its length) is formed through these before anything is sized or
+ * indexed with it.  Each stores the exact result in *r and returns true,
+ * or returns false (leaving *r unspecified) when it does not fit the type:
+ * callers report that as bad input, never wrap. */
+static inline bool ck_mul_i64(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+static inline bool ck_add_i64(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
+static inline bool ck_mul_size(size_t a, size_t b, size_t *r) { return !__builtin_mul_overflow(a, b, r); }
+static inline bool ck_add_size(size_t a, size_t b, size_t *r) { return !__builtin_add_overflow(a, b, r); }
+
 /* ---- diagnostics ----------------------------------------------------- */
 
 /* A Diag prints "FILE: WHERE: error: MESSAGE" lines to `out` and counts them.

@@ -129,4 +129,34 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d);
 /* The letters of a connectivity mask ("KC"), into buf[NDIMS + 1]. */
 void naas_conn_string(uint8_t conn, char *buf);
 
+/* ---- checkpoints (checkpoint.c; the format is described there) -------------------- */
+
+#define NAAS_CKPT_VERSION 2
+#define NAAS_CKPT_MAX_BYTES ((size_t)1 << 30) /* larger files are refused unread */
+
+/* The counters of a search, as a checkpoint stores them. */
+typedef struct {
+  uint64_t fp;                 /* fingerprint of (workload, budget, options) */
+  int64_t iter, candidates, evals, nlog; /* generations done, candidates, evaluations, log records */
+  double seconds, best_score;
+  int32_t dim, have_best;      /* the optimizer's dimension; 1 once best_x holds a valid design */
+  uint64_t optlen;             /* bytes of the optimizer's state (opt_save) */
+} NaasCkpt;
+
+/* Writes a checkpoint atomically: h, opt's state, best_x[h->dim] and
+ * log[h->nlog]. */
+Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *best_x,
+                   const NaasCandidate *log, Diag *d);
+/* Decodes the len bytes of a checkpoint (named `name` in messages) of the
+ * search whose fingerprint is fp and whose optimizer is opt: fills h, opt's
+ * state, best_x[opt_dim(opt)] and *log (heap, grown with xrealloc; *caplog
+ * its capacity).  RC_BADINPUT (reported, nothing trusted) if the file is not
+ * a checkpoint, is damaged (its checksum), is from another search, or holds a
+ * count or value no search writes; RC_INTERNAL if out of memory. */
+Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t fp, Optimizer *opt,
+                    NaasCkpt *h, double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d);
+/* naas_ckpt_decode of the file at path (at most NAAS_CKPT_MAX_BYTES). */
+Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *best_x,
+                  NaasCandidate **log, int64_t *caplog, Diag *d);
+
 #endif

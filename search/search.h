@@ -49,6 +49,8 @@ void opt_resample(Optimizer *o, int i, double *x);
 void opt_tell(Optimizer *o, const double *fitness);
 /* Snapshot of the state, for checkpoints: bytes written (or needed if buf is NULL). */
 size_t opt_save(const Optimizer *o, void *buf, size_t cap);
+/* Restores a snapshot; false, o unchanged, unless buf is one of an optimizer
+ * of o's kind and sizes with every value in the range opt_save can write. */
 bool opt_load(Optimizer *o, const void *buf, size_t len);
 
 const char *opt_name(OptKind k);
