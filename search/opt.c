@@ -84,7 +84,9 @@ bool opt_parse(const char *s, OptKind *k) {
   return true;
 }
 
-static double clip01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+/* Into [0,1]; NaN (a sum of huge terms of both signs) goes to 0, so every
+ * proposal is in [0,1] whatever the state (opt_ask's contract). */
+static double clip01(double v) { return v > 0 ? (v < 1 ? v : 1) : 0; }
 
 Optimizer *opt_create(OptKind kind, int n, int popsize, double sigma0, uint64_t seed) {
   if (n < 1) return NULL;
