@@ -38,6 +38,7 @@ void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t n);
 void xfree(void *p);
 void xalloc_fail_after(long n);   /* test hook: fail the n-th call from now; -1 off */
+void xalloc_limit(size_t max);    /* test hook (fuzzing): fail every request over max bytes; 0 off */
 
 typedef struct ArenaChunk ArenaChunk;
 typedef struct {
