@@ -175,12 +175,11 @@ static bool check_dims_ex(Importer *im, const char *where, int n, const int64_t 
       diag_error(im->d, where, "dimension %d is zero: empty tensors are not supported", i);
       return false;
     }
-    if (dims[i] && numel > NAASC_MAX_ELEMS / dims[i]) {
+    if (!ck_mul_i64(numel, dims[i], &numel) || numel > NAASC_MAX_ELEMS) {
       diag_error(im->d, where,
                  "has more than 2^31 elements (dims product overflows the accepted size)");
       return false;
     }
-    numel *= dims[i];
   }
   return true;
 }
@@ -263,7 +262,11 @@ static bool read_external(Importer *im, const char *where, const Onnx__TensorPro
 /* Copies a TensorProto's payload into dst (numel elements of dt). */
 static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorProto *tp, DType dt,
                            int64_t numel, void *dst) {
-  size_t es = dtype_size(dt), nbytes = (size_t)numel * es;
+  size_t es = dtype_size(dt), nbytes;
+  if (numel < 0 || !ck_mul_size((size_t)numel, es, &nbytes)) {
+    diag_error(im->d, where, "%" PRId64 " elements of %zu bytes do not fit in memory", numel, es);
+    return false;
+  }
   if (tp->segment) {
     diag_error(im->d, where, "segmented tensors are not supported");
     return false;
