@@ -326,6 +326,9 @@ Rc graph_check(const Model *m, Diag *d);
 Rc graph_toposort(Model *m, Diag *d);
 /* Number of live consumers of tensor t (graph outputs count as one). */
 int graph_uses(const Model *m, TensorId t);
+/* graph_uses of every tensor at once, in O(nodes + edges): a heap array of
+ * ntensors counts (xfree), or NULL if out of memory. */
+int *graph_use_counts(const Model *m);
 /* Drops nodes whose outputs nothing reads (dead code). */
 void graph_prune(Model *m);
 
