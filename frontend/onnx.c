@@ -744,10 +744,16 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
   }
 
   /* Name table sized for every name the graph can define. */
+  if (g->n_node > NAASC_MAX_NODES) {
+    diag_error(d, NULL, "the graph has %zu nodes, more than the %" PRIu32 " naasc accepts", g->n_node,
+               NAASC_MAX_NODES);
+    return RC_BADINPUT;
+  }
   size_t names = g->n_input + g->n_initializer + 1;
   for (size_t i = 0; i < g->n_node; i++) names += g->node[i]->n_output;
-  if (names > (1u << 26)) {
-    diag_error(d, NULL, "the graph defines %zu names, too many", names);
+  if (names > NAASC_MAX_VALUES) {
+    diag_error(d, NULL, "the graph defines %zu names, more than the %" PRIu32 " naasc accepts", names,
+               NAASC_MAX_VALUES);
     return RC_BADINPUT;
   }
   im->nslots = 16;

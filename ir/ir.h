@@ -199,6 +199,10 @@ Op op_find(const char *onnx_name); /* OP_NONE if not supported */
 #define NAASC_MAX_RANK 8
 /* Largest tensor accepted anywhere: 2^31 elements (8 GiB of f32). */
 #define NAASC_MAX_ELEMS (INT64_C(1) << 31)
+/* Largest model accepted: nodes (each takes about 5 KB while imported, and
+ * every pass is linear in them) and named tensors (docs/user-guide.md, "Limits"). */
+#define NAASC_MAX_NODES (UINT32_C(1) << 18)
+#define NAASC_MAX_VALUES (UINT32_C(1) << 20)
 
 typedef uint32_t TensorId;
 typedef uint32_t NodeId;

@@ -13,10 +13,15 @@
 typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE, MAP_SURROGATE } MapStrategy;
 typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
 
+/* The largest mapper budget accepted (map{budget=N}, --map-budget,
+ * --final-map-budget): about a quarter of an hour per layer at the cost
+ * model's million evaluations a second (docs/user-guide.md, "Limits"). */
+#define MAPPER_MAX_BUDGET INT64_C(1000000000)
+
 typedef struct {
   MapStrategy strategy;
   MapObjective objective;
-  int64_t budget;   /* cost evaluations */
+  int64_t budget;   /* cost evaluations, 1..MAPPER_MAX_BUDGET */
   int popsize;      /* 0: the optimizer's default */
   int chains;       /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
   uint64_t seed;

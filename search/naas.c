@@ -914,6 +914,27 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   int64_t iters = o->iterations > 0 ? o->iterations : DEFAULT_ITERATIONS;
   MapperOptions mo;
   mapper_opts(o, &mo);
+  {
+    /* The limits of a search (naas.h), before any work. */
+    int64_t cands, work, fb = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+    bool fits = ck_mul_i64(iters, lam, &cands) && ck_add_i64(cands, 1, &cands);
+    if (lam < 4 || lam > NAAS_MAX_POPSIZE) {
+      diag_error(d, "search", "a population of %d; naasc accepts 4 to %d", lam, NAAS_MAX_POPSIZE);
+      return RC_BADINPUT;
+    }
+    if (!fits || cands > NAAS_MAX_CANDIDATES) {
+      diag_error(d, "search", "%" PRId64 " generations of %d candidates are more than the %" PRId64
+                 " candidates a search accepts", iters, lam, NAAS_MAX_CANDIDATES);
+      return RC_BADINPUT;
+    }
+    if (mo.budget > MAPPER_MAX_BUDGET || fb > MAPPER_MAX_BUDGET || !ck_mul_i64(cands, mo.budget, &work) ||
+        work > NAAS_MAX_WORK) {
+      diag_error(d, "search", "%" PRId64 " candidates with a mapper budget of %" PRId64 " (final %" PRId64
+                 ") are more work than a search accepts: at most %" PRId64 " evaluations per layer shape, "
+                 "and a budget of at most %" PRId64, cands, mo.budget, fb, NAAS_MAX_WORK, MAPPER_MAX_BUDGET);
+      return RC_BADINPUT;
+    }
+  }
   NaasCache *cache = o->cache ? o->cache : naas_cache_create();
   Optimizer *opt = opt_create(o->optimizer, dim, lam, 0.3, o->seed);
   double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs), *fit = xcalloc((size_t)lam, sizeof *fit);

@@ -33,6 +33,13 @@ typedef struct {
 } NaasLayer;
 
 #define NAAS_MAX_MODELS 16
+/* The largest search accepted (docs/user-guide.md, "Limits"); naas_search
+ * refuses more (RC_BADINPUT) before any work.  Candidates are the start and
+ * iterations x popsize; the work is candidates x map budget, the mapper
+ * evaluations of each layer shape (about 12 days at a million a second). */
+#define NAAS_MAX_POPSIZE 4096
+#define NAAS_MAX_CANDIDATES (INT64_C(1) << 22)
+#define NAAS_MAX_WORK INT64_C(1000000000000)
 typedef struct {
   int nlayers, caplayers;
   NaasLayer *layers;                /* heap, naas_workload_free */
