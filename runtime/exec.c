@@ -311,20 +311,34 @@ static bool plan_slots(Exec *E) {
   /* Each instance of a level the mapping uses (the product of the spatial
    * factors above it) has its own buffer, as on the array, unless that
    * would take more than RT_INST_BYTES: then one buffer is shared. */
-  int64_t words[ACCEL_MAX_LEVELS] = {0}, spat[ACCEL_MAX_LEVELS], total = 0;
+  int64_t words[ACCEL_MAX_LEVELS] = {0}, spat[ACCEL_MAX_LEVELS], total = 0, shared_total = 0, bytes;
+  bool fits =
+      true; /* every sum and product below in int64 (the loader bounds each factor, not all) */
   for (int l = E->l0; l <= E->lc; l++) {
     for (int t = 0; t < NTENSORS; t++)
-      if (E->s[l][t].on) words[l] += E->s[l][t].lay.words;
+      if (E->s[l][t].on) fits &= ck_add_i64(words[l], E->s[l][t].lay.words, &words[l]);
     if (l >= 1 && a->level[l].capacity_words > words[l]) words[l] = a->level[l].capacity_words;
     spat[l] = 1;
     for (int j = 0; j < L->nloops; j++)
       if (L->loop[j].axis && L->loop[j].level < l) {
-        spat[l] *= L->loop[j].f;
+        fits &= ck_mul_i64(spat[l], L->loop[j].f, &spat[l]);
         if (L->loop[j].f > 1 && (E->red >> L->loop[j].dim & 1)) E->sred[l] = true;
       }
-    total += spat[l] * words[l];
+    int64_t w;
+    fits &= ck_mul_i64(spat[l], words[l] ? words[l] : 1, &w) && ck_add_i64(total, w, &total) &&
+            ck_add_i64(shared_total, words[l] ? words[l] : 1, &shared_total);
   }
-  bool shared = total > RT_INST_BYTES / (int64_t)sizeof(float);
+  bool shared = !fits || total > RT_INST_BYTES / (int64_t)sizeof(float);
+  /* The buffers count against the program's memory cap (rt_load_capped). */
+  if (!fits || !ck_mul_i64(shared ? shared_total : total, (int64_t)sizeof(float), &bytes) ||
+      bytes > E->p->max_memory - E->p->mem_bytes) {
+    diag_error(E->d, L->nest.name,
+               "the tile buffers need %s%" PRId64 " bytes beside the program's %" PRId64
+               ", more than the %" PRId64 " allowed (naasc-run --max-memory)",
+               fits ? "" : "over ", fits ? bytes : INT64_MAX, E->p->mem_bytes, E->p->max_memory);
+    E->rc = RC_BADINPUT;
+    return false;
+  }
   for (int l = E->l0; l <= E->lc; l++) {
     E->ninst[l] = shared ? 1 : spat[l];
     int64_t cap = words[l] ? words[l] : 1;
@@ -402,7 +416,7 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     for (int dd = 0; dd < NDIMS; dd++)
       if (E->resid[E->lc][dd] != E->full[E->lc][dd]) E->ragged |= (uint8_t)(1u << dd);
     L->counts.held = E->lc;
-    if (!plan_slots(E)) E->rc = RC_INTERNAL;
+    if (!plan_slots(E) && E->rc == RC_OK) E->rc = RC_INTERNAL;
     int64_t origin[NDIMS] = {0};
     if (E->rc == RC_OK) walk(E, 0, E->l0, origin, ACCEL_ALL_DIMS, 0);
   }

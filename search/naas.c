@@ -45,7 +45,8 @@
  *
  * Checkpoints (--checkpoint) are written atomically after every generation:
  * a fingerprint of (workload, budget, options), the optimizer's state, the
- * best vector, the counters and the candidate log.
+ * best vector, the counters and the candidate log, under a checksum
+ * (checkpoint.c: the format and the reader's checks).
  */
 #include "search/search.h"
 
@@ -979,8 +980,6 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
 
 /* ---- checkpoints ------------------------------------------------------------------ */
 
-#define CKPT_MAGIC "NAASCKP1"
-
 static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
                             int dim) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -1000,88 +999,7 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   return fnv(h, &o->max_energy_pj, sizeof o->max_energy_pj);
 }
 
-typedef struct {
-  uint64_t fp;
-  int64_t iter, candidates, evals, nlog;
-  double seconds, best_score;
-  int32_t dim, have_best;
-  uint64_t optlen;
-} CkptHeader;
-
-static Rc ckpt_write(const char *path, const CkptHeader *h, const Optimizer *opt,
-                     const double *best_x, const NaasCandidate *log, Diag *d) {
-  size_t olen = (size_t)h->optlen;
-  size_t len =
-      8 + sizeof *h + olen + sizeof(double) * (size_t)h->dim + sizeof *log * (size_t)h->nlog;
-  char *buf = xmalloc(len), *p = buf;
-  if (!buf) {
-    diag_error(d, path, "out of memory writing the checkpoint");
-    return RC_INTERNAL;
-  }
-  memcpy(p, CKPT_MAGIC, 8), p += 8;
-  memcpy(p, h, sizeof *h), p += sizeof *h;
-  opt_save(opt, p, olen), p += olen;
-  memcpy(p, best_x, sizeof(double) * (size_t)h->dim), p += sizeof(double) * (size_t)h->dim;
-  if (h->nlog) memcpy(p, log, sizeof *log * (size_t)h->nlog);
-  Rc rc = file_write_atomic(path, buf, len, d);
-  xfree(buf);
-  return rc;
-}
-
-/* Reads a checkpoint into the search's state; RC_BADINPUT (reported) if it
- * is unreadable or from another search. */
-static Rc ckpt_read(const char *path, uint64_t fp, Optimizer *opt, int dim, CkptHeader *h,
-                    double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d) {
-  uint8_t *buf = NULL;
-  size_t len = 0;
-  Diag fd = *d;
-  fd.file = path;
-  Rc rc = file_read_all(path, (size_t)1 << 34, &buf, &len, &fd);
-  d->nerrors = fd.nerrors;
-  if (rc != RC_OK) return RC_BADINPUT;
-  const uint8_t *p = buf;
-  if (len < 8 + sizeof *h || memcmp(p, CKPT_MAGIC, 8) != 0) {
-    diag_error(d, path, "not a naasc search checkpoint (bad magic or truncated)");
-    goto bad;
-  }
-  memcpy(h, p + 8, sizeof *h);
-  p += 8 + sizeof *h;
-  if (h->fp != fp || h->dim != dim) {
-    diag_error(d, path,
-               "this checkpoint is from another search (different models, budget or options); "
-               "resume with the same command line");
-    goto bad;
-  }
-  if (h->nlog < 0 || h->iter < 0 || h->optlen != opt_save(opt, NULL, 0) ||
-      len != 8 + sizeof *h + h->optlen + sizeof(double) * (size_t)dim +
-                 sizeof **log * (size_t)h->nlog) {
-    diag_error(d, path, "checkpoint truncated or corrupt (%zu bytes)", len);
-    goto bad;
-  }
-  if (!opt_load(opt, p, (size_t)h->optlen)) {
-    diag_error(d, path, "checkpoint's optimizer state does not match this search");
-    goto bad;
-  }
-  p += h->optlen;
-  memcpy(best_x, p, sizeof(double) * (size_t)dim);
-  p += sizeof(double) * (size_t)dim;
-  if (h->nlog > *caplog) {
-    NaasCandidate *nl = xrealloc(*log, sizeof **log * (size_t)h->nlog);
-    if (!nl) {
-      xfree(buf);
-      diag_error(d, path, "out of memory reading the checkpoint");
-      return RC_INTERNAL;
-    }
-    *log = nl;
-    *caplog = h->nlog;
-  }
-  if (h->nlog) memcpy(*log, p, sizeof **log * (size_t)h->nlog);
-  xfree(buf);
-  return RC_OK;
-bad:
-  xfree(buf);
-  return RC_BADINPUT;
-}
+/* The format, its checks and its checksum: checkpoint.c. */
 
 /* ---- the search ------------------------------------------------------------------ */
 
@@ -1111,6 +1029,33 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   int64_t iters = o->iterations > 0 ? o->iterations : DEFAULT_ITERATIONS;
   MapperOptions mo;
   mapper_opts(o, &mo);
+  {
+    /* The limits of a search (naas.h), before any work. */
+    int64_t cands, work,
+        fb = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+    bool fits = ck_mul_i64(iters, lam, &cands) && ck_add_i64(cands, 1, &cands);
+    if (lam < 4 || lam > NAAS_MAX_POPSIZE) {
+      diag_error(d, "search", "a population of %d; naasc accepts 4 to %d", lam, NAAS_MAX_POPSIZE);
+      return RC_BADINPUT;
+    }
+    if (!fits || cands > NAAS_MAX_CANDIDATES) {
+      diag_error(d, "search",
+                 "%" PRId64 " generations of %d candidates are more than the %" PRId64
+                 " candidates a search accepts",
+                 iters, lam, NAAS_MAX_CANDIDATES);
+      return RC_BADINPUT;
+    }
+    if (mo.budget > MAPPER_MAX_BUDGET || fb > MAPPER_MAX_BUDGET ||
+        !ck_mul_i64(cands, mo.budget, &work) || work > NAAS_MAX_WORK) {
+      diag_error(d, "search",
+                 "%" PRId64 " candidates with a mapper budget of %" PRId64 " (final %" PRId64
+                 ") are more work than a search accepts: at most %" PRId64
+                 " evaluations per layer shape, "
+                 "and a budget of at most %" PRId64,
+                 cands, mo.budget, fb, NAAS_MAX_WORK, MAPPER_MAX_BUDGET);
+      return RC_BADINPUT;
+    }
+  }
   NaasCache *cache = o->cache ? o->cache : naas_cache_create();
   Optimizer *opt = opt_create(o->optimizer, dim, lam, 0.3, o->seed);
   double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs),
@@ -1140,14 +1085,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     opt_set_mean(opt, x0);
   }
   uint64_t fp = fingerprint(w, budget, o, dim);
-  CkptHeader h;
+  NaasCkpt h;
   memset(&h, 0, sizeof h);
   h.fp = fp;
   h.dim = dim;
   h.optlen = opt_save(opt, NULL, 0);
   h.best_score = INFINITY;
   if (o->resume && o->checkpoint) {
-    rc = ckpt_read(o->checkpoint, fp, opt, dim, &h, best_x, &log, &caplog, d);
+    rc = naas_ckpt_read(o->checkpoint, fp, opt, &h, best_x, &log, &caplog, d);
     if (rc != RC_OK) goto done;
     r->resumed_at = h.iter;
   }
@@ -1255,7 +1200,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     h.iter++;
     h.seconds = now_s() - tstart;
     if (o->checkpoint && rank == 0) {
-      rc = ckpt_write(o->checkpoint, &h, opt, best_x, log, d);
+      rc = naas_ckpt_write(o->checkpoint, &h, opt, best_x, log, d);
       if (rc != RC_OK) goto done;
     }
     if (o->progress && rank == 0) {

@@ -58,6 +58,8 @@ void opt_resample(Optimizer *o, int i, double *x);
 void opt_tell(Optimizer *o, const double *fitness);
 /* Snapshot of the state, for checkpoints: bytes written (or needed if buf is NULL). */
 size_t opt_save(const Optimizer *o, void *buf, size_t cap);
+/* Restores a snapshot; false, o unchanged, unless buf is one of an optimizer
+ * of o's kind and sizes with every value in the range opt_save can write. */
 bool opt_load(Optimizer *o, const void *buf, size_t len);
 
 const char *opt_name(OptKind k);
@@ -71,10 +73,15 @@ bool opt_parse(const char *name, OptKind *k);
 typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE, MAP_SURROGATE } MapStrategy;
 typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
 
+/* The largest mapper budget accepted (map{budget=N}, --map-budget,
+ * --final-map-budget): about a quarter of an hour per layer at the cost
+ * model's million evaluations a second (docs/user-guide.md, "Limits"). */
+#define MAPPER_MAX_BUDGET INT64_C(1000000000)
+
 typedef struct {
   MapStrategy strategy;
   MapObjective objective;
-  int64_t budget; /* cost evaluations */
+  int64_t budget; /* cost evaluations, 1..MAPPER_MAX_BUDGET */
   int popsize;    /* 0: the optimizer's default */
   int chains; /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
   uint64_t seed;
@@ -147,6 +154,13 @@ typedef struct {
 } NaasLayer;
 
 #define NAAS_MAX_MODELS 16
+/* The largest search accepted (docs/user-guide.md, "Limits"); naas_search
+ * refuses more (RC_BADINPUT) before any work.  Candidates are the start and
+ * iterations x popsize; the work is candidates x map budget, the mapper
+ * evaluations of each layer shape (about 12 days at a million a second). */
+#define NAAS_MAX_POPSIZE 4096
+#define NAAS_MAX_CANDIDATES (INT64_C(1) << 22)
+#define NAAS_MAX_WORK INT64_C(1000000000000)
 typedef struct {
   int nlayers, caplayers;
   NaasLayer *layers; /* heap, naas_workload_free */
@@ -290,6 +304,37 @@ void naas_result_free(NaasResult *r);
 Rc naas_log_write(const char *path, const NaasResult *r, Diag *d);
 /* The letters of a connectivity mask ("KC"), into buf[NDIMS + 1]. */
 void naas_conn_string(uint8_t conn, char *buf);
+
+/* ---- checkpoints (checkpoint.c; the format is described there) -------------------- */
+
+#define NAAS_CKPT_VERSION 2
+#define NAAS_CKPT_MAX_BYTES ((size_t)1 << 30) /* larger files are refused unread */
+
+/* The counters of a search, as a checkpoint stores them. */
+typedef struct {
+  uint64_t fp; /* fingerprint of (workload, budget, options) */
+  int64_t iter, candidates, evals,
+      nlog; /* generations done, candidates, evaluations, log records */
+  double seconds, best_score;
+  int32_t dim, have_best; /* the optimizer's dimension; 1 once best_x holds a valid design */
+  uint64_t optlen;        /* bytes of the optimizer's state (opt_save) */
+} NaasCkpt;
+
+/* Writes a checkpoint atomically: h, opt's state, best_x[h->dim] and
+ * log[h->nlog]. */
+Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *best_x,
+                   const NaasCandidate *log, Diag *d);
+/* Decodes the len bytes of a checkpoint (named `name` in messages) of the
+ * search whose fingerprint is fp and whose optimizer is opt: fills h, opt's
+ * state, best_x[opt_dim(opt)] and *log (heap, grown with xrealloc; *caplog
+ * its capacity).  RC_BADINPUT (reported, nothing trusted) if the file is not
+ * a checkpoint, is damaged (its checksum), is from another search, or holds a
+ * count or value no search writes; RC_INTERNAL if out of memory. */
+Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t fp, Optimizer *opt,
+                    NaasCkpt *h, double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d);
+/* naas_ckpt_decode of the file at path (at most NAAS_CKPT_MAX_BYTES). */
+Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *best_x,
+                  NaasCandidate **log, int64_t *caplog, Diag *d);
 
 /* ==== the network level ===================================================== */
 

@@ -563,16 +563,18 @@ int naasc_search_main(int argc, char **argv) {
       o.popsize = (int)n;
     } else if (cli_is_flag(a, "--map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--map-budget");
-      if (!v || !parse_i64(v, &o.map_budget, 1))
-        return usage_error("--map-budget takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &o.map_budget, 1) || o.map_budget > MAPPER_MAX_BUDGET)
+        return usage_error("--map-budget takes an integer from 1 to 1000000000, not '%s'",
+                           v ? v : "");
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
       if (!v || !opt_parse(v, &o.optimizer) || o.optimizer == OPT_GENETIC)
         return usage_error("--optimizer takes cmaes or random, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--final-map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--final-map-budget");
-      if (!v || !parse_i64(v, &o.final_map_budget, 1))
-        return usage_error("--final-map-budget takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &o.final_map_budget, 1) || o.final_map_budget > MAPPER_MAX_BUDGET)
+        return usage_error("--final-map-budget takes an integer from 1 to 1000000000, not '%s'",
+                           v ? v : "");
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.sizing_only = true;
     } else if (strcmp(a, "--fixed") == 0) {

@@ -74,12 +74,12 @@ def same_as_ref(out, what):
 def ckpt_iterations(path):
     try:
         with open(path, "rb") as f:
-            head = f.read(24)
+            head = f.read(40)
     except OSError:
         return 0
-    if len(head) < 24 or head[:8] != b"NAASCKP1":
+    if len(head) < 40 or head[:8] != b"NAASCKPT":  # format 2 (search/checkpoint.c)
         return 0
-    return struct.unpack("<q", head[16:24])[0]
+    return struct.unpack("<q", head[32:40])[0]
 
 
 def main():
