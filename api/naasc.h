@@ -85,7 +85,7 @@ NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed,
                             NaascModel **out);
 void naasc_model_destroy(NaascModel *m);
 const char *naasc_model_name(const NaascModel *m); /* borrowed */
-/* The summary table of `naasc MODEL --summary`. */
+/* The summary table of the model as imported (`naasc MODEL --summary --no-fold`). */
 NaascStatus naasc_model_summary(NaascContext *ctx, const NaascModel *m, char **text);
 
 /* ---- targets -------------------------------------------------------------- */

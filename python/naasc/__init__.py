@@ -315,7 +315,7 @@ class _Files:
                     json.dump(s, f)
                 paths.append(p)
             else:
-                paths.append(os.fspath(s))
+                paths.append(None if s is None else os.fspath(s))
         return paths
 
     def __exit__(self, *exc):
