@@ -379,46 +379,10 @@ NaascStatus naasc_compile(NaascContext *ctx, const NaascModel *m, const NaascTar
 }
 
 /* The report of `naasc ... --report=FILE.json [--schedule=...]` into
- * json_path (tools/naasc.c's run_schedule, without the table). */
+ * json_path, as tools/naasc.c makes it. */
 static Rc write_report(const Program *prog, const char *how, const char *json_path, Diag *d) {
   if (strcmp(how, "layer") == 0) return report_write(prog->mod, prog->arch, NULL, json_path, d);
-  SchedModel *sm = NULL;
-  Schedule *s = xcalloc(1, sizeof *s), *none = xcalloc(1, sizeof *none);
-  CostResult *per = xcalloc(prog->mod->nnests + 1, sizeof *per);
-  CostResult *per0 = xcalloc(prog->mod->nnests + 1, sizeof *per0);
-  Rc rc =
-      s && none && per && per0 ? sched_model_create(prog->mod, prog->arch, &sm, d) : RC_INTERNAL;
-  SchedTotals tot, tot0;
-  if (rc == RC_OK && strcmp(how, "best") == 0) {
-    SchedOptions o;
-    sched_options_default(&o);
-    SchedSearchStats st;
-    rc = sched_search(sm, &o, s, &st, d);
-    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
-    if (rc == RC_OK) rc = schedule_eval(sm, none, per0, &tot0, d);
-    /* as the command line: the layer schedule unless the evaluation confirms the gain */
-    if (rc == RC_OK && !(tot.edp < tot0.edp)) {
-      s->ngroups = 0;
-      memcpy(per, per0, sizeof *per * prog->mod->nnests);
-    }
-  } else if (rc == RC_OK) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    const char *file = d->file;
-    d->file = how;
-    rc = file_read_all(how, (size_t)64 << 20, &buf, &len, d);
-    if (rc == RC_OK) rc = schedule_parse((const char *)buf, len, sm, s, d);
-    d->file = file;
-    xfree(buf);
-    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
-  }
-  if (rc == RC_OK) rc = report_write_schedule(prog->mod, prog->arch, s, per, NULL, json_path, d);
-  sched_model_destroy(sm);
-  xfree(s);
-  xfree(none);
-  xfree(per);
-  xfree(per0);
-  return rc;
+  return schedule_report(prog, how, NULL, false, json_path, d);
 }
 
 NaascStatus naasc_module_report(NaascContext *ctx, const NaascModule *mod, const char *schedule,
