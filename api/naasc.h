@@ -210,7 +210,8 @@ typedef struct {
   const char *objective; /* "edp" (default), "energy", "latency" */
 } NaascSearchOptions;
 
-/* Called after each generation: generation counts from 1 to generations. */
+/* Called after each generation: generation counts from 1; generations is
+ * the count asked for (NaascSearchOptions.iterations), 0 for the default. */
 typedef void (*NaascProgressFn)(void *user, int64_t generation, int64_t generations);
 
 /* A search within budget's limits (its PEs, on-chip bytes, bandwidth). */
