@@ -191,4 +191,13 @@ typedef const NaascPluginInfo *(*NaascPluginInfoFn)(void);
 Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *s,
                          const CostResult *per_nest, FILE *table, const char *json_path, Diag *d);
 
+/* The schedule of a mapped program and its report (schedule_report.c), as
+ * --schedule=HOW with --report and/or --emit=schedule: HOW "best" (searched,
+ * kept only if the evaluation confirms it beats layer by layer), "layer",
+ * or a schedule file.  With emit_sched the schedule's text goes to f;
+ * with report, report_write_schedule's table goes to f (unless emit_sched;
+ * f may be NULL) and its JSON to the file report (none if "-"). */
+Rc schedule_report(const Program *p, const char *how, FILE *f, bool emit_sched,
+                   const char *report, Diag *d);
+
 #endif
