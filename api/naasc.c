@@ -111,7 +111,7 @@ static NaascStatus call_end(Call *c, Rc rc) {
       c->buf = NULL;
     } else {
       c->ctx->error = strdup(rc == RC_INTERNAL ? "naasc: error: internal error (out of memory?)"
-                                                : "naasc: error: invalid input");
+                                               : "naasc: error: invalid input");
     }
   }
   free(c->buf);
@@ -222,8 +222,8 @@ void naasc_model_destroy(NaascModel *m) {
   free(m);
 }
 
-NaascStatus naasc_model_import(NaascContext *ctx, const char *path,
-                               const char *const *input_shapes, int nshapes, NaascModel **out) {
+NaascStatus naasc_model_import(NaascContext *ctx, const char *path, const char *const *input_shapes,
+                               int nshapes, NaascModel **out) {
   Call c;
   if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
   if (!path || !out) return call_usage(&c, "naasc_model_import: path and out must not be NULL");
@@ -236,7 +236,8 @@ NaascStatus naasc_model_import(NaascContext *ctx, const char *path,
   for (int i = 0; rc == RC_OK && i < nshapes; i++) {
     /* parse_input_shape keeps pointers into its argument: a copy of our own */
     m->shape_text[i] = strdup(input_shapes[i] ? input_shapes[i] : "");
-    if (!m->shape_text[i]) rc = RC_INTERNAL;
+    if (!m->shape_text[i])
+      rc = RC_INTERNAL;
     else if (!parse_input_shape(m->shape_text[i], &m->io.shapes[m->io.nshapes++], &c.d))
       rc = RC_BADINPUT;
   }
@@ -248,8 +249,7 @@ NaascStatus naasc_model_import(NaascContext *ctx, const char *path,
   return call_end(&c, rc);
 }
 
-NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed,
-                            NaascModel **out) {
+NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed, NaascModel **out) {
   Call c;
   if (!call_begin(&c, ctx, "naasc zoo")) return call_end(&c, RC_INTERNAL);
   if (!name || !out) return call_usage(&c, "naasc_model_zoo: name and out must not be NULL");
@@ -635,8 +635,7 @@ NaascStatus naasc_map(NaascContext *ctx, const NaascTarget *t, const NaascProble
   if (o && o->strategy && !map_strategy_parse(o->strategy, &mo.strategy))
     return call_usage(&c, "naasc_map: unknown strategy '%s'", o->strategy);
   if (o && o->objective && !map_objective(o->objective, &mo.objective))
-    return call_usage(&c, "naasc_map: unknown objective '%s' (edp, energy, latency)",
-                      o->objective);
+    return call_usage(&c, "naasc_map: unknown objective '%s' (edp, energy, latency)", o->objective);
   if (o && (o->budget < 0 || o->budget > MAPPER_MAX_BUDGET))
     return call_usage(&c, "naasc_map: the budget must be 1..%" PRId64, MAPPER_MAX_BUDGET);
   if (o && o->budget) mo.budget = o->budget;

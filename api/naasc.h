@@ -78,11 +78,10 @@ void naasc_string_free(char *s);
 
 /* Imports an ONNX file.  input_shapes[0..nshapes) fix dynamic inputs, each
  * "NAME=DIMS" as naasc's --input-shape ("x=1x3x224x224"); may be NULL. */
-NaascStatus naasc_model_import(NaascContext *ctx, const char *path,
-                               const char *const *input_shapes, int nshapes, NaascModel **out);
+NaascStatus naasc_model_import(NaascContext *ctx, const char *path, const char *const *input_shapes,
+                               int nshapes, NaascModel **out);
 /* A network of the bundled zoo (naasc zoo --list) with weights from seed. */
-NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed,
-                            NaascModel **out);
+NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed, NaascModel **out);
 void naasc_model_destroy(NaascModel *m);
 const char *naasc_model_name(const NaascModel *m); /* borrowed */
 /* The summary table of the model as imported (`naasc MODEL --summary --no-fold`). */
@@ -99,7 +98,7 @@ NaascStatus naasc_target_parse(NaascContext *ctx, const char *yaml, size_t len, 
                                NaascTarget **out);
 void naasc_target_destroy(NaascTarget *t);
 const char *naasc_target_name(const NaascTarget *t); /* borrowed */
-int naasc_target_levels(const NaascTarget *t);      /* storage levels, DRAM included */
+int naasc_target_levels(const NaascTarget *t);       /* storage levels, DRAM included */
 const char *naasc_target_level_name(const NaascTarget *t, int level); /* NULL if out of range */
 /* The target in naasc's YAML (what --print-arch prints; parses back). */
 NaascStatus naasc_target_print(NaascContext *ctx, const NaascTarget *t, char **yaml);
@@ -130,13 +129,13 @@ NaascStatus naasc_module_print(NaascContext *ctx, const NaascModule *mod, char *
 /* The figures of one mapping (docs/cost-model.md): a summary of the cost
  * model's result, per level in the target's level order. */
 typedef struct {
-  double energy_pj;      /* MACs + all levels */
-  double mac_energy_pj;  /* of which the MACs */
-  double edp;            /* energy_pj * cycles */
-  double utilization;    /* macs / (mac instances * cycles) */
-  double seconds;        /* cycles / clock; 0 if the clock is unknown */
-  double area_um2;       /* placeholder model */
-  int64_t cycles;        /* max of compute and every level's cycles */
+  double energy_pj;     /* MACs + all levels */
+  double mac_energy_pj; /* of which the MACs */
+  double edp;           /* energy_pj * cycles */
+  double utilization;   /* macs / (mac instances * cycles) */
+  double seconds;       /* cycles / clock; 0 if the clock is unknown */
+  double area_um2;      /* placeholder model */
+  int64_t cycles;       /* max of compute and every level's cycles */
   int64_t compute_cycles;
   int64_t macs;
   int64_t mac_utilized_instances;

@@ -197,7 +197,7 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *s,
  * or a schedule file.  With emit_sched the schedule's text goes to f;
  * with report, report_write_schedule's table goes to f (unless emit_sched;
  * f may be NULL) and its JSON to the file report (none if "-"). */
-Rc schedule_report(const Program *p, const char *how, FILE *f, bool emit_sched,
-                   const char *report, Diag *d);
+Rc schedule_report(const Program *p, const char *how, FILE *f, bool emit_sched, const char *report,
+                   Diag *d);
 
 #endif

@@ -24,12 +24,12 @@
 static int failures;
 static FILE *saved; /* the real stdout, for the test's own lines */
 
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(saved, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond);        \
-      failures++;                                                            \
-    }                                                                        \
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (!(cond)) {                                                    \
+      fprintf(saved, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                     \
+    }                                                                 \
   } while (0)
 
 static long file_size(const char *path) {
@@ -115,7 +115,8 @@ int main(int argc, char **argv) {
   NaascMapping *bm = NULL;
   CHECK(naasc_mapping_load(ctx, bad, lt, &bm) == NAASC_BADINPUT && !bm);
   CHECK(strstr(naasc_context_error(ctx), bad) != NULL);
-  CHECK(strstr(naasc_context_error(ctx), ": 2:3: error: 'levels': needs one entry per level") != NULL);
+  CHECK(strstr(naasc_context_error(ctx), ": 2:3: error: 'levels': needs one entry per level") !=
+        NULL);
 
   /* a model compiled and reported */
   NaascModel *m = NULL;
