@@ -35,6 +35,9 @@
 #include "frontend/frontend.h"
 #include "search/internal.h"
 
+_Static_assert(sizeof(((NasDriveResult *)0)->arch) >= NB201_ARCH_MAX,
+               "NasDriveResult.arch holds any NAS-Bench-201 arch string");
+
 void nas_drive_options_default(NasDriveOptions *o) {
   memset(o, 0, sizeof *o);
   o->cycles = 100;

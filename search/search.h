@@ -360,18 +360,19 @@ typedef struct {
   int dataset;           /* Nb201Dataset (frontend/frontend.h) */
   const char *data;      /* the accuracy table, or NULL: nb201_table_locate's search */
   const char *reference; /* also compare with this cell (arch string or index), or NULL */
-  bool min_edp;          /* goal: least EDP with accuracy >= min_accuracy; else best
-                              accuracy with EDP <= max_edp */
+  bool min_edp;          /* least EDP at accuracy >= min_accuracy; else best accuracy at
+                            EDP <= max_edp */
   double min_accuracy, max_edp;
   int64_t cycles, population, sample, seed; /* the evolution (NasOptions) */
-  int64_t labels, rounds, pool, verify;     /* the predictor: K labels, pseudo-label rounds
-                                               and pool, designs verified by measurement */
+  int64_t labels, rounds, pool, verify;     /* the predictor (labels 0: none): labels,
+                                               pseudo-label rounds and pool, designs
+                                               verified by their measured accuracy */
   int64_t naas_iterations, naas_popsize, map_budget, jobs; /* each network's co-search */
   bool baselines;   /* score the most accurate network on the budget design too */
   bool fixed;       /* every network on the budget design as is */
   bool progress;    /* progress lines on stderr */
-  NasBuildFn build; /* builds and lowers the network of a cell (the caller owns *out
-                              after; it is freed with module_destroy) */
+  NasBuildFn build; /* builds and lowers a cell's network into *out (freed with
+                       module_destroy); the zoo and the lowering live above search/ */
   void *build_ctx;
 } NasDriveOptions;
 
@@ -379,7 +380,7 @@ typedef struct {
   Module *mod;     /* the design's network with its mappings */
   NaasResult best; /* its accelerator and figures */
   int index;       /* its NAS-Bench-201 index */
-  char arch[128];  /* its arch string */
+  char arch[128];  /* its arch string (NB201_ARCH_MAX: nas_drive.c checks) */
   double accuracy; /* measured, on the dataset */
   bool met;        /* it meets the bound (else it is the closest) */
   int networks;    /* networks scored */
