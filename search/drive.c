@@ -94,7 +94,7 @@ Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions 
   } else if (brc == RC_BADINPUT) { /* the budget design cannot map a layer: no comparison */
     diag_warn(d, o->budget, "the budget design is not compared with: %s", buf ? buf : "");
   } else {
-    if (o->rank == 0 && buf) fputs(buf, stderr);
+    if (d->out && buf) fputs(buf, d->out); /* the baseline's errors, where d reports */
     rc = brc;
   }
   free(buf);

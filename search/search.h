@@ -324,7 +324,7 @@ typedef struct {
   const char *budget; /* the budget as the user named it (result.json, warnings) */
   bool fixed;         /* no search: the budget design, mapped with the search's final effort */
   bool no_baseline;   /* do not map the budget design to compare with */
-  int rank, nranks;   /* under MPI (1 rank without); only rank 0 prints the baseline's errors */
+  int nranks;         /* MPI ranks of the run (1 without), for result.json */
 } NaasDriveOptions;
 
 typedef struct {
@@ -370,7 +370,7 @@ typedef struct {
   int64_t naas_iterations, naas_popsize, map_budget, jobs; /* each network's co-search */
   bool baselines;   /* score the most accurate network on the budget design too */
   bool fixed;       /* every network on the budget design as is */
-  bool progress;    /* progress lines on stderr */
+  bool progress;    /* progress lines where d reports (stderr in naasc) */
   NasBuildFn build; /* builds and lowers a cell's network into *out (freed with
                        module_destroy); the zoo and the lowering live above search/ */
   void *build_ctx;

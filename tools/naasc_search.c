@@ -311,7 +311,6 @@ int naasc_search_main(int argc, char **argv) {
   }
 #endif
   o.naas.progress = !no_progress && rank == 0 && isatty(2);
-  o.rank = rank;
   o.nranks = nranks;
   Diag d;
   diag_init(&d, rank == 0 ? stderr : NULL, "naasc");
