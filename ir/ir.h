@@ -119,6 +119,38 @@ void file_unmap(const uint8_t *buf, size_t len);
 /* Writes a file atomically: a temporary beside it, fsync, rename over path. */
 Rc file_write_atomic(const char *path, const void *buf, size_t len, Diag *d);
 
+/* ---- JSON writer (ir/json.c) ---------------------------------------- */
+
+/* The one writer of JSON files and lines: it writes separators, escapes
+ * strings (every control character too) and formats numbers (a non-finite
+ * number is null); the layout is the caller's.  Items of a container are
+ * separated by ", " unless the container was opened with an indent ("\n  ":
+ * every item starts with it, after the comma) or json_break gives the next
+ * item one.  json_end writes `before` (NULL: nothing) and the closing
+ * bracket.  Containers nest at most JSON_MAX_DEPTH deep. */
+#define JSON_MAX_DEPTH 16
+typedef struct {
+  FILE *f;
+  int depth;                          /* open containers */
+  bool any[JSON_MAX_DEPTH];           /* the container has an item already */
+  const char *indent[JSON_MAX_DEPTH]; /* its items' prefix, or NULL */
+  char close[JSON_MAX_DEPTH];         /* '}' or ']' */
+  const char *brk;                    /* the next item's prefix (json_break), or NULL */
+  bool after_key;                     /* a key was written: its value comes next */
+} JsonWriter;
+
+void json_init(JsonWriter *j, FILE *f);
+void json_object(JsonWriter *j, const char *indent);
+void json_array(JsonWriter *j, const char *indent);
+void json_end(JsonWriter *j, const char *before);
+void json_break(JsonWriter *j, const char *prefix);
+void json_key(JsonWriter *j, const char *key);
+void json_str(JsonWriter *j, const char *s);
+void json_num(JsonWriter *j, const char *fmt, double v); /* fmt: one double, e.g. "%.17g" */
+void json_int(JsonWriter *j, int64_t v);
+void json_uint(JsonWriter *j, uint64_t v);
+void json_bool(JsonWriter *j, bool v);
+
 /* ---- element types --------------------------------------------------- */
 
 /* Values are ONNX TensorProto.DataType's, so they round-trip unchanged. */
