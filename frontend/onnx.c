@@ -86,16 +86,23 @@ typedef struct {
   const char *names[4];
 } Unsupported;
 
-typedef struct {
+/* One graph being imported: the main graph, or a subgraph (then its
+ * parent is the importer of the enclosing graph and owner the node there
+ * that holds it; names it does not define resolve outwards, and each one
+ * found outside becomes a TK_OUTER tensor bound to a new input of owner). */
+typedef struct Importer {
   Model *m;
   Diag *d;
   const ImportOptions *o;
   const char *dir;       /* for external data; NULL refuses it */
   TensorId *slots;       /* name -> tensor id, open addressing */
-  uint32_t nslots;
-  Unsupported *unsup;
+  uint32_t nslots, nbound;
+  Unsupported *unsup;    /* the main graph's importer holds the list */
   int nunsup, capunsup;
   int64_t opset;
+  struct Importer *root, *parent;
+  NodeId owner;
+  const Onnx__ModelProto *mp;
 } Importer;
 
 static uint32_t hash_str(const char *s) {
@@ -113,25 +120,77 @@ static TensorId name_find(Importer *im, const char *name) {
   }
 }
 
-/* Binds a name; returns false if it is already bound. */
+/* Doubles the name table. */
+static bool name_grow(Importer *im) {
+  uint32_t ns = im->nslots * 2;
+  TensorId *sl = xcalloc(ns, sizeof *sl);
+  if (!sl) return false;
+  for (uint32_t i = 0; i < im->nslots; i++) {
+    TensorId t = im->slots[i];
+    if (!t) continue;
+    for (uint32_t j = hash_str(im->m->tensors[t].name) & (ns - 1);; j = (j + 1) & (ns - 1))
+      if (!sl[j]) {
+        sl[j] = t;
+        break;
+      }
+  }
+  xfree(im->slots);
+  im->slots = sl;
+  im->nslots = ns;
+  return true;
+}
+
+/* Binds a name; returns false if it is already bound (or on allocation
+ * failure, with im->nslots 0). */
 static bool name_bind(Importer *im, TensorId t) {
+  if (2 * (im->nbound + 1) > im->nslots && !name_grow(im)) return false;
   uint32_t mask = im->nslots - 1;
   const char *name = im->m->tensors[t].name;
   for (uint32_t i = hash_str(name) & mask;; i = (i + 1) & mask) {
     TensorId u = im->slots[i];
     if (!u) {
       im->slots[i] = t;
+      im->nbound++;
       return true;
     }
     if (strcmp(im->m->tensors[u].name, name) == 0) return false;
   }
 }
 
+/* A name defined in an enclosing graph, captured: a TK_OUTER tensor of
+ * this graph bound to a new (or the same) trailing input of the owner. */
+static TensorId name_resolve(Importer *im, const char *name) {
+  TensorId t = name_find(im, name);
+  if (t || !im->parent) return t;
+  TensorId pt = name_resolve(im->parent, name);
+  if (!pt) return 0;
+  Model *pm = im->parent->m;
+  Node *own = &pm->nodes[im->owner];
+  int idx = -1;
+  for (int k = own->nin - own->ncap; k < own->nin; k++)
+    if (own->in[k] == pt) idx = k;
+  if (idx < 0) {
+    TensorId *ni = arena_alloc(&pm->arena, sizeof(TensorId) * (size_t)(own->nin + 1));
+    if (!ni) return 0;
+    memcpy(ni, own->in, sizeof(TensorId) * (size_t)own->nin);
+    ni[own->nin] = pt;
+    own->in = ni;
+    idx = own->nin++;
+    own->ncap++;
+  }
+  t = model_add_tensor(im->m, name, DT_UNDEF, -1, NULL, TK_OUTER);
+  if (!t) return 0;
+  im->m->tensors[t].outer = (uint32_t)idx;
+  return name_bind(im, t) ? t : 0;
+}
+
 static const char *where_node(Importer *im, const char *name) {
-  return arena_printf(&im->m->arena, "node '%s'", name);
+  return im->m->scope ? arena_printf(&im->m->arena, "node '%s' in %s", name, im->m->scope)
+                      : arena_printf(&im->m->arena, "node '%s'", name);
 }
 
 static void unsupported(Importer *im, const char *op, const char *what, const char *node) {
+  if (im->root) im = im->root;
   for (int i = 0; i < im->nunsup; i++) {
     Unsupported *u = &im->unsup[i];
     if (strcmp(u->op, op) == 0 && strcmp(u->what, what) == 0) {
@@ -312,13 +371,29 @@ static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorPr
   return true;
 }
 
+/* The ONNX name of an element type naasc does not hold. */
+static const char *elem_type_name(int v) {
+  switch (v) {
+  case 8: return "STRING";
+  case 14: return "COMPLEX64";
+  case 15: return "COMPLEX128";
+  case 17: return "FLOAT8E4M3FN";
+  case 18: return "FLOAT8E4M3FNUZ";
+  case 19: return "FLOAT8E5M2";
+  case 20: return "FLOAT8E5M2FNUZ";
+  case 21: return "UINT4";
+  case 22: return "INT4";
+  case 23: return "FLOAT4E2M1";
+  default: return dtype_valid(v) ? dtype_name((DType)v) : "unknown";
+  }
+}
+
 /* A constant tensor from a TensorProto; 0 on error (reported). */
 static TensorId tensor_from_proto(Importer *im, const Onnx__TensorProto *tp, const char *name,
                                   const char *where) {
   int dtv = tp->has_data_type ? tp->data_type : 0;
   if (!dtype_valid(dtv) || dtype_size((DType)dtv) == 0) {
-    diag_error(im->d, where, "element type %d (%s) is not supported", dtv,
-               dtype_valid(dtv) ? dtype_name((DType)dtv) : "unknown");
+    diag_error(im->d, where, "element type %d (%s) is not supported", dtv, elem_type_name(dtv));
     return 0;
   }
   if (!check_dims_ex(im, where, (int)tp->n_dims, tp->dims, true)) return 0;
@@ -375,7 +450,11 @@ static int attr_ints(const Onnx__NodeProto *np, const char *name, int64_t *v, in
 /* Attributes naasc understands per op, as a comma-separated list. */
 static const char *known_attrs(Op op) {
   switch (op) {
-  case OP_CONV: return "kernel_shape,strides,pads,dilations,group,auto_pad";
+  case OP_CONV: case OP_QLINEARCONV: case OP_CONVINTEGER:
+    return "kernel_shape,strides,pads,dilations,group,auto_pad";
+  case OP_MAXUNPOOL: return "kernel_shape,strides,pads";
+  case OP_IF: return "then_branch,else_branch";
+  case OP_LOOP: return "body";
   case OP_CONVTRANSPOSE:
     return "kernel_shape,strides,pads,dilations,group,auto_pad,output_padding,output_shape";
   case OP_MAXPOOL:
@@ -389,7 +468,7 @@ static const char *known_attrs(Op op) {
   case OP_CONCAT: case OP_FLATTEN: case OP_GATHER: case OP_SOFTMAX: return "axis";
   case OP_TRANSPOSE: return "perm";
   case OP_SQUEEZE: case OP_UNSQUEEZE: return "axes";
-  case OP_REDUCEMEAN: return "axes,keepdims";
+  case OP_REDUCEMEAN: return "axes,keepdims,noop_with_empty_axes";
   case OP_CAST: return "to,saturate";
   case OP_RESIZE:
     return "mode,coordinate_transformation_mode,nearest_mode,cubic_coeff_a,exclude_outside,"
@@ -419,6 +498,151 @@ static int str_index(const char *s, const char *const *names, int n) {
   return -1;
 }
 
+/* Fills n->a from the AttrSpec rows of n's op (ir/attrs.c), then applies
+ * what depends on the opset.  Unsupported values are recorded; false when
+ * the node cannot be taken as is. */
+static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, const AttrSpec *spec,
+                             int nspec) {
+  Attrs *a = &n->a;
+  const char *op = np->op_type;
+  bool ok = true;
+  char buf[200];
+#define UNSUP(...)                                   \
+  do {                                               \
+    snprintf(buf, sizeof buf, __VA_ARGS__);          \
+    unsupported(im, op, buf, n->name);               \
+    ok = false;                                      \
+  } while (0)
+  for (int r = 0; r < nspec; r++) {
+    const AttrSpec *sp = &spec[r];
+    const Onnx__AttributeProto *at = attr_find(np, sp->name);
+    void *p = (char *)a + sp->off;
+    bool as_input = sp->input >= 0 && im->opset >= sp->input_since;
+    if (at && (as_input || (sp->until && im->opset >= sp->until))) {
+      UNSUP("attribute '%s' (opset %" PRId64 " passes it as an input)", sp->name, im->opset);
+      continue;
+    }
+    if (!at) {
+      if (sp->required && !as_input) {
+        diag_error(im->d, where_node(im, n->name), "%s needs the attribute %s", op, sp->name);
+        return false;
+      }
+      continue;
+    }
+    if (sp->has_off) *(bool *)((char *)a + sp->has_off - 1) = true;
+    switch (sp->kind) {
+    case AK_INT: *(int64_t *)p = at->i; break;
+    case AK_BOOL: *(bool *)p = at->i != 0; break;
+    case AK_FLOAT: *(float *)p = at->f; break;
+    case AK_DTYPE:
+      if (!dtype_valid((int)at->i) || dtype_size((DType)at->i) == 0) UNSUP("attribute %s=%" PRId64 " (%s)", sp->name, at->i, elem_type_name((int)at->i));
+      else *(int *)p = (int)at->i;
+      break;
+    case AK_ENUM: {
+      char *v = arena_strndup(&im->m->arena, at->has_s ? (const char *)at->s.data : "", at->has_s ? at->s.len : 0);
+      int k = v ? str_index(v, sp->names, sp->nnames) : -1;
+      if (k < 0) UNSUP("attribute %s='%s'", sp->name, v ? v : "");
+      else *(int *)p = k;
+      break;
+    }
+    case AK_INTS:
+    case AK_FLOATS: {
+      size_t cnt = sp->kind == AK_INTS ? at->n_ints : at->n_floats;
+      if (cnt > (size_t)sp->max) {
+        UNSUP("attribute %s with more than %d values", sp->name, sp->max);
+        break;
+      }
+      for (size_t i = 0; i < cnt; i++) {
+        if (sp->kind == AK_INTS) ((int64_t *)p)[i] = at->ints[i];
+        else ((float *)p)[i] = at->floats[i];
+      }
+      *(int *)((char *)a + sp->count_off) = (int)cnt;
+      break;
+    }
+    case AK_ENUMS: {
+      if (at->n_strings > (size_t)sp->max) {
+        UNSUP("attribute %s with more than %d values", sp->name, sp->max);
+        break;
+      }
+      for (size_t i = 0; i < at->n_strings; i++) {
+        char *v = arena_strndup(&im->m->arena, (const char *)at->strings[i].data, at->strings[i].len);
+        int k = v ? str_index(v, sp->names, sp->nnames) : -1;
+        if (k < 0) UNSUP("attribute %s value '%s'", sp->name, v ? v : "");
+        else ((int *)p)[i] = k;
+      }
+      *(int *)((char *)a + sp->count_off) = (int)at->n_strings;
+      break;
+    }
+    case AK_LIST_I:
+    case AK_LIST_F: {
+      size_t cnt = sp->kind == AK_LIST_I ? at->n_ints : at->n_floats, es = sp->kind == AK_LIST_I ? 8 : 4;
+      void *v = arena_alloc(&im->m->arena, cnt * es + 1);
+      if (!v) return false;
+      memcpy(v, sp->kind == AK_LIST_I ? (const void *)at->ints : (const void *)at->floats, cnt * es);
+      *(void **)p = v;
+      *(int *)((char *)a + sp->count_off) = (int)cnt;
+      break;
+    }
+    case AK_STRING:
+      *(const char **)p = arena_strndup(&im->m->arena, at->has_s ? (const char *)at->s.data : "", at->has_s ? at->s.len : 0);
+      break;
+    case AK_TENSOR: { /* a one-element tensor */
+      const Onnx__TensorProto *tp = at->t;
+      int dtv = tp && tp->has_data_type ? tp->data_type : 0;
+      int64_t cnt = 1;
+      for (size_t i = 0; tp && i < tp->n_dims; i++) cnt *= tp->dims[i];
+      if (!tp || !dtype_valid(dtv) || dtype_size((DType)dtv) == 0 || cnt != 1) {
+        UNSUP("attribute %s (not a one-element numeric tensor)", sp->name);
+        break;
+      }
+      Tensor tmp;
+      memset(&tmp, 0, sizeof tmp);
+      uint64_t raw[2] = {0, 0};
+      tmp.dtype = (DType)dtv;
+      tmp.data = raw;
+      if (!tensor_payload(im, where_node(im, n->name), tp, (DType)dtv, 1, raw)) return false;
+      a->value_dtype = (DType)dtv;
+      a->value_f = tensor_get_f(&tmp, 0);
+      a->value_i = tensor_get_i(&tmp, 0);
+      break;
+    }
+    }
+  }
+  /* what depends on the opset, and values naasc cannot honour */
+  switch (n->op) {
+  case OP_LOGSOFTMAX:
+  case OP_HARDMAX:
+    if (!attr_find(np, "axis") && im->opset < 13) a->axis = 1;
+    a->coerce2d = im->opset < 13;
+    break;
+  case OP_ROIALIGN:
+    if (!attr_find(np, "coordinate_transformation_mode") && im->opset < 16) a->roi_coord = ROIC_OUTPUT_HALF_PIXEL;
+    break;
+  case OP_GROUPNORM: a->per_channel = im->opset >= 21; break;
+  case OP_GRIDSAMPLE:
+    if ((int)a->gs_mode == 3) a->gs_mode = GS_BILINEAR; /* opset 20's "linear" */
+    if ((int)a->gs_mode == 4) a->gs_mode = GS_BICUBIC;  /* and "cubic" */
+    break;
+  case OP_UPSAMPLE:
+    if ((int)a->rz_mode == 2) a->rz_mode = RZ_LINEAR; /* "bilinear" */
+    if (im->opset < 9 && a->naxes == 0) {
+      diag_error(im->d, where_node(im, n->name), "Upsample needs the attribute scales before opset 9");
+      return false;
+    }
+    break;
+  case OP_QUANTIZELINEAR:
+  case OP_DEQUANTIZELINEAR:
+    if (a->block_size) UNSUP("attribute block_size=%" PRId64 " (blocked quantization)", a->block_size);
+    break;
+  case OP_SCAN:
+    if (im->opset < 9) UNSUP("before opset 9 (Scan-8 has a batch axis)");
+    break;
+  default: break;
+  }
+#undef UNSUP
+  return ok;
+}
+
 /* Fills n->a from the node's attributes; unsupported values are recorded.
  * Returns false when the node cannot be taken as is. */
 static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
@@ -433,15 +657,24 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     ok = false;                                      \
   } while (0)
 
+  int nspec;
+  const AttrSpec *spec = op_attr_specs(n->op, &nspec);
   for (size_t i = 0; i < np->n_attribute; i++) {
     const char *an = np->attribute[i]->name ? np->attribute[i]->name : "";
-    if (np->attribute[i]->g || np->attribute[i]->n_graphs) UNSUP("attribute '%s' (a subgraph)", an);
-    else if (!list_has(known_attrs(n->op), an)) UNSUP("attribute '%s'", an);
+    bool graph_attr = n->op == OP_IF || n->op == OP_LOOP || n->op == OP_SCAN;
+    bool known = list_has(known_attrs(n->op), an) || (n->op == OP_SCAN && strcmp(an, "body") == 0);
+    for (int k = 0; k < nspec && !known; k++) known = strcmp(spec[k].name, an) == 0;
+    if ((np->attribute[i]->g || np->attribute[i]->n_graphs) && !(graph_attr && known))
+      UNSUP("attribute '%s' (a subgraph)", an);
+    else if (!known) UNSUP("attribute '%s'", an);
   }
   switch (n->op) {
   case OP_CONV:
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER:
   case OP_CONVTRANSPOSE:
   case OP_MAXPOOL:
+  case OP_MAXUNPOOL:
   case OP_AVGPOOL: {
     int k = attr_ints(np, "kernel_shape", a->kernel, NAASC_MAX_RANK);
     int s = attr_ints(np, "strides", a->strides, NAASC_MAX_RANK);
@@ -467,7 +700,7 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
       if (os < 0) UNSUP("output_shape");
       a->has_out_shape = os > 0;
     }
-    if ((n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) && k == 0) {
+    if ((n->op == OP_MAXPOOL || n->op == OP_AVGPOOL || n->op == OP_MAXUNPOOL) && k == 0) {
       diag_error(im->d, where_node(im, n->name), "%s needs the attribute kernel_shape", op);
       return false;
     }
@@ -494,7 +727,10 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     if (attr_int(np, "spatial", 1) != 1) UNSUP("attribute spatial=0");
     if (np->n_output > 1) UNSUP("training outputs (running mean/var)");
     break;
-  case OP_SOFTMAX: a->axis = attr_int(np, "axis", im->opset >= 13 ? -1 : 1); break;
+  case OP_SOFTMAX:
+    a->axis = attr_int(np, "axis", im->opset >= 13 ? -1 : 1);
+    a->coerce2d = im->opset < 13; /* before opset 13: softmax over the flattened tail */
+    break;
   case OP_FLATTEN: a->axis = attr_int(np, "axis", 1); break;
   case OP_GATHER: a->axis = attr_int(np, "axis", 0); break;
   case OP_CONCAT:
@@ -511,6 +747,7 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     a->naxes = attr_ints(np, n->op == OP_TRANSPOSE ? "perm" : "axes", a->axes, NAASC_MAX_RANK);
     if (a->naxes < 0) UNSUP("more than %d axes", NAASC_MAX_RANK);
     a->keepdims = attr_int(np, "keepdims", 1) != 0;
+    a->noop_empty = attr_int(np, "noop_with_empty_axes", 0) != 0;
     /* naxes = -2 marks "axes come from an input" (opset 13 Squeeze/Unsqueeze). */
     if (!attr_find(np, n->op == OP_TRANSPOSE ? "perm" : "axes")) a->naxes = -1;
     break;
@@ -563,7 +800,9 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     a->shape_end = attr_int(np, "end", INT64_MAX);
     break;
   case OP_RESHAPE: a->allowzero = attr_int(np, "allowzero", 0) != 0; break;
-  default: break;
+  default:
+    if (!parse_spec_attrs(im, np, n, spec, nspec)) ok = false;
+    break;
   }
   if (n->op == OP_MAXPOOL && np->n_output > 1 && np->output[1] && np->output[1][0])
     UNSUP("output Indices");
@@ -577,16 +816,28 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
 static bool value_info_type(Importer *im, const Onnx__ValueInfoProto *vi, const char *where,
                             DType *dt, int *rank, int64_t *dims, const char **params) {
   const Onnx__TypeProto *tp = vi->type;
+  if (!tp && im->parent) { /* a subgraph input may leave its type to the op */
+    *dt = DT_UNDEF;
+    *rank = -1;
+    return true;
+  }
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
-    diag_error(im->d, where, "only tensor types are supported");
+    const char *kind = !tp ? "no type" : tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? "a sequence type"
+                     : tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE ? "an optional type"
+                     : tp->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE ? "a map type"
+                     : tp->value_case == ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE ? "a sparse tensor type"
+                     : "an unknown type";
+    diag_error(im->d, where, "only tensor types are supported (this is %s)", kind);
     return false;
   }
   int et = tp->tensor_type->has_elem_type ? tp->tensor_type->elem_type : 0;
-  if (!dtype_valid(et)) {
-    diag_error(im->d, where, "element type %d is not supported", et);
+  if (et == 0 && im->parent) {
+    *dt = DT_UNDEF;
+  } else if (!dtype_valid(et) || dtype_size((DType)et) == 0) {
+    diag_error(im->d, where, "element type %d (%s) is not supported", et, elem_type_name(et));
     return false;
   }
-  *dt = (DType)et;
+  if (et) *dt = (DType)et;
   const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
   if (!sh) {
     *rank = -1;
@@ -617,7 +868,7 @@ static bool add_graph_input(Importer *im, const Onnx__ValueInfoProto *vi) {
   const char *params[NAASC_MAX_RANK] = {0};
   if (!value_info_type(im, vi, where, &dt, &rank, dims, params)) return false;
   const InputShape *fix = NULL;
-  for (int i = 0; i < im->o->nshapes; i++)
+  for (int i = 0; i < im->o->nshapes && !im->parent; i++)
     if (strcmp(im->o->shapes[i].name, vi->name) == 0) fix = &im->o->shapes[i];
   if (fix) {
     if (rank >= 0 && fix->rank != rank) {
@@ -703,48 +954,152 @@ static bool bind_input_data(Importer *im, const InputData *b) {
   return true;
 }
 
-static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
+/* Default-domain ops naasc refuses on purpose, with the reason. */
+static const char *refused_op_reason(const char *op) {
+  static const struct {
+    const char *ops, *why;
+  } tab[] = {
+      {"RandomUniform,RandomNormal,RandomUniformLike,RandomNormalLike,Bernoulli,Multinomial",
+       "a random op: its result is not reproducible"},
+      {"SequenceAt,SequenceConstruct,SequenceEmpty,SequenceErase,SequenceInsert,SequenceLength,"
+       "SequenceMap,SplitToSequence,ConcatFromSequence",
+       "a sequence op: sequence types are not supported"},
+      {"Optional,OptionalGetElement,OptionalHasElement", "an optional op: optional types are not supported"},
+      {"StringNormalizer,StringConcat,StringSplit,RegexFullMatch",
+       "a string op: string tensors are not supported"},
+  };
+  for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+    if (list_has(tab[i].ops, op)) return tab[i].why;
+  return NULL;
+}
+
+static bool is_local_function(const Importer *im, const char *domain, const char *op) {
+  const Onnx__ModelProto *mp = im->mp;
+  for (size_t i = 0; mp && i < mp->n_functions; i++) {
+    const Onnx__FunctionProto *f = mp->functions[i];
+    if (f->name && strcmp(f->name, op) == 0 && strcmp(f->domain ? f->domain : "", domain ? domain : "") == 0)
+      return true;
+  }
+  return false;
+}
+
+static Rc import_graph(Importer *im, const Onnx__GraphProto *g);
+
+/* Imports the graph attribute `attr` of node `owner` as its subgraph slot. */
+static Rc import_sub(Importer *im, NodeId owner, const Onnx__NodeProto *np, const char *attr, int slot) {
+  const char *nname = im->m->nodes[owner].name;
+  const Onnx__AttributeProto *at = attr_find(np, attr);
+  if (!at || !at->g) {
+    diag_error(im->d, where_node(im, nname), "%s needs the graph attribute %s", np->op_type, attr);
+    return RC_BADINPUT;
+  }
+  Model *sub = model_create(at->g->name && *at->g->name ? at->g->name : attr);
+  if (!sub) return RC_INTERNAL;
+  sub->source = im->m->source;
+  sub->ir_version = im->m->ir_version;
+  sub->opset = im->m->opset;
+  sub->producer = im->m->producer;
+  sub->scope = im->m->scope ? arena_printf(&sub->arena, "%s of node '%s' in %s", attr, nname, im->m->scope)
+                            : arena_printf(&sub->arena, "%s of node '%s'", attr, nname);
+  Importer child;
+  memset(&child, 0, sizeof child);
+  child.m = sub;
+  child.d = im->d;
+  child.o = im->o;
+  child.dir = im->dir;
+  child.opset = im->opset;
+  child.root = im->root ? im->root : im;
+  child.parent = im;
+  child.owner = owner;
+  child.mp = im->mp;
+  Rc rc = sub->scope ? import_graph(&child, at->g) : RC_INTERNAL;
+  xfree(child.slots);
+  if (rc != RC_OK) {
+    model_destroy(sub);
+    return rc;
+  }
+  uint32_t id = model_add_sub(im->m, sub);
+  if (!id) return RC_INTERNAL;
+  im->m->nodes[owner].sub[slot] = id;
+  return RC_OK;
+}
+
+/* The subgraphs' signatures against the node (located errors). */
+static bool check_subs(Importer *im, const Node *n, const Onnx__NodeProto *np) {
+  const char *where = where_node(im, n->name);
+  int nin = (int)np->n_input, nout = (int)np->n_output;
+  if (n->op == OP_IF) {
+    for (int s = 0; s < 2; s++) {
+      const Model *g = &im->m->subs[n->sub[s]];
+      const char *b = s ? "else_branch" : "then_branch";
+      if (g->ninputs) {
+        diag_error(im->d, where, "%s '%s' has %u inputs; an If branch takes none", b, g->name, g->ninputs);
+        return false;
+      }
+      if ((int)g->noutputs != nout) {
+        diag_error(im->d, where, "%s '%s' has %u outputs, but the If has %d", b, g->name, g->noutputs, nout);
+        return false;
+      }
+    }
+  } else if (n->op == OP_LOOP) {
+    const Model *g = &im->m->subs[n->sub[0]];
+    int ncarry = nin - 2;
+    if (nin < 2) {
+      diag_error(im->d, where, "a Loop has inputs M and cond (either may be empty), then its carried values");
+      return false;
+    }
+    if ((int)g->ninputs != 2 + ncarry) {
+      diag_error(im->d, where,
+                 "body '%s' has %u inputs; a Loop with %d carried value%s needs %d (iteration number, "
+                 "condition, carried values)",
+                 g->name, g->ninputs, ncarry, ncarry == 1 ? "" : "s", 2 + ncarry);
+      return false;
+    }
+    if ((int)g->noutputs < 1 + ncarry || (int)g->noutputs - 1 != nout) {
+      diag_error(im->d, where,
+                 "body '%s' has %u outputs; a Loop with %d carried value%s and %d outputs needs %d "
+                 "(condition, carried values, scan outputs)",
+                 g->name, g->noutputs, ncarry, ncarry == 1 ? "" : "s", nout, nout + 1);
+      return false;
+    }
+  } else if (n->op == OP_SCAN) {
+    const Model *g = &im->m->subs[n->sub[0]];
+    if ((int)g->ninputs != nin || (int)g->noutputs != nout) {
+      diag_error(im->d, where,
+                 "body '%s' has %u inputs and %u outputs; this Scan needs %d and %d (state and scan "
+                 "values)",
+                 g->name, g->ninputs, g->noutputs, nin, nout);
+      return false;
+    }
+    if (n->a.num_scan_inputs < 1 || n->a.num_scan_inputs > nin) {
+      diag_error(im->d, where, "num_scan_inputs is %" PRId64 " for %d inputs", n->a.num_scan_inputs, nin);
+      return false;
+    }
+  }
+  return true;
+}
+
+static void mark_host(Model *m) {
+  for (uint32_t i = 1; i < m->nnodes; i++)
+    if (m->nodes[i].host_only) m->nodes[i].op = OP_HOST;
+  for (uint32_t i = 1; i < m->nsubs; i++) mark_host(&m->subs[i]);
+}
+
+static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
   Model *m = im->m;
   Diag *d = im->d;
-  if (!mp->has_ir_version || mp->ir_version < NAASC_IR_VERSION_MIN ||
-      mp->ir_version > NAASC_IR_VERSION_MAX) {
-    diag_error(d, NULL, "IR version %" PRId64 " is not supported (naasc reads %d to %d)",
-               mp->has_ir_version ? mp->ir_version : (int64_t)0, NAASC_IR_VERSION_MIN,
-               NAASC_IR_VERSION_MAX);
-    return RC_BADINPUT;
-  }
-  m->ir_version = mp->ir_version;
-  im->opset = -1;
-  for (size_t i = 0; i < mp->n_opset_import; i++) {
-    const char *dom = mp->opset_import[i]->domain;
-    if (!dom || !*dom || strcmp(dom, "ai.onnx") == 0) im->opset = mp->opset_import[i]->version;
-  }
-  if (im->opset < NAASC_OPSET_MIN || im->opset > NAASC_OPSET_MAX) {
-    if (im->opset < 0)
-      diag_error(d, NULL, "the model imports no version of the default ONNX opset");
-    else
-      diag_error(d, NULL, "opset %" PRId64 " is not supported (naasc reads opsets %d to %d)",
-                 im->opset, NAASC_OPSET_MIN, NAASC_OPSET_MAX);
-    return RC_BADINPUT;
-  }
-  m->opset = im->opset;
-  m->producer = arena_strdup(&m->arena, mp->producer_name ? mp->producer_name : "");
-  const Onnx__GraphProto *g = mp->graph;
-  if (!g) {
-    diag_error(d, NULL, "the model has no graph");
-    return RC_BADINPUT;
-  }
+  bool is_main = !im->parent;
   if (g->name && *g->name) m->name = arena_strdup(&m->arena, g->name);
   if (g->n_sparse_initializer) {
-    diag_error(d, NULL, "sparse initializers are not supported");
+    diag_error(d, m->scope, "sparse initializers are not supported");
     return RC_BADINPUT;
   }
 
-  /* Name table sized for every name the graph can define. */
+  /* Name table sized for every name the graph defines (it grows for captures). */
   size_t names = g->n_input + g->n_initializer + 1;
   for (size_t i = 0; i < g->n_node; i++) names += g->node[i]->n_output;
   if (names > (1u << 26)) {
-    diag_error(d, NULL, "the graph defines %zu names, too many", names);
+    diag_error(d, m->scope, "the graph defines %zu names, too many", names);
     return RC_BADINPUT;
   }
   im->nslots = 16;
@@ -756,7 +1111,8 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
   for (size_t i = 0; i < g->n_initializer; i++) {
     const Onnx__TensorProto *tp = g->initializer[i];
     const char *name = tp->name ? tp->name : "";
-    const char *where = arena_printf(&m->arena, "initializer '%s'", name);
+    const char *where = m->scope ? arena_printf(&m->arena, "initializer '%s' in %s", name, m->scope)
+                                 : arena_printf(&m->arena, "initializer '%s'", name);
     if (!*name) {
       diag_error(d, where, "an initializer has no name");
       return RC_BADINPUT;
@@ -771,25 +1127,27 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
   for (size_t i = 0; i < g->n_input; i++) {
     const Onnx__ValueInfoProto *vi = g->input[i];
     if (!vi->name || !*vi->name) {
-      diag_error(d, NULL, "graph input %zu has no name", i);
+      diag_error(d, m->scope, "graph input %zu has no name", i);
       return RC_BADINPUT;
     }
-    if (name_find(im, vi->name)) continue; /* an initializer (IR < 4 style) */
+    if (is_main && name_find(im, vi->name)) continue; /* an initializer (IR < 4 style) */
     if (!add_graph_input(im, vi)) return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
   }
-  for (int i = 0; i < im->o->nshapes; i++) {
-    TensorId t = name_find(im, im->o->shapes[i].name);
-    if (!t || m->tensors[t].kind != TK_INPUT) {
-      diag_error(d, NULL, "--input-shape %s: the model has no graph input named '%s'",
-                 im->o->shapes[i].name, im->o->shapes[i].name);
-      return RC_BADINPUT;
+  if (is_main) {
+    for (int i = 0; i < im->o->nshapes; i++) {
+      TensorId t = name_find(im, im->o->shapes[i].name);
+      if (!t || m->tensors[t].kind != TK_INPUT) {
+        diag_error(d, NULL, "--input-shape %s: the model has no graph input named '%s'",
+                   im->o->shapes[i].name, im->o->shapes[i].name);
+        return RC_BADINPUT;
+      }
     }
+    for (int i = 0; i < im->o->ndata; i++)
+      if (!bind_input_data(im, &im->o->data[i])) return RC_BADINPUT;
+    if (!check_static_inputs(im)) return RC_BADINPUT;
   }
-  for (int i = 0; i < im->o->ndata; i++)
-    if (!bind_input_data(im, &im->o->data[i])) return RC_BADINPUT;
-  if (!check_static_inputs(im)) return RC_BADINPUT;
 
-  /* Nodes: outputs first (so any order resolves), then inputs. */
+  /* Nodes: outputs first (so any order resolves), then inputs and subgraphs. */
   NodeId *ids = xcalloc(g->n_node + 1, sizeof *ids);
   if (!ids) return RC_INTERNAL;
   Rc rc = RC_BADINPUT;
@@ -840,8 +1198,8 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
       }
       continue;
     }
-    TensorId outs[16];
-    if (np->n_output == 0 || np->n_output > 16) {
+    TensorId outs[NAASC_MAX_OUTPUTS];
+    if (np->n_output == 0 || np->n_output > NAASC_MAX_OUTPUTS) {
       diag_error(d, where, "has %zu outputs", np->n_output);
       goto fail;
     }
@@ -861,8 +1219,25 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
     Node *n = &m->nodes[id];
     n->onnx_op = arena_strdup(&m->arena, opt);
     ids[i] = id;
-    if (!op) {
-      unsupported(im, opt, default_domain ? "op" : arena_printf(&m->arena, "op of domain '%s'", np->domain), n->name);
+    const char *why = default_domain && !op ? refused_op_reason(opt) : NULL;
+    if (!op && is_local_function(im, np->domain, opt)) {
+      unsupported(im, opt, "op:a model-local function, which naasc does not inline", n->name);
+      n->host_only = true;
+    } else if (!op && !default_domain && strcmp(np->domain, "ai.onnx.preview.training") == 0) {
+      unsupported(im, opt, "op:a training op (domain ai.onnx.preview.training)", n->name);
+      n->host_only = true;
+    } else if (!op) {
+      unsupported(im, opt,
+                  why ? arena_printf(&m->arena, "op:%s", why)
+                  : default_domain ? "op"
+                                   : arena_printf(&m->arena, "op of domain '%s'", np->domain),
+                  n->name);
+      n->host_only = true;
+    } else if (op_since(op) > im->opset) {
+      unsupported(im, opt,
+                  arena_printf(&m->arena, "op:at opset %" PRId64 " (naasc implements its definition of opset %d on)",
+                               im->opset, op_since(op)),
+                  n->name);
       n->host_only = true;
     } else if (!parse_attrs(im, np, n)) {
       if (d->nerrors) goto fail;
@@ -876,51 +1251,41 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
     for (size_t j = 0; j < np->n_input; j++) {
       const char *in = np->input[j];
       if (!in || !*in) continue; /* omitted optional input */
-      TensorId t = name_find(im, in);
+      TensorId t = name_resolve(im, in);
+      n = &m->nodes[ids[i]];
       if (!t) {
+        if (!im->nslots) goto oom;
         diag_error(d, where_node(im, n->name), "reads undefined tensor '%s'", in);
         goto fail;
       }
       n->in[j] = t;
     }
+    if (n->host_only || (n->op != OP_IF && n->op != OP_LOOP && n->op != OP_SCAN)) continue;
+    if (n->op == OP_IF) {
+      if ((rc = import_sub(im, ids[i], np, "then_branch", 0)) != RC_OK) goto fail;
+      if ((rc = import_sub(im, ids[i], np, "else_branch", 1)) != RC_OK) goto fail;
+    } else if ((rc = import_sub(im, ids[i], np, "body", 0)) != RC_OK) {
+      goto fail;
+    }
+    rc = RC_BADINPUT;
+    if (!check_subs(im, &m->nodes[ids[i]], np)) goto fail;
   }
   for (size_t i = 0; i < g->n_output; i++) {
     const char *on = g->output[i]->name;
-    TensorId t = on ? name_find(im, on) : 0;
+    TensorId t = on ? name_resolve(im, on) : 0;
     if (!t) {
-      diag_error(d, NULL, "graph output '%s' is not defined by any node, input or initializer",
+      diag_error(d, m->scope, "graph output '%s' is not defined by any node, input or initializer",
                  on ? on : "");
       goto fail;
     }
     if (!model_add_output(m, t)) goto oom;
   }
   if (g->n_output == 0) {
-    diag_error(d, NULL, "the graph has no outputs");
+    diag_error(d, m->scope, "the graph has no outputs");
     goto fail;
   }
 
-  if (im->nunsup) {
-    for (int i = 0; i < im->nunsup; i++) {
-      Unsupported *u = &im->unsup[i];
-      char list[200] = "";
-      size_t k = 0;
-      for (int j = 0; j < u->count && j < 4 && k < sizeof list; j++)
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "", u->names[j]);
-      if (u->count > 4 && k < sizeof list) snprintf(list + k, sizeof list - k, ", ...");
-      /* "unsupported op 'FooOp' (...)" or "unsupported Resize attribute mode='cubic' (...)" */
-      const char *what = strcmp(u->what, "op") == 0 ? arena_printf(&m->arena, "op '%s'", u->op)
-                                                     : arena_printf(&m->arena, "%s %s", u->op, u->what);
-      if (im->o->allow_unsupported)
-        diag_warn(d, NULL, "unsupported %s (%d node%s: %s); running on the host", what, u->count,
-                  u->count == 1 ? "" : "s", list);
-      else
-        diag_error(d, NULL, "unsupported %s (%d node%s: %s)", what, u->count,
-                   u->count == 1 ? "" : "s", list);
-    }
-    if (!im->o->allow_unsupported) {
-      diag_note(d, NULL, "--allow-unsupported runs these nodes on the host");
-      goto fail;
-    }
+  if (im->o->allow_unsupported) {
     /* Host-only outputs take the types the model declares for them. */
     for (size_t i = 0; i < g->n_value_info + g->n_output; i++) {
       const Onnx__ValueInfoProto *vi =
@@ -933,14 +1298,39 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
       const char *params[NAASC_MAX_RANK];
       if (!value_info_type(im, vi, vi->name, &T->dtype, &T->rank, T->dims, params)) goto fail;
     }
-    for (uint32_t i = 1; i < m->nnodes; i++)
-      if (m->nodes[i].host_only) m->nodes[i].op = OP_HOST;
+  }
+  if (is_main && im->nunsup) {
+    for (int i = 0; i < im->nunsup; i++) {
+      Unsupported *u = &im->unsup[i];
+      char list[200] = "";
+      size_t k = 0;
+      for (int j = 0; j < u->count && j < 4 && k < sizeof list; j++)
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "", u->names[j]);
+      if (u->count > 4 && k < sizeof list) snprintf(list + k, sizeof list - k, ", ...");
+      /* "unsupported op 'FooOp' (...)", "unsupported op 'Bernoulli', a random op ... (...)"
+       * or "unsupported Resize attribute mode='cubic' (...)" */
+      const char *what = strcmp(u->what, "op") == 0 ? arena_printf(&m->arena, "op '%s'", u->op)
+                       : strncmp(u->what, "op:", 3) == 0 ? arena_printf(&m->arena, "op '%s', %s", u->op, u->what + 3)
+                                                         : arena_printf(&m->arena, "%s %s", u->op, u->what);
+      if (im->o->allow_unsupported)
+        diag_warn(d, NULL, "unsupported %s (%d node%s: %s); running on the host", what, u->count,
+                  u->count == 1 ? "" : "s", list);
+      else
+        diag_error(d, NULL, "unsupported %s (%d node%s: %s)", what, u->count,
+                   u->count == 1 ? "" : "s", list);
+    }
+    if (!im->o->allow_unsupported) {
+      diag_note(d, NULL, "--allow-unsupported runs these nodes on the host");
+      goto fail;
+    }
+    mark_host(m);
   }
   xfree(ids);
   ids = NULL;
 
   if ((rc = graph_toposort(m, d)) != RC_OK) return rc;
   if ((rc = graph_check(m, d)) != RC_OK) return rc;
+  if (!is_main) return RC_OK; /* inferred with its owner */
   if ((rc = graph_infer(m, d)) != RC_OK) return rc;
   graph_prune(m);
   return RC_OK;
@@ -950,6 +1340,44 @@ oom:
 fail:
   xfree(ids);
   return rc;
+}
+
+static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
+  Model *m = im->m;
+  Diag *d = im->d;
+  if (!mp->has_ir_version || mp->ir_version < NAASC_IR_VERSION_MIN ||
+      mp->ir_version > NAASC_IR_VERSION_MAX) {
+    diag_error(d, NULL, "IR version %" PRId64 " is not supported (naasc reads %d to %d)",
+               mp->has_ir_version ? mp->ir_version : (int64_t)0, NAASC_IR_VERSION_MIN,
+               NAASC_IR_VERSION_MAX);
+    return RC_BADINPUT;
+  }
+  m->ir_version = mp->ir_version;
+  im->opset = -1;
+  for (size_t i = 0; i < mp->n_opset_import; i++) {
+    const char *dom = mp->opset_import[i]->domain;
+    if (!dom || !*dom || strcmp(dom, "ai.onnx") == 0) im->opset = mp->opset_import[i]->version;
+  }
+  if (im->opset < NAASC_OPSET_OLDEST || im->opset > NAASC_OPSET_MAX) {
+    if (im->opset < 0 && mp->n_opset_import && mp->opset_import[0]->domain &&
+        strcmp(mp->opset_import[0]->domain, "ai.onnx.preview.training") == 0)
+      diag_error(d, NULL, "the model imports only the domain ai.onnx.preview.training: training ops "
+                          "are not supported");
+    else if (im->opset < 0)
+      diag_error(d, NULL, "the model imports no version of the default ONNX opset");
+    else
+      diag_error(d, NULL, "opset %" PRId64 " is not supported (naasc reads opsets %d to %d)",
+                 im->opset, NAASC_OPSET_MIN, NAASC_OPSET_MAX);
+    return RC_BADINPUT;
+  }
+  m->opset = im->opset;
+  m->producer = arena_strdup(&m->arena, mp->producer_name ? mp->producer_name : "");
+  im->mp = mp;
+  if (!mp->graph) {
+    diag_error(d, NULL, "the model has no graph");
+    return RC_BADINPUT;
+  }
+  return import_graph(im, mp->graph);
 }
 
 Rc onnx_import_buffer(const uint8_t *buf, size_t len, const char *dir, const ImportOptions *o,

@@ -259,11 +259,24 @@ static Rc max_unpool(Ev *e) {
                           : (x->dims[i + 2] - 1) * a->strides[i] - a->pads[i] - a->pads[i + nsp] + a->kernel[i];
   ETRY(ev_out(e, 0, x->dtype, x->rank, od));
   if (!ev_want(e, 0)) return RC_OK;
-  int64_t total = prod(od, 0, x->rank), cnt = host_numel(x);
+  /* indices count in the default output shape (that of the unpooled
+   * tensor); a given output_shape places each at the same coordinates */
+  int64_t dd[NAASC_MAX_RANK] = {x->dims[0], x->dims[1]};
+  for (int i = 0; i < nsp; i++)
+    dd[i + 2] = (x->dims[i + 2] - 1) * a->strides[i] - a->pads[i] - a->pads[i + nsp] + a->kernel[i];
+  int64_t total = prod(dd, 0, x->rank), cnt = host_numel(x);
   for (int64_t i = 0; i < cnt; i++) {
-    int64_t t = host_get_i(ix, i);
+    int64_t t = host_get_i(ix, i), rem = t, off = 0, idx[NAASC_MAX_RANK];
     if (t < 0 || t >= total) EFAIL("index %lld is out of range for the output", (long long)t);
-    copy_elem(&e->out[0], t, x, i);
+    for (int q = x->rank - 1; q >= 0; q--) {
+      idx[q] = rem % dd[q];
+      rem /= dd[q];
+    }
+    for (int q = 0; q < x->rank; q++) {
+      if (idx[q] >= od[q]) EFAIL("index %lld falls outside output_shape", (long long)t);
+      off = off * od[q] + idx[q];
+    }
+    copy_elem(&e->out[0], off, x, i);
   }
   return RC_OK;
 }
@@ -396,11 +409,15 @@ static Rc matmul(Ev *e, int q) {
 
 /* ---- Resize and Upsample ----------------------------------------------- */
 
+/* The ONNX coordinate transforms; like the reference, the resized length
+ * is in * scale before rounding (it matters for align_corners). */
 static double rz_coord(ResizeCoord c, double xo, double scale, int64_t in, int64_t out) {
+  double len = scale * (double)in;
+  (void)out;
   switch (c) {
   case RZC_HALF_PIXEL: return (xo + 0.5) / scale - 0.5;
-  case RZC_PYTORCH_HALF_PIXEL: return out > 1 ? (xo + 0.5) / scale - 0.5 : 0;
-  case RZC_ALIGN_CORNERS: return out == 1 ? 0 : xo * (double)(in - 1) / (double)(out - 1);
+  case RZC_PYTORCH_HALF_PIXEL: return len > 1 ? (xo + 0.5) / scale - 0.5 : 0;
+  case RZC_ALIGN_CORNERS: return len == 1 ? 0 : xo * (double)(in - 1) / (len - 1);
   case RZC_ASYMMETRIC: return xo / scale;
   case RZC_TF_HALF_PIXEL_FOR_NN: return (xo + 0.5) / scale;
   }

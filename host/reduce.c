@@ -41,7 +41,7 @@ static Rc reduce(Ev *e) {
   if (!x) EFAIL("%s needs an input", op_name(n->op));
   bool red[NAASC_MAX_RANK] = {0};
   if (a->naxes <= 0) {
-    if (a->noop_empty && n->op != OP_REDUCEMEAN) { /* no axes: identity */
+    if (a->noop_empty) { /* no axes: identity */
       ETRY(ev_out(e, 0, x->dtype, x->rank, x->dims));
       if (ev_want(e, 0))
         memcpy(e->out[0].data, x->data, (size_t)host_numel(x) * dtype_size(x->dtype));
