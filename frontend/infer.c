@@ -108,7 +108,7 @@ bool inf_broadcast(Ctx *c, int first, int last, int *rank, int64_t *dims) {
         *o = dv;
         continue;
       }
-      FAIL("cannot inf_broadcast input '%s' (dim %d is %" PRId64 ") against %" PRId64, t->name, k, dv,
+      FAIL("cannot broadcast input '%s' (dim %d is %" PRId64 ") against %" PRId64, t->name, k, dv,
            *o);
     }
   }
@@ -258,7 +258,7 @@ bool inf_matmul(Ctx *c, Tensor *A, Tensor *B, int *rank, int64_t *dims) {
   for (int k = 0; k < r - 2; k++) {
     int ia = k - (r - ar), ib = k - (r - br);
     int64_t x = ia >= 0 ? ad[ia] : 1, y = ib >= 0 ? bd[ib] : 1;
-    if (x != y && x != 1 && y != 1) FAIL("MatMul batch dims do not inf_broadcast: %" PRId64 " vs %" PRId64, x, y);
+    if (x != y && x != 1 && y != 1) FAIL("MatMul batch dims do not broadcast: %" PRId64 " vs %" PRId64, x, y);
     dims[k] = x == 1 ? y : x;
   }
   int o = r - 2;
@@ -305,7 +305,7 @@ static bool infer_node(Ctx *c) {
       if (C->rank > 2) FAIL("Gemm C has rank %d", C->rank);
       for (int k = 0; k < C->rank; k++) {
         int64_t want = dims[2 - C->rank + k];
-        if (C->dims[k] != 1 && C->dims[k] != want) FAIL("Gemm C does not inf_broadcast to [%" PRId64 ",%" PRId64 "]", M, N);
+        if (C->dims[k] != 1 && C->dims[k] != want) FAIL("Gemm C does not broadcast to [%" PRId64 ",%" PRId64 "]", M, N);
       }
     }
     inf_set_out(c, 0, x->dtype, 2, dims);

@@ -361,8 +361,8 @@ static bool infer_loop(Ctx *c) {
     if (trips < 0) { /* from the data: folded when every input is constant */
       for (int k = 0; k < n->nin; k++)
         if (n->in[k] && !tensor_is_const(&c->m->tensors[n->in[k]]))
-          FAIL("the Loop's trip count depends on values not known when compiling (input '%s'), so "
-               "its scan output %d has no static shape; naasc needs static shapes",
+          FAIL("the Loop's trip count depends on the values of input '%s', which are not known when "
+               "compiling, so its scan output %d has no static shape; naasc needs static shapes",
                c->m->tensors[n->in[k]].name, s);
       if (!M || tensor_get_i(M, 0) > 65536) FAIL("a Loop on constants with more than 65536 trips (or none given) is not folded");
       Tensor *t = inf_out(c, ncarry + s);

@@ -605,7 +605,8 @@ typedef struct Model {
   uint32_t noutputs, capoutputs;
   struct Model *subs;     /* subgraphs of this graph's nodes; [0] unused */
   uint32_t nsubs, capsubs;
-  NodeId owner;           /* a subgraph: its node in the enclosing graph (diagnostics) */
+  const char *scope;      /* a subgraph: where it sits, for diagnostics
+                             ("then_branch of node 'if_1'"); NULL for the main graph */
 } Model;
 
 Model *model_create(const char *name);   /* heap; NULL on failure */

@@ -429,6 +429,19 @@ static const char *vec_name(Op op) {
   }
 }
 
+const char *lower_target(Op op) {
+  switch (op) {
+  case OP_CONV: case OP_CONVTRANSPOSE: case OP_GEMM: case OP_MATMUL: return "mac nest (PE array)";
+  case OP_MAXPOOL: case OP_AVGPOOL: case OP_GLOBALAVGPOOL: case OP_SOFTMAX: case OP_REDUCEMEAN:
+  case OP_CONCAT: case OP_TRANSPOSE: case OP_SLICE: case OP_GATHER: case OP_RESIZE:
+    return "vector nest";
+  case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE: case OP_IDENTITY:
+  case OP_DROPOUT: case OP_CONSTANT:
+    return "view";
+  default: return vec_name(op) ? "vector nest" : "host nest";
+  }
+}
+
 Rc lower_model(const Model *g, Module **out, Diag *d) {
   *out = NULL;
   Lower L = {g, module_create(g->name), xcalloc(g->ntensors + 1, sizeof(uint32_t)), d};
@@ -474,10 +487,8 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
       break;
     case OP_HOST: ok = lower_whole(&L, nd, NK_VEC, arena_printf(&L.m->arena, "host:%s", nd->onnx_op)); break;
     default:
-      if (!(v = vec_name(nd->op))) {
-        diag_error(d, arena_printf(&L.m->arena, "node '%s'", nd->name), "no lowering for %s",
-                   op_name(nd->op));
-        ok = false;
+      if (!(v = vec_name(nd->op))) { /* not lowered yet: run on the host, as OP_HOST */
+        ok = lower_whole(&L, nd, NK_VEC, arena_printf(&L.m->arena, "host:%s", op_name(nd->op)));
         break;
       }
       ok = lower_elementwise(&L, nd, v);
