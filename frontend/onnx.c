@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host.h"
 #include "onnx.pb-c.h"
 
 /* A model file larger than protobuf's own 2 GiB limit cannot be valid. */
@@ -1467,13 +1468,34 @@ Rc onnx_read_tensor_file(const char *path, Model *m, const char *name, TensorId 
 
 /* ---- export ------------------------------------------------------------ */
 
+/* The graphs being written, innermost last: a subgraph's TK_OUTER tensor
+ * is named by its owner's input in the enclosing graph. */
+typedef struct {
+  const Model *g;
+  const Node *owner; /* in the enclosing frame's graph; NULL for the main graph */
+} WFrame;
+
 typedef struct {
   Arena a; /* everything the ModelProto points to */
   Onnx__TensorProto **inits;
   size_t ninits, capinits;
   const Model *m;
+  int64_t opset; /* the opset written */
+  WFrame frames[16];
+  int nframes;
   bool oom;
+  const char *err; /* a node that cannot be written, and why */
 } Writer;
+
+/* The written name of tensor t of the innermost graph. */
+static const char *w_name(const Writer *w, int frame, TensorId t) {
+  const Model *g = w->frames[frame].g;
+  const Tensor *T = &g->tensors[t];
+  if (T->kind != TK_OUTER || frame == 0) return T->name;
+  const Node *own = w->frames[frame].owner;
+  if ((int)T->outer >= own->nin || !own->in[T->outer]) return T->name;
+  return w_name(w, frame - 1, own->in[T->outer]);
+}
 
 static void *wnew(Writer *w, size_t n) {
   void *p = arena_alloc(&w->a, n);
@@ -1613,22 +1635,215 @@ static void w_string(Writer *w, AttrList *l, const char *name, const char *s) {
   a->s.len = strlen(s);
 }
 
+static Onnx__GraphProto *w_graph(Writer *w, const Model *g, const Node *owner);
+
+/* A one-value (rank 0, or [1] when one) i64 or f32 constant input. */
+static const char *w_scalar(Writer *w, const char *node, const char *what, DType dt, double v, bool one_d) {
+  const char *name = arena_printf(&w->a, "%s.%s", node, what);
+  void *data = wnew(w, 8);
+  if (!name || !data) return NULL;
+  if (dt == DT_F32) {
+    float f = (float)v;
+    memcpy(data, &f, 4);
+  } else {
+    int64_t i = (int64_t)v;
+    memcpy(data, &i, 8);
+  }
+  int64_t one = 1;
+  w_add_init(w, w_tensor(w, name, dt, one_d ? 1 : 0, &one, data));
+  return name;
+}
+
+/* The AttrSpec rows of a node: attributes, or constant inputs in their
+ * slots from the written opset on.  Returns the inputs needed. */
+static int w_spec(Writer *w, const Node *n, Onnx__NodeProto *np, AttrList *al) {
+  int ns, need = (int)np->n_input;
+  const AttrSpec *s = op_attr_specs(n->op, &ns);
+  const Attrs *a = &n->a;
+  for (int r = 0; r < ns; r++) {
+    const AttrSpec *sp = &s[r];
+    const void *p = (const char *)a + sp->off;
+    int cnt = sp->count_off ? *(const int *)((const char *)a + sp->count_off) : 0;
+    if (sp->has_off && !*(const bool *)((const char *)a + sp->has_off - 1)) continue;
+    if (sp->until && w->opset >= sp->until) continue; /* Pad's value: constant_value is an input */
+    if (sp->input >= 0 && w->opset >= sp->input_since) {
+      const char *nm = NULL;
+      /* an optional input at its default stays absent */
+      if (!sp->required && ((sp->kind == AK_INT && *(const int64_t *)p == (int64_t)sp->def) ||
+                            (sp->kind == AK_FLOAT && *(const float *)p == (float)sp->def)))
+        continue;
+      if (sp->kind == AK_INT) nm = w_scalar(w, n->name, sp->name, DT_I64, (double)*(const int64_t *)p, n->op == OP_TOPK);
+      else if (sp->kind == AK_FLOAT) nm = w_scalar(w, n->name, sp->name, DT_F32, *(const float *)p, false);
+      else if (sp->kind == AK_INTS && (cnt || (strcmp(sp->name, "axes") && strcmp(sp->name, "split"))))
+        nm = w_const(w, n->name, sp->name, DT_I64, cnt, p); /* an empty shape or repeats is a value */
+      if (!nm) continue; /* an empty list: the input stays absent */
+      np->input[sp->input] = (char *)nm;
+      if (sp->input + 1 > need) need = sp->input + 1;
+      continue;
+    }
+    if (n->op == OP_ROIALIGN && strcmp(sp->name, "coordinate_transformation_mode") == 0 && w->opset < 16)
+      continue; /* before opset 16 the behaviour is output_half_pixel, without the attribute */
+    /* attributes added to an op after its first version are written only
+     * when not their default, so an older written opset never sees them */
+    bool later = list_has("layout,noop_with_empty_axes,select_last_index,stash_type,saturate,block_size,"
+                          "output_dtype,num_outputs,batch_dims,reduction,coordinate_transformation_mode",
+                          sp->name);
+    if (later && !sp->has_off && ((sp->kind == AK_INT && *(const int64_t *)p == (int64_t)sp->def) ||
+                          (sp->kind == AK_BOOL && *(const bool *)p == (sp->def != 0)) ||
+                          (sp->kind == AK_FLOAT && *(const float *)p == (float)sp->def) ||
+                          ((sp->kind == AK_ENUM || sp->kind == AK_DTYPE) && *(const int *)p == (int)sp->def)))
+      continue;
+    switch (sp->kind) {
+    case AK_INT: w_int(w, al, sp->name, *(const int64_t *)p); break;
+    case AK_BOOL: w_int(w, al, sp->name, *(const bool *)p); break;
+    case AK_FLOAT: w_float(w, al, sp->name, *(const float *)p); break;
+    case AK_DTYPE: if (*(const int *)p) w_int(w, al, sp->name, *(const int *)p); break;
+    case AK_ENUM: w_string(w, al, sp->name, sp->names[*(const int *)p]); break;
+    case AK_INTS: if (cnt) w_ints(w, al, sp->name, p, cnt); break;
+    case AK_LIST_I: if (cnt) w_ints(w, al, sp->name, *(const int64_t *const *)p, cnt); break;
+    case AK_STRING: w_string(w, al, sp->name, *(const char *const *)p); break;
+    case AK_FLOATS:
+    case AK_LIST_F: {
+      if (!cnt) break;
+      Onnx__AttributeProto *at = w_attr(w, al, sp->name);
+      if (!at) break;
+      at->has_type = 1;
+      at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+      at->n_floats = (size_t)cnt;
+      at->floats = wnew(w, sizeof(float) * (size_t)cnt);
+      if (at->floats) memcpy(at->floats, sp->kind == AK_FLOATS ? p : *(const float *const *)p, sizeof(float) * (size_t)cnt);
+      break;
+    }
+    case AK_ENUMS: {
+      if (!cnt) break;
+      Onnx__AttributeProto *at = w_attr(w, al, sp->name);
+      if (!at) break;
+      at->has_type = 1;
+      at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS;
+      at->n_strings = (size_t)cnt;
+      at->strings = wnew(w, sizeof(ProtobufCBinaryData) * (size_t)cnt);
+      for (int i = 0; i < cnt && at->strings; i++) {
+        const char *v = sp->names[((const int *)p)[i]];
+        at->strings[i].data = (uint8_t *)v;
+        at->strings[i].len = strlen(v);
+      }
+      break;
+    }
+    case AK_TENSOR: {
+      Onnx__AttributeProto *at = w_attr(w, al, sp->name);
+      void *data = wnew(w, 8);
+      if (!at || !data) break;
+      Tensor tmp;
+      memset(&tmp, 0, sizeof tmp);
+      tmp.dtype = a->value_dtype;
+      tmp.rank = 1;
+      tmp.dims[0] = 1;
+      tmp.data = data;
+      int64_t one = 1;
+      /* the value in its type, through the element writers of the IR */
+      if (a->value_dtype == DT_F32) { float f = (float)a->value_f; memcpy(data, &f, 4); }
+      else if (a->value_dtype == DT_F64) memcpy(data, &a->value_f, 8);
+      else if (a->value_dtype == DT_I64) memcpy(data, &a->value_i, 8);
+      else if (a->value_dtype == DT_I32) { int32_t v = (int32_t)a->value_i; memcpy(data, &v, 4); }
+      else if (dtype_size(a->value_dtype) == 1) *(uint8_t *)data = (uint8_t)a->value_i;
+      else { uint16_t v = (uint16_t)a->value_i; memcpy(data, &v, 2); } /* i16/u16; f16/bf16 keep their bits */
+      at->has_type = 1;
+      at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+      at->t = w_tensor(w, arena_printf(&w->a, "%s.value", n->name), a->value_dtype, 1, &one, data);
+      break;
+    }
+    }
+  }
+  return need;
+}
+
 static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
-  const Model *m = w->m;
+  int fr = w->nframes - 1;
+  const Model *m = w->frames[fr].g;
   Onnx__NodeProto *np = wnew(w, sizeof *np);
   if (!np) return NULL;
   onnx__node_proto__init(np);
   np->name = (char *)n->name;
   np->op_type = (char *)(n->op == OP_HOST ? n->onnx_op : op_name(n->op));
-  np->input = wnew(w, sizeof(char *) * (size_t)(n->nin + 4));
+  int nin = n->nin - n->ncap; /* captured outer values are not ONNX inputs */
+  np->input = wnew(w, sizeof(char *) * (size_t)(n->nin + 8));
   np->output = wnew(w, sizeof(char *) * (size_t)(n->nout ? n->nout : 1));
-  AttrList al = {wnew(w, sizeof(void *) * 16), 0};
+  AttrList al = {wnew(w, sizeof(void *) * 32), 0};
   if (!np->input || !np->output || !al.v) return NULL;
-  for (int i = 0; i < n->nin; i++) np->input[i] = (char *)(n->in[i] ? m->tensors[n->in[i]].name : "");
-  np->n_input = (size_t)n->nin;
+  for (int i = 0; i < nin + 8; i++) np->input[i] = (char *)"";
+  for (int i = 0; i < nin; i++) np->input[i] = (char *)(n->in[i] ? w_name(w, fr, n->in[i]) : "");
+  np->n_input = (size_t)nin;
   for (int i = 0; i < n->nout; i++) np->output[i] = (char *)(n->out[i] ? m->tensors[n->out[i]].name : "");
   np->n_output = (size_t)n->nout;
   const Attrs *a = &n->a;
+  if ((n->op == OP_SOFTMAX || n->op == OP_LOGSOFTMAX || n->op == OP_HARDMAX) && a->coerce2d &&
+      n->in[0] && a->axis != m->tensors[n->in[0]].rank - 1) {
+    w->err = arena_printf(&w->a, "node '%s': %s of opset %" PRId64 " over axes %" PRId64 ".. cannot be written at opset %" PRId64,
+                          n->name, op_name(n->op), m->opset, a->axis, w->opset);
+    return NULL;
+  }
+  switch (n->op) {
+  case OP_UPSAMPLE: { /* Resize with the Upsample rules: asymmetric, nearest floor */
+    const Tensor *x = &m->tensors[n->in[0]];
+    np->op_type = (char *)"Resize";
+    w_string(w, &al, "mode", a->rz_mode == RZ_LINEAR ? "linear" : "nearest");
+    w_string(w, &al, "coordinate_transformation_mode", "asymmetric");
+    if (a->rz_mode == RZ_NEAREST) w_string(w, &al, "nearest_mode", "floor");
+    np->input[1] = (char *)"";
+    np->input[2] = (char *)w_const(w, n->name, "scales", DT_F32, x->rank, a->rz_scales);
+    np->n_input = 3;
+    break;
+  }
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER:
+    w_ints(w, &al, "kernel_shape", a->kernel, a->nsp);
+    w_ints(w, &al, "strides", a->strides, a->nsp);
+    w_ints(w, &al, "pads", a->pads, 2 * a->nsp);
+    w_ints(w, &al, "dilations", a->dilations, a->nsp);
+    w_int(w, &al, "group", a->group);
+    break;
+  case OP_MAXUNPOOL:
+    w_ints(w, &al, "kernel_shape", a->kernel, a->nsp);
+    w_ints(w, &al, "strides", a->strides, a->nsp);
+    w_ints(w, &al, "pads", a->pads, 2 * a->nsp);
+    if (a->nshape) {
+      np->input[2] = (char *)w_const(w, n->name, "output_shape", DT_I64, a->nshape, a->shape);
+      np->n_input = 3;
+    }
+    break;
+  case OP_PAD:
+    if (!(n->nin > 2 && n->in[2]) && a->pad_value != 0) { /* the attribute value of opset < 11 */
+      const Tensor *x = &m->tensors[n->in[0]];
+      void *v = wnew(w, 8);
+      if (!v) return NULL;
+      Tensor tmp;
+      memset(&tmp, 0, sizeof tmp);
+      tmp.dtype = x->dtype;
+      if (x->dtype == DT_F32) { float f = a->pad_value; memcpy(v, &f, 4); }
+      else if (x->dtype == DT_F64) { double f = a->pad_value; memcpy(v, &f, 8); }
+      else { int64_t i = (int64_t)a->pad_value; memcpy(v, &i, dtype_size(x->dtype)); }
+      const char *nm = arena_printf(&w->a, "%s.constant_value", n->name);
+      w_add_init(w, w_tensor(w, nm, x->dtype, 0, NULL, v));
+      np->input[2] = (char *)nm;
+      if (np->n_input < 3) np->n_input = 3;
+    }
+    break;
+  default: break;
+  }
+  if (n->op == OP_SCATTER) np->op_type = (char *)"ScatterElements"; /* Scatter is deprecated at 11 */
+  if (n->op > OP_HOST && n->op != OP_UPSAMPLE) { /* Upsample is written as a Resize above */
+    int need = w_spec(w, n, np, &al);
+    if (need > (int)np->n_input) np->n_input = (size_t)need;
+  }
+  for (int s = 0; s < 2; s++) {
+    if (!n->sub[s]) continue;
+    Onnx__AttributeProto *at = w_attr(w, &al, n->op == OP_IF ? (s ? "else_branch" : "then_branch") : "body");
+    if (!at) return NULL;
+    at->has_type = 1;
+    at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH;
+    at->g = w_graph(w, &m->subs[n->sub[s]], n);
+    if (!at->g) return NULL;
+  }
   switch (n->op) {
   case OP_CONV:
   case OP_CONVTRANSPOSE:
@@ -1660,20 +1875,45 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     break;
   case OP_TRANSPOSE: w_ints(w, &al, "perm", a->axes, a->naxes); break;
   case OP_REDUCEMEAN:
-    w_ints(w, &al, "axes", a->axes, a->naxes);
+    if (w->opset >= 18) {
+      if (a->naxes > 0) {
+        np->input[1] = (char *)w_const(w, n->name, "axes", DT_I64, a->naxes, a->axes);
+        np->n_input = 2;
+      }
+    } else {
+      w_ints(w, &al, "axes", a->axes, a->naxes);
+    }
     w_int(w, &al, "keepdims", a->keepdims);
+    if (a->noop_empty) w_int(w, &al, "noop_with_empty_axes", 1);
     break;
   case OP_CAST: w_int(w, &al, "to", a->to); break;
   case OP_CLIP: {
     /* opset 13: the bounds are rank-0 inputs. */
     const char *lo = arena_printf(&w->a, "%s.min", n->name);
     const char *hi = arena_printf(&w->a, "%s.max", n->name);
-    float *v = wnew(w, 8);
+    DType xt = m->tensors[n->in[0]].dtype; /* the bounds in the input's type */
+    size_t es = dtype_size(xt);
+    void *v = wnew(w, 2 * es);
     if (!lo || !hi || !v) return NULL;
-    v[0] = a->clip_min;
-    v[1] = a->clip_max;
-    w_add_init(w, w_tensor(w, lo, DT_F32, 0, NULL, &v[0]));
-    w_add_init(w, w_tensor(w, hi, DT_F32, 0, NULL, &v[1]));
+    HostTensor ht;
+    memset(&ht, 0, sizeof ht);
+    ht.dtype = xt;
+    ht.rank = 1;
+    ht.dims[0] = 2;
+    ht.data = v;
+    for (int k = 0; k < 2; k++) {
+      double b = k ? a->clip_max : a->clip_min;
+      bool fl = xt == DT_F32 || xt == DT_F64 || xt == DT_F16 || xt == DT_BF16;
+      if (!fl) { /* saturated to the integer type */
+        bool uns = xt == DT_U8 || xt == DT_U16 || xt == DT_U32 || xt == DT_U64 || xt == DT_BOOL;
+        double lo_t = uns ? 0 : es == 8 ? -9.2e18 : -ldexp(1, 8 * (int)es - 1);
+        double hi_t = es == 8 ? 9.2e18 : uns ? ldexp(1, 8 * (int)es) - 1 : ldexp(1, 8 * (int)es - 1) - 1;
+        b = b < lo_t ? lo_t : b > hi_t ? hi_t : b;
+      }
+      host_put_f(&ht, k, b);
+    }
+    w_add_init(w, w_tensor(w, lo, xt, 0, NULL, v));
+    w_add_init(w, w_tensor(w, hi, xt, 0, NULL, (char *)v + es));
     np->input[1] = (char *)lo;
     np->input[2] = (char *)hi;
     np->n_input = 3;
@@ -1701,7 +1941,9 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     static const char *const modes[] = {"nearest", "linear"};
     static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
                                          "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+    static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     w_string(w, &al, "mode", modes[a->rz_mode]);
+    if (a->rz_mode == RZ_NEAREST) w_string(w, &al, "nearest_mode", nears[a->rz_nearest]);
     w_string(w, &al, "coordinate_transformation_mode", coords[a->rz_coord]);
     const Tensor *x = &m->tensors[n->in[0]];
     np->input[1] = (char *)"";
@@ -1716,62 +1958,153 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
   return np;
 }
 
+/* A graph as a GraphProto, its constants as its initializers.  NULL (with
+ * w->err set, or w->oom) if it cannot be written. */
+static Onnx__GraphProto *w_graph(Writer *w, const Model *m, const Node *owner) {
+  if (w->nframes == (int)(sizeof w->frames / sizeof w->frames[0])) {
+    w->err = "subgraphs nest too deep to write";
+    return NULL;
+  }
+  w->frames[w->nframes].g = m;
+  w->frames[w->nframes].owner = owner;
+  w->nframes++;
+  Onnx__TensorProto **saved = w->inits; /* a subgraph's initializers are its own */
+  size_t nsaved = w->ninits, csaved = w->capinits;
+  w->inits = NULL;
+  w->ninits = w->capinits = 0;
+  Onnx__GraphProto *g = wnew(w, sizeof *g);
+  if (!g) goto out;
+  onnx__graph_proto__init(g);
+  g->name = (char *)m->name;
+  for (uint32_t i = 1; i < m->ntensors; i++) {
+    const Tensor *t = &m->tensors[i];
+    if (t->kind != TK_CONST || (graph_uses(m, i) == 0 && !t->is_output)) continue;
+    if (!t->data) {
+      w->err = arena_printf(&w->a, "constant '%s' has no data to write", t->name);
+      g = NULL;
+      goto out;
+    }
+    w_add_init(w, w_tensor(w, t->name, t->dtype, t->rank, t->dims, t->data));
+  }
+  g->input = wnew(w, sizeof(void *) * (m->ninputs + 1));
+  for (uint32_t i = 0; i < m->ninputs && g->input; i++) /* an input bound to a constant is an initializer */
+    if (m->tensors[m->inputs[i]].kind == TK_INPUT) g->input[g->n_input++] = w_value_info(w, &m->tensors[m->inputs[i]]);
+  g->node = wnew(w, sizeof(void *) * (m->nnodes + m->noutputs));
+  g->n_output = m->noutputs;
+  g->output = wnew(w, sizeof(void *) * (m->noutputs + 1));
+  for (uint32_t i = 0; i < m->noutputs && g->output && g->node; i++) {
+    const Tensor *t = &m->tensors[m->outputs[i]];
+    Onnx__ValueInfoProto *vi = w_value_info(w, t);
+    if (vi && t->kind == TK_OUTER && owner) { /* an outer value as a result: through an Identity */
+      Onnx__NodeProto *np = wnew(w, sizeof *np);
+      char **io = wnew(w, 2 * sizeof(char *));
+      if (!np || !io) break;
+      onnx__node_proto__init(np);
+      vi->name = arena_printf(&w->a, "%s.out%u", t->name, i);
+      io[0] = (char *)w_name(w, w->nframes - 1, m->outputs[i]);
+      io[1] = vi->name;
+      np->op_type = (char *)"Identity";
+      np->name = vi->name;
+      np->input = io;
+      np->n_input = 1;
+      np->output = io + 1;
+      np->n_output = 1;
+      g->node[g->n_node++] = np;
+    }
+    g->output[i] = vi;
+  }
+  for (uint32_t i = 1; i < m->nnodes && g->node; i++) {
+    const Node *n = &m->nodes[i];
+    if (n->dead) continue;
+    if (n->act || n->bn_folded) {
+      w->err = arena_printf(&w->a, "node '%s': fused nodes cannot be written as ONNX", n->name);
+      g = NULL;
+      goto out;
+    }
+    Onnx__NodeProto *np = w_node(w, n);
+    if (!np) {
+      g = NULL;
+      goto out;
+    }
+    g->node[g->n_node++] = np;
+  }
+  g->initializer = w->inits;
+  g->n_initializer = w->ninits;
+  if (owner) { /* the subgraph's list lives in the arena; the main one is the caller's */
+    Onnx__TensorProto **v = wnew(w, sizeof(void *) * (w->ninits + 1));
+    if (v) memcpy(v, w->inits, sizeof(void *) * w->ninits);
+    g->initializer = v;
+    xfree(w->inits);
+    w->inits = NULL;
+  }
+out:
+  if (owner || !g) {
+    xfree(w->inits);
+    w->inits = saved;
+    w->ninits = nsaved;
+    w->capinits = csaved;
+  } else {
+    xfree(saved);
+  }
+  w->nframes--;
+  return g;
+}
+
+/* The opset a model needs: 13, or the newest `since` of its ops. */
+static int64_t needed_opset(const Model *m) {
+  int64_t v = 13;
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    const Node *n = &m->nodes[i];
+    if (n->dead) continue;
+    int64_t s = n->op == OP_HOST ? 0 : op_since(n->op);
+    if (n->op == OP_GROUPNORM && n->a.per_channel) s = 21;
+    if ((n->op == OP_LSTM || n->op == OP_GRU || n->op == OP_RNN) && n->a.layout && s < 14) s = 14;
+    if ((n->op == OP_SCATTERELEMENTS || n->op == OP_SCATTERND) && n->a.reduction)
+      s = n->a.reduction >= SRED_MAX ? 18 : 16;
+    if (n->op == OP_PAD && n->a.pad_mode == PADM_WRAP) s = 19;
+    if (n->op == OP_REDUCEMEAN && n->a.noop_empty) s = 18;
+    if (n->op == OP_ROIALIGN && n->a.roi_coord == ROIC_HALF_PIXEL) s = 16;
+    if (s > v) v = s;
+    for (int k = 0; k < 2; k++)
+      if (n->sub[k] && n->sub[k] < m->nsubs) {
+        int64_t u = needed_opset(&m->subs[n->sub[k]]);
+        if (u > v) v = u;
+      }
+  }
+  return v;
+}
+
 Rc onnx_write(const Model *m, const char *path, Diag *d) {
   Writer w = {0};
   arena_init(&w.a);
   w.m = m;
+  w.opset = needed_opset(m); /* and at least the model's own: types allowed only later (u8 Add, ...) */
+  if (m->opset > w.opset && m->opset <= NAASC_OPSET_MAX) w.opset = m->opset;
   Rc rc = RC_INTERNAL;
   uint8_t *buf = NULL;
   Onnx__ModelProto mp;
-  Onnx__GraphProto g;
   Onnx__OperatorSetIdProto opset;
   Onnx__OperatorSetIdProto *opsets[1] = {&opset};
   onnx__model_proto__init(&mp);
-  onnx__graph_proto__init(&g);
   onnx__operator_set_id_proto__init(&opset);
   mp.has_ir_version = 1;
-  mp.ir_version = 8;
+  mp.ir_version = w.opset >= 21 ? 10 : w.opset >= 19 ? 9 : 8;
   mp.producer_name = (char *)"naasc";
   mp.producer_version = (char *)"0.1";
   opset.domain = (char *)"";
   opset.has_version = 1;
-  opset.version = 13;
+  opset.version = w.opset;
   mp.n_opset_import = 1;
   mp.opset_import = opsets;
-  mp.graph = &g;
-  g.name = (char *)m->name;
-
-  for (uint32_t i = 1; i < m->ntensors; i++) {
-    const Tensor *t = &m->tensors[i];
-    if (t->kind != TK_CONST || graph_uses(m, i) == 0) continue;
-    if (!t->data) {
-      diag_error(d, t->name, "constant has no data to write");
+  mp.graph = w_graph(&w, m, NULL);
+  if (!mp.graph) {
+    if (w.err) {
+      diag_error(d, NULL, "cannot write '%s': %s", path, w.err);
       rc = RC_BADINPUT;
-      goto done;
     }
-    w_add_init(&w, w_tensor(&w, t->name, t->dtype, t->rank, t->dims, t->data));
-  }
-  g.n_input = m->ninputs;
-  g.input = wnew(&w, sizeof(void *) * (m->ninputs + 1));
-  for (uint32_t i = 0; i < m->ninputs && g.input; i++)
-    g.input[i] = w_value_info(&w, &m->tensors[m->inputs[i]]);
-  g.n_output = m->noutputs;
-  g.output = wnew(&w, sizeof(void *) * (m->noutputs + 1));
-  for (uint32_t i = 0; i < m->noutputs && g.output; i++)
-    g.output[i] = w_value_info(&w, &m->tensors[m->outputs[i]]);
-  g.node = wnew(&w, sizeof(void *) * m->nnodes);
-  for (uint32_t i = 1; i < m->nnodes && g.node; i++) {
-    if (m->nodes[i].dead) continue;
-    if (m->nodes[i].act || m->nodes[i].bn_folded) {
-      diag_error(d, m->nodes[i].name, "fused nodes cannot be written as ONNX");
-      rc = RC_BADINPUT;
-      goto done;
-    }
-    g.node[g.n_node++] = w_node(&w, &m->nodes[i]);
+    goto done;
   }
   if (w.oom) goto done;
-  g.initializer = w.inits;
-  g.n_initializer = w.ninits;
   size_t len = onnx__model_proto__get_packed_size(&mp);
   buf = xmalloc(len);
   if (!buf) goto done;

@@ -55,6 +55,8 @@ static const char *const up_modes[] = {"nearest", "linear", "bilinear"};
 #define INT_REQ(o, n, f) ROW(o, n, AK_INT, f, 0, 0, NONAMES, 0, true, 0, -1, 0, 0)
 #define INT_HAS(o, n, f, has) ROW(o, n, AK_INT, f, 0, 0, NONAMES, 0, false, OFF(has) + 1, -1, 0, 0)
 #define INT_IN(o, n, f, d, in, since) ROW(o, n, AK_INT, f, 0, 0, NONAMES, d, false, 0, in, since, 0)
+/* a required input (or, before input_since, a required attribute) */
+#define INT_IN_REQ(o, n, f, in, since) ROW(o, n, AK_INT, f, 0, 0, NONAMES, 0, true, 0, in, since, 0)
 #define BOOL(o, n, f, d) ROW(o, n, AK_BOOL, f, 0, 0, NONAMES, d, false, 0, -1, 0, 0)
 #define FLT(o, n, f, d) ROW(o, n, AK_FLOAT, f, 0, 0, NONAMES, d, false, 0, -1, 0, 0)
 #define FLT_UNTIL(o, n, f, d, until) ROW(o, n, AK_FLOAT, f, 0, 0, NONAMES, d, false, 0, -1, 0, until)
@@ -65,6 +67,8 @@ static const char *const up_modes[] = {"nearest", "linear", "bilinear"};
 #define INTS(o, n, f, cnt, mx) ROW(o, n, AK_INTS, f, OFF(cnt), mx, NONAMES, 0, false, 0, -1, 0, 0)
 #define INTS_IN(o, n, f, cnt, mx, in, since)                                                     \
   ROW(o, n, AK_INTS, f, OFF(cnt), mx, NONAMES, 0, false, 0, in, since, 0)
+#define INTS_IN_REQ(o, n, f, cnt, mx, in, since)                                                 \
+  ROW(o, n, AK_INTS, f, OFF(cnt), mx, NONAMES, 0, true, 0, in, since, 0)
 #define FLTS(o, n, f, cnt, mx) ROW(o, n, AK_FLOATS, f, OFF(cnt), mx, NONAMES, 0, false, 0, -1, 0, 0)
 #define ENUMS(o, n, f, cnt, mx, names)                                                           \
   ROW(o, n, AK_ENUMS, f, OFF(cnt), mx, NM(names), 0, false, 0, -1, 0, 0)
@@ -112,7 +116,7 @@ static const AttrSpec specs[] = {
     INT(OP_ARGMIN, "axis", axis, 0),
     BOOL(OP_ARGMIN, "keepdims", keepdims, 1),
     BOOL(OP_ARGMIN, "select_last_index", select_last, 0),
-    INT_IN(OP_CUMSUM, "axis", axis, 0, 1, 11),
+    INT_IN_REQ(OP_CUMSUM, "axis", axis, 1, 11),
     BOOL(OP_CUMSUM, "exclusive", exclusive, 0),
     BOOL(OP_CUMSUM, "reverse", reverse, 0),
     INT(OP_LAYERNORM, "axis", axis, -1),
@@ -138,18 +142,18 @@ static const AttrSpec specs[] = {
         0, 1, 9, 0),
     BOOL(OP_CASTLIKE, "saturate", saturate, 1),
     ENUM(OP_PAD, "mode", pad_mode, pad_modes, 0),
-    INTS_IN(OP_PAD, "pads", pads, npads, 2 * NAASC_MAX_RANK, 1, 11),
+    INTS_IN_REQ(OP_PAD, "pads", pads, npads, 2 * NAASC_MAX_RANK, 1, 11),
     FLT_UNTIL(OP_PAD, "value", pad_value, 0.0, 11),
     INTS_IN(OP_PAD, "axes", axes, naxes, NAASC_MAX_RANK, 3, 18),
     INT(OP_SPLIT, "axis", axis, 0),
     INTS_IN(OP_SPLIT, "split", split, nsplit, NAASC_MAX_OUTPUTS, 1, 13),
     INT(OP_SPLIT, "num_outputs", num_outputs, 0),
-    INTS_IN(OP_EXPAND, "shape", shape, nshape, NAASC_MAX_RANK, 1, 8),
-    INTS_IN(OP_TILE, "repeats", reps, nreps, NAASC_MAX_RANK, 1, 6),
+    INTS_IN_REQ(OP_EXPAND, "shape", shape, nshape, NAASC_MAX_RANK, 1, 8),
+    INTS_IN_REQ(OP_TILE, "repeats", reps, nreps, NAASC_MAX_RANK, 1, 6),
     ROW(OP_CONSTANTOFSHAPE, "value", AK_TENSOR, value_f, 0, 0, NONAMES, 0, false, 0, -1, 0, 0),
-    INTS_IN(OP_CONSTANTOFSHAPE, "shape", shape, nshape, NAASC_MAX_RANK, 0, 9),
+    INTS_IN_REQ(OP_CONSTANTOFSHAPE, "shape", shape, nshape, NAASC_MAX_RANK, 0, 9),
     INT(OP_ONEHOT, "axis", axis, -1),
-    INT_IN(OP_ONEHOT, "depth", depth, 0, 1, 9),
+    INT_IN_REQ(OP_ONEHOT, "depth", depth, 1, 9),
     DTYPE(OP_EYELIKE, "dtype", to, 0),
     INT(OP_EYELIKE, "k", k, 0),
     BOOL(OP_TRILU, "upper", upper, 1),
@@ -171,7 +175,7 @@ static const AttrSpec specs[] = {
     INT(OP_TOPK, "axis", axis, -1),
     BOOL(OP_TOPK, "largest", largest, 1),
     BOOL(OP_TOPK, "sorted", sorted, 1),
-    INT_IN(OP_TOPK, "k", k, 0, 1, 10),
+    INT_IN_REQ(OP_TOPK, "k", k, 1, 10),
     BOOL(OP_NMS, "center_point_box", center_point_box, 0),
     INT_IN(OP_NMS, "max_output_boxes_per_class", max_boxes, 0, 2, 10),
     FLT_IN(OP_NMS, "iou_threshold", iou_threshold, 0.0, 3, 10),
@@ -201,17 +205,17 @@ static const AttrSpec specs[] = {
     INT_IN(OP_DFT, "axis", axis, 1, 2, 20),
     INT_IN(OP_DFT, "dft_length", dft_length, 0, 1, 17),
     BOOL(OP_STFT, "onesided", onesided, 1),
-    INT_IN(OP_STFT, "frame_step", frame_step, 0, 1, 17),
+    INT_IN_REQ(OP_STFT, "frame_step", frame_step, 1, 17),
     INT_IN(OP_STFT, "frame_length", frame_length, 0, 3, 17),
     DTYPE(OP_HANNWINDOW, "output_datatype", to, 1),
     BOOL(OP_HANNWINDOW, "periodic", periodic, 1),
-    INT_IN(OP_HANNWINDOW, "size", size, 0, 0, 17),
+    INT_IN_REQ(OP_HANNWINDOW, "size", size, 0, 17),
     DTYPE(OP_HAMMINGWINDOW, "output_datatype", to, 1),
     BOOL(OP_HAMMINGWINDOW, "periodic", periodic, 1),
-    INT_IN(OP_HAMMINGWINDOW, "size", size, 0, 0, 17),
+    INT_IN_REQ(OP_HAMMINGWINDOW, "size", size, 0, 17),
     DTYPE(OP_BLACKMANWINDOW, "output_datatype", to, 1),
     BOOL(OP_BLACKMANWINDOW, "periodic", periodic, 1),
-    INT_IN(OP_BLACKMANWINDOW, "size", size, 0, 0, 17),
+    INT_IN_REQ(OP_BLACKMANWINDOW, "size", size, 0, 17),
     DTYPE(OP_MELWEIGHTMATRIX, "output_datatype", to, 1),
     INT_REQ(OP_TFIDF, "max_gram_length", max_gram),
     INT_REQ(OP_TFIDF, "max_skip_count", max_skip),

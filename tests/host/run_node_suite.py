@@ -23,6 +23,12 @@ anything else (a wrong value, an evaluator error, a crash, a refusal not
 listed, a listed case that now passes) fails the run.  The run also fails
 if fewer than MIN_PASS of all cases pass (the issue's 90%).
 
+With --roundtrip NAASC SCRATCH, each passing case is also written back by
+`naasc --emit=onnx` (with the same bindings), checked with onnx.checker
+when its opset is one python3-onnx knows, and evaluated again the same way:
+the ONNX writer, subgraphs included, must give a model that computes the
+same outputs.
+
 Exit codes: 0 all as expected, 1 some failure, 2 bad usage, 77 skip (no cases).
 """
 
@@ -240,8 +246,8 @@ def check_case(evalc, case_dir):
         expects += ["--expect", "%s=%s" % (go.name, os.path.join(ds, "output_%d.pb" % k))]
     rc, line, err = run([evalc, model_path] + binds + feeds + expects)
     outcome = "pass"
+    every = []
     if line.startswith("REFUSED") and re.search(r"depends on the values|must be a (one-element )?constant|trip count", line):
-        every = []
         for k, gi in enumerate(ins):
             every += ["--bind", "%s=%s" % (gi.name, os.path.join(ds, "input_%d.pb" % k))]
         rc2, line2, err2 = run([evalc, model_path] + every + expects)
@@ -254,6 +260,28 @@ def check_case(evalc, case_dir):
             return name, fam, op, "fail", "CRASH: stderr has %r" % mark
     if rc == "timeout" or (isinstance(rc, int) and rc not in (0, 1)):
         return name, fam, op, "fail", "eval_case exit %s: %s" % (rc, line)
+    if line.startswith("PASS") and ROUNDTRIP:
+        naasc, scratch = ROUNDTRIP
+        out = os.path.join(scratch, name + ".onnx")
+        used = binds if outcome == "pass" else every
+        rargs = [naasc, model_path, "--no-fold", "--emit=onnx", "-o", out]
+        rargs += ["--input-data" if a == "--bind" else a for a in used]
+        try:
+            r = subprocess.run(rargs, capture_output=True, text=True, errors="replace", timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return name, fam, op, "fail", "roundtrip: naasc --emit=onnx timed out"
+        if r.returncode != 0:
+            return name, fam, op, "fail", "roundtrip: naasc --emit=onnx exit %d: %s" % (r.returncode, r.stderr.strip()[:300])
+        written = onnx.load(out)
+        if written.opset_import[0].version <= onnx.defs.onnx_opset_version():
+            try:
+                onnx.checker.check_model(written, full_check=True)
+            except Exception as ex:  # noqa: BLE001 (the checker raises several kinds)
+                return name, fam, op, "fail", "roundtrip: onnx.checker: %s" % str(ex).splitlines()[0]
+        feeds2 = [] if outcome != "pass" else feeds
+        rc3, line3, err3 = run([evalc, out] + feeds2 + expects)
+        if not line3.startswith("PASS"):
+            return name, fam, op, "fail", "roundtrip: %s" % line3
     if line.startswith("PASS"):
         if outcome == "pass" and "nodes=0 " in line + " ":
             outcome = "folded"  # every node folded at import (its inputs are parameters)
@@ -276,7 +304,13 @@ def main():
     ap.add_argument("-v", action="store_true", help="list every case")
     ap.add_argument("-k", default="", help="only cases whose name contains this")
     ap.add_argument("--table", help="write the per-family table (markdown) here")
+    ap.add_argument("--roundtrip", nargs=2, metavar=("NAASC", "SCRATCH"),
+                    help="also write each passing case back with naasc --emit=onnx and evaluate it")
     args = ap.parse_args()
+    global ROUNDTRIP
+    if args.roundtrip:
+        os.makedirs(args.roundtrip[1], exist_ok=True)
+        ROUNDTRIP = tuple(args.roundtrip)
     cases = sorted(d for d in glob.glob(os.path.join(args.workdir, "node", "test_*"))
                    if os.path.isfile(os.path.join(d, "model.onnx")) and args.k in d)
     if not cases:
