@@ -5,9 +5,11 @@ naasc's command stream and runtime, and compares the outputs with ONNX's.
 Usage: run_node_numeric.py NAASC NAASC_RUN WORKDIR SCRATCH [--presets eyeriss,nvdla-256]
                            [-j N] [-k SUBSTRING] [-v] [--no-jit]
 
-A case is supported as in run_node_shapes.py (same op list, opsets, refusals;
-cases naasc refuses on purpose are skipped here, run_node_shapes checks the
-refusal).  Per supported case and preset:
+A case is supported as in run_node_shapes.py (opsets, refusals; cases naasc
+refuses on purpose are skipped here, run_node_shapes checks the refusal),
+with the op list narrowed to the ops lowered to the accelerator or the vector
+unit (a host nest is not executed by naasc-run yet; tests/host covers those
+ops through host/).  Per supported case and preset:
 
   naasc model.onnx --target PRESET -o SCRATCH/.../model.cmd [--input-data ...]
   naasc-run model.cmd --input NAME=input_K.pb ... -o SCRATCH/.../out [--no-jit]
@@ -57,6 +59,25 @@ KNOWN_REFUSALS = {
 }
 TIMEOUT = 60
 NO_JIT = False
+
+
+def lowered_ops(naasc):
+    """The ops naasc lowers to the accelerator or the vector unit today
+    (`--list-ops --format=markdown`, last column not "host nest"): a case
+    using any other op compiles to a host nest, which naasc-run does not
+    execute yet, so it is out of this test's scope until it does."""
+    r = subprocess.run([naasc, "--list-ops", "--format=markdown"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 0:
+        sys.exit("run_node_numeric: naasc --list-ops --format=markdown failed: %s" % r.stderr.strip())
+    ops = set()
+    for line in r.stdout.splitlines()[2:]:
+        cols = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cols) == 3 and cols[2] != "host nest":
+            ops.add(cols[0])
+    if not ops:
+        sys.exit("run_node_numeric: no lowered ops in naasc --list-ops --format=markdown")
+    return ops
 
 
 def run(cmd):
@@ -181,7 +202,7 @@ def main():
     if not cases:
         print("SKIP: no cases in %s/node (run gen_node_cases.py first)" % args.workdir)
         return 77
-    ops = shapes.list_ops(args.naasc)
+    ops = lowered_ops(args.naasc)
     todo = []
     for c in cases:
         name = os.path.basename(c)
