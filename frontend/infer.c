@@ -404,17 +404,26 @@ static bool infer_node(Ctx *c) {
     int si = c->m->opset < 11 ? 1 : 2;
     if (!inf_const_floats(c, si, sc, NAASC_MAX_RANK, &ns)) return false;
     if (c->m->opset >= 11 && !inf_const_ints(c, 3, sz, NAASC_MAX_RANK, &nz)) return false;
+    double span[NAASC_MAX_RANK]; /* the roi's extent per axis (tf_crop_and_resize), else 1 */
+    for (int i = 0; i < NAASC_MAX_RANK; i++) span[i] = 1;
+    if (a->rz_coord == RZC_TF_CROP_AND_RESIZE) {
+      int nr;
+      if (!inf_const_floats(c, 1, a->rz_roi, 2 * NAASC_MAX_RANK, &nr)) return false;
+      if (nr != 2 * x->rank) FAIL("Resize tf_crop_and_resize needs a roi of %d values", 2 * x->rank);
+      for (int i = 0; i < x->rank; i++) span[i] = (double)a->rz_roi[x->rank + i] - a->rz_roi[i];
+    }
     if (nz > 0) {
       if (nz != x->rank) FAIL("Resize sizes has %d values for rank %d", nz, x->rank);
       for (int i = 0; i < x->rank; i++) {
         dims[i] = sz[i];
         a->rz_scales[i] = (float)sz[i] / (float)x->dims[i];
+        a->rz_from_sizes = true;
       }
     } else if (ns > 0) {
       if (ns != x->rank) FAIL("Resize scales has %d values for rank %d", ns, x->rank);
       for (int i = 0; i < x->rank; i++) {
         if (!(sc[i] > 0)) FAIL("Resize scale %d must be positive", i);
-        dims[i] = (int64_t)floor((double)x->dims[i] * sc[i]);
+        dims[i] = (int64_t)floor((double)x->dims[i] * span[i] * sc[i]);
         a->rz_scales[i] = sc[i];
       }
     } else {

@@ -759,20 +759,23 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     break;
   }
   case OP_RESIZE: {
-    static const char *const modes[] = {"nearest", "linear"};
+    static const char *const modes[] = {"nearest", "linear", "cubic"};
     static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
-                                         "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+                                         "pytorch_half_pixel", "tf_half_pixel_for_nn",
+                                         "tf_crop_and_resize"};
     static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
                                         "ceil"};
     const char *m = attr_str(im, np, "mode", "nearest");
     const char *c = attr_str(im, np, "coordinate_transformation_mode",
                              im->opset >= 11 ? "half_pixel" : "asymmetric");
     const char *nm = attr_str(im, np, "nearest_mode", "round_prefer_floor");
-    int mi = str_index(m, modes, 2), ci = str_index(c, coords, 5), ni = str_index(nm, nears, 4);
+    int mi = str_index(m, modes, 3), ci = str_index(c, coords, 6), ni = str_index(nm, nears, 4);
     if (mi < 0) UNSUP("attribute mode='%s'", m);
     if (ci < 0) UNSUP("attribute coordinate_transformation_mode='%s'", c);
     if (ni < 0) UNSUP("attribute nearest_mode='%s'", nm);
-    if (attr_int(np, "exclude_outside", 0)) UNSUP("attribute exclude_outside=1");
+    a->rz_exclude_outside = attr_int(np, "exclude_outside", 0) != 0;
+    a->rz_cubic_a = attr_float(np, "cubic_coeff_a", -0.75f);
+    a->rz_extrapolation = attr_float(np, "extrapolation_value", 0.0f);
     if (mi >= 0) a->rz_mode = (ResizeMode)mi;
     if (ci >= 0) a->rz_coord = (ResizeCoord)ci;
     if (ni >= 0) a->rz_nearest = (ResizeNearest)ni;
@@ -1938,15 +1941,30 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     break;
   }
   case OP_RESIZE: {
-    static const char *const modes[] = {"nearest", "linear"};
+    static const char *const modes[] = {"nearest", "linear", "cubic"};
     static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
-                                         "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+                                         "pytorch_half_pixel", "tf_half_pixel_for_nn",
+                                         "tf_crop_and_resize"};
     static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     w_string(w, &al, "mode", modes[a->rz_mode]);
     if (a->rz_mode == RZ_NEAREST) w_string(w, &al, "nearest_mode", nears[a->rz_nearest]);
     w_string(w, &al, "coordinate_transformation_mode", coords[a->rz_coord]);
+    if (a->rz_mode == RZ_CUBIC) {
+      w_float(w, &al, "cubic_coeff_a", a->rz_cubic_a);
+      if (a->rz_exclude_outside) w_int(w, &al, "exclude_outside", 1);
+    }
     const Tensor *x = &m->tensors[n->in[0]];
     np->input[1] = (char *)"";
+    if (a->rz_coord == RZC_TF_CROP_AND_RESIZE) {
+      w_float(w, &al, "extrapolation_value", a->rz_extrapolation);
+      np->input[1] = (char *)w_const(w, n->name, "roi", DT_F32, 2 * x->rank, a->rz_roi);
+    }
+    if (a->rz_from_sizes) {
+      np->input[2] = (char *)"";
+      np->input[3] = (char *)w_const(w, n->name, "sizes", DT_I64, x->rank, m->tensors[n->out[0]].dims);
+      np->n_input = 4;
+      break;
+    }
     np->input[2] = (char *)w_const(w, n->name, "scales", DT_F32, x->rank, a->rz_scales);
     np->n_input = 3;
     break;

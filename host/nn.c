@@ -409,31 +409,78 @@ static Rc matmul(Ev *e, int q) {
 
 /* ---- Resize and Upsample ----------------------------------------------- */
 
-/* The ONNX coordinate transforms; like the reference, the resized length
- * is in * scale before rounding (it matters for align_corners). */
-static double rz_coord(ResizeCoord c, double xo, double scale, int64_t in, int64_t out) {
-  double len = scale * (double)in;
-  (void)out;
-  switch (c) {
-  case RZC_HALF_PIXEL: return (xo + 0.5) / scale - 0.5;
-  case RZC_PYTORCH_HALF_PIXEL: return len > 1 ? (xo + 0.5) / scale - 0.5 : 0;
-  case RZC_ALIGN_CORNERS: return len == 1 ? 0 : xo * (double)(in - 1) / (len - 1);
-  case RZC_ASYMMETRIC: return xo / scale;
-  case RZC_TF_HALF_PIXEL_FOR_NN: return (xo + 0.5) / scale;
-  }
-  return xo / scale;
-}
+/* Resize follows the ONNX reference (resize.py of the backend tests) step
+ * by step: separable over the axes, outermost first; on each axis the
+ * output coordinate maps back to x (the coordinate transform, with the
+ * resized length taken as in * scale before rounding), the taps are the n
+ * nearest input positions preferring the lower ones (n = 2 for nearest and
+ * linear, 4 for cubic), edge-clamped, weighted by the mode's coefficients of
+ * r = x - (ceil(x) - 1), in (0, 1]. */
+typedef struct {
+  const Attrs *a;
+  const double *v;
+  int r;
+  const int64_t *in, *out, *st;
+  ResizeMode mode;
+  ResizeCoord coord;
+  ResizeNearest near;
+} Rz;
 
-static int64_t rz_nearest(ResizeNearest m, double x, int64_t in) {
-  double f = floor(x), r;
-  switch (m) {
-  case RZN_ROUND_PREFER_FLOOR: r = x - f == 0.5 ? f : floor(x + 0.5); break;
-  case RZN_ROUND_PREFER_CEIL: r = x - f == 0.5 ? f + 1 : floor(x + 0.5); break;
-  case RZN_FLOOR: r = f; break;
-  default: r = ceil(x); break;
+static double rz_rec(const Rz *z, int ax, int64_t off, const int64_t *oidx) {
+  if (ax == z->r) return z->v[off];
+  const Attrs *a = z->a;
+  int64_t in = z->in[ax];
+  double scale = a->rz_scales[ax], len = scale * (double)in, xo = (double)oidx[ax], x;
+  switch (z->coord) {
+  case RZC_HALF_PIXEL: x = (xo + 0.5) / scale - 0.5; break;
+  case RZC_PYTORCH_HALF_PIXEL: x = len == 1 ? -0.5 : (xo + 0.5) / scale - 0.5; break;
+  case RZC_ALIGN_CORNERS: x = len == 1 ? 0 : xo * (double)(in - 1) / (len - 1); break;
+  case RZC_TF_HALF_PIXEL_FOR_NN: x = (xo + 0.5) / scale; break;
+  case RZC_TF_CROP_AND_RESIZE: {
+    double r0 = a->rz_roi[ax], r1 = a->rz_roi[z->r + ax];
+    x = len == 1 ? (r1 - r0) * (double)(in - 1) / 2 : xo * (r1 - r0) * (double)(in - 1) / (len - 1);
+    x += r0 * (double)(in - 1);
+    if (x < 0 || x > (double)(in - 1)) return a->rz_extrapolation;
+    break;
   }
-  int64_t i = (int64_t)r;
-  return i < 0 ? 0 : i >= in ? in - 1 : i;
+  default: x = xo / scale; break; /* asymmetric */
+  }
+  double c = ceil(x), r = x - (c - 1); /* in (0, 1] */
+  int n = z->mode == RZ_CUBIC ? 4 : 2;
+  int64_t base = (int64_t)c - n / 2;
+  double w[4];
+  if (z->mode == RZ_NEAREST) {
+    bool hi;
+    if (r == 1) hi = true;
+    else if (z->near == RZN_ROUND_PREFER_FLOOR) hi = r > 0.5;
+    else if (z->near == RZN_ROUND_PREFER_CEIL) hi = r >= 0.5;
+    else hi = z->near == RZN_CEIL;
+    w[0] = !hi, w[1] = hi;
+  } else if (z->mode == RZ_LINEAR) {
+    w[0] = 1 - r, w[1] = r;
+  } else {
+    double A = a->rz_cubic_a, s1 = r + 1, s2 = 1 - r, s3 = 2 - r;
+    w[0] = ((A * s1 - 5 * A) * s1 + 8 * A) * s1 - 4 * A;
+    w[1] = ((A + 2) * r - (A + 3)) * r * r + 1;
+    w[2] = ((A + 2) * s2 - (A + 3)) * s2 * s2 + 1;
+    w[3] = ((A * s3 - 5 * A) * s3 + 8 * A) * s3 - 4 * A;
+    if (a->rz_exclude_outside) {
+      double sum = 0;
+      for (int k = 0; k < 4; k++) {
+        if (base + k < 0 || base + k >= in) w[k] = 0;
+        sum += w[k];
+      }
+      for (int k = 0; k < 4; k++) w[k] /= sum;
+    }
+  }
+  double v = 0;
+  for (int k = 0; k < n; k++) {
+    if (w[k] == 0) continue;
+    int64_t i = base + k;
+    i = i < 0 ? 0 : i >= in ? in - 1 : i;
+    v += w[k] * rz_rec(z, ax + 1, off + i * z->st[ax], oidx);
+  }
+  return v;
 }
 
 static Rc resize(Ev *e) {
@@ -451,46 +498,16 @@ static Rc resize(Ev *e) {
     memcpy(od, e->out[0].dims, sizeof od);
   }
   if (!ev_want(e, 0)) return RC_OK;
-  ResizeCoord coord = up ? RZC_ASYMMETRIC : a->rz_coord;
-  ResizeNearest nm = up ? RZN_FLOOR : a->rz_nearest;
-  int r = x->rank;
-  int64_t idx[NAASC_MAX_RANK] = {0}, cnt = prod(od, 0, r), xs[NAASC_MAX_RANK];
-  strides_of(r, x->dims, xs);
+  int64_t xs[NAASC_MAX_RANK], idx[NAASC_MAX_RANK] = {0}, cnt = prod(od, 0, x->rank);
+  strides_of(x->rank, x->dims, xs);
   double *xv = ev_f64(e, x);
   if (!xv) EOOM();
+  /* Upsample: asymmetric coordinates, nearest rounding down */
+  Rz z = {a, xv, x->rank, x->dims, od, xs, a->rz_mode, up ? RZC_ASYMMETRIC : a->rz_coord,
+          up ? RZN_FLOOR : a->rz_nearest};
   for (int64_t j = 0; j < cnt; j++) {
-    double pos[NAASC_MAX_RANK];
-    for (int q = 0; q < r; q++) pos[q] = rz_coord(coord, (double)idx[q], a->rz_scales[q], x->dims[q], od[q]);
-    double v = 0;
-    if (a->rz_mode == RZ_NEAREST) {
-      int64_t off = 0;
-      for (int q = 0; q < r; q++) off += rz_nearest(nm, pos[q], x->dims[q]) * xs[q];
-      v = xv[off];
-    } else { /* multilinear over the 2^r corners, edges clamped */
-      int64_t lo[NAASC_MAX_RANK];
-      double fr[NAASC_MAX_RANK];
-      for (int q = 0; q < r; q++) {
-        double p = pos[q];
-        if (p < 0) p = 0;
-        if (p > (double)(x->dims[q] - 1)) p = (double)(x->dims[q] - 1);
-        lo[q] = (int64_t)floor(p);
-        fr[q] = p - (double)lo[q];
-      }
-      for (int corner = 0; corner < (1 << r); corner++) {
-        double w = 1;
-        int64_t off = 0;
-        for (int q = 0; q < r && w != 0; q++) {
-          int hi = (corner >> q) & 1;
-          w *= hi ? fr[q] : 1 - fr[q];
-          int64_t i = lo[q] + hi;
-          if (i >= x->dims[q]) i = x->dims[q] - 1;
-          off += i * xs[q];
-        }
-        if (w != 0) v += w * xv[off];
-      }
-    }
-    host_put_f(&e->out[0], j, v);
-    next_index(r, od, idx);
+    host_put_f(&e->out[0], j, rz_rec(&z, 0, 0, idx));
+    next_index(x->rank, od, idx);
   }
   return RC_OK;
 }

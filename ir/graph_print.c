@@ -45,9 +45,10 @@ static void fval(FILE *f, const char *key, float v) {
 }
 
 static const char *const autopad_names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
-static const char *const rz_mode_names[] = {"nearest", "linear"};
+static const char *const rz_mode_names[] = {"nearest", "linear", "cubic"};
 static const char *const rz_coord_names[] = {"half_pixel", "asymmetric", "align_corners",
-                                             "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+                                             "pytorch_half_pixel", "tf_half_pixel_for_nn",
+                                             "tf_crop_and_resize"};
 static const char *const rz_near_names[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
                                             "ceil"};
 
@@ -160,6 +161,10 @@ static void attrs_print(FILE *f, Op op, const Attrs *a) {
   case OP_RESIZE:
     fprintf(f, " mode=%s coord=%s", rz_mode_names[a->rz_mode], rz_coord_names[a->rz_coord]);
     if (a->rz_mode == RZ_NEAREST) fprintf(f, " nearest=%s", rz_near_names[a->rz_nearest]);
+    if (a->rz_mode == RZ_CUBIC) {
+      fval(f, "cubic_a", a->rz_cubic_a);
+      if (a->rz_exclude_outside) fputs(" exclude_outside=1", f);
+    }
     break;
   default:
     spec_print(f, op, a);

@@ -368,10 +368,10 @@ typedef struct {
  * lists them).  Spatial lists have `nsp` entries; pads have 2*nsp (begins,
  * then ends, as in ONNX). */
 typedef enum { PAD_NOTSET = 0, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } AutoPad;
-typedef enum { RZ_NEAREST = 0, RZ_LINEAR } ResizeMode;
+typedef enum { RZ_NEAREST = 0, RZ_LINEAR, RZ_CUBIC } ResizeMode;
 typedef enum {
   RZC_HALF_PIXEL = 0, RZC_ASYMMETRIC, RZC_ALIGN_CORNERS, RZC_PYTORCH_HALF_PIXEL,
-  RZC_TF_HALF_PIXEL_FOR_NN
+  RZC_TF_HALF_PIXEL_FOR_NN, RZC_TF_CROP_AND_RESIZE
 } ResizeCoord;
 typedef enum {
   RZN_ROUND_PREFER_FLOOR = 0, RZN_ROUND_PREFER_CEIL, RZN_FLOOR, RZN_CEIL
@@ -422,7 +422,10 @@ typedef struct {
   ResizeMode rz_mode;
   ResizeCoord rz_coord;
   ResizeNearest rz_nearest;
-  float rz_cubic_a;
+  float rz_cubic_a;                     /* Resize cubic: the A of the kernel, */
+  bool rz_exclude_outside;              /* ... taps outside the input dropped */
+  float rz_extrapolation;               /* Resize tf_crop_and_resize: value outside the roi */
+  float rz_roi[2 * NAASC_MAX_RANK];     /* ... roi starts then ends, normalized (from input) */
   int64_t shape_start, shape_end;       /* Shape (opset 15); end = INT64_MAX for none */
   int64_t starts[NAASC_MAX_RANK];       /* Slice, for axes[0..naxes) */
   int64_t ends[NAASC_MAX_RANK];
@@ -430,6 +433,7 @@ typedef struct {
   int64_t out_shape[NAASC_MAX_RANK];    /* ConvTranspose output_shape (spatial), if has_out_shape */
   bool has_out_shape;
   float rz_scales[NAASC_MAX_RANK];      /* Resize scale per axis (output/input if sizes given) */
+  bool rz_from_sizes;                   /* Resize: the model gave sizes (written back as sizes) */
   bool allowzero;                       /* Reshape (opset 14) */
   /* The ops beyond the first 37 read these; ir/attrs.c maps each ONNX
    * attribute (or constant input) to its field, op by op. */

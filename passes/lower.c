@@ -469,6 +469,10 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_SLICE:
     case OP_GATHER: ok = lower_move(&L, nd); break;
     case OP_RESIZE: {
+      if (nd->a.rz_mode == RZ_CUBIC || nd->a.rz_coord == RZC_TF_CROP_AND_RESIZE) { /* not on the vector unit */
+        ok = lower_whole(&L, nd, NK_VEC, "host:Resize");
+        break;
+      }
       ok = lower_elementwise(&L, nd, "resize");
       if (ok) {
         Nest *n = &L.m->nests[L.m->nnests - 1];

@@ -54,8 +54,6 @@ STRING = "string tensors"
 NOT_TENSOR = "graph input not a tensor (optional/sequence type)"
 INDICES = "MaxPool second output Indices"
 EMPTY = "empty tensor (a zero dim)"
-CUBIC = "Resize mode=cubic"
-CROP = "Resize coordinate_transformation_mode=tf_crop_and_resize"
 DYNAMIC = "a Loop body slicing by the iteration number (shape from values)"
 SCAN8 = "Scan-8 (opset 8, with a batch axis)"
 SEQUENCE = "sequence or optional values in a subgraph"
@@ -87,16 +85,6 @@ EXPECTED_REFUSALS = {
     "test_maxpool_with_argmax_2d_precomputed_strides": INDICES,
     "test_reshape_allowzero_reordered": EMPTY,  # input data is [0,3,4]
     "test_slice_start_out_of_bounds": EMPTY,  # output is [20,0,5]
-    "test_resize_downsample_scales_cubic": CUBIC,
-    "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside": CUBIC,
-    "test_resize_downsample_scales_cubic_align_corners": CUBIC,
-    "test_resize_downsample_sizes_cubic": CUBIC,
-    "test_resize_upsample_scales_cubic": CUBIC,
-    "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside": CUBIC,
-    "test_resize_upsample_scales_cubic_align_corners": CUBIC,
-    "test_resize_upsample_scales_cubic_asymmetric": CUBIC,
-    "test_resize_upsample_sizes_cubic": CUBIC,
-    "test_resize_tf_crop_and_resize": CROP,
 }
 # What naasc's message must say for each reason, so a case refused for some
 # other reason (a bug) does not pass as expected.
@@ -110,8 +98,6 @@ REFUSAL_RE = {
     NOT_TENSOR: r"only tensor types",
     INDICES: r"MaxPool.*Indices",
     EMPTY: r"zero|empty",
-    CUBIC: r"mode='cubic'",
-    CROP: r"tf_crop_and_resize",
 }
 
 DTYPES = {
