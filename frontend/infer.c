@@ -8,11 +8,15 @@
  *      inputs, so after this pass every input is data;
  *   2. computes each output's element type and shape by the ONNX rules,
  *      resolving auto_pad into explicit pads;
- *   3. folds the node when its op folds and every input is a constant with
- *      data (Shape folds from the shape alone): its outputs become constants
- *      and the node dies.  This is what makes exported shape sub-graphs
- *      (Shape -> Gather -> Concat -> Reshape) disappear.
- * After it every live tensor has a static shape, or the pass failed.
+ *   3. folds the node when every input is a constant with data (Shape and
+ *      Size fold from the shape alone), by evaluating it with host_eval:
+ *      its outputs become constants and the node dies.  This is what makes
+ *      exported shape sub-graphs (Shape -> Gather -> Concat -> Reshape),
+ *      ConstantOfShape and comparisons on constants disappear.  An If on a
+ *      constant condition is replaced by its branch (shapes.c).
+ * The rules of the ops beyond the first 37, control flow and the policy
+ * for data-dependent shapes are in shapes.c.  After the walk every live
+ * tensor has a static shape, or the pass failed.
  */
 #include "infer_int.h"
 

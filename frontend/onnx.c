@@ -2,16 +2,24 @@
  * onnx.c: ONNX ModelProto <-> graph IR.  The only file that includes the
  * protobuf-c generated header.
  *
- * Import (onnx_import): unpack, check IR version and opset, make tensors for
- * graph inputs (with --input-shape applied), initializers and Constant
- * nodes, make nodes with typed attributes, then sort, infer shapes and fold
- * constants (infer.c).  Every problem is reported with the file and the
- * place in it; unsupported ops and attribute values are gathered over the
- * whole model and reported at once, grouped by (op, what) with a count.
+ * Import (onnx_import): unpack, check IR version (3-10) and opset (7-21,
+ * older op by op), make tensors for graph inputs (with --input-shape
+ * applied), initializers and Constant nodes, make nodes with typed
+ * attributes (the first 37 ops by hand, the others from the AttrSpec rows
+ * of ir/attrs.c), import If/Loop/Scan subgraphs recursively (a name a
+ * subgraph does not define resolves outwards and becomes an input of the
+ * owning node), check their signatures, then sort, infer shapes and fold
+ * constants (infer.c).  Fields newer than the build's onnx.proto stay in
+ * protobuf-c's unknown fields and are ignored.  Every problem is reported
+ * with the file and the place in it; unsupported ops and attribute values
+ * are gathered over the whole model, subgraphs included, and reported at
+ * once, grouped by (op, what) with a count.
  *
- * Export (onnx_write): the zoo's models as ONNX IR version 8, opset 13, with
- * attribute-carried values (Clip bounds, Slice ranges, Squeeze axes) turned
- * back into the constant inputs opset 13 wants.
+ * Export (onnx_write): IR version 8 and opset 13, or the opset the model's
+ * ops need (and at least the model's own, up to 21), with
+ * attribute-carried values (Clip bounds, Slice ranges, Squeeze axes, Pad's
+ * pads, ...) turned back into the constant inputs that opset wants, and
+ * subgraphs as graph attributes (their captured values by the outer name).
  */
 #include "frontend.h"
 
@@ -579,7 +587,7 @@ static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, c
       size_t cnt = sp->kind == AK_LIST_I ? at->n_ints : at->n_floats, es = sp->kind == AK_LIST_I ? 8 : 4;
       void *v = arena_alloc(&im->m->arena, cnt * es + 1);
       if (!v) return false;
-      memcpy(v, sp->kind == AK_LIST_I ? (const void *)at->ints : (const void *)at->floats, cnt * es);
+      if (cnt) memcpy(v, sp->kind == AK_LIST_I ? (const void *)at->ints : (const void *)at->floats, cnt * es);
       *(void **)p = v;
       *(int *)((char *)a + sp->count_off) = (int)cnt;
       break;
@@ -2050,7 +2058,7 @@ static Onnx__GraphProto *w_graph(Writer *w, const Model *m, const Node *owner) {
   g->n_initializer = w->ninits;
   if (owner) { /* the subgraph's list lives in the arena; the main one is the caller's */
     Onnx__TensorProto **v = wnew(w, sizeof(void *) * (w->ninits + 1));
-    if (v) memcpy(v, w->inits, sizeof(void *) * w->ninits);
+    if (v && w->ninits) memcpy(v, w->inits, sizeof(void *) * w->ninits);
     g->initializer = v;
     xfree(w->inits);
     w->inits = NULL;

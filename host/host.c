@@ -249,9 +249,9 @@ int64_t *ev_i64(Ev *e, const HostTensor *t) {
   int64_t n = host_numel(t);
   int64_t *v = ev_alloc(e, sizeof(int64_t) * (size_t)n);
   if (!v) return NULL;
-  if (t->dtype == DT_I64)
+  if (t->dtype == DT_I64 && n)
     memcpy(v, t->data, sizeof(int64_t) * (size_t)n);
-  else
+  else if (t->dtype != DT_I64)
     for (int64_t i = 0; i < n; i++) v[i] = host_get_i(t, i);
   return v;
 }

@@ -12,6 +12,9 @@
  *   softmax, reducemean, batchnorm, cast, resize (gather)    vec
  *   concat, slice, transpose, gather                          move
  *   reshape, flatten, squeeze, unsqueeze, identity, dropout   view
+ *   every other op (unknown ops run on the host, the ops not lowered yet,
+ *   Resize cubic or tf_crop_and_resize)   one "host:OP" vec nest reading
+ *   and writing whole tensors: not costed, for host/ to evaluate
  * 1-D convolutions and pools lower with Q = S = 1; 3-D ones are refused.
  */
 #include "passes.h"

@@ -97,17 +97,21 @@ int main(int argc, char **argv) {
   char msg[400];
   Rc rc = onnx_import(argv[1], &o, &m, &d);
   fflush(ef);
+  int status = 1, nodes = 0, folded = 0;
+  HostTensor *v = NULL;
+  Arena a;
+  arena_init(&a);
   if (rc != RC_OK) {
     first_line(ebuf, msg, sizeof msg);
     printf("REFUSED %s\n", msg);
-    return 1;
+    goto done;
   }
-  int status = 1, nodes = 0, folded = 0;
   for (uint32_t i = 1; i < m->nnodes; i++) folded += m->nodes[i].dead;
-  HostTensor *v = calloc(m->ntensors + 2 * MAXN, sizeof *v);
-  Arena a;
-  arena_init(&a);
-  if (!v) return 3;
+  v = calloc(m->ntensors + 2 * MAXN, sizeof *v);
+  if (!v) {
+    printf("ERROR out of memory\n");
+    goto done;
+  }
   uint32_t nt0 = m->ntensors;
   for (uint32_t t = 1; t < nt0; t++)
     if (m->tensors[t].kind == TK_CONST) v[t] = host_view(&m->tensors[t]);
