@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 /* v as an integer when it is one, else the shortest %g form that strtod
  * reads back exactly. */
@@ -181,6 +181,11 @@ static void put_level(FILE *f, const Level *L, int64_t above, int64_t above_x, i
   if (L->e_update_pj != L->e_fill_pj) flow_num(&e, "update", L->e_update_pj);
   flow_end(&e);
   fputc('\n', f);
+  if (L->leak_pj_per_cycle != 0) {
+    fputs("    leak_pj_per_cycle: ", f);
+    put_num(f, L->leak_pj_per_cycle);
+    fputc('\n', f);
+  }
   if (L->area_um2_per_word != 0) {
     fputs("    area_um2_per_word: ", f);
     put_num(f, L->area_um2_per_word);

@@ -1,8 +1,12 @@
 /*
- * backend.h: the one interface of backend/: the analytical cost model
- * (cost.c), the readers of the Timeloop validation cases and of the YAML
- * arch/problem/mapping files (case.c) and the comparison of two
- * CostResults (report.c).
+ * backend.h: the public interface of backend/ (included as
+ * "backend/backend.h"; backend/ depends on ir/ only): the analytical cost
+ * model (cost.c), the readers of the Timeloop validation cases and of the
+ * YAML arch/problem/mapping files (case.c), the comparison of two
+ * CostResults (report.c), the architecture presets and printer
+ * (preset.c, arch_print.c), the technology model (tech.c), Timeloop's and
+ * Accelergy's formats (timeloop.c, timeloop_write.c), and the cost of
+ * whole-network schedules and their text form (schedule.c, schedule_text.c).
  *
  * The cost model reproduces Timeloop v3.0.3's counts in closed form
  * (docs/cost-model.md); it allocates nothing and keeps no state, so any
@@ -13,9 +17,7 @@
 
 #include <stdio.h>
 
-#include "accel.h"
-#include "ir.h"
-#include "kernel.h"
+#include "ir/ir.h"
 
 /* ---- cost model -------------------------------------------------------- */
 
@@ -52,7 +54,7 @@ Rc cost_check_mapping(const Problem *p, const Arch *a, const Mapping *m, Diag *d
 
 /* ---- validation cases --------------------------------------------------- */
 
-/* A case of shared/validation/timeloop ("dnn-accel-costmodel-validation/1"):
+/* A case of tests/data/timeloop ("dnn-accel-costmodel-validation/1"):
  * the triple plus Timeloop's figures in CostResult form (only the fields
  * the case states are set; edp, seconds and area stay 0). */
 typedef struct {
@@ -87,7 +89,8 @@ int cost_compare(const CostResult *got, const CostResult *want, const Arch *a, F
                  bool only_failures);
 
 /* ---- architecture presets and printing (preset.c, arch_print.c) ------------
- * Appended for the NAAS baseline presets (backend/presets/README.md). */
+ * The presets are backend/presets/NAME.yaml (backend/presets/README.md),
+ * compiled into the library. */
 
 /* arch_load of the len bytes at text, named `name` in messages (case.c). */
 Rc arch_load_text(const char *text, size_t len, const char *name, Arch *a, Diag *d);
@@ -103,62 +106,223 @@ const char *arch_preset_text(const char *name, size_t *len);
  * there is no such preset. */
 Rc arch_preset_load(const char *name, Arch *a, Diag *d);
 
-/* A --target: a preset name, an arch file (*.yaml, *.yml) or a Timeloop
- * validation case (*.json, its arch).  RC_BADINPUT (reported) otherwise. */
+/* A --target: a preset name, an arch file (*.yaml, *.yml: naasc's, or a
+ * Timeloop specification, told apart by content; timeloop_load), a folder of
+ * Timeloop files, or a Timeloop validation case (*.json, its arch).
+ * RC_BADINPUT (reported) otherwise. */
 Rc arch_resolve(const char *name_or_path, Arch *a, Diag *d);
 
 /* Writes a in the YAML arch format; arch_load reads it back to the same
  * struct, so print -> load -> print is byte-identical. */
 void arch_print(FILE *f, const Arch *a);
 
+/* ---- technology model (tech.c) ---------------------------------------------
+ * Energy per action and area of a component from its attributes and the
+ * technology node (docs/technology.md: the model, its data and how far it is
+ * from each published point).  No allocation, no state: thread-safe. */
 
-/* ---- command stream (cmd_emit.c) -------------------------------------------
- * Appended for the runtime (#6); the format is docs/cmd-format.md, its
- * constants ir/cmdfmt.h.  The reader, validator and disassembler are in
- * runtime/ (runtime.h).  Declared only where nest.h is included first:
- * cost.c has a private type named Nest. */
-#ifdef NAASC_NEST_H
+typedef enum {
+  TECH_NONE = 0,
+  TECH_SRAM,    /* an SRAM array (CACTI): depth, width, banks, ports */
+  TECH_REGFILE, /* a flip-flop register file: depth, width, banks, ports */
+  TECH_MAC,     /* a multiply-accumulate unit (or its multiplier or adder) */
+  TECH_DRAM,    /* off-chip DRAM: type, width per access */
+  TECH_NOC,     /* an on-chip wire hop: width, length */
+  TECH_NKINDS
+} TechKind;
+
+/* Number formats of a MAC's operands and accumulator. */
+typedef enum { TECH_INT = 0, TECH_BINARY, TECH_FP16, TECH_BF16, TECH_FP32 } TechNumber;
+
+/* The part of a MAC to cost: all of it, the multiplier, or the adder. */
+typedef enum { TECH_OP_MAC = 0, TECH_OP_MUL, TECH_OP_ADD } TechOp;
+
+typedef enum { TECH_LPDDR4 = 0, TECH_DDR4, TECH_HBM2, TECH_GDDR5, TECH_NDRAM } TechDram;
+
+/* A component; tech_init sets the defaults noted. */
+typedef struct {
+  TechKind kind;
+  double node_nm;     /* technology node, 7-130 nm; 0 = not given (needed but for DRAM) */
+  int64_t depth;      /* words (sram, regfile) */
+  int width;          /* bits per word or access (sram, regfile, dram, noc) */
+  int banks;          /* sram, regfile: 1-32 (1) */
+  int ports;          /* read-write ports, sram, regfile: 1-4 (1) */
+  TechNumber number;  /* mac operands (TECH_INT) */
+  int bits;           /* mac: integer operand width (0 = not given) */
+  TechNumber acc;     /* mac accumulator format, when acc_given */
+  int acc_bits;       /* its width for TECH_INT */
+  bool acc_given;     /* else: an integer of 2 x bits, or the operands' float format */
+  TechOp op;          /* mac: TECH_OP_MAC */
+  TechDram dram;      /* dram: TECH_LPDDR4 */
+  double length_mm;   /* noc: the hop's wire length (0 = not given) */
+  double cycle_ns;    /* clock period that leakage per cycle is for (1 ns) */
+} TechComponent;
+
+/* The model's answer.  Storage (sram, regfile, dram): read/write/update pJ
+ * per access of one word; mac: energy_pj per operation; noc: energy_pj per
+ * hop of width bits.  extrapolated: the component lies outside the data the
+ * model was fitted to (the CACTI grid, Horowitz's 8-32 bit points, ...). */
+typedef struct {
+  double read_pj, write_pj, update_pj;
+  double energy_pj;
+  double leak_pj_per_cycle;
+  double area_um2;
+  bool extrapolated;
+} TechCost;
+
+/* A component of that kind with the defaults above. */
+void tech_init(TechComponent *c, TechKind kind);
+
+/* Sets the attribute `attr` ("depth", "width", "banks", "ports",
+ * "technology", "cycle_ns", "type", "bits", "acc", "op", "length_mm", as the
+ * kind takes them; docs/technology.md) from its text.  RC_BADINPUT
+ * (reported through d at `where`, naming the attribute and the value) for
+ * an attribute the kind does not take or a value that does not parse. */
+Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d, const char *where);
+
+/* Evaluates c into *out.  RC_BADINPUT (reported, naming the value) if c is
+ * outside the model: a node outside 7-130 nm, a depth or width of 0 or too
+ * large, a missing attribute, ... */
+Rc tech_eval(const TechComponent *c, TechCost *out, Diag *d, const char *where);
+
+/* "sram", ...; TECH_NONE if name is no kind. */
+const char *tech_kind_name(TechKind k);
+TechKind tech_kind_find(const char *name);
+const char *tech_number_name(TechNumber t);
+const char *tech_dram_name(TechDram t);
+/* The model's DRAM energy per bit read or written (pJ). */
+double tech_dram_pj_per_bit(TechDram t);
+
+/* ---- Timeloop and Accelergy specifications (timeloop.c) --------------------
+ * naasc reads Timeloop's specifications (v0.3 tree, v0.4 node list and the
+ * v0.4 processed form of parsed-processed-input.yaml; formats and limits in
+ * docs/timeloop.md), Accelergy's ERT/ART and Timeloop's statistics, and
+ * writes its own nouns back as Timeloop files (timeloop_write.c). */
+
+#define TL_HAVE_ARCH 1u
+#define TL_HAVE_PROBLEM 2u
+#define TL_HAVE_MAPPING 4u
+
+/* What a set of Timeloop files holds, in naasc's nouns. */
+typedef struct {
+  char design[ACCEL_NAME_MAX];               /* the top container's name */
+  unsigned have;                             /* TL_HAVE_* read */
+  Arch arch;                                 /* constraints applied: keeps, connectivity */
+  Problem problem;
+  Mapping mapping;
+  char mac_name[ACCEL_NAME_MAX];             /* the compute component */
+  char dim_name[NDIMS][16];                  /* Timeloop's name of each DIM_*, "" if none */
+  char tensor_name[NTENSORS][ACCEL_NAME_MAX]; /* the data spaces W, I, O */
+  char stats_path[4096];                     /* a *.stats.txt among the inputs, or "" */
+} TimeloopSpec;
+
+/* Reads Timeloop files: each path a file, or a folder (with Timeloop's
+ * parsed-processed-input.yaml: it and the *.map.yaml, *.ERT.yaml, *.ART.yaml
+ * and *.stats.txt beside it; else its *.yaml files).  An architecture's
+ * ERT/ART are also looked for beside its file.  need: TL_HAVE_* that must be
+ * present (a mapping needs the arch and problem).  Every error names
+ * file:line:column; sparse specifications are refused. */
+Rc timeloop_load(const char *const *paths, int npaths, unsigned need, TimeloopSpec *s, Diag *d);
+
+/* What a YAML file is, by its top-level keys. */
+typedef enum { SPEC_UNREADABLE, SPEC_NAASC, SPEC_TIMELOOP, SPEC_OTHER } SpecKind;
+SpecKind spec_file_kind(const char *path);
+
+/* Timeloop's figures from a *.stats.txt, as a CostResult over s's arch;
+ * stated[l] tells the levels it reports (it leaves out those that keep
+ * nothing).  Level energies include leakage. */
+Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want,
+                       bool stated[ACCEL_MAX_LEVELS], Diag *d);
+
+/* r printed in Timeloop's terms (its names and statistics labels). */
+void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r);
+
+/* cost_compare over the levels with stated[l] (all if stated is NULL) (report.c). */
+int cost_compare_levels(const CostResult *got, const CostResult *want, const Arch *a,
+                        const bool *stated, FILE *out, bool only_failures);
+
+/* Writes Timeloop's input files into folder dir (timeloop_write.c): with a
+ * and no layer, arch.yaml (the processed v0.4 tree, constraints included),
+ * arch.ERT.yaml and arch.ART.yaml; with p, LAYER.problem.yaml; with m (needs
+ * a and p), LAYER.map.yaml; layer NULL names them problem.yaml and map.yaml.  What
+ * Timeloop cannot express is refused (a third array axis, a dimension on
+ * both axes of one level) or, when it changes no count, kept in naasc_*
+ * attributes Timeloop ignores, with a warning through d. */
+Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p,
+                  const Mapping *m, Diag *d);
+
+/* ---- whole-network schedules (schedule.c, schedule_text.c) ------------------
+ * The cost of a Schedule (ir/ir.h) of a mapped module: docs/cost-model.md,
+ * "Whole-network schedules".  */
+
+/* A module and its target analysed for schedules: every mac nest's layer
+ * cost (cost_eval of its mapping), the writers and readers of every tensor,
+ * and a cache of tile costs.  Not to be shared between threads. */
+typedef struct SchedModel SchedModel;
+
+/* RC_BADINPUT (reported, naming the nest) if a mac nest has no mapping or
+ * its mapping does not evaluate on a.  m and a must outlive the model. */
+Rc sched_model_create(const Module *m, const Arch *a, SchedModel **out, Diag *d);
+void sched_model_destroy(SchedModel *sm);
+
+/* The levels (bit per level) that may hold a group's activations: on chip,
+ * one instance, allowed to keep I and O. */
+uint8_t sched_model_homes(const SchedModel *sm);
+const Module *sched_model_module(const SchedModel *sm);
+const Arch *sched_model_arch(const SchedModel *sm);
+/* A mac nest's cost alone (cost_eval of its mapping), or NULL. */
+const CostResult *sched_model_layer(const SchedModel *sm, uint32_t nest);
+/* cost_eval calls made for depth-first tiles so far. */
+int64_t sched_model_tile_evals(const SchedModel *sm);
+/* Whether nest's output can end a depth-first group; its rows and columns. */
+bool sched_nest_tileable(const SchedModel *sm, uint32_t nest, int64_t *rows, int64_t *cols);
+
+/* Recomputes r's total energy, cycles, EDP and utilization from its level
+ * energies and per-instance counts, as schedule.c does after it moves
+ * counts (cost.c's formulas, README 4.5-4.6).  On cost_eval's own result it
+ * must reproduce it exactly (checked on every zoo layer by schedule.zoo). */
+void sched_recount(CostResult *r, const Arch *a);
+
+/* The mapping of a tile of rows x cols of a layer: full's loops over P and
+ * Q cut down (innermost first, each factor to the largest divisor of what
+ * is left; DRAM takes the rest).  Equal bounds give full unchanged. */
+void sched_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mapping *out);
+
+/* The costs of every group [a, b] with amin <= a < b and the settings of
+ * cfg (its first and last are ignored): E[a - amin] pJ and C[a - amin]
+ * cycles, summed over the group's mac nests, where ok[a - amin]; groups that
+ * cannot run get ok false.  The search's entry point: one pass serves every
+ * start a. */
+Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint32_t b, double *E, int64_t *C,
+                     bool *ok);
+
+/* RC_OK if group g can run; else RC_BADINPUT, with why reported at
+ * "where: group 'FIRST'..'LAST'". */
+Rc sched_group_check(SchedModel *sm, const SchedGroup *g, const char *where, Diag *d);
 
 typedef struct {
-  size_t bytes;        /* the whole stream */
-  size_t cmd_bytes;    /* the command section */
-  size_t weight_bytes; /* the weight section (64-byte aligned entries) */
-  int layers, mac_layers;
-  int commands;        /* records in the command section */
-  uint32_t kernels;    /* distinct compute-tile kernels */
-} CmdStats;
+  double energy_pj;   /* sum over the mac nests, in module order */
+  int64_t cycles;     /* sum: the nests and tiles run one after another */
+  double edp;         /* energy_pj * cycles */
+  int64_t macs;       /* MACs run (recomputed overlaps included) */
+  int64_t dram_words; /* reads + fills + updates at level 0, every tensor */
+} SchedTotals;
 
-/* Writes the command stream of a lowered module (mac nests mapped onto a, or
- * unmapped) into a heap buffer *out (caller frees with xfree).  Weight
- * values come from g, matched by tensor name; a weight without data is an
- * error naming it.  st (may be NULL) gets the sizes. */
-Rc cmd_emit(const Module *m, const Model *g, const Arch *a, uint8_t **out, size_t *len,
-            CmdStats *st, Diag *d);
-#endif
+/* Evaluates schedule s: per_nest[i] (m->nnests entries) gets mac nest i's
+ * counts under s in cost_eval's form, zero for other nests; a nest in no
+ * group gets cost_eval's result unchanged.  RC_BADINPUT (reported) if a
+ * group cannot run. */
+Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedTotals *tot, Diag *d);
 
-/* ---- codegen: compute tiles compiled with LLVM (codegen.c) ----------------
- * Appended for the JIT of issue #6.  A Codegen owns an ORC LLJIT; each
- * distinct TileKernel (kernel_equal) is compiled once, with LLVM's O2
- * pipeline for the host CPU, into a function whose results are
- * bit-identical to kernel_ref (runtime/kernel.h).  All calls on one
- * Codegen are serialized by its mutex: any number of threads may share it.
- * Compiled functions stay valid until codegen_destroy. */
+/* The text form (docs/cost-model.md): a header naming the model and target,
+ * then one line per group naming its nests.  print -> parse -> print is
+ * byte-identical. */
+void schedule_print(FILE *f, const Module *m, const Arch *a, const Schedule *s);
 
-typedef struct Codegen Codegen;
-
-/* A JIT for the host; NULL (reported) if LLVM cannot target it. */
-Codegen *codegen_create(Diag *d);
-void codegen_destroy(Codegen *cg);
-
-/* The compiled function of k in *fn, from the cache or compiled now.
- * RC_BADINPUT (reported, *fn NULL) if k breaks ir/kernel.h's invariants
- * (nloops outside 1..KERNEL_MAX_LOOPS, a bound < 1, a stride < 0) or an
- * index or its MAC count overflows int64; RC_INTERNAL (reported) if LLVM
- * fails.  The function requires o to overlap neither i nor w. */
-Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d);
-
-/* Kernels compiled so far (cache hits not counted) and the wall-clock
- * seconds spent compiling them (IR, O2, machine code, symbol lookup). */
-void codegen_stats(const Codegen *cg, int64_t *kernels, double *compile_seconds);
+/* Parses the text form against the model: names must be nests of the
+ * module, each group consecutive nests, groups in order; each group is then
+ * checked (sched_group_check).  Errors carry line:col (d->file names the
+ * file). */
+Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Diag *d);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * case.c: the readers of backend/: Timeloop validation cases (format
  * "dnn-accel-costmodel-validation/1", documented in section 3 of
- * shared/validation/timeloop/README.md) into a CostCase, and naasc's YAML
+ * tests/data/timeloop/README.md) into a CostCase, and naasc's YAML
  * architecture, problem and mapping files (docs/cost-model.md, "Input
  * files").  Both go through libyaml's document loader (JSON is YAML's flow
  * style), which gives every node a line and column for the messages.
@@ -19,7 +19,7 @@
 
 #include <yaml.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 typedef struct {
   yaml_document_t doc;
@@ -585,6 +585,7 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
     want(r, sub, sctx, "read", L->e_read_pj >= 0, not_negative);
     want(r, sub, sctx, "fill", L->e_fill_pj >= 0, not_negative);
     want(r, sub, sctx, "update", L->e_update_pj >= 0, not_negative);
+    want(r, n, ctx, "leak_pj_per_cycle", L->leak_pj_per_cycle >= 0, not_negative);
     want(r, n, ctx, "area_um2_per_word", L->area_um2_per_word >= 0, not_negative);
     want(r, n, ctx, "area_um2", L->area_um2_fixed >= 0, not_negative);
   }
@@ -607,7 +608,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
   static const char *const level_keys[] = {
       "name", "dram", "instances", "mesh", "fanout", "connectivity", "word_bits", "block_words",
       "capacity_words", "tensor_capacity_words", "multiple_buffering", "keeps", "must_keep", "bandwidth",
-      "energy_pj", "area_um2_per_word", "area_um2", "noc", NULL};
+      "energy_pj", "leak_pj_per_cycle", "area_um2_per_word", "area_um2", "noc", NULL};
   static const char *const noc_keys[] = {"energy_pj_per_hop", "multicast", "reduction", NULL};
   static const char *const mac_keys[] = {"instances", "mesh", "energy_pj", "area_um2", NULL};
   static const char *const vec_keys[] = {"lanes", "energy_pj_per_op", "area_um2", NULL};
@@ -706,6 +707,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
       L->no_multicast = !opt_bool(&r, noc, sub, "multicast", true);
       L->no_reduction = !opt_bool(&r, noc, sub, "reduction", true);
     }
+    L->leak_pj_per_cycle = opt_num(&r, n, ctx, "leak_pj_per_cycle", 0);
     L->area_um2_per_word = opt_num(&r, n, ctx, "area_um2_per_word", 0);
     L->area_um2_fixed = opt_num(&r, n, ctx, "area_um2", 0);
     above = L->instances * L->fanout[0] * L->fanout[1] * L->fanout[2];

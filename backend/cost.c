@@ -4,7 +4,7 @@
  * Timeloop v3.0.3's "legacy" model count for count, then energy, cycles,
  * utilization and EDP.  docs/cost-model.md has the equations and where each
  * comes from in Timeloop; the section numbers "README x.y" below refer to
- * shared/validation/timeloop/README.md.
+ * tests/data/timeloop/README.md.
  *
  * How it works, in four steps:
  *   1. nest_build flattens the mapping into Timeloop's loop nest: per level
@@ -31,7 +31,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 #define MAX_LOOPS (ACCEL_MAX_LEVELS * (NDIMS + ACCEL_MAX_AXES * NDIMS))
 #define MAX_TLOOPS (ACCEL_MAX_LEVELS * NDIMS) /* temporal loops */
@@ -56,6 +56,7 @@ typedef struct {
   int64_t stride;  /* step in its dim: product of f of the same-dim loops inside */
 } Loop;
 
+/* The mapping flattened into Timeloop's loop nest (step 1 above). */
 typedef struct {
   int nl;                                   /* storage levels */
   int n;                                    /* loops, outermost first */
@@ -70,7 +71,7 @@ typedef struct {
   int64_t spf[ACCEL_MAX_LEVELS][NDIMS];     /* spatial unrolling of level l per dim */
   int64_t util[ACCEL_MAX_LEVELS + 1];       /* utilized instances of level l; [nl] = MACs */
   int64_t tcycles;                          /* product of every temporal f */
-} Nest;
+} FlatNest;
 
 /* The problem, the arch and the level count.  Reports through d when d is
  * non-NULL (then keeps going, to report everything). */
@@ -203,7 +204,7 @@ static int check_level_verbose(const LevelMapping *lm, const Level *lv, bool out
 
 /* Checks what can be checked without tiles and builds the nest.  Reports
  * through d when d is non-NULL. */
-static int nest_build(const Problem *p, const Arch *a, const Mapping *m, Nest *nest, Diag *d) {
+static int nest_build(const Problem *p, const Arch *a, const Mapping *m, FlatNest *nest, Diag *d) {
   int err = check_problem_arch(p, a, m, d);
   if (err) return err;
   uint8_t smask[ACCEL_MAX_LEVELS][ACCEL_MAX_AXES];
@@ -423,7 +424,7 @@ typedef struct {
 
 typedef struct {
   const Problem *p;
-  const Nest *nest;
+  const FlatNest *nest;
   int t;
   int m;                       /* outer temporal loops */
   const Loop *loop[MAX_TLOOPS]; /* outermost first */
@@ -671,7 +672,7 @@ static int64_t walk_rest_disjoint(Walk *w, int j, uint8_t lmask, bool *ok) {
 }
 
 /* The outer temporal loops of child level c, outermost first. */
-static void walk_init(Walk *w, const Problem *p, const Nest *nest, int c, int t) {
+static void walk_init(Walk *w, const Problem *p, const FlatNest *nest, int c, int t) {
   w->p = p, w->nest = nest, w->t = t, w->m = 0, w->quirk = -1, w->overflow = false;
   w->visits = 0, w->aborted = false;
   w->full = nest->full[c], w->resid = nest->resid[c];
@@ -684,7 +685,7 @@ static void walk_init(Walk *w, const Problem *p, const Nest *nest, int c, int t)
 }
 
 /* D by the general walk, or -1 if it needs more than WALK_BUDGET steps. */
-static int64_t delta_sum_general(const Problem *p, const Nest *nest, int c, int t,
+static int64_t delta_sum_general(const Problem *p, const FlatNest *nest, int c, int t,
                                  Workspace *ws, bool full_walk) {
   Walk w;
   walk_init(&w, p, nest, c, t);
@@ -786,7 +787,7 @@ __attribute__((noinline)) static int64_t perfect_walk(const Perfect *pf) {
  * Each move's translation is linear in the loop offsets; the closed form
  * `stationary` holds unless some move overlaps its predecessor or cancels
  * out, and then a walk over (loop, reset state) gives the sum. */
-static int64_t delta_sum_input(const Problem *p, const Nest *nest, int c, Perfect *pf,
+static int64_t delta_sum_input(const Problem *p, const FlatNest *nest, int c, Perfect *pf,
                                int64_t stationary) {
   const int64_t *ext = nest->full[c];
   const int64_t s0 = p->stride[0], s1 = p->stride[1], d0 = p->dilation[0], d1 = p->dilation[1];
@@ -846,7 +847,7 @@ static int64_t delta_sum_input(const Problem *p, const Nest *nest, int c, Perfec
  * partly overlap, so each is refetched once per iteration of every loop
  * outside and including the innermost loop that moves it, and kept still
  * below it (stationarity): D = words * product of those bounds. */
-static void delta_sums_perfect(const Problem *p, const Nest *nest, int t, Perfect *pf,
+static void delta_sums_perfect(const Problem *p, const FlatNest *nest, int t, Perfect *pf,
                                int64_t D[ACCEL_MAX_LEVELS]) {
   uint8_t rel = accel_tensor_dims(t);
   int64_t prod = 1, prod_rel = 1;
@@ -882,7 +883,7 @@ static int64_t distinct_sums(int64_t alpha, int64_t na, int64_t beta, int64_t nb
 /* Sibling groups with identical tiles of tensor t under level l's fan-out:
  * one parent access serves each group (multicast; spatial reduction for O,
  * README 4.2).  Only exactly equal tiles share. */
-static int64_t multicast_groups(const Problem *p, const Nest *nest, int l, int t) {
+static int64_t multicast_groups(const Problem *p, const FlatNest *nest, int l, int t) {
   const int64_t *sf = nest->spf[l];
   const int64_t *child = nest->full[l + 1];
   int64_t g = 1;
@@ -906,14 +907,14 @@ static int64_t multicast_groups(const Problem *p, const Nest *nest, int l, int t
 /* Everything cost_eval needs beyond the nest, on its stack.  The walk's
  * Workspace lives in deltas_walked's frame, taken only for remainders. */
 typedef struct {
-  Nest nest;
+  FlatNest nest;
   Perfect perfect;
   bool force_walk; /* use the general walk for perfect nests too (tests) */
 } EvalState;
 
 /* D[t][l] for every tensor and level l >= 1 by the general walk; 0, or
  * COST_EUNSUPPORTED if a walk exceeds WALK_BUDGET. */
-__attribute__((noinline)) static int deltas_walked(const Problem *p, const Nest *nest,
+__attribute__((noinline)) static int deltas_walked(const Problem *p, const FlatNest *nest,
                                                    bool full_walk,
                                                    int64_t D[NTENSORS][ACCEL_MAX_LEVELS]) {
   Workspace ws;
@@ -938,7 +939,7 @@ static double level_energy(const Level *lv, const AccessCounts *pi, int64_t inst
 
 static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResult *out,
                     EvalState *st, Diag *d) {
-  Nest *nest = &st->nest;
+  FlatNest *nest = &st->nest;
   int err = nest_build(p, a, m, nest, d);
   if (err) return err;
   int nl = nest->nl;
@@ -1089,6 +1090,16 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
     lc->slowdown = slow;
     lc->cycles = slow < 1.0 ? (int64_t)ceil(cc / slow) : out->compute_cycles;
     if (lc->cycles > out->cycles) out->cycles = lc->cycles, out->bottleneck = l;
+  }
+  /* Leakage (Timeloop's BufferLevel::FinalizeBufferEnergy): every cycle of
+   * the run, on each utilized instance (one if the level keeps nothing). */
+  for (int l = 0; l < nl; l++) {
+    const Level *lv = &a->level[l];
+    if (lv->leak_pj_per_cycle <= 0) continue;
+    double e = lv->leak_pj_per_cycle * (double)out->cycles * (double)(m->level[l].keep ? nest->util[l] : 1);
+    out->level[l].leak_energy_pj = e;
+    out->level[l].energy_pj += e;
+    out->energy_pj += e;
   }
   out->edp = out->energy_pj * (double)out->cycles;
   out->seconds = a->clock_mhz > 0 ? (double)out->cycles / (a->clock_mhz * 1e6) : 0;

@@ -3,10 +3,12 @@
  * --check` and tests/costmodel print them: access counts and tile sizes
  * must be equal; cycles, energies and utilization must agree within
  * COST_REL_TOL (Timeloop evaluates cycles in floating point, README 4.6).
+ * cost_compare_levels compares only the levels a reference states (Timeloop's
+ * statistics leave out the levels that keep nothing).
  */
 #include <math.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 typedef struct {
   FILE *out;
@@ -35,6 +37,11 @@ static void line(Cmp *c, const char *what, const char *fig, bool exact, double g
 
 int cost_compare(const CostResult *got, const CostResult *want, const Arch *a, FILE *out,
                  bool only_failures) {
+  return cost_compare_levels(got, want, a, NULL, out, only_failures);
+}
+
+int cost_compare_levels(const CostResult *got, const CostResult *want, const Arch *a,
+                        const bool *stated, FILE *out, bool only_failures) {
   Cmp c = {out, only_failures, 0};
   char fig[96];
   static const char *const kinds[3] = {"reads", "fills", "updates"};
@@ -44,6 +51,7 @@ int cost_compare(const CostResult *got, const CostResult *want, const Arch *a, F
   line(&c, "mac_utilized_instances", NULL, true, (double)got->mac_utilized_instances,
        (double)want->mac_utilized_instances);
   for (int l = 0; l < a->nlevels; l++) {
+    if (stated && !stated[l]) continue;
     const LevelCost *g = &got->level[l], *w = &want->level[l];
     for (int t = 0; t < NTENSORS; t++) {
       const int64_t gv[3] = {g->total[t].reads, g->total[t].fills, g->total[t].updates};
@@ -59,12 +67,14 @@ int cost_compare(const CostResult *got, const CostResult *want, const Arch *a, F
   line(&c, "compute_cycles", NULL, false, (double)got->compute_cycles,
        (double)want->compute_cycles);
   for (int l = 0; l < a->nlevels; l++) {
+    if (stated && !stated[l]) continue;
     snprintf(fig, sizeof fig, "%s.cycles", a->level[l].name);
     line(&c, fig, fig, false, (double)got->level[l].cycles, (double)want->level[l].cycles);
   }
   line(&c, "cycles", NULL, false, (double)got->cycles, (double)want->cycles);
   line(&c, "mac.energy_pJ", NULL, false, got->mac_energy_pj, want->mac_energy_pj);
   for (int l = 0; l < a->nlevels; l++) {
+    if (stated && !stated[l]) continue;
     snprintf(fig, sizeof fig, "%s.energy_pJ", a->level[l].name);
     line(&c, fig, fig, false, got->level[l].energy_pj, want->level[l].energy_pj);
   }

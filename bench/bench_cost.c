@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 #define MAX_CASES 256
 

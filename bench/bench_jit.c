@@ -1,6 +1,6 @@
 /*
- * bench_jit.c: compute tiles compiled with LLVM (backend/codegen.c) against
- * the C reference (runtime/kernel.c), side by side in one run.
+ * bench_jit.c: compute tiles compiled with LLVM (codegen/codegen.c) against
+ * the C reference (kernel_ref, stream/kernel.c), side by side in one run.
  *
  * Usage: bench_jit [-n N] [-r ROUNDS]
  *
@@ -24,9 +24,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend.h"
-/* runtime/kernel.h by path: ir/kernel.h has the same name. */
-#include "../runtime/kernel.h"
+#include "codegen/codegen.h"
+#include "runtime/runtime.h"
 
 static double now(void) {
   struct timespec t;

@@ -23,9 +23,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "frontend.h"
-#include "mapper.h"
-#include "passes.h"
+#include "frontend/frontend.h"
+#include "search/search.h"
+#include "passes/passes.h"
 
 static double now(void) {
   struct timespec t;

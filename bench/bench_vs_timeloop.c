@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "mapper.h"
+#include "backend/backend.h"
+#include "search/search.h"
 
 int main(int argc, char **argv) {
   if (argc < 3) {

@@ -1,14 +1,16 @@
 /*
- * frontend.h: the one interface of frontend/: ONNX in (and out), shape
- * inference with constant folding, graph rewrites (BN folding, activation
- * fusion), the per-layer summary, and the model zoo.
+ * frontend.h: the public interface of frontend/ (included as
+ * "frontend/frontend.h"; frontend/ depends on ir/ only): ONNX in (and out),
+ * shape inference with constant folding, the per-layer summary, the model
+ * zoo and the NAS-Bench-201 networks and table.  The graph rewrites (BN
+ * folding, activation fusion) are passes (passes/passes.h).
  *
  * Only onnx.c includes the protobuf-c generated header.
  */
 #ifndef NAASC_FRONTEND_H
 #define NAASC_FRONTEND_H
 
-#include "ir.h"
+#include "ir/ir.h"
 
 #define NAASC_IR_VERSION_MIN 3
 #define NAASC_IR_VERSION_MAX 10

@@ -18,9 +18,9 @@
  * for data-dependent shapes are in shapes.c.  After the walk every live
  * tensor has a static shape, or the pass failed.
  */
-#include "infer_int.h"
+#include "frontend/internal.h"
 
-#include "host.h"
+#include "host/host.h"
 
 #include <inttypes.h>
 #include <math.h>

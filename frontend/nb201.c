@@ -11,7 +11,7 @@
  * that lacks a cell, lists one twice, or has a malformed row is refused with
  * the line that is wrong.
  */
-#include "frontend.h"
+#include "frontend/frontend.h"
 
 #include <stdlib.h>
 #include <string.h>

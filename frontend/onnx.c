@@ -21,15 +21,15 @@
  * pads, ...) turned back into the constant inputs that opset wants, and
  * subgraphs as graph attributes (their captured values by the outer name).
  */
-#include "frontend.h"
+#include "frontend/frontend.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "host.h"
-#include "onnx.pb-c.h"
+#include "gen/onnx/onnx.pb-c.h"
+#include "host/host.h"
 
 /* A model file larger than protobuf's own 2 GiB limit cannot be valid. */
 #define MAX_MODEL_BYTES ((size_t)2 << 30)

@@ -18,7 +18,7 @@
  *   - inline_if splices the taken branch of an If with a constant
  *     condition into the graph.
  */
-#include "infer_int.h"
+#include "frontend/internal.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -13,7 +13,7 @@
  * W and B are inputs 3 and 8), and the four vectors of a BatchNormalization
  * that could not be folded.  The op column marks host-class ops "(host)".
  */
-#include "frontend.h"
+#include "frontend/frontend.h"
 
 #include <inttypes.h>
 

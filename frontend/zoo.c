@@ -45,7 +45,7 @@
  * AdaptiveAvgPool2d of VGG (7x7) and AlexNet (6x6) is the identity at 224x224
  * and is left out; Dropout is the identity at inference and is left out.
  */
-#include "frontend.h"
+#include "frontend/frontend.h"
 
 #include <math.h>
 #include <stdio.h>

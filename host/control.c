@@ -14,7 +14,7 @@
  * scan outputs are copied into the caller's arena, so memory stays the
  * size of the outputs whatever the trip count.
  */
-#include "host_int.h"
+#include "host/internal.h"
 
 #include <string.h>
 

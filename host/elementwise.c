@@ -11,7 +11,7 @@
  * QuantizeLinear divides in the input's precision (f32 for f32, as ONNX
  * Runtime and numpy do), rounds half to even and saturates; bit-exact.
  */
-#include "host_int.h"
+#include "host/internal.h"
 
 #define PI 3.14159265358979323846
 

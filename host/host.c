@@ -9,7 +9,7 @@
  * RC_INTERNAL, so a disagreement between shape inference and evaluation
  * never goes unseen.
  */
-#include "host_int.h"
+#include "host/internal.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -27,7 +27,7 @@
 #ifndef NAASC_HOST_H
 #define NAASC_HOST_H
 
-#include "ir.h"
+#include "ir/ir.h"
 
 typedef struct {
   DType dtype;                  /* DT_UNDEF: an absent optional input or output */

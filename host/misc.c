@@ -11,7 +11,7 @@
  * batch, class, selection order.  MelWeightMatrix and TfIdfVectorizer
  * follow the ONNX reference implementations step by step.
  */
-#include "host_int.h"
+#include "host/internal.h"
 
 #define PI 3.14159265358979323846
 

@@ -11,7 +11,7 @@
  * Reshape's target shape lives only in its output's inferred type, so
  * Reshape takes its output shape from the caller (ev_out_expected).
  */
-#include "host_int.h"
+#include "host/internal.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  * follows PyTorch's grid_sample (which ONNX's definition cites) and
  * RoiAlign ONNX Runtime's kernel, the two references of their test data.
  */
-#include "host_int.h"
+#include "host/internal.h"
 
 #include <math.h>
 #include <string.h>

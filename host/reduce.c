@@ -12,7 +12,7 @@
  * Before opset 13 Softmax, LogSoftmax and Hardmax see the input as 2-D
  * [prod(dims before axis), prod(dims from axis)] (Attrs.coerce2d).
  */
-#include "host_int.h"
+#include "host/internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * past its end, and its last valid state in Y_h/Y_c; the reverse direction
  * starts at the last valid step of each entry.  Arithmetic in double.
  */
-#include "host_int.h"
+#include "host/internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * chunk of its own, so big weight payloads do not waste a chunk's tail.
  * Memory is zeroed and 16-byte aligned.  Nothing is freed before arena_free.
  */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <stdlib.h>
 #include <string.h>

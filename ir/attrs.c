@@ -12,7 +12,7 @@
  * Enum fields are stored as C enums; the static asserts below keep them the
  * size of an int, which the generic readers and writers assume.
  */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <math.h>
 #include <stddef.h>

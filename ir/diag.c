@@ -2,7 +2,7 @@
  * diag.c: diagnostics.  Every message names the input file and the place in
  * it, in the compiler convention "FILE: WHERE: error: MESSAGE".
  */
-#include "ir.h"
+#include "ir/ir.h"
 
 void diag_init(Diag *d, FILE *out, const char *file) {
   d->out = out;

@@ -4,7 +4,7 @@
  * over PATH, so a reader sees the old file or the new one, never a part.
  */
 #define _DEFAULT_SOURCE /* MAP_POPULATE */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /*
  * graph.c: building, querying and checking the graph IR (ir.h).
  */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * values, constants, nodes and outputs.  The format is documented in
  * docs/user-guide.md; tests compare it byte for byte.
  */
-#include "ir.h"
+#include "ir/ir.h"
 
 #include <inttypes.h>
 #include <math.h>

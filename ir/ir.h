@@ -1,5 +1,11 @@
 /*
- * ir.h: the one interface of ir/: arenas, diagnostics and the graph IR.
+ * ir.h: the public interface of ir/, the data structures every other
+ * library shares (included as "ir/ir.h"; ir/ depends on no other library):
+ *
+ *   - arenas, diagnostics, files, element types;
+ *   - the graph IR: tensors and nodes, the op table;
+ *   - the accelerator nouns: Problem, Arch, Mapping, CostResult;
+ *   - the loop-nest IR: Module, Nest, NestMapping, its text form and verifier.
  *
  * The graph IR is what the frontend makes of an ONNX model (or what the zoo
  * builds): tensors and nodes in per-kind arrays indexed by small ids, id 0 =
@@ -650,5 +656,587 @@ void graph_prune(Model *m);
 void type_print(FILE *f, const Tensor *t);
 /* The graph IR text form, one op a line (docs/user-guide.md). */
 void graph_print(FILE *f, const Model *m);
+
+/* ==== the accelerator nouns ============================================ */
+
+/*
+ * The accelerator-side nouns.  A Problem is one layer as a
+ * perfectly nested loop over G N K C P Q R S; an Arch is a storage hierarchy
+ * from DRAM inwards over a PE array of up to three spatial axes; a Mapping
+ * tiles, orders, unrolls and bypasses the Problem on the Arch; a CostResult
+ * is what backend/cost.c derives from the three (docs/cost-model.md).
+ *
+ * Invariants:
+ *   - every struct here is plain data with fixed-size arrays and no pointers,
+ *     so the search copies candidates with memcpy and never frees them;
+ *   - storage levels are listed outermost (DRAM) first, at most
+ *     ACCEL_MAX_LEVELS of them; Arch.nlevels == Mapping.nlevels;
+ *   - dimension and tensor indices are the DIM_* and TENSOR_* enumerators,
+ *     and masks over them use bit (1u << index);
+ *   - counts are in words, energies in pJ, bandwidths in words per cycle.
+ */
+
+/* ---- dimensions and tensors ------------------------------------------- */
+
+/* Loop dimensions of a convolution (Timeloop calls K "M").  Depthwise is
+ * G = channels, K = C = 1; a matmul or FC layer is P = Q = R = S = 1.
+ *
+ * One order of the dims everywhere: every array or mask indexed by a dim
+ * (Problem.dim, LevelMapping.factor and order, connectivity, the tile
+ * plan's extents, the command stream's loop records) uses these DIM_*
+ * indices, G N K C P Q R S.  A mac nest's list of loops is not an index
+ * but an order: as lowered and printed it is N G K C P Q R S
+ * (nest_mac_order, the default loop order of an unmapped nest), and each of
+ * its NestDims carries its DIM_* (NestDim.dim), so code finds a dim's
+ * position in a nest with nest_dim_pos and never assumes it. */
+typedef enum {
+  DIM_G = 0, /* groups */
+  DIM_N,     /* batch */
+  DIM_K,     /* output channels per group */
+  DIM_C,     /* input channels per group */
+  DIM_P,     /* output rows (pairs with R, stride[0], dilation[0]) */
+  DIM_Q,     /* output columns (pairs with S, stride[1], dilation[1]) */
+  DIM_R,     /* filter rows */
+  DIM_S,     /* filter columns */
+  NDIMS
+} Dim;
+
+/* W[g,k,c,r,s], I[n,g,c,p*stride0+r*dil0,q*stride1+s*dil1], O[n,g,k,p,q]. */
+typedef enum { TENSOR_W = 0, TENSOR_I, TENSOR_O, NTENSORS } AccelTensor;
+
+#define ACCEL_ALL_DIMS ((uint8_t)0xFF)
+#define ACCEL_ALL_TENSORS ((uint8_t)0x07)
+
+#define ACCEL_MAX_LEVELS 8 /* storage levels, DRAM included */
+#define ACCEL_MAX_AXES 3   /* PE-array axes: x, y, z */
+#define ACCEL_NAME_MAX 48  /* names, NUL included */
+
+enum { AXIS_X = 0, AXIS_Y, AXIS_Z };
+
+/* Dimension letters in DIM_* order and tensor letters in TENSOR_* order. */
+static inline char accel_dim_letter(int d) { return "GNKCPQRS"[d & 7]; }
+/* The same as a string ("G", "N", ...): the dim names of a mac nest. */
+static inline const char *accel_dim_name(int d) {
+  static const char *const names[NDIMS] = {"G", "N", "K", "C", "P", "Q", "R", "S"};
+  return names[d & 7];
+}
+static inline char accel_tensor_letter(int t) { return "WIO"[t % 3]; }
+
+/* DIM_* for a letter (K or M for output channels), or -1. */
+static inline int accel_dim_from_letter(char c) {
+  switch (c) {
+  case 'G': return DIM_G;
+  case 'N': return DIM_N;
+  case 'K': case 'M': return DIM_K;
+  case 'C': return DIM_C;
+  case 'P': return DIM_P;
+  case 'Q': return DIM_Q;
+  case 'R': return DIM_R;
+  case 'S': return DIM_S;
+  default: return -1;
+  }
+}
+
+/* TENSOR_* for a letter, or -1. */
+static inline int accel_tensor_from_letter(char c) {
+  return c == 'W' ? TENSOR_W : c == 'I' ? TENSOR_I : c == 'O' ? TENSOR_O : -1;
+}
+
+/* Mask of the dims that index tensor t (the others leave its tile in place). */
+static inline uint8_t accel_tensor_dims(int t) {
+  switch (t) {
+  case TENSOR_W: return (uint8_t)(1u << DIM_G | 1u << DIM_K | 1u << DIM_C | 1u << DIM_R | 1u << DIM_S);
+  case TENSOR_I:
+    return (uint8_t)(1u << DIM_G | 1u << DIM_N | 1u << DIM_C | 1u << DIM_P | 1u << DIM_Q |
+                     1u << DIM_R | 1u << DIM_S);
+  default: return (uint8_t)(1u << DIM_G | 1u << DIM_N | 1u << DIM_K | 1u << DIM_P | 1u << DIM_Q);
+  }
+}
+
+/* ---- Problem ----------------------------------------------------------- */
+
+typedef struct {
+  char name[ACCEL_NAME_MAX];
+  int64_t dim[NDIMS];  /* bounds, each >= 1 */
+  int64_t stride[2];   /* [0] pairs with P/R, [1] with Q/S */
+  int64_t dilation[2]; /* likewise */
+} Problem;
+
+static inline int64_t problem_macs(const Problem *p) {
+  int64_t m = 1;
+  for (int d = 0; d < NDIMS; d++) m *= p->dim[d];
+  return m;
+}
+
+/* Padded input extent along axis a (0: rows, from P and R; 1: columns). */
+static inline int64_t problem_input_extent(const Problem *p, int a) {
+  int64_t out = p->dim[a ? DIM_Q : DIM_P], win = p->dim[a ? DIM_S : DIM_R];
+  return (out - 1) * p->stride[a] + (win - 1) * p->dilation[a] + 1;
+}
+
+/* ---- Arch -------------------------------------------------------------- */
+
+/* One storage level.  Capacities are per instance; bandwidths per instance
+ * in words/cycle, <= 0 meaning unlimited.  Energies are per access of one
+ * block of block_words words (Timeloop's vector access, README 4.5). */
+typedef struct {
+  char name[ACCEL_NAME_MAX];
+  bool is_dram;                      /* unbounded, no in-place reduction */
+  int64_t instances;                 /* physical instances (= mesh_x * mesh_y) */
+  int64_t mesh_x, mesh_y;
+  int64_t fanout[ACCEL_MAX_AXES];    /* to the next inner level (or the MACs), per axis; >= 1 */
+  uint8_t connectivity[ACCEL_MAX_AXES]; /* dims allowed to unroll on each axis (NAAS parallel dims) */
+  int word_bits;
+  int64_t block_words;               /* words per access, >= 1 */
+  int64_t capacity_words;            /* 0 = unbounded */
+  int64_t tensor_capacity_words[NTENSORS]; /* optional per-tensor limit, 0 = none */
+  double multiple_buffering;         /* effective capacity = capacity / this (1 = single) */
+  uint8_t keeps_allowed;             /* tensors this level may hold (bit per TENSOR_*) */
+  uint8_t keeps_required;            /* of those, tensors it must hold (YAML must_keep;
+                                        Timeloop's `keep` constraint); 0 = none */
+  double read_bw, write_bw, shared_bw; /* words/cycle per instance; "write" = fills + updates */
+  double e_read_pj, e_fill_pj, e_update_pj; /* pJ per block access */
+  double leak_pj_per_cycle;          /* static energy per instance and cycle (Timeloop's `leak`
+                                        action), charged for the utilized instances over the
+                                        whole run; 0 = none */
+  /* The network from this level to its fan-out (YAML `noc`): energy to move
+   * one word one hop, and whether one parent access may serve every child
+   * needing the same word (multicast; spatial reduction for outputs).  The
+   * zero defaults are Timeloop's: free wires, multicast and reduction on. */
+  double noc_pj_per_hop;
+  bool no_multicast, no_reduction;
+  /* Area placeholders (um^2), not yet calibrated to a technology; see
+   * docs/cost-model.md "Area".  0 leaves the term out. */
+  double area_um2_per_word;
+  double area_um2_fixed;
+} Level;
+
+/* The vector unit beside the array (pooling, element-wise ops); not yet
+ * used by the layer cost model, carried for the compiler. */
+typedef struct {
+  int64_t lanes;           /* 0 = none */
+  double energy_pj_per_op;
+  double area_um2;         /* placeholder */
+} VectorUnit;
+
+typedef struct {
+  char name[ACCEL_NAME_MAX];
+  int nlevels;                   /* 1..ACCEL_MAX_LEVELS */
+  Level level[ACCEL_MAX_LEVELS]; /* [0] is DRAM */
+  int64_t mac_instances, mac_mesh_x, mac_mesh_y;
+  double mac_energy_pj;          /* one MAC */
+  double mac_area_um2;           /* placeholder, as Level.area_* */
+  VectorUnit vector;
+  double clock_mhz;              /* for seconds; 0 = unknown */
+} Arch;
+
+/* ---- Mapping ----------------------------------------------------------- */
+
+/* One storage level's loops.  Nesting, outermost first: level 0 temporal,
+ * level 0 spatial z, y, x, level 1 temporal, ... down to the innermost
+ * level's temporal loops around one MAC.  A temporal factor f with
+ * remainder r (0 < r < f) runs r iterations instead of f when every
+ * enclosing loop of the same dim is in its last iteration (Timeloop's
+ * "Q=5,2"); remainder 0 or == factor means a perfect factor. */
+typedef struct {
+  int64_t factor[NDIMS];                    /* temporal factor f >= 1 */
+  int64_t remainder[NDIMS];                 /* 0 or r in 1..f */
+  uint8_t order[NDIMS];                     /* temporal permutation, outermost first */
+  int64_t spatial[ACCEL_MAX_AXES][NDIMS];   /* unrolling per axis, >= 1 */
+  uint8_t spatial_order[ACCEL_MAX_AXES][NDIMS]; /* permutation per axis, outermost first */
+  uint8_t keep;                             /* tensors stored here (bit per TENSOR_*) */
+} LevelMapping;
+
+typedef struct {
+  int nlevels;
+  LevelMapping level[ACCEL_MAX_LEVELS];
+} Mapping;
+
+/* Loop iterations of a factor: r if 0 < r < f, else f. */
+static inline int64_t mapping_residual(const LevelMapping *m, int d) {
+  int64_t f = m->factor[d], r = m->remainder[d];
+  return (r > 0 && r < f) ? r : f;
+}
+
+/* Sets every factor to 1, orders to G N K C P Q R S, keep to `keep`. */
+static inline void level_mapping_init(LevelMapping *m, uint8_t keep) {
+  for (int d = 0; d < NDIMS; d++) {
+    m->factor[d] = 1;
+    m->remainder[d] = 0;
+    m->order[d] = (uint8_t)d;
+    for (int a = 0; a < ACCEL_MAX_AXES; a++) {
+      m->spatial[a][d] = 1;
+      m->spatial_order[a][d] = (uint8_t)d;
+    }
+  }
+  m->keep = keep;
+}
+
+/* ---- CostResult --------------------------------------------------------- */
+
+typedef struct {
+  int64_t reads, fills, updates;
+} AccessCounts;
+
+typedef struct {
+  AccessCounts total[NTENSORS];        /* summed over utilized instances (Timeloop's totals) */
+  AccessCounts per_instance[NTENSORS]; /* one instance */
+  int64_t utilized_instances;          /* product of the spatial factors above this level */
+  int64_t tile_words[NTENSORS];        /* utilized capacity; 0 if not kept */
+  int64_t partition_words[NTENSORS];   /* distinct words one instance holds over the run */
+  int64_t cycles;                      /* this level's bandwidth-limited cycles */
+  double slowdown;                     /* <= 1; 1 = keeps up with compute */
+  double energy_pj;                    /* all tensors, all utilized instances (NoC included) */
+  double noc_energy_pj;                /* of which the network below this level */
+  double leak_energy_pj;               /* of which leakage (Level.leak_pj_per_cycle) */
+  double tensor_energy_pj[NTENSORS];
+} LevelCost;
+
+typedef struct {
+  int nlevels;
+  LevelCost level[ACCEL_MAX_LEVELS];
+  int64_t macs;                   /* real MACs (the problem's) */
+  int64_t mac_utilized_instances; /* PEs the mapping uses */
+  int64_t compute_cycles;         /* product of all temporal factors (remainders padded) */
+  int64_t cycles;                 /* max of compute_cycles and every level's cycles */
+  int bottleneck;                 /* -1: compute; else the level setting cycles */
+  double mac_energy_pj;
+  double tensor_energy_pj[NTENSORS]; /* summed over levels */
+  double energy_pj;               /* MACs + all levels (network energy is 0) */
+  double edp;                     /* energy_pj * cycles (pJ x cycles) */
+  double seconds;                 /* cycles / clock; 0 if the clock is unknown */
+  double utilization;             /* macs / (mac_instances * cycles) */
+  double area_um2;                /* placeholder model, docs/cost-model.md */
+} CostResult;
+
+/* ---- Schedule ------------------------------------------------------------ */
+
+/* A whole-network schedule above the per-layer mappings (docs/cost-model.md,
+ * "Whole-network schedules").  The nests of a lowered module run in module
+ * order (a topological order); a group is a range [first, last] of two or
+ * more consecutive nests that runs as one unit, its activations kept in the
+ * on-chip level `home`.  Nests in no group run alone: a schedule with no
+ * groups is the layer-by-layer schedule of cost_eval.
+ *
+ *   SCHED_LAYER  the group's layers run one after another, whole, and the
+ *                tensors produced and consumed inside the group stay in home.
+ *   SCHED_DEPTH  depth-first (DeFiNES, Mei et al., HPCA 2023): the last
+ *                nest's output is cut into tiles of tile[0] rows x tile[1]
+ *                columns, visited row-major; per tile every nest computes the
+ *                part of its output that the tile needs; every activation the
+ *                group's layers read or write lives in home.  `overlap` says
+ *                what happens to the parts two neighbouring tiles share.
+ *
+ * Invariants: groups are listed in module order and do not overlap; first <
+ * last; home >= 1 names an on-chip storage level.  Plain data, as every
+ * noun here: a Schedule is copied with memcpy. */
+typedef enum {
+  SCHED_LAYER = 0, /* layer by layer, intermediates resident in home */
+  SCHED_DEPTH      /* depth-first over tiles of the last nest's output */
+} SchedMode;
+
+/* DeFiNES's three ways to treat the overlap of neighbouring tiles. */
+typedef enum {
+  OVERLAP_RECOMPUTE = 0, /* fully recompute: every tile computes all it needs */
+  OVERLAP_CACHE_H,       /* cache horizontally (the left neighbour's columns), recompute vertically */
+  OVERLAP_CACHE_ALL      /* fully cache: every element of every tensor is computed once */
+} SchedOverlap;
+
+#define SCHED_MAX_GROUPS 2048
+
+typedef struct {
+  uint32_t first, last;  /* nest indices in module order, first < last */
+  uint8_t mode;          /* SchedMode */
+  uint8_t overlap;       /* SchedOverlap; SCHED_DEPTH only (else 0) */
+  uint8_t home;          /* storage level holding the group's activations (>= 1) */
+  uint8_t weights_home;  /* SCHED_DEPTH: the group's weights are fetched once and kept in home */
+  int64_t tile[2];       /* SCHED_DEPTH: rows, columns of the last nest's output per tile (else 0) */
+} SchedGroup;
+
+typedef struct {
+  uint32_t ngroups;
+  SchedGroup group[SCHED_MAX_GROUPS];
+} Schedule;
+
+/* ==== the loop-nest IR ================================================= */
+
+/*
+ * The loop-nest IR.  One Nest per layer of the graph IR: a perfect
+ * loop nest over named dims whose body reads and writes tensors through
+ * affine index expressions.  A Module is the nests of one model plus the
+ * tensors they touch; its text form (.nir, docs/ir.md) prints and parses
+ * exactly: print -> parse -> print is byte-identical.
+ *
+ * Kinds of nest (NestKind):
+ *   NK_MAC   multiply-accumulate on the PE array: O += I * W.  Convolution
+ *            uses dims N G K C P Q R S; Gemm/MatMul the same with
+ *            P=Q=R=S=1; ConvTranspose iterates over input positions and
+ *            scatters into O (output index = p*stride + r*dilation - pad).
+ *   NK_VEC   vector-unit op: element-wise, pooling, softmax, reductions,
+ *            resize, batch norm.  `vop` is the op (NAASC_VOPS).
+ *   NK_MOVE  data movement: copy with affine source and destination
+ *            (concat pieces, slice, transpose, gather of constants).
+ *   NK_VIEW  a new shape for the same row-major data (reshape, flatten,
+ *            squeeze, unsqueeze, identity, dropout): no loops, no traffic.
+ *
+ * Invariants (module_verify checks them):
+ *   - every access has one index expression per tensor dim, affine in the
+ *     nest's dims; an index may leave the tensor's bounds only by the
+ *     access's declared padding.  A read of padding gives the op's identity
+ *     (0 for mac and sums, -inf for maxpool; avgpool leaves it out of the
+ *     count unless its count_include_pad is 1); writes outside the bounds
+ *     of a scatter (conv-transpose) are dropped;
+ *   - dims have bound >= 1; names are unique within a nest;
+ *   - a nest's op is one of its kind (vop_kind(vop) == kind).
+ */
+#define NEST_MAX_DIMS 8
+#define NEST_MAX_ACCESS 8
+
+typedef enum { NK_MAC = 0, NK_VEC, NK_MOVE, NK_VIEW } NestKind;
+
+typedef enum {
+  ACC_READ = 0, /* operand read */
+  ACC_WRITE,    /* result written once per point */
+  ACC_UPDATE    /* result accumulated (+=) over the reduction dims */
+} AccessKind;
+
+typedef enum {
+  TR_INPUT = 0, /* graph input */
+  TR_WEIGHT,    /* constant operand (weights, bias, folded constants) */
+  TR_VALUE,     /* intermediate produced by a nest */
+  TR_OUTPUT     /* graph output (produced by a nest) */
+} TensorRole;
+
+typedef struct {
+  int64_t coef[NEST_MAX_DIMS]; /* coefficient of each nest dim */
+  int64_t cst;
+} Affine;
+
+typedef enum {
+  IX_AFFINE = 0, /* one affine expression per tensor dim */
+  IX_GATHER,     /* the op computes the index (resize, gather): the whole tensor may be read */
+  IX_WHOLE       /* the whole tensor, as is (views, host ops) */
+} IndexKind;
+
+/* The roles of a nest's operands, by the short names the text form gives
+ * them ("I = read %x[...]"); what each operand is depends on the op
+ * (NAASC_VOPS lists the roles each op reads). */
+#define NAASC_ROLES(X)                                                         \
+  X(ROLE_I, "I")     /* mac: the input (a conv's windowed operand) */          \
+  X(ROLE_W, "W")     /* mac: the weights */                                    \
+  X(ROLE_B, "B")     /* mac: the bias; a host op's seventh input */            \
+  X(ROLE_O, "O")     /* the result */                                          \
+  X(ROLE_X, "X")     /* vec, move, view: the first operand */                  \
+  X(ROLE_Y, "Y")     /* the second (batchnorm: the scale) */                   \
+  X(ROLE_Z, "Z")     /* the third (batchnorm: the bias) */                     \
+  X(ROLE_U, "U")     /* the fourth (batchnorm: the mean) */                    \
+  X(ROLE_V, "V")     /* the fifth (batchnorm: the variance) */                 \
+  X(ROLE_A, "A")     /* the sixth */                                           \
+  X(ROLE_C, "C")     /* the eighth input of a host op (never lowered: 7 fit) */ \
+  X(ROLE_IDX, "Idx") /* gather: the indices */                                 \
+  X(ROLE_O1, "O1")   /* a second result (Dropout's mask, host ops) */          \
+  X(ROLE_O2, "O2")   /* further results of host ops */                         \
+  X(ROLE_O3, "O3")                                                             \
+  X(ROLE_O4, "O4")                                                             \
+  X(ROLE_O5, "O5")                                                             \
+  X(ROLE_O6, "O6")                                                             \
+  X(ROLE_O7, "O7")
+
+typedef enum {
+  ROLE_NONE = 0,
+#define X(e, s) e,
+  NAASC_ROLES(X)
+#undef X
+  ROLE_COUNT
+} Role;
+
+const char *role_name(Role r);   /* "I", "Idx"; "" for ROLE_NONE */
+Role role_find(const char *name); /* ROLE_NONE if unknown */
+
+typedef struct {
+  uint32_t tensor;             /* id in Module.tensors (0 = none) */
+  AccessKind kind;
+  IndexKind ix;
+  Role role;                   /* which operand of the op it is */
+  int rank;
+  Affine idx[NAASC_MAX_RANK];
+  int64_t pad_lo[NAASC_MAX_RANK]; /* how far below 0 an index may go (zeros) */
+  int64_t pad_hi[NAASC_MAX_RANK]; /* how far past dim-1 an index may go */
+} Access;
+
+typedef struct {
+  const char *name;
+  DType dtype;
+  int rank;
+  int64_t dims[NAASC_MAX_RANK];
+  TensorRole role;
+} NTensor;
+
+typedef struct {
+  const char *name; /* "N", "K", "d0", ... */
+  int64_t bound;
+  bool reduce;      /* a reduction dim (C, R, S of a conv; window dims of a pool) */
+  int8_t dim;       /* a mac nest's loop: its DIM_*; -1 in other nests (nest_set_dim_ids) */
+} NestDim;
+
+/* The default loop order of a mac nest, outermost first: N G K C P Q R S,
+ * the order the lowering makes its dims in and the text form prints them. */
+extern const uint8_t nest_mac_order[NDIMS];
+
+/* A mac nest's mapping onto an accelerator (a Mapping), with the names the
+ * text form needs: the target architecture and its storage levels. */
+typedef struct {
+  char target[ACCEL_NAME_MAX];
+  char level[ACCEL_MAX_LEVELS][ACCEL_NAME_MAX]; /* outermost (DRAM) first */
+  Mapping m;
+} NestMapping;
+
+/* The op of every nest: one line per vec and move op, and the one unnamed
+ * op of every mac nest and of every view nest.  Columns: enum, its name in
+ * the text form ("vec(relu)"; "" prints none), the kind of nest it belongs
+ * to, the fewest and most operands it reads and their roles in order, and
+ * its parameters: the names of its float parameters in the slots of the
+ * text form's f(...), of its integer ones in i(...) (NestParams names them
+ * in code).  Slots an op does not name are 0.  The comment says what it
+ * computes, per point of the nest (docs/ir.md, "Semantics").  The printer,
+ * the parser, the verifier, the command stream's writer and loader and the
+ * interpreter all expand from or look up this table. */
+#define NAASC_VOPS(X)                                                                                         \
+  X(VOP_MAC, "", NK_MAC, 2, 3, "I W B", "alpha beta", "")  /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0): alpha*O + beta*B */ \
+  X(VOP_RELU, "relu", NK_VEC, 1, 1, "X", "", "")             /* max(x, 0) */                                   \
+  X(VOP_CLIP, "clip", NK_VEC, 1, 1, "X", "min max", "")      /* min(max(x, min), max) */                       \
+  X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, 1, 1, "X", "alpha", "") /* x < 0 ? alpha*x : x */                      \
+  X(VOP_HARDSIGMOID, "hardsigmoid", NK_VEC, 1, 1, "X", "alpha beta", "") /* clamp(alpha*x + beta, 0, 1) */     \
+  X(VOP_HARDSWISH, "hardswish", NK_VEC, 1, 1, "X", "", "")   /* x * clamp(x/6 + 1/2, 0, 1) */                  \
+  X(VOP_SIGMOID, "sigmoid", NK_VEC, 1, 1, "X", "", "")       /* 1 / (1 + exp(-x)) */                           \
+  X(VOP_SQRT, "sqrt", NK_VEC, 1, 1, "X", "", "")             /* sqrt(x) */                                     \
+  X(VOP_ADD, "add", NK_VEC, 2, 2, "X Y", "", "")             /* x + y (operands broadcast by their indices) */ \
+  X(VOP_SUB, "sub", NK_VEC, 2, 2, "X Y", "", "")             /* x - y */                                       \
+  X(VOP_MUL, "mul", NK_VEC, 2, 2, "X Y", "", "")             /* x * y */                                       \
+  X(VOP_DIV, "div", NK_VEC, 2, 2, "X Y", "", "")             /* x / y; integers: truncated, 0 when y is 0 */   \
+  X(VOP_MAX, "max", NK_VEC, 1, 6, "X Y Z U V A", "", "")     /* the largest operand; NaN wins */               \
+  X(VOP_POW, "pow", NK_VEC, 2, 2, "X Y", "", "")             /* x ^ y */                                       \
+  X(VOP_CAST, "cast", NK_VEC, 1, 1, "X", "", "to")           /* x converted to the element type `to` (a DType) */ \
+  X(VOP_BATCHNORM, "batchnorm", NK_VEC, 5, 5, "X Y Z U V", "epsilon", "") /* (x - u) / sqrt(v + epsilon) * y + z */ \
+  X(VOP_MAXPOOL, "maxpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* max over the window (the reduce dims); padding never wins */ \
+  X(VOP_AVGPOOL, "avgpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* mean over the window; padding counts when count_include_pad is 1 */ \
+  X(VOP_GLOBALAVGPOOL, "globalavgpool", NK_VEC, 1, 1, "X", "", "count_include_pad") /* mean over the spatial dims */ \
+  X(VOP_SOFTMAX, "softmax", NK_VEC, 1, 1, "X", "", "axis")   /* exp(x - max) / sum over the reduce dims; axis: ONNX's, normalised */ \
+  X(VOP_REDUCEMEAN, "reducemean", NK_VEC, 1, 1, "X", "", "") /* mean over the reduce dims */                   \
+  X(VOP_RESIZE, "resize", NK_VEC, 1, 1, "X", "scale0 scale1 scale2 scale3", "mode coord nearest") /* ONNX Resize: X sampled at each point (docs/ir.md lists the modes) */ \
+  X(VOP_HOST, "host", NK_VEC, 0, 7, "X Y Z U V A B", "", "") /* an op run on the host, "host:OPTYPE" (Nest.host_op); whole operands */ \
+  X(VOP_COPY, "copy", NK_MOVE, 1, 1, "X", "", "")            /* O[o] = X[x]: a piece of a Concat */            \
+  X(VOP_SLICE, "slice", NK_MOVE, 1, 1, "X", "", "")          /* O[o] = X[x]: a strided sub-range */            \
+  X(VOP_TRANSPOSE, "transpose", NK_MOVE, 1, 1, "X", "", "")  /* O[o] = X[x]: X's dims permuted */              \
+  X(VOP_GATHER, "gather", NK_MOVE, 2, 2, "X Idx", "", "axis") /* X indexed along axis by the values of Idx */  \
+  X(VOP_VIEW, "", NK_VIEW, 1, 1, "X", "", "")                /* O is X with O's shape; Dropout's mask O1 is all ones */
+
+typedef enum {
+  VOP_NONE = 0,
+#define X(e, s, k, rmin, rmax, roles, fp, ip) e,
+  NAASC_VOPS(X)
+#undef X
+  VOP_COUNT
+} VecOp;
+
+const char *vop_name(VecOp op);  /* "relu"; "" for VOP_MAC, VOP_VIEW and VOP_NONE */
+NestKind vop_kind(VecOp op);
+/* The op of a nest of kind k named name (a "host:OPTYPE" name is VOP_HOST);
+ * VOP_NONE if k has no such op. */
+VecOp vop_find(NestKind k, const char *name);
+/* The fewest and most operands op reads, and their roles in order (up to
+ * NEST_MAX_ACCESS); returns how many roles it lists. */
+int vop_reads(VecOp op, int *min, int *max, Role roles[NEST_MAX_ACCESS]);
+/* How many float (type 'f') or integer ('i') parameters op has, and their
+ * names, space-separated (the table's column). */
+int vop_nparams(VecOp op, char type);
+const char *vop_param_names(VecOp op, char type);
+
+/* The parameters of a nest's op, in the four float and four integer slots
+ * of the text form (f(...) and i(...)), which the command stream stores as
+ * they are; the views give the slots the names of NAASC_VOPS. */
+typedef struct {
+  union {
+    float v[4];                             /* f(...), slot by slot */
+    struct { float alpha, beta; } mac;      /* VOP_MAC (Gemm); alpha 0 for other mac nests */
+    struct { float min, max; } clip;        /* VOP_CLIP; -inf/inf for no bound */
+    struct { float alpha; } leakyrelu;      /* VOP_LEAKYRELU */
+    struct { float alpha, beta; } hardsigmoid; /* VOP_HARDSIGMOID */
+    struct { float epsilon; } batchnorm;    /* VOP_BATCHNORM */
+    struct { float scale[4]; } resize;      /* VOP_RESIZE: output/input per dim 0..3; 0: from the shapes */
+  } f;
+  union {
+    int64_t v[4];                           /* i(...), slot by slot */
+    struct { int64_t to; } cast;            /* VOP_CAST: the target DType */
+    struct { int64_t count_include_pad; } pool; /* VOP_MAXPOOL, VOP_AVGPOOL, VOP_GLOBALAVGPOOL: 0 or 1 */
+    struct { int64_t axis; } softmax;       /* VOP_SOFTMAX, in 0..rank-1 */
+    struct { int64_t axis; } gather;        /* VOP_GATHER, in 0..rank-1 */
+    struct { int64_t mode, coord, nearest; } resize; /* VOP_RESIZE: ResizeMode, ResizeCoord, ResizeNearest */
+  } i;
+} NestParams;
+
+typedef struct {
+  NestKind kind;
+  const char *name;     /* the graph node's name */
+  const char *loc;      /* "file.onnx:node 'conv1'" */
+  VecOp vop;            /* the nest's op: one of its kind (NAASC_VOPS) */
+  const char *host_op;  /* VOP_HOST: the ONNX op type it runs; else NULL */
+  int ndims;
+  NestDim dims[NEST_MAX_DIMS];
+  int nacc;
+  Access acc[NEST_MAX_ACCESS];
+  /* Epilogue of a MAC nest, applied to each finished output. */
+  bool has_bias;        /* the B access adds a per-output-channel bias */
+  Op act;               /* fused activation or OP_NONE */
+  float act_alpha, act_beta; /* its parameters (Clip min/max, LeakyRelu alpha, HardSigmoid) */
+  NestParams param;     /* the op's parameters */
+  const char *note;     /* free text left by a pass (e.g. a plugin's analysis), or NULL */
+  NestMapping *map;     /* mac nests: the mapping once mapped (module arena), or NULL */
+} Nest;
+
+typedef struct {
+  Arena arena;
+  const char *name;
+  NTensor *tensors;           /* [0] unused */
+  uint32_t ntensors, captensors;
+  Nest *nests;
+  uint32_t nnests, capnests;
+} Module;
+
+Module *module_create(const char *name);
+void module_destroy(Module *m);
+uint32_t module_add_tensor(Module *m, const char *name, DType dt, int rank, const int64_t *dims,
+                           TensorRole role); /* its id, 0 on failure */
+uint32_t module_find_tensor(const Module *m, const char *name); /* 0 if none */
+/* A new nest of kind `kind`: a mac or view nest gets its kind's one op,
+ * a vec or move nest VOP_NONE until its builder sets one.  NULL on failure. */
+Nest *module_add_nest(Module *m, NestKind kind, const char *name);
+/* The first access of n with role r, or NULL. */
+const Access *nest_access(const Nest *n, Role r);
+int64_t nest_macs(const Nest *n); /* product of dim bounds for NK_MAC, else 0 */
+
+/* Text form (docs/ir.md). */
+void module_print(FILE *f, const Module *m);
+/* The same with only the nests named in names[0..n), each entry a comma-separated
+ * list of names (all nests if n == 0). */
+void module_print_filtered(FILE *f, const Module *m, const char *const *names, int n);
+/* Parses the text form; errors carry line:col through d (d->file names the file). */
+Rc module_parse(const char *text, size_t len, Module **out, Diag *d);
+/* Checks the invariants; each broken rule is reported naming the nest. */
+Rc module_verify(const Module *m, Diag *d);
+
+/* Sets every NestDim.dim of n: in a mac nest, a dim named by one of the
+ * letters G N K C P Q R S gets that DIM_*, any other -1; in other nests -1.
+ * The parser and the stream's loader call it; the lowering sets them. */
+void nest_set_dim_ids(Nest *n);
+/* The position in n->dims of the loop over DIM_* d, or -1. */
+int nest_dim_pos(const Nest *n, int d);
+/* The accelerator problem of a mac nest (its eight dims carry the eight
+ * DIM_*, in any order; stride and dilation read off the windowed access);
+ * false if n is not such a nest. */
+bool nest_problem(const Nest *n, Problem *p);
+/* Checks that a mapping covers every dim of p exactly (Timeloop's rule for
+ * imperfect factors); reports "map-coverage" errors through d. */
+bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag *d);
 
 #endif

@@ -1,10 +1,10 @@
 /*
- * nest.c: building and printing the loop-nest IR (nest.h).  The printer
+ * nest.c: building and printing the loop-nest IR (ir.h).  The printer
  * writes everything needed to rebuild the module except constant payloads
  * (weights stay in the model); nest_parse.c reads the same grammar
  * (docs/ir.md), and print -> parse -> print is byte-identical.
  */
-#include "nest.h"
+#include "ir/ir.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -59,10 +59,85 @@ Nest *module_add_nest(Module *m, NestKind kind, const char *name) {
   n->kind = kind;
   n->name = arena_strdup(&m->arena, name);
   if (!n->name) return NULL;
-  n->vop = "";
+  n->vop = kind == NK_MAC ? VOP_MAC : kind == NK_VIEW ? VOP_VIEW : VOP_NONE;
   n->loc = "";
   m->nnests++;
   return n;
+}
+
+const Access *nest_access(const Nest *n, Role r) {
+  for (int a = 0; a < n->nacc; a++)
+    if (n->acc[a].role == r) return &n->acc[a];
+  return NULL;
+}
+
+/* ---- the op and role tables ------------------------------------------------ */
+
+static const struct {
+  const char *name;
+  NestKind kind;
+  int rmin, rmax;
+  const char *roles, *fparams, *iparams;
+} vops[VOP_COUNT] = {
+    [VOP_NONE] = {"", NK_VEC, 0, 0, "", "", ""},
+#define X(e, s, k, rmin, rmax, roles, fp, ip) [e] = {s, k, rmin, rmax, roles, fp, ip},
+    NAASC_VOPS(X)
+#undef X
+};
+
+static const char *const role_names[ROLE_COUNT] = {
+    [ROLE_NONE] = "",
+#define X(e, s) [e] = s,
+    NAASC_ROLES(X)
+#undef X
+};
+
+const char *vop_name(VecOp op) { return op > VOP_NONE && op < VOP_COUNT ? vops[op].name : ""; }
+
+NestKind vop_kind(VecOp op) { return op > VOP_NONE && op < VOP_COUNT ? vops[op].kind : NK_VEC; }
+
+VecOp vop_find(NestKind k, const char *name) {
+  if (k == NK_VEC && strncmp(name, "host:", 5) == 0 && name[5]) return VOP_HOST;
+  for (int op = VOP_NONE + 1; op < VOP_COUNT; op++)
+    if (op != VOP_HOST && vops[op].kind == k && strcmp(vops[op].name, name) == 0) return (VecOp)op;
+  return VOP_NONE;
+}
+
+/* The number of space-separated words of s. */
+static int words(const char *s) {
+  int n = 0;
+  for (const char *p = s; *p; p++) n += *p != ' ' && (p == s || p[-1] == ' ');
+  return n;
+}
+
+int vop_reads(VecOp op, int *min, int *max, Role roles[NEST_MAX_ACCESS]) {
+  if (op <= VOP_NONE || op >= VOP_COUNT) op = VOP_NONE;
+  *min = vops[op].rmin, *max = vops[op].rmax;
+  int n = 0;
+  for (const char *p = vops[op].roles; *p && n < NEST_MAX_ACCESS;) {
+    char word[8];
+    size_t k = 0;
+    while (*p && *p != ' ' && k + 1 < sizeof word) word[k++] = *p++;
+    word[k] = 0;
+    while (*p == ' ') p++;
+    roles[n++] = role_find(word);
+  }
+  return n;
+}
+
+int vop_nparams(VecOp op, char type) { return words(vop_param_names(op, type)); }
+
+const char *vop_param_names(VecOp op, char type) {
+  if (op <= VOP_NONE || op >= VOP_COUNT) return "";
+  return type == 'f' ? vops[op].fparams : vops[op].iparams;
+}
+
+const char *role_name(Role r) { return r > ROLE_NONE && r < ROLE_COUNT ? role_names[r] : ""; }
+
+Role role_find(const char *name) {
+  for (int r = ROLE_NONE + 1; r < ROLE_COUNT; r++)
+    if (strcmp(role_names[r], name) == 0) return (Role)r;
+  return ROLE_NONE;
 }
 
 int64_t nest_macs(const Nest *n) {
@@ -102,7 +177,7 @@ static void print_name(FILE *f, char sigil, const char *s) {
     print_string(f, s);
 }
 
-static const char *const role_names[] = {"input", "weight", "value", "output"};
+static const char *const tensor_role_names[] = {"input", "weight", "value", "output"};
 static const char *const kind_names[] = {"mac", "vec", "move", "view"};
 static const char *const acc_names[] = {"read", "write", "update"};
 
@@ -178,25 +253,45 @@ static void print_mapping(FILE *f, const NestMapping *nm) {
   fputs("  }\n", f);
 }
 
-bool nest_problem(const Nest *n, Problem *p) {
-  static const char names[] = "NGKCPQRS";
-  static const int to_dim[] = {DIM_N, DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
-  if (n->kind != NK_MAC || n->ndims != 8) return false;
-  memset(p, 0, sizeof *p);
-  snprintf(p->name, sizeof p->name, "%s", n->name);
-  for (int i = 0; i < 8; i++) {
-    if (n->dims[i].name[0] != names[i] || n->dims[i].name[1]) return false;
-    p->dim[to_dim[i]] = n->dims[i].bound;
+const uint8_t nest_mac_order[NDIMS] = {DIM_N, DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
+
+void nest_set_dim_ids(Nest *n) {
+  for (int i = 0; i < n->ndims; i++) {
+    const char *name = n->dims[i].name;
+    int d = -1;
+    for (int k = 0; k < NDIMS && n->kind == NK_MAC && name && name[0] && !name[1]; k++)
+      if (accel_dim_letter(k) == name[0]) d = k;
+    n->dims[i].dim = (int8_t)d;
   }
+}
+
+int nest_dim_pos(const Nest *n, int d) {
+  for (int i = 0; i < n->ndims; i++)
+    if (n->dims[i].dim == d) return i;
+  return -1;
+}
+
+bool nest_problem(const Nest *n, Problem *p) {
+  if (n->kind != NK_MAC || n->ndims != NDIMS) return false;
+  memset(p, 0, sizeof *p);
+  unsigned seen = 0;
+  for (int i = 0; i < NDIMS; i++) {
+    int d = n->dims[i].dim;
+    if (d < 0 || d >= NDIMS || (seen >> d & 1)) return false;
+    seen |= 1u << d;
+    p->dim[d] = n->dims[i].bound;
+  }
+  snprintf(p->name, sizeof p->name, "%s", n->name);
   p->stride[0] = p->stride[1] = p->dilation[0] = p->dilation[1] = 1;
   /* The windowed access (I of a conv) indexes rows with P*stride + R*dilation. */
   for (int a = 0; a < n->nacc; a++) {
     const Access *ac = &n->acc[a];
-    if (strcmp(ac->role, "I") != 0 || ac->ix != IX_AFFINE || ac->rank < 3) continue;
+    if (ac->role != ROLE_I || ac->ix != IX_AFFINE || ac->rank < 3) continue;
     for (int k = 0; k < 2 && 2 + k < ac->rank; k++) {
       const Affine *e = &ac->idx[2 + k];
-      if (e->coef[4 + k] > 0) p->stride[k] = e->coef[4 + k];
-      if (e->coef[6 + k] > 0) p->dilation[k] = e->coef[6 + k];
+      int64_t cs = e->coef[nest_dim_pos(n, k ? DIM_Q : DIM_P)], cd = e->coef[nest_dim_pos(n, k ? DIM_S : DIM_R)];
+      if (cs > 0) p->stride[k] = cs;
+      if (cd > 0) p->dilation[k] = cd;
     }
   }
   return true;
@@ -260,7 +355,7 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     print_name(f, '%', t->name);
     fprintf(f, " : %s[", dtype_name(t->dtype));
     for (int k = 0; k < t->rank; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, t->dims[k]);
-    fprintf(f, "] %s\n", role_names[t->role]);
+    fprintf(f, "] %s\n", tensor_role_names[t->role]);
   }
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *n = &m->nests[i];
@@ -268,7 +363,8 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     fputs("\nnest ", f);
     print_name(f, '@', n->name);
     fprintf(f, " %s", kind_names[n->kind]);
-    if (n->vop && *n->vop) fprintf(f, "(%s)", n->vop);
+    if (n->vop == VOP_HOST) fprintf(f, "(host:%s)", n->host_op ? n->host_op : "");
+    else if (*vop_name(n->vop)) fprintf(f, "(%s)", vop_name(n->vop));
     fputs(" loc ", f);
     print_string(f, n->loc ? n->loc : "");
     fputs(" {\n", f);
@@ -281,7 +377,7 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     }
     for (int a = 0; a < n->nacc; a++) {
       const Access *ac = &n->acc[a];
-      fprintf(f, "  %s = %s ", ac->role, acc_names[ac->kind]);
+      fprintf(f, "  %s = %s ", role_name(ac->role), acc_names[ac->kind]);
       print_name(f, '%', m->tensors[ac->tensor].name);
       if (ac->ix == IX_GATHER) {
         fputs("[gather]", f);
@@ -316,19 +412,19 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     }
     bool fp = false, ip = false;
     for (int k = 0; k < 4; k++) {
-      fp = fp || n->fparam[k] != 0;
-      ip = ip || n->iparam[k] != 0;
+      fp = fp || n->param.f.v[k] != 0;
+      ip = ip || n->param.i.v[k] != 0;
     }
     if (fp || ip) {
       fputs("  params", f);
       if (fp) {
         fputs(" f(", f);
-        print_floats(f, n->fparam, 4);
+        print_floats(f, n->param.f.v, 4);
         fputc(')', f);
       }
       if (ip) {
         fputs(" i(", f);
-        for (int k = 0; k < 4; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, n->iparam[k]);
+        for (int k = 0; k < 4; k++) fprintf(f, k ? ",%" PRId64 : "%" PRId64, n->param.i.v[k]);
         fputc(')', f);
       }
       fputc('\n', f);

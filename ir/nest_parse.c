@@ -2,8 +2,12 @@
  * nest_parse.c: the parser of the loop-nest IR text form (docs/ir.md), a
  * recursive descent over characters.  Every error names line:col and what
  * was expected.  '#' starts a comment that runs to the end of the line.
+ * Ops and operand roles are looked up in their tables (NAASC_VOPS,
+ * NAASC_ROLES of ir.h): an unknown op is an error (rule vop-unknown), and
+ * so is an unknown role; a parameter the op does not have is a warning
+ * (rule vop-param).
  */
-#include "nest.h"
+#include "ir/ir.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -335,8 +339,10 @@ static bool parse_access(Parser *ps, Nest *n, const char *role) {
   if (n->nacc == NEST_MAX_ACCESS) return error_at(ps, "%s", "too many accesses in one nest");
   Access *a = &n->acc[n->nacc];
   memset(a, 0, sizeof *a);
-  a->role = arena_strdup(&ps->m->arena, role);
+  int rline = ps->tline, rcol = ps->tcol;
   if (!expect(ps, '=')) return false;
+  a->role = role_find(role);
+  if (a->role == ROLE_NONE) return error_lc(ps, rline, rcol, "unknown operand role '%s' (docs/ir.md, \"Accesses\")", role);
   char k[16];
   if (!ident(ps, k, sizeof k, "read, write or update")) return false;
   int ki = find_str(k, kinds, 3);
@@ -497,6 +503,25 @@ static bool parse_mapping(Parser *ps, Nest *n) {
   return true;
 }
 
+/* Rule vop-param: the value at line:col, in slot `slot` of f(...) or
+ * i(...) (type 'f' or 'i'), is in a slot n's op does not name (NAASC_VOPS),
+ * the first such of its group.  A warning, not an error:
+ * the slots are kept and printed as they are, so hand-written files round
+ * trip whatever they hold. */
+static void check_param(Parser *ps, const Nest *n, char type, int slot, int line, int col) {
+  int have = vop_nparams(n->vop, type);
+  char where[32], op[48];
+  snprintf(where, sizeof where, "%d:%d", line, col);
+  if (*vop_name(n->vop)) snprintf(op, sizeof op, "'%s'", vop_name(n->vop));
+  else snprintf(op, sizeof op, "a %s nest", n->kind == NK_MAC ? "mac" : "view");
+  const char *what = type == 'f' ? "float" : "integer";
+  if (have)
+    diag_warn(ps->d, where, "vop-param: %s has no %s parameter %d: its %s parameters are %s", op, what,
+              slot + 1, what, vop_param_names(n->vop, type));
+  else
+    diag_warn(ps->d, where, "vop-param: %s has no %s parameters", op, what);
+}
+
 static bool parse_nest(Parser *ps) {
   static const char *const kinds[] = {"mac", "vec", "move", "view"};
   const char *name = sigil_name(ps, '@', "a nest name (@name)");
@@ -507,13 +532,31 @@ static bool parse_nest(Parser *ps) {
   if (k < 0) return error_tok(ps, "unknown nest kind '%s'", kind);
   Nest *n = module_add_nest(ps->m, (NestKind)k, name);
   if (!n) return error_at(ps, "%s", "out of memory");
+  /* The op (rule vop-unknown): one of the kind's in NAASC_VOPS; mac and
+   * view nests have one, unnamed. */
+  const char *vop = "";
+  int vline = ps->line, vcol = ps->col;
   if (accept(ps, '(')) {
     skip_ws(ps);
+    vline = ps->line, vcol = ps->col;
     const char *start = ps->p;
     while (peekc(ps) != -1 && peekc(ps) != ')' && peekc(ps) != '\n' && peekc(ps) != ' ') advance(ps);
-    n->vop = arena_strndup(&ps->m->arena, start, (size_t)(ps->p - start));
+    vop = arena_strndup(&ps->m->arena, start, (size_t)(ps->p - start));
+    if (!vop) return error_at(ps, "%s", "out of memory");
     if (!expect(ps, ')')) return false;
   }
+  n->vop = vop_find(n->kind, vop);
+  if (n->vop == VOP_NONE) {
+    char msg[160];
+    if (n->kind == NK_MAC || n->kind == NK_VIEW)
+      snprintf(msg, sizeof msg, "vop-unknown: a %s nest has no named op, not '%.80s'", kind, vop);
+    else if (!*vop)
+      snprintf(msg, sizeof msg, "vop-unknown: a %s nest needs an op: %s(NAME)", kind, kind);
+    else
+      snprintf(msg, sizeof msg, "vop-unknown: unknown %s op '%.80s'", kind, vop);
+    return error_lc(ps, vline, vcol, "%s", msg);
+  }
+  if (n->vop == VOP_HOST) n->host_op = vop + 5;
   if (!expect_keyword(ps, "loc")) return false;
   if (!(n->loc = string_lit(ps))) return false;
   if (!expect(ps, '{')) return false;
@@ -529,6 +572,7 @@ static bool parse_nest(Parser *ps) {
       d->reduce = keyword(ps, "reduce");
       n->ndims++;
     } while (accept(ps, ','));
+    nest_set_dim_ids(n);
   }
   for (;;) {
     skip_ws(ps);
@@ -573,13 +617,27 @@ static bool parse_nest(Parser *ps) {
       for (;;) {
         if (keyword(ps, "f")) {
           if (!expect(ps, '(')) return false;
-          for (int i = 0; i < 4; i++)
-            if ((i && !expect(ps, ',')) || !number(ps, &n->fparam[i])) return false;
+          int bad = -1, bline = 0, bcol = 0; /* the first value in a slot the op lacks */
+          for (int i = 0; i < 4; i++) {
+            if (i && !expect(ps, ',')) return false;
+            skip_ws(ps);
+            int line = ps->line, col = ps->col;
+            if (!number(ps, &n->param.f.v[i])) return false;
+            if (n->param.f.v[i] != 0 && i >= vop_nparams(n->vop, 'f') && bad < 0) bad = i, bline = line, bcol = col;
+          }
+          if (bad >= 0) check_param(ps, n, 'f', bad, bline, bcol);
           if (!expect(ps, ')')) return false;
         } else if (keyword(ps, "i")) {
           if (!expect(ps, '(')) return false;
-          for (int i = 0; i < 4; i++)
-            if ((i && !expect(ps, ',')) || !integer(ps, &n->iparam[i])) return false;
+          int bad = -1, bline = 0, bcol = 0;
+          for (int i = 0; i < 4; i++) {
+            if (i && !expect(ps, ',')) return false;
+            skip_ws(ps);
+            int line = ps->line, col = ps->col;
+            if (!integer(ps, &n->param.i.v[i])) return false;
+            if (n->param.i.v[i] != 0 && i >= vop_nparams(n->vop, 'i') && bad < 0) bad = i, bline = line, bcol = col;
+          }
+          if (bad >= 0) check_param(ps, n, 'i', bad, bline, bcol);
           if (!expect(ps, ')')) return false;
         } else {
           break;

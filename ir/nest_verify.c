@@ -9,13 +9,19 @@
  *   def-before-use   a value is written by an earlier nest before it is read
  *   output-written   every value and output tensor is written by some nest
  *   map-coverage     a mapped mac nest's loops cover each dim exactly
+ *   vop-kind         a nest's op is one of its kind (NAASC_VOPS)
  * The checks of a mapping against its architecture (fan-out, connectivity,
  * capacities, keep/bypass) need the architecture: backend/ makes them.
  */
-#include "nest.h"
+#include "ir/ir.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
+
+static const char *kind_name(NestKind k) {
+  static const char *const names[] = {"mac", "vec", "move", "view"};
+  return k >= NK_MAC && k <= NK_VIEW ? names[k] : "?";
+}
 
 static const char *where(const Module *m, const Nest *n) {
   return arena_printf((Arena *)&m->arena, "nest '%s'", n->name);
@@ -37,6 +43,9 @@ Rc module_verify(const Module *m, Diag *d) {
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *n = &m->nests[i];
     int updates = 0, reads = 0;
+    if (n->vop <= VOP_NONE || n->vop >= VOP_COUNT || vop_kind(n->vop) != n->kind)
+      diag_error(d, where(m, n), "vop-kind: the nest's op (%d, '%s') is not one of a %s nest",
+                 (int)n->vop, vop_name(n->vop), kind_name(n->kind));
     for (int k = 0; k < n->ndims; k++)
       if (n->dims[k].bound < 1)
         diag_error(d, where(m, n), "dim-bound: dim %s has bound %" PRId64 ", must be at least 1",
@@ -44,7 +53,7 @@ Rc module_verify(const Module *m, Diag *d) {
     for (int a = 0; a < n->nacc; a++) {
       const Access *ac = &n->acc[a];
       if (!ac->tensor || ac->tensor >= m->ntensors) {
-        diag_error(d, where(m, n), "access %s names no tensor", ac->role);
+        diag_error(d, where(m, n), "access %s names no tensor", role_name(ac->role));
         continue;
       }
       const NTensor *t = &m->tensors[ac->tensor];
@@ -53,18 +62,18 @@ Rc module_verify(const Module *m, Diag *d) {
         if (t->role == TR_VALUE || t->role == TR_OUTPUT) {
           if (!written[ac->tensor])
             diag_error(d, where(m, n), "def-before-use: %s reads %%%s before any nest writes it",
-                       ac->role, t->name);
+                       role_name(ac->role), t->name);
         }
       } else {
         updates += ac->kind == ACC_UPDATE;
         if (t->role == TR_INPUT || t->role == TR_WEIGHT)
           diag_error(d, where(m, n), "access-target: %s writes %%%s, which is a graph %s",
-                     ac->role, t->name, t->role == TR_INPUT ? "input" : "weight");
+                     role_name(ac->role), t->name, t->role == TR_INPUT ? "input" : "weight");
       }
       if (ac->ix != IX_AFFINE) continue;
       if (ac->rank != t->rank) {
         diag_error(d, where(m, n), "access-rank: %s indexes %%%s with %d indices, it has rank %d",
-                   ac->role, t->name, ac->rank, t->rank);
+                   role_name(ac->role), t->name, ac->rank, t->rank);
         continue;
       }
       for (int k = 0; k < ac->rank; k++) {
@@ -74,7 +83,7 @@ Rc module_verify(const Module *m, Diag *d) {
           diag_error(d, where(m, n),
                      "access-bounds: %s index %d of %%%s spans [%" PRId64 ", %" PRId64
                      "], outside [0, %" PRId64 "] with padding %" PRId64 ":%" PRId64,
-                     ac->role, k, t->name, lo, hi, t->dims[k] - 1, ac->pad_lo[k], ac->pad_hi[k]);
+                     role_name(ac->role), k, t->name, lo, hi, t->dims[k] - 1, ac->pad_lo[k], ac->pad_hi[k]);
       }
     }
     if (n->map) {

@@ -7,11 +7,11 @@
  *   lower      graph->nest  one loop nest per layer
  *   verify     nest   run the verifier (also after every pass with --verify-each)
  */
-#include "passes.h"
+#include "passes/internal.h"
 
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 
 static int live_nodes(const Model *m, Op op) {
@@ -102,8 +102,6 @@ static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   return rc;
 }
 
-void map_passes_register(PassRegistry *r); /* map.c */
-void builtin_passes_register(PassRegistry *r);
 void builtin_passes_register(PassRegistry *r) {
   static const PassInfo passes[] = {
       {"fold-bn", "fold BatchNormalization into the preceding conv", PASS_GRAPH, NULL, run_fold_bn},

@@ -11,7 +11,7 @@
  *   ConvTranspose, Gemm, MatMul) only use is kept with that layer
  *   (Node.act); the layer then writes the activation's output.
  */
-#include "passes.h"
+#include "passes/passes.h"
 
 #include <math.h>
 #include <string.h>

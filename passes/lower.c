@@ -17,7 +17,7 @@
  *   and writing whole tensors: not costed, for host/ to evaluate
  * 1-D convolutions and pools lower with Q = S = 1; 3-D ones are refused.
  */
-#include "passes.h"
+#include "passes/passes.h"
 
 #include <string.h>
 
@@ -43,9 +43,22 @@ static void dim(Nest *n, const char *name, int64_t bound, bool reduce) {
   d->name = name;
   d->bound = bound;
   d->reduce = reduce;
+  d->dim = -1;
 }
 
-static Access *acc(Nest *n, const char *role, AccessKind k, uint32_t t, int rank) {
+/* The eight loops of a mac nest in the default order (nest_mac_order),
+ * bound[DIM_*] each, C R S reducing; pos[DIM_*] gets each one's position,
+ * which the index expressions below use. */
+static void mac_dims(Nest *n, const int64_t bound[NDIMS], int pos[NDIMS]) {
+  for (int i = 0; i < NDIMS; i++) {
+    int d = nest_mac_order[i];
+    pos[d] = n->ndims;
+    dim(n, accel_dim_name(d), bound[d], d == DIM_C || d == DIM_R || d == DIM_S);
+    n->dims[pos[d]].dim = (int8_t)d;
+  }
+}
+
+static Access *acc(Nest *n, Role role, AccessKind k, uint32_t t, int rank) {
   Access *a = &n->acc[n->nacc++];
   memset(a, 0, sizeof *a);
   a->role = role;
@@ -63,8 +76,6 @@ static void ix(Access *a, int k, int d0, int64_t c0, int d1, int64_t c1, int64_t
   if (d1 >= 0) a->idx[k].coef[d1] += c1;
   a->idx[k].cst = cst;
 }
-
-enum { DN, DG, DK, DC, DP, DQ, DR, DS };
 
 static Nest *new_nest(Lower *L, NestKind k, const Node *nd, const char *suffix) {
   const char *name = suffix ? arena_printf(&L->m->arena, "%s%s", nd->name, suffix) : nd->name;
@@ -106,49 +117,46 @@ static bool lower_conv(Lower *L, const Node *nd) {
   int64_t dl[2] = {a->dilations[0], two ? a->dilations[1] : 1};
   int64_t pb[2] = {a->pads[0], two ? a->pads[1] : 0};
   const int64_t *it = tr ? sp_in : sp_out; /* P, Q iterate over these */
-  dim(n, "N", x->dims[0], false);
-  dim(n, "G", G, false);
-  dim(n, "K", Kg, false);
-  dim(n, "C", Cg, true);
-  dim(n, "P", it[0], false);
-  dim(n, "Q", it[1], false);
-  dim(n, "R", kr[0], true);
-  dim(n, "S", kr[1], true);
+  int64_t bound[NDIMS];
+  bound[DIM_N] = x->dims[0], bound[DIM_G] = G, bound[DIM_K] = Kg, bound[DIM_C] = Cg;
+  bound[DIM_P] = it[0], bound[DIM_Q] = it[1], bound[DIM_R] = kr[0], bound[DIM_S] = kr[1];
+  int pos[NDIMS];
+  mac_dims(n, bound, pos);
   int nsp = x->rank - 2;
   /* The windowed tensor (I for conv, O for transposed conv) and the plain one. */
-  Access *win = tr ? NULL : acc(n, "I", ACC_READ, mt(L, nd->in[0]), x->rank);
+  Access *win = tr ? NULL : acc(n, ROLE_I, ACC_READ, mt(L, nd->in[0]), x->rank);
   Access *I = win;
   if (tr) {
-    I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), x->rank);
-    ix(I, 0, DN, 1, -1, 0, 0);
-    ix(I, 1, DG, Cg, DC, 1, 0);
-    ix(I, 2, DP, 1, -1, 0, 0);
-    if (nsp == 2) ix(I, 3, DQ, 1, -1, 0, 0);
+    I = acc(n, ROLE_I, ACC_READ, mt(L, nd->in[0]), x->rank);
+    ix(I, 0, pos[DIM_N], 1, -1, 0, 0);
+    ix(I, 1, pos[DIM_G], Cg, pos[DIM_C], 1, 0);
+    ix(I, 2, pos[DIM_P], 1, -1, 0, 0);
+    if (nsp == 2) ix(I, 3, pos[DIM_Q], 1, -1, 0, 0);
   } else {
-    ix(I, 0, DN, 1, -1, 0, 0);
-    ix(I, 1, DG, Cg, DC, 1, 0);
+    ix(I, 0, pos[DIM_N], 1, -1, 0, 0);
+    ix(I, 1, pos[DIM_G], Cg, pos[DIM_C], 1, 0);
   }
-  Access *W = acc(n, "W", ACC_READ, mt(L, nd->in[1]), w->rank);
+  Access *W = acc(n, ROLE_W, ACC_READ, mt(L, nd->in[1]), w->rank);
   if (tr) {
-    ix(W, 0, DG, Cg, DC, 1, 0);
-    ix(W, 1, DK, 1, -1, 0, 0);
+    ix(W, 0, pos[DIM_G], Cg, pos[DIM_C], 1, 0);
+    ix(W, 1, pos[DIM_K], 1, -1, 0, 0);
   } else {
-    ix(W, 0, DG, Kg, DK, 1, 0);
-    ix(W, 1, DC, 1, -1, 0, 0);
+    ix(W, 0, pos[DIM_G], Kg, pos[DIM_K], 1, 0);
+    ix(W, 1, pos[DIM_C], 1, -1, 0, 0);
   }
-  ix(W, 2, DR, 1, -1, 0, 0);
-  if (nsp == 2) ix(W, 3, DS, 1, -1, 0, 0);
+  ix(W, 2, pos[DIM_R], 1, -1, 0, 0);
+  if (nsp == 2) ix(W, 3, pos[DIM_S], 1, -1, 0, 0);
   if (nd->nin > 2 && nd->in[2]) {
-    Access *B = acc(n, "B", ACC_READ, mt(L, nd->in[2]), 1);
-    ix(B, 0, DG, Kg, DK, 1, 0);
+    Access *B = acc(n, ROLE_B, ACC_READ, mt(L, nd->in[2]), 1);
+    ix(B, 0, pos[DIM_G], Kg, pos[DIM_K], 1, 0);
     n->has_bias = true;
   }
-  Access *O = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), o->rank);
-  ix(O, 0, DN, 1, -1, 0, 0);
-  ix(O, 1, DG, Kg, DK, 1, 0);
+  Access *O = acc(n, ROLE_O, ACC_UPDATE, mt(L, nd->out[0]), o->rank);
+  ix(O, 0, pos[DIM_N], 1, -1, 0, 0);
+  ix(O, 1, pos[DIM_G], Kg, pos[DIM_K], 1, 0);
   if (!tr) {
-    ix(O, 2, DP, 1, -1, 0, 0);
-    if (nsp == 2) ix(O, 3, DQ, 1, -1, 0, 0);
+    ix(O, 2, pos[DIM_P], 1, -1, 0, 0);
+    if (nsp == 2) ix(O, 3, pos[DIM_Q], 1, -1, 0, 0);
     win = I;
   } else {
     win = O;
@@ -156,7 +164,7 @@ static bool lower_conv(Lower *L, const Node *nd) {
   /* Windowed index: P*s + R*d - pad, and how far it leaves the tensor. */
   const Tensor *wt = tr ? o : x;
   for (int k = 0; k < nsp; k++) {
-    ix(win, 2 + k, k ? DQ : DP, st[k], k ? DS : DR, dl[k], -pb[k]);
+    ix(win, 2 + k, k ? pos[DIM_Q] : pos[DIM_P], st[k], k ? pos[DIM_S] : pos[DIM_R], dl[k], -pb[k]);
     int64_t hi = (it[k] - 1) * st[k] + (kr[k] - 1) * dl[k] - pb[k];
     win->pad_lo[2 + k] = pb[k] > 0 ? pb[k] : 0;
     win->pad_hi[2 + k] = hi > wt->dims[2 + k] - 1 ? hi - (wt->dims[2 + k] - 1) : 0;
@@ -185,71 +193,67 @@ static bool lower_gemm(Lower *L, const Node *nd) {
   int64_t cols = bvec ? 1 : o->dims[orank - 1];
   int64_t rows = avec ? 1 : tensor_numel(o) / cols / batch;
   int64_t Kin = gemm ? (nd->a.trans_a ? A->dims[0] : A->dims[1]) : A->dims[A->rank - 1];
-  dim(n, "N", rows, false);
-  dim(n, "G", batch, false);
-  dim(n, "K", cols, false);
-  dim(n, "C", Kin, true);
-  dim(n, "P", 1, false);
-  dim(n, "Q", 1, false);
-  dim(n, "R", 1, true);
-  dim(n, "S", 1, true);
+  int64_t bound[NDIMS] = {[DIM_N] = rows, [DIM_G] = batch, [DIM_K] = cols, [DIM_C] = Kin,
+                          [DIM_P] = 1, [DIM_Q] = 1, [DIM_R] = 1, [DIM_S] = 1};
+  int pos[NDIMS];
+  mac_dims(n, bound, pos);
   /* Can G index this operand's batch dims (one dim, of the full batch size or 1)? */
   bool one_batch = obatch <= 1;
-  Access *I = acc(n, "I", ACC_READ, mt(L, nd->in[0]), A->rank);
+  Access *I = acc(n, ROLE_I, ACC_READ, mt(L, nd->in[0]), A->rank);
   if (gemm) {
-    ix(I, nd->a.trans_a ? 1 : 0, DN, 1, -1, 0, 0);
-    ix(I, nd->a.trans_a ? 0 : 1, DC, 1, -1, 0, 0);
+    ix(I, nd->a.trans_a ? 1 : 0, pos[DIM_N], 1, -1, 0, 0);
+    ix(I, nd->a.trans_a ? 0 : 1, pos[DIM_C], 1, -1, 0, 0);
   } else if (avec) {
-    ix(I, 0, DC, 1, -1, 0, 0);
+    ix(I, 0, pos[DIM_C], 1, -1, 0, 0);
   } else if (!batched_b) {
     if (A->rank > 2) I->ix = IX_WHOLE; /* rows span A's leading dims */
     else {
-      ix(I, 0, DN, 1, -1, 0, 0);
-      ix(I, 1, DC, 1, -1, 0, 0);
+      ix(I, 0, pos[DIM_N], 1, -1, 0, 0);
+      ix(I, 1, pos[DIM_C], 1, -1, 0, 0);
     }
   } else if (!one_batch || A->rank > 3) {
     I->ix = IX_WHOLE;
   } else {
-    if (A->rank == 3) ix(I, 0, A->dims[0] == 1 ? -1 : DG, 1, -1, 0, 0);
-    ix(I, A->rank - 2, DN, 1, -1, 0, 0);
-    ix(I, A->rank - 1, DC, 1, -1, 0, 0);
+    if (A->rank == 3) ix(I, 0, A->dims[0] == 1 ? -1 : pos[DIM_G], 1, -1, 0, 0);
+    ix(I, A->rank - 2, pos[DIM_N], 1, -1, 0, 0);
+    ix(I, A->rank - 1, pos[DIM_C], 1, -1, 0, 0);
   }
-  Access *W = acc(n, "W", ACC_READ, mt(L, nd->in[1]), B->rank);
+  Access *W = acc(n, ROLE_W, ACC_READ, mt(L, nd->in[1]), B->rank);
   if (gemm) {
-    ix(W, nd->a.trans_b ? 1 : 0, DC, 1, -1, 0, 0);
-    ix(W, nd->a.trans_b ? 0 : 1, DK, 1, -1, 0, 0);
+    ix(W, nd->a.trans_b ? 1 : 0, pos[DIM_C], 1, -1, 0, 0);
+    ix(W, nd->a.trans_b ? 0 : 1, pos[DIM_K], 1, -1, 0, 0);
   } else if (bvec) {
-    ix(W, 0, DC, 1, -1, 0, 0);
+    ix(W, 0, pos[DIM_C], 1, -1, 0, 0);
   } else if (!one_batch || B->rank > 3) {
     W->ix = IX_WHOLE;
   } else {
-    if (B->rank == 3) ix(W, 0, B->dims[0] == 1 ? -1 : DG, 1, -1, 0, 0);
-    ix(W, B->rank - 2, DC, 1, -1, 0, 0);
-    ix(W, B->rank - 1, DK, 1, -1, 0, 0);
+    if (B->rank == 3) ix(W, 0, B->dims[0] == 1 ? -1 : pos[DIM_G], 1, -1, 0, 0);
+    ix(W, B->rank - 2, pos[DIM_C], 1, -1, 0, 0);
+    ix(W, B->rank - 1, pos[DIM_K], 1, -1, 0, 0);
   }
   if (gemm && nd->nin > 2 && nd->in[2]) {
     const Tensor *C = &L->g->tensors[nd->in[2]];
-    Access *Bi = acc(n, "B", ACC_READ, mt(L, nd->in[2]), C->rank);
+    Access *Bi = acc(n, ROLE_B, ACC_READ, mt(L, nd->in[2]), C->rank);
     for (int k = 0; k < C->rank; k++) {
       int od = 2 - C->rank + k; /* which output dim this broadcasts against */
-      ix(Bi, k, C->dims[k] == 1 ? -1 : (od == 0 ? DN : DK), 1, -1, 0, 0);
+      ix(Bi, k, C->dims[k] == 1 ? -1 : (od == 0 ? pos[DIM_N] : pos[DIM_K]), 1, -1, 0, 0);
     }
     n->has_bias = true;
-    n->fparam[0] = nd->a.alpha;
-    n->fparam[1] = nd->a.beta;
+    n->param.f.mac.alpha = nd->a.alpha;
+    n->param.f.mac.beta = nd->a.beta;
   } else if (gemm) {
-    n->fparam[0] = nd->a.alpha;
+    n->param.f.mac.alpha = nd->a.alpha;
   }
-  Access *O = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), orank);
+  Access *O = acc(n, ROLE_O, ACC_UPDATE, mt(L, nd->out[0]), orank);
   if (gemm || (!batched_b && !avec && !bvec && orank == 2)) {
-    ix(O, 0, DN, 1, -1, 0, 0);
-    ix(O, 1, DK, 1, -1, 0, 0);
+    ix(O, 0, pos[DIM_N], 1, -1, 0, 0);
+    ix(O, 1, pos[DIM_K], 1, -1, 0, 0);
   } else if (orank == 1) {
-    ix(O, 0, avec ? DK : DN, 1, -1, 0, 0);
+    ix(O, 0, avec ? pos[DIM_K] : pos[DIM_N], 1, -1, 0, 0);
   } else if (batched_b && one_batch) {
-    ix(O, 0, DG, 1, -1, 0, 0);
-    if (!avec) ix(O, 1, DN, 1, -1, 0, 0);
-    if (!bvec) ix(O, orank - 1, DK, 1, -1, 0, 0);
+    ix(O, 0, pos[DIM_G], 1, -1, 0, 0);
+    if (!avec) ix(O, 1, pos[DIM_N], 1, -1, 0, 0);
+    if (!bvec) ix(O, orank - 1, pos[DIM_K], 1, -1, 0, 0);
   } else {
     O->ix = IX_WHOLE; /* [batch..., M, N] viewed as [rows, N] or [G, rows, N] */
   }
@@ -258,14 +262,14 @@ static bool lower_gemm(Lower *L, const Node *nd) {
 }
 
 /* A vec nest over the output's dims, reading each input with broadcasting. */
-static bool lower_elementwise(Lower *L, const Node *nd, const char *vop) {
+static bool lower_elementwise(Lower *L, const Node *nd, VecOp vop) {
   const Tensor *o = &L->g->tensors[nd->out[0]];
   Nest *n = new_nest(L, NK_VEC, nd, NULL);
   if (!n) return false;
   n->vop = vop;
   static const char *const dn[] = {"d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7"};
   for (int k = 0; k < o->rank; k++) dim(n, dn[k], o->dims[k], false);
-  static const char *const roles[] = {"X", "Y", "Z", "U", "V", "A"};
+  static const Role roles[] = {ROLE_X, ROLE_Y, ROLE_Z, ROLE_U, ROLE_V, ROLE_A};
   for (int i = 0; i < nd->nin && i < 6; i++) {
     if (!nd->in[i]) continue;
     const Tensor *t = &L->g->tensors[nd->in[i]];
@@ -275,7 +279,7 @@ static bool lower_elementwise(Lower *L, const Node *nd, const char *vop) {
       ix(a, k, t->dims[k] == 1 && o->dims[od] != 1 ? -1 : od, 1, -1, 0, 0);
     }
   }
-  Access *y = acc(n, "O", ACC_WRITE, mt(L, nd->out[0]), o->rank);
+  Access *y = acc(n, ROLE_O, ACC_WRITE, mt(L, nd->out[0]), o->rank);
   for (int k = 0; k < o->rank; k++) ix(y, k, k, 1, -1, 0, 0);
   return true;
 }
@@ -291,7 +295,7 @@ static bool lower_pool(Lower *L, const Node *nd) {
   Nest *n = new_nest(L, NK_VEC, nd, NULL);
   if (!n) return false;
   bool global = nd->op == OP_GLOBALAVGPOOL, two = x->rank == 4;
-  n->vop = nd->op == OP_MAXPOOL ? "maxpool" : global ? "globalavgpool" : "avgpool";
+  n->vop = nd->op == OP_MAXPOOL ? VOP_MAXPOOL : global ? VOP_GLOBALAVGPOOL : VOP_AVGPOOL;
   dim(n, "N", x->dims[0], false);
   dim(n, "C", x->dims[1], false);
   dim(n, "P", o->dims[2], false);
@@ -299,8 +303,8 @@ static bool lower_pool(Lower *L, const Node *nd) {
   int64_t kr[2] = {global ? x->dims[2] : a->kernel[0], global ? (two ? x->dims[3] : 1) : (two ? a->kernel[1] : 1)};
   dim(n, "R", kr[0], true);
   dim(n, "S", kr[1], true);
-  Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[0]), x->rank);
-  ix(X, 0, DN, 1, -1, 0, 0);
+  Access *X = acc(n, ROLE_X, ACC_READ, mt(L, nd->in[0]), x->rank);
+  ix(X, 0, 0, 1, -1, 0, 0);
   ix(X, 1, 1, 1, -1, 0, 0);
   for (int k = 0; k < x->rank - 2; k++) {
     int64_t s = global ? 1 : a->strides[k], dl = global ? 1 : a->dilations[k];
@@ -310,16 +314,16 @@ static bool lower_pool(Lower *L, const Node *nd) {
     X->pad_lo[2 + k] = pb;
     X->pad_hi[2 + k] = hi > x->dims[2 + k] - 1 ? hi - (x->dims[2 + k] - 1) : 0;
   }
-  Access *Y = acc(n, "O", ACC_UPDATE, mt(L, nd->out[0]), o->rank);
-  ix(Y, 0, DN, 1, -1, 0, 0);
+  Access *Y = acc(n, ROLE_O, ACC_UPDATE, mt(L, nd->out[0]), o->rank);
+  ix(Y, 0, 0, 1, -1, 0, 0);
   ix(Y, 1, 1, 1, -1, 0, 0);
   for (int k = 0; k < o->rank - 2; k++) ix(Y, 2 + k, 2 + k, 1, -1, 0, 0);
-  n->iparam[0] = a->count_include_pad;
+  n->param.i.pool.count_include_pad = a->count_include_pad;
   return true;
 }
 
 /* vec/move nests over the input's dims with some dims reduced (softmax, reducemean). */
-static bool lower_reduce(Lower *L, const Node *nd, const char *vop) {
+static bool lower_reduce(Lower *L, const Node *nd, VecOp vop) {
   const Tensor *x = &L->g->tensors[nd->in[0]], *o = &L->g->tensors[nd->out[0]];
   Nest *n = new_nest(L, NK_VEC, nd, NULL);
   if (!n) return false;
@@ -330,14 +334,14 @@ static bool lower_reduce(Lower *L, const Node *nd, const char *vop) {
     /* opset 13: one axis; before it, every axis from `axis` on (a 2-D coercion). */
     for (int k = 0; k < x->rank; k++)
       red[k] = L->g->opset >= 13 ? k == nd->a.axis : k >= nd->a.axis;
-    n->iparam[0] = nd->a.axis;
+    n->param.i.softmax.axis = nd->a.axis;
   } else {
     for (int i = 0; i < nd->a.naxes; i++) red[nd->a.axes[i]] = true;
   }
   for (int k = 0; k < x->rank; k++) dim(n, dn[k], x->dims[k], red[k]);
-  Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[0]), x->rank);
+  Access *X = acc(n, ROLE_X, ACC_READ, mt(L, nd->in[0]), x->rank);
   for (int k = 0; k < x->rank; k++) ix(X, k, k, 1, -1, 0, 0);
-  Access *Y = acc(n, "O", nd->op == OP_SOFTMAX ? ACC_WRITE : ACC_UPDATE, mt(L, nd->out[0]), o->rank);
+  Access *Y = acc(n, ROLE_O, nd->op == OP_SOFTMAX ? ACC_WRITE : ACC_UPDATE, mt(L, nd->out[0]), o->rank);
   for (int k = 0, j = 0; k < x->rank; k++) {
     if (nd->op == OP_SOFTMAX) ix(Y, j++, k, 1, -1, 0, 0);
     else if (!red[k]) ix(Y, j++, k, 1, -1, 0, 0);
@@ -356,10 +360,10 @@ static bool lower_move(Lower *L, const Node *nd) {
       const Tensor *t = &L->g->tensors[nd->in[i]];
       Nest *n = new_nest(L, NK_MOVE, nd, arena_printf(&L->m->arena, ".%d", i));
       if (!n) return false;
-      n->vop = "copy";
+      n->vop = VOP_COPY;
       for (int k = 0; k < t->rank; k++) dim(n, dn[k], t->dims[k], false);
-      Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[i]), t->rank);
-      Access *Y = acc(n, "O", ACC_WRITE, mt(L, nd->out[0]), o->rank);
+      Access *X = acc(n, ROLE_X, ACC_READ, mt(L, nd->in[i]), t->rank);
+      Access *Y = acc(n, ROLE_O, ACC_WRITE, mt(L, nd->out[0]), o->rank);
       for (int k = 0; k < t->rank; k++) {
         ix(X, k, k, 1, -1, 0, 0);
         ix(Y, k, k, 1, -1, 0, k == a->axis ? off : 0);
@@ -372,32 +376,37 @@ static bool lower_move(Lower *L, const Node *nd) {
   if (!n) return false;
   const Tensor *x = &L->g->tensors[nd->in[0]];
   for (int k = 0; k < o->rank; k++) dim(n, dn[k], o->dims[k], false);
-  Access *X = acc(n, "X", ACC_READ, mt(L, nd->in[0]), x->rank);
+  Access *X = acc(n, ROLE_X, ACC_READ, mt(L, nd->in[0]), x->rank);
   if (nd->op == OP_TRANSPOSE) {
-    n->vop = "transpose";
+    n->vop = VOP_TRANSPOSE;
     for (int k = 0; k < o->rank; k++) ix(X, (int)a->axes[k], k, 1, -1, 0, 0);
   } else if (nd->op == OP_SLICE) {
-    n->vop = "slice";
+    n->vop = VOP_SLICE;
     for (int k = 0; k < x->rank; k++) ix(X, k, k, 1, -1, 0, 0);
     for (int i = 0; i < a->naxes; i++) ix(X, (int)a->axes[i], (int)a->axes[i], a->steps[i], -1, 0, a->starts[i]);
   } else { /* gather with a computed index */
-    n->vop = "gather";
-    n->iparam[0] = a->axis;
+    n->vop = VOP_GATHER;
+    n->param.i.gather.axis = a->axis;
     X->ix = IX_GATHER;
     const Tensor *t = &L->g->tensors[nd->in[1]];
-    Access *I = acc(n, "Idx", ACC_READ, mt(L, nd->in[1]), t->rank);
+    Access *I = acc(n, ROLE_IDX, ACC_READ, mt(L, nd->in[1]), t->rank);
     I->ix = IX_GATHER;
   }
-  Access *Y = acc(n, "O", ACC_WRITE, mt(L, nd->out[0]), o->rank);
+  Access *Y = acc(n, ROLE_O, ACC_WRITE, mt(L, nd->out[0]), o->rank);
   for (int k = 0; k < o->rank; k++) ix(Y, k, k, 1, -1, 0, 0);
   return true;
 }
 
-static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *vop) {
+/* A nest of whole accesses: a view (host_op NULL), or an op run on the
+ * host (VOP_HOST, host_op its ONNX op type). */
+static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *host_op) {
   Nest *n = new_nest(L, kind, nd, NULL);
   if (!n) return false;
-  n->vop = vop;
-  static const char *const roles[] = {"X", "Y", "Z", "U", "V", "A", "B", "C"};
+  if (host_op) {
+    n->vop = VOP_HOST;
+    if (!(n->host_op = arena_strdup(&L->m->arena, host_op))) return false;
+  }
+  static const Role roles[] = {ROLE_X, ROLE_Y, ROLE_Z, ROLE_U, ROLE_V, ROLE_A, ROLE_B, ROLE_C};
   for (int i = 0; i < nd->nin && n->nacc < NEST_MAX_ACCESS - 1; i++) {
     if (!nd->in[i]) continue;
     Access *a = acc(n, roles[i], ACC_READ, mt(L, nd->in[i]), 0);
@@ -405,30 +414,30 @@ static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *vop
   }
   for (int i = 0; i < nd->nout && n->nacc < NEST_MAX_ACCESS; i++) {
     if (!nd->out[i]) continue;
-    Access *a = acc(n, i ? arena_printf(&L->m->arena, "O%d", i) : "O", ACC_WRITE, mt(L, nd->out[i]), 0);
+    Access *a = acc(n, i ? (Role)(ROLE_O1 + i - 1) : ROLE_O, ACC_WRITE, mt(L, nd->out[i]), 0);
     a->ix = IX_WHOLE;
   }
   return true;
 }
 
-static const char *vec_name(Op op) {
+static VecOp vec_op(Op op) {
   switch (op) {
-  case OP_RELU: return "relu";
-  case OP_CLIP: return "clip";
-  case OP_LEAKYRELU: return "leakyrelu";
-  case OP_HARDSIGMOID: return "hardsigmoid";
-  case OP_HARDSWISH: return "hardswish";
-  case OP_SIGMOID: return "sigmoid";
-  case OP_SQRT: return "sqrt";
-  case OP_ADD: return "add";
-  case OP_SUB: return "sub";
-  case OP_MUL: return "mul";
-  case OP_DIV: return "div";
-  case OP_MAX: return "max";
-  case OP_POW: return "pow";
-  case OP_CAST: return "cast";
-  case OP_BATCHNORM: return "batchnorm";
-  default: return NULL;
+  case OP_RELU: return VOP_RELU;
+  case OP_CLIP: return VOP_CLIP;
+  case OP_LEAKYRELU: return VOP_LEAKYRELU;
+  case OP_HARDSIGMOID: return VOP_HARDSIGMOID;
+  case OP_HARDSWISH: return VOP_HARDSWISH;
+  case OP_SIGMOID: return VOP_SIGMOID;
+  case OP_SQRT: return VOP_SQRT;
+  case OP_ADD: return VOP_ADD;
+  case OP_SUB: return VOP_SUB;
+  case OP_MUL: return VOP_MUL;
+  case OP_DIV: return VOP_DIV;
+  case OP_MAX: return VOP_MAX;
+  case OP_POW: return VOP_POW;
+  case OP_CAST: return VOP_CAST;
+  case OP_BATCHNORM: return VOP_BATCHNORM;
+  default: return VOP_NONE;
   }
 }
 
@@ -441,7 +450,7 @@ const char *lower_target(Op op) {
   case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE: case OP_IDENTITY:
   case OP_DROPOUT: case OP_CONSTANT:
     return "view";
-  default: return vec_name(op) ? "vector nest" : "host nest";
+  default: return vec_op(op) ? "vector nest" : "host nest";
   }
 }
 
@@ -456,7 +465,7 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     const Node *nd = &g->nodes[i];
     if (nd->dead) continue;
     bool ok;
-    const char *v;
+    VecOp v;
     switch (nd->op) {
     case OP_CONV:
     case OP_CONVTRANSPOSE: ok = lower_conv(&L, nd); break;
@@ -465,55 +474,55 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_MAXPOOL:
     case OP_AVGPOOL:
     case OP_GLOBALAVGPOOL: ok = lower_pool(&L, nd); break;
-    case OP_SOFTMAX: ok = lower_reduce(&L, nd, "softmax"); break;
-    case OP_REDUCEMEAN: ok = lower_reduce(&L, nd, "reducemean"); break;
+    case OP_SOFTMAX: ok = lower_reduce(&L, nd, VOP_SOFTMAX); break;
+    case OP_REDUCEMEAN: ok = lower_reduce(&L, nd, VOP_REDUCEMEAN); break;
     case OP_CONCAT:
     case OP_TRANSPOSE:
     case OP_SLICE:
     case OP_GATHER: ok = lower_move(&L, nd); break;
     case OP_RESIZE: {
       if (nd->a.rz_mode == RZ_CUBIC || nd->a.rz_coord == RZC_TF_CROP_AND_RESIZE) { /* not on the vector unit */
-        ok = lower_whole(&L, nd, NK_VEC, "host:Resize");
+        ok = lower_whole(&L, nd, NK_VEC, "Resize");
         break;
       }
-      ok = lower_elementwise(&L, nd, "resize");
+      ok = lower_elementwise(&L, nd, VOP_RESIZE);
       if (ok) {
         Nest *n = &L.m->nests[L.m->nnests - 1];
         n->acc[0].ix = IX_GATHER;
-        n->iparam[0] = nd->a.rz_mode;
-        n->iparam[1] = nd->a.rz_coord;
-        n->iparam[2] = nd->a.rz_nearest;
+        n->param.i.resize.mode = nd->a.rz_mode;
+        n->param.i.resize.coord = nd->a.rz_coord;
+        n->param.i.resize.nearest = nd->a.rz_nearest;
         for (int k = 0; k < 4 && k < g->tensors[nd->in[0]].rank; k++)
-          n->fparam[k] = nd->a.rz_scales[k];
+          n->param.f.resize.scale[k] = nd->a.rz_scales[k];
       }
       break;
     }
     case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE:
     case OP_IDENTITY: case OP_DROPOUT:
-      ok = lower_whole(&L, nd, NK_VIEW, "");
+      ok = lower_whole(&L, nd, NK_VIEW, NULL);
       break;
-    case OP_HOST: ok = lower_whole(&L, nd, NK_VEC, arena_printf(&L.m->arena, "host:%s", nd->onnx_op)); break;
+    case OP_HOST: ok = lower_whole(&L, nd, NK_VEC, nd->onnx_op); break;
     default:
-      if (!(v = vec_name(nd->op))) { /* not lowered yet: run on the host, as OP_HOST */
-        ok = lower_whole(&L, nd, NK_VEC, arena_printf(&L.m->arena, "host:%s", op_name(nd->op)));
+      if (!(v = vec_op(nd->op))) { /* not lowered yet: run on the host, as OP_HOST */
+        ok = lower_whole(&L, nd, NK_VEC, op_name(nd->op));
         break;
       }
       ok = lower_elementwise(&L, nd, v);
       if (ok) {
         Nest *n = &L.m->nests[L.m->nnests - 1];
         const Attrs *a = &nd->a;
-        if (nd->op == OP_CLIP) { n->fparam[0] = a->clip_min; n->fparam[1] = a->clip_max; }
-        if (nd->op == OP_LEAKYRELU) n->fparam[0] = a->alpha;
-        if (nd->op == OP_HARDSIGMOID) { n->fparam[0] = a->alpha; n->fparam[1] = a->beta; }
+        if (nd->op == OP_CLIP) { n->param.f.clip.min = a->clip_min; n->param.f.clip.max = a->clip_max; }
+        if (nd->op == OP_LEAKYRELU) n->param.f.leakyrelu.alpha = a->alpha;
+        if (nd->op == OP_HARDSIGMOID) { n->param.f.hardsigmoid.alpha = a->alpha; n->param.f.hardsigmoid.beta = a->beta; }
         if (nd->op == OP_BATCHNORM) {
-          n->fparam[0] = a->epsilon;
+          n->param.f.batchnorm.epsilon = a->epsilon;
           for (int k = 1; k < n->nacc - 1; k++) { /* per-channel vectors index dim 1 */
             Access *ac = &n->acc[k];
             memset(ac->idx, 0, sizeof ac->idx);
             ac->idx[0].coef[1] = 1;
           }
         }
-        if (nd->op == OP_CAST) n->iparam[0] = a->to;
+        if (nd->op == OP_CAST) n->param.i.cast.to = a->to;
       }
     }
     if (!ok) {

@@ -19,14 +19,14 @@
  * DRAM, everything kept where allowed) when a nest has none.  Every result
  * is checked against the target (cost_check_mapping) before it is kept.
  */
-#include "passes.h"
+#include "passes/internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "mapper.h"
+#include "backend/backend.h"
+#include "search/search.h"
 
 static const char *where_nest(Module *m, const Nest *n) {
   return arena_printf(&m->arena, "nest '%s'", n->name);
@@ -319,7 +319,6 @@ static Rc run_tile(Program *p, const PassArgs *a, PassCtx *c, Diag *d) { return 
 static Rc run_reorder(Program *p, const PassArgs *a, PassCtx *c, Diag *d) { return run_edit(p, a, c, d, EDIT_REORDER); }
 static Rc run_bind(Program *p, const PassArgs *a, PassCtx *c, Diag *d) { return run_edit(p, a, c, d, EDIT_BIND); }
 
-void map_passes_register(PassRegistry *r);
 void map_passes_register(PassRegistry *r) {
   static const PassInfo passes[] = {
       {"map", "search the mapping of every mac nest on the target", PASS_NEST,

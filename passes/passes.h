@@ -1,20 +1,20 @@
 /*
- * passes.h: the one interface of passes/: lowering the graph IR to the
- * loop-nest IR, the passes, and the pass manager that runs pipelines of
+ * passes.h: the public interface of passes/ (included as "passes/passes.h";
+ * passes/ depends on search/, backend/ and ir/): lowering the graph IR to
+ * the loop-nest IR, the passes, the pass manager that runs pipelines of
  * them with MLIR/LLVM-style instrumentation (IR printing, timing,
- * statistics, debug output, verification after each pass).
+ * statistics, debug output, verification after each pass), the cost report,
+ * and the pass plugin API.
  *
  * A pipeline is a string: "fold-bn,fuse-act,lower,verify" or with options
  * "tile{level=glb,K=16}".  A pass acts on one IR level: the graph (before
  * `lower`), the loop nests (after it), or it is `lower` itself.  Plugins
- * add passes through one entry point (plugin.h).
+ * add passes through one entry point (the last section).
  */
 #ifndef NAASC_PASSES_H
 #define NAASC_PASSES_H
 
-#include "accel.h"
-#include "ir.h"
-#include "nest.h"
+#include "ir/ir.h"
 
 /* Folds BatchNormalization into the Conv (or ConvTranspose) before it. */
 Rc graph_fold_bn(Model *m, Diag *d);
@@ -77,7 +77,7 @@ void pass_registry_destroy(PassRegistry *r);
 bool pass_register(PassRegistry *r, const PassInfo *info); /* false: name taken or full */
 const PassInfo *pass_find(const PassRegistry *r, const char *name);
 void pass_list(FILE *f, const PassRegistry *r);
-/* Loads a plugin (plugin.h) and registers its passes. */
+/* Loads a plugin (the last section) and registers its passes. */
 Rc pass_load_plugin(PassRegistry *r, const char *path, Diag *d);
 
 /* Named pipelines. */
@@ -160,5 +160,39 @@ Rc pm_verify_before_emit(const PassRegistry *r, const Pipeline *ran, Program *p,
 
 /* Prints the current IR (graph or nests), restricted to the named layers if any. */
 void program_print(FILE *f, const Program *p, const char *const *filter, int nfilter);
+
+/* ---- pass plugins ---------------------------------------------------------
+ * A plugin is a shared library loaded with --load-pass-plugin=LIB.so.  It
+ * includes this header and defines one function, naasc_plugin_info,
+ * returning a static description: the API version it was built against
+ * (NAASC_PLUGIN_API_VERSION; another value is refused), its name and
+ * version, and a function that registers its passes with pass_register().
+ * The plugin may call any function of ir/ir.h and of this header: the naasc
+ * executables export them (CMake ENABLE_EXPORTS).
+ *
+ * Example: passes/examples/intensity.c. */
+
+#define NAASC_PLUGIN_API_VERSION 1
+
+typedef struct {
+  int api_version;
+  const char *name;
+  const char *version;
+  bool (*register_passes)(PassRegistry *r);
+} NaascPluginInfo;
+
+/* The entry point every plugin defines (naasc itself does not). */
+const NaascPluginInfo *naasc_plugin_info(void);
+typedef const NaascPluginInfo *(*NaascPluginInfoFn)(void);
+#define NAASC_PLUGIN_ENTRY "naasc_plugin_info"
+
+/* ---- the report of a whole-network schedule (report.c) ----------------------
+ * report_write with every mac nest's cost taken from per_nest (schedule_eval's
+ * results for s) and, when s has groups, a section per group: its DRAM
+ * words, energy and cycles against its layers run alone, and the network's
+ * against layer by layer (in JSON under "schedule").  Without groups it is
+ * report_write, byte for byte. */
+Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *s, const CostResult *per_nest,
+                         FILE *table, const char *json_path, Diag *d);
 
 #endif

@@ -8,7 +8,7 @@
  * --print-ir-tree-dir=DIR, --filter-layers=NAME,..., --time-passes,
  * --stats, --stats-json=FILE, --debug-only=COMPONENT,..., --verify-each.
  */
-#include "plugin.h"
+#include "passes/internal.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -19,6 +19,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include "backend/backend.h"
 
 #define MAX_PASSES 128
 #define MAX_STATS 16
@@ -89,8 +91,6 @@ void pass_debug(const PassCtx *c, const char *component, const char *fmt, ...) {
 }
 
 /* ---- registry ------------------------------------------------------------ */
-
-void builtin_passes_register(PassRegistry *r); /* builtin.c */
 
 PassRegistry *pass_registry_create(void) {
   PassRegistry *r = xcalloc(1, sizeof *r);
@@ -587,8 +587,6 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
   }
   return rc;
 }
-
-#include "backend.h"
 
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d) {
   if (!o->target) return RC_OK;

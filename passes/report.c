@@ -11,23 +11,31 @@
  * Layer totals add energies and cycles (the layers run one after another);
  * the total EDP is total energy x total cycles.  Vector-unit nests are not
  * costed yet and are counted in `vector_nests`.
+ *
+ * Under a whole-network schedule with groups (report_write_schedule) each
+ * layer's figures are its counts under the schedule (backend/schedule.c),
+ * and a section per group compares them with the layers run alone; without
+ * groups the output is the layer-by-layer report's, byte for byte.
  */
-#include "passes.h"
+#include "passes/passes.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 typedef struct {
   const char *name;
-  CostResult c;
+  CostResult c;      /* under the schedule (the layer alone without one) */
+  CostResult alone;  /* the layer alone: cost_eval of its mapping */
+  uint32_t nest;
   int64_t macs;
 } Row;
 
-static int collect(const Module *m, const Arch *a, Row **rows, int *nvec, Diag *d) {
+/* Every mapped mac nest's row; with per_nest, its cost under a schedule. */
+static int collect(const Module *m, const Arch *a, const CostResult *per_nest, Row **rows, int *nvec, Diag *d) {
   *rows = xcalloc(m->nnests + 1, sizeof **rows);
   if (!*rows) return -1;
   int n = 0;
@@ -45,13 +53,16 @@ static int collect(const Module *m, const Arch *a, Row **rows, int *nvec, Diag *
     }
     Row *r = &(*rows)[n];
     r->name = nt->name;
+    r->nest = i;
     r->macs = problem_macs(&p);
-    int err = cost_eval(&p, a, &nt->map->m, &r->c);
+    int err = cost_eval(&p, a, &nt->map->m, &r->alone);
     if (err != COST_OK) {
       diag_error(d, nt->name, "report: the mapping does not evaluate on '%s' (%s)", a->name,
                  cost_error_name(err));
       return -1;
     }
+    r->c = per_nest ? per_nest[i] : r->alone;
+    if (per_nest) r->macs = r->c.macs; /* recomputed overlaps included */
     n++;
   }
   return n;
@@ -141,9 +152,108 @@ static void svg(FILE *f, const Module *m, const Arch *a, const Row *rows, int n)
 }
 
 Rc report_write(const Module *m, const Arch *a, FILE *table, const char *json_path, Diag *d) {
+  return report_write_schedule(m, a, NULL, NULL, table, json_path, d);
+}
+
+static const char *const mode_label[] = {"layer", "depth-first"};
+static const char *const overlap_label[] = {"recompute", "cache-h", "cache-all"};
+
+static int64_t dram_words(const CostResult *c) {
+  int64_t w = 0;
+  for (int t = 0; t < NTENSORS; t++) w += c->level[0].total[t].reads + c->level[0].total[t].fills + c->level[0].total[t].updates;
+  return w;
+}
+
+/* A group's figures, scheduled and alone: its mac nests' sums. */
+typedef struct {
+  int64_t dram, dram_alone, cycles, cycles_alone;
+  double energy, energy_alone;
+} GroupSums;
+
+static void group_sums(const Row *rows, int n, const SchedGroup *g, GroupSums *gs) {
+  memset(gs, 0, sizeof *gs);
+  for (int i = 0; i < n; i++) {
+    if (rows[i].nest < g->first || rows[i].nest > g->last) continue;
+    gs->dram += dram_words(&rows[i].c), gs->dram_alone += dram_words(&rows[i].alone);
+    gs->energy += rows[i].c.energy_pj, gs->energy_alone += rows[i].alone.energy_pj;
+    gs->cycles += rows[i].c.cycles, gs->cycles_alone += rows[i].alone.cycles;
+  }
+}
+
+static double ratio(double alone, double now) { return now > 0 ? alone / now : 0; }
+
+/* The schedule's part of the table: the network against layer by layer,
+ * then per group what it saves. */
+static void schedule_table(FILE *f, const Module *m, const Arch *a, const Schedule *s, const Row *rows, int n) {
+  int64_t dr = 0, dr0 = 0, cy = 0, cy0 = 0;
+  double en = 0, en0 = 0;
+  for (int i = 0; i < n; i++) {
+    dr += dram_words(&rows[i].c), dr0 += dram_words(&rows[i].alone);
+    en += rows[i].c.energy_pj, en0 += rows[i].alone.energy_pj;
+    cy += rows[i].c.cycles, cy0 += rows[i].alone.cycles;
+  }
+  fprintf(f, "schedule: %u groups; against layer by layer: DRAM words %" PRId64 " -> %" PRId64
+             " (%.2fx), energy %.5g -> %.5g pJ (%.2fx), cycles %" PRId64 " -> %" PRId64 " (%.2fx), EDP %.5g -> %.5g (%.2fx)\n",
+          s->ngroups, dr0, dr, ratio((double)dr0, (double)dr), en0, en, ratio(en0, en), cy0, cy,
+          ratio((double)cy0, (double)cy), en0 * (double)cy0, en * (double)cy,
+          ratio(en0 * (double)cy0, en * (double)cy));
+  fprintf(f, "%-48s %5s %-11s %-12s %-9s %-9s %-7s %12s %12s %12s %12s %12s %12s\n", "group", "nests", "mode", "home",
+          "tile", "overlap", "weights", "DRAM_words", "alone", "energy_pJ", "alone", "cycles", "alone");
+  for (uint32_t g = 0; g < s->ngroups; g++) {
+    const SchedGroup *gr = &s->group[g];
+    GroupSums gs;
+    group_sums(rows, n, gr, &gs);
+    char name[512], tile[48];
+    snprintf(name, sizeof name, "%s..%s", m->nests[gr->first].name, m->nests[gr->last].name);
+    if (gr->mode == SCHED_DEPTH) snprintf(tile, sizeof tile, "%" PRId64 "x%" PRId64, gr->tile[0], gr->tile[1]);
+    else snprintf(tile, sizeof tile, "-");
+    fprintf(f, "%-48s %5u %-11s %-12.12s %-9s %-9s %-7s %12" PRId64 " %12" PRId64 " %12.5g %12.5g %12" PRId64 " %12" PRId64 "\n",
+            name, gr->last - gr->first + 1, mode_label[gr->mode == SCHED_DEPTH], a->level[gr->home].name, tile,
+            gr->mode == SCHED_DEPTH ? overlap_label[gr->overlap % 3] : "-",
+            gr->mode == SCHED_DEPTH ? (gr->weights_home ? "home" : "dram") : "-", gs.dram, gs.dram_alone, gs.energy,
+            gs.energy_alone, gs.cycles, gs.cycles_alone);
+  }
+}
+
+static void schedule_json(FILE *f, const Module *m, const Arch *a, const Schedule *s, const Row *rows, int n) {
+  int64_t dr = 0, dr0 = 0, cy = 0, cy0 = 0;
+  double en = 0, en0 = 0;
+  for (int i = 0; i < n; i++) {
+    dr += dram_words(&rows[i].c), dr0 += dram_words(&rows[i].alone);
+    en += rows[i].c.energy_pj, en0 += rows[i].alone.energy_pj;
+    cy += rows[i].c.cycles, cy0 += rows[i].alone.cycles;
+  }
+  fprintf(f, ",\n  \"schedule\": {\"dram_words\": %" PRId64 ", \"energy_pj\": %.9g, \"cycles\": %" PRId64
+             ", \"edp_pj_cycles\": %.9g,\n    \"layer_by_layer\": {\"dram_words\": %" PRId64
+             ", \"energy_pj\": %.9g, \"cycles\": %" PRId64 ", \"edp_pj_cycles\": %.9g},\n    \"groups\": [",
+          dr, en, cy, en * (double)cy, dr0, en0, cy0, en0 * (double)cy0);
+  for (uint32_t g = 0; g < s->ngroups; g++) {
+    const SchedGroup *gr = &s->group[g];
+    GroupSums gs;
+    group_sums(rows, n, gr, &gs);
+    fputs(g ? ",\n      {\"first\": " : "\n      {\"first\": ", f);
+    json_str(f, m->nests[gr->first].name);
+    fputs(", \"last\": ", f);
+    json_str(f, m->nests[gr->last].name);
+    fprintf(f, ", \"nests\": %u, \"mode\": \"%s\", \"home\": ", gr->last - gr->first + 1,
+            mode_label[gr->mode == SCHED_DEPTH]);
+    json_str(f, a->level[gr->home].name);
+    if (gr->mode == SCHED_DEPTH)
+      fprintf(f, ", \"tile\": [%" PRId64 ", %" PRId64 "], \"overlap\": \"%s\", \"weights\": \"%s\"", gr->tile[0],
+              gr->tile[1], overlap_label[gr->overlap % 3], gr->weights_home ? "home" : "dram");
+    fprintf(f, ", \"dram_words\": %" PRId64 ", \"dram_words_alone\": %" PRId64 ", \"energy_pj\": %.9g"
+               ", \"energy_pj_alone\": %.9g, \"cycles\": %" PRId64 ", \"cycles_alone\": %" PRId64 "}",
+            gs.dram, gs.dram_alone, gs.energy, gs.energy_alone, gs.cycles, gs.cycles_alone);
+  }
+  fputs("\n    ]}", f);
+}
+
+Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch, const CostResult *per_nest,
+                         FILE *table, const char *json_path, Diag *d) {
   Row *rows;
   int nvec;
-  int n = collect(m, a, &rows, &nvec, d);
+  bool sched = sch && sch->ngroups && per_nest;
+  int n = collect(m, a, sched ? per_nest : NULL, &rows, &nvec, d);
   if (n < 0) {
     xfree(rows);
     return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
@@ -177,6 +287,7 @@ Rc report_write(const Module *m, const Arch *a, FILE *table, const char *json_pa
     for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.5g", lev_tot[l]);
     fprintf(table, " %12.5g %12.5g\n", mac_tot, e_tot * (double)cyc_tot);
     if (nvec) fprintf(table, "(%d vector-unit nests are not costed)\n", nvec);
+    if (sched) schedule_table(table, m, a, sch, rows, n);
   }
   Rc rc = RC_OK;
   if (json_path) {
@@ -205,6 +316,7 @@ Rc report_write(const Module *m, const Arch *a, FILE *table, const char *json_pa
     fputs("\n  ],\n  \"total\": ", f);
     json_row(f, a, "total", macs_tot, e_tot, lev_tot, mac_tot, ten_tot, cyc_tot, comp_tot,
              cyc_tot ? (double)macs_tot / ((double)a->mac_instances * (double)cyc_tot) : 0, "-");
+    if (sched) schedule_json(f, m, a, sch, rows, n);
     fputs("\n}\n", f);
     fclose(f);
     rc = file_write_atomic(json_path, buf, len, d);

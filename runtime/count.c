@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt.h"
+#include "runtime/internal.h"
 
 #define NAX 5
 

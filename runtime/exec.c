@@ -1,7 +1,7 @@
 /*
  * exec.c: runs a loaded program.  Vector, move and view layers go to the
  * reference interpreter (interp.c).  A mac layer runs tiled, on buffers
- * sized by the architecture (ir/tileplan.h):
+ * sized by the architecture (the tile plan of stream/stream.h):
  *
  *   - every on-chip level from 1 down to the layer's compute level holds a
  *     slot for each tensor it keeps, inside one buffer of the level's
@@ -17,7 +17,7 @@
  *     dim at 0) is zeroed instead of filled;
  *   - the compute tile (the compute level's, with every loop inside it) runs
  *     one kernel, compiled by the injected provider and called through
- *     libffi, or kernel_ref (runtime/kernel.h), reading each operand in
+ *     libffi, or kernel_ref (stream/stream.h), reading each operand in
  *     place from the innermost slot that holds it, or from a staging box if
  *     no level at or above the compute level keeps it;
  *   - the epilogue (bias, Gemm's alpha/beta, activation) runs once all
@@ -38,11 +38,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "kernel.h" /* runtime/kernel.h: kernel_ref, kernel_call_ffi */
-#include "rt.h"
-
-void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o); /* interp.c */
-void rt_mac_epilogue(const Nest *n, RtTensor *T);                     /* interp.c */
+#include "runtime/internal.h"
 
 void rt_options_default(RuntimeOptions *o) {
   memset(o, 0, sizeof *o);
@@ -339,7 +335,7 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
   E->p = p, E->L = L, E->o = o, E->d = d, E->kc = kc;
   for (int t = 0; t < NTENSORS; t++) {
     E->acc[t] = rt_mac_access(n, t);
-    tp_acc(E->acc[t], &E->ta[t]);
+    tp_acc(n, E->acc[t], &E->ta[t]);
     E->ten[t] = &p->t[E->acc[t]->tensor];
   }
   L->counts.macs = L->counts.tiles = 0;
@@ -353,9 +349,10 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     L->counts.macs = macs, L->counts.tiles = 1;
   } else {
     memset(out, 0, sizeof(float) * (size_t)E->ten[TENSOR_O]->numel);
-    for (int dd = 0; dd < NDIMS; dd++) {
-      E->bound[dd] = n->dims[tp_nest_dim[dd]].bound;
-      if (n->dims[tp_nest_dim[dd]].reduce) E->red |= (uint8_t)(1u << dd);
+    for (int i = 0; i < n->ndims; i++) {
+      int dd = n->dims[i].dim;
+      E->bound[dd] = n->dims[i].bound;
+      if (n->dims[i].reduce) E->red |= (uint8_t)(1u << dd);
     }
     if (L->mapped) {
       int nl = p->arch.nlevels;
@@ -373,8 +370,8 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     for (int t = 0; t < NTENSORS; t++) {
       E->src[t] = E->lc >= 1 ? tp_source(L->keep, E->lc, t) : 0;
       for (int q = 0; q < E->acc[t]->rank; q++)
-        for (int dd = 0; dd < NDIMS; dd++)
-          if (E->acc[t]->idx[q].coef[tp_nest_dim[dd]]) E->rel[t] |= (uint8_t)(1u << dd);
+        for (int i = 0; i < n->ndims; i++)
+          if (E->acc[t]->idx[q].coef[i]) E->rel[t] |= (uint8_t)(1u << n->dims[i].dim);
     }
     for (int dd = 0; dd < NDIMS; dd++)
       if (E->resid[E->lc][dd] != E->full[E->lc][dd]) E->ragged |= (uint8_t)(1u << dd);
@@ -405,8 +402,8 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
     if (o->reference) {
       rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
     } else if (L->nest.kind == NK_MAC) {
-      bool unmapped_ok = L->mapped || L->nest.ndims == 8;
-      if (!unmapped_ok) {
+      Problem pr;
+      if (!L->mapped && !nest_problem(&L->nest, &pr)) {
         /* An unmapped mac nest of another shape: the interpreter runs it. */
         rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
       } else {

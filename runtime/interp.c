@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt.h"
+#include "runtime/internal.h"
 
 /* ---- elements --------------------------------------------------------------- */
 
@@ -157,27 +157,31 @@ static double act_apply(Op act, float a, float b, double v) {
   }
 }
 
-static double vop_apply(const Nest *n, const char *v, const double *x, int nx) {
-  if (!strcmp(v, "relu")) return x[0] > 0 ? x[0] : 0;
-  if (!strcmp(v, "clip")) return act_apply(OP_CLIP, n->fparam[0], n->fparam[1], x[0]);
-  if (!strcmp(v, "leakyrelu")) return act_apply(OP_LEAKYRELU, n->fparam[0], 0, x[0]);
-  if (!strcmp(v, "hardsigmoid")) return act_apply(OP_HARDSIGMOID, n->fparam[0], n->fparam[1], x[0]);
-  if (!strcmp(v, "hardswish")) return act_apply(OP_HARDSWISH, 0, 0, x[0]);
-  if (!strcmp(v, "sigmoid")) return act_apply(OP_SIGMOID, 0, 0, x[0]);
-  if (!strcmp(v, "sqrt")) return sqrt(x[0]);
-  if (!strcmp(v, "cast")) return x[0];
-  if (!strcmp(v, "add")) return x[0] + x[1];
-  if (!strcmp(v, "sub")) return x[0] - x[1];
-  if (!strcmp(v, "mul")) return x[0] * x[1];
-  if (!strcmp(v, "div")) return x[0] / x[1];
-  if (!strcmp(v, "pow")) return pow(x[0], x[1]);
-  if (!strcmp(v, "max")) {
+/* One point of an element-wise op (its reads in x[0..nx)); switches on the
+ * op (NAASC_VOPS), which the loader has checked. */
+static double vop_apply(const Nest *n, const double *x, int nx) {
+  switch (n->vop) {
+  case VOP_RELU: return x[0] > 0 ? x[0] : 0;
+  case VOP_CLIP: return act_apply(OP_CLIP, n->param.f.clip.min, n->param.f.clip.max, x[0]);
+  case VOP_LEAKYRELU: return act_apply(OP_LEAKYRELU, n->param.f.leakyrelu.alpha, 0, x[0]);
+  case VOP_HARDSIGMOID: return act_apply(OP_HARDSIGMOID, n->param.f.hardsigmoid.alpha, n->param.f.hardsigmoid.beta, x[0]);
+  case VOP_HARDSWISH: return act_apply(OP_HARDSWISH, 0, 0, x[0]);
+  case VOP_SIGMOID: return act_apply(OP_SIGMOID, 0, 0, x[0]);
+  case VOP_SQRT: return sqrt(x[0]);
+  case VOP_CAST: return x[0];
+  case VOP_ADD: return x[0] + x[1];
+  case VOP_SUB: return x[0] - x[1];
+  case VOP_MUL: return x[0] * x[1];
+  case VOP_DIV: return x[0] / x[1];
+  case VOP_POW: return pow(x[0], x[1]);
+  case VOP_MAX: {
     double m = x[0];
     for (int i = 1; i < nx; i++) m = (x[i] > m || x[i] != x[i]) ? x[i] : m;
     return m;
   }
-  if (!strcmp(v, "batchnorm")) return (x[0] - x[3]) / sqrt(x[4] + (double)n->fparam[0]) * x[1] + x[2];
-  return 0;
+  case VOP_BATCHNORM: return (x[0] - x[3]) / sqrt(x[4] + (double)n->param.f.batchnorm.epsilon) * x[1] + x[2];
+  default: return 0; /* not an element-wise op: rt_interpret_nest never asks */
+  }
 }
 
 /* ---- op families ----------------------------------------------------------------- */
@@ -188,13 +192,13 @@ static Rc run_elementwise(const Nest *n, RtTensor *T) {
   int nx = n->nacc - 1;
   int64_t x[NEST_MAX_DIMS] = {0};
   double v[NEST_MAX_ACCESS];
-  bool int_div = !strcmp(n->vop, "div") && !is_float(to->dtype);
+  bool int_div = n->vop == VOP_DIV && !is_float(to->dtype);
   do {
     bool pad = false;
     for (int k = 0; k < nx; k++) v[k] = rt_get(&T[n->acc[k].tensor], flat(&n->acc[k], &T[n->acc[k].tensor], x, n->ndims, &pad));
     double r;
     if (int_div) r = v[1] == 0 ? 0 : trunc(v[0] / v[1]);
-    else r = vop_apply(n, n->vop, v, nx);
+    else r = vop_apply(n, v, nx);
     rt_set(to, flat(o, to, x, n->ndims, &pad), r);
   } while (next_point(n, x));
   return RC_OK;
@@ -216,7 +220,7 @@ static Rc run_move(const Nest *n, RtTensor *T) {
 static Rc run_reduce(const Nest *n, RtTensor *T, Diag *d) {
   const Access *a = &n->acc[0], *o = &n->acc[1];
   RtTensor *tx = &T[a->tensor], *to = &T[o->tensor];
-  bool maxp = !strcmp(n->vop, "maxpool"), avg = !strcmp(n->vop, "avgpool");
+  bool maxp = n->vop == VOP_MAXPOOL, avg = n->vop == VOP_AVGPOOL;
   double *val = xcalloc((size_t)to->numel, sizeof *val);
   int64_t *cnt = xcalloc((size_t)to->numel, sizeof *cnt);
   if (!val || !cnt) {
@@ -231,7 +235,7 @@ static Rc run_reduce(const Nest *n, RtTensor *T, Diag *d) {
     bool pad = false, opad = false;
     int64_t i = flat(a, tx, x, n->ndims, &pad), j = flat(o, to, x, n->ndims, &opad);
     if (pad) {
-      if (avg && n->iparam[0]) cnt[j]++;
+      if (avg && n->param.i.pool.count_include_pad) cnt[j]++;
       continue;
     }
     double v = rt_get(tx, i);
@@ -274,8 +278,8 @@ static Rc run_softmax(const Nest *n, RtTensor *T, Diag *d) {
 }
 
 static double resize_coord(const Nest *n, int k, int64_t xo, int64_t in, int64_t out) {
-  double s = n->fparam[k] > 0 ? n->fparam[k] : (double)out / (double)in;
-  switch (n->iparam[1]) {
+  double s = n->param.f.resize.scale[k] > 0 ? n->param.f.resize.scale[k] : (double)out / (double)in;
+  switch (n->param.i.resize.coord) {
   case 0: return ((double)xo + 0.5) / s - 0.5;
   case 1: return (double)xo / s;
   case 2: { /* ONNX measures the resized length as in * scale, unrounded */
@@ -298,9 +302,9 @@ static Rc run_resize(const Nest *n, RtTensor *T) {
     for (int k = 0; k < r; k++) {
       int64_t in = tx->dims[k];
       double c = resize_coord(n, k, x[k], in, to->dims[k]);
-      if (n->iparam[0] == 0) { /* nearest */
+      if (n->param.i.resize.mode == RZ_NEAREST) {
         double fl = floor(c), v;
-        switch (n->iparam[2]) {
+        switch (n->param.i.resize.nearest) {
         case 0: v = c - fl == 0.5 ? fl : round(c); break;
         case 1: v = c - fl == 0.5 ? fl + 1 : round(c); break;
         case 2: v = fl; break;
@@ -335,7 +339,7 @@ static Rc run_resize(const Nest *n, RtTensor *T) {
 
 static Rc run_gather(const Nest *n, RtTensor *T, Diag *d) {
   RtTensor *tx = &T[n->acc[0].tensor], *ti = &T[n->acc[1].tensor], *to = &T[n->acc[2].tensor];
-  int ax = (int)n->iparam[0], ir = ti->rank;
+  int ax = (int)n->param.i.gather.axis, ir = ti->rank;
   size_t es = dtype_size(to->dtype);
   int64_t x[NAASC_MAX_RANK] = {0};
   for (int64_t j = 0; j < to->numel; j++) {
@@ -375,7 +379,6 @@ static Rc run_view(const Nest *n, RtTensor *T) {
 /* ---- mac nests ------------------------------------------------------------------- */
 
 /* numpy matmul of whole operands with broadcast batch dims, into o (f32). */
-void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o);
 void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o) {
   int64_t M = a->rank > 1 ? a->dims[a->rank - 2] : 1, C = a->dims[a->rank - 1];
   int64_t K = b->rank > 1 ? b->dims[b->rank - 1] : 1;
@@ -417,17 +420,16 @@ void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o) {
 
 /* The epilogue of a finished mac output (sums in o->data): Gemm's alpha and
  * beta, the bias, the activation. */
-void rt_mac_epilogue(const Nest *n, RtTensor *T);
 void rt_mac_epilogue(const Nest *n, RtTensor *T) {
   const Access *O = NULL, *B = NULL;
   for (int a = 0; a < n->nacc; a++) {
-    if (!strcmp(n->acc[a].role, "O")) O = &n->acc[a];
-    if (!strcmp(n->acc[a].role, "B")) B = &n->acc[a];
+    if (n->acc[a].role == ROLE_O) O = &n->acc[a];
+    if (n->acc[a].role == ROLE_B) B = &n->acc[a];
   }
   RtTensor *to = &T[O->tensor];
   float *o = to->data;
-  bool gemm = n->fparam[0] != 0;
-  double alpha = gemm ? n->fparam[0] : 1, beta = gemm && n->has_bias ? n->fparam[1] : 1;
+  bool gemm = n->param.f.mac.alpha != 0;
+  double alpha = gemm ? n->param.f.mac.alpha : 1, beta = gemm && n->has_bias ? n->param.f.mac.beta : 1;
   int64_t bsrc[NAASC_MAX_RANK]; /* per bias dim: the output dim it follows, or -1 - constant */
   if (n->has_bias && B)
     for (int j = 0; j < B->rank; j++) {
@@ -456,9 +458,9 @@ void rt_mac_epilogue(const Nest *n, RtTensor *T) {
 static Rc run_mac(const Nest *n, RtTensor *T) {
   const Access *I = NULL, *W = NULL, *O = NULL;
   for (int a = 0; a < n->nacc; a++) {
-    if (!strcmp(n->acc[a].role, "I")) I = &n->acc[a];
-    if (!strcmp(n->acc[a].role, "W")) W = &n->acc[a];
-    if (!strcmp(n->acc[a].role, "O")) O = &n->acc[a];
+    if (n->acc[a].role == ROLE_I) I = &n->acc[a];
+    if (n->acc[a].role == ROLE_W) W = &n->acc[a];
+    if (n->acc[a].role == ROLE_O) O = &n->acc[a];
   }
   RtTensor *ti = &T[I->tensor], *tw = &T[W->tensor], *to = &T[O->tensor];
   float *o = to->data;
@@ -488,12 +490,17 @@ Rc rt_interpret_nest(const Nest *n, RtTensor *T, int ntensors, Diag *d) {
   case NK_VIEW: return run_view(n, T);
   default: break;
   }
-  const char *v = n->vop;
-  if (!strcmp(v, "copy") || !strcmp(v, "slice") || !strcmp(v, "transpose")) return run_move(n, T);
-  if (!strcmp(v, "gather")) return run_gather(n, T, d);
-  if (!strcmp(v, "maxpool") || !strcmp(v, "avgpool") || !strcmp(v, "globalavgpool") || !strcmp(v, "reducemean"))
-    return run_reduce(n, T, d);
-  if (!strcmp(v, "softmax")) return run_softmax(n, T, d);
-  if (!strcmp(v, "resize")) return run_resize(n, T);
-  return run_elementwise(n, T);
+  switch (n->vop) {
+  case VOP_COPY: case VOP_SLICE: case VOP_TRANSPOSE: return run_move(n, T);
+  case VOP_GATHER: return run_gather(n, T, d);
+  case VOP_MAXPOOL: case VOP_AVGPOOL: case VOP_GLOBALAVGPOOL: case VOP_REDUCEMEAN: return run_reduce(n, T, d);
+  case VOP_SOFTMAX: return run_softmax(n, T, d);
+  case VOP_RESIZE: return run_resize(n, T);
+  case VOP_RELU: case VOP_CLIP: case VOP_LEAKYRELU: case VOP_HARDSIGMOID: case VOP_HARDSWISH:
+  case VOP_SIGMOID: case VOP_SQRT: case VOP_CAST: case VOP_ADD: case VOP_SUB: case VOP_MUL:
+  case VOP_DIV: case VOP_MAX: case VOP_POW: case VOP_BATCHNORM: return run_elementwise(n, T);
+  default:
+    diag_error(d, n->name, "the interpreter has no implementation of op '%s'", vop_name(n->vop));
+    return RC_BADINPUT;
+  }
 }

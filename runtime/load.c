@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmdfmt.h"
-#include "rt.h"
+#include "runtime/internal.h"
 
 #define LIM31 (INT64_C(1) << 31)
 
@@ -182,7 +181,7 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
   Arena *a = &L->p->arena;
   memset(n, 0, sizeof *n);
   n->name = getstr(c, a, 4096);
-  n->vop = getstr(c, a, 4096);
+  const char *vop = getstr(c, a, 4096);
   n->kind = (NestKind)get8(c);
   n->ndims = get8(c);
   n->nacc = get8(c);
@@ -192,10 +191,13 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
   get_n(c, 2);
   n->act_alpha = getf(c);
   n->act_beta = getf(c);
-  for (int i = 0; i < 4; i++) n->fparam[i] = getf(c);
-  for (int i = 0; i < 4; i++) n->iparam[i] = get64(c);
+  for (int i = 0; i < 4; i++) n->param.f.v[i] = getf(c);
+  for (int i = 0; i < 4; i++) n->param.i.v[i] = get64(c);
   if (c->bad) FAIL("layer record truncated");
   if (n->kind > NK_VIEW) FAIL("layer '%s': bad kind %d", n->name, (int)n->kind);
+  n->vop = vop_find(n->kind, vop);
+  if (n->vop == VOP_NONE) FAIL("layer '%s': unknown vector op '%s'", n->name, vop);
+  if (n->vop == VOP_HOST) n->host_op = vop + 5;
   if (n->ndims > NEST_MAX_DIMS || n->nacc > NEST_MAX_ACCESS) FAIL("layer '%s': %d dims, %d accesses", n->name, n->ndims, n->nacc);
   if (n->act != OP_NONE && (n->act >= OP_COUNT || op_class(n->act) != 'V')) FAIL("layer '%s': bad activation %d", n->name, (int)n->act);
   int64_t points = 1;
@@ -211,6 +213,7 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
     points *= d->bound;
     if (points > (INT64_C(1) << 40)) FAIL("layer '%s': more than 2^40 points", n->name);
   }
+  nest_set_dim_ids(n);
   for (int k = 0; k < n->nacc; k++) {
     Access *ac = &n->acc[k];
     ac->tensor = get32(c);
@@ -219,8 +222,10 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
     ac->rank = get8(c);
     uint8_t len = get8(c);
     if (len > 31) c->bad = true;
-    ac->role = getstr_n(c, a, len);
+    const char *role = getstr_n(c, a, len);
     if (c->bad) FAIL("layer record truncated");
+    ac->role = role_find(role);
+    if (ac->role == ROLE_NONE) FAIL("layer '%s': access %d has an unknown role '%s'", n->name, k, role);
     if (ac->tensor < 1 || ac->tensor > (uint32_t)L->p->ntensors) FAIL("layer '%s': access %d names tensor %u, the stream has %d", n->name, k, ac->tensor, L->p->ntensors);
     if (ac->kind > ACC_UPDATE || ac->ix > IX_WHOLE) FAIL("layer '%s': access %d has a bad kind", n->name, k);
     if (ac->ix != IX_AFFINE) continue;
@@ -248,7 +253,7 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
         FAIL("layer '%s': access %d index %d has bad padding", n->name, k, q);
       if (lo < -ac->pad_lo[q] || hi > T->dims[q] - 1 + ac->pad_hi[q])
         FAIL("layer '%s': access %d (%s) reaches index %" PRId64 "..%" PRId64 " of dim %d of '%s' (size %" PRId64 ", padding %" PRId64 ":%" PRId64 ")",
-             n->name, k, ac->role, lo, hi, q, T->name, T->dims[q], ac->pad_lo[q], ac->pad_hi[q]);
+             n->name, k, role_name(ac->role), lo, hi, q, T->name, T->dims[q], ac->pad_lo[q], ac->pad_hi[q]);
     }
   }
   return true;
@@ -281,13 +286,6 @@ static bool check_work(Ld *L, const Nest *n) {
   return true;
 }
 
-/* The access named role, or NULL. */
-static const Access *find_acc(const Nest *n, const char *role) {
-  for (int a = 0; a < n->nacc; a++)
-    if (strcmp(n->acc[a].role, role) == 0) return &n->acc[a];
-  return NULL;
-}
-
 static bool is_identity_write(const Nest *n, const Access *o) {
   (void)n;
   if (o->ix != IX_AFFINE) return false;
@@ -300,7 +298,6 @@ static bool is_identity_write(const Nest *n, const Access *o) {
 static bool check_layer_ops(Ld *L, const Nest *n) {
   RtTensor *T = L->p->t;
   const Access *last = n->nacc ? &n->acc[n->nacc - 1] : NULL;
-  const char *v = n->vop;
   if (n->kind == NK_VIEW) {
     const Access *x = n->nacc ? &n->acc[0] : NULL;
     if (!x || x->kind != ACC_READ || n->nacc < 2) FAIL("layer '%s': a view needs a read and a write", n->name);
@@ -317,9 +314,9 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
   if (!last || last->kind == ACC_READ) FAIL("layer '%s': no result access", n->name);
   if (T[last->tensor].role == TR_WEIGHT || T[last->tensor].role == TR_INPUT) FAIL("layer '%s' writes a constant or input", n->name);
   if (n->kind == NK_MAC) {
-    const Access *I = find_acc(n, "I"), *W = find_acc(n, "W"), *O = find_acc(n, "O");
+    const Access *I = nest_access(n, ROLE_I), *W = nest_access(n, ROLE_W), *O = nest_access(n, ROLE_O);
     if (!I || !W || !O || O->kind != ACC_UPDATE) FAIL("layer '%s': a mac layer needs I, W and an O update", n->name);
-    const Access *ops[4] = {I, W, O, n->has_bias ? find_acc(n, "B") : NULL};
+    const Access *ops[4] = {I, W, O, n->has_bias ? nest_access(n, ROLE_B) : NULL};
     if (n->has_bias && !ops[3]) FAIL("layer '%s': bias without a B access", n->name);
     for (int k = 0; k < 4; k++)
       if (ops[k] && T[ops[k]->tensor].dtype != DT_F32) FAIL("layer '%s': mac operands must be f32", n->name);
@@ -362,45 +359,46 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
     return true;
   }
   /* vec and move layers */
-  if (strncmp(v, "host:", 5) == 0) FAIL("layer '%s' is an op run on the host (%s); the runtime has no host implementation", n->name, v + 5);
-  static const char *const un[] = {"relu", "clip", "leakyrelu", "hardsigmoid", "hardswish", "sigmoid", "sqrt", "cast", NULL};
-  static const char *const bin[] = {"add", "sub", "mul", "div", "pow", NULL};
-  int want = -1; /* reads used, -2: at least one */
-  for (int i = 0; un[i]; i++) if (strcmp(v, un[i]) == 0) want = 1;
-  for (int i = 0; bin[i]; i++) if (strcmp(v, bin[i]) == 0) want = 2;
-  if (strcmp(v, "max") == 0) want = -2;
-  if (strcmp(v, "batchnorm") == 0) want = 5;
-  bool elementwise = want != -1;
-  if (elementwise || !strcmp(v, "copy") || !strcmp(v, "slice") || !strcmp(v, "transpose")) {
+  VecOp v = n->vop;
+  int rmin, rmax;
+  Role roles[NEST_MAX_ACCESS];
+  vop_reads(v, &rmin, &rmax, roles);
+  switch (v) {
+  case VOP_HOST:
+    FAIL("layer '%s' is an op run on the host (%s); the runtime has no host implementation", n->name, n->host_op);
+  case VOP_RELU: case VOP_CLIP: case VOP_LEAKYRELU: case VOP_HARDSIGMOID: case VOP_HARDSWISH:
+  case VOP_SIGMOID: case VOP_SQRT: case VOP_CAST: case VOP_ADD: case VOP_SUB: case VOP_MUL:
+  case VOP_DIV: case VOP_POW: case VOP_MAX: case VOP_BATCHNORM:
+  case VOP_COPY: case VOP_SLICE: case VOP_TRANSPOSE: {
+    bool elementwise = n->kind == NK_VEC;
     int reads = 0;
     for (int k = 0; k < n->nacc - 1; k++) {
       if (n->acc[k].kind != ACC_READ || n->acc[k].ix != IX_AFFINE) FAIL("layer '%s': operand %d is not an affine read", n->name, k);
       reads++;
     }
-    if (!elementwise) want = 1;
-    if ((want >= 0 && reads != want) || (want == -2 && reads < 1)) FAIL("layer '%s' (%s): %d operands", n->name, v, reads);
+    if (reads < rmin || reads > rmax) FAIL("layer '%s' (%s): %d operands", n->name, vop_name(v), reads);
     if (last->kind != ACC_WRITE || !is_identity_write(n, last)) FAIL("layer '%s': result must be a plain write", n->name);
     if (!elementwise && T[n->acc[0].tensor].dtype != T[last->tensor].dtype) FAIL("layer '%s': a move changes the element type", n->name);
-    if (!strcmp(v, "cast") && (!dtype_valid((int)n->iparam[0]) || (DType)n->iparam[0] != T[last->tensor].dtype)) FAIL("layer '%s': cast target", n->name);
+    if (v == VOP_CAST && (!dtype_valid((int)n->param.i.cast.to) || (DType)n->param.i.cast.to != T[last->tensor].dtype)) FAIL("layer '%s': cast target", n->name);
     return true;
   }
-  if (!strcmp(v, "maxpool") || !strcmp(v, "avgpool") || !strcmp(v, "globalavgpool") || !strcmp(v, "reducemean") || !strcmp(v, "softmax")) {
-    if (n->nacc != 2 || n->acc[0].kind != ACC_READ || n->acc[0].ix != IX_AFFINE) FAIL("layer '%s' (%s): needs one affine read", n->name, v);
-    AccessKind want_k = strcmp(v, "softmax") ? ACC_UPDATE : ACC_WRITE;
+  case VOP_MAXPOOL: case VOP_AVGPOOL: case VOP_GLOBALAVGPOOL: case VOP_REDUCEMEAN: case VOP_SOFTMAX: {
+    if (n->nacc != 2 || n->acc[0].kind != ACC_READ || n->acc[0].ix != IX_AFFINE) FAIL("layer '%s' (%s): needs one affine read", n->name, vop_name(v));
+    AccessKind want_k = v != VOP_SOFTMAX ? ACC_UPDATE : ACC_WRITE;
     if (last->kind != want_k || !is_identity_write(n, last)) FAIL("layer '%s': bad result access", n->name);
     return true;
   }
-  if (!strcmp(v, "resize")) {
+  case VOP_RESIZE: {
     const RtTensor *x = &T[n->acc[0].tensor], *o = &T[last->tensor];
     if (n->acc[0].ix != IX_GATHER || !is_identity_write(n, last) || last->kind != ACC_WRITE) FAIL("layer '%s': resize needs a gather read and a plain write", n->name);
-    if (x->rank != o->rank || x->rank > 4 || n->iparam[0] < 0 || n->iparam[0] > 1 || n->iparam[1] < 0 || n->iparam[1] > 4 || n->iparam[2] < 0 || n->iparam[2] > 3)
+    if (x->rank != o->rank || x->rank > 4 || n->param.i.resize.mode < 0 || n->param.i.resize.mode > 1 || n->param.i.resize.coord < 0 || n->param.i.resize.coord > 4 || n->param.i.resize.nearest < 0 || n->param.i.resize.nearest > 3)
       FAIL("layer '%s': resize parameters", n->name);
     return true;
   }
-  if (!strcmp(v, "gather")) {
+  case VOP_GATHER: {
     if (n->nacc != 3) FAIL("layer '%s': gather needs X, Idx and O", n->name);
     const RtTensor *x = &T[n->acc[0].tensor], *ix = &T[n->acc[1].tensor], *o = &T[last->tensor];
-    int64_t ax = n->iparam[0];
+    int64_t ax = n->param.i.gather.axis;
     if (ax < 0 || ax >= x->rank || o->rank != x->rank - 1 + ix->rank || x->dtype != o->dtype) FAIL("layer '%s': gather shapes", n->name);
     if (ix->dtype != DT_I64 && ix->dtype != DT_I32) FAIL("layer '%s': gather indices must be i32 or i64", n->name);
     for (int k = 0; k < o->rank; k++) {
@@ -410,14 +408,13 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
     if (!is_identity_write(n, last)) FAIL("layer '%s': gather result", n->name);
     return true;
   }
-  FAIL("layer '%s': unknown vector op '%s'", n->name, v);
+  default:
+    FAIL("layer '%s': unknown vector op '%s'", n->name, vop_name(v));
+  }
 }
 
-static const char dim_names[] = "NGKCPQRS";
-#define rt_nest_dim tp_nest_dim
-
 const Access *rt_mac_access(const Nest *n, int t) {
-  return find_acc(n, t == TENSOR_W ? "W" : t == TENSOR_I ? "I" : "O");
+  return nest_access(n, t == TENSOR_W ? ROLE_W : t == TENSOR_I ? ROLE_I : ROLE_O);
 }
 
 void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
@@ -431,7 +428,7 @@ bool rt_tile_kernel(const RtLayer *L, int lc, int64_t full[ACCEL_MAX_LEVELS + 1]
                               rt_mac_access(&L->nest, TENSOR_W)};
   for (int op = 0; op < KOP_N; op++)
     if (!acc[op] || acc[op]->ix != IX_AFFINE) return false;
-  tp_layer_kernel(acc, L->keep, lc, full, ext, k);
+  tp_layer_kernel(&L->nest, acc, L->keep, lc, full, ext, k);
   return true;
 }
 
@@ -443,7 +440,7 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
   const Nest *n = &ly->nest;
   const Access *wacc = rt_mac_access(n, TENSOR_W);
   TpAcc wa_, *wa = &wa_;
-  tp_acc(wacc, wa);
+  tp_acc(n, wacc, wa);
   if (wacc->ix != IX_AFFINE || wacc->tensor != ly->wp_tensor || ly->wp_tensor < 1 || ly->wp_tensor > (uint32_t)p->ntensors)
     FAIL("layer '%s': packs tensor %%%u, its weights are %%%u", n->name, ly->wp_tensor, wacc->tensor);
   RtTensor *T = &p->t[ly->wp_tensor];
@@ -486,16 +483,13 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
   const Arch *a = &L->p->arch;
   const Nest *n = &ly->nest;
   int nl = a->nlevels;
-  if (n->ndims != 8) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
-  for (int i = 0; i < 8; i++)
-    if (n->dims[i].name[0] != dim_names[i] || n->dims[i].name[1]) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
-  if (!nest_problem(n, &ly->prob)) FAIL("layer '%s': not a mac problem", n->name);
+  if (!nest_problem(n, &ly->prob)) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
   for (int t = 0; t < NTENSORS; t++) {
     const Access *ac = rt_mac_access(n, t);
     if (!ac) FAIL("layer '%s': a mapped layer needs operands W, I and O", n->name);
     for (int q = 0; ac->ix == IX_AFFINE && q < ac->rank; q++)
       for (int k = 0; k < n->ndims; k++)
-        if (ac->idx[q].coef[k] < 0) FAIL("layer '%s': operand %s has a negative coefficient", n->name, ac->role);
+        if (ac->idx[q].coef[k] < 0) FAIL("layer '%s': operand %s has a negative coefficient", n->name, role_name(ac->role));
   }
   /* Loops: levels in order; per level temporal first then spatial z, y, x. */
   int prev_key = -1;
@@ -566,10 +560,10 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
       int64_t size = T->dims[q];
       if (ac->ix == IX_AFFINE) {
         double dsize = 1;
-        for (int dd = 0; dd < NDIMS; dd++) dsize += (double)ac->idx[q].coef[rt_nest_dim[dd]] * (double)(full[tl->level][dd] - 1);
+        for (int k = 0; k < n->ndims; k++) dsize += (double)ac->idx[q].coef[k] * (double)(full[tl->level][n->dims[k].dim] - 1);
         if (dsize > (double)LIM31 * 4) FAIL("layer '%s': tile %d of '%s' is too large", n->name, i, T->name);
         size = 1;
-        for (int dd = 0; dd < NDIMS; dd++) size += ac->idx[q].coef[rt_nest_dim[dd]] * (full[tl->level][dd] - 1);
+        for (int k = 0; k < n->ndims; k++) size += ac->idx[q].coef[k] * (full[tl->level][n->dims[k].dim] - 1);
       }
       if (tl->size[q] != size || tl->stride[q] != stride || tl->pad_lo[q] != (ac->ix == IX_AFFINE ? ac->pad_lo[q] : 0) || tl->pad_hi[q] != (ac->ix == IX_AFFINE ? ac->pad_hi[q] : 0))
         FAIL("layer '%s': tile %d of '%s' at level '%s': dim %d has size %" PRId64 " stride %" PRId64 ", the mapping gives %" PRId64 " and %" PRId64, n->name, i, T->name, a->level[tl->level].name, q, tl->size[q], tl->stride[q], size, stride);
@@ -594,7 +588,7 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
       words += e[DIM_G] * e[DIM_N] * e[DIM_C] * ((e[DIM_P] - 1) * (double)pb->stride[0] + (e[DIM_R] - 1) * (double)pb->dilation[0] + 1) *
                ((e[DIM_Q] - 1) * (double)pb->stride[1] + (e[DIM_S] - 1) * (double)pb->dilation[1] + 1);
     if (words > (double)lv->capacity_words) FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tiles need %.0f", n->name, lv->name, lv->capacity_words, words);
-    /* The slots the runtime holds (tileplan.h) fit too, except for operands
+    /* The slots the runtime holds (the tile plan) fit too, except for operands
      * the cost model sizes as a convolution's that are not indexed as one
      * (a transposed conv's scattered output): those are reported. */
     int64_t slots = 0;
@@ -603,7 +597,7 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
       if (!(ly->keep[l] >> t & 1) || ac->ix != IX_AFFINE) continue;
       TpSlot s;
       TpAcc ta;
-      tp_acc(ac, &ta);
+      tp_acc(n, ac, &ta);
       tp_slot(&ta, full[l], &s);
       slots += s.words;
     }
@@ -887,14 +881,15 @@ void rt_disasm(FILE *f, const RtProgram *p) {
     const RtLayer *ly = &p->layers[i];
     const Nest *n = &ly->nest;
     fprintf(f, "layer \"%s\" %s", n->name, kind_names[n->kind]);
-    if (n->vop && n->vop[0]) fprintf(f, "(%s)", n->vop);
+    if (n->vop == VOP_HOST) fprintf(f, "(host:%s)", n->host_op);
+    else if (*vop_name(n->vop)) fprintf(f, "(%s)", vop_name(n->vop));
     fputs(" dims", f);
     for (int k = 0; k < n->ndims; k++) fprintf(f, " %s=%" PRId64 "%s", n->dims[k].name, n->dims[k].bound, n->dims[k].reduce ? "r" : "");
     fputc('\n', f);
     for (int k = 0; k < n->nacc; k++) {
       const Access *ac = &n->acc[k];
       static const char *const akind[] = {"read", "write", "update"};
-      fprintf(f, "  %s = %s %%%u", ac->role, akind[ac->kind], ac->tensor);
+      fprintf(f, "  %s = %s %%%u", role_name(ac->role), akind[ac->kind], ac->tensor);
       if (ac->ix == IX_GATHER) fputs("[gather]", f);
       else if (ac->ix == IX_WHOLE) fputs("[]", f);
       else {

@@ -1,14 +1,16 @@
 /*
- * runtime.h: the one interface of runtime/: it loads a command stream
+ * runtime.h: the public interface of runtime/ (included as
+ * "runtime/runtime.h"): it loads a command stream
  * (docs/cmd-format.md), validates it completely before anything runs,
  * executes it on buffers sized from the stream's architecture, counts the
  * reads, fills and updates of every storage level and tensor the way the
  * cost model does (docs/runtime.md), and hands back the output tensors.
  *
- * Layering: runtime -> ir only.  Compute tiles run through a kernel
+ * Layering: runtime -> stream, ir.  Compute tiles run through a kernel
  * provider the caller injects (RuntimeOptions.compile, e.g. the LLVM JIT of
- * backend/codegen.c); without one, or with no_jit, a plain C reference loop
- * runs them.
+ * codegen/codegen.h), called through libffi; without one, or with no_jit,
+ * kernel_ref (stream/stream.h) runs them.  Only runtime/ffi.c includes
+ * <ffi.h>.
  *
  * Invariants:
  *   - rt_load never trusts the stream: every read is bounds-checked, every
@@ -24,12 +26,14 @@
 
 #include <stdio.h>
 
-#include "accel.h"
-#include "ir.h"
-#include "kernel.h"
-#include "nest.h"
+#include "ir/ir.h"
+#include "stream/stream.h"
 
 typedef struct RtProgram RtProgram;
+
+/* Calls a compiled kernel fn(o, i, w) through libffi (one call interface,
+ * prepared once); the same contract as kernel_ref.  Reentrant. */
+void kernel_call_ffi(KernelFn fn, float *o, const float *i, const float *w);
 
 /* Loads and validates a stream.  expect (may be NULL) is the architecture
  * the caller means to run on: a stream for another one is refused. */

@@ -19,7 +19,8 @@
  * is left.  Every decoded mapping covers each dim exactly (perfect
  * factors); whether it fits the capacities is for cost_eval to say.
  */
-#include "mapper.h"
+#include "backend/backend.h"
+#include "search/internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -258,9 +259,6 @@ double mapspace_log10_size(const Problem *p, const Arch *a) {
 }
 
 /* ---- the mapper ---------------------------------------------------------------- */
-
-Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
-                 double (*fitness)(const CostResult *, MapObjective)); /* surrogate.c */
 
 const char *map_strategy_name(MapStrategy s) {
   static const char *const n[] = {"es", "random", "genetic", "exhaustive", "surrogate"};

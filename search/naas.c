@@ -1,6 +1,6 @@
 /*
  * naas.c: the NAAS accelerator-and-mapping co-search (Lin, Yang, Han, DAC
- * 2021) and the scoring of a fixed accelerator (naas.h).
+ * 2021) and the scoring of a fixed accelerator (search.h).
  *
  * Two levels, as in the paper.  The outer level is CMA-ES (opt.c) over a
  * real vector in [0,1]^n that decodes to an accelerator within the budget;
@@ -47,7 +47,7 @@
  * a fingerprint of (workload, budget, options), the optimizer's state, the
  * best vector, the counters and the candidate log.
  */
-#include "naas.h"
+#include "search/search.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
- * nas.c: the network level of NAAS (nas.h): regularized evolution over
+ * nas.c: the network level of NAAS (search.h): regularized evolution over
  * NAS-Bench-201 cells, each scored by an accuracy table and a hardware
  * callback, plus the Pareto front and Kendall's tau used to report it.
  *
@@ -15,7 +15,7 @@
  * each cell is scored once (a memo by code); `cycles` bounds proposals, so
  * the run ends even when every child is a repeat.
  */
-#include "search.h"
+#include "search/search.h"
 
 #include <math.h>
 #include <stdlib.h>

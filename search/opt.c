@@ -15,7 +15,7 @@
  *
  * All state lives in one heap block per optimizer so a checkpoint is a copy.
  */
-#include "search.h"
+#include "search/search.h"
 
 #include <lapacke.h>
 #include <math.h>

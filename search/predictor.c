@@ -1,6 +1,6 @@
 /*
  * predictor.c: the accuracy predictor of the semi-supervised network search
- * (nas.h: predictor_*).  A cell is encoded as 30 inputs, the one-hot op of
+ * (search.h: predictor_*).  A cell is encoded as 30 inputs, the one-hot op of
  * each of its 6 edges (dead edges as none: cell_inputs); an MLP with two
  * ReLU hidden layers maps them to the accuracy, standardized by the labels'
  * mean and deviation.  Training is
@@ -15,7 +15,7 @@
  * Invariants: everything random comes from one Rng seeded by o->seed, so a
  * fit is a pure function of its inputs; training allocates once.
  */
-#include "search.h"
+#include "search/search.h"
 
 #include <math.h>
 #include <stdbool.h>

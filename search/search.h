@@ -1,7 +1,14 @@
 /*
- * search.h: the one interface of search/: black-box optimizers behind one
- * ask/tell interface, the NAAS encoding of a mapping as a real vector, and
- * the mapper that finds a good mapping of one layer on one architecture.
+ * search.h: the public interface of search/ (included as "search/search.h";
+ * search/ depends on backend/ and ir/):
+ *
+ *   - black-box optimizers behind one ask/tell interface (opt.c);
+ *   - the mapper of one layer on one architecture and the NAAS encoding it
+ *     searches (mapper.c, surrogate.c);
+ *   - the NAAS accelerator-and-mapping co-search and the scoring of a fixed
+ *     accelerator (naas.c);
+ *   - the network level over the NAS-Bench-201 cell space and its accuracy
+ *     predictor (nas.c, predictor.c).
  *
  * Optimizers work on [0,1]^dim and minimise.  Every random draw comes from
  * the optimizer's own generator seeded by the caller, so a run is a pure
@@ -10,8 +17,10 @@
 #ifndef NAASC_SEARCH_H
 #define NAASC_SEARCH_H
 
-#include "accel.h"
-#include "ir.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ir/ir.h"
 
 /* ---- random numbers ------------------------------------------------------ */
 
@@ -54,7 +63,323 @@ bool opt_load(Optimizer *o, const void *buf, size_t len);
 const char *opt_name(OptKind k);
 bool opt_parse(const char *name, OptKind *k);
 
-/* The network level (#8): NAS-Bench-201 cell search and accuracy predictor. */
-#include "nas.h"
+/* ==== the mapper ============================================================ */
+
+/* The mapper of one layer on one architecture (mapper.c; surrogate.c for
+ * the surrogate strategy) and the NAAS encoding it searches. */
+
+typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE, MAP_SURROGATE } MapStrategy;
+typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
+
+typedef struct {
+  MapStrategy strategy;
+  MapObjective objective;
+  int64_t budget;   /* cost evaluations */
+  int popsize;      /* 0: the optimizer's default */
+  int chains;       /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
+  uint64_t seed;
+} MapperOptions;
+
+typedef struct {
+  Mapping best;
+  CostResult cost;
+  double best_fitness;
+  int64_t evals, valid;
+  bool complete; /* exhaustive: the whole space was evaluated within the budget */
+  int restarts;  /* es: IPOP restarts made */
+} MapResult;
+
+void mapper_options_default(MapperOptions *o);
+const char *map_strategy_name(MapStrategy s);
+bool map_strategy_parse(const char *s, MapStrategy *out);
+
+/* log10 of the size of p's mapping space on a (see mapper.c). */
+double mapspace_log10_size(const Problem *p, const Arch *a);
+
+/* Classes of loop dims that may trade places in a level's order without
+ * changing any count (same tensors indexed, no sliding window); cls[d] is
+ * the lowest dim of d's class. */
+void mapspace_order_classes(const Problem *p, uint8_t cls[NDIMS]);
+
+/* Length of the NAAS vector encoding a mapping on a. */
+int mapspace_dim(const Arch *a);
+/* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
+void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *m);
+
+/* Keeps (m, c) as res's best if f beats it; true if it did (for strategies). */
+bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f);
+
+/* Checks before a search that some mapping of p on a can exist: an error
+ * (RC_BADINPUT) naming the layer and the constraint when a level's
+ * must_keep tensors do not fit even as their smallest tiles; a warning when
+ * the array's connectivity admits no dim of the layer (it runs on one PE). */
+Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
+
+/* Searches a mapping of p on a (mapper_check first); RC_BADINPUT (reported) if none is valid. */
+Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d);
+
+/* ==== the accelerator co-search ============================================= */
+
+/*
+ * The NAAS accelerator-and-mapping co-search (naas.c) and the scoring of a
+ * fixed accelerator, over a workload of one or more models.  The network
+ * level and the `naasc --search` driver call only what is declared here.
+ *
+ * A workload is the mac layers of its models, deduplicated by shape within
+ * each model (count = how many layers share the shape).  A design's score
+ * is, per model, total energy x total cycles of its layers run one after
+ * another; over several models, the geometric mean of the per-model scores.
+ *
+ * Invariants:
+ *   - results are a pure function of (workload, budget, options without
+ *     jobs/checkpoint/progress): the same --seed gives the same design
+ *     whatever the thread or rank count;
+ *   - a NaasCache maps (layer shape, accelerator) to the mapper's result and
+ *     may be shared by calls (and by threads: it locks) to reuse work across
+ *     candidates and across networks.
+ */
+
+typedef struct {
+  Problem p;
+  int64_t count; /* layers of this shape in the model */
+  int model;     /* index into NaasWorkload.model_name */
+  char layer[ACCEL_NAME_MAX]; /* the first layer of this shape */
+} NaasLayer;
+
+#define NAAS_MAX_MODELS 16
+typedef struct {
+  int nlayers, caplayers;
+  NaasLayer *layers;                /* heap, naas_workload_free */
+  int nmodels;
+  char model_name[NAAS_MAX_MODELS][ACCEL_NAME_MAX];
+} NaasWorkload;
+
+/* Adds the mac nests of a lowered module as one more model.  RC_BADINPUT
+ * (reported, naming the model) if it has no mappable layer. */
+Rc naas_workload_add_module(NaasWorkload *w, const Module *m, Diag *d);
+void naas_workload_free(NaasWorkload *w);
+
+typedef enum { NAAS_OBJ_EDP = 0, NAAS_OBJ_ENERGY, NAAS_OBJ_LATENCY } NaasObjective;
+
+typedef struct NaasCache NaasCache;
+NaasCache *naas_cache_create(void);
+void naas_cache_destroy(NaasCache *c);
+
+typedef struct {
+  NaasObjective objective;
+  double max_area_um2, max_cycles, max_energy_pj; /* bounds; 0 = none */
+  OptKind optimizer;       /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
+  bool sizing_only;        /* keep the budget's connectivity, search sizes only */
+  int64_t iterations;      /* outer generations; 0 = the default */
+  int popsize;             /* 0 = the optimizer's default */
+  int64_t map_budget;      /* mapper evaluations per layer and candidate; 0 = default */
+  uint64_t seed;
+  int jobs;                /* threads; 0 or 1 = one */
+  NaasCache *cache;        /* NULL: a private one per call */
+  const char *checkpoint;  /* written atomically every iteration, or NULL */
+  bool resume;             /* continue from checkpoint */
+  const char *log_json;    /* every candidate, or NULL */
+  bool progress;           /* a progress line on stderr */
+  int64_t stop_after_iteration; /* stop (checkpoint written) after this many; 0 = never; tests */
+  int64_t final_map_budget;  /* the best design's final mapping, per layer; 0 = 20000 (map's default) */
+} NaasOptions;
+
+void naas_options_default(NaasOptions *o);
+
+/* One evaluated candidate of the search, for the log and the plots. */
+#define NAAS_LOG_AXES 6
+typedef struct {
+  int64_t iteration;      /* generation, from 0 */
+  int index;              /* candidate in its generation */
+  bool valid;             /* within every bound, every layer mapped */
+  double score, edp, energy_pj, cycles, area_um2; /* +inf when not valid */
+  int64_t pes;
+  int naxes;              /* array axes (fan-outs > 1, outermost level first) */
+  int64_t axis[NAAS_LOG_AXES];
+  uint8_t connectivity[NAAS_LOG_AXES]; /* parallel dims per axis (bit per DIM_*) */
+  int64_t inner_words;    /* innermost storage level's capacity (the PE's rf) */
+  int64_t glb_words;      /* the outermost on-chip level's capacity */
+  int64_t onchip_bytes;   /* all on-chip storage */
+  double dram_bw;         /* words/cycle, 0 = unlimited */
+} NaasCandidate;
+
+typedef struct {
+  Arch arch;              /* the design (for naas_eval_fixed: the given one) */
+  double score;           /* the objective (geomean over models) */
+  double edp, energy_pj, cycles; /* geomean over models of each figure */
+  double area_um2;
+  int nlayers;
+  Mapping *mapping;       /* heap, one per workload layer; naas_result_free */
+  CostResult *cost;       /* heap, one per workload layer (one instance of the shape) */
+  int64_t candidates;     /* accelerators evaluated */
+  int64_t evals;          /* cost-model evaluations, mapper included */
+  double seconds;
+  /* naas_search only: */
+  NaasCandidate *log;     /* heap, every candidate in order; naas_result_free */
+  int64_t nlog;
+  int64_t iterations;     /* generations done */
+  int64_t resumed_at;     /* generations read from the checkpoint */
+  bool stopped;           /* stop_after_iteration ended the search early (no design in r) */
+  double search_score;    /* the best score as the search saw it (map_budget mappings); score <= it */
+} NaasResult;
+
+/* Searches an accelerator within `budget` (its PEs, on-chip bytes and
+ * bandwidth are the limits; its connectivity the sizing-only choice) and
+ * the mapping of every layer.  RC_BADINPUT (reported) for an impossible
+ * budget or an unreadable checkpoint. */
+Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
+               Diag *d);
+
+/* Scores a fixed accelerator: the best mapping the mapper finds for every
+ * layer on `a` (the baseline "with its own dataflow"). */
+Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                   Diag *d);
+
+void naas_result_free(NaasResult *r);
+
+/* Writes r's candidate log as JSON ("naasc-search-log/1") atomically. */
+Rc naas_log_write(const char *path, const NaasResult *r, Diag *d);
+/* The letters of a connectivity mask ("KC"), into buf[NDIMS + 1]. */
+void naas_conn_string(uint8_t conn, char *buf);
+
+/* ==== the network level ===================================================== */
+
+/*
+ * The network level of NAAS (nas.c) over the NAS-Bench-201 cell space, and
+ * the accuracy predictor of its semi-supervised mode (predictor.c).
+ *
+ * The search knows a cell only by its code (6 edge ops as a base-5 number,
+ * edge 0 lowest; frontend/frontend.h's nb201_code) and asks two oracles about it:
+ * an accuracy (a table: measured, or a predictor's) and a hardware score
+ * (a callback; the driver lowers the network and runs naas_search).  So
+ * search/ depends on neither the frontend nor the passes.
+ *
+ * Invariants:
+ *   - a run is a pure function of its options: the same seed proposes the
+ *     same cells in the same order;
+ *   - a cell is scored by the hardware callback at most once per run;
+ *   - cells whose accuracy is NaN (no network: node 3 unreachable) are
+ *     never proposed.
+ */
+
+#define NAS_EDGES 6
+#define NAS_OPS 5
+#define NAS_CELLS 15625 /* 5^6 */
+
+typedef struct {
+  int code;                /* the cell */
+  double acc;              /* the accuracy the search saw (measured or predicted), percent */
+  double edp, energy_pj, cycles; /* the hardware score of its network */
+} NasPoint;
+
+/* Scores cell `code` on hardware: fills out->edp, energy_pj, cycles. */
+typedef Rc (*NasHwFn)(void *ctx, int code, NasPoint *out, Diag *d);
+
+typedef enum {
+  NAS_MIN_EDP = 0, /* minimise EDP subject to acc >= min_accuracy */
+  NAS_MAX_ACC      /* maximise accuracy subject to edp <= max_edp */
+} NasGoal;
+
+typedef struct {
+  NasGoal goal;
+  double min_accuracy;    /* percent, NAS_MIN_EDP */
+  double max_edp;         /* pJ x cycles, NAS_MAX_ACC */
+  int population;         /* aging evolution's P (Real et al. 2019); 0: 20 */
+  int sample;             /* its tournament size S; 0: 5 */
+  int cycles;             /* cells proposed in all, the population's first P included; 0: 100 */
+  uint64_t seed;
+  const double *accuracy; /* [NAS_CELLS] by code; NaN: not a network */
+  NasHwFn hw;
+  void *hw_ctx;
+  bool progress;          /* a line per new best on stderr */
+} NasOptions;
+
+typedef struct {
+  NasPoint *hist;   /* every cell scored, in the order first proposed (heap) */
+  int nhist;
+  int best;         /* index in hist of the design, -1 if none meets the bound */
+  int closest;      /* best by the same order when none meets it (else == best) */
+  int64_t proposals;/* cells proposed (repeats included) */
+  double seconds;
+} NasResult;
+
+void nas_options_default(NasOptions *o);
+/* Runs regularized (aging) evolution: P random cells, then per cycle a
+ * tournament of S from the population, the winner mutated (one edge gets
+ * another op), the child added and the oldest removed.  RC_BADINPUT
+ * (reported) for bad options; the callback's error stops the run. */
+Rc nas_search(const NasOptions *o, NasResult *r, Diag *d);
+void nas_result_free(NasResult *r);
+
+/* Whether a is a better design than b under the goal (feasible first; then
+ * the objective; ties to the other figure). */
+bool nas_better(const NasOptions *o, const NasPoint *a, const NasPoint *b);
+
+/* Indices (into p) of the points no other point beats on both accuracy
+ * (higher) and EDP (lower), sorted by EDP ascending; returns their count. */
+int nas_pareto(const NasPoint *p, int n, int *idx);
+
+/* Kendall's tau-b of two rankings of n items (ties counted as in tau-b);
+ * 0 if either is constant.  O(n^2). */
+double nas_kendall_tau(const double *a, const double *b, int n);
+
+/* ---- accuracy predictor (predictor.c) -------------------------------------
+ * An MLP over the cell's 6 x 5 one-hot encoding, edges that cannot change
+ * the output counted as none (two ReLU hidden layers,
+ * Adam on the squared error of standardized targets), with SemiNAS's
+ * self-training: fit the labelled cells, predict a pool of unlabelled ones,
+ * add the predictions as labels, refit (Luo et al., NeurIPS 2020). */
+
+typedef struct {
+  int hidden;          /* units per hidden layer; 0: 64 */
+  int epochs;          /* passes over the data per fit; 0: 200 */
+  double lr;           /* Adam step; 0: 3e-3 */
+  double weight_decay; /* L2 on weights; 0: 1e-2 (negative: none) */
+  int pseudo_rounds;   /* self-training rounds; 0: none */
+  int pool;            /* unlabelled cells pseudo-labelled per round */
+  uint64_t seed;
+} PredictorOptions;
+
+typedef struct Predictor Predictor;
+
+void predictor_options_default(PredictorOptions *o);
+/* Fits on (codes[i], y[i]), i < n; with pseudo_rounds, `unlabelled` (nu
+ * codes) supplies the pool, drawn from it in a seeded order.  NULL on
+ * allocation failure. */
+Predictor *predictor_fit(const int *codes, const double *y, int n, const int *unlabelled, int nu,
+                         const PredictorOptions *o);
+double predictor_predict(const Predictor *p, int code);
+void predictor_destroy(Predictor *p);
+
+/* ---- whole-network schedules (scheduler.c) ---------------------------------
+ * The search of a Schedule (ir/ir.h) above the mappings of a mapped
+ * module; its costs are backend's (schedule.c). */
+
+/* The module analysed for schedules (backend/backend.h, sched_model_create). */
+typedef struct SchedModel SchedModel;
+
+typedef struct {
+  MapObjective objective; /* of the whole network: EDP, energy or cycles */
+  int max_nests;          /* longest group tried, in nests (vector nests included) */
+  int64_t max_row_parts;  /* depth-first tiles: the last nest's rows cut into at most this many */
+  int64_t max_col_parts;  /* and its columns */
+} SchedOptions;
+
+typedef struct {
+  double layer_energy_pj, energy_pj; /* layer by layer, and the schedule found (the search's counts) */
+  int64_t layer_cycles, cycles;
+  int64_t configs;    /* (last nest, setting) pairs evaluated */
+  int64_t groups;     /* (group, setting) pairs that can run */
+  int64_t candidates; /* of those, kept for the programme (Pareto per group) */
+  int64_t tile_evals; /* cost_eval calls for tiles */
+  int iterations;     /* of the programme (lambda) */
+} SchedSearchStats;
+
+void sched_options_default(SchedOptions *o);
+
+/* The best schedule of sm's module found by the search in scheduler.c's
+ * header (never worse than layer by layer under the search's counts; no
+ * groups if none helps).  RC_INTERNAL only if memory runs out. */
+Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSearchStats *st, Diag *d);
 
 #endif

@@ -14,7 +14,8 @@
  * Everything is deterministic for a seed.  The MLP is small (n x 64 + 64
  * weights) and its training allocates once per run.
  */
-#include "mapper.h"
+#include "backend/backend.h"
+#include "search/internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -112,8 +113,6 @@ static void mlp_input_grad(const Mlp *f, const double *x, double *gx) {
   }
 }
 
-typedef double (*FitnessFn)(const CostResult *, MapObjective);
-
 typedef struct {
   const Problem *p;
   const Arch *a;
@@ -138,8 +137,6 @@ static void eval_point(Samples *S, const double *x) {
   S->Y[S->ns++] = log(fv);
 }
 
-Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
-                 FitnessFn fitness);
 Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
                  FitnessFn fitness) {
   int n = mapspace_dim(a);

@@ -13,15 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend.h"
-#include "passes.h"
-#include "backend.h"
-#include "runtime.h"
-#include "cli.h"
-
-int naasc_cost_main(int argc, char **argv); /* naasc_cost.c */
-int naasc_search_main(int argc, char **argv); /* naasc_search.c */
-int naasc_nas_main(int argc, char **argv);  /* naasc_nas.c: --search --nas (#8) */
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+#include "backend/backend.h"
+#include "runtime/runtime.h"
+#include "search/search.h"
+#include "stream/stream.h"
+#include "tools/internal.h"
 
 #ifndef NAASC_VERSION
 #define NAASC_VERSION "0.0.0"
@@ -32,6 +30,8 @@ static const char usage_text[] =
     "       naasc zoo NAME -o FILE.onnx [--no-weights] [--seed N]\n"
     "       naasc zoo --list\n"
     "       naasc cost --check CASE.json ... | --arch A.yaml --problem P.yaml --mapping M.yaml\n"
+    "       naasc tech KIND ATTR=VALUE ...      energy and area of one component (naasc tech --help)\n"
+    "       naasc cost --timeloop PATH... [--emit=timeloop -o DIR]   (docs/timeloop.md)\n"
     "       naasc --search MODEL.onnx|ZOO-NAME ... --budget NAME|FILE.yaml [-o DIR]  (naasc --search --help)\n"
     "       naasc --list-ops [--format=markdown]\n"
     "       naasc --search --nas nasbench201 --budget NAME (--min-accuracy P | --max-edp X) [-o DIR]\n"
@@ -43,10 +43,16 @@ static const char usage_text[] =
     "  --emit=cmd                write the binary command stream (needs --target and -o;\n"
     "                            implied by -o FILE.cmd); run it with naasc-run\n"
     "  --emit=cmd-text           print the command stream's disassembly (docs/cmd-format.md)\n"
-    "  --target NAME|FILE        the accelerator: a preset, an architecture YAML file, or a\n"
-    "                            Timeloop validation case (.json); the pipeline then maps\n"
+    "  --emit=timeloop           write the target and each layer's problem and mapping as\n"
+    "                            Timeloop v0.4 files (needs --target and -o DIR; docs/timeloop.md)\n"
+    "  --target NAME|FILE        the accelerator: a preset, an architecture YAML file (naasc's\n"
+    "                            or Timeloop's), a folder of Timeloop files, or a Timeloop\n"
+    "                            validation case (.json); the pipeline then maps\n"
     "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
     "                            an SVG chart (FILE.svg)\n"
+    "  --schedule=best|layer|FILE  the whole-network schedule the report uses: searched\n"
+    "                            (best, the default), layer by layer, or read from FILE\n"
+    "  --emit=schedule           write the schedule (text, docs/cost-model.md); needs --target\n"
     "  --jobs N, -j N            threads for the mapper\n"
     "  --print-arch NAME|FILE    print an architecture in the YAML format (round-trips)\n"
     "  --list-targets            the preset architectures\n"
@@ -161,6 +167,86 @@ static Rc emit_cmd(const Program *prog, const char *path, FILE *f, Diag *d) {
   return rc;
 }
 
+/* --emit=timeloop: the target and, per mapped layer, its problem and mapping
+ * as Timeloop files in dir (docs/timeloop.md); file names are the layer
+ * names with characters other than letters, digits, '.', '-' and '_' as '_'.
+ * A layer Timeloop cannot express is reported and skipped (exit 1). */
+static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
+  const char *file = d->file;
+  d->file = dir;
+  Rc rc = timeloop_write(dir, NULL, prog->arch, NULL, NULL, d);
+  int bad = 0;
+  uint32_t n = prog->mod->nnests;
+  char (*names)[ACCEL_NAME_MAX + 16] = xcalloc(n + 1, sizeof *names);
+  if (!names) rc = RC_INTERNAL;
+  for (uint32_t i = 0; rc == RC_OK && i < n; i++) {
+    const Nest *nt = &prog->mod->nests[i];
+    Problem p;
+    if (!nest_problem(nt, &p) || !nt->map) continue;
+    char *nm = names[i];
+    snprintf(nm, ACCEL_NAME_MAX, "%s", nt->name);
+    for (char *c = nm; *c; c++)
+      if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+            *c == '-' || *c == '_'))
+        *c = '_';
+    for (uint32_t k = 0; k < i; k++) /* two layers named alike: number the second */
+      if (strcmp(names[k], nm) == 0) snprintf(nm + strlen(nm), 16, "_%u", i);
+    /* a layer Timeloop cannot express is reported; the others are written */
+    Rc lrc = timeloop_write(dir, nm, prog->arch, &p, &nt->map->m, d);
+    if (lrc == RC_INTERNAL) rc = lrc;
+    bad += lrc != RC_OK;
+  }
+  xfree(names);
+  d->file = file;
+  return rc == RC_OK && bad ? RC_BADINPUT : rc;
+}
+
+/* The whole-network schedule of the mapped program (--schedule): searched
+ * ("best": kept only if the evaluation confirms it beats layer by layer),
+ * "layer", or read from a file; then printed (sched_out) and/or reported. */
+static Rc run_schedule(const Program *prog, const char *how, FILE *f, bool emit_sched, const char *report, Diag *d) {
+  SchedModel *sm = NULL;
+  Schedule *s = xcalloc(1, sizeof *s), *none = xcalloc(1, sizeof *none);
+  CostResult *per = xcalloc(prog->mod->nnests + 1, sizeof *per);
+  CostResult *per0 = xcalloc(prog->mod->nnests + 1, sizeof *per0);
+  Rc rc = s && none && per && per0 ? sched_model_create(prog->mod, prog->arch, &sm, d) : RC_INTERNAL;
+  SchedTotals tot, tot0;
+  if (rc == RC_OK && strcmp(how, "best") == 0) {
+    SchedOptions o;
+    sched_options_default(&o);
+    SchedSearchStats st;
+    rc = sched_search(sm, &o, s, &st, d);
+    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
+    if (rc == RC_OK) rc = schedule_eval(sm, none, per0, &tot0, d);
+    /* The search's counts and the evaluation's agree up to rounding; keep
+     * the layer schedule unless the evaluation confirms the gain. */
+    if (rc == RC_OK && !(tot.edp < tot0.edp)) {
+      s->ngroups = 0;
+      memcpy(per, per0, sizeof *per * prog->mod->nnests);
+    }
+  } else if (rc == RC_OK && strcmp(how, "layer") != 0) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    const char *file = d->file;
+    d->file = how;
+    rc = file_read_all(how, (size_t)64 << 20, &buf, &len, d);
+    if (rc == RC_OK) rc = schedule_parse((const char *)buf, len, sm, s, d);
+    d->file = file;
+    xfree(buf);
+    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
+  }
+  if (rc == RC_OK && emit_sched) schedule_print(f, prog->mod, prog->arch, s);
+  if (rc == RC_OK && report)
+    rc = report_write_schedule(prog->mod, prog->arch, s, per, emit_sched ? NULL : f,
+                               strcmp(report, "-") ? report : NULL, d);
+  sched_model_destroy(sm);
+  xfree(s);
+  xfree(none);
+  xfree(per);
+  xfree(per0);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(usage_text, stderr);
@@ -168,6 +254,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "zoo") == 0) return cmd_zoo(argc, argv);
   if (strcmp(argv[1], "cost") == 0) return naasc_cost_main(argc - 1, argv + 1);
+  if (strcmp(argv[1], "tech") == 0) return naasc_tech_main(argc - 1, argv + 1);
   for (int i = 1; i < argc; i++) /* before --search: the network level takes it */
     if (strcmp(argv[i], "--nas") == 0 || strncmp(argv[i], "--nas=", 6) == 0) return naasc_nas_main(argc, argv);
   for (int i = 1; i < argc; i++)
@@ -175,7 +262,7 @@ int main(int argc, char **argv) {
 
   ImportOptions opt;
   import_options_default(&opt);
-  const char *model = NULL, *out = NULL, *emit = NULL, *report = NULL;
+  const char *model = NULL, *out = NULL, *emit = NULL, *report = NULL, *schedule = NULL;
   int pmr;
   bool summary = false, list = false, markdown = false;
   DriverOptions drv;
@@ -219,8 +306,13 @@ int main(int argc, char **argv) {
     } else if (cli_is_flag(a, "--emit")) {
       emit = cli_flag_value(argc, argv, &i, "--emit");
       if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0 &&
-                    strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0))
-        return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd' or 'cmd-text', not '%s'", emit ? emit : "");
+                    strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0 && strcmp(emit, "timeloop") != 0 &&
+                    strcmp(emit, "schedule") != 0))
+        return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd', 'cmd-text', 'timeloop' or 'schedule', not '%s'",
+                           emit ? emit : "");
+    } else if (cli_is_flag(a, "--schedule")) {
+      schedule = cli_flag_value(argc, argv, &i, "--schedule");
+      if (!schedule || !*schedule) return usage_error("%s", "--schedule takes best, layer or a schedule file");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a file name");
       out = argv[++i];
@@ -266,6 +358,12 @@ int main(int argc, char **argv) {
   if (!emit && olen > 4 && strcmp(out + olen - 4, ".cmd") == 0) emit = "cmd";
   bool nir = emit && strcmp(emit, "nir") == 0;
   bool cmd_bin = emit && strcmp(emit, "cmd") == 0, cmd_text = emit && strcmp(emit, "cmd-text") == 0;
+  bool tl = emit && strcmp(emit, "timeloop") == 0;
+  if (tl && (!drv.target || !out)) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("%s", "--emit=timeloop needs --target NAME|FILE and -o DIR");
+  }
   if ((cmd_bin || cmd_text) && !drv.target) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
@@ -286,6 +384,17 @@ int main(int argc, char **argv) {
     pass_registry_destroy(reg);
     return usage_error("%s", "--report needs --target NAME|FILE");
   }
+  bool emit_sched = emit && strcmp(emit, "schedule") == 0;
+  const char *sched_err = NULL;
+  if (emit_sched && !drv.target) sched_err = "--emit=schedule needs --target NAME|FILE";
+  else if (emit_sched && report && strcmp(report, "-") == 0)
+    sched_err = "--emit=schedule prints the schedule: give the report a file (--report=FILE.json)";
+  else if (schedule && !report && !emit_sched) sched_err = "--schedule applies to --report and --emit=schedule";
+  if (sched_err) {
+    pipeline_free(&pl);
+    pass_registry_destroy(reg);
+    return usage_error("%s", sched_err);
+  }
   /* The graph part of the pipeline runs first (summary, graph, onnx look at
    * the graph); the rest only when nests are wanted (nir, report). */
   int lower_at = pl.n;
@@ -294,7 +403,7 @@ int main(int argc, char **argv) {
       lower_at = i;
       break;
     }
-  bool nests = nir || report || cmd_bin || cmd_text;
+  bool nests = nir || report || cmd_bin || cmd_text || tl || emit_sched;
   if (nests && lower_at == pl.n) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
@@ -322,7 +431,7 @@ int main(int argc, char **argv) {
   size_t len = 0;
   FILE *f = NULL;
   if (rc == RC_OK && !(emit && strcmp(emit, "onnx") == 0) && !cmd_bin) {
-    f = out ? open_memstream(&buf, &len) : stdout;
+    f = out && !tl ? open_memstream(&buf, &len) : stdout; /* with timeloop, -o is a folder */
     if (!f) rc = RC_INTERNAL;
   }
   if (rc == RC_OK && emit && strcmp(emit, "onnx") == 0) {
@@ -337,11 +446,15 @@ int main(int argc, char **argv) {
       if (rc == RC_OK) rc = pm_verify_before_emit(reg, &rest, &prog, &d);
       if (rc == RC_OK && nir) module_print(f, prog.mod);
       if (rc == RC_OK && (cmd_bin || cmd_text)) rc = emit_cmd(&prog, cmd_bin ? out : NULL, f, &d);
-      if (rc == RC_OK && report)
+      if (rc == RC_OK && tl) rc = emit_timeloop(&prog, out, &d);
+      bool layer = schedule && strcmp(schedule, "layer") == 0;
+      if (rc == RC_OK && report && layer && !emit_sched)
         rc = report_write(prog.mod, prog.arch, f, strcmp(report, "-") ? report : NULL, &d);
+      else if (rc == RC_OK && (report || emit_sched))
+        rc = run_schedule(&prog, schedule ? schedule : "best", f, emit_sched, report, &d);
     }
   }
-  if (f && out) {
+  if (f && out && !tl) {
     fclose(f);
     d.file = out;
     if (rc == RC_OK) rc = file_write_atomic(out, buf, len, &d);

@@ -7,27 +7,44 @@
  *       exits 0 only if every count is equal and every cycle, energy and
  *       utilization figure is within 1%.
  *   naasc cost --arch A.yaml --problem P.yaml --mapping M.yaml
- *       evaluates one mapping and prints its cost (docs/cost-model.md).
+ *       evaluates one mapping and prints its cost (docs/cost-model.md);
+ *       the three may also be Timeloop files (told apart by content).
+ *   naasc cost --timeloop PATH...
+ *       evaluates a Timeloop specification (files or folders, e.g. the
+ *       ref_outputs of a Timeloop run) and prints the figures in Timeloop's
+ *       terms; with a *.stats.txt among them, compares figure by figure as
+ *       --check does (docs/timeloop.md).
+ *   --emit=timeloop -o DIR (with --arch/--problem/--mapping or --timeloop)
+ *       also writes the triple as Timeloop input files into DIR.
  *
  * Exit codes as everywhere in naasc: 0 ok, 1 differences or bad input,
  * 2 usage.  tools/naasc.c calls naasc_cost_main with argv[0] == "cost".
  */
 #include <string.h>
 
-#include "backend.h"
-
-int naasc_cost_main(int argc, char **argv);
+#include "backend/backend.h"
+#include "tools/internal.h"
 
 static const char usage_text[] =
     "usage: naasc cost --check CASE.json [CASE.json ...] [--quiet]\n"
     "       naasc cost --arch ARCH.yaml --problem PROBLEM.yaml --mapping MAPPING.yaml\n"
+    "       naasc cost --timeloop PATH... [--quiet]\n"
+    "         [--emit=timeloop -o DIR]\n"
     "\n"
     "  --check       compare with the reference figures of Timeloop validation cases\n"
-    "                (shared/validation/timeloop); exit 0 only if all counts are equal\n"
+    "                (tests/data/timeloop); exit 0 only if all counts are equal\n"
     "                and cycles, energies and utilization are within 1%\n"
-    "  --quiet, -q   with --check, print only the figures that differ\n"
+    "  --quiet, -q   with --check or --timeloop, print only the figures that differ\n"
     "  --arch, --problem, --mapping\n"
-    "                evaluate one mapping given as YAML files (docs/cost-model.md)\n";
+    "                evaluate one mapping given as YAML files (docs/cost-model.md);\n"
+    "                naasc's own or Timeloop's, told apart by their content\n"
+    "  --timeloop PATH...\n"
+    "                evaluate a Timeloop v0.3/v0.4 specification (files or folders: arch,\n"
+    "                problem, mapping, Accelergy ERT/ART) and print Timeloop's figures; with a\n"
+    "                *.stats.txt, compare with it (exit 0 only if every count is equal and\n"
+    "                energy and cycles are within 1%) (docs/timeloop.md)\n"
+    "  --emit=timeloop -o DIR\n"
+    "                also write the architecture, problem and mapping as Timeloop files\n";
 
 static int usage_error(const char *msg) {
   fprintf(stderr, "naasc cost: %s\n%s", msg, usage_text);
@@ -96,7 +113,52 @@ static void print_result(const Arch *a, const CostResult *r) {
   if (r->area_um2 > 0) printf("area              %.6g mm^2 (placeholder model)\n", r->area_um2 * 1e-6);
 }
 
-static int eval_files(const char *ap, const char *pp, const char *mp) {
+/* Writes the triple as Timeloop files into dir (--emit=timeloop). */
+static int emit_timeloop(const char *dir, const Arch *a, const Problem *p, const Mapping *m) {
+  Diag d;
+  diag_init(&d, stderr, dir);
+  return timeloop_write(dir, NULL, a, p, m, &d);
+}
+
+/* naasc cost --timeloop: evaluates, prints in Timeloop's terms, compares
+ * with the statistics when given. */
+static int eval_timeloop(const char *const *paths, int n, bool quiet, const char *emit_dir) {
+  static TimeloopSpec s;
+  static CostResult want;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  if (timeloop_load(paths, n, TL_HAVE_MAPPING, &s, &d) != RC_OK) return RC_BADINPUT;
+  d.file = paths[0];
+  if (cost_check_mapping(&s.problem, &s.arch, &s.mapping, &d) != RC_OK) return RC_BADINPUT;
+  CostResult r;
+  if (cost_eval(&s.problem, &s.arch, &s.mapping, &r) != COST_OK) return RC_INTERNAL;
+  printf("naasc cost: Timeloop design '%s' (%s)\n", s.design, paths[0]);
+  if (!quiet) timeloop_print_result(stdout, &s, &r);
+  if (emit_dir && emit_timeloop(emit_dir, &s.arch, &s.problem, &s.mapping) != RC_OK) return RC_BADINPUT;
+  if (!s.stats_path[0]) return RC_OK;
+  bool stated[ACCEL_MAX_LEVELS];
+  if (timeloop_stats_load(s.stats_path, &s, &want, stated, &d) != RC_OK) return RC_BADINPUT;
+  printf("\n== compared with %s\n", s.stats_path);
+  int diff = cost_compare_levels(&r, &want, &s.arch, stated, stdout, quiet);
+  if (diff) {
+    printf("  FAIL: %d figure%s differ%s\n", diff, diff == 1 ? "" : "s", diff == 1 ? "s" : "");
+    return RC_BADINPUT;
+  }
+  printf("  ok: every count equal, cycles and energy within 1%%\n");
+  return RC_OK;
+}
+
+static int eval_files(const char *ap, const char *pp, const char *mp, const char *emit_dir) {
+  SpecKind k[3] = {spec_file_kind(ap), spec_file_kind(pp), spec_file_kind(mp)};
+  const char *paths[3] = {ap, pp, mp};
+  for (int i = 0; i < 3; i++)
+    if (k[i] == SPEC_OTHER) {
+      fprintf(stderr, "naasc cost: %s: error: neither a naasc %s file (docs/cost-model.md) nor a Timeloop "
+                      "specification (docs/timeloop.md)\n", paths[i], i == 0 ? "architecture" : i == 1 ? "problem" : "mapping");
+      return RC_BADINPUT;
+    }
+  if (k[0] == SPEC_TIMELOOP || k[1] == SPEC_TIMELOOP || k[2] == SPEC_TIMELOOP)
+    return eval_timeloop(paths, 3, false, emit_dir);
   static Arch a;
   static Problem p;
   static Mapping m;
@@ -111,14 +173,14 @@ static int eval_files(const char *ap, const char *pp, const char *mp) {
   if (cost_eval(&p, &a, &m, &r) != COST_OK) return RC_INTERNAL;
   printf("problem %s on arch %s\n\n", p.name, a.name);
   print_result(&a, &r);
-  return RC_OK;
+  return emit_dir ? emit_timeloop(emit_dir, &a, &p, &m) : RC_OK;
 }
 
 int naasc_cost_main(int argc, char **argv) {
-  const char *arch = NULL, *problem = NULL, *mapping = NULL;
+  const char *arch = NULL, *problem = NULL, *mapping = NULL, *emit = NULL, *out = NULL;
   char *cases[4096];
   int ncases = 0;
-  bool check = false, quiet = false;
+  bool check = false, quiet = false, timeloop = false;
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
@@ -128,6 +190,14 @@ int naasc_cost_main(int argc, char **argv) {
       check = true;
     } else if (strcmp(s, "--quiet") == 0 || strcmp(s, "-q") == 0) {
       quiet = true;
+    } else if (strcmp(s, "--timeloop") == 0) {
+      timeloop = true;
+    } else if (strncmp(s, "--emit=", 7) == 0) {
+      emit = s + 7;
+      if (strcmp(emit, "timeloop") != 0) return usage_error("--emit takes 'timeloop'");
+    } else if (strcmp(s, "-o") == 0) {
+      if (i + 1 >= argc) return usage_error("-o needs a folder");
+      out = argv[++i];
     } else if (strcmp(s, "--arch") == 0 || strcmp(s, "--problem") == 0 ||
                strcmp(s, "--mapping") == 0) {
       if (i + 1 >= argc) return usage_error("an option needs a file name");
@@ -143,7 +213,15 @@ int naasc_cost_main(int argc, char **argv) {
     }
   }
   bool files = arch || problem || mapping;
-  if (check && files) return usage_error("--check and --arch/--problem/--mapping exclude each other");
+  if (check + files + timeloop > 1)
+    return usage_error("--check, --timeloop and --arch/--problem/--mapping exclude each other");
+  if (emit && !out) return usage_error("--emit=timeloop needs -o DIR");
+  if (out && !emit) return usage_error("-o needs --emit=timeloop");
+  if (emit && check) return usage_error("--emit=timeloop goes with --timeloop or --arch/--problem/--mapping");
+  if (timeloop) {
+    if (!ncases) return usage_error("--timeloop needs files or folders of a Timeloop specification");
+    return eval_timeloop((const char *const *)cases, ncases, quiet, out);
+  }
   if (check) {
     if (!ncases) return usage_error("--check needs at least one CASE.json");
     return check_cases(cases, ncases, quiet);
@@ -152,7 +230,7 @@ int naasc_cost_main(int argc, char **argv) {
     if (!arch || !problem || !mapping)
       return usage_error("--arch, --problem and --mapping go together");
     if (ncases) return usage_error("unexpected file argument");
-    return eval_files(arch, problem, mapping);
+    return eval_files(arch, problem, mapping, out);
   }
   return usage_error("nothing to do");
 }

@@ -1,13 +1,13 @@
 /*
  * naasc_nas.c: `naasc --search --nas nasbench201`, the network level of
- * NAAS (#8) from the command line (docs/nas.md).
+ * NAAS from the command line (docs/nas.md).
  *
  *   naasc --search --nas nasbench201 --dataset cifar10 --budget eyeriss
  *         (--min-accuracy A | --max-edp X) [-o DIR] [options]
  *
  * The outer search (search/nas.c) proposes NAS-Bench-201 cells; each cell's
  * network is built by the zoo, lowered, and scored by the accelerator and
- * mapping co-search (search/naas.h: naas_search) within the budget's
+ * mapping co-search (search/search.h: naas_search) within the budget's
  * resources, one NaasCache shared by every network.  Accuracies come from
  * the table (data/nasbench201), or with --labels K from a predictor that
  * saw only K of them (search/predictor.c).
@@ -29,13 +29,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "backend.h"
-#include "frontend.h"
-#include "naas.h"
-#include "passes.h"
-#include "cli.h"
-
-int naasc_nas_main(int argc, char **argv);
+#include "backend/backend.h"
+#include "frontend/frontend.h"
+#include "search/search.h"
+#include "passes/passes.h"
+#include "tools/internal.h"
 
 static const char usage_text[] =
     "usage: naasc --search --nas nasbench201 --budget NAME|FILE.yaml\n"

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend.h"
-#include "passes.h"
+#include "frontend/frontend.h"
+#include "passes/passes.h"
 
 static const char usage_text[] =
     "usage: naasc-opt IN.nir|MODEL.onnx [options]\n"

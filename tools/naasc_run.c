@@ -18,9 +18,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "backend.h"
-#include "frontend.h"
-#include "runtime.h"
+#include "backend/backend.h"
+#include "codegen/codegen.h"
+#include "frontend/frontend.h"
+#include "runtime/runtime.h"
 
 static const char usage_text[] =
     "usage: naasc-run MODEL.cmd --input NAME=FILE.pb ... -o OUTDIR [options]\n"
@@ -91,7 +92,7 @@ static bool tensor_proto(Out *o, const RtTensor *t) {
   return ok;
 }
 
-/* The kernel provider: the LLVM JIT of backend/codegen.c. */
+/* The kernel provider: the LLVM JIT of codegen/codegen.c. */
 static Rc jit_compile(void *ctx, const TileKernel *k, KernelFn *fn, Diag *d) {
   return codegen_kernel(ctx, k, fn, d);
 }

@@ -1,6 +1,6 @@
 /*
  * naasc_search.c: `naasc --search`, the NAAS accelerator and mapping
- * co-search (search/naas.h) from the command line (docs/search.md).
+ * co-search (search/search.h) from the command line (docs/search.md).
  *
  *   naasc --search MODEL.onnx|ZOO-NAME [MORE ...] --budget PRESET|FILE.yaml [-o DIR] [options]
  *
@@ -24,18 +24,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nest.h" /* before backend.h: cmd_emit */
-#include "backend.h"
-#include "frontend.h"
-#include "naas.h"
-#include "passes.h"
-#include "cli.h"
+#include "stream/stream.h"
+#include "backend/backend.h"
+#include "frontend/frontend.h"
+#include "search/search.h"
+#include "passes/passes.h"
+#include "tools/internal.h"
 
 #ifdef NAASC_MPI
 #include <mpi.h>
 #endif
 
-int naasc_search_main(int argc, char **argv);
 
 static const char usage_text[] =
     "usage: naasc --search MODEL.onnx|ZOO-NAME [MORE ...] --budget NAME|FILE.yaml [options]\n"

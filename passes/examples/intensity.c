@@ -8,11 +8,11 @@
  *       -p 'fold-bn,fuse-act,lower,annotate-intensity{min=10}'
  *
  * Option min=X: annotate only nests at or above X MACs/word.
- * It uses only the plugin API (plugin.h) and the IR headers.
+ * It uses only the plugin API (passes/passes.h) and the IR (ir/ir.h).
  */
 #include <stdlib.h>
 
-#include "plugin.h"
+#include "passes/passes.h"
 
 static Rc run(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   (void)d;
@@ -44,7 +44,6 @@ static bool register_passes(PassRegistry *r) {
   return pass_register(r, &info);
 }
 
-const NaascPluginInfo *naasc_plugin_info(void);
 const NaascPluginInfo *naasc_plugin_info(void) {
   static const NaascPluginInfo info = {NAASC_PLUGIN_API_VERSION, "intensity", "1.0",
                                        register_passes};

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 /* Case names excused from the comparison, each explained in
  * docs/cost-model.md ("Exceptions").  Empty: every public case matches. */

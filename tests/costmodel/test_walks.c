@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
+#include "backend/backend.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15u;
 

@@ -6,8 +6,6 @@ scratch folder, through bash) and optionally '# EXIT: N' (the last
 command's expected exit code, 0 by default).  The last command's stdout
 must equal NAME.out byte for byte, and its stderr NAME.err when that file
 exists.  In commands, %naasc is the naasc binary and %S the test's folder.
-A test whose commands read ../shared/validation exits 77 (skipped) when
-that folder is missing.
 
   run.py NAASC TEST.test [--update]    (--update rewrites .out/.err)
 """
@@ -35,11 +33,6 @@ def main():
     if not runs:
         print(f"{test}: no RUN line", file=sys.stderr)
         return 1
-    # Tests that read shared/validation (beside the clone) skip without it.
-    shared = os.path.normpath(os.path.join(src, "..", "..", "..", "shared", "validation"))
-    if any("/shared/validation" in r for r in runs) and not os.path.isdir(shared):
-        print(f"SKIP {os.path.basename(test)}: needs {shared} (shared/ beside the clone)")
-        return 77
     with tempfile.TemporaryDirectory(prefix="naasc-golden-") as tmp:
         for i, cmd in enumerate(runs):
             cmd = cmd.replace("%naasc", naasc).replace("%S", src)

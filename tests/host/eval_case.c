@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend.h"
-#include "host.h"
+#include "frontend/frontend.h"
+#include "host/host.h"
 
 #define MAXN 64
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend.h"
-#include "search.h"
+#include "frontend/frontend.h"
+#include "search/search.h"
 
 static int failures;
 #define CHECK(c, ...)                                                   \

@@ -20,11 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nest.h"
-#include "backend.h"
-#include "frontend.h"
-#include "passes.h"
-#include "runtime.h"
+#include "ir/ir.h"
+#include "backend/backend.h"
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+#include "runtime/runtime.h"
+#include "stream/stream.h"
 
 static bool exact_mode;
 

@@ -26,13 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nest.h"
-#include "backend.h"
-#include "frontend.h"
-#include "passes.h"
-#include "runtime.h"
-#include "cmdfmt.h"
-#include "../unit/test.h"
+#include "ir/ir.h"
+#include "backend/backend.h"
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+#include "runtime/runtime.h"
+#include "stream/stream.h"
+#include "tests/unit/test.h"
 
 static Arch eyeriss, nvdla;
 static uint8_t *good;
@@ -193,7 +193,7 @@ static void edit_oob(Module *m) { /* the conv's output row index shifted by 5 */
   for (uint32_t i = 0; i < m->nnests; i++)
     if (m->nests[i].kind == NK_MAC)
       for (int a = 0; a < m->nests[i].nacc; a++)
-        if (!strcmp(m->nests[i].acc[a].role, "O")) {
+        if (m->nests[i].acc[a].role == ROLE_O) {
           m->nests[i].acc[a].idx[m->nests[i].acc[a].rank - 1].cst += 5;
           return;
         }

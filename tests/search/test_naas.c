@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "naas.h"
-#include "test.h"
+#include "backend/backend.h"
+#include "search/search.h"
+#include "tests/unit/test.h"
 
 static Problem conv(int64_t k, int64_t c, int64_t pq, int64_t rs, int64_t g) {
   Problem p;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "frontend.h"
-#include "passes.h"
-#include "test.h"
+#include "frontend/frontend.h"
+#include "passes/passes.h"
+#include "tests/unit/test.h"
 
 /* A Diag that captures its messages. */
 typedef struct {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "host.h"
+#include "host/host.h"
 
 static int failures;
 #define CHECK(c, ...)                          \

@@ -1,6 +1,6 @@
 /*
- * test_kernel.c: compute tiles compiled by backend/codegen.c against the C
- * reference of runtime/kernel.c.
+ * test_kernel.c: compute tiles compiled by codegen/codegen.c against the C
+ * reference kernel_ref of stream/kernel.c.
  *
  *   - a hand-computed 1-D convolution (exact values) through both paths;
  *   - 400 random kernels (1-8 loops, random bounds, strides including 0,
@@ -22,10 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "test.h"
-/* runtime/kernel.h by path: ir/kernel.h has the same name. */
-#include "../../runtime/kernel.h"
+#include "codegen/codegen.h"
+#include "tests/unit/test.h"
+#include "runtime/runtime.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
@@ -127,7 +126,7 @@ static void ref_reversed(const TileKernel *k, float *o, const float *i, const fl
   int l = k->nloops - 1;
   const float *ib = i + (k->bound[l] - 1) * k->stride[KOP_I][l];
   const float *wb = w + (k->bound[l] - 1) * k->stride[KOP_W][l];
-  /* negative strides: outside ir/kernel.h's contract, fine for kernel_ref's odometer */
+  /* negative strides: outside the TileKernel contract, fine for kernel_ref's odometer */
   r.stride[KOP_I][l] = -k->stride[KOP_I][l];
   r.stride[KOP_W][l] = -k->stride[KOP_W][l];
   kernel_ref(&r, o, ib, wb);

@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mapper.h"
-#include "test.h"
+#include "backend/backend.h"
+#include "search/search.h"
+#include "tests/unit/test.h"
 
 static void toy_arch(Arch *a) {
   memset(a, 0, sizeof *a);

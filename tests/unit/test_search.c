@@ -7,8 +7,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "search.h"
-#include "test.h"
+#include "search/search.h"
+#include "tests/unit/test.h"
 
 /* sum (x_i - c_i)^2 with c_i spread over [0.2, 0.8]: minimum 0. */
 static double sphere(const double *x, int n) {

@@ -1,0 +1,93 @@
+/*
+ * internal.h: what the files of runtime/ share (runtime.h is the interface).
+ * A loaded program: the architecture read back from the stream, the tensor
+ * table with the DRAM buffers, and per layer the nest, its loops, tiles and
+ * kernel as the validator accepted them.
+ */
+#ifndef NAASC_RUNTIME_INTERNAL_H
+#define NAASC_RUNTIME_INTERNAL_H
+
+#include "runtime/runtime.h"
+#include "stream/stream.h"
+
+#define RT_MAX_LOOPS (ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES) * NDIMS)
+#define RT_MAX_TILES (ACCEL_MAX_LEVELS * NTENSORS * 2)
+
+typedef TpLoop RtLoop; /* the tile plan of stream/stream.h */
+
+typedef struct {
+  bool store;
+  uint8_t level, tensor, rank, affine;
+  int64_t size[NAASC_MAX_RANK], stride[NAASC_MAX_RANK];
+  int64_t pad_lo[NAASC_MAX_RANK], pad_hi[NAASC_MAX_RANK];
+} RtTile;
+
+typedef struct {
+  Nest nest;
+  bool mapped;
+  Problem prob;                  /* mapped mac layers */
+  int nloops;
+  RtLoop loop[RT_MAX_LOOPS];     /* outermost first */
+  int ntiles;
+  RtTile tile[RT_MAX_TILES];
+  uint8_t keep[ACCEL_MAX_LEVELS]; /* tensors loaded at each level (DRAM: all) */
+  int compute_level;
+  TileKernel kernel;             /* of the full compute tile */
+  uint32_t kernel_id;
+  /* Weights packed as cells (CMD_WPACK): the plan, the cells' bytes (owned,
+   * float32) and each cell's offset in words; wp_cells NULL if dense. */
+  bool has_wpack;
+  uint32_t wp_tensor;
+  uint64_t wp_off, wp_len;
+  TpPack wp;
+  float *wp_data;
+  int64_t *wp_cells;
+  RtLayerCounts counts;
+} RtLayer;
+
+typedef struct {
+  TileKernel k;
+  KernelFn fn; /* NULL: the C reference */
+} RtKernelEntry;
+
+struct RtProgram {
+  Arena arena;
+  Arch arch;             /* the fields the stream carries (cmdf_arch_bytes) */
+  uint64_t arch_hash;
+  int ntensors;
+  RtTensor *t;           /* [0] unused */
+  uint8_t *packed;       /* per tensor: 1 its data comes from a WPACK, 2 it came */
+  bool *bound;           /* inputs bound by rt_set_input */
+  int nlayers;
+  RtLayer *layers;
+  RtKernelEntry *kcache;
+  int nk, capk;
+  size_t stream_bytes, cmd_bytes, weight_bytes;
+};
+
+/* Element i of t as a double, and stores (converted to t's type). */
+double rt_get(const RtTensor *t, int64_t i);
+void rt_set(RtTensor *t, int64_t i, double v);
+
+/* Mac layers: the tiled executor (exec.c) and the access counter (count.c). */
+Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d);
+void rt_count_layer(const RtProgram *p, RtLayer *L, bool exact);
+/* Derived loop strides and extents (tp_extents of the layer's loops). */
+void rt_loop_extents(RtLayer *L, int nl, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
+                     int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]);
+/* The kernel of a compute tile of extents ext at level lc, its operands in
+ * the slots of their source levels (the tile plan); false if an operand is
+ * not affine. */
+bool rt_tile_kernel(const RtLayer *L, int lc, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS],
+                    const int64_t ext[NDIMS], TileKernel *k);
+/* The mac access of an accel tensor. */
+const Access *rt_mac_access(const Nest *n, int t);
+
+/* numpy matmul of whole operands with broadcast batch dims, into o (f32)
+ * (interp.c). */
+void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o);
+/* The epilogue of a finished mac output (sums in the O tensor's data):
+ * Gemm's alpha and beta, the bias, the activation (interp.c). */
+void rt_mac_epilogue(const Nest *n, RtTensor *T);
+
+#endif

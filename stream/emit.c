@@ -1,0 +1,524 @@
+/*
+ * emit.c: the command stream writer (cmd_emit) (docs/cmd-format.md).  From a
+ * lowered (and, with a target, mapped) Module, the graph Model that holds
+ * the weight values, and the Arch, it writes one binary stream: a header,
+ * the architecture section (hashed), the tensor table, the commands of every
+ * layer in module order, and the weights.
+ *
+ * Per layer: CMD_LAYER (the nest: dims, accesses, epilogue, params); a
+ * mapped mac nest then gets its mapping as loop commands (one CMD_LOOP per
+ * loop of factor > 1, outermost first, Timeloop's nesting), one CMD_LOAD per
+ * level and kept tensor (the full tile: sizes, element strides in the
+ * tensor, padding), a CMD_STORE per level keeping outputs, one CMD_COMPUTE
+ * naming the kernel of the compute tile, CMD_SYNC and CMD_END.  Other nests
+ * get CMD_VECOP.  So the stream grows with the number of loops, never with
+ * the number of iterations.
+ *
+ * Invariants: the output is deterministic (same inputs, same bytes);
+ * nothing is written through d unless the call fails.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream/stream.h"
+
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+  bool oom;
+} Buf;
+
+static void put(Buf *b, const void *src, size_t n) {
+  if (b->oom || n == 0) return;
+  if (b->n + n > b->cap) {
+    size_t c = b->cap ? b->cap : 4096;
+    while (c < b->n + n) c *= 2;
+    uint8_t *q = xrealloc(b->p, c);
+    if (!q) {
+      b->oom = true;
+      return;
+    }
+    b->p = q, b->cap = c;
+  }
+  memcpy(b->p + b->n, src, n);
+  b->n += n;
+}
+static void put8(Buf *b, uint8_t v) { put(b, &v, 1); }
+static void put16(Buf *b, uint16_t v) {
+  uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+  put(b, x, 2);
+}
+static void put32(Buf *b, uint32_t v) {
+  uint8_t x[4];
+  for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
+  put(b, x, 4);
+}
+static void put64(Buf *b, uint64_t v) {
+  uint8_t x[8];
+  for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
+  put(b, x, 8);
+}
+static void putf(Buf *b, float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  put32(b, u);
+}
+static void putstr(Buf *b, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  put32(b, (uint32_t)n);
+  put(b, s, n);
+}
+static void set64(Buf *b, size_t at, uint64_t v) {
+  if (b->oom) return;
+  for (int i = 0; i < 8; i++) b->p[at + i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A record: header now, payload length patched by rec_end. */
+static size_t rec_begin(Buf *b, CmdOp op) {
+  put8(b, (uint8_t)op);
+  put8(b, 0);
+  put16(b, 0);
+  put32(b, 0);
+  return b->n;
+}
+static void rec_end(Buf *b, size_t start) {
+  if (b->oom) return;
+  uint32_t len = (uint32_t)(b->n - start);
+  for (int i = 0; i < 4; i++) b->p[start - 4 + i] = (uint8_t)(len >> (8 * i));
+}
+
+/* A nest's op as the stream names it: its name in the text form
+ * ("relu"; "" for mac and view nests; "host:OPTYPE"). */
+static void put_vop(Buf *b, const Nest *n) {
+  const char *name = vop_name(n->vop), *host = n->vop == VOP_HOST && n->host_op ? n->host_op : NULL;
+  size_t len = strlen(name), hlen = host ? strlen(host) : 0;
+  put32(b, (uint32_t)(host ? len + 1 + hlen : len));
+  put(b, name, len);
+  if (host) {
+    put8(b, ':');
+    put(b, host, hlen);
+  }
+}
+
+static void put_nest(Buf *b, const Nest *n) {
+  putstr(b, n->name);
+  put_vop(b, n);
+  put8(b, (uint8_t)n->kind);
+  put8(b, (uint8_t)n->ndims);
+  put8(b, (uint8_t)n->nacc);
+  put8(b, n->has_bias);
+  put8(b, (uint8_t)n->act);
+  put8(b, n->map != NULL);
+  put16(b, 0);
+  putf(b, n->act_alpha);
+  putf(b, n->act_beta);
+  for (int i = 0; i < 4; i++) putf(b, n->param.f.v[i]);
+  for (int i = 0; i < 4; i++) put64(b, (uint64_t)n->param.i.v[i]);
+  for (int i = 0; i < n->ndims; i++) {
+    put64(b, (uint64_t)n->dims[i].bound);
+    put8(b, n->dims[i].reduce);
+    size_t len = strlen(n->dims[i].name);
+    if (len > 31) len = 31;
+    put8(b, (uint8_t)len);
+    put(b, n->dims[i].name, len);
+  }
+  for (int a = 0; a < n->nacc; a++) {
+    const Access *ac = &n->acc[a];
+    put32(b, ac->tensor);
+    put8(b, (uint8_t)ac->kind);
+    put8(b, (uint8_t)ac->ix);
+    put8(b, (uint8_t)ac->rank);
+    const char *role = role_name(ac->role);
+    size_t len = strlen(role);
+    put8(b, (uint8_t)len);
+    put(b, role, len);
+    if (ac->ix != IX_AFFINE) continue;
+    for (int k = 0; k < ac->rank; k++) {
+      for (int d = 0; d < NEST_MAX_DIMS; d++) put64(b, (uint64_t)ac->idx[k].coef[d]);
+      put64(b, (uint64_t)ac->idx[k].cst);
+      put64(b, (uint64_t)ac->pad_lo[k]);
+      put64(b, (uint64_t)ac->pad_hi[k]);
+    }
+  }
+}
+
+/* The access of a mac nest for an accel tensor, or NULL. */
+static const Access *mac_access(const Nest *n, int t) {
+  return nest_access(n, t == TENSOR_W ? ROLE_W : t == TENSOR_I ? ROLE_I : ROLE_O);
+}
+
+/* The load (or store) of tensor t's tile at level l: per tensor dim the
+ * extent of the access over the tile, the element stride in the tensor and
+ * the padding.  Accesses that are not affine (whole-tensor MatMul
+ * operands) describe the whole tensor. */
+static void put_tile(Buf *b, CmdOp op, int l, int t, const Nest *n, const Module *mod,
+                     const int64_t ext[NDIMS]) {
+  const Access *ac = mac_access(n, t);
+  size_t r = rec_begin(b, op);
+  put8(b, (uint8_t)l);
+  put8(b, (uint8_t)t);
+  if (!ac) {
+    put8(b, 0);
+    put8(b, 0);
+    rec_end(b, r);
+    return;
+  }
+  const NTensor *T = &mod->tensors[ac->tensor];
+  put8(b, (uint8_t)T->rank);
+  put8(b, ac->ix == IX_AFFINE);
+  int64_t stride = 1, strides[NAASC_MAX_RANK];
+  for (int k = T->rank - 1; k >= 0; k--) strides[k] = stride, stride *= T->dims[k];
+  for (int k = 0; k < T->rank; k++) {
+    int64_t size = T->dims[k];
+    if (ac->ix == IX_AFFINE && k < ac->rank) {
+      size = 1;
+      for (int i = 0; i < n->ndims; i++) {
+        int64_t c = ac->idx[k].coef[i];
+        if (n->dims[i].dim >= 0) size += (c < 0 ? -c : c) * (ext[n->dims[i].dim] - 1);
+      }
+    }
+    put64(b, (uint64_t)size);
+    put64(b, (uint64_t)strides[k]);
+    put64(b, (uint64_t)(ac->ix == IX_AFFINE ? ac->pad_lo[k] : 0));
+    put64(b, (uint64_t)(ac->ix == IX_AFFINE ? ac->pad_hi[k] : 0));
+  }
+  rec_end(b, r);
+}
+
+/* The kernel of the compute tile (the tile plan): operands read from the
+ * slots of their source levels, then the COMPUTE command. */
+static void put_kernel(Buf *b, const Nest *n, int lc, const uint8_t keep[ACCEL_MAX_LEVELS],
+                       int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], uint32_t *nkernels) {
+  TileKernel k;
+  static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
+  const Access *acc[KOP_N];
+  bool affine = true;
+  for (int op = 0; op < KOP_N; op++) {
+    acc[op] = mac_access(n, tens[op]);
+    affine &= acc[op] && acc[op]->ix == IX_AFFINE;
+  }
+  if (affine) {
+    tp_layer_kernel(n, acc, keep, lc, full, full[lc], &k);
+  } else { /* whole-tensor operands: the runtime multiplies them whole */
+    memset(&k, 0, sizeof k);
+    k.nloops = 1, k.bound[0] = 1;
+  }
+  size_t r = rec_begin(b, CMD_KERNEL);
+  put32(b, (uint32_t)k.nloops);
+  for (int i = 0; i < k.nloops; i++) {
+    put64(b, (uint64_t)k.bound[i]);
+    for (int op = 0; op < KOP_N; op++) put64(b, (uint64_t)k.stride[op][i]);
+  }
+  rec_end(b, r);
+  size_t c = rec_begin(b, CMD_COMPUTE);
+  put8(b, (uint8_t)lc);
+  put8(b, 0);
+  put16(b, 0);
+  put32(b, (*nkernels)++);
+  rec_end(b, c);
+}
+
+/* Packs the weights w (float32, dense) of a mapped layer as the cells of
+ * the tile plan into pk, and writes the WPACK command; false if out of memory
+ * or the cells would outnumber the weights. */
+static bool put_wpack(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Module *mod,
+                      uint32_t tensor, const float *w, const TpLoop *loop, int nloops, int pw,
+                      int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS]) {
+  TpAcc wa_, *wa = &wa_;
+  tp_acc(n, mac_access(n, TENSOR_W), wa);
+  const NTensor *T = &mod->tensors[tensor];
+  Problem pr;
+  if (!nest_problem(n, &pr)) return false; /* choose_packed checked it */
+  const int64_t *bound = pr.dim;
+  int64_t numel = 1;
+  for (int k = 0; k < T->rank; k++) numel *= T->dims[k];
+  TpPack pp;
+  if (!tp_pack_plan(wa, loop, nloops, pw, full, bound, numel, &pp)) return false;
+  while (pk->n % 64) put8(pk, 0);
+  uint64_t off = pk_base + pk->n;
+  size_t start = pk->n;
+  int64_t *offsets = xmalloc(sizeof(int64_t) * (size_t)(pp.ncells + 1));
+  int64_t words = offsets ? tp_pack_offsets(wa, &pp, bound, offsets, INT64_MAX) : -1;
+  float *cells = words >= 0 ? xmalloc(sizeof(float) * (size_t)(words + 1)) : NULL;
+  if (cells) {
+    tp_pack_copy(wa, &pp, bound, offsets, cells, T->rank, T->dims, (float *)w, false);
+    put(pk, cells, sizeof(float) * (size_t)words);
+  }
+  xfree(offsets);
+  if (!cells) return false;
+  xfree(cells);
+  if (pk->oom) return false;
+  size_t r = rec_begin(b, CMD_WPACK);
+  put8(b, (uint8_t)pw);
+  put8(b, (uint8_t)pp.n);
+  put16(b, 0);
+  put32(b, tensor);
+  put64(b, off);
+  put64(b, (uint64_t)(pk->n - start));
+  for (int j = 0; j < NDIMS; j++) put8(b, j < pp.n ? pp.order[j] : 0);
+  rec_end(b, r);
+  return true;
+}
+
+/* The mapping of one mac nest: loops, tiles, the weight cells (when its
+ * weights are packed: w not NULL), the kernel. */
+static bool emit_mapping(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Module *mod,
+                         const Mapping *m, const float *w, CmdStats *st) {
+  TpLoop loop[TP_MAX_LOOPS];
+  int nloops = 0;
+  /* Loops, outermost first: level temporal (in order), then spatial z, y, x. */
+  for (int l = 0; l < m->nlevels; l++) {
+    const LevelMapping *lm = &m->level[l];
+    for (int i = 0; i < NDIMS; i++) {
+      int dd = lm->order[i];
+      if (lm->factor[dd] <= 1) continue;
+      loop[nloops++] = (TpLoop){(uint8_t)l, 0, (uint8_t)dd, lm->factor[dd], mapping_residual(lm, dd), 0};
+    }
+    for (int x = ACCEL_MAX_AXES - 1; x >= 0; x--)
+      for (int i = 0; i < NDIMS; i++) {
+        int dd = lm->spatial_order[x][i];
+        if (lm->spatial[x][dd] <= 1) continue;
+        loop[nloops++] = (TpLoop){(uint8_t)l, (uint8_t)(1 + x), (uint8_t)dd, lm->spatial[x][dd], lm->spatial[x][dd], 0};
+      }
+  }
+  for (int i = 0; i < nloops; i++) {
+    size_t r = rec_begin(b, CMD_LOOP);
+    put8(b, loop[i].level);
+    put8(b, loop[i].axis);
+    put8(b, loop[i].dim);
+    put8(b, 0);
+    put64(b, (uint64_t)loop[i].f);
+    put64(b, (uint64_t)loop[i].r);
+    rec_end(b, r);
+    st->commands++;
+  }
+  int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], resid[ACCEL_MAX_LEVELS + 1][NDIMS];
+  tp_extents(loop, nloops, m->nlevels, full, resid);
+  uint8_t keep[ACCEL_MAX_LEVELS] = {0};
+  /* Tiles: the loads of every kept tensor at every level below DRAM, and
+   * the stores of outputs back. */
+  for (int l = 1; l < m->nlevels; l++) {
+    keep[l] = m->level[l].keep;
+    for (int t = 0; t < NTENSORS; t++) {
+      if (!(m->level[l].keep >> t & 1)) continue;
+      put_tile(b, CMD_LOAD, l, t, n, mod, full[l]);
+      st->commands++;
+      if (t == TENSOR_O) {
+        put_tile(b, CMD_STORE, l, t, n, mod, full[l]);
+        st->commands++;
+      }
+    }
+  }
+  int lc = tp_compute_level(full, m->nlevels);
+  if (w) {
+    const Access *wa = mac_access(n, TENSOR_W);
+    if (!put_wpack(b, pk, pk_base, n, mod, wa->tensor, w, loop, nloops, tp_wfetch_level(keep, lc), full))
+      return false;
+    st->commands++;
+  }
+  put_kernel(b, n, lc, keep, full, &st->kernels);
+  st->commands += 2;
+  return true;
+}
+
+/* Weights packed in their layer's cells: float32 weights read by exactly
+ * one access of the module, the W operand of a mapped mac nest on an arch
+ * with on-chip levels.  Sets packed[t]. */
+static void choose_packed(const Module *mod, const Arch *a, bool *packed) {
+  uint32_t *uses = xcalloc(mod->ntensors + 1, sizeof *uses);
+  if (!uses) return; /* nothing packed: the dense layout is always valid */
+  for (uint32_t i = 0; i < mod->nnests; i++)
+    for (int k = 0; k < mod->nests[i].nacc; k++) uses[mod->nests[i].acc[k].tensor]++;
+  for (uint32_t i = 0; i < mod->nnests && a->nlevels > 1; i++) {
+    const Nest *n = &mod->nests[i];
+    Problem pr;
+    if (!n->map || !nest_problem(n, &pr)) continue;
+    const Access *wa = mac_access(n, TENSOR_W);
+    if (!wa || wa->ix != IX_AFFINE || wa->tensor >= mod->ntensors) continue;
+    const NTensor *T = &mod->tensors[wa->tensor];
+    if (T->role == TR_WEIGHT && T->dtype == DT_F32 && uses[wa->tensor] == 1) packed[wa->tensor] = true;
+  }
+  xfree(uses);
+}
+
+Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, size_t *outlen,
+            CmdStats *st, Diag *d) {
+  Buf b = {0};
+  TensorId *extra = NULL;
+  CmdStats local;
+  if (!st) st = &local;
+  memset(st, 0, sizeof *st);
+  *out = NULL;
+  *outlen = 0;
+  uint8_t archb[CMDF_ARCH_MAX];
+  size_t archn = cmdf_arch_bytes(a, archb, sizeof archb);
+  if (!archn) {
+    diag_error(d, NULL, "architecture '%s' cannot be written to a command stream", a->name);
+    return RC_BADINPUT;
+  }
+  /* Weight data by module tensor: found in the graph by name. */
+  const void **wdata = xcalloc(mod->ntensors + 1, sizeof *wdata);
+  uint64_t *woff = xcalloc(mod->ntensors + 1, sizeof *woff);
+  bool *packed = xcalloc(mod->ntensors + 1, sizeof *packed);
+  Buf pk = {0};
+  if (!wdata || !woff || !packed) goto oom;
+  for (uint32_t t = 1; t < mod->ntensors; t++) {
+    const NTensor *T = &mod->tensors[t];
+    if (T->role != TR_WEIGHT) continue;
+    TensorId gt = g ? model_find_tensor(g, T->name) : 0;
+    if (!gt || !g->tensors[gt].data) {
+      diag_error(d, NULL, "weight '%s' has no data (a model without weights, or --no-weights)",
+                 T->name);
+      xfree(wdata);
+      xfree(woff);
+      xfree(packed);
+      return RC_BADINPUT;
+    }
+    if (!dtype_size(T->dtype)) {
+      diag_error(d, NULL, "weight '%s' has element type %s, which the runtime cannot hold",
+                 T->name, dtype_name(T->dtype));
+      xfree(wdata);
+      xfree(woff);
+      xfree(packed);
+      return RC_BADINPUT;
+    }
+    wdata[t] = g->tensors[gt].data;
+  }
+  for (uint32_t i = 0; i < mod->nnests; i++) {
+    const Nest *n = &mod->nests[i];
+    if (n->map && strcmp(n->map->target, a->name) != 0) {
+      diag_error(d, n->loc, "layer '%s' is mapped on '%s', the stream is for '%s'", n->name,
+                 n->map->target, a->name);
+      xfree(wdata);
+      xfree(woff);
+      xfree(packed);
+      return RC_BADINPUT;
+    }
+  }
+  choose_packed(mod, a, packed);
+
+  /* Graph outputs the import folded to constants are in no nest: they go
+   * into the stream as outputs with their values. */
+  uint32_t nextra = 0;
+  extra = g ? xcalloc(g->noutputs + 1, sizeof *extra) : NULL;
+  for (uint32_t i = 0; g && extra && i < g->noutputs; i++) {
+    const Tensor *T = &g->tensors[g->outputs[i]];
+    if (T->kind == TK_CONST && T->data && dtype_size(T->dtype) && !module_find_tensor(mod, T->name))
+      extra[nextra++] = g->outputs[i];
+  }
+  if (g && !extra) goto oom;
+
+  /* Header (patched at the end), arch. */
+  for (int i = 0; i < CMDF_HEADER_BYTES; i++) put8(&b, 0);
+  size_t arch_off = b.n;
+  put(&b, archb, archn);
+  /* Tensors. */
+  size_t tens_off = b.n;
+  put32(&b, mod->ntensors - 1 + nextra);
+  uint64_t wbytes = 0;
+  for (uint32_t t = 1; t < mod->ntensors; t++) {
+    const NTensor *T = &mod->tensors[t];
+    putstr(&b, T->name);
+    put8(&b, (uint8_t)T->dtype);
+    put8(&b, (uint8_t)T->role);
+    put8(&b, (uint8_t)T->rank);
+    put8(&b, packed[t]);
+    int64_t numel = 1;
+    for (int k = 0; k < T->rank; k++) put64(&b, (uint64_t)T->dims[k]), numel *= T->dims[k];
+    uint64_t len = wdata[t] && !packed[t] ? (uint64_t)numel * dtype_size(T->dtype) : 0;
+    woff[t] = wbytes;
+    put64(&b, len ? wbytes : 0);
+    put64(&b, len);
+    wbytes += (len + 63) / 64 * 64;
+  }
+  for (uint32_t i = 0; i < nextra; i++) {
+    const Tensor *T = &g->tensors[extra[i]];
+    putstr(&b, T->name);
+    put8(&b, (uint8_t)T->dtype);
+    put8(&b, (uint8_t)TR_OUTPUT);
+    put8(&b, (uint8_t)T->rank);
+    put8(&b, 0);
+    for (int k = 0; k < T->rank; k++) put64(&b, (uint64_t)T->dims[k]);
+    uint64_t len = (uint64_t)tensor_numel(T) * dtype_size(T->dtype);
+    put64(&b, wbytes);
+    put64(&b, len);
+    wbytes += (len + 63) / 64 * 64;
+  }
+  size_t tens_len = b.n - tens_off;
+  /* Commands. */
+  size_t cmds_off = b.n;
+  for (uint32_t i = 0; i < mod->nnests; i++) {
+    const Nest *n = &mod->nests[i];
+    size_t r = rec_begin(&b, CMD_LAYER);
+    put_nest(&b, n);
+    rec_end(&b, r);
+    st->layers++;
+    st->commands += 3;
+    if (n->kind == NK_MAC && n->map) {
+      st->mac_layers++;
+      const Access *wa = mac_access(n, TENSOR_W);
+      const float *w = wa && packed[wa->tensor] ? wdata[wa->tensor] : NULL;
+      if (!emit_mapping(&b, &pk, wbytes, n, mod, &n->map->m, w, st)) goto oom;
+    } else {
+      size_t v = rec_begin(&b, CMD_VECOP);
+      rec_end(&b, v);
+    }
+    size_t s = rec_begin(&b, CMD_SYNC);
+    rec_end(&b, s);
+    size_t e = rec_begin(&b, CMD_END);
+    rec_end(&b, e);
+  }
+  size_t cmds_len = b.n - cmds_off;
+  /* Weights, 64-byte aligned within their section. */
+  size_t wstart = b.n;
+  for (uint32_t t = 1; t < mod->ntensors; t++) {
+    if (!wdata[t] || packed[t]) continue;
+    const NTensor *T = &mod->tensors[t];
+    int64_t numel = 1;
+    for (int k = 0; k < T->rank; k++) numel *= T->dims[k];
+    size_t len = (size_t)numel * dtype_size(T->dtype);
+    while (b.n - wstart < woff[t]) put8(&b, 0);
+    put(&b, wdata[t], len);
+  }
+  for (uint32_t i = 0; i < nextra; i++) {
+    const Tensor *T = &g->tensors[extra[i]];
+    while ((b.n - wstart) % 64) put8(&b, 0);
+    put(&b, T->data, (size_t)tensor_numel(T) * dtype_size(T->dtype));
+  }
+  while (b.n - wstart < wbytes) put8(&b, 0);
+  /* The packed weights follow, their offsets counted from wbytes. */
+  put(&b, pk.p, pk.n);
+  wbytes += pk.n;
+  if (b.oom || pk.oom) goto oom;
+  memcpy(b.p, CMDF_MAGIC, 8);
+  b.p[8] = CMDF_VERSION, b.p[9] = b.p[10] = b.p[11] = 0;
+  b.p[12] = CMDF_HEADER_BYTES, b.p[13] = b.p[14] = b.p[15] = 0;
+  set64(&b, 16, cmdf_hash(archb, archn));
+  set64(&b, 24, arch_off);
+  set64(&b, 32, archn);
+  set64(&b, 40, tens_off);
+  set64(&b, 48, tens_len);
+  set64(&b, 56, cmds_off);
+  set64(&b, 64, cmds_len);
+  set64(&b, 72, wbytes);
+  st->bytes = b.n;
+  st->cmd_bytes = cmds_len;
+  st->weight_bytes = wbytes;
+  xfree(wdata);
+  xfree(woff);
+  xfree(packed);
+  xfree(pk.p);
+  xfree(extra);
+  *out = b.p;
+  *outlen = b.n;
+  return RC_OK;
+oom:
+  xfree(wdata);
+  xfree(woff);
+  xfree(packed);
+  xfree(pk.p);
+  xfree(extra);
+  xfree(b.p);
+  diag_error(d, NULL, "out of memory writing the command stream");
+  return RC_INTERNAL;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""A small network for the schedule golden tests (tests/schedule/*.test).
+
+  sched_model.py OUT.onnx
+
+x[1,8,32,32] -> expand (1x1 conv, 8 -> 32, Relu) -> dw (3x3 depthwise, pad 1,
+Relu) -> project (1x1 conv, 32 -> 8) -> add (+ x) -> down (3x3 conv, stride 2,
+pad 1, 8 -> 16, Relu) -> y[1,16,16,16]: an inverted residual block and a
+strided conv, so groups can be layer by layer or depth-first and one of them
+holds a residual branch.  Weights are zeros (their values do not matter to
+counts).
+"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def w(name, shape):
+    return numpy_helper.from_array(np.zeros(shape, np.float32), name)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: sched_model.py OUT.onnx", file=sys.stderr)
+        return 2
+    F = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("Conv", ["x", "w_expand"], ["e"], name="expand", kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["e"], ["e_relu"], name="expand_relu"),
+        helper.make_node("Conv", ["e_relu", "w_dw"], ["d"], name="dw", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                         group=32),
+        helper.make_node("Relu", ["d"], ["d_relu"], name="dw_relu"),
+        helper.make_node("Conv", ["d_relu", "w_project"], ["p"], name="project", kernel_shape=[1, 1]),
+        helper.make_node("Add", ["p", "x"], ["s"], name="add"),
+        helper.make_node("Conv", ["s", "w_down"], ["o"], name="down", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                         strides=[2, 2]),
+        helper.make_node("Relu", ["o"], ["y"], name="down_relu"),
+    ]
+    inits = [w("w_expand", (32, 8, 1, 1)), w("w_dw", (32, 1, 3, 3)), w("w_project", (8, 32, 1, 1)),
+             w("w_down", (16, 8, 3, 3))]
+    g = helper.make_graph(nodes, "block", [helper.make_tensor_value_info("x", F, [1, 8, 32, 32])],
+                          [helper.make_tensor_value_info("y", F, [1, 16, 16, 16])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, sys.argv[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
