@@ -45,9 +45,12 @@ static void put_name(FILE *f, const char *s) {
   fputc('"', f);
   for (const char *p = s; *p; p++) {
     unsigned char c = (unsigned char)*p;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02x", c);
-    else fputc(c, f);
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20 || c == 0x7f)
+      fprintf(f, "\\x%02x", c);
+    else
+      fputc(c, f);
   }
   fputc('"', f);
 }

@@ -142,20 +142,20 @@ typedef enum { TECH_LPDDR4 = 0, TECH_DDR4, TECH_HBM2, TECH_GDDR5, TECH_NDRAM } T
 /* A component; tech_init sets the defaults noted. */
 typedef struct {
   TechKind kind;
-  double node_nm;     /* technology node, 7-130 nm; 0 = not given (needed but for DRAM) */
-  int64_t depth;      /* words (sram, regfile) */
-  int width;          /* bits per word or access (sram, regfile, dram, noc) */
-  int banks;          /* sram, regfile: 1-32 (1) */
-  int ports;          /* read-write ports, sram, regfile: 1-4 (1) */
-  TechNumber number;  /* mac operands (TECH_INT) */
-  int bits;           /* mac: integer operand width (0 = not given) */
-  TechNumber acc;     /* mac accumulator format, when acc_given */
-  int acc_bits;       /* its width for TECH_INT */
-  bool acc_given;     /* else: an integer of 2 x bits, or the operands' float format */
-  TechOp op;          /* mac: TECH_OP_MAC */
-  TechDram dram;      /* dram: TECH_LPDDR4 */
-  double length_mm;   /* noc: the hop's wire length (0 = not given) */
-  double cycle_ns;    /* clock period that leakage per cycle is for (1 ns) */
+  double node_nm;    /* technology node, 7-130 nm; 0 = not given (needed but for DRAM) */
+  int64_t depth;     /* words (sram, regfile) */
+  int width;         /* bits per word or access (sram, regfile, dram, noc) */
+  int banks;         /* sram, regfile: 1-32 (1) */
+  int ports;         /* read-write ports, sram, regfile: 1-4 (1) */
+  TechNumber number; /* mac operands (TECH_INT) */
+  int bits;          /* mac: integer operand width (0 = not given) */
+  TechNumber acc;    /* mac accumulator format, when acc_given */
+  int acc_bits;      /* its width for TECH_INT */
+  bool acc_given;    /* else: an integer of 2 x bits, or the operands' float format */
+  TechOp op;         /* mac: TECH_OP_MAC */
+  TechDram dram;     /* dram: TECH_LPDDR4 */
+  double length_mm;  /* noc: the hop's wire length (0 = not given) */
+  double cycle_ns;   /* clock period that leakage per cycle is for (1 ns) */
 } TechComponent;
 
 /* The model's answer.  Storage (sram, regfile, dram): read/write/update pJ
@@ -205,15 +205,15 @@ double tech_dram_pj_per_bit(TechDram t);
 
 /* What a set of Timeloop files holds, in naasc's nouns. */
 typedef struct {
-  char design[ACCEL_NAME_MAX];               /* the top container's name */
-  unsigned have;                             /* TL_HAVE_* read */
-  Arch arch;                                 /* constraints applied: keeps, connectivity */
+  char design[ACCEL_NAME_MAX]; /* the top container's name */
+  unsigned have;               /* TL_HAVE_* read */
+  Arch arch;                   /* constraints applied: keeps, connectivity */
   Problem problem;
   Mapping mapping;
-  char mac_name[ACCEL_NAME_MAX];             /* the compute component */
-  char dim_name[NDIMS][16];                  /* Timeloop's name of each DIM_*, "" if none */
+  char mac_name[ACCEL_NAME_MAX];              /* the compute component */
+  char dim_name[NDIMS][16];                   /* Timeloop's name of each DIM_*, "" if none */
   char tensor_name[NTENSORS][ACCEL_NAME_MAX]; /* the data spaces W, I, O */
-  char stats_path[4096];                     /* a *.stats.txt among the inputs, or "" */
+  char stats_path[4096];                      /* a *.stats.txt among the inputs, or "" */
 } TimeloopSpec;
 
 /* Reads Timeloop files: each path a file, or a folder (with Timeloop's
@@ -293,8 +293,8 @@ void sched_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mappi
  * cycles, summed over the group's mac nests, where ok[a - amin]; groups that
  * cannot run get ok false.  The search's entry point: one pass serves every
  * start a. */
-Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint32_t b, double *E, int64_t *C,
-                     bool *ok);
+Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint32_t b, double *E,
+                     int64_t *C, bool *ok);
 
 /* RC_OK if group g can run; else RC_BADINPUT, with why reported at
  * "where: group 'FIRST'..'LAST'". */
@@ -312,7 +312,8 @@ typedef struct {
  * counts under s in cost_eval's form, zero for other nests; a nest in no
  * group gets cost_eval's result unchanged.  RC_BADINPUT (reported) if a
  * group cannot run. */
-Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedTotals *tot, Diag *d);
+Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedTotals *tot,
+                 Diag *d);
 
 /* The text form (docs/cost-model.md): a header naming the model and target,
  * then one line per group naming its nests.  print -> parse -> print is

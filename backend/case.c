@@ -32,8 +32,8 @@ static void rd_error(Reader *r, const yaml_node_t *n, const char *ctx, const cha
                      const char *msg) {
   char where[32];
   if (n) snprintf(where, sizeof where, "%zu:%zu", n->start_mark.line + 1, n->start_mark.column + 1);
-  diag_error(r->d, n ? where : NULL, "'%s%s%s': %s", ctx, (ctx[0] && key[0] && key[0] != '[') ? "." : "",
-             key, msg);
+  diag_error(r->d, n ? where : NULL, "'%s%s%s': %s", ctx,
+             (ctx[0] && key[0] && key[0] != '[') ? "." : "", key, msg);
   r->nerr++;
 }
 
@@ -148,8 +148,10 @@ static uint8_t get_tensors(Reader *r, yaml_node_t *m, const char *ctx, const cha
     yaml_node_t *e = seq_at(r, n, i);
     const char *s = scalar(e);
     int t = (s && s[0] && !s[1]) ? accel_tensor_from_letter(s[0]) : -1;
-    if (t < 0) rd_error(r, e, ctx, key, "expected tensor letters W, I, O");
-    else mask |= (uint8_t)(1u << t);
+    if (t < 0)
+      rd_error(r, e, ctx, key, "expected tensor letters W, I, O");
+    else
+      mask |= (uint8_t)(1u << t);
   }
   return mask;
 }
@@ -187,8 +189,8 @@ static void get_order(Reader *r, yaml_node_t *m, const char *ctx, const char *ke
 
 /* Per-dim factors: {"G":1, ..., "Q":[5,2]}; missing dims are 1 unless
  * all_dims, where every dim must be there. */
-static void get_factors(Reader *r, yaml_node_t *m, const char *ctx, const char *key,
-                        bool all_dims, bool allow_rem, int64_t f[NDIMS], int64_t rem[NDIMS]) {
+static void get_factors(Reader *r, yaml_node_t *m, const char *ctx, const char *key, bool all_dims,
+                        bool allow_rem, int64_t f[NDIMS], int64_t rem[NDIMS]) {
   for (int i = 0; i < NDIMS; i++) f[i] = 1, rem[i] = 0;
   yaml_node_t *n = get_kind(r, m, ctx, key, YAML_MAPPING_NODE, false);
   if (!n) return;
@@ -209,10 +211,11 @@ static void get_factors(Reader *r, yaml_node_t *m, const char *ctx, const char *
         parse_int(seq_at(r, vn, 0), &f[dd]) && parse_int(seq_at(r, vn, 1), &rem[dd]))
       continue;
     if (!parse_int(vn, &f[dd]))
-      rd_error(r, vn, sub, k, allow_rem ? "expected an integer or [factor, remainder]"
-                                        : "expected an integer");
+      rd_error(r, vn, sub, k,
+               allow_rem ? "expected an integer or [factor, remainder]" : "expected an integer");
   }
-  if (all_dims && seen != ACCEL_ALL_DIMS) rd_error(r, n, ctx, key, "must give all eight dimensions");
+  if (all_dims && seen != ACCEL_ALL_DIMS)
+    rd_error(r, n, ctx, key, "must give all eight dimensions");
 }
 
 static int level_index(const Arch *a, const char *name) {
@@ -414,8 +417,10 @@ static yaml_node_t *doc_open(Reader *r, const char *path, const char *text, size
     if (f) fclose(f);
     return NULL;
   }
-  if (text) yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-  else yaml_parser_set_input_file(&parser, f);
+  if (text)
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+  else
+    yaml_parser_set_input_file(&parser, f);
   if (!yaml_parser_load(&parser, &r->doc)) {
     char where[32];
     snprintf(where, sizeof where, "%zu:%zu", parser.problem_mark.line + 1,
@@ -590,7 +595,8 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
     want(r, n, ctx, "area_um2", L->area_um2_fixed >= 0, not_negative);
   }
   yaml_node_t *mac = get(r, root, "", "mac", true), *mesh = get(r, mac, "mac", "mesh", true);
-  want(r, mac, "mac", "instances", a->mac_instances >= 1, "must be at least 1 (an arch needs MACs)");
+  want(r, mac, "mac", "instances", a->mac_instances >= 1,
+       "must be at least 1 (an arch needs MACs)");
   want(r, mesh, "mac.mesh", "x", a->mac_mesh_x >= 1, at_least_1);
   want(r, mesh, "mac.mesh", "y", a->mac_mesh_y >= 1, at_least_1);
   want(r, mac, "mac", "energy_pj", a->mac_energy_pj >= 0, not_negative);
@@ -605,10 +611,26 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
  * (named path in messages). */
 static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Diag *d) {
   static const char *const top_keys[] = {"name", "clock_mhz", "levels", "mac", "vector_unit", NULL};
-  static const char *const level_keys[] = {
-      "name", "dram", "instances", "mesh", "fanout", "connectivity", "word_bits", "block_words",
-      "capacity_words", "tensor_capacity_words", "multiple_buffering", "keeps", "must_keep", "bandwidth",
-      "energy_pj", "leak_pj_per_cycle", "area_um2_per_word", "area_um2", "noc", NULL};
+  static const char *const level_keys[] = {"name",
+                                           "dram",
+                                           "instances",
+                                           "mesh",
+                                           "fanout",
+                                           "connectivity",
+                                           "word_bits",
+                                           "block_words",
+                                           "capacity_words",
+                                           "tensor_capacity_words",
+                                           "multiple_buffering",
+                                           "keeps",
+                                           "must_keep",
+                                           "bandwidth",
+                                           "energy_pj",
+                                           "leak_pj_per_cycle",
+                                           "area_um2_per_word",
+                                           "area_um2",
+                                           "noc",
+                                           NULL};
   static const char *const noc_keys[] = {"energy_pj_per_hop", "multicast", "reduction", NULL};
   static const char *const mac_keys[] = {"instances", "mesh", "energy_pj", "area_um2", NULL};
   static const char *const vec_keys[] = {"lanes", "energy_pj_per_op", "area_um2", NULL};
@@ -677,9 +699,10 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
         L->tensor_capacity_words[t] = opt_int(&r, tc, sub, tensors[t], 0);
     }
     L->multiple_buffering = opt_num(&r, n, ctx, "multiple_buffering", 1);
-    L->keeps_allowed = get(&r, n, ctx, "keeps", true) ? get_tensors(&r, n, ctx, "keeps")
-                                                      : ACCEL_ALL_TENSORS;
-    L->keeps_required = get(&r, n, ctx, "must_keep", true) ? get_tensors(&r, n, ctx, "must_keep") : 0;
+    L->keeps_allowed =
+        get(&r, n, ctx, "keeps", true) ? get_tensors(&r, n, ctx, "keeps") : ACCEL_ALL_TENSORS;
+    L->keeps_required =
+        get(&r, n, ctx, "must_keep", true) ? get_tensors(&r, n, ctx, "must_keep") : 0;
     if (L->keeps_required & ~L->keeps_allowed)
       rd_error(&r, get(&r, n, ctx, "must_keep", true), ctx, "must_keep",
                "every tensor listed must also be in keeps");
@@ -768,7 +791,8 @@ Rc problem_load(const char *path, Problem *p, Diag *d) {
     int64_t *dst = i ? p->dilation : p->stride;
     dst[0] = dst[1] = 1;
     yaml_node_t *sn = get_kind(&r, root, "", pairs[i], YAML_SEQUENCE_NODE, true);
-    if (sn && seq_len(sn) != 2) rd_error(&r, sn, "", pairs[i], "expected [along P/R, along Q/S]");
+    if (sn && seq_len(sn) != 2)
+      rd_error(&r, sn, "", pairs[i], "expected [along P/R, along Q/S]");
     else if (sn)
       for (int k = 0; k < 2; k++)
         if (!parse_int(seq_at(&r, sn, k), &dst[k]))
@@ -782,8 +806,8 @@ done:
 
 Rc mapping_load(const char *path, const Arch *a, Mapping *m, Diag *d) {
   static const char *const top_keys[] = {"levels", NULL};
-  static const char *const level_keys[] = {"level", "temporal", "order", "spatial",
-                                           "spatial_order", "keep", NULL};
+  static const char *const level_keys[] = {"level",         "temporal", "order", "spatial",
+                                           "spatial_order", "keep",     NULL};
   static const char *const axes[] = {"x", "y", "z", NULL};
   const char *saved_file = d->file;
   Reader r;
@@ -836,7 +860,8 @@ Rc mapping_load(const char *path, const Arch *a, Mapping *m, Diag *d) {
       snprintf(sub, sizeof sub, "%s.spatial_order", ctx);
       check_keys(&r, so, sub, axes);
       for (int x = 0; x < ACCEL_MAX_AXES; x++)
-        if (get(&r, so, sub, axes[x], true)) get_order(&r, so, sub, axes[x], true, lm->spatial_order[x]);
+        if (get(&r, so, sub, axes[x], true))
+          get_order(&r, so, sub, axes[x], true, lm->spatial_order[x]);
     }
     if (get(&r, n, ctx, "keep", true)) lm->keep = get_tensors(&r, n, ctx, "keep");
   }

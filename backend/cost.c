@@ -35,12 +35,12 @@
 
 #define MAX_LOOPS (ACCEL_MAX_LEVELS * (NDIMS + ACCEL_MAX_AXES * NDIMS))
 #define MAX_TLOOPS (ACCEL_MAX_LEVELS * NDIMS) /* temporal loops */
-#define NAXES_T 5 /* axes of a tensor's index space */
+#define NAXES_T 5                             /* axes of a tensor's index space */
 #define DIM_LIMIT (INT64_C(1) << 31)
 
 static const char *const error_names[COST_NERRORS] = {
-    "ok", "problem", "arch", "levels", "factor", "fanout", "connectivity", "keep", "capacity",
-    "unsupported"};
+    "ok",     "problem",      "arch", "levels",   "factor",
+    "fanout", "connectivity", "keep", "capacity", "unsupported"};
 
 const char *cost_error_name(int err) {
   return (err >= 0 && err < COST_NERRORS) ? error_names[err] : "?";
@@ -52,36 +52,36 @@ typedef struct {
   uint8_t level;   /* storage level owning the loop */
   uint8_t spatial; /* 0 = temporal, 1 = spatial */
   uint8_t dim;
-  int64_t f, r;    /* iterations, and iterations when all enclosing same-dim loops are last */
-  int64_t stride;  /* step in its dim: product of f of the same-dim loops inside */
+  int64_t f, r;   /* iterations, and iterations when all enclosing same-dim loops are last */
+  int64_t stride; /* step in its dim: product of f of the same-dim loops inside */
 } Loop;
 
 /* The mapping flattened into Timeloop's loop nest (step 1 above). */
 typedef struct {
-  int nl;                                   /* storage levels */
-  int n;                                    /* loops, outermost first */
+  int nl; /* storage levels */
+  int n;  /* loops, outermost first */
   Loop loop[MAX_LOOPS];
-  int first[ACCEL_MAX_LEVELS + 1];          /* first loop of each level; first[nl] = n */
-  int first_spatial[ACCEL_MAX_LEVELS];      /* first spatial loop of a level (= first[l+1] if none) */
-  bool imperfect;                           /* some loop has r != f (Timeloop's run-last mode) */
-  uint8_t ragged;                           /* dims with such a loop */
-  bool collapses;                           /* some remainder is 1: a loop can vanish */
+  int first[ACCEL_MAX_LEVELS + 1];     /* first loop of each level; first[nl] = n */
+  int first_spatial[ACCEL_MAX_LEVELS]; /* first spatial loop of a level (= first[l+1] if none) */
+  bool imperfect;                      /* some loop has r != f (Timeloop's run-last mode) */
+  uint8_t ragged;                      /* dims with such a loop */
+  bool collapses;                      /* some remainder is 1: a loop can vanish */
   int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS];  /* tile extent of level l; [nl] = one MAC */
   int64_t resid[ACCEL_MAX_LEVELS + 1][NDIMS]; /* same, all enclosing same-dim loops last */
-  int64_t spf[ACCEL_MAX_LEVELS][NDIMS];     /* spatial unrolling of level l per dim */
-  int64_t util[ACCEL_MAX_LEVELS + 1];       /* utilized instances of level l; [nl] = MACs */
-  int64_t tcycles;                          /* product of every temporal f */
+  int64_t spf[ACCEL_MAX_LEVELS][NDIMS];       /* spatial unrolling of level l per dim */
+  int64_t util[ACCEL_MAX_LEVELS + 1];         /* utilized instances of level l; [nl] = MACs */
+  int64_t tcycles;                            /* product of every temporal f */
 } FlatNest;
 
 /* The problem, the arch and the level count.  Reports through d when d is
  * non-NULL (then keeps going, to report everything). */
 static int check_problem_arch(const Problem *p, const Arch *a, const Mapping *m, Diag *d) {
   int err = COST_OK;
-#define FAIL(code, ...)                                                                           \
-  do {                                                                                            \
-    if (!err) err = (code);                                                                       \
-    if (!d) return err;                                                                           \
-    diag_error(d, NULL, __VA_ARGS__);                                                             \
+#define FAIL(code, ...)               \
+  do {                                \
+    if (!err) err = (code);           \
+    if (!d) return err;               \
+    diag_error(d, NULL, __VA_ARGS__); \
   } while (0)
   for (int i = 0; i < NDIMS; i++)
     if (p->dim[i] < 1 || p->dim[i] > DIM_LIMIT)
@@ -100,17 +100,15 @@ static int check_problem_arch(const Problem *p, const Arch *a, const Mapping *m,
     for (int x = 0; x < ACCEL_MAX_AXES; x++)
       if (lv->fanout[x] < 1 || lv->fanout[x] > DIM_LIMIT)
         FAIL(COST_EARCH, "arch '%s': level '%s': fanout on axis %c is %lld, expected 1..2^31",
-             a->name, lv->name, "xyz"[x], (long long)lv->fanout[x]);
+             a->name, lv->name, "xyz"[x], (long long)lv -> fanout[x]);
     if (lv->block_words < 1)
       FAIL(COST_EARCH, "arch '%s': level '%s': block size must be >= 1 word", a->name, lv->name);
     if (lv->capacity_words < 0 || lv->instances < 1)
-      FAIL(COST_EARCH, "arch '%s': level '%s': bad capacity or instance count", a->name,
-           lv->name);
+      FAIL(COST_EARCH, "arch '%s': level '%s': bad capacity or instance count", a->name, lv->name);
   }
   if (a->mac_instances < 1) FAIL(COST_EARCH, "arch '%s': no MACs", a->name);
   if (m->nlevels != a->nlevels)
-    FAIL(COST_ELEVELS, "mapping has %d levels, arch '%s' has %d", m->nlevels, a->name,
-         a->nlevels);
+    FAIL(COST_ELEVELS, "mapping has %d levels, arch '%s' has %d", m->nlevels, a->name, a->nlevels);
   return err;
 }
 
@@ -158,8 +156,7 @@ static int check_level_verbose(const LevelMapping *lm, const Level *lv, bool out
   uint8_t seen = 0;
   for (int i = 0; i < NDIMS; i++) {
     if (lm->order[i] >= NDIMS || (seen >> lm->order[i] & 1))
-      FAIL(COST_EFACTOR, "level '%s': temporal order is not a permutation of GNKCPQRS",
-           lv->name);
+      FAIL(COST_EFACTOR, "level '%s': temporal order is not a permutation of GNKCPQRS", lv->name);
     else
       seen |= (uint8_t)(1u << lm->order[i]);
     int64_t f = lm->factor[i], r = lm->remainder[i];
@@ -191,7 +188,7 @@ static int check_level_verbose(const LevelMapping *lm, const Level *lv, bool out
     }
     if (prod > (double)lv->fanout[x])
       FAIL(COST_EFANOUT, "level '%s': %.0f-way unrolling on axis %c exceeds its fanout %lld",
-           lv->name, prod, "xyz"[x], (long long)lv->fanout[x]);
+           lv->name, prod, "xyz"[x], (long long)lv -> fanout[x]);
   }
   if (lm->keep & ~lv->keeps_allowed & ACCEL_ALL_TENSORS)
     FAIL(COST_EKEEP, "level '%s' may not keep the tensors it is asked to keep", lv->name);
@@ -295,8 +292,8 @@ static int nest_build(const Problem *p, const Arch *a, const Mapping *m, FlatNes
     if (nest->resid[0][i] != p->dim[i]) {
       if (!err) err = COST_EFACTOR;
       if (!d) return err;
-      diag_error(d, NULL, "the factors of %c cover %lld, the problem has %lld",
-                 accel_dim_letter(i), (long long)nest->resid[0][i], (long long)p->dim[i]);
+      diag_error(d, NULL, "the factors of %c cover %lld, the problem has %lld", accel_dim_letter(i),
+                 (long long)nest->resid[0][i], (long long)p->dim[i]);
     }
     padded *= (double)nest->full[0][i];
   }
@@ -343,8 +340,8 @@ static void box_make(const Problem *p, int t, const int64_t lo[NDIMS], const int
     for (int x = 0; x < 2; x++) {
       int pd = x ? DIM_Q : DIM_P, rd = x ? DIM_S : DIM_R;
       b->lo[3 + x] = lo[pd] * p->stride[x] + lo[rd] * p->dilation[x];
-      b->hi[3 + x] = (lo[pd] + ext[pd] - 1) * p->stride[x] +
-                     (lo[rd] + ext[rd] - 1) * p->dilation[x] + 1;
+      b->hi[3 + x] =
+          (lo[pd] + ext[pd] - 1) * p->stride[x] + (lo[rd] + ext[rd] - 1) * p->dilation[x] + 1;
     }
   }
 }
@@ -399,11 +396,11 @@ typedef struct {
 } Trans;
 
 #define MEMO_SLOTS 1024
-#define INTERN_MAX 512      /* < MEMO_DISJOINT */
+#define INTERN_MAX 512       /* < MEMO_DISJOINT */
 #define MEMO_DISJOINT 0xFFFF /* tid of walk_rest_disjoint entries */
-#define WALK_BUDGET 2000000 /* node visits per walk before giving up (COST_EUNSUPPORTED) */
-#define CACHE_J 32    /* corner-box cache: loops */
-#define CACHE_MASKS 4 /* corner-box cache: lastness of up to two ragged dims */
+#define WALK_BUDGET 2000000  /* node visits per walk before giving up (COST_EUNSUPPORTED) */
+#define CACHE_J 32           /* corner-box cache: loops */
+#define CACHE_MASKS 4        /* corner-box cache: lastness of up to two ragged dims */
 
 typedef struct {
   uint32_t gen;
@@ -426,10 +423,10 @@ typedef struct {
   const Problem *p;
   const FlatNest *nest;
   int t;
-  int m;                       /* outer temporal loops */
+  int m;                        /* outer temporal loops */
   const Loop *loop[MAX_TLOOPS]; /* outermost first */
-  int quirk;                   /* index of the loop right outside the child, or -1 */
-  const int64_t *full, *resid; /* child tile extents */
+  int quirk;                    /* index of the loop right outside the child, or -1 */
+  const int64_t *full, *resid;  /* child tile extents */
   Workspace *ws;
   bool overflow; /* intern table full: results stay exact, only slower */
   long visits;   /* node visits, bounded by WALK_BUDGET */
@@ -563,8 +560,10 @@ static int64_t walk_rest(Walk *w, int j, uint8_t lmask, Trans *tr) {
         break;
       }
       if (s->j == j && s->lmask == lmask && s->tid == tid) {
-        if (s->out_tid == 0) tr->none = true;
-        else *tr = w->ws->trans[s->out_tid];
+        if (s->out_tid == 0)
+          tr->none = true;
+        else
+          *tr = w->ws->trans[s->out_tid];
         return s->cost;
       }
     }
@@ -819,9 +818,12 @@ static int64_t delta_sum_input(const Problem *p, const FlatNest *nest, int c, Pe
         nz++, nzax = x;
         if (t[x] >= E[x] || -t[x] >= E[x]) disjoint = true;
       }
-    if (nz == 0) pf->delta[j] = 0;
-    else if (disjoint || nz > 1) pf->delta[j] = words;
-    else pf->delta[j] = (t[nzax] > 0 ? t[nzax] : -t[nzax]) * (words / E[nzax]);
+    if (nz == 0)
+      pf->delta[j] = 0;
+    else if (disjoint || nz > 1)
+      pf->delta[j] = words;
+    else
+      pf->delta[j] = (t[nzax] > 0 ? t[nzax] : -t[nzax]) * (words / E[nzax]);
     if (nz == 0 ? moved : pf->delta[j] != words) simple = false;
     /* From a G, N or C loop outwards every move changes that axis by at
      * least the tile: all refetch in full, as the closed form counts. */
@@ -951,8 +953,8 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
   if (nest->util[nl] > a->mac_instances) {
     err = COST_EFANOUT;
     if (!d) return err;
-    diag_error(d, NULL, "the mapping uses %lld MACs, the arch has %lld",
-               (long long)nest->util[nl], (long long)a->mac_instances);
+    diag_error(d, NULL, "the mapping uses %lld MACs, the arch has %lld", (long long)nest->util[nl],
+               (long long)a->mac_instances);
   }
   for (int l = 1; l < nl; l++)
     if (nest->util[l] > a->level[l].instances) {
@@ -995,8 +997,9 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
   bool walked = nest->imperfect || st->force_walk;
   if (walked && deltas_walked(p, nest, st->force_walk, Dw)) {
     if (d)
-      diag_error(d, NULL, "the remainders of this mapping make its exact walk too long "
-                          "(over %d steps); use fewer remainders",
+      diag_error(d, NULL,
+                 "the remainders of this mapping make its exact walk too long "
+                 "(over %d steps); use fewer remainders",
                  WALK_BUDGET);
     return COST_EUNSUPPORTED;
   }
@@ -1017,8 +1020,10 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
     }
     /* Words each instance receives from its parent (parent access share). */
     D[0] = part[0];
-    if (walked) memcpy(D + 1, Dw[t] + 1, sizeof(int64_t) * (size_t)(nl - 1));
-    else delta_sums_perfect(p, nest, t, &st->perfect, D);
+    if (walked)
+      memcpy(D + 1, Dw[t] + 1, sizeof(int64_t) * (size_t)(nl - 1));
+    else
+      delta_sums_perfect(p, nest, t, &st->perfect, D);
     /* Accesses each instance serves its children: one per MAC per PE at
      * the innermost level, one per multicast group and child delta above;
      * a bypassed child passes its own children's requests up (MaskTiles). */
@@ -1029,7 +1034,8 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
       for (int i = 0; i < NDIMS; i++) kids *= nest->spf[l][i];
       /* Without multicast (or spatial reduction for O) every child is served alone. */
       if (t == TENSOR_O ? a->level[l].no_reduction : a->level[l].no_multicast) g = kids;
-      int64_t child = l == nl - 1 ? per_pe : ((m->level[l + 1].keep >> t & 1) ? D[l + 1] : A[l + 1]);
+      int64_t child =
+          l == nl - 1 ? per_pe : ((m->level[l + 1].keep >> t & 1) ? D[l + 1] : A[l + 1]);
       A[l] = g * child;
       sends[l] = kids * child; /* each access reaches kids / g children, one hop each */
     }
@@ -1096,7 +1102,8 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
   for (int l = 0; l < nl; l++) {
     const Level *lv = &a->level[l];
     if (lv->leak_pj_per_cycle <= 0) continue;
-    double e = lv->leak_pj_per_cycle * (double)out->cycles * (double)(m->level[l].keep ? nest->util[l] : 1);
+    double e = lv->leak_pj_per_cycle * (double)out->cycles *
+               (double)(m->level[l].keep ? nest->util[l] : 1);
     out->level[l].leak_energy_pj = e;
     out->level[l].energy_pj += e;
     out->energy_pj += e;
@@ -1110,8 +1117,8 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
   for (int l = 0; l < nl; l++) {
     const Level *lv = &a->level[l];
     if (lv->is_dram) continue;
-    area += (double)lv->instances * ((double)lv->capacity_words * lv->area_um2_per_word +
-                                     lv->area_um2_fixed);
+    area += (double)lv->instances *
+            ((double)lv->capacity_words * lv->area_um2_per_word + lv->area_um2_fixed);
   }
   out->area_um2 = area;
   return COST_OK;
@@ -1135,6 +1142,7 @@ Rc cost_check_mapping(const Problem *p, const Arch *a, const Mapping *m, Diag *d
   st.force_walk = false;
   int before = d ? d->nerrors : 0;
   int err = evaluate(p, a, m, &r, &st, d);
-  if (err && d && d->nerrors == before) diag_error(d, NULL, "invalid mapping (%s)", cost_error_name(err));
+  if (err && d && d->nerrors == before)
+    diag_error(d, NULL, "invalid mapping (%s)", cost_error_name(err));
   return err ? RC_BADINPUT : RC_OK;
 }

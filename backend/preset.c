@@ -87,8 +87,10 @@ Rc arch_resolve(const char *t, Arch *a, Diag *d) {
     TimeloopSpec *s = xcalloc(1, sizeof *s);
     if (!s) return RC_INTERNAL;
     Rc rc = timeloop_load(&t, 1, TL_HAVE_ARCH, s, d);
-    if (rc == RC_OK) *a = s->arch;
-    else memset(a, 0, sizeof *a);
+    if (rc == RC_OK)
+      *a = s->arch;
+    else
+      memset(a, 0, sizeof *a);
     xfree(s);
     return rc;
   }
@@ -96,8 +98,9 @@ Rc arch_resolve(const char *t, Arch *a, Diag *d) {
     const char *file = d->file;
     memset(a, 0, sizeof *a);
     d->file = t;
-    diag_error(d, NULL, "neither a naasc architecture (keys name, levels, mac: docs/cost-model.md) nor a "
-                        "Timeloop specification (key architecture: docs/timeloop.md)");
+    diag_error(d, NULL,
+               "neither a naasc architecture (keys name, levels, mac: docs/cost-model.md) nor a "
+               "Timeloop specification (key architecture: docs/timeloop.md)");
     d->file = file;
     return RC_BADINPUT;
   }
@@ -109,8 +112,10 @@ Rc arch_resolve(const char *t, Arch *a, Diag *d) {
       return RC_INTERNAL;
     }
     Rc rc = case_load(t, c, d);
-    if (rc == RC_OK) *a = c->arch;
-    else memset(a, 0, sizeof *a);
+    if (rc == RC_OK)
+      *a = c->arch;
+    else
+      memset(a, 0, sizeof *a);
     xfree(c);
     return rc;
   }

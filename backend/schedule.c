@@ -58,10 +58,10 @@ typedef struct {
 } InRef;
 
 typedef struct {
-  bool mac;        /* a mapped mac nest: costed */
-  bool groupable;  /* may join a group (mac nests: W is a weight, not an activation) */
-  bool tileable;   /* rows and columns can be cut: SCHED_DEPTH */
-  int rd, cd;      /* nest dims of the output's rows and columns (tileable) */
+  bool mac;       /* a mapped mac nest: costed */
+  bool groupable; /* may join a group (mac nests: W is a weight, not an activation) */
+  bool tileable;  /* rows and columns can be cut: SCHED_DEPTH */
+  int rd, cd;     /* nest dims of the output's rows and columns (tileable) */
   int nout, nin;
   uint32_t out[NEST_MAX_ACCESS]; /* tensors written */
   InRef in[NEST_MAX_ACCESS];     /* activations read */
@@ -70,17 +70,17 @@ typedef struct {
   int64_t owords;                /* mac: words of its O (the problem's) */
   Problem prob;
   const Mapping *map;
-  CostResult layer;              /* mac: cost_eval of its mapping */
+  CostResult layer; /* mac: cost_eval of its mapping */
 } NInfo;
 
 typedef struct {
-  bool act;              /* an activation (graph input or written by a nest), not a weight */
+  bool act; /* an activation (graph input or written by a nest), not a weight */
   bool graph_out;
-  int64_t words, depth;  /* depth: words per (row, column): dims other than 2 and 3 */
-  int64_t rows, cols;    /* dims 2 and 3 of a rank-4 tensor, else 0 */
+  int64_t words, depth;          /* depth: words per (row, column): dims other than 2 and 3 */
+  int64_t rows, cols;            /* dims 2 and 3 of a rank-4 tensor, else 0 */
   int32_t first_prod, last_prod; /* writers, -1: none */
-  int32_t last_cons;     /* -1: none */
-  uint32_t cons0, cons1; /* consumer nests: SchedModel.cons[cons0..cons1) */
+  int32_t last_cons;             /* -1: none */
+  uint32_t cons0, cons1;         /* consumer nests: SchedModel.cons[cons0..cons1) */
 } TInfo;
 
 /* A depth-first tile's cost after relocation, before copies (the cache). */
@@ -88,12 +88,12 @@ typedef struct {
   uint32_t nest;
   int64_t rows, cols;
   uint8_t home, wres, used;
-  int err;                         /* COST_OK, or why the tile does not evaluate */
+  int err; /* COST_OK, or why the tile does not evaluate */
   double energy, mac_energy;
   int64_t macs, compute_cycles;
   int64_t rd[ACCEL_MAX_LEVELS], wr[ACCEL_MAX_LEVELS]; /* per instance, all tensors */
   AccessCounts dram[NTENSORS], home_pi[NTENSORS];     /* per instance at DRAM and home */
-  int64_t w_tile_home;             /* the W tile the mapping keeps at home (capacity) */
+  int64_t w_tile_home; /* the W tile the mapping keeps at home (capacity) */
 } TileSum;
 
 struct SchedModel {
@@ -103,12 +103,12 @@ struct SchedModel {
   NInfo *ni;
   TInfo *ti;
   uint32_t *cons;
-  uint8_t homes;      /* levels that may hold a group's activations */
-  TileSum *cache;     /* open addressing, ncache slots (a power of two) */
+  uint8_t homes;  /* levels that may hold a group's activations */
+  TileSum *cache; /* open addressing, ncache slots (a power of two) */
   uint32_t ncache, ucache;
-  int64_t evals;      /* cost_eval calls for tiles */
-  uint32_t rules_b;   /* rules_ok's memo: for groups ending at rules_b - 1 (0: none) */
-  int8_t rules[64];   /* [b - a]: 1 range_rules passes, -1 it fails, 0 not known */
+  int64_t evals;    /* cost_eval calls for tiles */
+  uint32_t rules_b; /* rules_ok's memo: for groups ending at rules_b - 1 (0: none) */
+  int8_t rules[64]; /* [b - a]: 1 range_rules passes, -1 it fails, 0 not known */
 };
 
 static bool is_act(const NTensor *t) { return t->role != TR_WEIGHT; }
@@ -140,7 +140,8 @@ static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
         continue;
       }
       int rd = plain_dim(&ac->idx[2], n->ndims), cd = plain_dim(&ac->idx[3], n->ndims);
-      if (rd < 0 || cd < 0 || rd == cd || (ni->rd >= 0 && (ni->rd != rd || ni->cd != cd))) tile = false;
+      if (rd < 0 || cd < 0 || rd == cd || (ni->rd >= 0 && (ni->rd != rd || ni->cd != cd)))
+        tile = false;
       ni->rd = rd, ni->cd = cd;
     } else if (is_act(t)) {
       ni->in[ni->nin].tensor = ac->tensor;
@@ -157,8 +158,8 @@ static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
       break;
     }
     for (int k = 0; k < n->ndims; k++)
-      if (ac->idx[2].coef[k] < 0 || ac->idx[3].coef[k] < 0 || (ni->cd >= 0 && ac->idx[2].coef[ni->cd]) ||
-          (ni->rd >= 0 && ac->idx[3].coef[ni->rd]))
+      if (ac->idx[2].coef[k] < 0 || ac->idx[3].coef[k] < 0 ||
+          (ni->cd >= 0 && ac->idx[2].coef[ni->cd]) || (ni->rd >= 0 && ac->idx[3].coef[ni->rd]))
         tile = false;
   }
   ni->tileable = tile && ni->rd >= 0;
@@ -187,7 +188,8 @@ static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
 static bool home_level_ok(const Arch *a, int l) {
   const Level *lv = &a->level[l];
   uint8_t io = (uint8_t)(1u << TENSOR_I | 1u << TENSOR_O);
-  return l >= 1 && l < a->nlevels && !lv->is_dram && lv->instances == 1 && (lv->keeps_allowed & io) == io;
+  return l >= 1 && l < a->nlevels && !lv->is_dram && lv->instances == 1 &&
+         (lv->keeps_allowed & io) == io;
 }
 
 Rc sched_model_create(const Module *m, const Arch *a, SchedModel **out, Diag *d) {
@@ -314,7 +316,8 @@ static double access_energy(const Level *lv, const AccessCounts *pi, int64_t ins
 static void set_counts(CostResult *r, const Arch *a, int l, int t, const AccessCounts *c) {
   LevelCost *lc = &r->level[l];
   int64_t inst = lc->utilized_instances;
-  double de = access_energy(&a->level[l], c, inst) - access_energy(&a->level[l], &lc->per_instance[t], inst);
+  double de = access_energy(&a->level[l], c, inst) -
+              access_energy(&a->level[l], &lc->per_instance[t], inst);
   lc->per_instance[t] = *c;
   lc->total[t].reads = c->reads * inst;
   lc->total[t].fills = c->fills * inst;
@@ -402,9 +405,9 @@ void sched_recount(CostResult *r, const Arch *a) { finish(r, a); }
 
 /* Words a copy moves between DRAM and home, by tensor. */
 typedef struct {
-  int64_t in;   /* activation copied in: DRAM reads, home fills (tensor I) */
-  int64_t out;  /* activation copied out: home reads, DRAM updates (tensor O) */
-  int64_t w;    /* weights copied in: DRAM reads, home fills (tensor W) */
+  int64_t in;  /* activation copied in: DRAM reads, home fills (tensor I) */
+  int64_t out; /* activation copied out: home reads, DRAM updates (tensor O) */
+  int64_t w;   /* weights copied in: DRAM reads, home fills (tensor W) */
 } Copies;
 
 static void add_copies(CostResult *r, const Arch *a, int h, const Copies *cp) {
@@ -452,13 +455,15 @@ static void accumulate(CostResult *r, const CostResult *t, int64_t m) {
       a->partition_words[k] += m * b->partition_words[k];
       a->tensor_energy_pj[k] += dm * b->tensor_energy_pj[k];
     }
-    if (b->utilized_instances > a->utilized_instances) a->utilized_instances = b->utilized_instances;
+    if (b->utilized_instances > a->utilized_instances)
+      a->utilized_instances = b->utilized_instances;
     a->cycles += m * b->cycles;
     a->energy_pj += dm * b->energy_pj;
     a->noc_energy_pj += dm * b->noc_energy_pj;
   }
   r->macs += m * t->macs;
-  if (t->mac_utilized_instances > r->mac_utilized_instances) r->mac_utilized_instances = t->mac_utilized_instances;
+  if (t->mac_utilized_instances > r->mac_utilized_instances)
+    r->mac_utilized_instances = t->mac_utilized_instances;
   r->compute_cycles += m * t->compute_cycles;
   r->cycles += m * t->cycles;
   r->mac_energy_pj += dm * t->mac_energy_pj;
@@ -519,7 +524,8 @@ void sched_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mappi
 
 /* The cost of nest k computing rows x cols of its output with I and O
  * resident at h (and W too if wres), into r.  COST_OK or why not. */
-static int tile_eval(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int h, bool wres, CostResult *r) {
+static int tile_eval(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int h, bool wres,
+                     CostResult *r) {
   const NInfo *ni = &sm->ni[k];
   Problem p = ni->prob;
   p.dim[DIM_P] = rows, p.dim[DIM_Q] = cols;
@@ -528,19 +534,22 @@ static int tile_eval(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int
   sm->evals++;
   int err = cost_eval(&p, sm->a, &mp, r);
   if (err) return err;
-  if ((err = relocate(r, sm->a, h, TENSOR_I)) || (err = relocate(r, sm->a, h, TENSOR_O))) return err;
+  if ((err = relocate(r, sm->a, h, TENSOR_I)) || (err = relocate(r, sm->a, h, TENSOR_O)))
+    return err;
   if (wres && (err = relocate(r, sm->a, h, TENSOR_W))) return err;
   return COST_OK;
 }
 
 static uint32_t tile_hash(uint32_t k, int64_t rows, int64_t cols, int h, bool wres) {
   uint64_t x = (uint64_t)k * 0x9e3779b97f4a7c15ULL ^ (uint64_t)rows * 0xc2b2ae3d27d4eb4fULL ^
-               (uint64_t)cols * 0x165667b19e3779f9ULL ^ (uint64_t)(h * 2 + wres) * 0x27d4eb2f165667c5ULL;
+               (uint64_t)cols * 0x165667b19e3779f9ULL ^
+               (uint64_t)(h * 2 + wres) * 0x27d4eb2f165667c5ULL;
   x ^= x >> 29;
   return (uint32_t)(x ^ x >> 32);
 }
 
-static const TileSum *tile_get(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int h, bool wres) {
+static const TileSum *tile_get(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int h,
+                               bool wres) {
   if (2 * (sm->ucache + 1) > sm->ncache) { /* grow */
     uint32_t nn = sm->ncache * 2;
     TileSum *nc = xcalloc(nn, sizeof *nc);
@@ -559,7 +568,8 @@ static const TileSum *tile_get(SchedModel *sm, uint32_t k, int64_t rows, int64_t
   for (;; j = (j + 1) & (sm->ncache - 1)) {
     TileSum *e = &sm->cache[j];
     if (!e->used) break;
-    if (e->nest == k && e->rows == rows && e->cols == cols && e->home == h && e->wres == wres) return e;
+    if (e->nest == k && e->rows == rows && e->cols == cols && e->home == h && e->wres == wres)
+      return e;
   }
   TileSum *e = &sm->cache[j];
   memset(e, 0, sizeof *e);
@@ -584,8 +594,8 @@ static const TileSum *tile_get(SchedModel *sm, uint32_t k, int64_t rows, int64_t
 
 /* Energy and cycles of a cached tile plus its copies: the same arithmetic
  * as add_copies and finish, on the cached sums (the search's fast path). */
-static void tile_sum_finish(const SchedModel *sm, const TileSum *e, int h, const Copies *cp, double *energy,
-                            int64_t *cycles) {
+static void tile_sum_finish(const SchedModel *sm, const TileSum *e, int h, const Copies *cp,
+                            double *energy, int64_t *cycles) {
   const Arch *a = sm->a;
   double en = e->energy;
   int64_t rd[ACCEL_MAX_LEVELS], wr[ACCEL_MAX_LEVELS];
@@ -648,23 +658,23 @@ static Iv iv_new(Iv v, int64_t hi) {
 /* One axis of a depth-first window: per tensor slot and tile, the interval
  * of the tensor the tile needs. */
 typedef struct {
-  int nt;          /* tiles along the axis */
-  Iv *need;        /* [slot * nt + i] */
+  int nt;   /* tiles along the axis */
+  Iv *need; /* [slot * nt + i] */
 } Axis;
 
 typedef struct {
   SchedModel *sm;
-  SchedGroup cfg;     /* mode SCHED_DEPTH; first = the window's first nest */
-  uint32_t w0, b;     /* the window: nests w0..b */
+  SchedGroup cfg; /* mode SCHED_DEPTH; first = the window's first nest */
+  uint32_t w0, b; /* the window: nests w0..b */
   int nslots;
-  uint32_t *slot_t;   /* slot -> tensor */
-  int32_t *slot_of;   /* tensor -> slot, -1 (sized m->ntensors) */
-  bool *touched;      /* [slot]: some consumer in the window needs it */
-  bool *reach;        /* [nest - w0]: the nest's output leads to b */
-  Axis ax[2];         /* rows, columns */
-  int8_t *esc;        /* [slot]: escapes(), -1 not known yet */
-  int bad;            /* nonzero: the window cannot run depth-first at all */
-  const char *why;    /* for a report */
+  uint32_t *slot_t; /* slot -> tensor */
+  int32_t *slot_of; /* tensor -> slot, -1 (sized m->ntensors) */
+  bool *touched;    /* [slot]: some consumer in the window needs it */
+  bool *reach;      /* [nest - w0]: the nest's output leads to b */
+  Axis ax[2];       /* rows, columns */
+  int8_t *esc;      /* [slot]: escapes(), -1 not known yet */
+  int bad;          /* nonzero: the window cannot run depth-first at all */
+  const char *why;  /* for a report */
 } Window;
 
 static int slot_get(Window *w, uint32_t t) {
@@ -720,7 +730,8 @@ static Rc window_init(Window *w, SchedModel *sm, const SchedGroup *cfg, uint32_t
   w->reach = xcalloc(b - w0 + 1, sizeof *w->reach);
   w->ax[0].need = xcalloc((size_t)maxslots * (size_t)w->ax[0].nt, sizeof(Iv));
   w->ax[1].need = xcalloc((size_t)maxslots * (size_t)w->ax[1].nt, sizeof(Iv));
-  if (!w->slot_t || !w->slot_of || !w->touched || !w->esc || !w->reach || !w->ax[0].need || !w->ax[1].need)
+  if (!w->slot_t || !w->slot_of || !w->touched || !w->esc || !w->reach || !w->ax[0].need ||
+      !w->ax[1].need)
     return RC_INTERNAL;
   for (uint32_t t = 0; t < m->ntensors; t++) w->slot_of[t] = -1;
   int sb = slot_get(w, nb->out[0]);
@@ -803,7 +814,9 @@ static void window_add(Window *w, uint32_t k, int *changed, int *nchanged) {
 /* Rows (x = 0) or columns of a slot at tile i under the overlap policy:
  * what a tile computes or copies in (need, or the new part), and what it
  * copies out (always the new part). */
-static Iv axis_need(const Window *w, int x, int s, int i) { return w->ax[x].need[s * w->ax[x].nt + i]; }
+static Iv axis_need(const Window *w, int x, int s, int i) {
+  return w->ax[x].need[s * w->ax[x].nt + i];
+}
 
 /* Whether the policy computes (and copies in) only the new part along axis x. */
 static bool policy_new(int overlap, int x) {
@@ -855,8 +868,8 @@ static bool slot_escapes(Window *w, int s) {
 /* The cost of mac nest k in a depth-first window; copyin: it copies in its
  * I (a group input it is the first mac nest of the group to read).  Fills
  * r (when not NULL) with the full CostResult.  COST_OK or why not. */
-static int nest_cost_depth(Window *w, uint32_t k, bool copyin, double *energy, int64_t *cycles, int64_t *wtile,
-                           CostResult *r) {
+static int nest_cost_depth(Window *w, uint32_t k, bool copyin, double *energy, int64_t *cycles,
+                           int64_t *wtile, CostResult *r) {
   SchedModel *sm = w->sm;
   const NInfo *ni = &sm->ni[k];
   int h = w->cfg.home;
@@ -889,11 +902,13 @@ static int nest_cost_depth(Window *w, uint32_t k, bool copyin, double *energy, i
       if (in.hi > in.lo && in.hi > si_hi) si_hi = in.hi;
       Cls c = {iv_len(pn ? on : o), iv_len(pn ? inn : in), esc ? iv_len(on) : 0, 1, wres && i == 0};
       int j = 0;
-      while (j < ncls[x] && !(cls[x][j].comp == c.comp && cls[x][j].cin == c.cin && cls[x][j].cout == c.cout &&
-                              cls[x][j].first == c.first))
+      while (j < ncls[x] && !(cls[x][j].comp == c.comp && cls[x][j].cin == c.cin &&
+                              cls[x][j].cout == c.cout && cls[x][j].first == c.first))
         j++;
-      if (j == ncls[x]) cls[x][ncls[x]++] = c;
-      else cls[x][j].n++;
+      if (j == ncls[x])
+        cls[x][ncls[x]++] = c;
+      else
+        cls[x][j].n++;
     }
   }
   double en = 0;
@@ -963,8 +978,8 @@ static int o_state(const SchedModel *sm, uint32_t k, uint32_t b) {
 
 /* Mac nest k in a layer-by-layer group at home h: I resident (ires) and O
  * in state os.  Fills r (may be NULL). */
-static int nest_cost_layer(const SchedModel *sm, uint32_t k, int h, bool ires, int os, double *energy,
-                           int64_t *cycles, int64_t *nonres_home, CostResult *r) {
+static int nest_cost_layer(const SchedModel *sm, uint32_t k, int h, bool ires, int os,
+                           double *energy, int64_t *cycles, int64_t *nonres_home, CostResult *r) {
   const NInfo *ni = &sm->ni[k];
   CostResult t = ni->layer;
   int err = COST_OK;
@@ -1065,7 +1080,8 @@ static bool rules_ok(SchedModel *sm, uint32_t a, uint32_t b) {
  * (from its first writer to its last reader in the group), plus the tiles
  * the nest's mapping keeps at home for what is not resident.  *res_only
  * gets the peak of the resident part alone (it only grows as a falls). */
-static int64_t layer_peak(const SchedModel *sm, uint32_t a, uint32_t b, const int64_t *nonres, int64_t *res_only) {
+static int64_t layer_peak(const SchedModel *sm, uint32_t a, uint32_t b, const int64_t *nonres,
+                          int64_t *res_only) {
   int64_t peak = 0, rpeak = 0;
   for (uint32_t k = a; k <= b; k++) {
     int64_t occ = 0;
@@ -1150,9 +1166,9 @@ static Live slot_live(const Window *w, int s, uint32_t a) {
  * of the slots live at that nest. */
 typedef struct {
   uint32_t amin;
-  int64_t base;  /* sum of keep */
-  int64_t *occ;  /* [k - amin]: sum of extra of the slots live at k */
-  Live *slot;    /* current contribution of each slot */
+  int64_t base; /* sum of keep */
+  int64_t *occ; /* [k - amin]: sum of extra of the slots live at k */
+  Live *slot;   /* current contribution of each slot */
 } Occupancy;
 
 static void occ_set(Occupancy *oc, int s, Live nv) {
@@ -1170,7 +1186,8 @@ static void occ_set(Occupancy *oc, int s, Live nv) {
 
 /* Whether the group [a, b] fits at home: at every nest k the activations
  * (base + occ) and the weights (all of them at home, or k's W tile). */
-static bool occ_fits(const Occupancy *oc, const Level *hl, uint32_t a, uint32_t b, int64_t wres, const int64_t *wtile) {
+static bool occ_fits(const Occupancy *oc, const Level *hl, uint32_t a, uint32_t b, int64_t wres,
+                     const int64_t *wtile) {
   for (uint32_t k = a; k <= b; k++) {
     int64_t w = wres ? wres : (wtile ? wtile[k - oc->amin] : 0);
     if (!fits(hl, oc->base + oc->occ[k - oc->amin], w)) return false;
@@ -1206,8 +1223,8 @@ static bool nest_whole(Window *w, uint32_t k) {
 /* Fills E[a - amin], C[a - amin], ok[a - amin] for every group [a, b] with
  * a in [amin, b) and the settings of cfg (first and last ignored).  The
  * costs of groups that cannot run are left alone, with ok false. */
-Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint32_t b, double *E, int64_t *C,
-                     bool *ok) {
+Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint32_t b, double *E,
+                     int64_t *C, bool *ok) {
   uint32_t n = b - amin + 1;
   for (uint32_t i = 0; i < n; i++) ok[i] = false;
   if (n < 2 || !(sm->homes >> cfg->home & 1)) return RC_OK;
@@ -1231,7 +1248,8 @@ Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint3
         bool ires = ti->first_prod >= (int32_t)a;
         double e1;
         int64_t c1;
-        if (nest_cost_layer(sm, k, cfg->home, ires, o_state(sm, k, b), &e1, &c1, &nonres[k - a], NULL)) {
+        if (nest_cost_layer(sm, k, cfg->home, ires, o_state(sm, k, b), &e1, &c1, &nonres[k - a],
+                            NULL)) {
           good = false;
           break;
         }
@@ -1279,7 +1297,8 @@ Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint3
       }
       for (int q = 0; q < nch; q++) occ_set(&oc, changed[q], slot_live(&w, changed[q], a));
       if (na->mac) wsum += na->wwords;
-      if (!occ_fits(&oc, hl, a, b, cfg->weights_home ? wsum : 0, NULL)) break; /* longer groups hold more */
+      if (!occ_fits(&oc, hl, a, b, cfg->weights_home ? wsum : 0, NULL))
+        break;                       /* longer groups hold more */
       if (!nest_whole(&w, a)) break; /* a tensor leaving it is not whole: nor in longer groups */
       if (a == b || !rules_ok(sm, a, b)) continue;
       /* costs: per mac nest, with or without copying its I in */
@@ -1321,26 +1340,28 @@ Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint3
 
 /* The cost of one group, with each mac nest's full result in res[k - first]
  * (NULL: only the totals), or a report of why it cannot run at `where`. */
-static Rc group_eval(SchedModel *sm, const SchedGroup *g, CostResult *res, double *energy, int64_t *cycles,
-                     const char *where, Diag *d) {
+static Rc group_eval(SchedModel *sm, const SchedGroup *g, CostResult *res, double *energy,
+                     int64_t *cycles, const char *where, Diag *d) {
   const Module *m = sm->m;
   char gname[512], buf[512];
   if (g->first < sm->n && g->last < sm->n)
     snprintf(gname, sizeof gname, "%s%sgroup '%s'..'%s'", where ? where : "", where ? ": " : "",
              m->nests[g->first].name, m->nests[g->last].name);
   else
-    snprintf(gname, sizeof gname, "%s%sgroup %u..%u", where ? where : "", where ? ": " : "", g->first, g->last);
-#define BAD(...)                            \
-  do {                                      \
-    diag_error(d, gname, __VA_ARGS__);      \
-    return RC_BADINPUT;                     \
+    snprintf(gname, sizeof gname, "%s%sgroup %u..%u", where ? where : "", where ? ": " : "",
+             g->first, g->last);
+#define BAD(...)                       \
+  do {                                 \
+    diag_error(d, gname, __VA_ARGS__); \
+    return RC_BADINPUT;                \
   } while (0)
   if (g->first >= g->last || g->last >= sm->n) BAD("a group needs two or more consecutive nests");
   if (g->home >= sm->a->nlevels || !(sm->homes >> g->home & 1))
     BAD("level '%s' of '%s' cannot hold a group's activations (a home level is on chip, has one instance, and "
         "may keep I and O)",
         g->home < sm->a->nlevels ? sm->a->level[g->home].name : "?", sm->a->name);
-  if (g->mode == SCHED_DEPTH && g->weights_home && !(sm->a->level[g->home].keeps_allowed >> TENSOR_W & 1))
+  if (g->mode == SCHED_DEPTH && g->weights_home &&
+      !(sm->a->level[g->home].keeps_allowed >> TENSOR_W & 1))
     BAD("level '%s' may not keep weights", sm->a->level[g->home].name);
   const char *why = range_rules(sm, g->first, g->last);
   if (why) BAD("%s", why);
@@ -1378,17 +1399,20 @@ static Rc group_eval(SchedModel *sm, const SchedGroup *g, CostResult *res, doubl
     }
     xfree(changed);
     for (uint32_t k = g->first; rc == RC_OK && !msg && !good && k <= g->last; k++)
-      if (!nest_whole(&w, k)) msg = "a tensor read after the group is not computed whole by its tiles";
+      if (!nest_whole(&w, k))
+        msg = "a tensor read after the group is not computed whole by its tiles";
   }
   if (rc == RC_OK && !good) {
     if (!msg && g->mode == SCHED_DEPTH)
       snprintf(buf, sizeof buf,
-               "its activations do not fit level '%s' (%" PRId64 " words) with tiles of %" PRId64 "x%" PRId64
-               ", or a tile's mapping does not evaluate there",
-               sm->a->level[g->home].name, home_capacity(&sm->a->level[g->home]), g->tile[0], g->tile[1]);
+               "its activations do not fit level '%s' (%" PRId64 " words) with tiles of %" PRId64
+               "x%" PRId64 ", or a tile's mapping does not evaluate there",
+               sm->a->level[g->home].name, home_capacity(&sm->a->level[g->home]), g->tile[0],
+               g->tile[1]);
     else if (!msg)
       snprintf(buf, sizeof buf,
-               "its resident activations do not fit level '%s' (%" PRId64 " words), or a mapping keeps "
+               "its resident activations do not fit level '%s' (%" PRId64
+               " words), or a mapping keeps "
                "them at a level above it",
                sm->a->level[g->home].name, home_capacity(&sm->a->level[g->home]));
     if (!msg) msg = buf;
@@ -1423,15 +1447,16 @@ Rc sched_group_check(SchedModel *sm, const SchedGroup *g, const char *where, Dia
   return group_eval(sm, g, NULL, &e, &c, where, d);
 }
 
-Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedTotals *tot, Diag *d) {
+Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedTotals *tot,
+                 Diag *d) {
   const Module *m = sm->m;
   memset(tot, 0, sizeof *tot);
   uint32_t next = 0;
   for (uint32_t g = 0; g < s->ngroups; g++) {
     const SchedGroup *gr = &s->group[g];
     if (gr->first < next || gr->first >= gr->last || gr->last >= sm->n) {
-      diag_error(d, "schedule", "group %u: nests %u..%u are not a range after the previous group", g, gr->first,
-                 gr->last);
+      diag_error(d, "schedule", "group %u: nests %u..%u are not a range after the previous group",
+                 g, gr->first, gr->last);
       return RC_BADINPUT;
     }
     next = gr->last + 1;
@@ -1456,7 +1481,8 @@ Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedT
     tot->cycles += r->cycles;
     tot->macs += r->macs;
     for (int t = 0; t < NTENSORS; t++)
-      tot->dram_words += r->level[0].total[t].reads + r->level[0].total[t].fills + r->level[0].total[t].updates;
+      tot->dram_words +=
+          r->level[0].total[t].reads + r->level[0].total[t].fills + r->level[0].total[t].updates;
   }
   tot->edp = tot->energy_pj * (double)tot->cycles;
   return RC_OK;

@@ -27,8 +27,8 @@ static const char *const overlap_names[] = {"recompute", "cache-h", "cache-all"}
 /* ---- printing ------------------------------------------------------------ */
 
 static bool bare_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-         c == ':' || c == '/' || c == '-' || c == '$';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '/' || c == '-' || c == '$';
 }
 
 /* Bare if made of bare characters and not ':' alone (the separator). */
@@ -42,14 +42,18 @@ static void print_name(FILE *f, const char *s) {
   fputc('"', f);
   for (const char *p = s; *p; p++) {
     if (*p == '"' || *p == '\\') fputc('\\', f);
-    if (*p == '\n') fputs("\\n", f);
-    else fputc(*p, f);
+    if (*p == '\n')
+      fputs("\\n", f);
+    else
+      fputc(*p, f);
   }
   fputc('"', f);
 }
 
 void schedule_print(FILE *f, const Module *m, const Arch *a, const Schedule *s) {
-  fputs("# naasc schedule: groups of consecutive nests (docs/cost-model.md, \"Whole-network schedules\")\n", f);
+  fputs(
+      "# naasc schedule: groups of consecutive nests (docs/cost-model.md, \"Whole-network schedules\")\n",
+      f);
   fputs("schedule ", f);
   print_name(f, m->name ? m->name : "model");
   fputs(" target ", f);
@@ -117,7 +121,8 @@ static int next_tok(Lexer *lx, char *buf, size_t cap, int *tl, int *tc, bool *qu
       buf[n++] = c;
     }
   } else {
-    while (lx->p < lx->end && *lx->p != ' ' && *lx->p != '\t' && *lx->p != '\r' && *lx->p != '\n' && *lx->p != '#') {
+    while (lx->p < lx->end && *lx->p != ' ' && *lx->p != '\t' && *lx->p != '\r' && *lx->p != '\n' &&
+           *lx->p != '#') {
       if (n + 1 >= cap) {
         diag_error(lx->d, at(lx, *tl, *tc), "token too long");
         return -1;
@@ -160,8 +165,10 @@ static bool names_build(Names *nm, const Module *m) {
     uint32_t j = name_hash(m->nests[i].name) & (nm->cap - 1);
     for (; nm->slot[j]; j = (j + 1) & (nm->cap - 1))
       if (strcmp(m->nests[nm->slot[j] - 1].name, m->nests[i].name) == 0) break;
-    if (nm->slot[j]) nm->dup[nm->slot[j] - 1] = true;
-    else nm->slot[j] = (int32_t)i + 1;
+    if (nm->slot[j])
+      nm->dup[nm->slot[j] - 1] = true;
+    else
+      nm->slot[j] = (int32_t)i + 1;
   }
   return true;
 }
@@ -219,17 +226,21 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
       char model[256], target[256];
       int ml, mc, l2, c2;
       bool q2;
-      if (q || strcmp(tok, "schedule") != 0 || next_tok(&lx, model, sizeof model, &ml, &mc, &q2) != 1 ||
+      if (q || strcmp(tok, "schedule") != 0 ||
+          next_tok(&lx, model, sizeof model, &ml, &mc, &q2) != 1 ||
           next_tok(&lx, tok, sizeof tok, &l2, &c2, &q2) != 1 || strcmp(tok, "target") != 0 ||
-          next_tok(&lx, target, sizeof target, &l2, &c2, &q2) != 1 || next_tok(&lx, tok, sizeof tok, &l2, &c2, &q2) != 0) {
+          next_tok(&lx, target, sizeof target, &l2, &c2, &q2) != 1 ||
+          next_tok(&lx, tok, sizeof tok, &l2, &c2, &q2) != 0) {
         if (d->nerrors == before)
           diag_error(d, at(&lx, tl, tc), "expected 'schedule \"MODEL\" target \"TARGET\"' first");
         break;
       }
       if (strcmp(target, a->name) != 0)
-        diag_warn(d, at(&lx, l2, c2), "this schedule was written for target '%s', not '%s'", target, a->name);
+        diag_warn(d, at(&lx, l2, c2), "this schedule was written for target '%s', not '%s'", target,
+                  a->name);
       if (m->name && strcmp(model, m->name) != 0)
-        diag_warn(d, at(&lx, ml, mc), "this schedule was written for model '%s', not '%s'", model, m->name);
+        diag_warn(d, at(&lx, ml, mc), "this schedule was written for model '%s', not '%s'", model,
+                  m->name);
       header = true;
       skip_line(&lx);
       continue;
@@ -252,17 +263,20 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
       r = next_tok(&lx, tok, sizeof tok, &tl, &tc, &q);
       if (r < 0) break;
       if (r == 0) {
-        diag_error(d, at(&lx, tl, tc), "expected ': layer' or ': depth-first' after the group's nests");
+        diag_error(d, at(&lx, tl, tc),
+                   "expected ': layer' or ': depth-first' after the group's nests");
         break;
       }
       if (!q && strcmp(tok, ":") == 0) break;
       int32_t k = names_find(&nm, m, tok);
       if (k == -1) {
-        diag_error(d, at(&lx, tl, tc), "no nest named '%s' in model '%s'", tok, m->name ? m->name : "model");
+        diag_error(d, at(&lx, tl, tc), "no nest named '%s' in model '%s'", tok,
+                   m->name ? m->name : "model");
         break;
       }
       if (k == -2) {
-        diag_error(d, at(&lx, tl, tc), "two nests are named '%s': the schedule cannot tell them apart", tok);
+        diag_error(d, at(&lx, tl, tc),
+                   "two nests are named '%s': the schedule cannot tell them apart", tok);
         break;
       }
       if (n == 0) {
@@ -271,30 +285,35 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
           for (uint32_t q2 = 0; q2 < s->ngroups; q2++)
             if ((uint32_t)k >= s->group[q2].first && (uint32_t)k <= s->group[q2].last) in = (int)q2;
           if (in >= 0)
-            diag_error(d, at(&lx, tl, tc), "'%s' is already in the group of line %d: groups do not overlap", tok,
+            diag_error(d, at(&lx, tl, tc),
+                       "'%s' is already in the group of line %d: groups do not overlap", tok,
                        lines[in]);
           else
-            diag_error(d, at(&lx, tl, tc),
-                       "'%s' comes before the group of line %d in the module: groups come in the module's order", tok,
-                       lines[s->ngroups - 1]);
+            diag_error(
+                d, at(&lx, tl, tc),
+                "'%s' comes before the group of line %d in the module: groups come in the module's order",
+                tok, lines[s->ngroups - 1]);
           break;
         }
         g.first = (uint32_t)k;
       } else if (k != last + 1) {
         if (k <= last)
-          diag_error(d, at(&lx, tl, tc), "'%s' comes before '%s' in the module: a group lists its nests in order",
-                     tok, last_name);
-        else
           diag_error(d, at(&lx, tl, tc),
-                     "'%s' does not follow '%s': nest '%s' comes between them (a group lists consecutive nests)", tok,
-                     last_name, m->nests[last + 1].name);
+                     "'%s' comes before '%s' in the module: a group lists its nests in order", tok,
+                     last_name);
+        else
+          diag_error(
+              d, at(&lx, tl, tc),
+              "'%s' does not follow '%s': nest '%s' comes between them (a group lists consecutive nests)",
+              tok, last_name, m->nests[last + 1].name);
         break;
       }
       last = k, last_name = m->nests[k].name, n++;
     }
     if (d->nerrors != before || r < 0) break;
     if (n < 2) {
-      diag_error(d, at(&lx, gl, gc), "a group needs two or more nests (a nest in no group runs alone)");
+      diag_error(d, at(&lx, gl, gc),
+                 "a group needs two or more nests (a nest in no group runs alone)");
       break;
     }
     g.last = (uint32_t)last;
@@ -327,7 +346,8 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
         int64_t r0 = parse_pos(v, &e1);
         int64_t c0 = r0 > 0 && *e1 == 'x' ? parse_pos(e1 + 1, &e2) : -1;
         if (r0 < 1 || c0 < 1 || *e2) {
-          diag_error(d, at(&lx, tl, vc), "tile=%s: expected ROWSxCOLUMNS, two positive integers", v);
+          diag_error(d, at(&lx, tl, vc), "tile=%s: expected ROWSxCOLUMNS, two positive integers",
+                     v);
           break;
         }
         g.tile[0] = r0, g.tile[1] = c0, have_tile = true;
@@ -353,8 +373,10 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
     }
     if (d->nerrors != before || r < 0) break;
     if (!have_home || (g.mode == SCHED_DEPTH && (!have_tile || !have_overlap || !have_w))) {
-      diag_error(d, at(&lx, gl, gc), "%s", g.mode == SCHED_DEPTH ? "a depth-first group needs tile=, overlap=, weights= and home="
-                                                                : "a layer group needs home=");
+      diag_error(d, at(&lx, gl, gc), "%s",
+                 g.mode == SCHED_DEPTH
+                     ? "a depth-first group needs tile=, overlap=, weights= and home="
+                     : "a layer group needs home=");
       break;
     }
     /* Whether it can run on this target, said at the group's line. */
@@ -366,7 +388,8 @@ Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Dia
     next_free = last + 1;
     skip_line(&lx);
   }
-  if (d->nerrors == before && !header) diag_error(d, at(&lx, lx.line, 1), "expected 'schedule \"MODEL\" target \"TARGET\"' first");
+  if (d->nerrors == before && !header)
+    diag_error(d, at(&lx, lx.line, 1), "expected 'schedule \"MODEL\" target \"TARGET\"' first");
   xfree(nm.slot);
   xfree(nm.dup);
   xfree(lines);

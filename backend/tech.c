@@ -226,8 +226,7 @@ typedef struct {
   double read, write, leak_mw, area;
 } SramFig;
 
-static const CactiPoint *cacti_find(double node, double depth, double width, int banks,
-                                    int ports) {
+static const CactiPoint *cacti_find(double node, double depth, double width, int banks, int ports) {
   for (int i = 0; i < NCACTI; i++) {
     const CactiPoint *p = &cacti_sram[i];
     if (p->node_nm == node && p->depth == depth && p->width == width && p->banks == banks &&
@@ -237,9 +236,7 @@ static const CactiPoint *cacti_find(double node, double depth, double width, int
   return NULL;
 }
 
-static double lerp_log(double a, double b, double t) {
-  return exp((1 - t) * log(a) + t * log(b));
-}
+static double lerp_log(double a, double b, double t) { return exp((1 - t) * log(a) + t * log(b)); }
 
 /* One bank, one port, at CACTI node `node`: log-bilinear in log2 depth and
  * log2 width.  *extrap is set when the point lies outside the grid. */
@@ -258,8 +255,8 @@ static bool sram_grid(double node, double depth, double width, SramFig *f, bool 
       c[a][b] = cacti_find(node, ldexp(1, i0 + a), ldexp(1, j0 + b), 1, 1);
       if (!c[a][b]) return false;
     }
-#define BILIN(field)                                                                     \
-  exp((1 - t) * (1 - u) * log(c[0][0]->field) + (1 - t) * u * log(c[0][1]->field) +     \
+#define BILIN(field)                                                                \
+  exp((1 - t) * (1 - u) * log(c[0][0]->field) + (1 - t) * u * log(c[0][1]->field) + \
       t * (1 - u) * log(c[1][0]->field) + t * u * log(c[1][1]->field))
   f->read = BILIN(read_pj);
   f->write = BILIN(write_pj);
@@ -341,7 +338,8 @@ static bool cacti_factor(double node, int banks, int ports, double depth, double
   SramFig gk[2];
   for (int j = 0; j < 2; j++) {
     int k = k0 << j;
-    if (k == 1) gk[j] = (SramFig){1, 1, 1, 1};
+    if (k == 1)
+      gk[j] = (SramFig){1, 1, 1, 1};
     else if (!cacti_ratio_k(node, by_banks ? k : 1, by_banks ? 1 : k, depth, width, &gk[j]))
       return false;
   }
@@ -529,9 +527,11 @@ static void noc_eval(const TechComponent *c, TechCost *out, bool *extrap) {
 
 /* ---- the interface ---------------------------------------------------------- */
 
-static const char *const kind_names[TECH_NKINDS] = {
-    [TECH_SRAM] = "sram", [TECH_REGFILE] = "regfile", [TECH_MAC] = "mac",
-    [TECH_DRAM] = "dram", [TECH_NOC] = "noc"};
+static const char *const kind_names[TECH_NKINDS] = {[TECH_SRAM] = "sram",
+                                                    [TECH_REGFILE] = "regfile",
+                                                    [TECH_MAC] = "mac",
+                                                    [TECH_DRAM] = "dram",
+                                                    [TECH_NOC] = "noc"};
 
 const char *tech_kind_name(TechKind k) {
   return k > TECH_NONE && k < TECH_NKINDS ? kind_names[k] : "?";
@@ -543,8 +543,10 @@ TechKind tech_kind_find(const char *name) {
   return TECH_NONE;
 }
 
-static const char *const number_names[] = {[TECH_INT] = "int", [TECH_BINARY] = "binary",
-                                           [TECH_FP16] = "fp16", [TECH_BF16] = "bf16",
+static const char *const number_names[] = {[TECH_INT] = "int",
+                                           [TECH_BINARY] = "binary",
+                                           [TECH_FP16] = "fp16",
+                                           [TECH_BF16] = "bf16",
                                            [TECH_FP32] = "fp32"};
 
 const char *tech_number_name(TechNumber t) {
@@ -624,8 +626,7 @@ static bool parse_number(const char *v, TechNumber *t, int *bits) {
   return false;
 }
 
-Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d,
-            const char *where) {
+Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d, const char *where) {
   const char *kn = tech_kind_name(c->kind);
   bool storage = c->kind == TECH_SRAM || c->kind == TECH_REGFILE;
   long long n;
@@ -644,7 +645,8 @@ Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d,
     c->node_nm = x;
     return RC_OK;
   }
-  if ((strcmp(attr, "depth") == 0 && storage) || (strcmp(attr, "width") == 0 && c->kind != TECH_MAC) ||
+  if ((strcmp(attr, "depth") == 0 && storage) ||
+      (strcmp(attr, "width") == 0 && c->kind != TECH_MAC) ||
       (strcmp(attr, "banks") == 0 && storage) || (strcmp(attr, "ports") == 0 && storage) ||
       (strcmp(attr, "bits") == 0 && c->kind == TECH_MAC)) {
     if (!parse_int(value, &n)) {
@@ -656,11 +658,16 @@ Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d,
       return RC_BADINPUT;
     }
     if (n > DEPTH_MAX) n = DEPTH_MAX + 1; /* out of range; reported by tech_eval */
-    if (attr[0] == 'd') c->depth = n;
-    else if (attr[0] == 'w') c->width = (int)n;
-    else if (attr[0] == 'b' && attr[1] == 'a') c->banks = (int)n;
-    else if (attr[0] == 'p') c->ports = (int)n;
-    else c->bits = (int)n;
+    if (attr[0] == 'd')
+      c->depth = n;
+    else if (attr[0] == 'w')
+      c->width = (int)n;
+    else if (attr[0] == 'b' && attr[1] == 'a')
+      c->banks = (int)n;
+    else if (attr[0] == 'p')
+      c->ports = (int)n;
+    else
+      c->bits = (int)n;
     return RC_OK;
   }
   if ((strcmp(attr, "cycle_ns") == 0 && c->kind != TECH_DRAM && c->kind != TECH_NOC) ||
@@ -673,8 +680,10 @@ Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d,
       diag_error(d, where, "%s=%s: must be greater than 0", attr, value);
       return RC_BADINPUT;
     }
-    if (attr[0] == 'c') c->cycle_ns = x;
-    else c->length_mm = x;
+    if (attr[0] == 'c')
+      c->cycle_ns = x;
+    else
+      c->length_mm = x;
     return RC_OK;
   }
   if (strcmp(attr, "type") == 0 && c->kind == TECH_DRAM) {
@@ -683,15 +692,15 @@ Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d,
         c->dram = (TechDram)i;
         return RC_OK;
       }
-    diag_error(d, where, "type=%s: unknown DRAM type (expected LPDDR4, DDR4, HBM2 or GDDR5)", value);
+    diag_error(d, where, "type=%s: unknown DRAM type (expected LPDDR4, DDR4, HBM2 or GDDR5)",
+               value);
     return RC_BADINPUT;
   }
   if ((strcmp(attr, "type") == 0 || strcmp(attr, "acc") == 0) && c->kind == TECH_MAC) {
     TechNumber t;
     int bits;
     if (!parse_number(value, &t, &bits)) {
-      diag_error(d, where,
-                 "%s=%s: expected int2..int64, binary, fp16, bf16 or fp32", attr, value);
+      diag_error(d, where, "%s=%s: expected int2..int64, binary, fp16, bf16 or fp32", attr, value);
       return RC_BADINPUT;
     }
     if (attr[0] == 't') {
@@ -705,16 +714,20 @@ Rc tech_set(TechComponent *c, const char *attr, const char *value, Diag *d,
     return RC_OK;
   }
   if (strcmp(attr, "op") == 0 && c->kind == TECH_MAC) {
-    if (strcmp(value, "mac") == 0) c->op = TECH_OP_MAC;
-    else if (strcmp(value, "mul") == 0) c->op = TECH_OP_MUL;
-    else if (strcmp(value, "add") == 0) c->op = TECH_OP_ADD;
+    if (strcmp(value, "mac") == 0)
+      c->op = TECH_OP_MAC;
+    else if (strcmp(value, "mul") == 0)
+      c->op = TECH_OP_MUL;
+    else if (strcmp(value, "add") == 0)
+      c->op = TECH_OP_ADD;
     else {
       diag_error(d, where, "op=%s: expected mac, mul or add", value);
       return RC_BADINPUT;
     }
     return RC_OK;
   }
-  diag_error(d, where, "unknown attribute '%s' for %s (it takes %s)", attr, kn, kind_attrs(c->kind));
+  diag_error(d, where, "unknown attribute '%s' for %s (it takes %s)", attr, kn,
+             kind_attrs(c->kind));
   return RC_BADINPUT;
 }
 
@@ -731,9 +744,10 @@ static Rc check(const TechComponent *c, Diag *d, const char *where) {
       return RC_BADINPUT;
     }
     if (c->node_nm < NODE_MIN || c->node_nm > NODE_MAX) {
-      diag_error(d, where,
-                 "technology=%gnm is outside the model's data (%g-%g nm: Stillmaker and Baas's scaling)",
-                 c->node_nm, NODE_MIN, NODE_MAX);
+      diag_error(
+          d, where,
+          "technology=%gnm is outside the model's data (%g-%g nm: Stillmaker and Baas's scaling)",
+          c->node_nm, NODE_MIN, NODE_MAX);
       return RC_BADINPUT;
     }
     if (!(c->cycle_ns > 0)) {
@@ -743,16 +757,18 @@ static Rc check(const TechComponent *c, Diag *d, const char *where) {
   }
   if (c->kind == TECH_SRAM || c->kind == TECH_REGFILE) {
     if (c->depth < 1 || c->width < 1) {
-      diag_error(d, where, "%s needs depth=WORDS and width=BITS of at least 1 (depth=%lld, width=%d)",
-                 kn, (long long)c->depth, c->width);
+      diag_error(d, where,
+                 "%s needs depth=WORDS and width=BITS of at least 1 (depth=%lld, width=%d)", kn,
+                 (long long)c->depth, c->width);
       return RC_BADINPUT;
     }
     if (c->depth > DEPTH_MAX || c->width > WIDTH_MAX ||
         log2((double)c->depth) + log2(c->width) > BITS_MAX + 1e-9) {
-      diag_error(d, where,
-                 "%s of %lld words x %d bits is outside the model's data (at most %lld words, %d bits, "
-                 "2^%g bits in all)",
-                 kn, (long long)c->depth, c->width, (long long)DEPTH_MAX, WIDTH_MAX, BITS_MAX);
+      diag_error(
+          d, where,
+          "%s of %lld words x %d bits is outside the model's data (at most %lld words, %d bits, "
+          "2^%g bits in all)",
+          kn, (long long)c->depth, c->width, (long long)DEPTH_MAX, WIDTH_MAX, BITS_MAX);
       return RC_BADINPUT;
     }
     if (c->banks < 1 || c->banks > BANKS_MAX || c->banks > c->depth) {
@@ -767,8 +783,11 @@ static Rc check(const TechComponent *c, Diag *d, const char *where) {
   }
   if (c->kind == TECH_MAC) {
     if (c->number == TECH_INT && (c->bits < 2 || c->bits > MAC_BITS_MAX)) {
-      if (c->bits) diag_error(d, where, "bits=%d: an integer MAC covers 2-%d bits", c->bits, MAC_BITS_MAX);
-      else diag_error(d, where, "mac needs bits=N for an integer MAC, or type=binary, fp16, bf16 or fp32");
+      if (c->bits)
+        diag_error(d, where, "bits=%d: an integer MAC covers 2-%d bits", c->bits, MAC_BITS_MAX);
+      else
+        diag_error(d, where,
+                   "mac needs bits=N for an integer MAC, or type=binary, fp16, bf16 or fp32");
       return RC_BADINPUT;
     }
     if (c->number != TECH_INT && c->bits) {
@@ -777,7 +796,8 @@ static Rc check(const TechComponent *c, Diag *d, const char *where) {
       return RC_BADINPUT;
     }
     if (c->acc_given && (c->op != TECH_OP_MAC || c->number == TECH_BINARY)) {
-      diag_error(d, where, "acc=%s: only a multiply-accumulate (op=mac) of numbers has an accumulator",
+      diag_error(d, where,
+                 "acc=%s: only a multiply-accumulate (op=mac) of numbers has an accumulator",
                  tech_number_name(c->acc));
       return RC_BADINPUT;
     }
@@ -787,10 +807,13 @@ static Rc check(const TechComponent *c, Diag *d, const char *where) {
     }
     if (c->acc_given && (c->acc == TECH_INT) != (c->number == TECH_INT)) {
       char acc[16];
-      if (c->acc == TECH_INT) snprintf(acc, sizeof acc, "int%d", c->acc_bits);
-      else snprintf(acc, sizeof acc, "%s", tech_number_name(c->acc));
+      if (c->acc == TECH_INT)
+        snprintf(acc, sizeof acc, "int%d", c->acc_bits);
+      else
+        snprintf(acc, sizeof acc, "%s", tech_number_name(c->acc));
       diag_error(d, where, "acc=%s: a %s MAC accumulates in %s", acc, tech_number_name(c->number),
-                 c->number == TECH_INT ? "an integer (acc=intN)" : "a float (acc=fp16, bf16 or fp32)");
+                 c->number == TECH_INT ? "an integer (acc=intN)"
+                                       : "a float (acc=fp16, bf16 or fp32)");
       return RC_BADINPUT;
     }
     if (c->acc_given && c->acc == TECH_INT && c->acc_bits == 0) {
@@ -800,7 +823,8 @@ static Rc check(const TechComponent *c, Diag *d, const char *where) {
   }
   if (c->kind == TECH_DRAM || c->kind == TECH_NOC) {
     if (c->width < 1 || c->width > (1 << 20)) {
-      diag_error(d, where, "%s needs width=BITS per access, 1-%d (width=%d)", kn, 1 << 20, c->width);
+      diag_error(d, where, "%s needs width=BITS per access, 1-%d (width=%d)", kn, 1 << 20,
+                 c->width);
       return RC_BADINPUT;
     }
     if (c->kind == TECH_DRAM && (c->dram < 0 || c->dram >= TECH_NDRAM)) {
@@ -823,7 +847,8 @@ Rc tech_eval(const TechComponent *c, TechCost *out, Diag *d, const char *where) 
   switch (c->kind) {
   case TECH_SRAM:
     if (!sram_eval(c, out, &extrap)) {
-      diag_error(d, where, "internal: the CACTI table (data/tech/cacti_sram.csv) misses a grid point");
+      diag_error(d, where,
+                 "internal: the CACTI table (data/tech/cacti_sram.csv) misses a grid point");
       return RC_INTERNAL;
     }
     break;

@@ -42,10 +42,10 @@
 #include "backend/backend.h"
 
 #define TL_MAX_FILES 64
-#define TL_MAX_COMPS 16  /* storage levels + the compute level */
-#define TL_MAX_DIMS 16   /* dimensions of a problem shape */
-#define TL_MAX_CONS 128  /* constraint directives */
-#define TL_MAX_SCOPE 12  /* attribute maps a component sees */
+#define TL_MAX_COMPS 16 /* storage levels + the compute level */
+#define TL_MAX_DIMS 16  /* dimensions of a problem shape */
+#define TL_MAX_CONS 128 /* constraint directives */
+#define TL_MAX_SCOPE 12 /* attribute maps a component sees */
 
 /* ---- YAML files and nodes -------------------------------------------------- */
 
@@ -69,16 +69,16 @@ typedef struct {
 typedef struct {
   char name[ACCEL_NAME_MAX];
   char cls[64];
-  Ref node;        /* the component (f NULL for a level timeloopfe would add) */
-  Scope sc;        /* its attributes, then inherited ones */
+  Ref node; /* the component (f NULL for a level timeloopfe would add) */
+  Scope sc; /* its attributes, then inherited ones */
   int64_t instances, mesh_x, mesh_y;
   bool compute, dummy;
 } Comp;
 
 typedef struct {
-  int level;       /* index into the storage levels */
-  char type;       /* 't' temporal, 's' spatial, 'b' keep/bypass */
-  Ref node;        /* mapping with factors, permutation, split, keep, bypass */
+  int level; /* index into the storage levels */
+  char type; /* 't' temporal, 's' spatial, 'b' keep/bypass */
+  Ref node;  /* mapping with factors, permutation, split, keep, bypass */
 } Cons;
 
 typedef struct {
@@ -96,10 +96,10 @@ typedef struct {
   int ncomp;
   Cons cons[TL_MAX_CONS];
   int ncons;
-  Scope top;  /* the top container's attributes (global_cycle_seconds) */
+  Scope top; /* the top container's attributes (global_cycle_seconds) */
   /* the problem */
   char dname[TL_MAX_DIMS][16];
-  int drole[TL_MAX_DIMS];   /* DIM_* or -1 (a dimension of bound 1 with no role) */
+  int drole[TL_MAX_DIMS]; /* DIM_* or -1 (a dimension of bound 1 with no role) */
   int64_t dbound[TL_MAX_DIMS];
   int ndims;
   char tname[NTENSORS][ACCEL_NAME_MAX];
@@ -211,7 +211,8 @@ typedef struct {
   char name[64];
 } Ex;
 
-static bool resolve(Tl *t, const Scope *sc, const char *name, int depth, double *out, const char **why);
+static bool resolve(Tl *t, const Scope *sc, const char *name, int depth, double *out,
+                    const char **why);
 static double ex_sum(Ex *e);
 
 static void ex_ws(Ex *e) {
@@ -225,8 +226,10 @@ static double ex_primary(Ex *e) {
     e->p++;
     double v = ex_sum(e);
     ex_ws(e);
-    if (*e->p != ')') e->bad = "expected ')'";
-    else e->p++;
+    if (*e->p != ')')
+      e->bad = "expected ')'";
+    else
+      e->p++;
     return v;
   }
   if (*e->p == '-' || *e->p == '+') {
@@ -254,8 +257,8 @@ static double ex_primary(Ex *e) {
     e->p += n;
     ex_ws(e);
     if (*e->p == '(') { /* a function */
-      static const char *const fns[] = {"min", "max", "ceil", "floor", "round", "abs", "log2", "log",
-                                        "sqrt", "int", NULL};
+      static const char *const fns[] = {"min",  "max", "ceil", "floor", "round", "abs",
+                                        "log2", "log", "sqrt", "int",   NULL};
       int fi = -1;
       for (int i = 0; fns[i]; i++)
         if (strcmp(id, fns[i]) == 0) fi = i;
@@ -289,8 +292,12 @@ static double ex_primary(Ex *e) {
       }
       double v = a[0];
       switch (fi) {
-      case 0: for (int i = 1; i < na; i++) v = fmin(v, a[i]); return v;
-      case 1: for (int i = 1; i < na; i++) v = fmax(v, a[i]); return v;
+      case 0:
+        for (int i = 1; i < na; i++) v = fmin(v, a[i]);
+        return v;
+      case 1:
+        for (int i = 1; i < na; i++) v = fmax(v, a[i]);
+        return v;
       case 2: return ceil(v);
       case 3: return floor(v);
       case 4: return round(v);
@@ -356,15 +363,18 @@ static double ex_sum(Ex *e) {
   for (;;) {
     ex_ws(e);
     if (e->bad) return v;
-    if (*e->p == '+') e->p++, v += ex_term(e);
-    else if (*e->p == '-') e->p++, v -= ex_term(e);
-    else return v;
+    if (*e->p == '+')
+      e->p++, v += ex_term(e);
+    else if (*e->p == '-')
+      e->p++, v -= ex_term(e);
+    else
+      return v;
   }
 }
 
 /* Evaluates scalar text s; false (with *why) if it is not a number. */
-static bool eval_text(Tl *t, const Scope *sc, const char *s, int depth, double *out, const char **why,
-                      char *name, size_t namesz) {
+static bool eval_text(Tl *t, const Scope *sc, const char *s, int depth, double *out,
+                      const char **why, char *name, size_t namesz) {
   Ex e = {t, sc, s, depth, NULL, ""};
   if (depth > 16) {
     *why = "names refer to each other in a cycle";
@@ -387,7 +397,8 @@ static bool eval_text(Tl *t, const Scope *sc, const char *s, int depth, double *
 }
 
 /* The value of name in scope sc (then the top-level variables). */
-static bool resolve(Tl *t, const Scope *sc, const char *name, int depth, double *out, const char **why) {
+static bool resolve(Tl *t, const Scope *sc, const char *name, int depth, double *out,
+                    const char **why) {
   for (int i = 0; sc && i <= sc->n; i++) {
     Ref m = i < sc->n ? sc->map[i] : t->variables;
     Ref v = getv(m, name);
@@ -416,8 +427,10 @@ static bool num_at(Tl *t, Ref r, const Scope *sc, const char *what, double *out)
     return false;
   }
   if (eval_text(t, sc, s, 0, out, &why, name, sizeof name)) return true;
-  if (name[0]) err_at(t, r, "'%s': '%s': %s '%s'", what, s, why, name);
-  else err_at(t, r, "'%s': '%s': %s", what, s, why);
+  if (name[0])
+    err_at(t, r, "'%s': '%s': %s '%s'", what, s, why, name);
+  else
+    err_at(t, r, "'%s': '%s': %s", what, s, why);
   return false;
 }
 
@@ -451,7 +464,7 @@ static bool is_dir(const char *path) {
 
 /* Tags a v0.4 architecture may carry; any other explicit tag is refused. */
 static const char *const arch_tags[] = {"!Container", "!Component", "!Parallel", "!Hierarchical",
-                                        "!Pipelined", "!Nothing", NULL};
+                                        "!Pipelined", "!Nothing",   NULL};
 
 static bool custom_tag(const yaml_node_t *n) {
   return n->tag && strncmp((const char *)n->tag, "tag:yaml.org,2002:", 18) != 0;
@@ -493,7 +506,8 @@ static TlFile *file_load(Tl *t, const char *path) {
   yaml_parser_set_input_file(&parser, in);
   if (!yaml_parser_load(&parser, &f->doc)) {
     char where[32];
-    snprintf(where, sizeof where, "%zu:%zu", parser.problem_mark.line + 1, parser.problem_mark.column + 1);
+    snprintf(where, sizeof where, "%zu:%zu", parser.problem_mark.line + 1,
+             parser.problem_mark.column + 1);
     diag_error(t->d, where, "not valid YAML: %s%s%s", parser.problem ? parser.problem : "?",
                parser.context ? " " : "", parser.context ? parser.context : "");
     t->nerr++;
@@ -507,14 +521,18 @@ static TlFile *file_load(Tl *t, const char *path) {
   yaml_node_t *root = yaml_document_get_root_node(&f->doc);
   if (!root || root->type != YAML_MAPPING_NODE) {
     Ref r = {f, root};
-    err_at(t, r, "expected a mapping of Timeloop sections (architecture, problem, mapping, ...) at the top");
+    err_at(
+        t, r,
+        "expected a mapping of Timeloop sections (architecture, problem, mapping, ...) at the top");
     return NULL;
   }
   for (yaml_node_t *nd = f->doc.nodes.start; nd < f->doc.nodes.top; nd++) {
-    if (nd->type == YAML_MAPPING_NODE) /* a key given twice: YAML forbids it, timeloopfe refuses it */
+    if (nd->type ==
+        YAML_MAPPING_NODE) /* a key given twice: YAML forbids it, timeloopfe refuses it */
       for (yaml_node_pair_t *a = nd->data.mapping.pairs.start; a < nd->data.mapping.pairs.top; a++)
         for (yaml_node_pair_t *b = nd->data.mapping.pairs.start; b < a; b++) {
-          Ref ka = {f, yaml_document_get_node(&f->doc, a->key)}, kb = {f, yaml_document_get_node(&f->doc, b->key)};
+          Ref ka = {f, yaml_document_get_node(&f->doc, a->key)},
+              kb = {f, yaml_document_get_node(&f->doc, b->key)};
           if (scal(ka) && scal(kb) && key_eq(scal(ka), scal(kb)) && strcmp(scal(ka), "<<") != 0) {
             err_at(t, ka, "key '%s' given twice in one mapping (first at line %zu)", scal(ka),
                    kb.n->start_mark.line + 1);
@@ -527,8 +545,9 @@ static TlFile *file_load(Tl *t, const char *path) {
       if (strcmp((const char *)nd->tag, arch_tags[i]) == 0) ok = true;
     if (!ok) {
       Ref r = {f, nd};
-      err_at(t, r, "unsupported YAML tag '%s' (a Timeloop v0.4 architecture uses !Container, "
-                   "!Component, !Parallel, !Hierarchical, !Pipelined and !Nothing)",
+      err_at(t, r,
+             "unsupported YAML tag '%s' (a Timeloop v0.4 architecture uses !Container, "
+             "!Component, !Parallel, !Hierarchical, !Pipelined and !Nothing)",
              (const char *)nd->tag);
     }
   }
@@ -548,7 +567,8 @@ static void files_free(Tl *t) {
 /* Sets *slot to the section v of file f, unless another file gave it. */
 static void section(Tl *t, Ref *slot, Ref key, Ref v, const char *name) {
   if (slot->n) {
-    err_at(t, key, "'%s' is given twice (also at %s:%zu)", name, slot->f->path, slot->n->start_mark.line + 1);
+    err_at(t, key, "'%s' is given twice (also at %s:%zu)", name, slot->f->path,
+           slot->n->start_mark.line + 1);
     return;
   }
   *slot = v;
@@ -577,8 +597,10 @@ static bool paths_add(Tl *t, PathList *pl, const char *dir, const char *name) {
   size_t n = strlen(dir) + strlen(name) + 2;
   char *s = xmalloc(n);
   if (!s) return false;
-  if (dir[0]) snprintf(s, n, "%s%s%s", dir, ends_with(dir, "/") ? "" : "/", name);
-  else snprintf(s, n, "%s", name);
+  if (dir[0])
+    snprintf(s, n, "%s%s%s", dir, ends_with(dir, "/") ? "" : "/", name);
+  else
+    snprintf(s, n, "%s", name);
   pl->p[pl->n++] = s;
   return true;
 }
@@ -642,8 +664,8 @@ static bool expand_dir(Tl *t, const char *dir, PathList *pl, char *stats, size_t
       if (ends_with(nm, one_of[k])) kind = k;
     if (kind >= 0) {
       if (seen[kind]) {
-        err_at(t, (Ref){0}, "%s: two *%s files (%s and %s): name the one to read", dir, one_of[kind],
-               seen[kind], nm);
+        err_at(t, (Ref){0}, "%s: two *%s files (%s and %s): name the one to read", dir,
+               one_of[kind], seen[kind], nm);
         ok = false;
         break;
       }
@@ -669,19 +691,32 @@ static bool expand_dir(Tl *t, const char *dir, PathList *pl, char *stats, size_t
 
 /* Reads the top-level sections of every loaded file. */
 static void read_sections(Tl *t, TlFile *f) {
-  static const char *const ignored[] = {
-      "compound_components", "components", "mapper", "mapspace", "globals", "dumped_by_timeloop_front_end",
-      "ERT_summary", "ART_summary", "model", "version", "environment_variables", "mapper_constraints",
-      "timeloop_front_end", NULL};
+  static const char *const ignored[] = {"compound_components",
+                                        "components",
+                                        "mapper",
+                                        "mapspace",
+                                        "globals",
+                                        "dumped_by_timeloop_front_end",
+                                        "ERT_summary",
+                                        "ART_summary",
+                                        "model",
+                                        "version",
+                                        "environment_variables",
+                                        "mapper_constraints",
+                                        "timeloop_front_end",
+                                        NULL};
   Ref root = {f, yaml_document_get_root_node(&f->doc)};
   Ref nk = {NULL, NULL};
-  if (get_depth(root, "levels", &nk, 0).n || get_depth(root, "dims", &nk, 0).n) { /* naasc's own formats */
+  if (get_depth(root, "levels", &nk, 0).n ||
+      get_depth(root, "dims", &nk, 0).n) { /* naasc's own formats */
     bool prob = key_eq(scal(nk), "dims");
-    err_at(t, nk, "'%s': this is a naasc %s file, not a Timeloop specification (give it with %s)", scal(nk),
-           prob ? "problem" : "architecture or mapping", prob ? "--problem" : "--arch or --mapping");
+    err_at(t, nk, "'%s': this is a naasc %s file, not a Timeloop specification (give it with %s)",
+           scal(nk), prob ? "problem" : "architecture or mapping",
+           prob ? "--problem" : "--arch or --mapping");
     return;
   }
-  for (yaml_node_pair_t *pr = root.n->data.mapping.pairs.start; pr < root.n->data.mapping.pairs.top; pr++) {
+  for (yaml_node_pair_t *pr = root.n->data.mapping.pairs.start; pr < root.n->data.mapping.pairs.top;
+       pr++) {
     Ref k = {f, yaml_document_get_node(&f->doc, pr->key)};
     Ref v = {f, yaml_document_get_node(&f->doc, pr->value)};
     const char *ks = scal(k);
@@ -712,11 +747,14 @@ static void read_sections(Tl *t, TlFile *f) {
     } else if (key_eq(ks, "sparse_optimizations")) {
       Ref tg = getv(v, "targets");
       if (seq_len(tg) > 0 || (is_seq(v) && seq_len(v) > 0))
-        err_at(t, k, "'sparse_optimizations': a sparse (Sparseloop) specification: naasc's cost model is "
-                     "dense and does not model sparsity, gating, skipping or compressed formats");
+        err_at(t, k,
+               "'sparse_optimizations': a sparse (Sparseloop) specification: naasc's cost model is "
+               "dense and does not model sparsity, gating, skipping or compressed formats");
     } else {
-      err_at(t, k, "unknown Timeloop section '%s' (naasc reads architecture, "
-                   "architecture_constraints, problem, mapping, variables, ERT and ART)", ks);
+      err_at(t, k,
+             "unknown Timeloop section '%s' (naasc reads architecture, "
+             "architecture_constraints, problem, mapping, variables, ERT and ART)",
+             ks);
     }
   }
 }
@@ -756,8 +794,8 @@ static void table_component(const char *full, char *out, size_t n) {
 /* ---- problem ------------------------------------------------------------------- */
 
 typedef struct {
-  int dim[2];      /* indices into Tl's dims; -1 none */
-  Ref coef[2];     /* coefficient names (scalar) or none */
+  int dim[2];  /* indices into Tl's dims; -1 none */
+  Ref coef[2]; /* coefficient names (scalar) or none */
   int nterms;
   Ref node;
 } Term;
@@ -808,7 +846,8 @@ static Ref builtin_shape(Tl *t) {
   t->nfiles++;
   yaml_parser_t parser;
   if (!yaml_parser_initialize(&parser)) return none;
-  yaml_parser_set_input_string(&parser, (const unsigned char *)cnn_layer_yaml, sizeof cnn_layer_yaml - 1);
+  yaml_parser_set_input_string(&parser, (const unsigned char *)cnn_layer_yaml,
+                               sizeof cnn_layer_yaml - 1);
   f->loaded = yaml_parser_load(&parser, &f->doc);
   yaml_parser_delete(&parser);
   if (!f->loaded) return none;
@@ -843,8 +882,10 @@ static bool read_space(Tl *t, Ref ds, Space *sp, Ref coefs) {
     e->node = dim;
     e->dim[0] = e->dim[1] = -1;
     if (!is_seq(dim) || seq_len(dim) < 1 || seq_len(dim) > 2) {
-      err_at(t, dim, "data space '%s': a projected dimension is a list of one or two terms such as "
-                     "[[R, Wdilation], [P, Wstride]]", nm);
+      err_at(t, dim,
+             "data space '%s': a projected dimension is a list of one or two terms such as "
+             "[[R, Wdilation], [P, Wstride]]",
+             nm);
       return false;
     }
     e->nterms = seq_len(dim);
@@ -857,7 +898,8 @@ static bool read_space(Tl *t, Ref ds, Space *sp, Ref coefs) {
       const char *dn = scal(seq_at(term, 0));
       e->dim[k] = dim_index(t, dn);
       if (e->dim[k] < 0) {
-        err_at(t, seq_at(term, 0), "data space '%s': '%s' is not one of the shape's dimensions", nm, dn);
+        err_at(t, seq_at(term, 0), "data space '%s': '%s' is not one of the shape's dimensions", nm,
+               dn);
         return false;
       }
       if (seq_len(term) == 2) {
@@ -872,7 +914,8 @@ static bool read_space(Tl *t, Ref ds, Space *sp, Ref coefs) {
         if (cn && !known) { /* else a literal number */
           strtod(cn, &end);
           if (*end || end == cn) {
-            err_at(t, c, "data space '%s': coefficient '%s' is not declared in 'coefficients'", nm, cn);
+            err_at(t, c, "data space '%s': coefficient '%s' is not declared in 'coefficients'", nm,
+                   cn);
             return false;
           }
         }
@@ -907,7 +950,8 @@ static bool coef_value(Tl *t, Ref c, Ref coefs, Ref inst, int64_t *out) {
  * static reason (and *at the node it is about). */
 static const char *match_conv(Tl *t, const Space *w, const Space *in, const Space *o, int role[],
                               Ref *at, int axis_pair[2][2]) {
-  bool inW[TL_MAX_DIMS] = {0}, inO[TL_MAX_DIMS] = {0}, inI[TL_MAX_DIMS] = {0}, slid[TL_MAX_DIMS] = {0};
+  bool inW[TL_MAX_DIMS] = {0}, inO[TL_MAX_DIMS] = {0}, inI[TL_MAX_DIMS] = {0},
+       slid[TL_MAX_DIMS] = {0};
   for (int i = 0; i < t->ndims; i++) role[i] = -1;
   const Space *wo[2] = {w, o};
   for (int k = 0; k < 2; k++)
@@ -937,7 +981,9 @@ static const char *match_conv(Tl *t, const Space *w, const Space *in, const Spac
     }
     int a = e->dim[0], b = e->dim[1];
     /* the filter-like term is in the weights, the output-like one in the outputs */
-    int r = (inW[a] && !inO[a] && inO[b] && !inW[b]) ? 0 : (inW[b] && !inO[b] && inO[a] && !inW[a]) ? 1 : -1;
+    int r = (inW[a] && !inO[a] && inO[b] && !inW[b])   ? 0
+            : (inW[b] && !inO[b] && inO[a] && !inW[a]) ? 1
+                                                       : -1;
     if (r < 0) {
       *at = e->node;
       return "a sliding-window axis must add a weight dimension and an output dimension";
@@ -962,10 +1008,14 @@ static const char *match_conv(Tl *t, const Space *w, const Space *in, const Spac
       continue;
     }
     int r = -1;
-    if (inW[d] && inI[d] && inO[d]) r = DIM_G;
-    else if (inW[d] && inO[d] && !inI[d]) r = DIM_K;
-    else if (inW[d] && inI[d] && !inO[d]) r = DIM_C;
-    else if (inI[d] && inO[d] && !inW[d]) r = DIM_N;
+    if (inW[d] && inI[d] && inO[d])
+      r = DIM_G;
+    else if (inW[d] && inO[d] && !inI[d])
+      r = DIM_K;
+    else if (inW[d] && inI[d] && !inO[d])
+      r = DIM_C;
+    else if (inI[d] && inO[d] && !inW[d])
+      r = DIM_N;
     if (r >= 0 && !taken[r]) {
       role[d] = r;
       taken[r] = true;
@@ -991,7 +1041,8 @@ static void read_problem(Tl *t) {
   }
   Ref ver = getv(p, "version");
   if (ver.n && scal(ver) && strcmp(scal(ver), "0.3") != 0 && strcmp(scal(ver), "0.4") != 0) {
-    err_at(t, ver, "'problem.version': %s: naasc reads Timeloop specifications v0.3 and v0.4", scal(ver));
+    err_at(t, ver, "'problem.version': %s: naasc reads Timeloop specifications v0.3 and v0.4",
+           scal(ver));
     return;
   }
   Ref shape = getv(p, "shape");
@@ -1000,8 +1051,11 @@ static void read_problem(Tl *t) {
                              strcmp(sname, "CNN-Layer") == 0))) {
     shape = builtin_shape(t);
   } else if (sname) {
-    err_at(t, shape, "problem shape '%s': naasc knows only Timeloop's cnn_layer by name; give the shape inline "
-                     "(dimensions, coefficients, data_spaces)", sname);
+    err_at(
+        t, shape,
+        "problem shape '%s': naasc knows only Timeloop's cnn_layer by name; give the shape inline "
+        "(dimensions, coefficients, data_spaces)",
+        sname);
     return;
   }
   if (!is_map(shape)) {
@@ -1012,7 +1066,8 @@ static void read_problem(Tl *t) {
   snprintf(pr->name, sizeof pr->name, "%s", nm ? nm : "problem");
   Ref dims = getv(shape, "dimensions");
   if (!is_seq(dims) || seq_len(dims) < 1 || seq_len(dims) > TL_MAX_DIMS) {
-    err_at(t, dims.n ? dims : shape, "'problem.shape.dimensions': expected a list of 1 to %d names", TL_MAX_DIMS);
+    err_at(t, dims.n ? dims : shape, "'problem.shape.dimensions': expected a list of 1 to %d names",
+           TL_MAX_DIMS);
     return;
   }
   t->ndims = seq_len(dims);
@@ -1045,29 +1100,36 @@ static void read_problem(Tl *t) {
     double v = 1;
     Ref dv = is_map(common) ? getv(common, "density") : common;
     if (!dv.n || !num_at(t, dv, NULL, "commonDensity", &v) || v < 1) {
-      err_at(t, common, "'commonDensity': a sparse workload: naasc's cost model is dense and does not model "
-                        "sparsity");
+      err_at(t, common,
+             "'commonDensity': a sparse workload: naasc's cost model is dense and does not model "
+             "sparsity");
       return;
     }
   }
   if (is_map(dens))
-    for (yaml_node_pair_t *pr2 = dens.n->data.mapping.pairs.start; pr2 < dens.n->data.mapping.pairs.top; pr2++) {
+    for (yaml_node_pair_t *pr2 = dens.n->data.mapping.pairs.start;
+         pr2 < dens.n->data.mapping.pairs.top; pr2++) {
       Ref k = {dens.f, yaml_document_get_node(&dens.f->doc, pr2->key)};
       Ref v = {dens.f, yaml_document_get_node(&dens.f->doc, pr2->value)};
       Ref dv = is_map(v) ? getv(v, "density") : v;
       double x = 1;
       if (dv.n && scal(dv) && !num_at(t, dv, NULL, "density", &x)) return;
       if (x < 1) {
-        err_at(t, k, "'densities': data space '%s' has density %g: a sparse workload; naasc's cost model is "
-                     "dense and does not model sparsity", scal(k) ? scal(k) : "?", x);
+        err_at(
+            t, k,
+            "'densities': data space '%s' has density %g: a sparse workload; naasc's cost model is "
+            "dense and does not model sparsity",
+            scal(k) ? scal(k) : "?", x);
         return;
       }
     }
   Ref coefs = getv(shape, "coefficients");
   Ref dss = getv(shape, "data_spaces");
   if (!is_seq(dss) || seq_len(dss) != 3) {
-    err_at(t, dss.n ? dss : shape, "problem shape '%s': naasc reads shapes of three data spaces (weights, "
-                                   "inputs, outputs), this one has %d", pr->name, seq_len(dss));
+    err_at(t, dss.n ? dss : shape,
+           "problem shape '%s': naasc reads shapes of three data spaces (weights, "
+           "inputs, outputs), this one has %d",
+           pr->name, seq_len(dss));
     return;
   }
   Space sp[3];
@@ -1076,8 +1138,10 @@ static void read_problem(Tl *t) {
     if (!read_space(t, seq_at(dss, i), &sp[i], coefs)) return;
     if (sp[i].rw) {
       if (out >= 0) {
-        err_at(t, sp[i].node, "problem shape '%s': two read-write data spaces ('%s' and '%s'); a "
-                              "convolution has one output", pr->name, sp[out].name, sp[i].name);
+        err_at(t, sp[i].node,
+               "problem shape '%s': two read-write data spaces ('%s' and '%s'); a "
+               "convolution has one output",
+               pr->name, sp[out].name, sp[i].name);
         return;
       }
       out = i;
@@ -1099,8 +1163,8 @@ static void read_problem(Tl *t) {
    * the inputs, else the first listed as the weights */
   if (!why[0] && !why[1] && pairs[0][0][1] < 0 && pairs[1][0][1] >= 0) pick = 1;
   if (pick < 0) {
-    err_at(t, at[0].n ? at[0] : dss, "problem shape '%s' is not a convolution naasc can evaluate: %s", pr->name,
-           why[0]);
+    err_at(t, at[0].n ? at[0] : dss,
+           "problem shape '%s' is not a convolution naasc can evaluate: %s", pr->name, why[0]);
     return;
   }
   const Space *W = &sp[ro[pick]], *I = &sp[ro[1 - pick]], *O = &sp[out];
@@ -1141,7 +1205,8 @@ typedef enum { CLS_STORAGE, CLS_COMPUTE, CLS_NETWORK, CLS_NOTHING, CLS_UNKNOWN }
 static ClassKind class_kind(const char *cls) {
   static const char *const storage[] = {"DRAM", "SRAM", "regfile", "smartbuffer", "storage", NULL};
   static const char *const compute[] = {"mac", "intmac", "fpmac", "compute", NULL};
-  static const char *const network[] = {"XY_NoC", "Legacy", "ReductionTree", "SimpleMulticast", NULL};
+  static const char *const network[] = {"XY_NoC", "Legacy", "ReductionTree", "SimpleMulticast",
+                                        NULL};
   if (!cls) return CLS_UNKNOWN;
   for (int i = 0; storage[i]; i++)
     if (strstr(cls, storage[i])) return CLS_STORAGE;
@@ -1184,13 +1249,17 @@ static bool component_class(Tl *t, Ref n, Comp *c) {
   snprintf(c->cls, sizeof c->cls, "%s", cls);
   ClassKind k = class_kind(cls);
   if (k == CLS_NETWORK) {
-    err_at(t, cl, "component '%s': class '%s' is a network; naasc does not model Timeloop's networks", name ? name : "?",
-           cls);
+    err_at(t, cl,
+           "component '%s': class '%s' is a network; naasc does not model Timeloop's networks",
+           name ? name : "?", cls);
     return false;
   }
   if (k == CLS_UNKNOWN) {
-    err_at(t, cl, "component '%s': unknown class '%s' (a Timeloop class names storage: DRAM, SRAM, regfile, "
-                  "smartbuffer, storage; or compute: mac, intmac, fpmac, compute)", name ? name : "?", cls);
+    err_at(
+        t, cl,
+        "component '%s': unknown class '%s' (a Timeloop class names storage: DRAM, SRAM, regfile, "
+        "smartbuffer, storage; or compute: mac, intmac, fpmac, compute)",
+        name ? name : "?", cls);
     return false;
   }
   c->compute = k == CLS_COMPUTE;
@@ -1267,11 +1336,16 @@ static void node_constraints(Tl *t, Ref node, int level, bool spatial, bool othe
     err_at(t, cs, "'constraints': expected a mapping (dataspace, temporal, spatial)");
     return;
   }
-  for (yaml_node_pair_t *pr = cs.n->data.mapping.pairs.start; pr < cs.n->data.mapping.pairs.top; pr++) {
+  for (yaml_node_pair_t *pr = cs.n->data.mapping.pairs.start; pr < cs.n->data.mapping.pairs.top;
+       pr++) {
     Ref k = {cs.f, yaml_document_get_node(&cs.f->doc, pr->key)};
     Ref v = {cs.f, yaml_document_get_node(&cs.f->doc, pr->value)};
     const char *ks = scal(k);
-    char type = !ks ? 0 : key_eq(ks, "dataspace") ? 'b' : key_eq(ks, "temporal") ? 't' : key_eq(ks, "spatial") ? 's' : 0;
+    char type = !ks                       ? 0
+                : key_eq(ks, "dataspace") ? 'b'
+                : key_eq(ks, "temporal")  ? 't'
+                : key_eq(ks, "spatial")   ? 's'
+                                          : 0;
     if (!type) {
       err_at(t, k, "unknown constraint '%s' (dataspace, temporal, spatial)", ks ? ks : "?");
       continue;
@@ -1301,7 +1375,8 @@ static void walk_nodes(Tl *t, Ref list) {
   Ref stack[256];
   bool par[256];
   int sp = 0;
-  for (int i = seq_len(list) - 1; i >= 0 && sp < 256; i--) stack[sp] = seq_at(list, i), par[sp++] = false;
+  for (int i = seq_len(list) - 1; i >= 0 && sp < 256; i--)
+    stack[sp] = seq_at(list, i), par[sp++] = false;
   int64_t mx = 1, my = 1;
   Scope sc = {{{0}}, 0};
   bool first = true, after_compute = false;
@@ -1310,12 +1385,15 @@ static void walk_nodes(Tl *t, Ref list) {
     bool in_par = par[sp];
     const char *tag = n.n->tag ? (const char *)n.n->tag : "";
     if (!custom_tag(n.n)) {
-      err_at(t, n, "an architecture node needs a tag: !Component, !Container, !Parallel, !Hierarchical or "
-                   "!Nothing");
+      err_at(
+          t, n,
+          "an architecture node needs a tag: !Component, !Container, !Parallel, !Hierarchical or "
+          "!Nothing");
       return;
     }
     if (strcmp(tag, "!Nothing") == 0) continue;
-    if (strcmp(tag, "!Parallel") == 0 || strcmp(tag, "!Hierarchical") == 0 || strcmp(tag, "!Pipelined") == 0) {
+    if (strcmp(tag, "!Parallel") == 0 || strcmp(tag, "!Hierarchical") == 0 ||
+        strcmp(tag, "!Pipelined") == 0) {
       Ref kids = getv(n, "nodes");
       if (!is_seq(kids)) {
         err_at(t, n, "'%s' needs 'nodes', a list", tag);
@@ -1341,8 +1419,10 @@ static void walk_nodes(Tl *t, Ref list) {
     }
     if (getv(n, "enabled").n && !is_true(scal(getv(n, "enabled")))) continue;
     if (getv(n, "sparse_optimizations").n && !is_null(getv(n, "sparse_optimizations"))) {
-      err_at(t, getv(n, "sparse_optimizations"), "'%s': sparse_optimizations: a sparse (Sparseloop) "
-                                                 "specification; naasc's cost model is dense", nm);
+      err_at(t, getv(n, "sparse_optimizations"),
+             "'%s': sparse_optimizations: a sparse (Sparseloop) "
+             "specification; naasc's cost model is dense",
+             nm);
       return;
     }
     bool container = strcmp(tag, "!Container") == 0;
@@ -1369,7 +1449,9 @@ static void walk_nodes(Tl *t, Ref list) {
         continue; /* a class of nothing */
       }
       if (after_compute) {
-        err_at(t, n, "component '%s' after the compute component: the compute level is the innermost", nm);
+        err_at(t, n,
+               "component '%s' after the compute component: the compute level is the innermost",
+               nm);
         return;
       }
     }
@@ -1379,7 +1461,9 @@ static void walk_nodes(Tl *t, Ref list) {
     if (fx < 0 || fy < 0) return;
     bool fan = fx * fy != 1;
     if (fan && in_par) {
-      err_at(t, n, "component '%s' with a fan-out under a !Parallel: not supported (as in timeloopfe)", nm);
+      err_at(t, n,
+             "component '%s' with a fan-out under a !Parallel: not supported (as in timeloopfe)",
+             nm);
       return;
     }
     if (fan) { /* the level timeloopfe adds: keeps nothing, carries the spatial constraints */
@@ -1528,8 +1612,10 @@ static void build_arch(Tl *t) {
   for (int i = 0; i < t->ncomp; i++) {
     if (t->comp[i].compute) {
       if (i != t->ncomp - 1) {
-        err_at(t, t->comp[i + 1].node, "component '%s' after the compute component '%s': the compute level is the "
-                                       "innermost", t->comp[i + 1].name, t->comp[i].name);
+        err_at(t, t->comp[i + 1].node,
+               "component '%s' after the compute component '%s': the compute level is the "
+               "innermost",
+               t->comp[i + 1].name, t->comp[i].name);
         return;
       }
       mac = &t->comp[i];
@@ -1538,11 +1624,13 @@ static void build_arch(Tl *t) {
     }
   }
   if (!mac) {
-    err_at(t, t->arch, "the architecture has no compute component (class mac, intmac, fpmac or compute)");
+    err_at(t, t->arch,
+           "the architecture has no compute component (class mac, intmac, fpmac or compute)");
     return;
   }
   if (nst < 1 || nst > ACCEL_MAX_LEVELS) {
-    err_at(t, t->arch, "the architecture has %d storage levels; naasc models 1 to %d", nst, ACCEL_MAX_LEVELS);
+    err_at(t, t->arch, "the architecture has %d storage levels; naasc models 1 to %d", nst,
+           ACCEL_MAX_LEVELS);
     return;
   }
   snprintf(a->name, sizeof a->name, "%s", t->s->design[0] ? t->s->design : "timeloop");
@@ -1556,16 +1644,20 @@ static void build_arch(Tl *t) {
   static const char *const dep_names[] = {"depth", "memory_depth", "data_storage_depth", NULL};
   static const char *const kb_names[] = {"sizeKB", NULL};
   static const char *const mb_names[] = {"multiple_buffering", NULL};
-  static const char *const rbw[] = {"read_bandwidth", NULL}, *const wbw[] = {"write_bandwidth", NULL},
-                           *const sbw[] = {"shared_bandwidth", NULL}, *const bw[] = {"bandwidth", NULL};
+  static const char *const rbw[] = {"read_bandwidth", NULL},
+                           *const wbw[] = {"write_bandwidth", NULL},
+                           *const sbw[] = {"shared_bandwidth", NULL},
+                           *const bw[] = {"bandwidth", NULL};
   static const char *const inst_names[] = {"instances", NULL}, *const mx_names[] = {"meshX", NULL},
                            *const my_names[] = {"meshY", NULL};
-  static const char *const vae[] = {"vector_access_energy", NULL}, *const mac_e[] = {"energy", NULL};
+  static const char *const vae[] = {"vector_access_energy", NULL}, *const mac_e[] = {"energy",
+                                                                                     NULL};
   static const char *const rd_act[] = {"random_read", "read", NULL};
   static const char *const fill_act[] = {"random_fill", "random_write", "fill", "write", NULL};
   static const char *const upd_act[] = {"random_update", "random_write", "update", "write", NULL};
   static const char *const leak_act[] = {"leak", NULL};
-  static const char *const mac_act[] = {"mac_random", "mult_random", "mac", "mult", "compute", NULL};
+  static const char *const mac_act[] = {"mac_random", "mult_random", "mac",
+                                        "mult",       "compute",     NULL};
   for (int i = 0; i < t->ncomp; i++) {
     Comp *c = &t->comp[i];
     int64_t v;
@@ -1574,11 +1666,15 @@ static void build_arch(Tl *t) {
     int64_t mx = 0, my = 0;
     bool hx = attr_int(t, c, mx_names, &mx), hy = attr_int(t, c, my_names, &my);
     if (!c->mesh_x || hx || hy) {
-      if (hx && !hy) my = mx > 0 && c->instances % mx == 0 ? c->instances / mx : -1;
-      else if (hy && !hx) mx = my > 0 && c->instances % my == 0 ? c->instances / my : -1;
-      else if (!hx && !hy) mx = c->instances, my = 1;
+      if (hx && !hy)
+        my = mx > 0 && c->instances % mx == 0 ? c->instances / mx : -1;
+      else if (hy && !hx)
+        mx = my > 0 && c->instances % my == 0 ? c->instances / my : -1;
+      else if (!hx && !hy)
+        mx = c->instances, my = 1;
       if (mx < 1 || my < 1 || mx * my != c->instances) {
-        err_at(t, c->node, "'%s': meshX x meshY must equal its %lld instances", c->name, (long long)c->instances);
+        err_at(t, c->node, "'%s': meshX x meshY must equal its %lld instances", c->name,
+               (long long)c->instances);
         return;
       }
       c->mesh_x = mx, c->mesh_y = my;
@@ -1599,10 +1695,14 @@ static void build_arch(Tl *t) {
     L->is_dram = strstr(c->cls, "DRAM") || (scal(tech) && strcmp(scal(tech), "DRAM") == 0);
     L->instances = c->instances, L->mesh_x = c->mesh_x, L->mesh_y = c->mesh_y;
     if (child->mesh_x % c->mesh_x || child->mesh_y % c->mesh_y ||
-        child->instances != c->instances * (child->mesh_x / c->mesh_x) * (child->mesh_y / c->mesh_y)) {
-      err_at(t, child->node, "'%s' (%lld instances, mesh %lld x %lld) is not a fan-out of '%s' (%lld, mesh %lld x %lld)",
-             child->name, (long long)child->instances, (long long)child->mesh_x, (long long)child->mesh_y, c->name,
-             (long long)c->instances, (long long)c->mesh_x, (long long)c->mesh_y);
+        child->instances !=
+            c->instances * (child->mesh_x / c->mesh_x) * (child->mesh_y / c->mesh_y)) {
+      err_at(
+          t, child->node,
+          "'%s' (%lld instances, mesh %lld x %lld) is not a fan-out of '%s' (%lld, mesh %lld x %lld)",
+          child->name, (long long)child->instances, (long long)child->mesh_x,
+          (long long)child->mesh_y, c->name, (long long)c->instances, (long long)c->mesh_x,
+          (long long)c->mesh_y);
       return;
     }
     L->fanout[AXIS_X] = child->mesh_x / c->mesh_x;
@@ -1613,34 +1713,43 @@ static void build_arch(Tl *t) {
     /* Word bits, block, size (BufferLevel::ParseSpecs). */
     int64_t wbits = 16, block = 1, width = 0, cluster = 1, size = 0;
     if (c->dummy) wbits = 1, width = 1;
-    bool has_block = attr_int(t, c, bs_names, &block), has_cluster = attr_int(t, c, cs_names, &cluster);
+    bool has_block = attr_int(t, c, bs_names, &block),
+         has_cluster = attr_int(t, c, cs_names, &cluster);
     if (!c->dummy) attr_int(t, c, wb_names, &wbits);
     if (!c->dummy && attr_int(t, c, w_names, &width)) {
       if (wbits < 1 || block < 1 || cluster < 1 || width % (wbits * block) != 0) {
-        err_at(t, attr(c, w_names), "'%s': width %lld is not a multiple of block_size x word bits (%lld x %lld)",
+        err_at(t, attr(c, w_names),
+               "'%s': width %lld is not a multiple of block_size x word bits (%lld x %lld)",
                c->name, (long long)width, (long long)block, (long long)wbits);
         return;
       }
       if (has_block && has_cluster && block * wbits * cluster != width) {
-        err_at(t, attr(c, w_names), "'%s': block_size x word bits x cluster_size != width", c->name);
+        err_at(t, attr(c, w_names), "'%s': block_size x word bits x cluster_size != width",
+               c->name);
         return;
       }
-      if (has_cluster && !has_block) block = width / cluster / wbits;
-      else if (!has_cluster) cluster = width / (wbits * block), block = has_block ? block : width / wbits,
-                             cluster = has_block ? cluster : 1;
+      if (has_cluster && !has_block)
+        block = width / cluster / wbits;
+      else if (!has_cluster)
+        cluster = width / (wbits * block), block = has_block ? block : width / wbits,
+        cluster = has_block ? cluster : 1;
     }
     if (t->nerr) return;
     if (cluster != 1) {
-      err_at(t, c->node, "'%s': cluster_size %lld: naasc models clusters of 1 block", c->name, (long long)cluster);
+      err_at(t, c->node, "'%s': cluster_size %lld: naasc models clusters of 1 block", c->name,
+             (long long)cluster);
       return;
     }
     if (wbits < 1 || block < 1) {
       err_at(t, c->node, "'%s': word bits and block size must be at least 1", c->name);
       return;
     }
-    if (attr_int(t, c, ent_names, &v)) size = v;
-    else if (attr_int(t, c, dep_names, &v)) size = v * block;
-    else if (attr_int(t, c, kb_names, &v)) size = v * 1024 * 8 / wbits;
+    if (attr_int(t, c, ent_names, &v))
+      size = v;
+    else if (attr_int(t, c, dep_names, &v))
+      size = v * block;
+    else if (attr_int(t, c, kb_names, &v))
+      size = v * 1024 * 8 / wbits;
     if (c->dummy) size = 1;
     if (t->nerr) return;
     if (size < 0) {
@@ -1661,7 +1770,8 @@ static void build_arch(Tl *t) {
     if (attr_num(t, c, rbw, &x)) L->read_bw = x;
     if (attr_num(t, c, wbw, &x)) L->write_bw = x;
     /* What naasc does not model is refused, not ignored. */
-    static const char *const ovb[] = {"allow_overbooking", NULL}, *const mu[] = {"min_utilization", NULL},
+    static const char *const ovb[] = {"allow_overbooking", NULL},
+                             *const mu[] = {"min_utilization", NULL},
                              *const nfl[] = {"network_fill_latency", NULL},
                              *const ndl[] = {"network_drain_latency", NULL},
                              *const bcs[] = {"per_dataspace_bandwidth_consumption_scale", NULL};
@@ -1684,7 +1794,8 @@ static void build_arch(Tl *t) {
     }
     /* naasc's own terms, which Timeloop ignores (written by --emit=timeloop). */
     static const char *const noc[] = {"naasc_noc_energy_pj_per_hop", NULL},
-                             *const nmc[] = {"naasc_no_multicast", NULL}, *const nrd[] = {"naasc_no_reduction", NULL},
+                             *const nmc[] = {"naasc_no_multicast", NULL},
+                             *const nrd[] = {"naasc_no_reduction", NULL},
                              *const tcw[] = {"naasc_tensor_capacity_words", NULL};
     if (attr_num(t, c, noc, &x)) L->noc_pj_per_hop = x;
     if ((r = attr(c, nmc)).n) L->no_multicast = is_true(scal(r));
@@ -1695,7 +1806,9 @@ static void build_arch(Tl *t) {
         return;
       }
       for (int k = 0; k < NTENSORS; k++)
-        if (!int_at(t, seq_at(r, k), NULL, "naasc_tensor_capacity_words", &L->tensor_capacity_words[k])) return;
+        if (!int_at(t, seq_at(r, k), NULL, "naasc_tensor_capacity_words",
+                    &L->tensor_capacity_words[k]))
+          return;
     }
     /* Energies: the ERT, else the vector_access_energy attribute. */
     Ref e = ert.n ? table_find(t, ert, L->name, "ERT") : (Ref){0};
@@ -1709,12 +1822,17 @@ static void build_arch(Tl *t) {
     if (t->nerr) return;
     if (!(hr && hf && hu) && !user && !c->dummy && L->keeps_allowed) {
       if (!e.n)
-        err_at(t, c->node, "'%s': no energy: no Accelergy ERT entry for it (give the *.ERT.yaml of a Timeloop "
-                           "run with the specification, or put it beside the architecture file) and no "
-                           "vector_access_energy attribute", c->name);
+        err_at(t, c->node,
+               "'%s': no energy: no Accelergy ERT entry for it (give the *.ERT.yaml of a Timeloop "
+               "run with the specification, or put it beside the architecture file) and no "
+               "vector_access_energy attribute",
+               c->name);
       else
-        err_at(t, e, "'%s': the ERT has no %s action (and no vector_access_energy attribute)", c->name,
-               !hr ? "read" : !hf ? "write (or fill)" : "update (or write)");
+        err_at(t, e, "'%s': the ERT has no %s action (and no vector_access_energy attribute)",
+               c->name,
+               !hr   ? "read"
+               : !hf ? "write (or fill)"
+                     : "update (or write)");
       return;
     }
     L->e_read_pj = hr ? er : ev;
@@ -1740,11 +1858,15 @@ static void build_arch(Tl *t) {
   snprintf(t->s->mac_name, sizeof t->s->mac_name, "%s", mac->name);
   Ref e = ert.n ? table_find(t, ert, mac->name, "ERT") : (Ref){0};
   double ev;
-  if (ert_action(t, getv(e, "actions"), mac_act, &ev)) a->mac_energy_pj = ev;
-  else if (attr_num(t, mac, mac_e, &ev)) a->mac_energy_pj = ev;
+  if (ert_action(t, getv(e, "actions"), mac_act, &ev))
+    a->mac_energy_pj = ev;
+  else if (attr_num(t, mac, mac_e, &ev))
+    a->mac_energy_pj = ev;
   else if (!t->nerr) {
-    err_at(t, mac->node, "'%s': no energy: the ERT has no compute action for it (mac_random, mac, compute, ...) "
-                         "and it has no energy attribute", mac->name);
+    err_at(t, mac->node,
+           "'%s': no energy: the ERT has no compute action for it (mac_random, mac, compute, ...) "
+           "and it has no energy attribute",
+           mac->name);
     return;
   }
   Ref ar = art.n ? table_find(t, art, mac->name, "ART") : (Ref){0};
@@ -1784,8 +1906,8 @@ static int tensor_list(Tl *t, Ref lst, const char *what) {
   if (scal(lst)) { /* one name */
     int k = tensor_by_name(t, scal(lst));
     if (k < 0) {
-      err_at(t, lst, "'%s': '%s' is not a data space of the problem (%s, %s, %s)", what, scal(lst), t->tname[0],
-             t->tname[1], t->tname[2]);
+      err_at(t, lst, "'%s': '%s' is not a data space of the problem (%s, %s, %s)", what, scal(lst),
+             t->tname[0], t->tname[1], t->tname[2]);
       return -1;
     }
     return 1 << k;
@@ -1811,14 +1933,16 @@ static int tensor_list(Tl *t, Ref lst, const char *what) {
  * with no convolution role, -1 (not reported) if there is none. */
 static int dim_by_name(Tl *t, const char *nm, size_t n) {
   for (int i = 0; i < t->ndims; i++)
-    if (strlen(t->dname[i]) == n && strncmp(t->dname[i], nm, n) == 0) return t->drole[i] >= 0 ? t->drole[i] : -2;
+    if (strlen(t->dname[i]) == n && strncmp(t->dname[i], nm, n) == 0)
+      return t->drole[i] >= 0 ? t->drole[i] : -2;
   return -1;
 }
 
 /* Parses Timeloop factors ("C1 M8", "C=1 M=8", "Q=5,2", a list of them):
  * f[d], residual r[d] (0 = none); factors of no-role dims go to *extra.
  * Missing dims keep their values.  Returns false (reported) on an error. */
-static bool parse_factors(Tl *t, Ref r, int64_t f[NDIMS], int64_t rem[NDIMS], bool *given, const char *what) {
+static bool parse_factors(Tl *t, Ref r, int64_t f[NDIMS], int64_t rem[NDIMS], bool *given,
+                          const char *what) {
   char buf[1024];
   size_t used = 0;
   buf[0] = 0;
@@ -1878,13 +2002,16 @@ static bool parse_factors(Tl *t, Ref r, int64_t f[NDIMS], int64_t rem[NDIMS], bo
       v = t->s->problem.dim[d];
     }
     if (v < 1 || res == 0 || res > v) {
-      err_at(t, r, "'%s': factor '%.*s' must be at least 1 (and a residual 1..factor)", what, (int)nl, nm);
+      err_at(t, r, "'%s': factor '%.*s' must be at least 1 (and a residual 1..factor)", what,
+             (int)nl, nm);
       return false;
     }
     f[d] = v;
-    if (rem) rem[d] = (res > 0 && res < v) ? res : 0;
+    if (rem)
+      rem[d] = (res > 0 && res < v) ? res : 0;
     else if (res > 0 && res < v) {
-      err_at(t, r, "'%s': a residual on a spatial factor ('%.*s'): not modelled", what, (int)nl, nm);
+      err_at(t, r, "'%s': a residual on a spatial factor ('%.*s'): not modelled", what, (int)nl,
+             nm);
       return false;
     }
     if (given) given[d] = true;
@@ -1959,11 +2086,15 @@ static void apply_constraints(Tl *t) {
         err_at(t, tg, "constraint: target '%s' is not a storage level of the architecture", tn);
         continue;
       }
-      char type = key_eq(ty, "temporal") ? 't' : key_eq(ty, "spatial") ? 's'
-                  : (key_eq(ty, "bypass") || key_eq(ty, "dataspace") || key_eq(ty, "datatype")) ? 'b'
-                  : key_eq(ty, "utilization") || key_eq(ty, "max_overbooked_proportion") ? 'u' : 0;
+      char type = key_eq(ty, "temporal")  ? 't'
+                  : key_eq(ty, "spatial") ? 's'
+                  : (key_eq(ty, "bypass") || key_eq(ty, "dataspace") || key_eq(ty, "datatype"))
+                      ? 'b'
+                  : key_eq(ty, "utilization") || key_eq(ty, "max_overbooked_proportion") ? 'u'
+                                                                                         : 0;
       if (!type) {
-        err_at(t, getv(c, "type"), "constraint: unknown type '%s' (temporal, spatial, bypass, dataspace)", ty);
+        err_at(t, getv(c, "type"),
+               "constraint: unknown type '%s' (temporal, spatial, bypass, dataspace)", ty);
         continue;
       }
       if (type == 'u') continue;
@@ -1979,7 +2110,8 @@ static void apply_constraints(Tl *t) {
     Cons *c = &t->cons[i];
     Level *L = &a->level[c->level];
     if (c->type == 'b') {
-      int keep = tensor_list(t, getv(c->node, "keep"), "keep"), byp = tensor_list(t, getv(c->node, "bypass"), "bypass");
+      int keep = tensor_list(t, getv(c->node, "keep"), "keep"),
+          byp = tensor_list(t, getv(c->node, "bypass"), "bypass");
       if (keep < 0 || byp < 0) return;
       if (keep & byp) {
         err_at(t, c->node, "constraint on '%s': a data space both kept and bypassed", L->name);
@@ -1988,7 +2120,8 @@ static void apply_constraints(Tl *t) {
       L->keeps_allowed &= (uint8_t)~byp;
       L->keeps_required |= (uint8_t)keep;
       if (L->keeps_required & ~L->keeps_allowed) {
-        err_at(t, c->node, "constraint on '%s': keeps a data space the level may not hold", L->name);
+        err_at(t, c->node, "constraint on '%s': keeps a data space the level may not hold",
+               L->name);
         return;
       }
     } else if (c->type == 's') {
@@ -2009,8 +2142,10 @@ static void apply_constraints(Tl *t) {
           int_at(t, sr, NULL, "split", &split)) {
         uint8_t xm = 0, ym = 0;
         for (int k = 0; k < np; k++) {
-          if (k < split) xm |= (uint8_t)(1u << perm[k]);
-          else ym |= (uint8_t)(1u << perm[k]);
+          if (k < split)
+            xm |= (uint8_t)(1u << perm[k]);
+          else
+            ym |= (uint8_t)(1u << perm[k]);
         }
         L->connectivity[AXIS_X] &= (uint8_t)(xm | (1u << DIM_G) * !(t->s->dim_name[DIM_G][0]));
         L->connectivity[AXIS_Y] &= (uint8_t)(ym | (1u << DIM_G) * !(t->s->dim_name[DIM_G][0]));
@@ -2024,11 +2159,12 @@ static void apply_constraints(Tl *t) {
   for (int l = 0; l < a->nlevels; l++)
     for (int x = 0; x < ACCEL_MAX_AXES; x++) {
       Level *L = &a->level[l];
-      if (L->fanout[x] <= 1 || !L->connectivity[x]) L->connectivity[x] = L->fanout[x] <= 1 ? ACCEL_ALL_DIMS
-                                                                                          : (uint8_t)(1u << DIM_G);
+      if (L->fanout[x] <= 1 || !L->connectivity[x])
+        L->connectivity[x] = L->fanout[x] <= 1 ? ACCEL_ALL_DIMS : (uint8_t)(1u << DIM_G);
     }
   if (a->level[0].keeps_allowed != ACCEL_ALL_TENSORS) {
-    err_at(t, t->comp[0].node, "constraint: the outermost level '%s' must keep every data space", a->level[0].name);
+    err_at(t, t->comp[0].node, "constraint: the outermost level '%s' must keep every data space",
+           a->level[0].name);
     return;
   }
 }
@@ -2041,7 +2177,8 @@ static void read_mapping(Tl *t) {
   Ref lst = t->mapping;
   if (is_map(lst) && getv(lst, "targets").n) lst = getv(lst, "targets");
   if (!is_seq(lst)) {
-    err_at(t, lst, "'mapping': expected a list of directives (target, type, factors, permutation, ...)");
+    err_at(t, lst,
+           "'mapping': expected a list of directives (target, type, factors, permutation, ...)");
     return;
   }
   m->nlevels = a->nlevels;
@@ -2071,14 +2208,20 @@ static void read_mapping(Tl *t) {
       names[0] = 0;
       for (int k = 0; k < a->nlevels && u < sizeof names; k++)
         u += (size_t)snprintf(names + u, sizeof names - u, "%s%s", k ? ", " : "", a->level[k].name);
-      err_at(t, tg, "mapping: target '%s' is not a storage level of the architecture (%s)", tn ? tn : "?", names);
+      err_at(t, tg, "mapping: target '%s' is not a storage level of the architecture (%s)",
+             tn ? tn : "?", names);
       return;
     }
     const char *tys = scal(ty);
-    int kind = key_eq(tys, "temporal") ? 0 : key_eq(tys, "spatial") ? 1
-               : (key_eq(tys, "datatype") || key_eq(tys, "bypass") || key_eq(tys, "dataspace")) ? 2 : -1;
+    int kind = key_eq(tys, "temporal")  ? 0
+               : key_eq(tys, "spatial") ? 1
+               : (key_eq(tys, "datatype") || key_eq(tys, "bypass") || key_eq(tys, "dataspace"))
+                   ? 2
+                   : -1;
     if (kind < 0) {
-      err_at(t, ty, "mapping: directive type '%s' is not modelled (temporal, spatial, datatype/bypass)", tys);
+      err_at(t, ty,
+             "mapping: directive type '%s' is not modelled (temporal, spatial, datatype/bypass)",
+             tys);
       return;
     }
     if (has[l][kind]) {
@@ -2088,7 +2231,8 @@ static void read_mapping(Tl *t) {
     has[l][kind] = true;
     LevelMapping *lm = &m->level[l];
     if (kind == 2) {
-      int keep = tensor_list(t, getv(c, "keep"), "keep"), byp = tensor_list(t, getv(c, "bypass"), "bypass");
+      int keep = tensor_list(t, getv(c, "keep"), "keep"),
+          byp = tensor_list(t, getv(c, "bypass"), "bypass");
       if (keep < 0 || byp < 0) return;
       if (keep & byp) {
         err_at(t, c, "mapping: '%s' both keeps and bypasses a data space", a->level[l].name);
@@ -2097,9 +2241,12 @@ static void read_mapping(Tl *t) {
       lm->keep = (uint8_t)((lm->keep | keep) & ~byp);
       continue;
     }
-    static const char *const dir_keys[] = {"target", "type", "factors", "permutation", "split", "keep", "bypass",
-                                           "no_multicast_no_reduction", "no_reuse", NULL};
-    for (yaml_node_pair_t *pr = c.n->data.mapping.pairs.start; pr < c.n->data.mapping.pairs.top; pr++) {
+    static const char *const dir_keys[] = {
+        "target",   "type", "factors", "permutation",
+        "split",    "keep", "bypass",  "no_multicast_no_reduction",
+        "no_reuse", NULL};
+    for (yaml_node_pair_t *pr = c.n->data.mapping.pairs.start; pr < c.n->data.mapping.pairs.top;
+         pr++) {
       Ref k = {c.f, yaml_document_get_node(&c.f->doc, pr->key)};
       bool ok = false;
       for (int q = 0; scal(k) && dir_keys[q]; q++) ok |= key_eq(scal(k), dir_keys[q]);
@@ -2121,7 +2268,8 @@ static void read_mapping(Tl *t) {
     int full[NDIMS], nf = np;
     memcpy(full, perm, sizeof(int) * (size_t)np);
     for (int i2 = 0; i2 < t->ndims; i2++)
-      if (t->drole[i2] >= 0 && !in[t->drole[i2]]) full[nf++] = t->drole[i2], in[t->drole[i2]] = true;
+      if (t->drole[i2] >= 0 && !in[t->drole[i2]])
+        full[nf++] = t->drole[i2], in[t->drole[i2]] = true;
     for (int d = 0; d < NDIMS; d++)
       if (!in[d]) full[nf++] = d;
     if (kind == 0) {
@@ -2134,7 +2282,8 @@ static void read_mapping(Tl *t) {
       Ref sr = getv(c, "split");
       if (sr.n && !int_at(t, sr, NULL, "split", &split)) return;
       if (a->level[l].fanout[AXIS_X] * a->level[l].fanout[AXIS_Y] <= 1) {
-        err_at(t, c, "mapping: a spatial directive for '%s', which has no fan-out", a->level[l].name);
+        err_at(t, c, "mapping: a spatial directive for '%s', which has no fan-out",
+               a->level[l].name);
         return;
       }
       /* positions counted over Timeloop's dims, no-role ones included */
@@ -2148,7 +2297,8 @@ static void read_mapping(Tl *t) {
           for (const char *p = scal(pr); *p && k < TL_MAX_DIMS; p++)
             if (*p != ' ' && *p != ',' && *p != '\t') names[k][0] = *p, names[k++][1] = 0;
         } else {
-          for (int q = 0; q < seq_len(pr) && k < TL_MAX_DIMS; q++) snprintf(names[k++], 16, "%s", scal(seq_at(pr, q)));
+          for (int q = 0; q < seq_len(pr) && k < TL_MAX_DIMS; q++)
+            snprintf(names[k++], 16, "%s", scal(seq_at(pr, q)));
         }
         for (int q = 0; q < k; q++, pos++) {
           int d = dim_by_name(t, names[q], strlen(names[q]));
@@ -2158,9 +2308,12 @@ static void read_mapping(Tl *t) {
       int xs[NDIMS], ys[NDIMS], nx = 0, ny = 0;
       for (int k = 0; k < nf; k++) {
         int d = full[k];
-        int pos = tl_pos[d] < 1000 ? tl_pos[d] : 100 + k; /* padded dims come after the listed ones */
-        if (pos < split) xs[nx++] = d;
-        else ys[ny++] = d;
+        int pos =
+            tl_pos[d] < 1000 ? tl_pos[d] : 100 + k; /* padded dims come after the listed ones */
+        if (pos < split)
+          xs[nx++] = d;
+        else
+          ys[ny++] = d;
       }
       for (int d = 0; d < NDIMS; d++) lm->spatial[AXIS_X][d] = lm->spatial[AXIS_Y][d] = 1;
       for (int k = 0; k < nx; k++) lm->spatial[AXIS_X][xs[k]] = f[xs[k]];
@@ -2180,11 +2333,16 @@ static void read_mapping(Tl *t) {
         int mask = tensor_list(t, nm, "no_multicast_no_reduction");
         if (mask < 0) return;
         const Level *L = &a->level[l];
-        bool want_mc = (mask >> TENSOR_W & 1) && (mask >> TENSOR_I & 1), any_mc = mask & ((1 << TENSOR_W) | (1 << TENSOR_I));
-        if ((any_mc && !want_mc) || want_mc != L->no_multicast || (bool)(mask >> TENSOR_O & 1) != L->no_reduction) {
-          err_at(t, nm, "mapping: no_multicast_no_reduction at '%s': naasc models multicast (weights and inputs "
-                        "together) and reduction per level, as the architecture's naasc_no_multicast and "
-                        "naasc_no_reduction attributes", L->name);
+        bool want_mc = (mask >> TENSOR_W & 1) && (mask >> TENSOR_I & 1),
+             any_mc = mask & ((1 << TENSOR_W) | (1 << TENSOR_I));
+        if ((any_mc && !want_mc) || want_mc != L->no_multicast ||
+            (bool)(mask >> TENSOR_O & 1) != L->no_reduction) {
+          err_at(
+              t, nm,
+              "mapping: no_multicast_no_reduction at '%s': naasc models multicast (weights and inputs "
+              "together) and reduction per level, as the architecture's naasc_no_multicast and "
+              "naasc_no_reduction attributes",
+              L->name);
           return;
         }
       }
@@ -2200,8 +2358,10 @@ static bool add_tables_beside(Tl *t, const char *path, PathList *pl, bool ert, b
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
-  if (slash) *slash = 0;
-  else snprintf(dir, sizeof dir, ".");
+  if (slash)
+    *slash = 0;
+  else
+    snprintf(dir, sizeof dir, ".");
   char **names;
   int n = list_dir(t, dir, &names);
   if (n < 0) return false;
@@ -2214,8 +2374,10 @@ static bool add_tables_beside(Tl *t, const char *path, PathList *pl, bool ert, b
       size_t len = strlen(names[i]);
       if (len > 8 && names[i][len - 9] != '.') continue;
       if (hit[k]) {
-        err_at(t, (Ref){0}, "%s: two Accelergy %s tables beside the architecture (%s and %s): give the one to read",
-               dir, k ? "ART" : "ERT", hit[k], names[i]);
+        err_at(
+            t, (Ref){0},
+            "%s: two Accelergy %s tables beside the architecture (%s and %s): give the one to read",
+            dir, k ? "ART" : "ERT", hit[k], names[i]);
         ok = false;
       }
       hit[k] = names[i];
@@ -2243,7 +2405,8 @@ Rc timeloop_load(const char *const *paths, int npaths, unsigned need, TimeloopSp
     if (is_dir(paths[i])) {
       expand_dir(t, paths[i], &pl, s->stats_path, sizeof s->stats_path);
     } else if (ends_with(paths[i], ".stats.txt") || ends_with(paths[i], "stats.txt")) {
-      if (s->stats_path[0]) err_at(t, (Ref){0}, "%s: a second statistics file (also %s)", paths[i], s->stats_path);
+      if (s->stats_path[0])
+        err_at(t, (Ref){0}, "%s: a second statistics file (also %s)", paths[i], s->stats_path);
       snprintf(s->stats_path, sizeof s->stats_path, "%s", paths[i]);
     } else {
       paths_add(t, &pl, "", paths[i]);
@@ -2280,27 +2443,34 @@ Rc timeloop_load(const char *const *paths, int npaths, unsigned need, TimeloopSp
     static const char *const names[] = {"C", "M", "R", "S", "N", "P", "Q"};
     static const int roles[] = {DIM_C, DIM_K, DIM_R, DIM_S, DIM_N, DIM_P, DIM_Q};
     t->ndims = 7;
-    for (int i = 0; i < 7; i++) snprintf(t->dname[i], sizeof t->dname[i], "%s", names[i]), t->drole[i] = roles[i];
-    for (int dd = 0; dd < NDIMS; dd++) snprintf(s->dim_name[dd], sizeof s->dim_name[0], "%s", std[dd]);
+    for (int i = 0; i < 7; i++)
+      snprintf(t->dname[i], sizeof t->dname[i], "%s", names[i]), t->drole[i] = roles[i];
+    for (int dd = 0; dd < NDIMS; dd++)
+      snprintf(s->dim_name[dd], sizeof s->dim_name[0], "%s", std[dd]);
   }
   if (!t->nerr && t->arch.n) {
     Ref ver = getv(t->arch, "version");
     const char *vs = scal(ver);
     if (vs && strcmp(vs, "0.2") != 0 && strcmp(vs, "0.3") != 0 && strcmp(vs, "0.4") != 0)
-      err_at(t, ver, "'architecture.version' %s: naasc reads Timeloop specifications v0.2 to v0.4", vs);
+      err_at(t, ver, "'architecture.version' %s: naasc reads Timeloop specifications v0.2 to v0.4",
+             vs);
     else if (getv(t->arch, "nodes").n)
       walk_nodes(t, getv(t->arch, "nodes"));
     else if (getv(t->arch, "subtree").n) {
       Ref sub = getv(t->arch, "subtree");
-      if (!is_seq(sub) || seq_len(sub) != 1) err_at(t, sub, "'architecture.subtree': Timeloop reads one subtree per level");
-      else walk_tree(t, seq_at(sub, 0), 1, (Scope){{{0}}, 0}, 0);
+      if (!is_seq(sub) || seq_len(sub) != 1)
+        err_at(t, sub, "'architecture.subtree': Timeloop reads one subtree per level");
+      else
+        walk_tree(t, seq_at(sub, 0), 1, (Scope){{{0}}, 0}, 0);
     } else
       err_at(t, t->arch, "'architecture': expected 'nodes' (v0.4) or 'subtree' (the tree form)");
     if (!t->nerr) build_arch(t);
     if (!t->nerr) apply_constraints(t);
   }
-  if (!t->nerr && t->mapping.n && (s->have & TL_HAVE_ARCH) && (s->have & TL_HAVE_PROBLEM)) read_mapping(t);
-  for (int dd = 0; dd < NTENSORS; dd++) snprintf(s->tensor_name[dd], sizeof s->tensor_name[0], "%s", t->tname[dd]);
+  if (!t->nerr && t->mapping.n && (s->have & TL_HAVE_ARCH) && (s->have & TL_HAVE_PROBLEM))
+    read_mapping(t);
+  for (int dd = 0; dd < NTENSORS; dd++)
+    snprintf(s->tensor_name[dd], sizeof s->tensor_name[0], "%s", t->tname[dd]);
   paths_free(&pl);
   files_free(t);
   int nerr = t->nerr;
@@ -2328,14 +2498,28 @@ SpecKind spec_file_kind(const char *path) {
   if (yaml_parser_load(&parser, &doc)) {
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root && root->type == YAML_MAPPING_NODE) {
-      static const char *const tl[] = {"architecture", "architecture_constraints", "mapspace_constraints", "problem",
-                                       "mapping", "ERT", "ART", "compound_components", "components", "variables",
-                                       "mapper", "globals", "sparse_optimizations", NULL};
-      static const char *const nc[] = {"levels", "dims", "mac", "vector_unit", "clock_mhz", "stride", "dilation", NULL};
+      static const char *const tl[] = {"architecture",
+                                       "architecture_constraints",
+                                       "mapspace_constraints",
+                                       "problem",
+                                       "mapping",
+                                       "ERT",
+                                       "ART",
+                                       "compound_components",
+                                       "components",
+                                       "variables",
+                                       "mapper",
+                                       "globals",
+                                       "sparse_optimizations",
+                                       NULL};
+      static const char *const nc[] = {"levels",    "dims",   "mac",      "vector_unit",
+                                       "clock_mhz", "stride", "dilation", NULL};
       bool is_tl = false, is_nc = false;
-      for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
+      for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
+           pr++) {
         yaml_node_t *kn = yaml_document_get_node(&doc, pr->key);
-        const char *ks = kn && kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value : "";
+        const char *ks =
+            kn && kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value : "";
         for (int i = 0; tl[i]; i++) is_tl |= key_eq(ks, tl[i]);
         for (int i = 0; nc[i]; i++) is_nc |= strcmp(ks, nc[i]) == 0;
       }
@@ -2367,8 +2551,8 @@ static bool stat_is(const char *line, const char *key) {
   return *line == ':';
 }
 
-Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want, bool stated[ACCEL_MAX_LEVELS],
-                       Diag *d) {
+Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want,
+                       bool stated[ACCEL_MAX_LEVELS], Diag *d) {
   const Arch *a = &s->arch;
   FILE *in = fopen(path, "r");
   const char *saved = d->file;
@@ -2429,16 +2613,23 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
       continue;
     }
     if (summary) {
-      if (strncmp(line, "Cycles:", 7) == 0) want->cycles = (int64_t)stat_value(line);
-      else if (strncmp(line, "Energy:", 7) == 0) total_uj = strtod(line + 7, NULL);
-      else if (strncmp(line, "Utilization:", 12) == 0) want->utilization = strtod(line + 12, NULL) / 100;
+      if (strncmp(line, "Cycles:", 7) == 0)
+        want->cycles = (int64_t)stat_value(line);
+      else if (strncmp(line, "Energy:", 7) == 0)
+        total_uj = strtod(line + 7, NULL);
+      else if (strncmp(line, "Utilization:", 12) == 0)
+        want->utilization = strtod(line + 12, NULL) / 100;
       continue;
     }
     if (level == -1) {
-      if (stat_is(line, "Utilized instances")) want->mac_utilized_instances = (int64_t)stat_value(line);
-      else if (stat_is(line, "Computes (total)")) want->macs = (int64_t)stat_value(line);
-      else if (stat_is(line, "Cycles")) want->compute_cycles = (int64_t)stat_value(line);
-      else if (stat_is(line, "Energy (total)")) want->mac_energy_pj = stat_value(line);
+      if (stat_is(line, "Utilized instances"))
+        want->mac_utilized_instances = (int64_t)stat_value(line);
+      else if (stat_is(line, "Computes (total)"))
+        want->macs = (int64_t)stat_value(line);
+      else if (stat_is(line, "Cycles"))
+        want->compute_cycles = (int64_t)stat_value(line);
+      else if (stat_is(line, "Energy (total)"))
+        want->mac_energy_pj = stat_value(line);
       continue;
     }
     if (level < 0) continue;
@@ -2475,11 +2666,16 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
       continue;
     }
     if (tensor < 0) continue;
-    if (stat_is(line, "Partition size")) lc->partition_words[tensor] = (int64_t)stat_value(line);
-    else if (stat_is(line, "Utilized capacity")) lc->tile_words[tensor] = (int64_t)stat_value(line);
-    else if (stat_is(line, "Utilized instances (max)")) lc->utilized_instances = util[tensor] = (int64_t)stat_value(line);
-    else if (stat_is(line, "Scalar reads (per-instance)")) lc->per_instance[tensor].reads = (int64_t)stat_value(line);
-    else if (stat_is(line, "Scalar fills (per-instance)")) lc->per_instance[tensor].fills = (int64_t)stat_value(line);
+    if (stat_is(line, "Partition size"))
+      lc->partition_words[tensor] = (int64_t)stat_value(line);
+    else if (stat_is(line, "Utilized capacity"))
+      lc->tile_words[tensor] = (int64_t)stat_value(line);
+    else if (stat_is(line, "Utilized instances (max)"))
+      lc->utilized_instances = util[tensor] = (int64_t)stat_value(line);
+    else if (stat_is(line, "Scalar reads (per-instance)"))
+      lc->per_instance[tensor].reads = (int64_t)stat_value(line);
+    else if (stat_is(line, "Scalar fills (per-instance)"))
+      lc->per_instance[tensor].fills = (int64_t)stat_value(line);
     else if (stat_is(line, "Scalar updates (per-instance)"))
       lc->per_instance[tensor].updates = (int64_t)stat_value(line);
     else if (stat_is(line, "Energy (total)")) {
@@ -2495,9 +2691,10 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
   }
   fclose(in);
   if (rc == RC_OK && (!mac_seen || !want->cycles || total_uj < 0)) {
-    diag_error(d, NULL, "not Timeloop statistics: %s missing", !mac_seen ? "the compute level" : !want->cycles
-                                                                                                  ? "'Cycles:' of the summary"
-                                                                                                  : "'Energy:' of the summary");
+    diag_error(d, NULL, "not Timeloop statistics: %s missing",
+               !mac_seen       ? "the compute level"
+               : !want->cycles ? "'Cycles:' of the summary"
+                               : "'Energy:' of the summary");
     rc = RC_BADINPUT;
   }
   if (rc == RC_OK) {
@@ -2506,8 +2703,8 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
     /* The parts must add up to the printed total (2 decimals in uJ): a level
      * missed by the parser would show here. */
     if (fabs(want->energy_pj * 1e-6 - total_uj) > 0.0051 + 1e-4 * total_uj) {
-      diag_error(d, NULL, "the levels' energies add up to %.4f uJ, the summary says %.2f uJ", want->energy_pj * 1e-6,
-                 total_uj);
+      diag_error(d, NULL, "the levels' energies add up to %.4f uJ, the summary says %.2f uJ",
+                 want->energy_pj * 1e-6, total_uj);
       rc = RC_BADINPUT;
     }
   }
@@ -2523,9 +2720,10 @@ void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r) 
   fprintf(f, "problem %s:", p->name);
   for (int d = 0; d < NDIMS; d++)
     if (s->dim_name[d][0]) fprintf(f, " %s=%lld", s->dim_name[d], (long long)p->dim[d]);
-  fprintf(f, ", strides %lld %lld, dilations %lld %lld\n", (long long)p->stride[0], (long long)p->stride[1],
-          (long long)p->dilation[0], (long long)p->dilation[1]);
-  fprintf(f, "architecture %s: %d storage levels, %lld MACs\n\n", a->name, a->nlevels, (long long)a->mac_instances);
+  fprintf(f, ", strides %lld %lld, dilations %lld %lld\n", (long long)p->stride[0],
+          (long long)p->stride[1], (long long)p->dilation[0], (long long)p->dilation[1]);
+  fprintf(f, "architecture %s: %d storage levels, %lld MACs\n\n", a->name, a->nlevels,
+          (long long)a->mac_instances);
   fprintf(f, "=== %s ===\n", s->mac_name);
   fprintf(f, "    Utilized instances      : %lld\n", (long long)r->mac_utilized_instances);
   fprintf(f, "    Computes (total)        : %lld\n", (long long)r->macs);
@@ -2537,8 +2735,8 @@ void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r) 
     bool any = false;
     for (int t = 0; t < NTENSORS; t++) any |= lc->tile_words[t] > 0;
     fprintf(f, "\n=== %s ===\n", L->name);
-    fprintf(f, "    Instances            : %lld (%lld*%lld)\n", (long long)L->instances, (long long)L->mesh_x,
-            (long long)L->mesh_y);
+    fprintf(f, "    Instances            : %lld (%lld*%lld)\n", (long long)L->instances,
+            (long long)L->mesh_x, (long long)L->mesh_y);
     if (!any) {
       fprintf(f, "    (keeps no data space)\n");
       continue;
@@ -2546,17 +2744,23 @@ void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r) 
     fprintf(f, "    Cycles               : %lld\n", (long long)lc->cycles);
     fprintf(f, "    Bandwidth throttling : %.2f\n", lc->slowdown);
     if (L->leak_pj_per_cycle > 0)
-      fprintf(f, "    Leakage energy (total) : %.2f pJ\n", lc->energy_pj - lc->tensor_energy_pj[0] -
-                                                              lc->tensor_energy_pj[1] - lc->tensor_energy_pj[2]);
+      fprintf(f, "    Leakage energy (total) : %.2f pJ\n",
+              lc->energy_pj - lc->tensor_energy_pj[0] - lc->tensor_energy_pj[1] -
+                  lc->tensor_energy_pj[2]);
     for (int t = 0; t < NTENSORS; t++) {
       if (!lc->tile_words[t]) continue;
       fprintf(f, "    %s:\n", s->tensor_name[t]);
-      fprintf(f, "        Partition size                : %lld\n", (long long)lc->partition_words[t]);
+      fprintf(f, "        Partition size                : %lld\n",
+              (long long)lc->partition_words[t]);
       fprintf(f, "        Utilized capacity             : %lld\n", (long long)lc->tile_words[t]);
-      fprintf(f, "        Utilized instances (max)      : %lld\n", (long long)lc->utilized_instances);
-      fprintf(f, "        Scalar reads (per-instance)   : %lld\n", (long long)lc->per_instance[t].reads);
-      fprintf(f, "        Scalar fills (per-instance)   : %lld\n", (long long)lc->per_instance[t].fills);
-      fprintf(f, "        Scalar updates (per-instance) : %lld\n", (long long)lc->per_instance[t].updates);
+      fprintf(f, "        Utilized instances (max)      : %lld\n",
+              (long long)lc->utilized_instances);
+      fprintf(f, "        Scalar reads (per-instance)   : %lld\n",
+              (long long)lc->per_instance[t].reads);
+      fprintf(f, "        Scalar fills (per-instance)   : %lld\n",
+              (long long)lc->per_instance[t].fills);
+      fprintf(f, "        Scalar updates (per-instance) : %lld\n",
+              (long long)lc->per_instance[t].updates);
       fprintf(f, "        Energy (total)                : %.2f pJ\n", lc->tensor_energy_pj[t]);
     }
   }
@@ -2565,11 +2769,13 @@ void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r) 
   fprintf(f, "Cycles: %lld\n", (long long)r->cycles);
   fprintf(f, "Energy: %.2f uJ\n", r->energy_pj * 1e-6);
   fprintf(f, "EDP(J*cycle): %.2e\n", r->energy_pj * 1e-12 * (double)r->cycles);
-  if (r->area_um2 > 0) fprintf(f, "Area: %.2f mm^2 (Accelergy's ART x instances)\n", r->area_um2 * 1e-6);
+  if (r->area_um2 > 0)
+    fprintf(f, "Area: %.2f mm^2 (Accelergy's ART x instances)\n", r->area_um2 * 1e-6);
   fprintf(f, "\nComputes = %lld\nfJ/Compute\n", (long long)r->macs);
   fprintf(f, "    %-45s = %.2f\n", s->mac_name, r->mac_energy_pj * 1000 / (double)r->macs);
   for (int l = a->nlevels - 1; l >= 0; l--)
     if (r->level[l].energy_pj > 0)
-      fprintf(f, "    %-45s = %.2f\n", a->level[l].name, r->level[l].energy_pj * 1000 / (double)r->macs);
+      fprintf(f, "    %-45s = %.2f\n", a->level[l].name,
+              r->level[l].energy_pj * 1000 / (double)r->macs);
   fprintf(f, "    %-45s = %.2f\n", "Total", r->energy_pj * 1000 / (double)r->macs);
 }

@@ -86,8 +86,8 @@ static const char *mac_name(const Arch *a) {
  * A level that keeps nothing is written as timeloopfe's dummy_storage (one
  * 1-bit word), an area as one number per instance.  false (reported) if the
  * view does not exist; same_figures then checks it counts as naasc does. */
-static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *vm, int pos[ACCEL_MAX_LEVELS],
-                 bool *split_any, Diag *d) {
+static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *vm,
+                 int pos[ACCEL_MAX_LEVELS], bool *split_any, Diag *d) {
   *v = *a;
   v->nlevels = 0;
   if (m) vm->nlevels = 0;
@@ -103,17 +103,22 @@ static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *v
     uint8_t moved = mode == 'a' ? ACCEL_ALL_DIMS : dup;
     int64_t q = 1, rest = 1;
     for (int dd = 0; dup && dd < NDIMS; dd++) {
-      if (moved >> dd & 1) q *= lm->spatial[ax][dd];
-      else rest *= lm->spatial[ax][dd];
+      if (moved >> dd & 1)
+        q *= lm->spatial[ax][dd];
+      else
+        rest *= lm->spatial[ax][dd];
     }
     if (dup && mode == 'a') q = L->fanout[AXIS_X];
     if (dup && (L->fanout[ax] % q || rest > L->fanout[ax] / q)) {
-      diag_error(d, NULL, "level '%s': the unrolling on both axes does not divide the fan-out", L->name);
+      diag_error(d, NULL, "level '%s': the unrolling on both axes does not divide the fan-out",
+                 L->name);
       return false;
     }
     if (v->nlevels + 1 + (dup != 0) > ACCEL_MAX_LEVELS) {
-      diag_error(d, NULL, "level '%s' unrolls a dimension on both axes, which needs a level of its own in "
-                          "Timeloop: more than %d levels", L->name, ACCEL_MAX_LEVELS);
+      diag_error(d, NULL,
+                 "level '%s' unrolls a dimension on both axes, which needs a level of its own in "
+                 "Timeloop: more than %d levels",
+                 L->name, ACCEL_MAX_LEVELS);
       return false;
     }
     pos[l] = v->nlevels;
@@ -138,7 +143,8 @@ static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *v
     snprintf(X->name, sizeof X->name, "%.*s_x", (int)sizeof X->name - 3, L->name);
     for (int k = 0; k < a->nlevels; k++)
       if (strcmp(a->level[k].name, X->name) == 0) {
-        diag_error(d, NULL, "level '%s' must be split for Timeloop, and '%s' is taken", L->name, X->name);
+        diag_error(d, NULL, "level '%s' must be split for Timeloop, and '%s' is taken", L->name,
+                   X->name);
         return false;
       }
     V->fanout[ax] = L->fanout[ax] / q;
@@ -165,12 +171,13 @@ static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *v
 }
 
 /* Whether the view gives naasc's figures (every count, cycles, energy). */
-static bool same_figures(const Problem *p, const Arch *a, const Mapping *m, const Arch *v, const Mapping *vm,
-                         const int *pos, bool report, Diag *d) {
+static bool same_figures(const Problem *p, const Arch *a, const Mapping *m, const Arch *v,
+                         const Mapping *vm, const int *pos, bool report, Diag *d) {
   CostResult r, q;
   int e = cost_eval(p, a, m, &r);
   if (e != COST_OK) {
-    diag_error(d, NULL, "the mapping of '%s' does not evaluate on '%s' (%s)", p->name, a->name, cost_error_name(e));
+    diag_error(d, NULL, "the mapping of '%s' does not evaluate on '%s' (%s)", p->name, a->name,
+               cost_error_name(e));
     return false;
   }
   bool ok = cost_eval(p, v, vm, &q) == COST_OK && r.cycles == q.cycles &&
@@ -181,33 +188,41 @@ static bool same_figures(const Problem *p, const Arch *a, const Mapping *m, cons
       ok &= x->reads == y->reads && x->fills == y->fills && x->updates == y->updates;
     }
   if (!ok && report)
-    diag_error(d, NULL, "the mapping of '%s' unrolls a dimension on both axes of a level, which Timeloop expresses "
-                        "only as two levels, and there the figures differ (inputs shared diagonally across the "
-                        "axes are counted once per axis): not written", p->name);
+    diag_error(
+        d, NULL,
+        "the mapping of '%s' unrolls a dimension on both axes of a level, which Timeloop expresses "
+        "only as two levels, and there the figures differ (inputs shared diagonally across the "
+        "axes are counted once per axis): not written",
+        p->name);
   return ok;
 }
 
 /* Timeloop's mesh of every level from the fan-outs; false (reported) when
  * the arch does not fit Timeloop's two-axis meshes. */
-static bool meshes(const Arch *a, int64_t mx[ACCEL_MAX_LEVELS + 1], int64_t my[ACCEL_MAX_LEVELS + 1], Diag *d) {
+static bool meshes(const Arch *a, int64_t mx[ACCEL_MAX_LEVELS + 1],
+                   int64_t my[ACCEL_MAX_LEVELS + 1], Diag *d) {
   mx[0] = my[0] = 1;
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
     if (L->fanout[AXIS_Z] > 1) {
-      diag_error(d, NULL, "level '%s' fans out on a third axis (z: %lld): Timeloop's meshes have two", L->name,
-                 (long long)L->fanout[AXIS_Z]);
+      diag_error(d, NULL,
+                 "level '%s' fans out on a third axis (z: %lld): Timeloop's meshes have two",
+                 L->name, (long long)L->fanout[AXIS_Z]);
       return false;
     }
     if (L->instances != mx[l] * my[l]) {
-      diag_error(d, NULL, "level '%s' has %lld instances, not the %lld its parents' fan-outs give: Timeloop "
-                          "cannot express it", L->name, (long long)L->instances, (long long)(mx[l] * my[l]));
+      diag_error(d, NULL,
+                 "level '%s' has %lld instances, not the %lld its parents' fan-outs give: Timeloop "
+                 "cannot express it",
+                 L->name, (long long)L->instances, (long long)(mx[l] * my[l]));
       return false;
     }
     mx[l + 1] = mx[l] * L->fanout[AXIS_X];
     my[l + 1] = my[l] * L->fanout[AXIS_Y];
   }
   if (a->mac_instances != mx[a->nlevels] * my[a->nlevels]) {
-    diag_error(d, NULL, "the arch has %lld MACs, not the %lld the fan-outs give: Timeloop cannot express it",
+    diag_error(d, NULL,
+               "the arch has %lld MACs, not the %lld the fan-outs give: Timeloop cannot express it",
                (long long)a->mac_instances, (long long)(mx[a->nlevels] * my[a->nlevels]));
     return false;
   }
@@ -215,7 +230,8 @@ static bool meshes(const Arch *a, int64_t mx[ACCEL_MAX_LEVELS + 1], int64_t my[A
 }
 
 static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t *my, Diag *d) {
-  fprintf(f, "# Timeloop v0.4 architecture written by naasc (--emit=timeloop) from '%s'.\n", a->name);
+  fprintf(f, "# Timeloop v0.4 architecture written by naasc (--emit=timeloop) from '%s'.\n",
+          a->name);
   fprintf(f, "# Energies: arch.ERT.yaml; areas: arch.ART.yaml. Run, e.g.:\n");
   fprintf(f, "#   timeloop-model arch.yaml arch.ERT.yaml arch.ART.yaml problem.yaml map.yaml\n");
   fprintf(f, "architecture:\n  version: '0.4'\n  subtree:\n  - name: %s\n", a->name);
@@ -229,13 +245,19 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
     const Level *L = &a->level[l];
     fprintf(f, "    - name: %s[1..%lld]\n", L->name, (long long)L->instances);
     if (!L->keeps_allowed) { /* keeps nothing: timeloopfe's dummy level */
-      fprintf(f, "      class: dummy_storage\n      attributes: {width: 1, depth: 1, datawidth: 1, meshX: %lld, "
-                 "meshY: %lld", (long long)mx[l], (long long)my[l]);
+      fprintf(
+          f,
+          "      class: dummy_storage\n      attributes: {width: 1, depth: 1, datawidth: 1, meshX: %lld, "
+          "meshY: %lld",
+          (long long)mx[l], (long long)my[l]);
       if (L->noc_pj_per_hop != 0) {
         fprintf(f, ", naasc_noc_energy_pj_per_hop: "), put_num(f, L->noc_pj_per_hop);
-        diag_warn(d, NULL, "level '%s': naasc's network energy (%g pJ per word and hop) has no Timeloop "
-                           "counterpart; it is kept as naasc_noc_energy_pj_per_hop, which Timeloop ignores, so "
-                           "Timeloop's energy will lack it", L->name, L->noc_pj_per_hop);
+        diag_warn(
+            d, NULL,
+            "level '%s': naasc's network energy (%g pJ per word and hop) has no Timeloop "
+            "counterpart; it is kept as naasc_noc_energy_pj_per_hop, which Timeloop ignores, so "
+            "Timeloop's energy will lack it",
+            L->name, L->noc_pj_per_hop);
       }
       if (L->no_multicast) fprintf(f, ", naasc_no_multicast: true");
       if (L->no_reduction) fprintf(f, ", naasc_no_reduction: true");
@@ -247,31 +269,43 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
     fprintf(f, "        datawidth: %d\n", L->word_bits);
     fprintf(f, "        block_size: %lld\n", (long long)L->block_words);
     fprintf(f, "        width: %lld\n", (long long)L->block_words * L->word_bits);
-    if (!L->is_dram && L->capacity_words > 0) fprintf(f, "        entries: %lld\n", (long long)L->capacity_words);
+    if (!L->is_dram && L->capacity_words > 0)
+      fprintf(f, "        entries: %lld\n", (long long)L->capacity_words);
     fprintf(f, "        meshX: %lld\n        meshY: %lld\n", (long long)mx[l], (long long)my[l]);
-    if (L->read_bw > 0) fprintf(f, "        read_bandwidth: "), put_num(f, L->read_bw), fputc('\n', f);
-    if (L->write_bw > 0) fprintf(f, "        write_bandwidth: "), put_num(f, L->write_bw), fputc('\n', f);
-    if (L->shared_bw > 0) fprintf(f, "        shared_bandwidth: "), put_num(f, L->shared_bw), fputc('\n', f);
+    if (L->read_bw > 0)
+      fprintf(f, "        read_bandwidth: "), put_num(f, L->read_bw), fputc('\n', f);
+    if (L->write_bw > 0)
+      fprintf(f, "        write_bandwidth: "), put_num(f, L->write_bw), fputc('\n', f);
+    if (L->shared_bw > 0)
+      fprintf(f, "        shared_bandwidth: "), put_num(f, L->shared_bw), fputc('\n', f);
     if (L->multiple_buffering != 1)
       fprintf(f, "        multiple_buffering: "), put_num(f, L->multiple_buffering), fputc('\n', f);
     if (L->noc_pj_per_hop != 0) {
-      fprintf(f, "        naasc_noc_energy_pj_per_hop: "), put_num(f, L->noc_pj_per_hop), fputc('\n', f);
-      diag_warn(d, NULL, "level '%s': naasc's network energy (%g pJ per word and hop) has no Timeloop "
-                         "counterpart; it is kept as naasc_noc_energy_pj_per_hop, which Timeloop ignores, so "
-                         "Timeloop's energy will lack it", L->name, L->noc_pj_per_hop);
+      fprintf(f, "        naasc_noc_energy_pj_per_hop: "), put_num(f, L->noc_pj_per_hop),
+          fputc('\n', f);
+      diag_warn(
+          d, NULL,
+          "level '%s': naasc's network energy (%g pJ per word and hop) has no Timeloop "
+          "counterpart; it is kept as naasc_noc_energy_pj_per_hop, which Timeloop ignores, so "
+          "Timeloop's energy will lack it",
+          L->name, L->noc_pj_per_hop);
     }
     if (L->no_multicast) fprintf(f, "        naasc_no_multicast: true\n");
     if (L->no_reduction) fprintf(f, "        naasc_no_reduction: true\n");
     if (L->tensor_capacity_words[0] || L->tensor_capacity_words[1] || L->tensor_capacity_words[2]) {
-      fprintf(f, "        naasc_tensor_capacity_words: [%lld, %lld, %lld]\n", (long long)L->tensor_capacity_words[0],
-              (long long)L->tensor_capacity_words[1], (long long)L->tensor_capacity_words[2]);
-      diag_warn(d, NULL, "level '%s': per-tensor capacities have no Timeloop counterpart; kept as "
-                         "naasc_tensor_capacity_words, which Timeloop ignores (counts are unchanged)", L->name);
+      fprintf(f, "        naasc_tensor_capacity_words: [%lld, %lld, %lld]\n",
+              (long long)L->tensor_capacity_words[0], (long long)L->tensor_capacity_words[1],
+              (long long)L->tensor_capacity_words[2]);
+      diag_warn(d, NULL,
+                "level '%s': per-tensor capacities have no Timeloop counterpart; kept as "
+                "naasc_tensor_capacity_words, which Timeloop ignores (counts are unchanged)",
+                L->name);
     }
   }
   fprintf(f, "    - name: %s[1..%lld]\n      class: intmac\n      attributes:\n", mac_name(a),
           (long long)a->mac_instances);
-  fprintf(f, "        meshX: %lld\n        meshY: %lld\n", (long long)mx[a->nlevels], (long long)my[a->nlevels]);
+  fprintf(f, "        meshX: %lld\n        meshY: %lld\n", (long long)mx[a->nlevels],
+          (long long)my[a->nlevels]);
   /* naasc's dataflow as Timeloop's constraints (for timeloop-mapper). */
   char *cbuf = NULL;
   size_t clen = 0;
@@ -290,9 +324,11 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
     }
     bool fx = L->fanout[AXIS_X] > 1, fy = L->fanout[AXIS_Y] > 1;
     if (!fx && !fy) continue;
-    uint8_t any = (uint8_t)((fx ? L->connectivity[AXIS_X] : 0) | (fy ? L->connectivity[AXIS_Y] : 0));
+    uint8_t any =
+        (uint8_t)((fx ? L->connectivity[AXIS_X] : 0) | (fy ? L->connectivity[AXIS_Y] : 0));
     uint8_t cx = fx ? L->connectivity[AXIS_X] : 0, cy = fy ? L->connectivity[AXIS_Y] : 0;
-    bool split = fx && fy && cx != cy && !(cx & cy); /* disjoint sets: a permutation and split say it */
+    bool split =
+        fx && fy && cx != cy && !(cx & cy); /* disjoint sets: a permutation and split say it */
     bool held = false;
     for (int dd = DIM_N; dd < NDIMS; dd++) held |= !(any >> dd & 1);
     if (!held && !split) continue;
@@ -315,21 +351,28 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
   }
   if (f != out) {
     fclose(f);
-    fprintf(out, "architecture_constraints:\n  targets:%s\n%s", clen ? "" : " []", clen ? cbuf : "");
+    fprintf(out, "architecture_constraints:\n  targets:%s\n%s", clen ? "" : " []",
+            clen ? cbuf : "");
     free(cbuf);
   }
 }
 
 static void write_tables(FILE *ert, FILE *art, const Arch *a) {
-  fprintf(ert, "# Accelergy energy reference table written by naasc (--emit=timeloop) from '%s':\n", a->name);
-  fprintf(ert, "# pJ per access of one block (Timeloop's vector access), per MAC, per instance-cycle (leak).\n");
-  fprintf(ert, "ERT:\n  version: '0.4'\n  tables:\n");
-  fprintf(art, "# Accelergy area reference table written by naasc (--emit=timeloop) from '%s': um^2 per instance.\n",
+  fprintf(ert, "# Accelergy energy reference table written by naasc (--emit=timeloop) from '%s':\n",
           a->name);
+  fprintf(
+      ert,
+      "# pJ per access of one block (Timeloop's vector access), per MAC, per instance-cycle (leak).\n");
+  fprintf(ert, "ERT:\n  version: '0.4'\n  tables:\n");
+  fprintf(
+      art,
+      "# Accelergy area reference table written by naasc (--emit=timeloop) from '%s': um^2 per instance.\n",
+      a->name);
   fprintf(art, "ART:\n  version: '0.4'\n  tables:\n");
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
-    fprintf(ert, "  - name: %s.%s[1..%lld]\n    actions:\n", a->name, L->name, (long long)L->instances);
+    fprintf(ert, "  - name: %s.%s[1..%lld]\n    actions:\n", a->name, L->name,
+            (long long)L->instances);
     const char *acts[4] = {"random_read", "random_fill", "random_update", "leak"};
     double e[4] = {L->e_read_pj, L->e_fill_pj, L->e_update_pj, L->leak_pj_per_cycle};
     for (int k = 0; k < 4; k++) {
@@ -342,11 +385,14 @@ static void write_tables(FILE *ert, FILE *art, const Arch *a) {
     put_num(art, L->is_dram ? 0 : L->area_um2_fixed);
     fputc('\n', art);
   }
-  fprintf(ert, "  - name: %s.%s[1..%lld]\n    actions:\n    - name: mac_random\n      arguments: {}\n      energy: ",
-          a->name, mac_name(a), (long long)a->mac_instances);
+  fprintf(
+      ert,
+      "  - name: %s.%s[1..%lld]\n    actions:\n    - name: mac_random\n      arguments: {}\n      energy: ",
+      a->name, mac_name(a), (long long)a->mac_instances);
   put_num(ert, a->mac_energy_pj);
   fputc('\n', ert);
-  fprintf(art, "  - name: %s.%s[1..%lld]\n    area: ", a->name, mac_name(a), (long long)a->mac_instances);
+  fprintf(art, "  - name: %s.%s[1..%lld]\n    area: ", a->name, mac_name(a),
+          (long long)a->mac_instances);
   put_num(art, a->mac_area_um2);
   fputc('\n', art);
 }
@@ -354,23 +400,33 @@ static void write_tables(FILE *ert, FILE *art, const Arch *a) {
 static void write_problem(FILE *f, const Problem *p) {
   int dims[NDIMS], n = shape_dims(p, dims);
   bool g = p->dim[DIM_G] > 1;
-  fprintf(f, "# Timeloop v0.4 problem written by naasc (--emit=timeloop): Timeloop's cnn_layer shape%s.\n",
-          g ? " with a group dimension G" : "");
-  fprintf(f, "problem:\n  version: '0.4'\n  shape:\n    name: %s\n    dimensions: [", p->name[0] ? p->name : "CNN_Layer");
+  fprintf(
+      f,
+      "# Timeloop v0.4 problem written by naasc (--emit=timeloop): Timeloop's cnn_layer shape%s.\n",
+      g ? " with a group dimension G" : "");
+  fprintf(f, "problem:\n  version: '0.4'\n  shape:\n    name: %s\n    dimensions: [",
+          p->name[0] ? p->name : "CNN_Layer");
   for (int i = 0; i < n; i++) fprintf(f, "%s%c", i ? ", " : "", dim_char(dims[i]));
   fprintf(f, "]\n    coefficients:\n");
   fprintf(f, "    - {name: Wstride, default: 1}\n    - {name: Hstride, default: 1}\n");
   fprintf(f, "    - {name: Wdilation, default: 1}\n    - {name: Hdilation, default: 1}\n");
   fprintf(f, "    data_spaces:\n");
-  fprintf(f, "    - name: Weights\n      projection: [%s[[C]], [[M]], [[R]], [[S]]]\n", g ? "[[G]], " : "");
-  fprintf(f, "    - name: Inputs\n      projection: [[[N]], %s[[C]], [[R, Wdilation], [P, Wstride]], "
-             "[[S, Hdilation], [Q, Hstride]]]\n", g ? "[[G]], " : "");
-  fprintf(f, "    - name: Outputs\n      projection: [[[N]], %s[[M]], [[Q]], [[P]]]\n      read_write: true\n",
+  fprintf(f, "    - name: Weights\n      projection: [%s[[C]], [[M]], [[R]], [[S]]]\n",
           g ? "[[G]], " : "");
+  fprintf(f,
+          "    - name: Inputs\n      projection: [[[N]], %s[[C]], [[R, Wdilation], [P, Wstride]], "
+          "[[S, Hdilation], [Q, Hstride]]]\n",
+          g ? "[[G]], " : "");
+  fprintf(
+      f,
+      "    - name: Outputs\n      projection: [[[N]], %s[[M]], [[Q]], [[P]]]\n      read_write: true\n",
+      g ? "[[G]], " : "");
   fprintf(f, "  instance: {");
-  for (int i = 0; i < n; i++) fprintf(f, "%c: %lld, ", dim_char(dims[i]), (long long)p->dim[dims[i]]);
-  fprintf(f, "Wstride: %lld, Hstride: %lld, Wdilation: %lld, Hdilation: %lld}\n", (long long)p->stride[0],
-          (long long)p->stride[1], (long long)p->dilation[0], (long long)p->dilation[1]);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "%c: %lld, ", dim_char(dims[i]), (long long)p->dim[dims[i]]);
+  fprintf(f, "Wstride: %lld, Hstride: %lld, Wdilation: %lld, Hdilation: %lld}\n",
+          (long long)p->stride[0], (long long)p->stride[1], (long long)p->dilation[0],
+          (long long)p->dilation[1]);
 }
 
 /* One factor list: every shape dim, "Q=5,2" for a remainder. */
@@ -392,25 +448,32 @@ static bool write_mapping(FILE *f, const Arch *a, const Problem *p, const Mappin
     diag_error(d, NULL, "the mapping has %d levels, the arch %d", m->nlevels, a->nlevels);
     return false;
   }
-  fprintf(f, "# Timeloop v0.4 mapping written by naasc (--emit=timeloop) for '%s' on '%s'.\n", p->name, a->name);
-  fprintf(f, "# Permutations list the innermost loop first; in a spatial directive the first `split`\n");
+  fprintf(f, "# Timeloop v0.4 mapping written by naasc (--emit=timeloop) for '%s' on '%s'.\n",
+          p->name, a->name);
+  fprintf(
+      f,
+      "# Permutations list the innermost loop first; in a spatial directive the first `split`\n");
   fprintf(f, "# dimensions go on the X axis.\nmapping:\n");
   for (int l = 0; l < a->nlevels; l++) {
     const LevelMapping *lm = &m->level[l];
     const Level *L = &a->level[l];
     for (int dd = 0; dd < NDIMS; dd++) {
-      if (!in_shape[dd] && (lm->factor[dd] != 1 || lm->spatial[AXIS_X][dd] != 1 || lm->spatial[AXIS_Y][dd] != 1)) {
+      if (!in_shape[dd] &&
+          (lm->factor[dd] != 1 || lm->spatial[AXIS_X][dd] != 1 || lm->spatial[AXIS_Y][dd] != 1)) {
         diag_error(d, NULL, "level '%s' tiles G, which this layer does not have", L->name);
         return false;
       }
       if (lm->spatial[AXIS_Z][dd] != 1) {
-        diag_error(d, NULL, "level '%s' unrolls %c on a third array axis: Timeloop's meshes have two", L->name,
-                   accel_dim_letter(dd));
+        diag_error(d, NULL,
+                   "level '%s' unrolls %c on a third array axis: Timeloop's meshes have two",
+                   L->name, accel_dim_letter(dd));
         return false;
       }
       if (lm->spatial[AXIS_X][dd] > 1 && lm->spatial[AXIS_Y][dd] > 1) {
-        diag_error(d, NULL, "level '%s' unrolls %c on both axes: a Timeloop spatial directive places each "
-                            "dimension on one", L->name, accel_dim_letter(dd));
+        diag_error(d, NULL,
+                   "level '%s' unrolls %c on both axes: a Timeloop spatial directive places each "
+                   "dimension on one",
+                   L->name, accel_dim_letter(dd));
         return false;
       }
     }
@@ -423,7 +486,8 @@ static bool write_mapping(FILE *f, const Arch *a, const Problem *p, const Mappin
     if (L->fanout[AXIS_X] * L->fanout[AXIS_Y] > 1) {
       fprintf(f, "- target: %s\n  type: spatial\n", L->name);
       int64_t fac[NDIMS];
-      for (int dd = 0; dd < NDIMS; dd++) fac[dd] = lm->spatial[AXIS_X][dd] * lm->spatial[AXIS_Y][dd];
+      for (int dd = 0; dd < NDIMS; dd++)
+        fac[dd] = lm->spatial[AXIS_X][dd] * lm->spatial[AXIS_Y][dd];
       put_factors(f, dims, n, fac, NULL);
       fprintf(f, "  permutation: ");
       bool put[NDIMS] = {0};
@@ -431,7 +495,8 @@ static bool write_mapping(FILE *f, const Arch *a, const Problem *p, const Mappin
       for (int ax = AXIS_X; ax <= AXIS_Y; ax++)
         for (int k = NDIMS - 1; k >= 0; k--) {
           int dd = lm->spatial_order[ax][k];
-          if (lm->spatial[ax][dd] > 1 && !put[dd]) fputc(dim_char(dd), f), put[dd] = true, nx += ax == AXIS_X;
+          if (lm->spatial[ax][dd] > 1 && !put[dd])
+            fputc(dim_char(dd), f), put[dd] = true, nx += ax == AXIS_X;
         }
       for (int i = 0; i < n; i++)
         if (!put[dims[i]]) fputc(dim_char(dims[i]), f);
@@ -482,8 +547,8 @@ static Rc out_close(Out *o, const char *dir, const char *name, bool write, Diag 
 }
 
 /* timeloop_write with its views (large) on the heap. */
-static Rc write_all(const char *dir, const char *layer, const Arch *a, const Problem *p, const Mapping *m, Arch *vp,
-                    Mapping *vmp, Diag *d) {
+static Rc write_all(const char *dir, const char *layer, const Arch *a, const Problem *p,
+                    const Mapping *m, Arch *vp, Mapping *vmp, Diag *d) {
   int pos[ACCEL_MAX_LEVELS];
   bool split = false;
   int64_t mx[ACCEL_MAX_LEVELS + 1], my[ACCEL_MAX_LEVELS + 1];
@@ -491,7 +556,8 @@ static Rc write_all(const char *dir, const char *layer, const Arch *a, const Pro
     diag_error(d, NULL, "internal error: a mapping is written with its arch and problem");
     return RC_INTERNAL;
   }
-  if (a && !m && (!view(a, NULL, 'a', vp, NULL, pos, &split, d) || !meshes(vp, mx, my, d))) return RC_BADINPUT;
+  if (a && !m && (!view(a, NULL, 'a', vp, NULL, pos, &split, d) || !meshes(vp, mx, my, d)))
+    return RC_BADINPUT;
   if (m) { /* the first view that counts as naasc does */
     static const char modes[] = "xya";
     Diag quiet;
@@ -547,7 +613,8 @@ static Rc write_all(const char *dir, const char *layer, const Arch *a, const Pro
   return rc;
 }
 
-Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p, const Mapping *m, Diag *d) {
+Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p,
+                  const Mapping *m, Diag *d) {
   Arch *vp = xmalloc(sizeof *vp);
   Mapping *vmp = xmalloc(sizeof *vmp);
   Rc rc = vp && vmp ? write_all(dir, layer, a, p, m, vp, vmp, d) : RC_INTERNAL;

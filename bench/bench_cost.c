@@ -39,7 +39,8 @@ static double now(void) {
 static bool has_remainder(const Mapping *m) {
   for (int l = 0; l < m->nlevels; l++)
     for (int d = 0; d < NDIMS; d++)
-      if (m->level[l].remainder[d] && m->level[l].remainder[d] != m->level[l].factor[d]) return true;
+      if (m->level[l].remainder[d] && m->level[l].remainder[d] != m->level[l].factor[d])
+        return true;
   return false;
 }
 
@@ -126,9 +127,12 @@ int main(int argc, char **argv) {
   double secs = 0.3;
   int reps = 5;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) secs = atof(argv[++i]);
-    else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) reps = atoi(argv[++i]);
-    else if (argv[i][0] != '-' && !dir) dir = argv[i];
+    if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+      secs = atof(argv[++i]);
+    else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+      reps = atoi(argv[++i]);
+    else if (argv[i][0] != '-' && !dir)
+      dir = argv[i];
     else {
       fprintf(stderr, "usage: bench_cost CASE_DIR [--seconds S] [--reps N]\n");
       return 2;
@@ -153,16 +157,18 @@ int main(int argc, char **argv) {
    * remainders (the general walk, README "Speed"). */
   static const Triple *set[MAX_CASES], *rem[MAX_CASES];
   char done[MAX_CASES] = {0};
-  printf("%-32s %6s %6s %14s %6s %16s\n", "architecture", "levels", "cases", "evals/s",
-         "rem.", "evals/s (rem.)");
+  printf("%-32s %6s %6s %14s %6s %16s\n", "architecture", "levels", "cases", "evals/s", "rem.",
+         "evals/s (rem.)");
   for (int i = 0; i < ncases; i++) {
     if (done[i]) continue;
     int n = 0, nr = 0;
     for (int j = i; j < ncases; j++)
       if (!done[j] && strcmp(cases[j].a.name, cases[i].a.name) == 0) {
         done[j] = 1;
-        if (has_remainder(&cases[j].m)) rem[nr++] = &cases[j];
-        else set[n++] = &cases[j];
+        if (has_remainder(&cases[j].m))
+          rem[nr++] = &cases[j];
+        else
+          set[n++] = &cases[j];
       }
     printf("%-32s %6d %6d %14.0f %6d %16.0f\n", cases[i].a.name, cases[i].a.nlevels, n,
            n ? measure(set, n, secs, reps) : 0.0, nr, nr ? measure(rem, nr, secs, reps) : 0.0);
@@ -183,7 +189,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nmerged; i++) set[i] = &merged[i];
     double ref = measure_fn(cost_eval_reference, set, nmerged, secs, reps);
     printf("baseline cost_eval_reference (the walk Timeloop does): %.0f evaluations/s; "
-           "closed forms %.1fx faster\n", ref, ref > 0 ? rate4 / ref : 0);
+           "closed forms %.1fx faster\n",
+           ref, ref > 0 ? rate4 / ref : 0);
   }
   return sink == 0.123456789 ? 1 : 0;
 }

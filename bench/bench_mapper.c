@@ -35,7 +35,8 @@ static double now(void) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_mapper TARGET MODEL.onnx... [--budget N] [--long X] [--seed S]\n");
+    fprintf(stderr,
+            "usage: bench_mapper TARGET MODEL.onnx... [--budget N] [--long X] [--seed S]\n");
     return 2;
   }
   DriverOptions drv;
@@ -46,12 +47,18 @@ int main(int argc, char **argv) {
   const char *models[16], *save_ref = NULL, *load_ref = NULL;
   int nmodels = 0;
   for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--budget") == 0 && i + 1 < argc) budget = atoll(argv[++i]);
-    else if (strcmp(argv[i], "--long") == 0 && i + 1 < argc) longx = atoll(argv[++i]);
-    else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
-    else if (strcmp(argv[i], "--save-ref") == 0 && i + 1 < argc) save_ref = argv[++i];
-    else if (strcmp(argv[i], "--ref") == 0 && i + 1 < argc) load_ref = argv[++i];
-    else if (nmodels < 16) models[nmodels++] = argv[i];
+    if (strcmp(argv[i], "--budget") == 0 && i + 1 < argc)
+      budget = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--long") == 0 && i + 1 < argc)
+      longx = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+      seed = strtoull(argv[++i], NULL, 10);
+    else if (strcmp(argv[i], "--save-ref") == 0 && i + 1 < argc)
+      save_ref = argv[++i];
+    else if (strcmp(argv[i], "--ref") == 0 && i + 1 < argc)
+      load_ref = argv[++i];
+    else if (nmodels < 16)
+      models[nmodels++] = argv[i];
   }
   Diag d;
   diag_init(&d, stderr, "bench_mapper");
@@ -136,7 +143,8 @@ int main(int argc, char **argv) {
       g_rand += log(rnd.best_fitness / es.best_fitness);
       n++;
     }
-    printf("%-28s default mapper time for its %d unique layers: %.3f s\n\n", g->name, nseen, t_model);
+    printf("%-28s default mapper time for its %d unique layers: %.3f s\n\n", g->name, nseen,
+           t_model);
     module_destroy(mod);
     model_destroy(g);
   }

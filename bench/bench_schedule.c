@@ -47,9 +47,11 @@ static void split(const Module *m, const CostResult *per, Split *s) {
     const CostResult *r = &per[i];
     if (!r->nlevels) continue;
     for (int t = 0; t < NTENSORS; t++)
-      s->dram[t] += r->level[0].total[t].reads + r->level[0].total[t].fills + r->level[0].total[t].updates;
+      s->dram[t] +=
+          r->level[0].total[t].reads + r->level[0].total[t].fills + r->level[0].total[t].updates;
     s->compute += r->compute_cycles;
-    s->e_noio += r->energy_pj - r->level[0].tensor_energy_pj[TENSOR_I] - r->level[0].tensor_energy_pj[TENSOR_O];
+    s->e_noio += r->energy_pj - r->level[0].tensor_energy_pj[TENSOR_I] -
+                 r->level[0].tensor_energy_pj[TENSOR_O];
   }
 }
 
@@ -113,10 +115,10 @@ static int run(const char *target, const char *spec, int jobs, bool groups) {
   printf("| %s | %s | %.4g -> %.4g | %.4g -> %.4g | %lld -> %lld | %.4g -> %.4g | **%.2fx** | "
          "%.3g/%.3g/%.3g -> %.3g/%.3g/%.3g | %.4g | %lld | %.2fx | %u | %.1f | %.2f |\n",
          name, arch.name, (double)tl.dram_words, (double)tb.dram_words, tl.energy_pj, tb.energy_pj,
-         (long long)tl.cycles, (long long)tb.cycles, tl.edp, tb.edp, tl.edp / tb.edp, (double)sl.dram[TENSOR_W],
-         (double)sl.dram[TENSOR_I], (double)sl.dram[TENSOR_O], (double)sb.dram[TENSOR_W], (double)sb.dram[TENSOR_I],
-         (double)sb.dram[TENSOR_O], e_floor, (long long)sl.compute, tl.edp / (e_floor * c_floor), best->ngroups,
-         t_map, t_sched);
+         (long long)tl.cycles, (long long)tb.cycles, tl.edp, tb.edp, tl.edp / tb.edp,
+         (double)sl.dram[TENSOR_W], (double)sl.dram[TENSOR_I], (double)sl.dram[TENSOR_O],
+         (double)sb.dram[TENSOR_W], (double)sb.dram[TENSOR_I], (double)sb.dram[TENSOR_O], e_floor,
+         (long long)sl.compute, tl.edp / (e_floor * c_floor), best->ngroups, t_map, t_sched);
   if (groups) {
     printf("\n```\n");
     schedule_print(stdout, m, &arch, best);
@@ -133,7 +135,9 @@ static int run(const char *target, const char *spec, int jobs, bool groups) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_schedule TARGET[,TARGET...] MODEL.onnx[@NAME=DIMS]... [--jobs N] [--groups]\n");
+    fprintf(
+        stderr,
+        "usage: bench_schedule TARGET[,TARGET...] MODEL.onnx[@NAME=DIMS]... [--jobs N] [--groups]\n");
     return 2;
   }
   int jobs = 1;
@@ -141,9 +145,12 @@ int main(int argc, char **argv) {
   const char *models[32];
   int nm = 0;
   for (int i = 2; i < argc; i++) {
-    if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc) jobs = atoi(argv[++i]);
-    else if (strcmp(argv[i], "--groups") == 0) groups = true;
-    else if (nm < 32) models[nm++] = argv[i];
+    if (strcmp(argv[i], "--jobs") == 0 && i + 1 < argc)
+      jobs = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--groups") == 0)
+      groups = true;
+    else if (nm < 32)
+      models[nm++] = argv[i];
   }
   printf("| model | target | DRAM words | energy pJ | cycles | EDP | EDP gain | DRAM W/I/O words | "
          "energy floor | cycles floor | bound | groups | map s | search s |\n");
@@ -152,7 +159,8 @@ int main(int argc, char **argv) {
   char *ts = strdup(argv[1]);
   for (int k = 0; k < nm; k++) {
     char *tc = strdup(ts);
-    for (char *sv, *t = strtok_r(tc, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) bad |= run(t, models[k], jobs, groups);
+    for (char *sv, *t = strtok_r(tc, ",", &sv); t; t = strtok_r(NULL, ",", &sv))
+      bad |= run(t, models[k], jobs, groups);
     free(tc);
   }
   free(ts);

@@ -54,7 +54,8 @@ int main(int argc, char **argv) {
     g_rand += log(rnd.best_fitness / tl);
     n++;
   }
-  if (n) printf("geomean over %d cases: es / timeloop-mapper %.3f, random / timeloop-mapper %.3f\n",
-                n, exp(g_es / n), exp(g_rand / n));
+  if (n)
+    printf("geomean over %d cases: es / timeloop-mapper %.3f, random / timeloop-mapper %.3f\n", n,
+           exp(g_es / n), exp(g_rand / n));
   return 0;
 }

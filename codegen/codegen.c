@@ -55,13 +55,13 @@ typedef struct {
 struct Codegen {
   pthread_mutex_t lock;
   LLVMOrcLLJITRef jit;
-  LLVMTargetMachineRef tm;       /* the host machine, for the O2 pipeline's cost models */
+  LLVMTargetMachineRef tm; /* the host machine, for the O2 pipeline's cost models */
   LLVMPassBuilderOptionsRef pbo;
-  CacheSlot *slot;               /* cap slots, cap a power of two, at most half full */
+  CacheSlot *slot; /* cap slots, cap a power of two, at most half full */
   uint32_t cap, used;
-  int64_t nkernels;              /* compiled (cache misses that succeeded) */
-  int64_t nnames;                /* symbols used, failed compiles included */
-  double seconds;                /* spent compiling them: IR, O2, machine code, lookup */
+  int64_t nkernels; /* compiled (cache misses that succeeded) */
+  int64_t nnames;   /* symbols used, failed compiles included */
+  double seconds;   /* spent compiling them: IR, O2, machine code, lookup */
 };
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
@@ -105,8 +105,8 @@ static Rc kernel_check(const TileKernel *k, Diag *d) {
     for (int op = 0; op < KOP_N; op++) {
       int64_t s = k->stride[op][l], step;
       if (s < 0) {
-        diag_error(d, "codegen", "kernel loop %d has %c stride %lld, expected >= 0", l,
-                   "oiw"[op], (long long)s);
+        diag_error(d, "codegen", "kernel loop %d has %c stride %lld, expected >= 0", l, "oiw"[op],
+                   (long long)s);
         return RC_BADINPUT;
       }
       if (__builtin_mul_overflow(k->bound[l] - 1, s, &step) ||
@@ -177,9 +177,9 @@ Codegen *codegen_create(Diag *d) {
   }
   /* Two machines for the host: one the JIT takes over (and destroys), one
    * for the pass pipeline, so both see the same CPU and features. */
-  LLVMTargetMachineRef jtm = LLVMCreateTargetMachine(target, triple, cpu, features,
-                                                     LLVMCodeGenLevelDefault, LLVMRelocDefault,
-                                                     LLVMCodeModelJITDefault);
+  LLVMTargetMachineRef jtm =
+      LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
+                              LLVMRelocDefault, LLVMCodeModelJITDefault);
   cg->tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelDefault,
                                    LLVMRelocDefault, LLVMCodeModelJITDefault);
   if (!jtm || !cg->tm) {
@@ -198,8 +198,8 @@ Codegen *codegen_create(Diag *d) {
   }
   /* O2 code may call libm or memset-like helpers: resolve them in the process. */
   LLVMOrcDefinitionGeneratorRef gen;
-  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(cg->jit),
-                                                           NULL, NULL);
+  e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(
+      &gen, LLVMOrcLLJITGetGlobalPrefix(cg->jit), NULL, NULL);
   if (e) {
     llvm_error(d, "cannot search the process for symbols", e);
     goto fail;
@@ -245,7 +245,8 @@ static LLVMValueRef add_term(LLVMBuilderRef b, LLVMTypeRef i64, LLVMValueRef off
   return LLVMBuildNUWAdd(b, off, t, "");
 }
 
-static LLVMValueRef load_at(LLVMBuilderRef b, LLVMTypeRef f32, LLVMValueRef base, LLVMValueRef off) {
+static LLVMValueRef load_at(LLVMBuilderRef b, LLVMTypeRef f32, LLVMValueRef base,
+                            LLVMValueRef off) {
   LLVMValueRef p = LLVMBuildInBoundsGEP2(b, f32, base, &off, 1, "");
   LLVMValueRef v = LLVMBuildLoad2(b, f32, p, "");
   LLVMSetAlignment(v, 4);
@@ -261,7 +262,8 @@ static LLVMModuleRef build_module(Codegen *cg, LLVMContextRef c, const TileKerne
   LLVMTypeRef f32 = LLVMFloatTypeInContext(c), i64 = LLVMInt64TypeInContext(c);
   LLVMTypeRef pf = LLVMPointerType(f32, 0);
   LLVMTypeRef params[3] = {pf, pf, pf};
-  LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(c), params, 3, 0));
+  LLVMValueRef fn =
+      LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(c), params, 3, 0));
   add_attr(c, fn, LLVMAttributeFunctionIndex, "nounwind");
   for (unsigned a = 1; a <= 3; a++) {
     add_attr(c, fn, a, "noalias");
@@ -291,14 +293,14 @@ static LLVMModuleRef build_module(Codegen *cg, LLVMContextRef c, const TileKerne
   LLVMValueRef p = LLVMBuildFMul(b, load_at(b, f32, base[KOP_I], off[KOP_I]),
                                  load_at(b, f32, base[KOP_W], off[KOP_W]), "");
   LLVMValueRef sum = LLVMBuildFAdd(b, load_at(b, f32, base[KOP_O], off[KOP_O]), p, "");
-  LLVMValueRef st = LLVMBuildStore(
-      b, sum, LLVMBuildInBoundsGEP2(b, f32, base[KOP_O], &off[KOP_O], 1, ""));
+  LLVMValueRef st =
+      LLVMBuildStore(b, sum, LLVMBuildInBoundsGEP2(b, f32, base[KOP_O], &off[KOP_O], 1, ""));
   LLVMSetAlignment(st, 4);
   /* Close them innermost first. */
   for (int l = k->nloops - 1; l >= 0; l--) {
     LLVMValueRef next = LLVMBuildNUWAdd(b, x[l], one, "");
-    LLVMValueRef more = LLVMBuildICmp(
-        b, LLVMIntULT, next, LLVMConstInt(i64, (unsigned long long)k->bound[l], 0), "");
+    LLVMValueRef more = LLVMBuildICmp(b, LLVMIntULT, next,
+                                      LLVMConstInt(i64, (unsigned long long)k->bound[l], 0), "");
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c, fn, "exit");
     LLVMBuildCondBr(b, more, head[l], exit);

@@ -38,9 +38,9 @@ typedef struct {
 typedef struct {
   InputShape shapes[NAASC_MAX_BINDINGS]; /* --input-shape NAME=1x3x224x224 */
   int nshapes;
-  InputData data[NAASC_MAX_BINDINGS];    /* --input-data NAME=FILE.pb: a constant input */
+  InputData data[NAASC_MAX_BINDINGS]; /* --input-data NAME=FILE.pb: a constant input */
   int ndata;
-  bool allow_unsupported;                /* mark unsupported nodes host-only */
+  bool allow_unsupported; /* mark unsupported nodes host-only */
 } ImportOptions;
 
 void import_options_default(ImportOptions *o);
@@ -93,17 +93,17 @@ Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d
  * 1->3, 2->3); its code is the ops as a base-5 number, edge 0 lowest. */
 enum { NB201_NONE = 0, NB201_SKIP, NB201_CONV1, NB201_CONV3, NB201_POOL, NB201_NOPS };
 #define NB201_EDGES 6
-#define NB201_CELLS 15625 /* 5^6 */
+#define NB201_CELLS 15625  /* 5^6 */
 #define NB201_ARCH_MAX 128 /* longest arch string, NUL included */
 
 typedef enum { NB201_CIFAR10 = 0, NB201_CIFAR100, NB201_IMAGENET16, NB201_NDATASETS } Nb201Dataset;
 
 typedef struct {
-  int n;                            /* rows: 15625 */
-  int32_t *index;                   /* the benchmark's index of each row (heap) */
-  uint8_t (*ops)[NB201_EDGES];      /* each row's cell (heap) */
-  double (*acc)[NB201_NDATASETS];   /* test accuracy in percent per dataset (heap) */
-  int32_t by_code[NB201_CELLS];     /* row of each cell code */
+  int n;                          /* rows: 15625 */
+  int32_t *index;                 /* the benchmark's index of each row (heap) */
+  uint8_t (*ops)[NB201_EDGES];    /* each row's cell (heap) */
+  double (*acc)[NB201_NDATASETS]; /* test accuracy in percent per dataset (heap) */
+  int32_t by_code[NB201_CELLS];   /* row of each cell code */
 } Nb201Table;
 
 const char *nb201_op_name(int op);

@@ -45,8 +45,10 @@ void inf_set_out(Ctx *c, int i, DType dt, int rank, const int64_t *dims) {
 bool inf_need(Ctx *c, int lo, int hi) {
   int present = 0;
   for (int i = 0; i < c->n->nin; i++) present += c->n->in[i] != 0;
-  if (c->n->nin < lo || !c->n->in[0]) FAIL("%s needs at least %d input%s", op_name(c->n->op), lo, lo == 1 ? "" : "s");
-  if (hi >= 0 && c->n->nin > hi) FAIL("%s takes at most %d inputs, not %d", op_name(c->n->op), hi, c->n->nin);
+  if (c->n->nin < lo || !c->n->in[0])
+    FAIL("%s needs at least %d input%s", op_name(c->n->op), lo, lo == 1 ? "" : "s");
+  if (hi >= 0 && c->n->nin > hi)
+    FAIL("%s takes at most %d inputs, not %d", op_name(c->n->op), hi, c->n->nin);
   for (int i = 0; i < lo; i++)
     if (!c->n->in[i]) FAIL("%s input %d is required", op_name(c->n->op), i);
   (void)present;
@@ -136,7 +138,9 @@ static bool window(Ctx *c, int64_t in, int64_t k, int64_t s, int64_t dl, int64_t
   }
   if (*pb < 0 || *pe < 0) FAIL("pads must not be negative");
   int64_t span = in + *pb + *pe - ek;
-  if (span < 0) FAIL("the window (%" PRId64 " with dilation) is larger than the padded input (%" PRId64 ")", ek, in + *pb + *pe);
+  if (span < 0)
+    FAIL("the window (%" PRId64 " with dilation) is larger than the padded input (%" PRId64 ")", ek,
+         in + *pb + *pe);
   *out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
   return true;
 }
@@ -145,12 +149,15 @@ bool inf_window_op(Ctx *c, Tensor *x, Tensor *w, Tensor *b) {
   bool conv = w && c->n->op != OP_CONVTRANSPOSE;
   Attrs *a = &c->n->a;
   int nsp = x->rank - 2;
-  if (x->rank < 3) FAIL("input '%s' has rank %d; %s needs N, C and spatial dims", x->name, x->rank, op_name(c->n->op));
+  if (x->rank < 3)
+    FAIL("input '%s' has rank %d; %s needs N, C and spatial dims", x->name, x->rank,
+         op_name(c->n->op));
   if (a->nsp == 0 && w) {
     a->nsp = w->rank - 2;
     for (int i = 0; i < a->nsp; i++) a->kernel[i] = w->dims[i + 2];
   }
-  if (a->nsp != nsp) FAIL("kernel_shape has %d dims but the input has %d spatial dims", a->nsp, nsp);
+  if (a->nsp != nsp)
+    FAIL("kernel_shape has %d dims but the input has %d spatial dims", a->nsp, nsp);
   int64_t dims[NAASC_MAX_RANK];
   dims[0] = x->dims[0];
   for (int i = 0; i < nsp; i++) {
@@ -180,18 +187,27 @@ bool inf_window_op(Ctx *c, Tensor *x, Tensor *w, Tensor *b) {
   a->auto_pad = PAD_NOTSET;
   a->has_out_shape = false;
   if (conv) {
-    if (w->rank != x->rank) FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
+    if (w->rank != x->rank)
+      FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
     for (int i = 0; i < nsp; i++)
       if (w->dims[i + 2] != a->kernel[i]) FAIL("kernel_shape disagrees with weight '%s'", w->name);
     if (a->group <= 0 || x->dims[1] % a->group || w->dims[0] % a->group)
-      FAIL("group %" PRId64 " does not divide the channels (%" PRId64 " in, %" PRId64 " out)", a->group, x->dims[1], w->dims[0]);
+      FAIL("group %" PRId64 " does not divide the channels (%" PRId64 " in, %" PRId64 " out)",
+           a->group, x->dims[1], w->dims[0]);
     if (w->dims[1] * a->group != x->dims[1])
-      FAIL("weight '%s' expects %" PRId64 " input channels per group, input has %" PRId64 " in %" PRId64 " groups", w->name, w->dims[1], x->dims[1], a->group);
+      FAIL("weight '%s' expects %" PRId64 " input channels per group, input has %" PRId64
+           " in %" PRId64 " groups",
+           w->name, w->dims[1], x->dims[1], a->group);
     dims[1] = w->dims[0];
   } else if (c->n->op == OP_CONVTRANSPOSE) {
-    if (w->rank != x->rank) FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
-    if (w->dims[0] != x->dims[1]) FAIL("weight '%s' expects %" PRId64 " input channels, input has %" PRId64, w->name, w->dims[0], x->dims[1]);
-    if (a->group <= 0 || x->dims[1] % a->group) FAIL("group %" PRId64 " does not divide the %" PRId64 " input channels", a->group, x->dims[1]);
+    if (w->rank != x->rank)
+      FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
+    if (w->dims[0] != x->dims[1])
+      FAIL("weight '%s' expects %" PRId64 " input channels, input has %" PRId64, w->name,
+           w->dims[0], x->dims[1]);
+    if (a->group <= 0 || x->dims[1] % a->group)
+      FAIL("group %" PRId64 " does not divide the %" PRId64 " input channels", a->group,
+           x->dims[1]);
     for (int i = 0; i < nsp; i++)
       if (w->dims[i + 2] != a->kernel[i]) FAIL("kernel_shape disagrees with weight '%s'", w->name);
     dims[1] = w->dims[1] * a->group;
@@ -208,11 +224,14 @@ static bool infer_slice_params(Ctx *c, Tensor *x) {
   Attrs *a = &c->n->a;
   if (a->naxes == -1) { /* opset 10+: from inputs */
     int ns, ne, na, nst;
-    if (!inf_const_ints(c, 1, a->starts, NAASC_MAX_RANK, &ns) || !inf_const_ints(c, 2, a->ends, NAASC_MAX_RANK, &ne) ||
-        !inf_const_ints(c, 3, a->axes, NAASC_MAX_RANK, &na) || !inf_const_ints(c, 4, a->steps, NAASC_MAX_RANK, &nst))
+    if (!inf_const_ints(c, 1, a->starts, NAASC_MAX_RANK, &ns) ||
+        !inf_const_ints(c, 2, a->ends, NAASC_MAX_RANK, &ne) ||
+        !inf_const_ints(c, 3, a->axes, NAASC_MAX_RANK, &na) ||
+        !inf_const_ints(c, 4, a->steps, NAASC_MAX_RANK, &nst))
       return false;
     if (ns < 0 || ne < 0) FAIL("Slice needs starts and ends");
-    if (ns != ne || (na >= 0 && na != ns) || (nst >= 0 && nst != ns)) FAIL("Slice starts, ends, axes and steps lengths disagree");
+    if (ns != ne || (na >= 0 && na != ns) || (nst >= 0 && nst != ns))
+      FAIL("Slice starts, ends, axes and steps lengths disagree");
     a->naxes = ns;
     for (int i = 0; i < ns; i++) {
       if (na < 0) a->axes[i] = i;
@@ -255,14 +274,23 @@ bool inf_matmul(Ctx *c, Tensor *A, Tensor *B, int *rank, int64_t *dims) {
   int ar = A->rank, br = B->rank;
   memcpy(ad, A->dims, sizeof(int64_t) * (size_t)ar);
   memcpy(bd, B->dims, sizeof(int64_t) * (size_t)br);
-  if (ar == 1) { ad[1] = ad[0]; ad[0] = 1; ar = 2; }
-  if (br == 1) { bd[1] = 1; br = 2; }
-  if (ad[ar - 1] != bd[br - 2]) FAIL("MatMul inner dims disagree: %" PRId64 " vs %" PRId64, ad[ar - 1], bd[br - 2]);
+  if (ar == 1) {
+    ad[1] = ad[0];
+    ad[0] = 1;
+    ar = 2;
+  }
+  if (br == 1) {
+    bd[1] = 1;
+    br = 2;
+  }
+  if (ad[ar - 1] != bd[br - 2])
+    FAIL("MatMul inner dims disagree: %" PRId64 " vs %" PRId64, ad[ar - 1], bd[br - 2]);
   int r = ar > br ? ar : br;
   for (int k = 0; k < r - 2; k++) {
     int ia = k - (r - ar), ib = k - (r - br);
     int64_t x = ia >= 0 ? ad[ia] : 1, y = ib >= 0 ? bd[ib] : 1;
-    if (x != y && x != 1 && y != 1) FAIL("MatMul batch dims do not broadcast: %" PRId64 " vs %" PRId64, x, y);
+    if (x != y && x != 1 && y != 1)
+      FAIL("MatMul batch dims do not broadcast: %" PRId64 " vs %" PRId64, x, y);
     dims[k] = x == 1 ? y : x;
   }
   int o = r - 2;
@@ -309,7 +337,8 @@ static bool infer_node(Ctx *c) {
       if (C->rank > 2) FAIL("Gemm C has rank %d", C->rank);
       for (int k = 0; k < C->rank; k++) {
         int64_t want = dims[2 - C->rank + k];
-        if (C->dims[k] != 1 && C->dims[k] != want) FAIL("Gemm C does not broadcast to [%" PRId64 ",%" PRId64 "]", M, N);
+        if (C->dims[k] != 1 && C->dims[k] != want)
+          FAIL("Gemm C does not broadcast to [%" PRId64 ",%" PRId64 "]", M, N);
       }
     }
     inf_set_out(c, 0, x->dtype, 2, dims);
@@ -325,7 +354,9 @@ static bool infer_node(Ctx *c) {
     if (x->rank < 2) FAIL("BatchNormalization input must have rank 2 or more");
     for (int i = 1; i < 5; i++) {
       Tensor *p = inf_in(c, i);
-      if (p->rank != 1 || p->dims[0] != x->dims[1]) FAIL("BatchNormalization input %d ('%s') must have %" PRId64 " elements", i, p->name, x->dims[1]);
+      if (p->rank != 1 || p->dims[0] != x->dims[1])
+        FAIL("BatchNormalization input %d ('%s') must have %" PRId64 " elements", i, p->name,
+             x->dims[1]);
     }
     inf_set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
@@ -341,8 +372,13 @@ static bool infer_node(Ctx *c) {
     inf_set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
   }
-  case OP_RELU: case OP_LEAKYRELU: case OP_HARDSIGMOID: case OP_HARDSWISH: case OP_SIGMOID:
-  case OP_SQRT: case OP_IDENTITY:
+  case OP_RELU:
+  case OP_LEAKYRELU:
+  case OP_HARDSIGMOID:
+  case OP_HARDSWISH:
+  case OP_SIGMOID:
+  case OP_SQRT:
+  case OP_IDENTITY:
     if (!inf_need(c, 1, 1)) return false;
     inf_set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
@@ -356,7 +392,11 @@ static bool infer_node(Ctx *c) {
     inf_set_out(c, 1, DT_BOOL, x->rank, x->dims);
     return true;
   }
-  case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_POW:
+  case OP_ADD:
+  case OP_SUB:
+  case OP_MUL:
+  case OP_DIV:
+  case OP_POW:
     if (!inf_need(c, 2, 2)) return false;
     if (!inf_broadcast(c, 0, 1, &rank, dims)) return false;
     inf_set_out(c, 0, x->dtype, rank, dims);
@@ -394,8 +434,10 @@ static bool infer_node(Ctx *c) {
     }
     rank = 0;
     for (int i = 0; i < x->rank; i++) {
-      if (!red[i]) dims[rank++] = x->dims[i];
-      else if (a->keepdims) dims[rank++] = 1;
+      if (!red[i])
+        dims[rank++] = x->dims[i];
+      else if (a->keepdims)
+        dims[rank++] = 1;
     }
     inf_set_out(c, 0, x->dtype, rank, dims);
     return true;
@@ -413,7 +455,8 @@ static bool infer_node(Ctx *c) {
     if (a->rz_coord == RZC_TF_CROP_AND_RESIZE) {
       int nr;
       if (!inf_const_floats(c, 1, a->rz_roi, 2 * NAASC_MAX_RANK, &nr)) return false;
-      if (nr != 2 * x->rank) FAIL("Resize tf_crop_and_resize needs a roi of %d values", 2 * x->rank);
+      if (nr != 2 * x->rank)
+        FAIL("Resize tf_crop_and_resize needs a roi of %d values", 2 * x->rank);
       for (int i = 0; i < x->rank; i++) span[i] = (double)a->rz_roi[x->rank + i] - a->rz_roi[i];
     }
     if (nz > 0) {
@@ -445,9 +488,12 @@ static bool infer_node(Ctx *c) {
     for (int i = 0; i < n->nin; i++) {
       Tensor *t = inf_in(c, i);
       if (!t) FAIL("Concat input %d is missing", i);
-      if (t->rank != x->rank) FAIL("Concat input '%s' has rank %d, expected %d", t->name, t->rank, x->rank);
+      if (t->rank != x->rank)
+        FAIL("Concat input '%s' has rank %d, expected %d", t->name, t->rank, x->rank);
       for (int k = 0; k < x->rank; k++)
-        if (k != a->axis && t->dims[k] != x->dims[k]) FAIL("Concat input '%s' dim %d is %" PRId64 ", expected %" PRId64, t->name, k, t->dims[k], x->dims[k]);
+        if (k != a->axis && t->dims[k] != x->dims[k])
+          FAIL("Concat input '%s' dim %d is %" PRId64 ", expected %" PRId64, t->name, k, t->dims[k],
+               x->dims[k]);
       dims[a->axis] += t->dims[a->axis];
     }
     inf_set_out(c, 0, x->dtype, x->rank, dims);
@@ -475,7 +521,9 @@ static bool infer_node(Ctx *c) {
       }
     }
     if (infer_at >= 0) {
-      if (total % known) FAIL("Reshape cannot infer the -1 dim: %" PRId64 " elements do not divide by %" PRId64, total, known);
+      if (total % known)
+        FAIL("Reshape cannot infer the -1 dim: %" PRId64 " elements do not divide by %" PRId64,
+             total, known);
       sh[infer_at] = total / known;
       known *= sh[infer_at];
     }
@@ -487,7 +535,8 @@ static bool infer_node(Ctx *c) {
   case OP_FLATTEN: {
     if (!inf_need(c, 1, 1)) return false;
     int64_t ax = inf_norm_axis(a->axis, x->rank);
-    if (ax < 0 || ax > x->rank) FAIL("Flatten axis %" PRId64 " is out of range for rank %d", a->axis, x->rank);
+    if (ax < 0 || ax > x->rank)
+      FAIL("Flatten axis %" PRId64 " is out of range for rank %d", a->axis, x->rank);
     a->axis = ax;
     dims[0] = dims[1] = 1;
     for (int i = 0; i < x->rank; i++) dims[i < ax ? 0 : 1] *= x->dims[i];
@@ -529,7 +578,9 @@ static bool infer_node(Ctx *c) {
       }
       for (int i = 0; i < a->naxes; i++) {
         if (!inf_axis_ok(c, &a->axes[i], x->rank, "Squeeze axis")) return false;
-        if (x->dims[a->axes[i]] != 1) FAIL("Squeeze axis %" PRId64 " has size %" PRId64 ", not 1", a->axes[i], x->dims[a->axes[i]]);
+        if (x->dims[a->axes[i]] != 1)
+          FAIL("Squeeze axis %" PRId64 " has size %" PRId64 ", not 1", a->axes[i],
+               x->dims[a->axes[i]]);
         drop[a->axes[i]] = true;
       }
       rank = 0;
@@ -538,7 +589,8 @@ static bool infer_node(Ctx *c) {
     } else {
       if (a->naxes < 0) FAIL("Unsqueeze needs axes");
       rank = x->rank + a->naxes;
-      if (rank > NAASC_MAX_RANK) FAIL("Unsqueeze gives rank %d, more than %d", rank, NAASC_MAX_RANK);
+      if (rank > NAASC_MAX_RANK)
+        FAIL("Unsqueeze gives rank %d, more than %d", rank, NAASC_MAX_RANK);
       bool ins[NAASC_MAX_RANK] = {0};
       for (int i = 0; i < a->naxes; i++) {
         if (!inf_axis_ok(c, &a->axes[i], rank, "Unsqueeze axis")) return false;
@@ -594,11 +646,9 @@ static bool infer_node(Ctx *c) {
     if (!inf_need(c, 1, 1)) return false;
     inf_set_out(c, 0, a->to, x->rank, x->dims);
     return true;
-  default:
-    return infer_op(c);
+  default: return infer_op(c);
   }
 }
-
 
 /* ---- the walk: inference, then folding through host/ ------------------ */
 
@@ -625,7 +675,8 @@ static bool fold_shape(Ctx *c) {
   int64_t cnt = n->op == OP_SIZE ? 1 : o->dims[0];
   int64_t *v = arena_alloc(&c->m->arena, sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
   if (!v) FAIL("out of memory");
-  if (n->op == OP_SIZE) v[0] = tensor_numel(x);
+  if (n->op == OP_SIZE)
+    v[0] = tensor_numel(x);
   else
     for (int64_t i = 0; i < cnt; i++) v[i] = x->dims[n->a.shape_start + i];
   o->data = v;
@@ -705,7 +756,10 @@ Rc graph_infer(Model *m, Diag *d) {
       for (int k = 0; k < n->nout; k++) {
         Tensor *t = inf_out(&c, k);
         if (t && !tensor_shape_known(t)) {
-          diag_error(d, c.where, "cannot infer the shape of output '%s' of unsupported op %s; declare it in the model's value_info", t->name, n->onnx_op);
+          diag_error(
+              d, c.where,
+              "cannot infer the shape of output '%s' of unsupported op %s; declare it in the model's value_info",
+              t->name, n->onnx_op);
           return RC_BADINPUT;
         }
       }
@@ -727,15 +781,19 @@ Rc graph_infer(Model *m, Diag *d) {
     }
     if (shape_from_data(&c)) {
       if (!all_const) {
-        diag_error(d, c.where,
-                   "the output shape of %s depends on the values of input '%s', which are not known "
-                   "when compiling; naasc needs static shapes (bind the input with --input-data if it "
-                   "is fixed)",
-                   op_name(n->op), var ? var->name : "?");
+        diag_error(
+            d, c.where,
+            "the output shape of %s depends on the values of input '%s', which are not known "
+            "when compiling; naasc needs static shapes (bind the input with --input-data if it "
+            "is fixed)",
+            op_name(n->op), var ? var->name : "?");
         return RC_BADINPUT;
       }
       if (fold_work(m, n) > FOLD_WORK) {
-        diag_error(d, c.where, "%s on constants is too much work to fold (its output shape depends on the result)", op_name(n->op));
+        diag_error(
+            d, c.where,
+            "%s on constants is too much work to fold (its output shape depends on the result)",
+            op_name(n->op));
         return RC_BADINPUT;
       }
       if (!fold_node(&c)) return RC_BADINPUT;
@@ -764,7 +822,8 @@ Rc graph_infer(Model *m, Diag *d) {
         return RC_BADINPUT;
       }
       if (numel == 0 && !fold) {
-        diag_error(d, c.where, "output '%s' is empty (a zero dim): empty tensors are not supported", t->name);
+        diag_error(d, c.where, "output '%s' is empty (a zero dim): empty tensors are not supported",
+                   t->name);
         return RC_BADINPUT;
       }
       if (numel > FOLD_LIMIT) fold = false;

@@ -21,10 +21,10 @@ typedef struct {
   const char *where; /* "node 'NAME'" (with the subgraph it sits in) */
 } Ctx;
 
-#define FAIL(...)                             \
-  do {                                        \
-    diag_error(c->d, c->where, __VA_ARGS__);  \
-    return false;                             \
+#define FAIL(...)                            \
+  do {                                       \
+    diag_error(c->d, c->where, __VA_ARGS__); \
+    return false;                            \
   } while (0)
 
 /* A value known at compile time: a constant, or a subgraph's outer value
@@ -33,8 +33,8 @@ static inline bool tensor_is_const(const Tensor *t) {
   return (t->kind == TK_CONST || t->kind == TK_OUTER) && t->data;
 }
 
-Tensor *inf_in(Ctx *c, int i);   /* input i, or NULL if absent */
-Tensor *inf_out(Ctx *c, int i);  /* output i, or NULL if omitted */
+Tensor *inf_in(Ctx *c, int i);  /* input i, or NULL if absent */
+Tensor *inf_out(Ctx *c, int i); /* output i, or NULL if omitted */
 void inf_set_out(Ctx *c, int i, DType dt, int rank, const int64_t *dims);
 /* At least lo inputs (the first lo present), at most hi (-1: any). */
 bool inf_need(Ctx *c, int lo, int hi);

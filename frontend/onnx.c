@@ -44,7 +44,8 @@ bool parse_input_shape(const char *arg, InputShape *s, Diag *d) {
   }
   size_t n = (size_t)(eq - arg);
   if (n >= NAASC_MAX_NAME) {
-    diag_error(d, NULL, "--input-shape '%s': the name is longer than %d bytes", arg, NAASC_MAX_NAME - 1);
+    diag_error(d, NULL, "--input-shape '%s': the name is longer than %d bytes", arg,
+               NAASC_MAX_NAME - 1);
     return false;
   }
   memcpy(s->name, arg, n);
@@ -89,8 +90,8 @@ bool parse_input_data(const char *arg, InputData *b, Diag *d) {
 /* ---- the importer's state -------------------------------------------- */
 
 typedef struct {
-  const char *op;     /* ONNX op_type */
-  const char *what;   /* "op", or "attribute 'mode'='cubic'" */
+  const char *op;   /* ONNX op_type */
+  const char *what; /* "op", or "attribute 'mode'='cubic'" */
   int count;
   const char *names[4];
 } Unsupported;
@@ -103,10 +104,10 @@ typedef struct Importer {
   Model *m;
   Diag *d;
   const ImportOptions *o;
-  const char *dir;       /* for external data; NULL refuses it */
-  TensorId *slots;       /* name -> tensor id, open addressing */
+  const char *dir; /* for external data; NULL refuses it */
+  TensorId *slots; /* name -> tensor id, open addressing */
   uint32_t nslots, nbound;
-  Unsupported *unsup;    /* the main graph's importer holds the list */
+  Unsupported *unsup; /* the main graph's importer holds the list */
   int nunsup, capunsup;
   int64_t opset;
   struct Importer *root, *parent;
@@ -270,8 +271,8 @@ static bool safe_relative_path(const char *loc) {
   return true;
 }
 
-static bool read_external(Importer *im, const char *where, const Onnx__TensorProto *tp,
-                          void *dst, size_t nbytes) {
+static bool read_external(Importer *im, const char *where, const Onnx__TensorProto *tp, void *dst,
+                          size_t nbytes) {
   const char *loc = NULL;
   long long off = 0, len = -1;
   for (size_t i = 0; i < tp->n_external_data; i++) {
@@ -299,8 +300,7 @@ static bool read_external(Importer *im, const char *where, const Onnx__TensorPro
     return false;
   }
   if (!im->dir) {
-    diag_error(im->d, where, "external data '%s' cannot be read when the model is not a file",
-               loc);
+    diag_error(im->d, where, "external data '%s' cannot be read when the model is not a file", loc);
     return false;
   }
   if (!safe_relative_path(loc)) {
@@ -351,11 +351,27 @@ static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorPr
   const char *field;
   unsigned char *o = dst;
   switch (dt) {
-  case DT_F32: have = tp->n_float_data; field = "float_data"; break;
-  case DT_F64: have = tp->n_double_data; field = "double_data"; break;
-  case DT_I64: have = tp->n_int64_data; field = "int64_data"; break;
-  case DT_U32: case DT_U64: have = tp->n_uint64_data; field = "uint64_data"; break;
-  default: have = tp->n_int32_data; field = "int32_data"; break;
+  case DT_F32:
+    have = tp->n_float_data;
+    field = "float_data";
+    break;
+  case DT_F64:
+    have = tp->n_double_data;
+    field = "double_data";
+    break;
+  case DT_I64:
+    have = tp->n_int64_data;
+    field = "int64_data";
+    break;
+  case DT_U32:
+  case DT_U64:
+    have = tp->n_uint64_data;
+    field = "uint64_data";
+    break;
+  default:
+    have = tp->n_int32_data;
+    field = "int32_data";
+    break;
   }
   if (have != (size_t)numel) {
     diag_error(im->d, where, "%s has %zu values but its dims need %" PRId64, field, have, numel);
@@ -367,9 +383,16 @@ static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorPr
     case DT_F64: memcpy(o + 8 * i, &tp->double_data[i], 8); break;
     case DT_I64: memcpy(o + 8 * i, &tp->int64_data[i], 8); break;
     case DT_U64: memcpy(o + 8 * i, &tp->uint64_data[i], 8); break;
-    case DT_U32: { uint32_t v = (uint32_t)tp->uint64_data[i]; memcpy(o + 4 * i, &v, 4); break; }
+    case DT_U32: {
+      uint32_t v = (uint32_t)tp->uint64_data[i];
+      memcpy(o + 4 * i, &v, 4);
+      break;
+    }
     case DT_I32: memcpy(o + 4 * i, &tp->int32_data[i], 4); break;
-    case DT_I16: case DT_U16: case DT_F16: case DT_BF16: {
+    case DT_I16:
+    case DT_U16:
+    case DT_F16:
+    case DT_BF16: {
       uint16_t v = (uint16_t)tp->int32_data[i];
       memcpy(o + 2 * i, &v, 2);
       break;
@@ -459,24 +482,28 @@ static int attr_ints(const Onnx__NodeProto *np, const char *name, int64_t *v, in
 /* Attributes naasc understands per op, as a comma-separated list. */
 static const char *known_attrs(Op op) {
   switch (op) {
-  case OP_CONV: case OP_QLINEARCONV: case OP_CONVINTEGER:
-    return "kernel_shape,strides,pads,dilations,group,auto_pad";
+  case OP_CONV:
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER: return "kernel_shape,strides,pads,dilations,group,auto_pad";
   case OP_MAXUNPOOL: return "kernel_shape,strides,pads";
   case OP_IF: return "then_branch,else_branch";
   case OP_LOOP: return "body";
   case OP_CONVTRANSPOSE:
     return "kernel_shape,strides,pads,dilations,group,auto_pad,output_padding,output_shape";
-  case OP_MAXPOOL:
-    return "kernel_shape,strides,pads,dilations,auto_pad,ceil_mode,storage_order";
+  case OP_MAXPOOL: return "kernel_shape,strides,pads,dilations,auto_pad,ceil_mode,storage_order";
   case OP_AVGPOOL: return "kernel_shape,strides,pads,auto_pad,ceil_mode,count_include_pad";
   case OP_GEMM: return "alpha,beta,transA,transB";
   case OP_LEAKYRELU: return "alpha";
   case OP_HARDSIGMOID: return "alpha,beta";
   case OP_CLIP: return "min,max";
   case OP_BATCHNORM: return "epsilon,momentum,spatial,training_mode";
-  case OP_CONCAT: case OP_FLATTEN: case OP_GATHER: case OP_SOFTMAX: return "axis";
+  case OP_CONCAT:
+  case OP_FLATTEN:
+  case OP_GATHER:
+  case OP_SOFTMAX: return "axis";
   case OP_TRANSPOSE: return "perm";
-  case OP_SQUEEZE: case OP_UNSQUEEZE: return "axes";
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE: return "axes";
   case OP_REDUCEMEAN: return "axes,keepdims,noop_with_empty_axes";
   case OP_CAST: return "to,saturate";
   case OP_RESIZE:
@@ -516,11 +543,11 @@ static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, c
   const char *op = np->op_type;
   bool ok = true;
   char buf[200];
-#define UNSUP(...)                                   \
-  do {                                               \
-    snprintf(buf, sizeof buf, __VA_ARGS__);          \
-    unsupported(im, op, buf, n->name);               \
-    ok = false;                                      \
+#define UNSUP(...)                          \
+  do {                                      \
+    snprintf(buf, sizeof buf, __VA_ARGS__); \
+    unsupported(im, op, buf, n->name);      \
+    ok = false;                             \
   } while (0)
   for (int r = 0; r < nspec; r++) {
     const AttrSpec *sp = &spec[r];
@@ -544,14 +571,19 @@ static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, c
     case AK_BOOL: *(bool *)p = at->i != 0; break;
     case AK_FLOAT: *(float *)p = at->f; break;
     case AK_DTYPE:
-      if (!dtype_valid((int)at->i) || dtype_size((DType)at->i) == 0) UNSUP("attribute %s=%" PRId64 " (%s)", sp->name, at->i, elem_type_name((int)at->i));
-      else *(int *)p = (int)at->i;
+      if (!dtype_valid((int)at->i) || dtype_size((DType)at->i) == 0)
+        UNSUP("attribute %s=%" PRId64 " (%s)", sp->name, at->i, elem_type_name((int)at->i));
+      else
+        *(int *)p = (int)at->i;
       break;
     case AK_ENUM: {
-      char *v = arena_strndup(&im->m->arena, at->has_s ? (const char *)at->s.data : "", at->has_s ? at->s.len : 0);
+      char *v = arena_strndup(&im->m->arena, at->has_s ? (const char *)at->s.data : "",
+                              at->has_s ? at->s.len : 0);
       int k = v ? str_index(v, sp->names, sp->nnames) : -1;
-      if (k < 0) UNSUP("attribute %s='%s'", sp->name, v ? v : "");
-      else *(int *)p = k;
+      if (k < 0)
+        UNSUP("attribute %s='%s'", sp->name, v ? v : "");
+      else
+        *(int *)p = k;
       break;
     }
     case AK_INTS:
@@ -562,8 +594,10 @@ static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, c
         break;
       }
       for (size_t i = 0; i < cnt; i++) {
-        if (sp->kind == AK_INTS) ((int64_t *)p)[i] = at->ints[i];
-        else ((float *)p)[i] = at->floats[i];
+        if (sp->kind == AK_INTS)
+          ((int64_t *)p)[i] = at->ints[i];
+        else
+          ((float *)p)[i] = at->floats[i];
       }
       *(int *)((char *)a + sp->count_off) = (int)cnt;
       break;
@@ -574,26 +608,33 @@ static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, c
         break;
       }
       for (size_t i = 0; i < at->n_strings; i++) {
-        char *v = arena_strndup(&im->m->arena, (const char *)at->strings[i].data, at->strings[i].len);
+        char *v =
+            arena_strndup(&im->m->arena, (const char *)at->strings[i].data, at->strings[i].len);
         int k = v ? str_index(v, sp->names, sp->nnames) : -1;
-        if (k < 0) UNSUP("attribute %s value '%s'", sp->name, v ? v : "");
-        else ((int *)p)[i] = k;
+        if (k < 0)
+          UNSUP("attribute %s value '%s'", sp->name, v ? v : "");
+        else
+          ((int *)p)[i] = k;
       }
       *(int *)((char *)a + sp->count_off) = (int)at->n_strings;
       break;
     }
     case AK_LIST_I:
     case AK_LIST_F: {
-      size_t cnt = sp->kind == AK_LIST_I ? at->n_ints : at->n_floats, es = sp->kind == AK_LIST_I ? 8 : 4;
+      size_t cnt = sp->kind == AK_LIST_I ? at->n_ints : at->n_floats,
+             es = sp->kind == AK_LIST_I ? 8 : 4;
       void *v = arena_alloc(&im->m->arena, cnt * es + 1);
       if (!v) return false;
-      if (cnt) memcpy(v, sp->kind == AK_LIST_I ? (const void *)at->ints : (const void *)at->floats, cnt * es);
+      if (cnt)
+        memcpy(v, sp->kind == AK_LIST_I ? (const void *)at->ints : (const void *)at->floats,
+               cnt * es);
       *(void **)p = v;
       *(int *)((char *)a + sp->count_off) = (int)cnt;
       break;
     }
     case AK_STRING:
-      *(const char **)p = arena_strndup(&im->m->arena, at->has_s ? (const char *)at->s.data : "", at->has_s ? at->s.len : 0);
+      *(const char **)p = arena_strndup(&im->m->arena, at->has_s ? (const char *)at->s.data : "",
+                                        at->has_s ? at->s.len : 0);
       break;
     case AK_TENSOR: { /* a one-element tensor */
       const Onnx__TensorProto *tp = at->t;
@@ -625,7 +666,8 @@ static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, c
     a->coerce2d = im->opset < 13;
     break;
   case OP_ROIALIGN:
-    if (!attr_find(np, "coordinate_transformation_mode") && im->opset < 16) a->roi_coord = ROIC_OUTPUT_HALF_PIXEL;
+    if (!attr_find(np, "coordinate_transformation_mode") && im->opset < 16)
+      a->roi_coord = ROIC_OUTPUT_HALF_PIXEL;
     break;
   case OP_GROUPNORM: a->per_channel = im->opset >= 21; break;
   case OP_GRIDSAMPLE:
@@ -635,13 +677,15 @@ static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, c
   case OP_UPSAMPLE:
     if ((int)a->rz_mode == 2) a->rz_mode = RZ_LINEAR; /* "bilinear" */
     if (im->opset < 9 && a->naxes == 0) {
-      diag_error(im->d, where_node(im, n->name), "Upsample needs the attribute scales before opset 9");
+      diag_error(im->d, where_node(im, n->name),
+                 "Upsample needs the attribute scales before opset 9");
       return false;
     }
     break;
   case OP_QUANTIZELINEAR:
   case OP_DEQUANTIZELINEAR:
-    if (a->block_size) UNSUP("attribute block_size=%" PRId64 " (blocked quantization)", a->block_size);
+    if (a->block_size)
+      UNSUP("attribute block_size=%" PRId64 " (blocked quantization)", a->block_size);
     break;
   case OP_SCAN:
     if (im->opset < 9) UNSUP("before opset 9 (Scan-8 has a batch axis)");
@@ -659,11 +703,11 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
   const char *op = np->op_type;
   bool ok = true;
   char buf[160];
-#define UNSUP(...)                                   \
-  do {                                               \
-    snprintf(buf, sizeof buf, __VA_ARGS__);          \
-    unsupported(im, op, buf, n->name);               \
-    ok = false;                                      \
+#define UNSUP(...)                          \
+  do {                                      \
+    snprintf(buf, sizeof buf, __VA_ARGS__); \
+    unsupported(im, op, buf, n->name);      \
+    ok = false;                             \
   } while (0)
 
   int nspec;
@@ -675,7 +719,8 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     for (int k = 0; k < nspec && !known; k++) known = strcmp(spec[k].name, an) == 0;
     if ((np->attribute[i]->g || np->attribute[i]->n_graphs) && !(graph_attr && known))
       UNSUP("attribute '%s' (a subgraph)", an);
-    else if (!known) UNSUP("attribute '%s'", an);
+    else if (!known)
+      UNSUP("attribute '%s'", an);
   }
   switch (n->op) {
   case OP_CONV:
@@ -698,8 +743,10 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     static const char *const ap[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
     const char *aps = attr_str(im, np, "auto_pad", "NOTSET");
     int api = str_index(aps, ap, 4);
-    if (api < 0) UNSUP("attribute auto_pad='%s'", aps);
-    else a->auto_pad = (AutoPad)api;
+    if (api < 0)
+      UNSUP("attribute auto_pad='%s'", aps);
+    else
+      a->auto_pad = (AutoPad)api;
     a->group = attr_int(np, "group", 1);
     a->ceil_mode = attr_int(np, "ceil_mode", 0) != 0;
     a->count_include_pad = attr_int(np, "count_include_pad", 0) != 0;
@@ -762,17 +809,18 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     break;
   case OP_CAST: {
     int64_t to = attr_int(np, "to", 0);
-    if (!dtype_valid((int)to) || dtype_size((DType)to) == 0) UNSUP("attribute to=%" PRId64, to);
-    else a->to = (DType)to;
+    if (!dtype_valid((int)to) || dtype_size((DType)to) == 0)
+      UNSUP("attribute to=%" PRId64, to);
+    else
+      a->to = (DType)to;
     break;
   }
   case OP_RESIZE: {
     static const char *const modes[] = {"nearest", "linear", "cubic"};
-    static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
-                                         "pytorch_half_pixel", "tf_half_pixel_for_nn",
-                                         "tf_crop_and_resize"};
-    static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
-                                        "ceil"};
+    static const char *const coords[] = {"half_pixel",           "asymmetric",
+                                         "align_corners",        "pytorch_half_pixel",
+                                         "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+    static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     const char *m = attr_str(im, np, "mode", "nearest");
     const char *c = attr_str(im, np, "coordinate_transformation_mode",
                              im->opset >= 11 ? "half_pixel" : "asymmetric");
@@ -834,11 +882,13 @@ static bool value_info_type(Importer *im, const Onnx__ValueInfoProto *vi, const 
     return true;
   }
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
-    const char *kind = !tp ? "no type" : tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? "a sequence type"
-                     : tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE ? "an optional type"
-                     : tp->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE ? "a map type"
-                     : tp->value_case == ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE ? "a sparse tensor type"
-                     : "an unknown type";
+    const char *kind =
+        !tp                                                            ? "no type"
+        : tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE      ? "a sequence type"
+        : tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE      ? "an optional type"
+        : tp->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE           ? "a map type"
+        : tp->value_case == ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE ? "a sparse tensor type"
+                                                                       : "an unknown type";
     diag_error(im->d, where, "only tensor types are supported (this is %s)", kind);
     return false;
   }
@@ -891,8 +941,8 @@ static bool add_graph_input(Importer *im, const Onnx__ValueInfoProto *vi) {
     for (int i = 0; i < fix->rank; i++) {
       if (rank >= 0 && dims[i] > 0 && dims[i] != fix->dims[i]) {
         diag_error(im->d, where,
-                   "--input-shape gives dim %d = %" PRId64 " but the model fixes it to %" PRId64,
-                   i, fix->dims[i], dims[i]);
+                   "--input-shape gives dim %d = %" PRId64 " but the model fixes it to %" PRId64, i,
+                   fix->dims[i], dims[i]);
         return false;
       }
       dims[i] = fix->dims[i];
@@ -931,8 +981,8 @@ static bool check_static_inputs(Importer *im) {
                               T->dim_param[j] ? T->dim_param[j] : "?");
     }
     diag_error(im->d, arena_printf(&im->m->arena, "input '%s'", T->name),
-               "has dynamic dims [%s]; fix them with --input-shape %s=D0x...", T->rank < 0 ? "*" : dims,
-               T->name);
+               "has dynamic dims [%s]; fix them with --input-shape %s=D0x...",
+               T->rank < 0 ? "*" : dims, T->name);
     ok = false;
   }
   return ok;
@@ -976,7 +1026,8 @@ static const char *refused_op_reason(const char *op) {
       {"SequenceAt,SequenceConstruct,SequenceEmpty,SequenceErase,SequenceInsert,SequenceLength,"
        "SequenceMap,SplitToSequence,ConcatFromSequence",
        "a sequence op: sequence types are not supported"},
-      {"Optional,OptionalGetElement,OptionalHasElement", "an optional op: optional types are not supported"},
+      {"Optional,OptionalGetElement,OptionalHasElement",
+       "an optional op: optional types are not supported"},
       {"StringNormalizer,StringConcat,StringSplit,RegexFullMatch",
        "a string op: string tensors are not supported"},
   };
@@ -989,7 +1040,8 @@ static bool is_local_function(const Importer *im, const char *domain, const char
   const Onnx__ModelProto *mp = im->mp;
   for (size_t i = 0; mp && i < mp->n_functions; i++) {
     const Onnx__FunctionProto *f = mp->functions[i];
-    if (f->name && strcmp(f->name, op) == 0 && strcmp(f->domain ? f->domain : "", domain ? domain : "") == 0)
+    if (f->name && strcmp(f->name, op) == 0 &&
+        strcmp(f->domain ? f->domain : "", domain ? domain : "") == 0)
       return true;
   }
   return false;
@@ -998,7 +1050,8 @@ static bool is_local_function(const Importer *im, const char *domain, const char
 static Rc import_graph(Importer *im, const Onnx__GraphProto *g);
 
 /* Imports the graph attribute `attr` of node `owner` as its subgraph slot. */
-static Rc import_sub(Importer *im, NodeId owner, const Onnx__NodeProto *np, const char *attr, int slot) {
+static Rc import_sub(Importer *im, NodeId owner, const Onnx__NodeProto *np, const char *attr,
+                     int slot) {
   const char *nname = im->m->nodes[owner].name;
   const Onnx__AttributeProto *at = attr_find(np, attr);
   if (!at || !at->g) {
@@ -1011,8 +1064,9 @@ static Rc import_sub(Importer *im, NodeId owner, const Onnx__NodeProto *np, cons
   sub->ir_version = im->m->ir_version;
   sub->opset = im->m->opset;
   sub->producer = im->m->producer;
-  sub->scope = im->m->scope ? arena_printf(&sub->arena, "%s of node '%s' in %s", attr, nname, im->m->scope)
-                            : arena_printf(&sub->arena, "%s of node '%s'", attr, nname);
+  sub->scope = im->m->scope
+                   ? arena_printf(&sub->arena, "%s of node '%s' in %s", attr, nname, im->m->scope)
+                   : arena_printf(&sub->arena, "%s of node '%s'", attr, nname);
   Importer child;
   memset(&child, 0, sizeof child);
   child.m = sub;
@@ -1045,11 +1099,13 @@ static bool check_subs(Importer *im, const Node *n, const Onnx__NodeProto *np) {
       const Model *g = &im->m->subs[n->sub[s]];
       const char *b = s ? "else_branch" : "then_branch";
       if (g->ninputs) {
-        diag_error(im->d, where, "%s '%s' has %u inputs; an If branch takes none", b, g->name, g->ninputs);
+        diag_error(im->d, where, "%s '%s' has %u inputs; an If branch takes none", b, g->name,
+                   g->ninputs);
         return false;
       }
       if ((int)g->noutputs != nout) {
-        diag_error(im->d, where, "%s '%s' has %u outputs, but the If has %d", b, g->name, g->noutputs, nout);
+        diag_error(im->d, where, "%s '%s' has %u outputs, but the If has %d", b, g->name,
+                   g->noutputs, nout);
         return false;
       }
     }
@@ -1057,14 +1113,16 @@ static bool check_subs(Importer *im, const Node *n, const Onnx__NodeProto *np) {
     const Model *g = &im->m->subs[n->sub[0]];
     int ncarry = nin - 2;
     if (nin < 2) {
-      diag_error(im->d, where, "a Loop has inputs M and cond (either may be empty), then its carried values");
+      diag_error(im->d, where,
+                 "a Loop has inputs M and cond (either may be empty), then its carried values");
       return false;
     }
     if ((int)g->ninputs != 2 + ncarry) {
-      diag_error(im->d, where,
-                 "body '%s' has %u inputs; a Loop with %d carried value%s needs %d (iteration number, "
-                 "condition, carried values)",
-                 g->name, g->ninputs, ncarry, ncarry == 1 ? "" : "s", 2 + ncarry);
+      diag_error(
+          im->d, where,
+          "body '%s' has %u inputs; a Loop with %d carried value%s needs %d (iteration number, "
+          "condition, carried values)",
+          g->name, g->ninputs, ncarry, ncarry == 1 ? "" : "s", 2 + ncarry);
       return false;
     }
     if ((int)g->noutputs < 1 + ncarry || (int)g->noutputs - 1 != nout) {
@@ -1077,14 +1135,16 @@ static bool check_subs(Importer *im, const Node *n, const Onnx__NodeProto *np) {
   } else if (n->op == OP_SCAN) {
     const Model *g = &im->m->subs[n->sub[0]];
     if ((int)g->ninputs != nin || (int)g->noutputs != nout) {
-      diag_error(im->d, where,
-                 "body '%s' has %u inputs and %u outputs; this Scan needs %d and %d (state and scan "
-                 "values)",
-                 g->name, g->ninputs, g->noutputs, nin, nout);
+      diag_error(
+          im->d, where,
+          "body '%s' has %u inputs and %u outputs; this Scan needs %d and %d (state and scan "
+          "values)",
+          g->name, g->ninputs, g->noutputs, nin, nout);
       return false;
     }
     if (n->a.num_scan_inputs < 1 || n->a.num_scan_inputs > nin) {
-      diag_error(im->d, where, "num_scan_inputs is %" PRId64 " for %d inputs", n->a.num_scan_inputs, nin);
+      diag_error(im->d, where, "num_scan_inputs is %" PRId64 " for %d inputs", n->a.num_scan_inputs,
+                 nin);
       return false;
     }
   }
@@ -1182,9 +1242,9 @@ static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
       TensorId t = 0;
       if (av && av->t && strcmp(av->name, "value") == 0) {
         t = tensor_from_proto(im, av->t, outname, where);
-      } else if (av && (strcmp(av->name, "value_float") == 0 || strcmp(av->name, "value_int") == 0 ||
-                        strcmp(av->name, "value_floats") == 0 ||
-                        strcmp(av->name, "value_ints") == 0)) {
+      } else if (av &&
+                 (strcmp(av->name, "value_float") == 0 || strcmp(av->name, "value_int") == 0 ||
+                  strcmp(av->name, "value_floats") == 0 || strcmp(av->name, "value_ints") == 0)) {
         bool isf = av->name[6] == 'f';
         bool list = av->name[strlen(av->name) - 1] == 's';
         int64_t n = list ? (int64_t)(isf ? av->n_floats : av->n_ints) : 1;
@@ -1193,14 +1253,20 @@ static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
           Tensor *T = &m->tensors[t];
           T->data = arena_alloc(&m->arena, (size_t)(n ? n : 1) * (isf ? 4 : 8));
           if (!T->data) goto oom;
-          if (list && isf) memcpy(T->data, av->floats, (size_t)n * 4);
-          else if (list) memcpy(T->data, av->ints, (size_t)n * 8);
-          else if (isf) memcpy(T->data, &av->f, 4);
-          else memcpy(T->data, &av->i, 8);
+          if (list && isf)
+            memcpy(T->data, av->floats, (size_t)n * 4);
+          else if (list)
+            memcpy(T->data, av->ints, (size_t)n * 8);
+          else if (isf)
+            memcpy(T->data, &av->f, 4);
+          else
+            memcpy(T->data, &av->i, 8);
         }
       } else {
-        unsupported(im, "Constant", av ? arena_printf(&m->arena, "attribute '%s'", av->name)
-                                       : "without exactly one value attribute", name);
+        unsupported(im, "Constant",
+                    av ? arena_printf(&m->arena, "attribute '%s'", av->name)
+                       : "without exactly one value attribute",
+                    name);
         continue;
       }
       if (!t) goto fail;
@@ -1225,8 +1291,8 @@ static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
         goto fail;
       }
     }
-    NodeId id = model_add_node(m, op ? op : OP_HOST, name, (int)np->n_input, NULL,
-                               (int)np->n_output, outs);
+    NodeId id =
+        model_add_node(m, op ? op : OP_HOST, name, (int)np->n_input, NULL, (int)np->n_output, outs);
     if (!id) goto oom;
     Node *n = &m->nodes[id];
     n->onnx_op = arena_strdup(&m->arena, opt);
@@ -1240,14 +1306,16 @@ static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
       n->host_only = true;
     } else if (!op) {
       unsupported(im, opt,
-                  why ? arena_printf(&m->arena, "op:%s", why)
+                  why              ? arena_printf(&m->arena, "op:%s", why)
                   : default_domain ? "op"
                                    : arena_printf(&m->arena, "op of domain '%s'", np->domain),
                   n->name);
       n->host_only = true;
     } else if (op_since(op) > im->opset) {
       unsupported(im, opt,
-                  arena_printf(&m->arena, "op:at opset %" PRId64 " (naasc implements its definition of opset %d on)",
+                  arena_printf(&m->arena,
+                               "op:at opset %" PRId64
+                               " (naasc implements its definition of opset %d on)",
                                im->opset, op_since(op)),
                   n->name);
       n->host_only = true;
@@ -1322,8 +1390,9 @@ static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
       /* "unsupported op 'FooOp' (...)", "unsupported op 'Bernoulli', a random op ... (...)"
        * or "unsupported Resize attribute mode='cubic' (...)" */
       const char *what = strcmp(u->what, "op") == 0 ? arena_printf(&m->arena, "op '%s'", u->op)
-                       : strncmp(u->what, "op:", 3) == 0 ? arena_printf(&m->arena, "op '%s', %s", u->op, u->what + 3)
-                                                         : arena_printf(&m->arena, "%s %s", u->op, u->what);
+                         : strncmp(u->what, "op:", 3) == 0
+                             ? arena_printf(&m->arena, "op '%s', %s", u->op, u->what + 3)
+                             : arena_printf(&m->arena, "%s %s", u->op, u->what);
       if (im->o->allow_unsupported)
         diag_warn(d, NULL, "unsupported %s (%d node%s: %s); running on the host", what, u->count,
                   u->count == 1 ? "" : "s", list);
@@ -1373,8 +1442,9 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
   if (im->opset < NAASC_OPSET_OLDEST || im->opset > NAASC_OPSET_MAX) {
     if (im->opset < 0 && mp->n_opset_import && mp->opset_import[0]->domain &&
         strcmp(mp->opset_import[0]->domain, "ai.onnx.preview.training") == 0)
-      diag_error(d, NULL, "the model imports only the domain ai.onnx.preview.training: training ops "
-                          "are not supported");
+      diag_error(d, NULL,
+                 "the model imports only the domain ai.onnx.preview.training: training ops "
+                 "are not supported");
     else if (im->opset < 0)
       diag_error(d, NULL, "the model imports no version of the default ONNX opset");
     else
@@ -1406,8 +1476,9 @@ Rc onnx_import_buffer(const uint8_t *buf, size_t len, const char *dir, const Imp
   }
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
   if (!mp) {
-    diag_error(d, NULL, "not a valid ONNX model: the protobuf does not parse (truncated or not "
-                        "ONNX)");
+    diag_error(d, NULL,
+               "not a valid ONNX model: the protobuf does not parse (truncated or not "
+               "ONNX)");
     return RC_BADINPUT;
   }
   Importer im = {0};
@@ -1649,7 +1720,8 @@ static void w_string(Writer *w, AttrList *l, const char *name, const char *s) {
 static Onnx__GraphProto *w_graph(Writer *w, const Model *g, const Node *owner);
 
 /* A one-value (rank 0, or [1] when one) i64 or f32 constant input. */
-static const char *w_scalar(Writer *w, const char *node, const char *what, DType dt, double v, bool one_d) {
+static const char *w_scalar(Writer *w, const char *node, const char *what, DType dt, double v,
+                            bool one_d) {
   const char *name = arena_printf(&w->a, "%s.%s", node, what);
   void *data = wnew(w, 8);
   if (!name || !data) return NULL;
@@ -1683,35 +1755,48 @@ static int w_spec(Writer *w, const Node *n, Onnx__NodeProto *np, AttrList *al) {
       if (!sp->required && ((sp->kind == AK_INT && *(const int64_t *)p == (int64_t)sp->def) ||
                             (sp->kind == AK_FLOAT && *(const float *)p == (float)sp->def)))
         continue;
-      if (sp->kind == AK_INT) nm = w_scalar(w, n->name, sp->name, DT_I64, (double)*(const int64_t *)p, n->op == OP_TOPK);
-      else if (sp->kind == AK_FLOAT) nm = w_scalar(w, n->name, sp->name, DT_F32, *(const float *)p, false);
-      else if (sp->kind == AK_INTS && (cnt || (strcmp(sp->name, "axes") && strcmp(sp->name, "split"))))
-        nm = w_const(w, n->name, sp->name, DT_I64, cnt, p); /* an empty shape or repeats is a value */
+      if (sp->kind == AK_INT)
+        nm = w_scalar(w, n->name, sp->name, DT_I64, (double)*(const int64_t *)p, n->op == OP_TOPK);
+      else if (sp->kind == AK_FLOAT)
+        nm = w_scalar(w, n->name, sp->name, DT_F32, *(const float *)p, false);
+      else if (sp->kind == AK_INTS &&
+               (cnt || (strcmp(sp->name, "axes") && strcmp(sp->name, "split"))))
+        nm = w_const(w, n->name, sp->name, DT_I64, cnt,
+                     p); /* an empty shape or repeats is a value */
       if (!nm) continue; /* an empty list: the input stays absent */
       np->input[sp->input] = (char *)nm;
       if (sp->input + 1 > need) need = sp->input + 1;
       continue;
     }
-    if (n->op == OP_ROIALIGN && strcmp(sp->name, "coordinate_transformation_mode") == 0 && w->opset < 16)
+    if (n->op == OP_ROIALIGN && strcmp(sp->name, "coordinate_transformation_mode") == 0 &&
+        w->opset < 16)
       continue; /* before opset 16 the behaviour is output_half_pixel, without the attribute */
     /* attributes added to an op after its first version are written only
      * when not their default, so an older written opset never sees them */
-    bool later = list_has("layout,noop_with_empty_axes,select_last_index,stash_type,saturate,block_size,"
-                          "output_dtype,num_outputs,batch_dims,reduction,coordinate_transformation_mode",
-                          sp->name);
-    if (later && !sp->has_off && ((sp->kind == AK_INT && *(const int64_t *)p == (int64_t)sp->def) ||
-                          (sp->kind == AK_BOOL && *(const bool *)p == (sp->def != 0)) ||
-                          (sp->kind == AK_FLOAT && *(const float *)p == (float)sp->def) ||
-                          ((sp->kind == AK_ENUM || sp->kind == AK_DTYPE) && *(const int *)p == (int)sp->def)))
+    bool later =
+        list_has("layout,noop_with_empty_axes,select_last_index,stash_type,saturate,block_size,"
+                 "output_dtype,num_outputs,batch_dims,reduction,coordinate_transformation_mode",
+                 sp->name);
+    if (later && !sp->has_off &&
+        ((sp->kind == AK_INT && *(const int64_t *)p == (int64_t)sp->def) ||
+         (sp->kind == AK_BOOL && *(const bool *)p == (sp->def != 0)) ||
+         (sp->kind == AK_FLOAT && *(const float *)p == (float)sp->def) ||
+         ((sp->kind == AK_ENUM || sp->kind == AK_DTYPE) && *(const int *)p == (int)sp->def)))
       continue;
     switch (sp->kind) {
     case AK_INT: w_int(w, al, sp->name, *(const int64_t *)p); break;
     case AK_BOOL: w_int(w, al, sp->name, *(const bool *)p); break;
     case AK_FLOAT: w_float(w, al, sp->name, *(const float *)p); break;
-    case AK_DTYPE: if (*(const int *)p) w_int(w, al, sp->name, *(const int *)p); break;
+    case AK_DTYPE:
+      if (*(const int *)p) w_int(w, al, sp->name, *(const int *)p);
+      break;
     case AK_ENUM: w_string(w, al, sp->name, sp->names[*(const int *)p]); break;
-    case AK_INTS: if (cnt) w_ints(w, al, sp->name, p, cnt); break;
-    case AK_LIST_I: if (cnt) w_ints(w, al, sp->name, *(const int64_t *const *)p, cnt); break;
+    case AK_INTS:
+      if (cnt) w_ints(w, al, sp->name, p, cnt);
+      break;
+    case AK_LIST_I:
+      if (cnt) w_ints(w, al, sp->name, *(const int64_t *const *)p, cnt);
+      break;
     case AK_STRING: w_string(w, al, sp->name, *(const char *const *)p); break;
     case AK_FLOATS:
     case AK_LIST_F: {
@@ -1722,7 +1807,9 @@ static int w_spec(Writer *w, const Node *n, Onnx__NodeProto *np, AttrList *al) {
       at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
       at->n_floats = (size_t)cnt;
       at->floats = wnew(w, sizeof(float) * (size_t)cnt);
-      if (at->floats) memcpy(at->floats, sp->kind == AK_FLOATS ? p : *(const float *const *)p, sizeof(float) * (size_t)cnt);
+      if (at->floats)
+        memcpy(at->floats, sp->kind == AK_FLOATS ? p : *(const float *const *)p,
+               sizeof(float) * (size_t)cnt);
       break;
     }
     case AK_ENUMS: {
@@ -1752,12 +1839,22 @@ static int w_spec(Writer *w, const Node *n, Onnx__NodeProto *np, AttrList *al) {
       tmp.data = data;
       int64_t one = 1;
       /* the value in its type, through the element writers of the IR */
-      if (a->value_dtype == DT_F32) { float f = (float)a->value_f; memcpy(data, &f, 4); }
-      else if (a->value_dtype == DT_F64) memcpy(data, &a->value_f, 8);
-      else if (a->value_dtype == DT_I64) memcpy(data, &a->value_i, 8);
-      else if (a->value_dtype == DT_I32) { int32_t v = (int32_t)a->value_i; memcpy(data, &v, 4); }
-      else if (dtype_size(a->value_dtype) == 1) *(uint8_t *)data = (uint8_t)a->value_i;
-      else { uint16_t v = (uint16_t)a->value_i; memcpy(data, &v, 2); } /* i16/u16; f16/bf16 keep their bits */
+      if (a->value_dtype == DT_F32) {
+        float f = (float)a->value_f;
+        memcpy(data, &f, 4);
+      } else if (a->value_dtype == DT_F64)
+        memcpy(data, &a->value_f, 8);
+      else if (a->value_dtype == DT_I64)
+        memcpy(data, &a->value_i, 8);
+      else if (a->value_dtype == DT_I32) {
+        int32_t v = (int32_t)a->value_i;
+        memcpy(data, &v, 4);
+      } else if (dtype_size(a->value_dtype) == 1)
+        *(uint8_t *)data = (uint8_t)a->value_i;
+      else {
+        uint16_t v = (uint16_t)a->value_i;
+        memcpy(data, &v, 2);
+      } /* i16/u16; f16/bf16 keep their bits */
       at->has_type = 1;
       at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
       at->t = w_tensor(w, arena_printf(&w->a, "%s.value", n->name), a->value_dtype, 1, &one, data);
@@ -1784,12 +1881,15 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
   for (int i = 0; i < nin + 8; i++) np->input[i] = (char *)"";
   for (int i = 0; i < nin; i++) np->input[i] = (char *)(n->in[i] ? w_name(w, fr, n->in[i]) : "");
   np->n_input = (size_t)nin;
-  for (int i = 0; i < n->nout; i++) np->output[i] = (char *)(n->out[i] ? m->tensors[n->out[i]].name : "");
+  for (int i = 0; i < n->nout; i++)
+    np->output[i] = (char *)(n->out[i] ? m->tensors[n->out[i]].name : "");
   np->n_output = (size_t)n->nout;
   const Attrs *a = &n->a;
   if ((n->op == OP_SOFTMAX || n->op == OP_LOGSOFTMAX || n->op == OP_HARDMAX) && a->coerce2d &&
       n->in[0] && a->axis != m->tensors[n->in[0]].rank - 1) {
-    w->err = arena_printf(&w->a, "node '%s': %s of opset %" PRId64 " over axes %" PRId64 ".. cannot be written at opset %" PRId64,
+    w->err = arena_printf(&w->a,
+                          "node '%s': %s of opset %" PRId64 " over axes %" PRId64
+                          ".. cannot be written at opset %" PRId64,
                           n->name, op_name(n->op), m->opset, a->axis, w->opset);
     return NULL;
   }
@@ -1830,9 +1930,16 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
       Tensor tmp;
       memset(&tmp, 0, sizeof tmp);
       tmp.dtype = x->dtype;
-      if (x->dtype == DT_F32) { float f = a->pad_value; memcpy(v, &f, 4); }
-      else if (x->dtype == DT_F64) { double f = a->pad_value; memcpy(v, &f, 8); }
-      else { int64_t i = (int64_t)a->pad_value; memcpy(v, &i, dtype_size(x->dtype)); }
+      if (x->dtype == DT_F32) {
+        float f = a->pad_value;
+        memcpy(v, &f, 4);
+      } else if (x->dtype == DT_F64) {
+        double f = a->pad_value;
+        memcpy(v, &f, 8);
+      } else {
+        int64_t i = (int64_t)a->pad_value;
+        memcpy(v, &i, dtype_size(x->dtype));
+      }
       const char *nm = arena_printf(&w->a, "%s.constant_value", n->name);
       w_add_init(w, w_tensor(w, nm, x->dtype, 0, NULL, v));
       np->input[2] = (char *)nm;
@@ -1841,14 +1948,16 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     break;
   default: break;
   }
-  if (n->op == OP_SCATTER) np->op_type = (char *)"ScatterElements"; /* Scatter is deprecated at 11 */
+  if (n->op == OP_SCATTER)
+    np->op_type = (char *)"ScatterElements";     /* Scatter is deprecated at 11 */
   if (n->op > OP_HOST && n->op != OP_UPSAMPLE) { /* Upsample is written as a Resize above */
     int need = w_spec(w, n, np, &al);
     if (need > (int)np->n_input) np->n_input = (size_t)need;
   }
   for (int s = 0; s < 2; s++) {
     if (!n->sub[s]) continue;
-    Onnx__AttributeProto *at = w_attr(w, &al, n->op == OP_IF ? (s ? "else_branch" : "then_branch") : "body");
+    Onnx__AttributeProto *at =
+        w_attr(w, &al, n->op == OP_IF ? (s ? "else_branch" : "then_branch") : "body");
     if (!at) return NULL;
     at->has_type = 1;
     at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH;
@@ -1881,9 +1990,10 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     w_float(w, &al, "beta", a->beta);
     break;
   case OP_BATCHNORM: w_float(w, &al, "epsilon", a->epsilon); break;
-  case OP_CONCAT: case OP_FLATTEN: case OP_GATHER: case OP_SOFTMAX:
-    w_int(w, &al, "axis", a->axis);
-    break;
+  case OP_CONCAT:
+  case OP_FLATTEN:
+  case OP_GATHER:
+  case OP_SOFTMAX: w_int(w, &al, "axis", a->axis); break;
   case OP_TRANSPOSE: w_ints(w, &al, "perm", a->axes, a->naxes); break;
   case OP_REDUCEMEAN:
     if (w->opset >= 18) {
@@ -1918,7 +2028,9 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
       if (!fl) { /* saturated to the integer type */
         bool uns = xt == DT_U8 || xt == DT_U16 || xt == DT_U32 || xt == DT_U64 || xt == DT_BOOL;
         double lo_t = uns ? 0 : es == 8 ? -9.2e18 : -ldexp(1, 8 * (int)es - 1);
-        double hi_t = es == 8 ? 9.2e18 : uns ? ldexp(1, 8 * (int)es) - 1 : ldexp(1, 8 * (int)es - 1) - 1;
+        double hi_t = es == 8 ? 9.2e18
+                      : uns   ? ldexp(1, 8 * (int)es) - 1
+                              : ldexp(1, 8 * (int)es - 1) - 1;
         b = b < lo_t ? lo_t : b > hi_t ? hi_t : b;
       }
       host_put_f(&ht, k, b);
@@ -1950,9 +2062,9 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
   }
   case OP_RESIZE: {
     static const char *const modes[] = {"nearest", "linear", "cubic"};
-    static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
-                                         "pytorch_half_pixel", "tf_half_pixel_for_nn",
-                                         "tf_crop_and_resize"};
+    static const char *const coords[] = {"half_pixel",           "asymmetric",
+                                         "align_corners",        "pytorch_half_pixel",
+                                         "tf_half_pixel_for_nn", "tf_crop_and_resize"};
     static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     w_string(w, &al, "mode", modes[a->rz_mode]);
     if (a->rz_mode == RZ_NEAREST) w_string(w, &al, "nearest_mode", nears[a->rz_nearest]);
@@ -1969,7 +2081,8 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     }
     if (a->rz_from_sizes) {
       np->input[2] = (char *)"";
-      np->input[3] = (char *)w_const(w, n->name, "sizes", DT_I64, x->rank, m->tensors[n->out[0]].dims);
+      np->input[3] =
+          (char *)w_const(w, n->name, "sizes", DT_I64, x->rank, m->tensors[n->out[0]].dims);
       np->n_input = 4;
       break;
     }
@@ -2013,8 +2126,10 @@ static Onnx__GraphProto *w_graph(Writer *w, const Model *m, const Node *owner) {
     w_add_init(w, w_tensor(w, t->name, t->dtype, t->rank, t->dims, t->data));
   }
   g->input = wnew(w, sizeof(void *) * (m->ninputs + 1));
-  for (uint32_t i = 0; i < m->ninputs && g->input; i++) /* an input bound to a constant is an initializer */
-    if (m->tensors[m->inputs[i]].kind == TK_INPUT) g->input[g->n_input++] = w_value_info(w, &m->tensors[m->inputs[i]]);
+  for (uint32_t i = 0; i < m->ninputs && g->input;
+       i++) /* an input bound to a constant is an initializer */
+    if (m->tensors[m->inputs[i]].kind == TK_INPUT)
+      g->input[g->n_input++] = w_value_info(w, &m->tensors[m->inputs[i]]);
   g->node = wnew(w, sizeof(void *) * (m->nnodes + m->noutputs));
   g->n_output = m->noutputs;
   g->output = wnew(w, sizeof(void *) * (m->noutputs + 1));
@@ -2104,7 +2219,8 @@ Rc onnx_write(const Model *m, const char *path, Diag *d) {
   Writer w = {0};
   arena_init(&w.a);
   w.m = m;
-  w.opset = needed_opset(m); /* and at least the model's own: types allowed only later (u8 Add, ...) */
+  w.opset =
+      needed_opset(m); /* and at least the model's own: types allowed only later (u8 Add, ...) */
   if (m->opset > w.opset && m->opset <= NAASC_OPSET_MAX) w.opset = m->opset;
   Rc rc = RC_INTERNAL;
   uint8_t *buf = NULL;

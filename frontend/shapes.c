@@ -58,10 +58,13 @@ bool take_param_inputs(Ctx *c) {
       break;
     case AK_INTS:
     case AK_FLOATS:
-      if (k > s[r].max) FAIL("%s input '%s' has %" PRId64 " values, more than %d", s[r].name, t->name, k, s[r].max);
+      if (k > s[r].max)
+        FAIL("%s input '%s' has %" PRId64 " values, more than %d", s[r].name, t->name, k, s[r].max);
       for (int64_t i = 0; i < k; i++) {
-        if (s[r].kind == AK_INTS) ((int64_t *)p)[i] = tensor_get_i(t, i);
-        else ((float *)p)[i] = (float)tensor_get_f(t, i);
+        if (s[r].kind == AK_INTS)
+          ((int64_t *)p)[i] = tensor_get_i(t, i);
+        else
+          ((float *)p)[i] = (float)tensor_get_f(t, i);
       }
       *(int *)((char *)&n->a + s[r].count_off) = (int)k;
       break;
@@ -78,7 +81,9 @@ bool take_param_inputs(Ctx *c) {
 
 bool shape_from_data(Ctx *c) {
   switch (c->n->op) {
-  case OP_NONZERO: case OP_UNIQUE: case OP_NMS: return true;
+  case OP_NONZERO:
+  case OP_UNIQUE:
+  case OP_NMS: return true;
   case OP_COMPRESS: return inf_in(c, 1) && !tensor_is_const(inf_in(c, 1));
   default: return false;
   }
@@ -99,7 +104,8 @@ static bool nary(Ctx *c, int lo, int hi) {
   for (int i = 1; i < c->n->nin; i++) {
     Tensor *t = inf_in(c, i);
     if (t && t->dtype != x->dtype && c->n->op != OP_POW)
-      FAIL("%s inputs differ in type: %s and %s", op_name(c->n->op), dtype_name(x->dtype), dtype_name(t->dtype));
+      FAIL("%s inputs differ in type: %s and %s", op_name(c->n->op), dtype_name(x->dtype),
+           dtype_name(t->dtype));
   }
   if (!inf_broadcast(c, 0, c->n->nin - 1, &rank, dims)) return false;
   inf_set_out(c, 0, is_bool_result(c->n->op) ? DT_BOOL : x->dtype, rank, dims);
@@ -122,8 +128,10 @@ static bool reduce_axes(Ctx *c, bool keep) {
   }
   int rank = 0;
   for (int i = 0; i < x->rank; i++) {
-    if (!red[i]) dims[rank++] = x->dims[i];
-    else if (keep) dims[rank++] = 1;
+    if (!red[i])
+      dims[rank++] = x->dims[i];
+    else if (keep)
+      dims[rank++] = 1;
   }
   inf_set_out(c, 0, x->dtype, rank, dims);
   return true;
@@ -154,7 +162,8 @@ static bool einsum_parse(Ctx *c) {
     for (; *p && *p != ',' && *p != '-'; p++) {
       if (*p == ' ') continue;
       if (*p == '.') {
-        if (strncmp(p, "...", 3) || a->ein_ell[nops] >= 0) FAIL("Einsum equation '%s' is malformed", a->equation);
+        if (strncmp(p, "...", 3) || a->ein_ell[nops] >= 0)
+          FAIL("Einsum equation '%s' is malformed", a->equation);
         a->ein_ell[nops] = (int8_t)k;
         p += 2;
         continue;
@@ -166,14 +175,17 @@ static bool einsum_parse(Ctx *c) {
     nraw[nops++] = k;
     if (*p != ',') break;
   }
-  if (nops != c->n->nin) FAIL("Einsum equation '%s' has %d operands but the node has %d inputs", a->equation, nops, c->n->nin);
+  if (nops != c->n->nin)
+    FAIL("Einsum equation '%s' has %d operands but the node has %d inputs", a->equation, nops,
+         c->n->nin);
   int extra[NAASC_MAX_EINSUM];
   for (int k = 0; k < nops; k++) {
     Tensor *t = inf_in(c, k);
     if (!t) FAIL("Einsum input %d is missing", k);
     extra[k] = t->rank - nraw[k];
     if (a->ein_ell[k] < 0 ? extra[k] != 0 : extra[k] < 0)
-      FAIL("Einsum operand %d has rank %d but the equation gives it %d labels", k, t->rank, nraw[k]);
+      FAIL("Einsum operand %d has rank %d but the equation gives it %d labels", k, t->rank,
+           nraw[k]);
     if (extra[k] > ell_rank) ell_rank = extra[k];
   }
   /* broadcast dims line up from the right: operand k's e-th is label 52 + ell_rank - extra + e */
@@ -194,14 +206,18 @@ static bool einsum_parse(Ctx *c) {
     for (; *p; p++) {
       if (*p == ' ') continue;
       if (*p == '.') {
-        if (strncmp(p, "...", 3) || a->ein_out_ell >= 0) FAIL("Einsum equation '%s' is malformed", a->equation);
+        if (strncmp(p, "...", 3) || a->ein_out_ell >= 0)
+          FAIL("Einsum equation '%s' is malformed", a->equation);
         a->ein_out_ell = a->ein_nout;
-        for (int e = 0; e < ell_rank && a->ein_nout < NAASC_MAX_RANK; e++) a->ein_out[a->ein_nout++] = (int8_t)(52 + e);
+        for (int e = 0; e < ell_rank && a->ein_nout < NAASC_MAX_RANK; e++)
+          a->ein_out[a->ein_nout++] = (int8_t)(52 + e);
         p += 2;
         continue;
       }
       int l = ein_label(*p);
-      if (l < 0 || a->ein_nout >= NAASC_MAX_RANK) FAIL("Einsum equation '%s' is malformed or its output rank is over %d", a->equation, NAASC_MAX_RANK);
+      if (l < 0 || a->ein_nout >= NAASC_MAX_RANK)
+        FAIL("Einsum equation '%s' is malformed or its output rank is over %d", a->equation,
+             NAASC_MAX_RANK);
       a->ein_out[a->ein_nout++] = (int8_t)l;
     }
   } else { /* implicit: the broadcast dims, then the labels seen once, in alphabetical order */
@@ -228,8 +244,10 @@ static bool infer_einsum(Ctx *c) {
     for (int q = 0; q < t->rank; q++) {
       int l = a->ein_in[k][q];
       int64_t dv = t->dims[q];
-      if (size[l] < 0 || size[l] == 1) size[l] = dv;
-      else if (dv != 1 && dv != size[l]) FAIL("Einsum dims of label %d disagree: %" PRId64 " and %" PRId64, l, size[l], dv);
+      if (size[l] < 0 || size[l] == 1)
+        size[l] = dv;
+      else if (dv != 1 && dv != size[l])
+        FAIL("Einsum dims of label %d disagree: %" PRId64 " and %" PRId64, l, size[l], dv);
     }
   }
   int64_t dims[NAASC_MAX_RANK];
@@ -265,11 +283,13 @@ static const char *type_str(Model *m, const Tensor *t) {
 static bool infer_sub(Ctx *c, uint32_t id, const Tensor *formal, int nformal) {
   if (!id || id >= c->m->nsubs) FAIL("internal: %s has no subgraph %u", op_name(c->n->op), id);
   Model *g = &c->m->subs[id];
-  if ((int)g->ninputs != nformal) FAIL("%s has %u inputs, expected %d", g->scope, g->ninputs, nformal);
+  if ((int)g->ninputs != nformal)
+    FAIL("%s has %u inputs, expected %d", g->scope, g->ninputs, nformal);
   for (uint32_t t = 1; t < g->ntensors; t++) {
     Tensor *T = &g->tensors[t];
     if (T->kind != TK_OUTER) continue;
-    if ((int)T->outer >= c->n->nin || !c->n->in[T->outer]) FAIL("internal: outer value '%s' of %s is unbound", T->name, g->scope);
+    if ((int)T->outer >= c->n->nin || !c->n->in[T->outer])
+      FAIL("internal: outer value '%s' of %s is unbound", T->name, g->scope);
     const Tensor *o = &c->m->tensors[c->n->in[T->outer]];
     T->dtype = o->dtype;
     T->rank = o->rank;
@@ -280,7 +300,8 @@ static bool infer_sub(Ctx *c, uint32_t id, const Tensor *formal, int nformal) {
     Tensor *T = &g->tensors[g->inputs[i]];
     const Tensor *f = &formal[i];
     if (T->dtype != DT_UNDEF && T->dtype != f->dtype)
-      FAIL("input '%s' of %s is declared %s but receives %s", T->name, g->scope, dtype_name(T->dtype), dtype_name(f->dtype));
+      FAIL("input '%s' of %s is declared %s but receives %s", T->name, g->scope,
+           dtype_name(T->dtype), dtype_name(f->dtype));
     T->dtype = f->dtype;
     T->rank = f->rank;
     memcpy(T->dims, f->dims, sizeof T->dims);
@@ -301,9 +322,10 @@ static bool infer_if(Ctx *c) {
   for (int k = 0; k < n->nout; k++) {
     const Tensor *a = &t->tensors[t->outputs[k]], *b = &e->tensors[e->outputs[k]];
     if (!same_type(a, b))
-      FAIL("output %d of the If is %s in then_branch and %s in else_branch, and the condition is not "
-           "a constant: naasc needs one static shape (bind the inputs it depends on with --input-data)",
-           k, type_str(c->m, a), type_str(c->m, b));
+      FAIL(
+          "output %d of the If is %s in then_branch and %s in else_branch, and the condition is not "
+          "a constant: naasc needs one static shape (bind the inputs it depends on with --input-data)",
+          k, type_str(c->m, a), type_str(c->m, b));
     inf_set_out(c, k, a->dtype, a->rank, a->dims);
   }
   return true;
@@ -346,25 +368,29 @@ static bool infer_loop(Ctx *c) {
   for (int i = 0; i < ncarry; i++) {
     const Tensor *o = &g->tensors[g->outputs[1 + i]];
     if (!same_type(o, &formal[2 + i]))
-      FAIL("Loop-carried value %d changes from %s to %s in an iteration: naasc needs static shapes", i,
-           type_str(c->m, &formal[2 + i]), type_str(c->m, o));
+      FAIL("Loop-carried value %d changes from %s to %s in an iteration: naasc needs static shapes",
+           i, type_str(c->m, &formal[2 + i]), type_str(c->m, o));
     inf_set_out(c, i, o->dtype, o->rank, o->dims);
   }
   if (!nscan) return true;
   /* scan outputs stack the iterations: the trip count must be static */
   int64_t trips = -1;
   bool cond0 = !C || (tensor_is_const(C) && tensor_get_i(C, 0));
-  if (C && tensor_is_const(C) && !tensor_get_i(C, 0)) trips = 0;
-  else if (M && tensor_is_const(M) && cond0 && body_cond_true(g)) trips = tensor_get_i(M, 0) < 0 ? 0 : tensor_get_i(M, 0);
+  if (C && tensor_is_const(C) && !tensor_get_i(C, 0))
+    trips = 0;
+  else if (M && tensor_is_const(M) && cond0 && body_cond_true(g))
+    trips = tensor_get_i(M, 0) < 0 ? 0 : tensor_get_i(M, 0);
   for (int s = 0; s < nscan; s++) {
     const Tensor *o = &g->tensors[g->outputs[1 + ncarry + s]];
     if (trips < 0) { /* from the data: folded when every input is constant */
       for (int k = 0; k < n->nin; k++)
         if (n->in[k] && !tensor_is_const(&c->m->tensors[n->in[k]]))
-          FAIL("the Loop's trip count depends on the values of input '%s', which are not known when "
-               "compiling, so its scan output %d has no static shape; naasc needs static shapes",
-               c->m->tensors[n->in[k]].name, s);
-      if (!M || tensor_get_i(M, 0) > 65536) FAIL("a Loop on constants with more than 65536 trips (or none given) is not folded");
+          FAIL(
+              "the Loop's trip count depends on the values of input '%s', which are not known when "
+              "compiling, so its scan output %d has no static shape; naasc needs static shapes",
+              c->m->tensors[n->in[k]].name, s);
+      if (!M || tensor_get_i(M, 0) > 65536)
+        FAIL("a Loop on constants with more than 65536 trips (or none given) is not folded");
       Tensor *t = inf_out(c, ncarry + s);
       if (t) {
         t->dtype = o->dtype;
@@ -408,7 +434,8 @@ static bool infer_scan(Ctx *c) {
   if (!infer_sub(c, n->sub[0], formal, nin)) return false;
   Model *g = &c->m->subs[n->sub[0]];
   int nso = (int)g->noutputs - nst;
-  if (nso < 0 || n->nout != nst + nso) FAIL("the Scan body has %u outputs for %d states and %d outputs", g->noutputs, nst, n->nout);
+  if (nso < 0 || n->nout != nst + nso)
+    FAIL("the Scan body has %u outputs for %d states and %d outputs", g->noutputs, nst, n->nout);
   for (int i = 0; i < nst; i++) {
     const Tensor *o = &g->tensors[g->outputs[i]];
     if (!same_type(o, &formal[i]))
@@ -434,7 +461,8 @@ static bool infer_scan(Ctx *c) {
 static const char *unique_name(Model *m, const char *base, const char *owner) {
   if (!model_find_tensor(m, base)) return base;
   for (int k = 0;; k++) {
-    const char *nm = k ? arena_printf(&m->arena, "%s/%s.%d", owner, base, k) : arena_printf(&m->arena, "%s/%s", owner, base);
+    const char *nm = k ? arena_printf(&m->arena, "%s/%s.%d", owner, base, k)
+                       : arena_printf(&m->arena, "%s/%s", owner, base);
     if (!nm || !model_find_tensor(m, nm)) return nm;
   }
 }
@@ -449,7 +477,8 @@ bool inline_if(Ctx *c) {
   uint32_t gid = n->sub[taken ? 0 : 1];
   if (!gid || gid >= m->nsubs) FAIL("internal: If has no %s branch", taken ? "then" : "else");
   Model *g = &m->subs[gid];
-  if ((int)g->noutputs != n->nout) FAIL("the %s branch has %u outputs, the If %d", taken ? "then" : "else", g->noutputs, n->nout);
+  if ((int)g->noutputs != n->nout)
+    FAIL("the %s branch has %u outputs, the If %d", taken ? "then" : "else", g->noutputs, n->nout);
   const char *ifname = n->name;
   TensorId *map = xcalloc(g->ntensors, sizeof *map);
   bool *redirected = xcalloc((size_t)(n->nout ? n->nout : 1), sizeof *redirected);
@@ -458,7 +487,8 @@ bool inline_if(Ctx *c) {
   /* a branch output made by a branch node, not repeated, becomes the If's output tensor itself */
   for (int k = 0; k < n->nout; k++) {
     TensorId bo = g->outputs[k];
-    if (!n->out[k] || g->tensors[bo].kind != TK_VALUE || !g->tensors[bo].producer || map[bo]) continue;
+    if (!n->out[k] || g->tensors[bo].kind != TK_VALUE || !g->tensors[bo].producer || map[bo])
+      continue;
     map[bo] = n->out[k];
     redirected[k] = true;
   }
@@ -466,11 +496,13 @@ bool inline_if(Ctx *c) {
     const Tensor *T = &g->tensors[t];
     if (map[t]) continue;
     if (T->kind == TK_OUTER) {
-      if ((int)T->outer >= n->nin || !n->in[T->outer]) FAIL("internal: outer value '%s' is unbound", T->name);
+      if ((int)T->outer >= n->nin || !n->in[T->outer])
+        FAIL("internal: outer value '%s' is unbound", T->name);
       map[t] = n->in[T->outer];
       continue;
     }
-    if (T->kind == TK_INPUT) FAIL("the %s branch of an If has formal inputs", taken ? "then" : "else");
+    if (T->kind == TK_INPUT)
+      FAIL("the %s branch of an If has formal inputs", taken ? "then" : "else");
     const char *nm = unique_name(m, T->name, ifname);
     if (!nm) goto oom;
     TensorId id = model_add_tensor(m, nm, T->dtype, T->rank, T->dims, T->kind);
@@ -490,7 +522,8 @@ bool inline_if(Ctx *c) {
     const Node *gn = &g->nodes[i];
     if (gn->dead) continue;
     TensorId ins[256], outs[NAASC_MAX_OUTPUTS];
-    if (gn->nin > 256 || gn->nout > NAASC_MAX_OUTPUTS) FAIL("branch node '%s' has too many inputs or outputs", gn->name);
+    if (gn->nin > 256 || gn->nout > NAASC_MAX_OUTPUTS)
+      FAIL("branch node '%s' has too many inputs or outputs", gn->name);
     for (int j = 0; j < gn->nin; j++) ins[j] = gn->in[j] ? map[gn->in[j]] : 0;
     for (int j = 0; j < gn->nout; j++) outs[j] = gn->out[j] ? map[gn->out[j]] : 0;
     NodeId id = model_add_node(m, gn->op, gn->name, gn->nin, ins, gn->nout, outs);
@@ -557,12 +590,15 @@ static bool recurrent(Ctx *c) {
   Tensor *X = inf_in(c, 0), *W = inf_in(c, 1), *R = inf_in(c, 2);
   if (X->rank != 3 || W->rank != 3 || R->rank != 3) FAIL("%s needs 3-D X, W and R", op_name(n->op));
   int64_t D = a->direction == RNN_BIDIRECTIONAL ? 2 : 1, H = R->dims[2];
-  if (a->hidden_size && a->hidden_size != H) FAIL("hidden_size %" PRId64 " disagrees with R's %" PRId64, a->hidden_size, H);
-  if (W->dims[0] != D || W->dims[1] != ng * H || W->dims[2] != X->dims[2] || R->dims[0] != D || R->dims[1] != ng * H)
-    FAIL("%s weights do not match: W %s, R %s for %" PRId64 " direction(s), hidden size %" PRId64, op_name(n->op),
-         type_str(c->m, W), type_str(c->m, R), D, H);
+  if (a->hidden_size && a->hidden_size != H)
+    FAIL("hidden_size %" PRId64 " disagrees with R's %" PRId64, a->hidden_size, H);
+  if (W->dims[0] != D || W->dims[1] != ng * H || W->dims[2] != X->dims[2] || R->dims[0] != D ||
+      R->dims[1] != ng * H)
+    FAIL("%s weights do not match: W %s, R %s for %" PRId64 " direction(s), hidden size %" PRId64,
+         op_name(n->op), type_str(c->m, W), type_str(c->m, R), D, H);
   int per = n->op == OP_LSTM ? 3 : n->op == OP_GRU ? 2 : 1;
-  if (a->nacts && a->nacts != per * D) FAIL("%s has %d activations, needs %" PRId64, op_name(n->op), a->nacts, per * D);
+  if (a->nacts && a->nacts != per * D)
+    FAIL("%s has %d activations, needs %" PRId64, op_name(n->op), a->nacts, per * D);
   bool l1 = a->layout == 1;
   int64_t T = l1 ? X->dims[1] : X->dims[0], B = l1 ? X->dims[0] : X->dims[1];
   int64_t y[4] = {T, D, B, H}, h[3] = {D, B, H};
@@ -597,7 +633,8 @@ static bool pad_shape(Ctx *c) {
     if (dims[i] < 0) FAIL("Pad makes dim %d negative", i);
   }
   Tensor *cv = inf_in(c, 2);
-  if (cv && (cv->dtype != x->dtype || tensor_numel(cv) > 1)) FAIL("Pad's constant_value must be one value of the data's type");
+  if (cv && (cv->dtype != x->dtype || tensor_numel(cv) > 1))
+    FAIL("Pad's constant_value must be one value of the data's type");
   inf_set_out(c, 0, x->dtype, x->rank, dims);
   return true;
 }
@@ -608,7 +645,8 @@ static bool split_shape(Ctx *c) {
   if (!inf_axis_ok(c, &a->axis, x->rank, "Split axis")) return false;
   int k = c->n->nout;
   int64_t n = x->dims[a->axis], dims[NAASC_MAX_RANK];
-  if (a->num_outputs && a->num_outputs != k) FAIL("Split num_outputs is %" PRId64 " but the node has %d outputs", a->num_outputs, k);
+  if (a->num_outputs && a->num_outputs != k)
+    FAIL("Split num_outputs is %" PRId64 " but the node has %d outputs", a->num_outputs, k);
   if (a->nsplit) {
     int64_t tot = 0;
     if (a->nsplit != k) FAIL("Split has %d sizes for %d outputs", a->nsplit, k);
@@ -620,7 +658,8 @@ static bool split_shape(Ctx *c) {
   } else {
     if (k > NAASC_MAX_OUTPUTS) FAIL("Split into more than %d outputs", NAASC_MAX_OUTPUTS);
     int64_t ch = (n + k - 1) / k;
-    for (int i = 0; i < k; i++) a->split[i] = ch < n - i * ch ? ch : (n - i * ch > 0 ? n - i * ch : 0);
+    for (int i = 0; i < k; i++)
+      a->split[i] = ch < n - i * ch ? ch : (n - i * ch > 0 ? n - i * ch : 0);
     a->nsplit = k;
   }
   for (int i = 0; i < k; i++) {
@@ -634,7 +673,8 @@ static bool split_shape(Ctx *c) {
 static bool window_len(Ctx *c, int64_t n) {
   if (n < 0) FAIL("the window size must not be negative");
   DType dt = c->n->a.to ? c->n->a.to : DT_F32;
-  if (!(dt == DT_F32 || dt == DT_F64 || dt == DT_F16 || dt == DT_BF16)) FAIL("output_datatype must be a float type");
+  if (!(dt == DT_F32 || dt == DT_F64 || dt == DT_F16 || dt == DT_BF16))
+    FAIL("output_datatype must be a float type");
   inf_set_out(c, 0, dt, 1, &n);
   return true;
 }
@@ -642,7 +682,8 @@ static bool window_len(Ctx *c, int64_t n) {
 static bool const_scalar(Ctx *c, int i, int64_t *v) {
   Tensor *t = inf_in(c, i);
   if (!t || !tensor_is_const(t) || tensor_numel(t) != 1)
-    FAIL("input %d of %s must be a one-element constant (naasc needs static shapes)", i, op_name(c->n->op));
+    FAIL("input %d of %s must be a one-element constant (naasc needs static shapes)", i,
+         op_name(c->n->op));
   *v = tensor_get_i(t, 0);
   return true;
 }
@@ -655,22 +696,61 @@ bool infer_op(Ctx *c) {
   int64_t dims[NAASC_MAX_RANK];
   int rank;
   switch (op) {
-  case OP_ABS: case OP_NEG: case OP_EXP: case OP_LOG: case OP_TANH: case OP_ERF: case OP_SIN:
-  case OP_COS: case OP_TAN: case OP_ASIN: case OP_ACOS: case OP_ATAN: case OP_SINH: case OP_COSH:
-  case OP_ASINH: case OP_ACOSH: case OP_ATANH: case OP_FLOOR: case OP_CEIL: case OP_ROUND:
-  case OP_SIGN: case OP_RECIPROCAL: case OP_BITWISENOT: case OP_ELU: case OP_SELU: case OP_CELU:
-  case OP_SOFTPLUS: case OP_SOFTSIGN: case OP_GELU: case OP_MISH: case OP_THRESHOLDEDRELU:
+  case OP_ABS:
+  case OP_NEG:
+  case OP_EXP:
+  case OP_LOG:
+  case OP_TANH:
+  case OP_ERF:
+  case OP_SIN:
+  case OP_COS:
+  case OP_TAN:
+  case OP_ASIN:
+  case OP_ACOS:
+  case OP_ATAN:
+  case OP_SINH:
+  case OP_COSH:
+  case OP_ASINH:
+  case OP_ACOSH:
+  case OP_ATANH:
+  case OP_FLOOR:
+  case OP_CEIL:
+  case OP_ROUND:
+  case OP_SIGN:
+  case OP_RECIPROCAL:
+  case OP_BITWISENOT:
+  case OP_ELU:
+  case OP_SELU:
+  case OP_CELU:
+  case OP_SOFTPLUS:
+  case OP_SOFTSIGN:
+  case OP_GELU:
+  case OP_MISH:
+  case OP_THRESHOLDEDRELU:
   case OP_SHRINK:
     if (!inf_need(c, 1, 1)) return false;
     return same(c, x->dtype);
-  case OP_NOT: case OP_ISNAN: case OP_ISINF:
+  case OP_NOT:
+  case OP_ISNAN:
+  case OP_ISINF:
     if (!inf_need(c, 1, 1)) return false;
     return same(c, DT_BOOL);
-  case OP_MIN: case OP_MEAN: case OP_SUM: return nary(c, 1, -1);
-  case OP_MOD: case OP_BITSHIFT: case OP_BITWISEAND: case OP_BITWISEOR: case OP_BITWISEXOR:
-  case OP_EQUAL: case OP_LESS: case OP_GREATER: case OP_LESSOREQUAL: case OP_GREATEROREQUAL:
-  case OP_AND: case OP_OR: case OP_XOR:
-    return nary(c, 2, 2);
+  case OP_MIN:
+  case OP_MEAN:
+  case OP_SUM: return nary(c, 1, -1);
+  case OP_MOD:
+  case OP_BITSHIFT:
+  case OP_BITWISEAND:
+  case OP_BITWISEOR:
+  case OP_BITWISEXOR:
+  case OP_EQUAL:
+  case OP_LESS:
+  case OP_GREATER:
+  case OP_LESSOREQUAL:
+  case OP_GREATEROREQUAL:
+  case OP_AND:
+  case OP_OR:
+  case OP_XOR: return nary(c, 2, 2);
   case OP_PRELU: {
     if (!inf_need(c, 2, 2)) return false;
     if (!inf_broadcast(c, 0, 1, &rank, dims)) return false;
@@ -686,21 +766,33 @@ bool infer_op(Ctx *c) {
     inf_set_out(c, 0, inf_in(c, 1)->dtype, rank, dims);
     return true;
   }
-  case OP_LOGSOFTMAX: case OP_HARDMAX: case OP_CUMSUM:
+  case OP_LOGSOFTMAX:
+  case OP_HARDMAX:
+  case OP_CUMSUM:
     if (!inf_need(c, 1, 1)) return false;
     if (!inf_axis_ok(c, &a->axis, x->rank ? x->rank : 1, "axis")) return false;
     return same(c, x->dtype);
-  case OP_REDUCEMAX: case OP_REDUCEMIN: case OP_REDUCESUM: case OP_REDUCEPROD: case OP_REDUCEL1:
-  case OP_REDUCEL2: case OP_REDUCELOGSUM: case OP_REDUCELOGSUMEXP: case OP_REDUCESUMSQUARE:
+  case OP_REDUCEMAX:
+  case OP_REDUCEMIN:
+  case OP_REDUCESUM:
+  case OP_REDUCEPROD:
+  case OP_REDUCEL1:
+  case OP_REDUCEL2:
+  case OP_REDUCELOGSUM:
+  case OP_REDUCELOGSUMEXP:
+  case OP_REDUCESUMSQUARE:
     if (!inf_need(c, 1, 1)) return false;
     return reduce_axes(c, a->keepdims);
-  case OP_ARGMAX: case OP_ARGMIN:
+  case OP_ARGMAX:
+  case OP_ARGMIN:
     if (!inf_need(c, 1, 1)) return false;
     if (!inf_axis_ok(c, &a->axis, x->rank, "axis")) return false;
     rank = 0;
     for (int i = 0; i < x->rank; i++)
-      if (i != a->axis) dims[rank++] = x->dims[i];
-      else if (a->keepdims) dims[rank++] = 1;
+      if (i != a->axis)
+        dims[rank++] = x->dims[i];
+      else if (a->keepdims)
+        dims[rank++] = 1;
     inf_set_out(c, 0, DT_I64, rank, dims);
     return true;
   case OP_GLOBALMAXPOOL:
@@ -720,14 +812,16 @@ bool infer_op(Ctx *c) {
     inf_set_out(c, 2, st, x->rank, dims);
     return true;
   }
-  case OP_INSTANCENORM: case OP_GROUPNORM: {
+  case OP_INSTANCENORM:
+  case OP_GROUPNORM: {
     if (!inf_need(c, 3, 3)) return false;
     if (x->rank < 3) FAIL("input '%s' has rank %d; needs N, C and spatial dims", x->name, x->rank);
     int64_t C = x->dims[1], G = op == OP_GROUPNORM ? a->num_groups : C;
     if (G <= 0 || C % G) FAIL("num_groups %" PRId64 " does not divide %" PRId64 " channels", G, C);
     for (int i = 1; i <= 2; i++) {
       int64_t k = tensor_numel(inf_in(c, i));
-      if (k != C && k != G) FAIL("input %d ('%s') must have %" PRId64 " values", i, inf_in(c, i)->name, C);
+      if (k != C && k != G)
+        FAIL("input %d ('%s') must have %" PRId64 " values", i, inf_in(c, i)->name, C);
     }
     return same(c, x->dtype);
   }
@@ -749,14 +843,18 @@ bool infer_op(Ctx *c) {
     if (!inf_need(c, 2, 3)) return false;
     Tensor *z = inf_in(c, 2);
     DType yt = z ? z->dtype : a->to ? a->to : DT_U8;
-    if (a->to && z && a->to != z->dtype) FAIL("output_dtype %s disagrees with the zero point's %s", dtype_name(a->to), dtype_name(z->dtype));
-    if (yt != DT_U8 && yt != DT_I8 && yt != DT_U16 && yt != DT_I16) FAIL("cannot quantize to %s", dtype_name(yt));
+    if (a->to && z && a->to != z->dtype)
+      FAIL("output_dtype %s disagrees with the zero point's %s", dtype_name(a->to),
+           dtype_name(z->dtype));
+    if (yt != DT_U8 && yt != DT_I8 && yt != DT_U16 && yt != DT_I16)
+      FAIL("cannot quantize to %s", dtype_name(yt));
     return same(c, yt);
   }
   case OP_DEQUANTIZELINEAR: {
     if (!inf_need(c, 2, 3)) return false;
     Tensor *s = inf_in(c, 1);
-    if (!(s->dtype == DT_F32 || s->dtype == DT_F16 || s->dtype == DT_BF16 || s->dtype == DT_F64)) FAIL("the scale must be a float type");
+    if (!(s->dtype == DT_F32 || s->dtype == DT_F16 || s->dtype == DT_BF16 || s->dtype == DT_F64))
+      FAIL("the scale must be a float type");
     return same(c, s->dtype);
   }
   case OP_DYNQUANTIZELINEAR:
@@ -766,7 +864,8 @@ bool infer_op(Ctx *c) {
     inf_set_out(c, 1, DT_F32, 0, NULL);
     inf_set_out(c, 2, DT_U8, 0, NULL);
     return true;
-  case OP_QLINEARCONV: case OP_CONVINTEGER: {
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER: {
     bool q = op == OP_QLINEARCONV;
     if (!inf_need(c, q ? 8 : 2, q ? 9 : 4)) return false;
     Tensor *w = inf_in(c, q ? 3 : 1), *b = q ? inf_in(c, 8) : NULL;
@@ -777,7 +876,8 @@ bool infer_op(Ctx *c) {
     if (o) o->dtype = q ? (yz ? yz->dtype : DT_U8) : DT_I32;
     return true;
   }
-  case OP_QLINEARMATMUL: case OP_MATMULINTEGER: {
+  case OP_QLINEARMATMUL:
+  case OP_MATMULINTEGER: {
     bool q = op == OP_QLINEARMATMUL;
     if (!inf_need(c, q ? 8 : 2, q ? 8 : 4)) return false;
     if (!inf_matmul(c, x, inf_in(c, q ? 3 : 1), &rank, dims)) return false;
@@ -810,7 +910,8 @@ bool infer_op(Ctx *c) {
     for (int i = 0; i < rank; i++) {
       int ix = i - (rank - x->rank), is = i - (rank - a->nshape);
       int64_t u = ix >= 0 ? x->dims[ix] : 1, v = is >= 0 ? a->shape[is] : 1;
-      if (u != v && u != 1 && v != 1) FAIL("Expand: dim %d of the input (%" PRId64 ") does not broadcast to %" PRId64, i, u, v);
+      if (u != v && u != 1 && v != 1)
+        FAIL("Expand: dim %d of the input (%" PRId64 ") does not broadcast to %" PRId64, i, u, v);
       dims[i] = u == 1 ? v : u;
     }
     inf_set_out(c, 0, x->dtype, rank, dims);
@@ -836,10 +937,14 @@ bool infer_op(Ctx *c) {
     for (int i = 0; i < 3; i++) {
       Tensor *t = inf_in(c, i);
       if (!tensor_is_const(t) || tensor_numel(t) != 1)
-        FAIL("Range's %s must be a one-element constant (naasc needs static shapes)", i == 0 ? "start" : i == 1 ? "limit" : "delta");
+        FAIL("Range's %s must be a one-element constant (naasc needs static shapes)",
+             i == 0   ? "start"
+             : i == 1 ? "limit"
+                      : "delta");
       if (t->dtype != x->dtype) FAIL("Range's inputs differ in type");
     }
-    double s = tensor_get_f(x, 0), l = tensor_get_f(inf_in(c, 1), 0), dl = tensor_get_f(inf_in(c, 2), 0);
+    double s = tensor_get_f(x, 0), l = tensor_get_f(inf_in(c, 1), 0),
+           dl = tensor_get_f(inf_in(c, 2), 0);
     if (dl == 0) FAIL("Range delta must not be 0");
     double k = ceil((l - s) / dl);
     dims[0] = k > 0 ? (int64_t)k : 0;
@@ -870,13 +975,15 @@ bool infer_op(Ctx *c) {
     if (!inf_need(c, 1, 1)) return false;
     if (x->rank < 2) FAIL("Trilu needs an input of rank 2 or more");
     return same(c, x->dtype);
-  case OP_DEPTHTOSPACE: case OP_SPACETODEPTH: {
+  case OP_DEPTHTOSPACE:
+  case OP_SPACETODEPTH: {
     if (!inf_need(c, 1, 1)) return false;
     int64_t b = a->blocksize;
     if (x->rank != 4 || b < 1) FAIL("%s needs a 4-D input and a positive blocksize", op_name(op));
     memcpy(dims, x->dims, sizeof dims);
     if (op == OP_DEPTHTOSPACE) {
-      if (x->dims[1] % (b * b)) FAIL("%" PRId64 " channels do not divide by blocksize^2", x->dims[1]);
+      if (x->dims[1] % (b * b))
+        FAIL("%" PRId64 " channels do not divide by blocksize^2", x->dims[1]);
       dims[1] /= b * b, dims[2] *= b, dims[3] *= b;
     } else {
       if (x->dims[2] % b || x->dims[3] % b) FAIL("the spatial dims do not divide by the blocksize");
@@ -897,7 +1004,8 @@ bool infer_op(Ctx *c) {
     if (!inf_need(c, 2, 2)) return false;
     Tensor *ix = inf_in(c, 1);
     int64_t b = a->batch_dims, m = ix->rank ? ix->dims[ix->rank - 1] : 0;
-    if (ix->rank < 1 || b < 0 || b >= ix->rank || b >= x->rank || m < 1 || m > x->rank - b) FAIL("GatherND indices do not fit the data");
+    if (ix->rank < 1 || b < 0 || b >= ix->rank || b >= x->rank || m < 1 || m > x->rank - b)
+      FAIL("GatherND indices do not fit the data");
     rank = 0;
     for (int i = 0; i < ix->rank - 1; i++) dims[rank++] = ix->dims[i];
     for (int i = (int)(b + m); i < x->rank; i++) dims[rank++] = x->dims[i];
@@ -905,7 +1013,9 @@ bool infer_op(Ctx *c) {
     inf_set_out(c, 0, x->dtype, rank, dims);
     return true;
   }
-  case OP_SCATTER: case OP_SCATTERELEMENTS: case OP_SCATTERND:
+  case OP_SCATTER:
+  case OP_SCATTERELEMENTS:
+  case OP_SCATTERND:
     if (!inf_need(c, 3, 3)) return false;
     if (op != OP_SCATTERND && !inf_axis_ok(c, &a->axis, x->rank, "axis")) return false;
     if (inf_in(c, 2)->dtype != x->dtype) FAIL("the updates' type differs from the data's");
@@ -917,7 +1027,8 @@ bool infer_op(Ctx *c) {
   case OP_TOPK:
     if (!inf_need(c, 1, 1)) return false;
     if (!inf_axis_ok(c, &a->axis, x->rank, "axis")) return false;
-    if (a->k < 0 || a->k > x->dims[a->axis]) FAIL("TopK k = %" PRId64 " is out of range for a dim of %" PRId64, a->k, x->dims[a->axis]);
+    if (a->k < 0 || a->k > x->dims[a->axis])
+      FAIL("TopK k = %" PRId64 " is out of range for a dim of %" PRId64, a->k, x->dims[a->axis]);
     memcpy(dims, x->dims, sizeof dims);
     dims[a->axis] = a->k;
     inf_set_out(c, 0, x->dtype, x->rank, dims);
@@ -940,7 +1051,9 @@ bool infer_op(Ctx *c) {
     }
     return true;
   }
-  case OP_LSTM: case OP_GRU: case OP_RNN: return recurrent(c);
+  case OP_LSTM:
+  case OP_GRU:
+  case OP_RNN: return recurrent(c);
   case OP_IF: return infer_if(c);
   case OP_LOOP: return infer_loop(c);
   case OP_SCAN: return infer_scan(c);
@@ -959,7 +1072,8 @@ bool infer_op(Ctx *c) {
   case OP_ROIALIGN: {
     if (!inf_need(c, 3, 3)) return false;
     Tensor *r = inf_in(c, 1);
-    if (x->rank != 4 || r->rank != 2 || r->dims[1] != 4) FAIL("RoiAlign needs X [N,C,H,W] and rois [R,4]");
+    if (x->rank != 4 || r->rank != 2 || r->dims[1] != 4)
+      FAIL("RoiAlign needs X [N,C,H,W] and rois [R,4]");
     int64_t d4[4] = {r->dims[0], x->dims[1], a->out_h, a->out_w};
     inf_set_out(c, 0, x->dtype, 4, d4);
     return true;
@@ -973,23 +1087,28 @@ bool infer_op(Ctx *c) {
       inf_keep(c, 2);
     }
     int nsp = x->rank - 2;
-    if (nsp < 1 || a->nsp != nsp) FAIL("MaxUnpool kernel_shape has %d dims for %d spatial dims", a->nsp, nsp);
-    if (a->nshape && a->nshape != x->rank) FAIL("MaxUnpool output_shape must have rank %d", x->rank);
+    if (nsp < 1 || a->nsp != nsp)
+      FAIL("MaxUnpool kernel_shape has %d dims for %d spatial dims", a->nsp, nsp);
+    if (a->nshape && a->nshape != x->rank)
+      FAIL("MaxUnpool output_shape must have rank %d", x->rank);
     dims[0] = x->dims[0], dims[1] = x->dims[1];
     for (int i = 0; i < nsp; i++)
       dims[i + 2] = a->nshape ? a->shape[i + 2]
-                              : (x->dims[i + 2] - 1) * a->strides[i] - a->pads[i] - a->pads[i + nsp] + a->kernel[i];
+                              : (x->dims[i + 2] - 1) * a->strides[i] - a->pads[i] -
+                                    a->pads[i + nsp] + a->kernel[i];
     inf_set_out(c, 0, x->dtype, x->rank, dims);
     return true;
   }
   case OP_DET:
     if (!inf_need(c, 1, 1)) return false;
-    if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2]) FAIL("Det needs square matrices");
+    if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
+      FAIL("Det needs square matrices");
     inf_set_out(c, 0, x->dtype, x->rank - 2, x->dims);
     return true;
   case OP_DFT: {
     if (!inf_need(c, 1, 1)) return false;
-    if (x->rank < 3 || (x->dims[x->rank - 1] != 1 && x->dims[x->rank - 1] != 2)) FAIL("DFT needs a [batch, ..., 1 or 2] input");
+    if (x->rank < 3 || (x->dims[x->rank - 1] != 1 && x->dims[x->rank - 1] != 2))
+      FAIL("DFT needs a [batch, ..., 1 or 2] input");
     int64_t ax = a->axis < 0 ? a->axis + x->rank : a->axis;
     if (ax < 1 || ax >= x->rank - 1) FAIL("DFT axis %" PRId64 " is out of range", a->axis);
     a->axis = ax;
@@ -1005,14 +1124,19 @@ bool infer_op(Ctx *c) {
     if (!inf_need(c, 1, 3)) return false;
     Tensor *w = inf_in(c, 2);
     int64_t len = a->frame_length > 0 ? a->frame_length : w ? tensor_numel(w) : 0;
-    if (x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2)) FAIL("STFT needs a [batch, length, 1 or 2] signal");
-    if (len <= 0 || a->frame_step <= 0) FAIL("STFT needs a positive frame_step and a frame length or window");
+    if (x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2))
+      FAIL("STFT needs a [batch, length, 1 or 2] signal");
+    if (len <= 0 || a->frame_step <= 0)
+      FAIL("STFT needs a positive frame_step and a frame length or window");
     if (x->dims[1] < len) FAIL("the signal is shorter than a frame");
-    int64_t d4[4] = {x->dims[0], (x->dims[1] - len) / a->frame_step + 1, a->onesided ? len / 2 + 1 : len, 2};
+    int64_t d4[4] = {x->dims[0], (x->dims[1] - len) / a->frame_step + 1,
+                     a->onesided ? len / 2 + 1 : len, 2};
     inf_set_out(c, 0, x->dtype, 4, d4);
     return true;
   }
-  case OP_HANNWINDOW: case OP_HAMMINGWINDOW: case OP_BLACKMANWINDOW:
+  case OP_HANNWINDOW:
+  case OP_HAMMINGWINDOW:
+  case OP_BLACKMANWINDOW:
     if (n->nin != 0) FAIL("%s needs its size input", op_name(op));
     return window_len(c, a->size);
   case OP_MELWEIGHTMATRIX: {
@@ -1026,31 +1150,37 @@ bool infer_op(Ctx *c) {
   }
   case OP_TFIDF: {
     if (!inf_need(c, 1, 1)) return false;
-    if (x->rank < 1 || x->rank > 2 || (x->dtype != DT_I32 && x->dtype != DT_I64)) FAIL("TfIdfVectorizer needs a 1-D or 2-D i32 or i64 input");
+    if (x->rank < 1 || x->rank > 2 || (x->dtype != DT_I32 && x->dtype != DT_I64))
+      FAIL("TfIdfVectorizer needs a 1-D or 2-D i32 or i64 input");
     int64_t w = 0;
     for (int i = 0; i < a->nngram_indexes; i++)
       if (a->ngram_indexes[i] + 1 > w) w = a->ngram_indexes[i] + 1;
-    if (x->rank == 1) dims[0] = w;
-    else dims[0] = x->dims[0], dims[1] = w;
+    if (x->rank == 1)
+      dims[0] = w;
+    else
+      dims[0] = x->dims[0], dims[1] = w;
     inf_set_out(c, 0, DT_F32, x->rank, dims);
     return true;
   }
-  case OP_NLLLOSS: case OP_SCELOSS: {
+  case OP_NLLLOSS:
+  case OP_SCELOSS: {
     if (!inf_need(c, 2, 3)) return false;
     Tensor *t = inf_in(c, 1);
     if (x->rank < 2 || t->rank != x->rank - 1 || t->dims[0] != x->dims[0])
       FAIL("%s needs input [N,C,...] and target [N,...]", op_name(op));
     for (int i = 1; i < t->rank; i++)
       if (t->dims[i] != x->dims[i + 1]) FAIL("the target's dims do not match the input's");
-    if (a->loss_reduction == LRED_NONE) inf_set_out(c, 0, x->dtype, t->rank, t->dims);
-    else inf_set_out(c, 0, x->dtype, 0, NULL);
+    if (a->loss_reduction == LRED_NONE)
+      inf_set_out(c, 0, x->dtype, t->rank, t->dims);
+    else
+      inf_set_out(c, 0, x->dtype, 0, NULL);
     if (op == OP_SCELOSS) inf_set_out(c, 1, x->dtype, x->rank, x->dims);
     return true;
   }
-  case OP_NONZERO: case OP_UNIQUE: case OP_NMS:
-    FAIL("internal: %s reached shape inference", op_name(op));
-  default:
-    FAIL("no shape inference for %s", op_name(op));
+  case OP_NONZERO:
+  case OP_UNIQUE:
+  case OP_NMS: FAIL("internal: %s reached shape inference", op_name(op));
+  default: FAIL("no shape inference for %s", op_name(op));
   }
 }
 
@@ -1059,20 +1189,31 @@ bool infer_op(Ctx *c) {
 int64_t fold_work(const Model *m, const Node *n) {
   int64_t w = 0;
   for (int k = 0; k < n->nin; k++)
-    if (n->in[k]) w += tensor_numel(&m->tensors[n->in[k]]) > 0 ? tensor_numel(&m->tensors[n->in[k]]) : 0;
+    if (n->in[k])
+      w += tensor_numel(&m->tensors[n->in[k]]) > 0 ? tensor_numel(&m->tensors[n->in[k]]) : 0;
   for (int k = 0; k < n->nout; k++)
-    if (n->out[k]) w += tensor_numel(&m->tensors[n->out[k]]) > 0 ? tensor_numel(&m->tensors[n->out[k]]) : 0;
+    if (n->out[k])
+      w += tensor_numel(&m->tensors[n->out[k]]) > 0 ? tensor_numel(&m->tensors[n->out[k]]) : 0;
   switch (n->op) {
-  case OP_CONV: case OP_CONVTRANSPOSE: case OP_GEMM: case OP_MATMUL: case OP_QLINEARCONV:
-  case OP_CONVINTEGER: case OP_QLINEARMATMUL: case OP_MATMULINTEGER:
-    return w + node_macs(m, n);
-  case OP_LSTM: case OP_GRU: case OP_RNN: {
+  case OP_CONV:
+  case OP_CONVTRANSPOSE:
+  case OP_GEMM:
+  case OP_MATMUL:
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER:
+  case OP_QLINEARMATMUL:
+  case OP_MATMULINTEGER: return w + node_macs(m, n);
+  case OP_LSTM:
+  case OP_GRU:
+  case OP_RNN: {
     const Tensor *X = &m->tensors[n->in[0]], *W = &m->tensors[n->in[1]], *R = &m->tensors[n->in[2]];
     return w + X->dims[0] * X->dims[1] * (tensor_numel(W) + tensor_numel(R));
   }
-  case OP_LOOP: case OP_SCAN: {
+  case OP_LOOP:
+  case OP_SCAN: {
     int64_t trips = 1 << 16, body = 0;
-    if (n->op == OP_LOOP && n->in[0] && tensor_is_const(&m->tensors[n->in[0]])) trips = tensor_get_i(&m->tensors[n->in[0]], 0);
+    if (n->op == OP_LOOP && n->in[0] && tensor_is_const(&m->tensors[n->in[0]]))
+      trips = tensor_get_i(&m->tensors[n->in[0]], 0);
     if (n->sub[0] && n->sub[0] < m->nsubs) body = m->subs[n->sub[0]].nnodes;
     return w + trips * body * 1024;
   }
@@ -1080,7 +1221,10 @@ int64_t fold_work(const Model *m, const Node *n) {
     const Tensor *s = &m->tensors[n->in[1]];
     return w + (s->rank == 3 ? s->dims[0] * s->dims[1] * s->dims[2] * s->dims[2] : 0);
   }
-  case OP_DFT: case OP_STFT: case OP_EINSUM: case OP_TFIDF: return w * 64;
+  case OP_DFT:
+  case OP_STFT:
+  case OP_EINSUM:
+  case OP_TFIDF: return w * 64;
   default: return w;
   }
 }

@@ -17,15 +17,11 @@
 
 #include <inttypes.h>
 
-static int64_t numel_of(const Model *m, TensorId t) {
-  return t ? tensor_numel(&m->tensors[t]) : 0;
-}
+static int64_t numel_of(const Model *m, TensorId t) { return t ? tensor_numel(&m->tensors[t]) : 0; }
 
 /* A weight is an operand no node computes: an initializer, or a graph
  * input standing in for one (zoo --no-weights). */
-static bool is_weight(const Model *m, TensorId t) {
-  return t && m->tensors[t].kind != TK_VALUE;
-}
+static bool is_weight(const Model *m, TensorId t) { return t && m->tensors[t].kind != TK_VALUE; }
 
 int64_t node_macs(const Model *m, const Node *n) {
   if (n->dead) return 0;
@@ -48,15 +44,13 @@ int64_t node_macs(const Model *m, const Node *n) {
   }
   case OP_MATMUL:
   case OP_MATMULINTEGER:
-  case OP_QLINEARMATMUL:
-    return tensor_numel(o) * x->dims[x->rank - 1];
+  case OP_QLINEARMATMUL: return tensor_numel(o) * x->dims[x->rank - 1];
   case OP_CONVINTEGER:
   case OP_QLINEARCONV: {
     const Tensor *w = &m->tensors[n->in[n->op == OP_QLINEARCONV ? 3 : 1]];
     return tensor_numel(o) * tensor_numel(w) / w->dims[0];
   }
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -72,8 +66,7 @@ int64_t node_params(const Model *m, const Node *n) {
       if (is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
     return p;
   case OP_CONVINTEGER:
-  case OP_MATMULINTEGER:
-    return n->nin > 1 && is_weight(m, n->in[1]) ? numel_of(m, n->in[1]) : 0;
+  case OP_MATMULINTEGER: return n->nin > 1 && is_weight(m, n->in[1]) ? numel_of(m, n->in[1]) : 0;
   case OP_QLINEARCONV:
   case OP_QLINEARMATMUL:
     for (int i = 3; i < n->nin; i += 5) /* W (3), and QLinearConv's B (8) */
@@ -83,8 +76,7 @@ int64_t node_params(const Model *m, const Node *n) {
     for (int i = 1; i < 5 && i < n->nin; i++)
       if (is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
     return p;
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -109,8 +101,14 @@ void summary_print(FILE *f, const Model *m) {
     if (n->dead) continue;
     const Tensor *x = n->nin && n->in[0] ? &m->tensors[n->in[0]] : NULL;
     const Tensor *o = n->nout && n->out[0] ? &m->tensors[n->out[0]] : NULL;
-    if (x) shape_str(ib, sizeof ib, x); else snprintf(ib, sizeof ib, "-");
-    if (o) shape_str(ob, sizeof ob, o); else snprintf(ob, sizeof ob, "-");
+    if (x)
+      shape_str(ib, sizeof ib, x);
+    else
+      snprintf(ib, sizeof ib, "-");
+    if (o)
+      shape_str(ob, sizeof ob, o);
+    else
+      snprintf(ob, sizeof ob, "-");
     snprintf(opb, sizeof opb, "%s%s%s%s%s", n->op == OP_HOST ? n->onnx_op : op_name(n->op),
              n->bn_folded ? "+BN" : "", n->act ? "+" : "", n->act ? op_name(n->act) : "",
              n->host_only || op_class(n->op) == 'H' ? " (host)" : "");

@@ -330,8 +330,7 @@ static TensorId zoo_cr(ZooCtx *z, TensorId x, const char *pfx, const char *cn, c
 }
 
 /* GlobalAveragePool -> Flatten -> Gemm to `classes`. */
-static TensorId zoo_head(ZooCtx *z, TensorId x, const char *pool, const char *fc,
-                         int64_t classes) {
+static TensorId zoo_head(ZooCtx *z, TensorId x, const char *pool, const char *fc, int64_t classes) {
   x = zoo_gap(z, pool, x);
   x = zoo_flatten(z, "flatten", x);
   return zoo_gemm(z, fc, x, classes);
@@ -350,8 +349,8 @@ static TensorId zoo_mlp(ZooCtx *z, TensorId x, const int idx[5]) {
 }
 
 static TensorId zoo_vgg16(ZooCtx *z, TensorId x) {
-  static const int cfg[] = {64,  64,  0,   128, 128, 0,   256, 256, 256,
-                            0,   512, 512, 512, 0,   512, 512, 512, 0}; /* 0 = max pool */
+  static const int cfg[] = {64, 64,  0,   128, 128, 0,   256, 256, 256,
+                            0,  512, 512, 512, 0,   512, 512, 512, 0}; /* 0 = max pool */
   static const int idx[5] = {0, 1, 3, 4, 6};
   char b[ZOO_NAME], c[ZOO_NAME];
   int f = 0;
@@ -369,8 +368,11 @@ static TensorId zoo_alexnet(ZooCtx *z, TensorId x) {
   static const struct {
     int m, k, s, p;
     bool pool;
-  } cfg[] = {{64, 11, 4, 2, true},   {192, 5, 1, 2, true},  {384, 3, 1, 1, false},
-             {256, 3, 1, 1, false}, {256, 3, 1, 1, true}};
+  } cfg[] = {{64, 11, 4, 2, true},
+             {192, 5, 1, 2, true},
+             {384, 3, 1, 1, false},
+             {256, 3, 1, 1, false},
+             {256, 3, 1, 1, true}};
   static const int idx[5] = {1, 2, 4, 5, 6};
   char b[ZOO_NAME], c[ZOO_NAME];
   int f = 0;
@@ -470,10 +472,10 @@ static TensorId zoo_mobilenetv2(ZooCtx *z, TensorId x) {
       if (t != 1)
         y = zoo_cba(z, y, zoo_name(p, "features.%d.conv.0.", f), "0", "1", "2", hidden, 1, 1, 1,
                     OP_CLIP);
-      y = zoo_cba(z, y, zoo_name(p, "features.%d.conv.%d.", f, t != 1), "0", "1", "2", hidden, 3,
-                  s, hidden, OP_CLIP);
-      y = zoo_cba(z, y, zoo_name(p, "features.%d.conv.", f), t != 1 ? "2" : "1",
-                  t != 1 ? "3" : "2", "", c, 1, 1, 1, OP_NONE);
+      y = zoo_cba(z, y, zoo_name(p, "features.%d.conv.%d.", f, t != 1), "0", "1", "2", hidden, 3, s,
+                  hidden, OP_CLIP);
+      y = zoo_cba(z, y, zoo_name(p, "features.%d.conv.", f), t != 1 ? "2" : "1", t != 1 ? "3" : "2",
+                  "", c, 1, 1, 1, OP_NONE);
       if (s == 1 && in == c) y = zoo_binary(z, OP_ADD, zoo_name(b, "features.%d.add", f), x, y);
       x = y;
       in = c;
@@ -680,8 +682,8 @@ static TensorId nb201_cell(ZooCtx *z, TensorId x, int n) {
       if (!a->use[i] || a->op[j][i] == NB_NONE) continue;
       TensorId e = nb201_edge(z, node[i], a->op[j][i], zoo_name(p, "cells.%d.edge%d%d.", n, i, j));
       if (terms++)
-        e = zoo_binary(z, OP_ADD, zoo_name(b, "cells.%d.node%d.add%d", n, j, terms - 1),
-                       node[j], e);
+        e = zoo_binary(z, OP_ADD, zoo_name(b, "cells.%d.node%d.add%d", n, j, terms - 1), node[j],
+                       e);
       node[j] = e;
     }
   }
@@ -696,8 +698,8 @@ static TensorId nb201_reduce(ZooCtx *z, TensorId x, int n, int64_t c) {
   y = zoo_cba(z, y, zoo_name(p, "cells.%d.conv_a.", n), "conv", "bn", "", c, 3, 2, 1, OP_NONE);
   y = zoo_act(z, OP_RELU, zoo_name(b, "cells.%d.conv_b.relu", n), y);
   y = zoo_cba(z, y, zoo_name(p, "cells.%d.conv_b.", n), "conv", "bn", "", c, 3, 1, 1, OP_NONE);
-  TensorId sc = zoo_pool(z, OP_AVGPOOL, zoo_name(b, "cells.%d.downsample.pool", n), x, 2, 2, 0,
-                         false);
+  TensorId sc =
+      zoo_pool(z, OP_AVGPOOL, zoo_name(b, "cells.%d.downsample.pool", n), x, 2, 2, 0, false);
   sc = zoo_conv(z, zoo_name(b, "cells.%d.downsample.conv", n), sc, c, 1, 1, 0, 1, false);
   return zoo_binary(z, OP_ADD, zoo_name(b, "cells.%d.add", n), y, sc);
 }
@@ -717,24 +719,24 @@ static TensorId zoo_nb201(ZooCtx *z, TensorId x) {
 /* ---- the table ---------------------------------------------------------- */
 
 /* name, builder, input channels and side, description */
-#define ZOO_NETS(X)                                                                          \
-  X("vgg16", zoo_vgg16, 3, 224, "VGG-16 (config D, no BN), 1x3x224x224 -> 1000")             \
-  X("resnet50", zoo_resnet50, 3, 224, "ResNet-50 v1.5 (torchvision), 1x3x224x224 -> 1000")   \
-  X("resnet18", zoo_resnet18, 3, 224, "ResNet-18 (torchvision), 1x3x224x224 -> 1000")        \
+#define ZOO_NETS(X)                                                                                \
+  X("vgg16", zoo_vgg16, 3, 224, "VGG-16 (config D, no BN), 1x3x224x224 -> 1000")                   \
+  X("resnet50", zoo_resnet50, 3, 224, "ResNet-50 v1.5 (torchvision), 1x3x224x224 -> 1000")         \
+  X("resnet18", zoo_resnet18, 3, 224, "ResNet-18 (torchvision), 1x3x224x224 -> 1000")              \
   X("unet", zoo_unet, 1, 572, "U-Net (Ronneberger 2015), valid convs, 1x1x572x572 -> 1x2x388x388") \
-  X("mobilenetv2", zoo_mobilenetv2, 3, 224, "MobileNetV2 1.0 (torchvision), 1x3x224x224 -> 1000") \
-  X("squeezenet", zoo_squeezenet, 3, 224, "SqueezeNet 1.0 (torchvision), 1x3x224x224 -> 1000") \
-  X("mnasnet", zoo_mnasnet, 3, 224, "MnasNet-A1 1.0 with SE, 1x3x224x224 -> 1000")          \
+  X("mobilenetv2", zoo_mobilenetv2, 3, 224, "MobileNetV2 1.0 (torchvision), 1x3x224x224 -> 1000")  \
+  X("squeezenet", zoo_squeezenet, 3, 224, "SqueezeNet 1.0 (torchvision), 1x3x224x224 -> 1000")     \
+  X("mnasnet", zoo_mnasnet, 3, 224, "MnasNet-A1 1.0 with SE, 1x3x224x224 -> 1000")                 \
   X("alexnet", zoo_alexnet, 3, 224, "AlexNet (torchvision), 1x3x224x224 -> 1000")
 
 static const ZooEntry zoo_entries[] = {
 #define X(name, fn, c, hw, desc) {name, desc},
     ZOO_NETS(X)
 #undef X
-    {"nb201:ARCH", "NAS-Bench-201 CIFAR-10 network, 1x3x32x32 -> 10; ARCH is "
-                   "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|, op one of none, skip_connect, "
-                   "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3, or the benchmark's index "
-                   "(nb201:123, from data/nasbench201)"},
+        {"nb201:ARCH", "NAS-Bench-201 CIFAR-10 network, 1x3x32x32 -> 10; ARCH is "
+                       "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|, op one of none, skip_connect, "
+                       "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3, or the benchmark's index "
+                       "(nb201:123, from data/nasbench201)"},
     {"nb201-cifar100:ARCH", "the same for CIFAR-100, 1x3x32x32 -> 100"},
     {"nb201-imagenet16:ARCH", "the same for ImageNet16-120, 1x3x16x16 -> 120"},
 };

@@ -25,8 +25,10 @@ static HostTensor clone(Arena *a, const HostTensor *t, bool *ok) {
   HostTensor c = *t;
   size_t n = (size_t)host_numel(t) * dtype_size(t->dtype);
   c.data = arena_alloc(a, n ? n : 1);
-  if (!c.data) *ok = false;
-  else if (n) memcpy(c.data, t->data, n);
+  if (!c.data)
+    *ok = false;
+  else if (n)
+    memcpy(c.data, t->data, n);
   return c;
 }
 
@@ -50,13 +52,15 @@ static Rc run_graph(Ev *e, const Model *g, const HostTensor *fin, HostTensor *re
     const Node *n = &g->nodes[i];
     if (n->dead) continue;
     HostTensor in[64], out[NAASC_MAX_OUTPUTS];
-    if (n->nin > 64 || n->nout > NAASC_MAX_OUTPUTS) EFAIL("subgraph node '%s' has too many inputs or outputs", n->name);
+    if (n->nin > 64 || n->nout > NAASC_MAX_OUTPUTS)
+      EFAIL("subgraph node '%s' has too many inputs or outputs", n->name);
     for (int k = 0; k < n->nin; k++) {
       memset(&in[k], 0, sizeof in[k]);
       if (!n->in[k]) continue;
       in[k] = v[n->in[k]];
       if (in[k].dtype == DT_UNDEF)
-        EFAIL("subgraph '%s': node '%s' reads '%s' before it has a value", g->name, n->name, g->tensors[n->in[k]].name);
+        EFAIL("subgraph '%s': node '%s' reads '%s' before it has a value", g->name, n->name,
+              g->tensors[n->in[k]].name);
     }
     for (int k = 0; k < n->nout; k++) {
       memset(&out[k], 0, sizeof out[k]);
@@ -87,7 +91,8 @@ static Rc eval_if(Ev *e) {
   if (!c || host_numel(c) != 1) EFAIL("If needs a one-element condition");
   const Model *g = sub_of(e, host_get_i(c, 0) ? 0 : 1);
   if (!g) EFAIL("If has no %s branch", host_get_i(c, 0) ? "then" : "else");
-  if ((int)g->noutputs != e->nout) EFAIL("the branch has %u outputs, the If %d", g->noutputs, e->nout);
+  if ((int)g->noutputs != e->nout)
+    EFAIL("the branch has %u outputs, the If %d", g->noutputs, e->nout);
   HostTensor *res = ev_alloc(e, sizeof(HostTensor) * g->noutputs);
   if (!res) EOOM();
   ETRY(run_graph(e, g, NULL, res, e->a));
@@ -101,7 +106,8 @@ static Rc eval_if(Ev *e) {
 
 /* Stacks n slices of type t (each `slice` elements) along axis `ax` into
  * output k; slices[i] is the i-th (already ordered). */
-static Rc stack(Ev *e, int k, const HostTensor *t, HostTensor *const *slices, int64_t n, int64_t ax) {
+static Rc stack(Ev *e, int k, const HostTensor *t, HostTensor *const *slices, int64_t n,
+                int64_t ax) {
   int64_t od[NAASC_MAX_RANK];
   int r = t->rank + 1;
   if (r > NAASC_MAX_RANK) EFAIL("a scan output would have rank %d", r);
@@ -188,12 +194,17 @@ static Rc eval_loop(Ev *e) {
         if (nit == capit) {
           int64_t nc = capit ? 2 * capit : 16;
           HostTensor **p = xrealloc(scans, sizeof *p * (size_t)(nc * nscan));
-          if (!p) ok = false;
-          else scans = p, capit = nc;
+          if (!p)
+            ok = false;
+          else
+            scans = p, capit = nc;
         }
         for (int s = 0; ok && s < nscan; s++) {
           HostTensor *c = arena_alloc(e->a, sizeof *c);
-          if (!c) { ok = false; break; }
+          if (!c) {
+            ok = false;
+            break;
+          }
           *c = clone(e->a, &res[1 + ncarry + s], &ok);
           scans[nit * nscan + s] = c;
         }
@@ -206,11 +217,15 @@ static Rc eval_loop(Ev *e) {
     for (int i = 0; i < ncarry && rc == RC_OK; i++) {
       rc = ev_out(e, i, fin[2 + i].dtype, fin[2 + i].rank, fin[2 + i].dims);
       if (rc == RC_OK && ev_want(e, i) && host_numel(&fin[2 + i]))
-        memcpy(e->out[i].data, fin[2 + i].data, (size_t)host_numel(&fin[2 + i]) * dtype_size(fin[2 + i].dtype));
+        memcpy(e->out[i].data, fin[2 + i].data,
+               (size_t)host_numel(&fin[2 + i]) * dtype_size(fin[2 + i].dtype));
     }
     for (int s = 0; s < nscan && rc == RC_OK; s++) {
       HostTensor **col = ev_alloc(e, sizeof *col * (size_t)(nit ? nit : 1));
-      if (!col) { ok = false; break; }
+      if (!col) {
+        ok = false;
+        break;
+      }
       for (int64_t i = 0; i < nit; i++) col[i] = scans[i * nscan + s];
       HostTensor proto;
       if (nit) {
@@ -219,7 +234,8 @@ static Rc eval_loop(Ev *e) {
         proto = host_view(&g->tensors[g->outputs[1 + ncarry + s]]);
       }
       for (int64_t i = 1; i < nit && rc == RC_OK; i++)
-        if (col[i]->rank != proto.rank || memcmp(col[i]->dims, proto.dims, sizeof(int64_t) * (size_t)proto.rank)) {
+        if (col[i]->rank != proto.rank ||
+            memcmp(col[i]->dims, proto.dims, sizeof(int64_t) * (size_t)proto.rank)) {
           diag_error(e->d, e->where, "scan output %d changes shape between iterations", s);
           rc = RC_BADINPUT;
         }
@@ -284,10 +300,13 @@ static Rc eval_scan(Ev *e) {
       int64_t outer = prod(x->dims, 0, (int)ax), inner = prod(x->dims, (int)ax + 1, x->rank);
       size_t es = dtype_size(x->dtype);
       s.data = arena_alloc(&it, (size_t)(outer * inner) * es + 1);
-      if (!s.data) { ok = false; break; }
+      if (!s.data) {
+        ok = false;
+        break;
+      }
       for (int64_t p = 0; p < outer; p++)
-        memcpy((char *)s.data + (size_t)(p * inner) * es, (const char *)x->data + (size_t)((p * T + tt) * inner) * es,
-               (size_t)inner * es);
+        memcpy((char *)s.data + (size_t)(p * inner) * es,
+               (const char *)x->data + (size_t)((p * T + tt) * inner) * es, (size_t)inner * es);
       fin[nst + i] = s;
     }
     if (ok) rc = run_graph(e, g, fin, res, &it);
@@ -301,7 +320,10 @@ static Rc eval_scan(Ev *e) {
       cur = nxt;
       for (int s = 0; s < nso && ok; s++) {
         HostTensor *c = arena_alloc(e->a, sizeof *c);
-        if (!c) { ok = false; break; }
+        if (!c) {
+          ok = false;
+          break;
+        }
         *c = clone(e->a, &res[nst + s], &ok);
         scans[t * nso + s] = c;
       }
@@ -316,7 +338,10 @@ static Rc eval_scan(Ev *e) {
     }
     for (int s = 0; s < nso && rc == RC_OK; s++) {
       HostTensor **col = ev_alloc(e, sizeof *col * (size_t)(T ? T : 1));
-      if (!col) { ok = false; break; }
+      if (!col) {
+        ok = false;
+        break;
+      }
       bool rev = s < a->nscan_out_dirs && a->scan_out_dirs[s];
       for (int64_t t = 0; t < T; t++) col[t] = scans[(rev ? T - 1 - t : t) * nso + s];
       HostTensor proto = T ? *col[0] : host_view(&g->tensors[g->outputs[nst + s]]);

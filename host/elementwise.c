@@ -115,7 +115,8 @@ static Rc unary(Ev *e) {
   case OP_ISINF:
     for (int64_t i = 0; i < cnt; i++) {
       double v = host_get_f(x, i);
-      host_put_i(o, i, (isinf(v) && v > 0 && n->a.detect_pos) || (isinf(v) && v < 0 && n->a.detect_neg));
+      host_put_i(o, i,
+                 (isinf(v) && v > 0 && n->a.detect_pos) || (isinf(v) && v < 0 && n->a.detect_neg));
     }
     return RC_OK;
   case OP_NOT:
@@ -158,7 +159,9 @@ static Rc unary(Ev *e) {
       }
       break;
     }
-    case OP_FLOOR: case OP_CEIL: case OP_ROUND: break;
+    case OP_FLOOR:
+    case OP_CEIL:
+    case OP_ROUND: break;
     default: {
       /* float-only math on an integer tensor (Shrink, ...): through double */
       host_put_f(o, i, unary_f(n->op, &n->a, host_get_f(x, i)));
@@ -174,7 +177,9 @@ static Rc unary(Ev *e) {
 
 static double binary_f(Op op, const Attrs *a, double x, double y) {
   switch (op) {
-  case OP_ADD: case OP_SUM: case OP_MEAN: return x + y;
+  case OP_ADD:
+  case OP_SUM:
+  case OP_MEAN: return x + y;
   case OP_SUB: return x - y;
   case OP_MUL: return x * y;
   case OP_DIV: return x / y;
@@ -195,13 +200,17 @@ static double binary_f(Op op, const Attrs *a, double x, double y) {
 static bool binary_i(Op op, const Attrs *a, bool uns, int64_t x, int64_t y, int64_t *r) {
   uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
   switch (op) {
-  case OP_ADD: case OP_SUM: case OP_MEAN: *r = (int64_t)(ux + uy); return true;
+  case OP_ADD:
+  case OP_SUM:
+  case OP_MEAN: *r = (int64_t)(ux + uy); return true;
   case OP_SUB: *r = (int64_t)(ux - uy); return true;
   case OP_MUL: *r = (int64_t)(ux * uy); return true;
   case OP_DIV:
     if (y == 0) return false;
-    if (uns) *r = (int64_t)(ux / uy);
-    else *r = (x == INT64_MIN && y == -1) ? INT64_MIN : x / y;
+    if (uns)
+      *r = (int64_t)(ux / uy);
+    else
+      *r = (x == INT64_MIN && y == -1) ? INT64_MIN : x / y;
     return true;
   case OP_MOD:
     if (y == 0) return false;
@@ -314,8 +323,10 @@ static Rc nary(Ev *e) {
     }
     if (cmp) {
       bool v;
-      if (fl) v = compare(n->op, host_get_f(ts[0], off[0]), host_get_f(ts[1], off[1]));
-      else v = compare_i(n->op, uns, host_get_i(ts[0], off[0]), host_get_i(ts[1], off[1]));
+      if (fl)
+        v = compare(n->op, host_get_f(ts[0], off[0]), host_get_f(ts[1], off[1]));
+      else
+        v = compare_i(n->op, uns, host_get_i(ts[0], off[0]), host_get_i(ts[1], off[1]));
       ((unsigned char *)o->data)[j] = v;
     } else if (fl || (n->op == OP_POW && dt_float(ts[1]->dtype))) {
       double acc = host_get_f(ts[0], off[0]);
@@ -350,7 +361,8 @@ static Rc where(Ev *e) {
     int64_t off[3] = {0, 0, 0};
     for (int i = 0; i < 3; i++)
       for (int q = 0; q < r; q++) off[i] += idx[q] * st[i][q];
-    copy_elem(&e->out[0], j, host_get_i(c, off[0]) ? x : y, host_get_i(c, off[0]) ? off[1] : off[2]);
+    copy_elem(&e->out[0], j, host_get_i(c, off[0]) ? x : y,
+              host_get_i(c, off[0]) ? off[1] : off[2]);
     next_index(r, od, idx);
   }
   return RC_OK;
@@ -373,11 +385,26 @@ static Rc cast(Ev *e) {
 /* The saturation range of a quantized type. */
 static bool qrange(DType t, int64_t *lo, int64_t *hi) {
   switch (t) {
-  case DT_U8: *lo = 0; *hi = 255; return true;
-  case DT_I8: *lo = -128; *hi = 127; return true;
-  case DT_U16: *lo = 0; *hi = 65535; return true;
-  case DT_I16: *lo = -32768; *hi = 32767; return true;
-  case DT_I32: *lo = INT32_MIN; *hi = INT32_MAX; return true;
+  case DT_U8:
+    *lo = 0;
+    *hi = 255;
+    return true;
+  case DT_I8:
+    *lo = -128;
+    *hi = 127;
+    return true;
+  case DT_U16:
+    *lo = 0;
+    *hi = 65535;
+    return true;
+  case DT_I16:
+    *lo = -32768;
+    *hi = 32767;
+    return true;
+  case DT_I32:
+    *lo = INT32_MIN;
+    *hi = INT32_MAX;
+    return true;
   default: return false;
   }
 }
@@ -450,14 +477,32 @@ static Rc dequantize(Ev *e) {
 
 Rc ev_elementwise(Ev *e) {
   switch (e->n->op) {
-  case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_POW: case OP_MAX: case OP_MIN:
-  case OP_SUM: case OP_MEAN: case OP_MOD: case OP_BITSHIFT: case OP_BITWISEAND:
-  case OP_BITWISEOR: case OP_BITWISEXOR: case OP_EQUAL: case OP_LESS: case OP_GREATER:
-  case OP_LESSOREQUAL: case OP_GREATEROREQUAL: case OP_AND: case OP_OR: case OP_XOR:
-  case OP_PRELU:
-    return nary(e);
+  case OP_ADD:
+  case OP_SUB:
+  case OP_MUL:
+  case OP_DIV:
+  case OP_POW:
+  case OP_MAX:
+  case OP_MIN:
+  case OP_SUM:
+  case OP_MEAN:
+  case OP_MOD:
+  case OP_BITSHIFT:
+  case OP_BITWISEAND:
+  case OP_BITWISEOR:
+  case OP_BITWISEXOR:
+  case OP_EQUAL:
+  case OP_LESS:
+  case OP_GREATER:
+  case OP_LESSOREQUAL:
+  case OP_GREATEROREQUAL:
+  case OP_AND:
+  case OP_OR:
+  case OP_XOR:
+  case OP_PRELU: return nary(e);
   case OP_WHERE: return where(e);
-  case OP_CAST: case OP_CASTLIKE: return cast(e);
+  case OP_CAST:
+  case OP_CASTLIKE: return cast(e);
   case OP_QUANTIZELINEAR: return quantize(e);
   case OP_DEQUANTIZELINEAR: return dequantize(e);
   default: return unary(e);

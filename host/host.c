@@ -97,11 +97,31 @@ HostTensor host_view(const Tensor *t) {
 double host_get_f(const HostTensor *t, int64_t i) {
   const unsigned char *p = t->data;
   switch (t->dtype) {
-  case DT_F32: { float v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_F64: { double v; memcpy(&v, p + 8 * i, 8); return v; }
-  case DT_F16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return host_f16_to_f32(v); }
-  case DT_BF16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return host_bf16_to_f32(v); }
-  case DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
+  case DT_F32: {
+    float v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_F64: {
+    double v;
+    memcpy(&v, p + 8 * i, 8);
+    return v;
+  }
+  case DT_F16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return host_f16_to_f32(v);
+  }
+  case DT_BF16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return host_bf16_to_f32(v);
+  }
+  case DT_U64: {
+    uint64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return (double)v;
+  }
   default: return (double)host_get_i(t, i);
   }
 }
@@ -117,12 +137,36 @@ static int64_t f2i(double d) {
 int64_t host_get_i(const HostTensor *t, int64_t i) {
   const unsigned char *p = t->data;
   switch (t->dtype) {
-  case DT_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return v; }
-  case DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (int64_t)v; }
-  case DT_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
-  case DT_U16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+  case DT_I64: {
+    int64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return v;
+  }
+  case DT_U64: {
+    uint64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return (int64_t)v;
+  }
+  case DT_I32: {
+    int32_t v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_U32: {
+    uint32_t v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_I16: {
+    int16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return v;
+  }
+  case DT_U16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return v;
+  }
   case DT_I8: return (int8_t)p[i];
   case DT_U8: return p[i];
   case DT_BOOL: return p[i] != 0;
@@ -133,10 +177,22 @@ int64_t host_get_i(const HostTensor *t, int64_t i) {
 void host_put_f(HostTensor *t, int64_t i, double v) {
   unsigned char *p = t->data;
   switch (t->dtype) {
-  case DT_F32: { float x = (float)v; memcpy(p + 4 * i, &x, 4); return; }
+  case DT_F32: {
+    float x = (float)v;
+    memcpy(p + 4 * i, &x, 4);
+    return;
+  }
   case DT_F64: memcpy(p + 8 * i, &v, 8); return;
-  case DT_F16: { uint16_t x = host_f32_to_f16((float)v); memcpy(p + 2 * i, &x, 2); return; }
-  case DT_BF16: { uint16_t x = host_f32_to_bf16((float)v); memcpy(p + 2 * i, &x, 2); return; }
+  case DT_F16: {
+    uint16_t x = host_f32_to_f16((float)v);
+    memcpy(p + 2 * i, &x, 2);
+    return;
+  }
+  case DT_BF16: {
+    uint16_t x = host_f32_to_bf16((float)v);
+    memcpy(p + 2 * i, &x, 2);
+    return;
+  }
   case DT_BOOL: p[i] = v != 0; return;
   case DT_U64: {
     uint64_t x = v != v || v <= 0 ? 0 : v >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)v;
@@ -151,12 +207,33 @@ void host_put_i(HostTensor *t, int64_t i, int64_t v) {
   unsigned char *p = t->data;
   switch (t->dtype) {
   case DT_I64: memcpy(p + 8 * i, &v, 8); return;
-  case DT_U64: { uint64_t x = (uint64_t)v; memcpy(p + 8 * i, &x, 8); return; }
-  case DT_I32: { int32_t x = (int32_t)(uint32_t)v; memcpy(p + 4 * i, &x, 4); return; }
-  case DT_U32: { uint32_t x = (uint32_t)v; memcpy(p + 4 * i, &x, 4); return; }
-  case DT_I16: { int16_t x = (int16_t)(uint16_t)v; memcpy(p + 2 * i, &x, 2); return; }
-  case DT_U16: { uint16_t x = (uint16_t)v; memcpy(p + 2 * i, &x, 2); return; }
-  case DT_I8: case DT_U8: p[i] = (unsigned char)v; return;
+  case DT_U64: {
+    uint64_t x = (uint64_t)v;
+    memcpy(p + 8 * i, &x, 8);
+    return;
+  }
+  case DT_I32: {
+    int32_t x = (int32_t)(uint32_t)v;
+    memcpy(p + 4 * i, &x, 4);
+    return;
+  }
+  case DT_U32: {
+    uint32_t x = (uint32_t)v;
+    memcpy(p + 4 * i, &x, 4);
+    return;
+  }
+  case DT_I16: {
+    int16_t x = (int16_t)(uint16_t)v;
+    memcpy(p + 2 * i, &x, 2);
+    return;
+  }
+  case DT_U16: {
+    uint16_t x = (uint16_t)v;
+    memcpy(p + 2 * i, &x, 2);
+    return;
+  }
+  case DT_I8:
+  case DT_U8: p[i] = (unsigned char)v; return;
   case DT_BOOL: p[i] = v != 0; return;
   default: host_put_f(t, i, (double)v); return;
   }
@@ -198,7 +275,8 @@ Rc ev_out(Ev *e, int k, DType dt, int rank, const int64_t *dims) {
   int64_t numel = 1;
   for (int i = 0; i < rank; i++) {
     if (dims[i] < 0) EFAIL("output %d would have a negative dim", k);
-    if (dims[i] && numel > NAASC_MAX_ELEMS / dims[i]) EFAIL("output %d would have more than 2^31 elements", k);
+    if (dims[i] && numel > NAASC_MAX_ELEMS / dims[i])
+      EFAIL("output %d would have more than 2^31 elements", k);
     numel *= dims[i];
   }
   if (o->rank >= 0) {
@@ -328,37 +406,102 @@ bool host_supports(Op op) { return op > OP_NONE && op < OP_COUNT && op != OP_HOS
 
 static Rc (*family(Op op))(Ev *) {
   switch (op) {
-  case OP_CONV: case OP_CONVTRANSPOSE: case OP_GEMM: case OP_MATMUL: case OP_MAXPOOL:
-  case OP_AVGPOOL: case OP_RESIZE: case OP_UPSAMPLE: case OP_QLINEARCONV: case OP_CONVINTEGER:
-  case OP_QLINEARMATMUL: case OP_MATMULINTEGER: case OP_MAXUNPOOL: case OP_GRIDSAMPLE:
-  case OP_ROIALIGN: case OP_EINSUM: case OP_DET:
-    return ev_nn;
-  case OP_BATCHNORM: case OP_GLOBALAVGPOOL: case OP_GLOBALMAXPOOL: case OP_SOFTMAX:
-  case OP_LOGSOFTMAX: case OP_HARDMAX: case OP_REDUCEMEAN: case OP_REDUCEMAX: case OP_REDUCEMIN:
-  case OP_REDUCESUM: case OP_REDUCEPROD: case OP_REDUCEL1: case OP_REDUCEL2: case OP_REDUCELOGSUM:
-  case OP_REDUCELOGSUMEXP: case OP_REDUCESUMSQUARE: case OP_ARGMAX: case OP_ARGMIN: case OP_CUMSUM:
-  case OP_LAYERNORM: case OP_INSTANCENORM: case OP_GROUPNORM: case OP_LRN: case OP_MVN:
-  case OP_NLLLOSS: case OP_SCELOSS: case OP_DYNQUANTIZELINEAR:
-    return ev_reduce;
-  case OP_CONCAT: case OP_RESHAPE: case OP_FLATTEN: case OP_TRANSPOSE: case OP_SQUEEZE:
-  case OP_UNSQUEEZE: case OP_SLICE: case OP_SHAPE: case OP_GATHER: case OP_IDENTITY:
-  case OP_DROPOUT: case OP_CONSTANT: case OP_PAD: case OP_SPLIT: case OP_EXPAND: case OP_TILE:
-  case OP_CONSTANTOFSHAPE: case OP_RANGE: case OP_SIZE: case OP_ONEHOT: case OP_EYELIKE:
-  case OP_TRILU: case OP_DEPTHTOSPACE: case OP_SPACETODEPTH: case OP_GATHERELEMENTS:
-  case OP_GATHERND: case OP_SCATTER: case OP_SCATTERELEMENTS: case OP_SCATTERND:
-  case OP_REVERSESEQUENCE: case OP_NONZERO: case OP_UNIQUE: case OP_COMPRESS: case OP_TOPK:
-    return ev_movement;
-  case OP_LSTM: case OP_GRU: case OP_RNN:
-    return ev_rnn;
-  case OP_IF: case OP_LOOP: case OP_SCAN:
-    return ev_control;
-  case OP_NMS: case OP_DFT: case OP_STFT: case OP_HANNWINDOW: case OP_HAMMINGWINDOW:
-  case OP_BLACKMANWINDOW: case OP_MELWEIGHTMATRIX: case OP_TFIDF:
-    return ev_misc;
-  case OP_NONE: case OP_HOST: case OP_COUNT:
-    return NULL;
-  default:
-    return ev_elementwise;
+  case OP_CONV:
+  case OP_CONVTRANSPOSE:
+  case OP_GEMM:
+  case OP_MATMUL:
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+  case OP_RESIZE:
+  case OP_UPSAMPLE:
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER:
+  case OP_QLINEARMATMUL:
+  case OP_MATMULINTEGER:
+  case OP_MAXUNPOOL:
+  case OP_GRIDSAMPLE:
+  case OP_ROIALIGN:
+  case OP_EINSUM:
+  case OP_DET: return ev_nn;
+  case OP_BATCHNORM:
+  case OP_GLOBALAVGPOOL:
+  case OP_GLOBALMAXPOOL:
+  case OP_SOFTMAX:
+  case OP_LOGSOFTMAX:
+  case OP_HARDMAX:
+  case OP_REDUCEMEAN:
+  case OP_REDUCEMAX:
+  case OP_REDUCEMIN:
+  case OP_REDUCESUM:
+  case OP_REDUCEPROD:
+  case OP_REDUCEL1:
+  case OP_REDUCEL2:
+  case OP_REDUCELOGSUM:
+  case OP_REDUCELOGSUMEXP:
+  case OP_REDUCESUMSQUARE:
+  case OP_ARGMAX:
+  case OP_ARGMIN:
+  case OP_CUMSUM:
+  case OP_LAYERNORM:
+  case OP_INSTANCENORM:
+  case OP_GROUPNORM:
+  case OP_LRN:
+  case OP_MVN:
+  case OP_NLLLOSS:
+  case OP_SCELOSS:
+  case OP_DYNQUANTIZELINEAR: return ev_reduce;
+  case OP_CONCAT:
+  case OP_RESHAPE:
+  case OP_FLATTEN:
+  case OP_TRANSPOSE:
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+  case OP_SLICE:
+  case OP_SHAPE:
+  case OP_GATHER:
+  case OP_IDENTITY:
+  case OP_DROPOUT:
+  case OP_CONSTANT:
+  case OP_PAD:
+  case OP_SPLIT:
+  case OP_EXPAND:
+  case OP_TILE:
+  case OP_CONSTANTOFSHAPE:
+  case OP_RANGE:
+  case OP_SIZE:
+  case OP_ONEHOT:
+  case OP_EYELIKE:
+  case OP_TRILU:
+  case OP_DEPTHTOSPACE:
+  case OP_SPACETODEPTH:
+  case OP_GATHERELEMENTS:
+  case OP_GATHERND:
+  case OP_SCATTER:
+  case OP_SCATTERELEMENTS:
+  case OP_SCATTERND:
+  case OP_REVERSESEQUENCE:
+  case OP_NONZERO:
+  case OP_UNIQUE:
+  case OP_COMPRESS:
+  case OP_TOPK: return ev_movement;
+  case OP_LSTM:
+  case OP_GRU:
+  case OP_RNN: return ev_rnn;
+  case OP_IF:
+  case OP_LOOP:
+  case OP_SCAN: return ev_control;
+  case OP_NMS:
+  case OP_DFT:
+  case OP_STFT:
+  case OP_HANNWINDOW:
+  case OP_HAMMINGWINDOW:
+  case OP_BLACKMANWINDOW:
+  case OP_MELWEIGHTMATRIX:
+  case OP_TFIDF: return ev_misc;
+  case OP_NONE:
+  case OP_HOST:
+  case OP_COUNT: return NULL;
+  default: return ev_elementwise;
   }
 }
 

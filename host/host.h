@@ -30,10 +30,10 @@
 #include "ir/ir.h"
 
 typedef struct {
-  DType dtype;                  /* DT_UNDEF: an absent optional input or output */
-  int rank;                     /* outputs: -1 lets the evaluator decide the shape */
+  DType dtype; /* DT_UNDEF: an absent optional input or output */
+  int rank;    /* outputs: -1 lets the evaluator decide the shape */
   int64_t dims[NAASC_MAX_RANK];
-  void *data;                   /* dense row-major; may be NULL only with no elements */
+  void *data; /* dense row-major; may be NULL only with no elements */
 } HostTensor;
 
 /* Evaluates node n of graph m (m holds n's subgraphs in m->subs).

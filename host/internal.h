@@ -21,20 +21,20 @@ typedef struct {
   const char *where; /* "node 'NAME'" */
 } Ev;
 
-#define EFAIL(...)                               \
-  do {                                           \
-    diag_error(e->d, e->where, __VA_ARGS__);     \
-    return RC_BADINPUT;                          \
+#define EFAIL(...)                           \
+  do {                                       \
+    diag_error(e->d, e->where, __VA_ARGS__); \
+    return RC_BADINPUT;                      \
   } while (0)
 #define EOOM()                                   \
   do {                                           \
     diag_error(e->d, e->where, "out of memory"); \
     return RC_INTERNAL;                          \
   } while (0)
-#define ETRY(x)                                  \
-  do {                                           \
-    Rc rc_ = (x);                                \
-    if (rc_ != RC_OK) return rc_;                \
+#define ETRY(x)                   \
+  do {                            \
+    Rc rc_ = (x);                 \
+    if (rc_ != RC_OK) return rc_; \
   } while (0)
 
 /* Input i, or NULL if absent. */
@@ -49,8 +49,8 @@ Rc ev_out_expected(Ev *e, int k, DType dt);
 void *ev_alloc(Ev *e, size_t n); /* zeroed scratch from the arena; NULL on failure */
 
 bool dt_float(DType t);
-bool dt_int(DType t);       /* signed or unsigned integer (not bool) */
-bool dt_unsigned(DType t);  /* u8..u64 and bool */
+bool dt_int(DType t);      /* signed or unsigned integer (not bool) */
+bool dt_unsigned(DType t); /* u8..u64 and bool */
 
 /* The whole of t as double / int64 arrays (scratch); NULL on failure. */
 double *ev_f64(Ev *e, const HostTensor *t);

@@ -45,8 +45,8 @@ static bool suppress(const HostTensor *b, int64_t i, int64_t j, bool center, dou
 static Rc nms(Ev *e) {
   const Attrs *a = &e->n->a;
   const HostTensor *bx = ev_in(e, 0), *sc = ev_in(e, 1);
-  if (!bx || !sc || bx->rank != 3 || sc->rank != 3 || bx->dims[2] != 4 || bx->dims[0] != sc->dims[0] ||
-      bx->dims[1] != sc->dims[2])
+  if (!bx || !sc || bx->rank != 3 || sc->rank != 3 || bx->dims[2] != 4 ||
+      bx->dims[0] != sc->dims[0] || bx->dims[1] != sc->dims[2])
     EFAIL("NonMaxSuppression needs boxes [B,n,4] and scores [B,classes,n]");
   int64_t NB = bx->dims[0], NS = bx->dims[1], NC = sc->dims[1], maxo = a->max_boxes;
   int64_t *sel = ev_alloc(e, sizeof(int64_t) * 3 * (size_t)(NB * NC * (NS ? NS : 1)));
@@ -73,7 +73,8 @@ static Rc nms(Ev *e) {
       for (int64_t i = 0; i < nc && nk < maxo; i++) {
         bool keep = true;
         for (int64_t j = 0; j < nk && keep; j++)
-          keep = !suppress(bx, b * NS + cand[i], b * NS + kept[j], a->center_point_box, a->iou_threshold);
+          keep = !suppress(bx, b * NS + cand[i], b * NS + kept[j], a->center_point_box,
+                           a->iou_threshold);
         if (!keep) continue;
         kept[nk++] = cand[i];
         sel[nsel * 3] = b, sel[nsel * 3 + 1] = c, sel[nsel * 3 + 2] = cand[i];
@@ -122,7 +123,8 @@ static Rc dft(Ev *e) {
   if (!ev_want(e, 0)) return RC_OK;
   int64_t outer = prod(x->dims, 0, (int)ax), inner = prod(x->dims, (int)ax + 1, x->rank - 1);
   int64_t c = cplx ? 2 : 1;
-  double *re = ev_alloc(e, sizeof(double) * (size_t)L), *im = ev_alloc(e, sizeof(double) * (size_t)L);
+  double *re = ev_alloc(e, sizeof(double) * (size_t)L),
+         *im = ev_alloc(e, sizeof(double) * (size_t)L);
   double *out = ev_alloc(e, sizeof(double) * 2 * (size_t)m);
   if (!re || !im || !out) EOOM();
   for (int64_t p = 0; p < outer; p++)
@@ -145,10 +147,13 @@ static Rc dft(Ev *e) {
 static Rc stft(Ev *e) {
   const Attrs *a = &e->n->a;
   const HostTensor *x = ev_in(e, 0), *w = ev_in(e, 2);
-  if (!x || x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2)) EFAIL("STFT needs a [batch, length, 1 or 2] signal");
+  if (!x || x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2))
+    EFAIL("STFT needs a [batch, length, 1 or 2] signal");
   int64_t len = a->frame_length > 0 ? a->frame_length : w ? host_numel(w) : 0, step = a->frame_step;
-  if (len <= 0 || step <= 0) EFAIL("STFT needs a positive frame_step and a frame length (or window)");
-  if (w && host_numel(w) != len) EFAIL("the window has %lld values, the frame %lld", (long long)host_numel(w), (long long)len);
+  if (len <= 0 || step <= 0)
+    EFAIL("STFT needs a positive frame_step and a frame length (or window)");
+  if (w && host_numel(w) != len)
+    EFAIL("the window has %lld values, the frame %lld", (long long)host_numel(w), (long long)len);
   int64_t B = x->dims[0], S = x->dims[1];
   bool cplx = x->dims[2] == 2;
   if (S < len) EFAIL("the signal is shorter than a frame");
@@ -156,7 +161,8 @@ static Rc stft(Ev *e) {
   int64_t od[4] = {B, frames, m, 2};
   ETRY(ev_out(e, 0, x->dtype, 4, od));
   if (!ev_want(e, 0)) return RC_OK;
-  double *re = ev_alloc(e, sizeof(double) * (size_t)len), *im = ev_alloc(e, sizeof(double) * (size_t)len);
+  double *re = ev_alloc(e, sizeof(double) * (size_t)len),
+         *im = ev_alloc(e, sizeof(double) * (size_t)len);
   double *out = ev_alloc(e, sizeof(double) * 2 * (size_t)m);
   if (!re || !im || !out) EOOM();
   int64_t c = cplx ? 2 : 1;
@@ -206,7 +212,8 @@ static Rc mel(Ev *e) {
   }
   int64_t nmel = host_get_i(in[0], 0), dftl = host_get_i(in[1], 0), sr = host_get_i(in[2], 0);
   double lo = host_get_f(in[3], 0), hi = host_get_f(in[4], 0);
-  if (nmel <= 0 || dftl <= 0 || sr <= 0) EFAIL("num_mel_bins, dft_length and sample_rate must be positive");
+  if (nmel <= 0 || dftl <= 0 || sr <= 0)
+    EFAIL("num_mel_bins, dft_length and sample_rate must be positive");
   int64_t nspec = dftl / 2 + 1, od[2] = {nspec, nmel};
   ETRY(ev_out(e, 0, e->n->a.to ? e->n->a.to : DT_F32, 2, od));
   if (!ev_want(e, 0)) return RC_OK;
@@ -222,7 +229,8 @@ static Rc mel(Ev *e) {
   for (int64_t i = 0; i < nmel; i++) {
     int64_t l = bins[i], c = bins[i + 1], h = bins[i + 2];
     if (l < 0 || h >= nspec + 1 || c >= nspec) EFAIL("the mel bands fall outside the spectrum");
-    if (c - l == 0) w[c * nmel + i] = 1;
+    if (c - l == 0)
+      w[c * nmel + i] = 1;
     else
       for (int64_t j = l; j <= c; j++) w[j * nmel + i] = (double)(j - l) / (double)(c - l);
     if (h - c > 0)
@@ -235,9 +243,11 @@ static Rc mel(Ev *e) {
 /* ---- TfIdfVectorizer ---------------------------------------------------- */
 
 /* The ngram id of x[p], x[p+s], ... (n items) in the pool, or -1. */
-static int64_t pool_find(const Attrs *a, const HostTensor *x, int64_t row, int64_t p, int64_t s, int64_t n) {
+static int64_t pool_find(const Attrs *a, const HostTensor *x, int64_t row, int64_t p, int64_t s,
+                         int64_t n) {
   if (n < 1 || n > a->nngram_counts) return -1;
-  int64_t start = a->ngram_counts[n - 1], end = n < a->nngram_counts ? a->ngram_counts[n] : a->npool;
+  int64_t start = a->ngram_counts[n - 1],
+          end = n < a->nngram_counts ? a->ngram_counts[n] : a->npool;
   int64_t id0 = 0; /* ngrams of smaller sizes come first */
   for (int64_t k = 1; k < n; k++) {
     int64_t ks = a->ngram_counts[k - 1], ke = k < a->nngram_counts ? a->ngram_counts[k] : a->npool;
@@ -282,8 +292,10 @@ static Rc tfidf(Ev *e) {
       for (int i = 0; i < a->nngram_indexes && id < 0; i++)
         if (a->ngram_indexes[i] == o) id = i;
       double wt = id >= 0 && id < a->ntfidf_weights ? a->tfidf_weights[id] : 1;
-      if (a->tfidf_mode == TFIDF_IDF) c[o] = c[o] > 0 ? wt : 0;
-      else if (a->tfidf_mode == TFIDF_TFIDF) c[o] *= wt;
+      if (a->tfidf_mode == TFIDF_IDF)
+        c[o] = c[o] > 0 ? wt : 0;
+      else if (a->tfidf_mode == TFIDF_TFIDF)
+        c[o] *= wt;
     }
   }
   store_f64(&e->out[0], cnt);
@@ -295,7 +307,9 @@ Rc ev_misc(Ev *e) {
   case OP_NMS: return nms(e);
   case OP_DFT: return dft(e);
   case OP_STFT: return stft(e);
-  case OP_HANNWINDOW: case OP_HAMMINGWINDOW: case OP_BLACKMANWINDOW: return window(e);
+  case OP_HANNWINDOW:
+  case OP_HAMMINGWINDOW:
+  case OP_BLACKMANWINDOW: return window(e);
   case OP_MELWEIGHTMATRIX: return mel(e);
   case OP_TFIDF: return tfidf(e);
   default:

@@ -53,7 +53,8 @@ static Rc view(Ev *e) {
     bool drop[NAASC_MAX_RANK] = {0};
     for (int i = 0; i < a->naxes; i++) {
       int64_t ax = norm_ax(a->axes[i], x->rank);
-      if (ax < 0 || ax >= x->rank || x->dims[ax] != 1) EFAIL("cannot squeeze axis %lld", (long long)a->axes[i]);
+      if (ax < 0 || ax >= x->rank || x->dims[ax] != 1)
+        EFAIL("cannot squeeze axis %lld", (long long)a->axes[i]);
       drop[ax] = true;
     }
     if (a->naxes <= 0)
@@ -77,7 +78,8 @@ static Rc view(Ev *e) {
   case OP_RESHAPE:
     ETRY(ev_out_expected(e, 0, x->dtype));
     if (ev_want(e, 0) && host_numel(&e->out[0]) != host_numel(x))
-      EFAIL("Reshape from %lld to %lld elements", (long long)host_numel(x), (long long)host_numel(&e->out[0]));
+      EFAIL("Reshape from %lld to %lld elements", (long long)host_numel(x),
+            (long long)host_numel(&e->out[0]));
     return copy_all(e, 0, x);
   default: /* Identity, Dropout */
     r = x->rank;
@@ -101,7 +103,8 @@ static Rc transpose(Ev *e) {
   bool seen[NAASC_MAX_RANK] = {0};
   for (int i = 0; i < x->rank; i++) {
     perm[i] = a->naxes == x->rank ? norm_ax(a->axes[i], x->rank) : x->rank - 1 - i;
-    if (perm[i] < 0 || perm[i] >= x->rank || seen[perm[i]]) EFAIL("Transpose perm is not a permutation");
+    if (perm[i] < 0 || perm[i] >= x->rank || seen[perm[i]])
+      EFAIL("Transpose perm is not a permutation");
     seen[perm[i]] = true;
     od[i] = x->dims[perm[i]];
   }
@@ -160,12 +163,16 @@ static Rc split(Ev *e) {
   int k = e->nout;
   if (k > NAASC_MAX_OUTPUTS) EFAIL("Split into more than %d outputs", NAASC_MAX_OUTPUTS);
   for (int i = 0; i < k; i++) {
-    if (a->nsplit) sizes[i] = i < a->nsplit ? a->split[i] : 0;
-    else sizes[i] = (n + k - 1) / k < n - i * ((n + k - 1) / k) ? (n + k - 1) / k : n - i * ((n + k - 1) / k);
+    if (a->nsplit)
+      sizes[i] = i < a->nsplit ? a->split[i] : 0;
+    else
+      sizes[i] =
+          (n + k - 1) / k < n - i * ((n + k - 1) / k) ? (n + k - 1) / k : n - i * ((n + k - 1) / k);
     if (sizes[i] < 0) sizes[i] = 0;
     total += sizes[i];
   }
-  if (a->nsplit && (a->nsplit != k || total != n)) EFAIL("Split sizes do not add up to %lld", (long long)n);
+  if (a->nsplit && (a->nsplit != k || total != n))
+    EFAIL("Split sizes do not add up to %lld", (long long)n);
   int64_t outer = prod(x->dims, 0, (int)ax), inner = prod(x->dims, (int)ax + 1, x->rank), start = 0;
   size_t es = dtype_size(x->dtype);
   for (int i = 0; i < k; i++) {
@@ -236,7 +243,8 @@ static Rc shape_size(Ev *e) {
 
 static Rc index_of(Ev *e, int64_t v, int64_t n, int64_t *out) {
   int64_t w = v < 0 ? v + n : v;
-  if (w < 0 || w >= n) EFAIL("index %lld is out of range for a dim of %lld", (long long)v, (long long)n);
+  if (w < 0 || w >= n)
+    EFAIL("index %lld is out of range for a dim of %lld", (long long)v, (long long)n);
   *out = w;
   return RC_OK;
 }
@@ -261,8 +269,8 @@ static Rc gather(Ev *e) {
     for (int64_t q = 0; q < ni; q++) {
       int64_t g;
       ETRY(index_of(e, host_get_i(ix, q), n, &g));
-      memcpy((char *)e->out[0].data + (size_t)j * es, (const char *)x->data + (size_t)((p * n + g) * inner) * es,
-             (size_t)inner * es);
+      memcpy((char *)e->out[0].data + (size_t)j * es,
+             (const char *)x->data + (size_t)((p * n + g) * inner) * es, (size_t)inner * es);
       j += inner;
     }
   return RC_OK;
@@ -270,7 +278,8 @@ static Rc gather(Ev *e) {
 
 static Rc gather_elements(Ev *e) {
   const HostTensor *x = ev_in(e, 0), *ix = ev_in(e, 1);
-  if (!x || !ix || ix->rank != x->rank) EFAIL("GatherElements needs data and indices of the same rank");
+  if (!x || !ix || ix->rank != x->rank)
+    EFAIL("GatherElements needs data and indices of the same rank");
   int64_t ax = norm_ax(e->n->a.axis, x->rank);
   if (ax < 0 || ax >= x->rank) EFAIL("axis is out of range");
   ETRY(ev_out(e, 0, x->dtype, ix->rank, ix->dims));
@@ -292,7 +301,8 @@ static Rc gather_nd(Ev *e) {
   const HostTensor *x = ev_in(e, 0), *ix = ev_in(e, 1);
   if (!x || !ix || ix->rank < 1) EFAIL("GatherND needs data and indices");
   int64_t b = e->n->a.batch_dims, m = ix->dims[ix->rank - 1];
-  if (b < 0 || b >= ix->rank || b >= x->rank || m < 1 || m > x->rank - b) EFAIL("bad GatherND shapes");
+  if (b < 0 || b >= ix->rank || b >= x->rank || m < 1 || m > x->rank - b)
+    EFAIL("bad GatherND shapes");
   int64_t od[NAASC_MAX_RANK];
   int r = 0;
   for (int i = 0; i < ix->rank - 1; i++) od[r++] = ix->dims[i];
@@ -311,23 +321,30 @@ static Rc gather_nd(Ev *e) {
       within = within * x->dims[b + q] + g;
     }
     off += within * slice;
-    memcpy((char *)e->out[0].data + (size_t)(t * slice) * es, (const char *)x->data + (size_t)off * es,
-           (size_t)slice * es);
+    memcpy((char *)e->out[0].data + (size_t)(t * slice) * es,
+           (const char *)x->data + (size_t)off * es, (size_t)slice * es);
   }
   return RC_OK;
 }
 
-static void scatter_put(HostTensor *o, int64_t j, const HostTensor *u, int64_t i, ScatterReduction r) {
+static void scatter_put(HostTensor *o, int64_t j, const HostTensor *u, int64_t i,
+                        ScatterReduction r) {
   if (r == SRED_NONE) {
     copy_elem(o, j, u, i);
   } else if (dt_float(o->dtype)) {
     double a = host_get_f(o, j), b = host_get_f(u, i);
-    host_put_f(o, j, r == SRED_ADD ? a + b : r == SRED_MUL ? a * b : r == SRED_MAX ? fmax(a, b) : fmin(a, b));
+    host_put_f(o, j,
+               r == SRED_ADD   ? a + b
+               : r == SRED_MUL ? a * b
+               : r == SRED_MAX ? fmax(a, b)
+                               : fmin(a, b));
   } else {
     int64_t a = host_get_i(o, j), b = host_get_i(u, i);
-    host_put_i(o, j, r == SRED_ADD ? (int64_t)((uint64_t)a + (uint64_t)b)
-                   : r == SRED_MUL ? (int64_t)((uint64_t)a * (uint64_t)b)
-                   : r == SRED_MAX ? (a > b ? a : b) : (a < b ? a : b));
+    host_put_i(o, j,
+               r == SRED_ADD   ? (int64_t)((uint64_t)a + (uint64_t)b)
+               : r == SRED_MUL ? (int64_t)((uint64_t)a * (uint64_t)b)
+               : r == SRED_MAX ? (a > b ? a : b)
+                               : (a < b ? a : b));
   }
 }
 
@@ -335,7 +352,8 @@ static Rc scatter_elements(Ev *e) {
   const HostTensor *x = ev_in(e, 0), *ix = ev_in(e, 1), *u = ev_in(e, 2);
   if (!x || !ix || !u || ix->rank != x->rank || u->rank != ix->rank ||
       memcmp(ix->dims, u->dims, sizeof(int64_t) * (size_t)ix->rank))
-    EFAIL("%s needs data, and indices and updates of one shape and the data's rank", op_name(e->n->op));
+    EFAIL("%s needs data, and indices and updates of one shape and the data's rank",
+          op_name(e->n->op));
   int64_t ax = norm_ax(e->n->a.axis, x->rank);
   if (ax < 0 || ax >= x->rank) EFAIL("axis is out of range");
   ETRY(ev_out(e, 0, x->dtype, x->rank, x->dims));
@@ -399,7 +417,8 @@ static Rc pad(Ev *e) {
   for (int i = 0; i < x->rank; i++) {
     od[i] = x->dims[i] + a->pads[i] + a->pads[i + x->rank];
     if (od[i] < 0) EFAIL("Pad makes dim %d negative", i);
-    if (a->pad_mode != PADM_CONSTANT && x->dims[i] == 0 && od[i] > 0) EFAIL("cannot %s-pad an empty dim", a->pad_mode == PADM_EDGE ? "edge" : "reflect");
+    if (a->pad_mode != PADM_CONSTANT && x->dims[i] == 0 && od[i] > 0)
+      EFAIL("cannot %s-pad an empty dim", a->pad_mode == PADM_EDGE ? "edge" : "reflect");
   }
   ETRY(ev_out(e, 0, x->dtype, x->rank, od));
   if (!ev_want(e, 0)) return RC_OK;
@@ -415,9 +434,12 @@ static Rc pad(Ev *e) {
       if (s < 0) inside = false;
       off = off * x->dims[q] + s;
     }
-    if (inside) copy_elem(o, j, x, off);
-    else if (dt_float(o->dtype)) host_put_f(o, j, fv);
-    else host_put_i(o, j, iv);
+    if (inside)
+      copy_elem(o, j, x, off);
+    else if (dt_float(o->dtype))
+      host_put_f(o, j, fv);
+    else
+      host_put_i(o, j, iv);
     next_index(x->rank, od, idx);
   }
   return RC_OK;
@@ -467,8 +489,10 @@ static Rc constant_of_shape(Ev *e) {
   if (!ev_want(e, 0)) return RC_OK;
   int64_t cnt = host_numel(&e->out[0]);
   for (int64_t i = 0; i < cnt; i++) {
-    if (dt_float(a->value_dtype)) host_put_f(&e->out[0], i, a->value_f);
-    else host_put_i(&e->out[0], i, a->value_i);
+    if (dt_float(a->value_dtype))
+      host_put_f(&e->out[0], i, a->value_f);
+    else
+      host_put_i(&e->out[0], i, a->value_i);
   }
   return RC_OK;
 }
@@ -493,8 +517,10 @@ static Rc range(Ev *e) {
   ETRY(ev_out(e, 0, s->dtype, 1, &n));
   if (!ev_want(e, 0)) return RC_OK;
   for (int64_t i = 0; i < n; i++) {
-    if (fl) host_put_f(&e->out[0], i, host_get_f(s, 0) + (double)i * host_get_f(d, 0));
-    else host_put_i(&e->out[0], i, host_get_i(s, 0) + i * host_get_i(d, 0));
+    if (fl)
+      host_put_f(&e->out[0], i, host_get_f(s, 0) + (double)i * host_get_f(d, 0));
+    else
+      host_put_i(&e->out[0], i, host_get_i(s, 0) + i * host_get_i(d, 0));
   }
   return RC_OK;
 }
@@ -550,7 +576,8 @@ static Rc depth_space(Ev *e) {
   const Attrs *a = &e->n->a;
   const HostTensor *x = ev_in(e, 0);
   int64_t b = a->blocksize;
-  if (!x || x->rank != 4 || b < 1) EFAIL("%s needs a 4-D input and a positive blocksize", op_name(e->n->op));
+  if (!x || x->rank != 4 || b < 1)
+    EFAIL("%s needs a 4-D input and a positive blocksize", op_name(e->n->op));
   int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3], od[4];
   bool d2s = e->n->op == OP_DEPTHTOSPACE;
   if (d2s) {
@@ -566,8 +593,8 @@ static Rc depth_space(Ev *e) {
   for (int64_t j = 0; j < cnt; j++) {
     int64_t n = idx[0], c = idx[1], h = idx[2], w = idx[3], src[4];
     if (d2s) {
-      int64_t bh = h % b, bw = w % b, ic = a->d2s_mode == D2S_DCR ? (bh * b + bw) * od[1] + c
-                                                                  : c * b * b + bh * b + bw;
+      int64_t bh = h % b, bw = w % b,
+              ic = a->d2s_mode == D2S_DCR ? (bh * b + bw) * od[1] + c : c * b * b + bh * b + bw;
       src[0] = n, src[1] = ic, src[2] = h / b, src[3] = w / b;
     } else {
       int64_t blk = c / C, ic = c % C;
@@ -582,10 +609,13 @@ static Rc depth_space(Ev *e) {
 static Rc reverse_sequence(Ev *e) {
   const Attrs *a = &e->n->a;
   const HostTensor *x = ev_in(e, 0), *sl = ev_in(e, 1);
-  if (!x || !sl || x->rank < 2) EFAIL("ReverseSequence needs input (rank 2 or more) and sequence_lens");
+  if (!x || !sl || x->rank < 2)
+    EFAIL("ReverseSequence needs input (rank 2 or more) and sequence_lens");
   int64_t ba = norm_ax(a->batch_axis, x->rank), ta = norm_ax(a->time_axis, x->rank);
-  if (ba < 0 || ba > 1 || ta < 0 || ta > 1 || ba == ta) EFAIL("batch_axis and time_axis must be 0 and 1");
-  if (host_numel(sl) != x->dims[ba]) EFAIL("sequence_lens must have %lld values", (long long)x->dims[ba]);
+  if (ba < 0 || ba > 1 || ta < 0 || ta > 1 || ba == ta)
+    EFAIL("batch_axis and time_axis must be 0 and 1");
+  if (host_numel(sl) != x->dims[ba])
+    EFAIL("sequence_lens must have %lld values", (long long)x->dims[ba]);
   ETRY(ev_out(e, 0, x->dtype, x->rank, x->dims));
   if (!ev_want(e, 0)) return RC_OK;
   int64_t idx[NAASC_MAX_RANK] = {0}, cnt = host_numel(x);
@@ -644,7 +674,8 @@ static Rc compress(Ev *e) {
   }
   ETRY(ev_out(e, 0, x->dtype, r, od));
   if (!ev_want(e, 0)) return RC_OK;
-  int64_t outer = ax >= 0 ? prod(x->dims, 0, (int)ax) : 1, inner = ax >= 0 ? prod(x->dims, (int)ax + 1, x->rank) : 1;
+  int64_t outer = ax >= 0 ? prod(x->dims, 0, (int)ax) : 1,
+          inner = ax >= 0 ? prod(x->dims, (int)ax + 1, x->rank) : 1;
   int64_t j = 0;
   for (int64_t p = 0; p < outer; p++)
     for (int64_t i = 0; i < nc; i++)
@@ -661,9 +692,11 @@ typedef struct {
 } RowKey;
 
 static int cmp_row(const RowKey *rk, int64_t i, int64_t j) {
-  double a = host_get_f(rk->x, rk->base + i * rk->stride), b = host_get_f(rk->x, rk->base + j * rk->stride);
+  double a = host_get_f(rk->x, rk->base + i * rk->stride),
+         b = host_get_f(rk->x, rk->base + j * rk->stride);
   if (!dt_float(rk->x->dtype)) {
-    int64_t ia = host_get_i(rk->x, rk->base + i * rk->stride), ib = host_get_i(rk->x, rk->base + j * rk->stride);
+    int64_t ia = host_get_i(rk->x, rk->base + i * rk->stride),
+            ib = host_get_i(rk->x, rk->base + j * rk->stride);
     if (ia != ib) return (rk->largest ? ia > ib : ia < ib) ? -1 : 1;
   } else if (a != b) {
     if (a != a) return rk->largest ? -1 : 1; /* NaN sorts as the largest */
@@ -695,14 +728,16 @@ static Rc topk(Ev *e) {
   int64_t ax = norm_ax(a->axis, x->rank);
   if (ax < 0 || ax >= x->rank) EFAIL("TopK axis is out of range");
   int64_t n = x->dims[ax], k = a->k;
-  if (k < 0 || k > n) EFAIL("k = %lld is out of range for a dim of %lld", (long long)k, (long long)n);
+  if (k < 0 || k > n)
+    EFAIL("k = %lld is out of range for a dim of %lld", (long long)k, (long long)n);
   int64_t od[NAASC_MAX_RANK];
   memcpy(od, x->dims, sizeof od);
   od[ax] = k;
   ETRY(ev_out(e, 0, x->dtype, x->rank, od));
   ETRY(ev_out(e, 1, DT_I64, x->rank, od));
   int64_t outer = prod(x->dims, 0, (int)ax), inner = prod(x->dims, (int)ax + 1, x->rank);
-  int64_t *ord = ev_alloc(e, sizeof(int64_t) * (size_t)n), *tmp = ev_alloc(e, sizeof(int64_t) * (size_t)n);
+  int64_t *ord = ev_alloc(e, sizeof(int64_t) * (size_t)n),
+          *tmp = ev_alloc(e, sizeof(int64_t) * (size_t)n);
   if (!ord || !tmp) EOOM();
   for (int64_t p = 0; p < outer; p++)
     for (int64_t q = 0; q < inner; q++) {
@@ -759,9 +794,12 @@ static Rc unique(Ev *e) {
     rec.inner = prod(x->dims, (int)ax + 1, x->rank);
   }
   int64_t n = rec.n;
-  int64_t *ord = ev_alloc(e, sizeof(int64_t) * (size_t)n), *tmp = ev_alloc(e, sizeof(int64_t) * (size_t)n);
-  int64_t *first = ev_alloc(e, sizeof(int64_t) * (size_t)n), *inv = ev_alloc(e, sizeof(int64_t) * (size_t)n);
-  int64_t *count = ev_alloc(e, sizeof(int64_t) * (size_t)n), *slot = ev_alloc(e, sizeof(int64_t) * (size_t)n);
+  int64_t *ord = ev_alloc(e, sizeof(int64_t) * (size_t)n),
+          *tmp = ev_alloc(e, sizeof(int64_t) * (size_t)n);
+  int64_t *first = ev_alloc(e, sizeof(int64_t) * (size_t)n),
+          *inv = ev_alloc(e, sizeof(int64_t) * (size_t)n);
+  int64_t *count = ev_alloc(e, sizeof(int64_t) * (size_t)n),
+          *slot = ev_alloc(e, sizeof(int64_t) * (size_t)n);
   if (!ord || !tmp || !first || !inv || !count || !slot) EOOM();
   for (int64_t i = 0; i < n; i++) ord[i] = i;
   msort(ord, tmp, n, cmp_rec_stable, &rec);
@@ -821,26 +859,34 @@ static Rc unique(Ev *e) {
 
 Rc ev_movement(Ev *e) {
   switch (e->n->op) {
-  case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE: case OP_IDENTITY:
-  case OP_DROPOUT:
-    return view(e);
+  case OP_RESHAPE:
+  case OP_FLATTEN:
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+  case OP_IDENTITY:
+  case OP_DROPOUT: return view(e);
   case OP_TRANSPOSE: return transpose(e);
   case OP_CONCAT: return concat(e);
   case OP_SPLIT: return split(e);
   case OP_SLICE: return slice(e);
-  case OP_SHAPE: case OP_SIZE: return shape_size(e);
+  case OP_SHAPE:
+  case OP_SIZE: return shape_size(e);
   case OP_GATHER: return gather(e);
   case OP_GATHERELEMENTS: return gather_elements(e);
   case OP_GATHERND: return gather_nd(e);
-  case OP_SCATTER: case OP_SCATTERELEMENTS: return scatter_elements(e);
+  case OP_SCATTER:
+  case OP_SCATTERELEMENTS: return scatter_elements(e);
   case OP_SCATTERND: return scatter_nd(e);
   case OP_PAD: return pad(e);
-  case OP_EXPAND: case OP_TILE: return expand_tile(e);
+  case OP_EXPAND:
+  case OP_TILE: return expand_tile(e);
   case OP_CONSTANTOFSHAPE: return constant_of_shape(e);
   case OP_RANGE: return range(e);
   case OP_ONEHOT: return onehot(e);
-  case OP_EYELIKE: case OP_TRILU: return eyelike_trilu(e);
-  case OP_DEPTHTOSPACE: case OP_SPACETODEPTH: return depth_space(e);
+  case OP_EYELIKE:
+  case OP_TRILU: return eyelike_trilu(e);
+  case OP_DEPTHTOSPACE:
+  case OP_SPACETODEPTH: return depth_space(e);
   case OP_REVERSESEQUENCE: return reverse_sequence(e);
   case OP_NONZERO: return nonzero(e);
   case OP_COMPRESS: return compress(e);

@@ -41,7 +41,8 @@ static Rc window_geom(Ev *e, const HostTensor *x, const HostTensor *w, Win *g, b
     g->dl[i] = a->dilations[i];
     g->pb[i] = a->nsp ? a->pads[i] : 0;
     g->pe[i] = a->nsp ? a->pads[i + a->nsp] : 0;
-    if (g->k[i] <= 0 || g->s[i] <= 0 || g->dl[i] <= 0) EFAIL("kernel, strides and dilations must be positive");
+    if (g->k[i] <= 0 || g->s[i] <= 0 || g->dl[i] <= 0)
+      EFAIL("kernel, strides and dilations must be positive");
     int64_t ek = (g->k[i] - 1) * g->dl[i] + 1, span = g->in[i] + g->pb[i] + g->pe[i] - ek;
     if (span < 0) EFAIL("the window is larger than the padded input");
     g->out[i] = (ceil_mode ? (span + g->s[i] - 1) / g->s[i] : span / g->s[i]) + 1;
@@ -52,7 +53,8 @@ static Rc window_geom(Ev *e, const HostTensor *x, const HostTensor *w, Win *g, b
 /* Conv and its integer forms.  q: 0 float, 1 ConvInteger, 2 QLinearConv. */
 static Rc conv(Ev *e, int q) {
   const Attrs *a = &e->n->a;
-  const HostTensor *x, *w, *b, *xz = NULL, *wz = NULL, *xs = NULL, *ws = NULL, *ys = NULL, *yz = NULL;
+  const HostTensor *x, *w, *b, *xz = NULL, *wz = NULL, *xs = NULL, *ws = NULL, *ys = NULL,
+                               *yz = NULL;
   if (q == 2) {
     x = ev_in(e, 0), xs = ev_in(e, 1), xz = ev_in(e, 2), w = ev_in(e, 3), ws = ev_in(e, 4);
     wz = ev_in(e, 5), ys = ev_in(e, 6), yz = ev_in(e, 7), b = ev_in(e, 8);
@@ -66,7 +68,8 @@ static Rc conv(Ev *e, int q) {
   Win g;
   ETRY(window_geom(e, x, w, &g, false));
   int64_t N = x->dims[0], C = x->dims[1], M = w->dims[0], G = a->group;
-  if (G <= 0 || C % G || M % G || w->dims[1] * G != C) EFAIL("channels do not match the weight and group");
+  if (G <= 0 || C % G || M % G || w->dims[1] * G != C)
+    EFAIL("channels do not match the weight and group");
   if (b && host_numel(b) != M) EFAIL("the bias must have %lld values", (long long)M);
   int64_t od[NAASC_MAX_RANK] = {N, M};
   for (int i = 0; i < g.nsp; i++) od[i + 2] = g.out[i];
@@ -81,8 +84,10 @@ static Rc conv(Ev *e, int q) {
   if (fl ? (!xv || !wv) : (!xi || !wi)) EOOM();
   int64_t xzp = xz ? host_get_i(xz, 0) : 0;
   if (xz && host_numel(xz) != 1) EFAIL("the x zero point must be a scalar");
-  if (wz && host_numel(wz) != 1 && host_numel(wz) != M) EFAIL("the w zero point must be a scalar or per output channel");
-  if (ws && host_numel(ws) != 1 && host_numel(ws) != M) EFAIL("w_scale must be a scalar or per output channel");
+  if (wz && host_numel(wz) != 1 && host_numel(wz) != M)
+    EFAIL("the w zero point must be a scalar or per output channel");
+  if (ws && host_numel(ws) != 1 && host_numel(ws) != M)
+    EFAIL("w_scale must be a scalar or per output channel");
   int64_t oidx[NAASC_MAX_RANK], kidx[NAASC_MAX_RANK];
   for (int64_t n = 0; n < N; n++)
     for (int64_t m = 0; m < M; m++) {
@@ -109,8 +114,10 @@ static Rc conv(Ev *e, int q) {
             }
             if (inside) {
               int64_t xo = (n * C + ic) * isp + off, wo = (m * cpg + c) * ksp + k;
-              if (fl) accf += xv[xo] * wv[wo];
-              else acci += (xi[xo] - xzp) * (wi[wo] - wzp);
+              if (fl)
+                accf += xv[xo] * wv[wo];
+              else
+                acci += (xi[xo] - xzp) * (wi[wo] - wzp);
             }
             next_index(g.nsp, g.k, kidx);
           }
@@ -121,9 +128,11 @@ static Rc conv(Ev *e, int q) {
         } else if (q == 1) {
           host_put_i(&e->out[0], oo, (int32_t)(uint32_t)acci);
         } else {
-          float mult = (float)host_get_f(xs, 0) * (float)host_get_f(ws, host_numel(ws) == 1 ? 0 : m) /
+          float mult = (float)host_get_f(xs, 0) *
+                       (float)host_get_f(ws, host_numel(ws) == 1 ? 0 : m) /
                        (float)host_get_f(ys, 0);
-          float v = nearbyintf((float)(int32_t)(uint32_t)acci * mult) + (float)(yz ? host_get_i(yz, 0) : 0);
+          float v = nearbyintf((float)(int32_t)(uint32_t)acci * mult) +
+                    (float)(yz ? host_get_i(yz, 0) : 0);
           int64_t lo = odt == DT_I8 ? -128 : 0, hi = odt == DT_I8 ? 127 : 255;
           host_put_i(&e->out[0], oo, v < lo ? lo : v > hi ? hi : (int64_t)v);
         }
@@ -136,7 +145,8 @@ static Rc conv(Ev *e, int q) {
 static Rc conv_transpose(Ev *e) {
   const Attrs *a = &e->n->a;
   const HostTensor *x = ev_in(e, 0), *w = ev_in(e, 1), *b = ev_in(e, 2);
-  if (!x || !w || w->rank != x->rank || x->rank < 3) EFAIL("ConvTranspose needs X and W of the same rank");
+  if (!x || !w || w->rank != x->rank || x->rank < 3)
+    EFAIL("ConvTranspose needs X and W of the same rank");
   int nsp = x->rank - 2;
   int64_t N = x->dims[0], C = x->dims[1], G = a->group;
   if (G <= 0 || C % G || w->dims[0] != C) EFAIL("channels do not match the weight and group");
@@ -237,8 +247,10 @@ static Rc pool(Ev *e) {
       }
       int64_t oo = c * osp + o;
       if (mx) {
-        if (fl) host_put_f(&e->out[0], oo, acc);
-        else host_put_i(&e->out[0], oo, iacc);
+        if (fl)
+          host_put_f(&e->out[0], oo, acc);
+        else
+          host_put_i(&e->out[0], oo, iacc);
       } else {
         host_put_f(&e->out[0], oo, acc / (double)(a->count_include_pad ? cnt_pad : cnt));
       }
@@ -251,12 +263,14 @@ static Rc pool(Ev *e) {
 static Rc max_unpool(Ev *e) {
   const Attrs *a = &e->n->a;
   const HostTensor *x = ev_in(e, 0), *ix = ev_in(e, 1);
-  if (!x || !ix || x->rank < 3 || ix->rank != x->rank) EFAIL("MaxUnpool needs X and I of the same shape");
+  if (!x || !ix || x->rank < 3 || ix->rank != x->rank)
+    EFAIL("MaxUnpool needs X and I of the same shape");
   int nsp = x->rank - 2;
   int64_t od[NAASC_MAX_RANK] = {x->dims[0], x->dims[1]};
   for (int i = 0; i < nsp; i++)
     od[i + 2] = a->nshape ? a->shape[i + 2]
-                          : (x->dims[i + 2] - 1) * a->strides[i] - a->pads[i] - a->pads[i + nsp] + a->kernel[i];
+                          : (x->dims[i + 2] - 1) * a->strides[i] - a->pads[i] - a->pads[i + nsp] +
+                                a->kernel[i];
   ETRY(ev_out(e, 0, x->dtype, x->rank, od));
   if (!ev_want(e, 0)) return RC_OK;
   /* indices count in the default output shape (that of the unpooled
@@ -313,14 +327,17 @@ static Rc gemm(Ev *e) {
       int64_t si = 0;
       for (int64_t k = 0; k < K; k++) {
         int64_t ao = a->trans_a ? k * M + i : i * K + k, bo = a->trans_b ? j * K + k : k * N + j;
-        if (fl) s += host_get_f(A, ao) * host_get_f(B, bo);
-        else si += host_get_i(A, ao) * host_get_i(B, bo);
+        if (fl)
+          s += host_get_f(A, ao) * host_get_f(B, bo);
+        else
+          si += host_get_i(A, ao) * host_get_i(B, bo);
       }
       if (fl) {
         double v = a->alpha * s + (Cc ? a->beta * host_get_f(Cc, i * cst[0] + j * cst[1]) : 0);
         host_put_f(&e->out[0], i * N + j, v);
       } else {
-        int64_t v = (int64_t)(a->alpha * (double)si) + (Cc ? (int64_t)(a->beta * (double)host_get_i(Cc, i * cst[0] + j * cst[1])) : 0);
+        int64_t v = (int64_t)(a->alpha * (double)si) +
+                    (Cc ? (int64_t)(a->beta * (double)host_get_i(Cc, i * cst[0] + j * cst[1])) : 0);
         host_put_i(&e->out[0], i * N + j, v);
       }
     }
@@ -338,15 +355,24 @@ static Rc matmul(Ev *e, int q) {
     A = ev_in(e, 0), B = ev_in(e, 1);
     if (q == 1) az = ev_in(e, 2), bz = ev_in(e, 3);
   }
-  if (!A || !B || A->rank < 1 || B->rank < 1) EFAIL("%s needs A and B of rank 1 or more", op_name(e->n->op));
+  if (!A || !B || A->rank < 1 || B->rank < 1)
+    EFAIL("%s needs A and B of rank 1 or more", op_name(e->n->op));
   int64_t ad[NAASC_MAX_RANK + 1], bd[NAASC_MAX_RANK + 1];
   int ar = A->rank, br = B->rank;
   memcpy(ad, A->dims, sizeof(int64_t) * (size_t)ar);
   memcpy(bd, B->dims, sizeof(int64_t) * (size_t)br);
-  if (ar == 1) { ad[1] = ad[0]; ad[0] = 1; ar = 2; }
-  if (br == 1) { bd[1] = 1; br = 2; }
+  if (ar == 1) {
+    ad[1] = ad[0];
+    ad[0] = 1;
+    ar = 2;
+  }
+  if (br == 1) {
+    bd[1] = 1;
+    br = 2;
+  }
   int64_t M = ad[ar - 2], K = ad[ar - 1], N = bd[br - 1];
-  if (bd[br - 2] != K) EFAIL("inner dims disagree: %lld vs %lld", (long long)K, (long long)bd[br - 2]);
+  if (bd[br - 2] != K)
+    EFAIL("inner dims disagree: %lld vs %lld", (long long)K, (long long)bd[br - 2]);
   int r = ar > br ? ar : br;
   int64_t batch[NAASC_MAX_RANK], od[NAASC_MAX_RANK];
   for (int k = 0; k < r - 2; k++) {
@@ -363,10 +389,14 @@ static Rc matmul(Ev *e, int q) {
   ETRY(ev_out(e, 0, odt, orank, od));
   if (!ev_want(e, 0)) return RC_OK;
   /* zero points and scales: scalar, per row of A (M), per column of B (N) */
-  if (az && host_numel(az) != 1 && host_numel(az) != M) EFAIL("a's zero point must be a scalar or per row");
-  if (bz && host_numel(bz) != 1 && host_numel(bz) != N) EFAIL("b's zero point must be a scalar or per column");
-  if (bs && host_numel(bs) != 1 && host_numel(bs) != N) EFAIL("b_scale must be a scalar or per column");
-  if (as && host_numel(as) != 1 && host_numel(as) != M) EFAIL("a_scale must be a scalar or per row");
+  if (az && host_numel(az) != 1 && host_numel(az) != M)
+    EFAIL("a's zero point must be a scalar or per row");
+  if (bz && host_numel(bz) != 1 && host_numel(bz) != N)
+    EFAIL("b's zero point must be a scalar or per column");
+  if (bs && host_numel(bs) != 1 && host_numel(bs) != N)
+    EFAIL("b_scale must be a scalar or per column");
+  if (as && host_numel(as) != 1 && host_numel(as) != M)
+    EFAIL("a_scale must be a scalar or per row");
   int64_t nb = prod(batch, 0, r - 2), bidx[NAASC_MAX_RANK] = {0};
   bool fl = q == 0 && dt_float(A->dtype);
   for (int64_t t = 0; t < nb; t++) {
@@ -386,8 +416,10 @@ static Rc matmul(Ev *e, int q) {
         int64_t bzp = bz ? host_get_i(bz, host_numel(bz) == 1 ? 0 : j) : 0;
         for (int64_t k = 0; k < K; k++) {
           int64_t ao = aoff + i * K + k, bo = boff + k * N + j;
-          if (fl) s += host_get_f(A, ao) * host_get_f(B, bo);
-          else si += (host_get_i(A, ao) - azp) * (host_get_i(B, bo) - bzp);
+          if (fl)
+            s += host_get_f(A, ao) * host_get_f(B, bo);
+          else
+            si += (host_get_i(A, ao) - azp) * (host_get_i(B, bo) - bzp);
         }
         int64_t oo = (t * M + i) * N + j;
         if (fl) {
@@ -396,8 +428,10 @@ static Rc matmul(Ev *e, int q) {
           host_put_i(&e->out[0], oo, q == 1 ? (int32_t)(uint32_t)si : si);
         } else {
           float mult = (float)host_get_f(as, host_numel(as) == 1 ? 0 : i) *
-                       (float)host_get_f(bs, host_numel(bs) == 1 ? 0 : j) / (float)host_get_f(ys, 0);
-          float v = nearbyintf((float)(int32_t)(uint32_t)si * mult) + (float)(yz ? host_get_i(yz, 0) : 0);
+                       (float)host_get_f(bs, host_numel(bs) == 1 ? 0 : j) /
+                       (float)host_get_f(ys, 0);
+          float v =
+              nearbyintf((float)(int32_t)(uint32_t)si * mult) + (float)(yz ? host_get_i(yz, 0) : 0);
           int64_t lo = odt == DT_I8 ? -128 : 0, hi = odt == DT_I8 ? 127 : 255;
           host_put_i(&e->out[0], oo, v < lo ? lo : v > hi ? hi : (int64_t)v);
         }
@@ -451,10 +485,14 @@ static double rz_rec(const Rz *z, int ax, int64_t off, const int64_t *oidx) {
   double w[4];
   if (z->mode == RZ_NEAREST) {
     bool hi;
-    if (r == 1) hi = true;
-    else if (z->near == RZN_ROUND_PREFER_FLOOR) hi = r > 0.5;
-    else if (z->near == RZN_ROUND_PREFER_CEIL) hi = r >= 0.5;
-    else hi = z->near == RZN_CEIL;
+    if (r == 1)
+      hi = true;
+    else if (z->near == RZN_ROUND_PREFER_FLOOR)
+      hi = r > 0.5;
+    else if (z->near == RZN_ROUND_PREFER_CEIL)
+      hi = r >= 0.5;
+    else
+      hi = z->near == RZN_CEIL;
     w[0] = !hi, w[1] = hi;
   } else if (z->mode == RZ_LINEAR) {
     w[0] = 1 - r, w[1] = r;
@@ -503,7 +541,14 @@ static Rc resize(Ev *e) {
   double *xv = ev_f64(e, x);
   if (!xv) EOOM();
   /* Upsample: asymmetric coordinates, nearest rounding down */
-  Rz z = {a, xv, x->rank, x->dims, od, xs, a->rz_mode, up ? RZC_ASYMMETRIC : a->rz_coord,
+  Rz z = {a,
+          xv,
+          x->rank,
+          x->dims,
+          od,
+          xs,
+          a->rz_mode,
+          up ? RZC_ASYMMETRIC : a->rz_coord,
           up ? RZN_FLOOR : a->rz_nearest};
   for (int64_t j = 0; j < cnt; j++) {
     host_put_f(&e->out[0], j, rz_rec(&z, 0, 0, idx));
@@ -527,7 +572,8 @@ static double gs_coords(const Attrs *a, double c, int64_t size) {
   if (a->gs_pad == GSP_BORDER) {
     c = c < 0 ? 0 : c > (double)(size - 1) ? (double)(size - 1) : c;
   } else if (a->gs_pad == GSP_REFLECTION) {
-    c = a->align_corners ? gs_reflect(c, 0, 2.0 * (double)(size - 1)) : gs_reflect(c, -1, 2.0 * (double)size - 1);
+    c = a->align_corners ? gs_reflect(c, 0, 2.0 * (double)(size - 1))
+                         : gs_reflect(c, -1, 2.0 * (double)size - 1);
     c = c < 0 ? 0 : c > (double)(size - 1) ? (double)(size - 1) : c;
   }
   return c;
@@ -549,7 +595,8 @@ static Rc grid_sample(Ev *e) {
   const HostTensor *x = ev_in(e, 0), *gr = ev_in(e, 1);
   if (!x || !gr || x->rank != 4 || gr->rank != 4 || gr->dims[3] != 2 || gr->dims[0] != x->dims[0])
     EFAIL("GridSample needs X [N,C,H,W] and grid [N,Ho,Wo,2]");
-  int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3], Ho = gr->dims[1], Wo = gr->dims[2];
+  int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3], Ho = gr->dims[1],
+          Wo = gr->dims[2];
   int64_t od[4] = {N, C, Ho, Wo};
   ETRY(ev_out(e, 0, x->dtype, 4, od));
   if (!ev_want(e, 0)) return RC_OK;
@@ -559,7 +606,8 @@ static Rc grid_sample(Ev *e) {
     for (int64_t h = 0; h < Ho; h++)
       for (int64_t w = 0; w < Wo; w++) {
         int64_t go = ((n * Ho + h) * Wo + w) * 2;
-        double gx = gs_unnorm(a, host_get_f(gr, go), W), gy = gs_unnorm(a, host_get_f(gr, go + 1), H);
+        double gx = gs_unnorm(a, host_get_f(gr, go), W),
+               gy = gs_unnorm(a, host_get_f(gr, go + 1), H);
         for (int64_t c = 0; c < C; c++) {
           const double *img = xv + (n * C + c) * H * W;
           double v = 0;
@@ -579,8 +627,10 @@ static Rc grid_sample(Ev *e) {
             } else {
               double x0 = floor(px), y0 = floor(py), fx = px - x0, fy = py - y0;
               int64_t ix = (int64_t)x0, iy = (int64_t)y0;
-              v = gs_at(img, H, W, iy, ix) * (1 - fx) * (1 - fy) + gs_at(img, H, W, iy, ix + 1) * fx * (1 - fy) +
-                  gs_at(img, H, W, iy + 1, ix) * (1 - fx) * fy + gs_at(img, H, W, iy + 1, ix + 1) * fx * fy;
+              v = gs_at(img, H, W, iy, ix) * (1 - fx) * (1 - fy) +
+                  gs_at(img, H, W, iy, ix + 1) * fx * (1 - fy) +
+                  gs_at(img, H, W, iy + 1, ix) * (1 - fx) * fy +
+                  gs_at(img, H, W, iy + 1, ix + 1) * fx * fy;
             }
           }
           host_put_f(&e->out[0], ((n * C + c) * Ho + h) * Wo + w, v);
@@ -594,9 +644,11 @@ static Rc grid_sample(Ev *e) {
 static Rc roi_align(Ev *e) {
   const Attrs *a = &e->n->a;
   const HostTensor *x = ev_in(e, 0), *rois = ev_in(e, 1), *bi = ev_in(e, 2);
-  if (!x || !rois || !bi || x->rank != 4 || rois->rank != 2 || rois->dims[1] != 4 || host_numel(bi) != rois->dims[0])
+  if (!x || !rois || !bi || x->rank != 4 || rois->rank != 2 || rois->dims[1] != 4 ||
+      host_numel(bi) != rois->dims[0])
     EFAIL("RoiAlign needs X [N,C,H,W], rois [R,4] and batch_indices [R]");
-  int64_t R = rois->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3], PH = a->out_h, PW = a->out_w;
+  int64_t R = rois->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3], PH = a->out_h,
+          PW = a->out_w;
   if (PH <= 0 || PW <= 0) EFAIL("output_height and output_width must be positive");
   int64_t od[4] = {R, C, PH, PW};
   ETRY(ev_out(e, 0, x->dtype, 4, od));
@@ -636,8 +688,16 @@ static Rc roi_align(Ev *e) {
                 if (xx <= 0) xx = 0;
                 yl = (int64_t)yy;
                 xl = (int64_t)xx;
-                if (yl >= H - 1) { yh = yl = H - 1; yy = (double)yl; } else yh = yl + 1;
-                if (xl >= W - 1) { xh = xl = W - 1; xx = (double)xl; } else xh = xl + 1;
+                if (yl >= H - 1) {
+                  yh = yl = H - 1;
+                  yy = (double)yl;
+                } else
+                  yh = yl + 1;
+                if (xl >= W - 1) {
+                  xh = xl = W - 1;
+                  xx = (double)xl;
+                } else
+                  xh = xl + 1;
                 double ly = yy - (double)yl, lx = xx - (double)xl, hy = 1 - ly, hx = 1 - lx;
                 w1 = hy * hx, w2 = hy * lx, w3 = ly * hx, w4 = ly * lx;
               }
@@ -651,7 +711,8 @@ static Rc roi_align(Ev *e) {
                 first = false;
               }
             }
-          host_put_f(&e->out[0], ((r * C + c) * PH + ph) * PW + pw, a->roi_mode == ROI_AVG ? acc / count : acc);
+          host_put_f(&e->out[0], ((r * C + c) * PH + ph) * PW + pw,
+                     a->roi_mode == ROI_AVG ? acc / count : acc);
         }
     }
   }
@@ -663,14 +724,16 @@ static Rc roi_align(Ev *e) {
 static Rc einsum(Ev *e) {
   const Attrs *a = &e->n->a;
   int nops = a->ein_nops;
-  if (nops < 1 || nops > NAASC_MAX_EINSUM || e->nin != nops) EFAIL("Einsum has %d operands for %d inputs", nops, e->nin);
+  if (nops < 1 || nops > NAASC_MAX_EINSUM || e->nin != nops)
+    EFAIL("Einsum has %d operands for %d inputs", nops, e->nin);
   int64_t size[128];
   bool used[128] = {0}, in_out[128] = {0};
   for (int i = 0; i < 128; i++) size[i] = -1;
   const HostTensor *ops[NAASC_MAX_EINSUM];
   for (int k = 0; k < nops; k++) {
     ops[k] = ev_in(e, k);
-    if (!ops[k] || ops[k]->rank != a->ein_rank[k]) EFAIL("Einsum operand %d does not match the equation", k);
+    if (!ops[k] || ops[k]->rank != a->ein_rank[k])
+      EFAIL("Einsum operand %d does not match the equation", k);
     for (int q = 0; q < ops[k]->rank; q++) {
       int l = a->ein_in[k][q];
       if (l < 0 || l >= 128) EFAIL("internal: bad Einsum label");
@@ -712,16 +775,22 @@ static Rc einsum(Ev *e) {
       int64_t off = 0;
       for (int q = 0; q < ops[k]->rank; q++)
         off = off * ops[k]->dims[q] + (ops[k]->dims[q] == 1 ? 0 : val[a->ein_in[k][q]]);
-      if (fl) p *= host_get_f(ops[k], off);
-      else pi = (int64_t)((uint64_t)pi * (uint64_t)host_get_i(ops[k], off));
+      if (fl)
+        p *= host_get_f(ops[k], off);
+      else
+        pi = (int64_t)((uint64_t)pi * (uint64_t)host_get_i(ops[k], off));
     }
     int64_t o = sum_per ? t / sum_per : 0;
-    if (fl) acc[o] += p;
-    else iacc[o] = (int64_t)((uint64_t)iacc[o] + (uint64_t)pi);
+    if (fl)
+      acc[o] += p;
+    else
+      iacc[o] = (int64_t)((uint64_t)iacc[o] + (uint64_t)pi);
     next_index(nl, ldims, lidx);
   }
-  if (fl) store_f64(&e->out[0], acc);
-  else store_i64(&e->out[0], iacc);
+  if (fl)
+    store_f64(&e->out[0], acc);
+  else
+    store_i64(&e->out[0], iacc);
   return RC_OK;
 }
 
@@ -729,7 +798,8 @@ static Rc einsum(Ev *e) {
 
 static Rc det(Ev *e) {
   const HostTensor *x = ev_in(e, 0);
-  if (!x || x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2]) EFAIL("Det needs square matrices");
+  if (!x || x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
+    EFAIL("Det needs square matrices");
   int64_t n = x->dims[x->rank - 1], nb = prod(x->dims, 0, x->rank - 2);
   ETRY(ev_out(e, 0, x->dtype, x->rank - 2, x->dims));
   if (!ev_want(e, 0)) return RC_OK;
@@ -770,13 +840,15 @@ Rc ev_nn(Ev *e) {
   case OP_CONVINTEGER: return conv(e, 1);
   case OP_QLINEARCONV: return conv(e, 2);
   case OP_CONVTRANSPOSE: return conv_transpose(e);
-  case OP_MAXPOOL: case OP_AVGPOOL: return pool(e);
+  case OP_MAXPOOL:
+  case OP_AVGPOOL: return pool(e);
   case OP_MAXUNPOOL: return max_unpool(e);
   case OP_GEMM: return gemm(e);
   case OP_MATMUL: return matmul(e, 0);
   case OP_MATMULINTEGER: return matmul(e, 1);
   case OP_QLINEARMATMUL: return matmul(e, 2);
-  case OP_RESIZE: case OP_UPSAMPLE: return resize(e);
+  case OP_RESIZE:
+  case OP_UPSAMPLE: return resize(e);
   case OP_GRIDSAMPLE: return grid_sample(e);
   case OP_ROIALIGN: return roi_align(e);
   case OP_EINSUM: return einsum(e);

@@ -58,8 +58,10 @@ static Rc reduce(Ev *e) {
   int orank = 0;
   for (int i = 0; i < x->rank; i++) {
     kd[i] = red[i] ? 1 : x->dims[i];
-    if (!red[i]) od[orank++] = x->dims[i];
-    else if (a->keepdims) od[orank++] = 1;
+    if (!red[i])
+      od[orank++] = x->dims[i];
+    else if (a->keepdims)
+      od[orank++] = 1;
   }
   ETRY(ev_out(e, 0, x->dtype, orank, od));
   if (!ev_want(e, 0)) return RC_OK;
@@ -103,8 +105,10 @@ static Rc reduce(Ev *e) {
   double *acc = ev_alloc(e, sizeof(double) * (size_t)ocnt);
   double *mx = ev_alloc(e, sizeof(double) * (size_t)ocnt);
   if (!acc || !mx) EOOM();
-  double init = op == OP_REDUCEPROD ? 1 : op == OP_REDUCEMAX ? -INFINITY
-              : op == OP_REDUCEMIN ? INFINITY : 0;
+  double init = op == OP_REDUCEPROD  ? 1
+                : op == OP_REDUCEMAX ? -INFINITY
+                : op == OP_REDUCEMIN ? INFINITY
+                                     : 0;
   for (int64_t o = 0; o < ocnt; o++) {
     acc[o] = init;
     mx[o] = -INFINITY;
@@ -125,11 +129,16 @@ static Rc reduce(Ev *e) {
     for (int q = 0; q < x->rank; q++) o += idx[q] * kst[q];
     double v = host_get_f(x, j);
     switch (op) {
-    case OP_REDUCEMAX: if (v > acc[o] || v != v) acc[o] = v != v || acc[o] != acc[o] ? NAN : v; break;
-    case OP_REDUCEMIN: if (v < acc[o] || v != v) acc[o] = v != v || acc[o] != acc[o] ? NAN : v; break;
+    case OP_REDUCEMAX:
+      if (v > acc[o] || v != v) acc[o] = v != v || acc[o] != acc[o] ? NAN : v;
+      break;
+    case OP_REDUCEMIN:
+      if (v < acc[o] || v != v) acc[o] = v != v || acc[o] != acc[o] ? NAN : v;
+      break;
     case OP_REDUCEPROD: acc[o] *= v; break;
     case OP_REDUCEL1: acc[o] += fabs(v); break;
-    case OP_REDUCEL2: case OP_REDUCESUMSQUARE: acc[o] += v * v; break;
+    case OP_REDUCEL2:
+    case OP_REDUCESUMSQUARE: acc[o] += v * v; break;
     case OP_REDUCELOGSUMEXP: acc[o] += exp(v - (isinf(mx[o]) ? 0 : mx[o])); break;
     default: acc[o] += v; break; /* Sum, Mean, LogSum */
     }
@@ -158,8 +167,10 @@ static Rc argmax(Ev *e) {
   int64_t od[NAASC_MAX_RANK];
   int orank = 0;
   for (int i = 0; i < x->rank; i++)
-    if (i != ax) od[orank++] = x->dims[i];
-    else if (a->keepdims) od[orank++] = 1;
+    if (i != ax)
+      od[orank++] = x->dims[i];
+    else if (a->keepdims)
+      od[orank++] = 1;
   ETRY(ev_out(e, 0, DT_I64, orank, od));
   if (!ev_want(e, 0)) return RC_OK;
   int64_t outer, cnt, inner;
@@ -193,7 +204,8 @@ static Rc softmax(Ev *e) {
   const HostTensor *x = ev_in(e, 0);
   if (!x) EFAIL("%s needs an input", op_name(n->op));
   int64_t ax = norm_ax(n->a.axis, x->rank);
-  if (ax < 0 || ax >= (x->rank ? x->rank : 1)) EFAIL("axis %lld is out of range", (long long)n->a.axis);
+  if (ax < 0 || ax >= (x->rank ? x->rank : 1))
+    EFAIL("axis %lld is out of range", (long long)n->a.axis);
   ETRY(ev_out(e, 0, x->dtype, x->rank, x->dims));
   if (!ev_want(e, 0)) return RC_OK;
   int64_t outer, cnt, inner;
@@ -214,9 +226,12 @@ static Rc softmax(Ev *e) {
       for (int64_t k = 0; k < cnt; k++) sum += exp(v[(p * cnt + k) * inner + q] - mx);
       for (int64_t k = 0; k < cnt; k++) {
         double *w = &v[(p * cnt + k) * inner + q];
-        if (n->op == OP_SOFTMAX) *w = exp(*w - mx) / sum;
-        else if (n->op == OP_LOGSOFTMAX) *w = *w - mx - log(sum);
-        else *w = k == first;
+        if (n->op == OP_SOFTMAX)
+          *w = exp(*w - mx) / sum;
+        else if (n->op == OP_LOGSOFTMAX)
+          *w = *w - mx - log(sum);
+        else
+          *w = k == first;
       }
     }
   store_f64(&e->out[0], v);
@@ -241,14 +256,20 @@ static Rc cumsum(Ev *e) {
       for (int64_t t = 0; t < cnt; t++) {
         int64_t k = a->reverse ? cnt - 1 - t : t, i = (p * cnt + k) * inner + q;
         if (a->exclusive) {
-          if (fl) host_put_f(&e->out[0], i, sf);
-          else host_put_i(&e->out[0], i, si);
+          if (fl)
+            host_put_f(&e->out[0], i, sf);
+          else
+            host_put_i(&e->out[0], i, si);
         }
-        if (fl) sf += host_get_f(x, i);
-        else si = (int64_t)((uint64_t)si + (uint64_t)host_get_i(x, i));
+        if (fl)
+          sf += host_get_f(x, i);
+        else
+          si = (int64_t)((uint64_t)si + (uint64_t)host_get_i(x, i));
         if (!a->exclusive) {
-          if (fl) host_put_f(&e->out[0], i, sf);
-          else host_put_i(&e->out[0], i, si);
+          if (fl)
+            host_put_f(&e->out[0], i, sf);
+          else
+            host_put_i(&e->out[0], i, si);
         }
       }
     }
@@ -285,7 +306,8 @@ static Rc batchnorm(Ev *e) {
     EFAIL("BatchNormalization needs X (rank 2 or more), scale, B, mean and var");
   int64_t c = x->dims[1];
   for (int i = 0; i < 4; i++)
-    if (host_numel(p[i]) != c) EFAIL("BatchNormalization input %d must have %lld values", i + 1, (long long)c);
+    if (host_numel(p[i]) != c)
+      EFAIL("BatchNormalization input %d must have %lld values", i + 1, (long long)c);
   ETRY(ev_out(e, 0, x->dtype, x->rank, x->dims));
   if (!ev_want(e, 0)) return RC_OK;
   int64_t sp = prod(x->dims, 2, x->rank), cnt = host_numel(x);
@@ -316,7 +338,8 @@ static Rc layernorm(Ev *e) {
   const HostTensor *ts[3] = {x, s, b};
   int r;
   int64_t bd[NAASC_MAX_RANK];
-  if (!bcast_shape(ts, 3, &r, bd) || r != x->rank || memcmp(bd, x->dims, sizeof(int64_t) * (size_t)r))
+  if (!bcast_shape(ts, 3, &r, bd) || r != x->rank ||
+      memcmp(bd, x->dims, sizeof(int64_t) * (size_t)r))
     EFAIL("Scale and B must broadcast to the normalized shape");
   bcast_strides(s, x->rank, x->dims, sst);
   if (b) bcast_strides(b, x->rank, x->dims, bst);
@@ -355,11 +378,15 @@ static Rc layernorm(Ev *e) {
  * channels and the spatial dims; scale and bias per channel or group. */
 static Rc groupnorm(Ev *e, int64_t groups) {
   const HostTensor *x = ev_in(e, 0), *s = ev_in(e, 1), *b = ev_in(e, 2);
-  if (!x || !s || !b || x->rank < 2) EFAIL("%s needs X (rank 2 or more), scale and B", op_name(e->n->op));
+  if (!x || !s || !b || x->rank < 2)
+    EFAIL("%s needs X (rank 2 or more), scale and B", op_name(e->n->op));
   int64_t N = x->dims[0], C = x->dims[1], sp = prod(x->dims, 2, x->rank);
-  if (groups <= 0 || C % groups) EFAIL("num_groups %lld does not divide the %lld channels", (long long)groups, (long long)C);
+  if (groups <= 0 || C % groups)
+    EFAIL("num_groups %lld does not divide the %lld channels", (long long)groups, (long long)C);
   int64_t ns = host_numel(s);
-  if (ns != C && ns != groups) EFAIL("scale must have %lld (channels) or %lld (groups) values", (long long)C, (long long)groups);
+  if (ns != C && ns != groups)
+    EFAIL("scale must have %lld (channels) or %lld (groups) values", (long long)C,
+          (long long)groups);
   if (host_numel(b) != ns) EFAIL("scale and B differ in size");
   ETRY(ev_out(e, 0, x->dtype, x->rank, x->dims));
   if (!ev_want(e, 0)) return RC_OK;
@@ -403,7 +430,8 @@ static Rc lrn(Ev *e) {
             double w = v[(nn * C + k) * sp + s];
             sq += w * w;
           }
-        double y = v[(nn * C + c) * sp + s] / pow(a->bias + a->alpha / (double)a->size * sq, a->beta);
+        double y =
+            v[(nn * C + c) * sp + s] / pow(a->bias + a->alpha / (double)a->size * sq, a->beta);
         host_put_f(&e->out[0], (nn * C + c) * sp + s, y);
       }
   return RC_OK;
@@ -427,7 +455,8 @@ static Rc mvn(Ev *e) {
   for (int i = 0; i < x->rank; i++)
     if (red[i]) kst[i] = 0;
   int64_t ocnt = prod(kd, 0, x->rank), xcnt = host_numel(x), per = xcnt / (ocnt ? ocnt : 1);
-  double *s1 = ev_alloc(e, sizeof(double) * (size_t)ocnt), *s2 = ev_alloc(e, sizeof(double) * (size_t)ocnt);
+  double *s1 = ev_alloc(e, sizeof(double) * (size_t)ocnt),
+         *s2 = ev_alloc(e, sizeof(double) * (size_t)ocnt);
   int64_t *map = ev_alloc(e, sizeof(int64_t) * (size_t)xcnt);
   double *v = ev_f64(e, x);
   if (!s1 || !s2 || !map || !v) EOOM();
@@ -508,7 +537,8 @@ static Rc nll(Ev *e, const HostTensor *x, const double *lp, const HostTensor *t,
       if (w) wt = host_get_f(w, tg < 0 ? 0 : tg >= C ? C - 1 : tg);
       if (ign) wt = 0;
       if (!ign) {
-        if (tg < 0 || tg >= C) EFAIL("target %lld is out of range for %lld classes", (long long)tg, (long long)C);
+        if (tg < 0 || tg >= C)
+          EFAIL("target %lld is out of range for %lld classes", (long long)tg, (long long)C);
         l = -lp[(nn * C + tg) * D + d];
       }
       loss[nn * D + d] = l * wt;
@@ -548,14 +578,24 @@ static Rc losses(Ev *e) {
 
 Rc ev_reduce(Ev *e) {
   switch (e->n->op) {
-  case OP_REDUCEMEAN: case OP_REDUCEMAX: case OP_REDUCEMIN: case OP_REDUCESUM:
-  case OP_REDUCEPROD: case OP_REDUCEL1: case OP_REDUCEL2: case OP_REDUCELOGSUM:
-  case OP_REDUCELOGSUMEXP: case OP_REDUCESUMSQUARE:
-    return reduce(e);
-  case OP_ARGMAX: case OP_ARGMIN: return argmax(e);
-  case OP_SOFTMAX: case OP_LOGSOFTMAX: case OP_HARDMAX: return softmax(e);
+  case OP_REDUCEMEAN:
+  case OP_REDUCEMAX:
+  case OP_REDUCEMIN:
+  case OP_REDUCESUM:
+  case OP_REDUCEPROD:
+  case OP_REDUCEL1:
+  case OP_REDUCEL2:
+  case OP_REDUCELOGSUM:
+  case OP_REDUCELOGSUMEXP:
+  case OP_REDUCESUMSQUARE: return reduce(e);
+  case OP_ARGMAX:
+  case OP_ARGMIN: return argmax(e);
+  case OP_SOFTMAX:
+  case OP_LOGSOFTMAX:
+  case OP_HARDMAX: return softmax(e);
   case OP_CUMSUM: return cumsum(e);
-  case OP_GLOBALAVGPOOL: case OP_GLOBALMAXPOOL: return global_pool(e);
+  case OP_GLOBALAVGPOOL:
+  case OP_GLOBALMAXPOOL: return global_pool(e);
   case OP_BATCHNORM: return batchnorm(e);
   case OP_LAYERNORM: return layernorm(e);
   case OP_INSTANCENORM: {
@@ -566,7 +606,8 @@ Rc ev_reduce(Ev *e) {
   case OP_LRN: return lrn(e);
   case OP_MVN: return mvn(e);
   case OP_DYNQUANTIZELINEAR: return dynquant(e);
-  case OP_NLLLOSS: case OP_SCELOSS: return losses(e);
+  case OP_NLLLOSS:
+  case OP_SCELOSS: return losses(e);
   default:
     diag_error(e->d, e->where, "internal: %s is not a reduction", op_name(e->n->op));
     return RC_INTERNAL;

@@ -84,25 +84,33 @@ Rc ev_rnn(Ev *e) {
   bool lay1 = a->layout == 1;
   int64_t T = lay1 ? X->dims[1] : X->dims[0], Bn = lay1 ? X->dims[0] : X->dims[1], I = X->dims[2];
   int64_t Hs = R->dims[2];
-  if (a->hidden_size && a->hidden_size != Hs) EFAIL("hidden_size %lld disagrees with R", (long long)a->hidden_size);
-  if (W->dims[0] != ndir || W->dims[1] != ng * Hs || W->dims[2] != I) EFAIL("W must be [%d, %lld, %lld]", ndir, (long long)(ng * Hs), (long long)I);
-  if (R->dims[0] != ndir || R->dims[1] != ng * Hs) EFAIL("R must be [%d, %lld, %lld]", ndir, (long long)(ng * Hs), (long long)Hs);
-  if (B && host_numel(B) != ndir * 2 * ng * Hs) EFAIL("B must have %lld values", (long long)(ndir * 2 * ng * Hs));
+  if (a->hidden_size && a->hidden_size != Hs)
+    EFAIL("hidden_size %lld disagrees with R", (long long)a->hidden_size);
+  if (W->dims[0] != ndir || W->dims[1] != ng * Hs || W->dims[2] != I)
+    EFAIL("W must be [%d, %lld, %lld]", ndir, (long long)(ng * Hs), (long long)I);
+  if (R->dims[0] != ndir || R->dims[1] != ng * Hs)
+    EFAIL("R must be [%d, %lld, %lld]", ndir, (long long)(ng * Hs), (long long)Hs);
+  if (B && host_numel(B) != ndir * 2 * ng * Hs)
+    EFAIL("B must have %lld values", (long long)(ndir * 2 * ng * Hs));
   if (SL && host_numel(SL) != Bn) EFAIL("sequence_lens must have %lld values", (long long)Bn);
   if (H0 && host_numel(H0) != ndir * Bn * Hs) EFAIL("initial_h has the wrong size");
   if (C0 && host_numel(C0) != ndir * Bn * Hs) EFAIL("initial_c has the wrong size");
   if (P && host_numel(P) != ndir * 3 * Hs) EFAIL("P has the wrong size");
   int64_t yd[4], hd[3];
-  if (lay1) yd[0] = Bn, yd[1] = T, yd[2] = ndir, yd[3] = Hs, hd[0] = Bn, hd[1] = ndir, hd[2] = Hs;
-  else yd[0] = T, yd[1] = ndir, yd[2] = Bn, yd[3] = Hs, hd[0] = ndir, hd[1] = Bn, hd[2] = Hs;
+  if (lay1)
+    yd[0] = Bn, yd[1] = T, yd[2] = ndir, yd[3] = Hs, hd[0] = Bn, hd[1] = ndir, hd[2] = Hs;
+  else
+    yd[0] = T, yd[1] = ndir, yd[2] = Bn, yd[3] = Hs, hd[0] = ndir, hd[1] = Bn, hd[2] = Hs;
   ETRY(ev_out(e, 0, X->dtype, 4, yd));
   ETRY(ev_out(e, 1, X->dtype, 3, hd));
   if (op == OP_LSTM) ETRY(ev_out(e, 2, X->dtype, 3, hd));
   Act acts[2][3];
   acts_of(a, op, ndir, acts);
   double *x = ev_f64(e, X), *w = ev_f64(e, W), *r = ev_f64(e, R);
-  double *h = ev_alloc(e, sizeof(double) * (size_t)(Bn * Hs)), *c = ev_alloc(e, sizeof(double) * (size_t)(Bn * Hs));
-  double *g = ev_alloc(e, sizeof(double) * (size_t)(ng * Hs)), *hn = ev_alloc(e, sizeof(double) * (size_t)(Bn * Hs));
+  double *h = ev_alloc(e, sizeof(double) * (size_t)(Bn * Hs)),
+         *c = ev_alloc(e, sizeof(double) * (size_t)(Bn * Hs));
+  double *g = ev_alloc(e, sizeof(double) * (size_t)(ng * Hs)),
+         *hn = ev_alloc(e, sizeof(double) * (size_t)(Bn * Hs));
   double *rh = ev_alloc(e, sizeof(double) * (size_t)Hs);
   if (!x || !w || !r || !h || !c || !g || !hn || !rh) EOOM();
   double clip = a->rnn_clip;
@@ -135,10 +143,12 @@ Rc ev_rnn(Ev *e) {
         }
         if (op == OP_LSTM) {
           for (int64_t j = 0; j < Hs; j++) {
-            double pi = P ? host_get_f(P, d * 3 * Hs + j) : 0, po = P ? host_get_f(P, d * 3 * Hs + Hs + j) : 0;
+            double pi = P ? host_get_f(P, d * 3 * Hs + j) : 0,
+                   po = P ? host_get_f(P, d * 3 * Hs + Hs + j) : 0;
             double pf = P ? host_get_f(P, d * 3 * Hs + 2 * Hs + j) : 0;
             double it = act(&acts[d][0], clipv(g[j] + pi * cb[j], clip));
-            double ft = a->input_forget ? 1 - it : act(&acts[d][0], clipv(g[2 * Hs + j] + pf * cb[j], clip));
+            double ft = a->input_forget ? 1 - it
+                                        : act(&acts[d][0], clipv(g[2 * Hs + j] + pf * cb[j], clip));
             double ct = act(&acts[d][1], clipv(g[3 * Hs + j], clip));
             double C = ft * cb[j] + it * ct;
             double ot = act(&acts[d][0], clipv(g[Hs + j] + po * C, clip));
@@ -167,7 +177,8 @@ Rc ev_rnn(Ev *e) {
         memcpy(hb, hn, sizeof(double) * (size_t)Hs);
         if (ev_want(e, 0))
           for (int64_t j = 0; j < Hs; j++) {
-            int64_t yo = lay1 ? ((b * T + t) * ndir + d) * Hs + j : ((t * ndir + d) * Bn + b) * Hs + j;
+            int64_t yo =
+                lay1 ? ((b * T + t) * ndir + d) * Hs + j : ((t * ndir + d) * Bn + b) * Hs + j;
             host_put_f(&e->out[0], yo, hb[j]);
           }
       }

@@ -30,10 +30,9 @@ static const char *const shift_dirs[] = {"RIGHT", "LEFT"};
 static const char *const gelu_approx[] = {"none", "tanh"};
 static const char *const d2s_modes[] = {"DCR", "CRD"};
 static const char *const rnn_dirs[] = {"forward", "reverse", "bidirectional"};
-static const char *const rnn_acts[] = {"Relu",        "Tanh",       "Sigmoid",
-                                       "Affine",      "LeakyRelu",  "ThresholdedRelu",
-                                       "ScaledTanh",  "HardSigmoid", "Elu",
-                                       "Softsign",    "Softplus"};
+static const char *const rnn_acts[] = {
+    "Relu",       "Tanh",        "Sigmoid", "Affine",   "LeakyRelu", "ThresholdedRelu",
+    "ScaledTanh", "HardSigmoid", "Elu",     "Softsign", "Softplus"};
 /* "linear" and "cubic" are opset 20's names of bilinear and bicubic;
  * the importer maps them onto the first three. */
 static const char *const gs_modes[] = {"bilinear", "nearest", "bicubic", "linear", "cubic"};
@@ -48,8 +47,8 @@ static const char *const up_modes[] = {"nearest", "linear", "bilinear"};
 #define NM(arr) arr, (int)(sizeof arr / sizeof *arr)
 /* op, name, kind, field, count field, capacity, names, default, required,
  * presence flag, input slot, input since, attribute until */
-#define ROW(o, n, k, f, cnt, mx, nm, d, req, has, in, since, until)                             \
-  {o, n, k, OFF(f), cnt, mx, nm, d, req, has, in, since, until}
+#define ROW(o, n, k, f, cnt, mx, nm, d, req, has, in, since, until) \
+  { o, n, k, OFF(f), cnt, mx, nm, d, req, has, in, since, until }
 #define NONAMES NULL, 0
 #define INT(o, n, f, d) ROW(o, n, AK_INT, f, 0, 0, NONAMES, d, false, 0, -1, 0, 0)
 #define INT_REQ(o, n, f) ROW(o, n, AK_INT, f, 0, 0, NONAMES, 0, true, 0, -1, 0, 0)
@@ -59,31 +58,33 @@ static const char *const up_modes[] = {"nearest", "linear", "bilinear"};
 #define INT_IN_REQ(o, n, f, in, since) ROW(o, n, AK_INT, f, 0, 0, NONAMES, 0, true, 0, in, since, 0)
 #define BOOL(o, n, f, d) ROW(o, n, AK_BOOL, f, 0, 0, NONAMES, d, false, 0, -1, 0, 0)
 #define FLT(o, n, f, d) ROW(o, n, AK_FLOAT, f, 0, 0, NONAMES, d, false, 0, -1, 0, 0)
-#define FLT_UNTIL(o, n, f, d, until) ROW(o, n, AK_FLOAT, f, 0, 0, NONAMES, d, false, 0, -1, 0, until)
-#define FLT_IN(o, n, f, d, in, since) ROW(o, n, AK_FLOAT, f, 0, 0, NONAMES, d, false, 0, in, since, 0)
+#define FLT_UNTIL(o, n, f, d, until) \
+  ROW(o, n, AK_FLOAT, f, 0, 0, NONAMES, d, false, 0, -1, 0, until)
+#define FLT_IN(o, n, f, d, in, since) \
+  ROW(o, n, AK_FLOAT, f, 0, 0, NONAMES, d, false, 0, in, since, 0)
 #define ENUM(o, n, f, names, d) ROW(o, n, AK_ENUM, f, 0, 0, NM(names), d, false, 0, -1, 0, 0)
 #define ENUM_REQ(o, n, f, names) ROW(o, n, AK_ENUM, f, 0, 0, NM(names), 0, true, 0, -1, 0, 0)
 #define DTYPE(o, n, f, d) ROW(o, n, AK_DTYPE, f, 0, 0, NONAMES, d, false, 0, -1, 0, 0)
 #define INTS(o, n, f, cnt, mx) ROW(o, n, AK_INTS, f, OFF(cnt), mx, NONAMES, 0, false, 0, -1, 0, 0)
-#define INTS_IN(o, n, f, cnt, mx, in, since)                                                     \
+#define INTS_IN(o, n, f, cnt, mx, in, since) \
   ROW(o, n, AK_INTS, f, OFF(cnt), mx, NONAMES, 0, false, 0, in, since, 0)
-#define INTS_IN_REQ(o, n, f, cnt, mx, in, since)                                                 \
+#define INTS_IN_REQ(o, n, f, cnt, mx, in, since) \
   ROW(o, n, AK_INTS, f, OFF(cnt), mx, NONAMES, 0, true, 0, in, since, 0)
 #define FLTS(o, n, f, cnt, mx) ROW(o, n, AK_FLOATS, f, OFF(cnt), mx, NONAMES, 0, false, 0, -1, 0, 0)
-#define ENUMS(o, n, f, cnt, mx, names)                                                           \
+#define ENUMS(o, n, f, cnt, mx, names) \
   ROW(o, n, AK_ENUMS, f, OFF(cnt), mx, NM(names), 0, false, 0, -1, 0, 0)
 #define LIST_I(o, n, f, cnt) ROW(o, n, AK_LIST_I, f, OFF(cnt), 0, NONAMES, 0, false, 0, -1, 0, 0)
 #define LIST_F(o, n, f, cnt) ROW(o, n, AK_LIST_F, f, OFF(cnt), 0, NONAMES, 0, false, 0, -1, 0, 0)
 
 /* Reduce* ops: axes an attribute until opset 18 (ReduceSum: 13). */
-#define REDUCE(o, since)                                                                         \
-  INTS_IN(o, "axes", axes, naxes, NAASC_MAX_RANK, 1, since), BOOL(o, "keepdims", keepdims, 1),   \
+#define REDUCE(o, since)                                                                       \
+  INTS_IN(o, "axes", axes, naxes, NAASC_MAX_RANK, 1, since), BOOL(o, "keepdims", keepdims, 1), \
       BOOL(o, "noop_with_empty_axes", noop_empty, 0)
-#define RNN_COMMON(o)                                                                            \
-  FLTS(o, "activation_alpha", act_alpha, nact_alpha, NAASC_MAX_RNN_ACTS),                        \
-      FLTS(o, "activation_beta", act_beta, nact_beta, NAASC_MAX_RNN_ACTS),                       \
-      ENUMS(o, "activations", acts, nacts, NAASC_MAX_RNN_ACTS, rnn_acts),                        \
-      FLT(o, "clip", rnn_clip, 0), ENUM(o, "direction", direction, rnn_dirs, 0),                 \
+#define RNN_COMMON(o)                                                            \
+  FLTS(o, "activation_alpha", act_alpha, nact_alpha, NAASC_MAX_RNN_ACTS),        \
+      FLTS(o, "activation_beta", act_beta, nact_beta, NAASC_MAX_RNN_ACTS),       \
+      ENUMS(o, "activations", acts, nacts, NAASC_MAX_RNN_ACTS, rnn_acts),        \
+      FLT(o, "clip", rnn_clip, 0), ENUM(o, "direction", direction, rnn_dirs, 0), \
       INT(o, "hidden_size", hidden_size, 0), INT(o, "layout", layout, 0)
 
 static const AttrSpec specs[] = {

@@ -39,10 +39,9 @@ static const struct {
   const char *name;
   char cls;
   int since;
-} op_tab[] = {
-    {"<none>", '?', 0},
+} op_tab[] = {{"<none>", '?', 0},
 #define X(e, s, c, v) {s, c, v},
-    NAASC_OPS(X)
+              NAASC_OPS(X)
 #undef X
 };
 
@@ -224,11 +223,34 @@ static float half_to_float(uint16_t h) {
 double tensor_get_f(const Tensor *t, int64_t i) {
   const unsigned char *p = t->data;
   switch (t->dtype) {
-  case DT_F32: { float v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_F64: { double v; memcpy(&v, p + 8 * i, 8); return v; }
-  case DT_F16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return half_to_float(v); }
-  case DT_BF16: { uint16_t v; memcpy(&v, p + 2 * i, 2); uint32_t w = (uint32_t)v << 16; float f; memcpy(&f, &w, 4); return f; }
-  case DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
+  case DT_F32: {
+    float v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_F64: {
+    double v;
+    memcpy(&v, p + 8 * i, 8);
+    return v;
+  }
+  case DT_F16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return half_to_float(v);
+  }
+  case DT_BF16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    uint32_t w = (uint32_t)v << 16;
+    float f;
+    memcpy(&f, &w, 4);
+    return f;
+  }
+  case DT_U64: {
+    uint64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return (double)v;
+  }
   default: return (double)tensor_get_i(t, i);
   }
 }
@@ -236,14 +258,39 @@ double tensor_get_f(const Tensor *t, int64_t i) {
 int64_t tensor_get_i(const Tensor *t, int64_t i) {
   const unsigned char *p = t->data;
   switch (t->dtype) {
-  case DT_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return v; }
-  case DT_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (int64_t)v; }
-  case DT_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-  case DT_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
-  case DT_U16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+  case DT_I64: {
+    int64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return v;
+  }
+  case DT_U64: {
+    uint64_t v;
+    memcpy(&v, p + 8 * i, 8);
+    return (int64_t)v;
+  }
+  case DT_I32: {
+    int32_t v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_U32: {
+    uint32_t v;
+    memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+  case DT_I16: {
+    int16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return v;
+  }
+  case DT_U16: {
+    uint16_t v;
+    memcpy(&v, p + 2 * i, 2);
+    return v;
+  }
   case DT_I8: return (int8_t)p[i];
-  case DT_U8: case DT_BOOL: return p[i];
+  case DT_U8:
+  case DT_BOOL: return p[i];
   default: {
     double d = tensor_get_f(t, i);
     if (!(d == d)) return 0;
@@ -356,8 +403,7 @@ void graph_prune(Model *m) {
       Node *n = &m->nodes[i];
       if (n->dead) continue;
       bool used = false;
-      for (int k = 0; k < n->nout && !used; k++)
-        used = n->out[k] && graph_uses(m, n->out[k]) > 0;
+      for (int k = 0; k < n->nout && !used; k++) used = n->out[k] && graph_uses(m, n->out[k]) > 0;
       if (!used) {
         n->dead = true;
         for (int k = 0; k < n->nout; k++)

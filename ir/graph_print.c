@@ -46,9 +46,9 @@ static void fval(FILE *f, const char *key, float v) {
 
 static const char *const autopad_names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
 static const char *const rz_mode_names[] = {"nearest", "linear", "cubic"};
-static const char *const rz_coord_names[] = {"half_pixel", "asymmetric", "align_corners",
-                                             "pytorch_half_pixel", "tf_half_pixel_for_nn",
-                                             "tf_crop_and_resize"};
+static const char *const rz_coord_names[] = {"half_pixel",           "asymmetric",
+                                             "align_corners",        "pytorch_half_pixel",
+                                             "tf_half_pixel_for_nn", "tf_crop_and_resize"};
 static const char *const rz_near_names[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
                                             "ceil"};
 
@@ -70,7 +70,9 @@ static void spec_print(FILE *f, Op op, const Attrs *a) {
       fprintf(f, " %s=%s", sp->name, v >= 0 && v < sp->nnames ? sp->names[v] : "?");
       break;
     }
-    case AK_DTYPE: fprintf(f, " %s=%s", sp->name, *(const int *)p ? dtype_name(*(const DType *)p) : "none"); break;
+    case AK_DTYPE:
+      fprintf(f, " %s=%s", sp->name, *(const int *)p ? dtype_name(*(const DType *)p) : "none");
+      break;
     case AK_INTS: ilist(f, sp->name, p, cnt); break;
     case AK_LIST_I: ilist(f, sp->name, *(const int64_t *const *)p, cnt); break;
     case AK_FLOATS:
@@ -84,13 +86,17 @@ static void spec_print(FILE *f, Op op, const Attrs *a) {
     case AK_ENUMS: {
       const int *v = p;
       fprintf(f, " %s=[", sp->name);
-      for (int i = 0; i < cnt; i++) fprintf(f, "%s%s", i ? "," : "", v[i] >= 0 && v[i] < sp->nnames ? sp->names[v[i]] : "?");
+      for (int i = 0; i < cnt; i++)
+        fprintf(f, "%s%s", i ? "," : "", v[i] >= 0 && v[i] < sp->nnames ? sp->names[v[i]] : "?");
       fputc(']', f);
       break;
     }
-    case AK_STRING: fprintf(f, " %s=\"%s\"", sp->name, *(const char *const *)p ? *(const char *const *)p : ""); break;
+    case AK_STRING:
+      fprintf(f, " %s=\"%s\"", sp->name, *(const char *const *)p ? *(const char *const *)p : "");
+      break;
     case AK_TENSOR:
-      if (a->value_dtype == DT_F32 || a->value_dtype == DT_F64 || a->value_dtype == DT_F16 || a->value_dtype == DT_BF16)
+      if (a->value_dtype == DT_F32 || a->value_dtype == DT_F64 || a->value_dtype == DT_F16 ||
+          a->value_dtype == DT_BF16)
         fprintf(f, " %s=%s:%.9g", sp->name, dtype_name(a->value_dtype), a->value_f);
       else
         fprintf(f, " %s=%s:%" PRId64, sp->name, dtype_name(a->value_dtype), a->value_i);
@@ -202,8 +208,10 @@ static void print_node(FILE *f, const Model *m, const Node *n, int ind) {
   }
   fprintf(f, " = %s(", n->op == OP_HOST ? n->onnx_op : op_name(n->op));
   for (int j = 0; j < n->nin; j++) {
-    if (j) fputs(j == n->nin - n->ncap ? " | " : ", ", f);
-    else if (n->nin == n->ncap) fputs("| ", f);
+    if (j)
+      fputs(j == n->nin - n->ncap ? " | " : ", ", f);
+    else if (n->nin == n->ncap)
+      fputs("| ", f);
     if (n->in[j])
       fprintf(f, "%%%s", m->tensors[n->in[j]].name);
     else

@@ -78,17 +78,15 @@ static const struct {
   NestKind kind;
   int rmin, rmax;
   const char *roles, *fparams, *iparams;
-} vops[VOP_COUNT] = {
-    [VOP_NONE] = {"", NK_VEC, 0, 0, "", "", ""},
+} vops[VOP_COUNT] = {[VOP_NONE] = {"", NK_VEC, 0, 0, "", "", ""},
 #define X(e, s, k, rmin, rmax, roles, fp, ip) [e] = {s, k, rmin, rmax, roles, fp, ip},
-    NAASC_VOPS(X)
+                     NAASC_VOPS(X)
 #undef X
 };
 
-static const char *const role_names[ROLE_COUNT] = {
-    [ROLE_NONE] = "",
+static const char *const role_names[ROLE_COUNT] = {[ROLE_NONE] = "",
 #define X(e, s) [e] = s,
-    NAASC_ROLES(X)
+                                                   NAASC_ROLES(X)
 #undef X
 };
 
@@ -186,8 +184,10 @@ static void print_affine(FILE *f, const Nest *n, const Affine *a) {
   for (int d = 0; d < n->ndims; d++) {
     int64_t c = a->coef[d];
     if (!c) continue;
-    if (c < 0) fputc('-', f);
-    else if (any) fputc('+', f);
+    if (c < 0)
+      fputc('-', f);
+    else if (any)
+      fputc('+', f);
     fputs(n->dims[d].name, f);
     if (c != 1 && c != -1) fprintf(f, "*%" PRId64, c < 0 ? -c : c);
     any = true;
@@ -289,7 +289,8 @@ bool nest_problem(const Nest *n, Problem *p) {
     if (ac->role != ROLE_I || ac->ix != IX_AFFINE || ac->rank < 3) continue;
     for (int k = 0; k < 2 && 2 + k < ac->rank; k++) {
       const Affine *e = &ac->idx[2 + k];
-      int64_t cs = e->coef[nest_dim_pos(n, k ? DIM_Q : DIM_P)], cd = e->coef[nest_dim_pos(n, k ? DIM_S : DIM_R)];
+      int64_t cs = e->coef[nest_dim_pos(n, k ? DIM_Q : DIM_P)],
+              cd = e->coef[nest_dim_pos(n, k ? DIM_S : DIM_R)];
       if (cs > 0) p->stride[k] = cs;
       if (cd > 0) p->dilation[k] = cd;
     }
@@ -330,7 +331,8 @@ bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag 
     }
     acc += 1;
     if (acc != p->dim[dd]) {
-      diag_error(d, where, "map-coverage: the loops over %c cover %" PRId64 ", its bound is %" PRId64,
+      diag_error(d, where,
+                 "map-coverage: the loops over %c cover %" PRId64 ", its bound is %" PRId64,
                  accel_dim_letter(dd), acc, p->dim[dd]);
       ok = false;
     }
@@ -363,8 +365,10 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
     fputs("\nnest ", f);
     print_name(f, '@', n->name);
     fprintf(f, " %s", kind_names[n->kind]);
-    if (n->vop == VOP_HOST) fprintf(f, "(host:%s)", n->host_op ? n->host_op : "");
-    else if (*vop_name(n->vop)) fprintf(f, "(%s)", vop_name(n->vop));
+    if (n->vop == VOP_HOST)
+      fprintf(f, "(host:%s)", n->host_op ? n->host_op : "");
+    else if (*vop_name(n->vop))
+      fprintf(f, "(%s)", vop_name(n->vop));
     fputs(" loc ", f);
     print_string(f, n->loc ? n->loc : "");
     fputs(" {\n", f);

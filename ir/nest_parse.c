@@ -290,7 +290,8 @@ static bool parse_tensor(Parser *ps) {
   if (!ident(ps, role, sizeof role, "a tensor role (input, weight, value, output)")) return false;
   int r = find_str(role, roles, 4);
   if (r < 0) return error_tok(ps, "unknown tensor role '%s'", role);
-  if (module_find_tensor(ps->m, name)) return error_lc(ps, nline, ncol, "tensor '%s' is defined twice", name);
+  if (module_find_tensor(ps->m, name))
+    return error_lc(ps, nline, ncol, "tensor '%s' is defined twice", name);
   if (!module_add_tensor(ps->m, name, dtype, rank, dims, (TensorRole)r))
     return error_at(ps, "%s", "out of memory");
   return true;
@@ -327,9 +328,12 @@ static bool parse_affine(Parser *ps, const Nest *n, Affine *a) {
       a->coef[d] += sign * c;
     }
     skip_ws(ps);
-    if (peekc(ps) == '+') sign = 1;
-    else if (peekc(ps) == '-') sign = -1;
-    else return true;
+    if (peekc(ps) == '+')
+      sign = 1;
+    else if (peekc(ps) == '-')
+      sign = -1;
+    else
+      return true;
     advance(ps);
   }
 }
@@ -342,7 +346,8 @@ static bool parse_access(Parser *ps, Nest *n, const char *role) {
   int rline = ps->tline, rcol = ps->tcol;
   if (!expect(ps, '=')) return false;
   a->role = role_find(role);
-  if (a->role == ROLE_NONE) return error_lc(ps, rline, rcol, "unknown operand role '%s' (docs/ir.md, \"Accesses\")", role);
+  if (a->role == ROLE_NONE)
+    return error_lc(ps, rline, rcol, "unknown operand role '%s' (docs/ir.md, \"Accesses\")", role);
   char k[16];
   if (!ident(ps, k, sizeof k, "read, write or update")) return false;
   int ki = find_str(k, kinds, 3);
@@ -421,7 +426,8 @@ static bool parse_mapping(Parser *ps, Nest *n) {
       skip_ws(ps);
       mark(ps);
       const char *name;
-      if (peekc(ps) == '"') name = string_lit(ps);
+      if (peekc(ps) == '"')
+        name = string_lit(ps);
       else {
         const char *start = ps->p;
         while (peekc(ps) != -1 && bare_char(peekc(ps))) advance(ps);
@@ -472,16 +478,19 @@ static bool parse_mapping(Parser *ps, Nest *n) {
     if (!expect_keyword(ps, "in")) return false;
     int64_t f, r = 0;
     if (!integer(ps, &f)) return false;
-    if (f < 2) return error_tok(ps, "%s", "a loop factor must be at least 2 (factor-1 loops are left out)");
+    if (f < 2)
+      return error_tok(ps, "%s", "a loop factor must be at least 2 (factor-1 loops are left out)");
     if (spatial) {
-      if (lm->spatial[axis][dd] != 1) return error_tok(ps, "%s", "the dim is unrolled twice on this axis");
+      if (lm->spatial[axis][dd] != 1)
+        return error_tok(ps, "%s", "the dim is unrolled twice on this axis");
       lm->spatial[axis][dd] = f;
       lm->spatial_order[axis][sp_placed[axis]++] = (uint8_t)dd;
     } else {
       if (lm->factor[dd] != 1) return error_tok(ps, "%s", "the dim has two loops at this level");
       if (keyword(ps, "rem")) {
         if (!integer(ps, &r)) return false;
-        if (r < 1 || r >= f) return error_tok(ps, "%s", "a remainder must be between 1 and the factor - 1");
+        if (r < 1 || r >= f)
+          return error_tok(ps, "%s", "a remainder must be between 1 and the factor - 1");
       }
       lm->factor[dd] = f;
       lm->remainder[dd] = r;
@@ -512,12 +521,14 @@ static void check_param(Parser *ps, const Nest *n, char type, int slot, int line
   int have = vop_nparams(n->vop, type);
   char where[32], op[48];
   snprintf(where, sizeof where, "%d:%d", line, col);
-  if (*vop_name(n->vop)) snprintf(op, sizeof op, "'%s'", vop_name(n->vop));
-  else snprintf(op, sizeof op, "a %s nest", n->kind == NK_MAC ? "mac" : "view");
+  if (*vop_name(n->vop))
+    snprintf(op, sizeof op, "'%s'", vop_name(n->vop));
+  else
+    snprintf(op, sizeof op, "a %s nest", n->kind == NK_MAC ? "mac" : "view");
   const char *what = type == 'f' ? "float" : "integer";
   if (have)
-    diag_warn(ps->d, where, "vop-param: %s has no %s parameter %d: its %s parameters are %s", op, what,
-              slot + 1, what, vop_param_names(n->vop, type));
+    diag_warn(ps->d, where, "vop-param: %s has no %s parameter %d: its %s parameters are %s", op,
+              what, slot + 1, what, vop_param_names(n->vop, type));
   else
     diag_warn(ps->d, where, "vop-param: %s has no %s parameters", op, what);
 }
@@ -540,7 +551,8 @@ static bool parse_nest(Parser *ps) {
     skip_ws(ps);
     vline = ps->line, vcol = ps->col;
     const char *start = ps->p;
-    while (peekc(ps) != -1 && peekc(ps) != ')' && peekc(ps) != '\n' && peekc(ps) != ' ') advance(ps);
+    while (peekc(ps) != -1 && peekc(ps) != ')' && peekc(ps) != '\n' && peekc(ps) != ' ')
+      advance(ps);
     vop = arena_strndup(&ps->m->arena, start, (size_t)(ps->p - start));
     if (!vop) return error_at(ps, "%s", "out of memory");
     if (!expect(ps, ')')) return false;
@@ -578,7 +590,8 @@ static bool parse_nest(Parser *ps) {
     skip_ws(ps);
     if (accept(ps, '}')) return true;
     char word[32];
-    if (!ident(ps, word, sizeof word, "an access (NAME = read|write|update ...), epilogue, params or '}'"))
+    if (!ident(ps, word, sizeof word,
+               "an access (NAME = read|write|update ...), epilogue, params or '}'"))
       return false;
     if (strcmp(word, "epilogue") == 0) {
       if (n->kind != NK_MAC) return error_tok(ps, "%s", "only mac nests have an epilogue");
@@ -623,7 +636,8 @@ static bool parse_nest(Parser *ps) {
             skip_ws(ps);
             int line = ps->line, col = ps->col;
             if (!number(ps, &n->param.f.v[i])) return false;
-            if (n->param.f.v[i] != 0 && i >= vop_nparams(n->vop, 'f') && bad < 0) bad = i, bline = line, bcol = col;
+            if (n->param.f.v[i] != 0 && i >= vop_nparams(n->vop, 'f') && bad < 0)
+              bad = i, bline = line, bcol = col;
           }
           if (bad >= 0) check_param(ps, n, 'f', bad, bline, bcol);
           if (!expect(ps, ')')) return false;
@@ -635,7 +649,8 @@ static bool parse_nest(Parser *ps) {
             skip_ws(ps);
             int line = ps->line, col = ps->col;
             if (!integer(ps, &n->param.i.v[i])) return false;
-            if (n->param.i.v[i] != 0 && i >= vop_nparams(n->vop, 'i') && bad < 0) bad = i, bline = line, bcol = col;
+            if (n->param.i.v[i] != 0 && i >= vop_nparams(n->vop, 'i') && bad < 0)
+              bad = i, bline = line, bcol = col;
           }
           if (bad >= 0) check_param(ps, n, 'i', bad, bline, bcol);
           if (!expect(ps, ')')) return false;

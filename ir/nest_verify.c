@@ -31,8 +31,10 @@ static void affine_range(const Nest *n, const Affine *a, int64_t *lo, int64_t *h
   *lo = *hi = a->cst;
   for (int d = 0; d < n->ndims; d++) {
     int64_t span = a->coef[d] * (n->dims[d].bound - 1);
-    if (span < 0) *lo += span;
-    else *hi += span;
+    if (span < 0)
+      *lo += span;
+    else
+      *hi += span;
   }
 }
 
@@ -83,7 +85,8 @@ Rc module_verify(const Module *m, Diag *d) {
           diag_error(d, where(m, n),
                      "access-bounds: %s index %d of %%%s spans [%" PRId64 ", %" PRId64
                      "], outside [0, %" PRId64 "] with padding %" PRId64 ":%" PRId64,
-                     role_name(ac->role), k, t->name, lo, hi, t->dims[k] - 1, ac->pad_lo[k], ac->pad_hi[k]);
+                     role_name(ac->role), k, t->name, lo, hi, t->dims[k] - 1, ac->pad_lo[k],
+                     ac->pad_hi[k]);
       }
     }
     if (n->map) {
@@ -94,10 +97,12 @@ Rc module_verify(const Module *m, Diag *d) {
         mapping_covers(&n->map->m, &p, where(m, n), d);
     }
     if (n->kind == NK_MAC && (updates != 1 || reads < 2))
-      diag_error(d, where(m, n), "mac-shape: a mac nest needs one update and two reads, it has %d and %d",
-                 updates, reads);
+      diag_error(d, where(m, n),
+                 "mac-shape: a mac nest needs one update and two reads, it has %d and %d", updates,
+                 reads);
     for (int a = 0; a < n->nacc; a++)
-      if (n->acc[a].kind != ACC_READ && n->acc[a].tensor < m->ntensors) written[n->acc[a].tensor] = 1;
+      if (n->acc[a].kind != ACC_READ && n->acc[a].tensor < m->ntensors)
+        written[n->acc[a].tensor] = 1;
   }
   for (uint32_t t = 1; t < m->ntensors; t++)
     if ((m->tensors[t].role == TR_VALUE || m->tensors[t].role == TR_OUTPUT) && !written[t])

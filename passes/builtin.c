@@ -13,10 +13,10 @@
 
 #include "backend/backend.h"
 
-
 static int live_nodes(const Model *m, Op op) {
   int n = 0;
-  for (uint32_t i = 1; i < m->nnodes; i++) n += !m->nodes[i].dead && (op == OP_NONE || m->nodes[i].op == op);
+  for (uint32_t i = 1; i < m->nnodes; i++)
+    n += !m->nodes[i].dead && (op == OP_NONE || m->nodes[i].op == op);
   return n;
 }
 
@@ -85,15 +85,16 @@ static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
     mapped++;
     if (!p->arch) continue;
     if (strcmp(n->map->target, p->arch->name) != 0) {
-      diag_error(d, arena_printf(&p->mod->arena, "nest '%s'", n->name), "map-target: mapped for '%s', the target is '%s'", n->map->target,
-                 p->arch->name);
+      diag_error(d, arena_printf(&p->mod->arena, "nest '%s'", n->name),
+                 "map-target: mapped for '%s', the target is '%s'", n->map->target, p->arch->name);
       rc = RC_BADINPUT;
       break;
     }
     Diag sub = *d;
     if (cost_check_mapping(&pr, p->arch, &n->map->m, &sub) != RC_OK) {
       d->nerrors = sub.nerrors;
-      diag_note(d, arena_printf(&p->mod->arena, "nest '%s'", n->name), "its mapping breaks the rules above");
+      diag_note(d, arena_printf(&p->mod->arena, "nest '%s'", n->name),
+                "its mapping breaks the rules above");
       rc = RC_BADINPUT;
     }
   }

@@ -17,8 +17,7 @@
 #include <string.h>
 
 static bool f32_const(const Model *m, TensorId t) {
-  return t && m->tensors[t].kind == TK_CONST && m->tensors[t].data &&
-         m->tensors[t].dtype == DT_F32;
+  return t && m->tensors[t].kind == TK_CONST && m->tensors[t].data && m->tensors[t].dtype == DT_F32;
 }
 
 static TensorId new_const(Model *m, const char *name, int rank, const int64_t *dims) {
@@ -133,7 +132,8 @@ Rc graph_fuse_act(Model *m, Diag *d) {
     if (!p) continue;
     Node *l = &m->nodes[p];
     /* float mac layers only: the integer ones requantize, and lower as host nests for now */
-    bool mac = l->op == OP_CONV || l->op == OP_CONVTRANSPOSE || l->op == OP_GEMM || l->op == OP_MATMUL;
+    bool mac =
+        l->op == OP_CONV || l->op == OP_CONVTRANSPOSE || l->op == OP_GEMM || l->op == OP_MATMUL;
     if (l->dead || !mac || l->act || l->nout != 1) continue;
     if (m->tensors[x].is_output || graph_uses(m, x) != 1) continue;
     l->act = act->op;

@@ -32,9 +32,10 @@ static uint32_t mt(Lower *L, TensorId t) {
   if (!t) return 0;
   if (L->tmap[t]) return L->tmap[t];
   const Tensor *T = &L->g->tensors[t];
-  TensorRole role = T->kind == TK_INPUT ? (T->is_param ? TR_WEIGHT : TR_INPUT)
+  TensorRole role = T->kind == TK_INPUT   ? (T->is_param ? TR_WEIGHT : TR_INPUT)
                     : T->kind == TK_CONST ? TR_WEIGHT
-                    : T->is_output ? TR_OUTPUT : TR_VALUE;
+                    : T->is_output        ? TR_OUTPUT
+                                          : TR_VALUE;
   return L->tmap[t] = module_add_tensor(L->m, T->name, T->dtype, T->rank, T->dims, role);
 }
 
@@ -80,8 +81,8 @@ static void ix(Access *a, int k, int d0, int64_t c0, int d1, int64_t c1, int64_t
 static Nest *new_nest(Lower *L, NestKind k, const Node *nd, const char *suffix) {
   const char *name = suffix ? arena_printf(&L->m->arena, "%s%s", nd->name, suffix) : nd->name;
   Nest *n = name ? module_add_nest(L->m, k, name) : NULL;
-  if (n) n->loc = arena_printf(&L->m->arena, "%s:node '%s'", L->g->source ? L->g->source : "",
-                               nd->name);
+  if (n)
+    n->loc = arena_printf(&L->m->arena, "%s:node '%s'", L->g->source ? L->g->source : "", nd->name);
   return n;
 }
 
@@ -108,7 +109,8 @@ static bool lower_conv(Lower *L, const Node *nd) {
   }
   Nest *n = new_nest(L, NK_MAC, nd, NULL);
   if (!n) return false;
-  int64_t G = a->group, Cg = tr ? x->dims[1] / G : w->dims[1], Kg = tr ? w->dims[1] : w->dims[0] / G;
+  int64_t G = a->group, Cg = tr ? x->dims[1] / G : w->dims[1],
+          Kg = tr ? w->dims[1] : w->dims[0] / G;
   bool two = a->nsp == 2;
   int64_t sp_in[2] = {x->dims[2], two ? x->dims[3] : 1};
   int64_t sp_out[2] = {o->dims[2], two ? o->dims[3] : 1};
@@ -194,7 +196,7 @@ static bool lower_gemm(Lower *L, const Node *nd) {
   int64_t rows = avec ? 1 : tensor_numel(o) / cols / batch;
   int64_t Kin = gemm ? (nd->a.trans_a ? A->dims[0] : A->dims[1]) : A->dims[A->rank - 1];
   int64_t bound[NDIMS] = {[DIM_N] = rows, [DIM_G] = batch, [DIM_K] = cols, [DIM_C] = Kin,
-                          [DIM_P] = 1, [DIM_Q] = 1, [DIM_R] = 1, [DIM_S] = 1};
+                          [DIM_P] = 1,    [DIM_Q] = 1,     [DIM_R] = 1,    [DIM_S] = 1};
   int pos[NDIMS];
   mac_dims(n, bound, pos);
   /* Can G index this operand's batch dims (one dim, of the full batch size or 1)? */
@@ -206,7 +208,8 @@ static bool lower_gemm(Lower *L, const Node *nd) {
   } else if (avec) {
     ix(I, 0, pos[DIM_C], 1, -1, 0, 0);
   } else if (!batched_b) {
-    if (A->rank > 2) I->ix = IX_WHOLE; /* rows span A's leading dims */
+    if (A->rank > 2)
+      I->ix = IX_WHOLE; /* rows span A's leading dims */
     else {
       ix(I, 0, pos[DIM_N], 1, -1, 0, 0);
       ix(I, 1, pos[DIM_C], 1, -1, 0, 0);
@@ -300,7 +303,8 @@ static bool lower_pool(Lower *L, const Node *nd) {
   dim(n, "C", x->dims[1], false);
   dim(n, "P", o->dims[2], false);
   dim(n, "Q", two ? o->dims[3] : 1, false);
-  int64_t kr[2] = {global ? x->dims[2] : a->kernel[0], global ? (two ? x->dims[3] : 1) : (two ? a->kernel[1] : 1)};
+  int64_t kr[2] = {global ? x->dims[2] : a->kernel[0],
+                   global ? (two ? x->dims[3] : 1) : (two ? a->kernel[1] : 1)};
   dim(n, "R", kr[0], true);
   dim(n, "S", kr[1], true);
   Access *X = acc(n, ROLE_X, ACC_READ, mt(L, nd->in[0]), x->rank);
@@ -341,11 +345,15 @@ static bool lower_reduce(Lower *L, const Node *nd, VecOp vop) {
   for (int k = 0; k < x->rank; k++) dim(n, dn[k], x->dims[k], red[k]);
   Access *X = acc(n, ROLE_X, ACC_READ, mt(L, nd->in[0]), x->rank);
   for (int k = 0; k < x->rank; k++) ix(X, k, k, 1, -1, 0, 0);
-  Access *Y = acc(n, ROLE_O, nd->op == OP_SOFTMAX ? ACC_WRITE : ACC_UPDATE, mt(L, nd->out[0]), o->rank);
+  Access *Y =
+      acc(n, ROLE_O, nd->op == OP_SOFTMAX ? ACC_WRITE : ACC_UPDATE, mt(L, nd->out[0]), o->rank);
   for (int k = 0, j = 0; k < x->rank; k++) {
-    if (nd->op == OP_SOFTMAX) ix(Y, j++, k, 1, -1, 0, 0);
-    else if (!red[k]) ix(Y, j++, k, 1, -1, 0, 0);
-    else if (nd->a.keepdims) ix(Y, j++, -1, 0, -1, 0, 0);
+    if (nd->op == OP_SOFTMAX)
+      ix(Y, j++, k, 1, -1, 0, 0);
+    else if (!red[k])
+      ix(Y, j++, k, 1, -1, 0, 0);
+    else if (nd->a.keepdims)
+      ix(Y, j++, -1, 0, -1, 0, 0);
   }
   return true;
 }
@@ -383,7 +391,8 @@ static bool lower_move(Lower *L, const Node *nd) {
   } else if (nd->op == OP_SLICE) {
     n->vop = VOP_SLICE;
     for (int k = 0; k < x->rank; k++) ix(X, k, k, 1, -1, 0, 0);
-    for (int i = 0; i < a->naxes; i++) ix(X, (int)a->axes[i], (int)a->axes[i], a->steps[i], -1, 0, a->starts[i]);
+    for (int i = 0; i < a->naxes; i++)
+      ix(X, (int)a->axes[i], (int)a->axes[i], a->steps[i], -1, 0, a->starts[i]);
   } else { /* gather with a computed index */
     n->vop = VOP_GATHER;
     n->param.i.gather.axis = a->axis;
@@ -443,13 +452,27 @@ static VecOp vec_op(Op op) {
 
 const char *lower_target(Op op) {
   switch (op) {
-  case OP_CONV: case OP_CONVTRANSPOSE: case OP_GEMM: case OP_MATMUL: return "mac nest (PE array)";
-  case OP_MAXPOOL: case OP_AVGPOOL: case OP_GLOBALAVGPOOL: case OP_SOFTMAX: case OP_REDUCEMEAN:
-  case OP_CONCAT: case OP_TRANSPOSE: case OP_SLICE: case OP_GATHER: case OP_RESIZE:
-    return "vector nest";
-  case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE: case OP_IDENTITY:
-  case OP_DROPOUT: case OP_CONSTANT:
-    return "view";
+  case OP_CONV:
+  case OP_CONVTRANSPOSE:
+  case OP_GEMM:
+  case OP_MATMUL: return "mac nest (PE array)";
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+  case OP_GLOBALAVGPOOL:
+  case OP_SOFTMAX:
+  case OP_REDUCEMEAN:
+  case OP_CONCAT:
+  case OP_TRANSPOSE:
+  case OP_SLICE:
+  case OP_GATHER:
+  case OP_RESIZE: return "vector nest";
+  case OP_RESHAPE:
+  case OP_FLATTEN:
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+  case OP_IDENTITY:
+  case OP_DROPOUT:
+  case OP_CONSTANT: return "view";
   default: return vec_op(op) ? "vector nest" : "host nest";
   }
 }
@@ -481,7 +504,8 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_SLICE:
     case OP_GATHER: ok = lower_move(&L, nd); break;
     case OP_RESIZE: {
-      if (nd->a.rz_mode == RZ_CUBIC || nd->a.rz_coord == RZC_TF_CROP_AND_RESIZE) { /* not on the vector unit */
+      if (nd->a.rz_mode == RZ_CUBIC ||
+          nd->a.rz_coord == RZC_TF_CROP_AND_RESIZE) { /* not on the vector unit */
         ok = lower_whole(&L, nd, NK_VEC, "Resize");
         break;
       }
@@ -497,10 +521,12 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
       }
       break;
     }
-    case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE:
-    case OP_IDENTITY: case OP_DROPOUT:
-      ok = lower_whole(&L, nd, NK_VIEW, NULL);
-      break;
+    case OP_RESHAPE:
+    case OP_FLATTEN:
+    case OP_SQUEEZE:
+    case OP_UNSQUEEZE:
+    case OP_IDENTITY:
+    case OP_DROPOUT: ok = lower_whole(&L, nd, NK_VIEW, NULL); break;
     case OP_HOST: ok = lower_whole(&L, nd, NK_VEC, nd->onnx_op); break;
     default:
       if (!(v = vec_op(nd->op))) { /* not lowered yet: run on the host, as OP_HOST */
@@ -511,9 +537,15 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
       if (ok) {
         Nest *n = &L.m->nests[L.m->nnests - 1];
         const Attrs *a = &nd->a;
-        if (nd->op == OP_CLIP) { n->param.f.clip.min = a->clip_min; n->param.f.clip.max = a->clip_max; }
+        if (nd->op == OP_CLIP) {
+          n->param.f.clip.min = a->clip_min;
+          n->param.f.clip.max = a->clip_max;
+        }
         if (nd->op == OP_LEAKYRELU) n->param.f.leakyrelu.alpha = a->alpha;
-        if (nd->op == OP_HARDSIGMOID) { n->param.f.hardsigmoid.alpha = a->alpha; n->param.f.hardsigmoid.beta = a->beta; }
+        if (nd->op == OP_HARDSIGMOID) {
+          n->param.f.hardsigmoid.alpha = a->alpha;
+          n->param.f.hardsigmoid.beta = a->beta;
+        }
         if (nd->op == OP_BATCHNORM) {
           n->param.f.batchnorm.epsilon = a->epsilon;
           for (int k = 1; k < n->nacc - 1; k++) { /* per-channel vectors index dim 1 */

@@ -34,7 +34,8 @@ static const char *where_nest(Module *m, const Nest *n) {
 
 static bool need_target(const Program *p, const char *pass, Diag *d) {
   if (p->arch) return true;
-  diag_error(d, "pipeline", "pass '%s' needs a target architecture (--target NAME|FILE.yaml)", pass);
+  diag_error(d, "pipeline", "pass '%s' needs a target architecture (--target NAME|FILE.yaml)",
+             pass);
   return false;
 }
 
@@ -42,7 +43,8 @@ static NestMapping *new_mapping(Module *m, const Arch *a) {
   NestMapping *nm = arena_alloc(&m->arena, sizeof *nm);
   if (!nm) return NULL;
   snprintf(nm->target, sizeof nm->target, "%s", a->name);
-  for (int l = 0; l < a->nlevels; l++) snprintf(nm->level[l], sizeof nm->level[l], "%s", a->level[l].name);
+  for (int l = 0; l < a->nlevels; l++)
+    snprintf(nm->level[l], sizeof nm->level[l], "%s", a->level[l].name);
   nm->m.nlevels = a->nlevels;
   return nm;
 }
@@ -124,7 +126,8 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   mapper_options_default(&opt);
   const char *v;
   if ((v = pass_arg(a, "strategy")) && !map_strategy_parse(v, &opt.strategy)) {
-    diag_error(d, "pipeline", "map: unknown strategy '%s' (es, random, genetic, exhaustive, surrogate)", v);
+    diag_error(d, "pipeline",
+               "map: unknown strategy '%s' (es, random, genetic, exhaustive, surrogate)", v);
     return RC_USAGE;
   }
   if ((v = pass_arg(a, "budget"))) opt.budget = strtoll(v, NULL, 10);
@@ -134,9 +137,12 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
     return RC_USAGE;
   }
   if ((v = pass_arg(a, "objective"))) {
-    if (strcmp(v, "edp") == 0) opt.objective = MAPOBJ_EDP;
-    else if (strcmp(v, "energy") == 0) opt.objective = MAPOBJ_ENERGY;
-    else if (strcmp(v, "latency") == 0) opt.objective = MAPOBJ_LATENCY;
+    if (strcmp(v, "edp") == 0)
+      opt.objective = MAPOBJ_EDP;
+    else if (strcmp(v, "energy") == 0)
+      opt.objective = MAPOBJ_ENERGY;
+    else if (strcmp(v, "latency") == 0)
+      opt.objective = MAPOBJ_LATENCY;
     else {
       diag_error(d, "pipeline", "map: unknown objective '%s' (edp, energy, latency)", v);
       return RC_USAGE;
@@ -181,7 +187,8 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   Rc rc = RC_OK;
   int64_t evals = 0;
   for (int k = 0; k < njobs; k++) {
-    if (jobs[k].msgs && (jobs[k].nerrors || jobs[k].nwarnings) && d->out) fputs(jobs[k].msgs, d->out);
+    if (jobs[k].msgs && (jobs[k].nerrors || jobs[k].nwarnings) && d->out)
+      fputs(jobs[k].msgs, d->out);
     d->nerrors += jobs[k].nerrors;
     d->nwarnings += jobs[k].nwarnings;
     free(jobs[k].msgs);
@@ -239,8 +246,8 @@ static Rc run_edit(Program *p, const PassArgs *a, PassCtx *c, Diag *d, EditKind 
   const char *lv = pass_arg(a, "level"), *layer = pass_arg(a, "layer");
   int l = lv ? level_index(p->arch, lv) : -1;
   if (l < 0) {
-    diag_error(d, "pipeline", "%s: level=%s names no level of target '%s'", pass, lv ? lv : "(missing)",
-               p->arch->name);
+    diag_error(d, "pipeline", "%s: level=%s names no level of target '%s'", pass,
+               lv ? lv : "(missing)", p->arch->name);
     return RC_USAGE;
   }
   Module *m = p->mod;
@@ -279,9 +286,13 @@ static Rc run_edit(Program *p, const PassArgs *a, PassCtx *c, Diag *d, EditKind 
       int axis = -1;
       const char *spec = val;
       if (kind == EDIT_BIND) {
-        axis = strcmp(key, "x") == 0 ? AXIS_X : strcmp(key, "y") == 0 ? AXIS_Y : strcmp(key, "z") == 0 ? AXIS_Z : -1;
+        axis = strcmp(key, "x") == 0   ? AXIS_X
+               : strcmp(key, "y") == 0 ? AXIS_Y
+               : strcmp(key, "z") == 0 ? AXIS_Z
+                                       : -1;
         if (axis < 0 || !val[0] || val[1] != ':') {
-          diag_error(d, "pipeline", "bind: expected x=DIM:F, y=DIM:F or z=DIM:F, not %s=%s", key, val);
+          diag_error(d, "pipeline", "bind: expected x=DIM:F, y=DIM:F or z=DIM:F, not %s=%s", key,
+                     val);
           return RC_USAGE;
         }
         key = val;
@@ -297,13 +308,16 @@ static Rc run_edit(Program *p, const PassArgs *a, PassCtx *c, Diag *d, EditKind 
       }
       int64_t *dram = &mp->level[0].factor[dd];
       if (*dram % f) {
-        diag_error(d, where_nest(m, n), "%s: %c=%lld does not divide the %lld iterations left at %s",
-                   pass, accel_dim_letter(dd), f, (long long)*dram, p->arch->level[0].name);
+        diag_error(d, where_nest(m, n),
+                   "%s: %c=%lld does not divide the %lld iterations left at %s", pass,
+                   accel_dim_letter(dd), f, (long long)*dram, p->arch->level[0].name);
         return RC_BADINPUT;
       }
       *dram /= f;
-      if (kind == EDIT_TILE) lm->factor[dd] *= f;
-      else lm->spatial[axis][dd] *= f;
+      if (kind == EDIT_TILE)
+        lm->factor[dd] *= f;
+      else
+        lm->spatial[axis][dd] *= f;
     }
     if (cost_check_mapping(&pr, p->arch, mp, d) != RC_OK) {
       diag_note(d, where_nest(m, n), "after %s", pass);
@@ -315,9 +329,15 @@ static Rc run_edit(Program *p, const PassArgs *a, PassCtx *c, Diag *d, EditKind 
   return RC_OK;
 }
 
-static Rc run_tile(Program *p, const PassArgs *a, PassCtx *c, Diag *d) { return run_edit(p, a, c, d, EDIT_TILE); }
-static Rc run_reorder(Program *p, const PassArgs *a, PassCtx *c, Diag *d) { return run_edit(p, a, c, d, EDIT_REORDER); }
-static Rc run_bind(Program *p, const PassArgs *a, PassCtx *c, Diag *d) { return run_edit(p, a, c, d, EDIT_BIND); }
+static Rc run_tile(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
+  return run_edit(p, a, c, d, EDIT_TILE);
+}
+static Rc run_reorder(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
+  return run_edit(p, a, c, d, EDIT_REORDER);
+}
+static Rc run_bind(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
+  return run_edit(p, a, c, d, EDIT_BIND);
+}
 
 void map_passes_register(PassRegistry *r) {
   static const PassInfo passes[] = {
@@ -325,7 +345,8 @@ void map_passes_register(PassRegistry *r) {
        "strategy,budget,seed,objective,chains", run_map},
       {"tile", "move temporal factors to a level", PASS_NEST, "*", run_tile},
       {"reorder", "set a level's loop order", PASS_NEST, "level,order,layer", run_reorder},
-      {"bind", "unroll dims on the array axes below a level", PASS_NEST, "level,layer,x,y,z", run_bind},
+      {"bind", "unroll dims on the array axes below a level", PASS_NEST, "level,layer,x,y,z",
+       run_bind},
   };
   for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) pass_register(r, &passes[i]);
 }

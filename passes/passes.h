@@ -64,10 +64,10 @@ void pass_debug(const PassCtx *c, const char *component, const char *fmt, ...)
 typedef Rc (*PassFn)(Program *p, const PassArgs *args, PassCtx *ctx, Diag *d);
 
 typedef struct {
-  const char *name;     /* as written in pipelines */
-  const char *summary;  /* one line, for --list-passes */
+  const char *name;    /* as written in pipelines */
+  const char *summary; /* one line, for --list-passes */
   PassLevel level;
-  const char *options;  /* accepted option keys, comma-separated; "*" any; NULL none */
+  const char *options; /* accepted option keys, comma-separated; "*" any; NULL none */
   PassFn run;
 } PassInfo;
 
@@ -106,16 +106,16 @@ typedef struct {
   const char *print_after[PM_MAX_NAMES];
   int nprint_after;
   bool print_after_all, print_after_change, print_after_failure;
-  const char *tree_dir;                  /* --print-ir-tree-dir */
-  const char *filter[PM_MAX_NAMES];      /* --filter-layers; each entry a comma-separated list */
+  const char *tree_dir;             /* --print-ir-tree-dir */
+  const char *filter[PM_MAX_NAMES]; /* --filter-layers; each entry a comma-separated list */
   int nfilter;
   bool time_passes, stats;
-  const char *stats_json;                /* --stats-json=FILE */
-  const char *debug_only[PM_MAX_NAMES];  /* --debug-only */
+  const char *stats_json;               /* --stats-json=FILE */
+  const char *debug_only[PM_MAX_NAMES]; /* --debug-only */
   int ndebug;
-  bool debug_all;                        /* --debug */
+  bool debug_all; /* --debug */
   bool verify_each;
-  FILE *dump;                            /* where IR dumps go (stderr) */
+  FILE *dump; /* where IR dumps go (stderr) */
 } PMOptions;
 
 void pm_options_default(PMOptions *o); /* verify_each on in builds without NDEBUG */
@@ -130,8 +130,8 @@ Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d);
  * pm_parse_flag instrumentation flag. */
 typedef struct {
   const char *pipeline;
-  const char *target;       /* --target NAME|FILE */
-  int jobs;                 /* --jobs N */
+  const char *target; /* --target NAME|FILE */
+  int jobs;           /* --jobs N */
   bool print_pipeline, list_passes;
   const char *plugins[16];
   int nplugins;
@@ -192,7 +192,7 @@ typedef const NaascPluginInfo *(*NaascPluginInfoFn)(void);
  * words, energy and cycles against its layers run alone, and the network's
  * against layer by layer (in JSON under "schedule").  Without groups it is
  * report_write, byte for byte. */
-Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *s, const CostResult *per_nest,
-                         FILE *table, const char *json_path, Diag *d);
+Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *s,
+                         const CostResult *per_nest, FILE *table, const char *json_path, Diag *d);
 
 #endif

@@ -223,7 +223,8 @@ Rc pipeline_parse(const PassRegistry *r, const char *text, Pipeline *pl, Diag *d
         if (!key || !val) return RC_INTERNAL;
         if (!opt_allowed(p, key)) {
           if (p->options)
-            diag_error(d, where, "pass '%s' has no option '%s' (options: %s)", name, key, p->options);
+            diag_error(d, where, "pass '%s' has no option '%s' (options: %s)", name, key,
+                       p->options);
           else
             diag_error(d, where, "pass '%s' takes no options, got '%s'", name, key);
           return RC_USAGE;
@@ -313,21 +314,36 @@ static const char *flag_val(const char *arg, const char *flag) {
 
 int pm_parse_flag(PMOptions *o, const char *arg, Diag *d) {
   const char *v = NULL;
-  if (strcmp(arg, "--print-ir-after-all") == 0) o->print_after_all = true;
-  else if (strcmp(arg, "--print-ir-after-change") == 0) o->print_after_change = true;
-  else if (strcmp(arg, "--print-ir-after-failure") == 0) o->print_after_failure = true;
-  else if (strcmp(arg, "--time-passes") == 0) o->time_passes = true;
-  else if (strcmp(arg, "--stats") == 0) o->stats = true;
-  else if (strcmp(arg, "--verify-each") == 0) o->verify_each = true;
-  else if (strcmp(arg, "--no-verify-each") == 0) o->verify_each = false;
-  else if (strcmp(arg, "--debug") == 0) o->debug_all = true;
-  else if ((v = flag_val(arg, "--stats-json"))) o->stats_json = v;
-  else if ((v = flag_val(arg, "--print-ir-tree-dir"))) o->tree_dir = v;
-  else if ((v = flag_val(arg, "--print-ir-before"))) return add_list(v, o->print_before, &o->nprint_before, d, "--print-ir-before") ? 1 : -1;
-  else if ((v = flag_val(arg, "--print-ir-after"))) return add_list(v, o->print_after, &o->nprint_after, d, "--print-ir-after") ? 1 : -1;
-  else if ((v = flag_val(arg, "--filter-layers"))) return add_list(v, o->filter, &o->nfilter, d, "--filter-layers") ? 1 : -1;
-  else if ((v = flag_val(arg, "--debug-only"))) return add_list(v, o->debug_only, &o->ndebug, d, "--debug-only") ? 1 : -1;
-  else return 0;
+  if (strcmp(arg, "--print-ir-after-all") == 0)
+    o->print_after_all = true;
+  else if (strcmp(arg, "--print-ir-after-change") == 0)
+    o->print_after_change = true;
+  else if (strcmp(arg, "--print-ir-after-failure") == 0)
+    o->print_after_failure = true;
+  else if (strcmp(arg, "--time-passes") == 0)
+    o->time_passes = true;
+  else if (strcmp(arg, "--stats") == 0)
+    o->stats = true;
+  else if (strcmp(arg, "--verify-each") == 0)
+    o->verify_each = true;
+  else if (strcmp(arg, "--no-verify-each") == 0)
+    o->verify_each = false;
+  else if (strcmp(arg, "--debug") == 0)
+    o->debug_all = true;
+  else if ((v = flag_val(arg, "--stats-json")))
+    o->stats_json = v;
+  else if ((v = flag_val(arg, "--print-ir-tree-dir")))
+    o->tree_dir = v;
+  else if ((v = flag_val(arg, "--print-ir-before")))
+    return add_list(v, o->print_before, &o->nprint_before, d, "--print-ir-before") ? 1 : -1;
+  else if ((v = flag_val(arg, "--print-ir-after")))
+    return add_list(v, o->print_after, &o->nprint_after, d, "--print-ir-after") ? 1 : -1;
+  else if ((v = flag_val(arg, "--filter-layers")))
+    return add_list(v, o->filter, &o->nfilter, d, "--filter-layers") ? 1 : -1;
+  else if ((v = flag_val(arg, "--debug-only")))
+    return add_list(v, o->debug_only, &o->ndebug, d, "--debug-only") ? 1 : -1;
+  else
+    return 0;
   if (v && !*v) {
     diag_error(d, NULL, "%s needs a value", arg);
     return -1;
@@ -525,10 +541,14 @@ void driver_options_default(DriverOptions *o, const char *pipeline) {
 
 int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) {
   const char *a = argv[*i];
-  if (strcmp(a, "-O0") == 0) o->pipeline = PIPELINE_O0;
-  else if (strcmp(a, "-O2") == 0) o->pipeline = PIPELINE_O2;
-  else if (strcmp(a, "--print-pipeline") == 0) o->print_pipeline = true;
-  else if (strcmp(a, "--list-passes") == 0) o->list_passes = true;
+  if (strcmp(a, "-O0") == 0)
+    o->pipeline = PIPELINE_O0;
+  else if (strcmp(a, "-O2") == 0)
+    o->pipeline = PIPELINE_O2;
+  else if (strcmp(a, "--print-pipeline") == 0)
+    o->print_pipeline = true;
+  else if (strcmp(a, "--list-passes") == 0)
+    o->list_passes = true;
   else if (strcmp(a, "-p") == 0 || strcmp(a, "--pass-pipeline") == 0 ||
            strcmp(a, "--load-pass-plugin") == 0) {
     if (*i + 1 >= argc) {
@@ -548,7 +568,8 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) 
       return -1;
     }
     const char *v = argv[++*i];
-    if (a[2] == 't') o->target = v;
+    if (a[2] == 't')
+      o->target = v;
     else if ((o->jobs = atoi(v)) < 1 || o->jobs > 64) {
       diag_error(d, NULL, "%s takes 1 to 64 threads, not '%s'", a, v);
       return -1;
@@ -560,14 +581,16 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) 
       diag_error(d, NULL, "--jobs takes 1 to 64 threads, not '%s'", a);
       return -1;
     }
-  } else if ((a = flag_val(argv[*i], "--pass-pipeline"))) o->pipeline = a;
+  } else if ((a = flag_val(argv[*i], "--pass-pipeline")))
+    o->pipeline = a;
   else if ((a = flag_val(argv[*i], "--load-pass-plugin"))) {
     if (o->nplugins == 16) {
       diag_error(d, NULL, "more than 16 plugins");
       return -1;
     }
     o->plugins[o->nplugins++] = a;
-  } else return pm_parse_flag(&o->pm, argv[*i], d);
+  } else
+    return pm_parse_flag(&o->pm, argv[*i], d);
   return 1;
 }
 
@@ -576,7 +599,8 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
   *reg = pass_registry_create();
   if (!*reg) return RC_INTERNAL;
   Rc rc = RC_OK;
-  for (int i = 0; i < o->nplugins && rc == RC_OK; i++) rc = pass_load_plugin(*reg, o->plugins[i], d);
+  for (int i = 0; i < o->nplugins && rc == RC_OK; i++)
+    rc = pass_load_plugin(*reg, o->plugins[i], d);
   if (rc == RC_OK && o->list_passes) pass_list(out, *reg);
   if (rc == RC_OK) rc = pipeline_parse(*reg, o->pipeline, pl, d);
   if (rc == RC_OK && o->print_pipeline) pipeline_print(out, pl);

@@ -28,14 +28,15 @@
 
 typedef struct {
   const char *name;
-  CostResult c;      /* under the schedule (the layer alone without one) */
-  CostResult alone;  /* the layer alone: cost_eval of its mapping */
+  CostResult c;     /* under the schedule (the layer alone without one) */
+  CostResult alone; /* the layer alone: cost_eval of its mapping */
   uint32_t nest;
   int64_t macs;
 } Row;
 
 /* Every mapped mac nest's row; with per_nest, its cost under a schedule. */
-static int collect(const Module *m, const Arch *a, const CostResult *per_nest, Row **rows, int *nvec, Diag *d) {
+static int collect(const Module *m, const Arch *a, const CostResult *per_nest, Row **rows,
+                   int *nvec, Diag *d) {
   *rows = xcalloc(m->nnests + 1, sizeof **rows);
   if (!*rows) return -1;
   int n = 0;
@@ -71,9 +72,12 @@ static int collect(const Module *m, const Arch *a, const CostResult *per_nest, R
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
-    if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-    else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-    else fputc(*s, f);
+    if (*s == '"' || *s == '\\')
+      fprintf(f, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      fprintf(f, "\\u%04x", *s);
+    else
+      fputc(*s, f);
   }
   fputc('"', f);
 }
@@ -83,9 +87,10 @@ static void json_row(FILE *f, const Arch *a, const char *name, int64_t macs, dou
                      int64_t compute, double util, const char *bottleneck) {
   fputs("{\"name\": ", f);
   json_str(f, name);
-  fprintf(f, ", \"macs\": %" PRId64 ", \"cycles\": %" PRId64 ", \"compute_cycles\": %" PRId64
-             ", \"utilization\": %.6g, \"energy_pj\": %.9g, \"edp_pj_cycles\": %.9g, "
-             "\"macs_per_cycle\": %.6g, \"bottleneck\": ",
+  fprintf(f,
+          ", \"macs\": %" PRId64 ", \"cycles\": %" PRId64 ", \"compute_cycles\": %" PRId64
+          ", \"utilization\": %.6g, \"energy_pj\": %.9g, \"edp_pj_cycles\": %.9g, "
+          "\"macs_per_cycle\": %.6g, \"bottleneck\": ",
           macs, cycles, compute, util, energy, energy * (double)cycles,
           cycles ? (double)macs / (double)cycles : 0);
   json_str(f, bottleneck);
@@ -111,15 +116,26 @@ static void svg(FILE *f, const Module *m, const Arch *a, const Row *rows, int n)
   }
   if (emax <= 0) emax = 1;
   if (cmax <= 0) cmax = 1;
-  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-             "font-family=\"sans-serif\" font-size=\"11\">\n", W, H);
+  fprintf(f,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+          "font-family=\"sans-serif\" font-size=\"11\">\n",
+          W, H);
   fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-  fprintf(f, "<text x=\"%d\" y=\"20\" font-size=\"14\">%s on %s: energy by level (bars, pJ) and cycles (line)</text>\n",
-          x0, m->name, a->name);
-  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", x0, y0, x0, y0 + ph);
-  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", x0, y0 + ph, W - 90, y0 + ph);
-  fprintf(f, "<text transform=\"translate(16,%d) rotate(-90)\" text-anchor=\"middle\">energy (pJ)</text>\n", y0 + ph / 2);
-  fprintf(f, "<text transform=\"translate(%d,%d) rotate(90)\" text-anchor=\"middle\">cycles</text>\n", W - 10, y0 + ph / 2);
+  fprintf(
+      f,
+      "<text x=\"%d\" y=\"20\" font-size=\"14\">%s on %s: energy by level (bars, pJ) and cycles (line)</text>\n",
+      x0, m->name, a->name);
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", x0, y0, x0,
+          y0 + ph);
+  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", x0, y0 + ph,
+          W - 90, y0 + ph);
+  fprintf(
+      f,
+      "<text transform=\"translate(16,%d) rotate(-90)\" text-anchor=\"middle\">energy (pJ)</text>\n",
+      y0 + ph / 2);
+  fprintf(f,
+          "<text transform=\"translate(%d,%d) rotate(90)\" text-anchor=\"middle\">cycles</text>\n",
+          W - 10, y0 + ph / 2);
   for (int t = 0; t <= 4; t++) {
     double v = emax * t / 4;
     int y = y0 + ph - ph * t / 4;
@@ -133,20 +149,26 @@ static void svg(FILE *f, const Module *m, const Arch *a, const Row *rows, int n)
       double e = l < 0 ? rows[i].c.mac_energy_pj : rows[i].c.level[l].energy_pj;
       if (e <= 0) continue;
       double h = ph * e / emax, y = y0 + ph - ph * (acc + e) / emax;
-      fprintf(f, "<rect x=\"%d\" y=\"%.1f\" width=\"20\" height=\"%.1f\" fill=\"%s\"><title>%s %s: %.4g pJ</title></rect>\n",
-              x, y, h, palette[(l + 1) % 9], rows[i].name, l < 0 ? "MAC" : a->level[l].name, e);
+      fprintf(
+          f,
+          "<rect x=\"%d\" y=\"%.1f\" width=\"20\" height=\"%.1f\" fill=\"%s\"><title>%s %s: %.4g pJ</title></rect>\n",
+          x, y, h, palette[(l + 1) % 9], rows[i].name, l < 0 ? "MAC" : a->level[l].name, e);
       acc += e;
     }
-    fprintf(f, "<text transform=\"translate(%d,%d) rotate(60)\">%s</text>\n", x + 4, y0 + ph + 8, rows[i].name);
+    fprintf(f, "<text transform=\"translate(%d,%d) rotate(60)\">%s</text>\n", x + 4, y0 + ph + 8,
+            rows[i].name);
   }
   fputs("<polyline fill=\"none\" stroke=\"black\" stroke-width=\"1.5\" points=\"", f);
   for (int i = 0; i < n; i++)
-    fprintf(f, "%d,%.1f ", x0 + 18 + 28 * i, y0 + ph - ph * (double)rows[i].c.cycles / (double)cmax);
+    fprintf(f, "%d,%.1f ", x0 + 18 + 28 * i,
+            y0 + ph - ph * (double)rows[i].c.cycles / (double)cmax);
   fputs("\"/>\n", f);
   for (int l = -1; l < a->nlevels; l++) {
     int x = x0 + 110 * ((l + 1) % 6), y = 34 + 14 * ((l + 1) / 6);
-    fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
-            x, y, palette[(l + 1) % 9], x + 14, y + 9, l < 0 ? "MAC" : a->level[l].name);
+    fprintf(
+        f,
+        "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
+        x, y, palette[(l + 1) % 9], x + 14, y + 9, l < 0 ? "MAC" : a->level[l].name);
   }
   fputs("</svg>\n", f);
 }
@@ -160,7 +182,8 @@ static const char *const overlap_label[] = {"recompute", "cache-h", "cache-all"}
 
 static int64_t dram_words(const CostResult *c) {
   int64_t w = 0;
-  for (int t = 0; t < NTENSORS; t++) w += c->level[0].total[t].reads + c->level[0].total[t].fills + c->level[0].total[t].updates;
+  for (int t = 0; t < NTENSORS; t++)
+    w += c->level[0].total[t].reads + c->level[0].total[t].fills + c->level[0].total[t].updates;
   return w;
 }
 
@@ -184,7 +207,8 @@ static double ratio(double alone, double now) { return now > 0 ? alone / now : 0
 
 /* The schedule's part of the table: the network against layer by layer,
  * then per group what it saves. */
-static void schedule_table(FILE *f, const Module *m, const Arch *a, const Schedule *s, const Row *rows, int n) {
+static void schedule_table(FILE *f, const Module *m, const Arch *a, const Schedule *s,
+                           const Row *rows, int n) {
   int64_t dr = 0, dr0 = 0, cy = 0, cy0 = 0;
   double en = 0, en0 = 0;
   for (int i = 0; i < n; i++) {
@@ -192,30 +216,39 @@ static void schedule_table(FILE *f, const Module *m, const Arch *a, const Schedu
     en += rows[i].c.energy_pj, en0 += rows[i].alone.energy_pj;
     cy += rows[i].c.cycles, cy0 += rows[i].alone.cycles;
   }
-  fprintf(f, "schedule: %u groups; against layer by layer: DRAM words %" PRId64 " -> %" PRId64
-             " (%.2fx), energy %.5g -> %.5g pJ (%.2fx), cycles %" PRId64 " -> %" PRId64 " (%.2fx), EDP %.5g -> %.5g (%.2fx)\n",
+  fprintf(f,
+          "schedule: %u groups; against layer by layer: DRAM words %" PRId64 " -> %" PRId64
+          " (%.2fx), energy %.5g -> %.5g pJ (%.2fx), cycles %" PRId64 " -> %" PRId64
+          " (%.2fx), EDP %.5g -> %.5g (%.2fx)\n",
           s->ngroups, dr0, dr, ratio((double)dr0, (double)dr), en0, en, ratio(en0, en), cy0, cy,
           ratio((double)cy0, (double)cy), en0 * (double)cy0, en * (double)cy,
           ratio(en0 * (double)cy0, en * (double)cy));
-  fprintf(f, "%-48s %5s %-11s %-12s %-9s %-9s %-7s %12s %12s %12s %12s %12s %12s\n", "group", "nests", "mode", "home",
-          "tile", "overlap", "weights", "DRAM_words", "alone", "energy_pJ", "alone", "cycles", "alone");
+  fprintf(f, "%-48s %5s %-11s %-12s %-9s %-9s %-7s %12s %12s %12s %12s %12s %12s\n", "group",
+          "nests", "mode", "home", "tile", "overlap", "weights", "DRAM_words", "alone", "energy_pJ",
+          "alone", "cycles", "alone");
   for (uint32_t g = 0; g < s->ngroups; g++) {
     const SchedGroup *gr = &s->group[g];
     GroupSums gs;
     group_sums(rows, n, gr, &gs);
     char name[512], tile[48];
     snprintf(name, sizeof name, "%s..%s", m->nests[gr->first].name, m->nests[gr->last].name);
-    if (gr->mode == SCHED_DEPTH) snprintf(tile, sizeof tile, "%" PRId64 "x%" PRId64, gr->tile[0], gr->tile[1]);
-    else snprintf(tile, sizeof tile, "-");
-    fprintf(f, "%-48s %5u %-11s %-12.12s %-9s %-9s %-7s %12" PRId64 " %12" PRId64 " %12.5g %12.5g %12" PRId64 " %12" PRId64 "\n",
-            name, gr->last - gr->first + 1, mode_label[gr->mode == SCHED_DEPTH], a->level[gr->home].name, tile,
+    if (gr->mode == SCHED_DEPTH)
+      snprintf(tile, sizeof tile, "%" PRId64 "x%" PRId64, gr->tile[0], gr->tile[1]);
+    else
+      snprintf(tile, sizeof tile, "-");
+    fprintf(f,
+            "%-48s %5u %-11s %-12.12s %-9s %-9s %-7s %12" PRId64 " %12" PRId64
+            " %12.5g %12.5g %12" PRId64 " %12" PRId64 "\n",
+            name, gr->last - gr->first + 1, mode_label[gr->mode == SCHED_DEPTH],
+            a->level[gr->home].name, tile,
             gr->mode == SCHED_DEPTH ? overlap_label[gr->overlap % 3] : "-",
-            gr->mode == SCHED_DEPTH ? (gr->weights_home ? "home" : "dram") : "-", gs.dram, gs.dram_alone, gs.energy,
-            gs.energy_alone, gs.cycles, gs.cycles_alone);
+            gr->mode == SCHED_DEPTH ? (gr->weights_home ? "home" : "dram") : "-", gs.dram,
+            gs.dram_alone, gs.energy, gs.energy_alone, gs.cycles, gs.cycles_alone);
   }
 }
 
-static void schedule_json(FILE *f, const Module *m, const Arch *a, const Schedule *s, const Row *rows, int n) {
+static void schedule_json(FILE *f, const Module *m, const Arch *a, const Schedule *s,
+                          const Row *rows, int n) {
   int64_t dr = 0, dr0 = 0, cy = 0, cy0 = 0;
   double en = 0, en0 = 0;
   for (int i = 0; i < n; i++) {
@@ -223,9 +256,12 @@ static void schedule_json(FILE *f, const Module *m, const Arch *a, const Schedul
     en += rows[i].c.energy_pj, en0 += rows[i].alone.energy_pj;
     cy += rows[i].c.cycles, cy0 += rows[i].alone.cycles;
   }
-  fprintf(f, ",\n  \"schedule\": {\"dram_words\": %" PRId64 ", \"energy_pj\": %.9g, \"cycles\": %" PRId64
-             ", \"edp_pj_cycles\": %.9g,\n    \"layer_by_layer\": {\"dram_words\": %" PRId64
-             ", \"energy_pj\": %.9g, \"cycles\": %" PRId64 ", \"edp_pj_cycles\": %.9g},\n    \"groups\": [",
+  fprintf(f,
+          ",\n  \"schedule\": {\"dram_words\": %" PRId64
+          ", \"energy_pj\": %.9g, \"cycles\": %" PRId64
+          ", \"edp_pj_cycles\": %.9g,\n    \"layer_by_layer\": {\"dram_words\": %" PRId64
+          ", \"energy_pj\": %.9g, \"cycles\": %" PRId64
+          ", \"edp_pj_cycles\": %.9g},\n    \"groups\": [",
           dr, en, cy, en * (double)cy, dr0, en0, cy0, en0 * (double)cy0);
   for (uint32_t g = 0; g < s->ngroups; g++) {
     const SchedGroup *gr = &s->group[g];
@@ -239,17 +275,19 @@ static void schedule_json(FILE *f, const Module *m, const Arch *a, const Schedul
             mode_label[gr->mode == SCHED_DEPTH]);
     json_str(f, a->level[gr->home].name);
     if (gr->mode == SCHED_DEPTH)
-      fprintf(f, ", \"tile\": [%" PRId64 ", %" PRId64 "], \"overlap\": \"%s\", \"weights\": \"%s\"", gr->tile[0],
-              gr->tile[1], overlap_label[gr->overlap % 3], gr->weights_home ? "home" : "dram");
-    fprintf(f, ", \"dram_words\": %" PRId64 ", \"dram_words_alone\": %" PRId64 ", \"energy_pj\": %.9g"
-               ", \"energy_pj_alone\": %.9g, \"cycles\": %" PRId64 ", \"cycles_alone\": %" PRId64 "}",
+      fprintf(f, ", \"tile\": [%" PRId64 ", %" PRId64 "], \"overlap\": \"%s\", \"weights\": \"%s\"",
+              gr->tile[0], gr->tile[1], overlap_label[gr->overlap % 3],
+              gr->weights_home ? "home" : "dram");
+    fprintf(f,
+            ", \"dram_words\": %" PRId64 ", \"dram_words_alone\": %" PRId64 ", \"energy_pj\": %.9g"
+            ", \"energy_pj_alone\": %.9g, \"cycles\": %" PRId64 ", \"cycles_alone\": %" PRId64 "}",
             gs.dram, gs.dram_alone, gs.energy, gs.energy_alone, gs.cycles, gs.cycles_alone);
   }
   fputs("\n    ]}", f);
 }
 
-Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch, const CostResult *per_nest,
-                         FILE *table, const char *json_path, Diag *d) {
+Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
+                         const CostResult *per_nest, FILE *table, const char *json_path, Diag *d) {
   Row *rows;
   int nvec;
   bool sched = sch && sch->ngroups && per_nest;
@@ -270,7 +308,8 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch, co
     macs_tot += rows[i].macs;
   }
   if (table) {
-    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs)\n", m->name, a->name, a->mac_instances);
+    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs)\n", m->name, a->name,
+            a->mac_instances);
     fprintf(table, "%-32s %12s %7s %12s %10s", "layer", "cycles", "util", "energy_pJ", "MACs/cyc");
     for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.12s", a->level[l].name);
     fprintf(table, " %12s %12s\n", "MAC", "EDP");
@@ -302,7 +341,9 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch, co
     json_str(f, m->name);
     fputs(",\n  \"target\": ", f);
     json_str(f, a->name);
-    fprintf(f, ",\n  \"mac_instances\": %" PRId64 ",\n  \"clock_mhz\": %.6g,\n  \"vector_nests\": %d,\n  \"layers\": [",
+    fprintf(f,
+            ",\n  \"mac_instances\": %" PRId64
+            ",\n  \"clock_mhz\": %.6g,\n  \"vector_nests\": %d,\n  \"layers\": [",
             a->mac_instances, a->clock_mhz, nvec);
     for (int i = 0; i < n; i++) {
       const CostResult *c = &rows[i].c;

@@ -43,7 +43,8 @@ static const uint8_t axes_of[NTENSORS][NAX] = {
     {DIM_G, DIM_N, DIM_K, DIM_P, DIM_Q},
 };
 
-static void cbox(const Problem *p, int t, const int64_t lo[NDIMS], const int64_t ext[NDIMS], CBox *b) {
+static void cbox(const Problem *p, int t, const int64_t lo[NDIMS], const int64_t ext[NDIMS],
+                 CBox *b) {
   for (int x = 0; x < NAX; x++) {
     int dd = axes_of[t][x];
     b->lo[x] = lo[dd], b->hi[x] = lo[dd] + ext[dd];
@@ -52,7 +53,8 @@ static void cbox(const Problem *p, int t, const int64_t lo[NDIMS], const int64_t
     for (int x = 0; x < 2; x++) {
       int pd = x ? DIM_Q : DIM_P, rd = x ? DIM_S : DIM_R;
       b->lo[3 + x] = lo[pd] * p->stride[x] + lo[rd] * p->dilation[x];
-      b->hi[3 + x] = (lo[pd] + ext[pd] - 1) * p->stride[x] + (lo[rd] + ext[rd] - 1) * p->dilation[x] + 1;
+      b->hi[3 + x] =
+          (lo[pd] + ext[pd] - 1) * p->stride[x] + (lo[rd] + ext[rd] - 1) * p->dilation[x] + 1;
     }
 }
 
@@ -210,7 +212,7 @@ static int64_t groups_of(const Problem *p, const RtLayer *L, int l, int t, const
   for (int k = 0; k < L->nloops; k++)
     if (L->loop[k].level == l && L->loop[k].axis) sp[ns++] = &L->loop[k], kids *= L->loop[k].f;
   if (kids == 1) return 1;
-  int64_t (*lo)[NAX] = xmalloc(sizeof(int64_t) * NAX * (size_t)kids);
+  int64_t(*lo)[NAX] = xmalloc(sizeof(int64_t) * NAX * (size_t)kids);
   if (!lo) return kids;
   int64_t idx[RT_MAX_LOOPS] = {0};
   for (int64_t c = 0; c < kids; c++) {
@@ -236,7 +238,8 @@ static int64_t words_of(const Problem *p, int t, const int64_t *e) {
   case TENSOR_W: return e[DIM_G] * e[DIM_K] * e[DIM_C] * e[DIM_R] * e[DIM_S];
   case TENSOR_O: return e[DIM_G] * e[DIM_N] * e[DIM_K] * e[DIM_P] * e[DIM_Q];
   default:
-    return e[DIM_G] * e[DIM_N] * e[DIM_C] * ((e[DIM_P] - 1) * p->stride[0] + (e[DIM_R] - 1) * p->dilation[0] + 1) *
+    return e[DIM_G] * e[DIM_N] * e[DIM_C] *
+           ((e[DIM_P] - 1) * p->stride[0] + (e[DIM_R] - 1) * p->dilation[0] + 1) *
            ((e[DIM_Q] - 1) * p->stride[1] + (e[DIM_S] - 1) * p->dilation[1] + 1);
   }
 }

@@ -57,8 +57,8 @@ Rc rt_set_input(RtProgram *p, const char *name, DType dt, int rank, const int64_
   for (int k = 0; same && k < rank; k++) same = dims[k] == t->dims[k];
   if (!same) {
     diag_error(d, NULL, "input '%s': expected %s with %d dims [%" PRId64 "%s], got %s with %d dims",
-               name, dtype_name(t->dtype), t->rank, t->rank ? t->dims[0] : 0, t->rank > 1 ? ",..." : "",
-               dtype_name(dt), rank);
+               name, dtype_name(t->dtype), t->rank, t->rank ? t->dims[0] : 0,
+               t->rank > 1 ? ",..." : "", dtype_name(dt), rank);
     return RC_BADINPUT;
   }
   memcpy(t->data, data, (size_t)t->numel * dtype_size(t->dtype));
@@ -67,7 +67,8 @@ Rc rt_set_input(RtProgram *p, const char *name, DType dt, int rank, const int64_
 }
 
 /* Kernel by value: compiled once per program, or the reference (fn NULL). */
-static Rc kernel_get(RtProgram *p, const TileKernel *k, const RuntimeOptions *o, KernelFn *fn, Diag *d) {
+static Rc kernel_get(RtProgram *p, const TileKernel *k, const RuntimeOptions *o, KernelFn *fn,
+                     Diag *d) {
   for (int i = 0; i < p->nk; i++)
     if (kernel_equal(&p->kcache[i].k, k)) {
       *fn = p->kcache[i].fn;
@@ -93,15 +94,15 @@ typedef struct {
   float *buf;
   int64_t org[NDIMS], ext[NDIMS]; /* the tile it holds */
   bool valid;
-  int64_t wext[NDIMS], words;     /* the words of the last tile's extents */
+  int64_t wext[NDIMS], words; /* the words of the last tile's extents */
 } Inst;
 
 typedef struct {
-  bool on;       /* the level holds a slot of the tensor */
-  int parent;    /* the level it is filled from; -1: DRAM */
-  TpSlot lay;    /* the layout of the full tile */
-  Inst *in;      /* per instance of the level the mapping uses */
-  Inst *cur;     /* the instance the walk is in */
+  bool on;    /* the level holds a slot of the tensor */
+  int parent; /* the level it is filled from; -1: DRAM */
+  TpSlot lay; /* the layout of the full tile */
+  Inst *in;   /* per instance of the level the mapping uses */
+  Inst *cur;  /* the instance the walk is in */
 } Slot;
 
 typedef struct {
@@ -118,19 +119,19 @@ typedef struct {
   const Access *acc[NTENSORS]; /* W, I, O */
   TpAcc ta[NTENSORS];
   RtTensor *ten[NTENSORS];
-  int lc, l0;                  /* compute level; first level holding slots */
+  int lc, l0; /* compute level; first level holding slots */
   int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], resid[ACCEL_MAX_LEVELS + 1][NDIMS];
   int64_t bound[NDIMS];
   int first[ACCEL_MAX_LEVELS + 1]; /* first loop of level >= l */
-  uint8_t rel[NTENSORS];       /* dims each tensor's index depends on */
-  uint8_t ragged;              /* dims whose compute tile can be cut short */
-  uint8_t red;                 /* reduction dims */
+  uint8_t rel[NTENSORS];           /* dims each tensor's index depends on */
+  uint8_t ragged;                  /* dims whose compute tile can be cut short */
+  uint8_t red;                     /* reduction dims */
   Slot s[ACCEL_MAX_LEVELS][NTENSORS];
   int src[NTENSORS];
   float *mem[ACCEL_MAX_LEVELS];
   Inst *inst[ACCEL_MAX_LEVELS];
-  int64_t ninst[ACCEL_MAX_LEVELS];   /* instances held per level (1: one shared) */
-  KSlot *kc;                   /* [256]: the kernel per last-mask & ragged */
+  int64_t ninst[ACCEL_MAX_LEVELS]; /* instances held per level (1: one shared) */
+  KSlot *kc;                       /* [256]: the kernel per last-mask & ragged */
   Rc rc;
 } Exec;
 
@@ -204,7 +205,8 @@ static void drain(Exec *E, int l, const int64_t o[NDIMS], const int64_t e[NDIMS]
 static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
   int lc = E->lc;
   int64_t ext[NDIMS];
-  for (int dd = 0; dd < NDIMS; dd++) ext[dd] = (last >> dd & 1) ? E->resid[lc][dd] : E->full[lc][dd];
+  for (int dd = 0; dd < NDIMS; dd++)
+    ext[dd] = (last >> dd & 1) ? E->resid[lc][dd] : E->full[lc][dd];
   KSlot *ks = &E->kc[last & E->ragged];
   if (!ks->have) {
     rt_tile_kernel(E->L, lc, E->full, ext, &ks->k);
@@ -222,8 +224,10 @@ static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
     for (int d = 0; d < NDIMS; d++) off += (origin[d] - S->cur->org[d]) * S->lay.lstride[d];
     ptr[op] = S->cur->buf + off;
   }
-  if (ks->fn) kernel_call_ffi(ks->fn, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
-  else kernel_ref(&ks->k, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
+  if (ks->fn)
+    kernel_call_ffi(ks->fn, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
+  else
+    kernel_ref(&ks->k, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
   E->L->counts.macs += kernel_macs(&ks->k);
   E->L->counts.tiles++;
 }
@@ -239,7 +243,8 @@ static void walk(Exec *E, int j, int l, int64_t origin[NDIMS], uint8_t last, int
       return;
     }
     int64_t ext[NDIMS];
-    for (int dd = 0; dd < NDIMS; dd++) ext[dd] = (last >> dd & 1) ? E->resid[l][dd] : E->full[l][dd];
+    for (int dd = 0; dd < NDIMS; dd++)
+      ext[dd] = (last >> dd & 1) ? E->resid[l][dd] : E->full[l][dd];
     Inst *in = E->inst[l] + (E->ninst[l] > 1 ? inst * NTENSORS : 0);
     for (int t = 0; t < NTENSORS; t++)
       if (E->s[l][t].on) {
@@ -253,7 +258,8 @@ static void walk(Exec *E, int j, int l, int64_t origin[NDIMS], uint8_t last, int
   if (l > E->lc) {
     if (E->o->skip_compute) {
       int64_t macs = 1;
-      for (int dd = 0; dd < NDIMS; dd++) macs *= (last >> dd & 1) ? E->resid[E->lc][dd] : E->full[E->lc][dd];
+      for (int dd = 0; dd < NDIMS; dd++)
+        macs *= (last >> dd & 1) ? E->resid[E->lc][dd] : E->full[E->lc][dd];
       E->L->counts.macs += macs;
       E->L->counts.tiles++;
     } else {
@@ -310,13 +316,16 @@ static bool plan_slots(Exec *E) {
     E->mem[l] = xmalloc(sizeof(float) * (size_t)(cap * E->ninst[l]));
     E->inst[l] = xcalloc((size_t)(E->ninst[l] * NTENSORS), sizeof(Inst));
     if (!E->mem[l] || !E->inst[l]) {
-      diag_error(E->d, L->nest.name, "out of memory for level %d's buffers (%" PRId64 " x %" PRId64 " words)", l, E->ninst[l], cap);
+      diag_error(E->d, L->nest.name,
+                 "out of memory for level %d's buffers (%" PRId64 " x %" PRId64 " words)", l,
+                 E->ninst[l], cap);
       return false;
     }
     for (int64_t i = 0; i < E->ninst[l]; i++) {
       int64_t at = i * cap;
       for (int t = 0; t < NTENSORS; t++)
-        if (E->s[l][t].on) E->inst[l][i * NTENSORS + t].buf = E->mem[l] + at, at += E->s[l][t].lay.words;
+        if (E->s[l][t].on)
+          E->inst[l][i * NTENSORS + t].buf = E->mem[l] + at, at += E->s[l][t].lay.words;
     }
   }
   return true;
@@ -342,7 +351,8 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
   memset(L->counts.moved, 0, sizeof L->counts.moved);
   memset(L->counts.drained, 0, sizeof L->counts.drained);
   float *out = E->ten[TENSOR_O]->data;
-  if (E->acc[TENSOR_I]->ix != IX_AFFINE || E->acc[TENSOR_W]->ix != IX_AFFINE || E->acc[TENSOR_O]->ix != IX_AFFINE) {
+  if (E->acc[TENSOR_I]->ix != IX_AFFINE || E->acc[TENSOR_W]->ix != IX_AFFINE ||
+      E->acc[TENSOR_O]->ix != IX_AFFINE) {
     rt_matmul_whole(E->ten[TENSOR_I], E->ten[TENSOR_W], out);
     int64_t macs = 1;
     for (int k = 0; k < n->ndims; k++) macs *= n->dims[k].bound;
@@ -393,7 +403,8 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
   if (!o) rt_options_default(&def), o = &def;
   for (int i = 1; i <= p->ntensors; i++)
     if (p->t[i].role == TR_INPUT && !p->bound[i]) {
-      diag_error(d, NULL, "input '%s' is not bound (--input %s=FILE.pb)", p->t[i].name, p->t[i].name);
+      diag_error(d, NULL, "input '%s' is not bound (--input %s=FILE.pb)", p->t[i].name,
+                 p->t[i].name);
       return RC_BADINPUT;
     }
   for (int i = 0; i < p->nlayers; i++) {

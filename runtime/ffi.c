@@ -18,7 +18,8 @@ static pthread_once_t kernel_cif_once = PTHREAD_ONCE_INIT;
 static ffi_status kernel_cif_status;
 
 static void kernel_cif_prep(void) {
-  kernel_cif_status = ffi_prep_cif(&kernel_cif, FFI_DEFAULT_ABI, 3, &ffi_type_void, kernel_arg_types);
+  kernel_cif_status =
+      ffi_prep_cif(&kernel_cif, FFI_DEFAULT_ABI, 3, &ffi_type_void, kernel_arg_types);
 }
 
 void kernel_call_ffi(KernelFn fn, float *o, const float *i, const float *w) {

@@ -25,14 +25,14 @@ typedef struct {
 typedef struct {
   Nest nest;
   bool mapped;
-  Problem prob;                  /* mapped mac layers */
+  Problem prob; /* mapped mac layers */
   int nloops;
-  RtLoop loop[RT_MAX_LOOPS];     /* outermost first */
+  RtLoop loop[RT_MAX_LOOPS]; /* outermost first */
   int ntiles;
   RtTile tile[RT_MAX_TILES];
   uint8_t keep[ACCEL_MAX_LEVELS]; /* tensors loaded at each level (DRAM: all) */
   int compute_level;
-  TileKernel kernel;             /* of the full compute tile */
+  TileKernel kernel; /* of the full compute tile */
   uint32_t kernel_id;
   /* Weights packed as cells (CMD_WPACK): the plan, the cells' bytes (owned,
    * float32) and each cell's offset in words; wp_cells NULL if dense. */
@@ -52,12 +52,12 @@ typedef struct {
 
 struct RtProgram {
   Arena arena;
-  Arch arch;             /* the fields the stream carries (cmdf_arch_bytes) */
+  Arch arch; /* the fields the stream carries (cmdf_arch_bytes) */
   uint64_t arch_hash;
   int ntensors;
-  RtTensor *t;           /* [0] unused */
-  uint8_t *packed;       /* per tensor: 1 its data comes from a WPACK, 2 it came */
-  bool *bound;           /* inputs bound by rt_set_input */
+  RtTensor *t;     /* [0] unused */
+  uint8_t *packed; /* per tensor: 1 its data comes from a WPACK, 2 it came */
+  bool *bound;     /* inputs bound by rt_set_input */
   int nlayers;
   RtLayer *layers;
   RtKernelEntry *kcache;

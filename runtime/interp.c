@@ -22,7 +22,8 @@
 static float half_to_float(uint16_t h) {
   uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, u;
   if (e == 0) {
-    if (!m) u = s;
+    if (!m)
+      u = s;
     else { /* subnormal */
       float f = ldexpf((float)m, -24);
       return s ? -f : f;
@@ -150,8 +151,14 @@ static double act_apply(Op act, float a, float b, double v) {
   case OP_RELU: return v > 0 ? v : 0;
   case OP_CLIP: return v < a ? a : v > b ? b : v;
   case OP_LEAKYRELU: return v < 0 ? a * v : v;
-  case OP_HARDSIGMOID: { double y = a * v + b; return y < 0 ? 0 : y > 1 ? 1 : y; }
-  case OP_HARDSWISH: { double y = v / 6 + 0.5; return v * (y < 0 ? 0 : y > 1 ? 1 : y); }
+  case OP_HARDSIGMOID: {
+    double y = a * v + b;
+    return y < 0 ? 0 : y > 1 ? 1 : y;
+  }
+  case OP_HARDSWISH: {
+    double y = v / 6 + 0.5;
+    return v * (y < 0 ? 0 : y > 1 ? 1 : y);
+  }
   case OP_SIGMOID: return 1 / (1 + exp(-v));
   default: return v;
   }
@@ -164,7 +171,9 @@ static double vop_apply(const Nest *n, const double *x, int nx) {
   case VOP_RELU: return x[0] > 0 ? x[0] : 0;
   case VOP_CLIP: return act_apply(OP_CLIP, n->param.f.clip.min, n->param.f.clip.max, x[0]);
   case VOP_LEAKYRELU: return act_apply(OP_LEAKYRELU, n->param.f.leakyrelu.alpha, 0, x[0]);
-  case VOP_HARDSIGMOID: return act_apply(OP_HARDSIGMOID, n->param.f.hardsigmoid.alpha, n->param.f.hardsigmoid.beta, x[0]);
+  case VOP_HARDSIGMOID:
+    return act_apply(OP_HARDSIGMOID, n->param.f.hardsigmoid.alpha, n->param.f.hardsigmoid.beta,
+                     x[0]);
   case VOP_HARDSWISH: return act_apply(OP_HARDSWISH, 0, 0, x[0]);
   case VOP_SIGMOID: return act_apply(OP_SIGMOID, 0, 0, x[0]);
   case VOP_SQRT: return sqrt(x[0]);
@@ -179,7 +188,8 @@ static double vop_apply(const Nest *n, const double *x, int nx) {
     for (int i = 1; i < nx; i++) m = (x[i] > m || x[i] != x[i]) ? x[i] : m;
     return m;
   }
-  case VOP_BATCHNORM: return (x[0] - x[3]) / sqrt(x[4] + (double)n->param.f.batchnorm.epsilon) * x[1] + x[2];
+  case VOP_BATCHNORM:
+    return (x[0] - x[3]) / sqrt(x[4] + (double)n->param.f.batchnorm.epsilon) * x[1] + x[2];
   default: return 0; /* not an element-wise op: rt_interpret_nest never asks */
   }
 }
@@ -195,10 +205,14 @@ static Rc run_elementwise(const Nest *n, RtTensor *T) {
   bool int_div = n->vop == VOP_DIV && !is_float(to->dtype);
   do {
     bool pad = false;
-    for (int k = 0; k < nx; k++) v[k] = rt_get(&T[n->acc[k].tensor], flat(&n->acc[k], &T[n->acc[k].tensor], x, n->ndims, &pad));
+    for (int k = 0; k < nx; k++)
+      v[k] =
+          rt_get(&T[n->acc[k].tensor], flat(&n->acc[k], &T[n->acc[k].tensor], x, n->ndims, &pad));
     double r;
-    if (int_div) r = v[1] == 0 ? 0 : trunc(v[0] / v[1]);
-    else r = vop_apply(n, v, nx);
+    if (int_div)
+      r = v[1] == 0 ? 0 : trunc(v[0] / v[1]);
+    else
+      r = vop_apply(n, v, nx);
     rt_set(to, flat(o, to, x, n->ndims, &pad), r);
   } while (next_point(n, x));
   return RC_OK;
@@ -239,10 +253,13 @@ static Rc run_reduce(const Nest *n, RtTensor *T, Diag *d) {
       continue;
     }
     double v = rt_get(tx, i);
-    if (maxp) val[j] = (v > val[j] || v != v) ? v : val[j];
-    else val[j] += v, cnt[j]++;
+    if (maxp)
+      val[j] = (v > val[j] || v != v) ? v : val[j];
+    else
+      val[j] += v, cnt[j]++;
   } while (next_point(n, x));
-  for (int64_t j = 0; j < to->numel; j++) rt_set(to, j, maxp ? val[j] : cnt[j] ? val[j] / (double)cnt[j] : 0);
+  for (int64_t j = 0; j < to->numel; j++)
+    rt_set(to, j, maxp ? val[j] : cnt[j] ? val[j] / (double)cnt[j] : 0);
   xfree(val), xfree(cnt);
   return RC_OK;
 }
@@ -253,7 +270,8 @@ static Rc run_softmax(const Nest *n, RtTensor *T, Diag *d) {
   int64_t groups = 1;
   for (int k = 0; k < n->ndims; k++)
     if (!n->dims[k].reduce) groups *= n->dims[k].bound;
-  double *mx = xmalloc(sizeof(double) * (size_t)groups), *sum = xcalloc((size_t)groups, sizeof(double));
+  double *mx = xmalloc(sizeof(double) * (size_t)groups),
+         *sum = xcalloc((size_t)groups, sizeof(double));
   if (!mx || !sum) {
     xfree(mx), xfree(sum);
     diag_error(d, n->name, "out of memory");
@@ -268,9 +286,12 @@ static Rc run_softmax(const Nest *n, RtTensor *T, Diag *d) {
         if (!n->dims[k].reduce) g = g * n->dims[k].bound + x[k];
       bool pad = false;
       double v = rt_get(tx, flat(a, tx, x, n->ndims, &pad));
-      if (pass == 0) mx[g] = v > mx[g] ? v : mx[g];
-      else if (pass == 1) sum[g] += exp(v - mx[g]);
-      else rt_set(to, flat(o, to, x, n->ndims, &pad), exp(v - mx[g]) / sum[g]);
+      if (pass == 0)
+        mx[g] = v > mx[g] ? v : mx[g];
+      else if (pass == 1)
+        sum[g] += exp(v - mx[g]);
+      else
+        rt_set(to, flat(o, to, x, n->ndims, &pad), exp(v - mx[g]) / sum[g]);
     } while (next_point(n, x));
   }
   xfree(mx), xfree(sum);
@@ -350,7 +371,8 @@ static Rc run_gather(const Nest *n, RtTensor *T, Diag *d) {
     int64_t v = (int64_t)rt_get(ti, ii);
     if (v < 0) v += tx->dims[ax];
     if (v < 0 || v >= tx->dims[ax]) {
-      diag_error(d, n->name, "gather index %" PRId64 " is outside 0..%" PRId64, (int64_t)rt_get(ti, ii), tx->dims[ax] - 1);
+      diag_error(d, n->name, "gather index %" PRId64 " is outside 0..%" PRId64,
+                 (int64_t)rt_get(ti, ii), tx->dims[ax] - 1);
       return RC_BADINPUT;
     }
     int64_t src = 0;
@@ -387,7 +409,8 @@ void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o) {
   int64_t bd[NAASC_MAX_RANK], batch = 1;
   for (int k = 0; k < nb; k++) {
     int ia = a->rank - 2 - nb + k, ib = b->rank - 2 - nb + k;
-    int64_t da = ia >= 0 && a->rank > 2 ? a->dims[ia] : 1, db = ib >= 0 && b->rank > 2 ? b->dims[ib] : 1;
+    int64_t da = ia >= 0 && a->rank > 2 ? a->dims[ia] : 1,
+            db = ib >= 0 && b->rank > 2 ? b->dims[ib] : 1;
     bd[k] = da > db ? da : db;
     batch *= bd[k];
   }
@@ -429,7 +452,8 @@ void rt_mac_epilogue(const Nest *n, RtTensor *T) {
   RtTensor *to = &T[O->tensor];
   float *o = to->data;
   bool gemm = n->param.f.mac.alpha != 0;
-  double alpha = gemm ? n->param.f.mac.alpha : 1, beta = gemm && n->has_bias ? n->param.f.mac.beta : 1;
+  double alpha = gemm ? n->param.f.mac.alpha : 1,
+         beta = gemm && n->has_bias ? n->param.f.mac.beta : 1;
   int64_t bsrc[NAASC_MAX_RANK]; /* per bias dim: the output dim it follows, or -1 - constant */
   if (n->has_bias && B)
     for (int j = 0; j < B->rank; j++) {
@@ -448,7 +472,8 @@ void rt_mac_epilogue(const Nest *n, RtTensor *T) {
       for (int q = to->rank - 1; q >= 0; q--) x[q] = rem % to->dims[q], rem /= to->dims[q];
       const RtTensor *tb = &T[B->tensor];
       int64_t f = 0;
-      for (int j = 0; j < B->rank; j++) f = f * tb->dims[j] + (bsrc[j] >= 0 ? x[bsrc[j]] : -1 - bsrc[j]);
+      for (int j = 0; j < B->rank; j++)
+        f = f * tb->dims[j] + (bsrc[j] >= 0 ? x[bsrc[j]] : -1 - bsrc[j]);
       v += beta * rt_get(tb, f);
     }
     o[i] = (float)act_apply(n->act, n->act_alpha, n->act_beta, v);
@@ -491,14 +516,31 @@ Rc rt_interpret_nest(const Nest *n, RtTensor *T, int ntensors, Diag *d) {
   default: break;
   }
   switch (n->vop) {
-  case VOP_COPY: case VOP_SLICE: case VOP_TRANSPOSE: return run_move(n, T);
+  case VOP_COPY:
+  case VOP_SLICE:
+  case VOP_TRANSPOSE: return run_move(n, T);
   case VOP_GATHER: return run_gather(n, T, d);
-  case VOP_MAXPOOL: case VOP_AVGPOOL: case VOP_GLOBALAVGPOOL: case VOP_REDUCEMEAN: return run_reduce(n, T, d);
+  case VOP_MAXPOOL:
+  case VOP_AVGPOOL:
+  case VOP_GLOBALAVGPOOL:
+  case VOP_REDUCEMEAN: return run_reduce(n, T, d);
   case VOP_SOFTMAX: return run_softmax(n, T, d);
   case VOP_RESIZE: return run_resize(n, T);
-  case VOP_RELU: case VOP_CLIP: case VOP_LEAKYRELU: case VOP_HARDSIGMOID: case VOP_HARDSWISH:
-  case VOP_SIGMOID: case VOP_SQRT: case VOP_CAST: case VOP_ADD: case VOP_SUB: case VOP_MUL:
-  case VOP_DIV: case VOP_MAX: case VOP_POW: case VOP_BATCHNORM: return run_elementwise(n, T);
+  case VOP_RELU:
+  case VOP_CLIP:
+  case VOP_LEAKYRELU:
+  case VOP_HARDSIGMOID:
+  case VOP_HARDSWISH:
+  case VOP_SIGMOID:
+  case VOP_SQRT:
+  case VOP_CAST:
+  case VOP_ADD:
+  case VOP_SUB:
+  case VOP_MUL:
+  case VOP_DIV:
+  case VOP_MAX:
+  case VOP_POW:
+  case VOP_BATCHNORM: return run_elementwise(n, T);
   default:
     diag_error(d, n->name, "the interpreter has no implementation of op '%s'", vop_name(n->vop));
     return RC_BADINPUT;

@@ -69,10 +69,10 @@ typedef struct {
   uint64_t wlen;
 } Ld;
 
-#define FAIL(...)                                                                                  \
-  do {                                                                                             \
-    diag_error(L->d, L->where[0] ? L->where : NULL, __VA_ARGS__);                                  \
-    return false;                                                                                  \
+#define FAIL(...)                                                 \
+  do {                                                            \
+    diag_error(L->d, L->where[0] ? L->where : NULL, __VA_ARGS__); \
+    return false;                                                 \
   } while (0)
 
 static void set_where(Ld *L, size_t off, const char *layer) {
@@ -88,7 +88,8 @@ static bool read_arch(Ld *L, Cur *c) {
   Arch *a = &L->p->arch;
   memset(a, 0, sizeof *a);
   int64_t nl = get64(c);
-  if (c->bad || nl < 1 || nl > ACCEL_MAX_LEVELS) FAIL("architecture: %" PRId64 " levels, expected 1..%d", nl, ACCEL_MAX_LEVELS);
+  if (c->bad || nl < 1 || nl > ACCEL_MAX_LEVELS)
+    FAIL("architecture: %" PRId64 " levels, expected 1..%d", nl, ACCEL_MAX_LEVELS);
   a->nlevels = (int)nl;
   for (int l = 0; l < a->nlevels; l++) {
     Level *lv = &a->level[l];
@@ -111,10 +112,12 @@ static bool read_arch(Ld *L, Cur *c) {
     for (int x = 0; x < ACCEL_MAX_AXES; x++)
       if (lv->fanout[x] < 1 || lv->fanout[x] > LIM31)
         FAIL("architecture: level '%s' has a bad fan-out", lv->name);
-    if (lv->keeps_allowed & ~ACCEL_ALL_TENSORS) FAIL("architecture: level '%s' keeps unknown tensors", lv->name);
+    if (lv->keeps_allowed & ~ACCEL_ALL_TENSORS)
+      FAIL("architecture: level '%s' keeps unknown tensors", lv->name);
   }
   a->mac_instances = get64(c);
-  if (c->bad || a->mac_instances < 1 || a->mac_instances > LIM31) FAIL("architecture: bad MAC count");
+  if (c->bad || a->mac_instances < 1 || a->mac_instances > LIM31)
+    FAIL("architecture: bad MAC count");
   if (c->off != c->n) FAIL("architecture section has %zu bytes left over", c->n - c->off);
   snprintf(a->name, sizeof a->name, "%s", "stream");
   return true;
@@ -139,7 +142,8 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
     t->name = getstr(c, &p->arena, 4096);
     int dt = get8(c), role = get8(c), rank = get8(c), packed = get8(c);
     if (c->bad) FAIL("tensor table truncated");
-    if (!dtype_valid(dt) || !dtype_size((DType)dt)) FAIL("tensor '%s': element type %d is not supported", t->name, dt);
+    if (!dtype_valid(dt) || !dtype_size((DType)dt))
+      FAIL("tensor '%s': element type %d is not supported", t->name, dt);
     if (role > TR_OUTPUT) FAIL("tensor '%s': bad role %d", t->name, role);
     if (rank > NAASC_MAX_RANK) FAIL("tensor '%s': rank %d", t->name, rank);
     t->dtype = (DType)dt;
@@ -148,7 +152,8 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
     t->numel = 1;
     for (int k = 0; k < rank; k++) {
       t->dims[k] = get64(c);
-      if (t->dims[k] < 1 || t->dims[k] > NAASC_MAX_ELEMS) FAIL("tensor '%s': dim %d is %" PRId64, t->name, k, t->dims[k]);
+      if (t->dims[k] < 1 || t->dims[k] > NAASC_MAX_ELEMS)
+        FAIL("tensor '%s': dim %d is %" PRId64, t->name, k, t->dims[k]);
       t->numel *= t->dims[k];
       if (t->numel > NAASC_MAX_ELEMS) FAIL("tensor '%s' has more than 2^31 elements", t->name);
     }
@@ -160,10 +165,18 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
         FAIL("tensor '%s': only float32 weights without data of their own may be packed", t->name);
       p->packed[i] = 1;
     } else if (t->role == TR_WEIGHT) {
-      if (len != bytes) FAIL("weight '%s': %" PRIu64 " bytes of data, its shape needs %" PRIu64, t->name, len, bytes);
-      if (off > wlen || len > wlen - off) FAIL("weight '%s': data at %" PRIu64 "+%" PRIu64 " is outside the weight section (%" PRIu64 " bytes)", t->name, off, len, wlen);
-    } else if (len != 0 && (t->role != TR_OUTPUT || len != bytes || off > wlen || len > wlen - off)) {
-      FAIL("tensor '%s': data where none belongs (only weights, and outputs that are constants, carry data)", t->name);
+      if (len != bytes)
+        FAIL("weight '%s': %" PRIu64 " bytes of data, its shape needs %" PRIu64, t->name, len,
+             bytes);
+      if (off > wlen || len > wlen - off)
+        FAIL("weight '%s': data at %" PRIu64 "+%" PRIu64 " is outside the weight section (%" PRIu64
+             " bytes)",
+             t->name, off, len, wlen);
+    } else if (len != 0 &&
+               (t->role != TR_OUTPUT || len != bytes || off > wlen || len > wlen - off)) {
+      FAIL(
+          "tensor '%s': data where none belongs (only weights, and outputs that are constants, carry data)",
+          t->name);
     }
     total_bytes += bytes;
     if (total_bytes > (UINT64_C(1) << 36)) FAIL("the tensors need more than 64 GiB");
@@ -198,8 +211,10 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
   n->vop = vop_find(n->kind, vop);
   if (n->vop == VOP_NONE) FAIL("layer '%s': unknown vector op '%s'", n->name, vop);
   if (n->vop == VOP_HOST) n->host_op = vop + 5;
-  if (n->ndims > NEST_MAX_DIMS || n->nacc > NEST_MAX_ACCESS) FAIL("layer '%s': %d dims, %d accesses", n->name, n->ndims, n->nacc);
-  if (n->act != OP_NONE && (n->act >= OP_COUNT || op_class(n->act) != 'V')) FAIL("layer '%s': bad activation %d", n->name, (int)n->act);
+  if (n->ndims > NEST_MAX_DIMS || n->nacc > NEST_MAX_ACCESS)
+    FAIL("layer '%s': %d dims, %d accesses", n->name, n->ndims, n->nacc);
+  if (n->act != OP_NONE && (n->act >= OP_COUNT || op_class(n->act) != 'V'))
+    FAIL("layer '%s': bad activation %d", n->name, (int)n->act);
   int64_t points = 1;
   for (int i = 0; i < n->ndims; i++) {
     NestDim *d = &n->dims[i];
@@ -209,7 +224,8 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
     if (len > 31) c->bad = true;
     d->name = getstr_n(c, a, len);
     if (c->bad) FAIL("layer record truncated");
-    if (d->bound < 1 || d->bound > LIM31) FAIL("layer '%s': dim %d bound %" PRId64, n->name, i, d->bound);
+    if (d->bound < 1 || d->bound > LIM31)
+      FAIL("layer '%s': dim %d bound %" PRId64, n->name, i, d->bound);
     points *= d->bound;
     if (points > (INT64_C(1) << 40)) FAIL("layer '%s': more than 2^40 points", n->name);
   }
@@ -225,12 +241,18 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
     const char *role = getstr_n(c, a, len);
     if (c->bad) FAIL("layer record truncated");
     ac->role = role_find(role);
-    if (ac->role == ROLE_NONE) FAIL("layer '%s': access %d has an unknown role '%s'", n->name, k, role);
-    if (ac->tensor < 1 || ac->tensor > (uint32_t)L->p->ntensors) FAIL("layer '%s': access %d names tensor %u, the stream has %d", n->name, k, ac->tensor, L->p->ntensors);
-    if (ac->kind > ACC_UPDATE || ac->ix > IX_WHOLE) FAIL("layer '%s': access %d has a bad kind", n->name, k);
+    if (ac->role == ROLE_NONE)
+      FAIL("layer '%s': access %d has an unknown role '%s'", n->name, k, role);
+    if (ac->tensor < 1 || ac->tensor > (uint32_t)L->p->ntensors)
+      FAIL("layer '%s': access %d names tensor %u, the stream has %d", n->name, k, ac->tensor,
+           L->p->ntensors);
+    if (ac->kind > ACC_UPDATE || ac->ix > IX_WHOLE)
+      FAIL("layer '%s': access %d has a bad kind", n->name, k);
     if (ac->ix != IX_AFFINE) continue;
     const RtTensor *T = &L->p->t[ac->tensor];
-    if (ac->rank != T->rank) FAIL("layer '%s': access %d has %d indices, tensor '%s' has rank %d", n->name, k, ac->rank, T->name, T->rank);
+    if (ac->rank != T->rank)
+      FAIL("layer '%s': access %d has %d indices, tensor '%s' has rank %d", n->name, k, ac->rank,
+           T->name, T->rank);
     for (int q = 0; q < ac->rank; q++) {
       Affine *e = &ac->idx[q];
       for (int dd = 0; dd < NEST_MAX_DIMS; dd++) e->coef[dd] = get64(c);
@@ -240,11 +262,13 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
       if (c->bad) FAIL("layer record truncated");
       /* Every index this access forms lies in the tensor or its padding. */
       int64_t lo = e->cst, hi = e->cst;
-      if (lo < -LIM31 || lo > LIM31) FAIL("layer '%s': access %d index %d offset out of range", n->name, k, q);
+      if (lo < -LIM31 || lo > LIM31)
+        FAIL("layer '%s': access %d index %d offset out of range", n->name, k, q);
       for (int dd = 0; dd < NEST_MAX_DIMS; dd++) {
         int64_t cf = e->coef[dd];
         if (cf == 0) continue;
-        if (dd >= n->ndims || cf < -LIM31 || cf > LIM31) FAIL("layer '%s': access %d index %d has a bad coefficient", n->name, k, q);
+        if (dd >= n->ndims || cf < -LIM31 || cf > LIM31)
+          FAIL("layer '%s': access %d index %d has a bad coefficient", n->name, k, q);
         int64_t span = cf * (n->dims[dd].bound - 1); /* |span| < 2^62 */
         if (__builtin_add_overflow(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi))
           FAIL("layer '%s': access %d index %d overflows", n->name, k, q);
@@ -252,8 +276,10 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
       if (ac->pad_lo[q] < 0 || ac->pad_hi[q] < 0 || ac->pad_lo[q] > LIM31 || ac->pad_hi[q] > LIM31)
         FAIL("layer '%s': access %d index %d has bad padding", n->name, k, q);
       if (lo < -ac->pad_lo[q] || hi > T->dims[q] - 1 + ac->pad_hi[q])
-        FAIL("layer '%s': access %d (%s) reaches index %" PRId64 "..%" PRId64 " of dim %d of '%s' (size %" PRId64 ", padding %" PRId64 ":%" PRId64 ")",
-             n->name, k, role_name(ac->role), lo, hi, q, T->name, T->dims[q], ac->pad_lo[q], ac->pad_hi[q]);
+        FAIL("layer '%s': access %d (%s) reaches index %" PRId64 "..%" PRId64
+             " of dim %d of '%s' (size %" PRId64 ", padding %" PRId64 ":%" PRId64 ")",
+             n->name, k, role_name(ac->role), lo, hi, q, T->name, T->dims[q], ac->pad_lo[q],
+             ac->pad_hi[q]);
     }
   }
   return true;
@@ -269,8 +295,10 @@ static bool check_work(Ld *L, const Nest *n) {
   bool gathers = false;
   for (int k = 0; k < n->nacc; k++) {
     const RtTensor *t = &L->p->t[n->acc[k].tensor];
-    if (n->acc[k].kind == ACC_READ) in = t->numel > in ? t->numel : in;
-    else out = t->numel > out ? t->numel : out;
+    if (n->acc[k].kind == ACC_READ)
+      in = t->numel > in ? t->numel : in;
+    else
+      out = t->numel > out ? t->numel : out;
     gathers |= n->acc[k].ix != IX_AFFINE;
   }
   double points = 1;
@@ -280,9 +308,11 @@ static bool check_work(Ld *L, const Nest *n) {
     for (int k = 0; k < n->nacc; k++)
       if (n->acc[k].ix == IX_AFFINE)
         for (int q = 0; q < n->acc[k].rank; q++) used |= n->acc[k].idx[q].coef[dd] != 0;
-    if (!used && !gathers && n->dims[dd].bound > 1) FAIL("layer '%s': dim %s indexes no operand", n->name, n->dims[dd].name);
+    if (!used && !gathers && n->dims[dd].bound > 1)
+      FAIL("layer '%s': dim %s indexes no operand", n->name, n->dims[dd].name);
   }
-  if (points > (double)out * (double)in) FAIL("layer '%s': %.0f points for a %" PRId64 "-element result", n->name, points, out);
+  if (points > (double)out * (double)in)
+    FAIL("layer '%s': %.0f points for a %" PRId64 "-element result", n->name, points, out);
   return true;
 }
 
@@ -300,43 +330,57 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
   const Access *last = n->nacc ? &n->acc[n->nacc - 1] : NULL;
   if (n->kind == NK_VIEW) {
     const Access *x = n->nacc ? &n->acc[0] : NULL;
-    if (!x || x->kind != ACC_READ || n->nacc < 2) FAIL("layer '%s': a view needs a read and a write", n->name);
+    if (!x || x->kind != ACC_READ || n->nacc < 2)
+      FAIL("layer '%s': a view needs a read and a write", n->name);
     for (int k = 1; k < n->nacc; k++) {
       const Access *o = &n->acc[k];
       if (o->kind == ACC_READ) continue;
       const RtTensor *to = &T[o->tensor], *tx = &T[x->tensor];
       bool copy = to->numel == tx->numel && to->dtype == tx->dtype;
-      if (!copy && to->dtype != DT_BOOL) FAIL("layer '%s': view of %" PRId64 " %s elements as %" PRId64 " %s", n->name, tx->numel, dtype_name(tx->dtype), to->numel, dtype_name(to->dtype));
-      if (to->role == TR_WEIGHT || to->role == TR_INPUT) FAIL("layer '%s' writes a constant or input", n->name);
+      if (!copy && to->dtype != DT_BOOL)
+        FAIL("layer '%s': view of %" PRId64 " %s elements as %" PRId64 " %s", n->name, tx->numel,
+             dtype_name(tx->dtype), to->numel, dtype_name(to->dtype));
+      if (to->role == TR_WEIGHT || to->role == TR_INPUT)
+        FAIL("layer '%s' writes a constant or input", n->name);
     }
     return true;
   }
   if (!last || last->kind == ACC_READ) FAIL("layer '%s': no result access", n->name);
-  if (T[last->tensor].role == TR_WEIGHT || T[last->tensor].role == TR_INPUT) FAIL("layer '%s' writes a constant or input", n->name);
+  if (T[last->tensor].role == TR_WEIGHT || T[last->tensor].role == TR_INPUT)
+    FAIL("layer '%s' writes a constant or input", n->name);
   if (n->kind == NK_MAC) {
-    const Access *I = nest_access(n, ROLE_I), *W = nest_access(n, ROLE_W), *O = nest_access(n, ROLE_O);
-    if (!I || !W || !O || O->kind != ACC_UPDATE) FAIL("layer '%s': a mac layer needs I, W and an O update", n->name);
+    const Access *I = nest_access(n, ROLE_I), *W = nest_access(n, ROLE_W),
+                 *O = nest_access(n, ROLE_O);
+    if (!I || !W || !O || O->kind != ACC_UPDATE)
+      FAIL("layer '%s': a mac layer needs I, W and an O update", n->name);
     const Access *ops[4] = {I, W, O, n->has_bias ? nest_access(n, ROLE_B) : NULL};
     if (n->has_bias && !ops[3]) FAIL("layer '%s': bias without a B access", n->name);
     for (int k = 0; k < 4; k++)
-      if (ops[k] && T[ops[k]->tensor].dtype != DT_F32) FAIL("layer '%s': mac operands must be f32", n->name);
+      if (ops[k] && T[ops[k]->tensor].dtype != DT_F32)
+        FAIL("layer '%s': mac operands must be f32", n->name);
     bool whole = I->ix == IX_WHOLE || W->ix == IX_WHOLE || O->ix == IX_WHOLE;
-    if (I->ix == IX_GATHER || W->ix == IX_GATHER || O->ix == IX_GATHER) FAIL("layer '%s': gather in a mac layer", n->name);
+    if (I->ix == IX_GATHER || W->ix == IX_GATHER || O->ix == IX_GATHER)
+      FAIL("layer '%s': gather in a mac layer", n->name);
     if (whole) {
       /* numpy matmul of whole operands: A[..., M, C] x B[..., C, K]. */
       const RtTensor *a = &T[I->tensor], *b = &T[W->tensor], *o = &T[O->tensor];
       if (a->rank < 1 || b->rank < 1) FAIL("layer '%s': matmul of a scalar", n->name);
       int64_t ca = a->dims[a->rank - 1], cb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
-      if (ca != cb) FAIL("layer '%s': matmul inner dims %" PRId64 " and %" PRId64 " differ", n->name, ca, cb);
+      if (ca != cb)
+        FAIL("layer '%s': matmul inner dims %" PRId64 " and %" PRId64 " differ", n->name, ca, cb);
       int rb = a->rank > b->rank ? a->rank : b->rank;
-      int64_t numel = (a->rank > 1 ? a->dims[a->rank - 2] : 1) * (b->rank > 1 ? b->dims[b->rank - 1] : 1);
+      int64_t numel =
+          (a->rank > 1 ? a->dims[a->rank - 2] : 1) * (b->rank > 1 ? b->dims[b->rank - 1] : 1);
       for (int k = 0; k < rb - 2; k++) {
         int ia = a->rank - 3 - k, ib = b->rank - 3 - k;
         int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-        if (da != db && da != 1 && db != 1) FAIL("layer '%s': matmul batch dims do not broadcast", n->name);
+        if (da != db && da != 1 && db != 1)
+          FAIL("layer '%s': matmul batch dims do not broadcast", n->name);
         numel *= da > db ? da : db;
       }
-      if (numel != o->numel) FAIL("layer '%s': matmul output has %" PRId64 " elements, expected %" PRId64, n->name, o->numel, numel);
+      if (numel != o->numel)
+        FAIL("layer '%s': matmul output has %" PRId64 " elements, expected %" PRId64, n->name,
+             o->numel, numel);
       if (n->has_bias) FAIL("layer '%s': bias on a whole-tensor matmul", n->name);
       return true;
     }
@@ -355,7 +399,8 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
     for (int k = 0; k < 3; k++)
       for (int q = 0; q < ops[k]->rank; q++)
         for (int dd = 0; dd < NEST_MAX_DIMS; dd++)
-          if (ops[k]->idx[q].coef[dd] < 0) FAIL("layer '%s': negative coefficient in a mac operand", n->name);
+          if (ops[k]->idx[q].coef[dd] < 0)
+            FAIL("layer '%s': negative coefficient in a mac operand", n->name);
     return true;
   }
   /* vec and move layers */
@@ -365,33 +410,63 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
   vop_reads(v, &rmin, &rmax, roles);
   switch (v) {
   case VOP_HOST:
-    FAIL("layer '%s' is an op run on the host (%s); the runtime has no host implementation", n->name, n->host_op);
-  case VOP_RELU: case VOP_CLIP: case VOP_LEAKYRELU: case VOP_HARDSIGMOID: case VOP_HARDSWISH:
-  case VOP_SIGMOID: case VOP_SQRT: case VOP_CAST: case VOP_ADD: case VOP_SUB: case VOP_MUL:
-  case VOP_DIV: case VOP_POW: case VOP_MAX: case VOP_BATCHNORM:
-  case VOP_COPY: case VOP_SLICE: case VOP_TRANSPOSE: {
+    FAIL("layer '%s' is an op run on the host (%s); the runtime has no host implementation",
+         n->name, n->host_op);
+  case VOP_RELU:
+  case VOP_CLIP:
+  case VOP_LEAKYRELU:
+  case VOP_HARDSIGMOID:
+  case VOP_HARDSWISH:
+  case VOP_SIGMOID:
+  case VOP_SQRT:
+  case VOP_CAST:
+  case VOP_ADD:
+  case VOP_SUB:
+  case VOP_MUL:
+  case VOP_DIV:
+  case VOP_POW:
+  case VOP_MAX:
+  case VOP_BATCHNORM:
+  case VOP_COPY:
+  case VOP_SLICE:
+  case VOP_TRANSPOSE: {
     bool elementwise = n->kind == NK_VEC;
     int reads = 0;
     for (int k = 0; k < n->nacc - 1; k++) {
-      if (n->acc[k].kind != ACC_READ || n->acc[k].ix != IX_AFFINE) FAIL("layer '%s': operand %d is not an affine read", n->name, k);
+      if (n->acc[k].kind != ACC_READ || n->acc[k].ix != IX_AFFINE)
+        FAIL("layer '%s': operand %d is not an affine read", n->name, k);
       reads++;
     }
-    if (reads < rmin || reads > rmax) FAIL("layer '%s' (%s): %d operands", n->name, vop_name(v), reads);
-    if (last->kind != ACC_WRITE || !is_identity_write(n, last)) FAIL("layer '%s': result must be a plain write", n->name);
-    if (!elementwise && T[n->acc[0].tensor].dtype != T[last->tensor].dtype) FAIL("layer '%s': a move changes the element type", n->name);
-    if (v == VOP_CAST && (!dtype_valid((int)n->param.i.cast.to) || (DType)n->param.i.cast.to != T[last->tensor].dtype)) FAIL("layer '%s': cast target", n->name);
+    if (reads < rmin || reads > rmax)
+      FAIL("layer '%s' (%s): %d operands", n->name, vop_name(v), reads);
+    if (last->kind != ACC_WRITE || !is_identity_write(n, last))
+      FAIL("layer '%s': result must be a plain write", n->name);
+    if (!elementwise && T[n->acc[0].tensor].dtype != T[last->tensor].dtype)
+      FAIL("layer '%s': a move changes the element type", n->name);
+    if (v == VOP_CAST && (!dtype_valid((int)n->param.i.cast.to) ||
+                          (DType)n->param.i.cast.to != T[last->tensor].dtype))
+      FAIL("layer '%s': cast target", n->name);
     return true;
   }
-  case VOP_MAXPOOL: case VOP_AVGPOOL: case VOP_GLOBALAVGPOOL: case VOP_REDUCEMEAN: case VOP_SOFTMAX: {
-    if (n->nacc != 2 || n->acc[0].kind != ACC_READ || n->acc[0].ix != IX_AFFINE) FAIL("layer '%s' (%s): needs one affine read", n->name, vop_name(v));
+  case VOP_MAXPOOL:
+  case VOP_AVGPOOL:
+  case VOP_GLOBALAVGPOOL:
+  case VOP_REDUCEMEAN:
+  case VOP_SOFTMAX: {
+    if (n->nacc != 2 || n->acc[0].kind != ACC_READ || n->acc[0].ix != IX_AFFINE)
+      FAIL("layer '%s' (%s): needs one affine read", n->name, vop_name(v));
     AccessKind want_k = v != VOP_SOFTMAX ? ACC_UPDATE : ACC_WRITE;
-    if (last->kind != want_k || !is_identity_write(n, last)) FAIL("layer '%s': bad result access", n->name);
+    if (last->kind != want_k || !is_identity_write(n, last))
+      FAIL("layer '%s': bad result access", n->name);
     return true;
   }
   case VOP_RESIZE: {
     const RtTensor *x = &T[n->acc[0].tensor], *o = &T[last->tensor];
-    if (n->acc[0].ix != IX_GATHER || !is_identity_write(n, last) || last->kind != ACC_WRITE) FAIL("layer '%s': resize needs a gather read and a plain write", n->name);
-    if (x->rank != o->rank || x->rank > 4 || n->param.i.resize.mode < 0 || n->param.i.resize.mode > 1 || n->param.i.resize.coord < 0 || n->param.i.resize.coord > 4 || n->param.i.resize.nearest < 0 || n->param.i.resize.nearest > 3)
+    if (n->acc[0].ix != IX_GATHER || !is_identity_write(n, last) || last->kind != ACC_WRITE)
+      FAIL("layer '%s': resize needs a gather read and a plain write", n->name);
+    if (x->rank != o->rank || x->rank > 4 || n->param.i.resize.mode < 0 ||
+        n->param.i.resize.mode > 1 || n->param.i.resize.coord < 0 || n->param.i.resize.coord > 4 ||
+        n->param.i.resize.nearest < 0 || n->param.i.resize.nearest > 3)
       FAIL("layer '%s': resize parameters", n->name);
     return true;
   }
@@ -399,17 +474,20 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
     if (n->nacc != 3) FAIL("layer '%s': gather needs X, Idx and O", n->name);
     const RtTensor *x = &T[n->acc[0].tensor], *ix = &T[n->acc[1].tensor], *o = &T[last->tensor];
     int64_t ax = n->param.i.gather.axis;
-    if (ax < 0 || ax >= x->rank || o->rank != x->rank - 1 + ix->rank || x->dtype != o->dtype) FAIL("layer '%s': gather shapes", n->name);
-    if (ix->dtype != DT_I64 && ix->dtype != DT_I32) FAIL("layer '%s': gather indices must be i32 or i64", n->name);
+    if (ax < 0 || ax >= x->rank || o->rank != x->rank - 1 + ix->rank || x->dtype != o->dtype)
+      FAIL("layer '%s': gather shapes", n->name);
+    if (ix->dtype != DT_I64 && ix->dtype != DT_I32)
+      FAIL("layer '%s': gather indices must be i32 or i64", n->name);
     for (int k = 0; k < o->rank; k++) {
-      int64_t want_d = k < ax ? x->dims[k] : k < ax + ix->rank ? ix->dims[k - ax] : x->dims[k - ix->rank + 1];
+      int64_t want_d = k < ax              ? x->dims[k]
+                       : k < ax + ix->rank ? ix->dims[k - ax]
+                                           : x->dims[k - ix->rank + 1];
       if (o->dims[k] != want_d) FAIL("layer '%s': gather output shape", n->name);
     }
     if (!is_identity_write(n, last)) FAIL("layer '%s': gather result", n->name);
     return true;
   }
-  default:
-    FAIL("layer '%s': unknown vector op '%s'", n->name, vop_name(v));
+  default: FAIL("layer '%s': unknown vector op '%s'", n->name, vop_name(v));
   }
 }
 
@@ -441,17 +519,24 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
   const Access *wacc = rt_mac_access(n, TENSOR_W);
   TpAcc wa_, *wa = &wa_;
   tp_acc(n, wacc, wa);
-  if (wacc->ix != IX_AFFINE || wacc->tensor != ly->wp_tensor || ly->wp_tensor < 1 || ly->wp_tensor > (uint32_t)p->ntensors)
-    FAIL("layer '%s': packs tensor %%%u, its weights are %%%u", n->name, ly->wp_tensor, wacc->tensor);
+  if (wacc->ix != IX_AFFINE || wacc->tensor != ly->wp_tensor || ly->wp_tensor < 1 ||
+      ly->wp_tensor > (uint32_t)p->ntensors)
+    FAIL("layer '%s': packs tensor %%%u, its weights are %%%u", n->name, ly->wp_tensor,
+         wacc->tensor);
   RtTensor *T = &p->t[ly->wp_tensor];
-  if (p->packed[ly->wp_tensor] != 1) FAIL("layer '%s': weight '%s' is not declared packed, or is packed twice", n->name, T->name);
+  if (p->packed[ly->wp_tensor] != 1)
+    FAIL("layer '%s': weight '%s' is not declared packed, or is packed twice", n->name, T->name);
   int pw = tp_wfetch_level(ly->keep, ly->compute_level);
-  if (ly->wp.level != pw) FAIL("layer '%s': weights packed at level %d, they are fetched at level %d", n->name, ly->wp.level, pw);
+  if (ly->wp.level != pw)
+    FAIL("layer '%s': weights packed at level %d, they are fetched at level %d", n->name,
+         ly->wp.level, pw);
   int64_t bound[NDIMS];
   for (int d = 0; d < NDIMS; d++) bound[d] = ly->prob.dim[d];
   TpPack pk;
-  if (!tp_pack_plan(wa, ly->loop, ly->nloops, pw, full, bound, T->numel, &pk)) FAIL("layer '%s': more weight cells than weights", n->name);
-  if (pk.n != ly->wp.n || memcmp(pk.order, ly->wp.order, (size_t)pk.n) != 0) FAIL("layer '%s': the weight cells are not in the order of the loops", n->name);
+  if (!tp_pack_plan(wa, ly->loop, ly->nloops, pw, full, bound, T->numel, &pk))
+    FAIL("layer '%s': more weight cells than weights", n->name);
+  if (pk.n != ly->wp.n || memcmp(pk.order, ly->wp.order, (size_t)pk.n) != 0)
+    FAIL("layer '%s': the weight cells are not in the order of the loops", n->name);
   int64_t *cells = xmalloc(sizeof(int64_t) * (size_t)(pk.ncells + 1));
   if (!cells) FAIL("out of memory");
   int64_t words = tp_pack_offsets(wa, &pk, bound, cells, T->numel * 64);
@@ -459,9 +544,12 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
     xfree(cells);
     FAIL("layer '%s': the weight cells hold over 64 times the weights", n->name);
   }
-  if ((uint64_t)words * 4 != ly->wp_len || ly->wp_off > L->wlen || ly->wp_len > L->wlen - ly->wp_off) {
+  if ((uint64_t)words * 4 != ly->wp_len || ly->wp_off > L->wlen ||
+      ly->wp_len > L->wlen - ly->wp_off) {
     xfree(cells);
-    FAIL("layer '%s': %" PRIu64 " bytes of weight cells at %" PRIu64 ", the plan needs %" PRId64 " inside a %" PRIu64 "-byte section", n->name, ly->wp_len, ly->wp_off, words * 4, L->wlen);
+    FAIL("layer '%s': %" PRIu64 " bytes of weight cells at %" PRIu64 ", the plan needs %" PRId64
+         " inside a %" PRIu64 "-byte section",
+         n->name, ly->wp_len, ly->wp_off, words * 4, L->wlen);
   }
   float *data = xmalloc((size_t)ly->wp_len + 4);
   if (!data) {
@@ -483,13 +571,15 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
   const Arch *a = &L->p->arch;
   const Nest *n = &ly->nest;
   int nl = a->nlevels;
-  if (!nest_problem(n, &ly->prob)) FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
+  if (!nest_problem(n, &ly->prob))
+    FAIL("layer '%s': a mapped layer needs dims N G K C P Q R S", n->name);
   for (int t = 0; t < NTENSORS; t++) {
     const Access *ac = rt_mac_access(n, t);
     if (!ac) FAIL("layer '%s': a mapped layer needs operands W, I and O", n->name);
     for (int q = 0; ac->ix == IX_AFFINE && q < ac->rank; q++)
       for (int k = 0; k < n->ndims; k++)
-        if (ac->idx[q].coef[k] < 0) FAIL("layer '%s': operand %s has a negative coefficient", n->name, role_name(ac->role));
+        if (ac->idx[q].coef[k] < 0)
+          FAIL("layer '%s': operand %s has a negative coefficient", n->name, role_name(ac->role));
   }
   /* Loops: levels in order; per level temporal first then spatial z, y, x. */
   int prev_key = -1;
@@ -499,18 +589,25 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
     for (int x = 0; x < ACCEL_MAX_AXES; x++) spat[l][x] = 1;
   for (int i = 0; i < ly->nloops; i++) {
     const RtLoop *lp = &ly->loop[i];
-    if (lp->level >= nl || lp->axis > 3 || lp->dim >= NDIMS) FAIL("layer '%s': loop %d: level %d, axis %d, dim %d out of range (the arch has %d levels)", n->name, i, lp->level, lp->axis, lp->dim, nl);
+    if (lp->level >= nl || lp->axis > 3 || lp->dim >= NDIMS)
+      FAIL("layer '%s': loop %d: level %d, axis %d, dim %d out of range (the arch has %d levels)",
+           n->name, i, lp->level, lp->axis, lp->dim, nl);
     int key = lp->level * 4 + (lp->axis ? 4 - lp->axis : 0);
     if (key < prev_key) FAIL("layer '%s': loop %d is out of nesting order", n->name, i);
     prev_key = key;
-    if (seen[lp->level][lp->axis] >> lp->dim & 1) FAIL("layer '%s': loop %d repeats dim %c at its level", n->name, i, accel_dim_letter(lp->dim));
+    if (seen[lp->level][lp->axis] >> lp->dim & 1)
+      FAIL("layer '%s': loop %d repeats dim %c at its level", n->name, i,
+           accel_dim_letter(lp->dim));
     seen[lp->level][lp->axis] |= 1u << lp->dim;
-    if (lp->f < 2 || lp->f > LIM31 || lp->r < 1 || lp->r > lp->f) FAIL("layer '%s': loop %d has factor %" PRId64 " rem %" PRId64, n->name, i, lp->f, lp->r);
+    if (lp->f < 2 || lp->f > LIM31 || lp->r < 1 || lp->r > lp->f)
+      FAIL("layer '%s': loop %d has factor %" PRId64 " rem %" PRId64, n->name, i, lp->f, lp->r);
     if (lp->axis) {
       if (lp->r != lp->f) FAIL("layer '%s': loop %d: a spatial loop with a remainder", n->name, i);
       spat[lp->level][lp->axis - 1] *= lp->f;
       if (spat[lp->level][lp->axis - 1] > a->level[lp->level].fanout[lp->axis - 1])
-        FAIL("layer '%s': level '%s' unrolls %" PRId64 " on axis %c, its fan-out is %" PRId64, n->name, a->level[lp->level].name, spat[lp->level][lp->axis - 1], "xyz"[lp->axis - 1], a->level[lp->level].fanout[lp->axis - 1]);
+        FAIL("layer '%s': level '%s' unrolls %" PRId64 " on axis %c, its fan-out is %" PRId64,
+             n->name, a->level[lp->level].name, spat[lp->level][lp->axis - 1], "xyz"[lp->axis - 1],
+             a -> level[lp->level].fanout[lp->axis - 1]);
     }
   }
   int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], resid[ACCEL_MAX_LEVELS + 1][NDIMS];
@@ -519,65 +616,91 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
     double prod = 1;
     for (int i = 0; i < ly->nloops; i++)
       if (ly->loop[i].dim == dd) prod *= (double)ly->loop[i].f;
-    if (prod > (double)LIM31 * 4) FAIL("layer '%s': the loops over %c multiply to more than 2^33", n->name, accel_dim_letter(dd));
+    if (prod > (double)LIM31 * 4)
+      FAIL("layer '%s': the loops over %c multiply to more than 2^33", n->name,
+           accel_dim_letter(dd));
   }
   rt_loop_extents(ly, nl, full, resid);
   uint8_t ragged_inside = 0;
   for (int i = ly->nloops - 1; i >= 0; i--) {
     const RtLoop *lp = &ly->loop[i];
-    if (lp->axis && (ragged_inside >> lp->dim & 1)) FAIL("layer '%s': a spatial loop over %c encloses a remainder", n->name, accel_dim_letter(lp->dim));
+    if (lp->axis && (ragged_inside >> lp->dim & 1))
+      FAIL("layer '%s': a spatial loop over %c encloses a remainder", n->name,
+           accel_dim_letter(lp->dim));
     if (!lp->axis && lp->r != lp->f) ragged_inside |= (uint8_t)(1u << lp->dim);
   }
   double padded = 1, real = 1;
   for (int dd = 0; dd < NDIMS; dd++) {
-    if (resid[0][dd] != ly->prob.dim[dd]) FAIL("layer '%s': the loops over %c cover %" PRId64 ", the layer has %" PRId64, n->name, accel_dim_letter(dd), resid[0][dd], ly->prob.dim[dd]);
+    if (resid[0][dd] != ly->prob.dim[dd])
+      FAIL("layer '%s': the loops over %c cover %" PRId64 ", the layer has %" PRId64, n->name,
+           accel_dim_letter(dd), resid[0][dd], ly->prob.dim[dd]);
     padded *= (double)full[0][dd], real *= (double)ly->prob.dim[dd];
   }
-  if (padded > 256 * real) FAIL("layer '%s': the loops walk %.0f points for %.0f MACs", n->name, padded, real);
+  if (padded > 256 * real)
+    FAIL("layer '%s': the loops walk %.0f points for %.0f MACs", n->name, padded, real);
   /* Instances and MACs used. */
   int64_t util = 1;
   for (int l = 0; l < nl; l++) {
     for (int x = 0; x < ACCEL_MAX_AXES; x++) util *= spat[l][x];
     int64_t have = l + 1 < nl ? a->level[l + 1].instances : a->mac_instances;
-    if (util > have) FAIL("layer '%s': the mapping uses %" PRId64 " instances below level '%s', the arch has %" PRId64, n->name, util, a->level[l].name, have);
+    if (util > have)
+      FAIL("layer '%s': the mapping uses %" PRId64
+           " instances below level '%s', the arch has %" PRId64,
+           n->name, util, a->level[l].name, have);
   }
   /* Tiles: a load per kept tensor and level, sizes as the runtime derives
    * them, kept tiles within capacity. */
   for (int l = 0; l < nl; l++) ly->keep[l] = l == 0 ? ACCEL_ALL_TENSORS : 0;
   for (int i = 0; i < ly->ntiles; i++) {
     const RtTile *tl = &ly->tile[i];
-    if (tl->level < 1 || tl->level >= nl || tl->tensor >= NTENSORS) FAIL("layer '%s': tile %d at level %d, tensor %d", n->name, i, tl->level, tl->tensor);
-    if (tl->store && tl->tensor != TENSOR_O) FAIL("layer '%s': a store of a tensor other than O", n->name);
+    if (tl->level < 1 || tl->level >= nl || tl->tensor >= NTENSORS)
+      FAIL("layer '%s': tile %d at level %d, tensor %d", n->name, i, tl->level, tl->tensor);
+    if (tl->store && tl->tensor != TENSOR_O)
+      FAIL("layer '%s': a store of a tensor other than O", n->name);
     if (!tl->store) {
-      if (ly->keep[tl->level] >> tl->tensor & 1) FAIL("layer '%s': two loads of %c at level %d", n->name, accel_tensor_letter(tl->tensor), tl->level);
+      if (ly->keep[tl->level] >> tl->tensor & 1)
+        FAIL("layer '%s': two loads of %c at level %d", n->name, accel_tensor_letter(tl->tensor),
+             tl->level);
       ly->keep[tl->level] |= (uint8_t)(1u << tl->tensor);
     }
     const Access *ac = rt_mac_access(n, tl->tensor);
     const RtTensor *T = &L->p->t[ac->tensor];
-    if (tl->rank != T->rank || tl->affine != (ac->ix == IX_AFFINE)) FAIL("layer '%s': tile %d does not match tensor '%s'", n->name, i, T->name);
+    if (tl->rank != T->rank || tl->affine != (ac->ix == IX_AFFINE))
+      FAIL("layer '%s': tile %d does not match tensor '%s'", n->name, i, T->name);
     int64_t stride = 1;
     for (int q = T->rank - 1; q >= 0; q--) {
       int64_t size = T->dims[q];
       if (ac->ix == IX_AFFINE) {
         double dsize = 1;
-        for (int k = 0; k < n->ndims; k++) dsize += (double)ac->idx[q].coef[k] * (double)(full[tl->level][n->dims[k].dim] - 1);
-        if (dsize > (double)LIM31 * 4) FAIL("layer '%s': tile %d of '%s' is too large", n->name, i, T->name);
+        for (int k = 0; k < n->ndims; k++)
+          dsize += (double)ac->idx[q].coef[k] * (double)(full[tl->level][n->dims[k].dim] - 1);
+        if (dsize > (double)LIM31 * 4)
+          FAIL("layer '%s': tile %d of '%s' is too large", n->name, i, T->name);
         size = 1;
-        for (int k = 0; k < n->ndims; k++) size += ac->idx[q].coef[k] * (full[tl->level][n->dims[k].dim] - 1);
+        for (int k = 0; k < n->ndims; k++)
+          size += ac->idx[q].coef[k] * (full[tl->level][n->dims[k].dim] - 1);
       }
-      if (tl->size[q] != size || tl->stride[q] != stride || tl->pad_lo[q] != (ac->ix == IX_AFFINE ? ac->pad_lo[q] : 0) || tl->pad_hi[q] != (ac->ix == IX_AFFINE ? ac->pad_hi[q] : 0))
-        FAIL("layer '%s': tile %d of '%s' at level '%s': dim %d has size %" PRId64 " stride %" PRId64 ", the mapping gives %" PRId64 " and %" PRId64, n->name, i, T->name, a->level[tl->level].name, q, tl->size[q], tl->stride[q], size, stride);
+      if (tl->size[q] != size || tl->stride[q] != stride ||
+          tl->pad_lo[q] != (ac->ix == IX_AFFINE ? ac->pad_lo[q] : 0) ||
+          tl->pad_hi[q] != (ac->ix == IX_AFFINE ? ac->pad_hi[q] : 0))
+        FAIL("layer '%s': tile %d of '%s' at level '%s': dim %d has size %" PRId64
+             " stride %" PRId64 ", the mapping gives %" PRId64 " and %" PRId64,
+             n->name, i, T->name, a->level[tl->level].name, q, tl->size[q], tl->stride[q], size,
+             stride);
       stride *= T->dims[q];
     }
   }
   for (int i = 0; i < ly->ntiles; i++)
-    if (ly->tile[i].store && !(ly->keep[ly->tile[i].level] >> TENSOR_O & 1)) FAIL("layer '%s': a store without a load at level %d", n->name, ly->tile[i].level);
+    if (ly->tile[i].store && !(ly->keep[ly->tile[i].level] >> TENSOR_O & 1))
+      FAIL("layer '%s': a store without a load at level %d", n->name, ly->tile[i].level);
   for (int l = 1; l < nl; l++) {
     const Level *lv = &a->level[l];
-    if (ly->keep[l] & ~lv->keeps_allowed) FAIL("layer '%s': level '%s' may not keep what the stream loads into it", n->name, lv->name);
+    if (ly->keep[l] & ~lv->keeps_allowed)
+      FAIL("layer '%s': level '%s' may not keep what the stream loads into it", n->name, lv->name);
     bool want_store = ly->keep[l] >> TENSOR_O & 1, has_store = false;
     for (int i = 0; i < ly->ntiles; i++) has_store |= ly->tile[i].store && ly->tile[i].level == l;
-    if (want_store != has_store) FAIL("layer '%s': level '%s' loads outputs without storing them", n->name, lv->name);
+    if (want_store != has_store)
+      FAIL("layer '%s': level '%s' loads outputs without storing them", n->name, lv->name);
     if (lv->is_dram || !lv->capacity_words) continue;
     double words = 0, e[NDIMS]; /* in double: a tampered tile must not overflow */
     for (int dd = 0; dd < NDIMS; dd++) e[dd] = (double)full[l][dd];
@@ -585,9 +708,13 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
     if (ly->keep[l] >> TENSOR_W & 1) words += e[DIM_G] * e[DIM_K] * e[DIM_C] * e[DIM_R] * e[DIM_S];
     if (ly->keep[l] >> TENSOR_O & 1) words += e[DIM_G] * e[DIM_N] * e[DIM_K] * e[DIM_P] * e[DIM_Q];
     if (ly->keep[l] >> TENSOR_I & 1)
-      words += e[DIM_G] * e[DIM_N] * e[DIM_C] * ((e[DIM_P] - 1) * (double)pb->stride[0] + (e[DIM_R] - 1) * (double)pb->dilation[0] + 1) *
-               ((e[DIM_Q] - 1) * (double)pb->stride[1] + (e[DIM_S] - 1) * (double)pb->dilation[1] + 1);
-    if (words > (double)lv->capacity_words) FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tiles need %.0f", n->name, lv->name, lv->capacity_words, words);
+      words +=
+          e[DIM_G] * e[DIM_N] * e[DIM_C] *
+          ((e[DIM_P] - 1) * (double)pb->stride[0] + (e[DIM_R] - 1) * (double)pb->dilation[0] + 1) *
+          ((e[DIM_Q] - 1) * (double)pb->stride[1] + (e[DIM_S] - 1) * (double)pb->dilation[1] + 1);
+    if (words > (double)lv->capacity_words)
+      FAIL("layer '%s': level '%s' holds %" PRId64 " words, its tiles need %.0f", n->name, lv->name,
+           lv->capacity_words, words);
     /* The slots the runtime holds (the tile plan) fit too, except for operands
      * the cost model sizes as a convolution's that are not indexed as one
      * (a transposed conv's scattered output): those are reported. */
@@ -602,12 +729,17 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
       slots += s.words;
     }
     if (slots > lv->capacity_words)
-      diag_warn(L->d, L->where, "layer '%s': level '%s' holds %" PRId64 " words, but the runtime's slots of its tiles need %" PRId64 ": an operand is not indexed as a convolution's, whose tile the cost model sizes; the runtime gives this layer a larger buffer there",
-                n->name, lv->name, lv->capacity_words, slots);
+      diag_warn(
+          L->d, L->where,
+          "layer '%s': level '%s' holds %" PRId64
+          " words, but the runtime's slots of its tiles need %" PRId64
+          ": an operand is not indexed as a convolution's, whose tile the cost model sizes; the runtime gives this layer a larger buffer there",
+          n->name, lv->name, lv->capacity_words, slots);
   }
   /* The compute level and its kernel must be the ones the runtime derives. */
   int lc = tp_compute_level(full, nl);
-  if (ly->compute_level != lc) FAIL("layer '%s': compute at level %d, expected %d", n->name, ly->compute_level, lc);
+  if (ly->compute_level != lc)
+    FAIL("layer '%s': compute at level %d, expected %d", n->name, ly->compute_level, lc);
   TileKernel k;
   if (rt_tile_kernel(ly, lc, full, full[lc], &k) && !kernel_equal(&k, &ly->kernel))
     FAIL("layer '%s': the kernel does not match the compute tile", n->name);
@@ -629,7 +761,8 @@ static bool read_commands(Ld *L, Cur *c) {
     get_n(c, 2);
     uint32_t len = get32(c);
     if (c->bad) FAIL("command header truncated");
-    if (len > CMDF_MAX_PAYLOAD || len > c->n - c->off) FAIL("command %u: payload of %u bytes runs past the command section", op, len);
+    if (len > CMDF_MAX_PAYLOAD || len > c->n - c->off)
+      FAIL("command %u: payload of %u bytes runs past the command section", op, len);
     Cur r = {c->p + c->off, len, 0, c->base + c->off, false};
     c->off += len;
     if (op == CMD_LAYER) {
@@ -652,7 +785,8 @@ static bool read_commands(Ld *L, Cur *c) {
     } else if (!ly || st == S_OUT) {
       FAIL("command %u outside a layer", op);
     } else if (op == CMD_LOOP) {
-      if (st != S_IN || ly->ntiles || ly->has_wpack || has_kernel || has_vec) FAIL("a loop after the layer's tiles");
+      if (st != S_IN || ly->ntiles || ly->has_wpack || has_kernel || has_vec)
+        FAIL("a loop after the layer's tiles");
       if (ly->nloops == RT_MAX_LOOPS) FAIL("too many loops");
       RtLoop *lp = &ly->loop[ly->nloops++];
       lp->level = get8(&r);
@@ -680,7 +814,8 @@ static bool read_commands(Ld *L, Cur *c) {
       }
       ly->mapped = true;
     } else if (op == CMD_WPACK) {
-      if (st != S_IN || ly->has_wpack || has_kernel || has_vec || !ly->mapped) FAIL("a misplaced weight pack");
+      if (st != S_IN || ly->has_wpack || has_kernel || has_vec || !ly->mapped)
+        FAIL("a misplaced weight pack");
       ly->wp.level = get8(&r);
       ly->wp.n = get8(&r);
       get_n(&r, 2);
@@ -715,7 +850,8 @@ static bool read_commands(Ld *L, Cur *c) {
       has_vec = true;
     } else if (op == CMD_SYNC) {
       if (st != S_IN) FAIL("two syncs");
-      if (ly->mapped && (!has_compute || ly->nest.kind != NK_MAC)) FAIL("a mapped layer without compute");
+      if (ly->mapped && (!has_compute || ly->nest.kind != NK_MAC))
+        FAIL("a mapped layer without compute");
       if (!ly->mapped && !has_vec) FAIL("a layer without compute or vector op");
       if (ly->mapped && !check_mapping(L, ly)) return false;
       st = S_SYNCED;
@@ -739,11 +875,14 @@ static bool check_packed_uses(Ld *L) {
   L->where[0] = 0;
   for (int i = 1; i <= p->ntensors; i++) {
     if (!p->packed[i]) continue;
-    if (p->packed[i] != 2) FAIL("weight '%s' is declared packed, but no layer packs it", p->t[i].name);
+    if (p->packed[i] != 2)
+      FAIL("weight '%s' is declared packed, but no layer packs it", p->t[i].name);
     int uses = 0;
     for (int k = 0; k < p->nlayers; k++)
-      for (int a = 0; a < p->layers[k].nest.nacc; a++) uses += p->layers[k].nest.acc[a].tensor == (uint32_t)i;
-    if (uses != 1) FAIL("weight '%s' is packed for one layer but read %d times", p->t[i].name, uses);
+      for (int a = 0; a < p->layers[k].nest.nacc; a++)
+        uses += p->layers[k].nest.acc[a].tensor == (uint32_t)i;
+    if (uses != 1)
+      FAIL("weight '%s' is packed for one layer but read %d times", p->t[i].name, uses);
   }
   return true;
 }
@@ -759,7 +898,8 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
   Ld Ls = {p, d, "", NULL, 0}, *L = &Ls;
   Cur h = {buf, len, 0, 0, false};
   if (len < CMDF_HEADER_BYTES) {
-    diag_error(d, NULL, "not a command stream: %zu bytes, the header alone is %d", len, CMDF_HEADER_BYTES);
+    diag_error(d, NULL, "not a command stream: %zu bytes, the header alone is %d", len,
+               CMDF_HEADER_BYTES);
     goto fail;
   }
   if (memcmp(buf, CMDF_MAGIC, 8) != 0) {
@@ -772,7 +912,8 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
   uint64_t sec[7];
   for (int i = 0; i < 7; i++) sec[i] = (uint64_t)get64(&h);
   if (ver != CMDF_VERSION) {
-    diag_error(d, "offset 8", "command stream version %u, this runtime reads version %d", ver, CMDF_VERSION);
+    diag_error(d, "offset 8", "command stream version %u, this runtime reads version %d", ver,
+               CMDF_VERSION);
     goto fail;
   }
   /* Sections: arch, tensors, commands, weights, back to back to the end. */
@@ -781,7 +922,9 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
   if (hb != CMDF_HEADER_BYTES || arch_off != CMDF_HEADER_BYTES || arch_len > len ||
       t_off != arch_off + arch_len || t_len > len || c_off != t_off + t_len || c_len > len ||
       c_off + c_len > len || w_len != len - (c_off + c_len)) {
-    diag_error(d, "offset 12", "the section table does not describe a %zu-byte stream (truncated or tampered)", len);
+    diag_error(d, "offset 12",
+               "the section table does not describe a %zu-byte stream (truncated or tampered)",
+               len);
     goto fail;
   }
   if (cmdf_hash(buf + arch_off, (size_t)arch_len) != hash) {
@@ -795,7 +938,9 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
   if (expect) {
     uint64_t want = cmdf_arch_hash(expect);
     if (want != hash) {
-      diag_error(d, NULL, "the stream was compiled for another architecture (levels %s...; hash %016" PRIx64 "), not '%s' (hash %016" PRIx64 ")",
+      diag_error(d, NULL,
+                 "the stream was compiled for another architecture (levels %s...; hash %016" PRIx64
+                 "), not '%s' (hash %016" PRIx64 ")",
                  p->arch.level[p->arch.nlevels > 1 ? 1 : 0].name, hash, expect->name, want);
       goto fail;
     }
@@ -829,7 +974,9 @@ void rt_destroy(RtProgram *p) {
 }
 
 int rt_ntensors(const RtProgram *p) { return p->ntensors; }
-const RtTensor *rt_tensor(const RtProgram *p, int id) { return id >= 1 && id <= p->ntensors ? &p->t[id] : NULL; }
+const RtTensor *rt_tensor(const RtProgram *p, int id) {
+  return id >= 1 && id <= p->ntensors ? &p->t[id] : NULL;
+}
 int rt_find_tensor(const RtProgram *p, const char *name) {
   for (int i = 1; i <= p->ntensors; i++)
     if (strcmp(p->t[i].name, name) == 0) return i;
@@ -837,8 +984,12 @@ int rt_find_tensor(const RtProgram *p, const char *name) {
 }
 const char *rt_arch_name(const RtProgram *p) { return p->arch.name; }
 int rt_nlayers(const RtProgram *p) { return p->nlayers; }
-const RtLayerCounts *rt_layer_counts(const RtProgram *p, int i) { return i >= 0 && i < p->nlayers ? &p->layers[i].counts : NULL; }
-const Nest *rt_layer_nest(const RtProgram *p, int i) { return i >= 0 && i < p->nlayers ? &p->layers[i].nest : NULL; }
+const RtLayerCounts *rt_layer_counts(const RtProgram *p, int i) {
+  return i >= 0 && i < p->nlayers ? &p->layers[i].counts : NULL;
+}
+const Nest *rt_layer_nest(const RtProgram *p, int i) {
+  return i >= 0 && i < p->nlayers ? &p->layers[i].nest : NULL;
+}
 
 /* ---- disassembly ----------------------------------------------------------------- */
 
@@ -865,8 +1016,11 @@ void rt_disasm(FILE *f, const RtProgram *p) {
   fprintf(f, "arch hash %016" PRIx64 " macs %" PRId64 "\n", p->arch_hash, a->mac_instances);
   for (int l = 0; l < a->nlevels; l++) {
     const Level *lv = &a->level[l];
-    fprintf(f, "  level %d %s%s instances %" PRId64 " fanout %" PRId64 "x%" PRId64 "x%" PRId64 " capacity %" PRId64 " keeps ",
-            l, lv->name, lv->is_dram ? " dram" : "", lv->instances, lv->fanout[0], lv->fanout[1], lv->fanout[2], lv->capacity_words);
+    fprintf(f,
+            "  level %d %s%s instances %" PRId64 " fanout %" PRId64 "x%" PRId64 "x%" PRId64
+            " capacity %" PRId64 " keeps ",
+            l, lv->name, lv->is_dram ? " dram" : "", lv->instances, lv->fanout[0], lv->fanout[1],
+            lv->fanout[2], lv->capacity_words);
     for (int t = 0; t < NTENSORS; t++)
       if (lv->keeps_allowed >> t & 1) fputc(accel_tensor_letter(t), f);
     fputc('\n', f);
@@ -881,17 +1035,23 @@ void rt_disasm(FILE *f, const RtProgram *p) {
     const RtLayer *ly = &p->layers[i];
     const Nest *n = &ly->nest;
     fprintf(f, "layer \"%s\" %s", n->name, kind_names[n->kind]);
-    if (n->vop == VOP_HOST) fprintf(f, "(host:%s)", n->host_op);
-    else if (*vop_name(n->vop)) fprintf(f, "(%s)", vop_name(n->vop));
+    if (n->vop == VOP_HOST)
+      fprintf(f, "(host:%s)", n->host_op);
+    else if (*vop_name(n->vop))
+      fprintf(f, "(%s)", vop_name(n->vop));
     fputs(" dims", f);
-    for (int k = 0; k < n->ndims; k++) fprintf(f, " %s=%" PRId64 "%s", n->dims[k].name, n->dims[k].bound, n->dims[k].reduce ? "r" : "");
+    for (int k = 0; k < n->ndims; k++)
+      fprintf(f, " %s=%" PRId64 "%s", n->dims[k].name, n->dims[k].bound,
+              n->dims[k].reduce ? "r" : "");
     fputc('\n', f);
     for (int k = 0; k < n->nacc; k++) {
       const Access *ac = &n->acc[k];
       static const char *const akind[] = {"read", "write", "update"};
       fprintf(f, "  %s = %s %%%u", role_name(ac->role), akind[ac->kind], ac->tensor);
-      if (ac->ix == IX_GATHER) fputs("[gather]", f);
-      else if (ac->ix == IX_WHOLE) fputs("[]", f);
+      if (ac->ix == IX_GATHER)
+        fputs("[gather]", f);
+      else if (ac->ix == IX_WHOLE)
+        fputs("[]", f);
       else {
         fputc('[', f);
         for (int q = 0; q < ac->rank; q++) {
@@ -902,25 +1062,35 @@ void rt_disasm(FILE *f, const RtProgram *p) {
       }
       fputc('\n', f);
     }
-    if (n->has_bias || n->act) fprintf(f, "  epilogue%s %s(%g,%g)\n", n->has_bias ? " bias" : "", n->act ? op_name(n->act) : "none", n->act_alpha, n->act_beta);
+    if (n->has_bias || n->act)
+      fprintf(f, "  epilogue%s %s(%g,%g)\n", n->has_bias ? " bias" : "",
+              n->act ? op_name(n->act) : "none", n->act_alpha, n->act_beta);
     for (int k = 0; k < ly->nloops; k++) {
       const RtLoop *lp = &ly->loop[k];
-      if (lp->axis) fprintf(f, "  loop L%d spatial.%c %c in %" PRId64 "\n", lp->level, "xyz"[lp->axis - 1], accel_dim_letter(lp->dim), lp->f);
-      else if (lp->r != lp->f) fprintf(f, "  loop L%d %c in %" PRId64 " rem %" PRId64 "\n", lp->level, accel_dim_letter(lp->dim), lp->f, lp->r);
-      else fprintf(f, "  loop L%d %c in %" PRId64 "\n", lp->level, accel_dim_letter(lp->dim), lp->f);
+      if (lp->axis)
+        fprintf(f, "  loop L%d spatial.%c %c in %" PRId64 "\n", lp->level, "xyz"[lp->axis - 1],
+                accel_dim_letter(lp->dim), lp -> f);
+      else if (lp->r != lp->f)
+        fprintf(f, "  loop L%d %c in %" PRId64 " rem %" PRId64 "\n", lp->level,
+                accel_dim_letter(lp->dim), lp->f, lp->r);
+      else
+        fprintf(f, "  loop L%d %c in %" PRId64 "\n", lp->level, accel_dim_letter(lp->dim), lp->f);
     }
     for (int k = 0; k < ly->ntiles; k++) {
       const RtTile *tl = &ly->tile[k];
-      fprintf(f, "  %s L%d %c size [", tl->store ? "store" : "load", tl->level, accel_tensor_letter(tl->tensor));
+      fprintf(f, "  %s L%d %c size [", tl->store ? "store" : "load", tl->level,
+              accel_tensor_letter(tl->tensor));
       for (int q = 0; q < tl->rank; q++) fprintf(f, "%s%" PRId64, q ? "," : "", tl->size[q]);
       fputs("] stride [", f);
       for (int q = 0; q < tl->rank; q++) fprintf(f, "%s%" PRId64, q ? "," : "", tl->stride[q]);
       fputs("] pad [", f);
-      for (int q = 0; q < tl->rank; q++) fprintf(f, "%s%" PRId64 ":%" PRId64, q ? "," : "", tl->pad_lo[q], tl->pad_hi[q]);
+      for (int q = 0; q < tl->rank; q++)
+        fprintf(f, "%s%" PRId64 ":%" PRId64, q ? "," : "", tl->pad_lo[q], tl->pad_hi[q]);
       fputs("]\n", f);
     }
     if (ly->has_wpack) {
-      fprintf(f, "  wpack L%d W %%%u cells %" PRId64 " order ", ly->wp.level, ly->wp_tensor, ly->wp.ncells);
+      fprintf(f, "  wpack L%d W %%%u cells %" PRId64 " order ", ly->wp.level, ly->wp_tensor,
+              ly->wp.ncells);
       if (!ly->wp.n) fputc('-', f);
       for (int j = 0; j < ly->wp.n; j++) fputc(accel_dim_letter(ly->wp.order[j]), f);
       fprintf(f, " bytes %" PRIu64 " at %" PRIu64 "\n", ly->wp_len, ly->wp_off);
@@ -929,7 +1099,8 @@ void rt_disasm(FILE *f, const RtProgram *p) {
       const TileKernel *k = &ly->kernel;
       fprintf(f, "  kernel #%u loops", ly->kernel_id);
       for (int j = 0; j < k->nloops; j++)
-        fprintf(f, " %" PRId64 "(o%" PRId64 ",i%" PRId64 ",w%" PRId64 ")", k->bound[j], k->stride[KOP_O][j], k->stride[KOP_I][j], k->stride[KOP_W][j]);
+        fprintf(f, " %" PRId64 "(o%" PRId64 ",i%" PRId64 ",w%" PRId64 ")", k->bound[j],
+                k->stride[KOP_O][j], k->stride[KOP_I][j], k->stride[KOP_W][j]);
       fprintf(f, "\n  compute L%d kernel #%u\n", ly->compute_level, ly->kernel_id);
     } else {
       fputs("  vecop\n", f);

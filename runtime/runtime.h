@@ -54,7 +54,7 @@ typedef struct {
   void *data; /* numel * dtype_size(dtype) bytes, owned by the program */
 } RtTensor;
 
-int rt_ntensors(const RtProgram *p);           /* ids 1..n */
+int rt_ntensors(const RtProgram *p); /* ids 1..n */
 const RtTensor *rt_tensor(const RtProgram *p, int id);
 int rt_find_tensor(const RtProgram *p, const char *name); /* 0 if none */
 const char *rt_arch_name(const RtProgram *p);
@@ -68,11 +68,11 @@ typedef struct {
   Rc (*compile)(void *ctx, const TileKernel *k, KernelFn *fn, Diag *d);
   void *compile_ctx;
   bool no_jit;
-  bool count; /* count accesses per level (the mapped mac layers) */
-  bool count_exact; /* follow every iteration, not Timeloop's evaluation points */
-  bool reference; /* every layer through the reference interpreter, no tiling */
+  bool count;        /* count accesses per level (the mapped mac layers) */
+  bool count_exact;  /* follow every iteration, not Timeloop's evaluation points */
+  bool reference;    /* every layer through the reference interpreter, no tiling */
   bool skip_compute; /* mac layers: walk the tiles and count, run no kernels (count tests) */
-  bool inner; /* compute at the innermost level: every level's slots held (slow) */
+  bool inner;        /* compute at the innermost level: every level's slots held (slow) */
 } RuntimeOptions;
 
 void rt_options_default(RuntimeOptions *o);
@@ -84,12 +84,12 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d);
 /* Per mapped mac layer: the accesses counted while it ran. */
 typedef struct {
   const char *name;
-  bool counted;          /* a mapped mac layer that ran with counting on */
-  bool exact;            /* counted over every iteration (count_exact) */
+  bool counted; /* a mapped mac layer that ran with counting on */
+  bool exact;   /* counted over every iteration (count_exact) */
   int nlevels;
   AccessCounts total[ACCEL_MAX_LEVELS][NTENSORS]; /* summed over utilized instances */
-  int64_t macs;          /* MACs the compute tiles performed */
-  int64_t tiles;         /* compute tiles run */
+  int64_t macs;                                   /* MACs the compute tiles performed */
+  int64_t tiles;                                  /* compute tiles run */
   /* What the executor itself moved: words filled into each level's slot of
    * each tensor (unchanged input and weight tiles are not refilled), and
    * output words written back from each level. */

@@ -208,9 +208,13 @@ static double log10_orders(const Problem *p, const uint8_t cls[NDIMS]) {
     if (i < 0) break;
     int t = k - 1;
     while (v[t] <= v[i]) t--;
-    uint8_t x = v[i]; v[i] = v[t]; v[t] = x;
+    uint8_t x = v[i];
+    v[i] = v[t];
+    v[t] = x;
     for (int a = i + 1, b = k - 1; a < b; a++, b--) {
-      x = v[a]; v[a] = v[b]; v[b] = x;
+      x = v[a];
+      v[a] = v[b];
+      v[b] = x;
     }
   }
   return log10(n);
@@ -358,9 +362,13 @@ static void exh_orders(Exh *e, int l) {
     if (i < 0) break;
     int t = k - 1;
     while (live[t] <= live[i]) t--;
-    uint8_t x = live[i]; live[i] = live[t]; live[t] = x;
+    uint8_t x = live[i];
+    live[i] = live[t];
+    live[t] = x;
     for (int a = i + 1, b = k - 1; a < b; a++, b--) {
-      x = live[a]; live[a] = live[b]; live[b] = x;
+      x = live[a];
+      live[a] = live[b];
+      live[b] = x;
     }
   }
 }
@@ -405,20 +413,25 @@ static void exh_factors(Exh *e, int d, int s, int64_t left) {
   }
   for (int64_t f = 1; f <= cap; f++) {
     if (left % f) continue;
-    if (ax >= 0) lm->spatial[ax][d] = f;
-    else lm->factor[d] = f;
+    if (ax >= 0)
+      lm->spatial[ax][d] = f;
+    else
+      lm->factor[d] = f;
     exh_factors(e, d, s + 1, left / f);
     if (e->stop) break;
   }
-  if (ax >= 0) lm->spatial[ax][d] = 1;
-  else lm->factor[d] = 1;
+  if (ax >= 0)
+    lm->spatial[ax][d] = 1;
+  else
+    lm->factor[d] = 1;
 }
 
 static Rc exhaustive_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res) {
   Exh e = {p, a, o, res, {0}, {0}, {0}, 0, false, {0}};
   mapspace_order_classes(p, e.cls);
   e.m.nlevels = a->nlevels;
-  for (int l = 0; l < a->nlevels; l++) level_mapping_init(&e.m.level[l], l == 0 ? ACCEL_ALL_TENSORS : 0);
+  for (int l = 0; l < a->nlevels; l++)
+    level_mapping_init(&e.m.level[l], l == 0 ? ACCEL_ALL_TENSORS : 0);
   for (int l = 0; l < a->nlevels; l++) {
     for (int ax = ACCEL_MAX_AXES - 1; ax >= 0; ax--)
       if (a->level[l].fanout[ax] > 1) {
@@ -542,12 +555,15 @@ static int make_moves(const Climb *c, uint32_t *moves, int cap) {
     if (c->p->dim[d] <= 1) continue;
     for (int i = 0; i < ns; i++)
       for (int j = 0; j < ns; j++)
-        if (i != j && n < cap) moves[n++] = (uint32_t)d << 24 | (uint32_t)slots[i] << 10 | (uint32_t)slots[j];
+        if (i != j && n < cap)
+          moves[n++] = (uint32_t)d << 24 | (uint32_t)slots[i] << 10 | (uint32_t)slots[j];
   }
   for (int l = 0; l < L && n < cap; l++)
-    for (int k = 0; k + 1 < NDIMS && n < cap; k++) moves[n++] = 1u << 28 | (uint32_t)l << 10 | (uint32_t)k;
+    for (int k = 0; k + 1 < NDIMS && n < cap; k++)
+      moves[n++] = 1u << 28 | (uint32_t)l << 10 | (uint32_t)k;
   for (int l = 1; l < L; l++)
-    for (int t = 0; t < NTENSORS && n < cap; t++) moves[n++] = 2u << 28 | (uint32_t)l << 10 | (uint32_t)t;
+    for (int t = 0; t < NTENSORS && n < cap; t++)
+      moves[n++] = 2u << 28 | (uint32_t)l << 10 | (uint32_t)t;
   for (int i = 0; i < ns; i++) {
     if (!is_spatial(slots[i])) continue;
     for (int j = 0; j < ns; j++) {
@@ -586,13 +602,15 @@ static void local_search(Climb *c) {
     int err = cost_eval(c->p, c->a, &m, &r);
     /* A kick that overflows a buffer is repaired, not dropped: primes of
      * random dims move one level outwards until the tiles fit. */
-    for (int rep = 0; err == COST_ECAPACITY && rep < KICK_REPAIRS && c->res->evals < c->budget; rep++) {
+    for (int rep = 0; err == COST_ECAPACITY && rep < KICK_REPAIRS && c->res->evals < c->budget;
+         rep++) {
       int l = 1 + (int)(rng_next(&c->rng) % (uint64_t)(c->a->nlevels - 1)), e = -1, seen = 0;
       for (int dd = 0; dd < NDIMS; dd++)
         if (m.level[l].factor[dd] > 1 && !m.level[l].remainder[dd] &&
             rng_next(&c->rng) % (uint64_t)++seen == 0)
           e = dd;
-      if (e < 0 || !move_factor(&m, e, l * (1 + ACCEL_MAX_AXES), (l - 1) * (1 + ACCEL_MAX_AXES))) continue;
+      if (e < 0 || !move_factor(&m, e, l * (1 + ACCEL_MAX_AXES), (l - 1) * (1 + ACCEL_MAX_AXES)))
+        continue;
       c->res->evals++;
       err = cost_eval(c->p, c->a, &m, &r);
     }
@@ -716,8 +734,9 @@ static void seeded_climbs(Climb *c) {
        * bypassing some levels: a basin the climbs rarely cross into. */
       if (l > 0 && c->vary_keeps && (s & 1))
         for (int t = 0; t < NTENSORS; t++)
-          if ((keep >> t & 1) && !(c->a->level[l].keeps_required >> t & 1) && rng_uniform(&c->rng) < 0.35)
-            keep &= (uint8_t)~(1u << t);
+          if ((keep >> t & 1) && !(c->a->level[l].keeps_required >> t & 1) &&
+              rng_uniform(&c->rng) < 0.35)
+            keep &= (uint8_t) ~(1u << t);
       level_mapping_init(&m.level[l], keep);
     }
     int64_t left[NDIMS];
@@ -749,11 +768,12 @@ static void seeded_climbs(Climb *c) {
  * the best array fills and an iterated local search) with o's budget and
  * seed, offering its mappings to res.  RC_INTERNAL on allocation failure;
  * *last_err gets the last reason a candidate was invalid. */
-static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int chain, MapResult *res,
-                    int *last_err_out, Diag *d) {
+static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int chain,
+                    MapResult *res, int *last_err_out, Diag *d) {
   int n = mapspace_dim(a);
-  OptKind kind = o->strategy == MAP_RANDOM ? OPT_RANDOM
-                 : o->strategy == MAP_GENETIC ? OPT_GENETIC : OPT_CMAES;
+  OptKind kind = o->strategy == MAP_RANDOM    ? OPT_RANDOM
+                 : o->strategy == MAP_GENETIC ? OPT_GENETIC
+                                              : OPT_CMAES;
   int popsize = o->popsize;
   Optimizer *opt = opt_create(kind, n, popsize, 0.3, o->seed);
   double *x = xmalloc(sizeof(double) * (size_t)n);
@@ -843,7 +863,8 @@ static const char *tensor_list(uint8_t mask, char buf[16]) {
   int n = 0;
   buf[0] = 0;
   for (int t = 0; t < NTENSORS; t++)
-    if (mask >> t & 1) n += snprintf(buf + n, (size_t)(16 - n), "%s%c", n ? ", " : "", accel_tensor_letter(t));
+    if (mask >> t & 1)
+      n += snprintf(buf + n, (size_t)(16 - n), "%s%c", n ? ", " : "", accel_tensor_letter(t));
   return buf;
 }
 
@@ -861,10 +882,11 @@ Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
     double mb = lv->multiple_buffering > 0 ? lv->multiple_buffering : 1;
     int64_t cap = (int64_t)floor((double)lv->capacity_words / mb);
     if (lv->capacity_words > 0 && need > cap) {
-      diag_error(d, p->name,
-                 "no mapping fits: level '%s' must keep %s (must_keep), and even the smallest tiles "
-                 "(one word of each) need %lld words; it holds %lld",
-                 lv->name, tensor_list(req, tl), (long long)need, (long long)cap);
+      diag_error(
+          d, p->name,
+          "no mapping fits: level '%s' must keep %s (must_keep), and even the smallest tiles "
+          "(one word of each) need %lld words; it holds %lld",
+          lv->name, tensor_list(req, tl), (long long)need, (long long)cap);
       rc = RC_BADINPUT;
     }
   }
@@ -885,14 +907,16 @@ Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
     for (int l = 0; l < a->nlevels && n < 200; l++)
       for (int x = 0; x < ACCEL_MAX_AXES && n < 200; x++) {
         if (a->level[l].fanout[x] <= 1) continue;
-        n += snprintf(conn + n, sizeof conn - (size_t)n, "%s'%s' %c: ", n ? "; " : "", a->level[l].name,
-                      "xyz"[x]);
+        n += snprintf(conn + n, sizeof conn - (size_t)n, "%s'%s' %c: ", n ? "; " : "",
+                      a->level[l].name, "xyz"[x]);
         for (int dd = 0; dd < NDIMS && n < 200; dd++)
           if (a->level[l].connectivity[x] >> dd & 1)
             n += snprintf(conn + n, sizeof conn - (size_t)n, "%c", accel_dim_letter(dd));
       }
-    diag_warn(d, p->name, "the array's connectivity (%s) admits no dim of this layer with more than "
-              "one iteration: it runs on one PE", conn);
+    diag_warn(d, p->name,
+              "the array's connectivity (%s) admits no dim of this layer with more than "
+              "one iteration: it runs on one PE",
+              conn);
   }
   return rc;
 }
@@ -940,7 +964,7 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
   if (!res->valid) {
     diag_error(d, p->name, "no valid mapping in %lld tries: the last failed with '%s' (%s)",
                (long long)res->evals, cost_error_name(last_err),
-               last_err == COST_ECAPACITY ? "the smallest tiles do not fit a buffer"
+               last_err == COST_ECAPACITY  ? "the smallest tiles do not fit a buffer"
                : last_err == COST_ECONNECT ? "the connectivity admits no dim of the layer"
                                            : "see docs/cost-model.md");
     return RC_BADINPUT;

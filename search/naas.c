@@ -75,11 +75,12 @@
 #define A_RF_WORD 18.0833  /* [AR] RF per 16-bit word */
 #define A_RF_FIXED 162.68  /* [AR] RF per instance */
 
-#define RF_MAX_WORDS 512   /* 1 KB: the RF energy class bound of the presets' scheme */
-#define CLUSTER_MAX_WORDS 8192 /* 16 KB per cluster: the EdgeTPU preset's per-column accumulators [T3] */
-#define STEP_WORDS 8       /* NAAS's 16-byte buffer step, in 16-bit words */
-#define PE_STEP 8          /* NAAS's PE step */
-#define NCONN 7            /* G K C P Q R S: the dims whose importance is encoded */
+#define RF_MAX_WORDS 512 /* 1 KB: the RF energy class bound of the presets' scheme */
+#define CLUSTER_MAX_WORDS \
+  8192               /* 16 KB per cluster: the EdgeTPU preset's per-column accumulators [T3] */
+#define STEP_WORDS 8 /* NAAS's 16-byte buffer step, in 16-bit words */
+#define PE_STEP 8    /* NAAS's PE step */
+#define NCONN 7      /* G K C P Q R S: the dims whose importance is encoded */
 #define MAX_RESAMPLE 32
 
 static const int conn_dim[NCONN] = {DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
@@ -126,8 +127,9 @@ Rc naas_workload_add_module(NaasWorkload *w, const Module *m, Diag *d) {
     snprintf(l->layer, sizeof l->layer, "%s", m->nests[i].name ? m->nests[i].name : "?");
   }
   if (w->nlayers == first) {
-    diag_error(d, name, "no mappable layer: the search needs convolutions or matrix products "
-                        "(mac nests), and this model has none");
+    diag_error(d, name,
+               "no mappable layer: the search needs convolutions or matrix products "
+               "(mac nests), and this model has none");
     return RC_BADINPUT;
   }
   snprintf(w->model_name[model], ACCEL_NAME_MAX, "%s", name);
@@ -240,8 +242,10 @@ static bool cache_find(NaasCache *c, uint64_t k1, uint64_t k2, JobOut *out) {
         break;
       }
     }
-  if (found) c->hits++;
-  else c->misses++;
+  if (found)
+    c->hits++;
+  else
+    c->misses++;
   pthread_mutex_unlock(&c->lock);
   return found;
 }
@@ -317,8 +321,9 @@ static void budget_of(const Arch *a, Budget *b) {
   b->pes = a->mac_instances;
   b->onchip_words = onchip_bits(a) / 16;
   b->dram_bw = a->level[0].shared_bw > 0 ? a->level[0].shared_bw
-               : a->level[0].read_bw > 0 ? a->level[0].read_bw + (a->level[0].write_bw > 0 ? a->level[0].write_bw : 0)
-                                         : 0;
+               : a->level[0].read_bw > 0
+                   ? a->level[0].read_bw + (a->level[0].write_bw > 0 ? a->level[0].write_bw : 0)
+                   : 0;
 }
 
 /* Instances and meshes from the fan-outs, as arch_load computes them. */
@@ -344,7 +349,8 @@ static double arch_area(const Arch *a) {
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
     if (L->is_dram) continue;
-    area += (double)L->instances * ((double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed);
+    area += (double)L->instances *
+            ((double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed);
   }
   return area;
 }
@@ -360,7 +366,8 @@ static int64_t clampi(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : 
 
 static double gene(const double *x, int i) { return x[i] < 0 ? 0 : x[i] > 1 ? 1 : x[i]; }
 
-#define TEMPLATE_SPLIT (7 + ACCEL_MAX_AXES * (NCONN + 1)) /* the cluster split, then the cluster buffer */
+#define TEMPLATE_SPLIT \
+  (7 + ACCEL_MAX_AXES * (NCONN + 1)) /* the cluster split, then the cluster buffer */
 #define TEMPLATE_GENES (TEMPLATE_SPLIT + 2)
 
 static int sizing_genes(const Arch *b) {
@@ -392,7 +399,8 @@ static void level_init(Level *L, const char *name, int64_t words) {
   L->capacity_words = words;
   L->multiple_buffering = 1;
   L->keeps_allowed = ACCEL_ALL_TENSORS;
-  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) L->fanout[ax] = 1, L->connectivity[ax] = ACCEL_ALL_DIMS;
+  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
+    L->fanout[ax] = 1, L->connectivity[ax] = ACCEL_ALL_DIMS;
 }
 
 /* words in steps of STEP_WORDS, log scale over [STEP_WORDS, hi] by gene g;
@@ -400,7 +408,8 @@ static void level_init(Level *L, const char *name, int64_t words) {
 static int64_t decode_words(double g, int64_t hi, bool round_down) {
   if (hi < STEP_WORDS) return hi >= 1 ? hi : 0;
   double v = exp(log((double)STEP_WORDS) + g * (log((double)hi) - log((double)STEP_WORDS)));
-  int64_t w = STEP_WORDS * (int64_t)(round_down ? floor(v / STEP_WORDS) : floor(v / STEP_WORDS + 0.5));
+  int64_t w =
+      STEP_WORDS * (int64_t)(round_down ? floor(v / STEP_WORDS) : floor(v / STEP_WORDS + 0.5));
   return clampi(w, STEP_WORDS, STEP_WORDS * (hi / STEP_WORDS));
 }
 
@@ -412,7 +421,8 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   a->clock_mhz = budget->clock_mhz;
   a->level[0] = budget->level[0];
   set_dram_bw(&a->level[0], decode_bw(bg, gene(x, 6)));
-  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) a->level[0].fanout[ax] = 1, a->level[0].connectivity[ax] = ACCEL_ALL_DIMS;
+  for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
+    a->level[0].fanout[ax] = 1, a->level[0].connectivity[ax] = ACCEL_ALL_DIMS;
   /* PEs and the array's shape. */
   int64_t T;
   int k = 1 + (int)floor(gene(x, 0) * 2.999);
@@ -473,7 +483,8 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   int64_t left = bg->onchip_words - rf * P;
   if (c) {
     int64_t hi = (left - 1) / clusters;
-    int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1), hi < CLUSTER_MAX_WORDS ? hi : CLUSTER_MAX_WORDS, false);
+    int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1),
+                              hi < CLUSTER_MAX_WORDS ? hi : CLUSTER_MAX_WORDS, false);
     if (cw < 1) return false;
     c->capacity_words = cw;
     left -= cw * clusters;
@@ -495,7 +506,8 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
     g->shared_bw = bl->shared_bw;
   }
   g->e_read_pj = g->e_fill_pj = g->e_update_pj = E_GLB;
-  g->noc_pj_per_hop = E_HOP; /* the presets charge the hop on the level that fans out from the big buffer */
+  g->noc_pj_per_hop =
+      E_HOP; /* the presets charge the hop on the level that fans out from the big buffer */
   g->area_um2_per_word = A_SRAM_WORD;
   r->capacity_words = rf;
   r->e_read_pj = r->e_fill_pj = r->e_update_pj = E_RF;
@@ -630,7 +642,8 @@ static bool pool_run(Job *jobs, int n, const MapperOptions *mo, int threads, boo
     /* Rank r did jobs r, r + R, ...: send them in that order, unpack by index. */
     int R = w.nranks;
     int *counts = xcalloc((size_t)R, sizeof(int)), *displs = xcalloc((size_t)R, sizeof(int));
-    JobOut *sendb = xcalloc((size_t)mine + 1, sizeof(JobOut)), *recvb = xcalloc((size_t)n, sizeof(JobOut));
+    JobOut *sendb = xcalloc((size_t)mine + 1, sizeof(JobOut)),
+           *recvb = xcalloc((size_t)n, sizeof(JobOut));
     if (!counts || !displs || !sendb || !recvb) {
       xfree(counts), xfree(displs), xfree(sendb), xfree(recvb);
       return false;
@@ -644,9 +657,11 @@ static bool pool_run(Job *jobs, int n, const MapperOptions *mo, int threads, boo
       displs[r] = off;
       off += counts[r];
     }
-    MPI_Allgatherv(sendb, counts[w.rank], MPI_BYTE, recvb, counts, displs, MPI_BYTE, MPI_COMM_WORLD);
+    MPI_Allgatherv(sendb, counts[w.rank], MPI_BYTE, recvb, counts, displs, MPI_BYTE,
+                   MPI_COMM_WORLD);
     for (int r = 0; r < R; r++)
-      for (int k = 0, i = r; i < n; i += R, k++) jobs[i].out = recvb[displs[r] / (int)sizeof(JobOut) + k];
+      for (int k = 0, i = r; i < n; i += R, k++)
+        jobs[i].out = recvb[displs[r] / (int)sizeof(JobOut) + k];
     xfree(counts), xfree(displs), xfree(sendb), xfree(recvb);
   }
 #endif
@@ -672,7 +687,8 @@ static void job_keys(const NaasLayer *l, const Arch *a, const MapperOptions *mo,
   h = fnv(h, &s, sizeof s);
   h = arch_hash(a, problem_hash(&l->p, h));
   j->k1 = h ? h : 1;
-  j->k2 = mix64(h ^ 0x243f6a8885a308d3ULL) ^ arch_hash(a, problem_hash(&l->p, 0x84222325cbf29ce4ULL));
+  j->k2 =
+      mix64(h ^ 0x243f6a8885a308d3ULL) ^ arch_hash(a, problem_hash(&l->p, 0x84222325cbf29ce4ULL));
   j->seed = s;
 }
 
@@ -712,14 +728,16 @@ static void score_of(const NaasWorkload *w, const NaasOptions *o, const JobOut *
 static void mapper_opts(const NaasOptions *o, MapperOptions *mo) {
   mapper_options_default(mo);
   mo->strategy = MAP_ES;
-  mo->objective = o->objective == NAAS_OBJ_ENERGY ? MAPOBJ_ENERGY
-                  : o->objective == NAAS_OBJ_LATENCY ? MAPOBJ_LATENCY : MAPOBJ_EDP;
+  mo->objective = o->objective == NAAS_OBJ_ENERGY    ? MAPOBJ_ENERGY
+                  : o->objective == NAAS_OBJ_LATENCY ? MAPOBJ_LATENCY
+                                                     : MAPOBJ_EDP;
   mo->budget = o->map_budget > 0 ? o->map_budget : DEFAULT_MAP_BUDGET;
   mo->seed = o->seed;
 }
 
 /* Maps every layer of w on a (all of it, on this rank) and fills r. */
-static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r, Diag *d) {
+static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                    Diag *d) {
   MapperOptions mo;
   mapper_opts(o, &mo);
   int n = w->nlayers;
@@ -744,7 +762,8 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
     outs[i] = jobs[i].out;
     r->evals += jobs[i].out.evals;
     if (jobs[i].out.rc != RC_OK) {
-      diag_error(d, w->layers[i].layer, "no valid mapping of this layer (model '%s') on '%s': "
+      diag_error(d, w->layers[i].layer,
+                 "no valid mapping of this layer (model '%s') on '%s': "
                  "the smallest tiles do not fit, or no parallel dim applies",
                  w->model_name[w->layers[i].model], a->name);
       rc = RC_BADINPUT;
@@ -775,7 +794,8 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r, Diag *d) {
+Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                   Diag *d) {
   memset(r, 0, sizeof *r);
   double t0 = now_s();
   Rc rc = eval_full(w, a, o, r, d);
@@ -812,8 +832,10 @@ static void describe(const Arch *a, NaasCandidate *c) {
 }
 
 static void json_num(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, "%.17g", v);
-  else fputs("null", f);
+  if (isfinite(v))
+    fprintf(f, "%.17g", v);
+  else
+    fputs("null", f);
 }
 
 void naas_conn_string(uint8_t conn, char *buf) {
@@ -834,8 +856,8 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
   fprintf(f, "{\"schema\": \"naasc-search-log/1\", \"candidates\": [");
   for (int64_t i = 0; i < r->nlog; i++) {
     const NaasCandidate *c = &r->log[i];
-    fprintf(f, "%s\n  {\"iteration\": %" PRId64 ", \"index\": %d, \"valid\": %s, \"score\": ", i ? "," : "",
-            c->iteration, c->index, c->valid ? "true" : "false");
+    fprintf(f, "%s\n  {\"iteration\": %" PRId64 ", \"index\": %d, \"valid\": %s, \"score\": ",
+            i ? "," : "", c->iteration, c->index, c->valid ? "true" : "false");
     json_num(f, c->score);
     fputs(", \"edp\": ", f);
     json_num(f, c->edp);
@@ -853,8 +875,9 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
       naas_conn_string(c->connectivity[k], s);
       fprintf(f, "%s\"%s\"", k ? ", " : "", s);
     }
-    fprintf(f, "], \"inner_words\": %" PRId64 ", \"glb_words\": %" PRId64 ", \"onchip_bytes\": %" PRId64
-               ", \"dram_bw\": ",
+    fprintf(f,
+            "], \"inner_words\": %" PRId64 ", \"glb_words\": %" PRId64
+            ", \"onchip_bytes\": %" PRId64 ", \"dram_bw\": ",
             c->inner_words, c->glb_words, c->onchip_bytes);
     json_num(f, c->dram_bw);
     fputs("}", f);
@@ -870,7 +893,8 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
 
 #define CKPT_MAGIC "NAASCKP1"
 
-static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, int dim) {
+static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
+                            int dim) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (int i = 0; i < w->nlayers; i++) {
     h = problem_hash(&w->layers[i].p, h);
@@ -878,7 +902,8 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
     h = fnv(h, &w->layers[i].model, sizeof w->layers[i].model);
   }
   h = arch_hash(budget, h);
-  int32_t v[5] = {(int32_t)o->objective, (int32_t)o->optimizer, (int32_t)o->sizing_only, o->popsize, dim};
+  int32_t v[5] = {(int32_t)o->objective, (int32_t)o->optimizer, (int32_t)o->sizing_only, o->popsize,
+                  dim};
   h = fnv(h, v, sizeof v);
   h = fnv(h, &o->map_budget, sizeof o->map_budget);
   h = fnv(h, &o->seed, sizeof o->seed);
@@ -895,10 +920,11 @@ typedef struct {
   uint64_t optlen;
 } CkptHeader;
 
-static Rc ckpt_write(const char *path, const CkptHeader *h, const Optimizer *opt, const double *best_x,
-                     const NaasCandidate *log, Diag *d) {
+static Rc ckpt_write(const char *path, const CkptHeader *h, const Optimizer *opt,
+                     const double *best_x, const NaasCandidate *log, Diag *d) {
   size_t olen = (size_t)h->optlen;
-  size_t len = 8 + sizeof *h + olen + sizeof(double) * (size_t)h->dim + sizeof *log * (size_t)h->nlog;
+  size_t len =
+      8 + sizeof *h + olen + sizeof(double) * (size_t)h->dim + sizeof *log * (size_t)h->nlog;
   char *buf = xmalloc(len), *p = buf;
   if (!buf) {
     diag_error(d, path, "out of memory writing the checkpoint");
@@ -916,8 +942,8 @@ static Rc ckpt_write(const char *path, const CkptHeader *h, const Optimizer *opt
 
 /* Reads a checkpoint into the search's state; RC_BADINPUT (reported) if it
  * is unreadable or from another search. */
-static Rc ckpt_read(const char *path, uint64_t fp, Optimizer *opt, int dim, CkptHeader *h, double *best_x,
-                    NaasCandidate **log, int64_t *caplog, Diag *d) {
+static Rc ckpt_read(const char *path, uint64_t fp, Optimizer *opt, int dim, CkptHeader *h,
+                    double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d) {
   uint8_t *buf = NULL;
   size_t len = 0;
   Diag fd = *d;
@@ -933,12 +959,14 @@ static Rc ckpt_read(const char *path, uint64_t fp, Optimizer *opt, int dim, Ckpt
   memcpy(h, p + 8, sizeof *h);
   p += 8 + sizeof *h;
   if (h->fp != fp || h->dim != dim) {
-    diag_error(d, path, "this checkpoint is from another search (different models, budget or options); "
-                        "resume with the same command line");
+    diag_error(d, path,
+               "this checkpoint is from another search (different models, budget or options); "
+               "resume with the same command line");
     goto bad;
   }
   if (h->nlog < 0 || h->iter < 0 || h->optlen != opt_save(opt, NULL, 0) ||
-      len != 8 + sizeof *h + h->optlen + sizeof(double) * (size_t)dim + sizeof **log * (size_t)h->nlog) {
+      len != 8 + sizeof *h + h->optlen + sizeof(double) * (size_t)dim +
+                 sizeof **log * (size_t)h->nlog) {
     diag_error(d, path, "checkpoint truncated or corrupt (%zu bytes)", len);
     goto bad;
   }
@@ -969,7 +997,8 @@ bad:
 
 /* ---- the search ------------------------------------------------------------------ */
 
-Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r, Diag *d) {
+Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
+               Diag *d) {
   memset(r, 0, sizeof *r);
   double t0 = now_s();
   if (w->nlayers < 1) {
@@ -980,10 +1009,11 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   budget_of(budget, &bg);
   if (bg.pes < 1 || bg.onchip_words < 2 || budget->nlevels < 1 || !budget->level[0].is_dram) {
     diag_error(d, budget->name,
-               "impossible budget: %" PRId64 " PEs and %" PRId64 " bytes on chip%s; the smallest design "
+               "impossible budget: %" PRId64 " PEs and %" PRId64
+               " bytes on chip%s; the smallest design "
                "needs 1 PE, one word of register file and one of global buffer (4 bytes)",
-               bg.pes, 2 * bg.onchip_words, budget->nlevels >= 1 && !budget->level[0].is_dram
-                                                 ? " and no DRAM level first" : "");
+               bg.pes, 2 * bg.onchip_words,
+               budget->nlevels >= 1 && !budget->level[0].is_dram ? " and no DRAM level first" : "");
     return RC_BADINPUT;
   }
   int rank, nranks;
@@ -995,7 +1025,8 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   mapper_opts(o, &mo);
   NaasCache *cache = o->cache ? o->cache : naas_cache_create();
   Optimizer *opt = opt_create(o->optimizer, dim, lam, 0.3, o->seed);
-  double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs), *fit = xcalloc((size_t)lam, sizeof *fit);
+  double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs),
+         *fit = xcalloc((size_t)lam, sizeof *fit);
   double *best_x = xcalloc((size_t)dim, sizeof *best_x), *x0 = xcalloc((size_t)dim, sizeof *x0);
   Arch *archs = xcalloc((size_t)lam, sizeof *archs);
   bool *ok = xcalloc((size_t)lam, sizeof *ok);
@@ -1043,8 +1074,10 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     /* Ask: decode, resampling designs over the budget (or --max-area). */
     for (int i = 0; i < n; i++) {
       double *x = xs + (size_t)i * dim;
-      if (start) memcpy(x, x0, sizeof(double) * (size_t)dim);
-      else opt_ask(opt, i, x);
+      if (start)
+        memcpy(x, x0, sizeof(double) * (size_t)dim);
+      else
+        opt_ask(opt, i, x);
       ok[i] = false;
       for (int t = 0; t < (start ? 1 : MAX_RESAMPLE) && !ok[i]; t++) {
         if (t) opt_resample(opt, i, x);
@@ -1139,10 +1172,13 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     if (o->progress && rank == 0) {
       double per = h.seconds / (double)(h.iter - r->resumed_at > 0 ? h.iter - r->resumed_at : 1);
       (void)gen_best;
-      fprintf(stderr, "\rnaas: iteration %" PRId64 "/%" PRId64 "  best %s %.4g  candidates %" PRId64
-                      "  ETA %.0f s   ",
-              h.iter, iters, o->objective == NAAS_OBJ_ENERGY ? "energy" : o->objective == NAAS_OBJ_LATENCY
-                                                                           ? "cycles" : "EDP",
+      fprintf(stderr,
+              "\rnaas: iteration %" PRId64 "/%" PRId64 "  best %s %.4g  candidates %" PRId64
+              "  ETA %.0f s   ",
+              h.iter, iters,
+              o->objective == NAAS_OBJ_ENERGY    ? "energy"
+              : o->objective == NAAS_OBJ_LATENCY ? "cycles"
+                                                 : "EDP",
               h.best_score, h.candidates, per * (double)(iters - h.iter));
       fflush(stderr);
     }
@@ -1162,7 +1198,8 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     if (rc != RC_OK) goto done;
   }
   if (!h.have_best) {
-    diag_error(d, budget->name, "no valid design found in %" PRId64 " candidates: every one broke a bound "
+    diag_error(d, budget->name,
+               "no valid design found in %" PRId64 " candidates: every one broke a bound "
                "(--max-area, --max-latency, --max-energy) or had a layer without a valid mapping",
                h.candidates);
     rc = RC_BADINPUT;
@@ -1170,8 +1207,10 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   }
   {
     Arch best;
-    if (o->sizing_only) decode_sizing(budget, &bg, best_x, &best);
-    else decode_template(budget, &bg, best_x, &best);
+    if (o->sizing_only)
+      decode_sizing(budget, &bg, best_x, &best);
+    else
+      decode_template(budget, &bg, best_x, &best);
     /* The best design's layers are mapped again with the search's budget
      * (the same mappings it scored) and with the final budget (the `map`
      * pass's default, as the baselines get); the better set is the result. */
@@ -1208,6 +1247,7 @@ done:
   if (log) xfree(log);
   if (!o->cache) naas_cache_destroy(cache);
   opt_destroy(opt);
-  xfree(xs), xfree(fit), xfree(best_x), xfree(x0), xfree(archs), xfree(ok), xfree(jobs), xfree(outs);
+  xfree(xs), xfree(fit), xfree(best_x), xfree(x0), xfree(archs), xfree(ok), xfree(jobs),
+      xfree(outs);
   return rc;
 }

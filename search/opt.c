@@ -65,10 +65,10 @@ struct Optimizer {
   /* CMA-ES */
   double sigma, mueff, cs, ds, cc, c1, cmu, chin;
   double *mean, *C, *B, *D, *pc, *ps, *w; /* C, B: n*n; D: n (sqrt eigenvalues) */
-  double *pop;                             /* lambda * n: the current generation */
-  double *fit;                             /* lambda, for genetic's next generation */
-  double *tmp;                             /* n*n scratch */
-  double *block;                           /* one allocation for all of the above */
+  double *pop;                            /* lambda * n: the current generation */
+  double *fit;                            /* lambda, for genetic's next generation */
+  double *tmp;                            /* n*n scratch */
+  double *block;                          /* one allocation for all of the above */
   size_t nblock;
 };
 
@@ -77,10 +77,14 @@ const char *opt_name(OptKind k) {
 }
 
 bool opt_parse(const char *s, OptKind *k) {
-  if (strcmp(s, "random") == 0) *k = OPT_RANDOM;
-  else if (strcmp(s, "cmaes") == 0 || strcmp(s, "es") == 0) *k = OPT_CMAES;
-  else if (strcmp(s, "genetic") == 0) *k = OPT_GENETIC;
-  else return false;
+  if (strcmp(s, "random") == 0)
+    *k = OPT_RANDOM;
+  else if (strcmp(s, "cmaes") == 0 || strcmp(s, "es") == 0)
+    *k = OPT_CMAES;
+  else if (strcmp(s, "genetic") == 0)
+    *k = OPT_GENETIC;
+  else
+    return false;
   return true;
 }
 
@@ -104,16 +108,25 @@ Optimizer *opt_create(OptKind kind, int n, int popsize, double sigma0, uint64_t 
     return NULL;
   }
   double *p = o->block;
-  o->C = p; p += nn;
-  o->B = p; p += nn;
-  o->tmp = p; p += nn + 3 * (size_t)n; /* scratch: at least 3n */
-  o->mean = p; p += n;
-  o->D = p; p += n;
-  o->pc = p; p += n;
-  o->ps = p; p += n;
+  o->C = p;
+  p += nn;
+  o->B = p;
+  p += nn;
+  o->tmp = p;
+  p += nn + 3 * (size_t)n; /* scratch: at least 3n */
+  o->mean = p;
+  p += n;
+  o->D = p;
+  p += n;
+  o->pc = p;
+  p += n;
+  o->ps = p;
+  p += n;
   p += n; /* spare */
-  o->pop = p; p += (size_t)o->lambda * (size_t)n;
-  o->fit = p; p += o->lambda;
+  o->pop = p;
+  p += (size_t)o->lambda * (size_t)n;
+  o->fit = p;
+  p += o->lambda;
   p += o->lambda;
   o->w = p;
   o->sigma = sigma0 > 0 ? sigma0 : 0.3;
@@ -295,8 +308,10 @@ void opt_tell(Optimizer *o, const double *fitness) {
   int idx[4096];
   int lam = o->lambda < 4096 ? o->lambda : 4096;
   rank(fitness, lam, idx);
-  if (o->kind == OPT_CMAES) cmaes_tell(o, idx);
-  else if (o->kind == OPT_GENETIC) genetic_tell(o, idx, fitness);
+  if (o->kind == OPT_CMAES)
+    cmaes_tell(o, idx);
+  else if (o->kind == OPT_GENETIC)
+    genetic_tell(o, idx, fitness);
   o->gen++;
 }
 
@@ -309,10 +324,14 @@ size_t opt_save(const Optimizer *o, void *buf, size_t cap) {
   if (cap < need) return 0;
   char *p = buf;
   int hdr[3] = {(int)o->kind, o->n, o->lambda};
-  memcpy(p, hdr, sizeof hdr); p += sizeof hdr;
-  memcpy(p, &o->rng, sizeof o->rng); p += sizeof o->rng;
-  memcpy(p, &o->gen, sizeof o->gen); p += sizeof o->gen;
-  memcpy(p, &o->sigma, sizeof o->sigma); p += sizeof o->sigma;
+  memcpy(p, hdr, sizeof hdr);
+  p += sizeof hdr;
+  memcpy(p, &o->rng, sizeof o->rng);
+  p += sizeof o->rng;
+  memcpy(p, &o->gen, sizeof o->gen);
+  p += sizeof o->gen;
+  memcpy(p, &o->sigma, sizeof o->sigma);
+  p += sizeof o->sigma;
   memcpy(p, o->block, sizeof(double) * o->nblock);
   return need;
 }
@@ -321,11 +340,15 @@ bool opt_load(Optimizer *o, const void *buf, size_t len) {
   if (len != opt_save(o, NULL, 0)) return false;
   const char *p = buf;
   int hdr[3];
-  memcpy(hdr, p, sizeof hdr); p += sizeof hdr;
+  memcpy(hdr, p, sizeof hdr);
+  p += sizeof hdr;
   if (hdr[0] != (int)o->kind || hdr[1] != o->n || hdr[2] != o->lambda) return false;
-  memcpy(&o->rng, p, sizeof o->rng); p += sizeof o->rng;
-  memcpy(&o->gen, p, sizeof o->gen); p += sizeof o->gen;
-  memcpy(&o->sigma, p, sizeof o->sigma); p += sizeof o->sigma;
+  memcpy(&o->rng, p, sizeof o->rng);
+  p += sizeof o->rng;
+  memcpy(&o->gen, p, sizeof o->gen);
+  p += sizeof o->gen;
+  memcpy(&o->sigma, p, sizeof o->sigma);
+  p += sizeof o->sigma;
   memcpy(o->block, p, sizeof(double) * o->nblock);
   return true;
 }

@@ -31,7 +31,7 @@ struct Predictor {
   double *w3, b3;  /* [h] */
   double mean, sd; /* of the training targets */
   int nparam;
-  double *mem;     /* every parameter, one block */
+  double *mem; /* every parameter, one block */
 };
 
 void predictor_options_default(PredictorOptions *o) {

@@ -97,9 +97,9 @@ static bool same_schedule(const Schedule *x, const Schedule *y) {
   if (x->ngroups != y->ngroups) return false;
   for (uint32_t k = 0; k < x->ngroups; k++) {
     const SchedGroup *p = &x->group[k], *q = &y->group[k];
-    if (p->first != q->first || p->last != q->last || p->mode != q->mode || p->overlap != q->overlap ||
-        p->home != q->home || p->weights_home != q->weights_home || p->tile[0] != q->tile[0] ||
-        p->tile[1] != q->tile[1])
+    if (p->first != q->first || p->last != q->last || p->mode != q->mode ||
+        p->overlap != q->overlap || p->home != q->home || p->weights_home != q->weights_home ||
+        p->tile[0] != q->tile[0] || p->tile[1] != q->tile[1])
       return false;
   }
   return true;
@@ -125,7 +125,8 @@ static double score(MapObjective o, double e, int64_t c) {
   return o == MAPOBJ_ENERGY ? e : o == MAPOBJ_LATENCY ? (double)c : e * (double)c;
 }
 
-Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSearchStats *st, Diag *d) {
+Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSearchStats *st,
+                Diag *d) {
   const Module *m = sched_model_module(sm);
   const Arch *a = sched_model_arch(sm);
   uint32_t n = m->nnests;
@@ -135,7 +136,8 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
   double *e1 = xcalloc(n + 1, sizeof *e1);
   int64_t *c1 = xcalloc(n + 1, sizeof *c1);
   Cands cs = {NULL, 0, 0};
-  uint32_t *first = xcalloc(n + 2, sizeof *first); /* candidates ending at b: cs.v[first[b]..first[b+1]) */
+  uint32_t *first =
+      xcalloc(n + 2, sizeof *first); /* candidates ending at b: cs.v[first[b]..first[b+1]) */
   double *E = xcalloc(n + 1, sizeof *E);
   int64_t *C = xcalloc(n + 1, sizeof *C);
   bool *ok = xcalloc(n + 1, sizeof *ok);
@@ -144,7 +146,8 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
   Schedule *cur = xcalloc(1, sizeof *cur), *prev = xcalloc(1, sizeof *prev);
   int capcfg = 256;
   SchedGroup *cfgs = xmalloc(sizeof *cfgs * (size_t)capcfg);
-  Rc rc = (e1 && c1 && first && E && C && ok && dp && from && cur && prev && cfgs) ? RC_OK : RC_INTERNAL;
+  Rc rc = (e1 && c1 && first && E && C && ok && dp && from && cur && prev && cfgs) ? RC_OK
+                                                                                   : RC_INTERNAL;
   double layer_e = 0;
   int64_t layer_c = 0;
   for (uint32_t i = 0; rc == RC_OK && i < n; i++) {
@@ -182,7 +185,7 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
           for (int ov = 0; ov < 3; ov++)
             for (int w = 0; w < nw; w++) {
               bool one_col = tcl[j] == cols, one_tile = one_col && tr[i] == rows;
-              if (ov == OVERLAP_CACHE_H && one_col) continue;   /* nothing to cache horizontally */
+              if (ov == OVERLAP_CACHE_H && one_col) continue;    /* nothing to cache horizontally */
               if (ov == OVERLAP_CACHE_ALL && one_tile) continue; /* nothing to cache at all */
               g.mode = SCHED_DEPTH;
               g.tile[0] = tr[i], g.tile[1] = tcl[j];

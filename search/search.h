@@ -30,8 +30,8 @@ typedef struct {
 
 void rng_seed(Rng *r, uint64_t seed);
 uint64_t rng_next(Rng *r);
-double rng_uniform(Rng *r);  /* [0, 1) */
-double rng_normal(Rng *r);   /* N(0, 1) */
+double rng_uniform(Rng *r); /* [0, 1) */
+double rng_normal(Rng *r);  /* N(0, 1) */
 
 /* ---- optimizers (ask/tell) ------------------------------------------------- */
 
@@ -74,9 +74,9 @@ typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
 typedef struct {
   MapStrategy strategy;
   MapObjective objective;
-  int64_t budget;   /* cost evaluations */
-  int popsize;      /* 0: the optimizer's default */
-  int chains;       /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
+  int64_t budget; /* cost evaluations */
+  int popsize;    /* 0: the optimizer's default */
+  int chains; /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
   uint64_t seed;
 } MapperOptions;
 
@@ -141,15 +141,15 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
 
 typedef struct {
   Problem p;
-  int64_t count; /* layers of this shape in the model */
-  int model;     /* index into NaasWorkload.model_name */
+  int64_t count;              /* layers of this shape in the model */
+  int model;                  /* index into NaasWorkload.model_name */
   char layer[ACCEL_NAME_MAX]; /* the first layer of this shape */
 } NaasLayer;
 
 #define NAAS_MAX_MODELS 16
 typedef struct {
   int nlayers, caplayers;
-  NaasLayer *layers;                /* heap, naas_workload_free */
+  NaasLayer *layers; /* heap, naas_workload_free */
   int nmodels;
   char model_name[NAAS_MAX_MODELS][ACCEL_NAME_MAX];
 } NaasWorkload;
@@ -168,20 +168,21 @@ void naas_cache_destroy(NaasCache *c);
 typedef struct {
   NaasObjective objective;
   double max_area_um2, max_cycles, max_energy_pj; /* bounds; 0 = none */
-  OptKind optimizer;       /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
-  bool sizing_only;        /* keep the budget's connectivity, search sizes only */
-  int64_t iterations;      /* outer generations; 0 = the default */
-  int popsize;             /* 0 = the optimizer's default */
-  int64_t map_budget;      /* mapper evaluations per layer and candidate; 0 = default */
+  OptKind optimizer;  /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
+  bool sizing_only;   /* keep the budget's connectivity, search sizes only */
+  int64_t iterations; /* outer generations; 0 = the default */
+  int popsize;        /* 0 = the optimizer's default */
+  int64_t map_budget; /* mapper evaluations per layer and candidate; 0 = default */
   uint64_t seed;
-  int jobs;                /* threads; 0 or 1 = one */
-  NaasCache *cache;        /* NULL: a private one per call */
-  const char *checkpoint;  /* written atomically every iteration, or NULL */
-  bool resume;             /* continue from checkpoint */
-  const char *log_json;    /* every candidate, or NULL */
-  bool progress;           /* a progress line on stderr */
+  int jobs;                     /* threads; 0 or 1 = one */
+  NaasCache *cache;             /* NULL: a private one per call */
+  const char *checkpoint;       /* written atomically every iteration, or NULL */
+  bool resume;                  /* continue from checkpoint */
+  const char *log_json;         /* every candidate, or NULL */
+  bool progress;                /* a progress line on stderr */
   int64_t stop_after_iteration; /* stop (checkpoint written) after this many; 0 = never; tests */
-  int64_t final_map_budget;  /* the best design's final mapping, per layer; 0 = 20000 (map's default) */
+  int64_t
+      final_map_budget; /* the best design's final mapping, per layer; 0 = 20000 (map's default) */
 } NaasOptions;
 
 void naas_options_default(NaasOptions *o);
@@ -189,38 +190,38 @@ void naas_options_default(NaasOptions *o);
 /* One evaluated candidate of the search, for the log and the plots. */
 #define NAAS_LOG_AXES 6
 typedef struct {
-  int64_t iteration;      /* generation, from 0 */
-  int index;              /* candidate in its generation */
-  bool valid;             /* within every bound, every layer mapped */
+  int64_t iteration;                              /* generation, from 0 */
+  int index;                                      /* candidate in its generation */
+  bool valid;                                     /* within every bound, every layer mapped */
   double score, edp, energy_pj, cycles, area_um2; /* +inf when not valid */
   int64_t pes;
-  int naxes;              /* array axes (fan-outs > 1, outermost level first) */
+  int naxes; /* array axes (fan-outs > 1, outermost level first) */
   int64_t axis[NAAS_LOG_AXES];
   uint8_t connectivity[NAAS_LOG_AXES]; /* parallel dims per axis (bit per DIM_*) */
-  int64_t inner_words;    /* innermost storage level's capacity (the PE's rf) */
-  int64_t glb_words;      /* the outermost on-chip level's capacity */
-  int64_t onchip_bytes;   /* all on-chip storage */
-  double dram_bw;         /* words/cycle, 0 = unlimited */
+  int64_t inner_words;                 /* innermost storage level's capacity (the PE's rf) */
+  int64_t glb_words;                   /* the outermost on-chip level's capacity */
+  int64_t onchip_bytes;                /* all on-chip storage */
+  double dram_bw;                      /* words/cycle, 0 = unlimited */
 } NaasCandidate;
 
 typedef struct {
-  Arch arch;              /* the design (for naas_eval_fixed: the given one) */
-  double score;           /* the objective (geomean over models) */
+  Arch arch;                     /* the design (for naas_eval_fixed: the given one) */
+  double score;                  /* the objective (geomean over models) */
   double edp, energy_pj, cycles; /* geomean over models of each figure */
   double area_um2;
   int nlayers;
-  Mapping *mapping;       /* heap, one per workload layer; naas_result_free */
-  CostResult *cost;       /* heap, one per workload layer (one instance of the shape) */
-  int64_t candidates;     /* accelerators evaluated */
-  int64_t evals;          /* cost-model evaluations, mapper included */
+  Mapping *mapping;   /* heap, one per workload layer; naas_result_free */
+  CostResult *cost;   /* heap, one per workload layer (one instance of the shape) */
+  int64_t candidates; /* accelerators evaluated */
+  int64_t evals;      /* cost-model evaluations, mapper included */
   double seconds;
   /* naas_search only: */
-  NaasCandidate *log;     /* heap, every candidate in order; naas_result_free */
+  NaasCandidate *log; /* heap, every candidate in order; naas_result_free */
   int64_t nlog;
-  int64_t iterations;     /* generations done */
-  int64_t resumed_at;     /* generations read from the checkpoint */
-  bool stopped;           /* stop_after_iteration ended the search early (no design in r) */
-  double search_score;    /* the best score as the search saw it (map_budget mappings); score <= it */
+  int64_t iterations;  /* generations done */
+  int64_t resumed_at;  /* generations read from the checkpoint */
+  bool stopped;        /* stop_after_iteration ended the search early (no design in r) */
+  double search_score; /* the best score as the search saw it (map_budget mappings); score <= it */
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and
@@ -267,8 +268,8 @@ void naas_conn_string(uint8_t conn, char *buf);
 #define NAS_CELLS 15625 /* 5^6 */
 
 typedef struct {
-  int code;                /* the cell */
-  double acc;              /* the accuracy the search saw (measured or predicted), percent */
+  int code;                      /* the cell */
+  double acc;                    /* the accuracy the search saw (measured or predicted), percent */
   double edp, energy_pj, cycles; /* the hardware score of its network */
 } NasPoint;
 
@@ -282,24 +283,24 @@ typedef enum {
 
 typedef struct {
   NasGoal goal;
-  double min_accuracy;    /* percent, NAS_MIN_EDP */
-  double max_edp;         /* pJ x cycles, NAS_MAX_ACC */
-  int population;         /* aging evolution's P (Real et al. 2019); 0: 20 */
-  int sample;             /* its tournament size S; 0: 5 */
-  int cycles;             /* cells proposed in all, the population's first P included; 0: 100 */
+  double min_accuracy; /* percent, NAS_MIN_EDP */
+  double max_edp;      /* pJ x cycles, NAS_MAX_ACC */
+  int population;      /* aging evolution's P (Real et al. 2019); 0: 20 */
+  int sample;          /* its tournament size S; 0: 5 */
+  int cycles;          /* cells proposed in all, the population's first P included; 0: 100 */
   uint64_t seed;
   const double *accuracy; /* [NAS_CELLS] by code; NaN: not a network */
   NasHwFn hw;
   void *hw_ctx;
-  bool progress;          /* a line per new best on stderr */
+  bool progress; /* a line per new best on stderr */
 } NasOptions;
 
 typedef struct {
-  NasPoint *hist;   /* every cell scored, in the order first proposed (heap) */
+  NasPoint *hist; /* every cell scored, in the order first proposed (heap) */
   int nhist;
-  int best;         /* index in hist of the design, -1 if none meets the bound */
-  int closest;      /* best by the same order when none meets it (else == best) */
-  int64_t proposals;/* cells proposed (repeats included) */
+  int best;          /* index in hist of the design, -1 if none meets the bound */
+  int closest;       /* best by the same order when none meets it (else == best) */
+  int64_t proposals; /* cells proposed (repeats included) */
   double seconds;
 } NasResult;
 
@@ -366,7 +367,8 @@ typedef struct {
 } SchedOptions;
 
 typedef struct {
-  double layer_energy_pj, energy_pj; /* layer by layer, and the schedule found (the search's counts) */
+  double layer_energy_pj,
+      energy_pj; /* layer by layer, and the schedule found (the search's counts) */
   int64_t layer_cycles, cycles;
   int64_t configs;    /* (last nest, setting) pairs evaluated */
   int64_t groups;     /* (group, setting) pairs that can run */
@@ -380,6 +382,7 @@ void sched_options_default(SchedOptions *o);
 /* The best schedule of sm's module found by the search in scheduler.c's
  * header (never worse than layer by layer under the search's counts; no
  * groups if none helps).  RC_INTERNAL only if memory runs out. */
-Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSearchStats *st, Diag *d);
+Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSearchStats *st,
+                Diag *d);
 
 #endif

@@ -25,14 +25,14 @@
 #define REFIT 200
 
 typedef struct {
-  int n;          /* input dims */
-  double *w1;     /* HIDDEN x n */
-  double *b1;     /* HIDDEN */
-  double *w2;     /* HIDDEN */
+  int n;      /* input dims */
+  double *w1; /* HIDDEN x n */
+  double *b1; /* HIDDEN */
+  double *w2; /* HIDDEN */
   double b2;
-  double *m, *v;  /* Adam moments for all parameters, packed */
-  int np;         /* parameter count */
-  int64_t t;      /* Adam step */
+  double *m, *v; /* Adam moments for all parameters, packed */
+  int np;        /* parameter count */
+  int64_t t;     /* Adam step */
 } Mlp;
 
 static double *mlp_param(Mlp *f, int i) {
@@ -92,7 +92,8 @@ static void mlp_fit(Mlp *f, const double *X, const double *Y, int n, int epochs,
       grad[f->np - 1] += g;
     }
     f->t++;
-    double lr = 0.01, b1 = 0.9, b2 = 0.999, c1 = 1 - pow(b1, (double)f->t), c2 = 1 - pow(b2, (double)f->t);
+    double lr = 0.01, b1 = 0.9, b2 = 0.999, c1 = 1 - pow(b1, (double)f->t),
+           c2 = 1 - pow(b2, (double)f->t);
     for (int i = 0; i < f->np; i++) {
       f->m[i] = b1 * f->m[i] + (1 - b1) * grad[i];
       f->v[i] = b2 * f->v[i] + (1 - b2) * grad[i] * grad[i];
@@ -141,8 +142,15 @@ Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapRes
                  FitnessFn fitness) {
   int n = mapspace_dim(a);
   int64_t budget = o->budget > 0 ? o->budget : 2000;
-  Samples S = {p, a, o, res, fitness, xmalloc(sizeof(double) * (size_t)(budget * n)),
-               xmalloc(sizeof(double) * (size_t)budget), 0, n};
+  Samples S = {p,
+               a,
+               o,
+               res,
+               fitness,
+               xmalloc(sizeof(double) * (size_t)(budget * n)),
+               xmalloc(sizeof(double) * (size_t)budget),
+               0,
+               n};
   double *grad = NULL, *x = xmalloc(sizeof(double) * (size_t)n * 2);
   Rng r;
   rng_seed(&r, o->seed ^ 0x2545f4914f6cdd1dULL);

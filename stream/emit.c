@@ -272,13 +272,15 @@ static bool emit_mapping(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const
     for (int i = 0; i < NDIMS; i++) {
       int dd = lm->order[i];
       if (lm->factor[dd] <= 1) continue;
-      loop[nloops++] = (TpLoop){(uint8_t)l, 0, (uint8_t)dd, lm->factor[dd], mapping_residual(lm, dd), 0};
+      loop[nloops++] =
+          (TpLoop){(uint8_t)l, 0, (uint8_t)dd, lm->factor[dd], mapping_residual(lm, dd), 0};
     }
     for (int x = ACCEL_MAX_AXES - 1; x >= 0; x--)
       for (int i = 0; i < NDIMS; i++) {
         int dd = lm->spatial_order[x][i];
         if (lm->spatial[x][dd] <= 1) continue;
-        loop[nloops++] = (TpLoop){(uint8_t)l, (uint8_t)(1 + x), (uint8_t)dd, lm->spatial[x][dd], lm->spatial[x][dd], 0};
+        loop[nloops++] = (TpLoop){(uint8_t)l,         (uint8_t)(1 + x),   (uint8_t)dd,
+                                  lm->spatial[x][dd], lm->spatial[x][dd], 0};
       }
   }
   for (int i = 0; i < nloops; i++) {
@@ -312,7 +314,8 @@ static bool emit_mapping(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const
   int lc = tp_compute_level(full, m->nlevels);
   if (w) {
     const Access *wa = mac_access(n, TENSOR_W);
-    if (!put_wpack(b, pk, pk_base, n, mod, wa->tensor, w, loop, nloops, tp_wfetch_level(keep, lc), full))
+    if (!put_wpack(b, pk, pk_base, n, mod, wa->tensor, w, loop, nloops, tp_wfetch_level(keep, lc),
+                   full))
       return false;
     st->commands++;
   }
@@ -336,7 +339,8 @@ static void choose_packed(const Module *mod, const Arch *a, bool *packed) {
     const Access *wa = mac_access(n, TENSOR_W);
     if (!wa || wa->ix != IX_AFFINE || wa->tensor >= mod->ntensors) continue;
     const NTensor *T = &mod->tensors[wa->tensor];
-    if (T->role == TR_WEIGHT && T->dtype == DT_F32 && uses[wa->tensor] == 1) packed[wa->tensor] = true;
+    if (T->role == TR_WEIGHT && T->dtype == DT_F32 && uses[wa->tensor] == 1)
+      packed[wa->tensor] = true;
   }
   xfree(uses);
 }
@@ -375,8 +379,8 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
       return RC_BADINPUT;
     }
     if (!dtype_size(T->dtype)) {
-      diag_error(d, NULL, "weight '%s' has element type %s, which the runtime cannot hold",
-                 T->name, dtype_name(T->dtype));
+      diag_error(d, NULL, "weight '%s' has element type %s, which the runtime cannot hold", T->name,
+                 dtype_name(T->dtype));
       xfree(wdata);
       xfree(woff);
       xfree(packed);

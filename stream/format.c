@@ -13,10 +13,10 @@ size_t cmdf_arch_bytes(const Arch *a, uint8_t *out, size_t cap) {
   if (a->nlevels < 1 || a->nlevels > ACCEL_MAX_LEVELS || need > cap) return 0;
   memset(out, 0, need);
   uint8_t *p = out;
-#define CMDF_PUT64(v)                                                                              \
-  do {                                                                                             \
-    uint64_t x_ = (uint64_t)(v);                                                                   \
-    for (int b_ = 0; b_ < 8; b_++) *p++ = (uint8_t)(x_ >> (8 * b_));                               \
+#define CMDF_PUT64(v)                                                \
+  do {                                                               \
+    uint64_t x_ = (uint64_t)(v);                                     \
+    for (int b_ = 0; b_ < 8; b_++) *p++ = (uint8_t)(x_ >> (8 * b_)); \
   } while (0)
   CMDF_PUT64(a->nlevels);
   for (int l = 0; l < a->nlevels; l++) {

@@ -48,8 +48,9 @@
 
 /* Command records: u8 op, u8 0, u16 0, u32 payload bytes, then the payload. */
 typedef enum {
-  CMD_LAYER = 1,   /* a layer: its loop-nest descriptor (dims, accesses, epilogue, params) */
-  CMD_LOOP = 2,    /* one mapping loop: level, axis (0 temporal, 1..3 spatial x/y/z), dim, factor, rem */
+  CMD_LAYER = 1, /* a layer: its loop-nest descriptor (dims, accesses, epilogue, params) */
+  CMD_LOOP =
+      2, /* one mapping loop: level, axis (0 temporal, 1..3 spatial x/y/z), dim, factor, rem */
   CMD_LOAD = 3,    /* a tile of a tensor moves from its parent into a level */
   CMD_STORE = 4,   /* an output tile moves from a level back to its parent */
   CMD_COMPUTE = 5, /* the PE array computes the tile held at a level, with a kernel */
@@ -112,8 +113,8 @@ enum { KOP_O = 0, KOP_I, KOP_W, KOP_N }; /* operand order in strides and calls *
 
 typedef struct {
   int nloops;
-  int64_t bound[KERNEL_MAX_LOOPS];           /* outermost first */
-  int64_t stride[KOP_N][KERNEL_MAX_LOOPS];   /* element stride per loop, per operand */
+  int64_t bound[KERNEL_MAX_LOOPS];         /* outermost first */
+  int64_t stride[KOP_N][KERNEL_MAX_LOOPS]; /* element stride per loop, per operand */
 } TileKernel;
 
 static inline bool kernel_equal(const TileKernel *a, const TileKernel *b) {
@@ -208,7 +209,7 @@ int tp_wfetch_level(const uint8_t keep[ACCEL_MAX_LEVELS], int lc);
  * constant, and its G coefficient. */
 typedef struct {
   int rank;
-  bool gi;                               /* some index depends on G */
+  bool gi; /* some index depends on G */
   uint8_t nterm[NAASC_MAX_RANK];
   uint8_t dim[NAASC_MAX_RANK][NDIMS];
   int64_t coef[NAASC_MAX_RANK][NDIMS];
@@ -243,7 +244,8 @@ void tp_kernel(const TpSlot *const lay[KOP_N], const int64_t ext[NDIMS], TileKer
  * each operand (KOP order; acc[op] an affine access of mac nest n) in the
  * slot of its source level (tp_source over keep), laid out for that
  * level's full tile. */
-void tp_layer_kernel(const Nest *n, const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
+void tp_layer_kernel(const Nest *n, const Access *const acc[KOP_N],
+                     const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
                      int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], const int64_t ext[NDIMS],
                      TileKernel *k);
 
@@ -251,7 +253,8 @@ void tp_layer_kernel(const Nest *n, const Access *const acc[KOP_N], const uint8_
  * tensor of rank/dims: positions outside the tensor read as 0 and are not
  * written back. */
 void tp_slot_tensor(const TpAcc *ac, int rank, const int64_t *dims, float *tensor, float *slot,
-                    const TpSlot *lay, const int64_t o[NDIMS], const int64_t e[NDIMS], bool to_tensor);
+                    const TpSlot *lay, const int64_t o[NDIMS], const int64_t e[NDIMS],
+                    bool to_tensor);
 
 /* Copies the sub-tile (origin o, extents e) between a parent slot (origin
  * po, strides pl) and a child slot (strides cl); the sub-tile lies inside
@@ -268,7 +271,7 @@ typedef struct {
   uint8_t order[NDIMS];
   int64_t count[NDIMS]; /* per accel dim (1 for dims not in order) */
   int64_t ncells;
-  int64_t cell[NDIMS];  /* full cell extents: full[level] */
+  int64_t cell[NDIMS]; /* full cell extents: full[level] */
 } TpPack;
 
 /* The cell grid of W at level pw; false if it would exceed max_cells. */
@@ -284,8 +287,9 @@ int64_t tp_pack_offsets(const TpAcc *w, const TpPack *pk, const int64_t bound[ND
                         int64_t *offsets, int64_t max_words);
 /* Copies every cell between the packed data (at offsets) and the dense
  * tensor (rank, dims): packs it, or with to_tensor unpacks it. */
-void tp_pack_copy(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS], const int64_t *offsets,
-                  float *packed, int rank, const int64_t *dims, float *tensor, bool to_tensor);
+void tp_pack_copy(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS],
+                  const int64_t *offsets, float *packed, int rank, const int64_t *dims,
+                  float *tensor, bool to_tensor);
 /* The number of the cell holding accel point o. */
 int64_t tp_pack_index(const TpPack *pk, const int64_t o[NDIMS]);
 
@@ -296,8 +300,8 @@ typedef struct {
   size_t cmd_bytes;    /* the command section */
   size_t weight_bytes; /* the weight section (64-byte aligned entries) */
   int layers, mac_layers;
-  int commands;        /* records in the command section */
-  uint32_t kernels;    /* distinct compute-tile kernels */
+  int commands;     /* records in the command section */
+  uint32_t kernels; /* distinct compute-tile kernels */
 } CmdStats;
 
 /* Writes the command stream of a lowered module (mac nests mapped onto a, or

@@ -107,14 +107,17 @@ void tp_kernel(const TpSlot *const lay[KOP_N], const int64_t ext[NDIMS], TileKer
 }
 
 void tp_slot_tensor(const TpAcc *ac, int rank, const int64_t *dims, float *tensor, float *slot,
-                    const TpSlot *lay, const int64_t o[NDIMS], const int64_t e[NDIMS], bool to_tensor) {
+                    const TpSlot *lay, const int64_t o[NDIMS], const int64_t e[NDIMS],
+                    bool to_tensor) {
   int64_t b0[NAASC_MAX_RANK], size[NAASC_MAX_RANK];
   tp_base(ac, o, b0);
   box_size(ac, e, size);
   int64_t ng = ac->gi ? e[DIM_G] : 1;
   if (rank == 0) {
-    if (to_tensor) tensor[0] = slot[0];
-    else slot[0] = tensor[0];
+    if (to_tensor)
+      tensor[0] = slot[0];
+    else
+      slot[0] = tensor[0];
     return;
   }
   for (int64_t g = 0; g < ng; g++) {
@@ -176,8 +179,10 @@ void tp_slot_slot(const TpAcc *ac, const float *parent, const TpSlot *pl, const 
     for (;;) {
       int64_t po_ = 0, co = 0;
       for (int q = 0; q < rank - 1; q++) po_ += x[q] * pl->row[q], co += x[q] * cl->row[q];
-      if (to_parent) memcpy((float *)pg + po_, cg + co, sizeof(float) * (size_t)inner);
-      else memcpy(cg + co, pg + po_, sizeof(float) * (size_t)inner);
+      if (to_parent)
+        memcpy((float *)pg + po_, cg + co, sizeof(float) * (size_t)inner);
+      else
+        memcpy(cg + co, pg + po_, sizeof(float) * (size_t)inner);
       int q = rank - 2;
       for (; q >= 0; q--) {
         if (++x[q] < size[q]) break;
@@ -246,7 +251,8 @@ int64_t tp_pack_index(const TpPack *pk, const int64_t o[NDIMS]) {
   return i;
 }
 
-void tp_layer_kernel(const Nest *n, const Access *const acc[KOP_N], const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
+void tp_layer_kernel(const Nest *n, const Access *const acc[KOP_N],
+                     const uint8_t keep[ACCEL_MAX_LEVELS], int lc,
                      int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS], const int64_t ext[NDIMS],
                      TileKernel *k) {
   static const int tens[KOP_N] = {TENSOR_O, TENSOR_I, TENSOR_W};
@@ -277,8 +283,9 @@ int64_t tp_pack_offsets(const TpAcc *w, const TpPack *pk, const int64_t bound[ND
   return words;
 }
 
-void tp_pack_copy(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS], const int64_t *offsets,
-                  float *packed, int rank, const int64_t *dims, float *tensor, bool to_tensor) {
+void tp_pack_copy(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS],
+                  const int64_t *offsets, float *packed, int rank, const int64_t *dims,
+                  float *tensor, bool to_tensor) {
   for (int64_t i = 0; i < pk->ncells; i++) {
     int64_t o[NDIMS], e[NDIMS];
     tp_pack_cell(pk, bound, i, o, e);

@@ -61,7 +61,8 @@ static const char usage_text[] =
     "  --input-shape NAME=DIMS   fix a dynamic input, e.g. x=1x3x640x640 (repeatable)\n"
     "  --input-data NAME=FILE.pb bind an input to a constant TensorProto (repeatable)\n"
     "  --allow-unsupported       run unsupported nodes on the host instead of failing\n"
-    "  -O0, -O2                  named pipelines: -O0 '" PIPELINE_O0 "', -O2 '" PIPELINE_O2 "' (default)\n"
+    "  -O0, -O2                  named pipelines: -O0 '" PIPELINE_O0 "', -O2 '" PIPELINE_O2
+    "' (default)\n"
     "  --no-fold                 the same as -O0: keep BatchNormalization and activations apart\n"
     "  --pass-pipeline=P, -p P   run pipeline P, e.g. 'fold-bn,fuse-act,lower'\n"
     "  --print-pipeline          print the expanded pipeline\n"
@@ -82,8 +83,9 @@ static int usage_error(const char *fmt, const char *arg) {
 }
 
 static int list_ops(bool markdown) {
-  static const char *const cls[] = {"L", "accelerator (mac layer on the PE array)", "V", "vector unit",
-                                    "S", "data movement (folded when constant)", "H", "host"};
+  static const char *const cls[] = {
+      "L", "accelerator (mac layer on the PE array)", "V", "vector unit",
+      "S", "data movement (folded when constant)",    "H", "host"};
   if (markdown) printf("| ONNX op | runs on | lowered today as |\n|---|---|---|\n");
   for (int op = 1; op < OP_COUNT; op++) {
     if (op == OP_HOST) continue;
@@ -177,7 +179,7 @@ static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
   Rc rc = timeloop_write(dir, NULL, prog->arch, NULL, NULL, d);
   int bad = 0;
   uint32_t n = prog->mod->nnests;
-  char (*names)[ACCEL_NAME_MAX + 16] = xcalloc(n + 1, sizeof *names);
+  char(*names)[ACCEL_NAME_MAX + 16] = xcalloc(n + 1, sizeof *names);
   if (!names) rc = RC_INTERNAL;
   for (uint32_t i = 0; rc == RC_OK && i < n; i++) {
     const Nest *nt = &prog->mod->nests[i];
@@ -186,8 +188,8 @@ static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
     char *nm = names[i];
     snprintf(nm, ACCEL_NAME_MAX, "%s", nt->name);
     for (char *c = nm; *c; c++)
-      if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
-            *c == '-' || *c == '_'))
+      if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            *c == '.' || *c == '-' || *c == '_'))
         *c = '_';
     for (uint32_t k = 0; k < i; k++) /* two layers named alike: number the second */
       if (strcmp(names[k], nm) == 0) snprintf(nm + strlen(nm), 16, "_%u", i);
@@ -204,12 +206,14 @@ static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
 /* The whole-network schedule of the mapped program (--schedule): searched
  * ("best": kept only if the evaluation confirms it beats layer by layer),
  * "layer", or read from a file; then printed (sched_out) and/or reported. */
-static Rc run_schedule(const Program *prog, const char *how, FILE *f, bool emit_sched, const char *report, Diag *d) {
+static Rc run_schedule(const Program *prog, const char *how, FILE *f, bool emit_sched,
+                       const char *report, Diag *d) {
   SchedModel *sm = NULL;
   Schedule *s = xcalloc(1, sizeof *s), *none = xcalloc(1, sizeof *none);
   CostResult *per = xcalloc(prog->mod->nnests + 1, sizeof *per);
   CostResult *per0 = xcalloc(prog->mod->nnests + 1, sizeof *per0);
-  Rc rc = s && none && per && per0 ? sched_model_create(prog->mod, prog->arch, &sm, d) : RC_INTERNAL;
+  Rc rc =
+      s && none && per && per0 ? sched_model_create(prog->mod, prog->arch, &sm, d) : RC_INTERNAL;
   SchedTotals tot, tot0;
   if (rc == RC_OK && strcmp(how, "best") == 0) {
     SchedOptions o;
@@ -256,7 +260,8 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "cost") == 0) return naasc_cost_main(argc - 1, argv + 1);
   if (strcmp(argv[1], "tech") == 0) return naasc_tech_main(argc - 1, argv + 1);
   for (int i = 1; i < argc; i++) /* before --search: the network level takes it */
-    if (strcmp(argv[i], "--nas") == 0 || strncmp(argv[i], "--nas=", 6) == 0) return naasc_nas_main(argc, argv);
+    if (strcmp(argv[i], "--nas") == 0 || strncmp(argv[i], "--nas=", 6) == 0)
+      return naasc_nas_main(argc, argv);
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--search") == 0) return naasc_search_main(argc, argv);
 
@@ -305,21 +310,25 @@ int main(int argc, char **argv) {
       report = a + 9;
     } else if (cli_is_flag(a, "--emit")) {
       emit = cli_flag_value(argc, argv, &i, "--emit");
-      if (!emit || (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0 &&
-                    strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0 && strcmp(emit, "timeloop") != 0 &&
-                    strcmp(emit, "schedule") != 0))
-        return usage_error("--emit takes 'graph', 'nir', 'onnx', 'cmd', 'cmd-text', 'timeloop' or 'schedule', not '%s'",
-                           emit ? emit : "");
+      if (!emit ||
+          (strcmp(emit, "graph") != 0 && strcmp(emit, "onnx") != 0 && strcmp(emit, "nir") != 0 &&
+           strcmp(emit, "cmd") != 0 && strcmp(emit, "cmd-text") != 0 &&
+           strcmp(emit, "timeloop") != 0 && strcmp(emit, "schedule") != 0))
+        return usage_error(
+            "--emit takes 'graph', 'nir', 'onnx', 'cmd', 'cmd-text', 'timeloop' or 'schedule', not '%s'",
+            emit ? emit : "");
     } else if (cli_is_flag(a, "--schedule")) {
       schedule = cli_flag_value(argc, argv, &i, "--schedule");
-      if (!schedule || !*schedule) return usage_error("%s", "--schedule takes best, layer or a schedule file");
+      if (!schedule || !*schedule)
+        return usage_error("%s", "--schedule takes best, layer or a schedule file");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a file name");
       out = argv[++i];
     } else if (cli_is_flag(a, "--input-shape")) {
       v = cli_flag_value(argc, argv, &i, "--input-shape");
       if (!v) return usage_error("%s", "--input-shape needs NAME=DIMS");
-      if (opt.nshapes == NAASC_MAX_BINDINGS) return usage_error("%s", "too many --input-shape flags");
+      if (opt.nshapes == NAASC_MAX_BINDINGS)
+        return usage_error("%s", "too many --input-shape flags");
       if (!parse_input_shape(v, &opt.shapes[opt.nshapes++], &d)) return RC_USAGE;
     } else if (cli_is_flag(a, "--input-data")) {
       v = cli_flag_value(argc, argv, &i, "--input-data");
@@ -386,10 +395,12 @@ int main(int argc, char **argv) {
   }
   bool emit_sched = emit && strcmp(emit, "schedule") == 0;
   const char *sched_err = NULL;
-  if (emit_sched && !drv.target) sched_err = "--emit=schedule needs --target NAME|FILE";
+  if (emit_sched && !drv.target)
+    sched_err = "--emit=schedule needs --target NAME|FILE";
   else if (emit_sched && report && strcmp(report, "-") == 0)
     sched_err = "--emit=schedule prints the schedule: give the report a file (--report=FILE.json)";
-  else if (schedule && !report && !emit_sched) sched_err = "--schedule applies to --report and --emit=schedule";
+  else if (schedule && !report && !emit_sched)
+    sched_err = "--schedule applies to --report and --emit=schedule";
   if (sched_err) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);

@@ -110,7 +110,8 @@ static void print_result(const Arch *a, const CostResult *r) {
   printf("energy_pJ         %.6f (MAC %.6f)\n", r->energy_pj, r->mac_energy_pj);
   printf("energy_pJ/MAC     %.6f\n", r->energy_pj / (double)r->macs);
   printf("edp               %.6e pJ*cycles\n", r->edp);
-  if (r->area_um2 > 0) printf("area              %.6g mm^2 (placeholder model)\n", r->area_um2 * 1e-6);
+  if (r->area_um2 > 0)
+    printf("area              %.6g mm^2 (placeholder model)\n", r->area_um2 * 1e-6);
 }
 
 /* Writes the triple as Timeloop files into dir (--emit=timeloop). */
@@ -134,7 +135,8 @@ static int eval_timeloop(const char *const *paths, int n, bool quiet, const char
   if (cost_eval(&s.problem, &s.arch, &s.mapping, &r) != COST_OK) return RC_INTERNAL;
   printf("naasc cost: Timeloop design '%s' (%s)\n", s.design, paths[0]);
   if (!quiet) timeloop_print_result(stdout, &s, &r);
-  if (emit_dir && emit_timeloop(emit_dir, &s.arch, &s.problem, &s.mapping) != RC_OK) return RC_BADINPUT;
+  if (emit_dir && emit_timeloop(emit_dir, &s.arch, &s.problem, &s.mapping) != RC_OK)
+    return RC_BADINPUT;
   if (!s.stats_path[0]) return RC_OK;
   bool stated[ACCEL_MAX_LEVELS];
   if (timeloop_stats_load(s.stats_path, &s, &want, stated, &d) != RC_OK) return RC_BADINPUT;
@@ -153,8 +155,13 @@ static int eval_files(const char *ap, const char *pp, const char *mp, const char
   const char *paths[3] = {ap, pp, mp};
   for (int i = 0; i < 3; i++)
     if (k[i] == SPEC_OTHER) {
-      fprintf(stderr, "naasc cost: %s: error: neither a naasc %s file (docs/cost-model.md) nor a Timeloop "
-                      "specification (docs/timeloop.md)\n", paths[i], i == 0 ? "architecture" : i == 1 ? "problem" : "mapping");
+      fprintf(stderr,
+              "naasc cost: %s: error: neither a naasc %s file (docs/cost-model.md) nor a Timeloop "
+              "specification (docs/timeloop.md)\n",
+              paths[i],
+              i == 0   ? "architecture"
+              : i == 1 ? "problem"
+                       : "mapping");
       return RC_BADINPUT;
     }
   if (k[0] == SPEC_TIMELOOP || k[1] == SPEC_TIMELOOP || k[2] == SPEC_TIMELOOP)
@@ -217,9 +224,11 @@ int naasc_cost_main(int argc, char **argv) {
     return usage_error("--check, --timeloop and --arch/--problem/--mapping exclude each other");
   if (emit && !out) return usage_error("--emit=timeloop needs -o DIR");
   if (out && !emit) return usage_error("-o needs --emit=timeloop");
-  if (emit && check) return usage_error("--emit=timeloop goes with --timeloop or --arch/--problem/--mapping");
+  if (emit && check)
+    return usage_error("--emit=timeloop goes with --timeloop or --arch/--problem/--mapping");
   if (timeloop) {
-    if (!ncases) return usage_error("--timeloop needs files or folders of a Timeloop specification");
+    if (!ncases)
+      return usage_error("--timeloop needs files or folders of a Timeloop specification");
     return eval_timeloop((const char *const *)cases, ncases, quiet, out);
   }
   if (check) {

@@ -93,12 +93,14 @@ typedef struct {
   Nb201Dataset dataset;
   const Arch *budget;
   NaasOptions no;
-  bool fixed;     /* naas_eval_fixed instead of naas_search */
+  bool fixed; /* naas_eval_fixed instead of naas_search */
   int64_t naas_candidates, naas_evals;
 } HwCtx;
 
 static const char *zoo_prefix(Nb201Dataset k) {
-  return k == NB201_CIFAR10 ? "nb201:" : k == NB201_CIFAR100 ? "nb201-cifar100:" : "nb201-imagenet16:";
+  return k == NB201_CIFAR10    ? "nb201:"
+         : k == NB201_CIFAR100 ? "nb201-cifar100:"
+                               : "nb201-imagenet16:";
 }
 
 /* Builds and lowers the network of a cell; *w gets its mac layers. */
@@ -219,8 +221,8 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
   if (!(y1 > y0)) y0 -= 0.5, y1 += 0.5;
   double px = 0.03 * (x1 - x0), py = 0.03 * (y1 - y0); /* margins inside the axes */
   x0 -= px, x1 += px, y0 -= py, y1 += py;
-#define SX(v) (L + ((v) - x0) / (x1 - x0) * (W - L - R))
-#define SY(v) (H - B - ((v) - y0) / (y1 - y0) * (H - T - B))
+#define SX(v) (L + ((v)-x0) / (x1 - x0) * (W - L - R))
+#define SY(v) (H - B - ((v)-y0) / (y1 - y0) * (H - T - B))
   fprintf(f,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
           "font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -233,8 +235,8 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
           L, H - B, W - R, H - B, L, T, L, H - B);
   for (int k = 0; k <= 4; k++) {
     double xv = x0 + (x1 - x0) * k / 4, yv = y0 + (y1 - y0) * k / 4;
-    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">1e%.2f</text>\n", SX(xv),
-            H - B + 18, xv);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">1e%.2f</text>\n", SX(xv), H - B + 18,
+            xv);
     fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.2f</text>\n", L - 6, SY(yv) + 4, yv);
   }
   fprintf(f,
@@ -243,15 +245,17 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
           "accuracy (%%)</text>\n",
           (L + W - R) / 2, H - 12, (T + H - B) / 2, (T + H - B) / 2);
   if (min_acc > y0 && min_acc < y1)
-    fprintf(f,
-            "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#888\" "
-            "stroke-dasharray=\"4 3\"/>\n<text x=\"%g\" y=\"%.1f\" fill=\"#666\">bound %.2f%%</text>\n",
-            L, SY(min_acc), W - R, SY(min_acc), L + 4, SY(min_acc) - 4, min_acc);
+    fprintf(
+        f,
+        "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#888\" "
+        "stroke-dasharray=\"4 3\"/>\n<text x=\"%g\" y=\"%.1f\" fill=\"#666\">bound %.2f%%</text>\n",
+        L, SY(min_acc), W - R, SY(min_acc), L + 4, SY(min_acc) - 4, min_acc);
   if (max_edp > 0 && log10(max_edp) > x0 && log10(max_edp) < x1)
-    fprintf(f,
-            "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#888\" "
-            "stroke-dasharray=\"4 3\"/>\n<text x=\"%.1f\" y=\"%g\" fill=\"#666\">EDP bound</text>\n",
-            SX(log10(max_edp)), T, SX(log10(max_edp)), H - B, SX(log10(max_edp)) + 4, T + 12);
+    fprintf(
+        f,
+        "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#888\" "
+        "stroke-dasharray=\"4 3\"/>\n<text x=\"%.1f\" y=\"%g\" fill=\"#666\">EDP bound</text>\n",
+        SX(log10(max_edp)), T, SX(log10(max_edp)), H - B, SX(log10(max_edp)) + 4, T + 12);
   for (int i = 0; i < n; i++)
     fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#9ab\"/>\n", SX(log10(h[i].edp)),
             SY(acc[i]));
@@ -272,19 +276,21 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
             SX(log10(base_edp)) - 4, SY(base_acc) - 4);
   /* The legend, bottom right (the front rises to the top right). */
   double lx = W - R - 250, ly = H - B - 70;
-  fprintf(f,
-          "<rect x=\"%g\" y=\"%g\" width=\"244\" height=\"64\" fill=\"white\" stroke=\"#ccc\"/>\n"
-          "<circle cx=\"%g\" cy=\"%g\" r=\"2.5\" fill=\"#9ab\"/><text x=\"%g\" y=\"%g\">network scored</text>\n"
-          "<circle cx=\"%g\" cy=\"%g\" r=\"3.5\" fill=\"#c33\"/><text x=\"%g\" y=\"%g\">Pareto front</text>\n"
-          "<circle cx=\"%g\" cy=\"%g\" r=\"6\" fill=\"none\" stroke=\"black\" stroke-width=\"2\"/>"
-          "<text x=\"%g\" y=\"%g\">the design</text>\n",
-          lx, ly, lx + 12, ly + 14, lx + 24, ly + 18, lx + 12, ly + 30, lx + 24, ly + 34, lx + 12,
-          ly + 48, lx + 24, ly + 52);
+  fprintf(
+      f,
+      "<rect x=\"%g\" y=\"%g\" width=\"244\" height=\"64\" fill=\"white\" stroke=\"#ccc\"/>\n"
+      "<circle cx=\"%g\" cy=\"%g\" r=\"2.5\" fill=\"#9ab\"/><text x=\"%g\" y=\"%g\">network scored</text>\n"
+      "<circle cx=\"%g\" cy=\"%g\" r=\"3.5\" fill=\"#c33\"/><text x=\"%g\" y=\"%g\">Pareto front</text>\n"
+      "<circle cx=\"%g\" cy=\"%g\" r=\"6\" fill=\"none\" stroke=\"black\" stroke-width=\"2\"/>"
+      "<text x=\"%g\" y=\"%g\">the design</text>\n",
+      lx, ly, lx + 12, ly + 14, lx + 24, ly + 18, lx + 12, ly + 30, lx + 24, ly + 34, lx + 12,
+      ly + 48, lx + 24, ly + 52);
   if (base_edp > 0)
-    fprintf(f,
-            "<rect x=\"%g\" y=\"%g\" width=\"8\" height=\"8\" fill=\"#36c\"/>"
-            "<text x=\"%g\" y=\"%g\">most accurate,</text><text x=\"%g\" y=\"%g\">own dataflow</text>\n",
-            lx + 118, ly + 10, lx + 132, ly + 18, lx + 132, ly + 34);
+    fprintf(
+        f,
+        "<rect x=\"%g\" y=\"%g\" width=\"8\" height=\"8\" fill=\"#36c\"/>"
+        "<text x=\"%g\" y=\"%g\">most accurate,</text><text x=\"%g\" y=\"%g\">own dataflow</text>\n",
+        lx + 118, ly + 10, lx + 132, ly + 18, lx + 132, ly + 34);
   fprintf(f, "</svg>\n");
 #undef SX
 #undef SY
@@ -311,8 +317,8 @@ int naasc_nas_main(int argc, char **argv) {
   Nb201Dataset dataset = NB201_CIFAR10;
   bool have_min = false, have_max = false, baselines = true, fixed = false, progress = false;
   double min_acc = 0, max_edp = 0;
-  int64_t cycles = 100, population = 20, sample = 5, seed = 1, labels = 0, rounds = 1,
-          pool = 1000, verify = 10, naas_iters = 4, naas_pop = 8, map_budget = 400, jobs = 1;
+  int64_t cycles = 100, population = 20, sample = 5, seed = 1, labels = 0, rounds = 1, pool = 1000,
+          verify = 10, naas_iters = 4, naas_pop = 8, map_budget = 400, jobs = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -360,13 +366,15 @@ int naasc_nas_main(int argc, char **argv) {
       static const struct {
         const char *flag;
         int64_t lo;
-      } ints[] = {{"--cycles", 1},      {"--population", 1},     {"--sample", 1},
-                  {"--seed", 0},        {"--labels", 2},         {"--pseudo-rounds", 0},
-                  {"--pseudo-pool", 0}, {"--naas-iterations", 1}, {"--naas-popsize", 2},
-                  {"--map-budget", 10}, {"--jobs", 1},           {"-j", 1},
+      } ints[] = {{"--cycles", 1},       {"--population", 1},
+                  {"--sample", 1},       {"--seed", 0},
+                  {"--labels", 2},       {"--pseudo-rounds", 0},
+                  {"--pseudo-pool", 0},  {"--naas-iterations", 1},
+                  {"--naas-popsize", 2}, {"--map-budget", 10},
+                  {"--jobs", 1},         {"-j", 1},
                   {"--verify", 0}};
-      int64_t *dst[] = {&cycles, &population, &sample,     &seed,     &labels, &rounds,
-                        &pool,   &naas_iters, &naas_pop, &map_budget, &jobs,   &jobs, &verify};
+      int64_t *dst[] = {&cycles,     &population, &sample,     &seed, &labels, &rounds, &pool,
+                        &naas_iters, &naas_pop,   &map_budget, &jobs, &jobs,   &verify};
       int k = 0, nk = (int)(sizeof ints / sizeof ints[0]);
       while (k < nk && !cli_is_flag(a, ints[k].flag)) k++;
       if (k == nk) return usage_error("unknown option '%s' for 'naasc --search --nas'", a);
@@ -379,9 +387,11 @@ int naasc_nas_main(int argc, char **argv) {
   if (!space || strcmp(space, "nasbench201") != 0)
     return usage_error("--nas takes 'nasbench201', not '%s'", space ? space : "");
   if (!budget_name) return usage_error("%s", "naasc --search --nas needs --budget NAME|FILE.yaml");
-  if (have_min == have_max) return usage_error("%s", "give exactly one of --min-accuracy and --max-edp");
+  if (have_min == have_max)
+    return usage_error("%s", "give exactly one of --min-accuracy and --max-edp");
   if (sample > population) return usage_error("%s", "--sample must not exceed --population");
-  if (population > 100000 || cycles > 10000000) return usage_error("%s", "--population or --cycles too large");
+  if (population > 100000 || cycles > 10000000)
+    return usage_error("%s", "--population or --cycles too large");
 
   Diag d;
   diag_init(&d, stderr, "naasc");
@@ -390,8 +400,9 @@ int naasc_nas_main(int argc, char **argv) {
   if (rc != RC_OK) return rc;
   char path[4096];
   if (!nb201_table_locate(data, path, sizeof path)) {
-    diag_error(&d, NULL, "the NAS-Bench-201 table (data/nasbench201/accuracy.csv) was not found; "
-                         "give --nb201-data FILE or set NAASC_NB201_CSV");
+    diag_error(&d, NULL,
+               "the NAS-Bench-201 table (data/nasbench201/accuracy.csv) was not found; "
+               "give --nb201-data FILE or set NAASC_NB201_CSV");
     return RC_BADINPUT;
   }
   Nb201Table *tab = xmalloc(sizeof *tab);
@@ -437,8 +448,10 @@ int naasc_nas_main(int argc, char **argv) {
     }
   }
   if (have_min && min_acc > truth[top]) {
-    diag_error(&d, NULL, "--min-accuracy %g: no NAS-Bench-201 network reaches it on %s (the best "
-                         "reaches %.2f%%)", min_acc, nb201_dataset_name(dataset), truth[top]);
+    diag_error(&d, NULL,
+               "--min-accuracy %g: no NAS-Bench-201 network reaches it on %s (the best "
+               "reaches %.2f%%)",
+               min_acc, nb201_dataset_name(dataset), truth[top]);
     nb201_table_free(tab);
     xfree(tab), xfree(truth), xfree(seen);
     return RC_BADINPUT;
@@ -459,7 +472,8 @@ int naasc_nas_main(int argc, char **argv) {
       for (int c = 0; c < NAS_CELLS; c++)
         if (!isnan(truth[c])) valid[nv++] = c;
       if (labels >= nv) {
-        diag_error(&d, NULL, "--labels %lld: the space has only %d networks", (long long)labels, nv);
+        diag_error(&d, NULL, "--labels %lld: the space has only %d networks", (long long)labels,
+                   nv);
         rc = RC_BADINPUT;
       }
     }
@@ -499,8 +513,10 @@ int naasc_nas_main(int argc, char **argv) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pred_seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (progress && rc == RC_OK)
-      fprintf(stderr, "nas: predictor on %lld labels: held-out Kendall tau %.4f (%.4f without "
-                      "pseudo-labels)\n", (long long)labels, tau, tau_plain);
+      fprintf(stderr,
+              "nas: predictor on %lld labels: held-out Kendall tau %.4f (%.4f without "
+              "pseudo-labels)\n",
+              (long long)labels, tau, tau_plain);
   }
 
   NaasCache *cache = naas_cache_create();
@@ -558,7 +574,8 @@ int naasc_nas_main(int argc, char **argv) {
     xfree(taken);
     if (chosen >= 0) pick = chosen;
   }
-  bool met = pick >= 0 && (have_min ? truth[nr.hist[pick].code] >= min_acc : nr.hist[pick].edp <= max_edp);
+  bool met =
+      pick >= 0 && (have_min ? truth[nr.hist[pick].code] >= min_acc : nr.hist[pick].edp <= max_edp);
   if (pick >= 0) {
     int code = nr.hist[pick].code;
     rc = cell_module(&h, code, &mod, &d);
@@ -610,40 +627,49 @@ int naasc_nas_main(int argc, char **argv) {
     }
     /* result.json */
     if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
-      fprintf(f, "{\n  \"space\": \"nasbench201\",\n  \"dataset\": \"%s\",\n", nb201_dataset_name(dataset));
+      fprintf(f, "{\n  \"space\": \"nasbench201\",\n  \"dataset\": \"%s\",\n",
+              nb201_dataset_name(dataset));
       fprintf(f, "  \"goal\": \"%s\",\n  \"bound\": %.6g,\n  \"bound_met\": %s,\n",
               have_min ? "min-edp s.t. accuracy >= bound" : "max-accuracy s.t. edp <= bound",
               have_min ? min_acc : max_edp, met ? "true" : "false");
-      fprintf(f, "  \"network\": {\"index\": %d, \"code\": %d, \"arch\": ", tab->index[row], b->code);
+      fprintf(f, "  \"network\": {\"index\": %d, \"code\": %d, \"arch\": ", tab->index[row],
+              b->code);
       json_str(f, arch);
       fprintf(f, ", \"accuracy\": %.4f, \"accuracy_seen\": %.4f, \"labelled\": %s},\n",
-              truth[b->code], b->acc, labels > 0 && seen[b->code] == truth[b->code] ? "true" : "false");
+              truth[b->code], b->acc,
+              labels > 0 && seen[b->code] == truth[b->code] ? "true" : "false");
       fprintf(f, "  \"accelerator\": {\"name\": ");
       json_str(f, best.arch.name);
-      fprintf(f, ", \"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, \"area_um2\": %.17g, "
-                 "\"mode\": \"%s\"},\n",
+      fprintf(f,
+              ", \"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, \"area_um2\": %.17g, "
+              "\"mode\": \"%s\"},\n",
               best.edp, best.energy_pj, best.cycles, best.area_um2, fixed ? "fixed" : "joint");
-      fprintf(f, "  \"search\": {\"networks_evaluated\": %d, \"proposals\": %lld, \"seconds\": %.3f, "
-                 "\"seed\": %lld, \"cycles\": %lld, \"population\": %lld, \"sample\": %lld,\n"
-                 "             \"naas_iterations\": %lld, \"naas_popsize\": %lld, \"map_budget\": %lld, "
-                 "\"naas_candidates\": %lld, \"naas_evals\": %lld},\n",
-              nr.nhist, (long long)nr.proposals, nr.seconds, (long long)seed, (long long)cycles,
-              (long long)population, (long long)sample, (long long)naas_iters, (long long)naas_pop,
-              (long long)map_budget, (long long)h.naas_candidates, (long long)h.naas_evals);
+      fprintf(
+          f,
+          "  \"search\": {\"networks_evaluated\": %d, \"proposals\": %lld, \"seconds\": %.3f, "
+          "\"seed\": %lld, \"cycles\": %lld, \"population\": %lld, \"sample\": %lld,\n"
+          "             \"naas_iterations\": %lld, \"naas_popsize\": %lld, \"map_budget\": %lld, "
+          "\"naas_candidates\": %lld, \"naas_evals\": %lld},\n",
+          nr.nhist, (long long)nr.proposals, nr.seconds, (long long)seed, (long long)cycles,
+          (long long)population, (long long)sample, (long long)naas_iters, (long long)naas_pop,
+          (long long)map_budget, (long long)h.naas_candidates, (long long)h.naas_evals);
       if (labels > 0) {
         const NasPoint *pp = &nr.hist[pred_pick];
-        fprintf(f, "  \"predictor\": {\"labels\": %lld, \"kendall_tau\": %.4f, "
-                   "\"kendall_tau_without_pseudo_labels\": %.4f, \"pseudo_rounds\": %lld, "
-                   "\"pseudo_pool\": %lld, \"seconds\": %.3f,\n"
-                   "                \"verified\": %d, \"labels_used\": %lld, \"by_prediction_alone\": "
-                   "{\"index\": %d, \"accuracy\": %.4f, \"accuracy_seen\": %.4f, \"edp\": %.17g}},\n",
+        fprintf(f,
+                "  \"predictor\": {\"labels\": %lld, \"kendall_tau\": %.4f, "
+                "\"kendall_tau_without_pseudo_labels\": %.4f, \"pseudo_rounds\": %lld, "
+                "\"pseudo_pool\": %lld, \"seconds\": %.3f,\n"
+                "                \"verified\": %d, \"labels_used\": %lld, \"by_prediction_alone\": "
+                "{\"index\": %d, \"accuracy\": %.4f, \"accuracy_seen\": %.4f, \"edp\": %.17g}},\n",
                 (long long)labels, tau, tau_plain, (long long)rounds, (long long)pool, pred_seconds,
                 verified, (long long)labels + new_labels, tab->index[tab->by_code[pp->code]],
                 truth[pp->code], pp->acc, pp->edp);
       }
       if (baselines) {
-        fprintf(f, "  \"baselines\": {\n    \"most_accurate\": {\"index\": %d, \"code\": %d, \"arch\": ",
-                tab->index[tab->by_code[top]], top);
+        fprintf(
+            f,
+            "  \"baselines\": {\n    \"most_accurate\": {\"index\": %d, \"code\": %d, \"arch\": ",
+            tab->index[tab->by_code[top]], top);
         json_str(f, toparch);
         fprintf(f, ", \"accuracy\": %.4f},\n", truth[top]);
         json_figures(f, "own_dataflow", &fb, true);
@@ -662,7 +688,8 @@ int naasc_nas_main(int argc, char **argv) {
         json_str(f, rs);
         fprintf(f, ", \"accuracy\": %.4f,\n", truth[ref]);
         json_figures(f, "own_dataflow", &fr, false);
-        fprintf(f, "  },\n  \"vs_reference\": {\"edp_reduction\": %.4f, \"accuracy_gain\": %.4f},\n",
+        fprintf(f,
+                "  },\n  \"vs_reference\": {\"edp_reduction\": %.4f, \"accuracy_gain\": %.4f},\n",
                 fr.edp / best.edp, truth[b->code] - truth[ref]);
       }
       fprintf(f, "  \"pareto\": [");
@@ -678,8 +705,9 @@ int naasc_nas_main(int argc, char **argv) {
         const NasPoint *p = &nr.hist[i];
         char s[NB201_ARCH_MAX];
         nb201_format(tab->ops[tab->by_code[p->code]], s, sizeof s);
-        fprintf(f, "%d,%d,%s,%.4f,%.4f,%.17g,%.17g,%.17g\n", p->code, tab->index[tab->by_code[p->code]],
-                s, truth[p->code], p->acc, p->edp, p->energy_pj, p->cycles);
+        fprintf(f, "%d,%d,%s,%.4f,%.4f,%.17g,%.17g,%.17g\n", p->code,
+                tab->index[tab->by_code[p->code]], s, truth[p->code], p->acc, p->edp, p->energy_pj,
+                p->cycles);
       }
       rc = write_buf(dir, "history.csv", f, &buf, &len, &d);
     }
@@ -710,8 +738,8 @@ int naasc_nas_main(int argc, char **argv) {
       printf("network %d %s: %s accuracy %.2f%%%s; EDP %.4e pJ x cycles on %s; %d networks "
              "scored in %.1f s -> %s/\n",
              tab->index[row], arch, nb201_dataset_name(dataset), truth[b->code],
-             met ? "" : " (the bound was not met: the closest design)", best.edp,
-             best.arch.name, nr.nhist, nr.seconds, dir);
+             met ? "" : " (the bound was not met: the closest design)", best.edp, best.arch.name,
+             nr.nhist, nr.seconds, dir);
     xfree(tacc), xfree(front), xfree(tp);
     if (rc == RC_OK && !met) {
       diag_error(&d, NULL, "no network scored met the bound (%s %g); %s/ holds the closest",

@@ -53,7 +53,8 @@ int main(int argc, char **argv) {
       out = argv[++i];
     } else if (strncmp(a, "--input-shape", 13) == 0 && (a[13] == '=' || a[13] == 0)) {
       const char *v = a[13] == '=' ? a + 14 : (i + 1 < argc ? argv[++i] : NULL);
-      if (!v || opt.nshapes == NAASC_MAX_BINDINGS || !parse_input_shape(v, &opt.shapes[opt.nshapes++], &d))
+      if (!v || opt.nshapes == NAASC_MAX_BINDINGS ||
+          !parse_input_shape(v, &opt.shapes[opt.nshapes++], &d))
         return RC_USAGE;
     } else if ((r = driver_parse_flag(&drv, argc, argv, &i, &d)) != 0) {
       if (r < 0) return RC_USAGE;
@@ -106,7 +107,8 @@ int main(int argc, char **argv) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = out ? open_memstream(&text, &len) : stdout;
-    if (!f) rc = RC_INTERNAL;
+    if (!f)
+      rc = RC_INTERNAL;
     else {
       program_print(f, &prog, NULL, 0);
       if (out) {

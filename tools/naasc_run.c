@@ -83,7 +83,8 @@ static bool out_varint(Out *o, uint64_t v) {
 
 static bool tensor_proto(Out *o, const RtTensor *t) {
   bool ok = true;
-  for (int k = 0; k < t->rank; k++) ok &= out_varint(o, 1 << 3 | 0) && out_varint(o, (uint64_t)t->dims[k]);
+  for (int k = 0; k < t->rank; k++)
+    ok &= out_varint(o, 1 << 3 | 0) && out_varint(o, (uint64_t)t->dims[k]);
   ok &= out_varint(o, 2 << 3 | 0) && out_varint(o, (uint64_t)t->dtype);
   size_t nl = strlen(t->name);
   ok &= out_varint(o, 8 << 3 | 2) && out_varint(o, nl) && out_put(o, t->name, nl);
@@ -98,7 +99,8 @@ static Rc jit_compile(void *ctx, const TileKernel *k, KernelFn *fn, Diag *d) {
 }
 
 static void print_counts(const RtProgram *p) {
-  printf("%-32s %-3s %-14s %-2s %14s %14s %14s\n", "layer", "lvl", "", "T", "reads", "fills", "updates");
+  printf("%-32s %-3s %-14s %-2s %14s %14s %14s\n", "layer", "lvl", "", "T", "reads", "fills",
+         "updates");
   for (int i = 0; i < rt_nlayers(p); i++) {
     const RtLayerCounts *c = rt_layer_counts(p, i);
     if (!c->counted) continue;
@@ -106,8 +108,9 @@ static void print_counts(const RtProgram *p) {
       for (int t = 0; t < NTENSORS; t++) {
         const AccessCounts *a = &c->total[l][t];
         if (!a->reads && !a->fills && !a->updates) continue;
-        printf("%-32.32s %-3d %-14s %-2c %14lld %14lld %14lld\n", c->name, l, "", accel_tensor_letter(t),
-               (long long)a->reads, (long long)a->fills, (long long)a->updates);
+        printf("%-32.32s %-3d %-14s %-2c %14lld %14lld %14lld\n", c->name, l, "",
+               accel_tensor_letter(t), (long long)a->reads, (long long)a->fills,
+               (long long)a->updates);
       }
   }
 }
@@ -121,8 +124,8 @@ static void print_moved(const RtProgram *p) {
       for (int t = 0; t < NTENSORS; t++) {
         int64_t out = t == TENSOR_O ? c->drained[l] : 0;
         if (!c->moved[l][t] && !out) continue;
-        printf("%-32.32s %-3d %-2c %14lld %14lld\n", c->name, l, accel_tensor_letter(t), (long long)c->moved[l][t],
-               (long long)out);
+        printf("%-32.32s %-3d %-2c %14lld %14lld\n", c->name, l, accel_tensor_letter(t),
+               (long long)c->moved[l][t], (long long)out);
       }
   }
 }
@@ -131,7 +134,8 @@ int main(int argc, char **argv) {
   const char *model = NULL, *outdir = NULL, *target = NULL;
   const char *in_name[64], *in_path[64];
   int nin = 0;
-  bool no_jit = false, reference = false, counts = false, exact = false, disasm = false, timing = false;
+  bool no_jit = false, reference = false, counts = false, exact = false, disasm = false,
+       timing = false;
   bool moved = false, inner = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -239,12 +243,15 @@ int main(int argc, char **argv) {
     int64_t nk;
     double secs;
     codegen_stats(cg, &nk, &secs);
-    fprintf(stderr, "naasc-run: %lld kernels compiled in %.3f s (included below)\n", (long long)nk, secs);
+    fprintf(stderr, "naasc-run: %lld kernels compiled in %.3f s (included below)\n", (long long)nk,
+            secs);
   }
   if (rc == RC_OK && timing)
     fprintf(stderr, "naasc-run: %s: %.3f s (%s)\n", model,
             (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
-            reference ? "reference interpreter" : no_jit ? "tiled, C reference kernels" : "tiled, JIT kernels");
+            reference ? "reference interpreter"
+            : no_jit  ? "tiled, C reference kernels"
+                      : "tiled, JIT kernels");
   if (rc == RC_OK && counts) print_counts(p);
   if (rc == RC_OK && moved) print_moved(p);
   if (rc == RC_OK && outdir) {

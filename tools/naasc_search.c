@@ -35,7 +35,6 @@
 #include <mpi.h>
 #endif
 
-
 static const char usage_text[] =
     "usage: naasc --search MODEL.onnx|ZOO-NAME [MORE ...] --budget NAME|FILE.yaml [options]\n"
     "\n"
@@ -171,9 +170,10 @@ static Rc attach_mappings(Module *m, int model, const NaasWorkload *w, const Naa
     Problem p;
     if (!nest_problem(&m->nests[i], &p)) continue;
     int k = 0;
-    while (k < w->nlayers && !(w->layers[k].model == model && memcmp(w->layers[k].p.dim, p.dim, sizeof p.dim) == 0 &&
-                               memcmp(w->layers[k].p.stride, p.stride, sizeof p.stride) == 0 &&
-                               memcmp(w->layers[k].p.dilation, p.dilation, sizeof p.dilation) == 0))
+    while (k < w->nlayers &&
+           !(w->layers[k].model == model && memcmp(w->layers[k].p.dim, p.dim, sizeof p.dim) == 0 &&
+             memcmp(w->layers[k].p.stride, p.stride, sizeof p.stride) == 0 &&
+             memcmp(w->layers[k].p.dilation, p.dilation, sizeof p.dilation) == 0))
       k++;
     if (k == w->nlayers) return RC_INTERNAL;
     NestMapping *nm = arena_alloc(&m->arena, sizeof *nm);
@@ -190,15 +190,21 @@ static Rc attach_mappings(Module *m, int model, const NaasWorkload *w, const Naa
 static void json_s(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
-    if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-    else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-    else fputc(*s, f);
+    if (*s == '"' || *s == '\\')
+      fprintf(f, "\\%c", *s);
+    else if ((unsigned char)*s < 0x20)
+      fprintf(f, "\\u%04x", *s);
+    else
+      fputc(*s, f);
   }
   fputc('"', f);
 }
 
 static const char *mode_name(bool fixed, const NaasOptions *o) {
-  return fixed ? "fixed" : o->sizing_only ? "sizing-only" : o->optimizer == OPT_RANDOM ? "random" : "naas";
+  return fixed                        ? "fixed"
+         : o->sizing_only             ? "sizing-only"
+         : o->optimizer == OPT_RANDOM ? "random"
+                                      : "naas";
 }
 
 /* A roofline bound under the cost model for any design within budget b: per
@@ -208,7 +214,9 @@ static const char *mode_name(bool fixed, const NaasOptions *o) {
 static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *en, double *edp) {
   double le = 0, lc = 0;
   const Level *D = &b->level[0];
-  double bw = D->shared_bw > 0 ? D->shared_bw : D->read_bw > 0 ? D->read_bw + (D->write_bw > 0 ? D->write_bw : 0) : 0;
+  double bw = D->shared_bw > 0 ? D->shared_bw
+              : D->read_bw > 0 ? D->read_bw + (D->write_bw > 0 ? D->write_bw : 0)
+                               : 0;
   for (int m = 0; m < w->nmodels; m++) {
     double E = 0, C = 0;
     for (int i = 0; i < w->nlayers; i++) {
@@ -217,9 +225,11 @@ static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *
       const Problem *p = &l->p;
       const int64_t *x = p->dim;
       double W = (double)x[DIM_G] * x[DIM_K] * x[DIM_C] * x[DIM_R] * x[DIM_S];
-      double I = (double)x[DIM_N] * x[DIM_G] * x[DIM_C] * problem_input_extent(p, 0) * problem_input_extent(p, 1);
+      double I = (double)x[DIM_N] * x[DIM_G] * x[DIM_C] * problem_input_extent(p, 0) *
+                 problem_input_extent(p, 1);
       double O = (double)x[DIM_N] * x[DIM_G] * x[DIM_K] * x[DIM_P] * x[DIM_Q];
-      double macs = (double)problem_macs(p), c1 = macs / (double)b->mac_instances, c2 = bw > 0 ? (W + I + O) / bw : 0;
+      double macs = (double)problem_macs(p), c1 = macs / (double)b->mac_instances,
+             c2 = bw > 0 ? (W + I + O) / bw : 0;
       C += (double)l->count * (c1 > c2 ? c1 : c2);
       E += (double)l->count * ((W + I + O) * D->e_read_pj + macs * b->mac_energy_pj);
     }
@@ -231,8 +241,9 @@ static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *
   *edp = exp((le + lc) / w->nmodels);
 }
 
-static void write_result_json(FILE *f, const char *budget, const Arch *barch, bool fixed, const NaasOptions *o,
-                              const NaasWorkload *w, const NaasResult *r, int nranks) {
+static void write_result_json(FILE *f, const char *budget, const Arch *barch, bool fixed,
+                              const NaasOptions *o, const NaasWorkload *w, const NaasResult *r,
+                              int nranks) {
   fputs("{\n  \"schema\": \"naasc-search-result/1\",\n  \"mode\": ", f);
   json_s(f, mode_name(fixed, o));
   fputs(",\n  \"budget\": ", f);
@@ -243,11 +254,14 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
     json_s(f, w->model_name[m]);
   }
   fprintf(f, "],\n  \"objective\": \"%s\",\n  \"seed\": %" PRIu64 ",\n",
-          o->objective == NAAS_OBJ_ENERGY ? "energy" : o->objective == NAAS_OBJ_LATENCY ? "latency" : "edp",
+          o->objective == NAAS_OBJ_ENERGY    ? "energy"
+          : o->objective == NAAS_OBJ_LATENCY ? "latency"
+                                             : "edp",
           o->seed);
   fprintf(f, "  \"search_score\": %.17g,\n", fixed ? r->score : r->search_score);
-  fprintf(f, "  \"score\": %.17g,\n  \"edp\": %.17g,\n  \"energy_pj\": %.17g,\n  \"cycles\": %.17g,\n"
-             "  \"area_um2\": %.9g,\n",
+  fprintf(f,
+          "  \"score\": %.17g,\n  \"edp\": %.17g,\n  \"energy_pj\": %.17g,\n  \"cycles\": %.17g,\n"
+          "  \"area_um2\": %.9g,\n",
           r->score, r->edp, r->energy_pj, r->cycles, r->area_um2);
   const Arch *a = &r->arch;
   fprintf(f, "  \"arch\": {\"name\": ");
@@ -257,8 +271,9 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
     const Level *L = &a->level[l];
     fprintf(f, "%s{\"name\": ", l ? ", " : "");
     json_s(f, L->name);
-    fprintf(f, ", \"capacity_words\": %" PRId64 ", \"instances\": %" PRId64 ", \"fanout\": [%" PRId64 ", %" PRId64
-               ", %" PRId64 "], \"connectivity\": [",
+    fprintf(f,
+            ", \"capacity_words\": %" PRId64 ", \"instances\": %" PRId64 ", \"fanout\": [%" PRId64
+            ", %" PRId64 ", %" PRId64 "], \"connectivity\": [",
             L->capacity_words, L->instances, L->fanout[0], L->fanout[1], L->fanout[2]);
     for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
       char s[NDIMS + 1];
@@ -281,9 +296,12 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
   }
   double bc, be, bedp;
   roofline(w, barch, &bc, &be, &bedp);
-  fprintf(f, "\n  ],\n  \"bound\": {\"cycles\": %.17g, \"energy_pj\": %.17g, \"edp\": %.17g},", bc, be, bedp);
-  fprintf(f, "\n  \"layer_shapes\": %d,\n  \"iterations\": %" PRId64 ",\n  \"candidates\": %" PRId64
-             ",\n  \"evals\": %" PRId64 ",\n  \"seconds\": %.3f,\n  \"jobs\": %d,\n  \"ranks\": %d\n}\n",
+  fprintf(f, "\n  ],\n  \"bound\": {\"cycles\": %.17g, \"energy_pj\": %.17g, \"edp\": %.17g},", bc,
+          be, bedp);
+  fprintf(f,
+          "\n  \"layer_shapes\": %d,\n  \"iterations\": %" PRId64 ",\n  \"candidates\": %" PRId64
+          ",\n  \"evals\": %" PRId64
+          ",\n  \"seconds\": %.3f,\n  \"jobs\": %d,\n  \"ranks\": %d\n}\n",
           w->nlayers, r->iterations, r->candidates, r->evals, r->seconds, o->jobs, nranks);
 }
 
@@ -297,15 +315,21 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
 #define M_B 50
 
 static void svg_head(FILE *f, const char *title, const char *xl, const char *yl) {
-  fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
-             "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-          SVG_W, SVG_H);
+  fprintf(
+      f,
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
+      "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+      SVG_W, SVG_H);
   fprintf(f, "<text x=\"%d\" y=\"18\" font-size=\"14\">%s</text>\n", M_L, title);
-  fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (SVG_W + M_L) / 2, SVG_H - 10, xl);
-  fprintf(f, "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>\n",
-          SVG_H / 2, SVG_H / 2, yl);
-  fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"black\"/>\n", M_L, M_T,
-          SVG_W - M_L - M_R, SVG_H - M_T - M_B);
+  fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (SVG_W + M_L) / 2,
+          SVG_H - 10, xl);
+  fprintf(
+      f,
+      "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>\n",
+      SVG_H / 2, SVG_H / 2, yl);
+  fprintf(f,
+          "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"black\"/>\n",
+          M_L, M_T, SVG_W - M_L - M_R, SVG_H - M_T - M_B);
 }
 
 typedef struct {
@@ -322,9 +346,14 @@ static double fy(const Frame *fr, double ly) {
 static void svg_ticks(FILE *f, const Frame *fr, bool xint) {
   for (int k = 0; k <= 4; k++) {
     double x = fr->x0 + (fr->x1 - fr->x0) * k / 4, ly = fr->y0 + (fr->y1 - fr->y0) * k / 4;
-    if (xint) fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f</text>\n", fx(fr, x), SVG_H - M_B + 16, x);
-    else fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.3g</text>\n", fx(fr, x), SVG_H - M_B + 16, x);
-    fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", M_L - 4, fy(fr, ly) + 4, pow(10, ly));
+    if (xint)
+      fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f</text>\n", fx(fr, x),
+              SVG_H - M_B + 16, x);
+    else
+      fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.3g</text>\n", fx(fr, x),
+              SVG_H - M_B + 16, x);
+    fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", M_L - 4,
+            fy(fr, ly) + 4, pow(10, ly));
   }
 }
 
@@ -350,20 +379,22 @@ static void svg_convergence(FILE *f, const NaasResult *r, const char *what) {
   Frame fr = {0, (double)(r->iterations > 1 ? r->iterations - 1 : 1), 0, 1};
   frame_y(r, &fr);
   char title[128], yl[64];
-  snprintf(title, sizeof title, "convergence: %s per iteration (grey: population, blue: best so far)", what);
+  snprintf(title, sizeof title,
+           "convergence: %s per iteration (grey: population, blue: best so far)", what);
   snprintf(yl, sizeof yl, "%s (log scale)", what);
   svg_head(f, title, "iteration", yl);
   svg_ticks(f, &fr, true);
   for (int64_t i = 0; i < r->nlog; i++)
     if (r->log[i].valid)
-      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#999\"/>\n", fx(&fr, (double)r->log[i].iteration),
-              fy(&fr, log10(r->log[i].score)));
+      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#999\"/>\n",
+              fx(&fr, (double)r->log[i].iteration), fy(&fr, log10(r->log[i].score)));
   fputs("<polyline fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"2\" points=\"", f);
   double best = INFINITY;
   for (int64_t i = 0; i < r->nlog; i++) {
     if (r->log[i].valid && r->log[i].score < best) best = r->log[i].score;
     bool last = i + 1 == r->nlog || r->log[i + 1].iteration != r->log[i].iteration;
-    if (last && isfinite(best)) fprintf(f, "%.1f,%.1f ", fx(&fr, (double)r->log[i].iteration), fy(&fr, log10(best)));
+    if (last && isfinite(best))
+      fprintf(f, "%.1f,%.1f ", fx(&fr, (double)r->log[i].iteration), fy(&fr, log10(best)));
   }
   fputs("\"/>\n</svg>\n", f);
 }
@@ -382,15 +413,17 @@ static void svg_pareto(FILE *f, const NaasResult *r, const char *what) {
   }
   frame_y(r, &fr);
   char title[128], yl[64];
-  snprintf(title, sizeof title, "%s versus area (grey: every valid candidate, red: Pareto front)", what);
+  snprintf(title, sizeof title, "%s versus area (grey: every valid candidate, red: Pareto front)",
+           what);
   snprintf(yl, sizeof yl, "%s (log scale)", what);
   svg_head(f, title, "area (mm^2, placeholder model)", yl);
   svg_ticks(f, &fr, false);
   int64_t n = 0;
   for (int64_t i = 0; i < r->nlog; i++)
     if (r->log[i].valid)
-      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#999\"/>\n", fx(&fr, r->log[i].area_um2 / 1e6),
-              fy(&fr, log10(r->log[i].score))), n++;
+      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#999\"/>\n",
+              fx(&fr, r->log[i].area_um2 / 1e6), fy(&fr, log10(r->log[i].score))),
+          n++;
   /* The front: sort by area (then score), keep each point that beats all smaller ones. */
   int64_t *idx = malloc(sizeof *idx * (size_t)(n + 1));
   if (!idx) {
@@ -403,7 +436,8 @@ static void svg_pareto(FILE *f, const NaasResult *r, const char *what) {
   for (int64_t i = 1; i < k; i++) {
     int64_t v = idx[i], j = i - 1;
     while (j >= 0 && (r->log[idx[j]].area_um2 > r->log[v].area_um2 ||
-                      (r->log[idx[j]].area_um2 == r->log[v].area_um2 && r->log[idx[j]].score > r->log[v].score))) {
+                      (r->log[idx[j]].area_um2 == r->log[v].area_um2 &&
+                       r->log[idx[j]].score > r->log[v].score))) {
       idx[j + 1] = idx[j];
       j--;
     }
@@ -425,8 +459,10 @@ static void svg_pareto(FILE *f, const NaasResult *r, const char *what) {
 static Rc write_svg(const char *path, const NaasResult *r, const char *what, bool pareto, Diag *d) {
   Mem m;
   if (!mem_open(&m)) return RC_INTERNAL;
-  if (pareto) svg_pareto(m.f, r, what);
-  else svg_convergence(m.f, r, what);
+  if (pareto)
+    svg_pareto(m.f, r, what);
+  else
+    svg_convergence(m.f, r, what);
   return mem_commit(&m, path, d);
 }
 
@@ -449,62 +485,79 @@ int naasc_search_main(int argc, char **argv) {
       fputs(usage_text, stdout);
       return RC_OK;
     } else if (cli_is_flag(a, "--budget")) {
-      if (!(budget = cli_flag_value(argc, argv, &i, "--budget"))) return usage_error("%s", "--budget needs a preset name or a file");
+      if (!(budget = cli_flag_value(argc, argv, &i, "--budget")))
+        return usage_error("%s", "--budget needs a preset name or a file");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a folder");
       dir = argv[++i];
     } else if (cli_is_flag(a, "--objective")) {
       v = cli_flag_value(argc, argv, &i, "--objective");
-      if (v && strcmp(v, "edp") == 0) o.objective = NAAS_OBJ_EDP;
-      else if (v && strcmp(v, "energy") == 0) o.objective = NAAS_OBJ_ENERGY;
-      else if (v && strcmp(v, "latency") == 0) o.objective = NAAS_OBJ_LATENCY;
-      else return usage_error("--objective takes edp, energy or latency, not '%s'", v ? v : "");
+      if (v && strcmp(v, "edp") == 0)
+        o.objective = NAAS_OBJ_EDP;
+      else if (v && strcmp(v, "energy") == 0)
+        o.objective = NAAS_OBJ_ENERGY;
+      else if (v && strcmp(v, "latency") == 0)
+        o.objective = NAAS_OBJ_LATENCY;
+      else
+        return usage_error("--objective takes edp, energy or latency, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-area")) {
       v = cli_flag_value(argc, argv, &i, "--max-area");
-      if (!v || !parse_pos(v, &o.max_area_um2)) return usage_error("--max-area takes a positive area in um^2, not '%s'", v ? v : "");
+      if (!v || !parse_pos(v, &o.max_area_um2))
+        return usage_error("--max-area takes a positive area in um^2, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-latency")) {
       v = cli_flag_value(argc, argv, &i, "--max-latency");
-      if (!v || !parse_pos(v, &o.max_cycles)) return usage_error("--max-latency takes a positive number of cycles, not '%s'", v ? v : "");
+      if (!v || !parse_pos(v, &o.max_cycles))
+        return usage_error("--max-latency takes a positive number of cycles, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-energy")) {
       v = cli_flag_value(argc, argv, &i, "--max-energy");
-      if (!v || !parse_pos(v, &o.max_energy_pj)) return usage_error("--max-energy takes a positive energy in pJ, not '%s'", v ? v : "");
+      if (!v || !parse_pos(v, &o.max_energy_pj))
+        return usage_error("--max-energy takes a positive energy in pJ, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--iterations")) {
       v = cli_flag_value(argc, argv, &i, "--iterations");
-      if (!v || !parse_i64(v, &o.iterations, 1)) return usage_error("--iterations takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &o.iterations, 1))
+        return usage_error("--iterations takes a positive integer, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--popsize")) {
       v = cli_flag_value(argc, argv, &i, "--popsize");
-      if (!v || !parse_i64(v, &n, 4) || n > 4096) return usage_error("--popsize takes an integer from 4 to 4096, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &n, 4) || n > 4096)
+        return usage_error("--popsize takes an integer from 4 to 4096, not '%s'", v ? v : "");
       o.popsize = (int)n;
     } else if (cli_is_flag(a, "--map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--map-budget");
-      if (!v || !parse_i64(v, &o.map_budget, 1)) return usage_error("--map-budget takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &o.map_budget, 1))
+        return usage_error("--map-budget takes a positive integer, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
       if (!v || !opt_parse(v, &o.optimizer) || o.optimizer == OPT_GENETIC)
         return usage_error("--optimizer takes cmaes or random, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--final-map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--final-map-budget");
-      if (!v || !parse_i64(v, &o.final_map_budget, 1)) return usage_error("--final-map-budget takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &o.final_map_budget, 1))
+        return usage_error("--final-map-budget takes a positive integer, not '%s'", v ? v : "");
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.sizing_only = true;
     } else if (strcmp(a, "--fixed") == 0) {
       fixed = true;
     } else if (cli_is_flag(a, "--seed")) {
       v = cli_flag_value(argc, argv, &i, "--seed");
-      if (!v || !parse_i64(v, &n, 0)) return usage_error("--seed takes a non-negative integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &n, 0))
+        return usage_error("--seed takes a non-negative integer, not '%s'", v ? v : "");
       o.seed = (uint64_t)n;
     } else if (cli_is_flag(a, "--jobs") || strncmp(a, "-j", 2) == 0) {
       v = strcmp(a, "-j") == 0 ? (i + 1 < argc ? argv[++i] : NULL)
-          : a[1] == 'j' ? a + 2 : cli_flag_value(argc, argv, &i, "--jobs");
-      if (!v || !parse_i64(v, &n, 1) || n > 64) return usage_error("--jobs takes an integer from 1 to 64, not '%s'", v ? v : "");
+          : a[1] == 'j'        ? a + 2
+                               : cli_flag_value(argc, argv, &i, "--jobs");
+      if (!v || !parse_i64(v, &n, 1) || n > 64)
+        return usage_error("--jobs takes an integer from 1 to 64, not '%s'", v ? v : "");
       o.jobs = (int)n;
     } else if (cli_is_flag(a, "--checkpoint")) {
-      if (!(o.checkpoint = cli_flag_value(argc, argv, &i, "--checkpoint"))) return usage_error("%s", "--checkpoint needs a file");
+      if (!(o.checkpoint = cli_flag_value(argc, argv, &i, "--checkpoint")))
+        return usage_error("%s", "--checkpoint needs a file");
     } else if (strcmp(a, "--resume") == 0) {
       o.resume = true;
     } else if (cli_is_flag(a, "--stop-after-iteration")) { /* hidden: tests of --resume */
       v = cli_flag_value(argc, argv, &i, "--stop-after-iteration");
-      if (!v || !parse_i64(v, &o.stop_after_iteration, 1)) return usage_error("--stop-after-iteration takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &o.stop_after_iteration, 1))
+        return usage_error("--stop-after-iteration takes a positive integer, not '%s'", v ? v : "");
     } else if (strcmp(a, "--no-progress") == 0) {
       no_progress = true;
     } else if (strcmp(a, "-q") == 0) {
@@ -516,10 +569,13 @@ int naasc_search_main(int argc, char **argv) {
       models[nmodels++] = a;
     }
   }
-  if (!nmodels) return usage_error("%s", "naasc --search needs at least one model (a .onnx file or a zoo name)");
+  if (!nmodels)
+    return usage_error("%s",
+                       "naasc --search needs at least one model (a .onnx file or a zoo name)");
   if (!budget) return usage_error("%s", "naasc --search needs --budget NAME|FILE.yaml");
   if (o.resume && !o.checkpoint) return usage_error("%s", "--resume needs --checkpoint FILE");
-  if (fixed && (o.sizing_only || o.optimizer == OPT_RANDOM)) return usage_error("%s", "--fixed searches nothing: no --sizing-only or --optimizer");
+  if (fixed && (o.sizing_only || o.optimizer == OPT_RANDOM))
+    return usage_error("%s", "--fixed searches nothing: no --sizing-only or --optimizer");
 
   int rank = 0, nranks = 1;
 #ifdef NAASC_MPI
@@ -564,11 +620,14 @@ int naasc_search_main(int argc, char **argv) {
     rc = fixed ? naas_eval_fixed(&w, &barch, &o, &r, &d) : naas_search(&w, &barch, &o, &r, &d);
     if (rc == RC_OK && r.stopped) {
       if (rank == 0 && !quiet)
-        printf("stopped after iteration %" PRId64 " (checkpoint %s)\n", r.iterations, o.checkpoint ? o.checkpoint : "none");
+        printf("stopped after iteration %" PRId64 " (checkpoint %s)\n", r.iterations,
+               o.checkpoint ? o.checkpoint : "none");
       goto done;
     }
   }
-  const char *what = o.objective == NAAS_OBJ_ENERGY ? "energy (pJ)" : o.objective == NAAS_OBJ_LATENCY ? "cycles" : "EDP (pJ x cycles)";
+  const char *what = o.objective == NAAS_OBJ_ENERGY    ? "energy (pJ)"
+                     : o.objective == NAAS_OBJ_LATENCY ? "cycles"
+                                                       : "EDP (pJ x cycles)";
   if (rc == RC_OK && rank == 0) {
     char *p = join(dir, "arch", ".yaml");
     Mem m;
@@ -590,8 +649,10 @@ int naasc_search_main(int argc, char **argv) {
       }
       if (rc == RC_OK && mem_open(&m)) {
         rc = report_write(mods[k], &r.arch, m.f, js, &d);
-        if (rc == RC_OK) rc = mem_commit(&m, txt, &d);
-        else fclose(m.f), free(m.buf);
+        if (rc == RC_OK)
+          rc = mem_commit(&m, txt, &d);
+        else
+          fclose(m.f), free(m.buf);
       }
       char *cmd = join(dir, labels[k], ".cmd");
       if (rc == RC_OK && !cmd) rc = RC_INTERNAL;
@@ -623,9 +684,10 @@ int naasc_search_main(int argc, char **argv) {
     }
   }
   if (rc == RC_OK && rank == 0 && !quiet) {
-    printf("%s within %s: %s %.6g (EDP %.6g pJ x cycles, energy %.6g pJ, %.6g cycles; geomean over %d model%s)\n",
-           mode_name(fixed, &o), budget, o.objective == NAAS_OBJ_EDP ? "EDP" : what, r.score, r.edp, r.energy_pj,
-           r.cycles, w.nmodels, w.nmodels > 1 ? "s" : "");
+    printf(
+        "%s within %s: %s %.6g (EDP %.6g pJ x cycles, energy %.6g pJ, %.6g cycles; geomean over %d model%s)\n",
+        mode_name(fixed, &o), budget, o.objective == NAAS_OBJ_EDP ? "EDP" : what, r.score, r.edp,
+        r.energy_pj, r.cycles, w.nmodels, w.nmodels > 1 ? "s" : "");
     const Arch *a = &r.arch;
     printf("design %s: %" PRId64 " PEs", a->name, a->mac_instances);
     for (int l = 0; l < a->nlevels; l++)
@@ -633,15 +695,18 @@ int naasc_search_main(int argc, char **argv) {
         if (a->level[l].fanout[ax] > 1) {
           char s[NDIMS + 1];
           naas_conn_string(a->level[l].connectivity[ax], s);
-          printf(", %s %c=%" PRId64 " [%s]", a->level[l].name, "xyz"[ax], a->level[l].fanout[ax], s);
+          printf(", %s %c=%" PRId64 " [%s]", a->level[l].name, "xyz"[ax], a -> level[l].fanout[ax],
+                 s);
         }
-    for (int l = 1; l < a->nlevels; l++) printf(", %s %" PRId64 " words", a->level[l].name, a->level[l].capacity_words);
+    for (int l = 1; l < a->nlevels; l++)
+      printf(", %s %" PRId64 " words", a->level[l].name, a->level[l].capacity_words);
     printf(", DRAM %.4g words/cycle, area %.4g mm^2\n", a->level[0].shared_bw, r.area_um2 / 1e6);
-    printf("%" PRId64 " candidates, %" PRId64 " cost evaluations, %.1f s; outputs in %s/\n", r.candidates, r.evals,
-           r.seconds, dir);
+    printf("%" PRId64 " candidates, %" PRId64 " cost evaluations, %.1f s; outputs in %s/\n",
+           r.candidates, r.evals, r.seconds, dir);
     for (int k = 0; k < w.nmodels; k++)
-      printf("command stream: %s/%s.cmd (%zu bytes: %zu of commands, %zu of weights; run it with naasc-run)\n",
-             dir, labels[k], cst[k].bytes, cst[k].cmd_bytes, cst[k].weight_bytes);
+      printf(
+          "command stream: %s/%s.cmd (%zu bytes: %zu of commands, %zu of weights; run it with naasc-run)\n",
+          dir, labels[k], cst[k].bytes, cst[k].cmd_bytes, cst[k].weight_bytes);
   }
 done:
   naas_result_free(&r);

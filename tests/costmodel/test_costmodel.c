@@ -99,8 +99,10 @@ int main(int argc, char **argv) {
   }
   for (int i = 1; i < argc; i++) {
     size_t len = strlen(argv[i]);
-    if (len > 5 && strcmp(argv[i] + len - 5, ".json") == 0) run_case(argv[i]);
-    else run_dir(argv[i]);
+    if (len > 5 && strcmp(argv[i] + len - 5, ".json") == 0)
+      run_case(argv[i]);
+    else
+      run_dir(argv[i]);
   }
   printf("%d passed, %d failed", npass, nfail);
   if (nexcused) printf(", %d excused", nexcused);

@@ -20,8 +20,10 @@ static int npass, nfail;
 static char dir[2048];
 
 static void expect(bool ok, const char *what) {
-  if (ok) npass++;
-  else nfail++, printf("FAIL %s\n", what);
+  if (ok)
+    npass++;
+  else
+    nfail++, printf("FAIL %s\n", what);
 }
 
 static const char *path_of(const char *sub) {
@@ -114,8 +116,9 @@ int main(int argc, char **argv) {
     CostResult r;
     int err = cost_eval(&p, &good_arch, &m, &r);
     expect(err == COST_OK, "yaml/ mapping evaluates");
-    if (!err) expect(cost_compare(&r, &c.expected, &good_arch, stdout, true) == 0,
-                     "yaml/ gives Timeloop's figures");
+    if (!err)
+      expect(cost_compare(&r, &c.expected, &good_arch, stdout, true) == 0,
+             "yaml/ gives Timeloop's figures");
   }
 
   /* 2. Malformed files. */
@@ -147,28 +150,30 @@ int main(int argc, char **argv) {
   if (loaded) {
     Mapping e = m;
     e.level[5].factor[DIM_K] = 8;
-    expect_invalid(&p, &good_arch, &e, COST_EFACTOR, "the factors of K cover 128, the problem has 256",
-                   "factors_cover_dims");
+    expect_invalid(&p, &good_arch, &e, COST_EFACTOR,
+                   "the factors of K cover 128, the problem has 256", "factors_cover_dims");
     e = m, e.level[4].factor[DIM_C] = 8, e.level[0].factor[DIM_C] = 16;
     expect_invalid(&p, &good_arch, &e, COST_ECAPACITY,
                    "level 'weights_spad': the kept tiles need 384 words, it holds 192",
                    "capacity_exceeded");
     e = m, e.level[1].spatial[AXIS_X][DIM_K] = 4, e.level[0].factor[DIM_K] = 1;
-    expect_invalid(&p, &good_arch, &e, COST_EFANOUT, "28-way unrolling on axis x exceeds its fanout 14",
-                   "fanout_exceeded");
+    expect_invalid(&p, &good_arch, &e, COST_EFANOUT,
+                   "28-way unrolling on axis x exceeds its fanout 14", "fanout_exceeded");
     Arch a = good_arch;
     a.level[1].connectivity[AXIS_X] = (uint8_t)(1u << DIM_K | 1u << DIM_C);
-    expect_invalid(&p, &a, &m, COST_ECONNECT, "level 'shared_glb': dim Q may not be unrolled on axis x",
+    expect_invalid(&p, &a, &m, COST_ECONNECT,
+                   "level 'shared_glb': dim Q may not be unrolled on axis x",
                    "connectivity_respected");
     e = m, e.level[1].keep |= 1u << TENSOR_W;
     expect_invalid(&p, &good_arch, &e, COST_EKEEP, "level 'shared_glb' may not keep",
                    "keep_within_allowed");
     e = m, e.level[0].keep = 1u << TENSOR_W | 1u << TENSOR_I;
-    expect_invalid(&p, &good_arch, &e, COST_EKEEP, "the outermost level 'DRAM' must keep W, I and O",
-                   "dram_keeps_all");
-    e = m, e.level[0].factor[DIM_K] = 1, e.level[5].factor[DIM_K] = 44, e.level[5].remainder[DIM_K] = 40;
-    expect_invalid(&p, &good_arch, &e, COST_EUNSUPPORTED, "a spatial loop over K encloses a remainder on K",
-                   "remainder_inside_spatial");
+    expect_invalid(&p, &good_arch, &e, COST_EKEEP,
+                   "the outermost level 'DRAM' must keep W, I and O", "dram_keeps_all");
+    e = m, e.level[0].factor[DIM_K] = 1, e.level[5].factor[DIM_K] = 44,
+    e.level[5].remainder[DIM_K] = 40;
+    expect_invalid(&p, &good_arch, &e, COST_EUNSUPPORTED,
+                   "a spatial loop over K encloses a remainder on K", "remainder_inside_spatial");
     e = m, e.level[4].order[1] = DIM_R; /* R twice */
     expect_invalid(&p, &good_arch, &e, COST_EFACTOR, "temporal order is not a permutation",
                    "order_permutation");

@@ -66,16 +66,20 @@ static bool close_enough(DType dt, double got, double want) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: eval_case MODEL.onnx [--bind N=F]... [--input N=F]... [--expect N=F]...\n");
+    fprintf(stderr,
+            "usage: eval_case MODEL.onnx [--bind N=F]... [--input N=F]... [--expect N=F]...\n");
     return 2;
   }
   Pair binds[MAXN], inputs[MAXN], expects[MAXN];
   int nb = 0, ni = 0, ne = 0;
   for (int i = 2; i < argc; i++) {
     Pair *p = NULL;
-    if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc && nb < MAXN) p = &binds[nb++];
-    else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc && ni < MAXN) p = &inputs[ni++];
-    else if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc && ne < MAXN) p = &expects[ne++];
+    if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc && nb < MAXN)
+      p = &binds[nb++];
+    else if (strcmp(argv[i], "--input") == 0 && i + 1 < argc && ni < MAXN)
+      p = &inputs[ni++];
+    else if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc && ne < MAXN)
+      p = &expects[ne++];
     if (!p || !split_pair(argv[++i], p)) {
       fprintf(stderr, "eval_case: bad argument '%s'\n", argv[i]);
       return 2;
@@ -131,7 +135,8 @@ int main(int argc, char **argv) {
     const Tensor *T = &m->tensors[t];
     Tensor *C = &m->tensors[c];
     if (C->dtype == DT_U16 && T->dtype == DT_BF16) C->dtype = DT_BF16; /* numpy has no bf16 */
-    if (C->dtype != T->dtype || C->rank != T->rank || memcmp(C->dims, T->dims, sizeof(int64_t) * (size_t)T->rank)) {
+    if (C->dtype != T->dtype || C->rank != T->rank ||
+        memcmp(C->dims, T->dims, sizeof(int64_t) * (size_t)T->rank)) {
       printf("FAIL input '%s' does not match its declared type\n", inputs[i].name);
       goto done;
     }
@@ -150,7 +155,8 @@ int main(int argc, char **argv) {
       if (!n->in[k]) continue;
       in[k] = v[n->in[k]];
       if (in[k].dtype == DT_UNDEF) {
-        printf("ERROR node '%s' reads '%s', which has no value\n", n->name, m->tensors[n->in[k]].name);
+        printf("ERROR node '%s' reads '%s', which has no value\n", n->name,
+               m->tensors[n->in[k]].name);
         goto done;
       }
     }
@@ -194,23 +200,29 @@ int main(int argc, char **argv) {
     if (want.dtype != got.dtype || !shape_ok) {
       char gs[120] = "", ws[120] = "";
       size_t k1 = (size_t)snprintf(gs, sizeof gs, "%s[", dtype_name(got.dtype));
-      for (int q = 0; q < got.rank && k1 < sizeof gs; q++) k1 += (size_t)snprintf(gs + k1, sizeof gs - k1, q ? ",%lld" : "%lld", (long long)got.dims[q]);
+      for (int q = 0; q < got.rank && k1 < sizeof gs; q++)
+        k1 +=
+            (size_t)snprintf(gs + k1, sizeof gs - k1, q ? ",%lld" : "%lld", (long long)got.dims[q]);
       size_t k2 = (size_t)snprintf(ws, sizeof ws, "%s[", dtype_name(want.dtype));
-      for (int q = 0; q < want.rank && k2 < sizeof ws; q++) k2 += (size_t)snprintf(ws + k2, sizeof ws - k2, q ? ",%lld" : "%lld", (long long)want.dims[q]);
+      for (int q = 0; q < want.rank && k2 < sizeof ws; q++)
+        k2 += (size_t)snprintf(ws + k2, sizeof ws - k2, q ? ",%lld" : "%lld",
+                               (long long)want.dims[q]);
       printf("FAIL output '%s' is %s], expected %s]\n", expects[i].name, gs, ws);
       goto done;
     }
     int64_t cnt = host_numel(&got), bad = 0, first = -1;
-    bool fl = got.dtype == DT_F32 || got.dtype == DT_F64 || got.dtype == DT_F16 || got.dtype == DT_BF16;
+    bool fl =
+        got.dtype == DT_F32 || got.dtype == DT_F64 || got.dtype == DT_F16 || got.dtype == DT_BF16;
     for (int64_t k = 0; k < cnt; k++) {
       bool ok = fl ? close_enough(got.dtype, host_get_f(&got, k), host_get_f(&want, k))
                    : host_get_i(&got, k) == host_get_i(&want, k);
       if (!ok && bad++ == 0) first = k;
     }
     if (bad) {
-      printf("FAIL output '%s': %lld of %lld elements differ; first at %lld: got %.9g, expected %.9g\n",
-             expects[i].name, (long long)bad, (long long)cnt, (long long)first, host_get_f(&got, first),
-             host_get_f(&want, first));
+      printf(
+          "FAIL output '%s': %lld of %lld elements differ; first at %lld: got %.9g, expected %.9g\n",
+          expects[i].name, (long long)bad, (long long)cnt, (long long)first,
+          host_get_f(&got, first), host_get_f(&want, first));
       goto done;
     }
   }

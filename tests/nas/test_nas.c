@@ -19,14 +19,14 @@
 #include "search/search.h"
 
 static int failures;
-#define CHECK(c, ...)                                                   \
-  do {                                                                  \
-    if (!(c)) {                                                         \
-      failures++;                                                       \
-      fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #c);     \
-      fprintf(stderr, __VA_ARGS__);                                     \
-      fputc('\n', stderr);                                              \
-    }                                                                   \
+#define CHECK(c, ...)                                               \
+  do {                                                              \
+    if (!(c)) {                                                     \
+      failures++;                                                   \
+      fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #c); \
+      fprintf(stderr, __VA_ARGS__);                                 \
+      fputc('\n', stderr);                                          \
+    }                                                               \
   } while (0)
 
 static Nb201Table table;
@@ -68,9 +68,10 @@ static void test_cells(const char *csv) {
   if (f) fclose(f);
   CHECK(same == NAS_CELLS, "%d of the table's rows match their cell", same);
   /* A broken table is refused with its line. */
-  const char *bads[3] = {"index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n",
-                         "index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|,1,2,3\n",
-                         "index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2,3\n"};
+  const char *bads[3] = {
+      "index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2\n",
+      "index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|,1,2,3\n",
+      "index,arch,a,b,c\n0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,1,2,3\n"};
   const char *want[3] = {"line 2: error: bad accuracy", "line 2: error: malformed arch",
                          "line 2: error: 1 cells, not 15625"};
   for (int k = 0; k < 3; k++) {
@@ -245,8 +246,8 @@ static void test_evolution(void) {
       int c;
       do c = (int)(rng_uniform(&rng) * NAS_CELLS);
       while (isnan(acc10[c]));
-      NasPoint pc = {c, acc10[c], synth_edp(c), 0, 0}, pb = {best, best >= 0 ? acc10[best] : 0,
-                                                             best >= 0 ? synth_edp(best) : 0, 0, 0};
+      NasPoint pc = {c, acc10[c], synth_edp(c), 0, 0},
+               pb = {best, best >= 0 ? acc10[best] : 0, best >= 0 ? synth_edp(best) : 0, 0, 0};
       if (best < 0 || nas_better(&o, &pc, &pb)) best = c;
     }
     rnd += rank_of(&o, best);

@@ -194,11 +194,11 @@ int main(int argc, char **argv) {
   }
   const char *dir = argv[1];
   static const Expect presets[] = {
-      {"eyeriss", 168, "RCKPN"},       /* row stationary: S and Q stay in the PE */
-      {"nvdla-256", 256, "KCG"},       /* weight stationary: C x K (groups as MAESTRO) */
+      {"eyeriss", 168, "RCKPN"}, /* row stationary: S and Q stay in the PE */
+      {"nvdla-256", 256, "KCG"}, /* weight stationary: C x K (groups as MAESTRO) */
       {"nvdla-1024", 1024, "KCG"},
-      {"shidiannao", 64, "PQK"},       /* output stationary: output neurons only */
-      {"edgetpu", 4096, "KC"},         /* weight-stationary systolic C x K */
+      {"shidiannao", 64, "PQK"}, /* output stationary: output neurons only */
+      {"edgetpu", 4096, "KC"},   /* weight-stationary systolic C x K */
   };
   int n = 0;
   const char *const *names = arch_preset_names(&n);

@@ -85,10 +85,11 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
         const AccessCounts *g = &c->total[l][t], *w = &cr.level[l].total[t];
         if (g->reads == w->reads && g->fills == w->fills && g->updates == w->updates) continue;
         same = false;
-        printf("  %s/%s layer '%s' level %s %c: runtime r/f/u %lld/%lld/%lld, cost model %lld/%lld/%lld\n",
-               net, preset, n->name, arch.level[l].name, accel_tensor_letter(t), (long long)g->reads,
-               (long long)g->fills, (long long)g->updates, (long long)w->reads, (long long)w->fills,
-               (long long)w->updates);
+        printf(
+            "  %s/%s layer '%s' level %s %c: runtime r/f/u %lld/%lld/%lld, cost model %lld/%lld/%lld\n",
+            net, preset, n->name, arch.level[l].name, accel_tensor_letter(t), (long long)g->reads,
+            (long long)g->fills, (long long)g->updates, (long long)w->reads, (long long)w->fills,
+            (long long)w->updates);
       }
     if (c->macs != cr.macs)
       printf("  %s/%s layer '%s': %lld MACs run, %lld in the problem\n", net, preset, n->name,
@@ -96,8 +97,9 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     ne += same;
     if (!same) bad = 1;
   }
-  printf("%-12s %-11s %4d/%-4d mac layers with equal counts (stream %zu bytes: commands %zu, weights %zu; %u kernels)\n",
-         net, preset, ne, nl, st.bytes, st.cmd_bytes, st.weight_bytes, st.kernels);
+  printf(
+      "%-12s %-11s %4d/%-4d mac layers with equal counts (stream %zu bytes: commands %zu, weights %zu; %u kernels)\n",
+      net, preset, ne, nl, st.bytes, st.cmd_bytes, st.weight_bytes, st.kernels);
   *layers += nl, *equal += ne;
   rt_destroy(rp);
   program_free(&prog);
@@ -110,12 +112,16 @@ int main(int argc, char **argv) {
   bool compute = true;
   int a = 1;
   for (; a < argc && argv[a][0] == '-'; a++) {
-    if (!strcmp(argv[a], "--no-compute")) compute = false;
-    else if (!strcmp(argv[a], "--exact")) exact_mode = true;
-    else break;
+    if (!strcmp(argv[a], "--no-compute"))
+      compute = false;
+    else if (!strcmp(argv[a], "--exact"))
+      exact_mode = true;
+    else
+      break;
   }
   if (argc - a != 2) {
-    fprintf(stderr, "usage: test_counts [--no-compute] [--exact] NET[,NET...] PRESET[,PRESET...]\n");
+    fprintf(stderr,
+            "usage: test_counts [--no-compute] [--exact] NET[,NET...] PRESET[,PRESET...]\n");
     return 2;
   }
   int bad = 0, layers = 0, equal = 0;

@@ -49,7 +49,8 @@ static float *const_data(Model *m, TensorId t, float scale) {
 
 static Model *small_model(void) {
   Model *m = model_create("small");
-  int64_t xd[4] = {1, 3, 8, 8}, wd[4] = {4, 3, 3, 3}, bd[1] = {4}, cd[3] = {4, 1, 1}, gd[2] = {64, 5};
+  int64_t xd[4] = {1, 3, 8, 8}, wd[4] = {4, 3, 3, 3}, bd[1] = {4}, cd[3] = {4, 1, 1},
+          gd[2] = {64, 5};
   TensorId x = model_add_tensor(m, "x", DT_F32, 4, xd, TK_INPUT);
   TensorId w = model_add_tensor(m, "w", DT_F32, 4, wd, TK_CONST);
   TensorId b = model_add_tensor(m, "b", DT_F32, 1, bd, TK_CONST);
@@ -127,7 +128,8 @@ static Rc load_run(const uint8_t *b, size_t n, const Arch *expect, bool referenc
     o.reference = reference;
     if (rc == RC_OK) rc = rt_run(p, &o, &d);
     int yo = rt_find_tensor(p, "y");
-    if (rc == RC_OK && out && yo && rt_tensor(p, yo)->numel == 5) memcpy(out, rt_tensor(p, yo)->data, 5 * sizeof(float));
+    if (rc == RC_OK && out && yo && rt_tensor(p, yo)->numel == 5)
+      memcpy(out, rt_tensor(p, yo)->data, 5 * sizeof(float));
   }
   rt_destroy(p);
   fclose(f);
@@ -170,13 +172,15 @@ static void test_good(void) {
       }
   for (int j = 0; j < 5; j++) {
     double s = 0;
-    for (int i = 0; i < 64; i++) s += ((double *)y4)[i] * (double)(0.05f * (float)(((i * 5 + j) * 7) % 11 - 5));
+    for (int i = 0; i < 64; i++)
+      s += ((double *)y4)[i] * (double)(0.05f * (float)(((i * 5 + j) * 7) % 11 - 5));
     CHECK_NEAR(tiled[j], s, 1e-4);
   }
 }
 
 /* A bad stream: refused with RC_BADINPUT and `want` in the message. */
-static void expect_refused(const char *what, const uint8_t *b, size_t n, const Arch *expect, const char *want) {
+static void expect_refused(const char *what, const uint8_t *b, size_t n, const Arch *expect,
+                           const char *want) {
   char msg[2048];
   Rc rc = load_run(b, n, expect, false, NULL, msg, sizeof msg);
   if (rc != RC_BADINPUT || !strstr(msg, want)) {
@@ -349,7 +353,8 @@ static long iterations = 3000;
 static void test_fuzz(void) {
   uint8_t *b = xmalloc(good_len);
   size_t front = good_len - (size_t)wlen; /* everything but the weights */
-  static const uint64_t vals[] = {0, 1, 2, 0xFFFFFFFFFFFFFFFFull, 0x7FFFFFFFFFFFFFFFull, 1ull << 31, 1ull << 32, 255, 64};
+  static const uint64_t vals[] = {
+      0, 1, 2, 0xFFFFFFFFFFFFFFFFull, 0x7FFFFFFFFFFFFFFFull, 1ull << 31, 1ull << 32, 255, 64};
   long refused = 0, ran = 0, run_refused = 0;
   for (long it = 0; it < iterations; it++) {
     memcpy(b, good, good_len);
@@ -366,9 +371,12 @@ static void test_fuzz(void) {
     }
     if (kind == 9) n = rnd() % good_len;
     Rc rc = load_run(b, n, NULL, false, NULL, NULL, 0);
-    if (rc == RC_OK) ran++;
-    else if (rc == RC_BADINPUT) refused++;
-    else run_refused++;
+    if (rc == RC_OK)
+      ran++;
+    else if (rc == RC_BADINPUT)
+      refused++;
+    else
+      run_refused++;
   }
   printf("fuzz: %ld variants: %ld refused, %ld loaded and ran, %ld other (must be 0)\n", iterations,
          refused, ran, run_refused);
@@ -382,12 +390,13 @@ int main(int argc, char **argv) {
   if (argc > 2) rng_state = strtoull(argv[2], NULL, 10) | 1;
   Diag d;
   diag_init(&d, stderr, "test_stream");
-  if (arch_preset_load("eyeriss", &eyeriss, &d) || arch_preset_load("nvdla-256", &nvdla, &d)) return 1;
+  if (arch_preset_load("eyeriss", &eyeriss, &d) || arch_preset_load("nvdla-256", &nvdla, &d))
+    return 1;
   CmdStats st;
   if (compile(NULL, &good, &good_len, &st) != RC_OK) return 1;
   wlen = st.weight_bytes;
-  printf("small model: stream %zu bytes (commands %zu, weights %zu), %d layers\n", st.bytes, st.cmd_bytes,
-         st.weight_bytes, st.layers);
+  printf("small model: stream %zu bytes (commands %zu, weights %zu), %d layers\n", st.bytes,
+         st.cmd_bytes, st.weight_bytes, st.layers);
   RUN(test_good);
   RUN(test_bad);
   RUN(test_packed);

@@ -57,7 +57,8 @@ static double onchip_bytes(const Arch *a) {
   double b = 0;
   for (int l = 0; l < a->nlevels; l++)
     if (!a->level[l].is_dram)
-      b += (double)a->level[l].instances * (double)a->level[l].capacity_words * a->level[l].word_bits / 8;
+      b += (double)a->level[l].instances * (double)a->level[l].capacity_words *
+           a->level[l].word_bits / 8;
   return b;
 }
 

@@ -78,11 +78,14 @@ static bool rel_close(double a, double b, double rel) {
 /* r on a and q on b agree: counts, cycles, energies (rel 1e-9), area; b's
  * levels are found by name (b may have more: Timeloop's split levels, whose
  * energy, the network's, counts with the level split). */
-static bool same_result(const CostResult *r, const Arch *a, const CostResult *q, const Arch *b, const char *what) {
+static bool same_result(const CostResult *r, const Arch *a, const CostResult *q, const Arch *b,
+                        const char *what) {
   bool ok = r->macs == q->macs && r->mac_utilized_instances == q->mac_utilized_instances &&
             r->compute_cycles == q->compute_cycles && r->cycles == q->cycles &&
-            rel_close(r->energy_pj, q->energy_pj, 1e-9) && rel_close(r->mac_energy_pj, q->mac_energy_pj, 1e-12) &&
-            rel_close(r->utilization, q->utilization, 1e-12) && rel_close(r->area_um2, q->area_um2, 1e-9);
+            rel_close(r->energy_pj, q->energy_pj, 1e-9) &&
+            rel_close(r->mac_energy_pj, q->mac_energy_pj, 1e-12) &&
+            rel_close(r->utilization, q->utilization, 1e-12) &&
+            rel_close(r->area_um2, q->area_um2, 1e-9);
   for (int l = 0; ok && l < a->nlevels; l++) {
     int k = -1;
     for (int j = 0; j < b->nlevels; j++)
@@ -93,7 +96,8 @@ static bool same_result(const CostResult *r, const Arch *a, const CostResult *q,
     /* a level split for Timeloop (NAME_x below it) has its network energy there */
     char xn[ACCEL_NAME_MAX + 4];
     snprintf(xn, sizeof xn, "%s_x", a->level[l].name);
-    double split_e = k + 1 < b->nlevels && strcmp(b->level[k + 1].name, xn) == 0 ? q->level[k + 1].energy_pj : 0;
+    double split_e =
+        k + 1 < b->nlevels && strcmp(b->level[k + 1].name, xn) == 0 ? q->level[k + 1].energy_pj : 0;
     ok = x->cycles == y->cycles && rel_close(x->energy_pj, y->energy_pj + split_e, 1e-9);
     for (int t = 0; ok && t < NTENSORS; t++)
       ok = !memcmp(&x->total[t], &y->total[t], sizeof x->total[t]) &&
@@ -102,12 +106,13 @@ static bool same_result(const CostResult *r, const Arch *a, const CostResult *q,
     if (!ok) fprintf(stderr, "%s: level %s differs\n", what, a->level[l].name);
   }
   if (!ok)
-    fprintf(stderr, "%s: figures differ (energy %.9g vs %.9g, cycles %lld vs %lld)\n", what, r->energy_pj,
-            q->energy_pj, (long long)r->cycles, (long long)q->cycles);
+    fprintf(stderr, "%s: figures differ (energy %.9g vs %.9g, cycles %lld vs %lld)\n", what,
+            r->energy_pj, q->energy_pj, (long long)r->cycles, (long long)q->cycles);
   return ok;
 }
 
-static const char *const dense[] = {"eyeriss_like", "simple_weight_stationary", "simple_output_stationary",
+static const char *const dense[] = {"eyeriss_like", "simple_weight_stationary",
+                                    "simple_output_stationary",
                                     "sparseloop/01.2.1-DUDU-dot-product"};
 
 static void test_exercises_match_stats(void) {
@@ -149,9 +154,12 @@ static void test_raw_forms(void) {
   static TimeloopSpec a, b;
   for (int i = 0; i < 3; i++) {
     const char *ref = path(path(exdir, dense[i]), "ref_outputs/default_problem");
-    const char *raw[] = {path(path(exdir, dense[i]), "arch.yaml"), path(exdir, "_components"),
-                         path(exdir, "_include"), path(ref, "timeloop-mapper.map.yaml"),
-                         path(ref, "timeloop-mapper.ERT.yaml"), path(ref, "timeloop-mapper.ART.yaml")};
+    const char *raw[] = {path(path(exdir, dense[i]), "arch.yaml"),
+                         path(exdir, "_components"),
+                         path(exdir, "_include"),
+                         path(ref, "timeloop-mapper.map.yaml"),
+                         path(ref, "timeloop-mapper.ERT.yaml"),
+                         path(ref, "timeloop-mapper.ART.yaml")};
     CHECK(load(&ref, 1, TL_HAVE_MAPPING, &a) == RC_OK);
     CHECK(load(raw, 6, TL_HAVE_MAPPING, &b) == RC_OK);
     CHECK_EQ(a.arch.nlevels, b.arch.nlevels);
@@ -166,10 +174,11 @@ static void test_raw_forms(void) {
 
 static void test_sparse_refused(void) {
   static TimeloopSpec s;
-  const char *const sparse[][2] = {{"sparse_tensor_core_like", "parsed-processed-input.yaml: 244:13: error: "
-                                                               "'densities': data space 'A' has density 0.5"},
-                                   {"sparseloop/01.2.2-SUDU-dot-product",
-                                    "parsed-processed-input.yaml: 462:1: error: 'sparse_optimizations'"}};
+  const char *const sparse[][2] = {
+      {"sparse_tensor_core_like", "parsed-processed-input.yaml: 244:13: error: "
+                                  "'densities': data space 'A' has density 0.5"},
+      {"sparseloop/01.2.2-SUDU-dot-product",
+       "parsed-processed-input.yaml: 462:1: error: 'sparse_optimizations'"}};
   for (int i = 0; i < 2; i++) {
     const char *dir = path(path(exdir, sparse[i][0]), "ref_outputs/default_problem");
     CHECK(load(&dir, 1, 0, &s) == RC_BADINPUT);
@@ -213,8 +222,8 @@ static void test_tutorial_layout(void) {
 }
 
 /* Writes s into dir, reads it back, and checks the figures. */
-static void roundtrip(const Arch *a, const Problem *p, const Mapping *m, const char *dir, const char *layer,
-                      const char *what) {
+static void roundtrip(const Arch *a, const Problem *p, const Mapping *m, const char *dir,
+                      const char *layer, const char *what) {
   static TimeloopSpec back;
   char *text = NULL;
   size_t len = 0;
@@ -222,7 +231,8 @@ static void roundtrip(const Arch *a, const Problem *p, const Mapping *m, const c
   Diag d;
   diag_init(&d, msgs, NULL);
   make_dirs(dir);
-  Rc w1 = timeloop_write(dir, NULL, a, NULL, NULL, &d), w2 = timeloop_write(dir, layer, a, p, m, &d);
+  Rc w1 = timeloop_write(dir, NULL, a, NULL, NULL, &d),
+     w2 = timeloop_write(dir, layer, a, p, m, &d);
   fclose(msgs);
   CHECK(w1 == RC_OK && w2 == RC_OK);
   if (w1 != RC_OK || w2 != RC_OK) fprintf(stderr, "%s", text);
@@ -252,8 +262,8 @@ static void test_roundtrip_exercises(void) {
   }
 }
 
-static void layer(Problem *p, const char *name, int64_t g, int64_t n, int64_t k, int64_t c, int64_t pq, int64_t rs,
-                  int64_t stride, int64_t dil) {
+static void layer(Problem *p, const char *name, int64_t g, int64_t n, int64_t k, int64_t c,
+                  int64_t pq, int64_t rs, int64_t stride, int64_t dil) {
   memset(p, 0, sizeof *p);
   snprintf(p->name, sizeof p->name, "%s", name);
   int64_t dims[NDIMS] = {g, n, k, c, pq, pq, rs, rs};
@@ -293,7 +303,8 @@ static void test_roundtrip_mapped(void) {
       MapResult res;
       Diag quiet;
       diag_init(&quiet, NULL, NULL);
-      if (mapper_run(&ps[j], &archs[i], &o, &res, &quiet) != RC_OK) continue; /* no valid mapping there */
+      if (mapper_run(&ps[j], &archs[i], &o, &res, &quiet) != RC_OK)
+        continue; /* no valid mapping there */
       char dir[ACCEL_NAME_MAX + 16], what[2 * ACCEL_NAME_MAX + 8];
       snprintf(dir, sizeof dir, "rt-%d-%.40s", i, archs[i].name);
       snprintf(what, sizeof what, "%.40s on %.40s", ps[j].name, archs[i].name);

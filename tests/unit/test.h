@@ -22,46 +22,46 @@ static int test_npassed, test_nfailed;
     }                                                                       \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                   \
-  do {                                                                                   \
-    long long va_ = (long long)(a), vb_ = (long long)(b);                                \
-    if (va_ != vb_) {                                                                    \
-      fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, \
-              #b, va_, vb_);                                                             \
-      test_failed_checks++;                                                              \
-    }                                                                                    \
+#define CHECK_EQ(a, b)                                                                           \
+  do {                                                                                           \
+    long long va_ = (long long)(a), vb_ = (long long)(b);                                        \
+    if (va_ != vb_) {                                                                            \
+      fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, __LINE__, #a, #b, va_, \
+              vb_);                                                                              \
+      test_failed_checks++;                                                                      \
+    }                                                                                            \
   } while (0)
 
-#define CHECK_NEAR(a, b, tol)                                                              \
-  do {                                                                                     \
-    double va_ = (a), vb_ = (b);                                                           \
-    if (!(va_ - vb_ <= (tol) && vb_ - va_ <= (tol))) {                                     \
-      fprintf(stderr, "%s:%d: %s ~ %s failed: %.9g vs %.9g\n", __FILE__, __LINE__, #a, #b, \
-              va_, vb_);                                                                   \
-      test_failed_checks++;                                                                \
-    }                                                                                      \
+#define CHECK_NEAR(a, b, tol)                                                                   \
+  do {                                                                                          \
+    double va_ = (a), vb_ = (b);                                                                \
+    if (!(va_ - vb_ <= (tol) && vb_ - va_ <= (tol))) {                                          \
+      fprintf(stderr, "%s:%d: %s ~ %s failed: %.9g vs %.9g\n", __FILE__, __LINE__, #a, #b, va_, \
+              vb_);                                                                             \
+      test_failed_checks++;                                                                     \
+    }                                                                                           \
   } while (0)
 
-#define CHECK_STR_HAS(s, sub)                                                             \
-  do {                                                                                    \
-    const char *vs_ = (s);                                                                \
-    if (!vs_ || !strstr(vs_, (sub))) {                                                    \
-      fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__,         \
-              vs_ ? vs_ : "(null)", (sub));                                               \
-      test_failed_checks++;                                                               \
-    }                                                                                     \
+#define CHECK_STR_HAS(s, sub)                                                    \
+  do {                                                                           \
+    const char *vs_ = (s);                                                       \
+    if (!vs_ || !strstr(vs_, (sub))) {                                           \
+      fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__, \
+              vs_ ? vs_ : "(null)", (sub));                                      \
+      test_failed_checks++;                                                      \
+    }                                                                            \
   } while (0)
 
-#define RUN(fn)                                                \
-  do {                                                         \
-    int before_ = test_failed_checks;                          \
-    fn();                                                      \
-    if (test_failed_checks == before_) {                       \
-      test_npassed++;                                          \
-    } else {                                                   \
-      test_nfailed++;                                          \
-      fprintf(stderr, "FAIL: %s\n", #fn);                      \
-    }                                                          \
+#define RUN(fn)                           \
+  do {                                    \
+    int before_ = test_failed_checks;     \
+    fn();                                 \
+    if (test_failed_checks == before_) {  \
+      test_npassed++;                     \
+    } else {                              \
+      test_nfailed++;                     \
+      fprintf(stderr, "FAIL: %s\n", #fn); \
+    }                                     \
   } while (0)
 
 #define TEST_END()                                                \

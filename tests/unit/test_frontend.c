@@ -142,10 +142,8 @@ static void test_conv_auto_pad(void) {
     AutoPad ap;
     int64_t out, pb, pe;
   } cases[] = {
-      {7, 3, 2, PAD_SAME_UPPER, 4, 1, 1},
-      {8, 3, 2, PAD_SAME_UPPER, 4, 0, 1},
-      {8, 3, 2, PAD_SAME_LOWER, 4, 1, 0},
-      {8, 3, 2, PAD_VALID, 3, 0, 0},
+      {7, 3, 2, PAD_SAME_UPPER, 4, 1, 1}, {8, 3, 2, PAD_SAME_UPPER, 4, 0, 1},
+      {8, 3, 2, PAD_SAME_LOWER, 4, 1, 0}, {8, 3, 2, PAD_VALID, 3, 0, 0},
       {8, 3, 1, PAD_NOTSET, 6, 0, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

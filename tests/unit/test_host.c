@@ -13,14 +13,14 @@
 #include "host/host.h"
 
 static int failures;
-#define CHECK(c, ...)                          \
-  do {                                         \
-    if (!(c)) {                                \
+#define CHECK(c, ...)                             \
+  do {                                            \
+    if (!(c)) {                                   \
       printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      printf(__VA_ARGS__);                     \
-      printf("\n");                            \
-      failures++;                              \
-    }                                          \
+      printf(__VA_ARGS__);                        \
+      printf("\n");                               \
+      failures++;                                 \
+    }                                             \
   } while (0)
 
 static void test_half(void) {
@@ -100,7 +100,8 @@ static void test_quantize(void) {
   attrs_default(&a);
   attrs_spec_defaults(OP_QUANTIZELINEAR, &a);
   CHECK(eval1(OP_QUANTIZELINEAR, &a, in, 3, &out, 1) == RC_OK, "QuantizeLinear u8");
-  const uint8_t want_u[8] = {12, 14, 8, 10, 255, 0, 12, 10}; /* round half to even, then + 10, saturate */
+  const uint8_t want_u[8] = {12,  14, 8,  10,
+                             255, 0,  12, 10}; /* round half to even, then + 10, saturate */
   CHECK(memcmp(out.data, want_u, 8) == 0, "QuantizeLinear u8: got %u %u %u %u %u %u %u %u",
         ((uint8_t *)out.data)[0], ((uint8_t *)out.data)[1], ((uint8_t *)out.data)[2],
         ((uint8_t *)out.data)[3], ((uint8_t *)out.data)[4], ((uint8_t *)out.data)[5],
@@ -153,7 +154,8 @@ static void test_expected_type(void) {
   float x[2] = {1, 2};
   HostTensor in[1] = {ht(DT_F32, 2, x)};
   HostTensor out = {DT_F32, 1, {3}, NULL}; /* the caller expects 3 elements: a bug somewhere */
-  CHECK(eval1(OP_RELU, NULL, in, 1, &out, 1) == RC_INTERNAL, "a computed type unlike the expected one is internal");
+  CHECK(eval1(OP_RELU, NULL, in, 1, &out, 1) == RC_INTERNAL,
+        "a computed type unlike the expected one is internal");
 }
 
 int main(void) {

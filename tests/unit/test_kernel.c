@@ -35,7 +35,9 @@ static uint64_t rng(void) { /* xorshift64* */
   return rng_state * 2685821657736338717u;
 }
 
-static int64_t rnd(int64_t lo, int64_t hi) { return lo + (int64_t)(rng() % (uint64_t)(hi - lo + 1)); }
+static int64_t rnd(int64_t lo, int64_t hi) {
+  return lo + (int64_t)(rng() % (uint64_t)(hi - lo + 1));
+}
 
 /* A float in +-[2^-8, 2^8) with a random mantissa: sums of these round. */
 static float rnd_float(void) {
@@ -82,7 +84,9 @@ static void test_hand_conv(void) {
   codegen_destroy(cg);
 }
 
-static float twice_first(float *o, const float *i, const float *w) { return o[0] = 2 * i[0] + w[0]; }
+static float twice_first(float *o, const float *i, const float *w) {
+  return o[0] = 2 * i[0] + w[0];
+}
 static void kernel_twice(float *o, const float *i, const float *w) { twice_first(o, i, w); }
 
 static void test_ffi_call(void) {
@@ -260,8 +264,8 @@ static void test_conv_tiles(void) {
   static const struct {
     int64_t dim[6], st, dl;
   } shapes[] = {
-      {{16, 4, 4, 4, 3, 3}, 1, 1},  {{16, 64, 1, 16, 1, 1}, 1, 1}, {{8, 8, 3, 5, 3, 3}, 2, 1},
-      {{4, 6, 4, 4, 3, 3}, 1, 2},   {{32, 3, 2, 7, 3, 3}, 2, 2},
+      {{16, 4, 4, 4, 3, 3}, 1, 1}, {{16, 64, 1, 16, 1, 1}, 1, 1}, {{8, 8, 3, 5, 3, 3}, 2, 1},
+      {{4, 6, 4, 4, 3, 3}, 1, 2},  {{32, 3, 2, 7, 3, 3}, 2, 2},
   };
   Codegen *cg = codegen_create(&quiet);
   CHECK(cg);

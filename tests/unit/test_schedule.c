@@ -23,16 +23,15 @@
 #include "search/search.h"
 #include "tests/unit/test.h"
 
-static const char toy_arch[] =
-    "name: toy2\n"
-    "levels:\n"
-    "  - name: DRAM\n"
-    "    dram: true\n"
-    "    energy_pj: {read: 100, fill: 100, update: 150}\n"
-    "  - name: GLB\n"
-    "    capacity_words: 10000\n"
-    "    energy_pj: {read: 1, fill: 2, update: 3}\n"
-    "mac: {energy_pj: 1}\n";
+static const char toy_arch[] = "name: toy2\n"
+                               "levels:\n"
+                               "  - name: DRAM\n"
+                               "    dram: true\n"
+                               "    energy_pj: {read: 100, fill: 100, update: 150}\n"
+                               "  - name: GLB\n"
+                               "    capacity_words: 10000\n"
+                               "    energy_pj: {read: 1, fill: 2, update: 3}\n"
+                               "mac: {energy_pj: 1}\n";
 
 /* x[1,1,6,6] -> a (conv 3x3, 1 -> 2 channels) -> y[1,2,4,4] -> b (conv 3x3,
  * 2 -> 1 channel) -> z[1,1,2,2].  |W_a| = 18, |y| = 32, M_a = 2*4*4*9 = 288;
@@ -452,7 +451,9 @@ static void test_refusals(void) {
   SchedGroup g3 = {0, 1, SCHED_LAYER, 0, DRAM, 0, {0, 0}};
   CHECK_EQ(sched_group_check(sm, &g3, "here", &d), RC_BADINPUT);
   fclose(d.out);
-  CHECK_STR_HAS(buf, "t: here: group 'a'..'b': error: its activations do not fit level 'GLB' (86 words) with tiles of 1x1");
+  CHECK_STR_HAS(
+      buf,
+      "t: here: group 'a'..'b': error: its activations do not fit level 'GLB' (86 words) with tiles of 1x1");
   CHECK_STR_HAS(buf, "its tile is not within the last nest's output");
   CHECK_STR_HAS(buf, "level 'DRAM' of 'toy2' cannot hold a group's activations");
   free(buf);

@@ -31,16 +31,16 @@
 
 static int failures;
 
-#define FAIL(...)                                  \
-  do {                                             \
-    printf("  FAIL %s/%s: ", net, preset);         \
-    printf(__VA_ARGS__);                           \
-    printf("\n");                                  \
-    failures++;                                    \
+#define FAIL(...)                          \
+  do {                                     \
+    printf("  FAIL %s/%s: ", net, preset); \
+    printf(__VA_ARGS__);                   \
+    printf("\n");                          \
+    failures++;                            \
   } while (0)
 
-static char *report_text(const Module *m, const Arch *a, const Schedule *s, const CostResult *per, const char *json,
-                         Diag *d) {
+static char *report_text(const Module *m, const Arch *a, const Schedule *s, const CostResult *per,
+                         const char *json, Diag *d) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
@@ -70,14 +70,23 @@ static void run_one(const char *net, const char *preset, int budget, const char 
   Diag d;
   diag_init(&d, stderr, net);
   static Arch arch;
-  if (arch_preset_load(preset, &arch, &d) != RC_OK) { FAIL("preset"); return; }
+  if (arch_preset_load(preset, &arch, &d) != RC_OK) {
+    FAIL("preset");
+    return;
+  }
   Model *g = NULL;
-  if (zoo_build(net, false, 1, &g, &d) != RC_OK) { FAIL("zoo"); return; }
+  if (zoo_build(net, false, 1, &g, &d) != RC_OK) {
+    FAIL("zoo");
+    return;
+  }
   PassRegistry *reg = pass_registry_create();
   Pipeline pl;
   char pipe[128];
   snprintf(pipe, sizeof pipe, "fold-bn,fuse-act,lower,map{budget=%d,seed=1},verify", budget);
-  if (!reg || pipeline_parse(reg, pipe, &pl, &d) != RC_OK) { FAIL("pipeline"); return; }
+  if (!reg || pipeline_parse(reg, pipe, &pl, &d) != RC_OK) {
+    FAIL("pipeline");
+    return;
+  }
   PMOptions pmo;
   pm_options_default(&pmo);
   Program prog = {.graph = g, .arch = &arch, .jobs = 2};
@@ -87,7 +96,8 @@ static void run_one(const char *net, const char *preset, int budget, const char 
   const Module *m = prog.mod;
   uint32_t n = m ? m->nnests : 0;
   CostResult *per = calloc(n + 1, sizeof *per), *per0 = calloc(n + 1, sizeof *per0);
-  Schedule *none = calloc(1, sizeof *none), *best = calloc(1, sizeof *best), *back = calloc(1, sizeof *back);
+  Schedule *none = calloc(1, sizeof *none), *best = calloc(1, sizeof *best),
+           *back = calloc(1, sizeof *back);
   SchedTotals t0, t1;
   int layers = 0;
   char json0[512], json1[512];
@@ -110,26 +120,33 @@ static void run_one(const char *net, const char *preset, int budget, const char 
     if (!nest_problem(nt, &p) || !nt->map) continue;
     layers++;
     CostResult r;
-    if (cost_eval(&p, &arch, &nt->map->m, &r) != COST_OK) FAIL("'%s' does not evaluate", nt->name);
-    else if (memcmp(&r, &per0[i], sizeof r) != 0) FAIL("'%s': layer schedule differs from cost_eval", nt->name);
+    if (cost_eval(&p, &arch, &nt->map->m, &r) != COST_OK)
+      FAIL("'%s' does not evaluate", nt->name);
+    else if (memcmp(&r, &per0[i], sizeof r) != 0)
+      FAIL("'%s': layer schedule differs from cost_eval", nt->name);
     e_sum += r.energy_pj, c_sum += r.cycles;
     /* schedule.c's copy of cost.c's energy and cycle formulas */
     CostResult rc2 = r;
     sched_recount(&rc2, &arch);
     if (rc2.cycles != r.cycles || rc2.energy_pj != r.energy_pj || rc2.bottleneck != r.bottleneck ||
         rc2.utilization != r.utilization)
-      FAIL("'%s': recounting cost_eval's result gives cycles %lld, energy %.17g (cost_eval %lld, %.17g)", nt->name,
-           (long long)rc2.cycles, rc2.energy_pj, (long long)r.cycles, r.energy_pj);
+      FAIL(
+          "'%s': recounting cost_eval's result gives cycles %lld, energy %.17g (cost_eval %lld, %.17g)",
+          nt->name, (long long)rc2.cycles, rc2.energy_pj, (long long)r.cycles, r.energy_pj);
     /* 2. the shrink at full size */
     Mapping sh;
     sched_shrink_mapping(&nt->map->m, p.dim[DIM_P], p.dim[DIM_Q], &sh);
-    if (memcmp(&sh, &nt->map->m, sizeof sh) != 0) FAIL("'%s': shrinking to its own P x Q changed the mapping", nt->name);
+    if (memcmp(&sh, &nt->map->m, sizeof sh) != 0)
+      FAIL("'%s': shrinking to its own P x Q changed the mapping", nt->name);
   }
-  if (t0.energy_pj != e_sum || t0.cycles != c_sum) FAIL("layer totals differ from the layer report's sums");
+  if (t0.energy_pj != e_sum || t0.cycles != c_sum)
+    FAIL("layer totals differ from the layer report's sums");
   char *r0 = report_text(m, &arch, NULL, NULL, json0, &d), *j0 = slurp(json0);
   char *r1 = report_text(m, &arch, none, per0, json1, &d), *j1 = slurp(json1);
-  if (!r0 || !r1 || strcmp(r0, r1) != 0) FAIL("the report of the layer schedule is not the layer report");
-  if (!j0 || !j1 || strcmp(j0, j1) != 0) FAIL("the JSON of the layer schedule is not the layer report's");
+  if (!r0 || !r1 || strcmp(r0, r1) != 0)
+    FAIL("the report of the layer schedule is not the layer report");
+  if (!j0 || !j1 || strcmp(j0, j1) != 0)
+    FAIL("the JSON of the layer schedule is not the layer report's");
   free(r0), free(r1), free(j0), free(j1);
   /* 3. the searched schedule */
   SchedOptions o;
@@ -147,12 +164,14 @@ static void run_one(const char *net, const char *preset, int budget, const char 
     FAIL("cycles: search %lld, evaluation %lld", (long long)st.cycles, (long long)t1.cycles);
   if (best->ngroups && !(fabs(t1.energy_pj - st.energy_pj) <= 1e-9 * st.energy_pj))
     FAIL("energy: search %.17g, evaluation %.17g", st.energy_pj, t1.energy_pj);
-  if (!(t1.edp <= t0.edp * (1 + 1e-12))) FAIL("EDP %.6g above layer by layer's %.6g", t1.edp, t0.edp);
+  if (!(t1.edp <= t0.edp * (1 + 1e-12)))
+    FAIL("EDP %.6g above layer by layer's %.6g", t1.edp, t0.edp);
   for (uint32_t i = 0; i < n; i++)
     for (int l = 0; l < arch.nlevels; l++)
       for (int t = 0; t < NTENSORS; t++) {
         const AccessCounts *c = &per[i].level[l].total[t];
-        if (c->reads < 0 || c->fills < 0 || c->updates < 0) FAIL("'%s': a negative count", m->nests[i].name);
+        if (c->reads < 0 || c->fills < 0 || c->updates < 0)
+          FAIL("'%s': a negative count", m->nests[i].name);
       }
   /* text round trip */
   char *txt = NULL, *txt2 = NULL;
@@ -171,17 +190,18 @@ static void run_one(const char *net, const char *preset, int budget, const char 
     bool same = back->ngroups == best->ngroups;
     for (uint32_t k = 0; same && k < best->ngroups; k++) {
       const SchedGroup *x = &back->group[k], *y = &best->group[k];
-      same = x->first == y->first && x->last == y->last && x->mode == y->mode && x->overlap == y->overlap &&
-             x->home == y->home && x->weights_home == y->weights_home && x->tile[0] == y->tile[0] &&
-             x->tile[1] == y->tile[1];
+      same = x->first == y->first && x->last == y->last && x->mode == y->mode &&
+             x->overlap == y->overlap && x->home == y->home && x->weights_home == y->weights_home &&
+             x->tile[0] == y->tile[0] && x->tile[1] == y->tile[1];
     }
     if (!same) FAIL("the parsed schedule differs from the printed one");
   }
   free(txt), free(txt2);
-  printf("%-12s %-11s %3d mac layers; searched: %3u groups, EDP %.4g -> %.4g (%.2fx), DRAM words %lld -> %lld; "
-         "%lld tile evaluations\n",
-         net, preset, layers, best->ngroups, t0.edp, t1.edp, t0.edp / t1.edp, (long long)t0.dram_words,
-         (long long)t1.dram_words, (long long)st.tile_evals);
+  printf(
+      "%-12s %-11s %3d mac layers; searched: %3u groups, EDP %.4g -> %.4g (%.2fx), DRAM words %lld -> %lld; "
+      "%lld tile evaluations\n",
+      net, preset, layers, best->ngroups, t0.edp, t1.edp, t0.edp / t1.edp, (long long)t0.dram_words,
+      (long long)t1.dram_words, (long long)st.tile_evals);
 done:
   free(per), free(per0), free(none), free(best), free(back);
   sched_model_destroy(sm);
@@ -194,7 +214,8 @@ int main(int argc, char **argv) {
   int a = 1, budget = 300;
   if (a + 1 < argc && strcmp(argv[a], "--budget") == 0) budget = atoi(argv[a + 1]), a += 2;
   if (argc - a != 3) {
-    fprintf(stderr, "usage: test_schedule_zoo [--budget N] NET[,NET...] PRESET[,PRESET...] SCRATCH_DIR\n");
+    fprintf(stderr,
+            "usage: test_schedule_zoo [--budget N] NET[,NET...] PRESET[,PRESET...] SCRATCH_DIR\n");
     return 2;
   }
   char *nets = strdup(argv[a]), *presets = argv[a + 1];

@@ -48,8 +48,8 @@ static double run(OptKind k, int n, int gens, uint64_t seed, Optimizer **keep, i
 static void test_cmaes_converges(void) {
   double es = run(OPT_CMAES, 10, 150, 7, NULL, -1);
   double rnd = run(OPT_RANDOM, 10, 150, 7, NULL, -1);
-  CHECK(es < 1e-6);         /* converged */
-  CHECK(rnd > 1e-3);        /* random search is nowhere near with the same budget */
+  CHECK(es < 1e-6);  /* converged */
+  CHECK(rnd > 1e-3); /* random search is nowhere near with the same budget */
   CHECK(es * 1000 < rnd);
 }
 

@@ -17,15 +17,15 @@
 #include "backend/backend.h"
 #include "tests/unit/test.h"
 
-#define REL(a, b) (fabs((a) / (b) - 1))
-#define CHECK_REL(a, b, tol)                                                                   \
-  do {                                                                                         \
-    double ra_ = (a), rb_ = (b);                                                               \
-    if (!(REL(ra_, rb_) <= (tol))) {                                                           \
+#define REL(a, b) (fabs((a) / (b)-1))
+#define CHECK_REL(a, b, tol)                                                                      \
+  do {                                                                                            \
+    double ra_ = (a), rb_ = (b);                                                                  \
+    if (!(REL(ra_, rb_) <= (tol))) {                                                              \
       fprintf(stderr, "%s:%d: %s ~ %s failed: %.9g vs %.9g (tolerance %g)\n", __FILE__, __LINE__, \
-              #a, #b, ra_, rb_, (double)(tol));                                                \
-      test_failed_checks++;                                                                    \
-    }                                                                                          \
+              #a, #b, ra_, rb_, (double)(tol));                                                   \
+      test_failed_checks++;                                                                       \
+    }                                                                                             \
   } while (0)
 
 static const char *check_csv;
@@ -145,8 +145,10 @@ static void test_horowitz(void) {
   CHECK_REL(ok("mac type=fp16 acc=fp32 technology=45nm").energy_pj, 2.0, 1e-9);
   /* orderings the laws must keep */
   CHECK(ok("mac bits=4 technology=45nm").energy_pj < ok("mac bits=8 technology=45nm").energy_pj);
-  CHECK(ok("mac type=bf16 technology=45nm").energy_pj < ok("mac type=fp16 technology=45nm").energy_pj);
-  CHECK(ok("mac type=binary technology=45nm").energy_pj < ok("mac bits=4 technology=45nm").energy_pj);
+  CHECK(ok("mac type=bf16 technology=45nm").energy_pj <
+        ok("mac type=fp16 technology=45nm").energy_pj);
+  CHECK(ok("mac type=binary technology=45nm").energy_pj <
+        ok("mac bits=4 technology=45nm").energy_pj);
   CHECK(ok("mac bits=4 technology=45nm").extrapolated);
   CHECK(!ok("mac bits=16 technology=45nm").extrapolated);
 }
@@ -204,13 +206,15 @@ static void expect_error(const char *spec, const char *msg) {
 }
 
 static void test_bad_components(void) {
-  expect_error("sram depth=1024 width=64 technology=5nm", "technology=5nm is outside the model's data");
+  expect_error("sram depth=1024 width=64 technology=5nm",
+               "technology=5nm is outside the model's data");
   expect_error("mac bits=8 technology=250nm", "technology=250nm is outside");
   expect_error("sram depth=0 width=64 technology=45nm", "depth=0: must be at least 1");
   expect_error("regfile depth=16 width=0 technology=45nm", "width=0: must be at least 1");
   expect_error("sram depth=abc width=64 technology=45nm", "depth=abc: expected a whole number");
   expect_error("sram depth=64 width=64 technology=45xm", "technology=45xm: expected a node in nm");
-  expect_error("sram depth=64 width=64 colour=red technology=45nm", "unknown attribute 'colour' for sram");
+  expect_error("sram depth=64 width=64 colour=red technology=45nm",
+               "unknown attribute 'colour' for sram");
   expect_error("sram depth=64 width=64", "sram needs technology=NODE");
   expect_error("sram width=64 technology=45nm", "sram needs depth=WORDS");
   expect_error("sram depth=64 width=64 banks=33 technology=45nm", "banks=33");
@@ -219,20 +223,24 @@ static void test_bad_components(void) {
   expect_error("mac bits=1 technology=45nm", "bits=1: an integer MAC covers 2-64 bits");
   expect_error("mac technology=45nm", "mac needs bits=N");
   expect_error("mac type=fp16 bits=8 technology=45nm", "bits=8: bits applies to integer MACs");
-  expect_error("mac type=fp16 acc=int32 technology=45nm", "acc=int32: a fp16 MAC accumulates in a float");
+  expect_error("mac type=fp16 acc=int32 technology=45nm",
+               "acc=int32: a fp16 MAC accumulates in a float");
   expect_error("mac type=fp8 technology=45nm", "type=fp8: expected");
   expect_error("dram type=DDR9 width=64", "type=DDR9: unknown DRAM type");
   expect_error("dram type=DDR4", "dram needs width=BITS");
-  expect_error("dram type=DDR4 width=64 technology=45nm", "unknown attribute 'technology' for dram");
+  expect_error("dram type=DDR4 width=64 technology=45nm",
+               "unknown attribute 'technology' for dram");
   expect_error("noc width=16 technology=45nm", "noc needs length_mm=MM");
   expect_error("noc width=16 length_mm=-1 technology=45nm", "length_mm=-1: must be greater than 0");
 }
 
 /* No state: threads evaluating at once get the serial answers. */
-static const char *const specs[] = {
-    "sram depth=2048 width=256 banks=4 ports=2 technology=45nm", "sram depth=3000 width=48 technology=40nm",
-    "regfile depth=16 width=16 technology=65nm", "mac bits=8 technology=28nm",
-    "mac type=bf16 technology=7nm", "noc width=64 length_mm=0.5 technology=22nm"};
+static const char *const specs[] = {"sram depth=2048 width=256 banks=4 ports=2 technology=45nm",
+                                    "sram depth=3000 width=48 technology=40nm",
+                                    "regfile depth=16 width=16 technology=65nm",
+                                    "mac bits=8 technology=28nm",
+                                    "mac type=bf16 technology=7nm",
+                                    "noc width=64 length_mm=0.5 technology=22nm"};
 #define NSPECS (int)(sizeof specs / sizeof specs[0])
 
 static bool same(const TechCost *a, const TechCost *b) {
