@@ -733,9 +733,15 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
     L->leak_pj_per_cycle = opt_num(&r, n, ctx, "leak_pj_per_cycle", 0);
     L->area_um2_per_word = opt_num(&r, n, ctx, "area_um2_per_word", 0);
     L->area_um2_fixed = opt_num(&r, n, ctx, "area_um2", 0);
-    above = L->instances * L->fanout[0] * L->fanout[1] * L->fanout[2];
-    above_x = L->mesh_x * L->fanout[AXIS_X];
-    above_y = L->mesh_y * L->fanout[AXIS_Y] * L->fanout[AXIS_Z];
+    /* The next level's defaults; from counts of the file, so checked for overflow. */
+    if (!ck_mul_i64(L->instances, L->fanout[0], &above) ||
+        !ck_mul_i64(above, L->fanout[1], &above) || !ck_mul_i64(above, L->fanout[2], &above) ||
+        !ck_mul_i64(L->mesh_x, L->fanout[AXIS_X], &above_x) ||
+        !ck_mul_i64(L->mesh_y, L->fanout[AXIS_Y], &above_y) ||
+        !ck_mul_i64(above_y, L->fanout[AXIS_Z], &above_y)) {
+      rd_error(&r, n, ctx, "fanout", "the instances (or mesh) times the fan-outs overflow 64 bits");
+      above = above_x = above_y = 1;
+    }
   }
   yaml_node_t *mac = get_kind(&r, root, "", "mac", YAML_MAPPING_NODE, false);
   if (mac) {

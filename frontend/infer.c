@@ -470,7 +470,10 @@ static bool infer_node(Ctx *c) {
       if (ns != x->rank) FAIL("Resize scales has %d values for rank %d", ns, x->rank);
       for (int i = 0; i < x->rank; i++) {
         if (!(sc[i] > 0)) FAIL("Resize scale %d must be positive", i);
-        dims[i] = (int64_t)floor((double)x->dims[i] * span[i] * sc[i]);
+        double len = floor((double)x->dims[i] * span[i] * sc[i]); /* converted only once it fits */
+        if (!(len <= (double)NAASC_MAX_ELEMS))
+          FAIL("Resize scale %d makes dim %d %.4g long, more than 2^31", i, i, len);
+        dims[i] = (int64_t)len;
         a->rz_scales[i] = sc[i];
       }
     } else {

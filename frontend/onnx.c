@@ -244,12 +244,11 @@ static bool check_dims_ex(Importer *im, const char *where, int n, const int64_t 
       diag_error(im->d, where, "dimension %d is zero: empty tensors are not supported", i);
       return false;
     }
-    if (dims[i] && numel > NAASC_MAX_ELEMS / dims[i]) {
+    if (!ck_mul_i64(numel, dims[i], &numel) || numel > NAASC_MAX_ELEMS) {
       diag_error(im->d, where,
                  "has more than 2^31 elements (dims product overflows the accepted size)");
       return false;
     }
-    numel *= dims[i];
   }
   return true;
 }
@@ -331,7 +330,11 @@ static bool read_external(Importer *im, const char *where, const Onnx__TensorPro
 /* Copies a TensorProto's payload into dst (numel elements of dt). */
 static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorProto *tp, DType dt,
                            int64_t numel, void *dst) {
-  size_t es = dtype_size(dt), nbytes = (size_t)numel * es;
+  size_t es = dtype_size(dt), nbytes;
+  if (numel < 0 || !ck_mul_size((size_t)numel, es, &nbytes)) {
+    diag_error(im->d, where, "%" PRId64 " elements of %zu bytes do not fit in memory", numel, es);
+    return false;
+  }
   if (tp->segment) {
     diag_error(im->d, where, "segmented tensors are not supported");
     return false;
@@ -1168,10 +1171,16 @@ static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
   }
 
   /* Name table sized for every name the graph defines (it grows for captures). */
+  if (g->n_node > NAASC_MAX_NODES) {
+    diag_error(d, m->scope, "the graph has %zu nodes, more than the %" PRIu32 " naasc accepts",
+               g->n_node, NAASC_MAX_NODES);
+    return RC_BADINPUT;
+  }
   size_t names = g->n_input + g->n_initializer + 1;
   for (size_t i = 0; i < g->n_node; i++) names += g->node[i]->n_output;
-  if (names > (1u << 26)) {
-    diag_error(d, m->scope, "the graph defines %zu names, too many", names);
+  if (names > NAASC_MAX_VALUES) {
+    diag_error(d, m->scope, "the graph defines %zu names, more than the %" PRIu32 " naasc accepts",
+               names, NAASC_MAX_VALUES);
     return RC_BADINPUT;
   }
   im->nslots = 16;

@@ -44,6 +44,7 @@ void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t n);
 void xfree(void *p);
 void xalloc_fail_after(long n); /* test hook: fail the n-th call from now; -1 off */
+void xalloc_limit(size_t max);  /* test hook (fuzzing): fail every request over max bytes; 0 off */
 
 typedef struct ArenaChunk ArenaChunk;
 typedef struct {
@@ -57,6 +58,27 @@ void *arena_alloc(Arena *a, size_t n);       /* zeroed, 16-byte aligned; NULL on
 char *arena_strdup(Arena *a, const char *s); /* NULL s gives NULL */
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- checked arithmetic ---------------------------------------------- */
+
+/* Every product or sum of counts read from a file (a record count times a
+ * record size, a tensor's dims, a loop nest's bounds, a section's offset
+ * plus its length) is formed through these before anything is sized or
+ * indexed with it.  Each stores the exact result in *r and returns true,
+ * or returns false (leaving *r unspecified) when it does not fit the type:
+ * callers report that as bad input, never wrap. */
+static inline bool ck_mul_i64(int64_t a, int64_t b, int64_t *r) {
+  return !__builtin_mul_overflow(a, b, r);
+}
+static inline bool ck_add_i64(int64_t a, int64_t b, int64_t *r) {
+  return !__builtin_add_overflow(a, b, r);
+}
+static inline bool ck_mul_size(size_t a, size_t b, size_t *r) {
+  return !__builtin_mul_overflow(a, b, r);
+}
+static inline bool ck_add_size(size_t a, size_t b, size_t *r) {
+  return !__builtin_add_overflow(a, b, r);
+}
 
 /* ---- diagnostics ----------------------------------------------------- */
 
@@ -343,6 +365,10 @@ Op op_find(const char *onnx_name); /* OP_NONE if not supported */
 #define NAASC_MAX_RANK 8
 /* Largest tensor accepted anywhere: 2^31 elements (8 GiB of f32). */
 #define NAASC_MAX_ELEMS (INT64_C(1) << 31)
+/* Largest model accepted: nodes (each takes about 5 KB while imported, and
+ * every pass is linear in them) and named tensors (docs/user-guide.md, "Limits"). */
+#define NAASC_MAX_NODES (UINT32_C(1) << 18)
+#define NAASC_MAX_VALUES (UINT32_C(1) << 20)
 
 typedef uint32_t TensorId;
 typedef uint32_t NodeId;
@@ -662,6 +688,9 @@ Rc graph_check(const Model *m, Diag *d);
 Rc graph_toposort(Model *m, Diag *d);
 /* Number of live consumers of tensor t (graph outputs count as one). */
 int graph_uses(const Model *m, TensorId t);
+/* graph_uses of every tensor at once, in O(nodes + edges): a heap array of
+ * ntensors counts (xfree), or NULL if out of memory. */
+int *graph_use_counts(const Model *m);
 /* Drops nodes whose outputs nothing reads (dead code). */
 void graph_prune(Model *m);
 

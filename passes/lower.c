@@ -477,6 +477,22 @@ const char *lower_target(Op op) {
   }
 }
 
+/* A dim of bound 1 takes only the value 0, so its coefficients are
+ * immaterial: one past the command stream's range (+-2^31, docs/cmd-format.md;
+ * a Slice step or a stride along an axis of one output) becomes 1. */
+static void unit_dim_coefs(Module *m) {
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    Nest *n = &m->nests[i];
+    for (int a = 0; a < n->nacc; a++)
+      for (int q = 0; q < n->acc[a].rank; q++)
+        for (int d = 0; d < n->ndims; d++) {
+          int64_t *c = &n->acc[a].idx[q].coef[d];
+          if (n->dims[d].bound == 1 && (*c > (INT64_C(1) << 31) || *c < -(INT64_C(1) << 31)))
+            *c = 1;
+        }
+  }
+}
+
 Rc lower_model(const Model *g, Module **out, Diag *d) {
   *out = NULL;
   Lower L = {g, module_create(g->name), xcalloc(g->ntensors + 1, sizeof(uint32_t)), d};
@@ -563,6 +579,7 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     }
   }
   xfree(L.tmap);
+  unit_dim_coefs(L.m);
   *out = L.m;
   return RC_OK;
 oom:

@@ -148,8 +148,9 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
       return RC_USAGE;
     }
   }
-  if (opt.budget < 1) {
-    diag_error(d, "pipeline", "map: budget must be a positive number of evaluations");
+  if (opt.budget < 1 || opt.budget > MAPPER_MAX_BUDGET) {
+    diag_error(d, "pipeline", "map: budget must be a number of evaluations from 1 to %lld",
+               (long long)MAPPER_MAX_BUDGET);
     return RC_USAGE;
   }
   Module *m = p->mod;

@@ -924,6 +924,11 @@ Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
   res->best_fitness = INFINITY;
+  if (o->budget < 1 || o->budget > MAPPER_MAX_BUDGET) {
+    diag_error(d, p->name, "a mapper budget of %lld evaluations; naasc accepts 1 to %lld",
+               (long long)o->budget, (long long)MAPPER_MAX_BUDGET);
+    return RC_BADINPUT;
+  }
   if (mapper_check(p, a, d) != RC_OK) return RC_BADINPUT;
   if (o->strategy == MAP_SURROGATE) {
     Rc rc = surrogate_run(p, a, o, res, fitness);

@@ -45,7 +45,8 @@
  *
  * Checkpoints (--checkpoint) are written atomically after every generation:
  * a fingerprint of (workload, budget, options), the optimizer's state, the
- * best vector, the counters and the candidate log.
+ * best vector, the counters and the candidate log, under a checksum
+ * (checkpoint.c: the format and the reader's checks).
  */
 #include "search/search.h"
 
@@ -776,6 +777,10 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->nlayers = n;
   r->arch = *a;
   r->area_um2 = arch_area(a);
+  r->effort.map_budget = r->effort.final_map_budget = mo.budget; /* this one pass */
+  r->effort.seed = mo.seed;
+  r->effort.strategy = (int)mo.strategy;
+  r->effort.objective = (int)mo.objective;
   if (rc == RC_OK) {
     Score s;
     score_of(w, o, outs, r->area_um2, &s);
@@ -794,11 +799,95 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* ---- equal effort ------------------------------------------------------------ */
+
+static int64_t final_budget_of(const NaasOptions *o) {
+  return o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+}
+
+void naas_effort_of(const NaasOptions *o, NaasEffort *e) {
+  MapperOptions mo;
+  mapper_opts(o, &mo);
+  memset(e, 0, sizeof *e);
+  e->map_budget = mo.budget;
+  int64_t fb = final_budget_of(o);
+  e->final_map_budget = fb > mo.budget ? fb : mo.budget;
+  e->seed = mo.seed;
+  e->strategy = (int)mo.strategy;
+  e->objective = (int)mo.objective;
+}
+
+bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b) {
+  return a->map_budget == b->map_budget && a->final_map_budget == b->final_map_budget &&
+         a->seed == b->seed && a->strategy == b->strategy && a->objective == b->objective;
+}
+
+void naas_effort_print_json(FILE *f, const NaasEffort *e) {
+  fprintf(f,
+          "{\"map_budget\": %" PRId64 ", \"final_map_budget\": %" PRId64 ", \"seed\": %" PRIu64
+          ", \"strategy\": \"%s\", \"objective\": \"%s\"}",
+          e->map_budget, e->final_map_budget, e->seed, map_strategy_name((MapStrategy)e->strategy),
+          e->objective == MAPOBJ_ENERGY    ? "energy"
+          : e->objective == MAPOBJ_LATENCY ? "latency"
+                                           : "edp");
+}
+
+/* Two passes, o's map_budget then its final budget, the better set kept;
+ * r->effort records the budgets the passes used. */
+Rc naas_map_design(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                   Diag *d) {
+  NaasOptions fo = *o;
+  fo.cache = NULL;
+  Rc rc = eval_full(w, a, &fo, r, d);
+  if (rc != RC_OK) return rc;
+  int64_t fb = final_budget_of(o);
+  if (fb <= r->effort.map_budget) return RC_OK;
+  NaasResult r2;
+  memset(&r2, 0, sizeof r2);
+  fo.map_budget = fb;
+  rc = eval_full(w, a, &fo, &r2, d);
+  r->evals += r2.evals;
+  r->effort.final_map_budget = r2.effort.map_budget;
+  if (rc == RC_OK && r2.score < r->score) {
+    xfree(r->mapping);
+    xfree(r->cost);
+    r->mapping = r2.mapping;
+    r->cost = r2.cost;
+    r->score = r2.score;
+    r->edp = r2.edp;
+    r->energy_pj = r2.energy_pj;
+    r->cycles = r2.cycles;
+    r2.mapping = NULL;
+    r2.cost = NULL;
+  }
+  naas_result_free(&r2);
+  return rc;
+}
+
+Rc naas_compare(const NaasResult *design, const NaasResult *baseline, NaasRatios *q, Diag *d) {
+  memset(q, 0, sizeof *q);
+  const NaasEffort *a = &design->effort, *b = &baseline->effort;
+  if (a->map_budget <= 0 || b->map_budget <= 0 || !naas_effort_equal(a, b)) {
+    diag_error(d, "compare",
+               "'%s' and '%s' were not mapped with the same effort (mapper budgets %" PRId64
+               " then %" PRId64 ", seed %" PRIu64 " against %" PRId64 " then %" PRId64
+               ", seed %" PRIu64 "): a comparison needs both "
+               "sides mapped by naas_map_design with the same options",
+               design->arch.name, baseline->arch.name, a->map_budget, a->final_map_budget, a->seed,
+               b->map_budget, b->final_map_budget, b->seed);
+    return RC_INTERNAL;
+  }
+  q->speedup = baseline->cycles / design->cycles;
+  q->energy_saving = baseline->energy_pj / design->energy_pj;
+  q->edp_gain = baseline->edp / design->edp;
+  return RC_OK;
+}
+
 Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
                    Diag *d) {
   memset(r, 0, sizeof *r);
   double t0 = now_s();
-  Rc rc = eval_full(w, a, o, r, d);
+  Rc rc = naas_map_design(w, a, o, r, d);
   r->candidates = 1;
   r->seconds = now_s() - t0;
   return rc;
@@ -891,8 +980,6 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
 
 /* ---- checkpoints ------------------------------------------------------------------ */
 
-#define CKPT_MAGIC "NAASCKP1"
-
 static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
                             int dim) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -912,88 +999,7 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   return fnv(h, &o->max_energy_pj, sizeof o->max_energy_pj);
 }
 
-typedef struct {
-  uint64_t fp;
-  int64_t iter, candidates, evals, nlog;
-  double seconds, best_score;
-  int32_t dim, have_best;
-  uint64_t optlen;
-} CkptHeader;
-
-static Rc ckpt_write(const char *path, const CkptHeader *h, const Optimizer *opt,
-                     const double *best_x, const NaasCandidate *log, Diag *d) {
-  size_t olen = (size_t)h->optlen;
-  size_t len =
-      8 + sizeof *h + olen + sizeof(double) * (size_t)h->dim + sizeof *log * (size_t)h->nlog;
-  char *buf = xmalloc(len), *p = buf;
-  if (!buf) {
-    diag_error(d, path, "out of memory writing the checkpoint");
-    return RC_INTERNAL;
-  }
-  memcpy(p, CKPT_MAGIC, 8), p += 8;
-  memcpy(p, h, sizeof *h), p += sizeof *h;
-  opt_save(opt, p, olen), p += olen;
-  memcpy(p, best_x, sizeof(double) * (size_t)h->dim), p += sizeof(double) * (size_t)h->dim;
-  if (h->nlog) memcpy(p, log, sizeof *log * (size_t)h->nlog);
-  Rc rc = file_write_atomic(path, buf, len, d);
-  xfree(buf);
-  return rc;
-}
-
-/* Reads a checkpoint into the search's state; RC_BADINPUT (reported) if it
- * is unreadable or from another search. */
-static Rc ckpt_read(const char *path, uint64_t fp, Optimizer *opt, int dim, CkptHeader *h,
-                    double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d) {
-  uint8_t *buf = NULL;
-  size_t len = 0;
-  Diag fd = *d;
-  fd.file = path;
-  Rc rc = file_read_all(path, (size_t)1 << 34, &buf, &len, &fd);
-  d->nerrors = fd.nerrors;
-  if (rc != RC_OK) return RC_BADINPUT;
-  const uint8_t *p = buf;
-  if (len < 8 + sizeof *h || memcmp(p, CKPT_MAGIC, 8) != 0) {
-    diag_error(d, path, "not a naasc search checkpoint (bad magic or truncated)");
-    goto bad;
-  }
-  memcpy(h, p + 8, sizeof *h);
-  p += 8 + sizeof *h;
-  if (h->fp != fp || h->dim != dim) {
-    diag_error(d, path,
-               "this checkpoint is from another search (different models, budget or options); "
-               "resume with the same command line");
-    goto bad;
-  }
-  if (h->nlog < 0 || h->iter < 0 || h->optlen != opt_save(opt, NULL, 0) ||
-      len != 8 + sizeof *h + h->optlen + sizeof(double) * (size_t)dim +
-                 sizeof **log * (size_t)h->nlog) {
-    diag_error(d, path, "checkpoint truncated or corrupt (%zu bytes)", len);
-    goto bad;
-  }
-  if (!opt_load(opt, p, (size_t)h->optlen)) {
-    diag_error(d, path, "checkpoint's optimizer state does not match this search");
-    goto bad;
-  }
-  p += h->optlen;
-  memcpy(best_x, p, sizeof(double) * (size_t)dim);
-  p += sizeof(double) * (size_t)dim;
-  if (h->nlog > *caplog) {
-    NaasCandidate *nl = xrealloc(*log, sizeof **log * (size_t)h->nlog);
-    if (!nl) {
-      xfree(buf);
-      diag_error(d, path, "out of memory reading the checkpoint");
-      return RC_INTERNAL;
-    }
-    *log = nl;
-    *caplog = h->nlog;
-  }
-  if (h->nlog) memcpy(*log, p, sizeof **log * (size_t)h->nlog);
-  xfree(buf);
-  return RC_OK;
-bad:
-  xfree(buf);
-  return RC_BADINPUT;
-}
+/* The format, its checks and its checksum: checkpoint.c. */
 
 /* ---- the search ------------------------------------------------------------------ */
 
@@ -1023,6 +1029,33 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   int64_t iters = o->iterations > 0 ? o->iterations : DEFAULT_ITERATIONS;
   MapperOptions mo;
   mapper_opts(o, &mo);
+  {
+    /* The limits of a search (naas.h), before any work. */
+    int64_t cands, work,
+        fb = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+    bool fits = ck_mul_i64(iters, lam, &cands) && ck_add_i64(cands, 1, &cands);
+    if (lam < 4 || lam > NAAS_MAX_POPSIZE) {
+      diag_error(d, "search", "a population of %d; naasc accepts 4 to %d", lam, NAAS_MAX_POPSIZE);
+      return RC_BADINPUT;
+    }
+    if (!fits || cands > NAAS_MAX_CANDIDATES) {
+      diag_error(d, "search",
+                 "%" PRId64 " generations of %d candidates are more than the %" PRId64
+                 " candidates a search accepts",
+                 iters, lam, NAAS_MAX_CANDIDATES);
+      return RC_BADINPUT;
+    }
+    if (mo.budget > MAPPER_MAX_BUDGET || fb > MAPPER_MAX_BUDGET ||
+        !ck_mul_i64(cands, mo.budget, &work) || work > NAAS_MAX_WORK) {
+      diag_error(d, "search",
+                 "%" PRId64 " candidates with a mapper budget of %" PRId64 " (final %" PRId64
+                 ") are more work than a search accepts: at most %" PRId64
+                 " evaluations per layer shape, "
+                 "and a budget of at most %" PRId64,
+                 cands, mo.budget, fb, NAAS_MAX_WORK, MAPPER_MAX_BUDGET);
+      return RC_BADINPUT;
+    }
+  }
   NaasCache *cache = o->cache ? o->cache : naas_cache_create();
   Optimizer *opt = opt_create(o->optimizer, dim, lam, 0.3, o->seed);
   double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs),
@@ -1052,14 +1085,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     opt_set_mean(opt, x0);
   }
   uint64_t fp = fingerprint(w, budget, o, dim);
-  CkptHeader h;
+  NaasCkpt h;
   memset(&h, 0, sizeof h);
   h.fp = fp;
   h.dim = dim;
   h.optlen = opt_save(opt, NULL, 0);
   h.best_score = INFINITY;
   if (o->resume && o->checkpoint) {
-    rc = ckpt_read(o->checkpoint, fp, opt, dim, &h, best_x, &log, &caplog, d);
+    rc = naas_ckpt_read(o->checkpoint, fp, opt, &h, best_x, &log, &caplog, d);
     if (rc != RC_OK) goto done;
     r->resumed_at = h.iter;
   }
@@ -1116,6 +1149,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       h.evals += jobs[k].out.evals;
       cache_put(cache, jobs[k].k1, jobs[k].k2, &jobs[k].out);
     }
+    if (!start && o->on_generation) o->on_generation(o->on_generation_ctx, h.iter);
     /* Tell: scores in candidate order. */
     double gen_best = INFINITY;
     for (int i = 0; i < n; i++) {
@@ -1166,7 +1200,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     h.iter++;
     h.seconds = now_s() - tstart;
     if (o->checkpoint && rank == 0) {
-      rc = ckpt_write(o->checkpoint, &h, opt, best_x, log, d);
+      rc = naas_ckpt_write(o->checkpoint, &h, opt, best_x, log, d);
       if (rc != RC_OK) goto done;
     }
     if (o->progress && rank == 0) {
@@ -1211,34 +1245,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       decode_sizing(budget, &bg, best_x, &best);
     else
       decode_template(budget, &bg, best_x, &best);
-    /* The best design's layers are mapped again with the search's budget
-     * (the same mappings it scored) and with the final budget (the `map`
-     * pass's default, as the baselines get); the better set is the result. */
-    NaasOptions fo = *o;
-    fo.cache = NULL;
-    rc = eval_full(w, &best, &fo, r, d);
-    int64_t final_budget = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
-    r->search_score = r->score;
-    if (rc == RC_OK && final_budget > mo.budget) {
-      NaasResult r2;
-      memset(&r2, 0, sizeof r2);
-      fo.map_budget = final_budget;
-      rc = eval_full(w, &best, &fo, &r2, d);
-      h.evals += r2.evals;
-      if (rc == RC_OK && r2.score < r->score) {
-        xfree(r->mapping);
-        xfree(r->cost);
-        r->mapping = r2.mapping;
-        r->cost = r2.cost;
-        r->score = r2.score;
-        r->edp = r2.edp;
-        r->energy_pj = r2.energy_pj;
-        r->cycles = r2.cycles;
-        r2.mapping = NULL;
-        r2.cost = NULL;
-      }
-      naas_result_free(&r2);
-    }
+    /* The best design's final mappings: naas_map_design, as every baseline
+     * gets them (a pass with the search's budget, the same mappings it
+     * scored, and one with the final budget; the better set is the result).
+     * The search's own score is the best logged candidate's. */
+    int64_t evals0 = r->evals;
+    rc = naas_map_design(w, &best, o, r, d);
+    r->search_score = h.best_score;
+    h.evals += r->evals - evals0;
     r->evals = h.evals; /* the search's, plus the final mapping's */
     r->candidates = h.candidates;
   }

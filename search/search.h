@@ -58,6 +58,8 @@ void opt_resample(Optimizer *o, int i, double *x);
 void opt_tell(Optimizer *o, const double *fitness);
 /* Snapshot of the state, for checkpoints: bytes written (or needed if buf is NULL). */
 size_t opt_save(const Optimizer *o, void *buf, size_t cap);
+/* Restores a snapshot; false, o unchanged, unless buf is one of an optimizer
+ * of o's kind and sizes with every value in the range opt_save can write. */
 bool opt_load(Optimizer *o, const void *buf, size_t len);
 
 const char *opt_name(OptKind k);
@@ -71,10 +73,15 @@ bool opt_parse(const char *name, OptKind *k);
 typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE, MAP_SURROGATE } MapStrategy;
 typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
 
+/* The largest mapper budget accepted (map{budget=N}, --map-budget,
+ * --final-map-budget): about a quarter of an hour per layer at the cost
+ * model's million evaluations a second (docs/user-guide.md, "Limits"). */
+#define MAPPER_MAX_BUDGET INT64_C(1000000000)
+
 typedef struct {
   MapStrategy strategy;
   MapObjective objective;
-  int64_t budget; /* cost evaluations */
+  int64_t budget; /* cost evaluations, 1..MAPPER_MAX_BUDGET */
   int popsize;    /* 0: the optimizer's default */
   int chains; /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
   uint64_t seed;
@@ -147,6 +154,13 @@ typedef struct {
 } NaasLayer;
 
 #define NAAS_MAX_MODELS 16
+/* The largest search accepted (docs/user-guide.md, "Limits"); naas_search
+ * refuses more (RC_BADINPUT) before any work.  Candidates are the start and
+ * iterations x popsize; the work is candidates x map budget, the mapper
+ * evaluations of each layer shape (about 12 days at a million a second). */
+#define NAAS_MAX_POPSIZE 4096
+#define NAAS_MAX_CANDIDATES (INT64_C(1) << 22)
+#define NAAS_MAX_WORK INT64_C(1000000000000)
 typedef struct {
   int nlayers, caplayers;
   NaasLayer *layers; /* heap, naas_workload_free */
@@ -183,9 +197,36 @@ typedef struct {
   int64_t stop_after_iteration; /* stop (checkpoint written) after this many; 0 = never; tests */
   int64_t
       final_map_budget; /* the best design's final mapping, per layer; 0 = 20000 (map's default) */
+  /* Called after each generation's mapper runs, before its checkpoint; tests of resume (NULL: none). */
+  void (*on_generation)(void *ctx, int64_t iteration);
+  void *on_generation_ctx;
 } NaasOptions;
 
 void naas_options_default(NaasOptions *o);
+
+/* ---- equal effort ---------------------------------------------------------
+ * Every comparison of two designs (a searched design against its budget
+ * design, the network co-search against its own-dataflow and reference
+ * designs, sizing-only and random search against NAAS) maps both sides the
+ * same way: naas_map_design, with one NaasEffort.  A result records the
+ * effort its mappings actually got; naas_compare refuses two results whose
+ * efforts differ, and the drivers write the effort of every side into
+ * result.json so tests and bench scripts can check it too. */
+typedef struct {
+  int64_t
+      map_budget; /* mapper evaluations per layer of the first pass (the search's per-candidate budget) */
+  int64_t
+      final_map_budget; /* per layer, the second pass; the better of the two sets is kept (= map_budget: one pass) */
+  uint64_t seed; /* the mapper's seed; a layer's seed is a hash of it and the layer's shape */
+  int strategy;  /* MapStrategy */
+  int objective; /* MapObjective */
+} NaasEffort;
+
+/* The effort naas_map_design gives a design under options o. */
+void naas_effort_of(const NaasOptions *o, NaasEffort *e);
+bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b);
+/* {"map_budget": N, "final_map_budget": N, "seed": N, "strategy": "es", "objective": "edp"} */
+void naas_effort_print_json(FILE *f, const NaasEffort *e);
 
 /* One evaluated candidate of the search, for the log and the plots. */
 #define NAAS_LOG_AXES 6
@@ -222,6 +263,7 @@ typedef struct {
   int64_t resumed_at;  /* generations read from the checkpoint */
   bool stopped;        /* stop_after_iteration ended the search early (no design in r) */
   double search_score; /* the best score as the search saw it (map_budget mappings); score <= it */
+  NaasEffort effort;   /* what the mappings got (naas_map_design); zero if none */
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and
@@ -231,10 +273,30 @@ typedef struct {
 Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
                Diag *d);
 
-/* Scores a fixed accelerator: the best mapping the mapper finds for every
- * layer on `a` (the baseline "with its own dataflow"). */
+/* Maps every layer of w on the fixed design a with naas_effort_of(o): a
+ * pass at o's map_budget and one at its final_map_budget (when larger),
+ * both with o's seed, keeping the set with the better score.  The one way
+ * a design's final mappings are made: naas_search uses it for its best
+ * design, naas_eval_fixed for a baseline. */
+Rc naas_map_design(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                   Diag *d);
+
+/* Scores a fixed accelerator (the baseline "with its own dataflow"):
+ * naas_map_design of `a`, so with the same effort as naas_search's design
+ * under the same options. */
 Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
                    Diag *d);
+
+/* Baseline over design: higher is better for the design. */
+typedef struct {
+  double speedup;       /* baseline cycles / design cycles */
+  double energy_saving; /* baseline energy / design energy */
+  double edp_gain;      /* baseline EDP / design EDP */
+} NaasRatios;
+
+/* The ratios of two results of the same workload; RC_INTERNAL (reported)
+ * if they were mapped with different efforts or one was not mapped. */
+Rc naas_compare(const NaasResult *design, const NaasResult *baseline, NaasRatios *q, Diag *d);
 
 void naas_result_free(NaasResult *r);
 
@@ -242,6 +304,37 @@ void naas_result_free(NaasResult *r);
 Rc naas_log_write(const char *path, const NaasResult *r, Diag *d);
 /* The letters of a connectivity mask ("KC"), into buf[NDIMS + 1]. */
 void naas_conn_string(uint8_t conn, char *buf);
+
+/* ---- checkpoints (checkpoint.c; the format is described there) -------------------- */
+
+#define NAAS_CKPT_VERSION 2
+#define NAAS_CKPT_MAX_BYTES ((size_t)1 << 30) /* larger files are refused unread */
+
+/* The counters of a search, as a checkpoint stores them. */
+typedef struct {
+  uint64_t fp; /* fingerprint of (workload, budget, options) */
+  int64_t iter, candidates, evals,
+      nlog; /* generations done, candidates, evaluations, log records */
+  double seconds, best_score;
+  int32_t dim, have_best; /* the optimizer's dimension; 1 once best_x holds a valid design */
+  uint64_t optlen;        /* bytes of the optimizer's state (opt_save) */
+} NaasCkpt;
+
+/* Writes a checkpoint atomically: h, opt's state, best_x[h->dim] and
+ * log[h->nlog]. */
+Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *best_x,
+                   const NaasCandidate *log, Diag *d);
+/* Decodes the len bytes of a checkpoint (named `name` in messages) of the
+ * search whose fingerprint is fp and whose optimizer is opt: fills h, opt's
+ * state, best_x[opt_dim(opt)] and *log (heap, grown with xrealloc; *caplog
+ * its capacity).  RC_BADINPUT (reported, nothing trusted) if the file is not
+ * a checkpoint, is damaged (its checksum), is from another search, or holds a
+ * count or value no search writes; RC_INTERNAL if out of memory. */
+Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t fp, Optimizer *opt,
+                    NaasCkpt *h, double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d);
+/* naas_ckpt_decode of the file at path (at most NAAS_CKPT_MAX_BYTES). */
+Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *best_x,
+                  NaasCandidate **log, int64_t *caplog, Diag *d);
 
 /* ==== the network level ===================================================== */
 

@@ -14,7 +14,10 @@
  *
  * Writes into DIR (default ./naasc-nas/), every file atomically:
  *   result.json    the network, its accelerator and figures, the run, the
- *                  predictor (with --labels) and the baselines
+ *                  predictor (with --labels) and the baselines; every side
+ *                  with the mapper effort it got (the baselines are mapped
+ *                  with the design's: naas_eval_fixed, and the ratios come
+ *                  from naas_compare, which refuses unequal efforts)
  *   arch.yaml      the accelerator (usable with --target)
  *   network.nir    the network lowered and mapped onto it (naasc-opt reads it)
  *   network.report.txt, .json, .svg   its cost report per layer
@@ -56,7 +59,8 @@ static const char usage_text[] =
     "                       by prediction and pick among them (default 10; 0: prediction alone)\n"
     "  --naas-iterations N  accelerator search generations per network (default 4)\n"
     "  --naas-popsize N     its population (default 8)\n"
-    "  --map-budget N       mapper evaluations per layer and accelerator (default 400)\n"
+    "  --map-budget N       mapper evaluations per layer and accelerator (default 400); every\n"
+    "                       design's final mapping, the baselines' too, adds a pass of 20000\n"
     "  --fixed              score every network on the budget arch as is (its own dataflow)\n"
     "  --no-baselines       skip the most-accurate-network baselines in result.json\n"
     "  --reference CELL     also compare with this network (arch string or index) on the\n"
@@ -301,14 +305,20 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
 typedef struct {
   double edp, energy_pj, cycles, seconds;
   int64_t candidates;
+  NaasEffort effort;
 } Figures;
+
+static Figures figures_of(const NaasResult *r) {
+  return (Figures){r->edp, r->energy_pj, r->cycles, r->seconds, r->candidates, r->effort};
+}
 
 static void json_figures(FILE *f, const char *key, const Figures *g, bool comma) {
   fprintf(f,
           "    \"%s\": {\"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, "
-          "\"candidates\": %lld, \"seconds\": %.3f}%s\n",
-          key, g->edp, g->energy_pj, g->cycles, (long long)g->candidates, g->seconds,
-          comma ? "," : "");
+          "\"candidates\": %lld, \"seconds\": %.3f, \"effort\": ",
+          key, g->edp, g->energy_pj, g->cycles, (long long)g->candidates, g->seconds);
+  naas_effort_print_json(f, &g->effort);
+  fprintf(f, "}%s\n", comma ? "," : "");
 }
 
 int naasc_nas_main(int argc, char **argv) {
@@ -549,6 +559,7 @@ int naasc_nas_main(int argc, char **argv) {
    * seed make it the same run), and the baselines. */
   NaasResult best = {0}, base = {0}, seq = {0}, refr = {0};
   Figures fb = {0}, fs = {0}, fr = {0};
+  NaasRatios qb = {0}, qs = {0}, qr = {0}; /* the design against each baseline (naas_compare) */
   Module *mod = NULL;
   NaasWorkload w = {0};
   int pick = rc == RC_OK ? (nr.best >= 0 ? nr.best : nr.closest) : -1;
@@ -589,15 +600,18 @@ int naasc_nas_main(int argc, char **argv) {
     HwCtx hb = h;
     hb.fixed = true;
     rc = score_cell(&hb, top, &base, &d);
-    fb = (Figures){base.edp, base.energy_pj, base.cycles, base.seconds, base.candidates};
+    fb = figures_of(&base);
     if (rc == RC_OK) rc = score_cell(&h, top, &seq, &d);
-    fs = (Figures){seq.edp, seq.energy_pj, seq.cycles, seq.seconds, seq.candidates};
+    fs = figures_of(&seq);
+    if (rc == RC_OK) rc = naas_compare(&best, &base, &qb, &d);
+    if (rc == RC_OK) rc = naas_compare(&best, &seq, &qs, &d);
   }
   if (rc == RC_OK && ref >= 0) {
     HwCtx hb = h;
     hb.fixed = true;
     rc = score_cell(&hb, ref, &refr, &d);
-    fr = (Figures){refr.edp, refr.energy_pj, refr.cycles, refr.seconds, refr.candidates};
+    fr = figures_of(&refr);
+    if (rc == RC_OK) rc = naas_compare(&best, &refr, &qr, &d);
   }
 
   if (rc == RC_OK && mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -642,8 +656,10 @@ int naasc_nas_main(int argc, char **argv) {
       json_str(f, best.arch.name);
       fprintf(f,
               ", \"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, \"area_um2\": %.17g, "
-              "\"mode\": \"%s\"},\n",
+              "\"mode\": \"%s\", \"effort\": ",
               best.edp, best.energy_pj, best.cycles, best.area_um2, fixed ? "fixed" : "joint");
+      naas_effort_print_json(f, &best.effort);
+      fputs("},\n", f);
       fprintf(
           f,
           "  \"search\": {\"networks_evaluated\": %d, \"proposals\": %lld, \"seconds\": %.3f, "
@@ -676,9 +692,9 @@ int naasc_nas_main(int argc, char **argv) {
         json_figures(f, "sequential", &fs, false);
         fprintf(f, "  },\n");
         fprintf(f, "  \"vs_own_dataflow\": {\"edp_reduction\": %.4f, \"accuracy_gain\": %.4f},\n",
-                fb.edp / best.edp, truth[b->code] - truth[top]);
+                qb.edp_gain, truth[b->code] - truth[top]);
         fprintf(f, "  \"vs_sequential\": {\"edp_reduction\": %.4f, \"accuracy_gain\": %.4f},\n",
-                fs.edp / best.edp, truth[b->code] - truth[top]);
+                qs.edp_gain, truth[b->code] - truth[top]);
       }
       if (ref >= 0) {
         char rs[NB201_ARCH_MAX];
@@ -690,7 +706,7 @@ int naasc_nas_main(int argc, char **argv) {
         json_figures(f, "own_dataflow", &fr, false);
         fprintf(f,
                 "  },\n  \"vs_reference\": {\"edp_reduction\": %.4f, \"accuracy_gain\": %.4f},\n",
-                fr.edp / best.edp, truth[b->code] - truth[ref]);
+                qr.edp_gain, truth[b->code] - truth[ref]);
       }
       fprintf(f, "  \"pareto\": [");
       for (int i = 0; i < nf; i++)

@@ -9,7 +9,10 @@
  *   MODEL.nir            each model lowered and mapped onto it
  *   MODEL.cmd            its command stream on the design (naasc-run runs it)
  *   MODEL.report.txt     its cost report (table), MODEL.report.json and .svg
- *   result.json          the figures of the best design and of the run
+ *   result.json          the figures of the best design and of the run, the
+ *                        mapper effort its mappings got, and the budget design
+ *                        mapped with that same effort (naas_eval_fixed) with
+ *                        the ratios between the two (naas_compare)
  *   search.json          every candidate evaluated
  *   convergence.svg      best and population score per iteration
  *   pareto.svg           EDP versus area of every valid candidate, with the front
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,7 +60,11 @@ static const char usage_text[] =
     "                           better of it and the search's mappings is kept)\n"
     "  --optimizer cmaes|random the outer optimizer (default cmaes; random is the baseline)\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
-    "  --fixed                  no search: the budget design itself, each layer's best mapping\n"
+    "  --fixed                  no search: the budget design itself, mapped with the effort a\n"
+    "                           searched design's final mapping gets (--map-budget, then\n"
+    "                           --final-map-budget, the better kept)\n"
+    "  --no-baseline            do not map the budget design to compare with (it is mapped with\n"
+    "                           the searched design's effort and printed as ratios by default)\n"
     "  --seed N                 the same seed gives the same result for any --jobs or -np\n"
     "  --jobs N, -j N           threads (default: one per online CPU)\n"
     "  --checkpoint FILE        save the search state after every iteration (atomically)\n"
@@ -241,9 +249,16 @@ static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *
   *edp = exp((le + lc) / w->nmodels);
 }
 
+/* The budget design mapped with the design's effort, and the ratios. */
+typedef struct {
+  bool have;
+  NaasResult r;
+  NaasRatios q;
+} Baseline;
+
 static void write_result_json(FILE *f, const char *budget, const Arch *barch, bool fixed,
                               const NaasOptions *o, const NaasWorkload *w, const NaasResult *r,
-                              int nranks) {
+                              const Baseline *base, int nranks) {
   fputs("{\n  \"schema\": \"naasc-search-result/1\",\n  \"mode\": ", f);
   json_s(f, mode_name(fixed, o));
   fputs(",\n  \"budget\": ", f);
@@ -263,6 +278,23 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
           "  \"score\": %.17g,\n  \"edp\": %.17g,\n  \"energy_pj\": %.17g,\n  \"cycles\": %.17g,\n"
           "  \"area_um2\": %.9g,\n",
           r->score, r->edp, r->energy_pj, r->cycles, r->area_um2);
+  fputs("  \"effort\": ", f);
+  naas_effort_print_json(f, &r->effort);
+  fputs(",\n", f);
+  if (base->have) {
+    fputs("  \"baseline\": {\"name\": ", f);
+    json_s(f, base->r.arch.name);
+    fprintf(f,
+            ", \"what\": \"the budget design with its own dataflow, mapped with the same effort\", "
+            "\"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, \"area_um2\": %.9g,\n"
+            "               \"effort\": ",
+            base->r.edp, base->r.energy_pj, base->r.cycles, base->r.area_um2);
+    naas_effort_print_json(f, &base->r.effort);
+    fprintf(
+        f,
+        ",\n               \"speedup\": %.17g, \"energy_saving\": %.17g, \"edp_gain\": %.17g},\n",
+        base->q.speedup, base->q.energy_saving, base->q.edp_gain);
+  }
   const Arch *a = &r->arch;
   fprintf(f, "  \"arch\": {\"name\": ");
   json_s(f, a->name);
@@ -468,13 +500,21 @@ static Rc write_svg(const char *path, const NaasResult *r, const char *what, boo
 
 /* ---- main ------------------------------------------------------------------------ */
 
+/* --kill-in-iteration N: SIGKILL in the middle of generation N + 1, once its
+ * mapper jobs ran and before its checkpoint, so the checkpoint holds
+ * exactly N generations and the work since is lost (tests of --resume). */
+static void kill_hook(void *ctx, int64_t iteration) {
+  if (iteration == *(const int64_t *)ctx) raise(SIGKILL);
+}
+
 int naasc_search_main(int argc, char **argv) {
   NaasOptions o;
   naas_options_default(&o);
   const char *budget = NULL, *dir = "naasc-search";
   const char *models[NAAS_MAX_MODELS];
   int nmodels = 0;
-  bool fixed = false, quiet = false, no_progress = false;
+  bool fixed = false, quiet = false, no_progress = false, no_baseline = false;
+  int64_t kill_in = 0;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   o.jobs = ncpu > 64 ? 64 : ncpu > 1 ? (int)ncpu : 1; /* results do not depend on it */
   for (int i = 1; i < argc; i++) {
@@ -523,20 +563,24 @@ int naasc_search_main(int argc, char **argv) {
       o.popsize = (int)n;
     } else if (cli_is_flag(a, "--map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--map-budget");
-      if (!v || !parse_i64(v, &o.map_budget, 1))
-        return usage_error("--map-budget takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &o.map_budget, 1) || o.map_budget > MAPPER_MAX_BUDGET)
+        return usage_error("--map-budget takes an integer from 1 to 1000000000, not '%s'",
+                           v ? v : "");
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
       if (!v || !opt_parse(v, &o.optimizer) || o.optimizer == OPT_GENETIC)
         return usage_error("--optimizer takes cmaes or random, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--final-map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--final-map-budget");
-      if (!v || !parse_i64(v, &o.final_map_budget, 1))
-        return usage_error("--final-map-budget takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !parse_i64(v, &o.final_map_budget, 1) || o.final_map_budget > MAPPER_MAX_BUDGET)
+        return usage_error("--final-map-budget takes an integer from 1 to 1000000000, not '%s'",
+                           v ? v : "");
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.sizing_only = true;
     } else if (strcmp(a, "--fixed") == 0) {
       fixed = true;
+    } else if (strcmp(a, "--no-baseline") == 0) {
+      no_baseline = true;
     } else if (cli_is_flag(a, "--seed")) {
       v = cli_flag_value(argc, argv, &i, "--seed");
       if (!v || !parse_i64(v, &n, 0))
@@ -558,6 +602,14 @@ int naasc_search_main(int argc, char **argv) {
       v = cli_flag_value(argc, argv, &i, "--stop-after-iteration");
       if (!v || !parse_i64(v, &o.stop_after_iteration, 1))
         return usage_error("--stop-after-iteration takes a positive integer, not '%s'", v ? v : "");
+    } else if (cli_is_flag(a,
+                           "--kill-in-iteration")) { /* hidden: tests of --resume after SIGKILL */
+      v = cli_flag_value(argc, argv, &i, "--kill-in-iteration");
+      if (!v || !parse_i64(v, &kill_in, 0))
+        return usage_error("--kill-in-iteration takes a non-negative integer, not '%s'",
+                           v ? v : "");
+      o.on_generation = kill_hook;
+      o.on_generation_ctx = &kill_in;
     } else if (strcmp(a, "--no-progress") == 0) {
       no_progress = true;
     } else if (strcmp(a, "-q") == 0) {
@@ -598,6 +650,7 @@ int naasc_search_main(int argc, char **argv) {
   char *labels[NAAS_MAX_MODELS] = {0};
   CmdStats cst[NAAS_MAX_MODELS] = {{0}};
   NaasResult r = {0};
+  Baseline base = {0};
   Rc rc = arch_resolve(budget, &barch, &d);
   for (int k = 0; k < nmodels && rc == RC_OK; k++) {
     labels[k] = label_of(models[k]);
@@ -624,6 +677,27 @@ int naasc_search_main(int argc, char **argv) {
                o.checkpoint ? o.checkpoint : "none");
       goto done;
     }
+  }
+  if (rc == RC_OK && !fixed && !no_baseline) {
+    /* The budget design mapped with the searched design's effort: the same
+     * options through naas_eval_fixed -> naas_map_design. */
+    char *buf = NULL;
+    size_t len = 0;
+    Diag bd;
+    diag_init(&bd, open_memstream(&buf, &len), "naasc");
+    Rc brc = bd.out ? naas_eval_fixed(&w, &barch, &o, &base.r, &bd) : RC_INTERNAL;
+    if (brc == RC_OK) brc = naas_compare(&r, &base.r, &base.q, &bd);
+    if (bd.out) fclose(bd.out);
+    if (brc == RC_OK) {
+      base.have = true;
+    } else if (brc ==
+               RC_BADINPUT) { /* the budget design itself cannot map a layer: no comparison */
+      diag_warn(&d, budget, "the budget design is not compared with: %s", buf ? buf : "");
+    } else {
+      if (rank == 0 && buf) fputs(buf, stderr);
+      rc = brc;
+    }
+    free(buf);
   }
   const char *what = o.objective == NAAS_OBJ_ENERGY    ? "energy (pJ)"
                      : o.objective == NAAS_OBJ_LATENCY ? "cycles"
@@ -667,7 +741,7 @@ int naasc_search_main(int argc, char **argv) {
     }
     p = join(dir, "result", ".json");
     if (rc == RC_OK && p && mem_open(&m)) {
-      write_result_json(m.f, budget, &barch, fixed, &o, &w, &r, nranks);
+      write_result_json(m.f, budget, &barch, fixed, &o, &w, &r, &base, nranks);
       rc = mem_commit(&m, p, &d);
     }
     free(p);
@@ -703,6 +777,15 @@ int naasc_search_main(int argc, char **argv) {
     printf(", DRAM %.4g words/cycle, area %.4g mm^2\n", a->level[0].shared_bw, r.area_um2 / 1e6);
     printf("%" PRId64 " candidates, %" PRId64 " cost evaluations, %.1f s; outputs in %s/\n",
            r.candidates, r.evals, r.seconds, dir);
+    printf("mapper effort per layer: %" PRId64 " evaluations, then %" PRId64
+           ", the better kept (seed %" PRIu64 ")\n",
+           r.effort.map_budget, r.effort.final_map_budget, r.effort.seed);
+    if (base.have)
+      printf(
+          "against %s itself (its own dataflow, mapped with the same effort: EDP %.6g, energy %.6g pJ, "
+          "%.6g cycles): speedup %.3fx, energy saving %.3fx, EDP %.3fx\n",
+          base.r.arch.name, base.r.edp, base.r.energy_pj, base.r.cycles, base.q.speedup,
+          base.q.energy_saving, base.q.edp_gain);
     for (int k = 0; k < w.nmodels; k++)
       printf(
           "command stream: %s/%s.cmd (%zu bytes: %zu of commands, %zu of weights; run it with naasc-run)\n",
@@ -710,6 +793,7 @@ int naasc_search_main(int argc, char **argv) {
   }
 done:
   naas_result_free(&r);
+  naas_result_free(&base.r);
   naas_workload_free(&w);
   for (int k = 0; k < nmodels; k++) {
     if (mods[k]) module_destroy(mods[k]);

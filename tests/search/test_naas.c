@@ -4,7 +4,10 @@
  * of cycles) recomputed here from the per-layer costs the cost model gives
  * for the returned mappings; searched designs stay within the budget; the
  * result does not depend on the thread count; sizing-only keeps the
- * budget's connectivity; bounds and impossible budgets are enforced.
+ * budget's connectivity; bounds and impossible budgets are enforced; a
+ * baseline (naas_eval_fixed) gets exactly the searched design's mapper
+ * effort, keeps the better of its two passes, and naas_compare refuses
+ * results mapped with different efforts.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -94,8 +97,95 @@ static void test_fixed(void) {
   CHECK_EQ(r.nlayers, 4);
   CHECK_EQ(r.arch.mac_instances, 168);
   check_score(&w, &r);
-  CHECK(r.evals > 0 && r.evals <= 4 * 400);
+  CHECK(r.evals > 0 && r.evals <= 4 * (400 + 20000)); /* a pass of 400 and one of 20000 per layer */
+  CHECK_EQ(r.effort.map_budget, 400);
+  CHECK_EQ(r.effort.final_map_budget, 20000);
   naas_result_free(&r);
+  free(w.layers);
+}
+
+/* One pass at budget b (final budget = b), for the keep-the-better check. */
+static double one_pass(const NaasWorkload *w, const Arch *a, int64_t b, uint64_t seed) {
+  NaasOptions o;
+  naas_options_default(&o);
+  o.map_budget = o.final_map_budget = b;
+  o.seed = seed;
+  NaasResult r;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(naas_eval_fixed(w, a, &o, &r, &d), RC_OK);
+  CHECK_EQ(r.effort.map_budget, b);
+  CHECK_EQ(r.effort.final_map_budget, b);
+  double s = r.score;
+  naas_result_free(&r);
+  return s;
+}
+
+/* The searched design and the baseline get the same effort, recorded in
+ * both results; the baseline's score is the better of its two passes, each
+ * recomputed here alone; a baseline mapped with another budget or seed is
+ * refused by naas_compare. */
+static void test_equal_effort(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.map_budget = 200;
+  o.final_map_budget = 1500;
+  o.iterations = 2;
+  o.popsize = 4;
+  o.seed = 5;
+  NaasResult s, f;
+  CHECK_EQ(naas_search(&w, &b, &o, &s, &d), RC_OK);
+  CHECK_EQ(naas_eval_fixed(&w, &b, &o, &f, &d), RC_OK);
+  NaasEffort want;
+  naas_effort_of(&o, &want);
+  CHECK_EQ(want.map_budget, 200);
+  CHECK_EQ(want.final_map_budget, 1500);
+  CHECK(want.seed == 5);
+  CHECK(naas_effort_equal(&s.effort, &want));
+  CHECK(naas_effort_equal(&f.effort, &want));
+  double p1 = one_pass(&w, &b, 200, 5), p2 = one_pass(&w, &b, 1500, 5);
+  CHECK(f.score == (p1 < p2 ? p1 : p2));
+  CHECK(s.score <= s.search_score);
+  NaasRatios q;
+  CHECK_EQ(naas_compare(&s, &f, &q, &d), RC_OK);
+  CHECK_NEAR(q.edp_gain, f.edp / s.edp, 1e-12 * q.edp_gain);
+  CHECK_NEAR(q.speedup, f.cycles / s.cycles, 1e-12 * q.speedup);
+  CHECK_NEAR(q.energy_saving, f.energy_pj / s.energy_pj, 1e-12 * q.energy_saving);
+  /* A baseline mapped with a smaller first budget, another final budget or
+   * another seed: refused, naming both efforts. */
+  int64_t budgets[3][2] = {{400, 1500}, {200, 20000}, {200, 1500}};
+  for (int k = 0; k < 3; k++) {
+    NaasOptions o2 = o;
+    o2.map_budget = budgets[k][0];
+    o2.final_map_budget = budgets[k][1];
+    if (k == 2) o2.seed = 6;
+    NaasResult g;
+    CHECK_EQ(naas_eval_fixed(&w, &b, &o2, &g, &d), RC_OK);
+    CHECK(!naas_effort_equal(&s.effort, &g.effort));
+    char *buf = NULL;
+    size_t len = 0;
+    Diag q2;
+    diag_init(&q2, open_memstream(&buf, &len), "test");
+    CHECK_EQ(naas_compare(&s, &g, &q, &q2), RC_INTERNAL);
+    fclose(q2.out);
+    CHECK_STR_HAS(buf, "not mapped with the same effort");
+    free(buf);
+    naas_result_free(&g);
+  }
+  /* A result that was never mapped (no effort) is refused too. */
+  NaasResult none;
+  memset(&none, 0, sizeof none);
+  Diag q3;
+  diag_init(&q3, NULL, NULL);
+  CHECK_EQ(naas_compare(&s, &none, &q, &q3), RC_INTERNAL);
+  naas_result_free(&s);
+  naas_result_free(&f);
   free(w.layers);
 }
 
@@ -254,6 +344,7 @@ static void test_impossible_budget(void) {
 
 int main(void) {
   RUN(test_fixed);
+  RUN(test_equal_effort);
   RUN(test_search);
   RUN(test_sizing_only_keeps_connectivity);
   RUN(test_bounds);
