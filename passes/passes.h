@@ -23,6 +23,10 @@ Rc graph_fuse_act(Model *m, Diag *d);
 
 /* Graph IR -> loop-nest IR: one nest per live node (Concat: one per input). */
 Rc lower_model(const Model *g, Module **out, Diag *d);
+/* What lower_model makes of op today: "mac nest (PE array)", "vector nest",
+ * "view" or "host nest" (an op the accelerator does not run yet: one nest
+ * reading and writing whole tensors, not costed, for host/ to evaluate). */
+const char *lower_target(Op op);
 
 /* What a pipeline transforms: the graph until `lower`, then the nests. */
 typedef struct {

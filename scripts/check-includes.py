@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 
-LIBRARIES = ["ir", "frontend", "stream", "backend", "codegen", "runtime", "search", "passes", "api"]
+LIBRARIES = ["ir", "host", "frontend", "stream", "backend", "codegen", "runtime", "search", "passes", "api"]
 PUBLIC = {"api": "naasc.h"}  # a library whose public header is not named after its folder
 CLIENTS = ["tools", "bench", "tests"]
 FOLDERS = LIBRARIES + CLIENTS

@@ -83,12 +83,10 @@ static int usage_error(const char *fmt, const char *arg) {
 }
 
 static int list_ops(bool markdown) {
-  static const char *const cls[] = {"L", "compute layer (PE array)",
-                                    "V", "vector unit",
-                                    "S", "shape/data movement (folded when constant)"};
-  if (markdown) {
-    printf("| ONNX op | kind |\n|---|---|\n");
-  }
+  static const char *const cls[] = {
+      "L", "accelerator (mac layer on the PE array)", "V", "vector unit",
+      "S", "data movement (folded when constant)",    "H", "host"};
+  if (markdown) printf("| ONNX op | runs on | lowered today as |\n|---|---|---|\n");
   for (int op = 1; op < OP_COUNT; op++) {
     if (op == OP_HOST) continue;
     if (!markdown) {
@@ -96,9 +94,9 @@ static int list_ops(bool markdown) {
       continue;
     }
     const char *kind = "?";
-    for (int k = 0; k < 6; k += 2)
+    for (int k = 0; k < 8; k += 2)
       if (cls[k][0] == op_class((Op)op)) kind = cls[k + 1];
-    printf("| %s | %s |\n", op_name((Op)op), kind);
+    printf("| %s | %s | %s |\n", op_name((Op)op), kind, lower_target((Op)op));
   }
   return RC_OK;
 }
