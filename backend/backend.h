@@ -33,6 +33,7 @@ typedef enum {
   COST_EKEEP,        /* keep not a subset of keeps_allowed, or DRAM not keeping all */
   COST_ECAPACITY,    /* the kept tiles exceed a level's capacity */
   COST_EUNSUPPORTED, /* valid in principle, not modelled (docs/cost-model.md) */
+  COST_ECONSTRAINT,  /* outside the arch's mapping constraints (the mapper's, mapcons_satisfied) */
   COST_NERRORS
 } CostError;
 

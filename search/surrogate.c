@@ -130,7 +130,7 @@ static void eval_point(Samples *S, const double *x) {
   CostResult c;
   mapspace_decode(S->p, S->a, x, &m);
   S->res->evals++;
-  if (cost_eval(S->p, S->a, &m, &c) != COST_OK) return;
+  if (mapper_eval(S->p, S->a, &m, &c) != COST_OK) return;
   S->res->valid++;
   double fv = S->fitness(&c, S->o->objective);
   mapresult_offer(S->res, &m, &c, fv);
