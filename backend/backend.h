@@ -252,6 +252,9 @@ int cost_compare_levels(const CostResult *got, const CostResult *want, const Arc
 Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p,
                   const Mapping *m, Diag *d);
 
+/* m as a Timeloop v0.4 mapping (the LAYER.map.yaml timeloop_write writes) on f. */
+Rc timeloop_print_mapping(FILE *f, const Arch *a, const Problem *p, const Mapping *m, Diag *d);
+
 /* ---- whole-network schedules (schedule.c, schedule_text.c) ------------------
  * The cost of a Schedule (ir/ir.h) of a mapped module: docs/cost-model.md,
  * "Whole-network schedules".  */
