@@ -2629,14 +2629,24 @@ static void apply_constraints(Tl *t) {
       for (int k = 0; k < 2; k++)
         if (src->factor[bl][k][bd].n) at = src->factor[bl][k][bd];
     if (!at.n && bl >= 0) at = t->comp[bl].node;
-    err_at(t, at, "contradictory constraints: %s", why);
+    char nm[64] = "";
+    if (bd >= 0 && t->s->dim_name[bd][0] &&
+        (t->s->dim_name[bd][0] != accel_dim_letter(bd) || t->s->dim_name[bd][1]))
+      snprintf(nm, sizeof nm, " (%c: the problem's '%s')", accel_dim_letter(bd),
+               t->s->dim_name[bd]);
+    err_at(t, at, "contradictory constraints: %s%s", why, nm);
   } else if ((t->s->have & TL_HAVE_PROBLEM) &&
              !mapcons_feasible(a, &t->s->problem, &bl, &bk, &bd, why, sizeof why)) {
     Ref at = bl >= 0 && bd >= 0 ? src->factor[bl][bk][bd] : (Ref){0};
     for (int l = 0; !at.n && bd >= 0 && l < a->nlevels; l++)
       for (int k = 0; k < 2 && !at.n; k++) at = src->factor[l][k][bd];
     if (!at.n) at = t->problem;
-    err_at(t, at, "constraints on the problem: %s", why);
+    char nm[64] = "";
+    if (bd >= 0 && t->s->dim_name[bd][0] &&
+        (t->s->dim_name[bd][0] != accel_dim_letter(bd) || t->s->dim_name[bd][1]))
+      snprintf(nm, sizeof nm, " (%c: the problem's '%s')", accel_dim_letter(bd),
+               t->s->dim_name[bd]);
+    err_at(t, at, "constraints on the problem: %s%s", why, nm);
   }
   xfree(src);
 }
