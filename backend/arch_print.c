@@ -128,6 +128,10 @@ static void put_cons(FILE *f, const LevelConstraints *c) {
     }
     flow_end(&b);
   }
+  if (c->one_axis) {
+    flow_key(&w, "one_axis");
+    fputs("true", f);
+  }
   flow_end(&w);
   fputc('\n', f);
 }

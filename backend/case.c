@@ -612,8 +612,10 @@ static void get_order_cons(Reader *r, yaml_node_t *n, const char *ctx, uint8_t *
 
 /* A level's `constraints:` (docs/cost-model.md, "Mapping constraints"). */
 static void get_level_cons(Reader *r, yaml_node_t *n, const char *ctx, LevelConstraints *c) {
-  static const char *const keys[] = {"temporal", "spatial", "order", "spatial_order", NULL};
+  static const char *const keys[] = {"temporal", "spatial",  "order",
+                                     "spatial_order", "one_axis", NULL};
   check_keys(r, n, ctx, keys);
+  c->one_axis = opt_bool(r, n, ctx, "one_axis", false);
   for (int k = 0; k < 2; k++) {
     yaml_node_t *f = get_kind(r, n, ctx, keys[k], YAML_MAPPING_NODE, true);
     char sub[112];

@@ -1616,6 +1616,18 @@ static void build_arch(Tl *t) {
   memset(a, 0, sizeof *a);
   int nst = 0;
   const Comp *mac = NULL;
+  /* The tree form lists the MAC among the innermost `local` components in
+   * any place (the validation cases' simple_ws puts it before its
+   * registers); Timeloop takes the storage levels in their order and the
+   * arithmetic apart (ParseTreeSpecs).  So the MAC moves to the end; the
+   * node list (timeloopfe) requires it last. */
+  for (int i = 0; !t->v4 && i + 1 < t->ncomp; i++)
+    if (t->comp[i].compute && !t->comp[i + 1].compute) {
+      Comp c = t->comp[i];
+      memmove(&t->comp[i], &t->comp[i + 1], sizeof c * (size_t)(t->ncomp - 1 - i));
+      t->comp[t->ncomp - 1] = c;
+      break;
+    }
   for (int i = 0; i < t->ncomp; i++) {
     if (t->comp[i].compute) {
       if (i != t->ncomp - 1) {
@@ -2593,6 +2605,11 @@ static void apply_constraints(Tl *t) {
           for (int x = 0; x < ACCEL_MAX_AXES; x++)
             a->level[l].connectivity[x] &= (uint8_t) ~(1u << d);
       }
+    /* Timeloop unrolls a dim on X or on Y of a fan-out, never on both
+     * (uber.cpp, AssignSpatialTilingDirections) */
+    int naxes = 0;
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) naxes += a->level[l].fanout[x] > 1;
+    if (naxes > 1) lc->one_axis = true;
     /* timeloopfe (Dataspace2BranchProcessor): a branch of a !Parallel
      * bypasses every data space it does not keep */
     if (t->comp[l].branch) a->level[l].keeps_allowed &= a->level[l].keeps_required;

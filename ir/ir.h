@@ -505,6 +505,7 @@ static inline void level_mapping_init(LevelMapping *m, uint8_t keep) {
  *   - its MapConstraints (Arch.cons): per level and per dim, bounds on the
  *     factor of the level's temporal loop and of its fan-out (the product of
  *     the spatial factors over the axes, as Timeloop's spatial `factors`),
+ *     whether a dim may unroll on more than one axis of the fan-out,
  *     the order of the level's temporal loops and of its spatial loops on
  *     each axis, and the least fraction of the MACs a mapping must use.
  * All zero is no constraint.  A factor bound is 0 (none), n >= 1, or
@@ -524,6 +525,7 @@ typedef struct {
   int64_t lo[2][NDIMS], hi[2][NDIMS];       /* [MAPCONS_TEMPORAL or _SPATIAL][dim]: 0 = none */
   uint8_t outer[2][NDIMS], inner[2][NDIMS]; /* order constraints, outermost first */
   uint8_t nouter[2], ninner[2];
+  bool one_axis; /* each dim unrolls on one axis of the fan-out at most (Timeloop's spatial levels) */
 } LevelConstraints;
 
 typedef struct {

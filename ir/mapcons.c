@@ -4,7 +4,9 @@
  *
  * The rules are Timeloop's (src/mapping/constraints.cpp, SatisfiedBy; the
  * mapspace in src/mapspaces/uber.cpp): a factor bound applies to the loop's
- * factor (its `end`), a spatial one to the product over the level's axes;
+ * factor (its `end`), a spatial one to the product over the level's axes
+ * (which, with one_axis, is one axis: Timeloop's split puts each dim on X or
+ * on Y);
  * an order constraint applies to the loops of factor > 1 only, as Timeloop
  * prunes unit loops before it lays out a permutation.  No allocation, no
  * state: the mapper calls mapcons_satisfied on every candidate.
@@ -95,6 +97,14 @@ bool mapcons_satisfied(const Arch *a, const Problem *p, const Mapping *m, char *
       }
       used *= (double)prod;
       total *= (double)L->fanout[x];
+    }
+    for (int d = 0; c->one_axis && d < NDIMS; d++) {
+      int n = 0;
+      for (int x = 0; x < ACCEL_MAX_AXES; x++) n += lm->spatial[x][d] > 1;
+      if (n > 1)
+        return fail(why, whylen,
+                    "level '%s' unrolls %c on %d axes, the constraint says one at most", L->name,
+                    accel_dim_letter(d), n);
     }
     for (int k = 0; k < 2; k++)
       for (int d = 0; d < NDIMS; d++) {
@@ -242,7 +252,12 @@ bool mapcons_feasible(const Arch *a, const Problem *p, int *level, int *kind, in
       const LevelConstraints *c = &a->cons.level[l];
       int64_t cap = 1;
       for (int x = 0; x < ACCEL_MAX_AXES; x++)
-        if (L->fanout[x] > 1 && (L->connectivity[x] >> d & 1)) cap *= L->fanout[x];
+        if (L->fanout[x] > 1 && (L->connectivity[x] >> d & 1)) {
+          if (!c->one_axis)
+            cap *= L->fanout[x];
+          else if (L->fanout[x] > cap)
+            cap = L->fanout[x];
+        }
       for (int k = 0; k < 2; k++) {
         *level = l, *kind = k;
         int64_t l0, h0;

@@ -251,7 +251,11 @@ static void repair_dim(const Problem *p, const Arch *a, Mapping *m, int d,
     int64_t room = 1, w = 1;
     for (int x = 0; x < ACCEL_MAX_AXES; x++) {
       /* the first axis of a level reserves the other dims' least factors */
-      room *= axis_room(a, m, l, x, d, least[l]);
+      int64_t rx = axis_room(a, m, l, x, d, least[l]);
+      if (!a->cons.level[l].one_axis)
+        room *= rx;
+      else if (rx > room)
+        room = rx;
       w *= m->level[l].spatial[x][d];
     }
     if (room <= 1 && w <= 1) continue;
@@ -299,6 +303,15 @@ static void repair_dim(const Problem *p, const Arch *a, Mapping *m, int d,
       lm->spatial[x][d] = 1;
     }
     int64_t left = f;
+    if (a->cons.level[slot_l[s]].one_axis && na > 0) {
+      /* all of f on one axis: where most of it was, among those with room */
+      int best = -1;
+      for (int i = 0; i < na; i++)
+        if (room[axes[i]] >= f && (best < 0 || orig[axes[i]] > orig[best])) best = axes[i];
+      if (best < 0) best = axes[0]; /* cannot happen: f <= the largest room */
+      lm->spatial[best][d] = f;
+      continue;
+    }
     for (int i = 0; i < na; i++) {
       int x = axes[i];
       int64_t cap = room[x] < left ? room[x] : left;

@@ -250,6 +250,16 @@ static void test_cons_checks(void) {
   CHECK_STR_HAS(why, "level 'GLB' unrolls C on axis x, whose connectivity excludes it");
   a.level[1].connectivity[AXIS_X] = ACCEL_ALL_DIMS;
   CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  /* one axis per dim (Timeloop's spatial levels): C on x and y breaks it */
+  a.cons.level[1].one_axis = true;
+  m.level[1].spatial[AXIS_Y][DIM_C] = 2, m.level[0].factor[DIM_C] = 1;
+  a.cons.level[1].hi[MAPCONS_SPATIAL][DIM_C] = 0;
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why, "level 'GLB' unrolls C on 2 axes, the constraint says one at most");
+  a.cons.level[1].one_axis = false;
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  m.level[1].spatial[AXIS_Y][DIM_C] = 1, m.level[0].factor[DIM_C] = 2;
+  a.cons.level[1].hi[MAPCONS_SPATIAL][DIM_C] = 2;
 
   /* validity, whatever the layer */
   int lv, dm, kd;
