@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """timeloop_mapper_cases.py: naasc's mapper against timeloop-mapper, like for like.
 
-Usage: bench/timeloop_mapper_cases.py NAASC [CASES_DIR] [--budget N]
+Usage: bench/timeloop_mapper_cases.py NAASC [CASES_DIR] [--budget N] [--check]
 
 For every validation case of CASES_DIR (default tests/data/timeloop/cases)
 whose mapping came from timeloop-mapper (*__mapper.json), writes the case's
@@ -16,7 +16,9 @@ compared with timeloop-mapper's mapping (map.yaml), both evaluated by naasc's
 cost model, which agrees with Timeloop count for count on these cases
 (tests/costmodel).  Prints a markdown table (EDP, energy and cycles ratios,
 whether timeloop-mapper's mapping keeps the constraints as naasc reads them,
-naasc's wall time) and the geomean EDP ratio.  Exit 1 if a case fails to run.
+naasc's wall time) and the geomean EDP ratio.  Exit 1 if a case fails to run,
+or with --check (the ctest timeloop.mapper_cases) if a timeloop-mapper mapping
+breaks the constraints as naasc reads them.
 """
 
 import json
@@ -32,6 +34,9 @@ import time
 def main(argv):
     args = [a for a in argv[1:]]
     budget = None
+    check = "--check" in args
+    if check:
+        args.remove("--check")
     if "--budget" in args:
         i = args.index("--budget")
         budget = args[i + 1]
@@ -79,6 +84,9 @@ def main(argv):
     if logs:
         print("\ngeomean over %d cases: naasc EDP / timeloop-mapper's %.3f; timeloop-mapper's "
               "mapping keeps the constraints in %d" % (len(logs), math.exp(sum(logs) / len(logs)), kept))
+    if check and kept != len(cases):
+        print("FAIL: %d of %d timeloop-mapper mappings keep the constraints" % (kept, len(cases)))
+        return 1
     return 1 if failed else 0
 
 
