@@ -16,6 +16,14 @@
  * spaces project like a convolution (roles found from the projections, not
  * from the names), Timeloop's cnn_layer among them.
  *
+ * Constraints (the nodes' and the target lists') become the levels' keeps
+ * and connectivity and the arch's MapConstraints (factor bounds, partial
+ * permutations, min parallelism, one axis per dim), which the mapper keeps
+ * (src/mapping/constraints.cpp, src/mapspaces/uber.cpp); a v0.4 node list's
+ * get timeloopfe's processing (PermutationOptimizer, Dataspace2Branch).
+ * Contradictory constraints, and constraints the problem cannot keep, are
+ * errors at the constraint's file:line:column.
+ *
  * Semantics follow NVlabs/timeloop (src/model/buffer.cpp ParseSpecs,
  * src/model/topology.cpp ParseTreeSpecs and ParseAccelergyERT,
  * src/mapping/parser.cpp, src/workload/workload.cpp): block = width /

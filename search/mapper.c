@@ -18,6 +18,10 @@
  * from the innermost level outwards for temporal factors; DRAM takes what
  * is left.  Every decoded mapping covers each dim exactly (perfect
  * factors); whether it fits the capacities is for cost_eval to say.
+ *
+ * Mapping constraints (Arch.cons) bind every strategy: each candidate is
+ * projected onto them and checked before it is costed (mapper_eval, the
+ * "constraints" section), so no mapping outside them is ever returned.
  */
 #include "backend/backend.h"
 #include "search/internal.h"
@@ -270,7 +274,7 @@ static void repair_dim(const Problem *p, const Arch *a, Mapping *m, int d,
     ns++;
   }
   /* reach[s][i]: slots s.. can multiply to div[i] within their bounds */
-  static _Thread_local bool reach[REPAIR_MAX_SLOTS + 1][REPAIR_MAX_DIVISORS];
+  bool reach[REPAIR_MAX_SLOTS + 1][REPAIR_MAX_DIVISORS];
   for (int i = 0; i < nd; i++) reach[ns][i] = div[i] == 1;
   for (int s = ns - 1; s >= 0; s--)
     for (int i = 0; i < nd; i++) {
