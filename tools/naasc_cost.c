@@ -149,6 +149,12 @@ static int eval_timeloop(const char *const *paths, int n, bool quiet, const char
   CostResult r;
   if (cost_eval(&s.problem, &s.arch, &s.mapping, &r) != COST_OK) return RC_INTERNAL;
   printf("naasc cost: Timeloop design '%s' (%s)\n", s.design, paths[0]);
+  char why[512];
+  if (mapcons_any(&s.arch.cons) && !mapcons_satisfied(&s.arch, &s.problem, &s.mapping, why, sizeof why))
+    diag_warn(&d, NULL,
+              "the mapping breaks the specification's constraints (%s); evaluated all the same, as "
+              "timeloop-model does",
+              why);
   if (!quiet) timeloop_print_result(stdout, &s, &r);
   if (emit_dir && emit_timeloop(emit_dir, &s.arch, &s.problem, &s.mapping) != RC_OK)
     return RC_BADINPUT;
