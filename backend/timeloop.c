@@ -2249,6 +2249,7 @@ typedef struct {
   int64_t ex[ACCEL_MAX_LEVELS][2][NDIMS], mx[ACCEL_MAX_LEVELS][2][NDIMS],
       mn[ACCEL_MAX_LEVELS][2][NDIMS];
   bool perm[ACCEL_MAX_LEVELS][2], split[ACCEL_MAX_LEVELS], parallelism, reuse[ACCEL_MAX_LEVELS];
+  Ref util; /* the utilization constraint's `min` */
   uint8_t dataspace[ACCEL_MAX_LEVELS]; /* tensors a keep or bypass has named */
 } ConsSrc;
 
@@ -2535,6 +2536,7 @@ static void apply_constraints(Tl *t) {
         break;
       }
       src->parallelism = true;
+      src->util = getv(c->node, "min");
       if (!mr.n) {
         err_at(t, c->node, "constraint: a utilization constraint needs 'min'");
         break;
@@ -2665,6 +2667,7 @@ static void apply_constraints(Tl *t) {
     Ref at = bl >= 0 && bd >= 0 ? src->factor[bl][bk][bd] : (Ref){0};
     for (int l = 0; !at.n && bd >= 0 && l < a->nlevels; l++)
       for (int k = 0; k < 2 && !at.n; k++) at = src->factor[l][k][bd];
+    if (!at.n && bd < 0 && src->util.n) at = src->util; /* min parallelism */
     if (!at.n) at = t->problem;
     char nm[64] = "";
     if (bd >= 0 && t->s->dim_name[bd][0] &&

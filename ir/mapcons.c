@@ -237,6 +237,39 @@ bool mapcons_valid(const Arch *a, int *level, int *dim, char *why, size_t whylen
 }
 
 #define MAPCONS_MAX_DIVISORS 4096
+#define MAPCONS_MAX_FANOUT 16384 /* larger fan-outs are not tabulated (bound: all of it) */
+
+/* The most instances any mapping of p can use at level l's fan-out: the
+ * largest product, within the fan-out, of factors of the dims its axes may
+ * unroll, each a divisor of its dim within its spatial bounds.  An upper
+ * bound (the levels share the dims), enough to tell min_parallelism
+ * impossible. */
+static int64_t fanout_use_max(const Arch *a, const Problem *p, int l) {
+  const Level *L = &a->level[l];
+  int64_t fan = 1;
+  uint8_t dims = 0;
+  for (int x = 0; x < ACCEL_MAX_AXES; x++)
+    if (L->fanout[x] > 1) fan *= L->fanout[x], dims |= L->connectivity[x];
+  if (fan <= 1 || fan > MAPCONS_MAX_FANOUT) return fan;
+  bool can[MAPCONS_MAX_FANOUT + 1], next[MAPCONS_MAX_FANOUT + 1];
+  memset(can, 0, sizeof(bool) * (size_t)(fan + 1));
+  can[1] = true;
+  for (int d = 0; d < NDIMS; d++) {
+    if (!(dims >> d & 1) || p->dim[d] <= 1) continue;
+    int64_t lo, hi;
+    mapcons_bounds(&a->cons.level[l], MAPCONS_SPATIAL, d, p->dim[d], &lo, &hi);
+    memset(next, 0, sizeof(bool) * (size_t)(fan + 1));
+    for (int64_t s = 1; s <= fan; s++) {
+      if (!can[s]) continue;
+      for (int64_t f = lo; f <= hi && s * f <= fan; f++)
+        if (p->dim[d] % f == 0) next[s * f] = true;
+    }
+    memcpy(can, next, sizeof(bool) * (size_t)(fan + 1));
+  }
+  for (int64_t s = fan; s >= 1; s--)
+    if (can[s]) return s;
+  return 0; /* the spatial bounds admit no factors: mapcons_feasible says which */
+}
 
 bool mapcons_feasible(const Arch *a, const Problem *p, int *level, int *kind, int *dim, char *why,
                       size_t whylen) {
@@ -327,6 +360,23 @@ bool mapcons_feasible(const Arch *a, const Problem *p, int *level, int *kind, in
                   accel_dim_letter(d), list[0] ? list : "none", (long long)n);
     }
   }
-  *level = -1, *dim = -1;
+  /* min parallelism: at most the product of what each fan-out can use */
+  double most = 1, total = 1;
+  int worst = -1;
+  double worst_share = 2;
+  for (int l = 0; l < a->nlevels; l++) {
+    int64_t fan = 1;
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) fan *= a->level[l].fanout[x];
+    int64_t use = fanout_use_max(a, p, l);
+    most *= (double)use, total *= (double)fan;
+    if ((double)use / (double)fan < worst_share) worst_share = (double)use / (double)fan, worst = l;
+  }
+  *level = -1, *kind = 0, *dim = -1;
+  if (a->cons.min_parallelism > 0 && most < a->cons.min_parallelism * total * (1 - 1e-12))
+    return fail(why, whylen,
+                "min_parallelism %.4g, but no mapping of the layer can use more than %.4g of the "
+                "MACs (level '%s' at most %.4g of its fan-out)",
+                a->cons.min_parallelism, most / total, worst >= 0 ? a->level[worst].name : "?",
+                worst_share);
   return true;
 }

@@ -318,6 +318,26 @@ static void test_cons_checks(void) {
   free(buf);
 }
 
+/* min_parallelism beyond what the fan-out can use under its spatial bounds
+ * is infeasible, said before any search. */
+static void test_cons_min_parallelism(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 8, 3, 1, 1); /* K8 C3: the 2x2 array can use 4 (K4, or K2 x 2) */
+  a.cons.min_parallelism = 1.0;
+  int lv, kd, dm;
+  char why[256];
+  CHECK(mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+  a.cons.level[1].hi[MAPCONS_SPATIAL][DIM_K] = 2; /* K2 and C (3) cannot fill 4 */
+  CHECK(!mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+  CHECK_EQ(lv, -1);
+  CHECK_STR_HAS(why, "min_parallelism 1, but no mapping of the layer can use more than 0.75 of the "
+                     "MACs (level 'GLB' at most 0.75 of its fan-out)");
+  a.cons.min_parallelism = 0.75; /* 3 of the 4 PEs (C3) is within reach */
+  CHECK(mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+}
+
 /* The toy under a constraint of each kind, most of them binding. */
 static void cons_arch(Arch *a) {
   toy_arch(a);
@@ -488,6 +508,7 @@ static void test_order_classes(void) {
 
 int main(void) {
   RUN(test_cons_checks);
+  RUN(test_cons_min_parallelism);
   RUN(test_cons_repair);
   RUN(test_cons_mapper);
   RUN(test_order_classes);
