@@ -356,8 +356,8 @@ void mapping_repair(const Problem *p, const Arch *a, Mapping *m) {
   }
 }
 
-int mapper_eval(const Problem *p, const Arch *a, Mapping *m, CostResult *c) {
-  if (mapcons_any(&a->cons)) {
+int mapper_eval(const Problem *p, const Arch *a, bool cons, Mapping *m, CostResult *c) {
+  if (cons) {
     mapping_repair(p, a, m);
     if (!mapcons_satisfied(a, p, m, NULL, 0)) return COST_ECONSTRAINT;
   }
@@ -682,6 +682,7 @@ typedef struct {
   int64_t budget;
   Rng rng;
   bool vary_keeps; /* seeded_climbs: start some seeds with bypasses */
+  bool cons;       /* a has mapping constraints (mapper_eval) */
 } Climb;
 
 /* Evaluates m; true if it beats *cur_fit (then *cur = m).  The global best follows. */
@@ -689,7 +690,7 @@ static bool climb_try(Climb *c, Mapping *m, Mapping *cur, double *cur_fit) {
   if (c->res->evals >= c->budget) return false;
   CostResult r;
   c->res->evals++;
-  if (mapper_eval(c->p, c->a, m, &r) != COST_OK) return false;
+  if (mapper_eval(c->p, c->a, c->cons, m, &r) != COST_OK) return false;
   c->res->valid++;
   double f = fitness(&r, c->o->objective);
   mapresult_offer(c->res, m, &r, f);
@@ -818,7 +819,7 @@ static void local_search(Climb *c) {
       done += apply_move(c, &m, moves[rng_next(&c->rng) % (uint64_t)nmoves]);
     CostResult r;
     c->res->evals++;
-    int err = mapper_eval(c->p, c->a, &m, &r);
+    int err = mapper_eval(c->p, c->a, c->cons, &m, &r);
     /* A kick that overflows a buffer is repaired, not dropped: primes of
      * random dims move one level outwards until the tiles fit. */
     for (int rep = 0; err == COST_ECAPACITY && rep < KICK_REPAIRS && c->res->evals < c->budget;
@@ -831,7 +832,7 @@ static void local_search(Climb *c) {
       if (e < 0 || !move_factor(&m, e, l * (1 + ACCEL_MAX_AXES), (l - 1) * (1 + ACCEL_MAX_AXES)))
         continue;
       c->res->evals++;
-      err = mapper_eval(c->p, c->a, &m, &r);
+      err = mapper_eval(c->p, c->a, c->cons, &m, &r);
     }
     if (err != COST_OK) continue;
     c->res->valid++;
@@ -969,7 +970,7 @@ static void seeded_climbs(Climb *c) {
     CostResult r;
     c->res->evals++;
     double f = INFINITY;
-    if (mapper_eval(c->p, c->a, &m, &r) == COST_OK) {
+    if (mapper_eval(c->p, c->a, c->cons, &m, &r) == COST_OK) {
       c->res->valid++;
       f = fitness(&r, c->o->objective);
       mapresult_offer(c->res, &m, &r, f);
@@ -990,6 +991,7 @@ static void seeded_climbs(Climb *c) {
 static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int chain,
                     MapResult *res, int *last_err_out, Diag *d) {
   int n = mapspace_dim(a);
+  bool cons = mapcons_any(&a->cons);
   OptKind kind = o->strategy == MAP_RANDOM    ? OPT_RANDOM
                  : o->strategy == MAP_GENETIC ? OPT_GENETIC
                                               : OPT_CMAES;
@@ -1024,7 +1026,7 @@ static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int
       for (int tries = 0; tries < 8 && res->evals < budget; tries++) {
         if (tries) opt_resample(opt, i, x);
         mapspace_decode(p, a, x, &m);
-        int err = mapper_eval(p, a, &m, &c);
+        int err = mapper_eval(p, a, cons, &m, &c);
         res->evals++;
         if (err != COST_OK) {
           last_err = err;
@@ -1062,7 +1064,7 @@ static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int
   }
   res->restarts = restarts;
   if (kind == OPT_CMAES) {
-    Climb cl = {p, a, o, res, 0, {{0}}, chain > 0};
+    Climb cl = {p, a, o, res, 0, {{0}}, chain > 0, cons};
     rng_seed(&cl.rng, o->seed ^ 0xc2b2ae3d27d4eb4fULL);
     /* Seeds that fill the array best, each climbed a little (spatial first). */
     cl.budget = res->evals + (total - res->evals) / 2;

@@ -115,9 +115,10 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
  * mapcons_satisfied to say (min_parallelism is not projected). */
 void mapping_repair(const Problem *p, const Arch *a, Mapping *m);
 
-/* What the mapper evaluates: m repaired (mapping_repair), then
- * COST_ECONSTRAINT if it breaks a constraint, else cost_eval's answer. */
-int mapper_eval(const Problem *p, const Arch *a, Mapping *m, CostResult *c);
+/* What the mapper evaluates: with cons (mapcons_any(&a->cons), computed
+ * once per search), m repaired (mapping_repair), then COST_ECONSTRAINT if it
+ * breaks a constraint; else, and without cons, cost_eval's answer. */
+int mapper_eval(const Problem *p, const Arch *a, bool cons, Mapping *m, CostResult *c);
 
 /* Keeps (m, c) as res's best if f beats it; true if it did (for strategies). */
 bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f);

@@ -383,12 +383,12 @@ static void test_cons_repair(void) {
   mapping_repair(&p, &a, &m);
   CHECK(memcmp(&keep, &m, sizeof m) == 0);
   CostResult c;
-  CHECK_EQ(mapper_eval(&p, &a, &m, &c), COST_OK);
+  CHECK_EQ(mapper_eval(&p, &a, true, &m, &c), COST_OK);
   /* a mapping far outside: C at the GLB, R at DRAM, the array on Q (x) */
   all_at_dram(&p, &m);
   m.level[1].factor[DIM_C] = 4, m.level[0].factor[DIM_C] = 1;
   m.level[1].spatial[AXIS_X][DIM_Q] = 2, m.level[0].factor[DIM_Q] = 3;
-  CHECK_EQ(mapper_eval(&p, &a, &m, &c), COST_OK);
+  CHECK_EQ(mapper_eval(&p, &a, true, &m, &c), COST_OK);
   CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
   CHECK_EQ(m.level[1].factor[DIM_C], 1);
   CHECK_EQ(m.level[0].factor[DIM_C], 4);
@@ -400,7 +400,7 @@ static void test_cons_repair(void) {
   /* but with only K allowed on the array, half of it stays idle: rejected */
   a.level[1].connectivity[AXIS_X] = a.level[1].connectivity[AXIS_Y] = (uint8_t)(1u << DIM_K);
   all_at_dram(&p, &m);
-  CHECK_EQ(mapper_eval(&p, &a, &m, &c), COST_ECONSTRAINT);
+  CHECK_EQ(mapper_eval(&p, &a, true, &m, &c), COST_ECONSTRAINT);
 }
 
 /* Every strategy, and exhaustive's proven optimum, within the constraints;
