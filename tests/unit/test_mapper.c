@@ -440,6 +440,95 @@ static void test_cons_mapper(void) {
   }
 }
 
+/* Random constraint sets on the toy (seeded, 40 drawn): a set
+ * mapcons_feasible refuses, the mapper refuses before any evaluation; on
+ * every other, exhaustive search (complete) finds a mapping, and so do es
+ * and random search; every mapping any of them returns keeps the
+ * constraints, and none beats exhaustive's proven optimum.  The counts are
+ * those of seed 18. */
+static void test_cons_random(void) {
+  Rng rng;
+  rng_seed(&rng, 18);
+  int ran = 0, refused = 0, found = 0;
+  for (int it = 0; it < 40; it++) {
+    Arch a;
+    toy_arch(&a);
+    Problem p;
+    static const int64_t ks[] = {2, 4, 6}, cs[] = {1, 2, 3};
+    problem(&p, ks[rng_next(&rng) % 3], cs[rng_next(&rng) % 3], 1 + (int64_t)(rng_next(&rng) % 2),
+            1);
+    for (int l = 0; l < 3; l++) {
+      LevelConstraints *c = &a.cons.level[l];
+      for (int d = DIM_K; d <= DIM_Q; d++) {
+        int r = (int)(rng_next(&rng) % 6);
+        int64_t v = 1 + (int64_t)(rng_next(&rng) % 3);
+        if (r == 0) c->lo[MAPCONS_TEMPORAL][d] = c->hi[MAPCONS_TEMPORAL][d] = v;
+        if (r == 1) c->hi[MAPCONS_TEMPORAL][d] = v;
+        if (r == 2 && l == 1) c->hi[MAPCONS_SPATIAL][d] = v;
+        if (r == 3 && l == 1) c->lo[MAPCONS_SPATIAL][d] = c->hi[MAPCONS_SPATIAL][d] = v;
+      }
+      if (rng_next(&rng) % 2) {
+        c->inner[MAPCONS_TEMPORAL][0] = (uint8_t)(DIM_K + rng_next(&rng) % 2);
+        c->ninner[MAPCONS_TEMPORAL] = 1;
+      }
+      if (rng_next(&rng) % 2) {
+        c->outer[MAPCONS_TEMPORAL][0] = DIM_P;
+        c->nouter[MAPCONS_TEMPORAL] = 1;
+      }
+    }
+    a.cons.level[1].one_axis = rng_next(&rng) % 2;
+    a.cons.min_parallelism = (double)(rng_next(&rng) % 3) / 4; /* 0, 0.25, 0.5 */
+    int lv, dm;
+    char why[256];
+    if (!mapcons_valid(&a, &lv, &dm, why, sizeof why)) continue;
+    ran++;
+    Diag d;
+    char *buf = NULL;
+    size_t len = 0;
+    diag_init(&d, open_memstream(&buf, &len), "test");
+    MapperOptions o;
+    mapper_options_default(&o);
+    o.strategy = MAP_EXHAUSTIVE;
+    o.budget = 20000000;
+    MapResult ex, es, rnd;
+    Rc rc = mapper_run(&p, &a, &o, &ex, &d);
+    int kd;
+    bool feasible = mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why);
+    if (!feasible) {
+      CHECK_EQ(rc, RC_BADINPUT);
+      CHECK_EQ(ex.evals, 0);
+      refused++;
+    } else {
+      CHECK(ex.complete);
+    }
+    o.strategy = MAP_ES;
+    o.budget = 3000;
+    Rc rc_es = mapper_run(&p, &a, &o, &es, &d);
+    o.strategy = MAP_RANDOM;
+    o.budget = 1000;
+    Rc rc_rnd = mapper_run(&p, &a, &o, &rnd, &d);
+    fclose(d.out);
+    free(buf);
+    if (rc != RC_OK) continue;
+    found++;
+    CHECK(mapcons_satisfied(&a, &p, &ex.best, why, sizeof why));
+    CHECK_EQ(rc_es, RC_OK);
+    if (rc_es == RC_OK) {
+      CHECK(mapcons_satisfied(&a, &p, &es.best, why, sizeof why));
+      CHECK(es.best_fitness >= ex.best_fitness * (1 - 1e-12));
+    }
+    if (rc_rnd == RC_OK) {
+      CHECK(mapcons_satisfied(&a, &p, &rnd.best, why, sizeof why));
+      CHECK(rnd.best_fitness >= ex.best_fitness * (1 - 1e-12));
+    }
+  }
+  CHECK_EQ(ran, 37);
+  CHECK_EQ(refused, 26);
+  CHECK_EQ(found, ran - refused);
+  printf("random constraint sets: %d valid, %d refused as infeasible, %d mapped\n", ran, refused,
+         found);
+}
+
 /* Orders that differ by swapping two neighbouring loops (factor-1 loops
  * aside) of one class (mapspace_order_classes) give the same counts, energy
  * and cycles; and the classes are not empty
@@ -511,6 +600,7 @@ int main(void) {
   RUN(test_cons_min_parallelism);
   RUN(test_cons_repair);
   RUN(test_cons_mapper);
+  RUN(test_cons_random);
   RUN(test_order_classes);
   RUN(test_noc);
   RUN(test_strategies);
