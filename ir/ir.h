@@ -534,11 +534,14 @@ typedef struct {
 } MapConstraints;
 
 /* The bounds [*lo, *hi] (1 <= lo, hi <= dim) a constraint puts on the factor
- * of a loop (kind MAPCONS_TEMPORAL or _SPATIAL) over a dim of bound dim. */
+ * of a loop (kind MAPCONS_TEMPORAL or _SPATIAL) over a dim of bound dim.  A
+ * lower bound above the dim is the dim, as Timeloop clamps a factor that
+ * exceeds its dimension (constraints.cpp, ParseFactors), so that one
+ * constraint set serves layers of every size. */
 static inline void mapcons_bounds(const LevelConstraints *c, int kind, int d, int64_t dim,
                                   int64_t *lo, int64_t *hi) {
   int64_t l = c->lo[kind][d], h = c->hi[kind][d];
-  *lo = l == MAPCONS_WHOLE ? dim : l > 0 ? l : 1;
+  *lo = (l == MAPCONS_WHOLE || l > dim) ? dim : l > 0 ? l : 1;
   *hi = h == MAPCONS_WHOLE ? dim : (h > 0 && h < dim) ? h : dim;
 }
 
