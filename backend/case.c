@@ -612,7 +612,7 @@ static void get_order_cons(Reader *r, yaml_node_t *n, const char *ctx, uint8_t *
 
 /* A level's `constraints:` (docs/cost-model.md, "Mapping constraints"). */
 static void get_level_cons(Reader *r, yaml_node_t *n, const char *ctx, LevelConstraints *c) {
-  static const char *const keys[] = {"temporal", "spatial",  "order",
+  static const char *const keys[] = {"temporal",      "spatial",  "order",
                                      "spatial_order", "one_axis", NULL};
   check_keys(r, n, ctx, keys);
   c->one_axis = opt_bool(r, n, ctx, "one_axis", false);

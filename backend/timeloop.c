@@ -87,9 +87,9 @@ typedef struct {
 } Comp;
 
 typedef struct {
-  int level; /* index into the storage levels */
-  char type; /* 't' temporal, 's' spatial, 'b' keep/bypass, 'p' parallelism, 'o' overbooking */
-  Ref node;  /* mapping with factors, permutation, split, keep, bypass */
+  int level;   /* index into the storage levels */
+  char type;   /* 't' temporal, 's' spatial, 'b' keep/bypass, 'p' parallelism, 'o' overbooking */
+  Ref node;    /* mapping with factors, permutation, split, keep, bypass */
   bool listed; /* from a list of targets (has target and type), not a v0.4 node */
 } Cons;
 
@@ -2167,7 +2167,9 @@ static bool parse_bounds(Tl *t, Ref r, int64_t ex[NDIMS], int64_t mx[NDIMS], int
     int64_t *slot = op == '=' ? &ex[d] : op == '<' ? &mx[d] : &mn[d];
     if (*slot) {
       err_at(t, r, "'%s': '%.*s' %s given twice", what, (int)nl, nm,
-             op == '=' ? "factor" : op == '<' ? "maximum" : "minimum");
+             op == '='   ? "factor"
+             : op == '<' ? "maximum"
+                         : "minimum");
       return false;
     }
     *slot = (op == '=' && v == 0) ? MAPCONS_WHOLE : v; /* Timeloop: 0 is the whole dimension */
@@ -2249,7 +2251,7 @@ typedef struct {
   int64_t ex[ACCEL_MAX_LEVELS][2][NDIMS], mx[ACCEL_MAX_LEVELS][2][NDIMS],
       mn[ACCEL_MAX_LEVELS][2][NDIMS];
   bool perm[ACCEL_MAX_LEVELS][2], split[ACCEL_MAX_LEVELS], parallelism, reuse[ACCEL_MAX_LEVELS];
-  Ref util; /* the utilization constraint's `min` */
+  Ref util;                            /* the utilization constraint's `min` */
   uint8_t dataspace[ACCEL_MAX_LEVELS]; /* tensors a keep or bypass has named */
 } ConsSrc;
 
@@ -2471,8 +2473,8 @@ static void apply_constraints(Tl *t) {
                      key_eq(ty, "datatype"))
                       ? 'b'
                   : (key_eq(ty, "utilization") || key_eq(ty, "parallelism")) ? 'p'
-                  : key_eq(ty, "max_overbooked_proportion")                   ? 'o'
-                                                                              : 0;
+                  : key_eq(ty, "max_overbooked_proportion")                  ? 'o'
+                                                                             : 0;
       if (!type) {
         err_at(t, getv(c, "type"),
                "constraint: unknown type '%s' (temporal, spatial, bypass, dataspace, utilization, "
@@ -2551,7 +2553,8 @@ static void apply_constraints(Tl *t) {
       /* Overbooking allowed: naasc never overbooks, which keeps the constraint. */
     } else {
       int kind = c->type == 's' ? MAPCONS_SPATIAL : MAPCONS_TEMPORAL;
-      if (kind == MAPCONS_SPATIAL && L->fanout[AXIS_X] * L->fanout[AXIS_Y] * L->fanout[AXIS_Z] <= 1) {
+      if (kind == MAPCONS_SPATIAL &&
+          L->fanout[AXIS_X] * L->fanout[AXIS_Y] * L->fanout[AXIS_Z] <= 1) {
         /* Timeloop: no spatial tiling level below a level without fan-out */
         bool any = false;
         Ref fr = getv(c->node, "factors");
@@ -2576,8 +2579,8 @@ static void apply_constraints(Tl *t) {
           int mask = tensor_list(t, nm, "no_multicast_no_reduction");
           if (mask < 0) break;
           bool mc = mask & ((1 << TENSOR_W) | (1 << TENSOR_I));
-          if (mc && (mask & ((1 << TENSOR_W) | (1 << TENSOR_I))) !=
-                        ((1 << TENSOR_W) | (1 << TENSOR_I))) {
+          if (mc &&
+              (mask & ((1 << TENSOR_W) | (1 << TENSOR_I))) != ((1 << TENSOR_W) | (1 << TENSOR_I))) {
             err_at(t, nm,
                    "constraint on '%s': no multicast of one of the weights and inputs: naasc "
                    "models multicast of both together (the level's naasc_no_multicast)",
@@ -2601,7 +2604,8 @@ static void apply_constraints(Tl *t) {
     for (int k = 0; k < 2; k++)
       for (int d = 0; d < NDIMS; d++) {
         int64_t ex = src->ex[l][k][d], mx = src->mx[l][k][d], mn = src->mn[l][k][d];
-        if (ex && ((mx && ex != MAPCONS_WHOLE && ex > mx) || (mn && ex != MAPCONS_WHOLE && ex < mn))) {
+        if (ex &&
+            ((mx && ex != MAPCONS_WHOLE && ex > mx) || (mn && ex != MAPCONS_WHOLE && ex < mn))) {
           err_at(t, src->factor[l][k][d],
                  "constraint on '%s': the %s factor of %s is %lld, outside its bounds "
                  "(contradictory constraints)",

@@ -525,7 +525,8 @@ typedef struct {
   int64_t lo[2][NDIMS], hi[2][NDIMS];       /* [MAPCONS_TEMPORAL or _SPATIAL][dim]: 0 = none */
   uint8_t outer[2][NDIMS], inner[2][NDIMS]; /* order constraints, outermost first */
   uint8_t nouter[2], ninner[2];
-  bool one_axis; /* each dim unrolls on one axis of the fan-out at most (Timeloop's spatial levels) */
+  bool
+      one_axis; /* each dim unrolls on one axis of the fan-out at most (Timeloop's spatial levels) */
 } LevelConstraints;
 
 typedef struct {

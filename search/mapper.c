@@ -191,8 +191,10 @@ static int div_index(const int64_t *div, int nd, int64_t v) {
   while (lo <= hi) {
     int mid = (lo + hi) / 2;
     if (div[mid] == v) return mid;
-    if (div[mid] < v) lo = mid + 1;
-    else hi = mid - 1;
+    if (div[mid] < v)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
   }
   return -1;
 }
@@ -1203,7 +1205,7 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
                : last_err == COST_ECONNECT ? "the connectivity admits no dim of the layer"
                : last_err == COST_ECONSTRAINT
                    ? "no candidate kept the mapping constraints (min_parallelism?)"
-                                           : "see docs/cost-model.md");
+                   : "see docs/cost-model.md");
     return RC_BADINPUT;
   }
   return RC_OK;

@@ -150,7 +150,8 @@ static int eval_timeloop(const char *const *paths, int n, bool quiet, const char
   if (cost_eval(&s.problem, &s.arch, &s.mapping, &r) != COST_OK) return RC_INTERNAL;
   printf("naasc cost: Timeloop design '%s' (%s)\n", s.design, paths[0]);
   char why[512];
-  if (mapcons_any(&s.arch.cons) && !mapcons_satisfied(&s.arch, &s.problem, &s.mapping, why, sizeof why))
+  if (mapcons_any(&s.arch.cons) &&
+      !mapcons_satisfied(&s.arch, &s.problem, &s.mapping, why, sizeof why))
     diag_warn(&d, NULL,
               "the mapping breaks the specification's constraints (%s); evaluated all the same, as "
               "timeloop-model does",
@@ -182,8 +183,7 @@ static int map_timeloop(const char *const *paths, int n, int64_t budget, uint64_
   static TimeloopSpec s;
   Diag d;
   diag_init(&d, stderr, NULL);
-  if (timeloop_load(paths, n, TL_HAVE_ARCH | TL_HAVE_PROBLEM, &s, &d) != RC_OK)
-    return RC_BADINPUT;
+  if (timeloop_load(paths, n, TL_HAVE_ARCH | TL_HAVE_PROBLEM, &s, &d) != RC_OK) return RC_BADINPUT;
   d.file = paths[0];
   MapperOptions o;
   mapper_options_default(&o);
@@ -307,7 +307,8 @@ int naasc_cost_main(int argc, char **argv) {
   if (emit && check)
     return usage_error("--emit=timeloop goes with --timeloop or --arch/--problem/--mapping");
   if (map && (!timeloop || emit)) return usage_error("--map goes with --timeloop (not --emit)");
-  if ((budget != 20000 || seed != 1) && !map) return usage_error("--budget and --seed go with --map");
+  if ((budget != 20000 || seed != 1) && !map)
+    return usage_error("--budget and --seed go with --map");
   if (map) {
     if (!ncases) return usage_error("--map needs files or folders of a Timeloop specification");
     return map_timeloop((const char *const *)cases, ncases, budget, seed);

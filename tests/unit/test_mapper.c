@@ -227,7 +227,8 @@ static void test_cons_checks(void) {
   c0->outer[0][0] = DIM_P, c0->outer[0][1] = DIM_Q, c0->nouter[0] = 2;
   c0->inner[0][0] = DIM_C, c0->ninner[0] = 1;
   CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
-  CHECK_STR_HAS(why, "level 'DRAM': the temporal loop order breaks the constraint (first PQ, last C)");
+  CHECK_STR_HAS(why,
+                "level 'DRAM': the temporal loop order breaks the constraint (first PQ, last C)");
   const uint8_t ok_order[NDIMS] = {DIM_G, DIM_P, DIM_N, DIM_Q, DIM_K, DIM_R, DIM_S, DIM_C};
   memcpy(m.level[0].order, ok_order, NDIMS);
   CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why)); /* G and N: factor 1 */
@@ -276,11 +277,13 @@ static void test_cons_checks(void) {
   c0->ninner[0] = 1;
   a.cons.level[1].lo[MAPCONS_SPATIAL][DIM_K] = 3, a.cons.level[1].lo[MAPCONS_SPATIAL][DIM_Q] = 2;
   CHECK(!mapcons_valid(&a, &lv, &dm, why, sizeof why));
-  CHECK_STR_HAS(why, "the spatial factors the constraints require need 6 instances, its fan-out has 4");
+  CHECK_STR_HAS(why,
+                "the spatial factors the constraints require need 6 instances, its fan-out has 4");
   a.cons.level[1].lo[MAPCONS_SPATIAL][DIM_K] = a.cons.level[1].lo[MAPCONS_SPATIAL][DIM_Q] = 0;
   a.cons.level[2].lo[MAPCONS_SPATIAL][DIM_K] = 2; /* RF has no fan-out */
   CHECK(!mapcons_valid(&a, &lv, &dm, why, sizeof why));
-  CHECK_STR_HAS(why, "level 'RF': a spatial factor of K of 2, but no axis of its fan-out may unroll K");
+  CHECK_STR_HAS(why,
+                "level 'RF': a spatial factor of K of 2, but no axis of its fan-out may unroll K");
   a.cons.level[2].lo[MAPCONS_SPATIAL][DIM_K] = 0;
   CHECK(mapcons_valid(&a, &lv, &dm, why, sizeof why));
 
@@ -313,7 +316,8 @@ static void test_cons_checks(void) {
   MapResult r;
   CHECK_EQ(mapper_run(&p, &a, &o, &r, &d), RC_BADINPUT);
   fclose(d.out);
-  CHECK_STR_HAS(buf, "test: tiny: error: no mapping keeps the constraints of arch 'toy': no factors of K");
+  CHECK_STR_HAS(
+      buf, "test: tiny: error: no mapping keeps the constraints of arch 'toy': no factors of K");
   CHECK_EQ(r.evals, 0);
   free(buf);
 }
@@ -363,8 +367,8 @@ static void test_cons_clamp(void) {
 static void cons_arch(Arch *a) {
   toy_arch(a);
   LevelConstraints *g = &a->cons.level[1], *rf = &a->cons.level[2];
-  g->lo[MAPCONS_SPATIAL][DIM_K] = g->hi[MAPCONS_SPATIAL][DIM_K] = 2; /* K2 across the array */
-  g->hi[MAPCONS_TEMPORAL][DIM_C] = 1;                                /* no C loop at the GLB */
+  g->lo[MAPCONS_SPATIAL][DIM_K] = g->hi[MAPCONS_SPATIAL][DIM_K] = 2;      /* K2 across the array */
+  g->hi[MAPCONS_TEMPORAL][DIM_C] = 1;                                     /* no C loop at the GLB */
   g->outer[MAPCONS_TEMPORAL][0] = DIM_S, g->nouter[MAPCONS_TEMPORAL] = 1; /* S outermost */
   rf->lo[MAPCONS_TEMPORAL][DIM_R] = rf->hi[MAPCONS_TEMPORAL][DIM_R] = MAPCONS_WHOLE; /* R=0 */
   rf->inner[MAPCONS_TEMPORAL][0] = DIM_K, rf->inner[MAPCONS_TEMPORAL][1] = DIM_R;
