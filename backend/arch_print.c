@@ -86,7 +86,58 @@ static void put_dims(FILE *f, uint8_t mask) {
     if (mask >> d & 1) fputc(accel_dim_letter(d), f);
 }
 
-static void put_level(FILE *f, const Level *L, int64_t above, int64_t above_x, int64_t above_y) {
+/* A level's mapping constraints as a flow mapping (docs/cost-model.md,
+ * "Mapping constraints"), or nothing when it has none. */
+static void put_cons(FILE *f, const LevelConstraints *c) {
+  static const LevelConstraints none;
+  static const char *const kinds[2] = {"temporal", "spatial"};
+  static const char *const orders[2] = {"order", "spatial_order"};
+  if (memcmp(c, &none, sizeof none) == 0) return;
+  Flow w = {f, 0};
+  fputs("    constraints: ", f);
+  for (int k = 0; k < 2; k++) {
+    Flow b = {f, 0};
+    for (int d = 0; d < NDIMS; d++) {
+      int64_t lo = c->lo[k][d], hi = c->hi[k][d];
+      if (!lo && !hi) continue;
+      if (!b.n) flow_key(&w, kinds[k]);
+      char key[2] = {accel_dim_letter(d), 0};
+      flow_key(&b, key);
+      if (lo == hi && lo == MAPCONS_WHOLE)
+        fputs("all", f);
+      else if (lo == hi)
+        fprintf(f, "%" PRId64, lo);
+      else if (lo && hi)
+        fprintf(f, "\">=%" PRId64 " <=%" PRId64 "\"", lo, hi);
+      else if (lo)
+        fprintf(f, "\">=%" PRId64 "\"", lo);
+      else
+        fprintf(f, "\"<=%" PRId64 "\"", hi);
+    }
+    flow_end(&b);
+  }
+  for (int k = 0; k < 2; k++) {
+    if (!c->nouter[k] && !c->ninner[k]) continue;
+    flow_key(&w, orders[k]);
+    Flow b = {f, 0};
+    for (int i = 0; i < 2; i++) {
+      int n = i ? c->ninner[k] : c->nouter[k];
+      if (!n) continue;
+      flow_key(&b, i ? "inner" : "outer");
+      for (int j = 0; j < n; j++) fputc(accel_dim_letter(i ? c->inner[k][j] : c->outer[k][j]), f);
+    }
+    flow_end(&b);
+  }
+  if (c->one_axis) {
+    flow_key(&w, "one_axis");
+    fputs("true", f);
+  }
+  flow_end(&w);
+  fputc('\n', f);
+}
+
+static void put_level(FILE *f, const Level *L, const LevelConstraints *c, int64_t above,
+                      int64_t above_x, int64_t above_y) {
   static const char *const axes[] = {"x", "y", "z"};
   static const char *const tensors[] = {"W", "I", "O"};
   fputs("  - name: ", f);
@@ -162,6 +213,7 @@ static void put_level(FILE *f, const Level *L, int64_t above, int64_t above_x, i
     flow_end(&w);
     fputc('\n', f);
   }
+  put_cons(f, c);
   if (L->noc_pj_per_hop != 0 || L->no_multicast || L->no_reduction) {
     Flow w = {f, 0};
     fputs("    noc: ", f);
@@ -206,6 +258,11 @@ void arch_print(FILE *f, const Arch *a) {
   fputs("name: ", f);
   put_name(f, a->name);
   fputc('\n', f);
+  if (a->cons.min_parallelism != 0) {
+    fputs("min_parallelism: ", f);
+    put_num(f, a->cons.min_parallelism);
+    fputc('\n', f);
+  }
   if (a->clock_mhz != 0) {
     fputs("clock_mhz: ", f);
     put_num(f, a->clock_mhz);
@@ -216,7 +273,7 @@ void arch_print(FILE *f, const Arch *a) {
   int64_t above = 1, above_x = 1, above_y = 1;
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
-    put_level(f, L, above, above_x, above_y);
+    put_level(f, L, &a->cons.level[l], above, above_x, above_y);
     above = L->instances * L->fanout[0] * L->fanout[1] * L->fanout[2];
     above_x = L->mesh_x * L->fanout[AXIS_X];
     above_y = L->mesh_y * L->fanout[AXIS_Y] * L->fanout[AXIS_Z];

@@ -4,7 +4,7 @@
  *
  *   - arenas, diagnostics, files, element types;
  *   - the graph IR: tensors and nodes, the op table;
- *   - the accelerator nouns: Problem, Arch, Mapping, CostResult;
+ *   - the accelerator nouns: Problem, Arch, Mapping, MapConstraints, CostResult;
  *   - the loop-nest IR: Module, Nest, NestMapping, its text form and verifier.
  *
  * The graph IR is what the frontend makes of an ONNX model (or what the zoo
@@ -739,8 +739,9 @@ void graph_print(FILE *f, const Model *m);
  * The accelerator-side nouns.  A Problem is one layer as a
  * perfectly nested loop over G N K C P Q R S; an Arch is a storage hierarchy
  * from DRAM inwards over a PE array of up to three spatial axes; a Mapping
- * tiles, orders, unrolls and bypasses the Problem on the Arch; a CostResult
- * is what backend/cost.c derives from the three (docs/cost-model.md).
+ * tiles, orders, unrolls and bypasses the Problem on the Arch, within the
+ * Arch's MapConstraints; a CostResult is what backend/cost.c derives from the
+ * three (docs/cost-model.md).
  *
  * Invariants:
  *   - every struct here is plain data with fixed-size arrays and no pointers,
@@ -852,6 +853,102 @@ static inline int64_t problem_input_extent(const Problem *p, int a) {
   return (out - 1) * p->stride[a] + (win - 1) * p->dilation[a] + 1;
 }
 
+/* ---- Mapping ----------------------------------------------------------- */
+
+/* One storage level's loops.  Nesting, outermost first: level 0 temporal,
+ * level 0 spatial z, y, x, level 1 temporal, ... down to the innermost
+ * level's temporal loops around one MAC.  A temporal factor f with
+ * remainder r (0 < r < f) runs r iterations instead of f when every
+ * enclosing loop of the same dim is in its last iteration (Timeloop's
+ * "Q=5,2"); remainder 0 or == factor means a perfect factor. */
+typedef struct {
+  int64_t factor[NDIMS];                        /* temporal factor f >= 1 */
+  int64_t remainder[NDIMS];                     /* 0 or r in 1..f */
+  uint8_t order[NDIMS];                         /* temporal permutation, outermost first */
+  int64_t spatial[ACCEL_MAX_AXES][NDIMS];       /* unrolling per axis, >= 1 */
+  uint8_t spatial_order[ACCEL_MAX_AXES][NDIMS]; /* permutation per axis, outermost first */
+  uint8_t keep;                                 /* tensors stored here (bit per TENSOR_*) */
+} LevelMapping;
+
+typedef struct {
+  int nlevels;
+  LevelMapping level[ACCEL_MAX_LEVELS];
+} Mapping;
+
+/* Loop iterations of a factor: r if 0 < r < f, else f. */
+static inline int64_t mapping_residual(const LevelMapping *m, int d) {
+  int64_t f = m->factor[d], r = m->remainder[d];
+  return (r > 0 && r < f) ? r : f;
+}
+
+/* Sets every factor to 1, orders to G N K C P Q R S, keep to `keep`. */
+static inline void level_mapping_init(LevelMapping *m, uint8_t keep) {
+  for (int d = 0; d < NDIMS; d++) {
+    m->factor[d] = 1;
+    m->remainder[d] = 0;
+    m->order[d] = (uint8_t)d;
+    for (int a = 0; a < ACCEL_MAX_AXES; a++) {
+      m->spatial[a][d] = 1;
+      m->spatial_order[a][d] = (uint8_t)d;
+    }
+  }
+  m->keep = keep;
+}
+
+/* ---- MapConstraints -------------------------------------------------------
+ * What a mapping of an Arch may be, beyond what its levels allow: Timeloop's
+ * mapspace constraints (docs/cost-model.md, "Mapping constraints";
+ * docs/timeloop.md).  The whole constraint set of an Arch is
+ *   - its levels' keeps_allowed (a `bypass` constraint), keeps_required (a
+ *     `keep`), connectivity (a spatial factor D=1, a spatial `split`) and
+ *     no_multicast / no_reduction (`no_multicast_no_reduction`), and
+ *   - its MapConstraints (Arch.cons): per level and per dim, bounds on the
+ *     factor of the level's temporal loop and of its fan-out (the product of
+ *     the spatial factors over the axes, as Timeloop's spatial `factors`),
+ *     whether a dim may unroll on more than one axis of the fan-out,
+ *     the order of the level's temporal loops and of its spatial loops on
+ *     each axis, and the least fraction of the MACs a mapping must use.
+ * All zero is no constraint.  A factor bound is 0 (none), n >= 1, or
+ * MAPCONS_WHOLE, the dim's bound in the layer (Timeloop's `D=0`), so that one
+ * constraint set serves every layer; an exact factor has lo == hi.  An order
+ * constraint names dims `outer` that come first (outermost first) and dims
+ * `inner` that come last (outermost first, so inner[ninner - 1] is the
+ * innermost), among the loops of factor > 1 only: a loop of factor 1 is no
+ * loop (Timeloop's partial permutations; a complete one lists every dim).
+ * The mapper (search/mapper.c) searches only mappings within these
+ * constraints; mapcons_satisfied tells whether a mapping is. */
+
+#define MAPCONS_WHOLE INT64_C(-1) /* a factor bound: the layer's whole dim */
+enum { MAPCONS_TEMPORAL = 0, MAPCONS_SPATIAL = 1 };
+
+typedef struct {
+  int64_t lo[2][NDIMS], hi[2][NDIMS];       /* [MAPCONS_TEMPORAL or _SPATIAL][dim]: 0 = none */
+  uint8_t outer[2][NDIMS], inner[2][NDIMS]; /* order constraints, outermost first */
+  uint8_t nouter[2], ninner[2];
+  bool
+      one_axis; /* each dim unrolls on one axis of the fan-out at most (Timeloop's spatial levels) */
+} LevelConstraints;
+
+typedef struct {
+  LevelConstraints level[ACCEL_MAX_LEVELS]; /* as Arch.level */
+  double min_parallelism; /* 0..1: MACs the mapping uses / MACs of the arch, at least */
+} MapConstraints;
+
+/* The bounds [*lo, *hi] (1 <= lo, hi <= dim) a constraint puts on the factor
+ * of a loop (kind MAPCONS_TEMPORAL or _SPATIAL) over a dim of bound dim.  A
+ * lower bound above the dim is the dim, as Timeloop clamps a factor that
+ * exceeds its dimension (constraints.cpp, ParseFactors), so that one
+ * constraint set serves layers of every size. */
+static inline void mapcons_bounds(const LevelConstraints *c, int kind, int d, int64_t dim,
+                                  int64_t *lo, int64_t *hi) {
+  int64_t l = c->lo[kind][d], h = c->hi[kind][d];
+  *lo = (l == MAPCONS_WHOLE || l > dim) ? dim : l > 0 ? l : 1;
+  *hi = h == MAPCONS_WHOLE ? dim : (h > 0 && h < dim) ? h : dim;
+}
+
+/* Whether the constraint set says anything at all. */
+bool mapcons_any(const MapConstraints *c);
+
 /* ---- Arch -------------------------------------------------------------- */
 
 /* One storage level.  Capacities are per instance; bandwidths per instance
@@ -906,50 +1003,32 @@ typedef struct {
   double mac_energy_pj; /* one MAC */
   double mac_area_um2;  /* placeholder, as Level.area_* */
   VectorUnit vector;
-  double clock_mhz; /* for seconds; 0 = unknown */
+  double clock_mhz;    /* for seconds; 0 = unknown */
+  MapConstraints cons; /* the mappings' constraints beyond the levels' keeps and connectivity */
 } Arch;
 
-/* ---- Mapping ----------------------------------------------------------- */
+/* Whether m (of p on a) keeps every constraint of a: its levels' keeps and
+ * connectivity and a->cons.  If not and why is given, why gets the first
+ * broken constraint in words ("level 'GLB': temporal factor of K is 4, the
+ * constraint says <= 2").  No allocation: the mapper calls it per candidate. */
+bool mapcons_satisfied(const Arch *a, const Problem *p, const Mapping *m, char *why, size_t whylen);
 
-/* One storage level's loops.  Nesting, outermost first: level 0 temporal,
- * level 0 spatial z, y, x, level 1 temporal, ... down to the innermost
- * level's temporal loops around one MAC.  A temporal factor f with
- * remainder r (0 < r < f) runs r iterations instead of f when every
- * enclosing loop of the same dim is in its last iteration (Timeloop's
- * "Q=5,2"); remainder 0 or == factor means a perfect factor. */
-typedef struct {
-  int64_t factor[NDIMS];                        /* temporal factor f >= 1 */
-  int64_t remainder[NDIMS];                     /* 0 or r in 1..f */
-  uint8_t order[NDIMS];                         /* temporal permutation, outermost first */
-  int64_t spatial[ACCEL_MAX_AXES][NDIMS];       /* unrolling per axis, >= 1 */
-  uint8_t spatial_order[ACCEL_MAX_AXES][NDIMS]; /* permutation per axis, outermost first */
-  uint8_t keep;                                 /* tensors stored here (bit per TENSOR_*) */
-} LevelMapping;
+/* Whether a's constraints contradict themselves or the arch whatever the
+ * layer: a lower bound above an upper one, a dim in both an outer and an
+ * inner order, a spatial factor > 1 required where no axis of the fan-out
+ * may unroll the dim, required spatial factors whose product exceeds the
+ * fan-out.  If not valid: *level (and *dim, or -1) name the first broken
+ * one and why says it in words. */
+bool mapcons_valid(const Arch *a, int *level, int *dim, char *why, size_t whylen);
 
-typedef struct {
-  int nlevels;
-  LevelMapping level[ACCEL_MAX_LEVELS];
-} Mapping;
-
-/* Loop iterations of a factor: r if 0 < r < f, else f. */
-static inline int64_t mapping_residual(const LevelMapping *m, int d) {
-  int64_t f = m->factor[d], r = m->remainder[d];
-  return (r > 0 && r < f) ? r : f;
-}
-
-/* Sets every factor to 1, orders to G N K C P Q R S, keep to `keep`. */
-static inline void level_mapping_init(LevelMapping *m, uint8_t keep) {
-  for (int d = 0; d < NDIMS; d++) {
-    m->factor[d] = 1;
-    m->remainder[d] = 0;
-    m->order[d] = (uint8_t)d;
-    for (int a = 0; a < ACCEL_MAX_AXES; a++) {
-      m->spatial[a][d] = 1;
-      m->spatial_order[a][d] = (uint8_t)d;
-    }
-  }
-  m->keep = keep;
-}
+/* Whether some mapping of p on a could keep a's factor constraints: per
+ * dim, an exact factor that exceeds or does not divide the dim, a lower
+ * bound above it, or no choice of factors within the bounds (and the
+ * fan-outs) whose product is the dim.  If not: *level (or -1 when no single
+ * level is at fault), *kind, *dim and why name the first such constraint.
+ * Capacities are not considered (the mapper's mapper_check does that). */
+bool mapcons_feasible(const Arch *a, const Problem *p, int *level, int *kind, int *dim, char *why,
+                      size_t whylen);
 
 /* ---- CostResult --------------------------------------------------------- */
 

@@ -116,12 +116,28 @@ int mapspace_dim(const Arch *a);
 /* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
 void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *m);
 
+/* Projects m onto a's mapping constraints (a->cons): each level's orders
+ * get the constrained dims first and last, each dim's factors the nearest
+ * within their bounds (and the fan-outs) that still multiply to the dim.
+ * A mapping within the constraints is left as it is.  Does nothing to a
+ * mapping with remainders.  No allocation (the mapper calls it per
+ * candidate).  Whether the result keeps every constraint is for
+ * mapcons_satisfied to say (min_parallelism is not projected). */
+void mapping_repair(const Problem *p, const Arch *a, Mapping *m);
+
+/* What the mapper evaluates: with cons (mapcons_any(&a->cons), computed
+ * once per search), m repaired (mapping_repair), then COST_ECONSTRAINT if it
+ * breaks a constraint; else, and without cons, cost_eval's answer. */
+int mapper_eval(const Problem *p, const Arch *a, bool cons, Mapping *m, CostResult *c);
+
 /* Keeps (m, c) as res's best if f beats it; true if it did (for strategies). */
 bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f);
 
 /* Checks before a search that some mapping of p on a can exist: an error
  * (RC_BADINPUT) naming the layer and the constraint when a level's
- * must_keep tensors do not fit even as their smallest tiles; a warning when
+ * must_keep tensors do not fit even as their smallest tiles, or when a's
+ * mapping constraints contradict themselves or admit no factors of the
+ * layer (mapcons_valid, mapcons_feasible); a warning when
  * the array's connectivity admits no dim of the layer (it runs on one PE). */
 Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
 
