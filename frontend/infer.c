@@ -519,8 +519,8 @@ static bool infer_node(Ctx *c) {
         infer_at = i;
       } else if (sh[i] <= 0) {
         FAIL("Reshape shape[%d] = %" PRId64 " is not a valid dim", i, sh[i]);
-      } else {
-        known *= sh[i];
+      } else if (!ck_mul_i64(known, sh[i], &known)) {
+        FAIL("Reshape shape overflows 64 bits at shape[%d] = %" PRId64, i, sh[i]);
       }
     }
     if (infer_at >= 0) {
