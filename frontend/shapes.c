@@ -548,7 +548,7 @@ bool inline_if(Ctx *c) {
       m->nodes[id].sub[s] = sid;
     }
   }
-  n = &m->nodes[at]; /* model_add_node may have moved the node array */
+  n = &m->nodes[at];                  /* model_add_node may have moved the node array */
   for (int k = 0; k < n->nout; k++) { /* outputs not made by a branch node: an Identity */
     n = &m->nodes[at];
     if (!n->out[k] || redirected[k]) continue;
