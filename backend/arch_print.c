@@ -210,8 +210,8 @@ static void put_level(FILE *f, const Arch *a, const Level *L, int64_t above, int
   }
   static const char *const mems[] = {"auto", "sram", "regfile"};
   if (L->memory != LEVEL_MEM_AUTO) fprintf(f, "    memory: %s\n", mems[L->memory]);
-  if (L->banks > 1) fprintf(f, "    banks: %d\n", L->banks);
-  if (L->ports > 1) fprintf(f, "    ports: %d\n", L->ports);
+  if (L->banks) fprintf(f, "    banks: %d\n", L->banks);
+  if (L->ports) fprintf(f, "    ports: %d\n", L->ports);
   if (L->dram_type != 0) fprintf(f, "    dram_type: %s\n", tech_dram_name((TechDram)L->dram_type));
   if (tech && L->derived) { /* what the model gave, for the reader (arch_load recomputes it) */
     fputs("    # technology model:", f);
@@ -246,7 +246,7 @@ void arch_print(FILE *f, const Arch *a) {
     put_num(f, a->tech_nm);
     fputs("nm\n", f);
   }
-  if (arch_tensor_bits(a, 0) != 16 || arch_tensor_bits(a, 1) != 16 || arch_tensor_bits(a, 2) != 16)
+  if (a->tensor_bits[0] || a->tensor_bits[1] || a->tensor_bits[2])
     fprintf(f, "precision: {W: %d, I: %d, O: %d}\n", arch_tensor_bits(a, 0),
             arch_tensor_bits(a, 1), arch_tensor_bits(a, 2));
   fputs("levels:\n", f);

@@ -555,7 +555,6 @@ static void want(Reader *r, yaml_node_t *m, const char *ctx, const char *key, bo
 static void read_technology(Reader *r, yaml_node_t *root, Arch *a) {
   static const char *const tensors[] = {"W", "I", "O", NULL};
   char msg[160];
-  for (int t = 0; t < NTENSORS; t++) a->tensor_bits[t] = 16;
   yaml_node_t *n = get(r, root, "", "technology", true);
   if (n) {
     const char *s = scalar(n);
@@ -592,8 +591,8 @@ static void read_technology(Reader *r, yaml_node_t *root, Arch *a) {
 static void read_level_technology(Reader *r, yaml_node_t *n, const char *ctx, Arch *a, Level *L,
                                   yaml_node_t *noc) {
   char msg[160];
-  L->banks = (int)opt_int(r, n, ctx, "banks", 1);
-  L->ports = (int)opt_int(r, n, ctx, "ports", 1);
+  L->banks = (int)opt_int(r, n, ctx, "banks", 0); /* 0: not given, one */
+  L->ports = (int)opt_int(r, n, ctx, "ports", 0);
   yaml_node_t *mem = get(r, n, ctx, "memory", true);
   if (mem) {
     const char *s = scalar(mem);
@@ -780,7 +779,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
         get(&r, n, ctx, "keeps", true) ? get_tensors(&r, n, ctx, "keeps") : ACCEL_ALL_TENSORS;
     int wb = 0; /* default: the widest tensor the level may keep */
     for (int t = 0; t < NTENSORS; t++)
-      if (L->keeps_allowed & (1u << t) && a->tensor_bits[t] > wb) wb = a->tensor_bits[t];
+      if (L->keeps_allowed & (1u << t) && arch_tensor_bits(a, t) > wb) wb = arch_tensor_bits(a, t);
     L->word_bits = (int)opt_int(&r, n, ctx, "word_bits", wb);
     L->block_words = opt_int(&r, n, ctx, "block_words", 1);
     L->capacity_words = opt_int(&r, n, ctx, "capacity_words", 0);

@@ -524,7 +524,7 @@ typedef struct {
   uint8_t derived;   /* LEVEL_TECH_* */
   uint8_t memory;    /* LEVEL_MEM_*: the kind of array the model costs */
   uint8_t dram_type; /* TechDram (backend/backend.h) of a DRAM level */
-  int banks, ports;  /* of the array: >= 1 */
+  int banks, ports;  /* of the array; 0 = not given, one */
 } Level;
 
 #define LEVEL_TECH_ENERGY 1u /* e_read_pj, e_fill_pj, e_update_pj */
@@ -565,7 +565,7 @@ typedef struct {
   VectorUnit vector;
   double clock_mhz;           /* for seconds; 0 = unknown */
   double tech_nm;             /* technology node; 0 = none (every figure given) */
-  int tensor_bits[NTENSORS];  /* word width of W, I, O (the MAC's operands and sums) */
+  int tensor_bits[NTENSORS];  /* word width of W, I, O (MAC operands, sums); 0 = not given, 16 */
   uint8_t mac_derived;        /* LEVEL_TECH_ENERGY, _AREA: the MAC's from the model */
   uint8_t assume;             /* ArchAssume */
 } Arch;

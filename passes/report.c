@@ -308,8 +308,8 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     macs_tot += rows[i].macs;
   }
   if (table) {
-    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs)\n", m->name, a->name,
-            a->mac_instances);
+    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs; --assume %s)\n", m->name, a->name,
+            a->mac_instances, arch_assume_name(a->assume));
     fprintf(table, "%-32s %12s %7s %12s %10s", "layer", "cycles", "util", "energy_pJ", "MACs/cyc");
     for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.12s", a->level[l].name);
     fprintf(table, " %12s %12s\n", "MAC", "EDP");
@@ -341,6 +341,8 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     json_str(f, m->name);
     fputs(",\n  \"target\": ", f);
     json_str(f, a->name);
+    fprintf(f, ",\n  \"assume\": \"%s\",\n  \"technology_nm\": %.6g,\n  \"area_um2\": %.9g", 
+            arch_assume_name(a->assume), a->tech_nm, arch_area_um2(a));
     fprintf(f,
             ",\n  \"mac_instances\": %" PRId64
             ",\n  \"clock_mhz\": %.6g,\n  \"vector_nests\": %d,\n  \"layers\": [",

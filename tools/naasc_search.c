@@ -50,7 +50,14 @@ static const char usage_text[] =
     "                           or an architecture YAML file (its PEs, on-chip bytes, bandwidth)\n"
     "  -o DIR                   output folder (default ./naasc-search)\n"
     "  --objective edp|energy|latency   what to minimise (default edp; geomean over models)\n"
-    "  --max-area UM2           bound on the design's area (um^2)\n"
+    "  --max-area MM2           bound on the design's area (mm^2; a number with um2 after it: um^2);\n"
+    "                           default: the budget design's area when it names a technology\n"
+    "  --max-power MW           bound on the design's peak power (mW)\n"
+    "  --byte-budget            bound the on-chip bytes by the budget design's (the area is not\n"
+    "                           bounded unless --max-area is given)\n"
+    "  --assume physical|naas   energies in pJ from the technology model (default), or NAAS's\n"
+    "                           assumptions: on-chip energy only, relative scheme, DRAM\n"
+    "                           bandwidth unlimited (docs/technology.md)\n"
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
     "  --iterations N           generations of the outer search (default 60)\n"
@@ -263,6 +270,12 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
   json_s(f, mode_name(fixed, o));
   fputs(",\n  \"budget\": ", f);
   json_s(f, budget);
+  fprintf(f, ",\n  \"assume\": \"%s\",\n  \"constraint\": {\"bytes\": %s, \"area_um2\": %.9g, "
+             "\"power_mw\": %.9g}",
+          arch_assume_name(barch->assume),
+          o->byte_budget || barch->tech_nm <= 0 ? "true" : "false",
+          o->max_area_um2 > 0 ? o->max_area_um2 : o->byte_budget || barch->tech_nm <= 0 ? 0 : arch_area_um2(barch),
+          o->max_power_mw);
   fputs(",\n  \"models\": [", f);
   for (int m = 0; m < w->nmodels; m++) {
     fputs(m ? ", " : "", f);
@@ -276,8 +289,8 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
   fprintf(f, "  \"search_score\": %.17g,\n", fixed ? r->score : r->search_score);
   fprintf(f,
           "  \"score\": %.17g,\n  \"edp\": %.17g,\n  \"energy_pj\": %.17g,\n  \"cycles\": %.17g,\n"
-          "  \"area_um2\": %.9g,\n",
-          r->score, r->edp, r->energy_pj, r->cycles, r->area_um2);
+          "  \"area_um2\": %.9g,\n  \"power_mw\": %.9g,\n",
+          r->score, r->edp, r->energy_pj, r->cycles, r->area_um2, r->power_mw);
   fputs("  \"effort\": ", f);
   naas_effort_print_json(f, &r->effort);
   fputs(",\n", f);
@@ -286,9 +299,10 @@ static void write_result_json(FILE *f, const char *budget, const Arch *barch, bo
     json_s(f, base->r.arch.name);
     fprintf(f,
             ", \"what\": \"the budget design with its own dataflow, mapped with the same effort\", "
-            "\"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, \"area_um2\": %.9g,\n"
+            "\"edp\": %.17g, \"energy_pj\": %.17g, \"cycles\": %.17g, \"area_um2\": %.9g, "
+            "\"power_mw\": %.9g,\n"
             "               \"effort\": ",
-            base->r.edp, base->r.energy_pj, base->r.cycles, base->r.area_um2);
+            base->r.edp, base->r.energy_pj, base->r.cycles, base->r.area_um2, base->r.power_mw);
     naas_effort_print_json(f, &base->r.effort);
     fprintf(
         f,
@@ -514,6 +528,7 @@ int naasc_search_main(int argc, char **argv) {
   const char *models[NAAS_MAX_MODELS];
   int nmodels = 0;
   bool fixed = false, quiet = false, no_progress = false, no_baseline = false;
+  ArchAssume assume = ARCH_PHYSICAL;
   int64_t kill_in = 0;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   o.jobs = ncpu > 64 ? 64 : ncpu > 1 ? (int)ncpu : 1; /* results do not depend on it */
@@ -542,8 +557,25 @@ int naasc_search_main(int argc, char **argv) {
         return usage_error("--objective takes edp, energy or latency, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-area")) {
       v = cli_flag_value(argc, argv, &i, "--max-area");
-      if (!v || !parse_pos(v, &o.max_area_um2))
-        return usage_error("--max-area takes a positive area in um^2, not '%s'", v ? v : "");
+      char num[64];
+      size_t vl = v ? strlen(v) : 0;
+      bool um = vl > 3 && vl < sizeof num && strcmp(v + vl - 3, "um2") == 0;
+      bool mm = vl > 3 && vl < sizeof num && strcmp(v + vl - 3, "mm2") == 0;
+      if (v && vl < sizeof num) snprintf(num, sizeof num, "%.*s", (int)(vl - (um || mm ? 3 : 0)), v);
+      if (!v || vl >= sizeof num || !parse_pos(num, &o.max_area_um2))
+        return usage_error("--max-area takes a positive area in mm^2 (or 'NUMum2'), not '%s'",
+                           v ? v : "");
+      if (!um) o.max_area_um2 *= 1e6;
+    } else if (cli_is_flag(a, "--max-power")) {
+      v = cli_flag_value(argc, argv, &i, "--max-power");
+      if (!v || !parse_pos(v, &o.max_power_mw))
+        return usage_error("--max-power takes a positive power in mW, not '%s'", v ? v : "");
+    } else if (strcmp(a, "--byte-budget") == 0) {
+      o.byte_budget = true;
+    } else if (cli_is_flag(a, "--assume")) {
+      v = cli_flag_value(argc, argv, &i, "--assume");
+      if (!v || !arch_assume_parse(v, &assume))
+        return usage_error("--assume takes physical or naas, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-latency")) {
       v = cli_flag_value(argc, argv, &i, "--max-latency");
       if (!v || !parse_pos(v, &o.max_cycles))
@@ -652,6 +684,7 @@ int naasc_search_main(int argc, char **argv) {
   NaasResult r = {0};
   Baseline base = {0};
   Rc rc = arch_resolve(budget, &barch, &d);
+  if (rc == RC_OK) arch_assume(&barch, assume);
   for (int k = 0; k < nmodels && rc == RC_OK; k++) {
     labels[k] = label_of(models[k]);
     if (!labels[k]) rc = RC_INTERNAL;
