@@ -736,6 +736,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
   get_str(&r, root, "", "name", a->name, sizeof a->name);
   a->clock_mhz = opt_num(&r, root, "", "clock_mhz", 0);
   read_technology(&r, root, a);
+  bool tech = get(&r, root, "", "technology", true) != NULL; /* figures may be left out */
   yaml_node_t *lv = get_kind(&r, root, "", "levels", YAML_SEQUENCE_NODE, false);
   if (lv && (seq_len(lv) < 1 || seq_len(lv) > ACCEL_MAX_LEVELS)) {
     rd_error(&r, lv, "", "levels", "expected 1 to 8 storage levels, outermost first");
@@ -804,7 +805,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
       L->write_bw = opt_num(&r, bw, sub, "write", 0);
       L->shared_bw = opt_num(&r, bw, sub, "shared", 0);
     }
-    yaml_node_t *e = get_kind(&r, n, ctx, "energy_pj", YAML_MAPPING_NODE, a->tech_nm > 0);
+    yaml_node_t *e = get_kind(&r, n, ctx, "energy_pj", YAML_MAPPING_NODE, tech);
     if (!e) L->derived |= LEVEL_TECH_ENERGY;
     if (e) {
       snprintf(sub, sizeof sub, "%s.energy_pj", ctx);
@@ -846,7 +847,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
       a->mac_mesh_x = opt_int(&r, mesh, "mac.mesh", "x", a->mac_mesh_x);
       a->mac_mesh_y = opt_int(&r, mesh, "mac.mesh", "y", a->mac_mesh_y);
     }
-    if (a->tech_nm > 0 && !get(&r, mac, "mac", "energy_pj", true))
+    if (tech && !get(&r, mac, "mac", "energy_pj", true))
       a->mac_derived |= LEVEL_TECH_ENERGY;
     else
       a->mac_energy_pj = get_num(&r, mac, "mac", "energy_pj", false);
