@@ -86,8 +86,58 @@ static void put_dims(FILE *f, uint8_t mask) {
     if (mask >> d & 1) fputc(accel_dim_letter(d), f);
 }
 
-static void put_level(FILE *f, const Arch *a, const Level *L, int64_t above, int64_t above_x,
-                      int64_t above_y) {
+/* A level's mapping constraints as a flow mapping (docs/cost-model.md,
+ * "Mapping constraints"), or nothing when it has none. */
+static void put_cons(FILE *f, const LevelConstraints *c) {
+  static const LevelConstraints none;
+  static const char *const kinds[2] = {"temporal", "spatial"};
+  static const char *const orders[2] = {"order", "spatial_order"};
+  if (memcmp(c, &none, sizeof none) == 0) return;
+  Flow w = {f, 0};
+  fputs("    constraints: ", f);
+  for (int k = 0; k < 2; k++) {
+    Flow b = {f, 0};
+    for (int d = 0; d < NDIMS; d++) {
+      int64_t lo = c->lo[k][d], hi = c->hi[k][d];
+      if (!lo && !hi) continue;
+      if (!b.n) flow_key(&w, kinds[k]);
+      char key[2] = {accel_dim_letter(d), 0};
+      flow_key(&b, key);
+      if (lo == hi && lo == MAPCONS_WHOLE)
+        fputs("all", f);
+      else if (lo == hi)
+        fprintf(f, "%" PRId64, lo);
+      else if (lo && hi)
+        fprintf(f, "\">=%" PRId64 " <=%" PRId64 "\"", lo, hi);
+      else if (lo)
+        fprintf(f, "\">=%" PRId64 "\"", lo);
+      else
+        fprintf(f, "\"<=%" PRId64 "\"", hi);
+    }
+    flow_end(&b);
+  }
+  for (int k = 0; k < 2; k++) {
+    if (!c->nouter[k] && !c->ninner[k]) continue;
+    flow_key(&w, orders[k]);
+    Flow b = {f, 0};
+    for (int i = 0; i < 2; i++) {
+      int n = i ? c->ninner[k] : c->nouter[k];
+      if (!n) continue;
+      flow_key(&b, i ? "inner" : "outer");
+      for (int j = 0; j < n; j++) fputc(accel_dim_letter(i ? c->inner[k][j] : c->outer[k][j]), f);
+    }
+    flow_end(&b);
+  }
+  if (c->one_axis) {
+    flow_key(&w, "one_axis");
+    fputs("true", f);
+  }
+  flow_end(&w);
+  fputc('\n', f);
+}
+
+static void put_level(FILE *f, const Arch *a, const Level *L, const LevelConstraints *c,
+                      int64_t above, int64_t above_x, int64_t above_y) {
   static const char *const axes[] = {"x", "y", "z"};
   static const char *const tensors[] = {"W", "I", "O"};
   fputs("  - name: ", f);
@@ -166,6 +216,7 @@ static void put_level(FILE *f, const Arch *a, const Level *L, int64_t above, int
     flow_end(&w);
     fputc('\n', f);
   }
+  put_cons(f, c);
   bool tech = a->tech_nm > 0;
   bool hop = tech ? !(L->derived & LEVEL_TECH_NOC) : L->noc_pj_per_hop != 0;
   if (hop || L->no_multicast || L->no_reduction) {
@@ -220,7 +271,8 @@ static void put_level(FILE *f, const Arch *a, const Level *L, int64_t above, int
               L->e_update_pj);
     if (L->derived & LEVEL_TECH_LEAK && !L->is_dram)
       fprintf(f, " leak %.4g pJ/cycle;", L->leak_pj_per_cycle);
-    if (L->derived & LEVEL_TECH_AREA && !L->is_dram) fprintf(f, " area %.6g um^2;", L->area_um2_fixed);
+    if (L->derived & LEVEL_TECH_AREA && !L->is_dram)
+      fprintf(f, " area %.6g um^2;", L->area_um2_fixed);
     if (L->derived & LEVEL_TECH_NOC && L->noc_pj_per_hop > 0)
       fprintf(f, " hop %.4g pJ;", L->noc_pj_per_hop);
     fputc('\n', f);
@@ -232,6 +284,11 @@ void arch_print(FILE *f, const Arch *a) {
   fputs("name: ", f);
   put_name(f, a->name);
   fputc('\n', f);
+  if (a->cons.min_parallelism != 0) {
+    fputs("min_parallelism: ", f);
+    put_num(f, a->cons.min_parallelism);
+    fputc('\n', f);
+  }
   if (a->clock_mhz != 0) {
     fputs("clock_mhz: ", f);
     put_num(f, a->clock_mhz);
@@ -247,14 +304,14 @@ void arch_print(FILE *f, const Arch *a) {
     fputs("nm\n", f);
   }
   if (a->tensor_bits[0] || a->tensor_bits[1] || a->tensor_bits[2])
-    fprintf(f, "precision: {W: %d, I: %d, O: %d}\n", arch_tensor_bits(a, 0),
-            arch_tensor_bits(a, 1), arch_tensor_bits(a, 2));
+    fprintf(f, "precision: {W: %d, I: %d, O: %d}\n", arch_tensor_bits(a, 0), arch_tensor_bits(a, 1),
+            arch_tensor_bits(a, 2));
   fputs("levels:\n", f);
   /* The instances and meshes arch_load derives from the fan-outs above. */
   int64_t above = 1, above_x = 1, above_y = 1;
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
-    put_level(f, a, L, above, above_x, above_y);
+    put_level(f, a, L, &a->cons.level[l], above, above_x, above_y);
     above = L->instances * L->fanout[0] * L->fanout[1] * L->fanout[2];
     above_x = L->mesh_x * L->fanout[AXIS_X];
     above_y = L->mesh_y * L->fanout[AXIS_Y] * L->fanout[AXIS_Z];

@@ -214,7 +214,7 @@ void arch_assume(Arch *a, ArchAssume mode) {
   a->mac_derived &= (uint8_t)~LEVEL_TECH_ENERGY; /* the energies are now given */
   for (int l = 0; l < a->nlevels; l++) {
     Level *L = &a->level[l];
-    L->derived &= (uint8_t)~(LEVEL_TECH_ENERGY | LEVEL_TECH_LEAK | LEVEL_TECH_NOC);
+    L->derived &= (uint8_t) ~(LEVEL_TECH_ENERGY | LEVEL_TECH_LEAK | LEVEL_TECH_NOC);
     L->leak_pj_per_cycle = 0;
     L->noc_pj_per_hop = 0;
     if (L->is_dram) {
@@ -251,8 +251,9 @@ double arch_peak_power_mw(const Arch *a) {
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
     double e = fmax(L->e_read_pj, fmax(L->e_fill_pj, L->e_update_pj));
-    double bw = L->shared_bw > 0 ? L->shared_bw
-                                 : (L->read_bw > 0 ? L->read_bw : 0) + (L->write_bw > 0 ? L->write_bw : 0);
+    double bw = L->shared_bw > 0
+                    ? L->shared_bw
+                    : (L->read_bw > 0 ? L->read_bw : 0) + (L->write_bw > 0 ? L->write_bw : 0);
     if (bw <= 0) bw = L->is_dram ? 0 : (double)(L->ports > 0 ? L->ports : 1);
     double blocks = bw / (double)(L->block_words > 0 ? L->block_words : 1);
     pj += (double)L->instances * (blocks * e + L->leak_pj_per_cycle);

@@ -33,6 +33,7 @@ typedef enum {
   COST_EKEEP,        /* keep not a subset of keeps_allowed, or DRAM not keeping all */
   COST_ECAPACITY,    /* the kept tiles exceed a level's capacity */
   COST_EUNSUPPORTED, /* valid in principle, not modelled (docs/cost-model.md) */
+  COST_ECONSTRAINT,  /* outside the arch's mapping constraints (the mapper's, mapcons_satisfied) */
   COST_NERRORS
 } CostError;
 
@@ -277,6 +278,9 @@ int cost_compare_levels(const CostResult *got, const CostResult *want, const Arc
  * attributes Timeloop ignores, with a warning through d. */
 Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p,
                   const Mapping *m, Diag *d);
+
+/* m as a Timeloop v0.4 mapping (the LAYER.map.yaml timeloop_write writes) on f. */
+Rc timeloop_print_mapping(FILE *f, const Arch *a, const Problem *p, const Mapping *m, Diag *d);
 
 /* ---- whole-network schedules (schedule.c, schedule_text.c) ------------------
  * The cost of a Schedule (ir/ir.h) of a mapped module: docs/cost-model.md,

@@ -541,6 +541,104 @@ static void axes_int(Reader *r, yaml_node_t *m, const char *ctx, const char *key
  * Run once an arch file has read without errors: every count, size and energy
  * the cost model relies on is in range, reported at the offending key. */
 
+/* A factor constraint: n (exact), `all` (the whole dim), or bounds ">=n",
+ * "<=n", ">=n <=m" (docs/cost-model.md, "Mapping constraints"). */
+static void get_bound(Reader *r, yaml_node_t *n, const char *ctx, const char *key, int64_t *lo,
+                      int64_t *hi) {
+  const char *s = scalar(n);
+  int64_t v;
+  *lo = *hi = 0;
+  if (s && strcmp(s, "all") == 0) {
+    *lo = *hi = MAPCONS_WHOLE;
+    return;
+  }
+  if (parse_int(n, &v)) {
+    if (v < 1) rd_error(r, n, ctx, key, "a factor must be at least 1 (or `all`)");
+    *lo = *hi = v;
+    return;
+  }
+  for (const char *p = s; p && *p;) {
+    if (*p == ' ') {
+      p++;
+      continue;
+    }
+    bool ge = p[0] == '>' && p[1] == '=', le = p[0] == '<' && p[1] == '=';
+    char *end;
+    errno = 0;
+    long long b = (ge || le) ? strtoll(p + 2, &end, 10) : 0;
+    if (!(ge || le) || end == p + 2 || errno || b < 1 || (*end && *end != ' ')) {
+      s = NULL;
+      break;
+    }
+    if (ge) *lo = b;
+    if (le) *hi = b;
+    p = end;
+  }
+  if (!s || (!*lo && !*hi)) {
+    rd_error(r, n, ctx, key, "expected a factor n, `all`, or bounds such as \">=2 <=8\"");
+    *lo = *hi = 0;
+  } else if (*lo && *hi && *lo > *hi) {
+    rd_error(r, n, ctx, key, "contradictory bounds: the lower one exceeds the upper one");
+  }
+}
+
+/* An order constraint {outer: LETTERS, inner: LETTERS}, both outermost first. */
+static void get_order_cons(Reader *r, yaml_node_t *n, const char *ctx, uint8_t *outer,
+                           uint8_t *nouter, uint8_t *inner, uint8_t *ninner) {
+  static const char *const keys[] = {"outer", "inner", NULL};
+  check_keys(r, n, ctx, keys);
+  uint8_t seen = 0;
+  for (int k = 0; k < 2; k++) {
+    yaml_node_t *v = get(r, n, ctx, keys[k], true);
+    if (!v) continue;
+    const char *s = scalar(v);
+    uint8_t *dst = k ? inner : outer, *cnt = k ? ninner : nouter;
+    if (!s) {
+      rd_error(r, v, ctx, keys[k], "expected dimension letters such as NK");
+      continue;
+    }
+    for (; *s; s++) {
+      int dd = accel_dim_from_letter(*s);
+      if (dd < 0 || (seen >> dd & 1)) {
+        rd_error(r, v, ctx, keys[k],
+                 dd < 0 ? "not a dimension letter (GNKCPQRS)"
+                        : "a dimension named twice (in outer and inner, or repeated)");
+        break;
+      }
+      seen |= (uint8_t)(1u << dd);
+      dst[(*cnt)++] = (uint8_t)dd;
+    }
+  }
+}
+
+/* A level's `constraints:` (docs/cost-model.md, "Mapping constraints"). */
+static void get_level_cons(Reader *r, yaml_node_t *n, const char *ctx, LevelConstraints *c) {
+  static const char *const keys[] = {"temporal",      "spatial",  "order",
+                                     "spatial_order", "one_axis", NULL};
+  check_keys(r, n, ctx, keys);
+  c->one_axis = opt_bool(r, n, ctx, "one_axis", false);
+  for (int k = 0; k < 2; k++) {
+    yaml_node_t *f = get_kind(r, n, ctx, keys[k], YAML_MAPPING_NODE, true);
+    char sub[112];
+    snprintf(sub, sizeof sub, "%s.%s", ctx, keys[k]);
+    for (yaml_node_pair_t *pr = f ? f->data.mapping.pairs.start : NULL;
+         f && pr < f->data.mapping.pairs.top; pr++) {
+      yaml_node_t *kn = yaml_document_get_node(&r->doc, pr->key);
+      yaml_node_t *vn = yaml_document_get_node(&r->doc, pr->value);
+      const char *key = scalar(kn);
+      int dd = (key && key[0] && !key[1]) ? accel_dim_from_letter(key[0]) : -1;
+      if (dd < 0) {
+        rd_error(r, kn, sub, key ? key : "?", "not a dimension letter (GNKCPQRS)");
+        continue;
+      }
+      get_bound(r, vn, sub, key, &c->lo[k][dd], &c->hi[k][dd]);
+    }
+    yaml_node_t *o = get_kind(r, n, ctx, keys[2 + k], YAML_MAPPING_NODE, true);
+    snprintf(sub, sizeof sub, "%s.%s", ctx, keys[2 + k]);
+    if (o) get_order_cons(r, o, sub, c->outer[k], &c->nouter[k], c->inner[k], &c->ninner[k]);
+  }
+}
+
 /* Unless ok, reports key of mapping m.  Values the file does not give are
  * defaults, or derived from fan-outs whose own errors are reported. */
 static void want(Reader *r, yaml_node_t *m, const char *ctx, const char *key, bool ok,
@@ -609,8 +707,8 @@ static void read_level_technology(Reader *r, yaml_node_t *n, const char *ctx, Ar
     int k = 0;
     while (k < TECH_NDRAM && !(s && strcasecmp(s, tech_dram_name((TechDram)k)) == 0)) k++;
     if (k == TECH_NDRAM) {
-      snprintf(msg, sizeof msg, "'%.40s' is no DRAM type the model knows (LPDDR4, DDR4, HBM2, GDDR5)",
-               s ? s : "");
+      snprintf(msg, sizeof msg,
+               "'%.40s' is no DRAM type the model knows (LPDDR4, DDR4, HBM2, GDDR5)", s ? s : "");
       rd_error(r, dt, ctx, "dram_type", msg);
     } else {
       L->dram_type = (uint8_t)k;
@@ -691,8 +789,9 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
 /* arch_load and arch_load_text: the file at path, or the len bytes at text
  * (named path in messages). */
 static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Diag *d) {
-  static const char *const top_keys[] = {"name",   "clock_mhz", "technology", "precision",
-                                         "levels", "mac",       "vector_unit", NULL};
+  static const char *const top_keys[] = {"name",        "clock_mhz",       "technology",
+                                         "precision",   "levels",          "mac",
+                                         "vector_unit", "min_parallelism", NULL};
   static const char *const level_keys[] = {"name",
                                            "dram",
                                            "instances",
@@ -716,6 +815,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
                                            "banks",
                                            "ports",
                                            "dram_type",
+                                           "constraints",
                                            NULL};
   static const char *const noc_keys[] = {"energy_pj_per_hop", "multicast", "reduction", NULL};
   static const char *const mac_keys[] = {"instances", "mesh", "energy_pj", "area_um2", NULL};
@@ -737,6 +837,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
   a->clock_mhz = opt_num(&r, root, "", "clock_mhz", 0);
   read_technology(&r, root, a);
   bool tech = get(&r, root, "", "technology", true) != NULL; /* figures may be left out */
+  a->cons.min_parallelism = opt_num(&r, root, "", "min_parallelism", 0);
   yaml_node_t *lv = get_kind(&r, root, "", "levels", YAML_SEQUENCE_NODE, false);
   if (lv && (seq_len(lv) < 1 || seq_len(lv) > ACCEL_MAX_LEVELS)) {
     rd_error(&r, lv, "", "levels", "expected 1 to 8 storage levels, outermost first");
@@ -822,6 +923,11 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
       L->no_multicast = !opt_bool(&r, noc, sub, "multicast", true);
       L->no_reduction = !opt_bool(&r, noc, sub, "reduction", true);
     }
+    yaml_node_t *cons = get_kind(&r, n, ctx, "constraints", YAML_MAPPING_NODE, true);
+    if (cons) {
+      snprintf(sub, sizeof sub, "%s.constraints", ctx);
+      get_level_cons(&r, cons, sub, &a->cons.level[l]);
+    }
     L->leak_pj_per_cycle = opt_num(&r, n, ctx, "leak_pj_per_cycle", 0);
     L->area_um2_per_word = opt_num(&r, n, ctx, "area_um2_per_word", 0);
     L->area_um2_fixed = opt_num(&r, n, ctx, "area_um2", 0);
@@ -862,6 +968,18 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
     a->vector.area_um2 = opt_num(&r, vec, "vector_unit", "area_um2", 0);
   }
   if (!r.nerr) arch_check_values(&r, root, a);
+  if (!r.nerr) {
+    int bl, bd;
+    char why[256];
+    if (!mapcons_valid(a, &bl, &bd, why, sizeof why)) {
+      char ctx[48];
+      snprintf(ctx, sizeof ctx, "levels[%d]", bl);
+      yaml_node_t *at = bl >= 0 ? get(&r, seq_at(&r, lv, bl), ctx, "constraints", true) : NULL;
+      if (!at && bl >= 0) at = seq_at(&r, lv, bl);
+      if (bl < 0) at = get(&r, root, "", "min_parallelism", true);
+      rd_error(&r, at, bl >= 0 ? ctx : "", bl >= 0 ? "constraints" : "min_parallelism", why);
+    }
+  }
   if (!r.nerr && a->tech_nm > 0 && arch_apply_tech(a, d) != RC_OK) r.nerr++;
 done:
   if (loaded) yaml_document_delete(&r.doc);

@@ -39,8 +39,8 @@
 #define DIM_LIMIT (INT64_C(1) << 31)
 
 static const char *const error_names[COST_NERRORS] = {
-    "ok",     "problem",      "arch", "levels",   "factor",
-    "fanout", "connectivity", "keep", "capacity", "unsupported"};
+    "ok",           "problem", "arch",     "levels",      "factor",    "fanout",
+    "connectivity", "keep",    "capacity", "unsupported", "constraint"};
 
 const char *cost_error_name(int err) {
   return (err >= 0 && err < COST_NERRORS) ? error_names[err] : "?";

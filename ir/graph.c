@@ -38,14 +38,16 @@ bool dtype_valid(int v) {
 static const struct {
   const char *name;
   char cls;
-} op_tab[] = {{"<none>", '?'},
-#define X(e, s, c) {s, c},
+  int since;
+} op_tab[] = {{"<none>", '?', 0},
+#define X(e, s, c, v) {s, c, v},
               NAASC_OPS(X)
 #undef X
 };
 
 const char *op_name(Op op) { return op < OP_COUNT ? op_tab[op].name : "?"; }
 char op_class(Op op) { return op < OP_COUNT ? op_tab[op].cls : '?'; }
+int op_since(Op op) { return op < OP_COUNT ? op_tab[op].since : 0; }
 
 Op op_find(const char *s) {
   for (int i = 1; i < OP_COUNT; i++)
@@ -69,13 +71,32 @@ Model *model_create(const char *name) {
   return m;
 }
 
-void model_destroy(Model *m) {
-  if (!m) return;
+/* Frees what m owns, not m itself (a subgraph lives in its owner's array). */
+static void model_release(Model *m) {
+  for (uint32_t i = 1; i < m->nsubs; i++) model_release(&m->subs[i]);
+  xfree(m->subs);
   arena_free(&m->arena);
   xfree(m->tensors);
   xfree(m->nodes);
   xfree(m->inputs);
   xfree(m->outputs);
+}
+
+uint32_t model_add_sub(Model *m, Model *sub) {
+  uint32_t need = m->nsubs ? m->nsubs + 1 : 2;
+  if (!ir_grow((void **)&m->subs, &m->capsubs, need, sizeof(Model))) {
+    model_destroy(sub);
+    return 0;
+  }
+  if (!m->nsubs) m->nsubs = 1;
+  m->subs[m->nsubs] = *sub;
+  xfree(sub);
+  return m->nsubs++;
+}
+
+void model_destroy(Model *m) {
+  if (!m) return;
+  model_release(m);
   xfree(m);
 }
 
@@ -142,6 +163,7 @@ NodeId model_add_node(Model *m, Op op, const char *name, int nin, const TensorId
   if (in) memcpy(n->in, in, sizeof(TensorId) * (size_t)nin);
   if (out) memcpy(n->out, out, sizeof(TensorId) * (size_t)nout);
   attrs_default(&n->a);
+  attrs_spec_defaults(op, &n->a);
   attrs_default(&n->act_a);
   NodeId id = m->nnodes++;
   for (int i = 0; i < nout; i++)

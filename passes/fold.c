@@ -7,9 +7,9 @@
  *   + beta[m], s = gamma / sqrt(var + eps).  New tensors are made, since a
  *   weight may be shared.  ConvTranspose folds the same way on its output
  *   channels ([C, M/group, ...] weights).
- * graph_fuse_act: an activation whose input is a compute layer's only use
- *   is kept with that layer (Node.act); the layer then writes the
- *   activation's output.
+ * graph_fuse_act: an activation whose input is a float mac layer's (Conv,
+ *   ConvTranspose, Gemm, MatMul) only use is kept with that layer
+ *   (Node.act); the layer then writes the activation's output.
  */
 #include "passes/passes.h"
 
@@ -149,7 +149,10 @@ Rc graph_fuse_act(Model *m, Diag *d) {
     NodeId p = m->tensors[x].producer;
     if (!p) continue;
     Node *l = &m->nodes[p];
-    if (l->dead || op_class(l->op) != 'L' || l->act || l->nout != 1) continue;
+    /* float mac layers only: the integer ones requantize, and lower as host nests for now */
+    bool mac =
+        l->op == OP_CONV || l->op == OP_CONVTRANSPOSE || l->op == OP_GEMM || l->op == OP_MATMUL;
+    if (l->dead || !mac || l->act || l->nout != 1) continue;
     if (m->tensors[x].is_output || uses[x] != 1) continue;
     l->act = act->op;
     l->act_a = act->a;

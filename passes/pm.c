@@ -513,15 +513,31 @@ Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d) {
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     if (m) {
-      fputs("{\n  \"passes\": [", m);
+      JsonWriter j;
+      json_init(&j, m);
+      json_object(&j, "\n  ");
+      json_key(&j, "passes");
+      json_array(&j, "\n    ");
       for (int i = 0; i < ran; i++) {
-        fprintf(m, "%s\n    {\"pass\": \"%s\", \"wall_s\": %.6f, \"user_s\": %.6f, \"stats\": {",
-                i ? "," : "", pl->pass[i]->name, wall[i], user[i]);
-        for (int k = 0; k < nstats[i]; k++)
-          fprintf(m, "%s\"%s\": %" PRId64, k ? ", " : "", stats[i][k].name, stats[i][k].value);
-        fputs("}}", m);
+        json_object(&j, NULL);
+        json_key(&j, "pass");
+        json_str(&j, pl->pass[i]->name);
+        json_key(&j, "wall_s");
+        json_num(&j, "%.6f", wall[i]);
+        json_key(&j, "user_s");
+        json_num(&j, "%.6f", user[i]);
+        json_key(&j, "stats");
+        json_object(&j, NULL);
+        for (int k = 0; k < nstats[i]; k++) {
+          json_key(&j, stats[i][k].name);
+          json_int(&j, stats[i][k].value);
+        }
+        json_end(&j, NULL);
+        json_end(&j, NULL);
       }
-      fputs("\n  ]\n}\n", m);
+      json_end(&j, "\n  ");
+      json_end(&j, "\n");
+      fputc('\n', m);
       fclose(m);
       Rc wrc = file_write_atomic(o->stats_json, buf, len, d);
       if (rc == RC_OK) rc = wrc;

@@ -19,6 +19,7 @@ PKGS=(
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev      # ONNX: protoc-c + onnx.proto
   libyaml-dev liblapacke-dev                             # arch files, CMA-ES eigen
   python3 python3-onnx python3-numpy                     # test generators and checkers
+  clang-format-14                                        # check.format (scripts/check-format.sh)
   libopenmpi-dev openmpi-bin                             # naasc --search over MPI ranks (NAASC_MPI)
 )
 # Only with --fuzz: the libFuzzer harnesses build with clang (-fsanitize=fuzzer).

@@ -89,8 +89,8 @@
 #define RF_CLASS_WORDS 512 /* 1 KB: the RF class bound of the relative scheme (arch_tech.c) */
 #define AREA_RANGE 4       /* under an area budget, storage ranges over 4x the budget's words */
 #define STEP_WORDS 8       /* NAAS's 16-byte buffer step, in 16-bit words */
-#define PE_STEP 8    /* NAAS's PE step */
-#define NCONN 7      /* G K C P Q R S: the dims whose importance is encoded */
+#define PE_STEP 8          /* NAAS's PE step */
+#define NCONN 7            /* G K C P Q R S: the dims whose importance is encoded */
 #define MAX_RESAMPLE 32
 
 static const int conn_dim[NCONN] = {DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
@@ -869,14 +869,21 @@ bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b) {
          a->seed == b->seed && a->strategy == b->strategy && a->objective == b->objective;
 }
 
-void naas_effort_print_json(FILE *f, const NaasEffort *e) {
-  fprintf(f,
-          "{\"map_budget\": %" PRId64 ", \"final_map_budget\": %" PRId64 ", \"seed\": %" PRIu64
-          ", \"strategy\": \"%s\", \"objective\": \"%s\"}",
-          e->map_budget, e->final_map_budget, e->seed, map_strategy_name((MapStrategy)e->strategy),
-          e->objective == MAPOBJ_ENERGY    ? "energy"
-          : e->objective == MAPOBJ_LATENCY ? "latency"
-                                           : "edp");
+void naas_effort_json(JsonWriter *j, const NaasEffort *e) {
+  json_object(j, NULL);
+  json_key(j, "map_budget");
+  json_int(j, e->map_budget);
+  json_key(j, "final_map_budget");
+  json_int(j, e->final_map_budget);
+  json_key(j, "seed");
+  json_uint(j, e->seed);
+  json_key(j, "strategy");
+  json_str(j, map_strategy_name((MapStrategy)e->strategy));
+  json_key(j, "objective");
+  json_str(j, e->objective == MAPOBJ_ENERGY    ? "energy"
+              : e->objective == MAPOBJ_LATENCY ? "latency"
+                                               : "edp");
+  json_end(j, NULL);
 }
 
 /* Two passes, o's map_budget then its final budget, the better set kept;
@@ -967,13 +974,6 @@ static void describe(const Arch *a, NaasCandidate *c) {
   c->dram_bw = a->level[0].shared_bw;
 }
 
-static void json_num(FILE *f, double v) {
-  if (isfinite(v))
-    fprintf(f, "%.17g", v);
-  else
-    fputs("null", f);
-}
-
 void naas_conn_string(uint8_t conn, char *buf) {
   int k = 0;
   for (int d = 0; d < NDIMS; d++)
@@ -989,36 +989,59 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
     diag_error(d, path, "out of memory");
     return RC_INTERNAL;
   }
-  fprintf(f, "{\"schema\": \"naasc-search-log/1\", \"candidates\": [");
+  JsonWriter j;
+  json_init(&j, f);
+  json_object(&j, NULL);
+  json_key(&j, "schema");
+  json_str(&j, "naasc-search-log/1");
+  json_key(&j, "candidates");
+  json_array(&j, "\n  ");
   for (int64_t i = 0; i < r->nlog; i++) {
     const NaasCandidate *c = &r->log[i];
-    fprintf(f, "%s\n  {\"iteration\": %" PRId64 ", \"index\": %d, \"valid\": %s, \"score\": ",
-            i ? "," : "", c->iteration, c->index, c->valid ? "true" : "false");
-    json_num(f, c->score);
-    fputs(", \"edp\": ", f);
-    json_num(f, c->edp);
-    fputs(", \"energy_pj\": ", f);
-    json_num(f, c->energy_pj);
-    fputs(", \"cycles\": ", f);
-    json_num(f, c->cycles);
-    fputs(", \"area_um2\": ", f);
-    json_num(f, c->area_um2);
-    fprintf(f, ", \"pes\": %" PRId64 ", \"array\": [", c->pes);
-    for (int k = 0; k < c->naxes; k++) fprintf(f, "%s%" PRId64, k ? ", " : "", c->axis[k]);
-    fputs("], \"connectivity\": [", f);
+    json_object(&j, NULL);
+    json_key(&j, "iteration");
+    json_int(&j, c->iteration);
+    json_key(&j, "index");
+    json_int(&j, c->index);
+    json_key(&j, "valid");
+    json_bool(&j, c->valid);
+    json_key(&j, "score");
+    json_num(&j, "%.17g", c->score);
+    json_key(&j, "edp");
+    json_num(&j, "%.17g", c->edp);
+    json_key(&j, "energy_pj");
+    json_num(&j, "%.17g", c->energy_pj);
+    json_key(&j, "cycles");
+    json_num(&j, "%.17g", c->cycles);
+    json_key(&j, "area_um2");
+    json_num(&j, "%.17g", c->area_um2);
+    json_key(&j, "pes");
+    json_int(&j, c->pes);
+    json_key(&j, "array");
+    json_array(&j, NULL);
+    for (int k = 0; k < c->naxes; k++) json_int(&j, c->axis[k]);
+    json_end(&j, NULL);
+    json_key(&j, "connectivity");
+    json_array(&j, NULL);
     for (int k = 0; k < c->naxes; k++) {
       char s[NDIMS + 1];
       naas_conn_string(c->connectivity[k], s);
-      fprintf(f, "%s\"%s\"", k ? ", " : "", s);
+      json_str(&j, s);
     }
-    fprintf(f,
-            "], \"inner_words\": %" PRId64 ", \"glb_words\": %" PRId64
-            ", \"onchip_bytes\": %" PRId64 ", \"dram_bw\": ",
-            c->inner_words, c->glb_words, c->onchip_bytes);
-    json_num(f, c->dram_bw);
-    fputs("}", f);
+    json_end(&j, NULL);
+    json_key(&j, "inner_words");
+    json_int(&j, c->inner_words);
+    json_key(&j, "glb_words");
+    json_int(&j, c->glb_words);
+    json_key(&j, "onchip_bytes");
+    json_int(&j, c->onchip_bytes);
+    json_key(&j, "dram_bw");
+    json_num(&j, "%.17g", c->dram_bw);
+    json_end(&j, NULL);
   }
-  fprintf(f, "\n]}\n");
+  json_end(&j, "\n");
+  json_end(&j, NULL);
+  fputc('\n', f);
   fclose(f);
   Rc rc = file_write_atomic(path, buf, len, d);
   free(buf);

@@ -1,6 +1,6 @@
 /*
  * search.h: the public interface of search/ (included as "search/search.h";
- * search/ depends on backend/ and ir/):
+ * search/ depends on backend/, frontend/ and ir/):
  *
  *   - black-box optimizers behind one ask/tell interface (opt.c);
  *   - the mapper of one layer on one architecture and the NAAS encoding it
@@ -8,7 +8,10 @@
  *   - the NAAS accelerator-and-mapping co-search and the scoring of a fixed
  *     accelerator (naas.c);
  *   - the network level over the NAS-Bench-201 cell space and its accuracy
- *     predictor (nas.c, predictor.c).
+ *     predictor (nas.c, predictor.c);
+ *   - the drivers of `naasc --search` and `--nas`: a whole run with its
+ *     baselines, result files and plots, from a filled options struct
+ *     (drive.c, nas_drive.c; their plots share plot.c).
  *
  * Optimizers work on [0,1]^dim and minimise.  Every random draw comes from
  * the optimizer's own generator seeded by the caller, so a run is a pure
@@ -113,12 +116,28 @@ int mapspace_dim(const Arch *a);
 /* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
 void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *m);
 
+/* Projects m onto a's mapping constraints (a->cons): each level's orders
+ * get the constrained dims first and last, each dim's factors the nearest
+ * within their bounds (and the fan-outs) that still multiply to the dim.
+ * A mapping within the constraints is left as it is.  Does nothing to a
+ * mapping with remainders.  No allocation (the mapper calls it per
+ * candidate).  Whether the result keeps every constraint is for
+ * mapcons_satisfied to say (min_parallelism is not projected). */
+void mapping_repair(const Problem *p, const Arch *a, Mapping *m);
+
+/* What the mapper evaluates: with cons (mapcons_any(&a->cons), computed
+ * once per search), m repaired (mapping_repair), then COST_ECONSTRAINT if it
+ * breaks a constraint; else, and without cons, cost_eval's answer. */
+int mapper_eval(const Problem *p, const Arch *a, bool cons, Mapping *m, CostResult *c);
+
 /* Keeps (m, c) as res's best if f beats it; true if it did (for strategies). */
 bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f);
 
 /* Checks before a search that some mapping of p on a can exist: an error
  * (RC_BADINPUT) naming the layer and the constraint when a level's
- * must_keep tensors do not fit even as their smallest tiles; a warning when
+ * must_keep tensors do not fit even as their smallest tiles, or when a's
+ * mapping constraints contradict themselves or admit no factors of the
+ * layer (mapcons_valid, mapcons_feasible); a warning when
  * the array's connectivity admits no dim of the layer (it runs on one PE). */
 Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
 
@@ -231,7 +250,7 @@ typedef struct {
 void naas_effort_of(const NaasOptions *o, NaasEffort *e);
 bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b);
 /* {"map_budget": N, "final_map_budget": N, "seed": N, "strategy": "es", "objective": "edp"} */
-void naas_effort_print_json(FILE *f, const NaasEffort *e);
+void naas_effort_json(JsonWriter *j, const NaasEffort *e);
 
 /* One evaluated candidate of the search, for the log and the plots. */
 #define NAAS_LOG_AXES 6
@@ -310,6 +329,93 @@ void naas_result_free(NaasResult *r);
 Rc naas_log_write(const char *path, const NaasResult *r, Diag *d);
 /* The letters of a connectivity mask ("KC"), into buf[NDIMS + 1]. */
 void naas_conn_string(uint8_t conn, char *buf);
+
+/* ---- the drivers of naasc --search and --nas (drive.c, nas_drive.c) -------------- */
+
+/* A NestMapping for architecture a (its target and level names; the
+ * Mapping zeroed but for nlevels), in arena; NULL if memory runs out. */
+NestMapping *nest_mapping_new(Arena *arena, const Arch *a);
+/* Attaches r's mapping of each mac nest of m (found by its layer shape
+ * among the layers of workload model `model`); RC_INTERNAL (reported) if a
+ * nest has no layer. */
+Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasResult *r, Diag *d);
+
+/* naasc --search (docs/search.md). */
+typedef struct {
+  NaasOptions naas;   /* the co-search's options */
+  const char *budget; /* the budget as the user named it (result.json, warnings) */
+  bool fixed;         /* no search: the budget design, mapped with the search's final effort */
+  bool no_baseline;   /* do not map the budget design to compare with */
+  int nranks;         /* MPI ranks of the run (1 without), for result.json */
+} NaasDriveOptions;
+
+typedef struct {
+  NaasResult r;    /* the design (r.stopped: stopped at a checkpoint, nothing else done) */
+  bool have_base;  /* the budget design was mapped with r's effort: */
+  NaasResult base; /* it, */
+  NaasRatios q;    /* and r against it */
+} NaasDriveResult;
+
+void naas_drive_options_default(NaasDriveOptions *o); /* naas_options_default, one rank */
+/* The search of w within budget (or the budget design alone), then the
+ * budget design mapped with the design's effort (unless fixed, no_baseline
+ * or stopped; a budget design that cannot map a layer is a warning).
+ * naas_drive_free(out) in every case. */
+Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions *o,
+              NaasDriveResult *out, Diag *d);
+void naas_drive_free(NaasDriveResult *r);
+/* Creates the output folder if it is not there. */
+Rc naas_drive_mkdir(const char *dir, Diag *d);
+/* Writes arch.yaml and result.json into dir, and without o->fixed search.json,
+ * convergence.svg and pareto.svg, each atomically (drive.c's header). */
+Rc naas_drive_write(const char *dir, const NaasWorkload *w, const Arch *budget,
+                    const NaasDriveOptions *o, const NaasDriveResult *res, Diag *d);
+/* "naas", "fixed", "sizing-only" or "random". */
+const char *naas_drive_mode(const NaasDriveOptions *o);
+/* "EDP (pJ x cycles)", "energy (pJ)" or "cycles": the plots' axis. */
+const char *naas_objective_label(NaasObjective obj);
+
+/* naasc --search --nas nasbench201 (docs/nas.md). */
+typedef Rc (*NasBuildFn)(void *ctx, int code, Module **out, Diag *d);
+
+typedef struct {
+  int dataset;           /* Nb201Dataset (frontend/frontend.h) */
+  const char *data;      /* the accuracy table, or NULL: nb201_table_locate's search */
+  const char *reference; /* also compare with this cell (arch string or index), or NULL */
+  bool min_edp;          /* least EDP at accuracy >= min_accuracy; else best accuracy at
+                            EDP <= max_edp */
+  double min_accuracy, max_edp;
+  int64_t cycles, population, sample, seed; /* the evolution (NasOptions) */
+  int64_t labels, rounds, pool, verify;     /* the predictor (labels 0: none): labels,
+                                               pseudo-label rounds and pool, designs
+                                               verified by their measured accuracy */
+  int64_t naas_iterations, naas_popsize, map_budget, jobs; /* each network's co-search */
+  bool baselines;   /* score the most accurate network on the budget design too */
+  bool fixed;       /* every network on the budget design as is */
+  bool progress;    /* progress lines where d reports (stderr in naasc) */
+  NasBuildFn build; /* builds and lowers a cell's network into *out (freed with
+                       module_destroy); the zoo and the lowering live above search/ */
+  void *build_ctx;
+} NasDriveOptions;
+
+typedef struct {
+  Module *mod;     /* the design's network with its mappings */
+  NaasResult best; /* its accelerator and figures */
+  int index;       /* its NAS-Bench-201 index */
+  char arch[128];  /* its arch string (NB201_ARCH_MAX: nas_drive.c checks) */
+  double accuracy; /* measured, on the dataset */
+  bool met;        /* it meets the bound (else it is the closest) */
+  int networks;    /* networks scored */
+  double seconds;  /* of the network search */
+} NasDriveResult;
+
+void nas_drive_options_default(NasDriveOptions *o); /* the defaults of naasc --nas */
+/* The network search within budget; writes nas_drive.c's files into dir
+ * (created if missing).  A bound no network meets is not an error here
+ * (out->met).  nas_drive_free(out) in every case. */
+Rc nas_drive(const NasDriveOptions *o, const Arch *budget, const char *dir, NasDriveResult *out,
+             Diag *d);
+void nas_drive_free(NasDriveResult *r);
 
 /* ---- checkpoints (checkpoint.c; the format is described there) -------------------- */
 

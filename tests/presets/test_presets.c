@@ -158,11 +158,11 @@ static void check_preset(const Expect *x) {
     kept |= L->keeps_allowed;
     snprintf(what, sizeof what, "%s: level '%s' is on-chip, bounded, keeps something, has area",
              x->name, L->name);
-    expect(!L->is_dram && L->capacity_words > 0 && L->keeps_allowed != 0 &&
-               L->area_um2_fixed > 0,
+    expect(!L->is_dram && L->capacity_words > 0 && L->keeps_allowed != 0 && L->area_um2_fixed > 0,
            what, NULL);
-    snprintf(what, sizeof what, "%s: level '%s' energies, leakage, area from the model, below DRAM's",
-             x->name, L->name);
+    snprintf(what, sizeof what,
+             "%s: level '%s' energies, leakage, area from the model, below DRAM's", x->name,
+             L->name);
     expect((L->derived & (LEVEL_TECH_ENERGY | LEVEL_TECH_LEAK | LEVEL_TECH_AREA)) ==
                    (LEVEL_TECH_ENERGY | LEVEL_TECH_LEAK | LEVEL_TECH_AREA) &&
                L->e_read_pj > 0 && L->e_fill_pj > 0 && L->leak_pj_per_cycle > 0 &&
