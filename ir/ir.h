@@ -981,11 +981,39 @@ typedef struct {
    * zero defaults are Timeloop's: free wires, multicast and reduction on. */
   double noc_pj_per_hop;
   bool no_multicast, no_reduction;
-  /* Area placeholders (um^2), not yet calibrated to a technology; see
-   * docs/cost-model.md "Area".  0 leaves the term out. */
+  /* Area (um^2): per word of capacity plus per instance; docs/cost-model.md
+   * "Area".  0 leaves the term out. */
   double area_um2_per_word;
   double area_um2_fixed;
+  /* Technology (docs/technology.md, "In architecture files"): with
+   * Arch.tech_nm > 0 the figures named by `derived` (LEVEL_TECH_* bits) were
+   * not given in the file and come from the technology model
+   * (arch_apply_tech), which recomputes them whenever the level is resized. */
+  uint8_t derived;   /* LEVEL_TECH_* */
+  uint8_t memory;    /* LEVEL_MEM_*: the kind of array the model costs */
+  uint8_t dram_type; /* TechDram (backend/backend.h) of a DRAM level */
+  int banks, ports;  /* of the array; 0 = not given, one */
 } Level;
+
+#define LEVEL_TECH_ENERGY 1u /* e_read_pj, e_fill_pj, e_update_pj */
+#define LEVEL_TECH_LEAK 2u   /* leak_pj_per_cycle */
+#define LEVEL_TECH_AREA 4u   /* area_um2_per_word, area_um2_fixed */
+#define LEVEL_TECH_NOC 8u    /* noc_pj_per_hop */
+#define LEVEL_TECH_ALL 15u
+
+typedef enum {
+  LEVEL_MEM_AUTO = 0, /* a register file up to 1 KB per instance, SRAM above */
+  LEVEL_MEM_SRAM,
+  LEVEL_MEM_REGFILE
+} LevelMemory;
+
+/* Which energy scheme an Arch's figures follow (--assume). */
+typedef enum {
+  ARCH_PHYSICAL = 0, /* pJ from the file or the technology model, DRAM included */
+  ARCH_ASSUME_NAAS   /* NAAS's (MAESTRO's) assumptions: on-chip energy only, in
+                        the relative scheme of Chen et al. ISCA 2016 Table IV,
+                        DRAM bandwidth unlimited (arch_assume) */
+} ArchAssume;
 
 /* The vector unit beside the array (pooling, element-wise ops); not yet
  * used by the layer cost model, carried for the compiler. */
@@ -1001,11 +1029,20 @@ typedef struct {
   Level level[ACCEL_MAX_LEVELS]; /* [0] is DRAM */
   int64_t mac_instances, mac_mesh_x, mac_mesh_y;
   double mac_energy_pj; /* one MAC */
-  double mac_area_um2;  /* placeholder, as Level.area_* */
+  double mac_area_um2;  /* as Level.area_* */
   VectorUnit vector;
-  double clock_mhz;    /* for seconds; 0 = unknown */
+  double clock_mhz;          /* for seconds; 0 = unknown */
+  double tech_nm;            /* technology node; 0 = none (every figure given) */
+  int tensor_bits[NTENSORS]; /* word width of W, I, O (MAC operands, sums); 0 = not given, 16 */
+  uint8_t mac_derived;       /* LEVEL_TECH_ENERGY, _AREA: the MAC's from the model */
+  uint8_t assume;            /* ArchAssume */
   MapConstraints cons; /* the mappings' constraints beyond the levels' keeps and connectivity */
 } Arch;
+
+/* The word width of tensor t (16 bits when the arch does not say). */
+static inline int arch_tensor_bits(const Arch *a, int t) {
+  return a->tensor_bits[t] > 0 ? a->tensor_bits[t] : 16;
+}
 
 /* Whether m (of p on a) keeps every constraint of a: its levels' keeps and
  * connectivity and a->cons.  If not and why is given, why gets the first

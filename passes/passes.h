@@ -126,11 +126,12 @@ Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d);
 
 /* The pipeline flags shared by naasc and naasc-opt: -O0, -O2,
  * --pass-pipeline=P (-p P), --print-pipeline, --list-passes,
- * --load-pass-plugin=LIB, --target=NAME|FILE, --jobs=N, and every
+ * --load-pass-plugin=LIB, --target=NAME|FILE, --assume=MODE, --jobs=N, and every
  * pm_parse_flag instrumentation flag. */
 typedef struct {
   const char *pipeline;
   const char *target; /* --target NAME|FILE */
+  int assume;         /* --assume physical|naas: ArchAssume applied to the target */
   int jobs;           /* --jobs N */
   bool print_pipeline, list_passes;
   const char *plugins[16];

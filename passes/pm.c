@@ -592,6 +592,14 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) 
     }
   } else if ((a = flag_val(argv[*i], "--target"))) {
     o->target = a;
+  } else if (strcmp(argv[*i], "--assume") == 0 || (a = flag_val(argv[*i], "--assume"))) {
+    const char *v = strcmp(argv[*i], "--assume") == 0 ? (*i + 1 < argc ? argv[++*i] : NULL) : a;
+    ArchAssume m;
+    if (!v || !arch_assume_parse(v, &m)) {
+      diag_error(d, NULL, "--assume takes physical or naas, not '%s'", v ? v : "");
+      return -1;
+    }
+    o->assume = (int)m;
   } else if ((a = flag_val(argv[*i], "--jobs"))) {
     if ((o->jobs = atoi(a)) < 1 || o->jobs > 64) {
       diag_error(d, NULL, "--jobs takes 1 to 64 threads, not '%s'", a);
@@ -630,7 +638,9 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
 
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d) {
   if (!o->target) return RC_OK;
-  return arch_resolve(o->target, a, d); /* a preset, a YAML file, or a validation case */
+  Rc rc = arch_resolve(o->target, a, d); /* a preset, a YAML file, or a validation case */
+  if (rc == RC_OK) arch_assume(a, (ArchAssume)o->assume);
+  return rc;
 }
 
 Rc pm_verify_before_emit(const PassRegistry *r, const Pipeline *ran, Program *p, Diag *d) {

@@ -355,8 +355,8 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     macs_tot += rows[i].macs;
   }
   if (table) {
-    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs)\n", m->name, a->name,
-            a->mac_instances);
+    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs; --assume %s)\n", m->name, a->name,
+            a->mac_instances, arch_assume_name(a->assume));
     fprintf(table, "%-32s %12s %7s %12s %10s", "layer", "cycles", "util", "energy_pJ", "MACs/cyc");
     for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.12s", a->level[l].name);
     fprintf(table, " %12s %12s\n", "MAC", "EDP");
@@ -393,6 +393,12 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     json_str(&j, m->name);
     json_key(&j, "target");
     json_str(&j, a->name);
+    json_key(&j, "assume");
+    json_str(&j, arch_assume_name(a->assume));
+    json_key(&j, "technology_nm");
+    json_num(&j, "%.6g", a->tech_nm);
+    json_key(&j, "area_um2");
+    json_num(&j, "%.9g", arch_area_um2(a));
     json_key(&j, "mac_instances");
     json_int(&j, a->mac_instances);
     json_key(&j, "clock_mhz");

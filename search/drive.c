@@ -186,6 +186,8 @@ static void figures(JsonWriter *j, const NaasResult *r, const char *area_fmt) {
   json_num(j, "%.17g", r->cycles);
   json_key(j, "area_um2");
   json_num(j, area_fmt, r->area_um2);
+  json_key(j, "power_mw");
+  json_num(j, "%.9g", r->power_mw);
 }
 
 static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions *o,
@@ -200,6 +202,21 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
   json_str(&j, naas_drive_mode(o));
   json_key(&j, "budget");
   json_str(&j, o->budget);
+  json_key(&j, "assume");
+  json_str(&j, arch_assume_name(barch->assume));
+  bool bytes = o->naas.byte_budget || barch->tech_nm <= 0;
+  json_key(&j, "constraint");
+  json_object(&j, NULL);
+  json_key(&j, "bytes");
+  json_bool(&j, bytes);
+  json_key(&j, "area_um2");
+  json_num(&j, "%.9g",
+           o->naas.max_area_um2 > 0 ? o->naas.max_area_um2
+           : bytes                  ? 0
+                                    : arch_area_um2(barch));
+  json_key(&j, "power_mw");
+  json_num(&j, "%.9g", o->naas.max_power_mw);
+  json_end(&j, NULL);
   json_key(&j, "models");
   json_array(&j, NULL);
   for (int m = 0; m < w->nmodels; m++) json_str(&j, w->model_name[m]);

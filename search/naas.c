@@ -18,22 +18,27 @@
  * vector, in order:
  *   [0] array axes k in {1,2,3};  [1] PEs, in steps of 8 up to the budget's;
  *   [2],[3] the shape: each axis but the last takes an even share of what is
- *   left (array dims in steps of 2);  [4] rf words per PE (steps of 8 words
- *   = 16 B, up to 512 words, log scale);  [5] glb words (steps of 16 B, log
- *   scale, within what the PEs' rfs leave of the budget's on-chip bytes);
+ *   left (array dims in steps of 2);  [4] rf words per PE (steps of 8 words,
+ *   log scale, up to what the storage range leaves);  [5] glb words (steps
+ *   of 8 words, log scale, within what the PEs' rfs leave of the range);
  *   [6] DRAM bandwidth (eighths of the budget's);  then per axis 8 genes: the
  *   importance of G K C P Q R S and how many of the most important (1-3) are
  *   the axis' parallel dims (NAAS's importance encoding of connectivity);
  *   [31] how many of the axes fan out from the glb to clusters (0: no
  *   cluster level; the rest fan out from each cluster to its PEs);  [32]
- *   the cluster buffer's words (steps of 16 B, log scale, up to 16 KB).
+ *   the cluster buffer's words (steps of 8 words, log scale).
+ * The storage range is the budget's on-chip words under a byte budget, and
+ * 4x them under an area budget, where the area (and --max-power) decide:
+ * with a technology node every level's energy per access, leakage and area
+ * follow its size (arch_apply_tech), so no hand clamp bounds the register
+ * file or the cluster buffer (docs/search.md, "Budgets").
  * Sizing only (--sizing-only, the paper's "sizing" baseline) keeps the
  * budget's own hierarchy and connectivity and searches, one gene each, every
  * array axis' size (steps of 2, from half to twice the budget's), every
  * on-chip level's capacity (steps of 16 B, a quarter to 4x) and the DRAM
  * bandwidth.  Decoding either vector never exceeds the budget's PEs; a
- * design over its on-chip bytes or --max-area is invalid and resampled
- * (NAAS rejects and resamples).
+ * design over the budget (its area, or its on-chip bytes), --max-area or
+ * --max-power is invalid and resampled (NAAS rejects and resamples).
  *
  * Determinism: every random draw is the optimizer's (seeded by --seed);
  * the mapper's seed of a layer depends only on (layer shape, seed).  A
@@ -50,6 +55,8 @@
  */
 #include "search/search.h"
 
+#include "backend/backend.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -62,13 +69,16 @@
 #include <mpi.h>
 #endif
 
-/* ---- energy and area of the template (backend/presets/README.md) ---------
- * The same scheme the presets use, so searched designs and baselines compare
- * alike: Chen, Emer, Sze, ISCA 2016, Table IV, normalised to one MAC; area
- * from the Accelergy table of the Eyeriss-like design (README, "One area
- * scheme"). */
+/* ---- energy and area of the template ------------------------------------
+ * With a technology node in the budget, the template's figures come from
+ * the technology model (arch_apply_tech) at the budget's node and
+ * precision, as the presets' do.  A budget without one (every figure given,
+ * e.g. a Timeloop case) gets the relative scheme below: Chen, Emer, Sze,
+ * ISCA 2016, Table IV, normalised to one MAC; area from the Accelergy table
+ * of the Eyeriss-like design (timeloop-accelergy-exercises @9baa0b4,
+ * eyeriss_like ART summary). */
 #define E_MAC 1.0          /* [EN] ALU 1x */
-#define E_RF 1.0           /* [EN] RF (0.5 kB) 1x; the rf is at most 1 KB, the README's RF class */
+#define E_RF 1.0           /* [EN] RF (0.5 kB) 1x, up to RF_CLASS_WORDS */
 #define E_GLB 6.0          /* [EN] global buffer 6x */
 #define E_HOP 2.0          /* [EN] inter-PE 2x per hop */
 #define A_MAC 1239.5       /* [AR] 16-bit MAC, um^2 */
@@ -76,12 +86,11 @@
 #define A_RF_WORD 18.0833  /* [AR] RF per 16-bit word */
 #define A_RF_FIXED 162.68  /* [AR] RF per instance */
 
-#define RF_MAX_WORDS 512 /* 1 KB: the RF energy class bound of the presets' scheme */
-#define CLUSTER_MAX_WORDS \
-  8192               /* 16 KB per cluster: the EdgeTPU preset's per-column accumulators [T3] */
-#define STEP_WORDS 8 /* NAAS's 16-byte buffer step, in 16-bit words */
-#define PE_STEP 8    /* NAAS's PE step */
-#define NCONN 7      /* G K C P Q R S: the dims whose importance is encoded */
+#define RF_CLASS_WORDS 512 /* 1 KB: the RF class bound of the relative scheme (arch_tech.c) */
+#define AREA_RANGE 4       /* under an area budget, storage ranges over 4x the budget's words */
+#define STEP_WORDS 8       /* NAAS's 16-byte buffer step, in 16-bit words */
+#define PE_STEP 8          /* NAAS's PE step */
+#define NCONN 7            /* G K C P Q R S: the dims whose importance is encoded */
 #define MAX_RESAMPLE 32
 
 static const int conn_dim[NCONN] = {DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
@@ -302,6 +311,10 @@ void naas_options_default(NaasOptions *o) {
 typedef struct {
   int64_t pes;          /* MACs */
   int64_t onchip_words; /* 16-bit words of on-chip storage (all levels, all instances) */
+  int64_t range_words;  /* the storage the decoders range over */
+  bool bytes;           /* onchip_words is a bound (else the area is) */
+  double area_um2;      /* bound on the area; 0 = none */
+  double power_mw;      /* bound on peak power; 0 = none */
   double dram_bw;       /* words/cycle; <= 0 unlimited */
 } Budget;
 
@@ -318,9 +331,14 @@ static int64_t onchip_bits(const Arch *a) {
   return bits;
 }
 
-static void budget_of(const Arch *a, Budget *b) {
+static void budget_of(const Arch *a, const NaasOptions *o, Budget *b) {
+  memset(b, 0, sizeof *b);
   b->pes = a->mac_instances;
   b->onchip_words = onchip_bits(a) / 16;
+  b->bytes = o->byte_budget || a->tech_nm <= 0;
+  b->range_words = b->bytes ? b->onchip_words : AREA_RANGE * b->onchip_words;
+  b->area_um2 = o->max_area_um2 > 0 ? o->max_area_um2 : b->bytes ? 0 : arch_area_um2(a);
+  b->power_mw = o->max_power_mw;
   b->dram_bw = a->level[0].shared_bw > 0 ? a->level[0].shared_bw
                : a->level[0].read_bw > 0
                    ? a->level[0].read_bw + (a->level[0].write_bw > 0 ? a->level[0].write_bw : 0)
@@ -345,15 +363,38 @@ static void arch_finish(Arch *a) {
 }
 
 /* cost.c's area model (docs/cost-model.md, "Area"), before any mapping. */
-static double arch_area(const Arch *a) {
-  double area = (double)a->mac_instances * a->mac_area_um2;
+static double arch_area(const Arch *a) { return arch_area_um2(a); }
+
+/* The figures of a decoded design: the technology model's at the budget's
+ * node (its levels' `derived` figures), then the budget's --assume mode. */
+static bool refresh_costs(Arch *a) {
+  if (a->tech_nm > 0) {
+    Diag quiet;
+    diag_init(&quiet, NULL, NULL);
+    if (arch_apply_tech(a, &quiet) != RC_OK) return false;
+  }
+  arch_assume(a, (ArchAssume)a->assume);
+  return true;
+}
+
+/* One PE of a: its MAC and every storage level with one instance per MAC. */
+static double pe_area_um2(const Arch *a) {
+  double area = a->mac_area_um2;
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
-    if (L->is_dram) continue;
-    area += (double)L->instances *
-            ((double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed);
+    if (!L->is_dram && L->instances == a->mac_instances)
+      area += (double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed;
   }
   return area;
+}
+
+/* Within the budget: its PEs, and its bytes or area, and --max-power. */
+static bool within_budget(const Budget *bg, const Arch *a) {
+  if (a->mac_instances > bg->pes) return false;
+  if (bg->bytes && onchip_bits(a) / 16 > bg->onchip_words) return false;
+  if (bg->area_um2 > 0 && arch_area_um2(a) > bg->area_um2) return false;
+  if (bg->power_mw > 0 && arch_peak_power_mw(a) > bg->power_mw) return false;
+  return true;
 }
 
 /* ---- decoding ---------------------------------------------------------------- */
@@ -393,9 +434,12 @@ static void set_dram_bw(Level *L, double bw) {
 
 /* The template design of vector x within the budget; false if it breaks
  * the budget's bytes (then it is resampled). */
-static void level_init(Level *L, const char *name, int64_t words) {
+static void level_init(const Arch *budget, Level *L, const char *name, int64_t words) {
   snprintf(L->name, sizeof L->name, "%s", name);
-  L->word_bits = 16;
+  L->word_bits = 0; /* the widest tensor: every template level keeps W, I and O */
+  for (int t = 0; t < NTENSORS; t++)
+    if (arch_tensor_bits(budget, t) > L->word_bits) L->word_bits = arch_tensor_bits(budget, t);
+  L->derived = budget->tech_nm > 0 ? LEVEL_TECH_ALL : 0;
   L->block_words = 1;
   L->capacity_words = words;
   L->multiple_buffering = 1;
@@ -420,6 +464,10 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   memset(a, 0, sizeof *a);
   snprintf(a->name, sizeof a->name, "naas-%.30s", budget->name);
   a->clock_mhz = budget->clock_mhz;
+  a->tech_nm = budget->tech_nm;
+  memcpy(a->tensor_bits, budget->tensor_bits, sizeof a->tensor_bits);
+  a->assume = budget->assume;
+  a->mac_derived = budget->tech_nm > 0 ? (uint8_t)(LEVEL_TECH_ENERGY | LEVEL_TECH_AREA) : 0;
   a->level[0] = budget->level[0];
   set_dram_bw(&a->level[0], decode_bw(bg, gene(x, 6)));
   for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
@@ -454,9 +502,9 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   int L = split ? 4 : 3;
   a->nlevels = L;
   Level *g = &a->level[1], *c = split ? &a->level[2] : NULL, *r = &a->level[L - 1];
-  level_init(g, "glb", 0);
-  if (c) level_init(c, "cluster", 0);
-  level_init(r, "rf", 0);
+  level_init(budget, g, "glb", 0);
+  if (c) level_init(budget, c, "cluster", 0);
+  level_init(budget, r, "rf", 0);
   int64_t clusters = 1;
   for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
     if (size[ax] <= 1) continue;
@@ -478,20 +526,18 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   }
   int64_t P = size[0] * size[1] * size[2];
   /* Register file per PE, cluster buffers, then the global buffer from what is left. */
-  int64_t room = bg->onchip_words - 1 - (c ? clusters : 0);
-  int64_t rf = decode_words(gene(x, 4), room / P < RF_MAX_WORDS ? room / P : RF_MAX_WORDS, false);
+  int64_t room = bg->range_words - 1 - (c ? clusters : 0);
+  int64_t rf = decode_words(gene(x, 4), room / P, false);
   if (rf < 1) return false;
-  int64_t left = bg->onchip_words - rf * P;
+  int64_t left = bg->range_words - rf * P;
   if (c) {
-    int64_t hi = (left - 1) / clusters;
-    int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1),
-                              hi < CLUSTER_MAX_WORDS ? hi : CLUSTER_MAX_WORDS, false);
+    int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1), (left - 1) / clusters, false);
     if (cw < 1) return false;
     c->capacity_words = cw;
     left -= cw * clusters;
-    /* Energy class by size, as the presets' scheme draws it (README: RF up
-     * to about 1 KB per instance, buffer class above). */
-    bool small = cw <= RF_MAX_WORDS;
+    /* Without a technology node: the energy class by size, as the relative
+     * scheme draws it (RF up to 1 KB per instance, buffer class above). */
+    bool small = cw <= RF_CLASS_WORDS;
     c->e_read_pj = c->e_fill_pj = c->e_update_pj = small ? E_RF : E_GLB;
     c->area_um2_per_word = small ? A_RF_WORD : A_SRAM_WORD;
     c->area_um2_fixed = small ? A_RF_FIXED : 0;
@@ -511,14 +557,14 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
       E_HOP; /* the presets charge the hop on the level that fans out from the big buffer */
   g->area_um2_per_word = A_SRAM_WORD;
   r->capacity_words = rf;
-  r->e_read_pj = r->e_fill_pj = r->e_update_pj = E_RF;
+  r->e_read_pj = r->e_fill_pj = r->e_update_pj = rf <= RF_CLASS_WORDS ? E_RF : E_GLB;
   r->area_um2_per_word = A_RF_WORD;
   r->area_um2_fixed = A_RF_FIXED;
   a->mac_energy_pj = E_MAC;
   a->mac_area_um2 = A_MAC;
   a->vector = budget->vector;
   arch_finish(a);
-  return a->mac_instances <= bg->pes && onchip_bits(a) / 16 <= bg->onchip_words;
+  return refresh_costs(a) && within_budget(bg, a);
 }
 
 /* The budget's own design resized by x (sizing only). */
@@ -548,7 +594,7 @@ static bool decode_sizing(const Arch *budget, const Budget *bg, const double *x,
     }
   }
   arch_finish(a);
-  return a->mac_instances <= bg->pes && onchip_bits(a) / 16 <= bg->onchip_words;
+  return refresh_costs(a) && within_budget(bg, a);
 }
 
 /* ---- running mapper jobs -------------------------------------------------------- */
@@ -777,6 +823,7 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->nlayers = n;
   r->arch = *a;
   r->area_um2 = arch_area(a);
+  r->power_mw = arch_peak_power_mw(a);
   r->effort.map_budget = r->effort.final_map_budget = mo.budget; /* this one pass */
   r->effort.seed = mo.seed;
   r->effort.strategy = (int)mo.strategy;
@@ -1018,6 +1065,8 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   h = fnv(h, &o->map_budget, sizeof o->map_budget);
   h = fnv(h, &o->seed, sizeof o->seed);
   h = fnv(h, &o->max_area_um2, sizeof o->max_area_um2);
+  h = fnv(h, &o->max_power_mw, sizeof o->max_power_mw);
+  h = fnv(h, &o->byte_budget, sizeof o->byte_budget);
   h = fnv(h, &o->max_cycles, sizeof o->max_cycles);
   return fnv(h, &o->max_energy_pj, sizeof o->max_energy_pj);
 }
@@ -1035,7 +1084,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     return RC_BADINPUT;
   }
   Budget bg;
-  budget_of(budget, &bg);
+  budget_of(budget, o, &bg);
+  double pe_area = pe_area_um2(budget);
+  if (bg.area_um2 > 0 && bg.area_um2 < pe_area) {
+    diag_error(d, budget->name,
+               "an area budget of %g mm^2 is smaller than one PE (%g mm^2: its MAC and storage)",
+               bg.area_um2 * 1e-6, pe_area * 1e-6);
+    return RC_BADINPUT;
+  }
   if (bg.pes < 1 || bg.onchip_words < 2 || budget->nlevels < 1 || !budget->level[0].is_dram) {
     diag_error(d, budget->name,
                "impossible budget: %" PRId64 " PEs and %" PRId64
@@ -1127,7 +1183,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   bool start = h.nlog == 0;
   while (h.iter < iters && !stop) {
     int n = start ? 1 : lam;
-    /* Ask: decode, resampling designs over the budget (or --max-area). */
+    /* Ask: decode, resampling designs over the budget (or --max-area, --max-power). */
     for (int i = 0; i < n; i++) {
       double *x = xs + (size_t)i * dim;
       if (start)
@@ -1139,7 +1195,6 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
         if (t) opt_resample(opt, i, x);
         ok[i] = o->sizing_only ? decode_sizing(budget, &bg, x, &archs[i])
                                : decode_template(budget, &bg, x, &archs[i]);
-        if (ok[i] && o->max_area_um2 > 0 && arch_area(&archs[i]) > o->max_area_um2) ok[i] = false;
       }
     }
     /* The (layer, design) pairs not cached yet, deduplicated in candidate order. */

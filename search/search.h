@@ -201,6 +201,11 @@ void naas_cache_destroy(NaasCache *c);
 typedef struct {
   NaasObjective objective;
   double max_area_um2, max_cycles, max_energy_pj; /* bounds; 0 = none */
+  double max_power_mw; /* bound on peak power (arch_peak_power_mw); 0 = none */
+  /* The budget design's constraint (docs/search.md, "Budgets"): with a
+   * technology node, its area (unless max_area_um2 is given); without one,
+   * or with byte_budget, its on-chip bytes. */
+  bool byte_budget;
   OptKind optimizer;  /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
   bool sizing_only;   /* keep the budget's connectivity, search sizes only */
   int64_t iterations; /* outer generations; 0 = the default */
@@ -269,6 +274,7 @@ typedef struct {
   double score;                  /* the objective (geomean over models) */
   double edp, energy_pj, cycles; /* geomean over models of each figure */
   double area_um2;
+  double power_mw; /* peak power (arch_peak_power_mw) */
   int nlayers;
   Mapping *mapping;   /* heap, one per workload layer; naas_result_free */
   CostResult *cost;   /* heap, one per workload layer (one instance of the shape) */

@@ -44,7 +44,14 @@ static const char usage_text[] =
     "                           or an architecture YAML file (its PEs, on-chip bytes, bandwidth)\n"
     "  -o DIR                   output folder (default ./naasc-search)\n"
     "  --objective edp|energy|latency   what to minimise (default edp; geomean over models)\n"
-    "  --max-area UM2           bound on the design's area (um^2)\n"
+    "  --max-area MM2           bound on the design's area (mm^2; a number with um2 after it: um^2);\n"
+    "                           default: the budget design's area when it names a technology\n"
+    "  --max-power MW           bound on the design's peak power (mW)\n"
+    "  --byte-budget            bound the on-chip bytes by the budget design's (the area is not\n"
+    "                           bounded unless --max-area is given)\n"
+    "  --assume physical|naas   energies in pJ from the technology model (default), or NAAS's\n"
+    "                           assumptions: on-chip energy only, relative scheme, DRAM\n"
+    "                           bandwidth unlimited (docs/technology.md)\n"
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
     "  --iterations N           generations of the outer search (default 60)\n"
@@ -182,6 +189,7 @@ int naasc_search_main(int argc, char **argv) {
   const char *models[NAAS_MAX_MODELS];
   int nmodels = 0;
   bool quiet = false, no_progress = false;
+  ArchAssume assume = ARCH_PHYSICAL;
   int64_t kill_in = 0;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   o.naas.jobs = ncpu > 64 ? 64 : ncpu > 1 ? (int)ncpu : 1; /* results do not depend on it */
@@ -210,8 +218,26 @@ int naasc_search_main(int argc, char **argv) {
         return usage_error("--objective takes edp, energy or latency, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-area")) {
       v = cli_flag_value(argc, argv, &i, "--max-area");
-      if (!v || !parse_pos(v, &o.naas.max_area_um2))
-        return usage_error("--max-area takes a positive area in um^2, not '%s'", v ? v : "");
+      char num[64];
+      size_t vl = v ? strlen(v) : 0;
+      bool um = vl > 3 && vl < sizeof num && strcmp(v + vl - 3, "um2") == 0;
+      bool mm = vl > 3 && vl < sizeof num && strcmp(v + vl - 3, "mm2") == 0;
+      if (v && vl < sizeof num)
+        snprintf(num, sizeof num, "%.*s", (int)(vl - (um || mm ? 3 : 0)), v);
+      if (!v || vl >= sizeof num || !parse_pos(num, &o.naas.max_area_um2))
+        return usage_error("--max-area takes a positive area in mm^2 (or 'NUMum2'), not '%s'",
+                           v ? v : "");
+      if (!um) o.naas.max_area_um2 *= 1e6;
+    } else if (cli_is_flag(a, "--max-power")) {
+      v = cli_flag_value(argc, argv, &i, "--max-power");
+      if (!v || !parse_pos(v, &o.naas.max_power_mw))
+        return usage_error("--max-power takes a positive power in mW, not '%s'", v ? v : "");
+    } else if (strcmp(a, "--byte-budget") == 0) {
+      o.naas.byte_budget = true;
+    } else if (cli_is_flag(a, "--assume")) {
+      v = cli_flag_value(argc, argv, &i, "--assume");
+      if (!v || !arch_assume_parse(v, &assume))
+        return usage_error("--assume takes physical or naas, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-latency")) {
       v = cli_flag_value(argc, argv, &i, "--max-latency");
       if (!v || !parse_pos(v, &o.naas.max_cycles))
@@ -323,6 +349,7 @@ int naasc_search_main(int argc, char **argv) {
   NaasDriveResult res = {0};
   const NaasResult *r = &res.r;
   Rc rc = arch_resolve(o.budget, &barch, &d);
+  if (rc == RC_OK) arch_assume(&barch, assume);
   for (int k = 0; k < nmodels && rc == RC_OK; k++) {
     labels[k] = label_of(models[k]);
     if (!labels[k]) rc = RC_INTERNAL;

@@ -92,8 +92,10 @@ def main():
     log = json.load(open(os.path.join(SCRATCH, "ref", "search.json")))["candidates"]
     rep = json.load(open(os.path.join(SCRATCH, "ref", "squeezenet.report.json")))
     check(r["arch"]["pes"] <= 168 and r["arch"]["pes"] >= 8, "PEs within eyeriss's 168")
-    onchip = sum(l["capacity_words"] * l["instances"] * 2 for l in r["arch"]["levels"][1:])
-    check(onchip <= 55296 * 2 + 168 * (12 + 224 + 24) * 2, f"on-chip bytes {onchip} within eyeriss's")
+    # A preset names its node: the budget is its area (docs/search.md, "Budgets").
+    check(r["assume"] == "physical" and not r["constraint"]["bytes"], "physical mode, area budget")
+    check(0 < r["area_um2"] <= r["constraint"]["area_um2"],
+          f"area {r['area_um2']} within eyeriss's {r['constraint']['area_um2']}")
     m = r["per_model"][0]
     check(abs(m["energy_pj"] * m["cycles"] - r["edp"]) <= 1e-9 * r["edp"], "EDP = energy x cycles")
     check(rep["total"]["cycles"] == r["cycles"], "report cycles = search cycles")
