@@ -1426,7 +1426,8 @@ typedef struct {
 typedef struct {
   Arena arena;
   const char *name;
-  NTensor *tensors; /* [0] unused */
+  const char *weights; /* the weights file the text names (`weights "PATH"`), or NULL */
+  NTensor *tensors;    /* [0] unused */
   uint32_t ntensors, captensors;
   Nest *nests;
   uint32_t nnests, capnests;
@@ -1453,6 +1454,30 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
 Rc module_parse(const char *text, size_t len, Module **out, Diag *d);
 /* Checks the invariants; each broken rule is reported naming the nest. */
 Rc module_verify(const Module *m, Diag *d);
+
+/* The weights file of a module (ir/weights.c, docs/ir.md "Weights"): the
+ * values of m's weight tensors, found in g by name, and g's outputs that
+ * are constants no nest writes, in one binary file with a checksum, written
+ * atomically to path.  A weight with no data in g is an error naming it. */
+Rc weights_write(const char *path, const Module *m, const Model *g, Diag *d);
+/* Reads the weights file at path for m: a Model holding each tensor's
+ * values by name (and the constant outputs as outputs), the graph cmd_emit
+ * takes.  Every size is checked against the file before it is trusted, the
+ * checksum before anything; a weight of m the file lacks, or whose type or
+ * shape differs from m's, is an error naming it.  *out is model_destroy'ed
+ * by the caller. */
+Rc weights_read(const char *path, const Module *m, Model **out, Diag *d);
+/* Whether g holds values for every weight of m and there is something to
+ * write (a weight, or a constant graph output): then a weights file is. */
+bool weights_available(const Module *m, const Model *g);
+/* The file a module read from nir_path ("-": standard input) names with
+ * `weights "ref"`: ref relative to the .nir's folder, or as is when
+ * absolute; false if it does not fit out[n]. */
+bool weights_resolve(const char *nir_path, const char *ref, char *out, size_t n);
+/* The reference to write into to_nir for a module read from from_nir: ref
+ * itself when both are in one folder (or ref is absolute), else the
+ * absolute path of the file (in a's memory). */
+const char *weights_rebase(Arena *a, const char *from_nir, const char *ref, const char *to_nir);
 
 /* Sets every NestDim.dim of n: in a mac nest, a dim named by one of the
  * letters G N K C P Q R S gets that DIM_*, any other -1; in other nests -1.

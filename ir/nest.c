@@ -1,7 +1,8 @@
 /*
  * nest.c: building and printing the loop-nest IR (ir.h).  The printer
  * writes everything needed to rebuild the module except constant payloads
- * (weights stay in the model); nest_parse.c reads the same grammar
+ * (weights stay in the model, or in the weights file the module names:
+ * weights.c); nest_parse.c reads the same grammar
  * (docs/ir.md), and print -> parse -> print is byte-identical.
  */
 #include "ir/ir.h"
@@ -343,6 +344,10 @@ bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag 
 void module_print_filtered(FILE *f, const Module *m, const char *const *names, int nnames) {
   fputs("module ", f);
   print_string(f, m->name);
+  if (m->weights) {
+    fputs("\nweights ", f);
+    print_string(f, m->weights);
+  }
   fputs("\n\n", f);
   for (uint32_t i = 1; i < m->ntensors; i++) {
     const NTensor *t = &m->tensors[i];

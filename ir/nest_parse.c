@@ -678,6 +678,7 @@ Rc module_parse(const char *text, size_t len, Module **out, Diag *d) {
   const char *name;
   if (!expect_keyword(&ps, "module") || !(name = string_lit(&ps))) goto fail;
   ps.m->name = name;
+  if (keyword(&ps, "weights") && !(ps.m->weights = string_lit(&ps))) goto fail;
   for (;;) {
     skip_ws(&ps);
     if (peekc(&ps) == -1) break;

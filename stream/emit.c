@@ -127,7 +127,7 @@ static void put_nest(Buf *b, const Nest *n) {
     put32(b, ac->tensor);
     put8(b, (uint8_t)ac->kind);
     put8(b, (uint8_t)ac->ix);
-    put8(b, (uint8_t)ac->rank);
+    put8(b, (uint8_t)(ac->ix == IX_AFFINE ? ac->rank : 0)); /* indices: affine accesses only */
     const char *role = role_name(ac->role);
     size_t len = strlen(role);
     put8(b, (uint8_t)len);

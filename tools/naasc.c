@@ -143,6 +143,34 @@ static int cmd_zoo(int argc, char **argv) {
 
 /* The command stream of the lowered, mapped program: written atomically to
  * path (binary), or disassembled to f. */
+/* A .nir module and, when want_weights, the weights file it names. */
+static Rc nir_load(const char *path, bool want_weights, Module **mod, Model **weights, Diag *d) {
+  uint8_t *buf;
+  size_t len;
+  *mod = NULL, *weights = NULL;
+  Rc rc = file_read_all(path, (size_t)1 << 30, &buf, &len, d);
+  if (rc != RC_OK) return rc;
+  rc = module_parse((const char *)buf, len, mod, d);
+  xfree(buf);
+  if (rc != RC_OK || !want_weights) return rc;
+  char wp[4096];
+  bool any = false; /* a module without weights needs no weights file */
+  for (uint32_t t = 1; t < (*mod)->ntensors; t++) any |= (*mod)->tensors[t].role == TR_WEIGHT;
+  if (!(*mod)->weights && !any) return RC_OK;
+  if (!(*mod)->weights) {
+    diag_error(d, path,
+               "module '%s' names no weights file (`naasc MODEL.onnx --emit=nir -o M.nir` writes "
+               "one beside it when the model has weight values)",
+               (*mod)->name);
+    return RC_BADINPUT;
+  }
+  if (!weights_resolve(path, (*mod)->weights, wp, sizeof wp)) {
+    diag_error(d, path, "the weights file's path is too long");
+    return RC_BADINPUT;
+  }
+  return weights_read(wp, *mod, weights, d);
+}
+
 static Rc emit_cmd(const Program *prog, const char *path, FILE *f, Diag *d) {
   uint8_t *bytes = NULL;
   size_t len = 0;
@@ -380,15 +408,39 @@ int main(int argc, char **argv) {
 
   d.file = model;
   Model *m = NULL;
-  rc = onnx_import(model, &opt, &m, &d);
-  Program prog = {.graph = m, .keep_weights = cmd_bin || cmd_text};
+  /* A loop-nest module (.nir, e.g. from naasc-opt) starts after `lower`: its
+   * weights come from the file it names (docs/ir.md, "Weights"). */
+  size_t mlen = strlen(model);
+  bool from_nir = mlen > 4 && strcmp(model + mlen - 4, ".nir") == 0;
+  Module *parsed = NULL;
+  if (from_nir) {
+    bool graph_out = (emit && (strcmp(emit, "graph") == 0 || strcmp(emit, "onnx") == 0)) || summary;
+    if (graph_out || !nests) {
+      pipeline_free(&pl);
+      pass_registry_destroy(reg);
+      return usage_error("%s", "a .nir module has no graph: give it --emit=nir, cmd or cmd-text, "
+                               "timeloop, schedule or --report");
+    }
+    rc = nir_load(model, cmd_bin || cmd_text, &parsed, &m, &d);
+    if (rest.n && rest.pass[0]->level == PASS_LOWER) { /* the module is lowered already */
+      memmove(rest.pass, rest.pass + 1, sizeof(rest.pass[0]) * (size_t)(rest.n - 1));
+      memmove(rest.args, rest.args + 1, sizeof(rest.args[0]) * (size_t)(rest.n - 1));
+      rest.n--;
+    }
+  } else {
+    rc = onnx_import(model, &opt, &m, &d);
+  }
+  Program prog = {.graph = from_nir ? NULL : m,
+                  .mod = parsed,
+                  .weights = from_nir ? m : NULL,
+                  .keep_weights = cmd_bin || cmd_text || (nir && out)};
   static Arch target;
   if (rc == RC_OK && drv.target) {
     rc = driver_load_target(&drv, &target, &d);
     prog.arch = &target;
   }
   prog.jobs = drv.jobs;
-  if (rc == RC_OK) rc = pm_run(&pl, &prog, &drv.pm, &d);
+  if (rc == RC_OK && !from_nir) rc = pm_run(&pl, &prog, &drv.pm, &d);
   /* Text goes to stdout, or to a buffer written atomically to -o. */
   char *buf = NULL;
   size_t len = 0;
@@ -407,6 +459,26 @@ int main(int argc, char **argv) {
       rc = pm_run(&rest, &prog, &drv.pm, &d);
       /* The IR is always verified before it is emitted, whatever the pipeline. */
       if (rc == RC_OK) rc = pm_verify_before_emit(reg, &rest, &prog, &d);
+      if (rc == RC_OK && nir && out && from_nir && prog.mod->weights)
+        prog.mod->weights = weights_rebase(&prog.mod->arena, model, prog.mod->weights, out);
+      if (rc == RC_OK && nir && out && !from_nir && weights_available(prog.mod, prog.weights)) {
+        /* -o M.nir: the weights go to M.nir.weights, which the text names */
+        size_t ol = strlen(out);
+        char *wpath = xmalloc(ol + 9);
+        const char *slash = strrchr(out, '/');
+        if (!wpath) {
+          rc = RC_INTERNAL;
+        } else {
+          snprintf(wpath, ol + 9, "%s.weights", out);
+          d.file = wpath;
+          rc = weights_write(wpath, prog.mod, prog.weights, &d);
+          prog.mod->weights =
+              arena_strdup(&prog.mod->arena, slash ? wpath + (slash - out) + 1 : wpath);
+          if (!prog.mod->weights && rc == RC_OK) rc = RC_INTERNAL;
+          xfree(wpath);
+          d.file = model;
+        }
+      }
       if (rc == RC_OK && nir) module_print(f, prog.mod);
       if (rc == RC_OK && (cmd_bin || cmd_text)) rc = emit_cmd(&prog, cmd_bin ? out : NULL, f, &d);
       if (rc == RC_OK && tl) rc = emit_timeloop(&prog, out, &d);

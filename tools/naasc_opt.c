@@ -82,7 +82,7 @@ int main(int argc, char **argv) {
     return RC_USAGE;
   }
   d.file = in;
-  Program prog = {.graph = NULL};
+  Program prog = {.graph = NULL, .keep_weights = onnx && out};
   if (onnx) {
     rc = onnx_import(in, &opt, &prog.graph, &d);
   } else {
@@ -106,9 +106,27 @@ int main(int argc, char **argv) {
   if (rc == RC_OK) {
     char *text = NULL;
     size_t len = 0;
-    FILE *f = out ? open_memstream(&text, &len) : stdout;
+    /* the weights file the module names: from the folder of -o, or written
+     * beside it for a model (docs/ir.md, "Weights") */
+    if (prog.mod && out && !onnx && prog.mod->weights)
+      prog.mod->weights = weights_rebase(&prog.mod->arena, in, prog.mod->weights, out);
+    if (prog.mod && out && onnx && prog.weights) {
+      bool all = weights_available(prog.mod, prog.weights);
+      size_t ol = strlen(out);
+      char *wpath = all ? xmalloc(ol + 9) : NULL;
+      if (wpath) {
+        snprintf(wpath, ol + 9, "%s.weights", out);
+        const char *slash = strrchr(wpath, '/');
+        d.file = wpath;
+        rc = weights_write(wpath, prog.mod, prog.weights, &d);
+        prog.mod->weights = arena_strdup(&prog.mod->arena, slash ? slash + 1 : wpath);
+        xfree(wpath);
+        if (!prog.mod->weights && rc == RC_OK) rc = RC_INTERNAL;
+      }
+    }
+    FILE *f = rc != RC_OK ? NULL : out ? open_memstream(&text, &len) : stdout;
     if (!f)
-      rc = RC_INTERNAL;
+      rc = rc != RC_OK ? rc : RC_INTERNAL;
     else {
       program_print(f, &prog, NULL, 0);
       if (out) {
