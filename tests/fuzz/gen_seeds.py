@@ -143,6 +143,16 @@ def main():
                 "--map-budget", "20", "-q", "--no-progress", "-o", os.path.join(tmp, tag), "--checkpoint", ck,
                 "--stop-after-iteration", "1", *extra)
             put(ck_d, tag + ".ckpt", open(ck, "rb").read())
+
+        # A .nir's weights file (fuzz_weights.c): the module's text, "#%%", the weights file.
+        wt_d = corpus("weights")
+        for name in ("conv", "gemm", "conv_relu"):
+            onnx_path = os.path.join(tmp, name + ".onnx")
+            with open(onnx_path, "wb") as f:
+                f.write(nir_models.MODELS[name]().SerializeToString())
+            nir = os.path.join(tmp, name + ".nir")
+            run(naasc, onnx_path, "--emit=nir", "-o", nir)
+            put(wt_d, name + ".nirw", open(nir, "rb").read() + SEP + open(nir + ".weights", "rb").read())
     finally:
         shutil.rmtree(tmp)
 
