@@ -242,6 +242,13 @@ typedef struct {
   char dim_name[NDIMS][16];                   /* Timeloop's name of each DIM_*, "" if none */
   char tensor_name[NTENSORS][ACCEL_NAME_MAX]; /* the data spaces W, I, O */
   char stats_path[4096];                      /* a *.stats.txt among the inputs, or "" */
+  /* What the technology model needs to cost the design itself
+   * (timeloop_tech_arch): the components' technology attribute ("32nm";
+   * 0 if none), each level's component class and banks. */
+  double tech_nm;
+  char level_class[ACCEL_MAX_LEVELS][32];
+  int level_banks[ACCEL_MAX_LEVELS];
+  int mac_bits[2]; /* the MAC's multiplier_width and adder_width attributes; 0 if not given */
 } TimeloopSpec;
 
 /* Reads Timeloop files: each path a file, or a folder (with Timeloop's
@@ -261,6 +268,16 @@ SpecKind spec_file_kind(const char *path);
  * nothing).  Level energies include leakage. */
 Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want,
                        bool stated[ACCEL_MAX_LEVELS], Diag *d);
+
+/* s's architecture with every energy, leakage and area from naasc's
+ * technology model instead of the ERT/ART (docs/timeloop.md, "Costed with
+ * naasc's technology model"): node nm (0: the spec's technology attribute),
+ * each level's array kind from its component class (register file for a
+ * class naming RF or regfile, else SRAM; DRAM as LPDDR4, Accelergy's
+ * default), its banks, the MAC at its multiplier_width and adder_width
+ * (else the innermost levels' word widths).  The
+ * network stays free, as in the ERT.  RC_BADINPUT (reported) without a node. */
+Rc timeloop_tech_arch(const TimeloopSpec *s, double nm, Arch *out, Diag *d);
 
 /* r printed in Timeloop's terms (its names and statistics labels). */
 void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r);

@@ -1664,6 +1664,7 @@ static void build_arch(Tl *t) {
   a->nlevels = nst;
   Ref ert = table_list(t, t->ert, "ERT"), art = table_list(t, t->art, "ART");
   static const char *const wb_names[] = {"word_bits", "word_width", "datawidth", NULL};
+  static const char *const nb_names[] = {"n_banks", "banks", NULL};
   static const char *const bs_names[] = {"block_size", "n_words", NULL};
   static const char *const w_names[] = {"width", "memory_width", "data_storage_width", NULL};
   static const char *const cs_names[] = {"cluster_size", NULL};
@@ -1737,6 +1738,16 @@ static void build_arch(Tl *t) {
     L->fanout[AXIS_Z] = 1;
     for (int x = 0; x < ACCEL_MAX_AXES; x++) L->connectivity[x] = ACCEL_ALL_DIMS;
     L->keeps_allowed = c->dummy ? 0 : ACCEL_ALL_TENSORS;
+    /* for timeloop_tech_arch: the class, the banks, the node ("32nm") */
+    snprintf(t->s->level_class[l], sizeof t->s->level_class[l], "%s", c->cls);
+    t->s->level_banks[l] = 1;
+    if (!c->dummy && attr_int(t, c, nb_names, &v) && v >= 1 && v <= 1024)
+      t->s->level_banks[l] = (int)v;
+    if (scal(tech) && !L->is_dram && !c->dummy && !t->s->tech_nm) {
+      char *end;
+      double nm = strtod(scal(tech), &end);
+      if (end != scal(tech) && strcmp(end, "nm") == 0 && nm > 0) t->s->tech_nm = nm;
+    }
     /* Word bits, block, size (BufferLevel::ParseSpecs). */
     int64_t wbits = 16, block = 1, width = 0, cluster = 1, size = 0;
     if (c->dummy) wbits = 1, width = 1;
@@ -1883,6 +1894,15 @@ static void build_arch(Tl *t) {
     }
   a->mac_instances = mac->instances, a->mac_mesh_x = mac->mesh_x, a->mac_mesh_y = mac->mesh_y;
   snprintf(t->s->mac_name, sizeof t->s->mac_name, "%s", mac->name);
+  { /* the operand and accumulator widths, for timeloop_tech_arch */
+    static const char *const mw[] = {"multiplier_width", "datawidth", NULL};
+    static const char *const aw[] = {"adder_width", NULL};
+    int64_t x;
+    t->s->mac_bits[0] =
+        attr(mac, mw).n && attr_int(t, mac, mw, &x) && x > 0 && x <= 64 ? (int)x : 0;
+    t->s->mac_bits[1] =
+        attr(mac, aw).n && attr_int(t, mac, aw, &x) && x > 0 && x <= 64 ? (int)x : 0;
+  }
   Ref e = ert.n ? table_find(t, ert, mac->name, "ERT") : (Ref){0};
   double ev;
   if (ert_action(t, getv(e, "actions"), mac_act, &ev))
@@ -3292,4 +3312,48 @@ void timeloop_print_result(FILE *f, const TimeloopSpec *s, const CostResult *r) 
       fprintf(f, "    %-45s = %.2f\n", a->level[l].name,
               r->level[l].energy_pj * 1000 / (double)r->macs);
   fprintf(f, "    %-45s = %.2f\n", "Total", r->energy_pj * 1000 / (double)r->macs);
+}
+
+Rc timeloop_tech_arch(const TimeloopSpec *s, double nm, Arch *out, Diag *d) {
+  *out = s->arch;
+  Arch *a = out;
+  a->tech_nm = nm > 0 ? nm : s->tech_nm;
+  if (a->tech_nm <= 0) {
+    diag_error(d, NULL,
+               "design '%s' names no technology node (a component's `technology: 45nm`): give one",
+               s->design);
+    return RC_BADINPUT;
+  }
+  for (int t = 0; t < NTENSORS; t++) { /* each operand's width: the MAC's multiplier (W, I) */
+    a->tensor_bits[t] = 16;            /* and adder (O) widths, else its innermost level's word */
+    for (int l = 0; l < a->nlevels; l++)
+      if ((a->level[l].keeps_allowed >> t & 1) && !a->level[l].is_dram)
+        a->tensor_bits[t] = a->level[l].word_bits;
+    int mb = s->mac_bits[t == TENSOR_O ? 1 : 0];
+    if (mb > 0) a->tensor_bits[t] = mb;
+  }
+  for (int l = 0; l < a->nlevels; l++) {
+    Level *L = &a->level[l];
+    if (!L->keeps_allowed) continue; /* timeloopfe's dummy levels cost nothing */
+    const char *cls = s->level_class[l];
+    L->derived = LEVEL_TECH_ENERGY | LEVEL_TECH_LEAK | LEVEL_TECH_AREA;
+    L->e_read_pj = L->e_fill_pj = L->e_update_pj = L->leak_pj_per_cycle = 0;
+    L->area_um2_per_word = L->area_um2_fixed = 0;
+    if (L->is_dram) {
+      L->dram_type = TECH_LPDDR4;
+      continue;
+    }
+    L->memory = strstr(cls, "RF") || strstr(cls, "regfile") || strstr(cls, "reg_file")
+                    ? LEVEL_MEM_REGFILE
+                    : LEVEL_MEM_SRAM;
+    /* n_banks as given, at most one bank a row and 32 (the model's range:
+     * timeloopfe's exercises give 2 banks to one-row registers) */
+    int64_t rows = L->block_words > 0 ? L->capacity_words / L->block_words : 1;
+    int64_t banks = s->level_banks[l];
+    if (banks > rows) banks = rows > 0 ? rows : 1;
+    L->banks = (int)(banks > 32 ? 32 : banks);
+  }
+  a->mac_derived = LEVEL_TECH_ENERGY | LEVEL_TECH_AREA;
+  a->mac_energy_pj = a->mac_area_um2 = 0;
+  return arch_apply_tech(a, d);
 }

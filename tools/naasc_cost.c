@@ -38,6 +38,7 @@ static const char usage_text[] =
     "       naasc cost --arch ARCH.yaml --problem PROBLEM.yaml --mapping MAPPING.yaml\n"
     "       naasc cost --timeloop PATH... [--quiet]\n"
     "       naasc cost --timeloop PATH... --map [--budget N] [--seed N]\n"
+    "       naasc cost --timeloop PATH... --technology NODE|spec\n"
     "         [--emit=timeloop -o DIR]\n"
     "\n"
     "  --check       compare with the reference figures of Timeloop validation cases\n"
@@ -52,6 +53,10 @@ static const char usage_text[] =
     "                problem, mapping, Accelergy ERT/ART) and print Timeloop's figures; with a\n"
     "                *.stats.txt, compare with it (exit 0 only if every count is equal and\n"
     "                energy and cycles are within 1%) (docs/timeloop.md)\n"
+    "  --technology NODE|spec\n"
+    "                cost the Timeloop design with naasc's technology model (at NODE, e.g.\n"
+    "                45nm, or at the spec's own `technology`) beside its ERT/ART figures,\n"
+    "                component by component (docs/timeloop.md)\n"
     "  --map         map the Timeloop problem on its architecture with naasc's mapper,\n"
     "                under the specification's mapping constraints; print the mapping\n"
     "                (Timeloop's form) and its figures, and compare them with a mapping\n"
@@ -172,6 +177,42 @@ static int eval_timeloop(const char *const *paths, int n, bool quiet, const char
   return RC_OK;
 }
 
+/* naasc cost --timeloop --technology: the design costed with naasc's
+ * technology model beside its ERT/ART figures, level by level. */
+static int tech_timeloop(const char *const *paths, int n, double nm) {
+  static TimeloopSpec s;
+  static Arch ta;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  if (timeloop_load(paths, n, TL_HAVE_MAPPING, &s, &d) != RC_OK) return RC_BADINPUT;
+  d.file = paths[0];
+  if (cost_check_mapping(&s.problem, &s.arch, &s.mapping, &d) != RC_OK) return RC_BADINPUT;
+  if (timeloop_tech_arch(&s, nm, &ta, &d) != RC_OK) return RC_BADINPUT;
+  CostResult r, t;
+  if (cost_eval(&s.problem, &s.arch, &s.mapping, &r) != COST_OK ||
+      cost_eval(&s.problem, &ta, &s.mapping, &t) != COST_OK)
+    return RC_INTERNAL;
+  printf("naasc cost: Timeloop design '%s' (%s), costed with its ERT and with naasc's "
+         "technology model at %g nm\n",
+         s.design, paths[0], ta.tech_nm);
+  printf("  %-28s %14s %14s %10s\n", "component", "ERT (pJ)", "model (pJ)", "model/ERT");
+  for (int l = 0; l < s.arch.nlevels; l++) {
+    if (!s.arch.level[l].keeps_allowed) continue;
+    double e = r.level[l].energy_pj, m = t.level[l].energy_pj;
+    printf("  %-28s %14.6g %14.6g %10.3f\n", s.arch.level[l].name, e, m, e > 0 ? m / e : 0);
+  }
+  printf("  %-28s %14.6g %14.6g %10.3f\n", s.mac_name, r.mac_energy_pj, t.mac_energy_pj,
+         r.mac_energy_pj > 0 ? t.mac_energy_pj / r.mac_energy_pj : 0);
+  printf("  %-28s %14.6g %14.6g %10.3f\n", "total", r.energy_pj, t.energy_pj,
+         r.energy_pj > 0 ? t.energy_pj / r.energy_pj : 0);
+  double er = r.energy_pj, et = t.energy_pj; /* on chip: without the DRAM levels */
+  for (int l = 0; l < s.arch.nlevels; l++)
+    if (s.arch.level[l].is_dram) er -= r.level[l].energy_pj, et -= t.level[l].energy_pj;
+  printf("  %-28s %14.6g %14.6g %10.3f\n", "on chip (total - DRAM)", er, et, er > 0 ? et / er : 0);
+  printf("  area (um^2): ERT/ART %.6g, model %.6g\n", arch_area_um2(&s.arch), arch_area_um2(&ta));
+  return RC_OK;
+}
+
 static void print_figures(const char *who, const CostResult *r) {
   printf("%-22s energy %.6g pJ, cycles %lld, utilization %.4f, EDP %.6e pJ*cycles\n", who,
          r->energy_pj, (long long)r->cycles, r->utilization, r->energy_pj * (double)r->cycles);
@@ -254,6 +295,7 @@ int naasc_cost_main(int argc, char **argv) {
   char *cases[4096];
   int ncases = 0;
   bool check = false, quiet = false, timeloop = false, map = false;
+  double tech_nm = -1; /* --technology: -1 none, 0 the spec's node */
   int64_t budget = 20000;
   uint64_t seed = 1;
   for (int i = 1; i < argc; i++) {
@@ -269,6 +311,13 @@ int naasc_cost_main(int argc, char **argv) {
       timeloop = true;
     } else if (strcmp(s, "--map") == 0) {
       map = true;
+    } else if (strcmp(s, "--technology") == 0) {
+      if (i + 1 >= argc) return usage_error("--technology takes a node such as 45nm, or 'spec'");
+      const char *v = argv[++i];
+      char *end = NULL;
+      tech_nm = strcmp(v, "spec") == 0 ? 0 : strtod(v, &end);
+      if (end && (end == v || strcmp(end, "nm") != 0 || !(tech_nm > 0)))
+        return usage_error("--technology takes a node such as 45nm, or 'spec'");
     } else if (strcmp(s, "--budget") == 0 || strcmp(s, "--seed") == 0) {
       char *end;
       if (i + 1 >= argc) return usage_error("--budget and --seed take a number");
@@ -312,6 +361,13 @@ int naasc_cost_main(int argc, char **argv) {
   if (map) {
     if (!ncases) return usage_error("--map needs files or folders of a Timeloop specification");
     return map_timeloop((const char *const *)cases, ncases, budget, seed);
+  }
+  if (tech_nm >= 0 && (!timeloop || map || emit))
+    return usage_error("--technology goes with --timeloop (not --map or --emit)");
+  if (timeloop && tech_nm >= 0) {
+    if (!ncases)
+      return usage_error("--timeloop needs files or folders of a Timeloop specification");
+    return tech_timeloop((const char *const *)cases, ncases, tech_nm);
   }
   if (timeloop) {
     if (!ncases)
