@@ -61,6 +61,8 @@ static const char usage_text[] =
     "                           better of it and the search's mappings is kept)\n"
     "  --optimizer cmaes|random the outer optimizer (default cmaes; random is the baseline)\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
+    "  --schedule fused|layer   score every design (the baseline too) by its best whole-network\n"
+    "                           schedule, fused groups (default), or every layer alone\n"
     "  --fixed                  no search: the budget design itself, mapped with the effort a\n"
     "                           searched design's final mapping gets (--map-budget, then\n"
     "                           --final-map-budget, the better kept)\n"
@@ -272,6 +274,14 @@ int naasc_search_main(int argc, char **argv) {
                            v ? v : "");
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.naas.sizing_only = true;
+    } else if (cli_is_flag(a, "--schedule")) {
+      v = cli_flag_value(argc, argv, &i, "--schedule");
+      if (v && strcmp(v, "fused") == 0)
+        o.naas.schedule = NAAS_SCHED_FUSED;
+      else if (v && strcmp(v, "layer") == 0)
+        o.naas.schedule = NAAS_SCHED_LAYER;
+      else
+        return usage_error("--schedule takes fused or layer, not '%s'", v ? v : "");
     } else if (strcmp(a, "--fixed") == 0) {
       o.fixed = true;
     } else if (strcmp(a, "--no-baseline") == 0) {
