@@ -167,7 +167,7 @@ static double io_words(const Module *m) {
 
 static void roofline(const NaasWorkload *w, const Arch *b, bool network, double *cyc, double *en,
                      double *edp, double *words) {
-  double le = 0, lc = 0, lw = 0;
+  double le = 0, lc = 0, lw = 0, E1 = 0, C1 = 0, T1 = 0;
   const Level *D = &b->level[0];
   double bw = D->shared_bw > 0 ? D->shared_bw
               : D->read_bw > 0 ? D->read_bw + (D->write_bw > 0 ? D->write_bw : 0)
@@ -201,11 +201,14 @@ static void roofline(const NaasWorkload *w, const Arch *b, bool network, double 
     le += log(E);
     lc += log(C);
     lw += log(Tl);
+    E1 = E, C1 = C, T1 = Tl;
   }
   *en = exp(le / w->nmodels);
   *cyc = exp(lc / w->nmodels);
   *edp = exp((le + lc) / w->nmodels);
   *words = exp(lw / w->nmodels);
+  if (w->nmodels == 1) /* exact, not through logarithms */
+    *en = E1, *cyc = C1, *edp = E1 * C1, *words = T1;
 }
 
 static void figures(JsonWriter *j, const NaasResult *r, const char *area_fmt) {
