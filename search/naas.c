@@ -6,8 +6,11 @@
  * real vector in [0,1]^n that decodes to an accelerator within the budget;
  * the inner level is the mapper (mapper.c) of every layer shape on that
  * accelerator.  A candidate's score is per model (total energy) x (total
- * cycles) of its layers run one after another, and the geometric mean of
- * that over the models (or energy or cycles alone, --objective).
+ * cycles) of its best whole-network schedule over those mappings
+ * (scheduler.c, with coarser settings for candidates than for the final
+ * design and the baselines: CAND_* below), or with NAAS_SCHED_LAYER of its
+ * layers run one after another, and the geometric mean of that over the
+ * models (or energy or cycles alone, --objective).
  *
  * The searched accelerator (the template, docs/search.md):
  *   DRAM -> glb (one shared buffer, keeps W I O) -> PE array of 1-3 axes
@@ -46,7 +49,11 @@
  * in candidate order, deduplicated, evaluated in parallel (threads, and MPI
  * ranks when built with NAASC_MPI) and put into the cache; scores are then
  * read in candidate order.  So results do not depend on --jobs or -np, nor
- * on the cache's contents, nor on a resume.
+ * on the cache's contents, nor on a resume.  With fused schedules a
+ * generation's candidates whose schedules are not cached are mapped whole
+ * (their mappings are needed, the layer cache keeps figures only) and their
+ * models scheduled in parallel, each on a copy of the model's nests; the
+ * scheduled figures are cached per (model, design, mapper options).
  *
  * Checkpoints (--checkpoint) are written atomically after every generation:
  * a fingerprint of (workload, budget, options), the optimizer's state, the
