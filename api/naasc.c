@@ -76,7 +76,8 @@ struct NaascSearch {
   NaasOptions o;
   NaasWorkload w;
   NaasResult r;
-  bool done; /* r holds a design */
+  Module *mods[NAAS_MAX_MODELS]; /* the workload's models (it borrows them for schedules) */
+  bool done;                     /* r holds a design */
 };
 
 /* ---- calls: a Diag into memory, the message kept on failure ---------------- */
@@ -694,6 +695,7 @@ NaascStatus naasc_search_create(NaascContext *ctx, const NaascTarget *budget,
 
 void naasc_search_destroy(NaascSearch *s) {
   if (!s) return;
+  for (int k = 0; k < s->w.nmodels; k++) module_destroy(s->mods[k]);
   naas_workload_free(&s->w);
   naas_result_free(&s->r);
   free(s);
@@ -715,8 +717,12 @@ NaascStatus naasc_search_add_model(NaascContext *ctx, NaascSearch *s, const Naas
     mod->name = arena_strdup(&mod->arena, name);
     if (!mod->name) rc = RC_INTERNAL;
   }
+  int k = s->w.nmodels;
   if (rc == RC_OK) rc = naas_workload_add_module(&s->w, mod, &c.d);
-  module_destroy(mod);
+  if (rc == RC_OK)
+    s->mods[k] = mod; /* destroyed with the search */
+  else
+    module_destroy(mod);
   model_destroy(g);
   return call_end(&c, rc);
 }

@@ -21,10 +21,13 @@ and a roofline bound under the cost model: every layer's compulsory DRAM
 traffic at the budget's bandwidth and its MACs on all of the budget's PEs.
 
   bench/results.py NAASC [--quick] [--budgets eyeriss,...] [--networks a,b]
+                   [--schedule fused|layer]
                    [--iterations N --popsize N --map-budget N] [--jobs N]
                    [--work DIR] [--doc docs/results.md] [--no-doc]
 
---quick: 8 iterations of 12 candidates, mapper budget 500 (the defaults are
+--schedule: how every design (searched, baseline, sizing-only, random) is
+scored: its best whole-network schedule (fused, naasc's default) or every
+layer alone.  --quick: 8 iterations of 12 candidates, mapper budget 500 (the defaults are
 naasc's: 60 x 16, 1000).  Every run's command, time and evaluations are kept
 in WORK/runs.json and the table says exactly what was run.
 """
@@ -61,7 +64,7 @@ def geomean(xs):
 def run(naasc, work, budget, net, mode, a):
     out = os.path.join(work, f"{budget}.{net}.{mode}")
     cmd = [naasc, "--search", net, "--budget", budget, "-o", out, "--no-progress", "-q",
-           "--seed", str(a.seed), "--jobs", str(a.jobs)]
+           "--seed", str(a.seed), "--jobs", str(a.jobs), "--schedule", a.schedule]
     cmd += ["--iterations", str(a.iterations), "--popsize", str(a.popsize), "--map-budget", str(a.map_budget)]
     if mode == "sizing":
         cmd += ["--sizing-only", "--no-baseline"]
@@ -189,6 +192,7 @@ def main():
     ap.add_argument("--popsize", type=int)
     ap.add_argument("--map-budget", type=int)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--schedule", choices=("fused", "layer"), default="fused")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--work", default="results-work")
     ap.add_argument("--doc", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "results.md"))

@@ -143,18 +143,37 @@ Rc naas_drive_mkdir(const char *dir, Diag *d) {
   return RC_OK;
 }
 
-/* A roofline bound under the cost model for any design within budget b: per
- * layer, its compulsory DRAM traffic (every weight, input and output word
- * once) at b's DRAM bandwidth and its MACs on all of b's PEs; energy, that
- * traffic at b's DRAM read energy plus the MACs.  Geomean over models. */
-static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *en, double *edp) {
-  double le = 0, lc = 0;
+/* A roofline bound under the cost model for any design within budget b.
+ * Layer by layer (NAAS_SCHED_LAYER): per layer, its compulsory DRAM
+ * traffic (every weight, input and output word once) at b's DRAM
+ * bandwidth and its MACs on all of b's PEs, summed.  With whole-network
+ * schedules an activation need not leave the chip, so the compulsory
+ * traffic is the network's: every layer's weights once, the model's
+ * inputs read once and its outputs written once; cycles, the larger of
+ * that traffic at b's bandwidth and all MACs on all PEs.  Energy: the
+ * traffic at b's DRAM read energy plus the MACs.  Geomean over models;
+ * *words: the compulsory words, geomean likewise. */
+static double io_words(const Module *m) {
+  double words = 0;
+  for (uint32_t t = 1; m && t < m->ntensors; t++) {
+    const NTensor *nt = &m->tensors[t];
+    if (nt->role != TR_INPUT && nt->role != TR_OUTPUT) continue;
+    double v = 1;
+    for (int k = 0; k < nt->rank; k++) v *= (double)nt->dims[k];
+    words += v;
+  }
+  return words;
+}
+
+static void roofline(const NaasWorkload *w, const Arch *b, bool network, double *cyc, double *en,
+                     double *edp, double *words) {
+  double le = 0, lc = 0, lw = 0, E1 = 0, C1 = 0, T1 = 0;
   const Level *D = &b->level[0];
   double bw = D->shared_bw > 0 ? D->shared_bw
               : D->read_bw > 0 ? D->read_bw + (D->write_bw > 0 ? D->write_bw : 0)
                                : 0;
   for (int m = 0; m < w->nmodels; m++) {
-    double E = 0, C = 0;
+    double E = 0, C = 0, Wn = 0, macs_n = 0, Tl = 0;
     for (int i = 0; i < w->nlayers; i++) {
       const NaasLayer *l = &w->layers[i];
       if (l->model != m) continue;
@@ -168,13 +187,28 @@ static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *
              c2 = bw > 0 ? (W + I + O) / bw : 0;
       C += (double)l->count * (c1 > c2 ? c1 : c2);
       E += (double)l->count * ((W + I + O) * D->e_read_pj + macs * b->mac_energy_pj);
+      Tl += (double)l->count * (W + I + O);
+      Wn += (double)l->count * W;
+      macs_n += (double)l->count * macs;
+    }
+    if (network) {
+      double T = Wn + io_words(w->module[m]);
+      double c1 = macs_n / (double)b->mac_instances, c2 = bw > 0 ? T / bw : 0;
+      C = c1 > c2 ? c1 : c2;
+      E = T * D->e_read_pj + macs_n * b->mac_energy_pj;
+      Tl = T;
     }
     le += log(E);
     lc += log(C);
+    lw += log(Tl);
+    E1 = E, C1 = C, T1 = Tl;
   }
   *en = exp(le / w->nmodels);
   *cyc = exp(lc / w->nmodels);
   *edp = exp((le + lc) / w->nmodels);
+  *words = exp(lw / w->nmodels);
+  if (w->nmodels == 1) /* exact, not through logarithms */
+    *en = E1, *cyc = C1, *edp = E1 * C1, *words = T1;
 }
 
 static void figures(JsonWriter *j, const NaasResult *r, const char *area_fmt) {
@@ -227,6 +261,8 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
                                                        : "edp");
   json_key(&j, "seed");
   json_uint(&j, o->naas.seed);
+  json_key(&j, "schedule");
+  json_str(&j, naas_sched_name(o->naas.schedule));
   json_key(&j, "search_score");
   json_num(&j, "%.17g", o->fixed ? r->score : r->search_score);
   json_key(&j, "score");
@@ -242,6 +278,10 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
     json_key(&j, "what");
     json_str(&j, "the budget design with its own dataflow, mapped with the same effort");
     figures(&j, &res->base, "%.9g");
+    json_key(&j, "groups");
+    json_array(&j, NULL);
+    for (int m = 0; m < w->nmodels; m++) json_int(&j, res->base.model[m].groups);
+    json_end(&j, NULL);
     json_break(&j, "\n               ");
     json_key(&j, "effort");
     naas_effort_json(&j, &res->base.effort);
@@ -297,28 +337,42 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
   json_key(&j, "per_model");
   json_array(&j, "\n    ");
   for (int m = 0; m < w->nmodels; m++) {
-    double e = 0, c = 0;
-    for (int i = 0; i < w->nlayers; i++)
-      if (w->layers[i].model == m) {
-        e += (double)w->layers[i].count * r->cost[i].energy_pj;
-        c += (double)w->layers[i].count * (double)r->cost[i].cycles;
-      }
+    /* The scored schedule's figures, and the same mappings layer by layer. */
+    const NaasModelFigures *mf = &r->model[m];
     json_object(&j, NULL);
     json_key(&j, "model");
     json_str(&j, w->model_name[m]);
     json_key(&j, "energy_pj");
-    json_num(&j, "%.17g", e);
+    json_num(&j, "%.17g", mf->energy_pj);
     json_key(&j, "cycles");
-    json_num(&j, "%.17g", c);
+    json_num(&j, "%.17g", mf->cycles);
     json_key(&j, "edp");
-    json_num(&j, "%.17g", e * c);
+    json_num(&j, "%.17g", mf->energy_pj * mf->cycles);
+    json_key(&j, "dram_words");
+    json_num(&j, "%.17g", mf->dram_words);
+    json_key(&j, "groups");
+    json_int(&j, mf->groups);
+    json_break(&j, "\n     ");
+    json_key(&j, "layer_energy_pj");
+    json_num(&j, "%.17g", mf->layer_energy_pj);
+    json_key(&j, "layer_cycles");
+    json_num(&j, "%.17g", mf->layer_cycles);
+    json_key(&j, "layer_edp");
+    json_num(&j, "%.17g", mf->layer_energy_pj * mf->layer_cycles);
+    json_key(&j, "layer_dram_words");
+    json_num(&j, "%.17g", mf->layer_dram);
     json_end(&j, NULL);
   }
   json_end(&j, "\n  ");
-  double bc, be, bedp;
-  roofline(w, barch, &bc, &be, &bedp);
+  double bc, be, bedp, bw;
+  bool network = o->naas.schedule == NAAS_SCHED_FUSED;
+  roofline(w, barch, network, &bc, &be, &bedp, &bw);
   json_key(&j, "bound");
   json_object(&j, NULL);
+  json_key(&j, "compulsory");
+  json_str(&j, network ? "network" : "layer");
+  json_key(&j, "dram_words");
+  json_num(&j, "%.17g", bw);
   json_key(&j, "cycles");
   json_num(&j, "%.17g", bc);
   json_key(&j, "energy_pj");

@@ -6,8 +6,11 @@
  * real vector in [0,1]^n that decodes to an accelerator within the budget;
  * the inner level is the mapper (mapper.c) of every layer shape on that
  * accelerator.  A candidate's score is per model (total energy) x (total
- * cycles) of its layers run one after another, and the geometric mean of
- * that over the models (or energy or cycles alone, --objective).
+ * cycles) of its best whole-network schedule over those mappings
+ * (scheduler.c, with coarser settings for candidates than for the final
+ * design and the baselines: CAND_* below), or with NAAS_SCHED_LAYER of its
+ * layers run one after another, and the geometric mean of that over the
+ * models (or energy or cycles alone, --objective).
  *
  * The searched accelerator (the template, docs/search.md):
  *   DRAM -> glb (one shared buffer, keeps W I O) -> PE array of 1-3 axes
@@ -46,7 +49,11 @@
  * in candidate order, deduplicated, evaluated in parallel (threads, and MPI
  * ranks when built with NAASC_MPI) and put into the cache; scores are then
  * read in candidate order.  So results do not depend on --jobs or -np, nor
- * on the cache's contents, nor on a resume.
+ * on the cache's contents, nor on a resume.  With fused schedules a
+ * generation's candidates whose schedules are not cached are mapped whole
+ * (their mappings are needed, the layer cache keeps figures only) and their
+ * models scheduled in parallel, each on a copy of the model's nests; the
+ * scheduled figures are cached per (model, design, mapper options).
  *
  * Checkpoints (--checkpoint) are written atomically after every generation:
  * a fingerprint of (workload, budget, options), the optimizer's state, the
@@ -143,6 +150,7 @@ Rc naas_workload_add_module(NaasWorkload *w, const Module *m, Diag *d) {
     return RC_BADINPUT;
   }
   snprintf(w->model_name[model], ACCEL_NAME_MAX, "%s", name);
+  w->module[model] = m;
   w->nmodels++;
   return RC_OK;
 }
@@ -739,18 +747,12 @@ static void job_keys(const NaasLayer *l, const Arch *a, const MapperOptions *mo,
   j->seed = s;
 }
 
-/* Per model: energy and cycles summed over its layers; bounds applied. */
-static void score_of(const NaasWorkload *w, const NaasOptions *o, const JobOut *outs, double area,
-                     Score *s) {
-  double E[NAAS_MAX_MODELS] = {0}, C[NAAS_MAX_MODELS] = {0};
+/* The score of per-model energies E and cycles C; bounds applied. */
+static void score_models(const NaasWorkload *w, const NaasOptions *o, const double *E,
+                         const double *C, double area, Score *s) {
   memset(s, 0, sizeof *s);
   s->area_um2 = area;
   s->score = INFINITY;
-  for (int i = 0; i < w->nlayers; i++) {
-    if (outs[i].rc != RC_OK) return;
-    E[w->layers[i].model] += (double)w->layers[i].count * outs[i].energy_pj;
-    C[w->layers[i].model] += (double)w->layers[i].count * outs[i].cycles;
-  }
   double le = 0, lc = 0;
   for (int m = 0; m < w->nmodels; m++) {
     if (o->max_cycles > 0 && C[m] > o->max_cycles) return;
@@ -772,12 +774,221 @@ static void score_of(const NaasWorkload *w, const NaasOptions *o, const JobOut *
   s->valid = true;
 }
 
+/* Per model: energy and cycles summed over its layers run one after another. */
+static void score_of(const NaasWorkload *w, const NaasOptions *o, const JobOut *outs, double area,
+                     Score *s) {
+  double E[NAAS_MAX_MODELS] = {0}, C[NAAS_MAX_MODELS] = {0};
+  memset(s, 0, sizeof *s);
+  s->score = INFINITY;
+  for (int i = 0; i < w->nlayers; i++) {
+    if (outs[i].rc != RC_OK) return;
+    E[w->layers[i].model] += (double)w->layers[i].count * outs[i].energy_pj;
+    C[w->layers[i].model] += (double)w->layers[i].count * outs[i].cycles;
+  }
+  score_models(w, o, E, C, area, s);
+}
+
+/* ---- whole-network schedules ------------------------------------------------ */
+
+const char *naas_sched_name(NaasSchedMode m) { return m == NAAS_SCHED_LAYER ? "layer" : "fused"; }
+
+/* The schedule search's settings for a search's candidates: groups of at
+ * most CAND_MAX_NESTS nests, depth-first tiles of at most CAND_ROW_PARTS
+ * row parts and CAND_COL_PARTS column parts.  A coarser search than the
+ * default (sched_options_default), which the final design and every
+ * baseline get (naas_map_design); measured on MobileNetV2 within eyeriss
+ * (docs/benchmarks.md, "The search with fused schedules"). */
+#define CAND_MAX_NESTS 12
+#define CAND_ROW_PARTS 8
+#define CAND_COL_PARTS 2
+
+static MapObjective map_objective(NaasObjective o) {
+  return o == NAAS_OBJ_ENERGY ? MAPOBJ_ENERGY : o == NAAS_OBJ_LATENCY ? MAPOBJ_LATENCY : MAPOBJ_EDP;
+}
+
+static void sched_opts(const NaasOptions *o, bool candidate, SchedOptions *so) {
+  sched_options_default(so);
+  so->objective = map_objective(o->objective);
+  if (candidate) {
+    so->max_nests = CAND_MAX_NESTS;
+    so->max_row_parts = CAND_ROW_PARTS;
+    so->max_col_parts = CAND_COL_PARTS;
+  }
+}
+
+static double sched_score(MapObjective o, double e, double c) {
+  return o == MAPOBJ_ENERGY ? e : o == MAPOBJ_LATENCY ? c : e * c;
+}
+
+static int workload_layer_of(const NaasWorkload *w, int model, const Problem *p) {
+  for (int k = 0; k < w->nlayers; k++)
+    if (w->layers[k].model == model && same_problem(&w->layers[k].p, p)) return k;
+  return -1;
+}
+
+/* Model `model` of w on a, maps[k] the mapping of workload layer k: its
+ * best schedule under so (kept only if schedule_eval confirms it beats
+ * layer by layer, as the compiler's report does), into f and, if keep is
+ * not NULL, *keep.  The module is not changed: a copy of its nest array
+ * carries the mappings, so calls may run on threads. */
+static Rc schedule_model(const NaasWorkload *w, int model, const Arch *a, const Mapping *maps,
+                         const SchedOptions *so, NaasModelFigures *f, Schedule *keep, Diag *d) {
+  const Module *src = w->module[model];
+  memset(f, 0, sizeof *f);
+  if (!src) {
+    diag_error(d, w->model_name[model], "no module to schedule (the workload has only its layers)");
+    return RC_INTERNAL;
+  }
+  uint32_t n = src->nnests;
+  Module copy = *src;
+  Nest *nests = xmalloc(sizeof *nests * (size_t)(n ? n : 1));
+  NestMapping *nm = xcalloc(n ? n : 1, sizeof *nm);
+  Schedule *s = keep ? keep : xcalloc(1, sizeof *s), *none = xcalloc(1, sizeof *none);
+  CostResult *per = xcalloc((size_t)n + 1, sizeof *per);
+  SchedModel *sm = NULL;
+  Rc rc = nests && nm && s && none && per ? RC_OK : RC_INTERNAL;
+  if (rc == RC_OK) {
+    memcpy(nests, src->nests, sizeof *nests * n);
+    for (uint32_t i = 0; i < n && rc == RC_OK; i++) {
+      Problem p;
+      if (!nest_problem(&nests[i], &p)) continue;
+      int k = workload_layer_of(w, model, &p);
+      if (k < 0) {
+        diag_error(d, nests[i].name, "no mapping for this layer's shape");
+        rc = RC_INTERNAL;
+        break;
+      }
+      snprintf(nm[i].target, sizeof nm[i].target, "%s", a->name);
+      for (int l = 0; l < a->nlevels; l++)
+        snprintf(nm[i].level[l], sizeof nm[i].level[l], "%s", a->level[l].name);
+      nm[i].m = maps[k];
+      nests[i].map = &nm[i];
+    }
+    copy.nests = nests;
+  } else {
+    diag_error(d, w->model_name[model], "out of memory");
+  }
+  if (rc == RC_OK) rc = sched_model_create(&copy, a, &sm, d);
+  SchedTotals tot, tot0;
+  s->ngroups = 0;
+  if (rc == RC_OK) rc = schedule_eval(sm, none, per, &tot0, d);
+  if (rc == RC_OK && so) {
+    SchedSearchStats st;
+    rc = sched_search(sm, so, s, &st, d);
+    if (rc == RC_OK && s->ngroups) rc = schedule_eval(sm, s, per, &tot, d);
+    if (rc == RC_OK &&
+        (!s->ngroups || !(sched_score(so->objective, tot.energy_pj, (double)tot.cycles) <
+                          sched_score(so->objective, tot0.energy_pj, (double)tot0.cycles)))) {
+      s->ngroups = 0;
+      tot = tot0;
+    }
+  } else {
+    tot = tot0;
+  }
+  if (rc == RC_OK) {
+    f->energy_pj = tot.energy_pj;
+    f->cycles = (double)tot.cycles;
+    f->dram_words = (double)tot.dram_words;
+    f->layer_energy_pj = tot0.energy_pj;
+    f->layer_cycles = (double)tot0.cycles;
+    f->layer_dram = (double)tot0.dram_words;
+    f->groups = s->ngroups;
+  }
+  sched_model_destroy(sm);
+  if (!keep) xfree(s);
+  xfree(none);
+  xfree(per);
+  xfree(nm);
+  xfree(nests);
+  return rc;
+}
+
+/* A candidate's model to schedule in a search: its mappings (one per
+ * workload layer), and the figures found. */
+typedef struct {
+  const NaasWorkload *w;
+  const Arch *a;
+  const Mapping *maps;
+  int model;
+  uint64_t k1, k2;
+  bool skip; /* a layer did not map: nothing to schedule (out.rc says so) */
+  JobOut out;
+} SchedJob;
+
+typedef struct {
+  SchedJob *jobs;
+  int njobs, next;
+  SchedOptions so;
+  pthread_mutex_t lock;
+} SchedPool;
+
+static void *sched_worker(void *arg) {
+  SchedPool *p = arg;
+  for (;;) {
+    pthread_mutex_lock(&p->lock);
+    int i = p->next++;
+    pthread_mutex_unlock(&p->lock);
+    if (i >= p->njobs) return NULL;
+    SchedJob *j = &p->jobs[i];
+    if (j->skip) continue;
+    Diag quiet;
+    diag_init(&quiet, NULL, NULL);
+    NaasModelFigures f;
+    memset(&j->out, 0, sizeof j->out);
+    j->out.rc = schedule_model(j->w, j->model, j->a, j->maps, &p->so, &f, NULL, &quiet);
+    j->out.energy_pj = f.energy_pj;
+    j->out.cycles = f.cycles;
+  }
+}
+
+/* Runs every schedule job on `threads` threads (on every rank: each
+ * computes them all, so no exchange is needed). */
+static void sched_pool_run(SchedJob *jobs, int n, const SchedOptions *so, int threads) {
+  if (n <= 0) return;
+  SchedPool p = {jobs, n, 0, *so, PTHREAD_MUTEX_INITIALIZER};
+  int nt = threads > 1 ? threads : 1;
+  if (nt > n) nt = n;
+  if (nt > 64) nt = 64;
+  pthread_t th[64];
+  int started = 0;
+  for (int t = 1; t < nt; t++)
+    if (pthread_create(&th[started], NULL, sched_worker, &p) == 0) started++;
+  sched_worker(&p);
+  for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+  pthread_mutex_destroy(&p.lock);
+}
+
+/* The cache keys of model `model`'s schedule on a: its graph (nests and
+ * the tensors they access), its layers, a and the mapper's options. */
+static void sched_keys(const NaasWorkload *w, int model, const Arch *a, const MapperOptions *mo,
+                       SchedJob *j) {
+  uint64_t h = fnv(0x9e3779b97f4a7c15ULL, "schedule", 8);
+  h = fnv(h, &mo->budget, sizeof mo->budget);
+  h = fnv(h, &mo->objective, sizeof mo->objective);
+  h = fnv(h, &mo->strategy, sizeof mo->strategy);
+  h = fnv(h, &mo->seed, sizeof mo->seed);
+  const Module *m = w->module[model];
+  h = fnv(h, &m->nnests, sizeof m->nnests);
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    const Nest *n = &m->nests[i];
+    h = fnv(h, &n->kind, sizeof n->kind);
+    for (int k = 0; k < n->nacc; k++) h = fnv(h, &n->acc[k].tensor, sizeof n->acc[k].tensor);
+  }
+  for (int k = 0; k < w->nlayers; k++)
+    if (w->layers[k].model == model) {
+      h = problem_hash(&w->layers[k].p, h);
+      h = fnv(h, &w->layers[k].count, sizeof w->layers[k].count);
+    }
+  uint64_t g = h;
+  h = arch_hash(a, h);
+  j->k1 = h ? h : 1;
+  j->k2 = mix64(h ^ 0x13198a2e03707344ULL) ^ arch_hash(a, mix64(g));
+}
+
 static void mapper_opts(const NaasOptions *o, MapperOptions *mo) {
   mapper_options_default(mo);
   mo->strategy = MAP_ES;
-  mo->objective = o->objective == NAAS_OBJ_ENERGY    ? MAPOBJ_ENERGY
-                  : o->objective == NAAS_OBJ_LATENCY ? MAPOBJ_LATENCY
-                                                     : MAPOBJ_EDP;
+  mo->objective = map_objective(o->objective);
   mo->budget = o->map_budget > 0 ? o->map_budget : DEFAULT_MAP_BUDGET;
   mo->seed = o->seed;
 }
@@ -828,10 +1039,42 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->effort.seed = mo.seed;
   r->effort.strategy = (int)mo.strategy;
   r->effort.objective = (int)mo.objective;
+  r->effort.schedule = (int)o->schedule;
+  if (rc == RC_OK && o->schedule == NAAS_SCHED_FUSED) {
+    r->schedule = xcalloc((size_t)w->nmodels, sizeof *r->schedule);
+    if (!r->schedule) rc = RC_INTERNAL;
+  }
   if (rc == RC_OK) {
+    /* Every model's figures: its schedule (the scheduler's default
+     * options, the same for every design compared) or layer by layer. */
+    SchedOptions so;
+    sched_opts(o, false, &so);
+    double E[NAAS_MAX_MODELS], C[NAAS_MAX_MODELS];
+    for (int m = 0; m < w->nmodels && rc == RC_OK; m++) {
+      NaasModelFigures *f = &r->model[m];
+      if (w->module[m]) {
+        rc = schedule_model(w, m, a, r->mapping, o->schedule == NAAS_SCHED_FUSED ? &so : NULL, f,
+                            r->schedule ? &r->schedule[m] : NULL, d);
+      } else if (o->schedule == NAAS_SCHED_FUSED) {
+        diag_error(d, w->model_name[m], "a fused schedule needs the model's nests");
+        rc = RC_INTERNAL;
+      } else {
+        memset(f, 0, sizeof *f);
+        for (int i = 0; i < n; i++)
+          if (w->layers[i].model == m) {
+            f->energy_pj += (double)w->layers[i].count * r->cost[i].energy_pj;
+            f->cycles += (double)w->layers[i].count * (double)r->cost[i].cycles;
+          }
+        f->layer_energy_pj = f->energy_pj, f->layer_cycles = f->cycles;
+      }
+      E[m] = f->energy_pj, C[m] = f->cycles;
+    }
     Score s;
-    score_of(w, o, outs, r->area_um2, &s);
-    r->score = s.score;
+    if (rc == RC_OK)
+      score_models(w, o, E, C, r->area_um2, &s);
+    else
+      memset(&s, 0, sizeof s);
+    r->score = s.valid ? s.score : INFINITY;
     r->edp = s.edp;
     r->energy_pj = s.energy_pj;
     r->cycles = s.cycles;
@@ -862,11 +1105,13 @@ void naas_effort_of(const NaasOptions *o, NaasEffort *e) {
   e->seed = mo.seed;
   e->strategy = (int)mo.strategy;
   e->objective = (int)mo.objective;
+  e->schedule = (int)o->schedule;
 }
 
 bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b) {
   return a->map_budget == b->map_budget && a->final_map_budget == b->final_map_budget &&
-         a->seed == b->seed && a->strategy == b->strategy && a->objective == b->objective;
+         a->seed == b->seed && a->strategy == b->strategy && a->objective == b->objective &&
+         a->schedule == b->schedule;
 }
 
 void naas_effort_json(JsonWriter *j, const NaasEffort *e) {
@@ -883,6 +1128,8 @@ void naas_effort_json(JsonWriter *j, const NaasEffort *e) {
   json_str(j, e->objective == MAPOBJ_ENERGY    ? "energy"
               : e->objective == MAPOBJ_LATENCY ? "latency"
                                                : "edp");
+  json_key(j, "schedule");
+  json_str(j, naas_sched_name((NaasSchedMode)e->schedule));
   json_end(j, NULL);
 }
 
@@ -911,8 +1158,12 @@ Rc naas_map_design(const NaasWorkload *w, const Arch *a, const NaasOptions *o, N
     r->edp = r2.edp;
     r->energy_pj = r2.energy_pj;
     r->cycles = r2.cycles;
+    memcpy(r->model, r2.model, sizeof r->model);
+    xfree(r->schedule);
+    r->schedule = r2.schedule;
     r2.mapping = NULL;
     r2.cost = NULL;
+    r2.schedule = NULL;
   }
   naas_result_free(&r2);
   return rc;
@@ -924,11 +1175,12 @@ Rc naas_compare(const NaasResult *design, const NaasResult *baseline, NaasRatios
   if (a->map_budget <= 0 || b->map_budget <= 0 || !naas_effort_equal(a, b)) {
     diag_error(d, "compare",
                "'%s' and '%s' were not mapped with the same effort (mapper budgets %" PRId64
-               " then %" PRId64 ", seed %" PRIu64 " against %" PRId64 " then %" PRId64
-               ", seed %" PRIu64 "): a comparison needs both "
-               "sides mapped by naas_map_design with the same options",
+               " then %" PRId64 ", seed %" PRIu64 ", %s schedule against %" PRId64 " then %" PRId64
+               ", seed %" PRIu64 ", %s schedule): a comparison needs both "
+               "sides mapped and scheduled by naas_map_design with the same options",
                design->arch.name, baseline->arch.name, a->map_budget, a->final_map_budget, a->seed,
-               b->map_budget, b->final_map_budget, b->seed);
+               naas_sched_name((NaasSchedMode)a->schedule), b->map_budget, b->final_map_budget,
+               b->seed, naas_sched_name((NaasSchedMode)b->schedule));
     return RC_INTERNAL;
   }
   q->speedup = baseline->cycles / design->cycles;
@@ -951,6 +1203,8 @@ void naas_result_free(NaasResult *r) {
   xfree(r->mapping);
   xfree(r->cost);
   xfree(r->log);
+  xfree(r->schedule);
+  r->schedule = NULL;
   r->mapping = NULL;
   r->cost = NULL;
   r->log = NULL;
@@ -1067,6 +1321,7 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   h = fnv(h, &o->max_area_um2, sizeof o->max_area_um2);
   h = fnv(h, &o->max_power_mw, sizeof o->max_power_mw);
   h = fnv(h, &o->byte_budget, sizeof o->byte_budget);
+  h = fnv(h, &o->schedule, sizeof o->schedule);
   h = fnv(h, &o->max_cycles, sizeof o->max_cycles);
   return fnv(h, &o->max_energy_pj, sizeof o->max_energy_pj);
 }
@@ -1145,14 +1400,31 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   int nl = w->nlayers;
   Job *jobs = xcalloc((size_t)lam * (size_t)nl, sizeof *jobs);
   JobOut *outs = xcalloc((size_t)lam * (size_t)nl, sizeof *outs);
+  /* Fused schedules: the mapper's whole results (the mappings), every
+   * candidate's mapping per layer, and its models' schedule jobs. */
+  bool fused = o->schedule == NAAS_SCHED_FUSED;
+  int nm = w->nmodels;
+  MapResult *full = fused ? xcalloc((size_t)lam * (size_t)nl, sizeof *full) : NULL;
+  Mapping *cmaps = fused ? xcalloc((size_t)lam * (size_t)nl, sizeof *cmaps) : NULL;
+  SchedJob *sjobs = fused ? xcalloc((size_t)lam * (size_t)nm, sizeof *sjobs) : NULL;
+  JobOut *souts = fused ? xcalloc((size_t)lam * (size_t)nm, sizeof *souts) : NULL;
+  SchedOptions cso;
+  sched_opts(o, true, &cso);
   Rc rc = RC_OK;
   NaasCandidate *log = NULL;
   int64_t caplog = 0;
-  if (!cache || !opt || !xs || !fit || !best_x || !x0 || !archs || !ok || !jobs || !outs) {
+  if (!cache || !opt || !xs || !fit || !best_x || !x0 || !archs || !ok || !jobs || !outs ||
+      (fused && (!full || !cmaps || !sjobs || !souts))) {
     diag_error(d, "search", "out of memory");
     rc = RC_INTERNAL;
     goto done;
   }
+  for (int m = 0; fused && m < nm; m++)
+    if (!w->module[m]) {
+      diag_error(d, w->model_name[m], "a fused schedule needs the model's nests");
+      rc = RC_INTERNAL;
+      goto done;
+    }
   {
     /* The search starts at the centre of the space, except: the budget's
      * whole DRAM bandwidth, and a global buffer of every byte the register
@@ -1197,10 +1469,37 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
                                : decode_template(budget, &bg, x, &archs[i]);
       }
     }
+    /* Fused: the candidates whose every model's schedule is cached need
+     * no mapper run; the others need every layer's mapping (the layer
+     * cache keeps figures, not mappings). */
+    int nsjobs = 0;
+    for (int i = 0; fused && i < n; i++) {
+      if (!ok[i]) continue;
+      for (int m = 0; m < nm; m++) {
+        SchedJob probe;
+        memset(&probe, 0, sizeof probe);
+        sched_keys(w, m, &archs[i], &mo, &probe);
+        JobOut *dst = &souts[(size_t)i * nm + m];
+        if (cache_find(cache, probe.k1, probe.k2, dst)) continue;
+        int k = 0;
+        while (k < nsjobs && !(sjobs[k].k1 == probe.k1 && sjobs[k].k2 == probe.k2)) k++;
+        if (k == nsjobs) {
+          probe.w = w;
+          probe.a = &archs[i];
+          probe.maps = cmaps + (size_t)i * nl;
+          probe.model = m;
+          sjobs[nsjobs++] = probe;
+        }
+        dst->rc = -1 - k; /* filled from schedule job k below */
+      }
+    }
     /* The (layer, design) pairs not cached yet, deduplicated in candidate order. */
     int njobs = 0;
     for (int i = 0; i < n; i++) {
       if (!ok[i]) continue;
+      bool maps = false;
+      for (int m = 0; fused && m < nm; m++) maps |= souts[(size_t)i * nm + m].rc < 0;
+      if (fused && !maps) continue;
       for (int j = 0; j < nl; j++) {
         Job probe = {0};
         probe.p = &w->layers[j].p;
@@ -1208,17 +1507,22 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
         job_keys(&w->layers[j], &archs[i], &mo, &probe);
         JobOut got;
         JobOut *dst = &outs[(size_t)i * nl + j];
-        if (cache_find(cache, probe.k1, probe.k2, &got)) {
+        if (!maps && cache_find(cache, probe.k1, probe.k2, &got)) {
           *dst = got;
           continue;
         }
         int k = 0;
         while (k < njobs && !(jobs[k].k1 == probe.k1 && jobs[k].k2 == probe.k2)) k++;
-        if (k == njobs) jobs[njobs++] = probe;
+        if (k == njobs) {
+          if (maps) probe.full = &full[njobs];
+          jobs[njobs++] = probe;
+        }
         dst->rc = -1 - k; /* filled from job k below */
       }
     }
-    if (!pool_run(jobs, njobs, &mo, o->jobs, true)) {
+    /* With fused schedules every rank runs every mapper job: the schedules
+     * need the mappings themselves, which the ranks do not exchange. */
+    if (!pool_run(jobs, njobs, &mo, o->jobs, !fused)) {
       diag_error(d, "search", "out of memory");
       rc = RC_INTERNAL;
       goto done;
@@ -1227,13 +1531,48 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       h.evals += jobs[k].out.evals;
       cache_put(cache, jobs[k].k1, jobs[k].k2, &jobs[k].out);
     }
+    if (nsjobs) {
+      /* Each candidate's mappings, then its models' schedules. */
+      for (int i = 0; i < n; i++) {
+        if (!ok[i]) continue;
+        for (int j = 0; j < nl; j++) {
+          const JobOut *jo = &outs[(size_t)i * nl + j];
+          if (jo->rc < 0 && jobs[-1 - jo->rc].full)
+            cmaps[(size_t)i * nl + j] = jobs[-1 - jo->rc].full->best;
+        }
+      }
+      for (int k = 0; k < nsjobs; k++) {
+        /* A schedule job of a candidate with a layer that did not map: invalid. */
+        const JobOut *row = &outs[(size_t)(sjobs[k].maps - cmaps)];
+        bool mapped = true;
+        for (int j = 0; j < nl; j++) {
+          const JobOut *jo = row[j].rc < 0 ? &jobs[-1 - row[j].rc].out : &row[j];
+          mapped &= jo->rc == RC_OK;
+        }
+        sjobs[k].skip = !mapped;
+        if (!mapped) sjobs[k].out.rc = RC_BADINPUT;
+      }
+      sched_pool_run(sjobs, nsjobs, &cso, o->jobs);
+      for (int k = 0; k < nsjobs; k++)
+        if (!sjobs[k].skip) cache_put(cache, sjobs[k].k1, sjobs[k].k2, &sjobs[k].out);
+    }
     if (!start && o->on_generation) o->on_generation(o->on_generation_ctx, h.iter);
     /* Tell: scores in candidate order. */
     double gen_best = INFINITY;
     for (int i = 0; i < n; i++) {
       Score s = {0};
       s.score = INFINITY;
-      if (ok[i]) {
+      if (ok[i] && fused) {
+        JobOut *row = &souts[(size_t)i * nm];
+        double E[NAAS_MAX_MODELS], C[NAAS_MAX_MODELS];
+        bool all = true;
+        for (int m = 0; m < nm; m++) {
+          if (row[m].rc < 0) row[m] = sjobs[-1 - row[m].rc].out;
+          all &= row[m].rc == RC_OK;
+          E[m] = row[m].energy_pj, C[m] = row[m].cycles;
+        }
+        if (all) score_models(w, o, E, C, arch_area(&archs[i]), &s);
+      } else if (ok[i]) {
         JobOut *row = &outs[(size_t)i * nl];
         for (int j = 0; j < nl; j++)
           if (row[j].rc < 0) row[j] = jobs[-1 - row[j].rc].out;
@@ -1340,6 +1679,6 @@ done:
   if (!o->cache) naas_cache_destroy(cache);
   opt_destroy(opt);
   xfree(xs), xfree(fit), xfree(best_x), xfree(x0), xfree(archs), xfree(ok), xfree(jobs),
-      xfree(outs);
+      xfree(outs), xfree(full), xfree(cmaps), xfree(sjobs), xfree(souts);
   return rc;
 }

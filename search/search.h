@@ -152,9 +152,13 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
  * level and the `naasc --search` driver call only what is declared here.
  *
  * A workload is the mac layers of its models, deduplicated by shape within
- * each model (count = how many layers share the shape).  A design's score
- * is, per model, total energy x total cycles of its layers run one after
- * another; over several models, the geometric mean of the per-model scores.
+ * each model (count = how many layers share the shape), and the models
+ * themselves (borrowed), for their whole-network schedules.  A design's
+ * score is, per model, total energy x total cycles of its best
+ * whole-network schedule (fused groups, search/scheduler.c) over the
+ * mappings found for its layers, or, with NAAS_SCHED_LAYER, of its layers
+ * run one after another; over several models, the geometric mean of the
+ * per-model scores.
  *
  * Invariants:
  *   - results are a pure function of (workload, budget, options without
@@ -185,14 +189,21 @@ typedef struct {
   NaasLayer *layers; /* heap, naas_workload_free */
   int nmodels;
   char model_name[NAAS_MAX_MODELS][ACCEL_NAME_MAX];
+  const Module *module[NAAS_MAX_MODELS]; /* borrowed: must outlive every search of w */
 } NaasWorkload;
 
-/* Adds the mac nests of a lowered module as one more model.  RC_BADINPUT
- * (reported, naming the model) if it has no mappable layer. */
+/* Adds the mac nests of a lowered module as one more model (m is kept,
+ * borrowed, for its schedules).  RC_BADINPUT (reported, naming the model)
+ * if it has no mappable layer. */
 Rc naas_workload_add_module(NaasWorkload *w, const Module *m, Diag *d);
 void naas_workload_free(NaasWorkload *w);
 
 typedef enum { NAAS_OBJ_EDP = 0, NAAS_OBJ_ENERGY, NAAS_OBJ_LATENCY } NaasObjective;
+
+/* How a design's network is scored: its best whole-network schedule (fused
+ * groups; the default), or every layer alone (today's counts bit for bit). */
+typedef enum { NAAS_SCHED_FUSED = 0, NAAS_SCHED_LAYER } NaasSchedMode;
+const char *naas_sched_name(NaasSchedMode m); /* "fused" or "layer" */
 
 typedef struct NaasCache NaasCache;
 NaasCache *naas_cache_create(void);
@@ -206,11 +217,12 @@ typedef struct {
    * technology node, its area (unless max_area_um2 is given); without one,
    * or with byte_budget, its on-chip bytes. */
   bool byte_budget;
-  OptKind optimizer;  /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
-  bool sizing_only;   /* keep the budget's connectivity, search sizes only */
-  int64_t iterations; /* outer generations; 0 = the default */
-  int popsize;        /* 0 = the optimizer's default */
-  int64_t map_budget; /* mapper evaluations per layer and candidate; 0 = default */
+  NaasSchedMode schedule; /* scoring of every candidate and of the final design */
+  OptKind optimizer;      /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
+  bool sizing_only;       /* keep the budget's connectivity, search sizes only */
+  int64_t iterations;     /* outer generations; 0 = the default */
+  int popsize;            /* 0 = the optimizer's default */
+  int64_t map_budget;     /* mapper evaluations per layer and candidate; 0 = default */
   uint64_t seed;
   int jobs;                     /* threads; 0 or 1 = one */
   NaasCache *cache;             /* NULL: a private one per call */
@@ -244,12 +256,14 @@ typedef struct {
   uint64_t seed; /* the mapper's seed; a layer's seed is a hash of it and the layer's shape */
   int strategy;  /* MapStrategy */
   int objective; /* MapObjective */
+  int schedule;  /* NaasSchedMode: fused designs are scored by sched_search's default options */
 } NaasEffort;
 
 /* The effort naas_map_design gives a design under options o. */
 void naas_effort_of(const NaasOptions *o, NaasEffort *e);
 bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b);
-/* {"map_budget": N, "final_map_budget": N, "seed": N, "strategy": "es", "objective": "edp"} */
+/* {"map_budget": N, "final_map_budget": N, "seed": N, "strategy": "es", "objective": "edp",
+ *  "schedule": "fused"} */
 void naas_effort_json(JsonWriter *j, const NaasEffort *e);
 
 /* One evaluated candidate of the search, for the log and the plots. */
@@ -268,6 +282,12 @@ typedef struct {
   int64_t onchip_bytes;                /* all on-chip storage */
   double dram_bw;                      /* words/cycle, 0 = unlimited */
 } NaasCandidate;
+
+typedef struct {
+  double energy_pj, cycles, dram_words;             /* the scored schedule */
+  double layer_energy_pj, layer_cycles, layer_dram; /* every layer alone */
+  uint32_t groups;                                  /* fused groups of the schedule */
+} NaasModelFigures;
 
 typedef struct {
   Arch arch;                     /* the design (for naas_eval_fixed: the given one) */
@@ -289,6 +309,11 @@ typedef struct {
   bool stopped;        /* stop_after_iteration ended the search early (no design in r) */
   double search_score; /* the best score as the search saw it (map_budget mappings); score <= it */
   NaasEffort effort;   /* what the mappings got (naas_map_design); zero if none */
+  /* naas_map_design only, per model of the workload: the figures of the
+   * scored schedule (effort.schedule) and of layer by layer, the same
+   * mappings; dram_words: reads, fills and updates at DRAM, every tensor. */
+  NaasModelFigures model[NAAS_MAX_MODELS];
+  Schedule *schedule; /* heap, one per model (NULL with NAAS_SCHED_LAYER); naas_result_free */
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and

@@ -11,8 +11,12 @@
  *   arch.yaml, result.json, search.json, convergence.svg, pareto.svg
  *                        (search/drive.c says what each holds)
  *   MODEL.nir            each model lowered and mapped onto the design
- *   MODEL.cmd            its command stream on the design (naasc-run runs it)
- *   MODEL.report.txt     its cost report (table), MODEL.report.json and .svg
+ *   MODEL.cmd            its command stream on the design (naasc-run runs it; layer
+ *                        by layer: the stream does not run fused groups yet)
+ *   MODEL.report.txt     its cost report (table), MODEL.report.json and .svg, under
+ *                        the schedule the design was scored with
+ *   MODEL.schedule       that schedule (not with --schedule=layer; --schedule=FILE
+ *                        reads it back)
  * With MPI (built with NAASC_MPI, run under mpirun) only rank 0 writes.
  * Exit codes as naasc's: 0 ok, 1 bad input, 2 bad usage, 3 internal.
  */
@@ -61,6 +65,8 @@ static const char usage_text[] =
     "                           better of it and the search's mappings is kept)\n"
     "  --optimizer cmaes|random the outer optimizer (default cmaes; random is the baseline)\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
+    "  --schedule fused|layer   score every design (the baseline too) by its best whole-network\n"
+    "                           schedule, fused groups (default), or every layer alone\n"
     "  --fixed                  no search: the budget design itself, mapped with the effort a\n"
     "                           searched design's final mapping gets (--map-budget, then\n"
     "                           --final-map-budget, the better kept)\n"
@@ -157,7 +163,33 @@ static Rc write_model(const char *dir, const char *label, Module *mod, const Mod
     free(buf);
     buf = NULL;
   }
-  if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+  if (rc == RC_OK && r->schedule) {
+    /* The report of the schedule the design was scored with, and the
+     * schedule itself (MODEL.schedule, --schedule=FILE reads it). */
+    SchedModel *sm = NULL;
+    CostResult *per = xcalloc((size_t)mod->nnests + 1, sizeof *per);
+    SchedTotals tot;
+    char *sch = join(dir, label, ".schedule");
+    rc = per && sch ? sched_model_create(mod, &r->arch, &sm, d) : RC_INTERNAL;
+    if (rc == RC_OK) rc = schedule_eval(sm, &r->schedule[k], per, &tot, d);
+    if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+      rc = report_write_schedule(mod, &r->arch, &r->schedule[k], per, f, js, d);
+      fclose(f);
+      if (rc == RC_OK) rc = file_write_atomic(txt, buf, len, d);
+      free(buf);
+      buf = NULL;
+    }
+    if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+      schedule_print(f, mod, &r->arch, &r->schedule[k]);
+      fclose(f);
+      rc = file_write_atomic(sch, buf, len, d);
+      free(buf);
+      buf = NULL;
+    }
+    sched_model_destroy(sm);
+    xfree(per);
+    free(sch);
+  } else if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
     rc = report_write(mod, &r->arch, f, js, d);
     fclose(f);
     if (rc == RC_OK) rc = file_write_atomic(txt, buf, len, d);
@@ -272,6 +304,14 @@ int naasc_search_main(int argc, char **argv) {
                            v ? v : "");
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.naas.sizing_only = true;
+    } else if (cli_is_flag(a, "--schedule")) {
+      v = cli_flag_value(argc, argv, &i, "--schedule");
+      if (v && strcmp(v, "fused") == 0)
+        o.naas.schedule = NAAS_SCHED_FUSED;
+      else if (v && strcmp(v, "layer") == 0)
+        o.naas.schedule = NAAS_SCHED_LAYER;
+      else
+        return usage_error("--schedule takes fused or layer, not '%s'", v ? v : "");
     } else if (strcmp(a, "--fixed") == 0) {
       o.fixed = true;
     } else if (strcmp(a, "--no-baseline") == 0) {

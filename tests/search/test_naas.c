@@ -7,13 +7,19 @@
  * budget's connectivity; bounds and impossible budgets are enforced; a
  * baseline (naas_eval_fixed) gets exactly the searched design's mapper
  * effort, keeps the better of its two passes, and naas_compare refuses
- * results mapped with different efforts.
+ * results mapped with different efforts.  Those workloads have no module,
+ * so they are scored layer by layer (NAAS_SCHED_LAYER); test_fused scores
+ * a parsed module by its whole-network schedule: the searched result's
+ * schedule re-evaluated here gives its figures exactly, the baseline shares
+ * its schedule mode, a layer-scored baseline is refused, and a checkpoint
+ * resumes only under the schedule mode it was written with.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "ir/ir.h"
 #include "search/search.h"
 #include "tests/unit/test.h"
 
@@ -91,6 +97,7 @@ static void test_fixed(void) {
   CHECK_EQ(arch_preset_load("eyeriss", &a, &d), RC_OK);
   NaasOptions o;
   naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
   o.map_budget = 400;
   NaasResult r;
   CHECK_EQ(naas_eval_fixed(&w, &a, &o, &r, &d), RC_OK);
@@ -108,6 +115,7 @@ static void test_fixed(void) {
 static double one_pass(const NaasWorkload *w, const Arch *a, int64_t b, uint64_t seed) {
   NaasOptions o;
   naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
   o.map_budget = o.final_map_budget = b;
   o.seed = seed;
   NaasResult r;
@@ -134,6 +142,7 @@ static void test_equal_effort(void) {
   CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
   NaasOptions o;
   naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
   o.map_budget = 200;
   o.final_map_budget = 1500;
   o.iterations = 2;
@@ -198,6 +207,7 @@ static void test_search(void) {
   CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
   NaasOptions o;
   naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
   o.map_budget = 300;
   o.iterations = 3;
   o.popsize = 6;
@@ -268,6 +278,7 @@ static void test_sizing_only_keeps_connectivity(void) {
   CHECK_EQ(arch_preset_load("nvdla-256", &b, &d), RC_OK);
   NaasOptions o;
   naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
   o.map_budget = 300;
   o.iterations = 2;
   o.popsize = 6;
@@ -302,6 +313,7 @@ static void test_bounds(void) {
   CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
   NaasOptions o;
   naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
   o.map_budget = 200;
   o.iterations = 2;
   o.popsize = 6;
@@ -350,6 +362,7 @@ static void test_impossible_budget(void) {
   b.mac_instances = 1;
   NaasOptions o;
   naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
   NaasResult r;
   Diag q;
   diag_init(&q, NULL, NULL);
@@ -359,6 +372,173 @@ static void test_impossible_budget(void) {
   free(w.layers);
 }
 
+/* Three convolutions in a chain: x -> c1 (3x3) -> y -> c2 (3x3) -> z -> c3
+ * (1x1) -> out.  Unmapped: the search maps it. */
+static const char chain3_nir[] =
+    "module \"chain3\"\n"
+    "\n"
+    "tensor %x : f32[1,16,32,32] input\n"
+    "tensor %w1 : f32[16,16,3,3] weight\n"
+    "tensor %y : f32[1,16,30,30] value\n"
+    "tensor %w2 : f32[16,16,3,3] weight\n"
+    "tensor %z : f32[1,16,28,28] value\n"
+    "tensor %w3 : f32[32,16,1,1] weight\n"
+    "tensor %out : f32[1,32,28,28] output\n"
+    "\n"
+    "nest @c1 mac loc \"\" {\n"
+    "  dims N=1, G=1, K=16, C=16 reduce, P=30, Q=30, R=3 reduce, S=3 reduce\n"
+    "  I = read %x[N, G*16+C, P+R, Q+S]\n"
+    "  W = read %w1[G*16+K, C, R, S]\n"
+    "  O = update %y[N, G*16+K, P, Q]\n"
+    "}\n"
+    "\n"
+    "nest @c2 mac loc \"\" {\n"
+    "  dims N=1, G=1, K=16, C=16 reduce, P=28, Q=28, R=3 reduce, S=3 reduce\n"
+    "  I = read %y[N, G*16+C, P+R, Q+S]\n"
+    "  W = read %w2[G*16+K, C, R, S]\n"
+    "  O = update %z[N, G*16+K, P, Q]\n"
+    "}\n"
+    "\n"
+    "nest @c3 mac loc \"\" {\n"
+    "  dims N=1, G=1, K=32, C=16 reduce, P=28, Q=28, R=1 reduce, S=1 reduce\n"
+    "  I = read %z[N, G*16+C, P+R, Q+S]\n"
+    "  W = read %w3[G*32+K, C, R, S]\n"
+    "  O = update %out[N, G*32+K, P, Q]\n"
+    "}\n";
+
+static int gens_seen;
+static void count_gen(void *ctx, int64_t it) {
+  (void)ctx;
+  (void)it;
+  gens_seen++;
+}
+
+/* The searched design's figures are its schedule's, re-evaluated here
+ * from its mappings; the baseline gets the same scheduler; unequal
+ * scheduling is refused; checkpoints carry the schedule mode. */
+static void test_fused(void) {
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  Module *mod = NULL;
+  CHECK_EQ(module_parse(chain3_nir, strlen(chain3_nir), &mod, &d), RC_OK);
+  CHECK_EQ(module_verify(mod, &d), RC_OK);
+  NaasWorkload w;
+  memset(&w, 0, sizeof w);
+  CHECK_EQ(naas_workload_add_module(&w, mod, &d), RC_OK);
+  CHECK_EQ(w.nlayers, 3);
+  CHECK(w.module[0] == mod);
+  Arch b;
+  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  CHECK_EQ(o.schedule, NAAS_SCHED_FUSED); /* the default */
+  o.map_budget = 200;
+  o.final_map_budget = 1000;
+  o.iterations = 2;
+  o.popsize = 4;
+  o.seed = 3;
+  NaasResult s, f;
+  CHECK_EQ(naas_search(&w, &b, &o, &s, &d), RC_OK);
+  CHECK_EQ(s.effort.schedule, NAAS_SCHED_FUSED);
+  CHECK(s.schedule != NULL);
+  /* The chain fits on chip: the schedule keeps it there. */
+  CHECK(s.model[0].groups >= 1);
+  CHECK_EQ(s.schedule[0].ngroups, s.model[0].groups);
+  CHECK(s.model[0].dram_words < s.model[0].layer_dram);
+  CHECK(s.model[0].energy_pj * s.model[0].cycles <
+        s.model[0].layer_energy_pj * s.model[0].layer_cycles);
+  CHECK(s.energy_pj == s.model[0].energy_pj);
+  CHECK(s.cycles == s.model[0].cycles);
+  CHECK(s.edp == s.energy_pj * s.cycles);
+  /* Layer by layer: the sum of the layers' own costs. */
+  double le = 0, lc = 0;
+  for (int i = 0; i < w.nlayers; i++) {
+    le += (double)w.layers[i].count * s.cost[i].energy_pj;
+    lc += (double)w.layers[i].count * (double)s.cost[i].cycles;
+  }
+  CHECK_NEAR(s.model[0].layer_energy_pj, le, 1e-9 * le);
+  CHECK(s.model[0].layer_cycles == lc);
+  /* The schedule re-evaluated from the result's mappings: the same figures. */
+  CHECK_EQ(naas_attach_mappings(mod, 0, &w, &s, &d), RC_OK);
+  SchedModel *sm = NULL;
+  CHECK_EQ(sched_model_create(mod, &s.arch, &sm, &d), RC_OK);
+  CostResult per[4];
+  SchedTotals tot;
+  CHECK_EQ(schedule_eval(sm, &s.schedule[0], per, &tot, &d), RC_OK);
+  CHECK(tot.energy_pj == s.energy_pj);
+  CHECK(tot.cycles == (int64_t)s.cycles);
+  CHECK(tot.dram_words == (int64_t)s.model[0].dram_words);
+  sched_model_destroy(sm);
+  /* The baseline: the same scheduler, so the comparison is allowed. */
+  CHECK_EQ(naas_eval_fixed(&w, &b, &o, &f, &d), RC_OK);
+  CHECK_EQ(f.effort.schedule, s.effort.schedule);
+  CHECK(naas_effort_equal(&s.effort, &f.effort));
+  CHECK(f.schedule != NULL);
+  NaasRatios q;
+  CHECK_EQ(naas_compare(&s, &f, &q, &d), RC_OK);
+  CHECK_NEAR(q.edp_gain, f.edp / s.edp, 1e-12 * q.edp_gain);
+  /* A baseline scored layer by layer: same mapper effort, refused. */
+  NaasOptions ol = o;
+  ol.schedule = NAAS_SCHED_LAYER;
+  NaasResult g;
+  CHECK_EQ(naas_eval_fixed(&w, &b, &ol, &g, &d), RC_OK);
+  CHECK_EQ(g.effort.schedule, NAAS_SCHED_LAYER);
+  CHECK(g.schedule == NULL);
+  CHECK_EQ(g.model[0].groups, 0u);
+  CHECK(g.energy_pj == g.model[0].layer_energy_pj && g.cycles == g.model[0].layer_cycles);
+  CHECK(g.effort.map_budget == f.effort.map_budget && g.effort.seed == f.effort.seed);
+  CHECK(!naas_effort_equal(&f.effort, &g.effort));
+  char *buf = NULL;
+  size_t len = 0;
+  Diag q2;
+  diag_init(&q2, open_memstream(&buf, &len), "test");
+  CHECK_EQ(naas_compare(&s, &g, &q, &q2), RC_INTERNAL);
+  fclose(q2.out);
+  CHECK_STR_HAS(buf, "fused schedule against");
+  CHECK_STR_HAS(buf, "layer schedule");
+  free(buf);
+  /* Checkpoints: stopped after one generation, resumed under the other
+   * mode: refused; under the same mode: the uninterrupted run's design. */
+  char ck[64];
+  snprintf(ck, sizeof ck, "/tmp/test_naas_fused_%d.ckpt", (int)getpid());
+  NaasOptions oc = o;
+  oc.iterations = 3;
+  oc.checkpoint = ck;
+  oc.stop_after_iteration = 1;
+  NaasResult c1, c2, c3, full;
+  CHECK_EQ(naas_search(&w, &b, &oc, &c1, &d), RC_OK);
+  CHECK(c1.stopped);
+  NaasOptions oc2 = oc;
+  oc2.stop_after_iteration = 0;
+  oc2.resume = true;
+  oc2.schedule = NAAS_SCHED_LAYER;
+  Diag q3;
+  diag_init(&q3, NULL, NULL);
+  CHECK_EQ(naas_search(&w, &b, &oc2, &c2, &q3), RC_BADINPUT);
+  oc2.schedule = NAAS_SCHED_FUSED;
+  gens_seen = 0;
+  oc2.on_generation = count_gen;
+  CHECK_EQ(naas_search(&w, &b, &oc2, &c3, &d), RC_OK);
+  CHECK_EQ(c3.resumed_at, 1);
+  CHECK_EQ(gens_seen, 2);
+  NaasOptions of = o;
+  of.iterations = 3;
+  CHECK_EQ(naas_search(&w, &b, &of, &full, &d), RC_OK);
+  CHECK(c3.score == full.score);
+  CHECK(c3.search_score == full.search_score);
+  CHECK(c3.model[0].groups == full.model[0].groups);
+  unlink(ck);
+  naas_result_free(&c1);
+  naas_result_free(&c2);
+  naas_result_free(&c3);
+  naas_result_free(&full);
+  naas_result_free(&s);
+  naas_result_free(&f);
+  naas_result_free(&g);
+  naas_workload_free(&w);
+  module_destroy(mod);
+}
+
 int main(void) {
   RUN(test_fixed);
   RUN(test_equal_effort);
@@ -366,5 +546,6 @@ int main(void) {
   RUN(test_sizing_only_keeps_connectivity);
   RUN(test_bounds);
   RUN(test_impossible_budget);
+  RUN(test_fused);
   TEST_END();
 }
