@@ -169,14 +169,16 @@ static Dv pw(DcostTape *t, Dv a, Dv w) {
   return push(t, v, a, w.v * pow(a.v, w.v - 1), w, v * log(a.v));
 }
 
-/* max(z, 0), smoothed: T log(1 + e^(z/T)).  At T = 0 an excess within
- * rounding of a sum of logs (1e-12) counts as none. */
+/* max(z, 0), smoothed on [0, T] (a one-sided Huber function: z^2 / 2T,
+ * then z - T/2), so that a point within its limits pays nothing and the
+ * optimum, often on a limit (a full buffer, a dim wholly inside), is not
+ * pushed off it.  At T = 0 an excess within rounding of a sum of logs
+ * (1e-12) counts as none. */
 static Dv hinge(DcostTape *t, Dv z, double T) {
   if (T <= 0) return z.v > 1e-12 ? z : cst(0);
-  double s = z.v / T;
-  double v = s > 30 ? z.v : T * log1p(exp(s));
-  double g = s > 30 ? 1 : 1 / (1 + exp(-s));
-  return push(t, v, z, g, cst(0), 0);
+  if (z.v <= 0) return cst(0);
+  if (z.v >= T) return addc(t, z, -T / 2);
+  return push(t, z.v * z.v / (2 * T), z, z.v / T, cst(0), 0);
 }
 
 /* sigmoid(z / T); the step z > 0 at T = 0. */

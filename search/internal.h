@@ -15,4 +15,11 @@ typedef double (*FitnessFn)(const CostResult *, MapObjective);
 Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
                  FitnessFn fitness);
 
+/* The gradient strategy of mapper_run (gradient.c): descent on the
+ * differentiable cost model from several starts, each point rounded to a
+ * valid mapping scored by cost_eval, within o->budget exact evaluations;
+ * the best goes into res.  RC_BADINPUT if no valid mapping was found. */
+Rc gradient_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
+                FitnessFn fitness);
+
 #endif

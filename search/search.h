@@ -4,7 +4,7 @@
  *
  *   - black-box optimizers behind one ask/tell interface (opt.c);
  *   - the mapper of one layer on one architecture and the NAAS encoding it
- *     searches (mapper.c, surrogate.c);
+ *     searches (mapper.c, surrogate.c, gradient.c);
  *   - the NAAS accelerator-and-mapping co-search and the scoring of a fixed
  *     accelerator (naas.c);
  *   - the network level over the NAS-Bench-201 cell space and its accuracy
@@ -65,10 +65,19 @@ bool opt_parse(const char *name, OptKind *k);
 
 /* ==== the mapper ============================================================ */
 
-/* The mapper of one layer on one architecture (mapper.c; surrogate.c for
- * the surrogate strategy) and the NAAS encoding it searches. */
+/* The mapper of one layer on one architecture (mapper.c; surrogate.c and
+ * gradient.c for the surrogate and gradient strategies) and the NAAS
+ * encoding it searches.  Every strategy's budget counts exact evaluations
+ * (cost_eval calls). */
 
-typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE, MAP_SURROGATE } MapStrategy;
+typedef enum {
+  MAP_ES = 0,
+  MAP_RANDOM,
+  MAP_GENETIC,
+  MAP_EXHAUSTIVE,
+  MAP_SURROGATE, /* a baseline: an MLP of the layer's own samples (surrogate.c) */
+  MAP_GRADIENT   /* descent on the differentiable cost model, rounded (gradient.c) */
+} MapStrategy;
 typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
 
 typedef struct {
@@ -78,15 +87,21 @@ typedef struct {
   int popsize;    /* 0: the optimizer's default */
   int chains; /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
   uint64_t seed;
+  double temperature; /* gradient: initial temperature, in (0, 10]; 0: MAP_GRADIENT_TEMPERATURE */
+  double lr;          /* gradient: Adam's step in log-factor units, in (0, 1]; 0: MAP_GRADIENT_LR */
 } MapperOptions;
+
+#define MAP_GRADIENT_TEMPERATURE 1.0
+#define MAP_GRADIENT_LR 0.1
 
 typedef struct {
   Mapping best;
   CostResult cost;
   double best_fitness;
   int64_t evals, valid;
-  bool complete; /* exhaustive: the whole space was evaluated within the budget */
-  int restarts;  /* es: IPOP restarts made */
+  bool complete;   /* exhaustive: the whole space was evaluated within the budget */
+  int restarts;    /* es: IPOP restarts made */
+  int64_t relaxed; /* gradient: evaluations of the differentiable model (not in evals) */
 } MapResult;
 
 void mapper_options_default(MapperOptions *o);
@@ -115,7 +130,8 @@ bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, doub
  * the array's connectivity admits no dim of the layer (it runs on one PE). */
 Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
 
-/* Searches a mapping of p on a (mapper_check first); RC_BADINPUT (reported) if none is valid. */
+/* Searches a mapping of p on a (mapper_check first); RC_BADINPUT (reported) if none is valid,
+ * or if an option is out of range (gradient's temperature or lr). */
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d);
 
 /* ==== the accelerator co-search ============================================= */

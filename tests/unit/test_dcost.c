@@ -158,8 +158,8 @@ static void test_zoo_layers(void) {
         CostResult c;
         if (cost_eval(&layers[i], &a, &m, &c) != COST_OK) continue;
         k++;
-        char what[128];
-        snprintf(what, sizeof what, "%s %s #%d", pre, layers[i].name, k);
+        char what[256];
+        snprintf(what, sizeof what, "%.40s %.47s #%d", pre, layers[i].name, k);
         int res = compare(&layers[i], &a, &m, what);
         CHECK_EQ(res, 0);
         pe += res == 0, pt++;
