@@ -13,7 +13,7 @@
  *      objective is log E + log C (EDP), log E or log C, at a temperature
  *      annealed geometrically from o->temperature to a twentieth of it;
  *   3. every ROUND_EVERY steps and at the end, the point is projected on a
- *      valid discrete mapping (project below: nearest divisors, capacity
+ *      valid discrete mapping (gradient_project below: nearest divisors, capacity
  *      repaired) and, if that mapping was not scored before, scored by
  *      cost_eval: one exact evaluation, counted in o->budget like every
  *      other strategy's.
@@ -157,7 +157,7 @@ static bool repair(const Problem *p, const Arch *a, Mapping *m) {
  * round_mapping does the same).  Orders are the argsort of the
  * importances, keeps the positive logits; then the capacities are repaired.
  * false if no repair makes it fit. */
-static bool project(const Problem *p, const Arch *a, const RelaxedMapping *r, Mapping *m) {
+bool gradient_project(const Problem *p, const Arch *a, const RelaxedMapping *r, Mapping *m) {
   int L = a->nlevels;
   memset(m, 0, sizeof *m); /* padding too: mappings are hashed as bytes */
   m->nlevels = L;
@@ -240,7 +240,7 @@ static bool seen_add(Grad *g, uint64_t h) {
 /* Projects r and, if the mapping is new, scores it exactly. */
 static void round_and_score(Grad *g, const RelaxedMapping *r) {
   Mapping m;
-  if (!project(g->p, g->a, r, &m)) return;
+  if (!gradient_project(g->p, g->a, r, &m)) return;
   if (!seen_add(g, mapping_hash(&m))) return;
   CostResult c;
   g->res->evals++;

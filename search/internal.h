@@ -4,6 +4,7 @@
 #ifndef NAASC_SEARCH_INTERNAL_H
 #define NAASC_SEARCH_INTERNAL_H
 
+#include "backend/backend.h"
 #include "search/search.h"
 
 /* The mapper's objective of one evaluation (lower is better). */
@@ -21,5 +22,36 @@ Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapRes
  * the best goes into res.  RC_BADINPUT if no valid mapping was found. */
 Rc gradient_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
                 FitnessFn fitness);
+
+/* The valid discrete mapping of p on a nearest to the relaxed point r
+ * (gradient.c): nearest divisors, spatial factors within the fan-outs,
+ * orders by importance, keeps by sign, capacities repaired by moving
+ * factors outward.  false if no repair makes every tile fit.  The
+ * co-search (cosearch.c) rounds its mappings with it too. */
+bool gradient_project(const Problem *p, const Arch *a, const RelaxedMapping *r, Mapping *m);
+
+/* naas.c's parts that the gradient co-search (cosearch.c) shares, so both
+ * searches score and finish designs alike. */
+
+/* Instances and meshes from the fan-outs (arch_load's rule). */
+void naas_arch_finish(Arch *a);
+/* On-chip storage in bits, all levels and instances. */
+int64_t naas_onchip_bits(const Arch *a);
+/* cost.c's area of a design before any mapping. */
+double naas_arch_area(const Arch *a);
+/* The budget's PEs, on-chip 16-bit words and DRAM bandwidth (words/cycle). */
+void naas_budget(const Arch *budget, int64_t *pes, int64_t *onchip_words, double *dram_bw);
+/* Fills a log entry's design fields. */
+void naas_describe(const Arch *a, NaasCandidate *c);
+/* The end of a search: maps every layer of w on `best` with the search's
+ * mapper budget and with the final one, keeps the better set in r (design,
+ * mappings, score) and adds the final mapping's evaluations to *evals
+ * (the first set's are the search's own, counted by the caller). */
+Rc naas_finish(const NaasWorkload *w, const Arch *best, const NaasOptions *o, NaasResult *r,
+               int64_t *evals, Diag *d);
+
+/* The gradient co-search (cosearch.c), naas_search's --optimizer gradient. */
+Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
+                        NaasResult *r, Diag *d);
 
 #endif

@@ -48,6 +48,7 @@
  * best vector, the counters and the candidate log.
  */
 #include "search/search.h"
+#include "search/internal.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -353,6 +354,15 @@ static double arch_area(const Arch *a) {
             ((double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed);
   }
   return area;
+}
+
+void naas_arch_finish(Arch *a) { arch_finish(a); }
+int64_t naas_onchip_bits(const Arch *a) { return onchip_bits(a); }
+double naas_arch_area(const Arch *a) { return arch_area(a); }
+void naas_budget(const Arch *budget, int64_t *pes, int64_t *onchip_words, double *dram_bw) {
+  Budget b;
+  budget_of(budget, &b);
+  *pes = b.pes, *onchip_words = b.onchip_words, *dram_bw = b.dram_bw;
 }
 
 /* ---- decoding ---------------------------------------------------------------- */
@@ -815,7 +825,7 @@ void naas_result_free(NaasResult *r) {
 
 /* ---- the log ------------------------------------------------------------------- */
 
-static void describe(const Arch *a, NaasCandidate *c) {
+void naas_describe(const Arch *a, NaasCandidate *c) {
   c->pes = a->mac_instances;
   c->naxes = 0;
   for (int l = 0; l < a->nlevels; l++)
@@ -997,6 +1007,39 @@ bad:
 
 /* ---- the search ------------------------------------------------------------------ */
 
+Rc naas_finish(const NaasWorkload *w, const Arch *best, const NaasOptions *o, NaasResult *r,
+               int64_t *evals, Diag *d) {
+  /* The best design's layers are mapped again with the search's budget
+   * (the same mappings it scored) and with the final budget (the `map`
+   * pass's default, as the baselines get); the better set is the result. */
+  NaasOptions fo = *o;
+  fo.cache = NULL;
+  Rc rc = eval_full(w, best, &fo, r, d);
+  int64_t final_budget = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+  r->search_score = r->score;
+  if (rc == RC_OK && final_budget > (o->map_budget > 0 ? o->map_budget : DEFAULT_MAP_BUDGET)) {
+    NaasResult r2;
+    memset(&r2, 0, sizeof r2);
+    fo.map_budget = final_budget;
+    rc = eval_full(w, best, &fo, &r2, d);
+    *evals += r2.evals;
+    if (rc == RC_OK && r2.score < r->score) {
+      xfree(r->mapping);
+      xfree(r->cost);
+      r->mapping = r2.mapping;
+      r->cost = r2.cost;
+      r->score = r2.score;
+      r->edp = r2.edp;
+      r->energy_pj = r2.energy_pj;
+      r->cycles = r2.cycles;
+      r2.mapping = NULL;
+      r2.cost = NULL;
+    }
+    naas_result_free(&r2);
+  }
+  return rc;
+}
+
 Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
                Diag *d) {
   memset(r, 0, sizeof *r);
@@ -1016,6 +1059,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
                budget->nlevels >= 1 && !budget->level[0].is_dram ? " and no DRAM level first" : "");
     return RC_BADINPUT;
   }
+  if (o->gradient) return naas_gradient_search(w, budget, o, r, d);
   int rank, nranks;
   mpi_rank(&rank, &nranks);
   int dim = o->sizing_only ? sizing_genes(budget) : TEMPLATE_GENES;
@@ -1155,7 +1199,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       c->energy_pj = s.valid ? s.energy_pj : INFINITY;
       c->cycles = s.valid ? s.cycles : INFINITY;
       c->area_um2 = ok[i] ? arch_area(&archs[i]) : 0;
-      if (ok[i]) describe(&archs[i], c);
+      if (ok[i]) naas_describe(&archs[i], c);
       h.candidates++;
     }
     if (start) {
@@ -1211,34 +1255,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       decode_sizing(budget, &bg, best_x, &best);
     else
       decode_template(budget, &bg, best_x, &best);
-    /* The best design's layers are mapped again with the search's budget
-     * (the same mappings it scored) and with the final budget (the `map`
-     * pass's default, as the baselines get); the better set is the result. */
-    NaasOptions fo = *o;
-    fo.cache = NULL;
-    rc = eval_full(w, &best, &fo, r, d);
-    int64_t final_budget = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
-    r->search_score = r->score;
-    if (rc == RC_OK && final_budget > mo.budget) {
-      NaasResult r2;
-      memset(&r2, 0, sizeof r2);
-      fo.map_budget = final_budget;
-      rc = eval_full(w, &best, &fo, &r2, d);
-      h.evals += r2.evals;
-      if (rc == RC_OK && r2.score < r->score) {
-        xfree(r->mapping);
-        xfree(r->cost);
-        r->mapping = r2.mapping;
-        r->cost = r2.cost;
-        r->score = r2.score;
-        r->edp = r2.edp;
-        r->energy_pj = r2.energy_pj;
-        r->cycles = r2.cycles;
-        r2.mapping = NULL;
-        r2.cost = NULL;
-      }
-      naas_result_free(&r2);
-    }
+    rc = naas_finish(w, &best, o, r, &h.evals, d);
     r->evals = h.evals; /* the search's, plus the final mapping's */
     r->candidates = h.candidates;
   }

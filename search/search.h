@@ -185,6 +185,7 @@ typedef struct {
   NaasObjective objective;
   double max_area_um2, max_cycles, max_energy_pj; /* bounds; 0 = none */
   OptKind optimizer;  /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
+  bool gradient;      /* one gradient loop over sizes and mappings instead (cosearch.c) */
   bool sizing_only;   /* keep the budget's connectivity, search sizes only */
   int64_t iterations; /* outer generations; 0 = the default */
   int popsize;        /* 0 = the optimizer's default */
@@ -230,6 +231,7 @@ typedef struct {
   CostResult *cost;   /* heap, one per workload layer (one instance of the shape) */
   int64_t candidates; /* accelerators evaluated */
   int64_t evals;      /* cost-model evaluations, mapper included */
+  int64_t relaxed;    /* gradient co-search: layer evaluations of the differentiable model */
   double seconds;
   /* naas_search only: */
   NaasCandidate *log; /* heap, every candidate in order; naas_result_free */
@@ -242,7 +244,9 @@ typedef struct {
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and
  * bandwidth are the limits; its connectivity the sizing-only choice) and
- * the mapping of every layer.  RC_BADINPUT (reported) for an impossible
+ * the mapping of every layer: CMA-ES (or random) over designs, each mapped
+ * by the mapper, or with o->gradient the gradient co-search of cosearch.c
+ * (sizes and every layer's mapping in one descent).  RC_BADINPUT (reported) for an impossible
  * budget or an unreadable checkpoint. */
 Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
                Diag *d);

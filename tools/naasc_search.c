@@ -49,12 +49,15 @@ static const char usage_text[] =
     "  --max-area UM2           bound on the design's area (um^2)\n"
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
-    "  --iterations N           generations of the outer search (default 60)\n"
+    "  --iterations N           generations of the outer search (default 60; gradient:\n"
+    "                           roundings of the descent, every 20 steps, default 30)\n"
     "  --popsize N              candidates per generation (default 16)\n"
     "  --map-budget N           mapper evaluations per layer and candidate (default 1000)\n"
     "  --final-map-budget N     the best design's final mapping per layer (default 20000; the\n"
     "                           better of it and the search's mappings is kept)\n"
-    "  --optimizer cmaes|random the outer optimizer (default cmaes; random is the baseline)\n"
+    "  --optimizer cmaes|random|gradient   the outer optimizer (default cmaes; random is the\n"
+    "                           baseline; gradient: sizes and mappings in one descent on the\n"
+    "                           differentiable cost model, the budget's connectivity kept)\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
     "  --fixed                  no search: the budget design itself, each layer's best mapping\n"
     "  --seed N                 the same seed gives the same result for any --jobs or -np\n"
@@ -202,6 +205,7 @@ static void json_s(FILE *f, const char *s) {
 
 static const char *mode_name(bool fixed, const NaasOptions *o) {
   return fixed                        ? "fixed"
+         : o->gradient                ? "gradient"
          : o->sizing_only             ? "sizing-only"
          : o->optimizer == OPT_RANDOM ? "random"
                                       : "naas";
@@ -527,8 +531,12 @@ int naasc_search_main(int argc, char **argv) {
         return usage_error("--map-budget takes a positive integer, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
-      if (!v || !opt_parse(v, &o.optimizer) || o.optimizer == OPT_GENETIC)
-        return usage_error("--optimizer takes cmaes or random, not '%s'", v ? v : "");
+      if (v && strcmp(v, "gradient") == 0)
+        o.gradient = true, o.optimizer = OPT_CMAES;
+      else if (!v || !opt_parse(v, &o.optimizer) || o.optimizer == OPT_GENETIC)
+        return usage_error("--optimizer takes cmaes, random or gradient, not '%s'", v ? v : "");
+      else
+        o.gradient = false;
     } else if (cli_is_flag(a, "--final-map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--final-map-budget");
       if (!v || !parse_i64(v, &o.final_map_budget, 1))
@@ -574,7 +582,10 @@ int naasc_search_main(int argc, char **argv) {
                        "naasc --search needs at least one model (a .onnx file or a zoo name)");
   if (!budget) return usage_error("%s", "naasc --search needs --budget NAME|FILE.yaml");
   if (o.resume && !o.checkpoint) return usage_error("%s", "--resume needs --checkpoint FILE");
-  if (fixed && (o.sizing_only || o.optimizer == OPT_RANDOM))
+  if (o.gradient && (o.checkpoint || o.resume))
+    return usage_error("%s", "--optimizer gradient takes no --checkpoint or --resume "
+                             "(it keeps no optimizer state between rounds)");
+  if (fixed && (o.sizing_only || o.optimizer == OPT_RANDOM || o.gradient))
     return usage_error("%s", "--fixed searches nothing: no --sizing-only or --optimizer");
 
   int rank = 0, nranks = 1;

@@ -1,0 +1,602 @@
+/*
+ * cosearch.c: the gradient co-search (naasc --search --optimizer gradient):
+ * the accelerator's sizes and the mapping of every layer in one descent on
+ * the differentiable cost model (backend/dcost.c), instead of NAAS's two
+ * nested loops (CMA-ES over designs, a mapper per design and layer).  The
+ * line of DOSA (Hong et al., MICRO 2023: one-loop co-search of hardware and
+ * mapping by gradient descent on a differentiable model, rounded to valid
+ * points), with naas.c's design space and scoring.
+ *
+ * The design space is the sizing-only one (naas.c, --sizing-only): the
+ * budget's own hierarchy and connectivity, every on-chip capacity from a
+ * quarter to 4x the budget's (steps of 16 B) and every array axis from half
+ * to twice the budget's (even sizes), the DRAM bandwidth at the budget's
+ * whole (more bandwidth never costs energy or cycles in the model).
+ * Connectivity stays the budget's: it is a choice of which dims an axis may
+ * unroll, it changes the set of mapping variables itself (dcost's spatial
+ * variables exist only where the axis admits the dim), and relaxing it
+ * would need a mixture over connectivities for every layer; CMA-ES can wrap
+ * this search for it (not done).
+ *
+ * Variables: log capacity c_l of every sized level, log fan-out f_lx of
+ * every sized axis, and one RelaxedMapping per layer shape.  In dcost the
+ * arch's sizes enter only as limits (energy and cycles depend on the
+ * mapping and the per-access energies and bandwidths, which sizing keeps),
+ * so each layer is evaluated on the budget with the sized limits lifted and
+ * the limits become penalties on dcost's requirement outputs:
+ *   h(log words_l - c_l + log multiple_buffering_l) per layer and level,
+ *   h(log unrolling_lx - f_lx) per layer and axis,
+ * plus the budget as smooth penalties on the sizes: h(log PEs - log budget
+ * PEs), h(log on-chip bits - log budget's), and h(log area - log max area),
+ * h(log cycles_m - log max cycles), h(log energy_m - log max energy) when
+ * those bounds are given; h is the one-sided Huber function of dcost
+ * (docs/cost-model.md, section 14).  The loss is
+ *   J = mean over models of (log sum E + log sum C)   (EDP; or one of them)
+ *       + PENALTY x (the penalties),
+ * descended by Adam with the temperature annealed from 0.1 to 0.005.
+ *
+ * Every ROUND_STEPS steps the point is rounded: the sizes to the nearest
+ * design on the grid, repaired into the budget (largest axis or buffer
+ * shrunk first), every layer's mapping projected on it (gradient_project)
+ * and evaluated by cost_eval: one exact evaluation per layer, one candidate
+ * in the log.  The mappings start from the es mapper's on the budget design
+ * (o->map_budget evaluations per layer, counted).  At the end the best
+ * rounded design is finished as naas_search finishes its best (naas_finish:
+ * every layer mapped again with the search's and the final mapper budget);
+ * the result is the best of those mappings and the rounded ones.
+ *
+ * Deterministic for a seed (single-threaded; the mapper's seeds as naas.c's).
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend/backend.h"
+#include "search/internal.h"
+
+#define ROUND_STEPS 20     /* Adam steps between roundings */
+#define DEFAULT_ROUNDS 30  /* roundings (candidates) when o->iterations is 0 */
+#define DEFAULT_MAP_BUDGET 1000 /* naas.c's mapper budget per layer */
+#define PENALTY 20.0       /* weight of the penalties (log units), as gradient.c */
+#define T_START 0.1        /* temperature at the first step (the start is a good mapping:
+                              at 1 the relaxation is far from it and the descent leaves it) */
+#define T_FINAL_RATIO 20.0 /* falls 20-fold over the run */
+#define LR_MAP 0.01        /* Adam steps: mappings (log factors; gradient.c's 0.1 walks
+                              layers that weigh little in the total away from their start) */
+#define LR_ARCH 0.05       /* sizes (log words, log PEs) */
+#define HUBER_MIN 0.01     /* the Huber width is the temperature, at least this */
+#define STEP_WORDS 8       /* naas.c's 16-byte buffer step */
+#define NVAR ((int)(sizeof(RelaxedMapping) / sizeof(double)))
+#define MAXZ (ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES))
+
+typedef struct {
+  const NaasWorkload *w;
+  const Arch *budget;
+  const NaasOptions *o;
+  Arch relaxed; /* the budget with sized limits lifted: what dcost sees */
+  int64_t pes, onchip_words;
+  /* sizes: z[0..nc) capacities, z[nc..nc+nf) fan-outs (logs) */
+  int nc, nf;
+  int zl[MAXZ], zx[MAXZ]; /* level (and axis) of each size variable */
+  double z[MAXZ], lo[MAXZ], hi[MAXZ];
+  RelaxedMapping *r; /* per layer */
+  DcostTape **tape;  /* per layer */
+  DcostResult *out;  /* per layer, the last evaluation */
+  double wE, wC;     /* objective weights of log energy, log cycles */
+} Co;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One-sided Huber (dcost's h): 0 below 0, x^2/2d up to d, then x - d/2. */
+static double huber(double x, double dw) { return x <= 0 ? 0 : x < dw ? x * x / (2 * dw) : x - dw / 2; }
+static double huber_d(double x, double dw) { return x <= 0 ? 0 : x < dw ? x / dw : 1; }
+
+static int64_t even_round(double v) {
+  int64_t e = 2 * (int64_t)floor(v / 2 + 0.5);
+  return e < 2 ? 2 : e;
+}
+
+/* The capacity of a level as on-chip storage counts it (naas.c's rule). */
+static double level_words(const Level *L) {
+  double cap = (double)L->capacity_words;
+  if (cap <= 0)
+    for (int t = 0; t < NTENSORS; t++) cap += (double)L->tensor_capacity_words[t];
+  return cap;
+}
+
+/* The size variables and their boxes (decode_sizing's ranges). */
+static void vars_init(Co *c) {
+  const Arch *b = c->budget;
+  c->nc = c->nf = 0;
+  for (int l = 0; l < b->nlevels; l++) {
+    const Level *L = &b->level[l];
+    if (L->is_dram || L->capacity_words <= 0) continue;
+    int k = c->nc++;
+    double cap = (double)L->capacity_words;
+    c->zl[k] = l, c->zx[k] = -1;
+    c->z[k] = log(cap);
+    c->lo[k] = log(fmax(1, cap / 4)), c->hi[k] = log(cap * 4);
+  }
+  for (int l = 0; l < b->nlevels; l++)
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
+      if (b->level[l].fanout[x] <= 1) continue;
+      int k = c->nc + c->nf++;
+      double f = (double)b->level[l].fanout[x];
+      c->zl[k] = l, c->zx[k] = x;
+      c->z[k] = log(f);
+      c->lo[k] = log(fmax(2, f / 2)), c->hi[k] = log(2 * f);
+    }
+  /* What dcost sees: sized capacities unbounded, sized axes at their maximum. */
+  c->relaxed = *b;
+  for (int k = 0; k < c->nc; k++) {
+    Level *L = &c->relaxed.level[c->zl[k]];
+    L->capacity_words = 0;
+    for (int t = 0; t < NTENSORS; t++) L->tensor_capacity_words[t] = 0;
+  }
+  for (int k = c->nc; k < c->nc + c->nf; k++)
+    c->relaxed.level[c->zl[k]].fanout[c->zx[k]] = (int64_t)ceil(exp(c->hi[k]));
+  naas_arch_finish(&c->relaxed);
+}
+
+/* log of the design's PEs, on-chip bits and area at sizes z, with their
+ * gradients (d*[k] = d log(.) / d z[k]). */
+static void arch_logs(const Co *c, const double *z, double *lpe, double *dpe, double *lbits,
+                      double *dbits, double *larea, double *darea) {
+  const Arch *b = c->budget;
+  int nl = b->nlevels, nz = c->nc + c->nf;
+  double logfan[ACCEL_MAX_LEVELS] = {0}, logcap[ACCEL_MAX_LEVELS];
+  int capvar[ACCEL_MAX_LEVELS];
+  for (int l = 0; l < nl; l++) {
+    capvar[l] = -1;
+    logcap[l] = log(fmax(level_words(&b->level[l]), 1e-300));
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      if (b->level[l].fanout[x] > 1) logfan[l] += log((double)b->level[l].fanout[x]);
+  }
+  for (int k = 0; k < c->nc; k++) capvar[c->zl[k]] = k, logcap[c->zl[k]] = z[k];
+  for (int k = c->nc; k < nz; k++)
+    logfan[c->zl[k]] += z[k] - log((double)b->level[c->zl[k]].fanout[c->zx[k]]);
+  /* PEs: the product of every fan-out. */
+  double lp = 0;
+  for (int l = 0; l < nl; l++) lp += logfan[l];
+  *lpe = lp;
+  for (int k = 0; k < nz; k++) dpe[k] = k >= c->nc ? 1 : 0;
+  /* Bits and area: sums over levels of instances x words x (bits | area per word). */
+  double inst_log = 0, bits = 0, area = 0;
+  double tb[ACCEL_MAX_LEVELS] = {0}, ta[ACCEL_MAX_LEVELS] = {0}; /* per level terms */
+  for (int l = 0; l < nl; l++) {
+    const Level *L = &b->level[l];
+    if (!L->is_dram) {
+      double inst = exp(inst_log), words = exp(logcap[l]);
+      double wb = L->word_bits > 0 ? L->word_bits : 16;
+      tb[l] = inst * words * wb;
+      ta[l] = inst * (words * L->area_um2_per_word + L->area_um2_fixed);
+      bits += tb[l], area += ta[l];
+    }
+    inst_log += logfan[l];
+  }
+  double tmac = exp(inst_log) * b->mac_area_um2;
+  area += tmac;
+  *lbits = log(fmax(bits, 1e-300));
+  *larea = log(fmax(area, 1e-300));
+  for (int k = 0; k < nz; k++) {
+    double gb = 0, ga = 0;
+    if (k < c->nc) {
+      int l = c->zl[k];
+      const Level *L = &b->level[l];
+      double inst = tb[l] / (exp(logcap[l]) * (L->word_bits > 0 ? L->word_bits : 16));
+      gb = tb[l];
+      ga = inst * exp(logcap[l]) * L->area_um2_per_word;
+    } else {
+      int lf = c->zl[k]; /* instances of every level below lf grow with it */
+      for (int l = lf + 1; l < nl; l++) gb += tb[l], ga += ta[l];
+      ga += tmac;
+    }
+    dbits[k] = bits > 0 ? gb / bits : 0;
+    darea[k] = area > 0 ? ga / area : 0;
+  }
+  (void)capvar;
+}
+
+/* The discrete design nearest to z (decode_sizing's grid), repaired into
+ * the budget and --max-area; false if no repair fits it. */
+static bool round_arch(const Co *c, const double *z, Arch *a) {
+  const Arch *b = c->budget;
+  *a = *b;
+  snprintf(a->name, sizeof a->name, "grad-%.30s", b->name);
+  for (int k = 0; k < c->nc; k++) {
+    Level *L = &a->level[c->zl[k]];
+    int64_t cap = b->level[c->zl[k]].capacity_words;
+    double v = exp(z[k]);
+    int64_t nc = cap >= 2 * STEP_WORDS ? STEP_WORDS * (int64_t)floor(v / STEP_WORDS + 0.5)
+                                       : (int64_t)floor(v + 0.5);
+    if (nc < 1) nc = 1;
+    L->capacity_words = nc;
+  }
+  for (int k = c->nc; k < c->nc + c->nf; k++)
+    a->level[c->zl[k]].fanout[c->zx[k]] = even_round(exp(z[k]));
+  for (int guard = 0; guard < 100000; guard++) {
+    naas_arch_finish(a);
+    bool pe_ok = a->mac_instances <= c->pes;
+    bool mem_ok = naas_onchip_bits(a) / 16 <= c->onchip_words;
+    bool area_ok = !(c->o->max_area_um2 > 0) || naas_arch_area(a) <= c->o->max_area_um2;
+    if (pe_ok && mem_ok && area_ok) break;
+    int best = -1;
+    double bv = 0;
+    if (!pe_ok || (!area_ok && c->nc == 0)) { /* the largest axis above 2 loses 2 */
+      for (int k = c->nc; k < c->nc + c->nf; k++) {
+        int64_t f = a->level[c->zl[k]].fanout[c->zx[k]];
+        if (f > 2 && f > bv) bv = (double)f, best = k;
+      }
+      if (best < 0) return false;
+      a->level[c->zl[best]].fanout[c->zx[best]] -= 2;
+      continue;
+    }
+    /* the buffer holding the most bits loses a step (or a sixteenth) */
+    for (int k = 0; k < c->nc; k++) {
+      const Level *L = &a->level[c->zl[k]];
+      double v = (double)L->instances * (double)L->capacity_words;
+      if (L->capacity_words > 1 && v > bv) bv = v, best = k;
+    }
+    if (best < 0) return false;
+    Level *L = &a->level[c->zl[best]];
+    int64_t cut = L->capacity_words / 16;
+    cut = cut < STEP_WORDS ? STEP_WORDS : STEP_WORDS * (cut / STEP_WORDS);
+    L->capacity_words = L->capacity_words > cut ? L->capacity_words - cut : 1;
+  }
+  naas_arch_finish(a);
+  if (a->mac_instances > c->pes || naas_onchip_bits(a) / 16 > c->onchip_words) return false;
+  if (c->o->max_area_um2 > 0 && naas_arch_area(a) > c->o->max_area_um2) return false;
+  /* Partitioned capacities follow their level's, as in decode_sizing. */
+  for (int k = 0; k < c->nc; k++) {
+    Level *L = &a->level[c->zl[k]];
+    int64_t cap = b->level[c->zl[k]].capacity_words;
+    for (int t = 0; t < NTENSORS; t++)
+      if (L->tensor_capacity_words[t] > 0) {
+        int64_t tc = (int64_t)floor((double)b->level[c->zl[k]].tensor_capacity_words[t] *
+                                    (double)L->capacity_words / (double)cap);
+        L->tensor_capacity_words[t] = tc < 1 ? 1 : tc;
+      }
+  }
+  return true;
+}
+
+typedef struct {
+  double loss, pen_pe, pen_mem, pen_area, pen_cycles, pen_energy; /* excess, log units */
+} LossParts;
+
+/* Evaluates every layer at temperature T and the loss's gradient: into
+ * gz (sizes) and gr (per layer).  false if dcost fails. */
+static bool loss_grad(Co *c, double T, double *gz, RelaxedMapping *gr, LossParts *lp) {
+  const NaasWorkload *w = c->w;
+  const NaasOptions *o = c->o;
+  int n = w->nlayers, nz = c->nc + c->nf;
+  double dw = T > HUBER_MIN ? T : HUBER_MIN;
+  memset(lp, 0, sizeof *lp);
+  for (int k = 0; k < nz; k++) gz[k] = 0;
+  for (int i = 0; i < n; i++)
+    if (dcost_eval(&w->layers[i].p, &c->relaxed, &c->r[i], T, c->tape[i], &c->out[i]) != COST_OK)
+      return false;
+  /* Per model: sums of energy and cycles (relative to the largest layer's, for range). */
+  double SE[NAAS_MAX_MODELS] = {0}, SC[NAAS_MAX_MODELS] = {0};
+  double mE[NAAS_MAX_MODELS], mC[NAAS_MAX_MODELS];
+  for (int m = 0; m < w->nmodels; m++) mE[m] = mC[m] = -INFINITY;
+  for (int i = 0; i < n; i++) {
+    int m = w->layers[i].model;
+    double le = c->out[i].log_energy + log((double)w->layers[i].count);
+    double lc = c->out[i].log_cycles + log((double)w->layers[i].count);
+    if (le > mE[m]) mE[m] = le;
+    if (lc > mC[m]) mC[m] = lc;
+  }
+  for (int i = 0; i < n; i++) {
+    int m = w->layers[i].model;
+    SE[m] += exp(c->out[i].log_energy + log((double)w->layers[i].count) - mE[m]);
+    SC[m] += exp(c->out[i].log_cycles + log((double)w->layers[i].count) - mC[m]);
+  }
+  double M = w->nmodels, gE[NAAS_MAX_MODELS], gC[NAAS_MAX_MODELS];
+  for (int m = 0; m < w->nmodels; m++) {
+    double lE = mE[m] + log(SE[m]), lC = mC[m] + log(SC[m]);
+    lp->loss += (c->wE * lE + c->wC * lC) / M;
+    gE[m] = c->wE / M, gC[m] = c->wC / M;
+    if (o->max_cycles > 0) {
+      double x = lC - log(o->max_cycles);
+      lp->loss += PENALTY * huber(x, dw);
+      lp->pen_cycles = fmax(lp->pen_cycles, x);
+      gC[m] += PENALTY * huber_d(x, dw);
+    }
+    if (o->max_energy_pj > 0) {
+      double x = lE - log(o->max_energy_pj);
+      lp->loss += PENALTY * huber(x, dw);
+      lp->pen_energy = fmax(lp->pen_energy, x);
+      gE[m] += PENALTY * huber_d(x, dw);
+    }
+  }
+  /* Per layer: the seed of its outputs, and its limits against the sizes. */
+  for (int i = 0; i < n; i++) {
+    const DcostResult *out = &c->out[i];
+    int m = w->layers[i].model;
+    double cnt = (double)w->layers[i].count;
+    DcostSeed s;
+    memset(&s, 0, sizeof s);
+    s.log_energy = gE[m] * exp(out->log_energy + log(cnt) - mE[m]) / SE[m];
+    s.log_cycles = gC[m] * exp(out->log_cycles + log(cnt) - mC[m]) / SC[m];
+    s.penalty = PENALTY;
+    lp->loss += PENALTY * out->penalty;
+    for (int k = 0; k < nz; k++) {
+      int l = c->zl[k];
+      double x, g;
+      if (k < c->nc) {
+        double mb = c->budget->level[l].multiple_buffering;
+        x = out->log_words[l] - c->z[k] + log(mb > 0 ? mb : 1);
+        g = PENALTY * huber_d(x, dw);
+        s.log_words[l] += g;
+      } else {
+        x = out->log_spatial[l][c->zx[k]] - c->z[k];
+        g = PENALTY * huber_d(x, dw);
+        s.log_spatial[l][c->zx[k]] += g;
+      }
+      lp->loss += PENALTY * huber(x, dw);
+      gz[k] -= g;
+    }
+    dcost_grad(c->tape[i], &s, &gr[i]);
+  }
+  /* The budget on the sizes. */
+  double lpe, lbits, larea, dpe[MAXZ], dbits[MAXZ], darea[MAXZ];
+  arch_logs(c, c->z, &lpe, dpe, &lbits, dbits, &larea, darea);
+  double xs[3] = {lpe - log((double)c->pes), lbits - log(16.0 * (double)c->onchip_words),
+                  o->max_area_um2 > 0 ? larea - log(o->max_area_um2) : -INFINITY};
+  const double *ds[3] = {dpe, dbits, darea};
+  for (int j = 0; j < 3; j++) {
+    if (!(xs[j] > 0)) continue;
+    lp->loss += PENALTY * huber(xs[j], dw);
+    for (int k = 0; k < nz; k++) gz[k] += PENALTY * huber_d(xs[j], dw) * ds[j][k];
+  }
+  lp->pen_pe = xs[0], lp->pen_mem = xs[1], lp->pen_area = xs[2];
+  return true;
+}
+
+/* Rounds the point: the design, every layer projected on it and scored
+ * exactly.  Fills a log entry; true with *score (and ms, cs) if valid. */
+static bool round_point(Co *c, Arch *a, Mapping *ms, CostResult *cs, NaasCandidate *cand,
+                        int64_t *evals) {
+  const NaasWorkload *w = c->w;
+  const NaasOptions *o = c->o;
+  memset(cand, 0, sizeof *cand);
+  cand->score = cand->edp = cand->energy_pj = cand->cycles = INFINITY;
+  if (!round_arch(c, c->z, a)) return false;
+  cand->area_um2 = naas_arch_area(a);
+  naas_describe(a, cand);
+  double E[NAAS_MAX_MODELS] = {0}, C[NAAS_MAX_MODELS] = {0};
+  for (int i = 0; i < w->nlayers; i++) {
+    if (!gradient_project(&w->layers[i].p, a, &c->r[i], &ms[i])) return false;
+    (*evals)++;
+    if (cost_eval(&w->layers[i].p, a, &ms[i], &cs[i]) != COST_OK) return false;
+    E[w->layers[i].model] += (double)w->layers[i].count * cs[i].energy_pj;
+    C[w->layers[i].model] += (double)w->layers[i].count * (double)cs[i].cycles;
+  }
+  double le = 0, lc = 0;
+  for (int m = 0; m < w->nmodels; m++) {
+    if (o->max_cycles > 0 && C[m] > o->max_cycles) return false;
+    if (o->max_energy_pj > 0 && E[m] > o->max_energy_pj) return false;
+    le += log(E[m]), lc += log(C[m]);
+  }
+  if (w->nmodels == 1)
+    cand->energy_pj = E[0], cand->cycles = C[0], cand->edp = E[0] * C[0];
+  else
+    cand->energy_pj = exp(le / w->nmodels), cand->cycles = exp(lc / w->nmodels),
+    cand->edp = exp((le + lc) / w->nmodels);
+  cand->score = o->objective == NAAS_OBJ_ENERGY    ? cand->energy_pj
+                : o->objective == NAAS_OBJ_LATENCY ? cand->cycles
+                                                   : cand->edp;
+  cand->valid = true;
+  return true;
+}
+
+/* The starting mapping of every layer: the es mapper's on the budget design
+ * (naas.c's mapper options and seeds), relaxed; a random decoded mapping
+ * where that fails. */
+static void start_mappings(Co *c, Rng *rng, int64_t *evals) {
+  const NaasWorkload *w = c->w;
+  MapperOptions mo;
+  mapper_options_default(&mo);
+  mo.strategy = MAP_ES;
+  mo.objective = c->o->objective == NAAS_OBJ_ENERGY    ? MAPOBJ_ENERGY
+                 : c->o->objective == NAAS_OBJ_LATENCY ? MAPOBJ_LATENCY
+                                                       : MAPOBJ_EDP;
+  mo.budget = c->o->map_budget > 0 ? c->o->map_budget : DEFAULT_MAP_BUDGET;
+  Diag quiet;
+  diag_init(&quiet, NULL, NULL);
+  for (int i = 0; i < w->nlayers; i++) {
+    const Problem *p = &w->layers[i].p;
+    MapResult res;
+    mo.seed = c->o->seed ^ ((uint64_t)i * 0x9e3779b97f4a7c15ULL);
+    Rc rc = mapper_run(p, c->budget, &mo, &res, &quiet);
+    *evals += res.evals;
+    Mapping m;
+    if (rc == RC_OK) {
+      m = res.best;
+    } else {
+      double x[ACCEL_MAX_LEVELS * (2 * NDIMS + NTENSORS) +
+               ACCEL_MAX_LEVELS * ACCEL_MAX_AXES * (NDIMS + 2)];
+      for (int k = 0; k < mapspace_dim(c->budget); k++) x[k] = rng_uniform(rng);
+      mapspace_decode(p, c->budget, x, &m);
+    }
+    RelaxedMapping *r = &c->r[i];
+    if (dcost_relax(p, c->budget, &m, r) != COST_OK) memset(r, 0, sizeof *r);
+    /* Soften the orders and keeps so the descent can move them (gradient.c's refine). */
+    for (int l = 0; l < c->budget->nlevels; l++) {
+      for (int d = 0; d < NDIMS; d++) r->order[l][d] = r->order[l][d] / NDIMS;
+      for (int t = 0; t < NTENSORS; t++) r->keep[l][t] /= 4;
+    }
+  }
+}
+
+Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
+                        NaasResult *r, Diag *d) {
+  memset(r, 0, sizeof *r);
+  double t0 = now_s();
+  Co c;
+  memset(&c, 0, sizeof c);
+  c.w = w, c.budget = budget, c.o = o;
+  double bw;
+  naas_budget(budget, &c.pes, &c.onchip_words, &bw);
+  c.wE = o->objective == NAAS_OBJ_LATENCY ? 0 : 1;
+  c.wC = o->objective == NAAS_OBJ_ENERGY ? 0 : 1;
+  vars_init(&c);
+  int n = w->nlayers, nz = c.nc + c.nf;
+  /* A bound no point of the space meets is refused before any work: the
+   * smallest design (every size at its box's low end) over --max-area. */
+  if (o->max_area_um2 > 0) {
+    double lpe, lbits, larea, g1[MAXZ], g2[MAXZ], g3[MAXZ];
+    arch_logs(&c, c.lo, &lpe, g1, &lbits, g2, &larea, g3);
+    if (larea > log(o->max_area_um2)) {
+      diag_error(d, budget->name,
+                 "no design of the gradient search's space meets --max-area %.6g um^2: the "
+                 "smallest (every buffer a quarter and every array axis half the budget's) "
+                 "has %.6g um^2",
+                 o->max_area_um2, exp(larea));
+      return RC_BADINPUT;
+    }
+  }
+  int64_t rounds = o->iterations > 0 ? o->iterations : DEFAULT_ROUNDS;
+  int64_t steps = rounds * ROUND_STEPS;
+  Rc rc = RC_OK;
+  c.r = xcalloc((size_t)n, sizeof *c.r);
+  c.tape = xcalloc((size_t)n, sizeof *c.tape);
+  c.out = xcalloc((size_t)n, sizeof *c.out);
+  RelaxedMapping *gr = xcalloc((size_t)n, sizeof *gr), *mo = xcalloc((size_t)n, sizeof *mo),
+                 *ve = xcalloc((size_t)n, sizeof *ve);
+  Mapping *ms = xcalloc((size_t)n, sizeof *ms), *best_ms = xcalloc((size_t)n, sizeof *best_ms);
+  CostResult *cs = xcalloc((size_t)n, sizeof *cs), *best_cs = xcalloc((size_t)n, sizeof *best_cs);
+  NaasCandidate *cands = xcalloc((size_t)rounds + 1, sizeof *cands);
+  bool mem = c.r && c.tape && c.out && gr && mo && ve && ms && best_ms && cs && best_cs && cands;
+  for (int i = 0; mem && i < n; i++) mem = (c.tape[i] = dcost_tape_create()) != NULL;
+  if (!mem) {
+    diag_error(d, "search", "out of memory");
+    rc = RC_INTERNAL;
+    goto done;
+  }
+  {
+    Rng rng;
+    rng_seed(&rng, o->seed ^ 0x636f736561726368ULL);
+    int64_t evals = 0, relaxed = 0, nlog = 0;
+    start_mappings(&c, &rng, &evals);
+    double zm[MAXZ] = {0}, zv[MAXZ] = {0}, gz[MAXZ];
+    double best_score = INFINITY;
+    Arch best, a;
+    LossParts lp;
+    memset(&lp, 0, sizeof lp);
+    /* Round 0 is the starting point itself (the budget design). */
+    for (int64_t step = 0; step <= steps; step++) {
+      if (step % ROUND_STEPS == 0) {
+        NaasCandidate *cand = &cands[nlog++];
+        bool ok = round_point(&c, &a, ms, cs, cand, &evals);
+        cand->iteration = step / ROUND_STEPS;
+        cand->index = 0;
+        if (ok && cand->score < best_score) {
+          best_score = cand->score, best = a;
+          memcpy(best_ms, ms, sizeof *ms * (size_t)n);
+          memcpy(best_cs, cs, sizeof *cs * (size_t)n);
+        }
+        if (o->progress)
+          fprintf(stderr, "\rnaas (gradient): round %" PRId64 "/%" PRId64 "  best %.4g   ",
+                  step / ROUND_STEPS, rounds, best_score);
+      }
+      if (step == steps) break;
+      double T = T_START * pow(1.0 / T_FINAL_RATIO, (double)step / (double)(steps - 1));
+      if (!loss_grad(&c, T, gz, gr, &lp)) {
+        diag_error(d, "search", "the differentiable cost model failed on a layer");
+        rc = RC_INTERNAL;
+        goto done;
+      }
+      relaxed += n;
+      int t = (int)step + 1;
+      double b1 = 1 - pow(0.9, t), b2 = 1 - pow(0.999, t);
+      for (int k = 0; k < nz; k++) { /* Adam (Kingma and Ba, 2015), default betas */
+        zm[k] = 0.9 * zm[k] + 0.1 * gz[k];
+        zv[k] = 0.999 * zv[k] + 0.001 * gz[k] * gz[k];
+        c.z[k] -= LR_ARCH * (zm[k] / b1) / (sqrt(zv[k] / b2) + 1e-8);
+        c.z[k] = c.z[k] < c.lo[k] ? c.lo[k] : c.z[k] > c.hi[k] ? c.hi[k] : c.z[k];
+      }
+      for (int i = 0; i < n; i++) {
+        double *x = (double *)&c.r[i], *m1 = (double *)&mo[i], *v1 = (double *)&ve[i];
+        const double *g = (const double *)&gr[i];
+        for (int k = 0; k < NVAR; k++) {
+          if (g[k] == 0 && m1[k] == 0) continue;
+          m1[k] = 0.9 * m1[k] + 0.1 * g[k];
+          v1[k] = 0.999 * v1[k] + 0.001 * g[k] * g[k];
+          x[k] -= LR_MAP * (m1[k] / b1) / (sqrt(v1[k] / b2) + 1e-8);
+        }
+        const Problem *p = &w->layers[i].p;
+        for (int l = 0; l < budget->nlevels; l++) /* log factors in [0, log D] */
+          for (int dd = 0; dd < NDIMS; dd++) {
+            double hi = log((double)p->dim[dd]);
+            RelaxedMapping *rm = &c.r[i];
+            rm->t[l][dd] = rm->t[l][dd] < 0 ? 0 : rm->t[l][dd] > hi ? hi : rm->t[l][dd];
+            for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
+              rm->s[l][ax][dd] = rm->s[l][ax][dd] < 0    ? 0
+                                 : rm->s[l][ax][dd] > hi ? hi
+                                                         : rm->s[l][ax][dd];
+          }
+      }
+    }
+    if (o->progress) fputc('\n', stderr);
+    r->log = cands, r->nlog = nlog, r->candidates = nlog, r->iterations = rounds;
+    r->relaxed = relaxed;
+    cands = NULL;
+    if (o->log_json) {
+      rc = naas_log_write(o->log_json, r, d);
+      if (rc != RC_OK) goto done;
+    }
+    if (!isfinite(best_score)) {
+      /* Name what the last relaxed point still broke. */
+      char why[256] = "";
+      size_t k = 0;
+      const char *names[5] = {"the budget's PEs", "the budget's on-chip bytes", "--max-area",
+                              "--max-latency", "--max-energy"};
+      double ex[5] = {lp.pen_pe, lp.pen_mem, lp.pen_area, lp.pen_cycles, lp.pen_energy};
+      for (int j = 0; j < 5; j++)
+        if (ex[j] > 0.01)
+          k += (size_t)snprintf(why + k, sizeof why - k, "%s%s by %.3gx", k ? ", " : "",
+                                names[j], exp(ex[j]));
+      diag_error(d, budget->name,
+                 "no valid design found by the gradient search in %" PRId64
+                 " rounds: %s",
+                 rounds,
+                 k ? why
+                   : "every rounded design had a layer without a valid mapping or broke a bound "
+                     "(--max-area, --max-latency, --max-energy)");
+      rc = RC_BADINPUT;
+      goto done;
+    }
+    /* The exact check at the end: the best rounded design finished as
+     * naas_search finishes its best; its rounded mappings compete. */
+    int64_t fin = 0;
+    rc = naas_finish(w, &best, o, r, &fin, d);
+    evals += fin + r->evals;
+    r->search_score = best_score;
+    if (rc == RC_OK && best_score < r->score) {
+      memcpy(r->mapping, best_ms, sizeof *best_ms * (size_t)n);
+      memcpy(r->cost, best_cs, sizeof *best_cs * (size_t)n);
+      for (int64_t j = 0; j < nlog; j++)
+        if (r->log[j].valid && r->log[j].score == best_score) {
+          r->score = best_score;
+          r->edp = r->log[j].edp, r->energy_pj = r->log[j].energy_pj;
+          r->cycles = r->log[j].cycles;
+          break;
+        }
+    }
+    r->evals = evals;
+  }
+done:
+  r->seconds = now_s() - t0;
+  for (int i = 0; c.tape && i < n; i++) dcost_tape_destroy(c.tape[i]);
+  xfree(c.r), xfree(c.tape), xfree(c.out), xfree(gr), xfree(mo), xfree(ve), xfree(ms),
+      xfree(best_ms), xfree(cs), xfree(best_cs), xfree(cands);
+  return rc;
+}
