@@ -561,7 +561,7 @@ Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOpt
                               "--max-latency", "--max-energy"};
       double ex[5] = {lp.pen_pe, lp.pen_mem, lp.pen_area, lp.pen_cycles, lp.pen_energy};
       for (int j = 0; j < 5; j++)
-        if (ex[j] > 0.01)
+        if (ex[j] > 0.05) /* the Huber zone lets a point sit a little over */
           k += (size_t)snprintf(why + k, sizeof why - k, "%s%s by %.3gx", k ? ", " : "",
                                 names[j], exp(ex[j]));
       diag_error(d, budget->name,

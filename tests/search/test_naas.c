@@ -4,7 +4,10 @@
  * of cycles) recomputed here from the per-layer costs the cost model gives
  * for the returned mappings; searched designs stay within the budget; the
  * result does not depend on the thread count; sizing-only keeps the
- * budget's connectivity; bounds and impossible budgets are enforced.
+ * budget's connectivity; bounds and impossible budgets are enforced; the
+ * gradient co-search (search/cosearch.c) keeps the budget's hierarchy and
+ * connectivity, stays within the budget, counts its evaluations, is
+ * deterministic, and refuses bounds no relaxed point meets.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -252,11 +255,73 @@ static void test_impossible_budget(void) {
   free(w.layers);
 }
 
+static void test_gradient(void) {
+  NaasWorkload w;
+  two_models(&w);
+  const char *presets[2] = {"nvdla-256", "eyeriss"};
+  for (int k = 0; k < 2; k++) {
+    Arch b;
+    Diag d;
+    diag_init(&d, stderr, NULL);
+    CHECK_EQ(arch_preset_load(presets[k], &b, &d), RC_OK);
+    NaasOptions o;
+    naas_options_default(&o);
+    o.gradient = true;
+    o.map_budget = 200;
+    o.final_map_budget = 400;
+    o.iterations = 5;
+    NaasResult r, r2;
+    CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
+    CHECK_EQ(r.arch.nlevels, b.nlevels);
+    for (int l = 0; l < b.nlevels; l++)
+      for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+        CHECK_EQ(r.arch.level[l].connectivity[ax], b.level[l].connectivity[ax]);
+        CHECK_EQ(r.arch.level[l].fanout[ax] > 1, b.level[l].fanout[ax] > 1);
+      }
+    CHECK(r.arch.mac_instances <= b.mac_instances);
+    CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
+    /* 5 roundings of 20 steps after round 0 (the budget design itself);
+     * 100 relaxed evaluations of each of the 4 layers. */
+    CHECK_EQ(r.nlog, 6);
+    CHECK_EQ(r.relaxed, 400);
+    CHECK_EQ(r.log[0].pes, b.mac_instances);
+    CHECK_EQ(r.log[0].onchip_bytes, (int64_t)onchip_bytes(&b));
+    for (int64_t i = 0; i < r.nlog; i++)
+      if (r.log[i].valid) CHECK(r.search_score <= r.log[i].score);
+    /* Exact evaluations: the starting mappings (<= 200 each), one per layer
+     * and rounding, the final check (<= 200 + 400 each). */
+    CHECK(r.evals >= 4 && r.evals <= 4 * 200 + 6 * 4 + 4 * 600);
+    check_score(&w, &r);
+    o.jobs = 2;
+    CHECK_EQ(naas_search(&w, &b, &o, &r2, &d), RC_OK);
+    CHECK(r.score == r2.score);
+    CHECK_EQ(r.evals, r2.evals);
+    CHECK(memcmp(&r.arch, &r2.arch, sizeof r.arch) == 0);
+    CHECK(memcmp(r.mapping, r2.mapping, sizeof *r.mapping * 4) == 0);
+    naas_result_free(&r);
+    naas_result_free(&r2);
+    /* Bounds no relaxed point meets: one clear error each. */
+    Diag q;
+    diag_init(&q, NULL, NULL);
+    o.jobs = 1;
+    o.max_area_um2 = 1000; /* under one MAC's and its buffers' area */
+    CHECK_EQ(naas_search(&w, &b, &o, &r, &q), RC_BADINPUT);
+    naas_result_free(&r);
+    o.max_area_um2 = 0;
+    o.max_cycles = 10;
+    CHECK_EQ(naas_search(&w, &b, &o, &r, &q), RC_BADINPUT);
+    naas_result_free(&r);
+    CHECK_EQ(q.nerrors, 2);
+  }
+  free(w.layers);
+}
+
 int main(void) {
   RUN(test_fixed);
   RUN(test_search);
   RUN(test_sizing_only_keeps_connectivity);
   RUN(test_bounds);
   RUN(test_impossible_budget);
+  RUN(test_gradient);
   TEST_END();
 }
