@@ -33,14 +33,15 @@
  * (docs/cost-model.md, section 14).  The loss is
  *   J = mean over models of (log sum E + log sum C)   (EDP; or one of them)
  *       + PENALTY x (the penalties),
- * descended by Adam with the temperature annealed from 0.1 to 0.005.
+ * descended by Adam with the temperature annealed from 0.1 to 0.005.  Each
+ * rounding sizes the buffers from the mappings (DOSA's rule, round_point).
  *
  * Every ROUND_STEPS steps the point is rounded: the sizes to the nearest
  * design on the grid, repaired into the budget (largest axis or buffer
  * shrunk first), every layer's mapping projected on it (gradient_project)
  * and evaluated by cost_eval: one exact evaluation per layer, one candidate
- * in the log.  The mappings start from the es mapper's on the budget design
- * (o->map_budget evaluations per layer, counted).  At the end the best
+ * in the log.  The mappings start from the gradient mapper's on the budget
+ * design (o->map_budget exact evaluations per layer, counted).  At the end the best
  * rounded design is finished as naas_search finishes its best (naas_finish:
  * every layer mapped again with the search's and the final mapper budget);
  * the result is the best of those mappings and the rounded ones.
@@ -203,32 +204,62 @@ static void arch_logs(const Co *c, const double *z, double *lpe, double *dpe, do
   (void)capvar;
 }
 
-/* The discrete design nearest to z (decode_sizing's grid), repaired into
- * the budget and --max-area; false if no repair fits it. */
-static bool round_arch(const Co *c, const double *z, Arch *a) {
-  const Arch *b = c->budget;
-  *a = *b;
-  snprintf(a->name, sizeof a->name, "grad-%.30s", b->name);
+/* A sized capacity on the grid: steps of 16 B for the buffers that have
+ * them (decode_sizing's rule), rounded up (up) or to the nearest, within
+ * the box of variable k. */
+static int64_t cap_grid(const Co *c, int k, double v, bool up) {
+  int64_t cap0 = c->budget->level[c->zl[k]].capacity_words;
+  double lo = exp(c->lo[k]), hi = exp(c->hi[k]);
+  v = v < lo ? lo : v > hi ? hi : v;
+  int64_t step = cap0 >= 2 * STEP_WORDS ? STEP_WORDS : 1;
+  int64_t n = step * (int64_t)(up ? ceil(v / (double)step - 1e-9) : floor(v / (double)step + 0.5));
+  return n < 1 ? 1 : n;
+}
+
+/* Partitioned capacities follow their level's, as in decode_sizing. */
+static void scale_partitions(const Co *c, Arch *a) {
   for (int k = 0; k < c->nc; k++) {
+    const Level *B = &c->budget->level[c->zl[k]];
     Level *L = &a->level[c->zl[k]];
-    int64_t cap = b->level[c->zl[k]].capacity_words;
-    double v = exp(z[k]);
-    int64_t nc = cap >= 2 * STEP_WORDS ? STEP_WORDS * (int64_t)floor(v / STEP_WORDS + 0.5)
-                                       : (int64_t)floor(v + 0.5);
-    if (nc < 1) nc = 1;
-    L->capacity_words = nc;
+    for (int t = 0; t < NTENSORS; t++)
+      if (B->tensor_capacity_words[t] > 0) {
+        int64_t tc = (int64_t)floor((double)B->tensor_capacity_words[t] *
+                                    (double)L->capacity_words / (double)B->capacity_words);
+        L->tensor_capacity_words[t] = tc < 1 ? 1 : tc;
+      }
   }
+}
+
+static bool fits(const Co *c, Arch *a) {
+  naas_arch_finish(a);
+  return a->mac_instances <= c->pes && naas_onchip_bits(a) / 16 <= c->onchip_words &&
+         !(c->o->max_area_um2 > 0 && naas_arch_area(a) > c->o->max_area_um2);
+}
+
+/* The array of z: the budget with every sized axis at its even size nearest
+ * to z and every sized buffer at `caps` (NULL: nearest to z). */
+static void shape_arch(const Co *c, const double *z, const int64_t *caps, Arch *a) {
+  *a = *c->budget;
+  snprintf(a->name, sizeof a->name, "grad-%.30s", c->budget->name);
+  for (int k = 0; k < c->nc; k++)
+    a->level[c->zl[k]].capacity_words = caps ? caps[k] : cap_grid(c, k, exp(z[k]), false);
   for (int k = c->nc; k < c->nc + c->nf; k++)
     a->level[c->zl[k]].fanout[c->zx[k]] = even_round(exp(z[k]));
-  for (int guard = 0; guard < 100000; guard++) {
-    naas_arch_finish(a);
+  scale_partitions(c, a);
+  naas_arch_finish(a);
+}
+
+/* The discrete design nearest to z (decode_sizing's grid; the buffers at
+ * caps if not NULL), repaired into the budget and --max-area (the largest
+ * axis, then the buffer holding the most bits, shrunk first); false if no
+ * repair fits it. */
+static bool round_arch(const Co *c, const double *z, const int64_t *caps, Arch *a) {
+  shape_arch(c, z, caps, a);
+  for (int guard = 0; guard < 100000 && !fits(c, a); guard++) {
     bool pe_ok = a->mac_instances <= c->pes;
-    bool mem_ok = naas_onchip_bits(a) / 16 <= c->onchip_words;
-    bool area_ok = !(c->o->max_area_um2 > 0) || naas_arch_area(a) <= c->o->max_area_um2;
-    if (pe_ok && mem_ok && area_ok) break;
     int best = -1;
     double bv = 0;
-    if (!pe_ok || (!area_ok && c->nc == 0)) { /* the largest axis above 2 loses 2 */
+    if (!pe_ok || c->nc == 0) { /* the largest axis above 2 loses 2 */
       for (int k = c->nc; k < c->nc + c->nf; k++) {
         int64_t f = a->level[c->zl[k]].fanout[c->zx[k]];
         if (f > 2 && f > bv) bv = (double)f, best = k;
@@ -237,8 +268,7 @@ static bool round_arch(const Co *c, const double *z, Arch *a) {
       a->level[c->zl[best]].fanout[c->zx[best]] -= 2;
       continue;
     }
-    /* the buffer holding the most bits loses a step (or a sixteenth) */
-    for (int k = 0; k < c->nc; k++) {
+    for (int k = 0; k < c->nc; k++) { /* the buffer holding the most bits loses a sixteenth */
       const Level *L = &a->level[c->zl[k]];
       double v = (double)L->instances * (double)L->capacity_words;
       if (L->capacity_words > 1 && v > bv) bv = v, best = k;
@@ -248,22 +278,9 @@ static bool round_arch(const Co *c, const double *z, Arch *a) {
     int64_t cut = L->capacity_words / 16;
     cut = cut < STEP_WORDS ? STEP_WORDS : STEP_WORDS * (cut / STEP_WORDS);
     L->capacity_words = L->capacity_words > cut ? L->capacity_words - cut : 1;
+    scale_partitions(c, a);
   }
-  naas_arch_finish(a);
-  if (a->mac_instances > c->pes || naas_onchip_bits(a) / 16 > c->onchip_words) return false;
-  if (c->o->max_area_um2 > 0 && naas_arch_area(a) > c->o->max_area_um2) return false;
-  /* Partitioned capacities follow their level's, as in decode_sizing. */
-  for (int k = 0; k < c->nc; k++) {
-    Level *L = &a->level[c->zl[k]];
-    int64_t cap = b->level[c->zl[k]].capacity_words;
-    for (int t = 0; t < NTENSORS; t++)
-      if (L->tensor_capacity_words[t] > 0) {
-        int64_t tc = (int64_t)floor((double)b->level[c->zl[k]].tensor_capacity_words[t] *
-                                    (double)L->capacity_words / (double)cap);
-        L->tensor_capacity_words[t] = tc < 1 ? 1 : tc;
-      }
-  }
-  return true;
+  return fits(c, a);
 }
 
 typedef struct {
@@ -368,14 +385,50 @@ static bool round_point(Co *c, Arch *a, Mapping *ms, CostResult *cs, NaasCandida
   const NaasOptions *o = c->o;
   memset(cand, 0, sizeof *cand);
   cand->score = cand->edp = cand->energy_pj = cand->cycles = INFINITY;
-  if (!round_arch(c, c->z, a)) return false;
+  /* DOSA's rounding first: every mapping projected on the array of z with
+   * the sized buffers at their largest, then each sized buffer made just
+   * large enough for what the mappings keep in it (rounded up to the grid).
+   * If that design breaks the budget, it is repaired into it (the largest
+   * buffer shrinks first, so the small ones keep what the mappings need)
+   * and the mappings are projected on the result. */
+  int n = w->nlayers;
+  int64_t caps[MAXZ];
+  for (int k = 0; k < c->nc; k++) caps[k] = cap_grid(c, k, exp(c->hi[k]), false);
+  shape_arch(c, c->z, caps, a);
+  bool derived = true;
+  for (int i = 0; i < n && derived; i++)
+    derived = gradient_project(&w->layers[i].p, a, &c->r[i], &ms[i]);
+  bool projected = derived;
+  if (derived) {
+    for (int k = 0; k < c->nc; k++) {
+      const Level *B = &c->budget->level[c->zl[k]];
+      double mb = B->multiple_buffering > 0 ? B->multiple_buffering : 1, need = 1;
+      for (int i = 0; i < n; i++) {
+        int64_t tw[NTENSORS];
+        double u = (double)gradient_level_words(&w->layers[i].p, &ms[i], c->zl[k], tw) * mb;
+        need = fmax(need, u);
+        for (int t = 0; t < NTENSORS; t++)
+          if (B->tensor_capacity_words[t] > 0)
+            need = fmax(need, (double)tw[t] * (double)B->capacity_words /
+                                  (double)B->tensor_capacity_words[t]);
+      }
+      caps[k] = cap_grid(c, k, need, true);
+    }
+    shape_arch(c, c->z, caps, a);
+    derived = fits(c, a);
+  }
+  if (!derived && !round_arch(c, c->z, projected ? caps : NULL, a)) return false;
   cand->area_um2 = naas_arch_area(a);
   naas_describe(a, cand);
   double E[NAAS_MAX_MODELS] = {0}, C[NAAS_MAX_MODELS] = {0};
-  for (int i = 0; i < w->nlayers; i++) {
-    if (!gradient_project(&w->layers[i].p, a, &c->r[i], &ms[i])) return false;
+  for (int i = 0; i < n; i++) {
     (*evals)++;
-    if (cost_eval(&w->layers[i].p, a, &ms[i], &cs[i]) != COST_OK) return false;
+    int rc = derived ? cost_eval(&w->layers[i].p, a, &ms[i], &cs[i]) : COST_EFACTOR;
+    if (rc != COST_OK) { /* not derived, or a partition too small: project on a */
+      if (!gradient_project(&w->layers[i].p, a, &c->r[i], &ms[i])) return false;
+      if (derived) (*evals)++;
+      if (cost_eval(&w->layers[i].p, a, &ms[i], &cs[i]) != COST_OK) return false;
+    }
     E[w->layers[i].model] += (double)w->layers[i].count * cs[i].energy_pj;
     C[w->layers[i].model] += (double)w->layers[i].count * (double)cs[i].cycles;
   }
@@ -397,14 +450,14 @@ static bool round_point(Co *c, Arch *a, Mapping *ms, CostResult *cs, NaasCandida
   return true;
 }
 
-/* The starting mapping of every layer: the es mapper's on the budget design
- * (naas.c's mapper options and seeds), relaxed; a random decoded mapping
- * where that fails. */
+/* The starting mapping of every layer: the gradient mapper's on the budget
+ * design (o->map_budget exact evaluations), relaxed; a random decoded
+ * mapping where that fails. */
 static void start_mappings(Co *c, Rng *rng, int64_t *evals) {
   const NaasWorkload *w = c->w;
   MapperOptions mo;
   mapper_options_default(&mo);
-  mo.strategy = MAP_ES;
+  mo.strategy = MAP_GRADIENT;
   mo.objective = c->o->objective == NAAS_OBJ_ENERGY    ? MAPOBJ_ENERGY
                  : c->o->objective == NAAS_OBJ_LATENCY ? MAPOBJ_LATENCY
                                                        : MAPOBJ_EDP;
@@ -428,11 +481,11 @@ static void start_mappings(Co *c, Rng *rng, int64_t *evals) {
     }
     RelaxedMapping *r = &c->r[i];
     if (dcost_relax(p, c->budget, &m, r) != COST_OK) memset(r, 0, sizeof *r);
-    /* Soften the orders and keeps so the descent can move them (gradient.c's refine). */
-    for (int l = 0; l < c->budget->nlevels; l++) {
-      for (int d = 0; d < NDIMS; d++) r->order[l][d] = r->order[l][d] / NDIMS;
-      for (int t = 0; t < NTENSORS; t++) r->keep[l][t] /= 4;
-    }
+    /* Orders and keeps stay at dcost_relax's scale (importances 1 apart,
+     * logits +-8): at these temperatures they are hard, so the descent
+     * moves tile factors and sizes, and keeps the starting orders and keeps
+     * (softened, gradient.c's refine scale, the descent reordered loops
+     * that the projection then turned into poor mappings). */
   }
 }
 

@@ -90,6 +90,25 @@ static int64_t words_of(const Problem *p, int t, const int64_t *e) {
   }
 }
 
+/* The words level l of m keeps: per tensor (tw) and in all; its tiles'
+ * extents are the product of the factors at and inside it. */
+int64_t gradient_level_words(const Problem *p, const Mapping *m, int l, int64_t *tw) {
+  int64_t ext[NDIMS], used = 0;
+  for (int d = 0; d < NDIMS; d++) {
+    int64_t e = 1;
+    for (int k = l; k < m->nlevels; k++) {
+      e *= m->level[k].factor[d];
+      for (int x = 0; x < ACCEL_MAX_AXES; x++) e *= m->level[k].spatial[x][d];
+    }
+    ext[d] = e;
+  }
+  for (int t = 0; t < NTENSORS; t++) {
+    tw[t] = (m->level[l].keep >> t & 1) ? words_of(p, t, ext) : 0;
+    used += tw[t];
+  }
+  return used;
+}
+
 /* How far level l's kept tiles exceed its capacities (words; 0 if they fit). */
 static double overflow(const Problem *p, const Arch *a, const Mapping *m, int l) {
   const Level *lv = &a->level[l];

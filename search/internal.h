@@ -30,6 +30,10 @@ Rc gradient_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResu
  * co-search (cosearch.c) rounds its mappings with it too. */
 bool gradient_project(const Problem *p, const Arch *a, const RelaxedMapping *r, Mapping *m);
 
+/* The words level l of m keeps, per tensor into tw[NTENSORS] and in all
+ * (the return): what its capacities must hold (gradient.c). */
+int64_t gradient_level_words(const Problem *p, const Mapping *m, int l, int64_t *tw);
+
 /* naas.c's parts that the gradient co-search (cosearch.c) shares, so both
  * searches score and finish designs alike. */
 

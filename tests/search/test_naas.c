@@ -280,12 +280,14 @@ static void test_gradient(void) {
       }
     CHECK(r.arch.mac_instances <= b.mac_instances);
     CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
-    /* 5 roundings of 20 steps after round 0 (the budget design itself);
-     * 100 relaxed evaluations of each of the 4 layers. */
+    /* 5 roundings of 20 steps after round 0 (the starting mappings on the
+     * budget's array, its buffers sized to what they keep); 100 relaxed
+     * evaluations of each of the 4 layers. */
     CHECK_EQ(r.nlog, 6);
     CHECK_EQ(r.relaxed, 400);
+    CHECK(r.log[0].valid);
     CHECK_EQ(r.log[0].pes, b.mac_instances);
-    CHECK_EQ(r.log[0].onchip_bytes, (int64_t)onchip_bytes(&b));
+    CHECK(r.log[0].onchip_bytes <= (int64_t)onchip_bytes(&b));
     for (int64_t i = 0; i < r.nlog; i++)
       if (r.log[i].valid) CHECK(r.search_score <= r.log[i].score);
     /* Exact evaluations: the starting mappings (<= 200 each), one per layer
