@@ -36,12 +36,15 @@
  * descended by Adam with the temperature annealed from 0.1 to 0.005.  Each
  * rounding sizes the buffers from the mappings (DOSA's rule, round_point).
  *
- * Every ROUND_STEPS steps the point is rounded: the sizes to the nearest
- * design on the grid, repaired into the budget (largest axis or buffer
- * shrunk first), every layer's mapping projected on it (gradient_project)
- * and evaluated by cost_eval: one exact evaluation per layer, one candidate
- * in the log.  The mappings start from the gradient mapper's on the budget
- * design (o->map_budget exact evaluations per layer, counted).  At the end the best
+ * Every ROUND_STEPS steps the point is rounded (round_point: the mappings
+ * projected with gradient_project, the buffers sized to what they keep,
+ * the design repaired into the budget if needed) and evaluated by
+ * cost_eval: one exact evaluation per layer, one candidate in the log.
+ * Then, as in DOSA's loop, the descent restarts from the best rounded
+ * point (relaxed, so exact there), jittered by JITTER in the log factors
+ * when the round found nothing better, with Adam's moments reset.  The
+ * mappings start from the gradient mapper's on the budget design
+ * (o->map_budget exact evaluations per layer, counted).  At the end the best
  * rounded design is finished as naas_search finishes its best (naas_finish:
  * every layer mapped again with the search's and the final mapper budget);
  * the result is the best of those mappings and the rounded ones.
@@ -57,18 +60,21 @@
 #include "backend/backend.h"
 #include "search/internal.h"
 
-#define ROUND_STEPS 20     /* Adam steps between roundings */
-#define DEFAULT_ROUNDS 30  /* roundings (candidates) when o->iterations is 0 */
+#define ROUND_STEPS 20          /* Adam steps between roundings */
+#define DEFAULT_ROUNDS 30       /* roundings (candidates) when o->iterations is 0 */
 #define DEFAULT_MAP_BUDGET 1000 /* naas.c's mapper budget per layer */
-#define PENALTY 20.0       /* weight of the penalties (log units), as gradient.c */
-#define T_START 0.1        /* temperature at the first step (the start is a good mapping:
+#define PENALTY 20.0            /* weight of the penalties (log units), as gradient.c */
+#define T_START \
+  0.1                      /* temperature at the first step (the start is a good mapping:
                               at 1 the relaxation is far from it and the descent leaves it) */
 #define T_FINAL_RATIO 20.0 /* falls 20-fold over the run */
-#define LR_MAP 0.01        /* Adam steps: mappings (log factors; gradient.c's 0.1 walks
+#define LR_MAP \
+  0.01                 /* Adam steps: mappings (log factors; gradient.c's 0.1 walks
                               layers that weigh little in the total away from their start) */
-#define LR_ARCH 0.05       /* sizes (log words, log PEs) */
-#define HUBER_MIN 0.01     /* the Huber width is the temperature, at least this */
-#define STEP_WORDS 8       /* naas.c's 16-byte buffer step */
+#define LR_ARCH 0.05   /* sizes (log words, log PEs) */
+#define HUBER_MIN 0.01 /* the Huber width is the temperature, at least this */
+#define JITTER 0.15    /* log-factor noise of a restart after a round without progress */
+#define STEP_WORDS 8   /* naas.c's 16-byte buffer step */
 #define NVAR ((int)(sizeof(RelaxedMapping) / sizeof(double)))
 #define MAXZ (ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES))
 
@@ -95,7 +101,9 @@ static double now_s(void) {
 }
 
 /* One-sided Huber (dcost's h): 0 below 0, x^2/2d up to d, then x - d/2. */
-static double huber(double x, double dw) { return x <= 0 ? 0 : x < dw ? x * x / (2 * dw) : x - dw / 2; }
+static double huber(double x, double dw) {
+  return x <= 0 ? 0 : x < dw ? x * x / (2 * dw) : x - dw / 2;
+}
 static double huber_d(double x, double dw) { return x <= 0 ? 0 : x < dw ? x / dw : 1; }
 
 static int64_t even_round(double v) {
@@ -489,6 +497,32 @@ static void start_mappings(Co *c, Rng *rng, int64_t *evals) {
   }
 }
 
+/* Puts the point back on the best rounded design and its mappings (their
+ * relaxed form, so the point is exact there), with a jitter of the log
+ * factors (0 after an improvement: the descent goes on from the exact
+ * point; > 0 after a round that found nothing better, so the next descent
+ * differs). */
+static void restart_from(Co *c, const Arch *best, const Mapping *ms, double jitter, Rng *rng) {
+  for (int k = 0; k < c->nc; k++) {
+    double v = log((double)best->level[c->zl[k]].capacity_words);
+    c->z[k] = v < c->lo[k] ? c->lo[k] : v > c->hi[k] ? c->hi[k] : v;
+  }
+  for (int k = c->nc; k < c->nc + c->nf; k++) {
+    double v = log((double)best->level[c->zl[k]].fanout[c->zx[k]]);
+    c->z[k] = v < c->lo[k] ? c->lo[k] : v > c->hi[k] ? c->hi[k] : v;
+  }
+  for (int i = 0; i < c->w->nlayers; i++) {
+    RelaxedMapping *r = &c->r[i];
+    if (dcost_relax(&c->w->layers[i].p, &c->relaxed, &ms[i], r) != COST_OK) continue;
+    if (jitter <= 0) continue;
+    for (int l = 1; l < c->budget->nlevels; l++)
+      for (int d = 0; d < NDIMS; d++) {
+        r->t[l][d] += jitter * rng_normal(rng);
+        for (int x = 0; x < ACCEL_MAX_AXES; x++) r->s[l][x][d] += jitter * rng_normal(rng);
+      }
+  }
+}
+
 Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
                         NaasResult *r, Diag *d) {
   memset(r, 0, sizeof *r);
@@ -540,6 +574,7 @@ Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOpt
     int64_t evals = 0, relaxed = 0, nlog = 0;
     start_mappings(&c, &rng, &evals);
     double zm[MAXZ] = {0}, zv[MAXZ] = {0}, gz[MAXZ];
+    int adam_t = 0;
     double best_score = INFINITY;
     Arch best, a;
     LossParts lp;
@@ -551,10 +586,20 @@ Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOpt
         bool ok = round_point(&c, &a, ms, cs, cand, &evals);
         cand->iteration = step / ROUND_STEPS;
         cand->index = 0;
-        if (ok && cand->score < best_score) {
+        bool better = ok && cand->score < best_score;
+        if (better) {
           best_score = cand->score, best = a;
           memcpy(best_ms, ms, sizeof *ms * (size_t)n);
           memcpy(best_cs, cs, sizeof *cs * (size_t)n);
+        }
+        /* DOSA's loop: every descent starts from the best rounded point
+         * (exact there); after a round that found nothing better, jittered.
+         * Adam starts afresh. */
+        if (isfinite(best_score) && step < steps) {
+          restart_from(&c, &best, best_ms, better ? 0 : JITTER, &rng);
+          memset(zm, 0, sizeof zm), memset(zv, 0, sizeof zv);
+          memset(mo, 0, sizeof *mo * (size_t)n), memset(ve, 0, sizeof *ve * (size_t)n);
+          adam_t = 0;
         }
         if (o->progress)
           fprintf(stderr, "\rnaas (gradient): round %" PRId64 "/%" PRId64 "  best %.4g   ",
@@ -568,7 +613,7 @@ Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOpt
         goto done;
       }
       relaxed += n;
-      int t = (int)step + 1;
+      int t = ++adam_t;
       double b1 = 1 - pow(0.9, t), b2 = 1 - pow(0.999, t);
       for (int k = 0; k < nz; k++) { /* Adam (Kingma and Ba, 2015), default betas */
         zm[k] = 0.9 * zm[k] + 0.1 * gz[k];
@@ -615,12 +660,10 @@ Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOpt
       double ex[5] = {lp.pen_pe, lp.pen_mem, lp.pen_area, lp.pen_cycles, lp.pen_energy};
       for (int j = 0; j < 5; j++)
         if (ex[j] > 0.05) /* the Huber zone lets a point sit a little over */
-          k += (size_t)snprintf(why + k, sizeof why - k, "%s%s by %.3gx", k ? ", " : "",
-                                names[j], exp(ex[j]));
+          k += (size_t)snprintf(why + k, sizeof why - k, "%s%s by %.3gx", k ? ", " : "", names[j],
+                                exp(ex[j]));
       diag_error(d, budget->name,
-                 "no valid design found by the gradient search in %" PRId64
-                 " rounds: %s",
-                 rounds,
+                 "no valid design found by the gradient search in %" PRId64 " rounds: %s", rounds,
                  k ? why
                    : "every rounded design had a layer without a valid mapping or broke a bound "
                      "(--max-area, --max-latency, --max-energy)");
