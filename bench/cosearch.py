@@ -2,6 +2,7 @@
 """cosearch.py: the gradient co-search against CMA-ES on NAAS's five scenarios.
 
   bench/cosearch.py NAASC [--work DIR] [--budgets eyeriss,...] [--networks a,b] [--jobs N]
+                    [--only MODE,...]
 
 For every (budget, network) of NAAS's five scenarios (bench/results.py's
 SCENARIOS) it runs, in one go and with the same seed:
@@ -15,6 +16,9 @@ Every search ends with the same exact check (naas_finish: the best design's
 layers mapped with 500 and 20,000 evaluations).  It prints a markdown table:
 EDP of each over the fixed design's (lower is better), the search's exact
 evaluations (cost_eval calls, the final mapping included) and wall time.
+--only reruns the given modes (say, gradient after a change to it) and
+reads the others from --work; their time is then the search's own
+(result.json "seconds"), not the process's wall time.
 A benchmark, not a test: figures go to docs/benchmarks.md with the command.
 """
 import argparse
@@ -31,8 +35,13 @@ from results import SCENARIOS  # noqa: E402
 MODES = ["fixed", "cmaes", "sizing", "gradient"]
 
 
-def run(naasc, work, budget, net, mode, jobs):
+def run(naasc, work, budget, net, mode, jobs, only=None):
     out = os.path.join(work, f"{budget}.{net}.{mode}")
+    if only and mode not in only:  # an earlier run's result (--only)
+        with open(os.path.join(out, "result.json")) as f:
+            r = json.load(f)
+        r["wall"] = r["seconds"]
+        return r
     cmd = [naasc, "--search", net, "--budget", budget, "-o", out, "--no-progress", "-q",
            "--seed", "1", "--jobs", str(jobs)]
     if mode == "fixed":
@@ -62,6 +71,8 @@ def main():
     ap.add_argument("--budgets")
     ap.add_argument("--networks")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--only", help="run only these modes (comma list); read the others' "
+                    "result.json from --work (an earlier run with the same settings)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     budgets = a.budgets.split(",") if a.budgets else None
@@ -77,7 +88,8 @@ def main():
         for net in scen_nets:
             if nets and net not in nets:
                 continue
-            r = {m: run(a.naasc, a.work, budget, net, m, a.jobs) for m in MODES}
+            only = a.only.split(",") if a.only else None
+            r = {m: run(a.naasc, a.work, budget, net, m, a.jobs, only) for m in MODES}
             if any(v is None for v in r.values()):
                 print(f"| {budget} | {net} | failed |" + " |" * 10)
                 continue
