@@ -5,8 +5,8 @@
  *   - black-box optimizers behind one ask/tell interface (opt.c);
  *   - the mapper of one layer on one architecture and the NAAS encoding it
  *     searches (mapper.c, surrogate.c, gradient.c);
- *   - the NAAS accelerator-and-mapping co-search and the scoring of a fixed
- *     accelerator (naas.c);
+ *   - the NAAS accelerator-and-mapping co-search, its gradient form, and the
+ *     scoring of a fixed accelerator (naas.c, cosearch.c);
  *   - the network level over the NAS-Bench-201 cell space and its accuracy
  *     predictor (nas.c, predictor.c).
  *
