@@ -33,6 +33,7 @@ typedef enum {
   COST_EKEEP,        /* keep not a subset of keeps_allowed, or DRAM not keeping all */
   COST_ECAPACITY,    /* the kept tiles exceed a level's capacity */
   COST_EUNSUPPORTED, /* valid in principle, not modelled (docs/cost-model.md) */
+  COST_ECONSTRAINT,  /* outside the arch's mapping constraints (the mapper's, mapcons_satisfied) */
   COST_NERRORS
 } CostError;
 
@@ -248,6 +249,33 @@ const char *tech_dram_name(TechDram t);
 /* The model's DRAM energy per bit read or written (pJ). */
 double tech_dram_pj_per_bit(TechDram t);
 
+/* The nodes the model covers (nm). */
+#define TECH_NODE_MIN_NM 7.0
+#define TECH_NODE_MAX_NM 130.0
+
+/* ---- an architecture's figures from the model (arch_tech.c) -----------------
+ * docs/technology.md, "In architecture files". */
+
+/* Fills the figures of a (tech_nm > 0) that its file left out (the
+ * Level.derived and Arch.mac_derived bits) from the technology model; again
+ * after a level is resized.  RC_BADINPUT (reported, naming the level and
+ * the value) if a component is outside the model. */
+Rc arch_apply_tech(Arch *a, Diag *d);
+
+/* Puts a under NAAS's assumptions (ARCH_ASSUME_NAAS: the relative energy
+ * scheme, on-chip energy only, DRAM bandwidth unlimited) or records
+ * ARCH_PHYSICAL (nothing changes).  Idempotent. */
+void arch_assume(Arch *a, ArchAssume mode);
+const char *arch_assume_name(int mode); /* "physical", "naas" */
+bool arch_assume_parse(const char *s, ArchAssume *out);
+
+/* The design's area before any mapping (cost.c's area terms), um^2. */
+double arch_area_um2(const Arch *a);
+
+/* Peak power (mW): every MAC and every level's bandwidth (its ports when
+ * unlimited) busy each cycle, plus leakage; 0 without a clock. */
+double arch_peak_power_mw(const Arch *a);
+
 /* ---- Timeloop and Accelergy specifications (timeloop.c) --------------------
  * naasc reads Timeloop's specifications (v0.3 tree, v0.4 node list and the
  * v0.4 processed form of parsed-processed-input.yaml; formats and limits in
@@ -305,6 +333,9 @@ int cost_compare_levels(const CostResult *got, const CostResult *want, const Arc
  * attributes Timeloop ignores, with a warning through d. */
 Rc timeloop_write(const char *dir, const char *layer, const Arch *a, const Problem *p,
                   const Mapping *m, Diag *d);
+
+/* m as a Timeloop v0.4 mapping (the LAYER.map.yaml timeloop_write writes) on f. */
+Rc timeloop_print_mapping(FILE *f, const Arch *a, const Problem *p, const Mapping *m, Diag *d);
 
 /* ---- whole-network schedules (schedule.c, schedule_text.c) ------------------
  * The cost of a Schedule (ir/ir.h) of a mapped module: docs/cost-model.md,

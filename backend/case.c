@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <yaml.h>
 
@@ -540,12 +541,184 @@ static void axes_int(Reader *r, yaml_node_t *m, const char *ctx, const char *key
  * Run once an arch file has read without errors: every count, size and energy
  * the cost model relies on is in range, reported at the offending key. */
 
+/* A factor constraint: n (exact), `all` (the whole dim), or bounds ">=n",
+ * "<=n", ">=n <=m" (docs/cost-model.md, "Mapping constraints"). */
+static void get_bound(Reader *r, yaml_node_t *n, const char *ctx, const char *key, int64_t *lo,
+                      int64_t *hi) {
+  const char *s = scalar(n);
+  int64_t v;
+  *lo = *hi = 0;
+  if (s && strcmp(s, "all") == 0) {
+    *lo = *hi = MAPCONS_WHOLE;
+    return;
+  }
+  if (parse_int(n, &v)) {
+    if (v < 1) rd_error(r, n, ctx, key, "a factor must be at least 1 (or `all`)");
+    *lo = *hi = v;
+    return;
+  }
+  for (const char *p = s; p && *p;) {
+    if (*p == ' ') {
+      p++;
+      continue;
+    }
+    bool ge = p[0] == '>' && p[1] == '=', le = p[0] == '<' && p[1] == '=';
+    char *end;
+    errno = 0;
+    long long b = (ge || le) ? strtoll(p + 2, &end, 10) : 0;
+    if (!(ge || le) || end == p + 2 || errno || b < 1 || (*end && *end != ' ')) {
+      s = NULL;
+      break;
+    }
+    if (ge) *lo = b;
+    if (le) *hi = b;
+    p = end;
+  }
+  if (!s || (!*lo && !*hi)) {
+    rd_error(r, n, ctx, key, "expected a factor n, `all`, or bounds such as \">=2 <=8\"");
+    *lo = *hi = 0;
+  } else if (*lo && *hi && *lo > *hi) {
+    rd_error(r, n, ctx, key, "contradictory bounds: the lower one exceeds the upper one");
+  }
+}
+
+/* An order constraint {outer: LETTERS, inner: LETTERS}, both outermost first. */
+static void get_order_cons(Reader *r, yaml_node_t *n, const char *ctx, uint8_t *outer,
+                           uint8_t *nouter, uint8_t *inner, uint8_t *ninner) {
+  static const char *const keys[] = {"outer", "inner", NULL};
+  check_keys(r, n, ctx, keys);
+  uint8_t seen = 0;
+  for (int k = 0; k < 2; k++) {
+    yaml_node_t *v = get(r, n, ctx, keys[k], true);
+    if (!v) continue;
+    const char *s = scalar(v);
+    uint8_t *dst = k ? inner : outer, *cnt = k ? ninner : nouter;
+    if (!s) {
+      rd_error(r, v, ctx, keys[k], "expected dimension letters such as NK");
+      continue;
+    }
+    for (; *s; s++) {
+      int dd = accel_dim_from_letter(*s);
+      if (dd < 0 || (seen >> dd & 1)) {
+        rd_error(r, v, ctx, keys[k],
+                 dd < 0 ? "not a dimension letter (GNKCPQRS)"
+                        : "a dimension named twice (in outer and inner, or repeated)");
+        break;
+      }
+      seen |= (uint8_t)(1u << dd);
+      dst[(*cnt)++] = (uint8_t)dd;
+    }
+  }
+}
+
+/* A level's `constraints:` (docs/cost-model.md, "Mapping constraints"). */
+static void get_level_cons(Reader *r, yaml_node_t *n, const char *ctx, LevelConstraints *c) {
+  static const char *const keys[] = {"temporal",      "spatial",  "order",
+                                     "spatial_order", "one_axis", NULL};
+  check_keys(r, n, ctx, keys);
+  c->one_axis = opt_bool(r, n, ctx, "one_axis", false);
+  for (int k = 0; k < 2; k++) {
+    yaml_node_t *f = get_kind(r, n, ctx, keys[k], YAML_MAPPING_NODE, true);
+    char sub[112];
+    snprintf(sub, sizeof sub, "%s.%s", ctx, keys[k]);
+    for (yaml_node_pair_t *pr = f ? f->data.mapping.pairs.start : NULL;
+         f && pr < f->data.mapping.pairs.top; pr++) {
+      yaml_node_t *kn = yaml_document_get_node(&r->doc, pr->key);
+      yaml_node_t *vn = yaml_document_get_node(&r->doc, pr->value);
+      const char *key = scalar(kn);
+      int dd = (key && key[0] && !key[1]) ? accel_dim_from_letter(key[0]) : -1;
+      if (dd < 0) {
+        rd_error(r, kn, sub, key ? key : "?", "not a dimension letter (GNKCPQRS)");
+        continue;
+      }
+      get_bound(r, vn, sub, key, &c->lo[k][dd], &c->hi[k][dd]);
+    }
+    yaml_node_t *o = get_kind(r, n, ctx, keys[2 + k], YAML_MAPPING_NODE, true);
+    snprintf(sub, sizeof sub, "%s.%s", ctx, keys[2 + k]);
+    if (o) get_order_cons(r, o, sub, c->outer[k], &c->nouter[k], c->inner[k], &c->ninner[k]);
+  }
+}
+
 /* Unless ok, reports key of mapping m.  Values the file does not give are
  * defaults, or derived from fan-outs whose own errors are reported. */
 static void want(Reader *r, yaml_node_t *m, const char *ctx, const char *key, bool ok,
                  const char *msg) {
   yaml_node_t *n = ok ? NULL : get(r, m, ctx, key, true);
   if (n) rd_error(r, n, ctx, key, msg);
+}
+
+/* technology: NODE (a number of nm, "65nm" or 65) and precision: {W, I, O}
+ * bits (16 each by default).  A node outside the model's data or a width of
+ * 0 is an error naming the value. */
+static void read_technology(Reader *r, yaml_node_t *root, Arch *a) {
+  static const char *const tensors[] = {"W", "I", "O", NULL};
+  char msg[160];
+  yaml_node_t *n = get(r, root, "", "technology", true);
+  if (n) {
+    const char *s = scalar(n);
+    char *end = NULL;
+    double v = s ? strtod(s, &end) : 0;
+    if (end && strcmp(end, "nm") == 0) end += 2;
+    if (!s || !end || end == s || *end || !isfinite(v)) {
+      snprintf(msg, sizeof msg, "'%.40s' is not a technology node (e.g. 65nm)", s ? s : "");
+      rd_error(r, n, "", "technology", msg);
+    } else if (v < TECH_NODE_MIN_NM || v > TECH_NODE_MAX_NM) {
+      snprintf(msg, sizeof msg, "%.40s is outside the technology model's data (%g-%g nm)", s,
+               TECH_NODE_MIN_NM, TECH_NODE_MAX_NM);
+      rd_error(r, n, "", "technology", msg);
+    } else {
+      a->tech_nm = v;
+    }
+  }
+  yaml_node_t *pr = get_kind(r, root, "", "precision", YAML_MAPPING_NODE, true);
+  if (pr) {
+    check_keys(r, pr, "precision", tensors);
+    for (int t = 0; t < NTENSORS; t++) {
+      a->tensor_bits[t] = (int)opt_int(r, pr, "precision", tensors[t], 16);
+      if (a->tensor_bits[t] < 1 || a->tensor_bits[t] > 64) {
+        snprintf(msg, sizeof msg, "a width of %d bits: must be 1 to 64", a->tensor_bits[t]);
+        rd_error(r, get(r, pr, "precision", tensors[t], false), "precision", tensors[t], msg);
+        a->tensor_bits[t] = 16;
+      }
+    }
+  }
+}
+
+/* A level's memory, banks, ports and dram_type, and which of its figures
+ * the technology model is to supply (those the file leaves out). */
+static void read_level_technology(Reader *r, yaml_node_t *n, const char *ctx, Arch *a, Level *L,
+                                  yaml_node_t *noc) {
+  char msg[160];
+  L->banks = (int)opt_int(r, n, ctx, "banks", 0); /* 0: not given, one */
+  L->ports = (int)opt_int(r, n, ctx, "ports", 0);
+  yaml_node_t *mem = get(r, n, ctx, "memory", true);
+  if (mem) {
+    const char *s = scalar(mem);
+    if (s && strcmp(s, "sram") == 0)
+      L->memory = LEVEL_MEM_SRAM;
+    else if (s && strcmp(s, "regfile") == 0)
+      L->memory = LEVEL_MEM_REGFILE;
+    else if (!s || strcmp(s, "auto") != 0)
+      rd_error(r, mem, ctx, "memory", "expected sram, regfile or auto");
+  }
+  yaml_node_t *dt = get(r, n, ctx, "dram_type", true);
+  if (dt) {
+    const char *s = scalar(dt);
+    int k = 0;
+    while (k < TECH_NDRAM && !(s && strcasecmp(s, tech_dram_name((TechDram)k)) == 0)) k++;
+    if (k == TECH_NDRAM) {
+      snprintf(msg, sizeof msg,
+               "'%.40s' is no DRAM type the model knows (LPDDR4, DDR4, HBM2, GDDR5)", s ? s : "");
+      rd_error(r, dt, ctx, "dram_type", msg);
+    } else {
+      L->dram_type = (uint8_t)k;
+    }
+  }
+  if (a->tech_nm <= 0) return;
+  if (!get(r, n, ctx, "leak_pj_per_cycle", true)) L->derived |= LEVEL_TECH_LEAK;
+  if (!get(r, n, ctx, "area_um2_per_word", true) && !get(r, n, ctx, "area_um2", true))
+    L->derived |= LEVEL_TECH_AREA;
+  if (!noc || !get(r, noc, ctx, "energy_pj_per_hop", true)) L->derived |= LEVEL_TECH_NOC;
 }
 
 static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
@@ -574,7 +747,11 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
     for (int x = 0; x < ACCEL_MAX_AXES; x++)
       want(r, sub, sctx, axes[x], L->connectivity[x] != 0,
            "names no dimension (give letters of GNKCPQRS)");
-    want(r, n, ctx, "word_bits", L->word_bits >= 1, at_least_1);
+    if (L->word_bits < 1) {
+      char msg[80];
+      snprintf(msg, sizeof msg, "a width of %d bits: must be at least 1", L->word_bits);
+      want(r, n, ctx, "word_bits", false, msg);
+    }
     want(r, n, ctx, "block_words", L->block_words >= 1, at_least_1);
     want(r, n, ctx, "capacity_words", L->capacity_words >= 0,
          "must not be negative (0 = unbounded)");
@@ -593,6 +770,8 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
     want(r, n, ctx, "leak_pj_per_cycle", L->leak_pj_per_cycle >= 0, not_negative);
     want(r, n, ctx, "area_um2_per_word", L->area_um2_per_word >= 0, not_negative);
     want(r, n, ctx, "area_um2", L->area_um2_fixed >= 0, not_negative);
+    want(r, n, ctx, "banks", L->banks >= 1 && L->banks <= 32, "must be 1 to 32");
+    want(r, n, ctx, "ports", L->ports >= 1 && L->ports <= 4, "must be 1 to 4");
   }
   yaml_node_t *mac = get(r, root, "", "mac", true), *mesh = get(r, mac, "mac", "mesh", true);
   want(r, mac, "mac", "instances", a->mac_instances >= 1,
@@ -610,7 +789,9 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
 /* arch_load and arch_load_text: the file at path, or the len bytes at text
  * (named path in messages). */
 static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Diag *d) {
-  static const char *const top_keys[] = {"name", "clock_mhz", "levels", "mac", "vector_unit", NULL};
+  static const char *const top_keys[] = {"name",        "clock_mhz",       "technology",
+                                         "precision",   "levels",          "mac",
+                                         "vector_unit", "min_parallelism", NULL};
   static const char *const level_keys[] = {"name",
                                            "dram",
                                            "instances",
@@ -630,6 +811,11 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
                                            "area_um2_per_word",
                                            "area_um2",
                                            "noc",
+                                           "memory",
+                                           "banks",
+                                           "ports",
+                                           "dram_type",
+                                           "constraints",
                                            NULL};
   static const char *const noc_keys[] = {"energy_pj_per_hop", "multicast", "reduction", NULL};
   static const char *const mac_keys[] = {"instances", "mesh", "energy_pj", "area_um2", NULL};
@@ -649,6 +835,9 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
   check_keys(&r, root, "", top_keys);
   get_str(&r, root, "", "name", a->name, sizeof a->name);
   a->clock_mhz = opt_num(&r, root, "", "clock_mhz", 0);
+  read_technology(&r, root, a);
+  bool tech = get(&r, root, "", "technology", true) != NULL; /* figures may be left out */
+  a->cons.min_parallelism = opt_num(&r, root, "", "min_parallelism", 0);
   yaml_node_t *lv = get_kind(&r, root, "", "levels", YAML_SEQUENCE_NODE, false);
   if (lv && (seq_len(lv) < 1 || seq_len(lv) > ACCEL_MAX_LEVELS)) {
     rd_error(&r, lv, "", "levels", "expected 1 to 8 storage levels, outermost first");
@@ -688,7 +877,12 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
         if (cn) L->connectivity[x] = dims_mask(&r, cn, sub, axes[x]);
       }
     }
-    L->word_bits = (int)opt_int(&r, n, ctx, "word_bits", 16);
+    L->keeps_allowed =
+        get(&r, n, ctx, "keeps", true) ? get_tensors(&r, n, ctx, "keeps") : ACCEL_ALL_TENSORS;
+    int wb = 0; /* default: the widest tensor the level may keep */
+    for (int t = 0; t < NTENSORS; t++)
+      if (L->keeps_allowed & (1u << t) && arch_tensor_bits(a, t) > wb) wb = arch_tensor_bits(a, t);
+    L->word_bits = (int)opt_int(&r, n, ctx, "word_bits", wb);
     L->block_words = opt_int(&r, n, ctx, "block_words", 1);
     L->capacity_words = opt_int(&r, n, ctx, "capacity_words", 0);
     yaml_node_t *tc = get_kind(&r, n, ctx, "tensor_capacity_words", YAML_MAPPING_NODE, true);
@@ -699,8 +893,6 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
         L->tensor_capacity_words[t] = opt_int(&r, tc, sub, tensors[t], 0);
     }
     L->multiple_buffering = opt_num(&r, n, ctx, "multiple_buffering", 1);
-    L->keeps_allowed =
-        get(&r, n, ctx, "keeps", true) ? get_tensors(&r, n, ctx, "keeps") : ACCEL_ALL_TENSORS;
     L->keeps_required =
         get(&r, n, ctx, "must_keep", true) ? get_tensors(&r, n, ctx, "must_keep") : 0;
     if (L->keeps_required & ~L->keeps_allowed)
@@ -714,7 +906,8 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
       L->write_bw = opt_num(&r, bw, sub, "write", 0);
       L->shared_bw = opt_num(&r, bw, sub, "shared", 0);
     }
-    yaml_node_t *e = get_kind(&r, n, ctx, "energy_pj", YAML_MAPPING_NODE, false);
+    yaml_node_t *e = get_kind(&r, n, ctx, "energy_pj", YAML_MAPPING_NODE, tech);
+    if (!e) L->derived |= LEVEL_TECH_ENERGY;
     if (e) {
       snprintf(sub, sizeof sub, "%s.energy_pj", ctx);
       check_keys(&r, e, sub, e_keys);
@@ -730,12 +923,24 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
       L->no_multicast = !opt_bool(&r, noc, sub, "multicast", true);
       L->no_reduction = !opt_bool(&r, noc, sub, "reduction", true);
     }
+    yaml_node_t *cons = get_kind(&r, n, ctx, "constraints", YAML_MAPPING_NODE, true);
+    if (cons) {
+      snprintf(sub, sizeof sub, "%s.constraints", ctx);
+      get_level_cons(&r, cons, sub, &a->cons.level[l]);
+    }
     L->leak_pj_per_cycle = opt_num(&r, n, ctx, "leak_pj_per_cycle", 0);
     L->area_um2_per_word = opt_num(&r, n, ctx, "area_um2_per_word", 0);
     L->area_um2_fixed = opt_num(&r, n, ctx, "area_um2", 0);
-    above = L->instances * L->fanout[0] * L->fanout[1] * L->fanout[2];
-    above_x = L->mesh_x * L->fanout[AXIS_X];
-    above_y = L->mesh_y * L->fanout[AXIS_Y] * L->fanout[AXIS_Z];
+    read_level_technology(&r, n, ctx, a, L, noc);
+    /* The next level's defaults; from counts of the file, so checked for overflow. */
+    if (!ck_mul_i64(L->instances, L->fanout[0], &above) ||
+        !ck_mul_i64(above, L->fanout[1], &above) || !ck_mul_i64(above, L->fanout[2], &above) ||
+        !ck_mul_i64(L->mesh_x, L->fanout[AXIS_X], &above_x) ||
+        !ck_mul_i64(L->mesh_y, L->fanout[AXIS_Y], &above_y) ||
+        !ck_mul_i64(above_y, L->fanout[AXIS_Z], &above_y)) {
+      rd_error(&r, n, ctx, "fanout", "the instances (or mesh) times the fan-outs overflow 64 bits");
+      above = above_x = above_y = 1;
+    }
   }
   yaml_node_t *mac = get_kind(&r, root, "", "mac", YAML_MAPPING_NODE, false);
   if (mac) {
@@ -748,7 +953,11 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
       a->mac_mesh_x = opt_int(&r, mesh, "mac.mesh", "x", a->mac_mesh_x);
       a->mac_mesh_y = opt_int(&r, mesh, "mac.mesh", "y", a->mac_mesh_y);
     }
-    a->mac_energy_pj = get_num(&r, mac, "mac", "energy_pj", false);
+    if (tech && !get(&r, mac, "mac", "energy_pj", true))
+      a->mac_derived |= LEVEL_TECH_ENERGY;
+    else
+      a->mac_energy_pj = get_num(&r, mac, "mac", "energy_pj", false);
+    if (a->tech_nm > 0 && !get(&r, mac, "mac", "area_um2", true)) a->mac_derived |= LEVEL_TECH_AREA;
     a->mac_area_um2 = opt_num(&r, mac, "mac", "area_um2", 0);
   }
   yaml_node_t *vec = get_kind(&r, root, "", "vector_unit", YAML_MAPPING_NODE, true);
@@ -759,6 +968,19 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
     a->vector.area_um2 = opt_num(&r, vec, "vector_unit", "area_um2", 0);
   }
   if (!r.nerr) arch_check_values(&r, root, a);
+  if (!r.nerr) {
+    int bl, bd;
+    char why[256];
+    if (!mapcons_valid(a, &bl, &bd, why, sizeof why)) {
+      char ctx[48];
+      snprintf(ctx, sizeof ctx, "levels[%d]", bl);
+      yaml_node_t *at = bl >= 0 ? get(&r, seq_at(&r, lv, bl), ctx, "constraints", true) : NULL;
+      if (!at && bl >= 0) at = seq_at(&r, lv, bl);
+      if (bl < 0) at = get(&r, root, "", "min_parallelism", true);
+      rd_error(&r, at, bl >= 0 ? ctx : "", bl >= 0 ? "constraints" : "min_parallelism", why);
+    }
+  }
+  if (!r.nerr && a->tech_nm > 0 && arch_apply_tech(a, d) != RC_OK) r.nerr++;
 done:
   if (loaded) yaml_document_delete(&r.doc);
   d->file = saved_file;

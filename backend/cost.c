@@ -39,8 +39,8 @@
 #define DIM_LIMIT (INT64_C(1) << 31)
 
 static const char *const error_names[COST_NERRORS] = {
-    "ok",     "problem",      "arch", "levels",   "factor",
-    "fanout", "connectivity", "keep", "capacity", "unsupported"};
+    "ok",           "problem", "arch",     "levels",      "factor",    "fanout",
+    "connectivity", "keep",    "capacity", "unsupported", "constraint"};
 
 const char *cost_error_name(int err) {
   return (err >= 0 && err < COST_NERRORS) ? error_names[err] : "?";
@@ -1075,14 +1075,12 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
 
   /* Energy (README 4.5) and cycles (4.6). */
   out->mac_energy_pj = (double)out->macs * a->mac_energy_pj;
-  out->energy_pj = out->mac_energy_pj;
   out->cycles = out->compute_cycles;
   out->bottleneck = -1;
   double cc = (double)out->compute_cycles;
   for (int l = 0; l < nl; l++) {
     LevelCost *lc = &out->level[l];
     const Level *lv = &a->level[l];
-    out->energy_pj += lc->energy_pj;
     int64_t rd = 0, wr = 0;
     for (int t = 0; t < NTENSORS; t++) {
       rd += lc->per_instance[t].reads;
@@ -1106,8 +1104,11 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
                (double)(m->level[l].keep ? nest->util[l] : 1);
     out->level[l].leak_energy_pj = e;
     out->level[l].energy_pj += e;
-    out->energy_pj += e;
   }
+  /* The total in sched_recount's order (schedule.c), so that recounting
+   * reproduces it bit for bit. */
+  out->energy_pj = out->mac_energy_pj;
+  for (int l = 0; l < nl; l++) out->energy_pj += out->level[l].energy_pj;
   out->edp = out->energy_pj * (double)out->cycles;
   out->seconds = a->clock_mhz > 0 ? (double)out->cycles / (a->clock_mhz * 1e6) : 0;
   out->utilization = (double)out->macs / ((double)a->mac_instances * (double)out->cycles);

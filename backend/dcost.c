@@ -772,11 +772,12 @@ int dcost_eval(const Problem *p, const Arch *a, const RelaxedMapping *rm, double
     }
   }
 
-  /* Cycles (cost.c: Timeloop's order of operations), then leakage. */
-  Dv energy = cst(macs * a->mac_energy_pj), cycles = tcyc;
+  /* Cycles (cost.c: Timeloop's order of operations), then leakage into
+   * each level's energy, then the total in cost.c's order (the MACs, then
+   * every level's dynamic and leakage energy), so that it is bit-identical. */
+  Dv cycles = tcyc;
   for (int l = 0; l < nl; l++) {
     const Level *lv = &a->level[l];
-    energy = add(T, energy, lvlE[l]);
     Dv rbw = dvd(T, rd[l], tcyc), wbw = dvd(T, wr[l], tcyc), slow = cst(1);
     if (lv->read_bw > 0 && rbw.v > 0) slow = smin(T, slow, dvd(T, cst(lv->read_bw), rbw), tp);
     if (lv->write_bw > 0 && wbw.v > 0) slow = smin(T, slow, dvd(T, cst(lv->write_bw), wbw), tp);
@@ -791,8 +792,10 @@ int dcost_eval(const Problem *p, const Arch *a, const RelaxedMapping *rm, double
     Dv none = cst(1); /* keeps nothing */
     for (int t = 0; t < NTENSORS; t++) none = mul(T, none, addc(T, mulc(T, M->keep[l][t], -1), 1));
     Dv inst = add(T, mul(T, none, cst(1)), mul(T, addc(T, mulc(T, none, -1), 1), M->util[l]));
-    energy = add(T, energy, mul(T, mulc(T, cycles, lv->leak_pj_per_cycle), inst));
+    lvlE[l] = add(T, lvlE[l], mul(T, mulc(T, cycles, lv->leak_pj_per_cycle), inst));
   }
+  Dv energy = cst(macs * a->mac_energy_pj);
+  for (int l = 0; l < nl; l++) energy = add(T, energy, lvlE[l]);
   Dv le = lg(T, energy), lc = lg(T, cycles);
   out->energy_pj = energy.v;
   out->cycles = cycles.v;

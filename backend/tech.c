@@ -171,8 +171,8 @@ static const struct {
 };
 
 /* Node range of the model (Stillmaker and Baas's table). */
-#define NODE_MIN 7.0
-#define NODE_MAX 130.0
+#define NODE_MIN TECH_NODE_MIN_NM
+#define NODE_MAX TECH_NODE_MAX_NM
 /* Limits of the inputs (beyond the grid the answer is extrapolated). */
 #define DEPTH_MAX (1LL << 24)
 #define WIDTH_MAX 4096

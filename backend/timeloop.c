@@ -16,6 +16,14 @@
  * spaces project like a convolution (roles found from the projections, not
  * from the names), Timeloop's cnn_layer among them.
  *
+ * Constraints (the nodes' and the target lists') become the levels' keeps
+ * and connectivity and the arch's MapConstraints (factor bounds, partial
+ * permutations, min parallelism, one axis per dim), which the mapper keeps
+ * (src/mapping/constraints.cpp, src/mapspaces/uber.cpp); a v0.4 node list's
+ * get timeloopfe's processing (PermutationOptimizer, Dataspace2Branch).
+ * Contradictory constraints, and constraints the problem cannot keep, are
+ * errors at the constraint's file:line:column.
+ *
  * Semantics follow NVlabs/timeloop (src/model/buffer.cpp ParseSpecs,
  * src/model/topology.cpp ParseTreeSpecs and ParseAccelergyERT,
  * src/mapping/parser.cpp, src/workload/workload.cpp): block = width /
@@ -31,6 +39,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -73,12 +82,15 @@ typedef struct {
   Scope sc; /* its attributes, then inherited ones */
   int64_t instances, mesh_x, mesh_y;
   bool compute, dummy;
+  bool added;  /* a level timeloopfe adds for a fan-out (inter_NAME_spatial) */
+  bool branch; /* a branch of a !Parallel: keeps only what its keep lists name */
 } Comp;
 
 typedef struct {
-  int level; /* index into the storage levels */
-  char type; /* 't' temporal, 's' spatial, 'b' keep/bypass */
-  Ref node;  /* mapping with factors, permutation, split, keep, bypass */
+  int level;   /* index into the storage levels */
+  char type;   /* 't' temporal, 's' spatial, 'b' keep/bypass, 'p' parallelism, 'o' overbooking */
+  Ref node;    /* mapping with factors, permutation, split, keep, bypass */
+  bool listed; /* from a list of targets (has target and type), not a v0.4 node */
 } Cons;
 
 typedef struct {
@@ -103,6 +115,7 @@ typedef struct {
   int64_t dbound[TL_MAX_DIMS];
   int ndims;
   char tname[NTENSORS][ACCEL_NAME_MAX];
+  bool v4; /* the node-list architecture: timeloopfe processes its constraints */
   TimeloopSpec *s;
 } Tl;
 
@@ -1355,7 +1368,7 @@ static void node_constraints(Tl *t, Ref node, int level, bool spatial, bool othe
       err_at(t, k, "more than %d constraints", TL_MAX_CONS);
       return;
     }
-    t->cons[t->ncons++] = (Cons){level, type, v};
+    t->cons[t->ncons++] = (Cons){level, type, v, false};
   }
 }
 
@@ -1476,6 +1489,7 @@ static void walk_nodes(Tl *t, Ref list) {
       }
       snprintf(dc->cls, sizeof dc->cls, "dummy_storage");
       dc->dummy = true;
+      dc->added = true;
       dc->node = n;
       dc->sc = sc;
       dc->instances = mx * my, dc->mesh_x = mx, dc->mesh_y = my;
@@ -1494,6 +1508,7 @@ static void walk_nodes(Tl *t, Ref list) {
     cc->node = n;
     cc->sc = own;
     cc->instances = mx * my, cc->mesh_x = mx, cc->mesh_y = my;
+    cc->branch = in_par;
     if (!cc->compute) node_constraints(t, n, t->ncomp - 1, !fan, true);
     if (cc->compute) after_compute = true;
   }
@@ -1609,6 +1624,18 @@ static void build_arch(Tl *t) {
   memset(a, 0, sizeof *a);
   int nst = 0;
   const Comp *mac = NULL;
+  /* The tree form lists the MAC among the innermost `local` components in
+   * any place (the validation cases' simple_ws puts it before its
+   * registers); Timeloop takes the storage levels in their order and the
+   * arithmetic apart (ParseTreeSpecs).  So the MAC moves to the end; the
+   * node list (timeloopfe) requires it last. */
+  for (int i = 0; !t->v4 && i + 1 < t->ncomp; i++)
+    if (t->comp[i].compute && !t->comp[i + 1].compute) {
+      Comp c = t->comp[i];
+      memmove(&t->comp[i], &t->comp[i + 1], sizeof c * (size_t)(t->ncomp - 1 - i));
+      t->comp[t->ncomp - 1] = c;
+      break;
+    }
   for (int i = 0; i < t->ncomp; i++) {
     if (t->comp[i].compute) {
       if (i != t->ncomp - 1) {
@@ -2062,6 +2089,356 @@ static bool parse_perm(Tl *t, Ref r, int perm[NDIMS], int *n, int *ntl, const ch
   return true;
 }
 
+/* Timeloop's constraint factors (src/mapping/constraints.cpp ParseFactors,
+ * ParseMaxFactors, ParseMinFactors): "C=1 M=8", "M8", "N=1,C=1", "C<=4",
+ * "C>=2", or a list of them, a '#' starting a comment; D=0 is the whole dim
+ * (MAPCONS_WHOLE).  Per dim: ex (exact), mx (at most), mn (at least), 0 when
+ * not given.  Factors of dims with no convolution role (bound 1) must be 1. */
+static bool parse_bounds(Tl *t, Ref r, int64_t ex[NDIMS], int64_t mx[NDIMS], int64_t mn[NDIMS],
+                         const char *what) {
+  char buf[1024];
+  size_t used = 0;
+  buf[0] = 0;
+  if (scal(r)) {
+    snprintf(buf, sizeof buf, "%s", scal(r));
+  } else if (is_seq(r)) {
+    for (int i = 0; i < seq_len(r); i++) {
+      const char *s = scal(seq_at(r, i));
+      if (!s) {
+        err_at(t, seq_at(r, i), "'%s': expected factors such as M=8", what);
+        return false;
+      }
+      int k = snprintf(buf + used, sizeof buf - used, "%s ", s);
+      if (k < 0 || (size_t)k >= sizeof buf - used) break;
+      used += (size_t)k;
+    }
+  } else {
+    err_at(t, r, "'%s': expected factors such as 'C=1 M<=8' or a list of them", what);
+    return false;
+  }
+  char *hash = strchr(buf, '#');
+  if (hash) *hash = 0;
+  for (const char *p = buf; *p;) {
+    if (*p == ' ' || *p == ',' || *p == '\t') {
+      p++;
+      continue;
+    }
+    if (!isalpha((unsigned char)*p)) {
+      err_at(t, r, "'%s': cannot read the factors at '%s'", what, p);
+      return false;
+    }
+    const char *nm = p;
+    while (isalnum((unsigned char)*p) || *p == '_') p++;
+    size_t nl = (size_t)(p - nm);
+    while (*p == ' ') p++;
+    char op = '=';
+    if ((p[0] == '<' || p[0] == '>') && p[1] == '=')
+      op = p[0], p += 2;
+    else
+      while (*p == '=') p++;
+    while (*p == ' ') p++;
+    if (!isdigit((unsigned char)*p)) {
+      err_at(t, r, "'%s': cannot read the factors at '%s' (expected D=N, D<=N or D>=N)", what, nm);
+      return false;
+    }
+    errno = 0;
+    long long v = strtoll(p, (char **)&p, 10);
+    if (errno || v > INT64_C(1) << 40) {
+      err_at(t, r, "'%s': factor of '%.*s' out of range", what, (int)nl, nm);
+      return false;
+    }
+    int d = dim_by_name(t, nm, nl);
+    if (d == -1) {
+      err_at(t, r, "'%s': '%.*s' is not a dimension of the problem", what, (int)nl, nm);
+      return false;
+    }
+    if (op != '=' && v < 1) {
+      err_at(t, r, "'%s': a %s factor of '%.*s' must be at least 1", what,
+             op == '<' ? "maximum" : "minimum", (int)nl, nm);
+      return false;
+    }
+    if (d == -2) { /* a dimension of bound 1 with no role */
+      if ((op == '=' && v > 1) || (op == '>' && v > 1)) {
+        err_at(t, r, "'%s': factor %lld of '%.*s', a dimension of bound 1", what, v, (int)nl, nm);
+        return false;
+      }
+      continue;
+    }
+    int64_t *slot = op == '=' ? &ex[d] : op == '<' ? &mx[d] : &mn[d];
+    if (*slot) {
+      err_at(t, r, "'%s': '%.*s' %s given twice", what, (int)nl, nm,
+             op == '='   ? "factor"
+             : op == '<' ? "maximum"
+                         : "minimum");
+      return false;
+    }
+    *slot = (op == '=' && v == 0) ? MAPCONS_WHOLE : v; /* Timeloop: 0 is the whole dimension */
+  }
+  return true;
+}
+
+/* A constraint permutation (ParsePermutations): a string of one-letter
+ * dims or a list of names, innermost first; a '_' separates the prefix (the
+ * innermost loops) from the suffix (the outermost).  pre/suf get the
+ * DIM_*s (no-role dims dropped), *npre_tl and *nsuf_tl count Timeloop's dims
+ * (no-role ones included); pos[d] is d's place in the prefix, or -1 - its
+ * place in the suffix, or INT_MIN when d is not listed (for the split). */
+static bool parse_cons_perm(Tl *t, Ref r, int *pre, int *npre, int *suf, int *nsuf, int *npre_tl,
+                            int *nsuf_tl, int pos[NDIMS], char seen_tl[TL_MAX_DIMS],
+                            const char *what) {
+  char names[2 * TL_MAX_DIMS][16];
+  int k = 0;
+  *npre = *nsuf = *npre_tl = *nsuf_tl = 0;
+  if (scal(r)) {
+    const char *s = scal(r);
+    const char *hash = strchr(s, '#');
+    for (const char *p = s; *p && (!hash || p < hash) && k < 2 * TL_MAX_DIMS; p++)
+      if (!isspace((unsigned char)*p)) names[k][0] = *p, names[k++][1] = 0;
+  } else if (is_seq(r)) {
+    for (int i = 0; i < seq_len(r) && k < 2 * TL_MAX_DIMS; i++) {
+      const char *s = scal(seq_at(r, i));
+      if (!s || strlen(s) >= 16) {
+        err_at(t, seq_at(r, i), "'%s': expected dimension names", what);
+        return false;
+      }
+      snprintf(names[k++], 16, "%s", s);
+    }
+  } else {
+    err_at(t, r, "'%s': expected a permutation such as 'MCRSNPQ' or a list of names", what);
+    return false;
+  }
+  bool sep = false;
+  memset(seen_tl, 0, TL_MAX_DIMS);
+  for (int d = 0; d < NDIMS; d++) pos[d] = INT_MIN;
+  for (int i = 0; i < k; i++) {
+    if (strcmp(names[i], "_") == 0) {
+      if (sep) {
+        err_at(t, r, "'%s': two '_' separators", what);
+        return false;
+      }
+      sep = true;
+      continue;
+    }
+    int ti = -1;
+    for (int j = 0; j < t->ndims; j++)
+      if (strcmp(t->dname[j], names[i]) == 0) ti = j;
+    if (ti < 0) {
+      err_at(t, r, "'%s': '%s' is not a dimension of the problem", what, names[i]);
+      return false;
+    }
+    if (seen_tl[ti]) {
+      err_at(t, r, "'%s': dimension '%s' appears twice", what, names[i]);
+      return false;
+    }
+    seen_tl[ti] = 1;
+    int at = sep ? -1 - *nsuf_tl : *npre_tl;
+    (*(sep ? nsuf_tl : npre_tl))++;
+    int d = t->drole[ti];
+    if (d < 0) continue;
+    pos[d] = at;
+    if (sep)
+      suf[(*nsuf)++] = d;
+    else
+      pre[(*npre)++] = d;
+  }
+  return true;
+}
+
+/* Where the constraints came from, for located errors. */
+typedef struct {
+  Ref factor[ACCEL_MAX_LEVELS][2][NDIMS]; /* the `factors` that bound each loop */
+  Ref first[ACCEL_MAX_LEVELS];            /* the level's first constraint */
+  int64_t ex[ACCEL_MAX_LEVELS][2][NDIMS], mx[ACCEL_MAX_LEVELS][2][NDIMS],
+      mn[ACCEL_MAX_LEVELS][2][NDIMS];
+  bool perm[ACCEL_MAX_LEVELS][2], split[ACCEL_MAX_LEVELS], parallelism, reuse[ACCEL_MAX_LEVELS];
+  Ref util;                            /* the utilization constraint's `min` */
+  uint8_t dataspace[ACCEL_MAX_LEVELS]; /* tensors a keep or bypass has named */
+} ConsSrc;
+
+/* Checks a constraint's keys: what naasc reads, and what it refuses by name. */
+static bool cons_keys(Tl *t, const Cons *c, const char *lname) {
+  static const char *const common[] = {"target", "type", "name", NULL};
+  static const char *const iter[] = {"factors", "permutation", "default_max_factor",
+                                     "default_min_factor", NULL};
+  static const char *const spat[] = {"split", "no_multicast_no_reduction", "no_reuse",
+                                     "no_link_transfer", NULL};
+  static const char *const data[] = {"keep", "bypass", NULL};
+  static const struct {
+    const char *key, *why;
+  } refused[] = {
+      {"remainders", "imperfect factors are outside naasc's mapper's space"},
+      {"no_temporal_reuse", "naasc's cost model always reuses a tile that stays"},
+      {"rmw_first_update", "naasc counts Timeloop v3's read-modify-write (docs/cost-model.md)"},
+      {"no_coalesce", "not modelled"},
+      {"attributes", "give the constraint's keys directly (Timeloop v0.4 form)"},
+  };
+  if (!is_map(c->node)) {
+    err_at(t, c->node, "constraint on '%s': expected a mapping of keys", lname);
+    return false;
+  }
+  for (yaml_node_pair_t *pr = c->node.n->data.mapping.pairs.start;
+       pr < c->node.n->data.mapping.pairs.top; pr++) {
+    Ref k = {c->node.f, yaml_document_get_node(&c->node.f->doc, pr->key)};
+    const char *ks = scal(k);
+    bool ok = false;
+    for (int i = 0; ks && c->listed && common[i]; i++) ok |= key_eq(ks, common[i]);
+    for (int i = 0; ks && (c->type == 't' || c->type == 's') && iter[i]; i++)
+      ok |= key_eq(ks, iter[i]);
+    for (int i = 0; ks && c->type == 's' && spat[i]; i++) ok |= key_eq(ks, spat[i]);
+    for (int i = 0; ks && c->type == 'b' && data[i]; i++) ok |= key_eq(ks, data[i]);
+    ok |= ks && c->type == 'p' && key_eq(ks, "min");
+    ok |= ks && c->type == 'o' && key_eq(ks, "proportion");
+    if (ok) continue;
+    if (ks && c->type == 't' && key_eq(ks, "no_reuse")) {
+      err_at(t, k, "constraint on '%s': temporal no_reuse is not modelled (%s)", lname,
+             "naasc's cost model always reuses a tile that stays");
+      return false;
+    }
+    for (size_t i = 0; ks && i < sizeof refused / sizeof *refused; i++)
+      if (key_eq(ks, refused[i].key)) {
+        err_at(t, k, "constraint on '%s': '%s' is not modelled (%s)", lname, ks, refused[i].why);
+        return false;
+      }
+    err_at(t, k, "constraint on '%s': '%s' is not a key of a %s constraint naasc reads", lname,
+           ks ? ks : "?",
+           c->type == 't'   ? "temporal"
+           : c->type == 's' ? "spatial"
+           : c->type == 'b' ? "dataspace"
+           : c->type == 'p' ? "utilization"
+                            : "max_overbooked_proportion");
+    return false;
+  }
+  return true;
+}
+
+/* A constraint's factors, merged into src (a second exact, maximum or
+ * minimum of one dim at one level is an error, as in Timeloop). */
+static bool cons_factors(Tl *t, const Cons *c, int kind, ConsSrc *src, const char *lname) {
+  int64_t ex[NDIMS] = {0}, mx[NDIMS] = {0}, mn[NDIMS] = {0};
+  Ref fr = getv(c->node, "factors");
+  if (fr.n && !parse_bounds(t, fr, ex, mx, mn, "factors")) return false;
+  static const char *const dflt[2] = {"default_max_factor", "default_min_factor"};
+  for (int k = 0; k < 2; k++) {
+    Ref dr = getv(c->node, dflt[k]);
+    int64_t v;
+    if (!dr.n) continue;
+    if (!int_at(t, dr, NULL, dflt[k], &v)) return false;
+    if (v < 1) {
+      err_at(t, dr, "'%s' must be at least 1", dflt[k]);
+      return false;
+    }
+    for (int d = 0; d < NDIMS; d++)
+      if (!(k ? mn : mx)[d]) (k ? mn : mx)[d] = v;
+  }
+  int l = c->level;
+  for (int d = 0; d < NDIMS; d++) {
+    int64_t *have[3] = {&src->ex[l][kind][d], &src->mx[l][kind][d], &src->mn[l][kind][d]};
+    int64_t got[3] = {ex[d], mx[d], mn[d]};
+    static const char *const what[3] = {"factor", "maximum factor", "minimum factor"};
+    for (int k = 0; k < 3; k++) {
+      if (!got[k]) continue;
+      if (*have[k]) {
+        err_at(t, fr.n ? fr : c->node,
+               "constraint on '%s': a second %s %s of %s (Timeloop refuses re-specification)",
+               lname, kind ? "spatial" : "temporal", what[k], t->s->dim_name[d]);
+        return false;
+      }
+      *have[k] = got[k];
+      src->factor[l][kind][d] = fr.n ? fr : c->node;
+    }
+  }
+  return true;
+}
+
+/* A constraint's permutation into s->arch.cons, and for a spatial one with a
+ * `split`, the axis each dimension may unroll on. */
+static bool cons_perm(Tl *t, const Cons *c, int kind, ConsSrc *src, const char *lname) {
+  Arch *a = &t->s->arch;
+  Level *L = &a->level[c->level];
+  LevelConstraints *lc = &a->cons.level[c->level];
+  Ref pr = getv(c->node, "permutation"), sr = getv(c->node, "split");
+  int pre[NDIMS], suf[NDIMS], npre = 0, nsuf = 0, npre_tl = 0, nsuf_tl = 0, pos[NDIMS];
+  char listed[TL_MAX_DIMS] = {0};
+  for (int d = 0; d < NDIMS; d++) pos[d] = INT_MIN;
+  if (pr.n) {
+    if (!parse_cons_perm(t, pr, pre, &npre, suf, &nsuf, &npre_tl, &nsuf_tl, pos, listed,
+                         "permutation"))
+      return false;
+    if (src->perm[c->level][kind]) {
+      err_at(t, pr,
+             "constraint on '%s': a second %s permutation (Timeloop refuses re-specification)",
+             lname, kind ? "spatial" : "temporal");
+      return false;
+    }
+    src->perm[c->level][kind] = true;
+    /* naasc lists orders outermost first: inner = the prefix reversed,
+     * outer = the suffix reversed. */
+    for (int i = 0; i < npre; i++) lc->inner[kind][i] = (uint8_t)pre[npre - 1 - i];
+    for (int i = 0; i < nsuf; i++) lc->outer[kind][i] = (uint8_t)suf[nsuf - 1 - i];
+    lc->ninner[kind] = (uint8_t)npre, lc->nouter[kind] = (uint8_t)nsuf;
+  }
+  if (kind != MAPCONS_SPATIAL || !sr.n) return true;
+  int64_t split;
+  if (!int_at(t, sr, NULL, "split", &split)) return false;
+  if (src->split[c->level]) {
+    err_at(t, sr, "constraint on '%s': a second spatial split (Timeloop refuses re-specification)",
+           lname);
+    return false;
+  }
+  src->split[c->level] = true;
+  if (t->v4) {
+    /* timeloopfe (PermutationOptimizerProcessor) inserts, innermost, every
+     * dimension the permutation leaves out whose factor here is 1 or whose
+     * bound is 1, and keeps `split`: they take the first places on X. */
+    int ins = 0;
+    for (int i = 0; i < t->ndims; i++) {
+      if (listed[i]) continue;
+      int d = t->drole[i];
+      ins += d < 0 || t->dbound[i] == 1 || src->ex[c->level][kind][d] == 1;
+    }
+    for (int d = 0; d < NDIMS; d++)
+      if (pos[d] >= 0) pos[d] += ins;
+    npre_tl += ins;
+  }
+  /* Timeloop lays a level's spatial loops out innermost first as the
+   * prefix, the free dims, the suffix, and puts the first `split` on X
+   * (uber.cpp, AssignSpatialTilingDirections). */
+  int free_lo = npre_tl, free_hi = t->ndims - nsuf_tl;
+  uint8_t xm = 0, ym = 0, freem = 0;
+  for (int d = 0; d < NDIMS; d++) {
+    if (pos[d] == INT_MIN) {
+      /* free: it matters only if it may unroll here */
+      if (t->s->dim_name[d][0] && src->ex[c->level][kind][d] != 1 &&
+          src->mx[c->level][kind][d] != 1 &&
+          (!(t->s->have & TL_HAVE_PROBLEM) || t->s->problem.dim[d] > 1))
+        freem |= (uint8_t)(1u << d);
+      continue;
+    }
+    int at = pos[d] >= 0 ? pos[d] : free_hi + (-1 - pos[d]);
+    if (at < split)
+      xm |= (uint8_t)(1u << d);
+    else
+      ym |= (uint8_t)(1u << d);
+  }
+  if (split <= free_lo)
+    ym |= freem;
+  else if (split >= free_hi)
+    xm |= freem;
+  else if (freem) {
+    err_at(t, sr,
+           "constraint on '%s': split %lld falls among the dimensions the permutation leaves "
+           "free, so Timeloop leaves how many of them unroll on X to its search: not modelled "
+           "(list them in the permutation)",
+           lname, (long long)split);
+    return false;
+  }
+  /* G when the problem has none: a grouped layer of a network may unroll it anywhere */
+  uint8_t g = t->s->dim_name[DIM_G][0] ? 0 : (uint8_t)(1u << DIM_G);
+  L->connectivity[AXIS_X] &= (uint8_t)(xm | g);
+  L->connectivity[AXIS_Y] &= (uint8_t)(ym | g);
+  return true;
+}
+
 static void apply_constraints(Tl *t) {
   Arch *a = &t->s->arch;
   /* target lists: architecture_constraints and the like */
@@ -2076,82 +2453,189 @@ static void apply_constraints(Tl *t) {
     for (int j = 0; j < seq_len(lst); j++) {
       Ref c = seq_at(lst, j);
       Ref tg = getv(c, "target");
+      if (!tg.n) tg = getv(c, "name");
       const char *tn = scal(tg), *ty = scal(getv(c, "type"));
       if (!tn || !ty) {
         err_at(t, c, "constraint: needs 'target' and 'type'");
         continue;
       }
-      int l = level_by_name(a, tn);
+      char *end;
+      long id = strtol(tn, &end, 10);
+      int l = (*tn && !*end) ? ((id >= 0 && id < a->nlevels) ? a->nlevels - 1 - (int)id : -1)
+                             : level_by_name(a, tn);
       if (l < 0) {
         err_at(t, tg, "constraint: target '%s' is not a storage level of the architecture", tn);
         continue;
       }
       char type = key_eq(ty, "temporal")  ? 't'
                   : key_eq(ty, "spatial") ? 's'
-                  : (key_eq(ty, "bypass") || key_eq(ty, "dataspace") || key_eq(ty, "datatype"))
+                  : (key_eq(ty, "bypass") || key_eq(ty, "bypassing") || key_eq(ty, "dataspace") ||
+                     key_eq(ty, "datatype"))
                       ? 'b'
-                  : key_eq(ty, "utilization") || key_eq(ty, "max_overbooked_proportion") ? 'u'
-                                                                                         : 0;
+                  : (key_eq(ty, "utilization") || key_eq(ty, "parallelism")) ? 'p'
+                  : key_eq(ty, "max_overbooked_proportion")                  ? 'o'
+                                                                             : 0;
       if (!type) {
         err_at(t, getv(c, "type"),
-               "constraint: unknown type '%s' (temporal, spatial, bypass, dataspace)", ty);
+               "constraint: unknown type '%s' (temporal, spatial, bypass, dataspace, utilization, "
+               "max_overbooked_proportion)",
+               ty);
         continue;
       }
-      if (type == 'u') continue;
       if (t->ncons >= TL_MAX_CONS) {
         err_at(t, c, "more than %d constraints", TL_MAX_CONS);
         return;
       }
-      t->cons[t->ncons++] = (Cons){l, type, c};
+      t->cons[t->ncons++] = (Cons){l, type, c, true};
     }
   }
   if (t->nerr) return;
-  for (int i = 0; i < t->ncons; i++) {
+  ConsSrc *src = xcalloc(1, sizeof *src);
+  if (!src) {
+    err_at(t, (Ref){0}, "out of memory");
+    return;
+  }
+  for (int i = 0; i < t->ncons && !t->nerr; i++) {
     Cons *c = &t->cons[i];
     Level *L = &a->level[c->level];
+    if (!src->first[c->level].n) src->first[c->level] = c->node;
+    if (!cons_keys(t, c, L->name)) break;
     if (c->type == 'b') {
       int keep = tensor_list(t, getv(c->node, "keep"), "keep"),
           byp = tensor_list(t, getv(c->node, "bypass"), "bypass");
-      if (keep < 0 || byp < 0) return;
+      if (keep < 0 || byp < 0) break;
       if (keep & byp) {
         err_at(t, c->node, "constraint on '%s': a data space both kept and bypassed", L->name);
-        return;
+        break;
       }
+      if ((keep | byp) & src->dataspace[c->level] && c->level > 0) {
+        err_at(t, c->node,
+               "constraint on '%s': a second keep or bypass of one data space (Timeloop refuses "
+               "re-specification)",
+               L->name);
+        break;
+      }
+      src->dataspace[c->level] |= (uint8_t)(keep | byp);
       L->keeps_allowed &= (uint8_t)~byp;
       L->keeps_required |= (uint8_t)keep;
       if (L->keeps_required & ~L->keeps_allowed) {
         err_at(t, c->node, "constraint on '%s': keeps a data space the level may not hold",
                L->name);
-        return;
+        break;
       }
-    } else if (c->type == 's') {
-      /* Spatial: a dimension held to 1 may not unroll at this fan-out; with a
-       * complete permutation, `split` puts the first dimensions on X. */
-      int64_t f[NDIMS];
-      bool given[NDIMS] = {0};
-      for (int d = 0; d < NDIMS; d++) f[d] = 0;
-      Ref fr = getv(c->node, "factors");
-      if (fr.n && !parse_factors(t, fr, f, NULL, given, "factors")) return;
-      for (int d = 0; d < NDIMS; d++)
-        if (given[d] && f[d] == 1)
-          for (int x = 0; x < ACCEL_MAX_AXES; x++) L->connectivity[x] &= (uint8_t) ~(1u << d);
-      Ref pr = getv(c->node, "permutation"), sr = getv(c->node, "split");
-      int perm[NDIMS], np, ntl;
-      int64_t split;
-      if (pr.n && sr.n && parse_perm(t, pr, perm, &np, &ntl, "permutation") && ntl == t->ndims &&
-          int_at(t, sr, NULL, "split", &split)) {
-        uint8_t xm = 0, ym = 0;
-        for (int k = 0; k < np; k++) {
-          if (k < split)
-            xm |= (uint8_t)(1u << perm[k]);
-          else
-            ym |= (uint8_t)(1u << perm[k]);
+    } else if (c->type == 'p') {
+      double v;
+      Ref mr = getv(c->node, "min");
+      if (c->level != a->nlevels - 1) {
+        err_at(t, c->node,
+               "constraint: a %s constraint must target the innermost storage level ('%s'), as "
+               "in Timeloop",
+               scal(getv(c->node, "type")), a->level[a->nlevels - 1].name);
+        break;
+      }
+      if (src->parallelism) {
+        err_at(t, c->node, "constraint: a second utilization constraint");
+        break;
+      }
+      src->parallelism = true;
+      src->util = getv(c->node, "min");
+      if (!mr.n) {
+        err_at(t, c->node, "constraint: a utilization constraint needs 'min'");
+        break;
+      }
+      if (!num_at(t, mr, NULL, "min", &v)) break;
+      if (v < 0 || v > 1) {
+        err_at(t, mr, "'min': %g is not a fraction of the MACs (0 to 1)", v);
+        break;
+      }
+      a->cons.min_parallelism = v;
+    } else if (c->type == 'o') {
+      /* Overbooking allowed: naasc never overbooks, which keeps the constraint. */
+    } else {
+      int kind = c->type == 's' ? MAPCONS_SPATIAL : MAPCONS_TEMPORAL;
+      if (kind == MAPCONS_SPATIAL &&
+          L->fanout[AXIS_X] * L->fanout[AXIS_Y] * L->fanout[AXIS_Z] <= 1) {
+        /* Timeloop: no spatial tiling level below a level without fan-out */
+        bool any = false;
+        Ref fr = getv(c->node, "factors");
+        int64_t ex[NDIMS] = {0}, mx[NDIMS] = {0}, mn[NDIMS] = {0};
+        if (fr.n && !parse_bounds(t, fr, ex, mx, mn, "factors")) break;
+        for (int d = 0; d < NDIMS; d++) any |= (ex[d] != 0 && ex[d] != 1) || mn[d] > 1;
+        if (any) {
+          err_at(t, c->node,
+                 "constraint on '%s': spatial factors, but the level has no fan-out (Timeloop: no "
+                 "spatial tiling level)",
+                 L->name);
+          break;
         }
-        L->connectivity[AXIS_X] &= (uint8_t)(xm | (1u << DIM_G) * !(t->s->dim_name[DIM_G][0]));
-        L->connectivity[AXIS_Y] &= (uint8_t)(ym | (1u << DIM_G) * !(t->s->dim_name[DIM_G][0]));
+        continue;
       }
-      if (t->nerr) return;
+      if (!cons_factors(t, c, kind, src, L->name)) break;
+      if (!cons_perm(t, c, kind, src, L->name)) break;
+      if (kind == MAPCONS_SPATIAL) {
+        Ref nm = getv(c->node, "no_multicast_no_reduction");
+        if (!nm.n) nm = getv(c->node, "no_reuse");
+        if (nm.n) {
+          int mask = tensor_list(t, nm, "no_multicast_no_reduction");
+          if (mask < 0) break;
+          bool mc = mask & ((1 << TENSOR_W) | (1 << TENSOR_I));
+          if (mc &&
+              (mask & ((1 << TENSOR_W) | (1 << TENSOR_I))) != ((1 << TENSOR_W) | (1 << TENSOR_I))) {
+            err_at(t, nm,
+                   "constraint on '%s': no multicast of one of the weights and inputs: naasc "
+                   "models multicast of both together (the level's naasc_no_multicast)",
+                   L->name);
+            break;
+          }
+          if (src->reuse[c->level]) {
+            err_at(t, nm, "constraint on '%s': a second no_multicast_no_reduction", L->name);
+            break;
+          }
+          src->reuse[c->level] = true;
+          if (mc) L->no_multicast = true;
+          if (mask >> TENSOR_O & 1) L->no_reduction = true;
+        }
+      }
     }
+  }
+  /* The bounds, from what each level's constraints say. */
+  for (int l = 0; l < a->nlevels && !t->nerr; l++) {
+    LevelConstraints *lc = &a->cons.level[l];
+    for (int k = 0; k < 2; k++)
+      for (int d = 0; d < NDIMS; d++) {
+        int64_t ex = src->ex[l][k][d], mx = src->mx[l][k][d], mn = src->mn[l][k][d];
+        if (ex &&
+            ((mx && ex != MAPCONS_WHOLE && ex > mx) || (mn && ex != MAPCONS_WHOLE && ex < mn))) {
+          err_at(t, src->factor[l][k][d],
+                 "constraint on '%s': the %s factor of %s is %lld, outside its bounds "
+                 "(contradictory constraints)",
+                 a->level[l].name, k ? "spatial" : "temporal", t->s->dim_name[d], (long long)ex);
+          break;
+        }
+        lc->lo[k][d] = ex ? ex : mn;
+        lc->hi[k][d] = ex ? ex : mx;
+        /* A spatial factor held to 1 takes the dim off both axes. */
+        if (k == MAPCONS_SPATIAL && lc->hi[k][d] == 1)
+          for (int x = 0; x < ACCEL_MAX_AXES; x++)
+            a->level[l].connectivity[x] &= (uint8_t) ~(1u << d);
+      }
+    /* Timeloop unrolls a dim on X or on Y of a fan-out, never on both
+     * (uber.cpp, AssignSpatialTilingDirections) */
+    int naxes = 0;
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) naxes += a->level[l].fanout[x] > 1;
+    if (naxes > 1) lc->one_axis = true;
+    /* timeloopfe (Dataspace2BranchProcessor): a branch of a !Parallel
+     * bypasses every data space it does not keep */
+    if (t->comp[l].branch) a->level[l].keeps_allowed &= a->level[l].keeps_required;
+    /* timeloopfe holds the temporal loops of the levels it adds to 1 */
+    if (t->comp[l].added)
+      for (int d = 0; d < NDIMS; d++)
+        if (!lc->lo[MAPCONS_TEMPORAL][d] && !lc->hi[MAPCONS_TEMPORAL][d])
+          lc->lo[MAPCONS_TEMPORAL][d] = lc->hi[MAPCONS_TEMPORAL][d] = 1;
+  }
+  if (t->nerr) {
+    xfree(src);
+    return;
   }
   /* An axis without fan-out keeps every dimension (nothing unrolls there);
    * an axis with fan-out and no dimension left still names G, which the
@@ -2165,8 +2649,38 @@ static void apply_constraints(Tl *t) {
   if (a->level[0].keeps_allowed != ACCEL_ALL_TENSORS) {
     err_at(t, t->comp[0].node, "constraint: the outermost level '%s' must keep every data space",
            a->level[0].name);
+    xfree(src);
     return;
   }
+  int bl, bd, bk;
+  char why[512];
+  if (!mapcons_valid(a, &bl, &bd, why, sizeof why)) {
+    Ref at = bl >= 0 ? src->first[bl] : (Ref){0};
+    if (bl >= 0 && bd >= 0)
+      for (int k = 0; k < 2; k++)
+        if (src->factor[bl][k][bd].n) at = src->factor[bl][k][bd];
+    if (!at.n && bl >= 0) at = t->comp[bl].node;
+    char nm[64] = "";
+    if (bd >= 0 && t->s->dim_name[bd][0] &&
+        (t->s->dim_name[bd][0] != accel_dim_letter(bd) || t->s->dim_name[bd][1]))
+      snprintf(nm, sizeof nm, " (%c: the problem's '%s')", accel_dim_letter(bd),
+               t->s->dim_name[bd]);
+    err_at(t, at, "contradictory constraints: %s%s", why, nm);
+  } else if ((t->s->have & TL_HAVE_PROBLEM) &&
+             !mapcons_feasible(a, &t->s->problem, &bl, &bk, &bd, why, sizeof why)) {
+    Ref at = bl >= 0 && bd >= 0 ? src->factor[bl][bk][bd] : (Ref){0};
+    for (int l = 0; !at.n && bd >= 0 && l < a->nlevels; l++)
+      for (int k = 0; k < 2 && !at.n; k++) at = src->factor[l][k][bd];
+    if (!at.n && bd < 0 && src->util.n) at = src->util; /* min parallelism */
+    if (!at.n) at = t->problem;
+    char nm[64] = "";
+    if (bd >= 0 && t->s->dim_name[bd][0] &&
+        (t->s->dim_name[bd][0] != accel_dim_letter(bd) || t->s->dim_name[bd][1]))
+      snprintf(nm, sizeof nm, " (%c: the problem's '%s')", accel_dim_letter(bd),
+               t->s->dim_name[bd]);
+    err_at(t, at, "constraints on the problem: %s%s", why, nm);
+  }
+  xfree(src);
 }
 
 /* ---- mapping ------------------------------------------------------------------------ */
@@ -2455,7 +2969,7 @@ Rc timeloop_load(const char *const *paths, int npaths, unsigned need, TimeloopSp
       err_at(t, ver, "'architecture.version' %s: naasc reads Timeloop specifications v0.2 to v0.4",
              vs);
     else if (getv(t->arch, "nodes").n)
-      walk_nodes(t, getv(t->arch, "nodes"));
+      t->v4 = true, walk_nodes(t, getv(t->arch, "nodes"));
     else if (getv(t->arch, "subtree").n) {
       Ref sub = getv(t->arch, "subtree");
       if (!is_seq(sub) || seq_len(sub) != 1)

@@ -516,6 +516,10 @@ static bool write_mapping(FILE *f, const Arch *a, const Problem *p, const Mappin
   return true;
 }
 
+Rc timeloop_print_mapping(FILE *f, const Arch *a, const Problem *p, const Mapping *m, Diag *d) {
+  return write_mapping(f, a, p, m, d) ? RC_OK : RC_BADINPUT;
+}
+
 /* A file being written: its text in memory, then dir/name atomically. */
 typedef struct {
   FILE *f;

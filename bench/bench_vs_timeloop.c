@@ -9,8 +9,11 @@
  * count), runs naasc's mapper (es) and random search with BUDGET
  * evaluations, and prints EDP ratios to Timeloop's mapping.  Not like for
  * like: Timeloop's mapper searched under the dataflow constraints stored in
- * each case (mapping_source), which naasc does not read, so naasc searches a
- * larger space (every dim allowed on every axis, any keep).
+ * each case (mapping_source), which the case format does not carry into
+ * the Arch, so naasc searches a larger space (every dim allowed on every
+ * axis, any keep).  bench/timeloop_mapper_cases.py compares like for like:
+ * it hands the same constraints to `naasc cost --timeloop --map`
+ * (docs/benchmarks.md).
  */
 #include <math.h>
 #include <stdio.h>

@@ -16,6 +16,12 @@ sitting, and print the CPU seconds (user + sys of the child) of each:
 It also prints the stream size and checks that every executor's output is
 within 1e-3 relative of the default's (max abs difference / max abs value).
 
+Equal work: the executors of this build run one stream.  The baseline build
+compiles its own, with its own default mapper; the column "base mapping"
+says whether it mapped every layer the same (the two compiles' cost reports
+give the same total cycles, energy and EDP) or not, in which case its time
+is for other work and the column says so: not like for like.
+
   bench/runtime_e2e.py BUILD_DIR [--nets resnet50,mobilenetv2]
                        [--presets eyeriss,nvdla-256] [--interp] [--baseline DIR]
                        [--work DIR]
@@ -23,6 +29,7 @@ within 1e-3 relative of the default's (max abs difference / max abs value).
 Benchmarks are not tests: this prints figures for docs/benchmarks.md.
 """
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -69,15 +76,15 @@ def main():
     with open("in.pb", "wb") as f:
         f.write(numpy_helper.from_array(x, "input").SerializeToString())
     print("| network | preset | stream bytes | commands | weights | jit | c-ref | inner |"
-          + (" interp |" if a.interp else "") + (" base-jit |" if a.baseline else "") + " max rel diff |")
+          + (" interp |" if a.interp else "") + (" base-jit | base mapping |" if a.baseline else "") + " max rel diff |")
     print("|---|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if a.interp else "")
-          + ("---:|" if a.baseline else "") + "---:|")
+          + ("---:|---|" if a.baseline else "") + "---:|")
     for net in a.nets.split(","):
         if not os.path.exists(f"{net}.onnx"):
             run([naasc, "zoo", net, "-o", f"{net}.onnx"])
         for preset in a.presets.split(","):
             cmd = f"{net}.{preset}.cmd"
-            run([naasc, f"{net}.onnx", "--target", preset, "-o", cmd])
+            run([naasc, f"{net}.onnx", "--target", preset, "-o", cmd, f"--report={net}.{preset}.json"])
             head = run([nrun, cmd, "--disasm"])[2].splitlines()[0]
             # "; naasc command stream v2: N bytes (commands C, weights W)"
             nums = [int(t.strip(",()")) for t in head.split(":")[1].split() if t.strip(",()").isdigit()]
@@ -91,7 +98,13 @@ def main():
                 outs[name] = output(od)
             if a.baseline:
                 bcmd = f"{net}.{preset}.base.cmd"
-                run([os.path.join(a.baseline, "naasc"), f"{net}.onnx", "--target", preset, "-o", bcmd])
+                run([os.path.join(a.baseline, "naasc"), f"{net}.onnx", "--target", preset, "-o", bcmd,
+                     f"--report={net}.{preset}.base.json"])
+                tot = [json.load(open(f"{net}.{preset}{x}.json"))["total"] for x in ("", ".base")]
+                keys = ("cycles", "energy_pj", "edp_pj_cycles")
+                same = all(abs(tot[0][k] - tot[1][k]) <= 1e-9 * abs(tot[0][k]) for k in keys)
+                base_map = "same" if same else "DIFFERENT (EDP %.4g vs %.4g): not like for like" % (
+                    tot[1]["edp_pj_cycles"], tot[0]["edp_pj_cycles"])
                 od = f"out.{net}.{preset}.base"
                 cpu["base-jit"] = run([os.path.join(a.baseline, "naasc-run"), bcmd, "--input", "input=in.pb",
                                        "-o", od])[0]
@@ -99,7 +112,7 @@ def main():
             ref = outs["jit"]
             scale = float(np.abs(ref).max()) or 1.0
             diff = max(float(np.abs(o - ref).max()) / scale for o in outs.values())
-            cols = [f"{cpu[m]:.2f}" for m, _ in modes] + ([f"{cpu['base-jit']:.2f}"] if a.baseline else [])
+            cols = [f"{cpu[m]:.2f}" for m, _ in modes] + ([f"{cpu['base-jit']:.2f}", base_map] if a.baseline else [])
             print(f"| {net} | {preset} | {nums[0]:,} | {nums[1]:,} | {nums[2]:,} | " + " | ".join(cols)
                   + f" | {diff:.1e} |", flush=True)
     return 0

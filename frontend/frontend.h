@@ -13,9 +13,13 @@
 #include "ir/ir.h"
 
 #define NAASC_IR_VERSION_MIN 3
-#define NAASC_IR_VERSION_MAX 8
+#define NAASC_IR_VERSION_MAX 10
+/* Default-domain opsets: every op from NAASC_OPSET_MIN on; below it (down
+ * to NAASC_OPSET_OLDEST) op by op, each op's definition being unchanged
+ * since its op_since(). */
 #define NAASC_OPSET_MIN 7
-#define NAASC_OPSET_MAX 17
+#define NAASC_OPSET_MAX 21
+#define NAASC_OPSET_OLDEST 1
 #define NAASC_MAX_BINDINGS 32
 
 #define NAASC_MAX_NAME 256
@@ -55,12 +59,15 @@ Rc onnx_import_buffer(const uint8_t *buf, size_t len, const char *dir, const Imp
                       Model **out, Diag *d);
 /* Reads a serialized TensorProto into a new constant tensor of m. */
 Rc onnx_read_tensor_file(const char *path, Model *m, const char *name, TensorId *out, Diag *d);
-/* Writes m as an ONNX model (IR version 8, opset 13), atomically
- * (a temporary file renamed over path). */
+/* Writes m as an ONNX model, atomically (a temporary file renamed over
+ * path): IR version 8 and opset 13, or the oldest opset (up to 21, then IR
+ * version 10) that has every op of m; subgraphs as graph attributes. */
 Rc onnx_write(const Model *m, const char *path, Diag *d);
 
-/* Shape inference and constant folding over the sorted graph.  Nodes whose
- * inputs are all constant and whose op folds become constants. */
+/* Shape inference and constant folding over the sorted graph (and the
+ * subgraphs of its If, Loop and Scan nodes).  Nodes whose inputs are all
+ * constant are evaluated by host/ and become constants (within a size and
+ * work limit); an If whose condition is constant is replaced by its branch. */
 Rc graph_infer(Model *m, Diag *d);
 
 /* MACs and parameters of one node (0 for ops that do no MACs). */

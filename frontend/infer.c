@@ -8,51 +8,41 @@
  *      inputs, so after this pass every input is data;
  *   2. computes each output's element type and shape by the ONNX rules,
  *      resolving auto_pad into explicit pads;
- *   3. folds the node when its op folds and every input is a constant with
- *      data (Shape folds from the shape alone): its outputs become constants
- *      and the node dies.  This is what makes exported shape sub-graphs
- *      (Shape -> Gather -> Concat -> Reshape) disappear.
- * After it every live tensor has a static shape, or the pass failed.
+ *   3. folds the node when every input is a constant with data (Shape and
+ *      Size fold from the shape alone), by evaluating it with host_eval:
+ *      its outputs become constants and the node dies.  This is what makes
+ *      exported shape sub-graphs (Shape -> Gather -> Concat -> Reshape),
+ *      ConstantOfShape and comparisons on constants disappear.  An If on a
+ *      constant condition is replaced by its branch (shapes.c).
+ * The rules of the ops beyond the first 37, control flow and the policy
+ * for data-dependent shapes are in shapes.c.  After the walk every live
+ * tensor has a static shape, or the pass failed.
  */
-#include "frontend/frontend.h"
+#include "frontend/internal.h"
+
+#include "host/host.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
-/* Constants folded at most this large (elements). */
-#define FOLD_LIMIT (INT64_C(1) << 20)
-
-typedef struct {
-  Model *m;
-  Diag *d;
-  Node *n;
-  const char *where;
-} Ctx;
-
-#define FAIL(...)                            \
-  do {                                       \
-    diag_error(c->d, c->where, __VA_ARGS__); \
-    return false;                            \
-  } while (0)
-
-static Tensor *in_t(Ctx *c, int i) {
+Tensor *inf_in(Ctx *c, int i) {
   return i < c->n->nin && c->n->in[i] ? &c->m->tensors[c->n->in[i]] : NULL;
 }
 
-static Tensor *out_t(Ctx *c, int i) {
+Tensor *inf_out(Ctx *c, int i) {
   return i < c->n->nout && c->n->out[i] ? &c->m->tensors[c->n->out[i]] : NULL;
 }
 
-static void set_out(Ctx *c, int i, DType dt, int rank, const int64_t *dims) {
-  Tensor *t = out_t(c, i);
+void inf_set_out(Ctx *c, int i, DType dt, int rank, const int64_t *dims) {
+  Tensor *t = inf_out(c, i);
   if (!t) return;
   t->dtype = dt;
   t->rank = rank;
   for (int k = 0; k < NAASC_MAX_RANK; k++) t->dims[k] = k < rank ? dims[k] : -1;
 }
 
-static bool need_inputs(Ctx *c, int lo, int hi) {
+bool inf_need(Ctx *c, int lo, int hi) {
   int present = 0;
   for (int i = 0; i < c->n->nin; i++) present += c->n->in[i] != 0;
   if (c->n->nin < lo || !c->n->in[0])
@@ -65,21 +55,21 @@ static bool need_inputs(Ctx *c, int lo, int hi) {
   return true;
 }
 
-static int64_t norm_axis(int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
+int64_t inf_norm_axis(int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
 
-static bool axis_ok(Ctx *c, int64_t *axis, int rank, const char *what) {
-  int64_t a = norm_axis(*axis, rank);
+bool inf_axis_ok(Ctx *c, int64_t *axis, int rank, const char *what) {
+  int64_t a = inf_norm_axis(*axis, rank);
   if (a < 0 || a >= rank) FAIL("%s %" PRId64 " is out of range for rank %d", what, *axis, rank);
   *axis = a;
   return true;
 }
 
 /* Reads constant input i as up to max integers; *n = count; absent input: *n = -1. */
-static bool const_ints(Ctx *c, int i, int64_t *v, int max, int *n) {
-  Tensor *t = in_t(c, i);
+bool inf_const_ints(Ctx *c, int i, int64_t *v, int max, int *n) {
+  Tensor *t = inf_in(c, i);
   *n = -1;
   if (!t) return true;
-  if (t->kind != TK_CONST || !t->data)
+  if (!tensor_is_const(t))
     FAIL("input %d ('%s') of %s must be a constant (naasc needs static shapes)", i, t->name,
          op_name(c->n->op));
   int64_t k = tensor_numel(t);
@@ -89,11 +79,11 @@ static bool const_ints(Ctx *c, int i, int64_t *v, int max, int *n) {
   return true;
 }
 
-static bool const_floats(Ctx *c, int i, float *v, int max, int *n) {
-  Tensor *t = in_t(c, i);
+bool inf_const_floats(Ctx *c, int i, float *v, int max, int *n) {
+  Tensor *t = inf_in(c, i);
   *n = -1;
   if (!t) return true;
-  if (t->kind != TK_CONST || !t->data)
+  if (!tensor_is_const(t))
     FAIL("input %d ('%s') of %s must be a constant", i, t->name, op_name(c->n->op));
   int64_t k = tensor_numel(t);
   if (k > max) FAIL("input %d ('%s') has %" PRId64 " values, more than %d", i, t->name, k, max);
@@ -102,20 +92,20 @@ static bool const_floats(Ctx *c, int i, float *v, int max, int *n) {
   return true;
 }
 
-static void keep_inputs(Ctx *c, int k) {
+void inf_keep(Ctx *c, int k) {
   if (c->n->nin > k) c->n->nin = k;
 }
 
 /* numpy multidirectional broadcasting of all present inputs into dims. */
-static bool broadcast(Ctx *c, int first, int last, int *rank, int64_t *dims) {
+bool inf_broadcast(Ctx *c, int first, int last, int *rank, int64_t *dims) {
   int r = 0;
   for (int i = first; i <= last; i++) {
-    Tensor *t = in_t(c, i);
+    Tensor *t = inf_in(c, i);
     if (t && t->rank > r) r = t->rank;
   }
   for (int k = 0; k < r; k++) dims[k] = 1;
   for (int i = first; i <= last; i++) {
-    Tensor *t = in_t(c, i);
+    Tensor *t = inf_in(c, i);
     if (!t) continue;
     for (int k = 0; k < t->rank; k++) {
       int64_t dv = t->dims[k], *o = &dims[r - t->rank + k];
@@ -155,7 +145,8 @@ static bool window(Ctx *c, int64_t in, int64_t k, int64_t s, int64_t dl, int64_t
   return true;
 }
 
-static bool infer_window_op(Ctx *c, Tensor *x, Tensor *w) {
+bool inf_window_op(Ctx *c, Tensor *x, Tensor *w, Tensor *b) {
+  bool conv = w && c->n->op != OP_CONVTRANSPOSE;
   Attrs *a = &c->n->a;
   int nsp = x->rank - 2;
   if (x->rank < 3)
@@ -195,7 +186,7 @@ static bool infer_window_op(Ctx *c, Tensor *x, Tensor *w) {
   }
   a->auto_pad = PAD_NOTSET;
   a->has_out_shape = false;
-  if (c->n->op == OP_CONV) {
+  if (conv) {
     if (w->rank != x->rank)
       FAIL("weight '%s' has rank %d, input has rank %d", w->name, w->rank, x->rank);
     for (int i = 0; i < nsp; i++)
@@ -223,11 +214,9 @@ static bool infer_window_op(Ctx *c, Tensor *x, Tensor *w) {
   } else {
     dims[1] = x->dims[1];
   }
-  Tensor *b = in_t(c, 2);
-  if ((c->n->op == OP_CONV || c->n->op == OP_CONVTRANSPOSE) && b &&
-      (b->rank != 1 || b->dims[0] != dims[1]))
+  if (b && (b->rank != 1 || b->dims[0] != dims[1]))
     FAIL("bias '%s' must have %" PRId64 " elements", b->name, dims[1]);
-  set_out(c, 0, x->dtype, x->rank, dims);
+  inf_set_out(c, 0, x->dtype, x->rank, dims);
   return true;
 }
 
@@ -235,10 +224,10 @@ static bool infer_slice_params(Ctx *c, Tensor *x) {
   Attrs *a = &c->n->a;
   if (a->naxes == -1) { /* opset 10+: from inputs */
     int ns, ne, na, nst;
-    if (!const_ints(c, 1, a->starts, NAASC_MAX_RANK, &ns) ||
-        !const_ints(c, 2, a->ends, NAASC_MAX_RANK, &ne) ||
-        !const_ints(c, 3, a->axes, NAASC_MAX_RANK, &na) ||
-        !const_ints(c, 4, a->steps, NAASC_MAX_RANK, &nst))
+    if (!inf_const_ints(c, 1, a->starts, NAASC_MAX_RANK, &ns) ||
+        !inf_const_ints(c, 2, a->ends, NAASC_MAX_RANK, &ne) ||
+        !inf_const_ints(c, 3, a->axes, NAASC_MAX_RANK, &na) ||
+        !inf_const_ints(c, 4, a->steps, NAASC_MAX_RANK, &nst))
       return false;
     if (ns < 0 || ne < 0) FAIL("Slice needs starts and ends");
     if (ns != ne || (na >= 0 && na != ns) || (nst >= 0 && nst != ns))
@@ -248,10 +237,10 @@ static bool infer_slice_params(Ctx *c, Tensor *x) {
       if (na < 0) a->axes[i] = i;
       if (nst < 0) a->steps[i] = 1;
     }
-    keep_inputs(c, 1);
+    inf_keep(c, 1);
   }
   for (int i = 0; i < a->naxes; i++) {
-    if (!axis_ok(c, &a->axes[i], x->rank, "Slice axis")) return false;
+    if (!inf_axis_ok(c, &a->axes[i], x->rank, "Slice axis")) return false;
     for (int j = 0; j < i; j++)
       if (a->axes[j] == a->axes[i]) FAIL("Slice axis %" PRId64 " repeats", a->axes[i]);
     if (a->steps[i] == 0) FAIL("Slice step must not be 0");
@@ -279,7 +268,7 @@ static int64_t slice_range(int64_t dim, int64_t *start, int64_t *end, int64_t st
   return cnt > 0 ? cnt : 0;
 }
 
-static bool infer_matmul(Ctx *c, Tensor *A, Tensor *B, int *rank, int64_t *dims) {
+bool inf_matmul(Ctx *c, Tensor *A, Tensor *B, int *rank, int64_t *dims) {
   if (A->rank < 1 || B->rank < 1) FAIL("MatMul inputs must have rank 1 or more");
   int64_t ad[NAASC_MAX_RANK + 1], bd[NAASC_MAX_RANK + 1];
   int ar = A->rank, br = B->rank;
@@ -315,35 +304,35 @@ static bool infer_matmul(Ctx *c, Tensor *A, Tensor *B, int *rank, int64_t *dims)
 static bool infer_node(Ctx *c) {
   Node *n = c->n;
   Attrs *a = &n->a;
-  Tensor *x = in_t(c, 0);
+  Tensor *x = inf_in(c, 0);
   int64_t dims[NAASC_MAX_RANK];
   int rank;
   switch (n->op) {
   case OP_CONV:
   case OP_CONVTRANSPOSE:
-    if (!need_inputs(c, 2, 3)) return false;
-    return infer_window_op(c, x, in_t(c, 1));
+    if (!inf_need(c, 2, 3)) return false;
+    return inf_window_op(c, x, inf_in(c, 1), inf_in(c, 2));
   case OP_MAXPOOL:
   case OP_AVGPOOL:
-    if (!need_inputs(c, 1, 1)) return false;
-    return infer_window_op(c, x, NULL);
+    if (!inf_need(c, 1, 1)) return false;
+    return inf_window_op(c, x, NULL, NULL);
   case OP_GLOBALAVGPOOL:
-    if (!need_inputs(c, 1, 1)) return false;
+    if (!inf_need(c, 1, 1)) return false;
     if (x->rank < 3) FAIL("input '%s' has rank %d; needs N, C and spatial dims", x->name, x->rank);
     memcpy(dims, x->dims, sizeof dims);
     for (int i = 2; i < x->rank; i++) dims[i] = 1;
-    set_out(c, 0, x->dtype, x->rank, dims);
+    inf_set_out(c, 0, x->dtype, x->rank, dims);
     return true;
   case OP_GEMM: {
-    if (!need_inputs(c, 2, 3)) return false;
-    Tensor *B = in_t(c, 1);
+    if (!inf_need(c, 2, 3)) return false;
+    Tensor *B = inf_in(c, 1);
     if (x->rank != 2 || B->rank != 2) FAIL("Gemm inputs must be 2-D");
     int64_t M = a->trans_a ? x->dims[1] : x->dims[0], K = a->trans_a ? x->dims[0] : x->dims[1];
     int64_t K2 = a->trans_b ? B->dims[1] : B->dims[0], N = a->trans_b ? B->dims[0] : B->dims[1];
     if (K != K2) FAIL("Gemm inner dims disagree: %" PRId64 " vs %" PRId64, K, K2);
     dims[0] = M;
     dims[1] = N;
-    Tensor *C = in_t(c, 2);
+    Tensor *C = inf_in(c, 2);
     if (C) {
       if (C->rank > 2) FAIL("Gemm C has rank %d", C->rank);
       for (int k = 0; k < C->rank; k++) {
@@ -352,35 +341,35 @@ static bool infer_node(Ctx *c) {
           FAIL("Gemm C does not broadcast to [%" PRId64 ",%" PRId64 "]", M, N);
       }
     }
-    set_out(c, 0, x->dtype, 2, dims);
+    inf_set_out(c, 0, x->dtype, 2, dims);
     return true;
   }
   case OP_MATMUL:
-    if (!need_inputs(c, 2, 2)) return false;
-    if (!infer_matmul(c, x, in_t(c, 1), &rank, dims)) return false;
-    set_out(c, 0, x->dtype, rank, dims);
+    if (!inf_need(c, 2, 2)) return false;
+    if (!inf_matmul(c, x, inf_in(c, 1), &rank, dims)) return false;
+    inf_set_out(c, 0, x->dtype, rank, dims);
     return true;
   case OP_BATCHNORM:
-    if (!need_inputs(c, 5, 5)) return false;
+    if (!inf_need(c, 5, 5)) return false;
     if (x->rank < 2) FAIL("BatchNormalization input must have rank 2 or more");
     for (int i = 1; i < 5; i++) {
-      Tensor *p = in_t(c, i);
+      Tensor *p = inf_in(c, i);
       if (p->rank != 1 || p->dims[0] != x->dims[1])
         FAIL("BatchNormalization input %d ('%s') must have %" PRId64 " elements", i, p->name,
              x->dims[1]);
     }
-    set_out(c, 0, x->dtype, x->rank, x->dims);
+    inf_set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
   case OP_CLIP: {
-    if (!need_inputs(c, 1, 3)) return false;
+    if (!inf_need(c, 1, 3)) return false;
     float v[1];
     int k;
-    if (!const_floats(c, 1, v, 1, &k)) return false;
+    if (!inf_const_floats(c, 1, v, 1, &k)) return false;
     if (k == 1) a->clip_min = v[0];
-    if (!const_floats(c, 2, v, 1, &k)) return false;
+    if (!inf_const_floats(c, 2, v, 1, &k)) return false;
     if (k == 1) a->clip_max = v[0];
-    keep_inputs(c, 1);
-    set_out(c, 0, x->dtype, x->rank, x->dims);
+    inf_keep(c, 1);
+    inf_set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
   }
   case OP_RELU:
@@ -390,17 +379,17 @@ static bool infer_node(Ctx *c) {
   case OP_SIGMOID:
   case OP_SQRT:
   case OP_IDENTITY:
-    if (!need_inputs(c, 1, 1)) return false;
-    set_out(c, 0, x->dtype, x->rank, x->dims);
+    if (!inf_need(c, 1, 1)) return false;
+    inf_set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
   case OP_DROPOUT: {
-    if (!need_inputs(c, 1, 3)) return false;
-    Tensor *tm = in_t(c, 2);
-    if (tm && (tm->kind != TK_CONST || !tm->data || tensor_get_i(tm, 0) != 0))
+    if (!inf_need(c, 1, 3)) return false;
+    Tensor *tm = inf_in(c, 2);
+    if (tm && (!tensor_is_const(tm) || tensor_get_i(tm, 0) != 0))
       FAIL("unsupported Dropout in training mode (training_mode must be a constant false)");
-    keep_inputs(c, 1);
-    set_out(c, 0, x->dtype, x->rank, x->dims);
-    set_out(c, 1, DT_BOOL, x->rank, x->dims);
+    inf_keep(c, 1);
+    inf_set_out(c, 0, x->dtype, x->rank, x->dims);
+    inf_set_out(c, 1, DT_BOOL, x->rank, x->dims);
     return true;
   }
   case OP_ADD:
@@ -408,29 +397,39 @@ static bool infer_node(Ctx *c) {
   case OP_MUL:
   case OP_DIV:
   case OP_POW:
-    if (!need_inputs(c, 2, 2)) return false;
-    if (!broadcast(c, 0, 1, &rank, dims)) return false;
-    set_out(c, 0, x->dtype, rank, dims);
+    if (!inf_need(c, 2, 2)) return false;
+    if (!inf_broadcast(c, 0, 1, &rank, dims)) return false;
+    inf_set_out(c, 0, x->dtype, rank, dims);
     return true;
   case OP_MAX:
-    if (!need_inputs(c, 1, -1)) return false;
-    if (!broadcast(c, 0, n->nin - 1, &rank, dims)) return false;
-    set_out(c, 0, x->dtype, rank, dims);
+    if (!inf_need(c, 1, -1)) return false;
+    if (!inf_broadcast(c, 0, n->nin - 1, &rank, dims)) return false;
+    inf_set_out(c, 0, x->dtype, rank, dims);
     return true;
   case OP_SOFTMAX:
-    if (!need_inputs(c, 1, 1)) return false;
-    if (!axis_ok(c, &a->axis, x->rank, "Softmax axis")) return false;
-    set_out(c, 0, x->dtype, x->rank, x->dims);
+    if (!inf_need(c, 1, 1)) return false;
+    if (!inf_axis_ok(c, &a->axis, x->rank, "Softmax axis")) return false;
+    inf_set_out(c, 0, x->dtype, x->rank, x->dims);
     return true;
   case OP_REDUCEMEAN: {
-    if (!need_inputs(c, 1, 1)) return false;
+    if (!inf_need(c, 1, 2)) return false;
+    if (n->nin > 1 && n->in[1]) { /* opset 18: axes as an input */
+      int k;
+      if (!inf_const_ints(c, 1, a->axes, NAASC_MAX_RANK, &k)) return false;
+      a->naxes = k;
+    }
+    inf_keep(c, 1);
+    if (a->naxes <= 0 && a->noop_empty) {
+      inf_set_out(c, 0, x->dtype, x->rank, x->dims);
+      return true;
+    }
     bool red[NAASC_MAX_RANK] = {0};
     if (a->naxes <= 0) {
       a->naxes = x->rank;
       for (int i = 0; i < x->rank; i++) a->axes[i] = i;
     }
     for (int i = 0; i < a->naxes; i++) {
-      if (!axis_ok(c, &a->axes[i], x->rank, "ReduceMean axis")) return false;
+      if (!inf_axis_ok(c, &a->axes[i], x->rank, "ReduceMean axis")) return false;
       red[a->axes[i]] = true;
     }
     rank = 0;
@@ -440,44 +439,57 @@ static bool infer_node(Ctx *c) {
       else if (a->keepdims)
         dims[rank++] = 1;
     }
-    set_out(c, 0, x->dtype, rank, dims);
+    inf_set_out(c, 0, x->dtype, rank, dims);
     return true;
   }
   case OP_RESIZE: {
-    if (!need_inputs(c, 1, 4)) return false;
+    if (!inf_need(c, 1, 4)) return false;
     float sc[NAASC_MAX_RANK];
     int64_t sz[NAASC_MAX_RANK];
     int ns = -1, nz = -1;
     int si = c->m->opset < 11 ? 1 : 2;
-    if (!const_floats(c, si, sc, NAASC_MAX_RANK, &ns)) return false;
-    if (c->m->opset >= 11 && !const_ints(c, 3, sz, NAASC_MAX_RANK, &nz)) return false;
+    if (!inf_const_floats(c, si, sc, NAASC_MAX_RANK, &ns)) return false;
+    if (c->m->opset >= 11 && !inf_const_ints(c, 3, sz, NAASC_MAX_RANK, &nz)) return false;
+    double span[NAASC_MAX_RANK]; /* the roi's extent per axis (tf_crop_and_resize), else 1 */
+    for (int i = 0; i < NAASC_MAX_RANK; i++) span[i] = 1;
+    if (a->rz_coord == RZC_TF_CROP_AND_RESIZE) {
+      int nr;
+      if (!inf_const_floats(c, 1, a->rz_roi, 2 * NAASC_MAX_RANK, &nr)) return false;
+      if (nr != 2 * x->rank)
+        FAIL("Resize tf_crop_and_resize needs a roi of %d values", 2 * x->rank);
+      for (int i = 0; i < x->rank; i++) span[i] = (double)a->rz_roi[x->rank + i] - a->rz_roi[i];
+    }
     if (nz > 0) {
       if (nz != x->rank) FAIL("Resize sizes has %d values for rank %d", nz, x->rank);
       for (int i = 0; i < x->rank; i++) {
         dims[i] = sz[i];
         a->rz_scales[i] = (float)sz[i] / (float)x->dims[i];
+        a->rz_from_sizes = true;
       }
     } else if (ns > 0) {
       if (ns != x->rank) FAIL("Resize scales has %d values for rank %d", ns, x->rank);
       for (int i = 0; i < x->rank; i++) {
         if (!(sc[i] > 0)) FAIL("Resize scale %d must be positive", i);
-        dims[i] = (int64_t)floor((double)x->dims[i] * sc[i]);
+        double len = floor((double)x->dims[i] * span[i] * sc[i]); /* converted only once it fits */
+        if (!(len <= (double)NAASC_MAX_ELEMS))
+          FAIL("Resize scale %d makes dim %d %.4g long, more than 2^31", i, i, len);
+        dims[i] = (int64_t)len;
         a->rz_scales[i] = sc[i];
       }
     } else {
       FAIL("Resize needs scales or sizes");
     }
-    keep_inputs(c, 1);
-    set_out(c, 0, x->dtype, x->rank, dims);
+    inf_keep(c, 1);
+    inf_set_out(c, 0, x->dtype, x->rank, dims);
     return true;
   }
   case OP_CONCAT: {
-    if (!need_inputs(c, 1, -1)) return false;
-    if (!axis_ok(c, &a->axis, x->rank, "Concat axis")) return false;
+    if (!inf_need(c, 1, -1)) return false;
+    if (!inf_axis_ok(c, &a->axis, x->rank, "Concat axis")) return false;
     memcpy(dims, x->dims, sizeof dims);
     dims[a->axis] = 0;
     for (int i = 0; i < n->nin; i++) {
-      Tensor *t = in_t(c, i);
+      Tensor *t = inf_in(c, i);
       if (!t) FAIL("Concat input %d is missing", i);
       if (t->rank != x->rank)
         FAIL("Concat input '%s' has rank %d, expected %d", t->name, t->rank, x->rank);
@@ -487,14 +499,14 @@ static bool infer_node(Ctx *c) {
                x->dims[k]);
       dims[a->axis] += t->dims[a->axis];
     }
-    set_out(c, 0, x->dtype, x->rank, dims);
+    inf_set_out(c, 0, x->dtype, x->rank, dims);
     return true;
   }
   case OP_RESHAPE: {
-    if (!need_inputs(c, 2, 2)) return false;
+    if (!inf_need(c, 2, 2)) return false;
     int64_t sh[NAASC_MAX_RANK];
     int k;
-    if (!const_ints(c, 1, sh, NAASC_MAX_RANK, &k)) return false;
+    if (!inf_const_ints(c, 1, sh, NAASC_MAX_RANK, &k)) return false;
     int64_t known = 1, total = tensor_numel(x);
     int infer_at = -1;
     for (int i = 0; i < k; i++) {
@@ -507,8 +519,8 @@ static bool infer_node(Ctx *c) {
         infer_at = i;
       } else if (sh[i] <= 0) {
         FAIL("Reshape shape[%d] = %" PRId64 " is not a valid dim", i, sh[i]);
-      } else {
-        known *= sh[i];
+      } else if (!ck_mul_i64(known, sh[i], &known)) {
+        FAIL("Reshape shape overflows 64 bits at shape[%d] = %" PRId64, i, sh[i]);
       }
     }
     if (infer_at >= 0) {
@@ -519,23 +531,23 @@ static bool infer_node(Ctx *c) {
       known *= sh[infer_at];
     }
     if (known != total) FAIL("Reshape to %" PRId64 " elements from %" PRId64, known, total);
-    keep_inputs(c, 1);
-    set_out(c, 0, x->dtype, k, sh);
+    inf_keep(c, 1);
+    inf_set_out(c, 0, x->dtype, k, sh);
     return true;
   }
   case OP_FLATTEN: {
-    if (!need_inputs(c, 1, 1)) return false;
-    int64_t ax = norm_axis(a->axis, x->rank);
+    if (!inf_need(c, 1, 1)) return false;
+    int64_t ax = inf_norm_axis(a->axis, x->rank);
     if (ax < 0 || ax > x->rank)
       FAIL("Flatten axis %" PRId64 " is out of range for rank %d", a->axis, x->rank);
     a->axis = ax;
     dims[0] = dims[1] = 1;
     for (int i = 0; i < x->rank; i++) dims[i < ax ? 0 : 1] *= x->dims[i];
-    set_out(c, 0, x->dtype, 2, dims);
+    inf_set_out(c, 0, x->dtype, 2, dims);
     return true;
   }
   case OP_TRANSPOSE: {
-    if (!need_inputs(c, 1, 1)) return false;
+    if (!inf_need(c, 1, 1)) return false;
     if (a->naxes < 0) {
       a->naxes = x->rank;
       for (int i = 0; i < x->rank; i++) a->axes[i] = x->rank - 1 - i;
@@ -543,23 +555,23 @@ static bool infer_node(Ctx *c) {
     if (a->naxes != x->rank) FAIL("Transpose perm has %d entries for rank %d", a->naxes, x->rank);
     bool seen[NAASC_MAX_RANK] = {0};
     for (int i = 0; i < x->rank; i++) {
-      if (!axis_ok(c, &a->axes[i], x->rank, "Transpose perm entry")) return false;
+      if (!inf_axis_ok(c, &a->axes[i], x->rank, "Transpose perm entry")) return false;
       if (seen[a->axes[i]]) FAIL("Transpose perm repeats %" PRId64, a->axes[i]);
       seen[a->axes[i]] = true;
       dims[i] = x->dims[a->axes[i]];
     }
-    set_out(c, 0, x->dtype, x->rank, dims);
+    inf_set_out(c, 0, x->dtype, x->rank, dims);
     return true;
   }
   case OP_SQUEEZE:
   case OP_UNSQUEEZE: {
-    if (!need_inputs(c, 1, 2)) return false;
+    if (!inf_need(c, 1, 2)) return false;
     if (n->nin > 1 && n->in[1]) {
       int k;
-      if (!const_ints(c, 1, a->axes, NAASC_MAX_RANK, &k)) return false;
+      if (!inf_const_ints(c, 1, a->axes, NAASC_MAX_RANK, &k)) return false;
       a->naxes = k;
     }
-    keep_inputs(c, 1);
+    inf_keep(c, 1);
     if (n->op == OP_SQUEEZE) {
       bool drop[NAASC_MAX_RANK] = {0};
       if (a->naxes < 0) {
@@ -568,7 +580,7 @@ static bool infer_node(Ctx *c) {
           if (x->dims[i] == 1) a->axes[a->naxes++] = i;
       }
       for (int i = 0; i < a->naxes; i++) {
-        if (!axis_ok(c, &a->axes[i], x->rank, "Squeeze axis")) return false;
+        if (!inf_axis_ok(c, &a->axes[i], x->rank, "Squeeze axis")) return false;
         if (x->dims[a->axes[i]] != 1)
           FAIL("Squeeze axis %" PRId64 " has size %" PRId64 ", not 1", a->axes[i],
                x->dims[a->axes[i]]);
@@ -584,28 +596,28 @@ static bool infer_node(Ctx *c) {
         FAIL("Unsqueeze gives rank %d, more than %d", rank, NAASC_MAX_RANK);
       bool ins[NAASC_MAX_RANK] = {0};
       for (int i = 0; i < a->naxes; i++) {
-        if (!axis_ok(c, &a->axes[i], rank, "Unsqueeze axis")) return false;
+        if (!inf_axis_ok(c, &a->axes[i], rank, "Unsqueeze axis")) return false;
         if (ins[a->axes[i]]) FAIL("Unsqueeze axis %" PRId64 " repeats", a->axes[i]);
         ins[a->axes[i]] = true;
       }
       for (int i = 0, j = 0; i < rank; i++) dims[i] = ins[i] ? 1 : x->dims[j++];
     }
-    set_out(c, 0, x->dtype, rank, dims);
+    inf_set_out(c, 0, x->dtype, rank, dims);
     return true;
   }
   case OP_SLICE: {
-    if (!need_inputs(c, 1, 5)) return false;
+    if (!inf_need(c, 1, 5)) return false;
     if (!infer_slice_params(c, x)) return false;
     memcpy(dims, x->dims, sizeof dims);
     for (int i = 0; i < a->naxes; i++) {
       int64_t ax = a->axes[i];
       dims[ax] = slice_range(x->dims[ax], &a->starts[i], &a->ends[i], a->steps[i]);
     }
-    set_out(c, 0, x->dtype, x->rank, dims);
+    inf_set_out(c, 0, x->dtype, x->rank, dims);
     return true;
   }
   case OP_SHAPE: {
-    if (!need_inputs(c, 1, 1)) return false;
+    if (!inf_need(c, 1, 1)) return false;
     int64_t s = a->shape_start, e = a->shape_end;
     if (s < 0) s += x->rank;
     if (e < 0) e += x->rank;
@@ -616,297 +628,136 @@ static bool infer_node(Ctx *c) {
     a->shape_start = s;
     a->shape_end = e;
     dims[0] = e - s;
-    set_out(c, 0, DT_I64, 1, dims);
+    inf_set_out(c, 0, DT_I64, 1, dims);
     return true;
   }
   case OP_GATHER: {
-    if (!need_inputs(c, 2, 2)) return false;
-    Tensor *idx = in_t(c, 1);
+    if (!inf_need(c, 2, 2)) return false;
+    Tensor *idx = inf_in(c, 1);
     if (idx->dtype != DT_I64 && idx->dtype != DT_I32) FAIL("Gather indices must be i32 or i64");
-    if (!axis_ok(c, &a->axis, x->rank, "Gather axis")) return false;
+    if (!inf_axis_ok(c, &a->axis, x->rank, "Gather axis")) return false;
     rank = x->rank - 1 + idx->rank;
     if (rank > NAASC_MAX_RANK) FAIL("Gather gives rank %d", rank);
     int o = 0;
     for (int i = 0; i < a->axis; i++) dims[o++] = x->dims[i];
     for (int i = 0; i < idx->rank; i++) dims[o++] = idx->dims[i];
     for (int i = (int)a->axis + 1; i < x->rank; i++) dims[o++] = x->dims[i];
-    set_out(c, 0, x->dtype, rank, dims);
+    inf_set_out(c, 0, x->dtype, rank, dims);
     return true;
   }
   case OP_CAST:
-    if (!need_inputs(c, 1, 1)) return false;
-    set_out(c, 0, a->to, x->rank, x->dims);
+    if (!inf_need(c, 1, 1)) return false;
+    inf_set_out(c, 0, a->to, x->rank, x->dims);
     return true;
-  default: FAIL("no shape inference for %s", op_name(n->op));
+  default: return infer_op(c);
   }
 }
 
-/* ---- folding ---------------------------------------------------------- */
+/* ---- the walk: inference, then folding through host/ ------------------ */
 
-static bool is_float(DType t) { return t == DT_F32 || t == DT_F64 || t == DT_F16 || t == DT_BF16; }
-
-static void put(Tensor *t, int64_t i, double f, int64_t v) {
-  unsigned char *p = t->data;
-  switch (t->dtype) {
-  case DT_F32: {
-    float x = (float)f;
-    memcpy(p + 4 * i, &x, 4);
-    break;
+static bool inputs_const(Ctx *c, Tensor **first_var) {
+  *first_var = NULL;
+  for (int k = 0; k < c->n->nin; k++) {
+    Tensor *t = inf_in(c, k);
+    if (t && !tensor_is_const(t)) {
+      *first_var = t;
+      return false;
+    }
   }
-  case DT_F64: memcpy(p + 8 * i, &f, 8); break;
-  case DT_I64: memcpy(p + 8 * i, &v, 8); break;
-  case DT_U64: {
-    uint64_t x = (uint64_t)v;
-    memcpy(p + 8 * i, &x, 8);
-    break;
-  }
-  case DT_I32: {
-    int32_t x = (int32_t)v;
-    memcpy(p + 4 * i, &x, 4);
-    break;
-  }
-  case DT_U32: {
-    uint32_t x = (uint32_t)v;
-    memcpy(p + 4 * i, &x, 4);
-    break;
-  }
-  case DT_I16: {
-    int16_t x = (int16_t)v;
-    memcpy(p + 2 * i, &x, 2);
-    break;
-  }
-  case DT_U16: {
-    uint16_t x = (uint16_t)v;
-    memcpy(p + 2 * i, &x, 2);
-    break;
-  }
-  case DT_I8:
-  case DT_U8: p[i] = (unsigned char)v; break;
-  case DT_BOOL: p[i] = v != 0; break;
-  default: break;
-  }
+  return true;
 }
 
-/* Converts element i of src into dst's type at j (Cast and copies). */
-static void copy_elem(Tensor *dst, int64_t j, const Tensor *src, int64_t i) {
-  if (is_float(src->dtype)) {
-    double f = tensor_get_f(src, i);
-    int64_t v = dst->dtype == DT_BOOL ? (f != 0)
-                                      : (f != f ? 0
-                                                : (f >= 9.2e18    ? INT64_MAX
-                                                   : f <= -9.2e18 ? INT64_MIN
-                                                                  : (int64_t)f));
-    put(dst, j, f, v);
-  } else {
-    int64_t v = tensor_get_i(src, i);
-    put(dst, j, (double)v, dst->dtype == DT_BOOL ? v != 0 : v);
-  }
-}
-
-/* Flat index into t for the output multi-index idx of rank r (broadcast). */
-static int64_t bcast_index(const Tensor *t, const int64_t *idx, int r) {
-  int64_t off = 0;
-  for (int k = 0; k < t->rank; k++) {
-    int64_t d = t->dims[k], i = idx[r - t->rank + k];
-    off = off * d + (d == 1 ? 0 : i);
-  }
-  return off;
-}
-
-static void unflatten(int64_t lin, const Tensor *t, int64_t *idx) {
-  for (int k = t->rank - 1; k >= 0; k--) {
-    idx[k] = t->dims[k] ? lin % t->dims[k] : 0;
-    lin = t->dims[k] ? lin / t->dims[k] : 0;
-  }
-}
-
-static bool op_folds(Op op) {
-  switch (op) {
-  case OP_SHAPE:
-  case OP_GATHER:
-  case OP_CONCAT:
-  case OP_RESHAPE:
-  case OP_FLATTEN:
-  case OP_SQUEEZE:
-  case OP_UNSQUEEZE:
-  case OP_SLICE:
-  case OP_CAST:
-  case OP_IDENTITY:
-  case OP_DROPOUT:
-  case OP_TRANSPOSE:
-  case OP_ADD:
-  case OP_SUB:
-  case OP_MUL:
-  case OP_DIV:
-  case OP_MAX:
-  case OP_POW:
-  case OP_SQRT:
-  case OP_RELU: return true;
-  default: return false;
-  }
-}
-
-static double binop(Op op, double x, double y) {
-  switch (op) {
-  case OP_ADD: return x + y;
-  case OP_SUB: return x - y;
-  case OP_MUL: return x * y;
-  case OP_DIV: return x / y;
-  case OP_POW: return pow(x, y);
-  default: return x > y ? x : y;
-  }
-}
-
-static bool ibinop(Op op, int64_t x, int64_t y, int64_t *r) {
-  switch (op) {
-  case OP_ADD: return !__builtin_add_overflow(x, y, r);
-  case OP_SUB: return !__builtin_sub_overflow(x, y, r);
-  case OP_MUL: return !__builtin_mul_overflow(x, y, r);
-  case OP_DIV:
-    if (y == 0 || (x == INT64_MIN && y == -1)) return false;
-    *r = x / y;
-    return true;
-  case OP_POW: {
-    double p = pow((double)x, (double)y);
-    if (!(p > -9.2e18 && p < 9.2e18)) return false;
-    *r = (int64_t)p;
+/* Shape and Size fold from the input's shape alone. */
+static bool fold_shape(Ctx *c) {
+  Node *n = c->n;
+  Tensor *x = inf_in(c, 0), *o = inf_out(c, 0);
+  if (!o) {
+    n->dead = true;
     return true;
   }
-  default: *r = x > y ? x : y; return true;
-  }
+  int64_t cnt = n->op == OP_SIZE ? 1 : o->dims[0];
+  int64_t *v = arena_alloc(&c->m->arena, sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
+  if (!v) FAIL("out of memory");
+  if (n->op == OP_SIZE)
+    v[0] = tensor_numel(x);
+  else
+    for (int64_t i = 0; i < cnt; i++) v[i] = x->dims[n->a.shape_start + i];
+  o->data = v;
+  o->kind = TK_CONST;
+  o->producer = 0;
+  n->dead = true;
+  return true;
 }
 
-/* Evaluates a foldable node whose inputs are constants into its outputs. */
+/* Evaluates the node with host_eval; its outputs become constants.  An
+ * output whose shape inference left it unknown (rank -1) takes the
+ * evaluated shape. */
 static bool fold_node(Ctx *c) {
   Node *n = c->n;
-  Attrs *a = &n->a;
-  Tensor *o = out_t(c, 0), *x = in_t(c, 0);
-  int64_t numel = tensor_numel(o);
-  int64_t idx[NAASC_MAX_RANK], src[NAASC_MAX_RANK];
-  o->data = arena_alloc(&c->m->arena, (size_t)(numel ? numel : 1) * dtype_size(o->dtype));
-  if (!o->data) FAIL("out of memory");
-  switch (n->op) {
-  case OP_SHAPE:
-    for (int64_t i = 0; i < numel; i++) put(o, i, 0, x->dims[a->shape_start + i]);
-    break;
-  case OP_IDENTITY:
-  case OP_DROPOUT:
-  case OP_RESHAPE:
-  case OP_FLATTEN:
-  case OP_SQUEEZE:
-  case OP_UNSQUEEZE:
-  case OP_CAST:
-    for (int64_t i = 0; i < numel; i++) copy_elem(o, i, x, i);
-    break;
-  case OP_RELU:
-  case OP_SQRT:
-    for (int64_t i = 0; i < numel; i++) {
-      if (is_float(o->dtype)) {
-        double f = tensor_get_f(x, i);
-        put(o, i, n->op == OP_RELU ? (f > 0 ? f : 0) : sqrt(f), 0);
-      } else {
-        int64_t v = tensor_get_i(x, i);
-        put(o, i, 0, n->op == OP_RELU ? (v > 0 ? v : 0) : (int64_t)sqrt((double)v));
-      }
-    }
-    break;
-  case OP_ADD:
-  case OP_SUB:
-  case OP_MUL:
-  case OP_DIV:
-  case OP_POW:
-  case OP_MAX:
-    for (int64_t i = 0; i < numel; i++) {
-      unflatten(i, o, idx);
-      if (is_float(o->dtype)) {
-        double acc = tensor_get_f(x, bcast_index(x, idx, o->rank));
-        for (int k = 1; k < n->nin; k++) {
-          Tensor *y = in_t(c, k);
-          acc = binop(n->op, acc, tensor_get_f(y, bcast_index(y, idx, o->rank)));
-        }
-        put(o, i, acc, 0);
-      } else {
-        int64_t acc = tensor_get_i(x, bcast_index(x, idx, o->rank));
-        for (int k = 1; k < n->nin; k++) {
-          Tensor *y = in_t(c, k);
-          if (!ibinop(n->op, acc, tensor_get_i(y, bcast_index(y, idx, o->rank)), &acc))
-            FAIL("integer %s overflows or divides by zero while folding", op_name(n->op));
-        }
-        put(o, i, (double)acc, acc);
-      }
-    }
-    break;
-  case OP_CONCAT: {
-    int64_t outer = 1, j = 0;
-    for (int k = 0; k < a->axis; k++) outer *= o->dims[k];
-    for (int64_t p = 0; p < outer; p++)
-      for (int k = 0; k < n->nin; k++) {
-        Tensor *t = in_t(c, k);
-        int64_t inner = tensor_numel(t) / (outer ? outer : 1);
-        for (int64_t q = 0; q < inner; q++) copy_elem(o, j++, t, p * inner + q);
-      }
-    break;
+  Arena scratch;
+  arena_init(&scratch);
+  HostTensor *in = xcalloc((size_t)(n->nin ? n->nin : 1), sizeof *in);
+  HostTensor *out = xcalloc((size_t)(n->nout ? n->nout : 1), sizeof *out);
+  bool ok = false;
+  if (!in || !out) {
+    diag_error(c->d, c->where, "out of memory");
+    goto done;
   }
-  case OP_GATHER: {
-    Tensor *ix = in_t(c, 1);
-    int64_t outer = 1, inner = 1, nidx = tensor_numel(ix), ad = x->dims[a->axis];
-    for (int k = 0; k < a->axis; k++) outer *= x->dims[k];
-    for (int k = (int)a->axis + 1; k < x->rank; k++) inner *= x->dims[k];
-    int64_t j = 0;
-    for (int64_t p = 0; p < outer; p++)
-      for (int64_t q = 0; q < nidx; q++) {
-        int64_t g = tensor_get_i(ix, q);
-        if (g < 0) g += ad;
-        if (g < 0 || g >= ad)
-          FAIL("Gather index %" PRId64 " is out of range for dim %" PRId64, tensor_get_i(ix, q),
-               ad);
-        for (int64_t r = 0; r < inner; r++) copy_elem(o, j++, x, (p * ad + g) * inner + r);
-      }
-    break;
+  for (int k = 0; k < n->nin; k++)
+    if (n->in[k]) in[k] = host_view(&c->m->tensors[n->in[k]]);
+  for (int k = 0; k < n->nout; k++) {
+    if (!n->out[k]) continue;
+    Tensor *t = &c->m->tensors[n->out[k]];
+    out[k] = host_view(t);
+    out[k].data = NULL;
+    if (!tensor_shape_known(t)) out[k].rank = -1;
+    if (out[k].dtype == DT_UNDEF) out[k].dtype = DT_F32; /* decided by the evaluator */
   }
-  case OP_SLICE:
-  case OP_TRANSPOSE:
-    for (int64_t i = 0; i < numel; i++) {
-      unflatten(i, o, idx);
-      if (n->op == OP_TRANSPOSE) {
-        for (int k = 0; k < o->rank; k++) src[a->axes[k]] = idx[k];
-      } else {
-        memcpy(src, idx, sizeof src);
-        for (int k = 0; k < a->naxes; k++)
-          src[a->axes[k]] = a->starts[k] + idx[a->axes[k]] * a->steps[k];
-      }
-      int64_t off = 0;
-      for (int k = 0; k < x->rank; k++) off = off * x->dims[k] + src[k];
-      copy_elem(o, i, x, off);
+  if (host_eval(c->m, n, in, n->nin, out, n->nout, &scratch, c->d) != RC_OK) goto done;
+  for (int k = 0; k < n->nout; k++) {
+    if (!n->out[k]) continue;
+    Tensor *t = &c->m->tensors[n->out[k]];
+    t->dtype = out[k].dtype;
+    t->rank = out[k].rank;
+    for (int q = 0; q < NAASC_MAX_RANK; q++) t->dims[q] = q < t->rank ? out[k].dims[q] : -1;
+    int64_t cnt = tensor_numel(t);
+    if (cnt < 0) {
+      diag_error(c->d, c->where, "output '%s' has more than 2^31 elements", t->name);
+      goto done;
     }
-    break;
-  default: FAIL("cannot fold %s", op_name(n->op));
-  }
-  for (int i = 0; i < n->nout; i++) {
-    Tensor *t = out_t(c, i);
-    if (!t) continue;
-    if (i > 0) { /* Dropout's mask: all true */
-      int64_t k = tensor_numel(t);
-      t->data = arena_alloc(&c->m->arena, (size_t)(k ? k : 1));
-      if (!t->data) FAIL("out of memory");
-      memset(t->data, 1, (size_t)k);
+    size_t bytes = (size_t)cnt * dtype_size(t->dtype);
+    t->data = arena_alloc(&c->m->arena, bytes ? bytes : 1);
+    if (!t->data) {
+      diag_error(c->d, c->where, "out of memory");
+      goto done;
     }
+    if (bytes) memcpy(t->data, out[k].data, bytes);
     t->kind = TK_CONST;
     t->producer = 0;
   }
   n->dead = true;
-  return true;
+  ok = true;
+done:
+  xfree(in);
+  xfree(out);
+  arena_free(&scratch);
+  return ok;
+}
+
+static const char *node_where(Model *m, const Node *n) {
+  return m->scope ? arena_printf(&m->arena, "node '%s' in %s", n->name, m->scope)
+                  : arena_printf(&m->arena, "node '%s'", n->name);
 }
 
 Rc graph_infer(Model *m, Diag *d) {
   for (uint32_t i = 1; i < m->nnodes; i++) {
     Node *n = &m->nodes[i];
     if (n->dead) continue;
-    Ctx c = {m, d, n, arena_printf(&m->arena, "node '%s'", n->name)};
+    Ctx c = {m, d, n, i, node_where(m, n)};
     if (!c.where) return RC_INTERNAL;
     if (n->op == OP_HOST) {
       for (int k = 0; k < n->nout; k++) {
-        Tensor *t = out_t(&c, k);
+        Tensor *t = inf_out(&c, k);
         if (t && !tensor_shape_known(t)) {
           diag_error(
               d, c.where,
@@ -918,37 +769,74 @@ Rc graph_infer(Model *m, Diag *d) {
       continue;
     }
     for (int k = 0; k < n->nin; k++) {
-      Tensor *t = in_t(&c, k);
+      Tensor *t = inf_in(&c, k);
       if (t && !tensor_shape_known(t)) {
         diag_error(d, c.where, "input '%s' has no known shape", t->name);
         return RC_BADINPUT;
       }
     }
-    if (!infer_node(&c)) return RC_BADINPUT;
-    bool all_const = n->op == OP_SHAPE;
-    if (!all_const && op_folds(n->op)) {
-      all_const = true;
-      for (int k = 0; k < n->nin; k++) {
-        Tensor *t = in_t(&c, k);
-        if (t && (t->kind != TK_CONST || !t->data)) all_const = false;
-      }
+    if (!take_param_inputs(&c)) return RC_BADINPUT;
+    Tensor *var;
+    bool all_const = inputs_const(&c, &var);
+    if (n->op == OP_IF && inf_in(&c, 0) && tensor_is_const(inf_in(&c, 0))) {
+      if (!inline_if(&c)) return RC_BADINPUT;
+      continue; /* the branch's nodes follow, still to be inferred */
     }
+    if (shape_from_data(&c)) {
+      if (!all_const) {
+        diag_error(
+            d, c.where,
+            "the output shape of %s depends on the values of input '%s', which are not known "
+            "when compiling; naasc needs static shapes (bind the input with --input-data if it "
+            "is fixed)",
+            op_name(n->op), var ? var->name : "?");
+        return RC_BADINPUT;
+      }
+      if (fold_work(m, n) > FOLD_WORK) {
+        diag_error(
+            d, c.where,
+            "%s on constants is too much work to fold (its output shape depends on the result)",
+            op_name(n->op));
+        return RC_BADINPUT;
+      }
+      if (!fold_node(&c)) return RC_BADINPUT;
+      continue;
+    }
+    if (!infer_node(&c)) return RC_BADINPUT;
+    n = c.n = &m->nodes[i];
+    bool from_data = false; /* a Loop whose trip count depends on its constant inputs */
+    for (int k = 0; k < n->nout; k++)
+      if (inf_out(&c, k) && !tensor_shape_known(inf_out(&c, k))) from_data = true;
+    if (from_data) {
+      if (!all_const || fold_work(m, n) > FOLD_WORK) {
+        diag_error(d, c.where, "internal: %s has outputs of unknown shape", op_name(n->op));
+        return RC_INTERNAL;
+      }
+      if (!fold_node(&c)) return RC_BADINPUT;
+      continue;
+    }
+    bool fold = all_const || n->op == OP_SHAPE || n->op == OP_SIZE;
     for (int k = 0; k < n->nout; k++) {
-      Tensor *t = out_t(&c, k);
+      Tensor *t = inf_out(&c, k);
       if (!t) continue;
       int64_t numel = tensor_numel(t);
       if (numel < 0) {
         diag_error(d, c.where, "output '%s' has more than 2^31 elements", t->name);
         return RC_BADINPUT;
       }
-      if (numel == 0 && !all_const) {
+      if (numel == 0 && !fold) {
         diag_error(d, c.where, "output '%s' is empty (a zero dim): empty tensors are not supported",
                    t->name);
         return RC_BADINPUT;
       }
-      if (numel > FOLD_LIMIT) all_const = false;
+      if (numel > FOLD_LIMIT) fold = false;
     }
-    if (all_const && !fold_node(&c)) return RC_BADINPUT;
+    if (!fold) continue;
+    if (n->op == OP_SHAPE || n->op == OP_SIZE) {
+      if (!fold_shape(&c)) return RC_BADINPUT;
+    } else if (fold_work(m, n) <= FOLD_WORK && !fold_node(&c)) {
+      return RC_BADINPUT;
+    }
   }
   return RC_OK;
 }

@@ -2,16 +2,24 @@
  * onnx.c: ONNX ModelProto <-> graph IR.  The only file that includes the
  * protobuf-c generated header.
  *
- * Import (onnx_import): unpack, check IR version and opset, make tensors for
- * graph inputs (with --input-shape applied), initializers and Constant
- * nodes, make nodes with typed attributes, then sort, infer shapes and fold
- * constants (infer.c).  Every problem is reported with the file and the
- * place in it; unsupported ops and attribute values are gathered over the
- * whole model and reported at once, grouped by (op, what) with a count.
+ * Import (onnx_import): unpack, check IR version (3-10) and opset (7-21,
+ * older op by op), make tensors for graph inputs (with --input-shape
+ * applied), initializers and Constant nodes, make nodes with typed
+ * attributes (the first 37 ops by hand, the others from the AttrSpec rows
+ * of ir/attrs.c), import If/Loop/Scan subgraphs recursively (a name a
+ * subgraph does not define resolves outwards and becomes an input of the
+ * owning node), check their signatures, then sort, infer shapes and fold
+ * constants (infer.c).  Fields newer than the build's onnx.proto stay in
+ * protobuf-c's unknown fields and are ignored.  Every problem is reported
+ * with the file and the place in it; unsupported ops and attribute values
+ * are gathered over the whole model, subgraphs included, and reported at
+ * once, grouped by (op, what) with a count.
  *
- * Export (onnx_write): the zoo's models as ONNX IR version 8, opset 13, with
- * attribute-carried values (Clip bounds, Slice ranges, Squeeze axes) turned
- * back into the constant inputs opset 13 wants.
+ * Export (onnx_write): IR version 8 and opset 13, or the opset the model's
+ * ops need (and at least the model's own, up to 21), with
+ * attribute-carried values (Clip bounds, Slice ranges, Squeeze axes, Pad's
+ * pads, ...) turned back into the constant inputs that opset wants, and
+ * subgraphs as graph attributes (their captured values by the outer name).
  */
 #include "frontend/frontend.h"
 
@@ -21,6 +29,7 @@
 #include <string.h>
 
 #include "gen/onnx/onnx.pb-c.h"
+#include "host/host.h"
 
 /* A model file larger than protobuf's own 2 GiB limit cannot be valid. */
 #define MAX_MODEL_BYTES ((size_t)2 << 30)
@@ -87,16 +96,23 @@ typedef struct {
   const char *names[4];
 } Unsupported;
 
-typedef struct {
+/* One graph being imported: the main graph, or a subgraph (then its
+ * parent is the importer of the enclosing graph and owner the node there
+ * that holds it; names it does not define resolve outwards, and each one
+ * found outside becomes a TK_OUTER tensor bound to a new input of owner). */
+typedef struct Importer {
   Model *m;
   Diag *d;
   const ImportOptions *o;
   const char *dir; /* for external data; NULL refuses it */
   TensorId *slots; /* name -> tensor id, open addressing */
-  uint32_t nslots;
-  Unsupported *unsup;
+  uint32_t nslots, nbound;
+  Unsupported *unsup; /* the main graph's importer holds the list */
   int nunsup, capunsup;
   int64_t opset;
+  struct Importer *root, *parent;
+  NodeId owner;
+  const Onnx__ModelProto *mp;
 } Importer;
 
 static uint32_t hash_str(const char *s) {
@@ -114,25 +130,77 @@ static TensorId name_find(Importer *im, const char *name) {
   }
 }
 
-/* Binds a name; returns false if it is already bound. */
+/* Doubles the name table. */
+static bool name_grow(Importer *im) {
+  uint32_t ns = im->nslots * 2;
+  TensorId *sl = xcalloc(ns, sizeof *sl);
+  if (!sl) return false;
+  for (uint32_t i = 0; i < im->nslots; i++) {
+    TensorId t = im->slots[i];
+    if (!t) continue;
+    for (uint32_t j = hash_str(im->m->tensors[t].name) & (ns - 1);; j = (j + 1) & (ns - 1))
+      if (!sl[j]) {
+        sl[j] = t;
+        break;
+      }
+  }
+  xfree(im->slots);
+  im->slots = sl;
+  im->nslots = ns;
+  return true;
+}
+
+/* Binds a name; returns false if it is already bound (or on allocation
+ * failure, with im->nslots 0). */
 static bool name_bind(Importer *im, TensorId t) {
+  if (2 * (im->nbound + 1) > im->nslots && !name_grow(im)) return false;
   uint32_t mask = im->nslots - 1;
   const char *name = im->m->tensors[t].name;
   for (uint32_t i = hash_str(name) & mask;; i = (i + 1) & mask) {
     TensorId u = im->slots[i];
     if (!u) {
       im->slots[i] = t;
+      im->nbound++;
       return true;
     }
     if (strcmp(im->m->tensors[u].name, name) == 0) return false;
   }
 }
 
+/* A name defined in an enclosing graph, captured: a TK_OUTER tensor of
+ * this graph bound to a new (or the same) trailing input of the owner. */
+static TensorId name_resolve(Importer *im, const char *name) {
+  TensorId t = name_find(im, name);
+  if (t || !im->parent) return t;
+  TensorId pt = name_resolve(im->parent, name);
+  if (!pt) return 0;
+  Model *pm = im->parent->m;
+  Node *own = &pm->nodes[im->owner];
+  int idx = -1;
+  for (int k = own->nin - own->ncap; k < own->nin; k++)
+    if (own->in[k] == pt) idx = k;
+  if (idx < 0) {
+    TensorId *ni = arena_alloc(&pm->arena, sizeof(TensorId) * (size_t)(own->nin + 1));
+    if (!ni) return 0;
+    memcpy(ni, own->in, sizeof(TensorId) * (size_t)own->nin);
+    ni[own->nin] = pt;
+    own->in = ni;
+    idx = own->nin++;
+    own->ncap++;
+  }
+  t = model_add_tensor(im->m, name, DT_UNDEF, -1, NULL, TK_OUTER);
+  if (!t) return 0;
+  im->m->tensors[t].outer = (uint32_t)idx;
+  return name_bind(im, t) ? t : 0;
+}
+
 static const char *where_node(Importer *im, const char *name) {
-  return arena_printf(&im->m->arena, "node '%s'", name);
+  return im->m->scope ? arena_printf(&im->m->arena, "node '%s' in %s", name, im->m->scope)
+                      : arena_printf(&im->m->arena, "node '%s'", name);
 }
 
 static void unsupported(Importer *im, const char *op, const char *what, const char *node) {
+  if (im->root) im = im->root;
   for (int i = 0; i < im->nunsup; i++) {
     Unsupported *u = &im->unsup[i];
     if (strcmp(u->op, op) == 0 && strcmp(u->what, what) == 0) {
@@ -176,12 +244,11 @@ static bool check_dims_ex(Importer *im, const char *where, int n, const int64_t 
       diag_error(im->d, where, "dimension %d is zero: empty tensors are not supported", i);
       return false;
     }
-    if (dims[i] && numel > NAASC_MAX_ELEMS / dims[i]) {
+    if (!ck_mul_i64(numel, dims[i], &numel) || numel > NAASC_MAX_ELEMS) {
       diag_error(im->d, where,
                  "has more than 2^31 elements (dims product overflows the accepted size)");
       return false;
     }
-    numel *= dims[i];
   }
   return true;
 }
@@ -263,7 +330,11 @@ static bool read_external(Importer *im, const char *where, const Onnx__TensorPro
 /* Copies a TensorProto's payload into dst (numel elements of dt). */
 static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorProto *tp, DType dt,
                            int64_t numel, void *dst) {
-  size_t es = dtype_size(dt), nbytes = (size_t)numel * es;
+  size_t es = dtype_size(dt), nbytes;
+  if (numel < 0 || !ck_mul_size((size_t)numel, es, &nbytes)) {
+    diag_error(im->d, where, "%" PRId64 " elements of %zu bytes do not fit in memory", numel, es);
+    return false;
+  }
   if (tp->segment) {
     diag_error(im->d, where, "segmented tensors are not supported");
     return false;
@@ -335,13 +406,29 @@ static bool tensor_payload(Importer *im, const char *where, const Onnx__TensorPr
   return true;
 }
 
+/* The ONNX name of an element type naasc does not hold. */
+static const char *elem_type_name(int v) {
+  switch (v) {
+  case 8: return "STRING";
+  case 14: return "COMPLEX64";
+  case 15: return "COMPLEX128";
+  case 17: return "FLOAT8E4M3FN";
+  case 18: return "FLOAT8E4M3FNUZ";
+  case 19: return "FLOAT8E5M2";
+  case 20: return "FLOAT8E5M2FNUZ";
+  case 21: return "UINT4";
+  case 22: return "INT4";
+  case 23: return "FLOAT4E2M1";
+  default: return dtype_valid(v) ? dtype_name((DType)v) : "unknown";
+  }
+}
+
 /* A constant tensor from a TensorProto; 0 on error (reported). */
 static TensorId tensor_from_proto(Importer *im, const Onnx__TensorProto *tp, const char *name,
                                   const char *where) {
   int dtv = tp->has_data_type ? tp->data_type : 0;
   if (!dtype_valid(dtv) || dtype_size((DType)dtv) == 0) {
-    diag_error(im->d, where, "element type %d (%s) is not supported", dtv,
-               dtype_valid(dtv) ? dtype_name((DType)dtv) : "unknown");
+    diag_error(im->d, where, "element type %d (%s) is not supported", dtv, elem_type_name(dtv));
     return 0;
   }
   if (!check_dims_ex(im, where, (int)tp->n_dims, tp->dims, true)) return 0;
@@ -398,7 +485,12 @@ static int attr_ints(const Onnx__NodeProto *np, const char *name, int64_t *v, in
 /* Attributes naasc understands per op, as a comma-separated list. */
 static const char *known_attrs(Op op) {
   switch (op) {
-  case OP_CONV: return "kernel_shape,strides,pads,dilations,group,auto_pad";
+  case OP_CONV:
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER: return "kernel_shape,strides,pads,dilations,group,auto_pad";
+  case OP_MAXUNPOOL: return "kernel_shape,strides,pads";
+  case OP_IF: return "then_branch,else_branch";
+  case OP_LOOP: return "body";
   case OP_CONVTRANSPOSE:
     return "kernel_shape,strides,pads,dilations,group,auto_pad,output_padding,output_shape";
   case OP_MAXPOOL: return "kernel_shape,strides,pads,dilations,auto_pad,ceil_mode,storage_order";
@@ -415,7 +507,7 @@ static const char *known_attrs(Op op) {
   case OP_TRANSPOSE: return "perm";
   case OP_SQUEEZE:
   case OP_UNSQUEEZE: return "axes";
-  case OP_REDUCEMEAN: return "axes,keepdims";
+  case OP_REDUCEMEAN: return "axes,keepdims,noop_with_empty_axes";
   case OP_CAST: return "to,saturate";
   case OP_RESIZE:
     return "mode,coordinate_transformation_mode,nearest_mode,cubic_coeff_a,exclude_outside,"
@@ -445,6 +537,168 @@ static int str_index(const char *s, const char *const *names, int n) {
   return -1;
 }
 
+/* Fills n->a from the AttrSpec rows of n's op (ir/attrs.c), then applies
+ * what depends on the opset.  Unsupported values are recorded; false when
+ * the node cannot be taken as is. */
+static bool parse_spec_attrs(Importer *im, const Onnx__NodeProto *np, Node *n, const AttrSpec *spec,
+                             int nspec) {
+  Attrs *a = &n->a;
+  const char *op = np->op_type;
+  bool ok = true;
+  char buf[200];
+#define UNSUP(...)                          \
+  do {                                      \
+    snprintf(buf, sizeof buf, __VA_ARGS__); \
+    unsupported(im, op, buf, n->name);      \
+    ok = false;                             \
+  } while (0)
+  for (int r = 0; r < nspec; r++) {
+    const AttrSpec *sp = &spec[r];
+    const Onnx__AttributeProto *at = attr_find(np, sp->name);
+    void *p = (char *)a + sp->off;
+    bool as_input = sp->input >= 0 && im->opset >= sp->input_since;
+    if (at && (as_input || (sp->until && im->opset >= sp->until))) {
+      UNSUP("attribute '%s' (opset %" PRId64 " passes it as an input)", sp->name, im->opset);
+      continue;
+    }
+    if (!at) {
+      if (sp->required && !as_input) {
+        diag_error(im->d, where_node(im, n->name), "%s needs the attribute %s", op, sp->name);
+        return false;
+      }
+      continue;
+    }
+    if (sp->has_off) *(bool *)((char *)a + sp->has_off - 1) = true;
+    switch (sp->kind) {
+    case AK_INT: *(int64_t *)p = at->i; break;
+    case AK_BOOL: *(bool *)p = at->i != 0; break;
+    case AK_FLOAT: *(float *)p = at->f; break;
+    case AK_DTYPE:
+      if (!dtype_valid((int)at->i) || dtype_size((DType)at->i) == 0)
+        UNSUP("attribute %s=%" PRId64 " (%s)", sp->name, at->i, elem_type_name((int)at->i));
+      else
+        *(int *)p = (int)at->i;
+      break;
+    case AK_ENUM: {
+      char *v = arena_strndup(&im->m->arena, at->has_s ? (const char *)at->s.data : "",
+                              at->has_s ? at->s.len : 0);
+      int k = v ? str_index(v, sp->names, sp->nnames) : -1;
+      if (k < 0)
+        UNSUP("attribute %s='%s'", sp->name, v ? v : "");
+      else
+        *(int *)p = k;
+      break;
+    }
+    case AK_INTS:
+    case AK_FLOATS: {
+      size_t cnt = sp->kind == AK_INTS ? at->n_ints : at->n_floats;
+      if (cnt > (size_t)sp->max) {
+        UNSUP("attribute %s with more than %d values", sp->name, sp->max);
+        break;
+      }
+      for (size_t i = 0; i < cnt; i++) {
+        if (sp->kind == AK_INTS)
+          ((int64_t *)p)[i] = at->ints[i];
+        else
+          ((float *)p)[i] = at->floats[i];
+      }
+      *(int *)((char *)a + sp->count_off) = (int)cnt;
+      break;
+    }
+    case AK_ENUMS: {
+      if (at->n_strings > (size_t)sp->max) {
+        UNSUP("attribute %s with more than %d values", sp->name, sp->max);
+        break;
+      }
+      for (size_t i = 0; i < at->n_strings; i++) {
+        char *v =
+            arena_strndup(&im->m->arena, (const char *)at->strings[i].data, at->strings[i].len);
+        int k = v ? str_index(v, sp->names, sp->nnames) : -1;
+        if (k < 0)
+          UNSUP("attribute %s value '%s'", sp->name, v ? v : "");
+        else
+          ((int *)p)[i] = k;
+      }
+      *(int *)((char *)a + sp->count_off) = (int)at->n_strings;
+      break;
+    }
+    case AK_LIST_I:
+    case AK_LIST_F: {
+      size_t cnt = sp->kind == AK_LIST_I ? at->n_ints : at->n_floats,
+             es = sp->kind == AK_LIST_I ? 8 : 4;
+      void *v = arena_alloc(&im->m->arena, cnt * es + 1);
+      if (!v) return false;
+      if (cnt)
+        memcpy(v, sp->kind == AK_LIST_I ? (const void *)at->ints : (const void *)at->floats,
+               cnt * es);
+      *(void **)p = v;
+      *(int *)((char *)a + sp->count_off) = (int)cnt;
+      break;
+    }
+    case AK_STRING:
+      *(const char **)p = arena_strndup(&im->m->arena, at->has_s ? (const char *)at->s.data : "",
+                                        at->has_s ? at->s.len : 0);
+      break;
+    case AK_TENSOR: { /* a one-element tensor */
+      const Onnx__TensorProto *tp = at->t;
+      int dtv = tp && tp->has_data_type ? tp->data_type : 0;
+      int64_t cnt = 1;
+      for (size_t i = 0; tp && i < tp->n_dims; i++) cnt *= tp->dims[i];
+      if (!tp || !dtype_valid(dtv) || dtype_size((DType)dtv) == 0 || cnt != 1) {
+        UNSUP("attribute %s (not a one-element numeric tensor)", sp->name);
+        break;
+      }
+      Tensor tmp;
+      memset(&tmp, 0, sizeof tmp);
+      uint64_t raw[2] = {0, 0};
+      tmp.dtype = (DType)dtv;
+      tmp.data = raw;
+      if (!tensor_payload(im, where_node(im, n->name), tp, (DType)dtv, 1, raw)) return false;
+      a->value_dtype = (DType)dtv;
+      a->value_f = tensor_get_f(&tmp, 0);
+      a->value_i = tensor_get_i(&tmp, 0);
+      break;
+    }
+    }
+  }
+  /* what depends on the opset, and values naasc cannot honour */
+  switch (n->op) {
+  case OP_LOGSOFTMAX:
+  case OP_HARDMAX:
+    if (!attr_find(np, "axis") && im->opset < 13) a->axis = 1;
+    a->coerce2d = im->opset < 13;
+    break;
+  case OP_ROIALIGN:
+    if (!attr_find(np, "coordinate_transformation_mode") && im->opset < 16)
+      a->roi_coord = ROIC_OUTPUT_HALF_PIXEL;
+    break;
+  case OP_GROUPNORM: a->per_channel = im->opset >= 21; break;
+  case OP_GRIDSAMPLE:
+    if ((int)a->gs_mode == 3) a->gs_mode = GS_BILINEAR; /* opset 20's "linear" */
+    if ((int)a->gs_mode == 4) a->gs_mode = GS_BICUBIC;  /* and "cubic" */
+    break;
+  case OP_UPSAMPLE:
+    if ((int)a->rz_mode == 2) a->rz_mode = RZ_LINEAR; /* "bilinear" */
+    if (im->opset < 9 && a->naxes == 0) {
+      diag_error(im->d, where_node(im, n->name),
+                 "Upsample needs the attribute scales before opset 9");
+      return false;
+    }
+    break;
+  case OP_QUANTIZELINEAR:
+  case OP_DEQUANTIZELINEAR:
+    if (a->block_size)
+      UNSUP("attribute block_size=%" PRId64 " (blocked quantization)", a->block_size);
+    break;
+  case OP_SCAN:
+    if (im->opset < 9) UNSUP("before opset 9 (Scan-8 has a batch axis)");
+    break;
+  default: break;
+  }
+#undef UNSUP
+  return ok;
+}
+
 /* Fills n->a from the node's attributes; unsupported values are recorded.
  * Returns false when the node cannot be taken as is. */
 static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
@@ -459,17 +713,25 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     ok = false;                             \
   } while (0)
 
+  int nspec;
+  const AttrSpec *spec = op_attr_specs(n->op, &nspec);
   for (size_t i = 0; i < np->n_attribute; i++) {
     const char *an = np->attribute[i]->name ? np->attribute[i]->name : "";
-    if (np->attribute[i]->g || np->attribute[i]->n_graphs)
+    bool graph_attr = n->op == OP_IF || n->op == OP_LOOP || n->op == OP_SCAN;
+    bool known = list_has(known_attrs(n->op), an) || (n->op == OP_SCAN && strcmp(an, "body") == 0);
+    for (int k = 0; k < nspec && !known; k++) known = strcmp(spec[k].name, an) == 0;
+    if ((np->attribute[i]->g || np->attribute[i]->n_graphs) && !(graph_attr && known))
       UNSUP("attribute '%s' (a subgraph)", an);
-    else if (!list_has(known_attrs(n->op), an))
+    else if (!known)
       UNSUP("attribute '%s'", an);
   }
   switch (n->op) {
   case OP_CONV:
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER:
   case OP_CONVTRANSPOSE:
   case OP_MAXPOOL:
+  case OP_MAXUNPOOL:
   case OP_AVGPOOL: {
     int k = attr_ints(np, "kernel_shape", a->kernel, NAASC_MAX_RANK);
     int s = attr_ints(np, "strides", a->strides, NAASC_MAX_RANK);
@@ -497,7 +759,7 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
       if (os < 0) UNSUP("output_shape");
       a->has_out_shape = os > 0;
     }
-    if ((n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) && k == 0) {
+    if ((n->op == OP_MAXPOOL || n->op == OP_AVGPOOL || n->op == OP_MAXUNPOOL) && k == 0) {
       diag_error(im->d, where_node(im, n->name), "%s needs the attribute kernel_shape", op);
       return false;
     }
@@ -524,7 +786,10 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     if (attr_int(np, "spatial", 1) != 1) UNSUP("attribute spatial=0");
     if (np->n_output > 1) UNSUP("training outputs (running mean/var)");
     break;
-  case OP_SOFTMAX: a->axis = attr_int(np, "axis", im->opset >= 13 ? -1 : 1); break;
+  case OP_SOFTMAX:
+    a->axis = attr_int(np, "axis", im->opset >= 13 ? -1 : 1);
+    a->coerce2d = im->opset < 13; /* before opset 13: softmax over the flattened tail */
+    break;
   case OP_FLATTEN: a->axis = attr_int(np, "axis", 1); break;
   case OP_GATHER: a->axis = attr_int(np, "axis", 0); break;
   case OP_CONCAT:
@@ -541,6 +806,7 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     a->naxes = attr_ints(np, n->op == OP_TRANSPOSE ? "perm" : "axes", a->axes, NAASC_MAX_RANK);
     if (a->naxes < 0) UNSUP("more than %d axes", NAASC_MAX_RANK);
     a->keepdims = attr_int(np, "keepdims", 1) != 0;
+    a->noop_empty = attr_int(np, "noop_with_empty_axes", 0) != 0;
     /* naxes = -2 marks "axes come from an input" (opset 13 Squeeze/Unsqueeze). */
     if (!attr_find(np, n->op == OP_TRANSPOSE ? "perm" : "axes")) a->naxes = -1;
     break;
@@ -553,19 +819,22 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     break;
   }
   case OP_RESIZE: {
-    static const char *const modes[] = {"nearest", "linear"};
-    static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
-                                         "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+    static const char *const modes[] = {"nearest", "linear", "cubic"};
+    static const char *const coords[] = {"half_pixel",           "asymmetric",
+                                         "align_corners",        "pytorch_half_pixel",
+                                         "tf_half_pixel_for_nn", "tf_crop_and_resize"};
     static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     const char *m = attr_str(im, np, "mode", "nearest");
     const char *c = attr_str(im, np, "coordinate_transformation_mode",
                              im->opset >= 11 ? "half_pixel" : "asymmetric");
     const char *nm = attr_str(im, np, "nearest_mode", "round_prefer_floor");
-    int mi = str_index(m, modes, 2), ci = str_index(c, coords, 5), ni = str_index(nm, nears, 4);
+    int mi = str_index(m, modes, 3), ci = str_index(c, coords, 6), ni = str_index(nm, nears, 4);
     if (mi < 0) UNSUP("attribute mode='%s'", m);
     if (ci < 0) UNSUP("attribute coordinate_transformation_mode='%s'", c);
     if (ni < 0) UNSUP("attribute nearest_mode='%s'", nm);
-    if (attr_int(np, "exclude_outside", 0)) UNSUP("attribute exclude_outside=1");
+    a->rz_exclude_outside = attr_int(np, "exclude_outside", 0) != 0;
+    a->rz_cubic_a = attr_float(np, "cubic_coeff_a", -0.75f);
+    a->rz_extrapolation = attr_float(np, "extrapolation_value", 0.0f);
     if (mi >= 0) a->rz_mode = (ResizeMode)mi;
     if (ci >= 0) a->rz_coord = (ResizeCoord)ci;
     if (ni >= 0) a->rz_nearest = (ResizeNearest)ni;
@@ -594,7 +863,9 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     a->shape_end = attr_int(np, "end", INT64_MAX);
     break;
   case OP_RESHAPE: a->allowzero = attr_int(np, "allowzero", 0) != 0; break;
-  default: break;
+  default:
+    if (!parse_spec_attrs(im, np, n, spec, nspec)) ok = false;
+    break;
   }
   if (n->op == OP_MAXPOOL && np->n_output > 1 && np->output[1] && np->output[1][0])
     UNSUP("output Indices");
@@ -608,16 +879,30 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
 static bool value_info_type(Importer *im, const Onnx__ValueInfoProto *vi, const char *where,
                             DType *dt, int *rank, int64_t *dims, const char **params) {
   const Onnx__TypeProto *tp = vi->type;
+  if (!tp && im->parent) { /* a subgraph input may leave its type to the op */
+    *dt = DT_UNDEF;
+    *rank = -1;
+    return true;
+  }
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
-    diag_error(im->d, where, "only tensor types are supported");
+    const char *kind =
+        !tp                                                            ? "no type"
+        : tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE      ? "a sequence type"
+        : tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE      ? "an optional type"
+        : tp->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE           ? "a map type"
+        : tp->value_case == ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE ? "a sparse tensor type"
+                                                                       : "an unknown type";
+    diag_error(im->d, where, "only tensor types are supported (this is %s)", kind);
     return false;
   }
   int et = tp->tensor_type->has_elem_type ? tp->tensor_type->elem_type : 0;
-  if (!dtype_valid(et)) {
-    diag_error(im->d, where, "element type %d is not supported", et);
+  if (et == 0 && im->parent) {
+    *dt = DT_UNDEF;
+  } else if (!dtype_valid(et) || dtype_size((DType)et) == 0) {
+    diag_error(im->d, where, "element type %d (%s) is not supported", et, elem_type_name(et));
     return false;
   }
-  *dt = (DType)et;
+  if (et) *dt = (DType)et;
   const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
   if (!sh) {
     *rank = -1;
@@ -648,7 +933,7 @@ static bool add_graph_input(Importer *im, const Onnx__ValueInfoProto *vi) {
   const char *params[NAASC_MAX_RANK] = {0};
   if (!value_info_type(im, vi, where, &dt, &rank, dims, params)) return false;
   const InputShape *fix = NULL;
-  for (int i = 0; i < im->o->nshapes; i++)
+  for (int i = 0; i < im->o->nshapes && !im->parent; i++)
     if (strcmp(im->o->shapes[i].name, vi->name) == 0) fix = &im->o->shapes[i];
   if (fix) {
     if (rank >= 0 && fix->rank != rank) {
@@ -734,48 +1019,168 @@ static bool bind_input_data(Importer *im, const InputData *b) {
   return true;
 }
 
-static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
+/* Default-domain ops naasc refuses on purpose, with the reason. */
+static const char *refused_op_reason(const char *op) {
+  static const struct {
+    const char *ops, *why;
+  } tab[] = {
+      {"RandomUniform,RandomNormal,RandomUniformLike,RandomNormalLike,Bernoulli,Multinomial",
+       "a random op: its result is not reproducible"},
+      {"SequenceAt,SequenceConstruct,SequenceEmpty,SequenceErase,SequenceInsert,SequenceLength,"
+       "SequenceMap,SplitToSequence,ConcatFromSequence",
+       "a sequence op: sequence types are not supported"},
+      {"Optional,OptionalGetElement,OptionalHasElement",
+       "an optional op: optional types are not supported"},
+      {"StringNormalizer,StringConcat,StringSplit,RegexFullMatch",
+       "a string op: string tensors are not supported"},
+  };
+  for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+    if (list_has(tab[i].ops, op)) return tab[i].why;
+  return NULL;
+}
+
+static bool is_local_function(const Importer *im, const char *domain, const char *op) {
+  const Onnx__ModelProto *mp = im->mp;
+  for (size_t i = 0; mp && i < mp->n_functions; i++) {
+    const Onnx__FunctionProto *f = mp->functions[i];
+    if (f->name && strcmp(f->name, op) == 0 &&
+        strcmp(f->domain ? f->domain : "", domain ? domain : "") == 0)
+      return true;
+  }
+  return false;
+}
+
+static Rc import_graph(Importer *im, const Onnx__GraphProto *g);
+
+/* Imports the graph attribute `attr` of node `owner` as its subgraph slot. */
+static Rc import_sub(Importer *im, NodeId owner, const Onnx__NodeProto *np, const char *attr,
+                     int slot) {
+  const char *nname = im->m->nodes[owner].name;
+  const Onnx__AttributeProto *at = attr_find(np, attr);
+  if (!at || !at->g) {
+    diag_error(im->d, where_node(im, nname), "%s needs the graph attribute %s", np->op_type, attr);
+    return RC_BADINPUT;
+  }
+  Model *sub = model_create(at->g->name && *at->g->name ? at->g->name : attr);
+  if (!sub) return RC_INTERNAL;
+  sub->source = im->m->source;
+  sub->ir_version = im->m->ir_version;
+  sub->opset = im->m->opset;
+  sub->producer = im->m->producer;
+  sub->scope = im->m->scope
+                   ? arena_printf(&sub->arena, "%s of node '%s' in %s", attr, nname, im->m->scope)
+                   : arena_printf(&sub->arena, "%s of node '%s'", attr, nname);
+  Importer child;
+  memset(&child, 0, sizeof child);
+  child.m = sub;
+  child.d = im->d;
+  child.o = im->o;
+  child.dir = im->dir;
+  child.opset = im->opset;
+  child.root = im->root ? im->root : im;
+  child.parent = im;
+  child.owner = owner;
+  child.mp = im->mp;
+  Rc rc = sub->scope ? import_graph(&child, at->g) : RC_INTERNAL;
+  xfree(child.slots);
+  if (rc != RC_OK) {
+    model_destroy(sub);
+    return rc;
+  }
+  uint32_t id = model_add_sub(im->m, sub);
+  if (!id) return RC_INTERNAL;
+  im->m->nodes[owner].sub[slot] = id;
+  return RC_OK;
+}
+
+/* The subgraphs' signatures against the node (located errors). */
+static bool check_subs(Importer *im, const Node *n, const Onnx__NodeProto *np) {
+  const char *where = where_node(im, n->name);
+  int nin = (int)np->n_input, nout = (int)np->n_output;
+  if (n->op == OP_IF) {
+    for (int s = 0; s < 2; s++) {
+      const Model *g = &im->m->subs[n->sub[s]];
+      const char *b = s ? "else_branch" : "then_branch";
+      if (g->ninputs) {
+        diag_error(im->d, where, "%s '%s' has %u inputs; an If branch takes none", b, g->name,
+                   g->ninputs);
+        return false;
+      }
+      if ((int)g->noutputs != nout) {
+        diag_error(im->d, where, "%s '%s' has %u outputs, but the If has %d", b, g->name,
+                   g->noutputs, nout);
+        return false;
+      }
+    }
+  } else if (n->op == OP_LOOP) {
+    const Model *g = &im->m->subs[n->sub[0]];
+    int ncarry = nin - 2;
+    if (nin < 2) {
+      diag_error(im->d, where,
+                 "a Loop has inputs M and cond (either may be empty), then its carried values");
+      return false;
+    }
+    if ((int)g->ninputs != 2 + ncarry) {
+      diag_error(
+          im->d, where,
+          "body '%s' has %u inputs; a Loop with %d carried value%s needs %d (iteration number, "
+          "condition, carried values)",
+          g->name, g->ninputs, ncarry, ncarry == 1 ? "" : "s", 2 + ncarry);
+      return false;
+    }
+    if ((int)g->noutputs < 1 + ncarry || (int)g->noutputs - 1 != nout) {
+      diag_error(im->d, where,
+                 "body '%s' has %u outputs; a Loop with %d carried value%s and %d outputs needs %d "
+                 "(condition, carried values, scan outputs)",
+                 g->name, g->noutputs, ncarry, ncarry == 1 ? "" : "s", nout, nout + 1);
+      return false;
+    }
+  } else if (n->op == OP_SCAN) {
+    const Model *g = &im->m->subs[n->sub[0]];
+    if ((int)g->ninputs != nin || (int)g->noutputs != nout) {
+      diag_error(
+          im->d, where,
+          "body '%s' has %u inputs and %u outputs; this Scan needs %d and %d (state and scan "
+          "values)",
+          g->name, g->ninputs, g->noutputs, nin, nout);
+      return false;
+    }
+    if (n->a.num_scan_inputs < 1 || n->a.num_scan_inputs > nin) {
+      diag_error(im->d, where, "num_scan_inputs is %" PRId64 " for %d inputs", n->a.num_scan_inputs,
+                 nin);
+      return false;
+    }
+  }
+  return true;
+}
+
+static void mark_host(Model *m) {
+  for (uint32_t i = 1; i < m->nnodes; i++)
+    if (m->nodes[i].host_only) m->nodes[i].op = OP_HOST;
+  for (uint32_t i = 1; i < m->nsubs; i++) mark_host(&m->subs[i]);
+}
+
+static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
   Model *m = im->m;
   Diag *d = im->d;
-  if (!mp->has_ir_version || mp->ir_version < NAASC_IR_VERSION_MIN ||
-      mp->ir_version > NAASC_IR_VERSION_MAX) {
-    diag_error(d, NULL, "IR version %" PRId64 " is not supported (naasc reads %d to %d)",
-               mp->has_ir_version ? mp->ir_version : (int64_t)0, NAASC_IR_VERSION_MIN,
-               NAASC_IR_VERSION_MAX);
-    return RC_BADINPUT;
-  }
-  m->ir_version = mp->ir_version;
-  im->opset = -1;
-  for (size_t i = 0; i < mp->n_opset_import; i++) {
-    const char *dom = mp->opset_import[i]->domain;
-    if (!dom || !*dom || strcmp(dom, "ai.onnx") == 0) im->opset = mp->opset_import[i]->version;
-  }
-  if (im->opset < NAASC_OPSET_MIN || im->opset > NAASC_OPSET_MAX) {
-    if (im->opset < 0)
-      diag_error(d, NULL, "the model imports no version of the default ONNX opset");
-    else
-      diag_error(d, NULL, "opset %" PRId64 " is not supported (naasc reads opsets %d to %d)",
-                 im->opset, NAASC_OPSET_MIN, NAASC_OPSET_MAX);
-    return RC_BADINPUT;
-  }
-  m->opset = im->opset;
-  m->producer = arena_strdup(&m->arena, mp->producer_name ? mp->producer_name : "");
-  const Onnx__GraphProto *g = mp->graph;
-  if (!g) {
-    diag_error(d, NULL, "the model has no graph");
-    return RC_BADINPUT;
-  }
+  bool is_main = !im->parent;
   if (g->name && *g->name) m->name = arena_strdup(&m->arena, g->name);
   if (g->n_sparse_initializer) {
-    diag_error(d, NULL, "sparse initializers are not supported");
+    diag_error(d, m->scope, "sparse initializers are not supported");
     return RC_BADINPUT;
   }
 
-  /* Name table sized for every name the graph can define. */
+  /* Name table sized for every name the graph defines (it grows for captures). */
+  if (g->n_node > NAASC_MAX_NODES) {
+    diag_error(d, m->scope, "the graph has %zu nodes, more than the %" PRIu32 " naasc accepts",
+               g->n_node, NAASC_MAX_NODES);
+    return RC_BADINPUT;
+  }
   size_t names = g->n_input + g->n_initializer + 1;
   for (size_t i = 0; i < g->n_node; i++) names += g->node[i]->n_output;
-  if (names > (1u << 26)) {
-    diag_error(d, NULL, "the graph defines %zu names, too many", names);
+  if (names > NAASC_MAX_VALUES) {
+    diag_error(d, m->scope, "the graph defines %zu names, more than the %" PRIu32 " naasc accepts",
+               names, NAASC_MAX_VALUES);
     return RC_BADINPUT;
   }
   im->nslots = 16;
@@ -787,7 +1192,8 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
   for (size_t i = 0; i < g->n_initializer; i++) {
     const Onnx__TensorProto *tp = g->initializer[i];
     const char *name = tp->name ? tp->name : "";
-    const char *where = arena_printf(&m->arena, "initializer '%s'", name);
+    const char *where = m->scope ? arena_printf(&m->arena, "initializer '%s' in %s", name, m->scope)
+                                 : arena_printf(&m->arena, "initializer '%s'", name);
     if (!*name) {
       diag_error(d, where, "an initializer has no name");
       return RC_BADINPUT;
@@ -802,25 +1208,27 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
   for (size_t i = 0; i < g->n_input; i++) {
     const Onnx__ValueInfoProto *vi = g->input[i];
     if (!vi->name || !*vi->name) {
-      diag_error(d, NULL, "graph input %zu has no name", i);
+      diag_error(d, m->scope, "graph input %zu has no name", i);
       return RC_BADINPUT;
     }
-    if (name_find(im, vi->name)) continue; /* an initializer (IR < 4 style) */
+    if (is_main && name_find(im, vi->name)) continue; /* an initializer (IR < 4 style) */
     if (!add_graph_input(im, vi)) return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
   }
-  for (int i = 0; i < im->o->nshapes; i++) {
-    TensorId t = name_find(im, im->o->shapes[i].name);
-    if (!t || m->tensors[t].kind != TK_INPUT) {
-      diag_error(d, NULL, "--input-shape %s: the model has no graph input named '%s'",
-                 im->o->shapes[i].name, im->o->shapes[i].name);
-      return RC_BADINPUT;
+  if (is_main) {
+    for (int i = 0; i < im->o->nshapes; i++) {
+      TensorId t = name_find(im, im->o->shapes[i].name);
+      if (!t || m->tensors[t].kind != TK_INPUT) {
+        diag_error(d, NULL, "--input-shape %s: the model has no graph input named '%s'",
+                   im->o->shapes[i].name, im->o->shapes[i].name);
+        return RC_BADINPUT;
+      }
     }
+    for (int i = 0; i < im->o->ndata; i++)
+      if (!bind_input_data(im, &im->o->data[i])) return RC_BADINPUT;
+    if (!check_static_inputs(im)) return RC_BADINPUT;
   }
-  for (int i = 0; i < im->o->ndata; i++)
-    if (!bind_input_data(im, &im->o->data[i])) return RC_BADINPUT;
-  if (!check_static_inputs(im)) return RC_BADINPUT;
 
-  /* Nodes: outputs first (so any order resolves), then inputs. */
+  /* Nodes: outputs first (so any order resolves), then inputs and subgraphs. */
   NodeId *ids = xcalloc(g->n_node + 1, sizeof *ids);
   if (!ids) return RC_INTERNAL;
   Rc rc = RC_BADINPUT;
@@ -877,8 +1285,8 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
       }
       continue;
     }
-    TensorId outs[16];
-    if (np->n_output == 0 || np->n_output > 16) {
+    TensorId outs[NAASC_MAX_OUTPUTS];
+    if (np->n_output == 0 || np->n_output > NAASC_MAX_OUTPUTS) {
       diag_error(d, where, "has %zu outputs", np->n_output);
       goto fail;
     }
@@ -898,9 +1306,26 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
     Node *n = &m->nodes[id];
     n->onnx_op = arena_strdup(&m->arena, opt);
     ids[i] = id;
-    if (!op) {
+    const char *why = default_domain && !op ? refused_op_reason(opt) : NULL;
+    if (!op && is_local_function(im, np->domain, opt)) {
+      unsupported(im, opt, "op:a model-local function, which naasc does not inline", n->name);
+      n->host_only = true;
+    } else if (!op && !default_domain && strcmp(np->domain, "ai.onnx.preview.training") == 0) {
+      unsupported(im, opt, "op:a training op (domain ai.onnx.preview.training)", n->name);
+      n->host_only = true;
+    } else if (!op) {
       unsupported(im, opt,
-                  default_domain ? "op" : arena_printf(&m->arena, "op of domain '%s'", np->domain),
+                  why              ? arena_printf(&m->arena, "op:%s", why)
+                  : default_domain ? "op"
+                                   : arena_printf(&m->arena, "op of domain '%s'", np->domain),
+                  n->name);
+      n->host_only = true;
+    } else if (op_since(op) > im->opset) {
+      unsupported(im, opt,
+                  arena_printf(&m->arena,
+                               "op:at opset %" PRId64
+                               " (naasc implements its definition of opset %d on)",
+                               im->opset, op_since(op)),
                   n->name);
       n->host_only = true;
     } else if (!parse_attrs(im, np, n)) {
@@ -915,52 +1340,41 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
     for (size_t j = 0; j < np->n_input; j++) {
       const char *in = np->input[j];
       if (!in || !*in) continue; /* omitted optional input */
-      TensorId t = name_find(im, in);
+      TensorId t = name_resolve(im, in);
+      n = &m->nodes[ids[i]];
       if (!t) {
+        if (!im->nslots) goto oom;
         diag_error(d, where_node(im, n->name), "reads undefined tensor '%s'", in);
         goto fail;
       }
       n->in[j] = t;
     }
+    if (n->host_only || (n->op != OP_IF && n->op != OP_LOOP && n->op != OP_SCAN)) continue;
+    if (n->op == OP_IF) {
+      if ((rc = import_sub(im, ids[i], np, "then_branch", 0)) != RC_OK) goto fail;
+      if ((rc = import_sub(im, ids[i], np, "else_branch", 1)) != RC_OK) goto fail;
+    } else if ((rc = import_sub(im, ids[i], np, "body", 0)) != RC_OK) {
+      goto fail;
+    }
+    rc = RC_BADINPUT;
+    if (!check_subs(im, &m->nodes[ids[i]], np)) goto fail;
   }
   for (size_t i = 0; i < g->n_output; i++) {
     const char *on = g->output[i]->name;
-    TensorId t = on ? name_find(im, on) : 0;
+    TensorId t = on ? name_resolve(im, on) : 0;
     if (!t) {
-      diag_error(d, NULL, "graph output '%s' is not defined by any node, input or initializer",
+      diag_error(d, m->scope, "graph output '%s' is not defined by any node, input or initializer",
                  on ? on : "");
       goto fail;
     }
     if (!model_add_output(m, t)) goto oom;
   }
   if (g->n_output == 0) {
-    diag_error(d, NULL, "the graph has no outputs");
+    diag_error(d, m->scope, "the graph has no outputs");
     goto fail;
   }
 
-  if (im->nunsup) {
-    for (int i = 0; i < im->nunsup; i++) {
-      Unsupported *u = &im->unsup[i];
-      char list[200] = "";
-      size_t k = 0;
-      for (int j = 0; j < u->count && j < 4 && k < sizeof list; j++)
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "", u->names[j]);
-      if (u->count > 4 && k < sizeof list) snprintf(list + k, sizeof list - k, ", ...");
-      /* "unsupported op 'FooOp' (...)" or "unsupported Resize attribute mode='cubic' (...)" */
-      const char *what = strcmp(u->what, "op") == 0
-                             ? arena_printf(&m->arena, "op '%s'", u->op)
-                             : arena_printf(&m->arena, "%s %s", u->op, u->what);
-      if (im->o->allow_unsupported)
-        diag_warn(d, NULL, "unsupported %s (%d node%s: %s); running on the host", what, u->count,
-                  u->count == 1 ? "" : "s", list);
-      else
-        diag_error(d, NULL, "unsupported %s (%d node%s: %s)", what, u->count,
-                   u->count == 1 ? "" : "s", list);
-    }
-    if (!im->o->allow_unsupported) {
-      diag_note(d, NULL, "--allow-unsupported runs these nodes on the host");
-      goto fail;
-    }
+  if (im->o->allow_unsupported) {
     /* Host-only outputs take the types the model declares for them. */
     for (size_t i = 0; i < g->n_value_info + g->n_output; i++) {
       const Onnx__ValueInfoProto *vi =
@@ -973,14 +1387,40 @@ static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
       const char *params[NAASC_MAX_RANK];
       if (!value_info_type(im, vi, vi->name, &T->dtype, &T->rank, T->dims, params)) goto fail;
     }
-    for (uint32_t i = 1; i < m->nnodes; i++)
-      if (m->nodes[i].host_only) m->nodes[i].op = OP_HOST;
+  }
+  if (is_main && im->nunsup) {
+    for (int i = 0; i < im->nunsup; i++) {
+      Unsupported *u = &im->unsup[i];
+      char list[200] = "";
+      size_t k = 0;
+      for (int j = 0; j < u->count && j < 4 && k < sizeof list; j++)
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", j ? ", " : "", u->names[j]);
+      if (u->count > 4 && k < sizeof list) snprintf(list + k, sizeof list - k, ", ...");
+      /* "unsupported op 'FooOp' (...)", "unsupported op 'Bernoulli', a random op ... (...)"
+       * or "unsupported Resize attribute mode='cubic' (...)" */
+      const char *what = strcmp(u->what, "op") == 0 ? arena_printf(&m->arena, "op '%s'", u->op)
+                         : strncmp(u->what, "op:", 3) == 0
+                             ? arena_printf(&m->arena, "op '%s', %s", u->op, u->what + 3)
+                             : arena_printf(&m->arena, "%s %s", u->op, u->what);
+      if (im->o->allow_unsupported)
+        diag_warn(d, NULL, "unsupported %s (%d node%s: %s); running on the host", what, u->count,
+                  u->count == 1 ? "" : "s", list);
+      else
+        diag_error(d, NULL, "unsupported %s (%d node%s: %s)", what, u->count,
+                   u->count == 1 ? "" : "s", list);
+    }
+    if (!im->o->allow_unsupported) {
+      diag_note(d, NULL, "--allow-unsupported runs these nodes on the host");
+      goto fail;
+    }
+    mark_host(m);
   }
   xfree(ids);
   ids = NULL;
 
   if ((rc = graph_toposort(m, d)) != RC_OK) return rc;
   if ((rc = graph_check(m, d)) != RC_OK) return rc;
+  if (!is_main) return RC_OK; /* inferred with its owner */
   if ((rc = graph_infer(m, d)) != RC_OK) return rc;
   graph_prune(m);
   return RC_OK;
@@ -990,6 +1430,45 @@ oom:
 fail:
   xfree(ids);
   return rc;
+}
+
+static Rc import_model(Importer *im, const Onnx__ModelProto *mp) {
+  Model *m = im->m;
+  Diag *d = im->d;
+  if (!mp->has_ir_version || mp->ir_version < NAASC_IR_VERSION_MIN ||
+      mp->ir_version > NAASC_IR_VERSION_MAX) {
+    diag_error(d, NULL, "IR version %" PRId64 " is not supported (naasc reads %d to %d)",
+               mp->has_ir_version ? mp->ir_version : (int64_t)0, NAASC_IR_VERSION_MIN,
+               NAASC_IR_VERSION_MAX);
+    return RC_BADINPUT;
+  }
+  m->ir_version = mp->ir_version;
+  im->opset = -1;
+  for (size_t i = 0; i < mp->n_opset_import; i++) {
+    const char *dom = mp->opset_import[i]->domain;
+    if (!dom || !*dom || strcmp(dom, "ai.onnx") == 0) im->opset = mp->opset_import[i]->version;
+  }
+  if (im->opset < NAASC_OPSET_OLDEST || im->opset > NAASC_OPSET_MAX) {
+    if (im->opset < 0 && mp->n_opset_import && mp->opset_import[0]->domain &&
+        strcmp(mp->opset_import[0]->domain, "ai.onnx.preview.training") == 0)
+      diag_error(d, NULL,
+                 "the model imports only the domain ai.onnx.preview.training: training ops "
+                 "are not supported");
+    else if (im->opset < 0)
+      diag_error(d, NULL, "the model imports no version of the default ONNX opset");
+    else
+      diag_error(d, NULL, "opset %" PRId64 " is not supported (naasc reads opsets %d to %d)",
+                 im->opset, NAASC_OPSET_MIN, NAASC_OPSET_MAX);
+    return RC_BADINPUT;
+  }
+  m->opset = im->opset;
+  m->producer = arena_strdup(&m->arena, mp->producer_name ? mp->producer_name : "");
+  im->mp = mp;
+  if (!mp->graph) {
+    diag_error(d, NULL, "the model has no graph");
+    return RC_BADINPUT;
+  }
+  return import_graph(im, mp->graph);
 }
 
 Rc onnx_import_buffer(const uint8_t *buf, size_t len, const char *dir, const ImportOptions *o,
@@ -1080,13 +1559,34 @@ Rc onnx_read_tensor_file(const char *path, Model *m, const char *name, TensorId 
 
 /* ---- export ------------------------------------------------------------ */
 
+/* The graphs being written, innermost last: a subgraph's TK_OUTER tensor
+ * is named by its owner's input in the enclosing graph. */
+typedef struct {
+  const Model *g;
+  const Node *owner; /* in the enclosing frame's graph; NULL for the main graph */
+} WFrame;
+
 typedef struct {
   Arena a; /* everything the ModelProto points to */
   Onnx__TensorProto **inits;
   size_t ninits, capinits;
   const Model *m;
+  int64_t opset; /* the opset written */
+  WFrame frames[16];
+  int nframes;
   bool oom;
+  const char *err; /* a node that cannot be written, and why */
 } Writer;
+
+/* The written name of tensor t of the innermost graph. */
+static const char *w_name(const Writer *w, int frame, TensorId t) {
+  const Model *g = w->frames[frame].g;
+  const Tensor *T = &g->tensors[t];
+  if (T->kind != TK_OUTER || frame == 0) return T->name;
+  const Node *own = w->frames[frame].owner;
+  if ((int)T->outer >= own->nin || !own->in[T->outer]) return T->name;
+  return w_name(w, frame - 1, own->in[T->outer]);
+}
 
 static void *wnew(Writer *w, size_t n) {
   void *p = arena_alloc(&w->a, n);
@@ -1226,24 +1726,253 @@ static void w_string(Writer *w, AttrList *l, const char *name, const char *s) {
   a->s.len = strlen(s);
 }
 
+static Onnx__GraphProto *w_graph(Writer *w, const Model *g, const Node *owner);
+
+/* A one-value (rank 0, or [1] when one) i64 or f32 constant input. */
+static const char *w_scalar(Writer *w, const char *node, const char *what, DType dt, double v,
+                            bool one_d) {
+  const char *name = arena_printf(&w->a, "%s.%s", node, what);
+  void *data = wnew(w, 8);
+  if (!name || !data) return NULL;
+  if (dt == DT_F32) {
+    float f = (float)v;
+    memcpy(data, &f, 4);
+  } else {
+    int64_t i = (int64_t)v;
+    memcpy(data, &i, 8);
+  }
+  int64_t one = 1;
+  w_add_init(w, w_tensor(w, name, dt, one_d ? 1 : 0, &one, data));
+  return name;
+}
+
+/* The AttrSpec rows of a node: attributes, or constant inputs in their
+ * slots from the written opset on.  Returns the inputs needed. */
+static int w_spec(Writer *w, const Node *n, Onnx__NodeProto *np, AttrList *al) {
+  int ns, need = (int)np->n_input;
+  const AttrSpec *s = op_attr_specs(n->op, &ns);
+  const Attrs *a = &n->a;
+  for (int r = 0; r < ns; r++) {
+    const AttrSpec *sp = &s[r];
+    const void *p = (const char *)a + sp->off;
+    int cnt = sp->count_off ? *(const int *)((const char *)a + sp->count_off) : 0;
+    if (sp->has_off && !*(const bool *)((const char *)a + sp->has_off - 1)) continue;
+    if (sp->until && w->opset >= sp->until) continue; /* Pad's value: constant_value is an input */
+    if (sp->input >= 0 && w->opset >= sp->input_since) {
+      const char *nm = NULL;
+      /* an optional input at its default stays absent */
+      if (!sp->required && ((sp->kind == AK_INT && *(const int64_t *)p == (int64_t)sp->def) ||
+                            (sp->kind == AK_FLOAT && *(const float *)p == (float)sp->def)))
+        continue;
+      if (sp->kind == AK_INT)
+        nm = w_scalar(w, n->name, sp->name, DT_I64, (double)*(const int64_t *)p, n->op == OP_TOPK);
+      else if (sp->kind == AK_FLOAT)
+        nm = w_scalar(w, n->name, sp->name, DT_F32, *(const float *)p, false);
+      else if (sp->kind == AK_INTS &&
+               (cnt || (strcmp(sp->name, "axes") && strcmp(sp->name, "split"))))
+        nm = w_const(w, n->name, sp->name, DT_I64, cnt,
+                     p); /* an empty shape or repeats is a value */
+      if (!nm) continue; /* an empty list: the input stays absent */
+      np->input[sp->input] = (char *)nm;
+      if (sp->input + 1 > need) need = sp->input + 1;
+      continue;
+    }
+    if (n->op == OP_ROIALIGN && strcmp(sp->name, "coordinate_transformation_mode") == 0 &&
+        w->opset < 16)
+      continue; /* before opset 16 the behaviour is output_half_pixel, without the attribute */
+    /* attributes added to an op after its first version are written only
+     * when not their default, so an older written opset never sees them */
+    bool later =
+        list_has("layout,noop_with_empty_axes,select_last_index,stash_type,saturate,block_size,"
+                 "output_dtype,num_outputs,batch_dims,reduction,coordinate_transformation_mode",
+                 sp->name);
+    if (later && !sp->has_off &&
+        ((sp->kind == AK_INT && *(const int64_t *)p == (int64_t)sp->def) ||
+         (sp->kind == AK_BOOL && *(const bool *)p == (sp->def != 0)) ||
+         (sp->kind == AK_FLOAT && *(const float *)p == (float)sp->def) ||
+         ((sp->kind == AK_ENUM || sp->kind == AK_DTYPE) && *(const int *)p == (int)sp->def)))
+      continue;
+    switch (sp->kind) {
+    case AK_INT: w_int(w, al, sp->name, *(const int64_t *)p); break;
+    case AK_BOOL: w_int(w, al, sp->name, *(const bool *)p); break;
+    case AK_FLOAT: w_float(w, al, sp->name, *(const float *)p); break;
+    case AK_DTYPE:
+      if (*(const int *)p) w_int(w, al, sp->name, *(const int *)p);
+      break;
+    case AK_ENUM: w_string(w, al, sp->name, sp->names[*(const int *)p]); break;
+    case AK_INTS:
+      if (cnt) w_ints(w, al, sp->name, p, cnt);
+      break;
+    case AK_LIST_I:
+      if (cnt) w_ints(w, al, sp->name, *(const int64_t *const *)p, cnt);
+      break;
+    case AK_STRING: w_string(w, al, sp->name, *(const char *const *)p); break;
+    case AK_FLOATS:
+    case AK_LIST_F: {
+      if (!cnt) break;
+      Onnx__AttributeProto *at = w_attr(w, al, sp->name);
+      if (!at) break;
+      at->has_type = 1;
+      at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS;
+      at->n_floats = (size_t)cnt;
+      at->floats = wnew(w, sizeof(float) * (size_t)cnt);
+      if (at->floats)
+        memcpy(at->floats, sp->kind == AK_FLOATS ? p : *(const float *const *)p,
+               sizeof(float) * (size_t)cnt);
+      break;
+    }
+    case AK_ENUMS: {
+      if (!cnt) break;
+      Onnx__AttributeProto *at = w_attr(w, al, sp->name);
+      if (!at) break;
+      at->has_type = 1;
+      at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS;
+      at->n_strings = (size_t)cnt;
+      at->strings = wnew(w, sizeof(ProtobufCBinaryData) * (size_t)cnt);
+      for (int i = 0; i < cnt && at->strings; i++) {
+        const char *v = sp->names[((const int *)p)[i]];
+        at->strings[i].data = (uint8_t *)v;
+        at->strings[i].len = strlen(v);
+      }
+      break;
+    }
+    case AK_TENSOR: {
+      Onnx__AttributeProto *at = w_attr(w, al, sp->name);
+      void *data = wnew(w, 8);
+      if (!at || !data) break;
+      Tensor tmp;
+      memset(&tmp, 0, sizeof tmp);
+      tmp.dtype = a->value_dtype;
+      tmp.rank = 1;
+      tmp.dims[0] = 1;
+      tmp.data = data;
+      int64_t one = 1;
+      /* the value in its type, through the element writers of the IR */
+      if (a->value_dtype == DT_F32) {
+        float f = (float)a->value_f;
+        memcpy(data, &f, 4);
+      } else if (a->value_dtype == DT_F64)
+        memcpy(data, &a->value_f, 8);
+      else if (a->value_dtype == DT_I64)
+        memcpy(data, &a->value_i, 8);
+      else if (a->value_dtype == DT_I32) {
+        int32_t v = (int32_t)a->value_i;
+        memcpy(data, &v, 4);
+      } else if (dtype_size(a->value_dtype) == 1)
+        *(uint8_t *)data = (uint8_t)a->value_i;
+      else {
+        uint16_t v = (uint16_t)a->value_i;
+        memcpy(data, &v, 2);
+      } /* i16/u16; f16/bf16 keep their bits */
+      at->has_type = 1;
+      at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+      at->t = w_tensor(w, arena_printf(&w->a, "%s.value", n->name), a->value_dtype, 1, &one, data);
+      break;
+    }
+    }
+  }
+  return need;
+}
+
 static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
-  const Model *m = w->m;
+  int fr = w->nframes - 1;
+  const Model *m = w->frames[fr].g;
   Onnx__NodeProto *np = wnew(w, sizeof *np);
   if (!np) return NULL;
   onnx__node_proto__init(np);
   np->name = (char *)n->name;
   np->op_type = (char *)(n->op == OP_HOST ? n->onnx_op : op_name(n->op));
-  np->input = wnew(w, sizeof(char *) * (size_t)(n->nin + 4));
+  int nin = n->nin - n->ncap; /* captured outer values are not ONNX inputs */
+  np->input = wnew(w, sizeof(char *) * (size_t)(n->nin + 8));
   np->output = wnew(w, sizeof(char *) * (size_t)(n->nout ? n->nout : 1));
-  AttrList al = {wnew(w, sizeof(void *) * 16), 0};
+  AttrList al = {wnew(w, sizeof(void *) * 32), 0};
   if (!np->input || !np->output || !al.v) return NULL;
-  for (int i = 0; i < n->nin; i++)
-    np->input[i] = (char *)(n->in[i] ? m->tensors[n->in[i]].name : "");
-  np->n_input = (size_t)n->nin;
+  for (int i = 0; i < nin + 8; i++) np->input[i] = (char *)"";
+  for (int i = 0; i < nin; i++) np->input[i] = (char *)(n->in[i] ? w_name(w, fr, n->in[i]) : "");
+  np->n_input = (size_t)nin;
   for (int i = 0; i < n->nout; i++)
     np->output[i] = (char *)(n->out[i] ? m->tensors[n->out[i]].name : "");
   np->n_output = (size_t)n->nout;
   const Attrs *a = &n->a;
+  if ((n->op == OP_SOFTMAX || n->op == OP_LOGSOFTMAX || n->op == OP_HARDMAX) && a->coerce2d &&
+      n->in[0] && a->axis != m->tensors[n->in[0]].rank - 1) {
+    w->err = arena_printf(&w->a,
+                          "node '%s': %s of opset %" PRId64 " over axes %" PRId64
+                          ".. cannot be written at opset %" PRId64,
+                          n->name, op_name(n->op), m->opset, a->axis, w->opset);
+    return NULL;
+  }
+  switch (n->op) {
+  case OP_UPSAMPLE: { /* Resize with the Upsample rules: asymmetric, nearest floor */
+    const Tensor *x = &m->tensors[n->in[0]];
+    np->op_type = (char *)"Resize";
+    w_string(w, &al, "mode", a->rz_mode == RZ_LINEAR ? "linear" : "nearest");
+    w_string(w, &al, "coordinate_transformation_mode", "asymmetric");
+    if (a->rz_mode == RZ_NEAREST) w_string(w, &al, "nearest_mode", "floor");
+    np->input[1] = (char *)"";
+    np->input[2] = (char *)w_const(w, n->name, "scales", DT_F32, x->rank, a->rz_scales);
+    np->n_input = 3;
+    break;
+  }
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER:
+    w_ints(w, &al, "kernel_shape", a->kernel, a->nsp);
+    w_ints(w, &al, "strides", a->strides, a->nsp);
+    w_ints(w, &al, "pads", a->pads, 2 * a->nsp);
+    w_ints(w, &al, "dilations", a->dilations, a->nsp);
+    w_int(w, &al, "group", a->group);
+    break;
+  case OP_MAXUNPOOL:
+    w_ints(w, &al, "kernel_shape", a->kernel, a->nsp);
+    w_ints(w, &al, "strides", a->strides, a->nsp);
+    w_ints(w, &al, "pads", a->pads, 2 * a->nsp);
+    if (a->nshape) {
+      np->input[2] = (char *)w_const(w, n->name, "output_shape", DT_I64, a->nshape, a->shape);
+      np->n_input = 3;
+    }
+    break;
+  case OP_PAD:
+    if (!(n->nin > 2 && n->in[2]) && a->pad_value != 0) { /* the attribute value of opset < 11 */
+      const Tensor *x = &m->tensors[n->in[0]];
+      void *v = wnew(w, 8);
+      if (!v) return NULL;
+      Tensor tmp;
+      memset(&tmp, 0, sizeof tmp);
+      tmp.dtype = x->dtype;
+      if (x->dtype == DT_F32) {
+        float f = a->pad_value;
+        memcpy(v, &f, 4);
+      } else if (x->dtype == DT_F64) {
+        double f = a->pad_value;
+        memcpy(v, &f, 8);
+      } else {
+        int64_t i = (int64_t)a->pad_value;
+        memcpy(v, &i, dtype_size(x->dtype));
+      }
+      const char *nm = arena_printf(&w->a, "%s.constant_value", n->name);
+      w_add_init(w, w_tensor(w, nm, x->dtype, 0, NULL, v));
+      np->input[2] = (char *)nm;
+      if (np->n_input < 3) np->n_input = 3;
+    }
+    break;
+  default: break;
+  }
+  if (n->op == OP_SCATTER)
+    np->op_type = (char *)"ScatterElements";     /* Scatter is deprecated at 11 */
+  if (n->op > OP_HOST && n->op != OP_UPSAMPLE) { /* Upsample is written as a Resize above */
+    int need = w_spec(w, n, np, &al);
+    if (need > (int)np->n_input) np->n_input = (size_t)need;
+  }
+  for (int s = 0; s < 2; s++) {
+    if (!n->sub[s]) continue;
+    Onnx__AttributeProto *at =
+        w_attr(w, &al, n->op == OP_IF ? (s ? "else_branch" : "then_branch") : "body");
+    if (!at) return NULL;
+    at->has_type = 1;
+    at->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH;
+    at->g = w_graph(w, &m->subs[n->sub[s]], n);
+    if (!at->g) return NULL;
+  }
   switch (n->op) {
   case OP_CONV:
   case OP_CONVTRANSPOSE:
@@ -1276,20 +2005,47 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
   case OP_SOFTMAX: w_int(w, &al, "axis", a->axis); break;
   case OP_TRANSPOSE: w_ints(w, &al, "perm", a->axes, a->naxes); break;
   case OP_REDUCEMEAN:
-    w_ints(w, &al, "axes", a->axes, a->naxes);
+    if (w->opset >= 18) {
+      if (a->naxes > 0) {
+        np->input[1] = (char *)w_const(w, n->name, "axes", DT_I64, a->naxes, a->axes);
+        np->n_input = 2;
+      }
+    } else {
+      w_ints(w, &al, "axes", a->axes, a->naxes);
+    }
     w_int(w, &al, "keepdims", a->keepdims);
+    if (a->noop_empty) w_int(w, &al, "noop_with_empty_axes", 1);
     break;
   case OP_CAST: w_int(w, &al, "to", a->to); break;
   case OP_CLIP: {
     /* opset 13: the bounds are rank-0 inputs. */
     const char *lo = arena_printf(&w->a, "%s.min", n->name);
     const char *hi = arena_printf(&w->a, "%s.max", n->name);
-    float *v = wnew(w, 8);
+    DType xt = m->tensors[n->in[0]].dtype; /* the bounds in the input's type */
+    size_t es = dtype_size(xt);
+    void *v = wnew(w, 2 * es);
     if (!lo || !hi || !v) return NULL;
-    v[0] = a->clip_min;
-    v[1] = a->clip_max;
-    w_add_init(w, w_tensor(w, lo, DT_F32, 0, NULL, &v[0]));
-    w_add_init(w, w_tensor(w, hi, DT_F32, 0, NULL, &v[1]));
+    HostTensor ht;
+    memset(&ht, 0, sizeof ht);
+    ht.dtype = xt;
+    ht.rank = 1;
+    ht.dims[0] = 2;
+    ht.data = v;
+    for (int k = 0; k < 2; k++) {
+      double b = k ? a->clip_max : a->clip_min;
+      bool fl = xt == DT_F32 || xt == DT_F64 || xt == DT_F16 || xt == DT_BF16;
+      if (!fl) { /* saturated to the integer type */
+        bool uns = xt == DT_U8 || xt == DT_U16 || xt == DT_U32 || xt == DT_U64 || xt == DT_BOOL;
+        double lo_t = uns ? 0 : es == 8 ? -9.2e18 : -ldexp(1, 8 * (int)es - 1);
+        double hi_t = es == 8 ? 9.2e18
+                      : uns   ? ldexp(1, 8 * (int)es) - 1
+                              : ldexp(1, 8 * (int)es - 1) - 1;
+        b = b < lo_t ? lo_t : b > hi_t ? hi_t : b;
+      }
+      host_put_f(&ht, k, b);
+    }
+    w_add_init(w, w_tensor(w, lo, xt, 0, NULL, v));
+    w_add_init(w, w_tensor(w, hi, xt, 0, NULL, (char *)v + es));
     np->input[1] = (char *)lo;
     np->input[2] = (char *)hi;
     np->n_input = 3;
@@ -1314,13 +2070,31 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     break;
   }
   case OP_RESIZE: {
-    static const char *const modes[] = {"nearest", "linear"};
-    static const char *const coords[] = {"half_pixel", "asymmetric", "align_corners",
-                                         "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+    static const char *const modes[] = {"nearest", "linear", "cubic"};
+    static const char *const coords[] = {"half_pixel",           "asymmetric",
+                                         "align_corners",        "pytorch_half_pixel",
+                                         "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+    static const char *const nears[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     w_string(w, &al, "mode", modes[a->rz_mode]);
+    if (a->rz_mode == RZ_NEAREST) w_string(w, &al, "nearest_mode", nears[a->rz_nearest]);
     w_string(w, &al, "coordinate_transformation_mode", coords[a->rz_coord]);
+    if (a->rz_mode == RZ_CUBIC) {
+      w_float(w, &al, "cubic_coeff_a", a->rz_cubic_a);
+      if (a->rz_exclude_outside) w_int(w, &al, "exclude_outside", 1);
+    }
     const Tensor *x = &m->tensors[n->in[0]];
     np->input[1] = (char *)"";
+    if (a->rz_coord == RZC_TF_CROP_AND_RESIZE) {
+      w_float(w, &al, "extrapolation_value", a->rz_extrapolation);
+      np->input[1] = (char *)w_const(w, n->name, "roi", DT_F32, 2 * x->rank, a->rz_roi);
+    }
+    if (a->rz_from_sizes) {
+      np->input[2] = (char *)"";
+      np->input[3] =
+          (char *)w_const(w, n->name, "sizes", DT_I64, x->rank, m->tensors[n->out[0]].dims);
+      np->n_input = 4;
+      break;
+    }
     np->input[2] = (char *)w_const(w, n->name, "scales", DT_F32, x->rank, a->rz_scales);
     np->n_input = 3;
     break;
@@ -1332,62 +2106,156 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
   return np;
 }
 
+/* A graph as a GraphProto, its constants as its initializers.  NULL (with
+ * w->err set, or w->oom) if it cannot be written. */
+static Onnx__GraphProto *w_graph(Writer *w, const Model *m, const Node *owner) {
+  if (w->nframes == (int)(sizeof w->frames / sizeof w->frames[0])) {
+    w->err = "subgraphs nest too deep to write";
+    return NULL;
+  }
+  w->frames[w->nframes].g = m;
+  w->frames[w->nframes].owner = owner;
+  w->nframes++;
+  Onnx__TensorProto **saved = w->inits; /* a subgraph's initializers are its own */
+  size_t nsaved = w->ninits, csaved = w->capinits;
+  w->inits = NULL;
+  w->ninits = w->capinits = 0;
+  Onnx__GraphProto *g = wnew(w, sizeof *g);
+  if (!g) goto out;
+  onnx__graph_proto__init(g);
+  g->name = (char *)m->name;
+  for (uint32_t i = 1; i < m->ntensors; i++) {
+    const Tensor *t = &m->tensors[i];
+    if (t->kind != TK_CONST || (graph_uses(m, i) == 0 && !t->is_output)) continue;
+    if (!t->data) {
+      w->err = arena_printf(&w->a, "constant '%s' has no data to write", t->name);
+      g = NULL;
+      goto out;
+    }
+    w_add_init(w, w_tensor(w, t->name, t->dtype, t->rank, t->dims, t->data));
+  }
+  g->input = wnew(w, sizeof(void *) * (m->ninputs + 1));
+  for (uint32_t i = 0; i < m->ninputs && g->input;
+       i++) /* an input bound to a constant is an initializer */
+    if (m->tensors[m->inputs[i]].kind == TK_INPUT)
+      g->input[g->n_input++] = w_value_info(w, &m->tensors[m->inputs[i]]);
+  g->node = wnew(w, sizeof(void *) * (m->nnodes + m->noutputs));
+  g->n_output = m->noutputs;
+  g->output = wnew(w, sizeof(void *) * (m->noutputs + 1));
+  for (uint32_t i = 0; i < m->noutputs && g->output && g->node; i++) {
+    const Tensor *t = &m->tensors[m->outputs[i]];
+    Onnx__ValueInfoProto *vi = w_value_info(w, t);
+    if (vi && t->kind == TK_OUTER && owner) { /* an outer value as a result: through an Identity */
+      Onnx__NodeProto *np = wnew(w, sizeof *np);
+      char **io = wnew(w, 2 * sizeof(char *));
+      if (!np || !io) break;
+      onnx__node_proto__init(np);
+      vi->name = arena_printf(&w->a, "%s.out%u", t->name, i);
+      io[0] = (char *)w_name(w, w->nframes - 1, m->outputs[i]);
+      io[1] = vi->name;
+      np->op_type = (char *)"Identity";
+      np->name = vi->name;
+      np->input = io;
+      np->n_input = 1;
+      np->output = io + 1;
+      np->n_output = 1;
+      g->node[g->n_node++] = np;
+    }
+    g->output[i] = vi;
+  }
+  for (uint32_t i = 1; i < m->nnodes && g->node; i++) {
+    const Node *n = &m->nodes[i];
+    if (n->dead) continue;
+    if (n->act || n->bn_folded) {
+      w->err = arena_printf(&w->a, "node '%s': fused nodes cannot be written as ONNX", n->name);
+      g = NULL;
+      goto out;
+    }
+    Onnx__NodeProto *np = w_node(w, n);
+    if (!np) {
+      g = NULL;
+      goto out;
+    }
+    g->node[g->n_node++] = np;
+  }
+  g->initializer = w->inits;
+  g->n_initializer = w->ninits;
+  if (owner) { /* the subgraph's list lives in the arena; the main one is the caller's */
+    Onnx__TensorProto **v = wnew(w, sizeof(void *) * (w->ninits + 1));
+    if (v && w->ninits) memcpy(v, w->inits, sizeof(void *) * w->ninits);
+    g->initializer = v;
+    xfree(w->inits);
+    w->inits = NULL;
+  }
+out:
+  if (owner || !g) {
+    xfree(w->inits);
+    w->inits = saved;
+    w->ninits = nsaved;
+    w->capinits = csaved;
+  } else {
+    xfree(saved);
+  }
+  w->nframes--;
+  return g;
+}
+
+/* The opset a model needs: 13, or the newest `since` of its ops. */
+static int64_t needed_opset(const Model *m) {
+  int64_t v = 13;
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    const Node *n = &m->nodes[i];
+    if (n->dead) continue;
+    int64_t s = n->op == OP_HOST ? 0 : op_since(n->op);
+    if (n->op == OP_GROUPNORM && n->a.per_channel) s = 21;
+    if ((n->op == OP_LSTM || n->op == OP_GRU || n->op == OP_RNN) && n->a.layout && s < 14) s = 14;
+    if ((n->op == OP_SCATTERELEMENTS || n->op == OP_SCATTERND) && n->a.reduction)
+      s = n->a.reduction >= SRED_MAX ? 18 : 16;
+    if (n->op == OP_PAD && n->a.pad_mode == PADM_WRAP) s = 19;
+    if (n->op == OP_REDUCEMEAN && n->a.noop_empty) s = 18;
+    if (n->op == OP_ROIALIGN && n->a.roi_coord == ROIC_HALF_PIXEL) s = 16;
+    if (s > v) v = s;
+    for (int k = 0; k < 2; k++)
+      if (n->sub[k] && n->sub[k] < m->nsubs) {
+        int64_t u = needed_opset(&m->subs[n->sub[k]]);
+        if (u > v) v = u;
+      }
+  }
+  return v;
+}
+
 Rc onnx_write(const Model *m, const char *path, Diag *d) {
   Writer w = {0};
   arena_init(&w.a);
   w.m = m;
+  w.opset =
+      needed_opset(m); /* and at least the model's own: types allowed only later (u8 Add, ...) */
+  if (m->opset > w.opset && m->opset <= NAASC_OPSET_MAX) w.opset = m->opset;
   Rc rc = RC_INTERNAL;
   uint8_t *buf = NULL;
   Onnx__ModelProto mp;
-  Onnx__GraphProto g;
   Onnx__OperatorSetIdProto opset;
   Onnx__OperatorSetIdProto *opsets[1] = {&opset};
   onnx__model_proto__init(&mp);
-  onnx__graph_proto__init(&g);
   onnx__operator_set_id_proto__init(&opset);
   mp.has_ir_version = 1;
-  mp.ir_version = 8;
+  mp.ir_version = w.opset >= 21 ? 10 : w.opset >= 19 ? 9 : 8;
   mp.producer_name = (char *)"naasc";
   mp.producer_version = (char *)"0.1";
   opset.domain = (char *)"";
   opset.has_version = 1;
-  opset.version = 13;
+  opset.version = w.opset;
   mp.n_opset_import = 1;
   mp.opset_import = opsets;
-  mp.graph = &g;
-  g.name = (char *)m->name;
-
-  for (uint32_t i = 1; i < m->ntensors; i++) {
-    const Tensor *t = &m->tensors[i];
-    if (t->kind != TK_CONST || graph_uses(m, i) == 0) continue;
-    if (!t->data) {
-      diag_error(d, t->name, "constant has no data to write");
+  mp.graph = w_graph(&w, m, NULL);
+  if (!mp.graph) {
+    if (w.err) {
+      diag_error(d, NULL, "cannot write '%s': %s", path, w.err);
       rc = RC_BADINPUT;
-      goto done;
     }
-    w_add_init(&w, w_tensor(&w, t->name, t->dtype, t->rank, t->dims, t->data));
-  }
-  g.n_input = m->ninputs;
-  g.input = wnew(&w, sizeof(void *) * (m->ninputs + 1));
-  for (uint32_t i = 0; i < m->ninputs && g.input; i++)
-    g.input[i] = w_value_info(&w, &m->tensors[m->inputs[i]]);
-  g.n_output = m->noutputs;
-  g.output = wnew(&w, sizeof(void *) * (m->noutputs + 1));
-  for (uint32_t i = 0; i < m->noutputs && g.output; i++)
-    g.output[i] = w_value_info(&w, &m->tensors[m->outputs[i]]);
-  g.node = wnew(&w, sizeof(void *) * m->nnodes);
-  for (uint32_t i = 1; i < m->nnodes && g.node; i++) {
-    if (m->nodes[i].dead) continue;
-    if (m->nodes[i].act || m->nodes[i].bn_folded) {
-      diag_error(d, m->nodes[i].name, "fused nodes cannot be written as ONNX");
-      rc = RC_BADINPUT;
-      goto done;
-    }
-    g.node[g.n_node++] = w_node(&w, &m->nodes[i]);
+    goto done;
   }
   if (w.oom) goto done;
-  g.initializer = w.inits;
-  g.n_initializer = w.ninits;
   size_t len = onnx__model_proto__get_packed_size(&mp);
   buf = xmalloc(len);
   if (!buf) goto done;

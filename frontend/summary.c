@@ -1,15 +1,17 @@
 /*
  * summary.c: MACs and parameters per layer, and the --summary table.
  *
- * MACs (multiply-accumulates) count the PE-array work only:
- *   Conv          N * M * prod(output spatial) * (C/group) * prod(kernel)
- *   ConvTranspose N * C * prod(input spatial) * (M/group) * prod(kernel)
- *   Gemm          M * N * K
- *   MatMul        prod(batch) * M * K * N
+ * MACs (multiply-accumulates) count the PE-array work only (the mac layers,
+ * op class 'L'):
+ *   Conv, ConvInteger, QLinearConv   N * M * prod(output spatial) * (C/group) * prod(kernel)
+ *   ConvTranspose                    N * C * prod(input spatial) * (M/group) * prod(kernel)
+ *   Gemm                             M * N * K
+ *   MatMul, MatMulInteger, QLinearMatMul   prod(batch) * M * K * N
  * Parameters are the elements of a layer's weight operands (those no node
  * computes: initializers, or graph inputs standing in for them): W and B of
- * Conv/ConvTranspose/Gemm/MatMul, and the four vectors of a
- * BatchNormalization that could not be folded.
+ * Conv/ConvTranspose/Gemm/MatMul and of their integer forms (QLinearConv's
+ * W and B are inputs 3 and 8), and the four vectors of a BatchNormalization
+ * that could not be folded.  The op column marks host-class ops "(host)".
  */
 #include "frontend/frontend.h"
 
@@ -40,7 +42,14 @@ int64_t node_macs(const Model *m, const Node *n) {
     int64_t K = n->a.trans_a ? x->dims[0] : x->dims[1];
     return tensor_numel(o) * K;
   }
-  case OP_MATMUL: return tensor_numel(o) * x->dims[x->rank - 1];
+  case OP_MATMUL:
+  case OP_MATMULINTEGER:
+  case OP_QLINEARMATMUL: return tensor_numel(o) * x->dims[x->rank - 1];
+  case OP_CONVINTEGER:
+  case OP_QLINEARCONV: {
+    const Tensor *w = &m->tensors[n->in[n->op == OP_QLINEARCONV ? 3 : 1]];
+    return tensor_numel(o) * tensor_numel(w) / w->dims[0];
+  }
   default: return 0;
   }
 }
@@ -55,6 +64,13 @@ int64_t node_params(const Model *m, const Node *n) {
   case OP_MATMUL:
     for (int i = 1; i < n->nin && i < 3; i++)
       if (is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
+    return p;
+  case OP_CONVINTEGER:
+  case OP_MATMULINTEGER: return n->nin > 1 && is_weight(m, n->in[1]) ? numel_of(m, n->in[1]) : 0;
+  case OP_QLINEARCONV:
+  case OP_QLINEARMATMUL:
+    for (int i = 3; i < n->nin; i += 5) /* W (3), and QLinearConv's B (8) */
+      if (n->in[i] && is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
     return p;
   case OP_BATCHNORM:
     for (int i = 1; i < 5 && i < n->nin; i++)
@@ -95,7 +111,7 @@ void summary_print(FILE *f, const Model *m) {
       snprintf(ob, sizeof ob, "-");
     snprintf(opb, sizeof opb, "%s%s%s%s%s", n->op == OP_HOST ? n->onnx_op : op_name(n->op),
              n->bn_folded ? "+BN" : "", n->act ? "+" : "", n->act ? op_name(n->act) : "",
-             n->host_only ? " (host)" : "");
+             n->host_only || op_class(n->op) == 'H' ? " (host)" : "");
     int64_t mc = node_macs(m, n), pc = node_params(m, n);
     fprintf(f, "%-36s %-26s %-24s %-24s %14" PRId64 " %11" PRId64 "\n", n->name, opb, ib, ob, mc,
             pc);

@@ -12,8 +12,10 @@
 #include <string.h>
 
 static long fail_countdown = -1;
+static size_t size_limit; /* 0: none */
 
 void xalloc_fail_after(long n) { fail_countdown = n; }
+void xalloc_limit(size_t max) { size_limit = max; }
 
 static bool injected_failure(void) {
   if (fail_countdown < 0) return false;
@@ -23,17 +25,17 @@ static bool injected_failure(void) {
 }
 
 void *xmalloc(size_t n) {
-  if (injected_failure()) return NULL;
+  if (injected_failure() || (size_limit && n > size_limit)) return NULL;
   return malloc(n ? n : 1);
 }
 
 void *xcalloc(size_t n, size_t sz) {
-  if (injected_failure()) return NULL;
+  if (injected_failure() || (size_limit && sz && n > size_limit / sz)) return NULL;
   return calloc(n ? n : 1, sz ? sz : 1);
 }
 
 void *xrealloc(void *p, size_t n) {
-  if (injected_failure()) return NULL;
+  if (injected_failure() || (size_limit && n > size_limit)) return NULL;
   return realloc(p, n ? n : 1);
 }
 

@@ -38,14 +38,16 @@ bool dtype_valid(int v) {
 static const struct {
   const char *name;
   char cls;
-} op_tab[] = {{"<none>", '?'},
-#define X(e, s, c) {s, c},
+  int since;
+} op_tab[] = {{"<none>", '?', 0},
+#define X(e, s, c, v) {s, c, v},
               NAASC_OPS(X)
 #undef X
 };
 
 const char *op_name(Op op) { return op < OP_COUNT ? op_tab[op].name : "?"; }
 char op_class(Op op) { return op < OP_COUNT ? op_tab[op].cls : '?'; }
+int op_since(Op op) { return op < OP_COUNT ? op_tab[op].since : 0; }
 
 Op op_find(const char *s) {
   for (int i = 1; i < OP_COUNT; i++)
@@ -69,13 +71,32 @@ Model *model_create(const char *name) {
   return m;
 }
 
-void model_destroy(Model *m) {
-  if (!m) return;
+/* Frees what m owns, not m itself (a subgraph lives in its owner's array). */
+static void model_release(Model *m) {
+  for (uint32_t i = 1; i < m->nsubs; i++) model_release(&m->subs[i]);
+  xfree(m->subs);
   arena_free(&m->arena);
   xfree(m->tensors);
   xfree(m->nodes);
   xfree(m->inputs);
   xfree(m->outputs);
+}
+
+uint32_t model_add_sub(Model *m, Model *sub) {
+  uint32_t need = m->nsubs ? m->nsubs + 1 : 2;
+  if (!ir_grow((void **)&m->subs, &m->capsubs, need, sizeof(Model))) {
+    model_destroy(sub);
+    return 0;
+  }
+  if (!m->nsubs) m->nsubs = 1;
+  m->subs[m->nsubs] = *sub;
+  xfree(sub);
+  return m->nsubs++;
+}
+
+void model_destroy(Model *m) {
+  if (!m) return;
+  model_release(m);
   xfree(m);
 }
 
@@ -142,6 +163,7 @@ NodeId model_add_node(Model *m, Op op, const char *name, int nin, const TensorId
   if (in) memcpy(n->in, in, sizeof(TensorId) * (size_t)nin);
   if (out) memcpy(n->out, out, sizeof(TensorId) * (size_t)nout);
   attrs_default(&n->a);
+  attrs_spec_defaults(op, &n->a);
   attrs_default(&n->act_a);
   NodeId id = m->nnodes++;
   for (int i = 0; i < nout; i++)
@@ -319,31 +341,42 @@ Rc graph_toposort(Model *m, Diag *d) {
   NodeId *order = xcalloc(n, sizeof *order);
   NodeId *newid = xcalloc(n, sizeof *newid);
   Node *sorted = xcalloc(n, sizeof *sorted);
+  uint32_t *first = xcalloc((size_t)n + 1, sizeof *first), *fill = xcalloc(n, sizeof *fill),
+           *cons = NULL;
   Rc rc = RC_INTERNAL;
-  if (!pending || !order || !newid || !sorted) goto fail;
-  /* pending[i] = inputs of node i produced by a live node not yet placed. */
+  if (!pending || !order || !newid || !sorted || !first || !fill) goto fail;
+  /* pending[i] = inputs of node i produced by a live node not yet placed;
+   * cons[first[u] .. first[u+1]) = the nodes reading an output of u, once per
+   * such input, in increasing order (so the order is the same as scanning
+   * every node for each u, in O(nodes + edges)). */
   uint32_t norder = 0, head = 0, live = 0;
+  size_t nedges = 0;
   for (uint32_t i = 1; i < n; i++) {
     if (m->nodes[i].dead) continue;
     live++;
     for (int j = 0; j < m->nodes[i].nin; j++) {
       TensorId t = m->nodes[i].in[j];
-      if (t && m->tensors[t].producer && !m->nodes[m->tensors[t].producer].dead) pending[i]++;
+      NodeId p = t ? m->tensors[t].producer : 0;
+      if (p && !m->nodes[p].dead) pending[i]++, first[p + 1]++, nedges++;
     }
     if (!pending[i]) order[norder++] = i;
+  }
+  cons = xcalloc(nedges ? nedges : 1, sizeof *cons);
+  if (!cons) goto fail;
+  for (uint32_t u = 1; u < n; u++) first[u + 1] += first[u];
+  for (uint32_t i = 1; i < n; i++) {
+    if (m->nodes[i].dead) continue;
+    for (int j = 0; j < m->nodes[i].nin; j++) {
+      TensorId t = m->nodes[i].in[j];
+      NodeId p = t ? m->tensors[t].producer : 0;
+      if (p && !m->nodes[p].dead) cons[first[p] + fill[p]++] = i;
+    }
   }
   while (head < norder) {
     NodeId u = order[head++];
     /* Release consumers of u's outputs; a node may read the same tensor twice. */
-    for (uint32_t i = 1; i < n; i++) {
-      Node *c = &m->nodes[i];
-      if (c->dead || !pending[i]) continue;
-      for (int j = 0; j < c->nin; j++) {
-        TensorId t = c->in[j];
-        if (t && m->tensors[t].producer == u) pending[i]--;
-      }
-      if (!pending[i]) order[norder++] = i;
-    }
+    for (uint32_t k = first[u]; k < first[u + 1]; k++)
+      if (--pending[cons[k]] == 0) order[norder++] = cons[k];
   }
   if (norder != live) {
     for (uint32_t i = 1; i < n; i++)
@@ -369,27 +402,61 @@ fail:
   xfree(order);
   xfree(newid);
   xfree(sorted);
+  xfree(first);
+  xfree(fill);
+  xfree(cons);
   return rc;
 }
 
-/* Drops nodes whose outputs nothing reads, until none is left. */
+int *graph_use_counts(const Model *m) {
+  int *uses = xcalloc(m->ntensors ? m->ntensors : 1, sizeof *uses);
+  if (!uses) return NULL;
+  for (uint32_t t = 1; t < m->ntensors; t++) uses[t] = m->tensors[t].is_output ? 1 : 0;
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    const Node *nd = &m->nodes[i];
+    if (nd->dead) continue;
+    for (int j = 0; j < nd->nin; j++)
+      if (nd->in[j]) uses[nd->in[j]]++;
+  }
+  return uses;
+}
+
+/* Whether no output of live node i is read (or a graph output). */
+static bool node_unused(const Model *m, const int *uses, NodeId i) {
+  const Node *n = &m->nodes[i];
+  for (int k = 0; k < n->nout; k++)
+    if (n->out[k] && uses[n->out[k]] > 0) return false;
+  return true;
+}
+
+/* Drops nodes whose outputs nothing reads, until none is left: a worklist
+ * over use counts, O(nodes + edges). */
 void graph_prune(Model *m) {
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (uint32_t i = m->nnodes - 1; i >= 1; i--) {
-      Node *n = &m->nodes[i];
-      if (n->dead) continue;
-      bool used = false;
-      for (int k = 0; k < n->nout && !used; k++) used = n->out[k] && graph_uses(m, n->out[k]) > 0;
-      if (!used) {
-        n->dead = true;
-        for (int k = 0; k < n->nout; k++)
-          if (n->out[k]) m->tensors[n->out[k]].producer = 0;
-        changed = true;
-      }
+  if (m->nnodes < 2) return;
+  int *uses = graph_use_counts(m);
+  NodeId *stack = xcalloc(m->nnodes ? m->nnodes : 1, sizeof *stack);
+  bool *queued = xcalloc(m->nnodes ? m->nnodes : 1, sizeof *queued);
+  if (!uses || !stack || !queued) { /* out of memory: leave the dead code (it is only dead code) */
+    xfree(uses), xfree(stack), xfree(queued);
+    return;
+  }
+  uint32_t top = 0;
+  for (uint32_t i = m->nnodes - 1; i >= 1; i--)
+    if (!m->nodes[i].dead && node_unused(m, uses, i)) stack[top++] = i, queued[i] = true;
+  while (top) {
+    Node *n = &m->nodes[stack[--top]];
+    n->dead = true;
+    for (int k = 0; k < n->nout; k++)
+      if (n->out[k]) m->tensors[n->out[k]].producer = 0;
+    for (int j = 0; j < n->nin; j++) {
+      TensorId t = n->in[j];
+      if (!t || --uses[t] > 0) continue;
+      NodeId p = m->tensors[t].producer;
+      if (p && !m->nodes[p].dead && !queued[p] && node_unused(m, uses, p))
+        stack[top++] = p, queued[p] = true;
     }
   }
+  xfree(uses), xfree(stack), xfree(queued);
 }
 
 bool name_in_lists(const char *name, const char *const *lists, int n) {

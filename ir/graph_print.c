@@ -1,8 +1,11 @@
 /*
  * graph_print.c: the text form of the graph IR (--emit=graph).  One line per
  * graph input, constant, node and output; each node line shows its output
- * types, its op, its inputs and the attributes that op defines.  The format
- * is documented in docs/user-guide.md; tests compare it byte for byte.
+ * types, its op, its inputs (then, after " | ", the outer values its
+ * subgraphs capture) and the attributes that op defines.  A node's
+ * subgraphs follow it, indented, each in braces with its own inputs, outer
+ * values, constants, nodes and outputs.  The format is documented in
+ * docs/user-guide.md; tests compare it byte for byte.
  */
 #include "ir/ir.h"
 
@@ -42,14 +45,70 @@ static void fval(FILE *f, const char *key, float v) {
 }
 
 static const char *const autopad_names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
-static const char *const rz_mode_names[] = {"nearest", "linear"};
-static const char *const rz_coord_names[] = {"half_pixel", "asymmetric", "align_corners",
-                                             "pytorch_half_pixel", "tf_half_pixel_for_nn"};
+static const char *const rz_mode_names[] = {"nearest", "linear", "cubic"};
+static const char *const rz_coord_names[] = {"half_pixel",           "asymmetric",
+                                             "align_corners",        "pytorch_half_pixel",
+                                             "tf_half_pixel_for_nn", "tf_crop_and_resize"};
 static const char *const rz_near_names[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
                                             "ceil"};
 
+/* The AttrSpec rows of op (the ops beyond the first 37), in row order. */
+static void spec_print(FILE *f, Op op, const Attrs *a) {
+  int n;
+  const AttrSpec *s = op_attr_specs(op, &n);
+  for (int r = 0; r < n; r++) {
+    const AttrSpec *sp = &s[r];
+    const void *p = (const char *)a + sp->off;
+    if (sp->has_off && !*(const bool *)((const char *)a + sp->has_off - 1)) continue;
+    int cnt = sp->count_off ? *(const int *)((const char *)a + sp->count_off) : 0;
+    switch (sp->kind) {
+    case AK_INT: fprintf(f, " %s=%" PRId64, sp->name, *(const int64_t *)p); break;
+    case AK_BOOL: fprintf(f, " %s=%d", sp->name, *(const bool *)p); break;
+    case AK_FLOAT: fval(f, sp->name, *(const float *)p); break;
+    case AK_ENUM: {
+      int v = *(const int *)p;
+      fprintf(f, " %s=%s", sp->name, v >= 0 && v < sp->nnames ? sp->names[v] : "?");
+      break;
+    }
+    case AK_DTYPE:
+      fprintf(f, " %s=%s", sp->name, *(const int *)p ? dtype_name(*(const DType *)p) : "none");
+      break;
+    case AK_INTS: ilist(f, sp->name, p, cnt); break;
+    case AK_LIST_I: ilist(f, sp->name, *(const int64_t *const *)p, cnt); break;
+    case AK_FLOATS:
+    case AK_LIST_F: {
+      const float *v = sp->kind == AK_FLOATS ? p : *(const float *const *)p;
+      fprintf(f, " %s=[", sp->name);
+      for (int i = 0; i < cnt; i++) fprintf(f, i ? ",%.9g" : "%.9g", v[i]);
+      fputc(']', f);
+      break;
+    }
+    case AK_ENUMS: {
+      const int *v = p;
+      fprintf(f, " %s=[", sp->name);
+      for (int i = 0; i < cnt; i++)
+        fprintf(f, "%s%s", i ? "," : "", v[i] >= 0 && v[i] < sp->nnames ? sp->names[v[i]] : "?");
+      fputc(']', f);
+      break;
+    }
+    case AK_STRING:
+      fprintf(f, " %s=\"%s\"", sp->name, *(const char *const *)p ? *(const char *const *)p : "");
+      break;
+    case AK_TENSOR:
+      if (a->value_dtype == DT_F32 || a->value_dtype == DT_F64 || a->value_dtype == DT_F16 ||
+          a->value_dtype == DT_BF16)
+        fprintf(f, " %s=%s:%.9g", sp->name, dtype_name(a->value_dtype), a->value_f);
+      else
+        fprintf(f, " %s=%s:%" PRId64, sp->name, dtype_name(a->value_dtype), a->value_i);
+      break;
+    }
+  }
+}
+
 static void attrs_print(FILE *f, Op op, const Attrs *a) {
   switch (op) {
+  case OP_QLINEARCONV:
+  case OP_CONVINTEGER:
   case OP_CONV:
   case OP_CONVTRANSPOSE:
     fprintf(f, " group=%" PRId64, a->group);
@@ -58,6 +117,12 @@ static void attrs_print(FILE *f, Op op, const Attrs *a) {
     ilist(f, "pads", a->pads, 2 * a->nsp);
     ilist(f, "dilations", a->dilations, a->nsp);
     if (op == OP_CONVTRANSPOSE) ilist(f, "output_padding", a->out_pad, a->nsp);
+    break;
+  case OP_MAXUNPOOL:
+    ilist(f, "kernel", a->kernel, a->nsp);
+    ilist(f, "strides", a->strides, a->nsp);
+    ilist(f, "pads", a->pads, 2 * a->nsp);
+    if (a->nshape) ilist(f, "output_shape", a->shape, a->nshape);
     break;
   case OP_MAXPOOL:
   case OP_AVGPOOL:
@@ -86,20 +151,31 @@ static void attrs_print(FILE *f, Op op, const Attrs *a) {
   case OP_CONCAT:
   case OP_FLATTEN:
   case OP_GATHER:
-  case OP_SOFTMAX: fprintf(f, " axis=%" PRId64, a->axis); break;
+  case OP_SOFTMAX:
+    fprintf(f, " axis=%" PRId64, a->axis);
+    if (a->coerce2d) fputs(" coerce2d=1", f);
+    break;
   case OP_TRANSPOSE: ilist(f, "perm", a->axes, a->naxes); break;
   case OP_SQUEEZE:
   case OP_UNSQUEEZE: ilist(f, "axes", a->axes, a->naxes); break;
   case OP_REDUCEMEAN:
     ilist(f, "axes", a->axes, a->naxes);
     fprintf(f, " keepdims=%d", a->keepdims);
+    if (a->noop_empty) fputs(" noop_with_empty_axes=1", f);
     break;
   case OP_CAST: fprintf(f, " to=%s", dtype_name(a->to)); break;
   case OP_RESIZE:
     fprintf(f, " mode=%s coord=%s", rz_mode_names[a->rz_mode], rz_coord_names[a->rz_coord]);
     if (a->rz_mode == RZ_NEAREST) fprintf(f, " nearest=%s", rz_near_names[a->rz_nearest]);
+    if (a->rz_mode == RZ_CUBIC) {
+      fval(f, "cubic_a", a->rz_cubic_a);
+      if (a->rz_exclude_outside) fputs(" exclude_outside=1", f);
+    }
     break;
-  default: break;
+  default:
+    spec_print(f, op, a);
+    if ((op == OP_LOGSOFTMAX || op == OP_HARDMAX) && a->coerce2d) fputs(" coerce2d=1", f);
+    break;
   }
   (void)autopad_names;
 }
@@ -119,12 +195,58 @@ static void const_values(FILE *f, const Tensor *t) {
   fputc(']', f);
 }
 
-void graph_print(FILE *f, const Model *m) {
-  fprintf(f, "graph \"%s\" ir=%" PRId64 " opset=%" PRId64 " {\n", m->name ? m->name : "",
-          m->ir_version, m->opset);
+static void print_body(FILE *f, const Model *m, int ind);
+
+static void print_node(FILE *f, const Model *m, const Node *n, int ind) {
+  fprintf(f, "%*s", ind, "");
+  int shown = 0;
+  for (int j = 0; j < n->nout; j++) {
+    if (!n->out[j]) continue;
+    const Tensor *t = &m->tensors[n->out[j]];
+    fprintf(f, "%s%%%s : ", shown++ ? ", " : "", t->name);
+    type_print(f, t);
+  }
+  fprintf(f, " = %s(", n->op == OP_HOST ? n->onnx_op : op_name(n->op));
+  for (int j = 0; j < n->nin; j++) {
+    if (j)
+      fputs(j == n->nin - n->ncap ? " | " : ", ", f);
+    else if (n->nin == n->ncap)
+      fputs("| ", f);
+    if (n->in[j])
+      fprintf(f, "%%%s", m->tensors[n->in[j]].name);
+    else
+      fputs("_", f);
+  }
+  fputc(')', f);
+  attrs_print(f, n->op, &n->a);
+  if (n->bn_folded) fputs(" +BatchNormalization", f);
+  if (n->act) {
+    fprintf(f, " +%s", op_name(n->act));
+    attrs_print(f, n->act, &n->act_a);
+  }
+  if (n->host_only) fputs(" host", f);
+  fprintf(f, "  # %s\n", n->name);
+  for (int s = 0; s < 2; s++) {
+    if (!n->sub[s] || n->sub[s] >= m->nsubs) continue;
+    const Model *g = &m->subs[n->sub[s]];
+    const char *label = n->op == OP_IF ? (s ? "else_branch" : "then_branch") : "body";
+    fprintf(f, "%*s%s \"%s\" {\n", ind + 2, "", label, g->name ? g->name : "");
+    print_body(f, g, ind + 4);
+    fprintf(f, "%*s}\n", ind + 2, "");
+  }
+}
+
+static void print_body(FILE *f, const Model *m, int ind) {
   for (uint32_t i = 0; i < m->ninputs; i++) {
     const Tensor *t = &m->tensors[m->inputs[i]];
-    fprintf(f, "  input %%%s : ", t->name);
+    fprintf(f, "%*sinput %%%s : ", ind, "", t->name);
+    type_print(f, t);
+    fputc('\n', f);
+  }
+  for (uint32_t i = 1; i < m->ntensors; i++) { /* a subgraph's values from outside */
+    const Tensor *t = &m->tensors[i];
+    if (t->kind != TK_OUTER) continue;
+    fprintf(f, "%*souter %%%s : ", ind, "", t->name);
     type_print(f, t);
     fputc('\n', f);
   }
@@ -132,46 +254,25 @@ void graph_print(FILE *f, const Model *m) {
   for (uint32_t i = 1; i < m->ntensors; i++) {
     const Tensor *t = &m->tensors[i];
     if (t->kind != TK_CONST || (!t->is_output && graph_uses(m, i) == 0)) continue;
-    fprintf(f, "  const %%%s : ", t->name);
+    fprintf(f, "%*sconst %%%s : ", ind, "", t->name);
     type_print(f, t);
     if (!t->data) fputs(" (no data)", f);
     const_values(f, t);
     fputc('\n', f);
   }
-  for (uint32_t i = 1; i < m->nnodes; i++) {
-    const Node *n = &m->nodes[i];
-    if (n->dead) continue;
-    fputs("  ", f);
-    int shown = 0;
-    for (int j = 0; j < n->nout; j++) {
-      if (!n->out[j]) continue;
-      const Tensor *t = &m->tensors[n->out[j]];
-      fprintf(f, "%s%%%s : ", shown++ ? ", " : "", t->name);
-      type_print(f, t);
-    }
-    fprintf(f, " = %s(", n->op == OP_HOST ? n->onnx_op : op_name(n->op));
-    for (int j = 0; j < n->nin; j++) {
-      if (j) fputs(", ", f);
-      if (n->in[j])
-        fprintf(f, "%%%s", m->tensors[n->in[j]].name);
-      else
-        fputs("_", f);
-    }
-    fputc(')', f);
-    attrs_print(f, n->op, &n->a);
-    if (n->bn_folded) fputs(" +BatchNormalization", f);
-    if (n->act) {
-      fprintf(f, " +%s", op_name(n->act));
-      attrs_print(f, n->act, &n->act_a);
-    }
-    if (n->host_only) fputs(" host", f);
-    fprintf(f, "  # %s\n", n->name);
-  }
+  for (uint32_t i = 1; i < m->nnodes; i++)
+    if (!m->nodes[i].dead) print_node(f, m, &m->nodes[i], ind);
   for (uint32_t i = 0; i < m->noutputs; i++) {
     const Tensor *t = &m->tensors[m->outputs[i]];
-    fprintf(f, "  output %%%s : ", t->name);
+    fprintf(f, "%*soutput %%%s : ", ind, "", t->name);
     type_print(f, t);
     fputc('\n', f);
   }
+}
+
+void graph_print(FILE *f, const Model *m) {
+  fprintf(f, "graph \"%s\" ir=%" PRId64 " opset=%" PRId64 " {\n", m->name ? m->name : "",
+          m->ir_version, m->opset);
+  print_body(f, m, 2);
   fputs("}\n", f);
 }

@@ -7,9 +7,9 @@
  *   + beta[m], s = gamma / sqrt(var + eps).  New tensors are made, since a
  *   weight may be shared.  ConvTranspose folds the same way on its output
  *   channels ([C, M/group, ...] weights).
- * graph_fuse_act: an activation whose input is a compute layer's only use
- *   is kept with that layer (Node.act); the layer then writes the
- *   activation's output.
+ * graph_fuse_act: an activation whose input is a float mac layer's (Conv,
+ *   ConvTranspose, Gemm, MatMul) only use is kept with that layer
+ *   (Node.act); the layer then writes the activation's output.
  */
 #include "passes/passes.h"
 
@@ -38,6 +38,12 @@ static float getf(const Tensor *t, int64_t i) {
 static void setf(Tensor *t, int64_t i, float v) { memcpy((char *)t->data + 4 * i, &v, 4); }
 
 Rc graph_fold_bn(Model *m, Diag *d) {
+  int *uses = graph_use_counts(m); /* of the tensors before the pass; kept as BNs die */
+  if (!uses) {
+    diag_error(d, NULL, "out of memory folding BatchNormalization");
+    return RC_INTERNAL;
+  }
+  Rc rc = RC_OK;
   for (uint32_t i = 1; i < m->nnodes; i++) {
     Node *bn = &m->nodes[i];
     if (bn->dead || bn->op != OP_BATCHNORM) continue;
@@ -47,7 +53,7 @@ Rc graph_fold_bn(Model *m, Diag *d) {
     Node *cv = &m->nodes[p];
     if (cv->dead || (cv->op != OP_CONV && cv->op != OP_CONVTRANSPOSE) || cv->act || cv->bn_folded)
       continue;
-    if (m->tensors[x].is_output || graph_uses(m, x) != 1) continue;
+    if (m->tensors[x].is_output || uses[x] != 1) continue;
     TensorId w = cv->in[1], b = cv->nin > 2 ? cv->in[2] : 0;
     if (!f32_const(m, w) || (b && !f32_const(m, b))) continue;
     bool ok = true;
@@ -66,7 +72,8 @@ Rc graph_fold_bn(Model *m, Diag *d) {
     TensorId nb = new_const(m, arena_printf(&m->arena, "%s.bias.bnfold", cv->name), 1, &M);
     if (!nw || !nb) {
       diag_error(d, NULL, "out of memory folding BatchNormalization");
-      return RC_INTERNAL;
+      rc = RC_INTERNAL;
+      break;
     }
     /* Pointers after the tensor array may have moved. */
     W = &m->tensors[w];
@@ -101,7 +108,11 @@ Rc graph_fold_bn(Model *m, Diag *d) {
     }
     if (cv->nin < 3) {
       TensorId *in = arena_alloc(&m->arena, sizeof(TensorId) * 3);
-      if (!in) return RC_INTERNAL;
+      if (!in) {
+        diag_error(d, NULL, "out of memory folding BatchNormalization");
+        rc = RC_INTERNAL;
+        break;
+      }
       memcpy(in, cv->in, sizeof(TensorId) * (size_t)cv->nin);
       cv->in = in;
       cv->nin = 3;
@@ -113,8 +124,11 @@ Rc graph_fold_bn(Model *m, Diag *d) {
     m->tensors[x].producer = 0;
     cv->bn_folded = true;
     bn->dead = true;
+    for (int k = 0; k < bn->nin; k++)
+      if (bn->in[k]) uses[bn->in[k]]--;
   }
-  return RC_OK;
+  xfree(uses);
+  return rc;
 }
 
 static bool is_activation(Op op) {
@@ -123,7 +137,11 @@ static bool is_activation(Op op) {
 }
 
 Rc graph_fuse_act(Model *m, Diag *d) {
-  (void)d;
+  int *uses = graph_use_counts(m); /* kept as activations die; the pass adds no tensor */
+  if (!uses) {
+    diag_error(d, NULL, "out of memory fusing activations");
+    return RC_INTERNAL;
+  }
   for (uint32_t i = 1; i < m->nnodes; i++) {
     Node *act = &m->nodes[i];
     if (act->dead || !is_activation(act->op)) continue;
@@ -131,14 +149,20 @@ Rc graph_fuse_act(Model *m, Diag *d) {
     NodeId p = m->tensors[x].producer;
     if (!p) continue;
     Node *l = &m->nodes[p];
-    if (l->dead || op_class(l->op) != 'L' || l->act || l->nout != 1) continue;
-    if (m->tensors[x].is_output || graph_uses(m, x) != 1) continue;
+    /* float mac layers only: the integer ones requantize, and lower as host nests for now */
+    bool mac =
+        l->op == OP_CONV || l->op == OP_CONVTRANSPOSE || l->op == OP_GEMM || l->op == OP_MATMUL;
+    if (l->dead || !mac || l->act || l->nout != 1) continue;
+    if (m->tensors[x].is_output || uses[x] != 1) continue;
     l->act = act->op;
     l->act_a = act->a;
     l->out[0] = act->out[0];
     m->tensors[act->out[0]].producer = p;
     m->tensors[x].producer = 0;
     act->dead = true;
+    for (int k = 0; k < act->nin; k++)
+      if (act->in[k]) uses[act->in[k]]--;
   }
+  xfree(uses);
   return RC_OK;
 }

@@ -12,6 +12,9 @@
  *   softmax, reducemean, batchnorm, cast, resize (gather)    vec
  *   concat, slice, transpose, gather                          move
  *   reshape, flatten, squeeze, unsqueeze, identity, dropout   view
+ *   every other op (unknown ops run on the host, the ops not lowered yet,
+ *   Resize cubic or tf_crop_and_resize)   one "host:OP" vec nest reading
+ *   and writing whole tensors: not costed, for host/ to evaluate
  * 1-D convolutions and pools lower with Q = S = 1; 3-D ones are refused.
  */
 #include "passes/passes.h"
@@ -447,6 +450,49 @@ static VecOp vec_op(Op op) {
   }
 }
 
+const char *lower_target(Op op) {
+  switch (op) {
+  case OP_CONV:
+  case OP_CONVTRANSPOSE:
+  case OP_GEMM:
+  case OP_MATMUL: return "mac nest (PE array)";
+  case OP_MAXPOOL:
+  case OP_AVGPOOL:
+  case OP_GLOBALAVGPOOL:
+  case OP_SOFTMAX:
+  case OP_REDUCEMEAN:
+  case OP_CONCAT:
+  case OP_TRANSPOSE:
+  case OP_SLICE:
+  case OP_GATHER:
+  case OP_RESIZE: return "vector nest";
+  case OP_RESHAPE:
+  case OP_FLATTEN:
+  case OP_SQUEEZE:
+  case OP_UNSQUEEZE:
+  case OP_IDENTITY:
+  case OP_DROPOUT:
+  case OP_CONSTANT: return "view";
+  default: return vec_op(op) ? "vector nest" : "host nest";
+  }
+}
+
+/* A dim of bound 1 takes only the value 0, so its coefficients are
+ * immaterial: one past the command stream's range (+-2^31, docs/cmd-format.md;
+ * a Slice step or a stride along an axis of one output) becomes 1. */
+static void unit_dim_coefs(Module *m) {
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    Nest *n = &m->nests[i];
+    for (int a = 0; a < n->nacc; a++)
+      for (int q = 0; q < n->acc[a].rank; q++)
+        for (int d = 0; d < n->ndims; d++) {
+          int64_t *c = &n->acc[a].idx[q].coef[d];
+          if (n->dims[d].bound == 1 && (*c > (INT64_C(1) << 31) || *c < -(INT64_C(1) << 31)))
+            *c = 1;
+        }
+  }
+}
+
 Rc lower_model(const Model *g, Module **out, Diag *d) {
   *out = NULL;
   Lower L = {g, module_create(g->name), xcalloc(g->ntensors + 1, sizeof(uint32_t)), d};
@@ -474,6 +520,11 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_SLICE:
     case OP_GATHER: ok = lower_move(&L, nd); break;
     case OP_RESIZE: {
+      if (nd->a.rz_mode == RZ_CUBIC ||
+          nd->a.rz_coord == RZC_TF_CROP_AND_RESIZE) { /* not on the vector unit */
+        ok = lower_whole(&L, nd, NK_VEC, "Resize");
+        break;
+      }
       ok = lower_elementwise(&L, nd, VOP_RESIZE);
       if (ok) {
         Nest *n = &L.m->nests[L.m->nnests - 1];
@@ -494,10 +545,8 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_DROPOUT: ok = lower_whole(&L, nd, NK_VIEW, NULL); break;
     case OP_HOST: ok = lower_whole(&L, nd, NK_VEC, nd->onnx_op); break;
     default:
-      if (!(v = vec_op(nd->op))) {
-        diag_error(d, arena_printf(&L.m->arena, "node '%s'", nd->name), "no lowering for %s",
-                   op_name(nd->op));
-        ok = false;
+      if (!(v = vec_op(nd->op))) { /* not lowered yet: run on the host, as OP_HOST */
+        ok = lower_whole(&L, nd, NK_VEC, op_name(nd->op));
         break;
       }
       ok = lower_elementwise(&L, nd, v);
@@ -530,6 +579,7 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     }
   }
   xfree(L.tmap);
+  unit_dim_coefs(L.m);
   *out = L.m;
   return RC_OK;
 oom:

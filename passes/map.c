@@ -40,16 +40,6 @@ static bool need_target(const Program *p, const char *pass, Diag *d) {
   return false;
 }
 
-static NestMapping *new_mapping(Module *m, const Arch *a) {
-  NestMapping *nm = arena_alloc(&m->arena, sizeof *nm);
-  if (!nm) return NULL;
-  snprintf(nm->target, sizeof nm->target, "%s", a->name);
-  for (int l = 0; l < a->nlevels; l++)
-    snprintf(nm->level[l], sizeof nm->level[l], "%s", a->level[l].name);
-  nm->m.nlevels = a->nlevels;
-  return nm;
-}
-
 /* Every loop at DRAM; each level keeps what it may (DRAM everything). */
 static void trivial_mapping(const Problem *p, const Arch *a, Mapping *m) {
   memset(m, 0, sizeof *m);
@@ -172,8 +162,9 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
       return RC_USAGE;
     }
   }
-  if (opt.budget < 1) {
-    diag_error(d, "pipeline", "map: budget must be a positive number of evaluations");
+  if (opt.budget < 1 || opt.budget > MAPPER_MAX_BUDGET) {
+    diag_error(d, "pipeline", "map: budget must be a number of evaluations from 1 to %lld",
+               (long long)MAPPER_MAX_BUDGET);
     return RC_USAGE;
   }
   Module *m = p->mod;
@@ -224,7 +215,7 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   for (uint32_t i = 0; i < m->nnests && rc == RC_OK; i++) {
     if (job_of[i] < 0) continue;
     Nest *n = &m->nests[i];
-    NestMapping *nm = new_mapping(m, p->arch);
+    NestMapping *nm = nest_mapping_new(&m->arena, p->arch);
     if (!nm) {
       rc = RC_INTERNAL;
       break;
@@ -281,7 +272,7 @@ static Rc run_edit(Program *p, const PassArgs *a, PassCtx *c, Diag *d, EditKind 
     Problem pr;
     if (!nest_problem(n, &pr) || (layer && strcmp(layer, n->name) != 0)) continue;
     if (!n->map) {
-      if (!(n->map = new_mapping(m, p->arch))) return RC_INTERNAL;
+      if (!(n->map = nest_mapping_new(&m->arena, p->arch))) return RC_INTERNAL;
       trivial_mapping(&pr, p->arch, &n->map->m);
     }
     Mapping *mp = &n->map->m;

@@ -23,6 +23,10 @@ Rc graph_fuse_act(Model *m, Diag *d);
 
 /* Graph IR -> loop-nest IR: one nest per live node (Concat: one per input). */
 Rc lower_model(const Model *g, Module **out, Diag *d);
+/* What lower_model makes of op today: "mac nest (PE array)", "vector nest",
+ * "view" or "host nest" (an op the accelerator does not run yet: one nest
+ * reading and writing whole tensors, not costed, for host/ to evaluate). */
+const char *lower_target(Op op);
 
 /* What a pipeline transforms: the graph until `lower`, then the nests. */
 typedef struct {
@@ -122,11 +126,12 @@ Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d);
 
 /* The pipeline flags shared by naasc and naasc-opt: -O0, -O2,
  * --pass-pipeline=P (-p P), --print-pipeline, --list-passes,
- * --load-pass-plugin=LIB, --target=NAME|FILE, --jobs=N, and every
+ * --load-pass-plugin=LIB, --target=NAME|FILE, --assume=MODE, --jobs=N, and every
  * pm_parse_flag instrumentation flag. */
 typedef struct {
   const char *pipeline;
   const char *target; /* --target NAME|FILE */
+  int assume;         /* --assume physical|naas: ArchAssume applied to the target */
   int jobs;           /* --jobs N */
   bool print_pipeline, list_passes;
   const char *plugins[16];
@@ -190,5 +195,14 @@ typedef const NaascPluginInfo *(*NaascPluginInfoFn)(void);
  * report_write, byte for byte. */
 Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *s,
                          const CostResult *per_nest, FILE *table, const char *json_path, Diag *d);
+
+/* The schedule of a mapped program and its report (schedule_report.c), as
+ * --schedule=HOW with --report and/or --emit=schedule: HOW "best" (searched,
+ * kept only if the evaluation confirms it beats layer by layer), "layer",
+ * or a schedule file.  With emit_sched the schedule's text goes to f;
+ * with report, report_write_schedule's table goes to f (unless emit_sched;
+ * f may be NULL) and its JSON to the file report (none if "-"). */
+Rc schedule_report(const Program *p, const char *how, FILE *f, bool emit_sched, const char *report,
+                   Diag *d);
 
 #endif

@@ -513,15 +513,31 @@ Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d) {
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
     if (m) {
-      fputs("{\n  \"passes\": [", m);
+      JsonWriter j;
+      json_init(&j, m);
+      json_object(&j, "\n  ");
+      json_key(&j, "passes");
+      json_array(&j, "\n    ");
       for (int i = 0; i < ran; i++) {
-        fprintf(m, "%s\n    {\"pass\": \"%s\", \"wall_s\": %.6f, \"user_s\": %.6f, \"stats\": {",
-                i ? "," : "", pl->pass[i]->name, wall[i], user[i]);
-        for (int k = 0; k < nstats[i]; k++)
-          fprintf(m, "%s\"%s\": %" PRId64, k ? ", " : "", stats[i][k].name, stats[i][k].value);
-        fputs("}}", m);
+        json_object(&j, NULL);
+        json_key(&j, "pass");
+        json_str(&j, pl->pass[i]->name);
+        json_key(&j, "wall_s");
+        json_num(&j, "%.6f", wall[i]);
+        json_key(&j, "user_s");
+        json_num(&j, "%.6f", user[i]);
+        json_key(&j, "stats");
+        json_object(&j, NULL);
+        for (int k = 0; k < nstats[i]; k++) {
+          json_key(&j, stats[i][k].name);
+          json_int(&j, stats[i][k].value);
+        }
+        json_end(&j, NULL);
+        json_end(&j, NULL);
       }
-      fputs("\n  ]\n}\n", m);
+      json_end(&j, "\n  ");
+      json_end(&j, "\n");
+      fputc('\n', m);
       fclose(m);
       Rc wrc = file_write_atomic(o->stats_json, buf, len, d);
       if (rc == RC_OK) rc = wrc;
@@ -576,6 +592,14 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) 
     }
   } else if ((a = flag_val(argv[*i], "--target"))) {
     o->target = a;
+  } else if (strcmp(argv[*i], "--assume") == 0 || (a = flag_val(argv[*i], "--assume"))) {
+    const char *v = strcmp(argv[*i], "--assume") == 0 ? (*i + 1 < argc ? argv[++*i] : NULL) : a;
+    ArchAssume m;
+    if (!v || !arch_assume_parse(v, &m)) {
+      diag_error(d, NULL, "--assume takes physical or naas, not '%s'", v ? v : "");
+      return -1;
+    }
+    o->assume = (int)m;
   } else if ((a = flag_val(argv[*i], "--jobs"))) {
     if ((o->jobs = atoi(a)) < 1 || o->jobs > 64) {
       diag_error(d, NULL, "--jobs takes 1 to 64 threads, not '%s'", a);
@@ -614,7 +638,9 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
 
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d) {
   if (!o->target) return RC_OK;
-  return arch_resolve(o->target, a, d); /* a preset, a YAML file, or a validation case */
+  Rc rc = arch_resolve(o->target, a, d); /* a preset, a YAML file, or a validation case */
+  if (rc == RC_OK) arch_assume(a, (ArchAssume)o->assume);
+  return rc;
 }
 
 Rc pm_verify_before_emit(const PassRegistry *r, const Pipeline *ran, Program *p, Diag *d) {

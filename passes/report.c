@@ -69,38 +69,46 @@ static int collect(const Module *m, const Arch *a, const CostResult *per_nest, R
   return n;
 }
 
-static void json_str(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
-      fprintf(f, "\\%c", *s);
-    else if ((unsigned char)*s < 0x20)
-      fprintf(f, "\\u%04x", *s);
-    else
-      fputc(*s, f);
-  }
-  fputc('"', f);
-}
-
-static void json_row(FILE *f, const Arch *a, const char *name, int64_t macs, double energy,
+static void json_row(JsonWriter *j, const Arch *a, const char *name, int64_t macs, double energy,
                      const double *lev, double mac_e, const double *ten, int64_t cycles,
                      int64_t compute, double util, const char *bottleneck) {
-  fputs("{\"name\": ", f);
-  json_str(f, name);
-  fprintf(f,
-          ", \"macs\": %" PRId64 ", \"cycles\": %" PRId64 ", \"compute_cycles\": %" PRId64
-          ", \"utilization\": %.6g, \"energy_pj\": %.9g, \"edp_pj_cycles\": %.9g, "
-          "\"macs_per_cycle\": %.6g, \"bottleneck\": ",
-          macs, cycles, compute, util, energy, energy * (double)cycles,
-          cycles ? (double)macs / (double)cycles : 0);
-  json_str(f, bottleneck);
-  fputs(", \"energy_by_level_pj\": {", f);
+  json_object(j, NULL);
+  json_key(j, "name");
+  json_str(j, name);
+  json_key(j, "macs");
+  json_int(j, macs);
+  json_key(j, "cycles");
+  json_int(j, cycles);
+  json_key(j, "compute_cycles");
+  json_int(j, compute);
+  json_key(j, "utilization");
+  json_num(j, "%.6g", util);
+  json_key(j, "energy_pj");
+  json_num(j, "%.9g", energy);
+  json_key(j, "edp_pj_cycles");
+  json_num(j, "%.9g", energy * (double)cycles);
+  json_key(j, "macs_per_cycle");
+  json_num(j, "%.6g", cycles ? (double)macs / (double)cycles : 0);
+  json_key(j, "bottleneck");
+  json_str(j, bottleneck);
+  json_key(j, "energy_by_level_pj");
+  json_object(j, NULL);
   for (int l = 0; l < a->nlevels; l++) {
-    json_str(f, a->level[l].name);
-    fprintf(f, ": %.9g, ", lev[l]);
+    json_key(j, a->level[l].name);
+    json_num(j, "%.9g", lev[l]);
   }
-  fprintf(f, "\"mac\": %.9g}, \"energy_by_tensor_pj\": {\"W\": %.9g, \"I\": %.9g, \"O\": %.9g}}",
-          mac_e, ten[0], ten[1], ten[2]);
+  json_key(j, "mac");
+  json_num(j, "%.9g", mac_e);
+  json_end(j, NULL);
+  json_key(j, "energy_by_tensor_pj");
+  json_object(j, NULL);
+  static const char *const tname[] = {"W", "I", "O"};
+  for (int t = 0; t < 3; t++) {
+    json_key(j, tname[t]);
+    json_num(j, "%.9g", ten[t]);
+  }
+  json_end(j, NULL);
+  json_end(j, NULL);
 }
 
 static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
@@ -247,7 +255,7 @@ static void schedule_table(FILE *f, const Module *m, const Arch *a, const Schedu
   }
 }
 
-static void schedule_json(FILE *f, const Module *m, const Arch *a, const Schedule *s,
+static void schedule_json(JsonWriter *j, const Module *m, const Arch *a, const Schedule *s,
                           const Row *rows, int n) {
   int64_t dr = 0, dr0 = 0, cy = 0, cy0 = 0;
   double en = 0, en0 = 0;
@@ -256,34 +264,73 @@ static void schedule_json(FILE *f, const Module *m, const Arch *a, const Schedul
     en += rows[i].c.energy_pj, en0 += rows[i].alone.energy_pj;
     cy += rows[i].c.cycles, cy0 += rows[i].alone.cycles;
   }
-  fprintf(f,
-          ",\n  \"schedule\": {\"dram_words\": %" PRId64
-          ", \"energy_pj\": %.9g, \"cycles\": %" PRId64
-          ", \"edp_pj_cycles\": %.9g,\n    \"layer_by_layer\": {\"dram_words\": %" PRId64
-          ", \"energy_pj\": %.9g, \"cycles\": %" PRId64
-          ", \"edp_pj_cycles\": %.9g},\n    \"groups\": [",
-          dr, en, cy, en * (double)cy, dr0, en0, cy0, en0 * (double)cy0);
+  json_key(j, "schedule");
+  json_object(j, NULL);
+  json_key(j, "dram_words");
+  json_int(j, dr);
+  json_key(j, "energy_pj");
+  json_num(j, "%.9g", en);
+  json_key(j, "cycles");
+  json_int(j, cy);
+  json_key(j, "edp_pj_cycles");
+  json_num(j, "%.9g", en * (double)cy);
+  json_break(j, "\n    ");
+  json_key(j, "layer_by_layer");
+  json_object(j, NULL);
+  json_key(j, "dram_words");
+  json_int(j, dr0);
+  json_key(j, "energy_pj");
+  json_num(j, "%.9g", en0);
+  json_key(j, "cycles");
+  json_int(j, cy0);
+  json_key(j, "edp_pj_cycles");
+  json_num(j, "%.9g", en0 * (double)cy0);
+  json_end(j, NULL);
+  json_break(j, "\n    ");
+  json_key(j, "groups");
+  json_array(j, "\n      ");
   for (uint32_t g = 0; g < s->ngroups; g++) {
     const SchedGroup *gr = &s->group[g];
     GroupSums gs;
     group_sums(rows, n, gr, &gs);
-    fputs(g ? ",\n      {\"first\": " : "\n      {\"first\": ", f);
-    json_str(f, m->nests[gr->first].name);
-    fputs(", \"last\": ", f);
-    json_str(f, m->nests[gr->last].name);
-    fprintf(f, ", \"nests\": %u, \"mode\": \"%s\", \"home\": ", gr->last - gr->first + 1,
-            mode_label[gr->mode == SCHED_DEPTH]);
-    json_str(f, a->level[gr->home].name);
-    if (gr->mode == SCHED_DEPTH)
-      fprintf(f, ", \"tile\": [%" PRId64 ", %" PRId64 "], \"overlap\": \"%s\", \"weights\": \"%s\"",
-              gr->tile[0], gr->tile[1], overlap_label[gr->overlap % 3],
-              gr->weights_home ? "home" : "dram");
-    fprintf(f,
-            ", \"dram_words\": %" PRId64 ", \"dram_words_alone\": %" PRId64 ", \"energy_pj\": %.9g"
-            ", \"energy_pj_alone\": %.9g, \"cycles\": %" PRId64 ", \"cycles_alone\": %" PRId64 "}",
-            gs.dram, gs.dram_alone, gs.energy, gs.energy_alone, gs.cycles, gs.cycles_alone);
+    json_object(j, NULL);
+    json_key(j, "first");
+    json_str(j, m->nests[gr->first].name);
+    json_key(j, "last");
+    json_str(j, m->nests[gr->last].name);
+    json_key(j, "nests");
+    json_int(j, gr->last - gr->first + 1);
+    json_key(j, "mode");
+    json_str(j, mode_label[gr->mode == SCHED_DEPTH]);
+    json_key(j, "home");
+    json_str(j, a->level[gr->home].name);
+    if (gr->mode == SCHED_DEPTH) {
+      json_key(j, "tile");
+      json_array(j, NULL);
+      json_int(j, gr->tile[0]);
+      json_int(j, gr->tile[1]);
+      json_end(j, NULL);
+      json_key(j, "overlap");
+      json_str(j, overlap_label[gr->overlap % 3]);
+      json_key(j, "weights");
+      json_str(j, gr->weights_home ? "home" : "dram");
+    }
+    json_key(j, "dram_words");
+    json_int(j, gs.dram);
+    json_key(j, "dram_words_alone");
+    json_int(j, gs.dram_alone);
+    json_key(j, "energy_pj");
+    json_num(j, "%.9g", gs.energy);
+    json_key(j, "energy_pj_alone");
+    json_num(j, "%.9g", gs.energy_alone);
+    json_key(j, "cycles");
+    json_int(j, gs.cycles);
+    json_key(j, "cycles_alone");
+    json_int(j, gs.cycles_alone);
+    json_end(j, NULL);
   }
-  fputs("\n    ]}", f);
+  json_end(j, "\n    ");
+  json_end(j, NULL);
 }
 
 Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
@@ -308,8 +355,8 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     macs_tot += rows[i].macs;
   }
   if (table) {
-    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs)\n", m->name, a->name,
-            a->mac_instances);
+    fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs; --assume %s)\n", m->name, a->name,
+            a->mac_instances, arch_assume_name(a->assume));
     fprintf(table, "%-32s %12s %7s %12s %10s", "layer", "cycles", "util", "energy_pJ", "MACs/cyc");
     for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.12s", a->level[l].name);
     fprintf(table, " %12s %12s\n", "MAC", "EDP");
@@ -337,28 +384,44 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
       xfree(rows);
       return RC_INTERNAL;
     }
-    fputs("{\n  \"format\": \"naasc-report/1\",\n  \"model\": ", f);
-    json_str(f, m->name);
-    fputs(",\n  \"target\": ", f);
-    json_str(f, a->name);
-    fprintf(f,
-            ",\n  \"mac_instances\": %" PRId64
-            ",\n  \"clock_mhz\": %.6g,\n  \"vector_nests\": %d,\n  \"layers\": [",
-            a->mac_instances, a->clock_mhz, nvec);
+    JsonWriter j;
+    json_init(&j, f);
+    json_object(&j, "\n  ");
+    json_key(&j, "format");
+    json_str(&j, "naasc-report/1");
+    json_key(&j, "model");
+    json_str(&j, m->name);
+    json_key(&j, "target");
+    json_str(&j, a->name);
+    json_key(&j, "assume");
+    json_str(&j, arch_assume_name(a->assume));
+    json_key(&j, "technology_nm");
+    json_num(&j, "%.6g", a->tech_nm);
+    json_key(&j, "area_um2");
+    json_num(&j, "%.9g", arch_area_um2(a));
+    json_key(&j, "mac_instances");
+    json_int(&j, a->mac_instances);
+    json_key(&j, "clock_mhz");
+    json_num(&j, "%.6g", a->clock_mhz);
+    json_key(&j, "vector_nests");
+    json_int(&j, nvec);
+    json_key(&j, "layers");
+    json_array(&j, "\n    ");
     for (int i = 0; i < n; i++) {
       const CostResult *c = &rows[i].c;
       double lev[ACCEL_MAX_LEVELS];
       for (int l = 0; l < a->nlevels; l++) lev[l] = c->level[l].energy_pj;
-      fputs(i ? ",\n    " : "\n    ", f);
-      json_row(f, a, rows[i].name, rows[i].macs, c->energy_pj, lev, c->mac_energy_pj,
+      json_row(&j, a, rows[i].name, rows[i].macs, c->energy_pj, lev, c->mac_energy_pj,
                c->tensor_energy_pj, c->cycles, c->compute_cycles, c->utilization,
                c->bottleneck < 0 ? "compute" : a->level[c->bottleneck].name);
     }
-    fputs("\n  ],\n  \"total\": ", f);
-    json_row(f, a, "total", macs_tot, e_tot, lev_tot, mac_tot, ten_tot, cyc_tot, comp_tot,
+    json_end(&j, "\n  ");
+    json_key(&j, "total");
+    json_row(&j, a, "total", macs_tot, e_tot, lev_tot, mac_tot, ten_tot, cyc_tot, comp_tot,
              cyc_tot ? (double)macs_tot / ((double)a->mac_instances * (double)cyc_tot) : 0, "-");
-    if (sched) schedule_json(f, m, a, sch, rows, n);
-    fputs("\n}\n", f);
+    if (sched) schedule_json(&j, m, a, sch, rows, n);
+    json_end(&j, "\n");
+    fputc('\n', f);
     fclose(f);
     rc = file_write_atomic(json_path, buf, len, d);
     free(buf);

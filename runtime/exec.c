@@ -13,8 +13,10 @@
  *     tensor, padding read as zeros, or for packed weights the cell that
  *     holds the tile); outputs go back the same way when the tile is left.
  *     An input or weight slot whose tile did not change is not refilled,
- *     and an output slot whose tile starts the reduction (every reduction
- *     dim at 0) is zeroed instead of filled;
+ *     nor is an output slot whose tile did not change when no other
+ *     instance can have added to it since (no spatial loop over a reduction
+ *     dim above it); an output slot whose tile starts the reduction (every
+ *     reduction dim at 0) is zeroed instead of filled;
  *   - the compute tile (the compute level's, with every loop inside it) runs
  *     one kernel, compiled by the injected provider and called through
  *     libffi, or kernel_ref (stream/stream.h), reading each operand in
@@ -126,6 +128,7 @@ typedef struct {
   uint8_t rel[NTENSORS];           /* dims each tensor's index depends on */
   uint8_t ragged;                  /* dims whose compute tile can be cut short */
   uint8_t red;                     /* reduction dims */
+  bool sred[ACCEL_MAX_LEVELS];     /* a spatial loop over a reduction dim above the level */
   Slot s[ACCEL_MAX_LEVELS][NTENSORS];
   int src[NTENSORS];
   float *mem[ACCEL_MAX_LEVELS];
@@ -166,6 +169,15 @@ static void fill(Exec *E, int l, int t, const int64_t o[NDIMS], const int64_t e[
    * are first touched by the tile whose reduction dims all start at 0. */
   bool first = t == TENSOR_O && !(E->rel[TENSOR_O] & E->red);
   for (int d = 0; first && d < NDIMS; d++) first = !(E->red >> d & 1) || o[d] == 0;
+  /* An output tile entered again unchanged keeps its partial sums, as a
+   * real buffer does (the cost model counts no fill for it), when nothing
+   * can have added to the parent's copy since it was drained: outputs
+   * indexed by no reduction dim, and either one buffer shared by every
+   * instance (whoever added went through it) or no spatial loop over a
+   * reduction dim above this level (instances hold disjoint outputs). */
+  if (t == TENSOR_O && !first && !(E->rel[TENSOR_O] & E->red) &&
+      (E->ninst[l] == 1 || !E->sred[l]) && same_tile(I, o, e, E->rel[t]))
+    return;
   if (first) {
     memset(I->buf, 0, sizeof(float) * (size_t)S->lay.words);
   } else if (S->parent >= 0) {
@@ -299,17 +311,34 @@ static bool plan_slots(Exec *E) {
   /* Each instance of a level the mapping uses (the product of the spatial
    * factors above it) has its own buffer, as on the array, unless that
    * would take more than RT_INST_BYTES: then one buffer is shared. */
-  int64_t words[ACCEL_MAX_LEVELS] = {0}, spat[ACCEL_MAX_LEVELS], total = 0;
+  int64_t words[ACCEL_MAX_LEVELS] = {0}, spat[ACCEL_MAX_LEVELS], total = 0, shared_total = 0, bytes;
+  bool fits =
+      true; /* every sum and product below in int64 (the loader bounds each factor, not all) */
   for (int l = E->l0; l <= E->lc; l++) {
     for (int t = 0; t < NTENSORS; t++)
-      if (E->s[l][t].on) words[l] += E->s[l][t].lay.words;
+      if (E->s[l][t].on) fits &= ck_add_i64(words[l], E->s[l][t].lay.words, &words[l]);
     if (l >= 1 && a->level[l].capacity_words > words[l]) words[l] = a->level[l].capacity_words;
     spat[l] = 1;
     for (int j = 0; j < L->nloops; j++)
-      if (L->loop[j].axis && L->loop[j].level < l) spat[l] *= L->loop[j].f;
-    total += spat[l] * words[l];
+      if (L->loop[j].axis && L->loop[j].level < l) {
+        fits &= ck_mul_i64(spat[l], L->loop[j].f, &spat[l]);
+        if (L->loop[j].f > 1 && (E->red >> L->loop[j].dim & 1)) E->sred[l] = true;
+      }
+    int64_t w;
+    fits &= ck_mul_i64(spat[l], words[l] ? words[l] : 1, &w) && ck_add_i64(total, w, &total) &&
+            ck_add_i64(shared_total, words[l] ? words[l] : 1, &shared_total);
   }
-  bool shared = total > RT_INST_BYTES / (int64_t)sizeof(float);
+  bool shared = !fits || total > RT_INST_BYTES / (int64_t)sizeof(float);
+  /* The buffers count against the program's memory cap (rt_load_capped). */
+  if (!fits || !ck_mul_i64(shared ? shared_total : total, (int64_t)sizeof(float), &bytes) ||
+      bytes > E->p->max_memory - E->p->mem_bytes) {
+    diag_error(E->d, L->nest.name,
+               "the tile buffers need %s%" PRId64 " bytes beside the program's %" PRId64
+               ", more than the %" PRId64 " allowed (naasc-run --max-memory)",
+               fits ? "" : "over ", fits ? bytes : INT64_MAX, E->p->mem_bytes, E->p->max_memory);
+    E->rc = RC_BADINPUT;
+    return false;
+  }
   for (int l = E->l0; l <= E->lc; l++) {
     E->ninst[l] = shared ? 1 : spat[l];
     int64_t cap = words[l] ? words[l] : 1;
@@ -348,6 +377,7 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     E->ten[t] = &p->t[E->acc[t]->tensor];
   }
   L->counts.macs = L->counts.tiles = 0;
+  L->counts.held = -1;
   memset(L->counts.moved, 0, sizeof L->counts.moved);
   memset(L->counts.drained, 0, sizeof L->counts.drained);
   float *out = E->ten[TENSOR_O]->data;
@@ -385,7 +415,8 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     }
     for (int dd = 0; dd < NDIMS; dd++)
       if (E->resid[E->lc][dd] != E->full[E->lc][dd]) E->ragged |= (uint8_t)(1u << dd);
-    if (!plan_slots(E)) E->rc = RC_INTERNAL;
+    L->counts.held = E->lc;
+    if (!plan_slots(E) && E->rc == RC_OK) E->rc = RC_INTERNAL;
     int64_t origin[NDIMS] = {0};
     if (E->rc == RC_OK) walk(E, 0, E->l0, origin, ACCEL_ALL_DIMS, 0);
   }

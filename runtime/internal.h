@@ -63,7 +63,15 @@ struct RtProgram {
   RtKernelEntry *kcache;
   int nk, capk;
   size_t stream_bytes, cmd_bytes, weight_bytes;
+  int64_t max_memory; /* the cap of rt_load_capped */
+  int64_t
+      mem_bytes; /* what the loaded program holds or may take: tensors, packed weights, scratch */
 };
+
+/* Limits of the loader beyond those of ir.h: the points of a layer's nest,
+ * and the capacity of an architecture level in words. */
+#define RT_MAX_POINTS (INT64_C(1) << 40)
+#define RT_MAX_CAPACITY (INT64_C(1) << 40)
 
 /* Element i of t as a double, and stores (converted to t's type). */
 double rt_get(const RtTensor *t, int64_t i);

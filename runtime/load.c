@@ -2,10 +2,13 @@
  * load.c: reads and validates a command stream (docs/cmd-format.md), and
  * disassembles it.  Built to be fuzzed: one cursor does every read and
  * refuses to step past its section; every count is bounded before it sizes
- * anything; every index a layer can form is checked against its tensor, and
- * every loop, tile and kernel against what the runtime derives itself from
- * the layer and the architecture.  An error names the byte offset and the
- * layer.
+ * anything (products and sums through ir.h's checked arithmetic); every
+ * index a layer can form is checked against its tensor, and every loop,
+ * tile and kernel against what the runtime derives itself from the layer
+ * and the architecture.  The memory the program needs is counted against
+ * its cap (rt_load_capped) while the stream is read, and the tensors are
+ * allocated only once all of it has been checked.  An error names the byte
+ * offset and the layer.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -67,7 +70,40 @@ typedef struct {
   char where[160];
   const uint8_t *w; /* the weight section */
   uint64_t wlen;
+  uint64_t *doff,
+      *dlen;       /* per tensor: its data in the weight section (copied once all is checked) */
+  int64_t scratch; /* the largest interpreter scratch of a layer (bytes) */
 } Ld;
+
+/* "12.0 GiB"-style sizes for messages. */
+static const char *mem_str(char *buf, size_t n, int64_t bytes) {
+  if (bytes >= (INT64_C(1) << 30))
+    snprintf(buf, n, "%.1f GiB", (double)bytes / (double)(INT64_C(1) << 30));
+  else if (bytes >= (INT64_C(1) << 20))
+    snprintf(buf, n, "%.1f MiB", (double)bytes / (double)(INT64_C(1) << 20));
+  else
+    snprintf(buf, n, "%" PRId64 " bytes", bytes);
+  return buf;
+}
+
+/* Adds bytes to the program's memory need; false (reported as `what`
+ * needing more than the cap) once the need passes p->max_memory. */
+static bool need_memory(Ld *L, int64_t bytes, const char *what) {
+  RtProgram *p = L->p;
+  int64_t need;
+  char b1[32], b2[32];
+  if (ck_add_i64(p->mem_bytes, bytes, &need) && need <= p->max_memory) {
+    p->mem_bytes = need;
+    return true;
+  }
+  diag_error(L->d, L->where[0] ? L->where : NULL,
+             "%s: the stream needs %s of memory, more than the %s allowed "
+             "(raise it with naasc-run --max-memory)",
+             what,
+             ck_add_i64(p->mem_bytes, bytes, &need) ? mem_str(b1, sizeof b1, need) : "over 8 EiB",
+             mem_str(b2, sizeof b2, p->max_memory));
+  return false;
+}
 
 #define FAIL(...)                                                 \
   do {                                                            \
@@ -107,7 +143,8 @@ static bool read_arch(Ld *L, Cur *c) {
     lv->capacity_words = get64(c);
     lv->block_words = get64(c);
     if (c->bad) FAIL("architecture section truncated");
-    if (lv->instances < 1 || lv->instances > LIM31 || lv->capacity_words < 0 || lv->block_words < 1)
+    if (lv->instances < 1 || lv->instances > LIM31 || lv->capacity_words < 0 ||
+        lv->capacity_words > RT_MAX_CAPACITY || lv->block_words < 1 || lv->block_words > LIM31)
       FAIL("architecture: level '%s' has a bad instance count, capacity or block size", lv->name);
     for (int x = 0; x < ACCEL_MAX_AXES; x++)
       if (lv->fanout[x] < 1 || lv->fanout[x] > LIM31)
@@ -125,7 +162,7 @@ static bool read_arch(Ld *L, Cur *c) {
 
 /* ---- tensors ----------------------------------------------------------------- */
 
-static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
+static bool read_tensors(Ld *L, Cur *c, uint64_t wlen) {
   RtProgram *p = L->p;
   uint32_t n = get32(c);
   if (c->bad || n > (1u << 20) || (uint64_t)n * 12 > c->n) FAIL("tensor table: bad count %u", n);
@@ -133,9 +170,11 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
   p->t = arena_alloc(&p->arena, sizeof(RtTensor) * (n + 1));
   p->bound = arena_alloc(&p->arena, n + 1);
   p->packed = arena_alloc(&p->arena, n + 1);
-  if (!p->t || !p->bound || !p->packed) FAIL("out of memory");
+  L->doff = arena_alloc(&p->arena, sizeof(uint64_t) * (n + 1));
+  L->dlen = arena_alloc(&p->arena, sizeof(uint64_t) * (n + 1));
+  if (!p->t || !p->bound || !p->packed || !L->doff || !L->dlen) FAIL("out of memory");
   memset(p->packed, 0, n + 1);
-  uint64_t total_bytes = 0;
+  int64_t total_bytes = 0;
   for (uint32_t i = 1; i <= n; i++) {
     RtTensor *t = &p->t[i];
     set_where(L, c->base + c->off, NULL);
@@ -154,8 +193,8 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
       t->dims[k] = get64(c);
       if (t->dims[k] < 1 || t->dims[k] > NAASC_MAX_ELEMS)
         FAIL("tensor '%s': dim %d is %" PRId64, t->name, k, t->dims[k]);
-      t->numel *= t->dims[k];
-      if (t->numel > NAASC_MAX_ELEMS) FAIL("tensor '%s' has more than 2^31 elements", t->name);
+      if (!ck_mul_i64(t->numel, t->dims[k], &t->numel) || t->numel > NAASC_MAX_ELEMS)
+        FAIL("tensor '%s' has more than 2^31 elements", t->name);
     }
     uint64_t off = (uint64_t)get64(c), len = (uint64_t)get64(c);
     if (c->bad) FAIL("tensor table truncated");
@@ -178,13 +217,36 @@ static bool read_tensors(Ld *L, Cur *c, const uint8_t *weights, uint64_t wlen) {
           "tensor '%s': data where none belongs (only weights, and outputs that are constants, carry data)",
           t->name);
     }
-    total_bytes += bytes;
-    if (total_bytes > (UINT64_C(1) << 36)) FAIL("the tensors need more than 64 GiB");
-    t->data = xcalloc((size_t)bytes, 1);
-    if (!t->data) FAIL("out of memory for tensor '%s' (%" PRIu64 " bytes)", t->name, bytes);
-    if (len) memcpy(t->data, weights + off, (size_t)len);
+    if (!ck_add_i64(total_bytes, (int64_t)bytes, &total_bytes)) FAIL("the tensors' sizes overflow");
+    L->doff[i] = off, L->dlen[i] = len;
   }
   if (c->off != c->n) FAIL("tensor table has %zu bytes left over", c->n - c->off);
+  /* Sized, not allocated: the tensors are allocated once the whole stream is checked. */
+  set_where(L, c->base, NULL);
+  return need_memory(L, total_bytes, "tensor table");
+}
+
+/* Once the whole stream is checked: the tensors, the weights' data, and the
+ * packed weights unpacked into their dense tensors (for the reference paths). */
+static bool fill_tensors(Ld *L) {
+  RtProgram *p = L->p;
+  for (int i = 1; i <= p->ntensors; i++) {
+    RtTensor *t = &p->t[i];
+    size_t bytes = (size_t)t->numel * dtype_size(t->dtype);
+    t->data = xcalloc(bytes, 1);
+    if (!t->data) FAIL("out of memory for tensor '%s' (%zu bytes)", t->name, bytes);
+    if (L->dlen[i]) memcpy(t->data, L->w + L->doff[i], (size_t)L->dlen[i]);
+  }
+  for (int i = 0; i < p->nlayers; i++) {
+    RtLayer *ly = &p->layers[i];
+    if (!ly->has_wpack) continue;
+    TpAcc wa;
+    tp_acc(&ly->nest, rt_mac_access(&ly->nest, TENSOR_W), &wa);
+    int64_t bound[NDIMS];
+    for (int d = 0; d < NDIMS; d++) bound[d] = ly->prob.dim[d];
+    RtTensor *T = &p->t[ly->wp_tensor];
+    tp_pack_copy(&wa, &ly->wp, bound, ly->wp_cells, ly->wp_data, T->rank, T->dims, T->data, true);
+  }
   return true;
 }
 
@@ -226,8 +288,8 @@ static bool read_nest(Ld *L, Cur *c, Nest *n) {
     if (c->bad) FAIL("layer record truncated");
     if (d->bound < 1 || d->bound > LIM31)
       FAIL("layer '%s': dim %d bound %" PRId64, n->name, i, d->bound);
-    points *= d->bound;
-    if (points > (INT64_C(1) << 40)) FAIL("layer '%s': more than 2^40 points", n->name);
+    if (!ck_mul_i64(points, d->bound, &points) || points > RT_MAX_POINTS)
+      FAIL("layer '%s': more than 2^40 points", n->name);
   }
   nest_set_dim_ids(n);
   for (int k = 0; k < n->nacc; k++) {
@@ -314,6 +376,26 @@ static bool check_work(Ld *L, const Nest *n) {
   if (points > (double)out * (double)in)
     FAIL("layer '%s': %.0f points for a %" PRId64 "-element result", n->name, points, out);
   return true;
+}
+
+/* The bytes of scratch the interpreter takes for a layer (interp.c): a
+ * pooling or mean keeps a double and a count per result element, a softmax
+ * two doubles per group.  The points are at most 2^40 (read_nest). */
+static int64_t layer_scratch(const RtProgram *p, const Nest *n) {
+  if (n->kind != NK_VEC || n->nacc < 1) return 0;
+  switch (n->vop) {
+  case VOP_SOFTMAX: {
+    int64_t groups = 1;
+    for (int k = 0; k < n->ndims; k++)
+      if (!n->dims[k].reduce) groups *= n->dims[k].bound;
+    return 16 * groups;
+  }
+  case VOP_MAXPOOL:
+  case VOP_AVGPOOL:
+  case VOP_GLOBALAVGPOOL:
+  case VOP_REDUCEMEAN: return 16 * p->t[n->acc[n->nacc - 1].tensor].numel;
+  default: return 0;
+  }
 }
 
 static bool is_identity_write(const Nest *n, const Access *o) {
@@ -537,6 +619,7 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
     FAIL("layer '%s': more weight cells than weights", n->name);
   if (pk.n != ly->wp.n || memcmp(pk.order, ly->wp.order, (size_t)pk.n) != 0)
     FAIL("layer '%s': the weight cells are not in the order of the loops", n->name);
+  if (!need_memory(L, (int64_t)sizeof(int64_t) * (pk.ncells + 1), "weight cells")) return false;
   int64_t *cells = xmalloc(sizeof(int64_t) * (size_t)(pk.ncells + 1));
   if (!cells) FAIL("out of memory");
   int64_t words = tp_pack_offsets(wa, &pk, bound, cells, T->numel * 64);
@@ -551,14 +634,17 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
          " inside a %" PRIu64 "-byte section",
          n->name, ly->wp_len, ly->wp_off, words * 4, L->wlen);
   }
+  if (!need_memory(L, (int64_t)ly->wp_len + 4, "packed weights")) {
+    xfree(cells);
+    return false;
+  }
   float *data = xmalloc((size_t)ly->wp_len + 4);
   if (!data) {
     xfree(cells);
     FAIL("out of memory");
   }
   memcpy(data, L->w + ly->wp_off, (size_t)ly->wp_len);
-  tp_pack_copy(wa, &pk, bound, cells, data, T->rank, T->dims, T->data, true);
-  ly->wp = pk;
+  ly->wp = pk; /* unpacked into T by fill_tensors */
   ly->wp_data = data;
   ly->wp_cells = cells;
   p->packed[ly->wp_tensor] = 2;
@@ -641,8 +727,12 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
   /* Instances and MACs used. */
   int64_t util = 1;
   for (int l = 0; l < nl; l++) {
-    for (int x = 0; x < ACCEL_MAX_AXES; x++) util *= spat[l][x];
+    bool fits = true;
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) fits &= ck_mul_i64(util, spat[l][x], &util);
     int64_t have = l + 1 < nl ? a->level[l + 1].instances : a->mac_instances;
+    if (!fits)
+      FAIL("layer '%s': the mapping's spatial factors below level '%s' overflow", n->name,
+           a->level[l].name);
     if (util > have)
       FAIL("layer '%s': the mapping uses %" PRId64
            " instances below level '%s', the arch has %" PRId64,
@@ -780,6 +870,8 @@ static bool read_commands(Ld *L, Cur *c) {
       set_where(L, at, ly->nest.name);
       ly->counts.name = ly->nest.name;
       if (!check_layer_ops(L, &ly->nest) || !check_work(L, &ly->nest)) return false;
+      int64_t scratch = layer_scratch(p, &ly->nest);
+      if (scratch > L->scratch) L->scratch = scratch;
       st = S_IN;
       has_compute = has_kernel = has_vec = false;
     } else if (!ly || st == S_OUT) {
@@ -888,6 +980,11 @@ static bool check_packed_uses(Ld *L) {
 }
 
 Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, Diag *d) {
+  return rt_load_capped(buf, len, expect, RT_DEFAULT_MAX_MEMORY, out, d);
+}
+
+Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t max_memory,
+                  RtProgram **out, Diag *d) {
   *out = NULL;
   RtProgram *p = xcalloc(1, sizeof *p);
   if (!p) {
@@ -895,7 +992,8 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
     return RC_INTERNAL;
   }
   arena_init(&p->arena);
-  Ld Ls = {p, d, "", NULL, 0}, *L = &Ls;
+  p->max_memory = max_memory;
+  Ld Ls = {p, d, "", NULL, 0, NULL, NULL, 0}, *L = &Ls;
   Cur h = {buf, len, 0, 0, false};
   if (len < CMDF_HEADER_BYTES) {
     diag_error(d, NULL, "not a command stream: %zu bytes, the header alone is %d", len,
@@ -947,11 +1045,13 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
     snprintf(p->arch.name, sizeof p->arch.name, "%s", expect->name);
   }
   Cur tc = {buf + t_off, (size_t)t_len, 0, (size_t)t_off, false};
-  if (!read_tensors(L, &tc, buf + c_off + c_len, w_len)) goto fail;
+  if (!read_tensors(L, &tc, w_len)) goto fail;
   Cur cc = {buf + c_off, (size_t)c_len, 0, (size_t)c_off, false};
   L->w = buf + c_off + c_len, L->wlen = w_len;
   if (!read_commands(L, &cc)) goto fail;
   if (!check_packed_uses(L)) goto fail;
+  if (!need_memory(L, L->scratch, "the largest layer's scratch")) goto fail;
+  if (!fill_tensors(L)) goto fail;
   p->stream_bytes = len, p->cmd_bytes = (size_t)c_len, p->weight_bytes = (size_t)w_len;
   *out = p;
   return RC_OK;
@@ -984,6 +1084,7 @@ int rt_find_tensor(const RtProgram *p, const char *name) {
 }
 const char *rt_arch_name(const RtProgram *p) { return p->arch.name; }
 int rt_nlayers(const RtProgram *p) { return p->nlayers; }
+int64_t rt_memory(const RtProgram *p) { return p->mem_bytes; }
 const RtLayerCounts *rt_layer_counts(const RtProgram *p, int i) {
   return i >= 0 && i < p->nlayers ? &p->layers[i].counts : NULL;
 }

@@ -18,6 +18,9 @@
  *     every loop, tile and kernel against what the runtime derives itself
  *     from the layer and the architecture.  A stream that loads runs without
  *     reading or writing outside any buffer;
+ *   - rt_load sizes everything before it allocates anything big: a stream
+ *     that needs more memory than its cap is refused before its tensors
+ *     are allocated;
  *   - an RtProgram owns a copy of everything it needs (the caller may free
  *     the bytes after rt_load).
  */
@@ -38,6 +41,16 @@ void kernel_call_ffi(KernelFn fn, float *o, const float *i, const float *w);
 /* Loads and validates a stream.  expect (may be NULL) is the architecture
  * the caller means to run on: a stream for another one is refused. */
 Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, Diag *d);
+/* rt_load with a cap on the memory the program may take (rt_load's is
+ * RT_DEFAULT_MAX_MEMORY, naasc-run --max-memory): its tensors, packed
+ * weights and the interpreter's scratch, counted before anything is
+ * allocated, and when it runs the tile buffers of each mac layer.  A stream
+ * that needs more is refused (RC_BADINPUT, the need reported); so is a run. */
+#define RT_DEFAULT_MAX_MEMORY (INT64_C(4) << 30)
+Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t max_memory,
+                  RtProgram **out, Diag *d);
+/* The bytes the loaded program holds (tensors, packed weights, scratch). */
+int64_t rt_memory(const RtProgram *p);
 void rt_destroy(RtProgram *p);
 
 /* The text disassembly of a loaded stream (naasc --emit=cmd-text). */
@@ -95,6 +108,9 @@ typedef struct {
    * output words written back from each level. */
   int64_t moved[ACCEL_MAX_LEVELS][NTENSORS];
   int64_t drained[ACCEL_MAX_LEVELS];
+  int held; /* the deepest level the executor held as buffers (its compute
+                            level); moved and drained are 0 below it; -1: no tiles (a
+                            whole-tensor MatMul) */
 } RtLayerCounts;
 
 int rt_nlayers(const RtProgram *p);

@@ -14,7 +14,7 @@ The rules:
                  of the project ("ir/ir.h"), or a generated file under the
                  build tree ("gen/...");
   public         a library folder has one public header, named after it
-                 (ir/ir.h); other headers of a folder are its internal.h, which
+                 (ir/ir.h; api/'s is api/naasc.h, the installed <naasc.h>); other headers of a folder are its internal.h, which
                  only files of that folder include (tests/ and tools/ headers
                  likewise, from their own folders only);
   prototype      a .c file declares no function it does not define itself,
@@ -31,7 +31,8 @@ import subprocess
 import sys
 import tempfile
 
-LIBRARIES = ["ir", "frontend", "stream", "backend", "codegen", "runtime", "search", "passes"]
+LIBRARIES = ["ir", "host", "frontend", "stream", "backend", "codegen", "runtime", "search", "passes", "api"]
+PUBLIC = {"api": "naasc.h"}  # a library whose public header is not named after its folder
 CLIENTS = ["tools", "bench", "tests"]
 FOLDERS = LIBRARIES + CLIENTS
 ONLY_FILE = [  # (pattern of an include, the one file allowed to include it)
@@ -182,15 +183,16 @@ def check(root):
                 continue
             there = parts[0]
             base = parts[-1]
-            if there in LIBRARIES and len(parts) == 2 and base == there + ".h":
+            public = PUBLIC.get(there, there + ".h")
+            if there in LIBRARIES and len(parts) == 2 and base == public:
                 if there != here and here in LIBRARIES:
                     graph[here].add(there)
                 continue  # a public header
             if base == "internal.h" or there in CLIENTS:
                 if there != here:
-                    err(path, line, "public", f"{inc} is internal to {there}/ (its interface is {there}/{there}.h)")
+                    err(path, line, "public", f"{inc} is internal to {there}/ (its interface is {there}/{public})")
                 continue
-            err(path, line, "public", f"{inc} is neither {there}/'s public header {there}/{there}.h nor its internal.h")
+            err(path, line, "public", f"{inc} is neither {there}/'s public header {there}/{public} nor its internal.h")
         if path.endswith(".c"):
             code = strip(text)
             chunks = top_level(code)

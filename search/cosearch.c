@@ -19,18 +19,22 @@
  * this search for it (not done).
  *
  * Variables: log capacity c_l of every sized level, log fan-out f_lx of
- * every sized axis, and one RelaxedMapping per layer shape.  In dcost the
- * arch's sizes enter only as limits (energy and cycles depend on the
- * mapping and the per-access energies and bandwidths, which sizing keeps),
- * so each layer is evaluated on the budget with the sized limits lifted and
+ * every sized axis, and one RelaxedMapping per layer shape.  The relaxed
+ * model sees the sizes only as limits: each layer is evaluated by dcost on
+ * the budget with the sized limits lifted and the budget's energies per
+ * access (the technology model sets those from a buffer's size too; the
+ * descent does not see that, every rounded design gets them exactly), and
  * the limits become penalties on dcost's requirement outputs:
  *   h(log words_l - c_l + log multiple_buffering_l) per layer and level,
  *   h(log unrolling_lx - f_lx) per layer and axis,
- * plus the budget as smooth penalties on the sizes: h(log PEs - log budget
- * PEs), h(log on-chip bits - log budget's), and h(log area - log max area),
- * h(log cycles_m - log max cycles), h(log energy_m - log max energy) when
- * those bounds are given; h is the one-sided Huber function of dcost
- * (docs/cost-model.md, section 14).  The loss is
+ * plus naas.c's budget as smooth penalties on the sizes: h(log PEs - log
+ * budget PEs), h(log area - log area bound) (the budget design's area or
+ * --max-area; with --byte-budget h(log on-chip bits - log budget's)
+ * instead), h(log cycles_m - log max cycles), h(log energy_m - log max
+ * energy) when those bounds are given; h is the one-sided Huber function
+ * of dcost (docs/cost-model.md, section 14).  The relaxed area is linear in
+ * the sizes at the budget's area per word, scaled to arch_area_um2 at the
+ * budget.  --max-power is checked on rounded designs only.  The loss is
  *   J = mean over models of (log sum E + log sum C)   (EDP; or one of them)
  *       + PENALTY x (the penalties),
  * descended by Adam with the temperature annealed from 0.1 to 0.005.  Each
@@ -38,14 +42,18 @@
  *
  * Every ROUND_STEPS steps the point is rounded (round_point: the mappings
  * projected with gradient_project, the buffers sized to what they keep,
- * the design repaired into the budget if needed) and evaluated by
- * cost_eval: one exact evaluation per layer, one candidate in the log.
+ * the design repaired into the budget if needed, its figures the technology
+ * model's at its sizes (naas_refresh_costs) and checked as naas.c checks a
+ * decoded design (naas_within_budget)) and evaluated by mapper_eval (the
+ * mapping constraints, then cost_eval): one exact evaluation per layer, one
+ * candidate in the log.
  * Then, as in DOSA's loop, the descent restarts from the best rounded
- * point (relaxed, so exact there), jittered by JITTER in the log factors
+ * point (relaxed: exact there but for the energies per access, which
+ * are the budget design's), jittered by JITTER in the log factors
  * when the round found nothing better, with Adam's moments reset.  The
  * mappings start from the gradient mapper's on the budget design
  * (o->map_budget exact evaluations per layer, counted).  At the end the best
- * rounded design is finished as naas_search finishes its best (naas_finish:
+ * rounded design is finished as naas_search finishes its best (naas_map_design:
  * every layer mapped again with the search's and the final mapper budget);
  * the result is the best of those mappings and the rounded ones.
  *
@@ -82,8 +90,9 @@ typedef struct {
   const NaasWorkload *w;
   const Arch *budget;
   const NaasOptions *o;
-  Arch relaxed; /* the budget with sized limits lifted: what dcost sees */
-  int64_t pes, onchip_words;
+  Arch relaxed;     /* the budget with sized limits lifted: what dcost sees */
+  NaasBudget bg;    /* naas.c's limits: PEs, bytes or area, power */
+  double larea_fix; /* log(exact area / arch_logs' area) at the budget design */
   /* sizes: z[0..nc) capacities, z[nc..nc+nf) fan-outs (logs) */
   int nc, nf;
   int zl[MAXZ], zx[MAXZ]; /* level (and axis) of each size variable */
@@ -192,7 +201,7 @@ static void arch_logs(const Co *c, const double *z, double *lpe, double *dpe, do
   double tmac = exp(inst_log) * b->mac_area_um2;
   area += tmac;
   *lbits = log(fmax(bits, 1e-300));
-  *larea = log(fmax(area, 1e-300));
+  *larea = log(fmax(area, 1e-300)) + c->larea_fix;
   for (int k = 0; k < nz; k++) {
     double gb = 0, ga = 0;
     if (k < c->nc) {
@@ -238,10 +247,11 @@ static void scale_partitions(const Co *c, Arch *a) {
   }
 }
 
+/* Within naas.c's limits, with the technology model's figures at a's
+ * sizes (as naas.c's decoders give them). */
 static bool fits(const Co *c, Arch *a) {
   naas_arch_finish(a);
-  return a->mac_instances <= c->pes && naas_onchip_bits(a) / 16 <= c->onchip_words &&
-         !(c->o->max_area_um2 > 0 && naas_arch_area(a) > c->o->max_area_um2);
+  return naas_refresh_costs(a) && naas_within_budget(&c->bg, a);
 }
 
 /* The array of z: the budget with every sized axis at its even size nearest
@@ -258,13 +268,13 @@ static void shape_arch(const Co *c, const double *z, const int64_t *caps, Arch *
 }
 
 /* The discrete design nearest to z (decode_sizing's grid; the buffers at
- * caps if not NULL), repaired into the budget and --max-area (the largest
+ * caps if not NULL), repaired into the budget (the largest
  * axis, then the buffer holding the most bits, shrunk first); false if no
  * repair fits it. */
 static bool round_arch(const Co *c, const double *z, const int64_t *caps, Arch *a) {
   shape_arch(c, z, caps, a);
   for (int guard = 0; guard < 100000 && !fits(c, a); guard++) {
-    bool pe_ok = a->mac_instances <= c->pes;
+    bool pe_ok = a->mac_instances <= c->bg.pes;
     int best = -1;
     double bv = 0;
     if (!pe_ok || c->nc == 0) { /* the largest axis above 2 loses 2 */
@@ -373,8 +383,9 @@ static bool loss_grad(Co *c, double T, double *gz, RelaxedMapping *gr, LossParts
   /* The budget on the sizes. */
   double lpe, lbits, larea, dpe[MAXZ], dbits[MAXZ], darea[MAXZ];
   arch_logs(c, c->z, &lpe, dpe, &lbits, dbits, &larea, darea);
-  double xs[3] = {lpe - log((double)c->pes), lbits - log(16.0 * (double)c->onchip_words),
-                  o->max_area_um2 > 0 ? larea - log(o->max_area_um2) : -INFINITY};
+  double xs[3] = {lpe - log((double)c->bg.pes),
+                  c->bg.bytes ? lbits - log(16.0 * (double)c->bg.onchip_words) : -INFINITY,
+                  c->bg.area_um2 > 0 ? larea - log(c->bg.area_um2) : -INFINITY};
   const double *ds[3] = {dpe, dbits, darea};
   for (int j = 0; j < 3; j++) {
     if (!(xs[j] > 0)) continue;
@@ -426,16 +437,17 @@ static bool round_point(Co *c, Arch *a, Mapping *ms, CostResult *cs, NaasCandida
     derived = fits(c, a);
   }
   if (!derived && !round_arch(c, c->z, projected ? caps : NULL, a)) return false;
-  cand->area_um2 = naas_arch_area(a);
+  cand->area_um2 = arch_area_um2(a);
   naas_describe(a, cand);
   double E[NAAS_MAX_MODELS] = {0}, C[NAAS_MAX_MODELS] = {0};
   for (int i = 0; i < n; i++) {
     (*evals)++;
-    int rc = derived ? cost_eval(&w->layers[i].p, a, &ms[i], &cs[i]) : COST_EFACTOR;
+    bool cons = mapcons_any(&a->cons);
+    int rc = derived ? mapper_eval(&w->layers[i].p, a, cons, &ms[i], &cs[i]) : COST_EFACTOR;
     if (rc != COST_OK) { /* not derived, or a partition too small: project on a */
       if (!gradient_project(&w->layers[i].p, a, &c->r[i], &ms[i])) return false;
       if (derived) (*evals)++;
-      if (cost_eval(&w->layers[i].p, a, &ms[i], &cs[i]) != COST_OK) return false;
+      if (mapper_eval(&w->layers[i].p, a, cons, &ms[i], &cs[i]) != COST_OK) return false;
     }
     E[w->layers[i].model] += (double)w->layers[i].count * cs[i].energy_pj;
     C[w->layers[i].model] += (double)w->layers[i].count * (double)cs[i].cycles;
@@ -530,27 +542,37 @@ Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOpt
   Co c;
   memset(&c, 0, sizeof c);
   c.w = w, c.budget = budget, c.o = o;
-  double bw;
-  naas_budget(budget, &c.pes, &c.onchip_words, &bw);
+  naas_budget_of(budget, o, &c.bg);
   c.wE = o->objective == NAAS_OBJ_LATENCY ? 0 : 1;
   c.wC = o->objective == NAAS_OBJ_ENERGY ? 0 : 1;
   vars_init(&c);
   int n = w->nlayers, nz = c.nc + c.nf;
-  /* A bound no point of the space meets is refused before any work: the
-   * smallest design (every size at its box's low end) over --max-area. */
-  if (o->max_area_um2 > 0) {
+  {
+    /* The relaxed area is arch_logs' linear model at the budget's figures
+     * per word; scaled to the exact area (arch_area_um2) at the budget. */
     double lpe, lbits, larea, g1[MAXZ], g2[MAXZ], g3[MAXZ];
+    arch_logs(&c, c.z, &lpe, g1, &lbits, g2, &larea, g3);
+    double a0 = arch_area_um2(budget);
+    if (a0 > 0 && isfinite(larea)) c.larea_fix = log(a0) - larea;
+    /* A bound no point of the space meets is refused before any work: the
+     * smallest design (every size at its box's low end) over the area bound. */
     arch_logs(&c, c.lo, &lpe, g1, &lbits, g2, &larea, g3);
-    if (larea > log(o->max_area_um2)) {
+    if (c.bg.area_um2 > 0 && larea > log(c.bg.area_um2)) {
       diag_error(d, budget->name,
-                 "no design of the gradient search's space meets --max-area %.6g um^2: the "
+                 "no design of the gradient search's space meets the area bound of %.6g mm^2: the "
                  "smallest (every buffer a quarter and every array axis half the budget's) "
-                 "has %.6g um^2",
-                 o->max_area_um2, exp(larea));
+                 "has %.6g mm^2",
+                 c.bg.area_um2 * 1e-6, exp(larea) * 1e-6);
       return RC_BADINPUT;
     }
   }
   int64_t rounds = o->iterations > 0 ? o->iterations : DEFAULT_ROUNDS;
+  if (rounds + 1 > NAAS_MAX_CANDIDATES) {
+    diag_error(d, "search",
+               "%" PRId64 " rounds are more than the %" PRId64 " candidates a search accepts",
+               rounds, NAAS_MAX_CANDIDATES);
+    return RC_BADINPUT;
+  }
   int64_t steps = rounds * ROUND_STEPS;
   Rc rc = RC_OK;
   c.r = xcalloc((size_t)n, sizeof *c.r);
@@ -655,7 +677,7 @@ Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOpt
       /* Name what the last relaxed point still broke. */
       char why[256] = "";
       size_t k = 0;
-      const char *names[5] = {"the budget's PEs", "the budget's on-chip bytes", "--max-area",
+      const char *names[5] = {"the budget's PEs", "the budget's on-chip bytes", "the area bound",
                               "--max-latency", "--max-energy"};
       double ex[5] = {lp.pen_pe, lp.pen_mem, lp.pen_area, lp.pen_cycles, lp.pen_energy};
       for (int j = 0; j < 5; j++)
@@ -666,15 +688,15 @@ Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOpt
                  "no valid design found by the gradient search in %" PRId64 " rounds: %s", rounds,
                  k ? why
                    : "every rounded design had a layer without a valid mapping or broke a bound "
-                     "(--max-area, --max-latency, --max-energy)");
+                     "(the area or byte bound, --max-power, --max-latency, --max-energy)");
       rc = RC_BADINPUT;
       goto done;
     }
-    /* The exact check at the end: the best rounded design finished as
-     * naas_search finishes its best; its rounded mappings compete. */
-    int64_t fin = 0;
-    rc = naas_finish(w, &best, o, r, &fin, d);
-    evals += fin + r->evals;
+    /* The exact check at the end: the best rounded design mapped by
+     * naas_map_design, as naas_search maps its best and every baseline;
+     * its rounded mappings compete. */
+    rc = naas_map_design(w, &best, o, r, d);
+    evals += r->evals;
     r->search_score = best_score;
     if (rc == RC_OK && best_score < r->score) {
       memcpy(r->mapping, best_ms, sizeof *best_ms * (size_t)n);

@@ -15,8 +15,9 @@
  *   3. every ROUND_EVERY steps and at the end, the point is projected on a
  *      valid discrete mapping (gradient_project below: nearest divisors, capacity
  *      repaired) and, if that mapping was not scored before, scored by
- *      cost_eval: one exact evaluation, counted in o->budget like every
- *      other strategy's.
+ *      mapper_eval (the arch's mapping constraints applied, then cost_eval):
+ *      one exact evaluation, counted in o->budget like every other
+ *      strategy's.
  * Starts repeat until the budget of exact evaluations is spent; every other
  * start begins from the best mapping found so far, perturbed (half the
  * starts explore, half refine).  The relaxed evaluations are not counted in
@@ -52,6 +53,7 @@ typedef struct {
   Rng rng;
   uint64_t *seen; /* open addressing, 0 = empty */
   int64_t budget;
+  bool cons; /* a has mapping constraints: projected and checked (mapper_eval) */
 } Grad;
 
 /* ---- projection on a valid discrete mapping ------------------------------- */
@@ -263,7 +265,7 @@ static void round_and_score(Grad *g, const RelaxedMapping *r) {
   if (!seen_add(g, mapping_hash(&m))) return;
   CostResult c;
   g->res->evals++;
-  if (cost_eval(g->p, g->a, &m, &c) != COST_OK) return;
+  if (mapper_eval(g->p, g->a, g->cons, &m, &c) != COST_OK) return;
   g->res->valid++;
   mapresult_offer(g->res, &m, &c, g->fitness(&c, g->o->objective));
 }
@@ -337,8 +339,16 @@ static void descend(Grad *g, RelaxedMapping *r) {
 
 Rc gradient_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
                 FitnessFn fitness) {
-  Grad g = {
-      p, a, o, res, fitness, dcost_tape_create(), {{0}}, NULL, o->budget > 0 ? o->budget : 20000};
+  Grad g = {p,
+            a,
+            o,
+            res,
+            fitness,
+            dcost_tape_create(),
+            {{0}},
+            NULL,
+            o->budget > 0 ? o->budget : 20000,
+            mapcons_any(&a->cons)};
   g.seen = xcalloc((size_t)1 << SEEN_BITS, sizeof *g.seen);
   if (!g.tape || !g.seen) {
     dcost_tape_destroy(g.tape);

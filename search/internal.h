@@ -35,27 +35,53 @@ bool gradient_project(const Problem *p, const Arch *a, const RelaxedMapping *r, 
 int64_t gradient_level_words(const Problem *p, const Mapping *m, int l, int64_t *tw);
 
 /* naas.c's parts that the gradient co-search (cosearch.c) shares, so both
- * searches score and finish designs alike. */
+ * searches bound, score and finish designs alike. */
 
+/* A search's limits, from the budget arch and the options (naas.c). */
+typedef struct {
+  int64_t pes;          /* MACs */
+  int64_t onchip_words; /* 16-bit words of on-chip storage (all levels, all instances) */
+  int64_t range_words;  /* the storage the decoders range over */
+  bool bytes;           /* onchip_words is a bound (else the area is) */
+  double area_um2;      /* bound on the area; 0 = none */
+  double power_mw;      /* bound on peak power; 0 = none */
+  double dram_bw;       /* words/cycle; <= 0 unlimited */
+} NaasBudget;
+
+void naas_budget_of(const Arch *budget, const NaasOptions *o, NaasBudget *b);
+/* Within b: its PEs, and its bytes or area, and --max-power. */
+bool naas_within_budget(const NaasBudget *b, const Arch *a);
 /* Instances and meshes from the fan-outs (arch_load's rule). */
 void naas_arch_finish(Arch *a);
 /* On-chip storage in bits, all levels and instances. */
 int64_t naas_onchip_bits(const Arch *a);
-/* cost.c's area of a design before any mapping. */
-double naas_arch_area(const Arch *a);
-/* The budget's PEs, on-chip 16-bit words and DRAM bandwidth (words/cycle). */
-void naas_budget(const Arch *budget, int64_t *pes, int64_t *onchip_words, double *dram_bw);
+/* A decoded design's figures: the technology model's at its node, then its
+ * --assume mode; false if the model refuses the design. */
+bool naas_refresh_costs(Arch *a);
 /* Fills a log entry's design fields. */
 void naas_describe(const Arch *a, NaasCandidate *c);
-/* The end of a search: maps every layer of w on `best` with the search's
- * mapper budget and with the final one, keeps the better set in r (design,
- * mappings, score) and adds the final mapping's evaluations to *evals
- * (the first set's are the search's own, counted by the caller). */
-Rc naas_finish(const NaasWorkload *w, const Arch *best, const NaasOptions *o, NaasResult *r,
-               int64_t *evals, Diag *d);
 
 /* The gradient co-search (cosearch.c), naas_search's --optimizer gradient. */
 Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
                         NaasResult *r, Diag *d);
+
+/* ---- SVG plots (plot.c) ------------------------------------------------------ */
+
+/* A plot's canvas (width x height), its margins around the axes' box, and
+ * the data ranges the box spans. */
+typedef struct {
+  double width, height, left, right, top, bottom;
+  double x0, x1, y0, y1;
+} SvgFrame;
+
+double svg_x(const SvgFrame *fr, double v); /* data x to canvas x */
+double svg_y(const SvgFrame *fr, double v); /* data y to canvas y (up) */
+/* The <svg> element, a white background and the title at (left, title_y). */
+void svg_begin(FILE *f, const SvgFrame *fr, double title_y, const char *title);
+void svg_circle(FILE *f, double x, double y, double r, const char *fill);
+void svg_polyline_begin(FILE *f, const char *stroke, double width);
+void svg_point(FILE *f, double x, double y);
+void svg_polyline_end(FILE *f);
+void svg_end(FILE *f);
 
 #endif

@@ -18,6 +18,10 @@
  * from the innermost level outwards for temporal factors; DRAM takes what
  * is left.  Every decoded mapping covers each dim exactly (perfect
  * factors); whether it fits the capacities is for cost_eval to say.
+ *
+ * Mapping constraints (Arch.cons) bind every strategy: each candidate is
+ * projected onto them and checked before it is costed (mapper_eval, the
+ * "constraints" section), so no mapping outside them is ever returned.
  */
 #include "backend/backend.h"
 #include "search/internal.h"
@@ -148,6 +152,218 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
       rem[d] /= f;
     }
   for (int d = 0; d < NDIMS; d++) m->level[0].factor[d] = rem[d];
+}
+
+/* ---- constraints ------------------------------------------------------------------
+ * With mapping constraints (a->cons: Timeloop's factors, permutations and
+ * utilization; the levels' keeps and connectivity) every candidate the
+ * encoding, the seeds and the moves make is first projected onto them
+ * (mapping_repair), then checked (mapcons_satisfied, ir/mapcons.c); one that
+ * still breaks a constraint is invalid (COST_ECONSTRAINT), as one that
+ * overflows a buffer is.  So the mapper returns no mapping outside the
+ * constraints.  The projection of a dim's factors keeps each loop's factor
+ * where the bounds allow, else takes the divisor nearest to it (in log
+ * scale) among those from which the loops still to be set can complete the
+ * dim within their bounds: a reachability table over the divisors of the
+ * dim, loop by loop (as mapcons_feasible). */
+
+#define REPAIR_MAX_DIVISORS 512
+#define REPAIR_MAX_SLOTS (ACCEL_MAX_LEVELS * 2)
+
+/* Puts the dims of outer[] first and those of inner[] last, each in their
+ * order, the others between in their present order. */
+static void order_project(uint8_t order[NDIMS], const uint8_t *outer, int nouter,
+                          const uint8_t *inner, int ninner) {
+  if (!nouter && !ninner) return;
+  uint8_t listed = 0, out[NDIMS];
+  int k = 0;
+  for (int i = 0; i < nouter; i++) listed |= (uint8_t)(1u << outer[i]);
+  for (int i = 0; i < ninner; i++) listed |= (uint8_t)(1u << inner[i]);
+  for (int i = 0; i < nouter; i++) out[k++] = outer[i];
+  for (int i = 0; i < NDIMS; i++)
+    if (!(listed >> order[i] & 1)) out[k++] = order[i];
+  for (int i = 0; i < ninner; i++) out[k++] = inner[i];
+  if (k == NDIMS) memcpy(order, out, NDIMS);
+}
+
+static int div_index(const int64_t *div, int nd, int64_t v) {
+  int lo = 0, hi = nd - 1;
+  while (lo <= hi) {
+    int mid = (lo + hi) / 2;
+    if (div[mid] == v) return mid;
+    if (div[mid] < v)
+      lo = mid + 1;
+    else
+      hi = mid - 1;
+  }
+  return -1;
+}
+
+/* The divisor f of v in [lo, hi] with reach[v / f] nearest to want; 0 if none. */
+static int64_t pick_factor(const int64_t *div, int nd, const bool *reach, int64_t v, int64_t lo,
+                           int64_t hi, int64_t want) {
+  int64_t best = 0;
+  double bd = 1e300, lw = log((double)(want > 0 ? want : 1));
+  for (int i = 0; i < nd && div[i] <= v; i++) {
+    int64_t f = div[i];
+    if (f < lo || f > hi || v % f) continue;
+    int j = div_index(div, nd, v / f);
+    if (j < 0 || !reach[j]) continue;
+    double dist = fabs(log((double)f) - lw);
+    if (dist < bd) bd = dist, best = f;
+  }
+  return best;
+}
+
+/* The first axis of level l that may unroll d, or -1. */
+static int first_axis(const Level *L, int d) {
+  for (int x = 0; x < ACCEL_MAX_AXES; x++)
+    if (L->fanout[x] > 1 && (L->connectivity[x] >> d & 1)) return x;
+  return -1;
+}
+
+/* The room axis x of level l leaves for d: its fan-out over what the other
+ * dims take (those before d as they are, those after at their least, on
+ * their first axis). */
+static int64_t axis_room(const Arch *a, const Mapping *m, int l, int x, int d,
+                         const int64_t least[NDIMS]) {
+  const Level *L = &a->level[l];
+  if (L->fanout[x] <= 1 || !(L->connectivity[x] >> d & 1)) return 1;
+  int64_t used = 1;
+  for (int e = 0; e < NDIMS; e++)
+    if (e < d)
+      used *= m->level[l].spatial[x][e];
+    else if (e > d && first_axis(L, e) == x)
+      used *= least[e];
+  return used >= L->fanout[x] ? 1 : L->fanout[x] / used;
+}
+
+static void repair_dim(const Problem *p, const Arch *a, Mapping *m, int d,
+                       int64_t least[ACCEL_MAX_LEVELS][NDIMS]) {
+  int64_t n = p->dim[d];
+  int64_t div[REPAIR_MAX_DIVISORS];
+  int nd = 0;
+  for (int64_t f = 1; f * f <= n && nd < REPAIR_MAX_DIVISORS / 2; f++)
+    if (n % f == 0) div[nd++] = f;
+  int small = nd;
+  for (int i = small - 1; i >= 0; i--)
+    if (div[i] != n / div[i]) div[nd++] = n / div[i];
+  if (div[nd - 1] != n) return; /* too many divisors to tabulate: the check decides */
+  /* Slots: each level's fan-out (outer levels first), then the temporal
+   * loops from the innermost level outwards, DRAM's last. */
+  int slot_l[REPAIR_MAX_SLOTS], slot_sp[REPAIR_MAX_SLOTS], ns = 0;
+  int64_t lo[REPAIR_MAX_SLOTS], hi[REPAIR_MAX_SLOTS], want[REPAIR_MAX_SLOTS];
+  for (int l = 0; l < a->nlevels; l++) {
+    int64_t room = 1, w = 1;
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
+      /* the first axis of a level reserves the other dims' least factors */
+      int64_t rx = axis_room(a, m, l, x, d, least[l]);
+      if (!a->cons.level[l].one_axis)
+        room *= rx;
+      else if (rx > room)
+        room = rx;
+      w *= m->level[l].spatial[x][d];
+    }
+    if (room <= 1 && w <= 1) continue;
+    slot_l[ns] = l, slot_sp[ns] = 1, want[ns] = w;
+    mapcons_bounds(&a->cons.level[l], MAPCONS_SPATIAL, d, n, &lo[ns], &hi[ns]);
+    if (hi[ns] > room) hi[ns] = room;
+    ns++;
+  }
+  for (int l = a->nlevels - 1; l >= 0; l--) {
+    slot_l[ns] = l, slot_sp[ns] = 0, want[ns] = m->level[l].factor[d];
+    mapcons_bounds(&a->cons.level[l], MAPCONS_TEMPORAL, d, n, &lo[ns], &hi[ns]);
+    ns++;
+  }
+  /* reach[s][i]: slots s.. can multiply to div[i] within their bounds */
+  bool reach[REPAIR_MAX_SLOTS + 1][REPAIR_MAX_DIVISORS];
+  for (int i = 0; i < nd; i++) reach[ns][i] = div[i] == 1;
+  for (int s = ns - 1; s >= 0; s--)
+    for (int i = 0; i < nd; i++) {
+      reach[s][i] = false;
+      for (int j = 0; j <= i && !reach[s][i]; j++) { /* div[j]: the factor of slot s */
+        if (div[j] < lo[s] || div[j] > hi[s] || div[i] % div[j]) continue;
+        int k = div_index(div, nd, div[i] / div[j]);
+        reach[s][i] = k >= 0 && reach[s + 1][k];
+      }
+    }
+  if (!reach[0][nd - 1]) return; /* no factors fit: the check rejects the candidate */
+  int64_t v = n;
+  for (int s = 0; s < ns; s++) {
+    int64_t f = pick_factor(div, nd, reach[s + 1], v, lo[s], hi[s], want[s]);
+    if (f == 0) return; /* cannot happen: reach[s] held */
+    v /= f;
+    LevelMapping *lm = &m->level[slot_l[s]];
+    if (!slot_sp[s]) {
+      lm->factor[d] = f;
+      continue;
+    }
+    /* f over the level's axes: each the divisor of what is left nearest to
+     * its present share within its room, the last axis the rest. */
+    int axes[ACCEL_MAX_AXES], na = 0;
+    int64_t orig[ACCEL_MAX_AXES], room[ACCEL_MAX_AXES];
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
+      orig[x] = lm->spatial[x][d];
+      room[x] = axis_room(a, m, slot_l[s], x, d, least[slot_l[s]]);
+      if (room[x] > 1) axes[na++] = x;
+      lm->spatial[x][d] = 1;
+    }
+    int64_t left = f;
+    if (a->cons.level[slot_l[s]].one_axis && na > 0) {
+      /* all of f on one axis: where most of it was, among those with room */
+      int best = -1;
+      for (int i = 0; i < na; i++)
+        if (room[axes[i]] >= f && (best < 0 || orig[axes[i]] > orig[best])) best = axes[i];
+      if (best < 0) best = axes[0]; /* cannot happen: f <= the largest room */
+      lm->spatial[best][d] = f;
+      continue;
+    }
+    for (int i = 0; i < na; i++) {
+      int x = axes[i];
+      int64_t cap = room[x] < left ? room[x] : left;
+      int64_t g = i + 1 < na ? divisor_near(left, (double)orig[x], cap) : left;
+      if (g > room[x]) g = divisor_near(left, (double)room[x], room[x]);
+      lm->spatial[x][d] = g;
+      left /= g;
+    }
+    if (left > 1) lm->spatial[na ? axes[na - 1] : 0][d] *= left; /* the check will reject it */
+  }
+}
+
+void mapping_repair(const Problem *p, const Arch *a, Mapping *m) {
+  if (m->nlevels != a->nlevels) return;
+  for (int l = 0; l < a->nlevels; l++) {
+    const LevelConstraints *c = &a->cons.level[l];
+    LevelMapping *lm = &m->level[l];
+    order_project(lm->order, c->outer[0], c->nouter[0], c->inner[0], c->ninner[0]);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      order_project(lm->spatial_order[x], c->outer[1], c->nouter[1], c->inner[1], c->ninner[1]);
+    for (int d = 0; d < NDIMS; d++)
+      if (lm->remainder[d]) return;
+  }
+  int64_t least[ACCEL_MAX_LEVELS][NDIMS];
+  for (int l = 0; l < a->nlevels; l++)
+    for (int d = 0; d < NDIMS; d++) {
+      int64_t lo, hi;
+      mapcons_bounds(&a->cons.level[l], MAPCONS_SPATIAL, d, p->dim[d], &lo, &hi);
+      least[l][d] = lo;
+    }
+  for (int d = 0; d < NDIMS; d++) repair_dim(p, a, m, d, least);
+  /* the spatial orders again: a dim a repair moved onto an axis */
+  for (int l = 0; l < a->nlevels; l++) {
+    const LevelConstraints *c = &a->cons.level[l];
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      order_project(m->level[l].spatial_order[x], c->outer[1], c->nouter[1], c->inner[1],
+                    c->ninner[1]);
+  }
+}
+
+int mapper_eval(const Problem *p, const Arch *a, bool cons, Mapping *m, CostResult *c) {
+  if (cons) {
+    mapping_repair(p, a, m);
+    if (!mapcons_satisfied(a, p, m, NULL, 0)) return COST_ECONSTRAINT;
+  }
+  return cost_eval(p, a, m, c);
 }
 
 /* ---- equivalent loop orders ------------------------------------------------------
@@ -322,6 +538,7 @@ typedef struct {
   int slot_axis[ACCEL_MAX_LEVELS * (1 + ACCEL_MAX_AXES)]; /* -1: temporal */
   int nslots;
   bool stop;
+  bool cons;          /* a has mapping constraints */
   uint8_t cls[NDIMS]; /* order equivalence classes */
 } Exh;
 
@@ -332,6 +549,7 @@ static void exh_eval(Exh *e) {
   }
   CostResult c;
   e->res->evals++;
+  if (e->cons && !mapcons_satisfied(e->a, e->p, &e->m, NULL, 0)) return;
   if (cost_eval(e->p, e->a, &e->m, &c) != COST_OK) return;
   e->res->valid++;
   double f = fitness(&c, e->o->objective);
@@ -355,7 +573,8 @@ static void exh_orders(Exh *e, int l) {
   /* Lexicographic permutations of live[0..k). */
   for (;;) {
     memcpy(lm->order, live, (size_t)k);
-    if (order_canonical(live, k, e->cls)) exh_orders(e, l + 1);
+    /* an order constraint may admit only a non-canonical order of a class */
+    if (e->cons || order_canonical(live, k, e->cls)) exh_orders(e, l + 1);
     if (e->stop) return;
     int i = k - 2;
     while (i >= 0 && live[i] >= live[i + 1]) i--;
@@ -402,7 +621,9 @@ static void exh_factors(Exh *e, int d, int s, int64_t left) {
   }
   int l = e->slot_level[s], ax = e->slot_axis[s];
   LevelMapping *lm = &e->m.level[l];
-  int64_t cap = left;
+  int64_t cap = left, lo = 1, hi = left;
+  if (ax < 0) mapcons_bounds(&e->a->cons.level[l], MAPCONS_TEMPORAL, d, e->p->dim[d], &lo, &hi);
+  if (hi < cap) cap = hi;
   if (ax >= 0) {
     if (!(e->a->level[l].connectivity[ax] & (1u << d))) cap = 1;
     int64_t used = 1;
@@ -411,7 +632,7 @@ static void exh_factors(Exh *e, int d, int s, int64_t left) {
     int64_t room = e->a->level[l].fanout[ax] / used;
     if (room < cap) cap = room;
   }
-  for (int64_t f = 1; f <= cap; f++) {
+  for (int64_t f = lo; f <= cap; f++) {
     if (left % f) continue;
     if (ax >= 0)
       lm->spatial[ax][d] = f;
@@ -427,7 +648,7 @@ static void exh_factors(Exh *e, int d, int s, int64_t left) {
 }
 
 static Rc exhaustive_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res) {
-  Exh e = {p, a, o, res, {0}, {0}, {0}, 0, false, {0}};
+  Exh e = {p, a, o, res, {0}, {0}, {0}, 0, false, mapcons_any(&a->cons), {0}};
   mapspace_order_classes(p, e.cls);
   e.m.nlevels = a->nlevels;
   for (int l = 0; l < a->nlevels; l++)
@@ -463,14 +684,15 @@ typedef struct {
   int64_t budget;
   Rng rng;
   bool vary_keeps; /* seeded_climbs: start some seeds with bypasses */
+  bool cons;       /* a has mapping constraints (mapper_eval) */
 } Climb;
 
 /* Evaluates m; true if it beats *cur_fit (then *cur = m).  The global best follows. */
-static bool climb_try(Climb *c, const Mapping *m, Mapping *cur, double *cur_fit) {
+static bool climb_try(Climb *c, Mapping *m, Mapping *cur, double *cur_fit) {
   if (c->res->evals >= c->budget) return false;
   CostResult r;
   c->res->evals++;
-  if (cost_eval(c->p, c->a, m, &r) != COST_OK) return false;
+  if (mapper_eval(c->p, c->a, c->cons, m, &r) != COST_OK) return false;
   c->res->valid++;
   double f = fitness(&r, c->o->objective);
   mapresult_offer(c->res, m, &r, f);
@@ -599,7 +821,7 @@ static void local_search(Climb *c) {
       done += apply_move(c, &m, moves[rng_next(&c->rng) % (uint64_t)nmoves]);
     CostResult r;
     c->res->evals++;
-    int err = cost_eval(c->p, c->a, &m, &r);
+    int err = mapper_eval(c->p, c->a, c->cons, &m, &r);
     /* A kick that overflows a buffer is repaired, not dropped: primes of
      * random dims move one level outwards until the tiles fit. */
     for (int rep = 0; err == COST_ECAPACITY && rep < KICK_REPAIRS && c->res->evals < c->budget;
@@ -612,7 +834,7 @@ static void local_search(Climb *c) {
       if (e < 0 || !move_factor(&m, e, l * (1 + ACCEL_MAX_AXES), (l - 1) * (1 + ACCEL_MAX_AXES)))
         continue;
       c->res->evals++;
-      err = cost_eval(c->p, c->a, &m, &r);
+      err = mapper_eval(c->p, c->a, c->cons, &m, &r);
     }
     if (err != COST_OK) continue;
     c->res->valid++;
@@ -750,7 +972,7 @@ static void seeded_climbs(Climb *c) {
     CostResult r;
     c->res->evals++;
     double f = INFINITY;
-    if (cost_eval(c->p, c->a, &m, &r) == COST_OK) {
+    if (mapper_eval(c->p, c->a, c->cons, &m, &r) == COST_OK) {
       c->res->valid++;
       f = fitness(&r, c->o->objective);
       mapresult_offer(c->res, &m, &r, f);
@@ -771,6 +993,7 @@ static void seeded_climbs(Climb *c) {
 static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int chain,
                     MapResult *res, int *last_err_out, Diag *d) {
   int n = mapspace_dim(a);
+  bool cons = mapcons_any(&a->cons);
   OptKind kind = o->strategy == MAP_RANDOM    ? OPT_RANDOM
                  : o->strategy == MAP_GENETIC ? OPT_GENETIC
                                               : OPT_CMAES;
@@ -805,7 +1028,7 @@ static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int
       for (int tries = 0; tries < 8 && res->evals < budget; tries++) {
         if (tries) opt_resample(opt, i, x);
         mapspace_decode(p, a, x, &m);
-        int err = cost_eval(p, a, &m, &c);
+        int err = mapper_eval(p, a, cons, &m, &c);
         res->evals++;
         if (err != COST_OK) {
           last_err = err;
@@ -843,7 +1066,7 @@ static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int
   }
   res->restarts = restarts;
   if (kind == OPT_CMAES) {
-    Climb cl = {p, a, o, res, 0, {{0}}, chain > 0};
+    Climb cl = {p, a, o, res, 0, {{0}}, chain > 0, cons};
     rng_seed(&cl.rng, o->seed ^ 0xc2b2ae3d27d4eb4fULL);
     /* Seeds that fill the array best, each climbed a little (spatial first). */
     cl.budget = res->evals + (total - res->evals) / 2;
@@ -870,6 +1093,20 @@ static const char *tensor_list(uint8_t mask, char buf[16]) {
 
 Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
   Rc rc = RC_OK;
+  /* The constraints: consistent, and some factors of this layer within them. */
+  int cl, ck, cd;
+  char why[512];
+  bool dims_ok = true;
+  for (int dd = 0; dd < NDIMS; dd++) dims_ok &= p->dim[dd] >= 1;
+  if (!mapcons_any(&a->cons) || !dims_ok) {
+    /* nothing to check here: cost_eval reports a bad problem */
+  } else if (!mapcons_valid(a, &cl, &cd, why, sizeof why)) {
+    diag_error(d, p->name, "arch '%s': contradictory mapping constraints: %s", a->name, why);
+    return RC_BADINPUT;
+  } else if (!mapcons_feasible(a, p, &cl, &ck, &cd, why, sizeof why)) {
+    diag_error(d, p->name, "no mapping keeps the constraints of arch '%s': %s", a->name, why);
+    return RC_BADINPUT;
+  }
   /* The smallest tiles: every factor at DRAM, so a level holds one word of
    * each tensor it keeps, and it need keep only its must_keep tensors. */
   for (int l = 1; l < a->nlevels; l++) {
@@ -924,6 +1161,11 @@ Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
   memset(res, 0, sizeof *res);
   res->best_fitness = INFINITY;
+  if (o->budget < 1 || o->budget > MAPPER_MAX_BUDGET) {
+    diag_error(d, p->name, "a mapper budget of %lld evaluations; naasc accepts 1 to %lld",
+               (long long)o->budget, (long long)MAPPER_MAX_BUDGET);
+    return RC_BADINPUT;
+  }
   if (mapper_check(p, a, d) != RC_OK) return RC_BADINPUT;
   if (o->strategy == MAP_GRADIENT) {
     /* Rule names: gradient_bad_temperature, gradient_bad_lr (tests/golden). */
@@ -983,7 +1225,9 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
                (long long)res->evals, cost_error_name(last_err),
                last_err == COST_ECAPACITY  ? "the smallest tiles do not fit a buffer"
                : last_err == COST_ECONNECT ? "the connectivity admits no dim of the layer"
-                                           : "see docs/cost-model.md");
+               : last_err == COST_ECONSTRAINT
+                   ? "no candidate kept the mapping constraints (min_parallelism?)"
+                   : "see docs/cost-model.md");
     return RC_BADINPUT;
   }
   return RC_OK;

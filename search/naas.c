@@ -18,22 +18,27 @@
  * vector, in order:
  *   [0] array axes k in {1,2,3};  [1] PEs, in steps of 8 up to the budget's;
  *   [2],[3] the shape: each axis but the last takes an even share of what is
- *   left (array dims in steps of 2);  [4] rf words per PE (steps of 8 words
- *   = 16 B, up to 512 words, log scale);  [5] glb words (steps of 16 B, log
- *   scale, within what the PEs' rfs leave of the budget's on-chip bytes);
+ *   left (array dims in steps of 2);  [4] rf words per PE (steps of 8 words,
+ *   log scale, up to what the storage range leaves);  [5] glb words (steps
+ *   of 8 words, log scale, within what the PEs' rfs leave of the range);
  *   [6] DRAM bandwidth (eighths of the budget's);  then per axis 8 genes: the
  *   importance of G K C P Q R S and how many of the most important (1-3) are
  *   the axis' parallel dims (NAAS's importance encoding of connectivity);
  *   [31] how many of the axes fan out from the glb to clusters (0: no
  *   cluster level; the rest fan out from each cluster to its PEs);  [32]
- *   the cluster buffer's words (steps of 16 B, log scale, up to 16 KB).
+ *   the cluster buffer's words (steps of 8 words, log scale).
+ * The storage range is the budget's on-chip words under a byte budget, and
+ * 4x them under an area budget, where the area (and --max-power) decide:
+ * with a technology node every level's energy per access, leakage and area
+ * follow its size (arch_apply_tech), so no hand clamp bounds the register
+ * file or the cluster buffer (docs/search.md, "Budgets").
  * Sizing only (--sizing-only, the paper's "sizing" baseline) keeps the
  * budget's own hierarchy and connectivity and searches, one gene each, every
  * array axis' size (steps of 2, from half to twice the budget's), every
  * on-chip level's capacity (steps of 16 B, a quarter to 4x) and the DRAM
  * bandwidth.  Decoding either vector never exceeds the budget's PEs; a
- * design over its on-chip bytes or --max-area is invalid and resampled
- * (NAAS rejects and resamples).
+ * design over the budget (its area, or its on-chip bytes), --max-area or
+ * --max-power is invalid and resampled (NAAS rejects and resamples).
  *
  * Determinism: every random draw is the optimizer's (seeded by --seed);
  * the mapper's seed of a layer depends only on (layer shape, seed).  A
@@ -45,10 +50,13 @@
  *
  * Checkpoints (--checkpoint) are written atomically after every generation:
  * a fingerprint of (workload, budget, options), the optimizer's state, the
- * best vector, the counters and the candidate log.
+ * best vector, the counters and the candidate log, under a checksum
+ * (checkpoint.c: the format and the reader's checks).
  */
 #include "search/search.h"
 #include "search/internal.h"
+
+#include "backend/backend.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -62,13 +70,16 @@
 #include <mpi.h>
 #endif
 
-/* ---- energy and area of the template (backend/presets/README.md) ---------
- * The same scheme the presets use, so searched designs and baselines compare
- * alike: Chen, Emer, Sze, ISCA 2016, Table IV, normalised to one MAC; area
- * from the Accelergy table of the Eyeriss-like design (README, "One area
- * scheme"). */
+/* ---- energy and area of the template ------------------------------------
+ * With a technology node in the budget, the template's figures come from
+ * the technology model (arch_apply_tech) at the budget's node and
+ * precision, as the presets' do.  A budget without one (every figure given,
+ * e.g. a Timeloop case) gets the relative scheme below: Chen, Emer, Sze,
+ * ISCA 2016, Table IV, normalised to one MAC; area from the Accelergy table
+ * of the Eyeriss-like design (timeloop-accelergy-exercises @9baa0b4,
+ * eyeriss_like ART summary). */
 #define E_MAC 1.0          /* [EN] ALU 1x */
-#define E_RF 1.0           /* [EN] RF (0.5 kB) 1x; the rf is at most 1 KB, the README's RF class */
+#define E_RF 1.0           /* [EN] RF (0.5 kB) 1x, up to RF_CLASS_WORDS */
 #define E_GLB 6.0          /* [EN] global buffer 6x */
 #define E_HOP 2.0          /* [EN] inter-PE 2x per hop */
 #define A_MAC 1239.5       /* [AR] 16-bit MAC, um^2 */
@@ -76,12 +87,11 @@
 #define A_RF_WORD 18.0833  /* [AR] RF per 16-bit word */
 #define A_RF_FIXED 162.68  /* [AR] RF per instance */
 
-#define RF_MAX_WORDS 512 /* 1 KB: the RF energy class bound of the presets' scheme */
-#define CLUSTER_MAX_WORDS \
-  8192               /* 16 KB per cluster: the EdgeTPU preset's per-column accumulators [T3] */
-#define STEP_WORDS 8 /* NAAS's 16-byte buffer step, in 16-bit words */
-#define PE_STEP 8    /* NAAS's PE step */
-#define NCONN 7      /* G K C P Q R S: the dims whose importance is encoded */
+#define RF_CLASS_WORDS 512 /* 1 KB: the RF class bound of the relative scheme (arch_tech.c) */
+#define AREA_RANGE 4       /* under an area budget, storage ranges over 4x the budget's words */
+#define STEP_WORDS 8       /* NAAS's 16-byte buffer step, in 16-bit words */
+#define PE_STEP 8          /* NAAS's PE step */
+#define NCONN 7            /* G K C P Q R S: the dims whose importance is encoded */
 #define MAX_RESAMPLE 32
 
 static const int conn_dim[NCONN] = {DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
@@ -299,11 +309,7 @@ void naas_options_default(NaasOptions *o) {
   o->jobs = 1;
 }
 
-typedef struct {
-  int64_t pes;          /* MACs */
-  int64_t onchip_words; /* 16-bit words of on-chip storage (all levels, all instances) */
-  double dram_bw;       /* words/cycle; <= 0 unlimited */
-} Budget;
+typedef NaasBudget Budget; /* search/internal.h */
 
 static int64_t onchip_bits(const Arch *a) {
   int64_t bits = 0;
@@ -318,9 +324,14 @@ static int64_t onchip_bits(const Arch *a) {
   return bits;
 }
 
-static void budget_of(const Arch *a, Budget *b) {
+static void budget_of(const Arch *a, const NaasOptions *o, Budget *b) {
+  memset(b, 0, sizeof *b);
   b->pes = a->mac_instances;
   b->onchip_words = onchip_bits(a) / 16;
+  b->bytes = o->byte_budget || a->tech_nm <= 0;
+  b->range_words = b->bytes ? b->onchip_words : AREA_RANGE * b->onchip_words;
+  b->area_um2 = o->max_area_um2 > 0 ? o->max_area_um2 : b->bytes ? 0 : arch_area_um2(a);
+  b->power_mw = o->max_power_mw;
   b->dram_bw = a->level[0].shared_bw > 0 ? a->level[0].shared_bw
                : a->level[0].read_bw > 0
                    ? a->level[0].read_bw + (a->level[0].write_bw > 0 ? a->level[0].write_bw : 0)
@@ -345,25 +356,49 @@ static void arch_finish(Arch *a) {
 }
 
 /* cost.c's area model (docs/cost-model.md, "Area"), before any mapping. */
-static double arch_area(const Arch *a) {
-  double area = (double)a->mac_instances * a->mac_area_um2;
+static double arch_area(const Arch *a) { return arch_area_um2(a); }
+
+/* The figures of a decoded design: the technology model's at the budget's
+ * node (its levels' `derived` figures), then the budget's --assume mode. */
+static bool refresh_costs(Arch *a) {
+  if (a->tech_nm > 0) {
+    Diag quiet;
+    diag_init(&quiet, NULL, NULL);
+    if (arch_apply_tech(a, &quiet) != RC_OK) return false;
+  }
+  arch_assume(a, (ArchAssume)a->assume);
+  return true;
+}
+
+/* One PE of a: its MAC and every storage level with one instance per MAC. */
+static double pe_area_um2(const Arch *a) {
+  double area = a->mac_area_um2;
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
-    if (L->is_dram) continue;
-    area += (double)L->instances *
-            ((double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed);
+    if (!L->is_dram && L->instances == a->mac_instances)
+      area += (double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed;
   }
   return area;
 }
 
+/* Within the budget: its PEs, and its bytes or area, and --max-power. */
+static bool within_budget(const Budget *bg, const Arch *a) {
+  if (a->mac_instances > bg->pes) return false;
+  if (bg->bytes && onchip_bits(a) / 16 > bg->onchip_words) return false;
+  if (bg->area_um2 > 0 && arch_area_um2(a) > bg->area_um2) return false;
+  if (bg->power_mw > 0 && arch_peak_power_mw(a) > bg->power_mw) return false;
+  return true;
+}
+
+/* naas.c's parts that the gradient co-search (cosearch.c) shares
+ * (search/internal.h). */
 void naas_arch_finish(Arch *a) { arch_finish(a); }
 int64_t naas_onchip_bits(const Arch *a) { return onchip_bits(a); }
-double naas_arch_area(const Arch *a) { return arch_area(a); }
-void naas_budget(const Arch *budget, int64_t *pes, int64_t *onchip_words, double *dram_bw) {
-  Budget b;
-  budget_of(budget, &b);
-  *pes = b.pes, *onchip_words = b.onchip_words, *dram_bw = b.dram_bw;
+bool naas_refresh_costs(Arch *a) { return refresh_costs(a); }
+void naas_budget_of(const Arch *budget, const NaasOptions *o, NaasBudget *b) {
+  budget_of(budget, o, b);
 }
+bool naas_within_budget(const NaasBudget *b, const Arch *a) { return within_budget(b, a); }
 
 /* ---- decoding ---------------------------------------------------------------- */
 
@@ -402,9 +437,12 @@ static void set_dram_bw(Level *L, double bw) {
 
 /* The template design of vector x within the budget; false if it breaks
  * the budget's bytes (then it is resampled). */
-static void level_init(Level *L, const char *name, int64_t words) {
+static void level_init(const Arch *budget, Level *L, const char *name, int64_t words) {
   snprintf(L->name, sizeof L->name, "%s", name);
-  L->word_bits = 16;
+  L->word_bits = 0; /* the widest tensor: every template level keeps W, I and O */
+  for (int t = 0; t < NTENSORS; t++)
+    if (arch_tensor_bits(budget, t) > L->word_bits) L->word_bits = arch_tensor_bits(budget, t);
+  L->derived = budget->tech_nm > 0 ? LEVEL_TECH_ALL : 0;
   L->block_words = 1;
   L->capacity_words = words;
   L->multiple_buffering = 1;
@@ -429,6 +467,10 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   memset(a, 0, sizeof *a);
   snprintf(a->name, sizeof a->name, "naas-%.30s", budget->name);
   a->clock_mhz = budget->clock_mhz;
+  a->tech_nm = budget->tech_nm;
+  memcpy(a->tensor_bits, budget->tensor_bits, sizeof a->tensor_bits);
+  a->assume = budget->assume;
+  a->mac_derived = budget->tech_nm > 0 ? (uint8_t)(LEVEL_TECH_ENERGY | LEVEL_TECH_AREA) : 0;
   a->level[0] = budget->level[0];
   set_dram_bw(&a->level[0], decode_bw(bg, gene(x, 6)));
   for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
@@ -463,9 +505,9 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   int L = split ? 4 : 3;
   a->nlevels = L;
   Level *g = &a->level[1], *c = split ? &a->level[2] : NULL, *r = &a->level[L - 1];
-  level_init(g, "glb", 0);
-  if (c) level_init(c, "cluster", 0);
-  level_init(r, "rf", 0);
+  level_init(budget, g, "glb", 0);
+  if (c) level_init(budget, c, "cluster", 0);
+  level_init(budget, r, "rf", 0);
   int64_t clusters = 1;
   for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
     if (size[ax] <= 1) continue;
@@ -487,20 +529,18 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   }
   int64_t P = size[0] * size[1] * size[2];
   /* Register file per PE, cluster buffers, then the global buffer from what is left. */
-  int64_t room = bg->onchip_words - 1 - (c ? clusters : 0);
-  int64_t rf = decode_words(gene(x, 4), room / P < RF_MAX_WORDS ? room / P : RF_MAX_WORDS, false);
+  int64_t room = bg->range_words - 1 - (c ? clusters : 0);
+  int64_t rf = decode_words(gene(x, 4), room / P, false);
   if (rf < 1) return false;
-  int64_t left = bg->onchip_words - rf * P;
+  int64_t left = bg->range_words - rf * P;
   if (c) {
-    int64_t hi = (left - 1) / clusters;
-    int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1),
-                              hi < CLUSTER_MAX_WORDS ? hi : CLUSTER_MAX_WORDS, false);
+    int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1), (left - 1) / clusters, false);
     if (cw < 1) return false;
     c->capacity_words = cw;
     left -= cw * clusters;
-    /* Energy class by size, as the presets' scheme draws it (README: RF up
-     * to about 1 KB per instance, buffer class above). */
-    bool small = cw <= RF_MAX_WORDS;
+    /* Without a technology node: the energy class by size, as the relative
+     * scheme draws it (RF up to 1 KB per instance, buffer class above). */
+    bool small = cw <= RF_CLASS_WORDS;
     c->e_read_pj = c->e_fill_pj = c->e_update_pj = small ? E_RF : E_GLB;
     c->area_um2_per_word = small ? A_RF_WORD : A_SRAM_WORD;
     c->area_um2_fixed = small ? A_RF_FIXED : 0;
@@ -520,14 +560,14 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
       E_HOP; /* the presets charge the hop on the level that fans out from the big buffer */
   g->area_um2_per_word = A_SRAM_WORD;
   r->capacity_words = rf;
-  r->e_read_pj = r->e_fill_pj = r->e_update_pj = E_RF;
+  r->e_read_pj = r->e_fill_pj = r->e_update_pj = rf <= RF_CLASS_WORDS ? E_RF : E_GLB;
   r->area_um2_per_word = A_RF_WORD;
   r->area_um2_fixed = A_RF_FIXED;
   a->mac_energy_pj = E_MAC;
   a->mac_area_um2 = A_MAC;
   a->vector = budget->vector;
   arch_finish(a);
-  return a->mac_instances <= bg->pes && onchip_bits(a) / 16 <= bg->onchip_words;
+  return refresh_costs(a) && within_budget(bg, a);
 }
 
 /* The budget's own design resized by x (sizing only). */
@@ -557,7 +597,7 @@ static bool decode_sizing(const Arch *budget, const Budget *bg, const double *x,
     }
   }
   arch_finish(a);
-  return a->mac_instances <= bg->pes && onchip_bits(a) / 16 <= bg->onchip_words;
+  return refresh_costs(a) && within_budget(bg, a);
 }
 
 /* ---- running mapper jobs -------------------------------------------------------- */
@@ -786,6 +826,11 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->nlayers = n;
   r->arch = *a;
   r->area_um2 = arch_area(a);
+  r->power_mw = arch_peak_power_mw(a);
+  r->effort.map_budget = r->effort.final_map_budget = mo.budget; /* this one pass */
+  r->effort.seed = mo.seed;
+  r->effort.strategy = (int)mo.strategy;
+  r->effort.objective = (int)mo.objective;
   if (rc == RC_OK) {
     Score s;
     score_of(w, o, outs, r->area_um2, &s);
@@ -804,11 +849,102 @@ static double now_s(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* ---- equal effort ------------------------------------------------------------ */
+
+static int64_t final_budget_of(const NaasOptions *o) {
+  return o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+}
+
+void naas_effort_of(const NaasOptions *o, NaasEffort *e) {
+  MapperOptions mo;
+  mapper_opts(o, &mo);
+  memset(e, 0, sizeof *e);
+  e->map_budget = mo.budget;
+  int64_t fb = final_budget_of(o);
+  e->final_map_budget = fb > mo.budget ? fb : mo.budget;
+  e->seed = mo.seed;
+  e->strategy = (int)mo.strategy;
+  e->objective = (int)mo.objective;
+}
+
+bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b) {
+  return a->map_budget == b->map_budget && a->final_map_budget == b->final_map_budget &&
+         a->seed == b->seed && a->strategy == b->strategy && a->objective == b->objective;
+}
+
+void naas_effort_json(JsonWriter *j, const NaasEffort *e) {
+  json_object(j, NULL);
+  json_key(j, "map_budget");
+  json_int(j, e->map_budget);
+  json_key(j, "final_map_budget");
+  json_int(j, e->final_map_budget);
+  json_key(j, "seed");
+  json_uint(j, e->seed);
+  json_key(j, "strategy");
+  json_str(j, map_strategy_name((MapStrategy)e->strategy));
+  json_key(j, "objective");
+  json_str(j, e->objective == MAPOBJ_ENERGY    ? "energy"
+              : e->objective == MAPOBJ_LATENCY ? "latency"
+                                               : "edp");
+  json_end(j, NULL);
+}
+
+/* Two passes, o's map_budget then its final budget, the better set kept;
+ * r->effort records the budgets the passes used. */
+Rc naas_map_design(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                   Diag *d) {
+  NaasOptions fo = *o;
+  fo.cache = NULL;
+  Rc rc = eval_full(w, a, &fo, r, d);
+  if (rc != RC_OK) return rc;
+  int64_t fb = final_budget_of(o);
+  if (fb <= r->effort.map_budget) return RC_OK;
+  NaasResult r2;
+  memset(&r2, 0, sizeof r2);
+  fo.map_budget = fb;
+  rc = eval_full(w, a, &fo, &r2, d);
+  r->evals += r2.evals;
+  r->effort.final_map_budget = r2.effort.map_budget;
+  if (rc == RC_OK && r2.score < r->score) {
+    xfree(r->mapping);
+    xfree(r->cost);
+    r->mapping = r2.mapping;
+    r->cost = r2.cost;
+    r->score = r2.score;
+    r->edp = r2.edp;
+    r->energy_pj = r2.energy_pj;
+    r->cycles = r2.cycles;
+    r2.mapping = NULL;
+    r2.cost = NULL;
+  }
+  naas_result_free(&r2);
+  return rc;
+}
+
+Rc naas_compare(const NaasResult *design, const NaasResult *baseline, NaasRatios *q, Diag *d) {
+  memset(q, 0, sizeof *q);
+  const NaasEffort *a = &design->effort, *b = &baseline->effort;
+  if (a->map_budget <= 0 || b->map_budget <= 0 || !naas_effort_equal(a, b)) {
+    diag_error(d, "compare",
+               "'%s' and '%s' were not mapped with the same effort (mapper budgets %" PRId64
+               " then %" PRId64 ", seed %" PRIu64 " against %" PRId64 " then %" PRId64
+               ", seed %" PRIu64 "): a comparison needs both "
+               "sides mapped by naas_map_design with the same options",
+               design->arch.name, baseline->arch.name, a->map_budget, a->final_map_budget, a->seed,
+               b->map_budget, b->final_map_budget, b->seed);
+    return RC_INTERNAL;
+  }
+  q->speedup = baseline->cycles / design->cycles;
+  q->energy_saving = baseline->energy_pj / design->energy_pj;
+  q->edp_gain = baseline->edp / design->edp;
+  return RC_OK;
+}
+
 Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
                    Diag *d) {
   memset(r, 0, sizeof *r);
   double t0 = now_s();
-  Rc rc = eval_full(w, a, o, r, d);
+  Rc rc = naas_map_design(w, a, o, r, d);
   r->candidates = 1;
   r->seconds = now_s() - t0;
   return rc;
@@ -841,13 +977,6 @@ void naas_describe(const Arch *a, NaasCandidate *c) {
   c->dram_bw = a->level[0].shared_bw;
 }
 
-static void json_num(FILE *f, double v) {
-  if (isfinite(v))
-    fprintf(f, "%.17g", v);
-  else
-    fputs("null", f);
-}
-
 void naas_conn_string(uint8_t conn, char *buf) {
   int k = 0;
   for (int d = 0; d < NDIMS; d++)
@@ -863,36 +992,59 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
     diag_error(d, path, "out of memory");
     return RC_INTERNAL;
   }
-  fprintf(f, "{\"schema\": \"naasc-search-log/1\", \"candidates\": [");
+  JsonWriter j;
+  json_init(&j, f);
+  json_object(&j, NULL);
+  json_key(&j, "schema");
+  json_str(&j, "naasc-search-log/1");
+  json_key(&j, "candidates");
+  json_array(&j, "\n  ");
   for (int64_t i = 0; i < r->nlog; i++) {
     const NaasCandidate *c = &r->log[i];
-    fprintf(f, "%s\n  {\"iteration\": %" PRId64 ", \"index\": %d, \"valid\": %s, \"score\": ",
-            i ? "," : "", c->iteration, c->index, c->valid ? "true" : "false");
-    json_num(f, c->score);
-    fputs(", \"edp\": ", f);
-    json_num(f, c->edp);
-    fputs(", \"energy_pj\": ", f);
-    json_num(f, c->energy_pj);
-    fputs(", \"cycles\": ", f);
-    json_num(f, c->cycles);
-    fputs(", \"area_um2\": ", f);
-    json_num(f, c->area_um2);
-    fprintf(f, ", \"pes\": %" PRId64 ", \"array\": [", c->pes);
-    for (int k = 0; k < c->naxes; k++) fprintf(f, "%s%" PRId64, k ? ", " : "", c->axis[k]);
-    fputs("], \"connectivity\": [", f);
+    json_object(&j, NULL);
+    json_key(&j, "iteration");
+    json_int(&j, c->iteration);
+    json_key(&j, "index");
+    json_int(&j, c->index);
+    json_key(&j, "valid");
+    json_bool(&j, c->valid);
+    json_key(&j, "score");
+    json_num(&j, "%.17g", c->score);
+    json_key(&j, "edp");
+    json_num(&j, "%.17g", c->edp);
+    json_key(&j, "energy_pj");
+    json_num(&j, "%.17g", c->energy_pj);
+    json_key(&j, "cycles");
+    json_num(&j, "%.17g", c->cycles);
+    json_key(&j, "area_um2");
+    json_num(&j, "%.17g", c->area_um2);
+    json_key(&j, "pes");
+    json_int(&j, c->pes);
+    json_key(&j, "array");
+    json_array(&j, NULL);
+    for (int k = 0; k < c->naxes; k++) json_int(&j, c->axis[k]);
+    json_end(&j, NULL);
+    json_key(&j, "connectivity");
+    json_array(&j, NULL);
     for (int k = 0; k < c->naxes; k++) {
       char s[NDIMS + 1];
       naas_conn_string(c->connectivity[k], s);
-      fprintf(f, "%s\"%s\"", k ? ", " : "", s);
+      json_str(&j, s);
     }
-    fprintf(f,
-            "], \"inner_words\": %" PRId64 ", \"glb_words\": %" PRId64
-            ", \"onchip_bytes\": %" PRId64 ", \"dram_bw\": ",
-            c->inner_words, c->glb_words, c->onchip_bytes);
-    json_num(f, c->dram_bw);
-    fputs("}", f);
+    json_end(&j, NULL);
+    json_key(&j, "inner_words");
+    json_int(&j, c->inner_words);
+    json_key(&j, "glb_words");
+    json_int(&j, c->glb_words);
+    json_key(&j, "onchip_bytes");
+    json_int(&j, c->onchip_bytes);
+    json_key(&j, "dram_bw");
+    json_num(&j, "%.17g", c->dram_bw);
+    json_end(&j, NULL);
   }
-  fprintf(f, "\n]}\n");
+  json_end(&j, "\n");
+  json_end(&j, NULL);
+  fputc('\n', f);
   fclose(f);
   Rc rc = file_write_atomic(path, buf, len, d);
   free(buf);
@@ -900,8 +1052,6 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
 }
 
 /* ---- checkpoints ------------------------------------------------------------------ */
-
-#define CKPT_MAGIC "NAASCKP1"
 
 static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
                             int dim) {
@@ -918,127 +1068,15 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   h = fnv(h, &o->map_budget, sizeof o->map_budget);
   h = fnv(h, &o->seed, sizeof o->seed);
   h = fnv(h, &o->max_area_um2, sizeof o->max_area_um2);
+  h = fnv(h, &o->max_power_mw, sizeof o->max_power_mw);
+  h = fnv(h, &o->byte_budget, sizeof o->byte_budget);
   h = fnv(h, &o->max_cycles, sizeof o->max_cycles);
   return fnv(h, &o->max_energy_pj, sizeof o->max_energy_pj);
 }
 
-typedef struct {
-  uint64_t fp;
-  int64_t iter, candidates, evals, nlog;
-  double seconds, best_score;
-  int32_t dim, have_best;
-  uint64_t optlen;
-} CkptHeader;
-
-static Rc ckpt_write(const char *path, const CkptHeader *h, const Optimizer *opt,
-                     const double *best_x, const NaasCandidate *log, Diag *d) {
-  size_t olen = (size_t)h->optlen;
-  size_t len =
-      8 + sizeof *h + olen + sizeof(double) * (size_t)h->dim + sizeof *log * (size_t)h->nlog;
-  char *buf = xmalloc(len), *p = buf;
-  if (!buf) {
-    diag_error(d, path, "out of memory writing the checkpoint");
-    return RC_INTERNAL;
-  }
-  memcpy(p, CKPT_MAGIC, 8), p += 8;
-  memcpy(p, h, sizeof *h), p += sizeof *h;
-  opt_save(opt, p, olen), p += olen;
-  memcpy(p, best_x, sizeof(double) * (size_t)h->dim), p += sizeof(double) * (size_t)h->dim;
-  if (h->nlog) memcpy(p, log, sizeof *log * (size_t)h->nlog);
-  Rc rc = file_write_atomic(path, buf, len, d);
-  xfree(buf);
-  return rc;
-}
-
-/* Reads a checkpoint into the search's state; RC_BADINPUT (reported) if it
- * is unreadable or from another search. */
-static Rc ckpt_read(const char *path, uint64_t fp, Optimizer *opt, int dim, CkptHeader *h,
-                    double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d) {
-  uint8_t *buf = NULL;
-  size_t len = 0;
-  Diag fd = *d;
-  fd.file = path;
-  Rc rc = file_read_all(path, (size_t)1 << 34, &buf, &len, &fd);
-  d->nerrors = fd.nerrors;
-  if (rc != RC_OK) return RC_BADINPUT;
-  const uint8_t *p = buf;
-  if (len < 8 + sizeof *h || memcmp(p, CKPT_MAGIC, 8) != 0) {
-    diag_error(d, path, "not a naasc search checkpoint (bad magic or truncated)");
-    goto bad;
-  }
-  memcpy(h, p + 8, sizeof *h);
-  p += 8 + sizeof *h;
-  if (h->fp != fp || h->dim != dim) {
-    diag_error(d, path,
-               "this checkpoint is from another search (different models, budget or options); "
-               "resume with the same command line");
-    goto bad;
-  }
-  if (h->nlog < 0 || h->iter < 0 || h->optlen != opt_save(opt, NULL, 0) ||
-      len != 8 + sizeof *h + h->optlen + sizeof(double) * (size_t)dim +
-                 sizeof **log * (size_t)h->nlog) {
-    diag_error(d, path, "checkpoint truncated or corrupt (%zu bytes)", len);
-    goto bad;
-  }
-  if (!opt_load(opt, p, (size_t)h->optlen)) {
-    diag_error(d, path, "checkpoint's optimizer state does not match this search");
-    goto bad;
-  }
-  p += h->optlen;
-  memcpy(best_x, p, sizeof(double) * (size_t)dim);
-  p += sizeof(double) * (size_t)dim;
-  if (h->nlog > *caplog) {
-    NaasCandidate *nl = xrealloc(*log, sizeof **log * (size_t)h->nlog);
-    if (!nl) {
-      xfree(buf);
-      diag_error(d, path, "out of memory reading the checkpoint");
-      return RC_INTERNAL;
-    }
-    *log = nl;
-    *caplog = h->nlog;
-  }
-  if (h->nlog) memcpy(*log, p, sizeof **log * (size_t)h->nlog);
-  xfree(buf);
-  return RC_OK;
-bad:
-  xfree(buf);
-  return RC_BADINPUT;
-}
+/* The format, its checks and its checksum: checkpoint.c. */
 
 /* ---- the search ------------------------------------------------------------------ */
-
-Rc naas_finish(const NaasWorkload *w, const Arch *best, const NaasOptions *o, NaasResult *r,
-               int64_t *evals, Diag *d) {
-  /* The best design's layers are mapped again with the search's budget
-   * (the same mappings it scored) and with the final budget (the `map`
-   * pass's default, as the baselines get); the better set is the result. */
-  NaasOptions fo = *o;
-  fo.cache = NULL;
-  Rc rc = eval_full(w, best, &fo, r, d);
-  int64_t final_budget = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
-  r->search_score = r->score;
-  if (rc == RC_OK && final_budget > (o->map_budget > 0 ? o->map_budget : DEFAULT_MAP_BUDGET)) {
-    NaasResult r2;
-    memset(&r2, 0, sizeof r2);
-    fo.map_budget = final_budget;
-    rc = eval_full(w, best, &fo, &r2, d);
-    *evals += r2.evals;
-    if (rc == RC_OK && r2.score < r->score) {
-      xfree(r->mapping);
-      xfree(r->cost);
-      r->mapping = r2.mapping;
-      r->cost = r2.cost;
-      r->score = r2.score;
-      r->edp = r2.edp;
-      r->energy_pj = r2.energy_pj;
-      r->cycles = r2.cycles;
-      r2.mapping = NULL;
-      r2.cost = NULL;
-    }
-    naas_result_free(&r2);
-  }
-  return rc;
-}
 
 Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
                Diag *d) {
@@ -1049,7 +1087,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     return RC_BADINPUT;
   }
   Budget bg;
-  budget_of(budget, &bg);
+  budget_of(budget, o, &bg);
+  double pe_area = pe_area_um2(budget);
+  if (bg.area_um2 > 0 && bg.area_um2 < pe_area) {
+    diag_error(d, budget->name,
+               "an area budget of %g mm^2 is smaller than one PE (%g mm^2: its MAC and storage)",
+               bg.area_um2 * 1e-6, pe_area * 1e-6);
+    return RC_BADINPUT;
+  }
   if (bg.pes < 1 || bg.onchip_words < 2 || budget->nlevels < 1 || !budget->level[0].is_dram) {
     diag_error(d, budget->name,
                "impossible budget: %" PRId64 " PEs and %" PRId64
@@ -1067,6 +1112,33 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   int64_t iters = o->iterations > 0 ? o->iterations : DEFAULT_ITERATIONS;
   MapperOptions mo;
   mapper_opts(o, &mo);
+  {
+    /* The limits of a search (naas.h), before any work. */
+    int64_t cands, work,
+        fb = o->final_map_budget > 0 ? o->final_map_budget : DEFAULT_FINAL_MAP_BUDGET;
+    bool fits = ck_mul_i64(iters, lam, &cands) && ck_add_i64(cands, 1, &cands);
+    if (lam < 4 || lam > NAAS_MAX_POPSIZE) {
+      diag_error(d, "search", "a population of %d; naasc accepts 4 to %d", lam, NAAS_MAX_POPSIZE);
+      return RC_BADINPUT;
+    }
+    if (!fits || cands > NAAS_MAX_CANDIDATES) {
+      diag_error(d, "search",
+                 "%" PRId64 " generations of %d candidates are more than the %" PRId64
+                 " candidates a search accepts",
+                 iters, lam, NAAS_MAX_CANDIDATES);
+      return RC_BADINPUT;
+    }
+    if (mo.budget > MAPPER_MAX_BUDGET || fb > MAPPER_MAX_BUDGET ||
+        !ck_mul_i64(cands, mo.budget, &work) || work > NAAS_MAX_WORK) {
+      diag_error(d, "search",
+                 "%" PRId64 " candidates with a mapper budget of %" PRId64 " (final %" PRId64
+                 ") are more work than a search accepts: at most %" PRId64
+                 " evaluations per layer shape, "
+                 "and a budget of at most %" PRId64,
+                 cands, mo.budget, fb, NAAS_MAX_WORK, MAPPER_MAX_BUDGET);
+      return RC_BADINPUT;
+    }
+  }
   NaasCache *cache = o->cache ? o->cache : naas_cache_create();
   Optimizer *opt = opt_create(o->optimizer, dim, lam, 0.3, o->seed);
   double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs),
@@ -1096,14 +1168,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     opt_set_mean(opt, x0);
   }
   uint64_t fp = fingerprint(w, budget, o, dim);
-  CkptHeader h;
+  NaasCkpt h;
   memset(&h, 0, sizeof h);
   h.fp = fp;
   h.dim = dim;
   h.optlen = opt_save(opt, NULL, 0);
   h.best_score = INFINITY;
   if (o->resume && o->checkpoint) {
-    rc = ckpt_read(o->checkpoint, fp, opt, dim, &h, best_x, &log, &caplog, d);
+    rc = naas_ckpt_read(o->checkpoint, fp, opt, &h, best_x, &log, &caplog, d);
     if (rc != RC_OK) goto done;
     r->resumed_at = h.iter;
   }
@@ -1115,7 +1187,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   bool start = h.nlog == 0;
   while (h.iter < iters && !stop) {
     int n = start ? 1 : lam;
-    /* Ask: decode, resampling designs over the budget (or --max-area). */
+    /* Ask: decode, resampling designs over the budget (or --max-area, --max-power). */
     for (int i = 0; i < n; i++) {
       double *x = xs + (size_t)i * dim;
       if (start)
@@ -1127,7 +1199,6 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
         if (t) opt_resample(opt, i, x);
         ok[i] = o->sizing_only ? decode_sizing(budget, &bg, x, &archs[i])
                                : decode_template(budget, &bg, x, &archs[i]);
-        if (ok[i] && o->max_area_um2 > 0 && arch_area(&archs[i]) > o->max_area_um2) ok[i] = false;
       }
     }
     /* The (layer, design) pairs not cached yet, deduplicated in candidate order. */
@@ -1160,6 +1231,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       h.evals += jobs[k].out.evals;
       cache_put(cache, jobs[k].k1, jobs[k].k2, &jobs[k].out);
     }
+    if (!start && o->on_generation) o->on_generation(o->on_generation_ctx, h.iter);
     /* Tell: scores in candidate order. */
     double gen_best = INFINITY;
     for (int i = 0; i < n; i++) {
@@ -1210,7 +1282,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     h.iter++;
     h.seconds = now_s() - tstart;
     if (o->checkpoint && rank == 0) {
-      rc = ckpt_write(o->checkpoint, &h, opt, best_x, log, d);
+      rc = naas_ckpt_write(o->checkpoint, &h, opt, best_x, log, d);
       if (rc != RC_OK) goto done;
     }
     if (o->progress && rank == 0) {
@@ -1255,7 +1327,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       decode_sizing(budget, &bg, best_x, &best);
     else
       decode_template(budget, &bg, best_x, &best);
-    rc = naas_finish(w, &best, o, r, &h.evals, d);
+    /* The best design's final mappings: naas_map_design, as every baseline
+     * gets them (a pass with the search's budget, the same mappings it
+     * scored, and one with the final budget; the better set is the result).
+     * The search's own score is the best logged candidate's. */
+    int64_t evals0 = r->evals;
+    rc = naas_map_design(w, &best, o, r, d);
+    r->search_score = h.best_score;
+    h.evals += r->evals - evals0;
     r->evals = h.evals; /* the search's, plus the final mapping's */
     r->candidates = h.candidates;
   }

@@ -88,7 +88,9 @@ bool opt_parse(const char *s, OptKind *k) {
   return true;
 }
 
-static double clip01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+/* Into [0,1]; NaN (a sum of huge terms of both signs) goes to 0, so every
+ * proposal is in [0,1] whatever the state (opt_ask's contract). */
+static double clip01(double v) { return v > 0 ? (v < 1 ? v : 1) : 0; }
 
 Optimizer *opt_create(OptKind kind, int n, int popsize, double sigma0, uint64_t seed) {
   if (n < 1) return NULL;
@@ -336,13 +338,37 @@ size_t opt_save(const Optimizer *o, void *buf, size_t cap) {
   return need;
 }
 
+/* A state opt_save can have written: every number finite, the step in
+ * (0,1], the eigenvalues' roots positive, the mean and the population in
+ * [0,1] (they become candidates), the generation count far from overflow.
+ * Checked on the bytes, before any of them is loaded. */
+static bool state_ok(const Optimizer *o, int64_t gen, double sigma, const char *blk) {
+  if (gen < 0 || gen > (INT64_C(1) << 40) || !(sigma > 0 && sigma <= 1)) return false;
+  for (size_t i = 0; i < o->nblock; i++) {
+    double v;
+    memcpy(&v, blk + sizeof v * i, sizeof v);
+    if (!isfinite(v)) return false;
+    const double *at = o->block + i; /* where v goes */
+    bool unit = (at >= o->mean && at < o->mean + o->n) ||
+                (at >= o->pop && at < o->pop + (size_t)o->lambda * (size_t)o->n);
+    if (unit && !(v >= 0 && v <= 1)) return false;
+    if (at >= o->D && at < o->D + o->n && !(v > 0)) return false;
+  }
+  return true;
+}
+
 bool opt_load(Optimizer *o, const void *buf, size_t len) {
   if (len != opt_save(o, NULL, 0)) return false;
   const char *p = buf;
   int hdr[3];
+  int64_t gen;
+  double sigma;
   memcpy(hdr, p, sizeof hdr);
   p += sizeof hdr;
   if (hdr[0] != (int)o->kind || hdr[1] != o->n || hdr[2] != o->lambda) return false;
+  memcpy(&gen, p + sizeof o->rng, sizeof gen);
+  memcpy(&sigma, p + sizeof o->rng + sizeof gen, sizeof sigma);
+  if (!state_ok(o, gen, sigma, p + sizeof o->rng + sizeof gen + sizeof sigma)) return false;
   memcpy(&o->rng, p, sizeof o->rng);
   p += sizeof o->rng;
   memcpy(&o->gen, p, sizeof o->gen);

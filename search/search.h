@@ -1,6 +1,6 @@
 /*
  * search.h: the public interface of search/ (included as "search/search.h";
- * search/ depends on backend/ and ir/):
+ * search/ depends on backend/, frontend/ and ir/):
  *
  *   - black-box optimizers behind one ask/tell interface (opt.c);
  *   - the mapper of one layer on one architecture and the NAAS encoding it
@@ -8,7 +8,10 @@
  *   - the NAAS accelerator-and-mapping co-search, its gradient form, and the
  *     scoring of a fixed accelerator (naas.c, cosearch.c);
  *   - the network level over the NAS-Bench-201 cell space and its accuracy
- *     predictor (nas.c, predictor.c).
+ *     predictor (nas.c, predictor.c);
+ *   - the drivers of `naasc --search` and `--nas`: a whole run with its
+ *     baselines, result files and plots, from a filled options struct
+ *     (drive.c, nas_drive.c; their plots share plot.c).
  *
  * Optimizers work on [0,1]^dim and minimise.  Every random draw comes from
  * the optimizer's own generator seeded by the caller, so a run is a pure
@@ -58,6 +61,8 @@ void opt_resample(Optimizer *o, int i, double *x);
 void opt_tell(Optimizer *o, const double *fitness);
 /* Snapshot of the state, for checkpoints: bytes written (or needed if buf is NULL). */
 size_t opt_save(const Optimizer *o, void *buf, size_t cap);
+/* Restores a snapshot; false, o unchanged, unless buf is one of an optimizer
+ * of o's kind and sizes with every value in the range opt_save can write. */
 bool opt_load(Optimizer *o, const void *buf, size_t len);
 
 const char *opt_name(OptKind k);
@@ -80,10 +85,15 @@ typedef enum {
 } MapStrategy;
 typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
 
+/* The largest mapper budget accepted (map{budget=N}, --map-budget,
+ * --final-map-budget): about a quarter of an hour per layer at the cost
+ * model's million evaluations a second (docs/user-guide.md, "Limits"). */
+#define MAPPER_MAX_BUDGET INT64_C(1000000000)
+
 typedef struct {
   MapStrategy strategy;
   MapObjective objective;
-  int64_t budget; /* cost evaluations */
+  int64_t budget; /* cost evaluations, 1..MAPPER_MAX_BUDGET */
   int popsize;    /* 0: the optimizer's default */
   int chains; /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
   uint64_t seed;
@@ -121,12 +131,28 @@ int mapspace_dim(const Arch *a);
 /* Decodes x[mapspace_dim(a)] into a mapping of p on a (perfect factors). */
 void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *m);
 
+/* Projects m onto a's mapping constraints (a->cons): each level's orders
+ * get the constrained dims first and last, each dim's factors the nearest
+ * within their bounds (and the fan-outs) that still multiply to the dim.
+ * A mapping within the constraints is left as it is.  Does nothing to a
+ * mapping with remainders.  No allocation (the mapper calls it per
+ * candidate).  Whether the result keeps every constraint is for
+ * mapcons_satisfied to say (min_parallelism is not projected). */
+void mapping_repair(const Problem *p, const Arch *a, Mapping *m);
+
+/* What the mapper evaluates: with cons (mapcons_any(&a->cons), computed
+ * once per search), m repaired (mapping_repair), then COST_ECONSTRAINT if it
+ * breaks a constraint; else, and without cons, cost_eval's answer. */
+int mapper_eval(const Problem *p, const Arch *a, bool cons, Mapping *m, CostResult *c);
+
 /* Keeps (m, c) as res's best if f beats it; true if it did (for strategies). */
 bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, double f);
 
 /* Checks before a search that some mapping of p on a can exist: an error
  * (RC_BADINPUT) naming the layer and the constraint when a level's
- * must_keep tensors do not fit even as their smallest tiles; a warning when
+ * must_keep tensors do not fit even as their smallest tiles, or when a's
+ * mapping constraints contradict themselves or admit no factors of the
+ * layer (mapcons_valid, mapcons_feasible); a warning when
  * the array's connectivity admits no dim of the layer (it runs on one PE). */
 Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
 
@@ -163,6 +189,13 @@ typedef struct {
 } NaasLayer;
 
 #define NAAS_MAX_MODELS 16
+/* The largest search accepted (docs/user-guide.md, "Limits"); naas_search
+ * refuses more (RC_BADINPUT) before any work.  Candidates are the start and
+ * iterations x popsize; the work is candidates x map budget, the mapper
+ * evaluations of each layer shape (about 12 days at a million a second). */
+#define NAAS_MAX_POPSIZE 4096
+#define NAAS_MAX_CANDIDATES (INT64_C(1) << 22)
+#define NAAS_MAX_WORK INT64_C(1000000000000)
 typedef struct {
   int nlayers, caplayers;
   NaasLayer *layers; /* heap, naas_workload_free */
@@ -184,6 +217,11 @@ void naas_cache_destroy(NaasCache *c);
 typedef struct {
   NaasObjective objective;
   double max_area_um2, max_cycles, max_energy_pj; /* bounds; 0 = none */
+  double max_power_mw; /* bound on peak power (arch_peak_power_mw); 0 = none */
+  /* The budget design's constraint (docs/search.md, "Budgets"): with a
+   * technology node, its area (unless max_area_um2 is given); without one,
+   * or with byte_budget, its on-chip bytes. */
+  bool byte_budget;
   OptKind optimizer;  /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
   bool gradient;      /* one gradient loop over sizes and mappings instead (cosearch.c) */
   bool sizing_only;   /* keep the budget's connectivity, search sizes only */
@@ -200,9 +238,36 @@ typedef struct {
   int64_t stop_after_iteration; /* stop (checkpoint written) after this many; 0 = never; tests */
   int64_t
       final_map_budget; /* the best design's final mapping, per layer; 0 = 20000 (map's default) */
+  /* Called after each generation's mapper runs, before its checkpoint; tests of resume (NULL: none). */
+  void (*on_generation)(void *ctx, int64_t iteration);
+  void *on_generation_ctx;
 } NaasOptions;
 
 void naas_options_default(NaasOptions *o);
+
+/* ---- equal effort ---------------------------------------------------------
+ * Every comparison of two designs (a searched design against its budget
+ * design, the network co-search against its own-dataflow and reference
+ * designs, sizing-only and random search against NAAS) maps both sides the
+ * same way: naas_map_design, with one NaasEffort.  A result records the
+ * effort its mappings actually got; naas_compare refuses two results whose
+ * efforts differ, and the drivers write the effort of every side into
+ * result.json so tests and bench scripts can check it too. */
+typedef struct {
+  int64_t
+      map_budget; /* mapper evaluations per layer of the first pass (the search's per-candidate budget) */
+  int64_t
+      final_map_budget; /* per layer, the second pass; the better of the two sets is kept (= map_budget: one pass) */
+  uint64_t seed; /* the mapper's seed; a layer's seed is a hash of it and the layer's shape */
+  int strategy;  /* MapStrategy */
+  int objective; /* MapObjective */
+} NaasEffort;
+
+/* The effort naas_map_design gives a design under options o. */
+void naas_effort_of(const NaasOptions *o, NaasEffort *e);
+bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b);
+/* {"map_budget": N, "final_map_budget": N, "seed": N, "strategy": "es", "objective": "edp"} */
+void naas_effort_json(JsonWriter *j, const NaasEffort *e);
 
 /* One evaluated candidate of the search, for the log and the plots. */
 #define NAAS_LOG_AXES 6
@@ -226,6 +291,7 @@ typedef struct {
   double score;                  /* the objective (geomean over models) */
   double edp, energy_pj, cycles; /* geomean over models of each figure */
   double area_um2;
+  double power_mw; /* peak power (arch_peak_power_mw) */
   int nlayers;
   Mapping *mapping;   /* heap, one per workload layer; naas_result_free */
   CostResult *cost;   /* heap, one per workload layer (one instance of the shape) */
@@ -240,6 +306,7 @@ typedef struct {
   int64_t resumed_at;  /* generations read from the checkpoint */
   bool stopped;        /* stop_after_iteration ended the search early (no design in r) */
   double search_score; /* the best score as the search saw it (map_budget mappings); score <= it */
+  NaasEffort effort;   /* what the mappings got (naas_map_design); zero if none */
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and
@@ -251,10 +318,30 @@ typedef struct {
 Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
                Diag *d);
 
-/* Scores a fixed accelerator: the best mapping the mapper finds for every
- * layer on `a` (the baseline "with its own dataflow"). */
+/* Maps every layer of w on the fixed design a with naas_effort_of(o): a
+ * pass at o's map_budget and one at its final_map_budget (when larger),
+ * both with o's seed, keeping the set with the better score.  The one way
+ * a design's final mappings are made: naas_search uses it for its best
+ * design, naas_eval_fixed for a baseline. */
+Rc naas_map_design(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
+                   Diag *d);
+
+/* Scores a fixed accelerator (the baseline "with its own dataflow"):
+ * naas_map_design of `a`, so with the same effort as naas_search's design
+ * under the same options. */
 Rc naas_eval_fixed(const NaasWorkload *w, const Arch *a, const NaasOptions *o, NaasResult *r,
                    Diag *d);
+
+/* Baseline over design: higher is better for the design. */
+typedef struct {
+  double speedup;       /* baseline cycles / design cycles */
+  double energy_saving; /* baseline energy / design energy */
+  double edp_gain;      /* baseline EDP / design EDP */
+} NaasRatios;
+
+/* The ratios of two results of the same workload; RC_INTERNAL (reported)
+ * if they were mapped with different efforts or one was not mapped. */
+Rc naas_compare(const NaasResult *design, const NaasResult *baseline, NaasRatios *q, Diag *d);
 
 void naas_result_free(NaasResult *r);
 
@@ -262,6 +349,124 @@ void naas_result_free(NaasResult *r);
 Rc naas_log_write(const char *path, const NaasResult *r, Diag *d);
 /* The letters of a connectivity mask ("KC"), into buf[NDIMS + 1]. */
 void naas_conn_string(uint8_t conn, char *buf);
+
+/* ---- the drivers of naasc --search and --nas (drive.c, nas_drive.c) -------------- */
+
+/* A NestMapping for architecture a (its target and level names; the
+ * Mapping zeroed but for nlevels), in arena; NULL if memory runs out. */
+NestMapping *nest_mapping_new(Arena *arena, const Arch *a);
+/* Attaches r's mapping of each mac nest of m (found by its layer shape
+ * among the layers of workload model `model`); RC_INTERNAL (reported) if a
+ * nest has no layer. */
+Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasResult *r, Diag *d);
+
+/* naasc --search (docs/search.md). */
+typedef struct {
+  NaasOptions naas;   /* the co-search's options */
+  const char *budget; /* the budget as the user named it (result.json, warnings) */
+  bool fixed;         /* no search: the budget design, mapped with the search's final effort */
+  bool no_baseline;   /* do not map the budget design to compare with */
+  int nranks;         /* MPI ranks of the run (1 without), for result.json */
+} NaasDriveOptions;
+
+typedef struct {
+  NaasResult r;    /* the design (r.stopped: stopped at a checkpoint, nothing else done) */
+  bool have_base;  /* the budget design was mapped with r's effort: */
+  NaasResult base; /* it, */
+  NaasRatios q;    /* and r against it */
+} NaasDriveResult;
+
+void naas_drive_options_default(NaasDriveOptions *o); /* naas_options_default, one rank */
+/* The search of w within budget (or the budget design alone), then the
+ * budget design mapped with the design's effort (unless fixed, no_baseline
+ * or stopped; a budget design that cannot map a layer is a warning).
+ * naas_drive_free(out) in every case. */
+Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions *o,
+              NaasDriveResult *out, Diag *d);
+void naas_drive_free(NaasDriveResult *r);
+/* Creates the output folder if it is not there. */
+Rc naas_drive_mkdir(const char *dir, Diag *d);
+/* Writes arch.yaml and result.json into dir, and without o->fixed search.json,
+ * convergence.svg and pareto.svg, each atomically (drive.c's header). */
+Rc naas_drive_write(const char *dir, const NaasWorkload *w, const Arch *budget,
+                    const NaasDriveOptions *o, const NaasDriveResult *res, Diag *d);
+/* "naas", "fixed", "sizing-only" or "random". */
+const char *naas_drive_mode(const NaasDriveOptions *o);
+/* "EDP (pJ x cycles)", "energy (pJ)" or "cycles": the plots' axis. */
+const char *naas_objective_label(NaasObjective obj);
+
+/* naasc --search --nas nasbench201 (docs/nas.md). */
+typedef Rc (*NasBuildFn)(void *ctx, int code, Module **out, Diag *d);
+
+typedef struct {
+  int dataset;           /* Nb201Dataset (frontend/frontend.h) */
+  const char *data;      /* the accuracy table, or NULL: nb201_table_locate's search */
+  const char *reference; /* also compare with this cell (arch string or index), or NULL */
+  bool min_edp;          /* least EDP at accuracy >= min_accuracy; else best accuracy at
+                            EDP <= max_edp */
+  double min_accuracy, max_edp;
+  int64_t cycles, population, sample, seed; /* the evolution (NasOptions) */
+  int64_t labels, rounds, pool, verify;     /* the predictor (labels 0: none): labels,
+                                               pseudo-label rounds and pool, designs
+                                               verified by their measured accuracy */
+  int64_t naas_iterations, naas_popsize, map_budget, jobs; /* each network's co-search */
+  bool baselines;   /* score the most accurate network on the budget design too */
+  bool fixed;       /* every network on the budget design as is */
+  bool progress;    /* progress lines where d reports (stderr in naasc) */
+  NasBuildFn build; /* builds and lowers a cell's network into *out (freed with
+                       module_destroy); the zoo and the lowering live above search/ */
+  void *build_ctx;
+} NasDriveOptions;
+
+typedef struct {
+  Module *mod;     /* the design's network with its mappings */
+  NaasResult best; /* its accelerator and figures */
+  int index;       /* its NAS-Bench-201 index */
+  char arch[128];  /* its arch string (NB201_ARCH_MAX: nas_drive.c checks) */
+  double accuracy; /* measured, on the dataset */
+  bool met;        /* it meets the bound (else it is the closest) */
+  int networks;    /* networks scored */
+  double seconds;  /* of the network search */
+} NasDriveResult;
+
+void nas_drive_options_default(NasDriveOptions *o); /* the defaults of naasc --nas */
+/* The network search within budget; writes nas_drive.c's files into dir
+ * (created if missing).  A bound no network meets is not an error here
+ * (out->met).  nas_drive_free(out) in every case. */
+Rc nas_drive(const NasDriveOptions *o, const Arch *budget, const char *dir, NasDriveResult *out,
+             Diag *d);
+void nas_drive_free(NasDriveResult *r);
+
+/* ---- checkpoints (checkpoint.c; the format is described there) -------------------- */
+
+#define NAAS_CKPT_VERSION 2
+#define NAAS_CKPT_MAX_BYTES ((size_t)1 << 30) /* larger files are refused unread */
+
+/* The counters of a search, as a checkpoint stores them. */
+typedef struct {
+  uint64_t fp; /* fingerprint of (workload, budget, options) */
+  int64_t iter, candidates, evals,
+      nlog; /* generations done, candidates, evaluations, log records */
+  double seconds, best_score;
+  int32_t dim, have_best; /* the optimizer's dimension; 1 once best_x holds a valid design */
+  uint64_t optlen;        /* bytes of the optimizer's state (opt_save) */
+} NaasCkpt;
+
+/* Writes a checkpoint atomically: h, opt's state, best_x[h->dim] and
+ * log[h->nlog]. */
+Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *best_x,
+                   const NaasCandidate *log, Diag *d);
+/* Decodes the len bytes of a checkpoint (named `name` in messages) of the
+ * search whose fingerprint is fp and whose optimizer is opt: fills h, opt's
+ * state, best_x[opt_dim(opt)] and *log (heap, grown with xrealloc; *caplog
+ * its capacity).  RC_BADINPUT (reported, nothing trusted) if the file is not
+ * a checkpoint, is damaged (its checksum), is from another search, or holds a
+ * count or value no search writes; RC_INTERNAL if out of memory. */
+Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t fp, Optimizer *opt,
+                    NaasCkpt *h, double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d);
+/* naas_ckpt_decode of the file at path (at most NAAS_CKPT_MAX_BYTES). */
+Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *best_x,
+                  NaasCandidate **log, int64_t *caplog, Diag *d);
 
 /* ==== the network level ===================================================== */
 

@@ -122,6 +122,7 @@ typedef struct {
   FitnessFn fitness;
   double *X, *Y; /* samples: points and log fitness */
   int ns, n;
+  bool cons; /* a has mapping constraints (mapper_eval) */
 } Samples;
 
 /* Evaluates x with the cost model, keeps the best, records a valid point. */
@@ -130,7 +131,7 @@ static void eval_point(Samples *S, const double *x) {
   CostResult c;
   mapspace_decode(S->p, S->a, x, &m);
   S->res->evals++;
-  if (cost_eval(S->p, S->a, &m, &c) != COST_OK) return;
+  if (mapper_eval(S->p, S->a, S->cons, &m, &c) != COST_OK) return;
   S->res->valid++;
   double fv = S->fitness(&c, S->o->objective);
   mapresult_offer(S->res, &m, &c, fv);
@@ -150,7 +151,8 @@ Rc surrogate_run(const Problem *p, const Arch *a, const MapperOptions *o, MapRes
                xmalloc(sizeof(double) * (size_t)(budget * n)),
                xmalloc(sizeof(double) * (size_t)budget),
                0,
-               n};
+               n,
+               mapcons_any(&a->cons)};
   double *grad = NULL, *x = xmalloc(sizeof(double) * (size_t)n * 2);
   Rng r;
   rng_seed(&r, o->seed ^ 0x2545f4914f6cdd1dULL);

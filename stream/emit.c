@@ -390,6 +390,17 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   }
   for (uint32_t i = 0; i < mod->nnests; i++) {
     const Nest *n = &mod->nests[i];
+    double points = 1; /* the runtime refuses a layer of more (docs/cmd-format.md) */
+    for (int k = 0; k < n->ndims; k++) points *= (double)n->dims[k].bound;
+    if (points > (double)(INT64_C(1) << 40)) {
+      diag_error(d, n->loc,
+                 "layer '%s' walks %.3g points, more than the 2^40 a command stream may hold",
+                 n->name, points);
+      xfree(wdata);
+      xfree(woff);
+      xfree(packed);
+      return RC_BADINPUT;
+    }
     if (n->map && strcmp(n->map->target, a->name) != 0) {
       diag_error(d, n->loc, "layer '%s' is mapped on '%s', the stream is for '%s'", n->name,
                  n->map->target, a->name);

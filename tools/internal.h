@@ -11,14 +11,19 @@
  *     exit code RC_USAGE (2, docs/user-guide.md);
  *   - a flag matches only whole: "--seed" matches "--seed" and "--seed=1",
  *     never "--seeds".
+ * The number parsers take the whole string (no sign games, no trailing text,
+ * no overflow) and accept NULL (false), so a missing value is a usage error.
  * static inline: the naasc executable exports its symbols to pass plugins
  * (ENABLE_EXPORTS), and these add none.
  */
 #ifndef NAASC_TOOLS_INTERNAL_H
 #define NAASC_TOOLS_INTERNAL_H
 
+#include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/ir.h"
@@ -53,6 +58,25 @@ static inline const char *cli_flag_value(int argc, char **argv, int *i, const ch
 static inline bool cli_is_flag(const char *arg, const char *flag) {
   size_t n = strlen(flag);
   return strncmp(arg, flag, n) == 0 && (arg[n] == 0 || arg[n] == '=');
+}
+
+/* A decimal integer >= min. */
+static inline bool cli_parse_i64(const char *v, int64_t min, int64_t *out) {
+  char *end;
+  errno = 0;
+  long long x = v ? strtoll(v, &end, 10) : 0;
+  if (!v || !*v || *end || errno || x < min) return false;
+  *out = x;
+  return true;
+}
+
+/* A finite number. */
+static inline bool cli_parse_f64(const char *v, double *out) {
+  char *end;
+  double x = v ? strtod(v, &end) : 0;
+  if (!v || !*v || *end || !isfinite(x)) return false;
+  *out = x;
+  return true;
 }
 
 #endif

@@ -83,12 +83,10 @@ static int usage_error(const char *fmt, const char *arg) {
 }
 
 static int list_ops(bool markdown) {
-  static const char *const cls[] = {"L", "compute layer (PE array)",
-                                    "V", "vector unit",
-                                    "S", "shape/data movement (folded when constant)"};
-  if (markdown) {
-    printf("| ONNX op | kind |\n|---|---|\n");
-  }
+  static const char *const cls[] = {
+      "L", "accelerator (mac layer on the PE array)", "V", "vector unit",
+      "S", "data movement (folded when constant)",    "H", "host"};
+  if (markdown) printf("| ONNX op | runs on | lowered today as |\n|---|---|---|\n");
   for (int op = 1; op < OP_COUNT; op++) {
     if (op == OP_HOST) continue;
     if (!markdown) {
@@ -96,9 +94,9 @@ static int list_ops(bool markdown) {
       continue;
     }
     const char *kind = "?";
-    for (int k = 0; k < 6; k += 2)
+    for (int k = 0; k < 8; k += 2)
       if (cls[k][0] == op_class((Op)op)) kind = cls[k + 1];
-    printf("| %s | %s |\n", op_name((Op)op), kind);
+    printf("| %s | %s | %s |\n", op_name((Op)op), kind, lower_target((Op)op));
   }
   return RC_OK;
 }
@@ -203,54 +201,6 @@ static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
   xfree(names);
   d->file = file;
   return rc == RC_OK && bad ? RC_BADINPUT : rc;
-}
-
-/* The whole-network schedule of the mapped program (--schedule): searched
- * ("best": kept only if the evaluation confirms it beats layer by layer),
- * "layer", or read from a file; then printed (sched_out) and/or reported. */
-static Rc run_schedule(const Program *prog, const char *how, FILE *f, bool emit_sched,
-                       const char *report, Diag *d) {
-  SchedModel *sm = NULL;
-  Schedule *s = xcalloc(1, sizeof *s), *none = xcalloc(1, sizeof *none);
-  CostResult *per = xcalloc(prog->mod->nnests + 1, sizeof *per);
-  CostResult *per0 = xcalloc(prog->mod->nnests + 1, sizeof *per0);
-  Rc rc =
-      s && none && per && per0 ? sched_model_create(prog->mod, prog->arch, &sm, d) : RC_INTERNAL;
-  SchedTotals tot, tot0;
-  if (rc == RC_OK && strcmp(how, "best") == 0) {
-    SchedOptions o;
-    sched_options_default(&o);
-    SchedSearchStats st;
-    rc = sched_search(sm, &o, s, &st, d);
-    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
-    if (rc == RC_OK) rc = schedule_eval(sm, none, per0, &tot0, d);
-    /* The search's counts and the evaluation's agree up to rounding; keep
-     * the layer schedule unless the evaluation confirms the gain. */
-    if (rc == RC_OK && !(tot.edp < tot0.edp)) {
-      s->ngroups = 0;
-      memcpy(per, per0, sizeof *per * prog->mod->nnests);
-    }
-  } else if (rc == RC_OK && strcmp(how, "layer") != 0) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    const char *file = d->file;
-    d->file = how;
-    rc = file_read_all(how, (size_t)64 << 20, &buf, &len, d);
-    if (rc == RC_OK) rc = schedule_parse((const char *)buf, len, sm, s, d);
-    d->file = file;
-    xfree(buf);
-    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
-  }
-  if (rc == RC_OK && emit_sched) schedule_print(f, prog->mod, prog->arch, s);
-  if (rc == RC_OK && report)
-    rc = report_write_schedule(prog->mod, prog->arch, s, per, emit_sched ? NULL : f,
-                               strcmp(report, "-") ? report : NULL, d);
-  sched_model_destroy(sm);
-  xfree(s);
-  xfree(none);
-  xfree(per);
-  xfree(per0);
-  return rc;
 }
 
 int main(int argc, char **argv) {
@@ -464,7 +414,7 @@ int main(int argc, char **argv) {
       if (rc == RC_OK && report && layer && !emit_sched)
         rc = report_write(prog.mod, prog.arch, f, strcmp(report, "-") ? report : NULL, &d);
       else if (rc == RC_OK && (report || emit_sched))
-        rc = run_schedule(&prog, schedule ? schedule : "best", f, emit_sched, report, &d);
+        rc = schedule_report(&prog, schedule ? schedule : "best", f, emit_sched, report, &d);
     }
   }
   if (f && out && !tl) {

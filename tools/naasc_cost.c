@@ -14,6 +14,11 @@
  *       ref_outputs of a Timeloop run) and prints the figures in Timeloop's
  *       terms; with a *.stats.txt among them, compares figure by figure as
  *       --check does (docs/timeloop.md).
+ *   naasc cost --timeloop PATH... --map [--budget N] [--seed N]
+ *       maps the specification's problem on its architecture under its
+ *       mapping constraints with naasc's mapper, prints the mapping in
+ *       Timeloop's form and its figures, and with a mapping among the
+ *       inputs (Timeloop's mapper's), compares the two (docs/timeloop.md).
  *   --emit=timeloop -o DIR (with --arch/--problem/--mapping or --timeloop)
  *       also writes the triple as Timeloop input files into DIR.
  *
@@ -22,13 +27,17 @@
  */
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "backend/backend.h"
+#include "search/search.h"
 #include "tools/internal.h"
 
 static const char usage_text[] =
     "usage: naasc cost --check CASE.json [CASE.json ...] [--quiet]\n"
     "       naasc cost --arch ARCH.yaml --problem PROBLEM.yaml --mapping MAPPING.yaml\n"
     "       naasc cost --timeloop PATH... [--quiet]\n"
+    "       naasc cost --timeloop PATH... --map [--budget N] [--seed N]\n"
     "         [--emit=timeloop -o DIR]\n"
     "\n"
     "  --check       compare with the reference figures of Timeloop validation cases\n"
@@ -43,6 +52,12 @@ static const char usage_text[] =
     "                problem, mapping, Accelergy ERT/ART) and print Timeloop's figures; with a\n"
     "                *.stats.txt, compare with it (exit 0 only if every count is equal and\n"
     "                energy and cycles are within 1%) (docs/timeloop.md)\n"
+    "  --map         map the Timeloop problem on its architecture with naasc's mapper,\n"
+    "                under the specification's mapping constraints; print the mapping\n"
+    "                (Timeloop's form) and its figures, and compare them with a mapping\n"
+    "                among the inputs (e.g. timeloop-mapper's *.map.yaml)\n"
+    "  --budget N    --map: cost evaluations (default 20000)\n"
+    "  --seed N      --map: the mapper's seed (default 1)\n"
     "  --emit=timeloop -o DIR\n"
     "                also write the architecture, problem and mapping as Timeloop files\n";
 
@@ -134,6 +149,13 @@ static int eval_timeloop(const char *const *paths, int n, bool quiet, const char
   CostResult r;
   if (cost_eval(&s.problem, &s.arch, &s.mapping, &r) != COST_OK) return RC_INTERNAL;
   printf("naasc cost: Timeloop design '%s' (%s)\n", s.design, paths[0]);
+  char why[512];
+  if (mapcons_any(&s.arch.cons) &&
+      !mapcons_satisfied(&s.arch, &s.problem, &s.mapping, why, sizeof why))
+    diag_warn(&d, NULL,
+              "the mapping breaks the specification's constraints (%s); evaluated all the same, as "
+              "timeloop-model does",
+              why);
   if (!quiet) timeloop_print_result(stdout, &s, &r);
   if (emit_dir && emit_timeloop(emit_dir, &s.arch, &s.problem, &s.mapping) != RC_OK)
     return RC_BADINPUT;
@@ -147,6 +169,50 @@ static int eval_timeloop(const char *const *paths, int n, bool quiet, const char
     return RC_BADINPUT;
   }
   printf("  ok: every count equal, cycles and energy within 1%%\n");
+  return RC_OK;
+}
+
+static void print_figures(const char *who, const CostResult *r) {
+  printf("%-22s energy %.6g pJ, cycles %lld, utilization %.4f, EDP %.6e pJ*cycles\n", who,
+         r->energy_pj, (long long)r->cycles, r->utilization, r->energy_pj * (double)r->cycles);
+}
+
+/* naasc cost --timeloop --map: naasc's mapper under the spec's constraints,
+ * and the comparison with the spec's own mapping when there is one. */
+static int map_timeloop(const char *const *paths, int n, int64_t budget, uint64_t seed) {
+  static TimeloopSpec s;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  if (timeloop_load(paths, n, TL_HAVE_ARCH | TL_HAVE_PROBLEM, &s, &d) != RC_OK) return RC_BADINPUT;
+  d.file = paths[0];
+  MapperOptions o;
+  mapper_options_default(&o);
+  o.budget = budget;
+  o.seed = seed;
+  static MapResult res;
+  if (mapper_run(&s.problem, &s.arch, &o, &res, &d) != RC_OK) return RC_BADINPUT;
+  char why[512];
+  if (!mapcons_satisfied(&s.arch, &s.problem, &res.best, why, sizeof why)) {
+    fprintf(stderr, "naasc cost: internal error: the mapper broke a constraint: %s\n", why);
+    return RC_INTERNAL;
+  }
+  printf("naasc cost --map: Timeloop design '%s' (%s), %lld evaluations, %lld valid\n", s.design,
+         paths[0], (long long)res.evals, (long long)res.valid);
+  if (timeloop_print_mapping(stdout, &s.arch, &s.problem, &res.best, &d) != RC_OK)
+    return RC_BADINPUT;
+  printf("\n");
+  print_figures("naasc mapper:", &res.cost);
+  if (!(s.have & TL_HAVE_MAPPING)) return RC_OK;
+  CostResult r;
+  if (cost_check_mapping(&s.problem, &s.arch, &s.mapping, &d) != RC_OK) return RC_BADINPUT;
+  if (cost_eval(&s.problem, &s.arch, &s.mapping, &r) != COST_OK) return RC_INTERNAL;
+  print_figures("the given mapping:", &r);
+  bool kept = mapcons_satisfied(&s.arch, &s.problem, &s.mapping, why, sizeof why);
+  printf("the given mapping keeps the constraints: %s%s%s\n", kept ? "yes" : "no (",
+         kept ? "" : why, kept ? "" : ")");
+  printf("naasc / given:         energy %.4f, cycles %.4f, EDP %.4f\n",
+         res.cost.energy_pj / r.energy_pj, (double)res.cost.cycles / (double)r.cycles,
+         res.cost.energy_pj * (double)res.cost.cycles / (r.energy_pj * (double)r.cycles));
   return RC_OK;
 }
 
@@ -187,7 +253,9 @@ int naasc_cost_main(int argc, char **argv) {
   const char *arch = NULL, *problem = NULL, *mapping = NULL, *emit = NULL, *out = NULL;
   char *cases[4096];
   int ncases = 0;
-  bool check = false, quiet = false, timeloop = false;
+  bool check = false, quiet = false, timeloop = false, map = false;
+  int64_t budget = 20000;
+  uint64_t seed = 1;
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
@@ -199,6 +267,18 @@ int naasc_cost_main(int argc, char **argv) {
       quiet = true;
     } else if (strcmp(s, "--timeloop") == 0) {
       timeloop = true;
+    } else if (strcmp(s, "--map") == 0) {
+      map = true;
+    } else if (strcmp(s, "--budget") == 0 || strcmp(s, "--seed") == 0) {
+      char *end;
+      if (i + 1 >= argc) return usage_error("--budget and --seed take a number");
+      long long v = strtoll(argv[++i], &end, 10);
+      if (*end || end == argv[i] || v < (s[2] == 'b' ? 1 : 0))
+        return usage_error("--budget takes a positive integer, --seed a non-negative one");
+      if (s[2] == 'b')
+        budget = v;
+      else
+        seed = (uint64_t)v;
     } else if (strncmp(s, "--emit=", 7) == 0) {
       emit = s + 7;
       if (strcmp(emit, "timeloop") != 0) return usage_error("--emit takes 'timeloop'");
@@ -226,6 +306,13 @@ int naasc_cost_main(int argc, char **argv) {
   if (out && !emit) return usage_error("-o needs --emit=timeloop");
   if (emit && check)
     return usage_error("--emit=timeloop goes with --timeloop or --arch/--problem/--mapping");
+  if (map && (!timeloop || emit)) return usage_error("--map goes with --timeloop (not --emit)");
+  if ((budget != 20000 || seed != 1) && !map)
+    return usage_error("--budget and --seed go with --map");
+  if (map) {
+    if (!ncases) return usage_error("--map needs files or folders of a Timeloop specification");
+    return map_timeloop((const char *const *)cases, ncases, budget, seed);
+  }
   if (timeloop) {
     if (!ncases)
       return usage_error("--timeloop needs files or folders of a Timeloop specification");

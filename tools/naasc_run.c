@@ -3,13 +3,17 @@
  *
  *   naasc-run MODEL.cmd --input NAME=x.pb ... -o OUTDIR [--target NAME|FILE]
  *             [--no-jit] [--reference] [--counts] [--moved] [--inner] [--disasm] [--time]
+ *             [--max-memory BYTES]
  *
  * Writes OUTDIR/OUTPUT.pb (an ONNX TensorProto) per graph output, each
  * atomically.  --target checks the stream was compiled for that
  * architecture; --counts prints the accesses counted per mac layer, level
  * and tensor; --moved the words the executor moved between its buffers;
  * --inner computes at the innermost level; --reference runs every layer
- * through the nest interpreter.
+ * through the nest interpreter.  --max-memory caps what the program may
+ * take (tensors, packed weights, scratch, tile buffers; default
+ * RT_DEFAULT_MAX_MEMORY, 4 GiB): a stream that needs more is refused before
+ * its tensors are allocated.
  * Exit codes: 0 ok, 1 bad input (stream, inputs), 2 bad usage, 3 internal.
  */
 #include <errno.h>
@@ -40,7 +44,9 @@ static const char usage_text[] =
     "  --inner                compute at the innermost level, so every storage level is\n"
     "                         held as a buffer (a functional simulation; slower)\n"
     "  --disasm               print the stream's disassembly and exit\n"
-    "  --time                 print the run time to stderr\n"
+    "  --time                 print the run time and the memory the program holds to stderr\n"
+    "  --max-memory N[K|M|G]  refuse a stream whose tensors and buffers need more than N\n"
+    "                         bytes (default 4G)\n"
     "\n"
     "exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error\n";
 
@@ -93,6 +99,24 @@ static bool tensor_proto(Out *o, const RtTensor *t) {
   return ok;
 }
 
+/* "4G", "512M", "65536": bytes (binary suffixes); -1 if malformed or over 2^62. */
+static int64_t parse_bytes(const char *v) {
+  char *end;
+  errno = 0;
+  long long n = strtoll(v, &end, 10);
+  int shift = 0;
+  if (*end == 'K' || *end == 'k')
+    shift = 10, end++;
+  else if (*end == 'M' || *end == 'm')
+    shift = 20, end++;
+  else if (*end == 'G' || *end == 'g')
+    shift = 30, end++;
+  else if (*end == 'T' || *end == 't')
+    shift = 40, end++;
+  if (end == v || *end || errno || n < 1 || n > (INT64_C(1) << (62 - shift))) return -1;
+  return (int64_t)n << shift;
+}
+
 /* The kernel provider: the LLVM JIT of codegen/codegen.c. */
 static Rc jit_compile(void *ctx, const TileKernel *k, KernelFn *fn, Diag *d) {
   return codegen_kernel(ctx, k, fn, d);
@@ -137,6 +161,7 @@ int main(int argc, char **argv) {
   bool no_jit = false, reference = false, counts = false, exact = false, disasm = false,
        timing = false;
   bool moved = false, inner = false;
+  int64_t max_memory = RT_DEFAULT_MAX_MEMORY;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -174,6 +199,11 @@ int main(int argc, char **argv) {
       inner = true;
     } else if (!strcmp(a, "--time")) {
       timing = true;
+    } else if (!strcmp(a, "--max-memory") || !strncmp(a, "--max-memory=", 13)) {
+      const char *v = a[12] == '=' ? a + 13 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!v || (max_memory = parse_bytes(v)) < 0)
+        return usage_error("--max-memory takes a positive size in bytes, with K, M, G or T, not ",
+                           v ? v : "nothing");
     } else if (a[0] == '-' && a[1]) {
       return usage_error("unknown option ", a);
     } else if (!model) {
@@ -198,7 +228,7 @@ int main(int argc, char **argv) {
   rc = file_read_all(model, (size_t)1 << 34, &buf, &len, &d);
   if (rc != RC_OK) return rc;
   RtProgram *p = NULL;
-  rc = rt_load(buf, len, target ? &arch : NULL, &p, &d);
+  rc = rt_load_capped(buf, len, target ? &arch : NULL, max_memory, &p, &d);
   xfree(buf);
   if (rc != RC_OK) return rc;
   if (disasm) {
@@ -246,6 +276,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "naasc-run: %lld kernels compiled in %.3f s (included below)\n", (long long)nk,
             secs);
   }
+  if (rc == RC_OK && timing)
+    fprintf(stderr, "naasc-run: %s: %.1f MiB held of the %.1f MiB allowed (--max-memory)\n", model,
+            (double)rt_memory(p) / (1 << 20), (double)max_memory / (1 << 20));
   if (rc == RC_OK && timing)
     fprintf(stderr, "naasc-run: %s: %.3f s (%s)\n", model,
             (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),

@@ -1,27 +1,25 @@
 /*
  * naasc_search.c: `naasc --search`, the NAAS accelerator and mapping
- * co-search (search/search.h) from the command line (docs/search.md).
+ * co-search from the command line (docs/search.md): parses the flags,
+ * imports (or builds from the zoo) and lowers the models, runs
+ * naas_drive and writes its files with naas_drive_write (search/drive.c),
+ * writes each model's files on the design, and prints the summary.
  *
  *   naasc --search MODEL.onnx|ZOO-NAME [MORE ...] --budget PRESET|FILE.yaml [-o DIR] [options]
  *
  * Writes into DIR (default ./naasc-search/), every file atomically:
- *   arch.yaml            the best accelerator (usable with --target)
- *   MODEL.nir            each model lowered and mapped onto it
+ *   arch.yaml, result.json, search.json, convergence.svg, pareto.svg
+ *                        (search/drive.c says what each holds)
+ *   MODEL.nir            each model lowered and mapped onto the design
  *   MODEL.cmd            its command stream on the design (naasc-run runs it)
  *   MODEL.report.txt     its cost report (table), MODEL.report.json and .svg
- *   result.json          the figures of the best design and of the run
- *   search.json          every candidate evaluated
- *   convergence.svg      best and population score per iteration
- *   pareto.svg           EDP versus area of every valid candidate, with the front
  * With MPI (built with NAASC_MPI, run under mpirun) only rank 0 writes.
  * Exit codes as naasc's: 0 ok, 1 bad input, 2 bad usage, 3 internal.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stream/stream.h"
@@ -46,7 +44,14 @@ static const char usage_text[] =
     "                           or an architecture YAML file (its PEs, on-chip bytes, bandwidth)\n"
     "  -o DIR                   output folder (default ./naasc-search)\n"
     "  --objective edp|energy|latency   what to minimise (default edp; geomean over models)\n"
-    "  --max-area UM2           bound on the design's area (um^2)\n"
+    "  --max-area MM2           bound on the design's area (mm^2; a number with um2 after it: um^2);\n"
+    "                           default: the budget design's area when it names a technology\n"
+    "  --max-power MW           bound on the design's peak power (mW)\n"
+    "  --byte-budget            bound the on-chip bytes by the budget design's (the area is not\n"
+    "                           bounded unless --max-area is given)\n"
+    "  --assume physical|naas   energies in pJ from the technology model (default), or NAAS's\n"
+    "                           assumptions: on-chip energy only, relative scheme, DRAM\n"
+    "                           bandwidth unlimited (docs/technology.md)\n"
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
     "  --iterations N           generations of the outer search (default 60; gradient:\n"
@@ -59,7 +64,11 @@ static const char usage_text[] =
     "                           baseline; gradient: sizes and mappings in one descent on the\n"
     "                           differentiable cost model, the budget's connectivity kept)\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
-    "  --fixed                  no search: the budget design itself, each layer's best mapping\n"
+    "  --fixed                  no search: the budget design itself, mapped with the effort a\n"
+    "                           searched design's final mapping gets (--map-budget, then\n"
+    "                           --final-map-budget, the better kept)\n"
+    "  --no-baseline            do not map the budget design to compare with (it is mapped with\n"
+    "                           the searched design's effort and printed as ratios by default)\n"
     "  --seed N                 the same seed gives the same result for any --jobs or -np\n"
     "  --jobs N, -j N           threads (default: one per online CPU)\n"
     "  --checkpoint FILE        save the search state after every iteration (atomically)\n"
@@ -74,22 +83,8 @@ static int usage_error(const char *fmt, const char *arg) {
   return cli_usage_error("naasc --search --help", fmt, arg);
 }
 
-static bool parse_i64(const char *v, int64_t *out, int64_t min) {
-  char *end;
-  errno = 0;
-  long long x = strtoll(v, &end, 10);
-  if (errno || *end || !*v || x < min) return false;
-  *out = x;
-  return true;
-}
-
-static bool parse_pos(const char *v, double *out) {
-  char *end;
-  double x = strtod(v, &end);
-  if (*end || !*v || !(x > 0) || !isfinite(x)) return false;
-  *out = x;
-  return true;
-}
+/* A positive finite number. */
+static bool parse_pos(const char *v, double *out) { return cli_parse_f64(v, out) && *out > 0; }
 
 /* The model's label: file name without folder and .onnx, or the zoo name. */
 static char *label_of(const char *arg) {
@@ -138,28 +133,6 @@ static Rc load_module(const char *arg, const char *label, Module **out, Model **
   return (*out)->name ? RC_OK : RC_INTERNAL;
 }
 
-/* ---- outputs ------------------------------------------------------------------ */
-
-typedef struct {
-  char *buf;
-  size_t len;
-  FILE *f;
-} Mem;
-
-static bool mem_open(Mem *m) {
-  m->buf = NULL;
-  m->len = 0;
-  m->f = open_memstream(&m->buf, &m->len);
-  return m->f != NULL;
-}
-
-static Rc mem_commit(Mem *m, const char *path, Diag *d) {
-  fclose(m->f);
-  Rc rc = file_write_atomic(path, m->buf, m->len, d);
-  free(m->buf);
-  return rc;
-}
-
 static char *join(const char *dir, const char *name, const char *suffix) {
   size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
   char *s = malloc(n);
@@ -167,320 +140,62 @@ static char *join(const char *dir, const char *name, const char *suffix) {
   return s;
 }
 
-/* The best mapping of each mac nest (by its layer shape) into the module. */
-static Rc attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasResult *r) {
-  for (uint32_t i = 0; i < m->nnests; i++) {
-    Problem p;
-    if (!nest_problem(&m->nests[i], &p)) continue;
-    int k = 0;
-    while (k < w->nlayers &&
-           !(w->layers[k].model == model && memcmp(w->layers[k].p.dim, p.dim, sizeof p.dim) == 0 &&
-             memcmp(w->layers[k].p.stride, p.stride, sizeof p.stride) == 0 &&
-             memcmp(w->layers[k].p.dilation, p.dilation, sizeof p.dilation) == 0))
-      k++;
-    if (k == w->nlayers) return RC_INTERNAL;
-    NestMapping *nm = arena_alloc(&m->arena, sizeof *nm);
-    if (!nm) return RC_INTERNAL;
-    snprintf(nm->target, sizeof nm->target, "%s", r->arch.name);
-    for (int l = 0; l < r->arch.nlevels; l++)
-      snprintf(nm->level[l], sizeof nm->level[l], "%s", r->arch.level[l].name);
-    nm->m = r->mapping[k];
-    m->nests[i].map = nm;
+/* The files of model k on the design: its module with the mappings
+ * (MODEL.nir), its cost report (.report.txt, .json, .svg) and its command
+ * stream (.cmd); cst gets the stream's sizes. */
+static Rc write_model(const char *dir, const char *label, Module *mod, const Model *graph, int k,
+                      const NaasWorkload *w, const NaasResult *r, CmdStats *cst, Diag *d) {
+  Rc rc = naas_attach_mappings(mod, k, w, r, d);
+  char *nir = join(dir, label, ".nir"), *txt = join(dir, label, ".report.txt"),
+       *js = join(dir, label, ".report.json"), *cmd = join(dir, label, ".cmd");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f;
+  if (rc == RC_OK && (!nir || !txt || !js || !cmd)) rc = RC_INTERNAL;
+  if (rc == RC_OK) rc = module_verify(mod, d);
+  if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+    module_print(f, mod);
+    fclose(f);
+    rc = file_write_atomic(nir, buf, len, d);
+    free(buf);
+    buf = NULL;
   }
-  return RC_OK;
-}
-
-static void json_s(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
-      fprintf(f, "\\%c", *s);
-    else if ((unsigned char)*s < 0x20)
-      fprintf(f, "\\u%04x", *s);
-    else
-      fputc(*s, f);
+  if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+    rc = report_write(mod, &r->arch, f, js, d);
+    fclose(f);
+    if (rc == RC_OK) rc = file_write_atomic(txt, buf, len, d);
+    free(buf);
   }
-  fputc('"', f);
-}
-
-static const char *mode_name(bool fixed, const NaasOptions *o) {
-  return fixed                        ? "fixed"
-         : o->gradient                ? "gradient"
-         : o->sizing_only             ? "sizing-only"
-         : o->optimizer == OPT_RANDOM ? "random"
-                                      : "naas";
-}
-
-/* A roofline bound under the cost model for any design within budget b: per
- * layer, its compulsory DRAM traffic (every weight, input and output word
- * once) at b's DRAM bandwidth and its MACs on all of b's PEs; energy, that
- * traffic at b's DRAM read energy plus the MACs.  Geomean over models. */
-static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *en, double *edp) {
-  double le = 0, lc = 0;
-  const Level *D = &b->level[0];
-  double bw = D->shared_bw > 0 ? D->shared_bw
-              : D->read_bw > 0 ? D->read_bw + (D->write_bw > 0 ? D->write_bw : 0)
-                               : 0;
-  for (int m = 0; m < w->nmodels; m++) {
-    double E = 0, C = 0;
-    for (int i = 0; i < w->nlayers; i++) {
-      const NaasLayer *l = &w->layers[i];
-      if (l->model != m) continue;
-      const Problem *p = &l->p;
-      const int64_t *x = p->dim;
-      double W = (double)x[DIM_G] * x[DIM_K] * x[DIM_C] * x[DIM_R] * x[DIM_S];
-      double I = (double)x[DIM_N] * x[DIM_G] * x[DIM_C] * problem_input_extent(p, 0) *
-                 problem_input_extent(p, 1);
-      double O = (double)x[DIM_N] * x[DIM_G] * x[DIM_K] * x[DIM_P] * x[DIM_Q];
-      double macs = (double)problem_macs(p), c1 = macs / (double)b->mac_instances,
-             c2 = bw > 0 ? (W + I + O) / bw : 0;
-      C += (double)l->count * (c1 > c2 ? c1 : c2);
-      E += (double)l->count * ((W + I + O) * D->e_read_pj + macs * b->mac_energy_pj);
-    }
-    le += log(E);
-    lc += log(C);
+  if (rc == RC_OK) { /* the compiled model on the design: naasc-run runs it */
+    uint8_t *bytes = NULL;
+    rc = cmd_emit(mod, graph, &r->arch, &bytes, &len, cst, d);
+    if (rc == RC_OK) rc = file_write_atomic(cmd, bytes, len, d);
+    xfree(bytes);
   }
-  *en = exp(le / w->nmodels);
-  *cyc = exp(lc / w->nmodels);
-  *edp = exp((le + lc) / w->nmodels);
-}
-
-static void write_result_json(FILE *f, const char *budget, const Arch *barch, bool fixed,
-                              const NaasOptions *o, const NaasWorkload *w, const NaasResult *r,
-                              int nranks) {
-  fputs("{\n  \"schema\": \"naasc-search-result/1\",\n  \"mode\": ", f);
-  json_s(f, mode_name(fixed, o));
-  fputs(",\n  \"budget\": ", f);
-  json_s(f, budget);
-  fputs(",\n  \"models\": [", f);
-  for (int m = 0; m < w->nmodels; m++) {
-    fputs(m ? ", " : "", f);
-    json_s(f, w->model_name[m]);
-  }
-  fprintf(f, "],\n  \"objective\": \"%s\",\n  \"seed\": %" PRIu64 ",\n",
-          o->objective == NAAS_OBJ_ENERGY    ? "energy"
-          : o->objective == NAAS_OBJ_LATENCY ? "latency"
-                                             : "edp",
-          o->seed);
-  fprintf(f, "  \"search_score\": %.17g,\n", fixed ? r->score : r->search_score);
-  fprintf(f,
-          "  \"score\": %.17g,\n  \"edp\": %.17g,\n  \"energy_pj\": %.17g,\n  \"cycles\": %.17g,\n"
-          "  \"area_um2\": %.9g,\n",
-          r->score, r->edp, r->energy_pj, r->cycles, r->area_um2);
-  const Arch *a = &r->arch;
-  fprintf(f, "  \"arch\": {\"name\": ");
-  json_s(f, a->name);
-  fprintf(f, ", \"pes\": %" PRId64 ", \"levels\": [", a->mac_instances);
-  for (int l = 0; l < a->nlevels; l++) {
-    const Level *L = &a->level[l];
-    fprintf(f, "%s{\"name\": ", l ? ", " : "");
-    json_s(f, L->name);
-    fprintf(f,
-            ", \"capacity_words\": %" PRId64 ", \"instances\": %" PRId64 ", \"fanout\": [%" PRId64
-            ", %" PRId64 ", %" PRId64 "], \"connectivity\": [",
-            L->capacity_words, L->instances, L->fanout[0], L->fanout[1], L->fanout[2]);
-    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
-      char s[NDIMS + 1];
-      naas_conn_string(L->fanout[ax] > 1 ? L->connectivity[ax] : 0, s);
-      fprintf(f, "%s\"%s\"", ax ? ", " : "", s);
-    }
-    fprintf(f, "], \"bandwidth\": [%.6g, %.6g, %.6g]}", L->read_bw, L->write_bw, L->shared_bw);
-  }
-  fputs("]},\n  \"per_model\": [", f);
-  for (int m = 0; m < w->nmodels; m++) {
-    double e = 0, c = 0;
-    for (int i = 0; i < w->nlayers; i++)
-      if (w->layers[i].model == m) {
-        e += (double)w->layers[i].count * r->cost[i].energy_pj;
-        c += (double)w->layers[i].count * (double)r->cost[i].cycles;
-      }
-    fprintf(f, "%s\n    {\"model\": ", m ? "," : "");
-    json_s(f, w->model_name[m]);
-    fprintf(f, ", \"energy_pj\": %.17g, \"cycles\": %.17g, \"edp\": %.17g}", e, c, e * c);
-  }
-  double bc, be, bedp;
-  roofline(w, barch, &bc, &be, &bedp);
-  fprintf(f, "\n  ],\n  \"bound\": {\"cycles\": %.17g, \"energy_pj\": %.17g, \"edp\": %.17g},", bc,
-          be, bedp);
-  fprintf(f,
-          "\n  \"layer_shapes\": %d,\n  \"iterations\": %" PRId64 ",\n  \"candidates\": %" PRId64
-          ",\n  \"evals\": %" PRId64
-          ",\n  \"seconds\": %.3f,\n  \"jobs\": %d,\n  \"ranks\": %d\n}\n",
-          w->nlayers, r->iterations, r->candidates, r->evals, r->seconds, o->jobs, nranks);
-}
-
-/* ---- SVG plots ----------------------------------------------------------------- */
-
-#define SVG_W 640
-#define SVG_H 400
-#define M_L 70
-#define M_R 20
-#define M_T 30
-#define M_B 50
-
-static void svg_head(FILE *f, const char *title, const char *xl, const char *yl) {
-  fprintf(
-      f,
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
-      "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-      SVG_W, SVG_H);
-  fprintf(f, "<text x=\"%d\" y=\"18\" font-size=\"14\">%s</text>\n", M_L, title);
-  fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", (SVG_W + M_L) / 2,
-          SVG_H - 10, xl);
-  fprintf(
-      f,
-      "<text x=\"14\" y=\"%d\" transform=\"rotate(-90 14 %d)\" text-anchor=\"middle\">%s</text>\n",
-      SVG_H / 2, SVG_H / 2, yl);
-  fprintf(f,
-          "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"black\"/>\n",
-          M_L, M_T, SVG_W - M_L - M_R, SVG_H - M_T - M_B);
-}
-
-typedef struct {
-  double x0, x1, y0, y1; /* y in log10 */
-} Frame;
-
-static double fx(const Frame *fr, double x) {
-  return M_L + (x - fr->x0) / (fr->x1 - fr->x0) * (SVG_W - M_L - M_R);
-}
-static double fy(const Frame *fr, double ly) {
-  return SVG_H - M_B - (ly - fr->y0) / (fr->y1 - fr->y0) * (SVG_H - M_T - M_B);
-}
-
-static void svg_ticks(FILE *f, const Frame *fr, bool xint) {
-  for (int k = 0; k <= 4; k++) {
-    double x = fr->x0 + (fr->x1 - fr->x0) * k / 4, ly = fr->y0 + (fr->y1 - fr->y0) * k / 4;
-    if (xint)
-      fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f</text>\n", fx(fr, x),
-              SVG_H - M_B + 16, x);
-    else
-      fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.3g</text>\n", fx(fr, x),
-              SVG_H - M_B + 16, x);
-    fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", M_L - 4,
-            fy(fr, ly) + 4, pow(10, ly));
-  }
-}
-
-static void frame_y(const NaasResult *r, Frame *fr) {
-  fr->y0 = INFINITY;
-  fr->y1 = -INFINITY;
-  for (int64_t i = 0; i < r->nlog; i++)
-    if (r->log[i].valid) {
-      double ly = log10(r->log[i].score);
-      if (ly < fr->y0) fr->y0 = ly;
-      if (ly > fr->y1) fr->y1 = ly;
-    }
-  if (!(fr->y0 < fr->y1)) {
-    fr->y0 = isfinite(fr->y0) ? fr->y0 - 0.5 : 0;
-    fr->y1 = fr->y0 + 1;
-  }
-  double pad = 0.05 * (fr->y1 - fr->y0);
-  fr->y0 -= pad;
-  fr->y1 += pad;
-}
-
-static void svg_convergence(FILE *f, const NaasResult *r, const char *what) {
-  Frame fr = {0, (double)(r->iterations > 1 ? r->iterations - 1 : 1), 0, 1};
-  frame_y(r, &fr);
-  char title[128], yl[64];
-  snprintf(title, sizeof title,
-           "convergence: %s per iteration (grey: population, blue: best so far)", what);
-  snprintf(yl, sizeof yl, "%s (log scale)", what);
-  svg_head(f, title, "iteration", yl);
-  svg_ticks(f, &fr, true);
-  for (int64_t i = 0; i < r->nlog; i++)
-    if (r->log[i].valid)
-      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#999\"/>\n",
-              fx(&fr, (double)r->log[i].iteration), fy(&fr, log10(r->log[i].score)));
-  fputs("<polyline fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"2\" points=\"", f);
-  double best = INFINITY;
-  for (int64_t i = 0; i < r->nlog; i++) {
-    if (r->log[i].valid && r->log[i].score < best) best = r->log[i].score;
-    bool last = i + 1 == r->nlog || r->log[i + 1].iteration != r->log[i].iteration;
-    if (last && isfinite(best))
-      fprintf(f, "%.1f,%.1f ", fx(&fr, (double)r->log[i].iteration), fy(&fr, log10(best)));
-  }
-  fputs("\"/>\n</svg>\n", f);
-}
-
-static void svg_pareto(FILE *f, const NaasResult *r, const char *what) {
-  Frame fr = {INFINITY, -INFINITY, 0, 1};
-  for (int64_t i = 0; i < r->nlog; i++)
-    if (r->log[i].valid) {
-      double x = r->log[i].area_um2 / 1e6;
-      if (x < fr.x0) fr.x0 = x;
-      if (x > fr.x1) fr.x1 = x;
-    }
-  if (!(fr.x0 < fr.x1)) {
-    fr.x0 = isfinite(fr.x0) ? fr.x0 * 0.9 : 0;
-    fr.x1 = fr.x0 > 0 ? fr.x0 / 0.9 * 1.1 : 1;
-  }
-  frame_y(r, &fr);
-  char title[128], yl[64];
-  snprintf(title, sizeof title, "%s versus area (grey: every valid candidate, red: Pareto front)",
-           what);
-  snprintf(yl, sizeof yl, "%s (log scale)", what);
-  svg_head(f, title, "area (mm^2, placeholder model)", yl);
-  svg_ticks(f, &fr, false);
-  int64_t n = 0;
-  for (int64_t i = 0; i < r->nlog; i++)
-    if (r->log[i].valid)
-      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#999\"/>\n",
-              fx(&fr, r->log[i].area_um2 / 1e6), fy(&fr, log10(r->log[i].score))),
-          n++;
-  /* The front: sort by area (then score), keep each point that beats all smaller ones. */
-  int64_t *idx = malloc(sizeof *idx * (size_t)(n + 1));
-  if (!idx) {
-    fputs("</svg>\n", f);
-    return;
-  }
-  int64_t k = 0;
-  for (int64_t i = 0; i < r->nlog; i++)
-    if (r->log[i].valid) idx[k++] = i;
-  for (int64_t i = 1; i < k; i++) {
-    int64_t v = idx[i], j = i - 1;
-    while (j >= 0 && (r->log[idx[j]].area_um2 > r->log[v].area_um2 ||
-                      (r->log[idx[j]].area_um2 == r->log[v].area_um2 &&
-                       r->log[idx[j]].score > r->log[v].score))) {
-      idx[j + 1] = idx[j];
-      j--;
-    }
-    idx[j + 1] = v;
-  }
-  fputs("<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"", f);
-  double best = INFINITY;
-  for (int64_t i = 0; i < k; i++) {
-    const NaasCandidate *c = &r->log[idx[i]];
-    if (c->score < best) {
-      best = c->score;
-      fprintf(f, "%.1f,%.1f ", fx(&fr, c->area_um2 / 1e6), fy(&fr, log10(c->score)));
-    }
-  }
-  fputs("\"/>\n</svg>\n", f);
-  free(idx);
-}
-
-static Rc write_svg(const char *path, const NaasResult *r, const char *what, bool pareto, Diag *d) {
-  Mem m;
-  if (!mem_open(&m)) return RC_INTERNAL;
-  if (pareto)
-    svg_pareto(m.f, r, what);
-  else
-    svg_convergence(m.f, r, what);
-  return mem_commit(&m, path, d);
+  free(nir), free(txt), free(js), free(cmd);
+  return rc;
 }
 
 /* ---- main ------------------------------------------------------------------------ */
 
+/* --kill-in-iteration N: SIGKILL in the middle of generation N + 1, once its
+ * mapper jobs ran and before its checkpoint, so the checkpoint holds
+ * exactly N generations and the work since is lost (tests of --resume). */
+static void kill_hook(void *ctx, int64_t iteration) {
+  if (iteration == *(const int64_t *)ctx) raise(SIGKILL);
+}
+
 int naasc_search_main(int argc, char **argv) {
-  NaasOptions o;
-  naas_options_default(&o);
-  const char *budget = NULL, *dir = "naasc-search";
+  NaasDriveOptions o;
+  naas_drive_options_default(&o);
+  const char *dir = "naasc-search";
   const char *models[NAAS_MAX_MODELS];
   int nmodels = 0;
-  bool fixed = false, quiet = false, no_progress = false;
+  bool quiet = false, no_progress = false;
+  ArchAssume assume = ARCH_PHYSICAL;
+  int64_t kill_in = 0;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  o.jobs = ncpu > 64 ? 64 : ncpu > 1 ? (int)ncpu : 1; /* results do not depend on it */
+  o.naas.jobs = ncpu > 64 ? 64 : ncpu > 1 ? (int)ncpu : 1; /* results do not depend on it */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
     int64_t n;
@@ -489,7 +204,7 @@ int naasc_search_main(int argc, char **argv) {
       fputs(usage_text, stdout);
       return RC_OK;
     } else if (cli_is_flag(a, "--budget")) {
-      if (!(budget = cli_flag_value(argc, argv, &i, "--budget")))
+      if (!(o.budget = cli_flag_value(argc, argv, &i, "--budget")))
         return usage_error("%s", "--budget needs a preset name or a file");
     } else if (strcmp(a, "-o") == 0) {
       if (i + 1 >= argc) return usage_error("%s", "-o needs a folder");
@@ -497,75 +212,106 @@ int naasc_search_main(int argc, char **argv) {
     } else if (cli_is_flag(a, "--objective")) {
       v = cli_flag_value(argc, argv, &i, "--objective");
       if (v && strcmp(v, "edp") == 0)
-        o.objective = NAAS_OBJ_EDP;
+        o.naas.objective = NAAS_OBJ_EDP;
       else if (v && strcmp(v, "energy") == 0)
-        o.objective = NAAS_OBJ_ENERGY;
+        o.naas.objective = NAAS_OBJ_ENERGY;
       else if (v && strcmp(v, "latency") == 0)
-        o.objective = NAAS_OBJ_LATENCY;
+        o.naas.objective = NAAS_OBJ_LATENCY;
       else
         return usage_error("--objective takes edp, energy or latency, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-area")) {
       v = cli_flag_value(argc, argv, &i, "--max-area");
-      if (!v || !parse_pos(v, &o.max_area_um2))
-        return usage_error("--max-area takes a positive area in um^2, not '%s'", v ? v : "");
+      char num[64];
+      size_t vl = v ? strlen(v) : 0;
+      bool um = vl > 3 && vl < sizeof num && strcmp(v + vl - 3, "um2") == 0;
+      bool mm = vl > 3 && vl < sizeof num && strcmp(v + vl - 3, "mm2") == 0;
+      if (v && vl < sizeof num)
+        snprintf(num, sizeof num, "%.*s", (int)(vl - (um || mm ? 3 : 0)), v);
+      if (!v || vl >= sizeof num || !parse_pos(num, &o.naas.max_area_um2))
+        return usage_error("--max-area takes a positive area in mm^2 (or 'NUMum2'), not '%s'",
+                           v ? v : "");
+      if (!um) o.naas.max_area_um2 *= 1e6;
+    } else if (cli_is_flag(a, "--max-power")) {
+      v = cli_flag_value(argc, argv, &i, "--max-power");
+      if (!v || !parse_pos(v, &o.naas.max_power_mw))
+        return usage_error("--max-power takes a positive power in mW, not '%s'", v ? v : "");
+    } else if (strcmp(a, "--byte-budget") == 0) {
+      o.naas.byte_budget = true;
+    } else if (cli_is_flag(a, "--assume")) {
+      v = cli_flag_value(argc, argv, &i, "--assume");
+      if (!v || !arch_assume_parse(v, &assume))
+        return usage_error("--assume takes physical or naas, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-latency")) {
       v = cli_flag_value(argc, argv, &i, "--max-latency");
-      if (!v || !parse_pos(v, &o.max_cycles))
+      if (!v || !parse_pos(v, &o.naas.max_cycles))
         return usage_error("--max-latency takes a positive number of cycles, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--max-energy")) {
       v = cli_flag_value(argc, argv, &i, "--max-energy");
-      if (!v || !parse_pos(v, &o.max_energy_pj))
+      if (!v || !parse_pos(v, &o.naas.max_energy_pj))
         return usage_error("--max-energy takes a positive energy in pJ, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--iterations")) {
       v = cli_flag_value(argc, argv, &i, "--iterations");
-      if (!v || !parse_i64(v, &o.iterations, 1))
+      if (!v || !cli_parse_i64(v, 1, &o.naas.iterations))
         return usage_error("--iterations takes a positive integer, not '%s'", v ? v : "");
     } else if (cli_is_flag(a, "--popsize")) {
       v = cli_flag_value(argc, argv, &i, "--popsize");
-      if (!v || !parse_i64(v, &n, 4) || n > 4096)
+      if (!v || !cli_parse_i64(v, 4, &n) || n > 4096)
         return usage_error("--popsize takes an integer from 4 to 4096, not '%s'", v ? v : "");
-      o.popsize = (int)n;
+      o.naas.popsize = (int)n;
     } else if (cli_is_flag(a, "--map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--map-budget");
-      if (!v || !parse_i64(v, &o.map_budget, 1))
-        return usage_error("--map-budget takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !cli_parse_i64(v, 1, &o.naas.map_budget) || o.naas.map_budget > MAPPER_MAX_BUDGET)
+        return usage_error("--map-budget takes an integer from 1 to 1000000000, not '%s'",
+                           v ? v : "");
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
       if (v && strcmp(v, "gradient") == 0)
-        o.gradient = true, o.optimizer = OPT_CMAES;
-      else if (!v || !opt_parse(v, &o.optimizer) || o.optimizer == OPT_GENETIC)
+        o.naas.gradient = true, o.naas.optimizer = OPT_CMAES;
+      else if (!v || !opt_parse(v, &o.naas.optimizer) || o.naas.optimizer == OPT_GENETIC)
         return usage_error("--optimizer takes cmaes, random or gradient, not '%s'", v ? v : "");
       else
-        o.gradient = false;
+        o.naas.gradient = false;
     } else if (cli_is_flag(a, "--final-map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--final-map-budget");
-      if (!v || !parse_i64(v, &o.final_map_budget, 1))
-        return usage_error("--final-map-budget takes a positive integer, not '%s'", v ? v : "");
+      if (!v || !cli_parse_i64(v, 1, &o.naas.final_map_budget) ||
+          o.naas.final_map_budget > MAPPER_MAX_BUDGET)
+        return usage_error("--final-map-budget takes an integer from 1 to 1000000000, not '%s'",
+                           v ? v : "");
     } else if (strcmp(a, "--sizing-only") == 0) {
-      o.sizing_only = true;
+      o.naas.sizing_only = true;
     } else if (strcmp(a, "--fixed") == 0) {
-      fixed = true;
+      o.fixed = true;
+    } else if (strcmp(a, "--no-baseline") == 0) {
+      o.no_baseline = true;
     } else if (cli_is_flag(a, "--seed")) {
       v = cli_flag_value(argc, argv, &i, "--seed");
-      if (!v || !parse_i64(v, &n, 0))
+      if (!v || !cli_parse_i64(v, 0, &n))
         return usage_error("--seed takes a non-negative integer, not '%s'", v ? v : "");
-      o.seed = (uint64_t)n;
+      o.naas.seed = (uint64_t)n;
     } else if (cli_is_flag(a, "--jobs") || strncmp(a, "-j", 2) == 0) {
       v = strcmp(a, "-j") == 0 ? (i + 1 < argc ? argv[++i] : NULL)
           : a[1] == 'j'        ? a + 2
                                : cli_flag_value(argc, argv, &i, "--jobs");
-      if (!v || !parse_i64(v, &n, 1) || n > 64)
+      if (!v || !cli_parse_i64(v, 1, &n) || n > 64)
         return usage_error("--jobs takes an integer from 1 to 64, not '%s'", v ? v : "");
-      o.jobs = (int)n;
+      o.naas.jobs = (int)n;
     } else if (cli_is_flag(a, "--checkpoint")) {
-      if (!(o.checkpoint = cli_flag_value(argc, argv, &i, "--checkpoint")))
+      if (!(o.naas.checkpoint = cli_flag_value(argc, argv, &i, "--checkpoint")))
         return usage_error("%s", "--checkpoint needs a file");
     } else if (strcmp(a, "--resume") == 0) {
-      o.resume = true;
+      o.naas.resume = true;
     } else if (cli_is_flag(a, "--stop-after-iteration")) { /* hidden: tests of --resume */
       v = cli_flag_value(argc, argv, &i, "--stop-after-iteration");
-      if (!v || !parse_i64(v, &o.stop_after_iteration, 1))
+      if (!v || !cli_parse_i64(v, 1, &o.naas.stop_after_iteration))
         return usage_error("--stop-after-iteration takes a positive integer, not '%s'", v ? v : "");
+    } else if (cli_is_flag(a,
+                           "--kill-in-iteration")) { /* hidden: tests of --resume after SIGKILL */
+      v = cli_flag_value(argc, argv, &i, "--kill-in-iteration");
+      if (!v || !cli_parse_i64(v, 0, &kill_in))
+        return usage_error("--kill-in-iteration takes a non-negative integer, not '%s'",
+                           v ? v : "");
+      o.naas.on_generation = kill_hook;
+      o.naas.on_generation_ctx = &kill_in;
     } else if (strcmp(a, "--no-progress") == 0) {
       no_progress = true;
     } else if (strcmp(a, "-q") == 0) {
@@ -580,12 +326,13 @@ int naasc_search_main(int argc, char **argv) {
   if (!nmodels)
     return usage_error("%s",
                        "naasc --search needs at least one model (a .onnx file or a zoo name)");
-  if (!budget) return usage_error("%s", "naasc --search needs --budget NAME|FILE.yaml");
-  if (o.resume && !o.checkpoint) return usage_error("%s", "--resume needs --checkpoint FILE");
-  if (o.gradient && (o.checkpoint || o.resume))
+  if (!o.budget) return usage_error("%s", "naasc --search needs --budget NAME|FILE.yaml");
+  if (o.naas.resume && !o.naas.checkpoint)
+    return usage_error("%s", "--resume needs --checkpoint FILE");
+  if (o.naas.gradient && (o.naas.checkpoint || o.naas.resume))
     return usage_error("%s", "--optimizer gradient takes no --checkpoint or --resume "
                              "(it keeps no optimizer state between rounds)");
-  if (fixed && (o.sizing_only || o.optimizer == OPT_RANDOM || o.gradient))
+  if (o.fixed && (o.naas.sizing_only || o.naas.optimizer == OPT_RANDOM || o.naas.gradient))
     return usage_error("%s", "--fixed searches nothing: no --sizing-only or --optimizer");
 
   int rank = 0, nranks = 1;
@@ -599,7 +346,8 @@ int naasc_search_main(int argc, char **argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
   }
 #endif
-  o.progress = !no_progress && rank == 0 && isatty(2);
+  o.naas.progress = !no_progress && rank == 0 && isatty(2);
+  o.nranks = nranks;
   Diag d;
   diag_init(&d, rank == 0 ? stderr : NULL, "naasc");
   static Arch barch;
@@ -608,8 +356,10 @@ int naasc_search_main(int argc, char **argv) {
   Model *graphs[NAAS_MAX_MODELS] = {0};
   char *labels[NAAS_MAX_MODELS] = {0};
   CmdStats cst[NAAS_MAX_MODELS] = {{0}};
-  NaasResult r = {0};
-  Rc rc = arch_resolve(budget, &barch, &d);
+  NaasDriveResult res = {0};
+  const NaasResult *r = &res.r;
+  Rc rc = arch_resolve(o.budget, &barch, &d);
+  if (rc == RC_OK) arch_assume(&barch, assume);
   for (int k = 0; k < nmodels && rc == RC_OK; k++) {
     labels[k] = label_of(models[k]);
     if (!labels[k]) rc = RC_INTERNAL;
@@ -623,83 +373,26 @@ int naasc_search_main(int argc, char **argv) {
     if (rc == RC_OK) rc = naas_workload_add_module(&w, mods[k], &d);
   }
   d.file = "naasc";
-  if (rc == RC_OK && rank == 0 && mkdir(dir, 0777) != 0 && errno != EEXIST) {
-    diag_error(&d, dir, "cannot create the output folder: %s", strerror(errno));
-    rc = RC_BADINPUT;
-  }
+  if (rc == RC_OK && rank == 0) rc = naas_drive_mkdir(dir, &d);
   if (rc == RC_OK) {
-    rc = fixed ? naas_eval_fixed(&w, &barch, &o, &r, &d) : naas_search(&w, &barch, &o, &r, &d);
-    if (rc == RC_OK && r.stopped) {
+    rc = naas_drive(&w, &barch, &o, &res, &d);
+    if (rc == RC_OK && r->stopped) {
       if (rank == 0 && !quiet)
-        printf("stopped after iteration %" PRId64 " (checkpoint %s)\n", r.iterations,
-               o.checkpoint ? o.checkpoint : "none");
+        printf("stopped after iteration %" PRId64 " (checkpoint %s)\n", r->iterations,
+               o.naas.checkpoint ? o.naas.checkpoint : "none");
       goto done;
     }
   }
-  const char *what = o.objective == NAAS_OBJ_ENERGY    ? "energy (pJ)"
-                     : o.objective == NAAS_OBJ_LATENCY ? "cycles"
-                                                       : "EDP (pJ x cycles)";
-  if (rc == RC_OK && rank == 0) {
-    char *p = join(dir, "arch", ".yaml");
-    Mem m;
-    if (!p || !mem_open(&m)) rc = RC_INTERNAL;
-    if (rc == RC_OK) {
-      arch_print(m.f, &r.arch);
-      rc = mem_commit(&m, p, &d);
-    }
-    free(p);
-    for (int k = 0; k < w.nmodels && rc == RC_OK; k++) {
-      rc = attach_mappings(mods[k], k, &w, &r);
-      char *nir = join(dir, labels[k], ".nir"), *txt = join(dir, labels[k], ".report.txt"),
-           *js = join(dir, labels[k], ".report.json");
-      if (rc == RC_OK && (!nir || !txt || !js)) rc = RC_INTERNAL;
-      if (rc == RC_OK) rc = module_verify(mods[k], &d);
-      if (rc == RC_OK && mem_open(&m)) {
-        module_print(m.f, mods[k]);
-        rc = mem_commit(&m, nir, &d);
-      }
-      if (rc == RC_OK && mem_open(&m)) {
-        rc = report_write(mods[k], &r.arch, m.f, js, &d);
-        if (rc == RC_OK)
-          rc = mem_commit(&m, txt, &d);
-        else
-          fclose(m.f), free(m.buf);
-      }
-      char *cmd = join(dir, labels[k], ".cmd");
-      if (rc == RC_OK && !cmd) rc = RC_INTERNAL;
-      if (rc == RC_OK) { /* the compiled model on the design: naasc-run runs it */
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        rc = cmd_emit(mods[k], graphs[k], &r.arch, &bytes, &len, &cst[k], &d);
-        if (rc == RC_OK) rc = file_write_atomic(cmd, bytes, len, &d);
-        xfree(bytes);
-      }
-      free(nir), free(txt), free(js), free(cmd);
-    }
-    p = join(dir, "result", ".json");
-    if (rc == RC_OK && p && mem_open(&m)) {
-      write_result_json(m.f, budget, &barch, fixed, &o, &w, &r, nranks);
-      rc = mem_commit(&m, p, &d);
-    }
-    free(p);
-    if (rc == RC_OK && !fixed) {
-      p = join(dir, "search", ".json");
-      rc = p ? naas_log_write(p, &r, &d) : RC_INTERNAL;
-      free(p);
-      p = join(dir, "convergence", ".svg");
-      if (rc == RC_OK) rc = p ? write_svg(p, &r, what, false, &d) : RC_INTERNAL;
-      free(p);
-      p = join(dir, "pareto", ".svg");
-      if (rc == RC_OK) rc = p ? write_svg(p, &r, what, true, &d) : RC_INTERNAL;
-      free(p);
-    }
-  }
+  if (rc == RC_OK && rank == 0) rc = naas_drive_write(dir, &w, &barch, &o, &res, &d);
+  for (int k = 0; k < w.nmodels && rc == RC_OK && rank == 0; k++)
+    rc = write_model(dir, labels[k], mods[k], graphs[k], k, &w, r, &cst[k], &d);
+  const char *what = naas_objective_label(o.naas.objective);
   if (rc == RC_OK && rank == 0 && !quiet) {
     printf(
         "%s within %s: %s %.6g (EDP %.6g pJ x cycles, energy %.6g pJ, %.6g cycles; geomean over %d model%s)\n",
-        mode_name(fixed, &o), budget, o.objective == NAAS_OBJ_EDP ? "EDP" : what, r.score, r.edp,
-        r.energy_pj, r.cycles, w.nmodels, w.nmodels > 1 ? "s" : "");
-    const Arch *a = &r.arch;
+        naas_drive_mode(&o), o.budget, o.naas.objective == NAAS_OBJ_EDP ? "EDP" : what, r->score,
+        r->edp, r->energy_pj, r->cycles, w.nmodels, w.nmodels > 1 ? "s" : "");
+    const Arch *a = &r->arch;
     printf("design %s: %" PRId64 " PEs", a->name, a->mac_instances);
     for (int l = 0; l < a->nlevels; l++)
       for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
@@ -711,16 +404,25 @@ int naasc_search_main(int argc, char **argv) {
         }
     for (int l = 1; l < a->nlevels; l++)
       printf(", %s %" PRId64 " words", a->level[l].name, a->level[l].capacity_words);
-    printf(", DRAM %.4g words/cycle, area %.4g mm^2\n", a->level[0].shared_bw, r.area_um2 / 1e6);
+    printf(", DRAM %.4g words/cycle, area %.4g mm^2\n", a->level[0].shared_bw, r->area_um2 / 1e6);
     printf("%" PRId64 " candidates, %" PRId64 " cost evaluations, %.1f s; outputs in %s/\n",
-           r.candidates, r.evals, r.seconds, dir);
+           r->candidates, r->evals, r->seconds, dir);
+    printf("mapper effort per layer: %" PRId64 " evaluations, then %" PRId64
+           ", the better kept (seed %" PRIu64 ")\n",
+           r->effort.map_budget, r->effort.final_map_budget, r->effort.seed);
+    if (res.have_base)
+      printf(
+          "against %s itself (its own dataflow, mapped with the same effort: EDP %.6g, energy %.6g pJ, "
+          "%.6g cycles): speedup %.3fx, energy saving %.3fx, EDP %.3fx\n",
+          res.base.arch.name, res.base.edp, res.base.energy_pj, res.base.cycles, res.q.speedup,
+          res.q.energy_saving, res.q.edp_gain);
     for (int k = 0; k < w.nmodels; k++)
       printf(
           "command stream: %s/%s.cmd (%zu bytes: %zu of commands, %zu of weights; run it with naasc-run)\n",
           dir, labels[k], cst[k].bytes, cst[k].cmd_bytes, cst[k].weight_bytes);
   }
 done:
-  naas_result_free(&r);
+  naas_drive_free(&res);
   naas_workload_free(&w);
   for (int k = 0; k < nmodels; k++) {
     if (mods[k]) module_destroy(mods[k]);

@@ -44,27 +44,32 @@ static int usage_error(const char *fmt, const char *arg) {
   return RC_USAGE;
 }
 
-static void print_field(const char *name, double v, bool *first) {
-  printf("%s\"%s\": %.6g", *first ? "" : ", ", name, v);
-  *first = false;
+static void print_field(JsonWriter *j, const char *name, double v) {
+  json_key(j, name);
+  json_num(j, "%.6g", v);
 }
 
 static void print_json(const TechComponent *c, const TechCost *r) {
-  bool first = true;
-  printf("{");
+  JsonWriter j;
+  json_init(&j, stdout);
+  json_object(&j, NULL);
   if (c->kind == TECH_SRAM || c->kind == TECH_REGFILE || c->kind == TECH_DRAM) {
-    print_field("read_pj", r->read_pj, &first);
-    print_field("write_pj", r->write_pj, &first);
-    print_field("update_pj", r->update_pj, &first);
+    print_field(&j, "read_pj", r->read_pj);
+    print_field(&j, "write_pj", r->write_pj);
+    print_field(&j, "update_pj", r->update_pj);
   } else {
-    print_field("energy_pj", r->energy_pj, &first);
+    print_field(&j, "energy_pj", r->energy_pj);
   }
   if (c->kind != TECH_DRAM && c->kind != TECH_NOC) {
-    print_field("leak_pj_per_cycle", r->leak_pj_per_cycle, &first);
-    print_field("area_um2", r->area_um2, &first);
+    print_field(&j, "leak_pj_per_cycle", r->leak_pj_per_cycle);
+    print_field(&j, "area_um2", r->area_um2);
   }
-  if (r->extrapolated) printf(", \"extrapolated\": true");
-  printf("}\n");
+  if (r->extrapolated) {
+    json_key(&j, "extrapolated");
+    json_bool(&j, true);
+  }
+  json_end(&j, NULL);
+  putchar('\n');
 }
 
 int naasc_tech_main(int argc, char **argv) {

@@ -175,6 +175,75 @@ def gen_empty():
     return b""
 
 
+def if_model(then_outputs=1, then_dims=(2,), else_dims=(2,), then_reads="x", else_nodes=None):
+    """y = If(cond) over x: f32[2]; each branch a small graph."""
+    tn = [helper.make_node("Relu", [then_reads], ["t"], name="ghost_reader" if then_reads != "x" else "relu_t")]
+    touts = [fvi("t", list(then_dims))]
+    if then_outputs == 2:
+        tn.append(helper.make_node("Neg", ["x"], ["t2"], name="neg_t"))
+        touts.append(fvi("t2", [2]))
+    then_g = helper.make_graph(tn, "then_body", [], touts)
+    en = else_nodes or [helper.make_node("Relu", ["x"], ["e"], name="relu_e")]
+    else_g = helper.make_graph(en, "else_body", [], [fvi("e", list(else_dims))])
+    ifn = helper.make_node("If", ["cond"], ["y"], name="switch", then_branch=then_g, else_branch=else_g)
+    g = helper.make_graph([ifn], "if", [helper.make_tensor_value_info("cond", TensorProto.BOOL, []), fvi("x", [2])],
+                          [fvi("y", [2])])
+    return helper.make_model(g, ir_version=IR_VERSION, opset_imports=[helper.make_opsetid("", OPSET)],
+                             producer_name="naasc-badinput")
+
+
+def gen_if_branch_outputs():
+    return if_model(then_outputs=2)
+
+
+def gen_if_branch_shapes():
+    return if_model(then_dims=(2,), else_nodes=[helper.make_node("Concat", ["x", "x"], ["e"], name="cat_e", axis=0)],
+                    else_dims=(4,))
+
+
+def gen_subgraph_undefined():
+    return if_model(then_reads="ghost")
+
+
+def gen_unsupported_in_subgraph():
+    m = if_model(else_nodes=[helper.make_node("BazOp", ["x"], ["e"], name="baz_e")])
+    m.graph.node.insert(0, helper.make_node("FooOp", ["x"], ["unused"], name="foo_main"))
+    return m
+
+
+def gen_loop_body_signature():
+    body = helper.make_graph([helper.make_node("Identity", ["c_in"], ["c_out"], name="keep"),
+                              helper.make_node("Relu", ["c_in"], ["s_out"], name="bad")], "body",
+                             [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                              helper.make_tensor_value_info("c_in", TensorProto.BOOL, [])],
+                             [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []), fvi("s_out", [2])])
+    m = helper.make_tensor("trips", TensorProto.INT64, [], [3])
+    loop = helper.make_node("Loop", ["trips", "", "s0"], ["s"], name="repeat", body=body)
+    g = helper.make_graph([loop], "loop", [fvi("s0", [2])], [fvi("s", [2])], initializer=[m])
+    return helper.make_model(g, ir_version=IR_VERSION, opset_imports=[helper.make_opsetid("", OPSET)],
+                             producer_name="naasc-badinput")
+
+
+def gen_float8_initializer():
+    w = TensorProto()
+    w.name = "W"
+    w.data_type = 17  # FLOAT8E4M3FN (IR 9)
+    w.dims.extend([4, 3, 3, 3])
+    w.raw_data = bytes(108)
+    return conv_model(w=w, ir_version=9)
+
+
+def gen_local_function():
+    f = helper.make_function("custom.fn", "Twice", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
+                             [helper.make_opsetid("", OPSET)])
+    node = helper.make_node("Twice", ["x"], ["y"], name="call_twice", domain="custom.fn")
+    g = helper.make_graph([node], "fn", [fvi("x", [2])], [fvi("y", [2])])
+    m = helper.make_model(g, ir_version=IR_VERSION, producer_name="naasc-badinput",
+                          opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("custom.fn", 1)])
+    m.functions.append(f)
+    return m
+
+
 # file name -> (generator, the rule it breaks)
 MODELS = {
     "truncated.onnx": (gen_truncated, "a valid conv model cut in half"),
@@ -192,6 +261,13 @@ MODELS = {
     "external_escape.onnx": (gen_external_escape, "external data at ../../etc/passwd"),
     "external_missing.onnx": (gen_external_missing, "external data file that does not exist"),
     "empty.onnx": (gen_empty, "0 bytes"),
+    "if_branch_outputs.onnx": (gen_if_branch_outputs, "then_branch with 2 outputs for a 1-output If"),
+    "if_branch_shapes.onnx": (gen_if_branch_shapes, "branches give f32[2] and f32[4], condition an input"),
+    "subgraph_undefined.onnx": (gen_subgraph_undefined, "a then_branch node reads a name defined nowhere"),
+    "unsupported_in_subgraph.onnx": (gen_unsupported_in_subgraph, "FooOp in the graph, BazOp in a branch"),
+    "loop_body_signature.onnx": (gen_loop_body_signature, "a Loop body without its carried value input"),
+    "float8_initializer.onnx": (gen_float8_initializer, "a FLOAT8E4M3FN initializer (IR 9)"),
+    "local_function.onnx": (gen_local_function, "a node calling a model-local function"),
 }
 
 

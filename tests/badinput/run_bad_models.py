@@ -11,7 +11,8 @@ Writes the models of gen_bad_models.py into OUTDIR, then runs
   - no sanitizer or crash report on stderr;
   - the message names the broken rule: EXPECT[file] (a regex, case-insensitive).
 Plus, for unsupported_ops.onnx, one run reports both unknown ops with their
-counts (FooOp 2, BarOp 1), and with --allow-unsupported the same model
+counts (FooOp 2, BarOp 1) (and for unsupported_in_subgraph.onnx the graph's
+FooOp with the branch's BazOp), and with --allow-unsupported the same model
 imports (exit 0, its output typed); for dynamic_dims.onnx the message names
 the input and points to --input-shape.
 
@@ -50,6 +51,13 @@ EXPECT = {
     "external_escape.onnx": r"'\.\./\.\./etc/passwd'.*inside the model's folder",
     "external_missing.onnx": r"initializer 'W'.*missing_weights\.bin",
     "empty.onnx": r"file is empty",
+    "if_branch_outputs.onnx": r"node 'switch'.*then_branch 'then_body' has 2 outputs, but the If has 1",
+    "if_branch_shapes.onnx": r"node 'switch'.*output 0 of the If is f32\[2\] in then_branch and f32\[4\] in else_branch",
+    "subgraph_undefined.onnx": r"node 'ghost_reader' in then_branch of node 'switch'.*undefined tensor 'ghost'",
+    "unsupported_in_subgraph.onnx": r"unsupported op 'BazOp'",
+    "loop_body_signature.onnx": r"node 'repeat'.*body 'body' has 2 inputs.*needs 3",
+    "float8_initializer.onnx": r"initializer 'W'.*element type 17 \(FLOAT8E4M3FN\)",
+    "local_function.onnx": r"'Twice'.*model-local function.*call_twice",
 }
 
 
@@ -82,6 +90,8 @@ def check_refusal(naasc, outdir, name):
         problems.append("stderr does not match /%s/" % EXPECT[name])
     if name == "unsupported_ops.onnx":
         problems += check_op_counts(err)
+    if name == "unsupported_in_subgraph.onnx" and "FooOp" not in err:
+        problems.append("the graph's FooOp is not reported with the branch's BazOp")
     return problems, err
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """run_bad_timeloop.py: checks that naasc refuses broken Timeloop specifications cleanly.
 
-Usage: run_bad_timeloop.py NAASC SPEC.yaml OUTDIR [COUNT]
+Usage: run_bad_timeloop.py NAASC SPEC.yaml OUTDIR [COUNT] [--map BASE.yaml]
 
 From SPEC.yaml (a valid one-file Timeloop specification, tests/golden/
 tl_spec.yaml) writes COUNT (default 240) mutants into OUTDIR, each made by one
@@ -12,6 +12,11 @@ an unknown tag, an expression of unknown names).  Runs
   - exit code 0 or 1 (a mutant may still be a valid spec), never a crash;
   - with exit 1, stderr names the mutant file and has 'error:';
   - no sanitizer or crash report on stderr.
+With --map BASE.yaml, SPEC.yaml is a constraints file for the specification
+BASE.yaml (tests/golden/tl_cons_constraints.yaml for tl_spec.yaml), and each
+mutant runs `naasc cost --timeloop BASE.yaml MUTANT --map --budget 300`: the
+constraint reader, the checks and the mapper under broken constraints; an
+error may then name either file (the mapper names the layer of BASE.yaml).
 The rules themselves are checked message by message by tests/golden/tl_*.test.
 
 Exit codes: 0 pass, 1 some failure, 2 bad usage.
@@ -53,11 +58,20 @@ def mutate(text, rng):
 
 
 def main():
-    if len(sys.argv) not in (4, 5):
+    args = sys.argv[1:]
+    base = None
+    if "--map" in args:
+        i = args.index("--map")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        base = os.path.abspath(args[i + 1])
+        del args[i : i + 2]
+    if len(args) not in (3, 4):
         print(__doc__, file=sys.stderr)
         return 2
-    naasc, spec, outdir = sys.argv[1:4]
-    count = int(sys.argv[4]) if len(sys.argv) == 5 else 240
+    naasc, spec, outdir = args[:3]
+    count = int(args[3]) if len(args) == 4 else 240
     os.makedirs(outdir, exist_ok=True)
     text = open(spec).read()
     rng = random.Random(18)
@@ -69,8 +83,9 @@ def main():
         with open(path, "w") as f:
             f.write(mutant)
         try:
-            r = subprocess.run([naasc, "cost", "--timeloop", path, "-q"], capture_output=True, text=True,
-                               errors="replace", timeout=TIMEOUT)
+            cmd = ([naasc, "cost", "--timeloop", base, path, "--map", "--budget", "300"] if base
+                   else [naasc, "cost", "--timeloop", path, "-q"])
+            r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=TIMEOUT)
             rc, err = r.returncode, r.stderr
         except subprocess.TimeoutExpired:
             rc, err = "timeout", ""
@@ -79,7 +94,8 @@ def main():
             problems.append(f"exit {rc}")
         if rc == 1:
             refused += 1
-            if "error:" not in err or name not in err:
+            named = name in err or (base is not None and os.path.basename(base) in err)
+            if "error:" not in err or not named:
                 problems.append("stderr lacks 'error:' or the file name")
         for mark in CRASH_MARKS:
             if mark in err:

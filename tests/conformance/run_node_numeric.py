@@ -5,9 +5,11 @@ naasc's command stream and runtime, and compares the outputs with ONNX's.
 Usage: run_node_numeric.py NAASC NAASC_RUN WORKDIR SCRATCH [--presets eyeriss,nvdla-256]
                            [-j N] [-k SUBSTRING] [-v] [--no-jit]
 
-A case is supported as in run_node_shapes.py (same op list, opsets, refusals;
-cases naasc refuses on purpose are skipped here, run_node_shapes checks the
-refusal).  Per supported case and preset:
+A case is supported as in run_node_shapes.py (opsets, refusals; cases naasc
+refuses on purpose are skipped here, run_node_shapes checks the refusal),
+with the op list narrowed to the ops lowered to the accelerator or the vector
+unit (a host nest is not executed by naasc-run yet; tests/host covers those
+ops through host/).  Per supported case and preset:
 
   naasc model.onnx --target PRESET -o SCRATCH/.../model.cmd [--input-data ...]
   naasc-run model.cmd --input NAME=input_K.pb ... -o SCRATCH/.../out [--no-jit]
@@ -48,15 +50,45 @@ RTOL, ATOL = 1e-3, 1e-7
 # or here (a clean exit 1 naming the reason).
 D3 = "3-D convolution or pooling (the lowering handles 1-D and 2-D)"
 STRING = "string tensors (the runtime holds numeric types only)"
+HOSTNEST = "Resize cubic or tf_crop_and_resize: a host nest, which naasc-run does not run yet"
 KNOWN_REFUSALS = {
     "test_averagepool_3d_default": (D3, "3-D"),
     "test_maxpool_3d_default": (D3, "3-D"),
     "test_convtranspose_3d": (D3, "3-D"),
     "test_cast_STRING_to_FLOAT": (STRING, "element type 8"),
     "test_castlike_STRING_to_FLOAT_expanded": (STRING, "element type 8"),
+    "test_resize_downsample_scales_cubic": (HOSTNEST, "no host implementation"),
+    "test_resize_downsample_scales_cubic_A_n0p5_exclude_outside": (HOSTNEST, "no host implementation"),
+    "test_resize_downsample_scales_cubic_align_corners": (HOSTNEST, "no host implementation"),
+    "test_resize_downsample_sizes_cubic": (HOSTNEST, "no host implementation"),
+    "test_resize_upsample_scales_cubic": (HOSTNEST, "no host implementation"),
+    "test_resize_upsample_scales_cubic_A_n0p5_exclude_outside": (HOSTNEST, "no host implementation"),
+    "test_resize_upsample_scales_cubic_align_corners": (HOSTNEST, "no host implementation"),
+    "test_resize_upsample_scales_cubic_asymmetric": (HOSTNEST, "no host implementation"),
+    "test_resize_upsample_sizes_cubic": (HOSTNEST, "no host implementation"),
+    "test_resize_tf_crop_and_resize": (HOSTNEST, "no host implementation"),
 }
 TIMEOUT = 60
 NO_JIT = False
+
+
+def lowered_ops(naasc):
+    """The ops naasc lowers to the accelerator or the vector unit today
+    (`--list-ops --format=markdown`, last column not "host nest"): a case
+    using any other op compiles to a host nest, which naasc-run does not
+    execute yet, so it is out of this test's scope until it does."""
+    r = subprocess.run([naasc, "--list-ops", "--format=markdown"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if r.returncode != 0:
+        sys.exit("run_node_numeric: naasc --list-ops --format=markdown failed: %s" % r.stderr.strip())
+    ops = set()
+    for line in r.stdout.splitlines()[2:]:
+        cols = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cols) == 3 and cols[2] != "host nest":
+            ops.add(cols[0])
+    if not ops:
+        sys.exit("run_node_numeric: no lowered ops in naasc --list-ops --format=markdown")
+    return ops
 
 
 def run(cmd):
@@ -171,6 +203,8 @@ def main():
     ap.add_argument("--presets", default="eyeriss,nvdla-256")
     ap.add_argument("-j", type=int, default=2)
     ap.add_argument("-k", default="")
+    ap.add_argument("--sample", type=int, default=1, metavar="N",
+                    help="every Nth case only, in name order (the sanitizer build's run)")
     ap.add_argument("-v", action="store_true")
     ap.add_argument("--no-jit", action="store_true", help="C reference kernels instead of the JIT")
     args = ap.parse_args()
@@ -178,10 +212,14 @@ def main():
     NO_JIT = args.no_jit
     cases = sorted(d for d in glob.glob(os.path.join(args.workdir, "node", "test_*"))
                    if os.path.isfile(os.path.join(d, "model.onnx")) and args.k in d)
+    if args.sample < 1:
+        ap.error("--sample takes N >= 1")
+    partial = bool(args.k) or args.sample > 1  # a subset: no whole-suite checks
+    cases = cases[::args.sample]
     if not cases:
         print("SKIP: no cases in %s/node (run gen_node_cases.py first)" % args.workdir)
         return 77
-    ops = shapes.list_ops(args.naasc)
+    ops = lowered_ops(args.naasc)
     todo = []
     for c in cases:
         name = os.path.basename(c)

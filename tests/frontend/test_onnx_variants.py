@@ -14,6 +14,15 @@ inference (or a figure computed here), plus case-specific checks:
   shape_subgraph    Shape->Gather->Unsqueeze->Concat->Reshape folds away
   dynamic_dims      dim_param inputs fixed with --input-shape
   opset17_forms     Squeeze/Unsqueeze/ReduceMean/Resize/Clip with input forms
+  ir9_opset19, ir10_opset21   the conv model at the newest IR versions and opsets
+  opset18_forms     ReduceMax/Pad with axes as inputs, Split num_outputs, Mish,
+                    GroupNormalization with per-group scale (opset 18)
+  opset21_forms     GroupNormalization with per-channel scale, Gelu (opset 20+)
+  unknown_fields    fields newer than the build's onnx.proto (NodeProto overload
+                    and metadata_props, GraphProto and TensorProto metadata_props)
+                    are skipped
+  block_quant       a feature naasc cannot honour (QuantizeLinear block_size) is
+                    refused by name
 """
 import os
 import subprocess
@@ -23,7 +32,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-DT = {1: "f32", 7: "i64", 6: "i32", 9: "bool"}
+DT = {1: "f32", 7: "i64", 6: "i32", 9: "bool", 2: "u8"}
 
 
 def run(naasc, args):
@@ -144,6 +153,83 @@ def opset17_forms():
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), {"z": "f32[12,10,1]"}, 0
 
 
+def opset18_forms():
+    nodes = [
+        helper.make_node("ReduceMax", ["x", "ax2"], ["r"], keepdims=1, name="rmax"),
+        helper.make_node("Pad", ["r", "pads", "", "ax3"], ["p"], name="pad"),
+        helper.make_node("Split", ["p"], ["s0", "s1"], axis=3, num_outputs=2, name="split"),
+        helper.make_node("Mish", ["s0"], ["m"], name="mish"),
+        helper.make_node("Add", ["m", "s1"], ["y"], name="add"),
+        helper.make_node("GroupNormalization", ["x", "gs", "gb"], ["g"], num_groups=2, name="gn"),
+    ]
+    inits = [numpy_helper.from_array(np.array([2], np.int64), "ax2"),
+             numpy_helper.from_array(np.array([1, 1], np.int64), "pads"),
+             numpy_helper.from_array(np.array([3], np.int64), "ax3"),
+             numpy_helper.from_array(np.ones(2, np.float32), "gs"),
+             numpy_helper.from_array(np.zeros(2, np.float32), "gb")]
+    g = helper.make_graph(nodes, "o18", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+                           helper.make_tensor_value_info("g", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    m.ir_version = 8
+    return m, {"y": "f32[1,4,1,4]", "g": "f32[1,4,6,6]"}, 0
+
+
+def opset21_forms():
+    nodes = [
+        helper.make_node("GroupNormalization", ["x", "gs", "gb"], ["g"], num_groups=2, name="gn"),
+        helper.make_node("Gelu", ["g"], ["y"], approximate="tanh", name="gelu"),
+    ]
+    inits = [numpy_helper.from_array(np.ones(4, np.float32), "gs"),
+             numpy_helper.from_array(np.zeros(4, np.float32), "gb")]
+    g = helper.make_graph(nodes, "o21", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 3, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)])
+    m.ir_version = 10
+    return m, {"y": "f32[1,4,3,3]"}, 0
+
+
+def with_unknown(msg, fields):
+    """msg re-parsed with extra fields appended (unknown to python3-onnx 1.12
+    too, so protobuf keeps them as unknown fields and writes them back)."""
+    def field(num, payload):
+        out, tag, n = bytearray(), (num << 3) | 2, len(payload)
+        for v in (tag, n):
+            while True:
+                b = v & 0x7F
+                v >>= 7
+                out.append(b | (0x80 if v else 0))
+                if not v:
+                    break
+        return bytes(out) + payload
+    data = msg.SerializeToString() + b"".join(field(num, payload) for num, payload in fields)
+    return type(msg).FromString(data)
+
+
+def unknown_fields():
+    m, want, params = conv_model(21, 10)
+    kv = b"\x0a\x01k\x12\x01v"  # StringStringEntryProto{key: "k", value: "v"}
+    nodes = [with_unknown(n, [(8, b"overload-1"), (9, kv)]) for n in m.graph.node]
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    inits = [with_unknown(t, [(16, kv)]) for t in m.graph.initializer]
+    del m.graph.initializer[:]
+    m.graph.initializer.extend(inits)
+    g = with_unknown(m.graph, [(16, kv)])
+    m.graph.CopyFrom(g)
+    return m, want, params
+
+
+def block_quant():
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s"], ["y"], axis=1, block_size=2, name="q")]
+    g = helper.make_graph(nodes, "bq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.UINT8, None)],
+                          [numpy_helper.from_array(np.ones((2, 2), np.float32), "s")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)])
+    m.ir_version = 10
+    return m
+
+
 def main():
     naasc, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
@@ -155,6 +241,11 @@ def main():
         ("shape_subgraph",) + shape_subgraph(),
         ("dynamic_dims",) + dynamic_dims(),
         ("opset17_forms",) + opset17_forms(),
+        ("ir9_opset19",) + conv_model(19, 9),
+        ("ir10_opset21",) + conv_model(21, 10),
+        ("opset18_forms",) + opset18_forms(),
+        ("opset21_forms",) + opset21_forms(),
+        ("unknown_fields",) + unknown_fields(),
     ]
     extra = {"dynamic_dims": ["--input-shape", "x=2x3x65x100"]}
     passed = failed = 0
@@ -180,6 +271,10 @@ def main():
         total = [l for l in p.stdout.splitlines() if l.startswith("total ")][0]
         got_params = int(total.split("params=")[1])
         check(name, got_params == params, f"params {got_params}, expected {params}")
+        if name == "unknown_fields":
+            with open(path, "rb") as f:
+                raw = f.read()
+            check(name, raw.count(b"overload-1") == len(model.graph.node), "the unknown fields were not written")
         if name == "shape_subgraph":
             check(name, "Shape(" not in p.stdout and "Gather(" not in p.stdout, "shape ops left:\n" + p.stdout)
         if name == "dynamic_dims":
@@ -209,6 +304,21 @@ def main():
     check("external_data", p.returncode == 1 and "weights.bin" in p.stderr and "too short" in p.stderr,
           f"truncated weights: exit {p.returncode}: {p.stderr}")
     print("external_data: checked")
+    # A feature naasc cannot honour is refused by name.
+    path = os.path.join(work, "block_quant.onnx")
+    onnx.save(block_quant(), path)
+    p = run(naasc, [path, "--emit=graph"])
+    check("block_quant", p.returncode == 1 and "QuantizeLinear attribute block_size=2" in p.stderr,
+          f"exit {p.returncode}: {p.stderr}")
+    # IR 11 is past what naasc reads.
+    m, _, _ = conv_model(21, 10)
+    m.ir_version = 11
+    path = os.path.join(work, "ir11.onnx")
+    onnx.save(m, path)
+    p = run(naasc, [path, "--emit=graph"])
+    check("ir11", p.returncode == 1 and "IR version 11 is not supported (naasc reads 3 to 10)" in p.stderr,
+          f"exit {p.returncode}: {p.stderr}")
+    print("block_quant, ir11: checked")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -2,9 +2,12 @@
 """Golden test runner.
 
 A test is NAME.test: lines '# RUN: COMMAND' (run in order, in a fresh
-scratch folder, through bash) and optionally '# EXIT: N' (the last
-command's expected exit code, 0 by default).  The last command's stdout
-must equal NAME.out byte for byte, and its stderr NAME.err when that file
+scratch folder, through bash with pipefail) and optionally '# EXIT: N' (the
+last command's expected exit code, 0 by default) and '# FILTER: COMMAND'
+(a shell filter, e.g. sed, that the last command's stdout and stderr each
+go through before they are compared; the exit code checked is still the
+last command's own, never the filter's).  The last command's stdout must
+equal NAME.out byte for byte, and its stderr NAME.err when that file
 exists.  In commands, %naasc is the naasc binary and %S the test's folder.
 
   run.py NAASC TEST.test [--update]    (--update rewrites .out/.err)
@@ -23,26 +26,40 @@ def main():
     update = "--update" in sys.argv[3:]
     src = os.path.dirname(test)
     base = test[: -len(".test")]
-    runs, want_exit = [], 0
+    runs, want_exit, filt = [], 0, None
     with open(test) as f:
         for line in f:
             if line.startswith("# RUN:"):
                 runs.append(line[len("# RUN:"):].strip())
             elif line.startswith("# EXIT:"):
                 want_exit = int(line.split(":", 1)[1])
+            elif line.startswith("# FILTER:"):
+                filt = line[len("# FILTER:"):].strip()
     if not runs:
         print(f"{test}: no RUN line", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="naasc-golden-") as tmp:
         for i, cmd in enumerate(runs):
             cmd = cmd.replace("%naasc", naasc).replace("%S", src)
-            p = subprocess.run(["bash", "-c", cmd], cwd=tmp, capture_output=True, timeout=600)
+            p = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], cwd=tmp, capture_output=True, timeout=600)
             last = i == len(runs) - 1
             if not last and p.returncode != 0:
                 print(f"FAIL {os.path.basename(test)}: setup command failed ({p.returncode}): {cmd}")
                 sys.stdout.write(p.stderr.decode(errors="replace"))
                 return 1
     out, err = p.stdout, p.stderr
+    if filt:
+        for name in ("out", "err"):
+            q = subprocess.run(["bash", "-o", "pipefail", "-c", filt], input=out if name == "out" else err,
+                               capture_output=True, timeout=60)
+            if q.returncode != 0:
+                print(f"FAIL {os.path.basename(test)}: the filter failed ({q.returncode}): {filt}")
+                sys.stdout.write(q.stderr.decode(errors="replace"))
+                return 1
+            if name == "out":
+                out = q.stdout
+            else:
+                err = q.stdout
     if update:
         with open(base + ".out", "wb") as f:
             f.write(out)

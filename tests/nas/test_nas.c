@@ -3,8 +3,13 @@
  * (data/nasbench201/accuracy.csv, given as argv[1]):
  *   - Kendall's tau on permutations whose tau is known by hand;
  *   - the Pareto front of a hand-made set;
- *   - regularized evolution: deterministic per seed, each cell scored once,
- *     and on a synthetic hardware score it reaches the brute-force optimum;
+ *   - regularized evolution: deterministic per seed, each cell scored once;
+ *     on a synthetic hardware score (600 proposals, seed 7) its design is in
+ *     the best 1% of the feasible cells by brute-force rank, for both goals
+ *     (it prints the rank: 2 of 1446 and 1 of 10093 today; it does not
+ *     reach the optimum itself, and the test does not require it), and
+ *     over 5 seeds of 300 proposals its mean rank beats random sampling of
+ *     as many cells;
  *   - the predictor: its tau on held-out cells clears a threshold (0.55) that the
  *     same predictor trained on shuffled labels does not.
  * Usage: test_nas TABLE.csv [--taus]  (--taus prints tau for K = 50, 100, 500)

@@ -12,7 +12,12 @@ Small runs (30 to 40 cells, inner budgets small) on the eyeriss budget:
   - the same seed gives the same run, byte for byte (history.csv);
   - the cost report of network.nir on arch.yaml totals the same EDP;
   - max-accuracy under an EDP bound respects the bound;
-  - --labels K: the predictor's tau is reported, accuracies stay the table's;
+  - equal effort: the design, the own-dataflow and sequential baselines and
+    the reference network are all mapped with the same mapper effort
+    (result.json's "effort": the --map-budget pass, a 20,000 pass, seed);
+  - --labels K: the predictor's tau is reported, accuracies stay the table's,
+    and this seeded run meets its bound (exit 0; exit 1 would mean it did
+    not, and then result.json must say so);
   - bad bounds and flags exit 1 and 2.
 """
 import csv
@@ -80,6 +85,11 @@ check([x["code"] for x in r["pareto"]] == front, "pareto %s vs %s" % ([x["code"]
 top = max(acc, key=lambda i: acc[i])
 check(r["baselines"]["most_accurate"]["index"] == top, "most accurate cell %d vs %d" % (r["baselines"]["most_accurate"]["index"], top))
 check(abs(r["vs_own_dataflow"]["edp_reduction"] - r["baselines"]["own_dataflow"]["edp"] / r["accelerator"]["edp"]) < 1e-3 * r["vs_own_dataflow"]["edp_reduction"], "edp_reduction")
+# equal effort on every side of a comparison
+effort = {"map_budget": 200, "final_map_budget": 20000, "seed": 3, "strategy": "es", "objective": "edp"}
+check(r["accelerator"]["effort"] == effort, "design effort %s" % r["accelerator"]["effort"])
+for side in ("own_dataflow", "sequential"):
+    check(r["baselines"][side]["effort"] == effort, "%s effort %s" % (side, r["baselines"][side]["effort"]))
 for f in ("arch.yaml", "network.nir", "pareto.svg", "network.report.txt", "network.report.json"):
     check(os.path.getsize(os.path.join(o1, f)) > 0, f)
 check(open(os.path.join(o1, "pareto.svg")).read().count("<circle") >= len(h), "pareto.svg points")
@@ -98,6 +108,8 @@ check(p.returncode == 0 and rr["reference"]["index"] == 11472 and abs(rr["refere
       "reference: %s" % p.stderr)
 check(abs(rr["vs_reference"]["edp_reduction"] * rr["accelerator"]["edp"] / rr["reference"]["own_dataflow"]["edp"] - 1) < 1e-3,
       "vs_reference edp_reduction")
+check(rr["reference"]["own_dataflow"]["effort"] == rr["accelerator"]["effort"] == effort,
+      "reference effort %s, design %s" % (rr["reference"]["own_dataflow"]["effort"], rr["accelerator"]["effort"]))
 check(abs(rr["vs_reference"]["accuracy_gain"] - (rr["network"]["accuracy"] - acc[11472])) < 1e-3, "vs_reference accuracy_gain")
 p = run(["--min-accuracy", "93.0", "--reference", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"], os.path.join(work, "err"))
 check(p.returncode == 1 and "no network" in p.stderr, "disconnected reference: %d %s" % (p.returncode, p.stderr))
@@ -121,8 +133,9 @@ check(r3["network"]["accuracy"] == max(float(x["accuracy"]) for x in feas3), "no
 # 4. predictor mode
 o4 = os.path.join(work, "pred")
 p = run(["--min-accuracy", "93.0", "--labels", "100", "--pseudo-pool", "300", "--no-baselines"], o4)
-check(p.returncode in (0, 1), "labels run: %s" % p.stderr)
 r4 = json.load(open(os.path.join(o4, "result.json")))
+check(p.returncode == (0 if r4["bound_met"] else 1), "labels run: exit %d, bound_met %s: %s" % (p.returncode, r4["bound_met"], p.stderr))
+check(r4["bound_met"] and p.returncode == 0, "labels run: the design meets the bound: exit %d %s" % (p.returncode, p.stderr))
 tau = r4["predictor"]["kendall_tau"]
 check(0.3 < tau < 1, "predictor tau %g" % tau)
 check(abs(r4["network"]["accuracy"] - acc[r4["network"]["index"]]) < 1e-3, "predictor mode reports the table's accuracy")

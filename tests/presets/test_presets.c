@@ -7,9 +7,12 @@
  * Checks, per preset: it loads by name and through arch_resolve, its name is
  * the preset name, its MAC count is the one its file cites, its numbers are
  * sane (DRAM first and keeping everything, bounded on-chip levels, the fan-out
- * product equal to the MAC count, energies of the README's scheme, areas and
- * a clock), its connectivity encodes its own dataflow, and print -> load ->
- * print is byte-identical.  The same round trip for the eyeriss_like example
+ * product equal to the MAC count, a technology node with every energy,
+ * leakage and area from the technology model (eyeriss's GLB checked against
+ * the model's own answer), a clock; under --assume naas the relative
+ * scheme's energies, no DRAM energy and no DRAM bandwidth limit), its
+ * connectivity encodes its own dataflow, and print -> load -> print is
+ * byte-identical.  The same round trip for the eyeriss_like example
  * and, given CASES_DIR, a Timeloop validation case.  Every file of bad/ must
  * be refused with RC_BADINPUT and an error naming file:line:column and the
  * key; an unknown --target must list the presets.  Prints "N passed, M
@@ -100,7 +103,7 @@ static uint8_t dims(const char *letters) {
   return m;
 }
 
-static bool scheme_energy(double e) { return e == 1 || e == 6 || e == 8 || e == 200; }
+static bool scheme_energy(double e) { return e == 1 || e == 6; }
 
 typedef struct {
   const char *name;
@@ -144,27 +147,46 @@ static void check_preset(const Expect *x) {
   snprintf(what, sizeof what, "%s: DRAM bandwidth bounded", x->name);
   expect(a.level[0].shared_bw > 0 || (a.level[0].read_bw > 0 && a.level[0].write_bw > 0), what,
          NULL);
-  snprintf(what, sizeof what, "%s: a MAC costs one energy unit and has an area", x->name);
-  expect(a.mac_energy_pj == 1 && a.mac_area_um2 > 0, what, NULL);
+  snprintf(what, sizeof what, "%s: a technology node; the MAC's energy and area from the model",
+           x->name);
+  expect(a.tech_nm >= 7 && a.tech_nm <= 130 && a.mac_derived && a.mac_energy_pj > 0 &&
+             a.mac_area_um2 > 0,
+         what, NULL);
   uint8_t kept = 0;
   for (int l = 1; l < a.nlevels; l++) {
     const Level *L = &a.level[l];
     kept |= L->keeps_allowed;
     snprintf(what, sizeof what, "%s: level '%s' is on-chip, bounded, keeps something, has area",
              x->name, L->name);
-    expect(!L->is_dram && L->capacity_words > 0 && L->keeps_allowed != 0 &&
-               L->area_um2_per_word > 0,
+    expect(!L->is_dram && L->capacity_words > 0 && L->keeps_allowed != 0 && L->area_um2_fixed > 0,
            what, NULL);
-    snprintf(what, sizeof what, "%s: level '%s' energies from the scheme (1, 6, 8, 200)", x->name,
+    snprintf(what, sizeof what,
+             "%s: level '%s' energies, leakage, area from the model, below DRAM's", x->name,
              L->name);
-    expect(scheme_energy(L->e_read_pj) && scheme_energy(L->e_fill_pj) &&
-               scheme_energy(L->e_update_pj) && L->e_read_pj < a.level[0].e_read_pj,
+    expect((L->derived & (LEVEL_TECH_ENERGY | LEVEL_TECH_LEAK | LEVEL_TECH_AREA)) ==
+                   (LEVEL_TECH_ENERGY | LEVEL_TECH_LEAK | LEVEL_TECH_AREA) &&
+               L->e_read_pj > 0 && L->e_fill_pj > 0 && L->leak_pj_per_cycle > 0 &&
+               L->e_read_pj / (double)L->block_words <
+                   a.level[0].e_read_pj / (double)a.level[0].block_words,
            what, NULL);
   }
+  Arch n = a;
+  arch_assume(&n, ARCH_ASSUME_NAAS);
+  bool rel = n.mac_energy_pj == 1 && n.level[0].e_read_pj == 0 && n.level[0].shared_bw == 0 &&
+             n.assume == ARCH_ASSUME_NAAS;
+  for (int l = 1; l < n.nlevels; l++)
+    rel &= scheme_energy(n.level[l].e_read_pj / (double)n.level[l].block_words) &&
+           n.level[l].leak_pj_per_cycle == 0 &&
+           n.level[l].area_um2_fixed == a.level[l].area_um2_fixed;
+  snprintf(what, sizeof what, "%s: --assume naas: MAC 1, RF 1 or buffer 6, no DRAM energy or limit",
+           x->name);
+  expect(rel, what, NULL);
   snprintf(what, sizeof what, "%s: every tensor has an on-chip level", x->name);
   expect(kept == ACCEL_ALL_TENSORS, what, NULL);
-  snprintf(what, sizeof what, "%s: DRAM costs 200 units", x->name);
-  expect(a.level[0].e_read_pj == 200, what, NULL);
+  snprintf(what, sizeof what, "%s: DRAM energy from the model's DRAM type", x->name);
+  expect(a.level[0].e_read_pj ==
+             tech_dram_pj_per_bit((TechDram)a.level[0].dram_type) * a.level[0].word_bits,
+         what, NULL);
   uint8_t u = unrollable(&a);
   snprintf(what, sizeof what, "%s: the array unrolls only %s", x->name, x->may);
   expect(u && (u & ~dims(x->may)) == 0, what, NULL);
@@ -212,6 +234,28 @@ int main(int argc, char **argv) {
     expect(arch_preset_text(names[i], &len) && len > 0, "preset text embedded", names[i]);
   }
   for (size_t k = 0; k < sizeof presets / sizeof presets[0]; k++) check_preset(&presets[k]);
+
+  /* eyeriss's GLB is the model's 108 KB SRAM of 27 banks at 65 nm [E1], and
+   * its glb -> PE hop a wire as long as a PE is wide. */
+  {
+    Arch e;
+    Capture ce;
+    diag_begin(&ce);
+    Rc erc = arch_preset_load("eyeriss", &e, &ce.d);
+    TechComponent k;
+    TechCost tc;
+    tech_init(&k, TECH_SRAM);
+    k.node_nm = 65, k.depth = 55296, k.width = 16, k.banks = 27, k.cycle_ns = 5;
+    Rc trc = tech_eval(&k, &tc, &ce.d, "test");
+    diag_end(&ce);
+    free(ce.text);
+    expect(erc == RC_OK && trc == RC_OK && e.level[1].e_read_pj == tc.read_pj &&
+               e.level[1].e_fill_pj == tc.write_pj && e.level[1].area_um2_fixed == tc.area_um2 &&
+               e.level[1].leak_pj_per_cycle == tc.leak_pj_per_cycle,
+           "eyeriss: glb = naasc tech sram depth=55296 width=16 banks=27 technology=65nm", NULL);
+    expect(erc == RC_OK && e.level[1].noc_pj_per_hop > 0 && e.level[2].noc_pj_per_hop == 0,
+           "eyeriss: a hop from the glb to the PEs only", NULL);
+  }
 
   /* The eyeriss_like example and a validation case round-trip too. */
   Arch a;

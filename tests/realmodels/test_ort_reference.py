@@ -39,14 +39,13 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 import registry  # noqa: E402
 
-SUPPORTED = ["zoo-mobilenetv2", "ocr-det", "ocr-rec", "ocr-cls", "oww-embedding", "oww-alexa", "oww-timer"]
+SUPPORTED = ["zoo-mobilenetv2", "ocr-det", "ocr-rec", "ocr-cls", "oww-embedding", "oww-alexa", "oww-timer",
+             "blazeface-front", "blazeface-back"]
 
 # The reason naasc refuses each model today: a fragment of its first error
 # line for `naasc M --target eyeriss -o M.cmd` (docs/real-models.md has the
 # whole line), or of naasc-run's when the model compiles.
 KNOWN_UNSUPPORTED = {
-    "blazeface-front": "unsupported op 'ConstantOfShape'",
-    "blazeface-back": "unsupported op 'ConstantOfShape'",
     "mlsd-tiny": "unsupported op 'Split'",
     "mlsd-large": "unsupported op 'Split'",
     "isnet-fp16": "mac operands must be f32",

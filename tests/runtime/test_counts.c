@@ -15,6 +15,28 @@
  * --exact counts over every iteration instead of Timeloop's evaluation
  * points: where the two differ, so does the cost model (a finding, not a
  * runtime bug; docs/runtime.md).
+ *
+ * The counts above come from runtime/count.c, which re-implements the cost
+ * model's counting rules: equal counts show two implementations of one set
+ * of rules agree.  --moved adds the independent check: the words the
+ * executor itself copied into each buffer (RtLayerCounts.moved, runtime/
+ * exec.c, which knows nothing of those rules), against cost_eval's fills,
+ * on every level the executor held (1 to its compute level) and every
+ * tensor the level keeps.  They must be equal exactly, except where they
+ * differ by design and the executor may only move more:
+ *   - the input of a layer whose windows overlap (a kernel wider than its
+ *     stride): the executor copies every new tile whole while the model,
+ *     like a line buffer, fills only the slice it lacks (derived by hand
+ *     for one layer in golden/run_moved_overlap);
+ *   - the output at a level below a spatial loop over a reduction dim: the
+ *     executor runs the instances one after another, each adding into the
+ *     parent's copy, so each must first read what the others added, while
+ *     the model (the array) starts every instance's partial sum at zero and
+ *     reduces them on the way up (derived by hand in
+ *     golden/run_moved_spatial_reduction).
+ * A transposed convolution's scattered output (indexed by a reduction dim)
+ * is not compared: the cost model moves it as a convolution's.
+ * --moved runs the kernels (the executor moves nothing without them).
  * Exit 0 if all equal, 1 otherwise.
  */
 #include <stdlib.h>
@@ -27,7 +49,47 @@
 #include "runtime/runtime.h"
 #include "stream/stream.h"
 
-static bool exact_mode;
+static bool exact_mode, moved_mode;
+/* --moved: (level, tensor) pairs compared, [0] exactly, [1] where the
+ * executor may only move more (sliding-window inputs, outputs below a
+ * spatial reduction); layers not compared (not tiled, scattered outputs);
+ * words beyond the model's in class 1. */
+static long long mv_cmp[2], mv_ok[2], mv_whole, mv_scatter, mv_extra, mv_model;
+
+/* A transposed convolution's scattered output: indexed by a reduction dim.
+ * The cost model sizes and moves its operands as a convolution's (the
+ * loader warns when the runtime's slots need more), so its movement is not
+ * the model's: such layers are counted apart. */
+static bool scattered_output(const Nest *n) {
+  for (int a = 0; a < n->nacc; a++) {
+    if (n->acc[a].kind != ACC_UPDATE) continue;
+    for (int q = 0; q < n->acc[a].rank; q++)
+      for (int k = 0; k < n->ndims; k++)
+        if (n->dims[k].reduce && n->acc[a].idx[q].coef[k]) return true;
+  }
+  return false;
+}
+
+/* A spatial loop over a reduction dim (C, R, S) above level l: the
+ * instances of l add into one output, each in its own buffer. */
+static bool spatial_reduction_above(const Mapping *m, int l) {
+  static const int red[3] = {DIM_C, DIM_R, DIM_S};
+  for (int j = 0; j < l; j++)
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
+      for (int k = 0; k < 3; k++)
+        if (m->level[j].spatial[ax][red[k]] > 1) return true;
+  return false;
+}
+
+/* Whether consecutive windows of the input overlap along H or W: a kernel
+ * wider than one tap whose span exceeds the stride. */
+static bool overlaps(const Problem *p) {
+  for (int x = 0; x < 2; x++) {
+    int64_t k = p->dim[x ? DIM_S : DIM_R];
+    if (k > 1 && p->stride[x] < (k - 1) * p->dilation[x] + 1) return true;
+  }
+  return false;
+}
 
 static int run_one(const char *net, const char *preset, bool compute, int *layers, int *equal) {
   Diag d;
@@ -94,6 +156,44 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     if (c->macs != cr.macs)
       printf("  %s/%s layer '%s': %lld MACs run, %lld in the problem\n", net, preset, n->name,
              (long long)c->macs, (long long)cr.macs);
+    if (moved_mode) {
+      /* The executor's own moved words against the model's fills, on every
+       * level it held (1 .. its compute level) and every tensor that level
+       * keeps (a tensor the level bypasses may get a staging box there,
+       * which no level keeps and the model does not count). */
+      bool ov = overlaps(&p), scatter = scattered_output(n);
+      if (c->held < 1) {
+        printf("  %s/%s layer '%s': not tiled (a whole-tensor MatMul): no moved words\n", net,
+               preset, n->name);
+        mv_whole++;
+      } else if (scatter) {
+        printf(
+            "  %s/%s layer '%s': a transposed convolution's scattered output, which the cost model moves "
+            "as a convolution's: not compared\n",
+            net, preset, n->name);
+        mv_scatter++;
+      }
+      for (int l = 1; l <= c->held && !scatter; l++)
+        for (int t = 0; t < NTENSORS; t++) {
+          if (!(n->map->m.level[l].keep >> t & 1)) continue;
+          long long mv = c->moved[l][t], f = cr.level[l].total[t].fills;
+          bool slide =
+              (ov && t == TENSOR_I) || (t == TENSOR_O && spatial_reduction_above(&n->map->m, l));
+          mv_cmp[slide]++;
+          if (slide ? mv >= f : mv == f) {
+            mv_ok[slide]++;
+            if (slide) mv_extra += mv - f, mv_model += f;
+            continue;
+          }
+          bad = 1;
+          printf(
+              "  %s/%s layer '%s' (R%lld S%lld stride %lld,%lld) level %s %c: executor moved %lld, model fills %lld%s\n",
+              net, preset, n->name, (long long)p.dim[DIM_R], (long long)p.dim[DIM_S],
+              (long long)p.stride[0], (long long)p.stride[1], arch.level[l].name,
+              accel_tensor_letter(t), mv, f,
+              slide ? " (the executor may only move more here)" : "");
+        }
+    }
     ne += same;
     if (!same) bad = 1;
   }
@@ -116,14 +216,18 @@ int main(int argc, char **argv) {
       compute = false;
     else if (!strcmp(argv[a], "--exact"))
       exact_mode = true;
+    else if (!strcmp(argv[a], "--moved"))
+      moved_mode = true;
     else
       break;
   }
   if (argc - a != 2) {
-    fprintf(stderr,
-            "usage: test_counts [--no-compute] [--exact] NET[,NET...] PRESET[,PRESET...]\n");
+    fprintf(
+        stderr,
+        "usage: test_counts [--no-compute] [--exact] [--moved] NET[,NET...] PRESET[,PRESET...]\n");
     return 2;
   }
+  if (moved_mode) compute = true; /* the executor moves nothing without its tiles */
   int bad = 0, layers = 0, equal = 0;
   char *nets = strdup(argv[a]), *presets = argv[a + 1];
   for (char *s1, *net = strtok_r(nets, ",", &s1); net; net = strtok_r(NULL, ",", &s1)) {
@@ -134,5 +238,12 @@ int main(int argc, char **argv) {
   }
   free(nets);
   printf("%d/%d mac layers: runtime counts equal to the cost model's\n", equal, layers);
+  if (moved_mode)
+    printf(
+        "executor moved words against the model's fills: %lld/%lld (level, tensor) pairs equal; "
+        "%lld/%lld at or above the model where the executor may move more (sliding-window inputs, outputs "
+        "below a spatial reduction: %lld words beyond the model's %lld); not compared: %lld layers not "
+        "tiled, %lld transposed convolutions\n",
+        mv_ok[0], mv_cmp[0], mv_ok[1], mv_cmp[1], mv_extra, mv_model, mv_whole, mv_scatter);
   return bad || layers == 0;
 }

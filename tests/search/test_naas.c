@@ -4,10 +4,13 @@
  * of cycles) recomputed here from the per-layer costs the cost model gives
  * for the returned mappings; searched designs stay within the budget; the
  * result does not depend on the thread count; sizing-only keeps the
- * budget's connectivity; bounds and impossible budgets are enforced; the
- * gradient co-search (search/cosearch.c) keeps the budget's hierarchy and
- * connectivity, stays within the budget, counts its evaluations, is
- * deterministic, and refuses bounds no relaxed point meets.
+ * budget's connectivity; bounds and impossible budgets are enforced; a
+ * baseline (naas_eval_fixed) gets exactly the searched design's mapper
+ * effort, keeps the better of its two passes, and naas_compare refuses
+ * results mapped with different efforts; the gradient co-search
+ * (search/cosearch.c) keeps the budget's hierarchy and connectivity, stays
+ * within the budget (area, or bytes with byte_budget), counts its
+ * evaluations, is deterministic, and refuses bounds no relaxed point meets.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -97,8 +100,95 @@ static void test_fixed(void) {
   CHECK_EQ(r.nlayers, 4);
   CHECK_EQ(r.arch.mac_instances, 168);
   check_score(&w, &r);
-  CHECK(r.evals > 0 && r.evals <= 4 * 400);
+  CHECK(r.evals > 0 && r.evals <= 4 * (400 + 20000)); /* a pass of 400 and one of 20000 per layer */
+  CHECK_EQ(r.effort.map_budget, 400);
+  CHECK_EQ(r.effort.final_map_budget, 20000);
   naas_result_free(&r);
+  free(w.layers);
+}
+
+/* One pass at budget b (final budget = b), for the keep-the-better check. */
+static double one_pass(const NaasWorkload *w, const Arch *a, int64_t b, uint64_t seed) {
+  NaasOptions o;
+  naas_options_default(&o);
+  o.map_budget = o.final_map_budget = b;
+  o.seed = seed;
+  NaasResult r;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(naas_eval_fixed(w, a, &o, &r, &d), RC_OK);
+  CHECK_EQ(r.effort.map_budget, b);
+  CHECK_EQ(r.effort.final_map_budget, b);
+  double s = r.score;
+  naas_result_free(&r);
+  return s;
+}
+
+/* The searched design and the baseline get the same effort, recorded in
+ * both results; the baseline's score is the better of its two passes, each
+ * recomputed here alone; a baseline mapped with another budget or seed is
+ * refused by naas_compare. */
+static void test_equal_effort(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.map_budget = 200;
+  o.final_map_budget = 1500;
+  o.iterations = 2;
+  o.popsize = 4;
+  o.seed = 5;
+  NaasResult s, f;
+  CHECK_EQ(naas_search(&w, &b, &o, &s, &d), RC_OK);
+  CHECK_EQ(naas_eval_fixed(&w, &b, &o, &f, &d), RC_OK);
+  NaasEffort want;
+  naas_effort_of(&o, &want);
+  CHECK_EQ(want.map_budget, 200);
+  CHECK_EQ(want.final_map_budget, 1500);
+  CHECK(want.seed == 5);
+  CHECK(naas_effort_equal(&s.effort, &want));
+  CHECK(naas_effort_equal(&f.effort, &want));
+  double p1 = one_pass(&w, &b, 200, 5), p2 = one_pass(&w, &b, 1500, 5);
+  CHECK(f.score == (p1 < p2 ? p1 : p2));
+  CHECK(s.score <= s.search_score);
+  NaasRatios q;
+  CHECK_EQ(naas_compare(&s, &f, &q, &d), RC_OK);
+  CHECK_NEAR(q.edp_gain, f.edp / s.edp, 1e-12 * q.edp_gain);
+  CHECK_NEAR(q.speedup, f.cycles / s.cycles, 1e-12 * q.speedup);
+  CHECK_NEAR(q.energy_saving, f.energy_pj / s.energy_pj, 1e-12 * q.energy_saving);
+  /* A baseline mapped with a smaller first budget, another final budget or
+   * another seed: refused, naming both efforts. */
+  int64_t budgets[3][2] = {{400, 1500}, {200, 20000}, {200, 1500}};
+  for (int k = 0; k < 3; k++) {
+    NaasOptions o2 = o;
+    o2.map_budget = budgets[k][0];
+    o2.final_map_budget = budgets[k][1];
+    if (k == 2) o2.seed = 6;
+    NaasResult g;
+    CHECK_EQ(naas_eval_fixed(&w, &b, &o2, &g, &d), RC_OK);
+    CHECK(!naas_effort_equal(&s.effort, &g.effort));
+    char *buf = NULL;
+    size_t len = 0;
+    Diag q2;
+    diag_init(&q2, open_memstream(&buf, &len), "test");
+    CHECK_EQ(naas_compare(&s, &g, &q, &q2), RC_INTERNAL);
+    fclose(q2.out);
+    CHECK_STR_HAS(buf, "not mapped with the same effort");
+    free(buf);
+    naas_result_free(&g);
+  }
+  /* A result that was never mapped (no effort) is refused too. */
+  NaasResult none;
+  memset(&none, 0, sizeof none);
+  Diag q3;
+  diag_init(&q3, NULL, NULL);
+  CHECK_EQ(naas_compare(&s, &none, &q, &q3), RC_INTERNAL);
+  naas_result_free(&s);
+  naas_result_free(&f);
   free(w.layers);
 }
 
@@ -139,10 +229,13 @@ static void test_search(void) {
   }
   unlink(logpath);
   check_score(&w, &r1);
-  /* Within the budget: PEs, on-chip bytes, DRAM bandwidth. */
+  /* Within the budget: PEs, area (a preset names its node: the area is the
+   * constraint, docs/search.md "Budgets"), DRAM bandwidth. */
   CHECK(r1.arch.mac_instances <= 168);
-  CHECK(onchip_bytes(&r1.arch) <= onchip_bytes(&b));
-  CHECK(r1.arch.level[0].shared_bw > 0 && r1.arch.level[0].shared_bw <= 4);
+  CHECK(arch_area_um2(&r1.arch) <= arch_area_um2(&b));
+  CHECK(r1.area_um2 == arch_area_um2(&r1.arch));
+  CHECK(r1.arch.level[0].shared_bw > 0 && r1.arch.level[0].shared_bw <= b.level[0].shared_bw);
+  CHECK(r1.arch.tech_nm == 65 && r1.arch.level[1].derived == LEVEL_TECH_ALL);
   /* Every candidate logged; the result is the best valid one. */
   CHECK_EQ(r1.nlog, 1 + 18); /* the starting point, then 3 generations of 6 */
   CHECK_EQ(r1.candidates, 1 + 18);
@@ -156,7 +249,7 @@ static void test_search(void) {
     if (r1.log[i].valid) {
       CHECK(r1.log[i].pes <= 168);
       CHECK(r1.log[i].pes >= 8 && r1.log[i].pes % 2 == 0);
-      CHECK(r1.log[i].onchip_bytes <= onchip_bytes(&b));
+      CHECK(r1.log[i].area_um2 <= arch_area_um2(&b));
     }
   /* The same with two threads. */
   CHECK(memcmp(&r1.arch, &r2.arch, sizeof r1.arch) == 0);
@@ -192,7 +285,7 @@ static void test_sizing_only_keeps_connectivity(void) {
       CHECK_EQ(r.arch.level[l].fanout[ax] > 1, b.level[l].fanout[ax] > 1);
     }
   CHECK(r.arch.mac_instances <= 256);
-  CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
+  CHECK(arch_area_um2(&r.arch) <= arch_area_um2(&b));
   /* The first candidate is the budget design itself; the result is no worse. */
   CHECK_EQ(r.log[0].index, -1);
   CHECK_EQ(r.log[0].pes, 256);
@@ -215,7 +308,7 @@ static void test_bounds(void) {
   o.map_budget = 200;
   o.iterations = 2;
   o.popsize = 6;
-  o.max_area_um2 = 0.6e6; /* well under eyeriss's 2.06 mm^2 */
+  o.max_area_um2 = 0.6e6; /* well under eyeriss's 3.39 mm^2 */
   NaasResult r;
   CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
   CHECK(r.area_um2 <= 0.6e6);
@@ -223,8 +316,22 @@ static void test_bounds(void) {
   for (int64_t i = 0; i < r.nlog; i++)
     if (r.log[i].valid) CHECK(r.log[i].area_um2 <= 0.6e6);
   naas_result_free(&r);
-  /* A latency bound no design meets: a clear error. */
+  /* The byte budget instead of the area: within eyeriss's on-chip bytes. */
   o.max_area_um2 = 0;
+  o.byte_budget = true;
+  CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
+  CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
+  for (int64_t i = 0; i < r.nlog; i++)
+    if (r.log[i].valid) CHECK(r.log[i].onchip_bytes <= onchip_bytes(&b));
+  naas_result_free(&r);
+  o.byte_budget = false;
+  /* A peak-power bound: every valid design under it. */
+  o.max_power_mw = 0.5 * arch_peak_power_mw(&b);
+  CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
+  CHECK(r.power_mw > 0 && r.power_mw <= o.max_power_mw);
+  naas_result_free(&r);
+  o.max_power_mw = 0;
+  /* A latency bound no design meets: a clear error. */
   o.max_cycles = 10;
   Diag q;
   diag_init(&q, NULL, NULL);
@@ -267,6 +374,7 @@ static void test_gradient(void) {
     NaasOptions o;
     naas_options_default(&o);
     o.gradient = true;
+    o.byte_budget = k == 0; /* nvdla-256 by its bytes, eyeriss by its area */
     o.map_budget = 200;
     o.final_map_budget = 400;
     o.iterations = 5;
@@ -279,7 +387,10 @@ static void test_gradient(void) {
         CHECK_EQ(r.arch.level[l].fanout[ax] > 1, b.level[l].fanout[ax] > 1);
       }
     CHECK(r.arch.mac_instances <= b.mac_instances);
-    CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
+    if (o.byte_budget)
+      CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
+    else /* a preset names its node: the area is the bound */
+      CHECK(arch_area_um2(&r.arch) <= arch_area_um2(&b));
     /* 5 roundings of 20 steps after round 0 (the starting mappings on the
      * budget's array, its buffers sized to what they keep); 100 relaxed
      * evaluations of each of the 4 layers. */
@@ -287,7 +398,9 @@ static void test_gradient(void) {
     CHECK_EQ(r.relaxed, 400);
     CHECK(r.log[0].valid);
     CHECK_EQ(r.log[0].pes, b.mac_instances);
-    CHECK(r.log[0].onchip_bytes <= (int64_t)onchip_bytes(&b));
+    if (o.byte_budget) CHECK(r.log[0].onchip_bytes <= (int64_t)onchip_bytes(&b));
+    for (int64_t i = 0; i < r.nlog; i++)
+      if (r.log[i].valid && !o.byte_budget) CHECK(r.log[i].area_um2 <= arch_area_um2(&b));
     for (int64_t i = 0; i < r.nlog; i++)
       if (r.log[i].valid) CHECK(r.search_score <= r.log[i].score);
     /* Exact evaluations: the starting mappings (<= 200 each), one per layer
@@ -317,9 +430,9 @@ static void test_gradient(void) {
   }
   free(w.layers);
 }
-
 int main(void) {
   RUN(test_fixed);
+  RUN(test_equal_effort);
   RUN(test_search);
   RUN(test_sizing_only_keeps_connectivity);
   RUN(test_bounds);

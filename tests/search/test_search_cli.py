@@ -7,13 +7,20 @@ Checks, each against an uninterrupted single-threaded run of the same
 command (the reference):
   - --jobs 2 gives byte-identical outputs;
   - a run stopped after iteration 1 (--stop-after-iteration) and one killed
-    with SIGKILL once its checkpoint holds 2 iterations both resume to the
-    same outputs;
+    with SIGKILL in the middle of iteration 3 (the hidden --kill-in-iteration
+    2 raises it once that iteration's mapper jobs ran, before its checkpoint,
+    so the kill always lands and the checkpoint holds exactly 2 iterations)
+    both resume to the same outputs;
   - under `mpirun -np 2` (when built with NAASC_MPI) the outputs are the same;
   - the outputs are consistent: the design is within the budget, result.json's
     EDP equals its per-model energy x cycles and the cost report's total,
     search.json has every candidate and the best of them is the result, the
-    mapped IR names the searched design.
+    mapped IR names the searched design;
+  - equal effort: result.json records the mapper effort of the design and of
+    the budget design it is compared with, and they are the same (the flags'
+    budgets and seed); the baseline's figures are those of `--fixed` with
+    the same flags, and its ratios are recomputed here; `--fixed` with
+    another --map-budget or --seed records another effort.
 """
 import json
 import os
@@ -22,7 +29,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 
 NAASC, SCRATCH, MPI = sys.argv[1], sys.argv[2], sys.argv[3] == "ON"
 MPIEXEC = sys.argv[4] if len(sys.argv) > 4 else "mpirun"
@@ -68,12 +74,12 @@ def same_as_ref(out, what):
 def ckpt_iterations(path):
     try:
         with open(path, "rb") as f:
-            head = f.read(24)
+            head = f.read(40)
     except OSError:
         return 0
-    if len(head) < 24 or head[:8] != b"NAASCKP1":
+    if len(head) < 40 or head[:8] != b"NAASCKPT":  # format 2 (search/checkpoint.c)
         return 0
-    return struct.unpack("<q", head[16:24])[0]
+    return struct.unpack("<q", head[32:40])[0]
 
 
 def main():
@@ -86,8 +92,10 @@ def main():
     log = json.load(open(os.path.join(SCRATCH, "ref", "search.json")))["candidates"]
     rep = json.load(open(os.path.join(SCRATCH, "ref", "squeezenet.report.json")))
     check(r["arch"]["pes"] <= 168 and r["arch"]["pes"] >= 8, "PEs within eyeriss's 168")
-    onchip = sum(l["capacity_words"] * l["instances"] * 2 for l in r["arch"]["levels"][1:])
-    check(onchip <= 55296 * 2 + 168 * (12 + 224 + 24) * 2, f"on-chip bytes {onchip} within eyeriss's")
+    # A preset names its node: the budget is its area (docs/search.md, "Budgets").
+    check(r["assume"] == "physical" and not r["constraint"]["bytes"], "physical mode, area budget")
+    check(0 < r["area_um2"] <= r["constraint"]["area_um2"],
+          f"area {r['area_um2']} within eyeriss's {r['constraint']['area_um2']}")
     m = r["per_model"][0]
     check(abs(m["energy_pj"] * m["cycles"] - r["edp"]) <= 1e-9 * r["edp"], "EDP = energy x cycles")
     check(rep["total"]["cycles"] == r["cycles"], "report cycles = search cycles")
@@ -104,6 +112,28 @@ def main():
     check(arch.returncode == 0 and arch.stdout == open(os.path.join(SCRATCH, "ref", "arch.yaml")).read(),
           "arch.yaml loads back (usable with --target) and prints the same")
 
+    # Equal effort: the design and the budget design it is compared with.
+    want = {"map_budget": 300, "final_map_budget": 20000, "seed": 3, "strategy": "es", "objective": "edp"}
+    check(r.get("effort") == want, f"the design's effort {r.get('effort')} is the flags' {want}")
+    b = r.get("baseline", {})
+    check(b.get("effort") == r.get("effort"), f"baseline effort {b.get('effort')} == design effort {r.get('effort')}")
+    check(b.get("name") == "eyeriss", "the baseline is the budget design")
+    for key, field in (("speedup", "cycles"), ("energy_saving", "energy_pj"), ("edp_gain", "edp")):
+        check(abs(b.get(key, 0) - b.get(field, 0) / r[field]) <= 1e-12 * b.get(key, 1), f"baseline {key}")
+    fixed_args = ["--fixed", "-j", "1"]
+    check(run("fixed", fixed_args) == 0, "--fixed run")
+    f = json.load(open(os.path.join(SCRATCH, "fixed", "result.json")))
+    check(f["effort"] == r["effort"], "--fixed with the same flags has the search's effort")
+    check(f["edp"] == b.get("edp") and f["cycles"] == b.get("cycles") and f["energy_pj"] == b.get("energy_pj"),
+          f"the baseline in result.json ({b.get('edp')}) is --fixed with the same flags ({f['edp']})")
+    for out, extra in (("fixed-mb", ["--map-budget", "301"]), ("fixed-seed", ["--seed", "4"])):
+        check(run(out, fixed_args + extra) == 0, f"--fixed {extra}")
+        g = json.load(open(os.path.join(SCRATCH, out, "result.json")))
+        check(g["effort"] != r["effort"], f"--fixed {extra} records another effort: {g['effort']}")
+    check(run("nobase", ["-j", "1", "--no-baseline"]) == 0, "--no-baseline run")
+    check("baseline" not in json.load(open(os.path.join(SCRATCH, "nobase", "result.json"))),
+          "--no-baseline: no baseline in result.json")
+
     # Threads.
     check(run("j2", ["-j", "2"]) == 0, "run with -j 2")
     same_as_ref("j2", "--jobs 2")
@@ -116,19 +146,14 @@ def main():
     check(run("stop", ["--checkpoint", ck, "--resume"]) == 0, "resumed run")
     same_as_ref("stop", "resume after --stop-after-iteration")
 
-    # A real kill: SIGKILL once the checkpoint holds 2 iterations.
+    # A real kill at a known point: SIGKILL in the middle of iteration 3.
     ck = os.path.join(SCRATCH, "kill.ckpt")
-    cmd = [NAASC] + ARGS + ["-o", os.path.join(SCRATCH, "kill"), "--checkpoint", ck, "-j", "1"]
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t0 = time.time()
-    while ckpt_iterations(ck) < 2 and p.poll() is None and time.time() - t0 < 300:
-        time.sleep(0.005)
-    killed = p.poll() is None
-    if killed:
-        p.send_signal(signal.SIGKILL)
-    p.wait()
-    print(f"killed: {killed} at {ckpt_iterations(ck)} iterations")
-    check(0 < ckpt_iterations(ck) <= 4, "checkpoint written before the kill")
+    cmd = [NAASC] + ARGS + ["-o", os.path.join(SCRATCH, "kill"), "--checkpoint", ck, "-j", "1",
+                            "--kill-in-iteration", "2"]
+    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    check(p.returncode == -signal.SIGKILL, f"the run died of SIGKILL (exit {p.returncode})")
+    check(ckpt_iterations(ck) == 2, f"the checkpoint holds the 2 iterations before the kill ({ckpt_iterations(ck)})")
+    check(not os.path.exists(os.path.join(SCRATCH, "kill", "arch.yaml")), "a killed run writes no design")
     check(run("kill", ["--checkpoint", ck, "--resume"]) == 0, "resumed after SIGKILL")
     same_as_ref("kill", "resume after SIGKILL")
 

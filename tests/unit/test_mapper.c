@@ -1,9 +1,17 @@
 /*
  * test_mapper.c: the mapper on tiny layers, where exhaustive search proves
- * the optimum: the default (es) mapper must find the same EDP, every
- * mapping it returns must pass cost_check_mapping, and a run is a pure
- * function of the seed.  The architecture is a made-up three-level toy (its
- * numbers are test values, not hardware figures).
+ * the optimum: on three layers (K4 C2 P2 Q2, K2 C2 P3 Q3 R2 S2, K8 C1 P2 Q2;
+ * exhaustive search enumerates 181,248, 2,856,960 and 54,272 mappings) the
+ * default (es) mapper given 16,000 evaluations must find the same EDP, and
+ * every mapping either returns must pass cost_check_mapping; a run is a
+ * pure function of the seed (the same seed twice: the same mapping), and
+ * another seed is another run (another path and best mapping).  Under
+ * mapping constraints (MapConstraints, ir/mapcons.c) the checks say yes and
+ * no where they should, the repair projects onto the constraints and leaves
+ * a mapping within them alone, and every strategy returns only mappings
+ * within them, exhaustive's optimum among them included.  The architecture
+ * is a made-up three-level toy (its numbers are test values, not hardware
+ * figures).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -72,6 +80,8 @@ static void test_es_matches_exhaustive(void) {
     MapResult ex, es;
     CHECK_EQ(mapper_run(&shapes[i], &a, &o, &ex, &d), RC_OK);
     CHECK(ex.complete);
+    printf("shape %d: exhaustive %lld evals, %lld valid\n", i, (long long)ex.evals,
+           (long long)ex.valid);
     o.strategy = MAP_ES;
     o.budget = 16000;
     CHECK_EQ(mapper_run(&shapes[i], &a, &o, &es, &d), RC_OK);
@@ -101,6 +111,12 @@ static void test_deterministic(void) {
   CHECK(memcmp(&r1.best, &r2.best, sizeof r1.best) == 0);
   CHECK_EQ(r1.evals, 1500);
   CHECK(r3.evals == 1500);
+  /* Another seed is another run: here it explores another path (a
+   * different number of valid mappings among its 1500) and ends on another
+   * best mapping, of another EDP (deterministic for this layer and budget). */
+  CHECK(r3.valid != r1.valid);
+  CHECK(memcmp(&r1.best, &r3.best, sizeof r1.best) != 0);
+  CHECK(r3.best_fitness != r1.best_fitness);
 }
 
 /* A layer the model rejects (a zero dim): a clear error naming why, no crash. */
@@ -225,6 +241,374 @@ static void test_gradient(void) {
   CHECK_EQ(quiet.nerrors, 3);
 }
 
+/* A mapping of p on the toy with every factor at DRAM. */
+static void all_at_dram(const Problem *p, Mapping *m) {
+  memset(m, 0, sizeof *m);
+  m->nlevels = 3;
+  for (int l = 0; l < 3; l++) level_mapping_init(&m->level[l], ACCEL_ALL_TENSORS);
+  for (int d = 0; d < NDIMS; d++) m->level[0].factor[d] = p->dim[d];
+}
+
+/* The checks, one rule at a time, with the words they give. */
+static void test_cons_checks(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 8, 4, 6, 3);
+  Mapping m;
+  all_at_dram(&p, &m);
+  char why[256];
+  CHECK(!mapcons_any(&a.cons));
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  /* an exact temporal factor: GLB's K is 2 */
+  a.cons.level[1].lo[MAPCONS_TEMPORAL][DIM_K] = a.cons.level[1].hi[MAPCONS_TEMPORAL][DIM_K] = 2;
+  CHECK(mapcons_any(&a.cons));
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why, "level 'GLB': temporal factor of K is 1, the constraint says 2");
+  m.level[0].factor[DIM_K] = 4, m.level[1].factor[DIM_K] = 2;
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  /* a bound on the fan-out: the product over both axes, at most 2 for C */
+  a.cons.level[1].hi[MAPCONS_SPATIAL][DIM_C] = 2;
+  m.level[0].factor[DIM_C] = 1, m.level[1].spatial[AXIS_X][DIM_C] = 2;
+  m.level[1].spatial[AXIS_Y][DIM_C] = 2;
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why, "level 'GLB': spatial factor of C is 4, the constraint says <= 2");
+  m.level[1].spatial[AXIS_Y][DIM_C] = 1, m.level[0].factor[DIM_C] = 2;
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  /* a partial order: at DRAM, P outermost, then Q; C innermost.  Loops of
+   * factor 1 do not count: DRAM's order N K C P Q R S G breaks it only in
+   * its live loops (K C P Q R; G and N have factor 1). */
+  LevelConstraints *c0 = &a.cons.level[0];
+  c0->outer[0][0] = DIM_P, c0->outer[0][1] = DIM_Q, c0->nouter[0] = 2;
+  c0->inner[0][0] = DIM_C, c0->ninner[0] = 1;
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why,
+                "level 'DRAM': the temporal loop order breaks the constraint (first PQ, last C)");
+  const uint8_t ok_order[NDIMS] = {DIM_G, DIM_P, DIM_N, DIM_Q, DIM_K, DIM_R, DIM_S, DIM_C};
+  memcpy(m.level[0].order, ok_order, NDIMS);
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why)); /* G and N: factor 1 */
+  m.level[0].order[0] = DIM_K, m.level[0].order[4] = DIM_G;
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  memcpy(m.level[0].order, ok_order, NDIMS);
+  /* min parallelism: 2 of the 4 PEs used */
+  a.cons.min_parallelism = 0.75;
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why, "the mapping uses 0.5 of the MACs, the constraint says at least 0.75");
+  a.cons.min_parallelism = 0.5;
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  /* keeps and connectivity are constraints too */
+  a.level[2].keeps_allowed = (uint8_t)(ACCEL_ALL_TENSORS & ~(1u << TENSOR_W));
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why, "level 'RF' keeps W, which it bypasses");
+  m.level[2].keep &= (uint8_t) ~(1u << TENSOR_W);
+  a.level[1].connectivity[AXIS_X] = (uint8_t)(1u << DIM_K);
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why, "level 'GLB' unrolls C on axis x, whose connectivity excludes it");
+  a.level[1].connectivity[AXIS_X] = ACCEL_ALL_DIMS;
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  /* one axis per dim (Timeloop's spatial levels): C on x and y breaks it */
+  a.cons.level[1].one_axis = true;
+  m.level[1].spatial[AXIS_Y][DIM_C] = 2, m.level[0].factor[DIM_C] = 1;
+  a.cons.level[1].hi[MAPCONS_SPATIAL][DIM_C] = 0;
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why, "level 'GLB' unrolls C on 2 axes, the constraint says one at most");
+  a.cons.level[1].one_axis = false;
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  m.level[1].spatial[AXIS_Y][DIM_C] = 1, m.level[0].factor[DIM_C] = 2;
+  a.cons.level[1].hi[MAPCONS_SPATIAL][DIM_C] = 2;
+
+  /* validity, whatever the layer */
+  int lv, dm, kd;
+  CHECK(mapcons_valid(&a, &lv, &dm, why, sizeof why));
+  a.cons.level[2].lo[MAPCONS_TEMPORAL][DIM_R] = 3, a.cons.level[2].hi[MAPCONS_TEMPORAL][DIM_R] = 2;
+  CHECK(!mapcons_valid(&a, &lv, &dm, why, sizeof why));
+  CHECK_EQ(lv, 2);
+  CHECK_EQ(dm, DIM_R);
+  CHECK_STR_HAS(why, "level 'RF': the temporal factor of R must be at least 3 and at most 2");
+  a.cons.level[2].lo[MAPCONS_TEMPORAL][DIM_R] = a.cons.level[2].hi[MAPCONS_TEMPORAL][DIM_R] = 0;
+  c0->inner[0][1] = DIM_P, c0->ninner[0] = 2;
+  CHECK(!mapcons_valid(&a, &lv, &dm, why, sizeof why));
+  CHECK_STR_HAS(why, "level 'DRAM': P appears twice in the temporal order constraint");
+  c0->ninner[0] = 1;
+  a.cons.level[1].lo[MAPCONS_SPATIAL][DIM_K] = 3, a.cons.level[1].lo[MAPCONS_SPATIAL][DIM_Q] = 2;
+  CHECK(!mapcons_valid(&a, &lv, &dm, why, sizeof why));
+  CHECK_STR_HAS(why,
+                "the spatial factors the constraints require need 6 instances, its fan-out has 4");
+  a.cons.level[1].lo[MAPCONS_SPATIAL][DIM_K] = a.cons.level[1].lo[MAPCONS_SPATIAL][DIM_Q] = 0;
+  a.cons.level[2].lo[MAPCONS_SPATIAL][DIM_K] = 2; /* RF has no fan-out */
+  CHECK(!mapcons_valid(&a, &lv, &dm, why, sizeof why));
+  CHECK_STR_HAS(why,
+                "level 'RF': a spatial factor of K of 2, but no axis of its fan-out may unroll K");
+  a.cons.level[2].lo[MAPCONS_SPATIAL][DIM_K] = 0;
+  CHECK(mapcons_valid(&a, &lv, &dm, why, sizeof why));
+
+  /* feasibility on a layer */
+  CHECK(mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+  a.cons.level[1].lo[MAPCONS_TEMPORAL][DIM_K] = a.cons.level[1].hi[MAPCONS_TEMPORAL][DIM_K] = 3;
+  CHECK(!mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+  CHECK_EQ(lv, 1);
+  CHECK_EQ(dm, DIM_K);
+  CHECK_STR_HAS(why, "level 'GLB': the temporal factor K=3 does not divide the dim (K = 8)");
+  /* each bound alone fits K = 8, together they do not: 8 = 2 x 4 needs a
+   * factor 4 somewhere, but DRAM, GLB and RF hold K to at most 2 and the
+   * fan-out to exactly 1 */
+  a.cons.level[1].lo[MAPCONS_TEMPORAL][DIM_K] = 0, a.cons.level[1].hi[MAPCONS_TEMPORAL][DIM_K] = 2;
+  a.cons.level[0].hi[MAPCONS_TEMPORAL][DIM_K] = 2;
+  a.cons.level[2].hi[MAPCONS_TEMPORAL][DIM_K] = 1;
+  a.cons.level[1].hi[MAPCONS_SPATIAL][DIM_K] = 1;
+  CHECK(!mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+  CHECK_EQ(lv, -1);
+  CHECK_STR_HAS(why, "no factors of K within its constraints ('DRAM' temporal <=2, 'GLB' temporal "
+                     "<=2, 'GLB' spatial <=1, 'RF' temporal <=1) and the fan-outs multiply to 8");
+  /* and the mapper says so, naming the layer, before it searches */
+  char *buf = NULL;
+  size_t len = 0;
+  Diag d;
+  diag_init(&d, open_memstream(&buf, &len), "test");
+  MapperOptions o;
+  mapper_options_default(&o);
+  o.budget = 300;
+  MapResult r;
+  CHECK_EQ(mapper_run(&p, &a, &o, &r, &d), RC_BADINPUT);
+  fclose(d.out);
+  CHECK_STR_HAS(
+      buf, "test: tiny: error: no mapping keeps the constraints of arch 'toy': no factors of K");
+  CHECK_EQ(r.evals, 0);
+  free(buf);
+}
+
+/* min_parallelism beyond what the fan-out can use under its spatial bounds
+ * is infeasible, said before any search. */
+static void test_cons_min_parallelism(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 8, 3, 1, 1); /* K8 C3: the 2x2 array can use 4 (K4, or K2 x 2) */
+  a.cons.min_parallelism = 1.0;
+  int lv, kd, dm;
+  char why[256];
+  CHECK(mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+  a.cons.level[1].hi[MAPCONS_SPATIAL][DIM_K] = 2; /* K2 and C (3) cannot fill 4 */
+  CHECK(!mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+  CHECK_EQ(lv, -1);
+  CHECK_STR_HAS(why, "min_parallelism 1, but no mapping of the layer can use more than 0.75 of the "
+                     "MACs (level 'GLB' at most 0.75 of its fan-out)");
+  a.cons.min_parallelism = 0.75; /* 3 of the 4 PEs (C3) is within reach */
+  CHECK(mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+}
+
+/* An exact factor above its dim means the whole dim, as Timeloop clamps it
+ * (with a warning): one constraint set for layers of every size. */
+static void test_cons_clamp(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 8, 2, 1, 1);
+  a.cons.level[2].lo[MAPCONS_TEMPORAL][DIM_K] = a.cons.level[2].hi[MAPCONS_TEMPORAL][DIM_K] = 16;
+  int lv, kd, dm;
+  char why[256];
+  CHECK(mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why));
+  Mapping m;
+  all_at_dram(&p, &m);
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_STR_HAS(why, "level 'RF': temporal factor of K is 1, the constraint says 8");
+  mapping_repair(&p, &a, &m);
+  CHECK_EQ(m.level[2].factor[DIM_K], 8);
+  CHECK_EQ(m.level[0].factor[DIM_K], 1);
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+}
+
+/* The toy under a constraint of each kind, most of them binding. */
+static void cons_arch(Arch *a) {
+  toy_arch(a);
+  LevelConstraints *g = &a->cons.level[1], *rf = &a->cons.level[2];
+  g->lo[MAPCONS_SPATIAL][DIM_K] = g->hi[MAPCONS_SPATIAL][DIM_K] = 2;      /* K2 across the array */
+  g->hi[MAPCONS_TEMPORAL][DIM_C] = 1;                                     /* no C loop at the GLB */
+  g->outer[MAPCONS_TEMPORAL][0] = DIM_S, g->nouter[MAPCONS_TEMPORAL] = 1; /* S outermost */
+  rf->lo[MAPCONS_TEMPORAL][DIM_R] = rf->hi[MAPCONS_TEMPORAL][DIM_R] = MAPCONS_WHOLE; /* R=0 */
+  rf->inner[MAPCONS_TEMPORAL][0] = DIM_K, rf->inner[MAPCONS_TEMPORAL][1] = DIM_R;
+  rf->ninner[MAPCONS_TEMPORAL] = 2; /* ...K R innermost at the RF */
+  a->cons.min_parallelism = 1.0;    /* all 4 PEs */
+}
+
+/* The repair: a mapping within the constraints stays as it is; one outside
+ * them comes back within them, its dims still covered. */
+static void test_cons_repair(void) {
+  Arch a;
+  cons_arch(&a);
+  Problem p;
+  problem(&p, 8, 4, 6, 3);
+  Mapping m, keep;
+  all_at_dram(&p, &m);
+  mapping_repair(&p, &a, &m);
+  char why[256];
+  CHECK(!mapcons_satisfied(&a, &p, &m, why, sizeof why)); /* 2 of 4 PEs: not projected */
+  CHECK_STR_HAS(why, "the mapping uses 0.5 of the MACs");
+  CHECK_EQ(m.level[1].spatial[AXIS_X][DIM_K] * m.level[1].spatial[AXIS_Y][DIM_K], 2);
+  CHECK_EQ(m.level[2].factor[DIM_R], 3);
+  for (int d = 0; d < NDIMS; d++) {
+    int64_t prod = 1;
+    for (int l = 0; l < 3; l++) {
+      prod *= m.level[l].factor[d];
+      for (int x = 0; x < ACCEL_MAX_AXES; x++) prod *= m.level[l].spatial[x][d];
+    }
+    CHECK_EQ(prod, p.dim[d]);
+  }
+  /* fill the array with P on the other axis, then the repair has nothing to do */
+  int other = m.level[1].spatial[AXIS_X][DIM_K] == 2 ? AXIS_Y : AXIS_X;
+  m.level[1].spatial[other][DIM_P] = 2, m.level[0].factor[DIM_P] = 3;
+  mapping_repair(&p, &a, &m);
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  keep = m;
+  mapping_repair(&p, &a, &m);
+  CHECK(memcmp(&keep, &m, sizeof m) == 0);
+  CostResult c;
+  CHECK_EQ(mapper_eval(&p, &a, true, &m, &c), COST_OK);
+  /* a mapping far outside: C at the GLB, R at DRAM, the array on Q (x) */
+  all_at_dram(&p, &m);
+  m.level[1].factor[DIM_C] = 4, m.level[0].factor[DIM_C] = 1;
+  m.level[1].spatial[AXIS_X][DIM_Q] = 2, m.level[0].factor[DIM_Q] = 3;
+  CHECK_EQ(mapper_eval(&p, &a, true, &m, &c), COST_OK);
+  CHECK(mapcons_satisfied(&a, &p, &m, why, sizeof why));
+  CHECK_EQ(m.level[1].factor[DIM_C], 1);
+  CHECK_EQ(m.level[0].factor[DIM_C], 4);
+  CHECK_EQ(m.level[2].factor[DIM_R], 3);
+  CHECK_EQ(m.level[0].factor[DIM_R], 1);
+  CHECK_EQ(m.level[1].spatial[AXIS_X][DIM_Q], 2); /* Q keeps x, K2 takes y */
+  CHECK_EQ(m.level[1].spatial[AXIS_Y][DIM_K], 2);
+  CHECK_EQ(m.level[0].factor[DIM_K], 4);
+  /* but with only K allowed on the array, half of it stays idle: rejected */
+  a.level[1].connectivity[AXIS_X] = a.level[1].connectivity[AXIS_Y] = (uint8_t)(1u << DIM_K);
+  all_at_dram(&p, &m);
+  CHECK_EQ(mapper_eval(&p, &a, true, &m, &c), COST_ECONSTRAINT);
+}
+
+/* Every strategy, and exhaustive's proven optimum, within the constraints;
+ * es finds the optimum; the constrained optimum is no better than the free one. */
+static void test_cons_mapper(void) {
+  Arch a, free_a;
+  cons_arch(&a);
+  toy_arch(&free_a);
+  Problem p;
+  problem(&p, 4, 2, 1, 2);
+  Diag d;
+  diag_init(&d, stderr, "test");
+  MapperOptions o;
+  mapper_options_default(&o);
+  o.strategy = MAP_EXHAUSTIVE;
+  o.budget = 20000000;
+  MapResult ex, ex_free;
+  char why[256];
+  CHECK_EQ(mapper_run(&p, &a, &o, &ex, &d), RC_OK);
+  CHECK(ex.complete);
+  CHECK(mapcons_satisfied(&a, &p, &ex.best, why, sizeof why));
+  CHECK_EQ(mapper_run(&p, &free_a, &o, &ex_free, &d), RC_OK);
+  CHECK(ex_free.complete);
+  CHECK(ex.best_fitness >= ex_free.best_fitness * (1 - 1e-12));
+  CHECK(ex.valid < ex_free.valid); /* the constraints cut the space */
+  for (int s = MAP_ES; s <= MAP_GRADIENT; s++) {
+    if (s == MAP_EXHAUSTIVE) continue;
+    mapper_options_default(&o);
+    o.strategy = (MapStrategy)s;
+    o.budget = s == MAP_ES ? 16000 : 600;
+    MapResult r;
+    CHECK_EQ(mapper_run(&p, &a, &o, &r, &d), RC_OK);
+    CHECK(mapcons_satisfied(&a, &p, &r.best, why, sizeof why));
+    CHECK_EQ(cost_check_mapping(&p, &a, &r.best, &d), RC_OK);
+    CHECK(r.best_fitness >= ex.best_fitness * (1 - 1e-12));
+    if (s == MAP_ES) CHECK_NEAR(r.best_fitness / ex.best_fitness, 1.0, 1e-9);
+  }
+}
+
+/* Random constraint sets on the toy (seeded, 40 drawn): a set
+ * mapcons_feasible refuses, the mapper refuses before any evaluation; on
+ * every other, exhaustive search (complete) finds a mapping, and so do es
+ * and random search; every mapping any of them returns keeps the
+ * constraints, and none beats exhaustive's proven optimum.  The counts are
+ * those of seed 18. */
+static void test_cons_random(void) {
+  Rng rng;
+  rng_seed(&rng, 18);
+  int ran = 0, refused = 0, found = 0;
+  for (int it = 0; it < 40; it++) {
+    Arch a;
+    toy_arch(&a);
+    Problem p;
+    static const int64_t ks[] = {2, 4, 6}, cs[] = {1, 2, 3};
+    problem(&p, ks[rng_next(&rng) % 3], cs[rng_next(&rng) % 3], 1 + (int64_t)(rng_next(&rng) % 2),
+            1);
+    for (int l = 0; l < 3; l++) {
+      LevelConstraints *c = &a.cons.level[l];
+      for (int d = DIM_K; d <= DIM_Q; d++) {
+        int r = (int)(rng_next(&rng) % 6);
+        int64_t v = 1 + (int64_t)(rng_next(&rng) % 3);
+        if (r == 0) c->lo[MAPCONS_TEMPORAL][d] = c->hi[MAPCONS_TEMPORAL][d] = v;
+        if (r == 1) c->hi[MAPCONS_TEMPORAL][d] = v;
+        if (r == 2 && l == 1) c->hi[MAPCONS_SPATIAL][d] = v;
+        if (r == 3 && l == 1) c->lo[MAPCONS_SPATIAL][d] = c->hi[MAPCONS_SPATIAL][d] = v;
+      }
+      if (rng_next(&rng) % 2) {
+        c->inner[MAPCONS_TEMPORAL][0] = (uint8_t)(DIM_K + rng_next(&rng) % 2);
+        c->ninner[MAPCONS_TEMPORAL] = 1;
+      }
+      if (rng_next(&rng) % 2) {
+        c->outer[MAPCONS_TEMPORAL][0] = DIM_P;
+        c->nouter[MAPCONS_TEMPORAL] = 1;
+      }
+    }
+    a.cons.level[1].one_axis = rng_next(&rng) % 2;
+    a.cons.min_parallelism = (double)(rng_next(&rng) % 3) / 4; /* 0, 0.25, 0.5 */
+    int lv, dm;
+    char why[256];
+    if (!mapcons_valid(&a, &lv, &dm, why, sizeof why)) continue;
+    ran++;
+    Diag d;
+    char *buf = NULL;
+    size_t len = 0;
+    diag_init(&d, open_memstream(&buf, &len), "test");
+    MapperOptions o;
+    mapper_options_default(&o);
+    o.strategy = MAP_EXHAUSTIVE;
+    o.budget = 20000000;
+    MapResult ex, es, rnd;
+    Rc rc = mapper_run(&p, &a, &o, &ex, &d);
+    int kd;
+    bool feasible = mapcons_feasible(&a, &p, &lv, &kd, &dm, why, sizeof why);
+    if (!feasible) {
+      CHECK_EQ(rc, RC_BADINPUT);
+      CHECK_EQ(ex.evals, 0);
+      refused++;
+    } else {
+      CHECK(ex.complete);
+    }
+    o.strategy = MAP_ES;
+    o.budget = 3000;
+    Rc rc_es = mapper_run(&p, &a, &o, &es, &d);
+    o.strategy = MAP_RANDOM;
+    o.budget = 1000;
+    Rc rc_rnd = mapper_run(&p, &a, &o, &rnd, &d);
+    fclose(d.out);
+    free(buf);
+    if (rc != RC_OK) continue;
+    found++;
+    CHECK(mapcons_satisfied(&a, &p, &ex.best, why, sizeof why));
+    CHECK_EQ(rc_es, RC_OK);
+    if (rc_es == RC_OK) {
+      CHECK(mapcons_satisfied(&a, &p, &es.best, why, sizeof why));
+      CHECK(es.best_fitness >= ex.best_fitness * (1 - 1e-12));
+    }
+    if (rc_rnd == RC_OK) {
+      CHECK(mapcons_satisfied(&a, &p, &rnd.best, why, sizeof why));
+      CHECK(rnd.best_fitness >= ex.best_fitness * (1 - 1e-12));
+    }
+  }
+  CHECK_EQ(ran, 37);
+  CHECK_EQ(refused, 9);
+  CHECK_EQ(found, ran - refused);
+  printf("random constraint sets: %d valid, %d refused as infeasible, %d mapped\n", ran, refused,
+         found);
+}
+
 /* Orders that differ by swapping two neighbouring loops (factor-1 loops
  * aside) of one class (mapspace_order_classes) give the same counts, energy
  * and cycles; and the classes are not empty
@@ -292,6 +676,12 @@ static void test_order_classes(void) {
 }
 
 int main(void) {
+  RUN(test_cons_checks);
+  RUN(test_cons_min_parallelism);
+  RUN(test_cons_clamp);
+  RUN(test_cons_repair);
+  RUN(test_cons_mapper);
+  RUN(test_cons_random);
   RUN(test_order_classes);
   RUN(test_noc);
   RUN(test_strategies);

@@ -1,0 +1,248 @@
+/*
+ * naasc.h: the C API of naasc for embedding (included as "api/naasc.h", or
+ * as <naasc.h> when installed).  It is the one public header of api/, which
+ * builds libnaasc.so; the Python module (python/naasc) is a ctypes client
+ * of it (docs/api.md).
+ *
+ * In the style of the MLIR C API: every object is an opaque handle made by
+ * a `naasc_*_create`/`_load`/`_import` function and freed by its
+ * `_destroy`; every fallible function returns a NaascStatus (the tools'
+ * exit codes) and leaves the located message of its failure in the
+ * NaascContext it was given ("m.onnx: node 'conv_3': error: ...",
+ * "a.yaml:12:5: error: ..."), read with naasc_context_error.  The library
+ * never exits and never prints: what the tools would print to stderr goes
+ * to the context.
+ *
+ * Nouns:
+ *   NaascContext  the error message of the last call, the thread count;
+ *   NaascModel    an imported ONNX model (or a zoo network);
+ *   NaascTarget   an accelerator (a preset, naasc's YAML, Timeloop's files);
+ *   NaascModule   a model compiled (lowered, every layer mapped) for a target;
+ *   NaascProblem, NaascMapping
+ *                 one layer's shape and its mapping on a target;
+ *   NaascSearch   the NAAS accelerator co-search over one or more models.
+ *
+ * Strings the library returns through `char **` are heap strings the caller
+ * frees with naasc_string_free.  Reports are the JSON the command line
+ * writes (naasc-report/1, naasc-search-log/1), byte for byte.
+ *
+ * Threads: a handle is used by one thread at a time; distinct handles
+ * (and distinct contexts) may be used from distinct threads.
+ */
+#ifndef NAASC_H
+#define NAASC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The API's version: calls are added, never changed, within a major. */
+#define NAASC_API_VERSION 1
+
+/* Status codes; the same values as the tools' exit codes. */
+typedef enum {
+  NAASC_OK = 0,
+  NAASC_BADINPUT = 1, /* the input (model, file, value) is wrong: see naasc_context_error */
+  NAASC_USAGE = 2,    /* the call is wrong (a NULL handle, an unknown option name) */
+  NAASC_INTERNAL = 3  /* a bug or an exhausted resource */
+} NaascStatus;
+
+typedef struct NaascContext NaascContext;
+typedef struct NaascModel NaascModel;
+typedef struct NaascTarget NaascTarget;
+typedef struct NaascModule NaascModule;
+typedef struct NaascProblem NaascProblem;
+typedef struct NaascMapping NaascMapping;
+typedef struct NaascSearch NaascSearch;
+
+/* ---- context and strings -------------------------------------------------- */
+
+int naasc_api_version(void);     /* NAASC_API_VERSION of the library */
+const char *naasc_version(void); /* "0.1.0" */
+
+NaascContext *naasc_context_create(void); /* NULL if out of memory */
+void naasc_context_destroy(NaascContext *ctx);
+/* The messages of the last call that failed with this context ("" if the
+ * last call succeeded): one or more "FILE: WHERE: error: ..." lines, no
+ * trailing newline.  Borrowed: valid until the next call with ctx. */
+const char *naasc_context_error(const NaascContext *ctx);
+/* Threads the mapper and the search may use (default 1). */
+void naasc_context_set_jobs(NaascContext *ctx, int jobs);
+
+void naasc_string_free(char *s);
+
+/* ---- models --------------------------------------------------------------- */
+
+/* Imports an ONNX file.  input_shapes[0..nshapes) fix dynamic inputs, each
+ * "NAME=DIMS" as naasc's --input-shape ("x=1x3x224x224"); may be NULL. */
+NaascStatus naasc_model_import(NaascContext *ctx, const char *path, const char *const *input_shapes,
+                               int nshapes, NaascModel **out);
+/* A network of the bundled zoo (naasc zoo --list) with weights from seed. */
+NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed, NaascModel **out);
+void naasc_model_destroy(NaascModel *m);
+const char *naasc_model_name(const NaascModel *m); /* borrowed */
+/* The summary table of the model as imported (`naasc MODEL --summary --no-fold`). */
+NaascStatus naasc_model_summary(NaascContext *ctx, const NaascModel *m, char **text);
+
+/* ---- targets -------------------------------------------------------------- */
+
+/* A preset name, an architecture YAML file (naasc's or Timeloop's), a folder
+ * of Timeloop files or a Timeloop validation case: what --target takes. */
+NaascStatus naasc_target_load(NaascContext *ctx, const char *name_or_path, NaascTarget **out);
+/* naasc's architecture YAML (docs/cost-model.md) from memory; name is what
+ * messages call it. */
+NaascStatus naasc_target_parse(NaascContext *ctx, const char *yaml, size_t len, const char *name,
+                               NaascTarget **out);
+void naasc_target_destroy(NaascTarget *t);
+const char *naasc_target_name(const NaascTarget *t); /* borrowed */
+int naasc_target_levels(const NaascTarget *t);       /* storage levels, DRAM included */
+const char *naasc_target_level_name(const NaascTarget *t, int level); /* NULL if out of range */
+/* The target in naasc's YAML (what --print-arch prints; parses back). */
+NaascStatus naasc_target_print(NaascContext *ctx, const NaascTarget *t, char **yaml);
+/* The preset names, in a fixed order; *n gets their count (borrowed). */
+const char *const *naasc_target_presets(int *n);
+
+/* ---- compiling ------------------------------------------------------------ */
+
+/* Compiles m for t: the pass pipeline (NULL: -O2's with mapping,
+ * "fold-bn,fuse-act,lower,map,verify"), then the verifier.  m is not
+ * consumed (each compile imports the model again). */
+NaascStatus naasc_compile(NaascContext *ctx, const NaascModel *m, const NaascTarget *t,
+                          const char *pipeline, NaascModule **out);
+void naasc_module_destroy(NaascModule *mod);
+/* The report of `naasc MODEL --target T --report=FILE.json` as JSON text
+ * (naasc-report/1): schedule "best" (NULL: the default, searched), "layer",
+ * or the path of a schedule file, as --schedule takes. */
+NaascStatus naasc_module_report(NaascContext *ctx, const NaascModule *mod, const char *schedule,
+                                char **json);
+/* The loop-nest IR with its mappings (--emit=nir; docs/ir.md). */
+NaascStatus naasc_module_print(NaascContext *ctx, const NaascModule *mod, char **text);
+
+/* ---- one layer: problem, mapping, cost ------------------------------------ */
+
+#define NAASC_MAX_LEVELS 8
+#define NAASC_NAME_MAX 48 /* names, NUL included */
+
+/* The figures of one mapping (docs/cost-model.md): a summary of the cost
+ * model's result, per level in the target's level order. */
+typedef struct {
+  double energy_pj;     /* MACs + all levels */
+  double mac_energy_pj; /* of which the MACs */
+  double edp;           /* energy_pj * cycles */
+  double utilization;   /* macs / (mac instances * cycles) */
+  double seconds;       /* cycles / clock; 0 if the clock is unknown */
+  double area_um2;      /* placeholder model */
+  int64_t cycles;       /* max of compute and every level's cycles */
+  int64_t compute_cycles;
+  int64_t macs;
+  int64_t mac_utilized_instances;
+  int bottleneck; /* -1: compute; else the level setting cycles */
+  int nlevels;
+  double level_energy_pj[NAASC_MAX_LEVELS];
+  int64_t level_cycles[NAASC_MAX_LEVELS];
+  char level_name[NAASC_MAX_LEVELS][NAASC_NAME_MAX]; /* the target's level names */
+} NaascCost;
+
+/* A layer's problem: naasc's problem YAML or a Timeloop problem file. */
+NaascStatus naasc_problem_load(NaascContext *ctx, const char *path, NaascProblem **out);
+void naasc_problem_destroy(NaascProblem *p);
+const char *naasc_problem_name(const NaascProblem *p); /* borrowed */
+int64_t naasc_problem_macs(const NaascProblem *p);
+/* A mapping of a layer on t: naasc's mapping YAML (levels matched by name). */
+NaascStatus naasc_mapping_load(NaascContext *ctx, const char *path, const NaascTarget *t,
+                               NaascMapping **out);
+void naasc_mapping_destroy(NaascMapping *m);
+/* The triple of `naasc cost --arch A --problem P --mapping M`: each file
+ * naasc's YAML or Timeloop's, told apart by content (a Timeloop file among
+ * them: the three are read as one Timeloop specification). */
+NaascStatus naasc_layer_load(NaascContext *ctx, const char *arch, const char *problem,
+                             const char *mapping, NaascTarget **t, NaascProblem **p,
+                             NaascMapping **m);
+/* Timeloop files or folders (naasc cost --timeloop PATH...): what they hold
+ * of a target, a problem and a mapping; an out pointer may be NULL, and
+ * the spec must hold what each non-NULL one asks for. */
+NaascStatus naasc_timeloop_load(NaascContext *ctx, const char *const *paths, int npaths,
+                                NaascTarget **t, NaascProblem **p, NaascMapping **m);
+/* Writes Timeloop v0.4 input files into folder dir (it must exist): with p
+ * NULL, the architecture (arch.yaml, arch.ERT.yaml, arch.ART.yaml); with
+ * p, LAYER.problem.yaml and with m, LAYER.map.yaml (layer NULL: problem.yaml,
+ * map.yaml).  What Timeloop cannot express is refused. */
+NaascStatus naasc_timeloop_write(NaascContext *ctx, const char *dir, const char *layer,
+                                 const NaascTarget *t, const NaascProblem *p,
+                                 const NaascMapping *m);
+
+/* Evaluates mapping m of p on t.  An invalid mapping is NAASC_BADINPUT with
+ * the reason (which level overflows, which factor is wrong). */
+NaascStatus naasc_cost(NaascContext *ctx, const NaascTarget *t, const NaascProblem *p,
+                       const NaascMapping *m, NaascCost *out);
+
+/* The mapper's options (naasc's map{...} pass options); zeroed fields and
+ * NULL strings take the defaults. */
+typedef struct {
+  const char *strategy;  /* "es" (default), "random", "genetic", "exhaustive", "surrogate" */
+  const char *objective; /* "edp" (default), "energy", "latency" */
+  int64_t budget;        /* cost evaluations; 0: the default */
+  uint64_t seed;         /* 0: the default */
+} NaascMapOptions;
+
+/* `naasc cost --arch A --problem P --mapping M` in one call:
+ * naasc_layer_load, naasc_cost, the handles freed. */
+NaascStatus naasc_cost_files(NaascContext *ctx, const char *arch, const char *problem,
+                             const char *mapping, NaascCost *out);
+
+/* Searches a mapping of p on t; *out the best found, cost (may be NULL) its figures. */
+NaascStatus naasc_map(NaascContext *ctx, const NaascTarget *t, const NaascProblem *p,
+                      const NaascMapOptions *o, NaascMapping **out, NaascCost *cost);
+
+/* ---- the accelerator search ----------------------------------------------- */
+
+/* Options of naasc --search; zeroed fields take the defaults. */
+typedef struct {
+  int64_t iterations;       /* outer generations */
+  int popsize;              /* candidates per generation */
+  int64_t map_budget;       /* mapper evaluations per layer and candidate */
+  int64_t final_map_budget; /* the best design's final mapping, per layer */
+  uint64_t seed;
+  const char *objective; /* "edp" (default), "energy", "latency" */
+} NaascSearchOptions;
+
+/* Called after each generation: generation counts from 1; generations is
+ * the count asked for (NaascSearchOptions.iterations), 0 for the default. */
+typedef void (*NaascProgressFn)(void *user, int64_t generation, int64_t generations);
+
+/* A search within budget's limits (its PEs, on-chip bytes, bandwidth). */
+NaascStatus naasc_search_create(NaascContext *ctx, const NaascTarget *budget,
+                                const NaascSearchOptions *o, NaascSearch **out);
+void naasc_search_destroy(NaascSearch *s);
+/* Adds m's layers (lowered as naasc --search lowers them) as one model of
+ * the workload; label names it in the log (NULL: the model's name). */
+NaascStatus naasc_search_add_model(NaascContext *ctx, NaascSearch *s, const NaascModel *m,
+                                   const char *label);
+/* Runs the search; progress (may be NULL) is called after each generation. */
+NaascStatus naasc_search_run(NaascContext *ctx, NaascSearch *s, NaascProgressFn progress,
+                             void *user);
+
+typedef struct {
+  double score; /* the objective (geometric mean over models) */
+  double edp, energy_pj, cycles, area_um2;
+  int64_t candidates; /* accelerators evaluated */
+  int64_t evals;      /* cost-model evaluations */
+  int64_t iterations; /* generations done */
+  double seconds;
+} NaascSearchResult;
+
+/* The figures of the design found (after naasc_search_run). */
+NaascStatus naasc_search_result(NaascContext *ctx, const NaascSearch *s, NaascSearchResult *out);
+/* The design found, as a target of its own. */
+NaascStatus naasc_search_design(NaascContext *ctx, const NaascSearch *s, NaascTarget **out);
+/* Every candidate evaluated, as the JSON of --log-json (naasc-search-log/1). */
+NaascStatus naasc_search_log(NaascContext *ctx, const NaascSearch *s, char **json);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

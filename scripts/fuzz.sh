@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# fuzz.sh: a fuzzing campaign, one harness at a time, each one libFuzzer
+# process (one core), for SECONDS each (default 300).
+#
+#   scripts/fuzz.sh [SECONDS] [HARNESS ...]     (default: every harness of tests/fuzz)
+#
+# Builds build-fuzz/ first (scripts/setup.sh --fuzz; NAASC_NO_BUILD=1 skips it).
+# Each harness fuzzes in fork mode (-fork=1: one child at a time, going on past a crash,
+# a timeout or an out-of-memory) from tests/fuzz/NAME/{corpus,regressions} into a working
+# corpus build-fuzz/campaign/NAME/corpus that later campaigns continue from.
+# What it finds: every crash, leak, sanitizer report, timeout (25 s) or out-of-memory input
+# is run again alone; one input per distinct report (its SUMMARY line) that is not already a
+# regression goes into tests/fuzz/NAME/regressions/ with a note (NAME.note: the report, the
+# campaign, how to reproduce), to be fixed and committed with its fix (tests/fuzz/README.md).
+# The table of the campaign (executions, edges covered, features, corpus size, seconds,
+# findings per harness) is printed and written to build-fuzz/campaign/results.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+secs=${1:-300}
+shift || true
+case "$secs" in '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a number, not '$secs'" >&2; exit 2 ;; esac
+
+if [ "${NAASC_NO_BUILD:-0}" != 1 ]; then
+  scripts/setup.sh --fuzz
+fi
+bin=build-fuzz/tests/fuzz
+harnesses=("$@")
+if [ ${#harnesses[@]} -eq 0 ]; then
+  for f in tests/fuzz/fuzz_*.c; do
+    n=$(basename "$f" .c)
+    harnesses+=("${n#fuzz_}")
+  done
+fi
+
+camp=build-fuzz/campaign
+mkdir -p "$camp"
+results=$camp/results.md
+{
+  echo "Campaign of $(date -u +%Y-%m-%dT%H:%MZ), ${secs} s per harness, one process each, on $(nproc) cores"
+  echo "($(git rev-parse --short HEAD 2>/dev/null || echo '?'); libFuzzer -fork=1, ASan+UBSan, clang $(clang-14 --version | head -1 | sed 's/.*version //;s/ .*//'))."
+  echo
+  echo "| harness | executions | edges (cov) | features (ft) | corpus | seconds | new findings |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+} > "$results"
+
+total_found=0
+for h in "${harnesses[@]}"; do
+  exe=$bin/fuzz_$h
+  src=tests/fuzz/$h
+  if [ ! -x "$exe" ] || [ ! -d "$src/corpus" ]; then
+    echo "fuzz.sh: no harness '$h' (built: $(ls $bin | sed -n 's/^fuzz_//p' | tr '\n' ' '))" >&2
+    exit 2
+  fi
+  work=$camp/$h
+  mkdir -p "$work/corpus" "$work/artifacts"
+  rm -f "$work/artifacts/"*
+  args=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$secs"
+        -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$work/artifacts/")
+  [ -f "$src/$h.dict" ] && args+=(-dict="$src/$h.dict")
+  echo "== $h: ${secs} s"
+  t0=$(date +%s)
+  "$exe" "${args[@]}" "$work/corpus" "$src/corpus" "$src/regressions" > "$work/log" 2>&1 || true
+  t1=$(date +%s)
+  last=$(grep -E '^#[0-9]+: cov: ' "$work/log" | tail -1 || true)
+  execs=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
+  cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+  ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+  corp=$(ls "$work/corpus" | wc -l)
+
+  # Findings: each artifact run alone; one regression input per new distinct report.
+  found=0
+  for a in "$work/artifacts/"*; do
+    [ -f "$a" ] || continue
+    out=$("$exe" -timeout=25 -rss_limit_mb=2560 "$a" 2>&1 || true)
+    report=$(echo "$out" | grep -E -m1 '^(SUMMARY: |fuzz: .*:[0-9]+: )' | sed -E 's/0x[0-9a-f]+/ADDR/g; s/ in [^ ]*\+ADDR//' || true)
+    if [ -z "$report" ]; then
+      case $(basename "$a") in
+        timeout-*) report="timeout (over 25 s on one input)" ;;
+        oom-*) report="out of memory (over 2560 MB)" ;;
+        *) report="$(basename "$a" | cut -d- -f1): does not reproduce alone" ;;
+      esac
+    fi
+    if grep -rqF -- "report: $report" "$src/regressions/" 2>/dev/null; then continue; fi
+    name=$(basename "$a")
+    cp "$a" "$src/regressions/$name"
+    {
+      echo "harness: $h"
+      echo "report: $report"
+      echo "found: $(date -u +%Y-%m-%d) by scripts/fuzz.sh $secs (campaign at $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+      echo "reproduce: $exe tests/fuzz/$h/regressions/$name"
+      echo "status: open (fix it, then say here what was wrong and which commit fixed it)"
+    } > "$src/regressions/$name.note"
+    echo "   new finding: $report -> $src/regressions/$name"
+    found=$((found + 1))
+  done
+  total_found=$((total_found + found))
+  echo "| $h | ${execs:-?} | ${cov:-?} | ${ft:-?} | $corp | $((t1 - t0)) | $found |" >> "$results"
+done
+
+echo
+cat "$results"
+echo
+echo "table: $root/$results"
+[ $total_found -eq 0 ] || echo "fuzz.sh: $total_found new findings in tests/fuzz/*/regressions (see their .note files)"

@@ -1,0 +1,519 @@
+/*
+ * drive.c: `naasc --search` as a library call (search.h, "drivers"): the
+ * NAAS co-search of a workload within a budget (or the budget design alone,
+ * --fixed), the budget design mapped with the same effort to compare with,
+ * and the files of the run (docs/search.md):
+ *
+ *   arch.yaml        the best accelerator (usable with --target)
+ *   result.json      the figures of the best design and of the run, the
+ *                    mapper effort its mappings got, and the budget design
+ *                    mapped with that same effort (naas_eval_fixed) with the
+ *                    ratios between the two (naas_compare)
+ *   search.json      every candidate evaluated (not with --fixed)
+ *   convergence.svg  best and population score per iteration (not with --fixed)
+ *   pareto.svg       score versus area of every valid candidate, with the front
+ *
+ * Each file is written whole and atomically.  The per-model files (the
+ * lowered module, its report and command stream) are the caller's: they
+ * need the passes and the stream, which depend on this library; the caller
+ * attaches the mappings with naas_attach_mappings.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend/backend.h"
+#include "search/internal.h"
+
+void naas_drive_options_default(NaasDriveOptions *o) {
+  memset(o, 0, sizeof *o);
+  naas_options_default(&o->naas);
+  o->nranks = 1;
+}
+
+NestMapping *nest_mapping_new(Arena *arena, const Arch *a) {
+  NestMapping *nm = arena_alloc(arena, sizeof *nm);
+  if (!nm) return NULL;
+  snprintf(nm->target, sizeof nm->target, "%s", a->name);
+  for (int l = 0; l < a->nlevels; l++)
+    snprintf(nm->level[l], sizeof nm->level[l], "%s", a->level[l].name);
+  nm->m.nlevels = a->nlevels;
+  return nm;
+}
+
+Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasResult *r, Diag *d) {
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    Nest *n = &m->nests[i];
+    Problem p;
+    if (!nest_problem(n, &p)) continue;
+    int k = 0;
+    while (k < w->nlayers &&
+           !(w->layers[k].model == model && memcmp(w->layers[k].p.dim, p.dim, sizeof p.dim) == 0 &&
+             memcmp(w->layers[k].p.stride, p.stride, sizeof p.stride) == 0 &&
+             memcmp(w->layers[k].p.dilation, p.dilation, sizeof p.dilation) == 0))
+      k++;
+    if (k == w->nlayers) {
+      diag_error(d, n->name, "no mapping for this layer's shape");
+      return RC_INTERNAL;
+    }
+    NestMapping *nm = nest_mapping_new(&m->arena, &r->arch);
+    if (!nm) return RC_INTERNAL;
+    nm->m = r->mapping[k];
+    n->map = nm;
+  }
+  return RC_OK;
+}
+
+const char *naas_drive_mode(const NaasDriveOptions *o) {
+  return o->fixed                          ? "fixed"
+         : o->naas.gradient                ? "gradient"
+         : o->naas.sizing_only             ? "sizing-only"
+         : o->naas.optimizer == OPT_RANDOM ? "random"
+                                           : "naas";
+}
+
+Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions *o,
+              NaasDriveResult *out, Diag *d) {
+  memset(out, 0, sizeof *out);
+  Rc rc = o->fixed ? naas_eval_fixed(w, budget, &o->naas, &out->r, d)
+                   : naas_search(w, budget, &o->naas, &out->r, d);
+  if (rc != RC_OK || out->r.stopped || o->fixed || o->no_baseline) return rc;
+  /* The budget design mapped with the searched design's effort: the same
+   * options through naas_eval_fixed -> naas_map_design. */
+  char *buf = NULL;
+  size_t len = 0;
+  Diag bd;
+  diag_init(&bd, open_memstream(&buf, &len), "naasc");
+  Rc brc = bd.out ? naas_eval_fixed(w, budget, &o->naas, &out->base, &bd) : RC_INTERNAL;
+  if (brc == RC_OK) brc = naas_compare(&out->r, &out->base, &out->q, &bd);
+  if (bd.out) fclose(bd.out);
+  if (brc == RC_OK) {
+    out->have_base = true;
+  } else if (brc == RC_BADINPUT) { /* the budget design cannot map a layer: no comparison */
+    diag_warn(d, o->budget, "the budget design is not compared with: %s", buf ? buf : "");
+  } else {
+    if (d->out && buf) fputs(buf, d->out); /* the baseline's errors, where d reports */
+    rc = brc;
+  }
+  free(buf);
+  return rc;
+}
+
+void naas_drive_free(NaasDriveResult *r) {
+  naas_result_free(&r->r);
+  naas_result_free(&r->base);
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+typedef struct {
+  char *buf;
+  size_t len;
+  FILE *f;
+} Mem;
+
+static bool mem_open(Mem *m) {
+  m->buf = NULL;
+  m->len = 0;
+  m->f = open_memstream(&m->buf, &m->len);
+  return m->f != NULL;
+}
+
+static Rc mem_commit(Mem *m, const char *dir, const char *name, Diag *d) {
+  fclose(m->f);
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = xmalloc(n);
+  Rc rc = RC_INTERNAL;
+  if (p) {
+    snprintf(p, n, "%s/%s", dir, name);
+    rc = file_write_atomic(p, m->buf, m->len, d);
+  }
+  xfree(p);
+  free(m->buf);
+  return rc;
+}
+
+Rc naas_drive_mkdir(const char *dir, Diag *d) {
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    diag_error(d, dir, "cannot create the output folder: %s", strerror(errno));
+    return RC_BADINPUT;
+  }
+  return RC_OK;
+}
+
+/* A roofline bound under the cost model for any design within budget b: per
+ * layer, its compulsory DRAM traffic (every weight, input and output word
+ * once) at b's DRAM bandwidth and its MACs on all of b's PEs; energy, that
+ * traffic at b's DRAM read energy plus the MACs.  Geomean over models. */
+static void roofline(const NaasWorkload *w, const Arch *b, double *cyc, double *en, double *edp) {
+  double le = 0, lc = 0;
+  const Level *D = &b->level[0];
+  double bw = D->shared_bw > 0 ? D->shared_bw
+              : D->read_bw > 0 ? D->read_bw + (D->write_bw > 0 ? D->write_bw : 0)
+                               : 0;
+  for (int m = 0; m < w->nmodels; m++) {
+    double E = 0, C = 0;
+    for (int i = 0; i < w->nlayers; i++) {
+      const NaasLayer *l = &w->layers[i];
+      if (l->model != m) continue;
+      const Problem *p = &l->p;
+      const int64_t *x = p->dim;
+      double W = (double)x[DIM_G] * x[DIM_K] * x[DIM_C] * x[DIM_R] * x[DIM_S];
+      double I = (double)x[DIM_N] * x[DIM_G] * x[DIM_C] * problem_input_extent(p, 0) *
+                 problem_input_extent(p, 1);
+      double O = (double)x[DIM_N] * x[DIM_G] * x[DIM_K] * x[DIM_P] * x[DIM_Q];
+      double macs = (double)problem_macs(p), c1 = macs / (double)b->mac_instances,
+             c2 = bw > 0 ? (W + I + O) / bw : 0;
+      C += (double)l->count * (c1 > c2 ? c1 : c2);
+      E += (double)l->count * ((W + I + O) * D->e_read_pj + macs * b->mac_energy_pj);
+    }
+    le += log(E);
+    lc += log(C);
+  }
+  *en = exp(le / w->nmodels);
+  *cyc = exp(lc / w->nmodels);
+  *edp = exp((le + lc) / w->nmodels);
+}
+
+static void figures(JsonWriter *j, const NaasResult *r, const char *area_fmt) {
+  json_key(j, "edp");
+  json_num(j, "%.17g", r->edp);
+  json_key(j, "energy_pj");
+  json_num(j, "%.17g", r->energy_pj);
+  json_key(j, "cycles");
+  json_num(j, "%.17g", r->cycles);
+  json_key(j, "area_um2");
+  json_num(j, area_fmt, r->area_um2);
+  json_key(j, "power_mw");
+  json_num(j, "%.9g", r->power_mw);
+}
+
+static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions *o,
+                              const NaasWorkload *w, const NaasDriveResult *res) {
+  const NaasResult *r = &res->r;
+  JsonWriter j;
+  json_init(&j, f);
+  json_object(&j, "\n  ");
+  json_key(&j, "schema");
+  json_str(&j, "naasc-search-result/1");
+  json_key(&j, "mode");
+  json_str(&j, naas_drive_mode(o));
+  json_key(&j, "budget");
+  json_str(&j, o->budget);
+  json_key(&j, "assume");
+  json_str(&j, arch_assume_name(barch->assume));
+  bool bytes = o->naas.byte_budget || barch->tech_nm <= 0;
+  json_key(&j, "constraint");
+  json_object(&j, NULL);
+  json_key(&j, "bytes");
+  json_bool(&j, bytes);
+  json_key(&j, "area_um2");
+  json_num(&j, "%.9g",
+           o->naas.max_area_um2 > 0 ? o->naas.max_area_um2
+           : bytes                  ? 0
+                                    : arch_area_um2(barch));
+  json_key(&j, "power_mw");
+  json_num(&j, "%.9g", o->naas.max_power_mw);
+  json_end(&j, NULL);
+  json_key(&j, "models");
+  json_array(&j, NULL);
+  for (int m = 0; m < w->nmodels; m++) json_str(&j, w->model_name[m]);
+  json_end(&j, NULL);
+  json_key(&j, "objective");
+  json_str(&j, o->naas.objective == NAAS_OBJ_ENERGY    ? "energy"
+               : o->naas.objective == NAAS_OBJ_LATENCY ? "latency"
+                                                       : "edp");
+  json_key(&j, "seed");
+  json_uint(&j, o->naas.seed);
+  json_key(&j, "search_score");
+  json_num(&j, "%.17g", o->fixed ? r->score : r->search_score);
+  json_key(&j, "score");
+  json_num(&j, "%.17g", r->score);
+  figures(&j, r, "%.9g");
+  json_key(&j, "effort");
+  naas_effort_json(&j, &r->effort);
+  if (res->have_base) {
+    json_key(&j, "baseline");
+    json_object(&j, NULL);
+    json_key(&j, "name");
+    json_str(&j, res->base.arch.name);
+    json_key(&j, "what");
+    json_str(&j, "the budget design with its own dataflow, mapped with the same effort");
+    figures(&j, &res->base, "%.9g");
+    json_break(&j, "\n               ");
+    json_key(&j, "effort");
+    naas_effort_json(&j, &res->base.effort);
+    json_break(&j, "\n               ");
+    json_key(&j, "speedup");
+    json_num(&j, "%.17g", res->q.speedup);
+    json_key(&j, "energy_saving");
+    json_num(&j, "%.17g", res->q.energy_saving);
+    json_key(&j, "edp_gain");
+    json_num(&j, "%.17g", res->q.edp_gain);
+    json_end(&j, NULL);
+  }
+  const Arch *a = &r->arch;
+  json_key(&j, "arch");
+  json_object(&j, NULL);
+  json_key(&j, "name");
+  json_str(&j, a->name);
+  json_key(&j, "pes");
+  json_int(&j, a->mac_instances);
+  json_key(&j, "levels");
+  json_array(&j, NULL);
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    json_object(&j, NULL);
+    json_key(&j, "name");
+    json_str(&j, L->name);
+    json_key(&j, "capacity_words");
+    json_int(&j, L->capacity_words);
+    json_key(&j, "instances");
+    json_int(&j, L->instances);
+    json_key(&j, "fanout");
+    json_array(&j, NULL);
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) json_int(&j, L->fanout[ax]);
+    json_end(&j, NULL);
+    json_key(&j, "connectivity");
+    json_array(&j, NULL);
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+      char s[NDIMS + 1];
+      naas_conn_string(L->fanout[ax] > 1 ? L->connectivity[ax] : 0, s);
+      json_str(&j, s);
+    }
+    json_end(&j, NULL);
+    json_key(&j, "bandwidth");
+    json_array(&j, NULL);
+    json_num(&j, "%.6g", L->read_bw);
+    json_num(&j, "%.6g", L->write_bw);
+    json_num(&j, "%.6g", L->shared_bw);
+    json_end(&j, NULL);
+    json_end(&j, NULL);
+  }
+  json_end(&j, NULL);
+  json_end(&j, NULL);
+  json_key(&j, "per_model");
+  json_array(&j, "\n    ");
+  for (int m = 0; m < w->nmodels; m++) {
+    double e = 0, c = 0;
+    for (int i = 0; i < w->nlayers; i++)
+      if (w->layers[i].model == m) {
+        e += (double)w->layers[i].count * r->cost[i].energy_pj;
+        c += (double)w->layers[i].count * (double)r->cost[i].cycles;
+      }
+    json_object(&j, NULL);
+    json_key(&j, "model");
+    json_str(&j, w->model_name[m]);
+    json_key(&j, "energy_pj");
+    json_num(&j, "%.17g", e);
+    json_key(&j, "cycles");
+    json_num(&j, "%.17g", c);
+    json_key(&j, "edp");
+    json_num(&j, "%.17g", e * c);
+    json_end(&j, NULL);
+  }
+  json_end(&j, "\n  ");
+  double bc, be, bedp;
+  roofline(w, barch, &bc, &be, &bedp);
+  json_key(&j, "bound");
+  json_object(&j, NULL);
+  json_key(&j, "cycles");
+  json_num(&j, "%.17g", bc);
+  json_key(&j, "energy_pj");
+  json_num(&j, "%.17g", be);
+  json_key(&j, "edp");
+  json_num(&j, "%.17g", bedp);
+  json_end(&j, NULL);
+  json_key(&j, "layer_shapes");
+  json_int(&j, w->nlayers);
+  json_key(&j, "iterations");
+  json_int(&j, r->iterations);
+  json_key(&j, "candidates");
+  json_int(&j, r->candidates);
+  json_key(&j, "evals");
+  json_int(&j, r->evals);
+  json_key(&j, "seconds");
+  json_num(&j, "%.3f", r->seconds);
+  json_key(&j, "jobs");
+  json_int(&j, o->naas.jobs);
+  json_key(&j, "ranks");
+  json_int(&j, o->nranks);
+  json_end(&j, "\n");
+  fputc('\n', f);
+}
+
+/* ---- plots ---------------------------------------------------------------------- */
+
+static SvgFrame frame(double x0, double x1) {
+  return (SvgFrame){640, 400, 70, 20, 30, 50, x0, x1, 0, 1};
+}
+
+static void svg_axes(FILE *f, const SvgFrame *fr, const char *xl, const char *yl) {
+  fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s</text>\n",
+          (fr->width + fr->left) / 2, fr->height - 10, xl);
+  fprintf(
+      f,
+      "<text x=\"14\" y=\"%g\" transform=\"rotate(-90 14 %g)\" text-anchor=\"middle\">%s</text>\n",
+      fr->height / 2, fr->height / 2, yl);
+  fprintf(f,
+          "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"black\"/>\n",
+          fr->left, fr->top, fr->width - fr->left - fr->right, fr->height - fr->top - fr->bottom);
+}
+
+/* Ticks: x linear (integers with xint), y in log10. */
+static void svg_ticks(FILE *f, const SvgFrame *fr, bool xint) {
+  for (int k = 0; k <= 4; k++) {
+    double x = fr->x0 + (fr->x1 - fr->x0) * k / 4, ly = fr->y0 + (fr->y1 - fr->y0) * k / 4;
+    fprintf(f,
+            xint ? "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.0f</text>\n"
+                 : "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.3g</text>\n",
+            svg_x(fr, x), fr->height - fr->bottom + 16, x);
+    fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", fr->left - 4,
+            svg_y(fr, ly) + 4, pow(10, ly));
+  }
+}
+
+/* y: log10 of the valid candidates' scores, padded. */
+static void frame_y(const NaasResult *r, SvgFrame *fr) {
+  fr->y0 = INFINITY;
+  fr->y1 = -INFINITY;
+  for (int64_t i = 0; i < r->nlog; i++)
+    if (r->log[i].valid) {
+      double ly = log10(r->log[i].score);
+      if (ly < fr->y0) fr->y0 = ly;
+      if (ly > fr->y1) fr->y1 = ly;
+    }
+  if (!(fr->y0 < fr->y1)) {
+    fr->y0 = isfinite(fr->y0) ? fr->y0 - 0.5 : 0;
+    fr->y1 = fr->y0 + 1;
+  }
+  double pad = 0.05 * (fr->y1 - fr->y0);
+  fr->y0 -= pad;
+  fr->y1 += pad;
+}
+
+static void svg_convergence(FILE *f, const NaasResult *r, const char *what) {
+  SvgFrame fr = frame(0, (double)(r->iterations > 1 ? r->iterations - 1 : 1));
+  frame_y(r, &fr);
+  char title[128], yl[64];
+  snprintf(title, sizeof title,
+           "convergence: %s per iteration (grey: population, blue: best so far)", what);
+  snprintf(yl, sizeof yl, "%s (log scale)", what);
+  svg_begin(f, &fr, 18, title);
+  svg_axes(f, &fr, "iteration", yl);
+  svg_ticks(f, &fr, true);
+  for (int64_t i = 0; i < r->nlog; i++)
+    if (r->log[i].valid)
+      svg_circle(f, svg_x(&fr, (double)r->log[i].iteration), svg_y(&fr, log10(r->log[i].score)), 2,
+                 "#999");
+  svg_polyline_begin(f, "#1f5fbf", 2);
+  double best = INFINITY;
+  for (int64_t i = 0; i < r->nlog; i++) {
+    if (r->log[i].valid && r->log[i].score < best) best = r->log[i].score;
+    bool last = i + 1 == r->nlog || r->log[i + 1].iteration != r->log[i].iteration;
+    if (last && isfinite(best))
+      svg_point(f, svg_x(&fr, (double)r->log[i].iteration), svg_y(&fr, log10(best)));
+  }
+  svg_polyline_end(f);
+  svg_end(f);
+}
+
+static void svg_pareto(FILE *f, const NaasResult *r, const char *what) {
+  SvgFrame fr = frame(INFINITY, -INFINITY);
+  for (int64_t i = 0; i < r->nlog; i++)
+    if (r->log[i].valid) {
+      double x = r->log[i].area_um2 / 1e6;
+      if (x < fr.x0) fr.x0 = x;
+      if (x > fr.x1) fr.x1 = x;
+    }
+  if (!(fr.x0 < fr.x1)) {
+    fr.x0 = isfinite(fr.x0) ? fr.x0 * 0.9 : 0;
+    fr.x1 = fr.x0 > 0 ? fr.x0 / 0.9 * 1.1 : 1;
+  }
+  frame_y(r, &fr);
+  char title[128], yl[64];
+  snprintf(title, sizeof title, "%s versus area (grey: every valid candidate, red: Pareto front)",
+           what);
+  snprintf(yl, sizeof yl, "%s (log scale)", what);
+  svg_begin(f, &fr, 18, title);
+  svg_axes(f, &fr, "area (mm^2, placeholder model)", yl);
+  svg_ticks(f, &fr, false);
+  int64_t n = 0;
+  for (int64_t i = 0; i < r->nlog; i++)
+    if (r->log[i].valid)
+      svg_circle(f, svg_x(&fr, r->log[i].area_um2 / 1e6), svg_y(&fr, log10(r->log[i].score)), 2,
+                 "#999"),
+          n++;
+  /* The front: sort by area (then score), keep each point that beats all smaller ones. */
+  int64_t *idx = malloc(sizeof *idx * (size_t)(n + 1));
+  if (!idx) {
+    svg_end(f);
+    return;
+  }
+  int64_t k = 0;
+  for (int64_t i = 0; i < r->nlog; i++)
+    if (r->log[i].valid) idx[k++] = i;
+  for (int64_t i = 1; i < k; i++) {
+    int64_t v = idx[i], j = i - 1;
+    while (j >= 0 && (r->log[idx[j]].area_um2 > r->log[v].area_um2 ||
+                      (r->log[idx[j]].area_um2 == r->log[v].area_um2 &&
+                       r->log[idx[j]].score > r->log[v].score))) {
+      idx[j + 1] = idx[j];
+      j--;
+    }
+    idx[j + 1] = v;
+  }
+  svg_polyline_begin(f, "#c0392b", 2);
+  double best = INFINITY;
+  for (int64_t i = 0; i < k; i++) {
+    const NaasCandidate *c = &r->log[idx[i]];
+    if (c->score < best) {
+      best = c->score;
+      svg_point(f, svg_x(&fr, c->area_um2 / 1e6), svg_y(&fr, log10(c->score)));
+    }
+  }
+  svg_polyline_end(f);
+  svg_end(f);
+  free(idx);
+}
+
+Rc naas_drive_write(const char *dir, const NaasWorkload *w, const Arch *budget,
+                    const NaasDriveOptions *o, const NaasDriveResult *res, Diag *d) {
+  const NaasResult *r = &res->r;
+  Mem m;
+  Rc rc = RC_OK;
+  if (!mem_open(&m)) return RC_INTERNAL;
+  arch_print(m.f, &r->arch);
+  rc = mem_commit(&m, dir, "arch.yaml", d);
+  if (rc == RC_OK) {
+    if (!mem_open(&m)) return RC_INTERNAL;
+    write_result_json(m.f, budget, o, w, res);
+    rc = mem_commit(&m, dir, "result.json", d);
+  }
+  if (rc != RC_OK || o->fixed) return rc;
+  size_t n = strlen(dir) + sizeof "/search.json";
+  char *p = xmalloc(n);
+  if (!p) return RC_INTERNAL;
+  snprintf(p, n, "%s/search.json", dir);
+  rc = naas_log_write(p, r, d);
+  xfree(p);
+  const char *what = naas_objective_label(o->naas.objective);
+  if (rc == RC_OK && mem_open(&m)) {
+    svg_convergence(m.f, r, what);
+    rc = mem_commit(&m, dir, "convergence.svg", d);
+  }
+  if (rc == RC_OK && mem_open(&m)) {
+    svg_pareto(m.f, r, what);
+    rc = mem_commit(&m, dir, "pareto.svg", d);
+  }
+  return rc;
+}
+
+const char *naas_objective_label(NaasObjective obj) {
+  return obj == NAAS_OBJ_ENERGY    ? "energy (pJ)"
+         : obj == NAAS_OBJ_LATENCY ? "cycles"
+                                   : "EDP (pJ x cycles)";
+}

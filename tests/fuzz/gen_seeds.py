@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzz harnesses (tests/fuzz/NAME/corpus)
+from real inputs of the tree, so that where every seed came from is
+reproducible.
+
+  gen_seeds.py BUILD     (BUILD: a release build dir with tools/naasc)
+
+Seeds are small (the largest, a search checkpoint, is 30 KB) and named
+after what they are; the script removes the seeds it wrote before
+(seed-*) and leaves every other file of a corpus alone.  Needs numpy and
+python3-onnx (Debian's), and ../shared/validation/timeloop for the three
+cost-case seeds (copied: the MIT-licensed Timeloop cases of the shared
+validation set, see its README).
+"""
+import glob
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "golden"))
+import nir_models  # noqa: E402  (the small models of the IR golden tests)
+
+import numpy as np  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+SEP = b"\n#%%\n"  # fuzz.h: fuzz_parts
+
+
+def corpus(name):
+    d = os.path.join(HERE, name, "corpus")
+    os.makedirs(d, exist_ok=True)
+    for f in glob.glob(os.path.join(d, "seed-*")):
+        os.remove(f)
+    os.makedirs(os.path.join(HERE, name, "regressions"), exist_ok=True)
+    keep = os.path.join(HERE, name, "regressions", ".gitkeep")
+    if not os.path.exists(keep):
+        open(keep, "w").close()
+    return d
+
+
+def put(d, name, data):
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def run(*cmd, cwd=None):
+    subprocess.run(list(cmd), check=True, cwd=cwd, stdout=subprocess.DEVNULL)
+
+
+def main():
+    build = os.path.abspath(sys.argv[1])
+    naasc = os.path.join(build, "tools", "naasc")
+    tmp = tempfile.mkdtemp(prefix="naasc-seeds-")
+    try:
+        # ONNX models: every small model of the IR golden tests (one op or a short chain).
+        onnx_d, comp_d, nir_d, cmd_d = corpus("onnx"), corpus("onnx_compile"), corpus("nir"), corpus("stream")
+        for name in sorted(nir_models.MODELS):
+            path = os.path.join(tmp, name + ".onnx")
+            m = nir_models.MODELS[name]()
+            with open(path, "wb") as f:
+                f.write(m.SerializeToString())
+            data = open(path, "rb").read()
+            put(onnx_d, name + ".onnx", data)
+            put(comp_d, name + ".onnx", data)
+            # Its loop-nest IR, lowered and mapped on eyeriss.
+            out = subprocess.run([naasc, path, "--emit=nir", "--target", "eyeriss", "-p",
+                                  "fold-bn,fuse-act,lower,map{budget=50,seed=1},verify"],
+                                 capture_output=True, check=True).stdout
+            put(nir_d, name + ".mapped.nir", out)
+            # Its command stream on eyeriss (and nvdla-256 for the convolutions).
+            for target in ("eyeriss", "nvdla-256") if name.startswith("conv") else ("eyeriss",):
+                cmd = os.path.join(tmp, name + "." + target + ".cmd")
+                run(naasc, path, "--target", target, "-p", "fold-bn,fuse-act,lower,map{budget=50,seed=1},verify",
+                    "-o", cmd)
+                put(cmd_d, name + "." + target + ".cmd", open(cmd, "rb").read())
+        # The IR golden inputs, good and bad.
+        for f in sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "*.nir"))):
+            put(nir_d, os.path.basename(f), open(f, "rb").read())
+
+        # Architecture files: the presets, the cost model's test arch, the refused ones.
+        arch_d = corpus("arch")
+        for f in sorted(glob.glob(os.path.join(ROOT, "backend", "presets", "*.yaml")) +
+                        glob.glob(os.path.join(ROOT, "tests", "costmodel", "yaml", "*.arch.yaml")) +
+                        glob.glob(os.path.join(ROOT, "tests", "presets", "bad", "*.yaml")) +
+                        glob.glob(os.path.join(ROOT, "tests", "costmodel", "bad", "arch_*.yaml")) +
+                        glob.glob(os.path.join(ROOT, "tests", "golden", "*arch*.yaml"))):
+            put(arch_d, os.path.basename(os.path.dirname(f)) + "." + os.path.basename(f), open(f, "rb").read())
+
+        # naasc cost: arch, problem and mapping joined by "#%%" lines.
+        y = os.path.join(ROOT, "tests", "costmodel", "yaml")
+        arch = open(os.path.join(y, "eyeriss_like.arch.yaml"), "rb").read()
+        prob = open(os.path.join(y, "vgg16_conv3_1.problem.yaml"), "rb").read()
+        mapg = open(os.path.join(y, "vgg16_conv3_1.eyeriss_like.mapping.yaml"), "rb").read()
+        cost_d = corpus("cost_yaml")
+        put(cost_d, "vgg16_conv3_1.eyeriss_like.yaml", arch + SEP + prob + SEP + mapg)
+        for f in sorted(glob.glob(os.path.join(ROOT, "tests", "costmodel", "bad", "*.yaml"))):
+            b, data = os.path.basename(f), open(f, "rb").read()
+            if b.startswith("problem_"):
+                put(cost_d, b, arch + SEP + data + SEP + mapg)
+            elif b.startswith("mapping_"):
+                put(cost_d, b, arch + SEP + prob + SEP + data)
+
+        # Timeloop validation cases: three of the shared set, and the refused ones of the tree.
+        case_d = corpus("case")
+        shared = os.path.join(ROOT, "..", "shared", "validation", "timeloop", "cases")
+        for n in ("alexnet_conv1__eyeriss_like__mapper", "alexnet_conv4_g2__toy_flex__rand1",
+                  "resnet50_res5b_branch2b__toy_flex__imperfect"):
+            put(case_d, n + ".json", open(os.path.join(shared, n + ".json"), "rb").read())
+        for f in sorted(glob.glob(os.path.join(ROOT, "tests", "costmodel", "bad", "case_*.json"))):
+            put(case_d, os.path.basename(f), open(f, "rb").read())
+
+        # TensorProtos: raw and typed payloads of several types, an empty one, and refused ones.
+        pb_d = corpus("pb")
+        arrays = {"f32": np.arange(6, dtype=np.float32).reshape(2, 3) / 4, "i64": np.array([1, -2, 3, 1 << 40]),
+                  "i32": np.array([[7], [-8]], np.int32), "f16": np.array([0.5, -1, 65504], np.float16),
+                  "u8": np.array([0, 255], np.uint8), "bool": np.array([True, False, True]),
+                  "f64": np.array([1e300, -0.0]), "scalar": np.array(3.5, np.float32),
+                  "empty": np.zeros((0, 3), np.float32)}
+        for k, a in arrays.items():
+            put(pb_d, k + ".raw.pb", numpy_helper.from_array(a, "x_" + k).SerializeToString())
+        put(pb_d, "f32.typed.pb", helper.make_tensor("t", TensorProto.FLOAT, [2, 2], [1, 2, 3, 4]).SerializeToString())
+        put(pb_d, "i64.typed.pb", helper.make_tensor("t", TensorProto.INT64, [3], [5, 6, 7]).SerializeToString())
+        put(pb_d, "string.pb", helper.make_tensor("s", TensorProto.STRING, [1], [b"abc"]).SerializeToString())
+        ext = TensorProto(name="e", dims=[4], data_type=TensorProto.FLOAT, data_location=TensorProto.EXTERNAL)
+        for k, v in (("location", "w.bin"), ("offset", "0"), ("length", "16")):
+            e = ext.external_data.add()
+            e.key, e.value = k, v
+        put(pb_d, "external.pb", ext.SerializeToString())
+
+        # Search checkpoints: a short search of a one-conv model, CMA-ES and random, and sizing only.
+        ck_d = corpus("ckpt")
+        conv = os.path.join(tmp, "conv.onnx")
+        with open(conv, "wb") as f:
+            f.write(nir_models.MODELS["conv"]().SerializeToString())
+        for tag, extra in (("cmaes", []), ("random", ["--optimizer", "random"]), ("sizing", ["--sizing-only"])):
+            ck = os.path.join(tmp, tag + ".ckpt")
+            run(naasc, "--search", conv, "--budget", "eyeriss", "--iterations", "2", "--popsize", "4",
+                "--map-budget", "20", "-q", "--no-progress", "-o", os.path.join(tmp, tag), "--checkpoint", ck,
+                "--stop-after-iteration", "1", *extra)
+            put(ck_d, tag + ".ckpt", open(ck, "rb").read())
+    finally:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+/*
+ * test_api.c: the contract of the C API (api/naasc.h) through libnaasc.so.
+ *
+ *   test_api ARCH PROBLEM MAPPING SCRATCH_DIR
+ *
+ * (tests/costmodel/yaml's triple).  Checks: the status codes; the located
+ * message of a failure is left in the context and cleared by the next
+ * successful call; NULL handles and a NULL context are NAASC_USAGE, not a
+ * crash; nothing is printed to stdout or stderr by any call (both are
+ * redirected to files that must stay empty); naasc_cost's figures are the
+ * cost model's (costmodel.cli_yaml's energy); a compiled zoo network's
+ * report is JSON starting with its format line; the library exports only
+ * naasc_* (checked by the test's CMake with nm).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/naasc.h"
+
+static int failures;
+static FILE *saved; /* the real stdout, for the test's own lines */
+
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (!(cond)) {                                                    \
+      fprintf(saved, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                     \
+    }                                                                 \
+  } while (0)
+
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 5) {
+    fprintf(stderr, "usage: test_api ARCH PROBLEM MAPPING SCRATCH_DIR\n");
+    return 2;
+  }
+  const char *arch = argv[1], *problem = argv[2], *mapping = argv[3], *dir = argv[4];
+  char out_path[4096], err_path[4096], bad[4096];
+  snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
+  snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
+  snprintf(bad, sizeof bad, "%s/bad.mapping.yaml", dir);
+  saved = fdopen(dup(1), "w");
+  if (!saved || !freopen(out_path, "w", stdout) || !freopen(err_path, "w", stderr)) return 3;
+
+  CHECK(naasc_api_version() == NAASC_API_VERSION);
+  CHECK(strcmp(naasc_context_error(NULL), "") == 0);
+  NaascTarget *t = NULL;
+  CHECK(naasc_target_load(NULL, "eyeriss", &t) == NAASC_USAGE && !t);
+
+  NaascContext *ctx = naasc_context_create();
+  CHECK(ctx != NULL);
+  CHECK(naasc_target_load(ctx, NULL, &t) == NAASC_USAGE);
+  CHECK(strstr(naasc_context_error(ctx), "NULL") != NULL);
+
+  /* a failure leaves its located message; a success clears it */
+  CHECK(naasc_target_load(ctx, "no-such-preset", &t) == NAASC_BADINPUT && !t);
+  CHECK(strstr(naasc_context_error(ctx), "no-such-preset") != NULL);
+  CHECK(naasc_target_load(ctx, "eyeriss", &t) == NAASC_OK && t);
+  CHECK(strcmp(naasc_context_error(ctx), "") == 0);
+  CHECK(strcmp(naasc_target_name(t), "eyeriss") == 0);
+  CHECK(naasc_target_levels(t) == 5 && strcmp(naasc_target_level_name(t, 0), "DRAM") == 0);
+  CHECK(naasc_target_level_name(t, 5) == NULL && naasc_target_level_name(t, -1) == NULL);
+  char *yaml = NULL;
+  CHECK(naasc_target_print(ctx, t, &yaml) == NAASC_OK && yaml && strstr(yaml, "name: eyeriss"));
+  NaascTarget *t2 = NULL;
+  CHECK(naasc_target_parse(ctx, yaml, strlen(yaml), "printed", &t2) == NAASC_OK);
+  char *yaml2 = NULL;
+  CHECK(t2 && naasc_target_print(ctx, t2, &yaml2) == NAASC_OK && strcmp(yaml, yaml2) == 0);
+  naasc_string_free(yaml);
+  naasc_string_free(yaml2);
+  naasc_target_destroy(t2);
+
+  /* one layer: the cost model's figures */
+  NaascTarget *lt = NULL;
+  NaascProblem *lp = NULL;
+  NaascMapping *lm = NULL;
+  CHECK(naasc_layer_load(ctx, arch, problem, mapping, &lt, &lp, &lm) == NAASC_OK);
+  NaascCost c, cf;
+  CHECK(naasc_cost(ctx, lt, lp, lm, &c) == NAASC_OK);
+  CHECK(c.energy_pj > 5786287778.815 && c.energy_pj < 5786287778.817); /* costmodel.cli_yaml */
+  CHECK(c.cycles == 5505024 && c.macs == naasc_problem_macs(lp) && c.nlevels == 6);
+  CHECK(strcmp(c.level_name[1], "shared_glb") == 0);
+  CHECK(naasc_cost_files(ctx, arch, problem, mapping, &cf) == NAASC_OK);
+  CHECK(memcmp(&c, &cf, sizeof c) == 0);
+  CHECK(naasc_cost(ctx, lt, NULL, lm, &c) == NAASC_USAGE);
+
+  /* the mapper on the layer: a valid mapping whose cost naasc_cost confirms */
+  NaascMapping *mapped = NULL;
+  NaascMapOptions mo = {.budget = 2000, .seed = 5};
+  NaascCost mc;
+  CHECK(naasc_map(ctx, lt, lp, &mo, &mapped, &mc) == NAASC_OK && mapped);
+  CHECK(mc.macs == c.macs && mc.edp > 0);
+  NaascCost again;
+  CHECK(naasc_cost(ctx, lt, lp, mapped, &again) == NAASC_OK && again.edp == mc.edp);
+  mo.strategy = "no-such";
+  NaascMapping *none = NULL;
+  CHECK(naasc_map(ctx, lt, lp, &mo, &none, NULL) == NAASC_USAGE && !none);
+  CHECK(strstr(naasc_context_error(ctx), "no-such") != NULL);
+
+  /* a located error from a bad file: FILE: LINE:COL */
+  FILE *f = fopen(bad, "w");
+  CHECK(f != NULL);
+  if (f) {
+    fputs("levels:\n  - level: DRAM\n    temporal: {Q: 8, K: 2, C: 32, X: 3}\n", f);
+    fclose(f);
+  }
+  NaascMapping *bm = NULL;
+  CHECK(naasc_mapping_load(ctx, bad, lt, &bm) == NAASC_BADINPUT && !bm);
+  CHECK(strstr(naasc_context_error(ctx), bad) != NULL);
+  CHECK(strstr(naasc_context_error(ctx), ": 2:3: error: 'levels': needs one entry per level") !=
+        NULL);
+
+  /* a model compiled and reported */
+  NaascModel *m = NULL;
+  CHECK(naasc_model_zoo(ctx, "nb201:1", 1, &m) == NAASC_OK && m);
+  NaascModule *mod = NULL;
+  CHECK(m && naasc_compile(ctx, m, t, NULL, &mod) == NAASC_OK && mod);
+  char *json = NULL;
+  CHECK(mod && naasc_module_report(ctx, mod, "layer", &json) == NAASC_OK && json);
+  CHECK(json && strncmp(json, "{\n  \"format\": \"naasc-report/1\"", 30) == 0);
+  naasc_string_free(json);
+  CHECK(naasc_module_report(ctx, mod, "/no/such/schedule", &json) == NAASC_BADINPUT);
+  CHECK(strstr(naasc_context_error(ctx), "/no/such/schedule") != NULL);
+  NaascModule *bad_mod = NULL;
+  CHECK(naasc_compile(ctx, m, t, "fold-bn", &bad_mod) == NAASC_BADINPUT && !bad_mod);
+  CHECK(strstr(naasc_context_error(ctx), "lower") != NULL);
+
+  naasc_module_destroy(mod);
+  naasc_model_destroy(m);
+  naasc_mapping_destroy(mapped);
+  naasc_target_destroy(lt);
+  naasc_problem_destroy(lp);
+  naasc_mapping_destroy(lm);
+  naasc_target_destroy(t);
+  naasc_context_destroy(ctx);
+
+  fflush(stdout);
+  fflush(stderr);
+  long so = file_size(out_path), se = file_size(err_path);
+  CHECK(so == 0); /* the library printed nothing */
+  CHECK(se == 0);
+  fprintf(saved, "test_api: %s (%d failures; library output %ld+%ld bytes)\n",
+          failures ? "FAIL" : "ok", failures, so, se);
+  fclose(saved);
+  return failures ? 1 : 0;
+}
