@@ -535,9 +535,176 @@ static void restart_from(Co *c, const Arch *best, const Mapping *ms, double jitt
   }
 }
 
+/* ---- the outer CMA-ES over connectivity (--optimizer cmaes+gradient) ------- */
+
+#define CONN_NCONN 7           /* G K C P Q R S: naas.c's importance encoding */
+#define CONN_ROUNDS 10         /* roundings of each inner descent */
+#define CONN_DEFAULT_GENS 6    /* outer generations when o->iterations is 0 */
+#define CONN_DEFAULT_POPSIZE 8 /* candidates per generation when o->popsize is 0 */
+
+static const int conn_dims[CONN_NCONN] = {DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
+
+/* The connectivity of one axis from its genes (naas.c's decode_template
+ * rule): N, and the m most important of G K C P Q R S, m = 1..3 from the
+ * last gene. */
+static uint8_t conn_decode(const double *g) {
+  double imp[CONN_NCONN + 1];
+  for (int k = 0; k <= CONN_NCONN; k++) imp[k] = g[k] < 0 ? 0 : g[k] > 1 ? 1 : g[k];
+  int m = 1 + (int)floor(imp[CONN_NCONN] * 2.999);
+  uint8_t conn = (uint8_t)(1u << DIM_N), used = 0;
+  for (int j = 0; j < m; j++) {
+    int best = -1;
+    for (int k = 0; k < CONN_NCONN; k++)
+      if (!(used & (1u << k)) && (best < 0 || imp[k] > imp[best])) best = k;
+    used |= (uint8_t)(1u << best);
+    conn |= (uint8_t)(1u << conn_dims[best]);
+  }
+  return conn;
+}
+
+/* The genes that decode to conn (its dims at 0.75, the others at 0.25, the
+ * count at the middle of its third), so the search starts at the budget. */
+static void conn_encode(uint8_t conn, double *g) {
+  int m = 0;
+  for (int k = 0; k < CONN_NCONN; k++) {
+    bool on = conn & (1u << conn_dims[k]);
+    g[k] = on ? 0.75 : 0.25;
+    m += on;
+  }
+  m = m < 1 ? 1 : m > 3 ? 3 : m;
+  g[CONN_NCONN] = ((double)m - 0.5) / 3.0;
+}
+
+/* CMA-ES over the connectivity of every axis of the budget's array (its
+ * hierarchy, sizes and fan-outs kept), each candidate scored by a short
+ * gradient co-search (CONN_ROUNDS roundings, its layers mapped once with
+ * o->map_budget); the best candidate's design is finished by
+ * naas_map_design, its own mappings competing.  Every exact evaluation of
+ * every inner search is counted in r->evals, every relaxed one in
+ * r->relaxed; the log has one entry per candidate (its best design). */
+static Rc conn_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
+                      NaasResult *r, Diag *d) {
+  double t0 = now_s();
+  int axl[ACCEL_MAX_LEVELS * ACCEL_MAX_AXES], axx[ACCEL_MAX_LEVELS * ACCEL_MAX_AXES], nax = 0;
+  for (int l = 0; l < budget->nlevels; l++)
+    for (int x = 0; x < ACCEL_MAX_AXES; x++)
+      if (budget->level[l].fanout[x] > 1) axl[nax] = l, axx[nax] = x, nax++;
+  if (nax == 0) {
+    diag_error(d, budget->name,
+               "--optimizer cmaes+gradient searches the connectivity of the array's axes, and "
+               "the budget design has none (no fan-out above 1)");
+    return RC_BADINPUT;
+  }
+  int dim = nax * (CONN_NCONN + 1);
+  int lam = o->popsize > 0 ? o->popsize : CONN_DEFAULT_POPSIZE;
+  int64_t gens = o->iterations > 0 ? o->iterations : CONN_DEFAULT_GENS;
+  if (lam < 4 || lam > NAAS_MAX_POPSIZE || gens * lam + 1 > NAAS_MAX_CANDIDATES) {
+    diag_error(d, "search",
+               "%" PRId64 " generations of %d candidates: naasc accepts populations of 4 to %d "
+               "and at most %" PRId64 " candidates",
+               gens, lam, NAAS_MAX_POPSIZE, NAAS_MAX_CANDIDATES);
+    return RC_BADINPUT;
+  }
+  Optimizer *opt = opt_create(OPT_CMAES, dim, lam, 0.3, o->seed ^ 0x636f6e6eULL);
+  double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs);
+  double *fit = xcalloc((size_t)lam, sizeof *fit), *x0 = xcalloc((size_t)dim, sizeof *x0);
+  NaasCandidate *log = xcalloc((size_t)(gens * lam), sizeof *log);
+  NaasResult best;
+  memset(&best, 0, sizeof best);
+  best.score = INFINITY;
+  Rc rc = RC_OK;
+  if (!opt || !xs || !fit || !x0 || !log) {
+    diag_error(d, "search", "out of memory");
+    rc = RC_INTERNAL;
+    goto done;
+  }
+  for (int a = 0; a < nax; a++)
+    conn_encode(budget->level[axl[a]].connectivity[axx[a]], x0 + a * (CONN_NCONN + 1));
+  opt_set_mean(opt, x0);
+  NaasOptions io = *o;
+  io.gradient_conn = false;
+  io.iterations = CONN_ROUNDS;
+  io.final_map_budget = o->map_budget > 0 ? o->map_budget : DEFAULT_MAP_BUDGET;
+  io.log_json = NULL;
+  io.progress = false;
+  int64_t evals = 0, relaxed = 0, nlog = 0;
+  for (int64_t g = 0; g < gens; g++) {
+    for (int i = 0; i < lam; i++) {
+      double *x = xs + (size_t)i * (size_t)dim;
+      opt_ask(opt, i, x);
+      Arch a = *budget;
+      for (int k = 0; k < nax; k++)
+        a.level[axl[k]].connectivity[axx[k]] = conn_decode(x + k * (CONN_NCONN + 1));
+      NaasResult ir;
+      Diag quiet;
+      diag_init(&quiet, NULL, NULL);
+      Rc irc = naas_gradient_search(w, &a, &io, &ir, &quiet);
+      evals += ir.evals, relaxed += ir.relaxed;
+      NaasCandidate *c = &log[nlog++];
+      memset(c, 0, sizeof *c);
+      c->iteration = g, c->index = i;
+      c->score = c->edp = c->energy_pj = c->cycles = INFINITY;
+      fit[i] = INFINITY;
+      if (irc == RC_OK && isfinite(ir.score)) {
+        fit[i] = ir.score;
+        c->valid = true;
+        c->score = ir.score, c->edp = ir.edp, c->energy_pj = ir.energy_pj, c->cycles = ir.cycles;
+        c->area_um2 = arch_area_um2(&ir.arch);
+        naas_describe(&ir.arch, c);
+        if (ir.score < best.score) {
+          naas_result_free(&best);
+          best = ir;
+          memset(&ir, 0, sizeof ir);
+        }
+      }
+      naas_result_free(&ir);
+    }
+    opt_tell(opt, fit);
+    if (o->progress)
+      fprintf(stderr, "\rnaas (cmaes+gradient): generation %" PRId64 "/%" PRId64 "  best %.4g   ",
+              g + 1, gens, best.score);
+  }
+  if (o->progress) fputc('\n', stderr);
+  r->log = log, r->nlog = nlog, r->candidates = nlog, r->iterations = gens;
+  log = NULL;
+  if (o->log_json) {
+    rc = naas_log_write(o->log_json, r, d);
+    if (rc != RC_OK) goto done;
+  }
+  if (!isfinite(best.score)) {
+    diag_error(d, budget->name,
+               "no valid design found by the connectivity search in %" PRId64
+               " candidates: every inner gradient search failed (a bound no design meets, or "
+               "connectivities no layer can use)",
+               nlog);
+    rc = RC_BADINPUT;
+    goto done;
+  }
+  /* The exact check at the end, as every search ends; the best candidate's
+   * own mappings compete. */
+  rc = naas_map_design(w, &best.arch, o, r, d);
+  evals += r->evals;
+  r->search_score = best.score;
+  if (rc == RC_OK && best.score < r->score) {
+    memcpy(r->mapping, best.mapping, sizeof *best.mapping * (size_t)w->nlayers);
+    memcpy(r->cost, best.cost, sizeof *best.cost * (size_t)w->nlayers);
+    r->score = best.score, r->edp = best.edp, r->energy_pj = best.energy_pj;
+    r->cycles = best.cycles;
+  }
+  r->evals = evals;
+  r->relaxed = relaxed;
+done:
+  r->seconds = now_s() - t0;
+  naas_result_free(&best);
+  opt_destroy(opt);
+  xfree(xs), xfree(fit), xfree(x0), xfree(log);
+  return rc;
+}
+
 Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
                         NaasResult *r, Diag *d) {
   memset(r, 0, sizeof *r);
+  if (o->gradient_conn) return conn_search(w, budget, o, r, d);
   double t0 = now_s();
   Co c;
   memset(&c, 0, sizeof c);

@@ -224,6 +224,8 @@ typedef struct {
   bool byte_budget;
   OptKind optimizer;  /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
   bool gradient;      /* one gradient loop over sizes and mappings instead (cosearch.c) */
+  bool gradient_conn; /* with gradient: CMA-ES over every array axis's connectivity around
+                         the descent (cosearch.c; --optimizer cmaes+gradient) */
   bool sizing_only;   /* keep the budget's connectivity, search sizes only */
   int64_t iterations; /* outer generations; 0 = the default */
   int popsize;        /* 0 = the optimizer's default */

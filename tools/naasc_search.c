@@ -60,9 +60,12 @@ static const char usage_text[] =
     "  --map-budget N           mapper evaluations per layer and candidate (default 1000)\n"
     "  --final-map-budget N     the best design's final mapping per layer (default 20000; the\n"
     "                           better of it and the search's mappings is kept)\n"
-    "  --optimizer cmaes|random|gradient   the outer optimizer (default cmaes; random is the\n"
-    "                           baseline; gradient: sizes and mappings in one descent on the\n"
-    "                           differentiable cost model, the budget's connectivity kept)\n"
+    "  --optimizer cmaes|random|gradient|cmaes+gradient   the outer optimizer (default cmaes;\n"
+    "                           random is the baseline; gradient: sizes and mappings in one\n"
+    "                           descent on the differentiable cost model, the budget's\n"
+    "                           connectivity kept; cmaes+gradient: CMA-ES over the array axes'\n"
+    "                           connectivity, a short gradient search inside (--iterations\n"
+    "                           generations, default 6, of --popsize, default 8))\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
     "  --fixed                  no search: the budget design itself, mapped with the effort a\n"
     "                           searched design's final mapping gets (--map-budget, then\n"
@@ -265,12 +268,14 @@ int naasc_search_main(int argc, char **argv) {
                            v ? v : "");
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
+      o.naas.gradient = o.naas.gradient_conn = false;
       if (v && strcmp(v, "gradient") == 0)
         o.naas.gradient = true, o.naas.optimizer = OPT_CMAES;
+      else if (v && strcmp(v, "cmaes+gradient") == 0)
+        o.naas.gradient = o.naas.gradient_conn = true, o.naas.optimizer = OPT_CMAES;
       else if (!v || !opt_parse(v, &o.naas.optimizer) || o.naas.optimizer == OPT_GENETIC)
-        return usage_error("--optimizer takes cmaes, random or gradient, not '%s'", v ? v : "");
-      else
-        o.naas.gradient = false;
+        return usage_error("--optimizer takes cmaes, random, gradient or cmaes+gradient, not '%s'",
+                           v ? v : "");
     } else if (cli_is_flag(a, "--final-map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--final-map-budget");
       if (!v || !cli_parse_i64(v, 1, &o.naas.final_map_budget) ||

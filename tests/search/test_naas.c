@@ -10,7 +10,9 @@
  * results mapped with different efforts; the gradient co-search
  * (search/cosearch.c) keeps the budget's hierarchy and connectivity, stays
  * within the budget (area, or bytes with byte_budget), counts its
- * evaluations, is deterministic, and refuses bounds no relaxed point meets.
+ * evaluations, is deterministic, and refuses bounds no relaxed point meets;
+ * its CMA-ES over connectivity (cmaes+gradient) changes only connectivity
+ * around it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -430,6 +432,73 @@ static void test_gradient(void) {
   }
   free(w.layers);
 }
+/* --optimizer cmaes+gradient: CMA-ES over the connectivity of the budget's
+ * axes around short gradient searches.  The design keeps the budget's
+ * hierarchy and which axes fan out, every axis unrolls N and 1 to 3 other
+ * dims, the log has one entry per candidate, the relaxed evaluations are
+ * at most 10 roundings x 20 steps x 4 layers per candidate, the score is
+ * the best, the result does not depend on the thread count, and a budget
+ * without an array is refused. */
+static void test_gradient_conn(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("nvdla-256", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.gradient = o.gradient_conn = true;
+  o.map_budget = 100;
+  o.final_map_budget = 200;
+  o.iterations = 2;
+  o.popsize = 4;
+  NaasResult r, r2;
+  CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
+  CHECK_EQ(r.arch.nlevels, b.nlevels);
+  for (int l = 0; l < b.nlevels; l++)
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+      CHECK_EQ(r.arch.level[l].fanout[ax] > 1, b.level[l].fanout[ax] > 1);
+      if (b.level[l].fanout[ax] <= 1) continue;
+      uint8_t c = r.arch.level[l].connectivity[ax];
+      int n = __builtin_popcount(c);
+      CHECK(c & (1u << DIM_N));
+      CHECK(n >= 2 && n <= 4);
+    }
+  CHECK(r.arch.mac_instances <= b.mac_instances);
+  CHECK(arch_area_um2(&r.arch) <= arch_area_um2(&b));
+  CHECK_EQ(r.nlog, 8);
+  CHECK(r.relaxed > 0 && r.relaxed <= 8 * 10 * 20 * 4);
+  CHECK(r.evals > 0);
+  int valid = 0;
+  for (int64_t i = 0; i < r.nlog; i++)
+    if (r.log[i].valid) {
+      valid++;
+      CHECK(r.search_score <= r.log[i].score);
+    }
+  CHECK(valid >= 1);
+  check_score(&w, &r);
+  o.jobs = 2;
+  CHECK_EQ(naas_search(&w, &b, &o, &r2, &d), RC_OK);
+  CHECK(r.score == r2.score);
+  CHECK_EQ(r.evals, r2.evals);
+  CHECK(memcmp(&r.arch, &r2.arch, sizeof r.arch) == 0);
+  naas_result_free(&r);
+  naas_result_free(&r2);
+  /* No array: nothing to search. */
+  Arch one = b;
+  for (int l = 0; l < one.nlevels; l++)
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) one.level[l].fanout[ax] = 1;
+  one.mac_instances = 1;
+  Diag q;
+  diag_init(&q, NULL, NULL);
+  o.jobs = 1;
+  CHECK_EQ(naas_search(&w, &one, &o, &r, &q), RC_BADINPUT);
+  CHECK_EQ(q.nerrors, 1);
+  naas_result_free(&r);
+  free(w.layers);
+}
+
 int main(void) {
   RUN(test_fixed);
   RUN(test_equal_effort);
@@ -438,5 +507,6 @@ int main(void) {
   RUN(test_bounds);
   RUN(test_impossible_budget);
   RUN(test_gradient);
+  RUN(test_gradient_conn);
   TEST_END();
 }
