@@ -15,8 +15,8 @@
  * Connectivity stays the budget's: it is a choice of which dims an axis may
  * unroll, it changes the set of mapping variables itself (dcost's spatial
  * variables exist only where the axis admits the dim), and relaxing it
- * would need a mixture over connectivities for every layer; CMA-ES can wrap
- * this search for it (not done).
+ * would need a mixture over connectivities for every layer; CMA-ES wraps
+ * this search for it (conn_search below, --optimizer cmaes+gradient).
  *
  * Variables: log capacity c_l of every sized level, log fan-out f_lx of
  * every sized axis, and one RelaxedMapping per layer shape.  The relaxed
