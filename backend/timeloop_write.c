@@ -7,9 +7,11 @@
  * The architecture is written in the v0.4 form Timeloop's front end feeds
  * timeloop-model (the tree of parsed-processed-input.yaml: one subtree, each
  * component named NAME[1..instances] with its meshX and meshY), with
- * naasc's keep/bypass and connectivity as architecture_constraints; the
- * energies per action (random_read, random_fill, random_update, leak,
- * mac_random) as an Accelergy ERT, the areas as an ART.  The problem is
+ * naasc's keep/bypass and connectivity, and the arch's own mapping
+ * constraints (factor bounds, orders, min_parallelism), as
+ * architecture_constraints; the energies per action (random_read,
+ * random_fill, random_update, leak, mac_random) as an Accelergy ERT, the
+ * areas as an ART.  The problem is
  * Timeloop's cnn_layer shape (with a G dimension when the layer has groups);
  * the mapping has per level a temporal directive (all dimensions, the
  * permutation innermost first), a spatial one where the level fans out (X
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 
@@ -90,6 +93,7 @@ static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *v
                  int pos[ACCEL_MAX_LEVELS], bool *split_any, Diag *d) {
   *v = *a;
   v->nlevels = 0;
+  memset(&v->cons.level, 0, sizeof v->cons.level); /* re-indexed below with the levels */
   if (m) vm->nlevels = 0;
   *split_any = false;
   for (int l = 0; l < a->nlevels; l++) {
@@ -124,6 +128,22 @@ static bool view(const Arch *a, const Mapping *m, char mode, Arch *v, Mapping *v
     pos[l] = v->nlevels;
     Level *V = &v->level[v->nlevels];
     *V = *L;
+    LevelConstraints *VC = &v->cons.level[v->nlevels];
+    *VC = a->cons.level[l];
+    if (dup) { /* the fan-out is shared with NAME_x: its spatial constraints do not carry over */
+      bool had = false;
+      for (int dd = 0; dd < NDIMS; dd++)
+        had |= VC->lo[MAPCONS_SPATIAL][dd] || VC->hi[MAPCONS_SPATIAL][dd];
+      had |= VC->ninner[MAPCONS_SPATIAL] || VC->nouter[MAPCONS_SPATIAL];
+      if (had)
+        diag_warn(d, NULL,
+                  "level '%s': its spatial constraints are not written for a layer whose "
+                  "mapping splits it for Timeloop (NAME_x below it)",
+                  L->name);
+      memset(VC->lo[MAPCONS_SPATIAL], 0, sizeof VC->lo[MAPCONS_SPATIAL]);
+      memset(VC->hi[MAPCONS_SPATIAL], 0, sizeof VC->hi[MAPCONS_SPATIAL]);
+      VC->ninner[MAPCONS_SPATIAL] = VC->nouter[MAPCONS_SPATIAL] = 0;
+    }
     if (!L->is_dram) V->area_um2_fixed += (double)L->capacity_words * L->area_um2_per_word;
     V->area_um2_per_word = 0;
     if (!V->keeps_allowed) {
@@ -229,6 +249,49 @@ static bool meshes(const Arch *a, int64_t mx[ACCEL_MAX_LEVELS + 1],
   return true;
 }
 
+/* The factor bounds of one kind of c as Timeloop's constraint factors
+ * (" K=4 C<=2 P>=2", D=0 the whole dim), dims in skip left out, and G left
+ * out (the problem written for Timeloop has G only for grouped layers). */
+static void put_cons_factors(FILE *f, const LevelConstraints *c, int kind, uint8_t skip) {
+  for (int dd = 0; dd < NDIMS; dd++) {
+    int64_t lo = c->lo[kind][dd], hi = c->hi[kind][dd];
+    if ((!lo && !hi) || (skip >> dd & 1)) continue;
+    if (dd == DIM_G) continue; /* warned about by write_arch */
+    char ch = dim_char(dd);
+    if (lo == MAPCONS_WHOLE)
+      fprintf(f, " %c=0", ch);
+    else if (lo && lo == hi)
+      fprintf(f, " %c=%lld", ch, (long long)lo);
+    else {
+      if (lo > 1) fprintf(f, " %c>=%lld", ch, (long long)lo);
+      if (hi > 0) fprintf(f, " %c<=%lld", ch, (long long)hi);
+    }
+  }
+}
+
+/* Whether c bounds a factor of this kind outside skip and G. */
+static bool has_cons_factors(const LevelConstraints *c, int kind, uint8_t skip) {
+  for (int dd = DIM_N; dd < NDIMS; dd++)
+    if ((c->lo[kind][dd] > 1 || c->lo[kind][dd] == MAPCONS_WHOLE || c->hi[kind][dd]) &&
+        !(skip >> dd & 1))
+      return true;
+  return false;
+}
+
+/* An order constraint as Timeloop's permutation: the inner dims innermost
+ * first, '_', the outer dims innermost first (G left out: see above). */
+static void put_cons_perm(FILE *f, const LevelConstraints *c, int kind) {
+  fputs("    permutation: ", f);
+  for (int i = c->ninner[kind] - 1; i >= 0; i--)
+    if (c->inner[kind][i] != DIM_G) fputc(dim_char(c->inner[kind][i]), f);
+  if (c->nouter[kind]) {
+    fputc('_', f);
+    for (int i = c->nouter[kind] - 1; i >= 0; i--)
+      if (c->outer[kind][i] != DIM_G) fputc(dim_char(c->outer[kind][i]), f);
+  }
+  fputc('\n', f);
+}
+
 static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t *my, Diag *d) {
   fprintf(f, "# Timeloop v0.4 architecture written by naasc (--emit=timeloop) from '%s'.\n",
           a->name);
@@ -314,6 +377,7 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
   if (!f) f = out; /* no memory: written in place, possibly as an empty list */
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
+    const LevelConstraints *lc = &a->cons.level[l];
     unsigned byp = ACCEL_ALL_TENSORS & ~L->keeps_allowed, keep = L->keeps_required;
     if (byp || keep) {
       fprintf(f, "  - target: %s\n    type: bypass\n    keep: ", L->name);
@@ -322,7 +386,30 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
       put_tensors(f, byp);
       fputc('\n', f);
     }
+    /* the arch's own mapping constraints (ir/mapcons.c): temporal here, spatial below */
+    bool gcons = false;
+    for (int k = 0; k < 2; k++) { /* G = 1 says nothing: without groups G is 1 */
+      gcons |= (lc->lo[k][DIM_G] > 1 || lc->lo[k][DIM_G] == MAPCONS_WHOLE) || lc->hi[k][DIM_G] > 1;
+      for (int i = 0; i < lc->ninner[k]; i++) gcons |= lc->inner[k][i] == DIM_G;
+      for (int i = 0; i < lc->nouter[k]; i++) gcons |= lc->outer[k][i] == DIM_G;
+    }
+    if (gcons)
+      diag_warn(d, NULL,
+                "level '%s': its constraints on G are not written (the problem Timeloop reads "
+                "has G only for grouped layers)",
+                L->name);
+    bool torder = lc->ninner[MAPCONS_TEMPORAL] || lc->nouter[MAPCONS_TEMPORAL];
+    if (has_cons_factors(lc, MAPCONS_TEMPORAL, 0) || torder) {
+      fprintf(f, "  - target: %s\n    type: temporal\n", L->name);
+      if (has_cons_factors(lc, MAPCONS_TEMPORAL, 0)) {
+        fprintf(f, "    factors:");
+        put_cons_factors(f, lc, MAPCONS_TEMPORAL, 0);
+        fputc('\n', f);
+      }
+      if (torder) put_cons_perm(f, lc, MAPCONS_TEMPORAL);
+    }
     bool fx = L->fanout[AXIS_X] > 1, fy = L->fanout[AXIS_Y] > 1;
+    bool sorder = lc->ninner[MAPCONS_SPATIAL] || lc->nouter[MAPCONS_SPATIAL];
     if (!fx && !fy) continue;
     uint8_t any =
         (uint8_t)((fx ? L->connectivity[AXIS_X] : 0) | (fy ? L->connectivity[AXIS_Y] : 0));
@@ -330,15 +417,26 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
     bool split =
         fx && fy && cx != cy && !(cx & cy); /* disjoint sets: a permutation and split say it */
     bool held = false;
-    for (int dd = DIM_N; dd < NDIMS; dd++) held |= !(any >> dd & 1);
-    if (!held && !split) continue;
+    uint8_t heldmask = 1u << DIM_G;
+    for (int dd = DIM_N; dd < NDIMS; dd++)
+      if (!(any >> dd & 1)) held = true, heldmask |= (uint8_t)(1u << dd);
+    bool sfac = has_cons_factors(lc, MAPCONS_SPATIAL, heldmask);
+    if (!held && !split && !sfac && !sorder) continue;
     fprintf(f, "  - target: %s\n    type: spatial\n", L->name);
-    if (held) {
+    if (held || sfac) {
       fprintf(f, "    factors:");
       for (int dd = DIM_N; dd < NDIMS; dd++)
         if (!(any >> dd & 1)) fprintf(f, " %c=1", dim_char(dd));
+      put_cons_factors(f, lc, MAPCONS_SPATIAL, heldmask);
       fputc('\n', f);
     }
+    if (sorder && split)
+      diag_warn(d, NULL,
+                "level '%s': its spatial order constraint is not written (the permutation says "
+                "which dims unroll on X: Timeloop takes one permutation per constraint)",
+                L->name);
+    else if (sorder)
+      put_cons_perm(f, lc, MAPCONS_SPATIAL);
     if (split) {
       int nx = 0;
       fprintf(f, "    permutation: ");
@@ -348,6 +446,11 @@ static void write_arch(FILE *f, const Arch *a, const int64_t *mx, const int64_t 
         if (!(cx >> dd & 1)) fputc(dim_char(dd), f);
       fprintf(f, "\n    split: %d\n", nx);
     }
+  }
+  if (a->cons.min_parallelism > 0) {
+    fprintf(f, "  - target: %s\n    type: utilization\n    min: ", a->level[a->nlevels - 1].name);
+    put_num(f, a->cons.min_parallelism);
+    fputc('\n', f);
   }
   if (f != out) {
     fclose(f);
@@ -604,6 +707,16 @@ static Rc write_all(const char *dir, const char *layer, const Arch *a, const Pro
     write_arch(o.f, vp, mx, my, d);
     snprintf(name, sizeof name, "%s%sarch.yaml", pre, dot);
     rc = out_close(&o, dir, name, true, d);
+  } else if (rc == RC_OK && a && layer) {
+    /* no split: a LAYER.arch.yaml from an earlier run into dir would be read
+     * instead of arch.yaml (docs/timeloop.md), so it goes */
+    char path[4096];
+    snprintf(name, sizeof name, "%s%sarch.yaml", pre, dot);
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (n > 0 && (size_t)n < sizeof path && unlink(path) != 0 && errno != ENOENT) {
+      diag_error(d, path, "cannot remove the stale split architecture: %s", strerror(errno));
+      rc = RC_BADINPUT;
+    }
   }
   if (rc == RC_OK && a && !layer) {
     Out e, r;

@@ -20,6 +20,8 @@ file (the build tree's copy of the package), else the system's loader.
 import ctypes
 import json
 import os
+import struct
+import sys
 import tempfile
 
 __all__ = ["Error", "Model", "Target", "Module", "Problem", "Mapping", "Search", "cost",
@@ -373,17 +375,51 @@ def timeloop_write(directory, target, problem=None, mapping=None, layer=None):
     _check(_lib.naasc_timeloop_write(_ctx, _b(directory), _b(layer), target, problem, mapping))
 
 
+def _cost_layout():
+    """One struct.Struct reading every number of a _Cost at once (attribute
+    access through ctypes costs about 0.2 us a field: the dict took 5 us),
+    laid out from _Cost's own field offsets so the two cannot disagree."""
+    fmt, at = "=", 0
+    codes = {ctypes.c_double: "d", _i64: "q", ctypes.c_int: "i"}
+    for name, typ in _Cost._fields_:
+        off = getattr(_Cost, name).offset
+        if off > at:
+            fmt += "%dx" % (off - at)
+        if name == "level_name":
+            fmt += "%ds" % ctypes.sizeof(typ)
+        elif hasattr(typ, "_length_"):
+            fmt += "%d%s" % (typ._length_, codes[typ._type_])
+        else:
+            fmt += codes[typ]
+        at = off + ctypes.sizeof(typ)
+    st = struct.Struct(fmt)
+    assert st.size <= ctypes.sizeof(_Cost), "the _Cost layout is wider than the C struct"
+    return st
+
+
+_COST = _cost_layout()
+_FS = sys.getfilesystemencoding()  # os.fsencode of a str, inlined
+_NAMES = {}  # the raw level-name block -> the names (one target's names, decoded once)
+
+
 def _cost_dict(c):
-    n = c.nlevels
-    names = [x.value.decode() for x in c.level_name[:n]]
-    energy, cycles = c.level_energy_pj[:n], c.level_cycles[:n]
+    v = _COST.unpack_from(c)
+    (energy_pj, mac_energy_pj, edp, utilization, seconds, area_um2, cycles, compute_cycles, macs,
+     used, bottleneck, n) = v[:12]
+    energy, cyc, raw = v[12:12 + MAX_LEVELS], v[12 + MAX_LEVELS:12 + 2 * MAX_LEVELS], v[-1]
+    names = _NAMES.get(raw)
+    if names is None:
+        names = [raw[i * NAME_MAX:(i + 1) * NAME_MAX].split(b"\0", 1)[0].decode()
+                 for i in range(MAX_LEVELS)]
+        if len(_NAMES) < 256:
+            _NAMES[raw] = names
     return {
-        "energy_pj": c.energy_pj, "mac_energy_pj": c.mac_energy_pj, "edp": c.edp,
-        "utilization": c.utilization, "seconds": c.seconds, "area_um2": c.area_um2,
-        "cycles": c.cycles, "compute_cycles": c.compute_cycles, "macs": c.macs,
-        "mac_utilized_instances": c.mac_utilized_instances,
-        "bottleneck": "compute" if c.bottleneck < 0 else names[c.bottleneck],
-        "levels": {names[i]: {"energy_pj": energy[i], "cycles": cycles[i]} for i in range(n)},
+        "energy_pj": energy_pj, "mac_energy_pj": mac_energy_pj, "edp": edp,
+        "utilization": utilization, "seconds": seconds, "area_um2": area_um2,
+        "cycles": cycles, "compute_cycles": compute_cycles, "macs": macs,
+        "mac_utilized_instances": used,
+        "bottleneck": "compute" if bottleneck < 0 else names[bottleneck],
+        "levels": {names[i]: {"energy_pj": energy[i], "cycles": cyc[i]} for i in range(n)},
     }
 
 
@@ -392,16 +428,25 @@ def cost(arch, problem=None, mapping=None):
     mapping) with handles (no file is read: the cheap call), or with each
     a path (naasc's YAML or Timeloop's) or a dict of naasc's YAML form."""
     c = _Cost()
-    if isinstance(arch, Target) and isinstance(problem, Problem) and isinstance(mapping, Mapping):
-        _check(_lib.naasc_cost(_ctx, arch, problem, mapping, ctypes.byref(c)))
-        return _cost_dict(c)
-    if isinstance(arch, dict) or isinstance(problem, dict) or isinstance(mapping, dict):
+    # the two common calls first, each with as little Python as it can have
+    # (docs/benchmarks.md, "C API and Python module": the module's overhead)
+    if type(arch) is Target and type(problem) is Problem and type(mapping) is Mapping:
+        status = _lib.naasc_cost(_ctx, arch, problem, mapping, ctypes.byref(c))
+    elif type(arch) is str and type(problem) is str and type(mapping) is str:
+        status = _lib.naasc_cost_files(_ctx, arch.encode(_FS, "surrogateescape"),
+                                       problem.encode(_FS, "surrogateescape"),
+                                       mapping.encode(_FS, "surrogateescape"),
+                                       ctypes.byref(c))
+    elif isinstance(arch, Target) and isinstance(problem, Problem) and isinstance(mapping, Mapping):
+        status = _lib.naasc_cost(_ctx, arch, problem, mapping, ctypes.byref(c))
+    elif isinstance(arch, dict) or isinstance(problem, dict) or isinstance(mapping, dict):
         t, p, m = load_layer(arch, problem, mapping)
-        _check(_lib.naasc_cost(_ctx, t, p, m, ctypes.byref(c)))
-        return _cost_dict(c)
-    # three paths: one call
-    _check(_lib.naasc_cost_files(_ctx, os.fsencode(arch), os.fsencode(problem),
-                                 os.fsencode(mapping), ctypes.byref(c)))
+        status = _lib.naasc_cost(_ctx, t, p, m, ctypes.byref(c))
+    else:  # three paths (str, bytes or os.PathLike): one call
+        status = _lib.naasc_cost_files(_ctx, os.fsencode(arch), os.fsencode(problem),
+                                       os.fsencode(mapping), ctypes.byref(c))
+    if status:
+        _check(status)
     return _cost_dict(c)
 
 

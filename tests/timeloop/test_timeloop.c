@@ -248,6 +248,12 @@ static void roundtrip(const Arch *a, const Problem *p, const Mapping *m, const c
   CHECK(cost_eval(p, a, m, &r) == COST_OK);
   int e = cost_eval(&back.problem, &back.arch, &back.mapping, &q);
   CHECK_EQ(e, COST_OK);
+  if (e != COST_OK) {
+    char why[256] = "";
+    mapcons_satisfied(&back.arch, &back.problem, &back.mapping, why, sizeof why);
+    fprintf(stderr, "  %s (layer %s in %s): read back, the mapping does not evaluate: %s\n", what,
+            layer, dir, why[0] ? why : "(its constraints hold)");
+  }
   if (e == COST_OK) CHECK(same_result(&r, a, &q, &back.arch, what));
 }
 
