@@ -1,7 +1,7 @@
 /*
  * backend.h: the public interface of backend/ (included as
  * "backend/backend.h"; backend/ depends on ir/ only): the analytical cost
- * model (cost.c), the readers of the Timeloop validation cases and of the
+ * model (cost.c) and its differentiable form (dcost.c), the readers of the Timeloop validation cases and of the
  * YAML arch/problem/mapping files (case.c), the comparison of two
  * CostResults (report.c), the architecture presets and printer
  * (preset.c, arch_print.c), the technology model (tech.c), Timeloop's and
@@ -52,6 +52,61 @@ int cost_eval_reference(const Problem *p, const Arch *a, const Mapping *m, CostR
 /* Checks the triple as cost_eval does, reporting every violation through d
  * in words a user can act on.  RC_OK if cost_eval would succeed. */
 Rc cost_check_mapping(const Problem *p, const Arch *a, const Mapping *m, Diag *d);
+
+/* ---- the differentiable cost model (dcost.c) ------------------------------
+ * cost_eval's energy and cycles as smooth functions of a relaxed mapping,
+ * with exact gradients (reverse-mode differentiation on a tape).  At
+ * temperature 0 and the relaxed point of a discrete mapping (dcost_relax)
+ * the values are cost_eval's (docs/cost-model.md, section 14). */
+
+/* A relaxed mapping of a Problem on an Arch.  Variables that the arch or
+ * the problem fix (a dim of bound 1, an axis of fan-out 1 or one whose
+ * connectivity excludes the dim, a keep the level must or may not make,
+ * DRAM's temporal factors) are ignored. */
+typedef struct {
+  double t[ACCEL_MAX_LEVELS][NDIMS];                 /* log temporal factor, levels >= 1 */
+  double s[ACCEL_MAX_LEVELS][ACCEL_MAX_AXES][NDIMS]; /* log spatial factor */
+  double order[ACCEL_MAX_LEVELS][NDIMS];             /* loop importance: higher is outer */
+  double keep[ACCEL_MAX_LEVELS][NTENSORS];           /* keep logit: > 0 keeps */
+} RelaxedMapping;
+
+typedef struct {
+  double energy_pj, cycles;           /* at T = 0 on a discrete point: cost_eval's */
+  double log_energy, log_cycles;      /* their logs (what a search descends) */
+  double penalty;                     /* smooth excess over the arch's capacities, fan-outs,
+                                     instances, and padding beyond the dims; log units,
+                                     0 at T = 0 when the point fits */
+  double log_words[ACCEL_MAX_LEVELS]; /* log kept tile words per level (>= 1) */
+  double log_spatial[ACCEL_MAX_LEVELS][ACCEL_MAX_AXES]; /* log unrolling per axis */
+  int nodes;                                            /* tape size */
+} DcostResult;
+
+/* The derivative of a loss with respect to each output of a DcostResult. */
+typedef struct {
+  double log_energy, log_cycles, penalty;
+  double log_words[ACCEL_MAX_LEVELS];
+  double log_spatial[ACCEL_MAX_LEVELS][ACCEL_MAX_AXES];
+} DcostSeed;
+
+/* The record of one evaluation, for its gradient; one per thread. */
+typedef struct DcostTape DcostTape;
+DcostTape *dcost_tape_create(void); /* NULL if out of memory */
+void dcost_tape_destroy(DcostTape *t);
+
+/* The relaxed point of m: log factors, importances from its orders, keep
+ * logits of +-8.  COST_EUNSUPPORTED if m has remainders (outside the
+ * relaxation), COST_EFACTOR or COST_ELEVELS if it is malformed. */
+int dcost_relax(const Problem *p, const Arch *a, const Mapping *m, RelaxedMapping *r);
+
+/* Evaluates r at temperature T >= 0 (0: exact) into *out, recording the
+ * tape.  COST_OK, or COST_EPROBLEM / COST_EARCH for a malformed input,
+ * COST_EUNSUPPORTED for a negative or NaN temperature or when the tape
+ * cannot grow (out of memory). */
+int dcost_eval(const Problem *p, const Arch *a, const RelaxedMapping *r, double temperature,
+               DcostTape *t, DcostResult *out);
+
+/* The gradient of sum(seed x outputs) of the last dcost_eval on t. */
+void dcost_grad(DcostTape *t, const DcostSeed *seed, RelaxedMapping *grad);
 
 /* ---- validation cases --------------------------------------------------- */
 

@@ -3,7 +3,7 @@
  * given models on the given architecture.
  *
  *   bench_mapper TARGET MODEL.onnx [MODEL.onnx ...] [--budget N] [--long X] [--seed S]
- *                [--save-ref FILE | --ref FILE]
+ *                [--save-ref FILE | --ref FILE] [--strategy S[@N][,S[@N]...]]
  *
  * TARGET is anything --target takes.  For each unique layer shape it runs:
  *   es       the default mapper (NAAS evolution strategy), N evaluations;
@@ -23,6 +23,14 @@
  * ratio get the same effort: es and random run with the same budget and
  * seed.  A benchmark, not a test: figures go to docs/benchmarks.md with the
  * command that made them.
+ *
+ * --strategy compares mapper strategies instead (es, random, genetic,
+ * surrogate, gradient, exhaustive), each with --budget exact evaluations or
+ * its own N (gradient@2000): per layer each one's EDP over the best known
+ * (the --ref file, or the best any of them found), and at the end per
+ * strategy the geomean of that ratio, the layers within 5%, the exact and
+ * relaxed (gradient) evaluations and the CPU time of its runs (this
+ * thread's, so other processes do not count).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -39,6 +47,52 @@ static double now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+#define MAX_STRATS 12
+
+typedef struct {
+  char name[32];
+  MapStrategy s;
+  int64_t budget;
+  double log_ratio, cpu;
+  int64_t evals, relaxed;
+  int within5, n, failed;
+} Strat;
+
+/* "es,gradient@2000" into st[]; false on a bad entry. */
+static int parse_strategies(const char *arg, int64_t budget, Strat *st) {
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", arg);
+  int n = 0;
+  for (char *tok = strtok(buf, ","); tok && n < MAX_STRATS; tok = strtok(NULL, ",")) {
+    Strat *x = &st[n];
+    memset(x, 0, sizeof *x);
+    snprintf(x->name, sizeof x->name, "%s", tok);
+    x->budget = budget;
+    char *at = strchr(tok, '@');
+    if (at) *at = 0, x->budget = atoll(at + 1);
+    if (!map_strategy_parse(tok, &x->s) || x->budget < 1) return -1;
+    n++;
+  }
+  return n;
+}
+
+/* The reference EDP of a layer in a "MODEL LAYER EDP" file (the best of its lines), or +inf. */
+static double ref_lookup(FILE *f, const char *model, const char *layer) {
+  double best = INFINITY, v;
+  char mn[128], ln[256];
+  if (!f) return best;
+  rewind(f);
+  while (fscanf(f, "%127s %255s %lf", mn, ln, &v) == 3)
+    if (strcmp(mn, model) == 0 && strcmp(ln, layer) == 0) best = fmin(best, v);
+  return best;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
     fprintf(stderr,
@@ -50,7 +104,7 @@ int main(int argc, char **argv) {
   drv.target = argv[1];
   int64_t budget = 20000, longx = 100; /* the mapper's default budget */
   uint64_t seed = 1;
-  const char *models[16], *save_ref = NULL, *load_ref = NULL;
+  const char *models[16], *save_ref = NULL, *load_ref = NULL, *strategies = NULL;
   int nmodels = 0;
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--budget") == 0 && i + 1 < argc)
@@ -63,6 +117,8 @@ int main(int argc, char **argv) {
       save_ref = argv[++i];
     else if (strcmp(argv[i], "--ref") == 0 && i + 1 < argc)
       load_ref = argv[++i];
+    else if (strcmp(argv[i], "--strategy") == 0 && i + 1 < argc)
+      strategies = argv[++i];
     else if (nmodels < 16)
       models[nmodels++] = argv[i];
   }
@@ -75,6 +131,79 @@ int main(int argc, char **argv) {
   if ((save_ref && !ref_out) || (load_ref && !ref_in)) {
     fprintf(stderr, "bench_mapper: cannot open the reference file\n");
     return 1;
+  }
+  if (strategies) {
+    Strat st[MAX_STRATS];
+    int ns = parse_strategies(strategies, budget, st);
+    if (ns <= 0) {
+      fprintf(stderr, "bench_mapper: bad --strategy '%s'\n", strategies);
+      return 2;
+    }
+    printf("target %s, seed %llu, reference %s\n\n", arch.name, (unsigned long long)seed,
+           load_ref ? load_ref : "the best any strategy found");
+    printf("%-12s %-30s", "model", "layer");
+    for (int k = 0; k < ns; k++) printf(" %14s", st[k].name);
+    printf("\n");
+    for (int mi = 0; mi < nmodels; mi++) {
+      Model *g = NULL;
+      Module *mod = NULL;
+      d.file = models[mi];
+      if (onnx_import(models[mi], NULL, &g, &d) != RC_OK) return 1;
+      graph_fold_bn(g, &d);
+      graph_fuse_act(g, &d);
+      if (lower_model(g, &mod, &d) != RC_OK) return 1;
+      Problem seen[256];
+      int nseen = 0;
+      for (uint32_t i = 0; i < mod->nnests; i++) {
+        Problem p;
+        if (!nest_problem(&mod->nests[i], &p)) continue;
+        bool dup = false;
+        for (int k = 0; k < nseen && !dup; k++)
+          dup = memcmp(seen[k].dim, p.dim, sizeof p.dim) == 0 &&
+                memcmp(seen[k].stride, p.stride, sizeof p.stride) == 0 &&
+                memcmp(seen[k].dilation, p.dilation, sizeof p.dilation) == 0;
+        if (dup || nseen == 256) continue;
+        seen[nseen++] = p;
+        double fit[MAX_STRATS], best = ref_lookup(ref_in, g->name, mod->nests[i].name);
+        for (int k = 0; k < ns; k++) {
+          MapperOptions o;
+          mapper_options_default(&o);
+          o.strategy = st[k].s;
+          o.budget = st[k].budget;
+          o.seed = seed;
+          MapResult r;
+          double c0 = cpu_now();
+          Rc rc = mapper_run(&p, &arch, &o, &r, &d);
+          st[k].cpu += cpu_now() - c0;
+          st[k].evals += r.evals;
+          st[k].relaxed += r.relaxed;
+          fit[k] = rc == RC_OK ? r.best_fitness : INFINITY;
+          best = fmin(best, fit[k]);
+        }
+        printf("%-12s %-30s", g->name, mod->nests[i].name);
+        for (int k = 0; k < ns; k++) {
+          printf(" %14.4f", fit[k] / best);
+          if (!isfinite(fit[k])) {
+            st[k].failed++;
+            continue;
+          }
+          st[k].log_ratio += log(fit[k] / best);
+          st[k].within5 += fit[k] <= 1.05 * best;
+          st[k].n++;
+        }
+        printf("\n");
+      }
+      module_destroy(mod);
+      model_destroy(g);
+    }
+    printf("\n%-16s %9s %8s %7s %6s %12s %12s %9s\n", "strategy", "budget", "geomean", "<=5%",
+           "layers", "exact evals", "relaxed", "CPU s");
+    for (int k = 0; k < ns; k++)
+      printf("%-16s %9lld %8.4f %7d %6d %12lld %12lld %9.2f\n", st[k].name, (long long)st[k].budget,
+             st[k].n ? exp(st[k].log_ratio / st[k].n) : NAN, st[k].within5, st[k].n + st[k].failed,
+             (long long)st[k].evals, (long long)st[k].relaxed, st[k].cpu);
+    if (ref_in) fclose(ref_in);
+    return 0;
   }
   printf("target %s, budget %lld evaluations per layer, long run x%lld, seed %llu\n\n", arch.name,
          (long long)budget, (long long)longx, (unsigned long long)seed);

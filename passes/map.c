@@ -1,7 +1,8 @@
 /*
  * map.c: the mapping passes over mac nests.
  *
- *   map{strategy=es|random|genetic|exhaustive|surrogate,budget=N,seed=S,objective=edp|energy|latency}
+ *   map{strategy=es|random|genetic|exhaustive|surrogate|gradient,budget=N,seed=S,
+ *       objective=edp|energy|latency,chains=N,temperature=T,lr=X}
  *       searches tiling, loop order, spatial binding and keep/bypass of every
  *       mac nest on the target (search/mapper.c) and writes the best mapping
  *       into the nest.  Identical layer shapes are mapped once (a cache keyed
@@ -117,7 +118,30 @@ static Rc run_map(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   const char *v;
   if ((v = pass_arg(a, "strategy")) && !map_strategy_parse(v, &opt.strategy)) {
     diag_error(d, "pipeline",
-               "map: unknown strategy '%s' (es, random, genetic, exhaustive, surrogate)", v);
+               "map: unknown strategy '%s' (es, random, genetic, exhaustive, surrogate, gradient)",
+               v);
+    return RC_USAGE;
+  }
+  /* gradient: the initial temperature and Adam's step (rules
+   * map_gradient_bad_temperature, map_gradient_bad_lr). */
+  if ((v = pass_arg(a, "temperature"))) {
+    char *end;
+    opt.temperature = strtod(v, &end);
+    if (*end || !*v || !(opt.temperature > 0 && opt.temperature <= 10)) {
+      diag_error(d, "pipeline", "map: temperature must be a number in (0, 10], not '%s'", v);
+      return RC_USAGE;
+    }
+  }
+  if ((v = pass_arg(a, "lr"))) {
+    char *end;
+    opt.lr = strtod(v, &end);
+    if (*end || !*v || !(opt.lr > 0 && opt.lr <= 1)) {
+      diag_error(d, "pipeline", "map: lr must be a number in (0, 1], not '%s'", v);
+      return RC_USAGE;
+    }
+  }
+  if ((pass_arg(a, "temperature") || pass_arg(a, "lr")) && opt.strategy != MAP_GRADIENT) {
+    diag_error(d, "pipeline", "map: temperature and lr are options of strategy=gradient only");
     return RC_USAGE;
   }
   if ((v = pass_arg(a, "budget"))) opt.budget = strtoll(v, NULL, 10);
@@ -333,7 +357,7 @@ static Rc run_bind(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
 void map_passes_register(PassRegistry *r) {
   static const PassInfo passes[] = {
       {"map", "search the mapping of every mac nest on the target", PASS_NEST,
-       "strategy,budget,seed,objective,chains", run_map},
+       "strategy,budget,seed,objective,chains,temperature,lr", run_map},
       {"tile", "move temporal factors to a level", PASS_NEST, "*", run_tile},
       {"reorder", "set a level's loop order", PASS_NEST, "level,order,layer", run_reorder},
       {"bind", "unroll dims on the array axes below a level", PASS_NEST, "level,layer,x,y,z",

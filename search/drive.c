@@ -69,6 +69,8 @@ Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasR
 
 const char *naas_drive_mode(const NaasDriveOptions *o) {
   return o->fixed                          ? "fixed"
+         : o->naas.gradient_conn           ? "cmaes+gradient"
+         : o->naas.gradient                ? "gradient"
          : o->naas.sizing_only             ? "sizing-only"
          : o->naas.optimizer == OPT_RANDOM ? "random"
                                            : "naas";

@@ -481,12 +481,12 @@ double mapspace_log10_size(const Problem *p, const Arch *a) {
 /* ---- the mapper ---------------------------------------------------------------- */
 
 const char *map_strategy_name(MapStrategy s) {
-  static const char *const n[] = {"es", "random", "genetic", "exhaustive", "surrogate"};
-  return s >= 0 && s <= MAP_SURROGATE ? n[s] : "?";
+  static const char *const n[] = {"es", "random", "genetic", "exhaustive", "surrogate", "gradient"};
+  return s >= 0 && s <= MAP_GRADIENT ? n[s] : "?";
 }
 
 bool map_strategy_parse(const char *s, MapStrategy *out) {
-  for (int i = 0; i <= MAP_SURROGATE; i++)
+  for (int i = 0; i <= MAP_GRADIENT; i++)
     if (strcmp(s, map_strategy_name((MapStrategy)i)) == 0) {
       *out = (MapStrategy)i;
       return true;
@@ -1167,6 +1167,23 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
     return RC_BADINPUT;
   }
   if (mapper_check(p, a, d) != RC_OK) return RC_BADINPUT;
+  if (o->strategy == MAP_GRADIENT) {
+    /* Rule names: gradient_bad_temperature, gradient_bad_lr (tests/golden). */
+    if (!(o->temperature >= 0 && o->temperature <= 10)) {
+      diag_error(d, p->name, "map: temperature %g is out of range: give one in (0, 10]",
+                 o->temperature);
+      return RC_BADINPUT;
+    }
+    if (!(o->lr >= 0 && o->lr <= 1)) {
+      diag_error(d, p->name, "map: lr %g is out of range: give one in (0, 1]", o->lr);
+      return RC_BADINPUT;
+    }
+    Rc rc = gradient_run(p, a, o, res, fitness);
+    if (rc == RC_BADINPUT)
+      diag_error(d, p->name, "no valid mapping in %lld exact evaluations (%lld relaxed)",
+                 (long long)res->evals, (long long)res->relaxed);
+    return rc;
+  }
   if (o->strategy == MAP_SURROGATE) {
     Rc rc = surrogate_run(p, a, o, res, fitness);
     if (rc == RC_BADINPUT)

@@ -61,6 +61,7 @@
  * (checkpoint.c: the format and the reader's checks).
  */
 #include "search/search.h"
+#include "search/internal.h"
 
 #include "backend/backend.h"
 
@@ -316,15 +317,7 @@ void naas_options_default(NaasOptions *o) {
   o->jobs = 1;
 }
 
-typedef struct {
-  int64_t pes;          /* MACs */
-  int64_t onchip_words; /* 16-bit words of on-chip storage (all levels, all instances) */
-  int64_t range_words;  /* the storage the decoders range over */
-  bool bytes;           /* onchip_words is a bound (else the area is) */
-  double area_um2;      /* bound on the area; 0 = none */
-  double power_mw;      /* bound on peak power; 0 = none */
-  double dram_bw;       /* words/cycle; <= 0 unlimited */
-} Budget;
+typedef NaasBudget Budget; /* search/internal.h */
 
 static int64_t onchip_bits(const Arch *a) {
   int64_t bits = 0;
@@ -404,6 +397,16 @@ static bool within_budget(const Budget *bg, const Arch *a) {
   if (bg->power_mw > 0 && arch_peak_power_mw(a) > bg->power_mw) return false;
   return true;
 }
+
+/* naas.c's parts that the gradient co-search (cosearch.c) shares
+ * (search/internal.h). */
+void naas_arch_finish(Arch *a) { arch_finish(a); }
+int64_t naas_onchip_bits(const Arch *a) { return onchip_bits(a); }
+bool naas_refresh_costs(Arch *a) { return refresh_costs(a); }
+void naas_budget_of(const Arch *budget, const NaasOptions *o, NaasBudget *b) {
+  budget_of(budget, o, b);
+}
+bool naas_within_budget(const NaasBudget *b, const Arch *a) { return within_budget(b, a); }
 
 /* ---- decoding ---------------------------------------------------------------- */
 
@@ -1212,7 +1215,7 @@ void naas_result_free(NaasResult *r) {
 
 /* ---- the log ------------------------------------------------------------------- */
 
-static void describe(const Arch *a, NaasCandidate *c) {
+void naas_describe(const Arch *a, NaasCandidate *c) {
   c->pes = a->mac_instances;
   c->naxes = 0;
   for (int l = 0; l < a->nlevels; l++)
@@ -1356,6 +1359,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
                budget->nlevels >= 1 && !budget->level[0].is_dram ? " and no DRAM level first" : "");
     return RC_BADINPUT;
   }
+  if (o->gradient) return naas_gradient_search(w, budget, o, r, d);
   int rank, nranks;
   mpi_rank(&rank, &nranks);
   int dim = o->sizing_only ? sizing_genes(budget) : TEMPLATE_GENES;
@@ -1606,7 +1610,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       c->energy_pj = s.valid ? s.energy_pj : INFINITY;
       c->cycles = s.valid ? s.cycles : INFINITY;
       c->area_um2 = ok[i] ? arch_area(&archs[i]) : 0;
-      if (ok[i]) describe(&archs[i], c);
+      if (ok[i]) naas_describe(&archs[i], c);
       h.candidates++;
     }
     if (start) {

@@ -4,9 +4,9 @@
  *
  *   - black-box optimizers behind one ask/tell interface (opt.c);
  *   - the mapper of one layer on one architecture and the NAAS encoding it
- *     searches (mapper.c, surrogate.c);
- *   - the NAAS accelerator-and-mapping co-search and the scoring of a fixed
- *     accelerator (naas.c);
+ *     searches (mapper.c, surrogate.c, gradient.c);
+ *   - the NAAS accelerator-and-mapping co-search, its gradient form, and the
+ *     scoring of a fixed accelerator (naas.c, cosearch.c);
  *   - the network level over the NAS-Bench-201 cell space and its accuracy
  *     predictor (nas.c, predictor.c);
  *   - the drivers of `naasc --search` and `--nas`: a whole run with its
@@ -70,10 +70,19 @@ bool opt_parse(const char *name, OptKind *k);
 
 /* ==== the mapper ============================================================ */
 
-/* The mapper of one layer on one architecture (mapper.c; surrogate.c for
- * the surrogate strategy) and the NAAS encoding it searches. */
+/* The mapper of one layer on one architecture (mapper.c; surrogate.c and
+ * gradient.c for the surrogate and gradient strategies) and the NAAS
+ * encoding it searches.  Every strategy's budget counts exact evaluations
+ * (cost_eval calls). */
 
-typedef enum { MAP_ES = 0, MAP_RANDOM, MAP_GENETIC, MAP_EXHAUSTIVE, MAP_SURROGATE } MapStrategy;
+typedef enum {
+  MAP_ES = 0,
+  MAP_RANDOM,
+  MAP_GENETIC,
+  MAP_EXHAUSTIVE,
+  MAP_SURROGATE, /* a baseline: an MLP of the layer's own samples (surrogate.c) */
+  MAP_GRADIENT   /* descent on the differentiable cost model, rounded (gradient.c) */
+} MapStrategy;
 typedef enum { MAPOBJ_EDP = 0, MAPOBJ_ENERGY, MAPOBJ_LATENCY } MapObjective;
 
 /* The largest mapper budget accepted (map{budget=N}, --map-budget,
@@ -88,15 +97,21 @@ typedef struct {
   int popsize;    /* 0: the optimizer's default */
   int chains; /* es: independent chains sharing the budget; 0: 2 from 8000 evaluations, else 1 */
   uint64_t seed;
+  double temperature; /* gradient: initial temperature, in (0, 10]; 0: MAP_GRADIENT_TEMPERATURE */
+  double lr;          /* gradient: Adam's step in log-factor units, in (0, 1]; 0: MAP_GRADIENT_LR */
 } MapperOptions;
+
+#define MAP_GRADIENT_TEMPERATURE 1.0
+#define MAP_GRADIENT_LR 0.1
 
 typedef struct {
   Mapping best;
   CostResult cost;
   double best_fitness;
   int64_t evals, valid;
-  bool complete; /* exhaustive: the whole space was evaluated within the budget */
-  int restarts;  /* es: IPOP restarts made */
+  bool complete;   /* exhaustive: the whole space was evaluated within the budget */
+  int restarts;    /* es: IPOP restarts made */
+  int64_t relaxed; /* gradient: evaluations of the differentiable model (not in evals) */
 } MapResult;
 
 void mapper_options_default(MapperOptions *o);
@@ -141,7 +156,8 @@ bool mapresult_offer(MapResult *res, const Mapping *m, const CostResult *c, doub
  * the array's connectivity admits no dim of the layer (it runs on one PE). */
 Rc mapper_check(const Problem *p, const Arch *a, Diag *d);
 
-/* Searches a mapping of p on a (mapper_check first); RC_BADINPUT (reported) if none is valid. */
+/* Searches a mapping of p on a (mapper_check first); RC_BADINPUT (reported) if none is valid,
+ * or if an option is out of range (gradient's temperature or lr). */
 Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d);
 
 /* ==== the accelerator co-search ============================================= */
@@ -219,6 +235,9 @@ typedef struct {
   bool byte_budget;
   NaasSchedMode schedule; /* scoring of every candidate and of the final design */
   OptKind optimizer;      /* OPT_CMAES (NAAS); OPT_RANDOM for the baseline */
+  bool gradient;          /* one gradient loop over sizes and mappings instead (cosearch.c) */
+  bool gradient_conn;     /* with gradient: CMA-ES over every array axis's connectivity around
+                             the descent (cosearch.c; --optimizer cmaes+gradient) */
   bool sizing_only;       /* keep the budget's connectivity, search sizes only */
   int64_t iterations;     /* outer generations; 0 = the default */
   int popsize;            /* 0 = the optimizer's default */
@@ -300,6 +319,7 @@ typedef struct {
   CostResult *cost;   /* heap, one per workload layer (one instance of the shape) */
   int64_t candidates; /* accelerators evaluated */
   int64_t evals;      /* cost-model evaluations, mapper included */
+  int64_t relaxed;    /* gradient co-search: layer evaluations of the differentiable model */
   double seconds;
   /* naas_search only: */
   NaasCandidate *log; /* heap, every candidate in order; naas_result_free */
@@ -318,7 +338,9 @@ typedef struct {
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and
  * bandwidth are the limits; its connectivity the sizing-only choice) and
- * the mapping of every layer.  RC_BADINPUT (reported) for an impossible
+ * the mapping of every layer: CMA-ES (or random) over designs, each mapped
+ * by the mapper, or with o->gradient the gradient co-search of cosearch.c
+ * (sizes and every layer's mapping in one descent).  RC_BADINPUT (reported) for an impossible
  * budget or an unreadable checkpoint. */
 Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
                Diag *d);

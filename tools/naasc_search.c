@@ -58,12 +58,18 @@ static const char usage_text[] =
     "                           bandwidth unlimited (docs/technology.md)\n"
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
-    "  --iterations N           generations of the outer search (default 60)\n"
+    "  --iterations N           generations of the outer search (default 60; gradient:\n"
+    "                           roundings of the descent, every 20 steps, default 30)\n"
     "  --popsize N              candidates per generation (default 16)\n"
     "  --map-budget N           mapper evaluations per layer and candidate (default 1000)\n"
     "  --final-map-budget N     the best design's final mapping per layer (default 20000; the\n"
     "                           better of it and the search's mappings is kept)\n"
-    "  --optimizer cmaes|random the outer optimizer (default cmaes; random is the baseline)\n"
+    "  --optimizer cmaes|random|gradient|cmaes+gradient   the outer optimizer (default cmaes;\n"
+    "                           random is the baseline; gradient: sizes and mappings in one\n"
+    "                           descent on the differentiable cost model, the budget's\n"
+    "                           connectivity kept; cmaes+gradient: CMA-ES over the array axes'\n"
+    "                           connectivity, a short gradient search inside (--iterations\n"
+    "                           generations, default 6, of --popsize, default 8))\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
     "  --schedule fused|layer   score every design (the baseline too) by its best whole-network\n"
     "                           schedule, fused groups (default), or every layer alone\n"
@@ -294,8 +300,14 @@ int naasc_search_main(int argc, char **argv) {
                            v ? v : "");
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
-      if (!v || !opt_parse(v, &o.naas.optimizer) || o.naas.optimizer == OPT_GENETIC)
-        return usage_error("--optimizer takes cmaes or random, not '%s'", v ? v : "");
+      o.naas.gradient = o.naas.gradient_conn = false;
+      if (v && strcmp(v, "gradient") == 0)
+        o.naas.gradient = true, o.naas.optimizer = OPT_CMAES;
+      else if (v && strcmp(v, "cmaes+gradient") == 0)
+        o.naas.gradient = o.naas.gradient_conn = true, o.naas.optimizer = OPT_CMAES;
+      else if (!v || !opt_parse(v, &o.naas.optimizer) || o.naas.optimizer == OPT_GENETIC)
+        return usage_error("--optimizer takes cmaes, random, gradient or cmaes+gradient, not '%s'",
+                           v ? v : "");
     } else if (cli_is_flag(a, "--final-map-budget")) {
       v = cli_flag_value(argc, argv, &i, "--final-map-budget");
       if (!v || !cli_parse_i64(v, 1, &o.naas.final_map_budget) ||
@@ -362,7 +374,10 @@ int naasc_search_main(int argc, char **argv) {
   if (!o.budget) return usage_error("%s", "naasc --search needs --budget NAME|FILE.yaml");
   if (o.naas.resume && !o.naas.checkpoint)
     return usage_error("%s", "--resume needs --checkpoint FILE");
-  if (o.fixed && (o.naas.sizing_only || o.naas.optimizer == OPT_RANDOM))
+  if (o.naas.gradient && (o.naas.checkpoint || o.naas.resume))
+    return usage_error("%s", "--optimizer gradient takes no --checkpoint or --resume "
+                             "(it keeps no optimizer state between rounds)");
+  if (o.fixed && (o.naas.sizing_only || o.naas.optimizer == OPT_RANDOM || o.naas.gradient))
     return usage_error("%s", "--fixed searches nothing: no --sizing-only or --optimizer");
 
   int rank = 0, nranks = 1;

@@ -12,7 +12,12 @@
  * a parsed module by its whole-network schedule: the searched result's
  * schedule re-evaluated here gives its figures exactly, the baseline shares
  * its schedule mode, a layer-scored baseline is refused, and a checkpoint
- * resumes only under the schedule mode it was written with.
+ * resumes only under the schedule mode it was written with.  The gradient
+ * co-search (search/cosearch.c) keeps the budget's hierarchy and
+ * connectivity, stays within the budget (area, or bytes with byte_budget),
+ * counts its evaluations, is deterministic, and refuses bounds no relaxed
+ * point meets; its CMA-ES over connectivity (cmaes+gradient) changes only
+ * connectivity around it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -539,6 +544,143 @@ static void test_fused(void) {
   module_destroy(mod);
 }
 
+static void test_gradient(void) {
+  NaasWorkload w;
+  two_models(&w);
+  const char *presets[2] = {"nvdla-256", "eyeriss"};
+  for (int k = 0; k < 2; k++) {
+    Arch b;
+    Diag d;
+    diag_init(&d, stderr, NULL);
+    CHECK_EQ(arch_preset_load(presets[k], &b, &d), RC_OK);
+    NaasOptions o;
+    naas_options_default(&o);
+    o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
+    o.gradient = true;
+    o.byte_budget = k == 0; /* nvdla-256 by its bytes, eyeriss by its area */
+    o.map_budget = 200;
+    o.final_map_budget = 400;
+    o.iterations = 5;
+    NaasResult r, r2;
+    CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
+    CHECK_EQ(r.arch.nlevels, b.nlevels);
+    for (int l = 0; l < b.nlevels; l++)
+      for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+        CHECK_EQ(r.arch.level[l].connectivity[ax], b.level[l].connectivity[ax]);
+        CHECK_EQ(r.arch.level[l].fanout[ax] > 1, b.level[l].fanout[ax] > 1);
+      }
+    CHECK(r.arch.mac_instances <= b.mac_instances);
+    if (o.byte_budget)
+      CHECK(onchip_bytes(&r.arch) <= onchip_bytes(&b));
+    else /* a preset names its node: the area is the bound */
+      CHECK(arch_area_um2(&r.arch) <= arch_area_um2(&b));
+    /* 5 roundings of 20 steps after round 0 (the starting mappings on the
+     * budget's array, its buffers sized to what they keep); 100 relaxed
+     * evaluations of each of the 4 layers. */
+    CHECK_EQ(r.nlog, 6);
+    CHECK_EQ(r.relaxed, 400);
+    CHECK(r.log[0].valid);
+    CHECK_EQ(r.log[0].pes, b.mac_instances);
+    if (o.byte_budget) CHECK(r.log[0].onchip_bytes <= (int64_t)onchip_bytes(&b));
+    for (int64_t i = 0; i < r.nlog; i++)
+      if (r.log[i].valid && !o.byte_budget) CHECK(r.log[i].area_um2 <= arch_area_um2(&b));
+    for (int64_t i = 0; i < r.nlog; i++)
+      if (r.log[i].valid) CHECK(r.search_score <= r.log[i].score);
+    /* Exact evaluations: the starting mappings (<= 200 each), one per layer
+     * and rounding, the final check (<= 200 + 400 each). */
+    CHECK(r.evals >= 4 && r.evals <= 4 * 200 + 6 * 4 + 4 * 600);
+    check_score(&w, &r);
+    o.jobs = 2;
+    CHECK_EQ(naas_search(&w, &b, &o, &r2, &d), RC_OK);
+    CHECK(r.score == r2.score);
+    CHECK_EQ(r.evals, r2.evals);
+    CHECK(memcmp(&r.arch, &r2.arch, sizeof r.arch) == 0);
+    CHECK(memcmp(r.mapping, r2.mapping, sizeof *r.mapping * 4) == 0);
+    naas_result_free(&r);
+    naas_result_free(&r2);
+    /* Bounds no relaxed point meets: one clear error each. */
+    Diag q;
+    diag_init(&q, NULL, NULL);
+    o.jobs = 1;
+    o.max_area_um2 = 1000; /* under one MAC's and its buffers' area */
+    CHECK_EQ(naas_search(&w, &b, &o, &r, &q), RC_BADINPUT);
+    naas_result_free(&r);
+    o.max_area_um2 = 0;
+    o.max_cycles = 10;
+    CHECK_EQ(naas_search(&w, &b, &o, &r, &q), RC_BADINPUT);
+    naas_result_free(&r);
+    CHECK_EQ(q.nerrors, 2);
+  }
+  free(w.layers);
+}
+/* --optimizer cmaes+gradient: CMA-ES over the connectivity of the budget's
+ * axes around short gradient searches.  The design keeps the budget's
+ * hierarchy and which axes fan out, every axis unrolls N and 1 to 3 other
+ * dims, the log has one entry per candidate, the relaxed evaluations are
+ * at most 10 roundings x 20 steps x 4 layers per candidate, the score is
+ * the best, the result does not depend on the thread count, and a budget
+ * without an array is refused. */
+static void test_gradient_conn(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("nvdla-256", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
+  o.gradient = o.gradient_conn = true;
+  o.map_budget = 100;
+  o.final_map_budget = 200;
+  o.iterations = 2;
+  o.popsize = 4;
+  NaasResult r, r2;
+  CHECK_EQ(naas_search(&w, &b, &o, &r, &d), RC_OK);
+  CHECK_EQ(r.arch.nlevels, b.nlevels);
+  for (int l = 0; l < b.nlevels; l++)
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) {
+      CHECK_EQ(r.arch.level[l].fanout[ax] > 1, b.level[l].fanout[ax] > 1);
+      if (b.level[l].fanout[ax] <= 1) continue;
+      uint8_t c = r.arch.level[l].connectivity[ax];
+      int n = __builtin_popcount(c);
+      CHECK(c & (1u << DIM_N));
+      CHECK(n >= 2 && n <= 4);
+    }
+  CHECK(r.arch.mac_instances <= b.mac_instances);
+  CHECK(arch_area_um2(&r.arch) <= arch_area_um2(&b));
+  CHECK_EQ(r.nlog, 8);
+  CHECK(r.relaxed > 0 && r.relaxed <= 8 * 10 * 20 * 4);
+  CHECK(r.evals > 0);
+  int valid = 0;
+  for (int64_t i = 0; i < r.nlog; i++)
+    if (r.log[i].valid) {
+      valid++;
+      CHECK(r.search_score <= r.log[i].score);
+    }
+  CHECK(valid >= 1);
+  check_score(&w, &r);
+  o.jobs = 2;
+  CHECK_EQ(naas_search(&w, &b, &o, &r2, &d), RC_OK);
+  CHECK(r.score == r2.score);
+  CHECK_EQ(r.evals, r2.evals);
+  CHECK(memcmp(&r.arch, &r2.arch, sizeof r.arch) == 0);
+  naas_result_free(&r);
+  naas_result_free(&r2);
+  /* No array: nothing to search. */
+  Arch one = b;
+  for (int l = 0; l < one.nlevels; l++)
+    for (int ax = 0; ax < ACCEL_MAX_AXES; ax++) one.level[l].fanout[ax] = 1;
+  one.mac_instances = 1;
+  Diag q;
+  diag_init(&q, NULL, NULL);
+  o.jobs = 1;
+  CHECK_EQ(naas_search(&w, &one, &o, &r, &q), RC_BADINPUT);
+  CHECK_EQ(q.nerrors, 1);
+  naas_result_free(&r);
+  free(w.layers);
+}
+
 int main(void) {
   RUN(test_fixed);
   RUN(test_equal_effort);
@@ -547,5 +689,7 @@ int main(void) {
   RUN(test_bounds);
   RUN(test_impossible_budget);
   RUN(test_fused);
+  RUN(test_gradient);
+  RUN(test_gradient_conn);
   TEST_END();
 }

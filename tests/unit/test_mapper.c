@@ -183,7 +183,7 @@ static void test_strategies(void) {
   problem(&p, 16, 8, 6, 3);
   Diag d;
   diag_init(&d, stderr, "test");
-  for (int s = MAP_ES; s <= MAP_SURROGATE; s++) {
+  for (int s = MAP_ES; s <= MAP_GRADIENT; s++) {
     if (s == MAP_EXHAUSTIVE) continue;
     MapperOptions o;
     mapper_options_default(&o);
@@ -196,6 +196,49 @@ static void test_strategies(void) {
     CHECK(r1.evals <= 600);
     CHECK_EQ(cost_check_mapping(&p, &a, &r1.best, &d), RC_OK);
   }
+}
+
+/* The gradient mapper finds the optimum exhaustive search proves on the tiny
+ * layers, with at most a third of es's 16,000 evaluations; its options out
+ * of range are refused. */
+static void test_gradient(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem shapes[3];
+  problem(&shapes[0], 4, 2, 2, 1);
+  problem(&shapes[1], 2, 2, 3, 2);
+  problem(&shapes[2], 8, 1, 2, 1);
+  Diag d;
+  diag_init(&d, stderr, "test");
+  for (int i = 0; i < 3; i++) {
+    MapperOptions o;
+    mapper_options_default(&o);
+    o.strategy = MAP_EXHAUSTIVE;
+    o.budget = 20000000;
+    MapResult ex, gr;
+    CHECK_EQ(mapper_run(&shapes[i], &a, &o, &ex, &d), RC_OK);
+    o.strategy = MAP_GRADIENT;
+    o.budget = 5333;
+    CHECK_EQ(mapper_run(&shapes[i], &a, &o, &gr, &d), RC_OK);
+    CHECK(gr.evals <= 5333);
+    CHECK(gr.relaxed > 0);
+    CHECK_NEAR(gr.best_fitness / ex.best_fitness, 1.0, 1e-9);
+    CHECK_EQ(cost_check_mapping(&shapes[i], &a, &gr.best, &d), RC_OK);
+  }
+  Diag quiet;
+  diag_init(&quiet, NULL, "test");
+  MapperOptions o;
+  mapper_options_default(&o);
+  o.strategy = MAP_GRADIENT;
+  o.budget = 100;
+  MapResult r;
+  o.temperature = -1;
+  CHECK_EQ(mapper_run(&shapes[0], &a, &o, &r, &quiet), RC_BADINPUT);
+  o.temperature = 0, o.lr = 3;
+  CHECK_EQ(mapper_run(&shapes[0], &a, &o, &r, &quiet), RC_BADINPUT);
+  o.lr = NAN;
+  CHECK_EQ(mapper_run(&shapes[0], &a, &o, &r, &quiet), RC_BADINPUT);
+  CHECK_EQ(quiet.nerrors, 3);
 }
 
 /* A mapping of p on the toy with every factor at DRAM. */
@@ -463,7 +506,7 @@ static void test_cons_mapper(void) {
   CHECK(ex_free.complete);
   CHECK(ex.best_fitness >= ex_free.best_fitness * (1 - 1e-12));
   CHECK(ex.valid < ex_free.valid); /* the constraints cut the space */
-  for (int s = MAP_ES; s <= MAP_SURROGATE; s++) {
+  for (int s = MAP_ES; s <= MAP_GRADIENT; s++) {
     if (s == MAP_EXHAUSTIVE) continue;
     mapper_options_default(&o);
     o.strategy = (MapStrategy)s;
@@ -642,6 +685,7 @@ int main(void) {
   RUN(test_order_classes);
   RUN(test_noc);
   RUN(test_strategies);
+  RUN(test_gradient);
   RUN(test_es_matches_exhaustive);
   RUN(test_deterministic);
   RUN(test_impossible);
