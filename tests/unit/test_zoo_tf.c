@@ -13,9 +13,10 @@
  * terms of Hoffmann et al. 2022 ("Training compute-optimal large language
  * models", Appendix F, Table 4), halved (FLOPs = 2 MACs).
  */
+#include "backend/backend.h"
 #include "frontend/frontend.h"
 #include "passes/passes.h"
-#include "test.h"
+#include "tests/unit/test.h"
 
 #include <stdlib.h>
 
@@ -217,11 +218,64 @@ static void test_matmul_batch(void) {
   }
 }
 
+/* The vector unit's cost of bert-base's softmax and layer norm on
+ * nvdla-1024 (16 lanes), hand-counted from backend/vector.c's rules:
+ * softmax over 12 x 128 x 128 scores, 3 add + 1 mul + exp (7 + 7) per
+ * element; LayerNormalization over 128 x 768, 4 add + 3 mul per element,
+ * its input read twice; Gelu over 128 x 3072, 1 add + 3 mul + erf (15 add,
+ * 19 mul: exp, divide, 7 mul + 6 add). */
+static void test_vector_cost(void) {
+  Diag d;
+  diag_init(&d, stderr, "test");
+  Model *g = NULL;
+  Module *m = NULL;
+  Arch a;
+  CHECK_EQ(arch_preset_load("nvdla-1024", &a, &d), RC_OK);
+  CHECK_EQ(a.vector.lanes, 16);
+  CHECK_EQ(zoo_build("bert-base", false, 1, &g, &d), RC_OK);
+  if (!g || lower_model(g, &m, &d) != RC_OK) {
+    model_destroy(g);
+    return;
+  }
+  VecCost v;
+  const Nest *s = find_nest(m, "layer.0.attention.softmax");
+  CHECK(s && vec_cost(&a, m, s, &v));
+  int64_t pts = 12 * 128 * 128;
+  CHECK_EQ(v.kind, VK_SOFTMAX);
+  CHECK_EQ(v.points, pts);
+  CHECK_EQ(v.adds, pts * 10);
+  CHECK_EQ(v.muls, pts * 8);
+  CHECK_EQ(v.compute_cycles, pts * 18 / 16);
+  CHECK_EQ(v.dram_words, 2 * pts);
+  CHECK(v.cycles >= v.compute_cycles);
+  const Nest *ln = find_nest(m, "layer.0.attention.norm");
+  CHECK(ln && vec_cost(&a, m, ln, &v));
+  pts = 128 * 768;
+  CHECK_EQ(v.kind, VK_NORM);
+  CHECK_EQ(v.adds, pts * 4);
+  CHECK_EQ(v.muls, pts * 3);
+  CHECK_EQ(v.dram_words, 2 * pts + 2 * 768); /* x, y; scale and bias */
+  /* the second pass reads x, scale and bias from the buffer again */
+  CHECK_EQ(v.glb_words, 2 * (2 * pts + 2 * 768) + pts + 2 * 768);
+  const Nest *ge = find_nest(m, "layer.0.mlp.gelu");
+  CHECK(ge && vec_cost(&a, m, ge, &v));
+  pts = 128 * 3072;
+  CHECK_EQ(v.adds, pts * 16);
+  CHECK_EQ(v.muls, pts * 22);
+  /* eyeriss has no vector unit: not costed. */
+  Arch e;
+  CHECK_EQ(arch_preset_load("eyeriss", &e, &d), RC_OK);
+  CHECK(!vec_cost(&e, m, s, &v));
+  module_destroy(m);
+  model_destroy(g);
+}
+
 int main(void) {
   RUN(test_bert);
   RUN(test_vit);
   RUN(test_gpt2);
   RUN(test_bert_lowering);
   RUN(test_matmul_batch);
+  RUN(test_vector_cost);
   TEST_END();
 }
