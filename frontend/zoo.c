@@ -4,8 +4,8 @@
  * rest of the compiler without an ONNX file.
  *
  * Every model built here keeps these invariants:
- *   - CNNs: NCHW, batch 1, f32, opset 13; transformers: batch 1, opset 20
- *     (LayerNormalization, Gelu), token ids "input" i64 [1, T] (ViT: an
+ *   - CNNs: NCHW, batch 1, f32, opset 13; transformers: batch 1, opset 17
+ *     (LayerNormalization; GELU of Erf or Tanh, as PyTorch exports it), token ids "input" i64 [1, T] (ViT: an
  *     f32 image); ir_version 8; the model is named after the zoo name;
  *   - graph input "input" comes first; without weights every parameter
  *     follows it as a further graph input (TK_INPUT, no data);
@@ -749,6 +749,8 @@ static const TfConfig tf_bert128 = {TF_BERT, 12, 768, 12, 3072, 128, 30522, 512,
 static const TfConfig tf_bert512 = {TF_BERT, 12, 768, 12, 3072, 512, 30522, 512, false};
 static const TfConfig tf_vitb16 = {TF_VIT, 12, 768, 12, 3072, 197, 0, 0, false};
 static const TfConfig tf_gpt2_prefill = {TF_GPT2, 12, 768, 12, 3072, 1024, 50257, 1024, false};
+static const TfConfig tf_bert_tiny = {TF_BERT, 2, 64, 2, 256, 16, 512, 64, false};
+static const TfConfig tf_gpt2_tiny = {TF_GPT2, 2, 64, 2, 256, 16, 512, 64, false};
 static const TfConfig tf_gpt2_decode = {TF_GPT2, 12, 768, 12, 3072, 1024, 50257, 1024, true};
 
 /* A node of one input and one output of the given shape. */
@@ -901,16 +903,40 @@ static TensorId tf_attention(ZooCtx *z, const TfConfig *c, const char *pfx, Tens
   return tf_linear(z, zoo_name(b, "%s.output", pfx), o, c->d);
 }
 
-/* The MLP: Linear to ff, Gelu (exact, or tanh for GPT-2), Linear back. */
+/* x op c for a scalar constant c (named "<name>.value"). */
+static TensorId tf_scalar(ZooCtx *z, Op op, const char *name, TensorId x, float c) {
+  char b[ZOO_NAME];
+  return tf_binary(z, op, name, x, tf_const(z, zoo_name(b, "%s.value", name), 0, NULL, &c));
+}
+
+/* GELU as PyTorch exports it at opset 17: exact, x * 0.5 * (1 + erf(x /
+ * sqrt 2)) (BERT, ViT); or GPT-2's tanh form, 0.5 x (1 + tanh(sqrt(2/pi)
+ * (x + 0.044715 x^3))). */
+static TensorId tf_gelu(ZooCtx *z, const TfConfig *c, const char *pfx, TensorId x) {
+  char b[ZOO_NAME];
+  TensorId y;
+  if (c->kind != TF_GPT2) {
+    y = tf_scalar(z, OP_DIV, zoo_name(b, "%s.div", pfx), x, 1.41421356f);
+    if (!tf_node1(z, OP_ERF, zoo_name(b, "%s.erf", pfx), y, 3, z->m->tensors[x].dims, &y)) return 0;
+  } else {
+    y = tf_scalar(z, OP_POW, zoo_name(b, "%s.cube", pfx), x, 3.0f);
+    y = tf_scalar(z, OP_MUL, zoo_name(b, "%s.cube_scale", pfx), y, 0.044715f);
+    y = tf_binary(z, OP_ADD, zoo_name(b, "%s.inner", pfx), x, y);
+    y = tf_scalar(z, OP_MUL, zoo_name(b, "%s.inner_scale", pfx), y, 0.7978845608f);
+    if (!y || !tf_node1(z, OP_TANH, zoo_name(b, "%s.tanh", pfx), y, 3, z->m->tensors[x].dims, &y))
+      return 0;
+  }
+  y = tf_scalar(z, OP_ADD, zoo_name(b, "%s.one_plus", pfx), y, 1.0f);
+  y = tf_binary(z, OP_MUL, zoo_name(b, "%s.times_x", pfx), x, y);
+  return tf_scalar(z, OP_MUL, pfx, y, 0.5f);
+}
+
+/* The MLP: Linear to ff, GELU, Linear back. */
 static TensorId tf_mlp(ZooCtx *z, const TfConfig *c, const char *pfx, TensorId x) {
   char b[ZOO_NAME];
   x = tf_linear(z, zoo_name(b, "%s.fc1", pfx), x, c->ff);
-  TensorId y;
-  Node *n =
-      x ? tf_node1(z, OP_GELU, zoo_name(b, "%s.gelu", pfx), x, 3, z->m->tensors[x].dims, &y) : NULL;
-  if (!n) return 0;
-  n->a.gelu = c->kind == TF_GPT2 ? GELU_TANH : GELU_NONE;
-  return tf_linear(z, zoo_name(b, "%s.fc2", pfx), y, c->d);
+  x = tf_gelu(z, c, zoo_name(b, "%s.gelu", pfx), x);
+  return tf_linear(z, zoo_name(b, "%s.fc2", pfx), x, c->d);
 }
 
 /* One block: post-LN (BERT: x = LN(x + attn(x)); x = LN(x + mlp(x))) or
@@ -1059,7 +1085,13 @@ static TensorId tf_build(ZooCtx *z, const TfConfig *c, TensorId x) {
     "GPT-2 small, prefill: 1x1024 token ids -> 1024x50257 logits")                               \
   X("gpt2-decode", &tf_gpt2_decode,                                                              \
     "GPT-2 small, one decode step: 1x1 token id at position 1023 and a KV cache of 1023 tokens " \
-    "(past.L.key 1x12x64x1023, past.L.value 1x12x1023x64) -> 1x50257 logits")
+    "(past.L.key 1x12x64x1023, past.L.value 1x12x1023x64) -> 1x50257 logits")                    \
+  X("bert-tiny", &tf_bert_tiny,                                                                  \
+    "BERT of 2 layers, 64 wide, 2 heads, FFN 256, vocabulary 512, 1x16 "                         \
+    "token ids -> pooled 1x64 (for tests)")                                                      \
+  X("gpt2-tiny", &tf_gpt2_tiny,                                                                  \
+    "GPT-2 of 2 layers, 64 wide, 2 heads, FFN 256, vocabulary 512, "                             \
+    "prefill of 1x16 token ids -> 16x512 logits (for tests)")
 
 static const TfConfig *const tf_nets[] = {
 #define X(name, cfg, desc) cfg,
@@ -1173,7 +1205,7 @@ Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d
   Model *m = z.m = model_create(name);
   if (!m) goto fail;
   m->ir_version = 8;
-  m->opset = tf ? 20 : 13; /* LayerNormalization 17, Gelu 20 */
+  m->opset = tf ? 17 : 13; /* LayerNormalization */
   m->producer = arena_strdup(&m->arena, "naasc zoo");
   int64_t ids[2] = {1, tf ? (tf->decode ? 1 : tf->seq) : 0};
   bool tokens = tf && tf->kind != TF_VIT;
