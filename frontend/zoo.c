@@ -753,18 +753,23 @@ static const TfConfig tf_bert_tiny = {TF_BERT, 2, 64, 2, 256, 16, 512, 64, false
 static const TfConfig tf_gpt2_tiny = {TF_GPT2, 2, 64, 2, 256, 16, 512, 64, false};
 static const TfConfig tf_gpt2_decode = {TF_GPT2, 12, 768, 12, 3072, 1024, 50257, 1024, true};
 
-/* A node of one input and one output of the given shape. */
+/* A node of one input and one output of the given shape (dims may point
+ * into the model's tensors: it is copied before any tensor is added). */
 static Node *tf_node1(ZooCtx *z, Op op, const char *name, TensorId x, int rank, const int64_t *dims,
                       TensorId *y) {
   if (!x) return NULL;
-  return zoo_node(z, op, name, 1, &x, rank, dims, y);
+  int64_t d[NAASC_MAX_RANK];
+  memcpy(d, dims, (size_t)rank * sizeof *d);
+  return zoo_node(z, op, name, 1, &x, rank, d, y);
 }
 
 /* Add or Mul; b broadcasts to a. */
 static TensorId tf_binary(ZooCtx *z, Op op, const char *name, TensorId a, TensorId b) {
   if (!a || !b) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, a, d); /* a copy: zoo_node adds a tensor, which may move the array */
   TensorId in[2] = {a, b}, y;
-  return zoo_node(z, op, name, 2, in, z->m->tensors[a].rank, z->m->tensors[a].dims, &y) ? y : 0;
+  return zoo_node(z, op, name, 2, in, z->m->tensors[a].rank, d, &y) ? y : 0;
 }
 
 /* A constant (not a parameter, always with data): a scalar or a mask. */
@@ -805,14 +810,16 @@ static TensorId tf_linear(ZooCtx *z, const char *name, TensorId x, int64_t N) {
 
 static TensorId tf_layernorm(ZooCtx *z, const char *name, TensorId x, float eps) {
   if (!x) return 0;
-  const Tensor *t = &z->m->tensors[x];
-  int64_t cd[1] = {t->dims[t->rank - 1]};
+  int rank = z->m->tensors[x].rank;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  int64_t cd[1] = {d[rank - 1]};
   TensorId in[3] = {x, zoo_param(z, name, "weight", 1, cd, INIT_BN_SCALE, 0),
                     zoo_param(z, name, "bias", 1, cd, INIT_BN_SHIFT, 0)},
            y;
-  Node *n = zoo_node(z, OP_LAYERNORM, name, 3, in, t->rank, t->dims, &y);
+  Node *n = zoo_node(z, OP_LAYERNORM, name, 3, in, rank, d, &y);
   if (!n) return 0;
-  n->a.axis = t->rank - 1;
+  n->a.axis = rank - 1;
   n->a.epsilon = eps;
   n->a.stash_type = 1;
   return y;
