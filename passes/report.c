@@ -334,15 +334,16 @@ static void schedule_json(JsonWriter *j, const Module *m, const Arch *a, const S
 }
 
 /* The vector nests' costs (backend/vector.c), listed after the mac layers,
- * their total by kind, the total with them, and how many are not costed
- * and why. */
+ * their total by kind, the total with them, and how many vector and
+ * data-movement nests are not costed and why. */
 static void vector_table(FILE *f, const Module *m, const Arch *a, int64_t cyc_mac, double e_mac) {
   int64_t cyc = 0, cyc_k[5] = {0};
   double e = 0, e_k[5] = {0};
-  int costed = 0, uncosted = 0;
+  int costed = 0, uncosted = 0, moves = 0;
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *nt = &m->nests[i];
     VecCost v;
+    moves += nt->kind == NK_MOVE;
     if (nt->kind != NK_VEC) continue;
     if (!vec_cost(a, m, nt, &v)) {
       uncosted++;
@@ -373,17 +374,21 @@ static void vector_table(FILE *f, const Module *m, const Arch *a, int64_t cyc_ma
     fprintf(f, "(%d vector-unit nests are not costed%s)\n", uncosted,
             a->vector.lanes <= 0 ? ": the arch has no vector unit"
                                  : ": host ops the vector unit does not run");
+  if (moves)
+    fprintf(f, "(%d data-movement nests (transpose, concat, slice, gather) are not costed)\n",
+            moves);
 }
 
 static void vector_json(JsonWriter *j, const Module *m, const Arch *a) {
   int64_t cyc = 0;
   double e = 0;
-  int uncosted = 0;
+  int uncosted = 0, moves = 0;
   json_key(j, "vector");
   json_array(j, "\n    ");
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *nt = &m->nests[i];
     VecCost v;
+    moves += nt->kind == NK_MOVE;
     if (nt->kind != NK_VEC) continue;
     if (!vec_cost(a, m, nt, &v)) {
       uncosted++;
@@ -418,6 +423,8 @@ static void vector_json(JsonWriter *j, const Module *m, const Arch *a) {
   json_num(j, "%.9g", e);
   json_key(j, "vector_uncosted");
   json_int(j, uncosted);
+  json_key(j, "move_nests_uncosted");
+  json_int(j, moves);
 }
 
 Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
