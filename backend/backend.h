@@ -429,4 +429,25 @@ void schedule_print(FILE *f, const Module *m, const Arch *a, const Schedule *s);
  * file). */
 Rc schedule_parse(const char *text, size_t len, SchedModel *sm, Schedule *s, Diag *d);
 
+/* ---- the vector unit (backend/vector.c) -------------------------------- */
+
+typedef enum { VK_NONE = 0, VK_ELEMENTWISE, VK_SOFTMAX, VK_NORM, VK_REDUCE } VecKind;
+
+/* One vector nest on an arch's vector unit, layer by layer. */
+typedef struct {
+  VecKind kind;
+  int64_t points;     /* iteration points (elements, or window taps) */
+  int64_t adds, muls; /* arithmetic, exp/divide/sqrt decomposed */
+  int64_t dram_words, glb_words;
+  double op_energy_pj, mem_energy_pj, energy_pj;
+  int64_t compute_cycles, cycles;
+} VecCost;
+
+/* The cost of vector nest n of m on a's vector unit; false (out zeroed) if
+ * it is not costed: a nest that is not NK_VEC, an op the unit does not run
+ * (a host op other than LayerNormalization, Gelu, Erf, Tanh, Exp), or an
+ * arch without lanes.  No allocation. */
+bool vec_cost(const Arch *a, const Module *m, const Nest *n, VecCost *out);
+const char *vec_kind_name(VecKind k);
+
 #endif

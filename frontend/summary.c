@@ -11,7 +11,13 @@
  * computes: initializers, or graph inputs standing in for them): W and B of
  * Conv/ConvTranspose/Gemm/MatMul and of their integer forms (QLinearConv's
  * W and B are inputs 3 and 8), and the four vectors of a BatchNormalization
- * that could not be folded.  The op column marks host-class ops "(host)".
+ * that could not be folded; and, when they are initializers or zoo
+ * parameters (not graph inputs fed at run time, like a KV cache), the
+ * tables a Gather or Slice reads (embeddings), the scale and bias of a
+ * LayerNormalization, and the non-scalar operands of Add, Mul and Concat (a MatMul's bias, a transformer's position embedding
+ * and class token).  The total counts a tensor read by several layers once
+ * (GPT-2's token embedding, tied to its output layer).  The op column marks
+ * host-class ops "(host)".
  */
 #include "frontend/frontend.h"
 
@@ -22,6 +28,16 @@ static int64_t numel_of(const Model *m, TensorId t) { return t ? tensor_numel(&m
 /* A weight is an operand no node computes: an initializer, or a graph
  * input standing in for one (zoo --no-weights). */
 static bool is_weight(const Model *m, TensorId t) { return t && m->tensors[t].kind != TK_VALUE; }
+
+/* A parameter of the other ops: in a zoo model built in memory (which
+ * marks them), a marked tensor; else an initializer (not a graph input fed
+ * at run time, such as a KV cache).  A zoo model read back from ONNX counts
+ * its constants too (GPT-2's causal mask). */
+static bool is_const(const Model *m, TensorId t) {
+  for (uint32_t i = 1; i < m->ntensors; i++)
+    if (m->tensors[i].is_param) return m->tensors[t].is_param;
+  return m->tensors[t].kind == TK_CONST;
+}
 
 int64_t node_macs(const Model *m, const Node *n) {
   if (n->dead) return 0;
@@ -54,30 +70,36 @@ int64_t node_macs(const Model *m, const Node *n) {
   }
 }
 
-int64_t node_params(const Model *m, const Node *n) {
-  if (n->dead) return 0;
-  int64_t p = 0;
+/* Whether input k of n is one of its parameters (the rules above). */
+static bool param_input(const Model *m, const Node *n, int k) {
+  TensorId t = n->in[k];
+  if (!is_weight(m, t)) return false;
   switch (n->op) {
   case OP_CONV:
   case OP_CONVTRANSPOSE:
   case OP_GEMM:
-  case OP_MATMUL:
-    for (int i = 1; i < n->nin && i < 3; i++)
-      if (is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
-    return p;
+  case OP_MATMUL: return k == 1 || k == 2;
   case OP_CONVINTEGER:
-  case OP_MATMULINTEGER: return n->nin > 1 && is_weight(m, n->in[1]) ? numel_of(m, n->in[1]) : 0;
+  case OP_MATMULINTEGER: return k == 1;
   case OP_QLINEARCONV:
-  case OP_QLINEARMATMUL:
-    for (int i = 3; i < n->nin; i += 5) /* W (3), and QLinearConv's B (8) */
-      if (n->in[i] && is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
-    return p;
-  case OP_BATCHNORM:
-    for (int i = 1; i < 5 && i < n->nin; i++)
-      if (is_weight(m, n->in[i])) p += numel_of(m, n->in[i]);
-    return p;
-  default: return 0;
+  case OP_QLINEARMATMUL: return k == 3 || k == 8; /* W (3), and QLinearConv's B (8) */
+  case OP_BATCHNORM: return k >= 1 && k < 5;
+  case OP_GATHER:
+  case OP_SLICE: return k == 0 && is_const(m, t);
+  case OP_LAYERNORM: return (k == 1 || k == 2) && is_const(m, t);
+  case OP_ADD:
+  case OP_MUL:
+  case OP_CONCAT: return is_const(m, t) && numel_of(m, t) > 1;
+  default: return false;
   }
+}
+
+int64_t node_params(const Model *m, const Node *n) {
+  if (n->dead) return 0;
+  int64_t p = 0;
+  for (int k = 0; k < n->nin; k++)
+    if (param_input(m, n, k)) p += numel_of(m, n->in[k]);
+  return p;
 }
 
 static void shape_str(char *buf, size_t n, const Tensor *t) {
@@ -94,6 +116,7 @@ void summary_print(FILE *f, const Model *m) {
   char ib[96], ob[96], opb[64];
   int64_t macs = 0, params = 0;
   int layers = 0, nodes = 0;
+  bool *seen = xcalloc(m->ntensors + 1, sizeof *seen); /* NULL: count shared tensors twice */
   fprintf(f, "%-36s %-26s %-24s %-24s %14s %11s\n", "layer", "op", "input", "output", "MACs",
           "params");
   for (uint32_t i = 1; i < m->nnodes; i++) {
@@ -117,9 +140,15 @@ void summary_print(FILE *f, const Model *m) {
             pc);
     macs += mc;
     params += pc;
+    for (int k = 0; seen && pc && k < n->nin; k++) { /* a tensor already counted */
+      if (!param_input(m, n, k)) continue;
+      if (seen[n->in[k]]) params -= numel_of(m, n->in[k]);
+      seen[n->in[k]] = true;
+    }
     nodes++;
     layers += op_class(n->op) == 'L';
   }
+  xfree(seen);
   fprintf(f, "nodes=%d\n", nodes);
   fprintf(f, "total layers=%d macs=%" PRId64 " params=%" PRId64 "\n", layers, macs, params);
 }

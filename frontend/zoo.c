@@ -4,8 +4,9 @@
  * rest of the compiler without an ONNX file.
  *
  * Every model built here keeps these invariants:
- *   - NCHW, batch 1, f32; ir_version 8, opset 13; the model is named after
- *     the zoo name;
+ *   - CNNs: NCHW, batch 1, f32, opset 13; transformers: batch 1, opset 17
+ *     (LayerNormalization; GELU of Erf or Tanh, as PyTorch exports it), token ids "input" i64 [1, T] (ViT: an
+ *     f32 image); ir_version 8; the model is named after the zoo name;
  *   - graph input "input" comes first; without weights every parameter
  *     follows it as a further graph input (TK_INPUT, no data);
  *   - one graph output, "output"; every other tensor is named after the
@@ -38,6 +39,21 @@
  *               SE reduces to input_filters * 0.25, ReLU, then Sigmoid.
  *   alexnet     Krizhevsky et al., NIPS 2012, one-tower torchvision layout;
  *               torchvision alexnet docs: 0.71 G, 61.1 M.
+ *   bert-base   Devlin et al., NAACL 2019, section 3 (L=12, H=768, A=12,
+ *               110 M params); HuggingFace bert-base-uncased BertModel
+ *               (109,482,240 params with the pooler); no MAC figure is
+ *               published, counted by hand in tests/unit/test_zoo_tf.c.
+ *               -512: the same at 512 tokens.
+ *   vit-b16     Dosovitskiy et al., ICLR 2021, Table 1 (ViT-Base: 12
+ *               layers, 768, MLP 3072, 12 heads, 86 M); torchvision
+ *               vit_b_16 docs: 17.56 GFLOPS (MACs), 86,567,656 params.
+ *   gpt2-*      Radford et al. 2019 (GPT-2 small: 12 layers, 768, 1024
+ *               context); HuggingFace gpt2 model card: 124 M params
+ *               (124,439,808; the output layer is tied to the token table).
+ *               Linear layers are MatMul + Add of a bias (as PyTorch
+ *               exports them); GPT-2's fused c_attn is three Linears of the
+ *               same total size.  Attention is computed in full, masked
+ *               (prefill), as the reference implementations do.
  *   nb201:ARCH  Dong & Yang, ICLR 2020, Fig. 1 (NAS-Bench-201), layer by
  *               layer as the benchmark's TinyNetwork / InferCell
  *               (xautodl); /work/shared/data/nasbench201/README.md.
@@ -716,6 +732,343 @@ static TensorId zoo_nb201(ZooCtx *z, TensorId x) {
   return zoo_head(z, x, "global_pooling", "classifier", z->classes);
 }
 
+/* ---- transformers ------------------------------------------------------- */
+
+/* An encoder or decoder stack (sizes of the original papers). */
+typedef enum { TF_BERT, TF_VIT, TF_GPT2 } TfKind;
+
+typedef struct {
+  TfKind kind;
+  int64_t layers, d, heads, ff; /* blocks, model width, heads, FFN width */
+  int64_t seq;                  /* tokens (ViT: from the image); decode: keys incl. the new one */
+  int64_t vocab, positions;     /* token and position tables (BERT, GPT-2) */
+  bool decode;                  /* GPT-2: one new token over a KV cache of seq - 1 past tokens */
+} TfConfig;
+
+static const TfConfig tf_bert128 = {TF_BERT, 12, 768, 12, 3072, 128, 30522, 512, false};
+static const TfConfig tf_bert512 = {TF_BERT, 12, 768, 12, 3072, 512, 30522, 512, false};
+static const TfConfig tf_vitb16 = {TF_VIT, 12, 768, 12, 3072, 197, 0, 0, false};
+static const TfConfig tf_gpt2_prefill = {TF_GPT2, 12, 768, 12, 3072, 1024, 50257, 1024, false};
+static const TfConfig tf_bert_tiny = {TF_BERT, 2, 64, 2, 256, 16, 512, 64, false};
+static const TfConfig tf_gpt2_tiny = {TF_GPT2, 2, 64, 2, 256, 16, 512, 64, false};
+static const TfConfig tf_gpt2_decode = {TF_GPT2, 12, 768, 12, 3072, 1024, 50257, 1024, true};
+
+/* A node of one input and one output of the given shape (dims may point
+ * into the model's tensors: it is copied before any tensor is added). */
+static Node *tf_node1(ZooCtx *z, Op op, const char *name, TensorId x, int rank, const int64_t *dims,
+                      TensorId *y) {
+  if (!x) return NULL;
+  int64_t d[NAASC_MAX_RANK];
+  memcpy(d, dims, (size_t)rank * sizeof *d);
+  return zoo_node(z, op, name, 1, &x, rank, d, y);
+}
+
+/* Add or Mul; b broadcasts to a. */
+static TensorId tf_binary(ZooCtx *z, Op op, const char *name, TensorId a, TensorId b) {
+  if (!a || !b) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, a, d); /* a copy: zoo_node adds a tensor, which may move the array */
+  TensorId in[2] = {a, b}, y;
+  return zoo_node(z, op, name, 2, in, z->m->tensors[a].rank, d, &y) ? y : 0;
+}
+
+/* A constant (not a parameter, always with data): a scalar or a mask. */
+static TensorId tf_const(ZooCtx *z, const char *name, int rank, const int64_t *dims,
+                         const float *vals) {
+  TensorId t = model_add_tensor(z->m, name, DT_F32, rank, dims, TK_CONST);
+  if (!t) return 0;
+  int64_t n = tensor_numel(&z->m->tensors[t]);
+  float *p = arena_alloc(&z->m->arena, (size_t)n * sizeof *p);
+  if (!p) return 0;
+  memcpy(p, vals, (size_t)n * sizeof *p);
+  z->m->tensors[t].data = p;
+  return t;
+}
+
+/* numpy matmul of a [..., M, C] and b [..., C, K] (equal batch dims, or b 2-D). */
+static TensorId tf_matmul(ZooCtx *z, const char *name, TensorId a, TensorId b) {
+  if (!a || !b) return 0;
+  const Tensor *A = &z->m->tensors[a], *B = &z->m->tensors[b];
+  int64_t d[NAASC_MAX_RANK];
+  memcpy(d, A->dims, sizeof d);
+  d[A->rank - 1] = B->dims[B->rank - 1];
+  TensorId in[2] = {a, b}, y;
+  return zoo_node(z, OP_MATMUL, name, 2, in, A->rank, d, &y) ? y : 0;
+}
+
+/* Linear layer: MatMul by W [C, N] ("<name>.weight"), then Add of the bias
+ * [N] (the node `name`), as PyTorch exports nn.Linear on tokens. */
+static TensorId tf_linear(ZooCtx *z, const char *name, TensorId x, int64_t N) {
+  if (!x) return 0;
+  char b[ZOO_NAME];
+  int64_t C = z->m->tensors[x].dims[z->m->tensors[x].rank - 1];
+  int64_t wd[2] = {C, N}, bd[1] = {N};
+  TensorId w = zoo_param(z, name, "weight", 2, wd, INIT_HE, C);
+  TensorId y = tf_matmul(z, zoo_name(b, "%s.matmul", name), x, w);
+  return tf_binary(z, OP_ADD, name, y, zoo_param(z, name, "bias", 1, bd, INIT_BIAS, 0));
+}
+
+static TensorId tf_layernorm(ZooCtx *z, const char *name, TensorId x, float eps) {
+  if (!x) return 0;
+  int rank = z->m->tensors[x].rank;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  int64_t cd[1] = {d[rank - 1]};
+  TensorId in[3] = {x, zoo_param(z, name, "weight", 1, cd, INIT_BN_SCALE, 0),
+                    zoo_param(z, name, "bias", 1, cd, INIT_BN_SHIFT, 0)},
+           y;
+  Node *n = zoo_node(z, OP_LAYERNORM, name, 3, in, rank, d, &y);
+  if (!n) return 0;
+  n->a.axis = rank - 1;
+  n->a.epsilon = eps;
+  n->a.stash_type = 1;
+  return y;
+}
+
+static TensorId tf_reshape(ZooCtx *z, const char *name, TensorId x, int rank, const int64_t *dims) {
+  TensorId y;
+  return tf_node1(z, OP_RESHAPE, name, x, rank, dims, &y) ? y : 0;
+}
+
+static TensorId tf_transpose(ZooCtx *z, const char *name, TensorId x, int rank, const int *perm) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  for (int k = 0; k < rank; k++) d[k] = z->m->tensors[x].dims[perm[k]];
+  TensorId y;
+  Node *n = tf_node1(z, OP_TRANSPOSE, name, x, rank, d, &y);
+  if (!n) return 0;
+  n->a.naxes = rank;
+  for (int k = 0; k < rank; k++) n->a.axes[k] = perm[k];
+  return y;
+}
+
+/* x[start:end] along axis. */
+static TensorId tf_slice(ZooCtx *z, const char *name, TensorId x, int axis, int64_t start,
+                         int64_t end) {
+  if (!x) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, x, d);
+  d[axis] = end - start;
+  TensorId y;
+  Node *n = tf_node1(z, OP_SLICE, name, x, z->m->tensors[x].rank, d, &y);
+  if (!n) return 0;
+  n->a.naxes = 1;
+  n->a.axes[0] = axis, n->a.starts[0] = start, n->a.ends[0] = end, n->a.steps[0] = 1;
+  return y;
+}
+
+static TensorId tf_concat(ZooCtx *z, const char *name, TensorId a, TensorId b, int axis) {
+  if (!a || !b) return 0;
+  int64_t d[NAASC_MAX_RANK];
+  zoo_shape(z, a, d);
+  d[axis] += z->m->tensors[b].dims[axis];
+  TensorId in[2] = {a, b}, y;
+  Node *n = zoo_node(z, OP_CONCAT, name, 2, in, z->m->tensors[a].rank, d, &y);
+  if (!n) return 0;
+  n->a.axis = axis;
+  return y;
+}
+
+/* Multi-head self-attention over x [1, T, d]: Q K V projections, per head
+ * softmax(Q K^T / sqrt(dh) + mask) V as batched MatMuls over [1, heads, ...],
+ * the output projection.  past_k [1, H, dh, P] (keys kept transposed) and
+ * past_v [1, H, P, dh] are the KV cache of a decode step, or 0. */
+static TensorId tf_attention(ZooCtx *z, const TfConfig *c, const char *pfx, TensorId x,
+                             TensorId mask, TensorId past_k, TensorId past_v) {
+  if (!x) return 0;
+  char b[ZOO_NAME];
+  int64_t T = z->m->tensors[x].dims[1], H = c->heads, dh = c->d / c->heads;
+  int64_t split[4] = {1, T, H, dh}, merged[3] = {1, T, c->d};
+  static const int qv_perm[4] = {0, 2, 1, 3}, k_perm[4] = {0, 2, 3, 1};
+  TensorId q = tf_linear(z, zoo_name(b, "%s.query", pfx), x, c->d);
+  q = tf_reshape(z, zoo_name(b, "%s.query.split", pfx), q, 4, split);
+  q = tf_transpose(z, zoo_name(b, "%s.query.heads", pfx), q, 4, qv_perm);
+  TensorId k = tf_linear(z, zoo_name(b, "%s.key", pfx), x, c->d);
+  k = tf_reshape(z, zoo_name(b, "%s.key.split", pfx), k, 4, split);
+  k = tf_transpose(z, zoo_name(b, "%s.key.heads", pfx), k, 4, k_perm);
+  TensorId v = tf_linear(z, zoo_name(b, "%s.value", pfx), x, c->d);
+  v = tf_reshape(z, zoo_name(b, "%s.value.split", pfx), v, 4, split);
+  v = tf_transpose(z, zoo_name(b, "%s.value.heads", pfx), v, 4, qv_perm);
+  if (past_k) {
+    k = tf_concat(z, zoo_name(b, "%s.key.cache", pfx), past_k, k, 3);
+    v = tf_concat(z, zoo_name(b, "%s.value.cache", pfx), past_v, v, 2);
+  }
+  TensorId s = tf_matmul(z, zoo_name(b, "%s.scores", pfx), q, k);
+  float scale = 1.0f / sqrtf((float)dh);
+  s = tf_binary(z, OP_MUL, zoo_name(b, "%s.scale", pfx), s,
+                tf_const(z, zoo_name(b, "%s.scale.value", pfx), 0, NULL, &scale));
+  if (mask) s = tf_binary(z, OP_ADD, zoo_name(b, "%s.mask", pfx), s, mask);
+  TensorId p;
+  Node *n =
+      s ? tf_node1(z, OP_SOFTMAX, zoo_name(b, "%s.softmax", pfx), s, 4, z->m->tensors[s].dims, &p)
+        : NULL;
+  if (!n) return 0;
+  n->a.axis = 3;
+  TensorId o = tf_matmul(z, zoo_name(b, "%s.context", pfx), p, v);
+  o = tf_transpose(z, zoo_name(b, "%s.context.tokens", pfx), o, 4, qv_perm);
+  o = tf_reshape(z, zoo_name(b, "%s.context.merge", pfx), o, 3, merged);
+  return tf_linear(z, zoo_name(b, "%s.output", pfx), o, c->d);
+}
+
+/* x op c for a scalar constant c (named "<name>.value"). */
+static TensorId tf_scalar(ZooCtx *z, Op op, const char *name, TensorId x, float c) {
+  char b[ZOO_NAME];
+  return tf_binary(z, op, name, x, tf_const(z, zoo_name(b, "%s.value", name), 0, NULL, &c));
+}
+
+/* GELU as PyTorch exports it at opset 17: exact, x * 0.5 * (1 + erf(x /
+ * sqrt 2)) (BERT, ViT); or GPT-2's tanh form, 0.5 x (1 + tanh(sqrt(2/pi)
+ * (x + 0.044715 x^3))). */
+static TensorId tf_gelu(ZooCtx *z, const TfConfig *c, const char *pfx, TensorId x) {
+  char b[ZOO_NAME];
+  TensorId y;
+  if (c->kind != TF_GPT2) {
+    y = tf_scalar(z, OP_DIV, zoo_name(b, "%s.div", pfx), x, 1.41421356f);
+    if (!tf_node1(z, OP_ERF, zoo_name(b, "%s.erf", pfx), y, 3, z->m->tensors[x].dims, &y)) return 0;
+  } else {
+    y = tf_scalar(z, OP_POW, zoo_name(b, "%s.cube", pfx), x, 3.0f);
+    y = tf_scalar(z, OP_MUL, zoo_name(b, "%s.cube_scale", pfx), y, 0.044715f);
+    y = tf_binary(z, OP_ADD, zoo_name(b, "%s.inner", pfx), x, y);
+    y = tf_scalar(z, OP_MUL, zoo_name(b, "%s.inner_scale", pfx), y, 0.7978845608f);
+    if (!y || !tf_node1(z, OP_TANH, zoo_name(b, "%s.tanh", pfx), y, 3, z->m->tensors[x].dims, &y))
+      return 0;
+  }
+  y = tf_scalar(z, OP_ADD, zoo_name(b, "%s.one_plus", pfx), y, 1.0f);
+  y = tf_binary(z, OP_MUL, zoo_name(b, "%s.times_x", pfx), x, y);
+  return tf_scalar(z, OP_MUL, pfx, y, 0.5f);
+}
+
+/* The MLP: Linear to ff, GELU, Linear back. */
+static TensorId tf_mlp(ZooCtx *z, const TfConfig *c, const char *pfx, TensorId x) {
+  char b[ZOO_NAME];
+  x = tf_linear(z, zoo_name(b, "%s.fc1", pfx), x, c->ff);
+  x = tf_gelu(z, c, zoo_name(b, "%s.gelu", pfx), x);
+  return tf_linear(z, zoo_name(b, "%s.fc2", pfx), x, c->d);
+}
+
+/* One block: post-LN (BERT: x = LN(x + attn(x)); x = LN(x + mlp(x))) or
+ * pre-LN (ViT, GPT-2: x += attn(LN(x)); x += mlp(LN(x))). */
+static TensorId tf_block(ZooCtx *z, const TfConfig *c, int l, TensorId x, TensorId mask,
+                         TensorId past_k, TensorId past_v) {
+  char p[ZOO_NAME], b[ZOO_NAME];
+  zoo_name(p, "layer.%d", l);
+  float eps = c->kind == TF_BERT ? 1e-12f : c->kind == TF_VIT ? 1e-6f : 1e-5f;
+  if (c->kind == TF_BERT) {
+    TensorId a = tf_attention(z, c, zoo_name(b, "%s.attention", p), x, mask, 0, 0);
+    x = tf_layernorm(z, zoo_name(b, "%s.attention.norm", p),
+                     tf_binary(z, OP_ADD, zoo_name(b, "%s.attention.residual", p), a, x), eps);
+    TensorId f = tf_mlp(z, c, zoo_name(b, "%s.mlp", p), x);
+    return tf_layernorm(z, zoo_name(b, "%s.mlp.norm", p),
+                        tf_binary(z, OP_ADD, zoo_name(b, "%s.mlp.residual", p), f, x), eps);
+  }
+  TensorId h = tf_layernorm(z, zoo_name(b, "%s.ln_1", p), x, eps);
+  h = tf_attention(z, c, zoo_name(b, "%s.attention", p), h, mask, past_k, past_v);
+  x = tf_binary(z, OP_ADD, zoo_name(b, "%s.attention.residual", p), h, x);
+  h = tf_layernorm(z, zoo_name(b, "%s.ln_2", p), x, eps);
+  h = tf_mlp(z, c, zoo_name(b, "%s.mlp", p), h);
+  return tf_binary(z, OP_ADD, zoo_name(b, "%s.mlp.residual", p), h, x);
+}
+
+/* Token ids [1, T] (the graph input) -> embeddings [1, T, d]: the token
+ * table gathered, plus the rows [pos, pos + T) of the position table (and
+ * BERT's token-type row 0), as HuggingFace's BertEmbeddings / GPT2Model. */
+static TensorId tf_embed(ZooCtx *z, const TfConfig *c, TensorId ids, int64_t pos, TensorId *wte) {
+  int64_t T = z->m->tensors[ids].dims[1];
+  int64_t vd[2] = {c->vocab, c->d}, pd[2] = {c->positions, c->d}, td[2] = {2, c->d};
+  int64_t ed[3] = {1, T, c->d};
+  bool bert = c->kind == TF_BERT;
+  *wte = zoo_param(z, bert ? "embeddings.word" : "wte", "weight", 2, vd, INIT_BN_SHIFT, 0);
+  TensorId in[2] = {*wte, ids}, x;
+  if (!zoo_node(z, OP_GATHER, bert ? "embeddings.word" : "wte", 2, in, 3, ed, &x)) return 0;
+  TensorId pt =
+      zoo_param(z, bert ? "embeddings.position" : "wpe", "weight", 2, pd, INIT_BN_SHIFT, 0);
+  pt = tf_slice(z, bert ? "embeddings.position" : "wpe", pt, 0, pos, pos + T);
+  x = tf_binary(z, OP_ADD, bert ? "embeddings.add_position" : "embed.add_position", x, pt);
+  if (!bert) return x;
+  TensorId tt = zoo_param(z, "embeddings.token_type", "weight", 2, td, INIT_BN_SHIFT, 0);
+  tt = tf_slice(z, "embeddings.token_type", tt, 0, 0, 1);
+  x = tf_binary(z, OP_ADD, "embeddings.add_token_type", x, tt);
+  return tf_layernorm(z, "embeddings.norm", x, 1e-12f);
+}
+
+/* BERT (Devlin et al. 2019): embeddings, 12 post-LN blocks, the pooler
+ * (token 0 -> Linear -> Tanh) as the output [1, d]. */
+static TensorId tf_bert(ZooCtx *z, const TfConfig *c, TensorId ids) {
+  TensorId wte, x = tf_embed(z, c, ids, 0, &wte);
+  for (int l = 0; l < c->layers; l++) x = tf_block(z, c, l, x, 0, 0, 0);
+  x = tf_slice(z, "pooler.first_token", x, 1, 0, 1);
+  x = tf_linear(z, "pooler.dense", x, c->d);
+  int64_t od[2] = {1, c->d};
+  x = zoo_act(z, OP_TANH, "pooler.tanh", x);
+  return tf_reshape(z, "pooler.flatten", x, 2, od);
+}
+
+/* ViT-B/16 (Dosovitskiy et al. 2021; torchvision vit_b_16): 16x16 patches
+ * by a stride-16 conv, the class token, position embeddings, 12 pre-LN
+ * blocks, LN, the class token's head to 1000 classes. */
+static TensorId tf_vit(ZooCtx *z, const TfConfig *c, TensorId img) {
+  TensorId x = zoo_conv(z, "conv_proj", img, c->d, 16, 16, 0, 1, true);
+  int64_t np = c->seq - 1, fd[3] = {1, c->d, np}, cd[3] = {1, 1, c->d}, pd[3] = {1, c->seq, c->d};
+  static const int perm[3] = {0, 2, 1};
+  x = tf_reshape(z, "conv_proj.flatten", x, 3, fd);
+  x = tf_transpose(z, "conv_proj.tokens", x, 3, perm);
+  x = tf_concat(z, "class_token.concat", zoo_param(z, "class_token", "weight", 3, cd, INIT_BIAS, 0),
+                x, 1);
+  x = tf_binary(z, OP_ADD, "encoder.pos_embedding", x,
+                zoo_param(z, "encoder.pos_embedding", "weight", 3, pd, INIT_BIAS, 0));
+  for (int l = 0; l < c->layers; l++) x = tf_block(z, c, l, x, 0, 0, 0);
+  x = tf_layernorm(z, "encoder.ln", x, 1e-6f);
+  int64_t od[2] = {1, c->d};
+  x = tf_slice(z, "class_token.select", x, 1, 0, 1);
+  x = tf_reshape(z, "class_token.flatten", x, 2, od);
+  return zoo_gemm(z, "heads.head", x, 1000);
+}
+
+/* GPT-2 small (Radford et al. 2019; HuggingFace gpt2): prefill of seq
+ * tokens with a causal mask, or one decode step at position seq - 1 over
+ * graph inputs past.L.key [1, H, dh, seq-1] and past.L.value [1, H, seq-1,
+ * dh]; 12 pre-LN blocks, ln_f, logits by the token table (tied). */
+static TensorId tf_gpt2(ZooCtx *z, const TfConfig *c, TensorId ids) {
+  int64_t T = z->m->tensors[ids].dims[1], P = c->decode ? c->seq - 1 : 0, dh = c->d / c->heads;
+  TensorId wte, x = tf_embed(z, c, ids, P, &wte), mask = 0;
+  if (!c->decode) {
+    int64_t md[2] = {T, T};
+    float *mv = xmalloc((size_t)(T * T) * sizeof *mv);
+    if (!mv) return 0;
+    for (int64_t i = 0; i < T; i++) /* -1e10 above the diagonal, as GPT-2's attn() */
+      for (int64_t j = 0; j < T; j++) mv[i * T + j] = j > i ? -1e10f : 0.0f;
+    mask = tf_const(z, "causal_mask", 2, md, mv);
+    xfree(mv);
+  }
+  for (int l = 0; l < c->layers; l++) {
+    TensorId pk = 0, pv = 0;
+    if (c->decode) {
+      char b[ZOO_NAME];
+      int64_t kd[4] = {1, c->heads, dh, P}, vd[4] = {1, c->heads, P, dh};
+      pk = model_add_tensor(z->m, zoo_name(b, "past.%d.key", l), DT_F32, 4, kd, TK_INPUT);
+      if (!pk || !model_add_input(z->m, pk)) return 0;
+      pv = model_add_tensor(z->m, zoo_name(b, "past.%d.value", l), DT_F32, 4, vd, TK_INPUT);
+      if (!pv || !model_add_input(z->m, pv)) return 0;
+    }
+    x = tf_block(z, c, l, x, mask, pk, pv);
+  }
+  x = tf_layernorm(z, "ln_f", x, 1e-5f);
+  int64_t hd[2] = {T, c->d}, ld[2] = {T, c->vocab};
+  x = tf_reshape(z, "ln_f.flatten", x, 2, hd);
+  TensorId in[2] = {x, wte}, y;
+  Node *n = x ? zoo_node(z, OP_GEMM, "lm_head", 2, in, 2, ld, &y) : NULL;
+  if (!n) return 0;
+  n->a.trans_b = true;
+  n->a.alpha = n->a.beta = 1.0f;
+  return y;
+}
+
+static TensorId tf_build(ZooCtx *z, const TfConfig *c, TensorId x) {
+  return c->kind == TF_BERT  ? tf_bert(z, c, x)
+         : c->kind == TF_VIT ? tf_vit(z, c, x)
+                             : tf_gpt2(z, c, x);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 /* name, builder, input channels and side, description */
@@ -729,14 +1082,41 @@ static TensorId zoo_nb201(ZooCtx *z, TensorId x) {
   X("mnasnet", zoo_mnasnet, 3, 224, "MnasNet-A1 1.0 with SE, 1x3x224x224 -> 1000")                 \
   X("alexnet", zoo_alexnet, 3, 224, "AlexNet (torchvision), 1x3x224x224 -> 1000")
 
+/* name, config, description */
+#define ZOO_TRANSFORMERS(X)                                                                      \
+  X("bert-base", &tf_bert128,                                                                    \
+    "BERT-base (12 layers, 768 wide, 12 heads), 1x128 token ids -> pooled 1x768")                \
+  X("bert-base-512", &tf_bert512, "BERT-base, 1x512 token ids -> pooled 1x768")                  \
+  X("vit-b16", &tf_vitb16, "ViT-B/16 (torchvision vit_b_16), 1x3x224x224 -> 1000")               \
+  X("gpt2-prefill", &tf_gpt2_prefill,                                                            \
+    "GPT-2 small, prefill: 1x1024 token ids -> 1024x50257 logits")                               \
+  X("gpt2-decode", &tf_gpt2_decode,                                                              \
+    "GPT-2 small, one decode step: 1x1 token id at position 1023 and a KV cache of 1023 tokens " \
+    "(past.L.key 1x12x64x1023, past.L.value 1x12x1023x64) -> 1x50257 logits")                    \
+  X("bert-tiny", &tf_bert_tiny,                                                                  \
+    "BERT of 2 layers, 64 wide, 2 heads, FFN 256, vocabulary 512, 1x16 "                         \
+    "token ids -> pooled 1x64 (for tests)")                                                      \
+  X("gpt2-tiny", &tf_gpt2_tiny,                                                                  \
+    "GPT-2 of 2 layers, 64 wide, 2 heads, FFN 256, vocabulary 512, "                             \
+    "prefill of 1x16 token ids -> 16x512 logits (for tests)")
+
+static const TfConfig *const tf_nets[] = {
+#define X(name, cfg, desc) cfg,
+    ZOO_TRANSFORMERS(X)
+#undef X
+};
+
 static const ZooEntry zoo_entries[] = {
 #define X(name, fn, c, hw, desc) {name, desc},
     ZOO_NETS(X)
 #undef X
-        {"nb201:ARCH", "NAS-Bench-201 CIFAR-10 network, 1x3x32x32 -> 10; ARCH is "
-                       "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|, op one of none, skip_connect, "
-                       "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3, or the benchmark's index "
-                       "(nb201:123, from data/nasbench201)"},
+#define X(name, cfg, desc) {name, desc},
+        ZOO_TRANSFORMERS(X)
+#undef X
+            {"nb201:ARCH", "NAS-Bench-201 CIFAR-10 network, 1x3x32x32 -> 10; ARCH is "
+                           "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|, op one of none, skip_connect, "
+                           "nor_conv_1x1, nor_conv_3x3, avg_pool_3x3, or the benchmark's index "
+                           "(nb201:123, from data/nasbench201)"},
     {"nb201-cifar100:ARCH", "the same for CIFAR-100, 1x3x32x32 -> 100"},
     {"nb201-imagenet16:ARCH", "the same for ImageNet16-120, 1x3x16x16 -> 120"},
 };
@@ -789,7 +1169,8 @@ static Rc nb201_resolve(const char *cell, char *text, size_t n, Diag *d) {
 }
 
 Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d) {
-  size_t nfixed = sizeof zoo_nets / sizeof zoo_nets[0];
+  size_t nfixed = sizeof zoo_nets / sizeof zoo_nets[0], ntf = sizeof tf_nets / sizeof tf_nets[0];
+  const TfConfig *tf = NULL;
   Nb201Arch arch;
   ZooCtx z = {NULL, weights, seed, NULL, 0};
   ZooBuildFn fn = NULL;
@@ -818,9 +1199,11 @@ Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d
       in_dims[1] = zoo_nets[i].c;
       in_dims[2] = in_dims[3] = zoo_nets[i].hw;
     }
-  if (!fn) {
-    char list[256] = "";
-    for (size_t i = 0, len = 0; i <= nfixed && len < sizeof list; i++)
+  for (size_t i = 0; name && !fn && !tf && i < ntf; i++)
+    if (strcmp(name, zoo_entries[nfixed + i].name) == 0) tf = tf_nets[i];
+  if (!fn && !tf) {
+    char list[512] = "";
+    for (size_t i = 0, len = 0; i <= nfixed + ntf && len < sizeof list; i++)
       len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
                               zoo_entries[i].name);
     diag_error(d, NULL, "unknown zoo network '%s' (valid: %s)", name ? name : "(null)", list);
@@ -829,11 +1212,15 @@ Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d
   Model *m = z.m = model_create(name);
   if (!m) goto fail;
   m->ir_version = 8;
-  m->opset = 13;
+  m->opset = tf ? 17 : 13; /* LayerNormalization */
   m->producer = arena_strdup(&m->arena, "naasc zoo");
-  TensorId x = model_add_tensor(m, "input", DT_F32, 4, in_dims, TK_INPUT);
+  int64_t ids[2] = {1, tf ? (tf->decode ? 1 : tf->seq) : 0};
+  bool tokens = tf && tf->kind != TF_VIT;
+  if (tf && tf->kind == TF_VIT) in_dims[2] = in_dims[3] = 224;
+  TensorId x = tokens ? model_add_tensor(m, "input", DT_I64, 2, ids, TK_INPUT)
+                      : model_add_tensor(m, "input", DT_F32, 4, in_dims, TK_INPUT);
   if (!m->producer || !x || !model_add_input(m, x)) goto fail;
-  TensorId y = fn(&z, x);
+  TensorId y = tf ? tf_build(&z, tf, x) : fn(&z, x);
   if (!y || !(m->tensors[y].name = arena_strdup(&m->arena, "output"))) goto fail;
   if (!model_add_output(m, y)) goto fail;
   *out = m;

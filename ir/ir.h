@@ -1015,12 +1015,13 @@ typedef enum {
                         DRAM bandwidth unlimited (arch_assume) */
 } ArchAssume;
 
-/* The vector unit beside the array (pooling, element-wise ops); not yet
- * used by the layer cost model, carried for the compiler. */
+/* The vector unit beside the array (pooling, element-wise ops, softmax,
+ * normalisations): costed per vector nest by backend/vector.c, apart from
+ * the mac layers' cost model. */
 typedef struct {
-  int64_t lanes; /* 0 = none */
-  double energy_pj_per_op;
-  double area_um2; /* placeholder */
+  int64_t lanes;           /* 0 = none (vector nests are not costed) */
+  double energy_pj_per_op; /* one add or multiply, when the arch has no technology node */
+  double area_um2;         /* placeholder */
 } VectorUnit;
 
 typedef struct {

@@ -6,7 +6,8 @@
  *   Conv           mac  N G K C P Q R S   I[N, G*Cg+C, P*s+R*d-p, Q*s+S*d-p] (padded)
  *                                         W[G*Kg+K, C, R, S]  O[N, G*Kg+K, P, Q] +=
  *   ConvTranspose  mac  P Q run over the input: O[.., P*s+R*d-p, ..] += I[.., P, Q] * W
- *   Gemm/MatMul    mac  N=rows K=cols C=inner, G=batch (MatMul with batched B)
+ *   Gemm/MatMul    mac  N=rows K=cols C=inner, G=the one batch dim > 1 (heads,
+ *                       tokens' batch); several batch dims > 1: whole views
  *   pools          vec  N C P Q R S with the window as reduce dims
  *   element-wise   vec  over the output dims, broadcast inputs index 0 on size-1 dims
  *   softmax, reducemean, batchnorm, cast, resize (gather)    vec
@@ -182,16 +183,25 @@ static bool lower_gemm(Lower *L, const Node *nd) {
   if (!n) return false;
   bool gemm = nd->op == OP_GEMM;
   int orank = o->rank;
-  /* MatMul (numpy semantics): a 1-D A or B is a vector; with a batched B the
-   * output's batch dims become G; with a 2-D B, A's leading dims and M fold
-   * into the rows N.  An operand whose batch dims cannot be indexed by the
-   * single dim G (several batch dims, or broadcasting within them) is
-   * accessed whole, as a view. */
+  /* MatMul (numpy semantics): a 1-D A or B is a vector; the output's batch
+   * dims (all but its last two, or one for a vector operand) become G when
+   * at most one of them is larger than 1 (attention's [1, heads, M, C] x
+   * [1, heads, C, K], tokens [B, T, C] x [C, K]): every operand indexes that
+   * dim with G, or 0 where it broadcasts.  With several batch dims larger
+   * than 1 the operands are accessed whole, as views, the batch folded into
+   * G (B batched) or into the rows N. */
   bool avec = !gemm && A->rank == 1, bvec = !gemm && B->rank == 1;
+  int obatch = gemm ? 0 : orank - (avec ? 0 : 1) - (bvec ? 0 : 1); /* output batch dims */
+  int nbig = 0, gdim = -1;
+  for (int k = 0; k < obatch; k++)
+    if (o->dims[k] > 1) nbig++, gdim = k;
+  bool affine = gemm || nbig <= 1;
   bool batched_b = !gemm && B->rank > 2;
-  int obatch = batched_b ? orank - (avec ? 1 : 2) : 0; /* output batch dims */
   int64_t batch = 1;
-  for (int k = 0; k < obatch; k++) batch *= o->dims[k];
+  if (affine)
+    batch = gdim >= 0 ? o->dims[gdim] : 1;
+  else if (batched_b)
+    for (int k = 0; k < obatch; k++) batch *= o->dims[k];
   int64_t cols = bvec ? 1 : o->dims[orank - 1];
   int64_t rows = avec ? 1 : tensor_numel(o) / cols / batch;
   int64_t Kin = gemm ? (nd->a.trans_a ? A->dims[0] : A->dims[1]) : A->dims[A->rank - 1];
@@ -199,25 +209,19 @@ static bool lower_gemm(Lower *L, const Node *nd) {
                           [DIM_P] = 1,    [DIM_Q] = 1,     [DIM_R] = 1,    [DIM_S] = 1};
   int pos[NDIMS];
   mac_dims(n, bound, pos);
-  /* Can G index this operand's batch dims (one dim, of the full batch size or 1)? */
-  bool one_batch = obatch <= 1;
   Access *I = acc(n, ROLE_I, ACC_READ, mt(L, nd->in[0]), A->rank);
   if (gemm) {
     ix(I, nd->a.trans_a ? 1 : 0, pos[DIM_N], 1, -1, 0, 0);
     ix(I, nd->a.trans_a ? 0 : 1, pos[DIM_C], 1, -1, 0, 0);
   } else if (avec) {
     ix(I, 0, pos[DIM_C], 1, -1, 0, 0);
-  } else if (!batched_b) {
-    if (A->rank > 2)
-      I->ix = IX_WHOLE; /* rows span A's leading dims */
-    else {
-      ix(I, 0, pos[DIM_N], 1, -1, 0, 0);
-      ix(I, 1, pos[DIM_C], 1, -1, 0, 0);
-    }
-  } else if (!one_batch || A->rank > 3) {
+  } else if (!affine) {
     I->ix = IX_WHOLE;
   } else {
-    if (A->rank == 3) ix(I, 0, A->dims[0] == 1 ? -1 : pos[DIM_G], 1, -1, 0, 0);
+    for (int k = 0; k < A->rank - 2; k++) {
+      int od = obatch - (A->rank - 2) + k; /* the output batch dim it aligns with */
+      ix(I, k, od == gdim && A->dims[k] > 1 ? pos[DIM_G] : -1, 1, -1, 0, 0);
+    }
     ix(I, A->rank - 2, pos[DIM_N], 1, -1, 0, 0);
     ix(I, A->rank - 1, pos[DIM_C], 1, -1, 0, 0);
   }
@@ -227,10 +231,13 @@ static bool lower_gemm(Lower *L, const Node *nd) {
     ix(W, nd->a.trans_b ? 0 : 1, pos[DIM_K], 1, -1, 0, 0);
   } else if (bvec) {
     ix(W, 0, pos[DIM_C], 1, -1, 0, 0);
-  } else if (!one_batch || B->rank > 3) {
+  } else if (!affine) {
     W->ix = IX_WHOLE;
   } else {
-    if (B->rank == 3) ix(W, 0, B->dims[0] == 1 ? -1 : pos[DIM_G], 1, -1, 0, 0);
+    for (int k = 0; k < B->rank - 2; k++) {
+      int od = obatch - (B->rank - 2) + k;
+      ix(W, k, od == gdim && B->dims[k] > 1 ? pos[DIM_G] : -1, 1, -1, 0, 0);
+    }
     ix(W, B->rank - 2, pos[DIM_C], 1, -1, 0, 0);
     ix(W, B->rank - 1, pos[DIM_K], 1, -1, 0, 0);
   }
@@ -248,14 +255,12 @@ static bool lower_gemm(Lower *L, const Node *nd) {
     n->param.f.mac.alpha = nd->a.alpha;
   }
   Access *O = acc(n, ROLE_O, ACC_UPDATE, mt(L, nd->out[0]), orank);
-  if (gemm || (!batched_b && !avec && !bvec && orank == 2)) {
+  if (gemm) {
     ix(O, 0, pos[DIM_N], 1, -1, 0, 0);
     ix(O, 1, pos[DIM_K], 1, -1, 0, 0);
-  } else if (orank == 1) {
-    ix(O, 0, avec ? pos[DIM_K] : pos[DIM_N], 1, -1, 0, 0);
-  } else if (batched_b && one_batch) {
-    ix(O, 0, pos[DIM_G], 1, -1, 0, 0);
-    if (!avec) ix(O, 1, pos[DIM_N], 1, -1, 0, 0);
+  } else if (affine) {
+    for (int k = 0; k < obatch; k++) ix(O, k, k == gdim ? pos[DIM_G] : -1, 1, -1, 0, 0);
+    if (!avec) ix(O, obatch, pos[DIM_N], 1, -1, 0, 0);
     if (!bvec) ix(O, orank - 1, pos[DIM_K], 1, -1, 0, 0);
   } else {
     O->ix = IX_WHOLE; /* [batch..., M, N] viewed as [rows, N] or [G, rows, N] */

@@ -333,6 +333,100 @@ static void schedule_json(JsonWriter *j, const Module *m, const Arch *a, const S
   json_end(j, NULL);
 }
 
+/* The vector nests' costs (backend/vector.c), listed after the mac layers,
+ * their total by kind, the total with them, and how many vector and
+ * data-movement nests are not costed and why. */
+static void vector_table(FILE *f, const Module *m, const Arch *a, int64_t cyc_mac, double e_mac) {
+  int64_t cyc = 0, cyc_k[5] = {0};
+  double e = 0, e_k[5] = {0};
+  int costed = 0, uncosted = 0, moves = 0;
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    const Nest *nt = &m->nests[i];
+    VecCost v;
+    moves += nt->kind == NK_MOVE;
+    if (nt->kind != NK_VEC) continue;
+    if (!vec_cost(a, m, nt, &v)) {
+      uncosted++;
+      continue;
+    }
+    if (!costed++)
+      fprintf(f, "vector unit (%" PRId64 " lanes):\n%-32s %12s %-13s %12s %12s %12s %12s\n",
+              a->vector.lanes, "layer", "cycles", "kind", "points", "energy_pJ", "ops_pJ",
+              "memory_pJ");
+    fprintf(f, "%-32s %12" PRId64 " %-13s %12" PRId64 " %12.5g %12.5g %12.5g\n", nt->name, v.cycles,
+            vec_kind_name(v.kind), v.points, v.energy_pj, v.op_energy_pj, v.mem_energy_pj);
+    cyc += v.cycles, e += v.energy_pj;
+    cyc_k[v.kind] += v.cycles, e_k[v.kind] += v.energy_pj;
+  }
+  if (costed) {
+    fprintf(f, "%-32s %12" PRId64 " %-13s %12s %12.5g\n", "vector total", cyc, "", "", e);
+    for (int k = VK_ELEMENTWISE; k <= VK_REDUCE; k++)
+      if (cyc_k[k])
+        fprintf(
+            f, "  %-30s %12" PRId64 " (%.1f%% of all cycles) %12.5g pJ (%.1f%% of all energy)\n",
+            vec_kind_name((VecKind)k), cyc_k[k], 100.0 * (double)cyc_k[k] / (double)(cyc + cyc_mac),
+            e_k[k], 100.0 * e_k[k] / (e + e_mac));
+    fprintf(f, "%-32s %12" PRId64 " %7s %12.5g   (mac layers %.1f%% of cycles, %.1f%% of energy)\n",
+            "total with the vector unit", cyc + cyc_mac, "", e + e_mac,
+            100.0 * (double)cyc_mac / (double)(cyc + cyc_mac), 100.0 * e_mac / (e + e_mac));
+  }
+  if (uncosted)
+    fprintf(f, "(%d vector-unit nests are not costed%s)\n", uncosted,
+            a->vector.lanes <= 0 ? ": the arch has no vector unit"
+                                 : ": host ops the vector unit does not run");
+  if (moves)
+    fprintf(f, "(%d data-movement nests (transpose, concat, slice, gather) are not costed)\n",
+            moves);
+}
+
+static void vector_json(JsonWriter *j, const Module *m, const Arch *a) {
+  int64_t cyc = 0;
+  double e = 0;
+  int uncosted = 0, moves = 0;
+  json_key(j, "vector");
+  json_array(j, "\n    ");
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    const Nest *nt = &m->nests[i];
+    VecCost v;
+    moves += nt->kind == NK_MOVE;
+    if (nt->kind != NK_VEC) continue;
+    if (!vec_cost(a, m, nt, &v)) {
+      uncosted++;
+      continue;
+    }
+    json_object(j, NULL);
+    json_key(j, "name");
+    json_str(j, nt->name);
+    json_key(j, "kind");
+    json_str(j, vec_kind_name(v.kind));
+    json_key(j, "points");
+    json_int(j, v.points);
+    json_key(j, "adds");
+    json_int(j, v.adds);
+    json_key(j, "muls");
+    json_int(j, v.muls);
+    json_key(j, "cycles");
+    json_int(j, v.cycles);
+    json_key(j, "energy_pj");
+    json_num(j, "%.9g", v.energy_pj);
+    json_key(j, "op_energy_pj");
+    json_num(j, "%.9g", v.op_energy_pj);
+    json_key(j, "memory_energy_pj");
+    json_num(j, "%.9g", v.mem_energy_pj);
+    json_end(j, NULL);
+    cyc += v.cycles, e += v.energy_pj;
+  }
+  json_end(j, "\n  ");
+  json_key(j, "vector_cycles");
+  json_int(j, cyc);
+  json_key(j, "vector_energy_pj");
+  json_num(j, "%.9g", e);
+  json_key(j, "vector_uncosted");
+  json_int(j, uncosted);
+  json_key(j, "move_nests_uncosted");
+  json_int(j, moves);
+}
+
 Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
                          const CostResult *per_nest, FILE *table, const char *json_path, Diag *d) {
   Row *rows;
@@ -372,7 +466,7 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
             cyc_tot ? (double)macs_tot / (double)cyc_tot : 0);
     for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.5g", lev_tot[l]);
     fprintf(table, " %12.5g %12.5g\n", mac_tot, e_tot * (double)cyc_tot);
-    if (nvec) fprintf(table, "(%d vector-unit nests are not costed)\n", nvec);
+    vector_table(table, m, a, cyc_tot, e_tot);
     if (sched) schedule_table(table, m, a, sch, rows, n);
   }
   Rc rc = RC_OK;
@@ -405,6 +499,7 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     json_num(&j, "%.6g", a->clock_mhz);
     json_key(&j, "vector_nests");
     json_int(&j, nvec);
+    vector_json(&j, m, a);
     json_key(&j, "layers");
     json_array(&j, "\n    ");
     for (int i = 0; i < n; i++) {

@@ -31,6 +31,11 @@ PUBLISHED = {
     "squeezenet": (0.82e9, 1.248424e6, "torchvision squeezenet1_0: 0.82 GFLOPS, 1,248,424 params"),
     "mnasnet": (312e6, 3.9e6, "Tan et al., MnasNet, CVPR 2019, Table 1: MnasNet-A1 312M MACs, 3.9M params"),
     "alexnet": (0.71e9, 61.100840e6, "torchvision alexnet: 0.71 GFLOPS, 61,100,840 params"),
+    "vit-b16": (17.56e9, 86.567656e6, "torchvision vit_b_16: 17.56 GFLOPS, 86,567,656 params"),
+    "bert-base": (11.174215680e9, 110e6, "Devlin et al. 2019: BERT-base 110M params; MACs: the matmul terms of "
+                  "Hoffmann et al. 2022 Appendix F (no published MAC figure)"),
+    "gpt2-decode": (0.1424064e9, 124e6, "HuggingFace gpt2 model card: 124M params; MACs: Hoffmann et al. 2022 "
+                    "Appendix F matmul terms at one token over 1024 keys"),
     "unet": (None, 31.03e6, "U-Net (Ronneberger et al. 2015), 64 base channels, 2 classes: 31.03M params "
              "(as commonly reported for the paper's network); MACs counted below"),
 }
