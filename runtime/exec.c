@@ -441,7 +441,9 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
   for (int i = 0; i < p->nlayers; i++) {
     RtLayer *L = &p->layers[i];
     Rc rc;
-    if (o->reference) {
+    if (L->nest.vop == VOP_HOST) {
+      rc = rt_exec_host(p, L, d);
+    } else if (o->reference) {
       rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
     } else if (L->nest.kind == NK_MAC) {
       Problem pr;

@@ -111,6 +111,13 @@ typedef struct {
   int held; /* the deepest level the executor held as buffers (its compute
                             level); moved and drained are 0 below it; -1: no tiles (a
                             whole-tensor MatMul) */
+  /* A layer run on the host (its op not on the accelerator): what it
+   * evaluated.  Not part of the accelerator's counts above. */
+  bool host;
+  const char *host_op;   /* its ONNX op type */
+  int64_t host_nodes;    /* nodes evaluated (If/Loop bodies count as their owner) */
+  int64_t host_elements; /* elements of its outputs */
+  double host_seconds;   /* wall time of its evaluation */
 } RtLayerCounts;
 
 int rt_nlayers(const RtProgram *p);
