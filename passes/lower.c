@@ -570,6 +570,12 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_IDENTITY:
     case OP_DROPOUT: ok = lower_whole(&L, nd, NK_VIEW, NULL); break;
     case OP_HOST: ok = lower_whole(&L, nd, NK_VEC, nd->onnx_op); break;
+    case OP_CLIP:
+      if (nd->nin > 1) { /* bounds computed at run time (infer.c): on the host */
+        ok = lower_whole(&L, nd, NK_VEC, "Clip");
+        break;
+      }
+      /* fall through */
     default:
       if (!(v = vec_op(nd->op))) { /* not lowered yet: run on the host, as OP_HOST */
         ok = lower_whole(&L, nd, NK_VEC, op_name(nd->op));

@@ -438,8 +438,11 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
     const Access *ops[4] = {I, W, O, n->has_bias ? nest_access(n, ROLE_B) : NULL};
     if (n->has_bias && !ops[3]) FAIL("layer '%s': bias without a B access", n->name);
     for (int k = 0; k < 4; k++)
-      if (ops[k] && T[ops[k]->tensor].dtype != DT_F32)
-        FAIL("layer '%s': mac operands must be f32", n->name);
+      if (ops[k] && T[ops[k]->tensor].dtype != DT_F32 && T[ops[k]->tensor].dtype != DT_F16 &&
+          T[ops[k]->tensor].dtype != DT_BF16)
+        FAIL("layer '%s': mac operands must be f32, f16 or bf16 (f16 and bf16 are widened to "
+             "f32)",
+             n->name);
     bool whole = I->ix == IX_WHOLE || W->ix == IX_WHOLE || O->ix == IX_WHOLE;
     if (I->ix == IX_GATHER || W->ix == IX_GATHER || O->ix == IX_GATHER)
       FAIL("layer '%s': gather in a mac layer", n->name);
