@@ -369,8 +369,7 @@ static bool infer_node(Ctx *c) {
     for (int i = 1; i < 3; i++) {
       Tensor *b = inf_in(c, i);
       if (b && !tensor_is_const(b)) {
-        if (tensor_numel(b) != 1)
-          FAIL("input %d ('%s') of Clip must have one element", i, b->name);
+        if (tensor_numel(b) != 1) FAIL("input %d ('%s') of Clip must have one element", i, b->name);
         inf_set_out(c, 0, x->dtype, x->rank, x->dims);
         return true;
       }

@@ -2305,7 +2305,8 @@ Rc onnx_encode_node(const Model *g, const Node *n, uint8_t **out, size_t *outlen
     if (!map[t]) {
       const Tensor *T = &g->tensors[t];
       bool cst = T->kind == TK_CONST && T->data;
-      map[t] = model_add_tensor(mini, T->name, T->dtype, T->rank, T->dims, cst ? TK_CONST : TK_INPUT);
+      map[t] =
+          model_add_tensor(mini, T->name, T->dtype, T->rank, T->dims, cst ? TK_CONST : TK_INPUT);
       if (!map[t]) goto oom;
       if (cst) mini->tensors[map[t]].data = T->data; /* g's payload, not copied */
       if (!cst && !model_add_input(mini, map[t])) goto oom;

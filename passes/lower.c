@@ -441,8 +441,7 @@ static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *hos
     if (!nd->in[i]) continue;
     /* A host node's constants travel inside its blob: no weight of the
      * stream unless another layer reads it. */
-    if (n->host_blob && L->g->tensors[nd->in[i]].kind == TK_CONST &&
-        L->g->tensors[nd->in[i]].data)
+    if (n->host_blob && L->g->tensors[nd->in[i]].kind == TK_CONST && L->g->tensors[nd->in[i]].data)
       continue;
     Access *a = acc(n, roles[n->nacc], ACC_READ, mt(L, nd->in[i]), 0);
     a->ix = IX_WHOLE;

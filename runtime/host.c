@@ -70,7 +70,8 @@ bool rt_host_prepare(RtProgram *p, RtLayer *L, const uint8_t *blob, size_t len, 
     if (ok && !nest_touches(n, id, ACC_READ) && p->t[id].role != TR_INPUT &&
         p->t[id].role != TR_WEIGHT) {
       ok = false;
-      for (int k = 0; k < p->nlayers - 1 && !ok; k++) ok = nest_touches(&p->layers[k].nest, id, ACC_WRITE);
+      for (int k = 0; k < p->nlayers - 1 && !ok; k++)
+        ok = nest_touches(&p->layers[k].nest, id, ACC_WRITE);
     }
     if (!ok) {
       diag_error(d, where,

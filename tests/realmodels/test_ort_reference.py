@@ -137,7 +137,7 @@ def main():
         r = harness.run([args.naasc_run, cmdf, "-o", out, "--time"] + harness.run_inputs(m, inputs))
         if not r.ok:
             return False, False, r
-        rows = harness.compare(out, ref)
+        rows = harness.compare(out, ref, m.spec.get("fp16", False))
         for name, ok, err, scale, rel, note in rows:
             print("  %s on %s: %s max |naasc-run - onnxruntime| = %.3g (max |ref| %.3g, max rel %.3g)%s"
                   % (m.id, label, name, err, scale, rel, "" if ok else " OUTSIDE tolerance: " + note))
