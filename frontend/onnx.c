@@ -2018,6 +2018,7 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     break;
   case OP_CAST: w_int(w, &al, "to", a->to); break;
   case OP_CLIP: {
+    if (n->nin - n->ncap > 1) break; /* bounds computed at run time: the inputs as they are */
     /* opset 13: the bounds are rank-0 inputs. */
     const char *lo = arena_printf(&w->a, "%s.min", n->name);
     const char *hi = arena_printf(&w->a, "%s.max", n->name);
