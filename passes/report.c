@@ -36,16 +36,17 @@ typedef struct {
 
 /* Every mapped mac nest's row; with per_nest, its cost under a schedule. */
 static int collect(const Module *m, const Arch *a, const CostResult *per_nest, Row **rows,
-                   int *nvec, Diag *d) {
+                   int *nvec, int *nhost, Diag *d) {
   *rows = xcalloc(m->nnests + 1, sizeof **rows);
   if (!*rows) return -1;
   int n = 0;
-  *nvec = 0;
+  *nvec = *nhost = 0;
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *nt = &m->nests[i];
     Problem p;
     if (!nest_problem(nt, &p)) {
-      *nvec += nt->kind == NK_VEC;
+      *nvec += nt->kind == NK_VEC && nt->vop != VOP_HOST;
+      *nhost += nt->vop == VOP_HOST;
       continue;
     }
     if (!nt->map) {
@@ -336,9 +337,9 @@ static void schedule_json(JsonWriter *j, const Module *m, const Arch *a, const S
 Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
                          const CostResult *per_nest, FILE *table, const char *json_path, Diag *d) {
   Row *rows;
-  int nvec;
+  int nvec, nhost;
   bool sched = sch && sch->ngroups && per_nest;
-  int n = collect(m, a, sched ? per_nest : NULL, &rows, &nvec, d);
+  int n = collect(m, a, sched ? per_nest : NULL, &rows, &nvec, &nhost, d);
   if (n < 0) {
     xfree(rows);
     return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
@@ -373,6 +374,11 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.5g", lev_tot[l]);
     fprintf(table, " %12.5g %12.5g\n", mac_tot, e_tot * (double)cyc_tot);
     if (nvec) fprintf(table, "(%d vector-unit nests are not costed)\n", nvec);
+    if (nhost)
+      fprintf(table,
+              "(%d host nests are not costed: they run on the host, not the accelerator; "
+              "naasc-run --counts lists their work)\n",
+              nhost);
     if (sched) schedule_table(table, m, a, sch, rows, n);
   }
   Rc rc = RC_OK;
@@ -405,6 +411,10 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     json_num(&j, "%.6g", a->clock_mhz);
     json_key(&j, "vector_nests");
     json_int(&j, nvec);
+    if (nhost) { /* present only when there are any (older readers see no change) */
+      json_key(&j, "host_nests");
+      json_int(&j, nhost);
+    }
     json_key(&j, "layers");
     json_array(&j, "\n    ");
     for (int i = 0; i < n; i++) {

@@ -6,7 +6,8 @@
  * reads, fills and updates of every storage level and tensor the way the
  * cost model does (docs/runtime.md), and hands back the output tensors.
  *
- * Layering: runtime -> stream, ir.  Compute tiles run through a kernel
+ * Layering: runtime -> stream, ir; and frontend, host for the layers run on
+ * the host (runtime/host.c: their nodes imported and evaluated).  Compute tiles run through a kernel
  * provider the caller injects (RuntimeOptions.compile, e.g. the LLVM JIT of
  * codegen/codegen.h), called through libffi; without one, or with no_jit,
  * kernel_ref (stream/stream.h) runs them.  Only runtime/ffi.c includes
