@@ -307,6 +307,21 @@ int main(int argc, char **argv) {
   double host_secs = 0;
   for (int i = 0; p && i < rt_nlayers(p); i++)
     if (rt_layer_counts(p, i)->host) nhost++, host_secs += rt_layer_counts(p, i)->host_seconds;
+  int nwide = 0; /* mac layers with f16/bf16 operands: run widened to f32 (runtime/exec.c) */
+  for (int i = 0; p && i < rt_nlayers(p); i++) {
+    const Nest *nt = rt_layer_nest(p, i);
+    bool wide = false;
+    for (int a = 0; nt->kind == NK_MAC && a < nt->nacc; a++) {
+      DType dt = rt_tensor(p, (int)nt->acc[a].tensor)->dtype;
+      wide |= dt == DT_F16 || dt == DT_BF16;
+    }
+    nwide += wide;
+  }
+  if (rc == RC_OK && (timing || counts) && nwide)
+    fprintf(stderr,
+            "naasc-run: %s: %d mac layers have f16/bf16 operands: they ran widened to f32, each "
+            "result rounded back once\n",
+            model, nwide);
   if (rc == RC_OK && timing && nhost)
     fprintf(stderr, "naasc-run: %s: %d layers ran on the host in %.3f s (included below)\n", model,
             nhost, host_secs);

@@ -29,7 +29,8 @@ bit-exact).  The cases:
   matmul_bf16    a bf16 MatMul (widened the same way): within one bf16 ulp
 
 Also: `naasc-run --counts` on pad_conv lists the host layer apart ("host
-total: 1 layers"), and a stream whose host node was tampered with is
+total: 1 layers"), `--time` on the f16 and bf16 cases says the mac layer
+ran widened to f32, and a stream whose host node was tampered with is
 refused at load (exit 1) naming the layer.
 
 Exit codes: 0 pass, 1 failure, 2 bad usage.
@@ -305,7 +306,8 @@ def main():
                     p = os.path.join(d, "in%d-%s.pb" % (k, iname))
                     write_pb(p, iname, v)
                     cmd += ["--input", "%s=%s" % (iname, p)]
-                rc, out, err = run(cmd + (["--counts"] if name == "pad_conv" else []))
+                wide = name in ("conv_fp16", "matmul_bf16")
+                rc, out, err = run(cmd + (["--counts"] if name == "pad_conv" else []) + (["--time"] if wide else []))
                 if rc != 0:
                     verdict(False, "%s on %s: naasc-run exit %d: %s" % (name, preset, rc, err.strip()))
                     continue
@@ -314,6 +316,8 @@ def main():
                     why = check(os.path.join(d, "out%d-%s" % (k, preset), o.name + ".pb"), w, tol)
                     if why:
                         whys.append("%s: %s" % (o.name, why))
+                if wide and "1 mac layers have f16/bf16 operands: they ran widened to f32" not in err:
+                    whys.append("--time does not say the mac layer was widened: %r" % err[-300:])
                 if name == "pad_conv" and "host total: 1 layers" not in out:
                     whys.append("--counts does not list the host layer apart: %r" % out[-300:])
                 verdict(not whys, "%s on %s, input %d%s" % (name, preset, k, ": " + "; ".join(whys) if whys else ""))
