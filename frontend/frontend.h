@@ -63,6 +63,12 @@ Rc onnx_read_tensor_file(const char *path, Model *m, const char *name, TensorId 
  * path): IR version 8 and opset 13, or the oldest opset (up to 21, then IR
  * version 10) that has every op of m; subgraphs as graph attributes. */
 Rc onnx_write(const Model *m, const char *path, Diag *d);
+/* Node n of graph g as a self-contained ONNX model (heap buffer *out of
+ * *len bytes; xfree): n alone, with its subgraphs, its constant inputs as
+ * initializers and every other input a typed graph input named as in g,
+ * its outputs the graph outputs.  What the command stream carries for an
+ * op run on the host; onnx_import_buffer reads it back (runtime/host.c). */
+Rc onnx_encode_node(const Model *g, const Node *n, uint8_t **out, size_t *len, Diag *d);
 
 /* Shape inference and constant folding over the sorted graph (and the
  * subgraphs of its If, Loop and Scan nodes).  Nodes whose inputs are all

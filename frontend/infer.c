@@ -364,6 +364,16 @@ static bool infer_node(Ctx *c) {
     if (!inf_need(c, 1, 3)) return false;
     float v[1];
     int k;
+    /* A bound computed at run time (a ReduceMax of the input, say): the
+     * inputs stay, and the node runs on the host (lower.c). */
+    for (int i = 1; i < 3; i++) {
+      Tensor *b = inf_in(c, i);
+      if (b && !tensor_is_const(b)) {
+        if (tensor_numel(b) != 1) FAIL("input %d ('%s') of Clip must have one element", i, b->name);
+        inf_set_out(c, 0, x->dtype, x->rank, x->dims);
+        return true;
+      }
+    }
     if (!inf_const_floats(c, 1, v, 1, &k)) return false;
     if (k == 1) a->clip_min = v[0];
     if (!inf_const_floats(c, 2, v, 1, &k)) return false;

@@ -2018,6 +2018,7 @@ static Onnx__NodeProto *w_node(Writer *w, const Node *n) {
     break;
   case OP_CAST: w_int(w, &al, "to", a->to); break;
   case OP_CLIP: {
+    if (n->nin - n->ncap > 1) break; /* bounds computed at run time: the inputs as they are */
     /* opset 13: the bounds are rank-0 inputs. */
     const char *lo = arena_printf(&w->a, "%s.min", n->name);
     const char *hi = arena_printf(&w->a, "%s.max", n->name);
@@ -2224,7 +2225,9 @@ static int64_t needed_opset(const Model *m) {
   return v;
 }
 
-Rc onnx_write(const Model *m, const char *path, Diag *d) {
+/* The ModelProto of m packed into a heap buffer (*buf, *len; xfree);
+ * `what` names the destination in errors. */
+static Rc write_model(const Model *m, const char *what, uint8_t **out, size_t *outlen, Diag *d) {
   Writer w = {0};
   arena_init(&w.a);
   w.m = m;
@@ -2250,21 +2253,101 @@ Rc onnx_write(const Model *m, const char *path, Diag *d) {
   mp.graph = w_graph(&w, m, NULL);
   if (!mp.graph) {
     if (w.err) {
-      diag_error(d, NULL, "cannot write '%s': %s", path, w.err);
+      diag_error(d, NULL, "cannot write %s: %s", what, w.err);
       rc = RC_BADINPUT;
     }
     goto done;
   }
   if (w.oom) goto done;
   size_t len = onnx__model_proto__get_packed_size(&mp);
-  buf = xmalloc(len);
+  buf = xmalloc(len ? len : 1);
   if (!buf) goto done;
   onnx__model_proto__pack(&mp, buf);
-  rc = file_write_atomic(path, buf, len, d);
+  *out = buf;
+  *outlen = len;
+  buf = NULL;
+  rc = RC_OK;
 done:
-  if (rc == RC_INTERNAL) diag_error(d, NULL, "out of memory writing '%s'", path);
+  if (rc == RC_INTERNAL) diag_error(d, NULL, "out of memory writing %s", what);
   xfree(buf);
   xfree(w.inits);
   arena_free(&w.a);
   return rc;
+}
+
+Rc onnx_write(const Model *m, const char *path, Diag *d) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  Arena a;
+  arena_init(&a);
+  const char *what = arena_printf(&a, "'%s'", path);
+  Rc rc = what ? write_model(m, what, &buf, &len, d) : RC_INTERNAL;
+  if (!what) diag_error(d, NULL, "out of memory writing '%s'", path);
+  if (rc == RC_OK) rc = file_write_atomic(path, buf, len, d);
+  xfree(buf);
+  arena_free(&a);
+  return rc;
+}
+
+Rc onnx_encode_node(const Model *g, const Node *n, uint8_t **out, size_t *outlen, Diag *d) {
+  *out = NULL;
+  *outlen = 0;
+  Model *mini = model_create(n->name);
+  TensorId *map = xcalloc(g->ntensors + 1, sizeof *map);
+  TensorId *ins = xcalloc((size_t)n->nin + 1, sizeof *ins);
+  TensorId *outs = xcalloc((size_t)n->nout + 1, sizeof *outs);
+  Rc rc = RC_INTERNAL;
+  if (!mini || !map || !ins || !outs) goto oom;
+  mini->opset = g->opset;
+  mini->ir_version = g->ir_version;
+  for (int k = 0; k < n->nin; k++) {
+    TensorId t = n->in[k];
+    if (!t) continue;
+    if (!map[t]) {
+      const Tensor *T = &g->tensors[t];
+      bool cst = T->kind == TK_CONST && T->data;
+      map[t] =
+          model_add_tensor(mini, T->name, T->dtype, T->rank, T->dims, cst ? TK_CONST : TK_INPUT);
+      if (!map[t]) goto oom;
+      if (cst) mini->tensors[map[t]].data = T->data; /* g's payload, not copied */
+      if (!cst && !model_add_input(mini, map[t])) goto oom;
+    }
+    ins[k] = map[t];
+  }
+  for (int k = 0; k < n->nout; k++) {
+    TensorId t = n->out[k];
+    if (!t) continue;
+    const Tensor *T = &g->tensors[t];
+    if (!map[t]) map[t] = model_add_tensor(mini, T->name, T->dtype, T->rank, T->dims, TK_VALUE);
+    if (!map[t] || !model_add_output(mini, map[t])) goto oom;
+    outs[k] = map[t];
+  }
+  NodeId id = model_add_node(mini, n->op, n->name, n->nin, ins, n->nout, outs);
+  if (!id) goto oom;
+  Node *c = &mini->nodes[id];
+  c->onnx_op = n->onnx_op;
+  c->a = n->a;
+  c->act = n->act;
+  c->act_a = n->act_a;
+  c->bn_folded = n->bn_folded;
+  c->ncap = n->ncap;
+  c->sub[0] = n->sub[0];
+  c->sub[1] = n->sub[1];
+  /* The subgraphs are g's, lent for the write (ids unchanged). */
+  mini->subs = g->subs;
+  mini->nsubs = g->nsubs;
+  const char *what = arena_printf(&mini->arena, "host node '%s'", n->name);
+  rc = what ? write_model(mini, what, out, outlen, d) : RC_INTERNAL;
+  mini->subs = NULL;
+  mini->nsubs = 0;
+  if (!what) goto oom;
+  model_destroy(mini);
+  xfree(map), xfree(ins), xfree(outs);
+  return rc;
+oom:
+  if (mini) mini->subs = NULL, mini->nsubs = 0;
+  model_destroy(mini);
+  xfree(map), xfree(ins), xfree(outs);
+  diag_error(d, n->name, "out of memory encoding the host node");
+  return RC_INTERNAL;
 }

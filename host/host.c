@@ -516,6 +516,22 @@ Rc host_eval(const Model *m, const Node *n, const HostTensor *in, int nin, HostT
     if (in[i].dtype == DT_UNDEF) continue;
     if (host_numel(&in[i]) > 0 && !in[i].data) EFAIL("input %d has no data", i);
   }
+  if (n->op == OP_CLIP && nin > 1) { /* bounds given at run time: as attributes */
+    Node c = *n;
+    for (int i = 1; i < 3 && i < nin; i++) {
+      if (in[i].dtype == DT_UNDEF) continue;
+      if (host_numel(&in[i]) != 1)
+        EFAIL("Clip bound %d has %" PRId64 " elements, not 1", i, host_numel(&in[i]));
+      float v = (float)host_get_f(&in[i], 0);
+      if (dt_int(in[i].dtype)) v = (float)host_get_i(&in[i], 0);
+      if (i == 1)
+        c.a.clip_min = v;
+      else
+        c.a.clip_max = v;
+    }
+    c.nin = 1;
+    return host_eval(m, &c, in, 1, out, nout, a, d);
+  }
   ETRY(f(e));
   if (n->act && ev_want(e, 0)) ev_apply_act(n->act, &n->act_a, &out[0]);
   return RC_OK;

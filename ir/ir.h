@@ -1411,6 +1411,11 @@ typedef struct {
   const char *loc;     /* "file.onnx:node 'conv1'" */
   VecOp vop;           /* the nest's op: one of its kind (NAASC_VOPS) */
   const char *host_op; /* VOP_HOST: the ONNX op type it runs; else NULL */
+  /* VOP_HOST: the node as a self-contained ONNX model (onnx_encode_node,
+   * module arena), what the stream carries for the runtime to run; NULL
+   * if the node could not be encoded (an unknown op). */
+  const uint8_t *host_blob;
+  size_t host_blob_len;
   int ndims;
   NestDim dims[NEST_MAX_DIMS];
   int nacc;

@@ -145,6 +145,7 @@ Rc graph_fuse_act(Model *m, Diag *d) {
   for (uint32_t i = 1; i < m->nnodes; i++) {
     Node *act = &m->nodes[i];
     if (act->dead || !is_activation(act->op)) continue;
+    if (act->op == OP_CLIP && act->nin > 1) continue; /* bounds known only at run time */
     TensorId x = act->in[0];
     NodeId p = m->tensors[x].producer;
     if (!p) continue;

@@ -18,6 +18,7 @@
  *   and writing whole tensors: not costed, for host/ to evaluate
  * 1-D convolutions and pools lower with Q = S = 1; 3-D ones are refused.
  */
+#include "frontend/frontend.h"
 #include "passes/passes.h"
 
 #include <string.h>
@@ -419,11 +420,35 @@ static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *hos
   if (host_op) {
     n->vop = VOP_HOST;
     if (!(n->host_op = arena_strdup(&L->m->arena, host_op))) return false;
+    /* The node itself, for the runtime's host evaluator; a node the ONNX
+     * writer refuses (an unknown op) gets none, and the runtime says so. */
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    Diag quiet;
+    diag_init(&quiet, NULL, NULL);
+    if (nd->op != OP_HOST && onnx_encode_node(L->g, nd, &blob, &len, &quiet) == RC_OK) {
+      uint8_t *copy = arena_alloc(&L->m->arena, len ? len : 1);
+      if (!copy) {
+        xfree(blob);
+        return false;
+      }
+      memcpy(copy, blob, len);
+      n->host_blob = copy;
+      n->host_blob_len = len;
+    }
+    xfree(blob);
   }
   static const Role roles[] = {ROLE_X, ROLE_Y, ROLE_Z, ROLE_U, ROLE_V, ROLE_A, ROLE_B, ROLE_C};
-  for (int i = 0; i < nd->nin && n->nacc < NEST_MAX_ACCESS - 1; i++) {
+  int nres = 0; /* the results get their accesses first; reads take what is left */
+  for (int i = 0; i < nd->nout; i++) nres += nd->out[i] != 0;
+  int max_reads = NEST_MAX_ACCESS - (nres < 1 ? 1 : nres);
+  for (int i = 0; i < nd->nin && n->nacc < max_reads; i++) {
     if (!nd->in[i]) continue;
-    Access *a = acc(n, roles[i], ACC_READ, mt(L, nd->in[i]), 0);
+    /* A host node's constants travel inside its blob: no weight of the
+     * stream unless another layer reads it. */
+    if (n->host_blob && L->g->tensors[nd->in[i]].kind == TK_CONST && L->g->tensors[nd->in[i]].data)
+      continue;
+    Access *a = acc(n, roles[n->nacc], ACC_READ, mt(L, nd->in[i]), 0);
     a->ix = IX_WHOLE;
   }
   for (int i = 0; i < nd->nout && n->nacc < NEST_MAX_ACCESS; i++) {
@@ -549,6 +574,12 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_IDENTITY:
     case OP_DROPOUT: ok = lower_whole(&L, nd, NK_VIEW, NULL); break;
     case OP_HOST: ok = lower_whole(&L, nd, NK_VEC, nd->onnx_op); break;
+    case OP_CLIP:
+      if (nd->nin > 1) { /* bounds computed at run time (infer.c): on the host */
+        ok = lower_whole(&L, nd, NK_VEC, "Clip");
+        break;
+      }
+      /* fall through */
     default:
       if (!(v = vec_op(nd->op))) { /* not lowered yet: run on the host, as OP_HOST */
         ok = lower_whole(&L, nd, NK_VEC, op_name(nd->op));

@@ -36,16 +36,17 @@ typedef struct {
 
 /* Every mapped mac nest's row; with per_nest, its cost under a schedule. */
 static int collect(const Module *m, const Arch *a, const CostResult *per_nest, Row **rows,
-                   int *nvec, Diag *d) {
+                   int *nvec, int *nhost, Diag *d) {
   *rows = xcalloc(m->nnests + 1, sizeof **rows);
   if (!*rows) return -1;
   int n = 0;
-  *nvec = 0;
+  *nvec = *nhost = 0;
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *nt = &m->nests[i];
     Problem p;
     if (!nest_problem(nt, &p)) {
-      *nvec += nt->kind == NK_VEC;
+      *nvec += nt->kind == NK_VEC && nt->vop != VOP_HOST;
+      *nhost += nt->vop == VOP_HOST;
       continue;
     }
     if (!nt->map) {
@@ -430,9 +431,9 @@ static void vector_json(JsonWriter *j, const Module *m, const Arch *a) {
 Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
                          const CostResult *per_nest, FILE *table, const char *json_path, Diag *d) {
   Row *rows;
-  int nvec;
+  int nvec, nhost;
   bool sched = sch && sch->ngroups && per_nest;
-  int n = collect(m, a, sched ? per_nest : NULL, &rows, &nvec, d);
+  int n = collect(m, a, sched ? per_nest : NULL, &rows, &nvec, &nhost, d);
   if (n < 0) {
     xfree(rows);
     return d->nerrors ? RC_BADINPUT : RC_INTERNAL;
@@ -500,6 +501,10 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     json_key(&j, "vector_nests");
     json_int(&j, nvec);
     vector_json(&j, m, a);
+    if (nhost) { /* present only when there are any (older readers see no change) */
+      json_key(&j, "host_nests");
+      json_int(&j, nhost);
+    }
     json_key(&j, "layers");
     json_array(&j, "\n    ");
     for (int i = 0; i < n; i++) {

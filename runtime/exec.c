@@ -40,6 +40,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "host/host.h"
 #include "runtime/internal.h"
 
 void rt_options_default(RuntimeOptions *o) {
@@ -429,6 +430,52 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
   return RC_OK;
 }
 
+/* f16 and bf16 operands of a mac layer are widened to f32 for the layer
+ * (the PE array computes in f32, docs/runtime.md "Element types"); its
+ * result is rounded back to its type once, at the end. */
+typedef struct {
+  int id;
+  void *data; /* the tensor's own buffer */
+  DType dt;   /* its own type */
+} Widened;
+
+static int widen(RtProgram *p, const Nest *n, Widened *w, Diag *d) {
+  int nw = 0;
+  for (int a = 0; a < n->nacc; a++) {
+    int id = (int)n->acc[a].tensor;
+    RtTensor *T = &p->t[id];
+    if (T->dtype != DT_F16 && T->dtype != DT_BF16) continue;
+    float *f = xmalloc(sizeof(float) * (size_t)(T->numel ? T->numel : 1));
+    if (!f) {
+      diag_error(d, n->name, "out of memory widening '%s' to f32", T->name);
+      return -1;
+    }
+    const uint16_t *h = T->data;
+    for (int64_t i = 0; i < T->numel; i++)
+      f[i] = T->dtype == DT_F16 ? host_f16_to_f32(h[i]) : host_bf16_to_f32(h[i]);
+    w[nw].id = id, w[nw].data = T->data, w[nw].dt = T->dtype;
+    nw++;
+    T->data = f, T->dtype = DT_F32;
+  }
+  return nw;
+}
+
+static void narrow(RtProgram *p, const Nest *n, const Widened *w, int nw, bool keep) {
+  for (int k = nw - 1; k >= 0; k--) {
+    RtTensor *T = &p->t[w[k].id];
+    const float *f = T->data;
+    bool written = false;
+    for (int a = 0; a < n->nacc; a++)
+      written |= (int)n->acc[a].tensor == w[k].id && n->acc[a].kind != ACC_READ;
+    uint16_t *h = w[k].data;
+    if (written && keep)
+      for (int64_t i = 0; i < T->numel; i++)
+        h[i] = w[k].dt == DT_F16 ? host_f32_to_f16(f[i]) : host_f32_to_bf16(f[i]);
+    xfree(T->data);
+    T->data = w[k].data, T->dtype = w[k].dt;
+  }
+}
+
 Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
   RuntimeOptions def;
   if (!o) rt_options_default(&def), o = &def;
@@ -441,7 +488,12 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
   for (int i = 0; i < p->nlayers; i++) {
     RtLayer *L = &p->layers[i];
     Rc rc;
-    if (o->reference) {
+    Widened w[NEST_MAX_ACCESS];
+    int nw = L->nest.kind == NK_MAC ? widen(p, &L->nest, w, d) : 0;
+    if (nw < 0) return RC_INTERNAL;
+    if (L->nest.vop == VOP_HOST) {
+      rc = rt_exec_host(p, L, d);
+    } else if (o->reference) {
       rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
     } else if (L->nest.kind == NK_MAC) {
       Problem pr;
@@ -455,6 +507,7 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
     } else {
       rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
     }
+    narrow(p, &L->nest, w, nw, rc == RC_OK);
     if (rc != RC_OK) return rc;
   }
   return RC_OK;

@@ -42,6 +42,10 @@ typedef struct {
   TpPack wp;
   float *wp_data;
   int64_t *wp_cells;
+  /* A host layer (VOP_HOST): its node imported from the stream (host.c),
+   * and per graph input and output of that model the program's tensor. */
+  Model *host;
+  int *host_in, *host_out;
   RtLayerCounts counts;
 } RtLayer;
 
@@ -90,6 +94,13 @@ bool rt_tile_kernel(const RtLayer *L, int lc, int64_t full[ACCEL_MAX_LEVELS + 1]
                     const int64_t ext[NDIMS], TileKernel *k);
 /* The mac access of an accel tensor. */
 const Access *rt_mac_access(const Nest *n, int t);
+
+/* Host layers (host.c): imports the node blob of layer L and checks it
+ * against the program's tensors (false, reported at `where`, if it does
+ * not import or does not match); runs it. */
+bool rt_host_prepare(RtProgram *p, RtLayer *L, const uint8_t *blob, size_t len, const char *where,
+                     Diag *d);
+Rc rt_exec_host(RtProgram *p, RtLayer *L, Diag *d);
 
 /* numpy matmul of whole operands with broadcast batch dims, into o (f32)
  * (interp.c). */

@@ -438,8 +438,11 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
     const Access *ops[4] = {I, W, O, n->has_bias ? nest_access(n, ROLE_B) : NULL};
     if (n->has_bias && !ops[3]) FAIL("layer '%s': bias without a B access", n->name);
     for (int k = 0; k < 4; k++)
-      if (ops[k] && T[ops[k]->tensor].dtype != DT_F32)
-        FAIL("layer '%s': mac operands must be f32", n->name);
+      if (ops[k] && T[ops[k]->tensor].dtype != DT_F32 && T[ops[k]->tensor].dtype != DT_F16 &&
+          T[ops[k]->tensor].dtype != DT_BF16)
+        FAIL("layer '%s': mac operands must be f32, f16 or bf16 (f16 and bf16 are widened to "
+             "f32)",
+             n->name);
     bool whole = I->ix == IX_WHOLE || W->ix == IX_WHOLE || O->ix == IX_WHOLE;
     if (I->ix == IX_GATHER || W->ix == IX_GATHER || O->ix == IX_GATHER)
       FAIL("layer '%s': gather in a mac layer", n->name);
@@ -491,9 +494,7 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
   Role roles[NEST_MAX_ACCESS];
   vop_reads(v, &rmin, &rmax, roles);
   switch (v) {
-  case VOP_HOST:
-    FAIL("layer '%s' is an op run on the host (%s); the runtime has no host implementation",
-         n->name, n->host_op);
+  case VOP_HOST: return true; /* its node is checked when its CMD_VECOP is read (host.c) */
   case VOP_RELU:
   case VOP_CLIP:
   case VOP_LEAKYRELU:
@@ -940,6 +941,18 @@ static bool read_commands(Ld *L, Cur *c) {
     } else if (op == CMD_VECOP) {
       if (st != S_IN || ly->mapped || has_vec) FAIL("a vector op in a mapped layer");
       has_vec = true;
+      if (ly->nest.vop == VOP_HOST) {
+        if (r.n == 0)
+          FAIL("layer '%s' is an op run on the host (%s), and the stream carries no node for it "
+               "(an op naasc does not know: --allow-unsupported)",
+               ly->nest.name, ly->nest.host_op);
+        uint64_t off = (uint64_t)get64(&r), blen = (uint64_t)get64(&r);
+        if (r.bad || off > L->wlen || blen > L->wlen - off || blen == 0)
+          FAIL("layer '%s': its host node at %" PRIu64 "+%" PRIu64
+               " is outside the weight section (%" PRIu64 " bytes)",
+               ly->nest.name, off, blen, L->wlen);
+        if (!rt_host_prepare(p, ly, L->w + off, (size_t)blen, L->where, L->d)) return false;
+      }
     } else if (op == CMD_SYNC) {
       if (st != S_IN) FAIL("two syncs");
       if (ly->mapped && (!has_compute || ly->nest.kind != NK_MAC))
@@ -1066,6 +1079,7 @@ void rt_destroy(RtProgram *p) {
   for (int i = 0; p->layers && i < p->nlayers; i++) {
     xfree(p->layers[i].wp_data);
     xfree(p->layers[i].wp_cells);
+    model_destroy(p->layers[i].host);
   }
   xfree(p->layers);
   xfree(p->kcache);

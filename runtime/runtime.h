@@ -6,7 +6,8 @@
  * reads, fills and updates of every storage level and tensor the way the
  * cost model does (docs/runtime.md), and hands back the output tensors.
  *
- * Layering: runtime -> stream, ir.  Compute tiles run through a kernel
+ * Layering: runtime -> stream, ir; and frontend, host for the layers run on
+ * the host (runtime/host.c: their nodes imported and evaluated).  Compute tiles run through a kernel
  * provider the caller injects (RuntimeOptions.compile, e.g. the LLVM JIT of
  * codegen/codegen.h), called through libffi; without one, or with no_jit,
  * kernel_ref (stream/stream.h) runs them.  Only runtime/ffi.c includes
@@ -111,6 +112,13 @@ typedef struct {
   int held; /* the deepest level the executor held as buffers (its compute
                             level); moved and drained are 0 below it; -1: no tiles (a
                             whole-tensor MatMul) */
+  /* A layer run on the host (its op not on the accelerator): what it
+   * evaluated.  Not part of the accelerator's counts above. */
+  bool host;
+  const char *host_op;   /* its ONNX op type */
+  int64_t host_nodes;    /* nodes evaluated (If/Loop bodies count as their owner) */
+  int64_t host_elements; /* elements of its outputs */
+  double host_seconds;   /* wall time of its evaluation */
 } RtLayerCounts;
 
 int rt_nlayers(const RtProgram *p);

@@ -11,7 +11,8 @@
  * level and kept tensor (the full tile: sizes, element strides in the
  * tensor, padding), a CMD_STORE per level keeping outputs, one CMD_COMPUTE
  * naming the kernel of the compute tile, CMD_SYNC and CMD_END.  Other nests
- * get CMD_VECOP.  So the stream grows with the number of loops, never with
+ * get CMD_VECOP; a host layer's names where the weight section holds its
+ * node (Nest.host_blob, an ONNX model of the node alone).  So the stream grows with the number of loops, never with
  * the number of iterations.
  *
  * Invariants: the output is deterministic (same inputs, same bytes);
@@ -476,6 +477,12 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
       if (!emit_mapping(&b, &pk, wbytes, n, mod, &n->map->m, w, st)) goto oom;
     } else {
       size_t v = rec_begin(&b, CMD_VECOP);
+      if (n->vop == VOP_HOST && n->host_blob) { /* the node, in the weight section */
+        while (pk.n % 64) put8(&pk, 0);
+        put64(&b, wbytes + pk.n);
+        put64(&b, n->host_blob_len);
+        put(&pk, n->host_blob, n->host_blob_len);
+      }
       rec_end(&b, v);
     }
     size_t s = rec_begin(&b, CMD_SYNC);

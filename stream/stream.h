@@ -37,7 +37,7 @@
  */
 
 #define CMDF_MAGIC "NAASCCMD" /* 8 bytes, no NUL */
-#define CMDF_VERSION 2
+#define CMDF_VERSION 3
 #define CMDF_HEADER_BYTES 80
 
 /* Header, at offset 0 (all u64 unless noted):
@@ -54,7 +54,9 @@ typedef enum {
   CMD_LOAD = 3,    /* a tile of a tensor moves from its parent into a level */
   CMD_STORE = 4,   /* an output tile moves from a level back to its parent */
   CMD_COMPUTE = 5, /* the PE array computes the tile held at a level, with a kernel */
-  CMD_VECOP = 6,   /* the vector unit runs the layer (element-wise, pooling, moves, views) */
+  CMD_VECOP = 6,   /* the vector unit runs the layer (element-wise, pooling, moves, views);
+                      a host layer's: u64 offset, u64 length of its node (an ONNX model)
+                      in the weight section */
   CMD_SYNC = 7,    /* barrier: everything before it is complete */
   CMD_END = 8,     /* end of a layer */
   CMD_KERNEL = 9,  /* a TileKernel descriptor, referenced by CMD_COMPUTE */

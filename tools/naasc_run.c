@@ -8,7 +8,8 @@
  * Writes OUTDIR/OUTPUT.pb (an ONNX TensorProto) per graph output, each
  * atomically.  --target checks the stream was compiled for that
  * architecture; --counts prints the accesses counted per mac layer, level
- * and tensor; --moved the words the executor moved between its buffers;
+ * and tensor, then the layers run on the host (their nodes, output elements
+ * and time, apart from the accelerator's counts); --moved the words the executor moved between its buffers;
  * --inner computes at the innermost level; --reference runs every layer
  * through the nest interpreter.  --max-memory caps what the program may
  * take (tensors, packed weights, scratch, tile buffers; default
@@ -137,6 +138,29 @@ static void print_counts(const RtProgram *p) {
                (long long)a->updates);
       }
   }
+}
+
+/* The layers run on the host, apart: none of their work is in the
+ * accelerator's counts.  Nothing is printed for a stream without any. */
+static void print_host(FILE *f, const RtProgram *p) {
+  int n = 0;
+  int64_t nodes = 0, elems = 0;
+  double secs = 0;
+  for (int i = 0; i < rt_nlayers(p); i++) {
+    const RtLayerCounts *c = rt_layer_counts(p, i);
+    if (!c->host) continue;
+    if (!n++)
+      fprintf(f,
+              "host layers (run by the host evaluator; not in the accelerator's counts):\n"
+              "%-32s %-20s %8s %14s %10s\n",
+              "layer", "op", "nodes", "out elements", "seconds");
+    fprintf(f, "%-32.32s %-20.20s %8lld %14lld %10.4f\n", c->name, c->host_op,
+            (long long)c->host_nodes, (long long)c->host_elements, c->host_seconds);
+    nodes += c->host_nodes, elems += c->host_elements, secs += c->host_seconds;
+  }
+  if (n)
+    fprintf(f, "host total: %d layers, %lld nodes, %lld output elements, %.4f s\n", n,
+            (long long)nodes, (long long)elems, secs);
 }
 
 static void print_moved(const RtProgram *p) {
@@ -279,13 +303,36 @@ int main(int argc, char **argv) {
   if (rc == RC_OK && timing)
     fprintf(stderr, "naasc-run: %s: %.1f MiB held of the %.1f MiB allowed (--max-memory)\n", model,
             (double)rt_memory(p) / (1 << 20), (double)max_memory / (1 << 20));
+  int nhost = 0;
+  double host_secs = 0;
+  for (int i = 0; p && i < rt_nlayers(p); i++)
+    if (rt_layer_counts(p, i)->host) nhost++, host_secs += rt_layer_counts(p, i)->host_seconds;
+  int nwide = 0; /* mac layers with f16/bf16 operands: run widened to f32 (runtime/exec.c) */
+  for (int i = 0; p && i < rt_nlayers(p); i++) {
+    const Nest *nt = rt_layer_nest(p, i);
+    bool wide = false;
+    for (int a = 0; nt->kind == NK_MAC && a < nt->nacc; a++) {
+      DType dt = rt_tensor(p, (int)nt->acc[a].tensor)->dtype;
+      wide |= dt == DT_F16 || dt == DT_BF16;
+    }
+    nwide += wide;
+  }
+  if (rc == RC_OK && (timing || counts) && nwide)
+    fprintf(stderr,
+            "naasc-run: %s: %d mac layers have f16/bf16 operands: they ran widened to f32, each "
+            "result rounded back once\n",
+            model, nwide);
+  if (rc == RC_OK && timing && nhost)
+    fprintf(stderr, "naasc-run: %s: %d layers ran on the host in %.3f s (included below)\n", model,
+            nhost, host_secs);
   if (rc == RC_OK && timing)
     fprintf(stderr, "naasc-run: %s: %.3f s (%s)\n", model,
             (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
             reference ? "reference interpreter"
             : no_jit  ? "tiled, C reference kernels"
                       : "tiled, JIT kernels");
-  if (rc == RC_OK && counts) print_counts(p);
+  if (rc == RC_OK && counts) print_counts(p), print_host(stdout, p);
+  if (rc == RC_OK && timing && !counts) print_host(stderr, p);
   if (rc == RC_OK && moved) print_moved(p);
   if (rc == RC_OK && outdir) {
     if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {

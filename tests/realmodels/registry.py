@@ -194,7 +194,7 @@ SPECS = {
     "blazeface-back": dict(inputs=[("input:0", (1, 256, 256, 3), F32, nhwc_scene(256, 256, -1, 1))]),
     "mlsd-tiny": dict(inputs=[("input_image_with_alpha:0", (1, 320, 320, 4), F32, nhwc_scene(320, 320, 0, 255, 4))]),
     "mlsd-large": dict(inputs=[("input_image_with_alpha:0", (1, 512, 512, 4), F32, nhwc_scene(512, 512, 0, 255, 4))]),
-    "isnet-fp16": dict(inputs=[("input", (1, 3, 1024, 1024), F32, nchw_scene(1024, 1024, -0.5))]),
+    "isnet-fp16": dict(inputs=[("input", (1, 3, 1024, 1024), F32, nchw_scene(1024, 1024, -0.5))], fp16=True),
     "isnet-quint8": dict(inputs=[("input", (1, 3, 1024, 1024), F32, nchw_scene(1024, 1024, -0.5))]),
     "silero-v4": dict(inputs=[("input", (1, 512), F32, lambda rng: voice(512, rng)[None]),
                               ("sr", (), I64, const(16000, np.int64)),

@@ -131,7 +131,7 @@ def survey_one(model, args, supported):
         out = os.path.join(d, "naasc-run")
         steps["run"] = harness.run([args.naasc_run, cmdf, "-o", out, "--time"] + harness.run_inputs(model, inputs))
         if steps["run"].ok and ref:
-            compare = harness.compare(out, ref)
+            compare = harness.compare(out, ref, model.spec.get("fp16", False))
     for s in steps.values():
         if s.rc < 0 and s.rc != -9 or s.rc > 3:
             raise SystemExit("survey: %s crashed (exit %d):\n%s" % (" ".join(s.cmd), s.rc, s.err[-2000:]))
