@@ -48,6 +48,12 @@ SUPPORTED = ["zoo-mobilenetv2", "ocr-det", "ocr-rec", "ocr-cls", "oww-embedding"
              # f16 mac layers widened to f32 (compared at f16 precision, harness.py)
              "isnet-fp16"]
 
+# Models whose run takes minutes (mlsd-large: about 90 s to compile and 300 s
+# to run per preset on this 2-core machine; isnet-fp16: 1024 x 1024 images):
+# the ctest run checks them on the first preset only, and says so;
+# --all-presets checks them on every preset.
+HEAVY = {"mlsd-large", "isnet-fp16"}
+
 # The reason naasc refuses each model today: a fragment of its first error
 # line for `naasc M --target eyeriss -o M.cmd` (docs/real-models.md has the
 # whole line), or of naasc-run's when the model compiles.
@@ -73,6 +79,8 @@ def main():
     ap.add_argument("--models", default="", help="only these ids (default: every model)")
     ap.add_argument("--ort", default=None)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--all-presets", action="store_true",
+                    help="check the HEAVY models on every preset too (default: the first only)")
     args = ap.parse_args()
     for exe in (args.naasc, args.naasc_run):
         if not os.access(exe, os.X_OK):
@@ -174,7 +182,12 @@ def main():
         if not r_ort.ok:
             verdict(False, "%s: onnxruntime failed: %s" % (mid, r_ort.first_error()))
             continue
-        for preset in args.presets.split(","):
+        presets = args.presets.split(",")
+        if mid in HEAVY and not args.all_presets and len(presets) > 1:
+            print("  %s: checked on %s only (a heavy model; --all-presets checks %s too)"
+                  % (mid, presets[0], ", ".join(presets[1:])))
+            presets = presets[:1]
+        for preset in presets:
             cmdf = os.path.join(d, preset + ".cmd")
             c = harness.run([args.naasc, m.path] + flags + ["--target", preset, "-o", cmdf])
             if not c.ok:
