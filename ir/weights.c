@@ -231,8 +231,8 @@ Rc weights_read(const char *path, const Module *m, Model **out, Diag *d) {
     int dt = h[0], kind = h[1], rank = h[2];
     if (!dtype_valid(dt) || !dtype_size((DType)dt) || kind > 1 || rank > NAASC_MAX_RANK) {
       snprintf(why, sizeof why,
-               "record %u ('%s'): element type %d, kind %d or rank %d is not one naasc reads", k,
-               nm, dt, kind, rank);
+               "record %u ('%.200s'): element type %d, kind %d or rank %d is not one naasc reads",
+               k, nm, dt, kind, rank);
       rc = bad(d, path, at, why);
       break;
     }
@@ -249,7 +249,7 @@ Rc weights_read(const char *path, const Module *m, Model **out, Diag *d) {
          bytes == want && bytes <= r.end - r.at;
     if (!ok) {
       snprintf(why, sizeof why,
-               "record %u ('%s'): its dims or byte length disagree with each other or with the "
+               "record %u ('%.200s'): its dims or byte length disagree with each other or with the "
                "file's size",
                k, nm);
       rc = bad(d, path, at, why);
@@ -258,7 +258,7 @@ Rc weights_read(const char *path, const Module *m, Model **out, Diag *d) {
     const uint8_t *data;
     rtake(&r, (size_t)bytes, &data);
     if (model_find_tensor(g, nm)) {
-      snprintf(why, sizeof why, "record %u: tensor '%s' appears twice", k, nm);
+      snprintf(why, sizeof why, "record %u: tensor '%.200s' appears twice", k, nm);
       rc = bad(d, path, at, why);
       break;
     }
@@ -268,10 +268,11 @@ Rc weights_read(const char *path, const Module *m, Model **out, Diag *d) {
       bool same = T && T->role == TR_WEIGHT && (int)T->dtype == dt && T->rank == rank;
       for (int i = 0; same && i < rank; i++) same = T->dims[i] == dims[i];
       if (!same) {
-        snprintf(why, sizeof why,
-                 "record %u: tensor '%s' (%s, rank %d) is not a weight of that type and shape in "
-                 "module '%s'",
-                 k, nm, dtype_name((DType)dt), rank, m->name);
+        snprintf(
+            why, sizeof why,
+            "record %u: tensor '%.200s' (%s, rank %d) is not a weight of that type and shape in "
+            "module '%.200s'",
+            k, nm, dtype_name((DType)dt), rank, m->name);
         rc = bad(d, path, at, why);
         break;
       }
