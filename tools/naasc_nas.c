@@ -12,7 +12,8 @@
  * Writes into DIR (default ./naasc-nas/), every file atomically:
  *   result.json, history.csv, pareto.svg, arch.yaml, network.nir
  *                  (search/nas_drive.c says what each holds)
- *   network.report.txt, .json, .svg   its cost report per layer
+ *   network.report.txt, .json, .svg   its cost report per layer, under the
+ *                                     schedule it was scored with
  * Exit codes as naasc's: 0 ok, 1 bad input, 2 bad usage, 3 internal.
  */
 #include <math.h>
@@ -198,7 +199,19 @@ int naasc_nas_main(int argc, char **argv) {
     if (f && js && txt) {
       snprintf(js, n, "%s/network.report.json", dir);
       snprintf(txt, n, "%s/network.report.txt", dir);
-      rc = report_write(r.mod, &r.best.arch, f, js, &d);
+      if (r.best.schedule) { /* the schedule the design was scored with (docs/search.md) */
+        SchedModel *sm = NULL;
+        CostResult *per = xcalloc((size_t)r.mod->nnests + 1, sizeof *per);
+        SchedTotals tot;
+        rc = per ? sched_model_create(r.mod, &r.best.arch, &sm, &d) : RC_INTERNAL;
+        if (rc == RC_OK) rc = schedule_eval(sm, &r.best.schedule[0], per, &tot, &d);
+        if (rc == RC_OK)
+          rc = report_write_schedule(r.mod, &r.best.arch, &r.best.schedule[0], per, f, js, &d);
+        sched_model_destroy(sm);
+        xfree(per);
+      } else {
+        rc = report_write(r.mod, &r.best.arch, f, js, &d);
+      }
       fclose(f);
       Rc wrc = file_write_atomic(txt, buf, len, &d);
       if (rc == RC_OK) rc = wrc;
