@@ -94,38 +94,6 @@ HostTensor host_view(const Tensor *t) {
   return h;
 }
 
-double host_get_f(const HostTensor *t, int64_t i) {
-  const unsigned char *p = t->data;
-  switch (t->dtype) {
-  case DT_F32: {
-    float v;
-    memcpy(&v, p + 4 * i, 4);
-    return v;
-  }
-  case DT_F64: {
-    double v;
-    memcpy(&v, p + 8 * i, 8);
-    return v;
-  }
-  case DT_F16: {
-    uint16_t v;
-    memcpy(&v, p + 2 * i, 2);
-    return host_f16_to_f32(v);
-  }
-  case DT_BF16: {
-    uint16_t v;
-    memcpy(&v, p + 2 * i, 2);
-    return host_bf16_to_f32(v);
-  }
-  case DT_U64: {
-    uint64_t v;
-    memcpy(&v, p + 8 * i, 8);
-    return (double)v;
-  }
-  default: return (double)host_get_i(t, i);
-  }
-}
-
 /* double -> int64 as C's conversion of the truncated value, saturating, NaN 0. */
 static int64_t f2i(double d) {
   if (d != d) return 0;
@@ -134,45 +102,9 @@ static int64_t f2i(double d) {
   return (int64_t)d;
 }
 
-int64_t host_get_i(const HostTensor *t, int64_t i) {
-  const unsigned char *p = t->data;
-  switch (t->dtype) {
-  case DT_I64: {
-    int64_t v;
-    memcpy(&v, p + 8 * i, 8);
-    return v;
-  }
-  case DT_U64: {
-    uint64_t v;
-    memcpy(&v, p + 8 * i, 8);
-    return (int64_t)v;
-  }
-  case DT_I32: {
-    int32_t v;
-    memcpy(&v, p + 4 * i, 4);
-    return v;
-  }
-  case DT_U32: {
-    uint32_t v;
-    memcpy(&v, p + 4 * i, 4);
-    return v;
-  }
-  case DT_I16: {
-    int16_t v;
-    memcpy(&v, p + 2 * i, 2);
-    return v;
-  }
-  case DT_U16: {
-    uint16_t v;
-    memcpy(&v, p + 2 * i, 2);
-    return v;
-  }
-  case DT_I8: return (int8_t)p[i];
-  case DT_U8: return p[i];
-  case DT_BOOL: return p[i] != 0;
-  default: return f2i(host_get_f(t, i));
-  }
-}
+double host_get_f(const HostTensor *t, int64_t i) { return elem_get_f(t->dtype, t->data, i); }
+
+int64_t host_get_i(const HostTensor *t, int64_t i) { return elem_get_i(t->dtype, t->data, i); }
 
 void host_put_f(HostTensor *t, int64_t i, double v) {
   unsigned char *p = t->data;

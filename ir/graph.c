@@ -220,9 +220,9 @@ static float half_to_float(uint16_t h) {
   return sign ? -f : f;
 }
 
-double tensor_get_f(const Tensor *t, int64_t i) {
-  const unsigned char *p = t->data;
-  switch (t->dtype) {
+double elem_get_f(DType dt, const void *data, int64_t i) {
+  const unsigned char *p = data;
+  switch (dt) {
   case DT_F32: {
     float v;
     memcpy(&v, p + 4 * i, 4);
@@ -251,13 +251,13 @@ double tensor_get_f(const Tensor *t, int64_t i) {
     memcpy(&v, p + 8 * i, 8);
     return (double)v;
   }
-  default: return (double)tensor_get_i(t, i);
+  default: return (double)elem_get_i(dt, data, i);
   }
 }
 
-int64_t tensor_get_i(const Tensor *t, int64_t i) {
-  const unsigned char *p = t->data;
-  switch (t->dtype) {
+int64_t elem_get_i(DType dt, const void *data, int64_t i) {
+  const unsigned char *p = data;
+  switch (dt) {
   case DT_I64: {
     int64_t v;
     memcpy(&v, p + 8 * i, 8);
@@ -291,15 +291,19 @@ int64_t tensor_get_i(const Tensor *t, int64_t i) {
   case DT_I8: return (int8_t)p[i];
   case DT_U8:
   case DT_BOOL: return p[i];
-  default: {
-    double d = tensor_get_f(t, i);
-    if (!(d == d)) return 0;
-    if (d >= 9.2e18) return INT64_MAX;
-    if (d <= -9.2e18) return INT64_MIN;
+  default: { /* the truncated value, saturating; NaN 0 */
+    double d = elem_get_f(dt, data, i);
+    if (d != d) return 0;
+    if (d >= 9223372036854775807.0) return INT64_MAX;
+    if (d <= -9223372036854775808.0) return INT64_MIN;
     return (int64_t)d;
   }
   }
 }
+
+double tensor_get_f(const Tensor *t, int64_t i) { return elem_get_f(t->dtype, t->data, i); }
+
+int64_t tensor_get_i(const Tensor *t, int64_t i) { return elem_get_i(t->dtype, t->data, i); }
 
 int graph_uses(const Model *m, TensorId t) {
   int n = m->tensors[t].is_output ? 1 : 0;

@@ -710,6 +710,11 @@ void attrs_default(Attrs *a); /* ONNX defaults: strides/dilations 1, alpha 1, ..
 
 int64_t tensor_numel(const Tensor *t); /* -1 if the shape is unknown or too large */
 bool tensor_shape_known(const Tensor *t);
+/* Element i of dense row-major data of type dt, converted (the one reader of
+ * element types: tensor_get_*, host/'s host_get_*); a float read as an
+ * integer is truncated, saturating, NaN 0. */
+double elem_get_f(DType dt, const void *data, int64_t i);
+int64_t elem_get_i(DType dt, const void *data, int64_t i);
 /* Element i of a numeric constant, converted; the tensor must have data. */
 double tensor_get_f(const Tensor *t, int64_t i);
 int64_t tensor_get_i(const Tensor *t, int64_t i);
