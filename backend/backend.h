@@ -301,7 +301,7 @@ typedef struct {
    * (timeloop_tech_arch): the components' technology attribute ("32nm";
    * 0 if none), each level's component class and banks. */
   double tech_nm;
-  char level_class[ACCEL_MAX_LEVELS][32];
+  char level_class[ACCEL_MAX_LEVELS][64];
   int level_banks[ACCEL_MAX_LEVELS];
   int mac_bits[2]; /* the MAC's multiplier_width and adder_width attributes; 0 if not given */
 } TimeloopSpec;
