@@ -2,7 +2,12 @@
 # fuzz.sh: a fuzzing campaign, one harness at a time, each one libFuzzer
 # process (one core), for SECONDS each (default 300).
 #
-#   scripts/fuzz.sh [SECONDS] [HARNESS ...]     (default: every harness of tests/fuzz)
+#   scripts/fuzz.sh [--cpu] [SECONDS] [HARNESS ...]     (default: every harness of tests/fuzz)
+#
+# SECONDS is wall-clock time per harness; with --cpu it is CPU time (user + system of the
+# fuzzing processes), for a campaign on a shared machine: the harness then runs in rounds
+# of at most 600 s wall, each continuing from the working corpus, until its CPU time reaches
+# SECONDS. The table's "CPU s" column is measured in both modes.
 #
 # Builds build-fuzz/ first (scripts/setup.sh --fuzz; NAASC_NO_BUILD=1 skips it).
 # Each harness fuzzes in fork mode (-fork=1: one child at a time, going on past a crash,
@@ -17,6 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+cpu_mode=0
+if [ "${1:-}" = --cpu ]; then cpu_mode=1; shift; fi
 secs=${1:-300}
 shift || true
 case "$secs" in '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a number, not '$secs'" >&2; exit 2 ;; esac
@@ -37,11 +44,12 @@ camp=build-fuzz/campaign
 mkdir -p "$camp"
 results=$camp/results.md
 {
-  echo "Campaign of $(date -u +%Y-%m-%dT%H:%MZ), ${secs} s per harness, one process each, on $(nproc) cores"
+  if [ $cpu_mode = 1 ]; then per="${secs} CPU s"; else per="${secs} s"; fi
+  echo "Campaign of $(date -u +%Y-%m-%dT%H:%MZ), $per per harness, one process each, on $(nproc) cores"
   echo "($(git rev-parse --short HEAD 2>/dev/null || echo '?'); libFuzzer -fork=1, ASan+UBSan, clang $(clang-14 --version | head -1 | sed 's/.*version //;s/ .*//'))."
   echo
-  echo "| harness | executions | edges (cov) | features (ft) | corpus | seconds | new findings |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| harness | executions | edges (cov) | features (ft) | corpus | wall s | CPU s | new findings |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 } > "$results"
 
 total_found=0
@@ -55,15 +63,35 @@ for h in "${harnesses[@]}"; do
   work=$camp/$h
   mkdir -p "$work/corpus" "$work/artifacts"
   rm -f "$work/artifacts/"*
-  args=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$secs"
+  args=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
         -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$work/artifacts/")
   [ -f "$src/$h.dict" ] && args+=(-dict="$src/$h.dict")
-  echo "== $h: ${secs} s"
+  if [ $cpu_mode = 1 ]; then echo "== $h: ${secs} CPU s"; else echo "== $h: ${secs} s"; fi
+  : > "$work/log"
   t0=$(date +%s)
-  "$exe" "${args[@]}" "$work/corpus" "$src/corpus" "$src/regressions" > "$work/log" 2>&1 || true
+  execs=0 cpu=0 last=''
+  while :; do
+    if [ $cpu_mode = 1 ]; then
+      round=$(( (secs - cpu) * 2 ))
+      [ $round -gt 600 ] && round=600
+      [ $round -lt 30 ] && round=30
+    else
+      round=$secs
+    fi
+    # CPU time of the round: user + system of the waited-for fuzzing processes (GNU time
+    # counts the fork-mode children, which the parent waits for).
+    /usr/bin/time -f 'cpu %U %S' -o "$work/time" \
+      "$exe" "${args[@]}" -max_total_time="$round" "$work/corpus" "$src/corpus" "$src/regressions" \
+      > "$work/round.log" 2>&1 || true
+    cat "$work/round.log" >> "$work/log"
+    c=$(awk '/^cpu /{printf "%d", $2 + $3}' "$work/time")
+    cpu=$((cpu + ${c:-0}))
+    rlast=$(grep -E '^#[0-9]+: cov: ' "$work/round.log" | tail -1 || true)
+    [ -n "$rlast" ] && last=$rlast && execs=$((execs + $(echo "$rlast" | sed -n 's/^#\([0-9]*\):.*/\1/p')))
+    [ $cpu_mode = 1 ] && [ $cpu -lt "$secs" ] && [ -n "$rlast" ] || break
+    echo "   round done: $cpu of ${secs} CPU s"
+  done
   t1=$(date +%s)
-  last=$(grep -E '^#[0-9]+: cov: ' "$work/log" | tail -1 || true)
-  execs=$(echo "$last" | sed -n 's/^#\([0-9]*\):.*/\1/p')
   cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
   ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
   corp=$(ls "$work/corpus" | wc -l)
@@ -95,7 +123,7 @@ for h in "${harnesses[@]}"; do
     found=$((found + 1))
   done
   total_found=$((total_found + found))
-  echo "| $h | ${execs:-?} | ${cov:-?} | ${ft:-?} | $corp | $((t1 - t0)) | $found |" >> "$results"
+  echo "| $h | ${execs:-?} | ${cov:-?} | ${ft:-?} | $corp | $((t1 - t0)) | $cpu | $found |" >> "$results"
 done
 
 echo
