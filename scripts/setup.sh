@@ -23,7 +23,7 @@ PKGS=(
   libopenmpi-dev openmpi-bin                             # naasc --search over MPI ranks (NAASC_MPI)
 )
 # Only with --fuzz: the libFuzzer harnesses build with clang (-fsanitize=fuzzer).
-FUZZ_PKGS=(clang-14 libfuzzer-14-dev)
+FUZZ_PKGS=(clang-14 libfuzzer-14-dev time)  # time: scripts/fuzz.sh measures CPU seconds
 # Commands that may come from elsewhere (a machine may carry its own Node.js
 # with npm): installed from Debian only when the command is missing.
 CMDS=(
