@@ -1985,33 +1985,44 @@ static int dim_by_name(Tl *t, const char *nm, size_t n) {
   return -1;
 }
 
+/* The text of a factors entry (a string, or a list of strings joined by
+ * spaces) into buf, cut at a '#' comment.  Returns false (reported) if it is
+ * neither, or longer than buf. */
+static bool factors_text(Tl *t, Ref r, char *buf, size_t cap, const char *what,
+                         const char *example) {
+  size_t used = 0;
+  buf[0] = 0;
+  if (scal(r)) {
+    used = (size_t)snprintf(buf, cap, "%s", scal(r));
+  } else if (is_seq(r)) {
+    for (int i = 0; i < seq_len(r) && used < cap; i++) {
+      const char *s = scal(seq_at(r, i));
+      if (!s) {
+        err_at(t, seq_at(r, i), "'%s': expected factors such as M=8", what);
+        return false;
+      }
+      used += (size_t)snprintf(buf + used, cap - used, "%s ", s);
+    }
+  } else {
+    err_at(t, r, "'%s': expected factors such as %s or a list of them", what, example);
+    return false;
+  }
+  if (used >= cap) {
+    err_at(t, r, "'%s': factors longer than %zu characters", what, cap - 1);
+    return false;
+  }
+  char *hash = strchr(buf, '#');
+  if (hash) *hash = 0;
+  return true;
+}
+
 /* Parses Timeloop factors ("C1 M8", "C=1 M=8", "Q=5,2", a list of them):
  * f[d], residual r[d] (0 = none); factors of no-role dims go to *extra.
  * Missing dims keep their values.  Returns false (reported) on an error. */
 static bool parse_factors(Tl *t, Ref r, int64_t f[NDIMS], int64_t rem[NDIMS], bool *given,
                           const char *what) {
   char buf[1024];
-  size_t used = 0;
-  buf[0] = 0;
-  if (scal(r)) {
-    snprintf(buf, sizeof buf, "%s", scal(r));
-  } else if (is_seq(r)) {
-    for (int i = 0; i < seq_len(r); i++) {
-      const char *s = scal(seq_at(r, i));
-      if (!s) {
-        err_at(t, seq_at(r, i), "'%s': expected factors such as M=8", what);
-        return false;
-      }
-      int k = snprintf(buf + used, sizeof buf - used, "%s ", s);
-      if (k < 0 || (size_t)k >= sizeof buf - used) break;
-      used += (size_t)k;
-    }
-  } else {
-    err_at(t, r, "'%s': expected factors such as 'C=1 M=8' or a list of them", what);
-    return false;
-  }
-  char *hash = strchr(buf, '#');
-  if (hash) *hash = 0;
+  if (!factors_text(t, r, buf, sizeof buf, what, "'C=1 M=8'")) return false;
   for (const char *p = buf; *p;) {
     if (!isalpha((unsigned char)*p)) {
       if (*p == ' ' || *p == ',' || *p == '\t') {
@@ -2117,27 +2128,7 @@ static bool parse_perm(Tl *t, Ref r, int perm[NDIMS], int *n, int *ntl, const ch
 static bool parse_bounds(Tl *t, Ref r, int64_t ex[NDIMS], int64_t mx[NDIMS], int64_t mn[NDIMS],
                          const char *what) {
   char buf[1024];
-  size_t used = 0;
-  buf[0] = 0;
-  if (scal(r)) {
-    snprintf(buf, sizeof buf, "%s", scal(r));
-  } else if (is_seq(r)) {
-    for (int i = 0; i < seq_len(r); i++) {
-      const char *s = scal(seq_at(r, i));
-      if (!s) {
-        err_at(t, seq_at(r, i), "'%s': expected factors such as M=8", what);
-        return false;
-      }
-      int k = snprintf(buf + used, sizeof buf - used, "%s ", s);
-      if (k < 0 || (size_t)k >= sizeof buf - used) break;
-      used += (size_t)k;
-    }
-  } else {
-    err_at(t, r, "'%s': expected factors such as 'C=1 M<=8' or a list of them", what);
-    return false;
-  }
-  char *hash = strchr(buf, '#');
-  if (hash) *hash = 0;
+  if (!factors_text(t, r, buf, sizeof buf, what, "'C=1 M<=8'")) return false;
   for (const char *p = buf; *p;) {
     if (*p == ' ' || *p == ',' || *p == '\t') {
       p++;
