@@ -814,7 +814,8 @@ static void read_as_built(Reader *r, yaml_node_t *root, bool apply, const char *
   uint8_t must[ACCEL_MAX_LEVELS];
   LevelConstraints lc[ACCEL_MAX_LEVELS];
   bool given[ACCEL_MAX_LEVELS] = {false};
-  for (int l = 0; l < a->nlevels; l++) must[l] = a->level[l].keeps_required, lc[l] = a->cons.level[l];
+  for (int l = 0; l < a->nlevels; l++)
+    must[l] = a->level[l].keeps_required, lc[l] = a->cons.level[l];
   for (yaml_node_pair_t *pr = lv ? lv->data.mapping.pairs.start : NULL;
        lv && pr < lv->data.mapping.pairs.top; pr++) {
     yaml_node_t *kn = yaml_document_get_node(&r->doc, pr->key);
@@ -857,7 +858,8 @@ static void read_as_built(Reader *r, yaml_node_t *root, bool apply, const char *
     return;
   }
   *b = *a;
-  for (int l = 0; l < a->nlevels; l++) b->level[l].keeps_required = must[l], b->cons.level[l] = lc[l];
+  for (int l = 0; l < a->nlevels; l++)
+    b->level[l].keeps_required = must[l], b->cons.level[l] = lc[l];
   b->cons.min_parallelism = minpar;
   int bl, bd;
   char why[256];
@@ -876,10 +878,9 @@ static void read_as_built(Reader *r, yaml_node_t *root, bool apply, const char *
  * (named path in messages). */
 static Rc arch_read(const char *path, const char *text, size_t len, bool as_built, Arch *a,
                     Diag *d) {
-  static const char *const top_keys[] = {"name",        "clock_mhz",       "technology",
-                                         "precision",   "levels",          "mac",
-                                         "vector_unit", "min_parallelism", "as_built",
-                                         NULL};
+  static const char *const top_keys[] = {"name",     "clock_mhz", "technology",  "precision",
+                                         "levels",   "mac",       "vector_unit", "min_parallelism",
+                                         "as_built", NULL};
   static const char *const level_keys[] = {"name",
                                            "dram",
                                            "instances",
@@ -1076,9 +1077,7 @@ done:
   return (root && !r.nerr) ? RC_OK : RC_BADINPUT;
 }
 
-Rc arch_load(const char *path, Arch *a, Diag *d) {
-  return arch_read(path, NULL, 0, false, a, d);
-}
+Rc arch_load(const char *path, Arch *a, Diag *d) { return arch_read(path, NULL, 0, false, a, d); }
 
 Rc arch_load_text(const char *text, size_t len, const char *name, Arch *a, Diag *d) {
   return arch_read(name, text, len, false, a, d);

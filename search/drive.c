@@ -70,7 +70,7 @@ Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasR
 }
 
 const char *naas_drive_mode(const NaasDriveOptions *o) {
-  return o->fixed && o->fixed_as_built    ? "fixed-as-built"
+  return o->fixed && o->fixed_as_built     ? "fixed-as-built"
          : o->fixed                        ? "fixed"
          : o->naas.gradient_conn           ? "cmaes+gradient"
          : o->naas.gradient                ? "gradient"
@@ -113,14 +113,14 @@ Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions 
     diag_error(d, o->budget, "--fixed=as-built: the budget design has no as-built dataflow");
     return RC_BADINPUT;
   }
-  Rc rc = o->fixed ? naas_eval_fixed(w, o->fixed_as_built ? o->as_built : budget, &o->naas,
-                                     &out->r, d)
-                   : naas_search(w, budget, &o->naas, &out->r, d);
+  Rc rc = o->fixed
+              ? naas_eval_fixed(w, o->fixed_as_built ? o->as_built : budget, &o->naas, &out->r, d)
+              : naas_search(w, budget, &o->naas, &out->r, d);
   if (rc != RC_OK || out->r.stopped || o->fixed || o->no_baseline) return rc;
   /* The budget design mapped with the searched design's effort: the same
    * options through naas_eval_fixed -> naas_map_design; free, then as built. */
-  rc = drive_baseline(w, budget, "best mapping", o, &out->r, &out->base, &out->q,
-                      &out->have_base, d);
+  rc = drive_baseline(w, budget, "best mapping", o, &out->r, &out->base, &out->q, &out->have_base,
+                      d);
   if (rc == RC_OK && o->as_built)
     rc = drive_baseline(w, o->as_built, "as built", o, &out->r, &out->built, &out->qb,
                         &out->have_built, d);

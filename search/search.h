@@ -389,9 +389,9 @@ Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasR
 
 /* naasc --search (docs/search.md). */
 typedef struct {
-  NaasOptions naas;   /* the co-search's options */
-  const char *budget; /* the budget as the user named it (result.json, warnings) */
-  bool fixed;         /* no search: the budget design, mapped with the search's final effort */
+  NaasOptions naas;    /* the co-search's options */
+  const char *budget;  /* the budget as the user named it (result.json, warnings) */
+  bool fixed;          /* no search: the budget design, mapped with the search's final effort */
   bool fixed_as_built; /* with fixed: the budget design with its own dataflow (as_built) */
   bool no_baseline;    /* do not map the budget design to compare with */
   /* The budget design with its chip's own dataflow applied (its `as_built:`
