@@ -151,6 +151,12 @@ int cost_compare(const CostResult *got, const CostResult *want, const Arch *a, F
 /* arch_load of the len bytes at text, named `name` in messages (case.c). */
 Rc arch_load_text(const char *text, size_t len, const char *name, Arch *a, Diag *d);
 
+/* arch_load (path) or arch_load_text (text, len; path names it) with the
+ * file's `as_built:` section applied: the chip's own dataflow as mapping
+ * constraints and must_keep (docs/cost-model.md, "As built").  RC_BADINPUT
+ * (reported, naming the arch) if the file has no such section. */
+Rc arch_load_as_built(const char *path, const char *text, size_t len, Arch *a, Diag *d);
+
 /* The presets compiled into the library (backend/presets/NAME.yaml): their
  * names, in a fixed order; *n gets the count. */
 const char *const *arch_preset_names(int *n);
@@ -167,6 +173,11 @@ Rc arch_preset_load(const char *name, Arch *a, Diag *d);
  * Timeloop files, or a Timeloop validation case (*.json, its arch).
  * RC_BADINPUT (reported) otherwise. */
 Rc arch_resolve(const char *name_or_path, Arch *a, Diag *d);
+
+/* arch_resolve of a preset or a naasc arch file with its `as_built:`
+ * dataflow applied (arch_load_as_built; `--fixed=as-built`).  RC_BADINPUT
+ * (reported) for anything else, or a file without the section. */
+Rc arch_resolve_as_built(const char *name_or_path, Arch *a, Diag *d);
 
 /* Writes a in the YAML arch format; arch_load reads it back to the same
  * struct, so print -> load -> print is byte-identical. */

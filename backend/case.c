@@ -786,12 +786,101 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
   want(r, vec, "vector_unit", "area_um2", a->vector.area_um2 >= 0, not_negative);
 }
 
+/* The chip's own dataflow (`as_built:`, docs/cost-model.md, "As built"):
+ * {min_parallelism: F, levels: {NAME: {must_keep: [..], constraints: {..}}}}.
+ * Read and checked whether or not it is applied; with apply, each named
+ * level's must_keep and constraints replace its own (the min_parallelism
+ * too, when given), and a file without the section is an error. */
+static void read_as_built(Reader *r, yaml_node_t *root, bool apply, const char *path, Arch *a) {
+  static const char *const keys[] = {"levels", "min_parallelism", NULL};
+  static const char *const lkeys[] = {"must_keep", "constraints", NULL};
+  yaml_node_t *ab = get_kind(r, root, "", "as_built", YAML_MAPPING_NODE, true);
+  if (!ab) {
+    if (apply) {
+      diag_error(r->d, NULL,
+                 "architecture '%s' has no `as_built:` dataflow (the chip's own mapping "
+                 "constraints, docs/cost-model.md \"As built\")",
+                 a->name[0] ? a->name : (path ? path : "?"));
+      r->nerr++;
+    }
+    return;
+  }
+  check_keys(r, ab, "as_built", keys);
+  double minpar = opt_num(r, ab, "as_built", "min_parallelism", a->cons.min_parallelism);
+  if (!(minpar >= 0 && minpar <= 1))
+    rd_error(r, get(r, ab, "as_built", "min_parallelism", true), "as_built", "min_parallelism",
+             "expected a share of the MACs from 0 to 1");
+  yaml_node_t *lv = get_kind(r, ab, "as_built", "levels", YAML_MAPPING_NODE, false);
+  uint8_t must[ACCEL_MAX_LEVELS];
+  LevelConstraints lc[ACCEL_MAX_LEVELS];
+  bool given[ACCEL_MAX_LEVELS] = {false};
+  for (int l = 0; l < a->nlevels; l++)
+    must[l] = a->level[l].keeps_required, lc[l] = a->cons.level[l];
+  for (yaml_node_pair_t *pr = lv ? lv->data.mapping.pairs.start : NULL;
+       lv && pr < lv->data.mapping.pairs.top; pr++) {
+    yaml_node_t *kn = yaml_document_get_node(&r->doc, pr->key);
+    yaml_node_t *vn = yaml_document_get_node(&r->doc, pr->value);
+    const char *name = scalar(kn);
+    int l = name ? level_index(a, name) : -1;
+    if (l < 0) {
+      rd_error(r, kn, "as_built.levels", name ? name : "?", "no storage level of that name");
+      continue;
+    }
+    char ctx[96];
+    snprintf(ctx, sizeof ctx, "as_built.levels.%s", name);
+    if (vn->type != YAML_MAPPING_NODE) {
+      rd_error(r, vn, "as_built.levels", name, "expected a mapping of keys");
+      continue;
+    }
+    if (given[l]) rd_error(r, kn, "as_built.levels", name, "a level named twice");
+    given[l] = true;
+    check_keys(r, vn, ctx, lkeys);
+    if (get(r, vn, ctx, "must_keep", true)) {
+      must[l] = get_tensors(r, vn, ctx, "must_keep");
+      if (must[l] & ~a->level[l].keeps_allowed)
+        rd_error(r, get(r, vn, ctx, "must_keep", true), ctx, "must_keep",
+                 "every tensor listed must be in the level's keeps");
+    }
+    yaml_node_t *cons = get_kind(r, vn, ctx, "constraints", YAML_MAPPING_NODE, true);
+    if (cons) {
+      char sub[112];
+      snprintf(sub, sizeof sub, "%s.constraints", ctx);
+      memset(&lc[l], 0, sizeof lc[l]);
+      get_level_cons(r, cons, sub, &lc[l]);
+    }
+  }
+  if (r->nerr) return;
+  /* Checked on a copy, so that the plain load stays as it was. */
+  Arch *b = xmalloc(sizeof *b);
+  if (!b) {
+    diag_error(r->d, NULL, "out of memory");
+    r->nerr++;
+    return;
+  }
+  *b = *a;
+  for (int l = 0; l < a->nlevels; l++)
+    b->level[l].keeps_required = must[l], b->cons.level[l] = lc[l];
+  b->cons.min_parallelism = minpar;
+  int bl, bd;
+  char why[256];
+  if (!mapcons_valid(b, &bl, &bd, why, sizeof why)) {
+    char ctx[96];
+    snprintf(ctx, sizeof ctx, "as_built.levels.%s", bl >= 0 ? b->level[bl].name : "?");
+    yaml_node_t *at = bl >= 0 && lv ? get(r, lv, "as_built.levels", b->level[bl].name, true) : ab;
+    rd_error(r, at ? at : ab, bl >= 0 ? ctx : "as_built", "constraints", why);
+  } else if (apply) {
+    *a = *b;
+  }
+  xfree(b);
+}
+
 /* arch_load and arch_load_text: the file at path, or the len bytes at text
  * (named path in messages). */
-static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Diag *d) {
-  static const char *const top_keys[] = {"name",        "clock_mhz",       "technology",
-                                         "precision",   "levels",          "mac",
-                                         "vector_unit", "min_parallelism", NULL};
+static Rc arch_read(const char *path, const char *text, size_t len, bool as_built, Arch *a,
+                    Diag *d) {
+  static const char *const top_keys[] = {"name",     "clock_mhz", "technology",  "precision",
+                                         "levels",   "mac",       "vector_unit", "min_parallelism",
+                                         "as_built", NULL};
   static const char *const level_keys[] = {"name",
                                            "dram",
                                            "instances",
@@ -968,6 +1057,7 @@ static Rc arch_read(const char *path, const char *text, size_t len, Arch *a, Dia
     a->vector.area_um2 = opt_num(&r, vec, "vector_unit", "area_um2", 0);
   }
   if (!r.nerr) arch_check_values(&r, root, a);
+  if (!r.nerr) read_as_built(&r, root, as_built, path, a);
   if (!r.nerr) {
     int bl, bd;
     char why[256];
@@ -987,10 +1077,14 @@ done:
   return (root && !r.nerr) ? RC_OK : RC_BADINPUT;
 }
 
-Rc arch_load(const char *path, Arch *a, Diag *d) { return arch_read(path, NULL, 0, a, d); }
+Rc arch_load(const char *path, Arch *a, Diag *d) { return arch_read(path, NULL, 0, false, a, d); }
 
 Rc arch_load_text(const char *text, size_t len, const char *name, Arch *a, Diag *d) {
-  return arch_read(name, text, len, a, d);
+  return arch_read(name, text, len, false, a, d);
+}
+
+Rc arch_load_as_built(const char *path, const char *text, size_t len, Arch *a, Diag *d) {
+  return arch_read(path, text, len, true, a, d);
 }
 
 Rc problem_load(const char *path, Problem *p, Diag *d) {

@@ -127,3 +127,23 @@ Rc arch_resolve(const char *t, Arch *a, Diag *d) {
              t, preset_list(buf, sizeof buf));
   return RC_BADINPUT;
 }
+
+Rc arch_resolve_as_built(const char *t, Arch *a, Diag *d) {
+  size_t len = 0;
+  const char *text = t ? arch_preset_text(t, &len) : NULL;
+  char buf[256];
+  if (text) {
+    snprintf(buf, sizeof buf, "preset %s", t);
+    return arch_load_as_built(buf, text, len, a, d);
+  }
+  if (t && (ends_with(t, ".yaml") || ends_with(t, ".yml"))) {
+    SpecKind kind = spec_file_kind(t);
+    if (kind != SPEC_TIMELOOP && kind != SPEC_OTHER) return arch_load_as_built(t, NULL, 0, a, d);
+  }
+  memset(a, 0, sizeof *a);
+  diag_error(d, NULL,
+             "'%s': the as-built dataflow comes from a preset (%s) or a naasc arch file with an "
+             "`as_built:` section (docs/cost-model.md, \"As built\")",
+             t ? t : "", preset_list(buf, sizeof buf));
+  return RC_BADINPUT;
+}

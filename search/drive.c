@@ -1,14 +1,16 @@
 /*
  * drive.c: `naasc --search` as a library call (search.h, "drivers"): the
  * NAAS co-search of a workload within a budget (or the budget design alone,
- * --fixed), the budget design mapped with the same effort to compare with,
- * and the files of the run (docs/search.md):
+ * --fixed=best, or with its chip's own dataflow, --fixed=as-built), the
+ * budget design mapped with the same effort to compare with (both ways when
+ * it has an as-built dataflow), and the files of the run (docs/search.md):
  *
  *   arch.yaml        the best accelerator (usable with --target)
  *   result.json      the figures of the best design and of the run, the
  *                    mapper effort its mappings got, and the budget design
- *                    mapped with that same effort (naas_eval_fixed) with the
- *                    ratios between the two (naas_compare)
+ *                    mapped with that same effort (naas_eval_fixed), free
+ *                    (`baseline`) and as built (`baseline_as_built`), with
+ *                    the design's ratios against each (naas_compare)
  *   search.json      every candidate evaluated (not with --fixed)
  *   convergence.svg  best and population score per iteration (not with --fixed)
  *   pareto.svg       score versus area of every valid candidate, with the front
@@ -68,7 +70,8 @@ Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasR
 }
 
 const char *naas_drive_mode(const NaasDriveOptions *o) {
-  return o->fixed                          ? "fixed"
+  return o->fixed && o->fixed_as_built     ? "fixed-as-built"
+         : o->fixed                        ? "fixed"
          : o->naas.gradient_conn           ? "cmaes+gradient"
          : o->naas.gradient                ? "gradient"
          : o->naas.sizing_only             ? "sizing-only"
@@ -76,25 +79,25 @@ const char *naas_drive_mode(const NaasDriveOptions *o) {
                                            : "naas";
 }
 
-Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions *o,
-              NaasDriveResult *out, Diag *d) {
-  memset(out, 0, sizeof *out);
-  Rc rc = o->fixed ? naas_eval_fixed(w, budget, &o->naas, &out->r, d)
-                   : naas_search(w, budget, &o->naas, &out->r, d);
-  if (rc != RC_OK || out->r.stopped || o->fixed || o->no_baseline) return rc;
-  /* The budget design mapped with the searched design's effort: the same
-   * options through naas_eval_fixed -> naas_map_design. */
+/* One baseline: a mapped with the design's effort into *base and compared
+ * with r into *q; *have says it was.  A baseline that cannot map a layer is
+ * a warning (no comparison); other errors are the run's. */
+static Rc drive_baseline(const NaasWorkload *w, const Arch *a, const char *what,
+                         const NaasDriveOptions *o, const NaasResult *r, NaasResult *base,
+                         NaasRatios *q, bool *have, Diag *d) {
   char *buf = NULL;
   size_t len = 0;
   Diag bd;
+  Rc rc = RC_OK;
   diag_init(&bd, open_memstream(&buf, &len), "naasc");
-  Rc brc = bd.out ? naas_eval_fixed(w, budget, &o->naas, &out->base, &bd) : RC_INTERNAL;
-  if (brc == RC_OK) brc = naas_compare(&out->r, &out->base, &out->q, &bd);
+  Rc brc = bd.out ? naas_eval_fixed(w, a, &o->naas, base, &bd) : RC_INTERNAL;
+  if (brc == RC_OK) brc = naas_compare(r, base, q, &bd);
   if (bd.out) fclose(bd.out);
   if (brc == RC_OK) {
-    out->have_base = true;
+    *have = true;
   } else if (brc == RC_BADINPUT) { /* the budget design cannot map a layer: no comparison */
-    diag_warn(d, o->budget, "the budget design is not compared with: %s", buf ? buf : "");
+    diag_warn(d, o->budget, "the budget design (%s) is not compared with: %s", what,
+              buf ? buf : "");
   } else {
     if (d->out && buf) fputs(buf, d->out); /* the baseline's errors, where d reports */
     rc = brc;
@@ -103,9 +106,31 @@ Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions 
   return rc;
 }
 
+Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions *o,
+              NaasDriveResult *out, Diag *d) {
+  memset(out, 0, sizeof *out);
+  if (o->fixed && o->fixed_as_built && !o->as_built) {
+    diag_error(d, o->budget, "--fixed=as-built: the budget design has no as-built dataflow");
+    return RC_BADINPUT;
+  }
+  Rc rc = o->fixed
+              ? naas_eval_fixed(w, o->fixed_as_built ? o->as_built : budget, &o->naas, &out->r, d)
+              : naas_search(w, budget, &o->naas, &out->r, d);
+  if (rc != RC_OK || out->r.stopped || o->fixed || o->no_baseline) return rc;
+  /* The budget design mapped with the searched design's effort: the same
+   * options through naas_eval_fixed -> naas_map_design; free, then as built. */
+  rc = drive_baseline(w, budget, "best mapping", o, &out->r, &out->base, &out->q, &out->have_base,
+                      d);
+  if (rc == RC_OK && o->as_built)
+    rc = drive_baseline(w, o->as_built, "as built", o, &out->r, &out->built, &out->qb,
+                        &out->have_built, d);
+  return rc;
+}
+
 void naas_drive_free(NaasDriveResult *r) {
   naas_result_free(&r->r);
   naas_result_free(&r->base);
+  naas_result_free(&r->built);
 }
 
 /* ---- files ------------------------------------------------------------------ */
@@ -226,6 +251,34 @@ static void figures(JsonWriter *j, const NaasResult *r, const char *area_fmt) {
   json_num(j, "%.9g", r->power_mw);
 }
 
+/* One baseline object of result.json: b mapped with the design's effort and
+ * the design's ratios q against it. */
+static void baseline_json(JsonWriter *j, const NaasWorkload *w, const char *key, const char *what,
+                          const NaasResult *b, const NaasRatios *q) {
+  json_key(j, key);
+  json_object(j, NULL);
+  json_key(j, "name");
+  json_str(j, b->arch.name);
+  json_key(j, "what");
+  json_str(j, what);
+  figures(j, b, "%.9g");
+  json_key(j, "groups");
+  json_array(j, NULL);
+  for (int m = 0; m < w->nmodels; m++) json_int(j, b->model[m].groups);
+  json_end(j, NULL);
+  json_break(j, "\n               ");
+  json_key(j, "effort");
+  naas_effort_json(j, &b->effort);
+  json_break(j, "\n               ");
+  json_key(j, "speedup");
+  json_num(j, "%.17g", q->speedup);
+  json_key(j, "energy_saving");
+  json_num(j, "%.17g", q->energy_saving);
+  json_key(j, "edp_gain");
+  json_num(j, "%.17g", q->edp_gain);
+  json_end(j, NULL);
+}
+
 static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions *o,
                               const NaasWorkload *w, const NaasDriveResult *res) {
   const NaasResult *r = &res->r;
@@ -272,29 +325,23 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
   figures(&j, r, "%.9g");
   json_key(&j, "effort");
   naas_effort_json(&j, &r->effort);
-  if (res->have_base) {
-    json_key(&j, "baseline");
-    json_object(&j, NULL);
-    json_key(&j, "name");
-    json_str(&j, res->base.arch.name);
-    json_key(&j, "what");
-    json_str(&j, "the budget design with its own dataflow, mapped with the same effort");
-    figures(&j, &res->base, "%.9g");
-    json_key(&j, "groups");
-    json_array(&j, NULL);
-    for (int m = 0; m < w->nmodels; m++) json_int(&j, res->base.model[m].groups);
-    json_end(&j, NULL);
-    json_break(&j, "\n               ");
-    json_key(&j, "effort");
-    naas_effort_json(&j, &res->base.effort);
-    json_break(&j, "\n               ");
-    json_key(&j, "speedup");
-    json_num(&j, "%.17g", res->q.speedup);
-    json_key(&j, "energy_saving");
-    json_num(&j, "%.17g", res->q.energy_saving);
-    json_key(&j, "edp_gain");
-    json_num(&j, "%.17g", res->q.edp_gain);
-    json_end(&j, NULL);
+  if (o->fixed) {
+    json_key(&j, "dataflow");
+    json_str(&j, o->fixed_as_built ? "as-built" : "best");
+  }
+  if (res->have_base)
+    baseline_json(&j, w, "baseline",
+                  "the budget design, the best mapping its connectivity allows (--fixed=best), "
+                  "mapped with the same effort",
+                  &res->base, &res->q);
+  if (res->have_built)
+    baseline_json(&j, w, "baseline_as_built",
+                  "the budget design with its chip's own dataflow (as_built: mapping "
+                  "constraints and must_keep; --fixed=as-built), mapped with the same effort",
+                  &res->built, &res->qb);
+  if (res->have_base || res->have_built) {
+    json_key(&j, "naas_compares_with");
+    json_str(&j, "baseline_as_built"); /* NAAS's baselines are the chips' MAESTRO dataflows */
   }
   const Arch *a = &r->arch;
   json_key(&j, "arch");

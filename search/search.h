@@ -389,24 +389,34 @@ Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasR
 
 /* naasc --search (docs/search.md). */
 typedef struct {
-  NaasOptions naas;   /* the co-search's options */
-  const char *budget; /* the budget as the user named it (result.json, warnings) */
-  bool fixed;         /* no search: the budget design, mapped with the search's final effort */
-  bool no_baseline;   /* do not map the budget design to compare with */
-  int nranks;         /* MPI ranks of the run (1 without), for result.json */
+  NaasOptions naas;    /* the co-search's options */
+  const char *budget;  /* the budget as the user named it (result.json, warnings) */
+  bool fixed;          /* no search: the budget design, mapped with the search's final effort */
+  bool fixed_as_built; /* with fixed: the budget design with its own dataflow (as_built) */
+  bool no_baseline;    /* do not map the budget design to compare with */
+  /* The budget design with its chip's own dataflow applied (its `as_built:`
+   * mapping constraints and must_keep; arch_resolve_as_built), or NULL when
+   * the budget has none: the as-built baseline (--fixed=as-built). */
+  const Arch *as_built;
+  int nranks; /* MPI ranks of the run (1 without), for result.json */
 } NaasDriveOptions;
 
 typedef struct {
-  NaasResult r;    /* the design (r.stopped: stopped at a checkpoint, nothing else done) */
-  bool have_base;  /* the budget design was mapped with r's effort: */
-  NaasResult base; /* it, */
-  NaasRatios q;    /* and r against it */
+  NaasResult r;     /* the design (r.stopped: stopped at a checkpoint, nothing else done) */
+  bool have_base;   /* the budget design (best mapping) was mapped with r's effort: */
+  NaasResult base;  /* it, */
+  NaasRatios q;     /* and r against it */
+  bool have_built;  /* the budget design as built (o->as_built), mapped with r's effort: */
+  NaasResult built; /* it, */
+  NaasRatios qb;    /* and r against it (the kind of baseline NAAS's figures are against) */
 } NaasDriveResult;
 
 void naas_drive_options_default(NaasDriveOptions *o); /* naas_options_default, one rank */
-/* The search of w within budget (or the budget design alone), then the
- * budget design mapped with the design's effort (unless fixed, no_baseline
- * or stopped; a budget design that cannot map a layer is a warning).
+/* The search of w within budget (or the budget design alone: o->as_built
+ * with fixed_as_built), then the budget design mapped with the design's
+ * effort, free (base) and, when o->as_built, with its own dataflow (built)
+ * (unless fixed, no_baseline or stopped; a budget design that cannot map a
+ * layer is a warning).
  * naas_drive_free(out) in every case. */
 Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions *o,
               NaasDriveResult *out, Diag *d);
@@ -417,7 +427,7 @@ Rc naas_drive_mkdir(const char *dir, Diag *d);
  * convergence.svg and pareto.svg, each atomically (drive.c's header). */
 Rc naas_drive_write(const char *dir, const NaasWorkload *w, const Arch *budget,
                     const NaasDriveOptions *o, const NaasDriveResult *res, Diag *d);
-/* "naas", "fixed", "sizing-only" or "random". */
+/* "naas", "fixed", "fixed-as-built", "sizing-only" or "random". */
 const char *naas_drive_mode(const NaasDriveOptions *o);
 /* "EDP (pJ x cycles)", "energy (pJ)" or "cycles": the plots' axis. */
 const char *naas_objective_label(NaasObjective obj);

@@ -73,11 +73,14 @@ static const char usage_text[] =
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
     "  --schedule fused|layer   score every design (the baseline too) by its best whole-network\n"
     "                           schedule, fused groups (default), or every layer alone\n"
-    "  --fixed                  no search: the budget design itself, mapped with the effort a\n"
+    "  --fixed[=best|as-built]  no search: the budget design itself, mapped with the effort a\n"
     "                           searched design's final mapping gets (--map-budget, then\n"
-    "                           --final-map-budget, the better kept)\n"
+    "                           --final-map-budget, the better kept); best (default): the best\n"
+    "                           mapping its connectivity allows; as-built: its chip's own\n"
+    "                           dataflow (the preset's as_built: constraints and must_keep)\n"
     "  --no-baseline            do not map the budget design to compare with (it is mapped with\n"
-    "                           the searched design's effort and printed as ratios by default)\n"
+    "                           the searched design's effort, free and as built when it has an\n"
+    "                           as-built dataflow, and printed as ratios by default)\n"
     "  --seed N                 the same seed gives the same result for any --jobs or -np\n"
     "  --jobs N, -j N           threads (default: one per online CPU)\n"
     "  --checkpoint FILE        save the search state after every iteration (atomically)\n"
@@ -324,8 +327,12 @@ int naasc_search_main(int argc, char **argv) {
         o.naas.schedule = NAAS_SCHED_LAYER;
       else
         return usage_error("--schedule takes fused or layer, not '%s'", v ? v : "");
-    } else if (strcmp(a, "--fixed") == 0) {
+    } else if (strcmp(a, "--fixed") == 0 || strncmp(a, "--fixed=", 8) == 0) {
       o.fixed = true;
+      if (a[7] == '=' && strcmp(a + 8, "as-built") == 0)
+        o.fixed_as_built = true;
+      else if (a[7] == '=' && strcmp(a + 8, "best") != 0)
+        return usage_error("--fixed takes best or as-built (--fixed=as-built), not '%s'", a + 8);
     } else if (strcmp(a, "--no-baseline") == 0) {
       o.no_baseline = true;
     } else if (cli_is_flag(a, "--seed")) {
@@ -395,7 +402,7 @@ int naasc_search_main(int argc, char **argv) {
   o.nranks = nranks;
   Diag d;
   diag_init(&d, rank == 0 ? stderr : NULL, "naasc");
-  static Arch barch;
+  static Arch barch, bbuilt;
   NaasWorkload w = {0};
   Module *mods[NAAS_MAX_MODELS] = {0};
   Model *graphs[NAAS_MAX_MODELS] = {0};
@@ -405,6 +412,18 @@ int naasc_search_main(int argc, char **argv) {
   const NaasResult *r = &res.r;
   Rc rc = arch_resolve(o.budget, &barch, &d);
   if (rc == RC_OK) arch_assume(&barch, assume);
+  /* The as-built baseline: the budget's own dataflow, when it has one (a
+   * preset, or an arch file with `as_built:`); --fixed=as-built needs it. */
+  if (rc == RC_OK && (o.fixed_as_built || (!o.fixed && !o.no_baseline))) {
+    Diag qd;
+    diag_init(&qd, o.fixed_as_built ? d.out : NULL, "naasc");
+    if (arch_resolve_as_built(o.budget, &bbuilt, &qd) == RC_OK) {
+      arch_assume(&bbuilt, assume);
+      o.as_built = &bbuilt;
+    } else if (o.fixed_as_built) {
+      rc = RC_BADINPUT; /* reported through qd */
+    }
+  }
   for (int k = 0; k < nmodels && rc == RC_OK; k++) {
     labels[k] = label_of(models[k]);
     if (!labels[k]) rc = RC_INTERNAL;
@@ -456,11 +475,16 @@ int naasc_search_main(int argc, char **argv) {
            ", the better kept (seed %" PRIu64 ")\n",
            r->effort.map_budget, r->effort.final_map_budget, r->effort.seed);
     if (res.have_base)
-      printf(
-          "against %s itself (its own dataflow, mapped with the same effort: EDP %.6g, energy %.6g pJ, "
-          "%.6g cycles): speedup %.3fx, energy saving %.3fx, EDP %.3fx\n",
-          res.base.arch.name, res.base.edp, res.base.energy_pj, res.base.cycles, res.q.speedup,
-          res.q.energy_saving, res.q.edp_gain);
+      printf("against %s itself, best mapping (--fixed=best; mapped with the same effort: EDP "
+             "%.6g, energy %.6g pJ, %.6g cycles): speedup %.3fx, energy saving %.3fx, EDP %.3fx\n",
+             res.base.arch.name, res.base.edp, res.base.energy_pj, res.base.cycles, res.q.speedup,
+             res.q.energy_saving, res.q.edp_gain);
+    if (res.have_built)
+      printf("against %s as built, its own dataflow (--fixed=as-built; the kind of baseline NAAS's "
+             "figures are against; same effort: EDP %.6g, energy %.6g pJ, %.6g cycles): speedup "
+             "%.3fx, energy saving %.3fx, EDP %.3fx\n",
+             res.built.arch.name, res.built.edp, res.built.energy_pj, res.built.cycles,
+             res.qb.speedup, res.qb.energy_saving, res.qb.edp_gain);
     for (int k = 0; k < w.nmodels; k++)
       printf(
           "command stream: %s/%s.cmd (%zu bytes: %zu of commands, %zu of weights; run it with naasc-run)\n",

@@ -11,7 +11,9 @@
  * leakage and area from the technology model (eyeriss's GLB checked against
  * the model's own answer), a clock; under --assume naas the relative
  * scheme's energies, no DRAM energy and no DRAM bandwidth limit), its
- * connectivity encodes its own dataflow, and print -> load -> print is
+ * connectivity encodes its own dataflow, its as-built dataflow (as_built:)
+ * loads and differs only in must_keep (every on-chip level keeps all it
+ * may) and mapping constraints, and print -> load -> print is
  * byte-identical.  The same round trip for the eyeriss_like example
  * and, given CASES_DIR, a Timeloop validation case.  Every file of bad/ must
  * be refused with RC_BADINPUT and an error naming file:line:column and the
@@ -128,6 +130,33 @@ static void check_preset(const Expect *x) {
   free(c.text);
   snprintf(what, sizeof what, "%s: arch_resolve gives the same arch", x->name);
   expect(rc == RC_OK && memcmp(&a, &b, sizeof a) == 0, what, NULL);
+  /* The as-built dataflow (as_built:): loads, changes nothing but the
+   * mapping constraints and must_keep, and makes every on-chip level keep
+   * all it may keep (every buffer used as the chip uses it). */
+  Arch *ab = calloc(1, sizeof *ab);
+  if (!ab) abort();
+  diag_begin(&c);
+  rc = arch_resolve_as_built(x->name, ab, &c.d);
+  msg = diag_end(&c);
+  snprintf(what, sizeof what, "%s: its as-built dataflow loads", x->name);
+  expect(rc == RC_OK, what, msg);
+  free(c.text);
+  if (rc == RC_OK) {
+    bool must_all = true, same = ab->nlevels == a.nlevels;
+    for (int l = 0; l < ab->nlevels && same; l++) {
+      Level u = ab->level[l];
+      if (l > 0 && u.keeps_required != u.keeps_allowed) must_all = false;
+      u.keeps_required = a.level[l].keeps_required;
+      same = memcmp(&u, &a.level[l], sizeof u) == 0;
+    }
+    snprintf(what, sizeof what, "%s: as built, only must_keep and constraints differ", x->name);
+    expect(same && ab->mac_instances == a.mac_instances, what, NULL);
+    snprintf(what, sizeof what, "%s: as built, every on-chip level must keep its tensors", x->name);
+    expect(must_all, what, NULL);
+    snprintf(what, sizeof what, "%s: as built, some mapping constraint", x->name);
+    expect(mapcons_any(&ab->cons), what, NULL);
+  }
+  free(ab);
   snprintf(what, sizeof what, "%s: name: is the preset name", x->name);
   expect(strcmp(a.name, x->name) == 0, what, a.name);
   snprintf(what, sizeof what, "%s: %lld MACs", x->name, (long long)x->macs);

@@ -19,8 +19,9 @@ command (the reference):
   - equal effort: result.json records the mapper effort of the design and of
     the budget design it is compared with, and they are the same (the flags'
     budgets and seed); the baseline's figures are those of `--fixed` with
-    the same flags, and its ratios are recomputed here; `--fixed` with
-    another --map-budget or --seed records another effort.
+    the same flags, the as-built baseline's those of `--fixed=as-built`, and
+    their ratios are recomputed here; `--fixed` with another --map-budget or
+    --seed records another effort.
 """
 import json
 import os
@@ -127,13 +128,32 @@ def main():
     check(f["effort"] == r["effort"], "--fixed with the same flags has the search's effort")
     check(f["edp"] == b.get("edp") and f["cycles"] == b.get("cycles") and f["energy_pj"] == b.get("energy_pj"),
           f"the baseline in result.json ({b.get('edp')}) is --fixed with the same flags ({f['edp']})")
+    # The as-built baseline (the preset's as_built: dataflow): the same effort,
+    # the figures of --fixed=as-built with the same flags, never better than
+    # the best-mapped one's cycles by more than the mappers' luck (it maps a
+    # subset of the same mapspace), and NAAS's figures are said to be against it.
+    ab = r.get("baseline_as_built", {})
+    check(ab.get("effort") == r.get("effort"), f"as-built baseline effort {ab.get('effort')} == design's")
+    check(ab.get("name") == "eyeriss", "the as-built baseline is the budget design")
+    check(r.get("naas_compares_with") == "baseline_as_built", "result.json says what NAAS compares with")
+    for key, field in (("speedup", "cycles"), ("energy_saving", "energy_pj"), ("edp_gain", "edp")):
+        check(abs(ab.get(key, 0) - ab.get(field, 0) / r[field]) <= 1e-12 * ab.get(key, 1),
+              f"as-built baseline {key}")
+    check(run("fixed-ab", ["--fixed=as-built", "-j", "1"]) == 0, "--fixed=as-built run")
+    fa = json.load(open(os.path.join(SCRATCH, "fixed-ab", "result.json")))
+    check(fa["mode"] == "fixed-as-built" and fa.get("dataflow") == "as-built", "--fixed=as-built's mode")
+    check(fa["effort"] == r["effort"], "--fixed=as-built with the same flags has the search's effort")
+    check(fa["edp"] == ab.get("edp") and fa["cycles"] == ab.get("cycles"),
+          f"the as-built baseline ({ab.get('edp')}) is --fixed=as-built with the same flags ({fa['edp']})")
+    check(fa["cycles"] > f["cycles"], f"as built ({fa['cycles']} cycles) is slower than best-mapped "
+          f"({f['cycles']}): row stationary leaves PEs idle")
     for out, extra in (("fixed-mb", ["--map-budget", "301"]), ("fixed-seed", ["--seed", "4"])):
         check(run(out, fixed_args + extra) == 0, f"--fixed {extra}")
         g = json.load(open(os.path.join(SCRATCH, out, "result.json")))
         check(g["effort"] != r["effort"], f"--fixed {extra} records another effort: {g['effort']}")
     check(run("nobase", ["-j", "1", "--no-baseline"]) == 0, "--no-baseline run")
-    check("baseline" not in json.load(open(os.path.join(SCRATCH, "nobase", "result.json"))),
-          "--no-baseline: no baseline in result.json")
+    nb = json.load(open(os.path.join(SCRATCH, "nobase", "result.json")))
+    check("baseline" not in nb and "baseline_as_built" not in nb, "--no-baseline: no baseline in result.json")
 
     # Threads.
     check(run("j2", ["-j", "2"]) == 0, "run with -j 2")

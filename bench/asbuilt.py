@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The searched design against its budget design both ways, side by side:
+as built (the chip's own dataflow: the preset's `as_built:` constraints and
+must_keep, --fixed=as-built; the kind of baseline NAAS's figures are
+against) and best-mapped (the best mapping the budget's connectivity allows,
+--fixed=best).  One `naasc --search` run per model gives all three designs
+mapped with the same effort (result.json's `baseline` and
+`baseline_as_built`); this prints a markdown table of the ratios (baseline
+over searched design) with NAAS's reported figures for the budget.
+
+  bench/asbuilt.py NAASC [--budget eyeriss] [--models mobilenetv2,resnet50]
+                   [--assume naas|physical] [--quick] [--jobs N] [--work DIR]
+
+--quick: 8 iterations of 12 candidates, mapper budget 500 (bench/results.py's
+quick mode); otherwise naasc's defaults (60 x 16, 1000).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+# NAAS's reported speedup and energy saving per budget (shared/NAAS.md).
+NAAS_REPORTED = {
+    "edgetpu": (2.6, 1.1), "nvdla-1024": (2.2, 1.1), "eyeriss": (4.4, 2.1),
+    "nvdla-256": (1.7, 1.4), "shidiannao": (4.4, 4.9),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("naasc")
+    ap.add_argument("--budget", default="eyeriss")
+    ap.add_argument("--models", default="mobilenetv2,resnet50")
+    ap.add_argument("--assume", default="naas")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--jobs", type=int, default=0)
+    ap.add_argument("--work", default="build/bench-asbuilt")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    rows = []
+    for m in a.models.split(","):
+        out = os.path.join(a.work, f"{a.budget}-{m}")
+        cmd = [a.naasc, "--search", m, "--budget", a.budget, "--assume", a.assume,
+               "--no-progress", "-q", "-o", out]
+        if a.quick:
+            cmd += ["--iterations", "8", "--popsize", "12", "--map-budget", "500"]
+        if a.jobs:
+            cmd += ["-j", str(a.jobs)]
+        t = time.time()
+        p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{p.stderr}")
+        r = json.load(open(os.path.join(out, "result.json")))
+        b, ab = r.get("baseline"), r.get("baseline_as_built")
+        if not b or not ab:
+            sys.exit(f"{out}/result.json lacks a baseline: {p.stderr}")
+        for x in (b, ab):  # equal effort, as naas_compare enforces
+            if x["effort"] != r["effort"]:
+                sys.exit(f"{m}: a baseline's effort {x['effort']} differs from {r['effort']}")
+        rows.append((m, r, b, ab, time.time() - t))
+    mode = "quick (8 x 12 candidates, mapper budget 500)" if a.quick else "default (60 x 16, 1000)"
+    print(f"Within {a.budget}, --assume {a.assume}, search {mode}, seed 1; ratios are baseline / "
+          "searched design (higher is better for the design), every design mapped with the same "
+          "effort.\n")
+    print("| model | vs as built: speedup | energy saving | EDP | vs best-mapped: speedup | "
+          "energy saving | EDP | as built / best-mapped cycles | run s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for m, r, b, ab, s in rows:
+        print(f"| {m} | {ab['speedup']:.2f}x | {ab['energy_saving']:.2f}x | {ab['edp_gain']:.2f}x | "
+              f"{b['speedup']:.2f}x | {b['energy_saving']:.2f}x | {b['edp_gain']:.2f}x | "
+              f"{ab['cycles'] / b['cycles']:.2f} | {s:.0f} |")
+    rep = NAAS_REPORTED.get(a.budget)
+    if rep:
+        print(f"\nNAAS reports {rep[0]}x speedup and {rep[1]}x energy saving within {a.budget} "
+              "(against the chip with its own dataflow, under MAESTRO).")
+
+
+if __name__ == "__main__":
+    main()
