@@ -50,6 +50,43 @@ static Rc window_geom(Ev *e, const HostTensor *x, const HostTensor *w, Win *g, b
   return RC_OK;
 }
 
+/* The first and one-past-last output index o in 0..nout whose input
+ * o*s - pb + k*dl falls in 0..nin. */
+static void tap_range(int64_t nin, int64_t nout, int64_t s, int64_t pb, int64_t kdl, int64_t *lo,
+                      int64_t *hi) {
+  int64_t a = pb - kdl, b = nin - 1 + pb - kdl; /* o*s in a..b */
+  *lo = a <= 0 ? 0 : (a + s - 1) / s;
+  *hi = b < 0 ? 0 : b / s + 1;
+  if (*hi > nout) *hi = nout;
+  if (*lo > *hi) *lo = *hi;
+}
+
+/* One output channel of an integer 2-D conv: acc[o] = bias + the sum over
+ * the group's cpg channels and the kernel taps of (x - xzp) * (w - wzp),
+ * x the channels of the group (rows of g->in[1]), w the channel's weights. */
+static void conv2_int(const Win *g, const int64_t *x, const int64_t *w, int64_t cpg, int64_t xzp,
+                      int64_t wzp, int64_t bias, int64_t *acc) {
+  int64_t O0 = g->out[0], O1 = g->out[1], I0 = g->in[0], I1 = g->in[1];
+  for (int64_t o = 0; o < O0 * O1; o++) acc[o] = bias;
+  for (int64_t c = 0; c < cpg; c++)
+    for (int64_t kr = 0; kr < g->k[0]; kr++) {
+      int64_t ylo, yhi;
+      tap_range(I0, O0, g->s[0], g->pb[0], kr * g->dl[0], &ylo, &yhi);
+      for (int64_t ks = 0; ks < g->k[1]; ks++) {
+        int64_t wv = w[(c * g->k[0] + kr) * g->k[1] + ks] - wzp;
+        int64_t xlo, xhi;
+        tap_range(I1, O1, g->s[1], g->pb[1], ks * g->dl[1], &xlo, &xhi);
+        if (wv == 0 || xlo == xhi) continue;
+        for (int64_t oy = ylo; oy < yhi; oy++) {
+          int64_t row =
+              (c * I0 + oy * g->s[0] - g->pb[0] + kr * g->dl[0]) * I1 - g->pb[1] + ks * g->dl[1];
+          int64_t *ao = acc + oy * O1;
+          for (int64_t ox = xlo; ox < xhi; ox++) ao[ox] += (x[row + ox * g->s[1]] - xzp) * wv;
+        }
+      }
+    }
+}
+
 /* Conv and its integer forms.  q: 0 float, 1 ConvInteger, 2 QLinearConv. */
 static Rc conv(Ev *e, int q) {
   const Attrs *a = &e->n->a;
@@ -89,16 +126,25 @@ static Rc conv(Ev *e, int q) {
   if (ws && host_numel(ws) != 1 && host_numel(ws) != M)
     EFAIL("w_scale must be a scalar or per output channel");
   int64_t oidx[NAASC_MAX_RANK], kidx[NAASC_MAX_RANK];
+  /* Integer 2-D: the sums of one output channel at once, a kernel tap at
+   * a time over the rows and columns it reaches (the same exact int64
+   * sums in another order). */
+  int64_t *acc2 = !fl && g.nsp == 2 ? ev_alloc(e, sizeof(int64_t) * (size_t)osp) : NULL;
+  if (!fl && g.nsp == 2 && !acc2) EOOM();
   for (int64_t n = 0; n < N; n++)
     for (int64_t m = 0; m < M; m++) {
       int64_t grp = m / mpg;
       int64_t wzp = wz ? host_get_i(wz, host_numel(wz) == 1 ? 0 : m) : 0;
       (void)mpg;
+      if (acc2)
+        conv2_int(&g, xi + (n * C + grp * cpg) * isp, wi + m * cpg * ksp, cpg, xzp, wzp,
+                  b ? host_get_i(b, m) : 0, acc2);
       memset(oidx, 0, sizeof oidx);
       for (int64_t o = 0; o < osp; o++) {
         double accf = b && fl ? host_get_f(b, m) : 0;
         int64_t acci = b && !fl ? host_get_i(b, m) : 0;
-        for (int64_t c = 0; c < cpg; c++) {
+        if (acc2) acci = acc2[o];
+        for (int64_t c = 0; c < cpg && !acc2; c++) {
           int64_t ic = grp * cpg + c;
           memset(kidx, 0, sizeof kidx);
           for (int64_t k = 0; k < ksp; k++) {

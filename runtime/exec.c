@@ -488,6 +488,12 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
   for (int i = 0; i < p->nlayers; i++) {
     RtLayer *L = &p->layers[i];
     Rc rc;
+    /* The values this layer touches first: zeroed, as a buffer of their
+     * own would be (their storage is shared, memplan.c). */
+    for (int z = p->plan.zstart[i]; z < p->plan.zstart[i + 1]; z++) {
+      RtTensor *T = &p->t[p->plan.zlist[z]];
+      memset(T->data, 0, (size_t)T->numel * dtype_size(T->dtype));
+    }
     Widened w[NEST_MAX_ACCESS];
     int nw = L->nest.kind == NK_MAC ? widen(p, &L->nest, w, d) : 0;
     if (nw < 0) return RC_INTERNAL;

@@ -54,6 +54,23 @@ typedef struct {
   KernelFn fn; /* NULL: the C reference */
 } RtKernelEntry;
 
+/* The shared storage of the intermediate values (memplan.c): each TR_VALUE
+ * tensor's offset in one pool, and per layer the values it touches first
+ * (zlist[zstart[k] .. zstart[k+1]), zeroed before layer k runs). */
+#define RT_POOL_ALIGN 64
+#define RT_PLAN_MAX_VALUES 8192
+typedef struct {
+  int64_t *off;     /* per tensor id: offset in the pool, -1 if not pooled */
+  int *zstart;      /* nlayers + 2 entries */
+  int *zlist;       /* tensor ids */
+  int64_t bytes;    /* the pool's size */
+  int64_t unshared; /* the values' bytes, each in a buffer of its own */
+} RtBufPlan;
+
+/* Plans the pool from the tensor table and the layers (after every layer
+ * is read and checked); false only when out of memory. */
+bool rt_plan_buffers(RtProgram *p, RtBufPlan *plan);
+
 struct RtProgram {
   Arena arena;
   Arch arch; /* the fields the stream carries (cmdf_arch_bytes) */
@@ -69,7 +86,9 @@ struct RtProgram {
   size_t stream_bytes, cmd_bytes, weight_bytes;
   int64_t max_memory; /* the cap of rt_load_capped */
   int64_t
-      mem_bytes; /* what the loaded program holds or may take: tensors, packed weights, scratch */
+      mem_bytes;  /* what the loaded program holds or may take: tensors, packed weights, scratch */
+  RtBufPlan plan; /* the values' shared storage */
+  uint8_t *pool;  /* plan.bytes, owned; the values' data point into it */
 };
 
 /* Limits of the loader beyond those of ir.h: the points of a layer's nest,

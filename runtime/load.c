@@ -73,6 +73,7 @@ typedef struct {
   uint64_t *doff,
       *dlen;       /* per tensor: its data in the weight section (copied once all is checked) */
   int64_t scratch; /* the largest interpreter scratch of a layer (bytes) */
+  int64_t floor;   /* the largest intermediate value (bytes), counted with the tensor table */
 } Ld;
 
 /* "12.0 GiB"-style sizes for messages. */
@@ -174,6 +175,9 @@ static bool read_tensors(Ld *L, Cur *c, uint64_t wlen) {
   L->dlen = arena_alloc(&p->arena, sizeof(uint64_t) * (n + 1));
   if (!p->t || !p->bound || !p->packed || !L->doff || !L->dlen) FAIL("out of memory");
   memset(p->packed, 0, n + 1);
+  /* Counted now: the buffers of their own (inputs, weights, outputs) and
+   * the largest intermediate value, a floor of the values' shared pool
+   * (memplan.c), whose rest is counted once the layers are read. */
   int64_t total_bytes = 0;
   for (uint32_t i = 1; i <= n; i++) {
     RtTensor *t = &p->t[i];
@@ -217,22 +221,34 @@ static bool read_tensors(Ld *L, Cur *c, uint64_t wlen) {
           "tensor '%s': data where none belongs (only weights, and outputs that are constants, carry data)",
           t->name);
     }
-    if (!ck_add_i64(total_bytes, (int64_t)bytes, &total_bytes)) FAIL("the tensors' sizes overflow");
+    if (t->role == TR_VALUE) {
+      if ((int64_t)bytes > L->floor) L->floor = (int64_t)bytes;
+    } else if (!ck_add_i64(total_bytes, (int64_t)bytes, &total_bytes)) {
+      FAIL("the tensors' sizes overflow");
+    }
     L->doff[i] = off, L->dlen[i] = len;
   }
   if (c->off != c->n) FAIL("tensor table has %zu bytes left over", c->n - c->off);
   /* Sized, not allocated: the tensors are allocated once the whole stream is checked. */
   set_where(L, c->base, NULL);
-  return need_memory(L, total_bytes, "tensor table");
+  return need_memory(L, total_bytes + L->floor, "tensor table");
 }
 
 /* Once the whole stream is checked: the tensors, the weights' data, and the
  * packed weights unpacked into their dense tensors (for the reference paths). */
 static bool fill_tensors(Ld *L) {
   RtProgram *p = L->p;
+  if (p->plan.bytes) {
+    p->pool = xcalloc((size_t)p->plan.bytes, 1);
+    if (!p->pool) FAIL("out of memory for the values' buffers (%" PRId64 " bytes)", p->plan.bytes);
+  }
   for (int i = 1; i <= p->ntensors; i++) {
     RtTensor *t = &p->t[i];
     size_t bytes = (size_t)t->numel * dtype_size(t->dtype);
+    if (p->plan.off[i] >= 0) {
+      t->data = p->pool + p->plan.off[i];
+      continue;
+    }
     t->data = xcalloc(bytes, 1);
     if (!t->data) FAIL("out of memory for tensor '%s' (%zu bytes)", t->name, bytes);
     if (L->dlen[i]) memcpy(t->data, L->w + L->doff[i], (size_t)L->dlen[i]);
@@ -251,6 +267,20 @@ static bool fill_tensors(Ld *L) {
 }
 
 /* ---- layers ------------------------------------------------------------------ */
+
+/* The bytes of a host layer's imported node model: its constants' data
+ * (with its subgraphs') into *held, its results of known shape into *eval
+ * (what rt_exec_host's arena holds while the node runs; subgraphs' values
+ * are not known before they run and are not counted). */
+static void host_model_bytes(const Model *m, int64_t *held, int64_t *eval) {
+  for (uint32_t t = 1; t < m->ntensors; t++) {
+    const Tensor *T = &m->tensors[t];
+    int64_t n = tensor_numel(T), b = n > 0 ? n * (int64_t)dtype_size(T->dtype) : 0;
+    int64_t *to = T->kind == TK_CONST && T->data ? held : T->kind == TK_VALUE ? eval : NULL;
+    if (to && !ck_add_i64(*to, b, to)) *to = INT64_MAX / 4; /* refused by need_memory */
+  }
+  for (uint32_t k = 1; k < m->nsubs; k++) host_model_bytes(&m->subs[k], held, NULL);
+}
 
 static bool read_nest(Ld *L, Cur *c, Nest *n) {
   Arena *a = &L->p->arena;
@@ -952,6 +982,12 @@ static bool read_commands(Ld *L, Cur *c) {
                " is outside the weight section (%" PRIu64 " bytes)",
                ly->nest.name, off, blen, L->wlen);
         if (!rt_host_prepare(p, ly, L->w + off, (size_t)blen, L->where, L->d)) return false;
+        /* The imported node's constants are held; what its evaluation
+         * allocates (its results, of known shape) is scratch. */
+        int64_t held = 0, eval = 0;
+        host_model_bytes(ly->host, &held, &eval);
+        if (!need_memory(L, held, "the host nodes' constants")) return false;
+        if (eval > L->scratch) L->scratch = eval;
       }
     } else if (op == CMD_SYNC) {
       if (st != S_IN) FAIL("two syncs");
@@ -1006,7 +1042,7 @@ Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t ma
   }
   arena_init(&p->arena);
   p->max_memory = max_memory;
-  Ld Ls = {p, d, "", NULL, 0, NULL, NULL, 0}, *L = &Ls;
+  Ld Ls = {p, d, "", NULL, 0, NULL, NULL, 0, 0}, *L = &Ls;
   Cur h = {buf, len, 0, 0, false};
   if (len < CMDF_HEADER_BYTES) {
     diag_error(d, NULL, "not a command stream: %zu bytes, the header alone is %d", len,
@@ -1063,6 +1099,12 @@ Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t ma
   L->w = buf + c_off + c_len, L->wlen = w_len;
   if (!read_commands(L, &cc)) goto fail;
   if (!check_packed_uses(L)) goto fail;
+  if (!rt_plan_buffers(p, &p->plan)) {
+    diag_error(d, NULL, "out of memory");
+    goto fail;
+  }
+  if (!need_memory(L, p->plan.bytes - L->floor, "the intermediate values' shared buffers"))
+    goto fail;
   if (!need_memory(L, L->scratch, "the largest layer's scratch")) goto fail;
   if (!fill_tensors(L)) goto fail;
   p->stream_bytes = len, p->cmd_bytes = (size_t)c_len, p->weight_bytes = (size_t)w_len;
@@ -1075,7 +1117,9 @@ fail:
 
 void rt_destroy(RtProgram *p) {
   if (!p) return;
-  for (int i = 1; p->t && i <= p->ntensors; i++) xfree(p->t[i].data);
+  for (int i = 1; p->t && i <= p->ntensors; i++)
+    if (!p->plan.off || p->plan.off[i] < 0) xfree(p->t[i].data);
+  xfree(p->pool);
   for (int i = 0; p->layers && i < p->nlayers; i++) {
     xfree(p->layers[i].wp_data);
     xfree(p->layers[i].wp_cells);
@@ -1099,6 +1143,9 @@ int rt_find_tensor(const RtProgram *p, const char *name) {
 const char *rt_arch_name(const RtProgram *p) { return p->arch.name; }
 int rt_nlayers(const RtProgram *p) { return p->nlayers; }
 int64_t rt_memory(const RtProgram *p) { return p->mem_bytes; }
+int64_t rt_memory_unshared(const RtProgram *p) {
+  return p->mem_bytes - p->plan.bytes + p->plan.unshared;
+}
 const RtLayerCounts *rt_layer_counts(const RtProgram *p, int i) {
   return i >= 0 && i < p->nlayers ? &p->layers[i].counts : NULL;
 }

@@ -50,8 +50,12 @@ Rc rt_load(const uint8_t *buf, size_t len, const Arch *expect, RtProgram **out, 
 #define RT_DEFAULT_MAX_MEMORY (INT64_C(4) << 30)
 Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t max_memory,
                   RtProgram **out, Diag *d);
-/* The bytes the loaded program holds (tensors, packed weights, scratch). */
+/* The bytes the loaded program holds (tensors, packed weights, scratch,
+ * host layers' nodes), with the intermediate values sharing storage
+ * (runtime/memplan.c); rt_memory_unshared: the same with every value in a
+ * buffer of its own. */
 int64_t rt_memory(const RtProgram *p);
+int64_t rt_memory_unshared(const RtProgram *p);
 void rt_destroy(RtProgram *p);
 
 /* The text disassembly of a loaded stream (naasc --emit=cmd-text). */
@@ -65,7 +69,10 @@ typedef struct {
   int64_t dims[NAASC_MAX_RANK];
   int64_t numel;
   TensorRole role;
-  void *data; /* numel * dtype_size(dtype) bytes, owned by the program */
+  void *data; /* numel * dtype_size(dtype) bytes, owned by the program; an
+                 intermediate value (TR_VALUE) shares storage with values of
+                 disjoint lifetimes: its data is its own only from its first
+                 layer to its last one (runtime/memplan.c) */
 } RtTensor;
 
 int rt_ntensors(const RtProgram *p); /* ids 1..n */

@@ -301,8 +301,11 @@ int main(int argc, char **argv) {
             secs);
   }
   if (rc == RC_OK && timing)
-    fprintf(stderr, "naasc-run: %s: %.1f MiB held of the %.1f MiB allowed (--max-memory)\n", model,
-            (double)rt_memory(p) / (1 << 20), (double)max_memory / (1 << 20));
+    fprintf(stderr,
+            "naasc-run: %s: %.1f MiB held of the %.1f MiB allowed (--max-memory): %lld bytes, "
+            "%lld without the values sharing buffers\n",
+            model, (double)rt_memory(p) / (1 << 20), (double)max_memory / (1 << 20),
+            (long long)rt_memory(p), (long long)rt_memory_unshared(p));
   int nhost = 0;
   double host_secs = 0;
   for (int i = 0; p && i < rt_nlayers(p); i++)

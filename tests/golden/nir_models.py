@@ -250,7 +250,20 @@ def views():
                  [c("sh", [1, 6, -1], np.int64)])
 
 
+def chain():
+    # Four 3x3 convs in a row: three intermediate values of 16 KiB, the first and the third of
+    # disjoint lifetimes (runtime/memplan.c shares their storage).  Seeded weights.
+    r = np.random.RandomState(16)
+    ws = [numpy_helper.from_array((r.standard_normal((4, 4, 3, 3)) * 0.3).astype(np.float32), "w%d" % k)
+          for k in range(4)]
+    names = ["x", "c1", "c2", "c3", "y"]
+    nodes = [helper.make_node("Conv", [names[k], "w%d" % k], [names[k + 1]], name="conv%d" % k,
+                              pads=[1, 1, 1, 1]) for k in range(4)]
+    return model("chain", nodes, [inp("x", [1, 4, 32, 32])], ["y"], ws)
+
+
 MODELS = {
+    "chain": chain,
     "conv": conv, "conv_depthwise": conv_depthwise, "conv_grouped": conv_grouped,
     "conv_1d": conv_1d, "conv_transpose": conv_transpose, "conv_relu": conv_relu,
     "gemm": gemm, "matmul_2d": matmul_2d, "matmul_batched_w2d": matmul_batched_w2d,

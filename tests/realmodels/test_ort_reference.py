@@ -21,9 +21,10 @@ KNOWN_UNSUPPORTED models, each with the reason naasc refuses it today: per
 model `naasc M --target eyeriss -o M.cmd` is run.  Refused: the first error
 line is printed, and a note when it no longer contains the recorded reason
 (another op is now the first missing one; not a failure).  Compiled: then
-naasc-run runs it; if that succeeds too the model has started to work and
-the test FAILS, printing its error against onnxruntime, so that the lists
-stay true (move the model to SUPPORTED).  A model that compiles and then
+naasc-run runs it; if that succeeds and matches onnxruntime the model has
+started to work and the test FAILS, so that the lists stay true (move the
+model to SUPPORTED); if it runs and differs, it passes only when its
+recorded reason says so ("differs from onnxruntime").  A model that compiles and then
 fails in naasc-run is still unsupported (its error is printed).
 
 Exit codes: 0 pass, 1 failure, 2 bad usage, 77 skip.
@@ -58,8 +59,10 @@ HEAVY = {"mlsd-large", "isnet-fp16"}
 # line for `naasc M --target eyeriss -o M.cmd` (docs/real-models.md has the
 # whole line), or of naasc-run's when the model compiles.
 KNOWN_UNSUPPORTED = {
-    # every tensor has its own buffer (no reuse): 4.3 GiB of activations
-    "isnet-quint8": "more than the 4.0 GiB allowed",
+    # fits since the values share buffers (492.8 MiB of 4.4 GiB) and runs, but
+    # differs from onnxruntime: max |err| 0.106 on the mask, 4.4% of its elements
+    # outside the tolerance (cause not found; not the DynamicQuantizeLinear arithmetic)
+    "isnet-quint8": "differs from onnxruntime",
 }
 
 
@@ -165,9 +168,13 @@ def main():
             if c.ok:
                 r_ort, ref = harness.ort(args.ort, m, inputs, os.path.join(d, "ort"))
                 ran, ok, r = against_ort(m, d, ref, cmdf, "eyeriss")
+                if ran and ok:
+                    verdict(False, "%s is listed as unsupported (%s) but now compiles, runs and matches "
+                            "onnxruntime: move it to SUPPORTED" % (mid, KNOWN_UNSUPPORTED[mid]))
+                    continue
                 if ran:
-                    verdict(False, "%s is listed as unsupported (%s) but now compiles and runs (%s onnxruntime): "
-                            "move it to SUPPORTED" % (mid, KNOWN_UNSUPPORTED[mid], "matches" if ok else "differs from"))
+                    verdict("differs from onnxruntime" in KNOWN_UNSUPPORTED[mid],
+                            "%s known unsupported: compiles and runs, and differs from onnxruntime (above)" % mid)
                     continue
                 if r.rc not in (0, 1):
                     verdict(False, "%s (known unsupported): naasc-run exit %d, not a clean refusal: %s" % (mid, r.rc, r.first_error()))

@@ -22,6 +22,8 @@ bit-exact).  The cases:
                  ReduceMax - 1)
   matmulinteger  MatMulInteger u8 x u8 with zero points: i32, bit-exact
   convinteger    ConvInteger u8 with a zero point: i32, bit-exact
+  convinteger_window  the same with groups, strides, dilations, asymmetric
+                 pads and a per-channel weight zero point: i32, bit-exact
   qlinearconv    QLinearConv u8/i8 per-channel: requantized u8, bit-exact
                  (round half to even, saturate)
   conv_fp16      an f16 Conv (a mac layer widened to f32, rounded once to
@@ -186,6 +188,27 @@ def cases(rng):
     # padding is with the zero point: pad x - xz with zeros
     ref = conv2d(xi.astype(np.int64) - 128, wi.astype(np.int64), (1, 1, 1, 1), acc=np.int64)
     out.append(("convinteger", m, [{"x": xi}], [[ref.astype(np.int32)]], 0))
+
+    # -- ConvInteger over a general window: groups, strides, dilations, asymmetric pads and a
+    # per-channel weight zero point (host/nn.c's 2-D integer path clips each tap's rows and columns)
+    xg = rng.integers(0, 256, (1, 4, 9, 11), dtype=np.uint8)
+    wg = rng.integers(0, 256, (6, 2, 3, 2), dtype=np.uint8)
+    wzg = rng.integers(0, 256, (6,), dtype=np.uint8)
+    m = model([helper.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"], group=2, strides=[2, 3],
+                                dilations=[2, 1], pads=[2, 0, 1, 3])],
+              [vi("x", U8, [1, 4, 9, 11])], [vi("y", I32, [1, 6, 4, 5])],
+              [numpy_helper.from_array(wg, "w"), numpy_helper.from_array(np.uint8(37), "xz"),
+               numpy_helper.from_array(wzg, "wz")])
+    xp = np.pad(xg.astype(np.int64) - 37, ((0, 0), (0, 0), (2, 1), (0, 3)))
+    wd = wg.astype(np.int64) - wzg.astype(np.int64)[:, None, None, None]
+    ref = np.zeros((1, 6, 4, 5), np.int64)
+    for mo in range(6):
+        grp = mo // 3
+        for r in range(3):
+            for s_ in range(2):
+                patch = xp[0, 2 * grp:2 * grp + 2, 2 * r:2 * r + 2 * 3 + 1:2, s_:s_ + 3 * 4 + 1:3]
+                ref[0, mo] += np.einsum("chw,c->hw", patch, wd[mo, :, r, s_])
+    out.append(("convinteger_window", m, [{"x": xg}], [[ref.astype(np.int32)]], 0))
 
     # -- QLinearConv, u8 activations, i8 per-channel weights, i32 bias
     xq = rng.integers(0, 256, (1, 2, 5, 5), dtype=np.uint8)
