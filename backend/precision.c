@@ -15,6 +15,8 @@
  *      widest it may keep, as arch_load's default), and its capacity, its
  *      words per block and its bandwidths in words per cycle are the same
  *      bits in those words (rounded down; a block is at least one word).
+ *      A level whose file gives a word width of its own (not its widest
+ *      tensor's, e.g. an accumulator buffer of 32-bit sums) keeps it.
  *      Energies given per block stay (a block is the same bits); an area
  *      given per word and a network energy given per word hop scale with
  *      the word.  Then the technology model recomputes every figure the
@@ -174,10 +176,8 @@ Rc arch_set_precision(Arch *a, const Precision *p, Diag *d) {
   for (int l = 0; l < a->nlevels; l++) {
     Level *L = &a->level[l];
     int from = L->word_bits, to = level_word(L, p->bits);
-    if (from == to || from < 1) {
-      L->word_bits = from < 1 ? to : from;
-      continue;
-    }
+    if (from != level_word(L, now.bits)) continue; /* a width of its own (an accumulator) */
+    if (from == to) continue;
     int64_t block_bits = (L->block_words > 0 ? L->block_words : 1) * (int64_t)from;
     int64_t block = block_bits / to;
     L->block_words = block >= 1 ? block : 1;
