@@ -477,12 +477,11 @@ int naasc_search_main(int argc, char **argv) {
     memset(&pres, 0, sizeof pres);
     rc = naas_drive(&w, &pa, &o, &pres, &d);
     if (rc == RC_OK && rank == 0 && !quiet)
-      printf("precision %s: %s %.6g (EDP %.6g, energy %.6g pJ, %.6g cycles, %" PRId64
-             " PEs, area %.4g mm^2)\n",
-             name,
-             o.naas.objective == NAAS_OBJ_EDP ? "EDP" : naas_objective_label(o.naas.objective),
-             pres.r.score, pres.r.edp, pres.r.energy_pj, pres.r.cycles, pres.r.arch.mac_instances,
-             pres.r.area_um2 / 1e6);
+      printf(
+          "precision %s: score %.6g (EDP %.6g pJ x cycles, energy %.6g pJ, %.6g cycles), %" PRId64
+          " PEs, area %.4g mm^2\n",
+          name, pres.r.score, pres.r.edp, pres.r.energy_pj, pres.r.cycles,
+          pres.r.arch.mac_instances, pres.r.area_um2 / 1e6);
     if (rc == RC_OK && (k == 0 || pres.r.score < res.r.score)) {
       naas_drive_free(&res);
       res = pres;
