@@ -62,7 +62,7 @@ static void test_grammar(void) {
     CHECK_EQ(parse_quiet(name, &q), RC_OK);
     CHECK(memcmp(&p, &q, sizeof p) == 0);
   }
-  static const char *const bad[] = {"",     "w8",    "w8a",   "w8x8",     "a8w8", "w0a8",
+  static const char *const bad[] = {"",      "w8",    "w8a",   "w8x8",      "a8w8", "w0a8",
                                     "w33a8", "w8a8p", "w8a8o", "w8a8p32o8", "int3", "fp16p8",
                                     "W8A8",  "w8a8 ", "fp8",   "w8a8q8",    "int"};
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
