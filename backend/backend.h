@@ -269,6 +269,13 @@ typedef struct {
  * RC_BADINPUT (reported at `where`, naming the value and the grammar). */
 Rc precision_parse(const char *s, Precision *p, Diag *d, const char *where);
 
+/* The precision of m's mac layers, from their operands' element types
+ * (--precision model): QLinearConv/QLinearMatMul w8a8p32, ConvInteger and
+ * MatMulInteger w8a8o32, f16 fp16, bf16 bf16, f32 fp32.  RC_BADINPUT
+ * (reported, naming the node) if layers differ, a type has no MAC in the
+ * technology model, or there is no mac layer. */
+Rc precision_of_model(const Model *m, Precision *p, Diag *d);
+
 /* a's precision (16 bits for widths it does not give). */
 void precision_of(const Arch *a, Precision *p);
 

@@ -2,7 +2,8 @@
  * precision.c: per-tensor precision (docs/technology.md, "Precision"): the
  * --precision grammar (precision_parse, precision_name), an architecture
  * re-expressed at another precision (arch_set_precision), and the accuracy
- * table that --search-precision chooses under (accuracy_load).
+ * table that --search-precision chooses under (accuracy_load), and a
+ * model's own precision from its layers' element types (precision_of_model).
  *
  * How it works:
  *   1. A precision is the width of the weights (W), the inputs (I), the
@@ -139,6 +140,78 @@ void precision_name(const Precision *p, char *buf, size_t n) {
     len += snprintf(buf + len, n - (size_t)len, "o%d", p->bits[TENSOR_O]);
   if (len >= 0 && (size_t)len < n && p->psum_bits)
     snprintf(buf + len, n - (size_t)len, "p%d", p->psum_bits);
+}
+
+/* ---- a model's own precision (--precision model) ------------------------------ */
+
+/* The precision of one mac node from its operands' element types; false
+ * (why set) if the types have no precision here. */
+static bool node_precision(const Model *m, const Node *n, Precision *p, char *why, size_t wl) {
+  memset(p, 0, sizeof *p);
+  switch (n->op) {
+  case OP_QLINEARCONV:
+  case OP_QLINEARMATMUL: /* 8-bit operands, 32-bit sums, outputs requantized to 8 bits */
+    precision_int(p, 8, 8);
+    p->psum_bits = 32;
+    return true;
+  case OP_CONVINTEGER:
+  case OP_MATMULINTEGER: /* 8-bit operands, the i32 sums are the output */
+    precision_int(p, 8, 8);
+    p->bits[TENSOR_O] = 32;
+    return true;
+  default: break;
+  }
+  DType t = n->nin > 0 && n->in[0] ? m->tensors[n->in[0]].dtype : DT_F32;
+  DType w = n->nin > 1 && n->in[1] ? m->tensors[n->in[1]].dtype : t;
+  if (w != t) {
+    snprintf(why, wl, "operands of two types (%s and %s)", dtype_name(t), dtype_name(w));
+    return false;
+  }
+  TechNumber num;
+  int bits;
+  switch (t) {
+  case DT_F16: num = TECH_FP16, bits = 16; break;
+  case DT_BF16: num = TECH_BF16, bits = 16; break;
+  case DT_F32: num = TECH_FP32, bits = 32; break;
+  default:
+    snprintf(why, wl, "%s operands: the technology model has int, fp16, bf16 and fp32 MACs",
+             dtype_name(t));
+    return false;
+  }
+  precision_int(p, bits, bits);
+  p->number = num;
+  return true;
+}
+
+Rc precision_of_model(const Model *m, Precision *p, Diag *d) {
+  const Node *first = NULL;
+  char why[160], a[48], b[48];
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    const Node *n = &m->nodes[i];
+    if (n->dead || op_class(n->op) != 'L') continue;
+    Precision q;
+    if (!node_precision(m, n, &q, why, sizeof why)) {
+      diag_error(d, n->name, "--precision model: %s", why);
+      return RC_BADINPUT;
+    }
+    if (!first) {
+      first = n;
+      *p = q;
+    } else if (memcmp(p, &q, sizeof q) != 0) {
+      precision_name(p, a, sizeof a);
+      precision_name(&q, b, sizeof b);
+      diag_error(d, n->name,
+                 "--precision model: the layers differ (node '%s' is %s, this one %s); one "
+                 "design runs one precision: give it with --precision",
+                 first->name, a, b);
+      return RC_BADINPUT;
+    }
+  }
+  if (!first) {
+    diag_error(d, NULL, "--precision model: the model has no mac layer to take a precision from");
+    return RC_BADINPUT;
+  }
+  return RC_OK;
 }
 
 /* ---- an architecture at another precision ----------------------------------- */

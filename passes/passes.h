@@ -137,7 +137,8 @@ typedef struct {
   const char *plugins[16];
   int nplugins;
   PMOptions pm;
-  const char *precision; /* --precision P (precision_parse): the target re-expressed at it */
+  const char *precision; /* --precision P (precision_parse): the target re-expressed at it;
+                            "model": the caller applies the model's (precision_of_model) */
 } DriverOptions;
 
 void driver_options_default(DriverOptions *o, const char *pipeline);

@@ -49,7 +49,8 @@ static const char usage_text[] =
     "                            or Timeloop's), a folder of Timeloop files, or a Timeloop\n"
     "                            validation case (.json); the pipeline then maps\n"
     "  --precision P             the target at precision P: w8a8, w8a8p32, w4a8, w1a1 (binary\n"
-    "                            XNOR-popcount PEs), int8, fp16, bf16, ... (docs/technology.md)\n"
+    "                            XNOR-popcount PEs), int8, fp16, bf16, ... (docs/technology.md);\n"
+    "                            'model': the model's own (QLinearConv: w8a8p32, f16: fp16, ...)\n"
     "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
     "                            an SVG chart (FILE.svg)\n"
     "  --schedule=best|layer|FILE  the whole-network schedule the report uses: searched\n"
@@ -449,6 +450,17 @@ int main(int argc, char **argv) {
   if (rc == RC_OK && drv.target) {
     rc = driver_load_target(&drv, &target, &d);
     prog.arch = &target;
+  }
+  if (rc == RC_OK && drv.target && drv.precision && strcmp(drv.precision, "model") == 0) {
+    Precision mp; /* the precision of the model's own element types */
+    if (from_nir) {
+      diag_error(&d, NULL, "--precision model needs the ONNX graph, not a .nir module");
+      rc = RC_BADINPUT;
+    } else {
+      rc = precision_of_model(prog.graph, &mp, &d);
+    }
+    if (rc == RC_OK) rc = arch_set_precision(&target, &mp, &d);
+    if (rc == RC_OK) arch_assume(&target, (ArchAssume)drv.assume);
   }
   prog.jobs = drv.jobs;
   if (rc == RC_OK && !from_nir) rc = pm_run(&pl, &prog, &drv.pm, &d);

@@ -58,7 +58,7 @@ static const char usage_text[] =
     "                           bandwidth unlimited (docs/technology.md)\n"
     "  --precision P            the budget (and every design) at precision P: w8a8, w8a8p32,\n"
     "                           w4a8, w1a1 (binary XNOR-popcount PEs), fp16, bf16, ...\n"
-    "                           (docs/technology.md, \"Precision\")\n"
+    "                           (docs/technology.md, \"Precision\"); 'model': the models' own\n"
     "  --search-precision FILE  also choose the precision: a search per precision of the\n"
     "                           accuracy table FILE that every model reaches its minimum at;\n"
     "                           the best design is kept\n"
@@ -289,7 +289,8 @@ int naasc_search_main(int argc, char **argv) {
       Diag pd;
       diag_init(&pd, stderr, "naasc");
       if (!v) return usage_error("%s", "--precision needs a value (e.g. w8a8, w1a1, fp16)");
-      if (precision_parse(v, &p, &pd, "--precision") != RC_OK) return RC_USAGE;
+      if (strcmp(v, "model") != 0 && precision_parse(v, &p, &pd, "--precision") != RC_OK)
+        return RC_USAGE;
       precision = v;
     } else if (cli_is_flag(a, "--search-precision")) {
       if (!(accuracy_file = cli_flag_value(argc, argv, &i, "--search-precision")))
@@ -430,7 +431,7 @@ int naasc_search_main(int argc, char **argv) {
   Precision cand[ACCURACY_MAX_ROWS];
   int ncand = 0;
   Rc rc = arch_resolve(o.budget, &barch, &d);
-  if (rc == RC_OK && precision) {
+  if (rc == RC_OK && precision && strcmp(precision, "model") != 0) {
     Precision p;
     rc = precision_parse(precision, &p, &d, "--precision");
     if (rc == RC_OK) rc = arch_set_precision(&barch, &p, &d);
@@ -450,6 +451,32 @@ int naasc_search_main(int argc, char **argv) {
     if (rc == RC_OK) rc = naas_workload_add_module(&w, mods[k], &d);
   }
   d.file = "naasc";
+  if (rc == RC_OK && precision && strcmp(precision, "model") == 0) {
+    /* the models' own precision: every model's layers must agree */
+    Precision mp, first;
+    for (int k = 0; k < nmodels && rc == RC_OK; k++) {
+      d.file = models[k];
+      if (!graphs[k]) {
+        diag_error(&d, NULL, "--precision model needs the ONNX graph of every model");
+        rc = RC_BADINPUT;
+      }
+      if (rc == RC_OK) rc = precision_of_model(graphs[k], &mp, &d);
+      if (rc == RC_OK && k == 0) first = mp;
+      if (rc == RC_OK && memcmp(&first, &mp, sizeof mp) != 0) {
+        char a[48], b[48];
+        precision_name(&first, a, sizeof a);
+        precision_name(&mp, b, sizeof b);
+        diag_error(&d, NULL, "--precision model: this model is %s, '%s' %s; give --precision", b,
+                   models[0], a);
+        rc = RC_BADINPUT;
+      }
+    }
+    d.file = "naasc";
+    barch = base_arch;
+    if (rc == RC_OK) rc = arch_set_precision(&barch, &first, &d);
+    base_arch = barch;
+    if (rc == RC_OK) arch_assume(&barch, assume);
+  }
   if (rc == RC_OK && accuracy_file) {
     static AccuracyTable table;
     char why[256];
