@@ -303,9 +303,13 @@ void arch_print(FILE *f, const Arch *a) {
     put_num(f, a->tech_nm);
     fputs("nm\n", f);
   }
-  if (a->tensor_bits[0] || a->tensor_bits[1] || a->tensor_bits[2])
-    fprintf(f, "precision: {W: %d, I: %d, O: %d}\n", arch_tensor_bits(a, 0), arch_tensor_bits(a, 1),
+  if (a->tensor_bits[0] || a->tensor_bits[1] || a->tensor_bits[2] || a->psum_bits || a->number) {
+    fprintf(f, "precision: {W: %d, I: %d, O: %d", arch_tensor_bits(a, 0), arch_tensor_bits(a, 1),
             arch_tensor_bits(a, 2));
+    if (a->psum_bits) fprintf(f, ", P: %d", a->psum_bits);
+    if (a->number) fprintf(f, ", format: %s", tech_number_name((TechNumber)a->number));
+    fputs("}\n", f);
+  }
   fputs("levels:\n", f);
   /* The instances and meshes arch_load derives from the fan-outs above. */
   int64_t above = 1, above_x = 1, above_y = 1;

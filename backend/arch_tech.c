@@ -16,8 +16,10 @@
  *   2. DRAM: the model's energy per bit of the level's dram_type, times the
  *      block's bits.
  *   3. The MAC: the model's MAC for the operand width max(W, I) bits of
- *      Arch.tensor_bits (1 bit: XNOR-popcount), accumulating in O's width
- *      when that differs from the operands'.
+ *      Arch.tensor_bits (1 bit: XNOR-popcount), accumulating in the partial
+ *      sums' width (Arch.psum_bits) when given, else in O's width when that
+ *      differs from the operands'; a float format (Arch.number) is the
+ *      model's fp16, bf16 or fp32 MAC (psum_bits 32: an fp32 accumulator).
  *   4. A network hop (levels that fan out): a repeated wire of the width of
  *      the level's word, as long as one child is wide (the square root of
  *      the area of everything below one child: its storage and MACs), so
@@ -167,11 +169,21 @@ Rc arch_apply_tech(Arch *a, Diag *d) {
     int bits = arch_tensor_bits(a, TENSOR_W) > arch_tensor_bits(a, TENSOR_I)
                    ? arch_tensor_bits(a, TENSOR_W)
                    : arch_tensor_bits(a, TENSOR_I);
-    if (bits <= 1) {
+    if (a->number != TECH_INT) {
+      k.number = (TechNumber)a->number;
+      if (a->psum_bits == 32 && a->number != TECH_FP32) { /* fp16p32, bf16p32 */
+        k.acc_given = true;
+        k.acc = TECH_FP32;
+      }
+    } else if (bits <= 1) {
       k.number = TECH_BINARY;
     } else {
       k.bits = bits;
-      if (arch_tensor_bits(a, TENSOR_O) != bits) {
+      if (a->psum_bits > 0) {
+        k.acc_given = true;
+        k.acc = TECH_INT;
+        k.acc_bits = a->psum_bits;
+      } else if (arch_tensor_bits(a, TENSOR_O) != bits) {
         k.acc_given = true;
         k.acc = TECH_INT;
         k.acc_bits = arch_tensor_bits(a, TENSOR_O);

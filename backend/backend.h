@@ -264,6 +264,66 @@ double tech_dram_pj_per_bit(TechDram t);
 #define TECH_NODE_MIN_NM 7.0
 #define TECH_NODE_MAX_NM 130.0
 
+/* ---- precision (precision.c) ------------------------------------------------
+ * docs/technology.md, "Precision": the widths of the weights, inputs,
+ * stored outputs and partial sums, and the operands' number format. */
+
+typedef struct {
+  int bits[NTENSORS]; /* W, I, O: 1-32 bits */
+  int psum_bits;      /* the MAC's accumulator; 0 = the model's default (Arch.psum_bits) */
+  TechNumber number;  /* TECH_INT (1-bit operands: XNOR-popcount), TECH_FP16, _BF16, _FP32 */
+} Precision;
+
+/* Parses a --precision value: wNaN[oN][pN] (weights, activations = inputs
+ * and stored outputs, outputs, partial sums; N 1-32), int4, int8, int16,
+ * binary (w1a1), fp16, bf16, fp32 (optionally p32: an fp32 accumulator).
+ * RC_BADINPUT (reported at `where`, naming the value and the grammar). */
+Rc precision_parse(const char *s, Precision *p, Diag *d, const char *where);
+
+/* The precision of m's mac layers, from their operands' element types
+ * (--precision model): QLinearConv/QLinearMatMul w8a8p32, ConvInteger and
+ * MatMulInteger w8a8o32, f16 fp16, bf16 bf16, f32 fp32.  RC_BADINPUT
+ * (reported, naming the node) if layers differ, a type has no MAC in the
+ * technology model, or there is no mac layer. */
+Rc precision_of_model(const Model *m, Precision *p, Diag *d);
+
+/* a's precision (16 bits for widths it does not give). */
+void precision_of(const Arch *a, Precision *p);
+
+/* The canonical spelling of p (what precision_parse reads back to p). */
+void precision_name(const Precision *p, char *buf, size_t n);
+
+/* a re-expressed at precision p: every level's bits kept, counted in words
+ * of the new width (capacity, words per block, bandwidth in words/cycle),
+ * then the technology model's figures at p (arch_apply_tech).  The same
+ * precision is the identity.  RC_BADINPUT (reported) if a level would hold
+ * no word. */
+Rc arch_set_precision(Arch *a, const Precision *p, Diag *d);
+
+/* The accuracy table of --search-precision (docs/technology.md): lines
+ * `MODEL PRECISION ACCURACY` (a percentage) and one `minimum ACCURACY`;
+ * `#` starts a comment. */
+#define ACCURACY_MAX_ROWS 64
+typedef struct {
+  char model[64];
+  Precision precision;
+  double accuracy;
+} AccuracyRow;
+typedef struct {
+  AccuracyRow row[ACCURACY_MAX_ROWS];
+  int n;
+  double minimum;
+} AccuracyTable;
+
+/* Reads an accuracy table; every error names path:line:col and the value. */
+Rc accuracy_load(const char *path, AccuracyTable *t, Diag *d);
+
+/* The precisions (at most max, in table order, each once) at which every
+ * one of the models reaches the table's minimum; 0 with why filled if none
+ * (or a model has no row). */
+int accuracy_allowed(const AccuracyTable *t, const char *const *models, int nmodels, Precision *out,
+                     int max, char *why, size_t whylen);
+
 /* ---- an architecture's figures from the model (arch_tech.c) -----------------
  * docs/technology.md, "In architecture files". */
 

@@ -648,10 +648,11 @@ static void want(Reader *r, yaml_node_t *m, const char *ctx, const char *key, bo
 }
 
 /* technology: NODE (a number of nm, "65nm" or 65) and precision: {W, I, O}
- * bits (16 each by default).  A node outside the model's data or a width of
+ * bits (16 each by default), P (the partial sums) and format (int, fp16,
+ * bf16, fp32), or a precision in the --precision grammar (w8a8p32).  A node outside the model's data or a width of
  * 0 is an error naming the value. */
 static void read_technology(Reader *r, yaml_node_t *root, Arch *a) {
-  static const char *const tensors[] = {"W", "I", "O", NULL};
+  static const char *const tensors[] = {"W", "I", "O", "P", "format", NULL};
   char msg[160];
   yaml_node_t *n = get(r, root, "", "technology", true);
   if (n) {
@@ -670,7 +671,23 @@ static void read_technology(Reader *r, yaml_node_t *root, Arch *a) {
       a->tech_nm = v;
     }
   }
-  yaml_node_t *pr = get_kind(r, root, "", "precision", YAML_MAPPING_NODE, true);
+  yaml_node_t *pr = get(r, root, "", "precision", true);
+  if (pr && pr->type == YAML_SCALAR_NODE) { /* the --precision grammar: precision: w8a8p32 */
+    Precision p;
+    Diag quiet;
+    diag_init(&quiet, NULL, NULL);
+    if (precision_parse(scalar(pr), &p, &quiet, "precision") == RC_OK) {
+      for (int t = 0; t < NTENSORS; t++) a->tensor_bits[t] = p.bits[t];
+      a->psum_bits = p.psum_bits;
+      a->number = (uint8_t)p.number;
+    } else {
+      snprintf(msg, sizeof msg, "'%.40s' is not a precision (e.g. w8a8, w8a8p32, w1a1, fp16)",
+               scalar(pr) ? scalar(pr) : "");
+      rd_error(r, pr, "", "precision", msg);
+    }
+    return;
+  }
+  pr = get_kind(r, root, "", "precision", YAML_MAPPING_NODE, true);
   if (pr) {
     check_keys(r, pr, "precision", tensors);
     for (int t = 0; t < NTENSORS; t++) {
@@ -679,6 +696,25 @@ static void read_technology(Reader *r, yaml_node_t *root, Arch *a) {
         snprintf(msg, sizeof msg, "a width of %d bits: must be 1 to 64", a->tensor_bits[t]);
         rd_error(r, get(r, pr, "precision", tensors[t], false), "precision", tensors[t], msg);
         a->tensor_bits[t] = 16;
+      }
+    }
+    a->psum_bits = (int)opt_int(r, pr, "precision", "P", 0);
+    if (a->psum_bits < 0 || a->psum_bits > 64) {
+      snprintf(msg, sizeof msg, "a width of %d bits: must be 1 to 64", a->psum_bits);
+      rd_error(r, get(r, pr, "precision", "P", false), "precision", "P", msg);
+      a->psum_bits = 0;
+    }
+    yaml_node_t *fm = get(r, pr, "precision", "format", true);
+    if (fm) {
+      const char *s = scalar(fm);
+      int k = TECH_INT;
+      while (k <= TECH_FP32 && !(s && strcmp(s, tech_number_name((TechNumber)k)) == 0)) k++;
+      if (k > TECH_FP32 || k == TECH_BINARY) {
+        snprintf(msg, sizeof msg, "'%.40s' is no number format (int, fp16, bf16, fp32)",
+                 s ? s : "");
+        rd_error(r, fm, "precision", "format", msg);
+      } else {
+        a->number = (uint8_t)k;
       }
     }
   }

@@ -27,6 +27,14 @@
  *               3x3 conv) of torchvision resnet50 docs: 4.09 G, 25.557 M.
  *   resnet18    He et al., CVPR 2016, Table 1; torchvision resnet18 docs:
  *               1.81 G, 11.69 M.
+ *   resnet18-bnn  ResNet-18 binarized as Bi-Real Net (Liu et al., ECCV
+ *               2018, section 3 and Fig. 1: Sign activations before each
+ *               3x3 conv of the basic blocks, BN after it, real-valued
+ *               shortcuts; the first conv, the downsampling 1x1 convs and
+ *               the fc stay real-valued, as in XNOR-Net, Rastegari et al.,
+ *               ECCV 2016, section 4).  The shapes are ResNet-18's, so the
+ *               figures are too: 1.81 G MACs, 11.69 M params (torchvision);
+ *               Sign adds neither.  ReLU is left out (the sign follows).
  *   unet        Ronneberger et al., MICCAI 2015, Fig. 1 (572x572 in,
  *               388x388x2 out); about 31.03 M params; no published MACs.
  *   mobilenetv2 Sandler et al., CVPR 2018, Table 2; torchvision
@@ -84,6 +92,7 @@ typedef struct {
   uint64_t rng;          /* splitmix64 state */
   const Nb201Arch *arch; /* the cell of an nb201 network, else NULL */
   int64_t classes;       /* nb201: 10, 100 or 120 by dataset */
+  bool binary;           /* resnet18-bnn: binarized basic blocks */
 } ZooCtx;
 
 typedef TensorId (*ZooBuildFn)(ZooCtx *z, TensorId x);
@@ -419,6 +428,11 @@ static TensorId zoo_resnet(ZooCtx *z, TensorId x, const int blocks[4], bool bott
         y = zoo_cba(z, x, p, "conv1", "bn1", "relu1", planes, 1, 1, 1, OP_RELU);
         y = zoo_cba(z, y, p, "conv2", "bn2", "relu2", planes, 3, s, 1, OP_RELU);
         y = zoo_cba(z, y, p, "conv3", "bn3", "", planes * 4, 1, 1, 1, OP_NONE);
+      } else if (z->binary) { /* Sign -> binary conv -> BN, twice; real-valued shortcut */
+        y = zoo_act(z, OP_SIGN, zoo_name(b, "%ssign1", p), x);
+        y = zoo_cba(z, y, p, "conv1", "bn1", "", planes, 3, s, 1, OP_NONE);
+        y = zoo_act(z, OP_SIGN, zoo_name(b, "%ssign2", p), y);
+        y = zoo_cba(z, y, p, "conv2", "bn2", "", planes, 3, 1, 1, OP_NONE);
       } else {
         y = zoo_cba(z, x, p, "conv1", "bn1", "relu1", planes, 3, s, 1, OP_RELU);
         y = zoo_cba(z, y, p, "conv2", "bn2", "", planes, 3, 1, 1, OP_NONE);
@@ -427,7 +441,7 @@ static TensorId zoo_resnet(ZooCtx *z, TensorId x, const int blocks[4], bool bott
         sc = zoo_cba(z, x, p, "downsample.0", "downsample.1", "", planes * expansion, 1, s, 1,
                      OP_NONE);
       x = zoo_binary(z, OP_ADD, zoo_name(b, "%sadd", p), y, sc);
-      x = zoo_act(z, OP_RELU, zoo_name(b, "%srelu", p), x);
+      if (!z->binary) x = zoo_act(z, OP_RELU, zoo_name(b, "%srelu", p), x);
       inplanes = planes * expansion;
     }
   }
@@ -436,6 +450,13 @@ static TensorId zoo_resnet(ZooCtx *z, TensorId x, const int blocks[4], bool bott
 
 static TensorId zoo_resnet18(ZooCtx *z, TensorId x) {
   static const int blocks[4] = {2, 2, 2, 2};
+  return zoo_resnet(z, x, blocks, false);
+}
+
+/* ResNet-18 with binarized basic blocks (Bi-Real Net's layout). */
+static TensorId zoo_resnet18_bnn(ZooCtx *z, TensorId x) {
+  static const int blocks[4] = {2, 2, 2, 2};
+  z->binary = true;
   return zoo_resnet(z, x, blocks, false);
 }
 
@@ -1076,6 +1097,10 @@ static TensorId tf_build(ZooCtx *z, const TfConfig *c, TensorId x) {
   X("vgg16", zoo_vgg16, 3, 224, "VGG-16 (config D, no BN), 1x3x224x224 -> 1000")                   \
   X("resnet50", zoo_resnet50, 3, 224, "ResNet-50 v1.5 (torchvision), 1x3x224x224 -> 1000")         \
   X("resnet18", zoo_resnet18, 3, 224, "ResNet-18 (torchvision), 1x3x224x224 -> 1000")              \
+  X("resnet18-bnn", zoo_resnet18_bnn, 3, 224,                                                      \
+    "binary ResNet-18 (Bi-Real Net layout: Sign before each 3x3 conv of the basic blocks; first "  \
+    "conv, downsampling 1x1 convs and fc real-valued), 1x3x224x224 -> 1000; "                      \
+    "run it with --precision w1a1")                                                                \
   X("unet", zoo_unet, 1, 572, "U-Net (Ronneberger 2015), valid convs, 1x1x572x572 -> 1x2x388x388") \
   X("mobilenetv2", zoo_mobilenetv2, 3, 224, "MobileNetV2 1.0 (torchvision), 1x3x224x224 -> 1000")  \
   X("squeezenet", zoo_squeezenet, 3, 224, "SqueezeNet 1.0 (torchvision), 1x3x224x224 -> 1000")     \
@@ -1172,7 +1197,7 @@ Rc zoo_build(const char *name, bool weights, uint64_t seed, Model **out, Diag *d
   size_t nfixed = sizeof zoo_nets / sizeof zoo_nets[0], ntf = sizeof tf_nets / sizeof tf_nets[0];
   const TfConfig *tf = NULL;
   Nb201Arch arch;
-  ZooCtx z = {NULL, weights, seed, NULL, 0};
+  ZooCtx z = {NULL, weights, seed, NULL, 0, false};
   ZooBuildFn fn = NULL;
   int64_t in_dims[4] = {1, 3, 32, 32};
   if (!out) return RC_INTERNAL;

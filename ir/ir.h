@@ -1039,7 +1039,12 @@ typedef struct {
   VectorUnit vector;
   double clock_mhz;          /* for seconds; 0 = unknown */
   double tech_nm;            /* technology node; 0 = none (every figure given) */
-  int tensor_bits[NTENSORS]; /* word width of W, I, O (MAC operands, sums); 0 = not given, 16 */
+  int tensor_bits[NTENSORS]; /* word width of W, I, O (MAC operands, stored outputs); 0 = not
+                                given, 16 */
+  int psum_bits;             /* the MAC's accumulator (partial sums); 0 = not given: O's width
+                                when it differs from the operands', else twice theirs */
+  uint8_t number;            /* the operands' number format, a TechNumber (backend/backend.h):
+                                0 integer (1 bit: binary XNOR-popcount), else fp16/bf16/fp32 */
   uint8_t mac_derived;       /* LEVEL_TECH_ENERGY, _AREA: the MAC's from the model */
   uint8_t assume;            /* ArchAssume */
   MapConstraints cons; /* the mappings' constraints beyond the levels' keeps and connectivity */

@@ -126,8 +126,8 @@ Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d);
 
 /* The pipeline flags shared by naasc and naasc-opt: -O0, -O2,
  * --pass-pipeline=P (-p P), --print-pipeline, --list-passes,
- * --load-pass-plugin=LIB, --target=NAME|FILE, --assume=MODE, --jobs=N, and every
- * pm_parse_flag instrumentation flag. */
+ * --load-pass-plugin=LIB, --target=NAME|FILE, --assume=MODE, --precision=P,
+ * --jobs=N, and every pm_parse_flag instrumentation flag. */
 typedef struct {
   const char *pipeline;
   const char *target; /* --target NAME|FILE */
@@ -137,6 +137,8 @@ typedef struct {
   const char *plugins[16];
   int nplugins;
   PMOptions pm;
+  const char *precision; /* --precision P (precision_parse): the target re-expressed at it;
+                            "model": the caller applies the model's (precision_of_model) */
 } DriverOptions;
 
 void driver_options_default(DriverOptions *o, const char *pipeline);
@@ -148,7 +150,8 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d);
 Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *out, Diag *d);
 
 /* Loads the --target architecture: a preset name, an architecture YAML file,
- * or a Timeloop validation case (*.json, its arch).  No target: RC_OK. */
+ * or a Timeloop validation case (*.json, its arch), at --precision if given
+ * (arch_set_precision), under --assume.  No target: RC_OK. */
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d);
 
 /* The cost report of a mapped module (report.c): a table to `table` (may be

@@ -600,6 +600,15 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) 
       return -1;
     }
     o->assume = (int)m;
+  } else if (strcmp(argv[*i], "--precision") == 0 || (a = flag_val(argv[*i], "--precision"))) {
+    const char *v = strcmp(argv[*i], "--precision") == 0 ? (*i + 1 < argc ? argv[++*i] : NULL) : a;
+    Precision p;
+    if (!v) {
+      diag_error(d, NULL, "--precision needs a value (e.g. w8a8, w1a1, fp16)");
+      return -1;
+    }
+    if (strcmp(v, "model") != 0 && precision_parse(v, &p, d, "--precision") != RC_OK) return -1;
+    o->precision = v;
   } else if ((a = flag_val(argv[*i], "--jobs"))) {
     if ((o->jobs = atoi(a)) < 1 || o->jobs > 64) {
       diag_error(d, NULL, "--jobs takes 1 to 64 threads, not '%s'", a);
@@ -639,6 +648,11 @@ Rc driver_setup(const DriverOptions *o, PassRegistry **reg, Pipeline *pl, FILE *
 Rc driver_load_target(const DriverOptions *o, Arch *a, Diag *d) {
   if (!o->target) return RC_OK;
   Rc rc = arch_resolve(o->target, a, d); /* a preset, a YAML file, or a validation case */
+  if (rc == RC_OK && o->precision && strcmp(o->precision, "model") != 0) {
+    Precision p;
+    rc = precision_parse(o->precision, &p, d, "--precision");
+    if (rc == RC_OK) rc = arch_set_precision(a, &p, d);
+  }
   if (rc == RC_OK) arch_assume(a, (ArchAssume)o->assume);
   return rc;
 }

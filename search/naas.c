@@ -477,6 +477,8 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   a->clock_mhz = budget->clock_mhz;
   a->tech_nm = budget->tech_nm;
   memcpy(a->tensor_bits, budget->tensor_bits, sizeof a->tensor_bits);
+  a->psum_bits = budget->psum_bits; /* the budget's precision (--precision) */
+  a->number = budget->number;
   a->assume = budget->assume;
   a->mac_derived = budget->tech_nm > 0 ? (uint8_t)(LEVEL_TECH_ENERGY | LEVEL_TECH_AREA) : 0;
   a->level[0] = budget->level[0];

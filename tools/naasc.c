@@ -48,13 +48,17 @@ static const char usage_text[] =
     "  --target NAME|FILE        the accelerator: a preset, an architecture YAML file (naasc's\n"
     "                            or Timeloop's), a folder of Timeloop files, or a Timeloop\n"
     "                            validation case (.json); the pipeline then maps\n"
+    "  --precision P             the target at precision P: w8a8, w8a8p32, w4a8, w1a1 (binary\n"
+    "                            XNOR-popcount PEs), int8, fp16, bf16, ... (docs/technology.md);\n"
+    "                            'model': the model's own (QLinearConv: w8a8p32, f16: fp16, ...)\n"
     "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
     "                            an SVG chart (FILE.svg)\n"
     "  --schedule=best|layer|FILE  the whole-network schedule the report uses: searched\n"
     "                            (best, the default), layer by layer, or read from FILE\n"
     "  --emit=schedule           write the schedule (text, docs/cost-model.md); needs --target\n"
     "  --jobs N, -j N            threads for the mapper\n"
-    "  --print-arch NAME|FILE    print an architecture in the YAML format (round-trips)\n"
+    "  --print-arch NAME|FILE    print an architecture in the YAML format (round-trips; at\n"
+    "                            --precision P if given)\n"
     "  --list-targets            the preset architectures\n"
     "  --emit=onnx               write the imported graph back as ONNX (needs -o, --no-fold)\n"
     "  -o FILE                   output file (written atomically)\n"
@@ -271,6 +275,14 @@ int main(int argc, char **argv) {
       static Arch pa;
       diag_init(&d, stderr, NULL);
       Rc prc = arch_resolve(v, &pa, &d);
+      for (int k = 1; k < argc && prc == RC_OK; k++) { /* --precision anywhere on the line */
+        const char *pv = strncmp(argv[k], "--precision=", 12) == 0             ? argv[k] + 12
+                         : strcmp(argv[k], "--precision") == 0 && k + 1 < argc ? argv[k + 1]
+                                                                               : NULL;
+        Precision p;
+        if (pv && (prc = precision_parse(pv, &p, &d, "--precision")) == RC_OK)
+          prc = arch_set_precision(&pa, &p, &d);
+      }
       if (prc == RC_OK) arch_print(stdout, &pa);
       return prc;
     } else if (strcmp(a, "--list-targets") == 0) {
@@ -438,6 +450,17 @@ int main(int argc, char **argv) {
   if (rc == RC_OK && drv.target) {
     rc = driver_load_target(&drv, &target, &d);
     prog.arch = &target;
+  }
+  if (rc == RC_OK && drv.target && drv.precision && strcmp(drv.precision, "model") == 0) {
+    Precision mp; /* the precision of the model's own element types */
+    if (from_nir) {
+      diag_error(&d, NULL, "--precision model needs the ONNX graph, not a .nir module");
+      rc = RC_BADINPUT;
+    } else {
+      rc = precision_of_model(prog.graph, &mp, &d);
+    }
+    if (rc == RC_OK) rc = arch_set_precision(&target, &mp, &d);
+    if (rc == RC_OK) arch_assume(&target, (ArchAssume)drv.assume);
   }
   prog.jobs = drv.jobs;
   if (rc == RC_OK && !from_nir) rc = pm_run(&pl, &prog, &drv.pm, &d);

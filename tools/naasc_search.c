@@ -56,6 +56,12 @@ static const char usage_text[] =
     "  --assume physical|naas   energies in pJ from the technology model (default), or NAAS's\n"
     "                           assumptions: on-chip energy only, relative scheme, DRAM\n"
     "                           bandwidth unlimited (docs/technology.md)\n"
+    "  --precision P            the budget (and every design) at precision P: w8a8, w8a8p32,\n"
+    "                           w4a8, w1a1 (binary XNOR-popcount PEs), fp16, bf16, ...\n"
+    "                           (docs/technology.md, \"Precision\"); 'model': the models' own\n"
+    "  --search-precision FILE  also choose the precision: a search per precision of the\n"
+    "                           accuracy table FILE that every model reaches its minimum at;\n"
+    "                           the best design is kept\n"
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
     "  --iterations N           generations of the outer search (default 60; gradient:\n"
@@ -231,6 +237,7 @@ int naasc_search_main(int argc, char **argv) {
   int nmodels = 0;
   bool quiet = false, no_progress = false;
   ArchAssume assume = ARCH_PHYSICAL;
+  const char *precision = NULL, *accuracy_file = NULL;
   int64_t kill_in = 0;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   o.naas.jobs = ncpu > 64 ? 64 : ncpu > 1 ? (int)ncpu : 1; /* results do not depend on it */
@@ -279,6 +286,18 @@ int naasc_search_main(int argc, char **argv) {
       v = cli_flag_value(argc, argv, &i, "--assume");
       if (!v || !arch_assume_parse(v, &assume))
         return usage_error("--assume takes physical or naas, not '%s'", v ? v : "");
+    } else if (cli_is_flag(a, "--precision")) {
+      v = cli_flag_value(argc, argv, &i, "--precision");
+      Precision p;
+      Diag pd;
+      diag_init(&pd, stderr, "naasc");
+      if (!v) return usage_error("%s", "--precision needs a value (e.g. w8a8, w1a1, fp16)");
+      if (strcmp(v, "model") != 0 && precision_parse(v, &p, &pd, "--precision") != RC_OK)
+        return RC_USAGE;
+      precision = v;
+    } else if (cli_is_flag(a, "--search-precision")) {
+      if (!(accuracy_file = cli_flag_value(argc, argv, &i, "--search-precision")))
+        return usage_error("%s", "--search-precision needs an accuracy table file");
     } else if (cli_is_flag(a, "--max-latency")) {
       v = cli_flag_value(argc, argv, &i, "--max-latency");
       if (!v || !parse_pos(v, &o.naas.max_cycles))
@@ -384,6 +403,11 @@ int naasc_search_main(int argc, char **argv) {
   if (o.naas.gradient && (o.naas.checkpoint || o.naas.resume))
     return usage_error("%s", "--optimizer gradient takes no --checkpoint or --resume "
                              "(it keeps no optimizer state between rounds)");
+  if (precision && accuracy_file)
+    return usage_error("%s", "--precision and --search-precision: give one (the search chooses "
+                             "the precision among the accuracy table's)");
+  if (accuracy_file && (o.naas.checkpoint || o.naas.resume))
+    return usage_error("%s", "--search-precision takes no --checkpoint or --resume");
   if (o.fixed && (o.naas.sizing_only || o.naas.optimizer == OPT_RANDOM || o.naas.gradient))
     return usage_error("%s", "--fixed searches nothing: no --sizing-only or --optimizer");
 
@@ -410,7 +434,16 @@ int naasc_search_main(int argc, char **argv) {
   CmdStats cst[NAAS_MAX_MODELS] = {{0}};
   NaasDriveResult res = {0};
   const NaasResult *r = &res.r;
+  static Arch base_arch;
+  Precision cand[ACCURACY_MAX_ROWS];
+  int ncand = 0;
   Rc rc = arch_resolve(o.budget, &barch, &d);
+  if (rc == RC_OK && precision && strcmp(precision, "model") != 0) {
+    Precision p;
+    rc = precision_parse(precision, &p, &d, "--precision");
+    if (rc == RC_OK) rc = arch_set_precision(&barch, &p, &d);
+  }
+  base_arch = barch;
   if (rc == RC_OK) arch_assume(&barch, assume);
   /* The as-built baseline: the budget's own dataflow, when it has one (a
    * preset, or an arch file with `as_built:`); --fixed=as-built needs it. */
@@ -437,8 +470,80 @@ int naasc_search_main(int argc, char **argv) {
     if (rc == RC_OK) rc = naas_workload_add_module(&w, mods[k], &d);
   }
   d.file = "naasc";
+  if (rc == RC_OK && precision && strcmp(precision, "model") == 0) {
+    /* the models' own precision: every model's layers must agree */
+    Precision mp, first;
+    for (int k = 0; k < nmodels && rc == RC_OK; k++) {
+      d.file = models[k];
+      if (!graphs[k]) {
+        diag_error(&d, NULL, "--precision model needs the ONNX graph of every model");
+        rc = RC_BADINPUT;
+      }
+      if (rc == RC_OK) rc = precision_of_model(graphs[k], &mp, &d);
+      if (rc == RC_OK && k == 0) first = mp;
+      if (rc == RC_OK && memcmp(&first, &mp, sizeof mp) != 0) {
+        char a[48], b[48];
+        precision_name(&first, a, sizeof a);
+        precision_name(&mp, b, sizeof b);
+        diag_error(&d, NULL, "--precision model: this model is %s, '%s' %s; give --precision", b,
+                   models[0], a);
+        rc = RC_BADINPUT;
+      }
+    }
+    d.file = "naasc";
+    barch = base_arch;
+    if (rc == RC_OK) rc = arch_set_precision(&barch, &first, &d);
+    base_arch = barch;
+    if (rc == RC_OK) arch_assume(&barch, assume);
+  }
+  if (rc == RC_OK && accuracy_file) {
+    static AccuracyTable table;
+    char why[256];
+    rc = accuracy_load(accuracy_file, &table, &d);
+    if (rc == RC_OK) {
+      ncand = accuracy_allowed(&table, (const char *const *)labels, nmodels, cand,
+                               ACCURACY_MAX_ROWS, why, sizeof why);
+      if (ncand == 0) {
+        diag_error(&d, accuracy_file, "%s", why);
+        rc = RC_BADINPUT;
+      }
+    }
+  }
   if (rc == RC_OK && rank == 0) rc = naas_drive_mkdir(dir, &d);
-  if (rc == RC_OK) {
+  /* --search-precision: one search per precision the table allows, the best kept. */
+  for (int k = 0; k < ncand && rc == RC_OK; k++) {
+    static Arch pa;
+    static NaasDriveResult pres;
+    char name[48];
+    pa = base_arch;
+    precision_name(&cand[k], name, sizeof name);
+    rc = arch_set_precision(&pa, &cand[k], &d);
+    if (rc != RC_OK) break;
+    arch_assume(&pa, assume);
+    memset(&pres, 0, sizeof pres);
+    rc = naas_drive(&w, &pa, &o, &pres, &d);
+    if (rc == RC_OK && rank == 0 && !quiet)
+      printf(
+          "precision %s: score %.6g (EDP %.6g pJ x cycles, energy %.6g pJ, %.6g cycles), %" PRId64
+          " PEs, area %.4g mm^2\n",
+          name, pres.r.score, pres.r.edp, pres.r.energy_pj, pres.r.cycles,
+          pres.r.arch.mac_instances, pres.r.area_um2 / 1e6);
+    if (rc == RC_OK && (k == 0 || pres.r.score < res.r.score)) {
+      naas_drive_free(&res);
+      res = pres;
+      barch = pa;
+    } else {
+      naas_drive_free(&pres);
+    }
+  }
+  if (rc == RC_OK && ncand && rank == 0 && !quiet) {
+    char name[48];
+    Precision chosen;
+    precision_of(&barch, &chosen);
+    precision_name(&chosen, name, sizeof name);
+    printf("chosen precision: %s (of %d the accuracy table allows)\n", name, ncand);
+  }
+  if (rc == RC_OK && !ncand) {
     rc = naas_drive(&w, &barch, &o, &res, &d);
     if (rc == RC_OK && r->stopped) {
       if (rank == 0 && !quiet)

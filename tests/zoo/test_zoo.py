@@ -27,6 +27,8 @@ PUBLISHED = {
     "vgg16": (15.47e9, 138.357544e6, "torchvision vgg16: 15.47 GFLOPS, 138,357,544 params"),
     "resnet50": (4.09e9, 25.557032e6, "torchvision resnet50 (v1.5): 4.09 GFLOPS, 25,557,032 params"),
     "resnet18": (1.81e9, 11.689512e6, "torchvision resnet18: 1.81 GFLOPS, 11,689,512 params"),
+    "resnet18-bnn": (1.81e9, 11.689512e6, "ResNet-18 binarized as Bi-Real Net (Liu et al. ECCV 2018): "
+                     "ResNet-18's shapes, so torchvision resnet18's 1.81 GFLOPS, 11,689,512 params"),
     "mobilenetv2": (0.30e9, 3.504872e6, "torchvision mobilenet_v2: 0.30 GFLOPS, 3,504,872 params; Sandler et al. 2018 Table 3: 300M MACs, 3.4M"),
     "squeezenet": (0.82e9, 1.248424e6, "torchvision squeezenet1_0: 0.82 GFLOPS, 1,248,424 params"),
     "mnasnet": (312e6, 3.9e6, "Tan et al., MnasNet, CVPR 2019, Table 1: MnasNet-A1 312M MACs, 3.9M params"),
