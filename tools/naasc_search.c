@@ -37,6 +37,7 @@
 #include <mpi.h>
 #endif
 
+/* Two strings: C11 compilers need only take 4095 characters in one. */
 static const char usage_text[] =
     "usage: naasc --search MODEL.onnx|ZOO-NAME [MORE ...] --budget NAME|FILE.yaml [options]\n"
     "\n"
@@ -61,7 +62,8 @@ static const char usage_text[] =
     "                           (docs/technology.md, \"Precision\"); 'model': the models' own\n"
     "  --search-precision FILE  also choose the precision: a search per precision of the\n"
     "                           accuracy table FILE that every model reaches its minimum at;\n"
-    "                           the best design is kept\n"
+    "                           the best design is kept\n";
+static const char usage_text2[] =
     "  --max-latency CYCLES     bound on every model's cycles\n"
     "  --max-energy PJ          bound on every model's energy\n"
     "  --iterations N           generations of the outer search (default 60; gradient:\n"
@@ -247,6 +249,7 @@ int naasc_search_main(int argc, char **argv) {
     if (strcmp(a, "--search") == 0) continue;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(usage_text, stdout);
+      fputs(usage_text2, stdout);
       return RC_OK;
     } else if (cli_is_flag(a, "--budget")) {
       if (!(o.budget = cli_flag_value(argc, argv, &i, "--budget")))
