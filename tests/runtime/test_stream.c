@@ -222,7 +222,7 @@ static void test_bad(void) {
   expect_refused("magic", b, good_len, NULL, "bad magic");
   memcpy(b, good, good_len);
   b[8] = CMDF_VERSION + 1;
-  expect_refused("version", b, good_len, NULL, "version 3");
+  expect_refused("version", b, good_len, NULL, "version 4");
   memcpy(b, good, good_len);
   b[8] = 1; /* streams of format 1 (dense weights) are refused too */
   expect_refused("old version", b, good_len, NULL, "version 1");
