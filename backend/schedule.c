@@ -1541,8 +1541,8 @@ Rc sched_attach(SchedModel *sm, const Schedule *s, Module *m, Diag *d) {
     if (sg->mode == SCHED_DEPTH) {
       int64_t rows = 0, cols = 0;
       sched_nest_tileable(sm, sg->last, &rows, &cols);
-      g.ntiles[0] = sg->tile[0] > 0 ? ceil_div(rows, sg->tile[0]) : 0;
-      g.ntiles[1] = sg->tile[1] > 0 ? ceil_div(cols, sg->tile[1]) : 0;
+      g.ntiles[0] = sg->tile[0] > 0 ? rows / sg->tile[0] + (rows % sg->tile[0] != 0) : 0;
+      g.ntiles[1] = sg->tile[1] > 0 ? cols / sg->tile[1] + (cols % sg->tile[1] != 0) : 0;
     }
     g.nres = sched_group_residents(sm, sg, res, 2 * NEST_MAX_ACCESS * 64);
     g.res = res;

@@ -50,6 +50,9 @@ const char *nest_group_where(const Module *m, const NestGroup *g) {
   return arena_printf((Arena *)&m->arena, "fused group '%s'..'%s'", a, b);
 }
 
+/* Tiles of extent t that cut n (both >= 1), without overflow. */
+static int64_t tiles_of(int64_t n, int64_t t) { return n / t + (n % t != 0); }
+
 static void verify_groups(const Module *m, Diag *d) {
   uint32_t next = 0;
   for (uint32_t k = 0; k < m->ngroups; k++) {
@@ -73,14 +76,14 @@ static void verify_groups(const Module *m, Diag *d) {
         diag_error(
             d, w,
             "group-tiles: a depth-first group's last nest must write a rank-4 tensor cut into tiles of at least 1x1");
-      else if (g->ntiles[0] != (t->dims[2] + g->g.tile[0] - 1) / g->g.tile[0] ||
-               g->ntiles[1] != (t->dims[3] + g->g.tile[1] - 1) / g->g.tile[1])
+      else if (g->ntiles[0] != tiles_of(t->dims[2], g->g.tile[0]) ||
+               g->ntiles[1] != tiles_of(t->dims[3], g->g.tile[1]))
         diag_error(d, w,
                    "group-tiles: tiles of %" PRId64 "x%" PRId64 " cut %%%s (%" PRId64 "x%" PRId64
                    ") into %" PRId64 "x%" PRId64 ", not %" PRId64 "x%" PRId64,
                    g->g.tile[0], g->g.tile[1], t->name, t->dims[2], t->dims[3],
-                   (t->dims[2] + g->g.tile[0] - 1) / g->g.tile[0],
-                   (t->dims[3] + g->g.tile[1] - 1) / g->g.tile[1], g->ntiles[0], g->ntiles[1]);
+                   tiles_of(t->dims[2], g->g.tile[0]), tiles_of(t->dims[3], g->g.tile[1]),
+                   g->ntiles[0], g->ntiles[1]);
     }
     for (int r = 0; r < g->nres; r++) {
       uint32_t t = g->res[r].tensor;
