@@ -489,6 +489,22 @@ typedef struct {
 Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedTotals *tot,
                  Diag *d);
 
+/* The activations of group g that live in its home level, as schedule_eval
+ * counts them (NestGroup, ir/ir.h): per mac nest its I and O, kept
+ * (RES_KEEP), copied in (RES_COPY_IN: a depth-first group's input) or copied
+ * out as well (RES_COPY_OUT), each tensor once, in nest order.  The count,
+ * or -1 if more than max. */
+int sched_group_residents(const SchedModel *sm, const SchedGroup *g, NestResident *out, int max);
+/* Sets m's fused groups (the loop-nest IR's) to schedule s's, with their
+ * residency; m is the module sm was made from. */
+Rc sched_attach(SchedModel *sm, const Schedule *s, Module *m, Diag *d);
+/* The schedule of m's fused groups, checked against sm's target: each
+ * group's target and home level, whether it can run there (fits; located
+ * at the group: nest_group_where) and its residency against
+ * sched_group_residents.  RC_BADINPUT (reported) on the first failure of
+ * each group. */
+Rc sched_of_module(SchedModel *sm, const Module *m, Schedule *s, Diag *d);
+
 /* The text form (docs/cost-model.md): a header naming the model and target,
  * then one line per group naming its nests.  print -> parse -> print is
  * byte-identical. */

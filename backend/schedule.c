@@ -1487,3 +1487,126 @@ Rc schedule_eval(SchedModel *sm, const Schedule *s, CostResult *per_nest, SchedT
   tot->edp = tot->energy_pj * (double)tot->cycles;
   return RC_OK;
 }
+
+/* ---- fused groups of the loop-nest IR ---------------------------------------------- */
+
+static int add_resident(NestResident *out, int n, int max, uint32_t t, int how) {
+  for (int r = 0; r < n; r++)
+    if (out[r].tensor == t) {
+      if (how > out[r].how) out[r].how = (uint8_t)how;
+      return n;
+    }
+  if (n == max) return -1;
+  out[n].tensor = t;
+  out[n].how = (uint8_t)how;
+  return n + 1;
+}
+
+int sched_group_residents(const SchedModel *sm, const SchedGroup *g, NestResident *out, int max) {
+  int n = 0;
+  for (uint32_t k = g->first; k <= g->last && k < sm->n && n >= 0; k++) {
+    const NInfo *ni = &sm->ni[k];
+    if (!ni->mac) continue;
+    uint32_t o = ni->out[0];
+    if (g->mode == SCHED_LAYER) {
+      if (sm->ti[ni->itensor].first_prod >= (int32_t)g->first)
+        n = add_resident(out, n, max, ni->itensor, RES_KEEP);
+      int os = o_state(sm, k, g->last);
+      if (n >= 0 && os != O_DRAM)
+        n = add_resident(out, n, max, o, os == O_RESIDENT_COPY ? RES_COPY_OUT : RES_KEEP);
+    } else {
+      n = add_resident(out, n, max, ni->itensor,
+                       first_mac_reader(sm, k, g->first) ? RES_COPY_IN : RES_KEEP);
+      if (n >= 0)
+        n = add_resident(out, n, max, o,
+                         k == g->last || escapes(sm, o, g->last, 0) ? RES_COPY_OUT : RES_KEEP);
+    }
+  }
+  return n;
+}
+
+Rc sched_attach(SchedModel *sm, const Schedule *s, Module *m, Diag *d) {
+  const Arch *a = sm->a;
+  NestResident *res = xcalloc(2 * (size_t)NEST_MAX_ACCESS * 64, sizeof *res);
+  if (!res) return RC_INTERNAL;
+  Rc rc = RC_OK;
+  m->ngroups = 0;
+  for (uint32_t k = 0; k < s->ngroups && rc == RC_OK; k++) {
+    const SchedGroup *sg = &s->group[k];
+    NestGroup g;
+    memset(&g, 0, sizeof g);
+    g.g = *sg;
+    snprintf(g.target, sizeof g.target, "%s", a->name);
+    snprintf(g.home, sizeof g.home, "%s", sg->home < a->nlevels ? a->level[sg->home].name : "?");
+    if (sg->mode == SCHED_DEPTH) {
+      int64_t rows = 0, cols = 0;
+      sched_nest_tileable(sm, sg->last, &rows, &cols);
+      g.ntiles[0] = sg->tile[0] > 0 ? rows / sg->tile[0] + (rows % sg->tile[0] != 0) : 0;
+      g.ntiles[1] = sg->tile[1] > 0 ? cols / sg->tile[1] + (cols % sg->tile[1] != 0) : 0;
+    }
+    g.nres = sched_group_residents(sm, sg, res, 2 * NEST_MAX_ACCESS * 64);
+    g.res = res;
+    if (g.nres < 0) {
+      diag_error(d, nest_group_where(m, &g), "too many resident tensors");
+      rc = RC_BADINPUT;
+    } else if (!module_add_group(m, &g)) {
+      rc = RC_INTERNAL;
+    }
+  }
+  xfree(res);
+  return rc;
+}
+
+Rc sched_of_module(SchedModel *sm, const Module *m, Schedule *s, Diag *d) {
+  const Arch *a = sm->a;
+  int before = d->nerrors;
+  memset(s, 0, sizeof *s);
+  NestResident *res = xcalloc(2 * (size_t)NEST_MAX_ACCESS * 64, sizeof *res);
+  if (!res) return RC_INTERNAL;
+  for (uint32_t k = 0; k < m->ngroups; k++) {
+    const NestGroup *g = &m->groups[k];
+    const char *w = nest_group_where(m, g);
+    if (strcmp(g->target, a->name) != 0) {
+      diag_error(d, w, "group-target: fused for '%s', the target is '%s'", g->target, a->name);
+      continue;
+    }
+    int h = 1;
+    while (h < a->nlevels && strcmp(a->level[h].name, g->home) != 0) h++;
+    if (h == a->nlevels) {
+      diag_error(d, w, "group-home: '%s' has no on-chip level '%s'", a->name, g->home);
+      continue;
+    }
+    SchedGroup sg = g->g;
+    sg.home = (uint8_t)h;
+    if (s->ngroups == SCHED_MAX_GROUPS) {
+      diag_error(d, w, "more than %d groups", SCHED_MAX_GROUPS);
+      break;
+    }
+    /* Whether it can run (fits, rules), then its residency as counted. */
+    const char *lc =
+        g->line > 0 ? arena_printf((Arena *)&m->arena, "%d:%d", g->line, g->col) : NULL;
+    if (sched_group_check(sm, &sg, lc, d) != RC_OK) continue;
+    int n = sched_group_residents(sm, &sg, res, 2 * NEST_MAX_ACCESS * 64);
+    bool same = n == g->nres;
+    for (int r = 0; same && r < n; r++) {
+      bool found = false;
+      for (int q = 0; q < g->nres; q++)
+        found = found || (g->res[q].tensor == res[r].tensor && g->res[q].how == res[r].how);
+      same = found;
+    }
+    if (!same) {
+      char want[1024] = "";
+      size_t len = 0;
+      for (int r = 0; r < n && len + 1 < sizeof want; r++)
+        len += (size_t)snprintf(want + len, sizeof want - len, "%s%s %%%s", r ? ", " : "",
+                                nest_residency_names[res[r].how < 3 ? res[r].how : 0],
+                                m->tensors[res[r].tensor].name);
+      diag_error(d, w, "group-resident: the residency listed is not the schedule's: %s",
+                 n ? want : "nothing resident");
+      continue;
+    }
+    s->group[s->ngroups++] = sg;
+  }
+  xfree(res);
+  return d->nerrors > before ? RC_BADINPUT : RC_OK;
+}

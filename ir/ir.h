@@ -1439,11 +1439,51 @@ typedef struct {
   NestMapping *map;          /* mac nests: the mapping once mapped (module arena), or NULL */
 } Nest;
 
+/* A fused group of the loop-nest IR (docs/ir.md, "Fused groups"): the
+ * schedule group `g` (SchedGroup: nests [g.first, g.last], mode, home,
+ * depth-first tile and overlap policy) with the names the text form needs
+ * and the residency of its activations.  A depth-first group is a loop over
+ * tiles of its last nest's output (ntiles[0] rows x ntiles[1] columns of
+ * tiles) around its nests; a layer group runs them once each.  `res` lists
+ * every activation that lives in the home level while the group runs, as
+ * the cost model counts it (backend/schedule.c, sched_group_residents):
+ * kept there only, copied in from DRAM, or copied out to DRAM as well.
+ * The verifier with a target (passes/builtin.c, verify) checks the list
+ * and that the group fits its home level. */
+typedef enum {
+  RES_KEEP = 0, /* produced and consumed inside the group: never in DRAM */
+  RES_COPY_IN,  /* a group input: copied from DRAM into home */
+  RES_COPY_OUT  /* read after the group too: copied out of home to DRAM */
+} NestResidency;
+
+typedef struct {
+  uint32_t tensor;
+  uint8_t how; /* NestResidency */
+} NestResident;
+
+/* The words of the text form: "layer" "depth-first"; "recompute" "cache-h"
+ * "cache-all"; "resident" "copy-in" "copy-out". */
+extern const char *const nest_group_mode_names[2];
+extern const char *const nest_overlap_names[3];
+extern const char *const nest_residency_names[3];
+
+typedef struct {
+  SchedGroup g;
+  char target[ACCEL_NAME_MAX];
+  char home[ACCEL_NAME_MAX]; /* the name of level g.home */
+  int64_t ntiles[2];         /* SCHED_DEPTH: tiles along rows and columns (else 0) */
+  int nres;
+  NestResident *res; /* module arena */
+  int line, col;     /* where the text form opens it; 0 if built */
+} NestGroup;
+
 typedef struct {
   Arena arena;
   const char *name;
   const char *weights; /* the weights file the text names (`weights "PATH"`), or NULL */
-  NTensor *tensors;    /* [0] unused */
+  NestGroup *groups;   /* fused groups, in module order, disjoint (module_add_group) */
+  uint32_t ngroups, capgroups;
+  NTensor *tensors; /* [0] unused */
   uint32_t ntensors, captensors;
   Nest *nests;
   uint32_t nnests, capnests;
@@ -1454,6 +1494,14 @@ void module_destroy(Module *m);
 uint32_t module_add_tensor(Module *m, const char *name, DType dt, int rank, const int64_t *dims,
                            TensorRole role);                    /* its id, 0 on failure */
 uint32_t module_find_tensor(const Module *m, const char *name); /* 0 if none */
+/* Appends a fused group (copied; g->res is copied into the module's arena).
+ * NULL on failure. */
+NestGroup *module_add_group(Module *m, const NestGroup *g);
+/* "LINE:COL: fused group 'FIRST'..'LAST'" (without LINE:COL when built):
+ * where a diagnostic about group g points (module arena). */
+const char *nest_group_where(const Module *m, const NestGroup *g);
+/* The group holding nest i, or NULL. */
+const NestGroup *module_group_of(const Module *m, uint32_t i);
 /* A new nest of kind `kind`: a mac or view nest gets its kind's one op,
  * a vec or move nest VOP_NONE until its builder sets one.  NULL on failure. */
 Nest *module_add_nest(Module *m, NestKind kind, const char *name);

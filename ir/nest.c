@@ -3,12 +3,14 @@
  * writes everything needed to rebuild the module except constant payloads
  * (weights stay in the model, or in the weights file the module names:
  * weights.c); nest_parse.c reads the same grammar
- * (docs/ir.md), and print -> parse -> print is byte-identical.
+ * (docs/ir.md), and print -> parse -> print is byte-identical.  Fused
+ * groups (NestGroup) print as a `fused` block around their nests.
  */
 #include "ir/ir.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 Module *module_create(const char *name) {
@@ -29,6 +31,7 @@ void module_destroy(Module *m) {
   arena_free(&m->arena);
   xfree(m->tensors);
   xfree(m->nests);
+  xfree(m->groups);
   xfree(m);
 }
 
@@ -45,6 +48,26 @@ uint32_t module_add_tensor(Module *m, const char *name, DType dt, int rank, cons
   for (int i = 0; i < rank; i++) t->dims[i] = dims[i];
   t->role = role;
   return m->ntensors++;
+}
+
+NestGroup *module_add_group(Module *m, const NestGroup *g) {
+  if (!ir_grow((void **)&m->groups, &m->capgroups, m->ngroups + 1, sizeof(NestGroup))) return NULL;
+  NestGroup *ng = &m->groups[m->ngroups];
+  *ng = *g;
+  ng->res = NULL;
+  if (g->nres > 0) {
+    ng->res = arena_alloc(&m->arena, sizeof(NestResident) * (size_t)g->nres);
+    if (!ng->res) return NULL;
+    memcpy(ng->res, g->res, sizeof(NestResident) * (size_t)g->nres);
+  }
+  m->ngroups++;
+  return ng;
+}
+
+const NestGroup *module_group_of(const Module *m, uint32_t i) {
+  for (uint32_t k = 0; k < m->ngroups; k++)
+    if (i >= m->groups[k].g.first && i <= m->groups[k].g.last) return &m->groups[k];
+  return NULL;
 }
 
 uint32_t module_find_tensor(const Module *m, const char *name) {
@@ -341,6 +364,39 @@ bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag 
   return ok;
 }
 
+static void print_nest(FILE *f, const Module *m, const Nest *n);
+
+const char *const nest_group_mode_names[2] = {"layer", "depth-first"};
+const char *const nest_overlap_names[3] = {"recompute", "cache-h", "cache-all"};
+const char *const nest_residency_names[3] = {"resident", "copy-in", "copy-out"};
+
+/* `fused "TARGET" MODE home LEVEL [tile RxC overlap P weights W] {`, the
+ * tile loop of a depth-first group, then its residency, one line per kind. */
+static void print_group_head(FILE *f, const Module *m, const NestGroup *g) {
+  fputs("\nfused ", f);
+  print_string(f, g->target);
+  fprintf(f, " %s home ", nest_group_mode_names[g->g.mode == SCHED_DEPTH]);
+  print_name(f, 0, g->home);
+  if (g->g.mode == SCHED_DEPTH)
+    fprintf(f, " tile %" PRId64 "x%" PRId64 " overlap %s weights %s", g->g.tile[0], g->g.tile[1],
+            nest_overlap_names[g->g.overlap < 3 ? g->g.overlap : 0],
+            g->g.weights_home ? "home" : "dram");
+  fputs(" {\n", f);
+  if (g->g.mode == SCHED_DEPTH)
+    fprintf(f, "  tiles %" PRId64 "x%" PRId64 "\n", g->ntiles[0], g->ntiles[1]);
+  for (int how = RES_KEEP; how <= RES_COPY_OUT; how++) {
+    bool any = false;
+    for (int r = 0; r < g->nres; r++) {
+      if (g->res[r].how != how || g->res[r].tensor >= m->ntensors) continue;
+      fputs(any ? ", " : "  ", f);
+      if (!any) fprintf(f, "%s ", nest_residency_names[how]);
+      print_name(f, '%', m->tensors[g->res[r].tensor].name);
+      any = true;
+    }
+    if (any) fputc('\n', f);
+  }
+}
+
 void module_print_filtered(FILE *f, const Module *m, const char *const *names, int nnames) {
   fputs("module ", f);
   print_string(f, m->name);
@@ -367,7 +423,34 @@ void module_print_filtered(FILE *f, const Module *m, const char *const *names, i
   for (uint32_t i = 0; i < m->nnests; i++) {
     const Nest *n = &m->nests[i];
     if (!selected(n->name, names, nnames)) continue;
-    fputs("\nnest ", f);
+    const NestGroup *g = nnames ? NULL : module_group_of(m, i);
+    if (g && i == g->g.first) print_group_head(f, m, g);
+    if (!g) {
+      fputc('\n', f);
+      print_nest(f, m, n);
+      continue;
+    }
+    /* A nest of a group prints indented inside its block. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    if (mf) {
+      print_nest(mf, m, n);
+      fclose(mf);
+    }
+    fputc('\n', f);
+    for (size_t k = 0; buf && k < len; k++) {
+      if (k == 0 || buf[k - 1] == '\n') fputs("  ", f);
+      fputc(buf[k], f);
+    }
+    free(buf);
+    if (i == g->g.last) fputs("}\n", f);
+  }
+}
+
+static void print_nest(FILE *f, const Module *m, const Nest *n) {
+  {
+    fputs("nest ", f);
     print_name(f, '@', n->name);
     fprintf(f, " %s", kind_names[n->kind]);
     if (n->vop == VOP_HOST)

@@ -5,7 +5,8 @@
  * Ops and operand roles are looked up in their tables (NAASC_VOPS,
  * NAASC_ROLES of ir.h): an unknown op is an error (rule vop-unknown), and
  * so is an unknown role; a parameter the op does not have is a warning
- * (rule vop-param).
+ * (rule vop-param).  A `fused` block (a fused group, NestGroup) holds
+ * its residency and its nests.
  */
 #include "ir/ir.h"
 
@@ -188,11 +189,11 @@ static const char *string_lit(Parser *ps) {
 static const char *sigil_name(Parser *ps, char sigil, const char *what) {
   skip_ws(ps);
   mark(ps);
-  if (peekc(ps) != sigil) {
+  if (sigil && peekc(ps) != sigil) {
     error_at(ps, "expected %s", what);
     return NULL;
   }
-  advance(ps);
+  if (sigil) advance(ps);
   if (peekc(ps) == '"') {
     int l = ps->tline, c = ps->tcol;
     const char *r = string_lit(ps);
@@ -664,6 +665,104 @@ static bool parse_nest(Parser *ps) {
   }
 }
 
+/* A word of bare characters (letters, digits, '_', '-') into buf. */
+static bool word(Parser *ps, char *buf, size_t n, const char *what) {
+  skip_ws(ps);
+  mark(ps);
+  size_t k = 0;
+  while (peekc(ps) != -1 && (is_ident(peekc(ps)) || peekc(ps) == '-')) {
+    if (k + 1 >= n) return error_tok(ps, "%s is too long", what);
+    buf[k++] = (char)peekc(ps);
+    advance(ps);
+  }
+  buf[k] = 0;
+  return k ? true : error_at(ps, "expected %s", what);
+}
+
+/* ROWSxCOLS, each at least 1. */
+static bool extent2(Parser *ps, int64_t v[2]) {
+  if (!integer(ps, &v[0])) return false;
+  if (v[0] < 1) return error_tok(ps, "%s", "a tile extent must be at least 1");
+  skip_ws(ps);
+  if (peekc(ps) != 'x') return error_at(ps, "expected %s", "'x' (ROWSxCOLS)");
+  advance(ps);
+  if (!isdigit(peekc(ps))) return error_at(ps, "expected %s", "the columns of ROWSxCOLS");
+  if (!integer(ps, &v[1])) return false;
+  if (v[1] < 1) return error_tok(ps, "%s", "a tile extent must be at least 1");
+  return true;
+}
+
+/* fused "TARGET" MODE home LEVEL [tile RxC overlap P weights W] { [tiles RxC]
+ * (resident|copy-in|copy-out %t, ...)* nest... } (docs/ir.md, "Fused groups"). */
+static bool parse_group(Parser *ps, int line, int col) {
+  NestGroup g;
+  memset(&g, 0, sizeof g);
+  g.line = line, g.col = col;
+  const char *target = string_lit(ps);
+  if (!target) return false;
+  if (strlen(target) >= sizeof g.target) return error_tok(ps, "%s", "the target name is too long");
+  strcpy(g.target, target);
+  char w[64];
+  if (!word(ps, w, sizeof w, "a group mode (layer, depth-first)")) return false;
+  int mode = find_str(w, nest_group_mode_names, 2);
+  if (mode < 0) return error_tok(ps, "unknown group mode '%s' (layer, depth-first)", w);
+  g.g.mode = (uint8_t)mode;
+  if (!expect_keyword(ps, "home")) return false;
+  const char *home = sigil_name(ps, 0, "a level name");
+  if (!home) return false;
+  if (strlen(home) >= sizeof g.home) return error_tok(ps, "%s", "the level name is too long");
+  strcpy(g.home, home);
+  if (mode == SCHED_DEPTH) {
+    if (!expect_keyword(ps, "tile") || !extent2(ps, g.g.tile)) return false;
+    if (!expect_keyword(ps, "overlap") ||
+        !word(ps, w, sizeof w, "an overlap policy (recompute, cache-h, cache-all)"))
+      return false;
+    int ov = find_str(w, nest_overlap_names, 3);
+    if (ov < 0)
+      return error_tok(ps, "unknown overlap policy '%s' (recompute, cache-h, cache-all)", w);
+    g.g.overlap = (uint8_t)ov;
+    if (!expect_keyword(ps, "weights") || !word(ps, w, sizeof w, "dram or home")) return false;
+    if (strcmp(w, "dram") != 0 && strcmp(w, "home") != 0)
+      return error_tok(ps, "weights go to 'dram' or 'home', not '%s'", w);
+    g.g.weights_home = strcmp(w, "home") == 0;
+  }
+  if (!expect(ps, '{')) return false;
+  if (mode == SCHED_DEPTH && (!expect_keyword(ps, "tiles") || !extent2(ps, g.ntiles))) return false;
+  NestResident res[2 * NEST_MAX_ACCESS * 64];
+  g.res = res;
+  g.g.first = ps->m->nnests;
+  for (;;) {
+    skip_ws(ps);
+    if (accept(ps, '}')) break;
+    if (keyword(ps, "nest")) {
+      if (!parse_nest(ps)) return false;
+      continue;
+    }
+    if (!word(ps, w, sizeof w, "resident, copy-in, copy-out, a nest or '}'")) return false;
+    int how = find_str(w, nest_residency_names, 3);
+    if (how < 0) return error_tok(ps, "expected %s", "resident, copy-in, copy-out, a nest or '}'");
+    if (ps->m->nnests > g.g.first)
+      return error_tok(ps, "%s", "a group's residency comes before its nests");
+    do {
+      const char *tn = sigil_name(ps, '%', "a tensor name (%name)");
+      if (!tn) return false;
+      uint32_t t = module_find_tensor(ps->m, tn);
+      if (!t) return error_tok(ps, "unknown tensor '%s'", tn);
+      for (int r = 0; r < g.nres; r++)
+        if (res[r].tensor == t) return error_tok(ps, "tensor '%s' is listed twice", tn);
+      if (g.nres == (int)(sizeof res / sizeof res[0]))
+        return error_tok(ps, "%s", "too many resident tensors");
+      res[g.nres].tensor = t;
+      res[g.nres++].how = (uint8_t)how;
+    } while (accept(ps, ','));
+  }
+  if (ps->m->nnests < g.g.first + 2)
+    return error_lc(ps, line, col, "%s", "a fused group needs two or more nests");
+  g.g.last = ps->m->nnests - 1;
+  if (!module_add_group(ps->m, &g)) return error_at(ps, "%s", "out of memory");
+  return true;
+}
+
 Rc module_parse(const char *text, size_t len, Module **out, Diag *d) {
   *out = NULL;
   Parser ps = {text, text + len, text, 1, 1, d, NULL, false, 1, 1};
@@ -686,8 +785,10 @@ Rc module_parse(const char *text, size_t len, Module **out, Diag *d) {
       if (!parse_tensor(&ps)) goto fail;
     } else if (keyword(&ps, "nest")) {
       if (!parse_nest(&ps)) goto fail;
+    } else if (keyword(&ps, "fused")) {
+      if (!parse_group(&ps, ps.tline, ps.tcol)) goto fail;
     } else {
-      error_at(&ps, "expected %s", "'tensor', 'nest' or the end of the file");
+      error_at(&ps, "expected %s", "'tensor', 'nest', 'fused' or the end of the file");
       goto fail;
     }
   }

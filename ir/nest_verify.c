@@ -10,8 +10,12 @@
  *   output-written   every value and output tensor is written by some nest
  *   map-coverage     a mapped mac nest's loops cover each dim exactly
  *   vop-kind         a nest's op is one of its kind (NAASC_VOPS)
+ *   group-range      fused groups hold two or more consecutive nests, in order, disjoint
+ *   group-tiles      a depth-first group's tile count covers its last nest's rank-4 output
+ *   group-resident   a group's resident tensors are activations its nests access
  * The checks of a mapping against its architecture (fan-out, connectivity,
- * capacities, keep/bypass) need the architecture: backend/ makes them.
+ * capacities, keep/bypass) and of a fused group's residency and fit need
+ * the architecture: backend/ makes them (passes/builtin.c, verify).
  */
 #include "ir/ir.h"
 
@@ -35,6 +39,61 @@ static void affine_range(const Nest *n, const Affine *a, int64_t *lo, int64_t *h
       *lo += span;
     else
       *hi += span;
+  }
+}
+
+const char *nest_group_where(const Module *m, const NestGroup *g) {
+  const char *a = g->g.first < m->nnests ? m->nests[g->g.first].name : "?";
+  const char *b = g->g.last < m->nnests ? m->nests[g->g.last].name : "?";
+  if (g->line > 0)
+    return arena_printf((Arena *)&m->arena, "%d:%d: fused group '%s'..'%s'", g->line, g->col, a, b);
+  return arena_printf((Arena *)&m->arena, "fused group '%s'..'%s'", a, b);
+}
+
+/* Tiles of extent t that cut n (both >= 1), without overflow. */
+static int64_t tiles_of(int64_t n, int64_t t) { return n / t + (n % t != 0); }
+
+static void verify_groups(const Module *m, Diag *d) {
+  uint32_t next = 0;
+  for (uint32_t k = 0; k < m->ngroups; k++) {
+    const NestGroup *g = &m->groups[k];
+    const char *w = nest_group_where(m, g);
+    if (g->g.first < next || g->g.first >= g->g.last || g->g.last >= m->nnests) {
+      diag_error(
+          d, w,
+          "group-range: nests %u..%u are not two or more consecutive nests after the previous group",
+          g->g.first, g->g.last);
+      continue;
+    }
+    next = g->g.last + 1;
+    if (g->g.mode == SCHED_DEPTH) {
+      const Nest *n = &m->nests[g->g.last];
+      const NTensor *t = NULL;
+      for (int a = 0; a < n->nacc; a++)
+        if (n->acc[a].kind != ACC_READ && n->acc[a].tensor && n->acc[a].tensor < m->ntensors)
+          t = &m->tensors[n->acc[a].tensor];
+      if (!t || t->rank != 4 || g->g.tile[0] < 1 || g->g.tile[1] < 1)
+        diag_error(
+            d, w,
+            "group-tiles: a depth-first group's last nest must write a rank-4 tensor cut into tiles of at least 1x1");
+      else if (g->ntiles[0] != tiles_of(t->dims[2], g->g.tile[0]) ||
+               g->ntiles[1] != tiles_of(t->dims[3], g->g.tile[1]))
+        diag_error(d, w,
+                   "group-tiles: tiles of %" PRId64 "x%" PRId64 " cut %%%s (%" PRId64 "x%" PRId64
+                   ") into %" PRId64 "x%" PRId64 ", not %" PRId64 "x%" PRId64,
+                   g->g.tile[0], g->g.tile[1], t->name, t->dims[2], t->dims[3],
+                   tiles_of(t->dims[2], g->g.tile[0]), tiles_of(t->dims[3], g->g.tile[1]),
+                   g->ntiles[0], g->ntiles[1]);
+    }
+    for (int r = 0; r < g->nres; r++) {
+      uint32_t t = g->res[r].tensor;
+      bool used = false;
+      for (uint32_t i = g->g.first; i <= g->g.last && !used && t && t < m->ntensors; i++)
+        for (int a = 0; a < m->nests[i].nacc; a++) used = used || m->nests[i].acc[a].tensor == t;
+      if (!used || m->tensors[t].role == TR_WEIGHT)
+        diag_error(d, w, "group-resident: %%%s is not an activation the group's nests access",
+                   t && t < m->ntensors ? m->tensors[t].name : "?");
+    }
   }
 }
 
@@ -109,5 +168,6 @@ Rc module_verify(const Module *m, Diag *d) {
       diag_error(d, NULL, "output-written: tensor %%%s is %s but no nest writes it",
                  m->tensors[t].name, m->tensors[t].role == TR_VALUE ? "a value" : "an output");
   xfree(written);
+  verify_groups(m, d);
   return d->nerrors > before ? RC_BADINPUT : RC_OK;
 }

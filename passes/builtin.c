@@ -73,7 +73,8 @@ static Rc run_lower(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   return RC_OK;
 }
 
-/* The IR invariants, and every mapping against the target when there is one. */
+/* The IR invariants, and every mapping and fused group against the target
+ * when there is one. */
 static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   (void)a;
   Rc rc = module_verify(p->mod, d);
@@ -97,6 +98,15 @@ static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
                 "its mapping breaks the rules above");
       rc = RC_BADINPUT;
     }
+  }
+  /* Fused groups against the target: home level, residency and fit. */
+  if (rc == RC_OK && p->arch && p->mod->ngroups) {
+    SchedModel *sm = NULL;
+    Schedule *s = xcalloc(1, sizeof *s);
+    rc = s ? sched_model_create(p->mod, p->arch, &sm, d) : RC_INTERNAL;
+    if (rc == RC_OK) rc = sched_of_module(sm, p->mod, s, d);
+    sched_model_destroy(sm);
+    xfree(s);
   }
   pass_stat(c, "nests-verified", p->mod->nnests);
   pass_stat(c, "mappings-checked", p->arch ? mapped : 0);

@@ -6,7 +6,9 @@
  *
  * "best" searches a schedule (sched_search) and keeps it only if the
  * evaluation (schedule_eval) confirms that it beats layer by layer; a file
- * name reads one (schedule_parse); "layer" is no groups.
+ * name reads one (schedule_parse); "layer" is no groups.  schedule_attach
+ * puts the schedule into the module as fused groups (the loop-nest IR's
+ * NestGroup), for --emit=nir and the command stream.
  */
 #include <string.h>
 
@@ -56,5 +58,38 @@ Rc schedule_report(const Program *prog, const char *how, FILE *f, bool emit_sche
   xfree(none);
   xfree(per);
   xfree(per0);
+  return rc;
+}
+
+Rc schedule_attach(Program *prog, const char *how, bool layer_only, Diag *d) {
+  SchedModel *sm = NULL;
+  Schedule *s = xcalloc(1, sizeof *s), *none = xcalloc(1, sizeof *none);
+  CostResult *per = xcalloc(prog->mod->nnests + 1, sizeof *per);
+  Rc rc = s && none && per ? sched_model_create(prog->mod, prog->arch, &sm, d) : RC_INTERNAL;
+  SchedTotals tot, tot0;
+  if (rc == RC_OK && strcmp(how, "best") == 0) {
+    SchedOptions o;
+    sched_options_default(&o);
+    o.layer_only = layer_only;
+    SchedSearchStats st;
+    rc = sched_search(sm, &o, s, &st, d);
+    if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
+    if (rc == RC_OK) rc = schedule_eval(sm, none, per, &tot0, d);
+    if (rc == RC_OK && !(tot.edp < tot0.edp)) s->ngroups = 0; /* as schedule_report */
+  } else if (rc == RC_OK && strcmp(how, "layer") != 0) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    const char *file = d->file;
+    d->file = how;
+    rc = file_read_all(how, (size_t)64 << 20, &buf, &len, d);
+    if (rc == RC_OK) rc = schedule_parse((const char *)buf, len, sm, s, d);
+    d->file = file;
+    xfree(buf);
+  }
+  if (rc == RC_OK) rc = sched_attach(sm, s, prog->mod, d);
+  sched_model_destroy(sm);
+  xfree(s);
+  xfree(none);
+  xfree(per);
   return rc;
 }

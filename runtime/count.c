@@ -24,7 +24,9 @@
  * iteration an inner loop is reset from: a Q step that cancels an S reset
  * exactly (translation 0, a refetch under the translation rule) when the
  * inner loop really ends at n-1 is a one-column slide when it ends at 1,
- * as Timeloop samples it (docs/runtime.md, "Counting").
+ * as Timeloop samples it (docs/runtime.md, "Counting").  A layer of a
+ * fused group then has its resident tensors' counts moved to its home level
+ * as the cost model's schedule counts them (reside_counts).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +246,31 @@ static int64_t words_of(const Problem *p, int t, const int64_t *e) {
   }
 }
 
+/* A layer of a layer-by-layer fused group (CMD_RESIDE), by the cost model's
+ * residency rules (docs/cost-model.md, "Whole-network schedules", counting
+ * steps 1 and 3): a resident tensor loses its accesses above its home level
+ * h (DRAM among them); at h its fills vanish if h keeps it, else h serves
+ * what DRAM served; an output read after the group is copied out once, h
+ * reads and DRAM updates of every word.  The loader guarantees one
+ * instance at h and at DRAM and no level between them keeping it. */
+static void reside_counts(const RtLayer *L, RtLayerCounts *c) {
+  int h = L->home;
+  for (int t = 0; t < NTENSORS; t++) {
+    bool res = (t == TENSOR_I && (L->res & CMD_RES_I)) || (t == TENSOR_O && (L->res & CMD_RES_O));
+    if (!res) continue;
+    AccessCounts k = (L->keep[h] >> t & 1) ? c->total[h][t] : c->total[0][t];
+    k.fills = 0;
+    for (int l = 0; l < h; l++) memset(&c->total[l][t], 0, sizeof c->total[l][t]);
+    c->total[h][t] = k;
+  }
+  if (L->res & CMD_RES_COPY_OUT) {
+    const Problem *p = &L->prob;
+    int64_t words = p->dim[DIM_G] * p->dim[DIM_N] * p->dim[DIM_K] * p->dim[DIM_P] * p->dim[DIM_Q];
+    c->total[h][TENSOR_O].reads += words;
+    c->total[0][TENSOR_O].updates += words;
+  }
+}
+
 void rt_count_layer(const RtProgram *prog, RtLayer *L, bool exact) {
   const Arch *a = &prog->arch;
   const Problem *p = &L->prob;
@@ -309,6 +336,7 @@ void rt_count_layer(const RtProgram *prog, RtLayer *L, bool exact) {
       c->total[l][t].updates = pi.updates * util[l];
     }
   }
+  if (L->res) reside_counts(L, c);
   c->counted = true;
   c->exact = exact;
 }

@@ -30,7 +30,10 @@
  * the compute level to the innermost level, so every level is held, at the
  * price of a kernel call per innermost tile.  Counting (count.c) replays
  * the same loops with the cost model's rules; the words the executor moved
- * are recorded beside them (RtLayerCounts.moved).
+ * are recorded beside them (RtLayerCounts.moved).  A layer of a fused
+ * group (CMD_RESIDE) keeps its resident tensors in its home level: the
+ * program's copy of such a tensor stands for the home level's, its slot at
+ * home is laid out from it and written back to it, and neither is a move.
  *
  * Invariants: the program passed rt_load, so every tile stays inside its
  * tensor or padding, every slot inside its level's buffer (the capacity,
@@ -158,8 +161,18 @@ static int64_t tile_words(const TpAcc *ac, Inst *S, const int64_t e[NDIMS]) {
   return S->words = t.words;
 }
 
+/* Whether tensor t of the layer lives in its fused group's home level
+ * (CMD_RESIDE): the program's copy of the tensor is then the home level's,
+ * and the layer's slot of t at home is a view of it. */
+static bool resident(const RtLayer *L, int t) {
+  return (t == TENSOR_I && (L->res & CMD_RES_I)) || (t == TENSOR_O && (L->res & CMD_RES_O));
+}
+
 /* Fills slot (l, t) of the current instance with the tile at o of
- * extents e from its parent. */
+ * extents e from its parent.  The slot at home of a resident tensor is
+ * laid out from the resident copy, inside the home level: no words cross
+ * between levels, so none are counted as moved (the cost model counts no
+ * fill there either: docs/cost-model.md, "Whole-network schedules"). */
 static void fill(Exec *E, int l, int t, const int64_t o[NDIMS], const int64_t e[NDIMS]) {
   Slot *S = &E->s[l][t];
   Inst *I = S->cur;
@@ -197,7 +210,8 @@ static void fill(Exec *E, int l, int t, const int64_t o[NDIMS], const int64_t e[
   memcpy(I->org, o, sizeof I->org);
   memcpy(I->ext, e, sizeof I->ext);
   I->valid = true;
-  if (!first) L->counts.moved[l][t] += tile_words(ac, I, e);
+  if (!first && !(S->parent < 0 && l == L->home && resident(L, t)))
+    L->counts.moved[l][t] += tile_words(ac, I, e);
 }
 
 /* Writes slot (l, O)'s tile back to its parent. */
@@ -211,6 +225,7 @@ static void drain(Exec *E, int l, const int64_t o[NDIMS], const int64_t e[NDIMS]
   } else {
     RtTensor *T = E->ten[TENSOR_O];
     tp_slot_tensor(ac, T->rank, T->dims, T->data, I->buf, &S->lay, o, e, true);
+    if (l == E->L->home && resident(E->L, TENSOR_O)) return; /* back into the resident copy */
   }
   E->L->counts.drained[l] += tile_words(ac, I, e);
 }

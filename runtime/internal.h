@@ -46,6 +46,9 @@ typedef struct {
    * and per graph input and output of that model the program's tensor. */
   Model *host;
   int *host_in, *host_out;
+  /* A layer of a layer-by-layer fused group (CMD_RESIDE): its home level
+   * (0: none) and which of its tensors live there (CMD_RES_*). */
+  uint8_t home, res;
   RtLayerCounts counts;
 } RtLayer;
 

@@ -684,6 +684,54 @@ static bool check_wpack(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][N
 
 /* The mapping of a mac layer: loops, tiles, kernel, checked against the
  * arch and the layer. */
+/* A layer of a layer-by-layer fused group (CMD_RESIDE): its home is an
+ * on-chip level of one instance that no spatial loop above it fans out to,
+ * no level between DRAM and home keeps a resident tensor, and home holds
+ * the resident tensors whole beside the tiles it keeps of the others. */
+static bool check_reside(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS]) {
+  const Arch *a = &L->p->arch;
+  const Nest *n = &ly->nest;
+  int h = ly->home, nl = a->nlevels;
+  if (ly->res & ~(CMD_RES_I | CMD_RES_O | CMD_RES_COPY_OUT) ||
+      ((ly->res & CMD_RES_COPY_OUT) && !(ly->res & CMD_RES_O)))
+    FAIL("layer '%s': residency flags %#x", n->name, ly->res);
+  if (h < 1 || h >= nl || a->level[h].is_dram || a->level[h].instances != 1)
+    FAIL("layer '%s': home level %d is not an on-chip level of one instance", n->name, h);
+  for (int i = 0; i < ly->nloops; i++)
+    if (ly->loop[i].axis && ly->loop[i].level < h)
+      FAIL("layer '%s': a spatial loop above home level '%s'", n->name, a->level[h].name);
+  double words = 0;
+  for (int t = 0; t < NTENSORS; t++) {
+    bool res = (t == TENSOR_I && (ly->res & CMD_RES_I)) || (t == TENSOR_O && (ly->res & CMD_RES_O));
+    for (int l = 1; res && l < h; l++)
+      if (ly->keep[l] >> t & 1)
+        FAIL("layer '%s': level '%s', above home level '%s', keeps resident %c", n->name,
+             a->level[l].name, a->level[h].name, accel_tensor_letter(t));
+    const Access *ac = rt_mac_access(n, t);
+    if (res) {
+      words += (double)L->p->t[ac->tensor].numel;
+    } else if (ly->keep[h] >> t & 1) {
+      double w = 1;
+      const RtTensor *T = &L->p->t[ac->tensor];
+      for (int q = 0; q < T->rank; q++) {
+        double size = (double)T->dims[q];
+        if (ac->ix == IX_AFFINE) {
+          size = 1;
+          for (int k = 0; k < n->ndims; k++)
+            size += (double)ac->idx[q].coef[k] * (double)(full[h][n->dims[k].dim] - 1);
+        }
+        w *= size;
+      }
+      words += w;
+    }
+  }
+  if (a->level[h].capacity_words && words > (double)a->level[h].capacity_words)
+    FAIL("layer '%s': home level '%s' holds %" PRId64
+         " words, its resident tensors and the tiles of the others need %.0f",
+         n->name, a->level[h].name, a->level[h].capacity_words, words);
+  return true;
+}
+
 static bool check_mapping(Ld *L, RtLayer *ly) {
   const Arch *a = &L->p->arch;
   const Nest *n = &ly->nest;
@@ -857,6 +905,7 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
           ": an operand is not indexed as a convolution's, whose tile the cost model sizes; the runtime gives this layer a larger buffer there",
           n->name, lv->name, lv->capacity_words, slots);
   }
+  if (ly->res && !check_reside(L, ly, full)) return false;
   /* The compute level and its kernel must be the ones the runtime derives. */
   int lc = tp_compute_level(full, nl);
   if (ly->compute_level != lc)
@@ -907,6 +956,14 @@ static bool read_commands(Ld *L, Cur *c) {
       has_compute = has_kernel = has_vec = false;
     } else if (!ly || st == S_OUT) {
       FAIL("command %u outside a layer", op);
+    } else if (op == CMD_RESIDE) {
+      if (st != S_IN || ly->res || ly->nloops || ly->ntiles || ly->mapped || has_vec ||
+          ly->nest.kind != NK_MAC)
+        FAIL("%s", "a residency record not right after a mac layer's");
+      ly->home = get8(&r);
+      ly->res = get8(&r);
+      get_n(&r, 6);
+      if (!ly->res) FAIL("%s", "a residency record with nothing resident");
     } else if (op == CMD_LOOP) {
       if (st != S_IN || ly->ntiles || ly->has_wpack || has_kernel || has_vec)
         FAIL("a loop after the layer's tiles");
@@ -995,6 +1052,7 @@ static bool read_commands(Ld *L, Cur *c) {
         FAIL("a mapped layer without compute");
       if (!ly->mapped && !has_vec) FAIL("a layer without compute or vector op");
       if (ly->mapped && !check_mapping(L, ly)) return false;
+      if (ly->res && !ly->mapped) FAIL("layer '%s': residency without a mapping", ly->nest.name);
       st = S_SYNCED;
     } else if (op == CMD_END) {
       if (st != S_SYNCED) FAIL("a layer ends before its sync");
@@ -1227,6 +1285,10 @@ void rt_disasm(FILE *f, const RtProgram *p) {
     if (n->has_bias || n->act)
       fprintf(f, "  epilogue%s %s(%g,%g)\n", n->has_bias ? " bias" : "",
               n->act ? op_name(n->act) : "none", n->act_alpha, n->act_beta);
+    if (ly->res)
+      fprintf(f, "  reside home %s%s%s%s\n", a->level[ly->home].name,
+              ly->res & CMD_RES_I ? " I" : "", ly->res & CMD_RES_O ? " O" : "",
+              ly->res & CMD_RES_COPY_OUT ? " copy-out" : "");
     for (int k = 0; k < ly->nloops; k++) {
       const RtLoop *lp = &ly->loop[k];
       if (lp->axis)

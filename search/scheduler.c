@@ -175,7 +175,7 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
         goto out;
       }
       int64_t rows, cols;
-      if (!sched_nest_tileable(sm, b, &rows, &cols)) continue;
+      if (o->layer_only || !sched_nest_tileable(sm, b, &rows, &cols)) continue;
       int64_t tr[128], tcl[128];
       int nr = tile_sizes(rows, o->max_row_parts, tr, 128);
       int nc = tile_sizes(cols, o->max_col_parts, tcl, 128);

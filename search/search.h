@@ -626,6 +626,7 @@ typedef struct {
   int max_nests;          /* longest group tried, in nests (vector nests included) */
   int64_t max_row_parts;  /* depth-first tiles: the last nest's rows cut into at most this many */
   int64_t max_col_parts;  /* and its columns */
+  bool layer_only;        /* only layer-by-layer groups (what the command stream executes) */
 } SchedOptions;
 
 typedef struct {

@@ -13,7 +13,10 @@
  * naming the kernel of the compute tile, CMD_SYNC and CMD_END.  Other nests
  * get CMD_VECOP; a host layer's names where the weight section holds its
  * node (Nest.host_blob, an ONNX model of the node alone).  So the stream grows with the number of loops, never with
- * the number of iterations.
+ * the number of iterations.  A mapped mac nest of a layer-by-layer fused
+ * group (Module.groups) gets CMD_RESIDE right after CMD_LAYER: its group's
+ * home level and which of its tensors live there; a depth-first group is
+ * refused (the runtime does not execute tiles of a group yet).
  *
  * Invariants: the output is deterministic (same inputs, same bytes);
  * nothing is written through d unless the call fails.
@@ -346,9 +349,40 @@ static void choose_packed(const Module *mod, const Arch *a, bool *packed) {
   xfree(uses);
 }
 
+/* The home level of fused group fg on a: its index, or 0 (reported). */
+static int group_home(const Module *mod, const NestGroup *fg, const Arch *a, Diag *d) {
+  const char *w = nest_group_where(mod, fg);
+  if (fg->g.mode != SCHED_LAYER) {
+    diag_error(d, w,
+               "the command stream executes layer-by-layer fused groups only: a depth-first group "
+               "is not executed yet (compile with --schedule=best, which searches layer groups for "
+               "a stream, or with a schedule of layer groups)");
+    return 0;
+  }
+  for (int l = 1; l < a->nlevels; l++)
+    if (!a->level[l].is_dram && strcmp(a->level[l].name, fg->home) == 0) return l;
+  diag_error(d, w, "'%s' has no on-chip level '%s'", a->name, fg->home);
+  return 0;
+}
+
+/* CMD_RESIDE's flags for mac nest i of group fg. */
+static uint8_t reside_flags(const Module *mod, const NestGroup *fg, const Nest *n) {
+  const Access *ia = mac_access(n, TENSOR_I), *oa = mac_access(n, TENSOR_O);
+  uint8_t f = 0;
+  for (int r = 0; r < fg->nres; r++) {
+    if (ia && fg->res[r].tensor == ia->tensor) f |= CMD_RES_I;
+    if (oa && fg->res[r].tensor == oa->tensor)
+      f |= CMD_RES_O | (fg->res[r].how == RES_COPY_OUT ? CMD_RES_COPY_OUT : 0);
+  }
+  (void)mod;
+  return f;
+}
+
 Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, size_t *outlen,
             CmdStats *st, Diag *d) {
   Buf b = {0};
+  for (uint32_t k = 0; k < mod->ngroups; k++)
+    if (!group_home(mod, &mod->groups[k], a, d)) return RC_BADINPUT;
   TensorId *extra = NULL;
   CmdStats local;
   if (!st) st = &local;
@@ -470,6 +504,17 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     rec_end(&b, r);
     st->layers++;
     st->commands += 3;
+    const NestGroup *fg = module_group_of(mod, i);
+    uint8_t rf = fg && n->kind == NK_MAC && n->map ? reside_flags(mod, fg, n) : 0;
+    if (rf) {
+      size_t q = rec_begin(&b, CMD_RESIDE);
+      put8(&b, (uint8_t)group_home(mod, fg, a, d));
+      put8(&b, rf);
+      put16(&b, 0);
+      put32(&b, 0);
+      rec_end(&b, q);
+      st->commands++;
+    }
     if (n->kind == NK_MAC && n->map) {
       st->mac_layers++;
       const Access *wa = mac_access(n, TENSOR_W);

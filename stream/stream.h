@@ -37,7 +37,7 @@
  */
 
 #define CMDF_MAGIC "NAASCCMD" /* 8 bytes, no NUL */
-#define CMDF_VERSION 3
+#define CMDF_VERSION 4
 #define CMDF_HEADER_BYTES 80
 
 /* Header, at offset 0 (all u64 unless noted):
@@ -60,8 +60,15 @@ typedef enum {
   CMD_SYNC = 7,    /* barrier: everything before it is complete */
   CMD_END = 8,     /* end of a layer */
   CMD_KERNEL = 9,  /* a TileKernel descriptor, referenced by CMD_COMPUTE */
-  CMD_WPACK = 10   /* a mapped layer's weights, packed as its cells (the tile plan below) */
+  CMD_WPACK = 10,  /* a mapped layer's weights, packed as its cells (the tile plan below) */
+  CMD_RESIDE = 11  /* the mac layer runs in a layer-by-layer fused group (version 4): u8 home
+                      level, u8 flags (CMD_RES_*), u16 0, u32 0; right after CMD_LAYER */
 } CmdOp;
+
+/* CMD_RESIDE flags: the layer's I lives in the home level (written inside the
+ * group), its O does (read inside the group), and O is copied out to DRAM
+ * once as well (read after the group).  docs/cmd-format.md, "Fused groups". */
+enum { CMD_RES_I = 1, CMD_RES_O = 2, CMD_RES_COPY_OUT = 4 };
 
 #define CMDF_MAX_PAYLOAD (1u << 20)
 

@@ -54,7 +54,9 @@ static const char usage_text[] =
     "  --report[=FILE.json]      cost report per layer (table); with a file also JSON and\n"
     "                            an SVG chart (FILE.svg)\n"
     "  --schedule=best|layer|FILE  the whole-network schedule the report uses: searched\n"
-    "                            (best, the default), layer by layer, or read from FILE\n"
+    "                            (best, the default), layer by layer, or read from FILE;\n"
+    "                            with --emit=nir or -o M.cmd its groups go into the IR\n"
+    "                            (fused blocks) and the stream (layer-by-layer groups only)\n"
     "  --emit=schedule           write the schedule (text, docs/cost-model.md); needs --target\n"
     "  --jobs N, -j N            threads for the mapper\n"
     "  --print-arch NAME|FILE    print an architecture in the YAML format (round-trips; at\n"
@@ -391,8 +393,11 @@ int main(int argc, char **argv) {
     sched_err = "--emit=schedule needs --target NAME|FILE";
   else if (emit_sched && report && strcmp(report, "-") == 0)
     sched_err = "--emit=schedule prints the schedule: give the report a file (--report=FILE.json)";
-  else if (schedule && !report && !emit_sched)
-    sched_err = "--schedule applies to --report and --emit=schedule";
+  else if (schedule && !report && !emit_sched && !nir && !cmd_bin && !cmd_text)
+    sched_err =
+        "--schedule applies to --report, --emit=schedule, --emit=nir and the command stream";
+  else if (schedule && !drv.target)
+    sched_err = "--schedule needs --target NAME|FILE";
   if (sched_err) {
     pipeline_free(&pl);
     pass_registry_destroy(reg);
@@ -480,6 +485,11 @@ int main(int argc, char **argv) {
     if (summary || (!emit && !report)) summary_print(f, prog.graph);
     if (nests) {
       rc = pm_run(&rest, &prog, &drv.pm, &d);
+      /* --schedule with --emit=nir or a command stream: the schedule's groups
+       * go into the module as fused groups; the stream executes
+       * layer-by-layer groups only, so "best" searches those for it. */
+      if (rc == RC_OK && schedule && (nir || cmd_bin || cmd_text))
+        rc = schedule_attach(&prog, schedule, cmd_bin || cmd_text, &d);
       /* The IR is always verified before it is emitted, whatever the pipeline. */
       if (rc == RC_OK) rc = pm_verify_before_emit(reg, &rest, &prog, &d);
       if (rc == RC_OK && nir && out && from_nir && prog.mod->weights)

@@ -78,6 +78,22 @@ def main():
                 run(naasc, path, "--target", target, "-p", "fold-bn,fuse-act,lower,map{budget=50,seed=1},verify",
                     "-o", cmd)
                 put(cmd_d, name + "." + target + ".cmd", open(cmd, "rb").read())
+        # Fused groups (tests/schedule): a ResNet block's stream with a layer-by-layer
+        # group (CMD_RESIDE records) and the IR of both blocks with fused groups.
+        sched = os.path.join(ROOT, "tests", "schedule")
+        flow = "fold-bn,fuse-act,lower,map{budget=50,seed=1},verify"
+        for name, extra, sfile in (("resnet_block", ["--resnet"], "resnet_layer.sched"),
+                                   ("mbv2_block", [], "block_depth.sched")):
+            path = os.path.join(tmp, name + ".onnx")
+            run("/usr/bin/python3", os.path.join(sched, "sched_model.py"), path, *extra)
+            s = os.path.join(sched, sfile)
+            out = subprocess.run([naasc, path, "--emit=nir", "--target", "eyeriss", "-p", flow,
+                                  "--schedule=" + s], capture_output=True, check=True).stdout
+            put(nir_d, name + ".fused.nir", out)
+            if name == "resnet_block":
+                cmd = os.path.join(tmp, name + ".fused.eyeriss.cmd")
+                run(naasc, path, "--target", "eyeriss", "-p", flow, "--schedule=" + s, "-o", cmd)
+                put(cmd_d, name + ".fused.eyeriss.cmd", open(cmd, "rb").read())
         # The IR golden inputs, good and bad.
         for f in sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "*.nir"))):
             put(nir_d, os.path.basename(f), open(f, "rb").read())

@@ -37,8 +37,18 @@
  * A transposed convolution's scattered output (indexed by a reduction dim)
  * is not compared: the cost model moves it as a convolution's.
  * --moved runs the kernels (the executor moves nothing without them).
+ *
+ * --fused runs the network under its best schedule of layer-by-layer fused
+ * groups (schedule_attach "best", layer groups only: what the stream
+ * executes) instead of layer by layer: the counts and moved words are
+ * compared with the schedule's (schedule_eval's per-nest CostResult, the
+ * same rules as above), and every graph output with the layer-by-layer
+ * run's, within 1e-6 x max|layer-by-layer| (the same kernels on the same
+ * tiles: only where the tensors live changes).  It fails if no layer of
+ * any network and preset ran resident.
  * Exit 0 if all equal, 1 otherwise.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +59,8 @@
 #include "runtime/runtime.h"
 #include "stream/stream.h"
 
-static bool exact_mode, moved_mode;
+static bool exact_mode, moved_mode, fused_mode;
+static long long fused_layers, fused_groups, fused_outputs;
 /* --moved: (level, tensor) pairs compared, [0] exactly, [1] where the
  * executor may only move more (sliding-window inputs, outputs below a
  * spatial reduction); layers not compared (not tiled, scattered outputs);
@@ -108,6 +119,27 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
   uint8_t *bytes = NULL;
   size_t len = 0;
   CmdStats st;
+  /* --fused: the layer-by-layer stream first (the reference outputs), then
+   * the schedule's groups and the expected counts under it. */
+  RtProgram *ref = NULL;
+  CostResult *want = NULL;
+  if (rc == RC_OK && fused_mode) {
+    rc = cmd_emit(prog.mod, prog.weights, &arch, &bytes, &len, &st, &d);
+    if (rc == RC_OK) rc = rt_load(bytes, len, &arch, &ref, &d);
+    xfree(bytes);
+    bytes = NULL;
+    if (rc == RC_OK) rc = schedule_attach(&prog, "best", true, &d);
+    SchedModel *sm = NULL;
+    Schedule *s = xcalloc(1, sizeof *s);
+    want = xcalloc(prog.mod->nnests + 1, sizeof *want);
+    SchedTotals tot;
+    if (rc == RC_OK) rc = s && want ? sched_model_create(prog.mod, &arch, &sm, &d) : RC_INTERNAL;
+    if (rc == RC_OK) rc = sched_of_module(sm, prog.mod, s, &d);
+    if (rc == RC_OK) rc = schedule_eval(sm, s, want, &tot, &d);
+    if (rc == RC_OK) fused_groups += s->ngroups;
+    sched_model_destroy(sm);
+    xfree(s);
+  }
   if (rc == RC_OK) rc = cmd_emit(prog.mod, prog.weights, &arch, &bytes, &len, &st, &d);
   RtProgram *rp = NULL;
   if (rc == RC_OK) rc = rt_load(bytes, len, &arch, &rp, &d);
@@ -119,6 +151,7 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     float *x = xmalloc(sizeof(float) * (size_t)t->numel);
     for (int64_t k = 0; x && k < t->numel; k++) x[k] = (float)(k % 17) / 17.0f;
     rc = x ? rt_set_input(rp, t->name, t->dtype, t->rank, t->dims, x, &d) : RC_INTERNAL;
+    if (rc == RC_OK && ref) rc = rt_set_input(ref, t->name, t->dtype, t->rank, t->dims, x, &d);
     xfree(x);
   }
   RuntimeOptions opt;
@@ -127,7 +160,25 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
   opt.skip_compute = !compute;
   opt.count_exact = exact_mode;
   if (rc == RC_OK) rc = rt_run(rp, &opt, &d);
+  if (rc == RC_OK && ref) rc = rt_run(ref, &opt, &d);
   int bad = rc != RC_OK;
+  /* --fused: every graph output as the layer-by-layer run's. */
+  for (int i = 1; rc == RC_OK && ref && compute && i <= rt_ntensors(rp); i++) {
+    const RtTensor *a = rt_tensor(rp, i), *b = rt_tensor(ref, i);
+    if (a->role != TR_OUTPUT || a->dtype != DT_F32) continue;
+    double most = 0, diff = 0;
+    for (int64_t k = 0; k < b->numel; k++) {
+      double u = ((const float *)a->data)[k], v = ((const float *)b->data)[k];
+      if (fabs(v) > most) most = fabs(v);
+      if (fabs(u - v) > diff || u != u) diff = u != u ? INFINITY : fabs(u - v);
+    }
+    fused_outputs++;
+    if (!(diff <= 1e-6 * most)) {
+      bad = 1;
+      printf("  %s/%s output '%s': fused run differs from layer by layer by %g (max |ref| %g)\n",
+             net, preset, a->name, diff, most);
+    }
+  }
   int nl = 0, ne = 0;
   for (int i = 0; rc == RC_OK && i < rt_nlayers(rp); i++) {
     const Nest *n = &prog.mod->nests[i];
@@ -136,7 +187,11 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     nl++;
     Problem p;
     CostResult cr;
-    if (!nest_problem(n, &p) || cost_eval(&p, &arch, &n->map->m, &cr) != COST_OK || !c->counted) {
+    if (want && nest_problem(n, &p) && c->counted) {
+      cr = want[i]; /* the schedule's counts for this nest */
+      fused_layers += module_group_of(prog.mod, (uint32_t)i) != NULL;
+    } else if (!nest_problem(n, &p) || cost_eval(&p, &arch, &n->map->m, &cr) != COST_OK ||
+               !c->counted) {
       printf("  %s/%s layer '%s': not evaluated\n", net, preset, n->name);
       bad = 1;
       continue;
@@ -202,6 +257,8 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
       net, preset, ne, nl, st.bytes, st.cmd_bytes, st.weight_bytes, st.kernels);
   *layers += nl, *equal += ne;
   rt_destroy(rp);
+  rt_destroy(ref);
+  xfree(want);
   program_free(&prog);
   pipeline_free(&pl);
   pass_registry_destroy(reg);
@@ -218,13 +275,14 @@ int main(int argc, char **argv) {
       exact_mode = true;
     else if (!strcmp(argv[a], "--moved"))
       moved_mode = true;
+    else if (!strcmp(argv[a], "--fused"))
+      fused_mode = true;
     else
       break;
   }
   if (argc - a != 2) {
-    fprintf(
-        stderr,
-        "usage: test_counts [--no-compute] [--exact] [--moved] NET[,NET...] PRESET[,PRESET...]\n");
+    fprintf(stderr, "usage: test_counts [--no-compute] [--exact] [--moved] [--fused] NET[,NET...] "
+                    "PRESET[,PRESET...]\n");
     return 2;
   }
   if (moved_mode) compute = true; /* the executor moves nothing without its tiles */
@@ -245,5 +303,12 @@ int main(int argc, char **argv) {
         "below a spatial reduction: %lld words beyond the model's %lld); not compared: %lld layers not "
         "tiled, %lld transposed convolutions\n",
         mv_ok[0], mv_cmp[0], mv_ok[1], mv_cmp[1], mv_extra, mv_model, mv_whole, mv_scatter);
+  if (fused_mode) {
+    printf(
+        "fused: %lld layer-by-layer groups, %lld mac layers in them; %lld graph outputs equal to "
+        "the layer-by-layer run's\n",
+        fused_groups, fused_layers, fused_outputs);
+    if (!fused_layers) bad = 1;
+  }
   return bad || layers == 0;
 }

@@ -222,7 +222,7 @@ static void test_bad(void) {
   expect_refused("magic", b, good_len, NULL, "bad magic");
   memcpy(b, good, good_len);
   b[8] = CMDF_VERSION + 1;
-  expect_refused("version", b, good_len, NULL, "version 3");
+  expect_refused("version", b, good_len, NULL, "version 4");
   memcpy(b, good, good_len);
   b[8] = 1; /* streams of format 1 (dense weights) are refused too */
   expect_refused("old version", b, good_len, NULL, "version 1");
@@ -343,6 +343,68 @@ static void test_packed(void) {
 }
 
 static uint64_t rng_state = 88172645463325252ull;
+/* The whole module as one layer-by-layer fused group at eyeriss's glb:
+ * the conv's output (read by the relu) and the fc's input (written by the
+ * flatten) live on chip (CMD_RESIDE records). */
+static void edit_fuse(Module *m) {
+  Diag d;
+  diag_init(&d, stderr, "small");
+  SchedModel *sm = NULL;
+  Schedule *s = xcalloc(1, sizeof *s);
+  if (!s || sched_model_create(m, &eyeriss, &sm, &d) != RC_OK) return;
+  s->ngroups = 1;
+  s->group[0] = (SchedGroup){.first = 0, .last = m->nnests - 1, .mode = SCHED_LAYER, .home = 1};
+  if (sched_group_check(sm, &s->group[0], NULL, &d) == RC_OK) sched_attach(sm, s, m, &d);
+  sched_model_destroy(sm);
+  xfree(s);
+}
+
+/* Fused groups in the stream: the fused stream computes what the plain one
+ * does; its residency records are checked before anything runs. */
+static void test_fused(void) {
+  uint8_t *s = NULL;
+  size_t n = 0;
+  CHECK_EQ(compile(edit_fuse, &s, &n, NULL), RC_OK);
+  size_t conv = find_record(s, CMD_RESIDE, 0), fc = find_record(s, CMD_RESIDE, 1);
+  CHECK(conv != 0 && fc != 0);
+  CHECK_EQ(find_record(s, CMD_RESIDE, 2), 0);
+  CHECK_EQ(find_record(good, CMD_RESIDE, 0), 0);
+  if (!conv || !fc) {
+    xfree(s);
+    return;
+  }
+  CHECK_EQ(s[conv], 1); /* home: glb */
+  CHECK_EQ(s[conv + 1], CMD_RES_O);
+  CHECK_EQ(s[fc + 1], CMD_RES_I);
+  float a[5], b[5];
+  CHECK_EQ(load_run(good, good_len, NULL, false, a, NULL, 0), RC_OK);
+  CHECK_EQ(load_run(s, n, NULL, false, b, NULL, 0), RC_OK);
+  for (int j = 0; j < 5; j++) CHECK_NEAR(b[j], a[j], 0);
+  uint8_t *t = xmalloc(n);
+  memcpy(t, s, n);
+  t[conv + 1] = CMD_RES_COPY_OUT; /* a copy-out of an output that does not live at home */
+  expect_refused("reside flags", t, n, NULL, "residency flags");
+  memcpy(t, s, n);
+  t[conv + 1] = 0;
+  expect_refused("reside nothing", t, n, NULL, "nothing resident");
+  memcpy(t, s, n);
+  t[conv] = 0; /* DRAM */
+  expect_refused("reside dram", t, n, NULL, "not an on-chip level of one instance");
+  memcpy(t, s, n);
+  t[conv] = 3; /* a PE's scratchpad: many instances */
+  expect_refused("reside pe", t, n, NULL, "not an on-chip level of one instance");
+  memcpy(t, s, n);
+  t[conv] = 200;
+  expect_refused("reside level", t, n, NULL, "not an on-chip level of one instance");
+  /* a residency record where a loop record belongs (after the loops) */
+  size_t loop = find_record(s, CMD_LOOP, 1);
+  memcpy(t, s, n);
+  t[loop - 8] = CMD_RESIDE;
+  expect_refused("reside misplaced", t, n, NULL, "not right after");
+  xfree(t);
+  xfree(s);
+}
+
 static uint64_t rnd(void) {
   rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
   return rng_state;
@@ -400,6 +462,7 @@ int main(int argc, char **argv) {
   RUN(test_good);
   RUN(test_bad);
   RUN(test_packed);
+  RUN(test_fused);
   RUN(test_fuzz);
   xfree(good);
   TEST_END();

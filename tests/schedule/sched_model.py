@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small network for the schedule golden tests (tests/schedule/*.test).
 
-  sched_model.py OUT.onnx
+  sched_model.py OUT.onnx [--resnet]
 
 x[1,8,32,32] -> expand (1x1 conv, 8 -> 32, Relu) -> dw (3x3 depthwise, pad 1,
 Relu) -> project (1x1 conv, 32 -> 8) -> add (+ x) -> down (3x3 conv, stride 2,
@@ -9,6 +9,9 @@ pad 1, 8 -> 16, Relu) -> y[1,16,16,16]: an inverted residual block and a
 strided conv, so groups can be layer by layer or depth-first and one of them
 holds a residual branch.  Weights are zeros (their values do not matter to
 counts).
+
+With --resnet, a ResNet basic block instead: x[1,16,16,16] -> conv1 (3x3,
+pad 1, Relu) -> conv2 (3x3, pad 1) -> add (+ x) -> Relu -> y[1,16,16,16].
 """
 import sys
 
@@ -21,9 +24,30 @@ def w(name, shape):
     return numpy_helper.from_array(np.zeros(shape, np.float32), name)
 
 
+def resnet(out):
+    F = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c2", "x"], ["s"], name="add"),
+        helper.make_node("Relu", ["s"], ["y"], name="relu2"),
+    ]
+    inits = [w("w1", (16, 16, 3, 3)), w("w2", (16, 16, 3, 3))]
+    g = helper.make_graph(nodes, "resblock", [helper.make_tensor_value_info("x", F, [1, 16, 16, 16])],
+                          [helper.make_tensor_value_info("y", F, [1, 16, 16, 16])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    return 0
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[2] == "--resnet":
+        return resnet(sys.argv[1])
     if len(sys.argv) != 2:
-        print("usage: sched_model.py OUT.onnx", file=sys.stderr)
+        print("usage: sched_model.py OUT.onnx [--resnet]", file=sys.stderr)
         return 2
     F = TensorProto.FLOAT
     nodes = [
