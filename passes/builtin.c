@@ -108,7 +108,8 @@ static Rc run_verify(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
 void builtin_passes_register(PassRegistry *r) {
   static const PassInfo passes[] = {
       {"fold-bn", "fold BatchNormalization into the preceding conv", PASS_GRAPH, NULL, run_fold_bn},
-      {"fuse-act", "keep MatMul bias adds and activations with their producing layer", PASS_GRAPH, NULL, run_fuse_act},
+      {"fuse-act", "keep MatMul bias adds and activations with their producing layer", PASS_GRAPH,
+       NULL, run_fuse_act},
       {"prune", "drop nodes nothing reads", PASS_GRAPH, NULL, run_prune},
       {"lower", "lower the graph to loop nests, one per layer", PASS_LOWER, NULL, run_lower},
       {"verify", "check the loop-nest IR invariants", PASS_NEST, NULL, run_verify},
