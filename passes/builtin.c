@@ -36,7 +36,7 @@ static Rc run_fuse_act(Program *p, const PassArgs *a, PassCtx *c, Diag *d) {
   int before = live_nodes(p->graph, OP_NONE), adds = live_nodes(p->graph, OP_ADD);
   Rc rc = graph_fuse_act(p->graph, d);
   int biases = adds - live_nodes(p->graph, OP_ADD);
-  pass_stat(c, "biases-folded", biases);
+  if (biases) pass_stat(c, "biases-folded", biases); /* only models with MatMul biases */
   pass_stat(c, "activations-fused", before - live_nodes(p->graph, OP_NONE) - biases);
   return rc;
 }
