@@ -535,6 +535,11 @@ typedef struct {
  * (a host op other than LayerNormalization, Gelu, Erf, Tanh, Exp), or an
  * arch without lanes.  No allocation. */
 bool vec_cost(const Arch *a, const Module *m, const Nest *n, VecCost *out);
+/* The sum over m's vector nests that vec_cost costs on a (layer by layer,
+ * one after another): their cycles and energy; returns how many were
+ * costed.  What the report's "vector total" line prints and what the search
+ * adds to a design's mac-layer figures. */
+int vec_totals(const Arch *a, const Module *m, int64_t *cycles, double *energy_pj);
 const char *vec_kind_name(VecKind k);
 
 #endif

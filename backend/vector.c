@@ -203,3 +203,18 @@ bool vec_cost(const Arch *a, const Module *m, const Nest *n, VecCost *out) {
   out->cycles = cyc;
   return true;
 }
+
+int vec_totals(const Arch *a, const Module *m, int64_t *cycles, double *energy_pj) {
+  int64_t cyc = 0;
+  double e = 0;
+  int costed = 0;
+  for (uint32_t i = 0; i < m->nnests; i++) {
+    VecCost v;
+    if (!vec_cost(a, m, &m->nests[i], &v)) continue;
+    cyc += v.cycles, e += v.energy_pj;
+    costed++;
+  }
+  *cycles = cyc;
+  *energy_pj = e;
+  return costed;
+}

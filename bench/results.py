@@ -21,7 +21,7 @@ and a roofline bound under the cost model: every layer's compulsory DRAM
 traffic at the budget's bandwidth and its MACs on all of the budget's PEs.
 
   bench/results.py NAASC [--quick] [--budgets eyeriss,...] [--networks a,b]
-                   [--schedule fused|layer]
+                   [--schedule fused|layer] [--transformers]
                    [--iterations N --popsize N --map-budget N] [--jobs N]
                    [--work DIR] [--doc docs/results.md] [--no-doc]
 
@@ -47,6 +47,12 @@ SCENARIOS = [
     ("eyeriss", ["mobilenetv2", "squeezenet", "mnasnet"]),
     ("nvdla-256", ["mobilenetv2", "squeezenet", "mnasnet"]),
     ("shidiannao", ["mobilenetv2", "squeezenet", "mnasnet"]),
+]
+# --transformers: the zoo's BERT-base (128 tokens) within the two budgets
+# issue #17 asks for (docs/transformers.md), in place of NAAS's scenarios.
+TRANSFORMERS = [
+    ("eyeriss", ["bert-base"]),
+    ("nvdla-1024", ["bert-base"]),
 ]
 # NAAS's reported figures (shared/NAAS.md): speedup, energy saving vs the baseline.
 NAAS_REPORTED = {
@@ -188,6 +194,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--budgets")
     ap.add_argument("--networks")
+    ap.add_argument("--transformers", action="store_true",
+                    help="BERT-base within eyeriss and nvdla-1024 instead of NAAS's scenarios")
     ap.add_argument("--iterations", type=int)
     ap.add_argument("--popsize", type=int)
     ap.add_argument("--map-budget", type=int)
@@ -210,7 +218,7 @@ def main():
     git = lambda *x: subprocess.run(["git", "-C", root] + list(x), capture_output=True, text=True).stdout.strip()
     a.commit = git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
     results, log = [], []
-    for budget, nets in SCENARIOS:
+    for budget, nets in (TRANSFORMERS if a.transformers else SCENARIOS):
         if budgets and budget not in budgets:
             continue
         done = []

@@ -7,9 +7,12 @@
  *   + beta[m], s = gamma / sqrt(var + eps).  New tensors are made, since a
  *   weight may be shared.  ConvTranspose folds the same way on its output
  *   channels ([C, M/group, ...] weights).
- * graph_fuse_act: an activation whose input is a float mac layer's (Conv,
- *   ConvTranspose, Gemm, MatMul) only use is kept with that layer
- *   (Node.act); the layer then writes the activation's output.
+ * graph_fuse_act: first a MatMul's bias Add (MatMul -> Add of a constant
+ *   [K] bias, the Linear of PyTorch's exports) becomes the MatMul's third
+ *   input, as Gemm's bias is (fold_bias); then an activation whose input is
+ *   a float mac layer's (Conv, ConvTranspose, Gemm, MatMul) only use is kept
+ *   with that layer (Node.act); the layer then writes the activation's
+ *   output.
  */
 #include "passes/passes.h"
 
@@ -131,6 +134,61 @@ Rc graph_fold_bn(Model *m, Diag *d) {
   return rc;
 }
 
+/* A MatMul whose output feeds only an Add of a constant bias along the
+ * output's last dim (shape [K], or [1, ..., 1, K], the Add's result the
+ * MatMul's shape): the MatMul takes the bias as a third input (lowered as
+ * its B access, the output initialised with it) and writes the Add's
+ * output.  Only MatMuls that lower with affine accesses (neither operand a
+ * vector, at most one output batch dim larger than 1: lower.c), f32 with an
+ * f32 bias; the bias's data is not needed (--no-weights folds the same). */
+static bool bias_foldable(const Model *m, const Node *mm, TensorId x, TensorId b) {
+  const Tensor *A = &m->tensors[mm->in[0]], *B = &m->tensors[mm->in[1]], *o = &m->tensors[x];
+  const Tensor *bt = &m->tensors[b];
+  if (A->rank < 2 || B->rank < 2 || o->rank < 2 || o->dtype != DT_F32) return false;
+  if (bt->kind != TK_CONST || bt->dtype != DT_F32 || bt->rank < 1 || bt->rank > o->rank)
+    return false;
+  if (bt->dims[bt->rank - 1] != o->dims[o->rank - 1]) return false;
+  for (int k = 0; k < bt->rank - 1; k++)
+    if (bt->dims[k] != 1) return false;
+  int nbig = 0;
+  for (int k = 0; k < o->rank - 2; k++) nbig += o->dims[k] > 1;
+  return nbig <= 1;
+}
+
+static Rc fold_bias(Model *m, int *uses, Diag *d) {
+  for (uint32_t i = 1; i < m->nnodes; i++) {
+    Node *add = &m->nodes[i];
+    if (add->dead || add->op != OP_ADD || add->nin != 2 || add->nout != 1) continue;
+    for (int side = 0; side < 2; side++) {
+      TensorId x = add->in[side], b = add->in[1 - side];
+      NodeId p = x ? m->tensors[x].producer : 0;
+      if (!p || !b) continue;
+      Node *mm = &m->nodes[p];
+      if (mm->dead || mm->op != OP_MATMUL || mm->nin != 2 || mm->act || mm->nout != 1) continue;
+      if (m->tensors[x].is_output || uses[x] != 1 || !bias_foldable(m, mm, x, b)) continue;
+      const Tensor *o = &m->tensors[x], *y = &m->tensors[add->out[0]];
+      if (y->rank != o->rank || memcmp(y->dims, o->dims, sizeof(int64_t) * (size_t)o->rank))
+        continue;
+      TensorId *in = arena_alloc(&m->arena, sizeof(TensorId) * 3);
+      if (!in) {
+        diag_error(d, add->name, "out of memory folding a bias into its MatMul");
+        return RC_INTERNAL;
+      }
+      memcpy(in, mm->in, sizeof(TensorId) * 2);
+      in[2] = b;
+      mm->in = in;
+      mm->nin = 3;
+      mm->out[0] = add->out[0];
+      m->tensors[add->out[0]].producer = p;
+      m->tensors[x].producer = 0;
+      add->dead = true;
+      uses[x]--;
+      break;
+    }
+  }
+  return RC_OK;
+}
+
 static bool is_activation(Op op) {
   return op == OP_RELU || op == OP_CLIP || op == OP_LEAKYRELU || op == OP_HARDSIGMOID ||
          op == OP_HARDSWISH || op == OP_SIGMOID;
@@ -140,6 +198,10 @@ Rc graph_fuse_act(Model *m, Diag *d) {
   int *uses = graph_use_counts(m); /* kept as activations die; the pass adds no tensor */
   if (!uses) {
     diag_error(d, NULL, "out of memory fusing activations");
+    return RC_INTERNAL;
+  }
+  if (fold_bias(m, uses, d) != RC_OK) {
+    xfree(uses);
     return RC_INTERNAL;
   }
   for (uint32_t i = 1; i < m->nnodes; i++) {

@@ -254,6 +254,13 @@ static bool lower_gemm(Lower *L, const Node *nd) {
     n->param.f.mac.beta = nd->a.beta;
   } else if (gemm) {
     n->param.f.mac.alpha = nd->a.alpha;
+  } else if (nd->nin > 2 && nd->in[2]) {
+    /* A bias folded by fuse-act (fold.c): [K] or [1, ..., 1, K], indexed
+     * by K as the output's last dim is; affine by fold_bias's conditions. */
+    const Tensor *C = &L->g->tensors[nd->in[2]];
+    Access *Bi = acc(n, ROLE_B, ACC_READ, mt(L, nd->in[2]), C->rank);
+    for (int k = 0; k < C->rank; k++) ix(Bi, k, k == C->rank - 1 ? pos[DIM_K] : -1, 1, -1, 0, 0);
+    n->has_bias = true;
   }
   Access *O = acc(n, ROLE_O, ACC_UPDATE, mt(L, nd->out[0]), orank);
   if (gemm) {

@@ -410,6 +410,11 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
     json_num(&j, "%.17g", mf->layer_energy_pj * mf->layer_cycles);
     json_key(&j, "layer_dram_words");
     json_num(&j, "%.17g", mf->layer_dram);
+    json_break(&j, "\n     ");
+    json_key(&j, "vector_energy_pj");
+    json_num(&j, "%.17g", mf->vector_energy_pj);
+    json_key(&j, "vector_cycles");
+    json_num(&j, "%.17g", mf->vector_cycles);
     json_end(&j, NULL);
   }
   json_end(&j, "\n  ");

@@ -23,7 +23,10 @@
  * at E/C of the layer-by-layer schedule and becomes E/C of each schedule
  * found (at an optimum of E*C the two weights balance) until the schedule
  * repeats; the best schedule met is kept.  Exact for E + lambda*C; for EDP,
- * the best of the schedules some lambda makes optimal.
+ * the best of the schedules some lambda makes optimal.  Work outside the
+ * mac nests that every schedule has (SchedOptions.fixed_*: the vector
+ * unit's nests, costed layer by layer) is added to E and C before the
+ * objective and lambda are taken.
  *
  * Invariants: deterministic (no randomness, no threads); the layer schedule
  * is among the candidates, so the result is never worse than it under the
@@ -223,8 +226,11 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
   first[n] = (uint32_t)cs.n;
   st->candidates = (int64_t)cs.n;
   /* The programme, for a lambda: dp[b + 1] = best over the last group. */
-  double lambda = layer_c ? layer_e / (double)layer_c : 1;
-  double best_score = score(o->objective, layer_e, layer_c);
+  /* The objective is taken of the totals with the fixed work added. */
+  double fe = o->fixed_energy_pj;
+  int64_t fc = o->fixed_cycles;
+  double lambda = layer_c + fc ? (layer_e + fe) / (double)(layer_c + fc) : 1;
+  double best_score = score(o->objective, layer_e + fe, layer_c + fc);
   st->energy_pj = layer_e, st->cycles = layer_c;
   for (int iter = 0; rc == RC_OK && iter < 12; iter++) {
     dp[0] = 0;
@@ -264,7 +270,7 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
       }
     }
     st->iterations++;
-    double sc = score(o->objective, te, tc);
+    double sc = score(o->objective, te + fe, tc + fc);
     bool same = iter > 0 && same_schedule(cur, prev);
     memcpy(prev, cur, sizeof *prev);
     if (sc < best_score) {
@@ -272,7 +278,7 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
       memcpy(best, cur, sizeof *best);
       st->energy_pj = te, st->cycles = tc;
     }
-    double next = tc ? te / (double)tc : lambda;
+    double next = tc + fc ? (te + fe) / (double)(tc + fc) : lambda;
     if (same || o->objective != MAPOBJ_EDP || next == lambda) break;
     lambda = next;
   }

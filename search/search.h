@@ -302,9 +302,13 @@ typedef struct {
   double dram_bw;                      /* words/cycle, 0 = unlimited */
 } NaasCandidate;
 
+/* A model's figures on a design.  energy_pj, cycles and their layer_ forms
+ * include the vector unit's work (vector_*: its costed nests, layer by
+ * layer, backend/vector.c), so designs are compared on the full cost. */
 typedef struct {
   double energy_pj, cycles, dram_words;             /* the scored schedule */
   double layer_energy_pj, layer_cycles, layer_dram; /* every layer alone */
+  double vector_energy_pj, vector_cycles;           /* the vector unit's share of both */
   uint32_t groups;                                  /* fused groups of the schedule */
 } NaasModelFigures;
 
@@ -627,6 +631,12 @@ typedef struct {
   int64_t max_row_parts;  /* depth-first tiles: the last nest's rows cut into at most this many */
   int64_t max_col_parts;  /* and its columns */
   bool layer_only;        /* only layer-by-layer groups (what the command stream executes) */
+  /* Work every schedule has besides its mac nests, added to each one's
+   * totals before the objective is taken (the vector unit's nests, layer
+   * by layer: vec_totals); 0 by default.  It changes which schedule wins
+   * under EDP (E x C is not additive), not under energy or cycles. */
+  double fixed_energy_pj;
+  int64_t fixed_cycles;
 } SchedOptions;
 
 typedef struct {

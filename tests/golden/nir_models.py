@@ -262,13 +262,32 @@ def chain():
     return model("chain", nodes, [inp("x", [1, 4, 32, 32])], ["y"], ws)
 
 
+def matmul_bias():
+    # A Linear as PyTorch exports it, MatMul + Add of a constant [K] bias: the bias folds into
+    # the mac nest (B access, epilogue bias), also written b + x and with a Relu after it
+    # (fused too).  Not folded: a bias that varies along the rows ([3, 4]), a MatMul output
+    # that is also a graph output, an Add of two MatMuls (no constant).
+    mk = helper.make_node
+    nodes = [
+        mk("MatMul", ["a", "w"], ["mm1"], name="lin"), mk("Add", ["mm1", "b"], ["y1"], name="lin.bias"),
+        mk("MatMul", ["a", "w"], ["mm2"], name="lin_rev"), mk("Add", ["b1", "mm2"], ["r2"], name="lin_rev.bias"),
+        mk("Relu", ["r2"], ["y2"], name="lin_rev.relu"),
+        mk("MatMul", ["a", "w"], ["mm3"], name="rows"), mk("Add", ["mm3", "brow"], ["y3"], name="rows.bias"),
+        mk("MatMul", ["a", "w"], ["mm4"], name="shown"), mk("Add", ["mm4", "b"], ["y4"], name="shown.bias"),
+        mk("MatMul", ["a", "w"], ["mm5"], name="left"), mk("MatMul", ["a", "w"], ["mm6"], name="right"),
+        mk("Add", ["mm5", "mm6"], ["y5"], name="two_matmuls"),
+    ]
+    return model("matmul_bias", nodes, [inp("a", [2, 3, 8])], ["y1", "y2", "y3", "mm4", "y4", "y5"],
+                 [w("w", [8, 4]), w("b", [4]), w("b1", [1, 4]), w("brow", [3, 4])])
+
+
 MODELS = {
     "chain": chain,
     "conv": conv, "conv_depthwise": conv_depthwise, "conv_grouped": conv_grouped,
     "conv_1d": conv_1d, "conv_transpose": conv_transpose, "conv_relu": conv_relu,
     "gemm": gemm, "matmul_2d": matmul_2d, "matmul_batched_w2d": matmul_batched_w2d,
     "matmul_batched": matmul_batched, "matmul_vectors": matmul_vectors,
-    "matmul_batch4d": matmul_batch4d, "misc_ops": misc_ops, "maxpool": maxpool, "avgpool": avgpool,
+    "matmul_batch4d": matmul_batch4d, "matmul_bias": matmul_bias, "misc_ops": misc_ops, "maxpool": maxpool, "avgpool": avgpool,
     "globalavgpool": globalavgpool, "add_broadcast": add_broadcast, "clip": clip,
     "batchnorm": batchnorm, "softmax": softmax, "softmax_opset11": softmax_opset11,
     "reducemean": reducemean, "concat": concat, "slice": slice_, "transpose": transpose,

@@ -23,8 +23,11 @@ final `total layers=N macs=M params=P` line with this script's count:
     Conv/ConvTranspose: numel(W), plus one bias of M elements when the node
       has a bias input or its output goes only to a BatchNormalization (which
       naasc folds into it, adding the bias); no bias otherwise.
-    MatMul/Gemm: numel of each constant (initializer or Constant-node) input.
-    Nothing else: not the per-channel Add after a MatMul or ConvTranspose,
+    MatMul/Gemm: numel of each constant (initializer or Constant-node) input;
+      a MatMul's also the bias of the Add after it when that Add, the
+      MatMul output's only use, adds a constant [K] (or [1, ..., 1, K])
+      bias (naasc folds it into the MatMul, docs/transformers.md "Biases").
+    Nothing else: not another per-channel Add after a MatMul or ConvTranspose,
     not a BatchNormalization that follows no Conv (naasc keeps that one as a
     layer and counts its scale/B/mean/var, 4*C: ch_PP-OCRv4_det's
     p2o.BatchNormalization.2, C=24, is the one difference, +96).
@@ -236,6 +239,18 @@ def count(model_path, in_name, dims):
             y = shape(n.output[0], n.name)
             macs = int(np.prod(y)) * a[-1]  # prod(batch) * M * N, times K
             params = sum(int(vals[i].size) for i in n.input if i in vals)
+            # A constant [K] bias Add that is the output's only use folds into the MatMul.
+            users = consumers.get(n.output[0], [])
+            if len(users) == 1 and users[0].op_type == "Add" and len(a) >= 2 \
+                    and len(shape(n.input[1], n.name)) >= 2 \
+                    and n.output[0] not in {o.name for o in model.graph.output} \
+                    and sum(d > 1 for d in y[:-2]) <= 1:
+                add = users[0]
+                b = [i for i in add.input if i != n.output[0]]
+                bs = vals[b[0]].shape if len(b) == 1 and b[0] in vals else None
+                if bs is not None and 1 <= len(bs) <= len(y) and bs[-1] == y[-1] \
+                        and all(d == 1 for d in bs[:-1]) and list(shape(add.output[0], add.name)) == list(y):
+                    params += int(vals[b[0]].size)
         elif op == "Gemm":
             a = shape(n.input[0], n.name)
             y = shape(n.output[0], n.name)

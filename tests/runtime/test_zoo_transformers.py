@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""test_zoo_transformers.py: the zoo's transformers end to end, against
+onnxruntime.
+
+Usage: test_zoo_transformers.py NAASC NAASC_RUN SCRATCH [--models NAME,...]
+                                [--presets eyeriss,nvdla-1024] [--ort DIR]
+
+Per zoo network (default the two tiny ones, bert-tiny and gpt2-tiny): `naasc
+zoo NAME -o NAME.onnx --seed 0` (random weights), inputs made here from a
+fixed seed (token ids uniform over the network's vocabulary, an image or a
+KV cache uniform in [-1, 1]), onnxruntime-node (tests/realmodels/ort_run.js,
+installed by scripts/setup-ort.sh) runs the model once, and per preset
+`naasc NAME.onnx --target PRESET -o NAME.PRESET.cmd` compiles it with its
+weights and `naasc-run` executes it (JIT kernels).  Every output must agree
+with onnxruntime's within tests/realmodels/harness.py's tolerance: every
+element within 1e-4 x max|ref| + 1e-3 x |ref|.  The max abs error is
+printed per output.
+
+The full-size networks take minutes each (bert-base: 40 s to compile, 75
+s to run on this 2-core machine unloaded); ctest runs bert-base, vit-b16
+and gpt2-decode in runtime.zoo_transformers_full, labelled slow.  Measured
+and left out: bert-base-512's run took over harness.py's 900 s on the
+loaded machine, and gpt2-prefill's stream needs 4.8 GiB in naasc-run (every
+tensor its own buffer), over its 4 GiB default.
+
+Exit codes: 0 pass, 1 failure, 2 bad usage, 77 skip (onnxruntime-node
+cannot be installed: the npm registry is unreachable and nothing is cached).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "realmodels"))
+import harness  # noqa: E402
+import registry  # noqa: E402
+
+# The vocabulary of each network's token-id input (frontend/zoo.c, TfConfig).
+VOCAB = {"bert-tiny": 512, "gpt2-tiny": 512, "bert-base": 30522, "bert-base-512": 30522,
+         "gpt2-prefill": 50257, "gpt2-decode": 50257}
+TINY = ["bert-tiny", "gpt2-tiny"]
+
+
+class Model:
+    """What harness.py needs of a model: id, path, spec."""
+
+    def __init__(self, name, path):
+        self.id, self.path, self.spec = name, path, {}
+
+
+def make_inputs(name, path, seed):
+    """{input name: array} from the model's declared inputs."""
+    g = onnx.load(path, load_external_data=False).graph
+    inits = {t.name for t in g.initializer}
+    rng = np.random.RandomState(seed)
+    out = {}
+    for vi in g.input:
+        if vi.name in inits:
+            continue
+        tt = vi.type.tensor_type
+        shape = [d.dim_value for d in tt.shape.dim]
+        if tt.elem_type == onnx.TensorProto.INT64:
+            out[vi.name] = rng.randint(0, VOCAB[name], shape).astype(np.int64)
+        elif tt.elem_type == onnx.TensorProto.FLOAT:
+            out[vi.name] = rng.uniform(-1, 1, shape).astype(np.float32)
+        else:
+            raise ValueError("%s: input %s has element type %d" % (name, vi.name, tt.elem_type))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("naasc")
+    ap.add_argument("naasc_run")
+    ap.add_argument("scratch")
+    ap.add_argument("--models", default=",".join(TINY))
+    ap.add_argument("--presets", default="eyeriss,nvdla-1024")
+    ap.add_argument("--ort", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    names = args.models.split(",")
+    if set(names) - set(VOCAB) - {"vit-b16"}:
+        print("test_zoo_transformers: unknown networks %s" % sorted(set(names) - set(VOCAB) - {"vit-b16"}),
+              file=sys.stderr)
+        return 2
+    if args.ort is None:
+        r = subprocess.run(["bash", registry.SETUP_ORT, registry.ORT_DIR], capture_output=True, text=True)
+        if r.returncode == 77:
+            print("SKIP: onnxruntime-node cannot be installed (npm registry unreachable)")
+            return 77
+        if r.returncode != 0:
+            sys.stdout.write(r.stdout + r.stderr)
+            print("FAIL: setup-ort.sh exited %d" % r.returncode)
+            return 1
+        args.ort = r.stdout.strip().splitlines()[-1]
+
+    fails = 0
+    for name in names:
+        d = os.path.join(args.scratch, name)
+        os.makedirs(d, exist_ok=True)
+        m = Model(name, os.path.join(d, name + ".onnx"))
+        z = harness.run([args.naasc, "zoo", name, "-o", m.path, "--seed", "0"])
+        if not z.ok:
+            print("FAIL: %s: exit %d: %s" % (" ".join(z.cmd), z.rc, z.first_error()))
+            fails += 1
+            continue
+        inputs = {}
+        for iname, value in make_inputs(name, m.path, args.seed).items():
+            p = os.path.join(d, registry.out_file(iname))
+            registry.write_pb(p, iname, value)
+            inputs[iname] = p
+        r_ort, ref = harness.ort(args.ort, m, inputs, os.path.join(d, "ort"))
+        if not r_ort.ok or not ref:
+            print("FAIL: %s: onnxruntime failed: %s" % (name, r_ort.first_error()))
+            fails += 1
+            continue
+        for preset in args.presets.split(","):
+            cmdf = os.path.join(d, preset + ".cmd")
+            c = harness.run([args.naasc, m.path, "--target", preset, "-o", cmdf])
+            if not c.ok:
+                print("FAIL: %s on %s: naasc exit %d: %s" % (name, preset, c.rc, c.first_error()))
+                fails += 1
+                continue
+            out = os.path.join(d, "out-" + preset)
+            r = harness.run([args.naasc_run, cmdf, "-o", out] + harness.run_inputs(m, inputs))
+            if not r.ok:
+                print("FAIL: %s on %s: naasc-run exit %d: %s" % (name, preset, r.rc, r.first_error()))
+                fails += 1
+                continue
+            rows = harness.compare(out, ref)
+            ok = bool(rows) and all(row[1] for row in rows)
+            for oname, _ok, err, scale, rel, note in rows:
+                print("  %s on %s: %s max |naasc-run - onnxruntime| = %.3g (max |ref| %.3g, max rel %.3g)%s"
+                      % (name, preset, oname, err, scale, rel, "" if _ok else " OUTSIDE tolerance: " + note))
+            print("%s %s on %s: compile %.1f s, run %.1f s, %d output%s within tolerance of onnxruntime"
+                  % ("PASS" if ok else "FAIL", name, preset, c.secs, r.secs, len(rows), "" if len(rows) == 1 else "s"),
+                  flush=True)
+            fails += not ok
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
