@@ -1,5 +1,7 @@
 /*
- * infer.c: shape inference and constant folding over a sorted graph.
+ * infer.c: shape inference and constant folding over a sorted graph, and
+ * graph_import_text (a graph dump read back and checked by the same walk;
+ * a dump's Reshape and Resize carry their taken inputs as attributes).
  *
  * One walk in topological order.  For each node it:
  *   1. takes the values that opset 10+ passes as constant inputs (Clip

@@ -59,6 +59,7 @@ static bool gp_err(GP *g, int line, int col, const char *fmt, ...) {
   snprintf(where, sizeof where, "%d:%d", line, col);
   va_list ap;
   va_start(ap, fmt);
+  if (g->d) g->d->nerrors++;
   diag_verror(g->d, "error", where, fmt, ap);
   va_end(ap);
   return false;

@@ -3,7 +3,7 @@
  * library shares (included as "ir/ir.h"; ir/ depends on no other library):
  *
  *   - arenas, diagnostics, files, element types;
- *   - the graph IR: tensors and nodes, the op table;
+ *   - the graph IR: tensors and nodes, the op table, its text form and parser;
  *   - the accelerator nouns: Problem, Arch, Mapping, MapConstraints, CostResult;
  *   - the loop-nest IR: Module, Nest, NestMapping, its text form and verifier.
  *
