@@ -76,6 +76,14 @@ Rc onnx_encode_node(const Model *g, const Node *n, uint8_t **out, size_t *len, D
  * work limit); an If whose condition is constant is replaced by its branch. */
 Rc graph_infer(Model *m, Diag *d);
 
+/* A graph dump (graph_print's text, docs/ir.md) read back as a model:
+ * graph_parse, then the checks of an imported model (graph_check,
+ * graph_infer, which re-derives the attributes that come from constant
+ * inputs and checks every declared type).  The dump carries a constant's
+ * values only up to 8 elements: larger ones are data_elided, enough to
+ * lower, map and cost, not to emit a command stream. */
+Rc graph_import_text(const char *text, size_t len, Model **out, Diag *d);
+
 /* MACs and parameters of one node (0 for ops that do no MACs). */
 int64_t node_macs(const Model *m, const Node *n);
 int64_t node_params(const Model *m, const Node *n);

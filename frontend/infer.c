@@ -1,5 +1,7 @@
 /*
- * infer.c: shape inference and constant folding over a sorted graph.
+ * infer.c: shape inference and constant folding over a sorted graph, and
+ * graph_import_text (a graph dump read back and checked by the same walk;
+ * a dump's Reshape and Resize carry their taken inputs as attributes).
  *
  * One walk in topological order.  For each node it:
  *   1. takes the values that opset 10+ passes as constant inputs (Clip
@@ -486,6 +488,17 @@ static bool infer_node(Ctx *c) {
         dims[i] = (int64_t)len;
         a->rz_scales[i] = sc[i];
       }
+    } else if (a->rz_scales[0] > 0 && inf_out(c, 0) && inf_out(c, 0)->rank == x->rank) {
+      /* a graph dump (graph_parse): the scales were taken from the inputs on
+       * import and the output's type is declared; checked against them */
+      const Tensor *o = inf_out(c, 0);
+      for (int i = 0; i < x->rank; i++) {
+        dims[i] = o->dims[i];
+        double len = floor((double)x->dims[i] * span[i] * a->rz_scales[i]);
+        bool ok = a->rz_from_sizes ? a->rz_scales[i] == (float)o->dims[i] / (float)x->dims[i]
+                                   : len == (double)o->dims[i];
+        if (!ok) FAIL("Resize scale %d does not give the declared dim %" PRId64, i, o->dims[i]);
+      }
     } else {
       FAIL("Resize needs scales or sizes");
     }
@@ -513,10 +526,18 @@ static bool infer_node(Ctx *c) {
     return true;
   }
   case OP_RESHAPE: {
-    if (!inf_need(c, 2, 2)) return false;
     int64_t sh[NAASC_MAX_RANK];
     int k;
-    if (!inf_const_ints(c, 1, sh, NAASC_MAX_RANK, &k)) return false;
+    const Tensor *decl = inf_out(c, 0);
+    if (n->nin == 1 && decl && tensor_shape_known(decl)) {
+      /* its shape taken already (a graph dump, graph_parse): the declared
+       * output's, checked below as any shape */
+      k = decl->rank;
+      memcpy(sh, decl->dims, sizeof(int64_t) * (size_t)k);
+    } else {
+      if (!inf_need(c, 2, 2)) return false;
+      if (!inf_const_ints(c, 1, sh, NAASC_MAX_RANK, &k)) return false;
+    }
     int64_t known = 1, total = tensor_numel(x);
     int infer_at = -1;
     for (int i = 0; i < k; i++) {
@@ -849,4 +870,15 @@ Rc graph_infer(Model *m, Diag *d) {
     }
   }
   return RC_OK;
+}
+
+Rc graph_import_text(const char *text, size_t len, Model **out, Diag *d) {
+  Rc rc = graph_parse(text, len, out, d);
+  if (rc == RC_OK) rc = graph_check(*out, d);
+  if (rc == RC_OK) rc = graph_infer(*out, d);
+  if (rc != RC_OK && *out) {
+    model_destroy(*out);
+    *out = NULL;
+  }
+  return rc;
 }

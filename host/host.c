@@ -17,25 +17,7 @@
 
 /* ---- element types ----------------------------------------------------- */
 
-uint16_t host_f32_to_f16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000u, exp = (x >> 23) & 0xffu, man = x & 0x7fffffu;
-  if (exp == 0xff) return (uint16_t)(sign | 0x7c00u | (man ? 0x200u : 0));
-  int e = (int)exp - 127 + 15;
-  if (e >= 31) return (uint16_t)(sign | 0x7c00u);
-  if (e <= 0) {
-    if (e < -10) return (uint16_t)sign;
-    man |= 0x800000u;
-    int shift = 14 - e;
-    uint32_t h = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
-    if (rem > mid || (rem == mid && (h & 1))) h++;
-    return (uint16_t)(sign | h);
-  }
-  uint32_t h = ((uint32_t)e << 10) | (man >> 13), rem = man & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++; /* a carry rounds up to inf */
-  return (uint16_t)(sign | h);
-}
+uint16_t host_f32_to_f16(float f) { return elem_f32_to_f16(f); }
 
 float host_f16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
@@ -53,13 +35,7 @@ float host_f16_to_f32(uint16_t h) {
   return f;
 }
 
-uint16_t host_f32_to_bf16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u); /* quiet NaN */
-  x += 0x7fffu + ((x >> 16) & 1u);
-  return (uint16_t)(x >> 16);
-}
+uint16_t host_f32_to_bf16(float f) { return elem_f32_to_bf16(f); }
 
 float host_bf16_to_f32(uint16_t h) {
   uint32_t x = (uint32_t)h << 16;
@@ -94,82 +70,13 @@ HostTensor host_view(const Tensor *t) {
   return h;
 }
 
-/* double -> int64 as C's conversion of the truncated value, saturating, NaN 0. */
-static int64_t f2i(double d) {
-  if (d != d) return 0;
-  if (d >= 9223372036854775807.0) return INT64_MAX;
-  if (d <= -9223372036854775808.0) return INT64_MIN;
-  return (int64_t)d;
-}
-
 double host_get_f(const HostTensor *t, int64_t i) { return elem_get_f(t->dtype, t->data, i); }
 
 int64_t host_get_i(const HostTensor *t, int64_t i) { return elem_get_i(t->dtype, t->data, i); }
 
-void host_put_f(HostTensor *t, int64_t i, double v) {
-  unsigned char *p = t->data;
-  switch (t->dtype) {
-  case DT_F32: {
-    float x = (float)v;
-    memcpy(p + 4 * i, &x, 4);
-    return;
-  }
-  case DT_F64: memcpy(p + 8 * i, &v, 8); return;
-  case DT_F16: {
-    uint16_t x = host_f32_to_f16((float)v);
-    memcpy(p + 2 * i, &x, 2);
-    return;
-  }
-  case DT_BF16: {
-    uint16_t x = host_f32_to_bf16((float)v);
-    memcpy(p + 2 * i, &x, 2);
-    return;
-  }
-  case DT_BOOL: p[i] = v != 0; return;
-  case DT_U64: {
-    uint64_t x = v != v || v <= 0 ? 0 : v >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)v;
-    memcpy(p + 8 * i, &x, 8);
-    return;
-  }
-  default: host_put_i(t, i, f2i(v)); return;
-  }
-}
+void host_put_f(HostTensor *t, int64_t i, double v) { elem_put_f(t->dtype, t->data, i, v); }
 
-void host_put_i(HostTensor *t, int64_t i, int64_t v) {
-  unsigned char *p = t->data;
-  switch (t->dtype) {
-  case DT_I64: memcpy(p + 8 * i, &v, 8); return;
-  case DT_U64: {
-    uint64_t x = (uint64_t)v;
-    memcpy(p + 8 * i, &x, 8);
-    return;
-  }
-  case DT_I32: {
-    int32_t x = (int32_t)(uint32_t)v;
-    memcpy(p + 4 * i, &x, 4);
-    return;
-  }
-  case DT_U32: {
-    uint32_t x = (uint32_t)v;
-    memcpy(p + 4 * i, &x, 4);
-    return;
-  }
-  case DT_I16: {
-    int16_t x = (int16_t)(uint16_t)v;
-    memcpy(p + 2 * i, &x, 2);
-    return;
-  }
-  case DT_U16: {
-    uint16_t x = (uint16_t)v;
-    memcpy(p + 2 * i, &x, 2);
-    return;
-  }
-  case DT_I8:
-  case DT_U8: p[i] = (unsigned char)v; return;
-  case DT_BOOL: p[i] = v != 0; return;
-  default: host_put_f(t, i, (double)v); return;
-  }
-}
+void host_put_i(HostTensor *t, int64_t i, int64_t v) { elem_put_i(t->dtype, t->data, i, v); }
 
 void copy_elem(HostTensor *dst, int64_t j, const HostTensor *src, int64_t i) {
   if (dst->dtype == src->dtype) {

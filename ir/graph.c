@@ -220,6 +220,14 @@ static float half_to_float(uint16_t h) {
   return sign ? -f : f;
 }
 
+/* double -> int64 as C's conversion of the truncated value, saturating, NaN 0. */
+static int64_t f2i(double d) {
+  if (d != d) return 0;
+  if (d >= 9223372036854775807.0) return INT64_MAX;
+  if (d <= -9223372036854775808.0) return INT64_MIN;
+  return (int64_t)d;
+}
+
 double elem_get_f(DType dt, const void *data, int64_t i) {
   const unsigned char *p = data;
   switch (dt) {
@@ -291,13 +299,100 @@ int64_t elem_get_i(DType dt, const void *data, int64_t i) {
   case DT_I8: return (int8_t)p[i];
   case DT_U8:
   case DT_BOOL: return p[i];
-  default: { /* the truncated value, saturating; NaN 0 */
-    double d = elem_get_f(dt, data, i);
-    if (d != d) return 0;
-    if (d >= 9223372036854775807.0) return INT64_MAX;
-    if (d <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)d;
+  default: return f2i(elem_get_f(dt, data, i)); /* the truncated value, saturating; NaN 0 */
   }
+}
+
+uint16_t elem_f32_to_f16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u, exp = (x >> 23) & 0xffu, man = x & 0x7fffffu;
+  if (exp == 0xff) return (uint16_t)(sign | 0x7c00u | (man ? 0x200u : 0));
+  int e = (int)exp - 127 + 15;
+  if (e >= 31) return (uint16_t)(sign | 0x7c00u);
+  if (e <= 0) {
+    if (e < -10) return (uint16_t)sign;
+    man |= 0x800000u;
+    int shift = 14 - e;
+    uint32_t h = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+  }
+  uint32_t h = ((uint32_t)e << 10) | (man >> 13), rem = man & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++; /* a carry rounds up to inf */
+  return (uint16_t)(sign | h);
+}
+
+uint16_t elem_f32_to_bf16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u); /* quiet NaN */
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return (uint16_t)(x >> 16);
+}
+
+void elem_put_f(DType dt, void *data, int64_t i, double v) {
+  unsigned char *p = data;
+  switch (dt) {
+  case DT_F32: {
+    float x = (float)v;
+    memcpy(p + 4 * i, &x, 4);
+    return;
+  }
+  case DT_F64: memcpy(p + 8 * i, &v, 8); return;
+  case DT_F16: {
+    uint16_t x = elem_f32_to_f16((float)v);
+    memcpy(p + 2 * i, &x, 2);
+    return;
+  }
+  case DT_BF16: {
+    uint16_t x = elem_f32_to_bf16((float)v);
+    memcpy(p + 2 * i, &x, 2);
+    return;
+  }
+  case DT_BOOL: p[i] = v != 0; return;
+  case DT_U64: {
+    uint64_t x = v != v || v <= 0 ? 0 : v >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)v;
+    memcpy(p + 8 * i, &x, 8);
+    return;
+  }
+  default: elem_put_i(dt, data, i, f2i(v)); return;
+  }
+}
+
+void elem_put_i(DType dt, void *data, int64_t i, int64_t v) {
+  unsigned char *p = data;
+  switch (dt) {
+  case DT_I64: memcpy(p + 8 * i, &v, 8); return;
+  case DT_U64: {
+    uint64_t x = (uint64_t)v;
+    memcpy(p + 8 * i, &x, 8);
+    return;
+  }
+  case DT_I32: {
+    int32_t x = (int32_t)(uint32_t)v;
+    memcpy(p + 4 * i, &x, 4);
+    return;
+  }
+  case DT_U32: {
+    uint32_t x = (uint32_t)v;
+    memcpy(p + 4 * i, &x, 4);
+    return;
+  }
+  case DT_I16: {
+    int16_t x = (int16_t)(uint16_t)v;
+    memcpy(p + 2 * i, &x, 2);
+    return;
+  }
+  case DT_U16: {
+    uint16_t x = (uint16_t)v;
+    memcpy(p + 2 * i, &x, 2);
+    return;
+  }
+  case DT_I8:
+  case DT_U8: p[i] = (unsigned char)v; return;
+  case DT_BOOL: p[i] = v != 0; return;
+  default: elem_put_f(dt, data, i, (double)v); return;
   }
 }
 

@@ -105,7 +105,8 @@ static void spec_print(FILE *f, Op op, const Attrs *a) {
   }
 }
 
-static void attrs_print(FILE *f, Op op, const Attrs *a) {
+/* rank: of the node's first output (Resize's scales), -1 if unknown. */
+static void attrs_print(FILE *f, Op op, const Attrs *a, int rank) {
   switch (op) {
   case OP_QLINEARCONV:
   case OP_CONVINTEGER:
@@ -171,6 +172,31 @@ static void attrs_print(FILE *f, Op op, const Attrs *a) {
       fval(f, "cubic_a", a->rz_cubic_a);
       if (a->rz_exclude_outside) fputs(" exclude_outside=1", f);
     }
+    if (rank > 0) { /* taken from the inputs by shape inference */
+      fputs(" scales=[", f);
+      for (int i = 0; i < rank && i < NAASC_MAX_RANK; i++)
+        fprintf(f, i ? ",%.9g" : "%.9g", a->rz_scales[i]);
+      fputc(']', f);
+      if (a->rz_from_sizes) fputs(" from_sizes=1", f);
+    }
+    if (a->rz_coord == RZC_TF_CROP_AND_RESIZE && rank > 0) {
+      fputs(" roi=[", f);
+      for (int i = 0; i < 2 * rank && i < 2 * NAASC_MAX_RANK; i++)
+        fprintf(f, i ? ",%.9g" : "%.9g", a->rz_roi[i]);
+      fputc(']', f);
+      fval(f, "extrapolation", a->rz_extrapolation);
+    }
+    break;
+  case OP_SLICE: /* taken from the inputs by shape inference */
+    if (a->naxes >= 0) {
+      ilist(f, "starts", a->starts, a->naxes);
+      ilist(f, "ends", a->ends, a->naxes);
+      ilist(f, "axes", a->axes, a->naxes);
+      ilist(f, "steps", a->steps, a->naxes);
+    }
+    break;
+  case OP_RESHAPE:
+    if (a->allowzero) fputs(" allowzero=1", f);
     break;
   default:
     spec_print(f, op, a);
@@ -199,9 +225,13 @@ static void print_body(FILE *f, const Model *m, int ind);
 
 static void print_node(FILE *f, const Model *m, const Node *n, int ind) {
   fprintf(f, "%*s", ind, "");
-  int shown = 0;
-  for (int j = 0; j < n->nout; j++) {
-    if (!n->out[j]) continue;
+  int shown = 0, last = n->nout - 1;
+  while (last >= 0 && !n->out[last]) last--;
+  for (int j = 0; j <= last; j++) {
+    if (!n->out[j]) { /* an absent output before a present one keeps its slot */
+      fputs(shown++ ? ", _" : "_", f);
+      continue;
+    }
     const Tensor *t = &m->tensors[n->out[j]];
     fprintf(f, "%s%%%s : ", shown++ ? ", " : "", t->name);
     type_print(f, t);
@@ -218,11 +248,12 @@ static void print_node(FILE *f, const Model *m, const Node *n, int ind) {
       fputs("_", f);
   }
   fputc(')', f);
-  attrs_print(f, n->op, &n->a);
+  const Tensor *o0 = n->nout && n->out[0] ? &m->tensors[n->out[0]] : NULL;
+  attrs_print(f, n->op, &n->a, o0 ? o0->rank : -1);
   if (n->bn_folded) fputs(" +BatchNormalization", f);
   if (n->act) {
     fprintf(f, " +%s", op_name(n->act));
-    attrs_print(f, n->act, &n->act_a);
+    attrs_print(f, n->act, &n->act_a, -1);
   }
   if (n->host_only) fputs(" host", f);
   fprintf(f, "  # %s\n", n->name);
@@ -256,7 +287,7 @@ static void print_body(FILE *f, const Model *m, int ind) {
     if (t->kind != TK_CONST || (!t->is_output && graph_uses(m, i) == 0)) continue;
     fprintf(f, "%*sconst %%%s : ", ind, "", t->name);
     type_print(f, t);
-    if (!t->data) fputs(" (no data)", f);
+    if (!t->data && !t->data_elided) fputs(" (no data)", f);
     const_values(f, t);
     fputc('\n', f);
   }

@@ -3,7 +3,7 @@
  * library shares (included as "ir/ir.h"; ir/ depends on no other library):
  *
  *   - arenas, diagnostics, files, element types;
- *   - the graph IR: tensors and nodes, the op table;
+ *   - the graph IR: tensors and nodes, the op table, its text form and parser;
  *   - the accelerator nouns: Problem, Arch, Mapping, MapConstraints, CostResult;
  *   - the loop-nest IR: Module, Nest, NestMapping, its text form and verifier.
  *
@@ -420,11 +420,13 @@ typedef struct {
   int64_t dims[NAASC_MAX_RANK];          /* -1 for an unknown dim */
   const char *dim_param[NAASC_MAX_RANK]; /* symbolic dim names of graph inputs, or NULL */
   TensorKind kind;
-  void *data;      /* TK_CONST payload, dense row-major; NULL if absent */
-  NodeId producer; /* 0 for inputs and constants */
-  bool is_output;  /* a graph output */
-  bool is_param;   /* a weight or bias of a layer (for the summary) */
-  uint32_t outer;  /* TK_OUTER: index into the owner node's inputs */
+  void *data;       /* TK_CONST payload, dense row-major; NULL if absent */
+  NodeId producer;  /* 0 for inputs and constants */
+  bool is_output;   /* a graph output */
+  bool is_param;    /* a weight or bias of a layer (for the summary) */
+  uint32_t outer;   /* TK_OUTER: index into the owner node's inputs */
+  bool data_elided; /* TK_CONST read from a graph dump, which printed no values: data is NULL
+                       though the model had them (graph_parse) */
 } Tensor;
 
 /* Typed attributes; each op reads the fields it defines (docs/user-guide.md
@@ -715,6 +717,14 @@ bool tensor_shape_known(const Tensor *t);
  * integer is truncated, saturating, NaN 0. */
 double elem_get_f(DType dt, const void *data, int64_t i);
 int64_t elem_get_i(DType dt, const void *data, int64_t i);
+/* The one writer: element i of dense data of type dt set from a double or
+ * an int64 (a float to an integer type truncates, saturating, NaN 0; an
+ * integer wraps to the type's width; f16/bf16 round to nearest even). */
+void elem_put_f(DType dt, void *data, int64_t i, double v);
+void elem_put_i(DType dt, void *data, int64_t i, int64_t v);
+/* IEEE binary16 and bfloat16 of a float, rounding to nearest even. */
+uint16_t elem_f32_to_f16(float f);
+uint16_t elem_f32_to_bf16(float f);
 /* Element i of a numeric constant, converted; the tensor must have data. */
 double tensor_get_f(const Tensor *t, int64_t i);
 int64_t tensor_get_i(const Tensor *t, int64_t i);
@@ -737,6 +747,12 @@ void graph_prune(Model *m);
 void type_print(FILE *f, const Tensor *t);
 /* The graph IR text form, one op a line (docs/user-guide.md). */
 void graph_print(FILE *f, const Model *m);
+/* Reads graph_print's text back (docs/ir.md, "The graph text form"):
+ * parse -> print gives the text again, byte for byte.  Errors are located
+ * (line:col through d); *out is NULL then.  Only the syntax, names, arities
+ * and attribute keys are checked here: graph_import_text (frontend/) also
+ * runs the importer's checks. */
+Rc graph_parse(const char *text, size_t len, Model **out, Diag *d);
 
 /* ==== the accelerator nouns ============================================ */
 

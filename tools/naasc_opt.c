@@ -1,13 +1,16 @@
 /*
  * naasc_opt.c: naasc-opt, the loop-nest IR driver in the spirit of mlir-opt.
- * It reads .nir text (or an ONNX model, which it imports), runs a pass
- * pipeline with the pass manager's instrumentation, and prints the result.
- * print -> parse -> print is byte-identical.
+ * It reads .nir text, a graph dump (--emit=graph, *.after.graph; its first
+ * word is `graph`) or an ONNX model, which it imports, runs a pass pipeline
+ * with the pass manager's instrumentation, and prints the result.  print ->
+ * parse -> print is byte-identical for both text forms.
  *
  *   naasc-opt IN.nir [-p PIPELINE] [-o OUT.nir] [instrumentation flags]
+ *   naasc-opt IN.graph [-p PIPELINE] [-o OUT] [instrumentation flags]
  *   naasc-opt MODEL.onnx [--input-shape NAME=DIMS]... [-O0|-O2|-p PIPELINE] [-o OUT.nir]
  *
- * Default pipelines: "verify" for .nir input, -O2 for ONNX input.
+ * Default pipelines: "verify" for .nir input, none for a graph dump (it is
+ * read, checked as an imported model and printed back), -O2 for ONNX input.
  * Exit codes as naasc: 0 ok, 1 bad input, 2 bad usage, 3 internal error.
  */
 #include <stdlib.h>
@@ -17,11 +20,11 @@
 #include "passes/passes.h"
 
 static const char usage_text[] =
-    "usage: naasc-opt IN.nir|MODEL.onnx [options]\n"
+    "usage: naasc-opt IN.nir|IN.graph|MODEL.onnx [options]\n"
     "  -o FILE                   write the result to FILE (atomically)\n"
     "  --input-shape NAME=DIMS   fix a dynamic input of an ONNX model (repeatable)\n"
     "  -O0, -O2                  named pipelines: -O0 '" PIPELINE_O0 "', -O2 '" PIPELINE_O2 "'\n"
-    "  --pass-pipeline=P, -p P   run pipeline P (default: 'verify' for .nir, -O2 for .onnx)\n"
+    "  --pass-pipeline=P, -p P   run pipeline P (default: 'verify' for .nir, none for a graph, -O2 for .onnx)\n"
     "  --print-pipeline  --list-passes  --load-pass-plugin=LIB\n"
     "  --print-ir-before=PASS[,..]  --print-ir-after=PASS[,..]  --print-ir-after-all\n"
     "  --print-ir-after-change  --print-ir-after-failure  --print-ir-tree-dir=DIR\n"
@@ -33,6 +36,19 @@ static const char usage_text[] =
 static bool ends_with(const char *s, const char *suf) {
   size_t n = strlen(s), k = strlen(suf);
   return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+/* Whether text is a graph dump: its first word, after blank and '#' lines, is `graph`. */
+static bool is_graph_text(const char *s, size_t n) {
+  size_t i = 0;
+  for (;;) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
+    if (i < n && s[i] == '#') {
+      while (i < n && s[i] != '\n') i++;
+      continue;
+    }
+    return n - i >= 6 && memcmp(s + i, "graph", 5) == 0 && (s[i + 5] == ' ' || s[i + 5] == '"');
+  }
 }
 
 int main(int argc, char **argv) {
@@ -69,6 +85,10 @@ int main(int argc, char **argv) {
     }
   }
   bool onnx = in && ends_with(in, ".onnx");
+  /* a graph dump without -p: no pass runs, it is read (and checked as an
+   * imported model) and printed back; the registry and the default pipeline
+   * are still made for --list-passes, plugins and their errors */
+  bool given = drv.pipeline != NULL;
   if (!drv.pipeline) drv.pipeline = onnx ? PIPELINE_O2 : "verify";
   PassRegistry *reg;
   Pipeline pl;
@@ -82,30 +102,40 @@ int main(int argc, char **argv) {
     return RC_USAGE;
   }
   d.file = in;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  bool graph = false; /* a graph dump (its first word is `graph`), else .nir */
+  if (!onnx) {
+    rc = file_read_all(in, (size_t)1 << 30, &buf, &len, &d);
+    if (rc != RC_OK) {
+      pipeline_free(&pl);
+      pass_registry_destroy(reg);
+      return rc;
+    }
+    graph = is_graph_text((const char *)buf, len);
+  }
+  bool run = given || !graph;
   Program prog = {.graph = NULL, .keep_weights = onnx && out};
   if (onnx) {
     rc = onnx_import(in, &opt, &prog.graph, &d);
+  } else if (graph) {
+    rc = graph_import_text((const char *)buf, len, &prog.graph, &d);
   } else {
-    uint8_t *buf;
-    size_t len;
-    rc = file_read_all(in, (size_t)1 << 30, &buf, &len, &d);
-    if (rc == RC_OK) {
-      rc = module_parse((const char *)buf, len, &prog.mod, &d);
-      xfree(buf);
-    }
+    rc = module_parse((const char *)buf, len, &prog.mod, &d);
   }
+  xfree(buf);
   static Arch target;
   if (rc == RC_OK && drv.target) {
     rc = driver_load_target(&drv, &target, &d);
     prog.arch = &target;
   }
   prog.jobs = drv.jobs;
-  if (rc == RC_OK) rc = pm_run(&pl, &prog, &drv.pm, &d);
+  if (rc == RC_OK && run) rc = pm_run(&pl, &prog, &drv.pm, &d);
   /* Nests are always verified before they are printed, whatever the pipeline. */
   if (rc == RC_OK) rc = pm_verify_before_emit(reg, &pl, &prog, &d);
   if (rc == RC_OK) {
     char *text = NULL;
-    size_t len = 0;
+    size_t tlen = 0;
     /* the weights file the module names: from the folder of -o, or written
      * beside it for a model (docs/ir.md, "Weights") */
     if (prog.mod && out && !onnx && prog.mod->weights)
@@ -124,7 +154,7 @@ int main(int argc, char **argv) {
         if (!prog.mod->weights && rc == RC_OK) rc = RC_INTERNAL;
       }
     }
-    FILE *f = rc != RC_OK ? NULL : out ? open_memstream(&text, &len) : stdout;
+    FILE *f = rc != RC_OK ? NULL : out ? open_memstream(&text, &tlen) : stdout;
     if (!f)
       rc = rc != RC_OK ? rc : RC_INTERNAL;
     else {
@@ -132,7 +162,7 @@ int main(int argc, char **argv) {
       if (out) {
         fclose(f);
         d.file = out;
-        rc = file_write_atomic(out, text, len, &d);
+        rc = file_write_atomic(out, text, tlen, &d);
         free(text);
       }
     }

@@ -97,6 +97,16 @@ def main():
         # The IR golden inputs, good and bad.
         for f in sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "*.nir"))):
             put(nir_d, os.path.basename(f), open(f, "rb").read())
+        # Graph dumps (fuzz_graph.c): every small model's --emit=graph, the
+        # control-flow goldens' graphs, and the graph parser's bad inputs.
+        graph_d = corpus("graph")
+        for name in sorted(nir_models.MODELS):
+            out = subprocess.run([naasc, os.path.join(tmp, name + ".onnx"), "--emit=graph"],
+                                 capture_output=True, check=True).stdout
+            put(graph_d, name + ".graph", out)
+        for f in sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "ctrl_*_graph.out")) +
+                        glob.glob(os.path.join(ROOT, "tests", "golden", "graph_parse_*.graph"))):
+            put(graph_d, os.path.basename(f), open(f, "rb").read())
 
         # Architecture files: the presets, the cost model's test arch, the refused ones.
         arch_d = corpus("arch")
