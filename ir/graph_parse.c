@@ -19,7 +19,7 @@
  * model (shapes, attributes against shapes) are graph_infer's, which
  * graph_import_text (frontend/) runs after it.
  */
-#include "ir/ir.h"
+#include "ir/internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -389,13 +389,6 @@ static const char *hand_keys(Op op) {
   default: return NULL;
   }
 }
-
-static const char *const rz_mode_names[] = {"nearest", "linear", "cubic"};
-static const char *const rz_coord_names[] = {"half_pixel",           "asymmetric",
-                                             "align_corners",        "pytorch_half_pixel",
-                                             "tf_half_pixel_for_nn", "tf_crop_and_resize"};
-static const char *const rz_near_names[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
-                                            "ceil"};
 
 /* A spatial list of `per` * nsp values (kernel sets nsp). */
 static bool gp_spatial(GP *g, int64_t *v, int per, int nsp, bool first, int *nout) {

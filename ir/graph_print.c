@@ -7,7 +7,7 @@
  * values, constants, nodes and outputs.  The format is documented in
  * docs/user-guide.md; tests compare it byte for byte.
  */
-#include "ir/ir.h"
+#include "ir/internal.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -45,12 +45,11 @@ static void fval(FILE *f, const char *key, float v) {
 }
 
 static const char *const autopad_names[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
-static const char *const rz_mode_names[] = {"nearest", "linear", "cubic"};
-static const char *const rz_coord_names[] = {"half_pixel",           "asymmetric",
-                                             "align_corners",        "pytorch_half_pixel",
-                                             "tf_half_pixel_for_nn", "tf_crop_and_resize"};
-static const char *const rz_near_names[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
-                                            "ceil"};
+const char *const rz_mode_names[3] = {"nearest", "linear", "cubic"};
+const char *const rz_coord_names[6] = {"half_pixel",           "asymmetric",
+                                       "align_corners",        "pytorch_half_pixel",
+                                       "tf_half_pixel_for_nn", "tf_crop_and_resize"};
+const char *const rz_near_names[4] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
 
 /* The AttrSpec rows of op (the ops beyond the first 37), in row order. */
 static void spec_print(FILE *f, Op op, const Attrs *a) {

@@ -16,6 +16,19 @@
 #include "passes/passes.h"
 #include "search/search.h"
 
+/* The schedule file `path` (at most 64 MiB) into s; errors name the file. */
+static Rc read_schedule(const char *path, SchedModel *sm, Schedule *s, Diag *d) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  const char *file = d->file;
+  d->file = path;
+  Rc rc = file_read_all(path, (size_t)64 << 20, &buf, &len, d);
+  if (rc == RC_OK) rc = schedule_parse((const char *)buf, len, sm, s, d);
+  d->file = file;
+  xfree(buf);
+  return rc;
+}
+
 Rc schedule_report(const Program *prog, const char *how, FILE *f, bool emit_sched,
                    const char *report, Diag *d) {
   SchedModel *sm = NULL;
@@ -39,14 +52,7 @@ Rc schedule_report(const Program *prog, const char *how, FILE *f, bool emit_sche
       memcpy(per, per0, sizeof *per * prog->mod->nnests);
     }
   } else if (rc == RC_OK && strcmp(how, "layer") != 0) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    const char *file = d->file;
-    d->file = how;
-    rc = file_read_all(how, (size_t)64 << 20, &buf, &len, d);
-    if (rc == RC_OK) rc = schedule_parse((const char *)buf, len, sm, s, d);
-    d->file = file;
-    xfree(buf);
+    rc = read_schedule(how, sm, s, d);
     if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
   }
   if (rc == RC_OK && emit_sched) schedule_print(f, prog->mod, prog->arch, s);
@@ -77,14 +83,7 @@ Rc schedule_attach(Program *prog, const char *how, bool layer_only, Diag *d) {
     if (rc == RC_OK) rc = schedule_eval(sm, none, per, &tot0, d);
     if (rc == RC_OK && !(tot.edp < tot0.edp)) s->ngroups = 0; /* as schedule_report */
   } else if (rc == RC_OK && strcmp(how, "layer") != 0) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    const char *file = d->file;
-    d->file = how;
-    rc = file_read_all(how, (size_t)64 << 20, &buf, &len, d);
-    if (rc == RC_OK) rc = schedule_parse((const char *)buf, len, sm, s, d);
-    d->file = file;
-    xfree(buf);
+    rc = read_schedule(how, sm, s, d);
   }
   if (rc == RC_OK) rc = sched_attach(sm, s, prog->mod, d);
   sched_model_destroy(sm);
