@@ -436,6 +436,23 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
       xfree(packed);
       return RC_BADINPUT;
     }
+    /* What the runtime executes of a mac layer (runtime/load.c): f32, f16
+     * or bf16 operands; the integer ops have their own kinds. */
+    static const Role mac_roles[] = {ROLE_I, ROLE_W, ROLE_O, ROLE_B};
+    for (int k = 0; n->kind == NK_MAC && k < 4; k++) {
+      const Access *ac = nest_access(n, mac_roles[k]);
+      DType t = ac ? mod->tensors[ac->tensor].dtype : DT_F32;
+      if (t != DT_F32 && t != DT_F16 && t != DT_BF16) {
+        diag_error(d, n->loc,
+                   "layer '%s': a mac layer with %s operands; the command stream carries f32, f16 "
+                   "or bf16 ones",
+                   n->name, dtype_name(t));
+        xfree(wdata);
+        xfree(woff);
+        xfree(packed);
+        return RC_BADINPUT;
+      }
+    }
     if (n->map && strcmp(n->map->target, a->name) != 0) {
       diag_error(d, n->loc, "layer '%s' is mapped on '%s', the stream is for '%s'", n->name,
                  n->map->target, a->name);
