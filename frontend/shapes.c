@@ -319,6 +319,9 @@ static bool infer_if(Ctx *c) {
   if (!cond || tensor_numel(cond) != 1) FAIL("If needs a condition with one element");
   if (!infer_sub(c, n->sub[0], NULL, 0) || !infer_sub(c, n->sub[1], NULL, 0)) return false;
   Model *t = &c->m->subs[n->sub[0]], *e = &c->m->subs[n->sub[1]];
+  if ((int)t->noutputs != n->nout || (int)e->noutputs != n->nout)
+    FAIL("the If has %d outputs, its then branch %u and its else branch %u", n->nout, t->noutputs,
+         e->noutputs);
   for (int k = 0; k < n->nout; k++) {
     const Tensor *a = &t->tensors[t->outputs[k]], *b = &e->tensors[e->outputs[k]];
     if (!same_type(a, b))
@@ -365,6 +368,9 @@ static bool infer_loop(Ctx *c) {
   if (!infer_sub(c, n->sub[0], formal, 2 + ncarry)) return false;
   Model *g = &c->m->subs[n->sub[0]];
   int nscan = (int)g->noutputs - 1 - ncarry;
+  if (nscan < 0 || n->nout != ncarry + nscan)
+    FAIL("the Loop body has %u outputs for a condition, %d carried values and %d Loop outputs",
+         g->noutputs, ncarry, n->nout);
   for (int i = 0; i < ncarry; i++) {
     const Tensor *o = &g->tensors[g->outputs[1 + i]];
     if (!same_type(o, &formal[2 + i]))
