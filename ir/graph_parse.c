@@ -115,17 +115,12 @@ static void gp_skip_lines(GP *g) {
   }
 }
 
-static bool word_char(int c) {
-  return c > ' ' && c < 127 && c != ',' && c != '(' && c != ')' && c != '[' && c != ']' &&
-         c != '=' && c != ':' && c != '"' && c != '|' && c != '{' && c != '}';
-}
-
 /* A bare word (keyword, op, attribute key, enum name) into buf. */
 static bool gp_word(GP *g, char *buf, size_t n, const char *what) {
   gp_spaces(g);
   size_t k = 0;
   int line = g->line, col = g->col;
-  while (word_char(gp_peek(g))) {
+  while (graph_word_char(gp_peek(g))) {
     if (k + 1 >= n) return gp_err(g, line, col, "%s is too long", what);
     buf[k++] = (char)gp_peek(g);
     gp_adv(g);
@@ -134,7 +129,9 @@ static bool gp_word(GP *g, char *buf, size_t n, const char *what) {
   return k ? true : GP_ERR(g, "expected %s, found %s", what, gp_found(g));
 }
 
-/* "TEXT" (graph_print writes names and strings between quotes as they are). */
+/* "TEXT": graph_print quotes strings and the names that are not bare words,
+ * escaping '"', '\\', newline, carriage return and tab as \" \\ \n \r \t and
+ * any other control byte as \xHH. */
 static const char *gp_string(GP *g, Arena *a) {
   gp_spaces(g);
   if (gp_peek(g) != '"') {
@@ -143,21 +140,73 @@ static const char *gp_string(GP *g, Arena *a) {
   }
   int line = g->line, col = g->col;
   gp_adv(g);
-  const char *s = g->p;
-  while (gp_peek(g) != '"') {
-    if (gp_peek(g) == -1 || gp_peek(g) == '\n') {
+  size_t cap = 32, k = 0;
+  char *buf = xmalloc(cap);
+  if (!buf) {
+    GP_ERR(g, "out of memory");
+    return NULL;
+  }
+  for (;;) {
+    int c = gp_peek(g);
+    if (c == -1 || c == '\n') {
+      xfree(buf);
       gp_err(g, line, col, "unterminated string");
       return NULL;
     }
     gp_adv(g);
+    if (c == '"') break;
+    if (c == '\\') {
+      int eline = g->line, ecol = g->col - 1, e = gp_peek(g);
+      const char *esc = e > 0 ? strchr("\"\\nrtx", e) : NULL;
+      if (!esc) {
+        xfree(buf);
+        gp_err(g, eline, ecol, "unknown escape (known: \\\" \\\\ \\n \\r \\t \\xHH)");
+        return NULL;
+      }
+      gp_adv(g);
+      c = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+      if (e == 'x') {
+        c = 0;
+        for (int d = 0; d < 2; d++) {
+          int h = gp_peek(g), x = -1;
+          if (h >= '0' && h <= '9') x = h - '0';
+          if (h >= 'a' && h <= 'f') x = h - 'a' + 10;
+          if (h >= 'A' && h <= 'F') x = h - 'A' + 10;
+          if (x < 0) {
+            xfree(buf);
+            gp_err(g, eline, ecol, "'\\x' needs two hex digits");
+            return NULL;
+          }
+          c = c * 16 + x;
+          gp_adv(g);
+        }
+        if (!c) {
+          xfree(buf);
+          gp_err(g, eline, ecol, "'\\x00' cannot be in a name or a string");
+          return NULL;
+        }
+      }
+    }
+    if (k + 1 >= cap) {
+      char *nb = cap > SIZE_MAX / 2 ? NULL : xrealloc(buf, cap * 2);
+      if (!nb) {
+        xfree(buf);
+        GP_ERR(g, "out of memory");
+        return NULL;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    buf[k++] = (char)c;
   }
-  const char *r = arena_strndup(a, s, (size_t)(g->p - s));
-  gp_adv(g);
+  const char *r = arena_strndup(a, buf, k);
+  xfree(buf);
   if (!r) GP_ERR(g, "out of memory");
   return r;
 }
 
-/* %NAME: up to a space, ',', ')' or the end of the line. */
+/* %NAME: up to a space, ',', ')' or the end of the line; or %"NAME" (a
+ * name with one of those characters, or empty, prints quoted). */
 static const char *gp_value_name(GP *g, Arena *a) {
   gp_spaces(g);
   if (gp_peek(g) != '%') {
@@ -165,6 +214,7 @@ static const char *gp_value_name(GP *g, Arena *a) {
     return NULL;
   }
   gp_adv(g);
+  if (gp_peek(g) == '"') return gp_string(g, a);
   const char *s = g->p;
   for (int c = gp_peek(g);
        c != -1 && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != ',' && c != ')';
@@ -319,6 +369,8 @@ static bool gp_type(GP *g, Arena *a, DType *dt, int *rank, int64_t *dims, const 
       gp_adv(g);
     } else if (c >= '0' && c <= '9') {
       if (!gp_int(g, &dims[k])) return false;
+    } else if (c == '"') {
+      if (!(params[k] = gp_string(g, a))) return false;
     } else {
       const char *s = g->p;
       while (gp_peek(g) != -1 && gp_peek(g) != ',' && gp_peek(g) != ']' && gp_peek(g) != '\n')
@@ -733,7 +785,14 @@ static bool gp_node(GP *g, const Scope *sc) {
   gp_spaces(g);
   oline = g->line;
   ocol = g->col;
-  if (!gp_word(g, opname, sizeof opname, "an op")) return false;
+  if (gp_peek(g) == '"') { /* a host op whose name is not a bare word */
+    const char *q = gp_string(g, &m->arena);
+    if (!q) return false;
+    if (strlen(q) >= sizeof opname) return gp_err(g, oline, ocol, "an op name is too long");
+    strcpy(opname, q);
+  } else if (!gp_word(g, opname, sizeof opname, "an op")) {
+    return false;
+  }
   Op op = op_find(opname);
   if (!gp_char(g, '(')) return false;
   gp_spaces(g);
@@ -803,18 +862,22 @@ static bool gp_node(GP *g, const Scope *sc) {
   if (gp_peek(g) != '#') return GP_ERR(g, "expected '# NODE-NAME', found %s", gp_found(g));
   gp_adv(g);
   if (gp_peek(g) == ' ') gp_adv(g);
-  const char *s = g->p;
-  while (gp_peek(g) != -1 && gp_peek(g) != '\n') gp_adv(g);
-  size_t len = (size_t)(g->p - s);
-  if (len && s[len - 1] == '\r') len--;
-  if (!(n->name = arena_strndup(&m->arena, s, len))) return GP_ERR(g, "out of memory");
+  if (gp_peek(g) == '"') { /* a name with a control character, or starting with '"' */
+    if (!(n->name = gp_string(g, &m->arena))) return false;
+  } else {
+    const char *s = g->p;
+    while (gp_peek(g) != -1 && gp_peek(g) != '\n') gp_adv(g);
+    size_t len = (size_t)(g->p - s);
+    if (len && s[len - 1] == '\r') len--;
+    if (!(n->name = arena_strndup(&m->arena, s, len))) return GP_ERR(g, "out of memory");
+  }
   if (!gp_eol(g)) return false;
   /* its subgraphs, on the lines that follow */
   for (;;) {
     gp_skip_lines(g);
     char lab[16];
     size_t k = 0;
-    while (k + 1 < sizeof lab && g->p + k < g->end && word_char((unsigned char)g->p[k])) {
+    while (k + 1 < sizeof lab && g->p + k < g->end && graph_word_char((unsigned char)g->p[k])) {
       lab[k] = g->p[k];
       k++;
     }

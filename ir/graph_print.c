@@ -11,6 +11,46 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <string.h>
+
+/* "S", escaping '"', '\\', newline, carriage return and tab, and any other
+ * control byte as \xHH (graph_parse.c's gp_string reads it back). */
+static void put_quoted(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p == '\n')
+      fputs("\\n", f);
+    else if (*p == '\r')
+      fputs("\\r", f);
+    else if (*p == '\t')
+      fputs("\\t", f);
+    else if (*p < ' ' || *p == 127)
+      fprintf(f, "\\x%02x", *p);
+    else
+      fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+/* A name bare when no character of it ends it where the parser reads it (a
+ * space, a control byte, one of stops) and it does not start with '"' (or, for a
+ * dim, with a digit or '?'); quoted otherwise. */
+static void put_name(FILE *f, const char *s, const char *stops, bool dim) {
+  bool bare = s && *s && *s != '"' && !(dim && ((*s >= '0' && *s <= '9') || *s == '?'));
+  for (const unsigned char *p = (const unsigned char *)s; bare && *p; p++)
+    if (*p <= ' ' || *p == 127 || strchr(stops, *p)) bare = false;
+  if (bare)
+    fputs(s, f);
+  else
+    put_quoted(f, s);
+}
+
+static void put_value(FILE *f, const char *name) {
+  fputc('%', f);
+  put_name(f, name, ",)", false);
+}
 
 void type_print(FILE *f, const Tensor *t) {
   fprintf(f, "%s", dtype_name(t->dtype));
@@ -24,7 +64,7 @@ void type_print(FILE *f, const Tensor *t) {
     if (t->dims[i] >= 0)
       fprintf(f, "%" PRId64, t->dims[i]);
     else if (t->dim_param[i])
-      fprintf(f, "%s", t->dim_param[i]);
+      put_name(f, t->dim_param[i], ",]", true);
     else
       fputc('?', f);
   }
@@ -91,7 +131,8 @@ static void spec_print(FILE *f, Op op, const Attrs *a) {
       break;
     }
     case AK_STRING:
-      fprintf(f, " %s=\"%s\"", sp->name, *(const char *const *)p ? *(const char *const *)p : "");
+      fprintf(f, " %s=", sp->name);
+      put_quoted(f, *(const char *const *)p);
       break;
     case AK_TENSOR:
       if (a->value_dtype == DT_F32 || a->value_dtype == DT_F64 || a->value_dtype == DT_F16 ||
@@ -232,17 +273,27 @@ static void print_node(FILE *f, const Model *m, const Node *n, int ind) {
       continue;
     }
     const Tensor *t = &m->tensors[n->out[j]];
-    fprintf(f, "%s%%%s : ", shown++ ? ", " : "", t->name);
+    if (shown++) fputs(", ", f);
+    put_value(f, t->name);
+    fputs(" : ", f);
     type_print(f, t);
   }
-  fprintf(f, " = %s(", n->op == OP_HOST ? n->onnx_op : op_name(n->op));
+  const char *opname = n->op == OP_HOST ? n->onnx_op : op_name(n->op);
+  bool word = opname && *opname;
+  for (const char *p = opname; word && *p; p++) word = graph_word_char((unsigned char)*p);
+  fputs(" = ", f);
+  if (word)
+    fputs(opname, f);
+  else
+    put_quoted(f, opname);
+  fputc('(', f);
   for (int j = 0; j < n->nin; j++) {
     if (j)
       fputs(j == n->nin - n->ncap ? " | " : ", ", f);
     else if (n->nin == n->ncap)
       fputs("| ", f);
     if (n->in[j])
-      fprintf(f, "%%%s", m->tensors[n->in[j]].name);
+      put_value(f, m->tensors[n->in[j]].name);
     else
       fputs("_", f);
   }
@@ -255,12 +306,22 @@ static void print_node(FILE *f, const Model *m, const Node *n, int ind) {
     attrs_print(f, n->act, &n->act_a, -1);
   }
   if (n->host_only) fputs(" host", f);
-  fprintf(f, "  # %s\n", n->name);
+  fputs("  # ", f);
+  bool raw = n->name && n->name[0] != '"';
+  for (const unsigned char *p = (const unsigned char *)n->name; raw && *p; p++)
+    if (*p < ' ' || *p == 127) raw = false;
+  if (raw)
+    fputs(n->name, f);
+  else
+    put_quoted(f, n->name);
+  fputc('\n', f);
   for (int s = 0; s < 2; s++) {
     if (!n->sub[s] || n->sub[s] >= m->nsubs) continue;
     const Model *g = &m->subs[n->sub[s]];
     const char *label = n->op == OP_IF ? (s ? "else_branch" : "then_branch") : "body";
-    fprintf(f, "%*s%s \"%s\" {\n", ind + 2, "", label, g->name ? g->name : "");
+    fprintf(f, "%*s%s ", ind + 2, "", label);
+    put_quoted(f, g->name);
+    fputs(" {\n", f);
     print_body(f, g, ind + 4);
     fprintf(f, "%*s}\n", ind + 2, "");
   }
@@ -269,14 +330,18 @@ static void print_node(FILE *f, const Model *m, const Node *n, int ind) {
 static void print_body(FILE *f, const Model *m, int ind) {
   for (uint32_t i = 0; i < m->ninputs; i++) {
     const Tensor *t = &m->tensors[m->inputs[i]];
-    fprintf(f, "%*sinput %%%s : ", ind, "", t->name);
+    fprintf(f, "%*sinput ", ind, "");
+    put_value(f, t->name);
+    fputs(" : ", f);
     type_print(f, t);
     fputc('\n', f);
   }
   for (uint32_t i = 1; i < m->ntensors; i++) { /* a subgraph's values from outside */
     const Tensor *t = &m->tensors[i];
     if (t->kind != TK_OUTER) continue;
-    fprintf(f, "%*souter %%%s : ", ind, "", t->name);
+    fprintf(f, "%*souter ", ind, "");
+    put_value(f, t->name);
+    fputs(" : ", f);
     type_print(f, t);
     fputc('\n', f);
   }
@@ -284,7 +349,9 @@ static void print_body(FILE *f, const Model *m, int ind) {
   for (uint32_t i = 1; i < m->ntensors; i++) {
     const Tensor *t = &m->tensors[i];
     if (t->kind != TK_CONST || (!t->is_output && graph_uses(m, i) == 0)) continue;
-    fprintf(f, "%*sconst %%%s : ", ind, "", t->name);
+    fprintf(f, "%*sconst ", ind, "");
+    put_value(f, t->name);
+    fputs(" : ", f);
     type_print(f, t);
     if (!t->data && !t->data_elided) fputs(" (no data)", f);
     const_values(f, t);
@@ -294,15 +361,18 @@ static void print_body(FILE *f, const Model *m, int ind) {
     if (!m->nodes[i].dead) print_node(f, m, &m->nodes[i], ind);
   for (uint32_t i = 0; i < m->noutputs; i++) {
     const Tensor *t = &m->tensors[m->outputs[i]];
-    fprintf(f, "%*soutput %%%s : ", ind, "", t->name);
+    fprintf(f, "%*soutput ", ind, "");
+    put_value(f, t->name);
+    fputs(" : ", f);
     type_print(f, t);
     fputc('\n', f);
   }
 }
 
 void graph_print(FILE *f, const Model *m) {
-  fprintf(f, "graph \"%s\" ir=%" PRId64 " opset=%" PRId64 " {\n", m->name ? m->name : "",
-          m->ir_version, m->opset);
+  fputs("graph ", f);
+  put_quoted(f, m->name);
+  fprintf(f, " ir=%" PRId64 " opset=%" PRId64 " {\n", m->ir_version, m->opset);
   print_body(f, m, 2);
   fputs("}\n", f);
 }
