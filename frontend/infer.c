@@ -872,10 +872,77 @@ Rc graph_infer(Model *m, Diag *d) {
   return RC_OK;
 }
 
+/* The node outputs' types as the text declares them, to compare with
+ * inference's (a dump prints inferred types, so a difference is an edited
+ * or corrupt file, not something to overwrite silently). */
+typedef struct {
+  DType dtype;
+  int rank;
+  int64_t dims[NAASC_MAX_RANK];
+} Declared;
+
+static Declared *declared_types(const Model *g) {
+  Declared *v = xmalloc(sizeof *v * (g->ntensors ? g->ntensors : 1));
+  if (!v) return NULL;
+  for (uint32_t t = 0; t < g->ntensors; t++) {
+    v[t].dtype = g->tensors[t].dtype;
+    v[t].rank = g->tensors[t].rank;
+    memcpy(v[t].dims, g->tensors[t].dims, sizeof v[t].dims);
+  }
+  return v;
+}
+
+static void declared_str(const Declared *v, char *buf, size_t n) {
+  size_t k = (size_t)snprintf(buf, n, "%s[", dtype_name(v->dtype));
+  for (int q = 0; q < v->rank && k < n; q++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%" PRId64, q ? "," : "", v->dims[q]);
+  if (k < n) snprintf(buf + k, n - k, v->rank < 0 ? "*]" : "]");
+}
+
+static Rc check_declared(const Model *g, const Declared *v, Diag *d) {
+  for (uint32_t i = 1; i < g->nnodes; i++) {
+    const Node *n = &g->nodes[i];
+    for (int k = 0; k < n->nout; k++) {
+      TensorId t = n->out[k];
+      if (!t || t >= g->ntensors) continue;
+      const Tensor *T = &g->tensors[t];
+      bool same = T->dtype == v[t].dtype && T->rank == v[t].rank;
+      for (int q = 0; same && q < T->rank; q++) same = T->dims[q] == v[t].dims[q];
+      if (!same) {
+        char a[160], b[160];
+        Declared now = {T->dtype, T->rank, {0}};
+        memcpy(now.dims, T->dims, sizeof now.dims);
+        declared_str(&v[t], a, sizeof a);
+        declared_str(&now, b, sizeof b);
+        diag_error(d, NULL, "node '%s': output '%s' is declared %s but its inputs make it %s",
+                   n->name, T->name, a, b);
+        return RC_BADINPUT;
+      }
+    }
+  }
+  return RC_OK;
+}
+
 Rc graph_import_text(const char *text, size_t len, Model **out, Diag *d) {
   Rc rc = graph_parse(text, len, out, d);
+  for (uint32_t i = 0; rc == RC_OK && i < (*out)->ninputs; i++) { /* as the ONNX importer */
+    const Tensor *t = &(*out)->tensors[(*out)->inputs[i]];
+    for (int k = 0; k < t->rank && rc == RC_OK; k++)
+      if (t->dims[k] == 0) {
+        diag_error(d, NULL, "input '%s': dimension %d is zero: empty tensors are not supported",
+                   t->name, k);
+        rc = RC_BADINPUT;
+      }
+  }
   if (rc == RC_OK) rc = graph_check(*out, d);
+  Declared *decl = rc == RC_OK ? declared_types(*out) : NULL;
+  if (rc == RC_OK && !decl) {
+    diag_error(d, NULL, "out of memory");
+    rc = RC_INTERNAL;
+  }
   if (rc == RC_OK) rc = graph_infer(*out, d);
+  if (rc == RC_OK) rc = check_declared(*out, decl, d);
+  xfree(decl);
   if (rc != RC_OK && *out) {
     model_destroy(*out);
     *out = NULL;

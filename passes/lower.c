@@ -379,6 +379,7 @@ static bool lower_move(Lower *L, const Node *nd) {
     int64_t off = 0;
     for (int i = 0; i < nd->nin; i++) {
       const Tensor *t = &L->g->tensors[nd->in[i]];
+      if (tensor_numel(t) == 0) continue; /* an empty input (a constant) adds nothing */
       Nest *n = new_nest(L, NK_MOVE, nd, arena_printf(&L->m->arena, ".%d", i));
       if (!n) return false;
       n->vop = VOP_COPY;
