@@ -47,6 +47,9 @@
  * tiles: only where the tensors live changes).  It fails if no layer of
  * any network and preset ran resident.
  *
+ * --fused-any is --fused under the best schedule of any groups, depth-first
+ * ones included (what naasc --schedule=best reports).
+ *
  * --depth=POLICY (recompute, cache-h, cache-all; implies --fused) runs
  * depth-first groups instead: from the first nest on, each group the
  * longest run of at most four nests that can run depth-first in that
@@ -71,7 +74,7 @@
 #include "runtime/runtime.h"
 #include "stream/stream.h"
 
-static bool exact_mode, moved_mode, fused_mode, weights_home, inner_mode;
+static bool exact_mode, moved_mode, fused_mode, weights_home, inner_mode, best_any;
 static int depth_policy = -1; /* --depth: SchedOverlap */
 static long long depth_groups;
 static long long fused_layers, fused_groups, fused_outputs;
@@ -188,7 +191,8 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     xfree(bytes);
     bytes = NULL;
     if (rc == RC_OK)
-      rc = depth_policy >= 0 ? depth_schedule(&prog, &d) : schedule_attach(&prog, "best", true, &d);
+      rc = depth_policy >= 0 ? depth_schedule(&prog, &d)
+                             : schedule_attach(&prog, "best", !best_any, &d);
     SchedModel *sm = NULL;
     Schedule *s = xcalloc(1, sizeof *s);
     want = xcalloc(prog.mod->nnests + 1, sizeof *want);
@@ -340,6 +344,8 @@ int main(int argc, char **argv) {
       moved_mode = true;
     else if (!strcmp(argv[a], "--fused"))
       fused_mode = true;
+    else if (!strcmp(argv[a], "--fused-any"))
+      fused_mode = best_any = true;
     else if (!strcmp(argv[a], "--inner"))
       inner_mode = true;
     else if (!strcmp(argv[a], "--weights-home"))
