@@ -1674,10 +1674,24 @@ void rt_disasm(FILE *f, const RtProgram *p) {
     if (n->has_bias || n->act)
       fprintf(f, "  epilogue%s %s(%g,%g)\n", n->has_bias ? " bias" : "",
               n->act ? op_name(n->act) : "none", n->act_alpha, n->act_beta);
-    if (ly->res)
-      fprintf(f, "  reside home %s%s%s%s\n", a->level[ly->home].name,
+    if (ly->group)
+      fprintf(f, "  reside group %u home %s%s%s%s%s\n", ly->group, a->level[ly->home].name,
+              ly->res & CMD_RES_DEPTH ? " depth-first" : "", ly->res & CMD_RES_I ? " I" : "",
+              ly->res & CMD_RES_O ? " O" : "", ly->res & CMD_RES_COPY_OUT ? " copy-out" : "");
+    if (ly->dft) {
+      fprintf(f,
+              "  tile %" PRId64 " of layer %d at row %" PRId64 " column %" PRId64 " home %s%s%s%s",
+              ly->tile_no, ly->owner, ly->org[0], ly->org[1], a->level[ly->home].name,
               ly->res & CMD_RES_I ? " I" : "", ly->res & CMD_RES_O ? " O" : "",
-              ly->res & CMD_RES_COPY_OUT ? " copy-out" : "");
+              ly->res & CMD_RES_W ? " W" : "");
+      for (int k = 0; k < 2; k++) {
+        const int64_t(*b)[2] = k ? ly->cout : ly->cin;
+        if (b[0][1] > b[0][0])
+          fprintf(f, "; copy-%s rows %" PRId64 "..%" PRId64 " columns %" PRId64 "..%" PRId64,
+                  k ? "out" : "in", b[0][0], b[0][1], b[1][0], b[1][1]);
+      }
+      fprintf(f, "%s\n", ly->wcopy ? "; weights copied in" : "");
+    }
     for (int k = 0; k < ly->nloops; k++) {
       const RtLoop *lp = &ly->loop[k];
       if (lp->axis)
