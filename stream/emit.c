@@ -378,6 +378,34 @@ static uint8_t reside_flags(const NestGroup *fg, const Nest *n) {
   return f;
 }
 
+/* The vector ops whose interpreter writes only its nest's points
+ * (runtime/interp.c: element-wise, moves, pooling). */
+static bool tile_vop(VecOp v) {
+  switch (v) {
+  case VOP_RELU:
+  case VOP_CLIP:
+  case VOP_LEAKYRELU:
+  case VOP_HARDSIGMOID:
+  case VOP_HARDSWISH:
+  case VOP_SIGMOID:
+  case VOP_SQRT:
+  case VOP_CAST:
+  case VOP_ADD:
+  case VOP_SUB:
+  case VOP_MUL:
+  case VOP_DIV:
+  case VOP_MAX:
+  case VOP_POW:
+  case VOP_BATCHNORM:
+  case VOP_MAXPOOL:
+  case VOP_AVGPOOL:
+  case VOP_COPY:
+  case VOP_SLICE:
+  case VOP_TRANSPOSE: return true;
+  default: return false;
+  }
+}
+
 static void put_iv(Buf *b, TpIv v) {
   put64(b, (uint64_t)v.lo);
   put64(b, (uint64_t)v.hi);
@@ -415,10 +443,15 @@ static Rc emit_depth_group(Buf *b, Buf *pk, uint64_t pk_base, const Module *mod,
       rc = RC_BADINPUT;
       break;
     }
-    if (n->vop == VOP_HOST) {
+    /* The runtime runs a tile of a mac nest, or of a vector nest whose
+     * interpreter writes only the points of its nest (element-wise ops,
+     * moves, pooling); others write whole tensors. */
+    bool vec_ok = n->kind != NK_MAC && n->kind != NK_VIEW && tile_vop(n->vop);
+    if (!(n->kind == NK_MAC && n->map) && !vec_ok) {
       diag_error(d, nest_group_where(mod, fg),
-                 "nest '%s' runs on the host, which does not run tiles of a depth-first group",
-                 n->name);
+                 "nest '%s' (%s) cannot run tile by tile in a depth-first group: the runtime "
+                 "runs tiles of mapped mac nests, element-wise ops, moves and pooling",
+                 n->name, n->kind == NK_MAC ? "an unmapped mac nest" : vop_name(n->vop));
       rc = RC_BADINPUT;
       break;
     }
