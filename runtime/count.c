@@ -25,8 +25,9 @@
  * exactly (translation 0, a refetch under the translation rule) when the
  * inner loop really ends at n-1 is a one-column slide when it ends at 1,
  * as Timeloop samples it (docs/runtime.md, "Counting").  A layer of a
- * fused group then has its resident tensors' counts moved to its home level
- * as the cost model's schedule counts them (reside_counts).
+ * fused group, or a tile layer of a depth-first one, then has its resident
+ * tensors' counts moved to its home level and its copies added as the cost
+ * model's schedule counts them (reside_counts).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -246,17 +247,22 @@ static int64_t words_of(const Problem *p, int t, const int64_t *e) {
   }
 }
 
-/* A layer of a layer-by-layer fused group (CMD_RESIDE), by the cost model's
- * residency rules (docs/cost-model.md, "Whole-network schedules", counting
- * steps 1 and 3): a resident tensor loses its accesses above its home level
- * h (DRAM among them); at h its fills vanish if h keeps it, else h serves
- * what DRAM served; an output read after the group is copied out once, h
- * reads and DRAM updates of every word.  The loader guarantees one
- * instance at h and at DRAM and no level between them keeping it. */
+/* A layer of a fused group (CMD_RESIDE) or a tile layer of a depth-first
+ * one (CMD_TILE), by the cost model's residency rules (docs/cost-model.md,
+ * "Whole-network schedules", counting steps 1 to 4): a resident tensor
+ * (I, O, and with CMD_RES_W the weights) loses its accesses above its home
+ * level h (DRAM among them); at h its fills vanish if h keeps it, else h
+ * serves what DRAM served.  Then the copies: an output read after a layer
+ * group is copied out once, h reads and DRAM updates of every word; a tile
+ * layer's copies are its CMD_TILE's (copy-in: DRAM reads, h fills of I;
+ * copy-out: h reads, DRAM updates of O; weights: DRAM reads, h fills of
+ * W).  The loader guarantees one instance at h and at DRAM and no level
+ * between them keeping a resident tensor. */
 static void reside_counts(const RtLayer *L, RtLayerCounts *c) {
   int h = L->home;
   for (int t = 0; t < NTENSORS; t++) {
-    bool res = (t == TENSOR_I && (L->res & CMD_RES_I)) || (t == TENSOR_O && (L->res & CMD_RES_O));
+    bool res = (t == TENSOR_I && (L->res & CMD_RES_I)) || (t == TENSOR_O && (L->res & CMD_RES_O)) ||
+               (t == TENSOR_W && (L->res & CMD_RES_W));
     if (!res) continue;
     AccessCounts k = (L->keep[h] >> t & 1) ? c->total[h][t] : c->total[0][t];
     k.fills = 0;
@@ -268,6 +274,14 @@ static void reside_counts(const RtLayer *L, RtLayerCounts *c) {
     int64_t words = p->dim[DIM_G] * p->dim[DIM_N] * p->dim[DIM_K] * p->dim[DIM_P] * p->dim[DIM_Q];
     c->total[h][TENSOR_O].reads += words;
     c->total[0][TENSOR_O].updates += words;
+  }
+  if (L->dft) {
+    c->total[0][TENSOR_I].reads += L->copy_in;
+    c->total[h][TENSOR_I].fills += L->copy_in;
+    c->total[h][TENSOR_O].reads += L->copy_out;
+    c->total[0][TENSOR_O].updates += L->copy_out;
+    c->total[0][TENSOR_W].reads += L->copy_w;
+    c->total[h][TENSOR_W].fills += L->copy_w;
   }
 }
 
@@ -336,7 +350,7 @@ void rt_count_layer(const RtProgram *prog, RtLayer *L, bool exact) {
       c->total[l][t].updates = pi.updates * util[l];
     }
   }
-  if (L->res) reside_counts(L, c);
+  if (L->res || L->dft) reside_counts(L, c);
   c->counted = true;
   c->exact = exact;
 }

@@ -165,7 +165,24 @@ static int64_t tile_words(const TpAcc *ac, Inst *S, const int64_t e[NDIMS]) {
  * (CMD_RESIDE): the program's copy of the tensor is then the home level's,
  * and the layer's slot of t at home is a view of it. */
 static bool resident(const RtLayer *L, int t) {
-  return (t == TENSOR_I && (L->res & CMD_RES_I)) || (t == TENSOR_O && (L->res & CMD_RES_O));
+  return (t == TENSOR_I && (L->res & CMD_RES_I)) || (t == TENSOR_O && (L->res & CMD_RES_O)) ||
+         (t == TENSOR_W && (L->res & CMD_RES_W));
+}
+
+/* A tile layer's rectangle of its rank-4 output: rows [lo[0], hi[0]),
+ * columns [lo[1], hi[1]). */
+static void tile_box(const RtLayer *L, int64_t lo[2], int64_t hi[2]) {
+  lo[0] = L->org[0], hi[0] = L->org[0] + L->nest.dims[L->rdim].bound;
+  lo[1] = L->org[1], hi[1] = L->org[1] + L->nest.dims[L->cdim].bound;
+}
+
+/* Zeroes rows [lo[0], hi[0]) x columns [lo[1], hi[1]) of rank-4 t. */
+static void zero_box(RtTensor *t, const int64_t lo[2], const int64_t hi[2]) {
+  float *o = t->data;
+  for (int64_t pl = 0; pl < t->dims[0] * t->dims[1]; pl++)
+    for (int64_t r = lo[0]; r < hi[0]; r++)
+      memset(o + (pl * t->dims[2] + r) * t->dims[3] + lo[1], 0,
+             sizeof(float) * (size_t)(hi[1] - lo[1]));
 }
 
 /* Fills slot (l, t) of the current instance with the tile at o of
@@ -404,7 +421,19 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     for (int k = 0; k < n->ndims; k++) macs *= n->dims[k].bound;
     L->counts.macs = macs, L->counts.tiles = 1;
   } else {
-    memset(out, 0, sizeof(float) * (size_t)E->ten[TENSOR_O]->numel);
+    /* A tile layer (CMD_TILE) computes its rectangle only: the rest of
+     * the output holds other tiles' results.  Its copies between DRAM and
+     * home move within the program's copy of each tensor (which stands for
+     * both): they are counted as moved into home, nothing else. */
+    if (L->dft) {
+      int64_t lo[2], hi[2];
+      tile_box(L, lo, hi);
+      zero_box(E->ten[TENSOR_O], lo, hi);
+      L->counts.moved[L->home][TENSOR_I] += L->copy_in;
+      L->counts.moved[L->home][TENSOR_W] += L->copy_w;
+    } else {
+      memset(out, 0, sizeof(float) * (size_t)E->ten[TENSOR_O]->numel);
+    }
     for (int i = 0; i < n->ndims; i++) {
       int dd = n->dims[i].dim;
       E->bound[dd] = n->dims[i].bound;
@@ -441,8 +470,35 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
   xfree(kc);
   xfree(E);
   if (rc != RC_OK) return rc;
-  rt_mac_epilogue(n, p->t);
+  if (L->dft) {
+    int64_t lo[2], hi[2];
+    tile_box(L, lo, hi);
+    rt_mac_epilogue_box(n, p->t, lo, hi);
+  } else {
+    rt_mac_epilogue(n, p->t);
+  }
   return RC_OK;
+}
+
+/* Adds tile layer T's counts to its layer's (what rt_layer_counts shows). */
+static void add_counts(RtLayerCounts *o, const RtLayerCounts *t) {
+  o->exact = t->exact;
+  o->nlevels = t->nlevels;
+  for (int l = 0; l < ACCEL_MAX_LEVELS; l++) {
+    for (int k = 0; k < NTENSORS; k++) {
+      o->total[l][k].reads += t->total[l][k].reads;
+      o->total[l][k].fills += t->total[l][k].fills;
+      o->total[l][k].updates += t->total[l][k].updates;
+      o->moved[l][k] += t->moved[l][k];
+    }
+    o->drained[l] += t->drained[l];
+  }
+  o->macs += t->macs;
+  o->tiles += t->tiles;
+  /* The levels every tile layer held (a smaller tile may compute higher
+   * up: moved words below its compute level are not its executor's). */
+  if (!o->counted || t->held < o->held) o->held = t->held;
+  o->counted |= t->counted;
 }
 
 /* f16 and bf16 operands of a mac layer are widened to f32 for the layer
@@ -500,15 +556,28 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
                  p->t[i].name);
       return RC_BADINPUT;
     }
+  /* The layers of depth-first groups sum their tile layers' counts. */
+  for (int i = 0; i < p->nlayers; i++) {
+    RtLayerCounts *c = &p->layers[i].counts;
+    if (!(p->layers[i].res & CMD_RES_DEPTH)) continue;
+    memset(c->total, 0, sizeof c->total);
+    memset(c->moved, 0, sizeof c->moved);
+    memset(c->drained, 0, sizeof c->drained);
+    c->macs = c->tiles = 0, c->held = -1, c->counted = false;
+  }
   for (int i = 0; i < p->nlayers; i++) {
     RtLayer *L = &p->layers[i];
     Rc rc;
+    /* A depth-first group runs as its tile layers; the reference
+     * interpreter runs its layers whole instead. */
+    bool skip = o->reference ? L->dft : (L->res & CMD_RES_DEPTH) != 0;
     /* The values this layer touches first: zeroed, as a buffer of their
      * own would be (their storage is shared, memplan.c). */
     for (int z = p->plan.zstart[i]; z < p->plan.zstart[i + 1]; z++) {
       RtTensor *T = &p->t[p->plan.zlist[z]];
       memset(T->data, 0, (size_t)T->numel * dtype_size(T->dtype));
     }
+    if (skip) continue;
     Widened w[NEST_MAX_ACCESS];
     int nw = L->nest.kind == NK_MAC ? widen(p, &L->nest, w, d) : 0;
     if (nw < 0) return RC_INTERNAL;
@@ -525,6 +594,7 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
         rc = rt_exec_mac(p, L, o, d);
       }
       if (rc == RC_OK && o->count && L->mapped) rt_count_layer(p, L, o->count_exact);
+      if (rc == RC_OK && L->dft) add_counts(&p->layers[L->owner].counts, &L->counts);
     } else {
       rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
     }

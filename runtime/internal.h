@@ -46,9 +46,22 @@ typedef struct {
    * and per graph input and output of that model the program's tensor. */
   Model *host;
   int *host_in, *host_out;
-  /* A layer of a layer-by-layer fused group (CMD_RESIDE): its home level
-   * (0: none) and which of its tensors live there (CMD_RES_*). */
+  /* A layer of a fused group (CMD_RESIDE): its group's number (0: none),
+   * home level and which of its tensors live there (CMD_RES_*; with
+   * CMD_RES_DEPTH the layer does not run: its tile layers do). */
+  uint32_t group;
   uint8_t home, res;
+  /* A tile layer of a depth-first group (CMD_TILE): the layer it runs for
+   * (whose counts it adds to), the tile's number, the origin of its
+   * rectangle (rows, columns), the copies around it ([axis] = {lo, hi}) and
+   * their words (copy_w: the weights copied into home). */
+  bool dft;
+  int owner;
+  int64_t tile_no, org[2], cin[2][2], cout[2][2];
+  int rdim, cdim; /* the nest dims of the output's rows and columns */
+  bool wcopy;
+  int64_t copy_in, copy_out, copy_w;
+  int64_t home_other; /* a resident mac layer's tiles of its other tensors at home (words) */
   RtLayerCounts counts;
 } RtLayer;
 
@@ -84,6 +97,8 @@ struct RtProgram {
   bool *bound;     /* inputs bound by rt_set_input */
   int nlayers;
   RtLayer *layers;
+  int npub; /* the layers rt_nlayers shows: all but tile layers */
+  int *pub; /* their indices in layers */
   RtKernelEntry *kcache;
   int nk, capk;
   size_t stream_bytes, cmd_bytes, weight_bytes;
@@ -130,5 +145,8 @@ void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o);
 /* The epilogue of a finished mac output (sums in the O tensor's data):
  * Gemm's alpha and beta, the bias, the activation (interp.c). */
 void rt_mac_epilogue(const Nest *n, RtTensor *T);
+/* The same on rows [lo[0], hi[0]) and columns [lo[1], hi[1]) (dims 2 and 3)
+ * of a rank-4 output only: a tile layer's rectangle. */
+void rt_mac_epilogue_box(const Nest *n, RtTensor *T, const int64_t lo[2], const int64_t hi[2]);
 
 #endif

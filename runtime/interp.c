@@ -244,10 +244,17 @@ static Rc run_reduce(const Nest *n, RtTensor *T, Diag *d) {
   }
   if (maxp)
     for (int64_t i = 0; i < to->numel; i++) val[i] = -INFINITY;
+  uint8_t *hit = xcalloc((size_t)to->numel, 1); /* outputs the nest's points reach */
+  if (!hit) {
+    xfree(val), xfree(cnt);
+    diag_error(d, n->name, "out of memory");
+    return RC_INTERNAL;
+  }
   int64_t x[NEST_MAX_DIMS] = {0};
   do {
     bool pad = false, opad = false;
     int64_t i = flat(a, tx, x, n->ndims, &pad), j = flat(o, to, x, n->ndims, &opad);
+    if (!opad) hit[j] = 1;
     if (pad) {
       if (avg && n->param.i.pool.count_include_pad) cnt[j]++;
       continue;
@@ -258,9 +265,11 @@ static Rc run_reduce(const Nest *n, RtTensor *T, Diag *d) {
     else
       val[j] += v, cnt[j]++;
   } while (next_point(n, x));
+  /* Only the outputs the nest reaches: a tile layer's nest (CMD_TILE)
+   * covers a rectangle of them. */
   for (int64_t j = 0; j < to->numel; j++)
-    rt_set(to, j, maxp ? val[j] : cnt[j] ? val[j] / (double)cnt[j] : 0);
-  xfree(val), xfree(cnt);
+    if (hit[j]) rt_set(to, j, maxp ? val[j] : cnt[j] ? val[j] / (double)cnt[j] : 0);
+  xfree(val), xfree(cnt), xfree(hit);
   return RC_OK;
 }
 
@@ -442,8 +451,9 @@ void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o) {
 }
 
 /* The epilogue of a finished mac output (sums in o->data): Gemm's alpha and
- * beta, the bias, the activation. */
-void rt_mac_epilogue(const Nest *n, RtTensor *T) {
+ * beta, the bias, the activation; on rows [lo[0], hi[0]) and columns
+ * [lo[1], hi[1]) of a rank-4 output only if lo is not NULL. */
+static void epilogue(const Nest *n, RtTensor *T, const int64_t *lo, const int64_t *hi) {
   const Access *O = NULL, *B = NULL;
   for (int a = 0; a < n->nacc; a++) {
     if (n->acc[a].role == ROLE_O) O = &n->acc[a];
@@ -465,7 +475,17 @@ void rt_mac_epilogue(const Nest *n, RtTensor *T) {
       }
     }
   int64_t x[NAASC_MAX_RANK] = {0};
+  bool box = lo && to->rank == 4;
   for (int64_t i = 0; i < to->numel; i++) {
+    if (box) {
+      int64_t r = i / to->dims[3] % to->dims[2], c = i % to->dims[3];
+      if (r < lo[0] || r >= hi[0]) {
+        /* skip to the next row of this plane */
+        i += to->dims[3] - c - 1;
+        continue;
+      }
+      if (c < lo[1] || c >= hi[1]) continue;
+    }
     double v = alpha * o[i];
     if (n->has_bias && B) {
       int64_t rem = i;
@@ -478,6 +498,12 @@ void rt_mac_epilogue(const Nest *n, RtTensor *T) {
     }
     o[i] = (float)act_apply(n->act, n->act_alpha, n->act_beta, v);
   }
+}
+
+void rt_mac_epilogue(const Nest *n, RtTensor *T) { epilogue(n, T, NULL, NULL); }
+
+void rt_mac_epilogue_box(const Nest *n, RtTensor *T, const int64_t lo[2], const int64_t hi[2]) {
+  epilogue(n, T, lo, hi);
 }
 
 static Rc run_mac(const Nest *n, RtTensor *T) {

@@ -74,7 +74,19 @@ typedef struct {
       *dlen;       /* per tensor: its data in the weight section (copied once all is checked) */
   int64_t scratch; /* the largest interpreter scratch of a layer (bytes) */
   int64_t floor;   /* the largest intermediate value (bytes), counted with the tensor table */
+  /* The fused group being read (checked whole at its end, end_group). */
+  uint32_t grp, last_grp; /* its number (0: none), the largest number seen */
+  int gfirst, glast;      /* its layers (CMD_RESIDE) */
+  bool gdepth;            /* depth-first: tile layers follow its layers */
+  uint8_t ghome;
+  int gtiles;         /* tile layers read */
+  int64_t gtile;      /* the current tile's number */
+  uint8_t **cells;    /* depth-first: per tensor, per (row, column): CELL_* */
+  int64_t *tbox;      /* depth-first: per tensor, the current tile's box: r0 r1 c0 c1 */
+  int64_t tile_words; /* the current tile's words at home so far */
 } Ld;
+
+enum { CELL_VALID = 1, CELL_OUT = 2 }; /* at home (computed or copied in), copied out */
 
 /* "12.0 GiB"-style sizes for messages. */
 static const char *mem_str(char *buf, size_t n, int64_t bytes) {
@@ -692,17 +704,19 @@ static bool check_reside(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][
   const Arch *a = &L->p->arch;
   const Nest *n = &ly->nest;
   int h = ly->home, nl = a->nlevels;
-  if (ly->res & ~(CMD_RES_I | CMD_RES_O | CMD_RES_COPY_OUT) ||
-      ((ly->res & CMD_RES_COPY_OUT) && !(ly->res & CMD_RES_O)))
+  if (ly->res & ~(CMD_RES_I | CMD_RES_O | CMD_RES_COPY_OUT | CMD_RES_W | CMD_RES_DEPTH) ||
+      ((ly->res & CMD_RES_COPY_OUT) && !(ly->res & CMD_RES_O)) ||
+      ((ly->res & CMD_RES_W) && !ly->dft))
     FAIL("layer '%s': residency flags %#x", n->name, ly->res);
   if (h < 1 || h >= nl || a->level[h].is_dram || a->level[h].instances != 1)
     FAIL("layer '%s': home level %d is not an on-chip level of one instance", n->name, h);
   for (int i = 0; i < ly->nloops; i++)
     if (ly->loop[i].axis && ly->loop[i].level < h)
       FAIL("layer '%s': a spatial loop above home level '%s'", n->name, a->level[h].name);
-  double words = 0;
+  double words = 0, other = 0;
   for (int t = 0; t < NTENSORS; t++) {
-    bool res = (t == TENSOR_I && (ly->res & CMD_RES_I)) || (t == TENSOR_O && (ly->res & CMD_RES_O));
+    bool res = (t == TENSOR_I && (ly->res & CMD_RES_I)) ||
+               (t == TENSOR_O && (ly->res & CMD_RES_O)) || (t == TENSOR_W && (ly->res & CMD_RES_W));
     for (int l = 1; res && l < h; l++)
       if (ly->keep[l] >> t & 1)
         FAIL("layer '%s': level '%s', above home level '%s', keeps resident %c", n->name,
@@ -722,9 +736,12 @@ static bool check_reside(Ld *L, RtLayer *ly, int64_t full[ACCEL_MAX_LEVELS + 1][
         }
         w *= size;
       }
-      words += w;
+      words += w, other += w;
     }
   }
+  ly->home_other = other > (double)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)other;
+  /* A depth-first group's layers and tiles are held by the tile (end_tile). */
+  if (ly->dft || (ly->res & CMD_RES_DEPTH)) return true;
   if (a->level[h].capacity_words && words > (double)a->level[h].capacity_words)
     FAIL("layer '%s': home level '%s' holds %" PRId64
          " words, its resident tensors and the tiles of the others need %.0f",
@@ -917,6 +934,334 @@ static bool check_mapping(Ld *L, RtLayer *ly) {
   return true;
 }
 
+/* ---- fused groups ------------------------------------------------------------------ */
+
+/* The rows x columns of rank-4 tensor t (0 if it has another rank). */
+static int64_t plane(const RtTensor *T) { return T->rank == 4 ? T->dims[2] * T->dims[3] : 0; }
+
+/* The cells of rank-4 tensor t, allocated zeroed on first use (loader
+ * scratch no larger than the tensor itself, freed with the group); NULL if
+ * t has another rank or out of memory (*oom). */
+static uint8_t *cells_of(Ld *L, uint32_t t, bool *oom) {
+  RtProgram *p = L->p;
+  if (!L->cells && !(L->cells = xcalloc((size_t)p->ntensors + 1, sizeof *L->cells))) {
+    *oom = true;
+    return NULL;
+  }
+  if (!L->cells[t] && plane(&p->t[t]) > 0 && !(L->cells[t] = xcalloc((size_t)plane(&p->t[t]), 1)))
+    *oom = true;
+  return L->cells[t];
+}
+
+/* The rows and columns access ac reaches over nest n, clipped to rank-4
+ * tensor T: b = {row lo, row hi, column lo, column hi} ([lo, hi)). */
+static void access_box(const Access *ac, const Nest *n, const RtTensor *T, int64_t b[4]) {
+  for (int x = 0; x < 2; x++) {
+    const Affine *e = &ac->idx[2 + x];
+    double lo = (double)e->cst, hi = (double)e->cst;
+    for (int k = 0; k < n->ndims; k++) {
+      double v = (double)e->coef[k] * (double)(n->dims[k].bound - 1);
+      if (v < 0)
+        lo += v;
+      else
+        hi += v;
+    }
+    double lim = (double)T->dims[2 + x];
+    b[2 * x] = lo < 0 ? 0 : lo > lim ? T->dims[2 + x] : (int64_t)lo;
+    b[2 * x + 1] = hi + 1 > lim ? T->dims[2 + x] : hi + 1 < 0 ? 0 : (int64_t)(hi + 1);
+  }
+}
+
+/* The first cell of box b (row lo, hi, column lo, hi) of T's cells c that
+ * lacks bit (its row and column in *r, *cc); false if none does. */
+static bool missing(const uint8_t *c, const RtTensor *T, const int64_t b[4], uint8_t bit,
+                    int64_t *r, int64_t *cc) {
+  for (int64_t i = b[0]; i < b[1]; i++)
+    for (int64_t j = b[2]; j < b[3]; j++)
+      if (!(c[i * T->dims[3] + j] & bit)) {
+        *r = i, *cc = j;
+        return true;
+      }
+  return false;
+}
+
+static void mark(uint8_t *c, const RtTensor *T, const int64_t b[4], uint8_t bit) {
+  for (int64_t i = b[0]; i < b[1]; i++)
+    for (int64_t j = b[2]; j < b[3]; j++) c[i * T->dims[3] + j] |= bit;
+}
+
+static int64_t box_words(const RtTensor *T, const int64_t b[4]) {
+  int64_t r = b[1] > b[0] ? b[1] - b[0] : 0, c = b[3] > b[2] ? b[3] - b[2] : 0;
+  return T->dims[0] * T->dims[1] * r * c;
+}
+
+/* The tensor a layer writes (its last access; check_layer_ops). */
+static uint32_t written(const Nest *n) {
+  for (int a = 0; a < n->nacc; a++)
+    if (n->acc[a].kind != ACC_READ) return n->acc[a].tensor;
+  return 0;
+}
+
+static bool reads(const Nest *n, uint32_t t) {
+  for (int a = 0; a < n->nacc; a++)
+    if (n->acc[a].kind == ACC_READ && n->acc[a].tensor == t) return true;
+  return false;
+}
+
+/* The end of the group being read.  A layer-by-layer group: at each of its
+ * layers, the home level holds every tensor written in the group and still
+ * read by a later layer of it, whole, beside the layer's tiles of its other
+ * tensors (the cost model's occupancy, docs/cost-model.md).  A depth-first
+ * group: its tiles computed all of its last layer's output, and copied out
+ * every output read after the group whole, each word once. */
+static bool end_group(Ld *L) {
+  RtProgram *p = L->p;
+  const Arch *a = &p->arch;
+  bool ok = true;
+  if (!L->grp) return true;
+  const char *f = p->layers[L->gfirst].nest.name, *z = p->layers[L->glast].nest.name;
+  if (!L->gdepth) {
+    for (int k = L->gfirst; ok && k <= L->glast; k++) {
+      double words = (double)p->layers[k].home_other;
+      for (int j = L->gfirst; j <= k; j++) {
+        uint32_t t = written(&p->layers[j].nest);
+        bool first = true, live = false;
+        for (int i = L->gfirst; i < j; i++) first &= written(&p->layers[i].nest) != t;
+        for (int m = k; m <= L->glast && first; m++) live |= m > j && reads(&p->layers[m].nest, t);
+        if (live) words += (double)p->t[t].numel;
+      }
+      int64_t cap = a->level[L->ghome].capacity_words;
+      if (cap && words > (double)cap) {
+        diag_error(L->d, L->where[0] ? L->where : NULL,
+                   "fused group %u ('%s'..'%s'): at layer '%s' home level '%s' holds %" PRId64
+                   " words, the group's live resident tensors and the layer's other tiles need "
+                   "%.0f",
+                   L->grp, f, z, p->layers[k].nest.name, a->level[L->ghome].name, cap, words);
+        ok = false;
+      }
+    }
+  } else {
+    bool oom = false;
+    for (int k = L->gfirst; ok && k <= L->glast; k++) {
+      const RtLayer *ly = &p->layers[k];
+      uint32_t t = written(&ly->nest);
+      bool last = k == L->glast, out = (ly->res & CMD_RES_COPY_OUT) != 0;
+      if (!last && !out) continue;
+      const RtTensor *T = &p->t[t];
+      uint8_t *c = cells_of(L, t, &oom);
+      if (!c) continue; /* not rank 4: the tile layers were refused */
+      int64_t b[4] = {0, T->dims[2], 0, T->dims[3]}, r, cc;
+      if (last && missing(c, T, b, CELL_VALID, &r, &cc)) {
+        diag_error(L->d, L->where[0] ? L->where : NULL,
+                   "depth-first group %u ('%s'..'%s'): no tile computes row %" PRId64
+                   ", column %" PRId64 " of '%s'",
+                   L->grp, f, z, r, cc, T->name);
+        ok = false;
+      } else if (out && missing(c, T, b, CELL_OUT, &r, &cc)) {
+        diag_error(L->d, L->where[0] ? L->where : NULL,
+                   "depth-first group %u ('%s'..'%s'): row %" PRId64 ", column %" PRId64
+                   " of '%s', read after the group, is never copied out",
+                   L->grp, f, z, r, cc, T->name);
+        ok = false;
+      }
+    }
+    if (oom) {
+      diag_error(L->d, NULL, "out of memory");
+      ok = false;
+    }
+    if (ok && !L->gtiles) {
+      diag_error(L->d, L->where[0] ? L->where : NULL,
+                 "depth-first group %u ('%s'..'%s') has no tile layers", L->grp, f, z);
+      ok = false;
+    }
+  }
+  for (int t = 0; L->cells && t <= p->ntensors; t++) xfree(L->cells[t]);
+  xfree(L->cells);
+  L->cells = NULL;
+  L->grp = 0, L->gtiles = 0;
+  return ok;
+}
+
+/* CMD_RESIDE of layer ly (index i): joins the open group or opens one. */
+static bool join_group(Ld *L, RtLayer *ly, int i, uint32_t grp) {
+  if (!grp) FAIL("layer '%s': a residency record without its group's number", ly->nest.name);
+  bool depth = (ly->res & CMD_RES_DEPTH) != 0;
+  if (grp != L->grp) {
+    if (!end_group(L)) return false;
+    if (grp <= L->last_grp)
+      FAIL("layer '%s': fused group %u again, after other layers (a group's layers are "
+           "consecutive, numbered in stream order)",
+           ly->nest.name, grp);
+    L->grp = L->last_grp = grp, L->gfirst = i, L->gdepth = depth, L->ghome = ly->home;
+    L->gtiles = 0, L->gtile = -1;
+  } else if (L->glast != i - 1) {
+    FAIL("layer '%s': a layer of fused group %u after the group's tile layers", ly->nest.name, grp);
+  }
+  if (depth != L->gdepth || ly->home != L->ghome)
+    FAIL("layer '%s': fused group %u's layers differ in their mode or home level", ly->nest.name,
+         grp);
+  L->glast = i;
+  return true;
+}
+
+/* Whether tile layer t's nest is layer o's cut down to its rectangle. */
+static bool same_cut(const Nest *t, const Nest *o, int64_t r0, int64_t c0) {
+  int rd, cd;
+  Nest want;
+  if (t->ndims != o->ndims || !tp_row_col_dims(o, &rd, &cd) ||
+      !tp_tile_nest(o, r0, t->dims[rd].bound, c0, t->dims[cd].bound, &want))
+    return false;
+  if (t->kind != want.kind || t->vop != want.vop || t->nacc != want.nacc ||
+      t->has_bias != want.has_bias || t->act != want.act)
+    return false;
+  for (int k = 0; k < t->ndims; k++)
+    if (t->dims[k].bound != want.dims[k].bound || t->dims[k].reduce != want.dims[k].reduce)
+      return false;
+  for (int a = 0; a < t->nacc; a++) {
+    const Access *x = &t->acc[a], *y = &want.acc[a];
+    if (x->tensor != y->tensor || x->kind != y->kind || x->ix != y->ix || x->role != y->role ||
+        x->rank != y->rank)
+      return false;
+    for (int q = 0; x->ix == IX_AFFINE && q < x->rank; q++)
+      if (memcmp(&x->idx[q], &y->idx[q], sizeof(Affine)) || x->pad_lo[q] != y->pad_lo[q] ||
+          x->pad_hi[q] != y->pad_hi[q])
+        return false;
+  }
+  return true;
+}
+
+/* CMD_TILE of tile layer ly: it belongs to the open depth-first group, is
+ * its layer cut down to a rectangle, its copies lie inside their tensors,
+ * and (the halo) every row and column it reads of a tensor at home was
+ * computed or copied in by an earlier step, and every one it copies out
+ * was computed and is copied out once. */
+static bool check_tile(Ld *L, RtLayer *ly, int i) {
+  RtProgram *p = L->p;
+  const Nest *n = &ly->nest;
+  if (!L->grp || !L->gdepth || ly->owner < L->gfirst || ly->owner > L->glast || ly->owner >= i)
+    FAIL("tile layer '%s' (tile %" PRId64 "): layer %d is not a layer of the depth-first group "
+         "being read",
+         n->name, ly->tile_no, ly->owner);
+  const RtLayer *ow = &p->layers[ly->owner];
+  if (strcmp(ow->nest.name, n->name) != 0)
+    FAIL("tile layer '%s' (tile %" PRId64 "): it runs for layer %d, '%s'", n->name, ly->tile_no,
+         ly->owner, ow->nest.name);
+  if (ly->tile_no < L->gtile)
+    FAIL("tile layer '%s': tile %" PRId64 " after tile %" PRId64, n->name, ly->tile_no, L->gtile);
+  L->gtile = ly->tile_no;
+  L->gtiles++;
+  bool mac = ow->nest.kind == NK_MAC && (ow->res & (CMD_RES_I | CMD_RES_O));
+  uint8_t want = mac ? CMD_RES_I | CMD_RES_O : 0;
+  if (ly->home != L->ghome || (ly->res & ~CMD_RES_W) != want || (!mac && (ly->res || ly->wcopy)) ||
+      (ly->wcopy && !(ly->res & CMD_RES_W)))
+    FAIL("tile layer '%s' (tile %" PRId64 "): home %d and flags %#x, its group's are %d and %#x",
+         n->name, ly->tile_no, ly->home, ly->res, L->ghome, want);
+  if (!tp_row_col_dims(&ow->nest, &ly->rdim, &ly->cdim) ||
+      !same_cut(n, &ow->nest, ly->org[0], ly->org[1]))
+    FAIL("tile layer '%s' (tile %" PRId64 "): its nest is not its layer's cut down to a "
+         "rectangle at row %" PRId64 ", column %" PRId64,
+         n->name, ly->tile_no, ly->org[0], ly->org[1]);
+  bool oom = false;
+  const Access *ia = mac ? rt_mac_access(n, TENSOR_I) : NULL;
+  /* Copies in: inside I, at home from now on. */
+  int64_t cin[4] = {ly->cin[0][0], ly->cin[0][1], ly->cin[1][0], ly->cin[1][1]};
+  int64_t cout[4] = {ly->cout[0][0], ly->cout[0][1], ly->cout[1][0], ly->cout[1][1]};
+  for (int k = 0; k < 2; k++) {
+    const int64_t *b = k ? cout : cin;
+    if (b[1] <= b[0] && b[3] <= b[2]) continue; /* none */
+    const Access *ac = k ? rt_mac_access(n, TENSOR_O) : ia;
+    const RtTensor *T = ac ? &p->t[ac->tensor] : NULL;
+    if (!T || T->rank != 4 || b[0] < 0 || b[1] <= b[0] || b[1] > T->dims[2] || b[2] < 0 ||
+        b[3] <= b[2] || b[3] > T->dims[3])
+      FAIL("tile layer '%s' (tile %" PRId64 "): its copy-%s of rows %" PRId64 "..%" PRId64
+           ", columns %" PRId64 "..%" PRId64 " is not inside %s",
+           n->name, ly->tile_no, k ? "out" : "in", b[0], b[1], b[2], b[3],
+           T ? T->name : "a rank-4 operand");
+  }
+  if (ia && cin[1] > cin[0]) {
+    const RtTensor *T = &p->t[ia->tensor];
+    uint8_t *c = cells_of(L, ia->tensor, &oom);
+    if (c) mark(c, T, cin, CELL_VALID);
+    ly->copy_in = box_words(T, cin);
+  }
+  /* The reads: every cell of a tensor at home must be there. */
+  int64_t words = 0;
+  for (int a = 0; a < n->nacc && !oom; a++) {
+    const Access *ac = &n->acc[a];
+    const RtTensor *T = &p->t[ac->tensor];
+    if (ac->kind != ACC_READ || T->role == TR_WEIGHT || ac->ix != IX_AFFINE || ac->rank != 4 ||
+        T->rank != 4 || !L->cells || !L->cells[ac->tensor])
+      continue; /* not at home: read from DRAM */
+    int64_t b[4], r, cc;
+    access_box(ac, n, T, b);
+    if (missing(L->cells[ac->tensor], T, b, CELL_VALID, &r, &cc))
+      FAIL("tile layer '%s' (tile %" PRId64 "): it reads row %" PRId64 ", column %" PRId64
+           " of '%s', which no earlier step of its group computed or copied in (rows %" PRId64
+           "..%" PRId64 ", columns %" PRId64 "..%" PRId64 " are read)",
+           n->name, ly->tile_no, r, cc, T->name, b[0], b[1], b[2], b[3]);
+    words += box_words(T, b);
+  }
+  /* The write: computed, at home from now on. */
+  uint32_t ot = written(n);
+  const RtTensor *TO = &p->t[ot];
+  int64_t ob[4];
+  const Access *oa = NULL;
+  for (int a = 0; a < n->nacc; a++)
+    if (n->acc[a].kind != ACC_READ) oa = &n->acc[a];
+  uint8_t *c = oa && oa->ix == IX_AFFINE && oa->rank == 4 ? cells_of(L, ot, &oom) : NULL;
+  if (!c) {
+    if (oom) FAIL("out of memory");
+    FAIL("tile layer '%s' (tile %" PRId64 "): its output is not cut into rows and columns", n->name,
+         ly->tile_no);
+  }
+  access_box(oa, n, TO, ob);
+  mark(c, TO, ob, CELL_VALID);
+  words += box_words(TO, ob);
+  if (cout[1] > cout[0]) {
+    int64_t r, cc;
+    if (missing(c, TO, cout, CELL_VALID, &r, &cc))
+      FAIL("tile layer '%s' (tile %" PRId64 "): it copies out row %" PRId64 ", column %" PRId64
+           " of '%s', which no step computed",
+           n->name, ly->tile_no, r, cc, TO->name);
+    for (int64_t r2 = cout[0]; r2 < cout[1]; r2++)
+      for (int64_t c2 = cout[2]; c2 < cout[3]; c2++)
+        if (c[r2 * TO->dims[3] + c2] & CELL_OUT)
+          FAIL("tile layer '%s' (tile %" PRId64 "): row %" PRId64 ", column %" PRId64
+               " of '%s' is copied out twice",
+               n->name, ly->tile_no, r2, c2, TO->name);
+    mark(c, TO, cout, CELL_OUT);
+    ly->copy_out = box_words(TO, cout);
+  }
+  L->tile_words = words;
+  return true;
+}
+
+/* At a tile layer's sync (its mapping checked): home holds, at once, what
+ * the layer reads and writes there, its other tiles at home and, kept at
+ * home, every weight of the group (a lower bound of the cost model's
+ * occupancy, which also holds what the overlap policy caches). */
+static bool check_tile_capacity(Ld *L, RtLayer *ly) {
+  RtProgram *p = L->p;
+  const Level *hl = &p->arch.level[ly->home];
+  double words = (double)L->tile_words + (double)ly->home_other;
+  if (ly->res & CMD_RES_W)
+    for (int k = L->gfirst; k <= L->glast; k++) {
+      const Problem *pb = &p->layers[k].prob;
+      if (p->layers[k].mapped)
+        words += (double)pb->dim[DIM_G] * (double)pb->dim[DIM_K] * (double)pb->dim[DIM_C] *
+                 (double)pb->dim[DIM_R] * (double)pb->dim[DIM_S];
+    }
+  if (hl->capacity_words && words > (double)hl->capacity_words)
+    FAIL("tile layer '%s' (tile %" PRId64 "): home level '%s' holds %" PRId64
+         " words, the tile's regions there need %.0f",
+         ly->nest.name, ly->tile_no, hl->name, hl->capacity_words, words);
+  if (ly->wcopy) {
+    const Problem *pb = &ly->prob;
+    ly->copy_w = pb->dim[DIM_G] * pb->dim[DIM_K] * pb->dim[DIM_C] * pb->dim[DIM_R] * pb->dim[DIM_S];
+  }
+  return true;
+}
+
 static bool read_commands(Ld *L, Cur *c) {
   RtProgram *p = L->p;
   int cap = 0;
@@ -935,6 +1280,9 @@ static bool read_commands(Ld *L, Cur *c) {
       FAIL("command %u: payload of %u bytes runs past the command section", op, len);
     Cur r = {c->p + c->off, len, 0, c->base + c->off, false};
     c->off += len;
+    if (ly && st == S_IN && op != CMD_RESIDE && op != CMD_TILE && !ly->group && !ly->dft &&
+        L->grp && !end_group(L))
+      return false;
     if (op == CMD_LAYER) {
       if (st != S_OUT) FAIL("a layer begins inside another");
       if (p->nlayers == cap) {
@@ -957,13 +1305,39 @@ static bool read_commands(Ld *L, Cur *c) {
     } else if (!ly || st == S_OUT) {
       FAIL("command %u outside a layer", op);
     } else if (op == CMD_RESIDE) {
-      if (st != S_IN || ly->res || ly->nloops || ly->ntiles || ly->mapped || has_vec ||
-          ly->nest.kind != NK_MAC)
-        FAIL("%s", "a residency record not right after a mac layer's");
+      if (st != S_IN || ly->res || ly->group || ly->dft || ly->nloops || ly->ntiles || ly->mapped ||
+          has_vec)
+        FAIL("%s", "a residency record not right after a layer's");
       ly->home = get8(&r);
       ly->res = get8(&r);
-      get_n(&r, 6);
-      if (!ly->res) FAIL("%s", "a residency record with nothing resident");
+      get_n(&r, 2);
+      ly->group = get32(&r);
+      if (r.bad) FAIL("command %u: payload truncated", op);
+      if (ly->nest.kind != NK_MAC && (ly->res & ~CMD_RES_DEPTH))
+        FAIL("layer '%s': residency flags %#x for a layer that is not a mac layer", ly->nest.name,
+             ly->res);
+      if (!join_group(L, ly, p->nlayers - 1, ly->group)) return false;
+    } else if (op == CMD_TILE) {
+      if (st != S_IN || ly->res || ly->group || ly->dft || ly->nloops || ly->ntiles || ly->mapped ||
+          has_vec)
+        FAIL("%s", "a tile record not right after a layer's");
+      ly->dft = true;
+      uint32_t ow = get32(&r);
+      ly->owner = ow > (uint32_t)p->nlayers ? -1 : (int)ow;
+      ly->home = get8(&r);
+      ly->res = get8(&r);
+      get_n(&r, 2);
+      ly->tile_no = get64(&r);
+      ly->org[0] = get64(&r);
+      ly->org[1] = get64(&r);
+      for (int x = 0; x < 2; x++) ly->cin[x][0] = get64(&r), ly->cin[x][1] = get64(&r);
+      for (int x = 0; x < 2; x++) ly->cout[x][0] = get64(&r), ly->cout[x][1] = get64(&r);
+      uint8_t wc = get8(&r);
+      get_n(&r, 7);
+      if (r.bad) FAIL("command %u: payload truncated", op);
+      if (wc > 1) FAIL("tile layer '%s': weight copy flag %u", ly->nest.name, wc);
+      ly->wcopy = wc;
+      if (!check_tile(L, ly, p->nlayers - 1)) return false;
     } else if (op == CMD_LOOP) {
       if (st != S_IN || ly->ntiles || ly->has_wpack || has_kernel || has_vec)
         FAIL("a loop after the layer's tiles");
@@ -1052,7 +1426,9 @@ static bool read_commands(Ld *L, Cur *c) {
         FAIL("a mapped layer without compute");
       if (!ly->mapped && !has_vec) FAIL("a layer without compute or vector op");
       if (ly->mapped && !check_mapping(L, ly)) return false;
-      if (ly->res && !ly->mapped) FAIL("layer '%s': residency without a mapping", ly->nest.name);
+      if ((ly->res & ~CMD_RES_DEPTH) && !ly->mapped)
+        FAIL("layer '%s': residency without a mapping", ly->nest.name);
+      if (ly->dft && !check_tile_capacity(L, ly)) return false;
       st = S_SYNCED;
     } else if (op == CMD_END) {
       if (st != S_SYNCED) FAIL("a layer ends before its sync");
@@ -1064,7 +1440,7 @@ static bool read_commands(Ld *L, Cur *c) {
     if (r.off != r.n) FAIL("command %u: %zu bytes of payload left over", op, r.n - r.off);
   }
   if (st != S_OUT) FAIL("the stream ends inside layer '%s'", ly ? ly->nest.name : "?");
-  return true;
+  return end_group(L);
 }
 
 /* A packed weight is filled by exactly one layer and read by no other. */
@@ -1100,7 +1476,7 @@ Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t ma
   }
   arena_init(&p->arena);
   p->max_memory = max_memory;
-  Ld Ls = {p, d, "", NULL, 0, NULL, NULL, 0, 0}, *L = &Ls;
+  Ld Ls = {.p = p, .d = d}, *L = &Ls;
   Cur h = {buf, len, 0, 0, false};
   if (len < CMDF_HEADER_BYTES) {
     diag_error(d, NULL, "not a command stream: %zu bytes, the header alone is %d", len,
@@ -1155,7 +1531,19 @@ Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t ma
   if (!read_tensors(L, &tc, w_len)) goto fail;
   Cur cc = {buf + c_off, (size_t)c_len, 0, (size_t)c_off, false};
   L->w = buf + c_off + c_len, L->wlen = w_len;
-  if (!read_commands(L, &cc)) goto fail;
+  if (!read_commands(L, &cc)) {
+    for (int t = 0; L->cells && t <= p->ntensors; t++) xfree(L->cells[t]);
+    xfree(L->cells);
+    goto fail;
+  }
+  /* What rt_nlayers shows: every layer but the tile layers. */
+  p->pub = xcalloc((size_t)p->nlayers + 1, sizeof *p->pub);
+  if (!p->pub) {
+    diag_error(d, NULL, "out of memory");
+    goto fail;
+  }
+  for (int i = 0; i < p->nlayers; i++)
+    if (!p->layers[i].dft) p->pub[p->npub++] = i;
   if (!check_packed_uses(L)) goto fail;
   if (!rt_plan_buffers(p, &p->plan)) {
     diag_error(d, NULL, "out of memory");
@@ -1184,6 +1572,7 @@ void rt_destroy(RtProgram *p) {
     model_destroy(p->layers[i].host);
   }
   xfree(p->layers);
+  xfree(p->pub);
   xfree(p->kcache);
   arena_free(&p->arena);
   xfree(p);
@@ -1199,16 +1588,16 @@ int rt_find_tensor(const RtProgram *p, const char *name) {
   return 0;
 }
 const char *rt_arch_name(const RtProgram *p) { return p->arch.name; }
-int rt_nlayers(const RtProgram *p) { return p->nlayers; }
+int rt_nlayers(const RtProgram *p) { return p->npub; }
 int64_t rt_memory(const RtProgram *p) { return p->mem_bytes; }
 int64_t rt_memory_unshared(const RtProgram *p) {
   return p->mem_bytes - p->plan.bytes + p->plan.unshared;
 }
 const RtLayerCounts *rt_layer_counts(const RtProgram *p, int i) {
-  return i >= 0 && i < p->nlayers ? &p->layers[i].counts : NULL;
+  return i >= 0 && i < p->npub ? &p->layers[p->pub[i]].counts : NULL;
 }
 const Nest *rt_layer_nest(const RtProgram *p, int i) {
-  return i >= 0 && i < p->nlayers ? &p->layers[i].nest : NULL;
+  return i >= 0 && i < p->npub ? &p->layers[p->pub[i]].nest : NULL;
 }
 
 /* ---- disassembly ----------------------------------------------------------------- */
@@ -1285,10 +1674,24 @@ void rt_disasm(FILE *f, const RtProgram *p) {
     if (n->has_bias || n->act)
       fprintf(f, "  epilogue%s %s(%g,%g)\n", n->has_bias ? " bias" : "",
               n->act ? op_name(n->act) : "none", n->act_alpha, n->act_beta);
-    if (ly->res)
-      fprintf(f, "  reside home %s%s%s%s\n", a->level[ly->home].name,
+    if (ly->group)
+      fprintf(f, "  reside group %u home %s%s%s%s%s\n", ly->group, a->level[ly->home].name,
+              ly->res & CMD_RES_DEPTH ? " depth-first" : "", ly->res & CMD_RES_I ? " I" : "",
+              ly->res & CMD_RES_O ? " O" : "", ly->res & CMD_RES_COPY_OUT ? " copy-out" : "");
+    if (ly->dft) {
+      fprintf(f,
+              "  tile %" PRId64 " of layer %d at row %" PRId64 " column %" PRId64 " home %s%s%s%s",
+              ly->tile_no, ly->owner, ly->org[0], ly->org[1], a->level[ly->home].name,
               ly->res & CMD_RES_I ? " I" : "", ly->res & CMD_RES_O ? " O" : "",
-              ly->res & CMD_RES_COPY_OUT ? " copy-out" : "");
+              ly->res & CMD_RES_W ? " W" : "");
+      for (int k = 0; k < 2; k++) {
+        const int64_t(*b)[2] = k ? ly->cout : ly->cin;
+        if (b[0][1] > b[0][0])
+          fprintf(f, "; copy-%s rows %" PRId64 "..%" PRId64 " columns %" PRId64 "..%" PRId64,
+                  k ? "out" : "in", b[0][0], b[0][1], b[1][0], b[1][1]);
+      }
+      fprintf(f, "%s\n", ly->wcopy ? "; weights copied in" : "");
+    }
     for (int k = 0; k < ly->nloops; k++) {
       const RtLoop *lp = &ly->loop[k];
       if (lp->axis)

@@ -118,7 +118,9 @@ typedef struct {
   int64_t drained[ACCEL_MAX_LEVELS];
   int held; /* the deepest level the executor held as buffers (its compute
                             level); moved and drained are 0 below it; -1: no tiles (a
-                            whole-tensor MatMul) */
+                            whole-tensor MatMul).  A layer of a depth-first group sums
+                            its tile layers' counts and moved words; held is the
+                            deepest level every one of them held */
   /* A layer run on the host (its op not on the accelerator): what it
    * evaluated.  Not part of the accelerator's counts above. */
   bool host;
@@ -128,6 +130,9 @@ typedef struct {
   double host_seconds;   /* wall time of its evaluation */
 } RtLayerCounts;
 
+/* The program's layers, one per nest of the module the stream was written
+ * from (a depth-first group's tile layers are not among them: their counts
+ * are their layer's). */
 int rt_nlayers(const RtProgram *p);
 const RtLayerCounts *rt_layer_counts(const RtProgram *p, int layer);
 /* The layer's nest as the stream describes it (names point into p). */

@@ -13,10 +13,13 @@
  * naming the kernel of the compute tile, CMD_SYNC and CMD_END.  Other nests
  * get CMD_VECOP; a host layer's names where the weight section holds its
  * node (Nest.host_blob, an ONNX model of the node alone).  So the stream grows with the number of loops, never with
- * the number of iterations.  A mapped mac nest of a layer-by-layer fused
- * group (Module.groups) gets CMD_RESIDE right after CMD_LAYER: its group's
- * home level and which of its tensors live there; a depth-first group is
- * refused (the runtime does not execute tiles of a group yet).
+ * the number of iterations.  Every nest of a fused group (Module.groups)
+ * gets CMD_RESIDE right after CMD_LAYER: its group's number and home level
+ * and, for a mac nest, which of its tensors live there.  A depth-first
+ * group's nests are marked CMD_RES_DEPTH and, after its last nest, its tile
+ * layers follow (emit_depth_group): each a nest cut to one tile's
+ * rectangle with CMD_TILE, in the plan's order (stream/dfplan.c), so such a
+ * group grows the stream with its tiles.
  *
  * Invariants: the output is deterministic (same inputs, same bytes);
  * nothing is written through d unless the call fails.
@@ -340,6 +343,8 @@ static void choose_packed(const Module *mod, const Arch *a, bool *packed) {
     const Nest *n = &mod->nests[i];
     Problem pr;
     if (!n->map || !nest_problem(n, &pr)) continue;
+    const NestGroup *fg = module_group_of(mod, i);
+    if (fg && fg->g.mode == SCHED_DEPTH) continue; /* its tile layers read the weights too */
     const Access *wa = mac_access(n, TENSOR_W);
     if (!wa || wa->ix != IX_AFFINE || wa->tensor >= mod->ntensors) continue;
     const NTensor *T = &mod->tensors[wa->tensor];
@@ -352,30 +357,146 @@ static void choose_packed(const Module *mod, const Arch *a, bool *packed) {
 /* The home level of fused group fg on a: its index, or 0 (reported). */
 static int group_home(const Module *mod, const NestGroup *fg, const Arch *a, Diag *d) {
   const char *w = nest_group_where(mod, fg);
-  if (fg->g.mode != SCHED_LAYER) {
-    diag_error(d, w,
-               "the command stream executes layer-by-layer fused groups only: a depth-first group "
-               "is not executed yet (compile with --schedule=best, which searches layer groups for "
-               "a stream, or with a schedule of layer groups)");
-    return 0;
-  }
   for (int l = 1; l < a->nlevels; l++)
     if (!a->level[l].is_dram && strcmp(a->level[l].name, fg->home) == 0) return l;
   diag_error(d, w, "'%s' has no on-chip level '%s'", a->name, fg->home);
   return 0;
 }
 
-/* CMD_RESIDE's flags for mac nest i of group fg. */
-static uint8_t reside_flags(const Module *mod, const NestGroup *fg, const Nest *n) {
+/* CMD_RESIDE's flags for nest n of group fg: a mac nest's resident I and
+ * O; every nest of a depth-first group CMD_RES_DEPTH (its tile layers run
+ * in its place). */
+static uint8_t reside_flags(const NestGroup *fg, const Nest *n) {
+  uint8_t f = fg->g.mode == SCHED_DEPTH ? CMD_RES_DEPTH : 0;
+  if (n->kind != NK_MAC || !n->map) return f;
   const Access *ia = mac_access(n, TENSOR_I), *oa = mac_access(n, TENSOR_O);
-  uint8_t f = 0;
   for (int r = 0; r < fg->nres; r++) {
     if (ia && fg->res[r].tensor == ia->tensor) f |= CMD_RES_I;
     if (oa && fg->res[r].tensor == oa->tensor)
       f |= CMD_RES_O | (fg->res[r].how == RES_COPY_OUT ? CMD_RES_COPY_OUT : 0);
   }
-  (void)mod;
   return f;
+}
+
+/* The vector ops whose interpreter writes only its nest's points
+ * (runtime/interp.c: element-wise, moves, pooling). */
+static bool tile_vop(VecOp v) {
+  switch (v) {
+  case VOP_RELU:
+  case VOP_CLIP:
+  case VOP_LEAKYRELU:
+  case VOP_HARDSIGMOID:
+  case VOP_HARDSWISH:
+  case VOP_SIGMOID:
+  case VOP_SQRT:
+  case VOP_CAST:
+  case VOP_ADD:
+  case VOP_SUB:
+  case VOP_MUL:
+  case VOP_DIV:
+  case VOP_MAX:
+  case VOP_POW:
+  case VOP_BATCHNORM:
+  case VOP_MAXPOOL:
+  case VOP_AVGPOOL:
+  case VOP_COPY:
+  case VOP_SLICE:
+  case VOP_TRANSPOSE: return true;
+  default: return false;
+  }
+}
+
+static void put_iv(Buf *b, TpIv v) {
+  put64(b, (uint64_t)v.lo);
+  put64(b, (uint64_t)v.hi);
+}
+
+/* The tile layers of depth-first group fg (docs/cmd-format.md, "Depth-first
+ * groups"): per step of its plan (tp_depth_plan), the nest cut down to the
+ * step's rectangle, CMD_TILE, and the nest's mapping shrunk to it (weights
+ * dense: a depth-first nest's weights are never packed).  owner[k - first]
+ * is the stream index of nest k's own layer; *nlayer counts the layers. */
+static Rc emit_depth_group(Buf *b, Buf *pk, uint64_t pk_base, const Module *mod,
+                           const NestGroup *fg, int home, const int *owner, int *nlayer,
+                           CmdStats *st, Diag *d) {
+  TpDfStep *steps = NULL;
+  int64_t ns = 0;
+  const char *why = NULL;
+  Rc rc = tp_depth_plan(mod, fg, &steps, &ns, &why);
+  if (rc != RC_OK) {
+    diag_error(d, nest_group_where(mod, fg), "this depth-first group cannot run tile by tile: %s",
+               why);
+    return rc;
+  }
+  for (int64_t i = 0; i < ns; i++) {
+    const TpDfStep *s = &steps[i];
+    const Nest *n = &mod->nests[s->nest];
+    Nest tn;
+    int64_t rows = s->comp[0].hi - s->comp[0].lo, cols = s->comp[1].hi - s->comp[1].lo;
+    if (rows <= 0 || cols <= 0 || !tp_tile_nest(n, s->comp[0].lo, rows, s->comp[1].lo, cols, &tn)) {
+      /* The cost model can give a tile copies but nothing new to compute
+       * (a cached policy); the stream has no layer to carry them yet. */
+      diag_error(d, nest_group_where(mod, fg),
+                 "nest '%s', tile %lld: copies without anything to compute, which the command "
+                 "stream does not carry yet",
+                 n->name, (long long)s->tile);
+      rc = RC_BADINPUT;
+      break;
+    }
+    /* The runtime runs a tile of a mac nest, or of a vector nest whose
+     * interpreter writes only the points of its nest (element-wise ops,
+     * moves, pooling); others write whole tensors. */
+    bool vec_ok = n->kind != NK_MAC && n->kind != NK_VIEW && tile_vop(n->vop);
+    if (!(n->kind == NK_MAC && n->map) && !vec_ok) {
+      diag_error(d, nest_group_where(mod, fg),
+                 "nest '%s' (%s) cannot run tile by tile in a depth-first group: the runtime "
+                 "runs tiles of mapped mac nests, element-wise ops, moves and pooling",
+                 n->name, n->kind == NK_MAC ? "an unmapped mac nest" : vop_name(n->vop));
+      rc = RC_BADINPUT;
+      break;
+    }
+    bool mac = n->kind == NK_MAC && n->map;
+    size_t r = rec_begin(b, CMD_LAYER);
+    put_nest(b, &tn);
+    rec_end(b, r);
+    size_t q = rec_begin(b, CMD_TILE);
+    put32(b, (uint32_t)owner[s->nest - fg->g.first]);
+    put8(b, (uint8_t)home);
+    put8(b, mac ? (uint8_t)(CMD_RES_I | CMD_RES_O | (fg->g.weights_home ? CMD_RES_W : 0)) : 0);
+    put16(b, 0);
+    put64(b, (uint64_t)s->tile);
+    put64(b, (uint64_t)s->comp[0].lo);
+    put64(b, (uint64_t)s->comp[1].lo);
+    put_iv(b, s->cin[0]);
+    put_iv(b, s->cin[1]);
+    put_iv(b, s->cout[0]);
+    put_iv(b, s->cout[1]);
+    put8(b, s->wcopy);
+    for (int k = 0; k < 7; k++) put8(b, 0);
+    rec_end(b, q);
+    (*nlayer)++;
+    st->layers++;
+    st->commands += 4;
+    if (mac) {
+      Mapping mp;
+      tp_shrink_mapping(&n->map->m, rows, cols, &mp);
+      st->mac_layers++;
+      if (!emit_mapping(b, pk, pk_base, &tn, mod, &mp, NULL, st)) {
+        rc = RC_INTERNAL;
+        break;
+      }
+    } else {
+      size_t v = rec_begin(b, CMD_VECOP);
+      rec_end(b, v);
+    }
+    size_t sy = rec_begin(b, CMD_SYNC);
+    rec_end(b, sy);
+    size_t e = rec_begin(b, CMD_END);
+    rec_end(b, e);
+  }
+  xfree(steps);
+  if (rc == RC_INTERNAL) diag_error(d, NULL, "out of memory writing the command stream");
+  return rc;
 }
 
 Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, size_t *outlen,
@@ -384,6 +505,7 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   for (uint32_t k = 0; k < mod->ngroups; k++)
     if (!group_home(mod, &mod->groups[k], a, d)) return RC_BADINPUT;
   TensorId *extra = NULL;
+  int *owner = NULL;
   CmdStats local;
   if (!st) st = &local;
   memset(st, 0, sizeof *st);
@@ -514,6 +636,13 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   size_t tens_len = b.n - tens_off;
   /* Commands. */
   size_t cmds_off = b.n;
+  int nlayer = 0;    /* layers written so far: the next one's index */
+  uint32_t most = 1; /* the largest group's nests */
+  for (uint32_t k = 0; k < mod->ngroups; k++)
+    if (mod->groups[k].g.last - mod->groups[k].g.first + 1 > most)
+      most = mod->groups[k].g.last - mod->groups[k].g.first + 1;
+  owner = xcalloc(most, sizeof *owner); /* a depth-first group's nests' layers */
+  if (!owner) goto oom;
   for (uint32_t i = 0; i < mod->nnests; i++) {
     const Nest *n = &mod->nests[i];
     size_t r = rec_begin(&b, CMD_LAYER);
@@ -522,16 +651,18 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     st->layers++;
     st->commands += 3;
     const NestGroup *fg = module_group_of(mod, i);
-    uint8_t rf = fg && n->kind == NK_MAC && n->map ? reside_flags(mod, fg, n) : 0;
-    if (rf) {
+    int home = fg ? group_home(mod, fg, a, d) : 0;
+    if (fg) {
       size_t q = rec_begin(&b, CMD_RESIDE);
-      put8(&b, (uint8_t)group_home(mod, fg, a, d));
-      put8(&b, rf);
+      put8(&b, (uint8_t)home);
+      put8(&b, reside_flags(fg, n));
       put16(&b, 0);
-      put32(&b, 0);
+      put32(&b, (uint32_t)(fg - mod->groups) + 1);
       rec_end(&b, q);
       st->commands++;
+      if (fg->g.mode == SCHED_DEPTH) owner[i - fg->g.first] = nlayer;
     }
+    nlayer++;
     if (n->kind == NK_MAC && n->map) {
       st->mac_layers++;
       const Access *wa = mac_access(n, TENSOR_W);
@@ -551,6 +682,19 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     rec_end(&b, s);
     size_t e = rec_begin(&b, CMD_END);
     rec_end(&b, e);
+    if (fg && fg->g.mode == SCHED_DEPTH && i == fg->g.last) {
+      Rc rc = emit_depth_group(&b, &pk, wbytes, mod, fg, home, owner, &nlayer, st, d);
+      if (rc != RC_OK) {
+        xfree(wdata);
+        xfree(woff);
+        xfree(packed);
+        xfree(pk.p);
+        xfree(extra);
+        xfree(b.p);
+        xfree(owner);
+        return rc;
+      }
+    }
   }
   size_t cmds_len = b.n - cmds_off;
   /* Weights, 64-byte aligned within their section. */
@@ -593,10 +737,12 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   xfree(packed);
   xfree(pk.p);
   xfree(extra);
+  xfree(owner);
   *out = b.p;
   *outlen = b.n;
   return RC_OK;
 oom:
+  xfree(owner);
   xfree(wdata);
   xfree(woff);
   xfree(packed);

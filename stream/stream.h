@@ -37,7 +37,7 @@
  */
 
 #define CMDF_MAGIC "NAASCCMD" /* 8 bytes, no NUL */
-#define CMDF_VERSION 4
+#define CMDF_VERSION 5
 #define CMDF_HEADER_BYTES 80
 
 /* Header, at offset 0 (all u64 unless noted):
@@ -61,14 +61,27 @@ typedef enum {
   CMD_END = 8,     /* end of a layer */
   CMD_KERNEL = 9,  /* a TileKernel descriptor, referenced by CMD_COMPUTE */
   CMD_WPACK = 10,  /* a mapped layer's weights, packed as its cells (the tile plan below) */
-  CMD_RESIDE = 11  /* the mac layer runs in a layer-by-layer fused group (version 4): u8 home
-                      level, u8 flags (CMD_RES_*), u16 0, u32 0; right after CMD_LAYER */
+  CMD_RESIDE = 11, /* the layer belongs to a fused group: u8 home level, u8 flags (CMD_RES_*),
+                      u16 0, u32 the group's number (from 1, in stream order); right after
+                      CMD_LAYER.  Every layer of a group has one (version 5) */
+  CMD_TILE = 12    /* a tile layer of a depth-first group (version 5): the layer, cut down to
+                      one tile's rectangle of its output (tp_tile_nest), runs in place of its
+                      group's layer.  u32 that layer's index, u8 home, u8 flags (CMD_RES_I,
+                      CMD_RES_O, CMD_RES_W), u16 0, i64 tile number, i64 row0, i64 col0 (the
+                      rectangle's origin), i64 copy-in rows lo, hi, columns lo, hi (of the
+                      layer's I, copied from DRAM into home first), i64 copy-out rows lo, hi,
+                      columns lo, hi (of its O, copied from home to DRAM after), u8 1 if the
+                      layer's weights are copied into home first, 7 bytes 0; right after
+                      CMD_LAYER.  docs/cmd-format.md, "Depth-first groups" */
 } CmdOp;
 
 /* CMD_RESIDE flags: the layer's I lives in the home level (written inside the
  * group), its O does (read inside the group), and O is copied out to DRAM
- * once as well (read after the group).  docs/cmd-format.md, "Fused groups". */
-enum { CMD_RES_I = 1, CMD_RES_O = 2, CMD_RES_COPY_OUT = 4 };
+ * once as well (read after the group).  A layer of a depth-first group has
+ * CMD_RES_DEPTH and does not run itself: its tile layers (CMD_TILE) do,
+ * with I, O and (CMD_RES_W) its weights resident.  docs/cmd-format.md,
+ * "Fused groups". */
+enum { CMD_RES_I = 1, CMD_RES_O = 2, CMD_RES_COPY_OUT = 4, CMD_RES_W = 8, CMD_RES_DEPTH = 16 };
 
 #define CMDF_MAX_PAYLOAD (1u << 20)
 
@@ -301,6 +314,41 @@ void tp_pack_copy(const TpAcc *w, const TpPack *pk, const int64_t bound[NDIMS],
                   float *tensor, bool to_tensor);
 /* The number of the cell holding accel point o. */
 int64_t tp_pack_index(const TpPack *pk, const int64_t o[NDIMS]);
+
+/* ==== depth-first groups (stream/dfplan.c) =============================== */
+
+/* The nest dims of the output's rows and columns (dims 2 and 3 of a rank-4
+ * output indexed by one nest dim each, coefficient 1, no constant). */
+bool tp_row_col_dims(const Nest *n, int *rd, int *cd);
+
+/* n cut down to rows [r0, r0 + rows) and columns [c0, c0 + cols) of its
+ * output: those dims' bounds become rows and cols and every affine index
+ * is shifted so the nest's dims keep naming the same points.  false if n
+ * has no row and column dims or the rectangle is not inside them. */
+bool tp_tile_nest(const Nest *n, int64_t r0, int64_t rows, int64_t c0, int64_t cols, Nest *out);
+
+/* The mapping full shrunk to a tile of rows x cols (P and Q): the cost
+ * model's rule for costing depth-first tiles (sched_shrink_mapping). */
+void tp_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mapping *out);
+
+typedef struct {
+  int64_t lo, hi; /* [lo, hi); empty if hi <= lo */
+} TpIv;
+
+/* One step of a depth-first group: nest `nest` in tile `tile` (row-major)
+ * computes rows comp[0] x columns comp[1] of its output, after copying in
+ * cin of its I and (wcopy) its weights, and copies cout of its O out. */
+typedef struct {
+  uint32_t nest;
+  int64_t tile;
+  TpIv comp[2], cin[2], cout[2]; /* [0] rows, [1] columns; empty: none */
+  bool wcopy;
+} TpDfStep;
+
+/* The steps of depth-first group fg of m, in order (*out xfree'd by the
+ * caller).  RC_BADINPUT with *why if the group cannot run tile by tile. */
+Rc tp_depth_plan(const Module *m, const NestGroup *fg, TpDfStep **out, int64_t *nout,
+                 const char **why);
 
 /* ==== the writer ========================================================= */
 

@@ -79,7 +79,8 @@ def main():
                     "-o", cmd)
                 put(cmd_d, name + "." + target + ".cmd", open(cmd, "rb").read())
         # Fused groups (tests/schedule): a ResNet block's stream with a layer-by-layer
-        # group (CMD_RESIDE records) and the IR of both blocks with fused groups.
+        # group (CMD_RESIDE records), the inverted residual block's with a depth-first
+        # group (tile layers, CMD_TILE records) and the IR of both blocks with fused groups.
         sched = os.path.join(ROOT, "tests", "schedule")
         flow = "fold-bn,fuse-act,lower,map{budget=50,seed=1},verify"
         for name, extra, sfile in (("resnet_block", ["--resnet"], "resnet_layer.sched"),
@@ -90,7 +91,7 @@ def main():
             out = subprocess.run([naasc, path, "--emit=nir", "--target", "eyeriss", "-p", flow,
                                   "--schedule=" + s], capture_output=True, check=True).stdout
             put(nir_d, name + ".fused.nir", out)
-            if name == "resnet_block":
+            if True:  # both: the layer-by-layer group and the depth-first one
                 cmd = os.path.join(tmp, name + ".fused.eyeriss.cmd")
                 run(naasc, path, "--target", "eyeriss", "-p", flow, "--schedule=" + s, "-o", cmd)
                 put(cmd_d, name + ".fused.eyeriss.cmd", open(cmd, "rb").read())

@@ -46,6 +46,21 @@
  * run's, within 1e-6 x max|layer-by-layer| (the same kernels on the same
  * tiles: only where the tensors live changes).  It fails if no layer of
  * any network and preset ran resident.
+ *
+ * --fused-any is --fused under the best schedule of any groups, depth-first
+ * ones included (what naasc --schedule=best reports).
+ *
+ * --depth=POLICY (recompute, cache-h, cache-all; implies --fused) runs
+ * depth-first groups instead: from the first nest on, each group the
+ * longest run of at most four nests that can run depth-first in that
+ * policy at some home level, over tiles of a third of its last output's
+ * rows and columns (so first, middle and last tiles, halos and caches are
+ * all exercised), weights from DRAM, or with --weights-home kept at home;
+ * the comparisons are those of --fused.  It fails if no depth-first group
+ * ran.  A tile smaller than its layer can compute at a higher level than
+ * the layer whole, so reductions may be summed in another order; --inner
+ * holds every level in both runs (the kernel at the innermost tile), which
+ * makes the order the same.
  * Exit 0 if all equal, 1 otherwise.
  */
 #include <math.h>
@@ -59,7 +74,9 @@
 #include "runtime/runtime.h"
 #include "stream/stream.h"
 
-static bool exact_mode, moved_mode, fused_mode;
+static bool exact_mode, moved_mode, fused_mode, weights_home, inner_mode, best_any;
+static int depth_policy = -1; /* --depth: SchedOverlap */
+static long long depth_groups;
 static long long fused_layers, fused_groups, fused_outputs;
 /* --moved: (level, tensor) pairs compared, [0] exactly, [1] where the
  * executor may only move more (sliding-window inputs, outputs below a
@@ -102,6 +119,51 @@ static bool overlaps(const Problem *p) {
   return false;
 }
 
+/* --depth: a schedule of depth-first groups in the policy, set into the
+ * program's module (see the file comment). */
+static Rc depth_schedule(Program *prog, Diag *d) {
+  SchedModel *sm = NULL;
+  Schedule *s = xcalloc(1, sizeof *s);
+  Rc rc = s ? sched_model_create(prog->mod, prog->arch, &sm, d) : RC_INTERNAL;
+  Diag quiet;
+  diag_init(&quiet, NULL, NULL);
+  uint32_t n = prog->mod->nnests;
+  uint8_t homes = rc == RC_OK ? sched_model_homes(sm) : 0;
+  for (uint32_t a = 0; rc == RC_OK && a < n && s->ngroups < SCHED_MAX_GROUPS;) {
+    uint32_t best = a;
+    SchedGroup bg;
+    memset(&bg, 0, sizeof bg);
+    for (uint32_t b = a + 1; b < n && b <= a + 3; b++) {
+      int64_t rows, cols;
+      if (!sched_nest_tileable(sm, b, &rows, &cols)) continue;
+      for (int h = 1; h < ACCEL_MAX_LEVELS; h++) {
+        if (!(homes >> h & 1)) continue;
+        SchedGroup g = {a,
+                        b,
+                        SCHED_DEPTH,
+                        (uint8_t)depth_policy,
+                        (uint8_t)h,
+                        weights_home,
+                        {(rows + 2) / 3, (cols + 2) / 3}};
+        if (sched_group_check(sm, &g, "depth", &quiet) == RC_OK) {
+          best = b, bg = g;
+          break;
+        }
+      }
+    }
+    if (best > a) {
+      s->group[s->ngroups++] = bg;
+      a = best + 1;
+    } else {
+      a++;
+    }
+  }
+  if (rc == RC_OK) rc = sched_attach(sm, s, prog->mod, d);
+  sched_model_destroy(sm);
+  xfree(s);
+  return rc;
+}
+
 static int run_one(const char *net, const char *preset, bool compute, int *layers, int *equal) {
   Diag d;
   diag_init(&d, stderr, net);
@@ -128,7 +190,9 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     if (rc == RC_OK) rc = rt_load(bytes, len, &arch, &ref, &d);
     xfree(bytes);
     bytes = NULL;
-    if (rc == RC_OK) rc = schedule_attach(&prog, "best", true, &d);
+    if (rc == RC_OK)
+      rc = depth_policy >= 0 ? depth_schedule(&prog, &d)
+                             : schedule_attach(&prog, "best", !best_any, &d);
     SchedModel *sm = NULL;
     Schedule *s = xcalloc(1, sizeof *s);
     want = xcalloc(prog.mod->nnests + 1, sizeof *want);
@@ -137,6 +201,8 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     if (rc == RC_OK) rc = sched_of_module(sm, prog.mod, s, &d);
     if (rc == RC_OK) rc = schedule_eval(sm, s, want, &tot, &d);
     if (rc == RC_OK) fused_groups += s->ngroups;
+    for (uint32_t k = 0; rc == RC_OK && k < s->ngroups; k++)
+      depth_groups += s->group[k].mode == SCHED_DEPTH;
     sched_model_destroy(sm);
     xfree(s);
   }
@@ -159,6 +225,7 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
   opt.count = true;
   opt.skip_compute = !compute;
   opt.count_exact = exact_mode;
+  opt.inner = inner_mode;
   if (rc == RC_OK) rc = rt_run(rp, &opt, &d);
   if (rc == RC_OK && ref) rc = rt_run(ref, &opt, &d);
   int bad = rc != RC_OK;
@@ -277,11 +344,23 @@ int main(int argc, char **argv) {
       moved_mode = true;
     else if (!strcmp(argv[a], "--fused"))
       fused_mode = true;
-    else
+    else if (!strcmp(argv[a], "--fused-any"))
+      fused_mode = best_any = true;
+    else if (!strcmp(argv[a], "--inner"))
+      inner_mode = true;
+    else if (!strcmp(argv[a], "--weights-home"))
+      weights_home = true;
+    else if (!strncmp(argv[a], "--depth=", 8)) {
+      fused_mode = true;
+      for (int k = 0; k < 3; k++)
+        if (!strcmp(argv[a] + 8, nest_overlap_names[k])) depth_policy = k;
+      if (depth_policy < 0) break;
+    } else
       break;
   }
   if (argc - a != 2) {
-    fprintf(stderr, "usage: test_counts [--no-compute] [--exact] [--moved] [--fused] NET[,NET...] "
+    fprintf(stderr, "usage: test_counts [--no-compute] [--exact] [--moved] [--fused] "
+                    "[--depth=recompute|cache-h|cache-all [--weights-home]] NET[,NET...] "
                     "PRESET[,PRESET...]\n");
     return 2;
   }
@@ -305,10 +384,10 @@ int main(int argc, char **argv) {
         mv_ok[0], mv_cmp[0], mv_ok[1], mv_cmp[1], mv_extra, mv_model, mv_whole, mv_scatter);
   if (fused_mode) {
     printf(
-        "fused: %lld layer-by-layer groups, %lld mac layers in them; %lld graph outputs equal to "
-        "the layer-by-layer run's\n",
-        fused_groups, fused_layers, fused_outputs);
-    if (!fused_layers) bad = 1;
+        "fused: %lld groups (%lld depth-first), %lld mac layers in them; %lld graph outputs equal "
+        "to the layer-by-layer run's\n",
+        fused_groups, depth_groups, fused_layers, fused_outputs);
+    if (!fused_layers || (depth_policy >= 0 && !depth_groups)) bad = 1;
   }
   return bad || layers == 0;
 }

@@ -222,7 +222,10 @@ static void test_bad(void) {
   expect_refused("magic", b, good_len, NULL, "bad magic");
   memcpy(b, good, good_len);
   b[8] = CMDF_VERSION + 1;
-  expect_refused("version", b, good_len, NULL, "version 4");
+  expect_refused("version", b, good_len, NULL, "reads version 5");
+  memcpy(b, good, good_len);
+  b[8] = 4; /* format 4 (residency without group numbers, no tile layers) */
+  expect_refused("version 4", b, good_len, NULL, "version 4");
   memcpy(b, good, good_len);
   b[8] = 1; /* streams of format 1 (dense weights) are refused too */
   expect_refused("old version", b, good_len, NULL, "version 1");
@@ -345,7 +348,7 @@ static void test_packed(void) {
 static uint64_t rng_state = 88172645463325252ull;
 /* The whole module as one layer-by-layer fused group at eyeriss's glb:
  * the conv's output (read by the relu) and the fc's input (written by the
- * flatten) live on chip (CMD_RESIDE records). */
+ * flatten) live on chip (CMD_RESIDE records, one per layer of the group). */
 static void edit_fuse(Module *m) {
   Diag d;
   diag_init(&d, stderr, "small");
@@ -365,9 +368,12 @@ static void test_fused(void) {
   uint8_t *s = NULL;
   size_t n = 0;
   CHECK_EQ(compile(edit_fuse, &s, &n, NULL), RC_OK);
-  size_t conv = find_record(s, CMD_RESIDE, 0), fc = find_record(s, CMD_RESIDE, 1);
-  CHECK(conv != 0 && fc != 0);
-  CHECK_EQ(find_record(s, CMD_RESIDE, 2), 0);
+  int nres = 0;
+  while (find_record(s, CMD_RESIDE, nres)) nres++;
+  size_t conv = find_record(s, CMD_RESIDE, 0), relu = find_record(s, CMD_RESIDE, 1),
+         fc = nres ? find_record(s, CMD_RESIDE, nres - 1) : 0;
+  CHECK(conv != 0 && fc != 0 && relu != 0);
+  CHECK_EQ(nres, 5); /* every layer of the group */
   CHECK_EQ(find_record(good, CMD_RESIDE, 0), 0);
   if (!conv || !fc) {
     xfree(s);
@@ -385,8 +391,12 @@ static void test_fused(void) {
   t[conv + 1] = CMD_RES_COPY_OUT; /* a copy-out of an output that does not live at home */
   expect_refused("reside flags", t, n, NULL, "residency flags");
   memcpy(t, s, n);
-  t[conv + 1] = 0;
-  expect_refused("reside nothing", t, n, NULL, "nothing resident");
+  t[relu + 1] = CMD_RES_I; /* a vector layer's tensors do not move home */
+  expect_refused("reside vector", t, n, NULL, "not a mac layer");
+  memcpy(t, s, n);
+  t[fc + 4] = 7;   /* the fc in another group, after the group's other layers */
+  t[relu + 4] = 9; /* and the relu in a later one: numbers go up */
+  expect_refused("reside group", t, n, NULL, "fused group");
   memcpy(t, s, n);
   t[conv] = 0; /* DRAM */
   expect_refused("reside dram", t, n, NULL, "not an on-chip level of one instance");

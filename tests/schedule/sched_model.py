@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small network for the schedule golden tests (tests/schedule/*.test).
 
-  sched_model.py OUT.onnx [--resnet]
+  sched_model.py OUT.onnx [--resnet|--chain]
 
 x[1,8,32,32] -> expand (1x1 conv, 8 -> 32, Relu) -> dw (3x3 depthwise, pad 1,
 Relu) -> project (1x1 conv, 32 -> 8) -> add (+ x) -> down (3x3 conv, stride 2,
@@ -12,6 +12,9 @@ counts).
 
 With --resnet, a ResNet basic block instead: x[1,16,16,16] -> conv1 (3x3,
 pad 1, Relu) -> conv2 (3x3, pad 1) -> add (+ x) -> Relu -> y[1,16,16,16].
+
+With --chain, a two-layer chain: x[1,4,8,8] -> conv1 (3x3, pad 1, Relu) ->
+conv2 (3x3, pad 1) -> y[1,4,8,8], the depth-first goldens' smallest case.
 """
 import sys
 
@@ -43,11 +46,30 @@ def resnet(out):
     return 0
 
 
+def chain(out):
+    F = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2"], ["y"], name="conv2", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+    ]
+    inits = [w("w1", (4, 4, 3, 3)), w("w2", (4, 4, 3, 3))]
+    g = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", F, [1, 4, 8, 8])],
+                          [helper.make_tensor_value_info("y", F, [1, 4, 8, 8])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    return 0
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[2] == "--resnet":
         return resnet(sys.argv[1])
+    if len(sys.argv) == 3 and sys.argv[2] == "--chain":
+        return chain(sys.argv[1])
     if len(sys.argv) != 2:
-        print("usage: sched_model.py OUT.onnx [--resnet]", file=sys.stderr)
+        print("usage: sched_model.py OUT.onnx [--resnet|--chain]", file=sys.stderr)
         return 2
     F = TensorProto.FLOAT
     nodes = [
