@@ -25,6 +25,8 @@ and shape, values within rtol 1e-3 and atol 1e-7 (|got - want| <= atol +
 rtol * |want|; NaN matches NaN; integers and bools exactly).
 
 Prints pass/total per op and preset and every failing case with its reason.
+The whole suite must match on at least MIN_FRACTION (90%) of all its cases
+per preset; --table FILE writes the per-family table (docs/runtime.md).
 Exit codes: 0 all pass, 1 some failure, 2 bad usage, 77 skip (no cases).
 """
 
@@ -73,6 +75,9 @@ KNOWN_DIFFERENCES = {
 }
 TIMEOUT = 60
 NO_JIT = False
+# The whole suite (no -k, no --sample) fails below this fraction of all its
+# cases matching ONNX numerically on a preset (issue 16: at least 90%).
+MIN_FRACTION = 0.90
 
 
 def known_ops(naasc):
@@ -372,7 +377,13 @@ def main():
     print("run time %.1f s" % dt)
     print("%d passed, %d refused by name, %d known differences, %d failed" % (
         len(res) - len(fails) - len(refusals) - len(diffs), len(refusals), len(diffs), len(fails)))
-    return 1 if fails else 0
+    low = []
+    for p in presets if not partial else []:
+        ok = sum(1 for x, why in res if x[3] == p and why is None and x[1] not in KNOWN_REFUSALS)
+        if ok < MIN_FRACTION * len(cases):
+            low.append(p)
+            print("FAIL: %s: %d of %d cases match, fewer than %.0f%%" % (p, ok, len(cases), 100 * MIN_FRACTION))
+    return 1 if fails or low else 0
 
 
 if __name__ == "__main__":
