@@ -8,7 +8,7 @@
  *   ConvTranspose  mac  P Q run over the input: O[.., P*s+R*d-p, ..] += I[.., P, Q] * W
  *   Gemm/MatMul    mac  N=rows K=cols C=inner, G=the one batch dim > 1 (heads,
  *                       tokens' batch); several batch dims > 1: whole views
- *   ConvInteger, QLinearConv, MatMulInteger   the same mac nests over 8-bit
+ *   ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul   the same mac nests over 8-bit
  *                       operands, zero points and requantization in params
  *                       (constant scalar ones; others run on the host)
  *   pools          vec  N C P Q R S with the window as reduce dims
@@ -481,17 +481,18 @@ static bool const_scalar(const Model *g, TensorId t, double *f, int64_t *i) {
 
 static bool int8(DType t) { return t == DT_U8 || t == DT_I8; }
 
-/* ConvInteger, QLinearConv and MatMulInteger as a mac nest of 8-bit
+/* ConvInteger, QLinearConv, MatMulInteger and QLinearMatMul as a mac nest of 8-bit
  * operands summed in i32 (the PE array's 8-bit MACs, docs/ir.md "Integer
- * mac nests"): the zero points (and QLinearConv's requantization
+ * mac nests"): the zero points (and the QLinear ops' requantization
  * multiplier, x_scale * w_scale / y_scale in f32 as ONNX Runtime computes
  * it) go into the nest's parameters, so they must be constant scalars; a
  * node with per-channel or run-time ones, a 3-D convolution or a matmul of
  * several batch dims runs on the host instead, as the ONNX node it is. */
 static bool lower_qmac(Lower *L, const Node *nd) {
   const Model *g = L->g;
-  bool qc = nd->op == OP_QLINEARCONV, conv = qc || nd->op == OP_CONVINTEGER;
-  int xi = 0, wi = qc ? 3 : 1, xzi = qc ? 2 : 2, wzi = qc ? 5 : 3;
+  bool qc = nd->op == OP_QLINEARCONV || nd->op == OP_QLINEARMATMUL; /* requantized */
+  bool conv = nd->op == OP_QLINEARCONV || nd->op == OP_CONVINTEGER;
+  int xi = 0, wi = qc ? 3 : 1, xzi = 2, wzi = qc ? 5 : 3;
   TensorId in[3] = {nd->in[xi], nd->nin > wi ? nd->in[wi] : 0, qc && nd->nin > 8 ? nd->in[8] : 0};
   int64_t xzp = 0, wzp = 0, yzp = 0;
   double xs = 0, ws = 0, ys = 0;
@@ -555,7 +556,8 @@ const char *lower_target(Op op) {
   case OP_MATMUL:
   case OP_CONVINTEGER:
   case OP_QLINEARCONV:
-  case OP_MATMULINTEGER: return "mac nest (PE array)";
+  case OP_MATMULINTEGER:
+  case OP_QLINEARMATMUL: return "mac nest (PE array)";
   case OP_MAXPOOL:
   case OP_AVGPOOL:
   case OP_GLOBALAVGPOOL:
@@ -616,7 +618,8 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_MATMUL: ok = lower_gemm(&L, nd); break;
     case OP_CONVINTEGER:
     case OP_QLINEARCONV:
-    case OP_MATMULINTEGER: ok = lower_qmac(&L, nd); break;
+    case OP_MATMULINTEGER:
+    case OP_QLINEARMATMUL: ok = lower_qmac(&L, nd); break;
     case OP_MAXPOOL:
     case OP_AVGPOOL:
     case OP_GLOBALAVGPOOL: ok = lower_pool(&L, nd); break;

@@ -1,5 +1,5 @@
 /*
- * qmac.c: integer mac layers (ConvInteger, QLinearConv, MatMulInteger
+ * qmac.c: integer mac layers (ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul
  * lowered as mac nests, docs/ir.md "Integer mac nests"): u8 or i8 inputs
  * and weights, sums in 32 bits, bit-exact against the ONNX definition.
  *

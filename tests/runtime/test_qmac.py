@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""test_qmac.py: integer mac layers (ConvInteger, QLinearConv, MatMulInteger
-lowered to the PE array as 8-bit mac nests with 32-bit sums) end to end,
+"""test_qmac.py: integer mac layers (ConvInteger, QLinearConv, MatMulInteger,
+QLinearMatMul lowered to the PE array as 8-bit mac nests with 32-bit sums) end to end,
 bit-exact against the ONNX definition.
 
 Usage: test_qmac.py NAASC NAASC_RUN ONNX_NODE_DIR SCRATCH [--presets eyeriss,nvdla-256]
@@ -10,8 +10,9 @@ run with `naasc-run M.cmd`; every output must equal the reference bit for
 bit, with its type and shape):
 
   node_*       ONNX's backend node cases test_convinteger_with_padding,
-               test_convinteger_without_padding, test_qlinearconv and
-               test_matmulinteger (ONNX_NODE_DIR/node, gen_node_cases.py),
+               test_convinteger_without_padding, test_qlinearconv,
+               test_matmulinteger, test_qlinearmatmul_2D and _3D
+               (ONNX_NODE_DIR/node, gen_node_cases.py),
                their operands other than the first made initializers (so
                the zero points and scales are constants and the node maps
                to the array), against the case's own expected output
@@ -42,7 +43,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 U8, I8, I32, F32 = TensorProto.UINT8, TensorProto.INT8, TensorProto.INT32, TensorProto.FLOAT
 NODE_CASES = ["test_convinteger_with_padding", "test_convinteger_without_padding", "test_qlinearconv",
-              "test_matmulinteger"]
+              "test_matmulinteger", "test_qlinearmatmul_2D", "test_qlinearmatmul_3D"]
 
 
 def load_pb(path):
@@ -196,7 +197,7 @@ def main():
             macs = [ln.split()[0] for ln in out.splitlines() if len(ln.split()) > 4 and
                     ln.split()[0] not in ("layer", "total") and ln.split()[4].replace(".", "").isdigit()
                     and float(ln.split()[4]) > 0]
-            nmac = sum(1 for n in m.graph.node if n.op_type in ("ConvInteger", "QLinearConv", "MatMulInteger"))
+            nmac = sum(1 for n in m.graph.node if n.op_type in ("ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul"))
             verdict(rc == 0 and len(macs) == nmac, "%s on %s: %d of %d integer layers costed as mac layers %s" % (
                 name, preset, len(macs), nmac, macs))
             runs = [("", [])] + ([("--reference", ["--reference"])] if pi == 0 else [])
