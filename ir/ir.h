@@ -1324,8 +1324,10 @@ typedef struct {
  * the parser, the verifier, the command stream's writer and loader and the
  * interpreter all expand from or look up this table. */
 #define NAASC_VOPS(X)                                                                               \
-  X(VOP_MAC, "", NK_MAC, 2, 3, "I W B", "alpha beta",                                               \
-    "") /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0): alpha*O + beta*B */ \
+  X(VOP_MAC, "", NK_MAC, 2, 3, "I W B", "alpha beta scale",                                         \
+    "xzp wzp yzp") /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0):        \
+                      alpha*O + beta*B; 8-bit I, W (integer mac): (I-xzp)*(W-wzp) summed in i32,   \
+                      + B, into an i32 O or requantized: sat(rne(sum*scale) + yzp) */ \
   X(VOP_RELU, "relu", NK_VEC, 1, 1, "X", "", "")                /* max(x, 0) */                     \
   X(VOP_CLIP, "clip", NK_VEC, 1, 1, "X", "min max", "")         /* min(max(x, min), max) */         \
   X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, 1, 1, "X", "alpha", "") /* x < 0 ? alpha*x : x */           \
@@ -1394,7 +1396,8 @@ typedef struct {
     float v[4]; /* f(...), slot by slot */
     struct {
       float alpha, beta;
-    } mac; /* VOP_MAC (Gemm); alpha 0 for other mac nests */
+      float scale; /* integer mac with an 8-bit O: the requantization multiplier */
+    } mac;         /* VOP_MAC (Gemm); alpha 0 for other mac nests */
     struct {
       float min, max;
     } clip; /* VOP_CLIP; -inf/inf for no bound */
@@ -1416,6 +1419,9 @@ typedef struct {
     struct {
       int64_t to;
     } cast; /* VOP_CAST: the target DType */
+    struct {
+      int64_t xzp, wzp, yzp; /* zero points of I, W and an 8-bit O */
+    } mac; /* VOP_MAC with 8-bit integer I and W (ConvInteger, QLinearConv, ...) */
     struct {
       int64_t count_include_pad;
     } pool; /* VOP_MAXPOOL, VOP_AVGPOOL, VOP_GLOBALAVGPOOL: 0 or 1 */

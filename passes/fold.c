@@ -216,6 +216,8 @@ Rc graph_fuse_act(Model *m, Diag *d) {
     bool mac =
         l->op == OP_CONV || l->op == OP_CONVTRANSPOSE || l->op == OP_GEMM || l->op == OP_MATMUL;
     if (l->dead || !mac || l->act || l->nout != 1) continue;
+    if ((l->op == OP_CONV || l->op == OP_CONVTRANSPOSE) && l->a.nsp > 2)
+      continue; /* a 3-D convolution runs on the host, as the ONNX node it is */
     if (m->tensors[x].is_output || uses[x] != 1) continue;
     l->act = act->op;
     l->act_a = act->a;

@@ -8,6 +8,9 @@
  *   ConvTranspose  mac  P Q run over the input: O[.., P*s+R*d-p, ..] += I[.., P, Q] * W
  *   Gemm/MatMul    mac  N=rows K=cols C=inner, G=the one batch dim > 1 (heads,
  *                       tokens' batch); several batch dims > 1: whole views
+ *   ConvInteger, QLinearConv, MatMulInteger, QLinearMatMul   the same mac nests over 8-bit
+ *                       operands, zero points and requantization in params
+ *                       (constant scalar ones; others run on the host)
  *   pools          vec  N C P Q R S with the window as reduce dims
  *   element-wise   vec  over the output dims, broadcast inputs index 0 on size-1 dims
  *   softmax, reducemean, batchnorm, cast, resize (gather)    vec
@@ -16,7 +19,7 @@
  *   every other op (unknown ops run on the host, the ops not lowered yet,
  *   Resize cubic or tf_crop_and_resize)   one "host:OP" vec nest reading
  *   and writing whole tensors: not costed, for host/ to evaluate
- * 1-D convolutions and pools lower with Q = S = 1; 3-D ones are refused.
+ * 1-D convolutions and pools lower with Q = S = 1; 3-D ones run on the host.
  */
 #include "frontend/frontend.h"
 #include "passes/passes.h"
@@ -88,6 +91,8 @@ static Nest *new_nest(Lower *L, NestKind k, const Node *nd, const char *suffix) 
   return n;
 }
 
+static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *host_op);
+
 static void epilogue(Nest *n, const Node *nd) {
   n->act = nd->act;
   if (nd->act == OP_CLIP) {
@@ -104,11 +109,8 @@ static bool lower_conv(Lower *L, const Node *nd) {
   const Tensor *o = &L->g->tensors[nd->out[0]];
   const Attrs *a = &nd->a;
   bool tr = nd->op == OP_CONVTRANSPOSE;
-  if (a->nsp > 2) {
-    diag_error(L->d, arena_printf(&L->m->arena, "node '%s'", nd->name),
-               "%d-D convolution cannot be lowered (1-D and 2-D are supported)", a->nsp);
-    return false;
-  }
+  if (a->nsp > 2) /* the PE array's nest has two spatial dims: on the host */
+    return lower_whole(L, nd, NK_VEC, op_name(nd->op));
   Nest *n = new_nest(L, NK_MAC, nd, NULL);
   if (!n) return false;
   int64_t G = a->group, Cg = tr ? x->dims[1] / G : w->dims[1],
@@ -303,11 +305,8 @@ static bool lower_elementwise(Lower *L, const Node *nd, VecOp vop) {
 static bool lower_pool(Lower *L, const Node *nd) {
   const Tensor *x = &L->g->tensors[nd->in[0]], *o = &L->g->tensors[nd->out[0]];
   const Attrs *a = &nd->a;
-  if (x->rank > 4) {
-    diag_error(L->d, arena_printf(&L->m->arena, "node '%s'", nd->name),
-               "%d-D pooling cannot be lowered (1-D and 2-D are supported)", x->rank - 2);
-    return false;
-  }
+  if (x->rank > 4) /* the vector nest has two window dims: on the host */
+    return lower_whole(L, nd, NK_VEC, op_name(nd->op));
   Nest *n = new_nest(L, NK_VEC, nd, NULL);
   if (!n) return false;
   bool global = nd->op == OP_GLOBALAVGPOOL, two = x->rank == 4;
@@ -454,8 +453,9 @@ static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *hos
     if (!nd->in[i]) continue;
     /* A host node's constants travel inside its blob: no weight of the
      * stream unless another layer reads it. */
-    if (n->host_blob && L->g->tensors[nd->in[i]].kind == TK_CONST && L->g->tensors[nd->in[i]].data)
-      continue;
+    const Tensor *T = &L->g->tensors[nd->in[i]];
+    if (n->host_blob && T->kind == TK_CONST && (T->data || tensor_numel(T) == 0))
+      continue; /* (an empty one, ReduceSum's axes [], has no data to carry) */
     Access *a = acc(n, roles[n->nacc], ACC_READ, mt(L, nd->in[i]), 0);
     a->ix = IX_WHOLE;
   }
@@ -464,6 +464,67 @@ static bool lower_whole(Lower *L, const Node *nd, NestKind kind, const char *hos
     Access *a = acc(n, i ? (Role)(ROLE_O1 + i - 1) : ROLE_O, ACC_WRITE, mt(L, nd->out[i]), 0);
     a->ix = IX_WHOLE;
   }
+  return true;
+}
+
+/* ---- integer mac layers ---------------------------------------------------- */
+
+/* The one value of a constant scalar (or one-element) tensor t of a
+ * numeric type: false if t is not one (computed at run time, per channel). */
+static bool const_scalar(const Model *g, TensorId t, double *f, int64_t *i) {
+  const Tensor *T = &g->tensors[t];
+  if (T->kind != TK_CONST || !T->data || tensor_numel(T) != 1 || !dtype_size(T->dtype))
+    return false;
+  if (f) *f = elem_get_f(T->dtype, T->data, 0);
+  if (i) *i = elem_get_i(T->dtype, T->data, 0);
+  return true;
+}
+
+static bool int8(DType t) { return t == DT_U8 || t == DT_I8; }
+
+/* ConvInteger, QLinearConv, MatMulInteger and QLinearMatMul as a mac nest of 8-bit
+ * operands summed in i32 (the PE array's 8-bit MACs, docs/ir.md "Integer
+ * mac nests"): the zero points (and the QLinear ops' requantization
+ * multiplier, x_scale * w_scale / y_scale in f32 as ONNX Runtime computes
+ * it) go into the nest's parameters, so they must be constant scalars; a
+ * node with per-channel or run-time ones, a 3-D convolution or a matmul of
+ * several batch dims runs on the host instead, as the ONNX node it is. */
+static bool lower_qmac(Lower *L, const Node *nd) {
+  const Model *g = L->g;
+  bool qc = nd->op == OP_QLINEARCONV || nd->op == OP_QLINEARMATMUL; /* requantized */
+  bool conv = nd->op == OP_QLINEARCONV || nd->op == OP_CONVINTEGER;
+  int xi = 0, wi = qc ? 3 : 1, xzi = 2, wzi = qc ? 5 : 3;
+  TensorId in[3] = {nd->in[xi], nd->nin > wi ? nd->in[wi] : 0, qc && nd->nin > 8 ? nd->in[8] : 0};
+  int64_t xzp = 0, wzp = 0, yzp = 0;
+  double xs = 0, ws = 0, ys = 0;
+  bool ok = in[0] && in[1] && int8(g->tensors[in[0]].dtype) && int8(g->tensors[in[1]].dtype);
+  if (ok && nd->nin > xzi && nd->in[xzi]) ok = const_scalar(g, nd->in[xzi], NULL, &xzp);
+  if (ok && nd->nin > wzi && nd->in[wzi]) ok = const_scalar(g, nd->in[wzi], NULL, &wzp);
+  if (ok && qc) {
+    ok = const_scalar(g, nd->in[1], &xs, NULL) && const_scalar(g, nd->in[4], &ws, NULL) &&
+         const_scalar(g, nd->in[6], &ys, NULL) && int8(g->tensors[nd->out[0]].dtype);
+    if (ok && nd->nin > 7 && nd->in[7]) ok = const_scalar(g, nd->in[7], NULL, &yzp);
+  }
+  if (ok && conv) ok = nd->a.nsp <= 2;
+  if (ok && !conv) { /* lower_gemm's affine form: at most one batch dim larger than 1 */
+    const Tensor *o = &g->tensors[nd->out[0]];
+    const Tensor *A = &g->tensors[in[0]], *B = &g->tensors[in[1]];
+    int obatch = o->rank - (A->rank == 1 ? 0 : 1) - (B->rank == 1 ? 0 : 1), nbig = 0;
+    for (int k = 0; k < obatch; k++) nbig += o->dims[k] > 1;
+    ok = nbig <= 1;
+  }
+  if (!ok) return lower_whole(L, nd, NK_VEC, op_name(nd->op));
+  Node tmp = *nd;
+  tmp.op = conv ? OP_CONV : OP_MATMUL;
+  tmp.in = in;
+  tmp.nin = in[2] ? 3 : 2;
+  tmp.act = OP_NONE;
+  if (!(conv ? lower_conv(L, &tmp) : lower_gemm(L, &tmp))) return false;
+  Nest *n = &L->m->nests[L->m->nnests - 1];
+  n->param.i.mac.xzp = xzp;
+  n->param.i.mac.wzp = wzp;
+  n->param.i.mac.yzp = yzp;
+  if (qc) n->param.f.mac.scale = (float)xs * (float)ws / (float)ys;
   return true;
 }
 
@@ -493,7 +554,11 @@ const char *lower_target(Op op) {
   case OP_CONV:
   case OP_CONVTRANSPOSE:
   case OP_GEMM:
-  case OP_MATMUL: return "mac nest (PE array)";
+  case OP_MATMUL:
+  case OP_CONVINTEGER:
+  case OP_QLINEARCONV:
+  case OP_MATMULINTEGER:
+  case OP_QLINEARMATMUL: return "mac nest (PE array)";
   case OP_MAXPOOL:
   case OP_AVGPOOL:
   case OP_GLOBALAVGPOOL:
@@ -536,8 +601,12 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
   Lower L = {g, module_create(g->name), xcalloc(g->ntensors + 1, sizeof(uint32_t)), d};
   if (!L.m || !L.tmap) goto oom;
   /* Graph inputs and outputs first, in order, so the module lists them at the top. */
-  for (uint32_t i = 0; i < g->ninputs; i++)
+  for (uint32_t i = 0; i < g->ninputs; i++) {
+    const Tensor *T = &g->tensors[g->inputs[i]];
+    if ((T->kind == TK_CONST || T->is_param) && tensor_numel(T) == 0)
+      continue; /* an empty bound input (ReduceSum's axes []): declared if a nest reads it */
     if (!mt(&L, g->inputs[i])) goto oom;
+  }
   for (uint32_t i = 1; i < g->nnodes; i++) {
     const Node *nd = &g->nodes[i];
     if (nd->dead) continue;
@@ -548,6 +617,10 @@ Rc lower_model(const Model *g, Module **out, Diag *d) {
     case OP_CONVTRANSPOSE: ok = lower_conv(&L, nd); break;
     case OP_GEMM:
     case OP_MATMUL: ok = lower_gemm(&L, nd); break;
+    case OP_CONVINTEGER:
+    case OP_QLINEARCONV:
+    case OP_MATMULINTEGER:
+    case OP_QLINEARMATMUL: ok = lower_qmac(&L, nd); break;
     case OP_MAXPOOL:
     case OP_AVGPOOL:
     case OP_GLOBALAVGPOOL: ok = lower_pool(&L, nd); break;

@@ -24,6 +24,8 @@
  *     no level at or above the compute level keeps it;
  *   - the epilogue (bias, Gemm's alpha/beta, activation) runs once all
  *     tiles are done.
+ * An integer mac layer (qmac.c) comes here with its operands widened to
+ * i32 words; its tiles run kernel_ref_i32 and its epilogue is qmac.c's.
  *
  * The levels below the compute level are not held: their loops run inside
  * the kernel (docs/runtime.md, "Execution").  RuntimeOptions.inner moves
@@ -253,9 +255,10 @@ static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
   for (int dd = 0; dd < NDIMS; dd++)
     ext[dd] = (last >> dd & 1) ? E->resid[lc][dd] : E->full[lc][dd];
   KSlot *ks = &E->kc[last & E->ragged];
+  bool qint = E->ten[TENSOR_I]->dtype == DT_I32; /* an integer layer's words (qmac.c) */
   if (!ks->have) {
     rt_tile_kernel(E->L, lc, E->full, ext, &ks->k);
-    Rc rc = kernel_get(E->p, &ks->k, E->o, &ks->fn, E->d);
+    Rc rc = qint ? RC_OK : kernel_get(E->p, &ks->k, E->o, &ks->fn, E->d);
     if (rc != RC_OK) {
       E->rc = rc;
       return;
@@ -269,7 +272,10 @@ static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
     for (int d = 0; d < NDIMS; d++) off += (origin[d] - S->cur->org[d]) * S->lay.lstride[d];
     ptr[op] = S->cur->buf + off;
   }
-  if (ks->fn)
+  if (qint)
+    kernel_ref_i32(&ks->k, (int32_t *)ptr[KOP_O], (const int32_t *)ptr[KOP_I],
+                   (const int32_t *)ptr[KOP_W]);
+  else if (ks->fn)
     kernel_call_ffi(ks->fn, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
   else
     kernel_ref(&ks->k, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
@@ -466,10 +472,12 @@ Rc rt_exec_mac(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     if (E->rc == RC_OK) walk(E, 0, E->l0, origin, ACCEL_ALL_DIMS, 0);
   }
   Rc rc = E->rc;
+  bool E_int = E->ten[TENSOR_I]->dtype == DT_I32;
   for (int l = 0; l < ACCEL_MAX_LEVELS; l++) xfree(E->mem[l]), xfree(E->inst[l]);
   xfree(kc);
   xfree(E);
   if (rc != RC_OK) return rc;
+  if (E_int) return RC_OK; /* an integer layer's epilogue is rt_qmac_run's */
   if (L->dft) {
     int64_t lo[2], hi[2];
     tile_box(L, lo, hi);
@@ -583,6 +591,8 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
     if (nw < 0) return RC_INTERNAL;
     if (L->nest.vop == VOP_HOST) {
       rc = rt_exec_host(p, L, d);
+    } else if (L->nest.kind == NK_MAC && rt_mac_int(&L->nest, p->t)) {
+      rc = rt_qmac_run(p, L, o, d); /* 8-bit operands summed in i32 (qmac.c) */
     } else if (o->reference) {
       rc = rt_interpret_nest(&L->nest, p->t, p->ntensors, d);
     } else if (L->nest.kind == NK_MAC) {

@@ -139,6 +139,16 @@ bool rt_host_prepare(RtProgram *p, RtLayer *L, const uint8_t *blob, size_t len, 
                      Diag *d);
 Rc rt_exec_host(RtProgram *p, RtLayer *L, Diag *d);
 
+/* Integer mac layers (qmac.c): whether layer n's I and W are u8/i8 (an
+ * integer mac layer); NULL if its types and parameters are valid, else
+ * why not; running it (widened to i32 words, tiled by rt_exec_mac with
+ * kernel_ref_i32 as its compute tile, the bias and requantization after);
+ * the compute tile: o += i*w in 32 bits, wrapping, on the widened words. */
+bool rt_mac_int(const Nest *n, const RtTensor *T);
+const char *rt_qmac_check(const Nest *n, const RtTensor *T);
+Rc rt_qmac_run(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d);
+void kernel_ref_i32(const TileKernel *k, int32_t *o, const int32_t *i, const int32_t *w);
+
 /* numpy matmul of whole operands with broadcast batch dims, into o (f32)
  * (interp.c). */
 void rt_matmul_whole(const RtTensor *a, const RtTensor *b, float *o);

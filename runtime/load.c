@@ -479,7 +479,9 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
       FAIL("layer '%s': a mac layer needs I, W and an O update", n->name);
     const Access *ops[4] = {I, W, O, n->has_bias ? nest_access(n, ROLE_B) : NULL};
     if (n->has_bias && !ops[3]) FAIL("layer '%s': bias without a B access", n->name);
-    for (int k = 0; k < 4; k++)
+    const char *qwhy = rt_mac_int(n, T) ? rt_qmac_check(n, T) : NULL;
+    if (qwhy) FAIL("layer '%s': %s", n->name, qwhy);
+    for (int k = 0; k < 4 && !rt_mac_int(n, T); k++)
       if (ops[k] && T[ops[k]->tensor].dtype != DT_F32 && T[ops[k]->tensor].dtype != DT_F16 &&
           T[ops[k]->tensor].dtype != DT_BF16)
         FAIL("layer '%s': mac operands must be f32, f16 or bf16 (f16 and bf16 are widened to "

@@ -331,6 +331,18 @@ static bool emit_mapping(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const
   return true;
 }
 
+bool cmd_mac_int_types(const Module *mod, const Nest *n) {
+  const Access *I = nest_access(n, ROLE_I), *W = nest_access(n, ROLE_W),
+               *O = nest_access(n, ROLE_O), *B = n->has_bias ? nest_access(n, ROLE_B) : NULL;
+  if (n->kind != NK_MAC || !I || !W || !O || (n->has_bias && !B)) return false;
+  DType i = mod->tensors[I->tensor].dtype, w = mod->tensors[W->tensor].dtype,
+        o = mod->tensors[O->tensor].dtype;
+  bool i8 = (i == DT_U8 || i == DT_I8) && (w == DT_U8 || w == DT_I8);
+  bool o8 = o == DT_U8 || o == DT_I8;
+  return i8 && (o == DT_I32 || o8) && (!B || mod->tensors[B->tensor].dtype == DT_I32) &&
+         I->ix == IX_AFFINE && W->ix == IX_AFFINE && O->ix == IX_AFFINE;
+}
+
 /* Weights packed in their layer's cells: float32 weights read by exactly
  * one access of the module, the W operand of a mapped mac nest on an arch
  * with on-chip levels.  Sets packed[t]. */
@@ -455,6 +467,15 @@ static Rc emit_depth_group(Buf *b, Buf *pk, uint64_t pk_base, const Module *mod,
       rc = RC_BADINPUT;
       break;
     }
+    if (n->kind == NK_MAC && cmd_mac_int_types(mod, n)) {
+      /* rt_qmac_run widens and requantizes whole tensors */
+      diag_error(d, nest_group_where(mod, fg),
+                 "nest '%s' (an integer mac layer) cannot run tile by tile in a depth-first "
+                 "group yet: the runtime requantizes its whole output",
+                 n->name);
+      rc = RC_BADINPUT;
+      break;
+    }
     bool mac = n->kind == NK_MAC && n->map;
     size_t r = rec_begin(b, CMD_LAYER);
     put_nest(b, &tn);
@@ -559,15 +580,16 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
       return RC_BADINPUT;
     }
     /* What the runtime executes of a mac layer (runtime/load.c): f32, f16
-     * or bf16 operands; the integer ops have their own kinds. */
+     * or bf16 operands, or an integer mac layer (cmd_mac_int_types). */
     static const Role mac_roles[] = {ROLE_I, ROLE_W, ROLE_O, ROLE_B};
-    for (int k = 0; n->kind == NK_MAC && k < 4; k++) {
+    for (int k = 0; n->kind == NK_MAC && k < 4 && !cmd_mac_int_types(mod, n); k++) {
       const Access *ac = nest_access(n, mac_roles[k]);
       DType t = ac ? mod->tensors[ac->tensor].dtype : DT_F32;
       if (t != DT_F32 && t != DT_F16 && t != DT_BF16) {
         diag_error(d, n->loc,
                    "layer '%s': a mac layer with %s operands; the command stream carries f32, f16 "
-                   "or bf16 ones",
+                   "or bf16 ones, or u8/i8 inputs and weights summed into i32 (or requantized to "
+                   "u8/i8) with an i32 bias",
                    n->name, dtype_name(t));
         xfree(wdata);
         xfree(woff);

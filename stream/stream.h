@@ -361,6 +361,11 @@ typedef struct {
   uint32_t kernels; /* distinct compute-tile kernels */
 } CmdStats;
 
+/* Whether mac nest n of m is an integer mac layer the stream carries: u8
+ * or i8 I and W, an i32 O (the sums) or a u8/i8 O (requantized, NestParams
+ * mac.scale and mac.yzp), an i32 bias if any, affine accesses. */
+bool cmd_mac_int_types(const Module *m, const Nest *n);
+
 /* Writes the command stream of a lowered module (mac nests mapped onto a, or
  * unmapped) into a heap buffer *out (caller frees with xfree).  Weight
  * values come from g, matched by tensor name; a weight without data is an
