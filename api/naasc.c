@@ -2,12 +2,17 @@
  * naasc.c: the C API of api/naasc.h over the libraries (frontend, passes,
  * search, backend, ir).  It adds no model of its own: each call is what a
  * naasc command does, with the same library functions, so its results are
- * the command line's (the tests compare them byte for byte).
+ * the command line's (the tests compare them byte for byte); where the
+ * tools are its clients (docs/design.md, "The tools and the C API") the
+ * text they print is made here (the cost table, the technology figures).
  *
  * Invariants:
  *   - nothing prints and nothing exits: every call runs with a Diag that
  *     writes into a memory stream, and a failing call leaves that text in
- *     its context (ctx->error); a successful call empties it;
+ *     its context (ctx->error); a successful call empties it; with a
+ *     diagnostic handler, the Diag writes to a stream (fopencookie, line
+ *     buffered) that passes each line to the handler and to the memory
+ *     stream;
  *   - every handle owns what it points to (a target is a copy of its Arch;
  *     a module owns its Program and the copy of its target the Program
  *     points to), so handles can be destroyed in any order;
@@ -16,6 +21,7 @@
  *     private temporary folder and reads the file back, so the JSON is the
  *     command line's byte for byte.
  */
+#define _GNU_SOURCE /* fopencookie: the diagnostic handler's stream */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -43,12 +49,15 @@ _Static_assert((int)NAASC_OK == (int)RC_OK && (int)NAASC_BADINPUT == (int)RC_BAD
 struct NaascContext {
   char *error; /* heap; the messages of the last failing call, or NULL */
   int jobs;
+  NaascDiagnosticFn on_diag; /* may be NULL */
+  void *on_diag_user;
 };
 
 struct NaascModel {
   char *path;       /* the ONNX file, or NULL for a zoo network */
   char *zoo;        /* the zoo name, or NULL */
   uint64_t seed;    /* zoo weights */
+  bool no_weights;  /* a zoo network with its parameters as inputs */
   ImportOptions io; /* shapes as given (their names point into shape_text) */
   char *shape_text[NAASC_MAX_BINDINGS];
   Model *graph; /* the imported graph (name, summary) */
@@ -87,24 +96,50 @@ typedef struct {
   Diag d;
   char *buf;
   size_t len;
+  FILE *mem; /* the memory stream behind d.out (d.out is a tee with a handler) */
 } Call;
+
+/* The stream of a call with a diagnostic handler: each write goes to the
+ * handler and to the memory stream. */
+static ssize_t tee_write(void *cookie, const char *b, size_t n) {
+  Call *c = cookie;
+  c->ctx->on_diag(c->ctx->on_diag_user, b, n);
+  return (ssize_t)fwrite(b, 1, n, c->mem);
+}
+
+static int tee_close(void *cookie) {
+  (void)cookie;
+  return 0;
+}
 
 static bool call_begin(Call *c, NaascContext *ctx, const char *file) {
   c->ctx = ctx;
   c->buf = NULL;
   c->len = 0;
+  c->mem = NULL;
+  diag_init(&c->d, NULL, file);
   if (!ctx) return false;
   free(ctx->error);
   ctx->error = NULL;
-  diag_init(&c->d, open_memstream(&c->buf, &c->len), file);
-  return c->d.out != NULL;
+  c->mem = open_memstream(&c->buf, &c->len);
+  if (!c->mem) return false;
+  c->d.out = c->mem;
+  if (ctx->on_diag) {
+    cookie_io_functions_t io = {.write = tee_write, .close = tee_close};
+    FILE *tee = fopencookie(c, "w", io);
+    if (!tee) return false;
+    setvbuf(tee, NULL, _IOLBF, 0); /* a message reaches the handler when its line ends */
+    c->d.out = tee;
+  }
+  return true;
 }
 
 /* Ends a call begun with call_begin: on failure its messages become the
  * context's error (a generic one if nothing was reported). */
 static NaascStatus call_end(Call *c, Rc rc) {
   if (!c->ctx) return NAASC_USAGE;
-  if (c->d.out) fclose(c->d.out);
+  if (c->d.out && c->d.out != c->mem) fclose(c->d.out); /* the tee: flushed into mem */
+  if (c->mem) fclose(c->mem);
   if (rc != RC_OK) {
     if (c->buf && c->len) {
       while (c->len && c->buf[c->len - 1] == '\n') c->buf[--c->len] = 0;
@@ -200,6 +235,12 @@ void naasc_context_set_jobs(NaascContext *ctx, int jobs) {
   if (ctx) ctx->jobs = jobs > 0 ? jobs : 1;
 }
 
+void naasc_context_set_diagnostic_handler(NaascContext *ctx, NaascDiagnosticFn fn, void *user) {
+  if (!ctx) return;
+  ctx->on_diag = fn;
+  ctx->on_diag_user = user;
+}
+
 void naasc_string_free(char *s) { free(s); }
 
 /* ---- models ----------------------------------------------------------------- */
@@ -208,7 +249,7 @@ void naasc_string_free(char *s) { free(s); }
 static Rc model_graph(const NaascModel *m, Model **out, Diag *d) {
   if (m->zoo) {
     d->file = "naasc zoo";
-    return zoo_build(m->zoo, true, m->seed, out, d);
+    return zoo_build(m->zoo, !m->no_weights, m->seed, out, d);
   }
   d->file = m->path;
   return onnx_import(m->path, &m->io, out, d);
@@ -250,7 +291,8 @@ NaascStatus naasc_model_import(NaascContext *ctx, const char *path, const char *
   return call_end(&c, rc);
 }
 
-NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed, NaascModel **out) {
+static NaascStatus model_zoo(NaascContext *ctx, const char *name, uint64_t seed, bool weights,
+                             NaascModel **out) {
   Call c;
   if (!call_begin(&c, ctx, "naasc zoo")) return call_end(&c, RC_INTERNAL);
   if (!name || !out) return call_usage(&c, "naasc_model_zoo: name and out must not be NULL");
@@ -259,6 +301,7 @@ NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed, 
   Rc rc = m && (m->zoo = strdup(name)) ? RC_OK : RC_INTERNAL;
   if (rc == RC_OK) {
     m->seed = seed;
+    m->no_weights = !weights;
     import_options_default(&m->io);
     rc = model_graph(m, &m->graph, &c.d);
   }
@@ -267,6 +310,39 @@ NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed, 
   else
     naasc_model_destroy(m);
   return call_end(&c, rc);
+}
+
+NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed, NaascModel **out) {
+  return model_zoo(ctx, name, seed, true, out);
+}
+
+NaascStatus naasc_model_zoo_shapes(NaascContext *ctx, const char *name, NaascModel **out) {
+  return model_zoo(ctx, name, 1, false, out);
+}
+
+int naasc_zoo_count(void) {
+  int n;
+  zoo_list(&n);
+  return n;
+}
+
+const char *naasc_zoo_name(int i) {
+  int n;
+  const ZooEntry *z = zoo_list(&n);
+  return i >= 0 && i < n ? z[i].name : NULL;
+}
+
+const char *naasc_zoo_description(int i) {
+  int n;
+  const ZooEntry *z = zoo_list(&n);
+  return i >= 0 && i < n ? z[i].desc : NULL;
+}
+
+NaascStatus naasc_model_write_onnx(NaascContext *ctx, const NaascModel *m, const char *path) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!m || !path) return call_usage(&c, "naasc_model_write_onnx: NULL argument");
+  return call_end(&c, onnx_write(m->graph, path, &c.d));
 }
 
 const char *naasc_model_name(const NaascModel *m) {
@@ -321,6 +397,16 @@ int naasc_target_levels(const NaascTarget *t) { return t ? t->a.nlevels : 0; }
 
 const char *naasc_target_level_name(const NaascTarget *t, int level) {
   return t && level >= 0 && level < t->a.nlevels ? t->a.level[level].name : NULL;
+}
+
+NaascStatus naasc_target_set_precision(NaascContext *ctx, NaascTarget *t, const char *precision) {
+  Call c;
+  if (!call_begin(&c, ctx, NULL)) return call_end(&c, RC_INTERNAL);
+  if (!t || !precision) return call_usage(&c, "naasc_target_set_precision: NULL argument");
+  Precision p;
+  Rc rc = precision_parse(precision, &p, &c.d, "--precision");
+  if (rc == RC_OK) rc = arch_set_precision(&t->a, &p, &c.d);
+  return call_end(&c, rc);
 }
 
 static void print_arch(FILE *f, const void *a) { arch_print(f, a); }
@@ -511,12 +597,11 @@ NaascStatus naasc_layer_load(NaascContext *ctx, const char *arch, const char *pr
   SpecKind k[3];
   for (int i = 0; i < 3; i++) {
     k[i] = spec_file_kind(paths[i]);
-    if (k[i] == SPEC_OTHER || k[i] == SPEC_UNREADABLE) {
+    if (k[i] == SPEC_OTHER) { /* an unreadable one: its loader says why */
       c.d.file = paths[i];
       diag_error(&c.d, NULL,
-                 k[i] == SPEC_OTHER ? "neither a naasc %s file (docs/cost-model.md) nor a "
-                                      "Timeloop specification (docs/timeloop.md)"
-                                    : "cannot read the %s file",
+                 "neither a naasc %s file (docs/cost-model.md) nor a Timeloop specification "
+                 "(docs/timeloop.md)",
                  what[i]);
       return call_end(&c, RC_BADINPUT);
     }
@@ -613,6 +698,135 @@ NaascStatus naasc_cost_files(NaascContext *ctx, const char *arch, const char *pr
   naasc_problem_destroy(p);
   naasc_mapping_destroy(m);
   return st;
+}
+
+typedef struct {
+  const Arch *a;
+  const CostResult *r;
+} CostTable;
+
+/* The figures as `naasc cost --arch/--problem/--mapping` prints them. */
+static void print_cost_table(FILE *f, const void *arg) {
+  const Arch *a = ((const CostTable *)arg)->a;
+  const CostResult *r = ((const CostTable *)arg)->r;
+  static const char *const kinds[3] = {"reads", "fills", "updates"};
+  fprintf(f, "%-24s %-3s %16s %16s %16s %12s %16s\n", "level", "T", kinds[0], kinds[1], kinds[2],
+          "tile_words", "energy_pJ");
+  for (int l = 0; l < r->nlevels; l++) {
+    const LevelCost *lc = &r->level[l];
+    for (int t = 0; t < NTENSORS; t++)
+      fprintf(f, "%-24s %-3c %16lld %16lld %16lld %12lld %16.6g\n", a->level[l].name,
+              accel_tensor_letter(t), (long long)lc->total[t].reads, (long long)lc->total[t].fills,
+              (long long)lc->total[t].updates, (long long)lc->tile_words[t],
+              lc->tensor_energy_pj[t]);
+  }
+  fprintf(f, "\n%-24s %16s %12s\n", "level", "cycles", "slowdown");
+  for (int l = 0; l < r->nlevels; l++)
+    fprintf(f, "%-24s %16lld %12.4f\n", a->level[l].name, (long long)r->level[l].cycles,
+            r->level[l].slowdown);
+  fprintf(f, "\nmacs              %lld on %lld of %lld MACs\n", (long long)r->macs,
+          (long long)r->mac_utilized_instances, (long long)a->mac_instances);
+  fprintf(f, "compute_cycles    %lld\n", (long long)r->compute_cycles);
+  fprintf(f, "cycles            %lld (bound by %s)\n", (long long)r->cycles,
+          r->bottleneck < 0 ? "compute" : a->level[r->bottleneck].name);
+  if (r->seconds > 0)
+    fprintf(f, "time              %.6g s at %.6g MHz\n", r->seconds, a->clock_mhz);
+  fprintf(f, "utilization       %.6f\n", r->utilization);
+  fprintf(f, "energy_pJ         %.6f (MAC %.6f)\n", r->energy_pj, r->mac_energy_pj);
+  fprintf(f, "energy_pJ/MAC     %.6f\n", r->energy_pj / (double)r->macs);
+  fprintf(f, "edp               %.6e pJ*cycles\n", r->edp);
+  if (r->area_um2 > 0)
+    fprintf(f, "area              %.6g mm^2 (placeholder model)\n", r->area_um2 * 1e-6);
+}
+
+NaascStatus naasc_cost_table(NaascContext *ctx, const NaascTarget *t, const NaascProblem *p,
+                             const NaascMapping *m, char **text) {
+  Call c;
+  if (!call_begin(&c, ctx, "mapping")) return call_end(&c, RC_INTERNAL);
+  if (!t || !p || !m || !text) return call_usage(&c, "naasc_cost_table: NULL argument");
+  CostResult r;
+  int err = cost_eval(&p->p, &t->a, &m->m, &r);
+  if (err != COST_OK) {
+    if (cost_check_mapping(&p->p, &t->a, &m->m, &c.d) == RC_OK)
+      diag_error(&c.d, NULL, "the mapping cannot be evaluated (%s)", cost_error_name(err));
+    return call_end(&c, RC_BADINPUT);
+  }
+  CostTable ct = {&t->a, &r};
+  return call_end(&c, print_to_string(print_cost_table, &ct, text));
+}
+
+/* ---- one component ------------------------------------------------------------ */
+
+typedef struct {
+  const TechComponent *c;
+  const TechCost *r;
+} TechFigures;
+
+static void tech_field(JsonWriter *j, const char *name, double v) {
+  json_key(j, name);
+  json_num(j, "%.6g", v);
+}
+
+/* The figures of `naasc tech` as one JSON line. */
+static void print_tech(FILE *f, const void *arg) {
+  const TechComponent *c = ((const TechFigures *)arg)->c;
+  const TechCost *r = ((const TechFigures *)arg)->r;
+  JsonWriter j;
+  json_init(&j, f);
+  json_object(&j, NULL);
+  if (c->kind == TECH_SRAM || c->kind == TECH_REGFILE || c->kind == TECH_DRAM) {
+    tech_field(&j, "read_pj", r->read_pj);
+    tech_field(&j, "write_pj", r->write_pj);
+    tech_field(&j, "update_pj", r->update_pj);
+  } else {
+    tech_field(&j, "energy_pj", r->energy_pj);
+  }
+  if (c->kind != TECH_DRAM && c->kind != TECH_NOC) {
+    tech_field(&j, "leak_pj_per_cycle", r->leak_pj_per_cycle);
+    tech_field(&j, "area_um2", r->area_um2);
+  }
+  if (r->extrapolated) {
+    json_key(&j, "extrapolated");
+    json_bool(&j, true);
+  }
+  json_end(&j, NULL);
+  fputc('\n', f);
+}
+
+NaascStatus naasc_tech(NaascContext *ctx, const char *kind, const char *const *attrs, int nattrs,
+                       char **json) {
+  Call c;
+  if (!call_begin(&c, ctx, "naasc tech")) return call_end(&c, RC_INTERNAL);
+  if (!kind || (nattrs > 0 && !attrs) || nattrs < 0 || !json)
+    return call_usage(&c, "naasc_tech: NULL argument");
+  TechKind k = tech_kind_find(kind);
+  if (k == TECH_NONE) {
+    diag_error(&c.d, NULL, "unknown component kind '%s' (expected sram, regfile, mac, dram or noc)",
+               kind);
+    return call_end(&c, RC_BADINPUT);
+  }
+  TechComponent tc;
+  tech_init(&tc, k);
+  const char *where = tech_kind_name(k);
+  for (int i = 0; i < nattrs; i++) {
+    const char *eq = attrs[i] ? strchr(attrs[i], '=') : NULL;
+    if (!eq || eq == attrs[i]) { /* a usage error, as on the command line */
+      diag_error(&c.d, NULL, "expected ATTR=VALUE, not '%s'", attrs[i] ? attrs[i] : "(null)");
+      return call_end(&c, RC_USAGE);
+    }
+    char attr[64];
+    size_t n = (size_t)(eq - attrs[i]);
+    if (n >= sizeof attr) n = sizeof attr - 1;
+    memcpy(attr, attrs[i], n);
+    attr[n] = 0;
+    Rc rc = tech_set(&tc, attr, eq + 1, &c.d, where);
+    if (rc != RC_OK) return call_end(&c, rc);
+  }
+  TechCost r;
+  Rc rc = tech_eval(&tc, &r, &c.d, where);
+  if (rc != RC_OK) return call_end(&c, rc);
+  TechFigures tf = {&tc, &r};
+  return call_end(&c, print_to_string(print_tech, &tf, json));
 }
 
 static bool map_objective(const char *s, MapObjective *o) {

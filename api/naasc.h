@@ -11,10 +11,13 @@
  * NaascContext it was given ("m.onnx: node 'conv_3': error: ...",
  * "a.yaml:12:5: error: ..."), read with naasc_context_error.  The library
  * never exits and never prints: what the tools would print to stderr goes
- * to the context.
+ * to the context (and, as it is reported, to the context's diagnostic
+ * handler if one is set: that is how the tools, clients of this header,
+ * print their messages).
  *
  * Nouns:
- *   NaascContext  the error message of the last call, the thread count;
+ *   NaascContext  the error message of the last call, the thread count, the
+ *                 diagnostic handler;
  *   NaascModel    an imported ONNX model (or a zoo network);
  *   NaascTarget   an accelerator (a preset, naasc's YAML, Timeloop's files);
  *   NaascModule   a model compiled (lowered, every layer mapped) for a target;
@@ -71,6 +74,15 @@ void naasc_context_destroy(NaascContext *ctx);
 const char *naasc_context_error(const NaascContext *ctx);
 /* Threads the mapper and the search may use (default 1). */
 void naasc_context_set_jobs(NaascContext *ctx, int jobs);
+/* Receives the text of messages as a call reports them: errors, and the
+ * warnings and notes that naasc_context_error does not keep (a call that
+ * succeeds may still warn).  text is what the command line prints to
+ * stderr, newlines included; len its length.  It is called during the
+ * call, from its thread, once or more per message. */
+typedef void (*NaascDiagnosticFn)(void *user, const char *text, size_t len);
+/* Sets ctx's handler (NULL: none, the default).  A failing call still
+ * leaves its errors in naasc_context_error. */
+void naasc_context_set_diagnostic_handler(NaascContext *ctx, NaascDiagnosticFn fn, void *user);
 
 void naasc_string_free(char *s);
 
@@ -82,8 +94,19 @@ NaascStatus naasc_model_import(NaascContext *ctx, const char *path, const char *
                                int nshapes, NaascModel **out);
 /* A network of the bundled zoo (naasc zoo --list) with weights from seed. */
 NaascStatus naasc_model_zoo(NaascContext *ctx, const char *name, uint64_t seed, NaascModel **out);
+/* A network of the zoo without weight values (`naasc zoo NAME
+ * --no-weights`): every parameter is a graph input of its shape. */
+NaascStatus naasc_model_zoo_shapes(NaascContext *ctx, const char *name, NaascModel **out);
+/* The zoo's networks, in a fixed order: i in [0, naasc_zoo_count()); NULL
+ * out of range.  Borrowed.  (A name may be a family, e.g. "nb201:ARCH".) */
+int naasc_zoo_count(void);
+const char *naasc_zoo_name(int i);
+const char *naasc_zoo_description(int i);
 void naasc_model_destroy(NaascModel *m);
 const char *naasc_model_name(const NaascModel *m); /* borrowed */
+/* Writes the model as imported as an ONNX file (opset 13), atomically
+ * (`naasc zoo NAME -o FILE.onnx`, `naasc MODEL --emit=onnx -o FILE`). */
+NaascStatus naasc_model_write_onnx(NaascContext *ctx, const NaascModel *m, const char *path);
 /* The summary table of the model as imported (`naasc MODEL --summary --no-fold`). */
 NaascStatus naasc_model_summary(NaascContext *ctx, const NaascModel *m, char **text);
 
@@ -100,6 +123,11 @@ void naasc_target_destroy(NaascTarget *t);
 const char *naasc_target_name(const NaascTarget *t); /* borrowed */
 int naasc_target_levels(const NaascTarget *t);       /* storage levels, DRAM included */
 const char *naasc_target_level_name(const NaascTarget *t, int level); /* NULL if out of range */
+/* The target at precision `precision` (--precision: "w8a8", "int8",
+ * "fp16", ...; docs/technology.md): its word widths and the energies and
+ * area that depend on them.  ("model", the model's own, needs a model: use
+ * the command line.) */
+NaascStatus naasc_target_set_precision(NaascContext *ctx, NaascTarget *t, const char *precision);
 /* The target in naasc's YAML (what --print-arch prints; parses back). */
 NaascStatus naasc_target_print(NaascContext *ctx, const NaascTarget *t, char **yaml);
 /* The preset names, in a fixed order; *n gets their count (borrowed). */
@@ -178,6 +206,24 @@ NaascStatus naasc_timeloop_write(NaascContext *ctx, const char *dir, const char 
  * the reason (which level overflows, which factor is wrong). */
 NaascStatus naasc_cost(NaascContext *ctx, const NaascTarget *t, const NaascProblem *p,
                        const NaascMapping *m, NaascCost *out);
+
+/* The figures of naasc_cost as text, as `naasc cost --arch A --problem P
+ * --mapping M` prints them after its first line: per level and tensor the
+ * reads, fills, updates, tile and energy; per level the cycles; then the
+ * totals. */
+NaascStatus naasc_cost_table(NaascContext *ctx, const NaascTarget *t, const NaascProblem *p,
+                             const NaascMapping *m, char **text);
+
+/* ---- one component: the technology model ---------------------------------- */
+
+/* The technology model's energy per action and area of one component
+ * (`naasc tech KIND ATTR=VALUE ...`, docs/technology.md): kind "sram",
+ * "regfile", "mac", "dram" or "noc"; attrs[0..nattrs) each "ATTR=VALUE".
+ * *json gets the figures as one JSON object on one line, newline included,
+ * as the command prints it.  An unknown kind, attribute or value is
+ * NAASC_BADINPUT; an item not of the form ATTR=VALUE is NAASC_USAGE. */
+NaascStatus naasc_tech(NaascContext *ctx, const char *kind, const char *const *attrs, int nattrs,
+                       char **json);
 
 /* The mapper's options (naasc's map{...} pass options); zeroed fields and
  * NULL strings take the defaults. */

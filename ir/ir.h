@@ -2,7 +2,7 @@
  * ir.h: the public interface of ir/, the data structures every other
  * library shares (included as "ir/ir.h"; ir/ depends on no other library):
  *
- *   - arenas, diagnostics, files, element types;
+ *   - arenas, diagnostics, files, element types, the JSON and SVG writers;
  *   - the graph IR: tensors and nodes, the op table, its text form and parser;
  *   - the accelerator nouns: Problem, Arch, Mapping, MapConstraints, CostResult;
  *   - the loop-nest IR: Module, Nest, NestMapping, its text form and verifier.
@@ -150,6 +150,56 @@ void json_num(JsonWriter *j, const char *fmt, double v); /* fmt: one double, e.g
 void json_int(JsonWriter *j, int64_t v);
 void json_uint(JsonWriter *j, uint64_t v);
 void json_bool(JsonWriter *j, bool v);
+
+/* ---- SVG writer (ir/svg.c) ------------------------------------------ */
+
+/* The one SVG plotting helper: every chart naasc writes goes through it.
+ * A plot is a canvas (width x height) with margins around its plot area;
+ * x0..x1 and y0..y1 are the data at the area's edges, and on a log axis
+ * (xlog, ylog) they are log10 of the data, while svg_x and svg_y still take
+ * the data themselves.  Marks are drawn at canvas coordinates (y down);
+ * every number is written with one decimal (".0" dropped) and every text is
+ * escaped, so any name gives a valid file and a plot is a pure function of
+ * its data. */
+typedef struct {
+  FILE *f;
+  double width, height, left, right, top, bottom; /* the canvas and its margins */
+  double x0, x1, y0, y1;                          /* the plot area's data ranges */
+  bool xlog, ylog;                                /* log10 axes */
+} SvgPlot;
+
+double svg_x(const SvgPlot *p, double v); /* data x to canvas x */
+double svg_y(const SvgPlot *p, double v); /* data y to canvas y (up on the page) */
+/* The <svg> element, a white background, and the title at (left, title_y). */
+void svg_begin(const SvgPlot *p, int font_size, double title_y, const char *title);
+void svg_end(const SvgPlot *p);
+/* The x axis (bottom) and the y axis (left) as lines, and their labels
+ * (NULL: none), the y label turned up the page. */
+void svg_axes(const SvgPlot *p, const char *xlabel, const char *ylabel);
+/* A second y axis on the right (a line and its label, turned down). */
+void svg_axis_right(const SvgPlot *p, const char *label);
+/* n + 1 evenly spaced tick labels on axis 'x', 'y' (left) or 'r' (right),
+ * each the data value (10^v on a log axis) formatted by fmt (one double). */
+void svg_ticks(const SvgPlot *p, char axis, int n, const char *fmt);
+/* Text at (x, y): anchor "middle"/"end" (NULL: start), rotated by `rotate`
+ * degrees about (x, y) (0: not), style extra attributes (NULL: none). */
+void svg_text(const SvgPlot *p, double x, double y, const char *anchor, double rotate,
+              const char *style, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void svg_line(const SvgPlot *p, double x1, double y1, double x2, double y2, const char *stroke,
+              const char *dash); /* dash: a stroke-dasharray, or NULL */
+/* A rectangle (x or y NAN: attribute left out); fill NULL: "none"; stroke
+ * may be NULL; tip (may be NULL) is the tooltip. */
+void svg_rect(const SvgPlot *p, double x, double y, double w, double h, const char *fill,
+              const char *stroke, const char *tip);
+/* A point: a circle filled with fill (NULL: "none"), ringed by stroke (may be NULL). */
+void svg_circle(const SvgPlot *p, double x, double y, double r, const char *fill,
+                const char *stroke);
+/* A series: a polyline through the points given between begin and end. */
+void svg_series_begin(const SvgPlot *p, const char *stroke, double width);
+void svg_series_point(const SvgPlot *p, double x, double y);
+void svg_series_end(const SvgPlot *p);
+/* Text with & < > " escaped (control characters other than tab and newline as '?'). */
+void svg_escape(FILE *f, const char *s);
 
 /* ---- element types --------------------------------------------------- */
 

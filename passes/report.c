@@ -7,7 +7,8 @@
  *   - a table (text),
  *   - JSON, schema "naasc-report/1" (docs/cost-model.md, "Reports"),
  *   - an SVG chart: per-layer energy by level as stacked bars, and cycles as
- *     a line on a second axis; self-contained, it opens in any browser.
+ *     a line on a second axis, drawn with the SVG helper of ir/ (svg.c);
+ *     self-contained, it opens in any browser.
  * Layer totals add energies and cycles (the layers run one after another);
  * the total EDP is total energy x total cycles.  Vector-unit nests are not
  * costed yet and are counted in `vector_nests`.
@@ -115,8 +116,9 @@ static void json_row(JsonWriter *j, const Arch *a, const char *name, int64_t mac
 static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                       "#edc948", "#b07aa1", "#ff9da7", "#9c755f"};
 
+/* Energy by level as stacked bars on the left axis, cycles as a line on
+ * the right one; a layer a category of the x axis, 28 units apart. */
 static void svg(FILE *f, const Module *m, const Arch *a, const Row *rows, int n) {
-  int W = 190 + 28 * (n > 8 ? n : 8), H = 500, x0 = 90, y0 = 70, ph = 300;
   double emax = 0;
   int64_t cmax = 0;
   for (int i = 0; i < n; i++) {
@@ -125,61 +127,42 @@ static void svg(FILE *f, const Module *m, const Arch *a, const Row *rows, int n)
   }
   if (emax <= 0) emax = 1;
   if (cmax <= 0) cmax = 1;
-  fprintf(f,
-          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-          "font-family=\"sans-serif\" font-size=\"11\">\n",
-          W, H);
-  fprintf(f, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", W, H);
-  fprintf(
-      f,
-      "<text x=\"%d\" y=\"20\" font-size=\"14\">%s on %s: energy by level (bars, pJ) and cycles (line)</text>\n",
-      x0, m->name, a->name);
-  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", x0, y0, x0,
-          y0 + ph);
-  fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", x0, y0 + ph,
-          W - 90, y0 + ph);
-  fprintf(
-      f,
-      "<text transform=\"translate(16,%d) rotate(-90)\" text-anchor=\"middle\">energy (pJ)</text>\n",
-      y0 + ph / 2);
-  fprintf(f,
-          "<text transform=\"translate(%d,%d) rotate(90)\" text-anchor=\"middle\">cycles</text>\n",
-          W - 10, y0 + ph / 2);
-  for (int t = 0; t <= 4; t++) {
-    double v = emax * t / 4;
-    int y = y0 + ph - ph * t / 4;
-    fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.3g</text>\n", x0 - 4, y + 4, v);
-    fprintf(f, "<text x=\"%d\" y=\"%d\">%.3g</text>\n", W - 86, y + 4, (double)cmax * t / 4);
-  }
+  /* the plot area: x 90..W-90, y 70..370 */
+  SvgPlot pe = {f, 190 + 28 * (n > 8 ? n : 8), 500, 90, 90, 70, 130, 0, 1, 0, emax, false, false};
+  SvgPlot pc = pe; /* the same area, cycles on the right axis */
+  pc.y1 = (double)cmax;
+  char title[256];
+  snprintf(title, sizeof title, "%s on %s: energy by level (bars, pJ) and cycles (line)", m->name,
+           a->name);
+  svg_begin(&pe, 11, 20, title);
+  svg_axes(&pe, NULL, "energy (pJ)");
+  svg_axis_right(&pc, "cycles");
+  svg_ticks(&pe, 'y', 4, "%.3g");
+  svg_ticks(&pc, 'r', 4, "%.3g");
   for (int i = 0; i < n; i++) {
-    double acc = 0;
-    int x = x0 + 8 + 28 * i;
+    double acc = 0, x = pe.left + 8 + 28 * i;
     for (int l = -1; l < a->nlevels; l++) { /* -1: the MACs */
       double e = l < 0 ? rows[i].c.mac_energy_pj : rows[i].c.level[l].energy_pj;
       if (e <= 0) continue;
-      double h = ph * e / emax, y = y0 + ph - ph * (acc + e) / emax;
-      fprintf(
-          f,
-          "<rect x=\"%d\" y=\"%.1f\" width=\"20\" height=\"%.1f\" fill=\"%s\"><title>%s %s: %.4g pJ</title></rect>\n",
-          x, y, h, palette[(l + 1) % 9], rows[i].name, l < 0 ? "MAC" : a->level[l].name, e);
+      char tip[256];
+      snprintf(tip, sizeof tip, "%s %s: %.4g pJ", rows[i].name, l < 0 ? "MAC" : a->level[l].name,
+               e);
+      double top = svg_y(&pe, acc + e);
+      svg_rect(&pe, x, top, 20, svg_y(&pe, acc) - top, palette[(l + 1) % 9], NULL, tip);
       acc += e;
     }
-    fprintf(f, "<text transform=\"translate(%d,%d) rotate(60)\">%s</text>\n", x + 4, y0 + ph + 8,
-            rows[i].name);
+    svg_text(&pe, x + 4, pe.height - pe.bottom + 8, NULL, 60, NULL, "%s", rows[i].name);
   }
-  fputs("<polyline fill=\"none\" stroke=\"black\" stroke-width=\"1.5\" points=\"", f);
+  svg_series_begin(&pc, "black", 1.5);
   for (int i = 0; i < n; i++)
-    fprintf(f, "%d,%.1f ", x0 + 18 + 28 * i,
-            y0 + ph - ph * (double)rows[i].c.cycles / (double)cmax);
-  fputs("\"/>\n", f);
-  for (int l = -1; l < a->nlevels; l++) {
-    int x = x0 + 110 * ((l + 1) % 6), y = 34 + 14 * ((l + 1) / 6);
-    fprintf(
-        f,
-        "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
-        x, y, palette[(l + 1) % 9], x + 14, y + 9, l < 0 ? "MAC" : a->level[l].name);
+    svg_series_point(&pc, pc.left + 18 + 28 * i, svg_y(&pc, (double)rows[i].c.cycles));
+  svg_series_end(&pc);
+  for (int l = -1; l < a->nlevels; l++) { /* the legend */
+    double x = pe.left + 110 * ((l + 1) % 6), y = 34 + 14 * ((l + 1) / 6);
+    svg_rect(&pe, x, y, 10, 10, palette[(l + 1) % 9], NULL, NULL);
+    svg_text(&pe, x + 14, y + 9, NULL, 0, NULL, "%s", l < 0 ? "MAC" : a->level[l].name);
   }
-  fputs("</svg>\n", f);
+  svg_end(&pe);
 }
 
 Rc report_write(const Module *m, const Arch *a, FILE *table, const char *json_path, Diag *d) {

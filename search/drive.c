@@ -454,37 +454,13 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
 
 /* ---- plots ---------------------------------------------------------------------- */
 
-static SvgFrame frame(double x0, double x1) {
-  return (SvgFrame){640, 400, 70, 20, 30, 50, x0, x1, 0, 1};
-}
-
-static void svg_axes(FILE *f, const SvgFrame *fr, const char *xl, const char *yl) {
-  fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s</text>\n",
-          (fr->width + fr->left) / 2, fr->height - 10, xl);
-  fprintf(
-      f,
-      "<text x=\"14\" y=\"%g\" transform=\"rotate(-90 14 %g)\" text-anchor=\"middle\">%s</text>\n",
-      fr->height / 2, fr->height / 2, yl);
-  fprintf(f,
-          "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"black\"/>\n",
-          fr->left, fr->top, fr->width - fr->left - fr->right, fr->height - fr->top - fr->bottom);
-}
-
-/* Ticks: x linear (integers with xint), y in log10. */
-static void svg_ticks(FILE *f, const SvgFrame *fr, bool xint) {
-  for (int k = 0; k <= 4; k++) {
-    double x = fr->x0 + (fr->x1 - fr->x0) * k / 4, ly = fr->y0 + (fr->y1 - fr->y0) * k / 4;
-    fprintf(f,
-            xint ? "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.0f</text>\n"
-                 : "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.3g</text>\n",
-            svg_x(fr, x), fr->height - fr->bottom + 16, x);
-    fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", fr->left - 4,
-            svg_y(fr, ly) + 4, pow(10, ly));
-  }
+/* The canvas of both plots; y is log10 of the objective (frame_y sets its range). */
+static SvgPlot frame(FILE *f, double x0, double x1) {
+  return (SvgPlot){f, 640, 400, 70, 20, 30, 50, x0, x1, 0, 1, false, true};
 }
 
 /* y: log10 of the valid candidates' scores, padded. */
-static void frame_y(const NaasResult *r, SvgFrame *fr) {
+static void frame_y(const NaasResult *r, SvgPlot *fr) {
   fr->y0 = INFINITY;
   fr->y1 = -INFINITY;
   for (int64_t i = 0; i < r->nlog; i++)
@@ -503,33 +479,34 @@ static void frame_y(const NaasResult *r, SvgFrame *fr) {
 }
 
 static void svg_convergence(FILE *f, const NaasResult *r, const char *what) {
-  SvgFrame fr = frame(0, (double)(r->iterations > 1 ? r->iterations - 1 : 1));
+  SvgPlot fr = frame(f, 0, (double)(r->iterations > 1 ? r->iterations - 1 : 1));
   frame_y(r, &fr);
   char title[128], yl[64];
   snprintf(title, sizeof title,
            "convergence: %s per iteration (grey: population, blue: best so far)", what);
   snprintf(yl, sizeof yl, "%s (log scale)", what);
-  svg_begin(f, &fr, 18, title);
-  svg_axes(f, &fr, "iteration", yl);
-  svg_ticks(f, &fr, true);
+  svg_begin(&fr, 12, 18, title);
+  svg_axes(&fr, "iteration", yl);
+  svg_ticks(&fr, 'x', 4, "%.0f");
+  svg_ticks(&fr, 'y', 4, "%.3g");
   for (int64_t i = 0; i < r->nlog; i++)
     if (r->log[i].valid)
-      svg_circle(f, svg_x(&fr, (double)r->log[i].iteration), svg_y(&fr, log10(r->log[i].score)), 2,
-                 "#999");
-  svg_polyline_begin(f, "#1f5fbf", 2);
+      svg_circle(&fr, svg_x(&fr, (double)r->log[i].iteration), svg_y(&fr, r->log[i].score), 2,
+                 "#999", NULL);
+  svg_series_begin(&fr, "#1f5fbf", 2);
   double best = INFINITY;
   for (int64_t i = 0; i < r->nlog; i++) {
     if (r->log[i].valid && r->log[i].score < best) best = r->log[i].score;
     bool last = i + 1 == r->nlog || r->log[i + 1].iteration != r->log[i].iteration;
     if (last && isfinite(best))
-      svg_point(f, svg_x(&fr, (double)r->log[i].iteration), svg_y(&fr, log10(best)));
+      svg_series_point(&fr, svg_x(&fr, (double)r->log[i].iteration), svg_y(&fr, best));
   }
-  svg_polyline_end(f);
-  svg_end(f);
+  svg_series_end(&fr);
+  svg_end(&fr);
 }
 
 static void svg_pareto(FILE *f, const NaasResult *r, const char *what) {
-  SvgFrame fr = frame(INFINITY, -INFINITY);
+  SvgPlot fr = frame(f, INFINITY, -INFINITY);
   for (int64_t i = 0; i < r->nlog; i++)
     if (r->log[i].valid) {
       double x = r->log[i].area_um2 / 1e6;
@@ -545,19 +522,20 @@ static void svg_pareto(FILE *f, const NaasResult *r, const char *what) {
   snprintf(title, sizeof title, "%s versus area (grey: every valid candidate, red: Pareto front)",
            what);
   snprintf(yl, sizeof yl, "%s (log scale)", what);
-  svg_begin(f, &fr, 18, title);
-  svg_axes(f, &fr, "area (mm^2, placeholder model)", yl);
-  svg_ticks(f, &fr, false);
+  svg_begin(&fr, 12, 18, title);
+  svg_axes(&fr, "area (mm^2, placeholder model)", yl);
+  svg_ticks(&fr, 'x', 4, "%.3g");
+  svg_ticks(&fr, 'y', 4, "%.3g");
   int64_t n = 0;
   for (int64_t i = 0; i < r->nlog; i++)
     if (r->log[i].valid)
-      svg_circle(f, svg_x(&fr, r->log[i].area_um2 / 1e6), svg_y(&fr, log10(r->log[i].score)), 2,
-                 "#999"),
+      svg_circle(&fr, svg_x(&fr, r->log[i].area_um2 / 1e6), svg_y(&fr, r->log[i].score), 2, "#999",
+                 NULL),
           n++;
   /* The front: sort by area (then score), keep each point that beats all smaller ones. */
   int64_t *idx = malloc(sizeof *idx * (size_t)(n + 1));
   if (!idx) {
-    svg_end(f);
+    svg_end(&fr);
     return;
   }
   int64_t k = 0;
@@ -573,17 +551,17 @@ static void svg_pareto(FILE *f, const NaasResult *r, const char *what) {
     }
     idx[j + 1] = v;
   }
-  svg_polyline_begin(f, "#c0392b", 2);
+  svg_series_begin(&fr, "#c0392b", 2);
   double best = INFINITY;
   for (int64_t i = 0; i < k; i++) {
     const NaasCandidate *c = &r->log[idx[i]];
     if (c->score < best) {
       best = c->score;
-      svg_point(f, svg_x(&fr, c->area_um2 / 1e6), svg_y(&fr, log10(c->score)));
+      svg_series_point(&fr, svg_x(&fr, c->area_um2 / 1e6), svg_y(&fr, c->score));
     }
   }
-  svg_polyline_end(f);
-  svg_end(f);
+  svg_series_end(&fr);
+  svg_end(&fr);
   free(idx);
 }
 

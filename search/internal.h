@@ -65,23 +65,4 @@ void naas_describe(const Arch *a, NaasCandidate *c);
 Rc naas_gradient_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o,
                         NaasResult *r, Diag *d);
 
-/* ---- SVG plots (plot.c) ------------------------------------------------------ */
-
-/* A plot's canvas (width x height), its margins around the axes' box, and
- * the data ranges the box spans. */
-typedef struct {
-  double width, height, left, right, top, bottom;
-  double x0, x1, y0, y1;
-} SvgFrame;
-
-double svg_x(const SvgFrame *fr, double v); /* data x to canvas x */
-double svg_y(const SvgFrame *fr, double v); /* data y to canvas y (up) */
-/* The <svg> element, a white background and the title at (left, title_y). */
-void svg_begin(FILE *f, const SvgFrame *fr, double title_y, const char *title);
-void svg_circle(FILE *f, double x, double y, double r, const char *fill);
-void svg_polyline_begin(FILE *f, const char *stroke, double width);
-void svg_point(FILE *f, double x, double y);
-void svg_polyline_end(FILE *f);
-void svg_end(FILE *f);
-
 #endif

@@ -117,12 +117,11 @@ static Rc write_buf(const char *dir, const char *name, FILE *f, char **buf, size
   return rc;
 }
 
-/* Accuracy (y) against log10 EDP (x) of every cell scored; the front joined. */
+/* Accuracy (y) against EDP (x, log scale) of every cell scored; the front joined. */
 static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, const int *front,
                        int nf, int best, double base_edp, double base_acc, double min_acc,
                        double max_edp, const char *title) {
-  const double W = 640, H = 420, L = 70, R = 20, T = 40, B = 50;
-  SvgFrame fr = {W, H, L, R, T, B, 0, 1, 0, 1};
+  SvgPlot fr = {f, 640, 420, 70, 20, 40, 50, 0, 1, 0, 1, true, false};
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (int i = 0; i < n; i++) {
     double x = log10(h[i].edp);
@@ -137,70 +136,47 @@ static void pareto_svg(FILE *f, const NasPoint *h, const double *acc, int n, con
   double px = 0.03 * (x1 - x0), py = 0.03 * (y1 - y0); /* margins inside the axes */
   x0 -= px, x1 += px, y0 -= py, y1 += py;
   fr.x0 = x0, fr.x1 = x1, fr.y0 = y0, fr.y1 = y1;
-#define SX(v) svg_x(&fr, (v))
-#define SY(v) svg_y(&fr, (v))
-  svg_begin(f, &fr, 20, title);
-  fprintf(f,
-          "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\"/>\n"
-          "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\"/>\n",
-          L, H - B, W - R, H - B, L, T, L, H - B);
-  for (int k = 0; k <= 4; k++) {
-    double xv = x0 + (x1 - x0) * k / 4, yv = y0 + (y1 - y0) * k / 4;
-    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">1e%.2f</text>\n", SX(xv), H - B + 18,
-            xv);
-    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%.2f</text>\n", L - 6, SY(yv) + 4, yv);
+  double L = fr.left, T = fr.top, R = fr.width - fr.right, B = fr.height - fr.bottom;
+  svg_begin(&fr, 12, 20, title);
+  svg_axes(&fr, "EDP (pJ x cycles, log scale)", "accuracy (%)");
+  svg_ticks(&fr, 'x', 4, "%.3g");
+  svg_ticks(&fr, 'y', 4, "%.2f");
+  if (min_acc > y0 && min_acc < y1) {
+    svg_line(&fr, L, svg_y(&fr, min_acc), R, svg_y(&fr, min_acc), "#888", "4 3");
+    svg_text(&fr, L + 4, svg_y(&fr, min_acc) - 4, NULL, 0, "fill=\"#666\"", "bound %.2f%%",
+             min_acc);
   }
-  fprintf(f,
-          "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">EDP (pJ x cycles, log scale)</text>\n"
-          "<text x=\"16\" y=\"%g\" transform=\"rotate(-90 16 %g)\" text-anchor=\"middle\">"
-          "accuracy (%%)</text>\n",
-          (L + W - R) / 2, H - 12, (T + H - B) / 2, (T + H - B) / 2);
-  if (min_acc > y0 && min_acc < y1)
-    fprintf(
-        f,
-        "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#888\" "
-        "stroke-dasharray=\"4 3\"/>\n<text x=\"%g\" y=\"%.1f\" fill=\"#666\">bound %.2f%%</text>\n",
-        L, SY(min_acc), W - R, SY(min_acc), L + 4, SY(min_acc) - 4, min_acc);
-  if (max_edp > 0 && log10(max_edp) > x0 && log10(max_edp) < x1)
-    fprintf(
-        f,
-        "<line x1=\"%.1f\" y1=\"%g\" x2=\"%.1f\" y2=\"%g\" stroke=\"#888\" "
-        "stroke-dasharray=\"4 3\"/>\n<text x=\"%.1f\" y=\"%g\" fill=\"#666\">EDP bound</text>\n",
-        SX(log10(max_edp)), T, SX(log10(max_edp)), H - B, SX(log10(max_edp)) + 4, T + 12);
-  for (int i = 0; i < n; i++) svg_circle(f, SX(log10(h[i].edp)), SY(acc[i]), 2.5, "#9ab");
-  svg_polyline_begin(f, "#c33", 1.5);
-  for (int i = 0; i < nf; i++) svg_point(f, SX(log10(h[front[i]].edp)), SY(acc[front[i]]));
-  svg_polyline_end(f);
+  if (max_edp > 0 && log10(max_edp) > x0 && log10(max_edp) < x1) {
+    double x = svg_x(&fr, max_edp);
+    svg_line(&fr, x, T, x, B, "#888", "4 3");
+    svg_text(&fr, x + 4, T + 12, NULL, 0, "fill=\"#666\"", "EDP bound");
+  }
+  for (int i = 0; i < n; i++)
+    svg_circle(&fr, svg_x(&fr, h[i].edp), svg_y(&fr, acc[i]), 2.5, "#9ab", NULL);
+  svg_series_begin(&fr, "#c33", 1.5);
   for (int i = 0; i < nf; i++)
-    svg_circle(f, SX(log10(h[front[i]].edp)), SY(acc[front[i]]), 3.5, "#c33");
-  if (best >= 0)
-    fprintf(f,
-            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"none\" stroke=\"black\" "
-            "stroke-width=\"2\"/>\n",
-            SX(log10(h[best].edp)), SY(acc[best]));
+    svg_series_point(&fr, svg_x(&fr, h[front[i]].edp), svg_y(&fr, acc[front[i]]));
+  svg_series_end(&fr);
+  for (int i = 0; i < nf; i++)
+    svg_circle(&fr, svg_x(&fr, h[front[i]].edp), svg_y(&fr, acc[front[i]]), 3.5, "#c33", NULL);
+  if (best >= 0) svg_circle(&fr, svg_x(&fr, h[best].edp), svg_y(&fr, acc[best]), 7, NULL, "black");
   if (base_edp > 0)
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"#36c\"/>\n",
-            SX(log10(base_edp)) - 4, SY(base_acc) - 4);
+    svg_rect(&fr, svg_x(&fr, base_edp) - 4, svg_y(&fr, base_acc) - 4, 8, 8, "#36c", NULL, NULL);
   /* The legend, bottom right (the front rises to the top right). */
-  double lx = W - R - 250, ly = H - B - 70;
-  fprintf(
-      f,
-      "<rect x=\"%g\" y=\"%g\" width=\"244\" height=\"64\" fill=\"white\" stroke=\"#ccc\"/>\n"
-      "<circle cx=\"%g\" cy=\"%g\" r=\"2.5\" fill=\"#9ab\"/><text x=\"%g\" y=\"%g\">network scored</text>\n"
-      "<circle cx=\"%g\" cy=\"%g\" r=\"3.5\" fill=\"#c33\"/><text x=\"%g\" y=\"%g\">Pareto front</text>\n"
-      "<circle cx=\"%g\" cy=\"%g\" r=\"6\" fill=\"none\" stroke=\"black\" stroke-width=\"2\"/>"
-      "<text x=\"%g\" y=\"%g\">the design</text>\n",
-      lx, ly, lx + 12, ly + 14, lx + 24, ly + 18, lx + 12, ly + 30, lx + 24, ly + 34, lx + 12,
-      ly + 48, lx + 24, ly + 52);
-  if (base_edp > 0)
-    fprintf(
-        f,
-        "<rect x=\"%g\" y=\"%g\" width=\"8\" height=\"8\" fill=\"#36c\"/>"
-        "<text x=\"%g\" y=\"%g\">most accurate,</text><text x=\"%g\" y=\"%g\">own dataflow</text>\n",
-        lx + 118, ly + 10, lx + 132, ly + 18, lx + 132, ly + 34);
-  svg_end(f);
-#undef SX
-#undef SY
+  double lx = R - 250, ly = B - 70;
+  svg_rect(&fr, lx, ly, 244, 64, "white", "#ccc", NULL);
+  svg_circle(&fr, lx + 12, ly + 14, 2.5, "#9ab", NULL);
+  svg_text(&fr, lx + 24, ly + 18, NULL, 0, NULL, "network scored");
+  svg_circle(&fr, lx + 12, ly + 30, 3.5, "#c33", NULL);
+  svg_text(&fr, lx + 24, ly + 34, NULL, 0, NULL, "Pareto front");
+  svg_circle(&fr, lx + 12, ly + 48, 6, NULL, "black");
+  svg_text(&fr, lx + 24, ly + 52, NULL, 0, NULL, "the design");
+  if (base_edp > 0) {
+    svg_rect(&fr, lx + 118, ly + 10, 8, 8, "#36c", NULL, NULL);
+    svg_text(&fr, lx + 132, ly + 18, NULL, 0, NULL, "most accurate,");
+    svg_text(&fr, lx + 132, ly + 34, NULL, 0, NULL, "own dataflow");
+  }
+  svg_end(&fr);
 }
 
 typedef struct {

@@ -11,7 +11,7 @@
  *     predictor (nas.c, predictor.c);
  *   - the drivers of `naasc --search` and `--nas`: a whole run with its
  *     baselines, result files and plots, from a filled options struct
- *     (drive.c, nas_drive.c; their plots share plot.c).
+ *     (drive.c, nas_drive.c; their plots are drawn with ir/svg.c).
  *
  * Optimizers work on [0,1]^dim and minimise.  Every random draw comes from
  * the optimizer's own generator seeded by the caller, so a run is a pure

@@ -3,7 +3,9 @@
  * binary's modes (naasc_cost.c, naasc_search.c, naasc_nas.c, called from
  * naasc.c's main) and the command-line helpers of those modes: a usage
  * error, and the two forms of a flag with a value, "--flag=value" and
- * "--flag value".
+ * "--flag value"; the C API context the modes call the library through
+ * (cli_context: its messages go to stderr as they are reported, as the
+ * library's own Diag on stderr would print them).
  *
  * Invariants:
  *   - a usage error is one line "naasc: error: ..." then one line naming
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/naasc.h"
 #include "ir/ir.h"
 
 /* The modes of naasc: `naasc cost ...` (argv[0] is "cost"), `naasc --search
@@ -35,6 +38,20 @@ int naasc_cost_main(int argc, char **argv);
 int naasc_search_main(int argc, char **argv);
 int naasc_nas_main(int argc, char **argv);
 int naasc_tech_main(int argc, char **argv);
+
+static inline void cli_diag_stderr(void *user, const char *text, size_t len) {
+  (void)user;
+  fwrite(text, 1, len, stderr);
+}
+
+/* A context of the C API whose messages (errors, warnings, notes) go to
+ * stderr as they are reported; NULL if out of memory.  Freed with
+ * naasc_context_destroy. */
+static inline NaascContext *cli_context(void) {
+  NaascContext *c = naasc_context_create();
+  if (c) naasc_context_set_diagnostic_handler(c, cli_diag_stderr, NULL);
+  return c;
+}
 
 /* Prints "naasc: error: " fmt (with arg) and "Try 'help'."; returns RC_USAGE. */
 static inline int cli_usage_error(const char *help, const char *fmt, const char *arg) {

@@ -8,6 +8,16 @@
  *
  * Exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error
  * (docs/user-guide.md).  Every error names the file and the place in it.
+ *
+ * Through the C API (api/naasc.h, a context whose messages go to stderr):
+ * `naasc zoo` (naasc_zoo_*, naasc_model_zoo, naasc_model_write_onnx),
+ * --list-targets and --print-arch [--precision P] (naasc_target_*), and
+ * the modes of naasc_cost.c and naasc_tech.c as they say.  Compiling a
+ * model stays on the lower-level interfaces: the pass manager with its
+ * instrumentation and plugins (passes/passes.h; naasc_compile is its
+ * one-call form), the graph's output before lowering, .nir input with its
+ * weights file, and the command stream (stream/, runtime/ for cmd-text);
+ * docs/design.md, "The tools and the C API".
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -114,9 +124,8 @@ static int cmd_zoo(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *v;
     if (strcmp(argv[i], "--list") == 0) {
-      int n;
-      const ZooEntry *z = zoo_list(&n);
-      for (int k = 0; k < n; k++) printf("%-14s %s\n", z[k].name, z[k].desc);
+      for (int k = 0; k < naasc_zoo_count(); k++)
+        printf("%-14s %s\n", naasc_zoo_name(k), naasc_zoo_description(k));
       return RC_OK;
     } else if (strcmp(argv[i], "--no-weights") == 0) {
       weights = false;
@@ -136,15 +145,15 @@ static int cmd_zoo(int argc, char **argv) {
   }
   if (!name) return usage_error("%s", "naasc zoo needs a network name (naasc zoo --list)");
   if (!out) return usage_error("%s", "naasc zoo needs -o FILE.onnx");
-  Diag d;
-  diag_init(&d, stderr, "naasc zoo");
-  Model *m = NULL;
-  Rc rc = zoo_build(name, weights, seed, &m, &d);
-  if (rc != RC_OK) return rc;
-  d.file = out;
-  rc = onnx_write(m, out, &d);
-  model_destroy(m);
-  return rc;
+  NaascContext *ctx = cli_context();
+  if (!ctx) return RC_INTERNAL;
+  NaascModel *m = NULL;
+  NaascStatus st =
+      weights ? naasc_model_zoo(ctx, name, seed, &m) : naasc_model_zoo_shapes(ctx, name, &m);
+  if (st == NAASC_OK) st = naasc_model_write_onnx(ctx, m, out);
+  naasc_model_destroy(m);
+  naasc_context_destroy(ctx);
+  return (int)st;
 }
 
 /* The command stream of the lowered, mapped program: written atomically to
@@ -274,22 +283,25 @@ int main(int argc, char **argv) {
     } else if (cli_is_flag(a, "--print-arch")) {
       v = cli_flag_value(argc, argv, &i, "--print-arch");
       if (!v) return usage_error("%s", "--print-arch needs a preset name or a file");
-      static Arch pa;
-      diag_init(&d, stderr, NULL);
-      Rc prc = arch_resolve(v, &pa, &d);
-      for (int k = 1; k < argc && prc == RC_OK; k++) { /* --precision anywhere on the line */
+      NaascContext *ctx = cli_context();
+      NaascTarget *t = NULL;
+      char *yaml = NULL;
+      NaascStatus st = ctx ? naasc_target_load(ctx, v, &t) : NAASC_INTERNAL;
+      for (int k = 1; k < argc && st == NAASC_OK; k++) { /* --precision anywhere on the line */
         const char *pv = strncmp(argv[k], "--precision=", 12) == 0             ? argv[k] + 12
                          : strcmp(argv[k], "--precision") == 0 && k + 1 < argc ? argv[k + 1]
                                                                                : NULL;
-        Precision p;
-        if (pv && (prc = precision_parse(pv, &p, &d, "--precision")) == RC_OK)
-          prc = arch_set_precision(&pa, &p, &d);
+        if (pv) st = naasc_target_set_precision(ctx, t, pv);
       }
-      if (prc == RC_OK) arch_print(stdout, &pa);
-      return prc;
+      if (st == NAASC_OK) st = naasc_target_print(ctx, t, &yaml);
+      if (st == NAASC_OK) fputs(yaml, stdout);
+      naasc_string_free(yaml);
+      naasc_target_destroy(t);
+      naasc_context_destroy(ctx);
+      return (int)st;
     } else if (strcmp(a, "--list-targets") == 0) {
       int np;
-      const char *const *names = arch_preset_names(&np);
+      const char *const *names = naasc_target_presets(&np);
       for (int k = 0; k < np; k++) printf("%s\n", names[k]);
       return RC_OK;
     } else if (cli_is_flag(a, "--format")) {

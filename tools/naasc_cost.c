@@ -24,6 +24,13 @@
  *
  * Exit codes as everywhere in naasc: 0 ok, 1 differences or bad input,
  * 2 usage.  tools/naasc.c calls naasc_cost_main with argv[0] == "cost".
+ *
+ * --arch/--problem/--mapping with naasc's files goes through the C API
+ * (naasc_layer_load, naasc_cost_table, naasc_timeloop_write).  --check and
+ * --timeloop (with --map and --technology) are validation against
+ * Timeloop's references: they read backend's TimeloopSpec and CostCase
+ * (design name, statistics file, constraints, figure-by-figure comparison),
+ * which the API does not expose, so they call backend/backend.h directly.
  */
 #include <string.h>
 
@@ -102,36 +109,6 @@ static int check_cases(char **paths, int n, bool quiet) {
   }
   printf("%d case%s: %d ok, %d failed\n", n, n == 1 ? "" : "s", ok, bad);
   return bad ? RC_BADINPUT : RC_OK;
-}
-
-static void print_result(const Arch *a, const CostResult *r) {
-  static const char *const kinds[3] = {"reads", "fills", "updates"};
-  printf("%-24s %-3s %16s %16s %16s %12s %16s\n", "level", "T", kinds[0], kinds[1], kinds[2],
-         "tile_words", "energy_pJ");
-  for (int l = 0; l < r->nlevels; l++) {
-    const LevelCost *lc = &r->level[l];
-    for (int t = 0; t < NTENSORS; t++)
-      printf("%-24s %-3c %16lld %16lld %16lld %12lld %16.6g\n", a->level[l].name,
-             accel_tensor_letter(t), (long long)lc->total[t].reads, (long long)lc->total[t].fills,
-             (long long)lc->total[t].updates, (long long)lc->tile_words[t],
-             lc->tensor_energy_pj[t]);
-  }
-  printf("\n%-24s %16s %12s\n", "level", "cycles", "slowdown");
-  for (int l = 0; l < r->nlevels; l++)
-    printf("%-24s %16lld %12.4f\n", a->level[l].name, (long long)r->level[l].cycles,
-           r->level[l].slowdown);
-  printf("\nmacs              %lld on %lld of %lld MACs\n", (long long)r->macs,
-         (long long)r->mac_utilized_instances, (long long)a->mac_instances);
-  printf("compute_cycles    %lld\n", (long long)r->compute_cycles);
-  printf("cycles            %lld (bound by %s)\n", (long long)r->cycles,
-         r->bottleneck < 0 ? "compute" : a->level[r->bottleneck].name);
-  if (r->seconds > 0) printf("time              %.6g s at %.6g MHz\n", r->seconds, a->clock_mhz);
-  printf("utilization       %.6f\n", r->utilization);
-  printf("energy_pJ         %.6f (MAC %.6f)\n", r->energy_pj, r->mac_energy_pj);
-  printf("energy_pJ/MAC     %.6f\n", r->energy_pj / (double)r->macs);
-  printf("edp               %.6e pJ*cycles\n", r->edp);
-  if (r->area_um2 > 0)
-    printf("area              %.6g mm^2 (placeholder model)\n", r->area_um2 * 1e-6);
 }
 
 /* Writes the triple as Timeloop files into dir (--emit=timeloop). */
@@ -273,21 +250,24 @@ static int eval_files(const char *ap, const char *pp, const char *mp, const char
     }
   if (k[0] == SPEC_TIMELOOP || k[1] == SPEC_TIMELOOP || k[2] == SPEC_TIMELOOP)
     return eval_timeloop(paths, 3, false, emit_dir);
-  static Arch a;
-  static Problem p;
-  static Mapping m;
-  Diag d;
-  diag_init(&d, stderr, NULL);
-  if (arch_load(ap, &a, &d) != RC_OK) return RC_BADINPUT;
-  if (problem_load(pp, &p, &d) != RC_OK) return RC_BADINPUT;
-  if (mapping_load(mp, &a, &m, &d) != RC_OK) return RC_BADINPUT;
-  d.file = mp;
-  if (cost_check_mapping(&p, &a, &m, &d) != RC_OK) return RC_BADINPUT;
-  CostResult r;
-  if (cost_eval(&p, &a, &m, &r) != COST_OK) return RC_INTERNAL;
-  printf("problem %s on arch %s\n\n", p.name, a.name);
-  print_result(&a, &r);
-  return emit_dir ? emit_timeloop(emit_dir, &a, &p, &m) : RC_OK;
+  NaascContext *ctx = cli_context();
+  NaascTarget *t = NULL;
+  NaascProblem *p = NULL;
+  NaascMapping *m = NULL;
+  char *table = NULL;
+  NaascStatus st = ctx ? naasc_layer_load(ctx, ap, pp, mp, &t, &p, &m) : NAASC_INTERNAL;
+  if (st == NAASC_OK) st = naasc_cost_table(ctx, t, p, m, &table);
+  if (st == NAASC_OK) {
+    printf("problem %s on arch %s\n\n", naasc_problem_name(p), naasc_target_name(t));
+    fputs(table, stdout);
+    if (emit_dir) st = naasc_timeloop_write(ctx, emit_dir, NULL, t, p, m);
+  }
+  naasc_string_free(table);
+  naasc_target_destroy(t);
+  naasc_problem_destroy(p);
+  naasc_mapping_destroy(m);
+  naasc_context_destroy(ctx);
+  return (int)st;
 }
 
 int naasc_cost_main(int argc, char **argv) {

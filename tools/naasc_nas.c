@@ -15,6 +15,9 @@
  *   network.report.txt, .json, .svg   its cost report per layer, under the
  *                                     schedule it was scored with
  * Exit codes as naasc's: 0 ok, 1 bad input, 2 bad usage, 3 internal.
+ *
+ * It calls search/'s driver nas_drive directly: the C API has no network
+ * search yet (docs/design.md, "The tools and the C API").
  */
 #include <math.h>
 #include <stdlib.h>

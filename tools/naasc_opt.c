@@ -12,6 +12,12 @@
  * Default pipelines: "verify" for .nir input, none for a graph dump (it is
  * read, checked as an imported model and printed back), -O2 for ONNX input.
  * Exit codes as naasc: 0 ok, 1 bad input, 2 bad usage, 3 internal error.
+ *
+ * Not a client of the C API (api/naasc.h) by design: it works on IR text
+ * (the graph and loop-nest parsers and printers of ir/) and drives the pass
+ * manager step by step with its instrumentation (passes/passes.h), the
+ * lower-level interface naasc_compile wraps in one call (docs/design.md,
+ * "The tools and the C API").
  */
 #include <stdlib.h>
 #include <string.h>

@@ -16,6 +16,11 @@
  * RT_DEFAULT_MAX_MEMORY, 4 GiB): a stream that needs more is refused before
  * its tensors are allocated.
  * Exit codes: 0 ok, 1 bad input (stream, inputs), 2 bad usage, 3 internal.
+ *
+ * Not a client of the C API (api/naasc.h) by design: it runs streams with
+ * runtime/ and the LLVM JIT of codegen/, which libnaasc.so does not link
+ * (it stays free of LLVM); it calls runtime/runtime.h directly
+ * (docs/design.md, "The tools and the C API").
  */
 #include <errno.h>
 #include <stdlib.h>

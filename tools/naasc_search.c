@@ -19,6 +19,12 @@
  *                        reads it back)
  * With MPI (built with NAASC_MPI, run under mpirun) only rank 0 writes.
  * Exit codes as naasc's: 0 ok, 1 bad input, 2 bad usage, 3 internal.
+ *
+ * It calls search/'s driver (search/search.h) rather than the C API's
+ * NaascSearch, which runs the same naas_search but offers a subset of the
+ * driver (no --fixed baselines, gradient optimizer, MPI ranks, checkpoints
+ * or result files yet), and passes/ and stream/ for the per-model files
+ * (docs/design.md, "The tools and the C API").
  */
 #include <inttypes.h>
 #include <signal.h>

@@ -9,7 +9,9 @@
  * crash; nothing is printed to stdout or stderr by any call (both are
  * redirected to files that must stay empty); naasc_cost's figures are the
  * cost model's (costmodel.cli_yaml's energy); a compiled zoo network's
- * report is JSON starting with its format line; the library exports only
+ * report is JSON starting with its format line; what the tools call (the
+ * diagnostic handler with errors and warnings, the zoo, precision, the cost
+ * table, the technology model) works; the library exports only
  * naasc_* (checked by the test's CMake with nm).
  */
 #include <inttypes.h>
@@ -31,6 +33,20 @@ static FILE *saved; /* the real stdout, for the test's own lines */
       failures++;                                                     \
     }                                                                 \
   } while (0)
+
+/* What a diagnostic handler received. */
+typedef struct {
+  char text[4096];
+  size_t len;
+  int calls;
+} Captured;
+
+static void capture(void *user, const char *text, size_t len) {
+  Captured *c = user;
+  c->calls++;
+  if (c->len + len < sizeof c->text) memcpy(c->text + c->len, text, len), c->len += len;
+  c->text[c->len] = 0;
+}
 
 static long file_size(const char *path) {
   struct stat st;
@@ -132,6 +148,47 @@ int main(int argc, char **argv) {
   NaascModule *bad_mod = NULL;
   CHECK(naasc_compile(ctx, m, t, "fold-bn", &bad_mod) == NAASC_BADINPUT && !bad_mod);
   CHECK(strstr(naasc_context_error(ctx), "lower") != NULL);
+
+  /* what the tools call (tools/): the diagnostic handler gets errors and
+   * the warnings of a call that succeeds; the zoo; precision; the cost
+   * table; the technology model */
+  Captured cap = {.len = 0};
+  naasc_context_set_diagnostic_handler(ctx, capture, &cap);
+  NaascTarget *t3 = NULL;
+  CHECK(naasc_target_load(ctx, "no-such-preset", &t3) == NAASC_BADINPUT && !t3);
+  size_t el = strlen(naasc_context_error(ctx));
+  CHECK(el > 0 && cap.len == el + 1 && strncmp(cap.text, naasc_context_error(ctx), el) == 0 &&
+        cap.text[el] == '\n');
+  cap.len = 0;
+  CHECK(naasc_target_set_precision(ctx, lt, "w8a8") == NAASC_OK);
+  CHECK(strcmp(naasc_context_error(ctx), "") == 0);
+  CHECK(strncmp(cap.text, "eyeriss_like: warning: no technology node", 41) == 0);
+  CHECK(naasc_target_set_precision(ctx, lt, "w77") == NAASC_BADINPUT);
+  naasc_context_set_diagnostic_handler(ctx, NULL, NULL);
+  cap.len = 0;
+  CHECK(naasc_target_load(ctx, "no-such-preset", &t3) == NAASC_BADINPUT && cap.len == 0);
+  CHECK(naasc_zoo_count() > 10 && strcmp(naasc_zoo_name(0), "vgg16") == 0);
+  CHECK(naasc_zoo_description(0) && !naasc_zoo_name(-1) && !naasc_zoo_name(naasc_zoo_count()));
+  NaascModel *zs = NULL;
+  char onnx_path[4200];
+  snprintf(onnx_path, sizeof onnx_path, "%s/squeezenet.onnx", dir);
+  CHECK(naasc_model_zoo_shapes(ctx, "squeezenet", &zs) == NAASC_OK && zs);
+  CHECK(naasc_model_write_onnx(ctx, zs, onnx_path) == NAASC_OK && file_size(onnx_path) > 1000 &&
+        file_size(onnx_path) < 100000); /* no weights: shapes only */
+  naasc_model_destroy(zs);
+  char *table = NULL;
+  CHECK(naasc_cost_table(ctx, lt, lp, lm, &table) == NAASC_OK && table);
+  CHECK(table && strncmp(table, "level ", 6) == 0 && strstr(table, "\nenergy_pJ "));
+  naasc_string_free(table);
+  const char *attrs[] = {"depth=2048", "width=256", "banks=4", "technology=45nm"};
+  char *tj = NULL;
+  CHECK(naasc_tech(ctx, "sram", attrs, 4, &tj) == NAASC_OK && tj && tj[0] == '{' &&
+        strstr(tj, "\"read_pj\": ") && tj[strlen(tj) - 1] == '\n');
+  naasc_string_free(tj);
+  const char *bad_attrs[] = {"depth"};
+  CHECK(naasc_tech(ctx, "sram", bad_attrs, 1, &tj) == NAASC_USAGE);
+  CHECK(naasc_tech(ctx, "flux", NULL, 0, &tj) == NAASC_BADINPUT);
+  CHECK(strstr(naasc_context_error(ctx), "unknown component kind 'flux'") != NULL);
 
   naasc_module_destroy(mod);
   naasc_model_destroy(m);
