@@ -104,8 +104,10 @@ struct SchedModel {
   TInfo *ti;
   uint32_t *cons;
   uint8_t homes;  /* levels that may hold a group's activations */
-  TileSum *cache; /* open addressing, ncache slots (a power of two) */
-  uint32_t ncache, ucache;
+  TileSum *cache; /* the cached tiles, ucache of capcache, in the order first asked */
+  uint32_t *slot; /* open addressing over cache: ncache slots (a power of two), 0 empty,
+                      else 1 + the tile's index; a small table, so a probe stays in cache */
+  uint32_t ncache, ucache, capcache;
   int64_t evals;    /* cost_eval calls for tiles */
   uint32_t rules_b; /* rules_ok's memo: for groups ending at rules_b - 1 (0: none) */
   int8_t rules[64]; /* [b - a]: 1 range_rules passes, -1 it fails, 0 not known */
@@ -204,8 +206,10 @@ Rc sched_model_create(const Module *m, const Arch *a, SchedModel **out, Diag *d)
   for (uint32_t i = 0; i < sm->n; i++) ncons += (uint32_t)m->nests[i].nacc;
   sm->cons = xcalloc(ncons + 1, sizeof *sm->cons);
   sm->ncache = 4096;
-  sm->cache = xcalloc(sm->ncache, sizeof *sm->cache);
-  if (!sm->ni || !sm->ti || !sm->cons || !sm->cache) {
+  sm->slot = xcalloc(sm->ncache, sizeof *sm->slot);
+  sm->capcache = 256;
+  sm->cache = xmalloc(sm->capcache * sizeof *sm->cache);
+  if (!sm->ni || !sm->ti || !sm->cons || !sm->cache || !sm->slot) {
     sched_model_destroy(sm);
     return RC_INTERNAL;
   }
@@ -279,6 +283,7 @@ void sched_model_destroy(SchedModel *sm) {
   xfree(sm->ti);
   xfree(sm->cons);
   xfree(sm->cache);
+  xfree(sm->slot);
   xfree(sm);
 }
 
@@ -550,28 +555,33 @@ static uint32_t tile_hash(uint32_t k, int64_t rows, int64_t cols, int h, bool wr
 
 static const TileSum *tile_get(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int h,
                                bool wres) {
-  if (2 * (sm->ucache + 1) > sm->ncache) { /* grow */
+  if (2 * (sm->ucache + 1) > sm->ncache) { /* grow the index */
     uint32_t nn = sm->ncache * 2;
-    TileSum *nc = xcalloc(nn, sizeof *nc);
-    if (!nc) return NULL;
-    for (uint32_t i = 0; i < sm->ncache; i++) {
-      TileSum *e = &sm->cache[i];
-      if (!e->used) continue;
+    uint32_t *ns = xcalloc(nn, sizeof *ns);
+    if (!ns) return NULL;
+    for (uint32_t i = 0; i < sm->ucache; i++) {
+      const TileSum *e = &sm->cache[i];
       uint32_t j = tile_hash(e->nest, e->rows, e->cols, e->home, e->wres) & (nn - 1);
-      while (nc[j].used) j = (j + 1) & (nn - 1);
-      nc[j] = *e;
+      while (ns[j]) j = (j + 1) & (nn - 1);
+      ns[j] = i + 1;
     }
-    xfree(sm->cache);
-    sm->cache = nc, sm->ncache = nn;
+    xfree(sm->slot);
+    sm->slot = ns, sm->ncache = nn;
+  }
+  if (sm->ucache == sm->capcache) { /* grow the tiles */
+    TileSum *nc = xrealloc(sm->cache, 2 * (size_t)sm->capcache * sizeof *nc);
+    if (!nc) return NULL;
+    sm->cache = nc, sm->capcache *= 2;
   }
   uint32_t j = tile_hash(k, rows, cols, h, wres) & (sm->ncache - 1);
   for (;; j = (j + 1) & (sm->ncache - 1)) {
-    TileSum *e = &sm->cache[j];
-    if (!e->used) break;
+    if (!sm->slot[j]) break;
+    TileSum *e = &sm->cache[sm->slot[j] - 1];
     if (e->nest == k && e->rows == rows && e->cols == cols && e->home == h && e->wres == wres)
       return e;
   }
-  TileSum *e = &sm->cache[j];
+  sm->slot[j] = sm->ucache + 1;
+  TileSum *e = &sm->cache[sm->ucache];
   memset(e, 0, sizeof *e);
   e->nest = k, e->rows = rows, e->cols = cols, e->home = (uint8_t)h, e->wres = wres, e->used = 1;
   sm->ucache++;

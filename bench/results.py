@@ -21,13 +21,16 @@ and a roofline bound under the cost model: every layer's compulsory DRAM
 traffic at the budget's bandwidth and its MACs on all of the budget's PEs.
 
   bench/results.py NAASC [--quick] [--budgets eyeriss,...] [--networks a,b]
-                   [--schedule fused|layer] [--transformers]
+                   [--schedule fused|layer] [--transformers] [--assume physical|naas]
                    [--iterations N --popsize N --map-budget N] [--jobs N]
                    [--work DIR] [--doc docs/results.md] [--no-doc]
 
 --schedule: how every design (searched, baseline, sizing-only, random) is
 scored: its best whole-network schedule (fused, naasc's default) or every
-layer alone.  --quick: 8 iterations of 12 candidates, mapper budget 500 (the defaults are
+layer alone.  --assume: the cost model's mode every run uses (naasc --assume;
+physical, naasc's default, or naas: the paper's assumptions, docs/search.md).
+Each run's CPU time (user + sys of naasc, all threads) is kept in runs.json
+beside its wall time.  --quick: 8 iterations of 12 candidates, mapper budget 500 (the defaults are
 naasc's: 60 x 16, 1000).  Every run's command, time and evaluations are kept
 in WORK/runs.json and the table says exactly what was run.
 """
@@ -37,6 +40,7 @@ import math
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -70,7 +74,7 @@ def geomean(xs):
 def run(naasc, work, budget, net, mode, a):
     out = os.path.join(work, f"{budget}.{net}.{mode}")
     cmd = [naasc, "--search", net, "--budget", budget, "-o", out, "--no-progress", "-q",
-           "--seed", str(a.seed), "--jobs", str(a.jobs), "--schedule", a.schedule]
+           "--seed", str(a.seed), "--jobs", str(a.jobs), "--schedule", a.schedule, "--assume", a.assume]
     cmd += ["--iterations", str(a.iterations), "--popsize", str(a.popsize), "--map-budget", str(a.map_budget)]
     if mode == "sizing":
         cmd += ["--sizing-only", "--no-baseline"]
@@ -80,16 +84,20 @@ def run(naasc, work, budget, net, mode, a):
     if os.path.exists(res):
         os.remove(res)  # never read a previous run's
     t0 = time.time()
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.time() - t0
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
     if p.returncode != 0:
         print(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stderr}", file=sys.stderr)
-        return {"cmd": " ".join(cmd), "rc": p.returncode, "wall": wall}
+        return {"cmd": " ".join(cmd), "rc": p.returncode, "wall": wall, "cpu": cpu}
     with open(os.path.join(out, "result.json")) as f:
         r = json.load(f)
     r["cmd"] = " ".join(cmd[1:]).replace(work + "/", "")
     r["rc"] = 0
     r["wall"] = wall
+    r["cpu"] = cpu
     return r
 
 
@@ -120,7 +128,7 @@ def table(results, a, machine):
                  f"{when}.")
     lines.append("")
     lines.append(f"Search settings ({mode}): {a.iterations} iterations x {a.popsize} candidates, "
-                 f"mapper budget {a.map_budget} per layer and candidate, seed {a.seed}; random search gets "
+                 f"mapper budget {a.map_budget} per layer and candidate, seed {a.seed}, cost model `--assume {a.assume}`; random search gets "
                  "the same number of candidates. Every design compared, the baseline (the budget design "
                  "itself, its own dataflow) included, gets the same final mapping effort: a pass of "
                  f"{a.map_budget} and one of 20,000 mapper evaluations per layer, the better kept "
@@ -201,6 +209,7 @@ def main():
     ap.add_argument("--map-budget", type=int)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--schedule", choices=("fused", "layer"), default="fused")
+    ap.add_argument("--assume", choices=("physical", "naas"), default="physical")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--work", default="results-work")
     ap.add_argument("--doc", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "results.md"))
@@ -229,8 +238,9 @@ def main():
             for mode in ("naas", "sizing", "random"):
                 rr[mode] = run(a.naasc, a.work, budget, net, mode, a)
                 log.append({"budget": budget, "network": net, "mode": mode, **{k: rr[mode].get(k) for k in
-                            ("cmd", "rc", "wall", "seconds", "evals", "candidates", "edp", "energy_pj", "cycles")}})
-                print(f"{budget} {net} {mode}: EDP {rr[mode].get('edp')} in {rr[mode]['wall']:.1f} s", flush=True)
+                            ("cmd", "rc", "wall", "cpu", "seconds", "evals", "candidates", "edp", "energy_pj", "cycles")}})
+                print(f"{budget} {net} {mode}: EDP {rr[mode].get('edp')} in {rr[mode]['wall']:.1f} s "
+                      f"({rr[mode]['cpu']:.1f} CPU s)", flush=True)
                 with open(os.path.join(a.work, "runs.json"), "w") as f:
                     json.dump(log, f, indent=1)
             check_effort(budget, net, rr)

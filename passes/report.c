@@ -473,6 +473,14 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     json_str(&j, a->name);
     json_key(&j, "assume");
     json_str(&j, arch_assume_name(a->assume));
+    {
+      Precision p;
+      char pn[48];
+      precision_of(a, &p);
+      precision_name(&p, pn, sizeof pn);
+      json_key(&j, "precision");
+      json_str(&j, pn);
+    }
     json_key(&j, "technology_nm");
     json_num(&j, "%.6g", a->tech_nm);
     json_key(&j, "area_um2");

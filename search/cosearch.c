@@ -384,7 +384,7 @@ static bool loss_grad(Co *c, double T, double *gz, RelaxedMapping *gr, LossParts
   double lpe, lbits, larea, dpe[MAXZ], dbits[MAXZ], darea[MAXZ];
   arch_logs(c, c->z, &lpe, dpe, &lbits, dbits, &larea, darea);
   double xs[3] = {lpe - log((double)c->bg.pes),
-                  c->bg.bytes ? lbits - log(16.0 * (double)c->bg.onchip_words) : -INFINITY,
+                  c->bg.bytes ? lbits - log((double)c->bg.onchip_bits) : -INFINITY,
                   c->bg.area_um2 > 0 ? larea - log(c->bg.area_um2) : -INFINITY};
   const double *ds[3] = {dpe, dbits, darea};
   for (int j = 0; j < 3; j++) {

@@ -293,6 +293,14 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
   json_str(&j, o->budget);
   json_key(&j, "assume");
   json_str(&j, arch_assume_name(barch->assume));
+  {
+    Precision p;
+    char pn[48];
+    precision_of(&r->arch, &p); /* the design's (the budget's, or --search-precision's choice) */
+    precision_name(&p, pn, sizeof pn);
+    json_key(&j, "precision");
+    json_str(&j, pn);
+  }
   bool bytes = o->naas.byte_budget || barch->tech_nm <= 0;
   json_key(&j, "constraint");
   json_object(&j, NULL);

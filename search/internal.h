@@ -39,13 +39,14 @@ int64_t gradient_level_words(const Problem *p, const Mapping *m, int l, int64_t 
 
 /* A search's limits, from the budget arch and the options (naas.c). */
 typedef struct {
-  int64_t pes;          /* MACs */
-  int64_t onchip_words; /* 16-bit words of on-chip storage (all levels, all instances) */
-  int64_t range_words;  /* the storage the decoders range over */
-  bool bytes;           /* onchip_words is a bound (else the area is) */
-  double area_um2;      /* bound on the area; 0 = none */
-  double power_mw;      /* bound on peak power; 0 = none */
-  double dram_bw;       /* words/cycle; <= 0 unlimited */
+  int64_t pes;         /* MACs */
+  int64_t onchip_bits; /* on-chip storage at the budget's precision (all levels, all instances) */
+  int word_bits;       /* the template's word: the budget's widest tensor */
+  int64_t range_words; /* the storage the decoders range over, in template words */
+  bool bytes;          /* onchip_bits is a bound (else the area is) */
+  double area_um2;     /* bound on the area; 0 = none */
+  double power_mw;     /* bound on peak power; 0 = none */
+  double dram_bw;      /* words/cycle; <= 0 unlimited */
 } NaasBudget;
 
 void naas_budget_of(const Arch *budget, const NaasOptions *o, NaasBudget *b);

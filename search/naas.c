@@ -31,7 +31,9 @@
  *   cluster level; the rest fan out from each cluster to its PEs);  [32]
  *   the cluster buffer's words (steps of 8 words, log scale).
  * The storage range is the budget's on-chip words under a byte budget, and
- * 4x them under an area budget, where the area (and --max-power) decide:
+ * 4x them under an area budget, where the area (and --max-power) decide;
+ * words of the template's width (the widest tensor at the budget's
+ * precision), the budget's bits counted at its own precision (budget_of):
  * with a technology node every level's energy per access, leakage and area
  * follow its size (arch_apply_tech), so no hand clamp bounds the register
  * file or the cluster buffer (docs/search.md, "Budgets").
@@ -96,7 +98,7 @@
 
 #define RF_CLASS_WORDS 512 /* 1 KB: the RF class bound of the relative scheme (arch_tech.c) */
 #define AREA_RANGE 4       /* under an area budget, storage ranges over 4x the budget's words */
-#define STEP_WORDS 8       /* NAAS's 16-byte buffer step, in 16-bit words */
+#define STEP_WORDS 8       /* NAAS's 16-byte buffer step: 8 template words (16 bytes at 16 bits) */
 #define PE_STEP 8          /* NAAS's PE step */
 #define NCONN 7            /* G K C P Q R S: the dims whose importance is encoded */
 #define MAX_RESAMPLE 32
@@ -332,12 +334,23 @@ static int64_t onchip_bits(const Arch *a) {
   return bits;
 }
 
+/* The template's word: the budget's widest tensor (level_init: every
+ * template level keeps W, I and O). */
+static int template_word_bits(const Arch *budget) {
+  int wb = 0;
+  for (int t = 0; t < NTENSORS; t++)
+    if (arch_tensor_bits(budget, t) > wb) wb = arch_tensor_bits(budget, t);
+  return wb > 0 ? wb : 16;
+}
+
 static void budget_of(const Arch *a, const NaasOptions *o, Budget *b) {
   memset(b, 0, sizeof *b);
   b->pes = a->mac_instances;
-  b->onchip_words = onchip_bits(a) / 16;
+  b->onchip_bits = onchip_bits(a);
+  b->word_bits = template_word_bits(a);
   b->bytes = o->byte_budget || a->tech_nm <= 0;
-  b->range_words = b->bytes ? b->onchip_words : AREA_RANGE * b->onchip_words;
+  int64_t words = b->onchip_bits / b->word_bits; /* the budget's storage in template words */
+  b->range_words = b->bytes ? words : AREA_RANGE * words;
   b->area_um2 = o->max_area_um2 > 0 ? o->max_area_um2 : b->bytes ? 0 : arch_area_um2(a);
   b->power_mw = o->max_power_mw;
   b->dram_bw = a->level[0].shared_bw > 0 ? a->level[0].shared_bw
@@ -392,7 +405,7 @@ static double pe_area_um2(const Arch *a) {
 /* Within the budget: its PEs, and its bytes or area, and --max-power. */
 static bool within_budget(const Budget *bg, const Arch *a) {
   if (a->mac_instances > bg->pes) return false;
-  if (bg->bytes && onchip_bits(a) / 16 > bg->onchip_words) return false;
+  if (bg->bytes && onchip_bits(a) > bg->onchip_bits) return false;
   if (bg->area_um2 > 0 && arch_area_um2(a) > bg->area_um2) return false;
   if (bg->power_mw > 0 && arch_peak_power_mw(a) > bg->power_mw) return false;
   return true;
@@ -1373,13 +1386,16 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
                bg.area_um2 * 1e-6, pe_area * 1e-6);
     return RC_BADINPUT;
   }
-  if (bg.pes < 1 || bg.onchip_words < 2 || budget->nlevels < 1 || !budget->level[0].is_dram) {
+  if (bg.pes < 1 || bg.onchip_bits < 2 * bg.word_bits || budget->nlevels < 1 ||
+      !budget->level[0].is_dram) {
     diag_error(d, budget->name,
                "impossible budget: %" PRId64 " PEs and %" PRId64
                " bytes on chip%s; the smallest design "
-               "needs 1 PE, one word of register file and one of global buffer (4 bytes)",
-               bg.pes, 2 * bg.onchip_words,
-               budget->nlevels >= 1 && !budget->level[0].is_dram ? " and no DRAM level first" : "");
+               "needs 1 PE, one word of register file and one of global buffer (%d %s)",
+               bg.pes, bg.onchip_bits / 8,
+               budget->nlevels >= 1 && !budget->level[0].is_dram ? " and no DRAM level first" : "",
+               bg.word_bits % 4 ? 2 * bg.word_bits : bg.word_bits / 4,
+               bg.word_bits % 4 ? "bits" : "bytes");
     return RC_BADINPUT;
   }
   if (o->gradient) return naas_gradient_search(w, budget, o, r, d);

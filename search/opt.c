@@ -182,7 +182,19 @@ static void sample(Optimizer *o, int i) {
   } else if (o->kind == OPT_CMAES) {
     double *z = o->tmp; /* n values */
     for (int k = 0; k < n; k++) z[k] = o->D[k] * rng_normal(&o->rng);
-    for (int r = 0; r < n; r++) {
+    /* x = mean + sigma B z, eight rows at a time: each row's sum still
+     * runs over k in order (the same rounding), but the chains overlap. */
+    int r = 0;
+    for (; r + 8 <= n; r += 8) {
+      const double *b = o->B + (size_t)r * n;
+      double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int k = 0; k < n; k++) {
+        double zk = z[k];
+        for (int q = 0; q < 8; q++) s[q] += b[(size_t)q * n + k] * zk;
+      }
+      for (int q = 0; q < 8; q++) x[r + q] = clip01(o->mean[r + q] + o->sigma * s[q]);
+    }
+    for (; r < n; r++) {
       double s = 0;
       for (int k = 0; k < n; k++) s += o->B[(size_t)r * n + k] * z[k];
       x[r] = clip01(o->mean[r] + o->sigma * s);
@@ -246,17 +258,60 @@ static void cmaes_tell(Optimizer *o, const int *idx) {
   for (int k = 0; k < n; k++)
     o->pc[k] = (1 - o->cc) * o->pc[k] + (hs ? sqrt(o->cc * (2 - o->cc) * o->mueff) : 0) * step[k];
   double keep = 1 - o->c1 - o->cmu + (hs ? 0 : o->c1 * o->cc * (2 - o->cc));
-  for (int r = 0; r < n; r++)
-    for (int c = 0; c <= r; c++) {
-      double rmu = 0;
-      for (int i = 0; i < o->mu; i++) {
-        const double *x = o->pop + (size_t)idx[i] * n;
-        rmu += o->w[i] * (x[r] - old[r]) * (x[c] - old[c]);
-      }
-      double v = keep * o->C[(size_t)r * n + c] + o->c1 * o->pc[r] * o->pc[c] +
-                 o->cmu * rmu / (o->sigma * o->sigma);
-      o->C[(size_t)r * n + c] = o->C[(size_t)c * n + r] = v;
+  /* The rank-mu sums, sum_i w_i (x_i[r] - old[r]) (x_i[c] - old[c]), each
+   * in the order of i and grouped as written, so every bit is the same;
+   * with mu <= n the weighted deviations are computed once into the
+   * scratch (tmp has n*n + 3n). */
+  double sig2 = o->sigma * o->sigma;
+  if (o->mu <= n) {
+    double *wd = o->tmp + 3 * n; /* [i][r]: w_i (x_i[r] - old[r]) */
+    for (int i = 0; i < o->mu; i++) {
+      const double *x = o->pop + (size_t)idx[i] * n;
+      for (int r = 0; r < n; r++) wd[(size_t)i * n + r] = o->w[i] * (x[r] - old[r]);
     }
+    for (int r = 0; r < n; r++) {
+      int c = 0;
+      for (; c + 4 <= r + 1; c += 4) {
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (int i = 0; i < o->mu; i++) {
+          const double *x = o->pop + (size_t)idx[i] * n;
+          double wr = wd[(size_t)i * n + r];
+          a0 += wr * (x[c] - old[c]);
+          a1 += wr * (x[c + 1] - old[c + 1]);
+          a2 += wr * (x[c + 2] - old[c + 2]);
+          a3 += wr * (x[c + 3] - old[c + 3]);
+        }
+        double a[4] = {a0, a1, a2, a3};
+        for (int q = 0; q < 4; q++) {
+          double v = keep * o->C[(size_t)r * n + c + q] + o->c1 * o->pc[r] * o->pc[c + q] +
+                     o->cmu * a[q] / sig2;
+          o->C[(size_t)r * n + c + q] = o->C[(size_t)(c + q) * n + r] = v;
+        }
+      }
+      for (; c <= r; c++) {
+        double rmu = 0;
+        for (int i = 0; i < o->mu; i++) {
+          const double *x = o->pop + (size_t)idx[i] * n;
+          rmu += wd[(size_t)i * n + r] * (x[c] - old[c]);
+        }
+        double v =
+            keep * o->C[(size_t)r * n + c] + o->c1 * o->pc[r] * o->pc[c] + o->cmu * rmu / sig2;
+        o->C[(size_t)r * n + c] = o->C[(size_t)c * n + r] = v;
+      }
+    }
+  } else {
+    for (int r = 0; r < n; r++)
+      for (int c = 0; c <= r; c++) {
+        double rmu = 0;
+        for (int i = 0; i < o->mu; i++) {
+          const double *x = o->pop + (size_t)idx[i] * n;
+          rmu += o->w[i] * (x[r] - old[r]) * (x[c] - old[c]);
+        }
+        double v =
+            keep * o->C[(size_t)r * n + c] + o->c1 * o->pc[r] * o->pc[c] + o->cmu * rmu / sig2;
+        o->C[(size_t)r * n + c] = o->C[(size_t)c * n + r] = v;
+      }
+  }
   o->sigma *= exp((o->cs / o->ds) * (norm / o->chin - 1));
   if (o->sigma > 1) o->sigma = 1; /* the domain is [0,1] */
   if (o->sigma < 1e-12) o->sigma = 1e-12;

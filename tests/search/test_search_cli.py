@@ -95,6 +95,9 @@ def main():
     check(r["arch"]["pes"] <= 168 and r["arch"]["pes"] >= 8, "PEs within eyeriss's 168")
     # A preset names its node: the budget is its area (docs/search.md, "Budgets").
     check(r["assume"] == "physical" and not r["constraint"]["bytes"], "physical mode, area budget")
+    # The precision is named in result.json and the report (eyeriss is a 16-bit chip).
+    check(r["precision"] == "w16a16" and rep["precision"] == "w16a16",
+          f"precision named: {r.get('precision')} / {rep.get('precision')}")
     check(0 < r["area_um2"] <= r["constraint"]["area_um2"],
           f"area {r['area_um2']} within eyeriss's {r['constraint']['area_um2']}")
     m = r["per_model"][0]
