@@ -55,7 +55,9 @@
  * (o->map_budget exact evaluations per layer, counted).  At the end the best
  * rounded design is finished as naas_search finishes its best (naas_map_design:
  * every layer mapped again with the search's and the final mapper budget);
- * the result is the best of those mappings and the rounded ones.
+ * the result is the best of those mappings and the rounded ones, the rounded
+ * ones only where their score (the mac layers one after another) is what
+ * naas_map_design's counts: no vector nests and a layer-by-layer schedule.
  *
  * Deterministic for a seed (single-threaded; the mapper's seeds as naas.c's).
  */
