@@ -30,7 +30,9 @@
  * (the --ref file, or the best any of them found), and at the end per
  * strategy the geomean of that ratio, the layers within 5%, the exact and
  * relaxed (gradient) evaluations and the CPU time of its runs (this
- * thread's, so other processes do not count).
+ * thread's, so other processes do not count).  With --save-ref it writes
+ * each layer's best known EDP (the --ref file's and every strategy's best),
+ * so a long run among the strategies (es@400000) makes a reference file.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -180,6 +182,10 @@ int main(int argc, char **argv) {
           fit[k] = rc == RC_OK ? r.best_fitness : INFINITY;
           best = fmin(best, fit[k]);
         }
+        if (ref_out && isfinite(best)) {
+          fprintf(ref_out, "%s %s %.17g\n", g->name, mod->nests[i].name, best);
+          fflush(ref_out); /* a partial run still leaves a usable reference */
+        }
         printf("%-12s %-30s", g->name, mod->nests[i].name);
         for (int k = 0; k < ns; k++) {
           printf(" %14.4f", fit[k] / best);
@@ -203,6 +209,7 @@ int main(int argc, char **argv) {
              st[k].n ? exp(st[k].log_ratio / st[k].n) : NAN, st[k].within5, st[k].n + st[k].failed,
              (long long)st[k].evals, (long long)st[k].relaxed, st[k].cpu);
     if (ref_in) fclose(ref_in);
+    if (ref_out) fclose(ref_out);
     return 0;
   }
   printf("target %s, budget %lld evaluations per layer, long run x%lld, seed %llu\n\n", arch.name,
