@@ -457,11 +457,6 @@ bool sched_nest_tileable(const SchedModel *sm, uint32_t nest, int64_t *rows, int
  * must reproduce it exactly (checked on every zoo layer by schedule.zoo). */
 void sched_recount(CostResult *r, const Arch *a);
 
-/* The mapping of a tile of rows x cols of a layer: full's loops over P and
- * Q cut down (innermost first, each factor to the largest divisor of what
- * is left; DRAM takes the rest).  Equal bounds give full unchanged. */
-void sched_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mapping *out);
-
 /* The costs of every group [a, b] with amin <= a < b and the settings of
  * cfg (its first and last are ignored): E[a - amin] pJ and C[a - amin]
  * cycles, summed over the group's mac nests, where ok[a - amin]; groups that

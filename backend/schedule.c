@@ -27,7 +27,7 @@
  *      to the tensor), giving per tile the part of each tensor needed.  Per
  *      overlap policy each nest computes the needed part, or only its new
  *      part.  A nest's tile is a problem with P and Q cut down, mapped by
- *      the nest's mapping shrunk to it (sched_shrink_mapping), and costed
+ *      the nest's mapping shrunk to it (mapping_shrink_tile), and costed
  *      by cost_eval; tiles of equal shape and copies share one evaluation.
  * sched_range_costs, the search's entry point, adds the nests of a group
  * [a, b] one at a time from b downwards, so one pass prices every start a.
@@ -493,40 +493,6 @@ static void accumulate_done(CostResult *r, const Arch *a) {
 
 /* ---- tiles ------------------------------------------------------------------------ */
 
-/* Cuts the loops over dim d down to bound b: innermost first, each factor
- * becomes the largest divisor of what is left that does not exceed it; the
- * outermost (DRAM) temporal loop takes the rest.  Remainders of d are
- * dropped.  For b equal to the mapped bound the mapping is unchanged (each
- * factor divides what is left).  Tiles only shrink, so every capacity and
- * fan-out the mapping met still holds. */
-static void shrink_dim(Mapping *m, int d, int64_t b) {
-  int64_t rem = b;
-  for (int l = m->nlevels - 1; l >= 0; l--) {
-    LevelMapping *lm = &m->level[l];
-    for (int x = 0; x < ACCEL_MAX_AXES; x++) { /* x is innermost */
-      int64_t f = lm->spatial[x][d], g = f < rem ? f : rem;
-      while (rem % g) g--;
-      lm->spatial[x][d] = g;
-      rem /= g;
-    }
-    lm->remainder[d] = 0;
-    if (l == 0) {
-      lm->factor[d] = rem;
-    } else {
-      int64_t f = lm->factor[d], g = f < rem ? f : rem;
-      while (rem % g) g--;
-      lm->factor[d] = g;
-      rem /= g;
-    }
-  }
-}
-
-void sched_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mapping *out) {
-  *out = *full;
-  shrink_dim(out, DIM_P, rows);
-  shrink_dim(out, DIM_Q, cols);
-}
-
 /* The cost of nest k computing rows x cols of its output with I and O
  * resident at h (and W too if wres), into r.  COST_OK or why not. */
 static int tile_eval(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int h, bool wres,
@@ -535,7 +501,7 @@ static int tile_eval(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int
   Problem p = ni->prob;
   p.dim[DIM_P] = rows, p.dim[DIM_Q] = cols;
   Mapping mp;
-  sched_shrink_mapping(ni->map, rows, cols, &mp);
+  mapping_shrink_tile(ni->map, rows, cols, &mp);
   sm->evals++;
   int err = cost_eval(&p, sm->a, &mp, r);
   if (err) return err;

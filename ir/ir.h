@@ -1628,5 +1628,11 @@ bool nest_problem(const Nest *n, Problem *p);
 /* Checks that a mapping covers every dim of p exactly (Timeloop's rule for
  * imperfect factors); reports "map-coverage" errors through d. */
 bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag *d);
+/* The mapping of a tile of rows x cols of a layer: full's loops over P and
+ * Q cut down (innermost first, each factor to the largest divisor of what
+ * is left; DRAM takes the rest).  Equal bounds give full unchanged.  The
+ * schedule's cost (backend/schedule.c) and the stream's depth-first tiles
+ * (stream/dfplan.c) both use it, so they cannot drift apart. */
+void mapping_shrink_tile(const Mapping *full, int64_t rows, int64_t cols, Mapping *out);
 
 #endif

@@ -4,7 +4,9 @@
  * (weights stay in the model, or in the weights file the module names:
  * weights.c); nest_parse.c reads the same grammar
  * (docs/ir.md), and print -> parse -> print is byte-identical.  Fused
- * groups (NestGroup) print as a `fused` block around their nests.
+ * groups (NestGroup) print as a `fused` block around their nests.  Also the
+ * mapping helpers every library shares: mapping_covers and
+ * mapping_shrink_tile (a layer's mapping cut to a depth-first tile).
  */
 #include "ir/ir.h"
 
@@ -362,6 +364,40 @@ bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag 
     }
   }
   return ok;
+}
+
+/* Cuts the loops over dim d down to bound b: innermost first, each factor
+ * becomes the largest divisor of what is left that does not exceed it; the
+ * outermost (DRAM) temporal loop takes the rest.  Remainders of d are
+ * dropped.  For b equal to the mapped bound the mapping is unchanged (each
+ * factor divides what is left).  Tiles only shrink, so every capacity and
+ * fan-out the mapping met still holds. */
+static void shrink_dim(Mapping *m, int d, int64_t b) {
+  int64_t rem = b;
+  for (int l = m->nlevels - 1; l >= 0; l--) {
+    LevelMapping *lm = &m->level[l];
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) { /* x is innermost */
+      int64_t f = lm->spatial[x][d], g = f < rem ? f : rem;
+      while (rem % g) g--;
+      lm->spatial[x][d] = g;
+      rem /= g;
+    }
+    lm->remainder[d] = 0;
+    if (l == 0) {
+      lm->factor[d] = rem;
+    } else {
+      int64_t f = lm->factor[d], g = f < rem ? f : rem;
+      while (rem % g) g--;
+      lm->factor[d] = g;
+      rem /= g;
+    }
+  }
+}
+
+void mapping_shrink_tile(const Mapping *full, int64_t rows, int64_t cols, Mapping *out) {
+  *out = *full;
+  shrink_dim(out, DIM_P, rows);
+  shrink_dim(out, DIM_Q, cols);
 }
 
 static void print_nest(FILE *f, const Module *m, const Nest *n);

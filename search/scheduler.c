@@ -15,7 +15,7 @@
  *     weights stay in home (when home may keep weights).
  * What it fixes: each layer's mapping is the one the mapper found for the
  * layer alone, and a tile's mapping is that mapping shrunk to the tile
- * (sched_shrink_mapping); neither is searched again per group.
+ * (mapping_shrink_tile); neither is searched again per group.
  *
  * The objective (EDP, energy or cycles of the whole network: energies and
  * cycles add over nests) is not a sum over groups when it is EDP, so the

@@ -2,9 +2,9 @@
  * dfplan.c: depth-first groups in the command stream (docs/cmd-format.md,
  * "Depth-first groups"): a nest cut down to a rectangle of its output's
  * rows and columns (tp_tile_nest, shared by the writer and the loader, so
- * the two cannot drift apart), a mapping shrunk to such a tile
- * (tp_shrink_mapping, the rule of the cost model's sched_shrink_mapping),
- * and the writer's plan of a group's tiles (tp_depth_plan).
+ * the two cannot drift apart) and the writer's plan of a group's tiles
+ * (tp_depth_plan).  A mapping shrunk to a tile is ir/'s
+ * mapping_shrink_tile, the one the cost model costs tiles with.
  *
  * The plan follows the cost model's rules (backend/schedule.c, "depth-first
  * regions" and nest_cost_depth) step by step: the last nest's output is
@@ -69,39 +69,6 @@ bool tp_tile_nest(const Nest *n, int64_t r0, int64_t rows, int64_t c0, int64_t c
       ac->idx[q].cst += ac->idx[q].coef[rd] * r0 + ac->idx[q].coef[cd] * c0;
   }
   return true;
-}
-
-/* Cuts the loops over dim d down to bound b: innermost first, each factor
- * becomes the largest divisor of what is left that does not exceed it; the
- * outermost (DRAM) temporal loop takes the rest; remainders are dropped.
- * The cost model's rule (backend/schedule.c, shrink_dim), which it costs
- * each tile with. */
-static void shrink_dim(Mapping *m, int d, int64_t b) {
-  int64_t rem = b;
-  for (int l = m->nlevels - 1; l >= 0; l--) {
-    LevelMapping *lm = &m->level[l];
-    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
-      int64_t f = lm->spatial[x][d], g = f < rem ? f : rem;
-      while (rem % g) g--;
-      lm->spatial[x][d] = g;
-      rem /= g;
-    }
-    lm->remainder[d] = 0;
-    if (l == 0) {
-      lm->factor[d] = rem;
-    } else {
-      int64_t f = lm->factor[d], g = f < rem ? f : rem;
-      while (rem % g) g--;
-      lm->factor[d] = g;
-      rem /= g;
-    }
-  }
-}
-
-void tp_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mapping *out) {
-  *out = *full;
-  shrink_dim(out, DIM_P, rows);
-  shrink_dim(out, DIM_Q, cols);
 }
 
 /* ---- the writer's plan ------------------------------------------------------------ */

@@ -500,7 +500,7 @@ static Rc emit_depth_group(Buf *b, Buf *pk, uint64_t pk_base, const Module *mod,
     st->commands += 4;
     if (mac) {
       Mapping mp;
-      tp_shrink_mapping(&n->map->m, rows, cols, &mp);
+      mapping_shrink_tile(&n->map->m, rows, cols, &mp);
       st->mac_layers++;
       if (!emit_mapping(b, pk, pk_base, &tn, mod, &mp, NULL, st)) {
         rc = RC_INTERNAL;

@@ -327,10 +327,6 @@ bool tp_row_col_dims(const Nest *n, int *rd, int *cd);
  * has no row and column dims or the rectangle is not inside them. */
 bool tp_tile_nest(const Nest *n, int64_t r0, int64_t rows, int64_t c0, int64_t cols, Nest *out);
 
-/* The mapping full shrunk to a tile of rows x cols (P and Q): the cost
- * model's rule for costing depth-first tiles (sched_shrink_mapping). */
-void tp_shrink_mapping(const Mapping *full, int64_t rows, int64_t cols, Mapping *out);
-
 typedef struct {
   int64_t lo, hi; /* [lo, hi); empty if hi <= lo */
 } TpIv;

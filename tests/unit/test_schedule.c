@@ -474,9 +474,9 @@ static void test_shrink(void) {
   m.level[1].factor[DIM_Q] = 4;
   m.level[2].factor[DIM_Q] = 14;
   Mapping t;
-  sched_shrink_mapping(&m, 112, 112, &t);
+  mapping_shrink_tile(&m, 112, 112, &t);
   CHECK(memcmp(&m, &t, sizeof m) == 0);
-  sched_shrink_mapping(&m, 16, 10, &t);
+  mapping_shrink_tile(&m, 16, 10, &t);
   /* P 16: spatial 14 -> 8 (largest divisor of 16 up to 14), DRAM 2. */
   CHECK_EQ(t.level[1].spatial[AXIS_X][DIM_P], 8);
   CHECK_EQ(t.level[0].factor[DIM_P], 2);

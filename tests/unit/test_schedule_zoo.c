@@ -135,7 +135,7 @@ static void run_one(const char *net, const char *preset, int budget, const char 
           nt->name, (long long)rc2.cycles, rc2.energy_pj, (long long)r.cycles, r.energy_pj);
     /* 2. the shrink at full size */
     Mapping sh;
-    sched_shrink_mapping(&nt->map->m, p.dim[DIM_P], p.dim[DIM_Q], &sh);
+    mapping_shrink_tile(&nt->map->m, p.dim[DIM_P], p.dim[DIM_Q], &sh);
     if (memcmp(&sh, &nt->map->m, sizeof sh) != 0)
       FAIL("'%s': shrinking to its own P x Q changed the mapping", nt->name);
   }
