@@ -423,6 +423,11 @@ static void put_iv(Buf *b, TpIv v) {
   put64(b, (uint64_t)v.hi);
 }
 
+bool cmd_nest_tileable(const Module *mod, const Nest *n) {
+  if (n->kind == NK_MAC) return n->map && !cmd_mac_int_types(mod, n);
+  return n->kind != NK_VIEW && tile_vop(n->vop);
+}
+
 /* The tile layers of depth-first group fg (docs/cmd-format.md, "Depth-first
  * groups"): per step of its plan (tp_depth_plan), the nest cut down to the
  * step's rectangle, CMD_TILE, and the nest's mapping shrunk to it (weights
@@ -459,7 +464,7 @@ static Rc emit_depth_group(Buf *b, Buf *pk, uint64_t pk_base, const Module *mod,
      * interpreter writes only the points of its nest (element-wise ops,
      * moves, pooling); others write whole tensors. */
     bool vec_ok = n->kind != NK_MAC && n->kind != NK_VIEW && tile_vop(n->vop);
-    if (!(n->kind == NK_MAC && n->map) && !vec_ok) {
+    if (!(n->kind == NK_MAC && n->map) && !vec_ok) { /* cmd_nest_tileable's rule, named */
       diag_error(d, nest_group_where(mod, fg),
                  "nest '%s' (%s) cannot run tile by tile in a depth-first group: the runtime "
                  "runs tiles of mapped mac nests, element-wise ops, moves and pooling",

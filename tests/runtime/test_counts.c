@@ -53,7 +53,8 @@
  * --depth=POLICY (recompute, cache-h, cache-all; implies --fused) runs
  * depth-first groups instead: from the first nest on, each group the
  * longest run of at most four nests that can run depth-first in that
- * policy at some home level, over tiles of a third of its last output's
+ * policy at some home level and that the stream can run tile by tile
+ * (cmd_nest_tileable: not a global pool, for one), over tiles of a third of its last output's
  * rows and columns (so first, middle and last tiles, halos and caches are
  * all exercised), weights from DRAM, or with --weights-home kept at home;
  * the comparisons are those of --fused.  It fails if no depth-first group
@@ -136,6 +137,10 @@ static Rc depth_schedule(Program *prog, Diag *d) {
     for (uint32_t b = a + 1; b < n && b <= a + 3; b++) {
       int64_t rows, cols;
       if (!sched_nest_tileable(sm, b, &rows, &cols)) continue;
+      bool runs = true; /* the groups the stream can run (cmd_emit refuses others) */
+      for (uint32_t k = a; k <= b && runs; k++)
+        runs = cmd_nest_tileable(prog->mod, &prog->mod->nests[k]);
+      if (!runs) break;
       for (int h = 1; h < ACCEL_MAX_LEVELS; h++) {
         if (!(homes >> h & 1)) continue;
         SchedGroup g = {a,
