@@ -1,6 +1,7 @@
 /*
  * naasc.c: the C API of api/naasc.h over the libraries (frontend, passes,
- * search, backend, ir).  It adds no model of its own: each call is what a
+ * search, backend, stream and runtime for the command stream and its
+ * disassembly, ir; not codegen: no LLVM).  It adds no model of its own: each call is what a
  * naasc command does, with the same library functions, so its results are
  * the command line's (the tests compare them byte for byte); where the
  * tools are its clients (docs/design.md, "The tools and the C API") the
@@ -16,6 +17,15 @@
  *   - every handle owns what it points to (a target is a copy of its Arch;
  *     a module owns its Program and the copy of its target the Program
  *     points to), so handles can be destroyed in any order;
+ *   - a module of naasc_compile_file is the command line's compile, step
+ *     by step (tools/naasc.c is its client): it borrows its options (the
+ *     pipeline cut at `lower`, the schedule, what will be emitted); the one
+ *     place the schedule's groups reach the module is naasc_module_lower's
+ *     schedule_attach (for a command stream: only groups the stream runs);
+ *   - naasc_search_drive is the whole `naasc --search` run (tools/
+ *     naasc_search.c is its client): search/'s driver plus what needs
+ *     passes/ and stream/ (lowering the models, each model's files); what
+ *     it prints goes into a memory stream returned to the caller;
  *   - reports are written by the existing writers (report_write_schedule,
  *     naas_log_write), which write files: the API has them write into a
  *     private temporary folder and reads the file back, so the JSON is the
@@ -34,6 +44,8 @@
 #include "frontend/frontend.h"
 #include "ir/ir.h"
 #include "passes/passes.h"
+#include "runtime/runtime.h"
+#include "stream/stream.h"
 #include "search/search.h"
 
 #ifndef NAASC_VERSION
@@ -42,6 +54,7 @@
 
 _Static_assert(NAASC_MAX_LEVELS == ACCEL_MAX_LEVELS && NAASC_NAME_MAX == ACCEL_NAME_MAX,
                "NaascCost's level arrays");
+_Static_assert(NAASC_MAX_INPUTS == NAASC_MAX_BINDINGS, "the import's input bindings");
 _Static_assert((int)NAASC_OK == (int)RC_OK && (int)NAASC_BADINPUT == (int)RC_BADINPUT &&
                    (int)NAASC_USAGE == (int)RC_USAGE && (int)NAASC_INTERNAL == (int)RC_INTERNAL,
                "NaascStatus values are Rc's");
@@ -70,6 +83,26 @@ struct NaascTarget {
 struct NaascModule {
   Arch a;       /* prog.arch points here */
   Program prog; /* owns the nests */
+  /* a module of naasc_compile_file: */
+  const NaascCompileOptions *o; /* borrowed; NULL for naasc_compile */
+  const char *path;             /* the model file (borrowed from the caller) */
+  bool from_nir;                /* a .nir module: lowered already */
+};
+
+/* The command line's compile (naasc_compile_options_*): the pass manager's
+ * options, the import's, what will be emitted; after setup, the registry
+ * and the pipeline cut at `lower` into its graph part and the rest. */
+struct NaascCompileOptions {
+  DriverOptions drv;
+  ImportOptions io;
+  const char *schedule, *emit, *out;
+  NaascDiagnosticFn on_dump;
+  void *on_dump_user;
+  FILE *dump; /* the dump handler's stream (fopencookie), or NULL */
+  PassRegistry *reg;
+  Pipeline pl;   /* pl's passes before `lower` */
+  Pipeline rest; /* a shallow copy: the passes from `lower` on (pl owns the arena) */
+  bool ready;    /* setup done */
 };
 
 struct NaascProblem {
@@ -500,6 +533,407 @@ NaascStatus naasc_module_print(NaascContext *ctx, const NaascModule *mod, char *
   if (!call_begin(&c, ctx, NULL)) return call_end(&c, RC_INTERNAL);
   if (!mod || !text) return call_usage(&c, "naasc_module_print: NULL argument");
   return call_end(&c, print_to_string(print_module, mod->prog.mod, text));
+}
+
+/* ---- compiling a model file, as the command line does ------------------------ */
+
+NaascCompileOptions *naasc_compile_options_create(void) {
+  NaascCompileOptions *o = calloc(1, sizeof *o);
+  if (!o) return NULL;
+  driver_options_default(&o->drv, PIPELINE_O2);
+  import_options_default(&o->io);
+  return o;
+}
+
+void naasc_compile_options_destroy(NaascCompileOptions *o) {
+  if (!o) return;
+  if (o->ready) {
+    pipeline_free(&o->pl);
+    pass_registry_destroy(o->reg);
+  }
+  if (o->dump) fclose(o->dump);
+  free(o);
+}
+
+int naasc_compile_options_parse_flag(NaascContext *ctx, NaascCompileOptions *o, int argc,
+                                     char **argv, int *i) {
+  Call c;
+  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL), -1;
+  if (!o || !argv || !i || *i < 0 || *i >= argc) {
+    call_usage(&c, "naasc_compile_options_parse_flag: bad argument");
+    return -1;
+  }
+  int r = 1;
+  if (strcmp(argv[*i], "--allow-unsupported") == 0)
+    o->io.allow_unsupported = true;
+  else if (strcmp(argv[*i], "--no-fold") == 0)
+    o->drv.pipeline = PIPELINE_O0;
+  else
+    r = driver_parse_flag(&o->drv, argc, argv, i, &c.d);
+  call_end(&c, r < 0 ? RC_USAGE : RC_OK);
+  return r;
+}
+
+static NaascStatus add_binding(NaascContext *ctx, NaascCompileOptions *o, const char *arg,
+                               bool shape) {
+  Call c;
+  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL);
+  if (!o || !arg) return call_usage(&c, "naasc_compile_options_add_input_*: NULL argument");
+  int *n = shape ? &o->io.nshapes : &o->io.ndata;
+  if (*n == NAASC_MAX_BINDINGS)
+    return call_usage(&c, "too many --input-%s flags", shape ? "shape" : "data");
+  bool ok = shape ? parse_input_shape(arg, &o->io.shapes[*n], &c.d)
+                  : parse_input_data(arg, &o->io.data[*n], &c.d);
+  (*n)++; /* as the command line counted them */
+  return call_end(&c, ok ? RC_OK : RC_USAGE);
+}
+
+NaascStatus naasc_compile_options_add_input_shape(NaascContext *ctx, NaascCompileOptions *o,
+                                                  const char *name_dims) {
+  return add_binding(ctx, o, name_dims, true);
+}
+
+NaascStatus naasc_compile_options_add_input_data(NaascContext *ctx, NaascCompileOptions *o,
+                                                 const char *name_file) {
+  return add_binding(ctx, o, name_file, false);
+}
+
+void naasc_compile_options_set_schedule(NaascCompileOptions *o, const char *how) {
+  if (o) o->schedule = how;
+}
+
+void naasc_compile_options_set_emit(NaascCompileOptions *o, const char *kind, const char *out) {
+  if (!o) return;
+  o->emit = kind;
+  o->out = out;
+}
+
+static ssize_t dump_write(void *cookie, const char *b, size_t n) {
+  const NaascCompileOptions *o = cookie;
+  if (o->on_dump) o->on_dump(o->on_dump_user, b, n);
+  return (ssize_t)n;
+}
+
+void naasc_compile_options_set_dump_handler(NaascCompileOptions *o, NaascDiagnosticFn fn,
+                                            void *user) {
+  if (!o) return;
+  o->on_dump = fn;
+  o->on_dump_user = user;
+}
+
+/* A writer of text to a NaascDiagnosticFn, for driver_setup's listing. */
+typedef struct {
+  NaascDiagnosticFn fn;
+  void *user;
+} TextSink;
+
+static ssize_t sink_write(void *cookie, const char *b, size_t n) {
+  TextSink *s = cookie;
+  if (s->fn) s->fn(s->user, b, n);
+  return (ssize_t)n;
+}
+
+static int no_close(void *cookie) {
+  (void)cookie;
+  return 0;
+}
+
+NaascStatus naasc_compile_options_setup(NaascContext *ctx, NaascCompileOptions *o,
+                                        NaascDiagnosticFn listing, void *user) {
+  Call c;
+  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL);
+  if (!o || o->ready) return call_usage(&c, "naasc_compile_options_setup: NULL or set up already");
+  /* The IR dumps go to the dump handler, unbuffered: in order with the
+   * messages, which reach the diagnostic handler line by line. */
+  cookie_io_functions_t dio = {.write = dump_write, .close = no_close};
+  o->dump = fopencookie(o, "w", dio);
+  if (!o->dump) return call_end(&c, RC_INTERNAL);
+  setvbuf(o->dump, NULL, _IONBF, 0);
+  o->drv.pm.dump = o->dump;
+  /* With a target the named pipelines map the layers too. */
+  if (o->drv.target && strcmp(o->drv.pipeline, PIPELINE_O2) == 0) o->drv.pipeline = PIPELINE_O2_MAP;
+  if (o->drv.target && strcmp(o->drv.pipeline, PIPELINE_O0) == 0) o->drv.pipeline = PIPELINE_O0_MAP;
+  TextSink sink = {listing, user};
+  cookie_io_functions_t lio = {.write = sink_write, .close = no_close};
+  FILE *lf = fopencookie(&sink, "w", lio);
+  if (!lf) return call_end(&c, RC_INTERNAL);
+  setvbuf(lf, NULL, _IONBF, 0); /* the listing before any error that follows it */
+  Rc rc = driver_setup(&o->drv, &o->reg, &o->pl, lf, &c.d);
+  fclose(lf);
+  if (rc != RC_OK) return call_end(&c, rc);
+  /* The graph part of the pipeline runs in naasc_compile_file (summary,
+   * graph, onnx look at the graph); the rest in naasc_module_lower. */
+  int lower_at = o->pl.n;
+  for (int i = 0; i < o->pl.n; i++)
+    if (o->pl.pass[i]->level == PASS_LOWER) {
+      lower_at = i;
+      break;
+    }
+  o->rest = o->pl; /* pl[lower_at..n), shifted */
+  o->rest.n = o->pl.n - lower_at;
+  memmove(o->rest.pass, o->pl.pass + lower_at, sizeof(o->pl.pass[0]) * (size_t)o->rest.n);
+  memmove(o->rest.args, o->pl.args + lower_at, sizeof(o->pl.args[0]) * (size_t)o->rest.n);
+  o->pl.n = lower_at;
+  o->ready = true;
+  return call_end(&c, RC_OK);
+}
+
+int naasc_compile_options_has_target(const NaascCompileOptions *o) {
+  return o && o->drv.target != NULL;
+}
+
+int naasc_compile_options_lowers(const NaascCompileOptions *o) {
+  return o && o->ready && o->rest.n > 0;
+}
+
+int naasc_compile_options_lists(const NaascCompileOptions *o) {
+  return o && (o->drv.print_pipeline || o->drv.list_passes);
+}
+
+static bool emit_is(const NaascCompileOptions *o, const char *kind) {
+  return o->emit && strcmp(o->emit, kind) == 0;
+}
+
+/* A .nir module and, when want_weights, the weights file it names. */
+static Rc nir_load(const char *path, bool want_weights, Module **mod, Model **weights, Diag *d) {
+  uint8_t *buf;
+  size_t len;
+  *mod = NULL, *weights = NULL;
+  Rc rc = file_read_all(path, (size_t)1 << 30, &buf, &len, d);
+  if (rc != RC_OK) return rc;
+  rc = module_parse((const char *)buf, len, mod, d);
+  xfree(buf);
+  if (rc != RC_OK || !want_weights) return rc;
+  char wp[4096];
+  bool any = false; /* a module without weights needs no weights file */
+  for (uint32_t t = 1; t < (*mod)->ntensors; t++) any |= (*mod)->tensors[t].role == TR_WEIGHT;
+  if (!(*mod)->weights && !any) return RC_OK;
+  if (!(*mod)->weights) {
+    diag_error(d, path,
+               "module '%s' names no weights file (`naasc MODEL.onnx --emit=nir -o M.nir` writes "
+               "one beside it when the model has weight values)",
+               (*mod)->name);
+    return RC_BADINPUT;
+  }
+  if (!weights_resolve(path, (*mod)->weights, wp, sizeof wp)) {
+    diag_error(d, path, "the weights file's path is too long");
+    return RC_BADINPUT;
+  }
+  return weights_read(wp, *mod, weights, d);
+}
+
+NaascStatus naasc_compile_file(NaascContext *ctx, const char *path, const NaascCompileOptions *o,
+                               NaascModule **out) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!path || !o || !out) return call_usage(&c, "naasc_compile_file: NULL argument");
+  if (!o->ready) return call_usage(&c, "naasc_compile_file: naasc_compile_options_setup first");
+  *out = NULL;
+  NaascModule *mod = calloc(1, sizeof *mod);
+  if (!mod) return call_end(&c, RC_INTERNAL);
+  mod->o = o;
+  mod->path = path;
+  /* A loop-nest module (.nir, e.g. from naasc-opt) starts after `lower`: its
+   * weights come from the file it names (docs/ir.md, "Weights"). */
+  size_t plen = strlen(path);
+  mod->from_nir = plen > 4 && strcmp(path + plen - 4, ".nir") == 0;
+  bool stream = emit_is(o, "cmd") || emit_is(o, "cmd-text");
+  Model *m = NULL;
+  Module *parsed = NULL;
+  Rc rc = mod->from_nir ? nir_load(path, stream, &parsed, &m, &c.d)
+                        : onnx_import(path, &o->io, &m, &c.d);
+  mod->prog = (Program){.graph = mod->from_nir ? NULL : m,
+                        .mod = parsed,
+                        .weights = mod->from_nir ? m : NULL,
+                        .keep_weights = stream || (emit_is(o, "nir") && o->out)};
+  if (rc == RC_OK && o->drv.target) {
+    rc = driver_load_target(&o->drv, &mod->a, &c.d);
+    mod->prog.arch = &mod->a;
+  }
+  if (rc == RC_OK && o->drv.target && o->drv.precision && strcmp(o->drv.precision, "model") == 0) {
+    Precision mp; /* the precision of the model's own element types */
+    if (mod->from_nir) {
+      diag_error(&c.d, NULL, "--precision model needs the ONNX graph, not a .nir module");
+      rc = RC_BADINPUT;
+    } else {
+      rc = precision_of_model(mod->prog.graph, &mp, &c.d);
+    }
+    if (rc == RC_OK) rc = arch_set_precision(&mod->a, &mp, &c.d);
+    if (rc == RC_OK) arch_assume(&mod->a, (ArchAssume)o->drv.assume);
+  }
+  mod->prog.jobs = o->drv.jobs;
+  if (rc == RC_OK && !mod->from_nir) rc = pm_run(&o->pl, &mod->prog, &o->drv.pm, &c.d);
+  if (rc == RC_OK)
+    *out = mod;
+  else
+    naasc_module_destroy(mod);
+  return call_end(&c, rc);
+}
+
+NaascStatus naasc_module_lower(NaascContext *ctx, NaascModule *mod) {
+  Call c;
+  if (!call_begin(&c, ctx, mod ? mod->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!mod || !mod->o)
+    return call_usage(&c, "naasc_module_lower: not a module of naasc_compile_file");
+  const NaascCompileOptions *o = mod->o;
+  Pipeline rest = o->rest;
+  if (mod->from_nir && rest.n && rest.pass[0]->level == PASS_LOWER) { /* lowered already */
+    memmove(rest.pass, rest.pass + 1, sizeof(rest.pass[0]) * (size_t)(rest.n - 1));
+    memmove(rest.args, rest.args + 1, sizeof(rest.args[0]) * (size_t)(rest.n - 1));
+    rest.n--;
+  }
+  Rc rc = pm_run(&rest, &mod->prog, &o->drv.pm, &c.d);
+  /* --schedule with --emit=nir or a command stream: the schedule's groups
+   * go into the module as fused groups; for a stream, "best" searches only
+   * the groups it runs (depth-first ones of nests it runs tiled). */
+  bool stream = emit_is(o, "cmd") || emit_is(o, "cmd-text");
+  if (rc == RC_OK && o->schedule && (emit_is(o, "nir") || stream))
+    rc = schedule_attach(&mod->prog, o->schedule, /*stream=*/stream, &c.d);
+  /* The IR is always verified before it is emitted, whatever the pipeline. */
+  if (rc == RC_OK) rc = pm_verify_before_emit(o->reg, &rest, &mod->prog, &c.d);
+  return call_end(&c, rc);
+}
+
+/* -o M.nir: the weights go to M.nir.weights, which the text names; a .nir
+ * input's reference is rebased from its folder to out's. */
+static Rc nir_weights(NaascModule *mod, const char *out, Diag *d) {
+  Program *p = &mod->prog;
+  if (mod->from_nir && p->mod->weights)
+    p->mod->weights = weights_rebase(&p->mod->arena, mod->path, p->mod->weights, out);
+  if (mod->from_nir || !weights_available(p->mod, p->weights)) return RC_OK;
+  size_t ol = strlen(out);
+  char *wpath = xmalloc(ol + 9);
+  const char *slash = strrchr(out, '/');
+  if (!wpath) return RC_INTERNAL;
+  snprintf(wpath, ol + 9, "%s.weights", out);
+  const char *file = d->file;
+  d->file = wpath;
+  Rc rc = weights_write(wpath, p->mod, p->weights, d);
+  p->mod->weights = arena_strdup(&p->mod->arena, slash ? wpath + (slash - out) + 1 : wpath);
+  if (!p->mod->weights && rc == RC_OK) rc = RC_INTERNAL;
+  xfree(wpath);
+  d->file = file;
+  return rc;
+}
+
+/* The command stream of the lowered, mapped program: written atomically to
+ * path (binary), or disassembled to f. */
+static Rc emit_cmd(const Program *prog, const char *path, FILE *f, Diag *d) {
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  CmdStats st;
+  Rc rc = cmd_emit(prog->mod, prog->weights, prog->arch, &bytes, &len, &st, d);
+  if (rc != RC_OK) return rc;
+  if (path) {
+    const char *file = d->file;
+    d->file = path;
+    rc = file_write_atomic(path, bytes, len, d);
+    d->file = file;
+  } else {
+    RtProgram *rp = NULL;
+    rc = rt_load(bytes, len, prog->arch, &rp, d);
+    if (rc != RC_OK) { /* the writer made a stream its own reader refuses */
+      diag_error(d, NULL, "internal error: the emitted command stream does not load");
+      rc = RC_INTERNAL;
+    } else {
+      rt_disasm(f, rp);
+    }
+    rt_destroy(rp);
+  }
+  xfree(bytes);
+  return rc;
+}
+
+/* "timeloop": the target and, per mapped layer, its problem and mapping as
+ * Timeloop files in dir (docs/timeloop.md); file names are the layer names
+ * with characters other than letters, digits, '.', '-' and '_' as '_'.  A
+ * layer Timeloop cannot express is reported and skipped (exit 1). */
+static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
+  const char *file = d->file;
+  d->file = dir;
+  Rc rc = timeloop_write(dir, NULL, prog->arch, NULL, NULL, d);
+  int bad = 0;
+  uint32_t n = prog->mod->nnests;
+  char(*names)[ACCEL_NAME_MAX + 16] = xcalloc(n + 1, sizeof *names);
+  if (!names) rc = RC_INTERNAL;
+  for (uint32_t i = 0; rc == RC_OK && i < n; i++) {
+    const Nest *nt = &prog->mod->nests[i];
+    Problem p;
+    if (!nest_problem(nt, &p) || !nt->map) continue;
+    char *nm = names[i];
+    snprintf(nm, ACCEL_NAME_MAX, "%s", nt->name);
+    for (char *c = nm; *c; c++)
+      if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            *c == '.' || *c == '-' || *c == '_'))
+        *c = '_';
+    for (uint32_t k = 0; k < i; k++) /* two layers named alike: number the second */
+      if (strcmp(names[k], nm) == 0) snprintf(nm + strlen(nm), 16, "_%u", i);
+    /* a layer Timeloop cannot express is reported; the others are written */
+    Rc lrc = timeloop_write(dir, nm, prog->arch, &p, &nt->map->m, d);
+    if (lrc == RC_INTERNAL) rc = lrc;
+    bad += lrc != RC_OK;
+  }
+  xfree(names);
+  d->file = file;
+  return rc == RC_OK && bad ? RC_BADINPUT : rc;
+}
+
+NaascStatus naasc_module_emit(NaascContext *ctx, NaascModule *mod, const char *kind,
+                              const char *path, char **text) {
+  Call c;
+  if (text) *text = NULL;
+  if (!call_begin(&c, ctx, mod ? mod->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!mod || !kind) return call_usage(&c, "naasc_module_emit: NULL argument");
+  Program *p = &mod->prog;
+  const char *how = mod->o && mod->o->schedule ? mod->o->schedule : "best";
+  bool graph =
+      strcmp(kind, "summary") == 0 || strcmp(kind, "graph") == 0 || strcmp(kind, "onnx") == 0;
+  bool needs_path =
+      strcmp(kind, "onnx") == 0 || strcmp(kind, "cmd") == 0 || strcmp(kind, "timeloop") == 0;
+  bool has_text = !needs_path;
+  if (graph && !p->graph)
+    return call_usage(&c, "naasc_module_emit: '%s' needs the graph (not a .nir module)", kind);
+  if (!graph && !p->mod)
+    return call_usage(&c, "naasc_module_emit: '%s' needs the lowered module", kind);
+  if (needs_path && !path) return call_usage(&c, "naasc_module_emit: '%s' needs a path", kind);
+  if (has_text && !text) return call_usage(&c, "naasc_module_emit: '%s' gives text", kind);
+  if (!graph && strcmp(kind, "nir") != 0 && !p->arch)
+    return call_usage(&c, "naasc_module_emit: '%s' needs a target", kind);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = has_text ? open_memstream(&buf, &len) : NULL;
+  if (has_text && !f) return call_end(&c, RC_INTERNAL);
+  Rc rc = RC_OK;
+  if (strcmp(kind, "summary") == 0) {
+    summary_print(f, p->graph);
+  } else if (strcmp(kind, "graph") == 0) {
+    graph_print(f, p->graph);
+  } else if (strcmp(kind, "onnx") == 0) {
+    c.d.file = path;
+    rc = onnx_write(p->graph, path, &c.d);
+  } else if (strcmp(kind, "nir") == 0) {
+    if (path) rc = nir_weights(mod, path, &c.d);
+    if (rc == RC_OK) module_print(f, p->mod);
+  } else if (strcmp(kind, "cmd") == 0 || strcmp(kind, "cmd-text") == 0) {
+    rc = emit_cmd(p, f ? NULL : path, f, &c.d);
+  } else if (strcmp(kind, "timeloop") == 0) {
+    rc = emit_timeloop(p, path, &c.d);
+  } else if (strcmp(kind, "report") == 0 && strcmp(how, "layer") == 0) {
+    rc = report_write(p->mod, p->arch, f, path, &c.d);
+  } else if (strcmp(kind, "report") == 0) {
+    rc = schedule_report(p, how, f, false, path ? path : "-", &c.d);
+  } else if (strcmp(kind, "schedule") == 0) {
+    rc = schedule_report(p, how, f, true, path, &c.d);
+  } else {
+    if (f) fclose(f);
+    free(buf);
+    return call_usage(&c, "naasc_module_emit: unknown kind '%s'", kind);
+  }
+  if (f) {
+    if (fclose(f) != 0 && rc == RC_OK) rc = RC_INTERNAL;
+    *text = buf;
+  }
+  return call_end(&c, rc);
 }
 
 /* ---- one layer ---------------------------------------------------------------- */
@@ -1019,5 +1453,419 @@ NaascStatus naasc_search_log(NaascContext *ctx, const NaascSearch *s, char **jso
     unlink(path);
     rmdir(dir);
   }
+  return call_end(&c, rc);
+}
+
+/* ---- the whole naasc --search run (tools/naasc_search.c is its client) ------- */
+
+/* The model's label: file name without folder and .onnx, or the zoo name. */
+static char *label_of(const char *arg) {
+  const char *b = strrchr(arg, '/');
+  b = b ? b + 1 : arg;
+  size_t n = strlen(b);
+  if (n > 5 && strcmp(b + n - 5, ".onnx") == 0) n -= 5;
+  char *s = malloc(n + 1);
+  if (!s) return NULL;
+  for (size_t i = 0; i < n; i++) s[i] = (b[i] == ':' || b[i] == '|' || b[i] == ' ') ? '_' : b[i];
+  s[n] = 0;
+  return s;
+}
+
+static bool is_zoo_name(const char *s) {
+  int n;
+  const ZooEntry *z = zoo_list(&n);
+  for (int k = 0; k < n; k++)
+    if (strcmp(z[k].name, s) == 0) return true;
+  return strncmp(s, "nb201:", 6) == 0;
+}
+
+/* Imports (or builds from the zoo) and lowers one model. */
+/* Lowers a model; *graph keeps the graph for its weights (the command
+ * stream of the best design), the caller destroys it. */
+static Rc load_module(const char *arg, const char *label, Module **out, Model **graph, Diag *d) {
+  Model *g = NULL;
+  Rc rc;
+  if (access(arg, F_OK) != 0 && is_zoo_name(arg)) {
+    d->file = "naasc zoo";
+    rc = zoo_build(arg, true, 1, &g, d); /* weights (seed 1): the stream carries them */
+  } else {
+    ImportOptions io;
+    import_options_default(&io);
+    d->file = arg;
+    rc = onnx_import(arg, &io, &g, d);
+  }
+  if (rc != RC_OK) return rc;
+  rc = lower_model(g, out, d);
+  if (rc != RC_OK) {
+    model_destroy(g);
+    return rc;
+  }
+  *graph = g;
+  (*out)->name = arena_strdup(&(*out)->arena, label);
+  return (*out)->name ? RC_OK : RC_INTERNAL;
+}
+
+static char *join(const char *dir, const char *name, const char *suffix) {
+  size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
+  char *s = malloc(n);
+  if (s) snprintf(s, n, "%s/%s%s", dir, name, suffix);
+  return s;
+}
+
+/* The files of model k on the design: its module with the mappings
+ * (MODEL.nir), its cost report (.report.txt, .json, .svg) and its command
+ * stream (.cmd); cst gets the stream's sizes. */
+static Rc write_model(const char *dir, const char *label, Module *mod, const Model *graph, int k,
+                      const NaasWorkload *w, const NaasResult *r, CmdStats *cst, Diag *d) {
+  Rc rc = naas_attach_mappings(mod, k, w, r, d);
+  char *nir = join(dir, label, ".nir"), *txt = join(dir, label, ".report.txt"),
+       *js = join(dir, label, ".report.json"), *cmd = join(dir, label, ".cmd");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f;
+  if (rc == RC_OK && (!nir || !txt || !js || !cmd)) rc = RC_INTERNAL;
+  if (rc == RC_OK) rc = module_verify(mod, d);
+  if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+    module_print(f, mod);
+    fclose(f);
+    rc = file_write_atomic(nir, buf, len, d);
+    free(buf);
+    buf = NULL;
+  }
+  if (rc == RC_OK && r->schedule) {
+    /* The report of the schedule the design was scored with, and the
+     * schedule itself (MODEL.schedule, --schedule=FILE reads it). */
+    SchedModel *sm = NULL;
+    CostResult *per = xcalloc((size_t)mod->nnests + 1, sizeof *per);
+    SchedTotals tot;
+    char *sch = join(dir, label, ".schedule");
+    rc = per && sch ? sched_model_create(mod, &r->arch, &sm, d) : RC_INTERNAL;
+    if (rc == RC_OK) rc = schedule_eval(sm, &r->schedule[k], per, &tot, d);
+    if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+      rc = report_write_schedule(mod, &r->arch, &r->schedule[k], per, f, js, d);
+      fclose(f);
+      if (rc == RC_OK) rc = file_write_atomic(txt, buf, len, d);
+      free(buf);
+      buf = NULL;
+    }
+    if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+      schedule_print(f, mod, &r->arch, &r->schedule[k]);
+      fclose(f);
+      rc = file_write_atomic(sch, buf, len, d);
+      free(buf);
+      buf = NULL;
+    }
+    sched_model_destroy(sm);
+    xfree(per);
+    free(sch);
+  } else if (rc == RC_OK && (f = open_memstream(&buf, &len))) {
+    rc = report_write(mod, &r->arch, f, js, d);
+    fclose(f);
+    if (rc == RC_OK) rc = file_write_atomic(txt, buf, len, d);
+    free(buf);
+  }
+  if (rc == RC_OK) { /* the compiled model on the design: naasc-run runs it */
+    uint8_t *bytes = NULL;
+    rc = cmd_emit(mod, graph, &r->arch, &bytes, &len, cst, d);
+    if (rc == RC_OK) rc = file_write_atomic(cmd, bytes, len, d);
+    xfree(bytes);
+  }
+  free(nir), free(txt), free(js), free(cmd);
+  return rc;
+}
+
+void naasc_search_drive_options_default(NaascSearchDriveOptions *o) {
+  if (!o) return;
+  memset(o, 0, sizeof *o);
+  NaasDriveOptions d;
+  naas_drive_options_default(&d);
+  o->dir = "naasc-search";
+  o->seed = d.naas.seed;
+  o->jobs = 1;
+  o->nranks = 1;
+}
+
+/* What a run keeps off the stack (architectures, results, the table). */
+typedef struct {
+  Arch barch, bbuilt, base_arch, pa;
+  NaasDriveResult pres;
+  AccuracyTable table;
+} SearchRun;
+
+/* The public options as the driver's; false (reported) if a value is not
+ * one the command line takes. */
+static bool search_options(const NaascSearchDriveOptions *p, NaasDriveOptions *o,
+                           ArchAssume *assume, Diag *d) {
+  naas_drive_options_default(o);
+  const char *bad = NULL, *what = NULL;
+  o->budget = p->budget;
+  if (!p->objective || strcmp(p->objective, "edp") == 0)
+    o->naas.objective = NAAS_OBJ_EDP;
+  else if (strcmp(p->objective, "energy") == 0)
+    o->naas.objective = NAAS_OBJ_ENERGY;
+  else if (strcmp(p->objective, "latency") == 0)
+    o->naas.objective = NAAS_OBJ_LATENCY;
+  else
+    bad = p->objective, what = "objective";
+  o->naas.max_area_um2 = p->max_area_um2;
+  o->naas.max_power_mw = p->max_power_mw;
+  o->naas.max_cycles = p->max_cycles;
+  o->naas.max_energy_pj = p->max_energy_pj;
+  o->naas.byte_budget = p->byte_budget != 0;
+  *assume = ARCH_PHYSICAL;
+  if (p->assume && !arch_assume_parse(p->assume, assume)) bad = p->assume, what = "assume";
+  o->naas.iterations = p->iterations;
+  o->naas.popsize = p->popsize;
+  o->naas.map_budget = p->map_budget;
+  o->naas.final_map_budget = p->final_map_budget;
+  if (!p->optimizer || strcmp(p->optimizer, "cmaes") == 0) {
+    o->naas.optimizer = OPT_CMAES;
+  } else if (strcmp(p->optimizer, "gradient") == 0) {
+    o->naas.gradient = true, o->naas.optimizer = OPT_CMAES;
+  } else if (strcmp(p->optimizer, "cmaes+gradient") == 0) {
+    o->naas.gradient = o->naas.gradient_conn = true, o->naas.optimizer = OPT_CMAES;
+  } else if (!opt_parse(p->optimizer, &o->naas.optimizer) || o->naas.optimizer == OPT_GENETIC) {
+    bad = p->optimizer, what = "optimizer";
+  }
+  o->naas.sizing_only = p->sizing_only != 0;
+  o->naas.mapper_screen = p->mapper_screen != 0;
+  o->naas.no_prune = p->no_prune != 0;
+  if (!p->schedule || strcmp(p->schedule, "fused") == 0)
+    o->naas.schedule = NAAS_SCHED_FUSED;
+  else if (strcmp(p->schedule, "layer") == 0)
+    o->naas.schedule = NAAS_SCHED_LAYER;
+  else
+    bad = p->schedule, what = "schedule";
+  o->fixed = p->fixed != 0;
+  o->fixed_as_built = p->fixed_as_built != 0;
+  o->no_baseline = p->no_baseline != 0;
+  o->naas.seed = p->seed;
+  o->naas.jobs = p->jobs;
+  o->naas.checkpoint = p->checkpoint;
+  o->naas.resume = p->resume != 0;
+  o->naas.stop_after_iteration = p->stop_after_iteration;
+  o->naas.on_generation = p->on_generation;
+  o->naas.on_generation_ctx = p->on_generation_user;
+  o->naas.progress = p->progress != 0;
+  o->nranks = p->nranks > 0 ? p->nranks : 1;
+  if (bad)
+    diag_error(d, NULL, "naasc_search_drive: %s '%s' is not one naasc --search takes", what, bad);
+  else if (!p->budget || p->nmodels < 1 || p->nmodels > NAAS_MAX_MODELS || !p->models)
+    diag_error(d, NULL, "naasc_search_drive: give a budget and 1 to %d models", NAAS_MAX_MODELS);
+  else
+    return true;
+  return false;
+}
+
+NaascStatus naasc_search_drive(NaascContext *ctx, const NaascSearchDriveOptions *po,
+                               char **summary) {
+  Call c;
+  if (summary) *summary = NULL;
+  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL);
+  if (!po) return call_usage(&c, "naasc_search_drive: NULL options");
+  NaasDriveOptions o;
+  ArchAssume assume;
+  if (!search_options(po, &o, &assume, &c.d)) return call_end(&c, RC_USAGE);
+  const char *const *models = po->models;
+  const int nmodels = po->nmodels, rank = po->rank;
+  const char *dir = po->dir ? po->dir : "naasc-search", *precision = po->precision,
+             *accuracy_file = po->accuracy_table;
+  const bool quiet = false; /* the caller prints the summary or not */
+  char *sbuf = NULL;
+  size_t slen = 0;
+  FILE *f = open_memstream(&sbuf, &slen);
+  SearchRun *S = calloc(1, sizeof *S);
+  if (!f || !S) {
+    if (f) fclose(f);
+    free(sbuf);
+    free(S);
+    return call_end(&c, RC_INTERNAL);
+  }
+  NaasWorkload w = {0};
+  Module *mods[NAAS_MAX_MODELS] = {0};
+  Model *graphs[NAAS_MAX_MODELS] = {0};
+  char *labels[NAAS_MAX_MODELS] = {0};
+  CmdStats cst[NAAS_MAX_MODELS] = {{0}};
+  NaasDriveResult res = {0};
+  const NaasResult *r = &res.r;
+  Precision cand[ACCURACY_MAX_ROWS];
+  int ncand = 0;
+  Rc rc = arch_resolve(o.budget, &S->barch, &c.d);
+  if (rc == RC_OK && precision && strcmp(precision, "model") != 0) {
+    Precision p;
+    rc = precision_parse(precision, &p, &c.d, "--precision");
+    if (rc == RC_OK) rc = arch_set_precision(&S->barch, &p, &c.d);
+  }
+  S->base_arch = S->barch;
+  if (rc == RC_OK) arch_assume(&S->barch, assume);
+  /* The as-built baseline: the budget's own dataflow, when it has one (a
+   * preset, or an arch file with `as_built:`); --fixed=as-built needs it. */
+  if (rc == RC_OK && (o.fixed_as_built || (!o.fixed && !o.no_baseline))) {
+    Diag qd;
+    diag_init(&qd, o.fixed_as_built ? c.d.out : NULL, "naasc");
+    if (arch_resolve_as_built(o.budget, &S->bbuilt, &qd) == RC_OK) {
+      arch_assume(&S->bbuilt, assume);
+      o.as_built = &S->bbuilt;
+    } else if (o.fixed_as_built) {
+      rc = RC_BADINPUT; /* reported through qd */
+    }
+  }
+  for (int k = 0; k < nmodels && rc == RC_OK; k++) {
+    labels[k] = label_of(models[k]);
+    if (!labels[k]) rc = RC_INTERNAL;
+    for (int j = 0; j < k && rc == RC_OK; j++)
+      if (strcmp(labels[j], labels[k]) == 0) {
+        diag_error(&c.d, models[k], "two models named '%s'; give each model once", labels[k]);
+        rc = RC_BADINPUT;
+      }
+    if (rc == RC_OK) rc = load_module(models[k], labels[k], &mods[k], &graphs[k], &c.d);
+    c.d.file = models[k];
+    if (rc == RC_OK) rc = naas_workload_add_module(&w, mods[k], &c.d);
+  }
+  c.d.file = "naasc";
+  if (rc == RC_OK && precision && strcmp(precision, "model") == 0) {
+    /* the models' own precision: every model's layers must agree */
+    Precision mp, first;
+    for (int k = 0; k < nmodels && rc == RC_OK; k++) {
+      c.d.file = models[k];
+      if (!graphs[k]) {
+        diag_error(&c.d, NULL, "--precision model needs the ONNX graph of every model");
+        rc = RC_BADINPUT;
+      }
+      if (rc == RC_OK) rc = precision_of_model(graphs[k], &mp, &c.d);
+      if (rc == RC_OK && k == 0) first = mp;
+      if (rc == RC_OK && memcmp(&first, &mp, sizeof mp) != 0) {
+        char a[48], b[48];
+        precision_name(&first, a, sizeof a);
+        precision_name(&mp, b, sizeof b);
+        diag_error(&c.d, NULL, "--precision model: this model is %s, '%s' %s; give --precision", b,
+                   models[0], a);
+        rc = RC_BADINPUT;
+      }
+    }
+    c.d.file = "naasc";
+    S->barch = S->base_arch;
+    if (rc == RC_OK) rc = arch_set_precision(&S->barch, &first, &c.d);
+    S->base_arch = S->barch;
+    if (rc == RC_OK) arch_assume(&S->barch, assume);
+  }
+  if (rc == RC_OK && accuracy_file) {
+    char why[256];
+    rc = accuracy_load(accuracy_file, &S->table, &c.d);
+    if (rc == RC_OK) {
+      ncand = accuracy_allowed(&S->table, (const char *const *)labels, nmodels, cand,
+                               ACCURACY_MAX_ROWS, why, sizeof why);
+      if (ncand == 0) {
+        diag_error(&c.d, accuracy_file, "%s", why);
+        rc = RC_BADINPUT;
+      }
+    }
+  }
+  if (rc == RC_OK && rank == 0) rc = naas_drive_mkdir(dir, &c.d);
+  /* --search-precision: one search per precision the table allows, the best kept. */
+  for (int k = 0; k < ncand && rc == RC_OK; k++) {
+    char name[48];
+    S->pa = S->base_arch;
+    precision_name(&cand[k], name, sizeof name);
+    rc = arch_set_precision(&S->pa, &cand[k], &c.d);
+    if (rc != RC_OK) break;
+    arch_assume(&S->pa, assume);
+    memset(&S->pres, 0, sizeof S->pres);
+    rc = naas_drive(&w, &S->pa, &o, &S->pres, &c.d);
+    if (rc == RC_OK && rank == 0 && !quiet)
+      fprintf(
+          f,
+          "precision %s: score %.6g (EDP %.6g pJ x cycles, energy %.6g pJ, %.6g cycles), %" PRId64
+          " PEs, area %.4g mm^2\n",
+          name, S->pres.r.score, S->pres.r.edp, S->pres.r.energy_pj, S->pres.r.cycles,
+          S->pres.r.arch.mac_instances, S->pres.r.area_um2 / 1e6);
+    if (rc == RC_OK && (k == 0 || S->pres.r.score < res.r.score)) {
+      naas_drive_free(&res);
+      res = S->pres;
+      S->barch = S->pa;
+    } else {
+      naas_drive_free(&S->pres);
+    }
+  }
+  if (rc == RC_OK && ncand && rank == 0 && !quiet) {
+    char name[48];
+    Precision chosen;
+    precision_of(&S->barch, &chosen);
+    precision_name(&chosen, name, sizeof name);
+    fprintf(f, "chosen precision: %s (of %d the accuracy table allows)\n", name, ncand);
+  }
+  if (rc == RC_OK && !ncand) {
+    rc = naas_drive(&w, &S->barch, &o, &res, &c.d);
+    if (rc == RC_OK && r->stopped) {
+      if (rank == 0 && !quiet)
+        fprintf(f, "stopped after iteration %" PRId64 " (checkpoint %s)\n", r->iterations,
+                o.naas.checkpoint ? o.naas.checkpoint : "none");
+      goto done;
+    }
+  }
+  if (rc == RC_OK && rank == 0) rc = naas_drive_write(dir, &w, &S->barch, &o, &res, &c.d);
+  for (int k = 0; k < w.nmodels && rc == RC_OK && rank == 0; k++)
+    rc = write_model(dir, labels[k], mods[k], graphs[k], k, &w, r, &cst[k], &c.d);
+  const char *what = naas_objective_label(o.naas.objective);
+  if (rc == RC_OK && rank == 0 && !quiet) {
+    fprintf(
+        f,
+        "%s within %s: %s %.6g (EDP %.6g pJ x cycles, energy %.6g pJ, %.6g cycles; geomean over %d model%s)\n",
+        naas_drive_mode(&o), o.budget, o.naas.objective == NAAS_OBJ_EDP ? "EDP" : what, r->score,
+        r->edp, r->energy_pj, r->cycles, w.nmodels, w.nmodels > 1 ? "s" : "");
+    const Arch *a = &r->arch;
+    fprintf(f, "design %s: %" PRId64 " PEs", a->name, a->mac_instances);
+    for (int l = 0; l < a->nlevels; l++)
+      for (int ax = 0; ax < ACCEL_MAX_AXES; ax++)
+        if (a->level[l].fanout[ax] > 1) {
+          char s[NDIMS + 1];
+          naas_conn_string(a->level[l].connectivity[ax], s);
+          fprintf(f, ", %s %c=%" PRId64 " [%s]", a->level[l].name, "xyz"[ax],
+                  a -> level[l].fanout[ax], s);
+        }
+    for (int l = 1; l < a->nlevels; l++)
+      fprintf(f, ", %s %" PRId64 " words", a->level[l].name, a->level[l].capacity_words);
+    fprintf(f, ", DRAM %.4g words/cycle, area %.4g mm^2\n", a->level[0].shared_bw,
+            r->area_um2 / 1e6);
+    fprintf(f, "%" PRId64 " candidates, %" PRId64 " cost evaluations, %.1f s; outputs in %s/\n",
+            r->candidates, r->evals, r->seconds, dir);
+    fprintf(f,
+            "mapper effort per layer: %" PRId64 " evaluations, then %" PRId64
+            ", the better kept (seed %" PRIu64 ")\n",
+            r->effort.map_budget, r->effort.final_map_budget, r->effort.seed);
+    if (res.have_base)
+      fprintf(f,
+              "against %s itself, best mapping (--fixed=best; mapped with the same effort: EDP "
+              "%.6g, energy %.6g pJ, %.6g cycles): speedup %.3fx, energy saving %.3fx, EDP %.3fx\n",
+              res.base.arch.name, res.base.edp, res.base.energy_pj, res.base.cycles, res.q.speedup,
+              res.q.energy_saving, res.q.edp_gain);
+    if (res.have_built)
+      fprintf(
+          f,
+          "against %s as built, its own dataflow (--fixed=as-built; the kind of baseline NAAS's "
+          "figures are against; same effort: EDP %.6g, energy %.6g pJ, %.6g cycles): speedup "
+          "%.3fx, energy saving %.3fx, EDP %.3fx\n",
+          res.built.arch.name, res.built.edp, res.built.energy_pj, res.built.cycles, res.qb.speedup,
+          res.qb.energy_saving, res.qb.edp_gain);
+    for (int k = 0; k < w.nmodels; k++)
+      fprintf(
+          f,
+          "command stream: %s/%s.cmd (%zu bytes: %zu of commands, %zu of weights; run it with naasc-run)\n",
+          dir, labels[k], cst[k].bytes, cst[k].cmd_bytes, cst[k].weight_bytes);
+  }
+done:
+  naas_drive_free(&res);
+  naas_workload_free(&w);
+  for (int k = 0; k < nmodels; k++) {
+    if (mods[k]) module_destroy(mods[k]);
+    if (graphs[k]) model_destroy(graphs[k]);
+    free(labels[k]);
+  }
+  fclose(f);
+  free(S);
+  if (summary)
+    *summary = sbuf;
+  else
+    free(sbuf);
   return call_end(&c, rc);
 }

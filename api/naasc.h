@@ -149,6 +149,93 @@ NaascStatus naasc_module_report(NaascContext *ctx, const NaascModule *mod, const
 /* The loop-nest IR with its mappings (--emit=nir; docs/ir.md). */
 NaascStatus naasc_module_print(NaascContext *ctx, const NaascModule *mod, char **text);
 
+/* ---- compiling a model file, as `naasc MODEL ...` does ------------------------
+ * The command line's compile is these calls (tools/naasc.c is their
+ * client): options, then naasc_compile_options_setup (plugins, the
+ * pipeline), naasc_compile_file (import, target, the graph passes: what
+ * runs before `lower`), the graph's outputs (naasc_module_emit "summary",
+ * "graph", "onnx"), naasc_module_lower (the rest of the pipeline, the
+ * schedule's groups, the verifier), the module's outputs.  Messages go to
+ * the context (and its diagnostic handler) as the command prints them; the
+ * IR dumps of the instrumentation go to the dump handler.
+ *
+ * Strings given to the options (flags, paths) are borrowed: they must live
+ * as long as the options.  A module made by naasc_compile_file borrows its
+ * options: destroy the module first. */
+typedef struct NaascCompileOptions NaascCompileOptions;
+
+/* Input bindings (--input-shape, --input-data) an options object takes. */
+#define NAASC_MAX_INPUTS 32
+
+NaascCompileOptions *naasc_compile_options_create(void); /* NULL if out of memory */
+void naasc_compile_options_destroy(NaascCompileOptions *o);
+/* Parses argv[*i] (advancing *i past its value) if it is a compile flag of
+ * the command line that is not an output's: the pass manager's (-O0, -O2,
+ * --pass-pipeline/-p, --print-pipeline, --list-passes, --load-pass-plugin,
+ * --target, --precision, --assume, --jobs, and the instrumentation:
+ * --print-ir-*, --filter-layers, --time-passes, --stats, --stats-json,
+ * --debug-only, --debug, --verify-each), --no-fold and --allow-unsupported.
+ * Returns 1 if taken, 0 if not a compile flag, -1 if malformed (reported
+ * in ctx). */
+int naasc_compile_options_parse_flag(NaascContext *ctx, NaascCompileOptions *o, int argc,
+                                     char **argv, int *i);
+/* An input binding, as --input-shape NAME=DIMS and --input-data NAME=FILE.pb
+ * take it; a malformed one or more than NAASC_MAX_INPUTS is NAASC_USAGE. */
+NaascStatus naasc_compile_options_add_input_shape(NaascContext *ctx, NaascCompileOptions *o,
+                                                  const char *name_dims);
+NaascStatus naasc_compile_options_add_input_data(NaascContext *ctx, NaascCompileOptions *o,
+                                                 const char *name_file);
+/* --schedule=HOW: "best", "layer" or a schedule file (NULL: none given). */
+void naasc_compile_options_set_schedule(NaascCompileOptions *o, const char *how);
+/* What the caller will emit (naasc_module_emit's kind, NULL for none) and
+ * its -o path (NULL for none): the compile keeps the weights a command
+ * stream or a .nir file needs, and gives --schedule's groups to the module
+ * for "nir", "cmd" and "cmd-text". */
+void naasc_compile_options_set_emit(NaascCompileOptions *o, const char *kind, const char *out);
+/* Where the instrumentation's IR dumps (--print-ir-before/after...) go: fn
+ * gets their text as it is written (NULL: discarded).  The timing, the
+ * statistics and the debug output of --time-passes, --stats and
+ * --debug-only are the pass manager's and go to stderr. */
+void naasc_compile_options_set_dump_handler(NaascCompileOptions *o, NaascDiagnosticFn fn,
+                                            void *user);
+/* Loads the pass plugins (--load-pass-plugin: they need the symbols of
+ * passes/passes.h, which the naasc executables export and libnaasc.so does
+ * not), parses the pipeline (with a target, -O0's and -O2's map too), and
+ * writes what --list-passes and --print-pipeline print to listing (may be
+ * NULL).  Once, before naasc_compile_file. */
+NaascStatus naasc_compile_options_setup(NaascContext *ctx, NaascCompileOptions *o,
+                                        NaascDiagnosticFn listing, void *user);
+int naasc_compile_options_has_target(const NaascCompileOptions *o); /* --target given */
+int naasc_compile_options_lowers(const NaascCompileOptions *o);     /* `lower` in the pipeline */
+int naasc_compile_options_lists(const NaascCompileOptions *o); /* --print-pipeline/--list-passes */
+/* Imports path (an ONNX file, or a .nir loop-nest module with the weights
+ * file it names), loads the target, and runs the pipeline's passes before
+ * `lower` (none for a .nir module).  Messages are located in path. */
+NaascStatus naasc_compile_file(NaascContext *ctx, const char *path, const NaascCompileOptions *o,
+                               NaascModule **out);
+/* Runs the rest of the pipeline (from `lower`, which a .nir module has
+ * had), attaches --schedule's groups when the options' emit kind is "nir",
+ * "cmd" or "cmd-text" (only layer-by-layer groups for a command stream),
+ * and verifies the IR if the pipeline did not end with `verify`. */
+NaascStatus naasc_module_lower(NaascContext *ctx, NaascModule *mod);
+/* Emits one output of a module as the command line does:
+ *   "summary", "graph"  text: the per-layer table, the graph IR (before lowering);
+ *   "onnx"              the graph as ONNX, written to path;
+ *   "nir"               text: the loop-nest IR; with path (the .nir file the
+ *                       text will go to) the weights go to PATH.weights, named
+ *                       in the text;
+ *   "cmd"               the binary command stream, written to path;
+ *   "cmd-text"          text: its disassembly;
+ *   "timeloop"          Timeloop files of the target and each layer, in folder path;
+ *   "report"            text: the cost report's table (by the options'
+ *                       --schedule, best if none); with path its JSON there
+ *                       and an SVG chart beside it;
+ *   "schedule"          text: the schedule; with path the report's JSON there.
+ * *text (for kinds with text; may be NULL otherwise) gets what was written,
+ * also on failure (a partial table); the caller frees it. */
+NaascStatus naasc_module_emit(NaascContext *ctx, NaascModule *mod, const char *kind,
+                              const char *path, char **text);
+
 /* ---- one layer: problem, mapping, cost ------------------------------------ */
 
 #define NAASC_MAX_LEVELS 8
@@ -286,6 +373,59 @@ NaascStatus naasc_search_result(NaascContext *ctx, const NaascSearch *s, NaascSe
 NaascStatus naasc_search_design(NaascContext *ctx, const NaascSearch *s, NaascTarget **out);
 /* Every candidate evaluated, as the JSON of --log-json (naasc-search-log/1). */
 NaascStatus naasc_search_log(NaascContext *ctx, const NaascSearch *s, char **json);
+
+/* ---- the whole `naasc --search` run ----------------------------------------
+ * The run of `naasc --search MODEL... --budget B -o DIR` with its files
+ * (docs/search.md; tools/naasc_search.c is its client): the models
+ * imported (or built from the zoo) and lowered, the budget resolved (at a
+ * precision, under an assumption), the as-built baseline, search/'s driver
+ * (naas_drive: the search and its baselines; one search per precision an
+ * accuracy table allows), its files (arch.yaml, result.json, search.json,
+ * convergence.svg, pareto.svg) and each model's on the design (MODEL.nir,
+ * .report.txt/.json/.svg, .schedule, .cmd).  Fill the options with
+ * naasc_search_drive_options_default, then set fields; strings are
+ * borrowed for the call.  Enumerations are the command line's words. */
+typedef struct {
+  const char *const *models; /* .onnx files or zoo names (at most 16) */
+  int nmodels;
+  const char *budget;    /* a preset or an architecture YAML file */
+  const char *dir;       /* the output folder ("naasc-search") */
+  const char *objective; /* "edp", "energy", "latency" */
+  double max_area_um2, max_power_mw, max_cycles, max_energy_pj; /* bounds; 0: none */
+  int byte_budget;                                              /* --byte-budget */
+  const char *assume;                                           /* "physical" (default) or "naas" */
+  const char *precision;      /* --precision P or "model"; NULL: the budget's */
+  const char *accuracy_table; /* --search-precision FILE; NULL: none */
+  int64_t iterations;         /* 0: the default */
+  int popsize;                /* 0: the optimizer's default */
+  int64_t map_budget;         /* 0: the default */
+  int64_t final_map_budget;   /* 0: the default */
+  const char *optimizer;      /* "cmaes" (default), "random", "gradient", "cmaes+gradient" */
+  int sizing_only;            /* --sizing-only */
+  int mapper_screen;          /* --mapper-screen on: screen candidates with a small mapper budget */
+  int no_prune;               /* --prune off: map candidates the lower bound rules out too */
+  const char *schedule;       /* "fused" (default) or "layer" */
+  int fixed;                  /* --fixed: no search, the budget design */
+  int fixed_as_built;         /* --fixed=as-built */
+  int no_baseline;            /* --no-baseline */
+  uint64_t seed;              /* --seed */
+  int jobs;                   /* threads */
+  const char *checkpoint;     /* --checkpoint FILE, or NULL */
+  int resume;                 /* --resume */
+  int64_t stop_after_iteration; /* stop (checkpoint written) after this many; 0: never */
+  void (*on_generation)(void *user, int64_t generation); /* after each generation; may be NULL */
+  void *on_generation_user;
+  int progress;     /* a progress line on stderr (the search's own) */
+  int rank, nranks; /* MPI: this rank and the count (0, 1 without); only rank 0 writes */
+} NaascSearchDriveOptions;
+
+void naasc_search_drive_options_default(NaascSearchDriveOptions *o);
+/* Runs it.  *summary (may be NULL) gets what the command prints on stdout
+ * (the per-precision lines, the design, the baselines, the command
+ * streams; "stopped after iteration N" when stopped), also on failure (what
+ * was printed before it); "" on a rank other than 0.  A bad option value is
+ * NAASC_USAGE. */
+NaascStatus naasc_search_drive(NaascContext *ctx, const NaascSearchDriveOptions *o, char **summary);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,7 @@
  *     is left, log f0 = log D - (the others), so every point covers every dim
  *     (DOSA, Hong et al. MICRO 2023, mapping_driven_hw_search.py
  *     get_dram_factors, does the same); a negative remainder is padding and
- *     is penalised;
+ *     is penalised, a positive one is exact from T on (relu below);
  *   - loop orders as importances (higher = outer, NAAS's encoding): the
  *     order enters the counts only through "is loop e inside loop d", which
  *     is relaxed pairwise to sigmoid((v_d - v_e) / T);
@@ -22,7 +22,10 @@
  *   - ceilings, maxima and minima smoothed with the temperature T: maxima
  *     and minima of positive quantities by a log-sum-exp of their logs (T is
  *     a relative scale: at T = 0.1 values within about 10% blend), ceilings
- *     by their mean over a window of relative width T (x + 1/2 for x > 1/T).
+ *     by their mean over a window of relative width T (x + 1/2 for x > 1/T);
+ *     the cycles are the compute cycles times one smoothed maximum over 1
+ *     and every level's bandwidth ratios, each counted once (a log-sum-exp
+ *     of n equal terms is n^T times their value).
  * At T = 0 every smoothing is the exact operation and, at a point that is a
  * discrete mapping (dcost_relax), the values are cost_eval's: the same
  * operations in the same order (tests/unit/test_dcost.c checks every
@@ -179,6 +182,19 @@ static Dv hinge(DcostTape *t, Dv z, double T) {
   if (z.v <= 0) return cst(0);
   if (z.v >= T) return addc(t, z, -T / 2);
   return push(t, z.v * z.v / (2 * T), z, z.v / T, cst(0), 0);
+}
+
+/* max(z, 0) as a value: 0 up to 0, z from T on, z^2 (2T - z) / T^2
+ * between (C1, within [0, z]).  hinge's z - T/2 beyond T is right for a
+ * penalty but biases a value everywhere (DRAM's factors came out e^(-T/2)
+ * too small each, docs/gradient.md); a window centred on 0 would give the
+ * many dims at exactly 0 (no DRAM loop) a loop.  hinge's at T = 0. */
+static Dv relu(DcostTape *t, Dv z, double T) {
+  if (T <= 0) return hinge(t, z, T);
+  if (z.v <= 0) return cst(0);
+  if (z.v >= T) return z;
+  double v = z.v * z.v * (2 * T - z.v) / (T * T);
+  return push(t, v, z, z.v * (4 * T - 3 * z.v) / (T * T), cst(0), 0);
 }
 
 /* sigmoid(z / T); the step z > 0 at T = 0. */
@@ -586,7 +602,7 @@ int dcost_eval(const Problem *p, const Arch *a, const RelaxedMapping *rm, double
     }
     /* DRAM takes what is left; a negative rest is padding (penalised). */
     pen = add(T, pen, hinge(T, mulc(T, rest, -1), tp));
-    M->u[0][d] = hinge(T, rest, tp);
+    M->u[0][d] = relu(T, rest, tp);
   }
   for (int l = 0; l < nl; l++)
     for (int d = 0; d < NDIMS; d++) {
@@ -776,15 +792,36 @@ int dcost_eval(const Problem *p, const Arch *a, const RelaxedMapping *rm, double
    * each level's energy, then the total in cost.c's order (the MACs, then
    * every level's dynamic and leakage energy), so that it is bit-identical. */
   Dv cycles = tcyc;
-  for (int l = 0; l < nl; l++) {
-    const Level *lv = &a->level[l];
-    Dv rbw = dvd(T, rd[l], tcyc), wbw = dvd(T, wr[l], tcyc), slow = cst(1);
-    if (lv->read_bw > 0 && rbw.v > 0) slow = smin(T, slow, dvd(T, cst(lv->read_bw), rbw), tp);
-    if (lv->write_bw > 0 && wbw.v > 0) slow = smin(T, slow, dvd(T, cst(lv->write_bw), wbw), tp);
-    if (lv->shared_bw > 0 && rbw.v + wbw.v > 0)
-      slow = smin(T, slow, dvd(T, cst(lv->shared_bw), add(T, rbw, wbw)), tp);
-    Dv lc = (tp > 0 || slow.v < 1.0) ? sceil(T, dvd(T, tcyc, slow), tp) : tcyc;
-    cycles = smax(T, cycles, lc, tp);
+  if (tp > 0) {
+    /* max(compute, every level's ceil(compute / slowdown)) is compute x the
+     * largest of 1 and every demand over its bandwidth: one smoothed
+     * maximum over those ratios, each counted once.  (Smoothing per level,
+     * max(cycles, compute / smin(1, ...)), counted the ratio 1 once per
+     * level: a log-sum-exp of n equal terms is n^T times their value, so a
+     * compute-bound point's cycles came out (1 + levels)^T too high, 9% at
+     * T = 0.05 on eyeriss, and a bandwidth-bound one's right; the descent
+     * preferred the bandwidth-bound, docs/gradient.md.) */
+    Dv ratio = cst(1);
+    for (int l = 0; l < nl; l++) {
+      const Level *lv = &a->level[l];
+      Dv rbw = dvd(T, rd[l], tcyc), wbw = dvd(T, wr[l], tcyc);
+      if (lv->read_bw > 0 && rbw.v > 0) ratio = smax(T, ratio, mulc(T, rbw, 1 / lv->read_bw), tp);
+      if (lv->write_bw > 0 && wbw.v > 0) ratio = smax(T, ratio, mulc(T, wbw, 1 / lv->write_bw), tp);
+      if (lv->shared_bw > 0 && rbw.v + wbw.v > 0)
+        ratio = smax(T, ratio, mulc(T, add(T, rbw, wbw), 1 / lv->shared_bw), tp);
+    }
+    cycles = sceil(T, mul(T, tcyc, ratio), tp);
+  } else {
+    for (int l = 0; l < nl; l++) {
+      const Level *lv = &a->level[l];
+      Dv rbw = dvd(T, rd[l], tcyc), wbw = dvd(T, wr[l], tcyc), slow = cst(1);
+      if (lv->read_bw > 0 && rbw.v > 0) slow = smin(T, slow, dvd(T, cst(lv->read_bw), rbw), tp);
+      if (lv->write_bw > 0 && wbw.v > 0) slow = smin(T, slow, dvd(T, cst(lv->write_bw), wbw), tp);
+      if (lv->shared_bw > 0 && rbw.v + wbw.v > 0)
+        slow = smin(T, slow, dvd(T, cst(lv->shared_bw), add(T, rbw, wbw)), tp);
+      Dv lc = slow.v < 1.0 ? sceil(T, dvd(T, tcyc, slow), tp) : tcyc;
+      cycles = smax(T, cycles, lc, tp);
+    }
   }
   for (int l = 0; l < nl; l++) {
     const Level *lv = &a->level[l];

@@ -29,6 +29,8 @@
  *      part.  A nest's tile is a problem with P and Q cut down, mapped by
  *      the nest's mapping shrunk to it (mapping_shrink_tile), and costed
  *      by cost_eval; tiles of equal shape and copies share one evaluation.
+ *      A nest reducing over its output's rows or columns (a softmax over
+ *      the key axis) gets them whole in every tile, or the group is bad.
  * sched_range_costs, the search's entry point, adds the nests of a group
  * [a, b] one at a time from b downwards, so one pass prices every start a.
  * Counts are exact for these rules; energies and cycles follow cost.c's
@@ -55,13 +57,18 @@
 typedef struct {
   uint32_t tensor; /* an activation the nest reads */
   int acc;         /* its access */
+  bool w;          /* a mac nest's W operand (attention's K^T, V): read as weights are,
+                      never resident nor tiled; a consumer all the same */
 } InRef;
 
 typedef struct {
   bool mac;       /* a mapped mac nest: costed */
-  bool groupable; /* may join a group (mac nests: W is a weight, not an activation) */
+  bool groupable; /* may join a group (mac nests: I is an activation) */
   bool tileable;  /* rows and columns can be cut: SCHED_DEPTH */
+  bool wact;      /* mac: its W operand is an activation (attention) */
   int rd, cd;     /* nest dims of the output's rows and columns (tileable) */
+  Dim tdim[2];    /* mac: the problem dims a tile cuts: P and Q, or an attention
+                     matmul's N (query rows) and K */
   int nout, nin;
   uint32_t out[NEST_MAX_ACCESS]; /* tensors written */
   InRef in[NEST_MAX_ACCESS];     /* activations read */
@@ -115,18 +122,6 @@ struct SchedModel {
 
 static bool is_act(const NTensor *t) { return t->role != TR_WEIGHT; }
 
-/* The single nest dim indexing expression e with coefficient 1 and no
- * constant, or -1. */
-static int plain_dim(const Affine *e, int ndims) {
-  int dim = -1;
-  for (int k = 0; k < ndims; k++) {
-    if (!e->coef[k]) continue;
-    if (e->coef[k] != 1 || dim >= 0) return -1;
-    dim = k;
-  }
-  return e->cst == 0 ? dim : -1;
-}
-
 static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
   memset(ni, 0, sizeof *ni);
   ni->rd = ni->cd = -1;
@@ -141,12 +136,14 @@ static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
         tile = false;
         continue;
       }
-      int rd = plain_dim(&ac->idx[2], n->ndims), cd = plain_dim(&ac->idx[3], n->ndims);
+      int rd = affine_plain_dim(&ac->idx[2], n->ndims),
+          cd = affine_plain_dim(&ac->idx[3], n->ndims);
       if (rd < 0 || cd < 0 || rd == cd || (ni->rd >= 0 && (ni->rd != rd || ni->cd != cd)))
         tile = false;
       ni->rd = rd, ni->cd = cd;
     } else if (is_act(t)) {
       ni->in[ni->nin].tensor = ac->tensor;
+      ni->in[ni->nin].w = n->kind == NK_MAC && ac->role == ROLE_W;
       ni->in[ni->nin++].acc = k;
     }
   }
@@ -154,6 +151,7 @@ static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
   /* Reads: rows affine in the row dim and window dims only, columns alike,
    * with non-negative coefficients. */
   for (int i = 0; tile && i < ni->nin; i++) {
+    if (ni->in[i].w) continue; /* read whole by every tile, as weights */
     const Access *ac = &n->acc[ni->in[i].acc];
     if (ac->ix != IX_AFFINE || ac->rank != 4 || m->tensors[ac->tensor].rank != 4) {
       tile = false;
@@ -169,8 +167,6 @@ static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
   if (n->kind == NK_MAC && n->map && nest_problem(n, &ni->prob)) {
     ni->mac = true;
     ni->map = &n->map->m;
-    /* The problem's P and Q must be the output's rows and columns. */
-    if (ni->tileable && !(ni->rd == 4 && ni->cd == 5)) ni->tileable = false;
     for (int k = 0; k < n->nacc; k++) {
       const Access *ac = &n->acc[k];
       if (!ac->role || !ac->tensor) continue; /* ROLE_NONE is 0 */
@@ -178,7 +174,15 @@ static void analyse_nest(const Module *m, const Nest *n, NInfo *ni) {
         ni->itensor = ac->tensor;
         if (!is_act(&m->tensors[ac->tensor])) ni->groupable = false; /* a constant input */
       }
-      if (ac->role == ROLE_W && is_act(&m->tensors[ac->tensor])) ni->groupable = false;
+      if (ac->role == ROLE_W && is_act(&m->tensors[ac->tensor])) ni->wact = true;
+    }
+    /* The problem's P and Q must be the output's rows and columns; or, for
+     * an attention matmul (W an activation, P = Q = 1), N and K. */
+    ni->tdim[0] = DIM_P, ni->tdim[1] = DIM_Q;
+    if (ni->tileable && !(ni->rd == 4 && ni->cd == 5)) {
+      ni->tileable = ni->wact && n->dims[ni->rd].dim == DIM_N && n->dims[ni->cd].dim == DIM_K &&
+                     ni->prob.dim[DIM_P] == 1 && ni->prob.dim[DIM_Q] == 1;
+      ni->tdim[0] = DIM_N, ni->tdim[1] = DIM_K;
     }
     const Problem *p = &ni->prob;
     ni->wwords = p->dim[DIM_G] * p->dim[DIM_K] * p->dim[DIM_C] * p->dim[DIM_R] * p->dim[DIM_S];
@@ -499,9 +503,9 @@ static int tile_eval(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int
                      CostResult *r) {
   const NInfo *ni = &sm->ni[k];
   Problem p = ni->prob;
-  p.dim[DIM_P] = rows, p.dim[DIM_Q] = cols;
+  p.dim[ni->tdim[0]] = rows, p.dim[ni->tdim[1]] = cols;
   Mapping mp;
-  mapping_shrink_tile(ni->map, rows, cols, &mp);
+  mapping_shrink_dims(ni->map, ni->tdim[0], rows, ni->tdim[1], cols, &mp);
   sm->evals++;
   int err = cost_eval(&p, sm->a, &mp, r);
   if (err) return err;
@@ -651,6 +655,7 @@ typedef struct {
   int8_t *esc;      /* [slot]: escapes(), -1 not known yet */
   int bad;          /* nonzero: the window cannot run depth-first at all */
   const char *why;  /* for a report */
+  char whybuf[256]; /* why, when it names a nest */
 } Window;
 
 static int slot_get(Window *w, uint32_t t) {
@@ -749,7 +754,24 @@ static void window_add(Window *w, uint32_t k, int *changed, int *nchanged) {
   if (so < 0 || !w->touched[so] || !ni->tileable || !ni->groupable) return;
   w->reach[k - w->w0] = true;
   const Nest *n = &m->nests[k];
+  /* A nest reducing over its output's rows or columns (a softmax over the
+   * key axis: each output depends on its whole row) needs that axis whole
+   * in every tile; so do the groups holding it, so the window is bad. */
+  for (int x = 0; x < 2; x++) {
+    const NestDim *od = &n->dims[x ? ni->cd : ni->rd];
+    for (int i = 0; od->reduce && i < w->ax[x].nt; i++) {
+      Iv o = w->ax[x].need[so * w->ax[x].nt + i];
+      if (o.hi <= o.lo || (o.lo == 0 && o.hi >= od->bound)) continue;
+      snprintf(w->whybuf, sizeof w->whybuf,
+               "nest '%s' reduces over its output's %s, which this group's tiles cut (tile %d "
+               "needs %" PRId64 "..%" PRId64 " of %" PRId64 "): its tiles must span them whole",
+               n->name, x ? "columns" : "rows", i, o.lo, o.hi, od->bound);
+      w->bad = 1, w->why = w->whybuf;
+      return;
+    }
+  }
   for (int q = 0; q < ni->nin; q++) {
+    if (ni->in[q].w) continue; /* a W activation is read as weights are: not a slot */
     const Access *ac = &n->acc[ni->in[q].acc];
     const TInfo *ti = &sm->ti[ni->in[q].tensor];
     int si = slot_get(w, ni->in[q].tensor);
@@ -1007,7 +1029,7 @@ static const char *range_rules(const SchedModel *sm, uint32_t a, uint32_t b) {
   for (uint32_t i = 0; i < n; i++) par[i] = i;
   for (uint32_t k = a; k <= b; k++) {
     const NInfo *ni = &sm->ni[k];
-    if (!ni->groupable) return "a mac nest whose W operand is an activation runs alone";
+    if (!ni->groupable) return "a mac nest whose I operand is a constant runs alone";
     for (int q = 0; q < ni->nout; q++) {
       const TInfo *ti = &sm->ti[ni->out[q]];
       if (ti->first_prod < (int32_t)a || ti->last_prod > (int32_t)b)
@@ -1016,6 +1038,8 @@ static const char *range_rules(const SchedModel *sm, uint32_t a, uint32_t b) {
     for (int q = 0; q < ni->nin; q++) {
       const TInfo *ti = &sm->ti[ni->in[q].tensor];
       if (ti->first_prod < (int32_t)a) continue;
+      if (ni->in[q].w) /* read as weights are: from DRAM, or copied to home before the group */
+        return "a mac nest's W operand (an activation) is written inside the group";
       for (int32_t p = ti->first_prod; p <= ti->last_prod; p++) {
         const NInfo *np = &sm->ni[p];
         bool writes = false;
@@ -1255,6 +1279,7 @@ Rc sched_range_costs(SchedModel *sm, const SchedGroup *cfg, uint32_t amin, uint3
       const NInfo *na = &sm->ni[a];
       int nch;
       window_add(&w, a, changed, &nch);
+      if (w.bad) break; /* a nest that needs whole rows or columns: longer groups hold it too */
       if (!w.reach[a - amin]) break; /* every nest must lead to b: so must every longer group's */
       bool fwd = true;
       for (int q = 0; q < nch; q++) {
@@ -1339,6 +1364,9 @@ static Rc group_eval(SchedModel *sm, const SchedGroup *g, CostResult *res, doubl
   if (g->mode == SCHED_DEPTH && g->weights_home &&
       !(sm->a->level[g->home].keeps_allowed >> TENSOR_W & 1))
     BAD("level '%s' may not keep weights", sm->a->level[g->home].name);
+  for (uint32_t k = g->first; k <= g->last; k++)
+    if (!sm->ni[k].groupable)
+      BAD("mac nest '%s' runs alone: its I operand is a constant or missing", m->nests[k].name);
   const char *why = range_rules(sm, g->first, g->last);
   if (why) BAD("%s", why);
   uint32_t n = g->last - g->first + 1;
@@ -1366,6 +1394,11 @@ static Rc group_eval(SchedModel *sm, const SchedGroup *g, CostResult *res, doubl
     for (uint32_t k = g->last + 1; rc == RC_OK && !msg && k-- > g->first;) {
       int nch;
       window_add(&w, k, changed, &nch);
+      if (w.bad) { /* why is in w, which is freed before the report */
+        snprintf(buf, sizeof buf, "%s", w.why);
+        msg = buf;
+        break;
+      }
       if (!w.reach[k - g->first]) {
         snprintf(buf, sizeof buf, "nest '%s' cannot run depth-first here: %s", m->nests[k].name,
                  sm->ni[k].tileable ? "its output does not lead to the group's last nest"

@@ -52,11 +52,12 @@ SCENARIOS = [
     ("nvdla-256", ["mobilenetv2", "squeezenet", "mnasnet"]),
     ("shidiannao", ["mobilenetv2", "squeezenet", "mnasnet"]),
 ]
-# --transformers: the zoo's BERT-base (128 tokens) within the two budgets
-# issue #17 asks for (docs/transformers.md), in place of NAAS's scenarios.
+# --transformers: the zoo's BERT-base (128 tokens), GPT-2's decode step and
+# ViT-B/16 within the two budgets issue #17 asks for (docs/transformers.md),
+# in place of NAAS's scenarios (--networks picks some).
 TRANSFORMERS = [
-    ("eyeriss", ["bert-base"]),
-    ("nvdla-1024", ["bert-base"]),
+    ("eyeriss", ["bert-base", "gpt2-decode", "vit-b16"]),
+    ("nvdla-1024", ["bert-base", "gpt2-decode", "vit-b16"]),
 ]
 # NAAS's reported figures (shared/NAAS.md): speedup, energy saving vs the baseline.
 NAAS_REPORTED = {
@@ -203,7 +204,7 @@ def main():
     ap.add_argument("--budgets")
     ap.add_argument("--networks")
     ap.add_argument("--transformers", action="store_true",
-                    help="BERT-base within eyeriss and nvdla-1024 instead of NAAS's scenarios")
+                    help="BERT-base, GPT-2 decode and ViT-B/16 within eyeriss and nvdla-1024 instead of NAAS's scenarios")
     ap.add_argument("--iterations", type=int)
     ap.add_argument("--popsize", type=int)
     ap.add_argument("--map-budget", type=int)

@@ -98,6 +98,15 @@ void inf_keep(Ctx *c, int k) {
   if (c->n->nin > k) c->n->nin = k;
 }
 
+/* "[2,3,4]" into buf (a shape in an error message). */
+static const char *dims_text(char *buf, size_t n, int rank, const int64_t *dims) {
+  size_t k = (size_t)snprintf(buf, n, "[");
+  for (int i = 0; i < rank && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, "%s%" PRId64, i ? "," : "", dims[i]);
+  if (k < n) snprintf(buf + k, n - k, "]");
+  return buf;
+}
+
 /* numpy multidirectional broadcasting of all present inputs into dims. */
 bool inf_broadcast(Ctx *c, int first, int last, int *rank, int64_t *dims) {
   int r = 0;
@@ -116,8 +125,13 @@ bool inf_broadcast(Ctx *c, int first, int last, int *rank, int64_t *dims) {
         *o = dv;
         continue;
       }
-      FAIL("cannot broadcast input '%s' (dim %d is %" PRId64 ") against %" PRId64, t->name, k, dv,
-           *o);
+      {
+        char ts[160], os[160];
+        FAIL("cannot broadcast input '%s' %s against %s (the shapes align from the last dim: its "
+             "dim %d is %" PRId64 " where the others have %" PRId64 ")",
+             t->name, dims_text(ts, sizeof ts, t->rank, t->dims), dims_text(os, sizeof os, r, dims),
+             k, dv, *o);
+      }
     }
   }
   *rank = r;
@@ -285,14 +299,23 @@ bool inf_matmul(Ctx *c, Tensor *A, Tensor *B, int *rank, int64_t *dims) {
     bd[1] = 1;
     br = 2;
   }
-  if (ad[ar - 1] != bd[br - 2])
-    FAIL("MatMul inner dims disagree: %" PRId64 " vs %" PRId64, ad[ar - 1], bd[br - 2]);
+  if (ad[ar - 1] != bd[br - 2]) {
+    char as[160], bs[160];
+    FAIL("MatMul inner dims disagree: '%s' %s x '%s' %s (%" PRId64 " vs %" PRId64 ")", A->name,
+         dims_text(as, sizeof as, A->rank, A->dims), B->name,
+         dims_text(bs, sizeof bs, B->rank, B->dims), ad[ar - 1], bd[br - 2]);
+  }
   int r = ar > br ? ar : br;
   for (int k = 0; k < r - 2; k++) {
     int ia = k - (r - ar), ib = k - (r - br);
     int64_t x = ia >= 0 ? ad[ia] : 1, y = ib >= 0 ? bd[ib] : 1;
-    if (x != y && x != 1 && y != 1)
-      FAIL("MatMul batch dims do not broadcast: %" PRId64 " vs %" PRId64, x, y);
+    if (x != y && x != 1 && y != 1) {
+      char as[160], bs[160];
+      FAIL("MatMul batch dims do not broadcast: '%s' %s x '%s' %s (batch dim %d: %" PRId64
+           " vs %" PRId64 ")",
+           A->name, dims_text(as, sizeof as, A->rank, A->dims), B->name,
+           dims_text(bs, sizeof bs, B->rank, B->dims), k, x, y);
+    }
     dims[k] = x == 1 ? y : x;
   }
   int o = r - 2;

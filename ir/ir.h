@@ -1293,26 +1293,30 @@ typedef enum {
 /* The roles of a nest's operands, by the short names the text form gives
  * them ("I = read %x[...]"); what each operand is depends on the op
  * (NAASC_VOPS lists the roles each op reads). */
-#define NAASC_ROLES(X)                                                          \
-  X(ROLE_I, "I")     /* mac: the input (a conv's windowed operand) */           \
-  X(ROLE_W, "W")     /* mac: the weights */                                     \
-  X(ROLE_B, "B")     /* mac: the bias; a host op's seventh input */             \
-  X(ROLE_O, "O")     /* the result */                                           \
-  X(ROLE_X, "X")     /* vec, move, view: the first operand */                   \
-  X(ROLE_Y, "Y")     /* the second (batchnorm: the scale) */                    \
-  X(ROLE_Z, "Z")     /* the third (batchnorm: the bias) */                      \
-  X(ROLE_U, "U")     /* the fourth (batchnorm: the mean) */                     \
-  X(ROLE_V, "V")     /* the fifth (batchnorm: the variance) */                  \
-  X(ROLE_A, "A")     /* the sixth */                                            \
-  X(ROLE_C, "C")     /* the eighth input of a host op (never lowered: 7 fit) */ \
-  X(ROLE_IDX, "Idx") /* gather: the indices */                                  \
-  X(ROLE_O1, "O1")   /* a second result (Dropout's mask, host ops) */           \
-  X(ROLE_O2, "O2")   /* further results of host ops */                          \
-  X(ROLE_O3, "O3")                                                              \
-  X(ROLE_O4, "O4")                                                              \
-  X(ROLE_O5, "O5")                                                              \
-  X(ROLE_O6, "O6")                                                              \
-  X(ROLE_O7, "O7")
+#define NAASC_ROLES(X)                                                             \
+  X(ROLE_I, "I")     /* mac: the input (a conv's windowed operand) */              \
+  X(ROLE_W, "W")     /* mac: the weights */                                        \
+  X(ROLE_B, "B")     /* mac: the bias; a host op's seventh input */                \
+  X(ROLE_O, "O")     /* the result */                                              \
+  X(ROLE_X, "X")     /* vec, move, view: the first operand */                      \
+  X(ROLE_Y, "Y")     /* the second (batchnorm: the scale) */                       \
+  X(ROLE_Z, "Z")     /* the third (batchnorm: the bias) */                         \
+  X(ROLE_U, "U")     /* the fourth (batchnorm: the mean) */                        \
+  X(ROLE_V, "V")     /* the fifth (batchnorm: the variance) */                     \
+  X(ROLE_A, "A")     /* the sixth */                                               \
+  X(ROLE_C, "C")     /* the eighth input of a host op (never lowered: 7 fit) */    \
+  X(ROLE_IDX, "Idx") /* gather: the indices */                                     \
+  X(ROLE_O1, "O1")   /* a second result (Dropout's mask, host ops) */              \
+  X(ROLE_O2, "O2")   /* further results of host ops */                             \
+  X(ROLE_O3, "O3")                                                                 \
+  X(ROLE_O4, "O4")                                                                 \
+  X(ROLE_O5, "O5")                                                                 \
+  X(ROLE_O6, "O6")                                                                 \
+  X(ROLE_O7, "O7")                                                                 \
+  X(ROLE_XZP, "Xzp") /* integer mac: I's zero point, of run time or per row */     \
+  X(ROLE_WZP, "Wzp") /* integer mac: W's zero point, of run time or per channel */ \
+  X(ROLE_YZP, "Yzp") /* integer mac: O's zero point, of run time */                \
+  X(ROLE_WS, "Ws")   /* integer mac: W's scale, per output channel */
 
 typedef enum {
   ROLE_NONE = 0,
@@ -1374,10 +1378,11 @@ typedef struct {
  * the parser, the verifier, the command stream's writer and loader and the
  * interpreter all expand from or look up this table. */
 #define NAASC_VOPS(X)                                                                               \
-  X(VOP_MAC, "", NK_MAC, 2, 3, "I W B", "alpha beta scale",                                         \
+  X(VOP_MAC, "", NK_MAC, 2, 7, "I W B Xzp Wzp Yzp Ws", "alpha beta scale yscale",                   \
     "xzp wzp yzp") /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0):        \
                       alpha*O + beta*B; 8-bit I, W (integer mac): (I-xzp)*(W-wzp) summed in i32,   \
-                      + B, into an i32 O or requantized: sat(rne(sum*scale) + yzp) */ \
+                      + B, into an i32 O or requantized: sat(rne(sum*scale) + yzp); operands Xzp,  \
+                      Wzp, Yzp replace xzp, wzp, yzp; with Ws, scale*Ws/yscale is the multiplier */ \
   X(VOP_RELU, "relu", NK_VEC, 1, 1, "X", "", "")                /* max(x, 0) */                     \
   X(VOP_CLIP, "clip", NK_VEC, 1, 1, "X", "min max", "")         /* min(max(x, min), max) */         \
   X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, 1, 1, "X", "alpha", "") /* x < 0 ? alpha*x : x */           \
@@ -1446,8 +1451,10 @@ typedef struct {
     float v[4]; /* f(...), slot by slot */
     struct {
       float alpha, beta;
-      float scale; /* integer mac with an 8-bit O: the requantization multiplier */
-    } mac;         /* VOP_MAC (Gemm); alpha 0 for other mac nests */
+      float scale;  /* integer mac with an 8-bit O: the requantization multiplier (with a
+                       Ws operand: x_scale, the multiplier is scale * Ws[c] / yscale) */
+      float yscale; /* with a Ws operand: y_scale; else 0 */
+    } mac;          /* VOP_MAC (Gemm); alpha 0 for other mac nests */
     struct {
       float min, max;
     } clip; /* VOP_CLIP; -inf/inf for no bound */
@@ -1470,7 +1477,7 @@ typedef struct {
       int64_t to;
     } cast; /* VOP_CAST: the target DType */
     struct {
-      int64_t xzp, wzp, yzp; /* zero points of I, W and an 8-bit O */
+      int64_t xzp, wzp, yzp; /* zero points of I, W and an 8-bit O (0 with an Xzp, Wzp, Yzp) */
     } mac; /* VOP_MAC with 8-bit integer I and W (ConvInteger, QLinearConv, ...) */
     struct {
       int64_t count_include_pad;
@@ -1634,5 +1641,28 @@ bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag 
  * schedule's cost (backend/schedule.c) and the stream's depth-first tiles
  * (stream/dfplan.c) both use it, so they cannot drift apart. */
 void mapping_shrink_tile(const Mapping *full, int64_t rows, int64_t cols, Mapping *out);
+/* The same over any two problem dims: rd cut to rows, cd to cols (an
+ * attention matmul's tile cuts its query rows N and its columns K). */
+void mapping_shrink_dims(const Mapping *full, Dim rd, int64_t rows, Dim cd, int64_t cols,
+                         Mapping *out);
+/* The single dim of a nest of ndims dims that expression e indexes, with
+ * coefficient 1 and no constant (a tensor axis walked by one loop, as a
+ * depth-first tile's rows and columns must be), or -1.  The schedule's
+ * cost (backend/schedule.c) and the stream's tile plan (stream/dfplan.c)
+ * both use it. */
+int affine_plain_dim(const Affine *e, int ndims);
+/* Whether mac nest n of m is an integer mac layer: u8 or i8 I and W, an
+ * i32 O (the sums) or a u8/i8 O (requantized, NestParams mac.scale and
+ * mac.yzp), an i32 bias if any, affine accesses (what the command stream
+ * carries as one, stream/emit.c). */
+bool nest_mac_int_types(const Module *m, const Nest *n);
+/* Whether the command stream's runtime can run nest n of m tile by tile in
+ * a depth-first group: a mapped floating-point mac nest whose W is a
+ * weight (not attention's K^T or V, computed by the network), or a vector nest
+ * whose interpreter writes only its nest's points (element-wise ops, moves,
+ * pooling).  One rule for both sides: the schedule search forms only such
+ * depth-first groups for a stream (search/scheduler.c), and cmd_emit
+ * refuses a group holding any other nest, naming it. */
+bool nest_runs_tiled(const Module *m, const Nest *n);
 
 #endif

@@ -6,7 +6,11 @@
  * (docs/ir.md), and print -> parse -> print is byte-identical.  Fused
  * groups (NestGroup) print as a `fused` block around their nests.  Also the
  * mapping helpers every library shares: mapping_covers and
- * mapping_shrink_tile (a layer's mapping cut to a depth-first tile).
+ * mapping_shrink_tile (a layer's mapping cut to a depth-first tile),
+ * affine_plain_dim (the one loop an index walks), and
+ * the rules of which nests the command stream runs as integer layers and
+ * tile by tile (nest_mac_int_types, nest_runs_tiled), shared by the
+ * emitter (stream/) and the schedule search (search/).
  */
 #include "ir/ir.h"
 
@@ -394,10 +398,25 @@ static void shrink_dim(Mapping *m, int d, int64_t b) {
   }
 }
 
+int affine_plain_dim(const Affine *e, int ndims) {
+  int dim = -1;
+  for (int k = 0; k < ndims; k++) {
+    if (!e->coef[k]) continue;
+    if (e->coef[k] != 1 || dim >= 0) return -1;
+    dim = k;
+  }
+  return e->cst == 0 ? dim : -1;
+}
+
 void mapping_shrink_tile(const Mapping *full, int64_t rows, int64_t cols, Mapping *out) {
+  mapping_shrink_dims(full, DIM_P, rows, DIM_Q, cols, out);
+}
+
+void mapping_shrink_dims(const Mapping *full, Dim rd, int64_t rows, Dim cd, int64_t cols,
+                         Mapping *out) {
   *out = *full;
-  shrink_dim(out, DIM_P, rows);
-  shrink_dim(out, DIM_Q, cols);
+  shrink_dim(out, rd, rows);
+  shrink_dim(out, cd, cols);
 }
 
 static void print_nest(FILE *f, const Module *m, const Nest *n);
@@ -565,4 +584,56 @@ static void print_nest(FILE *f, const Module *m, const Nest *n) {
     if (n->map) print_mapping(f, n->map);
     fputs("}\n", f);
   }
+}
+
+bool nest_mac_int_types(const Module *mod, const Nest *n) {
+  const Access *I = nest_access(n, ROLE_I), *W = nest_access(n, ROLE_W),
+               *O = nest_access(n, ROLE_O), *B = n->has_bias ? nest_access(n, ROLE_B) : NULL;
+  if (n->kind != NK_MAC || !I || !W || !O || (n->has_bias && !B)) return false;
+  DType i = mod->tensors[I->tensor].dtype, w = mod->tensors[W->tensor].dtype,
+        o = mod->tensors[O->tensor].dtype;
+  bool i8 = (i == DT_U8 || i == DT_I8) && (w == DT_U8 || w == DT_I8);
+  bool o8 = o == DT_U8 || o == DT_I8;
+  return i8 && (o == DT_I32 || o8) && (!B || mod->tensors[B->tensor].dtype == DT_I32) &&
+         I->ix == IX_AFFINE && W->ix == IX_AFFINE && O->ix == IX_AFFINE;
+}
+
+/* The vector ops whose interpreter writes only its nest's points
+ * (runtime/interp.c: element-wise, moves, pooling). */
+static bool tile_vop(VecOp v) {
+  switch (v) {
+  case VOP_RELU:
+  case VOP_CLIP:
+  case VOP_LEAKYRELU:
+  case VOP_HARDSIGMOID:
+  case VOP_HARDSWISH:
+  case VOP_SIGMOID:
+  case VOP_SQRT:
+  case VOP_CAST:
+  case VOP_ADD:
+  case VOP_SUB:
+  case VOP_MUL:
+  case VOP_DIV:
+  case VOP_MAX:
+  case VOP_POW:
+  case VOP_BATCHNORM:
+  case VOP_MAXPOOL:
+  case VOP_AVGPOOL:
+  case VOP_COPY:
+  case VOP_SLICE:
+  case VOP_TRANSPOSE: return true;
+  default: return false;
+  }
+}
+
+bool nest_runs_tiled(const Module *m, const Nest *n) {
+  if (n->kind == NK_MAC) {
+    /* the stream's tile layers read W as weights: a W computed by the
+     * network (attention's K^T and V) is not carried so yet */
+    const Access *w = nest_access(n, ROLE_W);
+    if (w && w->tensor && w->tensor < m->ntensors && m->tensors[w->tensor].role != TR_WEIGHT)
+      return false;
+    return n->map && !nest_mac_int_types(m, n);
+  }
+  return n->kind != NK_VIEW && tile_vop(n->vop);
 }

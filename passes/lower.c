@@ -482,13 +482,51 @@ static bool const_scalar(const Model *g, TensorId t, double *f, int64_t *i) {
 
 static bool int8(DType t) { return t == DT_U8 || t == DT_I8; }
 
+/* How an integer mac layer gets one of its zero points or its weight scale
+ * (lower_qmac): a constant scalar goes into the nest's parameters; a
+ * tensor of one element (computed at run time, DynamicQuantizeLinear's
+ * y_zero_point) or a 1-D tensor of `len` elements (per output channel, per
+ * row of a matmul's A or per column of its B) is read as an operand. */
+typedef enum { QP_ABSENT, QP_PARAM, QP_OPERAND, QP_NO } QParam;
+
+static QParam qparam(const Model *g, const Node *nd, int k, DType want, int64_t len, double *f,
+                     int64_t *i) {
+  if (nd->nin <= k || !nd->in[k]) return QP_ABSENT;
+  TensorId t = nd->in[k];
+  const Tensor *T = &g->tensors[t];
+  if (T->dtype != want) return QP_NO;
+  if (const_scalar(g, t, f, i)) return QP_PARAM;
+  /* not I, W or O as well: qmac.c widens those in place */
+  int wi = nd->op == OP_QLINEARCONV || nd->op == OP_QLINEARMATMUL ? 3 : 1;
+  if (t == nd->in[0] || (nd->nin > wi && t == nd->in[wi]) || t == nd->out[0]) return QP_NO;
+  int64_t numel = tensor_numel(T);
+  if (numel == 1) return QP_OPERAND;
+  return T->rank == 1 && len > 1 && T->dims[0] == len ? QP_OPERAND : QP_NO;
+}
+
+/* Adds the read of tensor t as the nest's operand `role` before its result
+ * (the result access stays the last): index 0 in every dim of a
+ * one-element tensor, else (a 1-D one) the index `like` of the operand the
+ * values belong to. */
+static void qoperand(Lower *L, Nest *n, TensorId t, Role role, const Affine *like) {
+  const Tensor *T = &L->g->tensors[t];
+  Access o = n->acc[--n->nacc];
+  Access *a = acc(n, role, ACC_READ, mt(L, t), T->rank);
+  if (tensor_numel(T) != 1) a->idx[0] = *like;
+  n->acc[n->nacc++] = o;
+}
+
 /* ConvInteger, QLinearConv, MatMulInteger and QLinearMatMul as a mac nest of 8-bit
  * operands summed in i32 (the PE array's 8-bit MACs, docs/ir.md "Integer
- * mac nests"): the zero points (and the QLinear ops' requantization
- * multiplier, x_scale * w_scale / y_scale in f32 as ONNX Runtime computes
- * it) go into the nest's parameters, so they must be constant scalars; a
- * node with per-channel or run-time ones, a 3-D convolution or a matmul of
- * several batch dims runs on the host instead, as the ONNX node it is. */
+ * mac nests").  Constant scalar zero points (and the QLinear ops'
+ * requantization multiplier, x_scale * w_scale / y_scale in f32 as ONNX
+ * Runtime computes it) go into the nest's parameters; a zero point of one
+ * element computed at run time, or one per channel (W's per output
+ * channel, B's per column, A's per row), is read as an operand (Xzp, Wzp,
+ * Yzp), and so is a per-channel weight scale (Ws, with x_scale and y_scale
+ * constant scalars in the parameters).  Run-time scales, a 3-D convolution
+ * or a matmul of several batch dims run on the host instead, as the ONNX
+ * node. */
 static bool lower_qmac(Lower *L, const Node *nd) {
   const Model *g = L->g;
   bool qc = nd->op == OP_QLINEARCONV || nd->op == OP_QLINEARMATMUL; /* requantized */
@@ -497,18 +535,30 @@ static bool lower_qmac(Lower *L, const Node *nd) {
   TensorId in[3] = {nd->in[xi], nd->nin > wi ? nd->in[wi] : 0, qc && nd->nin > 8 ? nd->in[8] : 0};
   int64_t xzp = 0, wzp = 0, yzp = 0;
   double xs = 0, ws = 0, ys = 0;
-  bool ok = in[0] && in[1] && int8(g->tensors[in[0]].dtype) && int8(g->tensors[in[1]].dtype);
-  if (ok && nd->nin > xzi && nd->in[xzi]) ok = const_scalar(g, nd->in[xzi], NULL, &xzp);
-  if (ok && nd->nin > wzi && nd->in[wzi]) ok = const_scalar(g, nd->in[wzi], NULL, &wzp);
+  bool ok = in[0] && in[1] && int8(g->tensors[in[0]].dtype) && int8(g->tensors[in[1]].dtype) &&
+            (!qc || int8(g->tensors[nd->out[0]].dtype));
+  const Tensor *A = ok ? &g->tensors[in[0]] : NULL, *B = ok ? &g->tensors[in[1]] : NULL;
+  /* The lengths a per-channel vector may have: A's rows, W's output
+   * channels (B's columns); 0 where there are none. */
+  int64_t rows = ok && !conv && A->rank >= 2 ? A->dims[A->rank - 2] : 0;
+  int64_t chans = !ok ? 0 : conv ? B->dims[0] : B->rank >= 2 ? B->dims[B->rank - 1] : 0;
+  QParam qx = QP_ABSENT, qw = QP_ABSENT, qy = QP_ABSENT, qs = QP_ABSENT;
+  if (ok) {
+    qx = qparam(g, nd, xzi, A->dtype, conv ? 0 : rows, NULL, &xzp);
+    qw = qparam(g, nd, wzi, B->dtype, chans, NULL, &wzp);
+    ok = qx != QP_NO && qw != QP_NO;
+  }
   if (ok && qc) {
-    ok = const_scalar(g, nd->in[1], &xs, NULL) && const_scalar(g, nd->in[4], &ws, NULL) &&
-         const_scalar(g, nd->in[6], &ys, NULL) && int8(g->tensors[nd->out[0]].dtype);
-    if (ok && nd->nin > 7 && nd->in[7]) ok = const_scalar(g, nd->in[7], NULL, &yzp);
+    ok = const_scalar(g, nd->in[1], &xs, NULL) && const_scalar(g, nd->in[6], &ys, NULL) &&
+         g->tensors[nd->in[1]].dtype == DT_F32 && g->tensors[nd->in[6]].dtype == DT_F32;
+    qs = ok ? qparam(g, nd, 4, DT_F32, chans, &ws, NULL) : QP_NO;
+    if (qs == QP_OPERAND && g->tensors[nd->in[4]].kind != TK_CONST) qs = QP_NO; /* run time */
+    qy = ok ? qparam(g, nd, 7, g->tensors[nd->out[0]].dtype, 0, NULL, &yzp) : QP_NO;
+    ok = ok && qs != QP_NO && qs != QP_ABSENT && qy != QP_NO;
   }
   if (ok && conv) ok = nd->a.nsp <= 2;
   if (ok && !conv) { /* lower_gemm's affine form: at most one batch dim larger than 1 */
     const Tensor *o = &g->tensors[nd->out[0]];
-    const Tensor *A = &g->tensors[in[0]], *B = &g->tensors[in[1]];
     int obatch = o->rank - (A->rank == 1 ? 0 : 1) - (B->rank == 1 ? 0 : 1), nbig = 0;
     for (int k = 0; k < obatch; k++) nbig += o->dims[k] > 1;
     ok = nbig <= 1;
@@ -521,10 +571,21 @@ static bool lower_qmac(Lower *L, const Node *nd) {
   tmp.act = OP_NONE;
   if (!(conv ? lower_conv(L, &tmp) : lower_gemm(L, &tmp))) return false;
   Nest *n = &L->m->nests[L->m->nnests - 1];
+  const Access *I = nest_access(n, ROLE_I), *W = nest_access(n, ROLE_W),
+               *O = nest_access(n, ROLE_O);
+  /* The index a vector operand follows: A's row, W's output channel (B's
+   * column), O's channel (column). */
+  Affine irow = I->idx[I->rank >= 2 ? I->rank - 2 : 0];
+  Affine wch = W->idx[conv ? 0 : W->rank - 1], och = O->idx[conv ? 1 : O->rank - 1];
+  if (qx == QP_OPERAND) qoperand(L, n, nd->in[xzi], ROLE_XZP, &irow);
+  if (qw == QP_OPERAND) qoperand(L, n, nd->in[wzi], ROLE_WZP, &wch);
+  if (qy == QP_OPERAND) qoperand(L, n, nd->in[7], ROLE_YZP, &och);
+  if (qs == QP_OPERAND) qoperand(L, n, nd->in[4], ROLE_WS, &och);
   n->param.i.mac.xzp = xzp;
   n->param.i.mac.wzp = wzp;
   n->param.i.mac.yzp = yzp;
-  if (qc) n->param.f.mac.scale = (float)xs * (float)ws / (float)ys;
+  if (qs == QP_PARAM) n->param.f.mac.scale = (float)xs * (float)ws / (float)ys;
+  if (qs == QP_OPERAND) n->param.f.mac.scale = (float)xs, n->param.f.mac.yscale = (float)ys;
   return true;
 }
 

@@ -208,8 +208,9 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *s,
 Rc schedule_report(const Program *p, const char *how, FILE *f, bool emit_sched, const char *report,
                    Diag *d);
 /* Sets p->mod's fused groups (NestGroup, ir/ir.h) to the schedule HOW
- * names, as schedule_report gets it ("best" searched, only layer-by-layer
- * groups with layer_only; "layer": none; else a schedule file). */
-Rc schedule_attach(Program *p, const char *how, bool layer_only, Diag *d);
+ * names, as schedule_report gets it ("best" searched, with stream only
+ * among the groups a command stream runs (SchedOptions.stream); "layer":
+ * none; else a schedule file). */
+Rc schedule_attach(Program *p, const char *how, bool stream, Diag *d);
 
 #endif

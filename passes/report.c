@@ -10,8 +10,10 @@
  *     a line on a second axis, drawn with the SVG helper of ir/ (svg.c);
  *     self-contained, it opens in any browser.
  * Layer totals add energies and cycles (the layers run one after another);
- * the total EDP is total energy x total cycles.  Vector-unit nests are not
- * costed yet and are counted in `vector_nests`.
+ * the total EDP is total energy x total cycles.  Vector-unit nests are
+ * costed by backend/vector.c, after the mac layers' total.  Biases are not
+ * counted (the cost model's problem is Timeloop's: I, W, O); a line under
+ * the total, and `bias_words_uncounted` in the JSON, say how many words.
  *
  * Under a whole-network schedule with groups (report_write_schedule) each
  * layer's figures are its counts under the schedule (backend/schedule.c),
@@ -317,6 +319,27 @@ static void schedule_json(JsonWriter *j, const Module *m, const Arch *a, const S
   json_end(j, NULL);
 }
 
+/* The bias words of the mac layers with a bias epilogue (Conv, Gemm, a
+ * MatMul + Add folded by fuse-act): the cost model counts I, W and O only,
+ * as Timeloop's problem has no bias (so its counts stay Timeloop's count for
+ * count), and these words, each read at least once, are left out of the
+ * totals; the report says how many. */
+static int64_t bias_words(const Module *m, const Row *rows, int n, int *nlayers) {
+  int64_t w = 0;
+  *nlayers = 0;
+  for (int i = 0; i < n; i++) {
+    const Nest *nt = &m->nests[rows[i].nest];
+    const Access *b = nt->has_bias ? nest_access(nt, ROLE_B) : NULL;
+    if (!b || !b->tensor) continue;
+    const NTensor *t = &m->tensors[b->tensor];
+    int64_t k = 1;
+    for (int d = 0; d < t->rank; d++) k *= t->dims[d];
+    w += k;
+    (*nlayers)++;
+  }
+  return w;
+}
+
 /* The vector nests' costs (backend/vector.c), listed after the mac layers,
  * their total by kind, the total with them, and how many vector and
  * data-movement nests are not costed and why. */
@@ -432,6 +455,8 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     comp_tot += rows[i].c.compute_cycles;
     macs_tot += rows[i].macs;
   }
+  int nbias;
+  int64_t bias_tot = bias_words(m, rows, n, &nbias);
   if (table) {
     fprintf(table, "cost report: %s on %s (%" PRId64 " MAC PEs; --assume %s)\n", m->name, a->name,
             a->mac_instances, arch_assume_name(a->assume));
@@ -450,6 +475,11 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
             cyc_tot ? (double)macs_tot / (double)cyc_tot : 0);
     for (int l = 0; l < a->nlevels; l++) fprintf(table, " %12.5g", lev_tot[l]);
     fprintf(table, " %12.5g %12.5g\n", mac_tot, e_tot * (double)cyc_tot);
+    if (nbias)
+      fprintf(table,
+              "(the total leaves out the biases of %d mac layer%s: %" PRId64
+              " words, not counted by the cost model)\n",
+              nbias, nbias == 1 ? "" : "s", bias_tot);
     vector_table(table, m, a, cyc_tot, e_tot);
     if (sched) schedule_table(table, m, a, sch, rows, n);
   }
@@ -492,6 +522,12 @@ Rc report_write_schedule(const Module *m, const Arch *a, const Schedule *sch,
     json_key(&j, "vector_nests");
     json_int(&j, nvec);
     vector_json(&j, m, a);
+    if (nbias) { /* present only when there are any, as host_nests */
+      json_key(&j, "bias_layers_uncounted");
+      json_int(&j, nbias);
+      json_key(&j, "bias_words_uncounted");
+      json_int(&j, bias_tot);
+    }
     if (nhost) { /* present only when there are any (older readers see no change) */
       json_key(&j, "host_nests");
       json_int(&j, nhost);

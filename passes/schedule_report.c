@@ -8,7 +8,8 @@
  * evaluation (schedule_eval) confirms that it beats layer by layer; a file
  * name reads one (schedule_parse); "layer" is no groups.  schedule_attach
  * puts the schedule into the module as fused groups (the loop-nest IR's
- * NestGroup), for --emit=nir and the command stream.
+ * NestGroup), for --emit=nir and the command stream; for a stream, "best"
+ * searches only the groups the stream runs (SchedOptions.stream).
  */
 #include <string.h>
 
@@ -67,7 +68,7 @@ Rc schedule_report(const Program *prog, const char *how, FILE *f, bool emit_sche
   return rc;
 }
 
-Rc schedule_attach(Program *prog, const char *how, bool layer_only, Diag *d) {
+Rc schedule_attach(Program *prog, const char *how, bool stream, Diag *d) {
   SchedModel *sm = NULL;
   Schedule *s = xcalloc(1, sizeof *s), *none = xcalloc(1, sizeof *none);
   CostResult *per = xcalloc(prog->mod->nnests + 1, sizeof *per);
@@ -76,7 +77,7 @@ Rc schedule_attach(Program *prog, const char *how, bool layer_only, Diag *d) {
   if (rc == RC_OK && strcmp(how, "best") == 0) {
     SchedOptions o;
     sched_options_default(&o);
-    o.layer_only = layer_only;
+    o.stream = stream;
     SchedSearchStats st;
     rc = sched_search(sm, &o, s, &st, d);
     if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);

@@ -140,12 +140,15 @@ bool rt_host_prepare(RtProgram *p, RtLayer *L, const uint8_t *blob, size_t len, 
 Rc rt_exec_host(RtProgram *p, RtLayer *L, Diag *d);
 
 /* Integer mac layers (qmac.c): whether layer n's I and W are u8/i8 (an
- * integer mac layer); NULL if its types and parameters are valid, else
- * why not; running it (widened to i32 words, tiled by rt_exec_mac with
+ * integer mac layer); NULL if its types, parameters and zero point or
+ * scale operands (Xzp, Wzp, Yzp, Ws) are valid, else why not; running it (widened to i32 words, tiled by rt_exec_mac with
  * kernel_ref_i32 as its compute tile, the bias and requantization after);
  * the compute tile: o += i*w in 32 bits, wrapping, on the widened words. */
 bool rt_mac_int(const Nest *n, const RtTensor *T);
 const char *rt_qmac_check(const Nest *n, const RtTensor *T);
+/* The bytes rt_qmac_run allocates for layer n: I and W widened to i32,
+ * and the i32 sums of a u8/i8 O (counted against --max-memory). */
+int64_t rt_qmac_scratch(const Nest *n, const RtTensor *T);
 Rc rt_qmac_run(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d);
 void kernel_ref_i32(const TileKernel *k, int32_t *o, const int32_t *i, const int32_t *w);
 

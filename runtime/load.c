@@ -72,8 +72,10 @@ typedef struct {
   uint64_t wlen;
   uint64_t *doff,
       *dlen;       /* per tensor: its data in the weight section (copied once all is checked) */
-  int64_t scratch; /* the largest interpreter scratch of a layer (bytes) */
-  int64_t floor;   /* the largest intermediate value (bytes), counted with the tensor table */
+  int64_t scratch; /* the largest scratch of a layer (bytes) */
+  const char *scratch_of; /* that layer's name */
+  size_t scratch_at;      /* and its offset in the stream */
+  int64_t floor; /* the largest intermediate value (bytes), counted with the tensor table */
   /* The fused group being read (checked whole at its end, end_group). */
   uint32_t grp, last_grp; /* its number (0: none), the largest number seen */
   int gfirst, glast;      /* its layers (CMD_RESIDE) */
@@ -422,8 +424,10 @@ static bool check_work(Ld *L, const Nest *n) {
 
 /* The bytes of scratch the interpreter takes for a layer (interp.c): a
  * pooling or mean keeps a double and a count per result element, a softmax
- * two doubles per group.  The points are at most 2^40 (read_nest). */
+ * two doubles per group; an integer mac layer its operands widened to i32
+ * (qmac.c).  The points are at most 2^40 (read_nest). */
 static int64_t layer_scratch(const RtProgram *p, const Nest *n) {
+  if (n->kind == NK_MAC && rt_mac_int(n, p->t)) return rt_qmac_scratch(n, p->t);
   if (n->kind != NK_VEC || n->nacc < 1) return 0;
   switch (n->vop) {
   case VOP_SOFTMAX: {
@@ -1301,7 +1305,8 @@ static bool read_commands(Ld *L, Cur *c) {
       ly->counts.name = ly->nest.name;
       if (!check_layer_ops(L, &ly->nest) || !check_work(L, &ly->nest)) return false;
       int64_t scratch = layer_scratch(p, &ly->nest);
-      if (scratch > L->scratch) L->scratch = scratch;
+      if (scratch > L->scratch)
+        L->scratch = scratch, L->scratch_of = ly->nest.name, L->scratch_at = at;
       st = S_IN;
       has_compute = has_kernel = has_vec = false;
     } else if (!ly || st == S_OUT) {
@@ -1420,7 +1425,7 @@ static bool read_commands(Ld *L, Cur *c) {
         int64_t held = 0, eval = 0;
         host_model_bytes(ly->host, &held, &eval);
         if (!need_memory(L, held, "the host nodes' constants")) return false;
-        if (eval > L->scratch) L->scratch = eval;
+        if (eval > L->scratch) L->scratch = eval, L->scratch_of = ly->nest.name, L->scratch_at = at;
       }
     } else if (op == CMD_SYNC) {
       if (st != S_IN) FAIL("two syncs");
@@ -1553,6 +1558,7 @@ Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t ma
   }
   if (!need_memory(L, p->plan.bytes - L->floor, "the intermediate values' shared buffers"))
     goto fail;
+  if (L->scratch_of) set_where(L, L->scratch_at, L->scratch_of); /* the layer that needs it */
   if (!need_memory(L, L->scratch, "the largest layer's scratch")) goto fail;
   if (!fill_tensors(L)) goto fail;
   p->stream_bytes = len, p->cmd_bytes = (size_t)c_len, p->weight_bytes = (size_t)w_len;

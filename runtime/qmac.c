@@ -7,6 +7,10 @@
  *   1. I and W are widened to i32 words holding x - x_zero_point and
  *      w - w_zero_point, and the sums get an i32 buffer (O's own when O is
  *      i32).  The tensors point at these copies for the layer, typed i32.
+ *      A zero point is the nest's parameter or its operand Xzp, Wzp
+ *      (Yzp): a tensor of one element read now (computed at run time), or
+ *      a vector along one index of the operand it belongs to (W's output
+ *      channel, a matmul's row of A or column of B), read per element.
  *   2. The tiled executor (exec.c) walks the layer's mapping as for a float
  *      layer: its slots hold the 32-bit words as they are (tiles are copied
  *      with memcpy, padding is 0, i.e. the zero point, as ONNX pads), and
@@ -17,12 +21,18 @@
  *   3. The epilogue adds the i32 bias and either stores the sums (i32 O) or
  *      requantizes them as ONNX Runtime does: y = saturate(round_half_even(
  *      (float)sum * scale) + y_zero_point), scale = x_scale * w_scale /
- *      y_scale in f32 (NestParams mac.scale, computed by the lowering).
+ *      y_scale in f32 (NestParams mac.scale, computed by the lowering);
+ *      with a per-channel weight scale (operand Ws) the multiplier of
+ *      output channel c is x_scale * Ws[c] / y_scale in f32, as ONNX
+ *      Runtime's QLinearConv computes it (mac.scale is x_scale, mac.yscale
+ *      y_scale).
  *
  * Sums wrap modulo 2^32 as a 32-bit accumulator does (they are computed in
- * uint32_t: no undefined overflow).  The widened copies are not counted
- * against --max-memory (as the f16/bf16 widening is not).
+ * uint32_t: no undefined overflow).  The widened copies and the i32 sums
+ * count against --max-memory as the layer's scratch (rt_qmac_scratch,
+ * which the loader adds up).
  */
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -37,6 +47,35 @@ bool rt_mac_int(const Nest *n, const RtTensor *T) {
 
 static bool in_range(DType t, int64_t v) {
   return t == DT_U8 ? v >= 0 && v <= 255 : t == DT_I8 ? v >= -128 && v <= 127 : v == 0;
+}
+
+/* The operand of role r of integer mac layer n and the access whose
+ * element it follows (Xzp: I, Wzp: W, Yzp and Ws: O). */
+static const Access *q_ref(const Nest *n, Role r) {
+  return nest_access(n, r == ROLE_XZP ? ROLE_I : r == ROLE_WZP ? ROLE_W : ROLE_O);
+}
+
+static const Role qroles[4] = {ROLE_XZP, ROLE_WZP, ROLE_YZP, ROLE_WS};
+
+/* Why operand q (the k-th of qroles) cannot be read per element of its
+ * reference access ref, NULL if it can: a plain read without padding whose
+ * every index is a constant or equals one index of ref. */
+static const char *q_operand_check(int k, const Access *q, const Access *ref) {
+  static const char *const bad[4][3] = {
+      {"Xzp must be an affine read", "Xzp has padding", "Xzp's index follows no index of I"},
+      {"Wzp must be an affine read", "Wzp has padding", "Wzp's index follows no index of W"},
+      {"Yzp must be an affine read", "Yzp has padding", "Yzp's index follows no index of O"},
+      {"Ws must be an affine read", "Ws has padding", "Ws's index follows no index of O"}};
+  if (q->kind != ACC_READ || q->ix != IX_AFFINE) return bad[k][0];
+  for (int j = 0; j < q->rank; j++) {
+    if (q->pad_lo[j] || q->pad_hi[j]) return bad[k][1];
+    bool cst = true, found = false;
+    for (int dd = 0; dd < NEST_MAX_DIMS; dd++) cst &= q->idx[j].coef[dd] == 0;
+    for (int r = 0; r < ref->rank && !cst; r++)
+      found |= memcmp(&q->idx[j], &ref->idx[r], sizeof(Affine)) == 0;
+    if (!cst && !found) return bad[k][2];
+  }
+  return NULL;
 }
 
 const char *rt_qmac_check(const Nest *n, const RtTensor *T) {
@@ -54,10 +93,98 @@ const char *rt_qmac_check(const Nest *n, const RtTensor *T) {
   if (!in_range(T[I->tensor].dtype, n->param.i.mac.xzp) ||
       !in_range(T[W->tensor].dtype, n->param.i.mac.wzp) || !in_range(o, n->param.i.mac.yzp))
     return "a zero point outside its operand's type";
-  float s = n->param.f.mac.scale;
+  for (int k = 0; k < 4; k++) {
+    const Access *q = nest_access(n, qroles[k]);
+    if (!q) continue;
+    const Access *ref = q_ref(n, qroles[k]);
+    uint32_t t = q->tensor;
+    if (t == I->tensor || t == W->tensor || t == O->tensor)
+      return "a zero point or scale operand is also I, W or O";
+    DType want = qroles[k] == ROLE_WS ? DT_F32 : T[ref->tensor].dtype;
+    if (T[t].dtype != want)
+      return "a zero point operand must have its operand's type (a scale operand f32)";
+    if ((qroles[k] == ROLE_YZP || qroles[k] == ROLE_WS) && !int8(o))
+      return "an output zero point or scale operand needs a u8 or i8 O";
+    if ((qroles[k] == ROLE_XZP && n->param.i.mac.xzp) ||
+        (qroles[k] == ROLE_WZP && n->param.i.mac.wzp) ||
+        (qroles[k] == ROLE_YZP && n->param.i.mac.yzp))
+      return "a zero point given both as a parameter and as an operand";
+    const char *why = q_operand_check(k, q, ref);
+    if (why) return why;
+  }
+  float s = n->param.f.mac.scale, ys = n->param.f.mac.yscale;
+  bool ws = nest_access(n, ROLE_WS) != NULL;
   if (int8(o) ? !(isfinite(s) && s > 0) : s != 0)
     return "the requantization scale must be finite and positive (and 0 for an i32 O)";
+  if (ws ? !(isfinite(ys) && ys > 0) : ys != 0)
+    return "y_scale must be finite and positive with a Ws operand (and 0 without)";
   return NULL;
+}
+
+int64_t rt_qmac_scratch(const Nest *n, const RtTensor *T) {
+  const Access *I = nest_access(n, ROLE_I), *W = nest_access(n, ROLE_W),
+               *O = nest_access(n, ROLE_O);
+  if (!I || !W || !O) return 0;
+  int64_t words = (T[I->tensor].numel ? T[I->tensor].numel : 1) +
+                  (T[W->tensor].numel ? T[W->tensor].numel : 1) +
+                  (T[O->tensor].dtype == DT_I32 ? 0
+                   : T[O->tensor].numel         ? T[O->tensor].numel
+                                                : 1);
+  return words * (int64_t)sizeof(int32_t); /* numels are bounded by the tensor table */
+}
+
+/* How an integer mac layer finds a zero point or scale per element of the
+ * operand it belongs to: the operand's tensor (NULL: the parameter) and,
+ * per index of it, the index of the reference tensor it equals (-1: the
+ * constant cst). */
+typedef struct {
+  const void *data;
+  DType dt;
+  int rank;
+  int src[NAASC_MAX_RANK];
+  int64_t cst[NAASC_MAX_RANK], dims[NAASC_MAX_RANK];
+} QOp;
+
+static void q_op(const Nest *n, const RtTensor *T, Role r, QOp *q) {
+  memset(q, 0, sizeof *q);
+  const Access *a = nest_access(n, r), *ref = q_ref(n, r);
+  if (!a) return;
+  q->data = T[a->tensor].data, q->dt = T[a->tensor].dtype, q->rank = a->rank;
+  for (int j = 0; j < a->rank; j++) {
+    q->src[j] = -1, q->cst[j] = a->idx[j].cst, q->dims[j] = T[a->tensor].dims[j];
+    for (int k = 0; k < ref->rank && q->src[j] < 0; k++) {
+      bool cst = true;
+      for (int dd = 0; dd < NEST_MAX_DIMS; dd++) cst &= a->idx[j].coef[dd] == 0;
+      if (!cst && memcmp(&a->idx[j], &ref->idx[k], sizeof(Affine)) == 0) q->src[j] = k;
+    }
+  }
+}
+
+/* The flat index into q's tensor at element x[] of the reference tensor. */
+static int64_t q_at(const QOp *q, const int64_t *x) {
+  int64_t f = 0;
+  for (int j = 0; j < q->rank; j++)
+    f = f * q->dims[j] + (q->src[j] >= 0 ? x[q->src[j]] : q->cst[j]);
+  return f;
+}
+
+/* Steps the row-major index x[] of a tensor of rank r and dims d. */
+static void step(int64_t *x, int r, const int64_t *d) {
+  for (int k = r - 1; k >= 0; k--) {
+    if (++x[k] < d[k]) return;
+    x[k] = 0;
+  }
+}
+
+/* dst[k] = src[k] - its zero point (the parameter zp, or q's element). */
+static void widen(int32_t *dst, const RtTensor *t, const void *src, DType dt, const QOp *q,
+                  int64_t zp) {
+  int64_t x[NAASC_MAX_RANK] = {0};
+  for (int64_t k = 0; k < t->numel; k++) {
+    int64_t z = q->data ? elem_get_i(q->dt, q->data, q_at(q, x)) : zp;
+    dst[k] = (int32_t)(elem_get_i(dt, src, k) - z);
+    if (q->data) step(x, t->rank, t->dims);
+  }
 }
 
 void kernel_ref_i32(const TileKernel *k, int32_t *o, const int32_t *i, const int32_t *w) {
@@ -166,10 +293,13 @@ Rc rt_qmac_run(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     diag_error(d, n->name, "out of memory widening the integer operands to i32");
     return RC_INTERNAL;
   }
-  for (int64_t k = 0; k < ti->numel; k++)
-    wi[k] = (int32_t)(elem_get_i(ti->dtype, sv[0].data, k) - n->param.i.mac.xzp);
-  for (int64_t k = 0; k < tw->numel; k++)
-    ww[k] = (int32_t)(elem_get_i(tw->dtype, sv[1].data, k) - n->param.i.mac.wzp);
+  QOp qx, qw, qy, qs;
+  q_op(n, p->t, ROLE_XZP, &qx);
+  q_op(n, p->t, ROLE_WZP, &qw);
+  q_op(n, p->t, ROLE_YZP, &qy);
+  q_op(n, p->t, ROLE_WS, &qs);
+  widen(wi, ti, sv[0].data, ti->dtype, &qx, n->param.i.mac.xzp);
+  widen(ww, tw, sv[1].data, tw->dtype, &qw, n->param.i.mac.wzp);
   ti->data = wi, ti->dtype = DT_I32;
   tw->data = ww, tw->dtype = DT_I32;
   to->data = acc, to->dtype = DT_I32;
@@ -185,21 +315,34 @@ Rc rt_qmac_run(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
   if (rc == RC_OK) { /* the epilogue: bias, then the sums or their requantization */
     const RtTensor *tb = B ? &p->t[B->tensor] : NULL;
     int64_t x[NAASC_MAX_RANK] = {0};
-    float scale = n->param.f.mac.scale, yzp = (float)n->param.i.mac.yzp;
+    float scale = n->param.f.mac.scale, yscale = n->param.f.mac.yscale;
     int64_t lo = odt == DT_I8 ? -128 : 0, hi = odt == DT_I8 ? 127 : 255;
-    for (int64_t k = 0; k < to->numel; k++) {
+    for (int64_t k = 0; k < to->numel && rc == RC_OK; k++) {
       int32_t s = acc[k];
       if (tb) s = (int32_t)((uint32_t)s + (uint32_t)bias_at(B, O, tb, x));
       if (odt == DT_I32) {
         acc[k] = s;
       } else {
-        float v = nearbyintf((float)s * scale) + yzp;
+        float m = scale; /* ONNX Runtime's x_scale * w_scale[c] / y_scale, in f32 */
+        if (qs.data) {
+          float ws = (float)elem_get_f(qs.dt, qs.data, q_at(&qs, x));
+          m = scale * ws;
+          m = m / yscale;
+          if (!(isfinite(m) && m > 0)) {
+            diag_error(d, n->name,
+                       "the requantization multiplier of output %" PRId64
+                       " (x_scale %g * w_scale %g / y_scale %g) is not finite and positive",
+                       k, (double)scale, (double)ws, (double)yscale);
+            rc = RC_BADINPUT;
+            break;
+          }
+        }
+        float yzp =
+            (float)(qy.data ? elem_get_i(qy.dt, qy.data, q_at(&qy, x)) : n->param.i.mac.yzp);
+        float v = nearbyintf((float)s * m) + yzp;
         elem_put_i(odt, sv[2].data, k, v < lo ? lo : v > hi ? hi : (int64_t)v);
       }
-      for (int q = to->rank - 1; q >= 0; q--) {
-        if (++x[q] < to->dims[q]) break;
-        x[q] = 0;
-      }
+      step(x, to->rank, to->dims);
     }
   }
   for (int k = 0; k < 3; k++) sv[k].t->data = sv[k].data, sv[k].t->dtype = sv[k].dt;

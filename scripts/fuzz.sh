@@ -2,12 +2,17 @@
 # fuzz.sh: a fuzzing campaign, one harness at a time, each one libFuzzer
 # process (one core), for SECONDS each (default 300).
 #
-#   scripts/fuzz.sh [--cpu] [SECONDS] [HARNESS ...]     (default: every harness of tests/fuzz)
+#   scripts/fuzz.sh [--cpu [--resume]] [SECONDS] [HARNESS ...]   (default: every harness of tests/fuzz)
 #
 # SECONDS is wall-clock time per harness; with --cpu it is CPU time (user + system of the
 # fuzzing processes), for a campaign on a shared machine: the harness then runs in rounds
 # of at most 600 s wall, each continuing from the working corpus, until its CPU time reaches
 # SECONDS. The table's "CPU s" column is measured in both modes.
+# --resume (with --cpu) continues a campaign that was stopped: after every round a harness's
+# CPU seconds, executions and wall seconds so far go to build-fuzz/campaign/NAME/progress, and
+# a resumed harness starts from them (and keeps the artifacts of the stopped run, which
+# a fresh start deletes) until its CPU time reaches SECONDS; a finished harness's progress
+# file is removed, so resuming it starts a new campaign.
 #
 # Builds build-fuzz/ first (scripts/setup.sh --fuzz; NAASC_NO_BUILD=1 skips it).
 # Each harness fuzzes in fork mode (-fork=1: one child at a time, going on past a crash,
@@ -23,7 +28,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 cpu_mode=0
+resume=0
 if [ "${1:-}" = --cpu ]; then cpu_mode=1; shift; fi
+if [ "${1:-}" = --resume ]; then
+  [ $cpu_mode = 1 ] || { echo "fuzz.sh: --resume goes with --cpu" >&2; exit 2; }
+  resume=1
+  shift
+fi
 secs=${1:-300}
 shift || true
 case "$secs" in '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a number, not '$secs'" >&2; exit 2 ;; esac
@@ -62,15 +73,21 @@ for h in "${harnesses[@]}"; do
   fi
   work=$camp/$h
   mkdir -p "$work/corpus" "$work/artifacts"
-  rm -f "$work/artifacts/"*
+  execs=0 cpu=0 wall0=0 last=''
+  if [ $resume = 1 ] && [ -f "$work/progress" ]; then
+    read -r cpu execs wall0 < "$work/progress"
+    case "$cpu$execs$wall0" in '' | *[!0-9]*) echo "fuzz.sh: $work/progress is not 'CPU EXECS WALL'" >&2; exit 2 ;; esac
+  else
+    rm -f "$work/artifacts/"* "$work/progress"
+  fi
   args=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
         -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$work/artifacts/")
   [ -f "$src/$h.dict" ] && args+=(-dict="$src/$h.dict")
   if [ $cpu_mode = 1 ]; then echo "== $h: ${secs} CPU s"; else echo "== $h: ${secs} s"; fi
-  : > "$work/log"
+  [ "$cpu" -gt 0 ] && echo "   resumed at $cpu CPU s, $execs executions"
+  [ "$cpu" -gt 0 ] || : > "$work/log"
   t0=$(date +%s)
-  execs=0 cpu=0 last=''
-  while :; do
+  while [ $cpu_mode = 0 ] || [ "$cpu" -lt "$secs" ]; do
     if [ $cpu_mode = 1 ]; then
       round=$(( (secs - cpu) * 2 ))
       [ $round -gt 600 ] && round=600
@@ -88,10 +105,16 @@ for h in "${harnesses[@]}"; do
     cpu=$((cpu + ${c:-0}))
     rlast=$(grep -E '^#[0-9]+: cov: ' "$work/round.log" | tail -1 || true)
     [ -n "$rlast" ] && last=$rlast && execs=$((execs + $(echo "$rlast" | sed -n 's/^#\([0-9]*\):.*/\1/p')))
+    if [ $cpu_mode = 1 ]; then
+      echo "$cpu $execs $(($(date +%s) - t0 + wall0))" > "$work/progress.tmp"
+      mv -f "$work/progress.tmp" "$work/progress"
+    fi
     [ $cpu_mode = 1 ] && [ $cpu -lt "$secs" ] && [ -n "$rlast" ] || break
     echo "   round done: $cpu of ${secs} CPU s"
   done
   t1=$(date +%s)
+  rm -f "$work/progress"
+  [ -n "$last" ] || last=$(grep -E '^#[0-9]+: cov: ' "$work/log" | tail -1 || true)
   cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
   ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
   corp=$(ls "$work/corpus" | wc -l)
@@ -123,7 +146,7 @@ for h in "${harnesses[@]}"; do
     found=$((found + 1))
   done
   total_found=$((total_found + found))
-  echo "| $h | ${execs:-?} | ${cov:-?} | ${ft:-?} | $corp | $((t1 - t0)) | $cpu | $found |" >> "$results"
+  echo "| $h | ${execs:-?} | ${cov:-?} | ${ft:-?} | $corp | $((t1 - t0 + wall0)) | $cpu | $found |" >> "$results"
 done
 
 echo

@@ -175,7 +175,8 @@ Rc naas_drive_mkdir(const char *dir, Diag *d) {
  * traffic (every weight, input and output word once) at b's DRAM
  * bandwidth and its MACs on all of b's PEs, summed.  With whole-network
  * schedules an activation need not leave the chip, so the compulsory
- * traffic is the network's: every layer's weights once, the model's
+ * traffic is the network's: every constant weight tensor once (not an
+ * activation a mac nest reads as W: weight_words), the model's
  * inputs read once and its outputs written once; cycles, the larger of
  * that traffic at b's bandwidth and all MACs on all PEs.  Energy: the
  * traffic at b's DRAM read energy plus the MACs.  Geomean over models;
@@ -189,6 +190,31 @@ static double io_words(const Module *m) {
     for (int k = 0; k < nt->rank; k++) v *= (double)nt->dims[k];
     words += v;
   }
+  return words;
+}
+
+/* The words of the constant tensors the mac nests read as their W operand,
+ * each tensor once.  An activation read as W (attention's K^T and V, a
+ * decode step's KV cache) is no compulsory traffic of its own: a graph
+ * input is in io_words already, an intermediate need not leave the chip. */
+static double weight_words(const Module *m) {
+  if (!m) return 0;
+  bool *seen = xcalloc(m->ntensors ? m->ntensors : 1, sizeof *seen);
+  double words = 0;
+  for (uint32_t n = 0; n < m->nnests; n++) {
+    const Nest *ne = &m->nests[n];
+    if (ne->kind != NK_MAC) continue;
+    for (int a = 0; a < ne->nacc; a++) {
+      uint32_t t = ne->acc[a].tensor;
+      if (ne->acc[a].role != ROLE_W || !t || t >= m->ntensors || seen[t]) continue;
+      if (m->tensors[t].role != TR_WEIGHT) continue;
+      seen[t] = true;
+      double v = 1;
+      for (int k = 0; k < m->tensors[t].rank; k++) v *= (double)m->tensors[t].dims[k];
+      words += v;
+    }
+  }
+  free(seen);
   return words;
 }
 
@@ -219,7 +245,7 @@ static void roofline(const NaasWorkload *w, const Arch *b, bool network, double 
       macs_n += (double)l->count * macs;
     }
     if (network) {
-      double T = Wn + io_words(w->module[m]);
+      double T = (w->module[m] ? weight_words(w->module[m]) : Wn) + io_words(w->module[m]);
       double c1 = macs_n / (double)b->mac_instances, c2 = bw > 0 ? T / bw : 0;
       C = c1 > c2 ? c1 : c2;
       E = T * D->e_read_pj + macs_n * b->mac_energy_pj;

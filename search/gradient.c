@@ -8,10 +8,12 @@
  *
  * One start:
  *   1. a point: the relaxed form of a random decoded mapping (the NAAS
- *      encoding, mapper.c), loop importances and keep logits at random;
+ *      encoding, mapper.c), loop importances at random, and a discrete
+ *      choice of keeps: each optional keep at random;
  *   2. STEPS steps of Adam on J = objective + PENALTY x penalty, where the
  *      objective is log E + log C (EDP), log E or log C, at a temperature
- *      annealed geometrically from o->temperature to a twentieth of it;
+ *      annealed geometrically from o->temperature to a twentieth of it; the
+ *      factors and importances move, the keeps do not (below);
  *   3. every ROUND_EVERY steps and at the end, the point is projected on a
  *      valid discrete mapping (gradient_project below: nearest divisors, capacity
  *      repaired) and, if that mapping was not scored before, scored by
@@ -19,8 +21,17 @@
  *      one exact evaluation, counted in o->budget like every other
  *      strategy's.
  * Starts repeat until the budget of exact evaluations is spent; every other
- * start begins from the best mapping found so far, perturbed (half the
- * starts explore, half refine).  The relaxed evaluations are not counted in
+ * start begins from the best mapping found so far, perturbed, its keeps
+ * the best's with one optional keep flipped half the time (half the starts
+ * explore, half refine).
+ *
+ * Keeps are chosen by the starts, not descended: descended from soft
+ * logits, they settled on keeping every tensor a level allows in 92% of
+ * the mappings scored on MobileNetV2's features.11.conv.2 on eyeriss,
+ * whose best mappings bypass the GLB for inputs (the GLB cannot hold both
+ * tiles there).  Which tensors a level keeps splits the space into basins
+ * that the greedy descent, starting where keeping pays, does not leave;
+ * the gradient mapper ended 2-14% above es there (docs/gradient.md).  The relaxed evaluations are not counted in
  * the budget; MapResult.relaxed says how many there were, and the
  * benchmarks report the time they take (docs/benchmarks.md).
  *
@@ -28,6 +39,7 @@
  * Allocates one tape and one table of seen mappings per run.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +52,10 @@
 #define T_FINAL_RATIO 20 /* the temperature falls 20-fold over a start */
 #define SEEN_BITS 14     /* table of scored mappings: 16384 hashes */
 #define STALE 32         /* starts in a row without a new mapping end the run */
+#define KEEP_LOGIT 100.0 /* a start's keep logits: hard at every temperature allowed (<= 10) */
 
-#define NVAR ((int)(sizeof(RelaxedMapping) / sizeof(double)))
+/* The variables the descent moves: all but the keep logits (the last). */
+#define NMOVED ((int)(offsetof(RelaxedMapping, keep) / sizeof(double)))
 
 typedef struct {
   const Problem *p;
@@ -271,7 +285,9 @@ static void round_and_score(Grad *g, const RelaxedMapping *r) {
 }
 
 /* A starting point: a random decoded mapping, or (refine) the best so far,
- * relaxed, with random importances and keep logits (refine: near its own). */
+ * relaxed, with random importances (refine: near its own) and hard keeps:
+ * each optional one at random, or (refine) the best's, one optional keep
+ * of a level below DRAM flipped with probability 1/2. */
 static void start_point(Grad *g, bool refine, RelaxedMapping *r) {
   int n = mapspace_dim(g->a);
   double x[ACCEL_MAX_LEVELS * (2 * NDIMS + NTENSORS) +
@@ -294,14 +310,25 @@ static void start_point(Grad *g, bool refine, RelaxedMapping *r) {
     }
     for (int t = 0; t < NTENSORS; t++)
       r->keep[l][t] =
-          refine ? r->keep[l][t] / 8 + 0.5 * rng_normal(&g->rng) : 2 * rng_uniform(&g->rng) - 1;
+          (refine ? r->keep[l][t] : 2 * rng_uniform(&g->rng) - 1) > 0 ? KEEP_LOGIT : -KEEP_LOGIT;
   }
+  if (!refine || rng_uniform(&g->rng) >= 0.5) return;
+  int opt[ACCEL_MAX_LEVELS * NTENSORS], nopt = 0;
+  for (int l = 1; l < g->a->nlevels; l++) {
+    const Level *lv = &g->a->level[l];
+    for (int t = 0; t < NTENSORS; t++)
+      if ((lv->keeps_allowed >> t & 1) && !(lv->keeps_required >> t & 1))
+        opt[nopt++] = l * NTENSORS + t;
+  }
+  if (nopt == 0) return;
+  int k = opt[(int)(rng_uniform(&g->rng) * nopt) % nopt];
+  r->keep[k / NTENSORS][k % NTENSORS] *= -1;
 }
 
 static void descend(Grad *g, RelaxedMapping *r) {
   double t0 = g->o->temperature > 0 ? g->o->temperature : MAP_GRADIENT_TEMPERATURE;
   double lr = g->o->lr > 0 ? g->o->lr : MAP_GRADIENT_LR;
-  double mo[NVAR], ve[NVAR];
+  double mo[NMOVED], ve[NMOVED];
   memset(mo, 0, sizeof mo);
   memset(ve, 0, sizeof ve);
   DcostSeed s;
@@ -318,7 +345,7 @@ static void descend(Grad *g, RelaxedMapping *r) {
     RelaxedMapping grad;
     dcost_grad(g->tape, &s, &grad);
     const double *gv = (const double *)&grad;
-    for (int k = 0; k < NVAR; k++) { /* Adam (Kingma and Ba, 2015), default betas */
+    for (int k = 0; k < NMOVED; k++) { /* Adam (Kingma and Ba, 2015), default betas */
       if (gv[k] == 0 && mo[k] == 0) continue;
       mo[k] = 0.9 * mo[k] + 0.1 * gv[k];
       ve[k] = 0.999 * ve[k] + 0.001 * gv[k] * gv[k];

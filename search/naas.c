@@ -47,7 +47,11 @@
  *
  * Determinism: every random draw is the optimizer's (seeded by --seed);
  * the mapper's seed of a layer depends only on (layer shape, seed).  A
- * generation's (layer, accelerator) pairs missing from the cache are listed
+ * generation is scored in waves, in the order of a lower bound on each
+ * candidate's score (eval_cands: a candidate the bound rules out of the
+ * ranks the optimizer reads is not mapped, exactly; with --mapper-screen,
+ * a cheap screening pass first).  A wave's (layer, accelerator) pairs
+ * missing from the cache are listed
  * in candidate order, deduplicated, evaluated in parallel (threads, and MPI
  * ranks when built with NAASC_MPI) and put into the cache; scores are then
  * read in candidate order.  So results do not depend on --jobs or -np, nor
@@ -1000,8 +1004,9 @@ static void sched_pool_run(SchedJob *jobs, int n, const SchedOptions *so, int th
 /* The cache keys of model `model`'s schedule on a: its graph (nests and
  * the tensors they access), its layers, a and the mapper's options. */
 static void sched_keys(const NaasWorkload *w, int model, const Arch *a, const MapperOptions *mo,
-                       SchedJob *j) {
+                       const SchedOptions *so, SchedJob *j) {
   uint64_t h = fnv(0x9e3779b97f4a7c15ULL, "schedule", 8);
+  if (so->layer_only) h = fnv(h, "layer-only", 10); /* the screening pass's schedules */
   h = fnv(h, &mo->budget, sizeof mo->budget);
   h = fnv(h, &mo->objective, sizeof mo->objective);
   h = fnv(h, &mo->strategy, sizeof mo->strategy);
@@ -1298,6 +1303,14 @@ Rc naas_log_write(const char *path, const NaasResult *r, Diag *d) {
     json_int(&j, c->index);
     json_key(&j, "valid");
     json_bool(&j, c->valid);
+    if (c->pruned) { /* not mapped: its bound exceeds the scores the optimizer reads */
+      json_key(&j, "pruned");
+      json_bool(&j, true);
+    }
+    if (c->screened) { /* scored with the screening budget only */
+      json_key(&j, "screened");
+      json_bool(&j, true);
+    }
     json_key(&j, "score");
     json_num(&j, "%.17g", c->score);
     json_key(&j, "edp");
@@ -1361,11 +1374,224 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   h = fnv(h, &o->max_power_mw, sizeof o->max_power_mw);
   h = fnv(h, &o->byte_budget, sizeof o->byte_budget);
   h = fnv(h, &o->schedule, sizeof o->schedule);
+  uint8_t sp[2] = {o->mapper_screen, o->no_prune}; /* the log (and with screening the path) */
+  h = fnv(h, sp, sizeof sp);
   h = fnv(h, &o->max_cycles, sizeof o->max_cycles);
   return fnv(h, &o->max_energy_pj, sizeof o->max_energy_pj);
 }
 
 /* The format, its checks and its checksum: checkpoint.c. */
+
+/* ---- one generation's evaluation ---------------------------------------------------
+ * A generation's candidates are scored in waves (eval_cands: the cache,
+ * the mapper jobs, the schedule jobs, the scores), for two savings
+ * (docs/search.md, "Speed"):
+ *
+ * Pruning (exact).  cand_bound is a lower bound on a candidate's score
+ * that needs no mapping: per model, energy >= every MAC's energy, its
+ * weights read once from DRAM and every level's leakage over the cycles
+ * below, plus the vector unit's nests; cycles >= per layer the larger of
+ * its MACs on all PEs and its weights at the DRAM bandwidth, plus the
+ * vector unit's.  (Any mapping, alone or in a fused group, depth-first
+ * tiles included, counts every MAC at least once on at most all PEs and
+ * reads every weight from DRAM at least once: cost.c, schedule.c; every
+ * other term is >= 0.)  Candidates are scored in the order of their bound;
+ * CMA-ES's update reads only the ranks of its mu best (opt.c), so once mu
+ * are scored, a candidate whose bound exceeds the mu-th best score cannot
+ * be among them and is not mapped at all (random search: once its bound
+ * exceeds the best score so far).  The optimizer is told the same ranks,
+ * so the search's path and result are those of a run without pruning; only
+ * the log (`pruned`), the work and the time differ.
+ *
+ * Screening (changes results; off by default, --mapper-screen on: its
+ * quality and time against a run without it are in docs/search.md,
+ * "Speed", and did not earn it the default).  Each
+ * candidate is first mapped with a fraction of the mapper budget
+ * (SCREEN_DIV, at least SCREEN_MIN) and scheduled with layer-by-layer
+ * groups only; the best SCREEN_KEEP_DIV-th of the generation by that score
+ * is then mapped with the whole budget and scheduled as without screening,
+ * and keeps the better of its two scores.  Every score is a real design's
+ * cost under real mappings, so the best design and its score stay honest;
+ * the final design is mapped again with full effort (naas_map_design). */
+#define SCREEN_DIV 8      /* the screening budget: the mapper budget over this */
+#define SCREEN_MIN 100    /* and at least this (below it the mapper has no local search) */
+#define SCREEN_KEEP_DIV 4 /* a quarter of each generation is mapped again in full */
+#define PRUNE_WAVE 2      /* candidates per wave after the first (a constant, not --jobs) */
+
+typedef struct {
+  const NaasWorkload *w;
+  const NaasOptions *o;
+  NaasCache *cache;
+  const Arch *archs;
+  bool fused;
+  Job *jobs;
+  JobOut *outs, *souts;
+  MapResult *full;
+  Mapping *cmaps;
+  SchedJob *sjobs;
+  int64_t evals;
+} GenEval;
+
+/* Scores candidates sel[0..nsel) of the generation with mapper options mo
+ * and schedule options so into sc[candidate]; false if memory ran out. */
+static bool eval_cands(GenEval *g, const int *sel, int nsel, const MapperOptions *mo,
+                       const SchedOptions *so, Score *sc) {
+  const NaasWorkload *w = g->w;
+  const NaasOptions *o = g->o;
+  NaasCache *cache = g->cache;
+  const Arch *archs = g->archs;
+  bool fused = g->fused;
+  int nl = w->nlayers, nm = w->nmodels;
+  Job *jobs = g->jobs;
+  JobOut *outs = g->outs, *souts = g->souts;
+  MapResult *full = g->full;
+  Mapping *cmaps = g->cmaps;
+  SchedJob *sjobs = g->sjobs;
+  /* Fused: the candidates whose every model's schedule is cached need
+   * no mapper run; the others need every layer's mapping (the layer
+   * cache keeps figures, not mappings). */
+  int nsjobs = 0;
+  for (int q = 0; fused && q < nsel; q++) {
+    int i = sel[q];
+    for (int m = 0; m < nm; m++) {
+      SchedJob probe;
+      memset(&probe, 0, sizeof probe);
+      sched_keys(w, m, &archs[i], mo, so, &probe);
+      JobOut *dst = &souts[(size_t)i * nm + m];
+      if (cache_find(cache, probe.k1, probe.k2, dst)) continue;
+      int k = 0;
+      while (k < nsjobs && !(sjobs[k].k1 == probe.k1 && sjobs[k].k2 == probe.k2)) k++;
+      if (k == nsjobs) {
+        probe.w = w;
+        probe.a = &archs[i];
+        probe.maps = cmaps + (size_t)i * nl;
+        probe.model = m;
+        sjobs[nsjobs++] = probe;
+      }
+      dst->rc = -1 - k; /* filled from schedule job k below */
+    }
+  }
+  /* The (layer, design) pairs not cached yet, deduplicated in candidate order. */
+  int njobs = 0;
+  for (int q = 0; q < nsel; q++) {
+    int i = sel[q];
+    bool maps = false;
+    for (int m = 0; fused && m < nm; m++) maps |= souts[(size_t)i * nm + m].rc < 0;
+    if (fused && !maps) continue;
+    for (int j = 0; j < nl; j++) {
+      Job probe = {0};
+      probe.p = &w->layers[j].p;
+      probe.a = &archs[i];
+      job_keys(&w->layers[j], &archs[i], mo, &probe);
+      JobOut got;
+      JobOut *dst = &outs[(size_t)i * nl + j];
+      if (!maps && cache_find(cache, probe.k1, probe.k2, &got)) {
+        *dst = got;
+        continue;
+      }
+      int k = 0;
+      while (k < njobs && !(jobs[k].k1 == probe.k1 && jobs[k].k2 == probe.k2)) k++;
+      if (k == njobs) {
+        if (maps) probe.full = &full[njobs];
+        jobs[njobs++] = probe;
+      }
+      dst->rc = -1 - k; /* filled from job k below */
+    }
+  }
+  /* With fused schedules every rank runs every mapper job: the schedules
+   * need the mappings themselves, which the ranks do not exchange. */
+  if (!pool_run(jobs, njobs, mo, o->jobs, !fused)) return false;
+  for (int k = 0; k < njobs; k++) {
+    g->evals += jobs[k].out.evals;
+    cache_put(cache, jobs[k].k1, jobs[k].k2, &jobs[k].out);
+  }
+  if (nsjobs) {
+    /* Each candidate's mappings, then its models' schedules. */
+    for (int q = 0; q < nsel; q++) {
+      int i = sel[q];
+      for (int j = 0; j < nl; j++) {
+        const JobOut *jo = &outs[(size_t)i * nl + j];
+        if (jo->rc < 0 && jobs[-1 - jo->rc].full)
+          cmaps[(size_t)i * nl + j] = jobs[-1 - jo->rc].full->best;
+      }
+    }
+    for (int k = 0; k < nsjobs; k++) {
+      /* A schedule job of a candidate with a layer that did not map: invalid. */
+      const JobOut *row = &outs[(size_t)(sjobs[k].maps - cmaps)];
+      bool mapped = true;
+      for (int j = 0; j < nl; j++) {
+        const JobOut *jo = row[j].rc < 0 ? &jobs[-1 - row[j].rc].out : &row[j];
+        mapped &= jo->rc == RC_OK;
+      }
+      sjobs[k].skip = !mapped;
+      if (!mapped) sjobs[k].out.rc = RC_BADINPUT;
+    }
+    sched_pool_run(sjobs, nsjobs, so, o->jobs);
+    for (int k = 0; k < nsjobs; k++)
+      if (!sjobs[k].skip) cache_put(cache, sjobs[k].k1, sjobs[k].k2, &sjobs[k].out);
+  }
+  /* The scores. */
+  for (int q = 0; q < nsel; q++) {
+    int i = sel[q];
+    Score *s = &sc[i];
+    memset(s, 0, sizeof *s);
+    s->score = INFINITY;
+    if (fused) {
+      JobOut *row = &souts[(size_t)i * nm];
+      double E[NAAS_MAX_MODELS], C[NAAS_MAX_MODELS];
+      bool all = true;
+      for (int m = 0; m < nm; m++) {
+        if (row[m].rc < 0) row[m] = sjobs[-1 - row[m].rc].out;
+        all &= row[m].rc == RC_OK;
+        E[m] = row[m].energy_pj, C[m] = row[m].cycles;
+      }
+      if (all) score_models(w, o, E, C, arch_area(&archs[i]), s);
+    } else {
+      JobOut *row = &outs[(size_t)i * nl];
+      for (int j = 0; j < nl; j++)
+        if (row[j].rc < 0) row[j] = jobs[-1 - row[j].rc].out;
+      score_of(w, o, row, &archs[i], s);
+    }
+    if (!s->valid) s->score = INFINITY;
+  }
+  return true;
+}
+
+/* A lower bound on the score of design a (the header above: pruning),
+ * less a relative 1e-9 for the rounding of the sums it is compared with. */
+static double cand_bound(const NaasWorkload *w, const NaasOptions *o, const Arch *a) {
+  const Level *D = &a->level[0];
+  double P = (double)(a->mac_instances > 0 ? a->mac_instances : 1);
+  double bw = D->shared_bw > 0 ? D->shared_bw : D->read_bw > 0 ? D->read_bw : 0;
+  double blk = (double)(D->block_words > 0 ? D->block_words : 1);
+  double e_w = D->e_read_pj > 0 ? D->e_read_pj / blk : 0; /* per word read (level_energy) */
+  double leak = 0;
+  for (int l = 0; l < a->nlevels; l++)
+    if (a->level[l].leak_pj_per_cycle > 0) leak += a->level[l].leak_pj_per_cycle;
+  double E[NAAS_MAX_MODELS] = {0}, C[NAAS_MAX_MODELS] = {0};
+  for (int i = 0; i < w->nlayers; i++) {
+    const NaasLayer *l = &w->layers[i];
+    const int64_t *x = l->p.dim;
+    double macs = (double)problem_macs(&l->p);
+    double W = (double)x[DIM_G] * (double)x[DIM_K] * (double)x[DIM_C] * (double)x[DIM_R] *
+               (double)x[DIM_S];
+    double cc = ceil(macs / P), cw = bw > 0 ? W / bw : 0;
+    E[l->model] += (double)l->count * (macs * a->mac_energy_pj + W * e_w + leak * macs / P);
+    C[l->model] += (double)l->count * (cc > cw ? cc : cw);
+  }
+  double le = 0, lc = 0;
+  for (int m = 0; m < w->nmodels; m++) {
+    int64_t vc;
+    double ve;
+    if (w->module[m] && vec_totals(a, w->module[m], &vc, &ve)) E[m] += ve, C[m] += (double)vc;
+    le += log(E[m]);
+    lc += log(C[m]);
+  }
+  double e = w->nmodels == 1 ? E[0] : exp(le / w->nmodels);
+  double c = w->nmodels == 1 ? C[0] : exp(lc / w->nmodels);
+  double b = fitness_of(o->objective, e, c);
+  return isfinite(b) && b > 0 ? b * (1 - 1e-9) : 0;
+}
 
 /* ---- the search ------------------------------------------------------------------ */
 
@@ -1451,12 +1677,23 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   Mapping *cmaps = fused ? xcalloc((size_t)lam * (size_t)nl, sizeof *cmaps) : NULL;
   SchedJob *sjobs = fused ? xcalloc((size_t)lam * (size_t)nm, sizeof *sjobs) : NULL;
   JobOut *souts = fused ? xcalloc((size_t)lam * (size_t)nm, sizeof *souts) : NULL;
-  SchedOptions cso;
+  SchedOptions cso, sso;
   sched_opts(o, true, &cso);
+  sso = cso;
+  sso.layer_only = true; /* screening: layer-by-layer groups, no depth-first tiles */
+  MapperOptions smo = mo;
+  smo.budget = mo.budget / SCREEN_DIV > SCREEN_MIN ? mo.budget / SCREEN_DIV : SCREEN_MIN;
+  Score *sc = xcalloc((size_t)lam, sizeof *sc), *sc2 = xcalloc((size_t)lam, sizeof *sc2);
+  double *lb = xcalloc((size_t)lam, sizeof *lb);
+  int *order = xcalloc((size_t)lam, sizeof *order), *sel = xcalloc((size_t)lam, sizeof *sel);
+  bool *pruned = xcalloc((size_t)lam, sizeof *pruned),
+       *screened = xcalloc((size_t)lam, sizeof *screened);
+  GenEval ge = {w, o, cache, archs, fused, jobs, outs, souts, full, cmaps, sjobs, 0};
   Rc rc = RC_OK;
   NaasCandidate *log = NULL;
   int64_t caplog = 0;
-  if (!cache || !opt || !xs || !fit || !best_x || !x0 || !archs || !ok || !jobs || !outs ||
+  if (!cache || !opt || !xs || !fit || !best_x || !x0 || !archs || !ok || !jobs || !outs || !sc ||
+      !sc2 || !lb || !order || !sel || !pruned || !screened ||
       (fused && (!full || !cmaps || !sjobs || !souts))) {
     diag_error(d, "search", "out of memory");
     rc = RC_INTERNAL;
@@ -1512,115 +1749,99 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
                                : decode_template(budget, &bg, x, &archs[i]);
       }
     }
-    /* Fused: the candidates whose every model's schedule is cached need
-     * no mapper run; the others need every layer's mapping (the layer
-     * cache keeps figures, not mappings). */
-    int nsjobs = 0;
-    for (int i = 0; fused && i < n; i++) {
-      if (!ok[i]) continue;
-      for (int m = 0; m < nm; m++) {
-        SchedJob probe;
-        memset(&probe, 0, sizeof probe);
-        sched_keys(w, m, &archs[i], &mo, &probe);
-        JobOut *dst = &souts[(size_t)i * nm + m];
-        if (cache_find(cache, probe.k1, probe.k2, dst)) continue;
-        int k = 0;
-        while (k < nsjobs && !(sjobs[k].k1 == probe.k1 && sjobs[k].k2 == probe.k2)) k++;
-        if (k == nsjobs) {
-          probe.w = w;
-          probe.a = &archs[i];
-          probe.maps = cmaps + (size_t)i * nl;
-          probe.model = m;
-          sjobs[nsjobs++] = probe;
-        }
-        dst->rc = -1 - k; /* filled from schedule job k below */
-      }
-    }
-    /* The (layer, design) pairs not cached yet, deduplicated in candidate order. */
-    int njobs = 0;
+    /* Score the generation: in waves by the bound, pruning what cannot
+     * reach the ranks the optimizer reads, screening with a small mapper
+     * budget first (the header of eval_cands). */
+    int nok = 0;
     for (int i = 0; i < n; i++) {
+      pruned[i] = screened[i] = false;
+      memset(&sc[i], 0, sizeof sc[i]);
+      sc[i].score = INFINITY;
       if (!ok[i]) continue;
-      bool maps = false;
-      for (int m = 0; fused && m < nm; m++) maps |= souts[(size_t)i * nm + m].rc < 0;
-      if (fused && !maps) continue;
-      for (int j = 0; j < nl; j++) {
-        Job probe = {0};
-        probe.p = &w->layers[j].p;
-        probe.a = &archs[i];
-        job_keys(&w->layers[j], &archs[i], &mo, &probe);
-        JobOut got;
-        JobOut *dst = &outs[(size_t)i * nl + j];
-        if (!maps && cache_find(cache, probe.k1, probe.k2, &got)) {
-          *dst = got;
-          continue;
-        }
-        int k = 0;
-        while (k < njobs && !(jobs[k].k1 == probe.k1 && jobs[k].k2 == probe.k2)) k++;
-        if (k == njobs) {
-          if (maps) probe.full = &full[njobs];
-          jobs[njobs++] = probe;
-        }
-        dst->rc = -1 - k; /* filled from job k below */
+      lb[i] = cand_bound(w, o, &archs[i]);
+      int q = nok++;
+      while (q > 0 && lb[order[q - 1]] > lb[i]) {
+        order[q] = order[q - 1];
+        q--;
       }
+      order[q] = i;
     }
-    /* With fused schedules every rank runs every mapper job: the schedules
-     * need the mappings themselves, which the ranks do not exchange. */
-    if (!pool_run(jobs, njobs, &mo, o->jobs, !fused)) {
-      diag_error(d, "search", "out of memory");
-      rc = RC_INTERNAL;
-      goto done;
-    }
-    for (int k = 0; k < njobs; k++) {
-      h.evals += jobs[k].out.evals;
-      cache_put(cache, jobs[k].k1, jobs[k].k2, &jobs[k].out);
-    }
-    if (nsjobs) {
-      /* Each candidate's mappings, then its models' schedules. */
-      for (int i = 0; i < n; i++) {
-        if (!ok[i]) continue;
-        for (int j = 0; j < nl; j++) {
-          const JobOut *jo = &outs[(size_t)i * nl + j];
-          if (jo->rc < 0 && jobs[-1 - jo->rc].full)
-            cmaps[(size_t)i * nl + j] = jobs[-1 - jo->rc].full->best;
+    bool cmaes = o->optimizer == OPT_CMAES;
+    bool screen = !start && o->mapper_screen && smo.budget < mo.budget;
+    bool prune = !start && !o->no_prune && (cmaes || o->optimizer == OPT_RANDOM);
+    int keep = lam / SCREEN_KEEP_DIV > 0 ? lam / SCREEN_KEEP_DIV : 1;
+    /* The rank a pruned candidate must be sure to miss: CMA-ES reads its mu
+     * best (opt.c); random search its best, or with screening the best
+     * `keep` it maps again. */
+    int need = cmaes ? lam / 2 : screen ? keep : 1;
+    for (int pos = 0; pos < nok;) {
+      if (prune && pos >= need) {
+        double T;
+        {
+          double top[NAAS_MAX_POPSIZE];
+          int nt = 0;
+          for (int q = 0; q < pos; q++) { /* the need-th smallest score so far */
+            double v = sc[order[q]].score;
+            int z = nt < need ? nt++ : need;
+            if (z == need && !(v < top[need - 1])) continue;
+            if (z == need) z = need - 1;
+            while (z > 0 && top[z - 1] > v) {
+              top[z] = top[z - 1];
+              z--;
+            }
+            top[z] = v;
+          }
+          T = top[need - 1];
+        }
+        if (!cmaes && !screen && h.best_score < T) T = h.best_score;
+        if (lb[order[pos]] > T) { /* and so are the later ones: sorted by bound */
+          for (int q = pos; q < nok; q++) pruned[order[q]] = true;
+          break;
         }
       }
-      for (int k = 0; k < nsjobs; k++) {
-        /* A schedule job of a candidate with a layer that did not map: invalid. */
-        const JobOut *row = &outs[(size_t)(sjobs[k].maps - cmaps)];
-        bool mapped = true;
-        for (int j = 0; j < nl; j++) {
-          const JobOut *jo = row[j].rc < 0 ? &jobs[-1 - row[j].rc].out : &row[j];
-          mapped &= jo->rc == RC_OK;
-        }
-        sjobs[k].skip = !mapped;
-        if (!mapped) sjobs[k].out.rc = RC_BADINPUT;
+      int k = !prune ? nok - pos : pos == 0 ? (need > PRUNE_WAVE ? need : PRUNE_WAVE) : PRUNE_WAVE;
+      if (k > nok - pos) k = nok - pos;
+      if (!eval_cands(&ge, order + pos, k, screen ? &smo : &mo, screen ? &sso : &cso, sc)) {
+        diag_error(d, "search", "out of memory");
+        rc = RC_INTERNAL;
+        goto done;
       }
-      sched_pool_run(sjobs, nsjobs, &cso, o->jobs);
-      for (int k = 0; k < nsjobs; k++)
-        if (!sjobs[k].skip) cache_put(cache, sjobs[k].k1, sjobs[k].k2, &sjobs[k].out);
+      pos += k;
     }
+    if (screen) {
+      /* The best `keep` by the screening score (ties to the lower index),
+       * mapped again with the whole budget; each keeps its better score. */
+      int nsel = 0;
+      for (int r2 = 0; r2 < keep; r2++) {
+        int b = -1;
+        for (int i = 0; i < n; i++) {
+          if (!ok[i] || pruned[i] || !isfinite(sc[i].score)) continue;
+          bool taken = false;
+          for (int q = 0; q < nsel; q++) taken |= sel[q] == i;
+          if (!taken && (b < 0 || sc[i].score < sc[b].score)) b = i;
+        }
+        if (b >= 0) sel[nsel++] = b;
+      }
+      if (!eval_cands(&ge, sel, nsel, &mo, &cso, sc2)) {
+        diag_error(d, "search", "out of memory");
+        rc = RC_INTERNAL;
+        goto done;
+      }
+      for (int i = 0; i < n; i++) screened[i] = ok[i] && !pruned[i];
+      for (int q = 0; q < nsel; q++) {
+        int i = sel[q];
+        screened[i] = false;
+        if (sc2[i].valid && sc2[i].score < sc[i].score) sc[i] = sc2[i];
+      }
+    }
+    h.evals += ge.evals;
+    ge.evals = 0;
     if (!start && o->on_generation) o->on_generation(o->on_generation_ctx, h.iter);
-    /* Tell: scores in candidate order. */
+    /* Tell: scores in candidate order (a pruned candidate +inf: its rank
+     * is beyond those the optimizer reads). */
     double gen_best = INFINITY;
     for (int i = 0; i < n; i++) {
-      Score s = {0};
-      s.score = INFINITY;
-      if (ok[i] && fused) {
-        JobOut *row = &souts[(size_t)i * nm];
-        double E[NAAS_MAX_MODELS], C[NAAS_MAX_MODELS];
-        bool all = true;
-        for (int m = 0; m < nm; m++) {
-          if (row[m].rc < 0) row[m] = sjobs[-1 - row[m].rc].out;
-          all &= row[m].rc == RC_OK;
-          E[m] = row[m].energy_pj, C[m] = row[m].cycles;
-        }
-        if (all) score_models(w, o, E, C, arch_area(&archs[i]), &s);
-      } else if (ok[i]) {
-        JobOut *row = &outs[(size_t)i * nl];
-        for (int j = 0; j < nl; j++)
-          if (row[j].rc < 0) row[j] = jobs[-1 - row[j].rc].out;
-        score_of(w, o, row, &archs[i], &s);
-      }
+      Score s = sc[i];
       fit[i] = s.valid ? s.score : INFINITY;
       if (fit[i] < gen_best) gen_best = fit[i];
       if (s.valid && s.score < h.best_score) {
@@ -1644,6 +1865,8 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       c->iteration = h.iter;
       c->index = start ? -1 : i;
       c->valid = s.valid;
+      c->pruned = pruned[i];
+      c->screened = screened[i];
       c->score = fit[i];
       c->edp = s.valid ? s.edp : INFINITY;
       c->energy_pj = s.valid ? s.energy_pj : INFINITY;
@@ -1722,6 +1945,7 @@ done:
   if (!o->cache) naas_cache_destroy(cache);
   opt_destroy(opt);
   xfree(xs), xfree(fit), xfree(best_x), xfree(x0), xfree(archs), xfree(ok), xfree(jobs),
-      xfree(outs), xfree(full), xfree(cmaps), xfree(sjobs), xfree(souts);
+      xfree(outs), xfree(full), xfree(cmaps), xfree(sjobs), xfree(souts), xfree(sc), xfree(sc2),
+      xfree(lb), xfree(order), xfree(sel), xfree(pruned), xfree(screened);
   return rc;
 }

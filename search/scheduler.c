@@ -12,7 +12,9 @@
  *     6, 8, 12, ... parts; columns: whole, halves, quarters), the overlap
  *     policy (recompute; cache horizontally, when a row has several tiles;
  *     cache all, when there are several tiles) and whether the group's
- *     weights stay in home (when home may keep weights).
+ *     weights stay in home (when home may keep weights).  For a command
+ *     stream (SchedOptions.stream), only groups whose nests all run tile
+ *     by tile (ir's nest_runs_tiled, the rule cmd_emit refuses others by).
  * What it fixes: each layer's mapping is the one the mapper found for the
  * layer alone, and a tile's mapping is that mapping shrunk to the tile
  * (mapping_shrink_tile); neither is searched again per group.
@@ -162,10 +164,16 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
   /* Candidates: every group [a, b] that can run, every setting. */
   uint8_t homes = sched_model_homes(sm);
   int maxlen = o->max_nests > 1 ? o->max_nests : 2;
+  uint32_t dfrom = 0; /* with o->stream: the first nest of the run of nests the stream
+                         can run tile by tile that reaches b (b + 1 if b cannot) */
   for (uint32_t b = 0; rc == RC_OK && b < n; b++) {
     first[b] = (uint32_t)cs.n;
+    if (o->stream && !nest_runs_tiled(m, &m->nests[b])) dfrom = b + 1;
     if (!homes || b == 0) continue;
     uint32_t amin = b + 1 > (uint32_t)maxlen ? b + 1 - (uint32_t)maxlen : 0;
+    /* Depth-first groups start at dmin or later: for a stream, every nest
+     * of one must run tile by tile. */
+    uint32_t dmin = o->stream && dfrom > amin ? dfrom : amin;
     int ncfg = 0;
     for (int h = 1; h < a->nlevels; h++) {
       if (!(homes >> h & 1)) continue;
@@ -178,7 +186,7 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
         goto out;
       }
       int64_t rows, cols;
-      if (o->layer_only || !sched_nest_tileable(sm, b, &rows, &cols)) continue;
+      if (o->layer_only || dmin >= b || !sched_nest_tileable(sm, b, &rows, &cols)) continue;
       int64_t tr[128], tcl[128];
       int nr = tile_sizes(rows, o->max_row_parts, tr, 128);
       int nc = tile_sizes(cols, o->max_col_parts, tcl, 128);
@@ -201,11 +209,12 @@ Rc sched_search(SchedModel *sm, const SchedOptions *o, Schedule *best, SchedSear
             }
     }
     for (int k = 0; rc == RC_OK && k < ncfg; k++) {
-      rc = sched_range_costs(sm, &cfgs[k], amin, b, E, C, ok);
+      uint32_t lo = cfgs[k].mode == SCHED_DEPTH ? dmin : amin;
+      rc = sched_range_costs(sm, &cfgs[k], lo, b, E, C, ok);
       st->configs++;
-      for (uint32_t x = amin; rc == RC_OK && x < b; x++) {
-        if (!ok[x - amin]) continue;
-        Cand c = {x, E[x - amin], C[x - amin], cfgs[k]};
+      for (uint32_t x = lo; rc == RC_OK && x < b; x++) {
+        if (!ok[x - lo]) continue;
+        Cand c = {x, E[x - lo], C[x - lo], cfgs[k]};
         c.g.first = x, c.g.last = b;
         if (!cand_push(&cs, &c)) rc = RC_INTERNAL;
         st->groups++;

@@ -242,6 +242,13 @@ typedef struct {
   int64_t iterations;     /* outer generations; 0 = the default */
   int popsize;            /* 0 = the optimizer's default */
   int64_t map_budget;     /* mapper evaluations per layer and candidate; 0 = default */
+  /* --mapper-screen on: each candidate screened with an eighth of map_budget, the best
+   * quarter of each generation mapped again in full (naas.c, docs/search.md "Speed");
+   * off (the default): every candidate with map_budget. */
+  bool mapper_screen;
+  /* Map every candidate, even one its lower bound rules out (the result is the same;
+   * tests); by default such candidates are not mapped. */
+  bool no_prune;
   uint64_t seed;
   int jobs;                     /* threads; 0 or 1 = one */
   NaasCache *cache;             /* NULL: a private one per call */
@@ -288,9 +295,11 @@ void naas_effort_json(JsonWriter *j, const NaasEffort *e);
 /* One evaluated candidate of the search, for the log and the plots. */
 #define NAAS_LOG_AXES 6
 typedef struct {
-  int64_t iteration;                              /* generation, from 0 */
-  int index;                                      /* candidate in its generation */
-  bool valid;                                     /* within every bound, every layer mapped */
+  int64_t iteration; /* generation, from 0 */
+  int index;         /* candidate in its generation */
+  bool valid;        /* within every bound, every layer mapped */
+  uint8_t pruned;    /* 1: not mapped, its lower bound ruled it out (valid is false) */
+  uint8_t screened;  /* 1: scored with the screening mapper budget only */
   double score, edp, energy_pj, cycles, area_um2; /* +inf when not valid */
   int64_t pes;
   int naxes; /* array axes (fan-outs > 1, outermost level first) */
@@ -630,7 +639,10 @@ typedef struct {
   int max_nests;          /* longest group tried, in nests (vector nests included) */
   int64_t max_row_parts;  /* depth-first tiles: the last nest's rows cut into at most this many */
   int64_t max_col_parts;  /* and its columns */
-  bool layer_only;        /* only layer-by-layer groups (what the command stream executes) */
+  bool stream;            /* for a command stream: depth-first groups only of nests it runs
+                             tile by tile (ir's nest_runs_tiled, cmd_emit's rule) */
+  bool layer_only;        /* layer-by-layer groups only, no depth-first tiles (the NAAS
+                             search's screening pass, --mapper-screen) */
   /* Work every schedule has besides its mac nests, added to each one's
    * totals before the objective is taken (the vector unit's nests, layer
    * by layer: vec_totals); 0 by default.  It changes which schedule wins

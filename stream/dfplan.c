@@ -25,17 +25,6 @@
 
 #include "stream/stream.h"
 
-/* The single nest dim indexing e with coefficient 1 and no constant, or -1. */
-static int plain_dim(const Affine *e, int ndims) {
-  int dim = -1;
-  for (int k = 0; k < ndims; k++) {
-    if (!e->coef[k]) continue;
-    if (e->coef[k] != 1 || dim >= 0) return -1;
-    dim = k;
-  }
-  return e->cst == 0 ? dim : -1;
-}
-
 /* The one written access of n, or NULL. */
 static const Access *out_access(const Nest *n) {
   const Access *o = NULL;
@@ -50,7 +39,7 @@ static const Access *out_access(const Nest *n) {
 bool tp_row_col_dims(const Nest *n, int *rd, int *cd) {
   const Access *o = out_access(n);
   if (!o || o->ix != IX_AFFINE || o->rank != 4) return false;
-  *rd = plain_dim(&o->idx[2], n->ndims), *cd = plain_dim(&o->idx[3], n->ndims);
+  *rd = affine_plain_dim(&o->idx[2], n->ndims), *cd = affine_plain_dim(&o->idx[3], n->ndims);
   return *rd >= 0 && *cd >= 0 && *rd != *cd;
 }
 

@@ -331,18 +331,6 @@ static bool emit_mapping(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const
   return true;
 }
 
-bool cmd_mac_int_types(const Module *mod, const Nest *n) {
-  const Access *I = nest_access(n, ROLE_I), *W = nest_access(n, ROLE_W),
-               *O = nest_access(n, ROLE_O), *B = n->has_bias ? nest_access(n, ROLE_B) : NULL;
-  if (n->kind != NK_MAC || !I || !W || !O || (n->has_bias && !B)) return false;
-  DType i = mod->tensors[I->tensor].dtype, w = mod->tensors[W->tensor].dtype,
-        o = mod->tensors[O->tensor].dtype;
-  bool i8 = (i == DT_U8 || i == DT_I8) && (w == DT_U8 || w == DT_I8);
-  bool o8 = o == DT_U8 || o == DT_I8;
-  return i8 && (o == DT_I32 || o8) && (!B || mod->tensors[B->tensor].dtype == DT_I32) &&
-         I->ix == IX_AFFINE && W->ix == IX_AFFINE && O->ix == IX_AFFINE;
-}
-
 /* Weights packed in their layer's cells: float32 weights read by exactly
  * one access of the module, the W operand of a mapped mac nest on an arch
  * with on-chip levels.  Sets packed[t]. */
@@ -390,42 +378,9 @@ static uint8_t reside_flags(const NestGroup *fg, const Nest *n) {
   return f;
 }
 
-/* The vector ops whose interpreter writes only its nest's points
- * (runtime/interp.c: element-wise, moves, pooling). */
-static bool tile_vop(VecOp v) {
-  switch (v) {
-  case VOP_RELU:
-  case VOP_CLIP:
-  case VOP_LEAKYRELU:
-  case VOP_HARDSIGMOID:
-  case VOP_HARDSWISH:
-  case VOP_SIGMOID:
-  case VOP_SQRT:
-  case VOP_CAST:
-  case VOP_ADD:
-  case VOP_SUB:
-  case VOP_MUL:
-  case VOP_DIV:
-  case VOP_MAX:
-  case VOP_POW:
-  case VOP_BATCHNORM:
-  case VOP_MAXPOOL:
-  case VOP_AVGPOOL:
-  case VOP_COPY:
-  case VOP_SLICE:
-  case VOP_TRANSPOSE: return true;
-  default: return false;
-  }
-}
-
 static void put_iv(Buf *b, TpIv v) {
   put64(b, (uint64_t)v.lo);
   put64(b, (uint64_t)v.hi);
-}
-
-bool cmd_nest_tileable(const Module *mod, const Nest *n) {
-  if (n->kind == NK_MAC) return n->map && !cmd_mac_int_types(mod, n);
-  return n->kind != NK_VIEW && tile_vop(n->vop);
 }
 
 /* The tile layers of depth-first group fg (docs/cmd-format.md, "Depth-first
@@ -460,24 +415,19 @@ static Rc emit_depth_group(Buf *b, Buf *pk, uint64_t pk_base, const Module *mod,
       rc = RC_BADINPUT;
       break;
     }
-    /* The runtime runs a tile of a mac nest, or of a vector nest whose
-     * interpreter writes only the points of its nest (element-wise ops,
-     * moves, pooling); others write whole tensors. */
-    bool vec_ok = n->kind != NK_MAC && n->kind != NK_VIEW && tile_vop(n->vop);
-    if (!(n->kind == NK_MAC && n->map) && !vec_ok) { /* cmd_nest_tileable's rule, named */
-      diag_error(d, nest_group_where(mod, fg),
-                 "nest '%s' (%s) cannot run tile by tile in a depth-first group: the runtime "
-                 "runs tiles of mapped mac nests, element-wise ops, moves and pooling",
-                 n->name, n->kind == NK_MAC ? "an unmapped mac nest" : vop_name(n->vop));
-      rc = RC_BADINPUT;
-      break;
-    }
-    if (n->kind == NK_MAC && cmd_mac_int_types(mod, n)) {
-      /* rt_qmac_run widens and requantizes whole tensors */
-      diag_error(d, nest_group_where(mod, fg),
-                 "nest '%s' (an integer mac layer) cannot run tile by tile in a depth-first "
-                 "group yet: the runtime requantizes its whole output",
-                 n->name);
+    /* ir's rule (nest_runs_tiled), the one the schedule search follows for
+     * a command stream: refused here by name all the same. */
+    if (!nest_runs_tiled(mod, n)) {
+      if (n->kind == NK_MAC && n->map) /* rt_qmac_run widens and requantizes whole tensors */
+        diag_error(d, nest_group_where(mod, fg),
+                   "nest '%s' (an integer mac layer) cannot run tile by tile in a depth-first "
+                   "group yet: the runtime requantizes its whole output",
+                   n->name);
+      else
+        diag_error(d, nest_group_where(mod, fg),
+                   "nest '%s' (%s) cannot run tile by tile in a depth-first group: the runtime "
+                   "runs tiles of mapped mac nests, element-wise ops, moves and pooling",
+                   n->name, n->kind == NK_MAC ? "an unmapped mac nest" : vop_name(n->vop));
       rc = RC_BADINPUT;
       break;
     }
@@ -585,9 +535,9 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
       return RC_BADINPUT;
     }
     /* What the runtime executes of a mac layer (runtime/load.c): f32, f16
-     * or bf16 operands, or an integer mac layer (cmd_mac_int_types). */
+     * or bf16 operands, or an integer mac layer (nest_mac_int_types). */
     static const Role mac_roles[] = {ROLE_I, ROLE_W, ROLE_O, ROLE_B};
-    for (int k = 0; n->kind == NK_MAC && k < 4 && !cmd_mac_int_types(mod, n); k++) {
+    for (int k = 0; n->kind == NK_MAC && k < 4 && !nest_mac_int_types(mod, n); k++) {
       const Access *ac = nest_access(n, mac_roles[k]);
       DType t = ac ? mod->tensors[ac->tensor].dtype : DT_F32;
       if (t != DT_F32 && t != DT_F16 && t != DT_BF16) {

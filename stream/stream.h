@@ -357,15 +357,9 @@ typedef struct {
   uint32_t kernels; /* distinct compute-tile kernels */
 } CmdStats;
 
-/* Whether mac nest n of m is an integer mac layer the stream carries: u8
- * or i8 I and W, an i32 O (the sums) or a u8/i8 O (requantized, NestParams
- * mac.scale and mac.yzp), an i32 bias if any, affine accesses. */
-bool cmd_mac_int_types(const Module *m, const Nest *n);
-/* Whether the stream can run nest n tile by tile in a depth-first group: a
- * mapped floating-point mac nest, or a vector nest whose interpreter writes
- * only its nest's points (element-wise ops, moves, pooling); cmd_emit
- * refuses a depth-first group holding any other nest, naming it. */
-bool cmd_nest_tileable(const Module *m, const Nest *n);
+/* Which nests the stream carries as integer mac layers, and which it runs
+ * tile by tile in a depth-first group, are ir's rules (nest_mac_int_types,
+ * nest_runs_tiled), shared with the schedule search. */
 
 /* Writes the command stream of a lowered module (mac nests mapped onto a, or
  * unmapped) into a heap buffer *out (caller frees with xfree).  Weight

@@ -9,14 +9,16 @@
  * Exit codes: 0 ok, 1 bad input, 2 bad usage, 3 internal error
  * (docs/user-guide.md).  Every error names the file and the place in it.
  *
- * Through the C API (api/naasc.h, a context whose messages go to stderr):
- * `naasc zoo` (naasc_zoo_*, naasc_model_zoo, naasc_model_write_onnx),
- * --list-targets and --print-arch [--precision P] (naasc_target_*), and
- * the modes of naasc_cost.c and naasc_tech.c as they say.  Compiling a
- * model stays on the lower-level interfaces: the pass manager with its
- * instrumentation and plugins (passes/passes.h; naasc_compile is its
- * one-call form), the graph's output before lowering, .nir input with its
- * weights file, and the command stream (stream/, runtime/ for cmd-text);
+ * A client of the C API (api/naasc.h, a context whose messages go to
+ * stderr as they are reported): `naasc zoo` (naasc_zoo_*, naasc_model_zoo,
+ * naasc_model_write_onnx), --list-targets and --print-arch [--precision P]
+ * (naasc_target_*), compiling a model (naasc_compile_options_* for the
+ * flags the pass manager and the import take, naasc_compile_file,
+ * naasc_module_lower, naasc_module_emit for each output; the IR dumps go
+ * to stderr through the options' dump handler), and the modes of
+ * naasc_cost.c and naasc_tech.c as they say.  What stays here: the flags,
+ * their usage errors, and where text goes (stdout, or -o written
+ * atomically).  --list-ops prints the op tables of ir/ and passes/.
  * docs/design.md, "The tools and the C API".
  */
 #include <inttypes.h>
@@ -25,10 +27,6 @@
 
 #include "frontend/frontend.h"
 #include "passes/passes.h"
-#include "backend/backend.h"
-#include "runtime/runtime.h"
-#include "search/search.h"
-#include "stream/stream.h"
 #include "tools/internal.h"
 
 #ifndef NAASC_VERSION
@@ -156,95 +154,18 @@ static int cmd_zoo(int argc, char **argv) {
   return (int)st;
 }
 
-/* The command stream of the lowered, mapped program: written atomically to
- * path (binary), or disassembled to f. */
-/* A .nir module and, when want_weights, the weights file it names. */
-static Rc nir_load(const char *path, bool want_weights, Module **mod, Model **weights, Diag *d) {
-  uint8_t *buf;
-  size_t len;
-  *mod = NULL, *weights = NULL;
-  Rc rc = file_read_all(path, (size_t)1 << 30, &buf, &len, d);
-  if (rc != RC_OK) return rc;
-  rc = module_parse((const char *)buf, len, mod, d);
-  xfree(buf);
-  if (rc != RC_OK || !want_weights) return rc;
-  char wp[4096];
-  bool any = false; /* a module without weights needs no weights file */
-  for (uint32_t t = 1; t < (*mod)->ntensors; t++) any |= (*mod)->tensors[t].role == TR_WEIGHT;
-  if (!(*mod)->weights && !any) return RC_OK;
-  if (!(*mod)->weights) {
-    diag_error(d, path,
-               "module '%s' names no weights file (`naasc MODEL.onnx --emit=nir -o M.nir` writes "
-               "one beside it when the model has weight values)",
-               (*mod)->name);
-    return RC_BADINPUT;
-  }
-  if (!weights_resolve(path, (*mod)->weights, wp, sizeof wp)) {
-    diag_error(d, path, "the weights file's path is too long");
-    return RC_BADINPUT;
-  }
-  return weights_read(wp, *mod, weights, d);
+static void write_stdout(void *user, const char *text, size_t len) {
+  (void)user;
+  fwrite(text, 1, len, stdout);
 }
 
-static Rc emit_cmd(const Program *prog, const char *path, FILE *f, Diag *d) {
-  uint8_t *bytes = NULL;
-  size_t len = 0;
-  CmdStats st;
-  Rc rc = cmd_emit(prog->mod, prog->weights, prog->arch, &bytes, &len, &st, d);
-  if (rc != RC_OK) return rc;
-  if (path) {
-    const char *file = d->file;
-    d->file = path;
-    rc = file_write_atomic(path, bytes, len, d);
-    d->file = file;
-  } else {
-    RtProgram *rp = NULL;
-    rc = rt_load(bytes, len, prog->arch, &rp, d);
-    if (rc != RC_OK) { /* the writer made a stream its own reader refuses */
-      diag_error(d, NULL, "internal error: the emitted command stream does not load");
-      rc = RC_INTERNAL;
-    } else {
-      rt_disasm(f, rp);
-    }
-    rt_destroy(rp);
-  }
-  xfree(bytes);
-  return rc;
+/* Appends an output's text to f (and frees it). */
+static void put(FILE *f, char *text) {
+  if (text && f) fputs(text, f);
+  naasc_string_free(text);
 }
 
-/* --emit=timeloop: the target and, per mapped layer, its problem and mapping
- * as Timeloop files in dir (docs/timeloop.md); file names are the layer
- * names with characters other than letters, digits, '.', '-' and '_' as '_'.
- * A layer Timeloop cannot express is reported and skipped (exit 1). */
-static Rc emit_timeloop(const Program *prog, const char *dir, Diag *d) {
-  const char *file = d->file;
-  d->file = dir;
-  Rc rc = timeloop_write(dir, NULL, prog->arch, NULL, NULL, d);
-  int bad = 0;
-  uint32_t n = prog->mod->nnests;
-  char(*names)[ACCEL_NAME_MAX + 16] = xcalloc(n + 1, sizeof *names);
-  if (!names) rc = RC_INTERNAL;
-  for (uint32_t i = 0; rc == RC_OK && i < n; i++) {
-    const Nest *nt = &prog->mod->nests[i];
-    Problem p;
-    if (!nest_problem(nt, &p) || !nt->map) continue;
-    char *nm = names[i];
-    snprintf(nm, ACCEL_NAME_MAX, "%s", nt->name);
-    for (char *c = nm; *c; c++)
-      if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-            *c == '.' || *c == '-' || *c == '_'))
-        *c = '_';
-    for (uint32_t k = 0; k < i; k++) /* two layers named alike: number the second */
-      if (strcmp(names[k], nm) == 0) snprintf(nm + strlen(nm), 16, "_%u", i);
-    /* a layer Timeloop cannot express is reported; the others are written */
-    Rc lrc = timeloop_write(dir, nm, prog->arch, &p, &nt->map->m, d);
-    if (lrc == RC_INTERNAL) rc = lrc;
-    bad += lrc != RC_OK;
-  }
-  xfree(names);
-  d->file = file;
-  return rc == RC_OK && bad ? RC_BADINPUT : rc;
-}
+static int compile_main(NaascContext *ctx, NaascCompileOptions *co, int argc, char **argv);
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -260,15 +181,20 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--search") == 0) return naasc_search_main(argc, argv);
 
-  ImportOptions opt;
-  import_options_default(&opt);
+  NaascContext *ctx = cli_context();
+  NaascCompileOptions *co = naasc_compile_options_create();
+  int rc = ctx && co ? compile_main(ctx, co, argc, argv) : RC_INTERNAL;
+  naasc_compile_options_destroy(co);
+  naasc_context_destroy(ctx);
+  return rc;
+}
+
+/* `naasc MODEL ...`: the flags, then the C API's compile (naasc_compile_*,
+ * naasc_module_*), its texts to stdout or to -o. */
+static int compile_main(NaascContext *ctx, NaascCompileOptions *co, int argc, char **argv) {
   const char *model = NULL, *out = NULL, *emit = NULL, *report = NULL, *schedule = NULL;
-  int pmr;
+  int pmr, nshapes = 0, ndata = 0;
   bool summary = false, list = false, markdown = false;
-  DriverOptions drv;
-  driver_options_default(&drv, PIPELINE_O2);
-  Diag d;
-  diag_init(&d, stderr, "naasc");
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -283,10 +209,9 @@ int main(int argc, char **argv) {
     } else if (cli_is_flag(a, "--print-arch")) {
       v = cli_flag_value(argc, argv, &i, "--print-arch");
       if (!v) return usage_error("%s", "--print-arch needs a preset name or a file");
-      NaascContext *ctx = cli_context();
       NaascTarget *t = NULL;
       char *yaml = NULL;
-      NaascStatus st = ctx ? naasc_target_load(ctx, v, &t) : NAASC_INTERNAL;
+      NaascStatus st = naasc_target_load(ctx, v, &t);
       for (int k = 1; k < argc && st == NAASC_OK; k++) { /* --precision anywhere on the line */
         const char *pv = strncmp(argv[k], "--precision=", 12) == 0             ? argv[k] + 12
                          : strcmp(argv[k], "--precision") == 0 && k + 1 < argc ? argv[k + 1]
@@ -297,7 +222,6 @@ int main(int argc, char **argv) {
       if (st == NAASC_OK) fputs(yaml, stdout);
       naasc_string_free(yaml);
       naasc_target_destroy(t);
-      naasc_context_destroy(ctx);
       return (int)st;
     } else if (strcmp(a, "--list-targets") == 0) {
       int np;
@@ -333,20 +257,15 @@ int main(int argc, char **argv) {
     } else if (cli_is_flag(a, "--input-shape")) {
       v = cli_flag_value(argc, argv, &i, "--input-shape");
       if (!v) return usage_error("%s", "--input-shape needs NAME=DIMS");
-      if (opt.nshapes == NAASC_MAX_BINDINGS)
-        return usage_error("%s", "too many --input-shape flags");
-      if (!parse_input_shape(v, &opt.shapes[opt.nshapes++], &d)) return RC_USAGE;
+      if (nshapes++ == NAASC_MAX_INPUTS) return usage_error("%s", "too many --input-shape flags");
+      if (naasc_compile_options_add_input_shape(ctx, co, v) != NAASC_OK) return RC_USAGE;
     } else if (cli_is_flag(a, "--input-data")) {
       v = cli_flag_value(argc, argv, &i, "--input-data");
       if (!v) return usage_error("%s", "--input-data needs NAME=FILE.pb");
-      if (opt.ndata == NAASC_MAX_BINDINGS) return usage_error("%s", "too many --input-data flags");
-      if (!parse_input_data(v, &opt.data[opt.ndata++], &d)) return RC_USAGE;
-    } else if (strcmp(a, "--allow-unsupported") == 0) {
-      opt.allow_unsupported = true;
-    } else if (strcmp(a, "--no-fold") == 0) {
-      drv.pipeline = PIPELINE_O0;
-    } else if ((pmr = driver_parse_flag(&drv, argc, argv, &i, &d)) != 0) {
-      if (pmr < 0) return RC_USAGE;
+      if (ndata++ == NAASC_MAX_INPUTS) return usage_error("%s", "too many --input-data flags");
+      if (naasc_compile_options_add_input_data(ctx, co, v) != NAASC_OK) return RC_USAGE;
+    } else if ((pmr = naasc_compile_options_parse_flag(ctx, co, argc, argv, &i)) != 0) {
+      if (pmr < 0) return RC_USAGE; /* --allow-unsupported, --no-fold, the pass manager's */
     } else if (a[0] == '-' && a[1]) {
       return usage_error("unknown option '%s'", a);
     } else if (!model) {
@@ -356,192 +275,101 @@ int main(int argc, char **argv) {
     }
   }
   if (list) return list_ops(markdown);
-  /* With a target the named pipelines map the layers too. */
-  if (drv.target && strcmp(drv.pipeline, PIPELINE_O2) == 0) drv.pipeline = PIPELINE_O2_MAP;
-  if (drv.target && strcmp(drv.pipeline, PIPELINE_O0) == 0) drv.pipeline = PIPELINE_O0_MAP;
-  PassRegistry *reg;
-  Pipeline pl;
-  Rc rc = driver_setup(&drv, &reg, &pl, model ? stderr : stdout, &d);
-  if (rc != RC_OK) return rc;
+  /* --list-passes and --print-pipeline print to stdout, or with a model to stderr */
+  NaascStatus st =
+      naasc_compile_options_setup(ctx, co, model ? cli_diag_stderr : write_stdout, NULL);
+  if (st != NAASC_OK) return (int)st;
   if (!model) {
-    pipeline_free(&pl);
-    pass_registry_destroy(reg);
-    return drv.print_pipeline || drv.list_passes ? RC_OK : usage_error("%s", "no model given");
+    return naasc_compile_options_lists(co) ? RC_OK : usage_error("%s", "no model given");
   }
+  bool target = naasc_compile_options_has_target(co);
   /* -o FILE.cmd with a target: the binary command stream. */
   size_t olen = out ? strlen(out) : 0;
   if (!emit && olen > 4 && strcmp(out + olen - 4, ".cmd") == 0) emit = "cmd";
   bool nir = emit && strcmp(emit, "nir") == 0;
   bool cmd_bin = emit && strcmp(emit, "cmd") == 0, cmd_text = emit && strcmp(emit, "cmd-text") == 0;
   bool tl = emit && strcmp(emit, "timeloop") == 0;
-  if (tl && (!drv.target || !out)) {
-    pipeline_free(&pl);
-    pass_registry_destroy(reg);
+  bool onnx = emit && strcmp(emit, "onnx") == 0;
+  if (tl && (!target || !out))
     return usage_error("%s", "--emit=timeloop needs --target NAME|FILE and -o DIR");
-  }
-  if ((cmd_bin || cmd_text) && !drv.target) {
-    pipeline_free(&pl);
-    pass_registry_destroy(reg);
+  if ((cmd_bin || cmd_text) && !target)
     return usage_error("--emit=%s needs --target NAME|FILE", emit);
-  }
-  if (cmd_bin && !out) {
-    pipeline_free(&pl);
-    pass_registry_destroy(reg);
-    return usage_error("%s", "--emit=cmd needs -o FILE.cmd");
-  }
-  if (emit && strcmp(emit, "onnx") == 0 && !out) {
-    pipeline_free(&pl);
-    pass_registry_destroy(reg);
-    return usage_error("%s", "--emit=onnx needs -o FILE");
-  }
-  if (report && !drv.target) {
-    pipeline_free(&pl);
-    pass_registry_destroy(reg);
-    return usage_error("%s", "--report needs --target NAME|FILE");
-  }
+  if (cmd_bin && !out) return usage_error("%s", "--emit=cmd needs -o FILE.cmd");
+  if (onnx && !out) return usage_error("%s", "--emit=onnx needs -o FILE");
+  if (report && !target) return usage_error("%s", "--report needs --target NAME|FILE");
   bool emit_sched = emit && strcmp(emit, "schedule") == 0;
   const char *sched_err = NULL;
-  if (emit_sched && !drv.target)
+  if (emit_sched && !target)
     sched_err = "--emit=schedule needs --target NAME|FILE";
   else if (emit_sched && report && strcmp(report, "-") == 0)
     sched_err = "--emit=schedule prints the schedule: give the report a file (--report=FILE.json)";
   else if (schedule && !report && !emit_sched && !nir && !cmd_bin && !cmd_text)
     sched_err =
         "--schedule applies to --report, --emit=schedule, --emit=nir and the command stream";
-  else if (schedule && !drv.target)
+  else if (schedule && !target)
     sched_err = "--schedule needs --target NAME|FILE";
-  if (sched_err) {
-    pipeline_free(&pl);
-    pass_registry_destroy(reg);
-    return usage_error("%s", sched_err);
-  }
-  /* The graph part of the pipeline runs first (summary, graph, onnx look at
-   * the graph); the rest only when nests are wanted (nir, report). */
-  int lower_at = pl.n;
-  for (int i = 0; i < pl.n; i++)
-    if (pl.pass[i]->level == PASS_LOWER) {
-      lower_at = i;
-      break;
-    }
+  if (sched_err) return usage_error("%s", sched_err);
   bool nests = nir || report || cmd_bin || cmd_text || tl || emit_sched;
-  if (nests && lower_at == pl.n) {
-    pipeline_free(&pl);
-    pass_registry_destroy(reg);
+  if (nests && !naasc_compile_options_lowers(co))
     return usage_error("%s", "--emit=nir, --emit=cmd and --report need 'lower' in the pipeline");
-  }
-  Pipeline rest = pl; /* pl[lower_at..n), shifted */
-  rest.n = pl.n - lower_at;
-  memmove(rest.pass, pl.pass + lower_at, sizeof(pl.pass[0]) * (size_t)rest.n);
-  memmove(rest.args, pl.args + lower_at, sizeof(pl.args[0]) * (size_t)rest.n);
-  pl.n = lower_at;
-
-  d.file = model;
-  Model *m = NULL;
-  /* A loop-nest module (.nir, e.g. from naasc-opt) starts after `lower`: its
-   * weights come from the file it names (docs/ir.md, "Weights"). */
   size_t mlen = strlen(model);
-  bool from_nir = mlen > 4 && strcmp(model + mlen - 4, ".nir") == 0;
-  Module *parsed = NULL;
-  if (from_nir) {
-    bool graph_out = (emit && (strcmp(emit, "graph") == 0 || strcmp(emit, "onnx") == 0)) || summary;
-    if (graph_out || !nests) {
-      pipeline_free(&pl);
-      pass_registry_destroy(reg);
+  if (mlen > 4 && strcmp(model + mlen - 4, ".nir") == 0) {
+    bool graph_out = (emit && strcmp(emit, "graph") == 0) || onnx || summary;
+    if (graph_out || !nests)
       return usage_error("%s", "a .nir module has no graph: give it --emit=nir, cmd or cmd-text, "
                                "timeloop, schedule or --report");
-    }
-    rc = nir_load(model, cmd_bin || cmd_text, &parsed, &m, &d);
-    if (rest.n && rest.pass[0]->level == PASS_LOWER) { /* the module is lowered already */
-      memmove(rest.pass, rest.pass + 1, sizeof(rest.pass[0]) * (size_t)(rest.n - 1));
-      memmove(rest.args, rest.args + 1, sizeof(rest.args[0]) * (size_t)(rest.n - 1));
-      rest.n--;
-    }
-  } else {
-    rc = onnx_import(model, &opt, &m, &d);
   }
-  Program prog = {.graph = from_nir ? NULL : m,
-                  .mod = parsed,
-                  .weights = from_nir ? m : NULL,
-                  .keep_weights = cmd_bin || cmd_text || (nir && out)};
-  static Arch target;
-  if (rc == RC_OK && drv.target) {
-    rc = driver_load_target(&drv, &target, &d);
-    prog.arch = &target;
-  }
-  if (rc == RC_OK && drv.target && drv.precision && strcmp(drv.precision, "model") == 0) {
-    Precision mp; /* the precision of the model's own element types */
-    if (from_nir) {
-      diag_error(&d, NULL, "--precision model needs the ONNX graph, not a .nir module");
-      rc = RC_BADINPUT;
-    } else {
-      rc = precision_of_model(prog.graph, &mp, &d);
-    }
-    if (rc == RC_OK) rc = arch_set_precision(&target, &mp, &d);
-    if (rc == RC_OK) arch_assume(&target, (ArchAssume)drv.assume);
-  }
-  prog.jobs = drv.jobs;
-  if (rc == RC_OK && !from_nir) rc = pm_run(&pl, &prog, &drv.pm, &d);
+  naasc_compile_options_set_schedule(co, schedule);
+  naasc_compile_options_set_emit(co, emit, out);
+  naasc_compile_options_set_dump_handler(co, cli_diag_stderr, NULL); /* IR dumps to stderr */
+
+  NaascModule *mod = NULL;
+  st = naasc_compile_file(ctx, model, co, &mod);
   /* Text goes to stdout, or to a buffer written atomically to -o. */
-  char *buf = NULL;
+  char *buf = NULL, *text = NULL;
   size_t len = 0;
   FILE *f = NULL;
-  if (rc == RC_OK && !(emit && strcmp(emit, "onnx") == 0) && !cmd_bin) {
+  if (st == NAASC_OK && !onnx && !cmd_bin) {
     f = out && !tl ? open_memstream(&buf, &len) : stdout; /* with timeloop, -o is a folder */
-    if (!f) rc = RC_INTERNAL;
+    if (!f) st = NAASC_INTERNAL;
   }
-  if (rc == RC_OK && emit && strcmp(emit, "onnx") == 0) {
-    d.file = out;
-    rc = onnx_write(prog.graph, out, &d);
-  } else if (rc == RC_OK) {
-    if (emit && strcmp(emit, "graph") == 0) graph_print(f, prog.graph);
-    if (summary || (!emit && !report)) summary_print(f, prog.graph);
-    if (nests) {
-      rc = pm_run(&rest, &prog, &drv.pm, &d);
-      /* --schedule with --emit=nir or a command stream: the schedule's groups
-       * go into the module as fused groups; the stream executes
-       * layer-by-layer groups only, so "best" searches those for it. */
-      if (rc == RC_OK && schedule && (nir || cmd_bin || cmd_text))
-        rc = schedule_attach(&prog, schedule, cmd_bin || cmd_text, &d);
-      /* The IR is always verified before it is emitted, whatever the pipeline. */
-      if (rc == RC_OK) rc = pm_verify_before_emit(reg, &rest, &prog, &d);
-      if (rc == RC_OK && nir && out && from_nir && prog.mod->weights)
-        prog.mod->weights = weights_rebase(&prog.mod->arena, model, prog.mod->weights, out);
-      if (rc == RC_OK && nir && out && !from_nir && weights_available(prog.mod, prog.weights)) {
-        /* -o M.nir: the weights go to M.nir.weights, which the text names */
-        size_t ol = strlen(out);
-        char *wpath = xmalloc(ol + 9);
-        const char *slash = strrchr(out, '/');
-        if (!wpath) {
-          rc = RC_INTERNAL;
-        } else {
-          snprintf(wpath, ol + 9, "%s.weights", out);
-          d.file = wpath;
-          rc = weights_write(wpath, prog.mod, prog.weights, &d);
-          prog.mod->weights =
-              arena_strdup(&prog.mod->arena, slash ? wpath + (slash - out) + 1 : wpath);
-          if (!prog.mod->weights && rc == RC_OK) rc = RC_INTERNAL;
-          xfree(wpath);
-          d.file = model;
-        }
+  if (st == NAASC_OK && onnx) {
+    st = naasc_module_emit(ctx, mod, "onnx", out, NULL);
+  } else if (st == NAASC_OK) {
+    if (emit && strcmp(emit, "graph") == 0) {
+      st = naasc_module_emit(ctx, mod, "graph", NULL, &text);
+      put(f, text);
+    }
+    if (st == NAASC_OK && (summary || (!emit && !report))) {
+      st = naasc_module_emit(ctx, mod, "summary", NULL, &text);
+      put(f, text);
+    }
+    if (st == NAASC_OK && nests) {
+      st = naasc_module_lower(ctx, mod);
+      if (st == NAASC_OK && nir) {
+        st = naasc_module_emit(ctx, mod, "nir", out, &text);
+        put(f, text);
       }
-      if (rc == RC_OK && nir) module_print(f, prog.mod);
-      if (rc == RC_OK && (cmd_bin || cmd_text)) rc = emit_cmd(&prog, cmd_bin ? out : NULL, f, &d);
-      if (rc == RC_OK && tl) rc = emit_timeloop(&prog, out, &d);
-      bool layer = schedule && strcmp(schedule, "layer") == 0;
-      if (rc == RC_OK && report && layer && !emit_sched)
-        rc = report_write(prog.mod, prog.arch, f, strcmp(report, "-") ? report : NULL, &d);
-      else if (rc == RC_OK && (report || emit_sched))
-        rc = schedule_report(&prog, schedule ? schedule : "best", f, emit_sched, report, &d);
+      if (st == NAASC_OK && cmd_bin) st = naasc_module_emit(ctx, mod, "cmd", out, NULL);
+      if (st == NAASC_OK && cmd_text) {
+        st = naasc_module_emit(ctx, mod, "cmd-text", NULL, &text);
+        put(f, text);
+      }
+      if (st == NAASC_OK && tl) st = naasc_module_emit(ctx, mod, "timeloop", out, NULL);
+      if (st == NAASC_OK && (report || emit_sched)) {
+        const char *json = report && strcmp(report, "-") ? report : NULL;
+        st = naasc_module_emit(ctx, mod, emit_sched ? "schedule" : "report", json, &text);
+        put(f, text);
+      }
     }
   }
   if (f && out && !tl) {
     fclose(f);
-    d.file = out;
-    if (rc == RC_OK) rc = file_write_atomic(out, buf, len, &d);
+    Diag d;
+    diag_init(&d, stderr, out);
+    if (st == NAASC_OK) st = (NaascStatus)file_write_atomic(out, buf, len, &d);
     free(buf);
   }
-  program_free(&prog);
-  pipeline_free(&pl);
-  pass_registry_destroy(reg);
-  return rc;
+  naasc_module_destroy(mod);
+  return (int)st;
 }

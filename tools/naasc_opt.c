@@ -13,11 +13,12 @@
  * read, checked as an imported model and printed back), -O2 for ONNX input.
  * Exit codes as naasc: 0 ok, 1 bad input, 2 bad usage, 3 internal error.
  *
- * Not a client of the C API (api/naasc.h) by design: it works on IR text
- * (the graph and loop-nest parsers and printers of ir/) and drives the pass
- * manager step by step with its instrumentation (passes/passes.h), the
- * lower-level interface naasc_compile wraps in one call (docs/design.md,
- * "The tools and the C API").
+ * Not a client of the C API (api/naasc.h): it runs any pipeline on IR text
+ * (the graph and loop-nest parsers and printers of ir/) with the pass
+ * manager (passes/passes.h) and prints the IR, where the API's compile
+ * (naasc_compile_file, naasc_module_lower) runs the passes before `lower`
+ * on a graph and the rest on a module; a "parse IR, run a pipeline, print"
+ * call is not in the API yet (docs/design.md, "The tools and the C API").
  */
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,9 @@ Each model holds one op (or a short chain) with shapes chosen so that the
 lowered indices and paddings can be checked by hand: asymmetric pads,
 stride and dilation together, a window that runs past the end of the input.
 Weights are initializers (role `weight` in the IR); their values do not
-matter to the lowering, so they are zeros.
+matter to the lowering, so they are zeros.  The models in BAD break one
+shape rule each (for the error goldens); they are written without the
+ONNX checker, which wants shapes on their outputs.
 """
 import sys
 
@@ -281,6 +283,74 @@ def matmul_bias():
                  [w("w", [8, 4]), w("b", [4]), w("b1", [1, 4]), w("brow", [3, 4])])
 
 
+def qconv_dyn():
+    # DynamicQuantizeLinear -> ConvInteger, as onnxruntime's dynamic quantization exports a conv:
+    # the input's zero point is computed at run time (operand Xzp), the weights' is one per output
+    # channel (operand Wzp); and a QLinearConv with per-channel weight scales (operand Ws).
+    n1 = helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dql")
+    n2 = helper.make_node("ConvInteger", ["xq", "w", "xz", "wz"], ["y"], name="ci", pads=[1, 1, 1, 1])
+    n3 = helper.make_node("QLinearConv", ["xq", "s", "z", "w", "ws", "wz", "s", "z"], ["yq"],
+                          name="qc")
+    g = helper.make_graph(
+        [n1, n2, n3], "qconv_dyn", [inp("x", [1, 4, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, 8, 16, 16]),
+         helper.make_tensor_value_info("yq", TensorProto.UINT8, [1, 8, 14, 14])],
+        [w("w", [8, 4, 3, 3], np.uint8), c("wz", list(range(120, 128)), np.uint8),
+         c("ws", [0.01 * (k + 1) for k in range(8)], np.float32), c("s", 0.05, np.float32),
+         c("z", 128, np.uint8)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    return m
+
+
+def bad_model(name, nodes, inputs, outputs, inits):
+    """A model the lowering must refuse: outputs without shapes (no inference)."""
+    g = helper.make_graph(nodes, name, inputs, [out(o) for o in outputs], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    return m
+
+
+def qconv_zp():
+    # ConvInteger whose input zero point is a graph input (a run-time scalar, operand Xzp) and whose
+    # weight zero point is per output channel (operand Wzp): no host op, so its loop-nest IR
+    # compiles to a stream as it is (the loader's golden tests edit it).
+    g = helper.make_graph(
+        [helper.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"], name="ci", pads=[1, 1, 1, 1])],
+        "qconv_zp",
+        [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 4, 8, 8]),
+         helper.make_tensor_value_info("xz", TensorProto.UINT8, [])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, 8, 8, 8])],
+        [w("w", [8, 4, 3, 3], np.uint8), c("wz", list(range(120, 128)), np.uint8)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    return m
+
+
+def matmul_no_broadcast():
+    # Bad input: [2,3,8] x [5,8,4]: batch dims 2 and 5 do not broadcast.
+    n = helper.make_node("MatMul", ["a", "b"], ["y"], name="bmm_bad")
+    return bad_model("matmul_no_broadcast", [n], [inp("a", [2, 3, 8]), inp("b", [5, 8, 4])], ["y"], [])
+
+
+def softmax_dynamic_axis():
+    # Bad input: scores [1, seq, seq] with seq a dim_param nobody fixed (no --input-shape).
+    n = helper.make_node("Softmax", ["x"], ["y"], name="softmax", axis=-1)
+    return bad_model("softmax_dynamic_axis", [n], [inp("x", [1, "seq", "seq"])], ["y"], [])
+
+
+def attention_mask_rank():
+    # Bad input: scores Q K^T [2, 3, 4, 4] (batch 2, 3 heads, 4 tokens) plus a key mask
+    # of rank 2, [2, 4], where [2, 1, 1, 4] was meant: right-aligned, the batch 2 meets
+    # the query rows 4.
+    n1 = helper.make_node("MatMul", ["q", "kt"], ["s"], name="attn.scores")
+    n2 = helper.make_node("Add", ["s", "mask"], ["sm"], name="attn.mask")
+    n3 = helper.make_node("Softmax", ["sm"], ["y"], name="attn.softmax", axis=-1)
+    return bad_model("attention_mask_rank", [n1, n2, n3],
+                     [inp("q", [2, 3, 4, 8]), inp("kt", [2, 3, 8, 4]), inp("mask", [2, 4])],
+                     ["y"], [])
+
+
 MODELS = {
     "chain": chain,
     "conv": conv, "conv_depthwise": conv_depthwise, "conv_grouped": conv_grouped,
@@ -291,8 +361,11 @@ MODELS = {
     "globalavgpool": globalavgpool, "add_broadcast": add_broadcast, "clip": clip,
     "batchnorm": batchnorm, "softmax": softmax, "softmax_opset11": softmax_opset11,
     "reducemean": reducemean, "concat": concat, "slice": slice_, "transpose": transpose,
-    "resize": resize, "views": views,
+    "resize": resize, "views": views, "qconv_dyn": qconv_dyn, "qconv_zp": qconv_zp,
+    "matmul_no_broadcast": matmul_no_broadcast, "softmax_dynamic_axis": softmax_dynamic_axis,
+    "attention_mask_rank": attention_mask_rank,
 }
+BAD = {"matmul_no_broadcast", "softmax_dynamic_axis", "attention_mask_rank"}
 
 
 def main():
@@ -304,7 +377,8 @@ def main():
               file=sys.stderr)
         return 2
     m = MODELS[sys.argv[1]]()
-    onnx.checker.check_model(m)
+    if sys.argv[1] not in BAD:  # the checker wants output shapes, which the bad ones lack
+        onnx.checker.check_model(m)
     onnx.save(m, sys.argv[2])
     return 0
 

@@ -38,23 +38,25 @@
  * is not compared: the cost model moves it as a convolution's.
  * --moved runs the kernels (the executor moves nothing without them).
  *
- * --fused runs the network under its best schedule of layer-by-layer fused
- * groups (schedule_attach "best", layer groups only: what the stream
- * executes) instead of layer by layer: the counts and moved words are
+ * --fused runs the network under its best schedule for a command stream
+ * (schedule_attach "best" for a stream: layer-by-layer groups and
+ * depth-first groups of nests the stream runs tile by tile, what
+ * naasc --schedule=best -o m.cmd executes) instead of layer by layer:
+ * the counts and moved words are
  * compared with the schedule's (schedule_eval's per-nest CostResult, the
  * same rules as above), and every graph output with the layer-by-layer
  * run's, within 1e-6 x max|layer-by-layer| (the same kernels on the same
  * tiles: only where the tensors live changes).  It fails if no layer of
  * any network and preset ran resident.
  *
- * --fused-any is --fused under the best schedule of any groups, depth-first
- * ones included (what naasc --schedule=best reports).
+ * --fused-any is --fused under the best schedule of any groups (what
+ * naasc --schedule=best reports; the stream may refuse some).
  *
  * --depth=POLICY (recompute, cache-h, cache-all; implies --fused) runs
  * depth-first groups instead: from the first nest on, each group the
  * longest run of at most four nests that can run depth-first in that
  * policy at some home level and that the stream can run tile by tile
- * (cmd_nest_tileable: not a global pool, for one), over tiles of a third of its last output's
+ * (nest_runs_tiled: not a global pool, for one), over tiles of a third of its last output's
  * rows and columns (so first, middle and last tiles, halos and caches are
  * all exercised), weights from DRAM, or with --weights-home kept at home;
  * the comparisons are those of --fused.  It fails if no depth-first group
@@ -139,7 +141,7 @@ static Rc depth_schedule(Program *prog, Diag *d) {
       if (!sched_nest_tileable(sm, b, &rows, &cols)) continue;
       bool runs = true; /* the groups the stream can run (cmd_emit refuses others) */
       for (uint32_t k = a; k <= b && runs; k++)
-        runs = cmd_nest_tileable(prog->mod, &prog->mod->nests[k]);
+        runs = nest_runs_tiled(prog->mod, &prog->mod->nests[k]);
       if (!runs) break;
       for (int h = 1; h < ACCEL_MAX_LEVELS; h++) {
         if (!(homes >> h & 1)) continue;
@@ -215,12 +217,20 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
   RtProgram *rp = NULL;
   if (rc == RC_OK) rc = rt_load(bytes, len, &arch, &rp, &d);
   xfree(bytes);
-  /* Inputs: a fixed ramp (the counts do not depend on values). */
+  /* Inputs: a fixed ramp (the counts do not depend on values); integer
+   * inputs (token ids, positions) count 0..16. */
   for (int i = 1; rc == RC_OK && i <= rt_ntensors(rp); i++) {
     const RtTensor *t = rt_tensor(rp, i);
     if (t->role != TR_INPUT) continue;
-    float *x = xmalloc(sizeof(float) * (size_t)t->numel);
-    for (int64_t k = 0; x && k < t->numel; k++) x[k] = (float)(k % 17) / 17.0f;
+    void *x = xmalloc(sizeof(int64_t) * (size_t)t->numel);
+    for (int64_t k = 0; x && k < t->numel; k++) {
+      if (t->dtype == DT_I64)
+        ((int64_t *)x)[k] = k % 17;
+      else if (t->dtype == DT_I32)
+        ((int32_t *)x)[k] = (int32_t)(k % 17);
+      else
+        ((float *)x)[k] = (float)(k % 17) / 17.0f;
+    }
     rc = x ? rt_set_input(rp, t->name, t->dtype, t->rank, t->dims, x, &d) : RC_INTERNAL;
     if (rc == RC_OK && ref) rc = rt_set_input(ref, t->name, t->dtype, t->rank, t->dims, x, &d);
     xfree(x);

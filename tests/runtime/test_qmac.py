@@ -18,6 +18,18 @@ bit, with its type and shape):
                to the array), against the case's own expected output
   big_sums     ConvInteger u8 x u8, 64 input channels, 3x3: sums above 2^24
                (a float accumulator would round them), against numpy int64
+  qconv_pc     QLinearConv with per-channel w_scale and w_zero_point (u8
+               weights, one scale and zero point per output channel), bias,
+               pads, against numpy (x_scale * w_scale[c] / y_scale in f32)
+  mmi_pc       MatMulInteger with a per-column b_zero_point and a per-row
+               a_zero_point (ONNX's 1-D forms), against numpy int64
+  qmm_pc       QLinearMatMul with per-column b_scale and b_zero_point, against numpy
+  dyn_mm       DynamicQuantizeLinear -> MatMulInteger (its run-time a_zero_point)
+               -> Cast -> Mul by a_scale * b_scale, as onnxruntime's dynamic
+               quantization exports it, against numpy written from the ONNX
+               definitions: the i32 sums and the f32 result
+  dyn_conv     DynamicQuantizeLinear -> ConvInteger (run-time x_zero_point,
+               per-channel w_zero_point), the IS-Net quint8 pattern
   qnet         a small quantized network: QuantizeLinear, QLinearConv (i8
                weights, i32 bias, pads), QLinearConv (u8 weights with a zero
                point, stride 2, saturating), DequantizeLinear, against numpy
@@ -112,6 +124,103 @@ def big_sums(rng):
     return m, {"x": x}, {"y": ref.astype(np.int32)}
 
 
+def qconv_pc(rng):
+    x = rng.integers(0, 256, (1, 6, 7, 7), dtype=np.uint8)
+    xs, xz = np.float32(0.02), np.uint8(121)
+    w = rng.integers(0, 256, (5, 6, 3, 3), dtype=np.uint8)
+    ws = (rng.random(5) * 0.01 + 0.001).astype(np.float32)
+    wz = rng.integers(100, 156, (5,), dtype=np.uint8)
+    b = rng.integers(-3000, 3000, (5,), dtype=np.int32)
+    ys, yz = np.float32(0.07), np.uint8(90)
+    inits = [numpy_helper.from_array(v, n) for v, n in (
+        (xs, "xs"), (xz, "xz"), (w, "w"), (ws, "ws"), (wz, "wz"), (ys, "ys"), (yz, "yz"), (b, "b"))]
+    m = model([helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["y"],
+                                name="qcpc", pads=[1, 1, 1, 1])],
+              [helper.make_tensor_value_info("x", U8, [1, 6, 7, 7])],
+              [helper.make_tensor_value_info("y", U8, [1, 5, 7, 7])], inits)
+    acc = conv_int(x.astype(np.int64) - 121, w.astype(np.int64) - wz.astype(np.int64)[:, None, None, None], pad=1)
+    acc += b.astype(np.int64)[None, :, None, None]
+    y = requant(acc, xs, ws[None, :, None, None], ys, 90, 0, 255).astype(np.uint8)
+    assert (y == 0).any() or (y == 255).any(), "the case should saturate somewhere"
+    return m, {"x": x}, {"y": y}
+
+
+def mmi_pc(rng):
+    a = rng.integers(0, 256, (6, 20), dtype=np.uint8)
+    az = rng.integers(0, 256, (6,), dtype=np.uint8)
+    b = rng.integers(-128, 128, (20, 7), dtype=np.int8)
+    bz = rng.integers(-20, 20, (7,), dtype=np.int8)
+    m = model([helper.make_node("MatMulInteger", ["a", "b", "az", "bz"], ["y"], name="mmipc")],
+              [helper.make_tensor_value_info("a", U8, [6, 20])],
+              [helper.make_tensor_value_info("y", I32, [6, 7])],
+              [numpy_helper.from_array(v, n) for v, n in ((b, "b"), (az, "az"), (bz, "bz"))])
+    y = (a.astype(np.int64) - az.astype(np.int64)[:, None]) @ (b.astype(np.int64) - bz.astype(np.int64)[None, :])
+    return m, {"a": a}, {"y": y.astype(np.int32)}
+
+
+def qmm_pc(rng):
+    a = rng.integers(0, 256, (4, 16), dtype=np.uint8)
+    as_, az = np.float32(0.03), np.uint8(118)
+    b = rng.integers(-128, 128, (16, 6), dtype=np.int8)
+    bs = (rng.random(6) * 0.02 + 0.002).astype(np.float32)
+    bz = rng.integers(-10, 10, (6,), dtype=np.int8)
+    ys, yz = np.float32(0.04), np.uint8(128)
+    inits = [numpy_helper.from_array(v, n) for v, n in (
+        (as_, "as"), (az, "az"), (b, "b"), (bs, "bs"), (bz, "bz"), (ys, "ys"), (yz, "yz"))]
+    m = model([helper.make_node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"],
+                                name="qmmpc")],
+              [helper.make_tensor_value_info("a", U8, [4, 16])],
+              [helper.make_tensor_value_info("y", U8, [4, 6])], inits)
+    acc = (a.astype(np.int64) - 118) @ (b.astype(np.int64) - bz.astype(np.int64)[None, :])
+    y = requant(acc, as_, bs[None, :], ys, 128, 0, 255).astype(np.uint8)
+    return m, {"a": a}, {"y": y}
+
+
+def dyn_quant(x):
+    """DynamicQuantizeLinear as ONNX's reference computes it (onnx/backend/test/case/node/
+    dynamicquantizelinear.py, numpy scalars): the range and the zero point in double, the
+    scale rounded to f32, x / scale in f32, round half to even.  The u8 data, scale, zero point."""
+    lo, hi = min(0.0, float(x.min())), max(0.0, float(x.max()))
+    scale = np.float32((hi - lo) / 255.0)
+    zp = np.uint8(np.clip(np.rint(0.0 - lo / float(scale)), 0, 255))
+    q = np.clip(np.rint(x / scale) + np.float32(zp), 0, 255).astype(np.uint8)
+    return q, scale, zp
+
+
+def dyn_mm(rng):
+    x = (rng.standard_normal((5, 24)) + 0.7).astype(np.float32)
+    w = rng.integers(-128, 128, (24, 9), dtype=np.int8)
+    ws = np.float32(0.0125)
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dql"),
+             helper.make_node("MatMulInteger", ["xq", "w", "xz"], ["acc"], name="mmi"),
+             helper.make_node("Cast", ["acc"], ["accf"], name="cast", to=F32),
+             helper.make_node("Mul", ["xs", "ws"], ["s"], name="smul"),
+             helper.make_node("Mul", ["accf", "s"], ["y"], name="ymul")]
+    m = model(nodes, [helper.make_tensor_value_info("x", F32, [5, 24])],
+              [helper.make_tensor_value_info("acc", I32, [5, 9]), helper.make_tensor_value_info("y", F32, [5, 9])],
+              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(ws, "ws")])
+    q, xs, xz = dyn_quant(x)
+    assert xz != 0, "the run-time zero point should matter"
+    acc = ((q.astype(np.int64) - int(xz)) @ w.astype(np.int64)).astype(np.int32)
+    y = acc.astype(np.float32) * np.float32(xs * ws)
+    return m, {"x": x}, {"acc": acc, "y": y}
+
+
+def dyn_conv(rng):
+    x = (rng.standard_normal((1, 4, 6, 6)) - 0.5).astype(np.float32)
+    w = rng.integers(0, 256, (3, 4, 3, 3), dtype=np.uint8)
+    wz = np.array([127, 130, 0], np.uint8)
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dql"),
+             helper.make_node("ConvInteger", ["xq", "w", "xz", "wz"], ["y"], name="ci", pads=[1, 1, 1, 1])]
+    m = model(nodes, [helper.make_tensor_value_info("x", F32, [1, 4, 6, 6])],
+              [helper.make_tensor_value_info("y", I32, [1, 3, 6, 6])],
+              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(wz, "wz")])
+    q, _, xz = dyn_quant(x)
+    assert xz != 0, "the run-time zero point should matter"
+    y = conv_int(q.astype(np.int64) - int(xz), w.astype(np.int64) - wz.astype(np.int64)[:, None, None, None], pad=1)
+    return m, {"x": x}, {"y": y.astype(np.int32)}
+
+
 def qnet(rng):
     x = (rng.standard_normal((1, 8, 10, 10)) * 2).astype(np.float32)
     xs, xz = np.float32(0.03), np.uint8(128)
@@ -167,6 +276,11 @@ def main():
     cases = [("node_" + c[len("test_"):],) + node_case(args.node_dir, c) for c in NODE_CASES]
     cases.append(("big_sums",) + big_sums(rng))
     cases.append(("qnet",) + qnet(rng))
+    cases.append(("qconv_pc",) + qconv_pc(rng))
+    cases.append(("mmi_pc",) + mmi_pc(rng))
+    cases.append(("dyn_mm",) + dyn_mm(rng))
+    cases.append(("qmm_pc",) + qmm_pc(rng))
+    cases.append(("dyn_conv",) + dyn_conv(rng))
     fails = passes = 0
 
     def verdict(ok, text):
@@ -197,7 +311,10 @@ def main():
             macs = [ln.split()[0] for ln in out.splitlines() if len(ln.split()) > 4 and
                     ln.split()[0] not in ("layer", "total") and ln.split()[4].replace(".", "").isdigit()
                     and float(ln.split()[4]) > 0]
-            nmac = sum(1 for n in m.graph.node if n.op_type in ("ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul"))
+            inodes = [n.name or "%s_%d" % (n.op_type, k) for k, n in enumerate(m.graph.node)
+                      if n.op_type in ("ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul")]
+            macs = [x for x in macs if x in inodes]  # (a vector op may have a row with work too)
+            nmac = len(inodes)
             verdict(rc == 0 and len(macs) == nmac, "%s on %s: %d of %d integer layers costed as mac layers %s" % (
                 name, preset, len(macs), nmac, macs))
             runs = [("", [])] + ([("--reference", ["--reference"])] if pi == 0 else [])

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small network for the schedule golden tests (tests/schedule/*.test).
 
-  sched_model.py OUT.onnx [--resnet|--chain]
+  sched_model.py OUT.onnx [--resnet|--chain|--attention]
 
 x[1,8,32,32] -> expand (1x1 conv, 8 -> 32, Relu) -> dw (3x3 depthwise, pad 1,
 Relu) -> project (1x1 conv, 32 -> 8) -> add (+ x) -> down (3x3 conv, stride 2,
@@ -15,6 +15,10 @@ pad 1, Relu) -> conv2 (3x3, pad 1) -> add (+ x) -> Relu -> y[1,16,16,16].
 
 With --chain, a two-layer chain: x[1,4,8,8] -> conv1 (3x3, pad 1, Relu) ->
 conv2 (3x3, pad 1) -> y[1,4,8,8], the depth-first goldens' smallest case.
+
+With --attention, one head of attention, 8 tokens, d = 4: q[1,1,8,4] x
+kt[1,1,4,8] -> scores -> scale (x 0.5) -> softmax (over the 8 keys) -> x
+v[1,1,8,4] -> context y[1,1,8,4] (q, kt and v graph inputs: activations).
 """
 import sys
 
@@ -63,13 +67,34 @@ def chain(out):
     return 0
 
 
+def attention(out):
+    F = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("MatMul", ["q", "kt"], ["s"], name="scores"),
+        helper.make_node("Mul", ["s", "scale"], ["ss"], name="scale"),
+        helper.make_node("Softmax", ["ss"], ["p"], name="softmax", axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["y"], name="context"),
+    ]
+    inits = [numpy_helper.from_array(np.array(0.5, np.float32), "scale")]
+    ins = [helper.make_tensor_value_info("q", F, [1, 1, 8, 4]), helper.make_tensor_value_info("kt", F, [1, 1, 4, 8]),
+           helper.make_tensor_value_info("v", F, [1, 1, 8, 4])]
+    g = helper.make_graph(nodes, "attention", ins, [helper.make_tensor_value_info("y", F, [1, 1, 8, 4])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    return 0
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[2] == "--resnet":
         return resnet(sys.argv[1])
+    if len(sys.argv) == 3 and sys.argv[2] == "--attention":
+        return attention(sys.argv[1])
     if len(sys.argv) == 3 and sys.argv[2] == "--chain":
         return chain(sys.argv[1])
     if len(sys.argv) != 2:
-        print("usage: sched_model.py OUT.onnx [--resnet|--chain]", file=sys.stderr)
+        print("usage: sched_model.py OUT.onnx [--resnet|--chain|--attention]", file=sys.stderr)
         return 2
     F = TensorProto.FLOAT
     nodes = [

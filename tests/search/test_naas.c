@@ -17,7 +17,8 @@
  * connectivity, stays within the budget (area, or bytes with byte_budget),
  * counts its evaluations, is deterministic, and refuses bounds no relaxed
  * point meets; its CMA-ES over connectivity (cmaes+gradient) changes only
- * connectivity around it.
+ * connectivity around it.  Pruning by the lower bound changes no result
+ * (test_prune_exact).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -681,10 +682,73 @@ static void test_gradient_conn(void) {
   free(w.layers);
 }
 
+/* Pruning is exact (search/naas.c, eval_cands): a candidate whose lower
+ * bound rules it out of the ranks the optimizer reads is not mapped, and
+ * the search's result is that of a run that maps every candidate; with
+ * random search and CMA-ES, without screening and with it.  Screening maps
+ * a quarter of each generation again with the full budget, the rest are
+ * logged as screened.  Under the latency objective, where the bound (MACs on
+ * all PEs, weights at the DRAM bandwidth) is close enough to prune. */
+static void test_prune_exact(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  int pruned_any = 0;
+  for (int k = 0; k < 4; k++) {
+    NaasOptions o;
+    naas_options_default(&o);
+    o.schedule = NAAS_SCHED_LAYER;
+    o.objective = NAAS_OBJ_LATENCY; /* cycles: the bound is close enough to prune often */
+    o.optimizer = k & 1 ? OPT_CMAES : OPT_RANDOM;
+    o.mapper_screen = k >= 2;
+    o.map_budget = 400;
+    o.final_map_budget = 400;
+    o.iterations = 6;
+    o.popsize = 8;
+    o.seed = 3;
+    NaasResult on, off;
+    CHECK_EQ(naas_search(&w, &b, &o, &on, &d), RC_OK);
+    o.no_prune = true;
+    CHECK_EQ(naas_search(&w, &b, &o, &off, &d), RC_OK);
+    CHECK(memcmp(&on.arch, &off.arch, sizeof on.arch) == 0);
+    CHECK(on.score == off.score);
+    CHECK(on.search_score == off.search_score);
+    CHECK_EQ(on.nlog, off.nlog);
+    int pruned = 0, screened = 0;
+    for (int64_t i = 0; i < on.nlog && i < off.nlog; i++) {
+      CHECK(!off.log[i].pruned);
+      if (on.log[i].pruned) {
+        /* never the best: worse than the generation's mu-th best (or the best) */
+        pruned++;
+        CHECK(!on.log[i].valid);
+        CHECK(off.log[i].score > on.search_score || !off.log[i].valid);
+        continue;
+      }
+      screened += on.log[i].screened;
+      CHECK(on.log[i].score == off.log[i].score);
+      CHECK(on.log[i].screened == off.log[i].screened);
+    }
+    if (!o.mapper_screen)
+      CHECK_EQ(screened, 0);
+    else
+      CHECK(screened > 0 && screened <= 6 * 6); /* 2 of each 8 mapped again in full */
+    pruned_any += pruned;
+    CHECK(on.evals <= off.evals);
+    naas_result_free(&on);
+    naas_result_free(&off);
+  }
+  CHECK(pruned_any > 0); /* the runs above exercise it */
+  free(w.layers);
+}
+
 int main(void) {
   RUN(test_fixed);
   RUN(test_equal_effort);
   RUN(test_search);
+  RUN(test_prune_exact);
   RUN(test_sizing_only_keeps_connectivity);
   RUN(test_bounds);
   RUN(test_impossible_budget);

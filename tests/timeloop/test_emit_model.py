@@ -5,7 +5,9 @@ Usage: test_emit_model.py NAASC SCRATCH_DIR
 
 For ResNet-18 (the zoo's, no weights) on the eyeriss, shidiannao and
 nvdla-256 presets: compiles with a small mapper budget, writing the cost
-report (JSON) and the Timeloop files in one run, then reads every layer back
+report (JSON, layer by layer: `--schedule=layer`, since Timeloop has no
+cross-layer schedule and each layer's files describe it run alone) and the
+Timeloop files in one run, then reads every layer back
 with `naasc cost --timeloop DIR/ARCH DIR/LAYER.problem.yaml
 DIR/LAYER.map.yaml` and asserts, per mapped layer:
   - its files are there (LAYER.arch.yaml where the mapping split a level);
@@ -36,7 +38,8 @@ def main():
     for target in ("eyeriss", "shidiannao", "nvdla-256"):
         out = os.path.join(scratch, "tl-" + target)
         report = os.path.join(scratch, target + ".json")
-        p = subprocess.run([naasc, model, "--target", target, "-p", PIPELINE, "--report=" + report,
+        p = subprocess.run([naasc, model, "--target", target, "-p", PIPELINE, "--schedule=layer",
+                            "--report=" + report,
                             "--emit=timeloop", "-o", out], capture_output=True, text=True)
         if p.returncode != 0:
             print(f"FAIL {target}: naasc exit {p.returncode}\n{p.stderr[-3000:]}")

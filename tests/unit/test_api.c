@@ -11,7 +11,12 @@
  * cost model's (costmodel.cli_yaml's energy); a compiled zoo network's
  * report is JSON starting with its format line; what the tools call (the
  * diagnostic handler with errors and warnings, the zoo, precision, the cost
- * table, the technology model) works; the library exports only
+ * table, the technology model) works; the command line's compile step by
+ * step (naasc_compile_options_*, naasc_compile_file, naasc_module_lower,
+ * naasc_module_emit): the pipeline listed, the IR dump through the dump
+ * handler, the .nir with its weights file, the command stream, the report
+ * with the command line's total cycles and naasc_compile's totals, a bad
+ * pass name located in the pipeline text; the library exports only
  * naasc_* (checked by the test's CMake with nm).
  */
 #include <inttypes.h>
@@ -148,6 +153,100 @@ int main(int argc, char **argv) {
   NaascModule *bad_mod = NULL;
   CHECK(naasc_compile(ctx, m, t, "fold-bn", &bad_mod) == NAASC_BADINPUT && !bad_mod);
   CHECK(strstr(naasc_context_error(ctx), "lower") != NULL);
+
+  /* the command line's compile, step by step (tools/naasc.c is its
+   * client): flags, setup (the listing), the file, lowering, the outputs */
+  char nb_path[4200], nir_path[4200], w_path[4300], cmd_path[4200], rep_path[4200];
+  snprintf(nb_path, sizeof nb_path, "%s/nb201_1.onnx", dir);
+  snprintf(nir_path, sizeof nir_path, "%s/nb201_1.nir", dir);
+  snprintf(w_path, sizeof w_path, "%s.weights", nir_path);
+  snprintf(cmd_path, sizeof cmd_path, "%s/nb201_1.cmd", dir);
+  snprintf(rep_path, sizeof rep_path, "%s/nb201_1.report.json", dir);
+  CHECK(m && naasc_model_write_onnx(ctx, m, nb_path) == NAASC_OK);
+  char *flags[] = {"naasc",
+                   "--target",
+                   "eyeriss",
+                   "--print-pipeline",
+                   "--print-ir-after=lower",
+                   "--filter-layers=classifier",
+                   "--schedule"};
+  NaascCompileOptions *co = naasc_compile_options_create();
+  Captured listing = {.len = 0}, dumps = {.len = 0};
+  int taken = 0;
+  for (int i = 1; i < 6; i++) taken += naasc_compile_options_parse_flag(ctx, co, 7, flags, &i);
+  CHECK(taken == 4); /* --target eyeriss (one flag, its value), and the three others */
+  int k6 = 6;
+  CHECK(naasc_compile_options_parse_flag(ctx, co, 7, flags, &k6) == 0); /* not a compile flag */
+  naasc_compile_options_set_schedule(co, "layer");
+  naasc_compile_options_set_emit(co, "nir", nir_path);
+  naasc_compile_options_set_dump_handler(co, capture, &dumps);
+  NaascModule *cm = NULL;
+  CHECK(naasc_compile_file(ctx, nb_path, co, &cm) == NAASC_USAGE && !cm); /* setup first */
+  CHECK(naasc_compile_options_setup(ctx, co, capture, &listing) == NAASC_OK);
+  /* a target: -O2's pipeline maps */
+  CHECK(strcmp(listing.text, "fold-bn,fuse-act,lower,map,verify\n") == 0);
+  CHECK(naasc_compile_options_has_target(co) && naasc_compile_options_lowers(co) &&
+        naasc_compile_options_lists(co));
+  CHECK(naasc_compile_file(ctx, nb_path, co, &cm) == NAASC_OK && cm);
+  char *text = NULL;
+  CHECK(naasc_module_emit(ctx, cm, "summary", NULL, &text) == NAASC_OK && text &&
+        strstr(text, "classifier"));
+  naasc_string_free(text);
+  CHECK(naasc_module_emit(ctx, cm, "nir", NULL, &text) == NAASC_USAGE); /* not lowered yet */
+  CHECK(naasc_module_lower(ctx, cm) == NAASC_OK);
+  /* the dump of `lower`, only the layer asked for */
+  CHECK(strncmp(dumps.text, "# *** IR Dump After lower (nest) ***\n", 37) == 0 &&
+        strstr(dumps.text, "classifier") && !strstr(dumps.text, "edge02"));
+  CHECK(naasc_module_emit(ctx, cm, "nir", nir_path, &text) == NAASC_OK && text &&
+        strstr(text, "nb201_1.nir.weights") && file_size(w_path) > 1000);
+  naasc_string_free(text);
+  CHECK(naasc_module_emit(ctx, cm, "cmd", cmd_path, NULL) == NAASC_OK);
+  FILE *cmdf = fopen(cmd_path, "rb");
+  char magic[9] = {0};
+  CHECK(cmdf && fread(magic, 1, 8, cmdf) == 8 && strcmp(magic, "NAASCCMD") == 0);
+  if (cmdf) fclose(cmdf);
+  /* the report: the command line's figure (naasc nb201_1.onnx --target
+   * eyeriss --schedule=layer --report: total 1240624 cycles), and the JSON
+   * of naasc_compile's module byte for byte */
+  CHECK(naasc_module_emit(ctx, cm, "report", rep_path, &text) == NAASC_OK && text);
+  CHECK(text && strstr(text, "\ntotal                                 1240624 "));
+  naasc_string_free(text);
+  CHECK(mod && naasc_module_report(ctx, mod, "layer", &json) == NAASC_OK && json);
+  FILE *rf = fopen(rep_path, "rb");
+  char *rep = calloc(1, 1 << 20);
+  size_t rn = rf && rep ? fread(rep, 1, (1 << 20) - 1, rf) : 0;
+  if (rf) fclose(rf);
+  /* (the layers' order differs: the ONNX file is written in another
+   * topological order than the zoo builds) */
+  const char *tot1 = json ? strstr(json, "\n  \"total\": ") : NULL,
+             *tot2 = strstr(rep, "\n  \"total\": ");
+  CHECK(rn > 0 && tot1 && tot2 && strcmp(tot1, tot2) == 0 && strstr(tot2, "\"cycles\": 1240624,"));
+  free(rep);
+  naasc_string_free(json);
+  CHECK(naasc_module_emit(ctx, cm, "bogus", NULL, &text) == NAASC_USAGE);
+  naasc_module_destroy(cm);
+  naasc_compile_options_destroy(co);
+  /* a bad pipeline: located in the pipeline text, a non-zero status */
+  char *bad_flags[] = {"naasc", "-p", "fold-bn,bogus-pass"};
+  co = naasc_compile_options_create();
+  int k1 = 1;
+  CHECK(naasc_compile_options_parse_flag(ctx, co, 3, bad_flags, &k1) == 1 && k1 == 2);
+  CHECK(naasc_compile_options_setup(ctx, co, NULL, NULL) != NAASC_OK);
+  CHECK(strncmp(naasc_context_error(ctx), "naasc: pipeline:9: error: unknown pass 'bogus-pass'",
+                51) == 0);
+  naasc_compile_options_destroy(co);
+  /* a bad flag value, a missing model file */
+  char *bad_jobs[] = {"naasc", "--jobs", "zero"};
+  co = naasc_compile_options_create();
+  k1 = 1;
+  CHECK(naasc_compile_options_parse_flag(ctx, co, 3, bad_jobs, &k1) == -1);
+  CHECK(strstr(naasc_context_error(ctx), "--jobs") != NULL);
+  CHECK(naasc_compile_options_add_input_shape(ctx, co, "nodims") == NAASC_USAGE);
+  CHECK(naasc_compile_options_setup(ctx, co, NULL, NULL) == NAASC_OK);
+  CHECK(!naasc_compile_options_has_target(co) && !naasc_compile_options_lists(co));
+  CHECK(naasc_compile_file(ctx, "/no/such.onnx", co, &cm) == NAASC_BADINPUT && !cm);
+  CHECK(strncmp(naasc_context_error(ctx), "/no/such.onnx: ", 15) == 0);
+  naasc_compile_options_destroy(co);
 
   /* what the tools call (tools/): the diagnostic handler gets errors and
    * the warnings of a call that succeeds; the zoo; precision; the cost
