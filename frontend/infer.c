@@ -830,6 +830,14 @@ Rc graph_infer(Model *m, Diag *d) {
       }
     }
     if (!take_param_inputs(&c)) return RC_BADINPUT;
+    /* Every op but control flow has a result: output 0 (ONNX's required
+     * output; a node whose first output is absent or "" computes nothing
+     * anyone can use, and lowering would write to no tensor). */
+    if (n->op != OP_IF && n->op != OP_LOOP && n->op != OP_SCAN && (n->nout < 1 || !n->out[0])) {
+      diag_error(d, c.where, "%s has no output 0 (its result is a required output)",
+                 op_name(n->op));
+      return RC_BADINPUT;
+    }
     Tensor *var;
     bool all_const = inputs_const(&c, &var);
     if (n->op == OP_IF && inf_in(&c, 0) && tensor_is_const(inf_in(&c, 0))) {

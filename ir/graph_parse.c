@@ -800,8 +800,14 @@ static bool gp_node(GP *g, const Scope *sc) {
   if (!gp_accept(g, ')')) {
     for (;;) {
       if (nin == (int)(sizeof ins / sizeof ins[0])) return GP_ERR(g, "too many inputs");
+      gp_spaces(g);
+      int uline = g->line, ucol = g->col;
       TensorId t = gp_use(g, m);
       if (t == (TensorId)-1) return false;
+      for (int k = 0; t && k < nout; k++) /* defined on this line: not before its use */
+        if (outs[k] == t)
+          return gp_err(g, uline, ucol, "value '%%%s' is an input of the node that defines it",
+                        m->tensors[t].name);
       ins[nin++] = t;
       if (ncap >= 0) ncap++;
       if (gp_accept(g, ',')) continue;
