@@ -830,10 +830,18 @@ Rc graph_infer(Model *m, Diag *d) {
       }
     }
     if (!take_param_inputs(&c)) return RC_BADINPUT;
-    /* Every op but control flow has a result: output 0 (ONNX's required
-     * output; a node whose first output is absent or "" computes nothing
-     * anyone can use, and lowering would write to no tensor). */
-    if (n->op != OP_IF && n->op != OP_LOOP && n->op != OP_SCAN && (n->nout < 1 || !n->out[0])) {
+    /* Output 0 is required in ONNX for every op but control flow and the
+     * recurrent layers (whose outputs are all optional; one of them must be
+     * there): a node without it computes nothing anyone can use, and
+     * lowering would write to no tensor. */
+    bool rnn = n->op == OP_LSTM || n->op == OP_GRU || n->op == OP_RNN, any = false;
+    for (int k = 0; k < n->nout; k++) any = any || n->out[k];
+    if (rnn && !any) {
+      diag_error(d, c.where, "%s has no output", op_name(n->op));
+      return RC_BADINPUT;
+    }
+    if (!rnn && n->op != OP_IF && n->op != OP_LOOP && n->op != OP_SCAN &&
+        (n->nout < 1 || !n->out[0])) {
       diag_error(d, c.where, "%s has no output 0 (its result is a required output)",
                  op_name(n->op));
       return RC_BADINPUT;
