@@ -1367,10 +1367,25 @@ typedef struct {
   Mapping m;
 } NestMapping;
 
+/* How a vec or move op walks its operands (NAASC_VOPS's fourth column):
+ * the one place that says which ops run element by element, so the tiled
+ * stream, the loader's checks and the interpreter agree. */
+typedef enum {
+  VC_NONE = 0,
+  VC_MAC,    /* the mac nest */
+  VC_POINT,  /* element by element: affine reads (broadcast), one plain write per point */
+  VC_WINDOW, /* a reduction over a window of reduce dims (pooling), tiled like a mac */
+  VC_REDUCE, /* a reduction over whole dims (global pool, softmax, reduce mean) */
+  VC_SAMPLE, /* reads at data-dependent or resampled positions (resize, gather) */
+  VC_MOVE,   /* an affine copy (concat piece, slice, transpose) */
+  VC_HOST,   /* an ONNX node run on the host */
+  VC_VIEW    /* the view nest: no data moves */
+} VopClass;
+
 /* The op of every nest: one line per vec and move op, and the one unnamed
  * op of every mac nest and of every view nest.  Columns: enum, its name in
  * the text form ("vec(relu)"; "" prints none), the kind of nest it belongs
- * to, the fewest and most operands it reads and their roles in order, and
+ * to, its class (VopClass), the fewest and most operands it reads and their roles in order, and
  * its parameters: the names of its float parameters in the slots of the
  * text form's f(...), of its integer ones in i(...) (NestParams names them
  * in code).  Slots an op does not name are 0.  The comment says what it
@@ -1378,53 +1393,61 @@ typedef struct {
  * the parser, the verifier, the command stream's writer and loader and the
  * interpreter all expand from or look up this table. */
 #define NAASC_VOPS(X)                                                                               \
-  X(VOP_MAC, "", NK_MAC, 2, 7, "I W B Xzp Wzp Yzp Ws", "alpha beta scale yscale",                   \
+  X(VOP_MAC, "", NK_MAC, VC_MAC, 2, 7, "I W B Xzp Wzp Yzp Ws", "alpha beta scale yscale",           \
     "xzp wzp yzp") /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0):        \
                       alpha*O + beta*B; 8-bit I, W (integer mac): (I-xzp)*(W-wzp) summed in i32,   \
                       + B, into an i32 O or requantized: sat(rne(sum*scale) + yzp); operands Xzp,  \
                       Wzp, Yzp replace xzp, wzp, yzp; with Ws, scale*Ws/yscale is the multiplier */ \
-  X(VOP_RELU, "relu", NK_VEC, 1, 1, "X", "", "")                /* max(x, 0) */                     \
-  X(VOP_CLIP, "clip", NK_VEC, 1, 1, "X", "min max", "")         /* min(max(x, min), max) */         \
-  X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, 1, 1, "X", "alpha", "") /* x < 0 ? alpha*x : x */           \
-  X(VOP_HARDSIGMOID, "hardsigmoid", NK_VEC, 1, 1, "X", "alpha beta",                                \
-    "")                                                    /* clamp(alpha*x + beta, 0, 1) */        \
-  X(VOP_HARDSWISH, "hardswish", NK_VEC, 1, 1, "X", "", "") /* x * clamp(x/6 + 1/2, 0, 1) */         \
-  X(VOP_SIGMOID, "sigmoid", NK_VEC, 1, 1, "X", "", "")     /* 1 / (1 + exp(-x)) */                  \
-  X(VOP_SQRT, "sqrt", NK_VEC, 1, 1, "X", "", "")           /* sqrt(x) */                            \
-  X(VOP_ADD, "add", NK_VEC, 2, 2, "X Y", "", "") /* x + y (operands broadcast by their indices) */  \
-  X(VOP_SUB, "sub", NK_VEC, 2, 2, "X Y", "", "") /* x - y */                                        \
-  X(VOP_MUL, "mul", NK_VEC, 2, 2, "X Y", "", "") /* x * y */                                        \
-  X(VOP_DIV, "div", NK_VEC, 2, 2, "X Y", "", "") /* x / y; integers: truncated, 0 when y is 0 */    \
-  X(VOP_MAX, "max", NK_VEC, 1, 6, "X Y Z U V A", "", "") /* the largest operand; NaN wins */        \
-  X(VOP_POW, "pow", NK_VEC, 2, 2, "X Y", "", "")         /* x ^ y */                                \
-  X(VOP_CAST, "cast", NK_VEC, 1, 1, "X", "",                                                        \
+  X(VOP_RELU, "relu", NK_VEC, VC_POINT, 1, 1, "X", "", "")        /* max(x, 0) */                   \
+  X(VOP_CLIP, "clip", NK_VEC, VC_POINT, 1, 1, "X", "min max", "") /* min(max(x, min), max) */       \
+  X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, VC_POINT, 1, 1, "X", "alpha",                               \
+    "") /* x < 0 ? alpha*x : x */                                                                   \
+  X(VOP_HARDSIGMOID, "hardsigmoid", NK_VEC, VC_POINT, 1, 1, "X", "alpha beta",                      \
+    "") /* clamp(alpha*x + beta, 0, 1) */                                                           \
+  X(VOP_HARDSWISH, "hardswish", NK_VEC, VC_POINT, 1, 1, "X", "",                                    \
+    "")                                                          /* x * clamp(x/6 + 1/2, 0, 1) */   \
+  X(VOP_SIGMOID, "sigmoid", NK_VEC, VC_POINT, 1, 1, "X", "", "") /* 1 / (1 + exp(-x)) */            \
+  X(VOP_SQRT, "sqrt", NK_VEC, VC_POINT, 1, 1, "X", "", "")       /* sqrt(x) */                      \
+  X(VOP_ADD, "add", NK_VEC, VC_POINT, 2, 2, "X Y", "",                                              \
+    "") /* x + y (operands broadcast by their indices) */                                           \
+  X(VOP_SUB, "sub", NK_VEC, VC_POINT, 2, 2, "X Y", "", "") /* x - y */                              \
+  X(VOP_MUL, "mul", NK_VEC, VC_POINT, 2, 2, "X Y", "", "") /* x * y */                              \
+  X(VOP_DIV, "div", NK_VEC, VC_POINT, 2, 2, "X Y", "",                                              \
+    "") /* x / y; integers: truncated, 0 when y is 0 */                                             \
+  X(VOP_MAX, "max", NK_VEC, VC_POINT, 1, 6, "X Y Z U V A", "",                                      \
+    "")                                                    /* the largest operand; NaN wins */      \
+  X(VOP_POW, "pow", NK_VEC, VC_POINT, 2, 2, "X Y", "", "") /* x ^ y */                              \
+  X(VOP_CAST, "cast", NK_VEC, VC_POINT, 1, 1, "X", "",                                              \
     "to") /* x converted to the element type `to` (a DType) */                                      \
-  X(VOP_BATCHNORM, "batchnorm", NK_VEC, 5, 5, "X Y Z U V", "epsilon",                               \
+  X(VOP_BATCHNORM, "batchnorm", NK_VEC, VC_POINT, 5, 5, "X Y Z U V", "epsilon",                     \
     "") /* (x - u) / sqrt(v + epsilon) * y + z */                                                   \
-  X(VOP_MAXPOOL, "maxpool", NK_VEC, 1, 1, "X", "",                                                  \
+  X(VOP_MAXPOOL, "maxpool", NK_VEC, VC_WINDOW, 1, 1, "X", "",                                       \
     "count_include_pad") /* max over the window (the reduce dims); padding never wins */            \
-  X(VOP_AVGPOOL, "avgpool", NK_VEC, 1, 1, "X", "",                                                  \
+  X(VOP_AVGPOOL, "avgpool", NK_VEC, VC_WINDOW, 1, 1, "X", "",                                       \
     "count_include_pad") /* mean over the window; padding counts when count_include_pad is 1 */     \
-  X(VOP_GLOBALAVGPOOL, "globalavgpool", NK_VEC, 1, 1, "X", "",                                      \
+  X(VOP_GLOBALAVGPOOL, "globalavgpool", NK_VEC, VC_REDUCE, 1, 1, "X", "",                           \
     "count_include_pad") /* mean over the spatial dims */                                           \
-  X(VOP_SOFTMAX, "softmax", NK_VEC, 1, 1, "X", "",                                                  \
+  X(VOP_SOFTMAX, "softmax", NK_VEC, VC_REDUCE, 1, 1, "X", "",                                       \
     "axis") /* exp(x - max) / sum over the reduce dims; axis: ONNX's, normalised */                 \
-  X(VOP_REDUCEMEAN, "reducemean", NK_VEC, 1, 1, "X", "", "") /* mean over the reduce dims */        \
-  X(VOP_RESIZE, "resize", NK_VEC, 1, 1, "X", "scale0 scale1 scale2 scale3",                         \
+  X(VOP_REDUCEMEAN, "reducemean", NK_VEC, VC_REDUCE, 1, 1, "X", "",                                 \
+    "") /* mean over the reduce dims */                                                             \
+  X(VOP_RESIZE, "resize", NK_VEC, VC_SAMPLE, 1, 1, "X", "scale0 scale1 scale2 scale3",              \
     "mode coord nearest") /* ONNX Resize: X sampled at each point (docs/ir.md lists the modes) */   \
-  X(VOP_HOST, "host", NK_VEC, 0, 7, "X Y Z U V A B", "",                                            \
+  X(VOP_HOST, "host", NK_VEC, VC_HOST, 0, 7, "X Y Z U V A B", "",                                   \
     "") /* an op run on the host, "host:OPTYPE" (Nest.host_op); whole operands */                   \
-  X(VOP_COPY, "copy", NK_MOVE, 1, 1, "X", "", "")           /* O[o] = X[x]: a piece of a Concat */  \
-  X(VOP_SLICE, "slice", NK_MOVE, 1, 1, "X", "", "")         /* O[o] = X[x]: a strided sub-range */  \
-  X(VOP_TRANSPOSE, "transpose", NK_MOVE, 1, 1, "X", "", "") /* O[o] = X[x]: X's dims permuted */    \
-  X(VOP_GATHER, "gather", NK_MOVE, 2, 2, "X Idx", "",                                               \
+  X(VOP_COPY, "copy", NK_MOVE, VC_MOVE, 1, 1, "X", "", "") /* O[o] = X[x]: a piece of a Concat */   \
+  X(VOP_SLICE, "slice", NK_MOVE, VC_MOVE, 1, 1, "X", "",                                            \
+    "") /* O[o] = X[x]: a strided sub-range */                                                      \
+  X(VOP_TRANSPOSE, "transpose", NK_MOVE, VC_MOVE, 1, 1, "X", "",                                    \
+    "") /* O[o] = X[x]: X's dims permuted */                                                        \
+  X(VOP_GATHER, "gather", NK_MOVE, VC_SAMPLE, 2, 2, "X Idx", "",                                    \
     "axis") /* X indexed along axis by the values of Idx */                                         \
-  X(VOP_VIEW, "", NK_VIEW, 1, 1, "X", "",                                                           \
+  X(VOP_VIEW, "", NK_VIEW, VC_VIEW, 1, 1, "X", "",                                                  \
     "") /* O is X with O's shape; Dropout's mask O1 is all ones */
 
 typedef enum {
   VOP_NONE = 0,
-#define X(e, s, k, rmin, rmax, roles, fp, ip) e,
+#define X(e, s, k, c, rmin, rmax, roles, fp, ip) e,
   NAASC_VOPS(X)
 #undef X
       VOP_COUNT
@@ -1432,6 +1455,7 @@ typedef enum {
 
 const char *vop_name(VecOp op); /* "relu"; "" for VOP_MAC, VOP_VIEW and VOP_NONE */
 NestKind vop_kind(VecOp op);
+VopClass vop_class(VecOp op); /* VC_NONE for VOP_NONE */
 /* The op of a nest of kind k named name (a "host:OPTYPE" name is VOP_HOST);
  * VOP_NONE if k has no such op. */
 VecOp vop_find(NestKind k, const char *name);

@@ -106,10 +106,11 @@ const Access *nest_access(const Nest *n, Role r) {
 static const struct {
   const char *name;
   NestKind kind;
+  VopClass cls;
   int rmin, rmax;
   const char *roles, *fparams, *iparams;
-} vops[VOP_COUNT] = {[VOP_NONE] = {"", NK_VEC, 0, 0, "", "", ""},
-#define X(e, s, k, rmin, rmax, roles, fp, ip) [e] = {s, k, rmin, rmax, roles, fp, ip},
+} vops[VOP_COUNT] = {[VOP_NONE] = {"", NK_VEC, VC_NONE, 0, 0, "", "", ""},
+#define X(e, s, k, c, rmin, rmax, roles, fp, ip) [e] = {s, k, c, rmin, rmax, roles, fp, ip},
                      NAASC_VOPS(X)
 #undef X
 };
@@ -123,6 +124,8 @@ static const char *const role_names[ROLE_COUNT] = {[ROLE_NONE] = "",
 const char *vop_name(VecOp op) { return op > VOP_NONE && op < VOP_COUNT ? vops[op].name : ""; }
 
 NestKind vop_kind(VecOp op) { return op > VOP_NONE && op < VOP_COUNT ? vops[op].kind : NK_VEC; }
+
+VopClass vop_class(VecOp op) { return op > VOP_NONE && op < VOP_COUNT ? vops[op].cls : VC_NONE; }
 
 VecOp vop_find(NestKind k, const char *name) {
   if (k == NK_VEC && strncmp(name, "host:", 5) == 0 && name[5]) return VOP_HOST;
@@ -601,29 +604,8 @@ bool nest_mac_int_types(const Module *mod, const Nest *n) {
 /* The vector ops whose interpreter writes only its nest's points
  * (runtime/interp.c: element-wise, moves, pooling). */
 static bool tile_vop(VecOp v) {
-  switch (v) {
-  case VOP_RELU:
-  case VOP_CLIP:
-  case VOP_LEAKYRELU:
-  case VOP_HARDSIGMOID:
-  case VOP_HARDSWISH:
-  case VOP_SIGMOID:
-  case VOP_SQRT:
-  case VOP_CAST:
-  case VOP_ADD:
-  case VOP_SUB:
-  case VOP_MUL:
-  case VOP_DIV:
-  case VOP_MAX:
-  case VOP_POW:
-  case VOP_BATCHNORM:
-  case VOP_MAXPOOL:
-  case VOP_AVGPOOL:
-  case VOP_COPY:
-  case VOP_SLICE:
-  case VOP_TRANSPOSE: return true;
-  default: return false;
-  }
+  VopClass c = vop_class(v);
+  return c == VC_POINT || c == VC_WINDOW || c == VC_MOVE;
 }
 
 bool nest_runs_tiled(const Module *m, const Nest *n) {

@@ -541,10 +541,12 @@ Rc rt_interpret_nest(const Nest *n, RtTensor *T, int ntensors, Diag *d) {
   case NK_VIEW: return run_view(n, T);
   default: break;
   }
+  switch (vop_class(n->vop)) {
+  case VC_POINT: return run_elementwise(n, T);
+  case VC_MOVE: return run_move(n, T);
+  default: break;
+  }
   switch (n->vop) {
-  case VOP_COPY:
-  case VOP_SLICE:
-  case VOP_TRANSPOSE: return run_move(n, T);
   case VOP_GATHER: return run_gather(n, T, d);
   case VOP_MAXPOOL:
   case VOP_AVGPOOL:
@@ -552,21 +554,6 @@ Rc rt_interpret_nest(const Nest *n, RtTensor *T, int ntensors, Diag *d) {
   case VOP_REDUCEMEAN: return run_reduce(n, T, d);
   case VOP_SOFTMAX: return run_softmax(n, T, d);
   case VOP_RESIZE: return run_resize(n, T);
-  case VOP_RELU:
-  case VOP_CLIP:
-  case VOP_LEAKYRELU:
-  case VOP_HARDSIGMOID:
-  case VOP_HARDSWISH:
-  case VOP_SIGMOID:
-  case VOP_SQRT:
-  case VOP_CAST:
-  case VOP_ADD:
-  case VOP_SUB:
-  case VOP_MUL:
-  case VOP_DIV:
-  case VOP_MAX:
-  case VOP_POW:
-  case VOP_BATCHNORM: return run_elementwise(n, T);
   default:
     diag_error(d, n->name, "the interpreter has no implementation of op '%s'", vop_name(n->vop));
     return RC_BADINPUT;

@@ -541,26 +541,8 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
   int rmin, rmax;
   Role roles[NEST_MAX_ACCESS];
   vop_reads(v, &rmin, &rmax, roles);
-  switch (v) {
-  case VOP_HOST: return true; /* its node is checked when its CMD_VECOP is read (host.c) */
-  case VOP_RELU:
-  case VOP_CLIP:
-  case VOP_LEAKYRELU:
-  case VOP_HARDSIGMOID:
-  case VOP_HARDSWISH:
-  case VOP_SIGMOID:
-  case VOP_SQRT:
-  case VOP_CAST:
-  case VOP_ADD:
-  case VOP_SUB:
-  case VOP_MUL:
-  case VOP_DIV:
-  case VOP_POW:
-  case VOP_MAX:
-  case VOP_BATCHNORM:
-  case VOP_COPY:
-  case VOP_SLICE:
-  case VOP_TRANSPOSE: {
+  if (v == VOP_HOST) return true; /* its node is checked when its CMD_VECOP is read (host.c) */
+  if (vop_class(v) == VC_POINT || vop_class(v) == VC_MOVE) {
     bool elementwise = n->kind == NK_VEC;
     int reads = 0;
     for (int k = 0; k < n->nacc - 1; k++) {
@@ -579,6 +561,7 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
       FAIL("layer '%s': cast target", n->name);
     return true;
   }
+  switch (v) {
   case VOP_MAXPOOL:
   case VOP_AVGPOOL:
   case VOP_GLOBALAVGPOOL:
