@@ -1546,7 +1546,8 @@ Rc onnx_import(const char *path, const ImportOptions *o, Model **out, Diag *d) {
   const uint8_t *buf;
   size_t len;
   *out = NULL;
-  /* Mapped, not read: the payloads are copied once by protobuf-c anyway. */
+  /* Mapped, not read: protobuf-c copies each payload out of the mapping,
+   * and the model takes that copy (take_raw_data): one copy in all. */
   Rc rc = file_map(path, MAX_MODEL_BYTES, &buf, &len, d);
   if (rc != RC_OK) return rc;
   char *dir = strdup(path);
