@@ -423,8 +423,36 @@ static const char *elem_type_name(int v) {
   }
 }
 
-/* A constant tensor from a TensorProto; 0 on error (reported). */
-static TensorId tensor_from_proto(Importer *im, const Onnx__TensorProto *tp, const char *name,
+/* Payloads of at least this many bytes are taken from the unpacked proto
+ * rather than copied (arena_adopt): a copy costs more than the arena's
+ * record of the block there (arena.c gives such a request its own chunk anyway). */
+#define TAKE_MIN_BYTES ((size_t)16 << 10)
+
+/* Moves tp's raw_data into T (numel elements of dt) when it is a plain
+ * payload of the right length, at least TAKE_MIN_BYTES, and 16-byte aligned:
+ * the block protobuf-c malloc'd becomes the model arena's, and tp is left
+ * without raw_data (free_unpacked then frees nothing of it).  False, and tp
+ * untouched, otherwise: the caller copies.  Every TensorProto reaching here
+ * is one naasc unpacked itself (onnx_import_buffer, onnx_read_tensor_file)
+ * and imports once, so taking its payload is safe. */
+static bool take_raw_data(Importer *im, Onnx__TensorProto *tp, Tensor *T, int64_t numel) {
+  size_t nbytes;
+  if (tp->segment || !tp->has_raw_data || !tp->raw_data.data || numel < 0 ||
+      !ck_mul_size((size_t)numel, dtype_size(T->dtype), &nbytes) || tp->raw_data.len != nbytes ||
+      nbytes < TAKE_MIN_BYTES ||
+      (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL))
+    return false;
+  if (!arena_adopt(&im->m->arena, tp->raw_data.data, nbytes)) return false;
+  T->data = tp->raw_data.data;
+  tp->raw_data.data = NULL;
+  tp->raw_data.len = 0;
+  tp->has_raw_data = 0;
+  return true;
+}
+
+/* A constant tensor from a TensorProto; 0 on error (reported).  A large
+ * raw_data payload is taken from tp, not copied (take_raw_data). */
+static TensorId tensor_from_proto(Importer *im, Onnx__TensorProto *tp, const char *name,
                                   const char *where) {
   int dtv = tp->has_data_type ? tp->data_type : 0;
   if (!dtype_valid(dtv) || dtype_size((DType)dtv) == 0) {
@@ -437,6 +465,7 @@ static TensorId tensor_from_proto(Importer *im, const Onnx__TensorProto *tp, con
   if (!t) goto oom;
   Tensor *T = &im->m->tensors[t];
   int64_t numel = tensor_numel(T);
+  if (take_raw_data(im, tp, T, numel)) return t;
   T->data = arena_alloc(&im->m->arena, (size_t)numel * dtype_size(dt));
   if (!T->data) goto oom;
   if (!tensor_payload(im, where, tp, dt, numel, T->data)) return 0;
@@ -1190,7 +1219,7 @@ static Rc import_graph(Importer *im, const Onnx__GraphProto *g) {
 
   /* Initializers first: an input with an initializer of the same name (IR < 4) is a constant. */
   for (size_t i = 0; i < g->n_initializer; i++) {
-    const Onnx__TensorProto *tp = g->initializer[i];
+    Onnx__TensorProto *tp = g->initializer[i];
     const char *name = tp->name ? tp->name : "";
     const char *where = m->scope ? arena_printf(&m->arena, "initializer '%s' in %s", name, m->scope)
                                  : arena_printf(&m->arena, "initializer '%s'", name);
@@ -1517,7 +1546,8 @@ Rc onnx_import(const char *path, const ImportOptions *o, Model **out, Diag *d) {
   const uint8_t *buf;
   size_t len;
   *out = NULL;
-  /* Mapped, not read: the payloads are copied once by protobuf-c anyway. */
+  /* Mapped, not read: protobuf-c copies each payload out of the mapping,
+   * and the model takes that copy (take_raw_data): one copy in all. */
   Rc rc = file_map(path, MAX_MODEL_BYTES, &buf, &len, d);
   if (rc != RC_OK) return rc;
   char *dir = strdup(path);

@@ -5,6 +5,9 @@
  * An arena is a list of chunks; a request larger than a quarter chunk gets a
  * chunk of its own, so big weight payloads do not waste a chunk's tail.
  * Memory is zeroed and 16-byte aligned.  Nothing is freed before arena_free.
+ * arena_adopt hands the arena a block malloc'd elsewhere (a weight payload
+ * protobuf-c unpacked, taken instead of copied): an empty chunk records it
+ * and arena_free frees it.
  */
 #include "ir/ir.h"
 
@@ -46,6 +49,7 @@ void xfree(void *p) { free(p); }
 struct ArenaChunk {
   ArenaChunk *next;
   size_t cap, used;
+  void *adopted; /* a block of malloc's this chunk owns (arena_adopt), or NULL */
   _Alignas(16) unsigned char mem[];
 };
 
@@ -58,6 +62,7 @@ void arena_free(Arena *a) {
   ArenaChunk *c = a->head;
   while (c) {
     ArenaChunk *next = c->next;
+    xfree(c->adopted);
     xfree(c);
     c = next;
   }
@@ -95,6 +100,23 @@ void *arena_alloc(Arena *a, size_t n) {
   c->used += need;
   a->used_total += need;
   return p;
+}
+
+bool arena_adopt(Arena *a, void *p, size_t n) {
+  if (!p || ((uintptr_t)p & 15)) return false;
+  ArenaChunk *rec = xcalloc(1, sizeof(ArenaChunk));
+  if (!rec) return false;
+  rec->adopted = p;
+  /* behind the head, as a big block: the head's tail stays usable */
+  ArenaChunk *c = a->head;
+  if (c) {
+    rec->next = c->next;
+    c->next = rec;
+  } else {
+    a->head = rec;
+  }
+  a->used_total += n;
+  return true;
 }
 
 char *arena_strndup(Arena *a, const char *s, size_t n) {

@@ -58,6 +58,10 @@ void *arena_alloc(Arena *a, size_t n);       /* zeroed, 16-byte aligned; NULL on
 char *arena_strdup(Arena *a, const char *s); /* NULL s gives NULL */
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes a own p, a block of n bytes from malloc (xmalloc, or protobuf-c's
+ * system allocator): arena_free frees it.  False, and p still the caller's,
+ * when p is NULL or not 16-byte aligned (arena memory is) or out of memory. */
+bool arena_adopt(Arena *a, void *p, size_t n);
 
 /* ---- checked arithmetic ---------------------------------------------- */
 

@@ -177,18 +177,18 @@ static Rc bad(Diag *d, const char *path, size_t at, const char *what) {
 
 Rc weights_read(const char *path, const Module *m, Model **out, Diag *d) {
   *out = NULL;
-  uint8_t *buf = NULL;
+  const uint8_t *buf = NULL; /* mapped, not read: each value is copied once, into g */
   size_t len = 0;
-  Rc rc = file_read_all(path, WT_MAX_BYTES, &buf, &len, d);
+  Rc rc = file_map(path, WT_MAX_BYTES, &buf, &len, d);
   if (rc != RC_OK) return rc;
   if (len < 8 + 4 + 4 + 8 || memcmp(buf, WT_MAGIC, 8) != 0) {
-    xfree(buf);
+    file_unmap(buf, len);
     return bad(d, path, 0, "not a naasc weights file (no NAASCWT header)");
   }
   uint64_t sum = 0;
   for (int i = 0; i < 8; i++) sum |= (uint64_t)buf[len - 8 + (size_t)i] << (8 * i);
   if (sum != fnv1a(buf, len - 8)) {
-    xfree(buf);
+    file_unmap(buf, len);
     return bad(d, path, len - 8,
                "the checksum does not match the content (a truncated or altered file)");
   }
@@ -200,12 +200,12 @@ Rc weights_read(const char *path, const Module *m, Model **out, Diag *d) {
     char why[96];
     snprintf(why, sizeof why, "format version %u, this naasc reads version %u", version,
              WT_VERSION);
-    xfree(buf);
+    file_unmap(buf, len);
     return bad(d, path, 8, why);
   }
   Model *g = model_create(m->name);
   if (!g) {
-    xfree(buf);
+    file_unmap(buf, len);
     diag_error(d, path, "out of memory");
     return RC_INTERNAL;
   }
@@ -296,7 +296,7 @@ Rc weights_read(const char *path, const Module *m, Model **out, Diag *d) {
                  m->tensors[t].name, m->name);
       rc = RC_BADINPUT;
     }
-  xfree(buf);
+  file_unmap(buf, len);
   if (rc != RC_OK) {
     model_destroy(g);
     return rc;

@@ -19,7 +19,10 @@
  * group's nests are marked CMD_RES_DEPTH and, after its last nest, its tile
  * layers follow (emit_depth_group): each a nest cut to one tile's
  * rectangle with CMD_TILE, in the plan's order (stream/dfplan.c), so such a
- * group grows the stream with its tiles.
+ * group grows the stream with its tiles.  Weights packed in their layer's
+ * cells are only laid out while the commands are written (Pk) and written
+ * once, straight into the stream, at its end (pk_fill): each value is
+ * copied once from the model.
  *
  * Invariants: the output is deterministic (same inputs, same bytes);
  * nothing is written through d unless the call fails.
@@ -35,19 +38,32 @@ typedef struct {
   bool oom;
 } Buf;
 
-static void put(Buf *b, const void *src, size_t n) {
-  if (b->oom || n == 0) return;
+/* Room for n more bytes at b->p + b->n (not yet counted in b->n, not
+ * zeroed); NULL when out of memory (b->oom set). */
+static uint8_t *reserve(Buf *b, size_t n) {
+  if (b->oom) return NULL;
+  if (n > SIZE_MAX / 2 - b->n) {
+    b->oom = true;
+    return NULL;
+  }
   if (b->n + n > b->cap) {
     size_t c = b->cap ? b->cap : 4096;
     while (c < b->n + n) c *= 2;
     uint8_t *q = xrealloc(b->p, c);
     if (!q) {
       b->oom = true;
-      return;
+      return NULL;
     }
     b->p = q, b->cap = c;
   }
-  memcpy(b->p + b->n, src, n);
+  return b->p + b->n;
+}
+
+static void put(Buf *b, const void *src, size_t n) {
+  if (n == 0) return;
+  uint8_t *q = reserve(b, n);
+  if (!q) return;
+  memcpy(q, src, n);
   b->n += n;
 }
 static void put8(Buf *b, uint8_t v) { put(b, &v, 1); }
@@ -225,10 +241,103 @@ static void put_kernel(Buf *b, const Nest *n, int lc, const uint8_t keep[ACCEL_M
   rec_end(b, c);
 }
 
-/* Packs the weights w (float32, dense) of a mapped layer as the cells of
- * the tile plan into pk, and writes the WPACK command; false if out of memory
- * or the cells would outnumber the weights. */
-static bool put_wpack(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Module *mod,
+/* The packed section (after the dense weights).  While the commands are
+ * written only its layout is fixed: each piece, 64-byte aligned, gets its
+ * place (PkJob); pk_fill then writes every piece straight into the stream,
+ * so a layer's weights are copied once, from the model into their cells. */
+typedef struct {
+  uint64_t at;         /* offset within the section */
+  size_t bytes;        /* the piece's length */
+  const uint8_t *blob; /* a host node's blob (Nest.host_blob), or NULL: weight cells */
+  const float *w;      /* the cells' source, dense (a weight of the model) */
+  TpAcc wa;            /* the layer's W access, plan and bounds (put_wpack) */
+  TpPack pp;
+  int64_t bound[NDIMS];
+  int rank;
+  const int64_t *dims;
+} PkJob;
+
+typedef struct {
+  PkJob *job;
+  size_t n, cap;
+  uint64_t size; /* the section's bytes so far */
+  bool oom;
+} Pk;
+
+/* A piece of the given length at the end of the section; NULL if out of memory. */
+static PkJob *pk_add(Pk *pk, size_t bytes) {
+  if (pk->oom) return NULL;
+  if (pk->n == pk->cap) {
+    size_t c = pk->cap ? 2 * pk->cap : 64;
+    PkJob *q = xrealloc(pk->job, c * sizeof *q);
+    if (!q) {
+      pk->oom = true;
+      return NULL;
+    }
+    pk->job = q, pk->cap = c;
+  }
+  PkJob *j = &pk->job[pk->n++];
+  memset(j, 0, sizeof *j);
+  j->at = (pk->size + 63) / 64 * 64;
+  j->bytes = bytes;
+  pk->size = j->at + bytes;
+  return j;
+}
+
+/* Writes the section's pk->size bytes at dst (the padding zero); false if
+ * out of memory.  Cells are packed in place when dst is aligned for floats
+ * (the section's offset in the stream need not be), else through one
+ * scratch buffer the size of the largest piece. */
+static bool pk_fill(const Pk *pk, uint8_t *dst) {
+  uint64_t done = 0;
+  float *scratch = NULL;
+  size_t scratch_bytes = 0;
+  bool ok = true;
+  for (size_t i = 0; i < pk->n && ok; i++) {
+    const PkJob *j = &pk->job[i];
+    memset(dst + done, 0, (size_t)(j->at - done));
+    done = j->at + j->bytes;
+    if (j->blob) {
+      if (j->bytes) memcpy(dst + j->at, j->blob, j->bytes);
+      continue;
+    }
+    int64_t *offsets = xmalloc(sizeof(int64_t) * (size_t)(j->pp.ncells + 1));
+    if (!offsets) {
+      ok = false;
+      break;
+    }
+    tp_pack_offsets(&j->wa, &j->pp, j->bound, offsets, INT64_MAX);
+    float *cells = (float *)(void *)(dst + j->at);
+    bool direct = (uintptr_t)cells % _Alignof(float) == 0;
+    if (!direct && scratch_bytes < j->bytes + sizeof(float)) {
+      xfree(scratch);
+      scratch_bytes = j->bytes + sizeof(float);
+      scratch = xmalloc(scratch_bytes);
+      if (!scratch) ok = false;
+    }
+    if (ok) {
+      tp_pack_copy(&j->wa, &j->pp, j->bound, offsets, direct ? cells : scratch, j->rank, j->dims,
+                   (float *)j->w, false);
+      if (!direct) memcpy(dst + j->at, scratch, j->bytes);
+    }
+    xfree(offsets);
+  }
+  if (ok) memset(dst + done, 0, (size_t)(pk->size - done));
+  xfree(scratch);
+  return ok;
+}
+
+static void pk_free(Pk *pk) {
+  xfree(pk->job);
+  pk->job = NULL;
+  pk->n = pk->cap = 0;
+}
+
+/* Plans the packing of the weights w (float32, dense) of a mapped layer as
+ * the cells of the tile plan, a piece of pk (written by pk_fill), and writes
+ * the WPACK command; false if out of memory or the cells would outnumber
+ * the weights. */
+static bool put_wpack(Buf *b, Pk *pk, uint64_t pk_base, const Nest *n, const Module *mod,
                       uint32_t tensor, const float *w, const TpLoop *loop, int nloops, int pw,
                       int64_t full[ACCEL_MAX_LEVELS + 1][NDIMS]) {
   TpAcc wa_, *wa = &wa_;
@@ -241,35 +350,32 @@ static bool put_wpack(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Mo
   for (int k = 0; k < T->rank; k++) numel *= T->dims[k];
   TpPack pp;
   if (!tp_pack_plan(wa, loop, nloops, pw, full, bound, numel, &pp)) return false;
-  while (pk->n % 64) put8(pk, 0);
-  uint64_t off = pk_base + pk->n;
-  size_t start = pk->n;
   int64_t *offsets = xmalloc(sizeof(int64_t) * (size_t)(pp.ncells + 1));
   int64_t words = offsets ? tp_pack_offsets(wa, &pp, bound, offsets, INT64_MAX) : -1;
-  float *cells = words >= 0 ? xmalloc(sizeof(float) * (size_t)(words + 1)) : NULL;
-  if (cells) {
-    tp_pack_copy(wa, &pp, bound, offsets, cells, T->rank, T->dims, (float *)w, false);
-    put(pk, cells, sizeof(float) * (size_t)words);
-  }
   xfree(offsets);
-  if (!cells) return false;
-  xfree(cells);
-  if (pk->oom) return false;
+  PkJob *j = words >= 0 ? pk_add(pk, sizeof(float) * (size_t)words) : NULL;
+  if (!j) return false;
+  j->w = w;
+  j->wa = *wa;
+  j->pp = pp;
+  memcpy(j->bound, bound, sizeof j->bound);
+  j->rank = T->rank;
+  j->dims = T->dims;
   size_t r = rec_begin(b, CMD_WPACK);
   put8(b, (uint8_t)pw);
   put8(b, (uint8_t)pp.n);
   put16(b, 0);
   put32(b, tensor);
-  put64(b, off);
-  put64(b, (uint64_t)(pk->n - start));
-  for (int j = 0; j < NDIMS; j++) put8(b, j < pp.n ? pp.order[j] : 0);
+  put64(b, pk_base + j->at);
+  put64(b, (uint64_t)j->bytes);
+  for (int j2 = 0; j2 < NDIMS; j2++) put8(b, j2 < pp.n ? pp.order[j2] : 0);
   rec_end(b, r);
   return true;
 }
 
 /* The mapping of one mac nest: loops, tiles, the weight cells (when its
  * weights are packed: w not NULL), the kernel. */
-static bool emit_mapping(Buf *b, Buf *pk, uint64_t pk_base, const Nest *n, const Module *mod,
+static bool emit_mapping(Buf *b, Pk *pk, uint64_t pk_base, const Nest *n, const Module *mod,
                          const Mapping *m, const float *w, CmdStats *st) {
   TpLoop loop[TP_MAX_LOOPS];
   int nloops = 0;
@@ -388,9 +494,8 @@ static void put_iv(Buf *b, TpIv v) {
  * step's rectangle, CMD_TILE, and the nest's mapping shrunk to it (weights
  * dense: a depth-first nest's weights are never packed).  owner[k - first]
  * is the stream index of nest k's own layer; *nlayer counts the layers. */
-static Rc emit_depth_group(Buf *b, Buf *pk, uint64_t pk_base, const Module *mod,
-                           const NestGroup *fg, int home, const int *owner, int *nlayer,
-                           CmdStats *st, Diag *d) {
+static Rc emit_depth_group(Buf *b, Pk *pk, uint64_t pk_base, const Module *mod, const NestGroup *fg,
+                           int home, const int *owner, int *nlayer, CmdStats *st, Diag *d) {
   TpDfStep *steps = NULL;
   int64_t ns = 0;
   const char *why = NULL;
@@ -497,7 +602,7 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   const void **wdata = xcalloc(mod->ntensors + 1, sizeof *wdata);
   uint64_t *woff = xcalloc(mod->ntensors + 1, sizeof *woff);
   bool *packed = xcalloc(mod->ntensors + 1, sizeof *packed);
-  Buf pk = {0};
+  Pk pk = {0};
   if (!wdata || !woff || !packed) goto oom;
   for (uint32_t t = 1; t < mod->ntensors; t++) {
     const NTensor *T = &mod->tensors[t];
@@ -648,10 +753,11 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
     } else {
       size_t v = rec_begin(&b, CMD_VECOP);
       if (n->vop == VOP_HOST && n->host_blob) { /* the node, in the weight section */
-        while (pk.n % 64) put8(&pk, 0);
-        put64(&b, wbytes + pk.n);
+        PkJob *j = pk_add(&pk, n->host_blob_len);
+        if (!j) goto oom;
+        j->blob = n->host_blob;
+        put64(&b, wbytes + j->at);
         put64(&b, n->host_blob_len);
-        put(&pk, n->host_blob, n->host_blob_len);
       }
       rec_end(&b, v);
     }
@@ -665,7 +771,7 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
         xfree(wdata);
         xfree(woff);
         xfree(packed);
-        xfree(pk.p);
+        pk_free(&pk);
         xfree(extra);
         xfree(b.p);
         xfree(owner);
@@ -692,8 +798,10 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   }
   while (b.n - wstart < wbytes) put8(&b, 0);
   /* The packed weights follow, their offsets counted from wbytes. */
-  put(&b, pk.p, pk.n);
-  wbytes += pk.n;
+  uint8_t *pdst = reserve(&b, (size_t)pk.size + 1);
+  if (!pdst || !pk_fill(&pk, pdst)) goto oom;
+  b.n += (size_t)pk.size;
+  wbytes += pk.size;
   if (b.oom || pk.oom) goto oom;
   memcpy(b.p, CMDF_MAGIC, 8);
   b.p[8] = CMDF_VERSION, b.p[9] = b.p[10] = b.p[11] = 0;
@@ -712,7 +820,7 @@ Rc cmd_emit(const Module *mod, const Model *g, const Arch *a, uint8_t **out, siz
   xfree(wdata);
   xfree(woff);
   xfree(packed);
-  xfree(pk.p);
+  pk_free(&pk);
   xfree(extra);
   xfree(owner);
   *out = b.p;
@@ -723,7 +831,7 @@ oom:
   xfree(wdata);
   xfree(woff);
   xfree(packed);
-  xfree(pk.p);
+  pk_free(&pk);
   xfree(extra);
   xfree(b.p);
   diag_error(d, NULL, "out of memory writing the command stream");
