@@ -61,6 +61,8 @@ def main():
                 sys.exit(f"{m}: a baseline's effort {x['effort']} differs from {r['effort']}")
         rows.append((m, r, b, ab, time.time() - t))
     mode = "quick (8 x 12 candidates, mapper budget 500)" if a.quick else "default (60 x 16, 1000)"
+    eff = rows[0][1]["effort"]  # the run's settings, as result.json records them
+    mode += f", --mapper-screen {eff.get('mapper_screen', '?')}, --prune {eff.get('prune', '?')}"
     print(f"Within {a.budget}, --assume {a.assume}, search {mode}, seed 1; ratios are baseline / "
           "searched design (higher is better for the design), every design mapped with the same "
           "effort.\n")

@@ -1084,6 +1084,8 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->effort.strategy = (int)mo.strategy;
   r->effort.objective = (int)mo.objective;
   r->effort.schedule = (int)o->schedule;
+  r->effort.mapper_screen = o->mapper_screen;
+  r->effort.prune = !o->no_prune;
   if (rc == RC_OK && o->schedule == NAAS_SCHED_FUSED) {
     r->schedule = xcalloc((size_t)w->nmodels, sizeof *r->schedule);
     if (!r->schedule) rc = RC_INTERNAL;
@@ -1150,6 +1152,8 @@ void naas_effort_of(const NaasOptions *o, NaasEffort *e) {
   e->strategy = (int)mo.strategy;
   e->objective = (int)mo.objective;
   e->schedule = (int)o->schedule;
+  e->mapper_screen = o->mapper_screen;
+  e->prune = !o->no_prune;
 }
 
 bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b) {
@@ -1174,6 +1178,10 @@ void naas_effort_json(JsonWriter *j, const NaasEffort *e) {
                                                : "edp");
   json_key(j, "schedule");
   json_str(j, naas_sched_name((NaasSchedMode)e->schedule));
+  json_key(j, "mapper_screen"); /* the run's settings (search.h: not part of the equality) */
+  json_str(j, e->mapper_screen ? "on" : "off");
+  json_key(j, "prune");
+  json_str(j, e->prune ? "on" : "off");
   json_end(j, NULL);
 }
 

@@ -283,13 +283,18 @@ typedef struct {
   int strategy;  /* MapStrategy */
   int objective; /* MapObjective */
   int schedule;  /* NaasSchedMode: fused designs are scored by sched_search's default options */
+  /* The run's search settings, recorded with the effort (result.json) but not
+   * compared by naas_effort_equal: a design's own mappings are never screened,
+   * and pruning does not change a result. */
+  bool mapper_screen; /* --mapper-screen on */
+  bool prune;         /* --prune on (the default) */
 } NaasEffort;
 
 /* The effort naas_map_design gives a design under options o. */
 void naas_effort_of(const NaasOptions *o, NaasEffort *e);
 bool naas_effort_equal(const NaasEffort *a, const NaasEffort *b);
 /* {"map_budget": N, "final_map_budget": N, "seed": N, "strategy": "es", "objective": "edp",
- *  "schedule": "fused"} */
+ *  "schedule": "fused", "mapper_screen": "off", "prune": "on"} */
 void naas_effort_json(JsonWriter *j, const NaasEffort *e);
 
 /* One evaluated candidate of the search, for the log and the plots. */

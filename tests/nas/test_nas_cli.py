@@ -87,7 +87,7 @@ check(r["baselines"]["most_accurate"]["index"] == top, "most accurate cell %d vs
 check(abs(r["vs_own_dataflow"]["edp_reduction"] - r["baselines"]["own_dataflow"]["edp"] / r["accelerator"]["edp"]) < 1e-3 * r["vs_own_dataflow"]["edp_reduction"], "edp_reduction")
 # equal effort on every side of a comparison
 effort = {"map_budget": 200, "final_map_budget": 20000, "seed": 3, "strategy": "es", "objective": "edp",
-          "schedule": "fused"}
+          "schedule": "fused", "mapper_screen": "off", "prune": "on"}
 check(r["accelerator"]["effort"] == effort, "design effort %s" % r["accelerator"]["effort"])
 for side in ("own_dataflow", "sequential"):
     check(r["baselines"][side]["effort"] == effort, "%s effort %s" % (side, r["baselines"][side]["effort"]))

@@ -118,7 +118,7 @@ def main():
 
     # Equal effort: the design and the budget design it is compared with.
     want = {"map_budget": 300, "final_map_budget": 20000, "seed": 3, "strategy": "es", "objective": "edp",
-            "schedule": "fused"}
+            "schedule": "fused", "mapper_screen": "off", "prune": "on"}
     check(r.get("effort") == want, f"the design's effort {r.get('effort')} is the flags' {want}")
     b = r.get("baseline", {})
     check(b.get("effort") == r.get("effort"), f"baseline effort {b.get('effort')} == design effort {r.get('effort')}")
