@@ -26,6 +26,14 @@
  *     naasc_search.c is its client): search/'s driver plus what needs
  *     passes/ and stream/ (lowering the models, each model's files); what
  *     it prints goes into a memory stream returned to the caller;
+ *     naasc_nas_drive likewise is the whole `naasc --search --nas` run
+ *     (tools/naasc_nas.c): search/'s nas_drive given the cell builder
+ *     (frontend/'s zoo, passes/' folding and lowering) plus the network's
+ *     report;
+ *   - naasc_opt_run is naasc-opt's run (tools/naasc_opt.c): options of
+ *     naasc_opt_options_create (opt set: messages named "naasc-opt", the
+ *     pipeline not cut at `lower` and chosen by the input when not given),
+ *     set up by the run itself, once;
  *   - reports are written by the existing writers (report_write_schedule,
  *     naas_log_write), which write files: the API has them write into a
  *     private temporary folder and reads the file back, so the JSON is the
