@@ -26,6 +26,14 @@
  *     naasc_search.c is its client): search/'s driver plus what needs
  *     passes/ and stream/ (lowering the models, each model's files); what
  *     it prints goes into a memory stream returned to the caller;
+ *     naasc_nas_drive likewise is the whole `naasc --search --nas` run
+ *     (tools/naasc_nas.c): search/'s nas_drive given the cell builder
+ *     (frontend/'s zoo, passes/' folding and lowering) plus the network's
+ *     report;
+ *   - naasc_opt_run is naasc-opt's run (tools/naasc_opt.c): options of
+ *     naasc_opt_options_create (opt set: messages named "naasc-opt", the
+ *     pipeline not cut at `lower` and chosen by the input when not given),
+ *     set up by the run itself, once;
  *   - reports are written by the existing writers (report_write_schedule,
  *     naas_log_write), which write files: the API has them write into a
  *     private temporary folder and reads the file back, so the JSON is the
@@ -100,9 +108,11 @@ struct NaascCompileOptions {
   void *on_dump_user;
   FILE *dump; /* the dump handler's stream (fopencookie), or NULL */
   PassRegistry *reg;
-  Pipeline pl;   /* pl's passes before `lower` */
-  Pipeline rest; /* a shallow copy: the passes from `lower` on (pl owns the arena) */
-  bool ready;    /* setup done */
+  Pipeline pl;      /* pl's passes before `lower` */
+  Pipeline rest;    /* a shallow copy: the passes from `lower` on (pl owns the arena) */
+  bool ready;       /* setup done */
+  bool opt;         /* naasc-opt's (naasc_opt_options_create): for naasc_opt_run only */
+  const char *prog; /* names messages located in no file: "naasc" or "naasc-opt" */
 };
 
 struct NaascProblem {
@@ -542,6 +552,16 @@ NaascCompileOptions *naasc_compile_options_create(void) {
   if (!o) return NULL;
   driver_options_default(&o->drv, PIPELINE_O2);
   import_options_default(&o->io);
+  o->prog = "naasc";
+  return o;
+}
+
+NaascCompileOptions *naasc_opt_options_create(void) {
+  NaascCompileOptions *o = naasc_compile_options_create();
+  if (!o) return NULL;
+  o->drv.pipeline = NULL; /* naasc_opt_run picks the input's default */
+  o->opt = true;
+  o->prog = "naasc-opt";
   return o;
 }
 
@@ -558,13 +578,16 @@ void naasc_compile_options_destroy(NaascCompileOptions *o) {
 int naasc_compile_options_parse_flag(NaascContext *ctx, NaascCompileOptions *o, int argc,
                                      char **argv, int *i) {
   Call c;
-  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL), -1;
+  if (!call_begin(&c, ctx, o ? o->prog : "naasc")) return call_end(&c, RC_INTERNAL), -1;
   if (!o || !argv || !i || *i < 0 || *i >= argc) {
     call_usage(&c, "naasc_compile_options_parse_flag: bad argument");
     return -1;
   }
   int r = 1;
-  if (strcmp(argv[*i], "--allow-unsupported") == 0)
+  if (o->opt &&
+      (strcmp(argv[*i], "--allow-unsupported") == 0 || strcmp(argv[*i], "--no-fold") == 0))
+    r = 0; /* naasc's, not naasc-opt's */
+  else if (strcmp(argv[*i], "--allow-unsupported") == 0)
     o->io.allow_unsupported = true;
   else if (strcmp(argv[*i], "--no-fold") == 0)
     o->drv.pipeline = PIPELINE_O0;
@@ -577,7 +600,7 @@ int naasc_compile_options_parse_flag(NaascContext *ctx, NaascCompileOptions *o, 
 static NaascStatus add_binding(NaascContext *ctx, NaascCompileOptions *o, const char *arg,
                                bool shape) {
   Call c;
-  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL);
+  if (!call_begin(&c, ctx, o ? o->prog : "naasc")) return call_end(&c, RC_INTERNAL);
   if (!o || !arg) return call_usage(&c, "naasc_compile_options_add_input_*: NULL argument");
   int *n = shape ? &o->io.nshapes : &o->io.ndata;
   if (*n == NAASC_MAX_BINDINGS)
@@ -638,29 +661,35 @@ static int no_close(void *cookie) {
   return 0;
 }
 
-NaascStatus naasc_compile_options_setup(NaascContext *ctx, NaascCompileOptions *o,
-                                        NaascDiagnosticFn listing, void *user) {
-  Call c;
-  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL);
-  if (!o || o->ready) return call_usage(&c, "naasc_compile_options_setup: NULL or set up already");
+/* The registry and the pipeline of o (naasc_compile_options_setup), with
+ * the listing to `listing`; naasc's options have the pipeline cut at
+ * `lower`, naasc-opt's keep it whole in pl. */
+static Rc options_setup(Call *cp, NaascCompileOptions *o, NaascDiagnosticFn listing, void *user) {
   /* The IR dumps go to the dump handler, unbuffered: in order with the
    * messages, which reach the diagnostic handler line by line. */
   cookie_io_functions_t dio = {.write = dump_write, .close = no_close};
   o->dump = fopencookie(o, "w", dio);
-  if (!o->dump) return call_end(&c, RC_INTERNAL);
+  if (!o->dump) return RC_INTERNAL;
   setvbuf(o->dump, NULL, _IONBF, 0);
   o->drv.pm.dump = o->dump;
-  /* With a target the named pipelines map the layers too. */
-  if (o->drv.target && strcmp(o->drv.pipeline, PIPELINE_O2) == 0) o->drv.pipeline = PIPELINE_O2_MAP;
-  if (o->drv.target && strcmp(o->drv.pipeline, PIPELINE_O0) == 0) o->drv.pipeline = PIPELINE_O0_MAP;
+  /* With a target naasc's named pipelines map the layers too (naasc-opt's
+   * -O0 and -O2 are what they name). */
+  if (!o->opt && o->drv.target && strcmp(o->drv.pipeline, PIPELINE_O2) == 0)
+    o->drv.pipeline = PIPELINE_O2_MAP;
+  if (!o->opt && o->drv.target && strcmp(o->drv.pipeline, PIPELINE_O0) == 0)
+    o->drv.pipeline = PIPELINE_O0_MAP;
   TextSink sink = {listing, user};
   cookie_io_functions_t lio = {.write = sink_write, .close = no_close};
   FILE *lf = fopencookie(&sink, "w", lio);
-  if (!lf) return call_end(&c, RC_INTERNAL);
+  if (!lf) return RC_INTERNAL;
   setvbuf(lf, NULL, _IONBF, 0); /* the listing before any error that follows it */
-  Rc rc = driver_setup(&o->drv, &o->reg, &o->pl, lf, &c.d);
+  Rc rc = driver_setup(&o->drv, &o->reg, &o->pl, lf, &cp->d);
   fclose(lf);
-  if (rc != RC_OK) return call_end(&c, rc);
+  if (rc != RC_OK) return rc;
+  if (o->opt) { /* naasc_opt_run runs the whole pipeline */
+    o->ready = true;
+    return RC_OK;
+  }
   /* The graph part of the pipeline runs in naasc_compile_file (summary,
    * graph, onnx look at the graph); the rest in naasc_module_lower. */
   int lower_at = o->pl.n;
@@ -675,7 +704,18 @@ NaascStatus naasc_compile_options_setup(NaascContext *ctx, NaascCompileOptions *
   memmove(o->rest.args, o->pl.args + lower_at, sizeof(o->pl.args[0]) * (size_t)o->rest.n);
   o->pl.n = lower_at;
   o->ready = true;
-  return call_end(&c, RC_OK);
+  return RC_OK;
+}
+
+NaascStatus naasc_compile_options_setup(NaascContext *ctx, NaascCompileOptions *o,
+                                        NaascDiagnosticFn listing, void *user) {
+  Call c;
+  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL);
+  if (!o || o->ready) return call_usage(&c, "naasc_compile_options_setup: NULL or set up already");
+  if (o->opt)
+    return call_usage(
+        &c, "naasc_compile_options_setup: naasc-opt's options (naasc_opt_run sets them up)");
+  return call_end(&c, options_setup(&c, o, listing, user));
 }
 
 int naasc_compile_options_has_target(const NaascCompileOptions *o) {
@@ -727,7 +767,8 @@ NaascStatus naasc_compile_file(NaascContext *ctx, const char *path, const NaascC
   Call c;
   if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
   if (!path || !o || !out) return call_usage(&c, "naasc_compile_file: NULL argument");
-  if (!o->ready) return call_usage(&c, "naasc_compile_file: naasc_compile_options_setup first");
+  if (!o->ready || o->opt)
+    return call_usage(&c, "naasc_compile_file: naasc_compile_options_setup first");
   *out = NULL;
   NaascModule *mod = calloc(1, sizeof *mod);
   if (!mod) return call_end(&c, RC_INTERNAL);
@@ -1868,4 +1909,303 @@ done:
   else
     free(sbuf);
   return call_end(&c, rc);
+}
+
+/* ---- the whole `naasc --search --nas` run -------------------------------------- */
+
+void naasc_nas_drive_options_default(NaascNasDriveOptions *o) {
+  if (!o) return;
+  memset(o, 0, sizeof *o);
+  NasDriveOptions d;
+  nas_drive_options_default(&d);
+  o->space = "nasbench201";
+  o->dataset = "cifar10";
+  o->dir = "naasc-nas";
+  o->min_accuracy = -1;
+  o->cycles = d.cycles;
+  o->population = d.population;
+  o->sample = d.sample;
+  o->seed = (uint64_t)d.seed;
+  o->pseudo_rounds = d.rounds;
+  o->pseudo_pool = d.pool;
+  o->verify = d.verify;
+  o->naas_iterations = d.naas_iterations;
+  o->naas_popsize = d.naas_popsize;
+  o->map_budget = d.map_budget;
+  o->jobs = (int)d.jobs;
+}
+
+static const char *nb201_zoo_prefix(Nb201Dataset k) {
+  return k == NB201_CIFAR10    ? "nb201:"
+         : k == NB201_CIFAR100 ? "nb201-cifar100:"
+                               : "nb201-imagenet16:";
+}
+
+/* Builds and lowers the network of a cell (NasDriveOptions.build): the
+ * zoo's network of the dataset, BN folded, activations fused, lowered. */
+static Rc nas_cell_module(void *ctx, int code, Module **mod, Diag *d) {
+  const Nb201Dataset *dataset = ctx;
+  uint8_t ops[NB201_EDGES];
+  char name[NB201_ARCH_MAX + 32], arch[NB201_ARCH_MAX];
+  nb201_decode(code, ops);
+  nb201_format(ops, arch, sizeof arch);
+  snprintf(name, sizeof name, "%s%s", nb201_zoo_prefix(*dataset), arch);
+  Model *m = NULL;
+  *mod = NULL;
+  Rc rc = zoo_build(name, false, 1, &m, d);
+  if (rc == RC_OK) rc = graph_fold_bn(m, d);
+  if (rc == RC_OK) rc = graph_fuse_act(m, d);
+  if (rc == RC_OK) rc = lower_model(m, mod, d);
+  model_destroy(m);
+  return rc;
+}
+
+/* The public options as the driver's; false (reported) if a value is not
+ * one the command line takes. */
+static bool nas_options(const NaascNasDriveOptions *p, NasDriveOptions *o, Nb201Dataset *dataset,
+                        Diag *d) {
+  nas_drive_options_default(o);
+  bool have_min = p->min_accuracy >= 0, have_max = p->max_edp > 0;
+  const char *err = NULL, *arg = NULL;
+  if (!p->space || strcmp(p->space, "nasbench201") != 0)
+    err = "the space is not nasbench201", arg = p->space;
+  else if (!p->dataset || !nb201_dataset_parse(p->dataset, dataset))
+    err = "the dataset is not cifar10, cifar100 or imagenet16-120", arg = p->dataset;
+  else if (!p->budget)
+    err = "give a budget";
+  else if (have_min == have_max || p->min_accuracy > 100 || p->max_edp < 0)
+    err = "give exactly one bound: min_accuracy (0 to 100) or max_edp (> 0)";
+  else if (p->cycles < 1 || p->population < 1 || p->sample < 1 || p->sample > p->population ||
+           p->population > 100000 || p->cycles > 10000000 || p->seed > INT64_MAX)
+    err = "cycles, population, sample or seed out of range (1 <= sample <= population)";
+  else if ((p->labels != 0 && p->labels < 2) || p->labels < 0 || p->pseudo_rounds < 0 ||
+           p->pseudo_pool < 0 || p->verify < 0 || p->naas_iterations < 1 || p->naas_popsize < 2 ||
+           p->map_budget < 10 || p->jobs < 1)
+    err = "labels, pseudo_rounds, pseudo_pool, verify, naas_iterations, naas_popsize, map_budget "
+          "or jobs out of range (naasc --search --nas --help gives the ranges)";
+  if (err) {
+    diag_error(d, NULL, "naasc_nas_drive: %s%s%s%s", err, arg ? " ('" : "", arg ? arg : "",
+               arg ? "')" : "");
+    return false;
+  }
+  o->dataset = (int)*dataset;
+  o->data = p->data;
+  o->reference = p->reference;
+  o->min_edp = have_min;
+  o->min_accuracy = have_min ? p->min_accuracy : 0;
+  o->max_edp = have_max ? p->max_edp : 0;
+  o->cycles = p->cycles, o->population = p->population, o->sample = p->sample;
+  o->seed = (int64_t)p->seed;
+  o->labels = p->labels, o->rounds = p->pseudo_rounds, o->pool = p->pseudo_pool;
+  o->verify = p->verify;
+  o->naas_iterations = p->naas_iterations, o->naas_popsize = p->naas_popsize;
+  o->map_budget = p->map_budget, o->jobs = p->jobs;
+  o->baselines = !p->no_baselines, o->fixed = p->fixed != 0, o->progress = p->progress != 0;
+  o->build = nas_cell_module;
+  o->build_ctx = dataset;
+  return true;
+}
+
+/* The network's cost report into dir (network.report.txt, .json, .svg):
+ * under the schedule the design was scored with, if it has one. */
+static Rc nas_report(const char *dir, const NasDriveResult *r, Diag *d) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  size_t n = strlen(dir) + sizeof "/network.report.json";
+  char *js = xmalloc(n), *txt = xmalloc(n);
+  Rc rc = RC_OK;
+  if (f && js && txt) {
+    snprintf(js, n, "%s/network.report.json", dir);
+    snprintf(txt, n, "%s/network.report.txt", dir);
+    if (r->best.schedule) { /* the schedule the design was scored with (docs/search.md) */
+      SchedModel *sm = NULL;
+      CostResult *per = xcalloc((size_t)r->mod->nnests + 1, sizeof *per);
+      SchedTotals tot;
+      rc = per ? sched_model_create(r->mod, &r->best.arch, &sm, d) : RC_INTERNAL;
+      if (rc == RC_OK) rc = schedule_eval(sm, &r->best.schedule[0], per, &tot, d);
+      if (rc == RC_OK)
+        rc = report_write_schedule(r->mod, &r->best.arch, &r->best.schedule[0], per, f, js, d);
+      sched_model_destroy(sm);
+      xfree(per);
+    } else {
+      rc = report_write(r->mod, &r->best.arch, f, js, d);
+    }
+    fclose(f);
+    Rc wrc = file_write_atomic(txt, buf, len, d);
+    if (rc == RC_OK) rc = wrc;
+  } else {
+    if (f) fclose(f);
+    rc = RC_INTERNAL;
+  }
+  free(buf);
+  xfree(js), xfree(txt);
+  return rc;
+}
+
+NaascStatus naasc_nas_drive(NaascContext *ctx, const NaascNasDriveOptions *po, char **summary) {
+  Call c;
+  if (summary) *summary = NULL;
+  if (!call_begin(&c, ctx, "naasc")) return call_end(&c, RC_INTERNAL);
+  if (!po) return call_usage(&c, "naasc_nas_drive: NULL options");
+  NasDriveOptions o;
+  Nb201Dataset dataset = NB201_CIFAR10;
+  if (!nas_options(po, &o, &dataset, &c.d)) return call_end(&c, RC_USAGE);
+  const char *dir = po->dir ? po->dir : "naasc-nas";
+  Arch *budget = calloc(1, sizeof *budget);
+  if (!budget) return call_end(&c, RC_INTERNAL);
+  NasDriveResult r;
+  memset(&r, 0, sizeof r);
+  Rc rc = arch_resolve(po->budget, budget, &c.d);
+  if (rc == RC_OK) {
+    rc = nas_drive(&o, budget, dir, &r, &c.d);
+    if (rc == RC_OK) rc = nas_report(dir, &r, &c.d);
+    if (rc == RC_OK && summary) {
+      char *s = NULL;
+      size_t n = 0;
+      FILE *f = open_memstream(&s, &n);
+      if (!f) {
+        rc = RC_INTERNAL;
+      } else {
+        fprintf(f,
+                "network %d %s: %s accuracy %.2f%%%s; EDP %.4e pJ x cycles on %s; %d networks "
+                "scored in %.1f s -> %s/\n",
+                r.index, r.arch, nb201_dataset_name(dataset), r.accuracy,
+                r.met ? "" : " (the bound was not met: the closest design)", r.best.edp,
+                r.best.arch.name, r.networks, r.seconds, dir);
+        fclose(f);
+        *summary = s;
+      }
+    }
+    if (rc == RC_OK && !r.met) {
+      diag_error(&c.d, NULL, "no network scored met the bound (%s %g); %s/ holds the closest",
+                 o.min_edp ? "--min-accuracy" : "--max-edp", o.min_edp ? o.min_accuracy : o.max_edp,
+                 dir);
+      rc = RC_BADINPUT;
+    }
+    nas_drive_free(&r);
+  }
+  free(budget);
+  return call_end(&c, rc);
+}
+
+/* ---- running a pipeline on IR, as naasc-opt does ------------------------------- */
+
+/* Whether text is a graph dump: its first word, after blank and '#' lines, is `graph`. */
+static bool is_graph_text(const char *s, size_t n) {
+  size_t i = 0;
+  for (;;) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
+    if (i < n && s[i] == '#') {
+      while (i < n && s[i] != '\n') i++;
+      continue;
+    }
+    return n - i >= 6 && memcmp(s + i, "graph", 5) == 0 && (s[i + 5] == ' ' || s[i + 5] == '"');
+  }
+}
+
+/* With out, a .nir module's weights: a .nir input's reference rebased from
+ * its folder to out's; a model's weights written to OUT.weights, which the
+ * text names (docs/ir.md, "Weights"). */
+static Rc opt_weights(Program *prog, const char *in, bool onnx, const char *out, Diag *d) {
+  if (!onnx && prog->mod->weights)
+    prog->mod->weights = weights_rebase(&prog->mod->arena, in, prog->mod->weights, out);
+  if (!onnx || !prog->weights || !weights_available(prog->mod, prog->weights)) return RC_OK;
+  size_t ol = strlen(out);
+  char *wpath = xmalloc(ol + 9);
+  if (!wpath) return RC_OK; /* as naasc-opt always did: the text then names no weights */
+  snprintf(wpath, ol + 9, "%s.weights", out);
+  const char *slash = strrchr(wpath, '/');
+  d->file = wpath;
+  Rc rc = weights_write(wpath, prog->mod, prog->weights, d);
+  prog->mod->weights = arena_strdup(&prog->mod->arena, slash ? slash + 1 : wpath);
+  xfree(wpath);
+  if (!prog->mod->weights && rc == RC_OK) rc = RC_INTERNAL;
+  return rc;
+}
+
+NaascStatus naasc_opt_run(NaascContext *ctx, NaascCompileOptions *o, const char *path,
+                          const char *out, NaascDiagnosticFn listing, void *user, char **text) {
+  Call c;
+  if (text) *text = NULL;
+  if (!call_begin(&c, ctx, "naasc-opt")) return call_end(&c, RC_INTERNAL);
+  if (!o || !o->opt) return call_usage(&c, "naasc_opt_run: options of naasc_opt_options_create");
+  if (o->ready) return call_usage(&c, "naasc_opt_run: these options have run once already");
+  size_t plen = path ? strlen(path) : 0;
+  bool onnx = plen >= 5 && strcmp(path + plen - 5, ".onnx") == 0;
+  /* A graph dump without a pipeline runs no pass: it is read (and checked
+   * as an imported model) and printed back; the registry and the default
+   * pipeline are still made for --list-passes, plugins and their errors. */
+  bool given = o->drv.pipeline != NULL;
+  if (!given) o->drv.pipeline = onnx ? PIPELINE_O2 : "verify";
+  Rc rc = options_setup(&c, o, listing, user);
+  if (rc != RC_OK || !path) return call_end(&c, rc);
+  c.d.file = path;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  bool graph = false; /* a graph dump (its first word is `graph`), else .nir */
+  if (!onnx) {
+    rc = file_read_all(path, (size_t)1 << 30, &buf, &len, &c.d);
+    if (rc != RC_OK) return call_end(&c, rc);
+    graph = is_graph_text((const char *)buf, len);
+  }
+  Program prog = {.graph = NULL, .keep_weights = onnx && out};
+  if (onnx)
+    rc = onnx_import(path, &o->io, &prog.graph, &c.d);
+  else if (graph)
+    rc = graph_import_text((const char *)buf, len, &prog.graph, &c.d);
+  else
+    rc = module_parse((const char *)buf, len, &prog.mod, &c.d);
+  xfree(buf);
+  Arch *target = NULL;
+  if (rc == RC_OK && o->drv.target) {
+    target = calloc(1, sizeof *target);
+    rc = target ? driver_load_target(&o->drv, target, &c.d) : RC_INTERNAL;
+    prog.arch = target;
+  }
+  prog.jobs = o->drv.jobs;
+  if (rc == RC_OK && (given || !graph)) rc = pm_run(&o->pl, &prog, &o->drv.pm, &c.d);
+  /* Nests are always verified before they are printed, whatever the pipeline. */
+  if (rc == RC_OK) rc = pm_verify_before_emit(o->reg, &o->pl, &prog, &c.d);
+  if (rc == RC_OK && prog.mod && out) rc = opt_weights(&prog, path, onnx, out, &c.d);
+  char *s = NULL;
+  size_t slen = 0;
+  FILE *f = rc == RC_OK ? open_memstream(&s, &slen) : NULL;
+  if (rc == RC_OK && !f) rc = RC_INTERNAL;
+  if (f) {
+    program_print(f, &prog, NULL, 0);
+    fclose(f);
+    if (out) {
+      c.d.file = out;
+      rc = file_write_atomic(out, s, slen, &c.d);
+    }
+  }
+  if (rc == RC_OK && text)
+    *text = s;
+  else
+    free(s);
+  program_free(&prog);
+  free(target);
+  return call_end(&c, rc);
+}
+
+NaascStatus naasc_ir_run_pipeline(NaascContext *ctx, const char *path, const char *pipeline,
+                                  const char *target, char **text) {
+  if (text) *text = NULL;
+  if (!path || !text) {
+    Call c;
+    if (!call_begin(&c, ctx, "naasc-opt")) return call_end(&c, RC_INTERNAL);
+    return call_usage(&c, "naasc_ir_run_pipeline: NULL argument");
+  }
+  NaascCompileOptions *o = naasc_opt_options_create();
+  if (!o) {
+    Call c;
+    if (!call_begin(&c, ctx, "naasc-opt")) return call_end(&c, RC_INTERNAL);
+    return call_end(&c, RC_INTERNAL);
+  }
+  o->drv.pipeline = pipeline;
+  o->drv.target = target;
+  NaascStatus st = naasc_opt_run(ctx, o, path, NULL, NULL, NULL, text);
+  naasc_compile_options_destroy(o);
+  return st;
 }

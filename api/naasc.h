@@ -236,6 +236,40 @@ NaascStatus naasc_module_lower(NaascContext *ctx, NaascModule *mod);
 NaascStatus naasc_module_emit(NaascContext *ctx, NaascModule *mod, const char *kind,
                               const char *path, char **text);
 
+/* ---- running a pipeline on IR, as naasc-opt does ------------------------------
+ * naasc-opt's run (tools/naasc_opt.c is its client): read IR, run any
+ * pipeline on it (where naasc's compile cuts the pipeline at `lower`), print
+ * the IR.  Its options are a NaascCompileOptions made by
+ * naasc_opt_options_create and filled with naasc_compile_options_parse_flag
+ * (the pass manager's flags and the instrumentation; not --no-fold nor
+ * --allow-unsupported), naasc_compile_options_add_input_shape and
+ * naasc_compile_options_set_dump_handler; messages located in no file are
+ * "naasc-opt: ...". */
+NaascCompileOptions *naasc_opt_options_create(void); /* NULL if out of memory */
+/* Sets o up (the plugins, the pipeline; what --list-passes and
+ * --print-pipeline print goes to listing, may be NULL), then, if path is
+ * not NULL, reads path: an ONNX model (its name ends in .onnx; imported
+ * with the options' input shapes), a graph dump (its first word is
+ * `graph`: --emit=graph, *.after.graph) or loop-nest IR (.nir); loads the
+ * --target if given; runs the pipeline -- the one given (-p, -O0, -O2: no
+ * map added with a target) or the input's default: -O2 for a model,
+ * "verify" for loop-nest IR, none for a graph dump (read, checked and
+ * printed back) --; verifies the nests; and prints the IR (the graph if
+ * not lowered, else the loop-nest IR) into *text (may be NULL).  With out,
+ * the text is also written there atomically, and a module's weights go to
+ * OUT.weights (a model's) or are named relative to out's folder (a .nir
+ * input's).  Once per options object; destroy them after. */
+NaascStatus naasc_opt_run(NaascContext *ctx, NaascCompileOptions *o, const char *path,
+                          const char *out, NaascDiagnosticFn listing, void *user, char **text);
+/* The same in one call: path's IR with pipeline (a pipeline string such as
+ * "fold-bn,fuse-act,lower,map{budget=200},verify"; NULL: the input's
+ * default) on target (a preset or an architecture file, NULL: none), the
+ * IR printed into *text.  A bad pipeline is NAASC_USAGE ("naasc-opt:
+ * pipeline:COL: error: ..."); a missing or malformed file NAASC_BADINPUT,
+ * located in it. */
+NaascStatus naasc_ir_run_pipeline(NaascContext *ctx, const char *path, const char *pipeline,
+                                  const char *target, char **text);
+
 /* ---- one layer: problem, mapping, cost ------------------------------------ */
 
 #define NAASC_MAX_LEVELS 8
@@ -426,6 +460,52 @@ void naasc_search_drive_options_default(NaascSearchDriveOptions *o);
  * was printed before it); "" on a rank other than 0.  A bad option value is
  * NAASC_USAGE. */
 NaascStatus naasc_search_drive(NaascContext *ctx, const NaascSearchDriveOptions *o, char **summary);
+
+/* ---- the whole `naasc --search --nas` run ----------------------------------
+ * The network level of NAAS (docs/nas.md; tools/naasc_nas.c is its
+ * client): regularized evolution over NAS-Bench-201 cells, each cell's
+ * network built from the zoo (BN folded, activations fused, lowered) and
+ * scored by the accelerator co-search within the budget; search/'s driver
+ * (nas_drive) writes result.json, history.csv, pareto.svg, arch.yaml and
+ * network.nir into dir, and this call the network's cost report beside
+ * them (network.report.txt, .json, .svg; under the schedule the design was
+ * scored with).  Fill the options with naasc_nas_drive_options_default,
+ * then set fields; strings are borrowed for the call. */
+typedef struct {
+  const char *space;   /* "nasbench201" (the one space) */
+  const char *dataset; /* "cifar10" (default), "cifar100", "imagenet16-120" */
+  const char *budget;  /* a preset or an architecture YAML file */
+  const char *dir;     /* the output folder ("naasc-nas") */
+  /* the bound, exactly one given: least EDP among networks at least min_accuracy
+   * accurate (percent; < 0: not given), or best accuracy among designs with EDP
+   * (pJ x cycles) <= max_edp (0: not given) */
+  double min_accuracy, max_edp;
+  int64_t cycles;          /* cells proposed in all (100) */
+  int64_t population;      /* aging evolution's population (20) */
+  int64_t sample;          /* its tournament size (5; at most population) */
+  uint64_t seed;           /* (1) */
+  int64_t labels;          /* accuracies the predictor sees; 0: the table's, no predictor */
+  int64_t pseudo_rounds;   /* predictor self-training rounds (1) */
+  int64_t pseudo_pool;     /* its pool (1000) */
+  int64_t verify;          /* with labels: best designs whose measured accuracy is looked up (10) */
+  int64_t naas_iterations; /* each network's accelerator search: generations (4) */
+  int64_t naas_popsize;    /* its population (8) */
+  int64_t map_budget;      /* mapper evaluations per layer and accelerator (400) */
+  int jobs;                /* threads of the accelerator search (1) */
+  int fixed;               /* every network on the budget design as is */
+  int no_baselines;        /* skip the most-accurate-network baselines */
+  const char *reference;   /* also compare with this cell (arch string or index), or NULL */
+  const char *data;        /* the accuracy table, or NULL: found as data/nasbench201 says */
+  int progress;            /* progress lines on stderr (the search's own) */
+} NaascNasDriveOptions;
+
+void naasc_nas_drive_options_default(NaascNasDriveOptions *o);
+/* Runs it.  *summary (may be NULL) gets the line the command prints on
+ * stdout ("network INDEX ARCH: DATASET accuracy ...; EDP ... -> DIR/"),
+ * also when no network met the bound: then the call fails with
+ * NAASC_BADINPUT ("no network scored met the bound"; dir holds the
+ * closest design).  A bad option value is NAASC_USAGE. */
+NaascStatus naasc_nas_drive(NaascContext *ctx, const NaascNasDriveOptions *o, char **summary);
 
 #ifdef __cplusplus
 }

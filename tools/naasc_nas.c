@@ -5,9 +5,10 @@
  *   naasc --search --nas nasbench201 --dataset cifar10 --budget eyeriss
  *         (--min-accuracy A | --max-edp X) [-o DIR] [options]
  *
- * Parses the flags, builds each cell's network for the driver (the zoo,
- * BN folding, activation fusion, lowering), writes the network's cost
- * report beside the driver's files and prints the summary line.
+ * Parses the flags and prints the summary line; the run (each cell's
+ * network built, the co-search, the files below) is the C API's
+ * naasc_nas_drive (api/naasc.h), whose messages reach stderr through the
+ * context's diagnostic handler.
  *
  * Writes into DIR (default ./naasc-nas/), every file atomically:
  *   result.json, history.csv, pareto.svg, arch.yaml, network.nir
@@ -15,18 +16,13 @@
  *   network.report.txt, .json, .svg   its cost report per layer, under the
  *                                     schedule it was scored with
  * Exit codes as naasc's: 0 ok, 1 bad input, 2 bad usage, 3 internal.
- *
- * It calls search/'s driver nas_drive directly: the C API has no network
- * search yet (docs/design.md, "The tools and the C API").
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
 #include "frontend/frontend.h"
-#include "search/search.h"
-#include "passes/passes.h"
 #include "tools/internal.h"
 
 static const char usage_text[] =
@@ -63,30 +59,6 @@ static const char usage_text[] =
 
 static int usage_error(const char *fmt, const char *arg) {
   return cli_usage_error("naasc --search --nas nasbench201 --help", fmt, arg);
-}
-
-static const char *zoo_prefix(Nb201Dataset k) {
-  return k == NB201_CIFAR10    ? "nb201:"
-         : k == NB201_CIFAR100 ? "nb201-cifar100:"
-                               : "nb201-imagenet16:";
-}
-
-/* Builds and lowers the network of a cell (NasDriveOptions.build). */
-static Rc cell_module(void *ctx, int code, Module **mod, Diag *d) {
-  const Nb201Dataset *dataset = ctx;
-  uint8_t ops[NB201_EDGES];
-  char name[NB201_ARCH_MAX + 32], arch[NB201_ARCH_MAX];
-  nb201_decode(code, ops);
-  nb201_format(ops, arch, sizeof arch);
-  snprintf(name, sizeof name, "%s%s", zoo_prefix(*dataset), arch);
-  Model *m = NULL;
-  *mod = NULL;
-  Rc rc = zoo_build(name, false, 1, &m, d);
-  if (rc == RC_OK) rc = graph_fold_bn(m, d);
-  if (rc == RC_OK) rc = graph_fuse_act(m, d);
-  if (rc == RC_OK) rc = lower_model(m, mod, d);
-  model_destroy(m);
-  return rc;
 }
 
 int naasc_nas_main(int argc, char **argv) {
@@ -171,71 +143,26 @@ int naasc_nas_main(int argc, char **argv) {
   if (population > 100000 || cycles > 10000000)
     return usage_error("%s", "--population or --cycles too large");
 
-  Diag d;
-  diag_init(&d, stderr, "naasc");
-  static Arch budget;
-  Rc rc = arch_resolve(budget_name, &budget, &d);
-  if (rc != RC_OK) return rc;
-  NasDriveOptions o;
-  nas_drive_options_default(&o);
-  o.dataset = (int)dataset;
-  o.data = data;
-  o.reference = reference;
-  o.min_edp = have_min;
-  o.min_accuracy = min_acc;
-  o.max_edp = max_edp;
-  o.cycles = cycles, o.population = population, o.sample = sample, o.seed = seed;
-  o.labels = labels, o.rounds = rounds, o.pool = pool, o.verify = verify;
+  NaascNasDriveOptions o;
+  naasc_nas_drive_options_default(&o);
+  o.space = space;
+  o.dataset = nb201_dataset_name(dataset);
+  o.budget = budget_name;
+  o.dir = dir;
+  o.min_accuracy = have_min ? min_acc : -1;
+  o.max_edp = have_max ? max_edp : 0;
+  o.cycles = cycles, o.population = population, o.sample = sample, o.seed = (uint64_t)seed;
+  o.labels = labels, o.pseudo_rounds = rounds, o.pseudo_pool = pool, o.verify = verify;
   o.naas_iterations = naas_iters, o.naas_popsize = naas_pop, o.map_budget = map_budget;
-  o.jobs = jobs;
-  o.baselines = baselines, o.fixed = fixed, o.progress = progress;
-  o.build = cell_module;
-  o.build_ctx = &dataset;
-  NasDriveResult r;
-  rc = nas_drive(&o, &budget, dir, &r, &d);
-  if (rc == RC_OK) { /* the network's cost report */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    size_t n = strlen(dir) + sizeof "/network.report.json";
-    char *js = xmalloc(n), *txt = xmalloc(n);
-    if (f && js && txt) {
-      snprintf(js, n, "%s/network.report.json", dir);
-      snprintf(txt, n, "%s/network.report.txt", dir);
-      if (r.best.schedule) { /* the schedule the design was scored with (docs/search.md) */
-        SchedModel *sm = NULL;
-        CostResult *per = xcalloc((size_t)r.mod->nnests + 1, sizeof *per);
-        SchedTotals tot;
-        rc = per ? sched_model_create(r.mod, &r.best.arch, &sm, &d) : RC_INTERNAL;
-        if (rc == RC_OK) rc = schedule_eval(sm, &r.best.schedule[0], per, &tot, &d);
-        if (rc == RC_OK)
-          rc = report_write_schedule(r.mod, &r.best.arch, &r.best.schedule[0], per, f, js, &d);
-        sched_model_destroy(sm);
-        xfree(per);
-      } else {
-        rc = report_write(r.mod, &r.best.arch, f, js, &d);
-      }
-      fclose(f);
-      Rc wrc = file_write_atomic(txt, buf, len, &d);
-      if (rc == RC_OK) rc = wrc;
-    } else {
-      if (f) fclose(f);
-      rc = RC_INTERNAL;
-    }
-    free(buf);
-    xfree(js), xfree(txt);
-  }
-  if (rc == RC_OK)
-    printf("network %d %s: %s accuracy %.2f%%%s; EDP %.4e pJ x cycles on %s; %d networks "
-           "scored in %.1f s -> %s/\n",
-           r.index, r.arch, nb201_dataset_name(dataset), r.accuracy,
-           r.met ? "" : " (the bound was not met: the closest design)", r.best.edp,
-           r.best.arch.name, r.networks, r.seconds, dir);
-  if (rc == RC_OK && !r.met) {
-    diag_error(&d, NULL, "no network scored met the bound (%s %g); %s/ holds the closest",
-               have_min ? "--min-accuracy" : "--max-edp", have_min ? min_acc : max_edp, dir);
-    rc = RC_BADINPUT;
-  }
-  nas_drive_free(&r);
+  o.jobs = jobs > INT_MAX ? INT_MAX : (int)jobs;
+  o.no_baselines = !baselines, o.fixed = fixed, o.progress = progress;
+  o.reference = reference;
+  o.data = data;
+  NaascContext *ctx = cli_context();
+  char *summary = NULL;
+  int rc = ctx ? (int)naasc_nas_drive(ctx, &o, &summary) : RC_INTERNAL;
+  if (summary) fputs(summary, stdout);
+  naasc_string_free(summary);
+  naasc_context_destroy(ctx);
   return rc;
 }

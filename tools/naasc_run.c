@@ -19,8 +19,9 @@
  *
  * Not a client of the C API (api/naasc.h) by design: it runs streams with
  * runtime/ and the LLVM JIT of codegen/, which libnaasc.so does not link
- * (it stays free of LLVM); it calls runtime/runtime.h directly
- * (docs/design.md, "The tools and the C API").
+ * (it stays free of LLVM), and its reports read the runtime's per-layer
+ * counters; it calls runtime/runtime.h directly (docs/api.md, "Why
+ * naasc-run is not a client", says what an API call would need).
  */
 #include <errno.h>
 #include <stdlib.h>

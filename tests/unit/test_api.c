@@ -1,9 +1,10 @@
 /*
  * test_api.c: the contract of the C API (api/naasc.h) through libnaasc.so.
  *
- *   test_api ARCH PROBLEM MAPPING SCRATCH_DIR
+ *   test_api ARCH PROBLEM MAPPING SCRATCH_DIR NAASC_OPT NB201_CSV
  *
- * (tests/costmodel/yaml's triple).  Checks: the status codes; the located
+ * (tests/costmodel/yaml's triple; the naasc-opt executable; the
+ * NAS-Bench-201 accuracy table).  Checks: the status codes; the located
  * message of a failure is left in the context and cleared by the next
  * successful call; NULL handles and a NULL context are NAASC_USAGE, not a
  * crash; nothing is printed to stdout or stderr by any call (both are
@@ -16,8 +17,12 @@
  * naasc_module_emit): the pipeline listed, the IR dump through the dump
  * handler, the .nir with its weights file, the command stream, the report
  * with the command line's total cycles and naasc_compile's totals, a bad
- * pass name located in the pipeline text; the library exports only
- * naasc_* (checked by the test's CMake with nm).
+ * pass name located in the pipeline text; naasc-opt's run
+ * (naasc_ir_run_pipeline, naasc_opt_run): the IR naasc-opt prints, byte
+ * for byte, for an ONNX model and a .nir module, a graph dump printed back
+ * unchanged, the nest count of a small model, a bad pipeline and a missing
+ * file; the network search (naasc_nas_drive): a small run's files and
+ * counts, an unmet bound, bad options, a missing table.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -53,17 +58,47 @@ static void capture(void *user, const char *text, size_t len) {
   c->text[c->len] = 0;
 }
 
+/* The whole stdout of a shell command (its stderr discarded), or NULL. */
+static char *command_output(const char *cmd) {
+  char full[8192];
+  snprintf(full, sizeof full, "%s 2>/dev/null", cmd);
+  FILE *p = popen(full, "r");
+  if (!p) return NULL;
+  size_t cap = 1 << 16, n = 0, k;
+  char *buf = malloc(cap);
+  while (buf && (k = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+    n += k;
+    if (n + 1 == cap) {
+      char *b = realloc(buf, cap *= 2);
+      if (!b) free(buf);
+      buf = b;
+    }
+  }
+  if (buf) buf[n] = 0;
+  return pclose(p) == 0 ? buf : (free(buf), NULL);
+}
+
+/* Lines of text that begin with prefix. */
+static int count_lines(const char *text, const char *prefix) {
+  int n = 0;
+  size_t k = strlen(prefix);
+  for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "")
+    n += strncmp(l, prefix, k) == 0;
+  return n;
+}
+
 static long file_size(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: test_api ARCH PROBLEM MAPPING SCRATCH_DIR\n");
+  if (argc != 7) {
+    fprintf(stderr, "usage: test_api ARCH PROBLEM MAPPING SCRATCH_DIR NAASC_OPT NB201_CSV\n");
     return 2;
   }
-  const char *arch = argv[1], *problem = argv[2], *mapping = argv[3], *dir = argv[4];
+  const char *arch = argv[1], *problem = argv[2], *mapping = argv[3], *dir = argv[4],
+             *naasc_opt = argv[5], *nb201_csv = argv[6];
   char out_path[4096], err_path[4096], bad[4096];
   snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
   snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
@@ -247,6 +282,158 @@ int main(int argc, char **argv) {
   CHECK(naasc_compile_file(ctx, "/no/such.onnx", co, &cm) == NAASC_BADINPUT && !cm);
   CHECK(strncmp(naasc_context_error(ctx), "/no/such.onnx: ", 15) == 0);
   naasc_compile_options_destroy(co);
+
+  /* naasc-opt's run (tools/naasc_opt.c is its client): the IR is the
+   * tool's byte for byte; nb201:1 lowers to 168 nests (`naasc-opt
+   * nb201_1.onnx`), the same count naasc's compile emits */
+  char *ir = NULL, *tool = NULL, cmd[9000];
+  CHECK(naasc_ir_run_pipeline(ctx, nb_path, "fold-bn,fuse-act,lower,verify", NULL, &ir) ==
+            NAASC_OK &&
+        ir);
+  CHECK(strcmp(naasc_context_error(ctx), "") == 0);
+  snprintf(cmd, sizeof cmd, "'%s' '%s' -p fold-bn,fuse-act,lower,verify", naasc_opt, nb_path);
+  tool = command_output(cmd);
+  CHECK(ir && tool && strcmp(ir, tool) == 0);
+  CHECK(count_lines(ir, "nest ") == 168 && count_lines(ir, "module \"nb201:1\"") == 1);
+  co = naasc_compile_options_create(); /* naasc's compile of the same file, -O2 */
+  CHECK(naasc_compile_options_setup(ctx, co, NULL, NULL) == NAASC_OK);
+  cm = NULL;
+  char *nir_text = NULL;
+  CHECK(naasc_compile_file(ctx, nb_path, co, &cm) == NAASC_OK &&
+        naasc_module_lower(ctx, cm) == NAASC_OK);
+  CHECK(cm && naasc_module_emit(ctx, cm, "nir", NULL, &nir_text) == NAASC_OK && nir_text);
+  CHECK(ir && nir_text && strcmp(ir, nir_text) == 0); /* the default pipeline, -O2, is naasc's */
+  naasc_string_free(nir_text);
+  char *graph_text = NULL, graph_path[4200];
+  naasc_module_destroy(cm);
+  cm = NULL;
+  naasc_compile_options_destroy(co);
+  co = naasc_compile_options_create();
+  CHECK(naasc_compile_options_setup(ctx, co, NULL, NULL) == NAASC_OK);
+  CHECK(naasc_compile_file(ctx, nb_path, co, &cm) == NAASC_OK && cm);
+  CHECK(cm && naasc_module_emit(ctx, cm, "graph", NULL, &graph_text) == NAASC_OK && graph_text);
+  naasc_module_destroy(cm);
+  naasc_compile_options_destroy(co);
+  /* a graph dump with no pipeline: read, checked, printed back unchanged */
+  snprintf(graph_path, sizeof graph_path, "%s/nb201_1.graph", dir);
+  FILE *gf = fopen(graph_path, "w");
+  if (gf) fputs(graph_text ? graph_text : "", gf), fclose(gf);
+  char *ir2 = NULL;
+  CHECK(naasc_ir_run_pipeline(ctx, graph_path, NULL, NULL, &ir2) == NAASC_OK && ir2 && graph_text &&
+        strcmp(ir2, graph_text) == 0);
+  naasc_string_free(ir2);
+  /* ...and lowered with a pipeline: the same IR as from the model */
+  CHECK(naasc_ir_run_pipeline(ctx, graph_path, "lower,verify", NULL, &ir2) == NAASC_OK && ir2 &&
+        count_lines(ir2, "nest ") == 168);
+  naasc_string_free(ir2);
+  naasc_string_free(graph_text);
+  /* with -o: a model mapped on a target into a .nir file with its weights
+   * file beside it; then that .nir remapped, the tool's text */
+  char opt_nir[4200], opt_w[4300];
+  snprintf(opt_nir, sizeof opt_nir, "%s/opt.nir", dir);
+  snprintf(opt_w, sizeof opt_w, "%s.weights", opt_nir);
+  char *map_flags[] = {"naasc-opt", "--target", "eyeriss", "-p",
+                       "fold-bn,fuse-act,lower,map{budget=30,seed=1},verify"};
+  NaascCompileOptions *oo = naasc_opt_options_create();
+  taken = 0;
+  for (int i = 1; i < 5; i++) taken += naasc_compile_options_parse_flag(ctx, oo, 5, map_flags, &i);
+  CHECK(taken == 2);
+  CHECK(naasc_opt_run(ctx, oo, nb_path, opt_nir, NULL, NULL, &ir2) == NAASC_OK && ir2);
+  naasc_compile_options_destroy(oo);
+  snprintf(cmd, sizeof cmd, "cat '%s'", opt_nir);
+  tool = command_output(cmd);
+  CHECK(ir2 && tool && strcmp(ir2, tool) == 0 && strstr(ir2, "\"opt.nir.weights\"") &&
+        file_size(opt_w) > 1000 && count_lines(ir2, "  map ") > 0);
+  naasc_string_free(ir2);
+  naasc_string_free(tool);
+  CHECK(naasc_ir_run_pipeline(ctx, opt_nir, "map{budget=30,seed=2},verify", "eyeriss", &ir2) ==
+            NAASC_OK &&
+        ir2);
+  snprintf(cmd, sizeof cmd, "'%s' '%s' --target eyeriss -p 'map{budget=30,seed=2},verify'",
+           naasc_opt, opt_nir);
+  tool = command_output(cmd);
+  CHECK(ir2 && tool && strcmp(ir2, tool) == 0 && count_lines(ir2, "nest ") == 168);
+  naasc_string_free(ir2);
+  naasc_string_free(tool);
+  naasc_string_free(ir);
+  /* bad input: an unknown pass (usage, located in the pipeline text), a
+   * missing file (located in it), a map without a target */
+  CHECK(naasc_ir_run_pipeline(ctx, nb_path, "lower,bogus-pass", NULL, &ir) == NAASC_USAGE && !ir);
+  CHECK(strncmp(naasc_context_error(ctx), "naasc-opt: pipeline:7: error: unknown pass 'bogus-pass'",
+                55) == 0);
+  CHECK(naasc_ir_run_pipeline(ctx, "/no/such.nir", NULL, NULL, &ir) == NAASC_BADINPUT && !ir);
+  CHECK(strncmp(naasc_context_error(ctx), "/no/such.nir: ", 14) == 0);
+  CHECK(naasc_ir_run_pipeline(ctx, nir_path, "map", NULL, &ir) != NAASC_OK && !ir);
+  CHECK(strstr(naasc_context_error(ctx), nir_path) != NULL);
+  CHECK(naasc_ir_run_pipeline(ctx, NULL, NULL, NULL, &ir) == NAASC_USAGE);
+  /* the options form: flags, the listing, once only */
+  char *opt_flags[] = {"naasc-opt", "-O2", "--print-pipeline", "--no-fold", "--target", "eyeriss"};
+  oo = naasc_opt_options_create();
+  taken = 0;
+  for (int i = 1; i < 6; i++) taken += naasc_compile_options_parse_flag(ctx, oo, 6, opt_flags, &i);
+  CHECK(taken == 3); /* -O2, --print-pipeline, --target eyeriss; --no-fold is naasc's */
+  Captured ol = {.len = 0};
+  CHECK(naasc_opt_run(ctx, oo, NULL, NULL, capture, &ol, &ir) == NAASC_OK && !ir);
+  /* naasc-opt's -O2 is what it names, a target or not */
+  CHECK(strcmp(ol.text, "fold-bn,fuse-act,lower,verify\n") == 0 && naasc_compile_options_lists(oo));
+  CHECK(naasc_opt_run(ctx, oo, nb_path, NULL, NULL, NULL, &ir) == NAASC_USAGE);
+  CHECK(strstr(naasc_context_error(ctx), "once") != NULL);
+  CHECK(naasc_compile_options_setup(ctx, oo, NULL, NULL) == NAASC_USAGE);
+  naasc_compile_options_destroy(oo);
+  CHECK(naasc_opt_run(ctx, NULL, nb_path, NULL, NULL, NULL, &ir) == NAASC_USAGE);
+
+  /* the network search (tools/naasc_nas.c is its client): a small run */
+  char nas_dir[4200], hist_path[4300];
+  snprintf(nas_dir, sizeof nas_dir, "%s/nas", dir);
+  snprintf(hist_path, sizeof hist_path, "%s/history.csv", nas_dir);
+  NaascNasDriveOptions no;
+  naasc_nas_drive_options_default(&no);
+  CHECK(no.cycles == 100 && no.population == 20 && no.map_budget == 400 && no.min_accuracy < 0);
+  no.budget = "eyeriss";
+  no.dir = nas_dir;
+  no.data = nb201_csv;
+  no.min_accuracy = 85;
+  no.cycles = 2, no.population = 2, no.sample = 1, no.seed = 3;
+  no.naas_iterations = 1, no.naas_popsize = 4, no.map_budget = 30, no.no_baselines = 1;
+  char *summary = NULL;
+  CHECK(naasc_nas_drive(ctx, &no, &summary) == NAASC_OK && summary);
+  int networks = -1;
+  const char *scored = summary ? strstr(summary, " networks scored in ") : NULL;
+  while (scored && scored > summary && scored[-1] >= '0' && scored[-1] <= '9') scored--;
+  CHECK(summary && strncmp(summary, "network ", 8) == 0 && strstr(summary, "cifar10 accuracy ") &&
+        scored && sscanf(scored, "%d", &networks) == 1);
+  /* history.csv: a header and one row per network scored */
+  char *hist = NULL;
+  snprintf(cmd, sizeof cmd, "cat '%s'", hist_path);
+  hist = command_output(cmd);
+  CHECK(hist && networks >= 1 && networks <= 2 && count_lines(hist, "") == networks + 1);
+  free(hist);
+  CHECK(file_size(hist_path) > 0);
+  snprintf(cmd, sizeof cmd, "%s/network.report.json", nas_dir);
+  CHECK(file_size(cmd) > 100);
+  snprintf(cmd, sizeof cmd, "%s/network.nir", nas_dir);
+  CHECK(file_size(cmd) > 100);
+  naasc_string_free(summary);
+  /* a bound no network meets: the closest, its line, and NAASC_BADINPUT */
+  no.min_accuracy = -1, no.max_edp = 1e-3, no.cycles = 1, no.population = 1;
+  CHECK(naasc_nas_drive(ctx, &no, &summary) == NAASC_BADINPUT && summary &&
+        strstr(summary, "(the bound was not met: the closest design)"));
+  CHECK(strstr(naasc_context_error(ctx),
+               "naasc: error: no network scored met the bound (--max-edp 0.001)"));
+  naasc_string_free(summary);
+  /* bad options: usage, named; a missing table: bad input, located in it */
+  no.dataset = "mnist";
+  CHECK(naasc_nas_drive(ctx, &no, &summary) == NAASC_USAGE && !summary);
+  CHECK(strstr(naasc_context_error(ctx), "'mnist'") != NULL);
+  no.dataset = "cifar10";
+  no.min_accuracy = 90; /* and max_edp: two bounds */
+  CHECK(naasc_nas_drive(ctx, &no, &summary) == NAASC_USAGE);
+  CHECK(strstr(naasc_context_error(ctx), "exactly one bound") != NULL);
+  no.max_edp = 0;
+  no.data = "/no/such.csv";
+  CHECK(naasc_nas_drive(ctx, &no, &summary) == NAASC_BADINPUT && !summary);
+  CHECK(strstr(naasc_context_error(ctx), "/no/such.csv") != NULL);
+  CHECK(naasc_nas_drive(ctx, NULL, &summary) == NAASC_USAGE);
 
   /* what the tools call (tools/): the diagnostic handler gets errors and
    * the warnings of a call that succeeds; the zoo; precision; the cost
