@@ -485,23 +485,29 @@ static Rc dynquant(Ev *e) {
   ETRY(ev_out(e, 1, DT_F32, 0, NULL));
   ETRY(ev_out(e, 2, DT_U8, 0, NULL));
   int64_t cnt = host_numel(x);
-  double lo = 0, hi = 0;
+  /* ONNX's definition, all in f32 (as onnxruntime computes it too): the
+   * range widened to hold 0, scale = (max - min) / 255 (1 when max ==
+   * min), zero point = round_half_even(saturate(0 - min / scale)).  The
+   * range's difference is rounded to f32 before the division: done in
+   * double, it gives another scale for about a quarter of the ranges
+   * with a negative min (tests/runtime/test_dynquant.py). */
+  float lo = 0, hi = 0;
   for (int64_t i = 0; i < cnt; i++) {
-    double v = (float)host_get_f(x, i);
+    float v = (float)host_get_f(x, i);
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  /* The reference's arithmetic: the range and the zero point in double,
-   * the scale rounded to f32, x / scale in f32; rounding half to even. */
-  float scale = (float)((hi - lo) / 255.0);
-  double zpf = scale != 0 ? nearbyint(0.0 - lo / (double)scale) : 0.0;
-  int zp = zpf < 0 ? 0 : zpf > 255 ? 255 : (int)zpf;
+  float range = hi - lo;
+  float scale = hi == lo ? 1.0f : range / 255.0f;
+  float izp = 0.0f - lo / scale;
+  izp = izp < 0.0f ? 0.0f : izp > 255.0f ? 255.0f : izp;
+  int zp = (int)nearbyintf(izp);
   if (ev_want(e, 1)) memcpy(e->out[1].data, &scale, 4);
   if (ev_want(e, 2)) *(uint8_t *)e->out[2].data = (uint8_t)zp;
   if (!ev_want(e, 0)) return RC_OK;
   uint8_t *y = e->out[0].data;
   for (int64_t i = 0; i < cnt; i++) {
-    float q = scale != 0 ? nearbyintf((float)host_get_f(x, i) / scale) : 0.0f;
+    float q = nearbyintf((float)host_get_f(x, i) / scale);
     float v = q + (float)zp;
     y[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : (int)v);
   }

@@ -321,18 +321,54 @@ static double resize_coord(const Nest *n, int k, int64_t xo, int64_t in, int64_t
   }
 }
 
+/* resize_coord in f32, as onnxruntime's get_original_coordinate computes it
+ * (its scale an f32 too: the model's, or out / in for sizes); an axis that
+ * keeps its length maps x to x. */
+static float resize_coord_f32(const Nest *n, int k, int64_t xo, int64_t in, int64_t out) {
+  if (in == out) return (float)xo;
+  double sd = n->param.f.resize.scale[k];
+  float s = sd > 0 ? (float)sd : (float)out / (float)in, x = (float)xo;
+  switch (n->param.i.resize.coord) {
+  case 0: return (x + 0.5f) / s - 0.5f;
+  case 1: return x / s;
+  case 2: {
+    float len = (float)in * s;
+    return len == 1 || out == 1 ? 0.0f : x * (float)(in - 1) / (len - 1);
+  }
+  case 3: return out > 1 ? (x + 0.5f) / s - 0.5f : 0.0f;
+  default: return (x + 0.5f) / s;
+  }
+}
+
+/* Linear Resize is computed in f32 as onnxruntime's bilinear kernel does
+ * (UpsampleBilinear): per axis the f32 coordinate c clamped to [0, in - 1],
+ * taps x1 = (int)c and x2 = min(x1 + 1, in - 1), weights |c - x2| on x1 and
+ * |c - x1| on x2 (where the taps meet at the edge: 0.5 each on the last two
+ * axes, its bilinear ones, and 1 on x1 before them); per point the
+ * product of the weights taken from the innermost axis out, times the tap,
+ * summed over the corners in row-major order (X11, X21, X12, X22), each
+ * step rounded to f32.  ONNX fixes no precision (its reference sums in
+ * double), but a dynamic-quantized model's output hangs on the last bit:
+ * each DynamicQuantizeLinear after a Resize rounds to u8 and a flipped u8
+ * spreads through the later layers (isnet-quint8's mask was 0.106 off
+ * onnxruntime's with the sum in double; tests/runtime/test_quant_arith.py).
+ * Data of other types than f32, f16 and bf16 keeps double arithmetic. */
 static Rc run_resize(const Nest *n, RtTensor *T) {
   const Access *o = &n->acc[n->nacc - 1];
   RtTensor *tx = &T[n->acc[0].tensor], *to = &T[o->tensor];
   int r = tx->rank;
+  /* f32 arithmetic for f32 (and f16/bf16) data; other types (f64, the
+   * integers) keep the double coordinate, weights and sum */
+  bool f32 = to->dtype == DT_F32 || to->dtype == DT_F16 || to->dtype == DT_BF16;
+  bool linear = n->param.i.resize.mode != RZ_NEAREST;
   int64_t x[NEST_MAX_DIMS] = {0};
   do {
     int64_t lo[4], hi[4];
-    double w[4];
+    double wlo[4], whi[4];
     for (int k = 0; k < r; k++) {
       int64_t in = tx->dims[k];
       double c = resize_coord(n, k, x[k], in, to->dims[k]);
-      if (n->param.i.resize.mode == RZ_NEAREST) {
+      if (!linear) {
         double fl = floor(c), v;
         switch (n->param.i.resize.nearest) {
         case 0: v = c - fl == 0.5 ? fl : round(c); break;
@@ -341,28 +377,46 @@ static Rc run_resize(const Nest *n, RtTensor *T) {
         default: v = ceil(c); break;
         }
         int64_t iv = v < 0 ? 0 : v > (double)(in - 1) ? in - 1 : (int64_t)v;
-        lo[k] = hi[k] = iv, w[k] = 0;
-      } else {
+        lo[k] = hi[k] = iv, wlo[k] = 1, whi[k] = 0;
+      } else if (!f32) {
         if (c < 0) c = 0;
         if (c > (double)(in - 1)) c = (double)(in - 1);
         lo[k] = (int64_t)floor(c);
         hi[k] = lo[k] + 1 < in ? lo[k] + 1 : lo[k];
-        w[k] = c - (double)lo[k];
+        whi[k] = c - (double)lo[k], wlo[k] = 1 - whi[k];
+      } else {
+        float cf = resize_coord_f32(n, k, x[k], in, to->dims[k]);
+        if (!(cf > 0)) cf = 0;
+        if (cf > (float)(in - 1)) cf = (float)(in - 1);
+        lo[k] = (int64_t)cf < in - 1 ? (int64_t)cf : in - 1;
+        hi[k] = lo[k] + 1 < in ? lo[k] + 1 : lo[k];
+        wlo[k] = fabsf(cf - (float)hi[k]), whi[k] = fabsf(cf - (float)lo[k]);
+        if (lo[k] == hi[k]) {         /* the taps meet at the edge */
+          bool bilinear = k >= r - 2; /* onnxruntime's two axes weigh each tap 0.5 */
+          wlo[k] = bilinear ? 0.5 : 1.0, whi[k] = bilinear ? 0.5 : 0.0;
+        }
       }
     }
     double acc = 0;
+    float accf = 0;
     for (int corner = 0; corner < (1 << r); corner++) {
-      double wt = 1;
       int64_t fl = 0;
-      for (int k = 0; k < r; k++) {
-        bool up = corner >> k & 1;
-        wt *= up ? w[k] : 1 - w[k];
-        fl = fl * tx->dims[k] + (up ? hi[k] : lo[k]);
+      for (int k = 0; k < r; k++) /* the innermost axis is bit 0 of corner */
+        fl = fl * tx->dims[k] + (corner >> (r - 1 - k) & 1 ? hi[k] : lo[k]);
+      double wt = 1;
+      float wtf = 1;
+      for (int k = r - 1; k >= 0; k--) {
+        double wk = corner >> (r - 1 - k) & 1 ? whi[k] : wlo[k];
+        wt *= wk, wtf = wtf * (float)wk;
       }
-      if (wt != 0) acc += wt * rt_get(tx, fl);
+      if (wt == 0) continue;
+      if (linear && f32)
+        accf = accf + wtf * (float)rt_get(tx, fl);
+      else
+        acc += wt * rt_get(tx, fl);
     }
     bool pad = false;
-    rt_set(to, flat(o, to, x, n->ndims, &pad), acc);
+    rt_set(to, flat(o, to, x, n->ndims, &pad), linear && f32 ? (double)accf : acc);
   } while (next_point(n, x));
   return RC_OK;
 }

@@ -177,12 +177,15 @@ def qmm_pc(rng):
 
 
 def dyn_quant(x):
-    """DynamicQuantizeLinear as ONNX's reference computes it (onnx/backend/test/case/node/
-    dynamicquantizelinear.py, numpy scalars): the range and the zero point in double, the
-    scale rounded to f32, x / scale in f32, round half to even.  The u8 data, scale, zero point."""
-    lo, hi = min(0.0, float(x.min())), max(0.0, float(x.max()))
-    scale = np.float32((hi - lo) / 255.0)
-    zp = np.uint8(np.clip(np.rint(0.0 - lo / float(scale)), 0, 255))
+    """DynamicQuantizeLinear in f32, as ONNX's reference implementation
+    (onnx/reference/ops/op_dynamic_quantize_linear.py) and onnxruntime compute
+    it: scale = (max - min) / 255 (1 when max == min), zero point =
+    round(saturate(0 - min / scale)), x / scale, round half to even.  The u8
+    data, scale, zero point (test_quant_arith.py checks the f32 rounding)."""
+    f32 = np.float32
+    hi, lo = f32(max(f32(0), x.max())), f32(min(f32(0), x.min()))
+    scale = f32(1) if hi == lo else f32(f32(hi - lo) / f32(255))
+    zp = np.uint8(np.rint(np.clip(f32(f32(0) - f32(lo / scale)), 0, 255)))
     q = np.clip(np.rint(x / scale) + np.float32(zp), 0, 255).astype(np.uint8)
     return q, scale, zp
 
