@@ -12,10 +12,18 @@ eyeriss, nvdla-256 and shidiannao.  For each network, three runs:
   sizing  --sizing-only: the budget's own connectivity, sizes searched
   random  --optimizer random: as many candidates (and evaluations) as naas
 
+The table's ratios are against `baseline` (the budget design with the best
+mapping its connectivity allows); `EDP vs as built` and the comparison with
+NAAS's figures also use `baseline_as_built` (the chip's own dataflow, what
+NAAS compared with), from the same result.json and at the same effort.
+
 Equal effort: every side's result.json records the mapper effort its
 design's final mappings got (a pass at --map-budget and one at 20,000, the
-better kept); the script stops if the baseline's, the sizing-only's or the
-random search's differs from the design's.
+better kept) and the schedule that scored it; the script stops if the
+baselines', the sizing-only's or the random search's differs from the
+design's, if the design's schedule is not the one --schedule asked for, if a
+search ran under another --assume, or if random search scored a different
+number of candidates.
 
 and a roofline bound under the cost model: every layer's compulsory DRAM
 traffic at the budget's bandwidth and its MACs on all of the budget's PEs.
@@ -30,7 +38,9 @@ scored: its best whole-network schedule (fused, naasc's default) or every
 layer alone.  --assume: the cost model's mode every run uses (naasc --assume;
 physical, naasc's default, or naas: the paper's assumptions, docs/search.md).
 Each run's CPU time (user + sys of naasc, all threads) is kept in runs.json
-beside its wall time.  --quick: 8 iterations of 12 candidates, mapper budget 500 (the defaults are
+beside its wall time.  Budgets run in the order --budgets names them (the
+table keeps NAAS's order); the doc is written after each budget, so a run
+stopped early leaves whole budgets and names the command for the rest.  --quick: 8 iterations of 12 candidates, mapper budget 500 (the defaults are
 naasc's: 60 x 16, 1000).  Every run's command, time and evaluations are kept
 in WORK/runs.json and the table says exactly what was run.
 """
@@ -102,25 +112,39 @@ def run(naasc, work, budget, net, mode, a):
     return r
 
 
-def check_effort(budget, net, rr):
-    """The baseline, sizing-only and random sides carry the design's effort."""
+def check_effort(budget, net, rr, a):
+    """Every side (the design, both baselines, sizing-only, random) was mapped
+    and scheduled with one effort, the one asked for: the same mapper passes,
+    seed, strategy and objective, and the schedule --schedule names (so fused
+    designs are never compared with layer-by-layer ones); every search ran
+    under the same cost model, and random search scored as many candidates."""
     n = rr.get("naas")
     if not n or n.get("rc") != 0:
         return
     want = n["effort"]
-    sides = [("baseline", n.get("baseline"))] + [(m, rr.get(m)) for m in ("sizing", "random")]
+    if want.get("schedule") != a.schedule:
+        sys.exit(f"{budget} {net}: the design was scored with the {want.get('schedule')} schedule, "
+                 f"not --schedule {a.schedule}")
+    sides = [(k, n.get(k)) for k in ("baseline", "baseline_as_built")] + [(m, rr.get(m)) for m in ("sizing", "random")]
     for name, side in sides:
-        if side is None or (name != "baseline" and side.get("rc") != 0):
+        if side is None or (not name.startswith("baseline") and side.get("rc") != 0):
             continue
         if side.get("effort") != want:
             sys.exit(f"{budget} {net}: unequal effort: {name} {side.get('effort')} against the design's {want}")
+        if not name.startswith("baseline") and side.get("assume") != n.get("assume"):
+            sys.exit(f"{budget} {net}: {name} ran under --assume {side.get('assume')}, the design under {n.get('assume')}")
+    r = rr.get("random")
+    if r and r.get("rc") == 0 and r.get("candidates") != n.get("candidates"):
+        sys.exit(f"{budget} {net}: random search scored {r.get('candidates')} candidates, the co-search {n.get('candidates')}")
 
 
 def fmt(x, nd=2):
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.{nd}f}x"
 
 
-def table(results, a, machine):
+def table(results, a, machine, pending=()):
+    """The section's text; `pending`: budgets still to run (the doc is written
+    after each budget, so a run stopped early leaves whole budgets only)."""
     lines = []
     mode = "--quick" if a.quick else "default"
     when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
@@ -131,15 +155,28 @@ def table(results, a, machine):
     lines.append(f"Search settings ({mode}): {a.iterations} iterations x {a.popsize} candidates, "
                  f"mapper budget {a.map_budget} per layer and candidate, seed {a.seed}, cost model `--assume {a.assume}`; random search gets "
                  "the same number of candidates. Every design compared, the baseline (the budget design "
-                 "itself, its own dataflow) included, gets the same final mapping effort: a pass of "
+                 "itself: its sizes and connectivity, the best mapping they allow, result.json's `baseline`) included, "
+                 f"is scored by the same scheduler (`--schedule {a.schedule}`: "
+                 + ("its best whole-network fused schedule" if a.schedule == "fused" else "its layers one after another")
+                 + ") with the same final mapping effort: a pass of "
                  f"{a.map_budget} and one of 20,000 mapper evaluations per layer, the better kept "
                  "(result.json's `effort`, checked equal). Ratios are baseline / searched (higher is better for the searched design). "
                  "`bound` is the most any design within the budget could gain in EDP under our cost model: "
-                 "baseline EDP / (compulsory DRAM traffic at the budget's bandwidth, MACs on all its PEs).")
+                 "baseline EDP / (compulsory DRAM traffic at the budget's bandwidth, MACs on all its PEs; "
+                 + ("compulsory: the network's inputs, outputs and weights" if a.schedule == "fused" else "compulsory: every layer's inputs, outputs and weights") + ").")
+    if pending:
+        argv = list(a.argv)
+        if "--budgets" in argv:
+            argv[argv.index("--budgets") + 1] = ",".join(pending)
+        else:
+            argv += ["--budgets", ",".join(pending)]
+        lines.append("")
+        lines.append(f"Partial: this run had not yet reached {', '.join(pending)} when this was written; "
+                     f"those budgets are measured by `bench/results.py {' '.join(argv)}`.")
     lines.append("")
     lines.append("| budget | network | speedup | energy saving | EDP vs baseline | EDP vs sizing-only | "
-                 "EDP vs random | bound on EDP gain | searched design | time of the 3 searches (s) | their evaluations |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+                 "EDP vs random | bound on EDP gain | EDP vs as built | searched design | time of the 3 searches (s) | their evaluations |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     summary = []
     for budget, nets in results:
         rows = []
@@ -154,6 +191,8 @@ def table(results, a, machine):
             vs_r = r["edp"] / n["edp"] if ok(r) and ok(n) else None
             b = f.get("bound") if ok(f) else None
             bg = f["edp"] / b["edp"] if b else None
+            ab = n.get("baseline_as_built") if ok(n) else None  # NAAS's baseline: the chip's own dataflow
+            asb = [ab["cycles"] / n["cycles"], ab["energy_pj"] / n["energy_pj"], ab["edp"] / n["edp"]] if ab else [None] * 3
             design = "-"
             if ok(n):
                 lv = n["arch"]["levels"]
@@ -162,22 +201,26 @@ def table(results, a, machine):
             secs = sum(x["seconds"] for x in (n, s, r) if ok(x))
             evals = sum(x["evals"] for x in (n, s, r) if ok(x))
             lines.append(f"| {budget} | {net} | {fmt(sp)} | {fmt(en)} | {fmt(edp)} | {fmt(vs_s)} | {fmt(vs_r)} | "
-                         f"{fmt(bg)} | {design} | {secs:.0f} | {evals:,} |")
-            rows.append((sp, en, edp, vs_s, vs_r, bg))
+                         f"{fmt(bg)} | {fmt(asb[2])} | {design} | {secs:.0f} | {evals:,} |")
+            rows.append((sp, en, edp, vs_s, vs_r, bg, *asb))
         if rows:
-            g = [geomean([r[k] for r in rows if r[k] is not None]) for k in range(6)]
+            g = [geomean([r[k] for r in rows if r[k] is not None]) for k in range(9)]
             lines.append(f"| **{budget}** | **geomean** | **{fmt(g[0])}** | **{fmt(g[1])}** | **{fmt(g[2])}** | "
-                         f"**{fmt(g[3])}** | **{fmt(g[4])}** | {fmt(g[5])} | | | |")
+                         f"**{fmt(g[3])}** | **{fmt(g[4])}** | {fmt(g[5])} | **{fmt(g[8])}** | | | |")
             summary.append((budget, g))
     lines.append("")
-    lines.append("Against NAAS's reported figures (speedup / energy saving over the baseline; NAAS used MAESTRO):")
+    lines.append("Against NAAS's reported figures (speedup / energy saving over the baseline; NAAS used MAESTRO "
+                 "and compared with each chip's own dataflow, our `as built`; `baseline` is the same chip "
+                 "with the best mapping its connectivity allows):")
     lines.append("")
-    lines.append("| budget | NAAS reported | ours (geomean) | met? | bound on EDP gain |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| budget | NAAS reported | ours vs baseline (geomean) | met? | ours vs as built (geomean) | met? | bound on EDP gain |")
+    lines.append("|---|---|---|---|---|---|---|")
     for budget, g in summary:
         ns, ne = NAAS_REPORTED[budget]
         met = "yes" if g[0] >= ns and g[1] >= ne else "no"
-        lines.append(f"| {budget} | {ns}x / {ne}x | {fmt(g[0])} / {fmt(g[1])} | {met} | {fmt(g[5])} |")
+        meta = "yes" if g[6] >= ns and g[7] >= ne else "no" if math.isfinite(g[6]) else "n/a"
+        lines.append(f"| {budget} | {ns}x / {ne}x | {fmt(g[0])} / {fmt(g[1])} | {met} | "
+                     f"{fmt(g[6])} / {fmt(g[7])} | {meta} | {fmt(g[5])} |")
     lines.append("")
     lines.append(f"NAAS against sizing-only: {NAAS_SIZING}.")
     return "\n".join(lines)
@@ -227,10 +270,19 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     git = lambda *x: subprocess.run(["git", "-C", root] + list(x), capture_output=True, text=True).stdout.strip()
     a.commit = git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    cpu = "?"
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    machine = f"{platform.node()} ({os.cpu_count()} CPUs, {cpu}; shared with other jobs, times are noisy)"
+    scen = TRANSFORMERS if a.transformers else SCENARIOS
+    order = [b for b, _ in scen]
+    todo = [(b, n) for b, n in scen if not budgets or b in budgets]
+    if budgets:  # run in the order --budgets gives (the table keeps NAAS's)
+        todo.sort(key=lambda x: budgets.index(x[0]))
     results, log = [], []
-    for budget, nets in (TRANSFORMERS if a.transformers else SCENARIOS):
-        if budgets and budget not in budgets:
-            continue
+    for bi, (budget, nets) in enumerate(todo):
         done = []
         for net in nets:
             if networks and net not in networks:
@@ -244,15 +296,13 @@ def main():
                       f"({rr[mode]['cpu']:.1f} CPU s)", flush=True)
                 with open(os.path.join(a.work, "runs.json"), "w") as f:
                     json.dump(log, f, indent=1)
-            check_effort(budget, net, rr)
+            check_effort(budget, net, rr, a)
             done.append((net, rr))
         results.append((budget, done))
-    cpu = "?"
-    try:
-        cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read()).group(1)
-    except (OSError, AttributeError):
-        pass
-    machine = f"{platform.node()} ({os.cpu_count()} CPUs, {cpu}; shared with other jobs, times are noisy)"
+        results.sort(key=lambda x: order.index(x[0]))
+        pending = [b for b, _ in todo[bi + 1:]]
+        if pending and not a.no_doc:  # a run stopped early leaves its whole budgets in the doc
+            splice(os.path.abspath(a.doc), table(results, a, machine, pending))
     body = table(results, a, machine)
     print(body)
     if not a.no_doc:
