@@ -294,6 +294,8 @@ int main(int argc, char **argv) {
   snprintf(cmd, sizeof cmd, "'%s' '%s' -p fold-bn,fuse-act,lower,verify", naasc_opt, nb_path);
   tool = command_output(cmd);
   CHECK(ir && tool && strcmp(ir, tool) == 0);
+  free(tool);
+  tool = NULL;
   CHECK(count_lines(ir, "nest ") == 168 && count_lines(ir, "module \"nb201:1\"") == 1);
   co = naasc_compile_options_create(); /* naasc's compile of the same file, -O2 */
   CHECK(naasc_compile_options_setup(ctx, co, NULL, NULL) == NAASC_OK);
@@ -345,7 +347,7 @@ int main(int argc, char **argv) {
   CHECK(ir2 && tool && strcmp(ir2, tool) == 0 && strstr(ir2, "\"opt.nir.weights\"") &&
         file_size(opt_w) > 1000 && count_lines(ir2, "  map ") > 0);
   naasc_string_free(ir2);
-  naasc_string_free(tool);
+  free(tool);
   CHECK(naasc_ir_run_pipeline(ctx, opt_nir, "map{budget=30,seed=2},verify", "eyeriss", &ir2) ==
             NAASC_OK &&
         ir2);
@@ -354,7 +356,7 @@ int main(int argc, char **argv) {
   tool = command_output(cmd);
   CHECK(ir2 && tool && strcmp(ir2, tool) == 0 && count_lines(ir2, "nest ") == 168);
   naasc_string_free(ir2);
-  naasc_string_free(tool);
+  free(tool);
   naasc_string_free(ir);
   /* bad input: an unknown pass (usage, located in the pipeline text), a
    * missing file (located in it), a map without a target */
