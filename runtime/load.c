@@ -177,6 +177,35 @@ static bool read_arch(Ld *L, Cur *c) {
 
 /* ---- tensors ----------------------------------------------------------------- */
 
+static int cmp_tensor_name(const void *a, const void *b) {
+  const RtTensor *const *x = a, *const *y = b;
+  return strcmp((*x)->name, (*y)->name);
+}
+
+/* Inputs and outputs are bound by name (rt_set_input, rt_find_tensor: the
+ * first tensor of the name): no other tensor may have an input's or an
+ * output's name.  Sorted, so a table of 2^20 tensors stays fast. */
+static bool io_names_unique(Ld *L) {
+  RtProgram *p = L->p;
+  RtTensor **v = xmalloc(sizeof *v * ((size_t)p->ntensors + 1));
+  if (!v) FAIL("out of memory");
+  for (int i = 1; i <= p->ntensors; i++) v[i - 1] = &p->t[i];
+  qsort(v, (size_t)p->ntensors, sizeof *v, cmp_tensor_name);
+  for (int k = 1; k < p->ntensors; k++) {
+    const RtTensor *a = v[k - 1], *b = v[k];
+    bool io =
+        a->role == TR_INPUT || a->role == TR_OUTPUT || b->role == TR_INPUT || b->role == TR_OUTPUT;
+    if (io && strcmp(a->name, b->name) == 0) {
+      const char *name = a->name;
+      xfree(v);
+      FAIL("tensor table: two tensors are named '%s', and inputs and outputs are bound by name",
+           name);
+    }
+  }
+  xfree(v);
+  return true;
+}
+
 static bool read_tensors(Ld *L, Cur *c, uint64_t wlen) {
   RtProgram *p = L->p;
   uint32_t n = get32(c);
@@ -243,6 +272,7 @@ static bool read_tensors(Ld *L, Cur *c, uint64_t wlen) {
     L->doff[i] = off, L->dlen[i] = len;
   }
   if (c->off != c->n) FAIL("tensor table has %zu bytes left over", c->n - c->off);
+  if (!io_names_unique(L)) return false;
   /* Sized, not allocated: the tensors are allocated once the whole stream is checked. */
   set_where(L, c->base, NULL);
   return need_memory(L, total_bytes + L->floor, "tensor table");
