@@ -768,8 +768,14 @@ static bool parse_attrs(Importer *im, const Onnx__NodeProto *np, Node *n) {
     int dl = attr_ints(np, "dilations", a->dilations, NAASC_MAX_RANK);
     if (k < 0 || s < 0 || p < 0 || dl < 0) UNSUP("more than %d spatial dims", NAASC_MAX_RANK);
     a->nsp = k; /* 0: taken from the weights in infer.c */
-    if (p > 0 && p % 2) {
-      diag_error(im->d, where_node(im, n->name), "pads has %d values, not 2 per spatial dim", p);
+    if ((p > 0 && p % 2) || (p > 0 && k > 0 && p != 2 * k)) {
+      if (p % 2 == 0)
+        diag_error(im->d, where_node(im, n->name),
+                   "pads has %d values; a window of %d spatial dims needs %d (a begin and an end "
+                   "per dim)",
+                   p, k, 2 * k);
+      else
+        diag_error(im->d, where_node(im, n->name), "pads has %d values, not 2 per spatial dim", p);
       return false;
     }
     static const char *const ap[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
