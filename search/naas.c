@@ -21,15 +21,20 @@
  * vector, in order:
  *   [0] array axes k in {1,2,3};  [1] PEs, in steps of 8 up to the budget's;
  *   [2],[3] the shape: each axis but the last takes an even share of what is
- *   left (array dims in steps of 2);  [4] rf words per PE (steps of 8 words,
- *   log scale, up to what the storage range leaves);  [5] glb words (steps
+ *   left (array dims in steps of 2);  [4] rf words per PE (log scale from
+ *   3, one word at a time below 8, then steps of 8 words, up to what the
+ *   storage range leaves);  [5] glb words (steps
  *   of 8 words, log scale, within what the PEs' rfs leave of the range);
  *   [6] DRAM bandwidth (eighths of the budget's);  then per axis 8 genes: the
  *   importance of G K C P Q R S and how many of the most important (1-3) are
  *   the axis' parallel dims (NAAS's importance encoding of connectivity);
  *   [31] how many of the axes fan out from the glb to clusters (0: no
  *   cluster level; the rest fan out from each cluster to its PEs);  [32]
- *   the cluster buffer's words (steps of 8 words, log scale).
+ *   the cluster buffer's words (steps of 8 words, log scale);  [33], [34]
+ *   the rf's and the cluster buffer's array kind (the technology model's
+ *   default by size, or SRAM).
+ * The search starts at the template design nearest the budget design
+ * (encode_template; with --sizing-only, the budget design itself).
  * The storage range is the budget's on-chip words under a byte budget, and
  * 4x them under an area budget, where the area (and --max-power) decide;
  * words of the template's width (the widest tensor at the budget's
@@ -437,8 +442,9 @@ static int64_t clampi(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : 
 static double gene(const double *x, int i) { return x[i] < 0 ? 0 : x[i] > 1 ? 1 : x[i]; }
 
 #define TEMPLATE_SPLIT \
-  (7 + ACCEL_MAX_AXES * (NCONN + 1)) /* the cluster split, then the cluster buffer */
-#define TEMPLATE_GENES (TEMPLATE_SPLIT + 2)
+  (7 + ACCEL_MAX_AXES * (NCONN + 1))      /* the cluster split, then the cluster buffer */
+#define TEMPLATE_MEM (TEMPLATE_SPLIT + 2) /* the rf's, then the cluster buffer's array kind */
+#define TEMPLATE_GENES (TEMPLATE_SPLIT + 4)
 
 static int sizing_genes(const Arch *b) {
   int n = 1; /* DRAM bandwidth */
@@ -485,6 +491,26 @@ static int64_t decode_words(double g, int64_t hi, bool round_down) {
       STEP_WORDS * (int64_t)(round_down ? floor(v / STEP_WORDS) : floor(v / STEP_WORDS + 0.5));
   return clampi(w, STEP_WORDS, STEP_WORDS * (hi / STEP_WORDS));
 }
+
+/* A register file's words per PE, log scale over [NTENSORS, hi] by gene g:
+ * one word at a time below one step (a PE's operand registers: at least
+ * one word each of W, I and O, which the template's rf keeps), then steps
+ * of STEP_WORDS as decode_words. */
+static int64_t decode_pe_words(double g, int64_t hi) {
+  if (hi < NTENSORS) return 0;
+  double v = exp(log((double)NTENSORS) + g * (log((double)hi) - log((double)NTENSORS)));
+  if (v < STEP_WORDS - 0.5 || hi < STEP_WORDS) {
+    int64_t w = (int64_t)floor(v + 0.5);
+    return clampi(w, NTENSORS, hi < STEP_WORDS - 1 ? hi : STEP_WORDS - 1);
+  }
+  int64_t w = STEP_WORDS * (int64_t)floor(v / STEP_WORDS + 0.5);
+  return clampi(w, STEP_WORDS, STEP_WORDS * (hi / STEP_WORDS));
+}
+
+/* A level's array kind by gene g: the technology model's default (a
+ * register file up to 1 KB, SRAM above) or SRAM at any size (Eyeriss's
+ * filter scratch pad, NVDLA's accumulators). */
+static uint8_t decode_mem(double g) { return g >= 0.5 ? LEVEL_MEM_SRAM : LEVEL_MEM_AUTO; }
 
 /* The template design of vector x within the budget; false if it breaks
  * the budget's bytes (then it is resampled). */
@@ -557,13 +583,15 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   int64_t P = size[0] * size[1] * size[2];
   /* Register file per PE, cluster buffers, then the global buffer from what is left. */
   int64_t room = bg->range_words - 1 - (c ? clusters : 0);
-  int64_t rf = decode_words(gene(x, 4), room / P, false);
+  int64_t rf = decode_pe_words(gene(x, 4), room / P);
   if (rf < 1) return false;
+  r->memory = decode_mem(gene(x, TEMPLATE_MEM));
   int64_t left = bg->range_words - rf * P;
   if (c) {
     int64_t cw = decode_words(gene(x, TEMPLATE_SPLIT + 1), (left - 1) / clusters, false);
     if (cw < 1) return false;
     c->capacity_words = cw;
+    c->memory = decode_mem(gene(x, TEMPLATE_MEM + 1));
     left -= cw * clusters;
     /* Without a technology node: the energy class by size, as the relative
      * scheme draws it (RF up to 1 KB per instance, buffer class above). */
@@ -595,6 +623,128 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
   a->vector = budget->vector;
   arch_finish(a);
   return refresh_costs(a) && within_budget(bg, a);
+}
+
+/* The inverse of decode_words: the gene whose words are w (hi as there). */
+static double words_gene(int64_t w, int64_t hi) {
+  if (hi < STEP_WORDS || w <= STEP_WORDS) return 0;
+  if (w >= hi) return 1;
+  return (log((double)w) - log((double)STEP_WORDS)) / (log((double)hi) - log((double)STEP_WORDS));
+}
+
+/* The inverse of decode_pe_words (at least NTENSORS words). */
+static double pe_words_gene(int64_t w, int64_t hi) {
+  if (hi <= NTENSORS || w <= NTENSORS) return 0;
+  if (w >= hi) return 1;
+  return (log((double)w) - log((double)NTENSORS)) / (log((double)hi) - log((double)NTENSORS));
+}
+
+/* One level's storage per instance, in template words. */
+static int64_t level_template_words(const Level *L, int word_bits) {
+  int64_t cap = L->capacity_words;
+  if (cap <= 0)
+    for (int t = 0; t < NTENSORS; t++) cap += L->tensor_capacity_words[t];
+  return cap * (L->word_bits > 0 ? L->word_bits : 16) / word_bits;
+}
+
+/* The template vector nearest the budget design (the search's start): the
+ * budget's PEs, its array axes in order (those of its first fanning level
+ * under the global buffer, those of a second from cluster buffers, at most
+ * ACCEL_MAX_AXES), each axis' parallel dims (1-3 of G K C P Q R S, the
+ * first three in that order if it has more), the per-PE storage as the
+ * register file, the second fanning level's as the cluster buffer, the
+ * outermost on-chip level's as the global buffer, and all of the budget's
+ * DRAM bandwidth.  The template cannot express per-tensor levels, bypass
+ * constraints or a level with no fan-out between others, so the design x
+ * decodes to is near the budget's, not equal to it; x is always a valid
+ * vector, but its design may break the budget (the caller checks). */
+static void encode_template(const Arch *budget, const Budget *bg, double *x) {
+  for (int k = 0; k < TEMPLATE_GENES; k++) x[k] = 0.5;
+  x[6] = 1.0; /* every byte per cycle of the budget's DRAM */
+  int64_t size[ACCEL_MAX_AXES];
+  uint8_t conn[ACCEL_MAX_AXES];
+  int k = 0, split = 0, fanning = 0, cluster_level = -1;
+  for (int l = 0; l < budget->nlevels && k < ACCEL_MAX_AXES; l++) {
+    const Level *L = &budget->level[l];
+    bool fans = false;
+    for (int ax = 0; ax < ACCEL_MAX_AXES && k < ACCEL_MAX_AXES; ax++) {
+      if (L->fanout[ax] <= 1) continue;
+      size[k] = L->fanout[ax];
+      conn[k++] = L->connectivity[ax];
+      fans = true;
+    }
+    if (!fans) continue;
+    if (++fanning == 1) {
+      split = k;
+    } else if (fanning == 2) {
+      cluster_level = l + 1 < budget->nlevels ? l : -1;
+    }
+  }
+  if (fanning < 2) split = 0; /* one fanning level: every axis under the global buffer */
+  if (k == 0) {               /* no array: one axis of the budget's PEs */
+    size[0] = bg->pes;
+    conn[0] = ACCEL_ALL_DIMS;
+    k = 1;
+  }
+  x[0] = (k - 0.5) / 3.0;
+  int64_t steps = bg->pes / PE_STEP;
+  x[1] = steps > 0 ? 1.0 : 0.5; /* every PE (rounded down to PE_STEP) */
+  double left = (double)(steps > 0 ? PE_STEP * steps : bg->pes);
+  for (int i = 0; i < k - 1; i++) {
+    x[2 + i] = left > 1 && size[i] > 1 ? log((double)size[i]) / log(left) : 0;
+    if (x[2 + i] > 1) x[2 + i] = 1;
+    left /= (double)size[i];
+  }
+  for (int i = 0; i < k; i++) {
+    double *imp = x + 7 + i * (NCONN + 1);
+    int m = 0;
+    for (int cd = 0; cd < NCONN; cd++) {
+      bool par = m < 3 && (conn[i] & (1u << conn_dim[cd]));
+      imp[cd] = par ? 0.9 : 0.1;
+      m += par;
+    }
+    if (m == 0) imp[1] = 0.9, m = 1; /* only N (or nothing): K */
+    imp[NCONN] = (m - 0.5) / 3.0;
+  }
+  x[TEMPLATE_SPLIT] = k >= 2 ? (split + 0.5) / k : 0;
+  /* Storage: the per-PE levels, the cluster level, the outermost level. */
+  int wb = bg->word_bits;
+  int64_t rf = 0, rf_sram = 0, cw = 0, glb = 0;
+  bool cw_sram = false;
+  for (int l = 0; l < budget->nlevels; l++) {
+    const Level *L = &budget->level[l];
+    if (L->is_dram) continue;
+    int64_t words = level_template_words(L, wb);
+    bool sram = L->memory == LEVEL_MEM_SRAM ||
+                (L->memory == LEVEL_MEM_AUTO && words * wb > RF_CLASS_WORDS * 16);
+    if (L->instances == budget->mac_instances) {
+      rf += words;
+      rf_sram += sram ? words : 0;
+    } else if (l == cluster_level) {
+      cw = words;
+      cw_sram = sram;
+    } else if (!glb) {
+      glb = words;
+    }
+  }
+  /* The array kind of most of the per-PE words, and the cluster level's. */
+  x[TEMPLATE_MEM] = 2 * rf_sram > rf ? 0.75 : 0.25;
+  x[TEMPLATE_MEM + 1] = cw_sram ? 0.75 : 0.25;
+  int64_t P = PE_STEP * steps > 0 ? PE_STEP * steps : bg->pes;
+  int64_t clusters = 1;
+  for (int i = 0; i < split; i++) clusters *= size[i];
+  bool c = split > 0;
+  int64_t room = bg->range_words - 1 - (c ? clusters : 0);
+  x[4] = pe_words_gene(rf, P > 0 ? room / P : 0);
+  int64_t rfw = decode_pe_words(x[4], P > 0 ? room / P : 0);
+  int64_t rest = bg->range_words - rfw * P;
+  if (c) {
+    x[TEMPLATE_SPLIT + 1] = words_gene(cw, (rest - 1) / clusters);
+    rest -= decode_words(x[TEMPLATE_SPLIT + 1], (rest - 1) / clusters, false) * clusters;
+  }
+  /* The global buffer is rounded down on decoding: aim a little above. */
+  double g5 = words_gene(glb + STEP_WORDS / 2, rest);
+  x[5] = g5 > 1 ? 1 : g5;
 }
 
 /* The budget's own design resized by x (sizing only). */
@@ -1714,13 +1864,29 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       goto done;
     }
   {
-    /* The search starts at the centre of the space, except: the budget's
-     * whole DRAM bandwidth, and a global buffer of every byte the register
-     * files leave.  Neither costs energy per access in the presets' scheme
-     * (only area), so less is worth trying, not starting from. */
-    for (int k = 0; k < dim; k++) x0[k] = 0.5;
-    x0[o->sizing_only ? 0 : 6] = 1.0;
-    if (!o->sizing_only) x0[5] = 1.0;
+    /* The search starts at the budget design: with --sizing-only the
+     * centre of the space (every gene 0.5) but all of the budget's DRAM
+     * bandwidth, which is the budget design itself; the template search at
+     * the template design nearest it (encode_template), or, if that breaks
+     * the budget, at the centre with the budget's whole DRAM bandwidth and
+     * a global buffer of every byte the register files leave.  So a search
+     * never ends worse than the template's form of its baseline, as scored
+     * (docs/search.md, "The start"). */
+    Arch probe;
+    bool fits = false;
+    if (!o->sizing_only) {
+      encode_template(budget, &bg, x0);
+      /* The template's global buffer may cost a little more area than the
+       * budget's (its banks, its keeps): a smaller one, in steps of half a
+       * percent of the gene's range, until the design fits. */
+      for (int t = 0; t < 200 && !(fits = decode_template(budget, &bg, x0, &probe)); t++)
+        x0[5] = x0[5] > 0.005 ? x0[5] - 0.005 : 0;
+    }
+    if (!fits) {
+      for (int k = 0; k < dim; k++) x0[k] = 0.5;
+      x0[o->sizing_only ? 0 : 6] = 1.0;
+      if (!o->sizing_only) x0[5] = 1.0;
+    }
     opt_set_mean(opt, x0);
   }
   uint64_t fp = fingerprint(w, budget, o, dim);
