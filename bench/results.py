@@ -25,8 +25,9 @@ design's, if the design's schedule is not the one --schedule asked for, if a
 search ran under another --assume, or if random search scored a different
 number of candidates.
 
-and a roofline bound under the cost model: every layer's compulsory DRAM
-traffic at the budget's bandwidth and its MACs on all of the budget's PEs.
+and a roofline bound under the cost model: the compulsory DRAM traffic at
+the budget's bandwidth and the MACs on all of the budget's PEs, each MAC
+with the least on-chip energy its operands need (docs/search.md).
 
   bench/results.py NAASC [--quick] [--budgets eyeriss,...] [--networks a,b]
                    [--schedule fused|layer] [--transformers] [--assume physical|naas]
@@ -162,7 +163,7 @@ def table(results, a, machine, pending=()):
                  f"{a.map_budget} and one of 20,000 mapper evaluations per layer, the better kept "
                  "(result.json's `effort`, checked equal). Ratios are baseline / searched (higher is better for the searched design). "
                  "`bound` is the most any design within the budget could gain in EDP under our cost model: "
-                 "baseline EDP / (compulsory DRAM traffic at the budget's bandwidth, MACs on all its PEs; "
+                 "baseline EDP / (compulsory DRAM traffic at the budget's bandwidth, MACs on all its PEs, each MAC with the least on-chip energy its operands need (docs/search.md); "
                  + ("compulsory: the network's inputs, outputs and weights" if a.schedule == "fused" else "compulsory: every layer's inputs, outputs and weights") + ").")
     if pending:
         argv = list(a.argv)

@@ -179,7 +179,8 @@ Rc naas_drive_mkdir(const char *dir, Diag *d) {
  * activation a mac nest reads as W: weight_words), the model's
  * inputs read once and its outputs written once; cycles, the larger of
  * that traffic at b's bandwidth and all MACs on all PEs.  Energy: the
- * traffic at b's DRAM read energy plus the MACs.  Geomean over models;
+ * traffic at b's DRAM read energy plus the MACs, each with the least
+ * on-chip energy its operands need (mac_operand_pj).  Geomean over models;
  * *words: the compulsory words, geomean likewise. */
 static double io_words(const Module *m) {
   double words = 0;
@@ -218,9 +219,58 @@ static double weight_words(const Module *m) {
   return words;
 }
 
+/* The least on-chip energy a MAC's operands cost in any design within
+ * budget b, under the cost model (docs/cost-model.md, sections 4-6): each
+ * MAC reads its W and I and updates its O either at the innermost level
+ * that keeps the tensor (one access per MAC: nothing fans out below it)
+ * or through a network hop (one word per MAC to or from each PE that
+ * level's fan-out reaches).  So per tensor at least the cheaper of one
+ * access to the smallest array of the technology model (depth 1, the
+ * tensor's width; a register file or an SRAM, whichever costs less) and
+ * one hop over the shortest wire (a PE that is one MAC wide, the square
+ * root of b's MAC area).  Designs that move a block of several words per
+ * access could pay less per word; the template's levels move one.  0 for
+ * a budget without a technology node (energies given, no model to ask)
+ * and under --assume naas, where the relative scheme charges no hop below
+ * the outermost fanning level, so a multicast operand's access can be
+ * shared by any number of MACs. */
+static double mac_operand_pj(const Arch *b) {
+  if (b->tech_nm <= 0 || b->assume == ARCH_ASSUME_NAAS) return 0;
+  Diag quiet;
+  diag_init(&quiet, NULL, NULL);
+  double sum = 0;
+  for (int t = 0; t < NTENSORS; t++) {
+    int bits = arch_tensor_bits(b, t);
+    double least = INFINITY;
+    TechKind kinds[2] = {TECH_REGFILE, TECH_SRAM};
+    for (int k = 0; k < 2; k++) {
+      TechComponent c;
+      TechCost e;
+      tech_init(&c, kinds[k]);
+      c.node_nm = b->tech_nm;
+      c.depth = 1;
+      c.width = bits;
+      if (tech_eval(&c, &e, &quiet, "bound") != RC_OK) continue;
+      double pj = t == TENSOR_O ? e.update_pj : e.read_pj;
+      if (pj < least) least = pj;
+    }
+    TechComponent c;
+    TechCost e;
+    tech_init(&c, TECH_NOC);
+    c.node_nm = b->tech_nm;
+    c.width = bits;
+    c.length_mm = sqrt(b->mac_area_um2) * 1e-3;
+    if (c.length_mm > 0 && tech_eval(&c, &e, &quiet, "bound") == RC_OK && e.energy_pj < least)
+      least = e.energy_pj;
+    if (isfinite(least)) sum += least;
+  }
+  return sum;
+}
+
 static void roofline(const NaasWorkload *w, const Arch *b, bool network, double *cyc, double *en,
                      double *edp, double *words) {
   double le = 0, lc = 0, lw = 0, E1 = 0, C1 = 0, T1 = 0;
+  double e_mac = b->mac_energy_pj + mac_operand_pj(b);
   const Level *D = &b->level[0];
   double bw = D->shared_bw > 0 ? D->shared_bw
               : D->read_bw > 0 ? D->read_bw + (D->write_bw > 0 ? D->write_bw : 0)
@@ -239,7 +289,7 @@ static void roofline(const NaasWorkload *w, const Arch *b, bool network, double 
       double macs = (double)problem_macs(p), c1 = macs / (double)b->mac_instances,
              c2 = bw > 0 ? (W + I + O) / bw : 0;
       C += (double)l->count * (c1 > c2 ? c1 : c2);
-      E += (double)l->count * ((W + I + O) * D->e_read_pj + macs * b->mac_energy_pj);
+      E += (double)l->count * ((W + I + O) * D->e_read_pj + macs * e_mac);
       Tl += (double)l->count * (W + I + O);
       Wn += (double)l->count * W;
       macs_n += (double)l->count * macs;
@@ -248,7 +298,7 @@ static void roofline(const NaasWorkload *w, const Arch *b, bool network, double 
       double T = (w->module[m] ? weight_words(w->module[m]) : Wn) + io_words(w->module[m]);
       double c1 = macs_n / (double)b->mac_instances, c2 = bw > 0 ? T / bw : 0;
       C = c1 > c2 ? c1 : c2;
-      E = T * D->e_read_pj + macs_n * b->mac_energy_pj;
+      E = T * D->e_read_pj + macs_n * e_mac;
       Tl = T;
     }
     le += log(E);
