@@ -111,6 +111,7 @@
 #define PE_STEP 8          /* NAAS's PE step */
 #define NCONN 7            /* G K C P Q R S: the dims whose importance is encoded */
 #define MAX_RESAMPLE 32
+#define TEMPLATE_MAX_BANKS 32 /* the technology model's most banks (backend/tech.c, BANKS_MAX) */
 
 static const int conn_dim[NCONN] = {DIM_G, DIM_K, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S};
 
@@ -492,6 +493,14 @@ static int64_t decode_words(double g, int64_t hi, bool round_down) {
   return clampi(w, STEP_WORDS, STEP_WORDS * (hi / STEP_WORDS));
 }
 
+/* One level's storage per instance, in template words. */
+static int64_t level_template_words(const Level *L, int word_bits) {
+  int64_t cap = L->capacity_words;
+  if (cap <= 0)
+    for (int t = 0; t < NTENSORS; t++) cap += L->tensor_capacity_words[t];
+  return cap * (L->word_bits > 0 ? L->word_bits : 16) / word_bits;
+}
+
 /* A register file's words per PE, log scale over [NTENSORS, hi] by gene g:
  * one word at a time below one step (a PE's operand registers: at least
  * one word each of W, I and O, which the template's rf keeps), then steps
@@ -609,6 +618,18 @@ static bool decode_template(const Arch *budget, const Budget *bg, const double *
     g->read_bw = bl->read_bw;
     g->write_bw = bl->write_bw;
     g->shared_bw = bl->shared_bw;
+    /* and its SRAM organisation: its block (words per access) and its
+     * bank size, so a larger or smaller buffer has more or fewer banks of
+     * the budget's size (the technology model's limit: TEMPLATE_MAX_BANKS). */
+    g->block_words = bl->block_words > 1 ? bl->block_words : 1;
+    int64_t bw = level_template_words(bl, bg->word_bits);
+    if (bl->banks > 1 && bw > 0) {
+      int64_t per = (bw + bl->banks - 1) / bl->banks;
+      int64_t depth = glb / g->block_words;
+      g->banks =
+          (int)clampi((glb + per - 1) / per, 1,
+                      depth < TEMPLATE_MAX_BANKS ? (depth > 0 ? depth : 1) : TEMPLATE_MAX_BANKS);
+    }
   }
   g->e_read_pj = g->e_fill_pj = g->e_update_pj = E_GLB;
   g->noc_pj_per_hop =
@@ -637,14 +658,6 @@ static double pe_words_gene(int64_t w, int64_t hi) {
   if (hi <= NTENSORS || w <= NTENSORS) return 0;
   if (w >= hi) return 1;
   return (log((double)w) - log((double)NTENSORS)) / (log((double)hi) - log((double)NTENSORS));
-}
-
-/* One level's storage per instance, in template words. */
-static int64_t level_template_words(const Level *L, int word_bits) {
-  int64_t cap = L->capacity_words;
-  if (cap <= 0)
-    for (int t = 0; t < NTENSORS; t++) cap += L->tensor_capacity_words[t];
-  return cap * (L->word_bits > 0 ? L->word_bits : 16) / word_bits;
 }
 
 /* The template vector nearest the budget design (the search's start): the
