@@ -29,7 +29,7 @@
  *     naasc_nas_drive likewise is the whole `naasc --search --nas` run
  *     (tools/naasc_nas.c): search/'s nas_drive given the cell builder
  *     (frontend/'s zoo, passes/' folding and lowering) plus the network's
- *     report;
+ *     report; the search's new bests reach the caller's on_progress;
  *   - naasc_opt_run is naasc-opt's run (tools/naasc_opt.c): options of
  *     naasc_opt_options_create (opt set: messages named "naasc-opt", the
  *     pipeline not cut at `lower` and chosen by the input when not given),
@@ -2043,6 +2043,25 @@ static Rc nas_report(const char *dir, const NasDriveResult *r, Diag *d) {
   return rc;
 }
 
+/* The caller's progress callback (NaascNasDriveOptions.on_progress). */
+typedef struct {
+  NaascNasProgressFn fn;
+  void *user;
+} NasProgressTo;
+
+/* The driver's new bests (NasDriveOptions.on_best) as the API tells them. */
+static void nas_progress(void *user, int scored, int64_t proposals, const NasPoint *best,
+                         bool met) {
+  const NasProgressTo *to = user;
+  uint8_t ops[NB201_EDGES];
+  char arch[NB201_ARCH_MAX];
+  nb201_decode(best->code, ops);
+  nb201_format(ops, arch, sizeof arch);
+  NaascNasProgress e = {scored,    proposals,       best->code,   arch, best->acc,
+                        best->edp, best->energy_pj, best->cycles, met};
+  to->fn(to->user, &e);
+}
+
 NaascStatus naasc_nas_drive(NaascContext *ctx, const NaascNasDriveOptions *po, char **summary) {
   Call c;
   if (summary) *summary = NULL;
@@ -2051,6 +2070,8 @@ NaascStatus naasc_nas_drive(NaascContext *ctx, const NaascNasDriveOptions *po, c
   NasDriveOptions o;
   Nb201Dataset dataset = NB201_CIFAR10;
   if (!nas_options(po, &o, &dataset, &c.d)) return call_end(&c, RC_USAGE);
+  NasProgressTo to = {po->on_progress, po->on_progress_user};
+  if (to.fn) o.on_best = nas_progress, o.on_best_user = &to;
   const char *dir = po->dir ? po->dir : "naasc-nas";
   Arch *budget = calloc(1, sizeof *budget);
   if (!budget) return call_end(&c, RC_INTERNAL);

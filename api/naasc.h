@@ -471,6 +471,21 @@ NaascStatus naasc_search_drive(NaascContext *ctx, const NaascSearchDriveOptions 
  * them (network.report.txt, .json, .svg; under the schedule the design was
  * scored with).  Fill the options with naasc_nas_drive_options_default,
  * then set fields; strings are borrowed for the call. */
+
+/* A network scored that is the best so far (by the bound, then the
+ * objective): what `naasc --search --nas --progress` prints a line for. */
+typedef struct {
+  int networks;     /* networks scored so far, this one included */
+  int64_t proposed; /* cells proposed so far, repeats included */
+  int cell;         /* its cell: the 6 ops as a base-5 number, edge 0 lowest (docs/nas.md) */
+  const char *arch; /* its arch string ("|nor_conv_3x3~0|+|...|"); borrowed for the call */
+  double accuracy;  /* percent, as the search saw it (predicted with labels) */
+  double edp, energy_pj, cycles; /* on its accelerator */
+  int met;                       /* it meets the bound */
+} NaascNasProgress;
+/* Called during naasc_nas_drive, from its thread, for each new best. */
+typedef void (*NaascNasProgressFn)(void *user, const NaascNasProgress *p);
+
 typedef struct {
   const char *space;   /* "nasbench201" (the one space) */
   const char *dataset; /* "cifar10" (default), "cifar100", "imagenet16-120" */
@@ -496,7 +511,10 @@ typedef struct {
   int no_baselines;        /* skip the most-accurate-network baselines */
   const char *reference;   /* also compare with this cell (arch string or index), or NULL */
   const char *data;        /* the accuracy table, or NULL: found as data/nasbench201 says */
-  int progress;            /* progress lines on stderr (the search's own) */
+  int progress;            /* with labels, the predictor's line (its Kendall tau) to the
+                              context's diagnostic handler */
+  NaascNasProgressFn on_progress; /* told of each new best network (may be NULL) */
+  void *on_progress_user;
 } NaascNasDriveOptions;
 
 void naasc_nas_drive_options_default(NaascNasDriveOptions *o);

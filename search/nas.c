@@ -91,9 +91,7 @@ static int score(Run *u, int code) {
   if (r->closest < 0 || nas_better(u->o, &p, &r->hist[r->closest])) {
     r->closest = i;
     if (u->o->progress)
-      fprintf(stderr, "nas: %d cells scored, %lld proposed: best cell %d acc %.2f%% edp %.4g%s\n",
-              r->nhist, (long long)r->proposals, code, p.acc, p.edp,
-              feasible(u->o, &p) ? "" : " (bound not met)");
+      u->o->progress(u->o->progress_user, r->nhist, r->proposals, &p, feasible(u->o, &p));
   }
   return i;
 }

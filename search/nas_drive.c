@@ -373,7 +373,8 @@ Rc nas_drive(const NasDriveOptions *dopt, const Arch *budget, const char *dir, N
   o.accuracy = seen;
   o.hw = hw_callback;
   o.hw_ctx = &h;
-  o.progress = progress;
+  o.progress = dopt->on_best;
+  o.progress_user = dopt->on_best_user;
   NasResult nr = {0};
   if (!cache && rc == RC_OK) rc = RC_INTERNAL;
   if (rc == RC_OK) rc = nas_search(&o, &nr, d);

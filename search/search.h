@@ -452,6 +452,12 @@ const char *naas_objective_label(NaasObjective obj);
 
 /* naasc --search --nas nasbench201 (docs/nas.md). */
 typedef Rc (*NasBuildFn)(void *ctx, int code, Module **out, Diag *d);
+typedef struct NasPoint NasPoint; /* a cell scored (below) */
+/* Told of each cell scored that is the best so far (by nas_better): the
+ * cells scored and proposed (repeats included) until then, the cell's
+ * point, and whether it meets the bound. */
+typedef void (*NasProgressFn)(void *user, int scored, int64_t proposals, const NasPoint *best,
+                              bool met);
 
 typedef struct {
   int dataset;           /* Nb201Dataset (frontend/frontend.h) */
@@ -467,10 +473,12 @@ typedef struct {
   int64_t naas_iterations, naas_popsize, map_budget, jobs; /* each network's co-search */
   bool baselines;   /* score the most accurate network on the budget design too */
   bool fixed;       /* every network on the budget design as is */
-  bool progress;    /* progress lines where d reports (stderr in naasc) */
+  bool progress;    /* the predictor's line where d reports (stderr in naasc) */
   NasBuildFn build; /* builds and lowers a cell's network into *out (freed with
                        module_destroy); the zoo and the lowering live above search/ */
   void *build_ctx;
+  NasProgressFn on_best; /* told of the network search's new bests (NasOptions.progress), or NULL */
+  void *on_best_user;
 } NasDriveOptions;
 
 typedef struct {
@@ -547,11 +555,11 @@ Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, do
 #define NAS_OPS 5
 #define NAS_CELLS 15625 /* 5^6 */
 
-typedef struct {
+struct NasPoint {
   int code;                      /* the cell */
   double acc;                    /* the accuracy the search saw (measured or predicted), percent */
   double edp, energy_pj, cycles; /* the hardware score of its network */
-} NasPoint;
+};
 
 /* Scores cell `code` on hardware: fills out->edp, energy_pj, cycles. */
 typedef Rc (*NasHwFn)(void *ctx, int code, NasPoint *out, Diag *d);
@@ -572,7 +580,8 @@ typedef struct {
   const double *accuracy; /* [NAS_CELLS] by code; NaN: not a network */
   NasHwFn hw;
   void *hw_ctx;
-  bool progress; /* a line per new best on stderr */
+  NasProgressFn progress; /* called on each new best, or NULL */
+  void *progress_user;
 } NasOptions;
 
 typedef struct {

@@ -57,6 +57,14 @@ static const char usage_text[] =
     "  -o DIR               output directory (default naasc-nas)\n"
     "  --progress           progress lines on stderr\n";
 
+/* --progress: a line on stderr per new best network. */
+static void print_progress(void *user, const NaascNasProgress *p) {
+  (void)user;
+  fprintf(stderr, "nas: %d cells scored, %lld proposed: best cell %d acc %.2f%% edp %.4g%s\n",
+          p->networks, (long long)p->proposed, p->cell, p->accuracy, p->edp,
+          p->met ? "" : " (bound not met)");
+}
+
 static int usage_error(const char *fmt, const char *arg) {
   return cli_usage_error("naasc --search --nas nasbench201 --help", fmt, arg);
 }
@@ -156,6 +164,7 @@ int naasc_nas_main(int argc, char **argv) {
   o.naas_iterations = naas_iters, o.naas_popsize = naas_pop, o.map_budget = map_budget;
   o.jobs = jobs > INT_MAX ? INT_MAX : (int)jobs;
   o.no_baselines = !baselines, o.fixed = fixed, o.progress = progress;
+  if (progress) o.on_progress = print_progress;
   o.reference = reference;
   o.data = data;
   NaascContext *ctx = cli_context();

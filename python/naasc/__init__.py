@@ -10,6 +10,16 @@ API of api/naasc.h; docs/api.md).  Only the standard library is needed.
     s = naasc.Search(naasc.Target("eyeriss"), iterations=2, popsize=4, map_budget=200)
     s.add(m); s.run(progress=lambda g, n: print(g, n)); s.result(); s.design()
 
+The command line's own runs, with its flags and files:
+
+    mod = naasc.compile_file("m.onnx", target="eyeriss", emit="cmd", out="m.cmd")
+    mod.lower().emit("cmd", "m.cmd")            # naasc m.onnx --target eyeriss -o m.cmd
+    ir = naasc.opt("m.nir", pipeline="map{budget=200},verify", target="eyeriss")  # naasc-opt
+    naasc.tech("sram", depth=2048, width=256, technology="45nm")  # naasc tech: a dict
+    naasc.cost_table(arch, problem, mapping)    # naasc cost's figures as text
+    run = naasc.search_drive(["alexnet"], "eyeriss", dir="out")   # naasc --search
+    run = naasc.nas_drive("eyeriss", min_accuracy=90, on_progress=print)  # naasc --search --nas
+
 Every failure raises naasc.Error, whose message is the located message of
 the C library ("a.yaml:3:5: error: ...") and whose .status is the C status.
 
@@ -17,6 +27,7 @@ The library is found through the environment variable NAASC_LIBRARY (a
 path to libnaasc.so), else the path CMake wrote into _build.py beside this
 file (the build tree's copy of the package), else the system's loader.
 """
+import collections
 import ctypes
 import json
 import os
@@ -25,7 +36,10 @@ import sys
 import tempfile
 
 __all__ = ["Error", "Model", "Target", "Module", "Problem", "Mapping", "Search", "cost",
-           "map_layer", "load_layer", "timeloop_load", "timeloop_write", "presets", "version"]
+           "map_layer", "load_layer", "timeloop_load", "timeloop_write", "presets", "version",
+           "CompileOptions", "compile_file", "opt", "run_pipeline", "cost_table", "tech",
+           "tech_json", "zoo_list", "search_drive", "nas_drive", "DriveRun",
+           "set_diagnostic_handler"]
 
 OK, BADINPUT, USAGE, INTERNAL = 0, 1, 2, 3
 MAX_LEVELS = 8
@@ -33,11 +47,14 @@ NAME_MAX = 48
 
 
 class Error(Exception):
-    """A failed call of the C API: str(e) is its located message."""
+    """A failed call of the C API: str(e) is its located message.  The
+    drivers' errors also carry .summary, what the command would have
+    printed on stdout (None for other calls)."""
 
-    def __init__(self, status, message):
+    def __init__(self, status, message, summary=None):
         super().__init__(message)
         self.status = status
+        self.summary = summary
 
 
 def _library_path():
@@ -84,7 +101,50 @@ class _SearchResult(ctypes.Structure):
                 ("iterations", _i64), ("seconds", ctypes.c_double)]
 
 
+_GENERATION = ctypes.CFUNCTYPE(None, _p, _i64)
+
+
+class _SearchDriveOptions(ctypes.Structure):  # NaascSearchDriveOptions
+    _fields_ = [("models", ctypes.POINTER(_c)), ("nmodels", ctypes.c_int), ("budget", _c),
+                ("dir", _c), ("objective", _c), ("max_area_um2", ctypes.c_double),
+                ("max_power_mw", ctypes.c_double), ("max_cycles", ctypes.c_double),
+                ("max_energy_pj", ctypes.c_double), ("byte_budget", ctypes.c_int),
+                ("assume", _c), ("precision", _c), ("accuracy_table", _c),
+                ("iterations", _i64), ("popsize", ctypes.c_int), ("map_budget", _i64),
+                ("final_map_budget", _i64), ("optimizer", _c), ("sizing_only", ctypes.c_int),
+                ("mapper_screen", ctypes.c_int), ("no_prune", ctypes.c_int), ("schedule", _c),
+                ("fixed", ctypes.c_int), ("fixed_as_built", ctypes.c_int),
+                ("no_baseline", ctypes.c_int), ("seed", ctypes.c_uint64), ("jobs", ctypes.c_int),
+                ("checkpoint", _c), ("resume", ctypes.c_int), ("stop_after_iteration", _i64),
+                ("on_generation", _GENERATION),
+                ("on_generation_user", _p), ("progress", ctypes.c_int), ("rank", ctypes.c_int),
+                ("nranks", ctypes.c_int)]
+
+
+class _NasProgress(ctypes.Structure):  # NaascNasProgress
+    _fields_ = [("networks", ctypes.c_int), ("proposed", _i64), ("cell", ctypes.c_int),
+                ("arch", _c), ("accuracy", ctypes.c_double), ("edp", ctypes.c_double),
+                ("energy_pj", ctypes.c_double), ("cycles", ctypes.c_double), ("met", ctypes.c_int)]
+
+
+_NAS_PROGRESS = ctypes.CFUNCTYPE(None, _p, ctypes.POINTER(_NasProgress))
+
+
+class _NasDriveOptions(ctypes.Structure):  # NaascNasDriveOptions
+    _fields_ = [("space", _c), ("dataset", _c), ("budget", _c), ("dir", _c),
+                ("min_accuracy", ctypes.c_double), ("max_edp", ctypes.c_double),
+                ("cycles", _i64), ("population", _i64), ("sample", _i64),
+                ("seed", ctypes.c_uint64), ("labels", _i64), ("pseudo_rounds", _i64),
+                ("pseudo_pool", _i64), ("verify", _i64), ("naas_iterations", _i64),
+                ("naas_popsize", _i64), ("map_budget", _i64), ("jobs", ctypes.c_int),
+                ("fixed", ctypes.c_int), ("no_baselines", ctypes.c_int), ("reference", _c),
+                ("data", _c), ("progress", ctypes.c_int),
+                ("on_progress", _NAS_PROGRESS),
+                ("on_progress_user", _p)]
+
+
 _PROGRESS = ctypes.CFUNCTYPE(None, _p, _i64, _i64)
+_DIAG = ctypes.CFUNCTYPE(None, _p, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t)
 _PP = ctypes.POINTER(_p)
 _PS = ctypes.POINTER(ctypes.c_char_p)
 
@@ -104,7 +164,13 @@ _sig("naasc_context_error", _c, _p)
 _sig("naasc_context_set_jobs", None, _p, ctypes.c_int)
 _sig("naasc_string_free", None, _p)
 _sig("naasc_model_import", ctypes.c_int, _p, _c, _PS, ctypes.c_int, _PP)
+_sig("naasc_context_set_diagnostic_handler", None, _p, _DIAG, _p)
 _sig("naasc_model_zoo", ctypes.c_int, _p, _c, ctypes.c_uint64, _PP)
+_sig("naasc_model_zoo_shapes", ctypes.c_int, _p, _c, _PP)
+_sig("naasc_zoo_count", ctypes.c_int)
+_sig("naasc_zoo_name", _c, ctypes.c_int)
+_sig("naasc_zoo_description", _c, ctypes.c_int)
+_sig("naasc_model_write_onnx", ctypes.c_int, _p, _p, _c)
 _sig("naasc_model_destroy", None, _p)
 _sig("naasc_model_name", _c, _p)
 _sig("naasc_model_summary", ctypes.c_int, _p, _p, _PP)
@@ -115,11 +181,31 @@ _sig("naasc_target_name", _c, _p)
 _sig("naasc_target_levels", ctypes.c_int, _p)
 _sig("naasc_target_level_name", _c, _p, ctypes.c_int)
 _sig("naasc_target_print", ctypes.c_int, _p, _p, _PP)
+_sig("naasc_target_set_precision", ctypes.c_int, _p, _p, _c)
 _sig("naasc_target_presets", _PS, ctypes.POINTER(ctypes.c_int))
 _sig("naasc_compile", ctypes.c_int, _p, _p, _p, _c, _PP)
 _sig("naasc_module_destroy", None, _p)
 _sig("naasc_module_report", ctypes.c_int, _p, _p, _c, _PP)
 _sig("naasc_module_print", ctypes.c_int, _p, _p, _PP)
+_sig("naasc_compile_options_create", _p)
+_sig("naasc_opt_options_create", _p)
+_sig("naasc_compile_options_destroy", None, _p)
+_sig("naasc_compile_options_parse_flag", ctypes.c_int, _p, _p, ctypes.c_int, _PS,
+     ctypes.POINTER(ctypes.c_int))
+_sig("naasc_compile_options_add_input_shape", ctypes.c_int, _p, _p, _c)
+_sig("naasc_compile_options_add_input_data", ctypes.c_int, _p, _p, _c)
+_sig("naasc_compile_options_set_schedule", None, _p, _c)
+_sig("naasc_compile_options_set_emit", None, _p, _c, _c)
+_sig("naasc_compile_options_set_dump_handler", None, _p, _DIAG, _p)
+_sig("naasc_compile_options_setup", ctypes.c_int, _p, _p, _DIAG, _p)
+_sig("naasc_compile_options_has_target", ctypes.c_int, _p)
+_sig("naasc_compile_options_lowers", ctypes.c_int, _p)
+_sig("naasc_compile_options_lists", ctypes.c_int, _p)
+_sig("naasc_compile_file", ctypes.c_int, _p, _c, _p, _PP)
+_sig("naasc_module_lower", ctypes.c_int, _p, _p)
+_sig("naasc_module_emit", ctypes.c_int, _p, _p, _c, _c, _PP)
+_sig("naasc_opt_run", ctypes.c_int, _p, _p, _c, _c, _DIAG, _p, _PP)
+_sig("naasc_ir_run_pipeline", ctypes.c_int, _p, _c, _c, _c, _PP)
 _sig("naasc_problem_load", ctypes.c_int, _p, _c, _PP)
 _sig("naasc_problem_destroy", None, _p)
 _sig("naasc_problem_name", _c, _p)
@@ -131,6 +217,8 @@ _sig("naasc_timeloop_load", ctypes.c_int, _p, _PS, ctypes.c_int, _PP, _PP, _PP)
 _sig("naasc_timeloop_write", ctypes.c_int, _p, _c, _c, _p, _p, _p)
 _sig("naasc_cost", ctypes.c_int, _p, _p, _p, _p, ctypes.POINTER(_Cost))
 _sig("naasc_cost_files", ctypes.c_int, _p, _c, _c, _c, ctypes.POINTER(_Cost))
+_sig("naasc_cost_table", ctypes.c_int, _p, _p, _p, _p, _PP)
+_sig("naasc_tech", ctypes.c_int, _p, _c, _PS, ctypes.c_int, _PP)
 _sig("naasc_map", ctypes.c_int, _p, _p, _p, ctypes.POINTER(_MapOptions), _PP,
      ctypes.POINTER(_Cost))
 _sig("naasc_search_create", ctypes.c_int, _p, _p, ctypes.POINTER(_SearchOptions), _PP)
@@ -140,6 +228,10 @@ _sig("naasc_search_run", ctypes.c_int, _p, _p, _PROGRESS, _p)
 _sig("naasc_search_result", ctypes.c_int, _p, _p, ctypes.POINTER(_SearchResult))
 _sig("naasc_search_design", ctypes.c_int, _p, _p, _PP)
 _sig("naasc_search_log", ctypes.c_int, _p, _p, _PP)
+_sig("naasc_search_drive_options_default", None, ctypes.POINTER(_SearchDriveOptions))
+_sig("naasc_search_drive", ctypes.c_int, _p, ctypes.POINTER(_SearchDriveOptions), _PP)
+_sig("naasc_nas_drive_options_default", None, ctypes.POINTER(_NasDriveOptions))
+_sig("naasc_nas_drive", ctypes.c_int, _p, ctypes.POINTER(_NasDriveOptions), _PP)
 
 if _lib.naasc_api_version() != 1:
     raise ImportError(f"{_library_path()}: C API version {_lib.naasc_api_version()}, expected 1")
@@ -168,6 +260,28 @@ def _string(fn, *args):
         _lib.naasc_string_free(out)
 
 
+def _take(ptr):
+    """A heap string of the library (a c_void_p, may be NULL) as str, freed."""
+    if not ptr:
+        return None
+    try:
+        return ctypes.string_at(ptr).decode("utf-8")
+    finally:
+        _lib.naasc_string_free(ptr)
+
+
+def _texts(chunks):
+    """A _DIAG function appending the text it is given to chunks (bytes)."""
+    return _DIAG(lambda _user, text, n: chunks.append(ctypes.string_at(text, n)))
+
+
+def _calls(fn):
+    """A _DIAG function giving fn the text as str, or a null one if fn is None."""
+    if fn is None:
+        return _DIAG()
+    return _DIAG(lambda _user, text, n: fn(ctypes.string_at(text, n).decode("utf-8", "replace")))
+
+
 def version():
     return _lib.naasc_version().decode()
 
@@ -181,6 +295,27 @@ def presets():
 def set_jobs(jobs):
     """Threads the mapper and the search may use."""
     _lib.naasc_context_set_jobs(_ctx, int(jobs))
+
+
+_diagnostic_fn = None  # the handler set, kept alive while it is
+
+
+def set_diagnostic_handler(fn):
+    """fn(text) is given the text of every message as a call reports it:
+    errors, and the warnings and notes of calls that succeed (what the
+    command line prints to stderr, newlines included; a message may come
+    in more than one piece).  None: no handler (the default).  An
+    exception in fn is printed by ctypes and ignored."""
+    global _diagnostic_fn
+    f = _calls(fn)
+    _lib.naasc_context_set_diagnostic_handler(_ctx, f, None)
+    _diagnostic_fn = f if fn is not None else None
+
+
+def zoo_list():
+    """The zoo's networks ({name: description}, in `naasc zoo --list`'s order)."""
+    return {_lib.naasc_zoo_name(i).decode(): _lib.naasc_zoo_description(i).decode()
+            for i in range(_lib.naasc_zoo_count())}
 
 
 class _Handle:
@@ -217,8 +352,16 @@ class Model(_Handle):
         super().__init__(out)
 
     @classmethod
-    def zoo(cls, name, seed=1):
+    def zoo(cls, name, seed=1, weights=True):
+        """A network of the zoo (zoo_list()), weights drawn from seed; with
+        weights=False every parameter is a graph input of its shape."""
+        if not weights:
+            return _new(cls, _lib.naasc_model_zoo_shapes, name.encode())
         return _new(cls, _lib.naasc_model_zoo, name.encode(), seed)
+
+    def write_onnx(self, path):
+        """Writes the model as imported as an ONNX file (opset 13), atomically."""
+        _check(_lib.naasc_model_write_onnx(_ctx, self, _b(path)))
 
     @property
     def name(self):
@@ -265,6 +408,13 @@ class Target(_Handle):
         """The target in naasc's architecture YAML (parses back)."""
         return _string(_lib.naasc_target_print, self)
 
+    def set_precision(self, precision):
+        """The target at precision ("w8a8", "int8", "fp16", ... as --precision
+        takes; docs/technology.md): its word widths, energies and area.
+        Returns the target."""
+        _check(_lib.naasc_target_set_precision(_ctx, self, _b(precision)))
+        return self
+
 
 class Module(_Handle):
     """A model compiled for a target (Model.compile)."""
@@ -281,6 +431,148 @@ class Module(_Handle):
     def nir(self):
         """The loop-nest IR with its mappings (docs/ir.md)."""
         return _string(_lib.naasc_module_print, self)
+
+    def lower(self):
+        """compile_file's module: runs the rest of the pipeline (from
+        `lower`), attaches the schedule's groups when the options' emit is
+        "nir", "cmd" or "cmd-text", verifies.  Returns the module."""
+        _check(_lib.naasc_module_lower(_ctx, self))
+        return self
+
+    def emit(self, kind, path=None):
+        """One output as the command line emits it: "summary", "graph",
+        "onnx" (to path) before lower(); after it "nir" (with path, the
+        weights go to PATH.weights), "cmd" (to path), "cmd-text",
+        "timeloop" (folder path), "report" (the table; with path the JSON
+        there and an SVG beside it), "schedule".  Returns the text of the
+        kinds that have one, else None."""
+        text = _p()
+        status = _lib.naasc_module_emit(_ctx, self, _b(kind), _b(path), ctypes.byref(text))
+        out = _take(text)
+        _check(status)
+        return out
+
+
+class CompileOptions(_Handle):
+    """The command line's compile flags (`naasc MODEL FLAGS...`) for
+    compile_file.  Flags as the command line spells them ("-O0",
+    "--print-ir-after=lower", "--target", "eyeriss": the pass manager's,
+    the instrumentation's, --no-fold, --allow-unsupported), and keywords:
+    target, pipeline (-p), precision, jobs, no_fold, allow_unsupported,
+    input_shapes ({"x": (1, 3, 32, 32)} or "1x3x32x32"), input_data
+    ({"x": "x.pb"}), schedule ("best", "layer" or a file), emit and out
+    (what will be emitted and its path: the compile keeps the weights a
+    stream or a .nir file needs), dump (a callable given the text of the
+    --print-ir-* dumps as it is written, in pieces).  The pipeline is set up here (plugins loaded):
+    .listing is what --list-passes and --print-pipeline print, .has_target,
+    .lowers and .lists say what the flags asked for."""
+    _destroy = _lib.naasc_compile_options_destroy
+
+    def __init__(self, *flags, target=None, pipeline=None, precision=None, jobs=None,
+                 no_fold=False, allow_unsupported=False, input_shapes=None, input_data=None,
+                 schedule=None, emit=None, out=None, dump=None):
+        super().__init__(_lib.naasc_compile_options_create())
+        if not self._as_parameter_:
+            raise MemoryError("naasc_compile_options_create")
+        more = (["--no-fold"] if no_fold else []) + (
+            ["--allow-unsupported"] if allow_unsupported else [])
+        self._fill("naasc", flags, target, pipeline, precision, jobs, input_shapes, more)
+        for name, path in (input_data or {}).items():
+            self._keep.append(f"{name}={os.fsdecode(path)}".encode())
+            _check(_lib.naasc_compile_options_add_input_data(_ctx, self, self._keep[-1]))
+        chunks = []
+        _check(_lib.naasc_compile_options_setup(_ctx, self, _texts(chunks), None))
+        self.listing = b"".join(chunks).decode()
+        self._keep += [_b(schedule), _b(emit), _b(out), _calls(dump)]
+        _lib.naasc_compile_options_set_schedule(self, self._keep[-4])
+        _lib.naasc_compile_options_set_emit(self, self._keep[-3], self._keep[-2])
+        _lib.naasc_compile_options_set_dump_handler(self, self._keep[-1], None)
+
+    def _fill(self, prog, flags, target, pipeline, precision, jobs, input_shapes, more=()):
+        """Parses the flags (and the keywords' flags) into the options;
+        keeps every string the options borrow."""
+        argv = [os.fsencode(f) for f in flags]
+        for flag, value in (("--target", target), ("-p", pipeline), ("--precision", precision),
+                            ("--jobs", jobs)):
+            if value is not None:
+                argv += [flag.encode(), os.fsencode(str(value) if flag == "--jobs" else value)]
+        argv += [f.encode() for f in more]
+        arr = (ctypes.c_char_p * (len(argv) + 1))(*argv)
+        self._keep = [argv, arr]
+        i = ctypes.c_int(0)
+        while i.value < len(argv):
+            taken = _lib.naasc_compile_options_parse_flag(_ctx, self, len(argv), arr,
+                                                          ctypes.byref(i))
+            if taken < 0:
+                _check(USAGE)
+            if taken == 0:
+                raise Error(USAGE, f"{prog}: error: '{os.fsdecode(argv[i.value])}' is not a "
+                                   "compile flag")
+            i.value += 1
+        for name, dims in (input_shapes or {}).items():
+            dims = dims if isinstance(dims, str) else "x".join(map(str, dims))
+            self._keep.append(f"{name}={dims}".encode())
+            _check(_lib.naasc_compile_options_add_input_shape(_ctx, self, self._keep[-1]))
+
+    @property
+    def has_target(self):
+        return bool(_lib.naasc_compile_options_has_target(self))
+
+    @property
+    def lowers(self):
+        return bool(_lib.naasc_compile_options_lowers(self))
+
+    @property
+    def lists(self):
+        return bool(_lib.naasc_compile_options_lists(self))
+
+
+def compile_file(path, options=None, **keywords):
+    """`naasc PATH FLAGS...` step by step: imports path (an ONNX file, or a
+    .nir module with the weights file it names), loads the target and runs
+    the pipeline's passes before `lower`.  options is a CompileOptions, or
+    give its keywords here.  Returns the Module: module.emit("summary"),
+    "graph" or "onnx" now; module.lower(), then the other kinds."""
+    if options is None:
+        options = CompileOptions(**keywords)
+    elif keywords:
+        raise TypeError("compile_file: give a CompileOptions or its keywords, not both")
+    mod = _new(Module, _lib.naasc_compile_file, _b(path), options)
+    mod._options = options  # the module borrows its options: they outlive it
+    return mod
+
+
+def opt(path, *flags, pipeline=None, target=None, input_shapes=None, out=None, dump=None,
+        listing=None):
+    """`naasc-opt PATH FLAGS... [-o out]`: path's IR (an ONNX model, a graph
+    dump or .nir) through the pipeline (-p, -O0, -O2; default the input's:
+    -O2 for a model, "verify" for loop-nest IR, none for a graph dump), the
+    IR printed; returned as text (None if path is None: the listing only).
+    With out the text is also written there, with its weights file.  dump
+    is a callable given the text of the --print-ir-* dumps as they are
+    written; listing one given what --list-passes/--print-pipeline print,
+    once."""
+    o = CompileOptions.__new__(CompileOptions)
+    _Handle.__init__(o, _lib.naasc_opt_options_create())
+    if not o._as_parameter_:
+        raise MemoryError("naasc_opt_options_create")
+    o._fill("naasc-opt", flags, target, pipeline, None, None, input_shapes)
+    chunks, text = [], _p()
+    dump_fn, listing_fn = _calls(dump), _texts(chunks)
+    _lib.naasc_compile_options_set_dump_handler(o, dump_fn, None)
+    status = _lib.naasc_opt_run(_ctx, o, _b(path), _b(out), listing_fn, None, ctypes.byref(text))
+    ir = _take(text)
+    _check(status)
+    if listing is not None and chunks:
+        listing(b"".join(chunks).decode())
+    return ir
+
+
+def run_pipeline(path, pipeline=None, target=None):
+    """naasc-opt in one call: path's IR (ONNX, a graph dump or .nir) through
+    pipeline (None: the input's default) on target (a preset or a file,
+    None: none), the IR printed (text)."""
+    return _string(_lib.naasc_ir_run_pipeline, _b(path), _b(pipeline), _b(target))
 
 
 class Problem(_Handle):
@@ -450,6 +742,35 @@ def cost(arch, problem=None, mapping=None):
     return _cost_dict(c)
 
 
+def cost_table(arch, problem, mapping):
+    """The figures of one mapping as `naasc cost --arch A --problem P
+    --mapping M` prints them after its first line (per level and tensor
+    the reads, fills, updates, tile and energy; per level the cycles; the
+    totals).  Handles, paths or dicts, as cost() takes them."""
+    if not (isinstance(arch, Target) and isinstance(problem, Problem) and
+            isinstance(mapping, Mapping)):
+        arch, problem, mapping = load_layer(arch, problem, mapping)
+    return _string(_lib.naasc_cost_table, arch, problem, mapping)
+
+
+def tech_json(kind, attrs=None, **keywords):
+    """`naasc tech KIND ATTR=VALUE ...`'s line of JSON (newline included):
+    attrs a dict, or a list of "ATTR=VALUE" strings as the command line
+    takes them, and keywords (depth=2048, technology="45nm")."""
+    items = list(attrs) if isinstance(attrs, (list, tuple)) else [
+        f"{k}={v}" for k, v in (attrs or {}).items()]
+    items += [f"{k}={v}" for k, v in keywords.items()]
+    arr = (ctypes.c_char_p * (len(items) + 1))(*[x.encode() for x in items])
+    return _string(_lib.naasc_tech, _b(kind), arr, len(items))
+
+
+def tech(kind, attrs=None, **keywords):
+    """The technology model's figures of one component (kind "sram",
+    "regfile", "mac", "dram" or "noc"; docs/technology.md) as a dict:
+    energies in pJ, area in um^2, "extrapolated" when outside its data."""
+    return json.loads(tech_json(kind, attrs, **keywords))
+
+
 def map_layer(target, problem, strategy=None, objective=None, budget=0, seed=0):
     """The mapper on one layer: (Mapping, cost dict)."""
     t = target if isinstance(target, Target) else Target(target)
@@ -506,3 +827,123 @@ class Search(_Handle):
     def log(self):
         """Every candidate (naasc-search-log/1) as a dict."""
         return json.loads(_string(_lib.naasc_search_log, self))
+
+
+DriveRun = collections.namedtuple("DriveRun", "summary dir result")
+DriveRun.__doc__ = """A driver's run: what the command prints on stdout, the output
+folder, and its result.json as a dict (None if it wrote none)."""
+
+
+def _set_options(o, keywords, taken, what):
+    """Sets fields of o (a ctypes options struct) from keywords named as the
+    C fields; returns what the struct borrows."""
+    kinds = dict(o._fields_)
+    keep = []
+    for k, v in keywords.items():
+        if k not in kinds or k in taken:
+            raise TypeError(f"{what}: unknown option {k!r}")
+        if kinds[k] is _c:
+            v = _b(v)
+            keep.append(v)
+        elif isinstance(v, bool):
+            v = int(v)
+        setattr(o, k, v)
+    return keep
+
+
+def _guarded(fn, convert):
+    """A callback calling fn(*convert(args)) that keeps fn's first exception
+    (raised again after the C call: the run itself goes on to its end)."""
+    raised = []
+
+    def cb(_user, *args):
+        if raised:
+            return
+        try:
+            fn(*convert(*args))
+        except BaseException as e:  # noqa: B902 (kept for after the C call)
+            raised.append(e)
+    return cb, raised
+
+
+def _drive(fn, o, borrowed):
+    """Runs a driver with options o (borrowed: what o points into, alive
+    until it returns): its status and summary."""
+    summary = _p()
+    status = fn(_ctx, ctypes.byref(o), ctypes.byref(summary))
+    return status, _take(summary)
+
+
+def _result(status, text, raised, dir):
+    if raised:
+        raise raised[0]
+    if status != OK:
+        raise Error(status, _lib.naasc_context_error(_ctx).decode("utf-8", "replace"), text)
+    path = os.path.join(os.fsdecode(dir), "result.json")
+    result = None
+    if os.path.exists(path):
+        with open(path) as f:
+            result = json.load(f)
+    return DriveRun(text, os.fsdecode(dir), result)
+
+
+def search_drive(models, budget, dir="naasc-search", on_generation=None, **options):
+    """The whole `naasc --search MODEL... --budget B -o DIR` run with its
+    files (docs/search.md): models are .onnx files or zoo names, budget a
+    preset or an architecture file; options are NaascSearchDriveOptions'
+    fields (api/naasc.h) as keywords: objective, max_area_um2, precision,
+    iterations, popsize, map_budget, final_map_budget, optimizer, schedule,
+    fixed, no_baseline, seed, jobs, checkpoint, resume, ...
+    on_generation(iteration) is called after each generation's mapping,
+    iteration counting from 0.  Returns a
+    DriveRun; a failure raises Error with .summary, what was printed."""
+    o = _SearchDriveOptions()
+    _lib.naasc_search_drive_options_default(ctypes.byref(o))
+    models = [models] if isinstance(models, (str, bytes, os.PathLike)) else list(models)
+    names = [_b(m) for m in models]
+    arr = (ctypes.c_char_p * (len(names) + 1))(*names)
+    o.models, o.nmodels = arr, len(names)
+    o.budget, o.dir = _b(budget), _b(dir)
+    keep = [names, arr, _set_options(o, options, {"models", "nmodels", "budget", "dir",
+                                                  "on_generation", "on_generation_user"},
+                                      "search_drive")]
+    raised = []
+    if on_generation is not None:
+        cb, raised = _guarded(on_generation, lambda g: (g,))
+        o.on_generation = _GENERATION(cb)
+    status, text = _drive(_lib.naasc_search_drive, o, keep)
+    return _result(status, text, raised, dir)
+
+
+def nas_drive(budget, dir="naasc-nas", min_accuracy=None, max_edp=None, on_progress=None,
+              **options):
+    """The whole `naasc --search --nas nasbench201 --budget B -o DIR` run
+    (docs/nas.md): one bound, min_accuracy (percent) or max_edp (pJ x
+    cycles); options are NaascNasDriveOptions' fields (api/naasc.h) as
+    keywords: dataset, cycles, population, sample, seed, labels,
+    pseudo_rounds, pseudo_pool, verify, naas_iterations, naas_popsize,
+    map_budget, jobs, fixed, no_baselines, reference, data.
+    on_progress(p) is called for each new best network with a dict:
+    networks, proposed, cell, arch, accuracy, edp, energy_pj, cycles, met.
+    Returns a DriveRun; a failure raises Error with .summary (an unmet
+    bound: the closest design's line, and dir holds it)."""
+    o = _NasDriveOptions()
+    _lib.naasc_nas_drive_options_default(ctypes.byref(o))
+    o.budget, o.dir = _b(budget), _b(dir)
+    if min_accuracy is not None:
+        o.min_accuracy = min_accuracy
+    if max_edp is not None:
+        o.max_edp = max_edp
+    keep = _set_options(o, options, {"budget", "dir", "min_accuracy", "max_edp", "on_progress",
+                                     "on_progress_user"}, "nas_drive")
+    raised = []
+    if on_progress is not None:
+        def point(p):
+            p = p.contents
+            return ({"networks": p.networks, "proposed": p.proposed, "cell": p.cell,
+                     "arch": p.arch.decode(), "accuracy": p.accuracy, "edp": p.edp,
+                     "energy_pj": p.energy_pj, "cycles": p.cycles, "met": bool(p.met)},)
+        cb, raised = _guarded(on_progress, point)
+        o.on_progress = _NAS_PROGRESS(cb)
+    status, text = _drive(_lib.naasc_nas_drive, o, keep)
+    return _result(status, text, raised, dir)
