@@ -573,7 +573,7 @@ NaascStatus naasc_stream_bind_file(NaascContext *ctx, NaascStream *s, const char
 
 /* How naasc_stream_run runs; zeroed fields are the defaults. */
 typedef struct {
-  NaascKernelProvider *kernels; /* compiles the compute tiles; NULL: the C reference kernels */
+  NaascKernelProvider *kernels; /* compiles the tiles (not with reference); NULL: C reference */
   int reference;   /* every layer through the loop-nest interpreter, no tiling (--reference) */
   int inner;       /* compute at the innermost level: every level held as a buffer (--inner) */
   int count;       /* count the accesses per level and tensor (--counts) */
@@ -588,8 +588,8 @@ NaascStatus naasc_stream_run(NaascContext *ctx, NaascStream *s, const NaascRunOp
  * (the tensor's NaascTensorInfo.bytes exactly). */
 NaascStatus naasc_stream_read(NaascContext *ctx, const NaascStream *s, const char *name, void *buf,
                               size_t bytes);
-/* Writes output name as a TensorProto file (dims, data_type, name,
- * raw_data), atomically. */
+/* Writes output (or input) name as a TensorProto file (dims, data_type,
+ * name, raw_data), atomically. */
 NaascStatus naasc_stream_write_output(NaascContext *ctx, const NaascStream *s, const char *name,
                                       const char *path);
 /* Writes every output into folder dir (created if missing) as
@@ -602,12 +602,12 @@ typedef struct {
   const char *name; /* borrowed from the stream */
   int counted;      /* a mapped mac layer that ran with counting on */
   int exact;        /* counted over every iteration */
-  int nlevels;
+  int nlevels;      /* the levels of reads, fills and updates (0 if not counted) */
   int64_t reads[NAASC_MAX_LEVELS][3], fills[NAASC_MAX_LEVELS][3], updates[NAASC_MAX_LEVELS][3];
   int64_t macs;  /* MACs the compute tiles performed */
   int64_t tiles; /* compute tiles run */
   /* words the executor filled into each level's slot of each tensor, and
-   * output words written back from each level */
+   * output words written back from each level (over all NAASC_MAX_LEVELS) */
   int64_t moved[NAASC_MAX_LEVELS][3];
   int64_t drained[NAASC_MAX_LEVELS];
   int held; /* the deepest level held as buffers; -1: no tiles */
@@ -644,8 +644,8 @@ typedef struct {
 
 NaascStatus naasc_stream_stats(NaascContext *ctx, const NaascStream *s, NaascStreamStats *out);
 
-/* Frees a kernel provider (made by naasc_jit_provider_create), after the
- * streams that ran with it: a stream keeps the kernels compiled for it. */
+/* Frees a kernel provider (made by naasc_jit_provider_create); not while a
+ * run uses it (each run looks its kernels up again). */
 void naasc_kernel_provider_destroy(NaascKernelProvider *p);
 
 /* In libnaasc_jit.so, not libnaasc.so: the LLVM JIT (codegen/) as a
