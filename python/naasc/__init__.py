@@ -506,3 +506,6 @@ class Search(_Handle):
     def log(self):
         """Every candidate (naasc-search-log/1) as a dict."""
         return json.loads(_string(_lib.naasc_search_log, self))
+
+
+from .stream import Stream  # noqa: E402,F401 (naasc.Stream, python/naasc/stream.py)
