@@ -1,7 +1,7 @@
 /*
  * naasc.c: the C API of api/naasc.h over the libraries (frontend, passes,
- * search, backend, stream and runtime for the command stream and its
- * disassembly, ir; not codegen: no LLVM).  It adds no model of its own: each call is what a
+ * search, backend, stream and runtime for the command stream, its
+ * disassembly and its run, ir; not codegen: no LLVM).  It adds no model of its own: each call is what a
  * naasc command does, with the same library functions, so its results are
  * the command line's (the tests compare them byte for byte); where the
  * tools are its clients (docs/design.md, "The tools and the C API") the
@@ -34,6 +34,12 @@
  *     naasc_opt_options_create (opt set: messages named "naasc-opt", the
  *     pipeline not cut at `lower` and chosen by the input when not given),
  *     set up by the run itself, once;
+ *   - a NaascStream is naasc-run's stream (tools/naasc_run.c is its
+ *     client): runtime/'s RtProgram with its file's name, which locates
+ *     the messages of its calls; a run's kernels come from a
+ *     NaascKernelProvider (api/internal.h), whose functions its own
+ *     library fills (the JIT: api/jit.c, libnaasc_jit.so), so this file
+ *     calls no LLVM and naasc.h names no runtime type;
  *   - reports are written by the existing writers (report_write_schedule,
  *     naas_log_write), which write files: the API has them write into a
  *     private temporary folder and reads the file back, so the JSON is the
@@ -45,9 +51,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/naasc.h"
+#include "api/internal.h"
 #include "backend/backend.h"
 #include "frontend/frontend.h"
 #include "ir/ir.h"
@@ -2229,4 +2238,452 @@ NaascStatus naasc_ir_run_pipeline(NaascContext *ctx, const char *path, const cha
   NaascStatus st = naasc_opt_run(ctx, o, path, NULL, NULL, NULL, text);
   naasc_compile_options_destroy(o);
   return st;
+}
+
+/* ---- running a command stream, as naasc-run does ------------------------------ */
+
+struct NaascStream {
+  RtProgram *p;
+  char *path;         /* the stream's file: messages of its calls are located in it */
+  int64_t max_memory; /* the cap it was loaded with */
+  int nin, nout;
+  int *in, *out; /* the inputs' and outputs' tensor ids, in id order */
+  /* the last run: */
+  double run_seconds;
+  bool kernels_used;
+  int64_t kernels;
+  double compile_seconds;
+};
+
+void naasc_stream_destroy(NaascStream *s) {
+  if (!s) return;
+  rt_destroy(s->p);
+  free(s->path);
+  free(s->in);
+  free(s->out);
+  free(s);
+}
+
+NaascStatus naasc_stream_load(NaascContext *ctx, const char *path, const char *target,
+                              int64_t max_memory, NaascStream **out) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!path || !out) return call_usage(&c, "naasc_stream_load: NULL argument");
+  *out = NULL;
+  if (max_memory < 0) return call_usage(&c, "naasc_stream_load: max_memory < 0");
+  if (!max_memory) max_memory = RT_DEFAULT_MAX_MEMORY;
+  Arch *arch = NULL;
+  Rc rc = RC_OK;
+  if (target) {
+    arch = calloc(1, sizeof *arch);
+    c.d.file = target;
+    rc = arch ? arch_resolve(target, arch, &c.d) : RC_INTERNAL;
+    c.d.file = path;
+  }
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (rc == RC_OK) rc = file_read_all(path, (size_t)1 << 34, &buf, &len, &c.d);
+  NaascStream *s = rc == RC_OK ? calloc(1, sizeof *s) : NULL;
+  if (rc == RC_OK) rc = s ? rt_load_capped(buf, len, arch, max_memory, &s->p, &c.d) : RC_INTERNAL;
+  xfree(buf);
+  free(arch);
+  int n = rc == RC_OK ? rt_ntensors(s->p) : 0;
+  if (rc == RC_OK) {
+    s->max_memory = max_memory;
+    s->path = strdup(path);
+    s->in = calloc((size_t)n + 1, sizeof *s->in);
+    s->out = calloc((size_t)n + 1, sizeof *s->out);
+    if (!s->path || !s->in || !s->out) rc = RC_INTERNAL;
+  }
+  for (int i = 1; rc == RC_OK && i <= n; i++) {
+    TensorRole r = rt_tensor(s->p, i)->role;
+    if (r == TR_INPUT) s->in[s->nin++] = i;
+    if (r == TR_OUTPUT) s->out[s->nout++] = i;
+  }
+  if (rc == RC_OK)
+    *out = s;
+  else
+    naasc_stream_destroy(s);
+  return call_end(&c, rc);
+}
+
+static void print_disasm(FILE *f, const void *p) { rt_disasm(f, p); }
+
+NaascStatus naasc_stream_disasm(NaascContext *ctx, const NaascStream *s, char **text) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !text) return call_usage(&c, "naasc_stream_disasm: NULL argument");
+  return call_end(&c, print_to_string(print_disasm, s->p, text));
+}
+
+int naasc_stream_input_count(const NaascStream *s) { return s ? s->nin : 0; }
+int naasc_stream_output_count(const NaascStream *s) { return s ? s->nout : 0; }
+
+static void tensor_info(const RtTensor *t, NaascTensorInfo *o) {
+  memset(o, 0, sizeof *o);
+  o->name = t->name;
+  o->dtype = (int)t->dtype;
+  o->dtype_name = dtype_name(t->dtype);
+  o->rank = t->rank;
+  for (int k = 0; k < t->rank && k < NAASC_MAX_RANK; k++) o->dims[k] = t->dims[k];
+  o->numel = t->numel;
+  o->bytes = (size_t)t->numel * dtype_size(t->dtype);
+}
+
+static NaascStatus stream_info(NaascContext *ctx, const NaascStream *s, int i, bool input,
+                               NaascTensorInfo *out) {
+  Call c;
+  const char *fn = input ? "naasc_stream_input_info" : "naasc_stream_output_info";
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !out) return call_usage(&c, "%s: NULL argument", fn);
+  int n = input ? s->nin : s->nout;
+  if (i < 0 || i >= n) return call_usage(&c, "%s: index %d not in [0, %d)", fn, i, n);
+  tensor_info(rt_tensor(s->p, input ? s->in[i] : s->out[i]), out);
+  return call_end(&c, RC_OK);
+}
+
+NaascStatus naasc_stream_input_info(NaascContext *ctx, const NaascStream *s, int i,
+                                    NaascTensorInfo *out) {
+  return stream_info(ctx, s, i, true, out);
+}
+
+NaascStatus naasc_stream_output_info(NaascContext *ctx, const NaascStream *s, int i,
+                                     NaascTensorInfo *out) {
+  return stream_info(ctx, s, i, false, out);
+}
+
+NaascStatus naasc_stream_bind(NaascContext *ctx, NaascStream *s, const char *name, int dtype,
+                              int rank, const int64_t *dims, const void *data, size_t bytes) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !name || (!dims && rank) || !data)
+    return call_usage(&c, "naasc_stream_bind: NULL argument");
+  if (rank < 0 || rank > NAASC_MAX_RANK)
+    return call_usage(&c, "naasc_stream_bind: rank %d not in [0, %d]", rank, NAASC_MAX_RANK);
+  if (!dtype_valid(dtype) || !dtype_size((DType)dtype)) {
+    diag_error(&c.d, NULL, "input '%s': %d is not a numeric TensorProto data type", name, dtype);
+    return call_end(&c, RC_BADINPUT);
+  }
+  /* the shape is checked by rt_set_input, which copies the tensor's bytes:
+   * their count is checked first, where the shape is right */
+  int id = rt_find_tensor(s->p, name);
+  const RtTensor *t = id ? rt_tensor(s->p, id) : NULL;
+  bool same = t && t->role == TR_INPUT && rank == t->rank && dtype == (int)t->dtype;
+  for (int k = 0; same && k < rank; k++) same = dims[k] == t->dims[k];
+  if (same && bytes != (size_t)t->numel * dtype_size(t->dtype)) {
+    diag_error(&c.d, NULL,
+               "input '%s': %zu bytes given, its %s tensor of %" PRId64 " elements has %zu", name,
+               bytes, dtype_name(t->dtype), t->numel, (size_t)t->numel * dtype_size(t->dtype));
+    return call_end(&c, RC_BADINPUT);
+  }
+  return call_end(&c, rt_set_input(s->p, name, (DType)dtype, rank, dims, data, &c.d));
+}
+
+NaascStatus naasc_stream_bind_file(NaascContext *ctx, NaascStream *s, const char *name,
+                                   const char *path) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!s || !name || !path) return call_usage(&c, "naasc_stream_bind_file: NULL argument");
+  Model *scratch = model_create("inputs");
+  if (!scratch) return call_end(&c, RC_INTERNAL);
+  TensorId t;
+  Rc rc = onnx_read_tensor_file(path, scratch, name, &t, &c.d);
+  if (rc == RC_OK) {
+    const Tensor *T = &scratch->tensors[t];
+    c.d.file = s->path;
+    /* numpy has no bf16: ONNX's own test data stores bf16 inputs as u16 bits. */
+    DType dt = T->dtype;
+    int id = rt_find_tensor(s->p, name);
+    if (dt == DT_U16 && id && rt_tensor(s->p, id)->dtype == DT_BF16) dt = DT_BF16;
+    rc = rt_set_input(s->p, name, dt, T->rank, T->dims, T->data, &c.d);
+  }
+  model_destroy(scratch);
+  return call_end(&c, rc);
+}
+
+NaascStatus naasc_stream_run(NaascContext *ctx, NaascStream *s, const NaascRunOptions *o) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s) return call_usage(&c, "naasc_stream_run: NULL argument");
+  NaascRunOptions none = {0};
+  if (!o) o = &none;
+  RuntimeOptions opt;
+  rt_options_default(&opt);
+  opt.reference = o->reference;
+  opt.inner = o->inner;
+  opt.count = o->count || o->count_exact;
+  opt.count_exact = o->count_exact;
+  opt.no_jit = !o->kernels;
+  NaascKernelProvider *kp = o->reference ? NULL : o->kernels;
+  Rc rc = RC_OK;
+  s->kernels_used = kp != NULL;
+  s->kernels = 0, s->compile_seconds = 0, s->run_seconds = 0;
+  if (kp) {
+    rc = kp->open ? kp->open(kp->self, &c.d) : RC_OK;
+    opt.compile = kp->compile;
+    opt.compile_ctx = kp->self;
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (rc == RC_OK) rc = rt_run(s->p, &opt, &c.d);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  s->run_seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  if (kp && kp->stats) kp->stats(kp->self, &s->kernels, &s->compile_seconds);
+  return call_end(&c, rc);
+}
+
+/* Output (or input) name of s, reported if there is none. */
+static const RtTensor *stream_tensor(const NaascStream *s, const char *name, Diag *d) {
+  int id = rt_find_tensor(s->p, name);
+  const RtTensor *t = id ? rt_tensor(s->p, id) : NULL;
+  if (!t || (t->role != TR_OUTPUT && t->role != TR_INPUT)) {
+    diag_error(d, NULL, "the model has no output or input '%s'", name);
+    return NULL;
+  }
+  return t;
+}
+
+NaascStatus naasc_stream_read(NaascContext *ctx, const NaascStream *s, const char *name, void *buf,
+                              size_t bytes) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !name || !buf) return call_usage(&c, "naasc_stream_read: NULL argument");
+  const RtTensor *t = stream_tensor(s, name, &c.d);
+  if (!t) return call_end(&c, RC_BADINPUT);
+  size_t n = (size_t)t->numel * dtype_size(t->dtype);
+  if (bytes != n)
+    return call_usage(&c, "naasc_stream_read: '%s' has %zu bytes, the buffer %zu", name, n, bytes);
+  memcpy(buf, t->data, n);
+  return call_end(&c, RC_OK);
+}
+
+/* TensorProto out (fields: dims 1, data_type 2, name 8, raw_data 9). */
+typedef struct {
+  uint8_t *p;
+  size_t n, cap;
+} PbOut;
+
+static bool pb_put(PbOut *o, const void *s, size_t n) {
+  if (o->n + n > o->cap) {
+    size_t c = o->cap ? o->cap * 2 : 256;
+    while (c < o->n + n) c *= 2;
+    uint8_t *q = realloc(o->p, c);
+    if (!q) return false;
+    o->p = q, o->cap = c;
+  }
+  memcpy(o->p + o->n, s, n);
+  o->n += n;
+  return true;
+}
+
+static bool pb_varint(PbOut *o, uint64_t v) {
+  uint8_t b[10];
+  int n = 0;
+  do {
+    b[n] = (uint8_t)(v & 0x7f);
+    v >>= 7;
+    if (v) b[n] |= 0x80;
+    n++;
+  } while (v);
+  return pb_put(o, b, (size_t)n);
+}
+
+static bool tensor_proto(PbOut *o, const RtTensor *t) {
+  bool ok = true;
+  for (int k = 0; k < t->rank; k++)
+    ok &= pb_varint(o, 1 << 3 | 0) && pb_varint(o, (uint64_t)t->dims[k]);
+  ok &= pb_varint(o, 2 << 3 | 0) && pb_varint(o, (uint64_t)t->dtype);
+  size_t nl = strlen(t->name);
+  ok &= pb_varint(o, 8 << 3 | 2) && pb_varint(o, nl) && pb_put(o, t->name, nl);
+  size_t bytes = (size_t)t->numel * dtype_size(t->dtype);
+  ok &= pb_varint(o, 9 << 3 | 2) && pb_varint(o, bytes) && pb_put(o, t->data, bytes);
+  return ok;
+}
+
+static Rc write_tensor(const RtTensor *t, const char *path, Diag *d) {
+  PbOut o = {0};
+  Rc rc = RC_INTERNAL;
+  if (tensor_proto(&o, t)) {
+    const char *file = d->file;
+    d->file = path;
+    rc = file_write_atomic(path, o.p, o.n, d);
+    d->file = file;
+  }
+  free(o.p);
+  return rc;
+}
+
+NaascStatus naasc_stream_write_output(NaascContext *ctx, const NaascStream *s, const char *name,
+                                      const char *path) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !name || !path) return call_usage(&c, "naasc_stream_write_output: NULL argument");
+  const RtTensor *t = stream_tensor(s, name, &c.d);
+  return call_end(&c, t ? write_tensor(t, path, &c.d) : RC_BADINPUT);
+}
+
+NaascStatus naasc_stream_write_outputs(NaascContext *ctx, const NaascStream *s, const char *dir) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !dir) return call_usage(&c, "naasc_stream_write_outputs: NULL argument");
+  Rc rc = RC_OK;
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    diag_error(&c.d, NULL, "cannot create output directory '%s': %s", dir, strerror(errno));
+    rc = RC_BADINPUT;
+  }
+  for (int i = 0; rc == RC_OK && i < s->nout; i++) {
+    const RtTensor *t = rt_tensor(s->p, s->out[i]);
+    char *fname = strdup(t->name);
+    for (char *q = fname; q && *q; q++)
+      if (*q == '/') *q = '_';
+    size_t plen = strlen(dir) + (fname ? strlen(fname) : 0) + 8;
+    char *path = malloc(plen);
+    if (!fname || !path) {
+      rc = RC_INTERNAL;
+    } else {
+      snprintf(path, plen, "%s/%s.pb", dir, fname);
+      rc = write_tensor(t, path, &c.d);
+    }
+    free(path), free(fname);
+  }
+  return call_end(&c, rc);
+}
+
+/* A mac layer with f16/bf16 operands: run widened to f32 (runtime/exec.c). */
+static bool layer_wide(const RtProgram *p, int i) {
+  const Nest *nt = rt_layer_nest(p, i);
+  bool wide = false;
+  for (int a = 0; nt->kind == NK_MAC && a < nt->nacc; a++) {
+    DType dt = rt_tensor(p, (int)nt->acc[a].tensor)->dtype;
+    wide |= dt == DT_F16 || dt == DT_BF16;
+  }
+  return wide;
+}
+
+int naasc_stream_layer_count(const NaascStream *s) { return s ? rt_nlayers(s->p) : 0; }
+
+NaascStatus naasc_stream_layer_counts(NaascContext *ctx, const NaascStream *s, int layer,
+                                      NaascLayerCounts *out) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !out) return call_usage(&c, "naasc_stream_layer_counts: NULL argument");
+  int n = rt_nlayers(s->p);
+  if (layer < 0 || layer >= n)
+    return call_usage(&c, "naasc_stream_layer_counts: layer %d not in [0, %d)", layer, n);
+  const RtLayerCounts *r = rt_layer_counts(s->p, layer);
+  memset(out, 0, sizeof *out);
+  out->name = r->name;
+  out->counted = r->counted, out->exact = r->exact, out->nlevels = r->nlevels;
+  for (int l = 0; l < ACCEL_MAX_LEVELS; l++) {
+    for (int t = 0; t < NTENSORS; t++) {
+      out->reads[l][t] = r->total[l][t].reads;
+      out->fills[l][t] = r->total[l][t].fills;
+      out->updates[l][t] = r->total[l][t].updates;
+      out->moved[l][t] = r->moved[l][t];
+    }
+    out->drained[l] = r->drained[l];
+  }
+  out->macs = r->macs, out->tiles = r->tiles, out->held = r->held;
+  out->wide = layer_wide(s->p, layer);
+  out->host = r->host, out->host_op = r->host_op;
+  out->host_nodes = r->host_nodes, out->host_elements = r->host_elements;
+  out->host_seconds = r->host_seconds;
+  return call_end(&c, RC_OK);
+}
+
+static void print_counts(FILE *f, const void *arg) {
+  const RtProgram *p = arg;
+  fprintf(f, "%-32s %-3s %-14s %-2s %14s %14s %14s\n", "layer", "lvl", "", "T", "reads", "fills",
+          "updates");
+  for (int i = 0; i < rt_nlayers(p); i++) {
+    const RtLayerCounts *c = rt_layer_counts(p, i);
+    if (!c->counted) continue;
+    for (int l = 0; l < c->nlevels; l++)
+      for (int t = 0; t < NTENSORS; t++) {
+        const AccessCounts *a = &c->total[l][t];
+        if (!a->reads && !a->fills && !a->updates) continue;
+        fprintf(f, "%-32.32s %-3d %-14s %-2c %14lld %14lld %14lld\n", c->name, l, "",
+                accel_tensor_letter(t), (long long)a->reads, (long long)a->fills,
+                (long long)a->updates);
+      }
+  }
+}
+
+/* The layers run on the host, apart: none of their work is in the
+ * accelerator's counts.  Nothing is printed for a stream without any. */
+static void print_host(FILE *f, const void *arg) {
+  const RtProgram *p = arg;
+  int n = 0;
+  int64_t nodes = 0, elems = 0;
+  double secs = 0;
+  for (int i = 0; i < rt_nlayers(p); i++) {
+    const RtLayerCounts *c = rt_layer_counts(p, i);
+    if (!c->host) continue;
+    if (!n++)
+      fprintf(f,
+              "host layers (run by the host evaluator; not in the accelerator's counts):\n"
+              "%-32s %-20s %8s %14s %10s\n",
+              "layer", "op", "nodes", "out elements", "seconds");
+    fprintf(f, "%-32.32s %-20.20s %8lld %14lld %10.4f\n", c->name, c->host_op,
+            (long long)c->host_nodes, (long long)c->host_elements, c->host_seconds);
+    nodes += c->host_nodes, elems += c->host_elements, secs += c->host_seconds;
+  }
+  if (n)
+    fprintf(f, "host total: %d layers, %lld nodes, %lld output elements, %.4f s\n", n,
+            (long long)nodes, (long long)elems, secs);
+}
+
+static void print_moved(FILE *f, const void *arg) {
+  const RtProgram *p = arg;
+  fprintf(f, "%-32s %-3s %-2s %14s %14s\n", "layer", "lvl", "T", "filled", "drained");
+  for (int i = 0; i < rt_nlayers(p); i++) {
+    const RtLayerCounts *c = rt_layer_counts(p, i);
+    if (!c->tiles) continue;
+    for (int l = 0; l < ACCEL_MAX_LEVELS; l++)
+      for (int t = 0; t < NTENSORS; t++) {
+        int64_t out = t == TENSOR_O ? c->drained[l] : 0;
+        if (!c->moved[l][t] && !out) continue;
+        fprintf(f, "%-32.32s %-3d %-2c %14lld %14lld\n", c->name, l, accel_tensor_letter(t),
+                (long long)c->moved[l][t], (long long)out);
+      }
+  }
+}
+
+NaascStatus naasc_stream_report(NaascContext *ctx, const NaascStream *s, const char *kind,
+                                char **text) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (text) *text = NULL;
+  if (!s || !kind || !text) return call_usage(&c, "naasc_stream_report: NULL argument");
+  void (*print)(FILE *, const void *) = !strcmp(kind, "counts")  ? print_counts
+                                        : !strcmp(kind, "moved") ? print_moved
+                                        : !strcmp(kind, "host")  ? print_host
+                                                                 : NULL;
+  if (!print)
+    return call_usage(&c, "naasc_stream_report: unknown kind '%s' (counts, moved, host)", kind);
+  return call_end(&c, print_to_string(print, s->p, text));
+}
+
+NaascStatus naasc_stream_stats(NaascContext *ctx, const NaascStream *s, NaascStreamStats *out) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !out) return call_usage(&c, "naasc_stream_stats: NULL argument");
+  memset(out, 0, sizeof *out);
+  out->memory = rt_memory(s->p);
+  out->memory_unshared = rt_memory_unshared(s->p);
+  out->max_memory = s->max_memory;
+  out->run_seconds = s->run_seconds;
+  for (int i = 0; i < rt_nlayers(s->p); i++) {
+    const RtLayerCounts *r = rt_layer_counts(s->p, i);
+    if (r->host) out->host_layers++, out->host_seconds += r->host_seconds;
+    out->wide_layers += layer_wide(s->p, i);
+  }
+  out->kernels_used = s->kernels_used;
+  out->kernels_compiled = s->kernels;
+  out->compile_seconds = s->compile_seconds;
+  return call_end(&c, RC_OK);
+}
+
+void naasc_kernel_provider_destroy(NaascKernelProvider *p) {
+  if (p && p->destroy) p->destroy(p);
 }

@@ -23,7 +23,9 @@
  *   NaascModule   a model compiled (lowered, every layer mapped) for a target;
  *   NaascProblem, NaascMapping
  *                 one layer's shape and its mapping on a target;
- *   NaascSearch   the NAAS accelerator co-search over one or more models.
+ *   NaascSearch   the NAAS accelerator co-search over one or more models;
+ *   NaascStream   a command stream loaded to run (its inputs, outputs,
+ *                 counters); NaascKernelProvider what compiles its tiles.
  *
  * Strings the library returns through `char **` are heap strings the caller
  * frees with naasc_string_free.  Reports are the JSON the command line
@@ -524,6 +526,153 @@ void naasc_nas_drive_options_default(NaascNasDriveOptions *o);
  * NAASC_BADINPUT ("no network scored met the bound"; dir holds the
  * closest design).  A bad option value is NAASC_USAGE. */
 NaascStatus naasc_nas_drive(NaascContext *ctx, const NaascNasDriveOptions *o, char **summary);
+
+/* ---- running a command stream, as naasc-run does ----------------------------
+ * A command stream (`naasc MODEL --target T -o M.cmd`, docs/cmd-format.md)
+ * loaded, checked completely before anything runs, its inputs bound, run,
+ * its outputs read (tools/naasc_run.c is the client of these calls).  A
+ * NaascStream owns a copy of everything it needs.  Tensors are described by
+ * NaascTensorInfo; their data is dense row-major elements of the dtype,
+ * whose values are ONNX's TensorProto.DataType (1 float, 2 uint8, 3 int8,
+ * 4 uint16, 5 int16, 6 int32, 7 int64, 9 bool, 10 float16, 11 double, 12
+ * uint32, 13 uint64, 16 bfloat16).
+ *
+ * Compute tiles run through a kernel provider: NULL in the run options is
+ * the C reference kernels (naasc-run --no-jit); the LLVM JIT is a provider
+ * made by naasc_jit_provider_create, which is in a separate library,
+ * libnaasc_jit.so (link -lnaasc_jit), so that libnaasc.so does not link
+ * LLVM; this header names no type of the runtime.  Its results are bit-identical to the
+ * reference kernels'. */
+typedef struct NaascStream NaascStream;
+typedef struct NaascKernelProvider NaascKernelProvider;
+
+#define NAASC_MAX_RANK 8
+
+typedef struct {
+  const char *name;       /* borrowed from the stream */
+  int dtype;              /* TensorProto.DataType */
+  const char *dtype_name; /* "f32", "u8", "bf16", ... (borrowed) */
+  int rank;
+  int64_t dims[NAASC_MAX_RANK];
+  int64_t numel;
+  size_t bytes; /* numel times the element size */
+} NaascTensorInfo;
+
+/* Loads the stream of file path.  target (may be NULL) is the architecture
+ * the caller means to run on, a preset or a file as --target takes it
+ * (its errors located in it): a stream compiled for another one is
+ * refused (naasc-run --target).  max_memory caps what the program may take
+ * (its tensors, packed weights, scratch, each mac layer's tile buffers
+ * when it runs; 0: the default, 4 GiB, naasc-run --max-memory): a stream
+ * that needs more is refused before its tensors are allocated.  A bad
+ * stream is NAASC_BADINPUT, located in path ("m.cmd: offset 120: error:
+ * ..."). */
+NaascStatus naasc_stream_load(NaascContext *ctx, const char *path, const char *target,
+                              int64_t max_memory, NaascStream **out);
+void naasc_stream_destroy(NaascStream *s);
+/* The stream's disassembly (naasc-run --disasm, naasc --emit=cmd-text). */
+NaascStatus naasc_stream_disasm(NaascContext *ctx, const NaascStream *s, char **text);
+/* The graph's inputs and outputs, in the stream's order; i in [0, count). */
+int naasc_stream_input_count(const NaascStream *s);
+int naasc_stream_output_count(const NaascStream *s);
+NaascStatus naasc_stream_input_info(NaascContext *ctx, const NaascStream *s, int i,
+                                    NaascTensorInfo *out);
+NaascStatus naasc_stream_output_info(NaascContext *ctx, const NaascStream *s, int i,
+                                     NaascTensorInfo *out);
+/* Binds input name to a copy of data: dtype, shape and bytes must be the
+ * input's (NAASC_BADINPUT naming it otherwise). */
+NaascStatus naasc_stream_bind(NaascContext *ctx, NaascStream *s, const char *name, int dtype,
+                              int rank, const int64_t *dims, const void *data, size_t bytes);
+/* Binds input name to a serialized ONNX TensorProto file (naasc-run
+ * --input NAME=FILE.pb); a uint16 tensor binds a bfloat16 input (ONNX's
+ * test data stores bfloat16 as its bits).  A bad file is located in it. */
+NaascStatus naasc_stream_bind_file(NaascContext *ctx, NaascStream *s, const char *name,
+                                   const char *path);
+
+/* How naasc_stream_run runs; zeroed fields are the defaults. */
+typedef struct {
+  NaascKernelProvider *kernels; /* compiles the tiles (not with reference); NULL: C reference */
+  int reference;   /* every layer through the loop-nest interpreter, no tiling (--reference) */
+  int inner;       /* compute at the innermost level: every level held as a buffer (--inner) */
+  int count;       /* count the accesses per level and tensor (--counts) */
+  int count_exact; /* ... over every iteration, not at Timeloop's points (--counts=exact) */
+} NaascRunOptions;
+
+/* Runs every layer in order (single-threaded: the runtime has no threads).
+ * An unbound input, or a gather index out of range, is NAASC_BADINPUT
+ * naming it.  May run again, with new inputs. */
+NaascStatus naasc_stream_run(NaascContext *ctx, NaascStream *s, const NaascRunOptions *o);
+/* Copies output (or input) name after a run into buf, which holds bytes
+ * (the tensor's NaascTensorInfo.bytes exactly). */
+NaascStatus naasc_stream_read(NaascContext *ctx, const NaascStream *s, const char *name, void *buf,
+                              size_t bytes);
+/* Writes output (or input) name as a TensorProto file (dims, data_type,
+ * name, raw_data), atomically. */
+NaascStatus naasc_stream_write_output(NaascContext *ctx, const NaascStream *s, const char *name,
+                                      const char *path);
+/* Writes every output into folder dir (created if missing) as
+ * DIR/OUTPUT.pb, a '/' in the name as '_' (naasc-run -o DIR). */
+NaascStatus naasc_stream_write_outputs(NaascContext *ctx, const NaascStream *s, const char *dir);
+
+/* One layer's counters after a run (one layer per nest of the module the
+ * stream was written from). Levels in the target's order, tensors W, I, O. */
+typedef struct {
+  const char *name; /* borrowed from the stream */
+  int counted;      /* a mapped mac layer that ran with counting on */
+  int exact;        /* counted over every iteration */
+  int nlevels;      /* the levels of reads, fills and updates (0 if not counted) */
+  int64_t reads[NAASC_MAX_LEVELS][3], fills[NAASC_MAX_LEVELS][3], updates[NAASC_MAX_LEVELS][3];
+  int64_t macs;  /* MACs the compute tiles performed */
+  int64_t tiles; /* compute tiles run */
+  /* words the executor filled into each level's slot of each tensor, and
+   * output words written back from each level (over all NAASC_MAX_LEVELS) */
+  int64_t moved[NAASC_MAX_LEVELS][3];
+  int64_t drained[NAASC_MAX_LEVELS];
+  int held; /* the deepest level held as buffers; -1: no tiles */
+  int wide; /* a mac layer with f16/bf16 operands: run widened to f32 */
+  /* a layer run on the host (its op not on the accelerator), apart from the counts: */
+  int host;
+  const char *host_op; /* its ONNX op type (borrowed), or NULL */
+  int64_t host_nodes, host_elements;
+  double host_seconds;
+} NaascLayerCounts;
+
+int naasc_stream_layer_count(const NaascStream *s);
+NaascStatus naasc_stream_layer_counts(NaascContext *ctx, const NaascStream *s, int layer,
+                                      NaascLayerCounts *out);
+/* The counters as naasc-run prints them: kind "counts" (--counts: reads,
+ * fills, updates per counted layer, level and tensor), "moved" (--moved)
+ * or "host" (the layers run on the host, "" if none). */
+NaascStatus naasc_stream_report(NaascContext *ctx, const NaascStream *s, const char *kind,
+                                char **text);
+
+/* The figures of the stream and of its last run (naasc-run --time). */
+typedef struct {
+  int64_t memory;          /* bytes the program holds, values sharing buffers */
+  int64_t memory_unshared; /* the same with every value in a buffer of its own */
+  int64_t max_memory;      /* the cap it was loaded with */
+  double run_seconds;      /* wall time of the last run */
+  int host_layers;         /* layers run on the host, and their time */
+  double host_seconds;
+  int wide_layers;          /* mac layers with f16/bf16 operands */
+  int kernels_used;         /* the last run compiled its tiles through a provider */
+  int64_t kernels_compiled; /* by that provider so far, and the seconds it took */
+  double compile_seconds;
+} NaascStreamStats;
+
+NaascStatus naasc_stream_stats(NaascContext *ctx, const NaascStream *s, NaascStreamStats *out);
+
+/* Frees a kernel provider (made by naasc_jit_provider_create); not while a
+ * run uses it (each run looks its kernels up again). */
+void naasc_kernel_provider_destroy(NaascKernelProvider *p);
+
+/* In libnaasc_jit.so, not libnaasc.so: the LLVM JIT (codegen/) as a
+ * provider, compiling each distinct tile kernel once with LLVM's O2 for
+ * the host CPU, its results bit-identical to the C reference kernels'.
+ * NULL if out of memory.  LLVM starts at the first run that uses it: a host
+ * LLVM cannot target fails that run, located in its stream.  Streams may
+ * share it (its compiles are serialized). */
+NaascKernelProvider *naasc_jit_provider_create(void);
 
 #ifdef __cplusplus
 }

@@ -74,7 +74,9 @@ Rc rt_set_input(RtProgram *p, const char *name, DType dt, int rank, const int64_
   return RC_OK;
 }
 
-/* Kernel by value: compiled once per program, or the reference (fn NULL). */
+/* Kernel by value: compiled once per run of a program (the cache is emptied
+ * by rt_run: its functions are the run's provider's), or the reference (fn
+ * NULL). */
 static Rc kernel_get(RtProgram *p, const TileKernel *k, const RuntimeOptions *o, KernelFn *fn,
                      Diag *d) {
   for (int i = 0; i < p->nk; i++)
@@ -564,6 +566,9 @@ Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d) {
                  p->t[i].name);
       return RC_BADINPUT;
     }
+  /* The kernels of an earlier run came from its options' provider (or were
+   * the reference): this run's provider may be another one, or be gone. */
+  p->nk = 0;
   /* The layers of depth-first groups sum their tile layers' counts. */
   for (int i = 0; i < p->nlayers; i++) {
     RtLayerCounts *c = &p->layers[i].counts;

@@ -947,3 +947,6 @@ def nas_drive(budget, dir="naasc-nas", min_accuracy=None, max_edp=None, on_progr
         o.on_progress = _NAS_PROGRESS(cb)
     status, text = _drive(_lib.naasc_nas_drive, o, keep)
     return _result(status, text, raised, dir)
+
+
+from .stream import Stream  # noqa: E402,F401 (naasc.Stream, python/naasc/stream.py)

@@ -22,7 +22,13 @@
  * for byte, for an ONNX model and a .nir module, a graph dump printed back
  * unchanged, the nest count of a small model, a bad pipeline and a missing
  * file; the network search (naasc_nas_drive): a small run's files and
- * counts, an unmet bound, bad options, a missing table.
+ * counts, an unmet bound, bad options, a missing table; a command stream
+ * run (naasc_stream_*): its inputs' and outputs' descriptions, binding from
+ * memory and from a .pb file, the output file byte for byte and the
+ * --counts and --moved text equal to the naasc-run executable's (built
+ * beside naasc-opt), the per-layer counters' struct against that text, a
+ * truncated stream, a stream for another target and a memory cap refused,
+ * located in the stream.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -477,6 +483,135 @@ int main(int argc, char **argv) {
   CHECK(naasc_tech(ctx, "sram", bad_attrs, 1, &tj) == NAASC_USAGE);
   CHECK(naasc_tech(ctx, "flux", NULL, 0, &tj) == NAASC_BADINPUT);
   CHECK(strstr(naasc_context_error(ctx), "unknown component kind 'flux'") != NULL);
+
+  /* a command stream run through the API (tools/naasc_run.c is its client):
+   * nb201:1's stream (above) with a generated input; its output written as
+   * a TensorProto equal byte for byte to naasc-run's, the counts text equal
+   * to naasc-run --counts's stdout, the same output from an input bound
+   * from the .pb file; a truncated stream refused located in it */
+  NaascStream *st = NULL;
+  CHECK(naasc_stream_load(ctx, cmd_path, "eyeriss", 0, &st) == NAASC_OK && st);
+  CHECK(naasc_stream_input_count(st) == 1 && naasc_stream_output_count(st) == 1);
+  NaascTensorInfo ti, to;
+  CHECK(naasc_stream_input_info(ctx, st, 0, &ti) == NAASC_OK && strcmp(ti.name, "input") == 0 &&
+        ti.dtype == 1 && strcmp(ti.dtype_name, "f32") == 0 && ti.rank == 4 && ti.dims[0] == 1 &&
+        ti.dims[1] == 3 && ti.dims[2] == 32 && ti.dims[3] == 32 && ti.numel == 3072 &&
+        ti.bytes == 3072 * 4);
+  CHECK(naasc_stream_output_info(ctx, st, 0, &to) == NAASC_OK && strcmp(to.name, "output") == 0 &&
+        to.rank == 2 && to.dims[1] == 10 && to.bytes == 40);
+  CHECK(naasc_stream_input_info(ctx, st, 1, &ti) == NAASC_USAGE);
+  float xin[3072], y1[10], y2[10];
+  uint32_t lcg = 1;
+  for (int i = 0; i < 3072; i++) {
+    lcg = lcg * 1664525u + 1013904223u;
+    xin[i] = (float)(lcg >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+  }
+  int64_t xdims[4] = {1, 3, 32, 32}, short_dims[4] = {1, 2, 32, 32};
+  /* not bound yet: the run names the input */
+  CHECK(naasc_stream_run(ctx, st, NULL) == NAASC_BADINPUT &&
+        strstr(naasc_context_error(ctx), "'input'"));
+  CHECK(naasc_stream_bind(ctx, st, "input", 1, 4, short_dims, xin, 2048 * 4) == NAASC_BADINPUT &&
+        strstr(naasc_context_error(ctx), "input 'input': expected f32 with 4 dims"));
+  CHECK(naasc_stream_bind(ctx, st, "input", 1, 4, xdims, xin, 100) == NAASC_BADINPUT &&
+        strstr(naasc_context_error(ctx), "100 bytes given"));
+  CHECK(naasc_stream_bind(ctx, st, "nope", 1, 4, xdims, xin, sizeof xin) == NAASC_BADINPUT &&
+        strstr(naasc_context_error(ctx), "no input 'nope'"));
+  CHECK(naasc_stream_bind(ctx, st, "input", 1, 4, xdims, xin, sizeof xin) == NAASC_OK);
+  NaascRunOptions ro = {.count = 1};
+  CHECK(naasc_stream_run(ctx, st, &ro) == NAASC_OK);
+  CHECK(naasc_stream_read(ctx, st, "output", y1, sizeof y1) == NAASC_OK);
+  CHECK(naasc_stream_read(ctx, st, "output", y1, 4) == NAASC_USAGE);
+  char in_pb[4300], out_pb[4300], run_dir[4300], run_bin[4300], trunc_path[4300], rcmd[20000];
+  snprintf(in_pb, sizeof in_pb, "%s/stream_input.pb", dir);
+  snprintf(out_pb, sizeof out_pb, "%s/stream_output.pb", dir);
+  snprintf(run_dir, sizeof run_dir, "%s/stream_run", dir);
+  snprintf(trunc_path, sizeof trunc_path, "%s/truncated.cmd", dir);
+  /* naasc-run is built beside naasc-opt (tools/) */
+  snprintf(run_bin, sizeof run_bin, "%s", naasc_opt);
+  char *slash = strrchr(run_bin, '/');
+  snprintf(slash ? slash + 1 : run_bin, sizeof run_bin - (size_t)(slash ? slash + 1 - run_bin : 0),
+           "naasc-run");
+  CHECK(naasc_stream_write_output(ctx, st, "input", in_pb) == NAASC_OK);
+  CHECK(naasc_stream_write_output(ctx, st, "output", out_pb) == NAASC_OK);
+  char *counts = NULL, *host = NULL, *moved = NULL;
+  CHECK(naasc_stream_report(ctx, st, "counts", &counts) == NAASC_OK && counts);
+  CHECK(naasc_stream_report(ctx, st, "host", &host) == NAASC_OK && host && !*host);
+  CHECK(naasc_stream_report(ctx, st, "moved", &moved) == NAASC_OK && moved);
+  CHECK(naasc_stream_report(ctx, st, "bogus", &text) == NAASC_USAGE && !text);
+  /* the struct form: the counts text's rows are the counted layers' nonzero
+   * (level, tensor) triples */
+  int rows = 0, nl = naasc_stream_layer_count(st), counted = 0;
+  for (int i = 0; i < nl; i++) {
+    NaascLayerCounts lc;
+    CHECK(naasc_stream_layer_counts(ctx, st, i, &lc) == NAASC_OK);
+    counted += lc.counted;
+    for (int l = 0; lc.counted && l < lc.nlevels; l++)
+      for (int k = 0; k < 3; k++) rows += lc.reads[l][k] || lc.fills[l][k] || lc.updates[l][k];
+  }
+  CHECK(counted > 0 && rows > 0 && count_lines(counts, "") == rows + 1);
+  NaascStreamStats ss;
+  CHECK(naasc_stream_stats(ctx, st, &ss) == NAASC_OK && ss.memory > 0 &&
+        ss.memory <= ss.memory_unshared && ss.max_memory == (int64_t)4 << 30 && !ss.kernels_used &&
+        ss.host_layers == 0);
+  snprintf(rcmd, sizeof rcmd, "'%s' '%s' --no-jit --counts --input input='%s' -o '%s'", run_bin,
+           cmd_path, in_pb, run_dir);
+  tool = command_output(rcmd);
+  CHECK(tool && counts && host && strlen(tool) == strlen(counts) + strlen(host) &&
+        strncmp(tool, counts, strlen(counts)) == 0);
+  free(tool);
+  snprintf(rcmd, sizeof rcmd, "cmp -s '%s' '%s/output.pb'", out_pb, run_dir);
+  CHECK(system(rcmd) == 0);
+  snprintf(rcmd, sizeof rcmd, "'%s' '%s' --no-jit --moved --input input='%s'", run_bin, cmd_path,
+           in_pb);
+  tool = command_output(rcmd);
+  CHECK(tool && moved && strcmp(tool, moved) == 0);
+  free(tool);
+  tool = NULL;
+  naasc_string_free(counts);
+  naasc_string_free(host);
+  naasc_string_free(moved);
+  naasc_stream_destroy(st);
+  st = NULL;
+  /* the same stream bound from the .pb file, the reference interpreter */
+  CHECK(naasc_stream_load(ctx, cmd_path, NULL, 0, &st) == NAASC_OK);
+  CHECK(naasc_stream_bind_file(ctx, st, "input", in_pb) == NAASC_OK);
+  NaascRunOptions ref = {.reference = 1};
+  CHECK(naasc_stream_run(ctx, st, &ref) == NAASC_OK);
+  CHECK(naasc_stream_read(ctx, st, "output", y2, sizeof y2) == NAASC_OK);
+  float diff = 0, top = 0; /* tiled and untiled sum in different orders */
+  for (int i = 0; i < 10; i++) {
+    float e = y1[i] > y2[i] ? y1[i] - y2[i] : y2[i] - y1[i];
+    diff = e > diff ? e : diff;
+    top = y1[i] > top ? y1[i] : -y1[i] > top ? -y1[i] : top;
+  }
+  CHECK(top > 0 && diff <= 1e-5f * top);
+  CHECK(naasc_stream_bind_file(ctx, st, "input", "/no/such.pb") == NAASC_BADINPUT &&
+        strncmp(naasc_context_error(ctx), "/no/such.pb: ", 13) == 0);
+  naasc_stream_destroy(st);
+  st = NULL;
+  /* a truncated stream, a stream for another target, a cap too small */
+  FILE *sf = fopen(cmd_path, "rb"), *tf = fopen(trunc_path, "wb");
+  char head[300];
+  CHECK(sf && tf && fread(head, 1, sizeof head, sf) == sizeof head &&
+        fwrite(head, 1, sizeof head, tf) == sizeof head);
+  if (sf) fclose(sf);
+  if (tf) fclose(tf);
+  CHECK(naasc_stream_load(ctx, trunc_path, NULL, 0, &st) == NAASC_BADINPUT && !st);
+  char want[4400];
+  snprintf(want, sizeof want,
+           "%s: offset 12: error: the section table does not describe a "
+           "300-byte stream",
+           trunc_path);
+  CHECK(strncmp(naasc_context_error(ctx), want, strlen(want)) == 0);
+  CHECK(naasc_stream_load(ctx, cmd_path, "edgetpu", 0, &st) == NAASC_BADINPUT && !st &&
+        strstr(naasc_context_error(ctx), "compiled for another architecture") &&
+        strstr(naasc_context_error(ctx), "not 'edgetpu'"));
+  CHECK(naasc_stream_load(ctx, cmd_path, NULL, 1024, &st) == NAASC_BADINPUT && !st);
+  snprintf(want, sizeof want, "%s: ", cmd_path);
+  CHECK(strncmp(naasc_context_error(ctx), want, strlen(want)) == 0);
+  CHECK(naasc_stream_load(ctx, NULL, NULL, 0, &st) == NAASC_USAGE);
+  CHECK(naasc_stream_run(ctx, NULL, NULL) == NAASC_USAGE);
+  naasc_kernel_provider_destroy(NULL);
 
   naasc_module_destroy(mod);
   naasc_model_destroy(m);
