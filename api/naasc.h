@@ -44,8 +44,10 @@
 extern "C" {
 #endif
 
-/* The API's version: calls are added, never changed, within a major. */
-#define NAASC_API_VERSION 1
+/* The API's version: calls are added, never changed, within a major.
+ * 2: NaascNasDriveOptions grew on_progress (its size changed), and the
+ * command-stream calls (naasc_stream_*) and kernel providers came. */
+#define NAASC_API_VERSION 2
 
 /* Status codes; the same values as the tools' exit codes. */
 typedef enum {

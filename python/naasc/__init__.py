@@ -38,7 +38,7 @@ import tempfile
 __all__ = ["Error", "Model", "Target", "Module", "Problem", "Mapping", "Search", "cost",
            "map_layer", "load_layer", "timeloop_load", "timeloop_write", "presets", "version",
            "CompileOptions", "compile_file", "opt", "run_pipeline", "cost_table", "tech",
-           "tech_json", "zoo_list", "search_drive", "nas_drive", "DriveRun",
+           "tech_json", "zoo_list", "search_drive", "nas_drive", "DriveRun", "Stream",
            "set_diagnostic_handler"]
 
 OK, BADINPUT, USAGE, INTERNAL = 0, 1, 2, 3
@@ -233,8 +233,8 @@ _sig("naasc_search_drive", ctypes.c_int, _p, ctypes.POINTER(_SearchDriveOptions)
 _sig("naasc_nas_drive_options_default", None, ctypes.POINTER(_NasDriveOptions))
 _sig("naasc_nas_drive", ctypes.c_int, _p, ctypes.POINTER(_NasDriveOptions), _PP)
 
-if _lib.naasc_api_version() != 1:
-    raise ImportError(f"{_library_path()}: C API version {_lib.naasc_api_version()}, expected 1")
+if _lib.naasc_api_version() != 2:
+    raise ImportError(f"{_library_path()}: C API version {_lib.naasc_api_version()}, expected 2")
 
 # One context for the module's calls (the C library keeps no other state).
 _ctx = _lib.naasc_context_create()
