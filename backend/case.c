@@ -822,14 +822,75 @@ static void arch_check_values(Reader *r, yaml_node_t *root, const Arch *a) {
   want(r, vec, "vector_unit", "area_um2", a->vector.area_um2 >= 0, not_negative);
 }
 
+/* The levels of an as_built section (where: "as_built.levels" or
+ * "as_built.classifier.levels"): each named level's must_keep (unless
+ * cons_only) and constraints into must[] and lc[]. */
+static void read_as_built_levels(Reader *r, yaml_node_t *lv, const char *where, bool cons_only,
+                                 const Arch *a, uint8_t *must, LevelConstraints *lc) {
+  static const char *const lkeys[] = {"must_keep", "constraints", NULL};
+  static const char *const ckeys[] = {"constraints", NULL};
+  bool given[ACCEL_MAX_LEVELS] = {false};
+  for (yaml_node_pair_t *pr = lv ? lv->data.mapping.pairs.start : NULL;
+       lv && pr < lv->data.mapping.pairs.top; pr++) {
+    yaml_node_t *kn = yaml_document_get_node(&r->doc, pr->key);
+    yaml_node_t *vn = yaml_document_get_node(&r->doc, pr->value);
+    const char *name = scalar(kn);
+    int l = name ? level_index(a, name) : -1;
+    if (l < 0) {
+      rd_error(r, kn, where, name ? name : "?", "no storage level of that name");
+      continue;
+    }
+    char ctx[112];
+    snprintf(ctx, sizeof ctx, "%s.%s", where, name);
+    if (vn->type != YAML_MAPPING_NODE) {
+      rd_error(r, vn, where, name, "expected a mapping of keys");
+      continue;
+    }
+    if (given[l]) rd_error(r, kn, where, name, "a level named twice");
+    given[l] = true;
+    check_keys(r, vn, ctx, cons_only ? ckeys : lkeys);
+    if (!cons_only && get(r, vn, ctx, "must_keep", true)) {
+      must[l] = get_tensors(r, vn, ctx, "must_keep");
+      if (must[l] & ~a->level[l].keeps_allowed)
+        rd_error(r, get(r, vn, ctx, "must_keep", true), ctx, "must_keep",
+                 "every tensor listed must be in the level's keeps");
+    }
+    yaml_node_t *cons = get_kind(r, vn, ctx, "constraints", YAML_MAPPING_NODE, true);
+    if (cons) {
+      char sub[128];
+      snprintf(sub, sizeof sub, "%s.constraints", ctx);
+      memset(&lc[l], 0, sizeof lc[l]);
+      get_level_cons(r, cons, sub, &lc[l]);
+    }
+  }
+}
+
+/* Whether b's constraints are consistent; if not, an error at the level's
+ * entry of lv (where names it) or at node at (the section's). */
+static bool as_built_valid(Reader *r, const Arch *b, yaml_node_t *lv, yaml_node_t *at,
+                           const char *where, const char *section) {
+  int bl, bd;
+  char why[256];
+  if (mapcons_valid(b, &bl, &bd, why, sizeof why)) return true;
+  char ctx[128];
+  snprintf(ctx, sizeof ctx, "%s.%s", where, bl >= 0 ? b->level[bl].name : "?");
+  yaml_node_t *n = bl >= 0 && lv ? get(r, lv, where, b->level[bl].name, true) : NULL;
+  rd_error(r, n ? n : at, bl >= 0 ? ctx : section, "constraints", why);
+  return false;
+}
+
 /* The chip's own dataflow (`as_built:`, docs/cost-model.md, "As built"):
- * {min_parallelism: F, levels: {NAME: {must_keep: [..], constraints: {..}}}}.
+ * {min_parallelism: F, levels: {NAME: {must_keep: [..], constraints: {..}}},
+ *  classifier: {levels: {NAME: {constraints: {..}}}}}.
  * Read and checked whether or not it is applied; with apply, each named
  * level's must_keep and constraints replace its own (the min_parallelism
- * too, when given), and a file without the section is an error. */
+ * too, when given), and a file without the section is an error.  The
+ * optional `classifier:` names the levels whose constraints differ for
+ * classifier layers (problem_is_classifier: one output position), starting
+ * from the as-built ones; they become Arch.cons_classifier. */
 static void read_as_built(Reader *r, yaml_node_t *root, bool apply, const char *path, Arch *a) {
-  static const char *const keys[] = {"levels", "min_parallelism", NULL};
-  static const char *const lkeys[] = {"must_keep", "constraints", NULL};
+  static const char *const keys[] = {"levels", "min_parallelism", "classifier", NULL};
+  static const char *const clkeys[] = {"levels", NULL};
   yaml_node_t *ab = get_kind(r, root, "", "as_built", YAML_MAPPING_NODE, true);
   if (!ab) {
     if (apply) {
@@ -848,42 +909,17 @@ static void read_as_built(Reader *r, yaml_node_t *root, bool apply, const char *
              "expected a share of the MACs from 0 to 1");
   yaml_node_t *lv = get_kind(r, ab, "as_built", "levels", YAML_MAPPING_NODE, false);
   uint8_t must[ACCEL_MAX_LEVELS];
-  LevelConstraints lc[ACCEL_MAX_LEVELS];
-  bool given[ACCEL_MAX_LEVELS] = {false};
+  LevelConstraints lc[ACCEL_MAX_LEVELS], lcc[ACCEL_MAX_LEVELS];
   for (int l = 0; l < a->nlevels; l++)
     must[l] = a->level[l].keeps_required, lc[l] = a->cons.level[l];
-  for (yaml_node_pair_t *pr = lv ? lv->data.mapping.pairs.start : NULL;
-       lv && pr < lv->data.mapping.pairs.top; pr++) {
-    yaml_node_t *kn = yaml_document_get_node(&r->doc, pr->key);
-    yaml_node_t *vn = yaml_document_get_node(&r->doc, pr->value);
-    const char *name = scalar(kn);
-    int l = name ? level_index(a, name) : -1;
-    if (l < 0) {
-      rd_error(r, kn, "as_built.levels", name ? name : "?", "no storage level of that name");
-      continue;
-    }
-    char ctx[96];
-    snprintf(ctx, sizeof ctx, "as_built.levels.%s", name);
-    if (vn->type != YAML_MAPPING_NODE) {
-      rd_error(r, vn, "as_built.levels", name, "expected a mapping of keys");
-      continue;
-    }
-    if (given[l]) rd_error(r, kn, "as_built.levels", name, "a level named twice");
-    given[l] = true;
-    check_keys(r, vn, ctx, lkeys);
-    if (get(r, vn, ctx, "must_keep", true)) {
-      must[l] = get_tensors(r, vn, ctx, "must_keep");
-      if (must[l] & ~a->level[l].keeps_allowed)
-        rd_error(r, get(r, vn, ctx, "must_keep", true), ctx, "must_keep",
-                 "every tensor listed must be in the level's keeps");
-    }
-    yaml_node_t *cons = get_kind(r, vn, ctx, "constraints", YAML_MAPPING_NODE, true);
-    if (cons) {
-      char sub[112];
-      snprintf(sub, sizeof sub, "%s.constraints", ctx);
-      memset(&lc[l], 0, sizeof lc[l]);
-      get_level_cons(r, cons, sub, &lc[l]);
-    }
+  read_as_built_levels(r, lv, "as_built.levels", false, a, must, lc);
+  yaml_node_t *cl = get_kind(r, ab, "as_built", "classifier", YAML_MAPPING_NODE, true);
+  yaml_node_t *clv = NULL;
+  if (cl) {
+    check_keys(r, cl, "as_built.classifier", clkeys);
+    clv = get_kind(r, cl, "as_built.classifier", "levels", YAML_MAPPING_NODE, false);
+    for (int l = 0; l < a->nlevels; l++) lcc[l] = lc[l];
+    read_as_built_levels(r, clv, "as_built.classifier.levels", true, a, must, lcc);
   }
   if (r->nerr) return;
   /* Checked on a copy, so that the plain load stays as it was. */
@@ -897,16 +933,16 @@ static void read_as_built(Reader *r, yaml_node_t *root, bool apply, const char *
   for (int l = 0; l < a->nlevels; l++)
     b->level[l].keeps_required = must[l], b->cons.level[l] = lc[l];
   b->cons.min_parallelism = minpar;
-  int bl, bd;
-  char why[256];
-  if (!mapcons_valid(b, &bl, &bd, why, sizeof why)) {
-    char ctx[96];
-    snprintf(ctx, sizeof ctx, "as_built.levels.%s", bl >= 0 ? b->level[bl].name : "?");
-    yaml_node_t *at = bl >= 0 && lv ? get(r, lv, "as_built.levels", b->level[bl].name, true) : ab;
-    rd_error(r, at ? at : ab, bl >= 0 ? ctx : "as_built", "constraints", why);
-  } else if (apply) {
-    *a = *b;
+  bool ok = as_built_valid(r, b, lv, ab, "as_built.levels", "as_built");
+  if (ok && cl) {
+    MapConstraints conv = b->cons;
+    for (int l = 0; l < a->nlevels; l++) b->cons.level[l] = lcc[l];
+    ok = as_built_valid(r, b, clv, cl, "as_built.classifier.levels", "as_built.classifier");
+    b->cons_classifier = b->cons;
+    b->classifier_cons = true;
+    b->cons = conv;
   }
+  if (ok && apply) *a = *b;
   xfree(b);
 }
 

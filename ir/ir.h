@@ -1117,8 +1117,24 @@ typedef struct {
                                 0 integer (1 bit: binary XNOR-popcount), else fp16/bf16/fp32 */
   uint8_t mac_derived;       /* LEVEL_TECH_ENERGY, _AREA: the MAC's from the model */
   uint8_t assume;            /* ArchAssume */
-  MapConstraints cons; /* the mappings' constraints beyond the levels' keeps and connectivity */
+  MapConstraints cons;  /* the mappings' constraints beyond the levels' keeps and connectivity */
+  bool classifier_cons; /* cons_classifier holds for classifier layers (arch_layer_cons) */
+  MapConstraints cons_classifier; /* as_built.classifier: a chip's dataflow for layers of one
+                                     output position (P = Q = R = S = 1), where it differs */
 } Arch;
+
+/* Whether p is a classifier layer in the sense of Arch.cons_classifier:
+ * one output position and a 1 x 1 window (a fully connected layer, a
+ * matmul, a 1 x 1 convolution of a pooled map). */
+static inline bool problem_is_classifier(const Problem *p) {
+  return p->dim[DIM_P] == 1 && p->dim[DIM_Q] == 1 && p->dim[DIM_R] == 1 && p->dim[DIM_S] == 1;
+}
+
+/* The constraints a mapping of p on a keeps: a->cons, or for a classifier
+ * layer a->cons_classifier when a has one. */
+static inline const MapConstraints *arch_layer_cons(const Arch *a, const Problem *p) {
+  return a->classifier_cons && problem_is_classifier(p) ? &a->cons_classifier : &a->cons;
+}
 
 /* The word width of tensor t (16 bits when the arch does not say). */
 static inline int arch_tensor_bits(const Arch *a, int t) {

@@ -8,7 +8,9 @@
  * (which, with one_axis, is one axis: Timeloop's split puts each dim on X or
  * on Y);
  * an order constraint applies to the loops of factor > 1 only, as Timeloop
- * prunes unit loops before it lays out a permutation.  No allocation, no
+ * prunes unit loops before it lays out a permutation.  A layer's
+ * constraints are arch_layer_cons's: an as-built dataflow may give
+ * classifier layers their own (Arch.cons_classifier).  No allocation, no
  * state: the mapper calls mapcons_satisfied on every candidate.
  */
 #include <stdarg.h>
@@ -73,11 +75,12 @@ bool mapcons_satisfied(const Arch *a, const Problem *p, const Mapping *m, char *
   static const char *const kind_name[2] = {"temporal", "spatial"};
   if (m->nlevels != a->nlevels)
     return fail(why, whylen, "the mapping has %d levels, the arch %d", m->nlevels, a->nlevels);
+  const MapConstraints *mc = arch_layer_cons(a, p);
   double used = 1, total = 1;
   for (int l = 0; l < a->nlevels; l++) {
     const Level *L = &a->level[l];
     const LevelMapping *lm = &m->level[l];
-    const LevelConstraints *c = &a->cons.level[l];
+    const LevelConstraints *c = &mc->level[l];
     for (int t = 0; t < NTENSORS; t++) {
       if ((lm->keep >> t & 1) && !(L->keeps_allowed >> t & 1))
         return fail(why, whylen, "level '%s' keeps %c, which it bypasses", L->name,
@@ -152,9 +155,9 @@ bool mapcons_satisfied(const Arch *a, const Problem *p, const Mapping *m, char *
       }
     }
   }
-  if (a->cons.min_parallelism > 0 && used < a->cons.min_parallelism * total * (1 - 1e-12))
+  if (mc->min_parallelism > 0 && used < mc->min_parallelism * total * (1 - 1e-12))
     return fail(why, whylen, "the mapping uses %.4g of the MACs, the constraint says at least %.4g",
-                used / total, a->cons.min_parallelism);
+                used / total, mc->min_parallelism);
   return true;
 }
 
@@ -257,7 +260,7 @@ static int64_t fanout_use_max(const Arch *a, const Problem *p, int l) {
   for (int d = 0; d < NDIMS; d++) {
     if (!(dims >> d & 1) || p->dim[d] <= 1) continue;
     int64_t lo, hi;
-    mapcons_bounds(&a->cons.level[l], MAPCONS_SPATIAL, d, p->dim[d], &lo, &hi);
+    mapcons_bounds(&arch_layer_cons(a, p)->level[l], MAPCONS_SPATIAL, d, p->dim[d], &lo, &hi);
     memset(next, 0, sizeof(bool) * (size_t)(fan + 1));
     for (int64_t s = 1; s <= fan; s++) {
       if (!can[s]) continue;
@@ -282,7 +285,7 @@ bool mapcons_feasible(const Arch *a, const Problem *p, int *level, int *kind, in
     *dim = d;
     for (int l = 0; l < a->nlevels; l++) {
       const Level *L = &a->level[l];
-      const LevelConstraints *c = &a->cons.level[l];
+      const LevelConstraints *c = &arch_layer_cons(a, p)->level[l];
       int64_t cap = 1;
       for (int x = 0; x < ACCEL_MAX_AXES; x++)
         if (L->fanout[x] > 1 && (L->connectivity[x] >> d & 1)) {
@@ -346,7 +349,7 @@ bool mapcons_feasible(const Arch *a, const Problem *p, int *level, int *kind, in
       list[0] = 0;
       for (int l = 0; l < a->nlevels; l++)
         for (int k = 0; k < 2; k++) {
-          const LevelConstraints *c = &a->cons.level[l];
+          const LevelConstraints *c = &arch_layer_cons(a, p)->level[l];
           if (!c->lo[k][d] && !c->hi[k][d]) continue;
           char bt[48];
           bound_text(c, k, d, bt, sizeof bt);
@@ -372,11 +375,11 @@ bool mapcons_feasible(const Arch *a, const Problem *p, int *level, int *kind, in
     if ((double)use / (double)fan < worst_share) worst_share = (double)use / (double)fan, worst = l;
   }
   *level = -1, *kind = 0, *dim = -1;
-  if (a->cons.min_parallelism > 0 && most < a->cons.min_parallelism * total * (1 - 1e-12))
+  double minpar = arch_layer_cons(a, p)->min_parallelism;
+  if (minpar > 0 && most < minpar * total * (1 - 1e-12))
     return fail(why, whylen,
                 "min_parallelism %.4g, but no mapping of the layer can use more than %.4g of the "
                 "MACs (level '%s' at most %.4g of its fan-out)",
-                a->cons.min_parallelism, most / total, worst >= 0 ? a->level[worst].name : "?",
-                worst_share);
+                minpar, most / total, worst >= 0 ? a->level[worst].name : "?", worst_share);
   return true;
 }

@@ -1158,7 +1158,8 @@ Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
   return rc;
 }
 
-Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
+static Rc map_layer(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
+                    Diag *d) {
   memset(res, 0, sizeof *res);
   res->best_fitness = INFINITY;
   if (o->budget < 1 || o->budget > MAPPER_MAX_BUDGET) {
@@ -1231,4 +1232,23 @@ Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult
     return RC_BADINPUT;
   }
   return RC_OK;
+}
+
+/* A classifier layer on an arch with its own classifier constraints (an
+ * as-built dataflow's `classifier:`) is mapped on a copy whose constraints
+ * are those; every other layer on a itself. */
+Rc mapper_run(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res, Diag *d) {
+  if (!(a->classifier_cons && problem_is_classifier(p))) return map_layer(p, a, o, res, d);
+  Arch *c = xmalloc(sizeof *c);
+  if (!c) {
+    memset(res, 0, sizeof *res);
+    diag_error(d, p->name, "out of memory");
+    return RC_INTERNAL;
+  }
+  *c = *a;
+  c->cons = a->cons_classifier;
+  c->classifier_cons = false;
+  Rc rc = map_layer(p, c, o, res, d);
+  xfree(c);
+  return rc;
 }
