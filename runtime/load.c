@@ -548,14 +548,29 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
       return true;
     }
     if (n->has_bias) {
-      /* Each bias index is a constant or equals one output index. */
+      /* Each bias index is a constant within its dim or equals one output
+       * index whose whole extent the bias dim covers: the epilogue adds the
+       * bias to every element of the output tensor (interp.c, epilogue). */
       const Access *B = ops[3];
       if (B->ix != IX_AFFINE) FAIL("layer '%s': bias not affine", n->name);
+      const RtTensor *tb = &T[B->tensor], *tout = &T[O->tensor];
+      if (B->rank != tb->rank)
+        FAIL("layer '%s': bias access of rank %d on a tensor of rank %d", n->name, B->rank,
+             tb->rank);
       for (int j = 0; j < B->rank; j++) {
         bool cst = true, found = false;
         for (int dd = 0; dd < NEST_MAX_DIMS; dd++) cst &= B->idx[j].coef[dd] == 0;
+        if (cst && (B->idx[j].cst < 0 || B->idx[j].cst >= tb->dims[j]))
+          FAIL("layer '%s': bias index %d is the constant %" PRId64 ", outside its dim of %" PRId64,
+               n->name, j, B->idx[j].cst, tb->dims[j]);
         for (int q = 0; q < O->rank && !cst; q++)
-          if (memcmp(&B->idx[j], &O->idx[q], sizeof(Affine)) == 0) found = true;
+          if (memcmp(&B->idx[j], &O->idx[q], sizeof(Affine)) == 0) {
+            found = true;
+            if (q >= tout->rank || tout->dims[q] > tb->dims[j])
+              FAIL("layer '%s': bias dim %d (%" PRId64 ") is shorter than the output dim %d it "
+                   "follows (%" PRId64 ")",
+                   n->name, j, tb->dims[j], q, q < tout->rank ? tout->dims[q] : 0);
+          }
         if (!cst && !found) FAIL("layer '%s': bias index %d follows no output index", n->name, j);
       }
     }
