@@ -1941,6 +1941,7 @@ void naasc_nas_drive_options_default(NaascNasDriveOptions *o) {
   o->naas_iterations = d.naas_iterations;
   o->naas_popsize = d.naas_popsize;
   o->map_budget = d.map_budget;
+  o->final_map_budget = 20000; /* the map pass's default, as NaasOptions' */
   o->jobs = (int)d.jobs;
 }
 
@@ -1989,9 +1990,11 @@ static bool nas_options(const NaascNasDriveOptions *p, NasDriveOptions *o, Nb201
     err = "cycles, population, sample or seed out of range (1 <= sample <= population)";
   else if ((p->labels != 0 && p->labels < 2) || p->labels < 0 || p->pseudo_rounds < 0 ||
            p->pseudo_pool < 0 || p->verify < 0 || p->naas_iterations < 1 || p->naas_popsize < 2 ||
-           p->map_budget < 10 || p->jobs < 1)
-    err = "labels, pseudo_rounds, pseudo_pool, verify, naas_iterations, naas_popsize, map_budget "
-          "or jobs out of range (naasc --search --nas --help gives the ranges)";
+           p->map_budget < 10 || p->jobs < 1 || p->final_map_budget < p->map_budget ||
+           p->final_map_budget > MAPPER_MAX_BUDGET)
+    err = "labels, pseudo_rounds, pseudo_pool, verify, naas_iterations, naas_popsize, map_budget, "
+          "final_map_budget (at least map_budget) or jobs out of range (naasc --search --nas "
+          "--help gives the ranges)";
   if (err) {
     diag_error(d, NULL, "naasc_nas_drive: %s%s%s%s", err, arg ? " ('" : "", arg ? arg : "",
                arg ? "')" : "");
@@ -2009,6 +2012,7 @@ static bool nas_options(const NaascNasDriveOptions *p, NasDriveOptions *o, Nb201
   o->verify = p->verify;
   o->naas_iterations = p->naas_iterations, o->naas_popsize = p->naas_popsize;
   o->map_budget = p->map_budget, o->jobs = p->jobs;
+  o->final_map_budget = p->final_map_budget;
   o->baselines = !p->no_baselines, o->fixed = p->fixed != 0, o->progress = p->progress != 0;
   o->build = nas_cell_module;
   o->build_ctx = dataset;

@@ -519,6 +519,8 @@ typedef struct {
                               context's diagnostic handler */
   NaascNasProgressFn on_progress; /* told of each new best network (may be NULL) */
   void *on_progress_user;
+  int64_t final_map_budget; /* every design's final mapping pass, the baselines' too (20000;
+                               at least map_budget) */
 } NaascNasDriveOptions;
 
 void naasc_nas_drive_options_default(NaascNasDriveOptions *o);

@@ -358,6 +358,7 @@ Rc nas_drive(const NasDriveOptions *dopt, const Arch *budget, const char *dir, N
   h.no.iterations = naas_iters;
   h.no.popsize = (int)naas_pop;
   h.no.map_budget = map_budget;
+  h.no.final_map_budget = dopt->final_map_budget;
   h.no.seed = (uint64_t)seed;
   h.no.jobs = (int)jobs;
   h.no.cache = cache;

@@ -471,10 +471,11 @@ typedef struct {
                                                pseudo-label rounds and pool, designs
                                                verified by their measured accuracy */
   int64_t naas_iterations, naas_popsize, map_budget, jobs; /* each network's co-search */
-  bool baselines;   /* score the most accurate network on the budget design too */
-  bool fixed;       /* every network on the budget design as is */
-  bool progress;    /* the predictor's line where d reports (stderr in naasc) */
-  NasBuildFn build; /* builds and lowers a cell's network into *out (freed with
+  int64_t final_map_budget; /* its final mapping pass and the baselines' (0: NaasOptions') */
+  bool baselines;           /* score the most accurate network on the budget design too */
+  bool fixed;               /* every network on the budget design as is */
+  bool progress;            /* the predictor's line where d reports (stderr in naasc) */
+  NasBuildFn build;         /* builds and lowers a cell's network into *out (freed with
                        module_destroy); the zoo and the lowering live above search/ */
   void *build_ctx;
   NasProgressFn on_best; /* told of the network search's new bests (NasOptions.progress), or NULL */

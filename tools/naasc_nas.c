@@ -47,7 +47,8 @@ static const char usage_text[] =
     "  --naas-iterations N  accelerator search generations per network (default 4)\n"
     "  --naas-popsize N     its population (default 8)\n"
     "  --map-budget N       mapper evaluations per layer and accelerator (default 400); every\n"
-    "                       design's final mapping, the baselines' too, adds a pass of 20000\n"
+    "                       design's final mapping, the baselines' too, adds a pass of\n"
+    "  --final-map-budget N evaluations (default 20000, at least --map-budget)\n"
     "  --fixed              score every network on the budget arch as is (its own dataflow)\n"
     "  --no-baselines       skip the most-accurate-network baselines in result.json\n"
     "  --reference CELL     also compare with this network (arch string or index) on the\n"
@@ -76,7 +77,8 @@ int naasc_nas_main(int argc, char **argv) {
   bool have_min = false, have_max = false, baselines = true, fixed = false, progress = false;
   double min_acc = 0, max_edp = 0;
   int64_t cycles = 100, population = 20, sample = 5, seed = 1, labels = 0, rounds = 1, pool = 1000,
-          verify = 10, naas_iters = 4, naas_pop = 8, map_budget = 400, jobs = 1;
+          verify = 10, naas_iters = 4, naas_pop = 8, map_budget = 400, jobs = 1,
+          final_map_budget = 20000;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -130,9 +132,10 @@ int naasc_nas_main(int argc, char **argv) {
                   {"--pseudo-pool", 0},  {"--naas-iterations", 1},
                   {"--naas-popsize", 2}, {"--map-budget", 10},
                   {"--jobs", 1},         {"-j", 1},
-                  {"--verify", 0}};
-      int64_t *dst[] = {&cycles,     &population, &sample,     &seed, &labels, &rounds, &pool,
-                        &naas_iters, &naas_pop,   &map_budget, &jobs, &jobs,   &verify};
+                  {"--verify", 0},       {"--final-map-budget", 10}};
+      int64_t *dst[] = {&cycles, &population,      &sample,   &seed,       &labels, &rounds,
+                        &pool,   &naas_iters,      &naas_pop, &map_budget, &jobs,   &jobs,
+                        &verify, &final_map_budget};
       int k = 0, nk = (int)(sizeof ints / sizeof ints[0]);
       while (k < nk && !cli_is_flag(a, ints[k].flag)) k++;
       if (k == nk) return usage_error("unknown option '%s' for 'naasc --search --nas'", a);
@@ -162,6 +165,7 @@ int naasc_nas_main(int argc, char **argv) {
   o.cycles = cycles, o.population = population, o.sample = sample, o.seed = (uint64_t)seed;
   o.labels = labels, o.pseudo_rounds = rounds, o.pseudo_pool = pool, o.verify = verify;
   o.naas_iterations = naas_iters, o.naas_popsize = naas_pop, o.map_budget = map_budget;
+  o.final_map_budget = final_map_budget;
   o.jobs = jobs > INT_MAX ? INT_MAX : (int)jobs;
   o.no_baselines = !baselines, o.fixed = fixed, o.progress = progress;
   if (progress) o.on_progress = print_progress;

@@ -140,7 +140,7 @@ class _NasDriveOptions(ctypes.Structure):  # NaascNasDriveOptions
                 ("fixed", ctypes.c_int), ("no_baselines", ctypes.c_int), ("reference", _c),
                 ("data", _c), ("progress", ctypes.c_int),
                 ("on_progress", _NAS_PROGRESS),
-                ("on_progress_user", _p)]
+                ("on_progress_user", _p), ("final_map_budget", _i64)]
 
 
 _PROGRESS = ctypes.CFUNCTYPE(None, _p, _i64, _i64)
