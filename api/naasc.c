@@ -1668,6 +1668,7 @@ static bool search_options(const NaascSearchDriveOptions *p, NaasDriveOptions *o
   o->naas.popsize = p->popsize;
   o->naas.map_budget = p->map_budget;
   o->naas.final_map_budget = p->final_map_budget;
+  o->naas.rerank = p->rerank;
   if (!p->optimizer || strcmp(p->optimizer, "cmaes") == 0) {
     o->naas.optimizer = OPT_CMAES;
   } else if (strcmp(p->optimizer, "gradient") == 0) {
@@ -1700,6 +1701,10 @@ static bool search_options(const NaascSearchDriveOptions *p, NaasDriveOptions *o
   o->nranks = p->nranks > 0 ? p->nranks : 1;
   if (bad)
     diag_error(d, NULL, "naasc_search_drive: %s '%s' is not one naasc --search takes", what, bad);
+  else if (p->rerank < 0 || p->rerank > NAAS_TOP_MAX)
+    diag_error(d, NULL,
+               "naasc_search_drive: rerank %d; naasc --search takes 0 (the default, %d) to %d",
+               p->rerank, NAAS_DEFAULT_RERANK, NAAS_TOP_MAX);
   else if (!p->budget || p->nmodels < 1 || p->nmodels > NAAS_MAX_MODELS || !p->models)
     diag_error(d, NULL, "naasc_search_drive: give a budget and 1 to %d models", NAAS_MAX_MODELS);
   else

@@ -47,7 +47,7 @@ extern "C" {
 /* The API's version: calls are added, never changed, within a major.
  * 2: NaascNasDriveOptions grew on_progress (its size changed), and the
  * command-stream calls (naasc_stream_*) and kernel providers came. */
-#define NAASC_API_VERSION 2
+#define NAASC_API_VERSION 3
 
 /* Status codes; the same values as the tools' exit codes. */
 typedef enum {
@@ -455,6 +455,7 @@ typedef struct {
   void *on_generation_user;
   int progress;     /* a progress line on stderr (the search's own) */
   int rank, nranks; /* MPI: this rank and the count (0, 1 without); only rank 0 writes */
+  int rerank;       /* --rerank K: the best K distinct designs mapped at final effort (0: 3) */
 } NaascSearchDriveOptions;
 
 void naasc_search_drive_options_default(NaascSearchDriveOptions *o);

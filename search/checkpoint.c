@@ -2,14 +2,15 @@
  * checkpoint.c: the file a search writes after every generation
  * (--checkpoint) and reads back to resume (--resume); naas.h.
  *
- * Format 2, in host byte order (a search resumes on the machine that wrote
+ * Format 3, in host byte order (a search resumes on the machine that wrote
  * it, or one alike):
  *      0  magic "NAASCKPT"
  *      8  u32 format version (NAAS_CKPT_VERSION)     12  u32 0
  *     16  u64 the file's length in bytes
  *     24  NaasCkpt: the fingerprint of the search and its counters
  *         the optimizer's state (opt_save, optlen bytes)
- *         the best vector (dim doubles)
+ *         the top table: ntop records of (score, dim genes), the search's
+ *         best distinct designs, best first (what --rerank maps again)
  *         the candidate log (nlog NaasCandidate records)
  *  end-8  u64 checksum: FNV-1a, 64 bits, of every byte before it
  *
@@ -23,8 +24,13 @@
  *     anything, and nlog must be 1 + generations x popsize, the records a
  *     search writes (its starting point, then every candidate);
  *   - every value the search goes on from is checked for range: the
- *     optimizer's state (opt_load), the best vector (in [0,1]), each
- *     record's flag, axis count, generation and index.
+ *     optimizer's state (opt_load), the top table (ntop within 1..
+ *     NAAS_TOP_MAX exactly when have_best, scores finite and ascending,
+ *     the first the best score, genes in [0,1]), each record's flag, axis
+ *     count, generation and index.
+ *
+ * Format 2 (one best vector, no table) is refused with a message that says
+ * so: a search resumed from it could not re-rank what it never kept.
  *
  * Why FNV-1a: the checksum guards against accidental damage (a torn copy, a
  * flipped bit or byte, a truncation), not against a forger, who can
@@ -53,9 +59,10 @@ static uint64_t fnv1a(const uint8_t *p, size_t n) {
   return h;
 }
 
-Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *best_x,
+Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *top,
                    const NaasCandidate *log, Diag *d) {
-  size_t olen = (size_t)h->optlen, xlen = sizeof(double) * (size_t)h->dim, llen, len;
+  size_t olen = (size_t)h->optlen, xlen = sizeof(double) * (size_t)h->ntop * (size_t)(1 + h->dim),
+         llen, len;
   if (!ck_mul_size(sizeof *log, (size_t)h->nlog, &llen) ||
       !ck_add_size(CKPT_HEAD + sizeof *h + CKPT_TAIL, olen, &len) ||
       !ck_add_size(len, xlen, &len) || !ck_add_size(len, llen, &len) || len > NAAS_CKPT_MAX_BYTES) {
@@ -75,7 +82,7 @@ Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, co
   memcpy(p, &total, 8), p += 8;
   memcpy(p, h, sizeof *h), p += sizeof *h;
   opt_save(opt, p, olen), p += olen;
-  memcpy(p, best_x, xlen), p += xlen;
+  if (xlen) memcpy(p, top, xlen), p += xlen;
   if (llen) memcpy(p, log, llen), p += llen;
   uint64_t sum = fnv1a(buf, len - CKPT_TAIL);
   memcpy(p, &sum, 8);
@@ -96,7 +103,7 @@ static bool record_ok(const uint8_t *rec, int64_t iter, int lam) {
 }
 
 Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t fp, Optimizer *opt,
-                    NaasCkpt *h, double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d) {
+                    NaasCkpt *h, double *top, NaasCandidate **log, int64_t *caplog, Diag *d) {
   int dim = opt_dim(opt), lam = opt_popsize(opt);
   /* 1. Magic, version, length, checksum: nothing else is read before these hold. */
   if (len < CKPT_HEAD + sizeof *h + CKPT_TAIL || memcmp(buf, CKPT_MAGIC, 8) != 0) {
@@ -113,6 +120,14 @@ Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t f
   uint64_t total, sum;
   memcpy(ver, buf + 8, 8);
   memcpy(&total, buf + 16, 8);
+  if (ver[0] == 2) {
+    diag_error(d, name,
+               "a checkpoint of format 2 (an older naasc, without the table of best designs a "
+               "search re-ranks); this naasc reads format %d: start the search again without "
+               "--resume",
+               NAAS_CKPT_VERSION);
+    return RC_BADINPUT;
+  }
   if (ver[0] != NAAS_CKPT_VERSION) {
     diag_error(d, name, "checkpoint format %" PRIu32 ", this naasc reads format %d", ver[0],
                NAAS_CKPT_VERSION);
@@ -137,9 +152,14 @@ Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t f
     return RC_BADINPUT;
   }
   /* 3. Counts, against overflow and the file's length. */
-  size_t body = len - CKPT_HEAD - sizeof *h - CKPT_TAIL, xlen = sizeof(double) * (size_t)dim, llen,
-         need;
+  size_t body = len - CKPT_HEAD - sizeof *h - CKPT_TAIL, xlen, llen, need;
   int64_t want_log;
+  if (h->ntop < 0 || h->ntop > NAAS_TOP_MAX || h->pad_ != 0) {
+    diag_error(d, name, "checkpoint corrupt: a table of %" PRId32 " best designs (at most %d)",
+               h->ntop, NAAS_TOP_MAX);
+    return RC_BADINPUT;
+  }
+  xlen = sizeof(double) * (size_t)h->ntop * (size_t)(1 + dim);
   if (h->optlen != opt_save(opt, NULL, 0) || h->iter < 0 || h->nlog < 0 ||
       h->candidates != h->nlog || h->evals < 0 || !ck_mul_i64(h->iter, lam, &want_log) ||
       !ck_add_i64(want_log, 1, &want_log) || h->nlog != want_log ||
@@ -155,7 +175,7 @@ Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t f
   /* 4. Values. */
   const uint8_t *p = buf + CKPT_HEAD + sizeof *h;
   if (!(h->have_best == 0 || h->have_best == 1) || !isfinite(h->seconds) || h->seconds < 0 ||
-      (h->have_best && !isfinite(h->best_score))) {
+      (h->have_best && !isfinite(h->best_score)) || (h->have_best != 0) != (h->ntop > 0)) {
     diag_error(d, name, "checkpoint corrupt: bad counters");
     return RC_BADINPUT;
   }
@@ -165,13 +185,23 @@ Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t f
     return RC_BADINPUT;
   }
   p += h->optlen;
-  memcpy(best_x, p, xlen);
-  for (int k = 0; k < dim; k++)
-    if (!(best_x[k] >= 0 && best_x[k] <= 1)) {
-      diag_error(d, name, "checkpoint corrupt: the best design's gene %d is %g, outside [0,1]", k,
-                 best_x[k]);
+  if (xlen) memcpy(top, p, xlen);
+  for (int t = 0; t < h->ntop; t++) {
+    const double *rec = NAAS_TOP_REC(top, dim, t);
+    if (!isfinite(rec[0]) || (t == 0 && rec[0] != h->best_score) ||
+        (t > 0 && !(rec[0] >= NAAS_TOP_REC(top, dim, t - 1)[0]))) {
+      diag_error(d, name,
+                 "checkpoint corrupt: best design %d's score %g is not finite, or out of order", t,
+                 rec[0]);
       return RC_BADINPUT;
     }
+    for (int k = 0; k < dim; k++)
+      if (!(rec[1 + k] >= 0 && rec[1 + k] <= 1)) {
+        diag_error(d, name, "checkpoint corrupt: best design %d's gene %d is %g, outside [0,1]", t,
+                   k, rec[1 + k]);
+        return RC_BADINPUT;
+      }
+  }
   p += xlen;
   for (int64_t i = 0; i < h->nlog; i++)
     if (!record_ok(p + (size_t)i * sizeof **log, h->iter, lam)) {
@@ -191,7 +221,7 @@ Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t f
   return RC_OK;
 }
 
-Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *best_x,
+Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *top,
                   NaasCandidate **log, int64_t *caplog, Diag *d) {
   uint8_t *buf = NULL;
   size_t len = 0;
@@ -200,7 +230,7 @@ Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, do
   Rc rc = file_read_all(path, NAAS_CKPT_MAX_BYTES, &buf, &len, &fd);
   d->nerrors = fd.nerrors;
   if (rc != RC_OK) return rc == RC_INTERNAL ? rc : RC_BADINPUT;
-  rc = naas_ckpt_decode(buf, len, path, fp, opt, h, best_x, log, caplog, d);
+  rc = naas_ckpt_decode(buf, len, path, fp, opt, h, top, log, caplog, d);
   xfree(buf);
   return rc;
 }

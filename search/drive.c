@@ -407,6 +407,27 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
   json_key(&j, "score");
   json_num(&j, "%.17g", r->score);
   figures(&j, r, "%.9g");
+  if (!o->fixed) {
+    /* The designs mapped at final effort before choosing (naas.c): each
+     * one's candidate score, final score (null: not mapped, its bound no
+     * better than a final score found) and bound; `chosen` indexes them. */
+    json_key(&j, "rerank");
+    json_array(&j, NULL);
+    for (int t = 0; t < r->nrerank; t++) {
+      const NaasRerank *q = &r->rerank[t];
+      json_object(&j, NULL);
+      json_key(&j, "candidate_score");
+      json_num(&j, "%.17g", q->candidate_score);
+      json_key(&j, "final_score");
+      json_num(&j, "%.17g", q->skipped ? NAN : q->final_score); /* null if not mapped */
+      json_key(&j, "bound");
+      json_num(&j, "%.17g", q->bound);
+      json_key(&j, "chosen");
+      json_bool(&j, t == r->chosen);
+      json_end(&j, NULL);
+    }
+    json_end(&j, NULL);
+  }
   json_key(&j, "effort");
   naas_effort_json(&j, &r->effort);
   if (o->fixed) {

@@ -1766,6 +1766,36 @@ static double cand_bound(const NaasWorkload *w, const NaasOptions *o, const Arch
 
 /* ---- the search ------------------------------------------------------------------ */
 
+/* Keeps the NAAS_TOP_MAX best distinct designs (by key, an arch_hash of
+ * the decoded design) in ascending score, ties in the order found: a design
+ * already kept keeps its better score.  h->ntop counts them. */
+static void top_insert(double *top, uint64_t *key, NaasCkpt *h, double score, const double *x,
+                       uint64_t k) {
+  int dim = h->dim, n = h->ntop;
+  size_t rec = sizeof(double) * (size_t)(1 + dim);
+  for (int t = 0; t < n; t++)
+    if (key[t] == k) {
+      if (!(score < NAAS_TOP_REC(top, dim, t)[0])) return;
+      memmove(NAAS_TOP_REC(top, dim, t), NAAS_TOP_REC(top, dim, t + 1), rec * (size_t)(n - 1 - t));
+      memmove(key + t, key + t + 1, sizeof *key * (size_t)(n - 1 - t));
+      n--;
+      break;
+    }
+  int at = n;
+  while (at > 0 && score < NAAS_TOP_REC(top, dim, at - 1)[0]) at--;
+  if (at >= NAAS_TOP_MAX) {
+    h->ntop = n;
+    return;
+  }
+  int m = n < NAAS_TOP_MAX ? n : NAAS_TOP_MAX - 1; /* records kept after the insert point */
+  memmove(NAAS_TOP_REC(top, dim, at + 1), NAAS_TOP_REC(top, dim, at), rec * (size_t)(m - at));
+  memmove(key + at + 1, key + at, sizeof *key * (size_t)(m - at));
+  NAAS_TOP_REC(top, dim, at)[0] = score;
+  memcpy(NAAS_TOP_REC(top, dim, at) + 1, x, sizeof(double) * (size_t)dim);
+  key[at] = k;
+  h->ntop = m + 1;
+}
+
 Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, NaasResult *r,
                Diag *d) {
   memset(r, 0, sizeof *r);
@@ -1834,7 +1864,11 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   Optimizer *opt = opt_create(o->optimizer, dim, lam, 0.3, o->seed);
   double *xs = xcalloc((size_t)lam * (size_t)dim, sizeof *xs),
          *fit = xcalloc((size_t)lam, sizeof *fit);
-  double *best_x = xcalloc((size_t)dim, sizeof *best_x), *x0 = xcalloc((size_t)dim, sizeof *x0);
+  /* The top table (search.h NAAS_TOP_REC): the best distinct designs, as
+   * the checkpoint keeps them; topkey: each one's arch_hash, not saved. */
+  double *top = xcalloc((size_t)NAAS_TOP_MAX * (size_t)(1 + dim), sizeof *top),
+         *x0 = xcalloc((size_t)dim, sizeof *x0);
+  uint64_t topkey[NAAS_TOP_MAX] = {0};
   Arch *archs = xcalloc((size_t)lam, sizeof *archs);
   bool *ok = xcalloc((size_t)lam, sizeof *ok);
   int nl = w->nlayers;
@@ -1863,7 +1897,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   Rc rc = RC_OK;
   NaasCandidate *log = NULL;
   int64_t caplog = 0;
-  if (!cache || !opt || !xs || !fit || !best_x || !x0 || !archs || !ok || !jobs || !outs || !sc ||
+  if (!cache || !opt || !xs || !fit || !top || !x0 || !archs || !ok || !jobs || !outs || !sc ||
       !sc2 || !lb || !order || !sel || !pruned || !screened ||
       (fused && (!full || !cmaps || !sjobs || !souts))) {
     diag_error(d, "search", "out of memory");
@@ -1910,9 +1944,21 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   h.optlen = opt_save(opt, NULL, 0);
   h.best_score = INFINITY;
   if (o->resume && o->checkpoint) {
-    rc = naas_ckpt_read(o->checkpoint, fp, opt, &h, best_x, &log, &caplog, d);
+    rc = naas_ckpt_read(o->checkpoint, fp, opt, &h, top, &log, &caplog, d);
     if (rc != RC_OK) goto done;
     r->resumed_at = h.iter;
+    for (int t = 0; t < h.ntop; t++) { /* the keys the table was kept by */
+      Arch a;
+      const double *x = NAAS_TOP_REC(top, dim, t) + 1;
+      if (o->sizing_only ? !decode_sizing(budget, &bg, x, &a)
+                         : !decode_template(budget, &bg, x, &a)) {
+        diag_error(d, o->checkpoint,
+                   "checkpoint corrupt: best design %d is not a design within the budget", t);
+        rc = RC_BADINPUT;
+        goto done;
+      }
+      topkey[t] = arch_hash(&a, UINT64_C(0x9e3779b97f4a7c15));
+    }
   }
   double tstart = now_s() - h.seconds;
   bool stop = false;
@@ -1965,20 +2011,20 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       if (prune && pos >= need) {
         double T;
         {
-          double top[NAAS_MAX_POPSIZE];
+          double best[NAAS_MAX_POPSIZE];
           int nt = 0;
           for (int q = 0; q < pos; q++) { /* the need-th smallest score so far */
             double v = sc[order[q]].score;
             int z = nt < need ? nt++ : need;
-            if (z == need && !(v < top[need - 1])) continue;
+            if (z == need && !(v < best[need - 1])) continue;
             if (z == need) z = need - 1;
-            while (z > 0 && top[z - 1] > v) {
-              top[z] = top[z - 1];
+            while (z > 0 && best[z - 1] > v) {
+              best[z] = best[z - 1];
               z--;
             }
-            top[z] = v;
+            best[z] = v;
           }
-          T = top[need - 1];
+          T = best[need - 1];
         }
         if (!cmaes && !screen && h.best_score < T) T = h.best_score;
         if (lb[order[pos]] > T) { /* and so are the later ones: sorted by bound */
@@ -2031,10 +2077,11 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       Score s = sc[i];
       fit[i] = s.valid ? s.score : INFINITY;
       if (fit[i] < gen_best) gen_best = fit[i];
-      if (s.valid && s.score < h.best_score) {
-        h.best_score = s.score;
+      if (s.valid) {
+        top_insert(top, topkey, &h, s.score, xs + (size_t)i * dim,
+                   arch_hash(&archs[i], UINT64_C(0x9e3779b97f4a7c15)));
+        h.best_score = top[0];
         h.have_best = 1;
-        memcpy(best_x, xs + (size_t)i * dim, sizeof(double) * (size_t)dim);
       }
       if (h.nlog == caplog) {
         int64_t nc = caplog ? 2 * caplog : 256;
@@ -2070,7 +2117,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     h.iter++;
     h.seconds = now_s() - tstart;
     if (o->checkpoint && rank == 0) {
-      rc = naas_ckpt_write(o->checkpoint, &h, opt, best_x, log, d);
+      rc = naas_ckpt_write(o->checkpoint, &h, opt, top, log, d);
       if (rc != RC_OK) goto done;
     }
     if (o->progress && rank == 0) {
@@ -2110,20 +2157,64 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     goto done;
   }
   {
-    Arch best;
-    if (o->sizing_only)
-      decode_sizing(budget, &bg, best_x, &best);
-    else
-      decode_template(budget, &bg, best_x, &best);
-    /* The best design's final mappings: naas_map_design, as every baseline
-     * gets them (a pass with the search's budget, the same mappings it
-     * scored, and one with the final budget; the better set is the result).
-     * The search's own score is the best logged candidate's. */
-    int64_t evals0 = r->evals;
-    rc = naas_map_design(w, &best, o, r, d);
+    /* The final mappings (naas_map_design, as every baseline gets them: a
+     * pass with the search's budget, the same mappings it scored, and one
+     * with the final budget, the better set kept) of the best `rerank`
+     * designs by candidate score, in that order; the best final score is
+     * the result.  A design whose lower bound is no better than a final
+     * score already found cannot win and is not mapped.  The search's own
+     * score is the best logged candidate's. */
+    int K = o->rerank > 0 ? o->rerank : NAAS_DEFAULT_RERANK;
+    if (K > NAAS_TOP_MAX) K = NAAS_TOP_MAX;
+    if (K > h.ntop) K = h.ntop;
+    NaasResult keep = *r; /* the search's fields: its log and counters */
+    int64_t evals = 0;
+    bool have = false;
+    for (int t = 0; t < K && rc == RC_OK; t++) {
+      Arch a;
+      const double *x = NAAS_TOP_REC(top, dim, t) + 1;
+      if (o->sizing_only)
+        decode_sizing(budget, &bg, x, &a);
+      else
+        decode_template(budget, &bg, x, &a);
+      NaasRerank *q = &keep.rerank[keep.nrerank++];
+      q->candidate_score = NAAS_TOP_REC(top, dim, t)[0];
+      q->bound = cand_bound(w, o, &a);
+      q->final_score = INFINITY;
+      if (have && !(q->bound < r->score)) {
+        q->skipped = true;
+        continue;
+      }
+      NaasResult rt;
+      memset(&rt, 0, sizeof rt);
+      /* Only the best candidate's failure is the search's: another one's
+       * is this design's alone (it is then not chosen). */
+      Diag quiet = {0};
+      rc = naas_map_design(w, &a, o, &rt, t == 0 ? d : &quiet);
+      evals += rt.evals;
+      if (rc != RC_OK && t > 0) rc = RC_OK, rt.score = INFINITY;
+      q->final_score = rt.score;
+      if (rc == RC_OK && (!have || rt.score < r->score)) {
+        if (have) naas_result_free(r);
+        *r = rt;
+        keep.chosen = t;
+        have = true;
+      } else {
+        naas_result_free(&rt);
+      }
+    }
+    /* r holds the chosen design's figures; the search's fields come back. */
+    r->log = keep.log;
+    r->nlog = keep.nlog;
+    r->iterations = keep.iterations;
+    r->resumed_at = keep.resumed_at;
+    r->stopped = keep.stopped;
+    r->nrerank = keep.nrerank;
+    r->chosen = keep.chosen;
+    memcpy(r->rerank, keep.rerank, sizeof r->rerank);
     r->search_score = h.best_score;
-    h.evals += r->evals - evals0;
-    r->evals = h.evals; /* the search's, plus the final mapping's */
+    h.evals += evals;
+    r->evals = h.evals; /* the search's, plus the final mappings' */
     r->candidates = h.candidates;
   }
 done:
@@ -2131,8 +2222,8 @@ done:
   if (log) xfree(log);
   if (!o->cache) naas_cache_destroy(cache);
   opt_destroy(opt);
-  xfree(xs), xfree(fit), xfree(best_x), xfree(x0), xfree(archs), xfree(ok), xfree(jobs),
-      xfree(outs), xfree(full), xfree(cmaps), xfree(sjobs), xfree(souts), xfree(sc), xfree(sc2),
-      xfree(lb), xfree(order), xfree(sel), xfree(pruned), xfree(screened);
+  xfree(xs), xfree(fit), xfree(top), xfree(x0), xfree(archs), xfree(ok), xfree(jobs), xfree(outs),
+      xfree(full), xfree(cmaps), xfree(sjobs), xfree(souts), xfree(sc), xfree(sc2), xfree(lb),
+      xfree(order), xfree(sel), xfree(pruned), xfree(screened);
   return rc;
 }

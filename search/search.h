@@ -198,6 +198,8 @@ typedef struct {
  * iterations x popsize; the work is candidates x map budget, the mapper
  * evaluations of each layer shape (about 12 days at a million a second). */
 #define NAAS_MAX_POPSIZE 4096
+#define NAAS_TOP_MAX 8 /* distinct best designs a search keeps (NaasOptions.rerank) */
+#define NAAS_DEFAULT_RERANK 3
 #define NAAS_MAX_CANDIDATES (INT64_C(1) << 22)
 #define NAAS_MAX_WORK INT64_C(1000000000000)
 typedef struct {
@@ -262,6 +264,11 @@ typedef struct {
   /* Called after each generation's mapper runs, before its checkpoint; tests of resume (NULL: none). */
   void (*on_generation)(void *ctx, int64_t iteration);
   void *on_generation_ctx;
+  /* The best `rerank` distinct designs by candidate score are each mapped
+   * by naas_map_design, the best final score chosen (naas.c, docs/search.md
+   * "Re-ranking"); 0 = NAAS_DEFAULT_RERANK, 1 = the best candidate only,
+   * at most NAAS_TOP_MAX. */
+  int rerank;
 } NaasOptions;
 
 void naas_options_default(NaasOptions *o);
@@ -326,6 +333,14 @@ typedef struct {
   uint32_t groups;                                  /* fused groups of the schedule */
 } NaasModelFigures;
 
+/* One design of a search's re-ranking: its score as a candidate, its final
+ * score (naas_map_design), or skipped: its lower bound was no better than a
+ * final score already found, so it could not be chosen. */
+typedef struct {
+  double candidate_score, final_score, bound;
+  bool skipped;
+} NaasRerank;
+
 typedef struct {
   Arch arch;                     /* the design (for naas_eval_fixed: the given one) */
   double score;                  /* the objective (geomean over models) */
@@ -352,6 +367,10 @@ typedef struct {
    * mappings; dram_words: reads, fills and updates at DRAM, every tensor. */
   NaasModelFigures model[NAAS_MAX_MODELS];
   Schedule *schedule; /* heap, one per model (NULL with NAAS_SCHED_LAYER); naas_result_free */
+  /* naas_search only: the designs re-ranked at final effort, best candidate
+   * score first; `chosen` indexes the one whose final mappings r holds. */
+  int nrerank, chosen;
+  NaasRerank rerank[NAAS_TOP_MAX];
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and
@@ -503,7 +522,7 @@ void nas_drive_free(NasDriveResult *r);
 
 /* ---- checkpoints (checkpoint.c; the format is described there) -------------------- */
 
-#define NAAS_CKPT_VERSION 2
+#define NAAS_CKPT_VERSION 3
 #define NAAS_CKPT_MAX_BYTES ((size_t)1 << 30) /* larger files are refused unread */
 
 /* The counters of a search, as a checkpoint stores them. */
@@ -512,24 +531,29 @@ typedef struct {
   int64_t iter, candidates, evals,
       nlog; /* generations done, candidates, evaluations, log records */
   double seconds, best_score;
-  int32_t dim, have_best; /* the optimizer's dimension; 1 once best_x holds a valid design */
+  int32_t dim, have_best; /* the optimizer's dimension; 1 once top holds a valid design */
   uint64_t optlen;        /* bytes of the optimizer's state (opt_save) */
+  int32_t ntop, pad_;     /* designs in the top table (have_best ? 1..NAAS_TOP_MAX : 0); 0 */
 } NaasCkpt;
 
-/* Writes a checkpoint atomically: h, opt's state, best_x[h->dim] and
- * log[h->nlog]. */
-Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *best_x,
+/* The search's best distinct designs: ntop records of (score, vector of dim
+ * genes), best score first; record 0 is the best design (best_score). */
+#define NAAS_TOP_REC(top, dim, k) ((top) + (size_t)(k) * (size_t)(1 + (dim)))
+
+/* Writes a checkpoint atomically: h, opt's state, the top table (h->ntop
+ * records of 1 + h->dim doubles) and log[h->nlog]. */
+Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *top,
                    const NaasCandidate *log, Diag *d);
 /* Decodes the len bytes of a checkpoint (named `name` in messages) of the
  * search whose fingerprint is fp and whose optimizer is opt: fills h, opt's
- * state, best_x[opt_dim(opt)] and *log (heap, grown with xrealloc; *caplog
+ * state, top[NAAS_TOP_MAX * (1 + opt_dim(opt))] and *log (heap, grown with xrealloc; *caplog
  * its capacity).  RC_BADINPUT (reported, nothing trusted) if the file is not
  * a checkpoint, is damaged (its checksum), is from another search, or holds a
  * count or value no search writes; RC_INTERNAL if out of memory. */
 Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t fp, Optimizer *opt,
-                    NaasCkpt *h, double *best_x, NaasCandidate **log, int64_t *caplog, Diag *d);
+                    NaasCkpt *h, double *top, NaasCandidate **log, int64_t *caplog, Diag *d);
 /* naas_ckpt_decode of the file at path (at most NAAS_CKPT_MAX_BYTES). */
-Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *best_x,
+Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *top,
                   NaasCandidate **log, int64_t *caplog, Diag *d);
 
 /* ==== the network level ===================================================== */

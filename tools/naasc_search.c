@@ -74,6 +74,9 @@ static const char usage_text2[] =
     "  --map-budget N           mapper evaluations per layer and candidate (default 1000)\n"
     "  --final-map-budget N     the best design's final mapping per layer (default 20000; the\n"
     "                           better of it and the search's mappings is kept)\n"
+    "  --rerank K               map the best K distinct designs (by the search's score) at\n"
+    "                           final effort and keep the best (default 3, 1 to 8; 1: the\n"
+    "                           best candidate only)\n"
     "  --optimizer cmaes|random|gradient|cmaes+gradient   the outer optimizer (default cmaes;\n"
     "                           random is the baseline; gradient: sizes and mappings in one\n"
     "                           descent on the differentiable cost model, the budget's\n"
@@ -220,6 +223,12 @@ int naasc_search_main(int argc, char **argv) {
       if (!v || !cli_parse_i64(v, 1, &o.final_map_budget) || o.final_map_budget > MAPPER_MAX_BUDGET)
         return usage_error("--final-map-budget takes an integer from 1 to 1000000000, not '%s'",
                            v ? v : "");
+    } else if (cli_is_flag(a, "--rerank")) {
+      v = cli_flag_value(argc, argv, &i, "--rerank");
+      if (!v || !cli_parse_i64(v, 1, &n) || n > NAAS_TOP_MAX)
+        return usage_error("--rerank takes an integer from 1 to 8 (NAAS_TOP_MAX), not '%s'",
+                           v ? v : "");
+      o.rerank = (int)n;
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.sizing_only = 1;
     } else if (cli_is_flag(a, "--mapper-screen") || cli_is_flag(a, "--prune")) {

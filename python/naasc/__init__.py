@@ -118,7 +118,7 @@ class _SearchDriveOptions(ctypes.Structure):  # NaascSearchDriveOptions
                 ("checkpoint", _c), ("resume", ctypes.c_int), ("stop_after_iteration", _i64),
                 ("on_generation", _GENERATION),
                 ("on_generation_user", _p), ("progress", ctypes.c_int), ("rank", ctypes.c_int),
-                ("nranks", ctypes.c_int)]
+                ("nranks", ctypes.c_int), ("rerank", ctypes.c_int)]
 
 
 class _NasProgress(ctypes.Structure):  # NaascNasProgress
@@ -233,8 +233,8 @@ _sig("naasc_search_drive", ctypes.c_int, _p, ctypes.POINTER(_SearchDriveOptions)
 _sig("naasc_nas_drive_options_default", None, ctypes.POINTER(_NasDriveOptions))
 _sig("naasc_nas_drive", ctypes.c_int, _p, ctypes.POINTER(_NasDriveOptions), _PP)
 
-if _lib.naasc_api_version() != 2:
-    raise ImportError(f"{_library_path()}: C API version {_lib.naasc_api_version()}, expected 2")
+if _lib.naasc_api_version() != 3:
+    raise ImportError(f"{_library_path()}: C API version {_lib.naasc_api_version()}, expected 3")
 
 # One context for the module's calls (the C library keeps no other state).
 _ctx = _lib.naasc_context_create()
@@ -893,7 +893,7 @@ def search_drive(models, budget, dir="naasc-search", on_generation=None, **optio
     preset or an architecture file; options are NaascSearchDriveOptions'
     fields (api/naasc.h) as keywords: objective, max_area_um2, precision,
     iterations, popsize, map_budget, final_map_budget, optimizer, schedule,
-    fixed, no_baseline, seed, jobs, checkpoint, resume, ...
+    fixed, no_baseline, seed, jobs, checkpoint, resume, rerank, ...
     on_generation(iteration) is called after each generation's mapping,
     iteration counting from 0.  Returns a
     DriveRun; a failure raises Error with .summary, what was printed."""

@@ -25,7 +25,7 @@ static void decode(const uint8_t *data, size_t size) {
     return;
   Optimizer *opt = opt_create((OptKind)hdr[0], hdr[1], hdr[2], 0.3, 1);
   FUZZ_CHECK(opt, "opt_create");
-  double best[64];
+  double best[NAAS_TOP_MAX * 65];
   NaasCandidate *log = NULL;
   int64_t caplog = 0;
   Diag d;

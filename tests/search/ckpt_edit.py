@@ -3,6 +3,13 @@
 its reader (search/checkpoint.c).
 
   ckpt_edit.py FILE nlog-byte7 [--fix-checksum]
+  ckpt_edit.py FILE upgrade
+
+upgrade rewrites a format 2 file as format 3 (search/checkpoint.c), the
+same content: the counters gain the top-table count (1 with a best design,
+else 0), the best vector becomes the one record (best score, vector), and
+the length and checksum are made to match.  It keeps the fuzz regressions
+written in format 2 reaching the checks they were found behind.
 
 nlog-byte7 adds 8 to the top byte of the record count (the count grows by
 2^59, and count x 160-byte record wraps to the same length in 64 bits).
@@ -22,11 +29,34 @@ def fnv1a(b):
     return h
 
 
+def upgrade(path, d):
+    ver = struct.unpack_from("<I", d, 8)[0]
+    if ver != 2:
+        print(f"ckpt_edit.py: format {ver}, not 2", file=sys.stderr)
+        return 2
+    # NaasCkpt of format 2: fp, iter, candidates, evals, nlog, seconds, best_score, dim, have_best, optlen
+    fp, it, cand, ev, nlog, sec, best, dim, have, optlen = struct.unpack_from("<Q4q2d2iQ", d, 24)
+    head_end = 24 + 72
+    opt = bytes(d[head_end:head_end + optlen])
+    x = bytes(d[head_end + optlen:head_end + optlen + 8 * dim])
+    rest = bytes(d[head_end + optlen + 8 * dim:-8])  # the candidate log
+    ntop = 1 if have else 0
+    head = struct.pack("<Q4q2d2iQ2i", fp, it, cand, ev, nlog, sec, best, dim, have, optlen, ntop, 0)
+    top = (struct.pack("<d", best) + x) if ntop else b""
+    body = head + opt + top + rest
+    out = bytearray(b"NAASCKPT" + struct.pack("<IIQ", 3, 0, 24 + len(body) + 8) + body)
+    out += struct.pack("<Q", fnv1a(out))
+    open(path, "wb").write(out)
+    return 0
+
+
 def main():
     path, field = sys.argv[1], sys.argv[2]
     fix = "--fix-checksum" in sys.argv[3:]
     d = bytearray(open(path, "rb").read())
     base = {b"NAASCKP1": 8, b"NAASCKPT": 24}.get(bytes(d[:8]))
+    if base == 24 and field == "upgrade":
+        return upgrade(path, d)
     if base is None or field != "nlog-byte7":
         print("ckpt_edit.py: not a checkpoint, or an unknown field", file=sys.stderr)
         return 2
