@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small network for the schedule golden tests (tests/schedule/*.test).
 
-  sched_model.py OUT.onnx [--resnet|--chain|--attention]
+  sched_model.py OUT.onnx [--resnet|--chain|--attention|--attention=TOKENS]
 
 x[1,8,32,32] -> expand (1x1 conv, 8 -> 32, Relu) -> dw (3x3 depthwise, pad 1,
 Relu) -> project (1x1 conv, 32 -> 8) -> add (+ x) -> down (3x3 conv, stride 2,
@@ -19,6 +19,7 @@ conv2 (3x3, pad 1) -> y[1,4,8,8], the depth-first goldens' smallest case.
 With --attention, one head of attention, 8 tokens, d = 4: q[1,1,8,4] x
 kt[1,1,4,8] -> scores -> scale (x 0.5) -> softmax (over the 8 keys) -> x
 v[1,1,8,4] -> context y[1,1,8,4] (q, kt and v graph inputs: activations).
+With --attention=TOKENS, the same with TOKENS tokens and d = 64.
 """
 import sys
 
@@ -67,7 +68,7 @@ def chain(out):
     return 0
 
 
-def attention(out):
+def attention(out, tokens=8, d=4):
     F = TensorProto.FLOAT
     nodes = [
         helper.make_node("MatMul", ["q", "kt"], ["s"], name="scores"),
@@ -76,9 +77,10 @@ def attention(out):
         helper.make_node("MatMul", ["p", "v"], ["y"], name="context"),
     ]
     inits = [numpy_helper.from_array(np.array(0.5, np.float32), "scale")]
-    ins = [helper.make_tensor_value_info("q", F, [1, 1, 8, 4]), helper.make_tensor_value_info("kt", F, [1, 1, 4, 8]),
-           helper.make_tensor_value_info("v", F, [1, 1, 8, 4])]
-    g = helper.make_graph(nodes, "attention", ins, [helper.make_tensor_value_info("y", F, [1, 1, 8, 4])], inits)
+    ins = [helper.make_tensor_value_info("q", F, [1, 1, tokens, d]),
+           helper.make_tensor_value_info("kt", F, [1, 1, d, tokens]),
+           helper.make_tensor_value_info("v", F, [1, 1, tokens, d])]
+    g = helper.make_graph(nodes, "attention", ins, [helper.make_tensor_value_info("y", F, [1, 1, tokens, d])], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 7
     onnx.checker.check_model(m)
@@ -91,10 +93,12 @@ def main():
         return resnet(sys.argv[1])
     if len(sys.argv) == 3 and sys.argv[2] == "--attention":
         return attention(sys.argv[1])
+    if len(sys.argv) == 3 and sys.argv[2].startswith("--attention="):
+        return attention(sys.argv[1], int(sys.argv[2].split("=", 1)[1]), 64)
     if len(sys.argv) == 3 and sys.argv[2] == "--chain":
         return chain(sys.argv[1])
     if len(sys.argv) != 2:
-        print("usage: sched_model.py OUT.onnx [--resnet|--chain|--attention]", file=sys.stderr)
+        print("usage: sched_model.py OUT.onnx [--resnet|--chain|--attention|--attention=TOKENS]", file=sys.stderr)
         return 2
     F = TensorProto.FLOAT
     nodes = [
