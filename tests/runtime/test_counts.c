@@ -56,14 +56,15 @@
  * depth-first groups instead: from the first nest on, each group the
  * longest run of at most four nests that can run depth-first in that
  * policy at some home level and that the stream can run tile by tile
- * (nest_runs_tiled: not a global pool, for one), over tiles of a third of its last output's
+ * (nest_runs_tiled: not a view, for one), over tiles of a third of its last output's
  * rows and columns (so first, middle and last tiles, halos and caches are
  * all exercised), weights from DRAM, or with --weights-home kept at home;
  * the comparisons are those of --fused.  It fails if no depth-first group
  * ran (and, with --attention, if none of them is an attention group: a
  * mac nest reading an activation as W, K^T or V, with a softmax; each
- * depth-first group is printed).  A tile smaller than its layer can compute at a higher level than
- * the layer whole, so reductions may be summed in another order; --inner
+ * depth-first group is printed).  A tile smaller than its layer can
+ * compute at a higher level than the layer whole, so reductions may be
+ * summed in another order; --inner
  * holds every level in both runs (the kernel at the innermost tile), which
  * makes the order the same.
  * Exit 0 if all equal, 1 otherwise.
