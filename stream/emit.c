@@ -531,7 +531,8 @@ static Rc emit_depth_group(Buf *b, Pk *pk, uint64_t pk_base, const Module *mod, 
       else
         diag_error(d, nest_group_where(mod, fg),
                    "nest '%s' (%s) cannot run tile by tile in a depth-first group: the runtime "
-                   "runs tiles of mapped mac nests, element-wise ops, moves and pooling",
+                   "runs tiles of mapped mac nests, element-wise ops, moves, pooling and "
+                   "whole-dim reductions such as a softmax",
                    n->name, n->kind == NK_MAC ? "an unmapped mac nest" : vop_name(n->vop));
       rc = RC_BADINPUT;
       break;
