@@ -1701,12 +1701,15 @@ int affine_plain_dim(const Affine *e, int ndims);
  * carries as one, stream/emit.c). */
 bool nest_mac_int_types(const Module *m, const Nest *n);
 /* Whether the command stream's runtime can run nest n of m tile by tile in
- * a depth-first group: a mapped floating-point mac nest whose W is a
- * weight (not attention's K^T or V, computed by the network), or a vector nest
- * whose interpreter writes only its nest's points (element-wise ops, moves,
- * pooling).  One rule for both sides: the schedule search forms only such
- * depth-first groups for a stream (search/scheduler.c), and cmd_emit
- * refuses a group holding any other nest, naming it. */
+ * a depth-first group: a mapped floating-point mac nest (its W a weight or
+ * an activation, attention's K^T or V, read whole by every tile), or a
+ * vector nest whose interpreter writes only its nest's points and computes
+ * each from them (element-wise ops, moves, pooling, reductions over whole
+ * dims such as a softmax, whose reduce dims a tile spans whole).  One rule
+ * for both sides: the schedule search forms only such depth-first groups
+ * for a stream (search/scheduler.c), and cmd_emit refuses a group holding
+ * any other nest (a host op such as a layer norm, a view, an integer mac
+ * layer), naming it. */
 bool nest_runs_tiled(const Module *m, const Nest *n);
 
 #endif

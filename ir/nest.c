@@ -601,21 +601,19 @@ bool nest_mac_int_types(const Module *mod, const Nest *n) {
          I->ix == IX_AFFINE && W->ix == IX_AFFINE && O->ix == IX_AFFINE;
 }
 
-/* The vector ops whose interpreter writes only its nest's points
- * (runtime/interp.c: element-wise, moves, pooling). */
+/* The vector ops whose interpreter writes only its nest's points and
+ * computes each from its nest alone (runtime/interp.c: element-wise,
+ * moves, pooling, and reductions over whole dims such as softmax: exact on
+ * a tile that spans its reduce dims whole, which the cost model requires of
+ * a depth-first group and the loader checks). */
 static bool tile_vop(VecOp v) {
   VopClass c = vop_class(v);
-  return c == VC_POINT || c == VC_WINDOW || c == VC_MOVE;
+  return c == VC_POINT || c == VC_WINDOW || c == VC_MOVE || c == VC_REDUCE;
 }
 
 bool nest_runs_tiled(const Module *m, const Nest *n) {
-  if (n->kind == NK_MAC) {
-    /* the stream's tile layers read W as weights: a W computed by the
-     * network (attention's K^T and V) is not carried so yet */
-    const Access *w = nest_access(n, ROLE_W);
-    if (w && w->tensor && w->tensor < m->ntensors && m->tensors[w->tensor].role != TR_WEIGHT)
-      return false;
-    return n->map && !nest_mac_int_types(m, n);
-  }
+  /* A W computed by the network (attention's K^T and V) is read as
+   * weights are: whole by every tile, from DRAM or from home. */
+  if (n->kind == NK_MAC) return n->map && !nest_mac_int_types(m, n);
   return n->kind != NK_VIEW && tile_vop(n->vop);
 }

@@ -1195,6 +1195,18 @@ static bool check_tile(Ld *L, RtLayer *ly, int i) {
     FAIL("tile layer '%s' (tile %" PRId64 "): its nest is not its layer's cut down to a "
          "rectangle at row %" PRId64 ", column %" PRId64,
          n->name, ly->tile_no, ly->org[0], ly->org[1]);
+  /* A layer reducing over its output's rows or columns (a softmax over the
+   * key axis: each output needs its whole row) is exact only on tiles that
+   * span them whole (the cost model's rule, docs/cost-model.md). */
+  for (int x = 0; x < 2; x++) {
+    const NestDim *od = &ow->nest.dims[x ? ly->cdim : ly->rdim];
+    int64_t got = n->dims[x ? ly->cdim : ly->rdim].bound;
+    if (od->reduce && got != od->bound)
+      FAIL("tile layer '%s' (tile %" PRId64
+           "): it reduces over its output's %s but computes %" PRId64 " of its %" PRId64
+           ": its tiles must span them whole",
+           n->name, ly->tile_no, x ? "columns" : "rows", got, od->bound);
+  }
   bool oom = false;
   const Access *ia = mac ? rt_mac_access(n, TENSOR_I) : NULL;
   /* Copies in: inside I, at home from now on. */
@@ -1289,8 +1301,9 @@ static bool check_tile_capacity(Ld *L, RtLayer *ly) {
     FAIL("tile layer '%s' (tile %" PRId64 "): home level '%s' holds %" PRId64
          " words, the tile's regions there need %.0f",
          ly->nest.name, ly->tile_no, hl->name, hl->capacity_words, words);
-  if (ly->wcopy) {
-    const Problem *pb = &ly->prob;
+  if (ly->wcopy) { /* all of its layer's weights: a tile cutting K (an attention
+                      * matmul's columns) reads only part of them */
+    const Problem *pb = &p->layers[ly->owner].prob;
     ly->copy_w = pb->dim[DIM_G] * pb->dim[DIM_K] * pb->dim[DIM_C] * pb->dim[DIM_R] * pb->dim[DIM_S];
   }
   return true;

@@ -4,7 +4,11 @@
  * rows and columns (tp_tile_nest, shared by the writer and the loader, so
  * the two cannot drift apart) and the writer's plan of a group's tiles
  * (tp_depth_plan).  A mapping shrunk to a tile is ir/'s
- * mapping_shrink_tile, the one the cost model costs tiles with.
+ * mapping_shrink_dims along the problem dims of the output's rows and
+ * columns (P and Q, or an attention matmul's N and K), the one the cost
+ * model costs tiles with.  A mac nest's W operand is never cut, even when
+ * it is an activation (attention's K^T and V): every tile reads it whole,
+ * as weights are, so it is no slot of the plan's window.
  *
  * The plan follows the cost model's rules (backend/schedule.c, "depth-first
  * regions" and nest_cost_depth) step by step: the last nest's output is
@@ -142,6 +146,7 @@ Rc tp_depth_plan(const Module *m, const NestGroup *fg, TpDfStep **out, int64_t *
     for (int a = 0; a < n->nacc; a++) {
       const Access *ac = &n->acc[a];
       if (ac->kind != ACC_READ || !is_act(m, ac->tensor)) continue;
+      if (n->kind == NK_MAC && ac->role == ROLE_W) continue; /* K^T, V: read whole, as weights */
       const NTensor *ti = &m->tensors[ac->tensor];
       if (ac->ix != IX_AFFINE || ac->rank != 4 || ti->rank != 4) {
         *why = "a nest reads an activation that is not cut into rows and columns";

@@ -531,7 +531,8 @@ static Rc emit_depth_group(Buf *b, Pk *pk, uint64_t pk_base, const Module *mod, 
       else
         diag_error(d, nest_group_where(mod, fg),
                    "nest '%s' (%s) cannot run tile by tile in a depth-first group: the runtime "
-                   "runs tiles of mapped mac nests, element-wise ops, moves and pooling",
+                   "runs tiles of mapped mac nests, element-wise ops, moves, pooling and "
+                   "whole-dim reductions such as a softmax",
                    n->name, n->kind == NK_MAC ? "an unmapped mac nest" : vop_name(n->vop));
       rc = RC_BADINPUT;
       break;
@@ -559,8 +560,12 @@ static Rc emit_depth_group(Buf *b, Pk *pk, uint64_t pk_base, const Module *mod, 
     st->layers++;
     st->commands += 4;
     if (mac) {
+      /* The problem dims of its output's rows and columns: P and Q, or an
+       * attention matmul's N (query rows) and K (the cost model's tdim). */
       Mapping mp;
-      mapping_shrink_tile(&n->map->m, rows, cols, &mp);
+      int rd, cd;
+      tp_row_col_dims(n, &rd, &cd);
+      mapping_shrink_dims(&n->map->m, (Dim)n->dims[rd].dim, rows, (Dim)n->dims[cd].dim, cols, &mp);
       st->mac_layers++;
       if (!emit_mapping(b, pk, pk_base, &tn, mod, &mp, NULL, st)) {
         rc = RC_INTERNAL;

@@ -56,12 +56,15 @@
  * depth-first groups instead: from the first nest on, each group the
  * longest run of at most four nests that can run depth-first in that
  * policy at some home level and that the stream can run tile by tile
- * (nest_runs_tiled: not a global pool, for one), over tiles of a third of its last output's
+ * (nest_runs_tiled: not a view, for one), over tiles of a third of its last output's
  * rows and columns (so first, middle and last tiles, halos and caches are
  * all exercised), weights from DRAM, or with --weights-home kept at home;
  * the comparisons are those of --fused.  It fails if no depth-first group
- * ran.  A tile smaller than its layer can compute at a higher level than
- * the layer whole, so reductions may be summed in another order; --inner
+ * ran (and, with --attention, if none of them is an attention group: a
+ * mac nest reading an activation as W, K^T or V, with a softmax; each
+ * depth-first group is printed).  A tile smaller than its layer can
+ * compute at a higher level than the layer whole, so reductions may be
+ * summed in another order; --inner
  * holds every level in both runs (the kernel at the innermost tile), which
  * makes the order the same.
  * Exit 0 if all equal, 1 otherwise.
@@ -77,9 +80,9 @@
 #include "runtime/runtime.h"
 #include "stream/stream.h"
 
-static bool exact_mode, moved_mode, fused_mode, weights_home, inner_mode, best_any;
+static bool exact_mode, moved_mode, fused_mode, weights_home, inner_mode, best_any, want_attention;
 static int depth_policy = -1; /* --depth: SchedOverlap */
-static long long depth_groups;
+static long long depth_groups, attn_groups;
 static long long fused_layers, fused_groups, fused_outputs;
 /* --moved: (level, tensor) pairs compared, [0] exactly, [1] where the
  * executor may only move more (sliding-window inputs, outputs below a
@@ -208,8 +211,24 @@ static int run_one(const char *net, const char *preset, bool compute, int *layer
     if (rc == RC_OK) rc = sched_of_module(sm, prog.mod, s, &d);
     if (rc == RC_OK) rc = schedule_eval(sm, s, want, &tot, &d);
     if (rc == RC_OK) fused_groups += s->ngroups;
-    for (uint32_t k = 0; rc == RC_OK && k < s->ngroups; k++)
-      depth_groups += s->group[k].mode == SCHED_DEPTH;
+    for (uint32_t k = 0; rc == RC_OK && k < s->ngroups; k++) {
+      const SchedGroup *g = &s->group[k];
+      if (g->mode != SCHED_DEPTH) continue;
+      depth_groups++;
+      /* An attention group: a mac nest reading an activation as W (K^T,
+       * V) and a softmax, run tile by tile over the query rows. */
+      bool wact = false, smax = false;
+      for (uint32_t j = g->first; j <= g->last; j++) {
+        const Nest *n = &prog.mod->nests[j];
+        const Access *w = n->kind == NK_MAC ? nest_access(n, ROLE_W) : NULL;
+        wact |= w && prog.mod->tensors[w->tensor].role != TR_WEIGHT;
+        smax |= n->vop == VOP_SOFTMAX;
+      }
+      attn_groups += wact && smax;
+      printf("  %s/%s depth-first group '%s'..'%s' tile %lldx%lld%s\n", net, preset,
+             prog.mod->nests[g->first].name, prog.mod->nests[g->last].name, (long long)g->tile[0],
+             (long long)g->tile[1], wact && smax ? " (attention)" : "");
+    }
     sched_model_destroy(sm);
     xfree(s);
   }
@@ -365,6 +384,8 @@ int main(int argc, char **argv) {
       inner_mode = true;
     else if (!strcmp(argv[a], "--weights-home"))
       weights_home = true;
+    else if (!strcmp(argv[a], "--attention"))
+      want_attention = true;
     else if (!strncmp(argv[a], "--depth=", 8)) {
       fused_mode = true;
       for (int k = 0; k < 3; k++)
@@ -374,9 +395,10 @@ int main(int argc, char **argv) {
       break;
   }
   if (argc - a != 2) {
-    fprintf(stderr, "usage: test_counts [--no-compute] [--exact] [--moved] [--fused] "
-                    "[--depth=recompute|cache-h|cache-all [--weights-home]] NET[,NET...] "
-                    "PRESET[,PRESET...]\n");
+    fprintf(stderr,
+            "usage: test_counts [--no-compute] [--exact] [--moved] [--fused] "
+            "[--depth=recompute|cache-h|cache-all [--weights-home] [--attention]] NET[,NET...] "
+            "PRESET[,PRESET...]\n");
     return 2;
   }
   if (moved_mode) compute = true; /* the executor moves nothing without its tiles */
@@ -402,7 +424,12 @@ int main(int argc, char **argv) {
         "fused: %lld groups (%lld depth-first), %lld mac layers in them; %lld graph outputs equal "
         "to the layer-by-layer run's\n",
         fused_groups, depth_groups, fused_layers, fused_outputs);
-    if (!fused_layers || (depth_policy >= 0 && !depth_groups)) bad = 1;
+    if (want_attention)
+      printf("attention: %lld depth-first groups hold a mac nest reading an activation as W "
+             "and a softmax\n",
+             attn_groups);
+    if (!fused_layers || (depth_policy >= 0 && !depth_groups) || (want_attention && !attn_groups))
+      bad = 1;
   }
   return bad || layers == 0;
 }

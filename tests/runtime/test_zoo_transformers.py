@@ -12,7 +12,13 @@ fixed seed (token ids uniform over the network's vocabulary, an image or a
 KV cache uniform in [-1, 1]), onnxruntime-node (tests/realmodels/ort_run.js,
 installed by scripts/setup-ort.sh) runs the model once, and per preset
 `naasc NAME.onnx --target PRESET -o NAME.PRESET.cmd` compiles it with its
-weights and `naasc-run` executes it (JIT kernels).  Every output must agree
+weights and `naasc-run` executes it (JIT kernels).  With --attention-rows
+N the stream runs every attention fused FlashAttention-style (issue 17
+item 4): a schedule file (attention_schedule) groups each softmax with the
+MatMul before it (Q x K^T) and the one after (x V) and what lies between
+(scale, mask), depth-first over tiles of N query rows and the whole head
+dim, overlap recompute, K^T and V from DRAM, in the preset's home level
+(HOME: presets whose on-chip buffer may keep activations).  Every output must agree
 with onnxruntime's within tests/realmodels/harness.py's tolerance: every
 element within 1e-4 x max|ref| + 1e-3 x |ref|.  The max abs error is
 printed per output.
@@ -48,6 +54,31 @@ import registry  # noqa: E402
 VOCAB = {"bert-tiny": 512, "gpt2-tiny": 512, "bert-base": 30522, "bert-base-512": 30522,
          "gpt2-prefill": 50257, "gpt2-decode": 50257}
 TINY = ["bert-tiny", "gpt2-tiny"]
+# The level of each preset that may hold a fused group's activations
+# (docs/cost-model.md, "What a group may be"; nvdla's cbuf may not).
+HOME = {"eyeriss": "glb", "edgetpu": "sram", "shidiannao": "buffers"}
+
+
+def attention_schedule(name, path, preset, rows, out):
+    """Writes a schedule file fusing every attention of the model at path
+    (see the module comment) for preset; returns the number of groups."""
+    m = onnx.shape_inference.infer_shapes(onnx.load(path, load_external_data=False))
+    g = m.graph
+    shape = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+             for v in list(g.value_info) + list(g.output)}
+    nodes = list(g.node)
+    lines = ["schedule %s target %s" % (name, preset)]
+    for i, n in enumerate(nodes):
+        if n.op_type != "Softmax":
+            continue
+        a = max(k for k in range(i) if nodes[k].op_type == "MatMul")
+        b = min(k for k in range(i + 1, len(nodes)) if nodes[k].op_type == "MatMul")
+        cols = shape[nodes[b].output[0]][-1]
+        lines.append("group %s : depth-first tile=%dx%d overlap=recompute weights=dram home=%s"
+                     % (" ".join(x.name for x in nodes[a:b + 1]), rows, cols, HOME[preset]))
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return len(lines) - 1
 
 
 class Model:
@@ -89,8 +120,14 @@ def main():
     ap.add_argument("--timeout", type=int, default=harness.TIMEOUT,
                     help="seconds each naasc and naasc-run call may take (default harness.py's)")
     ap.add_argument("--max-memory", default=None, help="naasc-run --max-memory (default its own, 4G)")
+    ap.add_argument("--attention-rows", type=int, default=0,
+                    help="fuse every attention depth-first over tiles of this many query rows")
     args = ap.parse_args()
     names = args.models.split(",")
+    if args.attention_rows and set(args.presets.split(",")) - set(HOME):
+        print("test_zoo_transformers: --attention-rows needs presets with a home level (%s)"
+              % ", ".join(sorted(HOME)), file=sys.stderr)
+        return 2
     if set(names) - set(VOCAB) - {"vit-b16"}:
         print("test_zoo_transformers: unknown networks %s" % sorted(set(names) - set(VOCAB) - {"vit-b16"}),
               file=sys.stderr)
@@ -128,7 +165,14 @@ def main():
             continue
         for preset in args.presets.split(","):
             cmdf = os.path.join(d, preset + ".cmd")
-            c = harness.run([args.naasc, m.path, "--target", preset, "-o", cmdf], timeout=args.timeout)
+            sched = []
+            if args.attention_rows:
+                sf = os.path.join(d, preset + ".sched")
+                ng = attention_schedule(name, m.path, preset, args.attention_rows, sf)
+                print("  %s on %s: %d attention groups fused over tiles of %d query rows"
+                      % (name, preset, ng, args.attention_rows))
+                sched = ["--schedule=" + sf]
+            c = harness.run([args.naasc, m.path, "--target", preset, "-o", cmdf] + sched, timeout=args.timeout)
             if not c.ok:
                 print("FAIL: %s on %s: naasc exit %d: %s" % (name, preset, c.rc, c.first_error()))
                 fails += 1

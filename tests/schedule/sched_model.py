@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small network for the schedule golden tests (tests/schedule/*.test).
 
-  sched_model.py OUT.onnx [--resnet|--chain|--attention]
+  sched_model.py OUT.onnx [--resnet|--chain|--qchain|--attention|--attention=TOKENS]
 
 x[1,8,32,32] -> expand (1x1 conv, 8 -> 32, Relu) -> dw (3x3 depthwise, pad 1,
 Relu) -> project (1x1 conv, 32 -> 8) -> add (+ x) -> down (3x3 conv, stride 2,
@@ -15,10 +15,13 @@ pad 1, Relu) -> conv2 (3x3, pad 1) -> add (+ x) -> Relu -> y[1,16,16,16].
 
 With --chain, a two-layer chain: x[1,4,8,8] -> conv1 (3x3, pad 1, Relu) ->
 conv2 (3x3, pad 1) -> y[1,4,8,8], the depth-first goldens' smallest case.
+With --qchain, the same chain quantized: two QLinearConv on u8 tensors
+(integer mac layers), which the command stream cannot run depth-first yet.
 
 With --attention, one head of attention, 8 tokens, d = 4: q[1,1,8,4] x
 kt[1,1,4,8] -> scores -> scale (x 0.5) -> softmax (over the 8 keys) -> x
 v[1,1,8,4] -> context y[1,1,8,4] (q, kt and v graph inputs: activations).
+With --attention=TOKENS, the same with TOKENS tokens and d = 64.
 """
 import sys
 
@@ -67,7 +70,31 @@ def chain(out):
     return 0
 
 
-def attention(out):
+def qchain(out):
+    U8 = TensorProto.UINT8
+
+    def c(name, v, dt=np.uint8):
+        return numpy_helper.from_array(np.array(v, dt), name)
+
+    nodes = [
+        helper.make_node("QLinearConv", ["x", "xs", "xz", "w1", "ws", "wz", "ys", "yz"], ["c1"], name="conv1",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("QLinearConv", ["c1", "ys", "yz", "w2", "ws", "wz", "ys", "yz"], ["y"], name="conv2",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+    ]
+    inits = [c("xs", 0.05, np.float32), c("xz", 128), c("ws", 0.01, np.float32), c("wz", 128),
+             c("ys", 0.1, np.float32), c("yz", 128), c("w1", np.full((4, 4, 3, 3), 130)),
+             c("w2", np.full((4, 4, 3, 3), 126))]
+    g = helper.make_graph(nodes, "qchain", [helper.make_tensor_value_info("x", U8, [1, 4, 8, 8])],
+                          [helper.make_tensor_value_info("y", U8, [1, 4, 8, 8])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    return 0
+
+
+def attention(out, tokens=8, d=4):
     F = TensorProto.FLOAT
     nodes = [
         helper.make_node("MatMul", ["q", "kt"], ["s"], name="scores"),
@@ -76,9 +103,10 @@ def attention(out):
         helper.make_node("MatMul", ["p", "v"], ["y"], name="context"),
     ]
     inits = [numpy_helper.from_array(np.array(0.5, np.float32), "scale")]
-    ins = [helper.make_tensor_value_info("q", F, [1, 1, 8, 4]), helper.make_tensor_value_info("kt", F, [1, 1, 4, 8]),
-           helper.make_tensor_value_info("v", F, [1, 1, 8, 4])]
-    g = helper.make_graph(nodes, "attention", ins, [helper.make_tensor_value_info("y", F, [1, 1, 8, 4])], inits)
+    ins = [helper.make_tensor_value_info("q", F, [1, 1, tokens, d]),
+           helper.make_tensor_value_info("kt", F, [1, 1, d, tokens]),
+           helper.make_tensor_value_info("v", F, [1, 1, tokens, d])]
+    g = helper.make_graph(nodes, "attention", ins, [helper.make_tensor_value_info("y", F, [1, 1, tokens, d])], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 7
     onnx.checker.check_model(m)
@@ -91,10 +119,15 @@ def main():
         return resnet(sys.argv[1])
     if len(sys.argv) == 3 and sys.argv[2] == "--attention":
         return attention(sys.argv[1])
+    if len(sys.argv) == 3 and sys.argv[2].startswith("--attention="):
+        return attention(sys.argv[1], int(sys.argv[2].split("=", 1)[1]), 64)
     if len(sys.argv) == 3 and sys.argv[2] == "--chain":
         return chain(sys.argv[1])
+    if len(sys.argv) == 3 and sys.argv[2] == "--qchain":
+        return qchain(sys.argv[1])
     if len(sys.argv) != 2:
-        print("usage: sched_model.py OUT.onnx [--resnet|--chain|--attention]", file=sys.stderr)
+        print("usage: sched_model.py OUT.onnx [--resnet|--chain|--qchain|--attention|--attention=TOKENS]",
+              file=sys.stderr)
         return 2
     F = TensorProto.FLOAT
     nodes = [
