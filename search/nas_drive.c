@@ -359,6 +359,10 @@ Rc nas_drive(const NasDriveOptions *dopt, const Arch *budget, const char *dir, N
   h.no.popsize = (int)naas_pop;
   h.no.map_budget = map_budget;
   h.no.final_map_budget = dopt->final_map_budget;
+  /* Each cell's accelerator search maps its best candidate alone at final
+   * effort (no re-ranking, docs/nas.md): the network level scores hundreds
+   * of cells, and re-ranking would triple each one's final mapping. */
+  h.no.rerank = 1;
   h.no.seed = (uint64_t)seed;
   h.no.jobs = (int)jobs;
   h.no.cache = cache;
