@@ -949,4 +949,4 @@ def nas_drive(budget, dir="naasc-nas", min_accuracy=None, max_edp=None, on_progr
     return _result(status, text, raised, dir)
 
 
-from .stream import Stream  # noqa: E402,F401 (naasc.Stream, python/naasc/stream.py)
+from .stream import Stream, Tensor  # noqa: E402,F401 (python/naasc/stream.py)
