@@ -40,6 +40,9 @@
  *     NaascKernelProvider (api/internal.h), whose functions its own
  *     library fills (the JIT: api/jit.c, libnaasc_jit.so), so this file
  *     calls no LLVM and naasc.h names no runtime type;
+ *   - a NaascTensor owns its data or borrows the caller's (wrap); every
+ *     file a stream or tensor call reads or writes is a NumPy .npy file
+ *     (api/npy.c) when its name ends in ".npy", else a TensorProto;
  *   - reports are written by the existing writers (report_write_schedule,
  *     naas_log_write), which write files: the API has them write into a
  *     private temporary folder and reads the file back, so the JSON is the
@@ -2873,8 +2876,6 @@ static void print_json(FILE *f, const void *arg) {
   json_str(&j, "naasc-run-report/1");
   json_key(&j, "stream");
   json_str(&j, s->path);
-  json_key(&j, "arch");
-  json_str(&j, rt_arch_name(p));
   json_key(&j, "layers");
   json_array(&j, "\n    ");
   for (int i = 0; i < rt_nlayers(p); i++) {
