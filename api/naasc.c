@@ -2018,6 +2018,8 @@ static bool nas_options(const NaascNasDriveOptions *p, NasDriveOptions *o, Nb201
   o->map_budget = p->map_budget, o->jobs = p->jobs;
   o->final_map_budget = p->final_map_budget;
   o->baselines = !p->no_baselines, o->fixed = p->fixed != 0, o->progress = p->progress != 0;
+  o->on_predictor = p->on_predictor; /* the same signature */
+  o->on_predictor_user = p->on_predictor_user;
   o->build = nas_cell_module;
   o->build_ctx = dataset;
   return true;

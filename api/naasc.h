@@ -47,8 +47,10 @@ extern "C" {
 
 /* The API's version: calls are added, never changed, within a major.
  * 2: NaascNasDriveOptions grew on_progress (its size changed), and the
- * command-stream calls (naasc_stream_*) and kernel providers came. */
-#define NAASC_API_VERSION 2
+ * command-stream calls (naasc_stream_*) and kernel providers came.
+ * 3: NaascNasDriveOptions grew on_predictor (its size changed); tensor
+ * handles (naasc_tensor_*), .npy files and the counters' JSON came. */
+#define NAASC_API_VERSION 3
 
 /* Status codes; the same values as the tools' exit codes. */
 typedef enum {
@@ -490,6 +492,11 @@ typedef struct {
 } NaascNasProgress;
 /* Called during naasc_nas_drive, from its thread, for each new best. */
 typedef void (*NaascNasProgressFn)(void *user, const NaascNasProgress *p);
+/* Called during naasc_nas_drive, from its thread, once the accuracy
+ * predictor is fit (with labels): the labels it saw and its Kendall tau on
+ * the held-out networks, with and without pseudo-labels (what `naasc
+ * --search --nas --progress` prints as "nas: predictor on ..."). */
+typedef void (*NaascNasPredictorFn)(void *user, int64_t labels, double tau, double tau_plain);
 
 typedef struct {
   const char *space;   /* "nasbench201" (the one space) */
@@ -516,12 +523,15 @@ typedef struct {
   int no_baselines;        /* skip the most-accurate-network baselines */
   const char *reference;   /* also compare with this cell (arch string or index), or NULL */
   const char *data;        /* the accuracy table, or NULL: found as data/nasbench201 says */
-  int progress;            /* with labels, the predictor's line (its Kendall tau) to the
-                              context's diagnostic handler */
+  int progress;            /* with labels and no on_predictor, the predictor's line (its
+                              Kendall tau) to the context's diagnostic handler */
   NaascNasProgressFn on_progress; /* told of each new best network (may be NULL) */
   void *on_progress_user;
-  int64_t final_map_budget; /* every design's final mapping pass, the baselines' too (20000;
+  int64_t final_map_budget;         /* every design's final mapping pass, the baselines' too (20000;
                                at least map_budget) */
+  NaascNasPredictorFn on_predictor; /* with labels, told of the predictor once fit, before the
+                                       search (may be NULL; when set, progress prints no line) */
+  void *on_predictor_user;
 } NaascNasDriveOptions;
 
 void naasc_nas_drive_options_default(NaascNasDriveOptions *o);
