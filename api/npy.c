@@ -83,6 +83,7 @@ static void hdr_error(Hdr *h, const char *field, const char *fmt, ...) {
     snprintf(where, sizeof where, "header offset %td", h->p - h->s);
   va_list ap;
   va_start(ap, fmt);
+  h->d->nerrors++; /* as diag_error counts */
   diag_verror(h->d, "error", where, fmt, ap);
   va_end(ap);
 }
