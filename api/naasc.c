@@ -40,6 +40,9 @@
  *     NaascKernelProvider (api/internal.h), whose functions its own
  *     library fills (the JIT: api/jit.c, libnaasc_jit.so), so this file
  *     calls no LLVM and naasc.h names no runtime type;
+ *   - a NaascTensor owns its data or borrows the caller's (wrap); every
+ *     file a stream or tensor call reads or writes is a NumPy .npy file
+ *     (api/npy.c) when its name ends in ".npy", else a TensorProto;
  *   - reports are written by the existing writers (report_write_schedule,
  *     naas_log_write), which write files: the API has them write into a
  *     private temporary folder and reads the file back, so the JSON is the
@@ -48,6 +51,7 @@
 #define _GNU_SOURCE /* fopencookie: the diagnostic handler's stream */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2019,6 +2023,8 @@ static bool nas_options(const NaascNasDriveOptions *p, NasDriveOptions *o, Nb201
   o->map_budget = p->map_budget, o->jobs = p->jobs;
   o->final_map_budget = p->final_map_budget;
   o->baselines = !p->no_baselines, o->fixed = p->fixed != 0, o->progress = p->progress != 0;
+  o->on_predictor = p->on_predictor; /* the same signature */
+  o->on_predictor_user = p->on_predictor_user;
   o->build = nas_cell_module;
   o->build_ctx = dataset;
   return true;
@@ -2388,28 +2394,6 @@ NaascStatus naasc_stream_bind(NaascContext *ctx, NaascStream *s, const char *nam
   return call_end(&c, rt_set_input(s->p, name, (DType)dtype, rank, dims, data, &c.d));
 }
 
-NaascStatus naasc_stream_bind_file(NaascContext *ctx, NaascStream *s, const char *name,
-                                   const char *path) {
-  Call c;
-  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
-  if (!s || !name || !path) return call_usage(&c, "naasc_stream_bind_file: NULL argument");
-  Model *scratch = model_create("inputs");
-  if (!scratch) return call_end(&c, RC_INTERNAL);
-  TensorId t;
-  Rc rc = onnx_read_tensor_file(path, scratch, name, &t, &c.d);
-  if (rc == RC_OK) {
-    const Tensor *T = &scratch->tensors[t];
-    c.d.file = s->path;
-    /* numpy has no bf16: ONNX's own test data stores bf16 inputs as u16 bits. */
-    DType dt = T->dtype;
-    int id = rt_find_tensor(s->p, name);
-    if (dt == DT_U16 && id && rt_tensor(s->p, id)->dtype == DT_BF16) dt = DT_BF16;
-    rc = rt_set_input(s->p, name, dt, T->rank, T->dims, T->data, &c.d);
-  }
-  model_destroy(scratch);
-  return call_end(&c, rc);
-}
-
 NaascStatus naasc_stream_run(NaascContext *ctx, NaascStream *s, const NaascRunOptions *o) {
   Call c;
   if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
@@ -2497,7 +2481,17 @@ static bool pb_varint(PbOut *o, uint64_t v) {
   return pb_put(o, b, (size_t)n);
 }
 
-static bool tensor_proto(PbOut *o, const RtTensor *t) {
+/* A dense tensor's fields, as the writers take them. */
+typedef struct {
+  const char *name;
+  DType dtype;
+  int rank;
+  const int64_t *dims;
+  int64_t numel;
+  const void *data;
+} DenseRef;
+
+static bool tensor_proto(PbOut *o, const DenseRef *t) {
   bool ok = true;
   for (int k = 0; k < t->rank; k++)
     ok &= pb_varint(o, 1 << 3 | 0) && pb_varint(o, (uint64_t)t->dims[k]);
@@ -2509,7 +2503,9 @@ static bool tensor_proto(PbOut *o, const RtTensor *t) {
   return ok;
 }
 
-static Rc write_tensor(const RtTensor *t, const char *path, Diag *d) {
+/* t written to path: a .npy file if path ends in ".npy", else a TensorProto. */
+static Rc write_dense(const DenseRef *t, const char *path, Diag *d) {
+  if (npy_path(path)) return npy_write_file(path, t->dtype, t->rank, t->dims, t->data, d);
   PbOut o = {0};
   Rc rc = RC_INTERNAL;
   if (tensor_proto(&o, t)) {
@@ -2520,6 +2516,220 @@ static Rc write_tensor(const RtTensor *t, const char *path, Diag *d) {
   }
   free(o.p);
   return rc;
+}
+
+static Rc write_tensor(const RtTensor *t, const char *path, Diag *d) {
+  DenseRef r = {t->name, t->dtype, t->rank, t->dims, t->numel, t->data};
+  return write_dense(&r, path, d);
+}
+
+/* ---- tensors: dtype, shape, data owned or borrowed ----------------------------- */
+
+struct NaascTensor {
+  DType dtype;
+  int rank;
+  int64_t dims[NAASC_MAX_RANK];
+  int64_t numel;
+  size_t bytes; /* numel * dtype_size(dtype) */
+  void *data;   /* bytes of dense row-major elements (NULL when bytes is 0 and not owned) */
+  bool owned;   /* data is the tensor's own (freed with it), else the caller's */
+  char *name;   /* a TensorProto's name, the output's; "" if none */
+};
+
+void naasc_tensor_destroy(NaascTensor *t) {
+  if (!t) return;
+  if (t->owned) free(t->data);
+  free(t->name);
+  free(t);
+}
+
+/* A new tensor of dtype and shape, checked (each failure reported in d);
+ * data copied (copy), borrowed, or zeroed (data NULL, copy). */
+static Rc tensor_make(DType dt, int rank, const int64_t *dims, const void *data, bool copy,
+                      const char *name, NaascTensor **out, Diag *d) {
+  *out = NULL;
+  if (!dtype_valid((int)dt) || !dtype_size(dt)) {
+    diag_error(d, NULL, "%d is not a numeric TensorProto data type", (int)dt);
+    return RC_BADINPUT;
+  }
+  if (rank < 0 || rank > NAASC_MAX_RANK) {
+    diag_error(d, NULL, "rank %d not in [0, %d]", rank, NAASC_MAX_RANK);
+    return RC_BADINPUT;
+  }
+  int64_t numel = 1, bytes;
+  for (int k = 0; k < rank; k++) {
+    if (dims[k] < 0) {
+      diag_error(d, NULL, "dim %d is %" PRId64 ", negative", k, dims[k]);
+      return RC_BADINPUT;
+    }
+    if (!ck_mul_i64(numel, dims[k], &numel)) numel = -1;
+    if (numel < 0) {
+      diag_error(d, NULL, "the element count overflows 64 bits");
+      return RC_BADINPUT;
+    }
+  }
+  if (!ck_mul_i64(numel, (int64_t)dtype_size(dt), &bytes) || (uint64_t)bytes > SIZE_MAX / 2) {
+    diag_error(d, NULL, "%" PRId64 " elements of %s do not fit in memory", numel, dtype_name(dt));
+    return RC_BADINPUT;
+  }
+  NaascTensor *t = calloc(1, sizeof *t);
+  if (!t) return RC_INTERNAL;
+  t->dtype = dt, t->rank = rank, t->numel = numel, t->bytes = (size_t)bytes;
+  for (int k = 0; k < rank; k++) t->dims[k] = dims[k];
+  t->name = strdup(name ? name : "");
+  t->owned = copy;
+  if (copy) {
+    t->data = calloc(1, t->bytes ? t->bytes : 1);
+    if (t->data && data && t->bytes) memcpy(t->data, data, t->bytes);
+  } else {
+    t->data = (void *)data;
+  }
+  if (!t->name || (copy && !t->data)) {
+    naasc_tensor_destroy(t);
+    return RC_INTERNAL;
+  }
+  *out = t;
+  return RC_OK;
+}
+
+NaascStatus naasc_tensor_create(NaascContext *ctx, int dtype, int rank, const int64_t *dims,
+                                const void *data, NaascTensor **out) {
+  Call c;
+  if (!call_begin(&c, ctx, "naasc_tensor_create")) return call_end(&c, RC_INTERNAL);
+  if (!out || (!dims && rank > 0)) return call_usage(&c, "NULL argument");
+  return call_end(&c, tensor_make((DType)dtype, rank, dims, data, true, NULL, out, &c.d));
+}
+
+NaascStatus naasc_tensor_wrap(NaascContext *ctx, int dtype, int rank, const int64_t *dims,
+                              void *data, size_t bytes, NaascTensor **out) {
+  Call c;
+  if (!call_begin(&c, ctx, "naasc_tensor_wrap")) return call_end(&c, RC_INTERNAL);
+  if (!out || (!dims && rank > 0) || (!data && bytes)) return call_usage(&c, "NULL argument");
+  Rc rc = tensor_make((DType)dtype, rank, dims, data, false, NULL, out, &c.d);
+  if (rc == RC_OK && (*out)->bytes != bytes) {
+    diag_error(&c.d, NULL, "%zu bytes given, the %s tensor of %" PRId64 " elements has %zu", bytes,
+               dtype_name((*out)->dtype), (*out)->numel, (*out)->bytes);
+    naasc_tensor_destroy(*out);
+    *out = NULL;
+    rc = RC_BADINPUT;
+  }
+  return call_end(&c, rc);
+}
+
+/* The tensor of a .npy file's bytes (copied), its errors located in d's file. */
+static Rc tensor_from_npy(const uint8_t *buf, size_t len, NaascTensor **out, Diag *d) {
+  NpyArray a;
+  Rc rc = npy_parse(buf, len, &a, d);
+  return rc == RC_OK ? tensor_make(a.dtype, a.rank, a.dims, a.data, true, NULL, out, d) : rc;
+}
+
+/* The tensor of file path: .npy by its extension, else a TensorProto
+ * (named name in its messages, NULL: by its own name). */
+static Rc tensor_load(const char *path, const char *name, NaascTensor **out, Diag *d) {
+  *out = NULL;
+  const char *file = d->file;
+  d->file = path;
+  Rc rc;
+  if (npy_path(path)) {
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    rc = file_read_all(path, (size_t)1 << 34, &buf, &len, d);
+    if (rc == RC_OK) rc = tensor_from_npy(buf, len, out, d);
+    xfree(buf);
+  } else {
+    Model *scratch = model_create("inputs");
+    TensorId id;
+    rc = scratch ? onnx_read_tensor_file(path, scratch, name, &id, d) : RC_INTERNAL;
+    if (rc == RC_OK) {
+      const Tensor *T = &scratch->tensors[id];
+      rc = tensor_make(T->dtype, T->rank, T->dims, T->data, true, T->name, out, d);
+    }
+    model_destroy(scratch);
+  }
+  d->file = file;
+  return rc;
+}
+
+NaascStatus naasc_tensor_load(NaascContext *ctx, const char *path, NaascTensor **out) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!path || !out) return call_usage(&c, "naasc_tensor_load: NULL argument");
+  return call_end(&c, tensor_load(path, NULL, out, &c.d));
+}
+
+NaascStatus naasc_tensor_parse_npy(NaascContext *ctx, const void *buf, size_t len, const char *file,
+                                   NaascTensor **out) {
+  Call c;
+  if (!call_begin(&c, ctx, file ? file : "<npy>")) return call_end(&c, RC_INTERNAL);
+  if ((!buf && len) || !out) return call_usage(&c, "naasc_tensor_parse_npy: NULL argument");
+  *out = NULL;
+  return call_end(&c, tensor_from_npy(buf, len, out, &c.d));
+}
+
+NaascStatus naasc_tensor_save(NaascContext *ctx, const NaascTensor *t, const char *path) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!t || !path) return call_usage(&c, "naasc_tensor_save: NULL argument");
+  DenseRef r = {t->name, t->dtype, t->rank, t->dims, t->numel, t->data};
+  return call_end(&c, write_dense(&r, path, &c.d));
+}
+
+void naasc_tensor_info(const NaascTensor *t, NaascTensorInfo *out) {
+  if (!out) return;
+  memset(out, 0, sizeof *out);
+  if (!t) return;
+  out->name = t->name;
+  out->dtype = (int)t->dtype;
+  out->dtype_name = dtype_name(t->dtype);
+  out->rank = t->rank;
+  for (int k = 0; k < t->rank; k++) out->dims[k] = t->dims[k];
+  out->numel = t->numel;
+  out->bytes = t->bytes;
+}
+
+void *naasc_tensor_data(const NaascTensor *t) { return t ? t->data : NULL; }
+
+/* Binds input name of s to t's data (copied); a u16 tensor binds a bf16
+ * input (numpy has no bf16: ONNX's test data stores its bits). */
+static Rc bind_tensor(NaascStream *s, const char *name, const NaascTensor *t, Diag *d) {
+  DType dt = t->dtype;
+  int id = rt_find_tensor(s->p, name);
+  if (dt == DT_U16 && id && rt_tensor(s->p, id)->dtype == DT_BF16) dt = DT_BF16;
+  return rt_set_input(s->p, name, dt, t->rank, t->dims, t->data, d);
+}
+
+NaascStatus naasc_stream_bind_tensor(NaascContext *ctx, NaascStream *s, const char *name,
+                                     const NaascTensor *t) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !name || !t) return call_usage(&c, "naasc_stream_bind_tensor: NULL argument");
+  return call_end(&c, bind_tensor(s, name, t, &c.d));
+}
+
+NaascStatus naasc_stream_bind_file(NaascContext *ctx, NaascStream *s, const char *name,
+                                   const char *path) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!s || !name || !path) return call_usage(&c, "naasc_stream_bind_file: NULL argument");
+  NaascTensor *t = NULL;
+  Rc rc = tensor_load(path, name, &t, &c.d);
+  if (rc == RC_OK) {
+    c.d.file = s->path; /* a tensor that does not fit the input: located in the stream */
+    rc = bind_tensor(s, name, t, &c.d);
+  }
+  naasc_tensor_destroy(t);
+  return call_end(&c, rc);
+}
+
+NaascStatus naasc_stream_output_tensor(NaascContext *ctx, const NaascStream *s, const char *name,
+                                       NaascTensor **out) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !name || !out) return call_usage(&c, "naasc_stream_output_tensor: NULL argument");
+  *out = NULL;
+  const RtTensor *t = stream_tensor(s, name, &c.d);
+  if (!t) return call_end(&c, RC_BADINPUT);
+  return call_end(&c, tensor_make(t->dtype, t->rank, t->dims, t->data, true, t->name, out, &c.d));
 }
 
 NaascStatus naasc_stream_write_output(NaascContext *ctx, const NaascStream *s, const char *name,
@@ -2658,19 +2868,139 @@ static void print_moved(FILE *f, const void *arg) {
   }
 }
 
+/* The counters of print_counts, print_moved and print_host as one JSON
+ * document (naasc-run-report/1, docs/api.md): per layer its flags, and per
+ * level up to the deepest with a nonzero counter (at least the counted
+ * levels) each tensor's reads, fills, updates and words moved, the words
+ * drained, and a host layer's op, nodes, elements and seconds. */
+static void print_json(FILE *f, const void *arg) {
+  const NaascStream *s = arg;
+  const RtProgram *p = s->p;
+  JsonWriter j;
+  json_init(&j, f);
+  json_object(&j, "\n  ");
+  json_key(&j, "format");
+  json_str(&j, "naasc-run-report/1");
+  json_key(&j, "stream");
+  json_str(&j, s->path);
+  json_key(&j, "layers");
+  json_array(&j, "\n    ");
+  for (int i = 0; i < rt_nlayers(p); i++) {
+    const RtLayerCounts *c = rt_layer_counts(p, i);
+    json_object(&j, NULL);
+    json_key(&j, "name");
+    json_str(&j, c->name);
+    json_key(&j, "counted");
+    json_bool(&j, c->counted);
+    json_key(&j, "exact");
+    json_bool(&j, c->exact);
+    json_key(&j, "macs");
+    json_int(&j, c->macs);
+    json_key(&j, "tiles");
+    json_int(&j, c->tiles);
+    json_key(&j, "held");
+    json_int(&j, c->held);
+    json_key(&j, "wide");
+    json_bool(&j, layer_wide(p, i));
+    int nl = c->counted ? c->nlevels : 0;
+    for (int l = nl; l < ACCEL_MAX_LEVELS; l++) {
+      bool any = c->drained[l] != 0;
+      for (int t = 0; t < NTENSORS; t++)
+        any |= c->moved[l][t] || c->total[l][t].reads || c->total[l][t].fills ||
+               c->total[l][t].updates;
+      if (any) nl = l + 1;
+    }
+    json_key(&j, "levels");
+    json_array(&j, NULL);
+    for (int l = 0; l < nl; l++) {
+      json_object(&j, NULL);
+      json_key(&j, "level");
+      json_int(&j, l);
+      for (int t = 0; t < NTENSORS; t++) {
+        char key[2] = {accel_tensor_letter(t), 0};
+        const AccessCounts *a = &c->total[l][t];
+        json_key(&j, key);
+        json_object(&j, NULL);
+        json_key(&j, "reads");
+        json_int(&j, a->reads);
+        json_key(&j, "fills");
+        json_int(&j, a->fills);
+        json_key(&j, "updates");
+        json_int(&j, a->updates);
+        json_key(&j, "moved");
+        json_int(&j, c->moved[l][t]);
+        json_end(&j, NULL);
+      }
+      json_key(&j, "drained");
+      json_int(&j, c->drained[l]);
+      json_end(&j, NULL);
+    }
+    json_end(&j, NULL);
+    json_key(&j, "host");
+    if (c->host) {
+      json_object(&j, NULL);
+      json_key(&j, "op");
+      json_str(&j, c->host_op ? c->host_op : "");
+      json_key(&j, "nodes");
+      json_int(&j, c->host_nodes);
+      json_key(&j, "elements");
+      json_int(&j, c->host_elements);
+      json_key(&j, "seconds");
+      json_num(&j, "%.17g", c->host_seconds);
+      json_end(&j, NULL);
+    } else {
+      json_num(&j, "%g", NAN); /* null */
+    }
+    json_end(&j, NULL);
+  }
+  json_end(&j, "\n  ");
+  json_end(&j, "\n");
+  fputc('\n', f);
+}
+
+/* The printer of report kind, or NULL if there is no such kind. */
+typedef void (*ReportPrinter)(FILE *, const void *);
+static ReportPrinter stream_printer(const char *kind, bool *whole) {
+  *whole = !strcmp(kind, "json"); /* its printer takes the stream, the others the program */
+  return *whole                    ? print_json
+         : !strcmp(kind, "counts") ? print_counts
+         : !strcmp(kind, "moved")  ? print_moved
+         : !strcmp(kind, "host")   ? print_host
+                                   : NULL;
+}
+
 NaascStatus naasc_stream_report(NaascContext *ctx, const NaascStream *s, const char *kind,
                                 char **text) {
   Call c;
   if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
   if (text) *text = NULL;
   if (!s || !kind || !text) return call_usage(&c, "naasc_stream_report: NULL argument");
-  void (*print)(FILE *, const void *) = !strcmp(kind, "counts")  ? print_counts
-                                        : !strcmp(kind, "moved") ? print_moved
-                                        : !strcmp(kind, "host")  ? print_host
-                                                                 : NULL;
+  bool whole;
+  ReportPrinter print = stream_printer(kind, &whole);
   if (!print)
-    return call_usage(&c, "naasc_stream_report: unknown kind '%s' (counts, moved, host)", kind);
-  return call_end(&c, print_to_string(print, s->p, text));
+    return call_usage(&c, "naasc_stream_report: unknown kind '%s' (counts, moved, host, json)",
+                      kind);
+  return call_end(&c, print_to_string(print, whole ? (const void *)s : s->p, text));
+}
+
+NaascStatus naasc_stream_write_report(NaascContext *ctx, const NaascStream *s, const char *kind,
+                                      const char *path) {
+  Call c;
+  if (!call_begin(&c, ctx, s ? s->path : NULL)) return call_end(&c, RC_INTERNAL);
+  if (!s || !kind || !path) return call_usage(&c, "naasc_stream_write_report: NULL argument");
+  bool whole;
+  ReportPrinter print = stream_printer(kind, &whole);
+  if (!print)
+    return call_usage(
+        &c, "naasc_stream_write_report: unknown kind '%s' (counts, moved, host, json)", kind);
+  char *text = NULL;
+  Rc rc = print_to_string(print, whole ? (const void *)s : s->p, &text);
+  if (rc == RC_OK) {
+    c.d.file = path;
+    rc = file_write_atomic(path, text, strlen(text), &c.d);
+  }
+  free(text);
+  return call_end(&c, rc);
 }
 
 NaascStatus naasc_stream_stats(NaascContext *ctx, const NaascStream *s, NaascStreamStats *out) {

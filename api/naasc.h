@@ -25,7 +25,8 @@
  *                 one layer's shape and its mapping on a target;
  *   NaascSearch   the NAAS accelerator co-search over one or more models;
  *   NaascStream   a command stream loaded to run (its inputs, outputs,
- *                 counters); NaascKernelProvider what compiles its tiles.
+ *                 counters); NaascKernelProvider what compiles its tiles;
+ *   NaascTensor   a dtype, a shape and dense data, owned or borrowed.
  *
  * Strings the library returns through `char **` are heap strings the caller
  * frees with naasc_string_free.  Reports are the JSON the command line
@@ -46,7 +47,10 @@ extern "C" {
 
 /* The API's version: calls are added, never changed, within a major.
  * 2: NaascNasDriveOptions grew on_progress (its size changed), and the
- * command-stream calls (naasc_stream_*) and kernel providers came. */
+ * command-stream calls (naasc_stream_*) and kernel providers came.
+ * 3: NaascNasDriveOptions grew on_predictor (its size changed); tensor
+ * handles (naasc_tensor_*), .npy files and the counters' JSON came;
+ * NaascSearchDriveOptions grew rerank. */
 #define NAASC_API_VERSION 3
 
 /* Status codes; the same values as the tools' exit codes. */
@@ -490,6 +494,11 @@ typedef struct {
 } NaascNasProgress;
 /* Called during naasc_nas_drive, from its thread, for each new best. */
 typedef void (*NaascNasProgressFn)(void *user, const NaascNasProgress *p);
+/* Called during naasc_nas_drive, from its thread, once the accuracy
+ * predictor is fit (with labels): the labels it saw and its Kendall tau on
+ * the held-out networks, with and without pseudo-labels (what `naasc
+ * --search --nas --progress` prints as "nas: predictor on ..."). */
+typedef void (*NaascNasPredictorFn)(void *user, int64_t labels, double tau, double tau_plain);
 
 typedef struct {
   const char *space;   /* "nasbench201" (the one space) */
@@ -516,12 +525,15 @@ typedef struct {
   int no_baselines;        /* skip the most-accurate-network baselines */
   const char *reference;   /* also compare with this cell (arch string or index), or NULL */
   const char *data;        /* the accuracy table, or NULL: found as data/nasbench201 says */
-  int progress;            /* with labels, the predictor's line (its Kendall tau) to the
-                              context's diagnostic handler */
+  int progress;            /* with labels and no on_predictor, the predictor's line (its
+                              Kendall tau) to the context's diagnostic handler */
   NaascNasProgressFn on_progress; /* told of each new best network (may be NULL) */
   void *on_progress_user;
-  int64_t final_map_budget; /* every design's final mapping pass, the baselines' too (20000;
+  int64_t final_map_budget;         /* every design's final mapping pass, the baselines' too (20000;
                                at least map_budget) */
+  NaascNasPredictorFn on_predictor; /* with labels, told of the predictor once fit, before the
+                                       search (may be NULL; when set, progress prints no line) */
+  void *on_predictor_user;
 } NaascNasDriveOptions;
 
 void naasc_nas_drive_options_default(NaascNasDriveOptions *o);
@@ -550,6 +562,7 @@ NaascStatus naasc_nas_drive(NaascContext *ctx, const NaascNasDriveOptions *o, ch
  * reference kernels'. */
 typedef struct NaascStream NaascStream;
 typedef struct NaascKernelProvider NaascKernelProvider;
+typedef struct NaascTensor NaascTensor;
 
 #define NAASC_MAX_RANK 8
 
@@ -588,11 +601,56 @@ NaascStatus naasc_stream_output_info(NaascContext *ctx, const NaascStream *s, in
  * input's (NAASC_BADINPUT naming it otherwise). */
 NaascStatus naasc_stream_bind(NaascContext *ctx, NaascStream *s, const char *name, int dtype,
                               int rank, const int64_t *dims, const void *data, size_t bytes);
-/* Binds input name to a serialized ONNX TensorProto file (naasc-run
- * --input NAME=FILE.pb); a uint16 tensor binds a bfloat16 input (ONNX's
- * test data stores bfloat16 as its bits).  A bad file is located in it. */
+/* Binds input name to a file (naasc-run --input NAME=FILE): a NumPy .npy
+ * file if path ends in ".npy" (format 1.0, 2.0 or 3.0, C order,
+ * little-endian f4 f2 f8 u1 i1 u2 i2 i4 i8 u4 u8 b1), else a serialized
+ * ONNX TensorProto; a uint16 tensor binds a bfloat16 input (numpy has no
+ * bfloat16; ONNX's test data stores it as its bits).  A bad file is
+ * located in it ("x.npy: header 'fortran_order': error: ..."). */
 NaascStatus naasc_stream_bind_file(NaascContext *ctx, NaascStream *s, const char *name,
                                    const char *path);
+
+/* ---- tensors ----
+ * A NaascTensor is a dtype, a shape and dense row-major data, which it owns
+ * (naasc_tensor_create, _load, _parse_npy, naasc_stream_output_tensor: a
+ * copy) or borrows (naasc_tensor_wrap: the caller's buffer, which must
+ * outlive it), so that a caller binds and reads tensors without knowing
+ * their sizes up front.  Freed by naasc_tensor_destroy (the data too when
+ * owned). */
+
+/* A tensor of dtype (TensorProto.DataType) and shape with a copy of data,
+ * or zeros if data is NULL.  A non-numeric dtype, a rank over
+ * NAASC_MAX_RANK, a negative dim or a size that overflows is
+ * NAASC_BADINPUT. */
+NaascStatus naasc_tensor_create(NaascContext *ctx, int dtype, int rank, const int64_t *dims,
+                                const void *data, NaascTensor **out);
+/* The same over the caller's buffer data of bytes bytes (borrowed: not
+ * copied, not freed); bytes must be the shape's size. */
+NaascStatus naasc_tensor_wrap(NaascContext *ctx, int dtype, int rank, const int64_t *dims,
+                              void *data, size_t bytes, NaascTensor **out);
+/* The tensor of a file: a NumPy .npy file if path ends in ".npy", else a
+ * serialized ONNX TensorProto (its name kept); errors located in it. */
+NaascStatus naasc_tensor_load(NaascContext *ctx, const char *path, NaascTensor **out);
+/* The tensor of the bytes of a .npy file (copied); file names it in
+ * messages ("x.npy: header 'shape': error: ..."; NULL: "<npy>"). */
+NaascStatus naasc_tensor_parse_npy(NaascContext *ctx, const void *buf, size_t len, const char *file,
+                                   NaascTensor **out);
+/* Writes t to path, atomically: .npy if path ends in ".npy" (bfloat16 as
+ * '<u2' bits), else a TensorProto. */
+NaascStatus naasc_tensor_save(NaascContext *ctx, const NaascTensor *t, const char *path);
+/* t's description (name "" unless it came from a TensorProto or a
+ * stream's output); zeroed for a NULL t. */
+void naasc_tensor_info(const NaascTensor *t, NaascTensorInfo *out);
+/* Its data: NaascTensorInfo.bytes of elements (NULL for a NULL t). */
+void *naasc_tensor_data(const NaascTensor *t);
+void naasc_tensor_destroy(NaascTensor *t);
+/* Binds input name to a copy of t's data: dtype and shape must be the
+ * input's (a uint16 tensor binds a bfloat16 input). */
+NaascStatus naasc_stream_bind_tensor(NaascContext *ctx, NaascStream *s, const char *name,
+                                     const NaascTensor *t);
+/* Output (or input) name after a run as a new tensor owning a copy. */
+NaascStatus naasc_stream_output_tensor(NaascContext *ctx, const NaascStream *s, const char *name,
+                                       NaascTensor **out);
 
 /* How naasc_stream_run runs; zeroed fields are the defaults. */
 typedef struct {
@@ -611,8 +669,9 @@ NaascStatus naasc_stream_run(NaascContext *ctx, NaascStream *s, const NaascRunOp
  * (the tensor's NaascTensorInfo.bytes exactly). */
 NaascStatus naasc_stream_read(NaascContext *ctx, const NaascStream *s, const char *name, void *buf,
                               size_t bytes);
-/* Writes output (or input) name as a TensorProto file (dims, data_type,
- * name, raw_data), atomically. */
+/* Writes output (or input) name to path, atomically: a NumPy .npy file
+ * (format 1.0, as numpy.save writes it; bfloat16 as '<u2' bits) if path
+ * ends in ".npy", else a TensorProto (dims, data_type, name, raw_data). */
 NaascStatus naasc_stream_write_output(NaascContext *ctx, const NaascStream *s, const char *name,
                                       const char *path);
 /* Writes every output into folder dir (created if missing) as
@@ -647,9 +706,17 @@ NaascStatus naasc_stream_layer_counts(NaascContext *ctx, const NaascStream *s, i
                                       NaascLayerCounts *out);
 /* The counters as naasc-run prints them: kind "counts" (--counts: reads,
  * fills, updates per counted layer, level and tensor), "moved" (--moved)
- * or "host" (the layers run on the host, "" if none). */
+ * or "host" (the layers run on the host, "" if none); or all of them as
+ * one JSON document, kind "json" (naasc-run --report-json,
+ * "naasc-run-report/1": per layer name, counted, exact, macs, tiles, held,
+ * wide, levels[] (per level "W", "I", "O" each {reads, fills, updates,
+ * moved}, and drained) and host (null, or {op, nodes, elements,
+ * seconds}); docs/api.md). */
 NaascStatus naasc_stream_report(NaascContext *ctx, const NaascStream *s, const char *kind,
                                 char **text);
+/* The report of kind written to path, atomically (naasc-run --report-json). */
+NaascStatus naasc_stream_write_report(NaascContext *ctx, const NaascStream *s, const char *kind,
+                                      const char *path);
 
 /* The figures of the stream and of its last run (naasc-run --time). */
 typedef struct {

@@ -345,7 +345,9 @@ Rc nas_drive(const NasDriveOptions *dopt, const Arch *budget, const char *dir, N
     xfree(valid), xfree(y), xfree(ht), xfree(hp);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pred_seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    if (progress && rc == RC_OK && d->out)
+    if (rc == RC_OK && dopt->on_predictor)
+      dopt->on_predictor(dopt->on_predictor_user, labels, tau, tau_plain);
+    else if (progress && rc == RC_OK && d->out)
       fprintf(d->out,
               "nas: predictor on %lld labels: held-out Kendall tau %.4f (%.4f without "
               "pseudo-labels)\n",

@@ -499,6 +499,10 @@ typedef struct {
   void *build_ctx;
   NasProgressFn on_best; /* told of the network search's new bests (NasOptions.progress), or NULL */
   void *on_best_user;
+  /* told of the predictor once fit (with labels): the labels it saw, its held-out Kendall tau
+     with and without pseudo-labels; when set, progress prints no predictor line */
+  void (*on_predictor)(void *user, int64_t labels, double tau, double tau_plain);
+  void *on_predictor_user;
 } NasDriveOptions;
 
 typedef struct {

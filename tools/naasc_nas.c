@@ -8,7 +8,8 @@
  * Parses the flags and prints the summary line; the run (each cell's
  * network built, the co-search, the files below) is the C API's
  * naasc_nas_drive (api/naasc.h), whose messages reach stderr through the
- * context's diagnostic handler.
+ * context's diagnostic handler; --progress prints the predictor's fit and
+ * each new best from the run's callbacks (on_predictor, on_progress).
  *
  * Writes into DIR (default ./naasc-nas/), every file atomically:
  *   result.json, history.csv, pareto.svg, arch.yaml, network.nir
@@ -64,6 +65,15 @@ static void print_progress(void *user, const NaascNasProgress *p) {
   fprintf(stderr, "nas: %d cells scored, %lld proposed: best cell %d acc %.2f%% edp %.4g%s\n",
           p->networks, (long long)p->proposed, p->cell, p->accuracy, p->edp,
           p->met ? "" : " (bound not met)");
+}
+
+/* --progress with --labels: the predictor's fit, on stderr before the search. */
+static void print_predictor(void *user, int64_t labels, double tau, double tau_plain) {
+  (void)user;
+  fprintf(stderr,
+          "nas: predictor on %lld labels: held-out Kendall tau %.4f (%.4f without "
+          "pseudo-labels)\n",
+          (long long)labels, tau, tau_plain);
 }
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -167,8 +177,8 @@ int naasc_nas_main(int argc, char **argv) {
   o.naas_iterations = naas_iters, o.naas_popsize = naas_pop, o.map_budget = map_budget;
   o.final_map_budget = final_map_budget;
   o.jobs = jobs > INT_MAX ? INT_MAX : (int)jobs;
-  o.no_baselines = !baselines, o.fixed = fixed, o.progress = progress;
-  if (progress) o.on_progress = print_progress;
+  o.no_baselines = !baselines, o.fixed = fixed;
+  if (progress) o.on_progress = print_progress, o.on_predictor = print_predictor;
   o.reference = reference;
   o.data = data;
   NaascContext *ctx = cli_context();

@@ -1,12 +1,15 @@
 /*
  * naasc_run.c: executes a command stream.
  *
- *   naasc-run MODEL.cmd --input NAME=x.pb ... -o OUTDIR [--target NAME|FILE]
- *             [--no-jit] [--reference] [--counts] [--moved] [--inner] [--disasm] [--time]
- *             [--max-memory BYTES]
+ *   naasc-run MODEL.cmd --input NAME=x.pb|x.npy ... -o OUTDIR [--output NAME=FILE]
+ *             [--target NAME|FILE] [--no-jit] [--reference] [--counts] [--moved] [--inner]
+ *             [--disasm] [--time] [--max-memory BYTES] [--report-json FILE]
  *
- * Writes OUTDIR/OUTPUT.pb (an ONNX TensorProto) per graph output, each
- * atomically.  --target checks the stream was compiled for that
+ * Inputs are ONNX TensorProto files or NumPy .npy files, told apart by
+ * their extension.  Writes OUTDIR/OUTPUT.pb (an ONNX TensorProto) per
+ * graph output, and each --output NAME=FILE (.npy or TensorProto by the
+ * extension), each atomically; --report-json the per-layer counters as
+ * JSON (naasc-run-report/1), atomically too.  --target checks the stream was compiled for that
  * architecture; --counts prints the accesses counted per mac layer, level
  * and tensor, then the layers run on the host (their nodes, output elements
  * and time, apart from the accelerator's counts); --moved the words the executor moved between its buffers;
@@ -36,8 +39,13 @@ static const char usage_text[] =
     "usage: naasc-run MODEL.cmd --input NAME=FILE.pb ... -o OUTDIR [options]\n"
     "\n"
     "options:\n"
-    "  --input NAME=FILE.pb   bind a graph input to a serialized ONNX TensorProto (repeatable)\n"
+    "  --input NAME=FILE.pb   bind a graph input to a serialized ONNX TensorProto, or to a\n"
+    "                         NumPy array if FILE ends in .npy (repeatable)\n"
     "  -o OUTDIR              write OUTDIR/OUTPUT.pb per graph output (created if missing)\n"
+    "  --output NAME=FILE     write output NAME to FILE: .npy if it ends in .npy, else a\n"
+    "                         TensorProto (repeatable)\n"
+    "  --report-json FILE     write the per-layer counters (those of --counts, --moved and\n"
+    "                         the host table) as JSON to FILE\n"
     "  --target NAME|FILE     refuse a stream compiled for another architecture\n"
     "  --no-jit               run compute tiles with the C reference loop (default: LLVM JIT)\n"
     "  --reference            run every layer through the loop-nest interpreter (no tiling)\n"
@@ -94,8 +102,9 @@ static NaascStatus report(NaascContext *ctx, const NaascStream *s, const char *k
 
 static int run(NaascContext *ctx, int argc, char **argv) {
   const char *model = NULL, *outdir = NULL, *target = NULL;
-  const char *in_name[64], *in_path[64];
-  int nin = 0;
+  const char *in_name[64], *in_path[64], *out_name[64], *out_path[64];
+  const char *report_json = NULL;
+  int nin = 0, nout = 0;
   bool no_jit = false, reference = false, counts = false, exact = false, disasm = false,
        timing = false;
   bool moved = false, inner = false;
@@ -115,6 +124,19 @@ static int run(NaascContext *ctx, int argc, char **argv) {
       memcpy(names[nin], v, (size_t)(eq - v));
       names[nin][eq - v] = 0;
       in_name[nin] = names[nin], in_path[nin++] = eq + 1;
+    } else if (!strcmp(a, "--output") || !strncmp(a, "--output=", 9)) {
+      const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+      const char *eq = v ? strchr(v, '=') : NULL;
+      if (!eq || eq == v || !eq[1]) return usage_error("--output needs NAME=FILE", NULL);
+      if (nout == 64) return usage_error("too many --output flags", NULL);
+      static char onames[64][256];
+      if ((size_t)(eq - v) >= sizeof onames[0]) return usage_error("--output name too long: ", v);
+      memcpy(onames[nout], v, (size_t)(eq - v));
+      onames[nout][eq - v] = 0;
+      out_name[nout] = onames[nout], out_path[nout++] = eq + 1;
+    } else if (!strcmp(a, "--report-json") || !strncmp(a, "--report-json=", 14)) {
+      report_json = a[13] == '=' ? a + 14 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!report_json || !*report_json) return usage_error("--report-json needs a file", NULL);
     } else if (!strcmp(a, "-o")) {
       if (i + 1 >= argc) return usage_error("-o needs a directory", NULL);
       outdir = argv[++i];
@@ -202,6 +224,9 @@ static int run(NaascContext *ctx, int argc, char **argv) {
   if (st == NAASC_OK && timing && !counts) st = report(ctx, s, "host", stderr);
   if (st == NAASC_OK && moved) st = report(ctx, s, "moved", stdout);
   if (st == NAASC_OK && outdir) st = naasc_stream_write_outputs(ctx, s, outdir);
+  for (int i = 0; st == NAASC_OK && i < nout; i++)
+    st = naasc_stream_write_output(ctx, s, out_name[i], out_path[i]);
+  if (st == NAASC_OK && report_json) st = naasc_stream_write_report(ctx, s, "json", report_json);
   naasc_stream_destroy(s);
   naasc_kernel_provider_destroy(opt.kernels);
   return st;

@@ -128,6 +128,7 @@ class _NasProgress(ctypes.Structure):  # NaascNasProgress
 
 
 _NAS_PROGRESS = ctypes.CFUNCTYPE(None, _p, ctypes.POINTER(_NasProgress))
+_NAS_PREDICTOR = ctypes.CFUNCTYPE(None, _p, _i64, ctypes.c_double, ctypes.c_double)
 
 
 class _NasDriveOptions(ctypes.Structure):  # NaascNasDriveOptions
@@ -140,7 +141,8 @@ class _NasDriveOptions(ctypes.Structure):  # NaascNasDriveOptions
                 ("fixed", ctypes.c_int), ("no_baselines", ctypes.c_int), ("reference", _c),
                 ("data", _c), ("progress", ctypes.c_int),
                 ("on_progress", _NAS_PROGRESS),
-                ("on_progress_user", _p), ("final_map_budget", _i64)]
+                ("on_progress_user", _p), ("final_map_budget", _i64),
+                ("on_predictor", _NAS_PREDICTOR), ("on_predictor_user", _p)]
 
 
 _PROGRESS = ctypes.CFUNCTYPE(None, _p, _i64, _i64)
@@ -916,7 +918,7 @@ def search_drive(models, budget, dir="naasc-search", on_generation=None, **optio
 
 
 def nas_drive(budget, dir="naasc-nas", min_accuracy=None, max_edp=None, on_progress=None,
-              **options):
+              on_predictor=None, **options):
     """The whole `naasc --search --nas nasbench201 --budget B -o DIR` run
     (docs/nas.md): one bound, min_accuracy (percent) or max_edp (pJ x
     cycles); options are NaascNasDriveOptions' fields (api/naasc.h) as
@@ -925,7 +927,9 @@ def nas_drive(budget, dir="naasc-nas", min_accuracy=None, max_edp=None, on_progr
     map_budget, jobs, fixed, no_baselines, reference, data.
     on_progress(p) is called for each new best network with a dict:
     networks, proposed, cell, arch, accuracy, edp, energy_pj, cycles, met.
-    Returns a DriveRun; a failure raises Error with .summary (an unmet
+    on_predictor(p) is called once, with labels, when the accuracy predictor
+    is fit, with a dict: labels, tau, tau_plain (its held-out Kendall tau
+    with and without pseudo-labels).  Returns a DriveRun; a failure raises Error with .summary (an unmet
     bound: the closest design's line, and dir holds it)."""
     o = _NasDriveOptions()
     _lib.naasc_nas_drive_options_default(ctypes.byref(o))
@@ -935,8 +939,9 @@ def nas_drive(budget, dir="naasc-nas", min_accuracy=None, max_edp=None, on_progr
     if max_edp is not None:
         o.max_edp = max_edp
     keep = _set_options(o, options, {"budget", "dir", "min_accuracy", "max_edp", "on_progress",
-                                     "on_progress_user"}, "nas_drive")
-    raised = []
+                                     "on_progress_user", "on_predictor", "on_predictor_user"},
+                        "nas_drive")
+    raised, raised2 = [], []
     if on_progress is not None:
         def point(p):
             p = p.contents
@@ -945,8 +950,13 @@ def nas_drive(budget, dir="naasc-nas", min_accuracy=None, max_edp=None, on_progr
                      "energy_pj": p.energy_pj, "cycles": p.cycles, "met": bool(p.met)},)
         cb, raised = _guarded(on_progress, point)
         o.on_progress = _NAS_PROGRESS(cb)
+    if on_predictor is not None:
+        def fit(labels, tau, tau_plain):
+            return ({"labels": labels, "tau": tau, "tau_plain": tau_plain},)
+        cb2, raised2 = _guarded(on_predictor, fit)
+        o.on_predictor = _NAS_PREDICTOR(cb2)
     status, text = _drive(_lib.naasc_nas_drive, o, keep)
-    return _result(status, text, raised, dir)
+    return _result(status, text, raised2 + raised, dir)
 
 
-from .stream import Stream  # noqa: E402,F401 (naasc.Stream, python/naasc/stream.py)
+from .stream import Stream, Tensor  # noqa: E402,F401 (python/naasc/stream.py)

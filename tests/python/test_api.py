@@ -524,6 +524,30 @@ class NasDrive(unittest.TestCase):
         for f in ("history.csv", "arch.yaml", "network.report.json", "network.nir"):
             self.assertEqual(read(os.path.join(py_dir, f)), read(os.path.join(cli_dir, f)), f)
 
+    def test_predictor_callback(self):
+        # with labels, --progress's first line is the predictor's fit: it comes
+        # from on_predictor, not through the diagnostic handler
+        cli_dir, py_dir = os.path.join(SCRATCH, "nas-cli-k"), os.path.join(SCRATCH, "nas-py-k")
+        cli = run("--search", "--nas", "nasbench201", *NAS_FLAGS, "--labels", "20",
+                  "--pseudo-pool", "100", "--progress", "-o", cli_dir)
+        fits, seen, diags = [], [], []
+        naasc.set_diagnostic_handler(diags.append)
+        try:
+            naasc.nas_drive("eyeriss", dir=py_dir, on_progress=seen.append, on_predictor=fits.append,
+                            progress=1, labels=20, pseudo_pool=100, **NAS_OPTIONS)
+        finally:
+            naasc.set_diagnostic_handler(None)
+        self.assertEqual(len(fits), 1)
+        self.assertEqual(fits[0]["labels"], 20)
+        self.assertTrue(-1 <= fits[0]["tau_plain"] <= 1 and -1 <= fits[0]["tau"] <= 1)
+        self.assertEqual([d for d in diags if "predictor" in d], [])
+        lines = ["nas: predictor on %d labels: held-out Kendall tau %.4f (%.4f without "
+                 "pseudo-labels)\n" % (fits[0]["labels"], fits[0]["tau"], fits[0]["tau_plain"])]
+        lines += ["nas: %d cells scored, %d proposed: best cell %d acc %.2f%% edp %.4g%s\n"
+                  % (p["networks"], p["proposed"], p["cell"], p["accuracy"], p["edp"],
+                     "" if p["met"] else " (bound not met)") for p in seen]
+        self.assertEqual("".join(lines), cli.stderr)
+
     def test_errors(self):
         d = os.path.join(SCRATCH, "nas-bad")
         with self.assertRaises(naasc.Error) as e:

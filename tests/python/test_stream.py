@@ -11,9 +11,14 @@ layers run on the host).  Each is run from Python, with the C reference
 kernels and with the JIT, and by naasc-run with the same input file: the
 output files must be equal byte for byte, and so must the bytes Python
 reads, the --counts and --moved text, and a bad stream's located message.
-Only the standard library.
+The counters' JSON (--report-json, Stream.report_json) is checked number by
+number against the --counts, --moved and host text and the per-layer
+struct.  With numpy (the system's python3 has it): naasc.Tensor and numpy
+arrays in and out, against naasc-run's .npy files; without it those tests
+are skipped, and the rest needs only the standard library.
 """
 import array
+import json
 import os
 import random
 import re
@@ -23,6 +28,11 @@ import sys
 import unittest
 
 import naasc
+
+try:
+    import numpy as np
+except ImportError:
+    np = None
 
 NAASC = os.environ["NAASC_BIN"]
 NAASC_RUN = os.environ.get("NAASC_RUN_BIN") or os.path.join(os.path.dirname(NAASC), "naasc-run")
@@ -164,6 +174,215 @@ class Cell(unittest.TestCase):
             s.run()
         self.assertEqual(str(e.exception),
                          f"{self.cmd}: error: input 'input' is not bound (--input input=FILE.pb)")
+
+
+def counts_text(report):
+    """The --counts text (the rows of counted layers, then the host table's
+    rows) rebuilt from a naasc-run-report/1 dict."""
+    lines = [f"{'layer':<32} {'lvl':<3} {'':<14} {'T':<2} {'reads':>14} {'fills':>14} "
+             f"{'updates':>14}"]
+    for c in report["layers"]:
+        if not c["counted"]:
+            continue
+        for lv in c["levels"]:
+            for t in "WIO":
+                a = lv[t]
+                if a["reads"] or a["fills"] or a["updates"]:
+                    lines.append(f"{c['name'][:32]:<32} {lv['level']:<3} {'':<14} {t:<2} "
+                                 f"{a['reads']:>14} {a['fills']:>14} {a['updates']:>14}")
+    host = [c for c in report["layers"] if c["host"]]
+    if host:
+        lines.append("host layers (run by the host evaluator; not in the accelerator's counts):")
+        lines.append(f"{'layer':<32} {'op':<20} {'nodes':>8} {'out elements':>14} "
+                     f"{'seconds':>10}")
+        for c in host:
+            h = c["host"]
+            lines.append(f"{c['name'][:32]:<32} {h['op'][:20]:<20} {h['nodes']:>8} "
+                         f"{h['elements']:>14} {h['seconds']:>10.4f}")
+        lines.append(f"host total: {len(host)} layers, {sum(c['host']['nodes'] for c in host)} "
+                     f"nodes, {sum(c['host']['elements'] for c in host)} output elements, "
+                     f"{sum(c['host']['seconds'] for c in host):.4f} s")
+    return "\n".join(lines) + "\n"
+
+
+def moved_text(report):
+    """The --moved text rebuilt from a naasc-run-report/1 dict."""
+    lines = [f"{'layer':<32} {'lvl':<3} {'T':<2} {'filled':>14} {'drained':>14}"]
+    for c in report["layers"]:
+        if not c["tiles"]:
+            continue
+        for lv in c["levels"]:
+            for t in "WIO":
+                out = lv["drained"] if t == "O" else 0
+                if lv[t]["moved"] or out:
+                    lines.append(f"{c['name'][:32]:<32} {lv['level']:<3} {t:<2} "
+                                 f"{lv[t]['moved']:>14} {out:>14}")
+    return "\n".join(lines) + "\n"
+
+
+def check_report_json(test, report, text, struct):
+    """report (a naasc-run-report/1 dict) against the --counts (+ host) and
+    --moved text naasc-run printed, and Stream.layer_counts()'s struct."""
+    test.assertEqual(report["format"], "naasc-run-report/1")
+    test.assertEqual(unclocked(counts_text(report)) + moved_text(report), unclocked(text))
+    test.assertEqual(len(report["layers"]), len(struct))
+    for c, k in zip(report["layers"], struct):
+        test.assertEqual(c["name"], k["name"])
+        for f in ("counted", "exact", "macs", "tiles", "held", "wide"):
+            test.assertEqual(c[f], k[f], (c["name"], f))
+        levels = {lv["level"]: lv for lv in c["levels"]}
+        for lv in range(8):
+            got = levels.get(lv)
+            for t, letter in enumerate("WIO"):
+                for f in ("reads", "fills", "updates"):
+                    want = k[f][lv][t] if lv < len(k[f]) else 0
+                    test.assertEqual(got[letter][f] if got else 0, want, (c["name"], lv, f))
+                test.assertEqual(got[letter]["moved"] if got else 0, k["moved"][lv][t])
+            test.assertEqual(got["drained"] if got else 0, k["drained"][lv])
+        if k["host"]:
+            h = c["host"]
+            test.assertEqual((h["op"], h["nodes"], h["elements"]),
+                             (k["host_op"], k["host_nodes"], k["host_elements"]))
+        else:
+            test.assertIsNone(c["host"])
+
+
+class ReportJson(unittest.TestCase):
+    """naasc-run --report-json and Stream.report_json(): every counter equal
+    to the --counts, --moved and host text and to the per-layer struct."""
+
+    def check(self, zoo, name, flags):
+        d, cmd = compile_stream(zoo, name)
+        x = os.path.join(d, "x.pb")
+        s = naasc.Stream(cmd)
+        t = s.inputs[0]
+        if t.dtype == "f32":
+            raw = array.array("f", (random.Random(5).uniform(-1, 1)
+                                    for _ in range(t.nbytes // 4))).tobytes()
+        else:
+            raw = struct.pack(f"<{t.nbytes // 8}q",
+                              *(random.Random(5).randrange(512) for _ in range(t.nbytes // 8)))
+        with open(x, "wb") as f:
+            f.write(tensor_proto(t.name, 1 if t.dtype == "f32" else 7, t.shape, raw))
+        rj = os.path.join(d, "report.json")
+        p = run(NAASC_RUN, cmd, "--input", f"{t.name}={x}", "--moved", "--report-json", rj,
+                *flags)
+        with open(rj) as f:
+            report = json.load(f)
+        s.bind_file(t.name, x)
+        s.run(jit="--no-jit" not in flags, counts=True, exact="--counts=exact" in flags)
+        check_report_json(self, report, p.stdout.decode(), s.layer_counts())
+        mine = s.report_json()
+        self.assertEqual(mine["stream"], cmd)
+        for a in (report, mine):
+            for c in a["layers"]:
+                if c["host"]:
+                    c["host"]["seconds"] = 0
+        self.assertEqual(mine, report)
+        # written atomically: no temporary left beside it
+        self.assertEqual([f for f in os.listdir(d) if f.startswith("report.json")],
+                         ["report.json"])
+        return report
+
+    def test_cell(self):
+        r = self.check("nb201:1", "cell-json", ["--no-jit", "--counts"])
+        self.assertGreater(sum(c["counted"] for c in r["layers"]), 0)
+
+    def test_cell_exact(self):
+        r = self.check("nb201:1", "cell-json-exact", ["--counts=exact"])
+        self.assertTrue(all(c["exact"] for c in r["layers"] if c["counted"]))
+
+    def test_bert_host_layers(self):
+        r = self.check("bert-tiny", "bert-json", ["--no-jit", "--counts"])
+        self.assertGreater(sum(bool(c["host"]) for c in r["layers"]), 0)
+
+    def test_bad_kind_and_path(self):
+        d, cmd = compile_stream("nb201:1", "cell-json")
+        s = naasc.Stream(cmd)
+        with self.assertRaises(naasc.Error) as e:
+            s.report("yaml")
+        self.assertEqual(e.exception.status, naasc.USAGE)
+        with self.assertRaises(naasc.Error) as e:
+            s.write_report("json", os.path.join(d, "no", "such", "r.json"))
+        self.assertEqual(e.exception.status, naasc.BADINPUT)
+        self.assertIn("/no/such/r.json", str(e.exception))
+
+
+@unittest.skipIf(np is None, "numpy is not installed")
+class Numpy(unittest.TestCase):
+    """naasc.Tensor and numpy arrays against naasc-run's .npy files."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir, cls.cmd = compile_stream("nb201:1", "cell-npy")
+        cls.x = np.random.default_rng(11).uniform(-1, 1, (1, 3, 32, 32)).astype(np.float32)
+        cls.npy = os.path.join(cls.dir, "x.npy")
+        np.save(cls.npy, cls.x)
+        cls.y = os.path.join(cls.dir, "y.npy")
+        run(NAASC_RUN, cls.cmd, "--no-jit", "--input", "input=" + cls.npy,
+            "--output", "output=" + cls.y)
+        cls.want = np.load(cls.y)
+
+    def test_numpy_in_and_out(self):
+        s = naasc.Stream(self.cmd)
+        out = s.run({"input": self.x}, numpy=True)
+        self.assertEqual(out["output"].shape, (1, 10))
+        self.assertEqual(out["output"].dtype, np.float32)
+        self.assertTrue(np.array_equal(out["output"], self.want))
+        self.assertTrue(np.array_equal(s.array("output"), self.want))
+        # a Fortran-ordered array binds its values (made C-contiguous), not its memory
+        s.bind("input", np.asfortranarray(self.x))
+        self.assertTrue(np.array_equal(s.run(numpy=True)["output"], self.want))
+        s.bind_file("input", self.npy)
+        self.assertTrue(np.array_equal(s.run(numpy=True, jit=True)["output"], self.want))
+
+    def test_tensors(self):
+        s = naasc.Stream(self.cmd)
+        t = naasc.Tensor.load(self.npy)
+        self.assertEqual((t.name, t.dtype, t.shape, t.nbytes), ("", "f32", (1, 3, 32, 32), 12288))
+        self.assertTrue(np.array_equal(t.numpy(), self.x))
+        s.bind("input", t)
+        s.run()
+        y = s.tensor("output")
+        self.assertEqual((y.name, y.dtype, y.shape), ("output", "f32", (1, 10)))
+        path = os.path.join(self.dir, "mine.npy")
+        y.save(path)
+        with open(path, "rb") as f, open(self.y, "rb") as g:
+            self.assertEqual(f.read(), g.read())  # naasc-run --output's bytes
+        s.write_output("output", path)
+        with open(path, "rb") as f, open(self.y, "rb") as g:
+            self.assertEqual(f.read(), g.read())
+        pb = os.path.join(self.dir, "y.pb")
+        y.save(pb)
+        self.assertTrue(np.array_equal(naasc.Tensor.load(pb).numpy(), self.want))
+        self.assertEqual(naasc.Tensor.load(pb).name, "output")
+        # created from bytes and from numpy, a scalar keeps rank 0
+        z = naasc.Tensor.create("i64", (2, 2), struct.pack("<4q", 1, 2, 3, 4))
+        self.assertEqual(z.numpy().tolist(), [[1, 2], [3, 4]])
+        self.assertEqual(naasc.Tensor.from_numpy(np.float32(3)).shape, ())
+        self.assertEqual(naasc.Tensor.create("u8", (3,)).bytes(), b"\0\0\0")
+
+    def test_errors(self):
+        s = naasc.Stream(self.cmd)
+        with self.assertRaises(naasc.Error) as e:
+            s.bind("input", self.x.astype(np.float64))
+        self.assertEqual(e.exception.status, naasc.BADINPUT)
+        self.assertTrue(str(e.exception).startswith(f"{self.cmd}: error: input 'input': "))
+        with self.assertRaises(naasc.Error) as e:
+            s.bind("input", self.x.astype(np.complex64))
+        self.assertIn("numpy dtype complex64 is not a type naasc runs", str(e.exception))
+        bad = os.path.join(self.dir, "f.npy")
+        np.save(bad, np.asfortranarray(self.x))
+        with self.assertRaises(naasc.Error) as e:
+            naasc.Tensor.load(bad)
+        self.assertTrue(str(e.exception).startswith(bad + ": header 'fortran_order': error: "))
+        # naasc-run prints the same message for the same file
+        p = run(NAASC_RUN, self.cmd, "--input", "input=" + bad, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.decode(), str(e.exception) + "\n")
+        with self.assertRaises(naasc.Error) as e:
+            naasc.Tensor.create("f32", (2, 2), b"\0" * 12)
+        self.assertIn("12 bytes given", str(e.exception))
 
 
 class Bert(unittest.TestCase):
