@@ -557,6 +557,8 @@ static void breakdown_json(JsonWriter *j, const NaasWorkload *w, const NaasResul
       json_object(j, NULL);
       json_key(j, "name");
       json_str(j, a->level[l].name);
+      json_key(j, "instances");
+      json_int(j, a->level[l].instances);
       json_key(j, "energy_pj");
       json_num(j, "%.17g", b->energy[l]);
       json_key(j, "access_pj");
