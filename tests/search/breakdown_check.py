@@ -8,7 +8,8 @@ the energy parts (MAC, every level's access + network + leakage, the vector
 unit) sum to the model's energy_pj, the DRAM level's reads + fills + updates
 are its dram_words, the cycles its nests are bound by (compute, each level,
 the vector unit) sum to its cycles, and utilization is macs / (PEs x cycles);
-with one model, the model's figures are the side's totals; area and peak
+with one model, the model's figures are the side's totals; the design's
+vector unit share is per_model's vector_energy_pj and vector_cycles; area and peak
 power by component sum to area_um2 and power_mw.  Then the design's energy
 per level against the report the search wrote beside it (OUT_DIR/MODEL.report.json,
 the report's own sums over the same mappings and schedule).
@@ -52,6 +53,11 @@ def main():
             check(f"{name} {m['model']}: bound cycles = cycles", sum(m["bound_cycles"].values()) == m["cycles"])
             check(f"{name} {m['model']}: utilization = macs / (PEs x cycles)",
                   close(m["utilization"], m["macs"] / (b["pes"] * m["cycles"]), 1e-8))
+            if name == "design":  # the vector unit's share as per_model has it
+                f = next(x for x in r["per_model"] if x["model"] == m["model"])
+                check(f"{name} {m['model']}: vector unit = per_model's vector share",
+                      close(m["vector"]["energy_pj"], f["vector_energy_pj"], 1e-9)
+                      and m["vector"]["cycles"] == f["vector_cycles"])
             if len(b["per_model"]) == 1:
                 check(f"{name}: the model's figures are the totals",
                       close(m["energy_pj"], s["energy_pj"], 1e-9) and m["cycles"] == s["cycles"])
