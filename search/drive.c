@@ -340,8 +340,8 @@ typedef struct {
       leak[ACCEL_MAX_LEVELS];
   double tensor[ACCEL_MAX_LEVELS][NTENSORS];
   double reads[ACCEL_MAX_LEVELS], fills[ACCEL_MAX_LEVELS], updates[ACCEL_MAX_LEVELS];
-  double bound[ACCEL_MAX_LEVELS +
-               1]; /* cycles of the nests each bounds: [0] compute, [l + 1] level l */
+  /* The cycles of the nests each thing bounds: [0] compute, [l + 1] level l. */
+  double bound[ACCEL_MAX_LEVELS + 1];
   double vec_energy, vec_cycles, vec_dram;
 } ModelBreakdown;
 
