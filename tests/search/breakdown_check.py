@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the `breakdown` objects of a search's result.json (docs/search.md, "Outputs").
 
-  breakdown_check.py OUT_DIR
+  breakdown_check.py OUT_DIR [FRESH.json]
 
 For the design and each baseline it has (best-mapped, as built), per model:
 the energy parts (MAC, every level's access + network + leakage, the vector
@@ -13,6 +13,11 @@ vector unit share is per_model's vector_energy_pj and vector_cycles; area and pe
 power by component sum to area_um2 and power_mw.  Then the design's energy
 per level against the report the search wrote beside it (OUT_DIR/MODEL.report.json,
 the report's own sums over the same mappings and schedule).
+
+With FRESH.json, the report of `naasc MODEL --target OUT_DIR/arch.yaml
+--report=FRESH.json` (the compiler's own mappings, so not the same counts):
+the design's area by component sums to its area, and its MAC energy per MAC
+is the report's (arch.yaml read back gives the same technology figures).
 
 Tolerances: 1e-9 relative for sums of figures result.json writes with 17
 digits (energy, cycles, DRAM words); 1e-8 for area_um2 and power_mw, which it
@@ -71,6 +76,15 @@ def main():
             check(f"design {m['model']} {L['name']}: energy = the report's ({L['energy_pj']:.6g} pJ)",
                   close(L["energy_pj"], rep[L["name"]], 1e-8))
         check(f"design {m['model']} mac: energy = the report's", close(m["mac_energy_pj"], rep["mac"], 1e-8))
+    if len(sys.argv) > 2:
+        fresh = json.load(open(sys.argv[2]))
+        b = r["breakdown"]
+        check(f"design: area parts = area_um2 of naasc --target arch.yaml --report ({fresh['area_um2']:.9g} um2)",
+              close(sum(b["area_um2"].values()), fresh["area_um2"], 1e-8))
+        m = b["per_model"][0]
+        t = fresh["total"]
+        check("design: MAC energy per MAC = the fresh report's (%.6g pJ)" % (m["mac_energy_pj"] / m["macs"]),
+              close(m["mac_energy_pj"] / m["macs"], t["energy_by_level_pj"]["mac"] / t["macs"], 1e-8))
     return 1 if bad else 0
 
 
