@@ -10,7 +10,10 @@
  *                    mapper effort its mappings got, and the budget design
  *                    mapped with that same effort (naas_eval_fixed), free
  *                    (`baseline`) and as built (`baseline_as_built`), with
- *                    the design's ratios against each (naas_compare)
+ *                    the design's ratios against each (naas_compare),
+ *                    and for each of them where its energy, cycles, area
+ *                    and peak power go (`breakdown`, from the per-nest
+ *                    counts of the schedule it was scored with)
  *   search.json      every candidate evaluated (not with --fixed)
  *   convergence.svg  best and population score per iteration (not with --fixed)
  *   pareto.svg       score versus area of every valid candidate, with the front
@@ -46,17 +49,23 @@ NestMapping *nest_mapping_new(Arena *arena, const Arch *a) {
   return nm;
 }
 
+/* The workload layer of model `model` with p's shape, or w->nlayers. */
+static int layer_of(const NaasWorkload *w, int model, const Problem *p) {
+  int k = 0;
+  while (k < w->nlayers &&
+         !(w->layers[k].model == model && memcmp(w->layers[k].p.dim, p->dim, sizeof p->dim) == 0 &&
+           memcmp(w->layers[k].p.stride, p->stride, sizeof p->stride) == 0 &&
+           memcmp(w->layers[k].p.dilation, p->dilation, sizeof p->dilation) == 0))
+    k++;
+  return k;
+}
+
 Rc naas_attach_mappings(Module *m, int model, const NaasWorkload *w, const NaasResult *r, Diag *d) {
   for (uint32_t i = 0; i < m->nnests; i++) {
     Nest *n = &m->nests[i];
     Problem p;
     if (!nest_problem(n, &p)) continue;
-    int k = 0;
-    while (k < w->nlayers &&
-           !(w->layers[k].model == model && memcmp(w->layers[k].p.dim, p.dim, sizeof p.dim) == 0 &&
-             memcmp(w->layers[k].p.stride, p.stride, sizeof p.stride) == 0 &&
-             memcmp(w->layers[k].p.dilation, p.dilation, sizeof p.dilation) == 0))
-      k++;
+    int k = layer_of(w, model, &p);
     if (k == w->nlayers) {
       diag_error(d, n->name, "no mapping for this layer's shape");
       return RC_INTERNAL;
@@ -314,6 +323,269 @@ static void roofline(const NaasWorkload *w, const Arch *b, bool network, double 
     *en = E1, *cyc = C1, *edp = E1 * C1, *words = T1;
 }
 
+/* ---- where energy and cycles go ---------------------------------------------
+ * A result's figures taken apart (result.json `breakdown`, docs/search.md
+ * "Outputs"): per model, the per-nest counts of the schedule it was scored
+ * with (schedule_eval on its mappings and r->schedule, so fused groups'
+ * DRAM traffic is the schedule's, not the layers'), summed by component;
+ * the vector unit's nests as backend/vector.c costs them (what the search
+ * adds to every figure).  The parts add up to the figures r holds. */
+typedef struct {
+  const char *source; /* "schedule" (the scored schedule's nests), "layer" (no module) */
+  bool leak_split;    /* leak_pj is every level's leakage (see below) */
+  double macs;        /* MACs run (a depth-first group's recomputed overlaps included) */
+  double compute_cycles;
+  double mac_energy_pj;
+  double energy[ACCEL_MAX_LEVELS], access[ACCEL_MAX_LEVELS], noc[ACCEL_MAX_LEVELS],
+      leak[ACCEL_MAX_LEVELS];
+  double tensor[ACCEL_MAX_LEVELS][NTENSORS];
+  double reads[ACCEL_MAX_LEVELS], fills[ACCEL_MAX_LEVELS], updates[ACCEL_MAX_LEVELS];
+  /* The cycles of the nests each thing bounds: [0] compute, [l + 1] level l. */
+  double bound[ACCEL_MAX_LEVELS + 1];
+  double vec_energy, vec_cycles, vec_dram;
+} ModelBreakdown;
+
+/* Adds count instances of nest result c. */
+static void breakdown_add(ModelBreakdown *b, const Arch *a, const CostResult *c, double count) {
+  b->macs += count * (double)c->macs;
+  b->compute_cycles += count * (double)c->compute_cycles;
+  b->mac_energy_pj += count * c->mac_energy_pj;
+  for (int l = 0; l < a->nlevels && l < c->nlevels; l++) {
+    const LevelCost *lc = &c->level[l];
+    b->energy[l] += count * lc->energy_pj;
+    b->noc[l] += count * lc->noc_energy_pj;
+    b->leak[l] += count * lc->leak_energy_pj;
+    b->access[l] += count * (lc->energy_pj - lc->noc_energy_pj - lc->leak_energy_pj);
+    for (int t = 0; t < NTENSORS; t++) {
+      b->tensor[l][t] += count * lc->tensor_energy_pj[t];
+      b->reads[l] += count * (double)lc->total[t].reads;
+      b->fills[l] += count * (double)lc->total[t].fills;
+      b->updates[l] += count * (double)lc->total[t].updates;
+    }
+  }
+  int k = c->bottleneck >= 0 && c->bottleneck < a->nlevels ? c->bottleneck + 1 : 0;
+  b->bound[k] += count * (double)c->cycles;
+}
+
+/* Model `model` of r taken apart into *b.  The schedule's cost of a
+ * depth-first group (backend/schedule.c) carries its tiles' leakage in
+ * each level's energy but not in leak_energy_pj: b->leak_split says
+ * whether the schedule has such a group on a design that leaks, where
+ * leakage then counts as access energy. */
+static Rc model_breakdown(const NaasWorkload *w, int model, const NaasResult *r, ModelBreakdown *b,
+                          Diag *d) {
+  const Arch *a = &r->arch;
+  const Module *src = w->module[model];
+  memset(b, 0, sizeof *b);
+  b->leak_split = true;
+  if (!src) { /* a workload of layers alone is scored layer by layer (naas.c) */
+    b->source = "layer";
+    for (int i = 0; i < r->nlayers; i++)
+      if (w->layers[i].model == model) breakdown_add(b, a, &r->cost[i], (double)w->layers[i].count);
+    return RC_OK;
+  }
+  b->source = "schedule";
+  uint32_t n = src->nnests;
+  Module copy = *src;
+  Nest *nests = xmalloc(sizeof *nests * (size_t)(n ? n : 1));
+  NestMapping *nm = xcalloc(n ? n : 1, sizeof *nm);
+  CostResult *per = xcalloc((size_t)n + 1, sizeof *per);
+  Schedule *none = xcalloc(1, sizeof *none);
+  SchedModel *sm = NULL;
+  Rc rc = nests && nm && per && none ? RC_OK : RC_INTERNAL;
+  if (rc != RC_OK) diag_error(d, w->model_name[model], "out of memory");
+  if (rc == RC_OK) { /* a copy of the nests carrying r's mappings (as naas.c scores them) */
+    memcpy(nests, src->nests, sizeof *nests * n);
+    for (uint32_t i = 0; i < n && rc == RC_OK; i++) {
+      Problem p;
+      if (!nest_problem(&nests[i], &p)) continue;
+      int k = layer_of(w, model, &p);
+      if (k == w->nlayers) {
+        diag_error(d, nests[i].name, "no mapping for this layer's shape");
+        rc = RC_INTERNAL;
+        break;
+      }
+      snprintf(nm[i].target, sizeof nm[i].target, "%s", a->name);
+      for (int l = 0; l < a->nlevels; l++)
+        snprintf(nm[i].level[l], sizeof nm[i].level[l], "%s", a->level[l].name);
+      nm[i].m = r->mapping[k];
+      nests[i].map = &nm[i];
+    }
+    copy.nests = nests;
+  }
+  if (rc == RC_OK) rc = sched_model_create(&copy, a, &sm, d);
+  const Schedule *s = r->schedule ? &r->schedule[model] : none;
+  SchedTotals tot;
+  if (rc == RC_OK) rc = schedule_eval(sm, s, per, &tot, d);
+  if (rc == RC_OK) {
+    for (uint32_t i = 0; i < n; i++)
+      if (nests[i].kind == NK_MAC) breakdown_add(b, a, &per[i], 1);
+    bool leaks = false, depth = false;
+    for (int l = 0; l < a->nlevels; l++) leaks |= a->level[l].leak_pj_per_cycle > 0;
+    for (uint32_t g = 0; g < s->ngroups; g++) depth |= s->group[g].mode == SCHED_DEPTH;
+    b->leak_split = !(leaks && depth);
+    int64_t vc = 0; /* vec_totals' sums, in its order, and the words it moves */
+    for (uint32_t i = 0; i < n; i++) {
+      VecCost v;
+      if (!vec_cost(a, src, &src->nests[i], &v)) continue;
+      vc += v.cycles;
+      b->vec_energy += v.energy_pj;
+      b->vec_dram += (double)v.dram_words;
+    }
+    b->vec_cycles = (double)vc;
+  }
+  sched_model_destroy(sm);
+  xfree(none);
+  xfree(per);
+  xfree(nm);
+  xfree(nests);
+  return rc;
+}
+
+/* Every model of r taken apart: heap, w->nmodels entries (xfree), or NULL
+ * (reported). */
+static ModelBreakdown *result_breakdown(const NaasWorkload *w, const NaasResult *r, Diag *d) {
+  ModelBreakdown *b = xcalloc((size_t)w->nmodels, sizeof *b);
+  if (!b) {
+    diag_error(d, "result.json", "out of memory");
+    return NULL;
+  }
+  for (int m = 0; m < w->nmodels; m++)
+    if (model_breakdown(w, m, r, &b[m], d) != RC_OK) {
+      xfree(b);
+      return NULL;
+    }
+  return b;
+}
+
+/* The `breakdown` object of result r: area and peak power by component
+ * (arch_area_um2's and arch_peak_power_mw's terms: their sums are r's
+ * area_um2 and power_mw), then per model energy, DRAM words and cycles by
+ * component (their sums are the model's energy_pj, dram_words and
+ * cycles). */
+static void breakdown_json(JsonWriter *j, const NaasWorkload *w, const NaasResult *r,
+                           const ModelBreakdown *mb, const char *indent) {
+  const Arch *a = &r->arch;
+  char in2[64];
+  snprintf(in2, sizeof in2, "%s  ", indent);
+  json_key(j, "breakdown");
+  json_object(j, indent);
+  json_key(j, "pes");
+  json_int(j, a->mac_instances);
+  json_key(j, "area_um2");
+  json_object(j, NULL);
+  json_key(j, "pes");
+  json_num(j, "%.17g", (double)a->mac_instances * a->mac_area_um2);
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    if (L->is_dram) continue;
+    json_key(j, L->name);
+    json_num(j, "%.17g",
+             (double)L->instances *
+                 ((double)L->capacity_words * L->area_um2_per_word + L->area_um2_fixed));
+  }
+  json_end(j, NULL);
+  /* Peak power: arch_peak_power_mw's terms, each at the clock (pJ/cycle x MHz = uW). */
+  double mhz = a->clock_mhz > 0 ? a->clock_mhz : 0;
+  json_key(j, "power_mw");
+  json_object(j, NULL);
+  json_key(j, "pes");
+  json_num(j, "%.17g", (double)a->mac_instances * a->mac_energy_pj * mhz * 1e-3);
+  for (int l = 0; l < a->nlevels; l++) {
+    const Level *L = &a->level[l];
+    double e = fmax(L->e_read_pj, fmax(L->e_fill_pj, L->e_update_pj));
+    double bw = L->shared_bw > 0
+                    ? L->shared_bw
+                    : (L->read_bw > 0 ? L->read_bw : 0) + (L->write_bw > 0 ? L->write_bw : 0);
+    if (bw <= 0) bw = L->is_dram ? 0 : (double)(L->ports > 0 ? L->ports : 1);
+    double blocks = bw / (double)(L->block_words > 0 ? L->block_words : 1);
+    json_key(j, L->name);
+    json_num(j, "%.17g", (double)L->instances * (blocks * e + L->leak_pj_per_cycle) * mhz * 1e-3);
+  }
+  json_end(j, NULL);
+  json_key(j, "per_model");
+  json_array(j, in2);
+  for (int m = 0; m < w->nmodels; m++) {
+    const ModelBreakdown *b = &mb[m];
+    const NaasModelFigures *f = &r->model[m];
+    json_object(j, NULL);
+    json_key(j, "model");
+    json_str(j, w->model_name[m]);
+    json_key(j, "source");
+    json_str(j, b->source);
+    json_key(j, "leak_split");
+    json_bool(j, b->leak_split);
+    json_key(j, "energy_pj");
+    json_num(j, "%.17g", f->energy_pj);
+    json_key(j, "cycles");
+    json_num(j, "%.17g", f->cycles);
+    json_key(j, "dram_words");
+    json_num(j, "%.17g", f->dram_words);
+    json_key(j, "macs");
+    json_num(j, "%.17g", b->macs);
+    json_key(j, "compute_cycles");
+    json_num(j, "%.17g", b->compute_cycles);
+    json_key(j, "utilization"); /* macs / (PEs x cycles), the vector unit's cycles included */
+    json_num(j, "%.9g", f->cycles > 0 ? b->macs / ((double)a->mac_instances * f->cycles) : 0);
+    json_break(j, in2);
+    json_key(j, "mac_energy_pj");
+    json_num(j, "%.17g", b->mac_energy_pj);
+    json_key(j, "vector");
+    json_object(j, NULL);
+    json_key(j, "energy_pj");
+    json_num(j, "%.17g", b->vec_energy);
+    json_key(j, "cycles");
+    json_num(j, "%.17g", b->vec_cycles);
+    json_key(j, "dram_words");
+    json_num(j, "%.17g", b->vec_dram);
+    json_end(j, NULL);
+    json_key(j, "bound_cycles");
+    json_object(j, NULL);
+    json_key(j, "compute");
+    json_num(j, "%.17g", b->bound[0]);
+    for (int l = 0; l < a->nlevels; l++) {
+      json_key(j, a->level[l].name);
+      json_num(j, "%.17g", b->bound[l + 1]);
+    }
+    json_key(j, "vector");
+    json_num(j, "%.17g", b->vec_cycles);
+    json_end(j, NULL);
+    json_key(j, "levels");
+    json_array(j, NULL);
+    for (int l = 0; l < a->nlevels; l++) {
+      json_break(j, in2);
+      json_object(j, NULL);
+      json_key(j, "name");
+      json_str(j, a->level[l].name);
+      json_key(j, "instances");
+      json_int(j, a->level[l].instances);
+      json_key(j, "energy_pj");
+      json_num(j, "%.17g", b->energy[l]);
+      json_key(j, "access_pj");
+      json_num(j, "%.17g", b->access[l]);
+      json_key(j, "noc_pj");
+      json_num(j, "%.17g", b->noc[l]);
+      json_key(j, "leak_pj");
+      json_num(j, "%.17g", b->leak[l]);
+      json_key(j, "tensor_energy_pj");
+      json_array(j, NULL);
+      for (int t = 0; t < NTENSORS; t++) json_num(j, "%.17g", b->tensor[l][t]);
+      json_end(j, NULL);
+      json_key(j, "reads");
+      json_num(j, "%.17g", b->reads[l]);
+      json_key(j, "fills");
+      json_num(j, "%.17g", b->fills[l]);
+      json_key(j, "updates");
+      json_num(j, "%.17g", b->updates[l]);
+      json_end(j, NULL);
+    }
+    json_end(j, NULL);
+    json_end(j, NULL);
+  }
+  json_end(j, NULL);
+  json_end(j, NULL);
+}
+
 static void figures(JsonWriter *j, const NaasResult *r, const char *area_fmt) {
   json_key(j, "edp");
   json_num(j, "%.17g", r->edp);
@@ -330,7 +602,7 @@ static void figures(JsonWriter *j, const NaasResult *r, const char *area_fmt) {
 /* One baseline object of result.json: b mapped with the design's effort and
  * the design's ratios q against it. */
 static void baseline_json(JsonWriter *j, const NaasWorkload *w, const char *key, const char *what,
-                          const NaasResult *b, const NaasRatios *q) {
+                          const NaasResult *b, const NaasRatios *q, const ModelBreakdown *mb) {
   json_key(j, key);
   json_object(j, NULL);
   json_key(j, "name");
@@ -352,11 +624,15 @@ static void baseline_json(JsonWriter *j, const NaasWorkload *w, const char *key,
   json_num(j, "%.17g", q->energy_saving);
   json_key(j, "edp_gain");
   json_num(j, "%.17g", q->edp_gain);
+  json_break(j, "\n               ");
+  breakdown_json(j, w, b, mb, "\n                 ");
   json_end(j, NULL);
 }
 
+/* mb[0..2]: the breakdowns of res->r, res->base and res->built (those it has). */
 static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions *o,
-                              const NaasWorkload *w, const NaasDriveResult *res) {
+                              const NaasWorkload *w, const NaasDriveResult *res,
+                              ModelBreakdown *const mb[3]) {
   const NaasResult *r = &res->r;
   JsonWriter j;
   json_init(&j, f);
@@ -438,12 +714,12 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
     baseline_json(&j, w, "baseline",
                   "the budget design, the best mapping its connectivity allows (--fixed=best), "
                   "mapped with the same effort",
-                  &res->base, &res->q);
+                  &res->base, &res->q, mb[1]);
   if (res->have_built)
     baseline_json(&j, w, "baseline_as_built",
                   "the budget design with its chip's own dataflow (as_built: mapping "
                   "constraints and must_keep; --fixed=as-built), mapped with the same effort",
-                  &res->built, &res->qb);
+                  &res->built, &res->qb, mb[2]);
   if (res->have_base || res->have_built) {
     json_key(&j, "naas_compares_with");
     json_str(&j, "baseline_as_built"); /* NAAS's baselines are the chips' MAESTRO dataflows */
@@ -523,6 +799,7 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
     json_end(&j, NULL);
   }
   json_end(&j, "\n  ");
+  breakdown_json(&j, w, r, mb[0], "\n    ");
   double bc, be, bedp, bw;
   bool network = o->naas.schedule == NAAS_SCHED_FUSED;
   roofline(w, barch, network, &bc, &be, &bedp, &bw);
@@ -678,11 +955,20 @@ Rc naas_drive_write(const char *dir, const NaasWorkload *w, const Arch *budget,
   if (!mem_open(&m)) return RC_INTERNAL;
   arch_print(m.f, &r->arch);
   rc = mem_commit(&m, dir, "arch.yaml", d);
+  ModelBreakdown *mb[3] = {NULL, NULL, NULL};
   if (rc == RC_OK) {
-    if (!mem_open(&m)) return RC_INTERNAL;
-    write_result_json(m.f, budget, o, w, res);
+    mb[0] = result_breakdown(w, r, d);
+    if (mb[0] && res->have_base) mb[1] = result_breakdown(w, &res->base, d);
+    if (mb[0] && res->have_built && !(res->have_base && !mb[1]))
+      mb[2] = result_breakdown(w, &res->built, d);
+    if (!mb[0] || (res->have_base && !mb[1]) || (res->have_built && !mb[2])) rc = RC_INTERNAL;
+  }
+  if (rc == RC_OK && !mem_open(&m)) rc = RC_INTERNAL;
+  if (rc == RC_OK) {
+    write_result_json(m.f, budget, o, w, res, mb);
     rc = mem_commit(&m, dir, "result.json", d);
   }
+  for (int k = 0; k < 3; k++) xfree(mb[k]);
   if (rc != RC_OK || o->fixed) return rc;
   size_t n = strlen(dir) + sizeof "/search.json";
   char *p = xmalloc(n);
