@@ -302,6 +302,19 @@ void naasc_string_free(char *s) { free(s); }
 /* ---- models ----------------------------------------------------------------- */
 
 /* A fresh graph of m: imported again (or rebuilt from the zoo). */
+/* The graph a search scores, lowered as the compiler's default pipeline
+ * lowers it (PIPELINE_O2: BatchNorm folded into the convolution before it,
+ * activations and constant biases fused into the mac layer), so a design
+ * is scored on the work its command stream does.  Before, a search lowered
+ * the graph unfolded, and every BatchNorm, ReLU and bias add was a vector
+ * nest with a DRAM round trip of its activation. */
+static Rc search_lower(Model *g, Module **out, Diag *d) {
+  Rc rc = graph_fold_bn(g, d);
+  if (rc == RC_OK) rc = graph_fuse_act(g, d);
+  if (rc == RC_OK) rc = lower_model(g, out, d);
+  return rc;
+}
+
 static Rc model_graph(const NaascModel *m, Model **out, Diag *d) {
   if (m->zoo) {
     d->file = "naasc zoo";
@@ -1413,7 +1426,7 @@ NaascStatus naasc_search_add_model(NaascContext *ctx, NaascSearch *s, const Naas
   Model *g = NULL;
   Module *mod = NULL;
   Rc rc = model_graph(m, &g, &c.d);
-  if (rc == RC_OK) rc = lower_model(g, &mod, &c.d); /* as naasc --search lowers */
+  if (rc == RC_OK) rc = search_lower(g, &mod, &c.d); /* as naasc --search lowers */
   if (rc == RC_OK) {
     const char *name = label ? label : naasc_model_name(m);
     mod->name = arena_strdup(&mod->arena, name);
@@ -1533,9 +1546,9 @@ static bool is_zoo_name(const char *s) {
   return strncmp(s, "nb201:", 6) == 0;
 }
 
-/* Imports (or builds from the zoo) and lowers one model. */
-/* Lowers a model; *graph keeps the graph for its weights (the command
- * stream of the best design), the caller destroys it. */
+/* Imports (or builds from the zoo) and lowers one model, as search_lower
+ * does; *graph keeps the graph for its weights (the command stream of the
+ * best design), the caller destroys it. */
 static Rc load_module(const char *arg, const char *label, Module **out, Model **graph, Diag *d) {
   Model *g = NULL;
   Rc rc;
@@ -1549,7 +1562,7 @@ static Rc load_module(const char *arg, const char *label, Module **out, Model **
     rc = onnx_import(arg, &io, &g, d);
   }
   if (rc != RC_OK) return rc;
-  rc = lower_model(g, out, d);
+  rc = search_lower(g, out, d);
   if (rc != RC_OK) {
     model_destroy(g);
     return rc;
