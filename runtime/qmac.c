@@ -14,8 +14,10 @@
  *   2. The tiled executor (exec.c) walks the layer's mapping as for a float
  *      layer: its slots hold the 32-bit words as they are (tiles are copied
  *      with memcpy, padding is 0, i.e. the zero point, as ONNX pads), and
- *      each compute tile runs kernel_ref_i32 (the C reference; the JIT
- *      compiles float kernels only).  Unmapped layers of no Problem and
+ *      each compute tile runs the kernel provider's i32 kernel (the LLVM
+ *      JIT's codegen_kernel_i32, asked for with RT_KERNEL_I32, runtime.h)
+ *      or, without one (--no-jit), kernel_ref_i32, the C reference that
+ *      defines it.  Unmapped layers of no Problem and
  *      `naasc-run --reference` use rt_qmac_reference, a walk over every
  *      point of the nest.
  *   3. The epilogue adds the i32 bias and either stores the sums (i32 O) or
