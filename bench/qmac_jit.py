@@ -4,12 +4,16 @@ reference kernel_ref_i32, side by side in one sitting.
 
   bench/qmac_jit.py BUILD_DIR [--presets eyeriss,nvdla-256] [--reps 3]
                     [--work DIR] [--model M.onnx --input NAME=FILE.pb ...]
+                    [--realmodel ID]
 
 The network (made here, seed 0; or --model): a statically quantized conv
 stack as onnxruntime's QDQ-to-QLinear export writes one, QuantizeLinear ->
 QLinearConv 3x3 32->64 -> QLinearConv 3x3 64->64 -> QLinearConv 3x3 64->128
 stride 2 -> QLinearConv 1x1 128->128 -> DequantizeLinear on a 1x32x112x112
-input (u8 activations, i8 weights, i32 bias); plus a dynamic-quantized
+input (u8 activations, i8 weights, i32 bias); or a real model of
+tests/realmodels/registry.py (--realmodel isnet-quint8: its cached file,
+the flags that fix its dims and its seed-0 inputs, as the tests make them);
+plus, in the made network, a dynamic-quantized
 branch as IS-Net quint8 has it, DynamicQuantizeLinear -> ConvInteger 3x3
 32->64 (run-time zero point).  For each preset the stream is compiled once
 (`naasc M --target PRESET -o M.cmd`) and run REPS times each way,
@@ -38,6 +42,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "realmodels"))
 U8, I8, I32, F32 = TensorProto.UINT8, TensorProto.INT8, TensorProto.INT32, TensorProto.FLOAT
 
 
@@ -91,11 +97,21 @@ def main():
     ap.add_argument("--work")
     ap.add_argument("--model")
     ap.add_argument("--input", action="append", default=[])
+    ap.add_argument("--realmodel")
     args = ap.parse_args()
     naasc, naasc_run = (os.path.join(args.build, "tools", t) for t in ("naasc", "naasc-run"))
     work = args.work or tempfile.mkdtemp(prefix="qmac-jit-")
     os.makedirs(work, exist_ok=True)
-    if args.model:
+    flags = []
+    if args.realmodel:
+        import harness  # noqa: E402  (tests/realmodels)
+        import registry  # noqa: E402
+        rm = {m.id: m for m in registry.load()}.get(args.realmodel)
+        if not rm or not os.path.exists(rm.path):
+            sys.exit("qmac_jit.py: no cached model '%s' (scripts/fetch-models.sh)" % args.realmodel)
+        paths = harness.write_inputs(rm, os.path.join(work, "inputs"), 0)
+        mp, flags, inputs = rm.path, harness.naasc_flags(rm, paths), harness.run_inputs(rm, paths)
+    elif args.model:
         mp, inputs = os.path.abspath(args.model), sum((["--input", i] for i in args.input), [])
     else:
         m, feeds = network(np.random.default_rng(0))
@@ -112,8 +128,8 @@ def main():
     print("|---|---:|---:|---:|---:|---:|---|")
     for preset in args.presets.split(","):
         cmdf = os.path.join(work, preset + ".cmd")
-        run([naasc, mp, "--target", preset, "-o", cmdf])
-        out, _ = run([naasc, mp, "--target", preset, "--summary"])
+        run([naasc, mp, "--target", preset, "-o", cmdf] + flags)
+        out, _ = run([naasc, mp, "--target", preset, "--summary"] + flags)
         mm = re.search(r"macs=([0-9]+)", out)
         best = {"jit": None, "ref": None}  # (seconds, host seconds, compile seconds)
         same, first = True, None
