@@ -8,13 +8,16 @@
  *   - the Codegen is created at the first open, and kept until destroy:
  *     kernels compiled for one run are cached for the next;
  *   - codegen_kernel serializes its callers (codegen.h), so streams on
- *     different threads may share the provider.
+ *     different threads may share the provider;
+ *   - a kernel whose nloops carries RT_KERNEL_I32 (runtime/runtime.h) is an
+ *     integer mac layer's, compiled by codegen_kernel_i32.
  */
 #include <stdlib.h>
 
 #include "api/internal.h"
 #include "api/naasc.h"
 #include "codegen/codegen.h"
+#include "runtime/runtime.h"
 
 static Rc jit_open(void *self, Diag *d) {
   Codegen **cg = self;
@@ -22,7 +25,13 @@ static Rc jit_open(void *self, Diag *d) {
   return *cg ? RC_OK : RC_INTERNAL;
 }
 
+/* An integer layer's kernel comes tagged with RT_KERNEL_I32 (runtime.h). */
 static Rc jit_compile(void *self, const TileKernel *k, KernelFn *fn, Diag *d) {
+  if (k->nloops & RT_KERNEL_I32) {
+    TileKernel ki = *k;
+    ki.nloops &= ~RT_KERNEL_I32;
+    return codegen_kernel_i32(*(Codegen **)self, &ki, fn, d);
+  }
   return codegen_kernel(*(Codegen **)self, k, fn, d);
 }
 

@@ -1,6 +1,7 @@
 /*
  * codegen.c: compute tiles (stream/stream.h) compiled to host code with the
- * LLVM C API: one LLVM IR function per distinct TileKernel, optimized with
+ * LLVM C API: one LLVM IR function per distinct TileKernel and element
+ * type (float, or int32 for integer mac layers), optimized with
  * LLVM's O2 pipeline for the host CPU, added to an ORC LLJIT and looked up
  * as a KernelFn.  The only file of naasc that includes <llvm-c/...>.
  *
@@ -11,8 +12,13 @@
  *         oi = sum x_l * stride[O][l]   (likewise ii, wi)
  *         o[oi] = o[oi] + (i[ii] * w[wi])
  *
- * with every bound and stride a constant.  Invariants that make it
- * bit-identical to kernel_ref (stream/kernel.c):
+ * with every bound and stride a constant.  An integer mac layer's kernel
+ * (codegen_kernel_i32) is the same nest on int32_t words, o[oi] = o[oi] +
+ * i[ii] * w[wi] with LLVM's plain mul and add (no nsw/nuw flags: both wrap
+ * modulo 2^32, as kernel_ref_i32 in runtime/qmac.c computes in uint32_t),
+ * so any order LLVM picks (vectorized, reassociated) gives the same bits.
+ * Invariants that make the float kernel bit-identical to kernel_ref
+ * (stream/kernel.c):
  *   - one fmul and one fadd per iteration, in the reference's operand
  *     order, with no fast-math flags: LLVM may not reassociate, contract
  *     into FMA (TargetOptions keep AllowFPOpFusion at Standard, which fuses
@@ -26,8 +32,9 @@
  *   - noalias on the operands encodes the contract of kernel_ref
  *     (o overlaps neither i nor w), which is what lets LLVM vectorize.
  *
- * Compiled code is cached by value (kernel_equal) in an open-addressing
- * table, so each distinct kernel is compiled once per Codegen.  A mutex
+ * Compiled code is cached by value (kernel_equal and the element type) in
+ * an open-addressing table, so each distinct kernel is compiled once per
+ * Codegen.  A mutex
  * serializes codegen_kernel and codegen_stats, so any number of threads
  * may share one Codegen; the code it returns stays valid until
  * codegen_destroy.  LLVM errors come back through the Diag; none aborts.
@@ -49,6 +56,7 @@
 
 typedef struct {
   TileKernel k;
+  bool i32;    /* the int32 kernel of k (codegen_kernel_i32) */
   KernelFn fn; /* NULL: the slot is empty */
 } CacheSlot;
 
@@ -119,11 +127,12 @@ static Rc kernel_check(const TileKernel *k, Diag *d) {
   return RC_OK;
 }
 
-/* FNV-1a over the fields kernel_equal compares. */
-static uint64_t kernel_hash(const TileKernel *k) {
+/* FNV-1a over the fields kernel_equal compares, and the element type. */
+static uint64_t kernel_hash(const TileKernel *k, bool i32) {
   uint64_t h = 14695981039346656037u;
-  int64_t v[1 + KERNEL_MAX_LOOPS * (1 + KOP_N)];
+  int64_t v[2 + KERNEL_MAX_LOOPS * (1 + KOP_N)];
   int n = 0;
+  v[n++] = i32;
   v[n++] = k->nloops;
   for (int l = 0; l < k->nloops; l++) {
     v[n++] = k->bound[l];
@@ -134,10 +143,11 @@ static uint64_t kernel_hash(const TileKernel *k) {
   return h;
 }
 
-/* The slot holding k, or the empty slot where it belongs. */
-static CacheSlot *cache_find(CacheSlot *slot, uint32_t cap, const TileKernel *k) {
-  uint32_t s = (uint32_t)kernel_hash(k) & (cap - 1);
-  while (slot[s].fn && !kernel_equal(&slot[s].k, k)) s = (s + 1) & (cap - 1);
+/* The slot holding k of element type i32, or the empty slot where it belongs. */
+static CacheSlot *cache_find(CacheSlot *slot, uint32_t cap, const TileKernel *k, bool i32) {
+  uint32_t s = (uint32_t)kernel_hash(k, i32) & (cap - 1);
+  while (slot[s].fn && !(slot[s].i32 == i32 && kernel_equal(&slot[s].k, k)))
+    s = (s + 1) & (cap - 1);
   return &slot[s];
 }
 
@@ -146,7 +156,7 @@ static bool cache_grow(Codegen *cg) {
   CacheSlot *slot = xcalloc(cap, sizeof *slot);
   if (!slot) return false;
   for (uint32_t s = 0; s < cg->cap; s++)
-    if (cg->slot[s].fn) *cache_find(slot, cap, &cg->slot[s].k) = cg->slot[s];
+    if (cg->slot[s].fn) *cache_find(slot, cap, &cg->slot[s].k, cg->slot[s].i32) = cg->slot[s];
   xfree(cg->slot);
   cg->slot = slot;
   cg->cap = cap;
@@ -245,22 +255,23 @@ static LLVMValueRef add_term(LLVMBuilderRef b, LLVMTypeRef i64, LLVMValueRef off
   return LLVMBuildNUWAdd(b, off, t, "");
 }
 
-static LLVMValueRef load_at(LLVMBuilderRef b, LLVMTypeRef f32, LLVMValueRef base,
-                            LLVMValueRef off) {
-  LLVMValueRef p = LLVMBuildInBoundsGEP2(b, f32, base, &off, 1, "");
-  LLVMValueRef v = LLVMBuildLoad2(b, f32, p, "");
+static LLVMValueRef load_at(LLVMBuilderRef b, LLVMTypeRef et, LLVMValueRef base, LLVMValueRef off) {
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(b, et, base, &off, 1, "");
+  LLVMValueRef v = LLVMBuildLoad2(b, et, p, "");
   LLVMSetAlignment(v, 4);
   return v;
 }
 
-/* Builds the function `name` for k into a new module of ctx. */
-static LLVMModuleRef build_module(Codegen *cg, LLVMContextRef c, const TileKernel *k,
+/* Builds the function `name` for k (on int32 words if i32, else float)
+ * into a new module of ctx. */
+static LLVMModuleRef build_module(Codegen *cg, LLVMContextRef c, const TileKernel *k, bool i32,
                                   const char *name) {
   LLVMModuleRef m = LLVMModuleCreateWithNameInContext(name, c);
   LLVMSetTarget(m, LLVMOrcLLJITGetTripleString(cg->jit));
   LLVMSetDataLayout(m, LLVMOrcLLJITGetDataLayoutStr(cg->jit));
-  LLVMTypeRef f32 = LLVMFloatTypeInContext(c), i64 = LLVMInt64TypeInContext(c);
-  LLVMTypeRef pf = LLVMPointerType(f32, 0);
+  LLVMTypeRef et = i32 ? LLVMInt32TypeInContext(c) : LLVMFloatTypeInContext(c);
+  LLVMTypeRef i64 = LLVMInt64TypeInContext(c);
+  LLVMTypeRef pf = LLVMPointerType(et, 0);
   LLVMTypeRef params[3] = {pf, pf, pf};
   LLVMValueRef fn =
       LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(c), params, 3, 0));
@@ -289,12 +300,15 @@ static LLVMModuleRef build_module(Codegen *cg, LLVMContextRef c, const TileKerne
     LLVMAddIncoming(x[l], &zero, &pre, 1);
     for (int op = 0; op < KOP_N; op++) off[op] = add_term(b, i64, off[op], x[l], k->stride[op][l]);
   }
-  /* The body: o[oi] = o[oi] + i[ii] * w[wi], as kernel_ref writes it. */
-  LLVMValueRef p = LLVMBuildFMul(b, load_at(b, f32, base[KOP_I], off[KOP_I]),
-                                 load_at(b, f32, base[KOP_W], off[KOP_W]), "");
-  LLVMValueRef sum = LLVMBuildFAdd(b, load_at(b, f32, base[KOP_O], off[KOP_O]), p, "");
+  /* The body: o[oi] = o[oi] + i[ii] * w[wi], as kernel_ref writes it
+   * (kernel_ref_i32: mul and add wrapping modulo 2^32). */
+  LLVMValueRef vi = load_at(b, et, base[KOP_I], off[KOP_I]);
+  LLVMValueRef vw = load_at(b, et, base[KOP_W], off[KOP_W]);
+  LLVMValueRef vo = load_at(b, et, base[KOP_O], off[KOP_O]);
+  LLVMValueRef sum = i32 ? LLVMBuildAdd(b, vo, LLVMBuildMul(b, vi, vw, ""), "")
+                         : LLVMBuildFAdd(b, vo, LLVMBuildFMul(b, vi, vw, ""), "");
   LLVMValueRef st =
-      LLVMBuildStore(b, sum, LLVMBuildInBoundsGEP2(b, f32, base[KOP_O], &off[KOP_O], 1, ""));
+      LLVMBuildStore(b, sum, LLVMBuildInBoundsGEP2(b, et, base[KOP_O], &off[KOP_O], 1, ""));
   LLVMSetAlignment(st, 4);
   /* Close them innermost first. */
   for (int l = k->nloops - 1; l >= 0; l--) {
@@ -313,9 +327,10 @@ static LLVMModuleRef build_module(Codegen *cg, LLVMContextRef c, const TileKerne
 }
 
 /* Builds, optimizes and JIT-compiles k as `name`; the caller holds the lock. */
-static Rc compile(Codegen *cg, const TileKernel *k, const char *name, KernelFn *fn, Diag *d) {
+static Rc compile(Codegen *cg, const TileKernel *k, bool i32, const char *name, KernelFn *fn,
+                  Diag *d) {
   LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-  LLVMModuleRef m = build_module(cg, LLVMOrcThreadSafeContextGetContext(tsc), k, name);
+  LLVMModuleRef m = build_module(cg, LLVMOrcThreadSafeContextGetContext(tsc), k, i32, name);
   char *msg = NULL;
   if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
     diag_error(d, "codegen", "invalid LLVM IR for %s (a codegen bug): %s", name, msg);
@@ -348,7 +363,8 @@ static Rc compile(Codegen *cg, const TileKernel *k, const char *name, KernelFn *
   return RC_OK;
 }
 
-Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d) {
+/* codegen_kernel or codegen_kernel_i32 (i32). */
+static Rc kernel_of(Codegen *cg, const TileKernel *k, bool i32, KernelFn *fn, Diag *d) {
   *fn = NULL;
   Rc rc = kernel_check(k, d);
   if (rc) return rc;
@@ -358,7 +374,7 @@ Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d) {
     rc = RC_INTERNAL;
     goto done;
   }
-  CacheSlot *s = cache_find(cg->slot, cg->cap, k);
+  CacheSlot *s = cache_find(cg->slot, cg->cap, k, i32);
   if (s->fn) {
     *fn = s->fn;
     goto done;
@@ -366,9 +382,10 @@ Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d) {
   double t0 = now_seconds();
   char name[32];
   snprintf(name, sizeof name, "naasc_kernel_%lld", (long long)cg->nnames++);
-  rc = compile(cg, k, name, fn, d);
+  rc = compile(cg, k, i32, name, fn, d);
   if (rc) goto done;
   s->k = *k;
+  s->i32 = i32;
   s->fn = *fn;
   cg->used++;
   cg->nkernels++;
@@ -376,6 +393,14 @@ Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d) {
 done:
   pthread_mutex_unlock(&cg->lock);
   return rc;
+}
+
+Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d) {
+  return kernel_of(cg, k, false, fn, d);
+}
+
+Rc codegen_kernel_i32(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d) {
+  return kernel_of(cg, k, true, fn, d);
 }
 
 void codegen_stats(const Codegen *cg, int64_t *kernels, double *compile_seconds) {

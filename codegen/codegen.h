@@ -7,8 +7,9 @@
  * runtime's kernel provider (RuntimeOptions.compile).
  *
  * A Codegen owns an ORC LLJIT; each distinct TileKernel (kernel_equal) is
- * compiled once, with LLVM's O2 pipeline for the host CPU, into a function
- * whose results are bit-identical to kernel_ref.  All calls on one Codegen
+ * compiled once per element type (float, int32), with LLVM's O2 pipeline
+ * for the host CPU, into a function whose results are bit-identical to
+ * kernel_ref (kernel_ref_i32 for int32).  All calls on one Codegen
  * are serialized by its mutex: any number of threads may share it.
  * Compiled functions stay valid until codegen_destroy.
  */
@@ -30,6 +31,13 @@ void codegen_destroy(Codegen *cg);
  * index or its MAC count overflows int64; RC_INTERNAL (reported) if LLVM
  * fails.  The function requires o to overlap neither i nor w. */
 Rc codegen_kernel(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d);
+
+/* codegen_kernel for an integer mac layer's tile (runtime/qmac.c): the
+ * same loops around o[oi] += i[ii] * w[wi] on int32_t words, wrapping
+ * modulo 2^32, bit-identical to kernel_ref_i32.  *fn has the KernelFn
+ * signature; call it with int32_t operands.  Cached apart from the float
+ * kernel of the same k. */
+Rc codegen_kernel_i32(Codegen *cg, const TileKernel *k, KernelFn *fn, Diag *d);
 
 /* Kernels compiled so far (cache hits not counted) and the wall-clock
  * seconds spent compiling them (IR, O2, machine code, symbol lookup). */

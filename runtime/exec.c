@@ -25,7 +25,8 @@
  *   - the epilogue (bias, Gemm's alpha/beta, activation) runs once all
  *     tiles are done.
  * An integer mac layer (qmac.c) comes here with its operands widened to
- * i32 words; its tiles run kernel_ref_i32 and its epilogue is qmac.c's.
+ * i32 words; its tiles run the provider's i32 kernel (asked for with
+ * RT_KERNEL_I32, runtime.h) or kernel_ref_i32, and its epilogue is qmac.c's.
  *
  * The levels below the compute level are not held: their loops run inside
  * the kernel (docs/runtime.md, "Execution").  RuntimeOptions.inner moves
@@ -74,19 +75,21 @@ Rc rt_set_input(RtProgram *p, const char *name, DType dt, int rank, const int64_
   return RC_OK;
 }
 
-/* Kernel by value: compiled once per run of a program (the cache is emptied
- * by rt_run: its functions are the run's provider's), or the reference (fn
- * NULL). */
-static Rc kernel_get(RtProgram *p, const TileKernel *k, const RuntimeOptions *o, KernelFn *fn,
-                     Diag *d) {
+/* Kernel by value and element type (i32: an integer layer's): compiled once
+ * per run of a program (the cache is emptied by rt_run: its functions are
+ * the run's provider's), or the reference (fn NULL). */
+static Rc kernel_get(RtProgram *p, const TileKernel *k, bool i32, const RuntimeOptions *o,
+                     KernelFn *fn, Diag *d) {
   for (int i = 0; i < p->nk; i++)
-    if (kernel_equal(&p->kcache[i].k, k)) {
+    if (p->kcache[i].i32 == i32 && kernel_equal(&p->kcache[i].k, k)) {
       *fn = p->kcache[i].fn;
       return RC_OK;
     }
   KernelFn f = NULL;
   if (o->compile && !o->no_jit) {
-    Rc rc = o->compile(o->compile_ctx, k, &f, d);
+    TileKernel kt = *k; /* an integer layer's kernel is asked for tagged (runtime.h) */
+    if (i32) kt.nloops += RT_KERNEL_I32;
+    Rc rc = o->compile(o->compile_ctx, &kt, &f, d);
     if (rc != RC_OK) return rc;
   }
   if (!ir_grow((void **)&p->kcache, (uint32_t *)&p->capk, (uint32_t)p->nk + 1, sizeof *p->kcache)) {
@@ -94,6 +97,7 @@ static Rc kernel_get(RtProgram *p, const TileKernel *k, const RuntimeOptions *o,
     return RC_INTERNAL;
   }
   p->kcache[p->nk].k = *k;
+  p->kcache[p->nk].i32 = i32;
   p->kcache[p->nk++].fn = f;
   *fn = f;
   return RC_OK;
@@ -260,7 +264,7 @@ static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
   bool qint = E->ten[TENSOR_I]->dtype == DT_I32; /* an integer layer's words (qmac.c) */
   if (!ks->have) {
     rt_tile_kernel(E->L, lc, E->full, ext, &ks->k);
-    Rc rc = qint ? RC_OK : kernel_get(E->p, &ks->k, E->o, &ks->fn, E->d);
+    Rc rc = kernel_get(E->p, &ks->k, qint, E->o, &ks->fn, E->d);
     if (rc != RC_OK) {
       E->rc = rc;
       return;
@@ -274,11 +278,11 @@ static void run_tile(Exec *E, const int64_t origin[NDIMS], uint8_t last) {
     for (int d = 0; d < NDIMS; d++) off += (origin[d] - S->cur->org[d]) * S->lay.lstride[d];
     ptr[op] = S->cur->buf + off;
   }
-  if (qint)
+  if (ks->fn) /* the compiled kernel, of either type: its operands are pointers */
+    kernel_call_ffi(ks->fn, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
+  else if (qint)
     kernel_ref_i32(&ks->k, (int32_t *)ptr[KOP_O], (const int32_t *)ptr[KOP_I],
                    (const int32_t *)ptr[KOP_W]);
-  else if (ks->fn)
-    kernel_call_ffi(ks->fn, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
   else
     kernel_ref(&ks->k, ptr[KOP_O], ptr[KOP_I], ptr[KOP_W]);
   E->L->counts.macs += kernel_macs(&ks->k);

@@ -68,6 +68,7 @@ typedef struct {
 typedef struct {
   TileKernel k;
   KernelFn fn; /* NULL: the C reference */
+  bool i32;    /* an integer mac layer's kernel (int32 words, RT_KERNEL_I32) */
 } RtKernelEntry;
 
 /* The shared storage of the intermediate values (memplan.c): each TR_VALUE
@@ -142,7 +143,7 @@ Rc rt_exec_host(RtProgram *p, RtLayer *L, Diag *d);
 /* Integer mac layers (qmac.c): whether layer n's I and W are u8/i8 (an
  * integer mac layer); NULL if its types, parameters and zero point or
  * scale operands (Xzp, Wzp, Yzp, Ws) are valid, else why not; running it (widened to i32 words, tiled by rt_exec_mac with
- * kernel_ref_i32 as its compute tile, the bias and requantization after);
+ * kernel_ref_i32 or the provider's i32 kernel as its compute tile, the bias and requantization after);
  * the compute tile: o += i*w in 32 bits, wrapping, on the widened words. */
 bool rt_mac_int(const Nest *n, const RtTensor *T);
 const char *rt_qmac_check(const Nest *n, const RtTensor *T);

@@ -14,8 +14,10 @@
  *   2. The tiled executor (exec.c) walks the layer's mapping as for a float
  *      layer: its slots hold the 32-bit words as they are (tiles are copied
  *      with memcpy, padding is 0, i.e. the zero point, as ONNX pads), and
- *      each compute tile runs kernel_ref_i32 (the C reference; the JIT
- *      compiles float kernels only).  Unmapped layers of no Problem and
+ *      each compute tile runs the kernel provider's i32 kernel (the LLVM
+ *      JIT's codegen_kernel_i32, asked for with RT_KERNEL_I32, runtime.h)
+ *      or, without one (--no-jit), kernel_ref_i32, the C reference that
+ *      defines it.  Unmapped layers of no Problem and
  *      `naasc-run --reference` use rt_qmac_reference, a walk over every
  *      point of the nest.
  *   3. The epilogue adds the i32 bias and either stores the sums (i32 O) or
@@ -25,7 +27,7 @@
  *      with a per-channel weight scale (operand Ws) the multiplier of
  *      output channel c is x_scale * Ws[c] / y_scale in f32, as ONNX
  *      Runtime's QLinearConv computes it (mac.scale is x_scale, mac.yscale
- *      y_scale).
+ *      y_scale), once per run of consecutive outputs of one channel.
  *
  * Sums wrap modulo 2^32 as a 32-bit accumulator does (they are computed in
  * uint32_t: no undefined overflow).  The widened copies and the i32 sums
@@ -254,18 +256,24 @@ static void rt_qmac_reference(const Nest *n, RtTensor *T) {
   }
 }
 
-/* The bias of output element f of O (its index x[] in O), as rt_mac_epilogue
- * finds it: each bias index is a constant or equals one output index. */
-static int32_t bias_at(const Access *B, const Access *O, const RtTensor *tb, const int64_t *x) {
-  int64_t f = 0;
+/* How the epilogue finds the bias of an output element, as rt_mac_epilogue
+ * does: per bias index j, src[j] the (last) output index it equals, or -1
+ * for its constant.  Found once per layer (the Affine compares were most
+ * of the epilogue's time when repeated per output element). */
+static void bias_src(const Access *B, const Access *O, int *src) {
   for (int j = 0; j < B->rank; j++) {
-    int64_t v = B->idx[j].cst;
     bool any = false;
+    src[j] = -1;
     for (int dd = 0; dd < NEST_MAX_DIMS; dd++) any |= B->idx[j].coef[dd] != 0;
     for (int q = 0; q < O->rank && any; q++)
-      if (memcmp(&B->idx[j], &O->idx[q], sizeof(Affine)) == 0) v = x[q];
-    f = f * tb->dims[j] + v;
+      if (memcmp(&B->idx[j], &O->idx[q], sizeof(Affine)) == 0) src[j] = q;
   }
+}
+
+/* The bias of the output element at index x[] of O. */
+static int32_t bias_at(const Access *B, const int *src, const RtTensor *tb, const int64_t *x) {
+  int64_t f = 0;
+  for (int j = 0; j < B->rank; j++) f = f * tb->dims[j] + (src[j] >= 0 ? x[src[j]] : B->idx[j].cst);
   return ((const int32_t *)tb->data)[f];
 }
 
@@ -314,20 +322,29 @@ Rc rt_qmac_run(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
   }
   if (rc == RC_OK) { /* the epilogue: bias, then the sums or their requantization */
     const RtTensor *tb = B ? &p->t[B->tensor] : NULL;
+    int bsrc[NAASC_MAX_RANK];
+    if (B) bias_src(B, O, bsrc);
     int64_t x[NAASC_MAX_RANK] = {0};
+    int64_t mf =
+        -1; /* the Ws element whose multiplier m_last is (outputs of one channel share it) */
+    float m_last = 0;
     float scale = n->param.f.mac.scale, yscale = n->param.f.mac.yscale;
     int64_t lo = odt == DT_I8 ? -128 : 0, hi = odt == DT_I8 ? 127 : 255;
     for (int64_t k = 0; k < to->numel && rc == RC_OK; k++) {
       int32_t s = acc[k];
-      if (tb) s = (int32_t)((uint32_t)s + (uint32_t)bias_at(B, O, tb, x));
+      if (tb) s = (int32_t)((uint32_t)s + (uint32_t)bias_at(B, bsrc, tb, x));
       if (odt == DT_I32) {
         acc[k] = s;
       } else {
         float m = scale; /* ONNX Runtime's x_scale * w_scale[c] / y_scale, in f32 */
-        if (qs.data) {
-          float ws = (float)elem_get_f(qs.dt, qs.data, q_at(&qs, x));
+        int64_t f = qs.data ? q_at(&qs, x) : -1;
+        if (f >= 0 && f == mf) {
+          m = m_last;
+        } else if (f >= 0) {
+          float ws = (float)elem_get_f(qs.dt, qs.data, f);
           m = scale * ws;
           m = m / yscale;
+          mf = f, m_last = m;
           if (!(isfinite(m) && m > 0)) {
             diag_error(d, n->name,
                        "the requantization multiplier of output %" PRId64

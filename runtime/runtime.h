@@ -98,6 +98,15 @@ typedef struct {
 
 void rt_options_default(RuntimeOptions *o);
 
+/* RuntimeOptions.compile is also asked for the tile kernels of integer mac
+ * layers (runtime/qmac.c: o += i*w on int32_t words, wrapping modulo 2^32,
+ * kernel_ref_i32): the TileKernel it gets then has RT_KERNEL_I32 added to
+ * its nloops (the loops, bounds and strides are the kernel's), and the
+ * function it returns is called with int32_t operands through the KernelFn
+ * signature.  A provider that does not compile them refuses the kernel as it
+ * would any with too many loops, and the run stops with its message. */
+#define RT_KERNEL_I32 0x100
+
 /* Runs every layer in order.  RC_BADINPUT if an input is unbound or a
  * gather index is out of range (reported naming the layer). */
 Rc rt_run(RtProgram *p, const RuntimeOptions *o, Diag *d);
