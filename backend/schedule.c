@@ -469,6 +469,7 @@ static void accumulate(CostResult *r, const CostResult *t, int64_t m) {
     a->cycles += m * b->cycles;
     a->energy_pj += dm * b->energy_pj;
     a->noc_energy_pj += dm * b->noc_energy_pj;
+    a->leak_energy_pj += dm * b->leak_energy_pj; /* of energy_pj, as cost_eval splits it */
   }
   r->macs += m * t->macs;
   if (t->mac_utilized_instances > r->mac_utilized_instances)

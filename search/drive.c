@@ -367,11 +367,10 @@ static void breakdown_add(ModelBreakdown *b, const Arch *a, const CostResult *c,
   b->bound[k] += count * (double)c->cycles;
 }
 
-/* Model `model` of r taken apart into *b.  The schedule's cost of a
- * depth-first group (backend/schedule.c) carries its tiles' leakage in
- * each level's energy but not in leak_energy_pj: b->leak_split says
- * whether the schedule has such a group on a design that leaks, where
- * leakage then counts as access energy. */
+/* Model `model` of r taken apart into *b.  b->leak_split is true: the
+ * schedule's cost of a depth-first group (backend/schedule.c) carries its
+ * tiles' leakage in leak_energy_pj since commit LEAKFIX; before, it was in
+ * each level's energy alone, and result.json said so with false. */
 static Rc model_breakdown(const NaasWorkload *w, int model, const NaasResult *r, ModelBreakdown *b,
                           Diag *d) {
   const Arch *a = &r->arch;
@@ -420,10 +419,6 @@ static Rc model_breakdown(const NaasWorkload *w, int model, const NaasResult *r,
   if (rc == RC_OK) {
     for (uint32_t i = 0; i < n; i++)
       if (nests[i].kind == NK_MAC) breakdown_add(b, a, &per[i], 1);
-    bool leaks = false, depth = false;
-    for (int l = 0; l < a->nlevels; l++) leaks |= a->level[l].leak_pj_per_cycle > 0;
-    for (uint32_t g = 0; g < s->ngroups; g++) depth |= s->group[g].mode == SCHED_DEPTH;
-    b->leak_split = !(leaks && depth);
     int64_t vc = 0; /* vec_totals' sums, in its order, and the words it moves */
     for (uint32_t i = 0; i < n; i++) {
       VecCost v;
