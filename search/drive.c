@@ -369,7 +369,7 @@ static void breakdown_add(ModelBreakdown *b, const Arch *a, const CostResult *c,
 
 /* Model `model` of r taken apart into *b.  b->leak_split is true: the
  * schedule's cost of a depth-first group (backend/schedule.c) carries its
- * tiles' leakage in leak_energy_pj since commit LEAKFIX; before, it was in
+ * tiles' leakage in leak_energy_pj since commit 081a5c1; before, it was in
  * each level's energy alone, and result.json said so with false. */
 static Rc model_breakdown(const NaasWorkload *w, int model, const NaasResult *r, ModelBreakdown *b,
                           Diag *d) {
