@@ -257,18 +257,20 @@ bool arch_assume_parse(const char *s, ArchAssume *out) {
 /* Every MAC busy and every on-chip port moving a word each cycle: the MACs,
  * each level's accesses at its bandwidth limit (its ports when unlimited),
  * leakage, and DRAM at its bandwidth (docs/technology.md). */
+double arch_level_peak_pj(const Arch *a, int l) {
+  const Level *L = &a->level[l];
+  double e = fmax(L->e_read_pj, fmax(L->e_fill_pj, L->e_update_pj));
+  double bw = L->shared_bw > 0
+                  ? L->shared_bw
+                  : (L->read_bw > 0 ? L->read_bw : 0) + (L->write_bw > 0 ? L->write_bw : 0);
+  if (bw <= 0) bw = L->is_dram ? 0 : (double)(L->ports > 0 ? L->ports : 1);
+  double blocks = bw / (double)(L->block_words > 0 ? L->block_words : 1);
+  return (double)L->instances * (blocks * e + L->leak_pj_per_cycle);
+}
+
 double arch_peak_power_mw(const Arch *a) {
   if (!(a->clock_mhz > 0)) return 0;
   double pj = (double)a->mac_instances * a->mac_energy_pj; /* per cycle */
-  for (int l = 0; l < a->nlevels; l++) {
-    const Level *L = &a->level[l];
-    double e = fmax(L->e_read_pj, fmax(L->e_fill_pj, L->e_update_pj));
-    double bw = L->shared_bw > 0
-                    ? L->shared_bw
-                    : (L->read_bw > 0 ? L->read_bw : 0) + (L->write_bw > 0 ? L->write_bw : 0);
-    if (bw <= 0) bw = L->is_dram ? 0 : (double)(L->ports > 0 ? L->ports : 1);
-    double blocks = bw / (double)(L->block_words > 0 ? L->block_words : 1);
-    pj += (double)L->instances * (blocks * e + L->leak_pj_per_cycle);
-  }
+  for (int l = 0; l < a->nlevels; l++) pj += arch_level_peak_pj(a, l);
   return pj * a->clock_mhz * 1e-3; /* pJ/cycle x MHz = uW; mW */
 }

@@ -346,6 +346,8 @@ double arch_area_um2(const Arch *a);
 /* Peak power (mW): every MAC and every level's bandwidth (its ports when
  * unlimited) busy each cycle, plus leakage; 0 without a clock. */
 double arch_peak_power_mw(const Arch *a);
+/* Level l's share of it, in pJ per cycle (all its instances). */
+double arch_level_peak_pj(const Arch *a, int l);
 
 /* ---- Timeloop and Accelergy specifications (timeloop.c) --------------------
  * naasc reads Timeloop's specifications (v0.3 tree, v0.4 node list and the

@@ -487,15 +487,8 @@ static void breakdown_json(JsonWriter *j, const NaasWorkload *w, const NaasResul
   json_key(j, "pes");
   json_num(j, "%.17g", (double)a->mac_instances * a->mac_energy_pj * mhz * 1e-3);
   for (int l = 0; l < a->nlevels; l++) {
-    const Level *L = &a->level[l];
-    double e = fmax(L->e_read_pj, fmax(L->e_fill_pj, L->e_update_pj));
-    double bw = L->shared_bw > 0
-                    ? L->shared_bw
-                    : (L->read_bw > 0 ? L->read_bw : 0) + (L->write_bw > 0 ? L->write_bw : 0);
-    if (bw <= 0) bw = L->is_dram ? 0 : (double)(L->ports > 0 ? L->ports : 1);
-    double blocks = bw / (double)(L->block_words > 0 ? L->block_words : 1);
-    json_key(j, L->name);
-    json_num(j, "%.17g", (double)L->instances * (blocks * e + L->leak_pj_per_cycle) * mhz * 1e-3);
+    json_key(j, a->level[l].name);
+    json_num(j, "%.17g", arch_level_peak_pj(a, l) * mhz * 1e-3);
   }
   json_end(j, NULL);
   json_key(j, "per_model");
