@@ -1722,6 +1722,10 @@ static bool search_options(const NaascSearchDriveOptions *p, NaasDriveOptions *o
     diag_error(d, NULL,
                "naasc_search_drive: rerank %d; naasc --search takes 0 (the default, %d) to %d",
                p->rerank, NAAS_DEFAULT_RERANK, NAAS_TOP_MAX);
+  else if (p->rerank && (p->fixed || o->naas.gradient))
+    diag_error(d, NULL,
+               "naasc_search_drive: rerank goes with the CMA-ES and random searches, not "
+               "with fixed or the gradient optimizers");
   else if (!p->budget || p->nmodels < 1 || p->nmodels > NAAS_MAX_MODELS || !p->models)
     diag_error(d, NULL, "naasc_search_drive: give a budget and 1 to %d models", NAAS_MAX_MODELS);
   else

@@ -311,6 +311,10 @@ int naasc_search_main(int argc, char **argv) {
     return usage_error("%s", "--search-precision takes no --checkpoint or --resume");
   if (o.fixed && (o.sizing_only || random || gradient))
     return usage_error("%s", "--fixed searches nothing: no --sizing-only or --optimizer");
+  if (o.rerank && (o.fixed || gradient))
+    return usage_error("%s", "--rerank goes with the CMA-ES and random searches: --fixed searches "
+                             "nothing, and --optimizer gradient or cmaes+gradient ends with one "
+                             "design");
 
   int rank = 0, nranks = 1;
 #ifdef NAASC_MPI
