@@ -3,7 +3,7 @@
 against onnxruntime.
 
 Usage: test_ort_reference.py NAASC NAASC_RUN SCRATCH [--presets eyeriss,nvdla-256]
-                             [--models ID,...] [--ort DIR] [--seed N]
+                             [--models ID,...] [--skip ID,...] [--ort DIR] [--seed N]
 
 Fetches the models (scripts/fetch-models.sh, scripts/fetch-ocr-models.sh)
 and onnxruntime-node 1.30.0 (scripts/setup-ort.sh); exit 77, a skip, when the
@@ -84,6 +84,8 @@ def main():
     ap.add_argument("scratch")
     ap.add_argument("--presets", default="eyeriss,nvdla-256")
     ap.add_argument("--models", default="", help="only these ids (default: every model)")
+    ap.add_argument("--skip", default="", help="every model but these ids (ctest's run leaves the longest to "
+                    "realmodels.ort_reference_long)")
     ap.add_argument("--ort", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--all-presets", action="store_true",
@@ -103,9 +105,14 @@ def main():
                                                    sorted(set(SUPPORTED) & set(KNOWN_UNSUPPORTED))))
         return 1
     want = args.models.split(",") if args.models else list(models)
-    if set(want) - set(models):
-        print("test_ort_reference: unknown model ids %s" % sorted(set(want) - set(models)), file=sys.stderr)
+    skip = args.skip.split(",") if args.skip else []
+    if (set(want) | set(skip)) - set(models):
+        print("test_ort_reference: unknown model ids %s" % sorted((set(want) | set(skip)) - set(models)),
+              file=sys.stderr)
         return 2
+    if skip:
+        want = [m for m in want if m not in skip]
+        print("  not run here (--skip): %s" % ", ".join(skip))
 
     for script, dest in ((registry.FETCH_MODELS, registry.MODELS_CACHE), (registry.FETCH_OCR, registry.OCR_CACHE)):
         rc = fetch(script, dest)
