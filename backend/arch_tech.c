@@ -88,7 +88,7 @@ static Rc array_cost(const Arch *a, const Level *L, int64_t words, TechCost *c, 
 /* Steps 1 and 2 for level l. */
 static Rc level_storage(Arch *a, int l, Diag *d) {
   Level *L = &a->level[l];
-  char where[ACCEL_NAME_MAX + 48];
+  char where[2 * ACCEL_NAME_MAX + 16]; /* "ARCH: level 'LEVEL'" */
   snprintf(where, sizeof where, "%s: level '%s'", a->name, L->name);
   if (L->is_dram) {
     if (L->derived & LEVEL_TECH_ENERGY) {
@@ -159,7 +159,7 @@ static double child_area(const Arch *a, int l) {
 
 Rc arch_apply_tech(Arch *a, Diag *d) {
   if (a->tech_nm <= 0) return RC_OK;
-  char where[ACCEL_NAME_MAX + 16];
+  char where[2 * ACCEL_NAME_MAX + 16]; /* also "ARCH: level 'LEVEL'" below */
   snprintf(where, sizeof where, "%s: mac", a->name);
   if (a->mac_derived) {
     TechComponent k;
