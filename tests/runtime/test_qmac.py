@@ -53,7 +53,7 @@ its JSON form (`--report=FILE.json`) each one's exact MACs (output elements
 times the reduction) and no host nest but the quantize and dequantize
 nodes; `naasc-run --reference` (the loop-nest
 walk) must give the same bits as the tiled run on the first preset; qnet
-with `--precision model` must be costed at w8a8p32.
+and dyn_qconv with `--precision model` must be costed at w8a8p32.
 
 When onnxruntime-node is installed (scripts/setup-ort.sh; --ort DIR, default
 ~/.cache/naasc/ort-1.30.0), each case's numpy reference must also equal
@@ -577,12 +577,13 @@ def main():
                                                                      oname, why))
     # The precision of the model's own layers: w8a8p32 for QLinearConv, the
     # same report as --precision w8a8p32, another than the preset's own.
-    mp = os.path.join(args.scratch, "qnet", "model.onnx")
-    reps = [run([args.naasc, mp, "--target", presets[0], "--report", "--schedule=layer"] + p)
-            for p in (["--precision", "model"], ["--precision", "w8a8p32"], [])]
-    verdict(all(r[0] == 0 for r in reps) and reps[0][1] == reps[1][1] and reps[0][1] != reps[2][1],
-            "qnet --precision model: the report of --precision w8a8p32 (8-bit words), not the preset's "
-            "(exits %s)" % [r[0] for r in reps])
+    for name in ("qnet", "dyn_qconv"):
+        mp = os.path.join(args.scratch, name, "model.onnx")
+        reps = [run([args.naasc, mp, "--target", presets[0], "--report", "--schedule=layer"] + p)
+                for p in (["--precision", "model"], ["--precision", "w8a8p32"], [])]
+        verdict(all(r[0] == 0 for r in reps) and reps[0][1] == reps[1][1] and reps[0][1] != reps[2][1],
+                "%s --precision model: the report of --precision w8a8p32 (8-bit words), not the preset's "
+                "(exits %s)" % (name, [r[0] for r in reps]))
     print("%d passed, %d failed" % (passes, fails))
     return 1 if fails else 0
 
