@@ -129,9 +129,12 @@ const char *rt_qmac_check(const Nest *n, const RtTensor *T) {
   bool yop = nest_access(n, ROLE_YS) != NULL;
   if (int8(o) ? !(isfinite(s) && s > 0) : s != 0)
     return "the requantization scale must be finite and positive (and 0 for an i32 O)";
-  if (rt && !yop ? !(isfinite(ys) && ys > 0) : ys != 0)
-    return "y_scale must be finite and positive with a Ws or Xs operand and no Ys (and 0 "
-           "otherwise)";
+  if (yop && ys != 0)
+    return "with a Ys operand (a run-time y_scale) the parameter yscale must be 0";
+  if (rt && !yop && !(isfinite(ys) && ys > 0))
+    return "y_scale must be finite and positive with a Ws or Xs operand and no Ys";
+  if (!rt && !yop && ys != 0)
+    return "the parameter yscale must be 0 without a Ws, Xs or Ys operand";
   return NULL;
 }
 

@@ -331,6 +331,22 @@ def qconv_xs():
     return m
 
 
+def qconv_xs_input():
+    # A QLinearConv whose x_scale is a graph input (operand Xs; no host node, so that its text
+    # form compiles to a stream: run_qmac_bad_*).
+    n = helper.make_node("QLinearConv", ["x", "xs", "z", "w", "s", "wz", "s", "z"], ["y"], name="qc")
+    g = helper.make_graph(
+        [n], "qconv_xs_input",
+        [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 2, 5, 5]),
+         helper.make_tensor_value_info("xs", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 3, 3, 3])],
+        [c("w", np.arange(54).reshape(3, 2, 3, 3), np.uint8), c("wz", 20, np.uint8), c("s", 0.05, np.float32),
+         c("z", 128, np.uint8)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    return m
+
+
 def bad_model(name, nodes, inputs, outputs, inits):
     """A model the lowering must refuse: outputs without shapes (no inference)."""
     g = helper.make_graph(nodes, name, inputs, [out(o) for o in outputs], inits)
@@ -389,7 +405,7 @@ MODELS = {
     "globalavgpool": globalavgpool, "add_broadcast": add_broadcast, "clip": clip,
     "batchnorm": batchnorm, "softmax": softmax, "softmax_opset11": softmax_opset11,
     "reducemean": reducemean, "concat": concat, "slice": slice_, "transpose": transpose,
-    "resize": resize, "views": views, "qconv_dyn": qconv_dyn, "qconv_xs": qconv_xs, "qconv_zp": qconv_zp,
+    "resize": resize, "views": views, "qconv_dyn": qconv_dyn, "qconv_xs": qconv_xs, "qconv_xs_input": qconv_xs_input, "qconv_zp": qconv_zp,
     "matmul_no_broadcast": matmul_no_broadcast, "softmax_dynamic_axis": softmax_dynamic_axis,
     "attention_mask_rank": attention_mask_rank,
 }
