@@ -1336,7 +1336,9 @@ typedef enum {
   X(ROLE_XZP, "Xzp") /* integer mac: I's zero point, of run time or per row */     \
   X(ROLE_WZP, "Wzp") /* integer mac: W's zero point, of run time or per channel */ \
   X(ROLE_YZP, "Yzp") /* integer mac: O's zero point, of run time */                \
-  X(ROLE_WS, "Ws")   /* integer mac: W's scale, per output channel */
+  X(ROLE_WS, "Ws")   /* integer mac: W's scale, per channel or of run time */      \
+  X(ROLE_XS, "Xs")   /* integer mac: I's scale, of run time (one element) */       \
+  X(ROLE_YS, "Ys")   /* integer mac: O's scale, of run time (one element) */
 
 typedef enum {
   ROLE_NONE = 0,
@@ -1413,11 +1415,12 @@ typedef enum {
  * the parser, the verifier, the command stream's writer and loader and the
  * interpreter all expand from or look up this table. */
 #define NAASC_VOPS(X)                                                                               \
-  X(VOP_MAC, "", NK_MAC, VC_MAC, 2, 7, "I W B Xzp Wzp Yzp Ws", "alpha beta scale yscale",           \
+  X(VOP_MAC, "", NK_MAC, VC_MAC, 2, 7, "I W B Xzp Wzp Yzp Ws Xs Ys", "alpha beta scale yscale",     \
     "xzp wzp yzp") /* O += I*W over the reduce dims, then the epilogue; Gemm (alpha != 0):        \
                       alpha*O + beta*B; 8-bit I, W (integer mac): (I-xzp)*(W-wzp) summed in i32,   \
-                      + B, into an i32 O or requantized: sat(rne(sum*scale) + yzp); operands Xzp,  \
-                      Wzp, Yzp replace xzp, wzp, yzp; with Ws, scale*Ws/yscale is the multiplier */ \
+                      + B, into an i32 O or requantized: sat(rne(sum*m) + yzp); operands Xzp,      \
+                      Wzp, Yzp replace xzp, wzp, yzp; m is scale, or with any of Ws, Xs, Ys      \
+                      (scale*Xs*Ws)/(Ys or yscale), each absent factor left out (NestParams) */ \
   X(VOP_RELU, "relu", NK_VEC, VC_POINT, 1, 1, "X", "", "")        /* max(x, 0) */                   \
   X(VOP_CLIP, "clip", NK_VEC, VC_POINT, 1, 1, "X", "min max", "") /* min(max(x, min), max) */       \
   X(VOP_LEAKYRELU, "leakyrelu", NK_VEC, VC_POINT, 1, 1, "X", "alpha",                               \
@@ -1480,8 +1483,10 @@ VopClass vop_class(VecOp op); /* VC_NONE for VOP_NONE */
  * VOP_NONE if k has no such op. */
 VecOp vop_find(NestKind k, const char *name);
 /* The fewest and most operands op reads, and their roles in order (up to
- * NEST_MAX_ACCESS); returns how many roles it lists. */
-int vop_reads(VecOp op, int *min, int *max, Role roles[NEST_MAX_ACCESS]);
+ * VOP_MAX_ROLES: a mac nest may read any 7 of its 9); returns how many
+ * roles it lists. */
+#define VOP_MAX_ROLES 10
+int vop_reads(VecOp op, int *min, int *max, Role roles[VOP_MAX_ROLES]);
 /* How many float (type 'f') or integer ('i') parameters op has, and their
  * names, space-separated (the table's column). */
 int vop_nparams(VecOp op, char type);
@@ -1495,10 +1500,17 @@ typedef struct {
     float v[4]; /* f(...), slot by slot */
     struct {
       float alpha, beta;
-      float scale;  /* integer mac with an 8-bit O: the requantization multiplier (with a
-                       Ws operand: x_scale, the multiplier is scale * Ws[c] / yscale) */
-      float yscale; /* with a Ws operand: y_scale; else 0 */
-    } mac;          /* VOP_MAC (Gemm); alpha 0 for other mac nests */
+      /* Integer mac with an 8-bit O: the requantization multiplier m, ONNX
+       * Runtime's (x_scale * w_scale) / y_scale in f32.  Without a Ws, Xs or
+       * Ys operand, scale is m itself and yscale 0.  With any of them, m is
+       * computed per run as (scale * Xs * Ws[c]) / y, y the operand Ys or
+       * else yscale, each absent operand left out of the product: scale is
+       * the product of the constant factors among x_scale and w_scale (one
+       * of them; both, multiplied in f32; or 1 when both are operands) and
+       * yscale is y_scale when it is a constant, else 0 (lower_qmac). */
+      float scale;
+      float yscale;
+    } mac; /* VOP_MAC (Gemm); alpha 0 for other mac nests */
     struct {
       float min, max;
     } clip; /* VOP_CLIP; -inf/inf for no bound */

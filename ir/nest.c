@@ -141,11 +141,11 @@ static int words(const char *s) {
   return n;
 }
 
-int vop_reads(VecOp op, int *min, int *max, Role roles[NEST_MAX_ACCESS]) {
+int vop_reads(VecOp op, int *min, int *max, Role roles[VOP_MAX_ROLES]) {
   if (op <= VOP_NONE || op >= VOP_COUNT) op = VOP_NONE;
   *min = vops[op].rmin, *max = vops[op].rmax;
   int n = 0;
-  for (const char *p = vops[op].roles; *p && n < NEST_MAX_ACCESS;) {
+  for (const char *p = vops[op].roles; *p && n < VOP_MAX_ROLES;) {
     char word[8];
     size_t k = 0;
     while (*p && *p != ' ' && k + 1 < sizeof word) word[k++] = *p++;

@@ -512,7 +512,7 @@ static void qoperand(Lower *L, Nest *n, TensorId t, Role role, const Affine *lik
   const Tensor *T = &L->g->tensors[t];
   Access o = n->acc[--n->nacc];
   Access *a = acc(n, role, ACC_READ, mt(L, t), T->rank);
-  if (tensor_numel(T) != 1) a->idx[0] = *like;
+  if (tensor_numel(T) != 1 && like) a->idx[0] = *like;
   n->acc[n->nacc++] = o;
 }
 
@@ -523,10 +523,14 @@ static void qoperand(Lower *L, Nest *n, TensorId t, Role role, const Affine *lik
  * Runtime computes it) go into the nest's parameters; a zero point of one
  * element computed at run time, or one per channel (W's per output
  * channel, B's per column, A's per row), is read as an operand (Xzp, Wzp,
- * Yzp), and so is a per-channel weight scale (Ws, with x_scale and y_scale
- * constant scalars in the parameters).  Run-time scales, a 3-D convolution
- * or a matmul of several batch dims run on the host instead, as the ONNX
- * node. */
+ * Yzp), and so is a per-channel or run-time weight scale (Ws) and a
+ * run-time scalar x_scale (Xs, DynamicQuantizeLinear's y_scale) or y_scale
+ * (Ys); the constant scales go into the parameters (NestParams mac.scale,
+ * mac.yscale).  A per-row x_scale or y_scale, more operands than a nest
+ * holds (NEST_MAX_ACCESS = 8: I, W, O and a bias with a run-time x_scale
+ * and x_zero_point and a per-channel w_scale and w_zero_point fill it, a
+ * run-time y_scale as well is one too many), a 3-D convolution or a matmul
+ * of several batch dims run on the host instead, as the ONNX node. */
 static bool lower_qmac(Lower *L, const Node *nd) {
   const Model *g = L->g;
   bool qc = nd->op == OP_QLINEARCONV || nd->op == OP_QLINEARMATMUL; /* requantized */
@@ -542,19 +546,26 @@ static bool lower_qmac(Lower *L, const Node *nd) {
    * channels (B's columns); 0 where there are none. */
   int64_t rows = ok && !conv && A->rank >= 2 ? A->dims[A->rank - 2] : 0;
   int64_t chans = !ok ? 0 : conv ? B->dims[0] : B->rank >= 2 ? B->dims[B->rank - 1] : 0;
-  QParam qx = QP_ABSENT, qw = QP_ABSENT, qy = QP_ABSENT, qs = QP_ABSENT;
+  QParam qx = QP_ABSENT, qw = QP_ABSENT, qy = QP_ABSENT, qs = QP_ABSENT, qxs = QP_ABSENT,
+         qys = QP_ABSENT;
   if (ok) {
     qx = qparam(g, nd, xzi, A->dtype, conv ? 0 : rows, NULL, &xzp);
     qw = qparam(g, nd, wzi, B->dtype, chans, NULL, &wzp);
     ok = qx != QP_NO && qw != QP_NO;
   }
-  if (ok && qc) {
-    ok = const_scalar(g, nd->in[1], &xs, NULL) && const_scalar(g, nd->in[6], &ys, NULL) &&
-         g->tensors[nd->in[1]].dtype == DT_F32 && g->tensors[nd->in[6]].dtype == DT_F32;
-    qs = ok ? qparam(g, nd, 4, DT_F32, chans, &ws, NULL) : QP_NO;
-    if (qs == QP_OPERAND && g->tensors[nd->in[4]].kind != TK_CONST) qs = QP_NO; /* run time */
-    qy = ok ? qparam(g, nd, 7, g->tensors[nd->out[0]].dtype, 0, NULL, &yzp) : QP_NO;
-    ok = ok && qs != QP_NO && qs != QP_ABSENT && qy != QP_NO;
+  if (ok && qc) { /* x_scale and y_scale: a constant or a run-time scalar (Xs, Ys) */
+    qxs = qparam(g, nd, 1, DT_F32, 0, &xs, NULL);
+    qys = qparam(g, nd, 6, DT_F32, 0, &ys, NULL);
+    qs = qparam(g, nd, 4, DT_F32, chans, &ws, NULL);
+    qy = qparam(g, nd, 7, g->tensors[nd->out[0]].dtype, 0, NULL, &yzp);
+    ok = (qxs == QP_PARAM || qxs == QP_OPERAND) && (qys == QP_PARAM || qys == QP_OPERAND) &&
+         (qs == QP_PARAM || qs == QP_OPERAND) && qy != QP_NO;
+  }
+  if (ok) { /* the operands must fit in one nest beside I, W, B and O */
+    int nops = 3 + (in[2] != 0);
+    QParam all[6] = {qx, qw, qy, qs, qxs, qys};
+    for (int k = 0; k < 6; k++) nops += all[k] == QP_OPERAND;
+    ok = nops <= NEST_MAX_ACCESS;
   }
   if (ok && conv) ok = nd->a.nsp <= 2;
   if (ok && !conv) { /* lower_gemm's affine form: at most one batch dim larger than 1 */
@@ -581,11 +592,33 @@ static bool lower_qmac(Lower *L, const Node *nd) {
   if (qw == QP_OPERAND) qoperand(L, n, nd->in[wzi], ROLE_WZP, &wch);
   if (qy == QP_OPERAND) qoperand(L, n, nd->in[7], ROLE_YZP, &och);
   if (qs == QP_OPERAND) qoperand(L, n, nd->in[4], ROLE_WS, &och);
+  if (qxs == QP_OPERAND) qoperand(L, n, nd->in[1], ROLE_XS, NULL);
+  if (qys == QP_OPERAND) qoperand(L, n, nd->in[6], ROLE_YS, NULL);
   n->param.i.mac.xzp = xzp;
   n->param.i.mac.wzp = wzp;
   n->param.i.mac.yzp = yzp;
-  if (qs == QP_PARAM) n->param.f.mac.scale = (float)xs * (float)ws / (float)ys;
-  if (qs == QP_OPERAND) n->param.f.mac.scale = (float)xs, n->param.f.mac.yscale = (float)ys;
+  if (!qc) return true;
+  /* The multiplier is ONNX Runtime's, (x_scale * w_scale[c]) / y_scale in
+   * f32, left to right (QLinearConv and QLinearMatMul compute their
+   * output_scales so).  All constants: computed here, in f32 (float
+   * operands: C evaluates float * float and float / float in float on
+   * FLT_EVAL_METHOD 0 targets).  Else the runtime computes (scale * Xs *
+   * Ws[c]) / y (runtime/qmac.c), which is the same f32 value: scale holds
+   * the constant factor of x_scale * w_scale, and f32 multiplication is
+   * commutative and exact by 1, so scale * Xs with scale = w_scale is
+   * x_scale * w_scale, 1 * Xs * Ws[c] is x_scale * w_scale[c], and a
+   * constant product x_scale * w_scale is rounded once, here, as ONNX
+   * Runtime rounds it before it divides by a run-time y_scale. */
+  float fx = (float)xs, fw = (float)ws, fy = (float)ys;
+  if (qs == QP_PARAM && qxs == QP_PARAM && qys == QP_PARAM) {
+    n->param.f.mac.scale = fx * fw / fy;
+    return true;
+  }
+  n->param.f.mac.scale = qs == QP_PARAM && qxs == QP_PARAM ? fx * fw
+                         : qs == QP_PARAM                  ? fw
+                         : qxs == QP_PARAM                 ? fx
+                                                           : 1.0f;
+  n->param.f.mac.yscale = qys == QP_PARAM ? fy : 0.0f;
   return true;
 }
 

@@ -584,7 +584,7 @@ static bool check_layer_ops(Ld *L, const Nest *n) {
   /* vec and move layers */
   VecOp v = n->vop;
   int rmin, rmax;
-  Role roles[NEST_MAX_ACCESS];
+  Role roles[VOP_MAX_ROLES];
   vop_reads(v, &rmin, &rmax, roles);
   if (v == VOP_HOST) return true; /* its node is checked when its CMD_VECOP is read (host.c) */
   if (vop_class(v) == VC_POINT || vop_class(v) == VC_MOVE) {

@@ -24,10 +24,14 @@
  *      requantizes them as ONNX Runtime does: y = saturate(round_half_even(
  *      (float)sum * scale) + y_zero_point), scale = x_scale * w_scale /
  *      y_scale in f32 (NestParams mac.scale, computed by the lowering);
- *      with a per-channel weight scale (operand Ws) the multiplier of
- *      output channel c is x_scale * Ws[c] / y_scale in f32, as ONNX
- *      Runtime's QLinearConv computes it (mac.scale is x_scale, mac.yscale
- *      y_scale), once per run of consecutive outputs of one channel.
+ *      with a per-channel or run-time weight scale (operand Ws), a
+ *      run-time x_scale (Xs, DynamicQuantizeLinear's scale) or a run-time
+ *      y_scale (Ys) the multiplier is computed here, per run, as ONNX
+ *      Runtime's QLinearConv and QLinearMatMul compute it, (x_scale *
+ *      w_scale[c]) / y_scale in f32: (mac.scale * Xs * Ws[c]) / (Ys or
+ *      mac.yscale), mac.scale the constant factor of the product; once
+ *      per layer, or with Ws once per run of consecutive outputs of one
+ *      channel.
  *
  * Sums wrap modulo 2^32 as a 32-bit accumulator does (they are computed in
  * uint32_t: no undefined overflow).  The widened copies and the i32 sums
@@ -52,28 +56,33 @@ static bool in_range(DType t, int64_t v) {
 }
 
 /* The operand of role r of integer mac layer n and the access whose
- * element it follows (Xzp: I, Wzp: W, Yzp and Ws: O). */
+ * element it follows (Xzp: I, Wzp: W, Yzp, Ws, Xs and Ys: O; Xs and Ys
+ * are one element, every index constant). */
 static const Access *q_ref(const Nest *n, Role r) {
   return nest_access(n, r == ROLE_XZP ? ROLE_I : r == ROLE_WZP ? ROLE_W : ROLE_O);
 }
 
-static const Role qroles[4] = {ROLE_XZP, ROLE_WZP, ROLE_YZP, ROLE_WS};
+enum { NQROLES = 6 };
+static const Role qroles[NQROLES] = {ROLE_XZP, ROLE_WZP, ROLE_YZP, ROLE_WS, ROLE_XS, ROLE_YS};
 
 /* Why operand q (the k-th of qroles) cannot be read per element of its
  * reference access ref, NULL if it can: a plain read without padding whose
  * every index is a constant or equals one index of ref. */
 static const char *q_operand_check(int k, const Access *q, const Access *ref) {
-  static const char *const bad[4][3] = {
+  static const char *const bad[NQROLES][3] = {
       {"Xzp must be an affine read", "Xzp has padding", "Xzp's index follows no index of I"},
       {"Wzp must be an affine read", "Wzp has padding", "Wzp's index follows no index of W"},
       {"Yzp must be an affine read", "Yzp has padding", "Yzp's index follows no index of O"},
-      {"Ws must be an affine read", "Ws has padding", "Ws's index follows no index of O"}};
+      {"Ws must be an affine read", "Ws has padding", "Ws's index follows no index of O"},
+      {"Xs must be an affine read", "Xs has padding", "Xs must be one element (constant indices)"},
+      {"Ys must be an affine read", "Ys has padding", "Ys must be one element (constant indices)"}};
+  bool one = qroles[k] == ROLE_XS || qroles[k] == ROLE_YS; /* a scalar: no index follows O */
   if (q->kind != ACC_READ || q->ix != IX_AFFINE) return bad[k][0];
   for (int j = 0; j < q->rank; j++) {
     if (q->pad_lo[j] || q->pad_hi[j]) return bad[k][1];
     bool cst = true, found = false;
     for (int dd = 0; dd < NEST_MAX_DIMS; dd++) cst &= q->idx[j].coef[dd] == 0;
-    for (int r = 0; r < ref->rank && !cst; r++)
+    for (int r = 0; r < ref->rank && !cst && !one; r++)
       found |= memcmp(&q->idx[j], &ref->idx[r], sizeof(Affine)) == 0;
     if (!cst && !found) return bad[k][2];
   }
@@ -95,17 +104,18 @@ const char *rt_qmac_check(const Nest *n, const RtTensor *T) {
   if (!in_range(T[I->tensor].dtype, n->param.i.mac.xzp) ||
       !in_range(T[W->tensor].dtype, n->param.i.mac.wzp) || !in_range(o, n->param.i.mac.yzp))
     return "a zero point outside its operand's type";
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < NQROLES; k++) {
     const Access *q = nest_access(n, qroles[k]);
     if (!q) continue;
     const Access *ref = q_ref(n, qroles[k]);
     uint32_t t = q->tensor;
     if (t == I->tensor || t == W->tensor || t == O->tensor)
       return "a zero point or scale operand is also I, W or O";
-    DType want = qroles[k] == ROLE_WS ? DT_F32 : T[ref->tensor].dtype;
+    bool scale = qroles[k] == ROLE_WS || qroles[k] == ROLE_XS || qroles[k] == ROLE_YS;
+    DType want = scale ? DT_F32 : T[ref->tensor].dtype;
     if (T[t].dtype != want)
       return "a zero point operand must have its operand's type (a scale operand f32)";
-    if ((qroles[k] == ROLE_YZP || qroles[k] == ROLE_WS) && !int8(o))
+    if ((qroles[k] == ROLE_YZP || scale) && !int8(o))
       return "an output zero point or scale operand needs a u8 or i8 O";
     if ((qroles[k] == ROLE_XZP && n->param.i.mac.xzp) ||
         (qroles[k] == ROLE_WZP && n->param.i.mac.wzp) ||
@@ -115,11 +125,16 @@ const char *rt_qmac_check(const Nest *n, const RtTensor *T) {
     if (why) return why;
   }
   float s = n->param.f.mac.scale, ys = n->param.f.mac.yscale;
-  bool ws = nest_access(n, ROLE_WS) != NULL;
+  bool rt = nest_access(n, ROLE_WS) || nest_access(n, ROLE_XS); /* m computed per run */
+  bool yop = nest_access(n, ROLE_YS) != NULL;
   if (int8(o) ? !(isfinite(s) && s > 0) : s != 0)
     return "the requantization scale must be finite and positive (and 0 for an i32 O)";
-  if (ws ? !(isfinite(ys) && ys > 0) : ys != 0)
-    return "y_scale must be finite and positive with a Ws operand (and 0 without)";
+  if (yop && ys != 0)
+    return "with a Ys operand (a run-time y_scale) the parameter yscale must be 0";
+  if (rt && !yop && !(isfinite(ys) && ys > 0))
+    return "y_scale must be finite and positive with a Ws or Xs operand and no Ys";
+  if (!rt && !yop && ys != 0)
+    return "the parameter yscale must be 0 without a Ws, Xs or Ys operand";
   return NULL;
 }
 
@@ -301,11 +316,13 @@ Rc rt_qmac_run(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     diag_error(d, n->name, "out of memory widening the integer operands to i32");
     return RC_INTERNAL;
   }
-  QOp qx, qw, qy, qs;
+  QOp qx, qw, qy, qs, qxs, qys;
   q_op(n, p->t, ROLE_XZP, &qx);
   q_op(n, p->t, ROLE_WZP, &qw);
   q_op(n, p->t, ROLE_YZP, &qy);
   q_op(n, p->t, ROLE_WS, &qs);
+  q_op(n, p->t, ROLE_XS, &qxs);
+  q_op(n, p->t, ROLE_YS, &qys);
   widen(wi, ti, sv[0].data, ti->dtype, &qx, n->param.i.mac.xzp);
   widen(ww, tw, sv[1].data, tw->dtype, &qw, n->param.i.mac.wzp);
   ti->data = wi, ti->dtype = DT_I32;
@@ -328,7 +345,26 @@ Rc rt_qmac_run(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
     int64_t mf =
         -1; /* the Ws element whose multiplier m_last is (outputs of one channel share it) */
     float m_last = 0;
+    /* The multiplier, ONNX Runtime's (x_scale * w_scale[c]) / y_scale in
+     * f32 (NestParams mac.scale): scale alone, or (scale * Xs * Ws[c]) / y
+     * with the operands present.  scale is the constant factor of the
+     * product (1 if both are operands), so this is ORT's product in f32
+     * (commutative, exact by 1) and then its division. */
     float scale = n->param.f.mac.scale, yscale = n->param.f.mac.yscale;
+    bool rt = qs.data || qxs.data || qys.data;
+    float xs = qxs.data ? (float)elem_get_f(qxs.dt, qxs.data, q_at(&qxs, x)) : 1.0f;
+    float ys = qys.data ? (float)elem_get_f(qys.dt, qys.data, q_at(&qys, x)) : yscale;
+    float px = qxs.data ? scale * xs : scale; /* the product without Ws */
+    if (rt && !qs.data) {                     /* one multiplier for the layer */
+      m_last = px / ys;
+      if (!(isfinite(m_last) && m_last > 0)) {
+        diag_error(d, n->name,
+                   "the requantization multiplier (%g * x_scale %g / y_scale %g) is not finite "
+                   "and positive",
+                   (double)scale, (double)xs, (double)ys);
+        rc = RC_BADINPUT;
+      }
+    }
     int64_t lo = odt == DT_I8 ? -128 : 0, hi = odt == DT_I8 ? 127 : 255;
     for (int64_t k = 0; k < to->numel && rc == RC_OK; k++) {
       int32_t s = acc[k];
@@ -336,20 +372,18 @@ Rc rt_qmac_run(RtProgram *p, RtLayer *L, const RuntimeOptions *o, Diag *d) {
       if (odt == DT_I32) {
         acc[k] = s;
       } else {
-        float m = scale; /* ONNX Runtime's x_scale * w_scale[c] / y_scale, in f32 */
+        float m = rt ? m_last : scale;
         int64_t f = qs.data ? q_at(&qs, x) : -1;
-        if (f >= 0 && f == mf) {
-          m = m_last;
-        } else if (f >= 0) {
+        if (f >= 0 && f != mf) {
           float ws = (float)elem_get_f(qs.dt, qs.data, f);
-          m = scale * ws;
-          m = m / yscale;
+          m = px * ws;
+          m = m / ys;
           mf = f, m_last = m;
           if (!(isfinite(m) && m > 0)) {
             diag_error(d, n->name,
                        "the requantization multiplier of output %" PRId64
-                       " (x_scale %g * w_scale %g / y_scale %g) is not finite and positive",
-                       k, (double)scale, (double)ws, (double)yscale);
+                       " (%g * w_scale %g / y_scale %g) is not finite and positive",
+                       k, (double)px, (double)ws, (double)ys);
             rc = RC_BADINPUT;
             break;
           }

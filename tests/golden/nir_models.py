@@ -303,6 +303,50 @@ def qconv_dyn():
     return m
 
 
+def qconv_xs():
+    # Run-time scales of QLinear ops (docs/ir.md "Integer mac nests"): DynamicQuantizeLinear's
+    # y_scale feeding a QLinearConv with per-channel weight scales (operands Xs and Ws,
+    # params f(0,0,1,y_scale)) and a QLinearMatMul with a constant b_scale (Xs, params
+    # f(0,0,b_scale,y_scale)); a QLinearConv whose y_scale and y_zero_point come from a second
+    # DynamicQuantizeLinear (Ys, Yzp; params f(0,0,x_scale*w_scale,0)).
+    n1 = helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dql")
+    n2 = helper.make_node("DynamicQuantizeLinear", ["r"], ["rq", "rs", "rz"], name="dqr")
+    n3 = helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "s", "z"], ["yq"],
+                          name="qc", pads=[1, 1, 1, 1])
+    n4 = helper.make_node("QLinearMatMul", ["a", "xs", "xz", "b", "s", "bz", "s", "z"], ["ym"],
+                          name="qmm")
+    n5 = helper.make_node("QLinearConv", ["xq", "s", "z", "w", "s", "wz", "rs", "rz"], ["yr"],
+                          name="qcr")
+    g = helper.make_graph(
+        [n1, n2, n3, n4, n5], "qconv_xs",
+        [inp("x", [1, 4, 8, 8]), inp("r", [16]), helper.make_tensor_value_info("a", TensorProto.UINT8, [3, 8])],
+        [helper.make_tensor_value_info("yq", TensorProto.UINT8, [1, 8, 8, 8]),
+         helper.make_tensor_value_info("ym", TensorProto.UINT8, [3, 5]),
+         helper.make_tensor_value_info("yr", TensorProto.UINT8, [1, 8, 6, 6])],
+        [w("w", [8, 4, 3, 3], np.uint8), c("wz", 128, np.uint8), w("b", [8, 5], np.int8), c("bz", 0, np.int8),
+         c("ws", [0.01 * (k + 1) for k in range(8)], np.float32), c("s", 0.05, np.float32),
+         c("z", 128, np.uint8)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    return m
+
+
+def qconv_xs_input():
+    # A QLinearConv whose x_scale is a graph input (operand Xs; no host node, so that its text
+    # form compiles to a stream: run_qmac_bad_*).
+    n = helper.make_node("QLinearConv", ["x", "xs", "z", "w", "s", "wz", "s", "z"], ["y"], name="qc")
+    g = helper.make_graph(
+        [n], "qconv_xs_input",
+        [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 2, 5, 5]),
+         helper.make_tensor_value_info("xs", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 3, 3, 3])],
+        [c("w", np.arange(54).reshape(3, 2, 3, 3), np.uint8), c("wz", 20, np.uint8), c("s", 0.05, np.float32),
+         c("z", 128, np.uint8)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    return m
+
+
 def bad_model(name, nodes, inputs, outputs, inits):
     """A model the lowering must refuse: outputs without shapes (no inference)."""
     g = helper.make_graph(nodes, name, inputs, [out(o) for o in outputs], inits)
@@ -361,7 +405,7 @@ MODELS = {
     "globalavgpool": globalavgpool, "add_broadcast": add_broadcast, "clip": clip,
     "batchnorm": batchnorm, "softmax": softmax, "softmax_opset11": softmax_opset11,
     "reducemean": reducemean, "concat": concat, "slice": slice_, "transpose": transpose,
-    "resize": resize, "views": views, "qconv_dyn": qconv_dyn, "qconv_zp": qconv_zp,
+    "resize": resize, "views": views, "qconv_dyn": qconv_dyn, "qconv_xs": qconv_xs, "qconv_xs_input": qconv_xs_input, "qconv_zp": qconv_zp,
     "matmul_no_broadcast": matmul_no_broadcast, "softmax_dynamic_axis": softmax_dynamic_axis,
     "attention_mask_rank": attention_mask_rank,
 }

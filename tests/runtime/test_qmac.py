@@ -4,6 +4,7 @@ QLinearMatMul lowered to the PE array as 8-bit mac nests with 32-bit sums) end t
 bit-exact against the ONNX definition.
 
 Usage: test_qmac.py NAASC NAASC_RUN ONNX_NODE_DIR SCRATCH [--presets eyeriss,nvdla-256]
+                   [--ort DIR]
 
 Cases (each compiled with `naasc M --target PRESET --report -o M.cmd` and
 run with `naasc-run M.cmd`; every output must equal the reference bit for
@@ -36,16 +37,38 @@ bit, with its type and shape):
                written from the ONNX definitions (f32 scale products, round
                half to even, saturation); both the u8 and the f32 output
 
+  dyn_qconv    DynamicQuantizeLinear -> QLinearConv: run-time x_scale (operand
+               Xs) and x_zero_point, per-channel w_scale, i8 weights, bias
+  dyn_qmm      DynamicQuantizeLinear -> QLinearMatMul: run-time a_scale and
+               a_zero_point, constant scalar b_scale, i8 weights, saturating
+  dyn_yscale   QLinearConv with run-time x_scale, x_zero_point, y_scale and
+               y_zero_point (two DynamicQuantizeLinear; the eight accesses a
+               nest holds), and QLinearMatMul with a b_scale given as a graph
+               input and the run-time y_scale: the multiplier computed per
+               run as ONNX Runtime does, (x_scale * w_scale) / y_scale in f32
+
 Each case's report (`naasc M --target PRESET --report --schedule=layer`)
-must show every integer node as a costed mac layer (a row with MACs); `naasc-run --reference` (the loop-nest
+must show every integer node as a costed mac layer (a row with MACs), and
+its JSON form (`--report=FILE.json`) each one's exact MACs (output elements
+times the reduction) and no host nest but the quantize and dequantize
+nodes; `naasc-run --reference` (the loop-nest
 walk) must give the same bits as the tiled run on the first preset; qnet
-with `--precision model` must be costed at w8a8p32.
+and dyn_qconv with `--precision model` must be costed at w8a8p32.
+
+When onnxruntime-node is installed (scripts/setup-ort.sh; --ort DIR, default
+~/.cache/naasc/ort-1.30.0), each case's numpy reference must also equal
+onnxruntime's output bit for bit, except the cases of NO_ORT (onnxruntime
+1.30 takes no per-channel ConvInteger or MatMulInteger zero point, and sums
+u8 x i8 products of the whole i8 range in saturating i16 pairs on AVX2,
+unlike the definition; the new cases keep i8 weights in [-64, 64)).
 
 Exit codes: 0 pass, 1 failure, 2 bad usage, 77 skip (no node cases).
 """
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -224,6 +247,163 @@ def dyn_conv(rng):
     return m, {"x": x}, {"y": y.astype(np.int32)}
 
 
+ORDERS = ("x*(w/y)", "(x/y)*w", "double")  # the orders pin_order tells from onnxruntime's
+
+
+def multipliers(xs, ws, ys):
+    """The requantization multiplier in the order onnxruntime computes it,
+    (x_scale * w_scale) / y_scale in f32, and in three other orders."""
+    x, w, y = np.float32(xs), np.float32(ws), np.float32(ys)
+    return {"ort": np.float32(x * w) / y, "x*(w/y)": x * np.float32(w / y), "(x/y)*w": np.float32(x / y) * w,
+            "double": np.float32(float(x) * float(w) / float(y))}
+
+
+def order_sum(xs, ws, ys, other, zp):
+    """A sum s whose requantized value round_half_even(f32(s) * m) + zp,
+    inside 1..254 (u8, not saturated), differs between onnxruntime's
+    multiplier m and the one of order `other`; None if there is none."""
+    ms = multipliers(xs, ws, ys)
+    if ms["ort"] == ms[other]:
+        return None
+    s = np.arange(int((1 - zp) / ms["ort"]), int((254 - zp) / ms["ort"]), dtype=np.float32)
+    bad = np.nonzero(np.rint(s * ms["ort"]) != np.rint(s * ms[other]))[0]
+    return int(s[bad[0]]) if len(bad) else None
+
+
+def pin_order(acc, xs, ws, ys, zp):
+    """Per channel c < 3, nudges ws[c] (by f32 ulps) until the multiplier's
+    order matters (onnxruntime's against x*(w/y), (x/y)*w and the quotient
+    taken in double, one per channel) and returns biases that put output
+    element 0 of those channels on a sum where it changes the result; 0
+    for the other channels.  acc[c]: element 0's sum before the bias."""
+    b = np.zeros(len(ws), np.int64)
+    for c, other in enumerate(ORDERS):
+        for _ in range(10000):
+            s = order_sum(xs, ws[c], ys, other, zp)
+            if s is not None:
+                break
+            ws[c] = np.nextafter(ws[c], np.float32(1))
+        assert s is not None, "no sum tells the orders apart"
+        b[c] = s - acc[c]
+    return b
+
+
+def check_orders(acc, y, xs, ws, ys, zp):
+    """That output element 0 of channel c < 3 differs, saturated, under
+    the multiplier of order ORDERS[c]: the case can tell the orders apart."""
+    for c, other in enumerate(ORDERS):
+        v = np.clip(np.rint(np.float32(acc[0, c, 0, 0]) * multipliers(xs, ws[c], ys)[other]) + zp, 0, 255)
+        assert v != y[0, c, 0, 0], "channel %d should tell onnxruntime's order from %s" % (c, other)
+
+
+def dyn_qconv(rng):
+    """DynamicQuantizeLinear -> QLinearConv: x_scale and x_zero_point of run
+    time (operands Xs, Xzp), per-channel w_scale (Ws), i8 weights, bias.
+    The weights lie in [-64, 64), so that onnxruntime's u8 x i8 kernel
+    (which on AVX2 adds pairs of products in saturating i16) computes the
+    definition's sums; the biases of channels 0-2 make one output each
+    depend on the order the multiplier is computed in (pin_order)."""
+    x = (rng.standard_normal((1, 6, 9, 9)) * 1.5 + 0.3).astype(np.float32)
+    w = rng.integers(-64, 64, (10, 6, 3, 3), dtype=np.int8)
+    ws = (rng.random(10) * 0.004 + 0.001).astype(np.float32)
+    wz = np.zeros(10, np.int8)
+    b = rng.integers(-3000, 3000, (10,), dtype=np.int64)
+    ys, yz = np.float32(0.02), np.uint8(125)
+    q, xs, xz = dyn_quant(x)
+    assert xz != 0, "the run-time zero point should matter"
+    acc = conv_int(q.astype(np.int64) - int(xz), w.astype(np.int64), pad=1)
+    b[:3] = pin_order(acc[0, :3, 0, 0], xs, ws, ys, int(yz))[:3]
+    b = b.astype(np.int32)
+    acc += b.astype(np.int64)[None, :, None, None]
+    y = requant(acc, xs, ws[None, :, None, None], ys, int(yz), 0, 255).astype(np.uint8)
+    assert (y == 0).any() or (y == 255).any(), "the case should saturate somewhere"
+    check_orders(acc, y, xs, ws, ys, int(yz))
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dql"),
+             helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["y"],
+                              name="qc", pads=[1, 1, 1, 1])]
+    m = model(nodes, [helper.make_tensor_value_info("x", F32, [1, 6, 9, 9])],
+              [helper.make_tensor_value_info("y", U8, [1, 10, 9, 9])],
+              [numpy_helper.from_array(v, n) for v, n in ((w, "w"), (ws, "ws"), (wz, "wz"), (ys, "ys"),
+                                                          (yz, "yz"), (b, "b"))])
+    return m, {"x": x}, {"y": y}
+
+
+def dyn_qmm(rng):
+    """DynamicQuantizeLinear -> QLinearMatMul: run-time a_scale (Xs) and
+    a_zero_point, a constant scalar b_scale (the multiplier b_scale * Xs / y_scale),
+    i8 weights."""
+    x = (rng.standard_normal((7, 32)) - 0.4).astype(np.float32)
+    b = rng.integers(-64, 64, (32, 12), dtype=np.int8)  # no i16 saturation in onnxruntime (dyn_qconv)
+    bs, bz = np.float32(0.0071), np.int8(0)
+    ys, yz = np.float32(0.02), np.uint8(123)
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dql"),
+             helper.make_node("QLinearMatMul", ["xq", "xs", "xz", "b", "bs", "bz", "ys", "yz"], ["y"], name="qmm")]
+    m = model(nodes, [helper.make_tensor_value_info("x", F32, [7, 32])],
+              [helper.make_tensor_value_info("y", U8, [7, 12])],
+              [numpy_helper.from_array(v, n) for v, n in ((b, "b"), (bs, "bs"), (bz, "bz"), (ys, "ys"), (yz, "yz"))])
+    q, xs, xz = dyn_quant(x)
+    assert xz != 0, "the run-time zero point should matter"
+    acc = (q.astype(np.int64) - int(xz)) @ b.astype(np.int64)
+    y = requant(acc, xs, bs, ys, int(yz), 0, 255).astype(np.uint8)
+    assert (y == 0).any() or (y == 255).any(), "the case should saturate somewhere"
+    return m, {"x": x}, {"y": y}
+
+
+def dyn_yscale(rng):
+    """QLinearConv whose x_scale, x_zero_point, y_scale and y_zero_point all
+    come at run time (two DynamicQuantizeLinear: the input's, and one of a
+    second input standing for the output's range), u8 weights with a zero
+    point: I, W, B, Xzp, Yzp, Xs, Ys and O, the eight accesses a nest holds;
+    its w_scale nudged and the biases of channels 0-2 set so that one output
+    each depends on the multiplier's order (as dyn_qconv's); and
+    QLinearMatMul whose b_scale is a graph input (Ws of run time) and whose
+    y_scale comes from the second DynamicQuantizeLinear (Ys)."""
+    x = (rng.standard_normal((1, 5, 8, 8)) + 0.2).astype(np.float32)
+    r = (rng.standard_normal((16,)) * 40 - 10).astype(np.float32)
+    w = rng.integers(0, 256, (7, 5, 3, 3), dtype=np.uint8)
+    ws, wz = np.float32(0.03), np.uint8(129)
+    b = rng.integers(-2000, 2000, (7,), dtype=np.int64)
+    a = rng.integers(0, 256, (4, 18), dtype=np.uint8)
+    az = np.uint8(131)
+    bm = rng.integers(-64, 64, (18, 5), dtype=np.int8)  # (as dyn_qconv's)
+    bmz = np.int8(0)
+    bms = np.float32(0.021)
+    asc = np.float32(0.05)
+    q, xs, xz = dyn_quant(x)
+    _, rs, rz = dyn_quant(r)
+    assert xz != 0 and rz != 0, "the run-time zero points should matter"
+    acc = conv_int(q.astype(np.int64) - int(xz), w.astype(np.int64) - 129, stride=2, pad=1)
+    for _ in range(10000):  # one w_scale for all channels: nudged until every order tells
+        sums = [order_sum(xs, ws, rs, o, int(rz)) for o in ORDERS]
+        if None not in sums:
+            break
+        ws = np.nextafter(ws, np.float32(1))
+    assert None not in sums, "no w_scale tells the orders apart"
+    b[:3] = np.array(sums) - acc[0, :3, 0, 0]
+    b = b.astype(np.int32)
+    acc += b.astype(np.int64)[None, :, None, None]
+    y = requant(acc, xs, ws, rs, int(rz), 0, 255).astype(np.uint8)
+    check_orders(acc, y, xs, np.full(3, ws), rs, int(rz))
+    accm = (a.astype(np.int64) - 131) @ bm.astype(np.int64)
+    ym = requant(accm, asc, bms, rs, int(rz), 0, 255).astype(np.uint8)
+    assert len(np.unique(y)) > 20 and len(np.unique(ym)) > 5, "the outputs should vary"
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"], name="dqx"),
+             helper.make_node("DynamicQuantizeLinear", ["r"], ["rq", "rs", "rz"], name="dqr"),
+             helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "rs", "rz", "b"], ["y"],
+                              name="qcy", strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("QLinearMatMul", ["a", "as", "az", "bm", "bms", "bmz", "rs", "rz"], ["ym"],
+                              name="qmmy")]
+    m = model(nodes, [helper.make_tensor_value_info("x", F32, [1, 5, 8, 8]),
+                      helper.make_tensor_value_info("r", F32, [16]),
+                      helper.make_tensor_value_info("a", U8, [4, 18]),
+                      helper.make_tensor_value_info("bms", F32, [])],
+              [helper.make_tensor_value_info("y", U8, [1, 7, 4, 4]),
+               helper.make_tensor_value_info("ym", U8, [4, 5])],
+              [numpy_helper.from_array(v, n) for v, n in ((w, "w"), (ws, "ws"), (wz, "wz"), (b, "b"),
+                                                          (asc, "as"), (az, "az"), (bm, "bm"), (bmz, "bmz"))])
+    return m, {"x": x, "r": r, "a": a, "bms": bms}, {"y": y, "ym": ym}
+
+
 def qnet(rng):
     x = (rng.standard_normal((1, 8, 10, 10)) * 2).astype(np.float32)
     xs, xz = np.float32(0.03), np.uint8(128)
@@ -259,6 +439,36 @@ def qnet(rng):
     return m, {"x": x}, {"yq": yq, "y": y}
 
 
+INT_OPS = ("ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul")
+ORT_RUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "realmodels", "ort_run.js")
+# Cases whose reference is not compared with onnxruntime 1.30's outputs:
+# per-channel zero points of ConvInteger and MatMulInteger (it takes
+# per-tensor ones only), and u8 x i8 products over the whole i8 range (its
+# AVX2 kernel, vpmaddubsw, adds pairs of them in saturating i16, which the
+# ONNX definition does not: dyn_mm's sums from onnxruntime equal numpy's with
+# each pair clipped to i16, and 10 of 45 differ from the definition's).
+NO_ORT = ("dyn_conv", "mmi_pc", "qnet", "dyn_mm", "qmm_pc")
+HOST_OPS = ("DynamicQuantizeLinear", "QuantizeLinear", "DequantizeLinear")  # the cases' host nodes
+
+
+def int_macs(m):
+    """The MACs of every integer mac node of m, by name: a convolution's
+    output elements times W's C/group x kernel, a matmul's times A's inner dim."""
+    g = onnx.shape_inference.infer_shapes(m, strict_mode=True).graph
+    dims = {t.name: list(t.dims) for t in g.initializer}
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        dims[vi.name] = [d.dim_value for d in vi.type.tensor_type.shape.dim]
+    out = {}
+    for k, n in enumerate(g.node):
+        if n.op_type not in INT_OPS:
+            continue
+        y, a = np.prod(dims[n.output[0]], dtype=np.int64), dims[n.input[0]]
+        w = dims[n.input[3 if n.op_type.startswith("QLinear") else 1]]
+        inner = np.prod(w[1:], dtype=np.int64) if "Conv" in n.op_type else a[-1]
+        out[n.name or "%s_%d" % (n.op_type, k)] = int(y * inner)
+    return out
+
+
 def run(cmd):
     r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=300)
     return r.returncode, r.stdout, r.stderr
@@ -271,7 +481,13 @@ def main():
     ap.add_argument("node_dir")
     ap.add_argument("scratch")
     ap.add_argument("--presets", default="eyeriss,nvdla-256")
+    ap.add_argument("--ort", default=os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "naasc", "ort-1.30.0"))
     args = ap.parse_args()
+    have_ort = os.path.isdir(os.path.join(args.ort, "node_modules", "onnxruntime-node")) and shutil.which("node")
+    if not have_ort:
+        print("note: onnxruntime-node is not installed in %s (or no node): references checked against numpy only"
+              % args.ort)
     if not all(os.path.isdir(os.path.join(args.node_dir, "node", c)) for c in NODE_CASES):
         print("SKIP: no node cases in %s/node (run gen_node_cases.py first)" % args.node_dir)
         return 77
@@ -284,6 +500,9 @@ def main():
     cases.append(("dyn_mm",) + dyn_mm(rng))
     cases.append(("qmm_pc",) + qmm_pc(rng))
     cases.append(("dyn_conv",) + dyn_conv(rng))
+    cases.append(("dyn_qconv",) + dyn_qconv(rng))
+    cases.append(("dyn_qmm",) + dyn_qmm(rng))
+    cases.append(("dyn_yscale",) + dyn_yscale(rng))
     fails = passes = 0
 
     def verdict(ok, text):
@@ -304,6 +523,15 @@ def main():
             with open(p, "wb") as f:
                 f.write(numpy_helper.from_array(v, iname).SerializeToString())
             inputs += ["--input", "%s=%s" % (iname, p)]
+        if have_ort and name not in NO_ORT:
+            od = os.path.join(d, "out-ort")
+            rc, _, err = run(["node", ORT_RUN, mp, "--ort", args.ort, "-o", od] + inputs)
+            if rc != 0:
+                verdict(False, "%s: onnxruntime exit %d: %s" % (name, rc, err.strip()))
+            for oname, want in wants.items() if rc == 0 else ():
+                got = numpy_helper.to_array(load_pb(os.path.join(od, oname + ".pb")))
+                same = got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+                verdict(same, "%s: onnxruntime's '%s' equals the numpy reference bit for bit" % (name, oname))
         for pi, preset in enumerate(presets):
             cmdf = os.path.join(d, preset + ".cmd")
             rc, _, err = run([args.naasc, mp, "--target", preset, "-o", cmdf])
@@ -315,11 +543,23 @@ def main():
                     ln.split()[0] not in ("layer", "total") and ln.split()[4].replace(".", "").isdigit()
                     and float(ln.split()[4]) > 0]
             inodes = [n.name or "%s_%d" % (n.op_type, k) for k, n in enumerate(m.graph.node)
-                      if n.op_type in ("ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul")]
+                      if n.op_type in INT_OPS]
             macs = [x for x in macs if x in inodes]  # (a vector op may have a row with work too)
             nmac = len(inodes)
             verdict(rc == 0 and len(macs) == nmac, "%s on %s: %d of %d integer layers costed as mac layers %s" % (
                 name, preset, len(macs), nmac, macs))
+            # The exact MACs of each integer layer in the JSON report, and
+            # no host nest but the (Dynamic)QuantizeLinear and
+            # DequantizeLinear nodes.
+            jp = os.path.join(d, preset + "-report.json")
+            rc, _, err = run([args.naasc, mp, "--target", preset, "--report=" + jp, "--schedule=layer"])
+            rep = json.load(open(jp)) if rc == 0 else {"layers": []}
+            got = {r["name"]: r["macs"] for r in rep["layers"] if r["name"] in inodes}
+            want = int_macs(m)
+            ndq = sum(n.op_type in HOST_OPS for n in m.graph.node)
+            verdict(rc == 0 and got == want and rep.get("host_nests", 0) == ndq,
+                    "%s on %s: report MACs %s, want %s; %d host nests, want %d" % (
+                        name, preset, got, want, rep.get("host_nests", 0), ndq))
             runs = [("", [])] + ([("--reference", ["--reference"])] if pi == 0 else [])
             for label, extra in runs:
                 od = os.path.join(d, "out-%s%s" % (preset, label))
@@ -337,12 +577,13 @@ def main():
                                                                      oname, why))
     # The precision of the model's own layers: w8a8p32 for QLinearConv, the
     # same report as --precision w8a8p32, another than the preset's own.
-    mp = os.path.join(args.scratch, "qnet", "model.onnx")
-    reps = [run([args.naasc, mp, "--target", presets[0], "--report", "--schedule=layer"] + p)
-            for p in (["--precision", "model"], ["--precision", "w8a8p32"], [])]
-    verdict(all(r[0] == 0 for r in reps) and reps[0][1] == reps[1][1] and reps[0][1] != reps[2][1],
-            "qnet --precision model: the report of --precision w8a8p32 (8-bit words), not the preset's "
-            "(exits %s)" % [r[0] for r in reps])
+    for name in ("qnet", "dyn_qconv"):
+        mp = os.path.join(args.scratch, name, "model.onnx")
+        reps = [run([args.naasc, mp, "--target", presets[0], "--report", "--schedule=layer"] + p)
+                for p in (["--precision", "model"], ["--precision", "w8a8p32"], [])]
+        verdict(all(r[0] == 0 for r in reps) and reps[0][1] == reps[1][1] and reps[0][1] != reps[2][1],
+                "%s --precision model: the report of --precision w8a8p32 (8-bit words), not the preset's "
+                "(exits %s)" % (name, [r[0] for r in reps]))
     print("%d passed, %d failed" % (passes, fails))
     return 1 if fails else 0
 

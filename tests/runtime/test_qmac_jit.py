@@ -10,9 +10,11 @@ Usage: test_qmac_jit.py NAASC NAASC_RUN SCRATCH [--presets eyeriss,nvdla-256]
 Cases: test_qmac.py's quantized models that need no ONNX node case
 (big_sums: sums past 2^24; qnet: QuantizeLinear, two QLinearConv,
 DequantizeLinear; qconv_pc, mmi_pc, qmm_pc: per-channel zero points and
-scales; dyn_mm, dyn_conv: DynamicQuantizeLinear's run-time zero point), and
-qstack: three QLinearConv layers of odd sizes (ragged tiles, stride 2, a
-1x1), checked against numpy written from the ONNX definitions.  --model
+scales; dyn_mm, dyn_conv: DynamicQuantizeLinear's run-time zero point;
+dyn_qconv, dyn_qmm, dyn_yscale: run-time x_scale, y_scale and w_scale, the
+requantization multiplier computed per run), and qstack: three QLinearConv
+layers of odd sizes (ragged tiles, stride 2, a 1x1), checked against numpy
+written from the ONNX definitions.  --model
 adds a model of your own with its inputs; --realmodel a real model of
 tests/realmodels/registry.py (isnet-quint8: its cached file, the flags that
 fix its dims, its seed-0 inputs), and --only runs that model alone (exit 77
@@ -107,7 +109,8 @@ def main():
     rng = np.random.default_rng(16)
     cases = [] if args.only else [(name, gen(rng)) for name, gen in (
         ("big_sums", q.big_sums), ("qnet", q.qnet), ("qconv_pc", q.qconv_pc), ("mmi_pc", q.mmi_pc),
-        ("dyn_mm", q.dyn_mm), ("qmm_pc", q.qmm_pc), ("dyn_conv", q.dyn_conv), ("qstack", qstack))]
+        ("dyn_mm", q.dyn_mm), ("qmm_pc", q.qmm_pc), ("dyn_conv", q.dyn_conv), ("qstack", qstack),
+        ("dyn_qconv", q.dyn_qconv), ("dyn_qmm", q.dyn_qmm), ("dyn_yscale", q.dyn_yscale))]
     fails = passes = 0
 
     def verdict(ok, text):
