@@ -10,7 +10,9 @@ after what they are; the script removes the seeds it wrote before
 (seed-*) and leaves every other file of a corpus alone.  Needs numpy and
 python3-onnx (Debian's), and ../shared/validation/timeloop for the three
 cost-case seeds (copied: the MIT-licensed Timeloop cases of the shared
-validation set, see its README).
+validation set, see its README).  The NumPy seeds alone (no build needed):
+
+  cd tests/fuzz && python3 -c 'import gen_seeds; gen_seeds.npy_seeds()'
 """
 import glob
 import io
@@ -28,6 +30,7 @@ import nir_models  # noqa: E402  (the small models of the IR golden tests)
 
 import numpy as np  # noqa: E402
 from numpy.lib import format as npformat  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 SEP = b"\n#%%\n"  # fuzz.h: fuzz_parts
 
@@ -106,7 +109,6 @@ def npy_seeds():
 
 
 def main():
-    from onnx import TensorProto, helper, numpy_helper  # noqa: E402
     build = os.path.abspath(sys.argv[1])
     naasc = os.path.join(build, "tools", "naasc")
     tmp = tempfile.mkdtemp(prefix="naasc-seeds-")
