@@ -2816,8 +2816,10 @@ static Rc npz_read(const uint8_t *b, size_t len, NaascTensor ***out, int *count,
   uint32_t disk = zip_rd16(b + eocd + 4), cd_disk = zip_rd16(b + eocd + 6);
   uint32_t n_here = zip_rd16(b + eocd + 8), n = zip_rd16(b + eocd + 10);
   uint64_t cd_size = zip_rd32(b + eocd + 12), cd_off = zip_rd32(b + eocd + 16);
-  if (n == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu) {
-    diag_error(d, where, "a ZIP64 archive (65535 members or more, or over 4 GiB) is not read");
+  if (n == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu ||
+      (eocd >= 20 && !memcmp(b + eocd - 20, "PK\6\7", 4))) { /* a ZIP64 end record's locator */
+    diag_error(d, where,
+               "a ZIP64 end record (an archive of 65535 members or more, or over 4 GiB): not read");
     return RC_BADINPUT;
   }
   if (disk || cd_disk || n_here != n) {

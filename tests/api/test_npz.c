@@ -11,10 +11,10 @@
  * time.  Checks: the members' exact names, dtypes, shapes and bytes, in the
  * archive's order, with and without the ZIP64 extra field, from bytes and
  * from a file, and an empty archive; each refusal's exact located message
- * (a truncated local header, a bad central directory, a compressed or
- * encrypted member, a duplicate member, a member not .npy, sizes that
- * disagree, a CRC-32 that does not match, a local header naming another
- * member, no end record, a bad .npy member); and, fuzz-style, every
+ * (a truncated local header, a bad central directory, a ZIP64 end record,
+ * a compressed or encrypted member, a duplicate member, a member not .npy,
+ * sizes that disagree, a CRC-32 that does not match, a local header naming
+ * another member, no end record, a bad .npy member); and, fuzz-style, every
  * truncation of an archive and every byte of it replaced by each of a set
  * of bytes, parsed from a heap copy of exactly its length: NAASC_OK with
  * consistent tensors, or NAASC_BADINPUT with a message located in the file.
@@ -228,6 +228,24 @@ static void test_refusals(void) {
           "(a truncated archive?)");
   refused(&(Zip){.b = "hello"}, 5,
           "x.npz: error: not a ZIP archive (.npz): no end of central directory record");
+
+  /* ZIP64: the end record's count at its limit; a ZIP64 end record's locator before it */
+  FRESH();
+  set16(&z, z.eocd + 8, 0xFFFF), set16(&z, z.eocd + 10, 0xFFFF);
+  snprintf(want, sizeof want,
+           "x.npz: offset %zu (end of central directory): error: a ZIP64 end record (an archive "
+           "of 65535 members or more, or over 4 GiB): not read",
+           z.eocd);
+  refused(&z, z.n, want);
+  FRESH();
+  memmove(z.b + z.eocd + 20, z.b + z.eocd, 22);
+  memcpy(z.b + z.eocd, "PK\6\7", 4);
+  memset(z.b + z.eocd + 4, 0, 16);
+  snprintf(want, sizeof want,
+           "x.npz: offset %zu (end of central directory): error: a ZIP64 end record (an archive "
+           "of 65535 members or more, or over 4 GiB): not read",
+           z.eocd + 20);
+  refused(&z, z.n + 20, want);
 
   /* truncated local header: member 0's offset 10 bytes before the central directory */
   FRESH();
