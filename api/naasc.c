@@ -42,7 +42,10 @@
  *     calls no LLVM and naasc.h names no runtime type;
  *   - a NaascTensor owns its data or borrows the caller's (wrap); every
  *     file a stream or tensor call reads or writes is a NumPy .npy file
- *     (api/npy.c) when its name ends in ".npy", else a TensorProto;
+ *     (api/npy.c) when its name ends in ".npy", else a TensorProto; a
+ *     NumPy .npz archive (a ZIP of .npy members, read by the ZIP reader
+ *     here, ".npz archives") has calls of its own (naasc_tensor_parse_npz,
+ *     _load_npz, naasc_stream_bind_npz);
  *   - reports are written by the existing writers (report_write_schedule,
  *     naas_log_write), which write files: the API has them write into a
  *     private temporary folder and reads the file back, so the JSON is the
@@ -2641,13 +2644,20 @@ static Rc tensor_from_npy(const uint8_t *buf, size_t len, NaascTensor **out, Dia
 }
 
 /* The tensor of file path: .npy by its extension, else a TensorProto
- * (named name in its messages, NULL: by its own name). */
+ * (named name in its messages, NULL: by its own name); a .npz archive is
+ * refused, pointing at the calls that read one. */
 static Rc tensor_load(const char *path, const char *name, NaascTensor **out, Diag *d) {
   *out = NULL;
   const char *file = d->file;
   d->file = path;
   Rc rc;
-  if (npy_path(path)) {
+  size_t plen = strlen(path);
+  if (plen >= 4 && !strcmp(path + plen - 4, ".npz")) {
+    diag_error(d, NULL,
+               "a .npz archive holds several arrays: bind it whole (naasc_stream_bind_npz, "
+               "naasc-run --inputs FILE.npz) or read it with naasc_tensor_load_npz");
+    rc = RC_BADINPUT;
+  } else if (npy_path(path)) {
     uint8_t *buf = NULL;
     size_t len = 0;
     rc = file_read_all(path, (size_t)1 << 34, &buf, &len, d);
@@ -2681,6 +2691,370 @@ NaascStatus naasc_tensor_parse_npy(NaascContext *ctx, const void *buf, size_t le
   if ((!buf && len) || !out) return call_usage(&c, "naasc_tensor_parse_npy: NULL argument");
   *out = NULL;
   return call_end(&c, tensor_from_npy(buf, len, out, &c.d));
+}
+
+/* ---- .npz archives: numpy.savez's ZIP of stored NAME.npy members -------------
+ * The ZIP format (PKWARE's APPNOTE.TXT 6.3.10, sections 4.3 and 4.4): each
+ * member is a local header (30 bytes, its name, an extra field) followed by
+ * its data; then the central directory, one 46-byte entry (with the name,
+ * an extra field and a comment) per member giving its sizes, CRC-32 and
+ * local header's offset; then the end of central directory record (EOCD,
+ * 22 bytes and a comment) at the end.  numpy.savez (numpy/lib/npyio.py,
+ * _savez) writes with Python's zipfile, ZIP_STORED, force_zip64: each local
+ * header carries a ZIP64 extra field (header id 1, APPNOTE 4.5.3) besides
+ * its 32-bit sizes; the central directory has the 32-bit sizes.
+ * Read: stored (method 0), unencrypted members of one disk, without a ZIP64
+ * end record (fewer than 65535 members, under 4 GiB); every offset and size
+ * checked against the bytes there are before it is used; the central
+ * directory exactly before the EOCD; each local header agreeing with its
+ * entry (name, method, sizes, CRC-32); each member's data inside the bytes
+ * before the central directory, its CRC-32 checked.  A compressed member
+ * (numpy.savez_compressed, deflate) is refused by name: naasc links no
+ * zlib. */
+
+static uint32_t zip_rd16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t zip_rd32(const uint8_t *p) { return zip_rd16(p) | zip_rd16(p + 2) << 16; }
+static uint64_t zip_rd64(const uint8_t *p) { return zip_rd32(p) | (uint64_t)zip_rd32(p + 4) << 32; }
+
+/* The CRC-32 of ZIP (APPNOTE 4.4.7: polynomial 0xEDB88320, reflected), a
+ * nibble at a time. */
+static uint32_t zip_crc32(const uint8_t *p, size_t n) {
+  static const uint32_t t[16] = {0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC,
+                                 0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
+                                 0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
+                                 0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C};
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    c = c >> 4 ^ t[c & 15];
+    c = c >> 4 ^ t[c & 15];
+  }
+  return ~c;
+}
+
+/* The ZIP64 extended information (header id 1) of extra field x: each of
+ * usize, csize, off (NULL: not there) that is 0xFFFFFFFF, in that order,
+ * takes its next 8 bytes.  False if the field's blocks are malformed or a
+ * value needed is missing. */
+static bool zip64_extra(const uint8_t *x, size_t xlen, uint64_t *usize, uint64_t *csize,
+                        uint64_t *off) {
+  uint64_t *want[3] = {usize, csize, off};
+  size_t i = 0;
+  while (xlen - i >= 4) {
+    uint32_t id = zip_rd16(x + i), n = zip_rd16(x + i + 2);
+    if (n > xlen - i - 4) return false;
+    if (id == 1) {
+      size_t k = i + 4, end = i + 4 + n;
+      for (int j = 0; j < 3; j++)
+        if (want[j] && *want[j] == 0xFFFFFFFFu) {
+          if (end - k < 8) return false;
+          *want[j] = zip_rd64(x + k);
+          k += 8;
+        }
+      return true;
+    }
+    i += 4 + n;
+  }
+  for (int j = 0; j < 3; j++)
+    if (want[j] && *want[j] == 0xFFFFFFFFu) return false;
+  return true;
+}
+
+typedef struct {
+  const char *name; /* in the archive's central directory, not NUL-terminated */
+  size_t nlen;
+  const uint8_t *data;
+  size_t len;
+  int entry; /* its place in the central directory */
+} ZipMember;
+
+static int zip_member_cmp(const void *a, const void *b) {
+  const ZipMember *x = a, *y = b;
+  size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
+  int c = memcmp(x->name, y->name, n);
+  if (c) return c;
+  if (x->nlen != y->nlen) return x->nlen < y->nlen ? -1 : 1;
+  return x->entry - y->entry;
+}
+
+/* A member's name as a location ("member 'a.npy'"), at most 200 bytes of it. */
+static void zip_where(char *where, size_t cap, const char *name, size_t nlen) {
+  snprintf(where, cap, "member '%.*s%s'", (int)(nlen > 200 ? 200 : nlen), name,
+           nlen > 200 ? "..." : "");
+}
+
+void naasc_tensor_list_destroy(NaascTensor **list, int count) {
+  if (!list) return;
+  for (int i = 0; i < count; i++) naasc_tensor_destroy(list[i]);
+  free(list);
+}
+
+/* The members of .npz archive b (len bytes) as *count tensors named by the
+ * members without ".npy", in the archive's order; errors located in d's
+ * file, a member's .npy errors in "FILE: member 'NAME.npy'". */
+static Rc npz_read(const uint8_t *b, size_t len, NaascTensor ***out, int *count, Diag *d) {
+  *out = NULL, *count = 0;
+  char where[320];
+  /* the EOCD: its signature where its comment ends the file */
+  size_t eocd = SIZE_MAX;
+  if (len >= 22) {
+    size_t lo = len - 22 > 65535 ? len - 22 - 65535 : 0;
+    for (size_t i = len - 22;; i--) {
+      if (!memcmp(b + i, "PK\5\6", 4) && zip_rd16(b + i + 20) == len - 22 - i) {
+        eocd = i;
+        break;
+      }
+      if (i == lo) break;
+    }
+  }
+  if (eocd == SIZE_MAX) {
+    diag_error(d, NULL, "not a ZIP archive (.npz): no end of central directory record%s",
+               len >= 4 && !memcmp(b, "PK\3\4", 4) ? " (a truncated archive?)" : "");
+    return RC_BADINPUT;
+  }
+  snprintf(where, sizeof where, "offset %zu (end of central directory)", eocd);
+  uint32_t disk = zip_rd16(b + eocd + 4), cd_disk = zip_rd16(b + eocd + 6);
+  uint32_t n_here = zip_rd16(b + eocd + 8), n = zip_rd16(b + eocd + 10);
+  uint64_t cd_size = zip_rd32(b + eocd + 12), cd_off = zip_rd32(b + eocd + 16);
+  if (n == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu ||
+      (eocd >= 20 && !memcmp(b + eocd - 20, "PK\6\7", 4))) { /* a ZIP64 end record's locator */
+    diag_error(d, where,
+               "a ZIP64 end record (an archive of 65535 members or more, or over 4 GiB): not read");
+    return RC_BADINPUT;
+  }
+  if (disk || cd_disk || n_here != n) {
+    diag_error(d, where, "a multi-volume archive (disk %u, %u of %u entries here) is not read",
+               disk, n_here, n);
+    return RC_BADINPUT;
+  }
+  if (cd_off > eocd || cd_size != eocd - cd_off) {
+    diag_error(d, where,
+               "bad central directory: %" PRIu64 " bytes at offset %" PRIu64
+               " do not end where the end record starts",
+               cd_size, cd_off);
+    return RC_BADINPUT;
+  }
+  ZipMember *m = calloc(n ? n : 1, sizeof *m);
+  NaascTensor **t = calloc(n ? n : 1, sizeof *t);
+  char *mfile = NULL;
+  Rc rc = RC_BADINPUT;
+  if (!m || !t) {
+    rc = RC_INTERNAL;
+    goto done;
+  }
+  size_t p = (size_t)cd_off, cd_end = (size_t)(cd_off + cd_size);
+  for (uint32_t i = 0; i < n; i++) {
+    snprintf(where, sizeof where, "central directory entry %u (offset %zu)", i, p);
+    if (cd_end - p < 46 || memcmp(b + p, "PK\1\2", 4)) {
+      diag_error(d, where, "bad central directory: %s",
+                 cd_end - p < 46 ? "it ends before its entry" : "no entry signature (PK\\1\\2)");
+      goto done;
+    }
+    const uint8_t *e = b + p;
+    uint32_t flags = zip_rd16(e + 8), method = zip_rd16(e + 10), crc = zip_rd32(e + 16);
+    uint64_t csize = zip_rd32(e + 20), usize = zip_rd32(e + 24), loff = zip_rd32(e + 42);
+    size_t nlen = zip_rd16(e + 28), xlen = zip_rd16(e + 30), clen = zip_rd16(e + 32);
+    if (nlen + xlen + clen > cd_end - p - 46) {
+      diag_error(d, where,
+                 "bad central directory: the entry's name, extra field and comment (%zu bytes) "
+                 "run past its end",
+                 nlen + xlen + clen);
+      goto done;
+    }
+    const char *name = (const char *)e + 46;
+    for (size_t k = 0; k < nlen; k++)
+      if ((uint8_t)name[k] < 0x20 || name[k] == 0x7F) {
+        diag_error(d, where, "a member name with a control byte (0x%02x at %zu)",
+                   (unsigned)(uint8_t)name[k], k);
+        goto done;
+      }
+    zip_where(where, sizeof where, name, nlen);
+    if (!zip64_extra(e + 46 + nlen, xlen, &usize, &csize, &loff)) {
+      diag_error(d, where, "bad central directory: a malformed ZIP64 extra field");
+      goto done;
+    }
+    if (flags & 1) {
+      diag_error(d, where, "encrypted: not read");
+      goto done;
+    }
+    if (method != 0) {
+      if (method == 8)
+        diag_error(d, where,
+                   "compressed (deflate, as numpy.savez_compressed writes): only stored members "
+                   "(numpy.savez) are read");
+      else
+        diag_error(d, where, "compression method %u: only stored members (numpy.savez) are read",
+                   method);
+      goto done;
+    }
+    if (nlen <= 4 || memcmp(name + nlen - 4, ".npy", 4)) {
+      diag_error(d, where, "not a .npy array (numpy.savez writes members NAME.npy)");
+      goto done;
+    }
+    if (csize != usize) {
+      diag_error(d, where,
+                 "size mismatch: a stored member of %" PRIu64 " bytes, %" PRIu64 " uncompressed",
+                 csize, usize);
+      goto done;
+    }
+    /* its local header, before the central directory */
+    if (loff > cd_off || cd_off - loff < 30) {
+      diag_error(d, where,
+                 "truncated local header at offset %" PRIu64
+                 ": 30 bytes needed before the central directory at %" PRIu64,
+                 loff, cd_off);
+      goto done;
+    }
+    const uint8_t *l = b + loff;
+    if (memcmp(l, "PK\3\4", 4)) {
+      diag_error(d, where, "no local header at offset %" PRIu64 " (no signature PK\\3\\4)", loff);
+      goto done;
+    }
+    uint32_t lflags = zip_rd16(l + 6), lmethod = zip_rd16(l + 8), lcrc = zip_rd32(l + 14);
+    uint64_t lcsize = zip_rd32(l + 18), lusize = zip_rd32(l + 22);
+    size_t lnlen = zip_rd16(l + 26), lxlen = zip_rd16(l + 28);
+    if (lnlen + lxlen > cd_off - loff - 30) {
+      diag_error(d, where,
+                 "truncated local header at offset %" PRIu64
+                 ": its name and extra field run into the central directory",
+                 loff);
+      goto done;
+    }
+    if (lnlen != nlen || memcmp(l + 30, name, nlen)) {
+      diag_error(d, where, "the local header at offset %" PRIu64 " names another member", loff);
+      goto done;
+    }
+    if (lmethod != method || (lflags & 1) != (flags & 1)) {
+      diag_error(d, where,
+                 "the local header at offset %" PRIu64
+                 " has another method or encryption than the central directory",
+                 loff);
+      goto done;
+    }
+    if (!(lflags & 8)) { /* else its sizes and CRC-32 follow the data: the directory's hold */
+      if (!zip64_extra(l + 30 + lnlen, lxlen, &lusize, &lcsize, NULL)) {
+        diag_error(d, where, "the local header's ZIP64 extra field is malformed");
+        goto done;
+      }
+      if (lcsize != csize || lusize != usize) {
+        diag_error(d, where,
+                   "size mismatch: the local header says %" PRIu64
+                   " bytes, the central directory %" PRIu64,
+                   lcsize, csize);
+        goto done;
+      }
+      if (lcrc != crc) {
+        diag_error(d, where, "the local header's CRC-32 %08x is not the central directory's %08x",
+                   lcrc, crc);
+        goto done;
+      }
+    }
+    uint64_t data = loff + 30 + lnlen + lxlen;
+    if (csize > cd_off - data) {
+      diag_error(d, where,
+                 "size mismatch: %" PRIu64 " bytes of data at offset %" PRIu64
+                 " run into the central directory at %" PRIu64,
+                 csize, data, cd_off);
+      goto done;
+    }
+    uint32_t got = zip_crc32(b + data, (size_t)csize);
+    if (got != crc) {
+      diag_error(d, where, "CRC-32 mismatch: the data's is %08x, the directory's %08x", got, crc);
+      goto done;
+    }
+    m[i] = (ZipMember){name, nlen, b + data, (size_t)csize, (int)i};
+    p += 46 + nlen + xlen + clen;
+  }
+  if (p != cd_end) {
+    snprintf(where, sizeof where, "offset %zu (central directory)", p);
+    diag_error(d, where, "bad central directory: %zu bytes after its %u entries", cd_end - p, n);
+    goto done;
+  }
+  /* each name once: sorted copies side by side */
+  ZipMember *sorted = malloc((n ? n : 1) * sizeof *sorted);
+  if (!sorted) {
+    rc = RC_INTERNAL;
+    goto done;
+  }
+  if (n) memcpy(sorted, m, n * sizeof *m);
+  qsort(sorted, n, sizeof *sorted, zip_member_cmp);
+  for (uint32_t i = 1; i < n; i++)
+    if (sorted[i].nlen == sorted[i - 1].nlen &&
+        !memcmp(sorted[i].name, sorted[i - 1].name, sorted[i].nlen)) {
+      zip_where(where, sizeof where, sorted[i].name, sorted[i].nlen);
+      diag_error(d, where, "duplicate member (central directory entries %d and %d)",
+                 sorted[i - 1].entry, sorted[i].entry);
+      free(sorted);
+      goto done;
+    }
+  free(sorted);
+  /* each member a .npy array, its errors located in "FILE: member 'NAME.npy'" */
+  const char *file = d->file ? d->file : "<npz>";
+  for (uint32_t i = 0; i < n; i++) {
+    free(mfile);
+    zip_where(where, sizeof where, m[i].name, m[i].nlen);
+    size_t flen = strlen(file) + strlen(where) + 3;
+    char *tname = malloc(m[i].nlen - 3);
+    mfile = malloc(flen);
+    if (!mfile || !tname) {
+      free(tname);
+      rc = RC_INTERNAL;
+      goto done;
+    }
+    snprintf(mfile, flen, "%s: %s", file, where);
+    memcpy(tname, m[i].name, m[i].nlen - 4);
+    tname[m[i].nlen - 4] = 0;
+    const char *f0 = d->file;
+    d->file = mfile;
+    NpyArray a;
+    Rc r = npy_parse(m[i].data, m[i].len, &a, d);
+    if (r == RC_OK) r = tensor_make(a.dtype, a.rank, a.dims, a.data, true, tname, &t[i], d);
+    d->file = f0;
+    free(tname);
+    if (r != RC_OK) {
+      rc = r;
+      goto done;
+    }
+  }
+  *out = t, *count = (int)n;
+  t = NULL;
+  rc = RC_OK;
+done:
+  free(mfile);
+  free(m);
+  naasc_tensor_list_destroy(t, (int)n);
+  return rc;
+}
+
+/* The members of .npz file path (npz_read), errors located in it. */
+static Rc npz_load(const char *path, NaascTensor ***out, int *count, Diag *d) {
+  *out = NULL, *count = 0;
+  const char *file = d->file;
+  d->file = path;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  Rc rc = file_read_all(path, (size_t)1 << 34, &buf, &len, d);
+  if (rc == RC_OK) rc = npz_read(buf, len, out, count, d);
+  xfree(buf);
+  d->file = file;
+  return rc;
+}
+
+NaascStatus naasc_tensor_parse_npz(NaascContext *ctx, const void *buf, size_t len, const char *file,
+                                   NaascTensor ***out, int *count) {
+  Call c;
+  if (!call_begin(&c, ctx, file ? file : "<npz>")) return call_end(&c, RC_INTERNAL);
+  if ((!buf && len) || !out || !count)
+    return call_usage(&c, "naasc_tensor_parse_npz: NULL argument");
+  return call_end(&c, npz_read(buf, len, out, count, &c.d));
+}
+
+NaascStatus naasc_tensor_load_npz(NaascContext *ctx, const char *path, NaascTensor ***out,
+                                  int *count) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!path || !out || !count) return call_usage(&c, "naasc_tensor_load_npz: NULL argument");
+  return call_end(&c, npz_load(path, out, count, &c.d));
 }
 
 NaascStatus naasc_tensor_save(NaascContext *ctx, const NaascTensor *t, const char *path) {
@@ -2735,6 +3109,48 @@ NaascStatus naasc_stream_bind_file(NaascContext *ctx, NaascStream *s, const char
     rc = bind_tensor(s, name, t, &c.d);
   }
   naasc_tensor_destroy(t);
+  return call_end(&c, rc);
+}
+
+NaascStatus naasc_stream_bind_npz(NaascContext *ctx, NaascStream *s, const char *path) {
+  Call c;
+  if (!call_begin(&c, ctx, path)) return call_end(&c, RC_INTERNAL);
+  if (!s || !path) return call_usage(&c, "naasc_stream_bind_npz: NULL argument");
+  NaascTensor **t = NULL;
+  int n = 0;
+  Rc rc = npz_load(path, &t, &n, &c.d);
+  if (rc == RC_OK) {
+    c.d.file = path;
+    char names[512] = "", where[320];
+    size_t used = 0;
+    for (int j = 0; j < s->nin && used < sizeof names; j++)
+      used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", j ? ", " : "",
+                               rt_tensor(s->p, s->in[j])->name);
+    if (used >= sizeof names) snprintf(names + sizeof names - 5, 5, "...");
+    for (int i = 0; i < n; i++) {
+      bool found = false;
+      for (int j = 0; j < s->nin && !found; j++)
+        found = !strcmp(rt_tensor(s->p, s->in[j])->name, t[i]->name);
+      if (!found) {
+        snprintf(where, sizeof where, "member '%.200s.npy'", t[i]->name);
+        diag_error(&c.d, where, "the stream has no input '%.200s' (its inputs: %s)", t[i]->name,
+                   names);
+        rc = RC_BADINPUT;
+      }
+    }
+    for (int j = 0; j < s->nin; j++) {
+      const char *in = rt_tensor(s->p, s->in[j])->name;
+      bool found = false;
+      for (int i = 0; i < n && !found; i++) found = !strcmp(t[i]->name, in);
+      if (!found) {
+        diag_error(&c.d, NULL, "no member '%s.npy' for the stream's input '%s'", in, in);
+        rc = RC_BADINPUT;
+      }
+    }
+  }
+  c.d.file = s->path; /* a tensor that does not fit its input: located in the stream */
+  for (int i = 0; rc == RC_OK && i < n; i++) rc = bind_tensor(s, t[i]->name, t[i], &c.d);
+  naasc_tensor_list_destroy(t, n);
   return call_end(&c, rc);
 }
 

@@ -50,7 +50,9 @@ extern "C" {
  * command-stream calls (naasc_stream_*) and kernel providers came.
  * 3: NaascNasDriveOptions grew on_predictor (its size changed); tensor
  * handles (naasc_tensor_*), .npy files and the counters' JSON came;
- * NaascSearchDriveOptions grew rerank. */
+ * NaascSearchDriveOptions grew rerank.  Within 3, .npz archives came
+ * (naasc_tensor_parse_npz, _load_npz, _list_destroy, naasc_stream_bind_npz):
+ * calls added, no struct changed, so the version stays. */
 #define NAASC_API_VERSION 3
 
 /* Status codes; the same values as the tools' exit codes. */
@@ -609,6 +611,14 @@ NaascStatus naasc_stream_bind(NaascContext *ctx, NaascStream *s, const char *nam
  * located in it ("x.npy: header 'fortran_order': error: ..."). */
 NaascStatus naasc_stream_bind_file(NaascContext *ctx, NaascStream *s, const char *name,
                                    const char *path);
+/* Binds every input of s from a NumPy .npz archive (naasc-run --inputs
+ * FILE.npz): numpy.savez's ZIP of stored members NAME.npy, each bound to the
+ * input NAME as naasc_stream_bind_file binds a .npy file.  The archive must
+ * hold exactly the stream's inputs: a member that names no input, and an
+ * input without a member, are NAASC_BADINPUT located in the archive
+ * ("x.npz: member 'z.npy': error: ..."); nothing is bound then.  A
+ * compressed member (numpy.savez_compressed) is refused, named. */
+NaascStatus naasc_stream_bind_npz(NaascContext *ctx, NaascStream *s, const char *path);
 
 /* ---- tensors ----
  * A NaascTensor is a dtype, a shape and dense row-major data, which it owns
@@ -635,11 +645,28 @@ NaascStatus naasc_tensor_load(NaascContext *ctx, const char *path, NaascTensor *
  * messages ("x.npy: header 'shape': error: ..."; NULL: "<npy>"). */
 NaascStatus naasc_tensor_parse_npy(NaascContext *ctx, const void *buf, size_t len, const char *file,
                                    NaascTensor **out);
+/* The arrays of the bytes of a NumPy .npz archive (numpy.savez: an
+ * uncompressed ZIP of members NAME.npy), copied, in the archive's order:
+ * *count tensors in *out (a malloc'd array, freed with its tensors by
+ * naasc_tensor_list_destroy), each named NAME (naasc_tensor_info).  A
+ * malformed ZIP structure (truncated headers, a bad central directory, a
+ * local header that disagrees with it, a CRC-32 that does not match), a
+ * compressed, encrypted or duplicate member, a member not named *.npy and a
+ * bad .npy member are NAASC_BADINPUT located in file and the member
+ * ("x.npz: member 'a.npy': header 'descr': error: ..."; NULL: "<npz>"). */
+NaascStatus naasc_tensor_parse_npz(NaascContext *ctx, const void *buf, size_t len, const char *file,
+                                   NaascTensor ***out, int *count);
+/* The same of the file path. */
+NaascStatus naasc_tensor_load_npz(NaascContext *ctx, const char *path, NaascTensor ***out,
+                                  int *count);
+/* Frees the count tensors of list and list itself (NULL: nothing); a NULL
+ * entry is skipped, so a caller keeps a tensor by setting its entry NULL. */
+void naasc_tensor_list_destroy(NaascTensor **list, int count);
 /* Writes t to path, atomically: .npy if path ends in ".npy" (bfloat16 as
  * '<u2' bits), else a TensorProto. */
 NaascStatus naasc_tensor_save(NaascContext *ctx, const NaascTensor *t, const char *path);
-/* t's description (name "" unless it came from a TensorProto or a
- * stream's output); zeroed for a NULL t. */
+/* t's description (name "" unless it came from a TensorProto, a .npz
+ * member or a stream's output); zeroed for a NULL t. */
 void naasc_tensor_info(const NaascTensor *t, NaascTensorInfo *out);
 /* Its data: NaascTensorInfo.bytes of elements (NULL for a NULL t). */
 void *naasc_tensor_data(const NaascTensor *t);

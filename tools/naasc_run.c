@@ -1,12 +1,15 @@
 /*
  * naasc_run.c: executes a command stream.
  *
- *   naasc-run MODEL.cmd --input NAME=x.pb|x.npy ... -o OUTDIR [--output NAME=FILE]
- *             [--target NAME|FILE] [--no-jit] [--reference] [--counts] [--moved] [--inner]
+ *   naasc-run MODEL.cmd (--input NAME=x.pb|x.npy ... | --inputs x.npz) -o OUTDIR
+ *             [--output NAME=FILE] [--target NAME|FILE] [--no-jit] [--reference] [--counts]
+ *             [--moved] [--inner]
  *             [--disasm] [--time] [--max-memory BYTES] [--report-json FILE]
  *
  * Inputs are ONNX TensorProto files or NumPy .npy files, told apart by
- * their extension.  Writes OUTDIR/OUTPUT.pb (an ONNX TensorProto) per
+ * their extension, or every input at once from a NumPy .npz archive
+ * (--inputs, numpy.savez: one member NAME.npy per input NAME; not with
+ * --input).  Writes OUTDIR/OUTPUT.pb (an ONNX TensorProto) per
  * graph output, and each --output NAME=FILE (.npy or TensorProto by the
  * extension), each atomically; --report-json the per-layer counters as
  * JSON (naasc-run-report/1), atomically too.  --target checks the stream was compiled for that
@@ -41,6 +44,8 @@ static const char usage_text[] =
     "options:\n"
     "  --input NAME=FILE.pb   bind a graph input to a serialized ONNX TensorProto, or to a\n"
     "                         NumPy array if FILE ends in .npy (repeatable)\n"
+    "  --inputs FILE.npz      bind every graph input from a NumPy .npz archive (numpy.savez:\n"
+    "                         a member NAME.npy per input NAME; not with --input)\n"
     "  -o OUTDIR              write OUTDIR/OUTPUT.pb per graph output (created if missing)\n"
     "  --output NAME=FILE     write output NAME to FILE: .npy if it ends in .npy, else a\n"
     "                         TensorProto (repeatable)\n"
@@ -103,7 +108,7 @@ static NaascStatus report(NaascContext *ctx, const NaascStream *s, const char *k
 static int run(NaascContext *ctx, int argc, char **argv) {
   const char *model = NULL, *outdir = NULL, *target = NULL;
   const char *in_name[64], *in_path[64], *out_name[64], *out_path[64];
-  const char *report_json = NULL;
+  const char *report_json = NULL, *npz = NULL;
   int nin = 0, nout = 0;
   bool no_jit = false, reference = false, counts = false, exact = false, disasm = false,
        timing = false;
@@ -124,6 +129,10 @@ static int run(NaascContext *ctx, int argc, char **argv) {
       memcpy(names[nin], v, (size_t)(eq - v));
       names[nin][eq - v] = 0;
       in_name[nin] = names[nin], in_path[nin++] = eq + 1;
+    } else if (!strcmp(a, "--inputs") || !strncmp(a, "--inputs=", 9)) {
+      if (npz) return usage_error("--inputs given twice", NULL);
+      npz = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!npz || !*npz) return usage_error("--inputs needs a .npz archive", NULL);
     } else if (!strcmp(a, "--output") || !strncmp(a, "--output=", 9)) {
       const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
       const char *eq = v ? strchr(v, '=') : NULL;
@@ -173,6 +182,8 @@ static int run(NaascContext *ctx, int argc, char **argv) {
     }
   }
   if (!model) return usage_error("no command stream given", NULL);
+  if (npz && nin)
+    return usage_error("--inputs binds every input from the archive: no --input with it", NULL);
   NaascStream *s = NULL;
   NaascStatus st = naasc_stream_load(ctx, model, target, max_memory, &s);
   if (st != NAASC_OK) return st;
@@ -186,6 +197,7 @@ static int run(NaascContext *ctx, int argc, char **argv) {
   }
   for (int i = 0; st == NAASC_OK && i < nin; i++)
     st = naasc_stream_bind_file(ctx, s, in_name[i], in_path[i]);
+  if (st == NAASC_OK && npz) st = naasc_stream_bind_npz(ctx, s, npz);
   NaascRunOptions opt = {
       .reference = reference, .inner = inner, .count = counts, .count_exact = exact};
   if (st == NAASC_OK && !no_jit && !reference) {

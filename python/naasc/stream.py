@@ -18,7 +18,9 @@ the input's; a uint16 array binds a bfloat16 input), run(numpy=True)
 returns numpy arrays of the outputs' shapes, and s.array(name) gives one.
 naasc.Tensor is the C API's tensor handle (NaascTensor): a dtype, a shape
 and its data, loaded from or saved to .npy and .pb files, bound with
-s.bind(name, tensor), an output taken with s.tensor(name).
+s.bind(name, tensor), an output taken with s.tensor(name).  A NumPy .npz
+archive (numpy.savez) is read with Tensor.load_npz(path) -> {name: Tensor},
+or bound whole with s.bind_npz(path) (naasc-run --inputs).
 
 s.report_json() is the counters as a dict (naasc-run --report-json).
 
@@ -91,6 +93,7 @@ _sig("naasc_stream_output_info", ctypes.c_int, _p, _p, ctypes.c_int, ctypes.POIN
 _sig("naasc_stream_bind", ctypes.c_int, _p, _p, _c, ctypes.c_int, ctypes.c_int,
      ctypes.POINTER(_i64), _p, ctypes.c_size_t)
 _sig("naasc_stream_bind_file", ctypes.c_int, _p, _p, _c, _c)
+_sig("naasc_stream_bind_npz", ctypes.c_int, _p, _p, _c)
 _sig("naasc_stream_run", ctypes.c_int, _p, _p, ctypes.POINTER(_RunOptions))
 _sig("naasc_stream_read", ctypes.c_int, _p, _p, _c, _p, ctypes.c_size_t)
 _sig("naasc_stream_write_output", ctypes.c_int, _p, _p, _c, _c)
@@ -105,6 +108,9 @@ _sig("naasc_stream_output_tensor", ctypes.c_int, _p, _p, _c, _PP)
 _sig("naasc_tensor_create", ctypes.c_int, _p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(_i64),
      _p, _PP)
 _sig("naasc_tensor_load", ctypes.c_int, _p, _c, _PP)
+_sig("naasc_tensor_load_npz", ctypes.c_int, _p, _c, ctypes.POINTER(_PP),
+     ctypes.POINTER(ctypes.c_int))
+_sig("naasc_tensor_list_destroy", None, _PP, ctypes.c_int)
 _sig("naasc_tensor_save", ctypes.c_int, _p, _p, _c)
 _sig("naasc_tensor_info", None, _p, ctypes.POINTER(_TensorInfo))
 _sig("naasc_tensor_data", _p, _p)
@@ -130,6 +136,7 @@ def _is_ndarray(x):
 class Tensor:
     """A tensor handle of the C API (NaascTensor): a dtype, a shape and its
     data, owned by the library.  Made by Tensor.load(path) (.npy or .pb),
+    Tensor.load_npz(path) (each array of a .npz archive),
     Tensor.create(dtype, shape, data=None), Tensor.from_numpy(a), or
     Stream.tensor(name)."""
 
@@ -156,6 +163,21 @@ class Tensor:
         out = _p()
         _check(_lib.naasc_tensor_load(_ctx, _b(path), ctypes.byref(out)))
         return cls(out)
+
+    @classmethod
+    def load_npz(cls, path):
+        """The arrays of a NumPy .npz archive (numpy.savez; a compressed one
+        is refused): {member name without .npy: Tensor}, in the archive's
+        order."""
+        out, n = _PP(), ctypes.c_int()
+        _check(_lib.naasc_tensor_load_npz(_ctx, _b(path), ctypes.byref(out), ctypes.byref(n)))
+        tensors = {}
+        for i in range(n.value):  # each kept by its Tensor: its entry NULL for the list's destroy
+            t = cls(out[i])
+            out[i] = None
+            tensors[t.name] = t
+        _lib.naasc_tensor_list_destroy(out, n.value)
+        return tensors
 
     @classmethod
     def create(cls, dtype, shape, data=None):
@@ -321,6 +343,11 @@ class Stream:
         """Binds input name to a file: a NumPy .npy file if path ends in
         .npy, else a serialized ONNX TensorProto (.pb)."""
         _check(_lib.naasc_stream_bind_file(_ctx, self, _b(name), _b(path)))
+
+    def bind_npz(self, path):
+        """Binds every input from a NumPy .npz archive (numpy.savez): a member
+        NAME.npy per input NAME, no other member (naasc-run --inputs)."""
+        _check(_lib.naasc_stream_bind_npz(_ctx, self, _b(path)))
 
     def run(self, inputs=None, jit=False, reference=False, inner=False, counts=False,
             exact=False, numpy=False):

@@ -10,9 +10,12 @@ after what they are; the script removes the seeds it wrote before
 (seed-*) and leaves every other file of a corpus alone.  Needs numpy and
 python3-onnx (Debian's), and ../shared/validation/timeloop for the three
 cost-case seeds (copied: the MIT-licensed Timeloop cases of the shared
-validation set, see its README).
+validation set, see its README).  The NumPy seeds alone (no build needed):
+
+  cd tests/fuzz && python3 -c 'import gen_seeds; gen_seeds.npy_seeds()'
 """
 import glob
+import io
 import os
 import shutil
 import struct
@@ -26,6 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "golden"))
 import nir_models  # noqa: E402  (the small models of the IR golden tests)
 
 import numpy as np  # noqa: E402
+from numpy.lib import format as npformat  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 SEP = b"\n#%%\n"  # fuzz.h: fuzz_parts
@@ -50,6 +54,58 @@ def put(d, name, data):
 
 def run(*cmd, cwd=None):
     subprocess.run(list(cmd), check=True, cwd=cwd, stdout=subprocess.DEVNULL)
+
+
+def npy_seeds():
+    """NumPy files (fuzz_npy.c): a .npy of every dtype naasc reads, format 1.0, 2.0 and 3.0
+    headers, the refused ones (Fortran order, big-endian, another type, short data, a
+    malformed header), and .npz archives as numpy.savez writes them, with their refusals
+    (numpy.savez_compressed, a member not .npy, a duplicate, a truncated one)."""
+    import zipfile
+    d = corpus("npy")
+
+    def npy(a, version=None):
+        b = io.BytesIO()
+        if version:
+            npformat.write_array(b, a, version=version)
+        else:
+            np.save(b, a)
+        return b.getvalue()
+
+    for code in ("<f4", "<f2", "<f8", "u1", "i1", "<u2", "<i2", "<i4", "<i8", "<u4", "<u8", "?"):
+        a = (np.arange(6) % 3).astype(code).reshape(2, 3)
+        put(d, "%s.npy" % np.dtype(code).name, npy(a))
+    x = np.arange(4, dtype=np.float32)
+    put(d, "v2.npy", npy(x, (2, 0)))
+    put(d, "v3.npy", npy(x, (3, 0)))
+    put(d, "scalar.npy", npy(np.array(1.5, np.float32)))
+    put(d, "empty.npy", npy(np.zeros((0, 3), np.int32)))
+    put(d, "rank8.npy", npy(np.zeros((1,) * 8, np.uint8)))
+    put(d, "fortran.npy", npy(np.asfortranarray(np.ones((2, 3), np.float32))))
+    put(d, "big_endian.npy", npy(np.ones(3, ">f4")))
+    put(d, "complex.npy", npy(np.ones(2, np.complex64)))
+    put(d, "short_data.npy", npy(x)[:-2])
+    bad = bytearray(npy(x))
+    bad[bad.index(b"(4,")] = ord("[")
+    put(d, "bad_header.npy", bytes(bad))
+
+    def npz(members, compressed=False):
+        b = io.BytesIO()
+        (np.savez_compressed if compressed else np.savez)(b, **members)
+        return b.getvalue()
+
+    two = {"x": np.arange(6, dtype=np.float32).reshape(2, 3), "ids": np.array([1, 2, 3], np.int64)}
+    put(d, "savez.npz", npz(two))
+    put(d, "savez_one.npz", npz({"input": np.ones((1, 2, 2), np.float16)}))
+    put(d, "savez_empty.npz", npz({}))
+    put(d, "savez_compressed.npz", npz(two, compressed=True))
+    put(d, "savez_truncated.npz", npz(two)[:-30])
+    for tag, names in (("not_npy", ("x.npy", "notes.txt")), ("duplicate", ("x.npy", "x.npy"))):
+        b = io.BytesIO()
+        with zipfile.ZipFile(b, "w") as z:
+            for n in names:
+                z.writestr(n, npy(x))
+        put(d, tag + ".npz", b.getvalue())
 
 
 def main():
@@ -182,6 +238,8 @@ def main():
             nir = os.path.join(tmp, name + ".nir")
             run(naasc, onnx_path, "--emit=nir", "-o", nir)
             put(wt_d, name + ".nirw", open(nir, "rb").read() + SEP + open(nir + ".weights", "rb").read())
+
+        npy_seeds()
     finally:
         shutil.rmtree(tmp)
 
