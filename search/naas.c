@@ -1917,8 +1917,9 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
      * the template design nearest it (encode_template), or, if that breaks
      * the budget, at the centre with the budget's whole DRAM bandwidth and
      * a global buffer of every byte the register files leave.  So a search
-     * never ends worse than the template's form of its baseline, as scored
-     * (docs/search.md, "The start"). */
+     * never ends worse than the template's form of its baseline, as scored,
+     * nor (re-ranked at the end, below) at final effort (docs/search.md,
+     * "The start"). */
     Arch probe;
     bool fits = false;
     if (!o->sizing_only) {
