@@ -1912,6 +1912,9 @@ NaascStatus naasc_search_drive(NaascContext *ctx, const NaascSearchDriveOptions 
             "mapper effort per layer: %" PRId64 " evaluations, then %" PRId64
             ", the better kept (seed %" PRIu64 ")\n",
             r->effort.map_budget, r->effort.final_map_budget, r->effort.seed);
+    if (!o.fixed && r->nrerank > 0 && r->rerank[r->chosen].start)
+      fprintf(f, "the design is the search's start (the budget's form, docs/search.md \"The "
+                 "start\"): the search found nothing better at final effort\n");
     if (res.have_base)
       fprintf(f,
               "against %s itself, best mapping (--fixed=best; mapped with the same effort: EDP "

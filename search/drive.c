@@ -674,7 +674,11 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
   if (!o->fixed) {
     /* The designs mapped at final effort before choosing (naas.c): each
      * one's candidate score, final score (null: not mapped, its bound no
-     * better than a final score found) and bound; `chosen` indexes them. */
+     * better than a final score found) and bound; `chosen` indexes them;
+     * `start`: the design the search started from, re-ranked whatever its
+     * candidate rank.  chosen_is_start: the search found nothing better. */
+    json_key(&j, "chosen_is_start");
+    json_bool(&j, r->nrerank > 0 && r->rerank[r->chosen].start);
     json_key(&j, "rerank");
     json_array(&j, NULL);
     for (int t = 0; t < r->nrerank; t++) {
@@ -688,6 +692,8 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
       json_num(&j, "%.17g", q->bound);
       json_key(&j, "chosen");
       json_bool(&j, t == r->chosen);
+      json_key(&j, "start");
+      json_bool(&j, q->start);
       json_end(&j, NULL);
     }
     json_end(&j, NULL);

@@ -19,6 +19,10 @@
  * is left.  Every decoded mapping covers each dim exactly (perfect
  * factors); whether it fits the capacities is for cost_eval to say.
  *
+ * A search (es, random, genetic) that found no valid mapping in its budget
+ * falls back on the trivial mapping, everything temporal at DRAM, when it
+ * is valid (trivial_fallback): at most two evaluations beyond the budget.
+ *
  * Mapping constraints (Arch.cons) bind every strategy: each candidate is
  * projected onto them and checked before it is costed (mapper_eval, the
  * "constraints" section), so no mapping outside them is ever returned.
@@ -1158,6 +1162,47 @@ Rc mapper_check(const Problem *p, const Arch *a, Diag *d) {
   return rc;
 }
 
+/* The trivial mapping: every loop temporal at the outermost level (DRAM),
+ * nothing unrolled, so every on-chip level holds tiles of one word; each
+ * keeps what it may (all), or with all_keeps false only what it must. */
+static void trivial_mapping(const Problem *p, const Arch *a, bool all_keeps, Mapping *m) {
+  memset(m, 0, sizeof *m); /* padding too: mappings are compared and hashed as bytes */
+  m->nlevels = a->nlevels;
+  for (int l = 0; l < a->nlevels; l++) {
+    uint8_t allowed = a->level[l].keeps_allowed;
+    uint8_t keep = a->level[l].is_dram || l == 0
+                       ? (ACCEL_ALL_TENSORS & allowed ? ACCEL_ALL_TENSORS : allowed)
+                       : (uint8_t)((all_keeps ? allowed : 0) | a->level[l].keeps_required);
+    level_mapping_init(&m->level[l], keep);
+  }
+  for (int d = 0; d < NDIMS; d++) m->level[0].factor[d] = p->dim[d];
+}
+
+/* After a search that found no valid mapping (a small budget on a design
+ * whose rf holds a few words: the encoding's random decodes rarely leave
+ * every inner factor at 1), the trivial mapping, keeping all and then only
+ * the required tensors: when one is valid (within the constraints, which
+ * project it as any candidate), the layer has a mapping, poor but real.
+ * At most two evaluations beyond the budget, spent only where the budget
+ * found nothing, so no mapping the search did find changes. */
+static void trivial_fallback(const Problem *p, const Arch *a, const MapperOptions *o,
+                             MapResult *res, int *last_err) {
+  bool cons = mapcons_any(&a->cons);
+  for (int k = 0; k < 2 && !res->valid; k++) {
+    Mapping m;
+    CostResult c;
+    trivial_mapping(p, a, k == 0, &m);
+    int err = mapper_eval(p, a, cons, &m, &c);
+    res->evals++;
+    if (err != COST_OK) {
+      *last_err = err;
+      continue;
+    }
+    res->valid++;
+    mapresult_offer(res, &m, &c, fitness(&c, o->objective));
+  }
+}
+
 static Rc map_layer(const Problem *p, const Arch *a, const MapperOptions *o, MapResult *res,
                     Diag *d) {
   memset(res, 0, sizeof *res);
@@ -1221,6 +1266,7 @@ static Rc map_layer(const Problem *p, const Arch *a, const MapperOptions *o, Map
     res->restarts += cr.restarts;
     if (cr.valid) mapresult_offer(res, &cr.best, &cr.cost, cr.best_fitness);
   }
+  trivial_fallback(p, a, o, res, &last_err);
   if (!res->valid) {
     diag_error(d, p->name, "no valid mapping in %lld tries: the last failed with '%s' (%s)",
                (long long)res->evals, cost_error_name(last_err),

@@ -363,8 +363,12 @@ Rc nas_drive(const NasDriveOptions *dopt, const Arch *budget, const char *dir, N
   h.no.final_map_budget = dopt->final_map_budget;
   /* Each cell's accelerator search maps its best candidate alone at final
    * effort (no re-ranking, docs/nas.md): the network level scores hundreds
-   * of cells, and re-ranking would triple each one's final mapping. */
+   * of cells, and re-ranking would triple each one's final mapping.  Nor
+   * the start design (docs/search.md "Re-ranking"), which would double it
+   * where the start is not the best candidate: a cell's figure is its
+   * search's best candidate, as before. */
   h.no.rerank = 1;
+  h.no.no_rerank_start = true;
   h.no.seed = (uint64_t)seed;
   h.no.jobs = (int)jobs;
   h.no.cache = cache;

@@ -267,8 +267,11 @@ typedef struct {
   /* The best `rerank` distinct designs by candidate score are each mapped
    * by naas_map_design, the best final score chosen (naas.c, docs/search.md
    * "Re-ranking"); 0 = NAAS_DEFAULT_RERANK, 1 = the best candidate only,
-   * at most NAAS_TOP_MAX. */
+   * at most NAAS_TOP_MAX.  The start design is re-ranked too, one more
+   * when not among them (docs/search.md "Re-ranking"), unless
+   * no_rerank_start (the network search's cells: search/nas_drive.c). */
   int rerank;
+  bool no_rerank_start;
 } NaasOptions;
 
 void naas_options_default(NaasOptions *o);
@@ -335,10 +338,12 @@ typedef struct {
 
 /* One design of a search's re-ranking: its score as a candidate, its final
  * score (naas_map_design), or skipped: its lower bound was no better than a
- * final score already found, so it could not be chosen. */
+ * final score already found, so it could not be chosen.  start: the design
+ * the search started from (naas.c, docs/search.md "The start"), re-ranked
+ * whatever its rank as a candidate. */
 typedef struct {
   double candidate_score, final_score, bound;
-  bool skipped;
+  bool skipped, start;
 } NaasRerank;
 
 typedef struct {
@@ -368,9 +373,11 @@ typedef struct {
   NaasModelFigures model[NAAS_MAX_MODELS];
   Schedule *schedule; /* heap, one per model (NULL with NAAS_SCHED_LAYER); naas_result_free */
   /* naas_search only: the designs re-ranked at final effort, best candidate
-   * score first; `chosen` indexes the one whose final mappings r holds. */
+   * score first, then the start design if it is not among them (one more
+   * than NaasOptions.rerank); `chosen` indexes the one whose final mappings
+   * r holds. */
   int nrerank, chosen;
-  NaasRerank rerank[NAAS_TOP_MAX];
+  NaasRerank rerank[NAAS_TOP_MAX + 1];
 } NaasResult;
 
 /* Searches an accelerator within `budget` (its PEs, on-chip bytes and

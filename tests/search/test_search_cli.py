@@ -17,9 +17,12 @@ command (the reference):
     search.json has every candidate and the best of them is the result, the
     mapped IR names the searched design;
   - re-ranking (--rerank, default 3): the designs mapped again at final
-    effort are the best distinct candidates, best first, the result is the
-    best of their final scores, one not mapped has a bound no better than
-    it, and the first one's final score is the result of --rerank 1;
+    effort are the best distinct candidates, best first, then the start
+    design when not among them (one entry says `start`, with the logged
+    start's score), the result is the best of their final scores, one not
+    mapped has a bound no better than it, and the first one's final score
+    is that of --rerank 1's first, whose result is the better of it and the
+    start's;
   - equal effort: result.json records the mapper effort of the design and of
     the budget design it is compared with, and they are the same (the flags'
     budgets and seed); the baseline's figures are those of `--fixed` with
@@ -116,11 +119,18 @@ def main():
     # Re-ranking: the best 3 distinct designs (distinct designs: the k-th is
     # no better than the k-th best logged score), best first, the first the
     # search's best; the result is the best final score among them.
+    # Then the start design (the logged start, index -1), when it is not
+    # among the three, and exactly one entry says it is the start.
     rk = r.get("rerank", [])
     scores = sorted(c["score"] for c in log if c["valid"])
-    check(len(rk) == 3, f"three designs re-ranked ({len(rk)})")
+    start_among = any(q.get("start") for q in rk[:3])
+    check(len(rk) == (3 if start_among else 4), f"three designs re-ranked, then the start if not among them ({len(rk)})")
+    check(sum(1 for q in rk if q.get("start")) == 1, "one re-ranked design is the start")
+    check(log[0]["index"] == -1 and [q["candidate_score"] for q in rk if q.get("start")] == [log[0]["score"]],
+          "the start's entry has the logged start's candidate score")
+    check(r.get("chosen_is_start") == any(q["chosen"] and q.get("start") for q in rk), "chosen_is_start")
     check(rk and rk[0]["candidate_score"] == r["search_score"], "the first re-ranked is the search's best")
-    for k, q in enumerate(rk):
+    for k, q in enumerate(rk[:3]):
         check(q["candidate_score"] >= scores[k] and q["candidate_score"] in scores,
               f"re-ranked design {k}'s candidate score {q['candidate_score']} is a logged score, "
               f"no better than the {k}-th best")
@@ -130,6 +140,9 @@ def main():
             check(q["bound"] >= r["score"], f"design {k} not mapped: its bound is no better than the result")
         else:
             check(q["final_score"] <= q["candidate_score"], f"design {k}: final mapping no worse")
+    for q in rk[3:]:
+        if q["final_score"] is None:
+            check(q["bound"] >= r["score"], "the start not mapped: its bound is no better than the result")
     finals = [q["final_score"] for q in rk if q["final_score"] is not None]
     chosen = [k for k, q in enumerate(rk) if q["chosen"]]
     check(finals and r["score"] == min(finals) and len(chosen) == 1 and rk[chosen[0]]["final_score"] == r["score"],
@@ -182,9 +195,12 @@ def main():
     check(run("nobase", ["-j", "1", "--no-baseline", "--rerank", "1"]) == 0, "--no-baseline --rerank 1 run")
     nb = json.load(open(os.path.join(SCRATCH, "nobase", "result.json")))
     check("baseline" not in nb and "baseline_as_built" not in nb, "--no-baseline: no baseline in result.json")
-    check(len(nb["rerank"]) == 1 and rk and nb["score"] == rk[0]["final_score"],
-          f"--rerank 1 keeps the search's best candidate, mapped as the re-ranking mapped it "
-          f"({nb['score']} against {rk[0]['final_score'] if rk else None})")
+    nbf = [q["final_score"] for q in nb["rerank"] if q["final_score"] is not None]
+    check(len(nb["rerank"]) == (1 if nb["rerank"][0].get("start") else 2) and rk
+          and nb["rerank"][0]["final_score"] == rk[0]["final_score"] and nb["score"] == min(nbf),
+          f"--rerank 1 maps the search's best candidate as the re-ranking mapped it "
+          f"({nb['rerank'][0]['final_score']} against {rk[0]['final_score'] if rk else None}), then the start, "
+          f"and keeps the better ({nb['score']} of {nbf})")
 
     # Threads.
     check(run("j2", ["-j", "2"]) == 0, "run with -j 2")

@@ -9,9 +9,11 @@
  * mapping constraints (MapConstraints, ir/mapcons.c) the checks say yes and
  * no where they should, the repair projects onto the constraints and leaves
  * a mapping within them alone, and every strategy returns only mappings
- * within them, exhaustive's optimum among them included.  The architecture
- * is a made-up three-level toy (its numbers are test values, not hardware
- * figures).
+ * within them, exhaustive's optimum among them included.  A budget that
+ * finds no valid mapping falls back on the trivial one when it is valid
+ * (a 3-word RF at budget 50).  The architecture is a made-up three-level
+ * toy (its numbers are test values, not hardware figures; four levels in
+ * the fallback's test).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -675,6 +677,57 @@ static void test_order_classes(void) {
   CHECK(differ >= 50); /* and other swaps do matter */
 }
 
+/* A small mapper budget on a design whose RF holds 3 words (one each of W,
+ * I and O: the template's smallest rf) under a cluster buffer, as the
+ * template's form of nvdla-256 has them (GLB x 8 over G, N, K; cluster
+ * buffer of 512 words y 32 over G, N, C; the toy's test energies):
+ * SqueezeNet's first layer (K64 C3 P=Q=111 R=S=3, stride 2).  The
+ * encoding's random decodes rarely leave every RF factor at 1, and 50
+ * evaluations found no valid mapping.  The trivial mapping (everything
+ * temporal at DRAM, one-word tiles, every level keeping all) is then
+ * evaluated: valid, so the layer has a mapping, at one evaluation beyond
+ * the budget.  With a budget that finds a mapping, none is spent. */
+static void test_trivial_fallback(void) {
+  Arch a;
+  toy_arch(&a);
+  a.nlevels = 4;
+  a.level[3] = a.level[2];
+  strcpy(a.level[2].name, "CBUF");
+  a.level[2].capacity_words = 512;
+  a.level[2].instances = 8;
+  a.level[3].capacity_words = 3;
+  a.level[3].instances = 256;
+  a.level[1].fanout[AXIS_Y] = 1;
+  a.level[1].fanout[AXIS_X] = 8;
+  a.level[1].connectivity[AXIS_X] = (1u << DIM_G) | (1u << DIM_N) | (1u << DIM_K);
+  a.level[2].fanout[AXIS_Y] = 32;
+  a.level[2].connectivity[AXIS_Y] = (1u << DIM_G) | (1u << DIM_N) | (1u << DIM_C);
+  a.mac_instances = 256;
+  Problem p;
+  problem(&p, 64, 3, 111, 3);
+  p.stride[0] = p.stride[1] = 2;
+  Diag d;
+  diag_init(&d, NULL, "test");
+  MapperOptions o;
+  mapper_options_default(&o);
+  o.budget = 50;
+  MapResult r;
+  CHECK_EQ(mapper_run(&p, &a, &o, &r, &d), RC_OK);
+  CHECK_EQ(r.valid, 1);
+  CHECK_EQ(r.evals, 51);
+  CHECK_EQ(cost_check_mapping(&p, &a, &r.best, &d), RC_OK);
+  const Mapping *m = &r.best;
+  for (int dd = 0; dd < NDIMS; dd++) {
+    CHECK_EQ(m->level[0].factor[dd], p.dim[dd]);
+    CHECK_EQ(m->level[1].factor[dd] * m->level[2].factor[dd] * m->level[3].factor[dd], 1);
+  }
+  CHECK_EQ(m->level[3].keep, ACCEL_ALL_TENSORS);
+  o.budget = 2000; /* finds its own: the budget spent, no more */
+  CHECK_EQ(mapper_run(&p, &a, &o, &r, &d), RC_OK);
+  CHECK_EQ(r.evals, 2000);
+  CHECK(r.valid > 1);
+}
+
 int main(void) {
   RUN(test_cons_checks);
   RUN(test_cons_min_parallelism);
@@ -689,5 +742,6 @@ int main(void) {
   RUN(test_es_matches_exhaustive);
   RUN(test_deterministic);
   RUN(test_impossible);
+  RUN(test_trivial_fallback);
   TEST_END();
 }
