@@ -258,7 +258,7 @@ Rc npy_parse(const uint8_t *buf, size_t len, NpyArray *a, Diag *d) {
     return RC_BADINPUT;
   }
   /* descr: '<' or '=' (little-endian, as this host), '|' (not applicable) */
-  char canon[8];
+  char canon[16]; /* descr is at most 15 characters (descr[16] above) */
   snprintf(canon, sizeof canon, "%s", descr);
   if (canon[0] == '=') canon[0] = '<';
   if (canon[0] == '<' && canon[1] && canon[2] == '1' && !canon[3]) canon[0] = '|';
