@@ -179,6 +179,7 @@ def table(results, a, machine, pending=()):
                  "EDP vs random | bound on EDP gain | EDP vs as built | searched design | time of the 3 searches (s) | their evaluations |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     summary = []
+    skipped = []  # (budget, net, why): an as-built comparison the search could not make
     for budget, nets in results:
         rows = []
         for net, rr in nets:
@@ -193,6 +194,8 @@ def table(results, a, machine, pending=()):
             b = f.get("bound") if ok(f) else None
             bg = f["edp"] / b["edp"] if b else None
             ab = n.get("baseline_as_built") if ok(n) else None  # NAAS's baseline: the chip's own dataflow
+            if ok(n) and not ab and n.get("baseline_as_built_skipped"):
+                skipped.append((budget, net, n["baseline_as_built_skipped"]))
             asb = [ab["cycles"] / n["cycles"], ab["energy_pj"] / n["energy_pj"], ab["edp"] / n["edp"]] if ab else [None] * 3
             design = "-"
             if ok(n):
@@ -210,6 +213,10 @@ def table(results, a, machine, pending=()):
                          f"**{fmt(g[3])}** | **{fmt(g[4])}** | {fmt(g[5])} | **{fmt(g[8])}** | | | |")
             summary.append((budget, g))
     lines.append("")
+    for budget, net, why in skipped:  # a figure left out says so, and why
+        lines.append(f"EDP vs as built is n/a for {net} within {budget}, and the geomean leaves it out: "
+                     f"the chip's own dataflow cannot map the network (`{why.strip()}`).")
+        lines.append("")
     lines.append("Against NAAS's reported figures (speedup / energy saving over the baseline; NAAS used MAESTRO "
                  "and compared with each chip's own dataflow, our `as built`; `baseline` is the same chip "
                  "with the best mapping its connectivity allows):")

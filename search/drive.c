@@ -93,7 +93,7 @@ const char *naas_drive_mode(const NaasDriveOptions *o) {
  * a warning (no comparison); other errors are the run's. */
 static Rc drive_baseline(const NaasWorkload *w, const Arch *a, const char *what,
                          const NaasDriveOptions *o, const NaasResult *r, NaasResult *base,
-                         NaasRatios *q, bool *have, Diag *d) {
+                         NaasRatios *q, bool *have, char **skipped, Diag *d) {
   char *buf = NULL;
   size_t len = 0;
   Diag bd;
@@ -107,6 +107,11 @@ static Rc drive_baseline(const NaasWorkload *w, const Arch *a, const char *what,
   } else if (brc == RC_BADINPUT) { /* the budget design cannot map a layer: no comparison */
     diag_warn(d, o->budget, "the budget design (%s) is not compared with: %s", what,
               buf ? buf : "");
+    if (buf) /* for result.json: a comparison left out says why */
+      for (size_t n = strlen(buf); n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'); n--)
+        buf[n - 1] = '\0';
+    *skipped = buf;
+    buf = NULL;
   } else {
     if (d->out && buf) fputs(buf, d->out); /* the baseline's errors, where d reports */
     rc = brc;
@@ -129,10 +134,10 @@ Rc naas_drive(const NaasWorkload *w, const Arch *budget, const NaasDriveOptions 
   /* The budget design mapped with the searched design's effort: the same
    * options through naas_eval_fixed -> naas_map_design; free, then as built. */
   rc = drive_baseline(w, budget, "best mapping", o, &out->r, &out->base, &out->q, &out->have_base,
-                      d);
+                      &out->base_skipped, d);
   if (rc == RC_OK && o->as_built)
     rc = drive_baseline(w, o->as_built, "as built", o, &out->r, &out->built, &out->qb,
-                        &out->have_built, d);
+                        &out->have_built, &out->built_skipped, d);
   return rc;
 }
 
@@ -140,6 +145,8 @@ void naas_drive_free(NaasDriveResult *r) {
   naas_result_free(&r->r);
   naas_result_free(&r->base);
   naas_result_free(&r->built);
+  free(r->base_skipped);
+  free(r->built_skipped);
 }
 
 /* ---- files ------------------------------------------------------------------ */
@@ -714,6 +721,14 @@ static void write_result_json(FILE *f, const Arch *barch, const NaasDriveOptions
                   "the budget design with its chip's own dataflow (as_built: mapping "
                   "constraints and must_keep; --fixed=as-built), mapped with the same effort",
                   &res->built, &res->qb, mb[2]);
+  if (!res->have_base && res->base_skipped) { /* left out, and why */
+    json_key(&j, "baseline_skipped");
+    json_str(&j, res->base_skipped);
+  }
+  if (!res->have_built && res->built_skipped) {
+    json_key(&j, "baseline_as_built_skipped");
+    json_str(&j, res->built_skipped);
+  }
   if (res->have_base || res->have_built) {
     json_key(&j, "naas_compares_with");
     json_str(&j, "baseline_as_built"); /* NAAS's baselines are the chips' MAESTRO dataflows */

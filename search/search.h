@@ -453,6 +453,10 @@ typedef struct {
   bool have_built;  /* the budget design as built (o->as_built), mapped with r's effort: */
   NaasResult built; /* it, */
   NaasRatios qb;    /* and r against it (the kind of baseline NAAS's figures are against) */
+  /* Why a baseline is not compared with (have_base or have_built false
+   * because the budget design cannot map a layer): the mapper's message,
+   * malloc'd, for result.json; NULL otherwise. */
+  char *base_skipped, *built_skipped;
 } NaasDriveResult;
 
 void naas_drive_options_default(NaasDriveOptions *o); /* naas_options_default, one rank */

@@ -95,6 +95,14 @@ def gemm():
     return model("gemm", [n], [inp("a", [2, 8])], ["y"], [w("b", [5, 8]), w("c", [5])])
 
 
+def conv_patch():
+    """A ViT-style patch embedding: 16 x 16 kernel at stride 16 (more filter
+    rows than eyeriss's 12-row array: its as-built row-stationary dataflow
+    cannot map it)."""
+    n = helper.make_node("Conv", ["x", "w"], ["y"], name="patch", strides=[16, 16])
+    return model("conv_patch", [n], [inp("x", [1, 3, 32, 32])], ["y"], [w("w", [8, 3, 16, 16])])
+
+
 def matmul_2d():
     n = helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")
     return model("matmul_2d", [n], [inp("a", [3, 8])], ["y"], [w("b", [8, 4])])
@@ -398,7 +406,7 @@ def attention_mask_rank():
 MODELS = {
     "chain": chain,
     "conv": conv, "conv_depthwise": conv_depthwise, "conv_grouped": conv_grouped,
-    "conv_1d": conv_1d, "conv_transpose": conv_transpose, "conv_relu": conv_relu,
+    "conv_1d": conv_1d, "conv_patch": conv_patch, "conv_transpose": conv_transpose, "conv_relu": conv_relu,
     "gemm": gemm, "matmul_2d": matmul_2d, "matmul_batched_w2d": matmul_batched_w2d,
     "matmul_batched": matmul_batched, "matmul_vectors": matmul_vectors,
     "matmul_batch4d": matmul_batch4d, "matmul_bias": matmul_bias, "misc_ops": misc_ops, "maxpool": maxpool, "avgpool": avgpool,
