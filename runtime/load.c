@@ -1436,8 +1436,9 @@ static bool check_tile(Ld *L, RtLayer *ly, int i) {
 
 /* At a tile layer's sync (its mapping checked): home holds, at once, what
  * the layer reads and writes there, its other tiles at home and, kept at
- * home, every weight of the group (a lower bound of the cost model's
- * occupancy, which also holds what the overlap policy caches). */
+ * home, every weight of the group.  What earlier steps leave at home for
+ * later ones (the overlap policy's cache) is added at the group's end,
+ * when the later steps are known (check_kept). */
 static bool check_tile_capacity(Ld *L, RtLayer *ly) {
   RtProgram *p = L->p;
   const Level *hl = &p->arch.level[ly->home];
