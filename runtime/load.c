@@ -86,9 +86,31 @@ typedef struct {
   uint8_t **cells;    /* depth-first: per tensor, per (row, column): CELL_* */
   int64_t *tbox;      /* depth-first: per tensor, the current tile's box: r0 r1 c0 c1 */
   int64_t tile_words; /* the current tile's words at home so far */
+  /* Depth-first: the group's steps (tile layers) in stream order and the
+   * boxes of rows x columns each copies in, reads, writes and copies out at
+   * home, for the occupancy check at the group's end (check_kept). */
+  struct DStep {
+    int layer;   /* the tile layer's index */
+    size_t at;   /* its offset in the stream */
+    int box0;    /* its first box */
+    double base; /* check_tile_capacity's words (-1: not counted) */
+  } * steps;
+  int nsteps, capsteps;
+  struct DBox {
+    uint32_t tensor;
+    uint8_t kind; /* BOX_* */
+    int64_t b[4];
+  } * boxes;
+  int nboxes, capboxes;
+  size_t at; /* the offset set_where last named */
 } Ld;
 
-enum { CELL_VALID = 1, CELL_OUT = 2 }; /* at home (computed or copied in), copied out */
+/* Cells: at home (computed or copied in), copied out; for check_kept, live
+ * (its value is read by a later step) and counted (scratch). */
+enum { CELL_VALID = 1, CELL_OUT = 2, CELL_LIVE = 4, CELL_SEEN = 8 };
+/* A step's boxes, in the order it touches home: copy-in, reads, write,
+ * copy-out. */
+enum { BOX_CIN, BOX_READ, BOX_WRITE, BOX_COUT };
 
 /* "12.0 GiB"-style sizes for messages. */
 static const char *mem_str(char *buf, size_t n, int64_t bytes) {
@@ -127,6 +149,7 @@ static bool need_memory(Ld *L, int64_t bytes, const char *what) {
   } while (0)
 
 static void set_where(Ld *L, size_t off, const char *layer) {
+  L->at = off;
   if (layer)
     snprintf(L->where, sizeof L->where, "offset %zu (layer '%.80s')", off, layer);
   else
@@ -1042,6 +1065,128 @@ static bool reads(const Nest *n, uint32_t t) {
   return false;
 }
 
+/* Records a depth-first step (tile layer `layer`, at L->at) or a box of
+ * the current step; false when out of memory. */
+static bool push_step(Ld *L, int layer) {
+  if (L->nsteps == L->capsteps) {
+    int cap = L->capsteps ? L->capsteps * 2 : 64;
+    struct DStep *v = cap > (1 << 24) ? NULL : xrealloc(L->steps, sizeof *v * (size_t)cap);
+    if (!v) return false;
+    L->steps = v, L->capsteps = cap;
+  }
+  L->steps[L->nsteps++] = (struct DStep){layer, L->at, L->nboxes, -1};
+  return true;
+}
+
+static bool push_box(Ld *L, uint32_t t, int kind, const int64_t b[4]) {
+  if (b[1] <= b[0] || b[3] <= b[2]) return true;
+  if (L->nboxes == L->capboxes) {
+    int cap = L->capboxes ? L->capboxes * 2 : 256;
+    struct DBox *v = cap > (1 << 26) ? NULL : xrealloc(L->boxes, sizeof *v * (size_t)cap);
+    if (!v) return false;
+    L->boxes = v, L->capboxes = cap;
+  }
+  struct DBox *x = &L->boxes[L->nboxes++];
+  x->tensor = t, x->kind = (uint8_t)kind;
+  memcpy(x->b, b, sizeof x->b);
+  return true;
+}
+
+static void free_steps(Ld *L) {
+  xfree(L->steps), xfree(L->boxes);
+  L->steps = NULL, L->boxes = NULL;
+  L->nsteps = L->capsteps = L->nboxes = L->capboxes = 0;
+}
+
+/* Sets (on) or clears bit CELL_LIVE over box x; returns the words whose
+ * bit changed. */
+static int64_t set_live(Ld *L, const struct DBox *x, bool on) {
+  const RtTensor *T = &L->p->t[x->tensor];
+  uint8_t *c = L->cells[x->tensor];
+  int64_t n = 0;
+  for (int64_t i = x->b[0]; i < x->b[1]; i++)
+    for (int64_t j = x->b[2]; j < x->b[3]; j++) {
+      uint8_t *v = &c[i * T->dims[3] + j];
+      if (((*v & CELL_LIVE) != 0) == on) continue;
+      *v = on ? *v | CELL_LIVE : *v & ~CELL_LIVE;
+      n++;
+    }
+  return n * T->dims[0] * T->dims[1];
+}
+
+/* What home holds at each step of the depth-first group just read (its
+ * tile layers, in order): check_tile_capacity's count (what the step reads
+ * and writes at home, its other tiles, the group's weights with flag 8) plus
+ * every value at home from an earlier step that a later step reads before
+ * it is computed or copied in again: what the group keeps between its
+ * layers in a tile and, under cache-h or cache-all, what the overlap policy
+ * keeps for later tiles (the columns the next tile shares, the rows the next
+ * row of tiles shares), as the tiles' copies and halos say -- the stream
+ * does not name the policy, its steps show what is kept.  Found walking the
+ * steps backwards with a live bit per cell: live after step j are the cells
+ * a later step reads (or copies out) before one writes (or copies in) them.
+ * This is the cost model's occupancy (backend/schedule.c, slot_live and
+ * occ_fits) counted exactly per step instead of bounded: the model counts a
+ * slot's region (its largest rows x its largest columns over the tiles)
+ * from its writer to its last reader in the tile, and at every step its
+ * cache: depth x largest rows x largest column overlap under cache-h, plus
+ * depth x largest row overlap x all columns under cache-all (the last
+ * layer's output too); the cells counted here at a step are a subset of
+ * those, so a group the model says fits passes. */
+static bool check_kept(Ld *L) {
+  RtProgram *p = L->p;
+  const Level *hl = &p->arch.level[L->ghome];
+  int bad = -1;
+  double bad_words = 0;
+  int64_t bad_kept = 0, live = 0; /* live: words of the cells live after the step */
+  for (int s = L->nsteps - 1; s >= 0; s--) {
+    const struct DStep *st = &L->steps[s];
+    int e = s + 1 < L->nsteps ? L->steps[s + 1].box0 : L->nboxes;
+    /* Live values the step neither reads nor writes: kept at home across it. */
+    int64_t in = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (int k = st->box0; k < e; k++) {
+        const struct DBox *x = &L->boxes[k];
+        if (x->kind != BOX_READ && x->kind != BOX_WRITE) continue;
+        const RtTensor *T = &p->t[x->tensor];
+        uint8_t *c = L->cells[x->tensor];
+        for (int64_t i = x->b[0]; i < x->b[1]; i++)
+          for (int64_t j = x->b[2]; j < x->b[3]; j++) {
+            uint8_t *v = &c[i * T->dims[3] + j];
+            if (pass) {
+              *v &= (uint8_t)~CELL_SEEN;
+            } else if ((*v & (CELL_LIVE | CELL_SEEN)) == CELL_LIVE) {
+              *v |= CELL_SEEN;
+              in += T->dims[0] * T->dims[1];
+            }
+          }
+      }
+    double words = st->base + (double)(live - in);
+    if (st->base >= 0 && hl->capacity_words && words > (double)hl->capacity_words)
+      bad = s, bad_words = words, bad_kept = live - in; /* the first such step, reported below */
+    /* Backwards over the step: copy-out reads, the write and copy-in give new
+     * values, the reads need the old ones. */
+    for (int kind = BOX_COUT; kind >= BOX_CIN; kind--)
+      for (int k = st->box0; k < e; k++)
+        if (L->boxes[k].kind == kind) {
+          bool on = kind == BOX_COUT || kind == BOX_READ;
+          int64_t n = set_live(L, &L->boxes[k], on);
+          live += on ? n : -n;
+        }
+  }
+  if (bad < 0) return true;
+  const RtLayer *ly = &p->layers[L->steps[bad].layer];
+  set_where(L, L->steps[bad].at, ly->nest.name);
+  diag_error(L->d, L->where,
+             "depth-first group %u ('%s'..'%s'): at tile layer '%s' (tile %" PRId64
+             ") home level '%s' holds %" PRId64 " words, the tile's regions there and what the "
+             "group keeps at home for later steps (%" PRId64 " words: its overlap policy's cache "
+             "and values between its layers) need %.0f",
+             L->grp, p->layers[L->gfirst].nest.name, p->layers[L->glast].nest.name, ly->nest.name,
+             ly->tile_no, hl->name, hl->capacity_words, bad_kept, bad_words);
+  return false;
+}
+
 /* The end of the group being read.  A layer-by-layer group: at each of its
  * layers, the home level holds every tensor written in the group and still
  * read by a later layer of it, whole, beside the layer's tiles of its other
@@ -1108,11 +1253,13 @@ static bool end_group(Ld *L) {
                  "depth-first group %u ('%s'..'%s') has no tile layers", L->grp, f, z);
       ok = false;
     }
+    if (ok && !check_kept(L)) ok = false;
   }
   for (int t = 0; L->cells && t <= p->ntensors; t++) xfree(L->cells[t]);
   xfree(L->cells);
   L->cells = NULL;
   L->grp = 0, L->gtiles = 0;
+  free_steps(L);
   return ok;
 }
 
@@ -1207,7 +1354,7 @@ static bool check_tile(Ld *L, RtLayer *ly, int i) {
            ": its tiles must span them whole",
            n->name, ly->tile_no, x ? "columns" : "rows", got, od->bound);
   }
-  bool oom = false;
+  bool oom = !push_step(L, i);
   const Access *ia = mac ? rt_mac_access(n, TENSOR_I) : NULL;
   /* Copies in: inside I, at home from now on. */
   int64_t cin[4] = {ly->cin[0][0], ly->cin[0][1], ly->cin[1][0], ly->cin[1][1]};
@@ -1228,6 +1375,7 @@ static bool check_tile(Ld *L, RtLayer *ly, int i) {
     const RtTensor *T = &p->t[ia->tensor];
     uint8_t *c = cells_of(L, ia->tensor, &oom);
     if (c) mark(c, T, cin, CELL_VALID);
+    if (c && !push_box(L, ia->tensor, BOX_CIN, cin)) oom = true;
     ly->copy_in = box_words(T, cin);
   }
   /* The reads: every cell of a tensor at home must be there. */
@@ -1246,7 +1394,9 @@ static bool check_tile(Ld *L, RtLayer *ly, int i) {
            "..%" PRId64 ", columns %" PRId64 "..%" PRId64 " are read)",
            n->name, ly->tile_no, r, cc, T->name, b[0], b[1], b[2], b[3]);
     words += box_words(T, b);
+    if (!push_box(L, ac->tensor, BOX_READ, b)) oom = true;
   }
+  if (oom) FAIL("out of memory");
   /* The write: computed, at home from now on. */
   uint32_t ot = written(n);
   const RtTensor *TO = &p->t[ot];
@@ -1263,6 +1413,7 @@ static bool check_tile(Ld *L, RtLayer *ly, int i) {
   access_box(oa, n, TO, ob);
   mark(c, TO, ob, CELL_VALID);
   words += box_words(TO, ob);
+  if (!push_box(L, ot, BOX_WRITE, ob)) FAIL("out of memory");
   if (cout[1] > cout[0]) {
     int64_t r, cc;
     if (missing(c, TO, cout, CELL_VALID, &r, &cc))
@@ -1277,6 +1428,7 @@ static bool check_tile(Ld *L, RtLayer *ly, int i) {
                n->name, ly->tile_no, r2, c2, TO->name);
     mark(c, TO, cout, CELL_OUT);
     ly->copy_out = box_words(TO, cout);
+    if (!push_box(L, ot, BOX_COUT, cout)) FAIL("out of memory");
   }
   L->tile_words = words;
   return true;
@@ -1284,8 +1436,9 @@ static bool check_tile(Ld *L, RtLayer *ly, int i) {
 
 /* At a tile layer's sync (its mapping checked): home holds, at once, what
  * the layer reads and writes there, its other tiles at home and, kept at
- * home, every weight of the group (a lower bound of the cost model's
- * occupancy, which also holds what the overlap policy caches). */
+ * home, every weight of the group.  What earlier steps leave at home for
+ * later ones (the overlap policy's cache) is added at the group's end,
+ * when the later steps are known (check_kept). */
 static bool check_tile_capacity(Ld *L, RtLayer *ly) {
   RtProgram *p = L->p;
   const Level *hl = &p->arch.level[ly->home];
@@ -1297,6 +1450,8 @@ static bool check_tile_capacity(Ld *L, RtLayer *ly) {
         words += (double)pb->dim[DIM_G] * (double)pb->dim[DIM_K] * (double)pb->dim[DIM_C] *
                  (double)pb->dim[DIM_R] * (double)pb->dim[DIM_S];
     }
+  int i = (int)(ly - p->layers);
+  if (L->nsteps && L->steps[L->nsteps - 1].layer == i) L->steps[L->nsteps - 1].base = words;
   if (hl->capacity_words && words > (double)hl->capacity_words)
     FAIL("tile layer '%s' (tile %" PRId64 "): home level '%s' holds %" PRId64
          " words, the tile's regions there need %.0f",
@@ -1582,6 +1737,7 @@ Rc rt_load_capped(const uint8_t *buf, size_t len, const Arch *expect, int64_t ma
   if (!read_commands(L, &cc)) {
     for (int t = 0; L->cells && t <= p->ntensors; t++) xfree(L->cells[t]);
     xfree(L->cells);
+    free_steps(L);
     goto fail;
   }
   /* What rt_nlayers shows: every layer but the tile layers. */
