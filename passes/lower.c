@@ -24,6 +24,7 @@
 #include "frontend/frontend.h"
 #include "passes/passes.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 typedef struct {
@@ -264,6 +265,24 @@ static bool lower_gemm(Lower *L, const Node *nd) {
     for (int k = 0; k < C->rank; k++) ix(Bi, k, k == C->rank - 1 ? pos[DIM_K] : -1, 1, -1, 0, 0);
     n->has_bias = true;
   }
+  /* An operand that broadcasts over the batch G (a Linear's W on a batch of
+   * token sequences, or an A of batch 1) is indexed without G, but the cost
+   * model's problem has conv projections, where G indexes every tensor: it
+   * counts such an operand's tiles per batch, an upper bound on its traffic
+   * and buffer use (the runtime moves it once: golden
+   * run_moved_matmul_batched).  Said, not silent. */
+  if (!gemm && affine && gdim >= 0)
+    for (int op = 0; op < 2; op++) {
+      const Tensor *T = op ? B : A;
+      bool vec = op ? bvec : avec;
+      int k = vec ? -1 : gdim - obatch + (T->rank - 2); /* its dim aligned with G, if any */
+      if (k < 0 || T->dims[k] == 1)
+        diag_warn(L->d, nd->name,
+                  "MatMul operand '%s' broadcasts over the batch (G = %" PRId64
+                  "): the cost model counts its traffic and buffer use as if each batch read "
+                  "its own copy, an upper bound (docs/transformers.md, \"Broadcast operands\")",
+                  T->name, batch);
+    }
   Access *O = acc(n, ROLE_O, ACC_UPDATE, mt(L, nd->out[0]), orank);
   if (gemm) {
     ix(O, 0, pos[DIM_N], 1, -1, 0, 0);

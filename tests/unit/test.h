@@ -3,16 +3,35 @@
  * functions, lists them in main with RUN(), and ends with TEST_END(), which
  * prints "N passed, M failed" (the closing line ctest logs) and sets the
  * exit code.  A check that fails prints file:line and the values.
+ * Environment: NAASC_TEST_TIMES=1 prints each test function's CPU seconds;
+ * NAASC_TEST_SKIP=fn,fn,... skips those functions, saying so (the sanitizer
+ * build skips a few long ones whose code paths shorter tests cover, and the
+ * release build runs them: tests/CMakeLists.txt).
  */
 #ifndef NAASC_TEST_H
 #define NAASC_TEST_H
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int test_failed_checks;
-static int test_npassed, test_nfailed;
+static int test_npassed, test_nfailed, test_nskipped;
+
+/* Whether name is in the comma-separated list NAASC_TEST_SKIP. */
+static inline int test_skipped(const char *name) {
+  const char *l = getenv("NAASC_TEST_SKIP");
+  size_t n = strlen(name);
+  while (l && *l) {
+    const char *e = strchr(l, ',');
+    size_t m = e ? (size_t)(e - l) : strlen(l);
+    if (m == n && !strncmp(l, name, n)) return 1;
+    l = e ? e + 1 : NULL;
+  }
+  return 0;
+}
 
 #define CHECK(c)                                                            \
   do {                                                                      \
@@ -52,22 +71,32 @@ static int test_npassed, test_nfailed;
     }                                                                            \
   } while (0)
 
-#define RUN(fn)                           \
-  do {                                    \
-    int before_ = test_failed_checks;     \
-    fn();                                 \
-    if (test_failed_checks == before_) {  \
-      test_npassed++;                     \
-    } else {                              \
-      test_nfailed++;                     \
-      fprintf(stderr, "FAIL: %s\n", #fn); \
-    }                                     \
+#define RUN(fn)                                                                       \
+  do {                                                                                \
+    if (test_skipped(#fn)) {                                                          \
+      printf("skipped: %s (NAASC_TEST_SKIP)\n", #fn);                                 \
+      test_nskipped++;                                                                \
+      break;                                                                          \
+    }                                                                                 \
+    int before_ = test_failed_checks;                                                 \
+    clock_t t0_ = clock();                                                            \
+    fn();                                                                             \
+    if (getenv("NAASC_TEST_TIMES"))                                                   \
+      printf("time: %s %.2f CPU s\n", #fn, (double)(clock() - t0_) / CLOCKS_PER_SEC); \
+    if (test_failed_checks == before_) {                                              \
+      test_npassed++;                                                                 \
+    } else {                                                                          \
+      test_nfailed++;                                                                 \
+      fprintf(stderr, "FAIL: %s\n", #fn);                                             \
+    }                                                                                 \
   } while (0)
 
-#define TEST_END()                                                \
-  do {                                                            \
-    printf("%d passed, %d failed\n", test_npassed, test_nfailed); \
-    return test_nfailed ? 1 : 0;                                  \
+#define TEST_END()                                              \
+  do {                                                          \
+    printf("%d passed, %d failed", test_npassed, test_nfailed); \
+    if (test_nskipped) printf(", %d skipped", test_nskipped);   \
+    printf("\n");                                               \
+    return test_nfailed ? 1 : 0;                                \
   } while (0)
 
 #endif
