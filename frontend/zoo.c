@@ -853,7 +853,7 @@ static TensorId tf_reshape(ZooCtx *z, const char *name, TensorId x, int rank, co
 
 static TensorId tf_transpose(ZooCtx *z, const char *name, TensorId x, int rank, const int *perm) {
   if (!x) return 0;
-  int64_t d[NAASC_MAX_RANK];
+  int64_t d[NAASC_MAX_RANK] = {0};
   for (int k = 0; k < rank; k++) d[k] = z->m->tensors[x].dims[perm[k]];
   TensorId y;
   Node *n = tf_node1(z, OP_TRANSPOSE, name, x, rank, d, &y);
