@@ -1642,7 +1642,8 @@ const NestGroup *module_group_of(const Module *m, uint32_t i);
 Nest *module_add_nest(Module *m, NestKind kind, const char *name);
 /* The first access of n with role r, or NULL. */
 const Access *nest_access(const Nest *n, Role r);
-int64_t nest_macs(const Nest *n); /* product of dim bounds for NK_MAC, else 0 */
+/* Product of dim bounds for NK_MAC (INT64_MAX when it overflows), else 0. */
+int64_t nest_macs(const Nest *n);
 
 /* Text form (docs/ir.md). */
 void module_print(FILE *f, const Module *m);

@@ -174,7 +174,8 @@ Role role_find(const char *name) {
 int64_t nest_macs(const Nest *n) {
   if (n->kind != NK_MAC) return 0;
   int64_t p = 1;
-  for (int i = 0; i < n->ndims; i++) p *= n->dims[i].bound;
+  for (int i = 0; i < n->ndims; i++) /* saturates: a parsed nest's bounds may multiply past int64 */
+    if (!ck_mul_i64(p, n->dims[i].bound, &p)) return INT64_MAX;
   return p;
 }
 
