@@ -70,6 +70,12 @@ struct Optimizer {
   double *tmp;                            /* n*n scratch */
   double *block;                          /* one allocation for all of the above */
   size_t nblock;
+  /* B is the identity and D all ones (from the start until the first
+   * eigen-decomposition, which the mapper's short runs often never reach):
+   * B z and B^T v are then the vectors themselves, computed in O(n), with
+   * exactly the bits of the O(n^2) sums (each is +0, then the one non-zero
+   * term, then +-0 terms: 0.0 + v). */
+  bool ident;
 };
 
 const char *opt_name(OptKind k) {
@@ -138,6 +144,7 @@ Optimizer *opt_create(OptKind kind, int n, int popsize, double sigma0, uint64_t 
     o->B[(size_t)i * n + i] = 1;
     o->D[i] = 1;
   }
+  o->ident = true;
   /* Hansen's Table 1 defaults. */
   double sw = 0, sw2 = 0;
   for (int i = 0; i < o->mu; i++) {
@@ -182,6 +189,10 @@ static void sample(Optimizer *o, int i) {
   } else if (o->kind == OPT_CMAES) {
     double *z = o->tmp; /* n values */
     for (int k = 0; k < n; k++) z[k] = o->D[k] * rng_normal(&o->rng);
+    if (o->ident) {
+      for (int r = 0; r < n; r++) x[r] = clip01(o->mean[r] + o->sigma * (0.0 + z[r]));
+      return;
+    }
     /* x = mean + sigma B z, eight rows at a time: each row's sum still
      * runs over k in order (the same rounding), but the chains overlap. */
     int r = 0;
@@ -242,13 +253,19 @@ static void cmaes_tell(Optimizer *o, const int *idx) {
   /* C^{-1/2} step = B D^-1 B^T step */
   for (int k = 0; k < n; k++) {
     double s = 0;
-    for (int r = 0; r < n; r++) s += o->B[(size_t)r * n + k] * step[r];
+    if (o->ident)
+      s = 0.0 + step[k];
+    else
+      for (int r = 0; r < n; r++) s += o->B[(size_t)r * n + k] * step[r];
     cinv[k] = s / o->D[k];
   }
   double norm = 0;
   for (int r = 0; r < n; r++) {
     double s = 0;
-    for (int k = 0; k < n; k++) s += o->B[(size_t)r * n + k] * cinv[k];
+    if (o->ident)
+      s = 0.0 + cinv[r];
+    else
+      for (int k = 0; k < n; k++) s += o->B[(size_t)r * n + k] * cinv[k];
     o->ps[r] = (1 - o->cs) * o->ps[r] + sqrt(o->cs * (2 - o->cs) * o->mueff) * s;
     norm += o->ps[r] * o->ps[r];
   }
@@ -329,9 +346,11 @@ static void cmaes_tell(Optimizer *o, const int *idx) {
       o->C[(size_t)k * n + k] = o->B[(size_t)k * n + k] = 1;
       o->D[k] = 1;
     }
+    o->ident = true;
     return;
   }
   for (int k = 0; k < n; k++) o->D[k] = sqrt(ev[k] > 1e-20 ? ev[k] : 1e-20);
+  o->ident = false;
 }
 
 static void genetic_tell(Optimizer *o, const int *idx, const double *fit) {
@@ -431,5 +450,11 @@ bool opt_load(Optimizer *o, const void *buf, size_t len) {
   memcpy(&o->sigma, p, sizeof o->sigma);
   p += sizeof o->sigma;
   memcpy(o->block, p, sizeof(double) * o->nblock);
+  o->ident = true;
+  for (int r = 0; r < o->n && o->ident; r++) {
+    if (o->D[r] != 1) o->ident = false;
+    for (int k = 0; k < o->n; k++)
+      if (o->B[(size_t)r * o->n + k] != (r == k)) o->ident = false;
+  }
   return true;
 }
