@@ -76,6 +76,10 @@ struct Optimizer {
    * exactly the bits of the O(n^2) sums (each is +0, then the one non-zero
    * term, then +-0 terms: 0.0 + v). */
   bool ident;
+  /* B transposed (n*n, its own allocation: block is what a checkpoint
+   * holds), so that B z runs along contiguous rows, each x[r] still summed
+   * over k in order (the same bits). Set after each eigen-decomposition. */
+  double *bt;
 };
 
 const char *opt_name(OptKind k) {
@@ -98,6 +102,12 @@ bool opt_parse(const char *s, OptKind *k) {
  * proposal is in [0,1] whatever the state (opt_ask's contract). */
 static double clip01(double v) { return v > 0 ? (v < 1 ? v : 1) : 0; }
 
+static void transpose_b(Optimizer *o) {
+  int n = o->n;
+  for (int r = 0; r < n; r++)
+    for (int k = 0; k < n; k++) o->bt[(size_t)k * n + r] = o->B[(size_t)r * n + k];
+}
+
 Optimizer *opt_create(OptKind kind, int n, int popsize, double sigma0, uint64_t seed) {
   if (n < 1) return NULL;
   Optimizer *o = xcalloc(1, sizeof *o);
@@ -111,7 +121,10 @@ Optimizer *opt_create(OptKind kind, int n, int popsize, double sigma0, uint64_t 
   size_t nn = (size_t)n * (size_t)n;
   o->nblock = 3 * nn + 8 * (size_t)n + (size_t)o->lambda * (size_t)(n + 2) + (size_t)o->mu;
   o->block = xcalloc(o->nblock, sizeof(double));
-  if (!o->block) {
+  o->bt = xcalloc(nn, sizeof(double));
+  if (!o->block || !o->bt) {
+    xfree(o->block);
+    xfree(o->bt);
     xfree(o);
     return NULL;
   }
@@ -171,6 +184,7 @@ Optimizer *opt_create(OptKind kind, int n, int popsize, double sigma0, uint64_t 
 void opt_destroy(Optimizer *o) {
   if (!o) return;
   xfree(o->block);
+  xfree(o->bt);
   xfree(o);
 }
 
@@ -193,23 +207,16 @@ static void sample(Optimizer *o, int i) {
       for (int r = 0; r < n; r++) x[r] = clip01(o->mean[r] + o->sigma * (0.0 + z[r]));
       return;
     }
-    /* x = mean + sigma B z, eight rows at a time: each row's sum still
-     * runs over k in order (the same rounding), but the chains overlap. */
-    int r = 0;
-    for (; r + 8 <= n; r += 8) {
-      const double *b = o->B + (size_t)r * n;
-      double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      for (int k = 0; k < n; k++) {
-        double zk = z[k];
-        for (int q = 0; q < 8; q++) s[q] += b[(size_t)q * n + k] * zk;
-      }
-      for (int q = 0; q < 8; q++) x[r + q] = clip01(o->mean[r + q] + o->sigma * s[q]);
+    /* x = mean + sigma B z: every row's sum runs over k in order (the same
+     * rounding as row by row), all rows at once along B^T's rows. */
+    double *s = o->tmp + n; /* n more values */
+    for (int r = 0; r < n; r++) s[r] = 0;
+    for (int k = 0; k < n; k++) {
+      const double *b = o->bt + (size_t)k * n;
+      double zk = z[k];
+      for (int r = 0; r < n; r++) s[r] += b[r] * zk;
     }
-    for (; r < n; r++) {
-      double s = 0;
-      for (int k = 0; k < n; k++) s += o->B[(size_t)r * n + k] * z[k];
-      x[r] = clip01(o->mean[r] + o->sigma * s);
-    }
+    for (int r = 0; r < n; r++) x[r] = clip01(o->mean[r] + o->sigma * s[r]);
   } else { /* genetic: a fresh random individual */
     for (int k = 0; k < n; k++) x[k] = rng_uniform(&o->rng);
   }
@@ -351,6 +358,7 @@ static void cmaes_tell(Optimizer *o, const int *idx) {
   }
   for (int k = 0; k < n; k++) o->D[k] = sqrt(ev[k] > 1e-20 ? ev[k] : 1e-20);
   o->ident = false;
+  transpose_b(o);
 }
 
 static void genetic_tell(Optimizer *o, const int *idx, const double *fit) {
@@ -456,5 +464,6 @@ bool opt_load(Optimizer *o, const void *buf, size_t len) {
     for (int k = 0; k < o->n; k++)
       if (o->B[(size_t)r * o->n + k] != (r == k)) o->ident = false;
   }
+  transpose_b(o);
   return true;
 }
