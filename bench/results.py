@@ -31,8 +31,22 @@ with the least on-chip energy its operands need (docs/search.md).
 
   bench/results.py NAASC [--quick] [--budgets eyeriss,...] [--networks a,b]
                    [--schedule fused|layer] [--transformers] [--assume physical|naas]
-                   [--iterations N --popsize N --map-budget N] [--jobs N]
-                   [--work DIR] [--doc docs/results.md] [--no-doc]
+                   [--iterations N --popsize N --map-budget N] [--seeds 1,2,3]
+                   [--jobs N] [--parallel N] [--work DIR] [--doc docs/results.md] [--no-doc]
+
+--seeds: every search (naas, sizing-only, random) runs once per seed (each
+seed's baselines are the naas run's of that seed); each ratio is the median
+over the seeds with their range (min-max) beside it, the geomean row is the
+geomean of the medians with the range of the per-seed geomeans, and the
+design shown is the seed's whose EDP against the baseline is the median
+(the lower middle one for an even count).  --seed N is --seeds N.
+--parallel N: up to N naasc processes at once (each with --jobs threads),
+each run's CPU time still its own (os.wait4); on two cores `--parallel 2
+--jobs 1` keeps both busy through the serial parts of a search that one
+process with two threads leaves idle.  The section written is the mode's:
+between <!-- search:begin --> and <!-- search:end --> for --assume physical,
+<!-- search-naas:begin --> and <!-- search-naas:end --> for --assume naas
+(added after the first when missing).
 
 --schedule: how every design (searched, baseline, sizing-only, random) is
 scored: its best whole-network schedule (fused, naasc's default) or every
@@ -46,12 +60,12 @@ naasc's: 60 x 16, 1000).  Every run's command, time and evaluations are kept
 in WORK/runs.json and the table says exactly what was run.
 """
 import argparse
+import concurrent.futures
 import json
 import math
 import os
 import platform
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -83,10 +97,10 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
-def run(naasc, work, budget, net, mode, a):
-    out = os.path.join(work, f"{budget}.{net}.{mode}")
+def run(naasc, work, budget, net, mode, a, seed):
+    out = os.path.join(work, f"{budget}.{net}.{mode}" + (f".s{seed}" if len(a.seeds) > 1 else ""))
     cmd = [naasc, "--search", net, "--budget", budget, "-o", out, "--no-progress", "-q",
-           "--seed", str(a.seed), "--jobs", str(a.jobs), "--schedule", a.schedule, "--assume", a.assume]
+           "--seed", str(seed), "--jobs", str(a.jobs), "--schedule", a.schedule, "--assume", a.assume]
     cmd += ["--iterations", str(a.iterations), "--popsize", str(a.popsize), "--map-budget", str(a.map_budget)]
     if mode == "sizing":
         cmd += ["--sizing-only", "--no-baseline"]
@@ -96,24 +110,36 @@ def run(naasc, work, budget, net, mode, a):
     if os.path.exists(res):
         os.remove(res)  # never read a previous run's
     t0 = time.time()
-    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    # This child's own CPU time (user + sys, all its threads), also when
+    # other runs go on beside it (--parallel): os.wait4 on its pid.
+    with open(os.path.join(work, os.path.basename(out) + ".err"), "w+") as err:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read()
     wall = time.time() - t0
-    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+    cpu = ru.ru_utime + ru.ru_stime
     if p.returncode != 0:
-        print(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stderr}", file=sys.stderr)
-        return {"cmd": " ".join(cmd), "rc": p.returncode, "wall": wall, "cpu": cpu}
+        print(f"{' '.join(cmd)}: exit {p.returncode}\n{stderr}", file=sys.stderr)
+        return {"cmd": " ".join(cmd), "rc": p.returncode, "wall": wall, "cpu": cpu, "seed": seed}
     with open(os.path.join(out, "result.json")) as f:
         r = json.load(f)
     r["cmd"] = " ".join(cmd[1:]).replace(work + "/", "")
     r["rc"] = 0
     r["wall"] = wall
     r["cpu"] = cpu
+    r["seed"] = seed
     return r
 
 
 def check_effort(budget, net, rr, a):
+    """rr: mode -> one result per seed; each seed's sides are checked together."""
+    for si in range(len(a.seeds)):
+        check_effort_seed(budget, net, {m: rr[m][si] for m in rr}, a)
+
+
+def check_effort_seed(budget, net, rr, a):
     """Every side (the design, both baselines, sizing-only, random) was mapped
     and scheduled with one effort, the one asked for: the same mapper passes,
     seed, strategy and objective, and the schedule --schedule names (so fused
@@ -143,18 +169,36 @@ def fmt(x, nd=2):
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.{nd}f}x"
 
 
+def median(xs):
+    xs = sorted(x for x in xs if x is not None and math.isfinite(x))
+    if not xs:
+        return None
+    k = len(xs) // 2
+    return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    return f" ({min(xs):.2f}-{max(xs):.2f})" if len(xs) > 1 else ""
+
+
+def cell(xs):
+    """One seed: its ratio; several: the median and the range."""
+    return fmt(median(xs)) + (spread(xs) if len(xs) > 1 else "")
+
+
 def table(results, a, machine, pending=()):
     """The section's text; `pending`: budgets still to run (the doc is written
     after each budget, so a run stopped early leaves whole budgets only)."""
     lines = []
-    mode = "--quick" if a.quick else "default"
+    mode = ("--quick" if a.quick else "default") if (a.iterations, a.popsize, a.map_budget) in ((8, 12, 500), (60, 16, 1000)) else "custom"
     when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     lines.append(f"<!-- generated by: bench/results.py {' '.join(a.argv)} @ {a.commit} on {when}, {machine} -->")
     lines.append(f"Generated by `bench/results.py {' '.join(a.argv)}` (naasc at commit {a.commit}) on {machine}, "
                  f"{when}.")
     lines.append("")
     lines.append(f"Search settings ({mode}): {a.iterations} iterations x {a.popsize} candidates, "
-                 f"mapper budget {a.map_budget} per layer and candidate, seed {a.seed}, cost model `--assume {a.assume}`; random search gets "
+                 f"mapper budget {a.map_budget} per layer and candidate, " + (f"seed {a.seeds[0]}" if len(a.seeds) == 1 else f"seeds {', '.join(map(str, a.seeds))} (each cell: the median over the seeds and their range)") + f", cost model `--assume {a.assume}`; random search gets "
                  "the same number of candidates. Every design compared, the baseline (the budget design "
                  "itself: its sizes and connectivity, the best mapping they allow, result.json's `baseline`) included, "
                  f"is scored by the same scheduler (`--schedule {a.schedule}`: "
@@ -165,6 +209,10 @@ def table(results, a, machine, pending=()):
                  "`bound` is the most any design within the budget could gain in EDP under our cost model: "
                  "baseline EDP / (compulsory DRAM traffic at the budget's bandwidth, MACs on all its PEs, each MAC with the least on-chip energy its operands need (docs/search.md); "
                  + ("compulsory: the network's inputs, outputs and weights" if a.schedule == "fused" else "compulsory: every layer's inputs, outputs and weights") + ").")
+    cpu = sum(x.get("cpu") or 0 for x in a.log)
+    lines.append("")
+    lines.append(f"This run: {len(a.log)} searches, {(time.time() - a.t0) / 60:.1f} minutes of wall time, "
+                 f"{cpu:.0f} CPU s (user + sys of every naasc), {a.parallel} at a time with --jobs {a.jobs}.")
     if pending:
         argv = list(a.argv)
         if "--budgets" in argv:
@@ -176,41 +224,59 @@ def table(results, a, machine, pending=()):
                      f"those budgets are measured by `bench/results.py {' '.join(argv)}`.")
     lines.append("")
     lines.append("| budget | network | speedup | energy saving | EDP vs baseline | EDP vs sizing-only | "
-                 "EDP vs random | bound on EDP gain | EDP vs as built | searched design | time of the 3 searches (s) | their evaluations |")
+                 "EDP vs random | bound on EDP gain | EDP vs as built | searched design | "
+                 f"time of the {3 * len(a.seeds)} searches (s) | their evaluations |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     summary = []
     skipped = []  # (budget, net, why): an as-built comparison the search could not make
+    ok = lambda x: x and x.get("rc") == 0
+    nseeds = len(a.seeds)
     for budget, nets in results:
-        rows = []
+        rows = []  # per network: per seed, the nine ratios
         for net, rr in nets:
-            n, s, r = rr.get("naas"), rr.get("sizing"), rr.get("random")
-            ok = lambda x: x and x.get("rc") == 0
-            f = dict(n["baseline"], rc=0, bound=n.get("bound")) if ok(n) and "baseline" in n else None
-            sp = f["cycles"] / n["cycles"] if ok(f) and ok(n) else None
-            en = f["energy_pj"] / n["energy_pj"] if ok(f) and ok(n) else None
-            edp = f["edp"] / n["edp"] if ok(f) and ok(n) else None
-            vs_s = s["edp"] / n["edp"] if ok(s) and ok(n) else None
-            vs_r = r["edp"] / n["edp"] if ok(r) and ok(n) else None
-            b = f.get("bound") if ok(f) else None
-            bg = f["edp"] / b["edp"] if b else None
-            ab = n.get("baseline_as_built") if ok(n) else None  # NAAS's baseline: the chip's own dataflow
-            if ok(n) and not ab and n.get("baseline_as_built_skipped"):
-                skipped.append((budget, net, n["baseline_as_built_skipped"]))
-            asb = [ab["cycles"] / n["cycles"], ab["energy_pj"] / n["energy_pj"], ab["edp"] / n["edp"]] if ab else [None] * 3
-            design = "-"
-            if ok(n):
-                lv = n["arch"]["levels"]
-                axes = [f"{x}[{c}]" for L in lv for x, c in zip(L["fanout"], L["connectivity"]) if x > 1]
-                design = f"{n['arch']['pes']} PEs {' x '.join(axes)}, rf {lv[-1]['capacity_words']} w, glb {lv[1]['capacity_words']} w"
-            secs = sum(x["seconds"] for x in (n, s, r) if ok(x))
-            evals = sum(x["evals"] for x in (n, s, r) if ok(x))
-            lines.append(f"| {budget} | {net} | {fmt(sp)} | {fmt(en)} | {fmt(edp)} | {fmt(vs_s)} | {fmt(vs_r)} | "
-                         f"{fmt(bg)} | {fmt(asb[2])} | {design} | {secs:.0f} | {evals:,} |")
-            rows.append((sp, en, edp, vs_s, vs_r, bg, *asb))
+            per_seed, designs = [], []
+            for si in range(nseeds):
+                n, s, r = (rr[m][si] if rr.get(m) else None for m in ("naas", "sizing", "random"))
+                f = dict(n["baseline"], rc=0, bound=n.get("bound")) if ok(n) and "baseline" in n else None
+                sp = f["cycles"] / n["cycles"] if ok(f) and ok(n) else None
+                en = f["energy_pj"] / n["energy_pj"] if ok(f) and ok(n) else None
+                edp = f["edp"] / n["edp"] if ok(f) and ok(n) else None
+                vs_s = s["edp"] / n["edp"] if ok(s) and ok(n) else None
+                vs_r = r["edp"] / n["edp"] if ok(r) and ok(n) else None
+                b = f.get("bound") if ok(f) else None
+                bg = f["edp"] / b["edp"] if b else None
+                ab = n.get("baseline_as_built") if ok(n) else None  # NAAS's baseline: the chip's own dataflow
+                if si == 0 and ok(n) and not ab and n.get("baseline_as_built_skipped"):
+                    skipped.append((budget, net, n["baseline_as_built_skipped"]))
+                asb = [ab["cycles"] / n["cycles"], ab["energy_pj"] / n["energy_pj"], ab["edp"] / n["edp"]] if ab else [None] * 3
+                design = "-"
+                if ok(n):
+                    lv = n["arch"]["levels"]
+                    axes = [f"{x}[{c}]" for L in lv for x, c in zip(L["fanout"], L["connectivity"]) if x > 1]
+                    design = f"{n['arch']['pes']} PEs {' x '.join(axes)}, rf {lv[-1]['capacity_words']} w, glb {lv[1]['capacity_words']} w"
+                secs = sum(x["seconds"] for x in (n, s, r) if ok(x))
+                evals = sum(x["evals"] for x in (n, s, r) if ok(x))
+                per_seed.append([sp, en, edp, vs_s, vs_r, bg, *asb])
+                designs.append((edp, design, secs, evals, a.seeds[si]))
+            # the design of the seed whose EDP gain is the median (lower middle)
+            ranked = sorted((d for d in designs if d[0] is not None), key=lambda d: d[0])
+            med = ranked[(len(ranked) - 1) // 2] if ranked else (None, "-", 0, 0, a.seeds[0])
+            cells = [cell([ps[k] for ps in per_seed]) for k in range(9)]
+            design = med[1] + (f" (seed {med[4]})" if nseeds > 1 else "")
+            secs = sum(d[2] for d in designs)
+            evals = sum(d[3] for d in designs)
+            lines.append(f"| {budget} | {net} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {cells[4]} | "
+                         f"{cells[5]} | {cells[8]} | {design} | {secs:.0f} | {evals:,} |")
+            rows.append(per_seed)
         if rows:
-            g = [geomean([r[k] for r in rows if r[k] is not None]) for k in range(9)]
-            lines.append(f"| **{budget}** | **geomean** | **{fmt(g[0])}** | **{fmt(g[1])}** | **{fmt(g[2])}** | "
-                         f"**{fmt(g[3])}** | **{fmt(g[4])}** | {fmt(g[5])} | **{fmt(g[8])}** | | | |")
+            # geomean over networks of the per-network medians; the range is
+            # that of the per-seed geomeans
+            g = [geomean([median([ps[k] for ps in per_seed]) for per_seed in rows]) for k in range(9)]
+            gs = [[geomean([per_seed[si][k] for per_seed in rows if per_seed[si][k] is not None])
+                   for si in range(nseeds)] for k in range(9)]
+            gc = [fmt(g[k]) + (spread(gs[k]) if nseeds > 1 else "") for k in range(9)]
+            lines.append(f"| **{budget}** | **geomean** | **{gc[0]}** | **{gc[1]}** | **{gc[2]}** | "
+                         f"**{gc[3]}** | **{gc[4]}** | {gc[5]} | **{gc[8]}** | | | |")
             summary.append((budget, g))
     lines.append("")
     for budget, net, why in skipped:  # a figure left out says so, and why
@@ -234,12 +300,15 @@ def table(results, a, machine, pending=()):
     return "\n".join(lines)
 
 
-def splice(doc, body):
-    begin, end = "<!-- search:begin -->", "<!-- search:end -->"
+def splice(doc, body, section="search"):
+    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
     text = open(doc).read() if os.path.exists(doc) else ""
-    if begin not in text or end not in text:
-        text = ("# Results\n\n## Accelerator search (naasc --search)\n\n" + begin + "\n" + end +
+    if "<!-- search:begin -->" not in text or "<!-- search:end -->" not in text:
+        text = ("# Results\n\n## Accelerator search (naasc --search)\n\n<!-- search:begin -->\n<!-- search:end -->"
                 "\n\n## Network search\n\n<!-- nas:begin -->\n<!-- nas:end -->\n")
+    if begin not in text or end not in text:  # the --assume naas section: after the first
+        text = text.replace("<!-- search:end -->", "<!-- search:end -->\n\n### Under NAAS's assumptions (`--assume naas`)\n\n"
+                            + begin + "\n" + end, 1)
     pre, rest = text.split(begin, 1)
     _, post = rest.split(end, 1)
     tmp = doc + ".tmp"
@@ -259,7 +328,9 @@ def main():
     ap.add_argument("--iterations", type=int)
     ap.add_argument("--popsize", type=int)
     ap.add_argument("--map-budget", type=int)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--seeds", help="comma-separated seeds (default: --seed, or 1)")
+    ap.add_argument("--parallel", type=int, default=1, help="naasc processes at once")
     ap.add_argument("--schedule", choices=("fused", "layer"), default="fused")
     ap.add_argument("--assume", choices=("physical", "naas"), default="physical")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -268,6 +339,15 @@ def main():
     ap.add_argument("--no-doc", action="store_true")
     a = ap.parse_args()
     a.argv = [x for x in sys.argv[2:]]
+    if a.seeds and a.seed is not None:
+        ap.error("give --seed or --seeds, not both")
+    try:
+        a.seeds = [int(x) for x in a.seeds.split(",")] if a.seeds else [a.seed if a.seed is not None else 1]
+    except ValueError:
+        ap.error(f"--seeds {a.seeds}: give comma-separated integers")
+    if len(set(a.seeds)) != len(a.seeds) or a.parallel < 1:
+        ap.error("--seeds must be distinct and --parallel at least 1")
+    section = "search" if a.assume == "physical" else "search-naas"
     a.iterations = a.iterations or (8 if a.quick else 60)
     a.popsize = a.popsize or (12 if a.quick else 16)
     a.map_budget = a.map_budget or (500 if a.quick else 1000)
@@ -290,31 +370,39 @@ def main():
     if budgets:  # run in the order --budgets gives (the table keeps NAAS's)
         todo.sort(key=lambda x: budgets.index(x[0]))
     results, log = [], []
+    a.log, a.t0 = log, time.time()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=a.parallel)
     for bi, (budget, nets) in enumerate(todo):
+        nets = [n for n in nets if not networks or n in networks]
+        # every run of the budget at once (up to --parallel at a time), in
+        # the order network, seed, mode; results are taken in that order
+        futs = {(net, si, mode): pool.submit(run, a.naasc, a.work, budget, net, mode, a, seed)
+                for net in nets for si, seed in enumerate(a.seeds) for mode in ("naas", "sizing", "random")}
         done = []
         for net in nets:
-            if networks and net not in networks:
-                continue
-            rr = {}
-            for mode in ("naas", "sizing", "random"):
-                rr[mode] = run(a.naasc, a.work, budget, net, mode, a)
-                log.append({"budget": budget, "network": net, "mode": mode, **{k: rr[mode].get(k) for k in
-                            ("cmd", "rc", "wall", "cpu", "seconds", "evals", "candidates", "edp", "energy_pj", "cycles")}})
-                print(f"{budget} {net} {mode}: EDP {rr[mode].get('edp')} in {rr[mode]['wall']:.1f} s "
-                      f"({rr[mode]['cpu']:.1f} CPU s)", flush=True)
-                with open(os.path.join(a.work, "runs.json"), "w") as f:
-                    json.dump(log, f, indent=1)
+            rr = {m: [] for m in ("naas", "sizing", "random")}
+            for si, seed in enumerate(a.seeds):
+                for mode in ("naas", "sizing", "random"):
+                    x = futs[(net, si, mode)].result()
+                    rr[mode].append(x)
+                    log.append({"budget": budget, "network": net, "mode": mode, **{k: x.get(k) for k in
+                                ("seed", "cmd", "rc", "wall", "cpu", "seconds", "evals", "candidates", "edp", "energy_pj", "cycles")}})
+                    print(f"{budget} {net} {mode} seed {seed}: EDP {x.get('edp')} in {x['wall']:.1f} s "
+                          f"({x['cpu']:.1f} CPU s)", flush=True)
+                    with open(os.path.join(a.work, "runs.json"), "w") as f:
+                        json.dump(log, f, indent=1)
             check_effort(budget, net, rr, a)
             done.append((net, rr))
         results.append((budget, done))
         results.sort(key=lambda x: order.index(x[0]))
         pending = [b for b, _ in todo[bi + 1:]]
         if pending and not a.no_doc:  # a run stopped early leaves its whole budgets in the doc
-            splice(os.path.abspath(a.doc), table(results, a, machine, pending))
+            splice(os.path.abspath(a.doc), table(results, a, machine, pending), section)
+    pool.shutdown()
     body = table(results, a, machine)
     print(body)
     if not a.no_doc:
-        splice(os.path.abspath(a.doc), body)
+        splice(os.path.abspath(a.doc), body, section)
     return 0 if all(x["rc"] == 0 for x in log) else 1
 
 
