@@ -52,16 +52,64 @@ int mapspace_dim(const Arch *a) {
   return a->nlevels * (NDIMS + NDIMS + NTENSORS) + count_axes(a, lev, ax) * (NDIMS + 2);
 }
 
-/* The divisor of e nearest to target in log scale, among those <= cap. */
+/* The divisors of e, each with its logarithm, in the order the nearest one
+ * is looked for: f then e / f for f = 1, 2, ... while f * f <= e.  Decoding
+ * runs once per mapper evaluation with the same few extents, so they are
+ * kept per thread (direct-mapped by e); an e with more divisors than a slot
+ * holds is enumerated each time. */
+#define DIV_SLOTS 64
+#define DIV_MAX 64
+typedef struct {
+  int64_t e;
+  int n;
+  int64_t div[DIV_MAX];
+  double lg[DIV_MAX];
+} DivList;
+
+static const DivList *divisors_of(int64_t e) {
+  static _Thread_local DivList memo[DIV_SLOTS];
+  DivList *s = &memo[(uint64_t)e * 0x9e3779b97f4a7c15ULL >> 58];
+  if (s->e == e && s->n > 0) return s;
+  s->e = e;
+  s->n = 0;
+  for (int64_t f = 1; f * f <= e; f++) {
+    if (e % f) continue;
+    if (s->n + 2 > DIV_MAX) {
+      s->n = 0;
+      return NULL;
+    }
+    int64_t c2[2] = {f, e / f};
+    for (int k = 0; k < 2; k++) {
+      s->div[s->n] = c2[k];
+      s->lg[s->n++] = log((double)c2[k]);
+    }
+  }
+  return s;
+}
+
+/* The divisor of e nearest to target in log scale, among those <= cap
+ * (ties: the smaller). */
 static int64_t divisor_near(int64_t e, double target, int64_t cap) {
   int64_t best = 1;
-  double bd = 1e300;
+  double bd = 1e300, lt = log(target);
+  const DivList *s = divisors_of(e);
+  if (s) {
+    for (int i = 0; i < s->n; i++) {
+      if (s->div[i] > cap) continue;
+      double dist = fabs(s->lg[i] - lt);
+      if (dist < bd || (dist == bd && s->div[i] < best)) {
+        bd = dist;
+        best = s->div[i];
+      }
+    }
+    return best;
+  }
   for (int64_t f = 1; f * f <= e; f++) {
     if (e % f) continue;
     int64_t c2[2] = {f, e / f};
     for (int k = 0; k < 2; k++) {
       if (c2[k] > cap) continue;
-      double dist = fabs(log((double)c2[k]) - log(target));
+      double dist = fabs(log((double)c2[k]) - lt);
       if (dist < bd || (dist == bd && c2[k] < best)) {
         bd = dist;
         best = c2[k];
