@@ -702,10 +702,14 @@ static Rc options_setup(Call *cp, NaascCompileOptions *o, NaascDiagnosticFn list
   setvbuf(o->dump, NULL, _IONBF, 0);
   o->drv.pm.dump = o->dump;
   /* With a target naasc's named pipelines map the layers too (naasc-opt's
-   * -O0 and -O2 are what they name). */
-  if (!o->opt && o->drv.target && strcmp(o->drv.pipeline, PIPELINE_O2) == 0)
+   * -O0 and -O2 are what they name); a pipeline given with -p runs as
+   * written, even when it reads as a named one ('lower,verify' on a mapped
+   * .nir keeps its mappings). */
+  if (!o->opt && o->drv.target && !o->drv.pipeline_given &&
+      strcmp(o->drv.pipeline, PIPELINE_O2) == 0)
     o->drv.pipeline = PIPELINE_O2_MAP;
-  if (!o->opt && o->drv.target && strcmp(o->drv.pipeline, PIPELINE_O0) == 0)
+  if (!o->opt && o->drv.target && !o->drv.pipeline_given &&
+      strcmp(o->drv.pipeline, PIPELINE_O0) == 0)
     o->drv.pipeline = PIPELINE_O0_MAP;
   TextSink sink = {listing, user};
   cookie_io_functions_t lio = {.write = sink_write, .close = no_close};

@@ -130,9 +130,10 @@ Rc pm_run(const Pipeline *pl, Program *p, const PMOptions *o, Diag *d);
  * --jobs=N, and every pm_parse_flag instrumentation flag. */
 typedef struct {
   const char *pipeline;
-  const char *target; /* --target NAME|FILE */
-  int assume;         /* --assume physical|naas: ArchAssume applied to the target */
-  int jobs;           /* --jobs N */
+  bool pipeline_given; /* -p/--pass-pipeline: run as written (a named one may gain map) */
+  const char *target;  /* --target NAME|FILE */
+  int assume;          /* --assume physical|naas: ArchAssume applied to the target */
+  int jobs;            /* --jobs N */
   bool print_pipeline, list_passes;
   const char *plugins[16];
   int nplugins;

@@ -558,9 +558,9 @@ void driver_options_default(DriverOptions *o, const char *pipeline) {
 int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) {
   const char *a = argv[*i];
   if (strcmp(a, "-O0") == 0)
-    o->pipeline = PIPELINE_O0;
+    o->pipeline = PIPELINE_O0, o->pipeline_given = false;
   else if (strcmp(a, "-O2") == 0)
-    o->pipeline = PIPELINE_O2;
+    o->pipeline = PIPELINE_O2, o->pipeline_given = false;
   else if (strcmp(a, "--print-pipeline") == 0)
     o->print_pipeline = true;
   else if (strcmp(a, "--list-passes") == 0)
@@ -577,6 +577,7 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) 
       o->plugins[o->nplugins++] = v;
     } else {
       o->pipeline = v;
+      o->pipeline_given = true;
     }
   } else if (strcmp(a, "--target") == 0 || strcmp(a, "--jobs") == 0 || strcmp(a, "-j") == 0) {
     if (*i + 1 >= argc) {
@@ -614,9 +615,10 @@ int driver_parse_flag(DriverOptions *o, int argc, char **argv, int *i, Diag *d) 
       diag_error(d, NULL, "--jobs takes 1 to 64 threads, not '%s'", a);
       return -1;
     }
-  } else if ((a = flag_val(argv[*i], "--pass-pipeline")))
+  } else if ((a = flag_val(argv[*i], "--pass-pipeline"))) {
     o->pipeline = a;
-  else if ((a = flag_val(argv[*i], "--load-pass-plugin"))) {
+    o->pipeline_given = true;
+  } else if ((a = flag_val(argv[*i], "--load-pass-plugin"))) {
     if (o->nplugins == 16) {
       diag_error(d, NULL, "more than 16 plugins");
       return -1;

@@ -59,7 +59,7 @@ static uint64_t fnv1a(const uint8_t *p, size_t n) {
   return h;
 }
 
-Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *top,
+Rc naas_ckpt_write(const char *path, const NaasCkpt *h, Optimizer *opt, const double *top,
                    const NaasCandidate *log, Diag *d) {
   size_t olen = (size_t)h->optlen, xlen = sizeof(double) * (size_t)h->ntop * (size_t)(1 + h->dim),
          llen, len;

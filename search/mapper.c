@@ -6,8 +6,8 @@
  *   - 8 loop-order importances: the dims sorted by importance, highest
  *     outermost, give the temporal order;
  *   - 8 tiling ratios: the level's temporal factor of dim d is the divisor
- *     of d's remaining extent E nearest to E^ratio (a ratio of the layer
- *     dimension, so one vector fits every layer);
+ *     of d's remaining extent E nearest to E^ratio in log scale (a ratio of
+ *     the layer dimension, so one vector fits every layer);
  *   - per array axis with fan-out > 1: 8 spatial importances and 2 fill
  *     ratios: the most important dim the axis' connectivity allows is
  *     unrolled by a divisor of its remaining extent chosen by the first
@@ -52,16 +52,64 @@ int mapspace_dim(const Arch *a) {
   return a->nlevels * (NDIMS + NDIMS + NTENSORS) + count_axes(a, lev, ax) * (NDIMS + 2);
 }
 
-/* The divisor of e nearest to target in log scale, among those <= cap. */
-static int64_t divisor_near(int64_t e, double target, int64_t cap) {
+/* The divisors of e, each with its logarithm, in the order the nearest one
+ * is looked for: f then e / f for f = 1, 2, ... while f * f <= e.  Decoding
+ * runs once per mapper evaluation with the same few extents, so they are
+ * kept per thread (direct-mapped by e); an e with more divisors than a slot
+ * holds is enumerated each time. */
+#define DIV_SLOTS 64
+#define DIV_MAX 64
+typedef struct {
+  int64_t e;
+  int n;
+  int64_t div[DIV_MAX];
+  double lg[DIV_MAX];
+} DivList;
+
+static const DivList *divisors_of(int64_t e) {
+  static _Thread_local DivList memo[DIV_SLOTS];
+  DivList *s = &memo[(uint64_t)e * 0x9e3779b97f4a7c15ULL >> 58];
+  if (s->e == e && s->n > 0) return s;
+  s->e = e;
+  s->n = 0;
+  for (int64_t f = 1; f * f <= e; f++) {
+    if (e % f) continue;
+    if (s->n + 2 > DIV_MAX) {
+      s->n = 0;
+      return NULL;
+    }
+    int64_t c2[2] = {f, e / f};
+    for (int k = 0; k < 2; k++) {
+      s->div[s->n] = c2[k];
+      s->lg[s->n++] = log((double)c2[k]);
+    }
+  }
+  return s;
+}
+
+/* The divisor of e nearest, in log scale, to the value whose logarithm is
+ * lt, among those <= cap (ties: the smaller). */
+static int64_t divisor_near_log(int64_t e, double lt, int64_t cap) {
   int64_t best = 1;
   double bd = 1e300;
+  const DivList *s = divisors_of(e);
+  if (s) {
+    for (int i = 0; i < s->n; i++) {
+      if (s->div[i] > cap) continue;
+      double dist = fabs(s->lg[i] - lt);
+      if (dist < bd || (dist == bd && s->div[i] < best)) {
+        bd = dist;
+        best = s->div[i];
+      }
+    }
+    return best;
+  }
   for (int64_t f = 1; f * f <= e; f++) {
     if (e % f) continue;
     int64_t c2[2] = {f, e / f};
     for (int k = 0; k < 2; k++) {
       if (c2[k] > cap) continue;
-      double dist = fabs(log((double)c2[k]) - log(target));
+      double dist = fabs(log((double)c2[k]) - lt);
       if (dist < bd || (dist == bd && c2[k] < best)) {
         bd = dist;
         best = c2[k];
@@ -69,6 +117,16 @@ static int64_t divisor_near(int64_t e, double target, int64_t cap) {
     }
   }
   return best;
+}
+
+static int64_t divisor_near(int64_t e, double target, int64_t cap) {
+  return divisor_near_log(e, log(target), cap);
+}
+
+/* log(e) (from the divisor lists when e has one). */
+static double log_of(int64_t e) {
+  const DivList *s = divisors_of(e);
+  return s ? s->lg[1] : log((double)e); /* the list starts 1, e */
 }
 
 void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *m) {
@@ -125,7 +183,7 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
       LevelMapping *lm = &m->level[l];
       if (first < 0) continue;
       int64_t cap = fan < rem[first] ? fan : rem[first];
-      int64_t f1 = divisor_near(rem[first], pow((double)cap, 0.25 + 0.75 * g[NDIMS]), cap);
+      int64_t f1 = divisor_near_log(rem[first], (0.25 + 0.75 * g[NDIMS]) * log_of(cap), cap);
       lm->spatial[ax][first] = f1;
       rem[first] /= f1;
       int64_t left = fan / f1;
@@ -151,7 +209,8 @@ void mapspace_decode(const Problem *p, const Arch *a, const double *x, Mapping *
     for (int d = 0; d < NDIMS; d++) {
       if (rem[d] <= 1) continue;
       double r = ratio[l * NDIMS + d];
-      int64_t f = divisor_near(rem[d], pow((double)rem[d], r), rem[d]);
+      /* the divisor nearest E^r: compared in logs, r log E */
+      int64_t f = divisor_near_log(rem[d], r * log_of(rem[d]), rem[d]);
       m->level[l].factor[d] = f;
       rem[d] /= f;
     }
@@ -877,8 +936,14 @@ static void climb(Climb *c, Mapping *start, double *start_fit, uint32_t *moves, 
  * each is climbed with an equal share of the budget. */
 
 /* 16 seeds and kicks of 6 moves: tuned on ResNet-50 on eyeriss against a
- * fixed reference (bench_mapper --ref; docs/benchmarks.md). */
+ * fixed reference (bench_mapper --ref; docs/benchmarks.md).  Each seed's
+ * climb gets at least SEED_EVALS evaluations, so a small budget climbs
+ * fewer seeds further: a climb's first pass is hundreds of moves, and the
+ * 23 evaluations each of 16 seeds had at the search's budget of 1,000 were
+ * a random sample of their neighbours (bench_mapper on 8 designs, 55
+ * layers, 4 seeds: docs/benchmarks.md, "Mapper seeds at small budgets"). */
 #define SEEDS 16
+#define SEED_EVALS 48
 
 typedef struct {
   int64_t f[ACCEL_MAX_LEVELS * ACCEL_MAX_AXES][NDIMS];
@@ -949,7 +1014,8 @@ static void seeded_climbs(Climb *c) {
   uint32_t *moves = xmalloc(sizeof(uint32_t) * MAX_MOVES);
   if (!moves) return;
   int nmoves = make_moves(c, moves, MAX_MOVES);
-  int64_t end = c->budget;
+  int64_t end = c->budget, per = (end - c->res->evals) / SEED_EVALS;
+  if (per < nbest) nbest = per > 1 ? (int)per : 1;
   for (int s = 0; s < nbest && c->res->evals < end; s++) {
     Mapping m;
     memset(&m, 0, sizeof m);

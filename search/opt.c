@@ -7,7 +7,9 @@
  *            (arXiv:1604.00772), with the default parameters of its Table 1:
  *            weighted recombination, cumulative step-size adaptation, rank-1
  *            and rank-mu covariance updates; the covariance is
- *            eigen-decomposed with LAPACKE_dsyev every generation.  Samples
+ *            eigen-decomposed with LAPACKE_dsyev every
+ *            lambda / ((c1 + cmu) n 10) generations (Hansen's B.2), and
+ *            its updates wait until then (pend_apply).  Samples
  *            are clipped to [0,1] and the clipped point is what the update
  *            sees (a repair), as NAAS samples within [0,1];
  *   genetic  GAMMA-style (Kao and Krishna, ICCAD 2020): elitism, tournament
@@ -19,6 +21,7 @@
 
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,9 +53,58 @@ uint64_t rng_next(Rng *r) {
 
 double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
 
+/* N(0, 1) by the ziggurat method, in Doornik's form (J. A. Doornik, "An
+ * Improved Ziggurat Method to Generate Normal Random Samples", 2005; after
+ * Marsaglia and Tsang, J. Stat. Software 5(8), 2000): 128 blocks of equal
+ * area under the density, the base block holding the tail beyond
+ * ZIG_R = 3.442619855899; ZIG_V is each block's area.  One 64-bit draw
+ * gives the block (its low 7 bits) and the abscissa (its high 53), and
+ * about 99% of draws return at the first comparison, with no logarithm or
+ * trigonometry: the CMA-ES proposals of the mapper draw n of them per
+ * candidate, and Box-Muller's logarithm and cosine per value were a
+ * quarter of a search's time (docs/results.md, "Search speed"). */
+#define ZIG_C 128
+#define ZIG_R 3.442619855899
+#define ZIG_V 9.91256303526217e-3
+static double zig_x[ZIG_C + 1], zig_ratio[ZIG_C];
+static pthread_once_t zig_once = PTHREAD_ONCE_INIT;
+
+static void zig_init(void) {
+  double f = exp(-0.5 * ZIG_R * ZIG_R);
+  zig_x[0] = ZIG_V / f; /* the base block: its area over the density at R */
+  zig_x[1] = ZIG_R;
+  zig_x[ZIG_C] = 0;
+  for (int i = 2; i < ZIG_C; i++) {
+    zig_x[i] = sqrt(-2 * log(ZIG_V / zig_x[i - 1] + f));
+    f = exp(-0.5 * zig_x[i] * zig_x[i]);
+  }
+  for (int i = 0; i < ZIG_C; i++) zig_ratio[i] = zig_x[i + 1] / zig_x[i];
+}
+
+/* Uniform in (0, 1), never 0 (the tail takes its logarithm). */
+static double uniform_open(Rng *r) { return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53; }
+
 double rng_normal(Rng *r) {
-  double u = rng_uniform(r), v = rng_uniform(r);
-  return sqrt(-2.0 * log(u > 0 ? u : 0x1.0p-53)) * cos(6.283185307179586 * v);
+  pthread_once(&zig_once, zig_init);
+  for (;;) {
+    uint64_t b = rng_next(r);
+    double u = 2 * ((double)(b >> 11) * 0x1.0p-53) - 1;
+    int i = (int)(b & (ZIG_C - 1));
+    if (fabs(u) < zig_ratio[i]) return u * zig_x[i]; /* inside the block's rectangle */
+    if (i == 0) {                                    /* the tail beyond R (Marsaglia, 1964) */
+      double x, y;
+      do {
+        x = log(uniform_open(r)) / ZIG_R;
+        y = log(uniform_open(r));
+      } while (-2 * y < x * x);
+      return u < 0 ? x - ZIG_R : ZIG_R - x;
+    }
+    /* the wedge between the rectangle and the density */
+    double x = u * zig_x[i];
+    double f0 = exp(-0.5 * (zig_x[i] * zig_x[i] - x * x));
+    double f1 = exp(-0.5 * (zig_x[i + 1] * zig_x[i + 1] - x * x));
+    if (f1 + rng_uniform(r) * (f0 - f1) < 1.0) return x;
+  }
 }
 
 /* ---- the optimizer ----------------------------------------------------------- */
@@ -80,6 +132,15 @@ struct Optimizer {
    * holds), so that B z runs along contiguous rows, each x[r] still summed
    * over k in order (the same bits). Set after each eigen-decomposition. */
   double *bt;
+  /* Covariance updates not yet applied to C (cmaes_tell): C is read only
+   * by the eigen-decomposition and by opt_save, so each generation's
+   * rank-one and rank-mu terms wait here and are applied, in order and
+   * with the same arithmetic, when one of those needs C.  A mapper run of
+   * a few hundred evaluations ends before its first decomposition and
+   * never applies them.  Each record: keep, sigma^2, pc (n), and the mu
+   * selected deviations x_i - old mean (mu * n). */
+  double *pend;
+  int npend, cap_pend;
 };
 
 const char *opt_name(OptKind k) {
@@ -185,6 +246,7 @@ void opt_destroy(Optimizer *o) {
   if (!o) return;
   xfree(o->block);
   xfree(o->bt);
+  xfree(o->pend);
   xfree(o);
 }
 
@@ -245,6 +307,80 @@ static void rank(const double *fit, int n, int *idx) {
   }
 }
 
+/* ---- deferred covariance updates ------------------------------------------ */
+
+static size_t pend_size(const Optimizer *o) { return 2 + (size_t)o->n * (size_t)(o->mu + 1); }
+
+static double *pend_record(Optimizer *o, int k) {
+  return k < o->cap_pend ? o->pend + (size_t)k * pend_size(o) : NULL;
+}
+
+static bool pend_grow(Optimizer *o) {
+  int cap = o->cap_pend ? 2 * o->cap_pend : 4;
+  double *p = xrealloc(o->pend, sizeof(double) * pend_size(o) * (size_t)cap);
+  if (!p) return false;
+  o->pend = p;
+  o->cap_pend = cap;
+  return true;
+}
+
+/* One recorded generation applied to C: C = keep C + c1 pc pc^T + cmu / sigma^2
+ * sum_i w_i d_i d_i^T over the mu best deviations d_i, each sum in the order
+ * of i and grouped as written (the arithmetic of the update when it was not
+ * deferred, so C has the same bits); with mu <= n the weighted deviations go
+ * into the scratch (tmp has n*n + 3n) once. */
+static void pend_one(Optimizer *o, const double *rec) {
+  int n = o->n;
+  double keep = rec[0], sig2 = rec[1];
+  const double *pc = rec + 2, *dev = rec + 2 + n;
+  if (o->mu <= n) {
+    double *wd = o->tmp + 3 * n; /* [i][r]: w_i d_i[r] */
+    for (int i = 0; i < o->mu; i++)
+      for (int r = 0; r < n; r++) wd[(size_t)i * n + r] = o->w[i] * dev[(size_t)i * n + r];
+    for (int r = 0; r < n; r++) {
+      int c = 0;
+      for (; c + 4 <= r + 1; c += 4) {
+        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (int i = 0; i < o->mu; i++) {
+          const double *x = dev + (size_t)i * n;
+          double wr = wd[(size_t)i * n + r];
+          a0 += wr * x[c];
+          a1 += wr * x[c + 1];
+          a2 += wr * x[c + 2];
+          a3 += wr * x[c + 3];
+        }
+        double a[4] = {a0, a1, a2, a3};
+        for (int q = 0; q < 4; q++) {
+          double v =
+              keep * o->C[(size_t)r * n + c + q] + o->c1 * pc[r] * pc[c + q] + o->cmu * a[q] / sig2;
+          o->C[(size_t)r * n + c + q] = o->C[(size_t)(c + q) * n + r] = v;
+        }
+      }
+      for (; c <= r; c++) {
+        double rmu = 0;
+        for (int i = 0; i < o->mu; i++) rmu += wd[(size_t)i * n + r] * dev[(size_t)i * n + c];
+        double v = keep * o->C[(size_t)r * n + c] + o->c1 * pc[r] * pc[c] + o->cmu * rmu / sig2;
+        o->C[(size_t)r * n + c] = o->C[(size_t)c * n + r] = v;
+      }
+    }
+  } else {
+    for (int r = 0; r < n; r++)
+      for (int c = 0; c <= r; c++) {
+        double rmu = 0;
+        for (int i = 0; i < o->mu; i++)
+          rmu += o->w[i] * dev[(size_t)i * n + r] * dev[(size_t)i * n + c];
+        double v = keep * o->C[(size_t)r * n + c] + o->c1 * pc[r] * pc[c] + o->cmu * rmu / sig2;
+        o->C[(size_t)r * n + c] = o->C[(size_t)c * n + r] = v;
+      }
+  }
+}
+
+/* Applies every recorded update to C, oldest first. */
+static void pend_apply(Optimizer *o) {
+  for (int k = 0; k < o->npend; k++) pend_one(o, pend_record(o, k));
+  o->npend = 0;
+}
+
 static void cmaes_tell(Optimizer *o, const int *idx) {
   int n = o->n;
   double *old = o->tmp;          /* old mean (first n of tmp) */
@@ -282,59 +418,20 @@ static void cmaes_tell(Optimizer *o, const int *idx) {
   for (int k = 0; k < n; k++)
     o->pc[k] = (1 - o->cc) * o->pc[k] + (hs ? sqrt(o->cc * (2 - o->cc) * o->mueff) : 0) * step[k];
   double keep = 1 - o->c1 - o->cmu + (hs ? 0 : o->c1 * o->cc * (2 - o->cc));
-  /* The rank-mu sums, sum_i w_i (x_i[r] - old[r]) (x_i[c] - old[c]), each
-   * in the order of i and grouped as written, so every bit is the same;
-   * with mu <= n the weighted deviations are computed once into the
-   * scratch (tmp has n*n + 3n). */
   double sig2 = o->sigma * o->sigma;
-  if (o->mu <= n) {
-    double *wd = o->tmp + 3 * n; /* [i][r]: w_i (x_i[r] - old[r]) */
+  /* The generation's update of C, recorded (pend_apply applies it). */
+  if (o->npend == o->cap_pend && !pend_grow(o)) pend_apply(o); /* out of memory: apply now */
+  double *rec = pend_record(o, o->npend);
+  if (rec) {
+    rec[0] = keep;
+    rec[1] = sig2;
+    memcpy(rec + 2, o->pc, sizeof(double) * (size_t)n);
+    double *dev = rec + 2 + n;
     for (int i = 0; i < o->mu; i++) {
       const double *x = o->pop + (size_t)idx[i] * n;
-      for (int r = 0; r < n; r++) wd[(size_t)i * n + r] = o->w[i] * (x[r] - old[r]);
+      for (int r = 0; r < n; r++) dev[(size_t)i * n + r] = x[r] - old[r];
     }
-    for (int r = 0; r < n; r++) {
-      int c = 0;
-      for (; c + 4 <= r + 1; c += 4) {
-        double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (int i = 0; i < o->mu; i++) {
-          const double *x = o->pop + (size_t)idx[i] * n;
-          double wr = wd[(size_t)i * n + r];
-          a0 += wr * (x[c] - old[c]);
-          a1 += wr * (x[c + 1] - old[c + 1]);
-          a2 += wr * (x[c + 2] - old[c + 2]);
-          a3 += wr * (x[c + 3] - old[c + 3]);
-        }
-        double a[4] = {a0, a1, a2, a3};
-        for (int q = 0; q < 4; q++) {
-          double v = keep * o->C[(size_t)r * n + c + q] + o->c1 * o->pc[r] * o->pc[c + q] +
-                     o->cmu * a[q] / sig2;
-          o->C[(size_t)r * n + c + q] = o->C[(size_t)(c + q) * n + r] = v;
-        }
-      }
-      for (; c <= r; c++) {
-        double rmu = 0;
-        for (int i = 0; i < o->mu; i++) {
-          const double *x = o->pop + (size_t)idx[i] * n;
-          rmu += wd[(size_t)i * n + r] * (x[c] - old[c]);
-        }
-        double v =
-            keep * o->C[(size_t)r * n + c] + o->c1 * o->pc[r] * o->pc[c] + o->cmu * rmu / sig2;
-        o->C[(size_t)r * n + c] = o->C[(size_t)c * n + r] = v;
-      }
-    }
-  } else {
-    for (int r = 0; r < n; r++)
-      for (int c = 0; c <= r; c++) {
-        double rmu = 0;
-        for (int i = 0; i < o->mu; i++) {
-          const double *x = o->pop + (size_t)idx[i] * n;
-          rmu += o->w[i] * (x[r] - old[r]) * (x[c] - old[c]);
-        }
-        double v =
-            keep * o->C[(size_t)r * n + c] + o->c1 * o->pc[r] * o->pc[c] + o->cmu * rmu / sig2;
-        o->C[(size_t)r * n + c] = o->C[(size_t)c * n + r] = v;
-      }
+    o->npend++;
   }
   o->sigma *= exp((o->cs / o->ds) * (norm / o->chin - 1));
   if (o->sigma > 1) o->sigma = 1; /* the domain is [0,1] */
@@ -343,6 +440,7 @@ static void cmaes_tell(Optimizer *o, const int *idx) {
    * lambda / ((c1 + cmu) * n * 10) generations (Hansen's tutorial, B.2). */
   int every = (int)(o->lambda / ((o->c1 + o->cmu) * n * 10));
   if (every > 1 && (o->gen + 1) % every) return;
+  pend_apply(o);
   memcpy(o->B, o->C, sizeof(double) * (size_t)n * (size_t)n);
   double *ev = o->tmp; /* n eigenvalues (old/step no longer needed) */
   if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', n, o->B, n, ev) != 0) {
@@ -401,11 +499,12 @@ void opt_tell(Optimizer *o, const double *fitness) {
 
 /* ---- checkpoints ---------------------------------------------------------------- */
 
-size_t opt_save(const Optimizer *o, void *buf, size_t cap) {
+size_t opt_save(Optimizer *o, void *buf, size_t cap) {
   size_t need = sizeof(int) * 3 + sizeof o->rng + sizeof o->gen + sizeof o->sigma +
                 sizeof(double) * o->nblock;
   if (!buf) return need;
   if (cap < need) return 0;
+  pend_apply(o); /* the state as if no update had waited */
   char *p = buf;
   int hdr[3] = {(int)o->kind, o->n, o->lambda};
   memcpy(p, hdr, sizeof hdr);
@@ -458,6 +557,7 @@ bool opt_load(Optimizer *o, const void *buf, size_t len) {
   memcpy(&o->sigma, p, sizeof o->sigma);
   p += sizeof o->sigma;
   memcpy(o->block, p, sizeof(double) * o->nblock);
+  o->npend = 0; /* the saved C has every update */
   o->ident = true;
   for (int r = 0; r < o->n && o->ident; r++) {
     if (o->D[r] != 1) o->ident = false;

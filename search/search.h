@@ -59,8 +59,9 @@ void opt_ask(Optimizer *o, int i, double *x);
 void opt_resample(Optimizer *o, int i, double *x);
 /* Reports the generation's fitness values (lower is better; +inf invalid). */
 void opt_tell(Optimizer *o, const double *fitness);
-/* Snapshot of the state, for checkpoints: bytes written (or needed if buf is NULL). */
-size_t opt_save(const Optimizer *o, void *buf, size_t cap);
+/* Snapshot of the state, for checkpoints: bytes written (or needed if buf is
+ * NULL); writing one first applies the covariance updates that wait. */
+size_t opt_save(Optimizer *o, void *buf, size_t cap);
 /* Restores a snapshot; false, o unchanged, unless buf is one of an optimizer
  * of o's kind and sizes with every value in the range opt_save can write. */
 bool opt_load(Optimizer *o, const void *buf, size_t len);
@@ -557,7 +558,7 @@ typedef struct {
 
 /* Writes a checkpoint atomically: h, opt's state, the top table (h->ntop
  * records of 1 + h->dim doubles) and log[h->nlog]. */
-Rc naas_ckpt_write(const char *path, const NaasCkpt *h, const Optimizer *opt, const double *top,
+Rc naas_ckpt_write(const char *path, const NaasCkpt *h, Optimizer *opt, const double *top,
                    const NaasCandidate *log, Diag *d);
 /* Decodes the len bytes of a checkpoint (named `name` in messages) of the
  * search whose fingerprint is fp and whose optimizer is opt: fills h, opt's
