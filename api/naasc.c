@@ -1693,6 +1693,8 @@ static bool search_options(const NaascSearchDriveOptions *p, NaasDriveOptions *o
   o->naas.map_budget = p->map_budget;
   o->naas.final_map_budget = p->final_map_budget;
   o->naas.rerank = p->rerank;
+  o->naas.early_map_budget = p->early_map_budget;
+  o->naas.early_iterations = p->early_iterations;
   if (!p->optimizer || strcmp(p->optimizer, "cmaes") == 0) {
     o->naas.optimizer = OPT_CMAES;
   } else if (strcmp(p->optimizer, "gradient") == 0) {

@@ -462,6 +462,9 @@ typedef struct {
   int progress;     /* a progress line on stderr (the search's own) */
   int rank, nranks; /* MPI: this rank and the count (0, 1 without); only rank 0 writes */
   int rerank;       /* --rerank K: the best K distinct designs mapped at final effort (0: 3) */
+  int64_t
+      early_map_budget; /* --early-map-budget N: the first generations' mapper budget (0: off) */
+  int64_t early_iterations; /* --early-iterations K: how many generations (0: half of them) */
 } NaascSearchDriveOptions;
 
 void naasc_search_drive_options_default(NaascSearchDriveOptions *o);

@@ -1192,6 +1192,13 @@ static void sched_keys(const NaasWorkload *w, int model, const Arch *a, const Ma
   j->k2 = mix64(h ^ 0x13198a2e03707344ULL) ^ arch_hash(a, mix64(g));
 }
 
+/* The generations --early-map-budget applies to (0 when it is off). */
+static int64_t early_iters_of(const NaasOptions *o) {
+  if (o->early_map_budget <= 0) return 0;
+  if (o->early_iterations > 0) return o->early_iterations;
+  return (o->iterations > 0 ? o->iterations : DEFAULT_ITERATIONS) / 2;
+}
+
 static void mapper_opts(const NaasOptions *o, MapperOptions *mo) {
   mapper_options_default(mo);
   mo->strategy = MAP_ES;
@@ -1248,6 +1255,8 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->effort.objective = (int)mo.objective;
   r->effort.schedule = (int)o->schedule;
   r->effort.mapper_screen = o->mapper_screen;
+  r->effort.early_map_budget = o->early_map_budget;
+  r->effort.early_iterations = early_iters_of(o);
   r->effort.prune = !o->no_prune;
   if (rc == RC_OK && o->schedule == NAAS_SCHED_FUSED) {
     r->schedule = xcalloc((size_t)w->nmodels, sizeof *r->schedule);
@@ -1316,6 +1325,8 @@ void naas_effort_of(const NaasOptions *o, NaasEffort *e) {
   e->objective = (int)mo.objective;
   e->schedule = (int)o->schedule;
   e->mapper_screen = o->mapper_screen;
+  e->early_map_budget = o->early_map_budget;
+  e->early_iterations = early_iters_of(o);
   e->prune = !o->no_prune;
 }
 
@@ -1343,6 +1354,12 @@ void naas_effort_json(JsonWriter *j, const NaasEffort *e) {
   json_str(j, naas_sched_name((NaasSchedMode)e->schedule));
   json_key(j, "mapper_screen"); /* the run's settings (search.h: not part of the equality) */
   json_str(j, e->mapper_screen ? "on" : "off");
+  if (e->early_map_budget > 0) { /* only when set, so results of earlier runs read the same */
+    json_key(j, "early_map_budget");
+    json_int(j, e->early_map_budget);
+    json_key(j, "early_iterations");
+    json_int(j, e->early_iterations);
+  }
   json_key(j, "prune");
   json_str(j, e->prune ? "on" : "off");
   json_end(j, NULL);
@@ -1548,6 +1565,10 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   uint8_t sp[2] = {o->mapper_screen, o->no_prune}; /* the log (and with screening the path) */
   h = fnv(h, sp, sizeof sp);
   h = fnv(h, &o->max_cycles, sizeof o->max_cycles);
+  if (o->early_map_budget > 0) { /* the path; absent when off, so older checkpoints resume */
+    int64_t eb[2] = {o->early_map_budget, early_iters_of(o)};
+    h = fnv(h, eb, sizeof eb);
+  }
   return fnv(h, &o->max_energy_pj, sizeof o->max_energy_pj);
 }
 
@@ -1849,8 +1870,19 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
                  iters, lam, NAAS_MAX_CANDIDATES);
       return RC_BADINPUT;
     }
+    if (o->early_map_budget < 0 || o->early_map_budget > MAPPER_MAX_BUDGET ||
+        o->early_iterations < 0) {
+      diag_error(d, "search",
+                 "an early mapper budget of %" PRId64 " for %" PRId64
+                 " generations; naasc accepts 1 to %" PRId64
+                 " (0: off) and a generation count >= 0",
+                 o->early_map_budget, o->early_iterations, (int64_t)MAPPER_MAX_BUDGET);
+      return RC_BADINPUT;
+    }
     if (mo.budget > MAPPER_MAX_BUDGET || fb > MAPPER_MAX_BUDGET ||
-        !ck_mul_i64(cands, mo.budget, &work) || work > NAAS_MAX_WORK) {
+        !ck_mul_i64(cands, mo.budget > o->early_map_budget ? mo.budget : o->early_map_budget,
+                    &work) ||
+        work > NAAS_MAX_WORK) {
       diag_error(d, "search",
                  "%" PRId64 " candidates with a mapper budget of %" PRId64 " (final %" PRId64
                  ") are more work than a search accepts: at most %" PRId64
@@ -1888,6 +1920,10 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   sso.layer_only = true; /* screening: layer-by-layer groups, no depth-first tiles */
   MapperOptions smo = mo;
   smo.budget = mo.budget / SCREEN_DIV > SCREEN_MIN ? mo.budget / SCREEN_DIV : SCREEN_MIN;
+  /* --early-map-budget: the first early_iters generations' budget (emo). */
+  MapperOptions emo = mo;
+  int64_t early_iters = early_iters_of(o);
+  if (early_iters > 0) emo.budget = o->early_map_budget;
   Score *sc = xcalloc((size_t)lam, sizeof *sc), *sc2 = xcalloc((size_t)lam, sizeof *sc2);
   double *lb = xcalloc((size_t)lam, sizeof *lb);
   int *order = xcalloc((size_t)lam, sizeof *order), *sel = xcalloc((size_t)lam, sizeof *sel);
@@ -2001,7 +2037,8 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       order[q] = i;
     }
     bool cmaes = o->optimizer == OPT_CMAES;
-    bool screen = !start && o->mapper_screen && smo.budget < mo.budget;
+    const MapperOptions *gmo = !start && h.iter < early_iters ? &emo : &mo;
+    bool screen = !start && o->mapper_screen && smo.budget < gmo->budget;
     bool prune = !start && !o->no_prune && (cmaes || o->optimizer == OPT_RANDOM);
     int keep = lam / SCREEN_KEEP_DIV > 0 ? lam / SCREEN_KEEP_DIV : 1;
     /* The rank a pruned candidate must be sure to miss: CMA-ES reads its mu
@@ -2035,7 +2072,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       }
       int k = !prune ? nok - pos : pos == 0 ? (need > PRUNE_WAVE ? need : PRUNE_WAVE) : PRUNE_WAVE;
       if (k > nok - pos) k = nok - pos;
-      if (!eval_cands(&ge, order + pos, k, screen ? &smo : &mo, screen ? &sso : &cso, sc)) {
+      if (!eval_cands(&ge, order + pos, k, screen ? &smo : gmo, screen ? &sso : &cso, sc)) {
         diag_error(d, "search", "out of memory");
         rc = RC_INTERNAL;
         goto done;
@@ -2056,7 +2093,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
         }
         if (b >= 0) sel[nsel++] = b;
       }
-      if (!eval_cands(&ge, sel, nsel, &mo, &cso, sc2)) {
+      if (!eval_cands(&ge, sel, nsel, gmo, &cso, sc2)) {
         diag_error(d, "search", "out of memory");
         rc = RC_INTERNAL;
         goto done;

@@ -249,6 +249,12 @@ typedef struct {
    * quarter of each generation mapped again in full (naas.c, docs/search.md "Speed");
    * off (the default): every candidate with map_budget. */
   bool mapper_screen;
+  /* --early-map-budget N: the first early_iterations generations map each candidate
+   * with N evaluations per layer instead of map_budget (the start design, re-ranking and
+   * the final mapping keep their budgets; naas.c, docs/search.md "Speed"); 0 (the
+   * default): every generation with map_budget.  early_iterations 0: half the generations. */
+  int64_t early_map_budget;
+  int64_t early_iterations;
   /* Map every candidate, even one its lower bound rules out (the result is the same;
    * tests); by default such candidates are not mapped. */
   bool no_prune;
@@ -297,8 +303,9 @@ typedef struct {
   /* The run's search settings, recorded with the effort (result.json) but not
    * compared by naas_effort_equal: a design's own mappings are never screened,
    * and pruning does not change a result. */
-  bool mapper_screen; /* --mapper-screen on */
-  bool prune;         /* --prune on (the default) */
+  bool mapper_screen;                         /* --mapper-screen on */
+  int64_t early_map_budget, early_iterations; /* --early-map-budget (0: off) and its generations */
+  bool prune;                                 /* --prune on (the default) */
 } NaasEffort;
 
 /* The effort naas_map_design gives a design under options o. */

@@ -84,6 +84,9 @@ static const char usage_text2[] =
     "                           connectivity, a short gradient search inside (--iterations\n"
     "                           generations, default 6, of --popsize, default 8))\n"
     "  --sizing-only            keep the budget's connectivity, search the sizes only\n"
+    "  --early-map-budget N     map the first generations' candidates with N evaluations per\n"
+    "                           layer (default: --map-budget in every generation)\n"
+    "  --early-iterations K     the generations --early-map-budget applies to (default: half)\n"
     "  --mapper-screen on|off   screen each candidate with an eighth of --map-budget and map\n"
     "                           the best quarter of each generation in full (default off)\n"
     "  --prune on|off           skip candidates whose lower bound rules them out (default on;\n"
@@ -209,6 +212,18 @@ int naasc_search_main(int argc, char **argv) {
       if (!v || !cli_parse_i64(v, 1, &o.map_budget) || o.map_budget > MAPPER_MAX_BUDGET)
         return usage_error("--map-budget takes an integer from 1 to 1000000000, not '%s'",
                            v ? v : "");
+    } else if (cli_is_flag(a, "--early-map-budget") || cli_is_flag(a, "--early-iterations")) {
+      bool eb = cli_is_flag(a, "--early-map-budget");
+      v = cli_flag_value(argc, argv, &i, eb ? "--early-map-budget" : "--early-iterations");
+      if (!v || !cli_parse_i64(v, 1, &n) || n > MAPPER_MAX_BUDGET)
+        return usage_error(
+            eb ? "--early-map-budget takes an integer from 1 to 1000000000, not '%s'"
+               : "--early-iterations takes an integer from 1 to 1000000000, not '%s'",
+            v ? v : "");
+      if (eb)
+        o.early_map_budget = n;
+      else
+        o.early_iterations = n;
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
       OptKind k = OPT_CMAES;

@@ -118,7 +118,8 @@ class _SearchDriveOptions(ctypes.Structure):  # NaascSearchDriveOptions
                 ("checkpoint", _c), ("resume", ctypes.c_int), ("stop_after_iteration", _i64),
                 ("on_generation", _GENERATION),
                 ("on_generation_user", _p), ("progress", ctypes.c_int), ("rank", ctypes.c_int),
-                ("nranks", ctypes.c_int), ("rerank", ctypes.c_int)]
+                ("nranks", ctypes.c_int), ("rerank", ctypes.c_int),
+                ("early_map_budget", _i64), ("early_iterations", _i64)]
 
 
 class _NasProgress(ctypes.Structure):  # NaascNasProgress

@@ -744,11 +744,81 @@ static void test_prune_exact(void) {
   free(w.layers);
 }
 
+/* --early-map-budget (search/naas.c): generations before early_iterations
+ * map their candidates with early_map_budget.  The start design is scored
+ * outside the generations and the optimizer reads only a generation's own
+ * scores, so a search whose every generation is early walks the path of a
+ * search with map_budget = early_map_budget, candidate for candidate; with
+ * one generation fewer early, the last generation is scored with the full
+ * budget and only it differs.  An early budget equal to the budget is the
+ * search without one. */
+static void test_early_budget(void) {
+  NaasWorkload w;
+  two_models(&w);
+  Arch b;
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  NaasOptions o;
+  naas_options_default(&o);
+  o.schedule = NAAS_SCHED_LAYER;
+  o.final_map_budget = 400;
+  o.iterations = 4;
+  o.popsize = 6;
+  o.seed = 5;
+  NaasResult small, all_early, last_full, plain, same;
+  o.map_budget = 150;
+  CHECK_EQ(naas_search(&w, &b, &o, &small, &d), RC_OK);
+  o.map_budget = 400;
+  CHECK_EQ(naas_search(&w, &b, &o, &plain, &d), RC_OK);
+  o.early_map_budget = 400;
+  CHECK_EQ(naas_search(&w, &b, &o, &same, &d), RC_OK);
+  o.early_map_budget = 150;
+  o.early_iterations = 4;
+  CHECK_EQ(naas_search(&w, &b, &o, &all_early, &d), RC_OK);
+  o.early_iterations = 3;
+  CHECK_EQ(naas_search(&w, &b, &o, &last_full, &d), RC_OK);
+  CHECK_EQ(all_early.nlog, small.nlog);
+  CHECK_EQ(last_full.nlog, small.nlog);
+  int differ_last = 0, start = 0;
+  for (int64_t i = 0; i < small.nlog && i < all_early.nlog && i < last_full.nlog; i++) {
+    const NaasCandidate *s = &small.log[i], *e = &all_early.log[i], *l = &last_full.log[i];
+    if (s->index < 0) { /* the start design: the full budget in both early runs */
+      start++;
+      CHECK(e->score == plain.log[i].score && l->score == plain.log[i].score);
+      continue;
+    }
+    CHECK_EQ(e->iteration, s->iteration);
+    CHECK(e->score == s->score || (!e->valid && !s->valid));
+    CHECK_EQ(e->pruned, s->pruned);
+    if (s->iteration < 3) {
+      CHECK(l->score == s->score || (!l->valid && !s->valid));
+    } else if (s->valid && l->valid) {
+      differ_last += l->score != s->score;
+    }
+  }
+  CHECK_EQ(start, 1);
+  CHECK(differ_last > 0); /* the last generation had the full budget */
+  CHECK_EQ(all_early.effort.early_map_budget, 150);
+  CHECK_EQ(all_early.effort.early_iterations, 4);
+  CHECK_EQ(plain.effort.early_iterations, 0);
+  /* the same budget early: the search without one */
+  CHECK(memcmp(&same.arch, &plain.arch, sizeof same.arch) == 0);
+  CHECK(same.score == plain.score && same.search_score == plain.search_score);
+  CHECK_EQ(same.nlog, plain.nlog);
+  for (int64_t i = 0; i < same.nlog && i < plain.nlog; i++)
+    CHECK(same.log[i].score == plain.log[i].score || !plain.log[i].valid);
+  NaasResult *all[] = {&small, &all_early, &last_full, &plain, &same};
+  for (int k = 0; k < 5; k++) naas_result_free(all[k]);
+  free(w.layers);
+}
+
 int main(void) {
   RUN(test_fixed);
   RUN(test_equal_effort);
   RUN(test_search);
   RUN(test_prune_exact);
+  RUN(test_early_budget);
   RUN(test_sizing_only_keeps_connectivity);
   RUN(test_bounds);
   RUN(test_impossible_budget);
