@@ -519,7 +519,8 @@ size_t opt_save(Optimizer *o, void *buf, size_t cap) {
   return need;
 }
 
-/* A state opt_save can have written: every number finite, the step in
+/* A state opt_save can have written (opt_load checks the random state is
+ * not all zero): every number finite, the step in
  * (0,1], the eigenvalues' roots positive, the mean and the population in
  * [0,1] (they become candidates), the generation count far from overflow.
  * Checked on the bytes, before any of them is loaded. */
@@ -547,6 +548,12 @@ bool opt_load(Optimizer *o, const void *buf, size_t len) {
   memcpy(hdr, p, sizeof hdr);
   p += sizeof hdr;
   if (hdr[0] != (int)o->kind || hdr[1] != o->n || hdr[2] != o->lambda) return false;
+  /* The random state: never all zero, xoshiro256**'s one fixed point (every
+   * draw 0 from then on, and rng_normal's tail loop would never end; the
+   * fuzz regression tests/fuzz/ckpt/regressions/timeout-fe967a75...). */
+  Rng rs;
+  memcpy(&rs, p, sizeof rs);
+  if (!(rs.s[0] | rs.s[1] | rs.s[2] | rs.s[3])) return false;
   memcpy(&gen, p + sizeof o->rng, sizeof gen);
   memcpy(&sigma, p + sizeof o->rng + sizeof gen, sizeof sigma);
   if (!state_ok(o, gen, sigma, p + sizeof o->rng + sizeof gen + sizeof sigma)) return false;

@@ -3,6 +3,7 @@
 its reader (search/checkpoint.c).
 
   ckpt_edit.py FILE nlog-byte7 [--fix-checksum]
+  ckpt_edit.py FILE rng-zero
   ckpt_edit.py FILE upgrade
 
 upgrade rewrites a format 2 file as format 3 (search/checkpoint.c), the
@@ -17,6 +18,11 @@ It finds the count in either format: 1 ("NAASCKP1", the count at offset 40)
 or 2 ("NAASCKPT", at 56).  --fix-checksum recomputes format 2's checksum
 (FNV-1a 64 of every byte before the last 8), so the count itself is what
 the reader must refuse.
+
+rng-zero sets the optimizer's random state (format 3: the 32 bytes after
+opt_save's kind, n and lambda, at 24 + 80 + 12) to zero and recomputes the
+checksum: xoshiro256**'s one state it never leaves, which the reader must
+refuse (a fuzzing campaign's hang, tests/fuzz/ckpt/regressions).
 """
 import struct
 import sys
@@ -57,6 +63,15 @@ def main():
     base = {b"NAASCKP1": 8, b"NAASCKPT": 24}.get(bytes(d[:8]))
     if base == 24 and field == "upgrade":
         return upgrade(path, d)
+    if base == 24 and field == "rng-zero":
+        if struct.unpack_from("<I", d, 8)[0] != 3:
+            print("ckpt_edit.py: rng-zero edits format 3", file=sys.stderr)
+            return 2
+        at = 24 + struct.calcsize("<Q4q2d2iQ2i") + 12
+        d[at:at + 32] = bytes(32)
+        d[-8:] = struct.pack("<Q", fnv1a(d[:-8]))
+        open(path, "wb").write(d)
+        return 0
     if base is None or field != "nlog-byte7":
         print("ckpt_edit.py: not a checkpoint, or an unknown field", file=sys.stderr)
         return 2
