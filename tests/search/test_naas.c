@@ -94,13 +94,18 @@ static void check_score(const NaasWorkload *w, const NaasResult *r) {
   CHECK_NEAR(r->cycles, sqrt(C[0] * C[1]), 1e-9 * r->cycles);
 }
 
+/* The two-model workload and the eyeriss preset, the setting of most tests here. */
+static void eyeriss_two_models(NaasWorkload *w, Arch *a, Diag *d) {
+  two_models(w);
+  diag_init(d, stderr, NULL);
+  CHECK_EQ(arch_preset_load("eyeriss", a, d), RC_OK);
+}
+
 static void test_fixed(void) {
   NaasWorkload w;
-  two_models(&w);
   Arch a;
   Diag d;
-  diag_init(&d, stderr, NULL);
-  CHECK_EQ(arch_preset_load("eyeriss", &a, &d), RC_OK);
+  eyeriss_two_models(&w, &a, &d);
   NaasOptions o;
   naas_options_default(&o);
   o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
@@ -141,11 +146,9 @@ static double one_pass(const NaasWorkload *w, const Arch *a, int64_t b, uint64_t
  * refused by naas_compare. */
 static void test_equal_effort(void) {
   NaasWorkload w;
-  two_models(&w);
   Arch b;
   Diag d;
-  diag_init(&d, stderr, NULL);
-  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  eyeriss_two_models(&w, &b, &d);
   NaasOptions o;
   naas_options_default(&o);
   o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
@@ -206,11 +209,9 @@ static void test_equal_effort(void) {
 
 static void test_search(void) {
   NaasWorkload w;
-  two_models(&w);
   Arch b;
   Diag d;
-  diag_init(&d, stderr, NULL);
-  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  eyeriss_two_models(&w, &b, &d);
   NaasOptions o;
   naas_options_default(&o);
   o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
@@ -312,11 +313,9 @@ static void test_sizing_only_keeps_connectivity(void) {
 
 static void test_bounds(void) {
   NaasWorkload w;
-  two_models(&w);
   Arch b;
   Diag d;
-  diag_init(&d, stderr, NULL);
-  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  eyeriss_two_models(&w, &b, &d);
   NaasOptions o;
   naas_options_default(&o);
   o.schedule = NAAS_SCHED_LAYER; /* hand-built workload: layers only */
@@ -691,11 +690,9 @@ static void test_gradient_conn(void) {
  * all PEs, weights at the DRAM bandwidth) is close enough to prune. */
 static void test_prune_exact(void) {
   NaasWorkload w;
-  two_models(&w);
   Arch b;
   Diag d;
-  diag_init(&d, stderr, NULL);
-  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  eyeriss_two_models(&w, &b, &d);
   int pruned_any = 0;
   for (int k = 0; k < 4; k++) {
     NaasOptions o;
@@ -754,11 +751,9 @@ static void test_prune_exact(void) {
  * search without one. */
 static void test_early_budget(void) {
   NaasWorkload w;
-  two_models(&w);
   Arch b;
   Diag d;
-  diag_init(&d, stderr, NULL);
-  CHECK_EQ(arch_preset_load("eyeriss", &b, &d), RC_OK);
+  eyeriss_two_models(&w, &b, &d);
   NaasOptions o;
   naas_options_default(&o);
   o.schedule = NAAS_SCHED_LAYER;
