@@ -1706,6 +1706,7 @@ static bool search_options(const NaascSearchDriveOptions *p, NaasDriveOptions *o
   }
   o->naas.sizing_only = p->sizing_only != 0;
   o->naas.mapper_screen = p->mapper_screen != 0;
+  o->naas.warm_map = p->warm_map != 0;
   o->naas.no_prune = p->no_prune != 0;
   if (!p->schedule || strcmp(p->schedule, "fused") == 0)
     o->naas.schedule = NAAS_SCHED_FUSED;

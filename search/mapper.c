@@ -1056,6 +1056,97 @@ static void seeded_climbs(Climb *c) {
   xfree(moves);
 }
 
+/* ---- warm starts --------------------------------------------------------------
+ * A search maps many designs that differ a little (search/naas.c,
+ * --warm-map): the incumbent design's mapping of a layer, fitted to the new
+ * design, is a good start, and a chain that starts from it needs fewer
+ * evaluations for the same quality (docs/search.md, "Speed").  Fitting:
+ * bypasses the design does not allow dropped (required keeps added),
+ * spatial factors on an axis that does not connect their dim, or beyond
+ * its fan-out, moved into the level's temporal loop (largest dim first, one
+ * prime at a time), then, while the tiles overflow a buffer, one prime of a
+ * random dim at a random level moved one level outwards (as a kick's repair
+ * does).  A mapping that is not one of this layer (level count, factors
+ * that do not multiply to the dims, remainders) is not used. */
+
+#define WARM_REPAIRS 64 /* capacity repairs tried, each one evaluation */
+
+/* m's factors multiply to p's dims exactly, without remainders, each in
+ * 1..dim, and its orders are permutations (a start from a file is checked). */
+static bool mapper_start_ok(const Problem *p, const Mapping *m) {
+  if (m->nlevels < 1 || m->nlevels > ACCEL_MAX_LEVELS) return false;
+  for (int d = 0; d < NDIMS; d++) {
+    int64_t prod = 1;
+    for (int l = 0; l < m->nlevels; l++) {
+      const LevelMapping *lm = &m->level[l];
+      if (lm->remainder[d] || lm->factor[d] < 1 || lm->factor[d] > p->dim[d] ||
+          !ck_mul_i64(prod, lm->factor[d], &prod))
+        return false;
+      for (int x = 0; x < ACCEL_MAX_AXES; x++)
+        if (lm->spatial[x][d] < 1 || lm->spatial[x][d] > p->dim[d] ||
+            !ck_mul_i64(prod, lm->spatial[x][d], &prod))
+          return false;
+    }
+    if (prod != p->dim[d]) return false;
+  }
+  for (int l = 0; l < m->nlevels; l++) {
+    uint32_t seen = 0;
+    for (int k = 0; k < NDIMS; k++)
+      seen |= m->level[l].order[k] < NDIMS ? 1u << m->level[l].order[k] : 0;
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
+      uint32_t sx = 0;
+      for (int k = 0; k < NDIMS; k++)
+        sx |= m->level[l].spatial_order[x][k] < NDIMS ? 1u << m->level[l].spatial_order[x][k] : 0;
+      if (sx != (1u << NDIMS) - 1) return false;
+    }
+    if (seen != (1u << NDIMS) - 1) return false;
+  }
+  return true;
+}
+
+/* Fits *m (the start) to c->a and evaluates it within c->budget; true with
+ * *r its cost if it fits. */
+static bool warm_fit(Climb *c, Mapping *m, CostResult *r) {
+  const Arch *a = c->a;
+  if (m->nlevels != a->nlevels || !mapper_start_ok(c->p, m)) return false;
+  for (int l = 0; l < a->nlevels; l++) {
+    LevelMapping *lm = &m->level[l];
+    const Level *L = &a->level[l];
+    if (l > 0) lm->keep = (uint8_t)((lm->keep & L->keeps_allowed) | L->keeps_required);
+    for (int x = 0; x < ACCEL_MAX_AXES; x++) {
+      for (int d = 0; d < NDIMS; d++)
+        if (lm->spatial[x][d] > 1 && (L->fanout[x] <= 1 || !(L->connectivity[x] >> d & 1))) {
+          lm->factor[d] *= lm->spatial[x][d];
+          lm->spatial[x][d] = 1;
+        }
+      for (;;) {
+        int64_t prod = 1;
+        int big = -1;
+        for (int d = 0; d < NDIMS; d++) {
+          prod *= lm->spatial[x][d];
+          if (lm->spatial[x][d] > 1 && (big < 0 || lm->spatial[x][d] > lm->spatial[x][big]))
+            big = d;
+        }
+        if (prod <= L->fanout[x] || big < 0) break;
+        int64_t q = smallest_prime(lm->spatial[x][big]);
+        lm->spatial[x][big] /= q;
+        lm->factor[big] *= q;
+      }
+    }
+  }
+  for (int rep = 0; rep < WARM_REPAIRS && c->res->evals < c->budget; rep++) {
+    c->res->evals++;
+    int err = mapper_eval(c->p, a, c->cons, m, r);
+    if (err == COST_OK) return true;
+    if (err != COST_ECAPACITY || a->nlevels < 2) return false;
+    int l = 1 + (int)(rng_next(&c->rng) % (uint64_t)(a->nlevels - 1)), e = -1, seen = 0;
+    for (int dd = 0; dd < NDIMS; dd++)
+      if (m->level[l].factor[dd] > 1 && rng_next(&c->rng) % (uint64_t)++seen == 0) e = dd;
+    if (e >= 0) move_factor(m, e, l * (1 + ACCEL_MAX_AXES), (l - 1) * (1 + ACCEL_MAX_AXES));
+  }
+  return false;
+}
+
 /* One run of an optimizer (es: CMA-ES with IPOP restarts, then climbs from
  * the best array fills and an iterated local search) with o's budget and
  * seed, offering its mappings to res.  RC_INTERNAL on allocation failure;
@@ -1081,6 +1172,18 @@ static Rc chain_run(const Problem *p, const Arch *a, const MapperOptions *o, int
   int64_t start = res->evals, total = o->budget; /* res is the chain's own: start is 0 */
   /* The evolution strategy explores; a local search finishes (es only). */
   int64_t budget = kind == OPT_CMAES && total - start >= 100 ? start + (total - start) / 4 : total;
+  /* A warm start (es, the first chain) is the chain's first best: the
+   * local search's kicks start from it unless something beats it. */
+  if (kind == OPT_CMAES && o->start && chain == 0) {
+    Climb wc = {p, a, o, res, total, {{0}}, false, cons};
+    rng_seed(&wc.rng, o->seed ^ 0x27d4eb2f165667c5ULL);
+    Mapping wm = *o->start;
+    CostResult wr;
+    if (warm_fit(&wc, &wm, &wr)) {
+      res->valid++;
+      mapresult_offer(res, &wm, &wr, fitness(&wr, o->objective));
+    }
+  }
   Mapping m;
   CostResult c;
   int last_err = COST_OK, stall = 0, restarts = 0;

@@ -194,6 +194,21 @@ static uint64_t problem_hash(const Problem *p, uint64_t h) {
 }
 
 /* The fields of an Arch the cost model reads (not its name), hashed. */
+/* A mapping's fields (not its padding), as a warm start's key. */
+static uint64_t mapping_hash(const Mapping *m, uint64_t h) {
+  h = fnv(h, &m->nlevels, sizeof m->nlevels);
+  for (int l = 0; l < m->nlevels && l < ACCEL_MAX_LEVELS; l++) {
+    const LevelMapping *lm = &m->level[l];
+    h = fnv(h, lm->factor, sizeof lm->factor);
+    h = fnv(h, lm->remainder, sizeof lm->remainder);
+    h = fnv(h, lm->order, sizeof lm->order);
+    h = fnv(h, lm->spatial, sizeof lm->spatial);
+    h = fnv(h, lm->spatial_order, sizeof lm->spatial_order);
+    h = fnv(h, &lm->keep, sizeof lm->keep);
+  }
+  return mix64(h);
+}
+
 static uint64_t arch_hash(const Arch *a, uint64_t h) {
   h = fnv(h, &a->nlevels, sizeof a->nlevels);
   for (int l = 0; l < a->nlevels; l++) {
@@ -797,7 +812,8 @@ typedef struct {
   const Arch *a;
   uint64_t seed;
   uint64_t k1, k2;
-  MapResult *full; /* the whole result, or NULL */
+  MapResult *full;     /* the whole result, or NULL */
+  const Mapping *warm; /* the mapper's start (--warm-map), or NULL */
   JobOut out;
 } Job;
 
@@ -817,6 +833,7 @@ static double fitness_of(NaasObjective o, double e, double c) {
 static void run_job(const MapperOptions *base, Job *j) {
   MapperOptions mo = *base;
   mo.seed = j->seed;
+  mo.start = j->warm;
   MapResult local, *res = j->full ? j->full : &local;
   Diag quiet;
   diag_init(&quiet, NULL, NULL);
@@ -919,8 +936,11 @@ static uint64_t layer_seed(const NaasLayer *l, uint64_t seed) {
   return mix64(problem_hash(&l->p, seed ^ 0x6e6161732d6d6170ULL));
 }
 
-static void job_keys(const NaasLayer *l, const Arch *a, const MapperOptions *mo, Job *j) {
+/* wk: the hash of the job's warm start (mapping_hash), 0 without one. */
+static void job_keys(const NaasLayer *l, const Arch *a, const MapperOptions *mo, uint64_t wk,
+                     Job *j) {
   uint64_t h = fnv(0xcbf29ce484222325ULL, &mo->budget, sizeof mo->budget);
+  if (wk) h = fnv(h, &wk, sizeof wk);
   h = fnv(h, &mo->objective, sizeof mo->objective);
   h = fnv(h, &mo->strategy, sizeof mo->strategy);
   uint64_t s = layer_seed(l, mo->seed);
@@ -1166,9 +1186,11 @@ static void sched_pool_run(SchedJob *jobs, int n, const SchedOptions *so, int th
 
 /* The cache keys of model `model`'s schedule on a: its graph (nests and
  * the tensors they access), its layers, a and the mapper's options. */
+/* wk: the hash of every layer's warm start (0 without them). */
 static void sched_keys(const NaasWorkload *w, int model, const Arch *a, const MapperOptions *mo,
-                       const SchedOptions *so, SchedJob *j) {
+                       const SchedOptions *so, uint64_t wk, SchedJob *j) {
   uint64_t h = fnv(0x9e3779b97f4a7c15ULL, "schedule", 8);
+  if (wk) h = fnv(h, &wk, sizeof wk);
   if (so->layer_only) h = fnv(h, "layer-only", 10); /* the screening pass's schedules */
   h = fnv(h, &mo->budget, sizeof mo->budget);
   h = fnv(h, &mo->objective, sizeof mo->objective);
@@ -1227,7 +1249,7 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
     jobs[i].p = &w->layers[i].p;
     jobs[i].a = a;
     jobs[i].full = &full[i];
-    job_keys(&w->layers[i], a, &mo, &jobs[i]);
+    job_keys(&w->layers[i], a, &mo, 0, &jobs[i]);
   }
   Rc rc = pool_run(jobs, n, &mo, o->jobs, false) ? RC_OK : RC_INTERNAL;
   for (int i = 0; i < n && rc == RC_OK; i++) {
@@ -1256,6 +1278,7 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->effort.schedule = (int)o->schedule;
   r->effort.mapper_screen = o->mapper_screen;
   r->effort.early_map_budget = o->early_map_budget;
+  r->effort.warm_map = o->warm_map;
   r->effort.early_iterations = early_iters_of(o);
   r->effort.prune = !o->no_prune;
   if (rc == RC_OK && o->schedule == NAAS_SCHED_FUSED) {
@@ -1326,6 +1349,7 @@ void naas_effort_of(const NaasOptions *o, NaasEffort *e) {
   e->schedule = (int)o->schedule;
   e->mapper_screen = o->mapper_screen;
   e->early_map_budget = o->early_map_budget;
+  e->warm_map = o->warm_map;
   e->early_iterations = early_iters_of(o);
   e->prune = !o->no_prune;
 }
@@ -1359,6 +1383,10 @@ void naas_effort_json(JsonWriter *j, const NaasEffort *e) {
     json_int(j, e->early_map_budget);
     json_key(j, "early_iterations");
     json_int(j, e->early_iterations);
+  }
+  if (e->warm_map) { /* likewise */
+    json_key(j, "warm_map");
+    json_str(j, "on");
   }
   json_key(j, "prune");
   json_str(j, e->prune ? "on" : "off");
@@ -1565,6 +1593,7 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   uint8_t sp[2] = {o->mapper_screen, o->no_prune}; /* the log (and with screening the path) */
   h = fnv(h, sp, sizeof sp);
   h = fnv(h, &o->max_cycles, sizeof o->max_cycles);
+  if (o->warm_map) h = fnv(h, "warm-map", 8); /* the path; absent when off, as below */
   if (o->early_map_budget > 0) { /* the path; absent when off, so older checkpoints resume */
     int64_t eb[2] = {o->early_map_budget, early_iters_of(o)};
     h = fnv(h, eb, sizeof eb);
@@ -1622,6 +1651,15 @@ typedef struct {
   Mapping *cmaps;
   SchedJob *sjobs;
   int64_t evals;
+  /* --warm-map: the incumbent's mappings (warm, one per layer) and their
+   * hashes (wkey; wall of all of them), used when warm_on; keep: every
+   * mapper job keeps its mappings; fresh[i]: candidate i's mappings are in
+   * cmaps, from this generation's jobs. */
+  const Mapping *warm;
+  const uint64_t *wkey;
+  uint64_t wall;
+  bool warm_on, keep;
+  bool *fresh;
 } GenEval;
 
 /* Scores candidates sel[0..nsel) of the generation with mapper options mo
@@ -1648,7 +1686,7 @@ static bool eval_cands(GenEval *g, const int *sel, int nsel, const MapperOptions
     for (int m = 0; m < nm; m++) {
       SchedJob probe;
       memset(&probe, 0, sizeof probe);
-      sched_keys(w, m, &archs[i], mo, so, &probe);
+      sched_keys(w, m, &archs[i], mo, so, g->warm_on ? g->wall : 0, &probe);
       JobOut *dst = &souts[(size_t)i * nm + m];
       if (cache_find(cache, probe.k1, probe.k2, dst)) continue;
       int k = 0;
@@ -1669,44 +1707,51 @@ static bool eval_cands(GenEval *g, const int *sel, int nsel, const MapperOptions
     int i = sel[q];
     bool maps = false;
     for (int m = 0; fused && m < nm; m++) maps |= souts[(size_t)i * nm + m].rc < 0;
+    g->fresh[i] = false;
     if (fused && !maps) continue;
+    bool all_jobs = true; /* every layer mapped by a job (none from the cache) */
     for (int j = 0; j < nl; j++) {
       Job probe = {0};
       probe.p = &w->layers[j].p;
       probe.a = &archs[i];
-      job_keys(&w->layers[j], &archs[i], mo, &probe);
+      job_keys(&w->layers[j], &archs[i], mo, g->warm_on ? g->wkey[j] : 0, &probe);
+      if (g->warm_on) probe.warm = &g->warm[j];
       JobOut got;
       JobOut *dst = &outs[(size_t)i * nl + j];
       if (!maps && cache_find(cache, probe.k1, probe.k2, &got)) {
         *dst = got;
+        all_jobs = false;
         continue;
       }
       int k = 0;
       while (k < njobs && !(jobs[k].k1 == probe.k1 && jobs[k].k2 == probe.k2)) k++;
       if (k == njobs) {
-        if (maps) probe.full = &full[njobs];
+        if (maps || g->keep) probe.full = &full[njobs];
         jobs[njobs++] = probe;
       }
       dst->rc = -1 - k; /* filled from job k below */
     }
+    g->fresh[i] = all_jobs && (maps || g->keep);
   }
-  /* With fused schedules every rank runs every mapper job: the schedules
-   * need the mappings themselves, which the ranks do not exchange. */
-  if (!pool_run(jobs, njobs, mo, o->jobs, !fused)) return false;
+  /* With fused schedules, or warm starts, every rank runs every mapper job:
+   * the schedules and the next warm starts need the mappings themselves,
+   * which the ranks do not exchange. */
+  if (!pool_run(jobs, njobs, mo, o->jobs, !fused && !g->keep)) return false;
   for (int k = 0; k < njobs; k++) {
     g->evals += jobs[k].out.evals;
     cache_put(cache, jobs[k].k1, jobs[k].k2, &jobs[k].out);
   }
-  if (nsjobs) {
-    /* Each candidate's mappings, then its models' schedules. */
-    for (int q = 0; q < nsel; q++) {
-      int i = sel[q];
-      for (int j = 0; j < nl; j++) {
-        const JobOut *jo = &outs[(size_t)i * nl + j];
-        if (jo->rc < 0 && jobs[-1 - jo->rc].full)
-          cmaps[(size_t)i * nl + j] = jobs[-1 - jo->rc].full->best;
-      }
+  /* Each candidate's mappings (fused schedules, warm starts). */
+  for (int q = 0; q < nsel; q++) {
+    int i = sel[q];
+    if (!g->fresh[i]) continue;
+    for (int j = 0; j < nl; j++) {
+      const JobOut *jo = &outs[(size_t)i * nl + j];
+      cmaps[(size_t)i * nl + j] = jobs[-1 - jo->rc].full->best;
     }
+  }
+  if (nsjobs) {
+    /* Then its models' schedules. */
     for (int k = 0; k < nsjobs; k++) {
       /* A schedule job of a candidate with a layer that did not map: invalid. */
       const JobOut *row = &outs[(size_t)(sjobs[k].maps - cmaps)];
@@ -1745,6 +1790,28 @@ static bool eval_cands(GenEval *g, const int *sel, int nsel, const MapperOptions
       score_of(w, o, row, &archs[i], s);
     }
     if (!s->valid) s->score = INFINITY;
+  }
+  return true;
+}
+
+/* Maps candidate i again with mo, its every layer by a job, keeping the
+ * mappings in its cmaps row (--warm-map: a new incumbent whose figures came
+ * from the cache); the scores are left as they are.  false: out of memory. */
+static bool map_again(GenEval *g, int i, const MapperOptions *mo) {
+  int nl = g->w->nlayers;
+  for (int j = 0; j < nl; j++) {
+    Job *jb = &g->jobs[j];
+    memset(jb, 0, sizeof *jb);
+    jb->p = &g->w->layers[j].p;
+    jb->a = &g->archs[i];
+    job_keys(&g->w->layers[j], &g->archs[i], mo, g->warm_on ? g->wkey[j] : 0, jb);
+    if (g->warm_on) jb->warm = &g->warm[j];
+    jb->full = &g->full[j];
+  }
+  if (!pool_run(g->jobs, nl, mo, g->o->jobs, false)) return false;
+  for (int j = 0; j < nl; j++) {
+    g->evals += g->jobs[j].out.evals;
+    g->cmaps[(size_t)i * nl + j] = g->full[j].best;
   }
   return true;
 }
@@ -1910,8 +1977,14 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
    * candidate's mapping per layer, and its models' schedule jobs. */
   bool fused = o->schedule == NAAS_SCHED_FUSED;
   int nm = w->nmodels;
-  MapResult *full = fused ? xcalloc((size_t)lam * (size_t)nl, sizeof *full) : NULL;
-  Mapping *cmaps = fused ? xcalloc((size_t)lam * (size_t)nl, sizeof *cmaps) : NULL;
+  bool keepmaps = fused || o->warm_map;
+  MapResult *full = keepmaps ? xcalloc((size_t)lam * (size_t)nl, sizeof *full) : NULL;
+  Mapping *cmaps = keepmaps ? xcalloc((size_t)lam * (size_t)nl, sizeof *cmaps) : NULL;
+  /* --warm-map: the incumbent's mappings (search.h NaasCkptWarm) and their keys. */
+  Mapping *warm = o->warm_map ? xcalloc((size_t)nl, sizeof *warm) : NULL;
+  uint64_t *wkey = o->warm_map ? xcalloc((size_t)nl, sizeof *wkey) : NULL;
+  bool *fresh = xcalloc((size_t)lam, sizeof *fresh);
+  NaasCkptWarm cw = {o->warm_map ? nl : 0, 0, INFINITY, warm};
   SchedJob *sjobs = fused ? xcalloc((size_t)lam * (size_t)nm, sizeof *sjobs) : NULL;
   JobOut *souts = fused ? xcalloc((size_t)lam * (size_t)nm, sizeof *souts) : NULL;
   SchedOptions cso, sso;
@@ -1929,13 +2002,15 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   int *order = xcalloc((size_t)lam, sizeof *order), *sel = xcalloc((size_t)lam, sizeof *sel);
   bool *pruned = xcalloc((size_t)lam, sizeof *pruned),
        *screened = xcalloc((size_t)lam, sizeof *screened);
-  GenEval ge = {w, o, cache, archs, fused, jobs, outs, souts, full, cmaps, sjobs, 0};
+  GenEval ge = {w,     o,     cache, archs, fused, jobs, outs,  souts,       full,
+                cmaps, sjobs, 0,     warm,  wkey,  0,    false, o->warm_map, fresh};
   Rc rc = RC_OK;
   NaasCandidate *log = NULL;
   int64_t caplog = 0;
   if (!cache || !opt || !xs || !fit || !top || !x0 || !archs || !ok || !jobs || !outs || !sc ||
-      !sc2 || !lb || !order || !sel || !pruned || !screened ||
-      (fused && (!full || !cmaps || !sjobs || !souts))) {
+      !sc2 || !lb || !order || !sel || !pruned || !screened || !fresh ||
+      (keepmaps && (!full || !cmaps)) || (fused && (!sjobs || !souts)) ||
+      (o->warm_map && (!warm || !wkey))) {
     diag_error(d, "search", "out of memory");
     rc = RC_INTERNAL;
     goto done;
@@ -1981,8 +2056,20 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   h.optlen = opt_save(opt, NULL, 0);
   h.best_score = INFINITY;
   if (o->resume && o->checkpoint) {
-    rc = naas_ckpt_read(o->checkpoint, fp, opt, &h, top, &log, &caplog, d);
+    rc = naas_ckpt_read(o->checkpoint, fp, opt, &h, top, &log, &caplog, &cw, d);
     if (rc != RC_OK) goto done;
+    for (int j = 0; j < cw.n && cw.have; j++) { /* the incumbent's mappings: this search's layers */
+      Diag quiet;
+      diag_init(&quiet, NULL, NULL);
+      if (!mapping_covers(&warm[j], &w->layers[j].p, NULL, &quiet)) {
+        diag_error(d, o->checkpoint,
+                   "checkpoint corrupt: its warm-start mapping %d is not a mapping of layer '%s'",
+                   j, w->layers[j].p.name);
+        rc = RC_BADINPUT;
+        goto done;
+      }
+      wkey[j] = mapping_hash(&warm[j], UINT64_C(0x77617266));
+    }
     r->resumed_at = h.iter;
     for (int t = 0; t < h.ntop; t++) { /* the keys the table was kept by */
       Arch a;
@@ -2037,6 +2124,9 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       order[q] = i;
     }
     bool cmaes = o->optimizer == OPT_CMAES;
+    ge.warm_on = cw.have != 0;
+    ge.wall = 0;
+    for (int j = 0; ge.warm_on && j < nl; j++) ge.wall = mix64(ge.wall ^ wkey[j]) + (uint64_t)j;
     const MapperOptions *gmo = !start && h.iter < early_iters ? &emo : &mo;
     bool screen = !start && o->mapper_screen && smo.budget < gmo->budget;
     bool prune = !start && !o->no_prune && (cmaes || o->optimizer == OPT_RANDOM);
@@ -2110,6 +2200,30 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     if (!start && o->on_generation) o->on_generation(o->on_generation_ctx, h.iter);
     /* Tell: scores in candidate order (a pruned candidate +inf: its rank
      * is beyond those the optimizer reads). */
+    /* --warm-map: the generation's best candidate (the first of equal
+     * scores), if it beats the incumbent, becomes the incumbent: its
+     * mappings are the next generations' warm starts.  A candidate whose
+     * figures came from the cache is mapped again for them (the same jobs,
+     * so the same mappings): the choice and the mappings are functions of
+     * the path alone, whatever the cache holds (a resumed search starts
+     * with an empty one). */
+    if (o->warm_map) {
+      int b = -1;
+      for (int i = 0; i < n; i++)
+        if (sc[i].valid && sc[i].score < cw.score && (b < 0 || sc[i].score < sc[b].score)) b = i;
+      if (b >= 0 && !fresh[b] && !map_again(&ge, b, screened[b] ? &smo : gmo)) {
+        diag_error(d, "search", "out of memory");
+        rc = RC_INTERNAL;
+        goto done;
+      }
+      if (b >= 0) {
+        memcpy(warm, cmaps + (size_t)b * nl, sizeof *warm * (size_t)nl);
+        for (int j = 0; j < nl; j++) wkey[j] = mapping_hash(&warm[j], UINT64_C(0x77617266));
+        cw.score = sc[b].score;
+        cw.have = 1;
+      }
+      for (int i = 0; i < n; i++) fresh[i] = false;
+    }
     double gen_best = INFINITY;
     for (int i = 0; i < n; i++) {
       Score s = sc[i];
@@ -2155,7 +2269,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     h.iter++;
     h.seconds = now_s() - tstart;
     if (o->checkpoint && rank == 0) {
-      rc = naas_ckpt_write(o->checkpoint, &h, opt, top, log, d);
+      rc = naas_ckpt_write(o->checkpoint, &h, opt, top, log, &cw, d);
       if (rc != RC_OK) goto done;
     }
     if (o->progress && rank == 0) {
@@ -2294,6 +2408,7 @@ done:
   opt_destroy(opt);
   xfree(xs), xfree(fit), xfree(top), xfree(x0), xfree(archs), xfree(ok), xfree(jobs), xfree(outs),
       xfree(full), xfree(cmaps), xfree(sjobs), xfree(souts), xfree(sc), xfree(sc2), xfree(lb),
-      xfree(order), xfree(sel), xfree(pruned), xfree(screened);
+      xfree(order), xfree(sel), xfree(pruned), xfree(screened), xfree(warm), xfree(wkey),
+      xfree(fresh);
   return rc;
 }

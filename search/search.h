@@ -100,6 +100,10 @@ typedef struct {
   uint64_t seed;
   double temperature; /* gradient: initial temperature, in (0, 10]; 0: MAP_GRADIENT_TEMPERATURE */
   double lr;          /* gradient: Adam's step in log-factor units, in (0, 1]; 0: MAP_GRADIENT_LR */
+  /* es: a mapping of the layer on another design (a search's incumbent) to start
+   * from, fitted to this one (mapper.c, "warm starts"); NULL: none.  Its fitting and
+   * evaluation count in the budget; one that does not fit is not used. */
+  const Mapping *start;
 } MapperOptions;
 
 #define MAP_GRADIENT_TEMPERATURE 1.0
@@ -255,6 +259,11 @@ typedef struct {
    * default): every generation with map_budget.  early_iterations 0: half the generations. */
   int64_t early_map_budget;
   int64_t early_iterations;
+  /* --warm-map on: each candidate's layers are mapped starting from the incumbent's
+   * mappings (the best design so far), fitted to it (MapperOptions.start; the start
+   * design, re-ranking and the final mapping start cold); naas.c, docs/search.md
+   * "Speed".  Off (the default): every mapping starts cold. */
+  bool warm_map;
   /* Map every candidate, even one its lower bound rules out (the result is the same;
    * tests); by default such candidates are not mapped. */
   bool no_prune;
@@ -305,6 +314,7 @@ typedef struct {
    * and pruning does not change a result. */
   bool mapper_screen;                         /* --mapper-screen on */
   int64_t early_map_budget, early_iterations; /* --early-map-budget (0: off) and its generations */
+  bool warm_map;                              /* --warm-map on */
   bool prune;                                 /* --prune on (the default) */
 } NaasEffort;
 
@@ -545,7 +555,7 @@ void nas_drive_free(NasDriveResult *r);
 
 /* ---- checkpoints (checkpoint.c; the format is described there) -------------------- */
 
-#define NAAS_CKPT_VERSION 3
+#define NAAS_CKPT_VERSION 4 /* 3: the same without the warm-start block (still read) */
 #define NAAS_CKPT_MAX_BYTES ((size_t)1 << 30) /* larger files are refused unread */
 
 /* The counters of a search, as a checkpoint stores them. */
@@ -559,25 +569,40 @@ typedef struct {
   int32_t ntop, pad_;     /* designs in the top table (have_best ? 1..NAAS_TOP_MAX : 0); 0 */
 } NaasCkpt;
 
+/* --warm-map's state (format 4's last block): the incumbent's mapping of each of
+ * the search's n layers (n = 0: the search keeps none, and the file is written
+ * in format 3), have = 1 once there is an incumbent, its score. */
+typedef struct {
+  int32_t n, have;
+  double score;
+  Mapping *maps; /* n mappings, the caller's */
+} NaasCkptWarm;
+
 /* The search's best distinct designs: ntop records of (score, vector of dim
  * genes), best score first; record 0 is the best design (best_score). */
 #define NAAS_TOP_REC(top, dim, k) ((top) + (size_t)(k) * (size_t)(1 + (dim)))
 
 /* Writes a checkpoint atomically: h, opt's state, the top table (h->ntop
- * records of 1 + h->dim doubles) and log[h->nlog]. */
+ * records of 1 + h->dim doubles), log[h->nlog] and, when warm->n > 0 (format
+ * 4), the warm-start block; with warm NULL or warm->n 0, format 3. */
 Rc naas_ckpt_write(const char *path, const NaasCkpt *h, Optimizer *opt, const double *top,
-                   const NaasCandidate *log, Diag *d);
+                   const NaasCandidate *log, const NaasCkptWarm *warm, Diag *d);
 /* Decodes the len bytes of a checkpoint (named `name` in messages) of the
  * search whose fingerprint is fp and whose optimizer is opt: fills h, opt's
  * state, top[NAAS_TOP_MAX * (1 + opt_dim(opt))] and *log (heap, grown with xrealloc; *caplog
- * its capacity).  RC_BADINPUT (reported, nothing trusted) if the file is not
- * a checkpoint, is damaged (its checksum), is from another search, or holds a
- * count or value no search writes; RC_INTERNAL if out of memory. */
+ * its capacity) and warm (warm->n, the layers the search has, or 0 if it keeps
+ * no warm starts, in which case warm may be NULL; warm->maps holds n: filled
+ * with have and score when the file has them).  RC_BADINPUT (reported,
+ * nothing trusted) if the file is not a checkpoint, is damaged (its
+ * checksum), is from another search, or holds a count or value no search
+ * writes; RC_INTERNAL if out of memory.  That each warm mapping is one of its
+ * layer (ir.h mapping_covers) is for the caller, who has the layers. */
 Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t fp, Optimizer *opt,
-                    NaasCkpt *h, double *top, NaasCandidate **log, int64_t *caplog, Diag *d);
+                    NaasCkpt *h, double *top, NaasCandidate **log, int64_t *caplog,
+                    NaasCkptWarm *warm, Diag *d);
 /* naas_ckpt_decode of the file at path (at most NAAS_CKPT_MAX_BYTES). */
 Rc naas_ckpt_read(const char *path, uint64_t fp, Optimizer *opt, NaasCkpt *h, double *top,
-                  NaasCandidate **log, int64_t *caplog, Diag *d);
+                  NaasCandidate **log, int64_t *caplog, NaasCkptWarm *warm, Diag *d);
 
 /* ==== the network level ===================================================== */
 

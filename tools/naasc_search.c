@@ -89,6 +89,8 @@ static const char usage_text2[] =
     "  --early-iterations K     the generations --early-map-budget applies to (default: half)\n"
     "  --mapper-screen on|off   screen each candidate with an eighth of --map-budget and map\n"
     "                           the best quarter of each generation in full (default off)\n"
+    "  --warm-map on|off        map each candidate's layers starting from the best design's\n"
+    "                           mappings, fitted to it (default off)\n"
     "  --prune on|off           skip candidates whose lower bound rules them out (default on;\n"
     "                           exact: the result is the same either way)\n"
     "  --schedule fused|layer   score every design (the baseline too) by its best whole-network\n"
@@ -246,17 +248,24 @@ int naasc_search_main(int argc, char **argv) {
       o.rerank = (int)n;
     } else if (strcmp(a, "--sizing-only") == 0) {
       o.sizing_only = 1;
-    } else if (cli_is_flag(a, "--mapper-screen") || cli_is_flag(a, "--prune")) {
-      bool screen = cli_is_flag(a, "--mapper-screen"); /* search/naas.c, eval_cands */
-      v = cli_flag_value(argc, argv, &i, screen ? "--mapper-screen" : "--prune");
+    } else if (cli_is_flag(a, "--mapper-screen") || cli_is_flag(a, "--prune") ||
+               cli_is_flag(a, "--warm-map")) {
+      const char *flag = cli_is_flag(a, "--mapper-screen") ? "--mapper-screen"
+                         : cli_is_flag(a, "--prune")       ? "--prune"
+                                                           : "--warm-map"; /* search/naas.c */
+      v = cli_flag_value(argc, argv, &i, flag);
       if (!v || (strcmp(v, "on") != 0 && strcmp(v, "off") != 0))
-        return usage_error(screen ? "--mapper-screen takes on or off, not '%s'"
-                                  : "--prune takes on or off, not '%s'",
+        return usage_error(flag[2] == 'm'   ? "--mapper-screen takes on or off, not '%s'"
+                           : flag[2] == 'p' ? "--prune takes on or off, not '%s'"
+                                            : "--warm-map takes on or off, not '%s'",
                            v ? v : "");
-      if (screen)
-        o.mapper_screen = strcmp(v, "on") == 0;
+      bool on = strcmp(v, "on") == 0;
+      if (flag[2] == 'm')
+        o.mapper_screen = on;
+      else if (flag[2] == 'p')
+        o.no_prune = !on;
       else
-        o.no_prune = strcmp(v, "off") == 0;
+        o.warm_map = on;
     } else if (cli_is_flag(a, "--schedule")) {
       v = cli_flag_value(argc, argv, &i, "--schedule");
       if (v && (strcmp(v, "fused") == 0 || strcmp(v, "layer") == 0))

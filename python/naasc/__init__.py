@@ -119,7 +119,8 @@ class _SearchDriveOptions(ctypes.Structure):  # NaascSearchDriveOptions
                 ("on_generation", _GENERATION),
                 ("on_generation_user", _p), ("progress", ctypes.c_int), ("rank", ctypes.c_int),
                 ("nranks", ctypes.c_int), ("rerank", ctypes.c_int),
-                ("early_map_budget", _i64), ("early_iterations", _i64)]
+                ("early_map_budget", _i64), ("early_iterations", _i64),
+                ("warm_map", ctypes.c_int)]
 
 
 class _NasProgress(ctypes.Structure):  # NaascNasProgress
