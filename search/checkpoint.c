@@ -195,7 +195,7 @@ Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t f
   if (len < CKPT_HEAD + sizeof *h + CKPT_TAIL || memcmp(buf, CKPT_MAGIC, 8) != 0) {
     if (len >= 8 && memcmp(buf, "NAASCKP1", 8) == 0)
       diag_error(d, name,
-                 "a checkpoint of format 1 (an older naasc); this naasc reads format %d: "
+                 "a checkpoint of format 1 (an older naasc); this naasc reads formats 3 and %d: "
                  "start the search again without --resume",
                  NAAS_CKPT_VERSION);
     else
@@ -207,11 +207,12 @@ Rc naas_ckpt_decode(const uint8_t *buf, size_t len, const char *name, uint64_t f
   memcpy(ver, buf + 8, 8);
   memcpy(&total, buf + 16, 8);
   if (ver[0] == 2) {
-    diag_error(d, name,
-               "a checkpoint of format 2 (an older naasc, without the table of best designs a "
-               "search re-ranks); this naasc reads format %d: start the search again without "
-               "--resume",
-               NAAS_CKPT_VERSION);
+    diag_error(
+        d, name,
+        "a checkpoint of format 2 (an older naasc, without the table of best designs a "
+        "search re-ranks); this naasc reads formats 3 and %d: start the search again without "
+        "--resume",
+        NAAS_CKPT_VERSION);
     return RC_BADINPUT;
   }
   if (ver[0] != NAAS_CKPT_VERSION && ver[0] != 3) {

@@ -217,12 +217,14 @@ def main():
             e.key, e.value = k, v
         put(pb_d, "external.pb", ext.SerializeToString())
 
-        # Search checkpoints: a short search of a one-conv model, CMA-ES and random, and sizing only.
+        # Search checkpoints: a short search of a one-conv model, CMA-ES and random, sizing only,
+        # and with warm starts (format 4, its warm-start block).
         ck_d = corpus("ckpt")
         conv = os.path.join(tmp, "conv.onnx")
         with open(conv, "wb") as f:
             f.write(nir_models.MODELS["conv"]().SerializeToString())
-        for tag, extra in (("cmaes", []), ("random", ["--optimizer", "random"]), ("sizing", ["--sizing-only"])):
+        for tag, extra in (("cmaes", []), ("random", ["--optimizer", "random"]), ("sizing", ["--sizing-only"]),
+                           ("warm", ["--warm-map", "on"])):
             ck = os.path.join(tmp, tag + ".ckpt")
             run(naasc, "--search", conv, "--budget", "eyeriss", "--iterations", "2", "--popsize", "4",
                 "--map-budget", "20", "-q", "--no-progress", "-o", os.path.join(tmp, tag), "--checkpoint", ck,

@@ -5,6 +5,7 @@ its reader (search/checkpoint.c).
   ckpt_edit.py FILE nlog-byte7 [--fix-checksum]
   ckpt_edit.py FILE rng-zero
   ckpt_edit.py FILE upgrade
+  ckpt_edit.py FILE warm-factor0
 
 upgrade rewrites a format 2 file as format 3 (search/checkpoint.c), the
 same content: the counters gain the top-table count (1 with a best design,
@@ -23,6 +24,13 @@ rng-zero sets the optimizer's random state (format 3: the 32 bytes after
 opt_save's kind, n and lambda, at 24 + 80 + 12) to zero and recomputes the
 checksum: xoshiro256**'s one state it never leaves, which the reader must
 refuse (a fuzzing campaign's hang, tests/fuzz/ckpt/regressions).
+
+warm-factor0 sets the first temporal factor of the first warm-start mapping
+(format 4's last block: after the counters, the optimizer's state, the top
+table and the 160-byte log records, i32 n, i32 have, f64 score, then the
+mappings, each an i32 level count and the levels' factors) to zero and
+recomputes the checksum: a value no search writes, which the reader must
+refuse.
 """
 import struct
 import sys
@@ -69,6 +77,18 @@ def main():
             return 2
         at = 24 + struct.calcsize("<Q4q2d2iQ2i") + 12
         d[at:at + 32] = bytes(32)
+        d[-8:] = struct.pack("<Q", fnv1a(d[:-8]))
+        open(path, "wb").write(d)
+        return 0
+    if base == 24 and field == "warm-factor0":
+        head = "<Q4q2d2iQ2i"
+        _, _, _, _, nlog, _, _, dim, _, optlen, ntop, _ = struct.unpack_from(head, d, 24)
+        at = 24 + struct.calcsize(head) + optlen + 8 * ntop * (1 + dim) + 160 * nlog
+        n, have = struct.unpack_from("<2i", d, at)
+        if struct.unpack_from("<I", d, 8)[0] != 4 or n < 1 or have != 1:
+            print("ckpt_edit.py: warm-factor0 edits format 4 with an incumbent", file=sys.stderr)
+            return 2
+        struct.pack_into("<q", d, at + 16 + 4, 0)
         d[-8:] = struct.pack("<Q", fnv1a(d[:-8]))
         open(path, "wb").write(d)
         return 0

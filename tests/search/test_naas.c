@@ -18,7 +18,8 @@
  * counts its evaluations, is deterministic, and refuses bounds no relaxed
  * point meets; its CMA-ES over connectivity (cmaes+gradient) changes only
  * connectivity around it.  Pruning by the lower bound changes no result
- * (test_prune_exact).
+ * (test_prune_exact).  With warm starts the path is a function of the
+ * options alone (test_warm_map).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -808,12 +809,107 @@ static void test_early_budget(void) {
   free(w.layers);
 }
 
+/* Two searches walked the same path: the same candidates, scores, design. */
+static void check_same_path(const NaasResult *a, const NaasResult *b) {
+  CHECK(memcmp(&a->arch, &b->arch, sizeof a->arch) == 0);
+  CHECK(a->score == b->score);
+  CHECK(a->search_score == b->search_score);
+  CHECK_EQ(a->nlog, b->nlog);
+  for (int64_t i = 0; i < a->nlog && i < b->nlog; i++) {
+    CHECK_EQ(a->log[i].valid, b->log[i].valid);
+    CHECK(a->log[i].score == b->log[i].score || a->log[i].pruned || b->log[i].pruned);
+  }
+}
+
+/* --warm-map (search/naas.c): each candidate's layers start from the
+ * incumbent's mappings.  The path is a function of the options alone: the
+ * same search again with the first one's cache (every figure a hit, so each
+ * new incumbent is mapped again for its mappings) walks the same path, as
+ * do one with pruning off and one resumed from a checkpoint (format 4, its
+ * warm-start block holding the incumbent) written after two of its four
+ * generations; for CMA-ES and for random search (the baseline's optimizer).
+ * The start design, scored before there is an incumbent, scores as without
+ * warm starts, and later candidates do not all; a checkpoint of a search
+ * without them does not resume one with them. */
+static void test_warm_map(void) {
+  NaasWorkload w;
+  Arch b;
+  Diag d;
+  eyeriss_two_models(&w, &b, &d);
+  char ck[64];
+  snprintf(ck, sizeof ck, "/tmp/test_naas_warm_%d.ckpt", (int)getpid());
+  for (int k = 0; k < 2; k++) {
+    NaasOptions o;
+    naas_options_default(&o);
+    o.schedule = NAAS_SCHED_LAYER;
+    o.optimizer = k ? OPT_RANDOM : OPT_CMAES;
+    o.map_budget = 150;
+    o.final_map_budget = 300;
+    o.iterations = 4;
+    o.popsize = 6;
+    o.seed = 7;
+    o.warm_map = true;
+    NaasCache *cache = naas_cache_create();
+    CHECK(cache != NULL);
+    o.cache = cache;
+    NaasResult a, again, noprune, cold, part, resumed, refused;
+    CHECK_EQ(naas_search(&w, &b, &o, &a, &d), RC_OK);
+    CHECK(a.effort.warm_map);
+    CHECK_EQ(naas_search(&w, &b, &o, &again, &d), RC_OK);
+    CHECK(again.evals < a.evals); /* the cache answered */
+    check_same_path(&a, &again);
+    o.cache = NULL;
+    o.no_prune = true;
+    CHECK_EQ(naas_search(&w, &b, &o, &noprune, &d), RC_OK);
+    check_same_path(&a, &noprune);
+    o.no_prune = false;
+    /* Stopped after two generations, resumed: the uninterrupted path. */
+    NaasOptions oc = o;
+    oc.checkpoint = ck;
+    oc.stop_after_iteration = 2;
+    CHECK_EQ(naas_search(&w, &b, &oc, &part, &d), RC_OK);
+    CHECK(part.stopped);
+    FILE *f = fopen(ck, "rb");
+    CHECK(f != NULL);
+    uint32_t ver = 0;
+    CHECK(f && fseek(f, 8, SEEK_SET) == 0 && fread(&ver, 4, 1, f) == 1);
+    if (f) fclose(f);
+    CHECK_EQ(ver, 4u);
+    oc.stop_after_iteration = 0;
+    oc.resume = true;
+    CHECK_EQ(naas_search(&w, &b, &oc, &resumed, &d), RC_OK);
+    CHECK_EQ(resumed.resumed_at, 2);
+    check_same_path(&a, &resumed);
+    /* Without warm starts: the same start design's score, another path;
+     * the warm search's checkpoint is another search's. */
+    o.warm_map = false;
+    CHECK_EQ(naas_search(&w, &b, &o, &cold, &d), RC_OK);
+    CHECK(!cold.effort.warm_map);
+    CHECK(cold.log[0].index == -1 && a.log[0].index == -1);
+    CHECK(cold.log[0].score == a.log[0].score);
+    int differ = 0;
+    for (int64_t i = 1; i < a.nlog && i < cold.nlog; i++)
+      differ += a.log[i].valid && cold.log[i].valid && a.log[i].score != cold.log[i].score;
+    CHECK(differ > 0);
+    oc.warm_map = false;
+    Diag q;
+    diag_init(&q, NULL, NULL);
+    CHECK_EQ(naas_search(&w, &b, &oc, &refused, &q), RC_BADINPUT);
+    unlink(ck);
+    NaasResult *all[] = {&a, &again, &noprune, &cold, &part, &resumed, &refused};
+    for (int i = 0; i < 7; i++) naas_result_free(all[i]);
+    naas_cache_destroy(cache);
+  }
+  free(w.layers);
+}
+
 int main(void) {
   RUN(test_fixed);
   RUN(test_equal_effort);
   RUN(test_search);
   RUN(test_prune_exact);
   RUN(test_early_budget);
+  RUN(test_warm_map);
   RUN(test_sizing_only_keeps_connectivity);
   RUN(test_bounds);
   RUN(test_impossible_budget);

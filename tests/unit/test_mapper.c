@@ -11,7 +11,13 @@
  * a mapping within them alone, and every strategy returns only mappings
  * within them, exhaustive's optimum among them included.  A budget that
  * finds no valid mapping falls back on the trivial one when it is valid
- * (a 3-word RF at budget 50).  The architecture is a made-up three-level
+ * (a 3-word RF at budget 50).  A warm start (MapperOptions.start) is the
+ * run's first evaluation: with a budget of 1 the run returns it, fitted to
+ * a design whose array and buffers are smaller (spatial factors the
+ * fan-out cannot hold folded into temporal loops, tiles moved outwards
+ * until they fit); a run with one never ends worse than its start, and a
+ * start that is not a mapping of the layer is not used (the cold run,
+ * exactly).  The architecture is a made-up three-level
  * toy (its numbers are test values, not hardware figures; four levels in
  * the fallback's test).
  */
@@ -119,6 +125,77 @@ static void test_deterministic(void) {
   CHECK(r3.valid != r1.valid);
   CHECK(memcmp(&r1.best, &r3.best, sizeof r1.best) != 0);
   CHECK(r3.best_fitness != r1.best_fitness);
+}
+
+static void test_warm_start(void) {
+  Arch a;
+  toy_arch(&a);
+  Problem p;
+  problem(&p, 16, 8, 6, 3);
+  Diag d;
+  diag_init(&d, stderr, "test");
+  MapperOptions o;
+  mapper_options_default(&o);
+  o.budget = 4000;
+  MapResult best;
+  CHECK_EQ(mapper_run(&p, &a, &o, &best, &d), RC_OK);
+  int64_t used = 1; /* the PEs its best mapping keeps busy */
+  for (int x = 0; x < ACCEL_MAX_AXES; x++)
+    for (int dd = 0; dd < NDIMS; dd++) used *= best.best.level[1].spatial[x][dd];
+  CHECK(used == 4); /* the whole 2 x 2 array: the fit below has something to fold */
+  /* Budget 1: the start itself. */
+  MapResult one, cold1;
+  o.budget = 1;
+  CHECK_EQ(mapper_run(&p, &a, &o, &cold1, &d), RC_OK);
+  o.start = &best.best;
+  CHECK_EQ(mapper_run(&p, &a, &o, &one, &d), RC_OK);
+  CHECK_EQ(one.evals, 1);
+  CHECK(one.best_fitness == best.best_fitness);
+  CHECK(memcmp(&one.best, &best.best, sizeof one.best) == 0);
+  CHECK(cold1.best_fitness > one.best_fitness); /* a cold run's one evaluation is far from it */
+  /* A small budget never ends worse than its start. */
+  MapResult some;
+  o.budget = 200;
+  CHECK_EQ(mapper_run(&p, &a, &o, &some, &d), RC_OK);
+  CHECK(some.best_fitness <= best.best_fitness);
+  CHECK_EQ(some.evals, 200);
+  /* A design with a 2 x 1 array and buffers an eighth the size: fitted, valid. */
+  Arch s = a;
+  s.level[1].fanout[AXIS_Y] = 1;
+  s.level[2].instances = 2;
+  s.level[2].mesh_y = 1;
+  s.mac_instances = 2;
+  s.mac_mesh_y = 1;
+  s.level[1].capacity_words = 32;
+  s.level[2].capacity_words = 2;
+  CostResult c;
+  CHECK(cost_eval(&p, &s, &best.best, &c) != COST_OK); /* as it is, it does not fit */
+  MapResult fit;
+  o.budget = 64;
+  CHECK_EQ(mapper_run(&p, &s, &o, &fit, &d), RC_OK);
+  CHECK(isfinite(fit.best_fitness));
+  CHECK_EQ(cost_check_mapping(&p, &s, &fit.best, &d), RC_OK);
+  /* Twelve evaluations: the fitted start (after eight capacity repairs here)
+   * beats what a cold run finds in as many. */
+  MapResult w12, c12;
+  o.budget = 12;
+  CHECK_EQ(mapper_run(&p, &s, &o, &w12, &d), RC_OK);
+  o.start = NULL;
+  CHECK_EQ(mapper_run(&p, &s, &o, &c12, &d), RC_OK);
+  CHECK(w12.best_fitness < c12.best_fitness);
+  CHECK_EQ(cost_check_mapping(&p, &s, &w12.best, &d), RC_OK);
+  /* A mapping of another layer is not used: the cold run, exactly. */
+  Problem q;
+  problem(&q, 8, 8, 6, 3);
+  MapResult cold, other;
+  o.budget = 300;
+  o.start = NULL;
+  CHECK_EQ(mapper_run(&q, &a, &o, &cold, &d), RC_OK);
+  o.start = &best.best;
+  CHECK_EQ(mapper_run(&q, &a, &o, &other, &d), RC_OK);
+  CHECK(other.best_fitness == cold.best_fitness);
+  CHECK_EQ(other.evals, cold.evals);
+  CHECK_EQ(other.valid, cold.valid);
 }
 
 /* A layer the model rejects (a zero dim): a clear error naming why, no crash. */
@@ -743,5 +820,6 @@ int main(void) {
   RUN(test_deterministic);
   RUN(test_impossible);
   RUN(test_trivial_fallback);
+  RUN(test_warm_start);
   TEST_END();
 }
