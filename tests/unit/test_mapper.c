@@ -100,16 +100,21 @@ static void test_es_matches_exhaustive(void) {
   }
 }
 
+/* The toy arch, the K16 C8 P6 Q6 R3 S3 layer and default options with budget. */
+static void toy_layer(Arch *a, Problem *p, Diag *d, MapperOptions *o, int64_t budget) {
+  toy_arch(a);
+  problem(p, 16, 8, 6, 3);
+  diag_init(d, stderr, "test");
+  mapper_options_default(o);
+  o->budget = budget;
+}
+
 static void test_deterministic(void) {
   Arch a;
-  toy_arch(&a);
   Problem p;
-  problem(&p, 16, 8, 6, 3);
   Diag d;
-  diag_init(&d, stderr, "test");
   MapperOptions o;
-  mapper_options_default(&o);
-  o.budget = 1500;
+  toy_layer(&a, &p, &d, &o, 1500);
   MapResult r1, r2, r3;
   mapper_run(&p, &a, &o, &r1, &d);
   mapper_run(&p, &a, &o, &r2, &d);
@@ -129,14 +134,10 @@ static void test_deterministic(void) {
 
 static void test_warm_start(void) {
   Arch a;
-  toy_arch(&a);
   Problem p;
-  problem(&p, 16, 8, 6, 3);
   Diag d;
-  diag_init(&d, stderr, "test");
   MapperOptions o;
-  mapper_options_default(&o);
-  o.budget = 4000;
+  toy_layer(&a, &p, &d, &o, 4000);
   MapResult best;
   CHECK_EQ(mapper_run(&p, &a, &o, &best, &d), RC_OK);
   int64_t used = 1; /* the PEs its best mapping keeps busy */
