@@ -358,13 +358,24 @@ bool mapping_covers(const Mapping *m, const Problem *p, const char *where, Diag 
         n++;
       }
     }
+    /* Checked: a mapping from a file (a .nir, a checkpoint's warm starts)
+     * may hold factors whose product overflows (a fuzzed checkpoint's did). */
     int64_t acc = 0;
-    for (int k = 0; k < n; k++) {
-      acc = k == 0 ? r[0] - 1 : acc * f[k] + (r[k] - 1);
-      if (acc > INT64_C(1) << 40) break;
+    bool over = false;
+    for (int k = 0; k < n && !over; k++) {
+      if (k == 0)
+        acc = r[0] - 1;
+      else
+        over = !ck_mul_i64(acc, f[k], &acc) || !ck_add_i64(acc, r[k] - 1, &acc);
+      over = over || acc > INT64_C(1) << 40;
     }
     acc += 1;
-    if (acc != p->dim[dd]) {
+    if (over) {
+      diag_error(d, where,
+                 "map-coverage: the loops over %c cover more than 2^40, its bound is %" PRId64,
+                 accel_dim_letter(dd), p->dim[dd]);
+      ok = false;
+    } else if (acc != p->dim[dd]) {
       diag_error(d, where,
                  "map-coverage: the loops over %c cover %" PRId64 ", its bound is %" PRId64,
                  accel_dim_letter(dd), acc, p->dim[dd]);

@@ -6,6 +6,7 @@ its reader (search/checkpoint.c).
   ckpt_edit.py FILE rng-zero
   ckpt_edit.py FILE upgrade
   ckpt_edit.py FILE warm-factor0
+  ckpt_edit.py FILE warm-huge
 
 upgrade rewrites a format 2 file as format 3 (search/checkpoint.c), the
 same content: the counters gain the top-table count (1 with a best design,
@@ -30,7 +31,11 @@ warm-factor0 sets the first temporal factor of the first warm-start mapping
 table and the 160-byte log records, i32 n, i32 have, f64 score, then the
 mappings, each an i32 level count and the levels' factors) to zero and
 recomputes the checksum: a value no search writes, which the reader must
-refuse.
+refuse.  warm-huge instead sets the first dim's temporal factor at levels 0
+and 1 to 2^40 each, values the reader's range check lets through but whose
+product overflows 64 bits: the search's check that each mapping is one of
+its layer must refuse it without overflowing (a fuzzing find,
+tests/fuzz/ckpt/regressions/crash-af98acd7...).
 """
 import struct
 import sys
@@ -80,15 +85,20 @@ def main():
         d[-8:] = struct.pack("<Q", fnv1a(d[:-8]))
         open(path, "wb").write(d)
         return 0
-    if base == 24 and field == "warm-factor0":
+    if base == 24 and field in ("warm-factor0", "warm-huge"):
         head = "<Q4q2d2iQ2i"
         _, _, _, _, nlog, _, _, dim, _, optlen, ntop, _ = struct.unpack_from(head, d, 24)
         at = 24 + struct.calcsize(head) + optlen + 8 * ntop * (1 + dim) + 160 * nlog
         n, have = struct.unpack_from("<2i", d, at)
         if struct.unpack_from("<I", d, 8)[0] != 4 or n < 1 or have != 1:
-            print("ckpt_edit.py: warm-factor0 edits format 4 with an incumbent", file=sys.stderr)
+            print(f"ckpt_edit.py: {field} edits format 4 with an incumbent", file=sys.stderr)
             return 2
-        struct.pack_into("<q", d, at + 16 + 4, 0)
+        if field == "warm-factor0":
+            struct.pack_into("<q", d, at + 16 + 4, 0)
+        else:
+            level = 8 * 8 * 2 + 8 + 3 * 8 * 9 + 1  # a level's bytes (search/checkpoint.c WLEVEL)
+            struct.pack_into("<q", d, at + 16 + 4, 1 << 40)
+            struct.pack_into("<q", d, at + 16 + 4 + level, 1 << 40)
         d[-8:] = struct.pack("<Q", fnv1a(d[:-8]))
         open(path, "wb").write(d)
         return 0
