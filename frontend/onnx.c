@@ -494,11 +494,14 @@ static float attr_float(const Onnx__NodeProto *np, const char *name, float def) 
   return a && a->has_f ? a->f : def;
 }
 
-/* The string attribute as a NUL-terminated arena copy, or def. */
+/* The string attribute as a NUL-terminated arena copy, or def.  An empty
+ * one (protobuf-c gives it no data) is "", not NULL (a fuzzed Resize's
+ * empty mode reached strcmp with NULL). */
 static const char *attr_str(Importer *im, const Onnx__NodeProto *np, const char *name,
                             const char *def) {
   const Onnx__AttributeProto *a = attr_find(np, name);
   if (!a || !a->has_s) return def;
+  if (!a->s.data || a->s.len == 0) return "";
   return arena_strndup(&im->m->arena, (const char *)a->s.data, a->s.len);
 }
 

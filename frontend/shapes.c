@@ -635,8 +635,10 @@ static bool pad_shape(Ctx *c) {
   memcpy(a->pads, full, sizeof full);
   a->npads = 2 * x->rank;
   a->naxes = 0;
-  for (int i = 0; i < x->rank; i++) {
-    dims[i] = x->dims[i] + full[i] + full[x->rank + i];
+  for (int i = 0; i < x->rank; i++) { /* checked: pads are the file's int64s */
+    if (!ck_add_i64(x->dims[i], full[i], &dims[i]) ||
+        !ck_add_i64(dims[i], full[x->rank + i], &dims[i]))
+      FAIL("Pad's pads %" PRId64 " and %" PRId64 " overflow dim %d", full[i], full[x->rank + i], i);
     if (dims[i] < 0) FAIL("Pad makes dim %d negative", i);
   }
   Tensor *cv = inf_in(c, 2);
