@@ -26,6 +26,10 @@
  * Mapping constraints (Arch.cons) bind every strategy: each candidate is
  * projected onto them and checked before it is costed (mapper_eval, the
  * "constraints" section), so no mapping outside them is ever returned.
+ *
+ * An es run may start warm (MapperOptions.start: another design's mapping
+ * of the layer, fitted to this one; the "warm starts" section), the search's
+ * --warm-map.
  */
 #include "backend/backend.h"
 #include "search/internal.h"

@@ -64,12 +64,17 @@
  * generation's candidates whose schedules are not cached are mapped whole
  * (their mappings are needed, the layer cache keeps figures only) and their
  * models scheduled in parallel, each on a copy of the model's nests; the
- * scheduled figures are cached per (model, design, mapper options).
+ * scheduled figures are cached per (model, design, mapper options).  With
+ * --warm-map each candidate's mapper runs start from the incumbent's
+ * mappings (mapper.c, "warm starts"); the incumbent is chosen from the
+ * scores alone and both caches key on the warm starts, so this holds too
+ * (naas_search, where the incumbent is chosen).
  *
  * Checkpoints (--checkpoint) are written atomically after every generation:
  * a fingerprint of (workload, budget, options), the optimizer's state, the
- * best vector, the counters and the candidate log, under a checksum
- * (checkpoint.c: the format and the reader's checks).
+ * table of best designs, the counters, the candidate log and with
+ * --warm-map the incumbent's mappings, under a checksum (checkpoint.c: the
+ * format and the reader's checks).
  */
 #include "search/search.h"
 #include "search/internal.h"
