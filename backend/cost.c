@@ -930,15 +930,6 @@ __attribute__((noinline)) static int deltas_walked(const Problem *p, const FlatN
   return COST_OK;
 }
 
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-static double level_energy(const Level *lv, const AccessCounts *pi, int64_t inst) {
-  int64_t b = lv->block_words;
-  return (double)inst * ((double)ceil_div(pi->reads, b) * lv->e_read_pj +
-                         (double)ceil_div(pi->fills, b) * lv->e_fill_pj +
-                         (double)ceil_div(pi->updates, b) * lv->e_update_pj);
-}
-
 static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResult *out,
                     EvalState *st, Diag *d) {
   FlatNest *nest = &st->nest;
@@ -1066,7 +1057,7 @@ static int evaluate(const Problem *p, const Arch *a, const Mapping *m, CostResul
       lc->total[t].reads = pi->reads * nest->util[l];
       lc->total[t].fills = pi->fills * nest->util[l];
       lc->total[t].updates = pi->updates * nest->util[l];
-      double e = level_energy(&a->level[l], pi, nest->util[l]);
+      double e = level_access_energy(&a->level[l], pi, nest->util[l]);
       lc->tensor_energy_pj[t] += e;
       lc->energy_pj += e;
       out->tensor_energy_pj[t] += e;

@@ -100,7 +100,8 @@ typedef struct {
   int64_t macs, compute_cycles;
   int64_t rd[ACCEL_MAX_LEVELS], wr[ACCEL_MAX_LEVELS]; /* per instance, all tensors */
   AccessCounts dram[NTENSORS], home_pi[NTENSORS];     /* per instance at DRAM and home */
-  int64_t w_tile_home; /* the W tile the mapping keeps at home (capacity) */
+  int64_t w_tile_home;  /* the W tile the mapping keeps at home (capacity) */
+  double acc[NTENSORS]; /* the access energies of dram[t] and home_pi[t] (tile_sum_finish) */
 } TileSum;
 
 struct SchedModel {
@@ -311,22 +312,14 @@ bool sched_nest_tileable(const SchedModel *sm, uint32_t nest, int64_t *rows, int
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* cost.c's level_energy: blocks round once per (level, tensor) per evaluation. */
-static double access_energy(const Level *lv, const AccessCounts *pi, int64_t inst) {
-  int64_t b = lv->block_words;
-  return (double)inst * ((double)ceil_div(pi->reads, b) * lv->e_read_pj +
-                         (double)ceil_div(pi->fills, b) * lv->e_fill_pj +
-                         (double)ceil_div(pi->updates, b) * lv->e_update_pj);
-}
-
 /* Sets the per-instance counts of tensor t at level l to c: totals follow
  * (times the utilized instances) and the energies change by the difference
  * of the access energies. */
 static void set_counts(CostResult *r, const Arch *a, int l, int t, const AccessCounts *c) {
   LevelCost *lc = &r->level[l];
   int64_t inst = lc->utilized_instances;
-  double de = access_energy(&a->level[l], c, inst) -
-              access_energy(&a->level[l], &lc->per_instance[t], inst);
+  double de = level_access_energy(&a->level[l], c, inst) -
+              level_access_energy(&a->level[l], &lc->per_instance[t], inst);
   lc->per_instance[t] = *c;
   lc->total[t].reads = c->reads * inst;
   lc->total[t].fills = c->fills * inst;
@@ -340,7 +333,7 @@ static void set_counts(CostResult *r, const Arch *a, int l, int t, const AccessC
  * below l that carried t. */
 static void drop_tensor(CostResult *r, const Arch *a, int l, int t) {
   LevelCost *lc = &r->level[l];
-  double acc = access_energy(&a->level[l], &lc->per_instance[t], lc->utilized_instances);
+  double acc = level_access_energy(&a->level[l], &lc->per_instance[t], lc->utilized_instances);
   double all = lc->tensor_energy_pj[t];
   lc->noc_energy_pj -= all - acc;
   lc->energy_pj -= all;
@@ -520,8 +513,14 @@ static uint32_t tile_hash(uint32_t k, int64_t rows, int64_t cols, int h, bool wr
   uint64_t x = (uint64_t)k * 0x9e3779b97f4a7c15ULL ^ (uint64_t)rows * 0xc2b2ae3d27d4eb4fULL ^
                (uint64_t)cols * 0x165667b19e3779f9ULL ^
                (uint64_t)(h * 2 + wres) * 0x27d4eb2f165667c5ULL;
-  x ^= x >> 29;
-  return (uint32_t)(x ^ x >> 32);
+  /* MurmurHash3's fmix64 finalizer: every input bit reaches the low bits the
+   * index masks (rows and cols step by small multiples, which clustered). */
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return (uint32_t)x;
 }
 
 static const TileSum *tile_get(SchedModel *sm, uint32_t k, int64_t rows, int64_t cols, int h,
@@ -570,6 +569,9 @@ static const TileSum *tile_get(SchedModel *sm, uint32_t k, int64_t rows, int64_t
   memcpy(e->dram, r.level[0].per_instance, sizeof e->dram);
   memcpy(e->home_pi, r.level[h].per_instance, sizeof e->home_pi);
   e->w_tile_home = wres ? 0 : r.level[h].tile_words[TENSOR_W];
+  for (int t = 0; t < NTENSORS; t++)
+    e->acc[t] = level_access_energy(&sm->a->level[0], &e->dram[t], 1) +
+                level_access_energy(&sm->a->level[h], &e->home_pi[t], 1);
   return e;
 }
 
@@ -586,14 +588,16 @@ static void tile_sum_finish(const SchedModel *sm, const TileSum *e, int h, const
     AccessCounts d0[NTENSORS], dh[NTENSORS];
     memcpy(d0, e->dram, sizeof d0);
     memcpy(dh, e->home_pi, sizeof dh);
-    for (int t = 0; t < NTENSORS; t++) {
-      en -= access_energy(&a->level[0], &d0[t], 1) + access_energy(&a->level[h], &dh[t], 1);
-    }
+    for (int t = 0; t < NTENSORS; t++) en -= e->acc[t];
     d0[TENSOR_I].reads += cp->in, dh[TENSOR_I].fills += cp->in;
     d0[TENSOR_W].reads += cp->w, dh[TENSOR_W].fills += cp->w;
     dh[TENSOR_O].reads += cp->out, d0[TENSOR_O].updates += cp->out;
-    for (int t = 0; t < NTENSORS; t++) {
-      en += access_energy(&a->level[0], &d0[t], 1) + access_energy(&a->level[h], &dh[t], 1);
+    int64_t mv[NTENSORS];
+    mv[TENSOR_I] = cp->in, mv[TENSOR_W] = cp->w, mv[TENSOR_O] = cp->out;
+    for (int t = 0; t < NTENSORS; t++) { /* a tensor without copies keeps its energy */
+      en += mv[t] ? level_access_energy(&a->level[0], &d0[t], 1) +
+                        level_access_energy(&a->level[h], &dh[t], 1)
+                  : e->acc[t];
     }
     rd[0] += cp->in + cp->w, wr[0] += cp->out;
     rd[h] += cp->out, wr[h] += cp->in + cp->w;

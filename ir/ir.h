@@ -1170,6 +1170,24 @@ typedef struct {
   int64_t reads, fills, updates;
 } AccessCounts;
 
+/* ceil(n / b) for blocks of b >= 1 words, n >= 0 (a shift when b is a
+ * power of two: the cost model's hottest division). */
+static inline int64_t blocks_of(int64_t n, int64_t b) {
+  if (b == 1) return n;
+  if (n >= 0 && (b & (b - 1)) == 0) return (n + b - 1) >> __builtin_ctzll((unsigned long long)b);
+  return (n + b - 1) / b;
+}
+
+/* The energy of per-instance accesses pi at level lv on inst instances:
+ * reads, fills and updates each round up to whole blocks (README 4.5;
+ * cost.c and schedule.c both count with it). */
+static inline double level_access_energy(const Level *lv, const AccessCounts *pi, int64_t inst) {
+  int64_t b = lv->block_words;
+  return (double)inst * ((double)blocks_of(pi->reads, b) * lv->e_read_pj +
+                         (double)blocks_of(pi->fills, b) * lv->e_fill_pj +
+                         (double)blocks_of(pi->updates, b) * lv->e_update_pj);
+}
+
 typedef struct {
   AccessCounts total[NTENSORS];        /* summed over utilized instances (Timeloop's totals) */
   AccessCounts per_instance[NTENSORS]; /* one instance */
