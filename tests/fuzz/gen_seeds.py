@@ -4,6 +4,7 @@ from real inputs of the tree, so that where every seed came from is
 reproducible.
 
   gen_seeds.py BUILD     (BUILD: a release build dir with tools/naasc)
+  gen_seeds.py BUILD schedule timeloop   (only these corpora)
 
 Seeds are small (the largest, a search checkpoint, is 30 KB) and named
 after what they are; the script removes the seeds it wrote before
@@ -108,11 +109,69 @@ def npy_seeds():
         put(d, tag + ".npz", b.getvalue())
 
 
+def timeloop_seeds():
+    """Timeloop and Accelergy files (fuzz_timeloop.c: up to three YAML files and a
+    *.stats.txt joined by "#%%"): the tutorial-layout spec of tests/timeloop (v0.3 tree,
+    variables, constraints), the exercises' processed inputs with their mapping, ERT, ART
+    and statistics (v0.4), and the spec goldens of tests/golden, good and bad."""
+    d = corpus("timeloop")
+
+    def rd(*p):
+        return open(os.path.join(ROOT, *p), "rb").read()
+
+    tut = ("tests", "timeloop", "tutorial")
+    put(d, "tutorial.yaml", rd(*tut, "arch.yaml") + b"\n" + rd(*tut, "constraints.yaml") + SEP +
+        rd(*tut, "conv1d+oc.prob.yaml") + SEP + rd(*tut, "conv1d+oc.map.yaml"))
+    put(d, "tutorial_arch.yaml", rd(*tut, "arch.yaml"))
+    for ex in ("simple_weight_stationary", "simple_output_stationary", "eyeriss_like"):
+        ref = ("tests", "data", "timeloop-exercises", ex, "ref_outputs", "default_problem")
+        spec = rd(*ref, "parsed-processed-input.yaml")
+        tables = rd(*ref, "timeloop-mapper.ERT.yaml") + b"\n" + rd(*ref, "timeloop-mapper.ART.yaml")
+        mapping = rd(*ref, "timeloop-mapper.map.yaml")
+        put(d, ex + ".yaml", spec + SEP + mapping + SEP + tables + SEP + rd(*ref, "timeloop-mapper.stats.txt"))
+        put(d, ex + ".nomap.yaml", spec + SEP + tables)
+    for f in sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "tl_*.yaml"))):
+        put(d, os.path.basename(f), open(f, "rb").read())
+
+
+def schedule_seeds(naasc, tmp):
+    """Schedules (fuzz_schedule.c: an arch file, a mapped .nir and a schedule joined by
+    "#%%"): the ResNet and inverted-residual blocks of tests/schedule mapped on eyeriss,
+    with every schedule file of tests/schedule that names their nests, and each block's
+    searched schedule (--emit=schedule)."""
+    d = corpus("schedule")
+    sched = os.path.join(ROOT, "tests", "schedule")
+    arch = open(os.path.join(ROOT, "backend", "presets", "eyeriss.yaml"), "rb").read()
+    flow = "fold-bn,fuse-act,lower,map{budget=50,seed=1},verify"
+    for name, extra in (("resnet_block", ["--resnet"]), ("mbv2_block", [])):
+        path = os.path.join(tmp, name + ".onnx")
+        run("/usr/bin/python3", os.path.join(sched, "sched_model.py"), path, *extra)
+        nir = subprocess.run([naasc, path, "--emit=nir", "--target", "eyeriss", "-p", flow],
+                             capture_output=True, check=True).stdout
+        best = subprocess.run([naasc, path, "--target", "eyeriss", "-p", flow, "--emit=schedule"],
+                              capture_output=True, check=True).stdout
+        put(d, name + ".best.sched", arch + SEP + nir + SEP + best)
+        model = nir.split(b"\n", 1)[0].split(b" ", 1)[1].strip(b'"')  # module "NAME"
+        for f in sorted(glob.glob(os.path.join(sched, "*.sched"))):
+            text = open(f, "rb").read()
+            ok = subprocess.run([naasc, path, "--target", "eyeriss", "-p", flow, "--schedule=" + f,
+                                 "--emit=schedule"], capture_output=True).returncode == 0
+            # the files of this model: accepted ones, and refused ones that name it
+            if ok or (b"schedule " + model + b" ") in text:
+                put(d, name + "." + os.path.basename(f), arch + SEP + nir + SEP + text)
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
     naasc = os.path.join(build, "tools", "naasc")
     tmp = tempfile.mkdtemp(prefix="naasc-seeds-")
+    only = sys.argv[2:]
     try:
+        if only:
+            for c in only:
+                {"schedule": lambda: schedule_seeds(naasc, tmp), "timeloop": timeloop_seeds,
+                 "npy": npy_seeds}[c]()
+            return
         # ONNX models: every small model of the IR golden tests (one op or a short chain).
         onnx_d, comp_d, nir_d, cmd_d = corpus("onnx"), corpus("onnx_compile"), corpus("nir"), corpus("stream")
         for name in sorted(nir_models.MODELS):
@@ -241,6 +300,8 @@ def main():
             run(naasc, onnx_path, "--emit=nir", "-o", nir)
             put(wt_d, name + ".nirw", open(nir, "rb").read() + SEP + open(nir + ".weights", "rb").read())
 
+        schedule_seeds(naasc, tmp)
+        timeloop_seeds()
         npy_seeds()
     finally:
         shutil.rmtree(tmp)
