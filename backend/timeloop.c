@@ -3067,6 +3067,20 @@ static double stat_value(const char *line) {
   return c ? strtod(c + 1, NULL) : 0;
 }
 
+/* A count of a statistics line: a whole number from 0 to 2^62 (a larger
+ * one, or a negative one, is no count of any run naasc can compare with);
+ * else an error at where, *bad set, and 0. */
+static int64_t stat_count(const char *line, const char *where, Diag *d, bool *bad) {
+  double v = stat_value(line);
+  if (v >= 0 && v <= 0x1p62 && v == floor(v)) return (int64_t)v;
+  if (!*bad) {
+    const char *c = strrchr(line, ':');
+    diag_error(d, where, "'%s' is not a count (a whole number from 0 to 2^62)", c ? c + 1 : line);
+  }
+  *bad = true;
+  return 0;
+}
+
 static bool stat_is(const char *line, const char *key) {
   while (*line == ' ') line++;
   size_t n = strlen(key);
@@ -3093,7 +3107,7 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
   want->bottleneck = -1;
   char line[1024];
   int lno = 0, level = -2, tensor = -1; /* level -1: the MACs, -2: none */
-  bool summary = false, tail = false, in_stats = false, mac_seen = false;
+  bool summary = false, tail = false, in_stats = false, mac_seen = false, bad = false;
   double total_uj = -1;
   int64_t per[NTENSORS][3];
   int64_t util[NTENSORS];
@@ -3101,6 +3115,10 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
   memset(per, 0, sizeof per);
   memset(util, 0, sizeof util);
   while (fgets(line, sizeof line, in)) {
+    if (bad) { /* a line of the last iteration was not a count (reported) */
+      rc = RC_BADINPUT;
+      break;
+    }
     lno++;
     char where[32];
     snprintf(where, sizeof where, "%d:1", lno);
@@ -3139,7 +3157,7 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
     }
     if (summary) {
       if (strncmp(line, "Cycles:", 7) == 0)
-        want->cycles = (int64_t)stat_value(line);
+        want->cycles = stat_count(line, where, d, &bad);
       else if (strncmp(line, "Energy:", 7) == 0)
         total_uj = strtod(line + 7, NULL);
       else if (strncmp(line, "Utilization:", 12) == 0)
@@ -3148,11 +3166,11 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
     }
     if (level == -1) {
       if (stat_is(line, "Utilized instances"))
-        want->mac_utilized_instances = (int64_t)stat_value(line);
+        want->mac_utilized_instances = stat_count(line, where, d, &bad);
       else if (stat_is(line, "Computes (total)"))
-        want->macs = (int64_t)stat_value(line);
+        want->macs = stat_count(line, where, d, &bad);
       else if (stat_is(line, "Cycles"))
-        want->compute_cycles = (int64_t)stat_value(line);
+        want->compute_cycles = stat_count(line, where, d, &bad);
       else if (stat_is(line, "Energy (total)"))
         want->mac_energy_pj = stat_value(line);
       continue;
@@ -3169,7 +3187,7 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
     }
     if (!in_stats) continue;
     if (stat_is(line, "Cycles")) {
-      lc->cycles = (int64_t)stat_value(line);
+      lc->cycles = stat_count(line, where, d, &bad);
       continue;
     }
     if (stat_is(line, "Bandwidth throttling")) {
@@ -3192,17 +3210,17 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
     }
     if (tensor < 0) continue;
     if (stat_is(line, "Partition size"))
-      lc->partition_words[tensor] = (int64_t)stat_value(line);
+      lc->partition_words[tensor] = stat_count(line, where, d, &bad);
     else if (stat_is(line, "Utilized capacity"))
-      lc->tile_words[tensor] = (int64_t)stat_value(line);
+      lc->tile_words[tensor] = stat_count(line, where, d, &bad);
     else if (stat_is(line, "Utilized instances (max)"))
-      lc->utilized_instances = util[tensor] = (int64_t)stat_value(line);
+      lc->utilized_instances = util[tensor] = stat_count(line, where, d, &bad);
     else if (stat_is(line, "Scalar reads (per-instance)"))
-      lc->per_instance[tensor].reads = (int64_t)stat_value(line);
+      lc->per_instance[tensor].reads = stat_count(line, where, d, &bad);
     else if (stat_is(line, "Scalar fills (per-instance)"))
-      lc->per_instance[tensor].fills = (int64_t)stat_value(line);
+      lc->per_instance[tensor].fills = stat_count(line, where, d, &bad);
     else if (stat_is(line, "Scalar updates (per-instance)"))
-      lc->per_instance[tensor].updates = (int64_t)stat_value(line);
+      lc->per_instance[tensor].updates = stat_count(line, where, d, &bad);
     else if (stat_is(line, "Energy (total)")) {
       double e = stat_value(line);
       lc->tensor_energy_pj[tensor] = e;
@@ -3210,11 +3228,19 @@ Rc timeloop_stats_load(const char *path, const TimeloopSpec *s, CostResult *want
       want->tensor_energy_pj[tensor] += e;
       const AccessCounts *p = &lc->per_instance[tensor];
       int64_t u = util[tensor];
-      lc->total[tensor] = (AccessCounts){p->reads * u, p->fills * u, p->updates * u};
+      AccessCounts *tot = &lc->total[tensor];
+      if (!ck_mul_i64(p->reads, u, &tot->reads) || !ck_mul_i64(p->fills, u, &tot->fills) ||
+          !ck_mul_i64(p->updates, u, &tot->updates)) {
+        diag_error(d, where, "data space '%s': its counts times its %lld instances pass 2^63",
+                   s->tensor_name[tensor], (long long)u);
+        rc = RC_BADINPUT;
+        break;
+      }
       util[tensor] = 0;
     }
   }
   fclose(in);
+  if (bad) rc = RC_BADINPUT;
   if (rc == RC_OK && (!mac_seen || !want->cycles || total_uj < 0)) {
     diag_error(d, NULL, "not Timeloop statistics: %s missing",
                !mac_seen       ? "the compute level"
