@@ -23,7 +23,9 @@
 # regression goes into tests/fuzz/NAME/regressions/ with a note (NAME.note: the report, the
 # campaign, how to reproduce), to be fixed and committed with its fix (tests/fuzz/README.md).
 # The table of the campaign (executions, edges covered, features, corpus size, seconds,
-# findings per harness) is printed and written to build-fuzz/campaign/results.md.
+# findings per harness) is printed and written to build-fuzz/campaign/results.md (each run of
+# fuzz.sh starts that table anew; every finished harness's row is also appended, with the
+# date and commit, to build-fuzz/campaign/history.md, which no run truncates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -146,7 +148,9 @@ for h in "${harnesses[@]}"; do
     found=$((found + 1))
   done
   total_found=$((total_found + found))
-  echo "| $h | ${execs:-?} | ${cov:-?} | ${ft:-?} | $corp | $((t1 - t0 + wall0)) | $cpu | $found |" >> "$results"
+  row="| $h | ${execs:-?} | ${cov:-?} | ${ft:-?} | $corp | $((t1 - t0 + wall0)) | $cpu | $found |"
+  echo "$row" >> "$results"
+  echo "$row <!-- $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?') -->" >> "$camp/history.md"
 done
 
 echo
