@@ -172,7 +172,7 @@ static bool key_eq(const char *a, const char *b) {
 /* The value of key in mapping m, looking through YAML merge keys (<<). */
 static Ref get_depth(Ref m, const char *key, Ref *keynode, int depth) {
   Ref none = {NULL, NULL};
-  if (!is_map(m) || depth > 8) return none;
+  if (!is_map(m) || !key || depth > 8) return none;
   yaml_node_pair_t *pr;
   for (pr = m.n->data.mapping.pairs.start; pr < m.n->data.mapping.pairs.top; pr++) {
     Ref k = {m.f, yaml_document_get_node(&m.f->doc, pr->key)};
@@ -918,13 +918,18 @@ static bool read_space(Tl *t, Ref ds, Space *sp, Ref coefs) {
       if (seq_len(term) == 2) {
         Ref c = seq_at(term, 1);
         const char *cn = scal(c);
+        if (!cn) {
+          err_at(t, c, "data space '%s': a coefficient is a name from 'coefficients' or a number",
+                 nm);
+          return false;
+        }
         bool known = false;
-        for (int j = 0; cn && j < seq_len(coefs); j++) {
+        for (int j = 0; j < seq_len(coefs); j++) {
           const char *dn2 = scal(getv(seq_at(coefs, j), "name"));
           known |= dn2 && strcmp(cn, dn2) == 0;
         }
         char *end;
-        if (cn && !known) { /* else a literal number */
+        if (!known) { /* else a literal number */
           strtod(cn, &end);
           if (*end || end == cn) {
             err_at(t, c, "data space '%s': coefficient '%s' is not declared in 'coefficients'", nm,
@@ -945,6 +950,7 @@ static bool coef_value(Tl *t, Ref c, Ref coefs, Ref inst, int64_t *out) {
   *out = 1;
   const char *cn = scal(c);
   if (!c.n) return true;
+  if (!cn) return int_at(t, c, NULL, "coefficient", out); /* not a scalar: its error */
   Ref v = getv(inst, cn);
   if (v.n) return int_at(t, v, NULL, cn, out);
   for (int j = 0; j < seq_len(coefs); j++) {
