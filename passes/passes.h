@@ -95,6 +95,9 @@ typedef struct {
   Arena arena; /* option strings */
 } Pipeline;
 
+/* Parses text ("pass{key=value,...},pass,..."); free *out with pipeline_free
+ * after RC_OK.  A refusal (reported through d) leaves nothing to free, and
+ * pipeline_free of it is harmless. */
 Rc pipeline_parse(const PassRegistry *r, const char *text, Pipeline *out, Diag *d);
 void pipeline_print(FILE *f, const Pipeline *pl); /* the expanded pipeline, reparseable */
 void pipeline_free(Pipeline *pl);

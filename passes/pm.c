@@ -10,6 +10,7 @@
  */
 #include "passes/internal.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -171,7 +172,15 @@ static bool opt_allowed(const PassInfo *p, const char *key) {
   return false;
 }
 
+static Rc parse_pipeline(const PassRegistry *r, const char *text, Pipeline *pl, Diag *d);
+
 Rc pipeline_parse(const PassRegistry *r, const char *text, Pipeline *pl, Diag *d) {
+  Rc rc = parse_pipeline(r, text, pl, d);
+  if (rc != RC_OK) pipeline_free(pl); /* a refused pipeline holds nothing */
+  return rc;
+}
+
+static Rc parse_pipeline(const PassRegistry *r, const char *text, Pipeline *pl, Diag *d) {
   memset(pl, 0, sizeof *pl);
   arena_init(&pl->arena);
   const char *s = text;
@@ -216,9 +225,22 @@ Rc pipeline_parse(const PassRegistry *r, const char *text, Pipeline *pl, Diag *d
           diag_error(d, where, "expected KEY=VALUE in the options of '%s'", name);
           return RC_USAGE;
         }
+        for (const char *q = ks; q < s; q++)
+          if (!isalnum((unsigned char)*q) && *q != '_' && *q != '-') {
+            snprintf(where, sizeof where, "pipeline:%d", (int)(q - text) + 1);
+            if (isprint((unsigned char)*q))
+              diag_error(d, where,
+                         "an option name of '%s' is letters, digits, '_' and '-', not '%c'", name,
+                         *q);
+            else
+              diag_error(d, where,
+                         "an option name of '%s' is letters, digits, '_' and '-', not byte 0x%02x",
+                         name, (unsigned char)*q);
+            return RC_USAGE;
+          }
         char *key = arena_strndup(&pl->arena, ks, (size_t)(s - ks));
         const char *vs = ++s;
-        while (*s && *s != ',' && *s != '}' && *s != '{') s++;
+        while (*s && *s != ',' && *s != '}' && *s != '{' && (unsigned char)*s >= ' ') s++;
         char *val = arena_strndup(&pl->arena, vs, (size_t)(s - vs));
         if (!key || !val) return RC_INTERNAL;
         if (!opt_allowed(p, key)) {

@@ -4,7 +4,7 @@ from real inputs of the tree, so that where every seed came from is
 reproducible.
 
   gen_seeds.py BUILD     (BUILD: a release build dir with tools/naasc)
-  gen_seeds.py BUILD schedule timeloop   (only these corpora)
+  gen_seeds.py BUILD schedule timeloop options   (only these corpora)
 
 Seeds are small (the largest, a search checkpoint, is 30 KB) and named
 after what they are; the script removes the seeds it wrote before
@@ -134,6 +134,42 @@ def timeloop_seeds():
         put(d, os.path.basename(f), open(f, "rb").read())
 
 
+def options_seeds():
+    """The options harness (fuzz_options.c: a first line naming the reader, then its
+    text): the accuracy tables of tests/golden/search_precision*.test, every form of
+    the precision grammar, the pass pipelines of the golden tests, the `naasc tech`
+    examples of docs/technology.md and the --assume modes."""
+    d = corpus("options")
+    tables = {
+        "table": b"minimum 80\nnb201_123 w16a16 90.1\nnb201_123 w8a8 89.9\nnb201_123 w1a1 70.2  # BNN\n"
+                 b"nb201_123 w4a4 85.0\n",
+        "table_bad": b"minimum 80\nnb201_123 w16a16 90.1\nnb201_123 w8y8 89.9\n",
+        "table_low": b"minimum 95\nnb201_123 w16a16 90.1\nnb201_123 w8a8 89.9\n",
+        "table_models": b"# two models\nminimum 70.5\nresnet18 fp32 71.2\nresnet18 int8 70.9\n"
+                        b"mobilenet_v2 bf16 71.8\nmobilenet_v2 w4a8p32 69.0\n",
+    }
+    for n, t in tables.items():
+        put(d, "accuracy_" + n, b"accuracy\n" + t)
+    for i, p in enumerate((b"w8a8", b"w16a16", b"w4a8o32p32", b"w1a1", b"binary", b"int4", b"int8",
+                           b"int16", b"fp16", b"bf16", b"fp32", b"fp16p32", b"w8a8p32", b"model")):
+        put(d, "precision_%d" % i, b"precision\n" + p)
+    for i, p in enumerate((b"fold-bn,fuse-act,lower,map{budget=50,seed=1},verify",
+                           b"fold-bn,fuse-act,lower,tile{level=GLB,K=2,P=3},bind{level=GLB,x=K:4,y=C:3},"
+                           b"reorder{level=GLB,order=PK},verify",
+                           b"lower{min}", b"lower,map{strategy=gradient,lr=1.5}",
+                           b"map{strategy=es,budget=2000,seed=1}", b"prune,fold-bn,fuse-act,lower,verify",
+                           b"fold-bn,fuse-act,lower,annotate-intensity")):
+        put(d, "pipeline_%d" % i, b"pipeline\n" + p)
+    for i, t in enumerate((b"sram depth=2048 width=256 banks=4 ports=2 technology=45nm",
+                           b"regfile depth=16 width=16 technology=65nm", b"mac bits=8 technology=45nm",
+                           b"mac type=fp16 acc=fp32 technology=7nm", b"dram type=LPDDR4 width=64",
+                           b"noc width=16 length_mm=1 technology=45nm",
+                           b"sram depth=8388608 width=8 technology=28nm cycle_ns=2")):
+        put(d, "tech_%d" % i, b"tech\n" + t)
+    for m in (b"naas", b"physical"):
+        put(d, "assume_" + m.decode(), b"assume\n" + m)
+
+
 def schedule_seeds(naasc, tmp):
     """Schedules (fuzz_schedule.c: an arch file, a mapped .nir and a schedule joined by
     "#%%"): the ResNet and inverted-residual blocks of tests/schedule mapped on eyeriss,
@@ -170,7 +206,7 @@ def main():
         if only:
             for c in only:
                 {"schedule": lambda: schedule_seeds(naasc, tmp), "timeloop": timeloop_seeds,
-                 "npy": npy_seeds}[c]()
+                 "npy": npy_seeds, "options": options_seeds}[c]()
             return
         # ONNX models: every small model of the IR golden tests (one op or a short chain).
         onnx_d, comp_d, nir_d, cmd_d = corpus("onnx"), corpus("onnx_compile"), corpus("nir"), corpus("stream")
@@ -302,6 +338,7 @@ def main():
 
         schedule_seeds(naasc, tmp)
         timeloop_seeds()
+        options_seeds()
         npy_seeds()
     finally:
         shutil.rmtree(tmp)
