@@ -113,7 +113,7 @@ Rc nb201_table_load(const char *path, Nb201Table *t, Diag *d) {
     char *eol = nl ? nl : end;
     line++;
     if (eol > s && eol[-1] == '\r') eol[-1] = 0;
-    *eol = 0;
+    *eol = 0; /* at the end, file_read_all's NUL */
     if (line == 1) {
       if (strncmp(s, "index,arch,", 11) != 0) {
         rc = row_fail(d, line, "not the NAS-Bench-201 table header");

@@ -43,7 +43,7 @@ Rc file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, Diag 
   size_t n;
   Rc rc = open_checked(path, max, &fd, &n, d);
   if (rc != RC_OK) return rc;
-  uint8_t *p = xmalloc(n ? n : 1);
+  uint8_t *p = xmalloc(n + 1); /* n + 1 <= max + 1: open_checked bounds n */
   if (!p) {
     diag_error(d, NULL, "out of memory reading '%s'", path);
     close(fd);
@@ -61,6 +61,7 @@ Rc file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, Diag 
     got += (size_t)k;
   }
   close(fd);
+  p[n] = 0; /* text readers may read it as a C string */
   *buf = p;
   *len = n;
   return RC_OK;

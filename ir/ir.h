@@ -114,7 +114,8 @@ bool name_in_lists(const char *name, const char *const *lists, int n);
 
 /* ---- files ----------------------------------------------------------- */
 
-/* Reads a whole file (at most `max` bytes) into a heap buffer the caller frees. */
+/* Reads a whole file (at most `max` bytes) into a heap buffer the caller
+ * frees, followed by a NUL that *len does not count. */
 Rc file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len, Diag *d);
 /* Maps a whole regular file read-only (at most `max` bytes); an empty file
  * gives *buf = NULL, *len = 0.  Undo with file_unmap. */

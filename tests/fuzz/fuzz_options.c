@@ -12,7 +12,13 @@
  *              print must parse and print again byte-identical;
  *   tech       `naasc tech KIND ATTR=VALUE ...` as words (tech_kind_find,
  *              tech_set, tech_eval): an answer is finite and not negative;
- *   assume     an --assume mode (arch_assume_parse).
+ *   assume     an --assume mode (arch_assume_parse);
+ *   nb201      a NAS-Bench-201 accuracy table (nb201_table_load, `naasc --nas
+ *              ... --nb201-data FILE`): an accepted table holds every cell
+ *              once, each row found by its index;
+ *   model      a network name (zoo_build without weights, `naasc --search NAME`,
+ *              `nb201:ARCH`); an arch string's cell prints back to the same
+ *              cell (nb201_parse, nb201_format).
  * Any other first line is taken as an accuracy table whole.
  */
 #include "tests/fuzz/fuzz.h"
@@ -20,6 +26,7 @@
 #include <math.h>
 
 #include "backend/backend.h"
+#include "frontend/frontend.h"
 #include "passes/passes.h"
 
 static void fuzz_accuracy(const uint8_t *data, size_t size) {
@@ -129,6 +136,46 @@ static void fuzz_tech(char *s) {
                                             "not a finite non-negative number");
 }
 
+static void fuzz_nb201(const uint8_t *data, size_t size) {
+  static Nb201Table t;
+  Diag d;
+  fuzz_diag(&d, NULL);
+  Rc rc = nb201_table_load(fuzz_file(0, data, size), &t, &d);
+  FUZZ_REPORTED(rc, &d);
+  if (rc == RC_OK) {
+    FUZZ_CHECK(t.n == NB201_CELLS, "a table without every cell accepted");
+    for (int c = 0; c < NB201_CELLS; c++) {
+      int row = t.by_code[c];
+      FUZZ_CHECK(row >= 0 && row < t.n && nb201_code(t.ops[row]) == c, "a cell without its row");
+      FUZZ_CHECK(nb201_table_find_index(&t, t.index[row]) == row, "a row not found by its index");
+    }
+  }
+  nb201_table_free(&t);
+}
+
+static void fuzz_model(const char *s) {
+  Diag d;
+  fuzz_diag(&d, NULL);
+  const char *colon = strchr(s, ':');
+  if (colon) { /* an arch string: its cell prints back the same */
+    uint8_t ops[NB201_EDGES], again[NB201_EDGES];
+    if (nb201_parse(colon + 1, ops, &d) == RC_OK) {
+      char buf[NB201_ARCH_MAX];
+      nb201_format(ops, buf, sizeof buf);
+      FUZZ_CHECK(nb201_parse(buf, again, &d) == RC_OK, "a cell's arch string does not parse");
+      FUZZ_CHECK(memcmp(ops, again, sizeof ops) == 0, "a cell's arch string is another cell");
+    } else {
+      FUZZ_CHECK(d.nerrors > 0, "refused without an error message");
+    }
+    fuzz_diag(&d, NULL);
+  }
+  Model *m = NULL;
+  Rc rc = zoo_build(s, false, 1, &m, &d);
+  FUZZ_REPORTED(rc, &d);
+  if (rc == RC_OK) FUZZ_CHECK(m != NULL, "a network built without a model");
+  if (m) model_destroy(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)fuzz_sink();
   const uint8_t *nl = memchr(data, '\n', size);
@@ -136,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t *body = nl ? nl + 1 : data + size;
   size_t blen = size - (size_t)(body - data);
 #define IS(word) (head == strlen(word) && memcmp(data, word, head) == 0)
-  if (IS("precision") || IS("pipeline") || IS("tech") || IS("assume")) {
+  if (IS("precision") || IS("pipeline") || IS("tech") || IS("assume") || IS("model")) {
     char *s = text_of(body, blen);
     if (IS("precision")) {
       fuzz_precision(s);
@@ -144,6 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       fuzz_pipeline(s);
     } else if (IS("tech")) {
       fuzz_tech(s);
+    } else if (IS("model")) {
+      fuzz_model(s);
     } else {
       ArchAssume a;
       if (arch_assume_parse(s, &a)) FUZZ_CHECK(arch_assume_name((int)a) != NULL, "unnamed mode");
@@ -151,7 +200,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(s);
     return 0;
   }
-  if (IS("accuracy"))
+  if (IS("nb201"))
+    fuzz_nb201(body, blen);
+  else if (IS("accuracy"))
     fuzz_accuracy(body, blen);
   else
     fuzz_accuracy(data, size);

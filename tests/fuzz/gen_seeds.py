@@ -138,7 +138,8 @@ def options_seeds():
     """The options harness (fuzz_options.c: a first line naming the reader, then its
     text): the accuracy tables of tests/golden/search_precision*.test, every form of
     the precision grammar, the pass pipelines of the golden tests, the `naasc tech`
-    examples of docs/technology.md and the --assume modes."""
+    examples of docs/technology.md, the --assume modes, the NAS-Bench-201 table's
+    head and network names."""
     d = corpus("options")
     tables = {
         "table": b"minimum 80\nnb201_123 w16a16 90.1\nnb201_123 w8a8 89.9\nnb201_123 w1a1 70.2  # BNN\n"
@@ -168,6 +169,16 @@ def options_seeds():
         put(d, "tech_%d" % i, b"tech\n" + t)
     for m in (b"naas", b"physical"):
         put(d, "assume_" + m.decode(), b"assume\n" + m)
+    # The NAS-Bench-201 table's head (refused whole: cells missing; every line is read first)
+    # and the network names (frontend/zoo.c, ZOO_NETS and ZOO_TRANSFORMERS; nb201 cells).
+    with open(os.path.join(ROOT, "data", "nasbench201", "accuracy.csv"), "rb") as f:
+        head = b"".join(f.readline() for _ in range(24))
+    put(d, "nb201_head", b"nb201\n" + head)
+    cell = b"|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    for n in (b"squeezenet", b"resnet18-bnn", b"bert-tiny", b"gpt2-tiny", b"nb201:" + cell,
+              b"nb201-cifar100:" + cell, b"nb201-imagenet16:" + cell.replace(b"avg_pool_3x3", b"none"),
+              b"nb201:123"):
+        put(d, "model_" + n.split(b":")[0].decode() + ("_cell" if b"|" in n else ""), b"model\n" + n)
 
 
 def schedule_seeds(naasc, tmp):
