@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
 #include "ir/ir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -103,6 +104,18 @@ static inline int fuzz_parts(const uint8_t *data, size_t size, const uint8_t **p
     }
   part[n] = data + start, len[n] = size - start, n++;
   return n;
+}
+
+/* The opening of a harness whose input is three parts, the first an
+ * architecture file: splits them, starts d and loads part 0 into a.  false
+ * if there are not three parts or the arch is refused (with its error). */
+static inline bool fuzz_arch_and_parts(const uint8_t *data, size_t size, const uint8_t *part[3],
+                                       size_t len[3], Arch *a, Diag *d) {
+  if (fuzz_parts(data, size, part, len, 3) != 3) return false;
+  fuzz_diag(d, NULL);
+  Rc rc = arch_load(fuzz_file(0, part[0], len[0]), a, d);
+  FUZZ_REPORTED(rc, d);
+  return rc == RC_OK;
 }
 
 #endif

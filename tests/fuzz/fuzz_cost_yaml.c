@@ -14,13 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static Mapping m;
   const uint8_t *part[3];
   size_t len[3];
-  if (fuzz_parts(data, size, part, len, 3) != 3) return 0;
   Diag d;
-  fuzz_diag(&d, NULL);
-  Rc rc = arch_load(fuzz_file(0, part[0], len[0]), &a, &d);
-  FUZZ_REPORTED(rc, &d);
-  if (rc != RC_OK) return 0;
-  rc = problem_load(fuzz_file(1, part[1], len[1]), &p, &d);
+  if (!fuzz_arch_and_parts(data, size, part, len, &a, &d)) return 0;
+  Rc rc = problem_load(fuzz_file(1, part[1], len[1]), &p, &d);
   FUZZ_REPORTED(rc, &d);
   if (rc != RC_OK) return 0;
   rc = mapping_load(fuzz_file(2, part[2], len[2]), &a, &m, &d);

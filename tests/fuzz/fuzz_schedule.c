@@ -27,14 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static Arch a;
   const uint8_t *part[3];
   size_t len[3];
-  if (fuzz_parts(data, size, part, len, 3) != 3) return 0;
   Diag d;
-  fuzz_diag(&d, NULL);
-  Rc rc = arch_load(fuzz_file(0, part[0], len[0]), &a, &d);
-  FUZZ_REPORTED(rc, &d);
-  if (rc != RC_OK) return 0;
+  if (!fuzz_arch_and_parts(data, size, part, len, &a, &d)) return 0;
   Module *m = NULL;
-  rc = module_parse((const char *)part[1], len[1], &m, &d);
+  Rc rc = module_parse((const char *)part[1], len[1], &m, &d);
   FUZZ_REPORTED(rc, &d);
   if (rc == RC_OK) rc = module_verify(m, &d);
   FUZZ_REPORTED(rc, &d);
