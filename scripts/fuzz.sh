@@ -15,7 +15,9 @@
 # file is removed, so resuming it starts a new campaign.
 #
 # Builds build-fuzz/ first (scripts/setup.sh --fuzz; NAASC_NO_BUILD=1 skips it).
-# Each harness fuzzes in fork mode (-fork=1: one child at a time, going on past a crash,
+# NAASC_FUZZ_FORK=N runs N fuzzing children at once (-fork=N, N cores; default 1); the
+# CPU seconds count them all, so a harness's CPU-hour takes 1/N of the wall time.
+# Each harness fuzzes in fork mode (-fork=1 by default: one child at a time, going on past a crash,
 # a timeout or an out-of-memory) from tests/fuzz/NAME/{corpus,regressions} into a working
 # corpus build-fuzz/campaign/NAME/corpus that later campaigns continue from.
 # What it finds: every crash, leak, sanitizer report, timeout (25 s) or out-of-memory input
@@ -37,6 +39,8 @@ if [ "${1:-}" = --resume ]; then
   resume=1
   shift
 fi
+forks=${NAASC_FUZZ_FORK:-1}
+case "$forks" in '' | *[!0-9]* | 0) echo "fuzz.sh: NAASC_FUZZ_FORK must be a positive number, not '$forks'" >&2; exit 2 ;; esac
 secs=${1:-300}
 shift || true
 case "$secs" in '' | *[!0-9]*) echo "fuzz.sh: SECONDS must be a number, not '$secs'" >&2; exit 2 ;; esac
@@ -59,7 +63,7 @@ results=$camp/results.md
 {
   if [ $cpu_mode = 1 ]; then per="${secs} CPU s"; else per="${secs} s"; fi
   echo "Campaign of $(date -u +%Y-%m-%dT%H:%MZ), $per per harness, one process each, on $(nproc) cores"
-  echo "($(git rev-parse --short HEAD 2>/dev/null || echo '?'); libFuzzer -fork=1, ASan+UBSan, clang $(clang-14 --version | head -1 | sed 's/.*version //;s/ .*//'))."
+  echo "($(git rev-parse --short HEAD 2>/dev/null || echo '?'); libFuzzer -fork=$forks, ASan+UBSan, clang $(clang-14 --version | head -1 | sed 's/.*version //;s/ .*//'))."
   echo
   echo "| harness | executions | edges (cov) | features (ft) | corpus | wall s | CPU s | new findings |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -82,7 +86,7 @@ for h in "${harnesses[@]}"; do
   else
     rm -f "$work/artifacts/"* "$work/progress"
   fi
-  args=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
+  args=(-fork="$forks" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1
         -timeout=25 -rss_limit_mb=2560 -artifact_prefix="$work/artifacts/")
   [ -f "$src/$h.dict" ] && args+=(-dict="$src/$h.dict")
   if [ $cpu_mode = 1 ]; then echo "== $h: ${secs} CPU s"; else echo "== $h: ${secs} s"; fi
@@ -125,6 +129,8 @@ for h in "${harnesses[@]}"; do
   found=0
   for a in "$work/artifacts/"*; do
     [ -f "$a" ] || continue
+    # Kept already (a resumed run keeps the stopped run's artifacts): its note says what it was.
+    [ -e "$src/regressions/$(basename "$a")" ] && continue
     out=$("$exe" -timeout=25 -rss_limit_mb=2560 "$a" 2>&1 || true)
     report=$(echo "$out" | grep -E -m1 '^(SUMMARY: |fuzz: .*:[0-9]+: )' | sed -E 's/0x[0-9a-f]+/ADDR/g; s/ in [^ ]*\+ADDR//' || true)
     if [ -z "$report" ]; then
