@@ -1657,6 +1657,7 @@ void naasc_search_drive_options_default(NaascSearchDriveOptions *o) {
   o->seed = d.naas.seed;
   o->jobs = 1;
   o->nranks = 1;
+  o->map_share = d.naas.map_share;
 }
 
 /* What a run keeps off the stack (architectures, results, the table). */
@@ -1707,6 +1708,7 @@ static bool search_options(const NaascSearchDriveOptions *p, NaasDriveOptions *o
   o->naas.sizing_only = p->sizing_only != 0;
   o->naas.mapper_screen = p->mapper_screen != 0;
   o->naas.warm_map = p->warm_map != 0;
+  if (p->map_share >= 0) o->naas.map_share = p->map_share;
   o->naas.no_prune = p->no_prune != 0;
   if (!p->schedule || strcmp(p->schedule, "fused") == 0)
     o->naas.schedule = NAAS_SCHED_FUSED;

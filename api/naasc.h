@@ -466,6 +466,7 @@ typedef struct {
       early_map_budget; /* --early-map-budget N: the first generations' mapper budget (0: off) */
   int64_t early_iterations; /* --early-iterations K: how many generations (0: half of them) */
   int warm_map;             /* --warm-map on: candidates' mappings start from the incumbent's */
+  double map_share; /* --map-share A: layers' budgets by their share of the cost (< 0: default) */
 } NaascSearchDriveOptions;
 
 void naasc_search_drive_options_default(NaascSearchDriveOptions *o);

@@ -347,6 +347,7 @@ void naas_options_default(NaasOptions *o) {
   o->optimizer = OPT_CMAES;
   o->seed = 1;
   o->jobs = 1;
+  o->map_share = NAAS_MAP_SHARE_DEFAULT;
 }
 
 typedef NaasBudget Budget; /* search/internal.h */
@@ -819,6 +820,7 @@ typedef struct {
   uint64_t k1, k2;
   MapResult *full;     /* the whole result, or NULL */
   const Mapping *warm; /* the mapper's start (--warm-map), or NULL */
+  int64_t budget;      /* the job's mapper budget (--map-share), 0: the pool's */
   JobOut out;
 } Job;
 
@@ -839,6 +841,7 @@ static void run_job(const MapperOptions *base, Job *j) {
   MapperOptions mo = *base;
   mo.seed = j->seed;
   mo.start = j->warm;
+  if (j->budget > 0) mo.budget = j->budget;
   MapResult local, *res = j->full ? j->full : &local;
   Diag quiet;
   diag_init(&quiet, NULL, NULL);
@@ -1284,6 +1287,7 @@ static Rc eval_full(const NaasWorkload *w, const Arch *a, const NaasOptions *o, 
   r->effort.mapper_screen = o->mapper_screen;
   r->effort.early_map_budget = o->early_map_budget;
   r->effort.warm_map = o->warm_map;
+  r->effort.map_share = o->map_share;
   r->effort.early_iterations = early_iters_of(o);
   r->effort.prune = !o->no_prune;
   if (rc == RC_OK && o->schedule == NAAS_SCHED_FUSED) {
@@ -1355,6 +1359,7 @@ void naas_effort_of(const NaasOptions *o, NaasEffort *e) {
   e->mapper_screen = o->mapper_screen;
   e->early_map_budget = o->early_map_budget;
   e->warm_map = o->warm_map;
+  e->map_share = o->map_share;
   e->early_iterations = early_iters_of(o);
   e->prune = !o->no_prune;
 }
@@ -1392,6 +1397,10 @@ void naas_effort_json(JsonWriter *j, const NaasEffort *e) {
   if (e->warm_map) { /* likewise */
     json_key(j, "warm_map");
     json_str(j, "on");
+  }
+  if (e->map_share > 0) { /* likewise */
+    json_key(j, "map_share");
+    json_num(j, "%g", e->map_share);
   }
   json_key(j, "prune");
   json_str(j, e->prune ? "on" : "off");
@@ -1599,6 +1608,7 @@ static uint64_t fingerprint(const NaasWorkload *w, const Arch *budget, const Naa
   h = fnv(h, sp, sizeof sp);
   h = fnv(h, &o->max_cycles, sizeof o->max_cycles);
   if (o->warm_map) h = fnv(h, "warm-map", 8); /* the path; absent when off, as below */
+  if (o->map_share > 0) h = fnv(h, &o->map_share, sizeof o->map_share);
   if (o->early_map_budget > 0) { /* the path; absent when off, so older checkpoints resume */
     int64_t eb[2] = {o->early_map_budget, early_iters_of(o)};
     h = fnv(h, eb, sizeof eb);
@@ -1665,7 +1675,103 @@ typedef struct {
   uint64_t wall;
   bool warm_on, keep;
   bool *fresh;
+  /* --map-share: each layer's fraction of a generation's mapper budget
+   * (share_fracs), NULL until set (every layer the whole budget); lkey: their
+   * hash, for the schedule cache's keys (0 when NULL). */
+  const double *lfrac;
+  uint64_t lkey;
 } GenEval;
+
+/* ---- budgets by share (--map-share A) ---------------------------------------
+ * A layer that is a small part of a network's cost needs a less exact
+ * mapping: a mapping 10% off on a layer of 1% of the energy moves the
+ * network's EDP by about 0.1%.  So with A > 0 a generation's candidates map
+ * layer j with budget x max(f_j, 1/SHARE_FLOOR_DIV) evaluations (at least
+ * SCREEN_MIN, at most the budget), f_j = (s_j / s_max)^A, where s_j is layer
+ * j's share of the start design's cost in its model (all its copies: for
+ * EDP the mean of its shares of energy and of cycles, for --objective
+ * energy or latency that one share) under the start design's mappings at
+ * the whole budget, and s_max the largest share in the model.  The shares
+ * are fixed for the whole search, the same for every candidate (no
+ * candidate is favoured by where it lies), a function of (workload, budget
+ * design, options) alone, so a resumed search recomputes them (the cache
+ * answers them in a fresh one: the start design's jobs have just run).  The
+ * start design, re-ranking and the final mapping keep the whole budget.  A
+ * start design that does not map every layer leaves every layer the whole
+ * budget. */
+#define SHARE_FLOOR_DIV 8 /* the least fraction of the budget a layer gets: an eighth */
+
+static int64_t layer_budget(const GenEval *g, const MapperOptions *mo, int j) {
+  if (!g->lfrac) return mo->budget;
+  double f = g->lfrac[j] > 1.0 / SHARE_FLOOR_DIV ? g->lfrac[j] : 1.0 / SHARE_FLOOR_DIV;
+  int64_t b = llround((double)mo->budget * f),
+          lo = mo->budget < SCREEN_MIN ? mo->budget : SCREEN_MIN;
+  return b < lo ? lo : b > mo->budget ? mo->budget : b;
+}
+
+/* The job of layer j on design a for generation options mo: its budget by
+ * share, its keys and its warm start. */
+static void gen_job(const GenEval *g, int j, const Arch *a, const MapperOptions *mo, Job *jb) {
+  MapperOptions lmo = *mo;
+  lmo.budget = layer_budget(g, mo, j);
+  jb->p = &g->w->layers[j].p;
+  jb->a = a;
+  jb->budget = lmo.budget;
+  job_keys(&g->w->layers[j], a, &lmo, g->warm_on ? g->wkey[j] : 0, jb);
+  if (g->warm_on) jb->warm = &g->warm[j];
+}
+
+/* The schedule cache's extra key: the warm starts' and the shares'. */
+static uint64_t gen_sched_key(const GenEval *g) {
+  uint64_t k = g->warm_on ? g->wall : 0;
+  if (g->lkey) k = mix64(k ^ g->lkey) | 1;
+  return k;
+}
+
+/* Sets lfrac[0..nl) from the start design a mapped with mo (each layer's
+ * job from the cache, or run now; its evaluations are not counted: the
+ * start's own were).  false: a resource failed; lfrac is left all 1 when a
+ * layer did not map or a model costs nothing. */
+static bool share_fracs(GenEval *g, const Arch *a, const MapperOptions *mo, double *lfrac) {
+  const NaasWorkload *w = g->w;
+  int nl = w->nlayers, njobs = 0;
+  JobOut *outs = g->outs; /* [0, nl): this design's row */
+  for (int j = 0; j < nl; j++) {
+    Job probe = {0};
+    probe.p = &w->layers[j].p;
+    probe.a = a;
+    job_keys(&w->layers[j], a, mo, 0, &probe);
+    if (cache_find(g->cache, probe.k1, probe.k2, &outs[j])) continue;
+    g->jobs[njobs] = probe;
+    outs[j].rc = -1 - njobs++;
+  }
+  if (!pool_run(g->jobs, njobs, mo, g->o->jobs, true)) return false;
+  for (int k = 0; k < njobs; k++)
+    cache_put(g->cache, g->jobs[k].k1, g->jobs[k].k2, &g->jobs[k].out);
+  double E[NAAS_MAX_MODELS] = {0}, C[NAAS_MAX_MODELS] = {0}, smax[NAAS_MAX_MODELS] = {0};
+  bool ok = true;
+  for (int j = 0; j < nl; j++) {
+    if (outs[j].rc < 0) outs[j] = g->jobs[-1 - outs[j].rc].out;
+    ok &= outs[j].rc == RC_OK;
+    E[w->layers[j].model] += (double)w->layers[j].count * outs[j].energy_pj;
+    C[w->layers[j].model] += (double)w->layers[j].count * outs[j].cycles;
+  }
+  for (int m = 0; m < w->nmodels; m++) ok &= E[m] > 0 && C[m] > 0;
+  for (int j = 0; j < nl; j++) {
+    int m = w->layers[j].model;
+    double n = (double)w->layers[j].count, e = ok ? n * outs[j].energy_pj / E[m] : 1,
+           c = ok ? n * outs[j].cycles / C[m] : 1;
+    lfrac[j] = g->o->objective == NAAS_OBJ_ENERGY    ? e
+               : g->o->objective == NAAS_OBJ_LATENCY ? c
+                                                     : (e + c) / 2;
+    if (lfrac[j] > smax[m]) smax[m] = lfrac[j];
+  }
+  for (int j = 0; j < nl; j++) {
+    int m = w->layers[j].model;
+    lfrac[j] = ok && smax[m] > 0 ? pow(lfrac[j] / smax[m], g->o->map_share) : 1;
+  }
+  return true;
+}
 
 /* Scores candidates sel[0..nsel) of the generation with mapper options mo
  * and schedule options so into sc[candidate]; false if memory ran out. */
@@ -1691,7 +1797,7 @@ static bool eval_cands(GenEval *g, const int *sel, int nsel, const MapperOptions
     for (int m = 0; m < nm; m++) {
       SchedJob probe;
       memset(&probe, 0, sizeof probe);
-      sched_keys(w, m, &archs[i], mo, so, g->warm_on ? g->wall : 0, &probe);
+      sched_keys(w, m, &archs[i], mo, so, gen_sched_key(g), &probe);
       JobOut *dst = &souts[(size_t)i * nm + m];
       if (cache_find(cache, probe.k1, probe.k2, dst)) continue;
       int k = 0;
@@ -1717,10 +1823,7 @@ static bool eval_cands(GenEval *g, const int *sel, int nsel, const MapperOptions
     bool all_jobs = true; /* every layer mapped by a job (none from the cache) */
     for (int j = 0; j < nl; j++) {
       Job probe = {0};
-      probe.p = &w->layers[j].p;
-      probe.a = &archs[i];
-      job_keys(&w->layers[j], &archs[i], mo, g->warm_on ? g->wkey[j] : 0, &probe);
-      if (g->warm_on) probe.warm = &g->warm[j];
+      gen_job(g, j, &archs[i], mo, &probe);
       JobOut got;
       JobOut *dst = &outs[(size_t)i * nl + j];
       if (!maps && cache_find(cache, probe.k1, probe.k2, &got)) {
@@ -1807,10 +1910,7 @@ static bool map_again(GenEval *g, int i, const MapperOptions *mo) {
   for (int j = 0; j < nl; j++) {
     Job *jb = &g->jobs[j];
     memset(jb, 0, sizeof *jb);
-    jb->p = &g->w->layers[j].p;
-    jb->a = &g->archs[i];
-    job_keys(&g->w->layers[j], &g->archs[i], mo, g->warm_on ? g->wkey[j] : 0, jb);
-    if (g->warm_on) jb->warm = &g->warm[j];
+    gen_job(g, j, &g->archs[i], mo, jb);
     jb->full = &g->full[j];
   }
   if (!pool_run(g->jobs, nl, mo, g->o->jobs, false)) return false;
@@ -2003,17 +2103,17 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
   int64_t early_iters = early_iters_of(o);
   if (early_iters > 0) emo.budget = o->early_map_budget;
   Score *sc = xcalloc((size_t)lam, sizeof *sc), *sc2 = xcalloc((size_t)lam, sizeof *sc2);
-  double *lb = xcalloc((size_t)lam, sizeof *lb);
+  double *lb = xcalloc((size_t)lam, sizeof *lb), *lfrac = xcalloc((size_t)nl, sizeof *lfrac);
   int *order = xcalloc((size_t)lam, sizeof *order), *sel = xcalloc((size_t)lam, sizeof *sel);
   bool *pruned = xcalloc((size_t)lam, sizeof *pruned),
        *screened = xcalloc((size_t)lam, sizeof *screened);
-  GenEval ge = {w,     o,     cache, archs, fused, jobs, outs,  souts,       full,
-                cmaps, sjobs, 0,     warm,  wkey,  0,    false, o->warm_map, fresh};
+  GenEval ge = {w,     o, cache, archs, fused, jobs,  outs,        souts, full, cmaps,
+                sjobs, 0, warm,  wkey,  0,     false, o->warm_map, fresh, NULL, 0};
   Rc rc = RC_OK;
   NaasCandidate *log = NULL;
   int64_t caplog = 0;
   if (!cache || !opt || !xs || !fit || !top || !x0 || !archs || !ok || !jobs || !outs || !sc ||
-      !sc2 || !lb || !order || !sel || !pruned || !screened || !fresh ||
+      !sc2 || !lb || !lfrac || !order || !sel || !pruned || !screened || !fresh ||
       (keepmaps && (!full || !cmaps)) || (fused && (!sjobs || !souts)) ||
       (o->warm_map && (!warm || !wkey))) {
     diag_error(d, "search", "out of memory");
@@ -2129,6 +2229,22 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       order[q] = i;
     }
     bool cmaes = o->optimizer == OPT_CMAES;
+    if (!start && o->map_share > 0 && !ge.lfrac) {
+      /* --map-share: the layers' budgets, from the start design (x0). */
+      Arch sa;
+      bool sok = o->sizing_only ? decode_sizing(budget, &bg, x0, &sa)
+                                : decode_template(budget, &bg, x0, &sa);
+      ge.warm_on = false;
+      if (sok && !share_fracs(&ge, &sa, &mo, lfrac)) {
+        diag_error(d, "search", "out of memory");
+        rc = RC_INTERNAL;
+        goto done;
+      }
+      if (sok) {
+        ge.lfrac = lfrac;
+        ge.lkey = fnv(0x6d61702d73686172ULL, lfrac, sizeof *lfrac * (size_t)nl);
+      }
+    }
     ge.warm_on = cw.have != 0;
     ge.wall = 0;
     for (int j = 0; ge.warm_on && j < nl; j++) ge.wall = mix64(ge.wall ^ wkey[j]) + (uint64_t)j;
@@ -2413,7 +2529,7 @@ done:
   opt_destroy(opt);
   xfree(xs), xfree(fit), xfree(top), xfree(x0), xfree(archs), xfree(ok), xfree(jobs), xfree(outs),
       xfree(full), xfree(cmaps), xfree(sjobs), xfree(souts), xfree(sc), xfree(sc2), xfree(lb),
-      xfree(order), xfree(sel), xfree(pruned), xfree(screened), xfree(warm), xfree(wkey),
-      xfree(fresh);
+      xfree(order), xfree(lfrac), xfree(sel), xfree(pruned), xfree(screened), xfree(warm),
+      xfree(wkey), xfree(fresh);
   return rc;
 }

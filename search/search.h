@@ -264,6 +264,12 @@ typedef struct {
    * design, re-ranking and the final mapping start cold); naas.c, docs/search.md
    * "Speed".  Off (the default): every mapping starts cold. */
   bool warm_map;
+  /* --map-share A: in the generations, each layer's mapper budget scales with its
+   * share of the start design's cost, map_budget x (share / largest share)^A, at
+   * least an eighth of it (naas.c, "Budgets by share"; docs/search.md "Speed");
+   * the start design, re-ranking and the final mapping keep the whole budget.
+   * 0: every layer map_budget.  naas_options_default sets NAAS_MAP_SHARE_DEFAULT. */
+  double map_share;
   /* Map every candidate, even one its lower bound rules out (the result is the same;
    * tests); by default such candidates are not mapped. */
   bool no_prune;
@@ -290,6 +296,7 @@ typedef struct {
   bool no_rerank_start;
 } NaasOptions;
 
+#define NAAS_MAP_SHARE_DEFAULT 0.0 /* --map-share's default */
 void naas_options_default(NaasOptions *o);
 
 /* ---- equal effort ---------------------------------------------------------
@@ -315,6 +322,7 @@ typedef struct {
   bool mapper_screen;                         /* --mapper-screen on */
   int64_t early_map_budget, early_iterations; /* --early-map-budget (0: off) and its generations */
   bool warm_map;                              /* --warm-map on */
+  double map_share;                           /* --map-share A (0: off) */
   bool prune;                                 /* --prune on (the default) */
 } NaasEffort;
 

@@ -87,6 +87,9 @@ static const char usage_text2[] =
     "  --early-map-budget N     map the first generations' candidates with N evaluations per\n"
     "                           layer (default: --map-budget in every generation)\n"
     "  --early-iterations K     the generations --early-map-budget applies to (default: half)\n"
+    "  --map-share A            map each layer of a candidate with --map-budget x (its share\n"
+    "                           of the start design's cost / the largest share)^A evaluations,\n"
+    "                           at least an eighth (0: every layer --map-budget; default 0)\n"
     "  --mapper-screen on|off   screen each candidate with an eighth of --map-budget and map\n"
     "                           the best quarter of each generation in full (default off)\n"
     "  --warm-map on|off        map each candidate's layers starting from the best design's\n"
@@ -226,6 +229,12 @@ int naasc_search_main(int argc, char **argv) {
         o.early_map_budget = n;
       else
         o.early_iterations = n;
+    } else if (cli_is_flag(a, "--map-share")) {
+      v = cli_flag_value(argc, argv, &i, "--map-share");
+      double f;
+      if (!v || !cli_parse_f64(v, &f) || f < 0 || f > 4)
+        return usage_error("--map-share takes a number from 0 to 4, not '%s'", v ? v : "");
+      o.map_share = f;
     } else if (cli_is_flag(a, "--optimizer")) {
       v = cli_flag_value(argc, argv, &i, "--optimizer");
       OptKind k = OPT_CMAES;

@@ -120,7 +120,7 @@ class _SearchDriveOptions(ctypes.Structure):  # NaascSearchDriveOptions
                 ("on_generation_user", _p), ("progress", ctypes.c_int), ("rank", ctypes.c_int),
                 ("nranks", ctypes.c_int), ("rerank", ctypes.c_int),
                 ("early_map_budget", _i64), ("early_iterations", _i64),
-                ("warm_map", ctypes.c_int)]
+                ("warm_map", ctypes.c_int), ("map_share", ctypes.c_double)]
 
 
 class _NasProgress(ctypes.Structure):  # NaascNasProgress

@@ -903,6 +903,92 @@ static void test_warm_map(void) {
   free(w.layers);
 }
 
+/* --map-share (search/naas.c, "budgets by share"): in the generations a
+ * layer's mapper budget scales with its share of the start design's cost.
+ * The start design keeps the whole budget (its score is the plain
+ * search's); a vanishing exponent gives every layer the whole budget (the
+ * plain search's path, candidate for candidate); a large one fewer
+ * evaluations and another path.  The shares are recomputed on a resume and
+ * their evaluations not counted, so a search resumed after two of its four
+ * generations walks the uninterrupted path with the same count; so does
+ * one on two threads.  For CMA-ES and random search under layer-by-layer
+ * schedules, and CMA-ES under fused ones (the schedule cache's keys). */
+static void share_case(const NaasWorkload *w, const Arch *b, NaasSchedMode sched, OptKind opt) {
+  Diag d;
+  diag_init(&d, stderr, NULL);
+  char ck[64];
+  snprintf(ck, sizeof ck, "/tmp/test_naas_share_%d.ckpt", (int)getpid());
+  NaasOptions o;
+  naas_options_default(&o);
+  o.schedule = sched;
+  o.optimizer = opt;
+  o.map_budget = 400;
+  o.final_map_budget = 400;
+  o.iterations = 4;
+  o.popsize = 6;
+  o.seed = 3;
+  NaasResult plain, tiny, a, part, resumed, two;
+  o.map_share = 0;
+  CHECK_EQ(naas_search(w, b, &o, &plain, &d), RC_OK);
+  CHECK(plain.effort.map_share == 0);
+  o.map_share = 1e-12; /* every fraction rounds to the whole budget */
+  CHECK_EQ(naas_search(w, b, &o, &tiny, &d), RC_OK);
+  check_same_path(&plain, &tiny);
+  CHECK_EQ(tiny.evals, plain.evals);
+  o.map_share = 4;
+  CHECK_EQ(naas_search(w, b, &o, &a, &d), RC_OK);
+  CHECK(a.effort.map_share == 4);
+  CHECK(a.evals < plain.evals);
+  CHECK(a.log[0].index == -1 && plain.log[0].index == -1);
+  CHECK(a.log[0].score == plain.log[0].score);
+  int differ = 0;
+  for (int64_t i = 1; i < a.nlog && i < plain.nlog; i++)
+    differ += a.log[i].valid && plain.log[i].valid && a.log[i].score != plain.log[i].score;
+  CHECK(differ > 0);
+  NaasOptions oc = o;
+  oc.checkpoint = ck;
+  oc.stop_after_iteration = 2;
+  CHECK_EQ(naas_search(w, b, &oc, &part, &d), RC_OK);
+  CHECK(part.stopped);
+  oc.stop_after_iteration = 0;
+  oc.resume = true;
+  CHECK_EQ(naas_search(w, b, &oc, &resumed, &d), RC_OK);
+  CHECK_EQ(resumed.resumed_at, 2);
+  check_same_path(&a, &resumed);
+  CHECK_EQ(resumed.evals, a.evals);
+  /* a checkpoint of the search with shares is another search's */
+  oc.map_share = 0;
+  Diag q;
+  diag_init(&q, NULL, NULL);
+  NaasResult refused;
+  CHECK_EQ(naas_search(w, b, &oc, &refused, &q), RC_BADINPUT);
+  unlink(ck);
+  o.jobs = 2;
+  CHECK_EQ(naas_search(w, b, &o, &two, &d), RC_OK);
+  check_same_path(&a, &two);
+  CHECK_EQ(two.evals, a.evals);
+  NaasResult *all[] = {&plain, &tiny, &a, &part, &resumed, &two, &refused};
+  for (int i = 0; i < 7; i++) naas_result_free(all[i]);
+}
+
+static void test_map_share(void) {
+  NaasWorkload w;
+  Arch b;
+  Diag d;
+  eyeriss_two_models(&w, &b, &d);
+  share_case(&w, &b, NAAS_SCHED_LAYER, OPT_CMAES);
+  share_case(&w, &b, NAAS_SCHED_LAYER, OPT_RANDOM);
+  free(w.layers);
+  Module *mod = NULL;
+  CHECK_EQ(module_parse(chain3_nir, strlen(chain3_nir), &mod, &d), RC_OK);
+  NaasWorkload wf;
+  memset(&wf, 0, sizeof wf);
+  CHECK_EQ(naas_workload_add_module(&wf, mod, &d), RC_OK);
+  share_case(&wf, &b, NAAS_SCHED_FUSED, OPT_CMAES);
+  free(wf.layers);
+  module_destroy(mod);
+}
+
 int main(void) {
   RUN(test_fixed);
   RUN(test_equal_effort);
@@ -910,6 +996,7 @@ int main(void) {
   RUN(test_prune_exact);
   RUN(test_early_budget);
   RUN(test_warm_map);
+  RUN(test_map_share);
   RUN(test_sizing_only_keeps_connectivity);
   RUN(test_bounds);
   RUN(test_impossible_budget);
