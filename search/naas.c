@@ -68,7 +68,9 @@
  * --warm-map each candidate's mapper runs start from the incumbent's
  * mappings (mapper.c, "warm starts"); the incumbent is chosen from the
  * scores alone and both caches key on the warm starts, so this holds too
- * (naas_search, where the incumbent is chosen).
+ * (naas_search, where the incumbent is chosen).  With --map-share each
+ * layer's mapper budget in the generations follows its share of the start
+ * design's cost, the same for every candidate ("budgets by share" below).
  *
  * Checkpoints (--checkpoint) are written atomically after every generation:
  * a fingerprint of (workload, budget, options), the optimizer's state, the
