@@ -3,7 +3,7 @@
  * given models on the given architecture.
  *
  *   bench_mapper TARGET MODEL.onnx [MODEL.onnx ...] [--budget N] [--long X] [--seed S]
- *                [--save-ref FILE | --ref FILE] [--strategy S[@N][,S[@N]...]]
+ *                [--save-ref FILE | --ref FILE] [--strategy S[@N[xC]][,...]]
  *
  * TARGET is anything --target takes.  For each unique layer shape it runs:
  *   es       the default mapper (NAAS evolution strategy), N evaluations;
@@ -26,7 +26,8 @@
  *
  * --strategy compares mapper strategies instead (es, random, genetic,
  * surrogate, gradient, exhaustive), each with --budget exact evaluations or
- * its own N (gradient@2000): per layer each one's EDP over the best known
+ * its own N (gradient@2000), es also with C independent chains sharing
+ * them (es@20000x4; without xC the mapper's own choice): per layer each one's EDP over the best known
  * (the --ref file, or the best any of them found), and at the end per
  * strategy the geomean of that ratio, the layers within 5%, the exact and
  * relaxed (gradient) evaluations and the CPU time of its runs (this
@@ -61,6 +62,7 @@ typedef struct {
   char name[32];
   MapStrategy s;
   int64_t budget;
+  int chains; /* es: independent chains (0: the mapper's default) */
   double log_ratio, cpu;
   int64_t evals, relaxed;
   int within5, n, failed;
@@ -77,8 +79,15 @@ static int parse_strategies(const char *arg, int64_t budget, Strat *st) {
     snprintf(x->name, sizeof x->name, "%s", tok);
     x->budget = budget;
     char *at = strchr(tok, '@');
-    if (at) *at = 0, x->budget = atoll(at + 1);
+    if (at) {
+      *at = 0;
+      char *end;
+      x->budget = strtoll(at + 1, &end, 10);
+      if (*end == 'x') x->chains = atoi(end + 1);
+      if (*end == 'x' && x->chains < 1) return -1;
+    }
     if (!map_strategy_parse(tok, &x->s) || x->budget < 1) return -1;
+    if (x->chains && x->s != MAP_ES) return -1;
     n++;
   }
   return n;
@@ -172,6 +181,7 @@ int main(int argc, char **argv) {
           mapper_options_default(&o);
           o.strategy = st[k].s;
           o.budget = st[k].budget;
+          if (st[k].chains) o.chains = st[k].chains;
           o.seed = seed;
           MapResult r;
           double c0 = cpu_now();

@@ -3,7 +3,7 @@
 networks and seeds, against stored best-known mappings.
 
     bench/mapper_sweep.py BENCH_MAPPER NAASC [--data DIR] [--budget N]
-                          [--seeds 1,2,3,4] [--label L] [--work DIR]
+                          [--seeds 1,2,3,4] [--chains C] [--label L] [--work DIR]
 
 For every design of DIR (each ref-NAME.txt: a preset NAME, or NAME.yaml in
 DIR) and every seed it runs `bench_mapper DESIGN mobilenetv2.onnx
@@ -14,7 +14,9 @@ over the best known, the geomean of those over the designs (ALL), and the
 mapper's CPU seconds (bench_mapper's own column: its thread's CPU time).
 1.000 is the best known; lower is better.  A benchmark, not a test: rows
 go to docs/benchmarks.md with the command that made them.  Two mapper
-builds are compared by running it once with each BENCH_MAPPER.
+builds are compared by running it once with each BENCH_MAPPER; --chains C
+runs the mapper with C independent chains sharing the budget (default:
+the mapper's own choice, 2 from 8,000 evaluations).
 """
 import argparse
 import math
@@ -31,6 +33,7 @@ def main():
     ap.add_argument("--data", default=os.path.join(here, "data", "mapper-2026-12-07"))
     ap.add_argument("--budget", type=int, default=1000)
     ap.add_argument("--seeds", default="1,2,3,4")
+    ap.add_argument("--chains", type=int, default=0)
     ap.add_argument("--label", default="")
     ap.add_argument("--work", default="/tmp/naasc-mapper-sweep")
     a = ap.parse_args()
@@ -52,7 +55,8 @@ def main():
         logs = []
         for s in seeds:
             cmd = [a.bench_mapper, target, *nets, "--ref", os.path.join(a.data, f"ref-{d}.txt"),
-                   "--strategy", f"es@{a.budget}", "--seed", str(s)]
+                   "--strategy", f"es@{a.budget}" + (f"x{a.chains}" if a.chains else ""),
+                   "--seed", str(s)]
             out = subprocess.run(cmd, capture_output=True, text=True)
             row = [l.split() for l in out.stdout.splitlines() if l.startswith("es@")]
             if out.returncode != 0 or not row:
