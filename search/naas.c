@@ -813,6 +813,12 @@ static bool decode_sizing(const Arch *budget, const Budget *bg, const double *x,
   return refresh_costs(a) && within_budget(bg, a);
 }
 
+/* x decoded in the search's space: the budget's sizes (--sizing-only) or the template. */
+static bool decode_x(const NaasOptions *o, const Arch *budget, const Budget *bg, const double *x,
+                     Arch *a) {
+  return o->sizing_only ? decode_sizing(budget, bg, x, a) : decode_template(budget, bg, x, a);
+}
+
 /* ---- running mapper jobs -------------------------------------------------------- */
 
 typedef struct {
@@ -1740,9 +1746,7 @@ static bool share_fracs(GenEval *g, const Arch *a, const MapperOptions *mo, doub
   JobOut *outs = g->outs; /* [0, nl): this design's row */
   for (int j = 0; j < nl; j++) {
     Job probe = {0};
-    probe.p = &w->layers[j].p;
-    probe.a = a;
-    job_keys(&w->layers[j], a, mo, 0, &probe);
+    gen_job(g, j, a, mo, &probe); /* no shares yet, no warm start: the start's job */
     if (cache_find(g->cache, probe.k1, probe.k2, &outs[j])) continue;
     g->jobs[njobs] = probe;
     outs[j].rc = -1 - njobs++;
@@ -2181,8 +2185,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     for (int t = 0; t < h.ntop; t++) { /* the keys the table was kept by */
       Arch a;
       const double *x = NAAS_TOP_REC(top, dim, t) + 1;
-      if (o->sizing_only ? !decode_sizing(budget, &bg, x, &a)
-                         : !decode_template(budget, &bg, x, &a)) {
+      if (!decode_x(o, budget, &bg, x, &a)) {
         diag_error(d, o->checkpoint,
                    "checkpoint corrupt: best design %d is not a design within the budget", t);
         rc = RC_BADINPUT;
@@ -2209,8 +2212,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
       ok[i] = false;
       for (int t = 0; t < (start ? 1 : MAX_RESAMPLE) && !ok[i]; t++) {
         if (t) opt_resample(opt, i, x);
-        ok[i] = o->sizing_only ? decode_sizing(budget, &bg, x, &archs[i])
-                               : decode_template(budget, &bg, x, &archs[i]);
+        ok[i] = decode_x(o, budget, &bg, x, &archs[i]);
       }
     }
     /* Score the generation: in waves by the bound, pruning what cannot
@@ -2234,8 +2236,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     if (!start && o->map_share > 0 && !ge.lfrac) {
       /* --map-share: the layers' budgets, from the start design (x0). */
       Arch sa;
-      bool sok = o->sizing_only ? decode_sizing(budget, &bg, x0, &sa)
-                                : decode_template(budget, &bg, x0, &sa);
+      bool sok = decode_x(o, budget, &bg, x0, &sa);
       ge.warm_on = false;
       if (sok && !share_fracs(&ge, &sa, &mo, lfrac)) {
         diag_error(d, "search", "out of memory");
@@ -2455,9 +2456,7 @@ Rc naas_search(const NaasWorkload *w, const Arch *budget, const NaasOptions *o, 
     int64_t evals = 0;
     bool have = false;
     Arch sa;
-    bool with_start =
-        !o->no_rerank_start && (o->sizing_only ? decode_sizing(budget, &bg, x0, &sa)
-                                               : decode_template(budget, &bg, x0, &sa));
+    bool with_start = !o->no_rerank_start && decode_x(o, budget, &bg, x0, &sa);
     uint64_t skey = with_start ? arch_hash(&sa, UINT64_C(0x9e3779b97f4a7c15)) : 0;
     for (int t = 0; t < K + 1 && rc == RC_OK; t++) {
       Arch a;
